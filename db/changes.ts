@@ -1,0 +1,68 @@
+import { z } from 'zod';
+import type { Tx } from './tenant.js';
+
+/**
+ * Who did something. Staff (`user`), studio automation (`token`) and the system itself are
+ * audited; players are not staff, so their actions are history only.
+ */
+export const actorSchema = z.discriminatedUnion('type', [
+  z.object({ type: z.literal('user'), id: z.uuid(), ip: z.string().optional(), requestId: z.string().optional() }),
+  z.object({ type: z.literal('token'), id: z.uuid(), ip: z.string().optional(), requestId: z.string().optional() }),
+  z.object({ type: z.literal('player'), id: z.uuid() }),
+  z.object({ type: z.literal('system'), requestId: z.string().optional() }),
+]);
+export type Actor = z.infer<typeof actorSchema>;
+
+export const SYSTEM: Actor = { type: 'system' };
+export const isStaff = (a: Actor) => a.type === 'user' || a.type === 'token' || a.type === 'system';
+const actorId = (a: Actor) => ('id' in a ? a.id : null);
+
+export interface Change {
+  /** History entry on the ticket (omit for changes that are not about one ticket). */
+  ticketId?: string;
+  /** ticket_events.type and, for staff, audit_logs.action. */
+  action: string;
+  data?: Record<string, unknown>;
+  /** Domain event for the outbox; omit when nothing outside needs to hear about it. */
+  event?: { type: string; aggregateType: string; aggregateId: string; payload: Record<string, unknown> };
+  /** Audit target when there is no ticket (a team, a membership...). */
+  target?: { type: string; id: string };
+}
+
+/**
+ * Writes the history, audit and outbox rows of one change in a single statement (one round
+ * trip), inside the caller's transaction: they commit or vanish together with the change.
+ */
+export async function recordChange(tx: Tx, actor: Actor, change: Change): Promise<void> {
+  const staff = isStaff(actor);
+  const target = change.target ?? (change.ticketId ? { type: 'ticket', id: change.ticketId } : undefined);
+  const data = change.data ?? {};
+  await tx.query(
+    `with ev as (
+       insert into ticket_events (org_id, ticket_id, type, actor_type, actor_id, data)
+       select $1::uuid, $2::uuid, $3::text, $4::text, $5::uuid, $6::jsonb where $2::uuid is not null
+     ), au as (
+       insert into audit_logs (org_id, actor_type, actor_id, action, target_type, target_id, data, ip, request_id)
+       select $1::uuid, $4::text, $5::uuid, $3::text, $7::text, $8::text, $6::jsonb, $9::inet, $10::text where $11::boolean
+     )
+     insert into outbox (org_id, event_type, aggregate_type, aggregate_id, payload)
+     select $1::uuid, $12::text, $13::text, $14::uuid, $15::jsonb where $12::text is not null`,
+    [
+      tx.orgId,
+      change.ticketId ?? null,
+      change.action,
+      actor.type,
+      actorId(actor),
+      JSON.stringify(data),
+      target?.type ?? null,
+      target?.id ?? null,
+      'ip' in actor ? (actor.ip ?? null) : null,
+      'requestId' in actor ? (actor.requestId ?? null) : null,
+      staff,
+      change.event?.type ?? null,
+      change.event?.aggregateType ?? null,
+      change.event?.aggregateId ?? null,
+      change.event ? JSON.stringify({ ...change.event.payload, actor: { type: actor.type, id: actorId(actor) } }) : null,
+    ],
+  );
+}

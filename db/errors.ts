@@ -1,0 +1,65 @@
+import pg from 'pg';
+import { AppError, isAppError } from '../lib/errors.js';
+
+/** SQLSTATEs worth retrying the whole transaction for. */
+export const RETRYABLE = new Set(['40001', '40P01']);
+
+/** Friendly names for constraints a caller can trip; everything else gets the column or table. */
+const constraintMessages: Record<string, string> = {
+  tickets_org_id_origin_external_id_key: 'a ticket with this external id already exists',
+  organizations_slug_key: 'an organization with this slug already exists',
+  teams_org_id_name_key: 'a team with this name already exists',
+  roles_org_id_key_key: 'a role with this key already exists',
+  memberships_org_id_user_id_key: 'this user is already a member',
+};
+
+/**
+ * Maps whatever the database threw to an AppError, so no raw SQL error ever reaches a caller.
+ * Unknown failures become `internal` with the original kept as `cause` for the logs.
+ */
+export function mapDbError(err: unknown): AppError {
+  if (isAppError(err)) return err;
+  if (!(err instanceof pg.DatabaseError)) {
+    const code = (err as { code?: string } | null)?.code;
+    if (code === 'ECONNREFUSED' || code === 'ETIMEDOUT' || code === 'ECONNRESET' || code === 'ENOTFOUND') {
+      return new AppError('unavailable', 'the database is unavailable', { cause: err });
+    }
+    if (err instanceof Error && /timeout|Connection terminated/i.test(err.message)) {
+      return new AppError('unavailable', 'the database did not answer in time', { cause: err });
+    }
+    return new AppError('internal', 'unexpected database failure', { cause: err });
+  }
+  const where = err.constraint ?? err.column ?? err.table;
+  const details = where ? { constraint: where } : undefined;
+  switch (err.code) {
+    case '23505':
+      return new AppError('conflict', constraintMessages[err.constraint ?? ''] ?? `duplicate value (${where})`, {
+        details,
+        cause: err,
+      });
+    case '23503':
+      return new AppError('not_found', `a referenced record does not exist (${where})`, { details, cause: err });
+    case '23514':
+    case '23502':
+    case '22001':
+    case '22003':
+    case '22007':
+    case '22008':
+    case '22P02':
+    case '22023':
+      return new AppError('validation_failed', `invalid value (${where ?? err.message})`, { details, cause: err });
+    case '42501':
+      // A row-level security check failure: to the caller the row simply is not theirs.
+      return new AppError('not_found', 'not found', { cause: err });
+    case '57014':
+      return new AppError('unavailable', 'the database statement timed out', { cause: err });
+    case '40001':
+    case '40P01':
+      return new AppError('conflict', 'concurrent update, try again', { cause: err });
+    default:
+      if (err.code?.startsWith('08') || err.code?.startsWith('57P')) {
+        return new AppError('unavailable', 'the database is unavailable', { cause: err });
+      }
+      return new AppError('internal', 'unexpected database failure', { cause: err });
+  }
+}

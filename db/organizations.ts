@@ -1,0 +1,110 @@
+import { randomUUID } from 'node:crypto';
+import { z } from 'zod';
+import { AppError } from '../lib/errors.js';
+import { type Actor, recordChange } from './changes.js';
+import { DEFAULT_ROLES } from './permissions.js';
+import type { Pool } from './pool.js';
+import { id } from './schemas.js';
+import { type Tx, withTenant } from './tenant.js';
+import { parseInput } from './validate.js';
+
+export interface Organization {
+  id: string;
+  name: string;
+  slug: string;
+  settings: Record<string, unknown>;
+  requireTotp: boolean;
+  createdAt: Date;
+}
+
+const COLUMNS = `id, name, slug, settings, require_totp as "requireTotp", created_at as "createdAt"`;
+
+export const createOrganizationInput = z.object({
+  name: z.string().trim().min(1).max(100),
+  slug: z
+    .string()
+    .trim()
+    .toLowerCase()
+    .regex(/^[a-z0-9][a-z0-9-]{1,49}$/, '2 to 50 lowercase letters, digits and dashes'),
+  ownerUserId: id,
+});
+
+/**
+ * Creates an organization with the default roles and its owner's membership, in one tenant
+ * transaction on the new id (the insert itself passes the policy because the tenant is set).
+ */
+export async function createOrganization(
+  pool: Pool,
+  raw: z.input<typeof createOrganizationInput>,
+  actor: Actor,
+): Promise<Organization> {
+  const input = parseInput(createOrganizationInput, raw);
+  const orgId = randomUUID();
+  return withTenant(pool, orgId, async (tx) => {
+    const r = await tx.query<Organization>(
+      `insert into organizations (id, name, slug) values ($1::uuid, $2::text, $3::text) returning ${COLUMNS}`,
+      [orgId, input.name, input.slug],
+    );
+    const org = r.rows[0] as Organization;
+    const keys = Object.keys(DEFAULT_ROLES);
+    await tx.query(
+      `with r as (
+         insert into roles (org_id, key, name, is_system)
+         select $1::uuid, k, n, true from unnest($2::text[], $3::text[]) as x(k, n)
+         returning id, key
+       )
+       insert into role_permissions (org_id, role_id, permission_key)
+       select $1::uuid, r.id, p.perm from r
+       join unnest($4::text[], $5::text[]) as p(role_key, perm) on p.role_key = r.key`,
+      [
+        orgId,
+        keys,
+        keys.map((k) => DEFAULT_ROLES[k]?.name),
+        keys.flatMap((k) => (DEFAULT_ROLES[k]?.permissions ?? []).map(() => k)),
+        keys.flatMap((k) => DEFAULT_ROLES[k]?.permissions ?? []),
+      ],
+    );
+    await tx.query(
+      `insert into memberships (org_id, user_id, role_id)
+       select $1::uuid, $2::uuid, id from roles where org_id = $1::uuid and key = 'owner'`,
+      [orgId, input.ownerUserId],
+    );
+    await recordChange(tx, actor, {
+      action: 'organization.created',
+      target: { type: 'organization', id: orgId },
+      data: { name: org.name, slug: org.slug, owner: input.ownerUserId },
+    });
+    return org;
+  });
+}
+
+export async function getOrganization(tx: Tx): Promise<Organization> {
+  const r = await tx.query<Organization>(`select ${COLUMNS} from organizations where id = $1::uuid`, [tx.orgId]);
+  if (!r.rows[0]) throw new AppError('not_found', 'organization not found');
+  return r.rows[0];
+}
+
+export const updateSettingsInput = z.object({
+  name: z.string().trim().min(1).max(100).optional(),
+  requireTotp: z.boolean().optional(),
+  settings: z.record(z.string().min(1).max(64), z.json()).optional(),
+});
+
+export async function updateOrganization(
+  tx: Tx,
+  raw: z.input<typeof updateSettingsInput>,
+  actor: Actor,
+): Promise<Organization> {
+  const input = parseInput(updateSettingsInput, raw);
+  const r = await tx.query<Organization>(
+    `update organizations set name = coalesce($2::text, name), require_totp = coalesce($3::boolean, require_totp),
+       settings = case when $4::jsonb is null then settings else jsonb_strip_nulls(settings || $4::jsonb) end,
+       updated_at = now()
+     where id = $1::uuid returning ${COLUMNS}`,
+    [tx.orgId, input.name ?? null, input.requireTotp ?? null, input.settings ? JSON.stringify(input.settings) : null],
+  );
+  const org = r.rows[0];
+  if (!org) throw new AppError('not_found', 'organization not found');
+  await recordChange(tx, actor, { action: 'organization.updated', target: { type: 'organization', id: org.id }, data: input });
+  return org;
+}

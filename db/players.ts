@@ -1,0 +1,70 @@
+import { z } from 'zod';
+import { AppError } from '../lib/errors.js';
+import { id, snowflake } from './schemas.js';
+import type { Tx } from './tenant.js';
+import { parseInput } from './validate.js';
+
+export interface Player {
+  id: string;
+  displayName: string;
+  discordUserId: string | null;
+  gameId: string | null;
+  gameAccountId: string | null;
+  email: string | null;
+  createdAt: Date;
+}
+
+const COLUMNS = `id, display_name as "displayName", discord_user_id as "discordUserId", game_id as "gameId",
+  game_account_id as "gameAccountId", email, created_at as "createdAt"`;
+
+export const playerIdentityInput = z
+  .object({
+    displayName: z.string().trim().min(1).max(100),
+    discordUserId: snowflake.optional(),
+    gameId: id.optional(),
+    gameAccountId: z.string().trim().min(1).max(200).optional(),
+    email: z.email().max(320).toLowerCase().optional(),
+  })
+  .refine((v) => v.discordUserId || v.email || (v.gameId && v.gameAccountId), {
+    message: 'a player needs a Discord id, an email, or a game and game account id',
+  });
+
+/**
+ * The player behind an identity (Discord account, game account or email), created on first
+ * sight. Other identities given alongside are linked to the found profile when still free.
+ */
+export async function upsertPlayer(tx: Tx, raw: z.input<typeof playerIdentityInput>): Promise<Player> {
+  const input = parseInput(playerIdentityInput, raw);
+  const values = [tx.orgId, input.discordUserId ?? null, input.gameId ?? null, input.gameAccountId ?? null, input.email ?? null];
+  const match = `org_id = $1::uuid and (discord_user_id = $2::text
+    or (game_id = $3::uuid and game_account_id = $4::text) or lower(email) = $5::text)`;
+  const find = async () =>
+    (await tx.query<Player>(`select ${COLUMNS} from player_profiles where ${match} limit 1`, values)).rows[0];
+  const existing = await find();
+  if (existing) {
+    const r = await tx.query<Player>(
+      `update player_profiles set discord_user_id = coalesce(discord_user_id, $3::text),
+         game_id = coalesce(game_id, $4::uuid), game_account_id = coalesce(game_account_id, $5::text),
+         email = coalesce(email, $6::text), updated_at = now()
+       where org_id = $1::uuid and id = $2::uuid returning ${COLUMNS}`,
+      [tx.orgId, existing.id, input.discordUserId ?? null, input.gameId ?? null, input.gameAccountId ?? null, input.email ?? null],
+    );
+    return r.rows[0] as Player;
+  }
+  const r = await tx.query<Player>(
+    `insert into player_profiles (org_id, display_name, discord_user_id, game_id, game_account_id, email)
+     values ($1::uuid, $6::text, $2::text, $3::uuid, $4::text, $5::text)
+     on conflict do nothing returning ${COLUMNS}`,
+    [...values, input.displayName],
+  );
+  // A concurrent first sight of the same identity won the insert: use its row.
+  const player = r.rows[0] ?? (await find());
+  if (!player) throw new AppError('conflict', 'player identity changed concurrently, try again');
+  return player;
+}
+
+export async function getPlayer(tx: Tx, playerId: string): Promise<Player> {
+  const r = await tx.query<Player>(`select ${COLUMNS} from player_profiles where id = $1::uuid`, [parseInput(id, playerId)]);
+  if (!r.rows[0]) throw new AppError('not_found', 'player not found');
+  return r.rows[0];
+}

@@ -1,0 +1,37 @@
+import pg from 'pg';
+
+export type Pool = pg.Pool;
+
+export interface PoolOptions {
+  url: string;
+  max: number;
+  statementTimeoutMs: number;
+  connectTimeoutMs: number;
+  applicationName?: string;
+}
+
+// bigint columns (ticket numbers, outbox ids) fit comfortably in a double for this project's
+// ranges; parse them as numbers so callers don't juggle strings.
+pg.types.setTypeParser(pg.types.builtins.INT8, (v) => Number(v));
+
+/**
+ * The pool. Timeouts are set so a dead or stuck database fails a request within seconds instead
+ * of hanging it: connecting, each statement, and a transaction left idle by a crashed caller.
+ */
+export function createPool(opts: PoolOptions): Pool {
+  const pool = new pg.Pool({
+    connectionString: opts.url,
+    max: opts.max,
+    connectionTimeoutMillis: opts.connectTimeoutMs,
+    statement_timeout: opts.statementTimeoutMs,
+    query_timeout: opts.statementTimeoutMs + 1_000,
+    idle_in_transaction_session_timeout: Math.max(opts.statementTimeoutMs * 2, 10_000),
+    idleTimeoutMillis: 30_000,
+    keepAlive: true,
+    application_name: opts.applicationName ?? 'gamemod',
+  });
+  // An idle client that loses its connection emits here; without a listener it would crash the
+  // process. The next checkout simply gets a fresh connection.
+  pool.on('error', () => {});
+  return pool;
+}

@@ -1,0 +1,55 @@
+import type pg from 'pg';
+import { AppError } from '../lib/errors.js';
+import { mapDbError, RETRYABLE } from './errors.js';
+import type { Pool } from './pool.js';
+
+const UUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i;
+export const isUuid = (v: unknown): v is string => typeof v === 'string' && UUID.test(v);
+
+/** A transaction bound to one organization. Every db/ function that touches tenant rows takes one. */
+export interface Tx {
+  readonly orgId: string;
+  query<R extends pg.QueryResultRow = pg.QueryResultRow>(text: string, values?: unknown[]): Promise<pg.QueryResult<R>>;
+}
+
+const MAX_ATTEMPTS = 3;
+
+/**
+ * Runs `fn` in a transaction with the tenant set transaction-locally, so the setting dies with
+ * the transaction and a pooled connection never carries it to the next borrower. Deadlocks and
+ * serialization failures retry the whole function (it only does database work, so that is safe).
+ */
+export async function withTenant<T>(pool: Pool, orgId: string, fn: (tx: Tx) => Promise<T>): Promise<T> {
+  if (!isUuid(orgId)) throw new AppError('not_found', 'organization not found');
+  for (let attempt = 1; ; attempt++) {
+    let client: pg.PoolClient;
+    try {
+      client = await pool.connect();
+    } catch (err) {
+      throw mapDbError(err);
+    }
+    let broken = false;
+    try {
+      // One round trip: orgId is a validated uuid, so it is safe to inline here.
+      await client.query(`begin; select set_config('app.org_id', '${orgId}', true)`);
+      const tx: Tx = {
+        orgId,
+        query: (text, values) => client.query({ text, values }),
+      };
+      const result = await fn(tx);
+      await client.query('commit');
+      return result;
+    } catch (err) {
+      try {
+        await client.query('rollback');
+      } catch {
+        broken = true;
+      }
+      const code = (err as { code?: string }).code;
+      if (code && RETRYABLE.has(code) && attempt < MAX_ATTEMPTS && !broken) continue;
+      throw mapDbError(err);
+    } finally {
+      client.release(broken);
+    }
+  }
+}

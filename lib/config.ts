@@ -1,0 +1,126 @@
+import { z } from 'zod';
+import { AppError, issuesToDetails } from './errors.js';
+
+/**
+ * Every setting the project reads from the environment, parsed once. Nothing else reads
+ * `process.env`: the entry point calls `loadConfig()` and passes the frozen result down.
+ * The README's configuration table is written from this schema; keep them in step.
+ */
+const roleName = z.enum(['api', 'bot', 'workers']);
+const bool = z
+  .enum(['true', 'false', '1', '0', 'yes', 'no'])
+  .transform((v) => v === 'true' || v === '1' || v === 'yes');
+const port = z.coerce.number().int().min(1).max(65535);
+const optionalUrl = z
+  .string()
+  .trim()
+  .transform((v) => (v === '' ? undefined : v))
+  .pipe(z.string().url().optional());
+
+const envSchema = z.object({
+  NODE_ENV: z.enum(['development', 'test', 'production']).default('development'),
+  ROLES: z
+    .string()
+    .default('api,bot,workers')
+    .transform((v) => v.split(',').map((s) => s.trim()).filter(Boolean))
+    .pipe(z.array(roleName).min(1, 'name at least one of api, bot, workers')),
+  HOST: z.string().min(1).default('127.0.0.1'),
+  PORT: port.default(3000),
+  PUBLIC_URL: z.string().url().optional(),
+  LOG_LEVEL: z.enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']).default('info'),
+
+  DATABASE_URL: optionalUrl,
+  MIGRATION_DATABASE_URL: optionalUrl,
+  DATABASE_POOL_MAX: z.coerce.number().int().min(1).max(200).default(10),
+  DATABASE_STATEMENT_TIMEOUT_MS: z.coerce.number().int().min(100).default(15_000),
+  DATABASE_CONNECT_TIMEOUT_MS: z.coerce.number().int().min(100).default(5_000),
+  REDIS_URL: optionalUrl,
+
+  DATA_DIR: z.string().min(1).default('.data'),
+  EMBEDDED_PG_PORT: port.default(54329),
+  EMBEDDED_REDIS_PORT: port.default(63790),
+  EMBEDDED_INSTALL: z.enum(['auto', 'never']).default('auto'),
+  SEED_DEMO: bool.default(true),
+
+  DISCORD_TOKEN: z.string().min(1).optional(),
+  DISCORD_APPLICATION_ID: z.string().regex(/^\d{17,20}$/, 'a Discord snowflake').optional(),
+  DISCORD_API_URL: z.string().url().default('https://discord.com/api'),
+
+  SHUTDOWN_TIMEOUT_MS: z.coerce.number().int().min(100).default(10_000),
+});
+
+export type RoleName = z.infer<typeof roleName>;
+
+export interface Config {
+  readonly env: 'development' | 'test' | 'production';
+  readonly roles: readonly RoleName[];
+  readonly http: { readonly host: string; readonly port: number; readonly publicUrl: string };
+  readonly logLevel: string;
+  readonly database: {
+    /** The runtime (app role) connection; undefined means "start the embedded cluster". */
+    readonly url: string | undefined;
+    /** The owner connection that runs migrations; undefined means "do not migrate on start". */
+    readonly migrationUrl: string | undefined;
+    readonly poolMax: number;
+    readonly statementTimeoutMs: number;
+    readonly connectTimeoutMs: number;
+  };
+  readonly redis: { readonly url: string | undefined };
+  readonly embedded: {
+    readonly dataDir: string;
+    readonly pgPort: number;
+    readonly redisPort: number;
+    readonly install: boolean;
+  };
+  readonly seedDemo: boolean;
+  readonly discord: {
+    readonly token: string | undefined;
+    readonly applicationId: string | undefined;
+    readonly apiUrl: string;
+  };
+  readonly shutdownTimeoutMs: number;
+}
+
+function deepFreeze<T>(o: T): T {
+  if (o && typeof o === 'object') {
+    for (const v of Object.values(o)) deepFreeze(v);
+    Object.freeze(o);
+  }
+  return o;
+}
+
+/** Parses the environment. Throws one AppError naming every bad or missing variable. */
+export function loadConfig(env: Readonly<Record<string, string | undefined>> = process.env): Config {
+  // An empty variable means "unset", as in most shells' `FOO= cmd`.
+  const cleaned = Object.fromEntries(Object.entries(env).filter(([, v]) => v !== undefined && v !== ''));
+  const parsed = envSchema.safeParse(cleaned);
+  if (!parsed.success) {
+    const details = issuesToDetails(parsed.error.issues);
+    const lines = details.map((d) => `  ${d.path}: ${d.message}`).join('\n');
+    throw new AppError('config_invalid', `Invalid configuration:\n${lines}`, { details });
+  }
+  const e = parsed.data;
+  return deepFreeze({
+    env: e.NODE_ENV,
+    roles: [...new Set(e.ROLES)],
+    http: { host: e.HOST, port: e.PORT, publicUrl: e.PUBLIC_URL ?? `http://localhost:${e.PORT}` },
+    logLevel: e.LOG_LEVEL,
+    database: {
+      url: e.DATABASE_URL,
+      migrationUrl: e.MIGRATION_DATABASE_URL,
+      poolMax: e.DATABASE_POOL_MAX,
+      statementTimeoutMs: e.DATABASE_STATEMENT_TIMEOUT_MS,
+      connectTimeoutMs: e.DATABASE_CONNECT_TIMEOUT_MS,
+    },
+    redis: { url: e.REDIS_URL },
+    embedded: {
+      dataDir: e.DATA_DIR,
+      pgPort: e.EMBEDDED_PG_PORT,
+      redisPort: e.EMBEDDED_REDIS_PORT,
+      install: e.EMBEDDED_INSTALL === 'auto',
+    },
+    seedDemo: e.SEED_DEMO,
+    discord: { token: e.DISCORD_TOKEN, applicationId: e.DISCORD_APPLICATION_ID, apiUrl: e.DISCORD_API_URL },
+    shutdownTimeoutMs: e.SHUTDOWN_TIMEOUT_MS,
+  });
+}

@@ -1,0 +1,131 @@
+import { randomBytes } from 'node:crypto';
+import { existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
+import { join, resolve } from 'node:path';
+import { Redis } from 'ioredis';
+import { AppError } from '../errors.js';
+import { findServerBinaries } from './binaries.js';
+import { run } from './run.js';
+
+export interface RedisOptions {
+  dir: string;
+  port: number;
+  install: boolean;
+  /** AOF on for the embedded default (BullMQ's requirement); throwaway test servers skip it. */
+  durable: boolean;
+  log: (msg: string) => void;
+  binDirs?: readonly string[];
+  searchUsual?: boolean;
+}
+
+export interface RedisHandle {
+  url: string;
+  port: number;
+  pid: number;
+  reused: boolean;
+  stop(opts?: { kill?: boolean }): Promise<void>;
+  /** Starts it again after a stop (fault tests kill and restart Redis). */
+  restart(): Promise<void>;
+}
+
+function readPid(file: string): number | undefined {
+  try {
+    const pid = Number(readFileSync(file, 'utf8').trim());
+    return Number.isInteger(pid) && pid > 0 ? pid : undefined;
+  } catch {
+    return undefined;
+  }
+}
+
+function alive(pid: number | undefined): pid is number {
+  if (!pid) return false;
+  try {
+    process.kill(pid, 0);
+    return true;
+  } catch {
+    return false;
+  }
+}
+
+async function ping(url: string): Promise<boolean> {
+  const client = new Redis(url, { lazyConnect: true, maxRetriesPerRequest: 0, retryStrategy: () => null });
+  client.on('error', () => {});
+  try {
+    await client.connect();
+    return (await client.ping()) === 'PONG';
+  } catch {
+    return false;
+  } finally {
+    client.disconnect();
+  }
+}
+
+async function waitFor(check: () => Promise<boolean>, timeoutMs: number): Promise<boolean> {
+  const until = Date.now() + timeoutMs;
+  while (Date.now() < until) {
+    if (await check()) return true;
+    await new Promise((r) => setTimeout(r, 50));
+  }
+  return false;
+}
+
+/** Starts (or reuses) a private redis-server on loopback with noeviction and a password. */
+export async function startRedis(opts: RedisOptions): Promise<RedisHandle> {
+  const bin = await findServerBinaries(
+    'redis',
+    { extraDirs: opts.binDirs, usual: opts.searchUsual },
+    { install: opts.install, log: opts.log },
+  );
+  const dir = resolve(opts.dir);
+  mkdirSync(dir, { recursive: true, mode: 0o700 });
+  const pwFile = join(dir, 'password');
+  if (!existsSync(pwFile)) writeFileSync(pwFile, randomBytes(18).toString('hex'), { mode: 0o600 });
+  const password = readFileSync(pwFile, 'utf8').trim();
+  const pidFile = join(dir, 'redis.pid');
+  const url = `redis://:${password}@127.0.0.1:${opts.port}`;
+
+  const start = async () => {
+    // The password goes in a config file, not argv, so `ps` does not show it.
+    const conf = join(dir, 'redis.conf');
+    writeFileSync(
+      conf,
+      [
+        `port ${opts.port}`,
+        'bind 127.0.0.1',
+        `dir ${dir}`,
+        `pidfile ${pidFile}`,
+        `logfile ${join(dir, 'redis.log')}`,
+        'daemonize yes',
+        'maxmemory-policy noeviction',
+        `appendonly ${opts.durable ? 'yes' : 'no'}`,
+        'appendfsync everysec',
+        'save ""',
+        `requirepass ${password}`,
+      ].join('\n'),
+      { mode: 0o600 },
+    );
+    const res = await run(join(bin, 'redis-server'), [conf], { timeoutMs: 30_000 });
+    if (res.code !== 0) throw new AppError('local_stack', `redis-server failed to start: ${res.stderr || res.stdout}`);
+    if (!(await waitFor(() => ping(url), 15_000))) {
+      throw new AppError('local_stack', `redis-server did not answer on port ${opts.port}; see ${join(dir, 'redis.log')}`);
+    }
+  };
+
+  const reused = alive(readPid(pidFile)) && (await ping(url));
+  if (!reused) await start();
+
+  return {
+    url,
+    port: opts.port,
+    get pid() {
+      return readPid(pidFile) ?? -1;
+    },
+    reused,
+    async stop({ kill = false } = {}) {
+      const pid = readPid(pidFile);
+      if (!alive(pid)) return;
+      process.kill(pid, kill ? 'SIGKILL' : 'SIGTERM');
+      await waitFor(async () => !alive(pid), 15_000);
+    },
+    restart: start,
+  };
+}
