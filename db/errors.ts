@@ -13,6 +13,16 @@ const constraintMessages: Record<string, string> = {
   memberships_org_id_user_id_key: 'this user is already a member',
 };
 
+const CONNECTION_CODES = new Set(['ECONNREFUSED', 'ETIMEDOUT', 'ECONNRESET', 'ENOTFOUND', 'EPIPE']);
+const CONNECTION_MESSAGE = /Connection terminated|timeout exceeded when trying to connect|Query read timeout/i;
+
+/** True for what the database or its driver threw (as opposed to a caller's own error). */
+export function isDbError(err: unknown): boolean {
+  if (err instanceof pg.DatabaseError) return true;
+  const code = (err as { code?: unknown } | null)?.code;
+  return (typeof code === 'string' && CONNECTION_CODES.has(code)) || (err instanceof Error && CONNECTION_MESSAGE.test(err.message));
+}
+
 /**
  * Maps whatever the database threw to an AppError, so no raw SQL error ever reaches a caller.
  * Unknown failures become `internal` with the original kept as `cause` for the logs.
@@ -20,13 +30,7 @@ const constraintMessages: Record<string, string> = {
 export function mapDbError(err: unknown): AppError {
   if (isAppError(err)) return err;
   if (!(err instanceof pg.DatabaseError)) {
-    const code = (err as { code?: string } | null)?.code;
-    if (code === 'ECONNREFUSED' || code === 'ETIMEDOUT' || code === 'ECONNRESET' || code === 'ENOTFOUND') {
-      return new AppError('unavailable', 'the database is unavailable', { cause: err });
-    }
-    if (err instanceof Error && /timeout|Connection terminated/i.test(err.message)) {
-      return new AppError('unavailable', 'the database did not answer in time', { cause: err });
-    }
+    if (isDbError(err)) return new AppError('unavailable', 'the database is unavailable', { cause: err });
     return new AppError('internal', 'unexpected database failure', { cause: err });
   }
   const where = err.constraint ?? err.column ?? err.table;

@@ -1,6 +1,6 @@
 import type pg from 'pg';
 import { AppError } from '../lib/errors.js';
-import { mapDbError, RETRYABLE } from './errors.js';
+import { isDbError, mapDbError, RETRYABLE } from './errors.js';
 import type { Pool } from './pool.js';
 
 const UUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i;
@@ -47,7 +47,8 @@ export async function withTenant<T>(pool: Pool, orgId: string, fn: (tx: Tx) => P
       }
       const code = (err as { code?: string }).code;
       if (code && RETRYABLE.has(code) && attempt < MAX_ATTEMPTS && !broken) continue;
-      throw mapDbError(err);
+      // The caller's own errors pass through untouched; only database failures are translated.
+      throw isDbError(err) ? mapDbError(err) : err;
     } finally {
       client.release(broken);
     }

@@ -1,0 +1,29 @@
+import { Redis } from 'ioredis';
+import { AppError } from './errors.js';
+
+/**
+ * Two kinds of connection, per BullMQ's rules: `worker` connections wait through outages
+ * (maxRetriesPerRequest: null); `producer` connections on request paths fail fast instead of
+ * queueing commands while Redis is away.
+ */
+export function createRedis(url: string, kind: 'worker' | 'producer', name = 'gamemod'): Redis {
+  const client = new Redis(url, {
+    connectionName: name,
+    lazyConnect: true,
+    ...(kind === 'worker'
+      ? { maxRetriesPerRequest: null }
+      : { maxRetriesPerRequest: 1, enableOfflineQueue: false, connectTimeout: 5_000 }),
+  });
+  return client;
+}
+
+/** BullMQ is only correct when Redis never evicts keys; refuse to start otherwise. */
+export async function assertNoEviction(redis: Redis): Promise<void> {
+  const [, policy] = (await redis.config('GET', 'maxmemory-policy')) as [string, string];
+  if (policy !== 'noeviction') {
+    throw new AppError(
+      'unavailable',
+      `Redis maxmemory-policy is "${policy}"; the job queue needs "noeviction" (CONFIG SET maxmemory-policy noeviction)`,
+    );
+  }
+}
