@@ -155,8 +155,8 @@ export async function seedDemo(pool: Pool, opts: { ticketCount?: number; slug?: 
     for (const uid of [staff[1], staff[2]]) await addTeamMember(tx, { teamId: safety.id, userId: uid as string }, ownerActor);
     const settings = await seedSettings(tx, r, owner.id, [support.id, safety.id]);
     await tx.query(
-      `insert into discord_guilds (org_id, guild_id, name, settings) values ($1::uuid, '1100000000000000001', 'Starforge Community', $2::jsonb)`,
-      [tx.orgId, JSON.stringify({ ticketMode: 'thread', limits: { openPerPlayer: 3, cooldownSeconds: 60 } })],
+      `insert into discord_guilds (org_id, guild_id, name, settings) values ($1::uuid, $2::text, 'Starforge Community', $3::jsonb)`,
+      [tx.orgId, String(1100000000000000000n + BigInt(opts.seed ?? 42)), JSON.stringify({ ticketMode: 'thread', limits: { openPerPlayer: 3, cooldownSeconds: 60 } })],
     );
     const players = [];
     for (let i = 0; i < 60; i++) {
