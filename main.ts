@@ -1,5 +1,5 @@
-import { isAppError } from './lib/errors.js';
 import { loadConfig } from './lib/config.js';
+import { isAppError } from './lib/errors.js';
 import { createLogger } from './lib/logger.js';
 import { startSystem } from './system.js';
 

@@ -31,7 +31,9 @@ export async function startSystem(config: Config, logger: Logger): Promise<Runni
   });
   const stop = async () => {
     for (const role of [...roles].reverse()) {
-      await role.stop().catch((err: unknown) => logger.error({ err, role: role.name }, 'role did not stop cleanly'));
+      await role
+        .stop()
+        .catch((err: unknown) => logger.error({ err, role: role.name }, 'role did not stop cleanly'));
     }
     await pool.end().catch(() => {});
     await stack.stop();

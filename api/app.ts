@@ -16,12 +16,13 @@ export async function buildApp(deps: AppDeps): Promise<FastifyInstance> {
   const app = Fastify({
     loggerInstance: deps.logger as FastifyBaseLogger,
     genReqId: (req) => requestId(req.headers['x-request-id']),
-    disableRequestLogging: false,
   });
 
   app.setErrorHandler((err, req, reply) => {
     if (isAppError(err) && err.status < 500) {
-      return reply.status(err.status).send({ error: { code: err.code, message: err.message, details: err.details ?? null } });
+      return reply
+        .status(err.status)
+        .send({ error: { code: err.code, message: err.message, details: err.details ?? null } });
     }
     const status = (err as { statusCode?: number }).statusCode;
     if (status && status >= 400 && status < 500) {
@@ -30,9 +31,13 @@ export async function buildApp(deps: AppDeps): Promise<FastifyInstance> {
     }
     req.log.error({ err }, 'request failed');
     // Never show internals: the request id is what support needs to find the log line.
-    return reply
-      .status(isAppError(err) ? err.status : 500)
-      .send({ error: { code: isAppError(err) ? err.code : 'internal', message: `internal error (request ${req.id})`, details: null } });
+    return reply.status(isAppError(err) ? err.status : 500).send({
+      error: {
+        code: isAppError(err) ? err.code : 'internal',
+        message: `internal error (request ${req.id})`,
+        details: null,
+      },
+    });
   });
 
   app.get('/health', async () => ({ status: 'ok' }));

@@ -46,7 +46,17 @@ export async function queryAudit(tx: Tx, raw: z.input<typeof auditQueryInput> = 
        and ($7::timestamptz is null or created_at < $7::timestamptz)
        and ($8::bigint is null or id < $8::bigint)
      order by id desc limit $9::int`,
-    [tx.orgId, q.actorId ?? null, q.action ?? null, q.targetType ?? null, q.targetId ?? null, q.from ?? null, q.to ?? null, q.before ?? null, q.limit],
+    [
+      tx.orgId,
+      q.actorId ?? null,
+      q.action ?? null,
+      q.targetType ?? null,
+      q.targetId ?? null,
+      q.from ?? null,
+      q.to ?? null,
+      q.before ?? null,
+      q.limit,
+    ],
   );
   return r.rows;
 }

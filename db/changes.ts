@@ -6,8 +6,18 @@ import type { Tx } from './tenant.js';
  * audited; players are not staff, so their actions are history only.
  */
 export const actorSchema = z.discriminatedUnion('type', [
-  z.object({ type: z.literal('user'), id: z.uuid(), ip: z.string().optional(), requestId: z.string().optional() }),
-  z.object({ type: z.literal('token'), id: z.uuid(), ip: z.string().optional(), requestId: z.string().optional() }),
+  z.object({
+    type: z.literal('user'),
+    id: z.uuid(),
+    ip: z.string().optional(),
+    requestId: z.string().optional(),
+  }),
+  z.object({
+    type: z.literal('token'),
+    id: z.uuid(),
+    ip: z.string().optional(),
+    requestId: z.string().optional(),
+  }),
   z.object({ type: z.literal('player'), id: z.uuid() }),
   z.object({ type: z.literal('system'), requestId: z.string().optional() }),
 ]);
@@ -62,7 +72,9 @@ export async function recordChange(tx: Tx, actor: Actor, change: Change): Promis
       change.event?.type ?? null,
       change.event?.aggregateType ?? null,
       change.event?.aggregateId ?? null,
-      change.event ? JSON.stringify({ ...change.event.payload, actor: { type: actor.type, id: actorId(actor) } }) : null,
+      change.event
+        ? JSON.stringify({ ...change.event.payload, actor: { type: actor.type, id: actorId(actor) } })
+        : null,
     ],
   );
 }

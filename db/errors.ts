@@ -14,13 +14,17 @@ const constraintMessages: Record<string, string> = {
 };
 
 const CONNECTION_CODES = new Set(['ECONNREFUSED', 'ETIMEDOUT', 'ECONNRESET', 'ENOTFOUND', 'EPIPE']);
-const CONNECTION_MESSAGE = /Connection terminated|timeout exceeded when trying to connect|Query read timeout/i;
+const CONNECTION_MESSAGE =
+  /Connection terminated|timeout exceeded when trying to connect|Query read timeout/i;
 
 /** True for what the database or its driver threw (as opposed to a caller's own error). */
 export function isDbError(err: unknown): boolean {
   if (err instanceof pg.DatabaseError) return true;
   const code = (err as { code?: unknown } | null)?.code;
-  return (typeof code === 'string' && CONNECTION_CODES.has(code)) || (err instanceof Error && CONNECTION_MESSAGE.test(err.message));
+  return (
+    (typeof code === 'string' && CONNECTION_CODES.has(code)) ||
+    (err instanceof Error && CONNECTION_MESSAGE.test(err.message))
+  );
 }
 
 /**
@@ -37,12 +41,19 @@ export function mapDbError(err: unknown): AppError {
   const details = where ? { constraint: where } : undefined;
   switch (err.code) {
     case '23505':
-      return new AppError('conflict', constraintMessages[err.constraint ?? ''] ?? `duplicate value (${where})`, {
+      return new AppError(
+        'conflict',
+        constraintMessages[err.constraint ?? ''] ?? `duplicate value (${where})`,
+        {
+          details,
+          cause: err,
+        },
+      );
+    case '23503':
+      return new AppError('not_found', `a referenced record does not exist (${where})`, {
         details,
         cause: err,
       });
-    case '23503':
-      return new AppError('not_found', `a referenced record does not exist (${where})`, { details, cause: err });
     case '23514':
     case '23502':
     case '22001':
@@ -51,7 +62,10 @@ export function mapDbError(err: unknown): AppError {
     case '22008':
     case '22P02':
     case '22023':
-      return new AppError('validation_failed', `invalid value (${where ?? err.message})`, { details, cause: err });
+      return new AppError('validation_failed', `invalid value (${where ?? err.message})`, {
+        details,
+        cause: err,
+      });
     case '42501':
       // A row-level security check failure: to the caller the row simply is not theirs.
       return new AppError('not_found', 'not found', { cause: err });

@@ -12,10 +12,17 @@ export interface Member {
   joinedAt: Date;
 }
 
-const roleKey = z.string().trim().toLowerCase().regex(/^[a-z0-9][a-z0-9_-]{0,39}$/);
+const roleKey = z
+  .string()
+  .trim()
+  .toLowerCase()
+  .regex(/^[a-z0-9][a-z0-9_-]{0,39}$/);
 
 async function roleId(tx: Tx, key: string): Promise<string> {
-  const r = await tx.query<{ id: string }>('select id from roles where org_id = $1::uuid and key = $2::text', [tx.orgId, key]);
+  const r = await tx.query<{ id: string }>(
+    'select id from roles where org_id = $1::uuid and key = $2::text',
+    [tx.orgId, key],
+  );
   if (!r.rows[0]) throw new AppError('not_found', `no role "${key}" in this organization`);
   return r.rows[0].id;
 }
@@ -34,7 +41,12 @@ export async function addMember(tx: Tx, raw: z.input<typeof addMemberInput>, act
     action: 'member.added',
     target: { type: 'user', id: input.userId },
     data: { role: input.role },
-    event: { type: 'member.added', aggregateType: 'member', aggregateId: input.userId, payload: { userId: input.userId, role: input.role } },
+    event: {
+      type: 'member.added',
+      aggregateType: 'member',
+      aggregateId: input.userId,
+      payload: { userId: input.userId, role: input.role },
+    },
   });
 }
 
@@ -80,7 +92,8 @@ export async function changeRole(tx: Tx, raw: z.input<typeof addMemberInput>, ac
 export async function removeMember(tx: Tx, userId: string, actor: Actor): Promise<void> {
   parseInput(id, userId);
   const role = await currentRole(tx, userId);
-  if (role === 'owner' && (await ownerCount(tx)) <= 1) throw new AppError('conflict', 'an organization keeps at least one owner');
+  if (role === 'owner' && (await ownerCount(tx)) <= 1)
+    throw new AppError('conflict', 'an organization keeps at least one owner');
   await tx.query(
     `with t as (delete from team_members where org_id = $1::uuid and user_id = $2::uuid)
      delete from memberships where org_id = $1::uuid and user_id = $2::uuid`,
@@ -90,7 +103,12 @@ export async function removeMember(tx: Tx, userId: string, actor: Actor): Promis
     action: 'member.removed',
     target: { type: 'user', id: userId },
     data: { role },
-    event: { type: 'member.removed', aggregateType: 'member', aggregateId: userId, payload: { userId, role } },
+    event: {
+      type: 'member.removed',
+      aggregateType: 'member',
+      aggregateId: userId,
+      payload: { userId, role },
+    },
   });
 }
 

@@ -1,6 +1,6 @@
 import { loadConfig } from '../lib/config.js';
-import { createLogger } from '../lib/logger.js';
 import { ensureLocalStack } from '../lib/local-stack/index.js';
+import { createLogger } from '../lib/logger.js';
 import { migrate } from './migrate.js';
 
 // `npm run migrate [up|down] [count]`: against MIGRATION_DATABASE_URL, or the embedded cluster.

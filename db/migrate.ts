@@ -37,12 +37,19 @@ export async function migrate(
 
 /** Throws unless every migration file has run (the app role can read the migrations table). */
 export async function assertMigrationsCurrent(pool: Pool): Promise<void> {
-  const r = await pool.query<{ name: string }>(`select name from ${TABLE} order by run_on, id`).catch((err) => {
-    throw new AppError('unavailable', 'cannot read the migrations table; run `npm run migrate`', { cause: err });
-  });
+  const r = await pool
+    .query<{ name: string }>(`select name from ${TABLE} order by run_on, id`)
+    .catch((err) => {
+      throw new AppError('unavailable', 'cannot read the migrations table; run `npm run migrate`', {
+        cause: err,
+      });
+    });
   const done = new Set(r.rows.map((x) => x.name));
   const missing = migrationNames().filter((n) => !done.has(n));
   if (missing.length) {
-    throw new AppError('unavailable', `database migrations pending: ${missing.join(', ')}; run \`npm run migrate\``);
+    throw new AppError(
+      'unavailable',
+      `database migrations pending: ${missing.join(', ')}; run \`npm run migrate\``,
+    );
   }
 }

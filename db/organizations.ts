@@ -79,7 +79,9 @@ export async function createOrganization(
 }
 
 export async function getOrganization(tx: Tx): Promise<Organization> {
-  const r = await tx.query<Organization>(`select ${COLUMNS} from organizations where id = $1::uuid`, [tx.orgId]);
+  const r = await tx.query<Organization>(`select ${COLUMNS} from organizations where id = $1::uuid`, [
+    tx.orgId,
+  ]);
   if (!r.rows[0]) throw new AppError('not_found', 'organization not found');
   return r.rows[0];
 }
@@ -101,10 +103,19 @@ export async function updateOrganization(
        settings = case when $4::jsonb is null then settings else jsonb_strip_nulls(settings || $4::jsonb) end,
        updated_at = now()
      where id = $1::uuid returning ${COLUMNS}`,
-    [tx.orgId, input.name ?? null, input.requireTotp ?? null, input.settings ? JSON.stringify(input.settings) : null],
+    [
+      tx.orgId,
+      input.name ?? null,
+      input.requireTotp ?? null,
+      input.settings ? JSON.stringify(input.settings) : null,
+    ],
   );
   const org = r.rows[0];
   if (!org) throw new AppError('not_found', 'organization not found');
-  await recordChange(tx, actor, { action: 'organization.updated', target: { type: 'organization', id: org.id }, data: input });
+  await recordChange(tx, actor, {
+    action: 'organization.updated',
+    target: { type: 'organization', id: org.id },
+    data: input,
+  });
   return org;
 }

@@ -62,10 +62,20 @@ export const DEFAULT_ROLES: Record<string, { name: string; permissions: readonly
       'analytics.read',
     ],
   },
-  agent: { name: 'Agent', permissions: ['org.read', 'members.read', ...TICKET_WORK, 'players.read', 'reports.read'] },
+  agent: {
+    name: 'Agent',
+    permissions: ['org.read', 'members.read', ...TICKET_WORK, 'players.read', 'reports.read'],
+  },
   viewer: {
     name: 'Viewer',
-    permissions: ['org.read', 'members.read', 'tickets.read', 'players.read', 'reports.read', 'analytics.read'],
+    permissions: [
+      'org.read',
+      'members.read',
+      'tickets.read',
+      'players.read',
+      'reports.read',
+      'analytics.read',
+    ],
   },
 };
 export type DefaultRole = keyof typeof DEFAULT_ROLES;

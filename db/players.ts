@@ -35,7 +35,13 @@ export const playerIdentityInput = z
  */
 export async function upsertPlayer(tx: Tx, raw: z.input<typeof playerIdentityInput>): Promise<Player> {
   const input = parseInput(playerIdentityInput, raw);
-  const values = [tx.orgId, input.discordUserId ?? null, input.gameId ?? null, input.gameAccountId ?? null, input.email ?? null];
+  const values = [
+    tx.orgId,
+    input.discordUserId ?? null,
+    input.gameId ?? null,
+    input.gameAccountId ?? null,
+    input.email ?? null,
+  ];
   const match = `org_id = $1::uuid and (discord_user_id = $2::text
     or (game_id = $3::uuid and game_account_id = $4::text) or lower(email) = $5::text)`;
   const find = async () =>
@@ -47,7 +53,14 @@ export async function upsertPlayer(tx: Tx, raw: z.input<typeof playerIdentityInp
          game_id = coalesce(game_id, $4::uuid), game_account_id = coalesce(game_account_id, $5::text),
          email = coalesce(email, $6::text), updated_at = now()
        where org_id = $1::uuid and id = $2::uuid returning ${COLUMNS}`,
-      [tx.orgId, existing.id, input.discordUserId ?? null, input.gameId ?? null, input.gameAccountId ?? null, input.email ?? null],
+      [
+        tx.orgId,
+        existing.id,
+        input.discordUserId ?? null,
+        input.gameId ?? null,
+        input.gameAccountId ?? null,
+        input.email ?? null,
+      ],
     );
     return r.rows[0] as Player;
   }
@@ -64,7 +77,9 @@ export async function upsertPlayer(tx: Tx, raw: z.input<typeof playerIdentityInp
 }
 
 export async function getPlayer(tx: Tx, playerId: string): Promise<Player> {
-  const r = await tx.query<Player>(`select ${COLUMNS} from player_profiles where id = $1::uuid`, [parseInput(id, playerId)]);
+  const r = await tx.query<Player>(`select ${COLUMNS} from player_profiles where id = $1::uuid`, [
+    parseInput(id, playerId),
+  ]);
   if (!r.rows[0]) throw new AppError('not_found', 'player not found');
   return r.rows[0];
 }

@@ -7,8 +7,8 @@ import { upsertPlayer } from './players.js';
 import type { Pool } from './pool.js';
 import { addTeamMember, createTeam } from './teams.js';
 import { type Tx, withTenant } from './tenant.js';
-import * as tickets from './tickets.js';
 import type { Priority } from './ticket-rules.js';
+import * as tickets from './tickets.js';
 import { createUser } from './users.js';
 
 /** A small deterministic generator, so every demo workspace looks the same. */
@@ -62,7 +62,7 @@ export interface DemoSummary {
 }
 
 /** Rows for the settings tables that have no db/ module of their own yet. */
-async function seedSettings(tx: Tx, r: ReturnType<typeof prng>, ownerId: string, teamIds: string[]) {
+async function seedSettings(tx: Tx, ownerId: string, teamIds: string[]) {
   const game = await tx.query<{ id: string }>(
     `insert into games (org_id, name, slug) values ($1::uuid, 'Skyward Tactics', 'skyward-tactics') returning id`,
     [tx.orgId],
@@ -75,9 +75,23 @@ async function seedSettings(tx: Tx, r: ReturnType<typeof prng>, ownerId: string,
     [tx.orgId, gameId, createHash('sha256').update(randomBytes(32)).digest(), ownerId],
   );
   const categories = [
-    ['Bug report', '🐞', [{ label: 'What happened?', style: 'paragraph', required: true }, { label: 'Game version', style: 'short' }]],
+    [
+      'Bug report',
+      '🐞',
+      [
+        { label: 'What happened?', style: 'paragraph', required: true },
+        { label: 'Game version', style: 'short' },
+      ],
+    ],
     ['Billing', '💳', [{ label: 'Order id', style: 'short', required: true }]],
-    ['Player report', '🚩', [{ label: 'Player name', style: 'short', required: true }, { label: 'What did they do?', style: 'paragraph' }]],
+    [
+      'Player report',
+      '🚩',
+      [
+        { label: 'Player name', style: 'short', required: true },
+        { label: 'What did they do?', style: 'paragraph' },
+      ],
+    ],
     ['Account', '👤', []],
   ] as const;
   const categoryIds: string[] = [];
@@ -85,14 +99,30 @@ async function seedSettings(tx: Tx, r: ReturnType<typeof prng>, ownerId: string,
     const c = await tx.query<{ id: string }>(
       `insert into ticket_categories (org_id, name, emoji, questions, team_id, position)
        values ($1::uuid, $2::text, $3::text, $4::jsonb, $5::uuid, $6::int) returning id`,
-      [tx.orgId, name, emoji, JSON.stringify(questions), name === 'Player report' ? teamIds[1] : teamIds[0], i],
+      [
+        tx.orgId,
+        name,
+        emoji,
+        JSON.stringify(questions),
+        name === 'Player report' ? teamIds[1] : teamIds[0],
+        i,
+      ],
     );
     categoryIds.push((c.rows[0] as { id: string }).id);
   }
   const cal = await tx.query<{ id: string }>(
     `insert into business_calendars (org_id, name, timezone, weekly_hours, holidays)
      values ($1::uuid, 'Studio hours', 'Europe/Berlin', $2::jsonb, '{2026-12-25,2027-01-01}') returning id`,
-    [tx.orgId, JSON.stringify({ mon: [[540, 1080]], tue: [[540, 1080]], wed: [[540, 1080]], thu: [[540, 1080]], fri: [[540, 1020]] })],
+    [
+      tx.orgId,
+      JSON.stringify({
+        mon: [[540, 1080]],
+        tue: [[540, 1080]],
+        wed: [[540, 1080]],
+        thu: [[540, 1080]],
+        fri: [[540, 1020]],
+      }),
+    ],
   );
   const calendarId = (cal.rows[0] as { id: string }).id;
   const targets: Array<[Priority, number, number]> = [
@@ -106,12 +136,29 @@ async function seedSettings(tx: Tx, r: ReturnType<typeof prng>, ownerId: string,
       `insert into sla_policies (org_id, name, priority, first_response_minutes, next_response_minutes,
          resolution_minutes, business_calendar_id, warn_before_minutes, position)
        values ($1::uuid, $2::text, $3::text, $4::int, $4::int, $5::int, $6::uuid, $7::int, $8::int)`,
-      [tx.orgId, `${priority} priority`, priority, first, resolution, priority === 'urgent' ? null : calendarId, Math.ceil(first / 4), i],
+      [
+        tx.orgId,
+        `${priority} priority`,
+        priority,
+        first,
+        resolution,
+        priority === 'urgent' ? null : calendarId,
+        Math.ceil(first / 4),
+        i,
+      ],
     );
   }
   for (const [shortcut, title, body] of [
-    ['thanks', 'Thanks for reaching out', 'Hi {player}, thanks for reaching out about ticket #{ticket}. We are on it.'],
-    ['update', 'Please update', 'Hi {player}, this is fixed in the latest version. Please update and tell us if it persists.'],
+    [
+      'thanks',
+      'Thanks for reaching out',
+      'Hi {player}, thanks for reaching out about ticket #{ticket}. We are on it.',
+    ],
+    [
+      'update',
+      'Please update',
+      'Hi {player}, this is fixed in the latest version. Please update and tell us if it persists.',
+    ],
     ['logs', 'Ask for logs', 'Could you attach your game log (Settings → Support → Export logs)?'],
   ]) {
     await tx.query(
@@ -131,10 +178,20 @@ async function seedSettings(tx: Tx, r: ReturnType<typeof prng>, ownerId: string,
  * Loads the demo workspace: a studio, staff in two teams, a game, categories, SLA policies and a
  * few hundred tickets across sources and states. Used by `npm start` on an empty database.
  */
-export async function seedDemo(pool: Pool, opts: { ticketCount?: number; slug?: string; seed?: number } = {}): Promise<DemoSummary> {
+export async function seedDemo(
+  pool: Pool,
+  opts: { ticketCount?: number; slug?: string; seed?: number } = {},
+): Promise<DemoSummary> {
   const r = prng(opts.seed ?? 42);
-  const owner = await createUser(pool, { displayName: 'Ava Owner', email: `owner+${randomBytes(3).toString('hex')}@starforge.example` });
-  const org = await createOrganization(pool, { name: 'Starforge Games', slug: opts.slug ?? 'starforge', ownerUserId: owner.id }, SYSTEM);
+  const owner = await createUser(pool, {
+    displayName: 'Ava Owner',
+    email: `owner+${randomBytes(3).toString('hex')}@starforge.example`,
+  });
+  const org = await createOrganization(
+    pool,
+    { name: 'Starforge Games', slug: opts.slug ?? 'starforge', ownerUserId: owner.id },
+    SYSTEM,
+  );
   const ownerActor: Actor = { type: 'user', id: owner.id };
   const staffSpec = [
     ['Sam Admin', 'admin'],
@@ -148,15 +205,30 @@ export async function seedDemo(pool: Pool, opts: { ticketCount?: number; slug?: 
   const count = opts.ticketCount ?? 300;
 
   const { teamIds, gameId, categoryIds, players } = await withTenant(pool, org.id, async (tx) => {
-    for (const [i, [, role]] of staffSpec.entries()) await addMember(tx, { userId: staff[i] as string, role }, ownerActor);
-    const support = await createTeam(tx, { name: 'Player Support', description: 'Bugs, billing, accounts' }, ownerActor);
-    const safety = await createTeam(tx, { name: 'Trust & Safety', description: 'Reports and moderation' }, ownerActor);
-    for (const uid of [staff[0], staff[3]]) await addTeamMember(tx, { teamId: support.id, userId: uid as string }, ownerActor);
-    for (const uid of [staff[1], staff[2]]) await addTeamMember(tx, { teamId: safety.id, userId: uid as string }, ownerActor);
-    const settings = await seedSettings(tx, r, owner.id, [support.id, safety.id]);
+    for (const [i, [, role]] of staffSpec.entries())
+      await addMember(tx, { userId: staff[i] as string, role }, ownerActor);
+    const support = await createTeam(
+      tx,
+      { name: 'Player Support', description: 'Bugs, billing, accounts' },
+      ownerActor,
+    );
+    const safety = await createTeam(
+      tx,
+      { name: 'Trust & Safety', description: 'Reports and moderation' },
+      ownerActor,
+    );
+    for (const uid of [staff[0], staff[3]])
+      await addTeamMember(tx, { teamId: support.id, userId: uid as string }, ownerActor);
+    for (const uid of [staff[1], staff[2]])
+      await addTeamMember(tx, { teamId: safety.id, userId: uid as string }, ownerActor);
+    const settings = await seedSettings(tx, owner.id, [support.id, safety.id]);
     await tx.query(
       `insert into discord_guilds (org_id, guild_id, name, settings) values ($1::uuid, $2::text, 'Starforge Community', $3::jsonb)`,
-      [tx.orgId, String(1100000000000000000n + BigInt(opts.seed ?? 42)), JSON.stringify({ ticketMode: 'thread', limits: { openPerPlayer: 3, cooldownSeconds: 60 } })],
+      [
+        tx.orgId,
+        String(1100000000000000000n + BigInt(opts.seed ?? 42)),
+        JSON.stringify({ ticketMode: 'thread', limits: { openPerPlayer: 3, cooldownSeconds: 60 } }),
+      ],
     );
     const players = [];
     for (let i = 0; i < 60; i++) {
@@ -199,13 +271,24 @@ export async function seedDemo(pool: Pool, opts: { ticketCount?: number; slug?: 
         );
         const fate = r.next();
         if (fate < 0.75) {
-          if (staffActor.type === 'user' && r.next() < 0.8) await tickets.assign(tx, { ticketId: ticket.id, assigneeId: staffActor.id }, staffActor);
-          await tickets.reply(tx, { ticketId: ticket.id, body: r.pick(STAFF_REPLIES), origin: 'panel' }, staffActor);
+          if (staffActor.type === 'user' && r.next() < 0.8)
+            await tickets.assign(tx, { ticketId: ticket.id, assigneeId: staffActor.id }, staffActor);
+          await tickets.reply(
+            tx,
+            { ticketId: ticket.id, body: r.pick(STAFF_REPLIES), origin: 'panel' },
+            staffActor,
+          );
         }
-        if (fate < 0.15) await tickets.addNote(tx, { ticketId: ticket.id, body: 'Escalated to the dev team.' }, staffActor);
+        if (fate < 0.15)
+          await tickets.addNote(tx, { ticketId: ticket.id, body: 'Escalated to the dev team.' }, staffActor);
         if (fate < 0.55) {
-          const solved = await tickets.setStatus(tx, { ticketId: ticket.id, status: r.next() < 0.5 ? 'solved' : 'closed' }, staffActor);
-          if (r.next() < 0.6) await tickets.rate(tx, { ticketId: solved.id, rating: 1 + r.int(5) }, playerActor);
+          const solved = await tickets.setStatus(
+            tx,
+            { ticketId: ticket.id, status: r.next() < 0.5 ? 'solved' : 'closed' },
+            staffActor,
+          );
+          if (r.next() < 0.6)
+            await tickets.rate(tx, { ticketId: solved.id, rating: 1 + r.int(5) }, playerActor);
         } else if (fate < 0.65) {
           await tickets.setStatus(tx, { ticketId: ticket.id, status: 'pending' }, staffActor);
         } else if (fate < 0.7) {
@@ -231,5 +314,8 @@ export async function seedDemoIfEmpty(pool: Pool, logger: Logger): Promise<void>
   if (r.rows[0]?.any) return;
   const t = Date.now();
   const s = await seedDemo(pool);
-  logger.info({ orgId: s.orgId, tickets: s.tickets, ms: Date.now() - t }, 'loaded the demo workspace "Starforge Games"');
+  logger.info(
+    { orgId: s.orgId, tickets: s.tickets, ms: Date.now() - t },
+    'loaded the demo workspace "Starforge Games"',
+  );
 }

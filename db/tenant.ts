@@ -9,7 +9,10 @@ export const isUuid = (v: unknown): v is string => typeof v === 'string' && UUID
 /** A transaction bound to one organization. Every db/ function that touches tenant rows takes one. */
 export interface Tx {
   readonly orgId: string;
-  query<R extends pg.QueryResultRow = pg.QueryResultRow>(text: string, values?: unknown[]): Promise<pg.QueryResult<R>>;
+  query<R extends pg.QueryResultRow = pg.QueryResultRow>(
+    text: string,
+    values?: unknown[],
+  ): Promise<pg.QueryResult<R>>;
 }
 
 const MAX_ATTEMPTS = 3;

@@ -74,7 +74,9 @@ const summary = (t: Ticket) => ({
 const notFound = () => new AppError('not_found', 'ticket not found');
 
 async function lock(tx: Tx, ticketId: string): Promise<Ticket> {
-  const r = await tx.query<Ticket>(`select ${COLUMNS} from tickets where id = $1::uuid for update`, [ticketId]);
+  const r = await tx.query<Ticket>(`select ${COLUMNS} from tickets where id = $1::uuid for update`, [
+    ticketId,
+  ]);
   const t = r.rows[0];
   if (!t) throw notFound();
   return t;
@@ -206,7 +208,12 @@ export async function openTicket(
     ticketId: ticket.id,
     action: 'ticket.created',
     data: { number: ticket.number, origin: ticket.origin, subject: ticket.subject },
-    event: { type: 'ticket.created', aggregateType: 'ticket', aggregateId: ticket.id, payload: { ticket: summary(ticket) } },
+    event: {
+      type: 'ticket.created',
+      aggregateType: 'ticket',
+      aggregateId: ticket.id,
+      payload: { ticket: summary(ticket) },
+    },
   });
   return { ticket, created: true };
 }
@@ -285,7 +292,16 @@ export async function reply(
      select $1::uuid, c.id, $2::uuid, $3::text, $4::uuid, $5::uuid, $6::text, $7::text, $8::text, clock_timestamp()
      from message_channels c where c.org_id = $1::uuid and c.ticket_id = $2::uuid
      returning ${MESSAGE_COLUMNS}`,
-    [tx.orgId, ticket.id, author.type, author.userId, author.playerId, input.origin, input.externalId ?? null, input.body],
+    [
+      tx.orgId,
+      ticket.id,
+      author.type,
+      author.userId,
+      author.playerId,
+      input.origin,
+      input.externalId ?? null,
+      input.body,
+    ],
   );
   const message = m.rows[0] as Message;
 
@@ -345,7 +361,12 @@ export async function addNote(tx: Tx, rawInput: z.input<typeof noteInput>, actor
     ticketId: ticket.id,
     action: 'note.created',
     data: { noteId: note.id },
-    event: { type: 'note.created', aggregateType: 'ticket', aggregateId: ticket.id, payload: { ticketId: ticket.id, note } },
+    event: {
+      type: 'note.created',
+      aggregateType: 'ticket',
+      aggregateId: ticket.id,
+      payload: { ticketId: ticket.id, note },
+    },
   });
   return note;
 }
@@ -363,11 +384,12 @@ export async function assign(tx: Tx, rawInput: z.input<typeof assignInput>, acto
   requireWorkable(before);
   if (before.assigneeId === input.assigneeId) return before;
   if (input.assigneeId) {
-    const member = await tx.query('select 1 from memberships where org_id = $1::uuid and user_id = $2::uuid', [
-      tx.orgId,
-      input.assigneeId,
-    ]);
-    if (!member.rowCount) throw new AppError('not_found', 'the assignee is not a member of this organization');
+    const member = await tx.query(
+      'select 1 from memberships where org_id = $1::uuid and user_id = $2::uuid',
+      [tx.orgId, input.assigneeId],
+    );
+    if (!member.rowCount)
+      throw new AppError('not_found', 'the assignee is not a member of this organization');
   }
   const ticket = await update(tx, before.id, 'assignee_id = $2::uuid', [input.assigneeId]);
   await writeAssignment(tx, actor, ticket.id, { userId: input.assigneeId, teamId: null });
@@ -391,10 +413,18 @@ export function claim(tx: Tx, ticketId: string, actor: Actor): Promise<Ticket> {
   return assign(tx, { ticketId, assigneeId: actor.id }, actor);
 }
 
-export const transferInput = z.object({ ticketId: id, teamId: id.nullable(), keepAssignee: z.boolean().default(false) });
+export const transferInput = z.object({
+  ticketId: id,
+  teamId: id.nullable(),
+  keepAssignee: z.boolean().default(false),
+});
 
 /** Moves the ticket to another team; the assignee is cleared unless asked to keep it. */
-export async function transfer(tx: Tx, rawInput: z.input<typeof transferInput>, actor: Actor): Promise<Ticket> {
+export async function transfer(
+  tx: Tx,
+  rawInput: z.input<typeof transferInput>,
+  actor: Actor,
+): Promise<Ticket> {
   const input = parseInput(transferInput, rawInput);
   requireStaff(actor);
   const before = await lock(tx, input.ticketId);
@@ -444,7 +474,9 @@ async function writeAssignment(
 // Status
 
 // Keeps solved_at/closed_at/close_reason consistent with the status set as $2 in the same update.
-const statusColumns = (reason = 'close_reason') => `solved_at = case when $2::text = 'solved' then coalesce(solved_at, now())
+const statusColumns = (
+  reason = 'close_reason',
+) => `solved_at = case when $2::text = 'solved' then coalesce(solved_at, now())
     when $2::text in ('open', 'pending', 'on_hold') then null else solved_at end,
   closed_at = case when $2::text = 'closed' then coalesce(closed_at, now()) end,
   close_reason = case when $2::text = 'closed' then ${reason} end`;
@@ -474,15 +506,23 @@ async function recordStatus(tx: Tx, actor: Actor, ticket: Ticket, from: Status, 
  * already has is a no-op, so a retried request is harmless; anything else not allowed throws
  * `invalid_transition` and changes nothing.
  */
-export async function setStatus(tx: Tx, rawInput: z.input<typeof statusInput>, actor: Actor): Promise<Ticket> {
+export async function setStatus(
+  tx: Tx,
+  rawInput: z.input<typeof statusInput>,
+  actor: Actor,
+): Promise<Ticket> {
   const input = parseInput(statusInput, rawInput);
   const before = await lock(tx, input.ticketId);
   if (before.status === input.status) return before;
   requireWorkable(before);
   if (!canTransition(before.status, input.status)) {
-    throw new AppError('invalid_transition', `cannot change status from ${before.status} to ${input.status}`, {
-      details: { from: before.status, to: input.status },
-    });
+    throw new AppError(
+      'invalid_transition',
+      `cannot change status from ${before.status} to ${input.status}`,
+      {
+        details: { from: before.status, to: input.status },
+      },
+    );
   }
   if (actor.type === 'player' && input.status !== 'solved' && input.status !== 'closed') {
     throw new AppError('forbidden', 'players can only close their own tickets');
@@ -511,7 +551,11 @@ export async function reopen(tx: Tx, ticketId: string, actor: Actor): Promise<Ti
 
 export const priorityInput = z.object({ ticketId: id, priority: z.enum(PRIORITIES) });
 
-export async function setPriority(tx: Tx, rawInput: z.input<typeof priorityInput>, actor: Actor): Promise<Ticket> {
+export async function setPriority(
+  tx: Tx,
+  rawInput: z.input<typeof priorityInput>,
+  actor: Actor,
+): Promise<Ticket> {
   const input = parseInput(priorityInput, rawInput);
   requireStaff(actor);
   const before = await lock(tx, input.ticketId);
@@ -541,12 +585,24 @@ export const fieldsInput = z
     /** Merged into the existing fields; a null value removes that field. */
     customFields: jsonRecord.optional(),
   })
-  .refine((v) => v.subject !== undefined || v.categoryId !== undefined || v.addTags.length || v.removeTags.length || v.customFields, {
-    message: 'nothing to change',
-  });
+  .refine(
+    (v) =>
+      v.subject !== undefined ||
+      v.categoryId !== undefined ||
+      v.addTags.length ||
+      v.removeTags.length ||
+      v.customFields,
+    {
+      message: 'nothing to change',
+    },
+  );
 
 /** Subject, category, tags and custom fields: the ticket.updated family. */
-export async function updateFields(tx: Tx, rawInput: z.input<typeof fieldsInput>, actor: Actor): Promise<Ticket> {
+export async function updateFields(
+  tx: Tx,
+  rawInput: z.input<typeof fieldsInput>,
+  actor: Actor,
+): Promise<Ticket> {
   const input = parseInput(fieldsInput, rawInput);
   requireStaff(actor);
   const before = await lock(tx, input.ticketId);
@@ -570,15 +626,22 @@ export async function updateFields(tx: Tx, rawInput: z.input<typeof fieldsInput>
   if (ticket.tags.length > 50) throw new AppError('validation_failed', 'a ticket holds at most 50 tags');
   const changes: Record<string, unknown> = {};
   if (ticket.subject !== before.subject) changes.subject = { from: before.subject, to: ticket.subject };
-  if (ticket.categoryId !== before.categoryId) changes.categoryId = { from: before.categoryId, to: ticket.categoryId };
+  if (ticket.categoryId !== before.categoryId)
+    changes.categoryId = { from: before.categoryId, to: ticket.categoryId };
   if (ticket.tags.join() !== before.tags.join()) changes.tags = { from: before.tags, to: ticket.tags };
-  if (JSON.stringify(ticket.customFields) !== JSON.stringify(before.customFields)) changes.customFields = ticket.customFields;
+  if (JSON.stringify(ticket.customFields) !== JSON.stringify(before.customFields))
+    changes.customFields = ticket.customFields;
   if (Object.keys(changes).length === 0) return ticket;
   await recordChange(tx, actor, {
     ticketId: ticket.id,
     action: 'ticket.updated',
     data: changes,
-    event: { type: 'ticket.updated', aggregateType: 'ticket', aggregateId: ticket.id, payload: { ticket: summary(ticket), changes } },
+    event: {
+      type: 'ticket.updated',
+      aggregateType: 'ticket',
+      aggregateId: ticket.id,
+      payload: { ticket: summary(ticket), changes },
+    },
   });
   return ticket;
 }
@@ -600,7 +663,8 @@ export async function merge(
 ): Promise<{ source: Ticket; target: Ticket }> {
   const input = parseInput(mergeInput, rawInput);
   requireStaff(actor);
-  if (input.sourceId === input.targetId) throw new AppError('validation_failed', 'a ticket cannot be merged into itself');
+  if (input.sourceId === input.targetId)
+    throw new AppError('validation_failed', 'a ticket cannot be merged into itself');
   const [first, second] = [input.sourceId, input.targetId].sort();
   const a = await lock(tx, first as string);
   const b = await lock(tx, second as string);
@@ -608,7 +672,8 @@ export async function merge(
   const target = a.id === input.targetId ? a : b;
   requireWorkable(source);
   requireWorkable(target);
-  if (target.status === 'closed') throw new AppError('invalid_transition', `ticket #${target.number} is closed`);
+  if (target.status === 'closed')
+    throw new AppError('invalid_transition', `ticket #${target.number} is closed`);
   await tx.query(
     `with moved as (
        update messages m set ticket_id = $3::uuid, channel_id = tc.id
@@ -627,8 +692,13 @@ export async function merge(
     `status = 'closed', merged_into_id = $2::uuid, closed_at = now(), close_reason = $3::text`,
     [target.id, reason],
   );
-  const newTarget = await update(tx, target.id, `tags = (select coalesce(array_agg(distinct t order by t), '{}')
-     from unnest(tags || $2::text[]) t)`, [source.tags]);
+  const newTarget = await update(
+    tx,
+    target.id,
+    `tags = (select coalesce(array_agg(distinct t order by t), '{}')
+     from unnest(tags || $2::text[]) t)`,
+    [source.tags],
+  );
   await recordChange(tx, actor, {
     ticketId: source.id,
     action: 'ticket.merged',
@@ -637,7 +707,13 @@ export async function merge(
       type: 'ticket.closed',
       aggregateType: 'ticket',
       aggregateId: source.id,
-      payload: { ticket: summary(closedSource), from: source.status, to: 'closed', reason, mergedIntoId: target.id },
+      payload: {
+        ticket: summary(closedSource),
+        from: source.status,
+        to: 'closed',
+        reason,
+        mergedIntoId: target.id,
+      },
     },
   });
   await recordChange(tx, actor, {
@@ -665,14 +741,17 @@ export async function rate(tx: Tx, rawInput: z.input<typeof rateInput>, actor: A
   const input = parseInput(rateInput, rawInput);
   const before = await lock(tx, input.ticketId);
   if (actor.type === 'player' && before.requesterId !== actor.id) throw notFound();
-  if (before.rating !== null) throw new AppError('already_rated', `ticket #${before.number} was already rated`);
+  if (before.rating !== null)
+    throw new AppError('already_rated', `ticket #${before.number} was already rated`);
   if (before.status !== 'solved' && before.status !== 'closed') {
     throw new AppError('invalid_transition', 'a ticket can be rated once it is solved or closed');
   }
-  const ticket = await update(tx, before.id, 'rating = $2::smallint, rating_comment = $3::text, rated_at = now()', [
-    input.rating,
-    input.comment ?? null,
-  ]);
+  const ticket = await update(
+    tx,
+    before.id,
+    'rating = $2::smallint, rating_comment = $3::text, rated_at = now()',
+    [input.rating, input.comment ?? null],
+  );
   await recordChange(tx, actor, {
     ticketId: ticket.id,
     action: 'ticket.rated',
@@ -691,16 +770,18 @@ export async function rate(tx: Tx, rawInput: z.input<typeof rateInput>, actor: A
 // Reads
 
 export async function getTicket(tx: Tx, ticketId: string): Promise<Ticket> {
-  const r = await tx.query<Ticket>(`select ${COLUMNS} from tickets where id = $1::uuid`, [parseInput(id, ticketId)]);
+  const r = await tx.query<Ticket>(`select ${COLUMNS} from tickets where id = $1::uuid`, [
+    parseInput(id, ticketId),
+  ]);
   if (!r.rows[0]) throw notFound();
   return r.rows[0];
 }
 
 export async function getTicketByNumber(tx: Tx, number: number): Promise<Ticket> {
-  const r = await tx.query<Ticket>(`select ${COLUMNS} from tickets where org_id = $1::uuid and number = $2::bigint`, [
-    tx.orgId,
-    number,
-  ]);
+  const r = await tx.query<Ticket>(
+    `select ${COLUMNS} from tickets where org_id = $1::uuid and number = $2::bigint`,
+    [tx.orgId, number],
+  );
   if (!r.rows[0]) throw notFound();
   return r.rows[0];
 }
@@ -724,7 +805,9 @@ const encodeCursor = (at: string, ticketId: string) => Buffer.from(`${at}|${tick
 function decodeCursor(c: string): [string, string] {
   const [at, tid] = Buffer.from(c, 'base64url').toString().split('|');
   if (!at || !tid || !/^\d{4}-\d\d-\d\d [\d:.]+[+-]\d\d(:\d\d)?$/.test(at) || !id.safeParse(tid).success) {
-    throw new AppError('validation_failed', 'invalid cursor', { details: [{ path: 'after', message: 'invalid cursor' }] });
+    throw new AppError('validation_failed', 'invalid cursor', {
+      details: [{ path: 'after', message: 'invalid cursor' }],
+    });
   }
   return [at, tid];
 }

@@ -97,7 +97,10 @@ export async function upsertDiscordUser(pool: Pool, raw: z.input<typeof discordP
 }
 
 export async function getUser(pool: Pool, userId: string): Promise<User> {
-  const r = await pool.query<User>({ text: `select ${COLUMNS} from users where id = $1::uuid`, values: [parseInput(id, userId)] });
+  const r = await pool.query<User>({
+    text: `select ${COLUMNS} from users where id = $1::uuid`,
+    values: [parseInput(id, userId)],
+  });
   if (!r.rows[0]) throw new AppError('not_found', 'user not found');
   return r.rows[0];
 }

@@ -5,9 +5,13 @@ export function parseInput<S extends z.ZodType>(schema: S, input: unknown): z.ou
   const r = schema.safeParse(input);
   if (!r.success) {
     const details = issuesToDetails(r.error.issues);
-    throw new AppError('validation_failed', `invalid input: ${details.map((d) => `${d.path}: ${d.message}`).join('; ')}`, {
-      details,
-    });
+    throw new AppError(
+      'validation_failed',
+      `invalid input: ${details.map((d) => `${d.path}: ${d.message}`).join('; ')}`,
+      {
+        details,
+      },
+    );
   }
   return r.data;
 }

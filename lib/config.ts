@@ -19,7 +19,12 @@ const envSchema = z.object({
   ROLES: z
     .string()
     .default('api,bot,workers')
-    .transform((v) => v.split(',').map((s) => s.trim()).filter(Boolean))
+    .transform((v) =>
+      v
+        .split(',')
+        .map((s) => s.trim())
+        .filter(Boolean),
+    )
     .pipe(z.array(roleName).min(1, 'name at least one of api, bot, workers')),
   HOST: z.string().min(1).default('127.0.0.1'),
   PORT: port.default(3000),
@@ -40,7 +45,10 @@ const envSchema = z.object({
   SEED_DEMO: bool.default(true),
 
   DISCORD_TOKEN: z.string().min(1).optional(),
-  DISCORD_APPLICATION_ID: z.string().regex(/^\d{17,20}$/, 'a Discord snowflake').optional(),
+  DISCORD_APPLICATION_ID: z
+    .string()
+    .regex(/^\d{17,20}$/, 'a Discord snowflake')
+    .optional(),
   DISCORD_API_URL: z.string().url().default('https://discord.com/api'),
 
   SHUTDOWN_TIMEOUT_MS: z.coerce.number().int().min(100).default(10_000),

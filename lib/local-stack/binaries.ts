@@ -97,12 +97,17 @@ export async function findServerBinaries(
   const p = packages[kind];
   const found = findDirWith(p.names, searchDirs(kind, find));
   if (found) return found;
-  if (!install.install) throw new AppError('local_stack', missingMessage(kind, 'installing is not permitted'));
+  if (!install.install)
+    throw new AppError('local_stack', missingMessage(kind, 'installing is not permitted'));
   if (!isRoot() || !isDebianLike()) {
-    throw new AppError('local_stack', missingMessage(kind, 'this process cannot install it (needs root on Debian)'));
+    throw new AppError(
+      'local_stack',
+      missingMessage(kind, 'this process cannot install it (needs root on Debian)'),
+    );
   }
   await aptInstall(p.pkg, install.log);
   const after = findDirWith(p.names, searchDirs(kind, { ...find, usual: true }));
-  if (!after) throw new AppError('local_stack', missingMessage(kind, 'installing the package did not provide them'));
+  if (!after)
+    throw new AppError('local_stack', missingMessage(kind, 'installing the package did not provide them'));
   return after;
 }

@@ -4,8 +4,8 @@ import type { Logger } from '../logger.js';
 import { startPostgres } from './postgres.js';
 import { startRedis } from './redis.js';
 
-export { startPostgres, APP_ROLE, OWNER_ROLE, type PostgresHandle } from './postgres.js';
-export { startRedis, type RedisHandle } from './redis.js';
+export { APP_ROLE, OWNER_ROLE, type PostgresHandle, startPostgres } from './postgres.js';
+export { type RedisHandle, startRedis } from './redis.js';
 
 export interface Stack {
   /** App-role connection string. */
@@ -40,7 +40,8 @@ export async function ensureLocalStack(config: Config, logger: Logger): Promise<
       log(`PostgreSQL ${pg.reused ? 'already running' : 'started'} on 127.0.0.1:${pg.port}`);
       databaseUrl = pg.appUrl;
       migrationUrl = pg.ownerUrl;
-      stops.push(() => pg.stop());
+      // A server another process started (a running `npm start`) is left for that process to stop.
+      if (!pg.reused) stops.push(() => pg.stop());
     }
     if (!redisUrl) {
       const redis = await startRedis({
@@ -52,7 +53,7 @@ export async function ensureLocalStack(config: Config, logger: Logger): Promise<
       });
       log(`Redis ${redis.reused ? 'already running' : 'started'} on 127.0.0.1:${redis.port}`);
       redisUrl = redis.url;
-      stops.push(() => redis.stop());
+      if (!redis.reused) stops.push(() => redis.stop());
     }
   } catch (err) {
     for (const stop of stops.reverse()) await stop().catch(() => {});
@@ -63,7 +64,8 @@ export async function ensureLocalStack(config: Config, logger: Logger): Promise<
     migrationUrl,
     redisUrl,
     async stop() {
-      for (const stop of stops.reverse()) await stop().catch((err) => logger.warn({ err }, 'stopping a local service'));
+      for (const stop of stops.reverse())
+        await stop().catch((err) => logger.warn({ err }, 'stopping a local service'));
     },
   };
 }

@@ -79,7 +79,8 @@ export async function startPostgres(opts: PostgresOptions): Promise<PostgresHand
   chownTo(sockets, user);
   if (user) {
     const opened = ensureTraversable(root, user);
-    if (opened.length) opts.log(`let the ${user.name} user pass through ${opened.join(', ')} (search bit only)`);
+    if (opened.length)
+      opts.log(`let the ${user.name} user pass through ${opened.join(', ')} (search bit only)`);
   }
   const creds = loadOrCreateCredentials(join(root, 'credentials.json'));
   const as = { uid: user?.uid, gid: user?.gid, env: { ...process.env, LC_ALL: 'C.UTF-8', LANG: 'C.UTF-8' } };
@@ -92,11 +93,24 @@ export async function startPostgres(opts: PostgresOptions): Promise<PostgresHand
     chownTo(pwfile, user);
     const res = await run(
       join(bin, 'initdb'),
-      ['-D', data, '-U', 'postgres', '--pwfile', pwfile, '--auth-local=trust', '--auth-host=scram-sha-256', '-E', 'UTF8', '--no-instructions'],
+      [
+        '-D',
+        data,
+        '-U',
+        'postgres',
+        '--pwfile',
+        pwfile,
+        '--auth-local=trust',
+        '--auth-host=scram-sha-256',
+        '-E',
+        'UTF8',
+        '--no-instructions',
+      ],
       { ...as, timeoutMs: 120_000 },
     );
     rmSync(pwfile, { force: true });
-    if (res.code !== 0) throw new AppError('local_stack', `initdb failed: ${res.stderr.trim() || res.stdout.trim()}`);
+    if (res.code !== 0)
+      throw new AppError('local_stack', `initdb failed: ${res.stderr.trim() || res.stdout.trim()}`);
   }
 
   const status = await run(join(bin, 'pg_ctl'), ['-D', data, 'status'], as);
@@ -119,14 +133,21 @@ export async function startPostgres(opts: PostgresOptions): Promise<PostgresHand
       const tail = existsSync(join(root, 'server.log'))
         ? readFileSync(join(root, 'server.log'), 'utf8').split('\n').slice(-8).join('\n')
         : '';
-      throw new AppError('local_stack', `PostgreSQL did not start on port ${opts.port}:\n${res.stderr}${tail}`);
+      throw new AppError(
+        'local_stack',
+        `PostgreSQL did not start on port ${opts.port}:\n${res.stderr}${tail}`,
+      );
     }
   }
   const port = reused ? portFromPidFile(data, opts.port) : opts.port;
 
   const urlFor = (role: 'super' | 'owner' | 'app', database = opts.database) => {
     const [name, pw] =
-      role === 'super' ? ['postgres', creds.super] : role === 'owner' ? [OWNER_ROLE, creds.owner] : [APP_ROLE, creds.app];
+      role === 'super'
+        ? ['postgres', creds.super]
+        : role === 'owner'
+          ? [OWNER_ROLE, creds.owner]
+          : [APP_ROLE, creds.app];
     return `postgres://${name}:${pw}@127.0.0.1:${port}/${database}`;
   };
   await bootstrapRoles(urlFor('super', 'postgres'), creds, opts.database);
@@ -173,11 +194,17 @@ async function bootstrapRoles(superUrl: string, creds: Credentials, database: st
       [APP_ROLE, creds.app, 'login nosuperuser nobypassrls nocreatedb nocreaterole'],
     ] as const;
     for (const [name, pw, attrs] of roles) {
-      const exists = await client.query({ text: 'select 1 from pg_roles where rolname = $1', values: [name] });
+      const exists = await client.query({
+        text: 'select 1 from pg_roles where rolname = $1',
+        values: [name],
+      });
       const verb = exists.rowCount ? 'alter' : 'create';
       await client.query(`${verb} role ${ident(name)} with ${attrs} password ${literal(pw)}`);
     }
-    const db = await client.query({ text: 'select 1 from pg_database where datname = $1', values: [database] });
+    const db = await client.query({
+      text: 'select 1 from pg_database where datname = $1',
+      values: [database],
+    });
     if (!db.rowCount) await client.query(`create database ${ident(database)} owner ${ident(OWNER_ROLE)}`);
   } finally {
     await client.end();

@@ -104,9 +104,13 @@ export async function startRedis(opts: RedisOptions): Promise<RedisHandle> {
       { mode: 0o600 },
     );
     const res = await run(join(bin, 'redis-server'), [conf], { timeoutMs: 30_000 });
-    if (res.code !== 0) throw new AppError('local_stack', `redis-server failed to start: ${res.stderr || res.stdout}`);
+    if (res.code !== 0)
+      throw new AppError('local_stack', `redis-server failed to start: ${res.stderr || res.stdout}`);
     if (!(await waitFor(() => ping(url), 15_000))) {
-      throw new AppError('local_stack', `redis-server did not answer on port ${opts.port}; see ${join(dir, 'redis.log')}`);
+      throw new AppError(
+        'local_stack',
+        `redis-server did not answer on port ${opts.port}; see ${join(dir, 'redis.log')}`,
+      );
     }
   };
 

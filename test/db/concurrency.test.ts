@@ -27,9 +27,13 @@ describe('concurrent opens', () => {
         throw new Error('caller failed after the open');
       }),
     ).rejects.toThrow('caller failed');
-    const { ticket } = await withTenant(db.app, org.orgId, (tx) => openTicket(tx, { subject: 'two', origin: 'api' }, org.owner));
+    const { ticket } = await withTenant(db.app, org.orgId, (tx) =>
+      openTicket(tx, { subject: 'two', origin: 'api' }, org.owner),
+    );
     expect(ticket.number).toBe(2);
-    const outbox = await db.admin.query('select count(*)::int as n from outbox where org_id = $1', [org.orgId]);
+    const outbox = await db.admin.query('select count(*)::int as n from outbox where org_id = $1', [
+      org.orgId,
+    ]);
     expect(outbox.rows[0].n).toBe(2);
   });
 
@@ -49,7 +53,9 @@ describe('concurrent opens', () => {
       [org.orgId],
     );
     expect(rows.rows[0]).toEqual({ n: 1, max: 1 });
-    const outbox = await db.admin.query('select count(*)::int as n from outbox where org_id = $1', [org.orgId]);
+    const outbox = await db.admin.query('select count(*)::int as n from outbox where org_id = $1', [
+      org.orgId,
+    ]);
     expect(outbox.rows[0].n).toBe(1);
     // The same key from another origin is another ticket.
     const other = await withTenant(db.app, org.orgId, (tx) =>
@@ -60,8 +66,12 @@ describe('concurrent opens', () => {
 
   it('numbers are per organization', async () => {
     const [a, b] = [await makeOrg(db.app), await makeOrg(db.app)];
-    const ta = await withTenant(db.app, a.orgId, (tx) => openTicket(tx, { subject: 'a', origin: 'api' }, a.owner));
-    const tb = await withTenant(db.app, b.orgId, (tx) => openTicket(tx, { subject: 'b', origin: 'api' }, b.owner));
+    const ta = await withTenant(db.app, a.orgId, (tx) =>
+      openTicket(tx, { subject: 'a', origin: 'api' }, a.owner),
+    );
+    const tb = await withTenant(db.app, b.orgId, (tx) =>
+      openTicket(tx, { subject: 'b', origin: 'api' }, b.owner),
+    );
     expect([ta.ticket.number, tb.ticket.number]).toEqual([1, 1]);
   });
 });

@@ -12,7 +12,12 @@ let B: string;
 
 const keyOf = (table: string) => (table === 'organizations' ? 'id' : 'org_id');
 const adminCount = async (table: string, org: string) =>
-  (await db.admin.query<{ n: number }>(`select count(*)::int as n from ${table} where ${keyOf(table)} = $1`, [org])).rows[0]?.n;
+  (
+    await db.admin.query<{ n: number }>(
+      `select count(*)::int as n from ${table} where ${keyOf(table)} = $1`,
+      [org],
+    )
+  ).rows[0]?.n;
 
 beforeAll(async () => {
   // Two full demo workspaces fill most tenant tables for both orgs.
@@ -26,7 +31,19 @@ describe('tenant isolation as the app role', () => {
     expect(tables.length).toBeGreaterThanOrEqual(35);
     const withRows = [];
     for (const t of tables) if ((await adminCount(t, B)) && (await adminCount(t, A))) withRows.push(t);
-    for (const core of ['organizations', 'tickets', 'messages', 'ticket_events', 'audit_logs', 'outbox', 'memberships', 'roles', 'player_profiles', 'games', 'sla_policies']) {
+    for (const core of [
+      'organizations',
+      'tickets',
+      'messages',
+      'ticket_events',
+      'audit_logs',
+      'outbox',
+      'memberships',
+      'roles',
+      'player_profiles',
+      'games',
+      'sla_policies',
+    ]) {
       expect(withRows).toContain(core);
     }
   });
@@ -43,7 +60,11 @@ describe('tenant isolation as the app role', () => {
       expect(p, t).toHaveLength(1);
       expect(p[0]?.cmd, t).toBe('ALL');
       for (const expr of [p[0]?.qual, p[0]?.with_check]) {
-        expect(expr?.toLowerCase(), t).toMatch(new RegExp(`^\\(${keyOf(t)} = \\( select \\(nullif\\(current_setting\\('app\\.org_id'::text, true\\), ''::text\\)\\)::uuid`));
+        expect(expr?.toLowerCase(), t).toMatch(
+          new RegExp(
+            `^\\(${keyOf(t)} = \\( select \\(nullif\\(current_setting\\('app\\.org_id'::text, true\\), ''::text\\)\\)::uuid`,
+          ),
+        );
       }
     }
     await expect(assertRuntimeRoleIsSafe(db.app)).resolves.toBeUndefined();
@@ -61,13 +82,16 @@ describe('tenant isolation as the app role', () => {
       for (const t of tables) {
         const all = await tx.query<{ n: number }>(`select count(*)::int as n from ${t}`);
         expect(all.rows[0]?.n, t).toBe(await adminCount(t, A));
-        const theirs = await tx.query<{ n: number }>(`select count(*)::int as n from ${t} where ${keyOf(t)} = $1`, [B]);
+        const theirs = await tx.query<{ n: number }>(
+          `select count(*)::int as n from ${t} where ${keyOf(t)} = $1`,
+          [B],
+        );
         expect(theirs.rows[0]?.n, t).toBe(0);
       }
     });
   });
 
-  it("cannot update, delete, move rows to, or insert rows for another org in any tenant table", async () => {
+  it('cannot update, delete, move rows to, or insert rows for another org in any tenant table', async () => {
     for (const t of tables) {
       const k = keyOf(t);
       const before = await adminCount(t, B);
@@ -83,8 +107,11 @@ describe('tenant isolation as the app role', () => {
       expect(del.rows, `${t} delete`).toBe(0);
       expect(await adminCount(t, B), t).toBe(before);
       const move = await attempt(`update ${t} set ${k} = $1 where ${k} = $2`, [B, A]);
-      if ((await adminCount(t, A)) && t !== 'organizations') expect(move.code, `${t} move`).toMatch(/^(42501|23503)$/);
-      const ins = await attempt(`insert into ${t} (${k}) values ($1)`, [t === 'organizations' ? randomUUID() : B]);
+      if ((await adminCount(t, A)) && t !== 'organizations')
+        expect(move.code, `${t} move`).toMatch(/^(42501|23503)$/);
+      const ins = await attempt(`insert into ${t} (${k}) values ($1)`, [
+        t === 'organizations' ? randomUUID() : B,
+      ]);
       expect(ins.code, `${t} insert`).toBe('42501');
       expect(await adminCount(t, B), t).toBe(before);
     }
@@ -131,8 +158,12 @@ describe('tenant isolation as the app role', () => {
   });
 
   it('unknown or malformed tenant ids see nothing and cannot write', async () => {
-    await expect(withTenant(db.app, 'not-a-uuid', async () => 1)).rejects.toMatchObject({ code: 'not_found' });
-    const n = await withTenant(db.app, randomUUID(), (tx) => tx.query<{ n: number }>('select count(*)::int as n from tickets'));
+    await expect(withTenant(db.app, 'not-a-uuid', async () => 1)).rejects.toMatchObject({
+      code: 'not_found',
+    });
+    const n = await withTenant(db.app, randomUUID(), (tx) =>
+      tx.query<{ n: number }>('select count(*)::int as n from tickets'),
+    );
     expect(n.rows[0]?.n).toBe(0);
   });
 });

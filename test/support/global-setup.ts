@@ -10,7 +10,12 @@ export const TEMPLATE_DB = 'gm_template';
 
 declare module 'vitest' {
   export interface ProvidedContext {
-    services: { superUrlTemplate: string; ownerUrlTemplate: string; appUrlTemplate: string; redisUrl: string };
+    services: {
+      superUrlTemplate: string;
+      ownerUrlTemplate: string;
+      appUrlTemplate: string;
+      redisUrl: string;
+    };
   }
 }
 
@@ -22,8 +27,21 @@ export default async function setup(project: TestProject) {
   const dir = mkdtempSync(join(tmpdir(), 'gamemod-test-'));
   const log = () => {};
   const [pgPort, redisPort] = [await freePort(), await freePort()];
-  const pg = await startPostgres({ dir: join(dir, 'pg'), port: pgPort, database: TEMPLATE_DB, install: true, durable: false, log });
-  const redis = await startRedis({ dir: join(dir, 'redis'), port: redisPort, install: true, durable: false, log });
+  const pg = await startPostgres({
+    dir: join(dir, 'pg'),
+    port: pgPort,
+    database: TEMPLATE_DB,
+    install: true,
+    durable: false,
+    log,
+  });
+  const redis = await startRedis({
+    dir: join(dir, 'redis'),
+    port: redisPort,
+    install: true,
+    durable: false,
+    log,
+  });
   await migrate(pg.ownerUrl);
   project.provide('services', {
     // `{db}` is replaced by each test file's own database name.
