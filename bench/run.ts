@@ -1,0 +1,40 @@
+import type { Benchmark } from './lib/benchmark.js';
+import { tickets } from './tickets.js';
+
+/** Every benchmark, in the order a bare `npm run bench` runs them. */
+const BENCHMARKS: readonly Benchmark[] = [tickets];
+
+function usage(): string {
+  const names = BENCHMARKS.map((b) => `  ${b.name.padEnd(12)} ${b.description}`).join('\n');
+  return `usage: npm run bench [-- <name>...]\n\nbenchmarks:\n${names}`;
+}
+
+async function main(): Promise<number> {
+  const args = process.argv.slice(2).filter((a) => a !== '--');
+  if (args.includes('-h') || args.includes('--help')) {
+    console.log(usage());
+    return 0;
+  }
+  const unknown = args.filter((a) => !BENCHMARKS.some((b) => b.name === a));
+  if (unknown.length) {
+    console.error(`unknown benchmark: ${unknown.join(', ')}\n\n${usage()}`);
+    return 2;
+  }
+  const selected = args.length ? BENCHMARKS.filter((b) => args.includes(b.name)) : BENCHMARKS;
+  const log = (msg: string) => console.log(msg);
+  for (const b of selected) {
+    log(`\n== ${b.name}: ${b.description}`);
+    const started = Date.now();
+    await b.run(log);
+    log(`== ${b.name} done in ${((Date.now() - started) / 1000).toFixed(1)} s`);
+  }
+  return 0;
+}
+
+main().then(
+  (code) => process.exit(code),
+  (err: unknown) => {
+    console.error('benchmark failed:', err);
+    process.exit(1);
+  },
+);
