@@ -1,0 +1,229 @@
+import type { Server } from 'node:http';
+import type { FakeContext, FakeDiscordOptions, ResolvedOptions } from './context.js';
+import { type FaultMatcher, Faults } from './faults.js';
+import { Gateway, type SessionStart } from './gateway.js';
+import { type InteractionHandle, type InteractionInput, Interactions } from './interactions.js';
+import { type FrameRecord, type RequestMatcher, type RequestRecord, TrafficLog } from './log.js';
+import { OAuth2 } from './oauth2.js';
+import { channelRoutes, deleteChannel } from './rest/channels.js';
+import { commandRoutes } from './rest/commands.js';
+import { guildRoutes } from './rest/guilds.js';
+import { interactionRoutes } from './rest/interactions.js';
+import { messageRoutes } from './rest/messages.js';
+import { miscRoutes } from './rest/misc.js';
+import { threadRoutes } from './rest/threads.js';
+import { webhookRoutes } from './rest/webhooks.js';
+import { Router } from './router.js';
+import { createFakeServer, listen } from './server.js';
+import { type AddGuildOptions, DiscordState, type SeededGuild, type User } from './state.js';
+
+export type { FakeDiscordOptions } from './context.js';
+export type { FaultMatcher } from './faults.js';
+export type { SessionStart } from './gateway.js';
+export type {
+  InteractionCallbackRecord,
+  InteractionHandle,
+  InteractionInput,
+  OptionInput,
+} from './interactions.js';
+export { LIMITS } from './limits.js';
+export type { FrameRecord, RequestMatcher, RequestRecord } from './log.js';
+export { shardOf, snowflake } from './snowflake.js';
+export type { AddGuildOptions, SeededGuild, User } from './state.js';
+export { ChannelType } from './state.js';
+
+/** A loopback Discord: REST under `/api/v10`, the gateway at `/gateway`, OAuth2, and a traffic log. */
+export class FakeDiscord {
+  /** `http://127.0.0.1:PORT`; point discord.js at `${url}/api`. */
+  url = '';
+  readonly state: DiscordState;
+  readonly log = new TrafficLog();
+  readonly faults = new Faults();
+  readonly gateway: Gateway;
+  readonly interactions: Interactions;
+  readonly oauth2: OAuth2;
+  readonly options: ResolvedOptions;
+  private readonly server: Server;
+
+  constructor(opts: FakeDiscordOptions = {}) {
+    this.state = new DiscordState(opts);
+    this.options = {
+      shards: opts.shards ?? 1,
+      sessionStartLimit: {
+        total: 1000,
+        remaining: 1000,
+        reset_after: 86_400_000,
+        max_concurrency: 1,
+        ...opts.sessionStartLimit,
+      },
+      heartbeatIntervalMs: opts.heartbeatIntervalMs ?? 41_250,
+      interactionDeadlineMs: opts.interactionDeadlineMs ?? 3000,
+      interactionTokenLifetimeMs: opts.interactionTokenLifetimeMs ?? 15 * 60 * 1000,
+      redirectUris: opts.redirectUris ?? [],
+      enforceIdentifyRateLimit: opts.enforceIdentifyRateLimit ?? false,
+    };
+    // The context is filled in below; route handlers only read it once requests arrive.
+    const ctx = {
+      state: this.state,
+      log: this.log,
+      faults: this.faults,
+      options: this.options,
+    } as FakeContext;
+    ctx.baseUrl = () => this.url;
+    this.gateway = new Gateway(ctx);
+    this.interactions = new Interactions(ctx);
+    this.oauth2 = new OAuth2(ctx);
+    Object.assign(ctx, { gateway: this.gateway, interactions: this.interactions, oauth2: this.oauth2 });
+    const router = new Router();
+    router.add([
+      ...miscRoutes,
+      ...this.oauth2.routes(),
+      ...messageRoutes,
+      ...threadRoutes,
+      ...channelRoutes,
+      ...guildRoutes,
+      ...webhookRoutes,
+      ...interactionRoutes,
+      ...commandRoutes,
+    ]);
+    this.server = createFakeServer(ctx, router);
+    this.gateway.attach(this.server);
+  }
+
+  async listen(): Promise<this> {
+    const port = await listen(this.server);
+    this.url = `http://127.0.0.1:${port}`;
+    return this;
+  }
+
+  get applicationId(): string {
+    return this.state.applicationId;
+  }
+
+  get botToken(): string {
+    return this.state.botToken;
+  }
+
+  get botUser(): User {
+    return this.state.botUser;
+  }
+
+  get clientSecret(): string {
+    return this.state.clientSecret;
+  }
+
+  // --- seeding -----------------------------------------------------------------------------------
+
+  addGuild(opts: AddGuildOptions): SeededGuild {
+    const seeded = this.state.addGuild(opts);
+    // A guild added while shards are connected arrives like a new join.
+    this.gateway.dispatch(seeded.id, 'GUILD_CREATE', this.state.guildCreatePayload(seeded.id));
+    return seeded;
+  }
+
+  addUser(opts: Parameters<DiscordState['addUser']>[0] = {}): User {
+    return this.state.addUser(opts);
+  }
+
+  addMember(guildId: string, userId: string, roles: string[] = []): void {
+    this.state.addMember(guildId, userId, roles);
+  }
+
+  /** A message from a user (not the bot), dispatched as MESSAGE_CREATE. */
+  userMessage(channelId: string, userId: string, content: string) {
+    const channel = this.state.channels.get(channelId);
+    const user = this.state.users.get(userId);
+    if (!channel || !user) throw new Error('unknown channel or user');
+    const message = this.state.addMessage(channel, { author: user, content });
+    const member = this.state.memberPayload(channel.guild_id, userId);
+    this.gateway.dispatch(channel.guild_id, 'MESSAGE_CREATE', {
+      ...this.state.messagePayload(message),
+      ...(member ? { member: { ...member, user: undefined } } : {}),
+    });
+    return message;
+  }
+
+  // --- gateway -----------------------------------------------------------------------------------
+
+  /** Sends a dispatch to the shard owning `guildId` (shard 0 for null). Returns sessions reached. */
+  dispatch(guildId: string | null, event: string, data: unknown): number {
+    return this.gateway.dispatch(guildId, event, data);
+  }
+
+  reconnectShard(shardId: number): void {
+    this.gateway.reconnectShard(shardId);
+  }
+
+  invalidateSession(shardId: number, resumable: boolean): void {
+    this.gateway.invalidateSession(shardId, resumable);
+  }
+
+  get sessionStarts(): readonly SessionStart[] {
+    return this.gateway.sessionStarts;
+  }
+
+  /** Gateway frames, optionally for one shard and direction. */
+  frames(
+    filter: { shardId?: number; direction?: 'in' | 'out'; op?: number; t?: string } = {},
+  ): FrameRecord[] {
+    return this.log.frames.filter(
+      (f) =>
+        (filter.shardId === undefined || f.shardId === filter.shardId) &&
+        (filter.direction === undefined || f.direction === filter.direction) &&
+        (filter.op === undefined || f.op === filter.op) &&
+        (filter.t === undefined || f.t === filter.t),
+    );
+  }
+
+  waitForFrame(match: (f: FrameRecord) => boolean, timeoutMs = 5000): Promise<FrameRecord> {
+    return this.log.waitForFrame(match, timeoutMs);
+  }
+
+  // --- interactions ------------------------------------------------------------------------------
+
+  sendInteraction(input: InteractionInput): InteractionHandle {
+    return this.interactions.send(input);
+  }
+
+  // --- REST log and faults -----------------------------------------------------------------------
+
+  requests(match: RequestMatcher = {}): RequestRecord[] {
+    return this.log.find(match);
+  }
+
+  waitForRequest(match: RequestMatcher, timeoutMs = 5000): Promise<RequestRecord> {
+    return this.log.waitForRequest(match, timeoutMs);
+  }
+
+  rateLimitNext(
+    match: FaultMatcher,
+    retryAfterSeconds: number,
+    opts: { global?: boolean; count?: number; bucket?: string } = {},
+  ): void {
+    this.faults.rateLimitNext(match, retryAfterSeconds, opts);
+  }
+
+  failNext(match: FaultMatcher, status = 500, opts: { count?: number } = {}): void {
+    this.faults.failNext(match, status, opts);
+  }
+
+  /** Deletes a channel (and its threads) as if a moderator did, dispatching CHANNEL_DELETE. */
+  deleteChannel(id: string): void {
+    const channel = this.state.channels.get(id);
+    if (channel) deleteChannel({ state: this.state, gateway: this.gateway } as FakeContext, channel);
+  }
+
+  async close(): Promise<void> {
+    this.interactions.close();
+    await this.gateway.close();
+    await new Promise<void>((resolve) => {
+      this.server.close(() => resolve());
+      this.server.closeAllConnections();
+    });
+  }
+}
+
+/** Starts a fake Discord on 127.0.0.1 with an ephemeral port. */
+export async function startFakeDiscord(opts: FakeDiscordOptions = {}): Promise<FakeDiscord> {
+  return new FakeDiscord(opts).listen();
+}

@@ -1,0 +1,114 @@
+import { Errors, type FakeContext, noContent, ok, type RestReply, type Route } from '../context.js';
+import { type Channel, MESSAGE_CHANNEL_TYPES } from '../state.js';
+import {
+  attachmentsFrom,
+  dispatchChannelUpdate,
+  editMessage,
+  isReply,
+  messageChannel,
+  messageFields,
+  parseMessage,
+  postMessage,
+} from './common.js';
+
+/** Sending into an archived thread reopens it unless it is locked, as on Discord. */
+export function ensureWritable(fake: FakeContext, channel: Channel): RestReply | null {
+  if (!MESSAGE_CHANNEL_TYPES.has(channel.type)) return Errors.nonTextChannel();
+  const meta = channel.thread_metadata;
+  if (meta?.archived) {
+    if (meta.locked) return Errors.threadArchived();
+    meta.archived = false;
+    meta.archive_timestamp = new Date().toISOString();
+    dispatchChannelUpdate(fake, channel);
+  }
+  return null;
+}
+
+export const messageRoutes: Route[] = [
+  {
+    method: 'GET',
+    template: '/channels/:channel_id/messages',
+    auth: 'bot',
+    handler: (req, fake) => {
+      const channel = messageChannel(fake, req.params['channel_id']);
+      if (isReply(channel)) return channel;
+      const limit = Math.min(100, Math.max(1, Number(req.query.get('limit') ?? 50)));
+      const before = req.query.get('before');
+      const after = req.query.get('after');
+      let list = [...(fake.state.messages.get(channel.id)?.values() ?? [])].sort((a, b) =>
+        BigInt(a.id) < BigInt(b.id) ? 1 : -1,
+      );
+      if (before) list = list.filter((m) => BigInt(m.id) < BigInt(before));
+      if (after) list = list.filter((m) => BigInt(m.id) > BigInt(after));
+      return ok(list.slice(0, limit).map((m) => fake.state.messagePayload(m)));
+    },
+  },
+  {
+    method: 'POST',
+    template: '/channels/:channel_id/messages',
+    auth: 'bot',
+    handler: (req, fake) => {
+      const channel = messageChannel(fake, req.params['channel_id']);
+      if (isReply(channel)) return channel;
+      const parsed = parseMessage(req);
+      if (!parsed.ok) return parsed.reply;
+      const refused = ensureWritable(fake, channel);
+      if (refused) return refused;
+      const fields = messageFields(parsed.data);
+      const ref = parsed.data.message_reference as { message_id?: string } | undefined;
+      const message = postMessage(fake, channel, fake.state.botUser, {
+        ...fields,
+        attachments: attachmentsFrom(req, channel.id),
+        ...(ref?.message_id
+          ? { type: 19, message_reference: { message_id: ref.message_id, channel_id: channel.id } }
+          : {}),
+      });
+      return ok(fake.state.messagePayload(message));
+    },
+  },
+  {
+    method: 'GET',
+    template: '/channels/:channel_id/messages/:message_id',
+    auth: 'bot',
+    handler: (req, fake) => {
+      const channel = messageChannel(fake, req.params['channel_id']);
+      if (isReply(channel)) return channel;
+      const message = fake.state.messages.get(channel.id)?.get(req.params['message_id'] ?? '');
+      return message ? ok(fake.state.messagePayload(message)) : Errors.unknownMessage();
+    },
+  },
+  {
+    method: 'PATCH',
+    template: '/channels/:channel_id/messages/:message_id',
+    auth: 'bot',
+    handler: (req, fake) => {
+      const channel = messageChannel(fake, req.params['channel_id']);
+      if (isReply(channel)) return channel;
+      const message = fake.state.messages.get(channel.id)?.get(req.params['message_id'] ?? '');
+      if (!message) return Errors.unknownMessage();
+      if (message.author.id !== fake.state.botUser.id) return Errors.editOthersMessage();
+      const parsed = parseMessage(req, { allowEmpty: true });
+      if (!parsed.ok) return parsed.reply;
+      const edited = editMessage(fake, message, messageFields(parsed.data));
+      return ok(fake.state.messagePayload(edited));
+    },
+  },
+  {
+    method: 'DELETE',
+    template: '/channels/:channel_id/messages/:message_id',
+    auth: 'bot',
+    handler: (req, fake) => {
+      const channel = messageChannel(fake, req.params['channel_id']);
+      if (isReply(channel)) return channel;
+      const store = fake.state.messages.get(channel.id);
+      const id = req.params['message_id'] ?? '';
+      if (!store?.delete(id)) return Errors.unknownMessage();
+      fake.gateway.dispatch(channel.guild_id, 'MESSAGE_DELETE', {
+        id,
+        channel_id: channel.id,
+        guild_id: channel.guild_id,
+      });
+      return noContent();
+    },
+  },
+];
