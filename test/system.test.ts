@@ -4,7 +4,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import pg from 'pg';
 import { afterAll, describe, expect, it } from 'vitest';
-import { freePort } from './support/ports.js';
+import { freePort } from '../lib/local-stack/ports.js';
 
 const dataDir = mkdtempSync(join(tmpdir(), 'gamemod-start-'));
 afterAll(() => rmSync(dataDir, { recursive: true, force: true }));

@@ -4,7 +4,7 @@ import { join } from 'node:path';
 import pg from 'pg';
 import { afterAll, describe, expect, it } from 'vitest';
 import { startPostgres, startRedis } from '../../lib/local-stack/index.js';
-import { freePort } from '../support/ports.js';
+import { freePort } from '../../lib/local-stack/ports.js';
 
 const dirs: string[] = [];
 const tmp = () => {

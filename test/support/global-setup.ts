@@ -4,7 +4,7 @@ import { join } from 'node:path';
 import type { TestProject } from 'vitest/node';
 import { migrate } from '../../db/migrate.js';
 import { startPostgres, startRedis } from '../../lib/local-stack/index.js';
-import { freePort } from './ports.js';
+import { freePort } from '../../lib/local-stack/ports.js';
 
 export const TEMPLATE_DB = 'gm_template';
 
