@@ -2,6 +2,7 @@ import { readdirSync } from 'node:fs';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { runner } from 'node-pg-migrate';
+import pg from 'pg';
 import { AppError } from '../lib/errors.js';
 import type { Pool } from './pool.js';
 
@@ -22,8 +23,13 @@ export async function migrate(
   direction: 'up' | 'down' = 'up',
   opts: { count?: number; log?: (msg: string) => void } = {},
 ): Promise<string[]> {
+  // Our own client, closed (and awaited) here: the runner's own may still be closing when the
+  // caller moves on, and a database dropped right after would kill it with an unhandled error.
+  const client = new pg.Client({ connectionString: ownerUrl });
+  client.on('error', () => {});
+  await client.connect();
   const ran = await runner({
-    databaseUrl: ownerUrl,
+    dbClient: client,
     dir: MIGRATIONS_DIR,
     direction,
     count: opts.count ?? (direction === 'up' ? Number.POSITIVE_INFINITY : 1),
@@ -31,7 +37,7 @@ export async function migrate(
     checkOrder: true,
     singleTransaction: true,
     log: opts.log ?? (() => {}),
-  });
+  }).finally(() => client.end());
   return ran.map((m) => m.name);
 }
 
