@@ -1,6 +1,6 @@
 import type { Config } from '../lib/config.js';
 import { createRedis } from '../lib/redis.js';
-import type { RoleContext, RunningRole } from '../roles.js';
+import type { RoleContext, RunningRole } from '../role.js';
 import { buildApp } from './app.js';
 
 /** The api role: builds the app and listens; closing stops accepting and drains requests. */

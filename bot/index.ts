@@ -1,6 +1,6 @@
 import { Client, Events, GatewayIntentBits } from 'discord.js';
 import type { Config } from '../lib/config.js';
-import type { RoleContext, RunningRole } from '../roles.js';
+import type { RoleContext, RunningRole } from '../role.js';
 
 /**
  * The bot role. Without Discord credentials it says how to enable it and stays idle, so a

@@ -1,6 +1,6 @@
 import type { Config } from '../lib/config.js';
 import { assertNoEviction, createRedis } from '../lib/redis.js';
-import type { RoleContext, RunningRole } from '../roles.js';
+import type { RoleContext, RunningRole } from '../role.js';
 
 /**
  * The workers role. It checks that Redis is fit for the job queue (noeviction) and holds the

@@ -1,0 +1,16 @@
+import type { Pool } from './db/pool.js';
+import type { RoleName } from './lib/config.js';
+import type { Logger } from './lib/logger.js';
+
+/** What every role gets from the entry point. */
+export interface RoleContext {
+  pool: Pool;
+  redisUrl: string;
+  logger: Logger;
+}
+
+/** A started role; `stop` finishes or hands back in-flight work and closes its connections. */
+export interface RunningRole {
+  name: RoleName;
+  stop(): Promise<void>;
+}
