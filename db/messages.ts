@@ -1,0 +1,173 @@
+import { z } from 'zod';
+import { AppError } from '../lib/errors.js';
+import { type Actor, recordChange } from './changes.js';
+import { body, externalId, id } from './schemas.js';
+import type { Tx } from './tenant.js';
+import { ORIGINS } from './ticket-rules.js';
+import { parseInput } from './validate.js';
+
+/**
+ * The unified inbox beyond ticket conversations (those live in tickets.ts): player DMs and staff
+ * rooms, their messages, and each staff member's unread state.
+ */
+export interface Channel {
+  id: string;
+  kind: 'ticket' | 'player_dm' | 'staff_room' | 'discord_mirror';
+  name: string | null;
+  playerId: string | null;
+  ticketId: string | null;
+  lastMessageAt: Date | null;
+}
+
+const CHANNEL_COLUMNS = `id, kind, name, player_id as "playerId", ticket_id as "ticketId", last_message_at as "lastMessageAt"`;
+
+export const createChannelInput = z.discriminatedUnion('kind', [
+  z.object({ kind: z.literal('player_dm'), playerId: id }),
+  z.object({ kind: z.literal('staff_room'), name: z.string().trim().min(1).max(100) }),
+]);
+
+/** A staff room, or the DM channel of a player (one per player: asking again returns it). */
+export async function openChannel(
+  tx: Tx,
+  raw: z.input<typeof createChannelInput>,
+  actor: Actor,
+): Promise<Channel> {
+  const input = parseInput(createChannelInput, raw);
+  if (input.kind === 'player_dm') {
+    const existing = await tx.query<Channel>(
+      `select ${CHANNEL_COLUMNS} from message_channels where org_id = $1::uuid and kind = 'player_dm' and player_id = $2::uuid`,
+      [tx.orgId, input.playerId],
+    );
+    if (existing.rows[0]) return existing.rows[0];
+  }
+  const r = await tx.query<Channel>(
+    `insert into message_channels (org_id, kind, player_id, name) values ($1::uuid, $2::text, $3::uuid, $4::text)
+     returning ${CHANNEL_COLUMNS}`,
+    [
+      tx.orgId,
+      input.kind,
+      input.kind === 'player_dm' ? input.playerId : null,
+      input.kind === 'staff_room' ? input.name : null,
+    ],
+  );
+  const channel = r.rows[0] as Channel;
+  await recordChange(tx, actor, {
+    action: 'channel.created',
+    target: { type: 'channel', id: channel.id },
+    data: input,
+  });
+  return channel;
+}
+
+export const postInput = z.object({
+  channelId: id,
+  body: body.min(1, 'a message needs some text'),
+  origin: z.enum(ORIGINS),
+  externalId: externalId.optional(),
+});
+
+export interface ChannelMessage {
+  id: string;
+  channelId: string;
+  authorType: string;
+  authorUserId: string | null;
+  authorPlayerId: string | null;
+  body: string;
+  createdAt: Date;
+}
+
+const MESSAGE_COLUMNS = `id, channel_id as "channelId", author_type as "authorType", author_user_id as "authorUserId",
+  author_player_id as "authorPlayerId", body, created_at as "createdAt"`;
+
+/** Posts into a DM or staff room; idempotent on the external id. Ticket replies go through tickets.reply. */
+export async function postMessage(
+  tx: Tx,
+  raw: z.input<typeof postInput>,
+  actor: Actor,
+): Promise<{ message: ChannelMessage; created: boolean }> {
+  const input = parseInput(postInput, raw);
+  const ch = await tx.query<Channel>(
+    `select ${CHANNEL_COLUMNS} from message_channels where id = $1::uuid for update`,
+    [input.channelId],
+  );
+  const channel = ch.rows[0];
+  if (!channel) throw new AppError('not_found', 'channel not found');
+  if (channel.kind === 'ticket') throw new AppError('bad_request', 'post to a ticket with a ticket reply');
+  if (channel.kind === 'staff_room' && actor.type === 'player')
+    throw new AppError('not_found', 'channel not found');
+  if (actor.type === 'player' && channel.playerId !== actor.id)
+    throw new AppError('not_found', 'channel not found');
+  if (input.externalId) {
+    const dup = await tx.query<ChannelMessage>(
+      `select ${MESSAGE_COLUMNS} from messages where org_id = $1::uuid and origin = $2::text and external_id = $3::text`,
+      [tx.orgId, input.origin, input.externalId],
+    );
+    if (dup.rows[0]) return { message: dup.rows[0], created: false };
+  }
+  const r = await tx.query<ChannelMessage>(
+    `with m as (
+       insert into messages (org_id, channel_id, author_type, author_user_id, author_player_id, origin, external_id, body,
+         created_at)
+       values ($1::uuid, $2::uuid, $3::text, $4::uuid, $5::uuid, $6::text, $7::text, $8::text, clock_timestamp())
+       returning *
+     ), touched as (
+       update message_channels set last_message_at = (select created_at from m) where id = $2::uuid
+     )
+     select ${MESSAGE_COLUMNS} from m`,
+    [
+      tx.orgId,
+      channel.id,
+      actor.type === 'player' ? 'player' : actor.type === 'user' ? 'user' : 'system',
+      actor.type === 'user' ? actor.id : null,
+      actor.type === 'player' ? actor.id : null,
+      input.origin,
+      input.externalId ?? null,
+      input.body,
+    ],
+  );
+  const message = r.rows[0] as ChannelMessage;
+  await recordChange(tx, actor, {
+    action: 'message.created',
+    target: { type: 'channel', id: channel.id },
+    data: { messageId: message.id, kind: channel.kind },
+    event: {
+      type: 'message.created',
+      aggregateType: 'channel',
+      aggregateId: channel.id,
+      payload: { channel, message },
+    },
+  });
+  return { message, created: true };
+}
+
+export async function channelMessages(tx: Tx, channelId: string, limit = 100): Promise<ChannelMessage[]> {
+  const r = await tx.query<ChannelMessage>(
+    `select ${MESSAGE_COLUMNS} from messages where org_id = $1::uuid and channel_id = $2::uuid and deleted_at is null
+     order by created_at desc, id desc limit $3::int`,
+    [tx.orgId, parseInput(id, channelId), Math.min(Math.max(limit, 1), 500)],
+  );
+  return r.rows.reverse();
+}
+
+/** Marks a channel read up to now for one staff member. */
+export async function markRead(tx: Tx, channelId: string, userId: string): Promise<void> {
+  await tx.query(
+    `insert into channel_reads (org_id, channel_id, user_id, last_read_at) values ($1::uuid, $2::uuid, $3::uuid, clock_timestamp())
+     on conflict (channel_id, user_id) do update set last_read_at = excluded.last_read_at`,
+    [tx.orgId, parseInput(id, channelId), parseInput(id, userId)],
+  );
+}
+
+/** Unread message counts per channel for one staff member (their own messages never count). */
+export async function unreadCounts(tx: Tx, userId: string): Promise<Map<string, number>> {
+  const r = await tx.query<{ channelId: string; n: number }>(
+    `select m.channel_id as "channelId", count(*)::int as n
+     from messages m
+     left join channel_reads cr on cr.channel_id = m.channel_id and cr.user_id = $2::uuid
+     where m.org_id = $1::uuid and m.deleted_at is null and m.author_user_id is distinct from $2::uuid
+       and (cr.last_read_at is null or m.created_at > cr.last_read_at)
+     group by m.channel_id`,
+    [tx.orgId, parseInput(id, userId)],
+  );
+  return new Map(r.rows.map((x) => [x.channelId, x.n]));
+}
