@@ -1,6 +1,6 @@
 import { z } from 'zod';
 import { AppError } from '../lib/errors.js';
-import { type Actor, isStaff, recordChange } from './changes.js';
+import { type Actor, type Change, isStaff, recordChange } from './changes.js';
 import { body, externalId, id, jsonRecord, limit, snowflake, tag } from './schemas.js';
 import type { Tx } from './tenant.js';
 import {
@@ -70,6 +70,31 @@ const summary = (t: Ticket) => ({
   tags: t.tags,
   updatedAt: t.updatedAt,
 });
+
+/**
+ * A change to one ticket: the history and audit action with its data, and the outbox event
+ * (named after the action unless `eventType` says otherwise) whose payload leads with the
+ * ticket's summary, so webhooks and live views need no refetch.
+ */
+function ticketChange(
+  ticket: Ticket,
+  action: string,
+  data: Record<string, unknown>,
+  extra: Record<string, unknown> = {},
+  eventType = action,
+): Change {
+  return {
+    ticketId: ticket.id,
+    action,
+    data,
+    event: {
+      type: eventType,
+      aggregateType: 'ticket',
+      aggregateId: ticket.id,
+      payload: { ticket: summary(ticket), ...extra },
+    },
+  };
+}
 
 const notFound = () => new AppError('not_found', 'ticket not found');
 
@@ -204,17 +229,15 @@ export async function openTicket(
       input.body ?? null,
     ],
   );
-  await recordChange(tx, actor, {
-    ticketId: ticket.id,
-    action: 'ticket.created',
-    data: { number: ticket.number, origin: ticket.origin, subject: ticket.subject },
-    event: {
-      type: 'ticket.created',
-      aggregateType: 'ticket',
-      aggregateId: ticket.id,
-      payload: { ticket: summary(ticket) },
-    },
-  });
+  await recordChange(
+    tx,
+    actor,
+    ticketChange(ticket, 'ticket.created', {
+      number: ticket.number,
+      origin: ticket.origin,
+      subject: ticket.subject,
+    }),
+  );
   return { ticket, created: true };
 }
 
@@ -320,17 +343,11 @@ export async function reply(
       : `last_player_message_at = now(), status = $2::text, ${statusColumns()}`,
     [next ?? before],
   );
-  await recordChange(tx, actor, {
-    ticketId: ticket.id,
-    action: 'message.created',
-    data: { messageId: message.id, origin: message.origin },
-    event: {
-      type: 'message.created',
-      aggregateType: 'ticket',
-      aggregateId: ticket.id,
-      payload: { ticket: summary(ticket), message },
-    },
-  });
+  await recordChange(
+    tx,
+    actor,
+    ticketChange(ticket, 'message.created', { messageId: message.id, origin: message.origin }, { message }),
+  );
   if (next && next !== before) await recordStatus(tx, actor, ticket, before, null);
   return { message, ticket, created: true };
 }
@@ -393,17 +410,17 @@ export async function assign(tx: Tx, rawInput: z.input<typeof assignInput>, acto
   }
   const ticket = await update(tx, before.id, 'assignee_id = $2::uuid', [input.assigneeId]);
   await writeAssignment(tx, actor, ticket.id, { userId: input.assigneeId, teamId: null });
-  await recordChange(tx, actor, {
-    ticketId: ticket.id,
-    action: input.assigneeId ? 'ticket.assigned' : 'ticket.unassigned',
-    data: { from: before.assigneeId, to: input.assigneeId },
-    event: {
-      type: 'ticket.assigned',
-      aggregateType: 'ticket',
-      aggregateId: ticket.id,
-      payload: { ticket: summary(ticket), previousAssigneeId: before.assigneeId },
-    },
-  });
+  await recordChange(
+    tx,
+    actor,
+    ticketChange(
+      ticket,
+      input.assigneeId ? 'ticket.assigned' : 'ticket.unassigned',
+      { from: before.assigneeId, to: input.assigneeId },
+      { previousAssigneeId: before.assigneeId },
+      'ticket.assigned',
+    ),
+  );
   return ticket;
 }
 
@@ -437,17 +454,17 @@ export async function transfer(
     [input.teamId, input.keepAssignee],
   );
   await writeAssignment(tx, actor, ticket.id, { userId: ticket.assigneeId, teamId: input.teamId });
-  await recordChange(tx, actor, {
-    ticketId: ticket.id,
-    action: 'ticket.transferred',
-    data: { fromTeam: before.teamId, toTeam: input.teamId },
-    event: {
-      type: 'ticket.assigned',
-      aggregateType: 'ticket',
-      aggregateId: ticket.id,
-      payload: { ticket: summary(ticket), previousTeamId: before.teamId },
-    },
-  });
+  await recordChange(
+    tx,
+    actor,
+    ticketChange(
+      ticket,
+      'ticket.transferred',
+      { fromTeam: before.teamId, toTeam: input.teamId },
+      { previousTeamId: before.teamId },
+      'ticket.assigned',
+    ),
+  );
   return ticket;
 }
 
@@ -488,17 +505,16 @@ export const statusInput = z.object({
 });
 
 async function recordStatus(tx: Tx, actor: Actor, ticket: Ticket, from: Status, reason: string | null) {
-  await recordChange(tx, actor, {
-    ticketId: ticket.id,
-    action: statusEvent(from, ticket.status),
-    data: { from, to: ticket.status, reason },
-    event: {
-      type: statusEvent(from, ticket.status),
-      aggregateType: 'ticket',
-      aggregateId: ticket.id,
-      payload: { ticket: summary(ticket), from, to: ticket.status, reason },
-    },
-  });
+  await recordChange(
+    tx,
+    actor,
+    ticketChange(
+      ticket,
+      statusEvent(from, ticket.status),
+      { from, to: ticket.status, reason },
+      { from, to: ticket.status, reason },
+    ),
+  );
 }
 
 /**
@@ -561,17 +577,16 @@ export async function setPriority(
   const before = await lock(tx, input.ticketId);
   if (before.priority === input.priority) return before;
   const ticket = await update(tx, before.id, 'priority = $2::text', [input.priority]);
-  await recordChange(tx, actor, {
-    ticketId: ticket.id,
-    action: 'ticket.priority_changed',
-    data: { from: before.priority, to: ticket.priority },
-    event: {
-      type: 'ticket.priority_changed',
-      aggregateType: 'ticket',
-      aggregateId: ticket.id,
-      payload: { ticket: summary(ticket), from: before.priority, to: ticket.priority },
-    },
-  });
+  await recordChange(
+    tx,
+    actor,
+    ticketChange(
+      ticket,
+      'ticket.priority_changed',
+      { from: before.priority, to: ticket.priority },
+      { from: before.priority, to: ticket.priority },
+    ),
+  );
   return ticket;
 }
 
@@ -632,17 +647,7 @@ export async function updateFields(
   if (JSON.stringify(ticket.customFields) !== JSON.stringify(before.customFields))
     changes.customFields = ticket.customFields;
   if (Object.keys(changes).length === 0) return ticket;
-  await recordChange(tx, actor, {
-    ticketId: ticket.id,
-    action: 'ticket.updated',
-    data: changes,
-    event: {
-      type: 'ticket.updated',
-      aggregateType: 'ticket',
-      aggregateId: ticket.id,
-      payload: { ticket: summary(ticket), changes },
-    },
-  });
+  await recordChange(tx, actor, ticketChange(ticket, 'ticket.updated', changes, { changes }));
   return ticket;
 }
 
@@ -699,34 +704,28 @@ export async function merge(
      from unnest(tags || $2::text[]) t)`,
     [source.tags],
   );
-  await recordChange(tx, actor, {
-    ticketId: source.id,
-    action: 'ticket.merged',
-    data: { into: target.id, intoNumber: target.number },
-    event: {
-      type: 'ticket.closed',
-      aggregateType: 'ticket',
-      aggregateId: source.id,
-      payload: {
-        ticket: summary(closedSource),
-        from: source.status,
-        to: 'closed',
-        reason,
-        mergedIntoId: target.id,
-      },
-    },
-  });
-  await recordChange(tx, actor, {
-    ticketId: target.id,
-    action: 'ticket.merged_from',
-    data: { from: source.id, fromNumber: source.number },
-    event: {
-      type: 'ticket.updated',
-      aggregateType: 'ticket',
-      aggregateId: target.id,
-      payload: { ticket: summary(newTarget), changes: { mergedFrom: source.id } },
-    },
-  });
+  await recordChange(
+    tx,
+    actor,
+    ticketChange(
+      closedSource,
+      'ticket.merged',
+      { into: target.id, intoNumber: target.number },
+      { from: source.status, to: 'closed', reason, mergedIntoId: target.id },
+      'ticket.closed',
+    ),
+  );
+  await recordChange(
+    tx,
+    actor,
+    ticketChange(
+      newTarget,
+      'ticket.merged_from',
+      { from: source.id, fromNumber: source.number },
+      { changes: { mergedFrom: source.id } },
+      'ticket.updated',
+    ),
+  );
   return { source: closedSource, target: newTarget };
 }
 
@@ -752,17 +751,16 @@ export async function rate(tx: Tx, rawInput: z.input<typeof rateInput>, actor: A
     'rating = $2::smallint, rating_comment = $3::text, rated_at = now()',
     [input.rating, input.comment ?? null],
   );
-  await recordChange(tx, actor, {
-    ticketId: ticket.id,
-    action: 'ticket.rated',
-    data: { rating: input.rating },
-    event: {
-      type: 'ticket.rated',
-      aggregateType: 'ticket',
-      aggregateId: ticket.id,
-      payload: { ticket: summary(ticket), rating: input.rating, comment: input.comment ?? null },
-    },
-  });
+  await recordChange(
+    tx,
+    actor,
+    ticketChange(
+      ticket,
+      'ticket.rated',
+      { rating: input.rating },
+      { rating: input.rating, comment: input.comment ?? null },
+    ),
+  );
   return ticket;
 }
 
