@@ -1,0 +1,122 @@
+import type { Redis } from 'ioredis';
+import { z } from 'zod';
+
+/**
+ * Live updates: the contract between the outbox relay (the only publisher) and every API
+ * instance's WebSocket endpoint (the subscribers).
+ *
+ * Each event is published on the topics it concerns: its org's inbox (`org:<orgId>`) and, for
+ * ticket events, the ticket (`ticket:<ticketId>`). Every topic has its own gap-free sequence, so a
+ * client that sees seq 7 after seq 5 knows it missed one and asks for the backlog. Publishing is
+ * one Lua script per event: dedupe on the outbox id (the relay is at-least-once), bump the
+ * sequence, append to a capped backlog stream and PUBLISH on the org's channel, all atomically,
+ * so a sequence number is never assigned to an event that was not stored.
+ */
+
+export const liveEventSchema = z.object({
+  /** The outbox id: unique and stable, so clients and the publisher can dedupe on it. */
+  id: z.number().int().positive(),
+  orgId: z.uuid(),
+  type: z.string().min(1),
+  aggregateType: z.string().min(1),
+  aggregateId: z.string().nullable(),
+  payload: z.record(z.string(), z.unknown()),
+  createdAt: z.string(),
+});
+export type LiveEvent = z.infer<typeof liveEventSchema>;
+
+export const liveEnvelopeSchema = z.object({
+  topic: z.string().min(1),
+  seq: z.number().int().positive(),
+  event: liveEventSchema,
+});
+export type LiveEnvelope = z.infer<typeof liveEnvelopeSchema>;
+
+/** Backlog kept per topic for clients that reconnect or see a gap; older gaps mean a refetch. */
+export const BACKLOG_LENGTH = 1000;
+/** How long the publisher remembers an event id, to drop the relay's redeliveries. */
+const DEDUPE_TTL_SECONDS = 24 * 3600;
+
+export const liveChannel = (orgId: string) => `gm:live:${orgId}`;
+export const LIVE_CHANNEL_PATTERN = 'gm:live:*';
+const seqKey = (topic: string) => `gm:live:seq:${topic}`;
+const backlogKey = (topic: string) => `gm:live:log:${topic}`;
+const dedupeKey = (topic: string, id: number) => `gm:live:seen:${topic}:${id}`;
+
+export const orgTopic = (orgId: string) => `org:${orgId}`;
+export const ticketTopic = (ticketId: string) => `ticket:${ticketId}`;
+
+/** The topics an event is published on. */
+export function topicsFor(event: LiveEvent): string[] {
+  const topics = [orgTopic(event.orgId)];
+  const ticketId =
+    event.aggregateType === 'ticket'
+      ? event.aggregateId
+      : typeof event.payload.ticketId === 'string'
+        ? event.payload.ticketId
+        : null;
+  if (ticketId) topics.push(ticketTopic(ticketId));
+  return topics;
+}
+
+// KEYS: seq, backlog, dedupe. ARGV: channel, topic, event json, backlog length, dedupe ttl.
+// Returns the new sequence, or 0 when this event was already published on this topic.
+const PUBLISH_SCRIPT = `
+if redis.call('set', KEYS[3], '1', 'NX', 'EX', tonumber(ARGV[5])) == false then return 0 end
+local seq = redis.call('incr', KEYS[1])
+local envelope = '{"topic":' .. cjson.encode(ARGV[2]) .. ',"seq":' .. seq .. ',"event":' .. ARGV[3] .. '}'
+redis.call('xadd', KEYS[2], 'MAXLEN', '~', tonumber(ARGV[4]), seq .. '-1', 'e', envelope)
+redis.call('publish', ARGV[1], envelope)
+return seq
+`;
+
+/**
+ * Publishes one event on all its topics; safe to call again for the same event (a redelivery
+ * publishes nothing). Returns the sequence given on each topic (0 = already published).
+ */
+export async function publishLive(redis: Redis, event: LiveEvent): Promise<number[]> {
+  const json = JSON.stringify(event);
+  const seqs: number[] = [];
+  for (const topic of topicsFor(event)) {
+    const seq = (await redis.eval(
+      PUBLISH_SCRIPT,
+      3,
+      seqKey(topic),
+      backlogKey(topic),
+      dedupeKey(topic, event.id),
+      liveChannel(event.orgId),
+      topic,
+      json,
+      BACKLOG_LENGTH,
+      DEDUPE_TTL_SECONDS,
+    )) as number;
+    seqs.push(seq);
+  }
+  return seqs;
+}
+
+/** The current sequence of a topic (0 when nothing was published yet). */
+export async function currentSeq(redis: Redis, topic: string): Promise<number> {
+  return Number((await redis.get(seqKey(topic))) ?? 0);
+}
+
+/**
+ * Envelopes after `afterSeq`, oldest first. `complete` is false when the backlog no longer
+ * reaches back that far: the client must refetch the resource instead.
+ */
+export async function readBacklog(
+  redis: Redis,
+  topic: string,
+  afterSeq: number,
+  limit = BACKLOG_LENGTH,
+): Promise<{ envelopes: LiveEnvelope[]; complete: boolean }> {
+  const rows = (await redis.xrange(backlogKey(topic), `(${afterSeq}-1`, '+', 'COUNT', limit)) as [
+    string,
+    string[],
+  ][];
+  const envelopes = rows.map(([, fields]) => liveEnvelopeSchema.parse(JSON.parse(fields[1] ?? 'null')));
+  const first = envelopes[0];
+  const complete =
+    first === undefined ? (await currentSeq(redis, topic)) <= afterSeq : first.seq === afterSeq + 1;
+  return { envelopes, complete };
+}
