@@ -50,6 +50,12 @@ const envSchema = z.object({
     .regex(/^\d{17,20}$/, 'a Discord snowflake')
     .optional(),
   DISCORD_API_URL: z.string().url().default('https://discord.com/api'),
+  DISCORD_CLIENT_SECRET: z.string().min(1).optional(),
+
+  SESSION_IDLE_MINUTES: z.coerce.number().int().min(1).max(43_200).default(480),
+  SESSION_ABSOLUTE_HOURS: z.coerce.number().int().min(1).max(8_760).default(168),
+  COOKIE_SECURE: bool.default(true),
+  TRUST_PROXY: bool.default(false),
 
   SHUTDOWN_TIMEOUT_MS: z.coerce.number().int().min(100).default(10_000),
 });
@@ -82,6 +88,15 @@ export interface Config {
     readonly token: string | undefined;
     readonly applicationId: string | undefined;
     readonly apiUrl: string;
+    /** OAuth2 login for the panel; the application id is the client id. */
+    readonly clientSecret: string | undefined;
+  };
+  readonly api: {
+    readonly sessionIdleSeconds: number;
+    readonly sessionAbsoluteSeconds: number;
+    readonly cookieSecure: boolean;
+    /** Behind a load balancer: take the client address from X-Forwarded-For. */
+    readonly trustProxy: boolean;
   };
   readonly shutdownTimeoutMs: number;
 }
@@ -125,7 +140,18 @@ export function loadConfig(env: Readonly<Record<string, string | undefined>> = p
       install: e.EMBEDDED_INSTALL === 'auto',
     },
     seedDemo: e.SEED_DEMO,
-    discord: { token: e.DISCORD_TOKEN, applicationId: e.DISCORD_APPLICATION_ID, apiUrl: e.DISCORD_API_URL },
+    discord: {
+      token: e.DISCORD_TOKEN,
+      applicationId: e.DISCORD_APPLICATION_ID,
+      apiUrl: e.DISCORD_API_URL,
+      clientSecret: e.DISCORD_CLIENT_SECRET,
+    },
+    api: {
+      sessionIdleSeconds: e.SESSION_IDLE_MINUTES * 60,
+      sessionAbsoluteSeconds: e.SESSION_ABSOLUTE_HOURS * 3600,
+      cookieSecure: e.COOKIE_SECURE,
+      trustProxy: e.TRUST_PROXY,
+    },
     shutdownTimeoutMs: e.SHUTDOWN_TIMEOUT_MS,
   });
 }
