@@ -50,6 +50,14 @@ const envSchema = z.object({
     .regex(/^\d{17,20}$/, 'a Discord snowflake')
     .optional(),
   DISCORD_API_URL: z.string().url().default('https://discord.com/api'),
+  // The total shard count and the shard ids this process runs ("0,1" or "0-3"); unset means one shard.
+  SHARD_COUNT: z.coerce.number().int().min(1).max(10_000).optional(),
+  SHARD_IDS: z
+    .string()
+    .regex(/^\d+(-\d+)?(,\d+(-\d+)?)*$/, 'shard ids like "0,1" or "0-3"')
+    .optional(),
+  // The privileged MessageContent intent: needed to mirror thread messages (see bot/README.md).
+  DISCORD_MESSAGE_CONTENT: bool.default(true),
   DISCORD_CLIENT_SECRET: z.string().min(1).optional(),
 
   SESSION_IDLE_MINUTES: z.coerce.number().int().min(1).max(43_200).default(480),
@@ -154,4 +162,15 @@ export function loadConfig(env: Readonly<Record<string, string | undefined>> = p
     },
     shutdownTimeoutMs: e.SHUTDOWN_TIMEOUT_MS,
   });
+}
+
+/** "0,2-4" → [0, 2, 3, 4]. */
+function expandShardIds(spec: string): number[] {
+  const ids = spec.split(',').flatMap((part) => {
+    const [a, b] = part.split('-').map(Number);
+    const from = a ?? 0;
+    const to = b ?? from;
+    return Array.from({ length: Math.max(0, to - from + 1) }, (_, i) => from + i);
+  });
+  return [...new Set(ids)].sort((x, y) => x - y);
 }
