@@ -66,6 +66,19 @@ const envSchema = z.object({
   TRUST_PROXY: bool.default(false),
 
   SHUTDOWN_TIMEOUT_MS: z.coerce.number().int().min(100).default(10_000),
+
+  // Attachments and transcripts: the local folder DATA_DIR/storage, or an S3-compatible bucket
+  // (AWS S3, MinIO, Cloud Storage's XML API with HMAC keys).
+  STORAGE_DRIVER: z.enum(['local', 's3']).default('local'),
+  S3_ENDPOINT: z.string().url().optional(),
+  S3_REGION: z.string().min(1).default('us-east-1'),
+  S3_BUCKET: z
+    .string()
+    .regex(/^[a-z0-9][a-z0-9.-]{1,61}[a-z0-9]$/, 'a bucket name')
+    .optional(),
+  S3_ACCESS_KEY_ID: z.string().min(1).optional(),
+  S3_SECRET_ACCESS_KEY: z.string().min(1).optional(),
+  S3_FORCE_PATH_STYLE: bool.default(false),
 });
 
 export type RoleName = z.infer<typeof roleName>;
@@ -107,6 +120,20 @@ export interface Config {
     readonly trustProxy: boolean;
   };
   readonly shutdownTimeoutMs: number;
+  readonly storage: {
+    readonly driver: 'local' | 's3';
+    /** The local driver's folder (DATA_DIR/storage). */
+    readonly dir: string;
+    readonly s3: {
+      /** Undefined means AWS (`https://s3.<region>.amazonaws.com`). */
+      readonly endpoint: string | undefined;
+      readonly region: string;
+      readonly bucket: string | undefined;
+      readonly accessKeyId: string | undefined;
+      readonly secretAccessKey: string | undefined;
+      readonly forcePathStyle: boolean;
+    };
+  };
 }
 
 function deepFreeze<T>(o: T): T {
@@ -161,6 +188,18 @@ export function loadConfig(env: Readonly<Record<string, string | undefined>> = p
       trustProxy: e.TRUST_PROXY,
     },
     shutdownTimeoutMs: e.SHUTDOWN_TIMEOUT_MS,
+    storage: {
+      driver: e.STORAGE_DRIVER,
+      dir: `${e.DATA_DIR.replace(/\/+$/, '')}/storage`,
+      s3: {
+        endpoint: e.S3_ENDPOINT,
+        region: e.S3_REGION,
+        bucket: e.S3_BUCKET,
+        accessKeyId: e.S3_ACCESS_KEY_ID,
+        secretAccessKey: e.S3_SECRET_ACCESS_KEY,
+        forcePathStyle: e.S3_FORCE_PATH_STYLE,
+      },
+    },
   });
 }
 

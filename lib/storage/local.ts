@@ -1,0 +1,93 @@
+import { randomBytes } from 'node:crypto';
+import { createWriteStream } from 'node:fs';
+import { mkdir, open, readFile, rename, rm, stat, writeFile } from 'node:fs/promises';
+import { dirname, join } from 'node:path';
+import { Readable } from 'node:stream';
+import { pipeline } from 'node:stream/promises';
+import {
+  assertValidKey,
+  checkPut,
+  Measure,
+  ObjectNotFoundError,
+  type PutOptions,
+  type PutResult,
+  type Storage,
+  type StoredObject,
+} from './common.js';
+
+const isMissing = (err: unknown) => (err as { code?: string }).code === 'ENOENT';
+
+/**
+ * Objects as files under `root/objects/<key>`, their content type in `root/meta/<key>.json`.
+ * Writes go to `root/tmp/` first and are renamed into place (same file system, so the rename is
+ * atomic): a reader sees the old object or the new one, never a partial file.
+ */
+export class LocalStorage implements Storage {
+  readonly driver = 'local' as const;
+  constructor(private readonly root: string) {}
+
+  private paths(key: string) {
+    assertValidKey(key);
+    return { data: join(this.root, 'objects', key), meta: join(this.root, 'meta', `${key}.json`) };
+  }
+
+  async put(key: string, body: Readable | Buffer, opts: PutOptions): Promise<PutResult> {
+    checkPut(key, body, opts);
+    const { data, meta } = this.paths(key);
+    const tmpDir = join(this.root, 'tmp');
+    const tmp = join(tmpDir, randomBytes(12).toString('hex'));
+    await Promise.all([mkdir(tmpDir, { recursive: true }), mkdir(dirname(data), { recursive: true })]);
+    const measure = new Measure(opts.maxBytes, opts.contentLength);
+    try {
+      const source = Buffer.isBuffer(body) ? Readable.from([body]) : body;
+      await pipeline(source, measure, createWriteStream(tmp, { flags: 'wx' }));
+      await mkdir(dirname(meta), { recursive: true });
+      await writeFile(`${tmp}.json`, JSON.stringify({ contentType: opts.contentType }));
+      await rename(`${tmp}.json`, meta);
+      await rename(tmp, data);
+    } catch (err) {
+      await Promise.all([rm(tmp, { force: true }), rm(`${tmp}.json`, { force: true })]);
+      throw err;
+    }
+    return { size: measure.size, sha256: measure.digest() };
+  }
+
+  async get(key: string): Promise<StoredObject> {
+    const { data, meta } = this.paths(key);
+    // Open first, then stat the open file: a concurrent replace cannot split size from body.
+    const file = await open(data).catch((err) => {
+      throw isMissing(err) ? new ObjectNotFoundError(key) : err;
+    });
+    const s = await file.stat();
+    if (!s.isFile()) {
+      await file.close();
+      throw new ObjectNotFoundError(key);
+    }
+    const contentType = await readFile(meta, 'utf8')
+      .then((m) => String((JSON.parse(m) as { contentType?: unknown }).contentType))
+      .catch(() => 'application/octet-stream');
+    return { body: file.createReadStream(), size: s.size, contentType };
+  }
+
+  async delete(key: string): Promise<void> {
+    const { data, meta } = this.paths(key);
+    await rm(data, { force: true });
+    await rm(meta, { force: true });
+  }
+
+  async exists(key: string): Promise<boolean> {
+    const { data } = this.paths(key);
+    return stat(data).then(
+      (s) => s.isFile(),
+      (err) => {
+        if (isMissing(err)) return false;
+        throw err;
+      },
+    );
+  }
+
+  presignGet(key: string): null {
+    assertValidKey(key);
+    return null;
+  }
+}
