@@ -67,6 +67,17 @@ const envSchema = z.object({
 
   SHUTDOWN_TIMEOUT_MS: z.coerce.number().int().min(100).default(10_000),
 
+  // Encrypts secrets at rest (webhook signing secrets): 32 bytes, base64.
+  SECRET_KEY: z
+    .string()
+    .refine((v) => Buffer.from(v, 'base64').length === 32, '32 bytes, base64-encoded')
+    .optional(),
+  // Outgoing webhooks may target loopback / private networks (SSRF guard off for those ranges).
+  WEBHOOK_ALLOW_LOOPBACK: bool.default(false),
+  WEBHOOK_ALLOW_PRIVATE: bool.default(false),
+  OUTBOX_RETENTION_DAYS: z.coerce.number().int().min(1).max(3650).default(14),
+  WORKER_CONCURRENCY: z.coerce.number().int().min(1).max(500).default(20),
+
   // Attachments and transcripts: the local folder DATA_DIR/storage, or an S3-compatible bucket
   // (AWS S3, MinIO, Cloud Storage's XML API with HMAC keys).
   STORAGE_DRIVER: z.enum(['local', 's3']).default('local'),
@@ -134,6 +145,14 @@ export interface Config {
       readonly forcePathStyle: boolean;
     };
   };
+  /** Base64 of 32 bytes; undefined means a fixed development key (see lib/secret-box.ts). */
+  readonly secretKey: string | undefined;
+  readonly workers: {
+    readonly webhookAllowLoopback: boolean;
+    readonly webhookAllowPrivate: boolean;
+    readonly outboxRetentionDays: number;
+    readonly concurrency: number;
+  };
 }
 
 function deepFreeze<T>(o: T): T {
@@ -199,6 +218,13 @@ export function loadConfig(env: Readonly<Record<string, string | undefined>> = p
         secretAccessKey: e.S3_SECRET_ACCESS_KEY,
         forcePathStyle: e.S3_FORCE_PATH_STYLE,
       },
+    },
+    secretKey: e.SECRET_KEY,
+    workers: {
+      webhookAllowLoopback: e.WEBHOOK_ALLOW_LOOPBACK,
+      webhookAllowPrivate: e.WEBHOOK_ALLOW_PRIVATE,
+      outboxRetentionDays: e.OUTBOX_RETENTION_DAYS,
+      concurrency: e.WORKER_CONCURRENCY,
     },
   });
 }

@@ -1,0 +1,93 @@
+import type pg from 'pg';
+import type { Pool } from './pool.js';
+import { type Tx, withTenant } from './tenant.js';
+
+/** A committed domain event as the relay sees it. */
+export interface OutboxRow {
+  id: number;
+  orgId: string;
+  eventType: string;
+  aggregateType: string;
+  aggregateId: string | null;
+  payload: Record<string, unknown>;
+  createdAt: Date;
+}
+
+const COLUMNS = `id, org_id as "orgId", event_type as "eventType", aggregate_type as "aggregateType",
+  aggregate_id as "aggregateId", payload, created_at as "createdAt"`;
+
+/**
+ * Claims up to `batch` unrelayed rows, oldest first, skipping rows another relay holds. Must run
+ * inside a transaction on `client`; the row locks last until it ends, so mark the rows with
+ * `markRelayed` in the same transaction.
+ */
+export async function claimOutbox(client: pg.ClientBase, batch: number): Promise<OutboxRow[]> {
+  const r = await client.query<OutboxRow>({
+    text: `select ${COLUMNS} from gm_claim_outbox($1::int)`,
+    values: [batch],
+  });
+  return r.rows;
+}
+
+export async function markRelayed(client: pg.ClientBase, ids: readonly number[]): Promise<number> {
+  const r = await client.query<{ n: number }>({
+    text: 'select gm_mark_outbox_relayed($1::bigint[]) as n',
+    values: [ids],
+  });
+  return r.rows[0]?.n ?? 0;
+}
+
+/** Rows relayed in [since, until], keyset-paged by id: the relay's look-back after a Redis outage. */
+export async function relayedBetween(
+  pool: Pool,
+  since: Date,
+  until: Date,
+  afterId: number,
+  batch: number,
+): Promise<OutboxRow[]> {
+  const r = await pool.query<OutboxRow>({
+    text: `select ${COLUMNS} from gm_outbox_relayed_between($1::timestamptz, $2::timestamptz, $3::bigint, $4::int)`,
+    values: [since, until, afterId, batch],
+  });
+  return r.rows;
+}
+
+/** One org's outbox row, read with its tenant set (processors load the event they work on). */
+export async function getOutboxRow(tx: Tx, id: number): Promise<OutboxRow | undefined> {
+  const r = await tx.query<OutboxRow>(`select ${COLUMNS} from outbox where id = $1::bigint`, [id]);
+  return r.rows[0];
+}
+
+/**
+ * Deletes every organization's relayed rows older than `before`, a batch at a time per org
+ * (their delivery log goes with them, by the foreign key). Returns how many were deleted.
+ */
+export async function pruneRelayed(pool: Pool, before: Date, batch = 5_000): Promise<number> {
+  let total = 0;
+  let after: string | null = null;
+  for (;;) {
+    const orgs: pg.QueryResult<{ org_id: string }> = await pool.query({
+      text: 'select org_id from gm_list_orgs($1::uuid, 500)',
+      values: [after],
+    });
+    for (const { org_id } of orgs.rows) {
+      for (;;) {
+        const n = await withTenant(pool, org_id, async (tx) => {
+          const r = await tx.query(
+            `delete from outbox where id in (
+               select id from outbox where org_id = $1::uuid and relayed_at is not null and relayed_at < $2::timestamptz
+               limit $3::int)`,
+            [tx.orgId, before, batch],
+          );
+          return r.rowCount ?? 0;
+        });
+        total += n;
+        if (n < batch) break;
+      }
+    }
+    const last = orgs.rows.at(-1);
+    if (!last || orgs.rows.length < 500) break;
+    after = last.org_id;
+  }
+  return total;
+}

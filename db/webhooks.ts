@@ -1,0 +1,425 @@
+import { randomBytes } from 'node:crypto';
+import { z } from 'zod';
+import { AppError } from '../lib/errors.js';
+import type { SecretBox } from '../lib/secret-box.js';
+import { type Actor, recordChange } from './changes.js';
+import { id, limit } from './schemas.js';
+import type { Tx } from './tenant.js';
+import { parseInput } from './validate.js';
+
+/**
+ * Outgoing webhook subscriptions (Standard Webhooks v1) and their delivery log. The API calls
+ * the CRUD, rotation, log and replay functions; the workers call `deliveryContext` and
+ * `recordAttempt`. Secrets are `whsec_` + base64 of 32 random bytes, stored sealed (SecretBox);
+ * the plaintext is returned exactly once, when created or rotated.
+ */
+
+export const WEBHOOK_EVENT_TYPES = [
+  'ticket.created',
+  'ticket.updated',
+  'ticket.status_changed',
+  'ticket.assigned',
+  'ticket.priority_changed',
+  'ticket.closed',
+  'ticket.reopened',
+  'ticket.rated',
+  'ticket.sla_warning',
+  'ticket.sla_breached',
+  'message.created',
+  'note.created',
+  'player.reported',
+  'member.added',
+  'member.removed',
+] as const;
+export type WebhookEventType = (typeof WEBHOOK_EVENT_TYPES)[number];
+
+export interface WebhookSubscription {
+  id: string;
+  orgId: string;
+  url: string;
+  description: string | null;
+  eventTypes: WebhookEventType[];
+  enabled: boolean;
+  disabledAt: Date | null;
+  disabledReason: string | null;
+  failingSince: Date | null;
+  /** While set and in the future, deliveries carry the previous secret's signature too. */
+  previousSecretExpiresAt: Date | null;
+  createdAt: Date;
+  updatedAt: Date;
+}
+
+const COLUMNS = `id, org_id as "orgId", url, description, event_types as "eventTypes", enabled,
+  disabled_at as "disabledAt", disabled_reason as "disabledReason", failing_since as "failingSince",
+  previous_secret_expires_at as "previousSecretExpiresAt", created_at as "createdAt", updated_at as "updatedAt"`;
+
+const url = z
+  .string()
+  .trim()
+  .max(2048)
+  .url('an http(s) URL')
+  .refine((u) => /^https?:\/\//i.test(u), 'an http(s) URL');
+const eventTypes = z
+  .array(z.enum(WEBHOOK_EVENT_TYPES))
+  .min(1, 'subscribe to at least one event type')
+  .transform((v) => [...new Set(v)]);
+
+export const createSubscriptionInput = z.object({
+  url,
+  description: z.string().trim().max(500).optional(),
+  eventTypes,
+});
+export const updateSubscriptionInput = z.object({
+  id,
+  url: url.optional(),
+  description: z.string().trim().max(500).nullable().optional(),
+  eventTypes: eventTypes.optional(),
+  /** Re-enabling clears the failure run and the disabled reason. */
+  enabled: z.boolean().optional(),
+});
+export const rotateSecretInput = z.object({
+  id,
+  /** How long the old secret keeps signing alongside the new one (default 24 h, at most 7 days). */
+  graceHours: z.number().int().min(0).max(168).default(24),
+});
+export const listDeliveriesInput = z.object({
+  subscriptionId: id.optional(),
+  outboxId: z.coerce.number().int().positive().optional(),
+  status: z.enum(['pending', 'succeeded', 'failed', 'dead']).optional(),
+  /** Keyset cursor: the `createdAt` + `id` of the last row of the previous page. */
+  before: z.object({ createdAt: z.coerce.date(), id }).optional(),
+  limit,
+});
+export const replayInput = z.object({ deliveryId: id });
+
+export const newWebhookSecret = () => `whsec_${randomBytes(32).toString('base64')}`;
+
+const notFound = () => new AppError('not_found', 'webhook subscription not found');
+const target = (subId: string) => ({ type: 'webhook_subscription', id: subId });
+
+export async function createSubscription(
+  tx: Tx,
+  raw: z.input<typeof createSubscriptionInput>,
+  actor: Actor,
+  box: SecretBox,
+): Promise<{ subscription: WebhookSubscription; secret: string }> {
+  const input = parseInput(createSubscriptionInput, raw);
+  const secret = newWebhookSecret();
+  const r = await tx.query<WebhookSubscription>(
+    `insert into webhook_subscriptions (org_id, url, description, event_types, secret_ciphertext)
+     values ($1::uuid, $2::text, $3::text, $4::text[], $5::text) returning ${COLUMNS}`,
+    [tx.orgId, input.url, input.description ?? null, input.eventTypes, box.seal(secret)],
+  );
+  const subscription = r.rows[0] as WebhookSubscription;
+  await recordChange(tx, actor, {
+    action: 'webhook.created',
+    data: { url: subscription.url, eventTypes: subscription.eventTypes },
+    target: target(subscription.id),
+  });
+  return { subscription, secret };
+}
+
+export async function getSubscription(tx: Tx, subscriptionId: string): Promise<WebhookSubscription> {
+  const r = await tx.query<WebhookSubscription>(
+    `select ${COLUMNS} from webhook_subscriptions where org_id = $1::uuid and id = $2::uuid`,
+    [tx.orgId, parseInput(id, subscriptionId)],
+  );
+  if (!r.rows[0]) throw notFound();
+  return r.rows[0];
+}
+
+export async function listSubscriptions(tx: Tx): Promise<WebhookSubscription[]> {
+  const r = await tx.query<WebhookSubscription>(
+    `select ${COLUMNS} from webhook_subscriptions where org_id = $1::uuid order by created_at, id`,
+    [tx.orgId],
+  );
+  return r.rows;
+}
+
+export async function updateSubscription(
+  tx: Tx,
+  raw: z.input<typeof updateSubscriptionInput>,
+  actor: Actor,
+): Promise<WebhookSubscription> {
+  const input = parseInput(updateSubscriptionInput, raw);
+  const r = await tx.query<WebhookSubscription>(
+    `update webhook_subscriptions set
+       url = coalesce($3::text, url),
+       description = case when $4::boolean then $5::text else description end,
+       event_types = coalesce($6::text[], event_types),
+       enabled = coalesce($7::boolean, enabled),
+       disabled_at = case when $7::boolean is true then null when $7::boolean is false then coalesce(disabled_at, now())
+                     else disabled_at end,
+       disabled_reason = case when $7::boolean is true then null when $7::boolean is false
+                         then coalesce(disabled_reason, 'disabled by staff') else disabled_reason end,
+       failing_since = case when $7::boolean is true then null else failing_since end
+     where org_id = $1::uuid and id = $2::uuid returning ${COLUMNS}`,
+    [
+      tx.orgId,
+      input.id,
+      input.url ?? null,
+      input.description !== undefined,
+      input.description ?? null,
+      input.eventTypes ?? null,
+      input.enabled ?? null,
+    ],
+  );
+  const sub = r.rows[0];
+  if (!sub) throw notFound();
+  await recordChange(tx, actor, {
+    action: 'webhook.updated',
+    data: { ...input, id: undefined },
+    target: target(sub.id),
+  });
+  return sub;
+}
+
+export async function deleteSubscription(tx: Tx, subscriptionId: string, actor: Actor): Promise<void> {
+  const r = await tx.query('delete from webhook_subscriptions where org_id = $1::uuid and id = $2::uuid', [
+    tx.orgId,
+    parseInput(id, subscriptionId),
+  ]);
+  if (!r.rowCount) throw notFound();
+  await recordChange(tx, actor, { action: 'webhook.deleted', target: target(subscriptionId) });
+}
+
+/**
+ * A new secret; the current one becomes the previous one and keeps signing (a second
+ * `v1,` signature) until the grace period ends, so receivers can switch without dropping events.
+ */
+export async function rotateSecret(
+  tx: Tx,
+  raw: z.input<typeof rotateSecretInput>,
+  actor: Actor,
+  box: SecretBox,
+): Promise<{ subscription: WebhookSubscription; secret: string }> {
+  const input = parseInput(rotateSecretInput, raw);
+  const secret = newWebhookSecret();
+  const r = await tx.query<WebhookSubscription>(
+    `update webhook_subscriptions set
+       previous_secret_ciphertext = case when $4::int > 0 then secret_ciphertext end,
+       previous_secret_expires_at = case when $4::int > 0 then now() + make_interval(hours => $4::int) end,
+       secret_ciphertext = $3::text
+     where org_id = $1::uuid and id = $2::uuid returning ${COLUMNS}`,
+    [tx.orgId, input.id, box.seal(secret), input.graceHours],
+  );
+  const subscription = r.rows[0];
+  if (!subscription) throw notFound();
+  await recordChange(tx, actor, {
+    action: 'webhook.secret_rotated',
+    data: { graceHours: input.graceHours },
+    target: target(subscription.id),
+  });
+  return { subscription, secret };
+}
+
+// ---------------------------------------------------------------------------------------------
+// Delivery log
+
+export interface WebhookDelivery {
+  id: string;
+  subscriptionId: string;
+  outboxId: number | null;
+  eventType: string;
+  messageId: string;
+  attempt: number;
+  status: 'pending' | 'succeeded' | 'failed' | 'dead';
+  responseStatus: number | null;
+  latencyMs: number | null;
+  responseExcerpt: string | null;
+  error: string | null;
+  nextAttemptAt: Date | null;
+  createdAt: Date;
+}
+
+const DELIVERY_COLUMNS = `id, subscription_id as "subscriptionId", outbox_id as "outboxId", event_type as "eventType",
+  message_id as "messageId", attempt, status, response_status as "responseStatus", latency_ms as "latencyMs",
+  response_excerpt as "responseExcerpt", error, next_attempt_at as "nextAttemptAt", created_at as "createdAt"`;
+
+/** The delivery log, newest first. */
+export async function listDeliveries(
+  tx: Tx,
+  raw: z.input<typeof listDeliveriesInput> = {},
+): Promise<WebhookDelivery[]> {
+  const f = parseInput(listDeliveriesInput, raw);
+  const r = await tx.query<WebhookDelivery>(
+    `select ${DELIVERY_COLUMNS} from webhook_deliveries
+     where org_id = $1::uuid
+       and ($2::uuid is null or subscription_id = $2::uuid)
+       and ($3::bigint is null or outbox_id = $3::bigint)
+       and ($4::text is null or status = $4::text)
+       and ($5::timestamptz is null or (created_at, id) < ($5::timestamptz, $6::uuid))
+     order by created_at desc, id desc limit $7::int`,
+    [
+      tx.orgId,
+      f.subscriptionId ?? null,
+      f.outboxId ?? null,
+      f.status ?? null,
+      f.before?.createdAt ?? null,
+      f.before?.id ?? null,
+      f.limit,
+    ],
+  );
+  return r.rows;
+}
+
+/**
+ * Asks the workers to send a logged delivery's event once more (same webhook-id, new attempt
+ * number). Goes through the outbox like every other change, so it survives a Redis outage.
+ */
+export async function replayDelivery(
+  tx: Tx,
+  raw: z.input<typeof replayInput>,
+  actor: Actor,
+): Promise<{ subscriptionId: string; outboxId: number }> {
+  const input = parseInput(replayInput, raw);
+  const r = await tx.query<{ subscriptionId: string; outboxId: number | null }>(
+    `select subscription_id as "subscriptionId", outbox_id as "outboxId" from webhook_deliveries
+     where org_id = $1::uuid and id = $2::uuid`,
+    [tx.orgId, input.deliveryId],
+  );
+  const d = r.rows[0];
+  if (!d) throw new AppError('not_found', 'delivery not found');
+  if (d.outboxId === null) throw new AppError('invalid_transition', 'a test ping cannot be replayed');
+  await recordChange(tx, actor, {
+    action: 'webhook.replayed',
+    data: { deliveryId: input.deliveryId, outboxId: d.outboxId },
+    target: target(d.subscriptionId),
+    event: {
+      type: 'webhook.replay_requested',
+      aggregateType: 'webhook_subscription',
+      aggregateId: d.subscriptionId,
+      payload: { subscriptionId: d.subscriptionId, outboxId: d.outboxId, deliveryId: input.deliveryId },
+    },
+  });
+  return { subscriptionId: d.subscriptionId, outboxId: d.outboxId };
+}
+
+// ---------------------------------------------------------------------------------------------
+// For the delivery worker
+
+export interface DeliveryContext {
+  subscription: WebhookSubscription;
+  /** Secrets to sign with: the current one, then the previous one during its grace period. */
+  secrets: string[];
+  /** Highest attempt number logged so far for this event (0 if none) and whether one succeeded. */
+  lastAttempt: number;
+  succeeded: boolean;
+}
+
+export async function deliveryContext(
+  tx: Tx,
+  subscriptionId: string,
+  outboxId: number,
+  box: SecretBox,
+  now: Date,
+): Promise<DeliveryContext | undefined> {
+  const r = await tx.query<
+    WebhookSubscription & { secret: string; previous: string | null; lastAttempt: number; succeeded: boolean }
+  >(
+    `select ${COLUMNS}, secret_ciphertext as secret,
+       case when previous_secret_expires_at > $4::timestamptz then previous_secret_ciphertext end as previous,
+       coalesce((select max(attempt) from webhook_deliveries d
+                 where d.org_id = s.org_id and d.subscription_id = s.id and d.outbox_id = $3::bigint), 0)::int
+         as "lastAttempt",
+       exists (select 1 from webhook_deliveries d where d.org_id = s.org_id and d.subscription_id = s.id
+               and d.outbox_id = $3::bigint and d.status = 'succeeded') as succeeded
+     from webhook_subscriptions s where s.org_id = $1::uuid and s.id = $2::uuid for update`,
+    [tx.orgId, subscriptionId, outboxId, now],
+  );
+  const row = r.rows[0];
+  if (!row) return undefined;
+  const { secret, previous, lastAttempt, succeeded, ...subscription } = row;
+  const secrets = [box.open(secret)];
+  if (previous) secrets.push(box.open(previous));
+  return { subscription, secrets, lastAttempt, succeeded };
+}
+
+export interface AttemptRecord {
+  subscriptionId: string;
+  outboxId: number;
+  eventType: string;
+  messageId: string;
+  attempt: number;
+  status: 'succeeded' | 'failed' | 'dead';
+  responseStatus: number | null;
+  latencyMs: number;
+  responseExcerpt: string | null;
+  error: string | null;
+  nextAttemptAt: Date | null;
+  /** Disable the subscription with this reason (410 Gone, failing for too long). */
+  disable?: string;
+  now: Date;
+}
+
+/** How long a subscription may fail without a single success before it is disabled. */
+export const DISABLE_AFTER_MS = 5 * 24 * 3600 * 1000;
+
+/**
+ * Logs one attempt and keeps the subscription's failure run: a success ends it, a failure starts
+ * it (at `now`) or, once it is five days old, disables the subscription. Disabling is audited and
+ * emits `webhook.disabled`, which reaches the org's alert channel. Returns false when this attempt
+ * was already logged (a duplicate job), and whether the subscription is now disabled.
+ */
+export async function recordAttempt(
+  tx: Tx,
+  a: AttemptRecord,
+): Promise<{ logged: boolean; disabled: boolean }> {
+  const ins = await tx.query(
+    `insert into webhook_deliveries (org_id, subscription_id, outbox_id, event_type, message_id, attempt, status,
+       response_status, latency_ms, response_excerpt, error, next_attempt_at)
+     values ($1::uuid, $2::uuid, $3::bigint, $4::text, $5::text, $6::int, $7::text, $8::int, $9::int, $10::text,
+       $11::text, $12::timestamptz)
+     on conflict (subscription_id, outbox_id, attempt) do nothing`,
+    [
+      tx.orgId,
+      a.subscriptionId,
+      a.outboxId,
+      a.eventType,
+      a.messageId,
+      a.attempt,
+      a.status,
+      a.responseStatus,
+      a.latencyMs,
+      a.responseExcerpt?.slice(0, 2000) ?? null,
+      a.error?.slice(0, 2000) ?? null,
+      a.nextAttemptAt,
+    ],
+  );
+  if (!ins.rowCount) return { logged: false, disabled: false };
+  const s = await tx.query<{ failingSince: Date | null }>(
+    `update webhook_subscriptions set failing_since = case when $3::boolean then null
+       else coalesce(failing_since, $4::timestamptz) end
+     where org_id = $1::uuid and id = $2::uuid returning failing_since as "failingSince"`,
+    [tx.orgId, a.subscriptionId, a.status === 'succeeded', a.now],
+  );
+  const failingSince = s.rows[0]?.failingSince;
+  let reason = a.disable;
+  if (!reason && failingSince && a.now.getTime() - new Date(failingSince).getTime() >= DISABLE_AFTER_MS) {
+    reason = 'every delivery failed for 5 days';
+  }
+  if (!reason) return { logged: true, disabled: false };
+  const d = await tx.query<{ url: string }>(
+    `update webhook_subscriptions set enabled = false, disabled_at = $3::timestamptz, disabled_reason = $4::text
+     where org_id = $1::uuid and id = $2::uuid and enabled returning url`,
+    [tx.orgId, a.subscriptionId, a.now, reason],
+  );
+  if (d.rows[0]) {
+    await recordChange(
+      tx,
+      { type: 'system' },
+      {
+        action: 'webhook.disabled',
+        data: { reason, url: d.rows[0].url },
+        target: target(a.subscriptionId),
+        event: {
+          type: 'webhook.disabled',
+          aggregateType: 'webhook_subscription',
+          aggregateId: a.subscriptionId,
+          payload: { subscriptionId: a.subscriptionId, url: d.rows[0].url, reason },
+        },
+      },
+    );
+  }
+  return { logged: true, disabled: true };
+}

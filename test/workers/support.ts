@@ -1,0 +1,108 @@
+import { randomBytes } from 'node:crypto';
+import http from 'node:http';
+import type { AddressInfo } from 'node:net';
+import { Redis } from 'ioredis';
+import { inject } from 'vitest';
+import type { Pool } from '../../db/pool.js';
+import { withTenant } from '../../db/tenant.js';
+import { createLogger } from '../../lib/logger.js';
+import { createSecretBox } from '../../lib/secret-box.js';
+import { type Clock, manualClock } from '../../workers/clock.js';
+import type { WorkerDeps } from '../../workers/deps.js';
+import { createQueues } from '../../workers/queues.js';
+
+export const logger = createLogger('silent');
+export const box = createSecretBox(undefined);
+export const loopbackOnly = { allowLoopback: true, allowPrivate: false };
+
+/** A BullMQ key prefix of this test file's own, so parallel files never share jobs. */
+export const uniquePrefix = () => `gmt${randomBytes(4).toString('hex')}`;
+
+export interface ReceivedRequest {
+  headers: http.IncomingHttpHeaders;
+  body: string;
+  at: number;
+}
+
+/** A loopback webhook receiver whose answer each test decides. */
+export async function startReceiver(
+  answer: (req: ReceivedRequest, n: number) => { status: number; headers?: Record<string, string> } = () => ({
+    status: 204,
+  }),
+  port = 0,
+) {
+  const requests: ReceivedRequest[] = [];
+  let respond = answer;
+  const server = http.createServer((req, res) => {
+    let body = '';
+    req.setEncoding('utf8');
+    req.on('data', (c: string) => {
+      body += c;
+    });
+    req.on('end', () => {
+      const r = { headers: req.headers, body, at: Date.now() };
+      requests.push(r);
+      const a = respond(r, requests.length);
+      res.writeHead(a.status, a.headers);
+      res.end(a.status === 204 ? undefined : 'receiver says hi');
+    });
+  });
+  await new Promise<void>((resolve) => server.listen(port, '127.0.0.1', resolve));
+  const actual = (server.address() as AddressInfo).port;
+  return {
+    url: `http://127.0.0.1:${actual}/hook`,
+    port: actual,
+    requests,
+    setAnswer(a: typeof answer) {
+      respond = a;
+    },
+    close: () =>
+      new Promise<void>((resolve) => {
+        server.closeAllConnections();
+        server.close(() => resolve());
+      }),
+  };
+}
+
+/** Processor dependencies on the test database and Redis, with a clock the test moves. */
+export function testDeps(pool: Pool, prefix: string, opts: { clock?: Clock; redisUrl?: string } = {}) {
+  const connection = new Redis(opts.redisUrl ?? inject('services').redisUrl, { maxRetriesPerRequest: null });
+  const queues = createQueues(connection, prefix);
+  const clock = opts.clock ?? manualClock();
+  const deps: WorkerDeps = {
+    pool,
+    queues,
+    logger,
+    clock,
+    box,
+    webhookTargets: loopbackOnly,
+    webhookTimeoutMs: 2_000,
+    random: () => 0.5,
+    discord: null,
+  };
+  return {
+    deps,
+    connection,
+    async close() {
+      await queues.close();
+      connection.disconnect();
+    },
+  };
+}
+
+/** Polls until `check` returns a truthy value (a condition, not a timing assertion). */
+export async function until<T>(
+  check: () => Promise<T | undefined | false | null>,
+  timeoutMs = 20_000,
+): Promise<T> {
+  const deadline = Date.now() + timeoutMs;
+  for (;;) {
+    const v = await check();
+    if (v) return v;
+    if (Date.now() > deadline) throw new Error('condition not met in time');
+    await new Promise((r) => setTimeout(r, 50));
+  }
+}
+
+export const tenant = <T>(pool: Pool, orgId: string, fn: Parameters<typeof withTenant<T>>[2]) =>
+  withTenant(pool, orgId, fn);

@@ -1,0 +1,2 @@
+import type { WorkerDeps } from './deps.js';
+export async function autoCloseSweep(_deps: WorkerDeps): Promise<void> {}

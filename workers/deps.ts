@@ -1,0 +1,23 @@
+import type { REST } from '@discordjs/rest';
+import type { Pool } from '../db/pool.js';
+import type { Logger } from '../lib/logger.js';
+import type { SecretBox } from '../lib/secret-box.js';
+import type { TargetPolicy } from '../lib/ssrf.js';
+import type { Clock } from './clock.js';
+import type { Queues } from './queues.js';
+
+/** What every processor gets. Built once by startWorkers; tests build their own. */
+export interface WorkerDeps {
+  pool: Pool;
+  queues: Queues;
+  logger: Logger;
+  clock: Clock;
+  box: SecretBox;
+  webhookTargets: TargetPolicy;
+  /** A delivery that has no full answer within this is a failure (15 s). */
+  webhookTimeoutMs: number;
+  /** In [0, 1): the jitter on retry delays (tests pin it). */
+  random: () => number;
+  /** Discord REST client; null when no bot token is configured (Discord delivery is skipped). */
+  discord: REST | null;
+}

@@ -1,0 +1,74 @@
+import { z } from 'zod';
+
+/**
+ * The one map of job names to payloads. Producers go through `enqueue` (workers/queues.ts),
+ * which parses the payload before it reaches Redis; processors parse it again when they run,
+ * since a job may have been written by an older or newer version of the code.
+ *
+ * Every job id is derived from what the job is about (an outbox id, a ticket and a due time),
+ * never random: adding a job whose id exists is a no-op, which is what makes the relay's
+ * at-least-once enqueueing and the SLA timers' re-scheduling safe.
+ */
+
+const orgId = z.uuid();
+const outboxId = z.number().int().positive();
+
+export const SLA_METRICS = ['first_response', 'next_response', 'resolution'] as const;
+export type SlaMetric = (typeof SLA_METRICS)[number];
+
+export const JOBS = {
+  /** Lists the org's subscriptions for one outbox event and enqueues a delivery per match. */
+  'webhook.fanout': { queue: 'webhooks', schema: z.object({ orgId, outboxId }) },
+  /** One delivery attempt of one event to one subscription. */
+  'webhook.deliver': {
+    queue: 'webhooks',
+    schema: z.object({
+      orgId,
+      outboxId,
+      subscriptionId: z.uuid(),
+      attempt: z.number().int().min(1).max(100),
+      /** A manual replay: one more attempt even after a success, no retries of its own. */
+      replay: z.boolean().default(false),
+    }),
+  },
+  /** Posts a message written outside Discord into the ticket's Discord thread or channel. */
+  'discord.message': { queue: 'discord', schema: z.object({ orgId, messageId: z.uuid() }) },
+  /** Posts an alert (SLA warning/breach, urgent ticket, disabled webhook) to the alert channel. */
+  'discord.alert': { queue: 'discord', schema: z.object({ orgId, outboxId }) },
+  /** Recomputes a ticket's SLA clocks and (re)schedules its warning and breach timers. */
+  'sla.recompute': { queue: 'timers', schema: z.object({ orgId, ticketId: z.uuid() }) },
+  /** A warning or breach timer; re-checks the ticket's state before recording anything. */
+  'sla.fire': {
+    queue: 'timers',
+    schema: z.object({
+      orgId,
+      ticketId: z.uuid(),
+      metric: z.enum(SLA_METRICS),
+      kind: z.enum(['warn', 'breach']),
+      dueAt: z.iso.datetime(),
+    }),
+  },
+  /** Scheduled: inactivity warnings and auto-close over every organization. */
+  'autoclose.sweep': { queue: 'maintenance', schema: z.object({}) },
+  /** Scheduled: deletes relayed outbox rows past the retention period. */
+  'outbox.prune': { queue: 'maintenance', schema: z.object({}) },
+} as const;
+
+export type JobName = keyof typeof JOBS;
+export type JobPayload<N extends JobName> = z.input<(typeof JOBS)[N]['schema']>;
+export type JobData<N extends JobName> = z.output<(typeof JOBS)[N]['schema']>;
+export const QUEUE_NAMES = ['webhooks', 'discord', 'timers', 'maintenance'] as const;
+export type QueueName = (typeof QUEUE_NAMES)[number];
+
+/** Job ids: no ':' (BullMQ reserves it) and never all digits. */
+export const jobIds = {
+  fanout: (outboxId: number) => `wf-${outboxId}`,
+  deliver: (outboxId: number, subscriptionId: string, attempt: number) =>
+    `wd-${outboxId}-${subscriptionId}-${attempt}`,
+  replay: (replayOutboxId: number) => `wr-${replayOutboxId}`,
+  discordMessage: (outboxId: number) => `dm-${outboxId}`,
+  alert: (outboxId: number) => `da-${outboxId}`,
+  slaRecompute: (outboxId: number) => `sr-${outboxId}`,
+  slaFire: (ticketId: string, metric: SlaMetric, kind: 'warn' | 'breach', dueAt: Date) =>
+    `sf-${ticketId}-${metric}-${kind}-${dueAt.getTime()}`,
+};

@@ -1,0 +1,308 @@
+import type { Redis } from 'ioredis';
+import type pg from 'pg';
+import { claimOutbox, markRelayed, type OutboxRow, relayedBetween } from '../db/outbox.js';
+import type { Pool } from '../db/pool.js';
+import { WEBHOOK_EVENT_TYPES } from '../db/webhooks.js';
+import { type LiveEvent, publishLive } from '../lib/live.js';
+import type { Logger } from '../lib/logger.js';
+import { counter, gauge, histogram } from '../lib/metrics.js';
+import { jobIds } from './jobs.js';
+import type { PlannedJob, Queues } from './queues.js';
+
+/**
+ * The outbox relay: the only bridge from committed changes to Redis. In one transaction it
+ * claims a batch of unrelayed rows (FOR UPDATE SKIP LOCKED, so several relays share the work),
+ * publishes each as a live update, enqueues the jobs each implies (ids derived from the outbox
+ * id, so a re-enqueue is a no-op), and marks the rows relayed. If Redis fails midway, the
+ * transaction rolls back and the rows wait; publishing is deduped on the event id, so the retry
+ * publishes nothing twice.
+ *
+ * Woken by LISTEN gm_outbox (one notification per committing transaction), with polling as the
+ * fallback for a lost notification or a dropped LISTEN connection.
+ */
+
+export interface RelayOptions {
+  pool: Pool;
+  /** Publishes and enqueues; should fail fast while Redis is away (a producer connection). */
+  redis: Redis;
+  queues: Queues;
+  logger: Logger;
+  batchSize?: number;
+  pollMs?: number;
+  /**
+   * After Redis comes back, re-enqueue the jobs of rows relayed this long before it went away: a
+   * Redis killed hard with AOF fsync every second can lose writes it had acknowledged.
+   */
+  lookbackMs?: number;
+}
+
+const relayed = counter('gamemod_outbox_relayed_total', 'Outbox rows relayed');
+const relayErrors = counter(
+  'gamemod_outbox_relay_errors_total',
+  'Relay batches that failed and were retried',
+);
+const relayLag = histogram(
+  'gamemod_outbox_relay_lag_seconds',
+  'Time from an outbox row being written to it being published',
+  [],
+  [0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 5, 30, 120],
+);
+const pending = gauge('gamemod_outbox_unrelayed', 'Unrelayed outbox rows seen in the last claim');
+
+/** SLA clocks move on these (ticket) events; the SLA's own events are left out to avoid loops. */
+const SLA_TRIGGERS = new Set([
+  'ticket.created',
+  'message.created',
+  'ticket.status_changed',
+  'ticket.closed',
+  'ticket.reopened',
+  'ticket.priority_changed',
+  'ticket.assigned',
+  'ticket.updated',
+]);
+
+const ALERTS = new Set(['ticket.sla_warning', 'ticket.sla_breached', 'webhook.disabled']);
+
+export function toLiveEvent(row: OutboxRow): LiveEvent {
+  return {
+    id: row.id,
+    orgId: row.orgId,
+    type: row.eventType,
+    aggregateType: row.aggregateType,
+    aggregateId: row.aggregateId,
+    payload: row.payload,
+    createdAt: new Date(row.createdAt).toISOString(),
+  };
+}
+
+const str = (v: unknown): string | undefined => (typeof v === 'string' ? v : undefined);
+const rec = (v: unknown): Record<string, unknown> =>
+  v && typeof v === 'object' ? (v as Record<string, unknown>) : {};
+
+/** The jobs an event implies. Pure, so tests and the look-back use the same rules. */
+export function impliedJobs(row: OutboxRow): PlannedJob[] {
+  const jobs: PlannedJob[] = [];
+  const { id, orgId, eventType: type, payload } = row;
+  if (WEBHOOK_EVENT_TYPES.includes(type as never)) {
+    jobs.push({
+      name: 'webhook.fanout',
+      payload: { orgId, outboxId: id },
+      opts: { jobId: jobIds.fanout(id) },
+    });
+  }
+  if (type === 'webhook.replay_requested') {
+    const subscriptionId = str(payload.subscriptionId);
+    const outboxId = payload.outboxId;
+    if (subscriptionId && typeof outboxId === 'number') {
+      jobs.push({
+        name: 'webhook.deliver',
+        payload: { orgId, outboxId, subscriptionId, attempt: 1, replay: true },
+        opts: { jobId: jobIds.replay(id) },
+      });
+    }
+  }
+  if (row.aggregateType === 'ticket' && row.aggregateId && SLA_TRIGGERS.has(type)) {
+    jobs.push({
+      name: 'sla.recompute',
+      payload: { orgId, ticketId: row.aggregateId },
+      opts: { jobId: jobIds.slaRecompute(id) },
+    });
+  }
+  if (type === 'message.created') {
+    const message = rec(payload.message);
+    const messageId = str(message.id);
+    if (messageId && message.origin !== 'discord') {
+      jobs.push({
+        name: 'discord.message',
+        payload: { orgId, messageId },
+        opts: {
+          jobId: jobIds.discordMessage(id),
+          attempts: 6,
+          backoff: { type: 'exponential', delay: 2_000 },
+        },
+      });
+    }
+  }
+  const ticket = rec(payload.ticket);
+  const urgent =
+    (type === 'ticket.created' && ticket.priority === 'urgent') ||
+    (type === 'ticket.priority_changed' && payload.to === 'urgent');
+  if (ALERTS.has(type) || urgent) {
+    jobs.push({
+      name: 'discord.alert',
+      payload: { orgId, outboxId: id },
+      opts: { jobId: jobIds.alert(id), attempts: 6, backoff: { type: 'exponential', delay: 2_000 } },
+    });
+  }
+  return jobs;
+}
+
+export class OutboxRelay {
+  private readonly batchSize: number;
+  private readonly pollMs: number;
+  private readonly lookbackMs: number;
+  private running = false;
+  private loop: Promise<void> | undefined;
+  private wake: (() => void) | undefined;
+  private woken = false;
+  private listener: pg.PoolClient | undefined;
+  private outageSince: number | undefined;
+  private consecutiveErrors = 0;
+  private everReady = false;
+
+  constructor(private readonly opts: RelayOptions) {
+    this.batchSize = opts.batchSize ?? 200;
+    this.pollMs = opts.pollMs ?? 1_000;
+    this.lookbackMs = opts.lookbackMs ?? 30_000;
+    if (opts.redis.status === 'ready') this.everReady = true;
+    opts.redis.on('ready', () => {
+      this.everReady = true;
+    });
+    opts.redis.on('close', () => this.markOutage());
+  }
+
+  start(): void {
+    if (this.running) return;
+    this.running = true;
+    this.loop = this.run();
+  }
+
+  /** Stops after the batch in progress (its transaction commits or rolls back). */
+  async stop(): Promise<void> {
+    this.running = false;
+    this.notify();
+    await this.loop;
+    this.listener?.release(true);
+    this.listener = undefined;
+  }
+
+  private markOutage(): void {
+    if (this.everReady) this.outageSince ??= Date.now();
+  }
+
+  private notify(): void {
+    this.woken = true;
+    this.wake?.();
+  }
+
+  private async listen(): Promise<void> {
+    if (this.listener) return;
+    try {
+      const client = await this.opts.pool.connect();
+      client.on('notification', () => this.notify());
+      client.on('error', () => {
+        // The LISTEN connection died (database restart); polling carries on until it is back.
+        if (this.listener === client) this.listener = undefined;
+        client.release(true);
+      });
+      await client.query('listen gm_outbox');
+      this.listener = client;
+    } catch (err) {
+      this.opts.logger.debug({ err: (err as Error).message }, 'relay cannot LISTEN yet; polling');
+    }
+  }
+
+  private async sleep(ms: number): Promise<void> {
+    if (this.woken) {
+      this.woken = false;
+      return;
+    }
+    await new Promise<void>((resolve) => {
+      const t = setTimeout(resolve, ms);
+      this.wake = () => {
+        clearTimeout(t);
+        resolve();
+      };
+    });
+    this.wake = undefined;
+    this.woken = false;
+  }
+
+  private async run(): Promise<void> {
+    while (this.running) {
+      await this.listen();
+      let n = 0;
+      try {
+        if (this.opts.redis.status !== 'ready') {
+          // Holding row locks while Redis is away helps nobody; the rows wait in Postgres.
+          this.markOutage();
+          await this.sleep(Math.min(this.pollMs, 250));
+          continue;
+        }
+        if (this.outageSince !== undefined) await this.catchUpAfterOutage();
+        n = await this.relayBatch();
+        this.consecutiveErrors = 0;
+      } catch (err) {
+        this.consecutiveErrors++;
+        relayErrors.inc();
+        this.markOutage();
+        this.opts.logger.warn({ err: (err as Error).message }, 'outbox relay batch failed; will retry');
+        await this.sleep(Math.min(100 * 2 ** this.consecutiveErrors, 2_000));
+        continue;
+      }
+      if (n < this.batchSize) await this.sleep(this.pollMs);
+    }
+  }
+
+  /** Relays one batch; returns how many rows it claimed. */
+  async relayBatch(): Promise<number> {
+    const client = await this.opts.pool.connect();
+    let broken = false;
+    try {
+      await client.query('begin');
+      const rows = await claimOutbox(client, this.batchSize);
+      pending.set(rows.length);
+      if (rows.length === 0) {
+        await client.query('commit');
+        return 0;
+      }
+      await this.push(rows);
+      await markRelayed(
+        client,
+        rows.map((r) => r.id),
+      );
+      await client.query('commit');
+      const now = Date.now();
+      for (const r of rows) relayLag.observe((now - new Date(r.createdAt).getTime()) / 1000);
+      relayed.inc(rows.length);
+      return rows.length;
+    } catch (err) {
+      await client.query('rollback').catch(() => {
+        broken = true;
+      });
+      throw err;
+    } finally {
+      client.release(broken);
+    }
+  }
+
+  /** Publishes and enqueues; commands on one connection run in order, so topics stay in id order. */
+  private async push(rows: readonly OutboxRow[]): Promise<void> {
+    const { redis, queues } = this.opts;
+    await Promise.all(rows.map((r) => publishLive(redis, toLiveEvent(r))));
+    const jobs = rows.flatMap(impliedJobs);
+    if (jobs.length) await queues.enqueueMany(jobs);
+  }
+
+  /**
+   * After an outage, pushes again what was relayed shortly before it: publishes are deduped on
+   * the event id, jobs on their ids, and processors are idempotent, so this only fills in what
+   * Redis lost.
+   */
+  private async catchUpAfterOutage(): Promise<void> {
+    const since = new Date((this.outageSince ?? Date.now()) - this.lookbackMs);
+    const until = new Date();
+    let after = 0;
+    let total = 0;
+    for (;;) {
+      const rows = await relayedBetween(this.opts.pool, since, until, after, 500);
+      if (!rows.length) break;
+      await this.push(rows);
+      total += rows.length;
+      after = rows.at(-1)?.id ?? after;
+      if (rows.length < 500) break;
+    }
+    this.outageSince = undefined;
+    this.opts.logger.info({ replayed: total, since }, 'Redis is back; re-pushed recently relayed events');
+  }
+}

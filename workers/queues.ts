@@ -1,0 +1,161 @@
+import { type Job, type JobsOptions, Queue, UnrecoverableError, Worker } from 'bullmq';
+import type { Redis } from 'ioredis';
+import type { Logger } from '../lib/logger.js';
+import { gauge, histogram } from '../lib/metrics.js';
+import { JOBS, type JobData, type JobName, type JobPayload, QUEUE_NAMES, type QueueName } from './jobs.js';
+
+/**
+ * Queues and workers, one BullMQ queue per kind of work so a slow webhook target never delays an
+ * SLA timer. Finished jobs are kept bounded: enough to dedupe a re-enqueue by job id for a day,
+ * not so many that Redis grows forever.
+ */
+export const DEFAULT_JOB_OPTIONS: JobsOptions = {
+  removeOnComplete: { count: 10_000, age: 24 * 3600 },
+  removeOnFail: { count: 10_000, age: 7 * 24 * 3600 },
+};
+
+export const queueName = (q: QueueName) => `gm-${q}`;
+
+export interface Queues {
+  readonly prefix: string;
+  get(name: QueueName): Queue;
+  enqueue<N extends JobName>(
+    name: N,
+    payload: JobPayload<N>,
+    opts: JobsOptions & { jobId: string },
+  ): Promise<void>;
+  enqueueMany(jobs: ReadonlyArray<PlannedJob>): Promise<void>;
+  close(): Promise<void>;
+}
+
+export interface PlannedJob {
+  name: JobName;
+  payload: unknown;
+  opts: JobsOptions & { jobId: string };
+}
+
+const jobDuration = histogram(
+  'gamemod_job_duration_seconds',
+  'Job processing time',
+  ['queue', 'name', 'outcome'],
+  [0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 15, 30],
+);
+const jobWait = histogram(
+  'gamemod_job_wait_seconds',
+  'Time from a job becoming due to a worker starting it',
+  ['queue', 'name'],
+  [0.005, 0.01, 0.05, 0.1, 0.5, 1, 5, 15, 60, 300],
+);
+
+// Queues whose depth the gauge reports at scrape time; registered by whoever creates them.
+const observed = new Set<Queue>();
+gauge('gamemod_queue_jobs', 'Jobs per queue and state', ['queue', 'state'], async function collect() {
+  for (const q of observed) {
+    try {
+      const counts = await q.getJobCounts('waiting', 'active', 'delayed', 'failed', 'prioritized');
+      for (const [state, n] of Object.entries(counts)) this.set({ queue: q.name, state }, n);
+    } catch {
+      // Redis away: keep the last figures rather than failing the whole scrape.
+    }
+  }
+});
+
+export function createQueues(connection: Redis, prefix: string): Queues {
+  const queues = new Map<QueueName, Queue>();
+  for (const q of QUEUE_NAMES) {
+    const queue = new Queue(queueName(q), { connection, prefix, defaultJobOptions: DEFAULT_JOB_OPTIONS });
+    // A Queue re-emits its connection's errors; the connection owner logs them.
+    queue.on('error', () => {});
+    queues.set(q, queue);
+    observed.add(queue);
+  }
+  const get = (q: QueueName) => queues.get(q) as Queue;
+  const plan = (name: JobName, payload: unknown) => JOBS[name].schema.parse(payload);
+  return {
+    prefix,
+    get,
+    async enqueue(name, payload, opts) {
+      await get(JOBS[name].queue).add(name, plan(name, payload), opts);
+    },
+    async enqueueMany(jobs) {
+      const byQueue = new Map<QueueName, Array<{ name: string; data: unknown; opts: JobsOptions }>>();
+      for (const j of jobs) {
+        const q = JOBS[j.name].queue;
+        const list = byQueue.get(q) ?? [];
+        list.push({ name: j.name, data: plan(j.name, j.payload), opts: j.opts });
+        byQueue.set(q, list);
+      }
+      await Promise.all([...byQueue].map(([q, list]) => get(q).addBulk(list)));
+    },
+    async close() {
+      for (const q of queues.values()) {
+        observed.delete(q);
+        await q.close().catch(() => {});
+      }
+    },
+  };
+}
+
+export type Handlers = { [N in JobName]?: (data: JobData<N>, job: Job) => Promise<void> };
+
+/**
+ * One BullMQ worker per queue that has handlers. The payload is parsed with the job's schema
+ * before the handler sees it; a payload that does not parse fails for good (retrying cannot fix
+ * it). `close()` lets in-flight jobs finish (BullMQ's graceful close); jobs it cannot finish are
+ * left to be picked up again when their lock expires.
+ */
+export function startProcessors(opts: {
+  connection: Redis;
+  prefix: string;
+  handlers: Handlers;
+  concurrency: Partial<Record<QueueName, number>>;
+  logger: Logger;
+}): { workers: Worker[]; close(): Promise<void> } {
+  const workers: Worker[] = [];
+  for (const q of QUEUE_NAMES) {
+    const names = (Object.keys(opts.handlers) as JobName[]).filter((n) => JOBS[n].queue === q);
+    if (!names.length) continue;
+    const worker = new Worker(
+      queueName(q),
+      async (job: Job) => {
+        const name = job.name as JobName;
+        const handler = opts.handlers[name] as ((d: unknown, j: Job) => Promise<void>) | undefined;
+        if (!handler || !(name in JOBS)) throw new Error(`no handler for job ${job.name} on ${q}`);
+        const started = Date.now();
+        const due = job.timestamp + (job.opts.delay ?? 0);
+        jobWait.observe({ queue: q, name }, Math.max(0, started - due) / 1000);
+        let outcome = 'ok';
+        try {
+          const parsed = JOBS[name].schema.safeParse(job.data);
+          if (!parsed.success) {
+            outcome = 'invalid';
+            throw new UnrecoverableError(`invalid ${name} payload: ${parsed.error.message}`);
+          }
+          await handler(parsed.data, job);
+        } catch (err) {
+          if (outcome === 'ok') outcome = 'error';
+          throw err;
+        } finally {
+          jobDuration.observe({ queue: q, name, outcome }, (Date.now() - started) / 1000);
+        }
+      },
+      {
+        connection: opts.connection,
+        prefix: opts.prefix,
+        concurrency: opts.concurrency[q] ?? 10,
+        autorun: true,
+      },
+    );
+    worker.on('failed', (job, err) => {
+      opts.logger.warn({ queue: q, job: job?.name, jobId: job?.id, err: err.message }, 'job failed');
+    });
+    worker.on('error', (err) => opts.logger.debug({ queue: q, err: err.message }, 'worker connection error'));
+    workers.push(worker);
+  }
+  return {
+    workers,
+    async close() {
+      await Promise.all(workers.map((w) => w.close()));
+    },
+  };
+}

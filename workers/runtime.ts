@@ -1,0 +1,154 @@
+import { REST } from '@discordjs/rest';
+import type { Redis } from 'ioredis';
+import type { Pool } from '../db/pool.js';
+import type { Logger } from '../lib/logger.js';
+import { createRedis } from '../lib/redis.js';
+import type { SecretBox } from '../lib/secret-box.js';
+import type { TargetPolicy } from '../lib/ssrf.js';
+import { autoCloseSweep } from './auto-close.js';
+import { type Clock, systemClock } from './clock.js';
+import type { WorkerDeps } from './deps.js';
+import { deliverAlert, deliverMessage } from './discord-delivery.js';
+import { pruneOutbox } from './maintenance.js';
+import { OutboxRelay } from './outbox-relay.js';
+import { createQueues, type Handlers, type Queues, startProcessors } from './queues.js';
+import { fireSlaTimer, recomputeSla } from './sla.js';
+import { deliver, fanout } from './webhooks.js';
+
+export interface RuntimeOptions {
+  pool: Pool;
+  redisUrl: string;
+  logger: Logger;
+  box: SecretBox;
+  webhookTargets: TargetPolicy;
+  /** BullMQ key prefix; tests use one per file so files never see each other's jobs. */
+  prefix?: string;
+  clock?: Clock;
+  random?: () => number;
+  webhookTimeoutMs?: number;
+  discord?: { token: string; apiUrl: string } | undefined;
+  concurrency?: number;
+  relay?: { enabled?: boolean; pollMs?: number; batchSize?: number; lookbackMs?: number };
+  /** Repeating jobs (auto-close sweep, outbox pruning); off in tests that drive them by hand. */
+  schedulers?: { autoCloseEveryMs?: number; pruneEveryMs?: number; outboxRetentionDays?: number } | false;
+  /** Run the job processors (off for a relay-only process or a test that inspects queued jobs). */
+  processors?: boolean;
+}
+
+export interface WorkerRuntime {
+  deps: WorkerDeps;
+  queues: Queues;
+  relay: OutboxRelay | undefined;
+  /** The Redis connection that publishes and enqueues (fails fast while Redis is away). */
+  producer: Redis;
+  stop(): Promise<void>;
+}
+
+/** The handlers of every job in the map, bound to one set of dependencies. */
+export function handlersFor(deps: WorkerDeps, retentionDays: number): Handlers {
+  return {
+    'webhook.fanout': async (d) => {
+      await fanout(deps, d);
+    },
+    'webhook.deliver': async (d) => {
+      await deliver(deps, d);
+    },
+    'discord.message': (d) => deliverMessage(deps, d),
+    'discord.alert': (d) => deliverAlert(deps, d),
+    'sla.recompute': async (d) => {
+      await recomputeSla(deps, d);
+    },
+    'sla.fire': async (d) => {
+      await fireSlaTimer(deps, d);
+    },
+    'autoclose.sweep': async () => {
+      await autoCloseSweep(deps);
+    },
+    'outbox.prune': async () => {
+      await pruneOutbox(deps, retentionDays);
+    },
+  };
+}
+
+/**
+ * Everything the workers role runs: the relay, the processors and the schedulers, on two Redis
+ * connections (a worker one that waits through outages for BullMQ's workers, a producer one that
+ * fails fast for the relay, so its transaction rolls back instead of hanging with rows locked).
+ */
+export async function startWorkerRuntime(opts: RuntimeOptions): Promise<WorkerRuntime> {
+  const prefix = opts.prefix ?? 'gm';
+  const producer = createRedis(opts.redisUrl, 'producer', 'gamemod-relay');
+  const workerConn = createRedis(opts.redisUrl, 'worker', 'gamemod-workers');
+  for (const c of [producer, workerConn]) {
+    c.on('error', (err) => opts.logger.debug({ err: err.message }, 'redis connection error'));
+  }
+  await Promise.all([producer.connect(), workerConn.connect()]);
+  const queues = createQueues(workerConn, prefix);
+  const relayQueues = createQueues(producer, prefix);
+  const deps: WorkerDeps = {
+    pool: opts.pool,
+    queues,
+    logger: opts.logger,
+    clock: opts.clock ?? systemClock,
+    box: opts.box,
+    webhookTargets: opts.webhookTargets,
+    webhookTimeoutMs: opts.webhookTimeoutMs ?? 15_000,
+    random: opts.random ?? Math.random,
+    discord: opts.discord
+      ? new REST({ api: opts.discord.apiUrl, retries: 2, timeout: 15_000 }).setToken(opts.discord.token)
+      : null,
+  };
+  const schedulers = opts.schedulers === false ? undefined : (opts.schedulers ?? {});
+  const retentionDays = schedulers?.outboxRetentionDays ?? 14;
+  const concurrency = opts.concurrency ?? 20;
+  const processors =
+    opts.processors === false
+      ? undefined
+      : startProcessors({
+          connection: workerConn,
+          prefix,
+          handlers: handlersFor(deps, retentionDays),
+          concurrency: { webhooks: concurrency, discord: 5, timers: 10, maintenance: 1 },
+          logger: opts.logger,
+        });
+  if (schedulers) {
+    const maint = queues.get('maintenance');
+    await maint.upsertJobScheduler(
+      'autoclose-sweep',
+      { every: schedulers.autoCloseEveryMs ?? 60_000 },
+      { name: 'autoclose.sweep', data: {} },
+    );
+    await maint.upsertJobScheduler(
+      'outbox-prune',
+      { every: schedulers.pruneEveryMs ?? 3600_000 },
+      { name: 'outbox.prune', data: {} },
+    );
+  }
+  const relay =
+    opts.relay?.enabled === false
+      ? undefined
+      : new OutboxRelay({
+          pool: opts.pool,
+          redis: producer,
+          queues: relayQueues,
+          logger: opts.logger,
+          ...(opts.relay?.pollMs !== undefined ? { pollMs: opts.relay.pollMs } : {}),
+          ...(opts.relay?.batchSize !== undefined ? { batchSize: opts.relay.batchSize } : {}),
+          ...(opts.relay?.lookbackMs !== undefined ? { lookbackMs: opts.relay.lookbackMs } : {}),
+        });
+  relay?.start();
+  return {
+    deps,
+    queues,
+    relay,
+    producer,
+    async stop() {
+      // The relay first (no new jobs), then the processors (in-flight jobs finish), then Redis.
+      await relay?.stop();
+      await processors?.close();
+      await relayQueues.close();
+      await queues.close();
+      await Promise.all([producer, workerConn].map((c) => c.quit().catch(() => c.disconnect())));
+    },
+  };
+}

@@ -1,0 +1,252 @@
+import http from 'node:http';
+import https from 'node:https';
+import { isIP } from 'node:net';
+import { getOutboxRow } from '../db/outbox.js';
+import { withTenant } from '../db/tenant.js';
+import { deliveryContext, recordAttempt, WEBHOOK_EVENT_TYPES } from '../db/webhooks.js';
+import { counter, histogram } from '../lib/metrics.js';
+import { guardedLookup, RefusedTargetError, refusedAddress, type TargetPolicy } from '../lib/ssrf.js';
+import type { WorkerDeps } from './deps.js';
+import { type JobData, jobIds } from './jobs.js';
+import { webhookHeaders } from './webhook-signature.js';
+
+/**
+ * Standard Webhooks v1 delivery. Each attempt is its own job (id: outbox id + subscription +
+ * attempt number) and its own row in the delivery log, so the log shows every try and a
+ * re-enqueued job whose attempt is already logged does nothing.
+ */
+
+/** Delays before attempts 2..8, after the immediate first one (Svix's schedule). */
+export const RETRY_SCHEDULE_MS = [
+  5_000,
+  5 * 60_000,
+  30 * 60_000,
+  2 * 3600_000,
+  5 * 3600_000,
+  10 * 3600_000,
+  10 * 3600_000,
+] as const;
+export const MAX_ATTEMPTS = RETRY_SCHEDULE_MS.length + 1;
+/** ± this fraction of the delay, so endpoints that failed together are not retried together. */
+export const JITTER = 0.1;
+const MAX_RETRY_AFTER_MS = 24 * 3600_000;
+const EXCERPT = 500;
+
+const deliveries = counter('gamemod_webhook_deliveries_total', 'Webhook delivery attempts', ['outcome']);
+const latency = histogram(
+  'gamemod_webhook_latency_seconds',
+  'Webhook receiver response time',
+  [],
+  [0.01, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 15],
+);
+
+export interface SendResult {
+  status: number | null;
+  latencyMs: number;
+  excerpt: string | null;
+  error: string | null;
+  retryAfterMs: number | null;
+}
+
+function parseRetryAfter(v: string | undefined, now: number): number | null {
+  if (!v) return null;
+  if (/^\d+$/.test(v.trim())) return Number(v.trim()) * 1000;
+  const at = Date.parse(v);
+  return Number.isNaN(at) ? null : Math.max(0, at - now);
+}
+
+/**
+ * POSTs the body with the given headers. Never follows redirects (a 3xx is a failure), refuses
+ * forbidden addresses (checked on the resolved address at connect time), and gives up after
+ * `timeoutMs` for the whole exchange.
+ */
+export function sendWebhook(
+  url: string,
+  body: string,
+  headers: Record<string, string>,
+  opts: { timeoutMs: number; targets: TargetPolicy; now?: number },
+): Promise<SendResult> {
+  const started = Date.now();
+  const done = (r: Partial<SendResult>): SendResult => ({
+    status: null,
+    excerpt: null,
+    error: null,
+    retryAfterMs: null,
+    ...r,
+    latencyMs: Date.now() - started,
+  });
+  let target: URL;
+  try {
+    target = new URL(url);
+  } catch {
+    return Promise.resolve(done({ error: 'invalid URL' }));
+  }
+  const host = target.hostname.replace(/^\[|\]$/g, '');
+  if (isIP(host)) {
+    const why = refusedAddress(host, opts.targets);
+    if (why) return Promise.resolve(done({ error: `refused ${host}: ${why}` }));
+  }
+  const lib = target.protocol === 'https:' ? https : http;
+  return new Promise((resolve) => {
+    let settled = false;
+    const finish = (r: SendResult) => {
+      if (settled) return;
+      settled = true;
+      clearTimeout(timer);
+      resolve(r);
+    };
+    const req = lib.request(
+      target,
+      {
+        method: 'POST',
+        headers: {
+          'content-type': 'application/json',
+          'content-length': Buffer.byteLength(body),
+          'user-agent': 'GameMod-Webhooks/1',
+          ...headers,
+        },
+        lookup: guardedLookup(opts.targets) as never,
+        agent: false,
+      },
+      (res) => {
+        let excerpt = '';
+        res.setEncoding('utf8');
+        res.on('data', (chunk: string) => {
+          if (excerpt.length < EXCERPT) excerpt += chunk.slice(0, EXCERPT - excerpt.length);
+        });
+        res.on('end', () =>
+          finish(
+            done({
+              status: res.statusCode ?? null,
+              excerpt: excerpt || null,
+              retryAfterMs: parseRetryAfter(res.headers['retry-after'], opts.now ?? Date.now()),
+            }),
+          ),
+        );
+        res.on('error', (err) => finish(done({ status: res.statusCode ?? null, error: err.message })));
+      },
+    );
+    const timer = setTimeout(() => {
+      finish(done({ error: `no complete answer within ${opts.timeoutMs / 1000} s` }));
+      req.destroy();
+    }, opts.timeoutMs);
+    req.on('error', (err) =>
+      finish(done({ error: err instanceof RefusedTargetError ? err.message : `${err.message}` })),
+    );
+    req.end(body);
+  });
+}
+
+/** The delay before attempt `next` (2..8), with jitter, or the receiver's Retry-After. */
+export function retryDelay(next: number, random: () => number, retryAfterMs: number | null): number {
+  if (retryAfterMs !== null) return Math.min(Math.max(retryAfterMs, 1_000), MAX_RETRY_AFTER_MS);
+  const base = RETRY_SCHEDULE_MS[next - 2] ?? (RETRY_SCHEDULE_MS.at(-1) as number);
+  return Math.round(base * (1 - JITTER + 2 * JITTER * random()));
+}
+
+/** The `webhook-id` of an event: the same for every attempt and every replay. */
+export const messageIdFor = (outboxId: number) => `msg_${outboxId}`;
+
+/** Enqueues attempt 1 for every enabled subscription of the org that wants this event. */
+export async function fanout(deps: WorkerDeps, data: JobData<'webhook.fanout'>): Promise<number> {
+  const subs = await withTenant(deps.pool, data.orgId, async (tx) => {
+    const ev = await getOutboxRow(tx, data.outboxId);
+    if (!ev || !WEBHOOK_EVENT_TYPES.includes(ev.eventType as never)) return [];
+    const r = await tx.query<{ id: string }>(
+      `select id from webhook_subscriptions where org_id = $1::uuid and enabled and $2::text = any(event_types)`,
+      [tx.orgId, ev.eventType],
+    );
+    return r.rows.map((s) => s.id);
+  });
+  await deps.queues.enqueueMany(
+    subs.map((subscriptionId) => ({
+      name: 'webhook.deliver' as const,
+      payload: { orgId: data.orgId, outboxId: data.outboxId, subscriptionId, attempt: 1 },
+      opts: { jobId: jobIds.deliver(data.outboxId, subscriptionId, 1) },
+    })),
+  );
+  return subs.length;
+}
+
+export type DeliveryOutcome =
+  | { outcome: 'skipped'; reason: string }
+  | { outcome: 'succeeded' | 'failed' | 'dead' | 'disabled'; attempt: number; nextAttemptAt: Date | null };
+
+/**
+ * One attempt. Idempotent: an attempt already logged, an event already delivered (unless this is
+ * a replay), a disabled or deleted subscription, or a pruned event all do nothing.
+ */
+export async function deliver(deps: WorkerDeps, data: JobData<'webhook.deliver'>): Promise<DeliveryOutcome> {
+  const now = deps.clock.now();
+  const prepared = await withTenant(deps.pool, data.orgId, async (tx) => {
+    const ev = await getOutboxRow(tx, data.outboxId);
+    if (!ev) return { skip: 'event no longer exists' } as const;
+    const ctx = await deliveryContext(tx, data.subscriptionId, data.outboxId, deps.box, now);
+    if (!ctx) return { skip: 'subscription deleted' } as const;
+    if (!ctx.subscription.enabled) return { skip: 'subscription disabled' } as const;
+    if (!data.replay && (ctx.succeeded || ctx.lastAttempt >= data.attempt)) {
+      return { skip: 'already delivered or attempted' } as const;
+    }
+    return { ev, ctx, attempt: data.replay ? ctx.lastAttempt + 1 : data.attempt };
+  });
+  if ('skip' in prepared) return { outcome: 'skipped', reason: prepared.skip as string };
+  const { ev, ctx, attempt } = prepared;
+
+  const messageId = messageIdFor(ev.id);
+  const body = JSON.stringify({
+    type: ev.eventType,
+    timestamp: new Date(ev.createdAt).toISOString(),
+    data: ev.payload,
+  });
+  const timestamp = Math.floor(now.getTime() / 1000);
+  const res = await sendWebhook(
+    ctx.subscription.url,
+    body,
+    webhookHeaders(ctx.secrets, messageId, timestamp, body),
+    {
+      timeoutMs: deps.webhookTimeoutMs,
+      targets: deps.webhookTargets,
+      now: now.getTime(),
+    },
+  );
+  latency.observe(res.latencyMs / 1000);
+
+  const ok = res.status !== null && res.status >= 200 && res.status < 300 && !res.error;
+  const gone = res.status === 410;
+  const retryable = !ok && !gone && !data.replay && attempt < MAX_ATTEMPTS;
+  const honourRetryAfter = res.status === 429 || res.status === 502 || res.status === 503;
+  const delay = retryable
+    ? retryDelay(attempt + 1, deps.random, honourRetryAfter ? res.retryAfterMs : null)
+    : 0;
+  const nextAttemptAt = retryable ? new Date(now.getTime() + delay) : null;
+  const status = ok ? 'succeeded' : retryable || data.replay ? 'failed' : 'dead';
+
+  const recorded = await withTenant(deps.pool, data.orgId, (tx) =>
+    recordAttempt(tx, {
+      subscriptionId: data.subscriptionId,
+      outboxId: ev.id,
+      eventType: ev.eventType,
+      messageId,
+      attempt,
+      status,
+      responseStatus: res.status,
+      latencyMs: res.latencyMs,
+      responseExcerpt: res.excerpt,
+      error: res.error ?? (ok ? null : `HTTP ${res.status}`),
+      nextAttemptAt,
+      ...(gone ? { disable: 'the endpoint answered 410 Gone' } : {}),
+      now,
+    }),
+  );
+  deliveries.inc({ outcome: status });
+  if (!recorded.logged) return { outcome: 'skipped', reason: 'attempt logged concurrently' };
+  if (recorded.disabled) return { outcome: 'disabled', attempt, nextAttemptAt: null };
+  if (retryable) {
+    await deps.queues.enqueue(
+      'webhook.deliver',
+      { orgId: data.orgId, outboxId: ev.id, subscriptionId: data.subscriptionId, attempt: attempt + 1 },
+      { jobId: jobIds.deliver(ev.id, data.subscriptionId, attempt + 1), delay },
+    );
+  }
+  return { outcome: status, attempt, nextAttemptAt };
+}
