@@ -1,5 +1,6 @@
 import type { Config } from '../lib/config.js';
 import { createRedis } from '../lib/redis.js';
+import { createStorage } from '../lib/storage/index.js';
 import type { RoleContext, RunningRole } from '../role.js';
 import { buildApp } from './app.js';
 
@@ -7,9 +8,28 @@ import { buildApp } from './app.js';
 export async function startApi(config: Config, ctx: RoleContext): Promise<RunningRole> {
   const redis = createRedis(ctx.redisUrl, 'producer', 'gamemod-api');
   await redis.connect();
-  const app = await buildApp({ pool: ctx.pool, redis, logger: ctx.logger.child({ role: 'api' }) });
+  const app = await buildApp({
+    pool: ctx.pool,
+    redis,
+    subscriber: () => createRedis(ctx.redisUrl, 'worker', 'gamemod-api-live'),
+    logger: ctx.logger.child({ role: 'api' }),
+    storage: createStorage(config.storage),
+    settings: {
+      publicUrl: config.http.publicUrl,
+      discord: {
+        apiUrl: config.discord.apiUrl,
+        clientId: config.discord.applicationId,
+        clientSecret: config.discord.clientSecret,
+      },
+      sessionIdleSeconds: config.api.sessionIdleSeconds,
+      sessionAbsoluteSeconds: config.api.sessionAbsoluteSeconds,
+      cookieSecure: config.api.cookieSecure,
+      trustProxy: config.api.trustProxy,
+      secretKey: config.secretKey,
+    },
+  });
   await app.listen({ host: config.http.host, port: config.http.port });
-  ctx.logger.info(`GameMod is up: ${config.http.publicUrl} (health at /health, readiness at /ready)`);
+  ctx.logger.info(`GameMod is up: ${config.http.publicUrl} (API docs at /docs, health at /health)`);
   return {
     name: 'api',
     async stop() {

@@ -14,10 +14,16 @@ export interface Organization {
   slug: string;
   settings: Record<string, unknown>;
   requireTotp: boolean;
+  /** Business hours used by SLA timers when a policy counts business time. */
+  businessCalendarId: string | null;
+  /** Tickets waiting on the player this long are warned, then closed as inactive. */
+  inactivityCloseHours: number | null;
   createdAt: Date;
 }
 
-const COLUMNS = `id, name, slug, settings, require_totp as "requireTotp", created_at as "createdAt"`;
+const COLUMNS = `id, name, slug, settings, require_totp as "requireTotp",
+  business_calendar_id as "businessCalendarId", inactivity_close_hours as "inactivityCloseHours",
+  created_at as "createdAt"`;
 
 export const createOrganizationInput = z.object({
   name: z.string().trim().min(1).max(100),
@@ -90,6 +96,9 @@ export const updateSettingsInput = z.object({
   name: z.string().trim().min(1).max(100).optional(),
   requireTotp: z.boolean().optional(),
   settings: z.record(z.string().min(1).max(64), z.json()).optional(),
+  /** null clears it. */
+  businessCalendarId: id.nullable().optional(),
+  inactivityCloseHours: z.number().int().min(1).max(8760).nullable().optional(),
 });
 
 export async function updateOrganization(
@@ -101,6 +110,8 @@ export async function updateOrganization(
   const r = await tx.query<Organization>(
     `update organizations set name = coalesce($2::text, name), require_totp = coalesce($3::boolean, require_totp),
        settings = case when $4::jsonb is null then settings else jsonb_strip_nulls(settings || $4::jsonb) end,
+       business_calendar_id = case when $5::boolean then $6::uuid else business_calendar_id end,
+       inactivity_close_hours = case when $7::boolean then $8::int else inactivity_close_hours end,
        updated_at = now()
      where id = $1::uuid returning ${COLUMNS}`,
     [
@@ -108,6 +119,10 @@ export async function updateOrganization(
       input.name ?? null,
       input.requireTotp ?? null,
       input.settings ? JSON.stringify(input.settings) : null,
+      input.businessCalendarId !== undefined,
+      input.businessCalendarId ?? null,
+      input.inactivityCloseHours !== undefined,
+      input.inactivityCloseHours ?? null,
     ],
   );
   const org = r.rows[0];

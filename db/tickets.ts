@@ -47,13 +47,14 @@ export interface Ticket {
 }
 
 // Row columns aliased to the domain names, so rows come back already shaped.
-const COLUMNS = `id, org_id as "orgId", number, subject, status, priority, origin, external_id as "externalId",
+export const TICKET_COLUMNS = `id, org_id as "orgId", number, subject, status, priority, origin, external_id as "externalId",
   requester_id as "requesterId", category_id as "categoryId", team_id as "teamId", assignee_id as "assigneeId",
   game_id as "gameId", tags, custom_fields as "customFields", discord_guild_id as "discordGuildId",
   discord_channel_id as "discordChannelId", merged_into_id as "mergedIntoId", close_reason as "closeReason",
   rating, rating_comment as "ratingComment", first_response_at as "firstResponseAt",
   last_player_message_at as "lastPlayerMessageAt", last_staff_message_at as "lastStaffMessageAt",
   solved_at as "solvedAt", closed_at as "closedAt", created_at as "createdAt", updated_at as "updatedAt"`;
+const COLUMNS = TICKET_COLUMNS;
 
 /** What the outbox carries about a ticket: enough for webhooks and live views without a refetch. */
 const summary = (t: Ticket) => ({
@@ -766,6 +767,16 @@ export async function rate(tx: Tx, rawInput: z.input<typeof rateInput>, actor: A
 
 // ---------------------------------------------------------------------------------------------
 // Reads
+
+/** The internal notes of a ticket, oldest first. */
+export async function listNotes(tx: Tx, ticketId: string): Promise<Note[]> {
+  const r = await tx.query<Note>(
+    `select id, ticket_id as "ticketId", author_user_id as "authorUserId", body, created_at as "createdAt"
+     from ticket_notes where org_id = $1::uuid and ticket_id = $2::uuid order by created_at, id`,
+    [tx.orgId, parseInput(id, ticketId)],
+  );
+  return r.rows;
+}
 
 export async function getTicket(tx: Tx, ticketId: string): Promise<Ticket> {
   const r = await tx.query<Ticket>(`select ${COLUMNS} from tickets where id = $1::uuid`, [

@@ -1,0 +1,77 @@
+import type { Redis } from 'ioredis';
+import type { Actor } from '../db/changes.js';
+import type { Permission } from '../db/permissions.js';
+import type { Pool } from '../db/pool.js';
+import type { Tx } from '../db/tenant.js';
+import type { Logger } from '../lib/logger.js';
+import type { DownloadSigner } from '../lib/signed-url.js';
+import type { Storage } from '../lib/storage/index.js';
+import type { Session } from './sessions.js';
+
+/** What the API needs from the outside; `config.ts` values are copied in by server.ts. */
+export interface ApiSettings {
+  publicUrl: string;
+  discord: { apiUrl: string; clientId: string | undefined; clientSecret: string | undefined };
+  sessionIdleSeconds: number;
+  sessionAbsoluteSeconds: number;
+  cookieSecure: boolean;
+  trustProxy: boolean;
+  /** SECRET_KEY: seals TOTP seeds at rest (see lib/secret-box.ts). */
+  secretKey: string | undefined;
+  /** Milliseconds since the epoch; tests move it to expire sessions without waiting. */
+  now: () => number;
+}
+
+export interface AppDeps {
+  pool: Pool;
+  /** A fail-fast (producer) connection: a request never hangs waiting for Redis. */
+  redis: Redis;
+  /** Builds the dedicated connection live updates subscribe on (subscriber mode blocks others). */
+  subscriber?: () => Redis;
+  logger: Logger;
+  /** Attachment bodies (local folder or S3-compatible bucket). */
+  storage: Storage;
+  settings?: Partial<ApiSettings>;
+}
+
+/**
+ * Who a route lets in. `public`: anyone. `session`: any session, even one still owing its second
+ * factor (the TOTP routes). `authenticated`: a fully signed-in user (no org involved).
+ * `{ permission }`: a member of the org in the `:orgId` path parameter holding the permission,
+ * or an API token of that org whose scopes grant it. Every route declares one (a test checks).
+ */
+export type Access = 'public' | 'session' | 'authenticated' | { permission: Permission };
+
+export type RateLimitBucket = 'auth' | 'default' | 'none';
+
+export type Auth =
+  | { kind: 'session'; userId: string; session: Session }
+  | { kind: 'token'; tokenId: string; orgId: string; scopes: readonly string[] };
+
+/** The org a request acts in, resolved and checked by the access plugin. */
+export interface OrgAccess {
+  orgId: string;
+  actor: Actor;
+  permissions: ReadonlySet<string>;
+}
+
+declare module 'fastify' {
+  interface FastifyContextConfig {
+    access?: Access;
+    rateLimit?: RateLimitBucket;
+    /** POSTs that create something accept an Idempotency-Key. */
+    idempotent?: boolean;
+  }
+  interface FastifyRequest {
+    auth: Auth | null;
+    org: OrgAccess | null;
+    /** Runs `fn` in a transaction scoped to the request's org (the access plugin set it). */
+    inOrg<T>(fn: (tx: Tx) => Promise<T>): Promise<T>;
+  }
+  interface FastifyInstance {
+    deps: AppDeps;
+    settings: ApiSettings;
+    storage: Storage;
+    signer: DownloadSigner;
+  }
+}

@@ -1,0 +1,157 @@
+import { timingSafeEqual } from 'node:crypto';
+import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
+import { permissionsForScopes, resolveApiToken } from '../../db/api-tokens.js';
+import type { Actor } from '../../db/changes.js';
+import { permissionsOf } from '../../db/memberships.js';
+import { isUuid, withTenant } from '../../db/tenant.js';
+import { AppError } from '../../lib/errors.js';
+import type { ApiSettings } from '../context.js';
+import { readSession, type SessionTimes } from '../sessions.js';
+
+export const SESSION_COOKIE = 'gm_session';
+const SAFE_METHODS = new Set(['GET', 'HEAD', 'OPTIONS']);
+
+export const sessionTimes = (s: ApiSettings): SessionTimes => ({
+  idleSeconds: s.sessionIdleSeconds,
+  absoluteSeconds: s.sessionAbsoluteSeconds,
+  now: s.now,
+});
+
+/** httpOnly so scripts can't read it; SameSite=Lax so cross-site pages can't post with it. */
+export function setSessionCookie(app: FastifyInstance, reply: FastifyReply, token: string) {
+  reply.setCookie(SESSION_COOKIE, token, {
+    path: '/',
+    httpOnly: true,
+    secure: app.settings.cookieSecure,
+    sameSite: 'lax',
+    maxAge: app.settings.sessionAbsoluteSeconds,
+  });
+}
+
+export function clearSessionCookie(app: FastifyInstance, reply: FastifyReply) {
+  reply.clearCookie(SESSION_COOKIE, {
+    path: '/',
+    httpOnly: true,
+    secure: app.settings.cookieSecure,
+    sameSite: 'lax',
+  });
+}
+
+function sameSecret(a: string, b: string): boolean {
+  const x = Buffer.from(a);
+  const y = Buffer.from(b);
+  return x.length === y.length && timingSafeEqual(x, y);
+}
+
+const notFoundOrg = () => new AppError('not_found', 'organization not found');
+
+/**
+ * Who is calling (onRequest) and what they may do (preHandler, after the parameters are parsed).
+ * A bearer token wins over a cookie. Ids of orgs the caller can't see answer 404, never 403, so
+ * probing can't tell "exists" from "not yours".
+ */
+export function registerAuth(app: FastifyInstance) {
+  app.decorateRequest('auth', null);
+  app.decorateRequest('org', null);
+  app.decorateRequest('inOrg', function inOrg(this: FastifyRequest, fn) {
+    if (!this.org) throw new AppError('internal', 'route used inOrg without an org permission');
+    return withTenant(app.deps.pool, this.org.orgId, fn);
+  });
+
+  app.addHook('onRequest', async (req) => {
+    const header = req.headers.authorization;
+    if (header !== undefined) {
+      const [scheme, value] = header.split(' ', 2);
+      if (scheme?.toLowerCase() !== 'bearer' || !value) {
+        throw new AppError('unauthenticated', 'Authorization must be "Bearer <API token>"');
+      }
+      const token = await resolveApiToken(app.deps.pool, value);
+      if (!token) throw new AppError('unauthenticated', 'the API token is unknown, revoked or expired');
+      req.auth = { kind: 'token', tokenId: token.tokenId, orgId: token.orgId, scopes: token.scopes };
+      return;
+    }
+    const cookie = req.cookies[SESSION_COOKIE];
+    if (!cookie) return;
+    const session = await readSession(app.deps.redis, cookie, sessionTimes(app.settings));
+    if (session) req.auth = { kind: 'session', userId: session.userId, session };
+  });
+
+  app.addHook('preHandler', async (req) => {
+    const access = req.routeOptions.config.access;
+    if (access === 'public') return;
+    // Fail closed: a route that forgot to declare its access serves nobody.
+    if (access === undefined)
+      throw new AppError('internal', `route ${req.routeOptions.url} declares no access`);
+    const auth = req.auth;
+    if (!auth) throw new AppError('unauthenticated', 'sign in first (session cookie or API token)');
+    if (auth.kind === 'session') {
+      // Double-submit is not enough when subdomains can set cookies; the token lives server-side.
+      const csrf = req.headers['x-csrf-token'];
+      if (
+        !SAFE_METHODS.has(req.method) &&
+        (typeof csrf !== 'string' || !sameSecret(csrf, auth.session.csrf))
+      ) {
+        throw new AppError('forbidden', 'missing or wrong x-csrf-token header (GET /auth/session gives it)', {
+          details: { reason: 'csrf' },
+        });
+      }
+      if (access !== 'session' && auth.session.mfa === 'pending') {
+        throw new AppError(
+          'unauthenticated',
+          'enter your authenticator code first (POST /auth/totp/verify)',
+          {
+            details: { reason: 'totp_pending' },
+          },
+        );
+      }
+    }
+    if (access === 'session' || access === 'authenticated') {
+      if (auth.kind !== 'session')
+        throw new AppError('forbidden', 'this route needs a signed-in user, not an API token');
+      return;
+    }
+
+    const orgId = (req.params as { orgId?: unknown }).orgId;
+    if (!isUuid(orgId)) throw notFoundOrg();
+    const ip = req.ip;
+    const requestId = String(req.id);
+    if (auth.kind === 'token') {
+      if (auth.orgId !== orgId) throw notFoundOrg();
+      const permissions = permissionsForScopes(auth.scopes);
+      if (!permissions.has(access.permission)) {
+        throw new AppError('forbidden', `the token's scopes do not grant ${access.permission}`, {
+          details: { reason: 'insufficient_scope', permission: access.permission },
+        });
+      }
+      req.org = { orgId, actor: { type: 'token', id: auth.tokenId, ip, requestId }, permissions };
+      return;
+    }
+    const { permissions, requireTotp } = await withTenant(app.deps.pool, orgId, async (tx) => {
+      const org = await tx.query<{ requireTotp: boolean }>(
+        'select require_totp as "requireTotp" from organizations where id = $1::uuid',
+        [orgId],
+      );
+      return {
+        permissions: await permissionsOf(tx, auth.userId),
+        requireTotp: org.rows[0]?.requireTotp ?? false,
+      };
+    });
+    if (permissions.size === 0) throw notFoundOrg();
+    if (requireTotp && auth.session.mfa !== 'verified') {
+      throw new AppError(
+        'forbidden',
+        'this organization requires two-factor sign-in: enrol TOTP and sign in again',
+        {
+          details: { reason: 'totp_required' },
+        },
+      );
+    }
+    if (!permissions.has(access.permission)) {
+      throw new AppError('forbidden', `your role does not grant ${access.permission}`, {
+        details: { reason: 'missing_permission', permission: access.permission },
+      });
+    }
+    const actor: Actor = { type: 'user', id: auth.userId, ip, requestId };
+    req.org = { orgId, actor, permissions };
+  });
+}

@@ -1,0 +1,37 @@
+import type { FastifyInstance } from 'fastify';
+import { gauge, histogram, registry } from '../../lib/metrics.js';
+
+/**
+ * Request histograms by route template and status (never by raw URL: ids would explode the
+ * label set), Postgres pool and Redis gauges, and `/metrics` in Prometheus text format.
+ */
+export function registerMetrics(app: FastifyInstance) {
+  const requests = histogram('gamemod_http_request_duration_seconds', 'HTTP requests by route and status', [
+    'method',
+    'route',
+    'status',
+  ]);
+  const { pool, redis } = app.deps;
+  const poolGauge = gauge('gamemod_db_pool_connections', 'Postgres pool connections by state', ['state']);
+  const redisUp = gauge('gamemod_redis_up', 'Whether the API Redis connection is ready (1) or not (0)');
+
+  app.addHook('onResponse', async (req, reply) => {
+    requests.observe(
+      { method: req.method, route: req.routeOptions.url ?? 'unmatched', status: String(reply.statusCode) },
+      reply.elapsedTime / 1000,
+    );
+  });
+
+  app.get(
+    '/metrics',
+    { config: { access: 'public', rateLimit: 'none' }, schema: { hide: true } },
+    async (_req, reply) => {
+      poolGauge.set({ state: 'total' }, pool.totalCount);
+      poolGauge.set({ state: 'idle' }, pool.idleCount);
+      poolGauge.set({ state: 'waiting' }, pool.waitingCount);
+      redisUp.set(redis.status === 'ready' ? 1 : 0);
+      reply.header('content-type', registry.contentType);
+      return registry.metrics();
+    },
+  );
+}

@@ -1,0 +1,73 @@
+import type { FastifyInstance } from 'fastify';
+import { AppError } from '../../lib/errors.js';
+
+/** A bucket holds `burst` requests and refills at `perMinute`. */
+export interface RateLimit {
+  burst: number;
+  perMinute: number;
+}
+
+export interface RateLimits {
+  /** Sign-in routes, per client address: slows down credential and code guessing. */
+  auth: RateLimit;
+  /** Everything else, per user or per token (per address when anonymous). */
+  default: RateLimit;
+}
+
+export const DEFAULT_RATE_LIMITS: RateLimits = {
+  auth: { burst: 10, perMinute: 20 },
+  default: { burst: 120, perMinute: 600 },
+};
+
+// A token bucket rather than @fastify/rate-limit's fixed window, which lets through twice the
+// limit around a window edge. KEYS[1] bucket; ARGV: burst, tokens per ms, now (ms).
+// Returns { allowed (0/1), ms until one token is back, tokens left }.
+const TOKEN_BUCKET = `
+local burst = tonumber(ARGV[1])
+local rate = tonumber(ARGV[2])
+local now = tonumber(ARGV[3])
+local state = redis.call('hmget', KEYS[1], 'tokens', 'at')
+local tokens = tonumber(state[1]) or burst
+local at = tonumber(state[2]) or now
+tokens = math.min(burst, tokens + math.max(0, now - at) * rate)
+local allowed = 0
+if tokens >= 1 then
+  tokens = tokens - 1
+  allowed = 1
+end
+redis.call('hset', KEYS[1], 'tokens', tostring(tokens), 'at', tostring(now))
+redis.call('pexpire', KEYS[1], math.ceil(burst / rate) + 1000)
+local wait = 0
+if allowed == 0 then wait = math.ceil((1 - tokens) / rate) end
+return { allowed, wait, math.floor(tokens) }
+`;
+
+export function registerRateLimits(app: FastifyInstance, limits: RateLimits) {
+  app.addHook('onRequest', async (req, reply) => {
+    const bucket = req.routeOptions.config.rateLimit ?? 'default';
+    if (bucket === 'none') return;
+    const limit = limits[bucket];
+    const who =
+      bucket === 'auth' || !req.auth
+        ? `ip:${req.ip}`
+        : req.auth.kind === 'token'
+          ? `token:${req.auth.tokenId}`
+          : `user:${req.auth.userId}`;
+    const [allowed, waitMs, left] = (await app.deps.redis.eval(
+      TOKEN_BUCKET,
+      1,
+      `gm:rl:${bucket}:${who}`,
+      limit.burst,
+      limit.perMinute / 60_000,
+      app.settings.now(),
+    )) as [number, number, number];
+    reply.header('ratelimit-limit', String(limit.burst));
+    reply.header('ratelimit-remaining', String(left));
+    if (allowed === 1) return;
+    const seconds = Math.max(1, Math.ceil(waitMs / 1000));
+    reply.header('retry-after', String(seconds));
+    throw new AppError('rate_limited', `too many requests: retry in ${seconds} s`, {
+      details: { retryAfterSeconds: seconds },
+    });
+  });
+}

@@ -1,0 +1,19 @@
+import type { FastifyRequest } from 'fastify';
+import type { Actor } from '../../db/changes.js';
+import type { Permission } from '../../db/permissions.js';
+import { AppError } from '../../lib/errors.js';
+
+/** The acting user or token of an org route (the access plugin resolved it). */
+export function actorOf(req: FastifyRequest): Actor {
+  if (!req.org) throw new AppError('internal', 'no org on an org route');
+  return req.org.actor;
+}
+
+/** For routes whose permission depends on the body (closing through the status route...). */
+export function requirePermission(req: FastifyRequest, permission: Permission) {
+  if (!req.org?.permissions.has(permission)) {
+    throw new AppError('forbidden', `your role does not grant ${permission}`, {
+      details: { reason: 'missing_permission', permission },
+    });
+  }
+}

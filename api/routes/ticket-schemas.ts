@@ -1,0 +1,90 @@
+import { z } from 'zod';
+import { ORIGINS, PRIORITIES, STATUSES } from '../../db/ticket-rules.js';
+
+/** Response shapes of the ticket routes (the serializer strips anything not listed). */
+const at = z.date();
+
+export const ticketSchema = z
+  .object({
+    id: z.uuid(),
+    number: z.number().int(),
+    subject: z.string(),
+    status: z.enum(STATUSES),
+    priority: z.enum(PRIORITIES),
+    origin: z.enum(ORIGINS),
+    externalId: z.string().nullable(),
+    requesterId: z.uuid().nullable(),
+    categoryId: z.uuid().nullable(),
+    teamId: z.uuid().nullable(),
+    assigneeId: z.uuid().nullable(),
+    gameId: z.uuid().nullable(),
+    tags: z.array(z.string()),
+    customFields: z.record(z.string(), z.unknown()),
+    discordGuildId: z.string().nullable(),
+    discordChannelId: z.string().nullable(),
+    mergedIntoId: z.uuid().nullable(),
+    closeReason: z.string().nullable(),
+    rating: z.number().int().nullable(),
+    ratingComment: z.string().nullable(),
+    firstResponseAt: at.nullable(),
+    lastPlayerMessageAt: at.nullable(),
+    lastStaffMessageAt: at.nullable(),
+    solvedAt: at.nullable(),
+    closedAt: at.nullable(),
+    createdAt: at,
+    updatedAt: at,
+  })
+  .meta({ id: 'Ticket' });
+
+export const messageSchema = z
+  .object({
+    id: z.uuid(),
+    ticketId: z.uuid().nullable(),
+    channelId: z.uuid(),
+    authorType: z.string(),
+    authorUserId: z.uuid().nullable(),
+    authorPlayerId: z.uuid().nullable(),
+    origin: z.enum(ORIGINS),
+    externalId: z.string().nullable(),
+    body: z.string(),
+    createdAt: at,
+  })
+  .meta({ id: 'Message' });
+
+export const noteSchema = z
+  .object({
+    id: z.uuid(),
+    ticketId: z.uuid(),
+    authorUserId: z.uuid().nullable(),
+    body: z.string(),
+    createdAt: at,
+  })
+  .meta({ id: 'Note' });
+
+export const eventSchema = z
+  .object({
+    id: z.number().int(),
+    type: z.string(),
+    actorType: z.string(),
+    actorId: z.uuid().nullable(),
+    data: z.record(z.string(), z.unknown()),
+    createdAt: at,
+  })
+  .meta({ id: 'TicketEvent' });
+
+export const attachmentSchema = z
+  .object({
+    id: z.uuid(),
+    ticketId: z.uuid().nullable(),
+    messageId: z.uuid().nullable(),
+    filename: z.string(),
+    contentType: z.string(),
+    sizeBytes: z.number().int(),
+    createdAt: at,
+    /** A signed, expiring download link. */
+    url: z.string(),
+  })
+  .meta({ id: 'Attachment' });
+
+export const ticketPage = z.object({ tickets: z.array(ticketSchema), next: z.string().nullable() });
+export const ticketParams = z.object({ orgId: z.uuid(), ticketId: z.uuid() });

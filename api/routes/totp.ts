@@ -1,0 +1,190 @@
+import { createHash, randomBytes } from 'node:crypto';
+import type { FastifyPluginAsyncZod } from 'fastify-type-provider-zod';
+import { generateSecret, generateURI, verify } from 'otplib';
+import QRCode from 'qrcode';
+import { z } from 'zod';
+import {
+  confirmTotp,
+  disableTotp,
+  getTotp,
+  startTotpEnrolment,
+  useRecoveryCode,
+  useTotpStep,
+} from '../../db/totp.js';
+import { getUser } from '../../db/users.js';
+import { AppError } from '../../lib/errors.js';
+import { createSecretBox } from '../../lib/secret-box.js';
+import { sessionTimes, setSessionCookie } from '../plugins/auth.js';
+import { rotateSession } from '../sessions.js';
+import { sessionOf } from './auth.js';
+import { errorResponses, okSchema } from './schemas.js';
+
+const RECOVERY_CODES = 10;
+/** Wrong codes allowed per user in a window before further tries are refused. */
+const MAX_FAILURES = 5;
+const FAILURE_WINDOW_SECONDS = 15 * 60;
+const code = z.string().regex(/^\d{6}$/, 'a 6-digit code from the authenticator app');
+const recoveryHash = (c: string) => createHash('sha256').update(c.trim().toLowerCase()).digest('hex');
+
+/**
+ * TOTP for staff: enrol (secret shown as an otpauth URI and QR code), confirm with a first code
+ * (which turns it on and hands out recovery codes once), verify at sign-in, turn off. Codes are
+ * single-use (the accepted time step is stored) and guesses are limited per user.
+ */
+export const totpRoutes: FastifyPluginAsyncZod = async (app) => {
+  const box = createSecretBox(app.settings.secretKey);
+  const failuresKey = (userId: string) => `gm:totp-fail:${userId}`;
+
+  async function guard(userId: string) {
+    const n = Number((await app.deps.redis.get(failuresKey(userId))) ?? 0);
+    if (n >= MAX_FAILURES) {
+      throw new AppError(
+        'rate_limited',
+        'too many wrong codes: wait 15 minutes or use a recovery code later',
+        {
+          details: { retryAfterSeconds: FAILURE_WINDOW_SECONDS },
+        },
+      );
+    }
+  }
+  async function failed(userId: string): Promise<never> {
+    await app.deps.redis
+      .multi()
+      .incr(failuresKey(userId))
+      .expire(failuresKey(userId), FAILURE_WINDOW_SECONDS)
+      .exec();
+    throw new AppError('unauthenticated', 'that code is wrong, expired or already used', {
+      details: { reason: 'bad_code' },
+    });
+  }
+  /** The accepted time step of a right code, or null. One step back is tolerated for clock drift. */
+  async function check(secret: string, token: string): Promise<number | null> {
+    const r = await verify({
+      secret,
+      token,
+      epoch: Math.floor(app.settings.now() / 1000),
+      epochTolerance: [30, 0],
+    });
+    // TOTP results carry the matched time step (what makes a code single-use).
+    return r.valid ? ((r as { timeStep?: number }).timeStep ?? null) : null;
+  }
+
+  app.post(
+    '/auth/totp/enrol',
+    {
+      config: { access: 'authenticated', rateLimit: 'auth' },
+      schema: {
+        tags: ['auth'],
+        summary: 'Start TOTP enrolment: returns the otpauth URI and a QR code to scan',
+        response: {
+          200: z.object({ otpauthUri: z.string(), qrSvg: z.string(), secret: z.string() }),
+          ...errorResponses,
+        },
+      },
+    },
+    async (req) => {
+      const { userId } = sessionOf(req);
+      const secret = generateSecret();
+      if (!(await startTotpEnrolment(app.deps.pool, userId, box.seal(secret)))) {
+        throw new AppError('conflict', 'two-factor sign-in is already on; turn it off first to enrol again');
+      }
+      const user = await getUser(app.deps.pool, userId);
+      const otpauthUri = generateURI({ issuer: 'GameMod', label: user.displayName, secret });
+      return { otpauthUri, qrSvg: await QRCode.toString(otpauthUri, { type: 'svg' }), secret };
+    },
+  );
+
+  app.post(
+    '/auth/totp/confirm',
+    {
+      config: { access: 'authenticated', rateLimit: 'auth' },
+      schema: {
+        tags: ['auth'],
+        summary: 'Confirm enrolment with a first code; returns recovery codes (shown once)',
+        body: z.object({ code }),
+        response: { 200: z.object({ recoveryCodes: z.array(z.string()) }), ...errorResponses },
+      },
+    },
+    async (req, reply) => {
+      const auth = sessionOf(req);
+      await guard(auth.userId);
+      const state = await getTotp(app.deps.pool, auth.userId);
+      if (!state || state.enabled)
+        throw new AppError('conflict', 'start an enrolment first (POST /auth/totp/enrol)');
+      const step = await check(box.open(state.secretCiphertext), req.body.code);
+      if (step === null) return failed(auth.userId);
+      const recoveryCodes = Array.from({ length: RECOVERY_CODES }, () => randomBytes(5).toString('hex'));
+      if (!(await confirmTotp(app.deps.pool, auth.userId, step, recoveryCodes.map(recoveryHash)))) {
+        throw new AppError('conflict', 'this enrolment was already confirmed');
+      }
+      // Privilege change: a new session id, now counted as having passed the second factor.
+      const { token } = await rotateSession(
+        app.deps.redis,
+        auth.session,
+        { mfa: 'verified' },
+        sessionTimes(app.settings),
+      );
+      setSessionCookie(app, reply, token);
+      return { recoveryCodes };
+    },
+  );
+
+  app.post(
+    '/auth/totp/verify',
+    {
+      config: { access: 'session', rateLimit: 'auth' },
+      schema: {
+        tags: ['auth'],
+        summary: 'Second sign-in step: a code from the app, or one of the recovery codes',
+        body: z.union([z.object({ code }), z.object({ recoveryCode: z.string().min(6).max(40) })]),
+        response: { 200: okSchema, ...errorResponses },
+      },
+    },
+    async (req, reply) => {
+      const auth = sessionOf(req);
+      await guard(auth.userId);
+      const state = await getTotp(app.deps.pool, auth.userId);
+      if (!state?.enabled) throw new AppError('conflict', 'two-factor sign-in is not on for this account');
+      let ok: boolean;
+      if ('code' in req.body) {
+        const step = await check(box.open(state.secretCiphertext), req.body.code);
+        ok = step !== null && (await useTotpStep(app.deps.pool, auth.userId, step));
+      } else {
+        ok = await useRecoveryCode(app.deps.pool, auth.userId, recoveryHash(req.body.recoveryCode));
+      }
+      if (!ok) return failed(auth.userId);
+      await app.deps.redis.del(failuresKey(auth.userId));
+      const { token } = await rotateSession(
+        app.deps.redis,
+        auth.session,
+        { mfa: 'verified' },
+        sessionTimes(app.settings),
+      );
+      setSessionCookie(app, reply, token);
+      return { ok: true as const };
+    },
+  );
+
+  app.delete(
+    '/auth/totp',
+    {
+      config: { access: 'authenticated', rateLimit: 'auth' },
+      schema: {
+        tags: ['auth'],
+        summary: 'Turn two-factor sign-in off (needs a current code)',
+        body: z.object({ code }),
+        response: { 200: okSchema, ...errorResponses },
+      },
+    },
+    async (req) => {
+      const auth = sessionOf(req);
+      await guard(auth.userId);
+      const state = await getTotp(app.deps.pool, auth.userId);
+      if (!state?.enabled) throw new AppError('conflict', 'two-factor sign-in is not on for this account');
+      const step = await check(box.open(state.secretCiphertext), req.body.code);
+      if (step === null || !(await useTotpStep(app.deps.pool, auth.userId, step))) return failed(auth.userId);
+      await disableTotp(app.deps.pool, auth.userId);
+      return { ok: true as const };
+    },
+  );
+};

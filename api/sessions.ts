@@ -1,0 +1,128 @@
+import { createHash, randomBytes } from 'node:crypto';
+import type { Redis } from 'ioredis';
+import { z } from 'zod';
+
+/**
+ * Server-side sessions in Redis. The browser holds a 256-bit random id; Redis holds only its
+ * SHA-256, so a copy of Redis does not hand out live sessions. Expiry is checked against the
+ * stored times (idle and absolute) with the app's clock; the key TTL only collects garbage.
+ */
+export const sessionSchema = z.object({
+  key: z.string(),
+  userId: z.uuid(),
+  createdAt: z.number(),
+  lastSeenAt: z.number(),
+  /** Synchronizer token: cookie-authenticated writes must echo it in `x-csrf-token`. */
+  csrf: z.string(),
+  /** `pending`: signed in with Discord, second factor still owed; `verified`: TOTP done. */
+  mfa: z.enum(['none', 'pending', 'verified']),
+});
+export type Session = z.infer<typeof sessionSchema>;
+
+export interface SessionTimes {
+  idleSeconds: number;
+  absoluteSeconds: number;
+  now: () => number;
+}
+
+const sessionKey = (hash: string) => `gm:sess:${hash}`;
+const userIndexKey = (userId: string) => `gm:sess-user:${userId}`;
+const hashOf = (token: string) => createHash('sha256').update(token).digest('hex');
+/** Sliding the idle window costs a write, so it moves at most once a minute. */
+const TOUCH_EVERY_MS = 60_000;
+
+function ttlSeconds(s: Session, times: SessionTimes): number {
+  const now = times.now();
+  const idleLeft = s.lastSeenAt + times.idleSeconds * 1000 - now;
+  const absLeft = s.createdAt + times.absoluteSeconds * 1000 - now;
+  return Math.max(1, Math.ceil(Math.min(idleLeft, absLeft) / 1000) + 60);
+}
+
+async function save(redis: Redis, s: Session, times: SessionTimes): Promise<void> {
+  await redis
+    .multi()
+    .set(sessionKey(s.key), JSON.stringify(s), 'EX', ttlSeconds(s, times))
+    .sadd(userIndexKey(s.userId), s.key)
+    .expire(userIndexKey(s.userId), times.absoluteSeconds + 60)
+    .exec();
+}
+
+/** A new session; returns the token for the cookie (never stored). */
+export async function createSession(
+  redis: Redis,
+  userId: string,
+  mfa: Session['mfa'],
+  times: SessionTimes,
+): Promise<{ token: string; session: Session }> {
+  const token = randomBytes(32).toString('base64url');
+  const now = times.now();
+  const session: Session = {
+    key: hashOf(token),
+    userId,
+    createdAt: now,
+    lastSeenAt: now,
+    csrf: randomBytes(32).toString('base64url'),
+    mfa,
+  };
+  await save(redis, session, times);
+  return { token, session };
+}
+
+/** The live session behind a cookie token, or null when unknown, idle too long or too old. */
+export async function readSession(redis: Redis, token: string, times: SessionTimes): Promise<Session | null> {
+  if (token.length < 20 || token.length > 100) return null;
+  const raw = await redis.get(sessionKey(hashOf(token)));
+  if (!raw) return null;
+  const parsed = sessionSchema.safeParse(JSON.parse(raw));
+  if (!parsed.success) return null;
+  const s = parsed.data;
+  const now = times.now();
+  if (now - s.lastSeenAt > times.idleSeconds * 1000 || now - s.createdAt > times.absoluteSeconds * 1000) {
+    await destroySession(redis, s);
+    return null;
+  }
+  if (now - s.lastSeenAt > TOUCH_EVERY_MS) {
+    s.lastSeenAt = now;
+    await save(redis, s, times);
+  }
+  return s;
+}
+
+/**
+ * Replaces a session with a fresh id (on login and on privilege change), so an id planted or
+ * seen before the change is worth nothing after it. The absolute lifetime carries over.
+ */
+export async function rotateSession(
+  redis: Redis,
+  old: Session,
+  changes: Partial<Pick<Session, 'mfa'>>,
+  times: SessionTimes,
+): Promise<{ token: string; session: Session }> {
+  const token = randomBytes(32).toString('base64url');
+  const session: Session = {
+    ...old,
+    ...changes,
+    key: hashOf(token),
+    lastSeenAt: times.now(),
+    csrf: randomBytes(32).toString('base64url'),
+  };
+  await save(redis, session, times);
+  await destroySession(redis, old);
+  return { token, session };
+}
+
+export async function destroySession(redis: Redis, s: Session): Promise<void> {
+  await redis.multi().del(sessionKey(s.key)).srem(userIndexKey(s.userId), s.key).exec();
+}
+
+/** Logout everywhere: every session of the user ends now. Returns how many there were. */
+export async function destroyAllSessions(redis: Redis, userId: string): Promise<number> {
+  const keys = await redis.smembers(userIndexKey(userId));
+  if (keys.length === 0) return 0;
+  const results = await redis
+    .multi()
+    .del(...keys.map(sessionKey))
+    .del(userIndexKey(userId))
+    .exec();
+  return Number(results?.[0]?.[1] ?? 0);
+}

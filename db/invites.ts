@@ -1,0 +1,189 @@
+import { z } from 'zod';
+import { AppError } from '../lib/errors.js';
+import { type Actor, recordChange } from './changes.js';
+import { hashCredential, issueCredential, looksLikeCredential } from './credentials.js';
+import { mapDbError } from './errors.js';
+import type { Pool } from './pool.js';
+import { id, snowflake } from './schemas.js';
+import { type Tx, withTenant } from './tenant.js';
+import { parseInput } from './validate.js';
+
+/**
+ * Invitations into an org: addressed to a Discord account (accepted at its next sign-in) or a
+ * link with a code shown once. Accepting adds the membership in the inviting org's transaction,
+ * audited like any other member change.
+ */
+export interface Invite {
+  id: string;
+  roleKey: string;
+  discordUserId: string | null;
+  maxUses: number;
+  uses: number;
+  expiresAt: Date;
+  createdAt: Date;
+  revokedAt: Date | null;
+}
+
+const COLUMNS = `i.id, r.key as "roleKey", i.discord_user_id as "discordUserId", i.max_uses as "maxUses", i.uses,
+  i.expires_at as "expiresAt", i.created_at as "createdAt", i.revoked_at as "revokedAt"`;
+const CODE_KIND = 'gminv';
+
+export const createInviteInput = z
+  .object({
+    role: z.string().trim().toLowerCase().min(1).max(50),
+    discordUserId: snowflake.optional(),
+    maxUses: z.number().int().min(1).max(1000).default(1),
+    expiresInHours: z
+      .number()
+      .int()
+      .min(1)
+      .max(24 * 30)
+      .default(72),
+  })
+  .refine((v) => !(v.discordUserId && v.maxUses !== 1), {
+    message: 'an invite for one Discord user is used once',
+    path: ['maxUses'],
+  });
+
+/** Creates an invite; `code` is the link secret (shown once) for link invites, null otherwise. */
+export async function createInvite(
+  tx: Tx,
+  raw: z.input<typeof createInviteInput>,
+  actor: Actor,
+): Promise<{ invite: Invite; code: string | null }> {
+  const input = parseInput(createInviteInput, raw);
+  const cred = input.discordUserId ? null : issueCredential(CODE_KIND);
+  const r = await tx.query<{ id: string }>(
+    `insert into member_invites (org_id, role_id, discord_user_id, code_hash, max_uses, expires_at, created_by)
+     select $1::uuid, r.id, $3::text, $4::bytea, $5::int, now() + make_interval(hours => $6::int),
+            case when $7::text = 'user' then $8::uuid end
+     from roles r where r.org_id = $1::uuid and r.key = $2::text
+     returning id`,
+    [
+      tx.orgId,
+      input.role,
+      input.discordUserId ?? null,
+      cred?.hash ?? null,
+      input.maxUses,
+      input.expiresInHours,
+      actor.type,
+      'id' in actor ? actor.id : null,
+    ],
+  );
+  const inviteId = r.rows[0]?.id;
+  if (!inviteId) throw new AppError('not_found', `no role "${input.role}" in this organization`);
+  await recordChange(tx, actor, {
+    action: 'invite.created',
+    target: { type: 'invite', id: inviteId },
+    data: { role: input.role, discordUserId: input.discordUserId ?? null, maxUses: input.maxUses },
+  });
+  return { invite: await getInvite(tx, inviteId), code: cred?.plaintext ?? null };
+}
+
+export async function getInvite(tx: Tx, inviteId: string): Promise<Invite> {
+  const r = await tx.query<Invite>(
+    `select ${COLUMNS} from member_invites i join roles r on r.org_id = i.org_id and r.id = i.role_id
+     where i.org_id = $1::uuid and i.id = $2::uuid`,
+    [tx.orgId, parseInput(id, inviteId)],
+  );
+  if (!r.rows[0]) throw new AppError('not_found', 'invite not found');
+  return r.rows[0];
+}
+
+export async function listInvites(tx: Tx): Promise<Invite[]> {
+  const r = await tx.query<Invite>(
+    `select ${COLUMNS} from member_invites i join roles r on r.org_id = i.org_id and r.id = i.role_id
+     where i.org_id = $1::uuid order by i.created_at desc limit 200`,
+    [tx.orgId],
+  );
+  return r.rows;
+}
+
+export async function revokeInvite(tx: Tx, inviteId: string, actor: Actor): Promise<Invite> {
+  const r = await tx.query(
+    'update member_invites set revoked_at = now() where org_id = $1::uuid and id = $2::uuid and revoked_at is null',
+    [tx.orgId, parseInput(id, inviteId)],
+  );
+  if (r.rowCount === 0) await getInvite(tx, inviteId);
+  else await recordChange(tx, actor, { action: 'invite.revoked', target: { type: 'invite', id: inviteId } });
+  return getInvite(tx, inviteId);
+}
+
+/**
+ * Spends one use of the invite and adds the user with its role, unless they are a member
+ * already (then nothing is spent). Returns whether a membership was created.
+ */
+async function accept(tx: Tx, inviteId: string, userId: string): Promise<boolean> {
+  const spent = await tx.query<{ roleKey: string }>(
+    `update member_invites i set uses = uses + 1
+     from roles r
+     where i.org_id = $1::uuid and i.id = $2::uuid and r.org_id = i.org_id and r.id = i.role_id
+       and i.revoked_at is null and i.uses < i.max_uses and i.expires_at > now()
+       and not exists (select 1 from memberships m where m.org_id = i.org_id and m.user_id = $3::uuid)
+     returning r.key as "roleKey"`,
+    [tx.orgId, inviteId, userId],
+  );
+  const role = spent.rows[0]?.roleKey;
+  if (!role) return false;
+  await tx.query(
+    `insert into memberships (org_id, user_id, role_id)
+     select $1::uuid, $2::uuid, id from roles where org_id = $1::uuid and key = $3::text`,
+    [tx.orgId, userId, role],
+  );
+  const actor: Actor = { type: 'user', id: userId };
+  await recordChange(tx, actor, {
+    action: 'member.added',
+    target: { type: 'user', id: userId },
+    data: { role, inviteId },
+    event: { type: 'member.added', aggregateType: 'member', aggregateId: userId, payload: { userId, role } },
+  });
+  return true;
+}
+
+/** At sign-in: joins every org that invited this Discord account. Returns the org ids joined. */
+export async function acceptDiscordInvites(
+  pool: Pool,
+  userId: string,
+  discordUserId: string,
+): Promise<string[]> {
+  const found = await pool
+    .query<{ org_id: string; invite_id: string }>({
+      text: 'select org_id, invite_id from gm_invites_for_discord_user($1::text)',
+      values: [discordUserId],
+    })
+    .catch((e) => {
+      throw mapDbError(e);
+    });
+  const joined: string[] = [];
+  for (const row of found.rows) {
+    if (await withTenant(pool, row.org_id, (tx) => accept(tx, row.invite_id, userId)))
+      joined.push(row.org_id);
+  }
+  return joined;
+}
+
+/** Redeems an invite link's code for a signed-in user; returns the org joined. */
+export async function redeemInviteCode(pool: Pool, code: string, userId: string): Promise<string> {
+  const unknown = () => new AppError('not_found', 'this invite link is unknown, used up, revoked or expired');
+  if (!looksLikeCredential(CODE_KIND, code)) throw unknown();
+  const r = await pool
+    .query<{ org_id: string; invite_id: string }>({
+      text: 'select org_id, invite_id from gm_invite_for_code($1::bytea)',
+      values: [hashCredential(code)],
+    })
+    .catch((e) => {
+      throw mapDbError(e);
+    });
+  const row = r.rows[0];
+  if (!row) throw unknown();
+  const joined = await withTenant(pool, row.org_id, async (tx) => {
+    const member = await tx.query(
+      'select 1 from memberships where org_id = $1::uuid and user_id = $2::uuid',
+      [tx.orgId, userId],
+    );
+    if (member.rowCount) return true;
+    return accept(tx, row.invite_id, userId);
+  });
+  if (!joined) throw unknown();
+  return row.org_id;
+}
