@@ -11,6 +11,7 @@ const constraintMessages: Record<string, string> = {
   teams_org_id_name_key: 'a team with this name already exists',
   roles_org_id_key_key: 'a role with this key already exists',
   memberships_org_id_user_id_key: 'this user is already a member',
+  games_org_id_slug_key: 'a game with this slug already exists',
 };
 
 const CONNECTION_CODES = new Set(['ECONNREFUSED', 'ETIMEDOUT', 'ECONNRESET', 'ENOTFOUND', 'EPIPE']);
