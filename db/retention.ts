@@ -1,0 +1,87 @@
+import { z } from 'zod';
+import { AppError } from '../lib/errors.js';
+import { type Actor, recordChange } from './changes.js';
+import type { Tx } from './tenant.js';
+import { parseInput } from './validate.js';
+
+/** What a retention policy can apply to, and what it does once rows are older than `days`. */
+export const RETENTION_TARGETS = [
+  'tickets',
+  'messages',
+  'audit_logs',
+  'player_sessions',
+  'attachments',
+] as const;
+export const RETENTION_ACTIONS = ['purge', 'anonymise'] as const;
+export type RetentionTarget = (typeof RETENTION_TARGETS)[number];
+export type RetentionAction = (typeof RETENTION_ACTIONS)[number];
+
+export interface RetentionPolicy {
+  id: string;
+  target: RetentionTarget;
+  days: number;
+  action: RetentionAction;
+  createdAt: Date;
+  updatedAt: Date;
+}
+
+const COLUMNS = 'id, target, days, action, created_at as "createdAt", updated_at as "updatedAt"';
+
+const target = z.enum(RETENTION_TARGETS);
+
+export const retentionPolicyInput = z
+  .object({
+    target,
+    days: z.coerce.number().int().min(1).max(36_500, 'at most 36,500 days (100 years)'),
+    action: z.enum(RETENTION_ACTIONS),
+  })
+  // Audit entries are evidence: they expire whole, never rewritten (the schema says so too).
+  .refine((v) => v.target !== 'audit_logs' || v.action === 'purge', {
+    path: ['action'],
+    message: 'audit logs can only be purged, not anonymised',
+  });
+
+/** Sets the organization's policy for a target, replacing the one it had (one policy per target). */
+export async function setRetentionPolicy(
+  tx: Tx,
+  raw: z.input<typeof retentionPolicyInput>,
+  actor: Actor,
+): Promise<RetentionPolicy> {
+  const input = parseInput(retentionPolicyInput, raw);
+  const r = await tx.query<RetentionPolicy>(
+    `insert into retention_policies (org_id, target, days, action) values ($1::uuid, $2::text, $3::int, $4::text)
+     on conflict (org_id, target) do update set days = excluded.days, action = excluded.action
+     returning ${COLUMNS}`,
+    [tx.orgId, input.target, input.days, input.action],
+  );
+  const policy = r.rows[0] as RetentionPolicy;
+  await recordChange(tx, actor, {
+    action: 'retention.set',
+    target: { type: 'retention_policy', id: policy.id },
+    data: input,
+  });
+  return policy;
+}
+
+export async function listRetentionPolicies(tx: Tx): Promise<RetentionPolicy[]> {
+  const r = await tx.query<RetentionPolicy>(
+    `select ${COLUMNS} from retention_policies where org_id = $1::uuid order by target`,
+    [tx.orgId],
+  );
+  return r.rows;
+}
+
+/** Removes the policy for a target: its rows are then kept for ever. */
+export async function deleteRetentionPolicy(tx: Tx, rawTarget: string, actor: Actor): Promise<void> {
+  const t = parseInput(target, rawTarget);
+  const r = await tx.query<{ id: string }>(
+    'delete from retention_policies where org_id = $1::uuid and target = $2::text returning id',
+    [tx.orgId, t],
+  );
+  if (!r.rows[0]) throw new AppError('not_found', `no retention policy for ${t}`);
+  await recordChange(tx, actor, {
+    action: 'retention.deleted',
+    target: { type: 'retention_policy', id: r.rows[0].id },
+    data: { target: t },
+  });
+}
