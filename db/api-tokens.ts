@@ -153,6 +153,7 @@ export async function listApiTokens(tx: Tx): Promise<ApiToken[]> {
   return r.rows;
 }
 
+/** One token of the current organization (another organization's id is not found). */
 export async function getApiToken(tx: Tx, tokenId: string): Promise<ApiToken> {
   const r = await tx.query<ApiToken>(
     `select ${COLUMNS} from api_tokens where org_id = $1::uuid and id = $2::uuid`,

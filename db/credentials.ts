@@ -18,24 +18,29 @@ export interface IssuedCredential {
 const ID_BYTES = 4;
 const SECRET_BYTES = 32;
 
+/** A new credential of `kind` (`gm` for API tokens, `gmk` for game keys). */
 export function issueCredential(kind: string): IssuedCredential {
   const prefix = `${kind}_${randomBytes(ID_BYTES).toString('hex')}`;
   const plaintext = `${prefix}_${randomBytes(SECRET_BYTES).toString('base64url')}`;
   return { plaintext, prefix, hash: hashCredential(plaintext) };
 }
 
+/** What is stored and looked up: the SHA-256 of the whole plaintext. */
 export const hashCredential = (plaintext: string): Buffer => createHash('sha256').update(plaintext).digest();
+
+const patterns = new Map<string, RegExp>();
 
 /**
  * Cheap shape check before any database work, so junk from the network costs no round trip.
  * A 256-bit secret is 43 base64url characters.
  */
 export function looksLikeCredential(kind: string, value: unknown): value is string {
-  return (
-    typeof value === 'string' &&
-    value.length <= 128 &&
-    new RegExp(`^${kind}_[0-9a-f]{${ID_BYTES * 2}}_[A-Za-z0-9_-]{43}$`).test(value)
-  );
+  let re = patterns.get(kind);
+  if (!re) {
+    re = new RegExp(`^${kind}_[0-9a-f]{${ID_BYTES * 2}}_[A-Za-z0-9_-]{43}$`);
+    patterns.set(kind, re);
+  }
+  return typeof value === 'string' && value.length <= 128 && re.test(value);
 }
 
 /**

@@ -36,6 +36,7 @@ export const updateGameInput = createGameInput
   .refine((v) => v.name !== undefined || v.slug !== undefined, 'nothing to change');
 
 const notFound = () => new AppError('not_found', 'game not found');
+/** Creates a game; its slug is unique within the organization. */
 export async function createGame(tx: Tx, raw: z.input<typeof createGameInput>, actor: Actor): Promise<Game> {
   const input = parseInput(createGameInput, raw);
   const r = await tx.query<Game>(
@@ -51,6 +52,7 @@ export async function createGame(tx: Tx, raw: z.input<typeof createGameInput>, a
   return game;
 }
 
+/** One game of the current organization (another organization's id is not found). */
 export async function getGame(tx: Tx, gameId: string): Promise<Game> {
   const r = await tx.query<Game>(
     `select ${GAME_COLUMNS} from games where org_id = $1::uuid and id = $2::uuid`,
@@ -60,6 +62,7 @@ export async function getGame(tx: Tx, gameId: string): Promise<Game> {
   return r.rows[0];
 }
 
+/** The organization's games by name. */
 export async function listGames(tx: Tx): Promise<Game[]> {
   const r = await tx.query<Game>(
     `select ${GAME_COLUMNS} from games where org_id = $1::uuid order by name, id`,
@@ -68,6 +71,7 @@ export async function listGames(tx: Tx): Promise<Game[]> {
   return r.rows;
 }
 
+/** Renames a game or changes its slug. */
 export async function updateGame(
   tx: Tx,
   gameId: string,

@@ -63,6 +63,7 @@ export async function setRetentionPolicy(
   return policy;
 }
 
+/** The organization's policies by target. */
 export async function listRetentionPolicies(tx: Tx): Promise<RetentionPolicy[]> {
   const r = await tx.query<RetentionPolicy>(
     `select ${COLUMNS} from retention_policies where org_id = $1::uuid order by target`,
