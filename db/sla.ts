@@ -1,0 +1,577 @@
+import { z } from 'zod';
+import {
+  addBusinessMinutes,
+  type BusinessCalendar,
+  businessMinutesBetween,
+  isValidTimeZone,
+  WEEKDAYS,
+} from '../lib/business-time.js';
+import { AppError } from '../lib/errors.js';
+import { type Actor, recordChange } from './changes.js';
+import { id } from './schemas.js';
+import type { Tx } from './tenant.js';
+import { PRIORITIES, type Priority, type Status } from './ticket-rules.js';
+import { parseInput } from './validate.js';
+
+/**
+ * SLA policies, business calendars and the SLA clocks of tickets.
+ *
+ * The clocks are derived, never stored as mutable state: a ticket's status history
+ * (ticket_events) and its message times give, for each metric, whether it runs, is paused or is
+ * fulfilled and when it falls due. `ticket_sla_events` is the append-only log of transitions
+ * (activate, pause, resume, fulfil, warn, breach) written as they are observed, which analytics
+ * read and which makes "this breach was already recorded" a lookup.
+ */
+
+export const SLA_METRICS = ['first_response', 'next_response', 'resolution'] as const;
+export type SlaMetric = (typeof SLA_METRICS)[number];
+
+// ---------------------------------------------------------------------------------------------
+// Business calendars
+
+const minute = z.number().int().min(0).max(1440);
+const range = z.tuple([minute, minute]).refine(([s, e]) => s < e, 'a range ends after it starts');
+const dayRanges = z
+  .array(range)
+  .max(12)
+  .refine((rs) => {
+    const sorted = [...rs].sort((a, b) => a[0] - b[0]);
+    return sorted.every((r, i) => i === 0 || (sorted[i - 1] as [number, number])[1] <= r[0]);
+  }, 'ranges of one day must not overlap');
+export const weeklyHoursSchema = z
+  .partialRecord(z.enum(WEEKDAYS), dayRanges)
+  .refine(
+    (w) => Object.values(w).some((rs) => rs && rs.length > 0),
+    'at least one working range in the week',
+  );
+const localDate = z.iso.date();
+
+export const calendarInput = z.object({
+  name: z.string().trim().min(1).max(100),
+  timezone: z.string().refine(isValidTimeZone, 'an IANA time zone such as Europe/Berlin'),
+  /** Minute-of-day [start, end) ranges per weekday (sun..sat), e.g. { mon: [[540, 1080]] } for 9–18. */
+  weeklyHours: weeklyHoursSchema,
+  holidays: z.array(localDate).max(1000).default([]),
+});
+export const updateCalendarInput = calendarInput.partial().extend({ id });
+
+export interface Calendar extends BusinessCalendar {
+  id: string;
+  name: string;
+  createdAt: Date;
+  updatedAt: Date;
+}
+
+const CALENDAR_COLUMNS = `id, name, timezone, weekly_hours as "weeklyHours",
+  coalesce((select array_agg(to_char(h, 'YYYY-MM-DD') order by h) from unnest(holidays) h), '{}') as holidays,
+  created_at as "createdAt", updated_at as "updatedAt"`;
+
+const calendarTarget = (cid: string) => ({ type: 'business_calendar', id: cid });
+
+export async function createCalendar(
+  tx: Tx,
+  raw: z.input<typeof calendarInput>,
+  actor: Actor,
+): Promise<Calendar> {
+  const input = parseInput(calendarInput, raw);
+  const r = await tx.query<Calendar>(
+    `insert into business_calendars (org_id, name, timezone, weekly_hours, holidays)
+     values ($1::uuid, $2::text, $3::text, $4::jsonb, $5::date[]) returning ${CALENDAR_COLUMNS}`,
+    [tx.orgId, input.name, input.timezone, JSON.stringify(input.weeklyHours), [...new Set(input.holidays)]],
+  );
+  const cal = r.rows[0] as Calendar;
+  await recordChange(tx, actor, {
+    action: 'sla.calendar_created',
+    data: { name: cal.name },
+    target: calendarTarget(cal.id),
+  });
+  return cal;
+}
+
+export async function updateCalendar(
+  tx: Tx,
+  raw: z.input<typeof updateCalendarInput>,
+  actor: Actor,
+): Promise<Calendar> {
+  const input = parseInput(updateCalendarInput, raw);
+  const r = await tx.query<Calendar>(
+    `update business_calendars set name = coalesce($3::text, name), timezone = coalesce($4::text, timezone),
+       weekly_hours = coalesce($5::jsonb, weekly_hours), holidays = coalesce($6::date[], holidays)
+     where org_id = $1::uuid and id = $2::uuid returning ${CALENDAR_COLUMNS}`,
+    [
+      tx.orgId,
+      input.id,
+      input.name ?? null,
+      input.timezone ?? null,
+      input.weeklyHours ? JSON.stringify(input.weeklyHours) : null,
+      input.holidays ? [...new Set(input.holidays)] : null,
+    ],
+  );
+  const cal = r.rows[0];
+  if (!cal) throw new AppError('not_found', 'business calendar not found');
+  await recordChange(tx, actor, { action: 'sla.calendar_updated', target: calendarTarget(cal.id) });
+  return cal;
+}
+
+/** Refused (`conflict`) while a policy uses it; the organization's default is cleared. */
+export async function deleteCalendar(tx: Tx, calendarId: string, actor: Actor): Promise<void> {
+  const used = await tx.query(
+    'select 1 from sla_policies where org_id = $1::uuid and business_calendar_id = $2::uuid',
+    [tx.orgId, parseInput(id, calendarId)],
+  );
+  if (used.rowCount) throw new AppError('conflict', 'an SLA policy still uses this calendar');
+  const r = await tx.query('delete from business_calendars where org_id = $1::uuid and id = $2::uuid', [
+    tx.orgId,
+    calendarId,
+  ]);
+  if (!r.rowCount) throw new AppError('not_found', 'business calendar not found');
+  await recordChange(tx, actor, { action: 'sla.calendar_deleted', target: calendarTarget(calendarId) });
+}
+
+export async function listCalendars(tx: Tx): Promise<Calendar[]> {
+  const r = await tx.query<Calendar>(
+    `select ${CALENDAR_COLUMNS} from business_calendars where org_id = $1::uuid order by name`,
+    [tx.orgId],
+  );
+  return r.rows;
+}
+
+/** The organization's default calendar (used by policies without their own); null for calendar time. */
+export async function setDefaultCalendar(tx: Tx, calendarId: string | null, actor: Actor): Promise<void> {
+  await tx.query('update organizations set business_calendar_id = $2::uuid where id = $1::uuid', [
+    tx.orgId,
+    calendarId === null ? null : parseInput(id, calendarId),
+  ]);
+  await recordChange(tx, actor, {
+    action: 'sla.default_calendar_set',
+    data: { calendarId },
+    target: { type: 'organization', id: tx.orgId },
+  });
+}
+
+// ---------------------------------------------------------------------------------------------
+// Policies
+
+const target = z.number().int().min(1).max(525_600).nullable().optional();
+export const policyInput = z
+  .object({
+    name: z.string().trim().min(1).max(100),
+    /** Null or absent matches any priority (likewise category and team). */
+    priority: z.enum(PRIORITIES).nullable().optional(),
+    categoryId: id.nullable().optional(),
+    teamId: id.nullable().optional(),
+    firstResponseMinutes: target,
+    nextResponseMinutes: target,
+    resolutionMinutes: target,
+    /** Null: the organization's default calendar, or calendar time when it has none. */
+    businessCalendarId: id.nullable().optional(),
+    warnBeforeMinutes: z.number().int().min(0).max(525_600).nullable().optional(),
+    /** On breach: raise the priority one step. */
+    escalatePriority: z.boolean().default(false),
+    /** On breach: move the ticket to this team. */
+    escalationTeamId: id.nullable().optional(),
+    /** Lower first; the first enabled policy that matches a ticket applies. */
+    position: z.number().int().min(0).max(10_000).default(0),
+    enabled: z.boolean().default(true),
+  })
+  .refine(
+    (p) => p.firstResponseMinutes || p.nextResponseMinutes || p.resolutionMinutes,
+    'set at least one of firstResponseMinutes, nextResponseMinutes, resolutionMinutes',
+  );
+export const updatePolicyInput = z.object({ id, policy: policyInput });
+
+export interface SlaPolicy {
+  id: string;
+  name: string;
+  priority: Priority | null;
+  categoryId: string | null;
+  teamId: string | null;
+  firstResponseMinutes: number | null;
+  nextResponseMinutes: number | null;
+  resolutionMinutes: number | null;
+  businessCalendarId: string | null;
+  warnBeforeMinutes: number | null;
+  escalatePriority: boolean;
+  escalationTeamId: string | null;
+  position: number;
+  enabled: boolean;
+}
+
+const policyColumns = (p = '') => `${p}id, ${p}name, ${p}priority, ${p}category_id as "categoryId",
+  ${p}team_id as "teamId", ${p}first_response_minutes as "firstResponseMinutes",
+  ${p}next_response_minutes as "nextResponseMinutes", ${p}resolution_minutes as "resolutionMinutes",
+  ${p}business_calendar_id as "businessCalendarId", ${p}warn_before_minutes as "warnBeforeMinutes",
+  ${p}escalate_priority as "escalatePriority", ${p}escalation_team_id as "escalationTeamId", ${p}position, ${p}enabled`;
+const POLICY_COLUMNS = policyColumns();
+
+const policyValues = (p: z.output<typeof policyInput>) => [
+  p.name,
+  p.priority ?? null,
+  p.categoryId ?? null,
+  p.teamId ?? null,
+  p.firstResponseMinutes ?? null,
+  p.nextResponseMinutes ?? null,
+  p.resolutionMinutes ?? null,
+  p.businessCalendarId ?? null,
+  p.warnBeforeMinutes ?? null,
+  p.escalatePriority,
+  p.escalationTeamId ?? null,
+  p.position,
+  p.enabled,
+];
+const policyTarget = (pid: string) => ({ type: 'sla_policy', id: pid });
+
+export async function createPolicy(
+  tx: Tx,
+  raw: z.input<typeof policyInput>,
+  actor: Actor,
+): Promise<SlaPolicy> {
+  const p = parseInput(policyInput, raw);
+  const r = await tx.query<SlaPolicy>(
+    `insert into sla_policies (org_id, name, priority, category_id, team_id, first_response_minutes,
+       next_response_minutes, resolution_minutes, business_calendar_id, warn_before_minutes, escalate_priority,
+       escalation_team_id, position, enabled)
+     values ($1::uuid, $2::text, $3::text, $4::uuid, $5::uuid, $6::int, $7::int, $8::int, $9::uuid, $10::int,
+       $11::boolean, $12::uuid, $13::int, $14::boolean)
+     returning ${POLICY_COLUMNS}`,
+    [tx.orgId, ...policyValues(p)],
+  );
+  const policy = r.rows[0] as SlaPolicy;
+  await recordChange(tx, actor, {
+    action: 'sla.policy_created',
+    data: { ...p },
+    target: policyTarget(policy.id),
+  });
+  return policy;
+}
+
+/** Replaces a policy's settings (the whole policy is sent, as a form would). */
+export async function updatePolicy(
+  tx: Tx,
+  raw: z.input<typeof updatePolicyInput>,
+  actor: Actor,
+): Promise<SlaPolicy> {
+  const input = parseInput(updatePolicyInput, raw);
+  const r = await tx.query<SlaPolicy>(
+    `update sla_policies set name = $3::text, priority = $4::text, category_id = $5::uuid, team_id = $6::uuid,
+       first_response_minutes = $7::int, next_response_minutes = $8::int, resolution_minutes = $9::int,
+       business_calendar_id = $10::uuid, warn_before_minutes = $11::int, escalate_priority = $12::boolean,
+       escalation_team_id = $13::uuid, position = $14::int, enabled = $15::boolean
+     where org_id = $1::uuid and id = $2::uuid returning ${POLICY_COLUMNS}`,
+    [tx.orgId, input.id, ...policyValues(input.policy)],
+  );
+  const policy = r.rows[0];
+  if (!policy) throw new AppError('not_found', 'SLA policy not found');
+  await recordChange(tx, actor, {
+    action: 'sla.policy_updated',
+    data: { ...input.policy },
+    target: policyTarget(policy.id),
+  });
+  return policy;
+}
+
+export async function deletePolicy(tx: Tx, policyId: string, actor: Actor): Promise<void> {
+  const r = await tx.query('delete from sla_policies where org_id = $1::uuid and id = $2::uuid', [
+    tx.orgId,
+    parseInput(id, policyId),
+  ]);
+  if (!r.rowCount) throw new AppError('not_found', 'SLA policy not found');
+  await recordChange(tx, actor, { action: 'sla.policy_deleted', target: policyTarget(policyId) });
+}
+
+export async function listPolicies(tx: Tx): Promise<SlaPolicy[]> {
+  const r = await tx.query<SlaPolicy>(
+    `select ${POLICY_COLUMNS} from sla_policies where org_id = $1::uuid order by position, created_at, id`,
+    [tx.orgId],
+  );
+  return r.rows;
+}
+
+// ---------------------------------------------------------------------------------------------
+// Clocks
+
+interface TicketFacts {
+  id: string;
+  status: Status;
+  priority: Priority;
+  categoryId: string | null;
+  teamId: string | null;
+  createdAt: Date;
+  firstResponseAt: Date | null;
+  lastStaffMessageAt: Date | null;
+  /** The first player message still waiting for a staff reply (next response starts here). */
+  waitingSince: Date | null;
+  /** Policy and calendar, joined in. */
+  policy: SlaPolicy | null;
+  calendar: BusinessCalendar | null;
+}
+
+export interface MetricState {
+  metric: SlaMetric;
+  state: 'active' | 'paused' | 'fulfilled' | 'none';
+  dueAt: Date | null;
+  warnAt: Date | null;
+}
+
+export interface SlaSnapshot {
+  ticketId: string;
+  policy: SlaPolicy | null;
+  metrics: MetricState[];
+}
+
+async function loadFacts(tx: Tx, ticketId: string, lock: boolean): Promise<TicketFacts | undefined> {
+  const r = await tx.query<Omit<TicketFacts, 'policy' | 'calendar'>>(
+    `select t.id, t.status, t.priority, t.category_id as "categoryId", t.team_id as "teamId", t.created_at as "createdAt",
+       t.first_response_at as "firstResponseAt", t.last_staff_message_at as "lastStaffMessageAt",
+       (select min(m.created_at) from messages m where m.org_id = t.org_id and m.ticket_id = t.id
+          and m.author_type = 'player' and m.deleted_at is null
+          and m.created_at > coalesce(t.last_staff_message_at, '-infinity'::timestamptz)) as "waitingSince"
+     from tickets t where t.org_id = $1::uuid and t.id = $2::uuid ${lock ? 'for update' : ''}`,
+    [tx.orgId, ticketId],
+  );
+  const t = r.rows[0];
+  if (!t) return undefined;
+  const p = await tx.query<SlaPolicy & { calendar: BusinessCalendar | null }>(
+    `select ${policyColumns('p.')},
+       (select json_build_object('timezone', c.timezone, 'weeklyHours', c.weekly_hours,
+          'holidays', coalesce((select json_agg(to_char(h, 'YYYY-MM-DD')) from unnest(c.holidays) h), '[]'))
+        from business_calendars c
+        where c.org_id = p.org_id and c.id = coalesce(p.business_calendar_id,
+          (select o.business_calendar_id from organizations o where o.id = p.org_id))) as calendar
+     from sla_policies p
+     where p.org_id = $1::uuid and p.enabled
+       and (p.priority is null or p.priority = $2::text)
+       and (p.category_id is null or p.category_id = $3::uuid)
+       and (p.team_id is null or p.team_id = $4::uuid)
+     order by p.position, p.created_at, p.id limit 1`,
+    [tx.orgId, t.priority, t.categoryId, t.teamId],
+  );
+  const row = p.rows[0];
+  if (!row) return { ...t, policy: null, calendar: null };
+  const { calendar, ...policy } = row;
+  return { ...t, policy, calendar };
+}
+
+/** Intervals in which the ticket was open (the only state in which SLA clocks run). */
+async function runningIntervals(tx: Tx, t: TicketFacts): Promise<Array<[Date, Date | null]>> {
+  const r = await tx.query<{ to: Status; at: Date }>(
+    `select case when type = 'ticket.merged' then 'closed' else data->>'to' end as "to", created_at as at
+     from ticket_events where org_id = $1::uuid and ticket_id = $2::uuid
+       and type in ('ticket.status_changed', 'ticket.closed', 'ticket.reopened', 'ticket.merged')
+     order by id`,
+    [tx.orgId, t.id],
+  );
+  const out: Array<[Date, Date | null]> = [];
+  let openSince: Date | null = new Date(t.createdAt);
+  for (const ev of r.rows) {
+    if (ev.to === 'open') openSince ??= new Date(ev.at);
+    else if (openSince) {
+      out.push([openSince, new Date(ev.at)]);
+      openSince = null;
+    }
+  }
+  if (openSince) out.push([openSince, null]);
+  return out;
+}
+
+/**
+ * When `minutes` of running time have passed since `start`, counting only the running intervals
+ * in the calendar's working hours. Null while the clock is stopped short of the target.
+ */
+function dueAfter(
+  start: Date,
+  minutes: number,
+  intervals: ReadonlyArray<[Date, Date | null]>,
+  cal: BusinessCalendar | null,
+): Date | null {
+  let left = minutes;
+  for (const [a, b] of intervals) {
+    if (b && b <= start) continue;
+    const from = a > start ? a : start;
+    const due = addBusinessMinutes(from, left, cal);
+    if (!b || due <= b) return due;
+    left -= businessMinutesBetween(from, b, cal);
+    if (left <= 0) return b;
+  }
+  return null;
+}
+
+/** The ticket's SLA clocks as of now (pure reads). */
+export async function slaSnapshot(
+  tx: Tx,
+  ticketId: string,
+  opts: { lock?: boolean } = {},
+): Promise<SlaSnapshot> {
+  const t = await loadFacts(tx, ticketId, opts.lock ?? false);
+  if (!t) throw new AppError('not_found', 'ticket not found');
+  const policy = t.policy;
+  const none = (metric: SlaMetric): MetricState => ({ metric, state: 'none', dueAt: null, warnAt: null });
+  if (!policy) return { ticketId, policy, metrics: SLA_METRICS.map(none) };
+  const intervals = await runningIntervals(tx, t);
+  const running = t.status === 'open';
+  const final = t.status === 'solved' || t.status === 'closed';
+  const warnBefore = policy.warnBeforeMinutes ?? 0;
+  const clock = (metric: SlaMetric, start: Date, target: number | null): MetricState => {
+    if (!target) return none(metric);
+    const dueAt = dueAfter(start, target, intervals, t.calendar);
+    if (!dueAt || !running) return { metric, state: 'paused', dueAt: null, warnAt: null };
+    const warnAt =
+      warnBefore > 0
+        ? (dueAfter(start, Math.max(target - warnBefore, 0), intervals, t.calendar) ?? start)
+        : null;
+    return { metric, state: 'active', dueAt, warnAt };
+  };
+  const fulfilled = (metric: SlaMetric): MetricState => ({
+    metric,
+    state: 'fulfilled',
+    dueAt: null,
+    warnAt: null,
+  });
+
+  const first =
+    t.firstResponseAt || final
+      ? fulfilled('first_response')
+      : clock('first_response', new Date(t.createdAt), policy.firstResponseMinutes);
+  const next =
+    !t.firstResponseAt || !policy.nextResponseMinutes
+      ? none('next_response')
+      : t.waitingSince && !final
+        ? clock('next_response', new Date(t.waitingSince), policy.nextResponseMinutes)
+        : fulfilled('next_response');
+  const resolution = final
+    ? fulfilled('resolution')
+    : clock('resolution', new Date(t.createdAt), policy.resolutionMinutes);
+  return {
+    ticketId,
+    policy,
+    metrics: [
+      policy.firstResponseMinutes ? first : none('first_response'),
+      next,
+      policy.resolutionMinutes ? resolution : none('resolution'),
+    ],
+  };
+}
+
+export interface SlaEventRow {
+  id: number;
+  metric: SlaMetric;
+  kind: 'activate' | 'pause' | 'resume' | 'fulfil' | 'warn' | 'breach';
+  dueAt: Date | null;
+  policyId: string | null;
+  createdAt: Date;
+}
+
+export async function slaEvents(tx: Tx, ticketId: string): Promise<SlaEventRow[]> {
+  const r = await tx.query<SlaEventRow>(
+    `select id, metric, kind, due_at as "dueAt", policy_id as "policyId", created_at as "createdAt"
+     from ticket_sla_events where org_id = $1::uuid and ticket_id = $2::uuid order by id`,
+    [tx.orgId, ticketId],
+  );
+  return r.rows;
+}
+
+const sameTime = (a: Date | null, b: Date | null) =>
+  a === null || b === null ? a === b : Math.abs(new Date(a).getTime() - new Date(b).getTime()) < 1000;
+
+/**
+ * Appends the transitions between the logged state and `snap` (activate, pause, resume, fulfil;
+ * a changed due time is a new activate) and keeps tickets.sla_due_at in step. Call with the
+ * ticket locked (slaSnapshot with lock) so two recomputes cannot both append.
+ */
+export async function recordTransitions(tx: Tx, snap: SlaSnapshot): Promise<void> {
+  const events = await slaEvents(tx, snap.ticketId);
+  const rows: Array<[SlaMetric, SlaEventRow['kind'], Date | null]> = [];
+  for (const m of snap.metrics) {
+    const last = events.filter((e) => e.metric === m.metric).at(-1);
+    const running = last && last.kind !== 'fulfil' && last.kind !== 'pause';
+    if (m.state === 'active') {
+      if (!last || last.kind === 'fulfil') rows.push([m.metric, 'activate', m.dueAt]);
+      else if (last.kind === 'pause') rows.push([m.metric, 'resume', m.dueAt]);
+      else if (!sameTime(last.dueAt, m.dueAt)) rows.push([m.metric, 'activate', m.dueAt]);
+    } else if (m.state === 'paused' && running) {
+      rows.push([m.metric, 'pause', null]);
+    } else if (m.state === 'fulfilled' && last && last.kind !== 'fulfil') {
+      rows.push([m.metric, 'fulfil', null]);
+    }
+  }
+  if (rows.length) {
+    await tx.query(
+      `insert into ticket_sla_events (org_id, ticket_id, policy_id, metric, kind, due_at)
+       select $1::uuid, $2::uuid, $3::uuid, m, k, d
+       from unnest($4::text[], $5::text[], $6::timestamptz[]) as u(m, k, d)`,
+      [
+        tx.orgId,
+        snap.ticketId,
+        snap.policy?.id ?? null,
+        rows.map((r) => r[0]),
+        rows.map((r) => r[1]),
+        rows.map((r) => r[2]),
+      ],
+    );
+  }
+  const dues = snap.metrics.flatMap((m) => (m.state === 'active' && m.dueAt ? [m.dueAt.getTime()] : []));
+  await tx.query(
+    `update tickets set sla_due_at = $3::timestamptz where org_id = $1::uuid and id = $2::uuid
+       and sla_due_at is distinct from $3::timestamptz`,
+    [tx.orgId, snap.ticketId, dues.length ? new Date(Math.min(...dues)) : null],
+  );
+}
+
+/** Whether a warn/breach for this metric and due time is already in the log. */
+export async function timerRecorded(
+  tx: Tx,
+  ticketId: string,
+  metric: SlaMetric,
+  kind: 'warn' | 'breach',
+  dueAt: Date,
+): Promise<boolean> {
+  const r = await tx.query(
+    `select 1 from ticket_sla_events where org_id = $1::uuid and ticket_id = $2::uuid and metric = $3::text
+       and kind = $4::text and due_at = $5::timestamptz`,
+    [tx.orgId, ticketId, metric, kind, dueAt],
+  );
+  return (r.rowCount ?? 0) > 0;
+}
+
+/** Logs a warning or breach: the SLA event, the ticket history entry and the outbox event. */
+export async function recordTimer(
+  tx: Tx,
+  snap: SlaSnapshot,
+  metric: SlaMetric,
+  kind: 'warn' | 'breach',
+  dueAt: Date,
+  ticketSummary: Record<string, unknown>,
+): Promise<void> {
+  await tx.query(
+    `insert into ticket_sla_events (org_id, ticket_id, policy_id, metric, kind, due_at)
+     values ($1::uuid, $2::uuid, $3::uuid, $4::text, $5::text, $6::timestamptz)`,
+    [tx.orgId, snap.ticketId, snap.policy?.id ?? null, metric, kind, dueAt],
+  );
+  if (kind === 'breach') {
+    await tx.query(
+      'update tickets set sla_breached_at = coalesce(sla_breached_at, now()) where org_id = $1::uuid and id = $2::uuid',
+      [tx.orgId, snap.ticketId],
+    );
+  }
+  const type = kind === 'warn' ? 'ticket.sla_warning' : 'ticket.sla_breached';
+  await recordChange(
+    tx,
+    { type: 'system' },
+    {
+      ticketId: snap.ticketId,
+      action: type,
+      data: { metric, dueAt: dueAt.toISOString(), policyId: snap.policy?.id ?? null },
+      event: {
+        type,
+        aggregateType: 'ticket',
+        aggregateId: snap.ticketId,
+        payload: {
+          ticket: ticketSummary,
+          metric,
+          dueAt: dueAt.toISOString(),
+          policy: snap.policy ? { id: snap.policy.id, name: snap.policy.name } : null,
+        },
+      },
+    },
+  );
+}

@@ -1,0 +1,202 @@
+import { mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { Redis } from 'ioredis';
+import { afterEach, describe, expect, inject, it } from 'vitest';
+import { withTenant } from '../../db/tenant.js';
+import { openTicket, reply, setStatus } from '../../db/tickets.js';
+import { LIVE_CHANNEL_PATTERN, type LiveEnvelope, orgTopic, readBacklog } from '../../lib/live.js';
+import { startRedis } from '../../lib/local-stack/index.js';
+import { freePort } from '../../lib/local-stack/ports.js';
+import { createRedis } from '../../lib/redis.js';
+import { jobIds } from '../../workers/jobs.js';
+import { pruneOutbox } from '../../workers/maintenance.js';
+import { impliedJobs, OutboxRelay } from '../../workers/outbox-relay.js';
+import { createQueues } from '../../workers/queues.js';
+import { useTestDb } from '../support/db.js';
+import { makeOrg } from '../support/fixtures.js';
+import { logger, testDeps, uniquePrefix, until } from './support.js';
+
+const db = useTestDb();
+const cleanups: Array<() => Promise<void>> = [];
+// Relays serve every org in the database, so each test stops its own before the next starts.
+afterEach(async () => {
+  for (const c of cleanups.splice(0).reverse()) await c().catch(() => {});
+});
+
+async function relayOn(redisUrl: string, prefix: string, opts: { pollMs?: number; batchSize?: number } = {}) {
+  const producer = createRedis(redisUrl, 'producer', 'test-relay');
+  producer.on('error', () => {});
+  await producer.connect();
+  const queues = createQueues(producer, prefix);
+  const relay = new OutboxRelay({ pool: db.app, redis: producer, queues, logger, ...opts });
+  const stop = async () => {
+    await relay.stop();
+    await queues.close();
+    producer.disconnect();
+  };
+  cleanups.push(stop);
+  return { relay, queues, producer, stop };
+}
+
+async function unrelayed(orgId: string) {
+  const r = await db.admin.query('select 1 from outbox where org_id = $1 and relayed_at is null', [orgId]);
+  return r.rowCount ?? 0;
+}
+
+async function outboxIds(orgId: string) {
+  const r = await db.admin.query<{ id: number }>('select id from outbox where org_id = $1 order by id', [
+    orgId,
+  ]);
+  return r.rows.map((x) => Number(x.id));
+}
+
+describe('outbox relay', () => {
+  it('publishes each event live in order, enqueues the jobs it implies by outbox id, and marks it relayed', async () => {
+    const redisUrl = inject('services').redisUrl;
+    const org = await makeOrg(db.app);
+    const sub = new Redis(redisUrl);
+    cleanups.push(async () => sub.disconnect());
+    const seen: LiveEnvelope[] = [];
+    await sub.psubscribe(LIVE_CHANNEL_PATTERN);
+    sub.on('pmessage', (_p, ch, msg) => {
+      if (ch.endsWith(org.orgId)) seen.push(JSON.parse(msg));
+    });
+    const prefix = uniquePrefix();
+    const { relay } = await relayOn(redisUrl, prefix, { pollMs: 5_000 });
+    relay.start();
+    const ticket = await withTenant(db.app, org.orgId, async (tx) => {
+      const { ticket } = await openTicket(tx, { subject: 'Lag spikes', origin: 'panel' }, org.owner);
+      await reply(tx, { ticketId: ticket.id, body: 'Looking into it', origin: 'panel' }, org.owner);
+      await setStatus(tx, { ticketId: ticket.id, status: 'pending' }, org.owner);
+      return ticket;
+    });
+    // Woken by NOTIFY: the poll interval is 5 s, so this only passes quickly through LISTEN.
+    await until(async () => (await unrelayed(org.orgId)) === 0 && seen.length >= 3);
+    const ids = await outboxIds(org.orgId);
+    const orgSeen = seen.filter((e) => e.topic === orgTopic(org.orgId));
+    expect(orgSeen.map((e) => e.event.id)).toEqual(ids);
+    expect(orgSeen.map((e) => e.event.type)).toEqual([
+      'ticket.created',
+      'message.created',
+      'ticket.status_changed',
+    ]);
+    expect(orgSeen.map((e) => e.seq)).toEqual([1, 2, 3]);
+    expect(seen.filter((e) => e.topic === `ticket:${ticket.id}`)).toHaveLength(3);
+
+    const deps = testDeps(db.app, prefix);
+    cleanups.push(deps.close);
+    const webhooks = deps.deps.queues.get('webhooks');
+    const [created, message] = ids as [number, number];
+    expect((await webhooks.getJob(jobIds.fanout(created)))?.data).toEqual({
+      orgId: org.orgId,
+      outboxId: created,
+    });
+    expect((await deps.deps.queues.get('timers').getJob(jobIds.slaRecompute(created)))?.data).toEqual({
+      orgId: org.orgId,
+      ticketId: ticket.id,
+    });
+    // A panel reply goes to Discord; the job is named after the outbox id.
+    expect((await deps.deps.queues.get('discord').getJob(jobIds.discordMessage(message)))?.name).toBe(
+      'discord.message',
+    );
+  });
+
+  it('derives the implied jobs from the event alone', () => {
+    const base = {
+      id: 7,
+      orgId: '00000000-0000-4000-8000-000000000001',
+      aggregateType: 'ticket',
+      aggregateId: '00000000-0000-4000-8000-000000000002',
+      createdAt: new Date(),
+    };
+    const names = (eventType: string, payload: Record<string, unknown>) =>
+      impliedJobs({ ...base, eventType, payload }).map((j) => `${j.name}@${j.opts.jobId}`);
+    expect(names('message.created', { message: { id: base.aggregateId, origin: 'discord' } })).toEqual([
+      'webhook.fanout@wf-7',
+      'sla.recompute@sr-7',
+    ]);
+    expect(names('ticket.created', { ticket: { priority: 'urgent' } })).toEqual([
+      'webhook.fanout@wf-7',
+      'sla.recompute@sr-7',
+      'discord.alert@da-7',
+    ]);
+    expect(names('ticket.sla_breached', {})).toEqual(['webhook.fanout@wf-7', 'discord.alert@da-7']);
+    expect(
+      names('webhook.replay_requested', { subscriptionId: base.aggregateId, outboxId: 3 }).map((n) => n),
+    ).toEqual(['webhook.deliver@wr-7']);
+  });
+
+  it('shares the work between several relays without publishing anything twice', async () => {
+    const redisUrl = inject('services').redisUrl;
+    const org = await makeOrg(db.app);
+    await withTenant(db.app, org.orgId, async (tx) => {
+      for (let i = 0; i < 60; i++) await openTicket(tx, { subject: `Bulk ${i}`, origin: 'api' }, org.owner);
+    });
+    const prefix = uniquePrefix();
+    const relays = await Promise.all(
+      [1, 2, 3].map(() => relayOn(redisUrl, prefix, { batchSize: 7, pollMs: 50 })),
+    );
+    for (const r of relays) r.relay.start();
+    await until(async () => (await unrelayed(org.orgId)) === 0);
+    const reader = new Redis(redisUrl);
+    cleanups.push(async () => reader.disconnect());
+    const { envelopes, complete } = await readBacklog(reader, orgTopic(org.orgId), 0);
+    expect(complete).toBe(true);
+    expect(envelopes.map((e) => e.seq)).toEqual(Array.from({ length: 60 }, (_, i) => i + 1));
+    expect(new Set(envelopes.map((e) => e.event.id))).toEqual(new Set(await outboxIds(org.orgId)));
+  });
+
+  it('leaves rows waiting while Redis is down and catches up when it returns', async () => {
+    const dir = mkdtempSync(join(tmpdir(), 'gm-relay-redis-'));
+    const redis = await startRedis({
+      dir,
+      port: await freePort(),
+      install: true,
+      durable: true,
+      log: () => {},
+    });
+    cleanups.push(async () => {
+      await redis.stop({ kill: true });
+      rmSync(dir, { recursive: true, force: true });
+    });
+    const org = await makeOrg(db.app);
+    const { relay } = await relayOn(redis.url, uniquePrefix(), { pollMs: 50 });
+    relay.start();
+    await until(async () => (await unrelayed(org.orgId)) === 0);
+    await redis.stop({ kill: true });
+    await withTenant(db.app, org.orgId, async (tx) => {
+      for (let i = 0; i < 5; i++)
+        await openTicket(tx, { subject: `While down ${i}`, origin: 'api' }, org.owner);
+    });
+    // Give the relay a few polls with Redis gone: nothing may be marked relayed.
+    await new Promise((r) => setTimeout(r, 300));
+    expect(await unrelayed(org.orgId)).toBe(5);
+    await redis.restart();
+    await until(async () => (await unrelayed(org.orgId)) === 0);
+    const reader = new Redis(redis.url);
+    cleanups.push(async () => reader.disconnect());
+    const { envelopes } = await readBacklog(reader, orgTopic(org.orgId), 0);
+    const published = new Set(envelopes.map((e) => e.event.id));
+    for (const id of await outboxIds(org.orgId)) expect(published.has(id)).toBe(true);
+  });
+
+  it('prunes relayed rows past the retention period only', async () => {
+    const org = await makeOrg(db.app);
+    await withTenant(db.app, org.orgId, async (tx) => {
+      await openTicket(tx, { subject: 'Old', origin: 'api' }, org.owner);
+      await openTicket(tx, { subject: 'New', origin: 'api' }, org.owner);
+    });
+    const ids = await outboxIds(org.orgId);
+    await db.admin.query(
+      `update outbox set relayed_at = now() - interval '20 days' where id = $1;
+       update outbox set relayed_at = now() where id = $2`
+        .replace('$1', String(ids[0]))
+        .replace('$2', String(ids[1])),
+    );
+    const deps = testDeps(db.app, uniquePrefix());
+    cleanups.push(deps.close);
+    expect(await pruneOutbox(deps.deps, 14)).toBeGreaterThanOrEqual(1);
+    expect(await outboxIds(org.orgId)).toEqual([ids[1]]);
+  });
+});

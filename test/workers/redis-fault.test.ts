@@ -1,0 +1,131 @@
+import { mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { Redis } from 'ioredis';
+import { afterAll, describe, expect, it } from 'vitest';
+import { withTenant } from '../../db/tenant.js';
+import { openTicket, setPriority } from '../../db/tickets.js';
+import { createSubscription } from '../../db/webhooks.js';
+import { orgTopic, readBacklog } from '../../lib/live.js';
+import { type RedisHandle, startRedis } from '../../lib/local-stack/index.js';
+import { freePort } from '../../lib/local-stack/ports.js';
+import { startWorkerRuntime, type WorkerRuntime } from '../../workers/runtime.js';
+import { messageIdFor } from '../../workers/webhooks.js';
+import { useTestDb } from '../support/db.js';
+import { makeOrg } from '../support/fixtures.js';
+import { box, logger, loopbackOnly, startReceiver, uniquePrefix, until } from './support.js';
+
+const db = useTestDb(20);
+const dir = mkdtempSync(join(tmpdir(), 'gm-fault-redis-'));
+let redis: RedisHandle | undefined;
+let runtime: WorkerRuntime | undefined;
+afterAll(async () => {
+  await runtime?.stop().catch(() => {});
+  await redis?.stop({ kill: true });
+  rmSync(dir, { recursive: true, force: true });
+});
+
+describe('Redis killed mid-stream', () => {
+  it('delivers every committed change exactly once per subscription and once on the live stream', async () => {
+    // A private, durable (AOF, fsync every second) Redis this test can SIGKILL.
+    redis = await startRedis({ dir, port: await freePort(), install: true, durable: true, log: () => {} });
+    const org = await makeOrg(db.app);
+    const receivers = [await startReceiver(), await startReceiver()];
+    const subs = [];
+    for (const rx of receivers) {
+      const { subscription } = await withTenant(db.app, org.orgId, (tx) =>
+        createSubscription(
+          tx,
+          { url: rx.url, eventTypes: ['ticket.created', 'ticket.priority_changed'] },
+          org.owner,
+          box,
+        ),
+      );
+      subs.push(subscription);
+    }
+    runtime = await startWorkerRuntime({
+      pool: db.app,
+      redisUrl: redis.url,
+      logger,
+      box,
+      webhookTargets: loopbackOnly,
+      prefix: uniquePrefix(),
+      schedulers: false,
+      relay: { pollMs: 100 },
+    });
+
+    // A stream of changes, each committed on its own, while Redis is killed and restarted.
+    let stop = false;
+    let committed = 0;
+    const writer = (async () => {
+      let i = 0;
+      while (!stop) {
+        await withTenant(db.app, org.orgId, async (tx) => {
+          const { ticket } = await openTicket(tx, { subject: `Change ${i}`, origin: 'api' }, org.owner);
+          if (i % 3 === 0) await setPriority(tx, { ticketId: ticket.id, priority: 'high' }, org.owner);
+        });
+        committed++;
+        i++;
+        await new Promise((r) => setTimeout(r, 10));
+      }
+    })();
+    await until(async () => committed >= 30 && receivers[0]!.requests.length >= 10);
+    await redis.stop({ kill: true });
+    const atKill = committed;
+    await until(async () => committed >= atKill + 30);
+    await redis.restart();
+    const atRestart = committed;
+    await until(async () => committed >= atRestart + 30);
+    stop = true;
+    await writer;
+
+    const events = await db.admin.query<{ id: number }>(
+      `select id from outbox where org_id = $1 and event_type in ('ticket.created', 'ticket.priority_changed') order by id`,
+      [org.orgId],
+    );
+    const expected = events.rows.map((r) => Number(r.id));
+    expect(expected.length).toBeGreaterThan(90);
+
+    // Wait until the delivery log has a success for every event and subscription.
+    await until(async () => {
+      const r = await db.admin.query<{ n: number }>(
+        `select count(*)::int as n from webhook_deliveries where org_id = $1 and status = 'succeeded'`,
+        [org.orgId],
+      );
+      return (r.rows[0]?.n ?? 0) >= expected.length * subs.length;
+    }, 60_000);
+    // Let anything still in flight land before counting duplicates.
+    await new Promise((r) => setTimeout(r, 500));
+
+    for (const [k, sub] of subs.entries()) {
+      const log = await db.admin.query<{ outbox_id: number; n: number }>(
+        `select outbox_id, count(*)::int as n from webhook_deliveries
+         where subscription_id = $1 and status = 'succeeded' group by outbox_id order by outbox_id`,
+        [sub.id],
+      );
+      expect(log.rows.map((r) => Number(r.outbox_id))).toEqual(expected);
+      expect(log.rows.every((r) => r.n === 1)).toBe(true);
+      const ids = receivers[k]!.requests.map((q) => String(q.headers['webhook-id']));
+      expect(ids).toHaveLength(expected.length);
+      expect(new Set(ids)).toEqual(new Set(expected.map(messageIdFor)));
+    }
+
+    // Live: the org topic's backlog holds every event exactly once, in gap-free sequence.
+    const reader = new Redis(redis.url);
+    try {
+      const all = await db.admin.query<{ id: number }>(
+        'select id from outbox where org_id = $1 order by id',
+        [org.orgId],
+      );
+      const { envelopes } = await readBacklog(reader, orgTopic(org.orgId), 0);
+      const live = envelopes.map((e) => e.event.id);
+      expect(new Set(live).size).toBe(live.length);
+      expect(new Set(live)).toEqual(new Set(all.rows.map((r) => Number(r.id))));
+      const seqs = envelopes.map((e) => e.seq);
+      expect(seqs).toEqual(Array.from({ length: seqs.length }, (_, i) => (seqs[0] ?? 1) + i));
+    } finally {
+      reader.disconnect();
+      for (const rx of receivers) await rx.close();
+    }
+  }, 120_000);
+});
