@@ -122,6 +122,9 @@ export interface Config {
     readonly apiUrl: string;
     /** OAuth2 login for the panel; the application id is the client id. */
     readonly clientSecret: string | undefined;
+    readonly shardCount: number | undefined;
+    readonly shardIds: readonly number[] | undefined;
+    readonly messageContent: boolean;
   };
   readonly api: {
     readonly sessionIdleSeconds: number;
@@ -199,6 +202,9 @@ export function loadConfig(env: Readonly<Record<string, string | undefined>> = p
       applicationId: e.DISCORD_APPLICATION_ID,
       apiUrl: e.DISCORD_API_URL,
       clientSecret: e.DISCORD_CLIENT_SECRET,
+      shardCount: e.SHARD_COUNT,
+      shardIds: e.SHARD_IDS ? expandShardIds(e.SHARD_IDS) : undefined,
+      messageContent: e.DISCORD_MESSAGE_CONTENT,
     },
     api: {
       sessionIdleSeconds: e.SESSION_IDLE_MINUTES * 60,
