@@ -171,3 +171,113 @@ export async function unreadCounts(tx: Tx, userId: string): Promise<Map<string, 
   );
   return new Map(r.rows.map((x) => [x.channelId, x.n]));
 }
+
+export const listChannelsInput = z.object({
+  kind: z.enum(['ticket', 'player_dm', 'staff_room', 'discord_mirror']).optional(),
+  limit: z.coerce.number().int().min(1).max(200).default(50),
+});
+
+/** The inbox's channels, most recent activity first, with the reader's unread count. */
+export async function listChannels(
+  tx: Tx,
+  readerId: string | null,
+  raw: z.input<typeof listChannelsInput> = {},
+): Promise<(Channel & { unread: number })[]> {
+  const f = parseInput(listChannelsInput, raw);
+  const r = await tx.query<Channel & { unread: number }>(
+    `select ${CHANNEL_COLUMNS.replace(/(^|, )(\w+)/g, '$1c.$2')},
+       case when $2::uuid is null then 0 else (
+         select count(*)::int from messages m
+         where m.org_id = c.org_id and m.channel_id = c.id and m.deleted_at is null
+           and m.author_user_id is distinct from $2::uuid
+           and m.created_at > coalesce((select cr.last_read_at from channel_reads cr
+                                        where cr.channel_id = c.id and cr.user_id = $2::uuid), '-infinity')
+       ) end as unread
+     from message_channels c
+     where c.org_id = $1::uuid and ($3::text is null or c.kind = $3::text)
+     order by c.last_message_at desc nulls last, c.id limit $4::int`,
+    [tx.orgId, readerId, f.kind ?? null, f.limit],
+  );
+  return r.rows;
+}
+
+export async function getChannel(tx: Tx, channelId: string): Promise<Channel> {
+  const r = await tx.query<Channel>(
+    `select ${CHANNEL_COLUMNS} from message_channels where org_id = $1::uuid and id = $2::uuid`,
+    [tx.orgId, parseInput(id, channelId)],
+  );
+  if (!r.rows[0]) throw new AppError('not_found', 'channel not found');
+  return r.rows[0];
+}
+
+export interface Reaction {
+  messageId: string;
+  emoji: string;
+  count: number;
+  userIds: string[];
+}
+
+/** Reactions on the given messages, grouped per emoji. */
+export async function reactionsOn(tx: Tx, messageIds: string[]): Promise<Reaction[]> {
+  if (messageIds.length === 0) return [];
+  const r = await tx.query<Reaction>(
+    `select message_id as "messageId", emoji, count(*)::int as count,
+       coalesce(array_agg(user_id) filter (where user_id is not null), '{}') as "userIds"
+     from message_reactions where org_id = $1::uuid and message_id = any($2::uuid[])
+     group by message_id, emoji order by message_id, min(created_at)`,
+    [tx.orgId, messageIds],
+  );
+  return r.rows;
+}
+
+export const reactionInput = z.object({
+  messageId: id,
+  emoji: z
+    .string()
+    .trim()
+    .min(1)
+    .max(64)
+    .regex(/^[^\s<>]+$/u, 'one emoji or :name:'),
+});
+
+/** Adds (or with `remove`, takes back) the actor's reaction; doing it twice changes nothing. */
+export async function react(
+  tx: Tx,
+  raw: z.input<typeof reactionInput>,
+  actor: Actor,
+  remove = false,
+): Promise<void> {
+  const input = parseInput(reactionInput, raw);
+  if (actor.type !== 'user' && actor.type !== 'player') throw new AppError('forbidden', 'only people react');
+  const msg = await tx.query<{ channelId: string }>(
+    'select channel_id as "channelId" from messages where org_id = $1::uuid and id = $2::uuid and deleted_at is null',
+    [tx.orgId, input.messageId],
+  );
+  const channelId = msg.rows[0]?.channelId;
+  if (!channelId) throw new AppError('not_found', 'message not found');
+  const who = actor.type === 'user' ? [actor.id, null] : [null, actor.id];
+  const r = remove
+    ? await tx.query(
+        `delete from message_reactions where org_id = $1::uuid and message_id = $2::uuid
+         and user_id is not distinct from $3::uuid and player_id is not distinct from $4::uuid and emoji = $5::text`,
+        [tx.orgId, input.messageId, ...who, input.emoji],
+      )
+    : await tx.query(
+        `insert into message_reactions (org_id, message_id, user_id, player_id, emoji)
+         values ($1::uuid, $2::uuid, $3::uuid, $4::uuid, $5::text) on conflict do nothing`,
+        [tx.orgId, input.messageId, ...who, input.emoji],
+      );
+  if (r.rowCount === 0) return;
+  const type = remove ? 'message.reaction_removed' : 'message.reaction_added';
+  await recordChange(tx, actor, {
+    action: type,
+    target: { type: 'channel', id: channelId },
+    data: { messageId: input.messageId, emoji: input.emoji },
+    event: {
+      type,
+      aggregateType: 'channel',
+      aggregateId: channelId,
+      payload: { channelId, messageId: input.messageId, emoji: input.emoji },
+    },
+  });
+}

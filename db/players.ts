@@ -83,3 +83,72 @@ export async function getPlayer(tx: Tx, playerId: string): Promise<Player> {
   if (!r.rows[0]) throw new AppError('not_found', 'player not found');
   return r.rows[0];
 }
+
+export const listPlayersInput = z.object({
+  /** Matches display name, email, Discord id or game account id. */
+  q: z.string().trim().min(1).max(100).optional(),
+  /** The id of the last player of the previous page (players are listed newest first). */
+  after: id.optional(),
+  limit: z.coerce.number().int().min(1).max(100).default(25),
+});
+
+export async function listPlayers(tx: Tx, raw: z.input<typeof listPlayersInput> = {}): Promise<Player[]> {
+  const f = parseInput(listPlayersInput, raw);
+  const r = await tx.query<Player>(
+    `select ${COLUMNS} from player_profiles p
+     where p.org_id = $1::uuid and p.erased_at is null
+       and ($2::text is null or p.display_name ilike '%' || $2::text || '%' or p.email ilike $2::text
+            or p.discord_user_id = $2::text or p.game_account_id = $2::text)
+       and ($3::uuid is null or (p.created_at, p.id) < (select created_at, id from player_profiles where id = $3::uuid))
+     order by p.created_at desc, p.id desc limit $4::int`,
+    [tx.orgId, f.q?.replace(/[%_\\]/g, '\\$&') ?? null, f.after ?? null, f.limit],
+  );
+  return r.rows;
+}
+
+export interface PlayerHistory {
+  tickets: { id: string; number: number; subject: string; status: string; origin: string; createdAt: Date }[];
+  reportsMade: { id: string; reason: string; status: string; reportedId: string; createdAt: Date }[];
+  reportsAgainst: {
+    id: string;
+    reason: string;
+    status: string;
+    reporterId: string | null;
+    createdAt: Date;
+  }[];
+  sessions: { id: string; gameId: string; startedAt: Date; endedAt: Date | null; platform: string | null }[];
+}
+
+/** A player's history across channels: tickets, reports made and received, game sessions. */
+export async function playerHistory(tx: Tx, playerId: string): Promise<PlayerHistory> {
+  const pid = parseInput(id, playerId);
+  const args = [tx.orgId, pid];
+  const [tickets, made, against, sessions] = await Promise.all([
+    tx.query<PlayerHistory['tickets'][number]>(
+      `select id, number, subject, status, origin, created_at as "createdAt" from tickets
+       where org_id = $1::uuid and requester_id = $2::uuid order by created_at desc limit 100`,
+      args,
+    ),
+    tx.query<PlayerHistory['reportsMade'][number]>(
+      `select id, reason, status, reported_id as "reportedId", created_at as "createdAt" from player_reports
+       where org_id = $1::uuid and reporter_id = $2::uuid order by created_at desc limit 100`,
+      args,
+    ),
+    tx.query<PlayerHistory['reportsAgainst'][number]>(
+      `select id, reason, status, reporter_id as "reporterId", created_at as "createdAt" from player_reports
+       where org_id = $1::uuid and reported_id = $2::uuid order by created_at desc limit 100`,
+      args,
+    ),
+    tx.query<PlayerHistory['sessions'][number]>(
+      `select id, game_id as "gameId", started_at as "startedAt", ended_at as "endedAt", platform from player_sessions
+       where org_id = $1::uuid and player_id = $2::uuid order by started_at desc limit 100`,
+      args,
+    ),
+  ]);
+  return {
+    tickets: tickets.rows,
+    reportsMade: made.rows,
+    reportsAgainst: against.rows,
+    sessions: sessions.rows,
+  };
+}

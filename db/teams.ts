@@ -1,4 +1,5 @@
 import { z } from 'zod';
+import { AppError } from '../lib/errors.js';
 import { type Actor, recordChange } from './changes.js';
 import { id } from './schemas.js';
 import type { Tx } from './tenant.js';
@@ -73,4 +74,67 @@ export async function listTeams(tx: Tx): Promise<Team[]> {
     [tx.orgId],
   );
   return r.rows;
+}
+
+/** A team with the ids of its members. */
+export async function getTeam(tx: Tx, teamId: string): Promise<Team & { memberIds: string[] }> {
+  const r = await tx.query<Team & { memberIds: string[] }>(
+    `select t.id, t.name, t.description,
+       coalesce((select array_agg(tm.user_id order by tm.created_at) from team_members tm
+                 where tm.org_id = t.org_id and tm.team_id = t.id), '{}') as "memberIds"
+     from teams t where t.org_id = $1::uuid and t.id = $2::uuid`,
+    [tx.orgId, parseInput(id, teamId)],
+  );
+  if (!r.rows[0]) throw new AppError('not_found', 'team not found');
+  return r.rows[0];
+}
+
+export const updateTeamInput = z
+  .object({
+    name: z.string().trim().min(1).max(100).optional(),
+    description: z.string().trim().max(500).nullable().optional(),
+  })
+  .refine((v) => Object.keys(v).length > 0, 'nothing to change');
+
+export async function updateTeam(
+  tx: Tx,
+  teamId: string,
+  raw: z.input<typeof updateTeamInput>,
+  actor: Actor,
+): Promise<Team> {
+  const input = parseInput(updateTeamInput, raw);
+  const r = await tx.query<Team>(
+    `update teams set name = coalesce($3::text, name),
+       description = case when $4::boolean then $5::text else description end, updated_at = now()
+     where org_id = $1::uuid and id = $2::uuid returning id, name, description`,
+    [
+      tx.orgId,
+      parseInput(id, teamId),
+      input.name ?? null,
+      input.description !== undefined,
+      input.description ?? null,
+    ],
+  );
+  const team = r.rows[0];
+  if (!team) throw new AppError('not_found', 'team not found');
+  await recordChange(tx, actor, {
+    action: 'team.updated',
+    target: { type: 'team', id: team.id },
+    data: input,
+  });
+  return team;
+}
+
+/** Deletes a team; its tickets keep their assignee and lose the team. */
+export async function deleteTeam(tx: Tx, teamId: string, actor: Actor): Promise<void> {
+  const r = await tx.query<{ name: string }>(
+    'delete from teams where org_id = $1::uuid and id = $2::uuid returning name',
+    [tx.orgId, parseInput(id, teamId)],
+  );
+  if (!r.rows[0]) throw new AppError('not_found', 'team not found');
+  await recordChange(tx, actor, {
+    action: 'team.deleted',
+    target: { type: 'team', id: teamId },
+    data: r.rows[0],
+  });
 }

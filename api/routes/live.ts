@@ -1,0 +1,136 @@
+import websocket from '@fastify/websocket';
+import type { FastifyPluginAsync, FastifyRequest } from 'fastify';
+import type { WebSocket } from 'ws';
+import { z } from 'zod';
+import { permissionsOf } from '../../db/memberships.js';
+import { withTenant } from '../../db/tenant.js';
+import { getTicket } from '../../db/tickets.js';
+import { AppError } from '../../lib/errors.js';
+import { orgTopic, ticketTopic } from '../../lib/live.js';
+import type { Logger } from '../../lib/logger.js';
+import { type LiveClient, LiveHub } from '../live-hub.js';
+import { sessionTimes } from '../plugins/auth.js';
+import { readSession } from '../sessions.js';
+
+const clientMessage = z.discriminatedUnion('type', [
+  z.object({
+    type: z.literal('subscribe'),
+    orgId: z.uuid(),
+    /** Omit for the org's whole inbox. */
+    ticketId: z.uuid().optional(),
+    /** The last sequence number seen on this topic: what came after it is sent first. */
+    after: z.number().int().min(0).optional(),
+  }),
+  z.object({ type: z.literal('unsubscribe'), orgId: z.uuid(), ticketId: z.uuid().optional() }),
+  z.object({
+    type: z.literal('presence'),
+    orgId: z.uuid(),
+    ticketId: z.uuid(),
+    state: z.enum(['viewing', 'typing', 'left']),
+  }),
+  z.object({ type: z.literal('ping') }),
+]);
+
+/** How often an open socket checks that its session still exists (logout ends live updates too). */
+const SESSION_CHECK_MS = 30_000;
+
+/**
+ * `GET /v1/live`: a WebSocket for the panel, authenticated by the session cookie. Its origin must
+ * be the panel's (a cross-site page can't ride the cookie). Messages are JSON; see the README of
+ * api/ for the protocol: subscribe/unsubscribe to an org's inbox or one ticket (with `after` to
+ * fill a gap), presence, ping.
+ */
+export const liveRoutes: FastifyPluginAsync = async (app) => {
+  await app.register(websocket, { options: { maxPayload: 16 * 1024 } });
+  const makeSubscriber = app.deps.subscriber;
+  if (!makeSubscriber) return;
+  const hub = new LiveHub(app.deps.redis, makeSubscriber(), app.log as Logger, app.settings.now);
+  await hub.start();
+  app.addHook('onClose', () => hub.stop());
+  const allowedOrigin = new URL(app.settings.publicUrl).origin;
+
+  app.get(
+    '/v1/live',
+    {
+      websocket: true,
+      config: { access: 'authenticated', rateLimit: 'auth' },
+      schema: { tags: ['live'], summary: 'Live updates and presence over WebSocket (session cookie)' },
+      preHandler: async (req: FastifyRequest) => {
+        const origin = req.headers.origin;
+        if (origin !== undefined && origin !== allowedOrigin) {
+          throw new AppError('forbidden', `WebSocket origin ${origin} is not allowed`);
+        }
+      },
+    },
+    (socket: WebSocket, req: FastifyRequest) => {
+      const auth = req.auth;
+      if (auth?.kind !== 'session') return socket.close(1008, 'session required');
+      const userId = auth.userId;
+      const cookie = req.cookies.gm_session ?? '';
+      const client: LiveClient = {
+        send: (m) => {
+          if (socket.readyState === socket.OPEN) socket.send(JSON.stringify(m));
+        },
+      };
+      const allowedOrgs = new Map<string, number>();
+      const presenceIn = new Map<string, string>();
+      const error = (message: string) => client.send({ type: 'error', message });
+
+      /** Members with tickets.read may follow their org; checked again after a minute. */
+      async function mayRead(orgId: string): Promise<boolean> {
+        const checked = allowedOrgs.get(orgId);
+        if (checked !== undefined && app.settings.now() - checked < 60_000) return true;
+        const perms = await withTenant(app.deps.pool, orgId, (tx) => permissionsOf(tx, userId));
+        if (!perms.has('tickets.read')) return false;
+        allowedOrgs.set(orgId, app.settings.now());
+        return true;
+      }
+      async function topicFor(orgId: string, ticketId?: string): Promise<string | null> {
+        if (!(await mayRead(orgId))) return null;
+        if (!ticketId) return orgTopic(orgId);
+        const found = await withTenant(app.deps.pool, orgId, (tx) => getTicket(tx, ticketId)).catch(
+          () => null,
+        );
+        return found ? ticketTopic(ticketId) : null;
+      }
+
+      socket.on('message', async (raw) => {
+        let msg: z.infer<typeof clientMessage>;
+        try {
+          msg = clientMessage.parse(JSON.parse(String(raw)));
+        } catch {
+          return error('messages are JSON: subscribe, unsubscribe, presence or ping');
+        }
+        try {
+          if (msg.type === 'ping') return client.send({ type: 'pong' });
+          const topic = await topicFor(msg.orgId, msg.ticketId);
+          // Unknown and forbidden look the same: no hint that another org's ticket exists.
+          if (!topic) return error('not found');
+          if (msg.type === 'subscribe') return await hub.subscribe(client, topic, msg.after);
+          if (msg.type === 'unsubscribe') return hub.unsubscribe(client, topic);
+          const state = msg.state === 'left' ? null : msg.state;
+          if (state) presenceIn.set(msg.ticketId, msg.orgId);
+          else presenceIn.delete(msg.ticketId);
+          await hub.setPresence(msg.orgId, msg.ticketId, userId, state);
+        } catch (err) {
+          req.log.warn({ err }, 'live message failed');
+          error(`failed (request ${req.id})`);
+        }
+      });
+
+      const check = setInterval(async () => {
+        const still = await readSession(app.deps.redis, cookie, sessionTimes(app.settings)).catch(() => null);
+        if (!still) socket.close(4001, 'session ended');
+      }, SESSION_CHECK_MS);
+      check.unref();
+
+      socket.on('close', () => {
+        clearInterval(check);
+        hub.drop(client);
+        for (const [ticketId, orgId] of presenceIn) {
+          hub.setPresence(orgId, ticketId, userId, null).catch(() => {});
+        }
+      });
+    },
+  );
+};

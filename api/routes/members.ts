@@ -1,0 +1,129 @@
+import type { FastifyPluginAsyncZod } from 'fastify-type-provider-zod';
+import { z } from 'zod';
+import { createInvite, createInviteInput, listInvites, revokeInvite } from '../../db/invites.js';
+import { changeRole, listMembers, removeMember } from '../../db/memberships.js';
+import { actorOf } from './helpers.js';
+import { errorResponses, okSchema, orgParams } from './schemas.js';
+
+const memberSchema = z
+  .object({ userId: z.uuid(), displayName: z.string(), roleKey: z.string(), joinedAt: z.date() })
+  .meta({ id: 'Member' });
+const inviteSchema = z
+  .object({
+    id: z.uuid(),
+    roleKey: z.string(),
+    discordUserId: z.string().nullable(),
+    maxUses: z.number().int(),
+    uses: z.number().int(),
+    expiresAt: z.date(),
+    createdAt: z.date(),
+    revokedAt: z.date().nullable(),
+  })
+  .meta({ id: 'Invite' });
+const memberParams = orgParams.extend({ userId: z.uuid() });
+const M = ['members'];
+
+/** Members and invitations (by Discord account or by link). */
+export const memberRoutes: FastifyPluginAsyncZod = async (app) => {
+  app.get(
+    '/v1/orgs/:orgId/members',
+    {
+      config: { access: { permission: 'members.read' } },
+      schema: {
+        tags: M,
+        summary: 'Members and their roles',
+        params: orgParams,
+        response: { 200: z.object({ members: z.array(memberSchema) }), ...errorResponses },
+      },
+    },
+    async (req) => ({ members: await req.inOrg((tx) => listMembers(tx)) }),
+  );
+
+  app.patch(
+    '/v1/orgs/:orgId/members/:userId',
+    {
+      config: { access: { permission: 'members.manage' } },
+      schema: {
+        tags: M,
+        summary: "Change a member's role",
+        params: memberParams,
+        body: z.object({ role: z.string().trim().min(1).max(50) }),
+        response: { 200: okSchema, ...errorResponses },
+      },
+    },
+    async (req) => {
+      await req.inOrg((tx) =>
+        changeRole(tx, { userId: req.params.userId, role: req.body.role }, actorOf(req)),
+      );
+      return { ok: true as const };
+    },
+  );
+
+  app.delete(
+    '/v1/orgs/:orgId/members/:userId',
+    {
+      config: { access: { permission: 'members.manage' } },
+      schema: {
+        tags: M,
+        summary: 'Remove a member (and from their teams)',
+        params: memberParams,
+        response: { 200: okSchema, ...errorResponses },
+      },
+    },
+    async (req) => {
+      await req.inOrg((tx) => removeMember(tx, req.params.userId, actorOf(req)));
+      return { ok: true as const };
+    },
+  );
+
+  app.get(
+    '/v1/orgs/:orgId/invites',
+    {
+      config: { access: { permission: 'members.manage' } },
+      schema: {
+        tags: M,
+        summary: 'Invitations, newest first',
+        params: orgParams,
+        response: { 200: z.object({ invites: z.array(inviteSchema) }), ...errorResponses },
+      },
+    },
+    async (req) => ({ invites: await req.inOrg((tx) => listInvites(tx)) }),
+  );
+
+  app.post(
+    '/v1/orgs/:orgId/invites',
+    {
+      config: { access: { permission: 'members.manage' }, idempotent: true },
+      schema: {
+        tags: M,
+        summary:
+          'Invite a Discord account (joins at its next sign-in) or make an invite link (code shown once)',
+        params: orgParams,
+        body: createInviteInput,
+        response: {
+          201: z.object({ invite: inviteSchema, code: z.string().nullable(), url: z.string().nullable() }),
+          ...errorResponses,
+        },
+      },
+    },
+    async (req, reply) => {
+      const { invite, code } = await req.inOrg((tx) => createInvite(tx, req.body, actorOf(req)));
+      const url = code ? `${app.settings.publicUrl}/panel/#/invite/${code}` : null;
+      return reply.status(201).send({ invite, code, url });
+    },
+  );
+
+  app.delete(
+    '/v1/orgs/:orgId/invites/:inviteId',
+    {
+      config: { access: { permission: 'members.manage' } },
+      schema: {
+        tags: M,
+        summary: 'Revoke an invitation',
+        params: orgParams.extend({ inviteId: z.uuid() }),
+        response: { 200: inviteSchema, ...errorResponses },
+      },
+    },
+    async (req) => req.inOrg((tx) => revokeInvite(tx, req.params.inviteId, actorOf(req))),
+  );
+};
