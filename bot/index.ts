@@ -1,10 +1,16 @@
-import { Client, Events, GatewayIntentBits } from 'discord.js';
 import type { Config } from '../lib/config.js';
+import { createRedis } from '../lib/redis.js';
+import { createSecretBox } from '../lib/secret-box.js';
+import { createStorage } from '../lib/storage/index.js';
 import type { RoleContext, RunningRole } from '../role.js';
+import { createBot } from './bot.js';
+import { storagePut } from './transcripts.js';
 
 /**
  * The bot role. Without Discord credentials it says how to enable it and stays idle, so a
- * newcomer's `npm start` still brings the rest of the system up.
+ * newcomer's `npm start` still brings the rest of the system up. With them it runs the shards
+ * this process owns (`SHARD_IDS` of `SHARD_COUNT`, or all) in this process; commands are
+ * registered separately with `npm run deploy-commands`, never here.
  */
 export async function startBot(config: Config, ctx: RoleContext): Promise<RunningRole> {
   const log = ctx.logger.child({ role: 'bot' });
@@ -15,18 +21,35 @@ export async function startBot(config: Config, ctx: RoleContext): Promise<Runnin
     );
     return { name: 'bot', stop: async () => {} };
   }
-  const client = new Client({
-    intents: [GatewayIntentBits.Guilds],
-    rest: { api: config.discord.apiUrl },
+  const redis = createRedis(ctx.redisUrl, 'worker', 'gamemod-bot');
+  await redis.connect();
+  const box = createSecretBox(config.secretKey);
+  if (box.insecureDefault && config.env === 'production')
+    log.warn('SECRET_KEY is not set: channel webhook tokens are stored with the development key');
+  const bot = createBot({
+    pool: ctx.pool,
+    redis,
+    logger: log,
+    apiUrl: config.discord.apiUrl,
+    shards: config.discord.shardIds,
+    shardCount: config.discord.shardCount,
+    messageContent: config.discord.messageContent,
+    seal: (s) => box.seal(s),
+    open: (s) => box.open(s),
+    putObject: storagePut(createStorage(config.storage)),
   });
-  const ready = new Promise<void>((resolve) => client.once(Events.ClientReady, () => resolve()));
-  await client.login(config.discord.token);
-  await ready;
-  log.info({ user: client.user?.tag, guilds: client.guilds.cache.size }, 'connected to the Discord gateway');
+  try {
+    await bot.start(config.discord.token);
+  } catch (err) {
+    await bot.stop(0).catch(() => {});
+    redis.disconnect();
+    throw err;
+  }
   return {
     name: 'bot',
     async stop() {
-      await client.destroy();
+      await bot.stop();
+      redis.disconnect();
     },
   };
 }

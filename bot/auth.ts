@@ -1,0 +1,129 @@
+import { PermissionFlagsBits } from 'discord.js';
+import { getCategory } from '../db/categories.js';
+import type { Actor } from '../db/changes.js';
+import {
+  ensureStaffMember,
+  type Guild,
+  getGuild,
+  orgForGuild,
+  permissionsForDiscordRoles,
+} from '../db/guilds.js';
+import { permissionsOf } from '../db/memberships.js';
+import type { Permission } from '../db/permissions.js';
+import { upsertPlayer } from '../db/players.js';
+import { type Tx, withTenant } from '../db/tenant.js';
+import { upsertDiscordUser } from '../db/users.js';
+import { AppError } from '../lib/errors.js';
+import type { BotDeps } from './context.js';
+
+/** The Discord person behind an interaction or message, as much as the bot needs of them. */
+export interface DiscordPerson {
+  id: string;
+  username: string;
+  globalName: string | null;
+  avatar: string | null;
+  /** Their role ids in the guild (interaction and message payloads carry them). */
+  roleIds: readonly string[];
+  /** Their Discord permissions in the channel, when known (interactions carry them). */
+  discordPermissions?: bigint | null;
+}
+
+export const NOT_SET_UP =
+  'This server is not set up with GameMod yet. A server admin runs `/setup link` (with a code from the panel) or `/setup create` first.';
+
+/** The org a guild belongs to, from a short-lived cache in front of gm_org_for_guild. */
+export async function orgOf(deps: BotDeps, guildId: string | null): Promise<string> {
+  if (!guildId)
+    throw new AppError('bad_request', 'GameMod commands work in a server, not in direct messages.');
+  const cached = deps.orgs.lookup(guildId);
+  let orgId: string | null;
+  if (cached.hit) orgId = cached.value;
+  else {
+    orgId = await orgForGuild(deps.pool, guildId);
+    // Unlinked guilds are cached briefly, so a fresh /setup shows up within seconds.
+    deps.orgs.set(guildId, orgId, orgId ? 60_000 : 5_000);
+  }
+  if (!orgId) throw new AppError('not_found', NOT_SET_UP);
+  return orgId;
+}
+
+/** Who is acting, in which org, with which permissions (org RBAC through the guild's role mapping). */
+export interface Who {
+  orgId: string;
+  guildId: string;
+  person: DiscordPerson;
+  permissions: Set<string>;
+  /** The staff actor, when the person holds any org permission. */
+  staff: (Actor & { type: 'user' }) | null;
+  /** Discord's own "Manage Server" (or Administrator, or ownership): what /setup needs. */
+  isGuildAdmin: boolean;
+}
+
+export async function resolveWho(
+  deps: BotDeps,
+  guildId: string | null,
+  person: DiscordPerson,
+  requestId: string,
+): Promise<Who> {
+  const orgId = await orgOf(deps, guildId);
+  const gid = guildId as string;
+  const existing = await deps.pool.query<{ userId: string }>({
+    text: 'select user_id as "userId" from discord_accounts where discord_user_id = $1::text',
+    values: [person.id],
+  });
+  let userId = existing.rows[0]?.userId ?? null;
+  const { permissions, bestRoleId } = await withTenant(deps.pool, orgId, (tx) =>
+    permissionsForDiscordRoles(tx, gid, person.roleIds),
+  );
+  if (!userId && bestRoleId) userId = (await upsertDiscordUser(deps.pool, profileOf(person))).id;
+  if (userId) {
+    const uid = userId;
+    const own = await withTenant(deps.pool, orgId, async (tx) => {
+      const mine = await permissionsOf(tx, uid);
+      if (mine.size === 0 && bestRoleId) await ensureStaffMember(tx, uid, bestRoleId);
+      return mine;
+    });
+    for (const p of own) permissions.add(p);
+  }
+  const staff = userId && permissions.size > 0 ? { type: 'user' as const, id: userId, requestId } : null;
+  const admin = person.discordPermissions
+    ? (person.discordPermissions & (PermissionFlagsBits.ManageGuild | PermissionFlagsBits.Administrator)) !==
+      0n
+    : false;
+  return { orgId, guildId: gid, person, permissions, staff, isGuildAdmin: admin };
+}
+
+export function profileOf(p: DiscordPerson) {
+  return { discordUserId: p.id, username: p.username, globalName: p.globalName, avatar: p.avatar };
+}
+
+/** Throws a clear refusal unless the person holds the permission. */
+export function requirePermission(who: Who, permission: Permission): Actor & { type: 'user' } {
+  if (!who.staff || !who.permissions.has(permission)) {
+    throw new AppError(
+      'forbidden',
+      `You need the \`${permission}\` permission for this. Ask an admin to map one of your Discord roles to a GameMod role that has it.`,
+    );
+  }
+  return who.staff;
+}
+
+/** The player profile of a Discord user in this org (created on first sight). */
+export async function playerActor(tx: Tx, person: DiscordPerson): Promise<Actor & { type: 'player' }> {
+  const player = await upsertPlayer(tx, {
+    displayName: (person.globalName || person.username).slice(0, 100),
+    discordUserId: person.id,
+  });
+  return { type: 'player', id: player.id };
+}
+
+/** The guild row with its settings; a guild unlinked in the meantime reads as not set up. */
+export async function guildOf(tx: Tx, guildId: string): Promise<Guild> {
+  try {
+    return await getGuild(tx, guildId);
+  } catch {
+    throw new AppError('not_found', NOT_SET_UP);
+  }
+}
+
+export { getCategory };

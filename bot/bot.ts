@@ -1,0 +1,101 @@
+import { type Client, Events } from 'discord.js';
+import type { Redis } from 'ioredis';
+import type { Pool } from '../db/pool.js';
+import type { Logger } from '../lib/logger.js';
+import { createBotClient } from './client.js';
+import { type BotDeps, createCaches, type PutObject } from './context.js';
+import { onInteraction } from './events/interaction-create.js';
+import { onMessageCreate, onMessageDelete, onMessageUpdate } from './events/messages.js';
+
+export interface BotOptions {
+  pool: Pool;
+  redis?: Redis | undefined;
+  redisPrefix?: string;
+  logger: Logger;
+  apiUrl: string;
+  shards?: readonly number[] | undefined;
+  shardCount?: number | undefined;
+  messageContent: boolean;
+  seal: (s: string) => string;
+  open: (s: string) => string;
+  putObject: PutObject;
+}
+
+export interface Bot {
+  client: Client;
+  deps: BotDeps;
+  start(token: string): Promise<void>;
+  /** Stops taking new events, lets running handlers finish (up to `graceMs`), then disconnects. */
+  stop(graceMs?: number): Promise<void>;
+}
+
+/** The bot: a lean discord.js client with every event routed through a handler that cannot crash it. */
+export function createBot(o: BotOptions): Bot {
+  const client = createBotClient({
+    apiUrl: o.apiUrl,
+    shards: o.shards,
+    shardCount: o.shardCount,
+    messageContent: o.messageContent,
+    redis: o.redis,
+    ...(o.redisPrefix ? { redisPrefix: o.redisPrefix } : {}),
+  });
+  const caches = createCaches();
+  const deps: BotDeps = {
+    pool: o.pool,
+    redis: o.redis,
+    logger: o.logger,
+    client,
+    seal: o.seal,
+    open: o.open,
+    putObject: o.putObject,
+    ...caches,
+    isOurWebhook: (id) => [...caches.webhooks.values()].some((w) => w.id === id),
+  };
+  const inFlight = new Set<Promise<void>>();
+  let stopping = false;
+  // One failing handler is logged and forgotten; it never reaches the event emitter or the process.
+  const safe = (event: string, fn: () => Promise<void>) => {
+    if (stopping) return;
+    const p = fn()
+      .catch((err) => o.logger.error({ err, event }, 'bot event handler failed'))
+      .finally(() => inFlight.delete(p));
+    inFlight.add(p);
+  };
+  client.on(Events.InteractionCreate, (i) => safe('interaction', () => onInteraction(deps, i)));
+  client.on(Events.MessageCreate, (m) => safe('message_create', () => onMessageCreate(deps, m)));
+  client.on(Events.MessageUpdate, (_old, m) => safe('message_update', () => onMessageUpdate(deps, m)));
+  client.on(Events.MessageDelete, (m) =>
+    safe('message_delete', () =>
+      onMessageDelete(deps, { id: m.id, guildId: m.guildId, channelId: m.channelId }),
+    ),
+  );
+  client.on(Events.Error, (err) => o.logger.error({ err }, 'discord client error'));
+  client.on(Events.ShardError, (err, shardId) => o.logger.warn({ err, shardId }, 'shard connection error'));
+  client.on(Events.ShardResume, (shardId, replayed) => o.logger.info({ shardId, replayed }, 'shard resumed'));
+
+  return {
+    client,
+    deps,
+    async start(token) {
+      const ready = new Promise<void>((resolve) => client.once(Events.ClientReady, () => resolve()));
+      await client.login(token);
+      await ready;
+      o.logger.info(
+        { user: client.user?.tag, guilds: client.guilds.cache.size, shards: client.ws.shards.size },
+        'connected to the Discord gateway',
+      );
+    },
+    async stop(graceMs = 5_000) {
+      stopping = true;
+      let timer: NodeJS.Timeout | undefined;
+      await Promise.race([
+        Promise.allSettled([...inFlight]),
+        new Promise<void>((resolve) => {
+          timer = setTimeout(resolve, graceMs);
+        }),
+      ]);
+      clearTimeout(timer);
+      await client.destroy();
+    },
+  };
+}

@@ -1,0 +1,97 @@
+import {
+  Client,
+  type ClientOptions,
+  GatewayIntentBits,
+  Options,
+  Partials,
+  SimpleIdentifyThrottler,
+} from 'discord.js';
+import type { Redis } from 'ioredis';
+import { RedisIdentifyThrottler } from './identify-throttler.js';
+
+export interface ClientSettings {
+  apiUrl: string;
+  /** Shards this client runs; undefined means all of `shardCount` (or Discord's recommendation). */
+  shards?: readonly number[] | undefined;
+  shardCount?: number | undefined;
+  /** The privileged MessageContent intent: needed to mirror what players write in ticket threads. */
+  messageContent: boolean;
+  /** Coordinates session starts across processes and machines. */
+  redis?: Redis | undefined;
+  redisPrefix?: string;
+  /** discord.js's default caches instead of the lean ones (for the memory benchmark). */
+  defaultCache?: boolean;
+}
+
+/**
+ * Intents: guilds (channels, threads, roles) and guild messages (ticket conversation sync); no
+ * GuildMembers or GuildPresences (privileged, and the heaviest caches). Member roles arrive with
+ * every interaction and message, so the member cache only keeps recently active members.
+ */
+export function botIntents(messageContent: boolean): GatewayIntentBits[] {
+  return [
+    GatewayIntentBits.Guilds,
+    GatewayIntentBits.GuildMessages,
+    ...(messageContent ? [GatewayIntentBits.MessageContent] : []),
+  ];
+}
+
+/** Caches the bot never reads are off; the few it reads are bounded and swept. */
+export function leanCache(): Pick<ClientOptions, 'makeCache' | 'sweepers'> {
+  return {
+    makeCache: Options.cacheWithLimits({
+      ...Options.DefaultMakeCacheSettings,
+      MessageManager: 0,
+      ReactionManager: 0,
+      ReactionUserManager: 0,
+      PresenceManager: 0,
+      VoiceStateManager: 0,
+      StageInstanceManager: 0,
+      GuildEmojiManager: 0,
+      BaseGuildEmojiManager: 0,
+      GuildStickerManager: 0,
+      GuildScheduledEventManager: 0,
+      GuildBanManager: 0,
+      GuildInviteManager: 0,
+      AutoModerationRuleManager: 0,
+      ApplicationCommandManager: 0,
+      GuildMessageManager: 0,
+      DMMessageManager: 0,
+      ThreadMemberManager: 0,
+      GuildForumThreadManager: 0,
+      GuildTextThreadManager: 0,
+      // Recently active members only; the bot's own member stays (permission checks read it).
+      GuildMemberManager: { maxSize: 25, keepOverLimit: (m) => m.id === m.client.user.id },
+      UserManager: { maxSize: 200, keepOverLimit: (u) => u.id === u.client.user.id },
+    }),
+    sweepers: {
+      ...Options.DefaultSweeperSettings,
+      threads: { interval: 3600, lifetime: 3600 },
+      users: { interval: 1800, filter: () => (u) => u.id !== u.client.user.id },
+      guildMembers: { interval: 1800, filter: () => (m) => m.id !== m.client.user.id },
+    },
+  };
+}
+
+export function createBotClient(s: ClientSettings): Client {
+  const redis = s.redis;
+  return new Client({
+    intents: botIntents(s.messageContent),
+    // Edits and deletes of messages the (empty) message cache never saw still reach the handlers.
+    partials: [Partials.Message, Partials.Channel, Partials.GuildMember, Partials.User],
+    rest: { api: s.apiUrl },
+    ...(s.shards ? { shards: [...s.shards] } : {}),
+    ...(s.shardCount ? { shardCount: s.shardCount } : {}),
+    ...(s.defaultCache ? {} : leanCache()),
+    ws: {
+      buildIdentifyThrottler: async (manager) => {
+        const info = await manager.fetchGatewayInformation();
+        const max = info.session_start_limit.max_concurrency;
+        return redis
+          ? new RedisIdentifyThrottler(redis, max, s.redisPrefix)
+          : new SimpleIdentifyThrottler(max);
+      },
+    },
+    allowedMentions: { parse: [] },
+  });
+}

@@ -1,0 +1,90 @@
+import {
+  ApplicationCommandType,
+  ContextMenuCommandBuilder,
+  GuildMember,
+  type MessageContextMenuCommandInteraction,
+  type UserContextMenuCommandInteraction,
+} from 'discord.js';
+import { AppError } from '../../lib/errors.js';
+import { requirePermission, resolveWho } from '../auth.js';
+import { personOf } from '../discord-api.js';
+import { type CommandHandler, respond } from '../handler.js';
+import { openFromDiscord, ticketLink } from '../tickets.js';
+
+export const OPEN_ABOUT_MESSAGE = 'Open a ticket about this message';
+export const OPEN_FOR_USER = 'Open a ticket for this user';
+
+/** Report a message: a ticket that quotes it with a link. */
+export const openAboutMessage: CommandHandler<MessageContextMenuCommandInteraction> = {
+  data: new ContextMenuCommandBuilder()
+    .setName(OPEN_ABOUT_MESSAGE)
+    .setType(ApplicationCommandType.Message)
+    .setDMPermission(false)
+    .toJSON(),
+  ack: 'defer',
+  async execute(i, ctx) {
+    const who = await resolveWho(ctx.deps, i.guildId, personOf(i), ctx.requestId);
+    const m = i.targetMessage;
+    const url = `https://discord.com/channels/${i.guildId}/${m.channelId}/${m.id}`;
+    const content = m.content ?? '';
+    const { ticket, created } = await openFromDiscord(ctx, {
+      guildId: who.guildId,
+      channelId: i.channelId,
+      interactionId: i.id,
+      requester: who.person,
+      categoryId: null,
+      subject: `Report: a message by ${m.author.username}`.slice(0, 200),
+      answers: [{ key: 'reported_message', label: 'Reported message', value: content || '(no text)' }],
+      quote: { url, authorId: m.author.id, content },
+    });
+    await respond(
+      i,
+      created
+        ? `Thanks, staff will look at it in ticket #${ticket.number}: ${ticketLink(ticket)}`
+        : `This report is already ticket #${ticket.number}: ${ticketLink(ticket)}`,
+    );
+  },
+};
+
+/** Staff open a ticket on a player's behalf (no player limits; audited as the staff member). */
+export const openForUser: CommandHandler<UserContextMenuCommandInteraction> = {
+  data: new ContextMenuCommandBuilder()
+    .setName(OPEN_FOR_USER)
+    .setType(ApplicationCommandType.User)
+    .setDMPermission(false)
+    .toJSON(),
+  ack: 'defer',
+  async execute(i, ctx) {
+    const who = await resolveWho(ctx.deps, i.guildId, personOf(i), ctx.requestId);
+    const staff = requirePermission(who, 'tickets.create');
+    const user = i.targetUser;
+    if (user.bot) throw new AppError('validation_failed', 'Bots cannot have tickets.');
+    const member = i.targetMember;
+    const roleIds = !member
+      ? []
+      : member instanceof GuildMember
+        ? [...member.roles.cache.keys()]
+        : member.roles;
+    const { ticket, created } = await openFromDiscord(ctx, {
+      guildId: who.guildId,
+      channelId: i.channelId,
+      interactionId: i.id,
+      requester: {
+        id: user.id,
+        username: user.username,
+        globalName: user.globalName,
+        avatar: user.avatar,
+        roleIds,
+      },
+      openedBy: staff,
+      openedByDiscordId: i.user.id,
+      categoryId: null,
+      subject: `Ticket for ${user.globalName || user.username}`.slice(0, 200),
+      answers: [{ key: 'opened_by_staff', label: 'Opened by staff', value: `<@${i.user.id}>` }],
+    });
+    await respond(
+      i,
+      `${created ? 'Opened' : 'Already opened'} ticket #${ticket.number} for <@${user.id}>: ${ticketLink(ticket)}`,
+    );
+  },
+};

@@ -1,0 +1,27 @@
+import { SlashCommandBuilder } from 'discord.js';
+import { resolveWho } from '../auth.js';
+import { personOf } from '../discord-api.js';
+import { type CommandHandler, respond } from '../handler.js';
+import { sendStaffReply } from '../replying.js';
+import { ticketHere } from '../tickets.js';
+
+const data = new SlashCommandBuilder()
+  .setName('reply')
+  .setDescription('Reply to the player, with a canned reply and/or text')
+  .setDMPermission(false)
+  .addStringOption((o) => o.setName('canned').setDescription('Canned reply shortcut').setMaxLength(50))
+  .addStringOption((o) => o.setName('text').setDescription('Your text').setMaxLength(2000));
+
+export const replyCommand: CommandHandler = {
+  data: data.toJSON(),
+  ack: 'defer',
+  async execute(i, ctx) {
+    const who = await resolveWho(ctx.deps, i.guildId, personOf(i), ctx.requestId);
+    const { ticket } = await ticketHere(ctx, i.guildId, i.channelId);
+    await sendStaffReply(ctx, who, ticket, {
+      canned: i.options.getString('canned'),
+      text: i.options.getString('text'),
+    });
+    await respond(i, 'Reply sent.');
+  },
+};

@@ -1,0 +1,296 @@
+import {
+  ChannelType,
+  type ChatInputCommandInteraction,
+  PermissionFlagsBits,
+  SlashCommandBuilder,
+} from 'discord.js';
+import { createCategory, findCategoryByName } from '../../db/categories.js';
+import type { Actor } from '../../db/changes.js';
+import {
+  createOrgForGuild,
+  type GuildSettings,
+  getGuild,
+  listRoleMappings,
+  redeemGuildLinkCode,
+  removeRoleMapping,
+  setRoleMapping,
+  updateGuildSettings,
+} from '../../db/guilds.js';
+import { withTenant } from '../../db/tenant.js';
+import { upsertDiscordUser } from '../../db/users.js';
+import { AppError } from '../../lib/errors.js';
+import { profileOf, resolveWho } from '../auth.js';
+import { personOf } from '../discord-api.js';
+import { type CommandHandler, type Ctx, respond } from '../handler.js';
+
+const ROLE_KEYS = ['owner', 'admin', 'moderator', 'agent', 'viewer'] as const;
+const TEXT = [ChannelType.GuildText, ChannelType.GuildAnnouncement] as const;
+
+const data = new SlashCommandBuilder()
+  .setName('setup')
+  .setDescription('Link this server to GameMod and configure tickets')
+  .setDefaultMemberPermissions(PermissionFlagsBits.ManageGuild)
+  .setDMPermission(false)
+  .addSubcommand((s) =>
+    s
+      .setName('link')
+      .setDescription('Link this server to your studio with a code from the GameMod panel')
+      .addStringOption((o) =>
+        o.setName('code').setDescription('The link code').setRequired(true).setMaxLength(64),
+      ),
+  )
+  .addSubcommand((s) =>
+    s.setName('create').setDescription('Create a new GameMod organization owned by the server owner'),
+  )
+  .addSubcommand((s) =>
+    s
+      .setName('channels')
+      .setDescription('Support, transcript and alert channels')
+      .addChannelOption((o) =>
+        o
+          .setName('support')
+          .setDescription('Where ticket threads are made')
+          .addChannelTypes(...TEXT),
+      )
+      .addChannelOption((o) =>
+        o
+          .setName('transcripts')
+          .setDescription('Where transcripts of closed tickets go')
+          .addChannelTypes(...TEXT),
+      )
+      .addChannelOption((o) =>
+        o
+          .setName('alerts')
+          .setDescription('Where staff alerts go')
+          .addChannelTypes(...TEXT),
+      ),
+  )
+  .addSubcommand((s) =>
+    s
+      .setName('category')
+      .setDescription('Add or configure a ticket category')
+      .addStringOption((o) =>
+        o.setName('name').setDescription('Category name').setRequired(true).setMaxLength(100),
+      )
+      .addStringOption((o) =>
+        o
+          .setName('mode')
+          .setDescription('How its tickets appear')
+          .addChoices(
+            { name: 'private thread', value: 'thread' },
+            { name: 'forum post', value: 'forum' },
+            { name: 'dedicated channel', value: 'channel' },
+          ),
+      )
+      .addChannelOption((o) =>
+        o
+          .setName('channel')
+          .setDescription('Text channel (thread), forum (post) or channel category (channel)')
+          .addChannelTypes(ChannelType.GuildText, ChannelType.GuildForum, ChannelType.GuildCategory),
+      )
+      .addChannelOption((o) =>
+        o
+          .setName('overflow')
+          .setDescription('Channel mode: another channel category for when the first holds 50 channels')
+          .addChannelTypes(ChannelType.GuildCategory),
+      ),
+  )
+  .addSubcommand((s) =>
+    s
+      .setName('role')
+      .setDescription('Map a Discord role to a GameMod role')
+      .addRoleOption((o) => o.setName('role').setDescription('Discord role').setRequired(true))
+      .addStringOption((o) =>
+        o
+          .setName('as')
+          .setDescription('GameMod role')
+          .setRequired(true)
+          .addChoices(...ROLE_KEYS.map((k) => ({ name: k, value: k }))),
+      ),
+  )
+  .addSubcommand((s) =>
+    s
+      .setName('unrole')
+      .setDescription('Remove a Discord role mapping')
+      .addRoleOption((o) => o.setName('role').setDescription('Discord role').setRequired(true)),
+  )
+  .addSubcommand((s) =>
+    s
+      .setName('limits')
+      .setDescription('Limits for players')
+      .addIntegerOption((o) =>
+        o.setName('max_open').setDescription('Open tickets per player').setMinValue(1).setMaxValue(50),
+      )
+      .addIntegerOption((o) =>
+        o
+          .setName('cooldown')
+          .setDescription('Seconds between two tickets')
+          .setMinValue(0)
+          .setMaxValue(86_400),
+      ),
+  )
+  .addSubcommand((s) => s.setName('show').setDescription('Show this server’s settings'));
+
+function isGuildAdmin(i: ChatInputCommandInteraction): boolean {
+  return !!i.memberPermissions?.any([PermissionFlagsBits.ManageGuild, PermissionFlagsBits.Administrator]);
+}
+
+const MODE_CHANNEL: Record<string, number[]> = {
+  thread: [...TEXT],
+  forum: [ChannelType.GuildForum],
+  channel: [ChannelType.GuildCategory],
+};
+
+async function adminActor(ctx: Ctx, i: ChatInputCommandInteraction): Promise<Actor> {
+  const user = await upsertDiscordUser(ctx.deps.pool, profileOf(personOf(i)));
+  return { type: 'user', id: user.id, requestId: ctx.requestId };
+}
+
+export const setup: CommandHandler = {
+  data: data.toJSON(),
+  ack: 'defer',
+  async execute(i, ctx) {
+    const { deps } = ctx;
+    const guildId = i.guildId;
+    if (!guildId) throw new AppError('bad_request', 'Run /setup in your server.');
+    const sub = i.options.getSubcommand();
+    const guildName = (i.guild?.name ?? 'Discord server').slice(0, 100);
+    if (sub === 'link') {
+      if (!isGuildAdmin(i))
+        throw new AppError('forbidden', 'Only server admins (Manage Server) can link this server.');
+      const actor = await adminActor(ctx, i);
+      await redeemGuildLinkCode(
+        deps.pool,
+        { code: i.options.getString('code', true), guildId, guildName },
+        actor,
+      );
+      deps.orgs.delete(guildId);
+      await respond(
+        i,
+        'This server is now linked to your GameMod organization. Next: `/setup channels`, `/setup role`, `/setup category`, then `/panel`.',
+      );
+      return;
+    }
+    if (sub === 'create') {
+      const ownerId = i.guild?.ownerId;
+      if (!ownerId || ownerId !== i.user.id)
+        throw new AppError(
+          'forbidden',
+          'Only the server owner can create a new organization. Others link with `/setup link` and a code from the panel.',
+        );
+      const actor = await adminActor(ctx, i);
+      await createOrgForGuild(
+        deps.pool,
+        { guildId, guildName, ownerUserId: actor.type === 'user' ? actor.id : '' },
+        actor,
+      );
+      deps.orgs.delete(guildId);
+      await respond(
+        i,
+        `Created the GameMod organization **${guildName}**, owned by you, and linked this server. Next: \`/setup channels\`, \`/setup role\`, \`/setup category\`, then \`/panel\`.`,
+      );
+      return;
+    }
+    const who = await resolveWho(deps, guildId, personOf(i), ctx.requestId);
+    if (!isGuildAdmin(i) && !who.permissions.has('guilds.manage'))
+      throw new AppError(
+        'forbidden',
+        'You need Manage Server on Discord or the `guilds.manage` permission in GameMod.',
+      );
+    const actor = who.staff ?? (await adminActor(ctx, i));
+    const text = await withTenant(deps.pool, who.orgId, async (tx) => {
+      switch (sub) {
+        case 'channels': {
+          const patch: GuildSettings = {};
+          const support = i.options.getChannel('support');
+          const transcripts = i.options.getChannel('transcripts');
+          const alerts = i.options.getChannel('alerts');
+          if (support) patch.supportChannelId = support.id;
+          if (transcripts) patch.transcriptChannelId = transcripts.id;
+          if (alerts) patch.alertChannelId = alerts.id;
+          if (!Object.keys(patch).length)
+            throw new AppError('validation_failed', 'Give at least one channel.');
+          await updateGuildSettings(tx, guildId, patch, actor);
+          return 'Channels saved.';
+        }
+        case 'category': {
+          const name = i.options.getString('name', true).trim();
+          const mode = (i.options.getString('mode') ?? undefined) as
+            | 'thread'
+            | 'forum'
+            | 'channel'
+            | undefined;
+          const channel = i.options.getChannel('channel');
+          const overflow = i.options.getChannel('overflow');
+          const effective = mode ?? 'thread';
+          if (channel && !MODE_CHANNEL[effective]?.includes(channel.type as number))
+            throw new AppError(
+              'validation_failed',
+              `<#${channel.id}> does not fit the ${effective} mode: use a ${effective === 'thread' ? 'text channel' : effective === 'forum' ? 'forum channel' : 'channel category'}.`,
+            );
+          if (effective === 'forum' && !channel)
+            throw new AppError('validation_failed', 'Forum mode needs a forum channel.');
+          if (effective === 'channel' && !channel)
+            throw new AppError('validation_failed', 'Channel mode needs a channel category.');
+          let category = await findCategoryByName(tx, name);
+          if (!category) category = await createCategory(tx, { name, ticketMode: effective }, actor);
+          await updateGuildSettings(
+            tx,
+            guildId,
+            {
+              categories: {
+                [category.id]: {
+                  ...(mode ? { mode } : {}),
+                  ...(channel ? { channelId: channel.id } : {}),
+                  ...(overflow ? { overflowCategoryIds: [overflow.id] } : {}),
+                },
+              },
+            },
+            actor,
+          );
+          deps.categories.delete(who.orgId);
+          return `Category **${category.name}** saved (${effective}${channel ? ` in <#${channel.id}>` : ''}).`;
+        }
+        case 'role': {
+          const role = i.options.getRole('role', true);
+          if (role.id === guildId) throw new AppError('validation_failed', 'Map a real role, not @everyone.');
+          const m = await setRoleMapping(
+            tx,
+            { guildId, discordRoleId: role.id, roleKey: i.options.getString('as', true) },
+            actor,
+          );
+          return `<@&${role.id}> now acts as **${m.roleKey}**.`;
+        }
+        case 'unrole': {
+          const role = i.options.getRole('role', true);
+          const removed = await removeRoleMapping(tx, guildId, role.id, actor);
+          return removed ? `<@&${role.id}> is no longer mapped.` : `<@&${role.id}> was not mapped.`;
+        }
+        case 'limits': {
+          const patch: GuildSettings = {};
+          const max = i.options.getInteger('max_open');
+          const cooldown = i.options.getInteger('cooldown');
+          if (max !== null) patch.maxOpenPerPlayer = max;
+          if (cooldown !== null) patch.cooldownSeconds = cooldown;
+          if (!Object.keys(patch).length)
+            throw new AppError('validation_failed', 'Give max_open or cooldown.');
+          await updateGuildSettings(tx, guildId, patch, actor);
+          return 'Limits saved.';
+        }
+        default: {
+          const g = await getGuild(tx, guildId);
+          const maps = await listRoleMappings(tx, guildId);
+          const s = g.settings;
+          return [
+            `Support channel: ${s.supportChannelId ? `<#${s.supportChannelId}>` : 'not set'}`,
+            `Transcripts: ${s.transcriptChannelId ? `<#${s.transcriptChannelId}>` : 'not set'}`,
+            `Alerts: ${s.alertChannelId ? `<#${s.alertChannelId}>` : 'not set'}`,
+            `Limits: ${s.maxOpenPerPlayer ?? 3} open per player, ${s.cooldownSeconds ?? 60} s cooldown`,
+            `Roles: ${maps.map((m) => `<@&${m.discordRoleId}> → ${m.roleKey}`).join(', ') || 'none mapped'}`,
+          ].join('\n');
+        }
+      }
+    });
+    await respond(i, text);
+  },
+};

@@ -1,0 +1,340 @@
+import { type ChatInputCommandInteraction, GuildMember, SlashCommandBuilder } from 'discord.js';
+import { findCategoryByName } from '../../db/categories.js';
+import { findTeamByName, recordTicketAction } from '../../db/discord-sync.js';
+import { withTenant } from '../../db/tenant.js';
+import { addNote, assign, claim, setPriority, setStatus, transfer, updateFields } from '../../db/tickets.js';
+import { AppError } from '../../lib/errors.js';
+import { type DiscordPerson, requirePermission, resolveWho, type Who } from '../auth.js';
+import { closeTicketFlow, reopenTicketFlow } from '../closing.js';
+import {
+  addThreadMember,
+  modifyChannel,
+  personOf,
+  postMessage,
+  removeThreadMember,
+  setMemberAccess,
+} from '../discord-api.js';
+import { buildForm, categoryByNameForModal, closeReasonModal } from '../forms.js';
+import { type CommandHandler, type Ctx, respond } from '../handler.js';
+import { openFromDiscord, ticketHere, ticketLink } from '../tickets.js';
+
+const PRIORITIES = ['low', 'normal', 'high', 'urgent'] as const;
+
+const data = new SlashCommandBuilder()
+  .setName('ticket')
+  .setDescription('Open and work tickets')
+  .setDMPermission(false)
+  .addSubcommand((s) =>
+    s
+      .setName('open')
+      .setDescription('Open a ticket')
+      .addStringOption((o) => o.setName('category').setDescription('Category name').setMaxLength(100))
+      .addStringOption((o) => o.setName('subject').setDescription('What it is about').setMaxLength(200)),
+  )
+  .addSubcommand((s) => s.setName('claim').setDescription('Take this ticket'))
+  .addSubcommand((s) => s.setName('unclaim').setDescription('Give this ticket back'))
+  .addSubcommand((s) =>
+    s
+      .setName('assign')
+      .setDescription('Assign this ticket to a staff member')
+      .addUserOption((o) => o.setName('user').setDescription('Staff member').setRequired(true)),
+  )
+  .addSubcommand((s) =>
+    s
+      .setName('transfer')
+      .setDescription('Move this ticket to another team')
+      .addStringOption((o) =>
+        o.setName('team').setDescription('Team name').setRequired(true).setMaxLength(100),
+      ),
+  )
+  .addSubcommand((s) =>
+    s
+      .setName('priority')
+      .setDescription('Set the priority')
+      .addStringOption((o) =>
+        o
+          .setName('level')
+          .setDescription('Priority')
+          .setRequired(true)
+          .addChoices(...PRIORITIES.map((p) => ({ name: p, value: p }))),
+      ),
+  )
+  .addSubcommandGroup((g) =>
+    g
+      .setName('tag')
+      .setDescription('Tags')
+      .addSubcommand((s) =>
+        s
+          .setName('add')
+          .setDescription('Add a tag')
+          .addStringOption((o) => o.setName('tag').setDescription('Tag').setRequired(true).setMaxLength(40)),
+      )
+      .addSubcommand((s) =>
+        s
+          .setName('remove')
+          .setDescription('Remove a tag')
+          .addStringOption((o) => o.setName('tag').setDescription('Tag').setRequired(true).setMaxLength(40)),
+      ),
+  )
+  .addSubcommand((s) =>
+    s
+      .setName('note')
+      .setDescription('Add an internal note (never shown to the player)')
+      .addStringOption((o) => o.setName('text').setDescription('Note').setRequired(true).setMaxLength(4000)),
+  )
+  .addSubcommand((s) =>
+    s
+      .setName('add')
+      .setDescription('Add someone to this ticket')
+      .addUserOption((o) => o.setName('user').setDescription('Member').setRequired(true)),
+  )
+  .addSubcommand((s) =>
+    s
+      .setName('remove')
+      .setDescription('Remove someone from this ticket')
+      .addUserOption((o) => o.setName('user').setDescription('Member').setRequired(true)),
+  )
+  .addSubcommand((s) =>
+    s
+      .setName('rename')
+      .setDescription('Change the subject')
+      .addStringOption((o) =>
+        o.setName('subject').setDescription('New subject').setRequired(true).setMaxLength(100),
+      ),
+  )
+  .addSubcommand((s) =>
+    s
+      .setName('status')
+      .setDescription('Set the status')
+      .addStringOption((o) =>
+        o
+          .setName('status')
+          .setDescription('Status')
+          .setRequired(true)
+          .addChoices(
+            { name: 'open', value: 'open' },
+            { name: 'pending (waiting on the player)', value: 'pending' },
+            { name: 'on hold', value: 'on_hold' },
+            { name: 'solved', value: 'solved' },
+          ),
+      ),
+  )
+  .addSubcommand((s) =>
+    s
+      .setName('close')
+      .setDescription('Close this ticket')
+      .addStringOption((o) => o.setName('reason').setDescription('Why').setMaxLength(500)),
+  )
+  .addSubcommand((s) => s.setName('reopen').setDescription('Reopen this ticket'))
+  .addSubcommand((s) => s.setName('info').setDescription('Show this ticket'));
+
+function sub(i: ChatInputCommandInteraction): string {
+  const group = i.options.getSubcommandGroup(false);
+  return group ? `${group}.${i.options.getSubcommand()}` : i.options.getSubcommand();
+}
+
+function personFromOption(i: ChatInputCommandInteraction, name: string): DiscordPerson {
+  const user = i.options.getUser(name, true);
+  const member = i.options.getMember(name);
+  const roleIds = !member
+    ? []
+    : member instanceof GuildMember
+      ? [...member.roles.cache.keys()]
+      : member.roles;
+  return { id: user.id, username: user.username, globalName: user.globalName, avatar: user.avatar, roleIds };
+}
+
+async function notice(ctx: Ctx, channelId: string | null, content: string): Promise<void> {
+  if (!channelId) return;
+  await postMessage(ctx.deps.client, channelId, { content, allowed_mentions: { parse: [] } }).catch((err) =>
+    ctx.log.warn({ err }, 'could not post a notice in the ticket'),
+  );
+}
+
+async function run(i: ChatInputCommandInteraction, ctx: Ctx, name: string): Promise<string> {
+  const { deps } = ctx;
+  const who: Who = await resolveWho(deps, i.guildId, personOf(i), ctx.requestId);
+  if (name === 'open') {
+    const subject = i.options.getString('subject', true).trim();
+    if (!subject) throw new AppError('validation_failed', 'The subject is empty.');
+    const catName = i.options.getString('category');
+    const category = catName
+      ? await withTenant(deps.pool, who.orgId, (tx) => findCategoryByName(tx, catName))
+      : undefined;
+    if (catName && !category) throw new AppError('not_found', `There is no category called “${catName}”.`);
+    const { ticket, created } = await openFromDiscord(ctx, {
+      guildId: who.guildId,
+      channelId: i.channelId,
+      interactionId: i.id,
+      requester: who.person,
+      categoryId: category?.id ?? null,
+      subject,
+      answers: [{ key: 'subject', label: 'Subject', value: subject }],
+    });
+    return created
+      ? `Your ticket #${ticket.number} is open: ${ticketLink(ticket)}`
+      : `This request already opened ticket #${ticket.number}: ${ticketLink(ticket)}`;
+  }
+  const { ticket } = await ticketHere(ctx, i.guildId, i.channelId);
+  const tx = <T>(fn: Parameters<typeof withTenant<T>>[2]) => withTenant(deps.pool, who.orgId, fn);
+  const reason = `GameMod: ${name} on ticket #${ticket.number} by ${who.person.username}`;
+  switch (name) {
+    case 'claim': {
+      const actor = requirePermission(who, 'tickets.assign');
+      await tx((t) => claim(t, ticket.id, actor));
+      await notice(ctx, ticket.discordChannelId, `<@${who.person.id}> is taking care of this ticket.`);
+      return `You claimed ticket #${ticket.number}.`;
+    }
+    case 'unclaim': {
+      const actor = requirePermission(who, 'tickets.assign');
+      if (!ticket.assigneeId) throw new AppError('invalid_transition', 'Nobody has claimed this ticket.');
+      await tx((t) => assign(t, { ticketId: ticket.id, assigneeId: null }, actor));
+      return `Ticket #${ticket.number} is unassigned again.`;
+    }
+    case 'assign': {
+      const actor = requirePermission(who, 'tickets.assign');
+      const target = await resolveWho(deps, i.guildId, personFromOption(i, 'user'), ctx.requestId);
+      if (!target.staff)
+        throw new AppError(
+          'validation_failed',
+          `<@${target.person.id}> is not staff here (none of their roles is mapped).`,
+        );
+      const staffId = target.staff.id;
+      await tx((t) => assign(t, { ticketId: ticket.id, assigneeId: staffId }, actor));
+      if (ticket.discordMode !== 'channel' && ticket.discordChannelId)
+        await addThreadMember(deps.client, ticket.discordChannelId, target.person.id, reason);
+      return `Ticket #${ticket.number} is assigned to <@${target.person.id}>.`;
+    }
+    case 'transfer': {
+      const actor = requirePermission(who, 'tickets.assign');
+      const teamName = i.options.getString('team', true);
+      await tx(async (t) => {
+        const team = await findTeamByName(t, teamName);
+        if (!team) throw new AppError('not_found', `There is no team called “${teamName}”.`);
+        await transfer(t, { ticketId: ticket.id, teamId: team.id }, actor);
+      });
+      return `Ticket #${ticket.number} moved to ${teamName}.`;
+    }
+    case 'priority': {
+      const actor = requirePermission(who, 'tickets.update');
+      const level = i.options.getString('level', true);
+      if (!(PRIORITIES as readonly string[]).includes(level))
+        throw new AppError('validation_failed', `Unknown priority “${level}”.`);
+      await tx((t) =>
+        setPriority(t, { ticketId: ticket.id, priority: level as (typeof PRIORITIES)[number] }, actor),
+      );
+      return `Priority set to ${level}.`;
+    }
+    case 'tag.add':
+    case 'tag.remove': {
+      const actor = requirePermission(who, 'tickets.update');
+      const tag = i.options.getString('tag', true);
+      const t2 = await tx((t) =>
+        updateFields(
+          t,
+          { ticketId: ticket.id, ...(name === 'tag.add' ? { addTags: [tag] } : { removeTags: [tag] }) },
+          actor,
+        ),
+      );
+      return `Tags: ${t2.tags.join(', ') || 'none'}`;
+    }
+    case 'note': {
+      const actor = requirePermission(who, 'tickets.note');
+      await tx((t) => addNote(t, { ticketId: ticket.id, body: i.options.getString('text', true) }, actor));
+      return 'Internal note saved (not shown to the player).';
+    }
+    case 'add':
+    case 'remove': {
+      const actor = requirePermission(who, 'tickets.update');
+      const target = i.options.getUser('user', true);
+      const channelId = ticket.discordChannelId;
+      if (!channelId) throw new AppError('bad_request', 'This ticket has no Discord channel.');
+      if (name === 'remove' && target.id === ticket.requesterDiscordId)
+        throw new AppError(
+          'validation_failed',
+          'The player who opened the ticket cannot be removed from it.',
+        );
+      if (ticket.discordMode === 'channel')
+        await setMemberAccess(deps.client, channelId, target.id, name === 'add', reason);
+      else if (name === 'add') await addThreadMember(deps.client, channelId, target.id, reason);
+      else await removeThreadMember(deps.client, channelId, target.id, reason);
+      await tx((t) =>
+        recordTicketAction(
+          t,
+          ticket.id,
+          name === 'add' ? 'ticket.member_added' : 'ticket.member_removed',
+          { discordUserId: target.id },
+          actor,
+        ),
+      );
+      return name === 'add' ? `<@${target.id}> was added.` : `<@${target.id}> was removed.`;
+    }
+    case 'rename': {
+      const actor = requirePermission(who, 'tickets.update');
+      const subject = i.options.getString('subject', true).trim();
+      if (!subject || subject.length > 100)
+        throw new AppError('validation_failed', 'A subject is 1 to 100 characters.');
+      await tx((t) => updateFields(t, { ticketId: ticket.id, subject }, actor));
+      if (ticket.discordChannelId)
+        await modifyChannel(
+          deps.client,
+          ticket.discordChannelId,
+          { name: `${ticket.number}-${subject}`.slice(0, 100) },
+          reason,
+        );
+      return `Renamed to “${subject}”.`;
+    }
+    case 'status': {
+      const actor = requirePermission(who, 'tickets.update');
+      const status = i.options.getString('status', true) as 'open' | 'pending' | 'on_hold' | 'solved';
+      await tx((t) => setStatus(t, { ticketId: ticket.id, status }, actor));
+      return `Status set to ${status.replace('_', ' ')}.`;
+    }
+    case 'close': {
+      const { warnings } = await closeTicketFlow(ctx, who, ticket, i.options.getString('reason'));
+      return `Ticket #${ticket.number} closed.${warnings.length ? ` Note: ${warnings.join('; ')}.` : ''}`;
+    }
+    case 'reopen': {
+      const actor = requirePermission(who, 'tickets.close');
+      await reopenTicketFlow(ctx, who, ticket, actor);
+      return `Ticket #${ticket.number} reopened.`;
+    }
+    case 'info': {
+      if (!who.permissions.has('tickets.read') && ticket.requesterDiscordId !== who.person.id)
+        throw new AppError('forbidden', 'You need the `tickets.read` permission for this.');
+      return [
+        `**Ticket #${ticket.number}** · ${ticket.subject}`,
+        `Status: ${ticket.status.replace('_', ' ')} · Priority: ${ticket.priority}`,
+        `Player: ${ticket.requesterDiscordId ? `<@${ticket.requesterDiscordId}>` : (ticket.requesterName ?? 'unknown')}`,
+        `Assignee: ${ticket.assigneeId ? 'assigned' : 'nobody'}${ticket.tags.length ? ` · Tags: ${ticket.tags.join(', ')}` : ''}`,
+        `Opened <t:${Math.floor(new Date(ticket.createdAt).getTime() / 1000)}:R>`,
+      ].join('\n');
+    }
+    default:
+      throw new AppError('bad_request', `Unknown subcommand ${name}.`);
+  }
+}
+
+export const ticket: CommandHandler = {
+  data: data.toJSON(),
+  // Without a subject or a reason the answer is a form, which must be the first response.
+  ack: (i) => {
+    const name = sub(i);
+    if (name === 'open' && !i.options.getString('subject')) return 'self';
+    if (name === 'close' && !i.options.getString('reason')) return 'self';
+    return 'defer';
+  },
+  async execute(i, ctx) {
+    const name = sub(i);
+    if (!i.deferred && name === 'open') {
+      const category = await categoryByNameForModal(ctx.deps, i.guildId, i.options.getString('category'));
+      await i.showModal(buildForm(category));
+      return;
+    }
+    if (!i.deferred && name === 'close') {
+      await i.showModal(closeReasonModal('-'));
+      return;
+    }
+    await respond(i, await run(i, ctx, name));
+  },
+};

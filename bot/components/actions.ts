@@ -1,0 +1,108 @@
+import type { ButtonInteraction, ModalSubmitInteraction, StringSelectMenuInteraction } from 'discord.js';
+import { withTenant } from '../../db/tenant.js';
+import { claim, setPriority } from '../../db/tickets.js';
+import { AppError } from '../../lib/errors.js';
+import { requirePermission, resolveWho } from '../auth.js';
+import { closeTicketFlow, rateFlow } from '../closing.js';
+import { personOf, postMessage } from '../discord-api.js';
+import { closeReasonModal, ratingModal } from '../forms.js';
+import { type ComponentHandler, respond } from '../handler.js';
+import { ticketForComponent } from './ticket-by-id.js';
+
+const PRIORITIES = ['low', 'normal', 'high', 'urgent'] as const;
+
+/** Claim button on a ticket's first message. */
+export const claimButton: ComponentHandler<ButtonInteraction> = {
+  action: 'claim',
+  ack: 'defer',
+  async execute(i, ctx, args) {
+    const who = await resolveWho(ctx.deps, i.guildId, personOf(i), ctx.requestId);
+    const actor = requirePermission(who, 'tickets.assign');
+    const ticket = await ticketForComponent(ctx, who, args[0], i.channelId);
+    await withTenant(ctx.deps.pool, who.orgId, (tx) => claim(tx, ticket.id, actor));
+    if (ticket.discordChannelId)
+      await postMessage(ctx.deps.client, ticket.discordChannelId, {
+        content: `<@${who.person.id}> is taking care of this ticket.`,
+        allowed_mentions: { parse: [] },
+      }).catch((err) => ctx.log.warn({ err }, 'could not post the claim notice'));
+    await respond(i, `You claimed ticket #${ticket.number}.`);
+  },
+};
+
+/** Close button: asks for a reason first (the modal must be the first answer, so no I/O before). */
+export const closeButton: ComponentHandler<ButtonInteraction> = {
+  action: 'close',
+  ack: 'self',
+  async execute(i, _ctx, args) {
+    await i.showModal(closeReasonModal(args[0] ?? '-'));
+  },
+};
+
+export const closeForm: ComponentHandler<ModalSubmitInteraction> = {
+  action: 'closeform',
+  ack: 'defer',
+  async execute(i, ctx, args) {
+    const who = await resolveWho(ctx.deps, i.guildId, personOf(i), ctx.requestId);
+    const ticket = await ticketForComponent(ctx, who, args[0], i.channelId);
+    let reason = '';
+    try {
+      reason = i.fields.getTextInputValue('reason').trim();
+    } catch {
+      reason = '';
+    }
+    if (reason.length > 500)
+      throw new AppError('validation_failed', 'The reason is too long: at most 500 characters.');
+    const { warnings } = await closeTicketFlow(ctx, who, ticket, reason || null);
+    await respond(
+      i,
+      `Ticket #${ticket.number} closed.${warnings.length ? ` Note: ${warnings.join('; ')}.` : ''}`,
+    );
+  },
+};
+
+export const prioritySelect: ComponentHandler<StringSelectMenuInteraction> = {
+  action: 'prio',
+  ack: 'defer',
+  async execute(i, ctx, args) {
+    const who = await resolveWho(ctx.deps, i.guildId, personOf(i), ctx.requestId);
+    const actor = requirePermission(who, 'tickets.update');
+    const level = i.values[0] ?? '';
+    if (!(PRIORITIES as readonly string[]).includes(level))
+      throw new AppError('validation_failed', `Unknown priority “${level}”.`);
+    const ticket = await ticketForComponent(ctx, who, args[0], i.channelId);
+    await withTenant(ctx.deps.pool, who.orgId, (tx) =>
+      setPriority(tx, { ticketId: ticket.id, priority: level as (typeof PRIORITIES)[number] }, actor),
+    );
+    await respond(i, `Priority set to ${level}.`);
+  },
+};
+
+/** A star button under the closing message: asks for an optional comment. */
+export const rateButton: ComponentHandler<ButtonInteraction> = {
+  action: 'rate',
+  ack: 'self',
+  async execute(i, _ctx, args) {
+    const n = Number(args[1]);
+    if (!args[0] || !Number.isInteger(n) || n < 1 || n > 5)
+      throw new AppError('bad_request', 'This rating button is not valid.');
+    await i.showModal(ratingModal(args[0], n));
+  },
+};
+
+export const rateForm: ComponentHandler<ModalSubmitInteraction> = {
+  action: 'rateform',
+  ack: 'defer',
+  async execute(i, ctx, args) {
+    const who = await resolveWho(ctx.deps, i.guildId, personOf(i), ctx.requestId);
+    const ticket = await ticketForComponent(ctx, who, args[0], i.channelId);
+    let comment = '';
+    try {
+      comment = i.fields.getTextInputValue('comment').trim();
+    } catch {
+      comment = '';
+    }
+    const n = Number(args[1]);
+    await rateFlow(ctx, who, ticket, n, comment || undefined);
+    await respond(i, `Thanks for rating ticket #${ticket.number} ${'★'.repeat(n)}.`);
+  },
+};

@@ -1,0 +1,37 @@
+import type { ModalSubmitInteraction } from 'discord.js';
+import { getCategory } from '../../db/categories.js';
+import { isUuid, withTenant } from '../../db/tenant.js';
+import { AppError } from '../../lib/errors.js';
+import { resolveWho } from '../auth.js';
+import { personOf } from '../discord-api.js';
+import { readAnswers, subjectFrom } from '../forms.js';
+import { type ComponentHandler, respond } from '../handler.js';
+import { openFromDiscord, ticketLink } from '../tickets.js';
+
+/** The submitted ticket form (`gm:form:<category|->`): opens the ticket. */
+export const ticketForm: ComponentHandler<ModalSubmitInteraction> = {
+  action: 'form',
+  ack: 'defer',
+  async execute(i, ctx, args) {
+    const who = await resolveWho(ctx.deps, i.guildId, personOf(i), ctx.requestId);
+    const raw = args[0] && args[0] !== '-' ? args[0] : null;
+    if (raw && !isUuid(raw)) throw new AppError('bad_request', 'This form is not valid any more.');
+    const category = raw ? await withTenant(ctx.deps.pool, who.orgId, (tx) => getCategory(tx, raw)) : null;
+    const answers = readAnswers(i, category);
+    const { ticket, created } = await openFromDiscord(ctx, {
+      guildId: who.guildId,
+      channelId: i.channelId,
+      interactionId: i.id,
+      requester: who.person,
+      categoryId: category?.id ?? null,
+      subject: subjectFrom(answers, category),
+      answers,
+    });
+    await respond(
+      i,
+      created
+        ? `Your ticket #${ticket.number} is open: ${ticketLink(ticket)}`
+        : `This request already opened ticket #${ticket.number}: ${ticketLink(ticket)}`,
+    );
+  },
+};

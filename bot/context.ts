@@ -1,0 +1,36 @@
+import type { Client } from 'discord.js';
+import type { Redis } from 'ioredis';
+import type { Pool } from '../db/pool.js';
+import type { Logger } from '../lib/logger.js';
+import { TtlCache } from './cache.js';
+
+/** Where transcripts go: the storage module's `put`, or the fallback in transcripts.ts. */
+export type PutObject = (key: string, body: Buffer, contentType: string) => Promise<{ url: string | null }>;
+
+/** What every handler gets: the database, Redis, the logger and the process-wide caches. */
+export interface BotDeps {
+  pool: Pool;
+  redis?: Redis | undefined;
+  logger: Logger;
+  client: Client;
+  /** Seals a credential (the channel webhook token) before it is stored. */
+  seal: (secret: string) => string;
+  open: (sealed: string) => string;
+  putObject: PutObject;
+  /** Guild id → org id (null: not linked). Short-lived, so /setup elsewhere shows up quickly. */
+  orgs: TtlCache<string, string | null>;
+  /** Org id → categories, for building modals without a database round trip inside the 3 s. */
+  categories: TtlCache<string, import('../db/categories.js').Category[]>;
+  /** Parent channel id → the channel webhook the bot posts staff replies through. */
+  webhooks: Map<string, { id: string; token: string }>;
+  /** True for a webhook id the bot created or uses (its posts are never mirrored back). */
+  isOurWebhook: (webhookId: string) => boolean;
+}
+
+export function createCaches() {
+  return {
+    orgs: new TtlCache<string, string | null>(60_000, 10_000),
+    categories: new TtlCache<string, import('../db/categories.js').Category[]>(60_000, 10_000),
+    webhooks: new Map<string, { id: string; token: string }>(),
+  };
+}

@@ -1,0 +1,221 @@
+import {
+  type APIChannel,
+  type APIMessage,
+  type APIWebhook,
+  ChannelType,
+  type Client,
+  DiscordAPIError,
+  GuildMember,
+  OverwriteType,
+  PermissionFlagsBits,
+  Routes,
+} from 'discord.js';
+import type { DiscordPerson } from './auth.js';
+import type { BotDeps } from './context.js';
+import type { RepliableInteraction } from './handler.js';
+
+/**
+ * The REST calls the bot makes, by id rather than through discord.js's caches (which are kept
+ * lean on purpose). Moderation calls carry a reason, sent as `X-Audit-Log-Reason`.
+ */
+
+export type MessageBody = {
+  content?: string;
+  embeds?: unknown[];
+  components?: unknown[];
+  allowed_mentions?: { parse?: string[]; users?: string[]; roles?: string[] };
+};
+
+const rest = (client: Client) => client.rest;
+
+export function personOf(i: RepliableInteraction): DiscordPerson {
+  const m = i.member;
+  const roleIds = !m ? [] : m instanceof GuildMember ? [...m.roles.cache.keys()] : m.roles;
+  return {
+    id: i.user.id,
+    username: i.user.username,
+    globalName: i.user.globalName,
+    avatar: i.user.avatar,
+    roleIds,
+    discordPermissions: i.memberPermissions?.bitfield ?? null,
+  };
+}
+
+export async function createPrivateThread(client: Client, channelId: string, name: string, reason: string) {
+  return (await rest(client).post(Routes.threads(channelId), {
+    body: { name, type: ChannelType.PrivateThread, invitable: false, auto_archive_duration: 10080 },
+    reason,
+  })) as APIChannel;
+}
+
+export async function createForumPost(
+  client: Client,
+  forumId: string,
+  name: string,
+  message: MessageBody,
+  reason: string,
+) {
+  return (await rest(client).post(Routes.threads(forumId), {
+    body: { name, auto_archive_duration: 10080, message },
+    reason,
+  })) as APIChannel & { message?: APIMessage };
+}
+
+const VIEW =
+  PermissionFlagsBits.ViewChannel | PermissionFlagsBits.SendMessages | PermissionFlagsBits.ReadMessageHistory;
+const ATTACH = PermissionFlagsBits.AttachFiles | PermissionFlagsBits.EmbedLinks;
+
+/**
+ * A dedicated ticket channel: hidden from @everyone, open to the player, the staff roles and the
+ * bot. Tries each channel category in turn, since Discord holds at most 50 channels in one.
+ */
+export async function createTicketChannel(
+  client: Client,
+  guildId: string,
+  name: string,
+  categoryIds: readonly string[],
+  playerId: string,
+  staffRoleIds: readonly string[],
+  reason: string,
+) {
+  const overwrites = [
+    { id: guildId, type: OverwriteType.Role, allow: '0', deny: String(PermissionFlagsBits.ViewChannel) },
+    { id: playerId, type: OverwriteType.Member, allow: String(VIEW | ATTACH), deny: '0' },
+    {
+      id: client.user?.id ?? '',
+      type: OverwriteType.Member,
+      allow: String(VIEW | ATTACH | PermissionFlagsBits.ManageChannels),
+      deny: '0',
+    },
+    ...staffRoleIds.map((r) => ({
+      id: r,
+      type: OverwriteType.Role,
+      allow: String(VIEW | ATTACH),
+      deny: '0',
+    })),
+  ].filter((o) => o.id);
+  let lastError: unknown;
+  for (const parent of categoryIds.length ? categoryIds : [null]) {
+    try {
+      return (await rest(client).post(Routes.guildChannels(guildId), {
+        body: { name, type: ChannelType.GuildText, parent_id: parent, permission_overwrites: overwrites },
+        reason,
+      })) as APIChannel;
+    } catch (err) {
+      lastError = err;
+      if (
+        !(
+          err instanceof DiscordAPIError &&
+          err.code === 50035 &&
+          /parent_id|MAX_CHANNELS/.test(JSON.stringify(err.rawError))
+        )
+      )
+        throw err;
+    }
+  }
+  throw lastError;
+}
+
+export async function deleteChannel(client: Client, channelId: string, reason: string): Promise<void> {
+  await rest(client).delete(Routes.channel(channelId), { reason });
+}
+
+export async function addThreadMember(client: Client, threadId: string, userId: string, reason: string) {
+  await rest(client).put(Routes.threadMembers(threadId, userId), { reason });
+}
+
+export async function removeThreadMember(client: Client, threadId: string, userId: string, reason: string) {
+  await rest(client).delete(Routes.threadMembers(threadId, userId), { reason });
+}
+
+/** Channel mode: let a member see (or no longer see) the ticket channel. */
+export async function setMemberAccess(
+  client: Client,
+  channelId: string,
+  userId: string,
+  allowed: boolean,
+  reason: string,
+) {
+  if (allowed) {
+    await rest(client).put(Routes.channelPermission(channelId, userId), {
+      body: { type: OverwriteType.Member, allow: String(VIEW | ATTACH), deny: '0' },
+      reason,
+    });
+  } else {
+    await rest(client).delete(Routes.channelPermission(channelId, userId), { reason });
+  }
+}
+
+export async function postMessage(client: Client, channelId: string, body: MessageBody) {
+  return (await rest(client).post(Routes.channelMessages(channelId), { body })) as APIMessage;
+}
+
+export async function postFile(
+  client: Client,
+  channelId: string,
+  body: MessageBody,
+  file: { name: string; data: Buffer; contentType: string },
+) {
+  return (await rest(client).post(Routes.channelMessages(channelId), {
+    body: { ...body, attachments: [{ id: 0, filename: file.name }] },
+    files: [{ name: file.name, data: file.data, contentType: file.contentType }],
+  })) as APIMessage;
+}
+
+export async function editMessage(client: Client, channelId: string, messageId: string, body: MessageBody) {
+  return (await rest(client).patch(Routes.channelMessage(channelId, messageId), { body })) as APIMessage;
+}
+
+export async function getChannel(client: Client, channelId: string) {
+  return (await rest(client).get(Routes.channel(channelId))) as APIChannel;
+}
+
+export async function modifyChannel(
+  client: Client,
+  channelId: string,
+  body: Record<string, unknown>,
+  reason: string,
+) {
+  return (await rest(client).patch(Routes.channel(channelId), { body, reason })) as APIChannel;
+}
+
+/**
+ * The channel webhook the bot posts staff replies through (staff name and avatar), one per
+ * parent channel, found again after a restart by listing the channel's webhooks.
+ */
+export async function ensureWebhook(
+  deps: BotDeps,
+  channelId: string,
+): Promise<{ id: string; token: string }> {
+  const cached = deps.webhooks.get(channelId);
+  if (cached) return cached;
+  const appId = deps.client.application?.id ?? deps.client.user?.id;
+  const list = (await rest(deps.client).get(Routes.channelWebhooks(channelId))) as APIWebhook[];
+  const mine = list.find(
+    (w) => w.token && (w.application_id === appId || w.user?.id === deps.client.user?.id),
+  );
+  const hook =
+    mine ??
+    ((await rest(deps.client).post(Routes.channelWebhooks(channelId), {
+      body: { name: 'GameMod Support' },
+      reason: 'GameMod: post staff replies under the staff member’s name',
+    })) as APIWebhook);
+  const found = { id: hook.id, token: hook.token as string };
+  deps.webhooks.set(channelId, found);
+  return found;
+}
+
+export async function executeWebhook(
+  client: Client,
+  hook: { id: string; token: string },
+  body: MessageBody & { username?: string; avatar_url?: string },
+  threadId?: string,
+) {
+  const query = new URLSearchParams({ wait: 'true' });
+  if (threadId) query.set('thread_id', threadId);
+  return (await rest(client).post(Routes.webhook(hook.id, hook.token), {
+    body,
+    query,
+    auth: false,
+  })) as APIMessage;
+}

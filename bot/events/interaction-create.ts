@@ -1,0 +1,36 @@
+import { type Interaction, MessageFlags } from 'discord.js';
+import type { BotDeps } from '../context.js';
+import { type Ack, interactionKind, type RepliableInteraction, runHandler } from '../handler.js';
+import { commands, components } from '../registry.js';
+
+/** Routes an interaction to its command or component handler, always answering it. */
+export async function onInteraction(deps: BotDeps, i: Interaction): Promise<void> {
+  if (!i.isRepliable()) return;
+  const kind = interactionKind(i);
+  if (i.isCommand()) {
+    const handler = commands.get(i.commandName);
+    const ri = i as unknown as RepliableInteraction & { commandName: string };
+    if (!handler) {
+      await runHandler(deps, ri, kind, i.commandName, 'defer', async () => {
+        throw new Error(`no handler for command ${i.commandName}`);
+      });
+      return;
+    }
+    const ack: Ack = typeof handler.ack === 'function' ? handler.ack(ri) : handler.ack;
+    await runHandler(deps, ri, kind, i.commandName, ack, (ctx) => handler.execute(ri, ctx));
+    return;
+  }
+  if (i.isMessageComponent() || i.isModalSubmit()) {
+    const [prefix, action = '', ...args] = i.customId.split(':');
+    const handler = prefix === 'gm' ? components.get(action) : undefined;
+    if (!handler) {
+      await i
+        .reply({ content: 'This button is not valid any more.', flags: MessageFlags.Ephemeral })
+        .catch(() => {});
+      return;
+    }
+    const ri = i as RepliableInteraction;
+    const ack: Ack = typeof handler.ack === 'function' ? handler.ack(ri, args) : handler.ack;
+    await runHandler(deps, ri, kind, action, ack, (ctx) => handler.execute(ri, ctx, args));
+  }
+}

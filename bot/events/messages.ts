@@ -1,0 +1,138 @@
+import { randomUUID } from 'node:crypto';
+import { type Message, MessageType, type OmitPartialGroupDMChannel, type PartialMessage } from 'discord.js';
+import type { Actor } from '../../db/changes.js';
+import { SYSTEM } from '../../db/changes.js';
+import {
+  recordDiscordDelete,
+  recordDiscordEdit,
+  recordDiscordMessage,
+  ticketForChannel,
+} from '../../db/discord-sync.js';
+import { orgForGuild } from '../../db/guilds.js';
+import { withTenant } from '../../db/tenant.js';
+import { isAppError } from '../../lib/errors.js';
+import { counter } from '../../lib/metrics.js';
+import { type DiscordPerson, playerActor, resolveWho } from '../auth.js';
+import type { BotDeps } from '../context.js';
+
+const synced = counter('gamemod_bot_messages_synced_total', 'Discord messages seen in ticket channels', [
+  'event',
+  'outcome',
+]);
+
+/** Cheap checks first: most messages are not in a linked guild's ticket channel. */
+async function orgFor(deps: BotDeps, guildId: string | null): Promise<string | null> {
+  if (!guildId) return null;
+  const cached = deps.orgs.lookup(guildId);
+  if (cached.hit) return cached.value;
+  const org = await orgForGuild(deps.pool, guildId);
+  deps.orgs.set(guildId, org, org ? 60_000 : 5_000);
+  return org;
+}
+
+function isOurs(deps: BotDeps, m: Pick<Message, 'author' | 'webhookId' | 'applicationId'>): boolean {
+  const me = deps.client.user?.id;
+  if (m.author && m.author.id === me) return true;
+  // Our channel webhooks post staff replies and messages from the panel, email and the game.
+  return (
+    !!m.webhookId &&
+    (m.applicationId === deps.client.application?.id ||
+      m.applicationId === me ||
+      deps.isOurWebhook(m.webhookId))
+  );
+}
+
+/**
+ * Mirrors a message written in a ticket's thread, post or channel: the requester as the player,
+ * mapped staff as themselves, anyone else as a player too. The bot's own posts and our webhook
+ * posts are skipped (they were recorded where they were written), so nothing loops.
+ */
+export async function onMessageCreate(deps: BotDeps, m: OmitPartialGroupDMChannel<Message>): Promise<void> {
+  if (!m.guildId || m.system || (m.type !== MessageType.Default && m.type !== MessageType.Reply)) return;
+  if (isOurs(deps, m)) return void synced.inc({ event: 'create', outcome: 'ours' });
+  const orgId = await orgFor(deps, m.guildId);
+  if (!orgId) return;
+  const ticket = await withTenant(deps.pool, orgId, (tx) => ticketForChannel(tx, m.channelId));
+  if (!ticket) return;
+  if (m.webhookId && ticket.discordWebhookId === m.webhookId)
+    return void synced.inc({ event: 'create', outcome: 'ours' });
+  const person: DiscordPerson = {
+    id: m.author.id,
+    username: m.author.username,
+    globalName: m.author.globalName,
+    avatar: m.author.avatar,
+    roleIds: m.member ? [...m.member.roles.cache.keys()] : [],
+  };
+  let staff: Actor | null = null;
+  if (m.author.id !== ticket.requesterDiscordId && !m.webhookId && !m.author.bot) {
+    staff = (await resolveWho(deps, m.guildId, person, randomUUID())).staff;
+  }
+  try {
+    const r = await withTenant(deps.pool, orgId, async (tx) =>
+      recordDiscordMessage(
+        tx,
+        {
+          ticketId: ticket.id,
+          messageId: m.id,
+          body: m.content.slice(0, 16_000),
+          attachments: [...m.attachments.values()].slice(0, 10).map((a) => ({
+            filename: a.name.slice(0, 255),
+            contentType: a.contentType ?? 'application/octet-stream',
+            sizeBytes: a.size,
+            url: a.url,
+          })),
+        },
+        m.webhookId || m.author.bot ? SYSTEM : (staff ?? (await playerActor(tx, person))),
+      ),
+    );
+    synced.inc({ event: 'create', outcome: r.created ? 'recorded' : 'duplicate' });
+  } catch (err) {
+    if (isAppError(err) && err.code === 'invalid_transition') {
+      // A message in a closed ticket's channel (e.g. staff before the lock): kept on Discord only.
+      synced.inc({ event: 'create', outcome: 'closed' });
+      return;
+    }
+    throw err;
+  }
+}
+
+export async function onMessageUpdate(
+  deps: BotDeps,
+  m: OmitPartialGroupDMChannel<Message | PartialMessage>,
+): Promise<void> {
+  if (!m.guildId || m.content === null || m.content === undefined) return;
+  if (m.author && isOurs(deps, m as Message)) return;
+  const orgId = await orgFor(deps, m.guildId);
+  if (!orgId) return;
+  const content = m.content;
+  const changed = await withTenant(deps.pool, orgId, async (tx) => {
+    const ticket = await ticketForChannel(tx, m.channelId);
+    if (!ticket) return false;
+    const actor: Actor =
+      m.author && m.author.id === ticket.requesterDiscordId
+        ? await playerActor(tx, {
+            id: m.author.id,
+            username: m.author.username,
+            globalName: m.author.globalName,
+            avatar: m.author.avatar,
+            roleIds: [],
+          })
+        : SYSTEM;
+    return recordDiscordEdit(tx, { messageId: m.id, body: content.slice(0, 16_000) }, actor);
+  });
+  synced.inc({ event: 'update', outcome: changed ? 'recorded' : 'skipped' });
+}
+
+export async function onMessageDelete(
+  deps: BotDeps,
+  m: { id: string; guildId: string | null; channelId: string },
+): Promise<void> {
+  const orgId = await orgFor(deps, m.guildId);
+  if (!orgId) return;
+  const changed = await withTenant(deps.pool, orgId, async (tx) => {
+    const ticket = await ticketForChannel(tx, m.channelId);
+    if (!ticket) return false;
+    return recordDiscordDelete(tx, m.id, SYSTEM);
+  });
+  synced.inc({ event: 'delete', outcome: changed ? 'recorded' : 'skipped' });
+}

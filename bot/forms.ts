@@ -1,0 +1,171 @@
+import {
+  ActionRowBuilder,
+  ModalBuilder,
+  type ModalSubmitInteraction,
+  TextInputBuilder,
+  TextInputStyle,
+} from 'discord.js';
+import { type Category, listCategories, type Question } from '../db/categories.js';
+import { withTenant } from '../db/tenant.js';
+import { AppError } from '../lib/errors.js';
+import { orgOf } from './auth.js';
+import type { BotDeps } from './context.js';
+
+/** Asked when a category has no questions of its own (or when no category is chosen). */
+export const DEFAULT_QUESTIONS: Question[] = [
+  { key: 'subject', label: 'What is it about?', style: 'short', required: true, maxLength: 100 },
+  { key: 'details', label: 'Tell us more', style: 'paragraph', required: false, maxLength: 2000 },
+];
+
+export async function loadCategories(deps: BotDeps, orgId: string): Promise<Category[]> {
+  const cached = deps.categories.get(orgId);
+  if (cached) return cached;
+  const list = await withTenant(deps.pool, orgId, (tx) => listCategories(tx));
+  deps.categories.set(orgId, list);
+  return list;
+}
+
+/**
+ * A modal must be the first answer to an interaction, so it cannot wait behind a deferral. The
+ * categories come from a per-process cache (filled when a panel is posted and refreshed every
+ * minute); on a cold cache the lookup gets 1.5 s, well inside Discord's 3 s, or the user is asked
+ * to try again.
+ */
+export function categoryForModal(
+  deps: BotDeps,
+  guildId: string | null,
+  categoryId: string | null,
+): Promise<Category | null> {
+  return withinBudget(async () => {
+    const orgId = await orgOf(deps, guildId);
+    if (!categoryId) return null;
+    const found = (await loadCategories(deps, orgId)).find((c) => c.id === categoryId);
+    if (!found)
+      throw new AppError(
+        'not_found',
+        'This ticket category no longer exists. Ask staff to refresh the panel.',
+      );
+    return found;
+  });
+}
+
+export function categoryByNameForModal(
+  deps: BotDeps,
+  guildId: string | null,
+  name: string | null,
+): Promise<Category | null> {
+  return withinBudget(async () => {
+    const orgId = await orgOf(deps, guildId);
+    if (!name) return null;
+    const found = (await loadCategories(deps, orgId)).find(
+      (c) => c.name.toLowerCase() === name.trim().toLowerCase(),
+    );
+    if (!found) throw new AppError('not_found', `There is no category called “${name}”.`);
+    return found;
+  });
+}
+
+async function withinBudget<T>(fn: () => Promise<T>): Promise<T> {
+  const work = fn();
+  let timer: NodeJS.Timeout | undefined;
+  const budget = new Promise<never>((_, reject) => {
+    timer = setTimeout(
+      () => reject(new AppError('unavailable', 'The ticket form took too long to load; please click again.')),
+      1500,
+    );
+  });
+  try {
+    return await Promise.race([work, budget]);
+  } finally {
+    clearTimeout(timer);
+    work.catch(() => {});
+  }
+}
+
+export function buildForm(category: Category | null, extra = ''): ModalBuilder {
+  const questions = category?.questions.length ? category.questions : DEFAULT_QUESTIONS;
+  const title = `Open a ticket${category ? `: ${category.name}` : ''}`.slice(0, 45);
+  const modal = new ModalBuilder().setCustomId(`gm:form:${category?.id ?? '-'}${extra}`).setTitle(title);
+  for (const q of questions.slice(0, 5)) {
+    const input = new TextInputBuilder()
+      .setCustomId(q.key)
+      .setLabel(q.label.slice(0, 45))
+      .setStyle(q.style === 'paragraph' ? TextInputStyle.Paragraph : TextInputStyle.Short)
+      .setRequired(q.required);
+    if (q.placeholder) input.setPlaceholder(q.placeholder);
+    if (q.maxLength) input.setMaxLength(q.maxLength);
+    if (q.minLength) input.setMinLength(q.minLength);
+    modal.addComponents(new ActionRowBuilder<TextInputBuilder>().addComponents(input));
+  }
+  return modal;
+}
+
+export interface Answer {
+  key: string;
+  label: string;
+  value: string;
+}
+
+/**
+ * Reads a submitted form against the category's questions: required answers present, lengths
+ * within the question's limits (Discord enforces them too, but a client can send anything).
+ */
+export function readAnswers(i: ModalSubmitInteraction, category: Category | null): Answer[] {
+  const questions = category?.questions.length ? category.questions : DEFAULT_QUESTIONS;
+  const answers: Answer[] = [];
+  for (const q of questions) {
+    let value = '';
+    try {
+      value = i.fields.getTextInputValue(q.key).trim();
+    } catch {
+      value = '';
+    }
+    if (q.required && !value) throw new AppError('validation_failed', `Please answer “${q.label}”.`);
+    const max = q.maxLength ?? 4000;
+    if (value.length > max)
+      throw new AppError('validation_failed', `“${q.label}” is too long: at most ${max} characters.`);
+    if (q.minLength && value && value.length < q.minLength)
+      throw new AppError('validation_failed', `“${q.label}” needs at least ${q.minLength} characters.`);
+    if (value) answers.push({ key: q.key, label: q.label, value });
+  }
+  if (answers.length === 0) throw new AppError('validation_failed', 'The form was empty.');
+  return answers;
+}
+
+export function subjectFrom(answers: Answer[], category: Category | null): string {
+  const first = answers.find((a) => a.key === 'subject') ?? answers[0];
+  const text = (first?.value ?? 'Support request').replace(/\s+/g, ' ');
+  return (category && first?.key !== 'subject' ? `${category.name}: ${text}` : text).slice(0, 200);
+}
+
+export function closeReasonModal(ticketId: string): ModalBuilder {
+  return new ModalBuilder()
+    .setCustomId(`gm:closeform:${ticketId}`)
+    .setTitle('Close the ticket')
+    .addComponents(
+      new ActionRowBuilder<TextInputBuilder>().addComponents(
+        new TextInputBuilder()
+          .setCustomId('reason')
+          .setLabel('Reason (optional)')
+          .setStyle(TextInputStyle.Paragraph)
+          .setRequired(false)
+          .setMaxLength(500),
+      ),
+    );
+}
+
+export function ratingModal(ticketId: string, rating: number): ModalBuilder {
+  return new ModalBuilder()
+    .setCustomId(`gm:rateform:${ticketId}:${rating}`)
+    .setTitle(`Rate your ticket: ${'★'.repeat(rating)}`.slice(0, 45))
+    .addComponents(
+      new ActionRowBuilder<TextInputBuilder>().addComponents(
+        new TextInputBuilder()
+          .setCustomId('comment')
+          .setLabel('Anything to add? (optional)')
+          .setStyle(TextInputStyle.Paragraph)
+          .setRequired(false)
+          .setMaxLength(1000),
+      ),
+    );
+}

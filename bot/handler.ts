@@ -1,0 +1,163 @@
+import { randomUUID } from 'node:crypto';
+import {
+  type ButtonInteraction,
+  type ChatInputCommandInteraction,
+  DiscordAPIError,
+  type Interaction,
+  type MessageContextMenuCommandInteraction,
+  MessageFlags,
+  type ModalSubmitInteraction,
+  type RESTPostAPIApplicationCommandsJSONBody,
+  type StringSelectMenuInteraction,
+  type UserContextMenuCommandInteraction,
+} from 'discord.js';
+import { isAppError } from '../lib/errors.js';
+import type { Logger } from '../lib/logger.js';
+import { counter, histogram } from '../lib/metrics.js';
+import type { BotDeps } from './context.js';
+
+/** What a handler runs with: the shared dependencies, this interaction's request id and logger. */
+export interface Ctx {
+  deps: BotDeps;
+  requestId: string;
+  log: Logger;
+}
+
+/**
+ * `defer`: the wrapper acknowledges with an ephemeral deferred reply before the handler runs, so
+ * no database or REST latency can miss Discord's 3 s. `self`: the handler's first act is its own
+ * answer (a modal, which cannot follow a defer) and it does no I/O before it.
+ */
+export type Ack = 'defer' | 'self';
+
+export type RepliableInteraction =
+  | ChatInputCommandInteraction
+  | ButtonInteraction
+  | StringSelectMenuInteraction
+  | ModalSubmitInteraction
+  | MessageContextMenuCommandInteraction
+  | UserContextMenuCommandInteraction;
+
+export interface CommandHandler<I extends RepliableInteraction = ChatInputCommandInteraction> {
+  data: RESTPostAPIApplicationCommandsJSONBody;
+  ack: Ack | ((i: I) => Ack);
+  execute(i: I, ctx: Ctx): Promise<void>;
+}
+
+export interface ComponentHandler<I extends RepliableInteraction = RepliableInteraction> {
+  /** custom ids look like `gm:<action>:<args...>`; this is `<action>`. */
+  action: string;
+  ack: Ack | ((i: I, args: string[]) => Ack);
+  execute(i: I, ctx: Ctx, args: string[]): Promise<void>;
+}
+
+const handled = counter('gamemod_bot_interactions_total', 'Interactions handled by the bot', [
+  'kind',
+  'name',
+  'outcome',
+]);
+const ackSeconds = histogram(
+  'gamemod_bot_interaction_ack_seconds',
+  'Time from receiving an interaction to acknowledging it',
+  ['kind'],
+  [0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2, 3],
+);
+
+/** Ephemeral answer: edits the deferred reply, or replies when nothing was sent yet. */
+export async function respond(
+  i: RepliableInteraction,
+  content: string | { content?: string; embeds?: unknown[]; components?: unknown[] },
+): Promise<void> {
+  const body = typeof content === 'string' ? { content } : content;
+  const payload = { allowedMentions: { parse: [] as [] }, ...body } as Parameters<typeof i.editReply>[0] &
+    object;
+  if (i.deferred || i.replied) {
+    await i.editReply(payload);
+  } else {
+    await i.reply({ ...(payload as object), flags: MessageFlags.Ephemeral } as Parameters<typeof i.reply>[0]);
+  }
+}
+
+/** Words a user can act on, for failures they can do something about; everything else is generic. */
+export function userMessage(err: unknown, requestId: string): string {
+  if (isAppError(err) && err.code !== 'internal' && err.code !== 'unavailable') return err.message;
+  if (isAppError(err) && err.code === 'unavailable')
+    return `The service is briefly unavailable; please try again in a moment. (request id \`${requestId}\`)`;
+  if (err instanceof DiscordAPIError) {
+    if (err.code === 50013 || err.code === 50001)
+      return `I am missing a Discord permission for this (${err.message}). An admin can fix my role's permissions. (request id \`${requestId}\`)`;
+    if (err.code === 10003)
+      return `The ticket's channel no longer exists on Discord. (request id \`${requestId}\`)`;
+    if (err.code === 50035)
+      return `Discord refused the request as invalid (${err.message}). (request id \`${requestId}\`)`;
+    if (err.status >= 500 || err.status === 429)
+      return `Discord is having trouble right now; please try again. (request id \`${requestId}\`)`;
+  }
+  return `Something went wrong on our side. Please try again; if it keeps happening, give staff this request id: \`${requestId}\``;
+}
+
+function isAckRefused(err: unknown): boolean {
+  // 10062 unknown interaction (too late or replayed), 40060 already acknowledged (a replay).
+  return err instanceof DiscordAPIError && (err.code === 10062 || err.code === 40060);
+}
+
+/**
+ * Runs one handler so that the interaction is always answered and nothing escapes: `defer`
+ * handlers are acknowledged first; any failure becomes an ephemeral message with a request id.
+ * A replayed interaction (Discord refuses the second acknowledgement) stops before doing any work,
+ * which with the ticket's idempotency key is why a retry never opens a second ticket.
+ */
+export async function runHandler<I extends RepliableInteraction>(
+  deps: BotDeps,
+  i: I,
+  kind: string,
+  name: string,
+  ack: Ack,
+  run: (ctx: Ctx) => Promise<void>,
+): Promise<void> {
+  const requestId = randomUUID();
+  const log = deps.logger.child({ requestId, interactionId: i.id, kind, name, guildId: i.guildId });
+  const ctx: Ctx = { deps, requestId, log };
+  if (ack === 'defer') {
+    try {
+      await i.deferReply({ flags: MessageFlags.Ephemeral });
+      ackSeconds.observe({ kind }, (Date.now() - i.createdTimestamp) / 1000);
+    } catch (err) {
+      handled.inc({ kind, name, outcome: 'ack_refused' });
+      log[isAckRefused(err) ? 'info' : 'warn'](
+        { err },
+        'could not acknowledge the interaction; not handling it',
+      );
+      return;
+    }
+  }
+  try {
+    await run(ctx);
+    handled.inc({ kind, name, outcome: 'ok' });
+  } catch (err) {
+    const expected = isAppError(err) && err.code !== 'internal' && err.code !== 'unavailable';
+    handled.inc({ kind, name, outcome: expected ? 'refused' : 'error' });
+    if (expected)
+      log.info({ code: isAppError(err) ? err.code : undefined, msg: (err as Error).message }, 'refused');
+    else log.error({ err }, 'interaction handler failed');
+    if (!i.deferred && !i.replied && isAckRefused(err)) return;
+    try {
+      if (i.replied && !i.deferred) {
+        await i.followUp({ content: userMessage(err, requestId), flags: MessageFlags.Ephemeral });
+      } else {
+        await respond(i, userMessage(err, requestId));
+      }
+    } catch (replyErr) {
+      log.warn({ err: replyErr }, 'could not tell the user about the failure');
+    }
+  }
+}
+
+export function interactionKind(i: Interaction): string {
+  if (i.isChatInputCommand()) return 'command';
+  if (i.isContextMenuCommand()) return 'context_menu';
+  if (i.isButton()) return 'button';
+  if (i.isStringSelectMenu()) return 'select';
+  if (i.isModalSubmit()) return 'modal';
+  return 'other';
+}

@@ -1,0 +1,52 @@
+import { openAboutMessage, openForUser } from './commands/context-menus.js';
+import { panel } from './commands/panel.js';
+import { replyCommand } from './commands/reply.js';
+import { setup } from './commands/setup.js';
+import { stats } from './commands/stats.js';
+import { tag } from './commands/tag.js';
+import { ticket } from './commands/ticket.js';
+import {
+  claimButton,
+  closeButton,
+  closeForm,
+  prioritySelect,
+  rateButton,
+  rateForm,
+} from './components/actions.js';
+import { ticketForm } from './components/form.js';
+import { openButton } from './components/open.js';
+import type { CommandHandler, ComponentHandler, RepliableInteraction } from './handler.js';
+
+/** Every application command, by name: what `deploy-commands` registers and the router serves. */
+export const commands = new Map<string, CommandHandler<RepliableInteraction & { commandName: string }>>(
+  (
+    [
+      setup,
+      panel,
+      ticket,
+      replyCommand,
+      tag,
+      stats,
+      openAboutMessage,
+      openForUser,
+    ] as unknown as CommandHandler<RepliableInteraction & { commandName: string }>[]
+  ).map((c) => [c.data.name, c]),
+);
+
+/** Buttons, selects and modals, by the action in their `gm:<action>:...` custom id. */
+export const components = new Map<string, ComponentHandler>(
+  (
+    [
+      openButton,
+      ticketForm,
+      claimButton,
+      closeButton,
+      closeForm,
+      prioritySelect,
+      rateButton,
+      rateForm,
+    ] as unknown as ComponentHandler[]
+  ).map((c) => [c.action, c]),
+);
+
+export const commandData = () => [...commands.values()].map((c) => c.data);

@@ -1,0 +1,296 @@
+import { ButtonStyle, ComponentType } from 'discord.js';
+import { type Category, getCategory } from '../db/categories.js';
+import type { Actor } from '../db/changes.js';
+import {
+  type DiscordTicket,
+  discordTicket,
+  playerTicketLoad,
+  setDiscordSide,
+  ticketByInteraction,
+  ticketForChannel,
+} from '../db/discord-sync.js';
+import { DEFAULT_LIMITS, staffDiscordRoles, type TicketMode } from '../db/guilds.js';
+import { withTenant } from '../db/tenant.js';
+import { openTicket } from '../db/tickets.js';
+import { AppError } from '../lib/errors.js';
+import { type DiscordPerson, guildOf, orgOf, playerActor } from './auth.js';
+import {
+  addThreadMember,
+  createForumPost,
+  createPrivateThread,
+  createTicketChannel,
+  deleteChannel,
+  editMessage,
+  ensureWebhook,
+  type MessageBody,
+  postMessage,
+} from './discord-api.js';
+import type { Answer } from './forms.js';
+import type { Ctx } from './handler.js';
+
+export interface OpenRequest {
+  guildId: string;
+  /** Where the interaction happened: the thread parent when no support channel is configured. */
+  channelId: string | null;
+  interactionId: string;
+  requester: DiscordPerson;
+  /** Staff opening on a player's behalf (user context menu): no limits, audited as them. */
+  openedBy?: (Actor & { type: 'user' }) | null;
+  openedByDiscordId?: string;
+  categoryId: string | null;
+  subject: string;
+  answers: Answer[];
+  quote?: { url: string; authorId: string; content: string };
+}
+
+const PRIORITY_LABELS = { low: 'Low', normal: 'Normal', high: 'High', urgent: 'Urgent' } as const;
+
+function channelName(category: Category | null, person: DiscordPerson): string {
+  const base = `${category?.name ?? 'ticket'}-${person.globalName || person.username}`;
+  const clean = base
+    .toLowerCase()
+    .replace(/[^a-z0-9-]+/g, '-')
+    .replace(/-+/g, '-')
+    .replace(/^-|-$/g, '');
+  return (clean || 'ticket').slice(0, 90);
+}
+
+/** The first message of a ticket: who, what (the form's answers), and the action buttons. */
+export function summaryMessage(
+  ticket: { id: string; number: number; subject: string; priority: DiscordTicket['priority'] },
+  req: Pick<OpenRequest, 'requester' | 'answers' | 'quote' | 'openedByDiscordId'>,
+  category: Category | null,
+  staffRoleIds: readonly string[],
+): MessageBody {
+  const fields = req.answers.slice(0, 5).map((a) => ({
+    name: a.label.slice(0, 256),
+    value: a.value.slice(0, 1024),
+  }));
+  if (req.quote) {
+    fields.push({
+      name: 'Reported message',
+      value:
+        `${req.quote.content ? `> ${req.quote.content.slice(0, 900).replace(/\n/g, '\n> ')}\n` : ''}by <@${req.quote.authorId}> · [jump to message](${req.quote.url})`.slice(
+          0,
+          1024,
+        ),
+    });
+  }
+  const opener = req.openedByDiscordId ? ` (opened by <@${req.openedByDiscordId}>)` : '';
+  return {
+    content: `<@${req.requester.id}>${opener} ${staffRoleIds.map((r) => `<@&${r}>`).join(' ')}`
+      .trim()
+      .slice(0, 2000),
+    embeds: [
+      {
+        title: `Ticket #${ticket.number} · ${ticket.subject}`.slice(0, 256),
+        description: `${category ? `Category: **${category.name}**\n` : ''}Staff will answer here. Write below to add details or screenshots.`,
+        fields,
+        footer: { text: `Priority: ${PRIORITY_LABELS[ticket.priority]}` },
+      },
+    ],
+    components: actionRows(ticket.id),
+    // Mentioning the staff roles brings them into a private thread, as Discord does.
+    allowed_mentions: { users: [req.requester.id], roles: [...staffRoleIds] },
+  };
+}
+
+export function actionRows(ticketId: string): unknown[] {
+  return [
+    {
+      type: ComponentType.ActionRow,
+      components: [
+        {
+          type: ComponentType.Button,
+          style: ButtonStyle.Primary,
+          custom_id: `gm:claim:${ticketId}`,
+          label: 'Claim',
+        },
+        {
+          type: ComponentType.Button,
+          style: ButtonStyle.Danger,
+          custom_id: `gm:close:${ticketId}`,
+          label: 'Close',
+        },
+      ],
+    },
+    {
+      type: ComponentType.ActionRow,
+      components: [
+        {
+          type: ComponentType.StringSelect,
+          custom_id: `gm:prio:${ticketId}`,
+          placeholder: 'Set the priority',
+          min_values: 1,
+          max_values: 1,
+          options: Object.entries(PRIORITY_LABELS).map(([value, label]) => ({ value, label })),
+        },
+      ],
+    },
+  ];
+}
+
+/**
+ * Opens a ticket from Discord: checks the player's limits, makes the private thread, forum post
+ * or channel, then records the ticket with the interaction id as its idempotency key, and only
+ * then posts the summary and brings people in. If recording fails, the Discord side just made is
+ * deleted again, so nothing is left half-made; if the same interaction already made a ticket,
+ * that ticket is returned.
+ */
+export async function openFromDiscord(
+  ctx: Ctx,
+  req: OpenRequest,
+): Promise<{ ticket: DiscordTicket; created: boolean }> {
+  const { deps } = ctx;
+  const client = deps.client;
+  const orgId = await orgOf(deps, req.guildId);
+  const plan = await withTenant(deps.pool, orgId, async (tx) => {
+    const existing = await ticketByInteraction(tx, req.interactionId);
+    if (existing) return { existing } as const;
+    const guild = await guildOf(tx, req.guildId);
+    const category = req.categoryId ? await getCategory(tx, req.categoryId) : null;
+    if (category?.archivedAt) throw new AppError('not_found', 'This ticket category is no longer offered.');
+    const player = await playerActor(tx, req.requester);
+    if (!req.openedBy) {
+      const max = guild.settings.maxOpenPerPlayer ?? DEFAULT_LIMITS.maxOpenPerPlayer;
+      const cooldown = guild.settings.cooldownSeconds ?? DEFAULT_LIMITS.cooldownSeconds;
+      const load = await playerTicketLoad(tx, player.id);
+      if (load.open >= max) {
+        throw new AppError(
+          'limit_reached',
+          `You already have ${load.open} open ticket${load.open === 1 ? '' : 's'} (the limit here is ${max}). Please continue in ${load.open === 1 ? 'it' : 'one of them'}, or wait until staff close one.`,
+        );
+      }
+      if (load.lastCreatedAt) {
+        const wait = Math.ceil(cooldown - (Date.now() - load.lastCreatedAt.getTime()) / 1000);
+        if (wait > 0)
+          throw new AppError('rate_limited', `Please wait ${wait} s before opening another ticket.`);
+      }
+    }
+    const cat = category ? guild.settings.categories?.[category.id] : undefined;
+    const mode: TicketMode = cat?.mode ?? category?.ticketMode ?? 'thread';
+    const target = cat?.channelId ?? (mode === 'thread' ? guild.settings.supportChannelId : undefined);
+    const parent = target ?? (mode === 'thread' ? req.channelId : null);
+    if (!parent) {
+      throw new AppError(
+        'bad_request',
+        `No ${mode === 'forum' ? 'forum' : mode === 'channel' ? 'channel category' : 'support channel'} is set for this category yet. A server admin sets one with \`/setup category\`.`,
+      );
+    }
+    const staffRoles = await staffDiscordRoles(tx, req.guildId);
+    return {
+      guild,
+      category,
+      player,
+      mode,
+      parent,
+      overflow: cat?.overflowCategoryIds ?? [],
+      staffRoles,
+    } as const;
+  });
+  if ('existing' in plan && plan.existing) return { ticket: plan.existing, created: false };
+  const { category, player, mode, parent, overflow, staffRoles } = plan as Exclude<
+    typeof plan,
+    { existing: unknown }
+  >;
+
+  const reason = `GameMod: ticket for ${req.requester.username}`;
+  const name = channelName(category, req.requester);
+  const placeholder: MessageBody = {
+    content: `Opening a ticket for <@${req.requester.id}>…`,
+    allowed_mentions: { parse: [] },
+  };
+  const channel =
+    mode === 'forum'
+      ? await createForumPost(client, parent, name, placeholder, reason)
+      : mode === 'channel'
+        ? await createTicketChannel(
+            client,
+            req.guildId,
+            name,
+            [parent, ...overflow],
+            req.requester.id,
+            staffRoles,
+            reason,
+          )
+        : await createPrivateThread(client, parent, name, reason);
+
+  let result: { ticket: DiscordTicket; created: boolean };
+  try {
+    result = await withTenant(deps.pool, orgId, async (tx) => {
+      const body = req.answers.map((a) => `**${a.label}**\n${a.value}`).join('\n\n');
+      const opened = await openTicket(
+        tx,
+        {
+          subject: req.subject,
+          body: [body, req.quote ? `Reported message: ${req.quote.url}\n> ${req.quote.content}` : '']
+            .filter(Boolean)
+            .join('\n\n')
+            .slice(0, 16_000),
+          origin: 'discord',
+          externalId: req.interactionId,
+          requesterId: player.id,
+          categoryId: category?.id,
+          teamId: category?.teamId ?? undefined,
+          customFields: Object.fromEntries(req.answers.map((a) => [a.key, a.value.slice(0, 4000)])),
+          discordGuildId: req.guildId,
+          discordChannelId: channel.id,
+        },
+        req.openedBy ?? player,
+      );
+      if (opened.created) await setDiscordSide(tx, { ticketId: opened.ticket.id, mode });
+      return { ticket: await discordTicket(tx, opened.ticket.id), created: opened.created };
+    });
+  } catch (err) {
+    await deleteChannel(client, channel.id, 'GameMod: the ticket could not be recorded').catch((e) =>
+      ctx.log.warn({ err: e }, 'could not delete the channel of a ticket that failed'),
+    );
+    throw err;
+  }
+  if (!result.created) {
+    // Another delivery of the same interaction won the race: keep its channel, drop ours.
+    await deleteChannel(client, channel.id, 'GameMod: duplicate ticket request').catch(() => {});
+    return result;
+  }
+
+  const ticket = result.ticket;
+  const summary = summaryMessage(ticket, req, category, staffRoles);
+  let summaryId: string;
+  if (mode === 'forum') {
+    summaryId = (await editMessage(client, channel.id, channel.id, summary)).id;
+  } else {
+    summaryId = (await postMessage(client, channel.id, summary)).id;
+  }
+  if (mode === 'thread') {
+    await addThreadMember(client, channel.id, req.requester.id, reason);
+    if (req.openedByDiscordId) await addThreadMember(client, channel.id, req.openedByDiscordId, reason);
+  }
+  let webhook: { id: string; token: string } | null = null;
+  try {
+    webhook = await ensureWebhook(deps, mode === 'channel' ? channel.id : parent);
+  } catch (err) {
+    ctx.log.warn({ err }, 'could not set up the channel webhook; staff replies will be posted by the bot');
+  }
+  await withTenant(deps.pool, orgId, (tx) =>
+    setDiscordSide(tx, {
+      ticketId: ticket.id,
+      summaryMessageId: summaryId,
+      ...(webhook ? { webhookId: webhook.id, webhookToken: deps.seal(webhook.token) } : {}),
+    }),
+  );
+  return { ticket: { ...ticket, discordSummaryMessageId: summaryId }, created: true };
+}
+
+/** The ticket of the thread, post or channel an interaction came from. */
+export async function ticketHere(ctx: Ctx, guildId: string | null, channelId: string | null) {
+  const orgId = await orgOf(ctx.deps, guildId);
+  if (!channelId) throw new AppError('bad_request', 'Run this inside a ticket thread or channel.');
+  const ticket = await withTenant(ctx.deps.pool, orgId, (tx) => ticketForChannel(tx, channelId));
+  if (!ticket)
+    throw new AppError('not_found', 'This is not a ticket thread or channel. Run it inside a ticket.');
+  return { orgId, ticket };
+}
+
+export function ticketLink(t: Pick<DiscordTicket, 'discordChannelId' | 'number'>): string {
+  return t.discordChannelId ? `<#${t.discordChannelId}>` : `#${t.number}`;
+}

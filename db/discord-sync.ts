@@ -1,0 +1,334 @@
+import { z } from 'zod';
+import { AppError } from '../lib/errors.js';
+import { type Actor, recordChange } from './changes.js';
+import { id, snowflake } from './schemas.js';
+import type { Tx } from './tenant.js';
+import { type Message, reply, type Ticket } from './tickets.js';
+import { parseInput } from './validate.js';
+
+/**
+ * What the bot needs beyond the ticket core: finding a ticket by its Discord channel, recording
+ * the Discord side of a ticket, mirroring Discord messages (idempotent on the message id, with
+ * attachment metadata, edits and deletions as events), limits and the /stats figures.
+ */
+
+export interface DiscordTicket {
+  id: string;
+  number: number;
+  subject: string;
+  status: Ticket['status'];
+  priority: Ticket['priority'];
+  requesterId: string | null;
+  requesterDiscordId: string | null;
+  requesterName: string | null;
+  assigneeId: string | null;
+  categoryId: string | null;
+  teamId: string | null;
+  tags: string[];
+  rating: number | null;
+  discordGuildId: string | null;
+  discordChannelId: string | null;
+  discordMode: 'thread' | 'forum' | 'channel' | null;
+  discordWebhookId: string | null;
+  discordSummaryMessageId: string | null;
+  createdAt: Date;
+}
+
+const COLUMNS = `t.id, t.number, t.subject, t.status, t.priority, t.requester_id as "requesterId",
+  p.discord_user_id as "requesterDiscordId", p.display_name as "requesterName", t.assignee_id as "assigneeId",
+  t.category_id as "categoryId", t.team_id as "teamId", t.tags, t.rating, t.discord_guild_id as "discordGuildId",
+  t.discord_channel_id as "discordChannelId", t.discord_mode as "discordMode", t.discord_webhook_id as "discordWebhookId",
+  t.discord_summary_message_id as "discordSummaryMessageId", t.created_at as "createdAt"`;
+
+const FROM = 'tickets t left join player_profiles p on p.org_id = t.org_id and p.id = t.requester_id';
+
+/** The ticket whose conversation lives in this Discord thread, post or channel (merged ones excluded). */
+export async function ticketForChannel(tx: Tx, channelId: string): Promise<DiscordTicket | undefined> {
+  const r = await tx.query<DiscordTicket>(
+    `select ${COLUMNS} from ${FROM}
+     where t.org_id = $1::uuid and t.discord_channel_id = $2::text and t.merged_into_id is null
+     order by t.created_at desc limit 1`,
+    [tx.orgId, parseInput(snowflake, channelId)],
+  );
+  return r.rows[0];
+}
+
+export async function discordTicket(tx: Tx, ticketId: string): Promise<DiscordTicket> {
+  const r = await tx.query<DiscordTicket>(`select ${COLUMNS} from ${FROM} where t.id = $1::uuid`, [
+    parseInput(id, ticketId),
+  ]);
+  if (!r.rows[0]) throw new AppError('not_found', 'ticket not found');
+  return r.rows[0];
+}
+
+export const discordSideInput = z.object({
+  ticketId: id,
+  guildId: snowflake.optional(),
+  channelId: snowflake.optional(),
+  mode: z.enum(['thread', 'forum', 'channel']).optional(),
+  summaryMessageId: snowflake.optional(),
+  webhookId: snowflake.optional(),
+  webhookToken: z.string().min(1).max(200).optional(),
+});
+
+/**
+ * Records where a ticket lives on Discord. Technical ids only, so no history entry; the webhook
+ * token is a credential and never leaves db/ except for the workers that post through it.
+ */
+export async function setDiscordSide(tx: Tx, raw: z.input<typeof discordSideInput>): Promise<void> {
+  const input = parseInput(discordSideInput, raw);
+  const r = await tx.query(
+    `update tickets set discord_guild_id = coalesce($2::text, discord_guild_id),
+       discord_channel_id = coalesce($3::text, discord_channel_id), discord_mode = coalesce($4::text, discord_mode),
+       discord_summary_message_id = coalesce($5::text, discord_summary_message_id),
+       discord_webhook_id = coalesce($6::text, discord_webhook_id),
+       discord_webhook_token = coalesce($7::text, discord_webhook_token)
+     where id = $1::uuid`,
+    [
+      input.ticketId,
+      input.guildId ?? null,
+      input.channelId ?? null,
+      input.mode ?? null,
+      input.summaryMessageId ?? null,
+      input.webhookId ?? null,
+      input.webhookToken ?? null,
+    ],
+  );
+  if (!r.rowCount) throw new AppError('not_found', 'ticket not found');
+}
+
+/** The webhook the workers post staff replies through (id and token), when the ticket has one. */
+export async function ticketWebhook(tx: Tx, ticketId: string): Promise<{ id: string; token: string } | null> {
+  const r = await tx.query<{ id: string | null; token: string | null }>(
+    'select discord_webhook_id as id, discord_webhook_token as token from tickets where id = $1::uuid',
+    [parseInput(id, ticketId)],
+  );
+  const row = r.rows[0];
+  return row?.id && row.token ? { id: row.id, token: row.token } : null;
+}
+
+export const attachmentMeta = z.object({
+  filename: z.string().min(1).max(255),
+  contentType: z.string().min(1).max(255).default('application/octet-stream'),
+  sizeBytes: z.number().int().min(0),
+  url: z.string().url().max(2048),
+});
+
+export const discordMessageInput = z.object({
+  ticketId: id,
+  /** The Discord message id: the idempotency key. */
+  messageId: snowflake,
+  body: z.string().max(16_000),
+  attachments: z.array(attachmentMeta).max(10).default([]),
+});
+
+/**
+ * Records a message written in a ticket's Discord thread. Idempotent on the Discord message id,
+ * and a message we delivered ourselves (its id is some message's `discord_message_id`) is never
+ * recorded again. Attachments are stored as metadata with their CDN link; copying the file into
+ * our storage is a job.
+ */
+export async function recordDiscordMessage(
+  tx: Tx,
+  raw: z.input<typeof discordMessageInput>,
+  actor: Actor,
+): Promise<{ message: Message | null; created: boolean }> {
+  const input = parseInput(discordMessageInput, raw);
+  const ours = await tx.query(
+    'select 1 from messages where org_id = $1::uuid and discord_message_id = $2::text limit 1',
+    [tx.orgId, input.messageId],
+  );
+  if (ours.rowCount) return { message: null, created: false };
+  const text =
+    input.body.trim() ||
+    (input.attachments.length ? input.attachments.map((a) => a.filename).join(', ') : '');
+  if (!text) return { message: null, created: false };
+  const { message, created } = await reply(
+    tx,
+    { ticketId: input.ticketId, body: text, origin: 'discord', externalId: input.messageId },
+    actor,
+  );
+  if (created && input.attachments.length) {
+    await tx.query(
+      `insert into attachments (org_id, ticket_id, message_id, filename, content_type, size_bytes, external_url)
+       select $1::uuid, $2::uuid, $3::uuid, f, c, s, u
+       from unnest($4::text[], $5::text[], $6::bigint[], $7::text[]) as x(f, c, s, u)`,
+      [
+        tx.orgId,
+        input.ticketId,
+        message.id,
+        input.attachments.map((a) => a.filename),
+        input.attachments.map((a) => a.contentType),
+        input.attachments.map((a) => a.sizeBytes),
+        input.attachments.map((a) => a.url),
+      ],
+    );
+  }
+  return { message, created };
+}
+
+/** An edit made on Discord: the body changes and the ticket's history keeps the event. */
+export async function recordDiscordEdit(
+  tx: Tx,
+  raw: { messageId: string; body: string },
+  actor: Actor,
+): Promise<boolean> {
+  const messageId = parseInput(snowflake, raw.messageId);
+  const body = parseInput(z.string().max(16_000), raw.body);
+  const r = await tx.query<{ id: string; ticketId: string | null; old: string }>(
+    `update messages m set body = $3::text, edited_at = now()
+     from (select id, body from messages where org_id = $1::uuid and origin = 'discord' and external_id = $2::text
+           for update) old
+     where m.id = old.id and m.deleted_at is null and m.body <> $3::text
+     returning m.id, m.ticket_id as "ticketId", old.body as old`,
+    [tx.orgId, messageId, body],
+  );
+  const row = r.rows[0];
+  if (!row) return false;
+  await recordChange(tx, actor, {
+    ...(row.ticketId ? { ticketId: row.ticketId } : {}),
+    action: 'message.edited',
+    data: { messageId: row.id, discordMessageId: messageId },
+    event: {
+      type: 'message.updated',
+      aggregateType: 'ticket',
+      aggregateId: row.ticketId ?? row.id,
+      payload: { messageId: row.id, ticketId: row.ticketId, body },
+    },
+  });
+  return true;
+}
+
+/** A deletion on Discord: the message is kept (soft delete) and the history says so. */
+export async function recordDiscordDelete(tx: Tx, messageId: string, actor: Actor): Promise<boolean> {
+  const r = await tx.query<{ id: string; ticketId: string | null }>(
+    `update messages set deleted_at = now()
+     where org_id = $1::uuid and origin = 'discord' and external_id = $2::text and deleted_at is null
+     returning id, ticket_id as "ticketId"`,
+    [tx.orgId, parseInput(snowflake, messageId)],
+  );
+  const row = r.rows[0];
+  if (!row) return false;
+  await recordChange(tx, actor, {
+    ...(row.ticketId ? { ticketId: row.ticketId } : {}),
+    action: 'message.deleted',
+    data: { messageId: row.id, discordMessageId: messageId },
+    event: {
+      type: 'message.deleted',
+      aggregateType: 'ticket',
+      aggregateId: row.ticketId ?? row.id,
+      payload: { messageId: row.id, ticketId: row.ticketId },
+    },
+  });
+  return true;
+}
+
+/** A player's open tickets and when they last opened one: for the per-guild limits. */
+export async function playerTicketLoad(
+  tx: Tx,
+  playerId: string,
+): Promise<{ open: number; lastCreatedAt: Date | null }> {
+  const r = await tx.query<{ open: number; last: Date | null }>(
+    `select count(*) filter (where status in ('open', 'pending', 'on_hold'))::int as open, max(created_at) as last
+     from tickets where org_id = $1::uuid and requester_id = $2::uuid`,
+    [tx.orgId, parseInput(id, playerId)],
+  );
+  return { open: r.rows[0]?.open ?? 0, lastCreatedAt: r.rows[0]?.last ?? null };
+}
+
+export interface DeskStats {
+  open: number;
+  /** Median seconds from creation to first staff response, over the period; null without data. */
+  firstResponseMedianS: number | null;
+  /** Median seconds from creation to solved/closed, over the period. */
+  resolutionMedianS: number | null;
+  closedInPeriod: number;
+}
+
+/** Figures for /stats: the whole desk (optionally one guild), or one assignee's tickets. */
+export async function deskStats(
+  tx: Tx,
+  opts: { assigneeId?: string; guildId?: string; days?: number } = {},
+): Promise<DeskStats> {
+  const r = await tx.query<DeskStats>(
+    `select count(*) filter (where status in ('open', 'pending', 'on_hold'))::int as open,
+       percentile_cont(0.5) within group (order by extract(epoch from first_response_at - created_at))
+         filter (where first_response_at is not null and created_at > now() - make_interval(days => $4::int))
+         as "firstResponseMedianS",
+       percentile_cont(0.5) within group (order by extract(epoch from coalesce(solved_at, closed_at) - created_at))
+         filter (where coalesce(solved_at, closed_at) is not null and created_at > now() - make_interval(days => $4::int))
+         as "resolutionMedianS",
+       count(*) filter (where closed_at > now() - make_interval(days => $4::int))::int as "closedInPeriod"
+     from tickets where org_id = $1::uuid and ($2::uuid is null or assignee_id = $2::uuid)
+       and ($3::text is null or discord_guild_id = $3::text) and merged_into_id is null`,
+    [tx.orgId, opts.assigneeId ?? null, opts.guildId ?? null, opts.days ?? 30],
+  );
+  const row = r.rows[0] as DeskStats;
+  return {
+    open: row.open,
+    firstResponseMedianS: row.firstResponseMedianS === null ? null : Number(row.firstResponseMedianS),
+    resolutionMedianS: row.resolutionMedianS === null ? null : Number(row.resolutionMedianS),
+    closedInPeriod: row.closedInPeriod,
+  };
+}
+
+/** A ticket opened from a Discord interaction, found by that interaction's id (replays). */
+export async function ticketByInteraction(tx: Tx, interactionId: string): Promise<DiscordTicket | undefined> {
+  const r = await tx.query<DiscordTicket>(
+    `select ${COLUMNS} from ${FROM} where t.org_id = $1::uuid and t.origin = 'discord' and t.external_id = $2::text`,
+    [tx.orgId, interactionId],
+  );
+  return r.rows[0];
+}
+
+export async function findTeamByName(
+  tx: Tx,
+  name: string,
+): Promise<{ id: string; name: string } | undefined> {
+  const r = await tx.query<{ id: string; name: string }>(
+    'select id, name from teams where org_id = $1::uuid and lower(name) = lower($2::text)',
+    [tx.orgId, name.trim()],
+  );
+  return r.rows[0];
+}
+
+export interface TranscriptLine {
+  at: Date;
+  authorType: string;
+  authorName: string | null;
+  origin: string;
+  body: string;
+  editedAt: Date | null;
+  attachments: { filename: string; url: string | null; sizeBytes: number }[];
+}
+
+/** The whole conversation with author names and attachment links, oldest first: what a transcript shows. */
+export async function transcriptLines(tx: Tx, ticketId: string): Promise<TranscriptLine[]> {
+  const r = await tx.query<TranscriptLine>(
+    `select m.created_at as at, m.author_type as "authorType", coalesce(u.display_name, p.display_name) as "authorName",
+       m.origin, m.body, m.edited_at as "editedAt",
+       coalesce((select json_agg(json_build_object('filename', a.filename, 'url', a.external_url, 'sizeBytes', a.size_bytes)
+                 order by a.created_at) from attachments a where a.org_id = m.org_id and a.message_id = m.id), '[]') as attachments
+     from messages m
+     left join users u on u.id = m.author_user_id
+     left join player_profiles p on p.org_id = m.org_id and p.id = m.author_player_id
+     where m.org_id = $1::uuid and m.ticket_id = $2::uuid and m.deleted_at is null
+     order by m.created_at, m.id`,
+    [tx.orgId, parseInput(id, ticketId)],
+  );
+  return r.rows;
+}
+
+/**
+ * A Discord-side action on a ticket that changes no ticket column (a member added to or removed
+ * from the thread, a reply posted through a canned reply...): history and audit only.
+ */
+export async function recordTicketAction(
+  tx: Tx,
+  ticketId: string,
+  action: string,
+  data: Record<string, unknown>,
+  actor: Actor,
+): Promise<void> {
+  await recordChange(tx, actor, { ticketId: parseInput(id, ticketId), action, data });
+}

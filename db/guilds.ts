@@ -1,0 +1,362 @@
+import { createHash, randomBytes } from 'node:crypto';
+import { z } from 'zod';
+import { AppError } from '../lib/errors.js';
+import { type Actor, recordChange, SYSTEM } from './changes.js';
+import { mapDbError } from './errors.js';
+import { createOrganization } from './organizations.js';
+import type { Pool } from './pool.js';
+import { id, snowflake } from './schemas.js';
+import { type Tx, withTenant } from './tenant.js';
+import { parseInput } from './validate.js';
+
+/**
+ * Discord guilds linked to an organization: linking (a code from the panel, or a new org owned
+ * by the guild owner), per-guild settings, and the mapping of Discord roles onto org roles.
+ */
+
+export const TICKET_MODES = ['thread', 'forum', 'channel'] as const;
+export type TicketMode = (typeof TICKET_MODES)[number];
+
+export const categorySettingsSchema = z.object({
+  mode: z.enum(TICKET_MODES).optional(),
+  /** Text channel (thread mode), forum channel (forum mode) or channel category (channel mode). */
+  channelId: snowflake.optional(),
+  /** Channel mode: more channel categories to use once one holds Discord's 50 channels. */
+  overflowCategoryIds: z.array(snowflake).max(10).optional(),
+});
+
+export const guildSettingsSchema = z.object({
+  /** Where private threads are made when a category names no channel. */
+  supportChannelId: snowflake.optional(),
+  alertChannelId: snowflake.optional(),
+  transcriptChannelId: snowflake.optional(),
+  /** Open tickets one player may have at a time. */
+  maxOpenPerPlayer: z.number().int().min(1).max(50).optional(),
+  /** Seconds between two tickets of one player. */
+  cooldownSeconds: z.number().int().min(0).max(86_400).optional(),
+  categories: z.record(id, categorySettingsSchema).optional(),
+});
+export type GuildSettings = z.infer<typeof guildSettingsSchema>;
+
+export const DEFAULT_LIMITS = { maxOpenPerPlayer: 3, cooldownSeconds: 60 } as const;
+
+export interface Guild {
+  guildId: string;
+  orgId: string;
+  name: string;
+  settings: GuildSettings;
+  linkedAt: Date;
+}
+
+const COLUMNS = `guild_id as "guildId", org_id as "orgId", name, settings, linked_at as "linkedAt"`;
+
+const hashCode = (code: string) => createHash('sha256').update(code.trim().toUpperCase()).digest();
+
+/** The organization a guild is linked to, or null. Crosses tenants through gm_org_for_guild. */
+export async function orgForGuild(pool: Pool, guildId: string): Promise<string | null> {
+  const r = await pool
+    .query<{ org: string | null }>({ text: 'select gm_org_for_guild($1::text) as org', values: [guildId] })
+    .catch((e) => {
+      throw mapDbError(e);
+    });
+  return r.rows[0]?.org ?? null;
+}
+
+export const linkCodeInput = z.object({ ttlMinutes: z.number().int().min(5).max(10_080).default(60) });
+
+/**
+ * A one-time code a studio admin pastes into `/setup link` in Discord. Only its hash is stored;
+ * the code itself is returned once.
+ */
+export async function createGuildLinkCode(
+  tx: Tx,
+  actor: Actor,
+  raw: z.input<typeof linkCodeInput> = {},
+): Promise<{ code: string; expiresAt: Date }> {
+  const input = parseInput(linkCodeInput, raw);
+  // 10 characters from a 32-letter alphabet without look-alikes: 50 bits, single use, short-lived.
+  const alphabet = 'ABCDEFGHJKLMNPQRSTUVWXYZ23456789';
+  const code = `GM-${[...randomBytes(10)].map((b) => alphabet[b % 32]).join('')}`;
+  const r = await tx.query<{ id: string; expiresAt: Date }>(
+    `insert into guild_link_codes (org_id, code_hash, created_by, expires_at)
+     values ($1::uuid, $2::bytea, $3::uuid, now() + make_interval(mins => $4::int))
+     returning id, expires_at as "expiresAt"`,
+    [tx.orgId, hashCode(code), actor.type === 'user' ? actor.id : null, input.ttlMinutes],
+  );
+  const row = r.rows[0] as { id: string; expiresAt: Date };
+  await recordChange(tx, actor, {
+    action: 'guild.link_code_created',
+    target: { type: 'guild_link_code', id: row.id },
+    data: { expiresAt: row.expiresAt },
+  });
+  return { code, expiresAt: row.expiresAt };
+}
+
+export const linkInput = z.object({
+  code: z.string().trim().min(4).max(64),
+  guildId: snowflake,
+  guildName: z.string().trim().min(1).max(100),
+});
+
+/** Redeems a link code in a guild. Returns the org id; unknown, used or expired codes are `not_found`. */
+export async function redeemGuildLinkCode(
+  pool: Pool,
+  raw: z.input<typeof linkInput>,
+  actor: Actor = SYSTEM,
+): Promise<string> {
+  const input = parseInput(linkInput, raw);
+  const r = await pool
+    .query<{ org: string | null }>({
+      text: 'select gm_redeem_guild_link_code($1::bytea, $2::text, $3::text) as org',
+      values: [hashCode(input.code), input.guildId, input.guildName],
+    })
+    .catch((e) => {
+      const err = mapDbError(e);
+      if (err.code === 'conflict')
+        throw new AppError('conflict', 'this server is already linked to another organization');
+      throw err;
+    });
+  const orgId = r.rows[0]?.org;
+  if (!orgId) throw new AppError('not_found', 'this link code is unknown, used or expired');
+  await withTenant(pool, orgId, (tx) =>
+    recordChange(tx, actor, {
+      action: 'guild.linked',
+      target: { type: 'guild', id: input.guildId },
+      data: { guildId: input.guildId, name: input.guildName, via: 'code' },
+    }),
+  );
+  return orgId;
+}
+
+export const createOrgForGuildInput = z.object({
+  guildId: snowflake,
+  guildName: z.string().trim().min(1).max(100),
+  ownerUserId: id,
+});
+
+/** A new organization owned by the guild owner's user, with the guild linked to it. */
+export async function createOrgForGuild(
+  pool: Pool,
+  raw: z.input<typeof createOrgForGuildInput>,
+  actor: Actor,
+): Promise<string> {
+  const input = parseInput(createOrgForGuildInput, raw);
+  if (await orgForGuild(pool, input.guildId))
+    throw new AppError('conflict', 'this server is already linked to an organization');
+  const base =
+    input.guildName
+      .toLowerCase()
+      .replace(/[^a-z0-9]+/g, '-')
+      .replace(/^-+|-+$/g, '')
+      .slice(0, 40) || 'studio';
+  const slug = `${base.length >= 2 ? base : `${base}-org`}-${randomBytes(3).toString('hex')}`;
+  const org = await createOrganization(
+    pool,
+    { name: input.guildName, slug, ownerUserId: input.ownerUserId },
+    actor,
+  );
+  await withTenant(pool, org.id, async (tx) => {
+    await tx.query(
+      'insert into discord_guilds (org_id, guild_id, name) values ($1::uuid, $2::text, $3::text)',
+      [tx.orgId, input.guildId, input.guildName],
+    );
+    await recordChange(tx, actor, {
+      action: 'guild.linked',
+      target: { type: 'guild', id: input.guildId },
+      data: { guildId: input.guildId, name: input.guildName, via: 'new_org' },
+    });
+  });
+  return org.id;
+}
+
+export async function getGuild(tx: Tx, guildId: string): Promise<Guild> {
+  const r = await tx.query<Guild>(
+    `select ${COLUMNS} from discord_guilds where org_id = $1::uuid and guild_id = $2::text`,
+    [tx.orgId, parseInput(snowflake, guildId)],
+  );
+  if (!r.rows[0]) throw new AppError('not_found', 'this server is not linked to the organization');
+  return r.rows[0];
+}
+
+export async function listGuilds(tx: Tx): Promise<Guild[]> {
+  const r = await tx.query<Guild>(
+    `select ${COLUMNS} from discord_guilds where org_id = $1::uuid order by linked_at`,
+    [tx.orgId],
+  );
+  return r.rows;
+}
+
+export async function unlinkGuild(tx: Tx, guildId: string, actor: Actor): Promise<void> {
+  const r = await tx.query('delete from discord_guilds where org_id = $1::uuid and guild_id = $2::text', [
+    tx.orgId,
+    parseInput(snowflake, guildId),
+  ]);
+  if (!r.rowCount) throw new AppError('not_found', 'this server is not linked to the organization');
+  await recordChange(tx, actor, {
+    action: 'guild.unlinked',
+    target: { type: 'guild', id: guildId },
+    data: { guildId },
+  });
+}
+
+/**
+ * Merges a settings patch into the guild's settings (per-category entries merge too). The merged
+ * result is validated as a whole, so a bad patch changes nothing.
+ */
+export async function updateGuildSettings(
+  tx: Tx,
+  guildId: string,
+  patch: GuildSettings,
+  actor: Actor,
+): Promise<Guild> {
+  const p = parseInput(guildSettingsSchema, patch);
+  const r = await tx.query<Guild>(
+    `select ${COLUMNS} from discord_guilds where org_id = $1::uuid and guild_id = $2::text for update`,
+    [tx.orgId, parseInput(snowflake, guildId)],
+  );
+  const before = r.rows[0];
+  if (!before) throw new AppError('not_found', 'this server is not linked to the organization');
+  const categories = { ...(before.settings.categories ?? {}) };
+  for (const [cid, c] of Object.entries(p.categories ?? {})) categories[cid] = { ...categories[cid], ...c };
+  const merged = parseInput(guildSettingsSchema, { ...before.settings, ...p, categories });
+  const u = await tx.query<Guild>(
+    `update discord_guilds set settings = $3::jsonb where org_id = $1::uuid and guild_id = $2::text
+     returning ${COLUMNS}`,
+    [tx.orgId, guildId, JSON.stringify(merged)],
+  );
+  await recordChange(tx, actor, {
+    action: 'guild.settings_updated',
+    target: { type: 'guild', id: guildId },
+    data: { changes: p },
+  });
+  return u.rows[0] as Guild;
+}
+
+// ---------------------------------------------------------------------------------------------
+// Role mappings
+
+export const roleMappingInput = z.object({
+  guildId: snowflake,
+  discordRoleId: snowflake,
+  /** The org role's key (owner, admin, moderator, agent, viewer or a custom one). */
+  roleKey: z.string().trim().toLowerCase().min(1).max(40),
+});
+
+export interface RoleMapping {
+  discordRoleId: string;
+  roleId: string;
+  roleKey: string;
+}
+
+export async function setRoleMapping(
+  tx: Tx,
+  raw: z.input<typeof roleMappingInput>,
+  actor: Actor,
+): Promise<RoleMapping> {
+  const input = parseInput(roleMappingInput, raw);
+  const role = await tx.query<{ id: string }>(
+    'select id from roles where org_id = $1::uuid and key = $2::text',
+    [tx.orgId, input.roleKey],
+  );
+  const roleId = role.rows[0]?.id;
+  if (!roleId) throw new AppError('not_found', `no role "${input.roleKey}" in this organization`);
+  await tx.query(
+    `insert into discord_role_mappings (org_id, guild_id, discord_role_id, role_id)
+     values ($1::uuid, $2::text, $3::text, $4::uuid)
+     on conflict (guild_id, discord_role_id) do update set role_id = excluded.role_id`,
+    [tx.orgId, input.guildId, input.discordRoleId, roleId],
+  );
+  await recordChange(tx, actor, {
+    action: 'guild.role_mapped',
+    target: { type: 'guild', id: input.guildId },
+    data: { discordRoleId: input.discordRoleId, role: input.roleKey },
+  });
+  return { discordRoleId: input.discordRoleId, roleId, roleKey: input.roleKey };
+}
+
+export async function removeRoleMapping(
+  tx: Tx,
+  guildId: string,
+  discordRoleId: string,
+  actor: Actor,
+): Promise<boolean> {
+  const r = await tx.query(
+    'delete from discord_role_mappings where org_id = $1::uuid and guild_id = $2::text and discord_role_id = $3::text',
+    [tx.orgId, parseInput(snowflake, guildId), parseInput(snowflake, discordRoleId)],
+  );
+  if (!r.rowCount) return false;
+  await recordChange(tx, actor, {
+    action: 'guild.role_unmapped',
+    target: { type: 'guild', id: guildId },
+    data: { discordRoleId },
+  });
+  return true;
+}
+
+export async function listRoleMappings(tx: Tx, guildId: string): Promise<RoleMapping[]> {
+  const r = await tx.query<RoleMapping>(
+    `select m.discord_role_id as "discordRoleId", m.role_id as "roleId", r.key as "roleKey"
+     from discord_role_mappings m join roles r on r.org_id = m.org_id and r.id = m.role_id
+     where m.org_id = $1::uuid and m.guild_id = $2::text order by m.created_at`,
+    [tx.orgId, guildId],
+  );
+  return r.rows;
+}
+
+/**
+ * What a guild member may do: the union of the permissions of the org roles their Discord roles
+ * map to, and the mapped role with the most permissions (the one a first staff action joins
+ * them to the org with).
+ */
+export async function permissionsForDiscordRoles(
+  tx: Tx,
+  guildId: string,
+  discordRoleIds: readonly string[],
+): Promise<{ permissions: Set<string>; bestRoleId: string | null }> {
+  if (discordRoleIds.length === 0) return { permissions: new Set(), bestRoleId: null };
+  const r = await tx.query<{ roleId: string; perms: string[] }>(
+    `select m.role_id as "roleId", array_agg(rp.permission_key) as perms
+     from discord_role_mappings m
+     join role_permissions rp on rp.org_id = m.org_id and rp.role_id = m.role_id
+     where m.org_id = $1::uuid and m.guild_id = $2::text and m.discord_role_id = any($3::text[])
+     group by m.role_id order by count(*) desc, m.role_id`,
+    [tx.orgId, guildId, discordRoleIds],
+  );
+  return { permissions: new Set(r.rows.flatMap((x) => x.perms)), bestRoleId: r.rows[0]?.roleId ?? null };
+}
+
+/**
+ * Makes a staff member who acts through a mapped Discord role a member of the org (with that
+ * role), so assignments and the audit log can name them. Existing memberships are left alone.
+ */
+export async function ensureStaffMember(tx: Tx, userId: string, roleId: string): Promise<void> {
+  const r = await tx.query(
+    `insert into memberships (org_id, user_id, role_id) values ($1::uuid, $2::uuid, $3::uuid)
+     on conflict do nothing`,
+    [tx.orgId, userId, roleId],
+  );
+  if (r.rowCount) {
+    await recordChange(tx, SYSTEM, {
+      action: 'member.added',
+      target: { type: 'user', id: userId },
+      data: { via: 'discord_role_mapping', roleId },
+      event: {
+        type: 'member.added',
+        aggregateType: 'member',
+        aggregateId: userId,
+        payload: { userId, roleId, via: 'discord_role_mapping' },
+      },
+    });
+  }
+}
+
+/** The Discord roles of a guild whose org role can work tickets: the ones a new ticket brings in. */
+export async function staffDiscordRoles(tx: Tx, guildId: string): Promise<string[]> {
+  const r = await tx.query<{ id: string }>(
+    `select distinct m.discord_role_id as id from discord_role_mappings m
+     join role_permissions rp on rp.org_id = m.org_id and rp.role_id = m.role_id and rp.permission_key = 'tickets.reply'
+     where m.org_id = $1::uuid and m.guild_id = $2::text order by 1`,
+    [tx.orgId, guildId],
+  );
+  return r.rows.map((x) => x.id);
+}
