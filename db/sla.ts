@@ -53,7 +53,11 @@ export const calendarInput = z.object({
   weeklyHours: weeklyHoursSchema,
   holidays: z.array(localDate).max(1000).default([]),
 });
-export const updateCalendarInput = calendarInput.partial().extend({ id });
+// Without its default here, a change that leaves out holidays would clear them.
+export const updateCalendarInput = calendarInput
+  .extend({ holidays: z.array(localDate).max(1000).optional() })
+  .partial()
+  .extend({ id });
 
 export interface Calendar extends BusinessCalendar {
   id: string;

@@ -1,4 +1,136 @@
+import { SYSTEM } from '../db/changes.js';
+import { recordTimer, recordTransitions, type SlaSnapshot, slaSnapshot, timerRecorded } from '../db/sla.js';
+import { withTenant } from '../db/tenant.js';
+import { PRIORITIES } from '../db/ticket-rules.js';
+import { getTicket, setPriority, transfer } from '../db/tickets.js';
+import { isAppError } from '../lib/errors.js';
+import { counter } from '../lib/metrics.js';
 import type { WorkerDeps } from './deps.js';
-import type { JobData } from './jobs.js';
-export async function recomputeSla(_deps: WorkerDeps, _d: JobData<'sla.recompute'>): Promise<void> {}
-export async function fireSlaTimer(_deps: WorkerDeps, _d: JobData<'sla.fire'>): Promise<void> {}
+import { type JobData, jobIds } from './jobs.js';
+
+/**
+ * SLA timers. Every relevant ticket event (through the relay) recomputes the ticket's clocks,
+ * logs the transitions and schedules the warning and the breach as delayed jobs whose ids carry
+ * the ticket, metric and due time: re-scheduling the same due time is a no-op, and a changed due
+ * time gets new jobs while the old ones find their due time stale when they fire. A firing timer
+ * re-reads the ticket under a row lock and records only if the clock still says so and the log
+ * does not have it yet, so a breach is recorded once even if its job runs twice.
+ */
+
+const fired = counter('gamemod_sla_timers_total', 'SLA timers fired', ['kind', 'result']);
+/** A timer that fires up to this early (clock drift between hosts) still counts. */
+const EARLY_TOLERANCE_MS = 5_000;
+
+const summary = async (tx: Parameters<typeof getTicket>[0], ticketId: string) => {
+  const t = await getTicket(tx, ticketId);
+  return {
+    id: t.id,
+    number: t.number,
+    subject: t.subject,
+    status: t.status,
+    priority: t.priority,
+    assigneeId: t.assigneeId,
+    teamId: t.teamId,
+    categoryId: t.categoryId,
+  };
+};
+
+const isNotFound = (err: unknown) => isAppError(err) && err.code === 'not_found';
+
+export async function recomputeSla(
+  deps: WorkerDeps,
+  data: JobData<'sla.recompute'>,
+): Promise<SlaSnapshot | undefined> {
+  const result = await withTenant(deps.pool, data.orgId, async (tx) => {
+    let snap: SlaSnapshot;
+    try {
+      snap = await slaSnapshot(tx, data.ticketId, { lock: true });
+    } catch (err) {
+      if (isNotFound(err)) return undefined;
+      throw err;
+    }
+    await recordTransitions(tx, snap);
+    const todo: Array<{ metric: (typeof snap.metrics)[number]; kind: 'warn' | 'breach'; at: Date }> = [];
+    for (const m of snap.metrics) {
+      if (m.state !== 'active' || !m.dueAt) continue;
+      const breached = await timerRecorded(tx, data.ticketId, m.metric, 'breach', m.dueAt);
+      if (breached) continue;
+      todo.push({ metric: m, kind: 'breach', at: m.dueAt });
+      if (m.warnAt && !(await timerRecorded(tx, data.ticketId, m.metric, 'warn', m.dueAt))) {
+        todo.push({ metric: m, kind: 'warn', at: m.warnAt });
+      }
+    }
+    return { snap, todo };
+  });
+  if (!result) return undefined;
+  const now = deps.clock.now().getTime();
+  await deps.queues.enqueueMany(
+    result.todo.map(({ metric, kind, at }) => {
+      const dueAt = metric.dueAt as Date;
+      return {
+        name: 'sla.fire' as const,
+        payload: {
+          orgId: data.orgId,
+          ticketId: data.ticketId,
+          metric: metric.metric,
+          kind,
+          dueAt: dueAt.toISOString(),
+        },
+        opts: {
+          jobId: jobIds.slaFire(data.ticketId, metric.metric, kind, dueAt),
+          delay: Math.max(0, at.getTime() - now),
+          attempts: 5,
+          backoff: { type: 'exponential', delay: 1_000 },
+        },
+      };
+    }),
+  );
+  return result.snap;
+}
+
+export type FireResult = 'recorded' | 'stale' | 'duplicate' | 'early';
+
+export async function fireSlaTimer(deps: WorkerDeps, data: JobData<'sla.fire'>): Promise<FireResult> {
+  const dueAt = new Date(data.dueAt);
+  const now = deps.clock.now().getTime();
+  const result = await withTenant(deps.pool, data.orgId, async (tx): Promise<FireResult> => {
+    let snap: SlaSnapshot;
+    try {
+      snap = await slaSnapshot(tx, data.ticketId, { lock: true });
+    } catch (err) {
+      if (isNotFound(err)) return 'stale';
+      throw err;
+    }
+    await recordTransitions(tx, snap);
+    const m = snap.metrics.find((x) => x.metric === data.metric);
+    if (!m || m.state !== 'active' || !m.dueAt || Math.abs(m.dueAt.getTime() - dueAt.getTime()) >= 1000) {
+      return 'stale';
+    }
+    const fireAt = data.kind === 'warn' ? m.warnAt : m.dueAt;
+    if (!fireAt || now + EARLY_TOLERANCE_MS < fireAt.getTime()) return 'early';
+    if (await timerRecorded(tx, data.ticketId, data.metric, data.kind, m.dueAt)) return 'duplicate';
+    // A warning that would arrive after its breach says nothing new.
+    if (data.kind === 'warn' && (await timerRecorded(tx, data.ticketId, data.metric, 'breach', m.dueAt))) {
+      return 'duplicate';
+    }
+    await recordTimer(tx, snap, data.metric, data.kind, m.dueAt, await summary(tx, data.ticketId));
+    if (data.kind === 'breach' && snap.policy) {
+      const ticket = await getTicket(tx, data.ticketId);
+      if (snap.policy.escalatePriority) {
+        const next = PRIORITIES[PRIORITIES.indexOf(ticket.priority) + 1];
+        if (next) await setPriority(tx, { ticketId: ticket.id, priority: next }, SYSTEM);
+      }
+      const team = snap.policy.escalationTeamId;
+      if (team && ticket.teamId !== team) {
+        await transfer(tx, { ticketId: ticket.id, teamId: team, keepAssignee: false }, SYSTEM);
+      }
+    }
+    return 'recorded';
+  });
+  fired.inc({ kind: data.kind, result });
+  if (result === 'early') {
+    // Delayed jobs run on the worker's clock; if that ran ahead, try again when it is time.
+    throw new Error(`SLA ${data.kind} for ${data.ticketId} fired early; retrying`);
+  }
+  return result;
+}
