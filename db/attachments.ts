@@ -1,5 +1,6 @@
 import { z } from 'zod';
 import { AppError } from '../lib/errors.js';
+import { tooLarge } from '../lib/storage/common.js';
 import { type Actor, recordChange } from './changes.js';
 import { id } from './schemas.js';
 import type { Tx } from './tenant.js';
@@ -43,15 +44,8 @@ export const INLINE_CONTENT_TYPES: ReadonlySet<string> = new Set([
 
 const allowed: ReadonlySet<string> = new Set(ALLOWED_CONTENT_TYPES);
 
-/** The 413 a streaming upload throws when it passes the limit mid-stream. */
-export const attachmentTooLarge = (limit = MAX_ATTACHMENT_BYTES) =>
-  new AppError('payload_too_large', `attachments are limited to ${formatBytes(limit)}`, {
-    details: { limit },
-  });
-
-function formatBytes(n: number): string {
-  return n % (1024 * 1024) === 0 ? `${n / (1024 * 1024)} MiB` : `${n} bytes`;
-}
+/** The 413 a streaming upload throws when it passes the limit mid-stream (as storage's `maxBytes` does). */
+export const attachmentTooLarge = (limit = MAX_ATTACHMENT_BYTES) => tooLarge(limit);
 
 /**
  * Checks an upload's declared type and (when known up front) size before a byte is stored.
@@ -167,10 +161,11 @@ export async function recordAttachment(
     if (!t.rows[0]) throw new AppError('not_found', 'ticket not found');
   }
   const r = await tx.query<Attachment>(
+    // clock_timestamp, not the transaction's now(): files added in one transaction keep their order.
     `insert into attachments (org_id, ticket_id, message_id, filename, content_type, size_bytes, sha256,
-       storage_key, external_url, content_id, disposition)
+       storage_key, external_url, content_id, disposition, created_at)
      values ($1::uuid, $2::uuid, $3::uuid, $4::text, $5::text, $6::bigint, $7::text, $8::text, $9::text,
-       $10::text, $11::text)
+       $10::text, $11::text, clock_timestamp())
      returning ${COLUMNS}`,
     [
       tx.orgId,

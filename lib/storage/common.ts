@@ -73,10 +73,15 @@ export function assertValidKey(key: string): void {
   }
 }
 
+/** The 413 for a body past its limit, wherever it is noticed (declared size or mid-stream). */
 export const tooLarge = (maxBytes: number) =>
-  new AppError('payload_too_large', `the file is larger than ${maxBytes} bytes`, {
+  new AppError('payload_too_large', `files are limited to ${formatBytes(maxBytes)}`, {
     details: { limit: maxBytes },
   });
+
+function formatBytes(n: number): string {
+  return n % (1024 * 1024) === 0 ? `${n / (1024 * 1024)} MiB` : `${n} bytes`;
+}
 
 /**
  * Passes bytes through while counting and hashing them, failing the stream past `maxBytes` or
@@ -119,4 +124,23 @@ export function checkPut(key: string, body: Readable | Buffer, opts: PutOptions)
   if (opts.contentLength !== undefined && body.length !== opts.contentLength) {
     throw lengthMismatch(opts.contentLength);
   }
+}
+
+/**
+ * A Content-Disposition value: `attachment; filename="..."; filename*=UTF-8''...`, with an ASCII
+ * fallback name and the real one percent-encoded (RFC 6266), safe whatever the file was called.
+ */
+export function contentDisposition(opts: {
+  disposition?: 'attachment' | 'inline';
+  filename?: string;
+}): string {
+  const type = opts.disposition ?? 'attachment';
+  if (!opts.filename) return type;
+  const ascii = opts.filename.replace(/[^\x20-\x7e]|["\\]/g, '_');
+  // RFC 5987 leaves ' ( ) * out of attr-char; encodeURIComponent keeps them.
+  const encoded = encodeURIComponent(opts.filename).replace(
+    /['()*]/g,
+    (c) => `%${c.charCodeAt(0).toString(16).toUpperCase()}`,
+  );
+  return `${type}; filename="${ascii}"; filename*=UTF-8''${encoded}`;
 }

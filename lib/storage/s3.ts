@@ -13,6 +13,7 @@ import { AppError } from '../errors.js';
 import {
   assertValidKey,
   checkPut,
+  contentDisposition,
   Measure,
   ObjectNotFoundError,
   type PresignOptions,
@@ -272,15 +273,4 @@ export class S3Storage implements Storage {
     );
     return `${t.url.protocol}//${t.host}${signed.path}`;
   }
-}
-
-/** `attachment; filename="..."; filename*=UTF-8''...` with the name made header-safe. */
-export function contentDisposition(opts: {
-  disposition?: 'attachment' | 'inline';
-  filename?: string;
-}): string {
-  const type = opts.disposition ?? 'attachment';
-  if (!opts.filename) return type;
-  const ascii = opts.filename.replace(/[^\x20-\x7e]|["\\]/g, '_');
-  return `${type}; filename="${ascii}"; filename*=UTF-8''${encodeURIComponent(opts.filename)}`;
 }

@@ -53,11 +53,11 @@ describe('checkUpload', () => {
       expect.objectContaining({
         code: 'payload_too_large',
         status: 413,
-        message: 'attachments are limited to 25 MiB',
+        message: 'files are limited to 25 MiB',
       }),
     );
     expect(() => checkUpload({ contentType: 'image/png', size: 101, maxBytes: 100 })).toThrow(
-      expect.objectContaining({ status: 413, message: 'attachments are limited to 100 bytes' }),
+      expect.objectContaining({ status: 413, message: 'files are limited to 100 bytes' }),
     );
     expect(attachmentTooLarge()).toMatchObject({ status: 413, details: { limit: MAX_ATTACHMENT_BYTES } });
   });

@@ -7,6 +7,7 @@ import { Readable } from 'node:stream';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { loadConfig } from '../../lib/config.js';
 import {
+  contentDisposition,
   createStorage,
   LocalStorage,
   ObjectNotFoundError,
@@ -204,6 +205,18 @@ describe('local filesystem storage', () => {
     const config = loadConfig({ DATA_DIR: join(dir, 'data') });
     expect(config.storage.dir).toBe(join(dir, 'data', 'storage'));
     expect(createStorage(config.storage).driver).toBe('local');
+  });
+});
+
+describe('contentDisposition', () => {
+  it('gives an ASCII fallback and the real name encoded per RFC 5987', () => {
+    expect(contentDisposition({})).toBe('attachment');
+    expect(contentDisposition({ disposition: 'inline', filename: 'a.png' })).toBe(
+      `inline; filename="a.png"; filename*=UTF-8''a.png`,
+    );
+    expect(contentDisposition({ filename: `é "q" (1)'*.txt` })).toBe(
+      `attachment; filename="_ _q_ (1)'*.txt"; filename*=UTF-8''%C3%A9%20%22q%22%20%281%29%27%2A.txt`,
+    );
   });
 });
 
