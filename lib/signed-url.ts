@@ -63,12 +63,15 @@ export function createDownloadSigner(
     insecureDefault: !secretKeyBase64,
     sign(claims, ttlSeconds = 300) {
       const ttl = Math.min(Math.max(Math.floor(ttlSeconds), 1), MAX_TTL);
-      const body = claimsSchema.parse({
+      const parsed = claimsSchema.safeParse({
         o: claims.orgId,
         a: claims.attachmentId,
         d: claims.disposition ?? 'attachment',
         e: Math.floor(now() / 1000) + ttl,
       });
+      // Ids come from our own rows; anything else is a bug, not a user's mistake.
+      if (!parsed.success) throw new AppError('internal', 'cannot sign a download link for these ids');
+      const body = parsed.data;
       const payload = Buffer.from(JSON.stringify(body)).toString('base64url');
       return `${payload}.${mac(payload).toString('base64url')}`;
     },
