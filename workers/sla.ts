@@ -103,7 +103,7 @@ export async function fireSlaTimer(deps: WorkerDeps, data: JobData<'sla.fire'>):
     }
     await recordTransitions(tx, snap);
     const m = snap.metrics.find((x) => x.metric === data.metric);
-    if (!m || m.state !== 'active' || !m.dueAt || Math.abs(m.dueAt.getTime() - dueAt.getTime()) >= 1000) {
+    if (m?.state !== 'active' || !m.dueAt || Math.abs(m.dueAt.getTime() - dueAt.getTime()) >= 1000) {
       return 'stale';
     }
     const fireAt = data.kind === 'warn' ? m.warnAt : m.dueAt;
