@@ -86,6 +86,7 @@ export const listDeliveriesInput = z.object({
   subscriptionId: id.optional(),
   outboxId: z.coerce.number().int().positive().optional(),
   status: z.enum(['pending', 'succeeded', 'failed', 'dead']).optional(),
+  eventType: z.string().trim().min(1).max(100).optional(),
   /** Keyset cursor: the `createdAt` + `id` of the last row of the previous page. */
   before: z.object({ createdAt: z.coerce.date(), id }).optional(),
   limit,
@@ -248,8 +249,10 @@ export async function listDeliveries(
        and ($2::uuid is null or subscription_id = $2::uuid)
        and ($3::bigint is null or outbox_id = $3::bigint)
        and ($4::text is null or status = $4::text)
-       and ($5::timestamptz is null or (created_at, id) < ($5::timestamptz, $6::uuid))
-     order by created_at desc, id desc limit $7::int`,
+       and ($8::text is null or event_type = $8::text)
+       -- keyed at millisecond precision: the cursor comes back from a JS Date, which has no microseconds
+       and ($5::timestamptz is null or (date_trunc('milliseconds', created_at), id) < ($5::timestamptz, $6::uuid))
+     order by date_trunc('milliseconds', created_at) desc, id desc limit $7::int`,
     [
       tx.orgId,
       f.subscriptionId ?? null,
@@ -258,6 +261,7 @@ export async function listDeliveries(
       f.before?.createdAt ?? null,
       f.before?.id ?? null,
       f.limit,
+      f.eventType ?? null,
     ],
   );
   return r.rows;
