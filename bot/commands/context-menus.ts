@@ -34,7 +34,7 @@ export const openAboutMessage: CommandHandler<MessageContextMenuCommandInteracti
       requester: who.person,
       categoryId: null,
       subject: `Report: a message by ${m.author.username}`.slice(0, 200),
-      answers: [{ key: 'reported_message', label: 'Reported message', value: content || '(no text)' }],
+      answers: [{ key: 'reported_message', label: 'Message text', value: content || '(no text)' }],
       quote: { url, authorId: m.author.id, content },
     });
     await respond(

@@ -11,6 +11,7 @@ import { guildRoutes } from './rest/guilds.js';
 import { interactionRoutes } from './rest/interactions.js';
 import { messageRoutes } from './rest/messages.js';
 import { miscRoutes } from './rest/misc.js';
+import { permissionRoutes } from './rest/permissions.js';
 import { threadRoutes } from './rest/threads.js';
 import { webhookRoutes } from './rest/webhooks.js';
 import { Router } from './router.js';
@@ -29,6 +30,9 @@ export type {
 export { LIMITS } from './limits.js';
 export type { FrameRecord, RequestMatcher, RequestRecord } from './log.js';
 export { shardOf, snowflake } from './snowflake.js';
+
+import { snowflake } from './snowflake.js';
+
 export type { AddGuildOptions, SeededGuild, User } from './state.js';
 export { ChannelType } from './state.js';
 
@@ -81,6 +85,7 @@ export class FakeDiscord {
       ...messageRoutes,
       ...threadRoutes,
       ...channelRoutes,
+      ...permissionRoutes,
       ...guildRoutes,
       ...webhookRoutes,
       ...interactionRoutes,
@@ -130,17 +135,56 @@ export class FakeDiscord {
   }
 
   /** A message from a user (not the bot), dispatched as MESSAGE_CREATE. */
-  userMessage(channelId: string, userId: string, content: string) {
+  userMessage(
+    channelId: string,
+    userId: string,
+    content: string,
+    opts: { attachments?: { filename: string; size: number; contentType?: string }[] } = {},
+  ) {
     const channel = this.state.channels.get(channelId);
     const user = this.state.users.get(userId);
     if (!channel || !user) throw new Error('unknown channel or user');
-    const message = this.state.addMessage(channel, { author: user, content });
+    const attachments = (opts.attachments ?? []).map((a) => {
+      const id = snowflake();
+      return {
+        id,
+        filename: a.filename,
+        size: a.size,
+        content_type: a.contentType ?? 'application/octet-stream',
+        url: `https://cdn.discordapp.com/attachments/${channelId}/${id}/${encodeURIComponent(a.filename)}`,
+        proxy_url: `https://media.discordapp.net/attachments/${channelId}/${id}/${encodeURIComponent(a.filename)}`,
+      };
+    });
+    const message = this.state.addMessage(channel, { author: user, content, attachments });
     const member = this.state.memberPayload(channel.guild_id, userId);
     this.gateway.dispatch(channel.guild_id, 'MESSAGE_CREATE', {
       ...this.state.messagePayload(message),
       ...(member ? { member: { ...member, user: undefined } } : {}),
     });
     return message;
+  }
+
+  /** A user edits their message: MESSAGE_UPDATE with the new content. */
+  userEdit(channelId: string, messageId: string, content: string) {
+    const message = this.state.messages.get(channelId)?.get(messageId);
+    if (!message) throw new Error(`unknown message ${messageId}`);
+    message.content = content;
+    message.edited_timestamp = new Date().toISOString();
+    this.gateway.dispatch(message.guild_id ?? null, 'MESSAGE_UPDATE', this.state.messagePayload(message));
+    return message;
+  }
+
+  /** A user (or moderator) deletes a message: MESSAGE_DELETE with ids only, as Discord sends it. */
+  userDelete(channelId: string, messageId: string): void {
+    const store = this.state.messages.get(channelId);
+    const message = store?.get(messageId);
+    if (!message || !store) throw new Error(`unknown message ${messageId}`);
+    store.delete(messageId);
+    this.gateway.dispatch(message.guild_id ?? null, 'MESSAGE_DELETE', {
+      id: messageId,
+      channel_id: channelId,
+      ...(message.guild_id ? { guild_id: message.guild_id } : {}),
+    });
   }
 
   // --- gateway -----------------------------------------------------------------------------------
@@ -183,6 +227,14 @@ export class FakeDiscord {
 
   sendInteraction(input: InteractionInput): InteractionHandle {
     return this.interactions.send(input);
+  }
+
+  /**
+   * Delivers the very same INTERACTION_CREATE again (same id and token), as a gateway replay
+   * after a resume can. Discord refuses a second callback for it with 40060.
+   */
+  replayInteraction(handle: InteractionHandle): void {
+    this.gateway.dispatch(handle.record.guildId, 'INTERACTION_CREATE', handle.payload);
   }
 
   // --- REST log and faults -----------------------------------------------------------------------

@@ -1,5 +1,6 @@
 import { Errors, type FakeContext, noContent, ok, type RestReply, type Route } from '../context.js';
-import { type Channel, MESSAGE_CHANNEL_TYPES } from '../state.js';
+import type { MessageBody } from '../limits.js';
+import { type Channel, ChannelType, MESSAGE_CHANNEL_TYPES, type Message } from '../state.js';
 import {
   attachmentsFrom,
   dispatchChannelUpdate,
@@ -63,6 +64,8 @@ export const messageRoutes: Route[] = [
           ? { type: 19, message_reference: { message_id: ref.message_id, channel_id: channel.id } }
           : {}),
       });
+      if (channel.type === ChannelType.PrivateThread)
+        addMentionedToPrivateThread(fake, channel, message, parsed.data);
       return ok(fake.state.messagePayload(message));
     },
   },
@@ -112,3 +115,48 @@ export const messageRoutes: Route[] = [
     },
   },
 ];
+
+/**
+ * In a private thread, a mention that pings (allowed_mentions permitting) adds the mentioned
+ * users, and the members of mentioned roles, to the thread, as Discord does.
+ */
+function addMentionedToPrivateThread(
+  fake: FakeContext,
+  thread: Channel,
+  message: Message,
+  body: MessageBody,
+): void {
+  const allowed = (body.allowed_mentions ?? { parse: ['users', 'roles'] }) as {
+    parse?: string[];
+    users?: string[];
+    roles?: string[];
+  };
+  const guild = fake.state.guilds.get(thread.guild_id);
+  if (!guild) return;
+  const userIds = (message.mentions as { id: string }[])
+    .map((u) => u.id)
+    .filter((id) => allowed.parse?.includes('users') || allowed.users?.includes(id));
+  const roleIds = message.mention_roles.filter(
+    (id) => allowed.parse?.includes('roles') || allowed.roles?.includes(id),
+  );
+  for (const [uid, m] of guild.members) if (m.roles.some((r) => roleIds.includes(r))) userIds.push(uid);
+  const added: string[] = [];
+  for (const uid of new Set(userIds)) {
+    if (!guild.members.has(uid) || fake.state.threadMembers.get(thread.id)?.has(uid)) continue;
+    fake.state.addThreadMember(thread.id, uid);
+    added.push(uid);
+  }
+  if (added.length) {
+    fake.gateway.dispatch(thread.guild_id, 'THREAD_MEMBERS_UPDATE', {
+      id: thread.id,
+      guild_id: thread.guild_id,
+      member_count: thread.member_count,
+      added_members: added.map((uid) => ({
+        id: thread.id,
+        user_id: uid,
+        ...fake.state.threadMembers.get(thread.id)?.get(uid),
+        member: fake.state.memberPayload(thread.guild_id, uid),
+      })),
+    });
+  }
+}

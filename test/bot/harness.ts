@@ -1,0 +1,216 @@
+import { randomBytes } from 'node:crypto';
+import { ChannelType } from 'discord.js';
+import { Redis } from 'ioredis';
+import pino from 'pino';
+import { inject } from 'vitest';
+import { type Bot, createBot } from '../../bot/bot.js';
+import { type Category, createCategory } from '../../db/categories.js';
+import { SYSTEM } from '../../db/changes.js';
+import {
+  createGuildLinkCode,
+  redeemGuildLinkCode,
+  setRoleMapping,
+  updateGuildSettings,
+} from '../../db/guilds.js';
+import { withTenant } from '../../db/tenant.js';
+import { createSecretBox } from '../../lib/secret-box.js';
+import { createTestDb, type TestDb } from '../support/db.js';
+import {
+  type FakeDiscord,
+  type InteractionHandle,
+  type InteractionInput,
+  type SeededGuild,
+  startFakeDiscord,
+} from '../support/fake-discord/index.js';
+import { makeOrg, type OrgFixture } from '../support/fixtures.js';
+
+export interface Harness {
+  db: TestDb & { drop(): Promise<void> };
+  fake: FakeDiscord;
+  redis: Redis;
+  bot: Bot;
+  org: OrgFixture;
+  guild: SeededGuild;
+  category: Category;
+  users: { owner: string; moderator: string; agent: string; player: string; other: string };
+  objects: Map<string, Buffer>;
+  box: ReturnType<typeof createSecretBox>;
+  close(): Promise<void>;
+}
+
+/**
+ * A linked guild with a support channel, a transcript channel, a forum, a channel category, a
+ * "Moderator" role mapped to the org's moderator role and an "Agent" role mapped to agent, one
+ * category with two questions, and the real bot logged in to the fake Discord.
+ */
+export async function startHarness(opts: { deadlineMs?: number } = {}): Promise<Harness> {
+  const db = await createTestDb(8);
+  const fake = await startFakeDiscord({ interactionDeadlineMs: opts.deadlineMs ?? 3000 });
+  const redis = new Redis(inject('services').redisUrl, { lazyConnect: true, maxRetriesPerRequest: null });
+  await redis.connect();
+  const owner = fake.addUser({ username: 'owner' }).id;
+  const moderator = fake.addUser({ username: 'mod', globalName: 'Mod Erator' }).id;
+  const agent = fake.addUser({ username: 'agent' }).id;
+  const player = fake.addUser({ username: 'player', globalName: 'Player One' }).id;
+  const other = fake.addUser({ username: 'other' }).id;
+  const guild = fake.addGuild({
+    name: 'Alpha Studio',
+    ownerId: owner,
+    roles: [{ name: 'Moderator' }, { name: 'Agent' }],
+    channels: [
+      { name: 'Support', type: ChannelType.GuildCategory },
+      { name: 'support', parent: 'Support' },
+      { name: 'transcripts', parent: 'Support' },
+      { name: 'help-forum', type: ChannelType.GuildForum },
+      { name: 'Tickets', type: ChannelType.GuildCategory },
+      { name: 'Tickets 2', type: ChannelType.GuildCategory },
+    ],
+    members: [moderator, agent, player, other],
+  });
+  fake.addMember(guild.id, moderator, [guild.roles['Moderator'] ?? '']);
+  fake.addMember(guild.id, agent, [guild.roles['Agent'] ?? '']);
+  const org = await makeOrg(db.app, 'Alpha');
+  const { code } = await withTenant(db.app, org.orgId, (tx) => createGuildLinkCode(tx, org.owner));
+  await redeemGuildLinkCode(db.app, { code, guildId: guild.id, guildName: 'Alpha Studio' }, org.owner);
+  const category = await withTenant(db.app, org.orgId, async (tx) => {
+    await setRoleMapping(
+      tx,
+      { guildId: guild.id, discordRoleId: guild.roles['Moderator'] ?? '', roleKey: 'moderator' },
+      SYSTEM,
+    );
+    await setRoleMapping(
+      tx,
+      { guildId: guild.id, discordRoleId: guild.roles['Agent'] ?? '', roleKey: 'agent' },
+      SYSTEM,
+    );
+    await updateGuildSettings(
+      tx,
+      guild.id,
+      {
+        supportChannelId: guild.channels['support'],
+        transcriptChannelId: guild.channels['transcripts'],
+        cooldownSeconds: 0,
+        maxOpenPerPlayer: 3,
+      },
+      SYSTEM,
+    );
+    return createCategory(
+      tx,
+      {
+        name: 'Bug report',
+        questions: [
+          { key: 'summary', label: 'What happened?', style: 'short', required: true, maxLength: 100 },
+          {
+            key: 'steps',
+            label: 'How can we reproduce it?',
+            style: 'paragraph',
+            required: false,
+            maxLength: 1000,
+          },
+        ],
+      },
+      SYSTEM,
+    );
+  });
+  const objects = new Map<string, Buffer>();
+  const box = createSecretBox(undefined);
+  const bot = createBot({
+    pool: db.app,
+    redis,
+    redisPrefix: `gm:test:${randomBytes(4).toString('hex')}`,
+    logger: pino({ level: 'silent' }),
+    apiUrl: `${fake.url}/api`,
+    messageContent: true,
+    seal: (s) => box.seal(s),
+    open: (s) => box.open(s),
+    putObject: async (key, body) => {
+      objects.set(key, body);
+      return { url: null };
+    },
+  });
+  await bot.start(fake.botToken);
+  return {
+    db,
+    fake,
+    redis,
+    bot,
+    org,
+    guild,
+    category,
+    users: { owner, moderator, agent, player, other },
+    objects,
+    box,
+    async close() {
+      await bot.stop(2000);
+      await fake.close();
+      redis.disconnect();
+      await db.drop();
+    },
+  };
+}
+
+export interface Answer {
+  type: number;
+  /** The final ephemeral text (deferred replies: the edit of @original). */
+  content: string;
+  data: unknown;
+}
+
+/** Sends an interaction and resolves with its final answer: the reply, the modal, or the deferred edit. */
+export async function interact(
+  h: Harness,
+  input: InteractionInput,
+): Promise<Answer & { handle: InteractionHandle }> {
+  const handle = h.fake.sendInteraction(input);
+  return { ...(await answerOf(h, handle)), handle };
+}
+
+export async function answerOf(h: Harness, handle: InteractionHandle): Promise<Answer> {
+  const first = await handle.response;
+  if (!first) throw new Error('the interaction was not acknowledged in time');
+  if (first.type !== 5) {
+    const data = first.data as { content?: string } | undefined;
+    return { type: first.type, content: data?.content ?? '', data: first.data };
+  }
+  const edit = await h.fake.waitForRequest(
+    { method: 'PATCH', path: `/webhooks/${h.fake.applicationId}/${handle.token}/messages/@original` },
+    15_000,
+  );
+  const body = edit.body as { content?: string };
+  return { type: 5, content: body.content ?? '', data: edit.body };
+}
+
+/** Opens a ticket as the player through the panel button and the category's form. */
+export async function openThroughPanel(
+  h: Harness,
+  fields: Record<string, string> = { summary: 'The game crashes on start', steps: 'Launch it' },
+  userId = h.users.player,
+) {
+  const channelId = h.guild.channels['support'] ?? '';
+  const click = await interact(h, {
+    kind: 'button',
+    guildId: h.guild.id,
+    channelId,
+    userId,
+    customId: `gm:open:${h.category.id}`,
+  });
+  const submit = await interact(h, {
+    kind: 'modalSubmit',
+    guildId: h.guild.id,
+    channelId,
+    userId,
+    customId: `gm:form:${h.category.id}`,
+    fields,
+  });
+  return { click, submit };
+}
+
+/** Resolves once the bot's handlers settled on everything dispatched so far (message sync is async). */
+export async function settle(_h: Harness, check: () => Promise<boolean>, timeoutMs = 5000): Promise<void> {
+  const until = Date.now() + timeoutMs;
+  while (Date.now() < until) {
+    if (await check()) return;
+    await new Promise((r) => setTimeout(r, 25));
+  }
+  throw new Error('condition not reached in time');
+}

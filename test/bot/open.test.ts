@@ -1,0 +1,305 @@
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { answerOf, type Harness, interact, openThroughPanel, settle, startHarness } from './harness.js';
+
+let h: Harness;
+
+beforeAll(async () => {
+  h = await startHarness();
+}, 60_000);
+
+afterAll(async () => {
+  await h?.close();
+});
+
+async function ticketRows() {
+  const r = await h.db.admin.query(
+    `select id, number, subject, origin, external_id, discord_channel_id, discord_mode, discord_summary_message_id,
+       discord_webhook_id, discord_webhook_token, custom_fields, requester_id from tickets where org_id = $1 order by number`,
+    [h.org.orgId],
+  );
+  return r.rows;
+}
+
+describe('opening a ticket from the panel', () => {
+  it('posts a panel with a button per category', async () => {
+    const a = await interact(h, {
+      kind: 'chatInput',
+      name: 'panel',
+      guildId: h.guild.id,
+      channelId: h.guild.channels['support'] ?? '',
+      userId: h.users.owner,
+    });
+    expect(a.content).toBe('Panel posted.');
+    const post = h.fake.requests({ method: 'POST', route: '/channels/:channel_id/messages' }).at(-1);
+    const body = post?.body as { components: { components: { custom_id: string; label: string }[] }[] };
+    expect(body.components[0]?.components[0]).toMatchObject({
+      custom_id: `gm:open:${h.category.id}`,
+      label: 'Bug report',
+    });
+  });
+
+  it('shows the category form, then opens a private thread with the player and staff, DB rows and an outbox event', async () => {
+    const { click, submit } = await openThroughPanel(h);
+    expect(click.type).toBe(9);
+    const modal = click.data as { custom_id: string; components: { components: { custom_id: string }[] }[] };
+    expect(modal.custom_id).toBe(`gm:form:${h.category.id}`);
+    expect(modal.components.map((r) => r.components[0]?.custom_id)).toEqual(['summary', 'steps']);
+    expect(submit.type).toBe(5);
+    expect(submit.content).toMatch(/^Your ticket #1 is open: <#\d+>$/);
+
+    const [t] = await ticketRows();
+    expect(t).toMatchObject({
+      number: 1,
+      origin: 'discord',
+      external_id: submit.handle.id,
+      discord_mode: 'thread',
+      custom_fields: { summary: 'The game crashes on start', steps: 'Launch it' },
+    });
+    expect(t.subject).toBe('Bug report: The game crashes on start');
+    const thread = h.fake.state.channels.get(t.discord_channel_id);
+    expect(thread?.type).toBe(12);
+    expect(thread?.parent_id).toBe(h.guild.channels['support']);
+    const members = h.fake.state.threadMembers.get(t.discord_channel_id);
+    expect(members?.has(h.users.player)).toBe(true);
+    // Mentioning the mapped staff roles brings their members into the private thread.
+    expect(members?.has(h.users.moderator)).toBe(true);
+    expect(members?.has(h.users.agent)).toBe(true);
+    expect(members?.has(h.users.other)).toBe(false);
+
+    const summary = h.fake.state.messages.get(t.discord_channel_id)?.get(t.discord_summary_message_id);
+    expect(summary?.embeds[0]).toMatchObject({ title: 'Ticket #1 · Bug report: The game crashes on start' });
+    const ids = ((summary?.components ?? []) as { components: { custom_id: string }[] }[]).flatMap((r) =>
+      r.components.map((c) => c.custom_id),
+    );
+    expect(ids).toEqual([`gm:claim:${t.id}`, `gm:close:${t.id}`, `gm:prio:${t.id}`]);
+
+    // The webhook token is stored sealed, and opens to the real one.
+    expect(t.discord_webhook_token).toMatch(/^v1\./);
+    expect(h.fake.state.webhooks.get(t.discord_webhook_id)?.token).toBe(h.box.open(t.discord_webhook_token));
+
+    const outbox = await h.db.admin.query(
+      `select event_type, payload from outbox where org_id = $1 and aggregate_id = $2`,
+      [h.org.orgId, t.id],
+    );
+    expect(outbox.rows.map((r) => r.event_type)).toContain('ticket.created');
+    const msgs = await h.db.admin.query(
+      'select author_type, origin, body from messages where ticket_id = $1',
+      [t.id],
+    );
+    expect(msgs.rows).toEqual([
+      {
+        author_type: 'player',
+        origin: 'discord',
+        body: '**What happened?**\nThe game crashes on start\n\n**How can we reproduce it?**\nLaunch it',
+      },
+    ]);
+    // Moderation calls carry an audit log reason.
+    const threadCreate = h.fake.requests({ method: 'POST', route: '/channels/:channel_id/threads' }).at(-1);
+    expect(threadCreate?.headers['x-audit-log-reason']).toMatch(/^GameMod: ticket for player/);
+  });
+
+  it('a replayed interaction is refused by Discord and makes no second ticket', async () => {
+    const before = (await ticketRows()).length;
+    const threadsBefore = h.fake.requests({ method: 'POST', route: '/channels/:channel_id/threads' }).length;
+    const channelId = h.guild.channels['support'] ?? '';
+    const submit = await interact(h, {
+      kind: 'modalSubmit',
+      guildId: h.guild.id,
+      channelId,
+      userId: h.users.other,
+      customId: `gm:form:${h.category.id}`,
+      fields: { summary: 'Replay me' },
+    });
+    expect(submit.content).toMatch(/Your ticket #\d+ is open/);
+    h.fake.replayInteraction(submit.handle);
+    await h.fake.waitForRequest(
+      (r) => r.route === '/interactions/:interaction_id/:interaction_token/callback' && r.status === 400,
+    );
+    expect(submit.handle.record.rejectedCallbacks).toEqual([expect.objectContaining({ code: 40060 })]);
+    expect((await ticketRows()).length).toBe(before + 1);
+    expect(h.fake.requests({ method: 'POST', route: '/channels/:channel_id/threads' }).length).toBe(
+      threadsBefore + 1,
+    );
+  });
+
+  it('/ticket open with a subject opens a ticket directly; without one it shows the form', async () => {
+    const channelId = h.guild.channels['support'] ?? '';
+    const form = await interact(h, {
+      kind: 'chatInput',
+      name: 'ticket',
+      subcommand: 'open',
+      guildId: h.guild.id,
+      channelId,
+      userId: h.users.other,
+      options: [{ name: 'category', value: 'bug report' }],
+    });
+    expect(form.type).toBe(9);
+    expect((form.data as { custom_id: string }).custom_id).toBe(`gm:form:${h.category.id}`);
+    const direct = await interact(h, {
+      kind: 'chatInput',
+      name: 'ticket',
+      subcommand: 'open',
+      guildId: h.guild.id,
+      channelId,
+      userId: h.users.other,
+      options: [{ name: 'subject', value: 'Cannot log in' }],
+    });
+    expect(direct.content).toMatch(/^Your ticket #\d+ is open/);
+    const rows = await ticketRows();
+    expect(rows.at(-1)).toMatchObject({ subject: 'Cannot log in', external_id: direct.handle.id });
+  });
+
+  it('enforces the open-ticket limit with a clear message and writes nothing', async () => {
+    const channelId = h.guild.channels['support'] ?? '';
+    // "other" holds two open tickets now; the guild allows three.
+    const third = await interact(h, {
+      kind: 'chatInput',
+      name: 'ticket',
+      subcommand: 'open',
+      guildId: h.guild.id,
+      channelId,
+      userId: h.users.other,
+      options: [{ name: 'subject', value: 'Third' }],
+    });
+    expect(third.content).toMatch(/is open/);
+    const before = (await ticketRows()).length;
+    const threads = h.fake.requests({ method: 'POST', route: '/channels/:channel_id/threads' }).length;
+    const fourth = await interact(h, {
+      kind: 'chatInput',
+      name: 'ticket',
+      subcommand: 'open',
+      guildId: h.guild.id,
+      channelId,
+      userId: h.users.other,
+      options: [{ name: 'subject', value: 'Fourth' }],
+    });
+    expect(fourth.content).toBe(
+      'You already have 3 open tickets (the limit here is 3). Please continue in one of them, or wait until staff close one.',
+    );
+    expect((await ticketRows()).length).toBe(before);
+    expect(h.fake.requests({ method: 'POST', route: '/channels/:channel_id/threads' }).length).toBe(threads);
+  });
+
+  it('answers malformed and over-long form input with an ephemeral error', async () => {
+    const channelId = h.guild.channels['support'] ?? '';
+    const before = (await ticketRows()).length;
+    const empty = await interact(h, {
+      kind: 'modalSubmit',
+      guildId: h.guild.id,
+      channelId,
+      userId: h.users.player,
+      customId: `gm:form:${h.category.id}`,
+      fields: { summary: '   ' },
+    });
+    expect(empty.content).toBe('Please answer “What happened?”.');
+    const long = await interact(h, {
+      kind: 'modalSubmit',
+      guildId: h.guild.id,
+      channelId,
+      userId: h.users.player,
+      customId: `gm:form:${h.category.id}`,
+      fields: { summary: 'x'.repeat(101) },
+    });
+    expect(long.content).toBe('“What happened?” is too long: at most 100 characters.');
+    const forged = await interact(h, {
+      kind: 'modalSubmit',
+      guildId: h.guild.id,
+      channelId,
+      userId: h.users.player,
+      customId: 'gm:form:not-a-uuid',
+      fields: { summary: 'x' },
+    });
+    expect(forged.content).toBe('This form is not valid any more.');
+    expect((await ticketRows()).length).toBe(before);
+    // All three were ephemeral deferrals (flag 64).
+    for (const a of [empty, long, forged])
+      expect(a.handle.record.callback?.data).toMatchObject({ flags: 64 });
+  });
+
+  it('points unlinked guilds to /setup', async () => {
+    const g = h.fake.addGuild({
+      name: 'Unlinked',
+      members: [h.users.player],
+      channels: [{ name: 'general' }],
+    });
+    await settle(h, async () => h.bot.client.guilds.cache.has(g.id));
+    const a = await interact(h, {
+      kind: 'chatInput',
+      name: 'ticket',
+      subcommand: 'open',
+      guildId: g.id,
+      channelId: g.channels['general'] ?? '',
+      userId: h.users.player,
+      options: [{ name: 'subject', value: 'hi' }],
+    });
+    expect(a.content).toMatch(/not set up with GameMod yet.*\/setup link/);
+  });
+
+  it('the message context menu opens a report quoting the message with a link', async () => {
+    const channelId = h.guild.channels['support'] ?? '';
+    const reported = h.fake.userMessage(channelId, h.users.other, 'buy gold at scam.example');
+    const a = await interact(h, {
+      kind: 'messageContextMenu',
+      name: 'Open a ticket about this message',
+      guildId: h.guild.id,
+      channelId,
+      userId: h.users.player,
+      targetMessageId: reported.id,
+    });
+    expect(a.content).toMatch(/^Thanks, staff will look at it in ticket #\d+/);
+    const r = await h.db.admin.query(
+      'select subject, discord_channel_id from tickets where external_id = $1',
+      [a.handle.id],
+    );
+    expect(r.rows[0].subject).toBe('Report: a message by other');
+    const thread = r.rows[0].discord_channel_id;
+    const first = [...(h.fake.state.messages.get(thread)?.values() ?? [])].find((m) => m.embeds.length);
+    const fields = ((first?.embeds[0] ?? { fields: [] }) as { fields: { name: string; value: string }[] })
+      .fields;
+    expect(fields.find((f) => f.name === 'Reported message')?.value).toContain(
+      `https://discord.com/channels/${h.guild.id}/${channelId}/${reported.id}`,
+    );
+  });
+
+  it('the user context menu is for staff only', async () => {
+    const channelId = h.guild.channels['support'] ?? '';
+    const refused = await interact(h, {
+      kind: 'userContextMenu',
+      name: 'Open a ticket for this user',
+      guildId: h.guild.id,
+      channelId,
+      userId: h.users.player,
+      targetUserId: h.users.other,
+    });
+    expect(refused.content).toMatch(/You need the `tickets.create` permission/);
+    const ok = await interact(h, {
+      kind: 'userContextMenu',
+      name: 'Open a ticket for this user',
+      guildId: h.guild.id,
+      channelId,
+      userId: h.users.moderator,
+      targetUserId: h.users.other,
+    });
+    // Staff are not held to the player's limit ("other" is at it).
+    expect(ok.content).toMatch(/^Opened ticket #\d+ for <@\d+>/);
+    const audit = await h.db.admin.query(
+      `select a.action, a.actor_type from audit_logs a join tickets t on t.id::text = a.target_id
+       where t.external_id = $1`,
+      [ok.handle.id],
+    );
+    expect(audit.rows).toContainEqual({ action: 'ticket.created', actor_type: 'user' });
+  });
+
+  it('late answers never happen: the wrapper acks before any database work', async () => {
+    const handle = h.fake.sendInteraction({
+      kind: 'chatInput',
+      name: 'stats',
+      guildId: h.guild.id,
+      channelId: h.guild.channels['support'] ?? '',
+      userId: h.users.moderator,
+    });
+    const a = await answerOf(h, handle);
+    expect(handle.record.callback?.type).toBe(5);
+    expect(a.content).toMatch(/^\*\*You\*\*: \d+ open/);
+  });
+});
