@@ -1,2 +1,53 @@
+import { closeInactive, dueForAction, inactivityLimitHours, warnInactive } from '../db/auto-close.js';
+import { withTenant } from '../db/tenant.js';
+import { counter } from '../lib/metrics.js';
 import type { WorkerDeps } from './deps.js';
-export async function autoCloseSweep(_deps: WorkerDeps): Promise<void> {}
+
+const actions = counter('gamemod_autoclose_total', 'Inactivity warnings and closes', ['action']);
+
+/**
+ * One pass over every organization with an inactivity limit: warn the tickets that have waited
+ * long enough, close the warned ones whose grace is over. Run by a BullMQ job scheduler (every
+ * minute by default), so it survives restarts and runs once per interval however many workers
+ * there are; each ticket is re-checked under its row lock, so overlapping passes are harmless.
+ */
+export async function autoCloseSweep(deps: WorkerDeps): Promise<{ warned: number; closed: number }> {
+  const now = deps.clock.now();
+  let warned = 0;
+  let closed = 0;
+  let after: string | null = null;
+  for (;;) {
+    const orgs: { rows: Array<{ org_id: string }> } = await deps.pool.query({
+      text: 'select org_id from gm_list_orgs($1::uuid, 500)',
+      values: [after],
+    });
+    for (const { org_id: orgId } of orgs.rows) {
+      const plan = await withTenant(deps.pool, orgId, async (tx) => {
+        const limit = await inactivityLimitHours(tx);
+        return limit ? { limit, due: await dueForAction(tx, limit, now) } : undefined;
+      });
+      if (!plan) continue;
+      for (const t of plan.due) {
+        // One transaction per ticket: one failure does not undo the others.
+        try {
+          const done = await withTenant(deps.pool, orgId, (tx) =>
+            t.action === 'warn'
+              ? warnInactive(tx, t.id, plan.limit, now)
+              : closeInactive(tx, t.id, plan.limit, now),
+          );
+          if (done) {
+            actions.inc({ action: t.action });
+            if (t.action === 'warn') warned++;
+            else closed++;
+          }
+        } catch (err) {
+          deps.logger.warn({ orgId, ticketId: t.id, err: (err as Error).message }, 'auto-close step failed');
+        }
+      }
+    }
+    const last = orgs.rows.at(-1);
+    if (!last || orgs.rows.length < 500) break;
+    after = last.org_id;
+  }
+  return { warned, closed };
+}

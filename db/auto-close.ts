@@ -1,0 +1,131 @@
+import { recordChange, SYSTEM } from './changes.js';
+import type { Tx } from './tenant.js';
+import { getTicket, setStatus } from './tickets.js';
+
+/**
+ * Closing tickets abandoned by the player. A ticket waits on the player while it is `pending`;
+ * the wait starts at the later of the move to pending and the last message. After the
+ * organization's `inactivity_close_hours` it gets a warning message, and if nobody writes and it
+ * is still pending a grace period later, it is closed with reason "inactive". All state is in the
+ * database (the warning is a history entry), so a sweep after a restart picks up where it left.
+ */
+
+/** The wait between the warning and the close: a day, or the whole limit when that is shorter. */
+export const graceHours = (limitHours: number) => Math.min(24, limitHours);
+
+export interface WaitingTicket {
+  id: string;
+  waitingSince: Date;
+  warnedAt: Date | null;
+}
+
+export async function inactivityLimitHours(tx: Tx): Promise<number | null> {
+  const r = await tx.query<{ hours: number | null }>(
+    'select inactivity_close_hours as hours from organizations where id = $1::uuid',
+    [tx.orgId],
+  );
+  return r.rows[0]?.hours ?? null;
+}
+
+const WAITING_SQL = `
+  select t.id,
+    greatest(t.created_at, t.last_staff_message_at, t.last_player_message_at,
+      (select max(e.created_at) from ticket_events e where e.org_id = t.org_id and e.ticket_id = t.id
+         and e.type = 'ticket.status_changed' and e.data->>'to' = 'pending')) as "waitingSince",
+    (select max(coalesce((e.data->>'warnedAt')::timestamptz, e.created_at)) from ticket_events e
+      where e.org_id = t.org_id and e.ticket_id = t.id and e.type = 'ticket.inactivity_warning') as "warnedAt"
+  from tickets t where t.org_id = $1::uuid and t.status = 'pending'`;
+
+/** Pending tickets that are due a warning or a close at `now`, oldest wait first. */
+export async function dueForAction(
+  tx: Tx,
+  limitHours: number,
+  now: Date,
+  batch = 500,
+): Promise<Array<WaitingTicket & { action: 'warn' | 'close' }>> {
+  const r = await tx.query<WaitingTicket>(`${WAITING_SQL} order by t.updated_at limit $2::int`, [
+    tx.orgId,
+    batch * 4,
+  ]);
+  const limitMs = limitHours * 3600_000;
+  const graceMs = graceHours(limitHours) * 3600_000;
+  const out: Array<WaitingTicket & { action: 'warn' | 'close' }> = [];
+  for (const t of r.rows) {
+    const warned = t.warnedAt && t.warnedAt > t.waitingSince;
+    if (warned && now.getTime() >= (t.warnedAt as Date).getTime() + graceMs)
+      out.push({ ...t, action: 'close' });
+    else if (!warned && now.getTime() >= t.waitingSince.getTime() + limitMs)
+      out.push({ ...t, action: 'warn' });
+    if (out.length >= batch) break;
+  }
+  return out;
+}
+
+async function recheck(tx: Tx, ticketId: string): Promise<WaitingTicket | undefined> {
+  await tx.query('select 1 from tickets where org_id = $1::uuid and id = $2::uuid for update', [
+    tx.orgId,
+    ticketId,
+  ]);
+  const r = await tx.query<WaitingTicket>(`${WAITING_SQL} and t.id = $2::uuid`, [tx.orgId, ticketId]);
+  return r.rows[0];
+}
+
+/**
+ * Posts the warning (a system message, which reaches Discord and the player like any reply) if
+ * the ticket still waits and was not warned in this wait. Returns whether it warned.
+ */
+export async function warnInactive(
+  tx: Tx,
+  ticketId: string,
+  limitHours: number,
+  now: Date,
+): Promise<boolean> {
+  const t = await recheck(tx, ticketId);
+  if (!t || (t.warnedAt && t.warnedAt > t.waitingSince)) return false;
+  if (now.getTime() < t.waitingSince.getTime() + limitHours * 3600_000) return false;
+  const hours = graceHours(limitHours);
+  const body = `We have not heard back from you for a while. This ticket will be closed in ${hours} hour${
+    hours === 1 ? '' : 's'
+  } unless you reply.`;
+  const m = await tx.query<Record<string, unknown>>(
+    `insert into messages (org_id, channel_id, ticket_id, author_type, origin, body, created_at)
+     select $1::uuid, c.id, $2::uuid, 'system', 'api', $3::text, clock_timestamp()
+     from message_channels c where c.org_id = $1::uuid and c.ticket_id = $2::uuid
+     returning id, ticket_id as "ticketId", channel_id as "channelId", author_type as "authorType",
+       author_user_id as "authorUserId", author_player_id as "authorPlayerId", origin, external_id as "externalId",
+       body, created_at as "createdAt"`,
+    [tx.orgId, ticketId, body],
+  );
+  const message = m.rows[0];
+  if (!message) return false;
+  const ticket = await getTicket(tx, ticketId);
+  await recordChange(tx, SYSTEM, {
+    ticketId,
+    action: 'ticket.inactivity_warning',
+    data: { messageId: message.id, closesInHours: hours, warnedAt: now.toISOString() },
+    event: {
+      type: 'message.created',
+      aggregateType: 'ticket',
+      aggregateId: ticketId,
+      payload: {
+        ticket: { id: ticket.id, number: ticket.number, subject: ticket.subject, status: ticket.status },
+        message,
+      },
+    },
+  });
+  return true;
+}
+
+/** Closes the ticket as inactive if it is still pending, warned in this wait, and the grace is over. */
+export async function closeInactive(
+  tx: Tx,
+  ticketId: string,
+  limitHours: number,
+  now: Date,
+): Promise<boolean> {
+  const t = await recheck(tx, ticketId);
+  if (!t?.warnedAt || t.warnedAt <= t.waitingSince) return false;
+  if (now.getTime() < t.warnedAt.getTime() + graceHours(limitHours) * 3600_000) return false;
+  await setStatus(tx, { ticketId, status: 'closed', reason: 'inactive' }, SYSTEM);
+  return true;
+}

@@ -1,0 +1,178 @@
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { withTenant } from '../../db/tenant.js';
+import { openTicket, reply, setStatus } from '../../db/tickets.js';
+import { autoCloseSweep } from '../../workers/auto-close.js';
+import { manualClock } from '../../workers/clock.js';
+import { impliedJobs } from '../../workers/outbox-relay.js';
+import { useTestDb } from '../support/db.js';
+import { makeOrg } from '../support/fixtures.js';
+import { testDeps, uniquePrefix } from './support.js';
+
+const db = useTestDb();
+const clock = manualClock();
+let env: ReturnType<typeof testDeps>;
+beforeAll(() => {
+  env = testDeps(db.app, uniquePrefix(), { clock });
+});
+afterAll(async () => {
+  await env.close();
+});
+
+const HOUR = 3600_000;
+
+async function setup(limitHours: number | null) {
+  const org = await makeOrg(db.app);
+  await db.admin.query('update organizations set inactivity_close_hours = $2 where id = $1', [
+    org.orgId,
+    limitHours,
+  ]);
+  const player = await withTenant(db.app, org.orgId, async (tx) => {
+    const r = await tx.query<{ id: string }>(
+      `insert into player_profiles (org_id, display_name) values ($1, 'Quiet player') returning id`,
+      [tx.orgId],
+    );
+    return { type: 'player' as const, id: r.rows[0]?.id as string };
+  });
+  /** A ticket a staff member answered and set to pending: waiting on the player from now on. */
+  const waiting = async () =>
+    withTenant(db.app, org.orgId, async (tx) => {
+      const { ticket } = await openTicket(
+        tx,
+        { subject: 'Refund?', body: 'I want a refund', origin: 'game' },
+        player,
+      );
+      await reply(
+        tx,
+        { ticketId: ticket.id, body: 'Which order?', origin: 'panel', status: 'pending' },
+        org.owner,
+      );
+      return ticket;
+    });
+  const state = async (ticketId: string) => {
+    const t = await db.admin.query<{ status: string; close_reason: string | null }>(
+      'select status, close_reason from tickets where id = $1',
+      [ticketId],
+    );
+    const msgs = await db.admin.query<{ body: string; author_type: string }>(
+      `select body, author_type from messages where ticket_id = $1 and author_type = 'system' order by created_at`,
+      [ticketId],
+    );
+    return { ...t.rows[0], warnings: msgs.rows.length };
+  };
+  /** Moves the ticket's whole past `hours` back, as if it had been waiting that long. */
+  const age = async (ticketId: string, hours: number) => {
+    const shift = `${hours} hours`;
+    await db.admin.query(
+      `update tickets set created_at = created_at - $2::interval,
+         last_staff_message_at = last_staff_message_at - $2::interval,
+         last_player_message_at = last_player_message_at - $2::interval where id = $1`,
+      [ticketId, shift],
+    );
+    await db.admin.query(
+      `update ticket_events set created_at = created_at - $2::interval,
+         data = case when data ? 'warnedAt' then jsonb_set(data, '{warnedAt}',
+           to_jsonb(((data->>'warnedAt')::timestamptz - $2::interval))) else data end
+       where ticket_id = $1`,
+      [ticketId, shift],
+    );
+  };
+  return { org, player, waiting, state, age };
+}
+
+describe('auto-close', () => {
+  it('warns after the inactivity limit, then closes as inactive after the grace period', async () => {
+    const s = await setup(48);
+    const t = await s.waiting();
+    clock.set(new Date());
+    await s.age(t.id, 47);
+    await autoCloseSweep(env.deps);
+    expect(await s.state(t.id)).toMatchObject({ status: 'pending', warnings: 0 });
+
+    await s.age(t.id, 1.1);
+    await autoCloseSweep(env.deps);
+    expect(await s.state(t.id)).toMatchObject({ status: 'pending', warnings: 1 });
+    // A second pass (another worker, a restart) does not warn twice.
+    await autoCloseSweep(env.deps);
+    expect(await s.state(t.id)).toMatchObject({ warnings: 1 });
+    // The warning is a message event: it goes out to Discord like a staff reply.
+    const ev = await db.admin.query<{
+      id: number;
+      org_id: string;
+      event_type: string;
+      aggregate_type: string;
+      aggregate_id: string;
+      payload: Record<string, unknown>;
+      created_at: Date;
+    }>(
+      `select * from outbox where aggregate_id = $1 and event_type = 'message.created' order by id desc limit 1`,
+      [t.id],
+    );
+    const row = ev.rows[0];
+    if (!row) throw new Error('no warning event');
+    expect(
+      impliedJobs({
+        id: Number(row.id),
+        orgId: row.org_id,
+        eventType: row.event_type,
+        aggregateType: row.aggregate_type,
+        aggregateId: row.aggregate_id,
+        payload: row.payload,
+        createdAt: row.created_at,
+      }).map((j) => j.name),
+    ).toContain('discord.message');
+
+    clock.set(new Date(Date.now() + 23 * HOUR));
+    await autoCloseSweep(env.deps);
+    expect(await s.state(t.id)).toMatchObject({ status: 'pending' });
+    clock.set(new Date(Date.now() + 24 * HOUR + 60_000));
+    expect(await autoCloseSweep(env.deps)).toMatchObject({ closed: 1 });
+    expect(await s.state(t.id)).toMatchObject({ status: 'closed', close_reason: 'inactive' });
+    const history = await db.admin.query<{ type: string }>(
+      `select type from ticket_events where ticket_id = $1 order by id`,
+      [t.id],
+    );
+    expect(history.rows.map((r) => r.type).slice(-2)).toEqual(['ticket.inactivity_warning', 'ticket.closed']);
+  });
+
+  it('a player reply after the warning cancels the close', async () => {
+    const s = await setup(24);
+    const t = await s.waiting();
+    await s.age(t.id, 25);
+    clock.set(new Date());
+    await autoCloseSweep(env.deps);
+    expect(await s.state(t.id)).toMatchObject({ warnings: 1 });
+    await withTenant(db.app, s.org.orgId, (tx) =>
+      reply(tx, { ticketId: t.id, body: 'Order 1234', origin: 'game' }, s.player),
+    );
+    clock.set(new Date(Date.now() + 60 * HOUR));
+    await autoCloseSweep(env.deps);
+    expect(await s.state(t.id)).toMatchObject({ status: 'open', warnings: 1 });
+  });
+
+  it('a staff reply that keeps it pending restarts the wait; no limit means never', async () => {
+    const s = await setup(24);
+    const t = await s.waiting();
+    await s.age(t.id, 25);
+    clock.set(new Date());
+    await autoCloseSweep(env.deps);
+    expect(await s.state(t.id)).toMatchObject({ warnings: 1 });
+    // Staff write again (still waiting on the player): the old warning no longer counts, so a
+    // day later the ticket is warned again rather than closed.
+    await withTenant(db.app, s.org.orgId, (tx) =>
+      reply(tx, { ticketId: t.id, body: 'Any news?', origin: 'panel', status: 'pending' }, s.org.owner),
+    );
+    clock.set(new Date(Date.now() + 24 * HOUR + 60_000));
+    await autoCloseSweep(env.deps);
+    expect(await s.state(t.id)).toMatchObject({ status: 'pending', warnings: 2 });
+    const start = Date.now();
+
+    const none = await setup(null);
+    const t2 = await none.waiting();
+    clock.set(new Date(start + 1000 * HOUR));
+    await autoCloseSweep(env.deps);
+    expect(await none.state(t2.id)).toMatchObject({ status: 'pending', warnings: 0 });
+    await withTenant(db.app, none.org.orgId, (tx) =>
+      setStatus(tx, { ticketId: t2.id, status: 'solved' }, none.org.owner),
+    );
+  });
+});
