@@ -1,9 +1,10 @@
 import cookie from '@fastify/cookie';
 import Fastify, { type FastifyBaseLogger, type FastifyInstance } from 'fastify';
 import { serializerCompiler, validatorCompiler } from 'fastify-type-provider-zod';
+import { z } from 'zod';
 import { requestId } from '../lib/logger.js';
 import { createDownloadSigner } from '../lib/signed-url.js';
-import type { ApiSettings, AppDeps } from './context.js';
+import type { ApiSettings, AppDeps, RegisteredRoute } from './context.js';
 import { registerAuth } from './plugins/auth.js';
 import { registerErrorHandling } from './plugins/errors.js';
 import { registerIdempotency } from './plugins/idempotency.js';
@@ -24,6 +25,9 @@ const DEFAULT_SETTINGS: ApiSettings = {
   secretKey: undefined,
   now: Date.now,
 };
+
+const WRITES = new Set(['POST', 'PUT', 'PATCH', 'DELETE']);
+const NO_BODY = z.strictObject({}).nullish();
 
 /** Largest JSON body; attachments stream through multipart with their own limit. */
 const BODY_LIMIT = 1024 * 1024;
@@ -49,8 +53,16 @@ export async function buildApp(
   app.setSerializerCompiler(serializerCompiler);
   // Routes added by plugins we don't write (the docs page) are public by nature; say so here,
   // in one place, so the "every route declares its access" check still holds for them.
+  const routes: RegisteredRoute[] = [];
+  app.decorate('registeredRoutes', routes);
   app.addHook('onRoute', (route) => {
     if (route.url.startsWith('/docs')) route.config = { ...route.config, access: 'public' };
+    // A write without a body schema takes no body: anything sent is refused, not ignored.
+    if (!route.schema?.body && !route.config?.rawBody && WRITES.has(String(route.method))) {
+      route.schema = { ...route.schema, body: NO_BODY };
+    }
+    const methods = Array.isArray(route.method) ? route.method : [route.method];
+    for (const method of methods) routes.push({ method, url: route.url, access: route.config?.access });
   });
   registerErrorHandling(app);
   await app.register(cookie);

@@ -42,6 +42,13 @@ export interface AppDeps {
  */
 export type Access = 'public' | 'session' | 'authenticated' | { permission: Permission };
 
+/** Every route as registered, with its declared access (tests check that none is missing). */
+export interface RegisteredRoute {
+  method: string;
+  url: string;
+  access: Access | undefined;
+}
+
 export type RateLimitBucket = 'auth' | 'default' | 'none';
 
 export type Auth =
@@ -61,6 +68,8 @@ declare module 'fastify' {
     rateLimit?: RateLimitBucket;
     /** POSTs that create something accept an Idempotency-Key. */
     idempotent?: boolean;
+    /** The body is a raw stream the handler reads itself (uploads). */
+    rawBody?: boolean;
   }
   interface FastifyRequest {
     auth: Auth | null;
@@ -73,5 +82,6 @@ declare module 'fastify' {
     settings: ApiSettings;
     storage: Storage;
     signer: DownloadSigner;
+    registeredRoutes: readonly RegisteredRoute[];
   }
 }

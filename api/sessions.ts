@@ -77,7 +77,7 @@ export async function readSession(redis: Redis, token: string, times: SessionTim
   if (!parsed.success) return null;
   const s = parsed.data;
   const now = times.now();
-  if (now - s.lastSeenAt > times.idleSeconds * 1000 || now - s.createdAt > times.absoluteSeconds * 1000) {
+  if (now - s.lastSeenAt >= times.idleSeconds * 1000 || now - s.createdAt >= times.absoluteSeconds * 1000) {
     await destroySession(redis, s);
     return null;
   }

@@ -46,7 +46,8 @@ function sameSecret(a: string, b: string): boolean {
 const notFoundOrg = () => new AppError('not_found', 'organization not found');
 
 /**
- * Who is calling (onRequest) and what they may do (preHandler, after the parameters are parsed).
+ * Who is calling (onRequest) and what they may do (preValidation: before the body is looked at,
+ * so a caller without access learns nothing about what a route would accept).
  * A bearer token wins over a cookie. Ids of orgs the caller can't see answer 404, never 403, so
  * probing can't tell "exists" from "not yours".
  */
@@ -76,7 +77,7 @@ export function registerAuth(app: FastifyInstance) {
     if (session) req.auth = { kind: 'session', userId: session.userId, session };
   });
 
-  app.addHook('preHandler', async (req) => {
+  app.addHook('preValidation', async (req) => {
     const access = req.routeOptions.config.access;
     if (access === 'public') return;
     // Fail closed: a route that forgot to declare its access serves nobody.

@@ -38,7 +38,7 @@ export function handleError(err: FastifyError | Error, req: FastifyRequest, repl
   if (hasZodFastifySchemaValidationErrors(err)) {
     const where = (err as { validationContext?: string }).validationContext ?? 'body';
     const details = err.validation.map((v) => ({
-      path: `${where}${v.instancePath.replaceAll('/', '.')}` || where,
+      path: `${where}${v.instancePath.replaceAll('/', '.')}`.replace(/\.$/, ''),
       message: v.message ?? 'invalid',
     }));
     const first = details[0];

@@ -54,7 +54,7 @@ export const attachmentRoutes: FastifyPluginAsyncZod = async (app) => {
   app.post(
     '/v1/orgs/:orgId/tickets/:ticketId/attachments',
     {
-      config: { access: { permission: 'tickets.reply' } },
+      config: { access: { permission: 'tickets.reply' }, rawBody: true },
       bodyLimit: MAX_ATTACHMENT_BYTES,
       schema: {
         tags: ['attachments'],

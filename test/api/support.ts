@@ -97,7 +97,7 @@ export async function startTestApi(
     },
     async tokenFor(p, orgId, scopes) {
       const { plaintext } = await withTenant(p, orgId, (tx) =>
-        createApiToken(tx, { name: `test ${scopes.join(' ')}`, scopes }, { type: 'system' }),
+        createApiToken(tx, { name: `test token (${scopes.length} scopes)`, scopes }, { type: 'system' }),
       );
       return { token: plaintext };
     },
