@@ -1,0 +1,257 @@
+import { Routes } from 'discord.js';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { type Harness, interact, openThroughPanel, settle, startHarness } from './harness.js';
+
+let h: Harness;
+let ticketId: string;
+let thread: string;
+
+beforeAll(async () => {
+  h = await startHarness();
+  await openThroughPanel(h);
+  const r = await h.db.admin.query('select id, discord_channel_id from tickets where org_id = $1', [
+    h.org.orgId,
+  ]);
+  ticketId = r.rows[0].id;
+  thread = r.rows[0].discord_channel_id;
+}, 60_000);
+
+afterAll(async () => {
+  await h?.close();
+});
+
+const messages = async () =>
+  (
+    await h.db.admin.query(
+      `select id, author_type, origin, external_id, body, edited_at, deleted_at from messages
+       where ticket_id = $1 order by created_at, id`,
+      [ticketId],
+    )
+  ).rows;
+
+const recorded = (externalId: string) => async () =>
+  (await h.db.admin.query('select 1 from messages where external_id = $1', [externalId])).rowCount === 1;
+
+describe('conversation sync', () => {
+  it('records player and staff messages with attachments, idempotent on the Discord id', async () => {
+    const p = h.fake.userMessage(thread, h.users.player, 'Here is a screenshot', {
+      attachments: [{ filename: 'crash.png', size: 2048, contentType: 'image/png' }],
+    });
+    await settle(h, recorded(p.id));
+    const s = h.fake.userMessage(thread, h.users.moderator, 'Thanks, looking');
+    await settle(h, recorded(s.id));
+    // The same MESSAGE_CREATE delivered again (a gateway replay) is a no-op.
+    h.fake.dispatch(h.guild.id, 'MESSAGE_CREATE', h.fake.state.messagePayload(p));
+    const marker = h.fake.userMessage(thread, h.users.player, 'marker 1');
+    await settle(h, recorded(marker.id));
+    const rows = await messages();
+    expect(rows.filter((m) => m.external_id === p.id)).toHaveLength(1);
+    expect(rows.find((m) => m.external_id === p.id)).toMatchObject({
+      author_type: 'player',
+      origin: 'discord',
+    });
+    expect(rows.find((m) => m.external_id === s.id)).toMatchObject({
+      author_type: 'user',
+      body: 'Thanks, looking',
+    });
+    const att = await h.db.admin.query(
+      'select filename, content_type, size_bytes, external_url from attachments where ticket_id = $1',
+      [ticketId],
+    );
+    expect(att.rows).toEqual([
+      expect.objectContaining({ filename: 'crash.png', content_type: 'image/png', size_bytes: 2048 }),
+    ]);
+    expect(att.rows[0].external_url).toMatch(/^https:\/\/cdn\.discordapp\.com\/attachments\//);
+    const t = await h.db.admin.query('select first_response_at from tickets where id = $1', [ticketId]);
+    expect(t.rows[0].first_response_at).not.toBeNull();
+  });
+
+  it('never records the bot’s own posts or posts made through our webhook (no echoes)', async () => {
+    const before = (await messages()).length;
+    // What the workers do for a panel reply: post through the ticket's webhook, and as the bot.
+    const row = await h.db.admin.query(
+      'select discord_webhook_id, discord_webhook_token from tickets where id = $1',
+      [ticketId],
+    );
+    const token = h.box.open(row.rows[0].discord_webhook_token);
+    await h.bot.client.rest.post(Routes.webhook(row.rows[0].discord_webhook_id, token), {
+      body: { content: 'Reply from the panel', username: 'Staff (panel)' },
+      query: new URLSearchParams({ wait: 'true', thread_id: thread }),
+      auth: false,
+    });
+    await h.bot.client.rest.post(Routes.channelMessages(thread), { body: { content: 'Bot notice' } });
+    const marker = h.fake.userMessage(thread, h.users.player, 'marker 2');
+    await settle(h, recorded(marker.id));
+    const rows = await messages();
+    expect(rows.length).toBe(before + 1);
+    expect(rows.map((m) => m.body)).not.toContain('Reply from the panel');
+    expect(rows.map((m) => m.body)).not.toContain('Bot notice');
+  });
+
+  it('records edits and deletions as events', async () => {
+    const m = h.fake.userMessage(thread, h.users.player, 'typo hree');
+    await settle(h, recorded(m.id));
+    h.fake.userEdit(thread, m.id, 'typo here');
+    await settle(h, async () => (await messages()).find((x) => x.external_id === m.id)?.body === 'typo here');
+    h.fake.userDelete(thread, m.id);
+    await settle(h, async () => (await messages()).find((x) => x.external_id === m.id)?.deleted_at !== null);
+    const ev = await h.db.admin.query(
+      `select type from ticket_events where ticket_id = $1 and type in ('message.edited', 'message.deleted') order by id`,
+      [ticketId],
+    );
+    expect(ev.rows.map((r) => r.type)).toEqual(['message.edited', 'message.deleted']);
+  });
+
+  it('keeps working through an op 7 reconnect in the middle of a flow', async () => {
+    const resumed = h.fake.waitForFrame((f) => f.direction === 'out' && f.t === 'RESUMED', 10_000);
+    const before = h.fake.frames({ direction: 'in', op: 2 }).length;
+    h.fake.reconnectShard(0);
+    // Sent while the shard is reconnecting: Discord replays missed dispatches after RESUME.
+    const during = h.fake.userMessage(thread, h.users.player, 'sent during the reconnect');
+    await resumed;
+    await settle(h, recorded(during.id), 10_000);
+    expect(h.fake.frames({ direction: 'in', op: 2 }).length).toBe(before);
+    const after = await interact(h, {
+      kind: 'chatInput',
+      name: 'ticket',
+      subcommand: 'claim',
+      guildId: h.guild.id,
+      channelId: thread,
+      userId: h.users.moderator,
+    });
+    expect(after.content).toBe('You claimed ticket #1.');
+  });
+});
+
+describe('closing', () => {
+  it('close button asks for a reason, then closes with a transcript, a rating offer, lock and archive', async () => {
+    const click = await interact(h, {
+      kind: 'button',
+      guildId: h.guild.id,
+      channelId: thread,
+      userId: h.users.player,
+      customId: `gm:close:${ticketId}`,
+    });
+    expect(click.type).toBe(9);
+    expect((click.data as { custom_id: string }).custom_id).toBe(`gm:closeform:${ticketId}`);
+    const done = await interact(h, {
+      kind: 'modalSubmit',
+      guildId: h.guild.id,
+      channelId: thread,
+      userId: h.users.player,
+      customId: `gm:closeform:${ticketId}`,
+      fields: { reason: 'fixed <b>after</b> update' },
+    });
+    expect(done.content).toBe('Ticket #1 closed.');
+    const t = (await h.db.admin.query('select status, close_reason from tickets where id = $1', [ticketId]))
+      .rows[0];
+    expect(t).toEqual({ status: 'closed', close_reason: 'fixed <b>after</b> update' });
+    const html = h.objects.get(`orgs/${h.org.orgId}/transcripts/${ticketId}.html`)?.toString() ?? '';
+    expect(html).toContain('<title>Ticket #1: Bug report: The game crashes on start</title>');
+    expect(html).toContain('Here is a screenshot');
+    expect(html).toContain('crash.png');
+    expect(html).toContain('fixed &lt;b&gt;after&lt;/b&gt; update');
+    expect(html).not.toContain('<b>after</b>');
+    const posted = h.fake.requests({
+      method: 'POST',
+      path: `/channels/${h.guild.channels['transcripts']}/messages`,
+    });
+    expect(posted).toHaveLength(1);
+    const files = [...(h.fake.state.messages.get(h.guild.channels['transcripts'] ?? '')?.values() ?? [])][0]
+      ?.attachments;
+    expect(files).toEqual([expect.objectContaining({ filename: 'ticket-1.html' })]);
+    const meta = h.fake.state.channels.get(thread)?.thread_metadata;
+    expect(meta).toMatchObject({ archived: true, locked: true });
+    const lock = h.fake.requests({ method: 'PATCH', path: `/channels/${thread}` }).at(-1);
+    expect(lock?.headers['x-audit-log-reason']).toMatch(/^GameMod: ticket #1 closed by player/);
+    const outbox = await h.db.admin.query(
+      `select event_type from outbox where aggregate_id = $1 order by id`,
+      [ticketId],
+    );
+    expect(outbox.rows.map((r) => r.event_type)).toContain('ticket.closed');
+  });
+
+  it('rating: only the requester, 1 to 5, once', async () => {
+    const ratingMsg = [...(h.fake.state.messages.get(thread)?.values() ?? [])].find((m) =>
+      JSON.stringify(m.components).includes('gm:rate:'),
+    );
+    expect(ratingMsg?.content).toMatch(/Rate it once, from 1 to 5 stars/);
+    const click = await interact(h, {
+      kind: 'button',
+      guildId: h.guild.id,
+      channelId: thread,
+      userId: h.users.player,
+      customId: `gm:rate:${ticketId}:4`,
+      messageId: ratingMsg?.id ?? '',
+    });
+    expect(click.type).toBe(9);
+    const rate = (userId: string, n: number) =>
+      interact(h, {
+        kind: 'modalSubmit',
+        guildId: h.guild.id,
+        channelId: thread,
+        userId,
+        customId: `gm:rateform:${ticketId}:${n}`,
+        fields: { comment: 'quick fix' },
+      });
+    expect((await rate(h.users.other, 4)).content).toBe(
+      'Only the player who opened this ticket can rate it.',
+    );
+    expect((await rate(h.users.player, 9)).content).toBe('A rating is from 1 to 5.');
+    expect((await rate(h.users.player, 4)).content).toBe('Thanks for rating ticket #1 ★★★★.');
+    expect((await rate(h.users.player, 5)).content).toBe('ticket #1 was already rated');
+    const t = (await h.db.admin.query('select rating, rating_comment from tickets where id = $1', [ticketId]))
+      .rows[0];
+    expect(t).toEqual({ rating: 4, rating_comment: 'quick fix' });
+  });
+
+  it('reopen unarchives and unlocks the thread', async () => {
+    const refused = await interact(h, {
+      kind: 'chatInput',
+      name: 'ticket',
+      subcommand: 'reopen',
+      guildId: h.guild.id,
+      channelId: thread,
+      userId: h.users.player,
+    });
+    expect(refused.content).toContain('`tickets.close`');
+    const a = await interact(h, {
+      kind: 'chatInput',
+      name: 'ticket',
+      subcommand: 'reopen',
+      guildId: h.guild.id,
+      channelId: thread,
+      userId: h.users.moderator,
+    });
+    expect(a.content).toBe('Ticket #1 reopened.');
+    expect(h.fake.state.channels.get(thread)?.thread_metadata).toMatchObject({
+      archived: false,
+      locked: false,
+    });
+    const t = (await h.db.admin.query('select status from tickets where id = $1', [ticketId])).rows[0];
+    expect(t.status).toBe('open');
+  });
+
+  it('/ticket close with a reason closes directly; closing twice is refused', async () => {
+    const a = await interact(h, {
+      kind: 'chatInput',
+      name: 'ticket',
+      subcommand: 'close',
+      guildId: h.guild.id,
+      channelId: thread,
+      userId: h.users.moderator,
+      options: [{ name: 'reason', value: 'done' }],
+    });
+    expect(a.content).toBe('Ticket #1 closed.');
+    const b = await interact(h, {
+      kind: 'chatInput',
+      name: 'ticket',
+      subcommand: 'close',
+      guildId: h.guild.id,
+      channelId: thread,
+      userId: h.users.moderator,
+      options: [{ name: 'reason', value: 'again' }],
+    });
+    expect(b.content).toBe('Ticket #1 is already closed.');
+  });
+});
