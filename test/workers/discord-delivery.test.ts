@@ -1,0 +1,163 @@
+import { REST } from '@discordjs/rest';
+import { UnrecoverableError } from 'bullmq';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { SYSTEM } from '../../db/changes.js';
+import { withTenant } from '../../db/tenant.js';
+import { openTicket, reply } from '../../db/tickets.js';
+import { alertText, chunks, deliverAlert, deliverMessage } from '../../workers/discord-delivery.js';
+import { useTestDb } from '../support/db.js';
+import { type FakeDiscord, startFakeDiscord } from '../support/fake-discord/index.js';
+import { makeOrg } from '../support/fixtures.js';
+import { testDeps, uniquePrefix } from './support.js';
+
+const db = useTestDb();
+let fake: FakeDiscord;
+let env: ReturnType<typeof testDeps>;
+let rest: REST;
+beforeAll(async () => {
+  fake = await startFakeDiscord();
+  env = testDeps(db.app, uniquePrefix());
+  rest = new REST({ api: `${fake.url}/api`, retries: 2, timeout: 5_000 }).setToken(fake.botToken);
+  env.deps.discord = rest;
+});
+afterAll(async () => {
+  await env.close();
+  await fake.close();
+});
+
+async function setup(opts: { webhook?: boolean } = {}) {
+  const org = await makeOrg(db.app);
+  const guild = fake.addGuild({ name: 'Studio', channels: [{ name: 'support' }, { name: 'alerts' }] });
+  const channelId = guild.channels.support as string;
+  await withTenant(db.app, org.orgId, (tx) =>
+    tx.query(`insert into discord_guilds (org_id, guild_id, name, settings) values ($1, $2, 'Studio', $3)`, [
+      tx.orgId,
+      guild.id,
+      JSON.stringify({ alertChannelId: guild.channels.alerts }),
+    ]),
+  );
+  const { ticket } = await withTenant(db.app, org.orgId, (tx) =>
+    openTicket(
+      tx,
+      { subject: 'Lost my items', origin: 'discord', discordGuildId: guild.id, discordChannelId: channelId },
+      SYSTEM,
+    ),
+  );
+  if (opts.webhook) {
+    const hook = (await rest.post(`/channels/${channelId}/webhooks`, { body: { name: 'GameMod' } })) as {
+      id: string;
+      token: string;
+    };
+    await db.admin.query(
+      `update tickets set discord_webhook_id = $2, discord_webhook_token = $3, discord_mode = 'channel' where id = $1`,
+      [ticket.id, hook.id, hook.token],
+    );
+  }
+  const staffReply = async (body: string, origin: 'panel' | 'discord' = 'panel') => {
+    const r = await withTenant(db.app, org.orgId, (tx) =>
+      reply(tx, { ticketId: ticket.id, body, origin }, org.owner),
+    );
+    return r.message;
+  };
+  const row = async (messageId: string) =>
+    (
+      await db.admin.query<{ discord_message_id: string | null; delivery_error: string | null }>(
+        'select discord_message_id, delivery_error from messages where id = $1',
+        [messageId],
+      )
+    ).rows[0];
+  return { org, guild, channelId, ticket, staffReply, row };
+}
+
+const posts = (channelId: string) =>
+  fake
+    .requests({ method: 'POST', path: `/api/v10/channels/${channelId}/messages` })
+    .filter((r) => r.status === 200);
+
+describe('Discord delivery', () => {
+  it('posts a panel reply into the ticket channel once and stores the Discord message id', async () => {
+    const s = await setup();
+    const m = await s.staffReply('We restored your items.');
+    await deliverMessage(env.deps, { orgId: s.org.orgId, messageId: m.id });
+    const sent = posts(s.channelId);
+    expect(sent).toHaveLength(1);
+    expect((sent[0]?.body as { content: string }).content).toMatch(
+      /^\*\*Studio owner:\*\* We restored your items\.$/,
+    );
+    expect((sent[0]?.response as { id: string }).id).toBe((await s.row(m.id))?.discord_message_id);
+    // Again (a redelivered job): nothing more is posted.
+    await deliverMessage(env.deps, { orgId: s.org.orgId, messageId: m.id });
+    expect(posts(s.channelId)).toHaveLength(1);
+    // A message that came from Discord is never echoed back.
+    const fromDiscord = await s.staffReply('typed in Discord', 'discord');
+    await deliverMessage(env.deps, { orgId: s.org.orgId, messageId: fromDiscord.id });
+    expect(posts(s.channelId)).toHaveLength(1);
+  });
+
+  it('uses the channel webhook with the staff name when the ticket has one', async () => {
+    const s = await setup({ webhook: true });
+    const m = await s.staffReply('Hello from the panel');
+    await deliverMessage(env.deps, { orgId: s.org.orgId, messageId: m.id });
+    const hooks = fake.requests({ method: 'POST' }).filter((r) => r.path.startsWith('/api/v10/webhooks/'));
+    expect(hooks.at(-1)?.body).toMatchObject({ content: 'Hello from the panel', username: 'Studio owner' });
+    expect(hooks.at(-1)?.query).toMatchObject({ wait: 'true' });
+    expect((await s.row(m.id))?.discord_message_id).toBe((hooks.at(-1)?.response as { id: string }).id);
+    expect(posts(s.channelId)).toHaveLength(0);
+  });
+
+  it('retries a 5xx and records a deleted channel on the ticket instead of retrying forever', async () => {
+    const s = await setup();
+    fake.failNext(`/channels/${s.channelId}/messages`, 500);
+    const m = await s.staffReply('After a hiccup');
+    await deliverMessage(env.deps, { orgId: s.org.orgId, messageId: m.id });
+    expect((await s.row(m.id))?.discord_message_id).not.toBeNull();
+    expect(fake.requests({ method: 'POST', path: `/api/v10/channels/${s.channelId}/messages` })).toHaveLength(
+      2,
+    );
+
+    fake.deleteChannel(s.channelId);
+    const lost = await s.staffReply('Into the void');
+    await expect(deliverMessage(env.deps, { orgId: s.org.orgId, messageId: lost.id })).rejects.toBeInstanceOf(
+      UnrecoverableError,
+    );
+    expect(await s.row(lost.id)).toMatchObject({
+      discord_message_id: null,
+      delivery_error: 'the Discord channel or thread was deleted',
+    });
+    const t = await db.admin.query('select delivery_error from tickets where id = $1', [s.ticket.id]);
+    expect(t.rows[0]?.delivery_error).toBe('the Discord channel or thread was deleted');
+  });
+
+  it('splits long messages at Discord’s limit', () => {
+    const parts = chunks(`${'a'.repeat(1500)}\n${'b'.repeat(1500)}`);
+    expect(parts.map((p) => p.length)).toEqual([1500, 1500]);
+    expect(chunks('x'.repeat(4500)).map((p) => p.length)).toEqual([2000, 2000, 500]);
+  });
+
+  it('posts SLA and webhook alerts to the guild’s alert channel', async () => {
+    const s = await setup();
+    const r = await db.admin.query<{ id: number }>(
+      `insert into outbox (org_id, event_type, aggregate_type, aggregate_id, payload)
+       values ($1, 'ticket.sla_breached', 'ticket', $2, $3) returning id`,
+      [
+        s.org.orgId,
+        s.ticket.id,
+        JSON.stringify({
+          ticket: { number: 1, subject: 'Lost my items' },
+          metric: 'first_response',
+          dueAt: new Date().toISOString(),
+        }),
+      ],
+    );
+    await deliverAlert(env.deps, { orgId: s.org.orgId, outboxId: Number(r.rows[0]?.id) });
+    const sent = posts(s.guild.channels.alerts as string);
+    expect(sent).toHaveLength(1);
+    expect((sent[0]?.body as { content: string }).content).toMatch(
+      /SLA breached: ticket #1 “Lost my items”, first response/,
+    );
+    expect(
+      alertText('webhook.disabled', { url: 'https://x.example/h', reason: 'the endpoint answered 410 Gone' }),
+    ).toMatch(/webhook to https:\/\/x\.example\/h was disabled/);
+    expect(alertText('ticket.updated', {})).toBeNull();
+  });
+});
