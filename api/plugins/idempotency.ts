@@ -71,7 +71,11 @@ export function registerIdempotency(app: FastifyInstance) {
       );
     }
     reply.header('idempotent-replayed', 'true');
-    return reply.status(existing.status).send(existing.body);
+    // The stored body is already the serialized response: send it as it was, byte for byte.
+    return reply
+      .status(existing.status)
+      .type('application/json; charset=utf-8')
+      .send(JSON.stringify(existing.body));
   });
 
   app.addHook('onSend', async (req, reply, payload) => {

@@ -1,0 +1,194 @@
+import { randomUUID } from 'node:crypto';
+import type { AddressInfo } from 'node:net';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import WebSocket from 'ws';
+import { withTenant } from '../../db/tenant.js';
+import { openTicket } from '../../db/tickets.js';
+import { type LiveEvent, publishLive } from '../../lib/live.js';
+import { useTestDb } from '../support/db.js';
+import { makeOrg, type OrgFixture } from '../support/fixtures.js';
+import { type Caller, startTestApi, type TestApi } from './support.js';
+
+const db = useTestDb();
+const ORIGIN = 'http://127.0.0.1:3000';
+let one: TestApi;
+let two: TestApi;
+let org: OrgFixture;
+let owner: Caller;
+let ticketId: string;
+let nextId = Math.floor(Date.now() / 1000) * 1000;
+
+beforeAll(async () => {
+  one = await startTestApi(db.app);
+  two = await startTestApi(db.app);
+  for (const api of [one, two]) await api.app.listen({ host: '127.0.0.1', port: 0 });
+  org = await makeOrg(db.app, 'Live');
+  owner = await one.sessionFor(org.ownerId);
+  ticketId = (
+    await withTenant(db.app, org.orgId, (tx) =>
+      openTicket(tx, { subject: 'Live one', origin: 'panel' }, org.owner),
+    )
+  ).ticket.id;
+});
+afterAll(async () => {
+  await one.close();
+  await two.close();
+});
+
+/** A client of the live endpoint that keeps every message it receives. */
+class LiveClient {
+  readonly received: Record<string, unknown>[] = [];
+  private constructor(readonly ws: WebSocket) {
+    ws.on('message', (m) => this.received.push(JSON.parse(String(m))));
+  }
+  static async connect(api: TestApi, who: Caller, origin = ORIGIN): Promise<LiveClient> {
+    const port = (api.app.server.address() as AddressInfo).port;
+    const ws = new WebSocket(`ws://127.0.0.1:${port}/v1/live`, {
+      headers: { cookie: `gm_session=${who.cookie}`, origin },
+    });
+    await new Promise<void>((resolve, reject) => {
+      ws.once('open', () => resolve());
+      ws.once('unexpected-response', (_req, res) => reject(new Error(`HTTP ${res.statusCode}`)));
+      ws.once('error', reject);
+    });
+    return new LiveClient(ws);
+  }
+  send(m: object) {
+    this.ws.send(JSON.stringify(m));
+  }
+  /** Waits until a received message matches. */
+  async waitFor(pred: (m: Record<string, unknown>) => boolean, what: string, timeoutMs = 5000) {
+    const until = Date.now() + timeoutMs;
+    while (Date.now() < until) {
+      const found = this.received.find(pred);
+      if (found) return found;
+      await new Promise((r) => setTimeout(r, 10));
+    }
+    throw new Error(`timed out waiting for ${what}; got ${JSON.stringify(this.received).slice(0, 500)}`);
+  }
+  events(topic: string) {
+    return this.received.filter((m) => m.type === 'event' && m.topic === topic) as {
+      seq: number;
+      event: LiveEvent;
+    }[];
+  }
+  close() {
+    this.ws.close();
+  }
+}
+
+/** What the outbox relay publishes for one committed ticket change. */
+function ticketEvent(type: string): LiveEvent {
+  nextId += 1;
+  return {
+    id: nextId,
+    orgId: org.orgId,
+    type,
+    aggregateType: 'ticket',
+    aggregateId: ticketId,
+    payload: { ticket: { id: ticketId } },
+    createdAt: new Date().toISOString(),
+  };
+}
+
+describe('live updates over WebSocket', () => {
+  it('delivers an event published once to clients on two API instances, in sequence, without duplicates', async () => {
+    const onOne = await LiveClient.connect(one, owner);
+    const onTwo = await LiveClient.connect(two, owner);
+    onOne.send({ type: 'subscribe', orgId: org.orgId });
+    onTwo.send({ type: 'subscribe', orgId: org.orgId, ticketId });
+    await onOne.waitFor((m) => m.type === 'subscribed', 'subscribed on one');
+    await onTwo.waitFor((m) => m.type === 'subscribed', 'subscribed on two');
+
+    const published = [
+      ticketEvent('ticket.updated'),
+      ticketEvent('message.created'),
+      ticketEvent('ticket.assigned'),
+    ];
+    for (const e of published) await publishLive(one.redis, e);
+    await publishLive(one.redis, published[0] as LiveEvent); // a relay redelivery is dropped
+
+    await onOne.waitFor(() => onOne.events(`org:${org.orgId}`).length === 3, 'three org events');
+    await onTwo.waitFor(() => onTwo.events(`ticket:${ticketId}`).length === 3, 'three ticket events');
+    for (const [client, topic] of [
+      [onOne, `org:${org.orgId}`],
+      [onTwo, `ticket:${ticketId}`],
+    ] as const) {
+      const got = client.events(topic);
+      expect(got.map((e) => e.event.id)).toEqual(published.map((e) => e.id));
+      const seqs = got.map((e) => e.seq);
+      expect(seqs).toEqual(seqs.map((_, i) => (seqs[0] as number) + i));
+    }
+    onOne.close();
+    onTwo.close();
+  });
+
+  it('fills a gap after a reconnect from the backlog, then carries on live', async () => {
+    const first = await LiveClient.connect(two, owner);
+    first.send({ type: 'subscribe', orgId: org.orgId, ticketId });
+    const sub = (await first.waitFor((m) => m.type === 'subscribed', 'subscribed')) as { seq: number };
+    await publishLive(one.redis, ticketEvent('ticket.updated'));
+    await first.waitFor(() => first.events(`ticket:${ticketId}`).length === 1, 'one event');
+    const lastSeen = first.events(`ticket:${ticketId}`)[0]?.seq as number;
+    expect(lastSeen).toBe(sub.seq + 1);
+    first.close();
+
+    const missed = [
+      ticketEvent('note.created'),
+      ticketEvent('ticket.priority_changed'),
+      ticketEvent('ticket.assigned'),
+    ];
+    for (const e of missed) await publishLive(one.redis, e);
+
+    const back = await LiveClient.connect(one, owner);
+    back.send({ type: 'subscribe', orgId: org.orgId, ticketId, after: lastSeen });
+    await back.waitFor((m) => m.type === 'subscribed', 'subscribed again');
+    const live = ticketEvent('ticket.status_changed');
+    await publishLive(two.redis, live);
+    await back.waitFor(() => back.events(`ticket:${ticketId}`).length === 4, 'backlog and live');
+    const got = back.events(`ticket:${ticketId}`);
+    expect(got.map((e) => e.event.id)).toEqual([...missed, live].map((e) => e.id));
+    expect(got.map((e) => e.seq)).toEqual([lastSeen + 1, lastSeen + 2, lastSeen + 3, lastSeen + 4]);
+    expect(back.received.some((m) => m.type === 'resync')).toBe(false);
+    back.close();
+  });
+
+  it('tells a client to refetch when the backlog no longer reaches back far enough', async () => {
+    const c = await LiveClient.connect(one, owner);
+    await one.redis.del(`gm:live:log:ticket:${ticketId}`);
+    await publishLive(one.redis, ticketEvent('ticket.updated'));
+    c.send({ type: 'subscribe', orgId: org.orgId, ticketId, after: 1 });
+    await c.waitFor((m) => m.type === 'resync', 'resync');
+    c.close();
+  });
+
+  it('shares presence across instances and clears it when the viewer leaves', async () => {
+    const watcher = await LiveClient.connect(one, owner);
+    watcher.send({ type: 'subscribe', orgId: org.orgId, ticketId });
+    await watcher.waitFor((m) => m.type === 'subscribed', 'subscribed');
+    const typist = await LiveClient.connect(two, owner);
+    typist.send({ type: 'presence', orgId: org.orgId, ticketId, state: 'typing' });
+    const seen = (await watcher.waitFor(
+      (m) => m.type === 'presence' && (m.viewers as unknown[]).length === 1,
+      'presence',
+    )) as { viewers: { userId: string; state: string }[] };
+    expect(seen.viewers).toEqual([{ userId: org.ownerId, state: 'typing' }]);
+    typist.close();
+    await watcher.waitFor(
+      (m) => m.type === 'presence' && (m.viewers as unknown[]).length === 0,
+      'presence cleared',
+    );
+    watcher.close();
+  });
+
+  it("refuses other orgs' topics, foreign origins and callers without a session", async () => {
+    const c = await LiveClient.connect(one, owner);
+    c.send({ type: 'subscribe', orgId: randomUUID() });
+    c.send({ type: 'subscribe', orgId: org.orgId, ticketId: randomUUID() });
+    c.send('not json' as unknown as object);
+    await c.waitFor(() => c.received.filter((m) => m.type === 'error').length === 3, 'three errors');
+    c.close();
+    await expect(LiveClient.connect(one, owner, 'https://evil.example')).rejects.toThrow('HTTP 403');
+    await expect(LiveClient.connect(one, { cookie: 'not-a-session' })).rejects.toThrow('HTTP 401');
+  });
+});
