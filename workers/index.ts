@@ -1,20 +1,48 @@
 import type { Config } from '../lib/config.js';
 import { assertNoEviction, createRedis } from '../lib/redis.js';
+import { createSecretBox } from '../lib/secret-box.js';
 import type { RoleContext, RunningRole } from '../role.js';
+import { startWorkerRuntime } from './runtime.js';
 
 /**
- * The workers role. It checks that Redis is fit for the job queue (noeviction) and holds the
- * connection the queues and the outbox relay run on.
+ * The workers role: the outbox relay, the job processors (webhooks, Discord delivery, SLA
+ * timers) and the schedulers (auto-close sweep, outbox pruning). Refuses to start unless Redis
+ * evicts nothing (BullMQ's requirement). Every part is safe to run in several processes at once.
  */
-export async function startWorkers(_config: Config, ctx: RoleContext): Promise<RunningRole> {
-  const redis = createRedis(ctx.redisUrl, 'worker', 'gamemod-workers');
-  await redis.connect();
-  await assertNoEviction(redis);
-  ctx.logger.info({ role: 'workers' }, 'workers connected to Redis and Postgres');
+export async function startWorkers(config: Config, ctx: RoleContext): Promise<RunningRole> {
+  const check = createRedis(ctx.redisUrl, 'producer', 'gamemod-workers-check');
+  try {
+    await check.connect();
+    await assertNoEviction(check);
+  } finally {
+    check.disconnect();
+  }
+  const box = createSecretBox(config.secretKey);
+  if (box.insecureDefault && config.env === 'production') {
+    ctx.logger.warn(
+      { role: 'workers' },
+      'SECRET_KEY is not set: webhook secrets are encrypted with the public development key. Set SECRET_KEY (32 random bytes, base64).',
+    );
+  }
+  const runtime = await startWorkerRuntime({
+    pool: ctx.pool,
+    redisUrl: ctx.redisUrl,
+    logger: ctx.logger.child({ role: 'workers' }),
+    box,
+    webhookTargets: {
+      allowLoopback: config.workers.webhookAllowLoopback,
+      allowPrivate: config.workers.webhookAllowPrivate,
+    },
+    discord: config.discord.token ? { token: config.discord.token, apiUrl: config.discord.apiUrl } : undefined,
+    concurrency: config.workers.concurrency,
+    schedulers: { outboxRetentionDays: config.workers.outboxRetentionDays },
+  });
+  if (!config.discord.token) {
+    ctx.logger.info({ role: 'workers' }, 'no DISCORD_TOKEN: replies and alerts are not posted to Discord');
+  }
+  ctx.logger.info({ role: 'workers' }, 'workers running: outbox relay, webhooks, Discord delivery, SLA timers');
   return {
     name: 'workers',
-    async stop() {
-      await redis.quit().catch(() => redis.disconnect());
-    },
+    stop: () => runtime.stop(),
   };
 }

@@ -81,10 +81,12 @@ describe('Discord delivery', () => {
     await deliverMessage(env.deps, { orgId: s.org.orgId, messageId: m.id });
     const sent = posts(s.channelId);
     expect(sent).toHaveLength(1);
-    expect((sent[0]?.body as { content: string }).content).toMatch(
+    expect((sent[0]?.body as { content?: string } | undefined)?.content).toMatch(
       /^\*\*Studio owner:\*\* We restored your items\.$/,
     );
-    expect((sent[0]?.response as { id: string }).id).toBe((await s.row(m.id))?.discord_message_id);
+    expect((sent[0]?.response as { id?: string } | undefined)?.id).toBe(
+      (await s.row(m.id))?.discord_message_id,
+    );
     // Again (a redelivered job): nothing more is posted.
     await deliverMessage(env.deps, { orgId: s.org.orgId, messageId: m.id });
     expect(posts(s.channelId)).toHaveLength(1);
@@ -101,7 +103,9 @@ describe('Discord delivery', () => {
     const hooks = fake.requests({ method: 'POST' }).filter((r) => r.path.startsWith('/api/v10/webhooks/'));
     expect(hooks.at(-1)?.body).toMatchObject({ content: 'Hello from the panel', username: 'Studio owner' });
     expect(hooks.at(-1)?.query).toMatchObject({ wait: 'true' });
-    expect((await s.row(m.id))?.discord_message_id).toBe((hooks.at(-1)?.response as { id: string }).id);
+    expect((await s.row(m.id))?.discord_message_id).toBe(
+      (hooks.at(-1)?.response as { id?: string } | undefined)?.id,
+    );
     expect(posts(s.channelId)).toHaveLength(0);
   });
 
@@ -152,7 +156,7 @@ describe('Discord delivery', () => {
     await deliverAlert(env.deps, { orgId: s.org.orgId, outboxId: Number(r.rows[0]?.id) });
     const sent = posts(s.guild.channels.alerts as string);
     expect(sent).toHaveLength(1);
-    expect((sent[0]?.body as { content: string }).content).toMatch(
+    expect((sent[0]?.body as { content?: string } | undefined)?.content).toMatch(
       /SLA breached: ticket #1 “Lost my items”, first response/,
     );
     expect(
