@@ -436,13 +436,14 @@ export class DiscordState {
       channel.message_count = (channel.message_count ?? 0) + 1;
       channel.total_message_sent = (channel.total_message_sent ?? 0) + 1;
     }
-    channel.last_message_id = id;
+    // A forum post's starter message passes its own id (the thread's), so key on message.id.
+    channel.last_message_id = message.id;
     let store = this.messages.get(channel.id);
     if (!store) {
       store = new Map();
       this.messages.set(channel.id, store);
     }
-    store.set(id, message);
+    store.set(message.id, message);
     return message;
   }
 

@@ -1,0 +1,252 @@
+import { ChannelType } from 'discord.js';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { createGuildLinkCode } from '../../db/guilds.js';
+import { withTenant } from '../../db/tenant.js';
+import type { SeededGuild } from '../support/fake-discord/index.js';
+import { makeOrg } from '../support/fixtures.js';
+import { type Harness, interact, settle, startHarness } from './harness.js';
+
+let h: Harness;
+let g: SeededGuild;
+let owner: string;
+let admin: string;
+let member: string;
+
+beforeAll(async () => {
+  h = await startHarness();
+  owner = h.fake.addUser({ username: 'newowner' }).id;
+  admin = h.fake.addUser({ username: 'serveradmin' }).id;
+  member = h.fake.addUser({ username: 'member' }).id;
+  g = h.fake.addGuild({
+    name: 'Beta Games',
+    ownerId: owner,
+    roles: [{ name: 'Admins', permissions: String(1 << 5) }, { name: 'Helpers' }],
+    channels: [
+      { name: 'help' },
+      { name: 'logs' },
+      { name: 'forum', type: ChannelType.GuildForum },
+      { name: 'Tickets A', type: ChannelType.GuildCategory },
+      { name: 'Tickets B', type: ChannelType.GuildCategory },
+    ],
+    members: [admin, member],
+  });
+  h.fake.addMember(g.id, admin, [g.roles['Admins'] ?? '']);
+  h.fake.addMember(g.id, member, [g.roles['Helpers'] ?? '']);
+  await settle(h, async () => h.bot.client.guilds.cache.has(g.id));
+}, 60_000);
+
+afterAll(async () => {
+  await h?.close();
+});
+
+const setup = (
+  userId: string,
+  subcommand: string,
+  options: { name: string; value: string | number; type?: number }[] = [],
+) =>
+  interact(h, {
+    kind: 'chatInput',
+    name: 'setup',
+    subcommand,
+    guildId: g.id,
+    channelId: g.channels['help'] ?? '',
+    userId,
+    options,
+  });
+
+describe('/setup', () => {
+  it('refuses non-admins and non-owners', async () => {
+    expect((await setup(member, 'link', [{ name: 'code', value: 'GM-NOPE' }])).content).toBe(
+      'Only server admins (Manage Server) can link this server.',
+    );
+    expect((await setup(admin, 'create')).content).toMatch(
+      /^Only the server owner can create a new organization/,
+    );
+    expect((await setup(admin, 'link', [{ name: 'code', value: 'GM-NOPE' }])).content).toBe(
+      'this link code is unknown, used or expired',
+    );
+  });
+
+  it('the owner creates an org; admins then configure channels, roles, a forum category and limits', async () => {
+    const created = await setup(owner, 'create');
+    expect(created.content).toMatch(/^Created the GameMod organization \*\*Beta Games\*\*/);
+    expect((await setup(owner, 'create')).content).toBe('this server is already linked to an organization');
+    const orgId = (await h.db.admin.query('select org_id from discord_guilds where guild_id = $1', [g.id]))
+      .rows[0].org_id;
+    const role = await h.db.admin.query(
+      `select r.key from memberships m join roles r on r.id = m.role_id join discord_accounts d on d.user_id = m.user_id
+       where m.org_id = $1 and d.discord_user_id = $2`,
+      [orgId, owner],
+    );
+    expect(role.rows).toEqual([{ key: 'owner' }]);
+    expect(
+      (
+        await setup(admin, 'channels', [
+          { name: 'support', value: g.channels['help'] ?? '', type: 7 },
+          { name: 'transcripts', value: g.channels['logs'] ?? '', type: 7 },
+        ])
+      ).content,
+    ).toBe('Channels saved.');
+    expect(
+      (await setup(member, 'channels', [{ name: 'alerts', value: g.channels['logs'] ?? '', type: 7 }]))
+        .content,
+    ).toMatch(/^You need Manage Server on Discord/);
+    expect(
+      (
+        await setup(admin, 'role', [
+          { name: 'role', value: g.roles['Helpers'] ?? '', type: 8 },
+          { name: 'as', value: 'agent' },
+        ])
+      ).content,
+    ).toBe(`<@&${g.roles['Helpers']}> now acts as **agent**.`);
+    const wrong = await setup(admin, 'category', [
+      { name: 'name', value: 'Appeals' },
+      { name: 'mode', value: 'forum' },
+      { name: 'channel', value: g.channels['help'] ?? '', type: 7 },
+    ]);
+    expect(wrong.content).toBe(`<#${g.channels['help']}> does not fit the forum mode: use a forum channel.`);
+    const forum = await setup(admin, 'category', [
+      { name: 'name', value: 'Appeals' },
+      { name: 'mode', value: 'forum' },
+      { name: 'channel', value: g.channels['forum'] ?? '', type: 7 },
+    ]);
+    expect(forum.content).toBe(`Category **Appeals** saved (forum in <#${g.channels['forum']}>).`);
+    const chan = await setup(admin, 'category', [
+      { name: 'name', value: 'Payments' },
+      { name: 'mode', value: 'channel' },
+      { name: 'channel', value: g.channels['Tickets A'] ?? '', type: 7 },
+      { name: 'overflow', value: g.channels['Tickets B'] ?? '', type: 7 },
+    ]);
+    expect(chan.content).toBe(`Category **Payments** saved (channel in <#${g.channels['Tickets A']}>).`);
+    expect((await setup(admin, 'limits', [{ name: 'max_open', value: 0 }])).content).toMatch(
+      /^invalid input: maxOpenPerPlayer/,
+    );
+    expect(
+      (
+        await setup(admin, 'limits', [
+          { name: 'max_open', value: 2 },
+          { name: 'cooldown', value: 0 },
+        ])
+      ).content,
+    ).toBe('Limits saved.');
+    const show = await setup(admin, 'show');
+    expect(show.content).toContain(`Support channel: <#${g.channels['help']}>`);
+    expect(show.content).toContain('Limits: 2 open per player, 0 s cooldown');
+    const audit = await h.db.admin.query(
+      `select action from audit_logs where org_id = $1 and action like 'guild.%' order by id`,
+      [orgId],
+    );
+    expect(audit.rows.map((r) => r.action)).toEqual([
+      'guild.linked',
+      'guild.settings_updated',
+      'guild.role_mapped',
+      'guild.settings_updated',
+      'guild.settings_updated',
+      'guild.settings_updated',
+    ]);
+  });
+
+  it('links another guild with a code from the panel', async () => {
+    const other = h.fake.addGuild({ name: 'Gamma', ownerId: owner, channels: [{ name: 'x' }] });
+    const org = await makeOrg(h.db.app, 'Gamma');
+    const { code } = await withTenant(h.db.app, org.orgId, (tx) => createGuildLinkCode(tx, org.owner));
+    await settle(h, async () => h.bot.client.guilds.cache.has(other.id));
+    const a = await interact(h, {
+      kind: 'chatInput',
+      name: 'setup',
+      subcommand: 'link',
+      guildId: other.id,
+      channelId: other.channels['x'] ?? '',
+      userId: owner,
+      options: [{ name: 'code', value: code.toLowerCase() }],
+    });
+    expect(a.content).toMatch(/^This server is now linked/);
+    const again = await interact(h, {
+      kind: 'chatInput',
+      name: 'setup',
+      subcommand: 'link',
+      guildId: other.id,
+      channelId: other.channels['x'] ?? '',
+      userId: owner,
+      options: [{ name: 'code', value: code }],
+    });
+    expect(again.content).toBe('this link code is unknown, used or expired');
+  });
+});
+
+describe('ticket modes', () => {
+  const categoryId = async (name: string) =>
+    (await h.db.admin.query('select id from ticket_categories where name = $1', [name])).rows[0].id as string;
+
+  async function open(name: string, userId: string) {
+    const id = await categoryId(name);
+    return interact(h, {
+      kind: 'modalSubmit',
+      guildId: g.id,
+      channelId: g.channels['help'] ?? '',
+      userId,
+      customId: `gm:form:${id}`,
+      fields: { subject: `Help with ${name}`, details: 'please' },
+    });
+  }
+
+  it('forum mode makes a forum post whose starter message is the summary', async () => {
+    const a = await open('Appeals', member);
+    expect(a.content).toMatch(/^Your ticket #1 is open/);
+    const t = (
+      await h.db.admin.query(`select discord_channel_id, discord_mode from tickets where external_id = $1`, [
+        a.handle.id,
+      ])
+    ).rows[0];
+    expect(t.discord_mode).toBe('forum');
+    const post = h.fake.state.channels.get(t.discord_channel_id);
+    expect(post).toMatchObject({ type: 11, parent_id: g.channels['forum'] });
+    const starter = h.fake.state.messages.get(t.discord_channel_id)?.get(t.discord_channel_id);
+    expect(starter?.embeds[0]).toMatchObject({ title: 'Ticket #1 · Help with Appeals' });
+  });
+
+  it('channel mode makes a private channel and overflows past 50 channels per category', async () => {
+    for (let i = 0; i < 50; i++)
+      h.fake.state.createChannel(g.id, {
+        name: `filler-${i}`,
+        type: ChannelType.GuildText,
+        parent_id: g.channels['Tickets A'] ?? null,
+      });
+    const a = await open('Payments', admin);
+    expect(a.content).toMatch(/^Your ticket #\d+ is open/);
+    const t = (
+      await h.db.admin.query(`select discord_channel_id, discord_mode from tickets where external_id = $1`, [
+        a.handle.id,
+      ])
+    ).rows[0];
+    expect(t.discord_mode).toBe('channel');
+    const ch = h.fake.state.channels.get(t.discord_channel_id);
+    expect(ch?.parent_id).toBe(g.channels['Tickets B']);
+    const overwrites = ch?.permission_overwrites as { id: string; deny: string }[];
+    expect(overwrites.find((o) => o.id === g.id)?.deny).toBe('1024');
+    expect(overwrites.map((o) => o.id)).toContain(admin);
+    expect(overwrites.map((o) => o.id)).toContain(g.roles['Helpers']);
+    // Closing takes the player's access away instead of archiving (channels do not archive).
+    const close = await interact(h, {
+      kind: 'chatInput',
+      name: 'ticket',
+      subcommand: 'close',
+      guildId: g.id,
+      channelId: t.discord_channel_id,
+      userId: admin,
+      options: [{ name: 'reason', value: 'paid' }],
+    });
+    expect(close.content).toMatch(/^Ticket #\d+ closed\.$/);
+    expect((ch?.permission_overwrites as { id: string }[]).map((o) => o.id)).not.toContain(admin);
+    const reopen = await interact(h, {
+      kind: 'chatInput',
+      name: 'ticket',
+      subcommand: 'reopen',
+      guildId: g.id,
+      channelId: t.discord_channel_id,
+      userId: owner,
+    });
+    expect(reopen.content).toMatch(/reopened/);
+    expect((ch?.permission_overwrites as { id: string }[]).map((o) => o.id)).toContain(admin);
+  });
+});
