@@ -222,7 +222,7 @@ describe('ticket modes', () => {
     expect(t.discord_mode).toBe('channel');
     const ch = h.fake.state.channels.get(t.discord_channel_id);
     expect(ch?.parent_id).toBe(g.channels['Tickets B']);
-    const overwrites = ch?.permission_overwrites as { id: string; deny: string }[];
+    const overwrites = (ch?.permission_overwrites ?? []) as { id: string; deny: string }[];
     expect(overwrites.find((o) => o.id === g.id)?.deny).toBe('1024');
     expect(overwrites.map((o) => o.id)).toContain(admin);
     expect(overwrites.map((o) => o.id)).toContain(g.roles['Helpers']);
@@ -237,7 +237,7 @@ describe('ticket modes', () => {
       options: [{ name: 'reason', value: 'paid' }],
     });
     expect(close.content).toMatch(/^Ticket #\d+ closed\.$/);
-    expect((ch?.permission_overwrites as { id: string }[]).map((o) => o.id)).not.toContain(admin);
+    expect(((ch?.permission_overwrites ?? []) as { id: string }[]).map((o) => o.id)).not.toContain(admin);
     const reopen = await interact(h, {
       kind: 'chatInput',
       name: 'ticket',
@@ -247,6 +247,6 @@ describe('ticket modes', () => {
       userId: owner,
     });
     expect(reopen.content).toMatch(/reopened/);
-    expect((ch?.permission_overwrites as { id: string }[]).map((o) => o.id)).toContain(admin);
+    expect(((ch?.permission_overwrites ?? []) as { id: string }[]).map((o) => o.id)).toContain(admin);
   });
 });
