@@ -204,6 +204,7 @@ describe('OpenAPI and metrics', () => {
   it('answers a database outage with a 503 that carries the request id and no internals', async () => {
     const dead = createPool({
       url: 'postgres://nobody:nothing@127.0.0.1:1/none',
+      max: 2,
       connectTimeoutMs: 500,
       statementTimeoutMs: 1000,
     });
