@@ -64,7 +64,7 @@ export const guildRoutes: FastifyPluginAsyncZod = async (app) => {
         tags: T,
         summary: "A one-time code to paste into the bot's /setup link in the Discord server",
         params: orgParams,
-        body: linkCodeInput.optional(),
+        body: linkCodeInput.nullish(),
         response: {
           201: z.object({ code: secretOnce('the link code'), expiresAt: at }),
           ...errorResponses,

@@ -175,7 +175,8 @@ export const webhookRoutes: FastifyPluginAsyncZod = async (app) => {
         summary:
           'A new signing secret (in this response only); the old one keeps signing too for graceHours (default 24)',
         params: subParams,
-        body: rotateSecretInput.omit({ id: true }).optional(),
+        // Optional: a bare POST rotates with the default grace period.
+        body: rotateSecretInput.omit({ id: true }).nullish(),
         response: { 200: withSecret, ...errorResponses },
       },
     },
