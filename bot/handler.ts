@@ -3,6 +3,7 @@ import {
   type ButtonInteraction,
   type ChatInputCommandInteraction,
   DiscordAPIError,
+  HTTPError,
   type Interaction,
   type MessageContextMenuCommandInteraction,
   MessageFlags,
@@ -84,7 +85,7 @@ export function userMessage(err: unknown, requestId: string): string {
   if (isAppError(err) && err.code === 'unavailable')
     return `The service is briefly unavailable; please try again in a moment. (request id \`${requestId}\`)`;
   if (err instanceof DiscordAPIError) {
-    if (err.code === 50013 || err.code === 50001)
+    if (err.code === 50013 || err.code === 50001 || err.status === 403)
       return `I am missing a Discord permission for this (${err.message}). An admin can fix my role's permissions. (request id \`${requestId}\`)`;
     if (err.code === 10003)
       return `The ticket's channel no longer exists on Discord. (request id \`${requestId}\`)`;
@@ -93,6 +94,8 @@ export function userMessage(err: unknown, requestId: string): string {
     if (err.status >= 500 || err.status === 429)
       return `Discord is having trouble right now; please try again. (request id \`${requestId}\`)`;
   }
+  if (err instanceof HTTPError && (err.status >= 500 || err.status === 429))
+    return `Discord is having trouble right now; please try again. (request id \`${requestId}\`)`;
   return `Something went wrong on our side. Please try again; if it keeps happening, give staff this request id: \`${requestId}\``;
 }
 

@@ -1,0 +1,91 @@
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { type Harness, interact, startHarness } from './harness.js';
+
+let h: Harness;
+
+beforeAll(async () => {
+  h = await startHarness();
+}, 60_000);
+
+afterAll(async () => {
+  await h?.close();
+});
+
+const count = async () =>
+  Number(
+    (await h.db.admin.query('select count(*) from tickets where org_id = $1', [h.org.orgId])).rows[0].count,
+  );
+
+const openCmd = (subject: string, userId = h.users.player) =>
+  interact(h, {
+    kind: 'chatInput',
+    name: 'ticket',
+    subcommand: 'open',
+    guildId: h.guild.id,
+    channelId: h.guild.channels['support'] ?? '',
+    userId,
+    options: [{ name: 'subject', value: subject }],
+  });
+
+const threadCreate = { method: 'POST', route: '/channels/:channel_id/threads' } as const;
+
+describe('failures reach the user as clear ephemeral messages', () => {
+  it('an unknown command still gets an answer, with a request id', async () => {
+    const a = await interact(h, {
+      kind: 'chatInput',
+      name: 'nope',
+      guildId: h.guild.id,
+      channelId: h.guild.channels['support'] ?? '',
+      userId: h.users.player,
+    });
+    expect(a.content).toMatch(/^Something went wrong on our side\. .*request id: `[0-9a-f-]{36}`$/);
+    expect(a.handle.record.callback).toMatchObject({ type: 5, data: { flags: 64 } });
+  });
+
+  it('Discord 5xx on thread creation: retried, then a clear message and nothing in the database', async () => {
+    const before = await count();
+    h.fake.failNext(threadCreate, 502, { count: 20 });
+    const a = await openCmd('during an outage');
+    h.fake.faults.clear();
+    expect(a.content).toMatch(
+      /^Discord is having trouble right now; please try again\. \(request id `[0-9a-f-]{36}`\)$/,
+    );
+    expect(await count()).toBe(before);
+    expect(h.fake.requests({ ...threadCreate, status: 502 }).length).toBeGreaterThan(1);
+  });
+
+  it('a 429 with Retry-After is waited out and the ticket is made once', async () => {
+    const before = await count();
+    h.fake.rateLimitNext(threadCreate, 1);
+    const a = await openCmd('while rate limited');
+    expect(a.content).toMatch(/^Your ticket #\d+ is open/);
+    expect(await count()).toBe(before + 1);
+    expect(h.fake.requests({ ...threadCreate, status: 429 })).toHaveLength(1);
+  });
+
+  it('a database failure after the thread was made deletes the thread again', async () => {
+    await h.db.admin.query(`alter table tickets add constraint test_no_boom check (subject <> 'boom')`);
+    try {
+      const before = await count();
+      const a = await openCmd('boom', h.users.other);
+      expect(a.content).toMatch(/^invalid value/);
+      expect(await count()).toBe(before);
+      const made = h.fake.requests({ ...threadCreate, status: 201 }).at(-1);
+      const id = (made?.response as { id: string }).id;
+      const del = h.fake.requests({ method: 'DELETE', path: `/channels/${id}` });
+      expect(del).toHaveLength(1);
+      expect(del[0]?.headers['x-audit-log-reason']).toBe('GameMod: the ticket could not be recorded');
+      expect(h.fake.state.channels.has(id)).toBe(false);
+    } finally {
+      await h.db.admin.query('alter table tickets drop constraint test_no_boom');
+    }
+  });
+
+  it('missing Discord permissions are explained', async () => {
+    h.fake.failNext(threadCreate, 403, { count: 1 });
+    const a = await openCmd('no perms', h.users.other);
+    expect(a.content).toMatch(
+      /^I am missing a Discord permission for this \(.*\)\. An admin can fix my role's permissions\. \(request id `[0-9a-f-]{36}`\)$/,
+    );
+  });
+});
