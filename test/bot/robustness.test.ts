@@ -71,7 +71,7 @@ describe('failures reach the user as clear ephemeral messages', () => {
       expect(a.content).toMatch(/^invalid value/);
       expect(await count()).toBe(before);
       const made = h.fake.requests({ ...threadCreate, status: 201 }).at(-1);
-      const id = (made?.response as { id: string }).id;
+      const id = ((made?.response ?? {}) as { id?: string }).id ?? '';
       const del = h.fake.requests({ method: 'DELETE', path: `/channels/${id}` });
       expect(del).toHaveLength(1);
       expect(del[0]?.headers['x-audit-log-reason']).toBe('GameMod: the ticket could not be recorded');
