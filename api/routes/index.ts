@@ -14,10 +14,12 @@ import { orgRoutes } from './org.js';
 import { playerRoutes } from './players.js';
 import { retentionRoutes } from './retention.js';
 import { roleRoutes } from './roles.js';
+import { slaRoutes } from './sla.js';
 import { teamRoutes } from './teams.js';
 import { ticketRoutes } from './tickets.js';
 import { tokenRoutes } from './tokens.js';
 import { totpRoutes } from './totp.js';
+import { webhookRoutes } from './webhooks.js';
 
 /** Every route family; each file declares its routes' access and schemas. */
 export async function registerRoutes(app: FastifyInstance) {
@@ -39,5 +41,7 @@ export async function registerRoutes(app: FastifyInstance) {
   await app.register(guildRoutes);
   await app.register(categoryRoutes);
   await app.register(cannedReplyRoutes);
+  await app.register(slaRoutes);
+  await app.register(webhookRoutes);
   await app.register(liveRoutes);
 }
