@@ -133,6 +133,26 @@ describe('game routes', () => {
     expect((await db.admin.query('select 1 from games where id = $1', [g.id])).rowCount).toBe(1);
   });
 
+  it('replays a game creation sent again with the same Idempotency-Key', async () => {
+    const send = (name: string) =>
+      api.call(w.owner, {
+        method: 'POST',
+        url: url(),
+        payload: { name, slug: 'idem-game' },
+        headers: { 'idempotency-key': 'create-idem-game' },
+      });
+    const first = await send('Idem');
+    const again = await send('Idem');
+    expect(first.statusCode, first.body).toBe(201);
+    expect(again.statusCode).toBe(201);
+    expect(again.json().id).toBe(first.json().id);
+    expectError(await send('Other body'), 422);
+    const rows = await db.admin.query("select 1 from games where org_id = $1 and slug = 'idem-game'", [
+      w.a.orgId,
+    ]);
+    expect(rows.rowCount).toBe(1);
+  });
+
   it("answers 404 for another org's games and keys, changing nothing", async () => {
     const theirs = await addGame(w.ownerB, 'their-game', w.b.orgId);
     const key = await api.call(w.ownerB, {

@@ -115,6 +115,14 @@ describe('guild routes', () => {
     expect(await auditActions(db.admin, w.a.orgId)).toContain('guild.link_code_created');
   });
 
+  it('takes a bare POST for a link code (default lifetime of an hour)', async () => {
+    const res = await api.call(w.owner, { method: 'POST', url: guilds('/link-codes') });
+    expect(res.statusCode, res.body).toBe(201);
+    const ttl = new Date(res.json().expiresAt).getTime() - Date.now();
+    expect(ttl).toBeGreaterThan(55 * 60_000);
+    expect(ttl).toBeLessThanOrEqual(60 * 60_000);
+  });
+
   it('refuses agents and tokens (no scope manages guilds)', async () => {
     expectError(await api.call(w.agent, { method: 'GET', url: guilds() }), 403, 'forbidden');
     expectError(await api.call(w.agent, { method: 'POST', url: guilds('/link-codes'), payload: {} }), 403);
