@@ -1,8 +1,11 @@
+import { api } from './api.js';
 import type { Benchmark } from './lib/benchmark.js';
+import { outbox } from './outbox.js';
 import { tickets } from './tickets.js';
+import { webhooks } from './webhooks.js';
 
 /** Every benchmark, in the order a bare `npm run bench` runs them. */
-const BENCHMARKS: readonly Benchmark[] = [tickets];
+const BENCHMARKS: readonly Benchmark[] = [tickets, api, webhooks, outbox];
 
 function usage(): string {
   const names = BENCHMARKS.map((b) => `  ${b.name.padEnd(12)} ${b.description}`).join('\n');

@@ -79,7 +79,8 @@ export function registerAuth(app: FastifyInstance) {
 
   app.addHook('preValidation', async (req) => {
     const access = req.routeOptions.config.access;
-    if (access === 'public') return;
+    // No route matched: the not-found handler answers 404 to anyone.
+    if (access === 'public' || req.routeOptions.url === undefined) return;
     // Fail closed: a route that forgot to declare its access serves nobody.
     if (access === undefined)
       throw new AppError('internal', `route ${req.routeOptions.url} declares no access`);

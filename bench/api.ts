@@ -1,0 +1,222 @@
+import { type ChildProcess, fork } from 'node:child_process';
+import { randomBytes } from 'node:crypto';
+import { mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import autocannon from 'autocannon';
+import { createApiToken } from '../db/api-tokens.js';
+import { SYSTEM } from '../db/changes.js';
+import { createOrganization } from '../db/organizations.js';
+import { createPool, type Pool } from '../db/pool.js';
+import { withTenant } from '../db/tenant.js';
+import { openTicket } from '../db/tickets.js';
+import { createUser } from '../db/users.js';
+import { startRedis } from '../lib/local-stack/index.js';
+import { freePort } from '../lib/local-stack/ports.js';
+import type { Benchmark } from './lib/benchmark.js';
+import { withCluster } from './lib/cluster.js';
+import { fmtMs, fmtRound, fmtTps, medianOf, type RoundResult, runRound } from './lib/load.js';
+
+const HEALTH_CONNECTIONS = 50;
+const TICKET_CONNECTIONS = 16;
+const ORGS = 16;
+const WARMUP_S = 2;
+const ROUNDS = 3;
+const ROUND_S = 3;
+const HEALTH_TARGET = 0.6;
+const TICKETS_TARGET = 0.6;
+const P99_TARGET = 2;
+
+const SUBJECT = 'Cannot log in after the patch';
+const BODY = 'Since the last update the launcher says my session expired, every time I try to log in.';
+
+interface Org {
+  orgId: string;
+  tokenId: string;
+  token: string;
+}
+
+/** Starts the server half (bench/lib/api-server.ts) in a child process; resolves with its port. */
+async function serve(
+  kind: 'bare' | 'app',
+  env: Record<string, string>,
+): Promise<{ port: number; child: ChildProcess }> {
+  const child = fork(join(import.meta.dirname, 'lib', 'api-server.ts'), [kind], {
+    execArgv: ['--import', 'tsx'],
+    env: { ...process.env, ...env },
+    stdio: ['ignore', 'inherit', 'inherit', 'ipc'],
+  });
+  const port = await new Promise<number>((resolve, reject) => {
+    child.once('message', (m: { port: number }) => resolve(m.port));
+    child.once('exit', (code) => reject(new Error(`${kind} server exited with ${code}`)));
+  });
+  return { port, child };
+}
+
+/** One autocannon round; every non-2xx response or error fails the benchmark. */
+async function cannon(opts: autocannon.Options, seconds: number): Promise<RoundResult> {
+  const r = await autocannon({ ...opts, duration: seconds });
+  if (r.non2xx || r.errors || r.timeouts) {
+    throw new Error(`${opts.url}: ${r.non2xx} non-2xx, ${r.errors} errors, ${r.timeouts} timeouts`);
+  }
+  return {
+    ops: r.requests.total,
+    seconds,
+    tps: r.requests.average,
+    p50Ms: r.latency.p50,
+    p99Ms: r.latency.p99,
+  };
+}
+
+async function alternate(
+  log: (msg: string) => void,
+  sides: { name: string; round: (seconds: number) => Promise<RoundResult> }[],
+) {
+  for (const s of sides) await s.round(WARMUP_S);
+  const results = sides.map(() => [] as RoundResult[]);
+  for (let i = 0; i < ROUNDS; i++) {
+    const order = i % 2 === 0 ? sides.map((_, k) => k) : sides.map((_, k) => k).reverse();
+    for (const k of order) {
+      const side = sides[k] as (typeof sides)[number];
+      const r = await side.round(ROUND_S);
+      results[k]?.push(r);
+      log(`  round ${i + 1} ${side.name}  ${fmtRound(r)}`);
+    }
+  }
+  return results.map(medianOf);
+}
+
+async function makeOrgs(pool: Pool): Promise<Org[]> {
+  const orgs: Org[] = [];
+  for (let i = 0; i < ORGS; i++) {
+    const owner = await createUser(pool, { displayName: `Bench ${i}` });
+    const org = await createOrganization(
+      pool,
+      { name: `Bench ${i}`, slug: `bench-api-${i}-${randomBytes(3).toString('hex')}`, ownerUserId: owner.id },
+      SYSTEM,
+    );
+    const { token, plaintext } = await withTenant(pool, org.id, (tx) =>
+      createApiToken(tx, { name: 'bench', scopes: ['tickets:write'] }, SYSTEM),
+    );
+    orgs.push({ orgId: org.id, tokenId: token.id, token: plaintext });
+  }
+  return orgs;
+}
+
+async function run(log: (msg: string) => void): Promise<void> {
+  await withCluster(log, async (pgh) => {
+    const redisDir = mkdtempSync(join(tmpdir(), 'gamemod-bench-redis-'));
+    const redis = await startRedis({
+      dir: redisDir,
+      port: await freePort(),
+      install: true,
+      durable: false,
+      log,
+    });
+    const pool = createPool({
+      url: pgh.urlFor('app'),
+      max: TICKET_CONNECTIONS,
+      statementTimeoutMs: 10_000,
+      connectTimeoutMs: 5_000,
+      applicationName: 'gamemod-bench-db',
+    });
+    const children: ChildProcess[] = [];
+    try {
+      const orgs = await makeOrgs(pool);
+      const bare = await serve('bare', {});
+      const app = await serve('app', {
+        DB_URL: pgh.urlFor('app'),
+        REDIS_URL: redis.url,
+        POOL_MAX: String(TICKET_CONNECTIONS),
+      });
+      children.push(bare.child, app.child);
+
+      log(`GET /health: ${HEALTH_CONNECTIONS} connections, servers in their own processes, autocannon here`);
+      const [bareMed, appMed] = await alternate(log, [
+        {
+          name: 'node:http  ',
+          round: (s) =>
+            cannon({ url: `http://127.0.0.1:${bare.port}/health`, connections: HEALTH_CONNECTIONS }, s),
+        },
+        {
+          name: 'full API   ',
+          round: (s) =>
+            cannon({ url: `http://127.0.0.1:${app.port}/health`, connections: HEALTH_CONNECTIONS }, s),
+        },
+      ]);
+      const healthRatio = (appMed as RoundResult).tps / (bareMed as RoundResult).tps;
+
+      log(`ticket opens: ${TICKET_CONNECTIONS} connections over ${ORGS} orgs (one API token each)`);
+      const body = JSON.stringify({ subject: SUBJECT, body: BODY });
+      let next = 0;
+      const [dbMed, apiMed] = await alternate(log, [
+        {
+          name: 'db/ openTicket          ',
+          round: (s) =>
+            runRound(TICKET_CONNECTIONS, s * 1000, (loop) => {
+              const org = orgs[loop % ORGS] as Org;
+              return withTenant(pool, org.orgId, (tx) =>
+                openTicket(
+                  tx,
+                  { subject: SUBJECT, body: BODY, origin: 'api' },
+                  { type: 'token', id: org.tokenId },
+                ),
+              );
+            }),
+        },
+        {
+          name: 'POST /v1/.../tickets    ',
+          round: (s) =>
+            cannon(
+              {
+                url: `http://127.0.0.1:${app.port}`,
+                connections: TICKET_CONNECTIONS,
+                // Each connection speaks for one org, as the db/ loops do.
+                setupClient: (client) => {
+                  const org = orgs[next++ % ORGS] as Org;
+                  client.setRequests([
+                    {
+                      method: 'POST',
+                      path: `/v1/orgs/${org.orgId}/tickets`,
+                      headers: { authorization: `Bearer ${org.token}`, 'content-type': 'application/json' },
+                      body,
+                    },
+                  ]);
+                },
+              },
+              s,
+            ),
+        },
+      ]);
+      const db = dbMed as RoundResult;
+      const api = apiMed as RoundResult;
+      const tpsRatio = api.tps / db.tps;
+      const p99Ratio = api.p99Ms / db.p99Ms;
+
+      log(`median of ${ROUNDS} rounds:`);
+      log(
+        `  GET /health  node:http ${fmtTps((bareMed as RoundResult).tps)}   full API ${fmtTps((appMed as RoundResult).tps)}`,
+      );
+      log(
+        `  ratio ${healthRatio.toFixed(2)} (target ≥ ${HEALTH_TARGET}): ${healthRatio >= HEALTH_TARGET ? 'PASS' : 'FAIL'}`,
+      );
+      log(`  tickets  db/ ${fmtTps(db.tps)} p50 ${fmtMs(db.p50Ms)} p99 ${fmtMs(db.p99Ms)}`);
+      log(`           API ${fmtTps(api.tps)} p50 ${fmtMs(api.p50Ms)} p99 ${fmtMs(api.p99Ms)}`);
+      log(
+        `  ratio ${tpsRatio.toFixed(2)} (target ≥ ${TICKETS_TARGET}), p99 ×${p99Ratio.toFixed(2)} (target ≤ ${P99_TARGET}): ` +
+          (tpsRatio >= TICKETS_TARGET && p99Ratio <= P99_TARGET ? 'PASS' : 'FAIL'),
+      );
+    } finally {
+      for (const c of children) c.kill('SIGKILL');
+      await pool.end().catch(() => {});
+      await redis.stop({ kill: true }).catch(() => {});
+      rmSync(redisDir, { recursive: true, force: true });
+    }
+  });
+}
+
+export const api: Benchmark = {
+  name: 'api',
+  description: 'GET /health vs bare node:http, and POST /v1/orgs/:orgId/tickets vs db/ openTicket',
+  run,
+};
