@@ -95,6 +95,15 @@ describe('route access declarations', () => {
     );
   });
 
+  it('answers an unknown path with 404 in the error shape, for anyone (not a 500 from the access check)', async () => {
+    const token = await api.tokenFor(db.app, a.orgId, ['tickets:read']);
+    for (const who of [null, owner, token]) {
+      const res = await api.call(who, { method: 'POST', url: `/v1/orgs/${a.orgId}/no-such-thing` });
+      expect(res.statusCode).toBe(404);
+      expect(res.json().error.code).toBe('not_found');
+    }
+  });
+
   it('every org route sits under /v1/orgs/:orgId', () => {
     const stray = orgRoutes().filter((r) => !r.url.startsWith('/v1/orgs/:orgId'));
     expect(stray.map((r) => r.url)).toEqual([]);
