@@ -140,6 +140,15 @@ export async function listCalendars(tx: Tx): Promise<Calendar[]> {
   return r.rows;
 }
 
+/** The organization's default calendar id; null when SLA targets count calendar time. */
+export async function getDefaultCalendarId(tx: Tx): Promise<string | null> {
+  const r = await tx.query<{ id: string | null }>(
+    'select business_calendar_id as id from organizations where id = $1::uuid',
+    [tx.orgId],
+  );
+  return r.rows[0]?.id ?? null;
+}
+
 /** The organization's default calendar (used by policies without their own); null for calendar time. */
 export async function setDefaultCalendar(tx: Tx, calendarId: string | null, actor: Actor): Promise<void> {
   await tx.query('update organizations set business_calendar_id = $2::uuid where id = $1::uuid', [

@@ -6,6 +6,7 @@ import {
   createPolicy,
   deleteCalendar,
   deletePolicy,
+  getDefaultCalendarId,
   listCalendars,
   listPolicies,
   policyInput,
@@ -230,6 +231,20 @@ export const slaRoutes: FastifyPluginAsyncZod = async (app) => {
       await req.inOrg((tx) => deleteCalendar(tx, req.params.calendarId, actorOf(req)));
       return { ok: true as const };
     },
+  );
+
+  app.get(
+    '/v1/orgs/:orgId/sla/default-calendar',
+    {
+      config: { access: read },
+      schema: {
+        tags: T,
+        summary: "The organization's default calendar (null: SLA targets count calendar time)",
+        params: orgParams,
+        response: { 200: z.object({ calendarId: z.uuid().nullable() }), ...errorResponses },
+      },
+    },
+    async (req) => ({ calendarId: await req.inOrg((tx) => getDefaultCalendarId(tx)) }),
   );
 
   app.put(

@@ -80,11 +80,17 @@ describe('SLA routes', () => {
       w.a.orgId,
     ]);
     expect(org.rows[0].business_calendar_id).toBe(cal.id);
+    const shownDefault = await api.call(w.agent, { method: 'GET', url: sla('/default-calendar') });
+    expect(shownDefault.json()).toEqual({ calendarId: cal.id });
 
     expect((await api.call(w.owner, { method: 'DELETE', url: sla(`/calendars/${cal.id}`) })).json()).toEqual({
       ok: true,
     });
     expectError(await api.call(w.owner, { method: 'GET', url: sla(`/calendars/${cal.id}`) }), 404);
+    // Deleting the default calendar falls back to calendar time.
+    expect((await api.call(w.agent, { method: 'GET', url: sla('/default-calendar') })).json()).toEqual({
+      calendarId: null,
+    });
     expect(await auditActions(db.admin, w.a.orgId, cal.id)).toEqual([
       'sla.calendar_created',
       'sla.calendar_updated',
