@@ -1,0 +1,247 @@
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { addMember } from '../../db/memberships.js';
+import { upsertPlayer } from '../../db/players.js';
+import { withTenant } from '../../db/tenant.js';
+import { openTicket } from '../../db/tickets.js';
+import { createUser } from '../../db/users.js';
+import { useTestDb } from '../support/db.js';
+import { makeOrg, type OrgFixture } from '../support/fixtures.js';
+import { type Caller, errorCode, startTestApi, type TestApi } from './support.js';
+
+const db = useTestDb();
+let api: TestApi;
+let org: OrgFixture;
+let owner: Caller;
+const u = (p: string) => `/v1/orgs/${org.orgId}${p}`;
+
+beforeAll(async () => {
+  api = await startTestApi(db.app);
+  org = await makeOrg(db.app, 'Resources');
+  owner = await api.sessionFor(org.ownerId);
+});
+afterAll(() => api.close());
+
+async function newMember(role: string) {
+  const user = await createUser(db.app, { displayName: `A ${role}` });
+  await withTenant(db.app, org.orgId, (tx) => addMember(tx, { userId: user.id, role }, org.owner));
+  return { user, caller: await api.sessionFor(user.id) };
+}
+
+describe('organization, members and invites', () => {
+  it('changes settings and keeps them in the audit log', async () => {
+    const res = await api.call(owner, {
+      method: 'PATCH',
+      url: u(''),
+      payload: { name: 'Resources Inc', inactivityCloseHours: 72, settings: { locale: 'en' } },
+    });
+    expect(res.statusCode, res.body).toBe(200);
+    expect(res.json()).toMatchObject({
+      name: 'Resources Inc',
+      inactivityCloseHours: 72,
+      settings: { locale: 'en' },
+    });
+    const audit = await api.call(owner, { method: 'GET', url: u('/audit?action=organization.updated') });
+    expect(audit.json().entries[0]).toMatchObject({ action: 'organization.updated', actorId: org.ownerId });
+  });
+
+  it('makes an invite link that joins a signed-in user once, with the invite role', async () => {
+    const made = await api.call(owner, { method: 'POST', url: u('/invites'), payload: { role: 'agent' } });
+    expect(made.statusCode, made.body).toBe(201);
+    const { code, invite } = made.json();
+    expect(code).toMatch(/^gminv_/);
+    const listed = await api.call(owner, { method: 'GET', url: u('/invites') });
+    expect(JSON.stringify(listed.json())).not.toContain(code);
+
+    const joiner = await createUser(db.app, { displayName: 'Joiner' });
+    const session = await api.sessionFor(joiner.id);
+    const redeemed = await api.call(session, {
+      method: 'POST',
+      url: '/v1/invites/redeem',
+      payload: { code },
+    });
+    expect(redeemed.statusCode, redeemed.body).toBe(200);
+    expect(redeemed.json().orgId).toBe(org.orgId);
+    const members = (await api.call(owner, { method: 'GET', url: u('/members') })).json().members;
+    expect(members.find((m: { userId: string }) => m.userId === joiner.id)?.roleKey).toBe('agent');
+
+    const late = await createUser(db.app, { displayName: 'Late' });
+    const used = await api.call(await api.sessionFor(late.id), {
+      method: 'POST',
+      url: '/v1/invites/redeem',
+      payload: { code },
+    });
+    expect(used.statusCode).toBe(404);
+    const revoked = await api.call(owner, { method: 'DELETE', url: u(`/invites/${invite.id}`) });
+    expect(revoked.json().revokedAt).not.toBeNull();
+  });
+
+  it('changes a role and removes a member, but never the last owner', async () => {
+    const { user } = await newMember('viewer');
+    const up = await api.call(owner, {
+      method: 'PATCH',
+      url: u(`/members/${user.id}`),
+      payload: { role: 'moderator' },
+    });
+    expect(up.statusCode, up.body).toBe(200);
+    const last = await api.call(owner, {
+      method: 'PATCH',
+      url: u(`/members/${org.ownerId}`),
+      payload: { role: 'agent' },
+    });
+    expect(last.statusCode).toBe(409);
+    expect((await api.call(owner, { method: 'DELETE', url: u(`/members/${user.id}`) })).statusCode).toBe(200);
+    const members = (await api.call(owner, { method: 'GET', url: u('/members') })).json().members;
+    expect(members.some((m: { userId: string }) => m.userId === user.id)).toBe(false);
+  });
+});
+
+describe('roles and teams', () => {
+  it('creates a custom role, grants it to a member who then holds exactly its permissions, and deletes it once unused', async () => {
+    const created = await api.call(owner, {
+      method: 'POST',
+      url: u('/roles'),
+      payload: { key: 'triage', name: 'Triage', permissions: ['tickets.read', 'tickets.assign', 'org.read'] },
+    });
+    expect(created.statusCode, created.body).toBe(201);
+    const role = created.json();
+    const { user, caller } = await newMember('viewer');
+    await api.call(owner, { method: 'PATCH', url: u(`/members/${user.id}`), payload: { role: 'triage' } });
+    expect((await api.call(caller, { method: 'GET', url: u('/tickets') })).statusCode).toBe(200);
+    expect(
+      (await api.call(caller, { method: 'POST', url: u('/tickets'), payload: { subject: 'x' } })).statusCode,
+    ).toBe(403);
+
+    const inUse = await api.call(owner, { method: 'DELETE', url: u(`/roles/${role.id}`) });
+    expect(inUse.statusCode).toBe(409);
+    const owners = (await api.call(owner, { method: 'GET', url: u('/roles') })).json().roles;
+    const ownerRole = owners.find((r: { key: string }) => r.key === 'owner');
+    const locked = await api.call(owner, {
+      method: 'PATCH',
+      url: u(`/roles/${ownerRole.id}`),
+      payload: { permissions: [] },
+    });
+    expect(locked.statusCode).toBe(409);
+    const bad = await api.call(owner, {
+      method: 'POST',
+      url: u('/roles'),
+      payload: { key: 'x', name: 'X', permissions: ['root.all'] },
+    });
+    expect(bad.statusCode).toBe(422);
+
+    await api.call(owner, { method: 'PATCH', url: u(`/members/${user.id}`), payload: { role: 'viewer' } });
+    expect((await api.call(owner, { method: 'DELETE', url: u(`/roles/${role.id}`) })).statusCode).toBe(200);
+  });
+
+  it('builds a team from org members only', async () => {
+    const team = (
+      await api.call(owner, { method: 'POST', url: u('/teams'), payload: { name: 'Anti-cheat' } })
+    ).json();
+    const { user } = await newMember('agent');
+    const added = await api.call(owner, { method: 'PUT', url: u(`/teams/${team.id}/members/${user.id}`) });
+    expect(added.json().memberIds).toEqual([user.id]);
+    const stranger = await createUser(db.app, { displayName: 'Stranger' });
+    const refused = await api.call(owner, {
+      method: 'PUT',
+      url: u(`/teams/${team.id}/members/${stranger.id}`),
+    });
+    expect(refused.statusCode).toBe(404);
+    const renamed = await api.call(owner, {
+      method: 'PATCH',
+      url: u(`/teams/${team.id}`),
+      payload: { name: 'Fair play' },
+    });
+    expect(renamed.json().name).toBe('Fair play');
+    expect((await api.call(owner, { method: 'DELETE', url: u(`/teams/${team.id}`) })).statusCode).toBe(200);
+  });
+});
+
+describe('players and the inbox', () => {
+  it("shows a player's identities and history, and finds players by name or id", async () => {
+    const player = await withTenant(db.app, org.orgId, async (tx) => {
+      const p = await upsertPlayer(tx, { displayName: 'Raider Rex', discordUserId: '323456789012345678' });
+      await openTicket(
+        tx,
+        { subject: 'Lost my loot', origin: 'discord', requesterId: p.id },
+        { type: 'player', id: p.id },
+      );
+      return p;
+    });
+    const found = await api.call(owner, { method: 'GET', url: u('/players?q=raider') });
+    expect(found.json().players.map((p: { id: string }) => p.id)).toEqual([player.id]);
+    const byDiscord = await api.call(owner, { method: 'GET', url: u('/players?q=323456789012345678') });
+    expect(byDiscord.json().players).toHaveLength(1);
+    const profile = await api.call(owner, { method: 'GET', url: u(`/players/${player.id}`) });
+    expect(profile.json().player.discordUserId).toBe('323456789012345678');
+    expect(profile.json().history.tickets.map((t: { subject: string }) => t.subject)).toEqual([
+      'Lost my loot',
+    ]);
+  });
+
+  it('runs a staff room with unread counts per member, read marks and reactions', async () => {
+    const { caller: colleague, user } = await newMember('agent');
+    const room = (
+      await api.call(owner, {
+        method: 'POST',
+        url: u('/channels'),
+        payload: { kind: 'staff_room', name: 'Mods' },
+      })
+    ).json();
+    for (const text of ['raid tonight?', 'bring snacks']) {
+      const r = await api.call(owner, {
+        method: 'POST',
+        url: u(`/channels/${room.id}/messages`),
+        payload: { body: text },
+      });
+      expect(r.statusCode, r.body).toBe(201);
+    }
+    const unread = async (who: Caller) =>
+      (await api.call(who, { method: 'GET', url: u('/channels?kind=staff_room') }))
+        .json()
+        .channels.find((c: { id: string }) => c.id === room.id).unread;
+    expect(await unread(colleague)).toBe(2);
+    expect(await unread(owner)).toBe(0);
+    await api.call(colleague, { method: 'POST', url: u(`/channels/${room.id}/read`) });
+    expect(await unread(colleague)).toBe(0);
+
+    const msgs = (
+      await api.call(colleague, { method: 'GET', url: u(`/channels/${room.id}/messages`) })
+    ).json().messages;
+    const first = msgs[0].id;
+    const thumbs = encodeURIComponent('👍');
+    await api.call(colleague, { method: 'PUT', url: u(`/messages/${first}/reactions/${thumbs}`) });
+    await api.call(colleague, { method: 'PUT', url: u(`/messages/${first}/reactions/${thumbs}`) });
+    await api.call(owner, { method: 'PUT', url: u(`/messages/${first}/reactions/${thumbs}`) });
+    let after = (await api.call(owner, { method: 'GET', url: u(`/channels/${room.id}/messages`) })).json()
+      .messages;
+    expect(after[0].reactions).toEqual([
+      { emoji: '👍', count: 2, userIds: expect.arrayContaining([user.id, org.ownerId]) },
+    ]);
+    await api.call(colleague, { method: 'DELETE', url: u(`/messages/${first}/reactions/${thumbs}`) });
+    after = (await api.call(owner, { method: 'GET', url: u(`/channels/${room.id}/messages`) })).json()
+      .messages;
+    expect(after[0].reactions[0].count).toBe(1);
+    const events = await db.admin.query(
+      "select event_type from outbox where org_id = $1 and event_type like 'message.reaction%' order by id",
+      [org.orgId],
+    );
+    expect(events.rows.map((r) => r.event_type)).toEqual([
+      'message.reaction_added',
+      'message.reaction_added',
+      'message.reaction_removed',
+    ]);
+  });
+
+  it('refuses a ticket conversation as a DM target and unread marks from tokens', async () => {
+    const token = await api.tokenFor(db.app, org.orgId, ['tickets:write']);
+    const room = (
+      await api.call(owner, {
+        method: 'POST',
+        url: u('/channels'),
+        payload: { kind: 'staff_room', name: 'Tokens' },
+      })
+    ).json();
+    const res = await api.call(token, { method: 'POST', url: u(`/channels/${room.id}/read`) });
+    expect(res.statusCode).toBe(403);
+    expect(errorCode(res)).toBe('forbidden');
+  });
+});
