@@ -37,6 +37,23 @@ export async function markRelayed(client: pg.ClientBase, ids: readonly number[])
   return r.rows[0]?.n ?? 0;
 }
 
+/** Which of these organizations have enabled webhook subscriptions and enabled SLA policies. */
+export interface OrgFeatures {
+  webhooks: boolean;
+  sla: boolean;
+}
+
+export async function orgFeatures(
+  client: Pick<pg.ClientBase, 'query'>,
+  orgIds: readonly string[],
+): Promise<Map<string, OrgFeatures>> {
+  const r = await client.query<{ org_id: string; webhooks: boolean; sla: boolean }>({
+    text: 'select org_id, webhooks, sla from gm_outbox_org_features($1::uuid[])',
+    values: [[...new Set(orgIds)]],
+  });
+  return new Map(r.rows.map((x) => [x.org_id, { webhooks: x.webhooks, sla: x.sla }]));
+}
+
 /** Rows relayed in [since, until], keyset-paged by id: the relay's look-back after a Redis outage. */
 export async function relayedBetween(
   pool: Pool,

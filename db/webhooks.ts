@@ -309,6 +309,8 @@ export interface DeliveryContext {
   /** Highest attempt number logged so far for this event (0 if none) and whether one succeeded. */
   lastAttempt: number;
   succeeded: boolean;
+  /** The event, or undefined once it has been pruned. */
+  event: { eventType: string; payload: Record<string, unknown>; createdAt: Date } | undefined;
 }
 
 export async function deliveryContext(
@@ -319,24 +321,39 @@ export async function deliveryContext(
   now: Date,
 ): Promise<DeliveryContext | undefined> {
   const r = await tx.query<
-    WebhookSubscription & { secret: string; previous: string | null; lastAttempt: number; succeeded: boolean }
+    WebhookSubscription & {
+      secret: string;
+      previous: string | null;
+      lastAttempt: number;
+      succeeded: boolean;
+      eventType: string | null;
+      payload: Record<string, unknown> | null;
+      eventCreatedAt: Date | null;
+    }
   >(
+    // One round trip: the subscription, its secrets, this event's attempts so far, and the event.
     `select ${COLUMNS}, secret_ciphertext as secret,
+       (select o.event_type from outbox o where o.org_id = s.org_id and o.id = $3::bigint) as "eventType",
+       (select o.payload from outbox o where o.org_id = s.org_id and o.id = $3::bigint) as payload,
+       (select o.created_at from outbox o where o.org_id = s.org_id and o.id = $3::bigint) as "eventCreatedAt",
        case when previous_secret_expires_at > $4::timestamptz then previous_secret_ciphertext end as previous,
        coalesce((select max(attempt) from webhook_deliveries d
                  where d.org_id = s.org_id and d.subscription_id = s.id and d.outbox_id = $3::bigint), 0)::int
          as "lastAttempt",
        exists (select 1 from webhook_deliveries d where d.org_id = s.org_id and d.subscription_id = s.id
                and d.outbox_id = $3::bigint and d.status = 'succeeded') as succeeded
-     from webhook_subscriptions s where s.org_id = $1::uuid and s.id = $2::uuid for update`,
+     from webhook_subscriptions s where s.org_id = $1::uuid and s.id = $2::uuid`,
     [tx.orgId, subscriptionId, outboxId, now],
   );
   const row = r.rows[0];
   if (!row) return undefined;
-  const { secret, previous, lastAttempt, succeeded, ...subscription } = row;
+  const { secret, previous, lastAttempt, succeeded, eventType, payload, eventCreatedAt, ...subscription } =
+    row;
   const secrets = [box.open(secret)];
   if (previous) secrets.push(box.open(previous));
-  return { subscription, secrets, lastAttempt, succeeded };
+  const event =
+    eventType && payload && eventCreatedAt ? { eventType, payload, createdAt: eventCreatedAt } : undefined;
+  return { subscription, secrets, lastAttempt, succeeded, event };
 }
 
 export interface AttemptRecord {
@@ -391,11 +408,21 @@ export async function recordAttempt(
     ],
   );
   if (!ins.rowCount) return { logged: false, disabled: false };
+  // Touch the subscription row only when the failure run starts or ends: under load most
+  // attempts change nothing there, and concurrent deliveries to one endpoint would queue on it.
+  const ok = a.status === 'succeeded';
   const s = await tx.query<{ failingSince: Date | null }>(
-    `update webhook_subscriptions set failing_since = case when $3::boolean then null
-       else coalesce(failing_since, $4::timestamptz) end
-     where org_id = $1::uuid and id = $2::uuid returning failing_since as "failingSince"`,
-    [tx.orgId, a.subscriptionId, a.status === 'succeeded', a.now],
+    `with changed as (
+       update webhook_subscriptions set failing_since = case when $3::boolean then null else $4::timestamptz end
+       where org_id = $1::uuid and id = $2::uuid
+         and (case when $3::boolean then failing_since is not null else failing_since is null end)
+       returning failing_since
+     )
+     select failing_since as "failingSince" from changed
+     union all
+     select failing_since from webhook_subscriptions where org_id = $1::uuid and id = $2::uuid
+       and not exists (select 1 from changed)`,
+    [tx.orgId, a.subscriptionId, ok, a.now],
   );
   const failingSince = s.rows[0]?.failingSince;
   let reason = a.disable;

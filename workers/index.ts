@@ -33,14 +33,19 @@ export async function startWorkers(config: Config, ctx: RoleContext): Promise<Ru
       allowLoopback: config.workers.webhookAllowLoopback,
       allowPrivate: config.workers.webhookAllowPrivate,
     },
-    discord: config.discord.token ? { token: config.discord.token, apiUrl: config.discord.apiUrl } : undefined,
+    discord: config.discord.token
+      ? { token: config.discord.token, apiUrl: config.discord.apiUrl }
+      : undefined,
     concurrency: config.workers.concurrency,
     schedulers: { outboxRetentionDays: config.workers.outboxRetentionDays },
   });
   if (!config.discord.token) {
     ctx.logger.info({ role: 'workers' }, 'no DISCORD_TOKEN: replies and alerts are not posted to Discord');
   }
-  ctx.logger.info({ role: 'workers' }, 'workers running: outbox relay, webhooks, Discord delivery, SLA timers');
+  ctx.logger.info(
+    { role: 'workers' },
+    'workers running: outbox relay, webhooks, Discord delivery, SLA timers',
+  );
   return {
     name: 'workers',
     stop: () => runtime.stop(),

@@ -1,6 +1,13 @@
 import type { Redis } from 'ioredis';
 import type pg from 'pg';
-import { claimOutbox, markRelayed, type OutboxRow, relayedBetween } from '../db/outbox.js';
+import {
+  claimOutbox,
+  markRelayed,
+  type OrgFeatures,
+  type OutboxRow,
+  orgFeatures,
+  relayedBetween,
+} from '../db/outbox.js';
 import type { Pool } from '../db/pool.js';
 import { WEBHOOK_EVENT_TYPES } from '../db/webhooks.js';
 import { type LiveEvent, publishLive } from '../lib/live.js';
@@ -79,11 +86,17 @@ const str = (v: unknown): string | undefined => (typeof v === 'string' ? v : und
 const rec = (v: unknown): Record<string, unknown> =>
   v && typeof v === 'object' ? (v as Record<string, unknown>) : {};
 
-/** The jobs an event implies. Pure, so tests and the look-back use the same rules. */
-export function impliedJobs(row: OutboxRow): PlannedJob[] {
+const ALL: OrgFeatures = { webhooks: true, sla: true };
+
+/**
+ * The jobs an event implies. Pure, so tests and the look-back use the same rules. `features`
+ * leaves out the fan-out for an org without webhook subscriptions and the SLA recompute for one
+ * without SLA policies (jobs that would find nothing to do).
+ */
+export function impliedJobs(row: OutboxRow, features: OrgFeatures = ALL): PlannedJob[] {
   const jobs: PlannedJob[] = [];
   const { id, orgId, eventType: type, payload } = row;
-  if (WEBHOOK_EVENT_TYPES.includes(type as never)) {
+  if (features.webhooks && WEBHOOK_EVENT_TYPES.includes(type as never)) {
     jobs.push({
       name: 'webhook.fanout',
       payload: { orgId, outboxId: id },
@@ -101,7 +114,7 @@ export function impliedJobs(row: OutboxRow): PlannedJob[] {
       });
     }
   }
-  if (row.aggregateType === 'ticket' && row.aggregateId && SLA_TRIGGERS.has(type)) {
+  if (features.sla && row.aggregateType === 'ticket' && row.aggregateId && SLA_TRIGGERS.has(type)) {
     jobs.push({
       name: 'sla.recompute',
       payload: { orgId, ticketId: row.aggregateId },
@@ -256,7 +269,13 @@ export class OutboxRelay {
         await client.query('commit');
         return 0;
       }
-      await this.push(rows);
+      await this.push(
+        rows,
+        await orgFeatures(
+          client,
+          rows.map((r) => r.orgId),
+        ),
+      );
       await markRelayed(
         client,
         rows.map((r) => r.id),
@@ -277,10 +296,10 @@ export class OutboxRelay {
   }
 
   /** Publishes and enqueues; commands on one connection run in order, so topics stay in id order. */
-  private async push(rows: readonly OutboxRow[]): Promise<void> {
+  private async push(rows: readonly OutboxRow[], features: Map<string, OrgFeatures>): Promise<void> {
     const { redis, queues } = this.opts;
     await Promise.all(rows.map((r) => publishLive(redis, toLiveEvent(r))));
-    const jobs = rows.flatMap(impliedJobs);
+    const jobs = rows.flatMap((r) => impliedJobs(r, features.get(r.orgId) ?? ALL));
     if (jobs.length) await queues.enqueueMany(jobs);
   }
 
@@ -297,7 +316,13 @@ export class OutboxRelay {
     for (;;) {
       const rows = await relayedBetween(this.opts.pool, since, until, after, 500);
       if (!rows.length) break;
-      await this.push(rows);
+      await this.push(
+        rows,
+        await orgFeatures(
+          this.opts.pool,
+          rows.map((r) => r.orgId),
+        ),
+      );
       total += rows.length;
       after = rows.at(-1)?.id ?? after;
       if (rows.length < 500) break;

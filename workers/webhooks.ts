@@ -40,6 +40,20 @@ const latency = histogram(
   [0.01, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 15],
 );
 
+// Keep-alive agents, one pair per target policy: a pooled socket was checked by the policy it
+// was opened under, so sockets must never be shared between policies.
+const agents = new Map<string, { http: http.Agent; https: https.Agent }>();
+function agentsFor(policy: TargetPolicy) {
+  const key = `${policy.allowLoopback}:${policy.allowPrivate}`;
+  let a = agents.get(key);
+  if (!a) {
+    const opts = { keepAlive: true, maxSockets: 50, lookup: guardedLookup(policy) as never };
+    a = { http: new http.Agent(opts), https: new https.Agent(opts) };
+    agents.set(key, a);
+  }
+  return a;
+}
+
 export interface SendResult {
   status: number | null;
   latencyMs: number;
@@ -106,7 +120,7 @@ export function sendWebhook(
           ...headers,
         },
         lookup: guardedLookup(opts.targets) as never,
-        agent: false,
+        agent: target.protocol === 'https:' ? agentsFor(opts.targets).https : agentsFor(opts.targets).http,
       },
       (res) => {
         let excerpt = '';
@@ -179,10 +193,10 @@ export type DeliveryOutcome =
 export async function deliver(deps: WorkerDeps, data: JobData<'webhook.deliver'>): Promise<DeliveryOutcome> {
   const now = deps.clock.now();
   const prepared = await withTenant(deps.pool, data.orgId, async (tx) => {
-    const ev = await getOutboxRow(tx, data.outboxId);
-    if (!ev) return { skip: 'event no longer exists' } as const;
     const ctx = await deliveryContext(tx, data.subscriptionId, data.outboxId, deps.box, now);
     if (!ctx) return { skip: 'subscription deleted' } as const;
+    const ev = ctx.event ? { ...ctx.event, id: data.outboxId } : undefined;
+    if (!ev) return { skip: 'event no longer exists' } as const;
     if (!ctx.subscription.enabled) return { skip: 'subscription disabled' } as const;
     if (!data.replay && (ctx.succeeded || ctx.lastAttempt >= data.attempt)) {
       return { skip: 'already delivered or attempted' } as const;

@@ -3,8 +3,10 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { Redis } from 'ioredis';
 import { afterEach, describe, expect, inject, it } from 'vitest';
+import { createPolicy } from '../../db/sla.js';
 import { withTenant } from '../../db/tenant.js';
 import { openTicket, reply, setStatus } from '../../db/tickets.js';
+import { createSubscription } from '../../db/webhooks.js';
 import { LIVE_CHANNEL_PATTERN, type LiveEnvelope, orgTopic, readBacklog } from '../../lib/live.js';
 import { startRedis } from '../../lib/local-stack/index.js';
 import { freePort } from '../../lib/local-stack/ports.js';
@@ -15,7 +17,7 @@ import { impliedJobs, OutboxRelay } from '../../workers/outbox-relay.js';
 import { createQueues } from '../../workers/queues.js';
 import { useTestDb } from '../support/db.js';
 import { makeOrg } from '../support/fixtures.js';
-import { logger, testDeps, uniquePrefix, until } from './support.js';
+import { box, logger, testDeps, uniquePrefix, until } from './support.js';
 
 const db = useTestDb();
 const cleanups: Array<() => Promise<void>> = [];
@@ -62,6 +64,16 @@ describe('outbox relay', () => {
     sub.on('pmessage', (_p, ch, msg) => {
       if (ch.endsWith(org.orgId)) seen.push(JSON.parse(msg));
     });
+    // The relay enqueues fan-out and SLA jobs only for orgs that have subscriptions and policies.
+    await withTenant(db.app, org.orgId, async (tx) => {
+      await createSubscription(
+        tx,
+        { url: 'https://hooks.example/x', eventTypes: ['ticket.created'] },
+        org.owner,
+        box,
+      );
+      await createPolicy(tx, { name: 'All', resolutionMinutes: 600 }, org.owner);
+    });
     const prefix = uniquePrefix();
     const { relay } = await relayOn(redisUrl, prefix, { pollMs: 5_000 });
     relay.start();
@@ -71,6 +83,10 @@ describe('outbox relay', () => {
       await setStatus(tx, { ticketId: ticket.id, status: 'pending' }, org.owner);
       return ticket;
     });
+    const other = await makeOrg(db.app);
+    const plain = await withTenant(db.app, other.orgId, (tx) =>
+      openTicket(tx, { subject: 'No features', origin: 'panel' }, other.owner),
+    );
     // Woken by NOTIFY: the poll interval is 5 s, so this only passes quickly through LISTEN.
     await until(async () => (await unrelayed(org.orgId)) === 0 && seen.length >= 3);
     const ids = await outboxIds(org.orgId);
@@ -100,6 +116,14 @@ describe('outbox relay', () => {
     expect((await deps.deps.queues.get('discord').getJob(jobIds.discordMessage(message)))?.name).toBe(
       'discord.message',
     );
+    // An org without subscriptions or SLA policies gets neither job.
+    await until(async () => (await unrelayed(other.orgId)) === 0);
+    const [plainEvent] = await outboxIds(other.orgId);
+    expect(await webhooks.getJob(jobIds.fanout(plainEvent as number))).toBeUndefined();
+    expect(
+      await deps.deps.queues.get('timers').getJob(jobIds.slaRecompute(plainEvent as number)),
+    ).toBeUndefined();
+    expect(plain.ticket.subject).toBe('No features');
   });
 
   it('derives the implied jobs from the event alone', () => {

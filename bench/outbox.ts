@@ -1,0 +1,260 @@
+import { mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { performance } from 'node:perf_hooks';
+import { Redis } from 'ioredis';
+import type { Actor } from '../db/changes.js';
+import { SYSTEM } from '../db/changes.js';
+import { createOrganization } from '../db/organizations.js';
+import { createPool, type Pool } from '../db/pool.js';
+import { withTenant } from '../db/tenant.js';
+import { openTicket } from '../db/tickets.js';
+import { createUser } from '../db/users.js';
+import { LIVE_CHANNEL_PATTERN, type LiveEnvelope, orgTopic, readBacklog } from '../lib/live.js';
+import { type RedisHandle, startRedis } from '../lib/local-stack/index.js';
+import { freePort } from '../lib/local-stack/ports.js';
+import { createLogger } from '../lib/logger.js';
+import { createSecretBox } from '../lib/secret-box.js';
+import { startWorkerRuntime } from '../workers/runtime.js';
+import type { Benchmark } from './lib/benchmark.js';
+import { withCluster } from './lib/cluster.js';
+import { fmtMs, quantile } from './lib/load.js';
+
+const RATE = 500;
+const LATENCY_SECONDS = 10;
+const KILL_AFTER_S = 5;
+const DOWN_FOR_S = 10;
+const FAULT_TOTAL_S = 35;
+const P99_TARGET_MS = 50;
+const RECOVERY_TARGET_S = 15;
+
+/** A private, durable (AOF) Redis in a temporary folder, killed and removed afterwards. */
+export async function withRedis<T>(fn: (redis: RedisHandle) => Promise<T>): Promise<T> {
+  const dir = mkdtempSync(join(tmpdir(), 'gamemod-bench-redis-'));
+  const redis = await startRedis({
+    dir,
+    port: await freePort(),
+    install: true,
+    durable: true,
+    log: () => {},
+  });
+  try {
+    return await fn(redis);
+  } finally {
+    await redis.stop({ kill: true }).catch(() => {});
+    rmSync(dir, { recursive: true, force: true });
+  }
+}
+
+export async function makeBenchOrg(pool: Pool, name: string): Promise<{ orgId: string; actor: Actor }> {
+  const owner = await createUser(pool, { displayName: `${name} owner` });
+  const org = await createOrganization(
+    pool,
+    { name, slug: `${name.toLowerCase()}-${Date.now().toString(36)}`, ownerUserId: owner.id },
+    SYSTEM,
+  );
+  return { orgId: org.id, actor: { type: 'user', id: owner.id } };
+}
+
+/**
+ * Commits changes at a fixed rate (open loop: a slow commit does not slow the schedule), each
+ * a ticket opened through db/, and remembers when each committed, by ticket id.
+ */
+function writeAtRate(pool: Pool, orgs: Array<{ orgId: string; actor: Actor }>, rate: number) {
+  const committedAt = new Map<string, number>();
+  let stopped = false;
+  let failures = 0;
+  let inFlight = 0;
+  let n = 0;
+  const started = performance.now();
+  const done = (async () => {
+    const pending = new Set<Promise<void>>();
+    while (!stopped) {
+      const due = started + (n * 1000) / rate;
+      const wait = due - performance.now();
+      if (wait > 1) await new Promise((r) => setTimeout(r, wait));
+      const org = orgs[n % orgs.length] as { orgId: string; actor: Actor };
+      const i = n++;
+      inFlight++;
+      const p = withTenant(pool, org.orgId, (tx) =>
+        openTicket(tx, { subject: `Bench change ${i}`, origin: 'api' }, org.actor),
+      ).then(
+        ({ ticket }) => {
+          committedAt.set(ticket.id, performance.now());
+        },
+        () => {
+          failures++;
+        },
+      );
+      const tracked = p.finally(() => {
+        inFlight--;
+        pending.delete(tracked);
+      });
+      pending.add(tracked);
+    }
+    await Promise.all(pending);
+  })();
+  return {
+    committedAt,
+    get failures() {
+      return failures;
+    },
+    get inFlight() {
+      return inFlight;
+    },
+    async stop() {
+      stopped = true;
+      await done;
+    },
+  };
+}
+
+async function run(log: (msg: string) => void): Promise<void> {
+  await withCluster(log, async (pgh) => {
+    await withRedis(async (redis) => {
+      const pool = createPool({
+        url: pgh.urlFor('app'),
+        max: 24,
+        statementTimeoutMs: 10_000,
+        connectTimeoutMs: 5_000,
+      });
+      const logger = createLogger('silent');
+      const orgs = await Promise.all([1, 2, 3, 4].map((i) => makeBenchOrg(pool, `Bench${i}`)));
+      // The relay alone: no processors, so the figure is commit -> publish.
+      const runtime = await startWorkerRuntime({
+        pool,
+        redisUrl: redis.url,
+        logger,
+        box: createSecretBox(undefined),
+        webhookTargets: { allowLoopback: true, allowPrivate: false },
+        schedulers: false,
+        processors: false,
+        relay: { pollMs: 200 },
+      });
+      const sub = new Redis(redis.url, { maxRetriesPerRequest: null });
+      sub.on('error', () => {});
+      const receivedAt = new Map<string, number>();
+      // How often each event id arrived on its org topic (pub/sub; ioredis re-subscribes after an outage).
+      const arrivals = new Map<number, number>();
+      await sub.psubscribe(LIVE_CHANNEL_PATTERN);
+      sub.on('pmessage', (_p, _c, msg) => {
+        const env = JSON.parse(msg) as LiveEnvelope;
+        if (!env.topic.startsWith('org:')) return;
+        arrivals.set(env.event.id, (arrivals.get(env.event.id) ?? 0) + 1);
+        if (env.event.aggregateId && !receivedAt.has(env.event.aggregateId)) {
+          receivedAt.set(env.event.aggregateId, performance.now());
+        }
+      });
+      try {
+        // Warm-up.
+        const warm = writeAtRate(pool, orgs, RATE);
+        await new Promise((r) => setTimeout(r, 2_000));
+        await warm.stop();
+        await new Promise((r) => setTimeout(r, 500));
+
+        // 1. Latency at a steady 500 events/s.
+        receivedAt.clear();
+        const w = writeAtRate(pool, orgs, RATE);
+        await new Promise((r) => setTimeout(r, LATENCY_SECONDS * 1000));
+        await w.stop();
+        await new Promise((r) => setTimeout(r, 1_000));
+        const lat: number[] = [];
+        for (const [id, at] of w.committedAt) {
+          const got = receivedAt.get(id);
+          if (got !== undefined) lat.push(Math.max(0, got - at));
+        }
+        lat.sort((a, b) => a - b);
+        const p99 = quantile(lat, 0.99);
+        log(
+          `commit -> Redis publish at ${RATE} events/s for ${LATENCY_SECONDS} s (${w.committedAt.size} commits, ${w.failures} failed):`,
+        );
+        log(
+          `  p50 ${fmtMs(quantile(lat, 0.5))}  p99 ${fmtMs(p99)}  max ${fmtMs(lat.at(-1) ?? Number.NaN)}  received ${lat.length}/${w.committedAt.size}`,
+        );
+        log(`  p99 target ≤ ${P99_TARGET_MS} ms: ${p99 <= P99_TARGET_MS ? 'PASS' : 'FAIL'}`);
+
+        // 2. Fault run: Redis SIGKILLed under load, restarted 10 s later.
+        // A superuser sees every org's rows (the app role sees none without a tenant).
+        const admin = createPool({
+          url: pgh.urlFor('super'),
+          max: 2,
+          statementTimeoutMs: 10_000,
+          connectTimeoutMs: 5_000,
+        });
+        const backlogCount = async () =>
+          Number(
+            (await admin.query('select count(*)::int as n from outbox where relayed_at is null')).rows[0]
+              ?.n ?? 0,
+          );
+        const since =
+          (await admin.query<{ m: number }>('select coalesce(max(id), 0)::bigint as m from outbox')).rows[0]
+            ?.m ?? 0;
+        const f = writeAtRate(pool, orgs, RATE);
+        const t0 = performance.now();
+        await new Promise((r) => setTimeout(r, KILL_AFTER_S * 1000));
+        await redis.stop({ kill: true });
+        log(
+          `fault run: Redis SIGKILLed at ${((performance.now() - t0) / 1000).toFixed(1)} s under ${RATE} events/s`,
+        );
+        await new Promise((r) => setTimeout(r, DOWN_FOR_S * 1000));
+        const backlogAtRestart = await backlogCount();
+        await redis.restart();
+        const restartedAt = performance.now();
+        log(`  Redis restarted after ${DOWN_FOR_S} s; ${backlogAtRestart} events waiting in the outbox`);
+        // Back to full throughput = the backlog is gone and the relay keeps up with the writers again.
+        let recoveredAt: number | undefined;
+        while (performance.now() - t0 < FAULT_TOTAL_S * 1000) {
+          if (recoveredAt === undefined && (await backlogCount()) <= RATE / 10)
+            recoveredAt = performance.now();
+          await new Promise((r) => setTimeout(r, 100));
+        }
+        await f.stop();
+        while ((await backlogCount()) > 0) await new Promise((r) => setTimeout(r, 100));
+        await new Promise((r) => setTimeout(r, 1_000));
+        // Every committed change must have been published exactly once: seen by the subscriber,
+        // or (published while it was re-subscribing) in its topic's backlog.
+        const committed = await admin.query<{ id: number; org_id: string }>(
+          'select id, org_id from outbox where id > $1 order by id',
+          [since],
+        );
+        const reader = new Redis(redis.url);
+        let lost = 0;
+        let duplicated = 0;
+        try {
+          const inBacklog = new Map<number, number>();
+          for (const org of orgs) {
+            const { envelopes } = await readBacklog(reader, orgTopic(org.orgId), 0, 1_000_000);
+            for (const e of envelopes) inBacklog.set(e.event.id, (inBacklog.get(e.event.id) ?? 0) + 1);
+          }
+          for (const row of committed.rows) {
+            const id = Number(row.id);
+            const n = arrivals.get(id) ?? 0;
+            if (n === 0 && !inBacklog.has(id)) lost++;
+            if (n > 1 || (inBacklog.get(id) ?? 0) > 1) duplicated++;
+          }
+        } finally {
+          reader.disconnect();
+          await admin.end();
+        }
+        const recovery = recoveredAt === undefined ? Number.NaN : (recoveredAt - restartedAt) / 1000;
+        log(`  ${committed.rows.length} changes committed during the run (${f.failures} commits failed)`);
+        log(`  events lost: ${lost} (target 0), published twice: ${duplicated}`);
+        log(
+          `  back to full throughput ${recovery.toFixed(1)} s after the restart (backlog ≤ ${RATE / 10}; target ≤ ${RECOVERY_TARGET_S} s): ${
+            lost === 0 && recovery <= RECOVERY_TARGET_S ? 'PASS' : 'FAIL'
+          }`,
+        );
+      } finally {
+        sub.disconnect();
+        await runtime.stop();
+        await pool.end();
+      }
+    });
+  });
+}
+
+export const outbox: Benchmark = {
+  name: 'outbox',
+  description: 'outbox commit -> Redis publish latency at 500 events/s, and a Redis SIGKILL fault run',
+  run,
+};
