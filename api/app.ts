@@ -12,6 +12,7 @@ import { registerMetrics } from './plugins/metrics.js';
 import { registerOpenApi } from './plugins/openapi.js';
 import { DEFAULT_RATE_LIMITS, type RateLimits, registerRateLimits } from './plugins/rate-limit.js';
 import { registerRoutes } from './routes/index.js';
+import { TokenCache } from './token-cache.js';
 
 export type { AppDeps };
 
@@ -28,6 +29,9 @@ const DEFAULT_SETTINGS: ApiSettings = {
 
 const WRITES = new Set(['POST', 'PUT', 'PATCH', 'DELETE']);
 const NO_BODY = z.strictObject({}).nullish();
+
+/** How long a resolved API token is trusted before it is looked up again (revocation is immediate). */
+const TOKEN_CACHE_MS = 10_000;
 
 /** Largest JSON body; attachments stream through multipart with their own limit. */
 const BODY_LIMIT = 1024 * 1024;
@@ -49,6 +53,18 @@ export async function buildApp(
   app.decorate('settings', settings);
   app.decorate('storage', deps.storage);
   app.decorate('signer', createDownloadSigner(settings.secretKey, settings.now));
+  const tokenCache = new TokenCache(TOKEN_CACHE_MS, settings.now);
+  app.decorate('tokenCache', tokenCache);
+  if (deps.subscriber) {
+    const subscriber = deps.subscriber();
+    await tokenCache.listen(subscriber, deps.logger);
+    app.addHook('onClose', () =>
+      subscriber.quit().then(
+        () => {},
+        () => subscriber.disconnect(),
+      ),
+    );
+  }
   app.setValidatorCompiler(validatorCompiler);
   app.setSerializerCompiler(serializerCompiler);
   // Routes added by plugins we don't write (the docs page) are public by nature; say so here,

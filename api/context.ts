@@ -7,6 +7,7 @@ import type { Logger } from '../lib/logger.js';
 import type { DownloadSigner } from '../lib/signed-url.js';
 import type { Storage } from '../lib/storage/index.js';
 import type { Session } from './sessions.js';
+import type { TokenCache } from './token-cache.js';
 
 /** What the API needs from the outside; `config.ts` values are copied in by server.ts. */
 export interface ApiSettings {
@@ -83,5 +84,6 @@ declare module 'fastify' {
     storage: Storage;
     signer: DownloadSigner;
     registeredRoutes: readonly RegisteredRoute[];
+    tokenCache: TokenCache;
   }
 }

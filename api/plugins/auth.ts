@@ -66,8 +66,12 @@ export function registerAuth(app: FastifyInstance) {
       if (scheme?.toLowerCase() !== 'bearer' || !value) {
         throw new AppError('unauthenticated', 'Authorization must be "Bearer <API token>"');
       }
-      const token = await resolveApiToken(app.deps.pool, value);
-      if (!token) throw new AppError('unauthenticated', 'the API token is unknown, revoked or expired');
+      let token = app.tokenCache.get(value) ?? null;
+      if (!token) {
+        token = await resolveApiToken(app.deps.pool, value);
+        if (!token) throw new AppError('unauthenticated', 'the API token is unknown, revoked or expired');
+        app.tokenCache.set(value, token);
+      }
       req.auth = { kind: 'token', tokenId: token.tokenId, orgId: token.orgId, scopes: token.scopes };
       return;
     }

@@ -109,6 +109,10 @@ export const tokenRoutes: FastifyPluginAsyncZod = async (app) => {
         response: { 200: apiTokenSchema, ...errorResponses },
       },
     },
-    async (req) => req.inOrg((tx) => revokeApiToken(tx, req.params.tokenId, actorOf(req))),
+    async (req) => {
+      const token = await req.inOrg((tx) => revokeApiToken(tx, req.params.tokenId, actorOf(req)));
+      await app.tokenCache.revoked(app.deps.redis, token.id);
+      return token;
+    },
   );
 };

@@ -191,4 +191,28 @@ describe('live updates over WebSocket', () => {
     await expect(LiveClient.connect(one, owner, 'https://evil.example')).rejects.toThrow('HTTP 403');
     await expect(LiveClient.connect(one, { cookie: 'not-a-session' })).rejects.toThrow('HTTP 401');
   });
+
+  it('a token revoked through one instance stops working on the other, which had it cached', async () => {
+    const token = await one.tokenFor(db.app, org.orgId, ['tickets:read']);
+    const list = (api: TestApi) => api.call(token, { method: 'GET', url: `/v1/orgs/${org.orgId}/tickets` });
+    expect((await list(two)).statusCode).toBe(200);
+    const tokenId = (
+      await db.admin.query('select id from api_tokens where org_id = $1 order by created_at desc limit 1', [
+        org.orgId,
+      ])
+    ).rows[0].id;
+    const revoked = await one.call(owner, {
+      method: 'DELETE',
+      url: `/v1/orgs/${org.orgId}/api-tokens/${tokenId}`,
+    });
+    expect(revoked.statusCode, revoked.body).toBe(200);
+    expect((await list(one)).statusCode).toBe(401);
+    const until = Date.now() + 5000;
+    let status = 200;
+    while (status === 200 && Date.now() < until) {
+      status = (await list(two)).statusCode;
+      if (status === 200) await new Promise((r) => setTimeout(r, 20));
+    }
+    expect(status).toBe(401);
+  });
 });
