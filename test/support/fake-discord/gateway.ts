@@ -7,7 +7,13 @@ import type { Json } from './state.js';
 
 export const GATEWAY_PATH = '/gateway';
 
-const Intents = { Guilds: 1 << 0, GuildMembers: 1 << 1, GuildMessages: 1 << 9, MessageContent: 1 << 15 };
+const Intents = {
+  Guilds: 1 << 0,
+  GuildMembers: 1 << 1,
+  GuildPresences: 1 << 8,
+  GuildMessages: 1 << 9,
+  MessageContent: 1 << 15,
+};
 
 /** The intent a dispatch needs, or 0 when it is always sent. */
 function intentFor(event: string): number {
@@ -211,7 +217,12 @@ export class Gateway {
       auth: {},
       _trace: ['["fake-discord",{"micros":0}]'],
     });
-    for (const id of guildIds) this.sendDispatch(session, 'GUILD_CREATE', state.guildCreatePayload(id));
+    for (const id of guildIds)
+      this.sendDispatch(
+        session,
+        'GUILD_CREATE',
+        stripContent('GUILD_CREATE', state.guildCreatePayload(id), session.intents, state.botUser.id),
+      );
   }
 
   private resume(conn: Connection, d: Json): void {
@@ -320,6 +331,7 @@ export class Gateway {
 
 /** Without the MessageContent intent, other users' messages arrive without content. */
 function stripContent(event: string, data: unknown, intents: number, botId: string): unknown {
+  if (event === 'GUILD_CREATE') return trimMembers(data as Json, intents, botId);
   if (event !== 'MESSAGE_CREATE' && event !== 'MESSAGE_UPDATE') return data;
   if (intents & Intents.MessageContent) return data;
   const msg = data as Json;
@@ -328,4 +340,14 @@ function stripContent(event: string, data: unknown, intents: number, botId: stri
   const mentions = (msg['mentions'] as Json[] | undefined) ?? [];
   if (mentions.some((m) => m['id'] === botId)) return data;
   return { ...msg, content: '', embeds: [], attachments: [], components: [] };
+}
+
+/**
+ * Without the privileged GuildPresences intent, GUILD_CREATE lists only the bot's own member (and
+ * members in voice channels, which the fake has none of), as Discord documents.
+ */
+function trimMembers(guild: Json, intents: number, botId: string): Json {
+  if (intents & Intents.GuildPresences) return guild;
+  const members = (guild['members'] as Json[] | undefined) ?? [];
+  return { ...guild, members: members.filter((m) => (m['user'] as Json | undefined)?.['id'] === botId) };
 }
