@@ -1,6 +1,8 @@
 import { z } from 'zod';
 import { AppError } from '../lib/errors.js';
 import { type Actor, recordChange } from './changes.js';
+import { mapDbError } from './errors.js';
+import type { Pool } from './pool.js';
 import { id } from './schemas.js';
 import type { Tx } from './tenant.js';
 import { parseInput } from './validate.js';
@@ -131,4 +133,20 @@ export async function permissionsOf(tx: Tx, userId: string): Promise<Set<string>
     [tx.orgId, parseInput(id, userId)],
   );
   return new Set(r.rows.map((x) => x.key));
+}
+
+/** The orgs a user belongs to, with their role in each (a cross-tenant look-up: gm_orgs_for_user). */
+export async function orgsOfUser(
+  pool: Pool,
+  userId: string,
+): Promise<{ id: string; name: string; role: string }[]> {
+  const r = await pool
+    .query<{ id: string; name: string; role: string }>({
+      text: 'select org_id as id, org_name as name, role_key as role from gm_orgs_for_user($1::uuid) order by org_name',
+      values: [parseInput(id, userId)],
+    })
+    .catch((e) => {
+      throw mapDbError(e);
+    });
+  return r.rows;
 }

@@ -1,15 +1,15 @@
 import { createHash, randomBytes } from 'node:crypto';
-import type { FastifyRequest } from 'fastify';
 import type { FastifyPluginAsyncZod } from 'fastify-type-provider-zod';
 import { z } from 'zod';
 import { acceptDiscordInvites } from '../../db/invites.js';
+import { orgsOfUser } from '../../db/memberships.js';
 import { getTotp } from '../../db/totp.js';
 import { getUser, upsertDiscordUser } from '../../db/users.js';
 import { AppError } from '../../lib/errors.js';
 import { authorizeUrl, type DiscordOAuthClient, exchangeCode, fetchDiscordUser } from '../discord-oauth.js';
 import { clearSessionCookie, sessionTimes, setSessionCookie } from '../plugins/auth.js';
 import { createSession, destroyAllSessions, destroySession } from '../sessions.js';
-import { orgsOfUser } from './me.js';
+import { sessionOf } from './helpers.js';
 import { errorResponses, okSchema } from './schemas.js';
 
 const LOGIN_COOKIE = 'gm_login';
@@ -201,10 +201,3 @@ export const authRoutes: FastifyPluginAsyncZod = async (app) => {
     },
   );
 };
-
-/** The session of a route whose access is `session` or `authenticated` (checked before). */
-export function sessionOf(req: FastifyRequest) {
-  const auth = req.auth;
-  if (auth?.kind !== 'session') throw new AppError('unauthenticated', 'sign in first');
-  return auth;
-}

@@ -17,3 +17,10 @@ export function requirePermission(req: FastifyRequest, permission: Permission) {
     });
   }
 }
+
+/** The session of a route whose access is `session` or `authenticated` (checked before). */
+export function sessionOf(req: FastifyRequest) {
+  const auth = req.auth;
+  if (auth?.kind !== 'session') throw new AppError('unauthenticated', 'sign in first');
+  return auth;
+}

@@ -1,26 +1,12 @@
 import type { FastifyPluginAsyncZod } from 'fastify-type-provider-zod';
 import { z } from 'zod';
-import { mapDbError } from '../../db/errors.js';
 import { redeemInviteCode } from '../../db/invites.js';
+import { orgsOfUser } from '../../db/memberships.js';
 import { createOrganization, createOrganizationInput } from '../../db/organizations.js';
-import type { Pool } from '../../db/pool.js';
-import { sessionOf } from './auth.js';
+import { sessionOf } from './helpers.js';
 import { errorResponses } from './schemas.js';
 
 const orgSummary = z.object({ id: z.uuid(), name: z.string(), role: z.string() });
-
-/** The orgs a user belongs to (a cross-tenant look-up through gm_orgs_for_user). */
-export async function orgsOfUser(pool: Pool, userId: string): Promise<z.infer<typeof orgSummary>[]> {
-  const r = await pool
-    .query<{ id: string; name: string; role: string }>({
-      text: 'select org_id as id, org_name as name, role_key as role from gm_orgs_for_user($1::uuid) order by org_name',
-      values: [userId],
-    })
-    .catch((e) => {
-      throw mapDbError(e);
-    });
-  return r.rows;
-}
 
 export const meRoutes: FastifyPluginAsyncZod = async (app) => {
   app.get(

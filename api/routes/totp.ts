@@ -16,7 +16,7 @@ import { AppError } from '../../lib/errors.js';
 import { createSecretBox } from '../../lib/secret-box.js';
 import { sessionTimes, setSessionCookie } from '../plugins/auth.js';
 import { rotateSession } from '../sessions.js';
-import { sessionOf } from './auth.js';
+import { sessionOf } from './helpers.js';
 import { errorResponses, okSchema } from './schemas.js';
 
 const RECOVERY_CODES = 10;
