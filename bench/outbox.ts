@@ -1,14 +1,14 @@
+import { randomUUID } from 'node:crypto';
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { performance } from 'node:perf_hooks';
 import { Redis } from 'ioredis';
 import type { Actor } from '../db/changes.js';
-import { SYSTEM } from '../db/changes.js';
+import { recordChange, SYSTEM } from '../db/changes.js';
 import { createOrganization } from '../db/organizations.js';
 import { createPool, type Pool } from '../db/pool.js';
 import { withTenant } from '../db/tenant.js';
-import { openTicket } from '../db/tickets.js';
 import { createUser } from '../db/users.js';
 import { LIVE_CHANNEL_PATTERN, type LiveEnvelope, orgTopic, readBacklog } from '../lib/live.js';
 import { type RedisHandle, startRedis } from '../lib/local-stack/index.js';
@@ -58,7 +58,7 @@ export async function makeBenchOrg(pool: Pool, name: string): Promise<{ orgId: s
 
 /**
  * Commits changes at a fixed rate (open loop: a slow commit does not slow the schedule), each
- * a ticket opened through db/, and remembers when each committed, by ticket id.
+ * one change with its outbox event, and remembers when each committed, by aggregate id.
  */
 function writeAtRate(pool: Pool, orgs: Array<{ orgId: string; actor: Actor }>, rate: number) {
   const committedAt = new Map<string, number>();
@@ -76,11 +76,18 @@ function writeAtRate(pool: Pool, orgs: Array<{ orgId: string; actor: Actor }>, r
       const org = orgs[n % orgs.length] as { orgId: string; actor: Actor };
       const i = n++;
       inFlight++;
+      // The smallest real change: one recordChange (history-less, audited, with its outbox
+      // event) in its own transaction, so the figure is the outbox path, not ticket logic.
+      const aggregateId = randomUUID();
       const p = withTenant(pool, org.orgId, (tx) =>
-        openTicket(tx, { subject: `Bench change ${i}`, origin: 'api' }, org.actor),
+        recordChange(tx, org.actor, {
+          action: 'bench.changed',
+          target: { type: 'bench', id: aggregateId },
+          event: { type: 'bench.changed', aggregateType: 'bench', aggregateId, payload: { i } },
+        }),
       ).then(
-        ({ ticket }) => {
-          committedAt.set(ticket.id, performance.now());
+        () => {
+          committedAt.set(aggregateId, performance.now());
         },
         () => {
           failures++;
