@@ -1,4 +1,5 @@
 import { createHash, randomBytes } from 'node:crypto';
+import type { FastifyReply } from 'fastify';
 import type { FastifyPluginAsyncZod } from 'fastify-type-provider-zod';
 import { generateSecret, generateURI, verify } from 'otplib';
 import QRCode from 'qrcode';
@@ -15,7 +16,7 @@ import { getUser } from '../../db/users.js';
 import { AppError } from '../../lib/errors.js';
 import { createSecretBox } from '../../lib/secret-box.js';
 import { sessionTimes, setSessionCookie } from '../plugins/auth.js';
-import { rotateSession } from '../sessions.js';
+import { rotateSession, type Session } from '../sessions.js';
 import { sessionOf } from './helpers.js';
 import { errorResponses, okSchema } from './schemas.js';
 
@@ -56,6 +57,16 @@ export const totpRoutes: FastifyPluginAsyncZod = async (app) => {
     throw new AppError('unauthenticated', 'that code is wrong, expired or already used', {
       details: { reason: 'bad_code' },
     });
+  }
+  /** Privilege change: a new session id, now counted as having passed the second factor. */
+  async function passedSecondFactor(session: Session, reply: FastifyReply) {
+    const { token } = await rotateSession(
+      app.deps.redis,
+      session,
+      { mfa: 'verified' },
+      sessionTimes(app.settings),
+    );
+    setSessionCookie(app, reply, token);
   }
   /** The accepted time step of a right code, or null. One step back is tolerated for clock drift. */
   async function check(secret: string, token: string): Promise<number | null> {
@@ -117,14 +128,7 @@ export const totpRoutes: FastifyPluginAsyncZod = async (app) => {
       if (!(await confirmTotp(app.deps.pool, auth.userId, step, recoveryCodes.map(recoveryHash)))) {
         throw new AppError('conflict', 'this enrolment was already confirmed');
       }
-      // Privilege change: a new session id, now counted as having passed the second factor.
-      const { token } = await rotateSession(
-        app.deps.redis,
-        auth.session,
-        { mfa: 'verified' },
-        sessionTimes(app.settings),
-      );
-      setSessionCookie(app, reply, token);
+      await passedSecondFactor(auth.session, reply);
       return { recoveryCodes };
     },
   );
@@ -154,13 +158,7 @@ export const totpRoutes: FastifyPluginAsyncZod = async (app) => {
       }
       if (!ok) return failed(auth.userId);
       await app.deps.redis.del(failuresKey(auth.userId));
-      const { token } = await rotateSession(
-        app.deps.redis,
-        auth.session,
-        { mfa: 'verified' },
-        sessionTimes(app.settings),
-      );
-      setSessionCookie(app, reply, token);
+      await passedSecondFactor(auth.session, reply);
       return { ok: true as const };
     },
   );
