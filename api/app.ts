@@ -24,6 +24,7 @@ const DEFAULT_SETTINGS: ApiSettings = {
   cookieSecure: true,
   trustProxy: false,
   secretKey: undefined,
+  metricsToken: undefined,
   now: Date.now,
 };
 

@@ -17,6 +17,8 @@ export interface ApiSettings {
   sessionAbsoluteSeconds: number;
   cookieSecure: boolean;
   trustProxy: boolean;
+  /** When set, GET /metrics needs `Authorization: Bearer <it>`. */
+  metricsToken: string | undefined;
   /** SECRET_KEY: seals TOTP seeds at rest (see lib/secret-box.ts). */
   secretKey: string | undefined;
   /** Milliseconds since the epoch; tests move it to expire sessions without waiting. */

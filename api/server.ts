@@ -25,6 +25,7 @@ export async function startApi(config: Config, ctx: RoleContext): Promise<Runnin
       sessionAbsoluteSeconds: config.api.sessionAbsoluteSeconds,
       cookieSecure: config.api.cookieSecure,
       trustProxy: config.api.trustProxy,
+      metricsToken: config.api.metricsToken,
       secretKey: config.secretKey,
     },
   });

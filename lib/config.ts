@@ -64,6 +64,7 @@ const envSchema = z.object({
   SESSION_ABSOLUTE_HOURS: z.coerce.number().int().min(1).max(8_760).default(168),
   COOKIE_SECURE: bool.default(true),
   TRUST_PROXY: bool.default(false),
+  METRICS_TOKEN: z.string().min(16, 'at least 16 characters').optional(),
 
   SHUTDOWN_TIMEOUT_MS: z.coerce.number().int().min(100).default(10_000),
 
@@ -132,6 +133,8 @@ export interface Config {
     readonly cookieSecure: boolean;
     /** Behind a load balancer: take the client address from X-Forwarded-For. */
     readonly trustProxy: boolean;
+    /** When set, GET /metrics needs `Authorization: Bearer <it>`. */
+    readonly metricsToken: string | undefined;
   };
   readonly shutdownTimeoutMs: number;
   readonly storage: {
@@ -211,6 +214,7 @@ export function loadConfig(env: Readonly<Record<string, string | undefined>> = p
       sessionAbsoluteSeconds: e.SESSION_ABSOLUTE_HOURS * 3600,
       cookieSecure: e.COOKIE_SECURE,
       trustProxy: e.TRUST_PROXY,
+      metricsToken: e.METRICS_TOKEN,
     },
     shutdownTimeoutMs: e.SHUTDOWN_TIMEOUT_MS,
     storage: {

@@ -37,7 +37,7 @@ export function clearSessionCookie(app: FastifyInstance, reply: FastifyReply) {
   });
 }
 
-function sameSecret(a: string, b: string): boolean {
+export function sameSecret(a: string, b: string): boolean {
   const x = Buffer.from(a);
   const y = Buffer.from(b);
   return x.length === y.length && timingSafeEqual(x, y);
@@ -60,6 +60,8 @@ export function registerAuth(app: FastifyInstance) {
   });
 
   app.addHook('onRequest', async (req) => {
+    // Public routes need no caller; /metrics reads its own bearer secret.
+    if (req.routeOptions.config.access === 'public') return;
     const header = req.headers.authorization;
     if (header !== undefined) {
       const [scheme, value] = header.split(' ', 2);

@@ -1,5 +1,7 @@
 import type { FastifyInstance } from 'fastify';
+import { AppError } from '../../lib/errors.js';
 import { gauge, histogram, registry } from '../../lib/metrics.js';
+import { sameSecret } from './auth.js';
 
 /**
  * Request histograms by route template and status (never by raw URL: ids would explode the
@@ -22,10 +24,15 @@ export function registerMetrics(app: FastifyInstance) {
     );
   });
 
+  // Public as a route (no session or API token), but behind METRICS_TOKEN when one is set.
+  const secret = app.settings.metricsToken;
   app.get(
     '/metrics',
     { config: { access: 'public', rateLimit: 'none' }, schema: { hide: true } },
-    async (_req, reply) => {
+    async (req, reply) => {
+      if (secret && !sameSecret(req.headers.authorization ?? '', `Bearer ${secret}`)) {
+        throw new AppError('unauthenticated', 'metrics need Authorization: Bearer <METRICS_TOKEN>');
+      }
       poolGauge.set({ state: 'total' }, pool.totalCount);
       poolGauge.set({ state: 'idle' }, pool.idleCount);
       poolGauge.set({ state: 'waiting' }, pool.waitingCount);

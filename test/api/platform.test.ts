@@ -201,6 +201,27 @@ describe('OpenAPI and metrics', () => {
     expect(res.body).toContain('gamemod_redis_up 1');
   });
 
+  it('keeps /metrics behind METRICS_TOKEN when one is set', async () => {
+    const guarded = await startTestApi(db.app, { settings: { metricsToken: 'm'.repeat(24) } });
+    try {
+      expect((await guarded.app.inject({ method: 'GET', url: '/metrics' })).statusCode).toBe(401);
+      const wrong = await guarded.app.inject({
+        method: 'GET',
+        url: '/metrics',
+        headers: { authorization: 'Bearer nope' },
+      });
+      expect(wrong.statusCode).toBe(401);
+      const ok = await guarded.app.inject({
+        method: 'GET',
+        url: '/metrics',
+        headers: { authorization: `Bearer ${'m'.repeat(24)}` },
+      });
+      expect(ok.statusCode).toBe(200);
+    } finally {
+      await guarded.close();
+    }
+  });
+
   it('answers a database outage with a 503 that carries the request id and no internals', async () => {
     const dead = createPool({
       url: 'postgres://nobody:nothing@127.0.0.1:1/none',
