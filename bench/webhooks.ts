@@ -19,7 +19,7 @@ import { makeBenchOrg, withRedis } from './outbox.js';
 const RECEIVERS = 20;
 const EVENTS_PER_ROUND = 100;
 const ROUNDS = 3;
-const CONCURRENCY = 100;
+const CONCURRENCY = 400;
 const TARGET = 0.5;
 
 /** Loopback receivers answering 204 after 5–50 ms, counting what they got by webhook-id. */

@@ -49,9 +49,11 @@ export interface WebhookSubscription {
   updatedAt: Date;
 }
 
-const COLUMNS = `id, org_id as "orgId", url, description, event_types as "eventTypes", enabled,
-  disabled_at as "disabledAt", disabled_reason as "disabledReason", failing_since as "failingSince",
-  previous_secret_expires_at as "previousSecretExpiresAt", created_at as "createdAt", updated_at as "updatedAt"`;
+const subColumns = (p = '') => `${p}id, ${p}org_id as "orgId", ${p}url, ${p}description,
+  ${p}event_types as "eventTypes", ${p}enabled, ${p}disabled_at as "disabledAt", ${p}disabled_reason as "disabledReason",
+  ${p}failing_since as "failingSince", ${p}previous_secret_expires_at as "previousSecretExpiresAt",
+  ${p}created_at as "createdAt", ${p}updated_at as "updatedAt"`;
+const COLUMNS = subColumns();
 
 const url = z
   .string()
@@ -320,8 +322,41 @@ export async function deliveryContext(
   box: SecretBox,
   now: Date,
 ): Promise<DeliveryContext | undefined> {
+  const [ctx] = await deliveryContexts(tx, [{ subscriptionId, outboxId }], box, now);
+  return ctx;
+}
+
+// Decrypted secrets by ciphertext: every seal has a fresh IV, so a rotated secret has a new
+// ciphertext and can never be served stale from here. Bounded; cleared wholesale when full.
+const opened = new WeakMap<SecretBox, Map<string, string>>();
+function openCached(box: SecretBox, sealed: string): string {
+  let cache = opened.get(box);
+  if (!cache) {
+    cache = new Map();
+    opened.set(box, cache);
+  }
+  let plain = cache.get(sealed);
+  if (plain === undefined) {
+    plain = box.open(sealed);
+    if (cache.size >= 1000) cache.clear();
+    cache.set(sealed, plain);
+  }
+  return plain;
+}
+
+/**
+ * `deliveryContext` for many (subscription, event) pairs of one org in one statement: the
+ * delivery worker batches concurrent attempts through here. Results are in the order asked.
+ */
+export async function deliveryContexts(
+  tx: Tx,
+  pairs: ReadonlyArray<{ subscriptionId: string; outboxId: number }>,
+  box: SecretBox,
+  now: Date,
+): Promise<Array<DeliveryContext | undefined>> {
   const r = await tx.query<
     WebhookSubscription & {
+      i: number;
       secret: string;
       previous: string | null;
       lastAttempt: number;
@@ -331,29 +366,39 @@ export async function deliveryContext(
       eventCreatedAt: Date | null;
     }
   >(
-    // One round trip: the subscription, its secrets, this event's attempts so far, and the event.
-    `select ${COLUMNS}, secret_ciphertext as secret,
-       (select o.event_type from outbox o where o.org_id = s.org_id and o.id = $3::bigint) as "eventType",
-       (select o.payload from outbox o where o.org_id = s.org_id and o.id = $3::bigint) as payload,
-       (select o.created_at from outbox o where o.org_id = s.org_id and o.id = $3::bigint) as "eventCreatedAt",
-       case when previous_secret_expires_at > $4::timestamptz then previous_secret_ciphertext end as previous,
-       coalesce((select max(attempt) from webhook_deliveries d
-                 where d.org_id = s.org_id and d.subscription_id = s.id and d.outbox_id = $3::bigint), 0)::int
-         as "lastAttempt",
-       exists (select 1 from webhook_deliveries d where d.org_id = s.org_id and d.subscription_id = s.id
-               and d.outbox_id = $3::bigint and d.status = 'succeeded') as succeeded
-     from webhook_subscriptions s where s.org_id = $1::uuid and s.id = $2::uuid`,
-    [tx.orgId, subscriptionId, outboxId, now],
+    `select k.i::int as i, ${subColumns('s.')}, s.secret_ciphertext as secret,
+       case when s.previous_secret_expires_at > $4::timestamptz then s.previous_secret_ciphertext end as previous,
+       o.event_type as "eventType", o.payload, o.created_at as "eventCreatedAt",
+       coalesce(d.last, 0)::int as "lastAttempt", coalesce(d.ok, false) as succeeded
+     from unnest($2::uuid[], $3::bigint[]) with ordinality as k(sub_id, outbox_id, i)
+     join webhook_subscriptions s on s.org_id = $1::uuid and s.id = k.sub_id
+     left join outbox o on o.org_id = $1::uuid and o.id = k.outbox_id
+     left join lateral (
+       select max(w.attempt) as last, bool_or(w.status = 'succeeded') as ok from webhook_deliveries w
+       where w.org_id = $1::uuid and w.subscription_id = k.sub_id and w.outbox_id = k.outbox_id
+     ) d on true`,
+    [tx.orgId, pairs.map((p) => p.subscriptionId), pairs.map((p) => p.outboxId), now],
   );
-  const row = r.rows[0];
-  if (!row) return undefined;
-  const { secret, previous, lastAttempt, succeeded, eventType, payload, eventCreatedAt, ...subscription } =
-    row;
-  const secrets = [box.open(secret)];
-  if (previous) secrets.push(box.open(previous));
-  const event =
-    eventType && payload && eventCreatedAt ? { eventType, payload, createdAt: eventCreatedAt } : undefined;
-  return { subscription, secrets, lastAttempt, succeeded, event };
+  const out: Array<DeliveryContext | undefined> = pairs.map(() => undefined);
+  for (const row of r.rows) {
+    const {
+      i,
+      secret,
+      previous,
+      lastAttempt,
+      succeeded,
+      eventType,
+      payload,
+      eventCreatedAt,
+      ...subscription
+    } = row;
+    const secrets = [box.open(secret)];
+    if (previous) secrets.push(box.open(previous));
+    const event =
+      eventType && payload && eventCreatedAt ? { eventType, payload, createdAt: eventCreatedAt } : undefined;
+    out[i - 1] = { subscription, secrets, lastAttempt, succeeded, event };
+  }
+  return out;
 }
 
 export interface AttemptRecord {
@@ -379,78 +424,109 @@ export const DISABLE_AFTER_MS = 5 * 24 * 3600 * 1000;
 /**
  * Logs one attempt and keeps the subscription's failure run: a success ends it, a failure starts
  * it (at `now`) or, once it is five days old, disables the subscription. Disabling is audited and
- * emits `webhook.disabled`, which reaches the org's alert channel. Returns false when this attempt
- * was already logged (a duplicate job), and whether the subscription is now disabled.
+ * emits `webhook.disabled`, which reaches the org's alert channel. `logged` is false when this
+ * attempt was already logged (a duplicate job); `disabled` when the subscription is now disabled.
  */
 export async function recordAttempt(
   tx: Tx,
   a: AttemptRecord,
 ): Promise<{ logged: boolean; disabled: boolean }> {
-  const ins = await tx.query(
+  const [r] = await recordAttempts(tx, [a]);
+  return r ?? { logged: false, disabled: false };
+}
+
+/** `recordAttempt` for many attempts of one org in one transaction (the worker batches them). */
+export async function recordAttempts(
+  tx: Tx,
+  attempts: readonly AttemptRecord[],
+): Promise<Array<{ logged: boolean; disabled: boolean }>> {
+  if (!attempts.length) return [];
+  const now = attempts.reduce((m, a) => (a.now > m ? a.now : m), attempts[0]?.now as Date);
+  const ins = await tx.query<{ subscriptionId: string; outboxId: number; attempt: number }>(
     `insert into webhook_deliveries (org_id, subscription_id, outbox_id, event_type, message_id, attempt, status,
        response_status, latency_ms, response_excerpt, error, next_attempt_at)
-     values ($1::uuid, $2::uuid, $3::bigint, $4::text, $5::text, $6::int, $7::text, $8::int, $9::int, $10::text,
-       $11::text, $12::timestamptz)
-     on conflict (subscription_id, outbox_id, attempt) do nothing`,
+     select $1::uuid, * from unnest($2::uuid[], $3::bigint[], $4::text[], $5::text[], $6::int[], $7::text[],
+       $8::int[], $9::int[], $10::text[], $11::text[], $12::timestamptz[])
+     on conflict (subscription_id, outbox_id, attempt) do nothing
+     returning subscription_id as "subscriptionId", outbox_id as "outboxId", attempt`,
     [
       tx.orgId,
-      a.subscriptionId,
-      a.outboxId,
-      a.eventType,
-      a.messageId,
-      a.attempt,
-      a.status,
-      a.responseStatus,
-      a.latencyMs,
-      a.responseExcerpt?.slice(0, 2000) ?? null,
-      a.error?.slice(0, 2000) ?? null,
-      a.nextAttemptAt,
+      attempts.map((a) => a.subscriptionId),
+      attempts.map((a) => a.outboxId),
+      attempts.map((a) => a.eventType),
+      attempts.map((a) => a.messageId),
+      attempts.map((a) => a.attempt),
+      attempts.map((a) => a.status),
+      attempts.map((a) => a.responseStatus),
+      attempts.map((a) => a.latencyMs),
+      attempts.map((a) => a.responseExcerpt?.slice(0, 2000) ?? null),
+      attempts.map((a) => a.error?.slice(0, 2000) ?? null),
+      attempts.map((a) => a.nextAttemptAt),
     ],
   );
-  if (!ins.rowCount) return { logged: false, disabled: false };
-  // Touch the subscription row only when the failure run starts or ends: under load most
-  // attempts change nothing there, and concurrent deliveries to one endpoint would queue on it.
-  const ok = a.status === 'succeeded';
-  const s = await tx.query<{ failingSince: Date | null }>(
-    `with changed as (
-       update webhook_subscriptions set failing_since = case when $3::boolean then null else $4::timestamptz end
-       where org_id = $1::uuid and id = $2::uuid
-         and (case when $3::boolean then failing_since is not null else failing_since is null end)
-       returning failing_since
-     )
-     select failing_since as "failingSince" from changed
-     union all
-     select failing_since from webhook_subscriptions where org_id = $1::uuid and id = $2::uuid
-       and not exists (select 1 from changed)`,
-    [tx.orgId, a.subscriptionId, ok, a.now],
-  );
-  const failingSince = s.rows[0]?.failingSince;
-  let reason = a.disable;
-  if (!reason && failingSince && a.now.getTime() - new Date(failingSince).getTime() >= DISABLE_AFTER_MS) {
-    reason = 'every delivery failed for 5 days';
+  const key = (s: string, o: number, n: number) => `${s}/${o}/${n}`;
+  const logged = new Set(ins.rows.map((r) => key(r.subscriptionId, Number(r.outboxId), r.attempt)));
+  const isLogged = (a: AttemptRecord) => logged.has(key(a.subscriptionId, a.outboxId, a.attempt));
+  // Per subscription, the last logged attempt of the batch decides where its failure run stands.
+  // The row is touched only when the run starts or ends: under load most attempts change nothing
+  // there, and concurrent deliveries to one endpoint would otherwise queue on it.
+  const last = new Map<string, AttemptRecord>();
+  for (const a of attempts) if (isLogged(a)) last.set(a.subscriptionId, a);
+  const ok = [...last.values()].filter((a) => a.status === 'succeeded').map((a) => a.subscriptionId);
+  const failed = [...last.values()].filter((a) => a.status !== 'succeeded').map((a) => a.subscriptionId);
+  if (ok.length) {
+    await tx.query(
+      `update webhook_subscriptions set failing_since = null
+       where org_id = $1::uuid and id = any($2::uuid[]) and failing_since is not null`,
+      [tx.orgId, ok],
+    );
   }
-  if (!reason) return { logged: true, disabled: false };
-  const d = await tx.query<{ url: string }>(
-    `update webhook_subscriptions set enabled = false, disabled_at = $3::timestamptz, disabled_reason = $4::text
-     where org_id = $1::uuid and id = $2::uuid and enabled returning url`,
-    [tx.orgId, a.subscriptionId, a.now, reason],
-  );
-  if (d.rows[0]) {
+  const reasons = new Map<string, string>();
+  for (const a of attempts) if (a.disable && isLogged(a)) reasons.set(a.subscriptionId, a.disable);
+  if (failed.length) {
+    const f = await tx.query<{ id: string; failingSince: Date }>(
+      `with started as (
+         update webhook_subscriptions set failing_since = $3::timestamptz
+         where org_id = $1::uuid and id = any($2::uuid[]) and failing_since is null
+       )
+       select id, failing_since as "failingSince" from webhook_subscriptions
+       where org_id = $1::uuid and id = any($2::uuid[]) and failing_since is not null`,
+      [tx.orgId, failed, now],
+    );
+    for (const row of f.rows) {
+      if (!reasons.has(row.id) && now.getTime() - new Date(row.failingSince).getTime() >= DISABLE_AFTER_MS) {
+        reasons.set(row.id, 'every delivery failed for 5 days');
+      }
+    }
+  }
+  const disabled = new Set<string>();
+  for (const [subscriptionId, reason] of reasons) {
+    const d = await tx.query<{ url: string }>(
+      `update webhook_subscriptions set enabled = false, disabled_at = $3::timestamptz, disabled_reason = $4::text
+       where org_id = $1::uuid and id = $2::uuid and enabled returning url`,
+      [tx.orgId, subscriptionId, now, reason],
+    );
+    disabled.add(subscriptionId);
+    const url = d.rows[0]?.url;
+    if (!url) continue;
     await recordChange(
       tx,
       { type: 'system' },
       {
         action: 'webhook.disabled',
-        data: { reason, url: d.rows[0].url },
-        target: target(a.subscriptionId),
+        data: { reason, url },
+        target: target(subscriptionId),
         event: {
           type: 'webhook.disabled',
           aggregateType: 'webhook_subscription',
-          aggregateId: a.subscriptionId,
-          payload: { subscriptionId: a.subscriptionId, url: d.rows[0].url, reason },
+          aggregateId: subscriptionId,
+          payload: { subscriptionId, url, reason },
         },
       },
     );
   }
-  return { logged: true, disabled: true };
+  return attempts.map((a) => ({
+    logged: isLogged(a),
+    disabled: isLogged(a) && disabled.has(a.subscriptionId),
+  }));
 }

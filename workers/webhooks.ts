@@ -3,9 +3,16 @@ import https from 'node:https';
 import { isIP } from 'node:net';
 import { getOutboxRow } from '../db/outbox.js';
 import { withTenant } from '../db/tenant.js';
-import { deliveryContext, recordAttempt, WEBHOOK_EVENT_TYPES } from '../db/webhooks.js';
+import {
+  type AttemptRecord,
+  type DeliveryContext,
+  deliveryContexts,
+  recordAttempts,
+  WEBHOOK_EVENT_TYPES,
+} from '../db/webhooks.js';
 import { counter, histogram } from '../lib/metrics.js';
 import { guardedLookup, RefusedTargetError, refusedAddress, type TargetPolicy } from '../lib/ssrf.js';
+import { batcher, perGroup } from './batcher.js';
 import type { WorkerDeps } from './deps.js';
 import { type JobData, jobIds } from './jobs.js';
 import { webhookHeaders } from './webhook-signature.js';
@@ -182,6 +189,49 @@ export async function fanout(deps: WorkerDeps, data: JobData<'webhook.fanout'>):
   return subs.length;
 }
 
+interface ContextKey {
+  orgId: string;
+  subscriptionId: string;
+  outboxId: number;
+  now: Date;
+}
+
+// Concurrent attempts share their reads and their log writes: one transaction per org per
+// batch. Built once per set of dependencies (a process has one; tests build their own).
+const batchers = new WeakMap<
+  WorkerDeps,
+  {
+    read: (k: ContextKey) => Promise<DeliveryContext | undefined>;
+    write: (a: AttemptRecord & { orgId: string }) => Promise<{ logged: boolean; disabled: boolean }>;
+  }
+>();
+function batchersFor(deps: WorkerDeps) {
+  let b = batchers.get(deps);
+  if (!b) {
+    b = {
+      read: batcher((keys: ContextKey[]) =>
+        perGroup(
+          keys,
+          (k) => k.orgId,
+          (orgId, ks) =>
+            withTenant(deps.pool, orgId, (tx) =>
+              deliveryContexts(tx, ks, deps.box, ks[0]?.now ?? new Date()),
+            ),
+        ),
+      ),
+      write: batcher((attempts: Array<AttemptRecord & { orgId: string }>) =>
+        perGroup(
+          attempts,
+          (a) => a.orgId,
+          (orgId, as) => withTenant(deps.pool, orgId, (tx) => recordAttempts(tx, as)),
+        ),
+      ),
+    };
+    batchers.set(deps, b);
+  }
+  return b;
+}
+
 export type DeliveryOutcome =
   | { outcome: 'skipped'; reason: string }
   | { outcome: 'succeeded' | 'failed' | 'dead' | 'disabled'; attempt: number; nextAttemptAt: Date | null };
@@ -192,8 +242,14 @@ export type DeliveryOutcome =
  */
 export async function deliver(deps: WorkerDeps, data: JobData<'webhook.deliver'>): Promise<DeliveryOutcome> {
   const now = deps.clock.now();
-  const prepared = await withTenant(deps.pool, data.orgId, async (tx) => {
-    const ctx = await deliveryContext(tx, data.subscriptionId, data.outboxId, deps.box, now);
+  const { read, write } = batchersFor(deps);
+  const prepared = await (async () => {
+    const ctx = await read({
+      orgId: data.orgId,
+      subscriptionId: data.subscriptionId,
+      outboxId: data.outboxId,
+      now,
+    });
     if (!ctx) return { skip: 'subscription deleted' } as const;
     const ev = ctx.event ? { ...ctx.event, id: data.outboxId } : undefined;
     if (!ev) return { skip: 'event no longer exists' } as const;
@@ -202,7 +258,7 @@ export async function deliver(deps: WorkerDeps, data: JobData<'webhook.deliver'>
       return { skip: 'already delivered or attempted' } as const;
     }
     return { ev, ctx, attempt: data.replay ? ctx.lastAttempt + 1 : data.attempt };
-  });
+  })();
   if ('skip' in prepared) return { outcome: 'skipped', reason: prepared.skip as string };
   const { ev, ctx, attempt } = prepared;
 
@@ -235,23 +291,22 @@ export async function deliver(deps: WorkerDeps, data: JobData<'webhook.deliver'>
   const nextAttemptAt = retryable ? new Date(now.getTime() + delay) : null;
   const status = ok ? 'succeeded' : retryable || data.replay ? 'failed' : 'dead';
 
-  const recorded = await withTenant(deps.pool, data.orgId, (tx) =>
-    recordAttempt(tx, {
-      subscriptionId: data.subscriptionId,
-      outboxId: ev.id,
-      eventType: ev.eventType,
-      messageId,
-      attempt,
-      status,
-      responseStatus: res.status,
-      latencyMs: res.latencyMs,
-      responseExcerpt: res.excerpt,
-      error: res.error ?? (ok ? null : `HTTP ${res.status}`),
-      nextAttemptAt,
-      ...(gone ? { disable: 'the endpoint answered 410 Gone' } : {}),
-      now,
-    }),
-  );
+  const recorded = await write({
+    orgId: data.orgId,
+    subscriptionId: data.subscriptionId,
+    outboxId: ev.id,
+    eventType: ev.eventType,
+    messageId,
+    attempt,
+    status,
+    responseStatus: res.status,
+    latencyMs: res.latencyMs,
+    responseExcerpt: res.excerpt,
+    error: res.error ?? (ok ? null : `HTTP ${res.status}`),
+    nextAttemptAt,
+    ...(gone ? { disable: 'the endpoint answered 410 Gone' } : {}),
+    now,
+  });
   deliveries.inc({ outcome: status });
   if (!recorded.logged) return { outcome: 'skipped', reason: 'attempt logged concurrently' };
   if (recorded.disabled) return { outcome: 'disabled', attempt, nextAttemptAt: null };
