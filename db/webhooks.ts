@@ -392,8 +392,8 @@ export async function deliveryContexts(
       eventCreatedAt,
       ...subscription
     } = row;
-    const secrets = [box.open(secret)];
-    if (previous) secrets.push(box.open(previous));
+    const secrets = [openCached(box, secret)];
+    if (previous) secrets.push(openCached(box, previous));
     const event =
       eventType && payload && eventCreatedAt ? { eventType, payload, createdAt: eventCreatedAt } : undefined;
     out[i - 1] = { subscription, secrets, lastAttempt, succeeded, event };
@@ -441,7 +441,7 @@ export async function recordAttempts(
   attempts: readonly AttemptRecord[],
 ): Promise<Array<{ logged: boolean; disabled: boolean }>> {
   if (!attempts.length) return [];
-  const now = attempts.reduce((m, a) => (a.now > m ? a.now : m), attempts[0]?.now as Date);
+  const now = new Date(Math.max(...attempts.map((a) => a.now.getTime())));
   const ins = await tx.query<{ subscriptionId: string; outboxId: number; attempt: number }>(
     `insert into webhook_deliveries (org_id, subscription_id, outbox_id, event_type, message_id, attempt, status,
        response_status, latency_ms, response_excerpt, error, next_attempt_at)
