@@ -530,3 +530,29 @@ export async function recordAttempts(
     disabled: isLogged(a) && disabled.has(a.subscriptionId),
   }));
 }
+
+/**
+ * Failed attempts whose retry is overdue by more than `graceMs` and has no later attempt logged,
+ * on enabled subscriptions: their retry job was lost (a Redis that died hard can lose the last
+ * second of writes). The maintenance sweep enqueues them again under their deterministic job
+ * ids, so a retry job that still exists is not doubled.
+ */
+export async function overdueRetries(
+  tx: Tx,
+  now: Date,
+  graceMs: number,
+  limit = 1000,
+): Promise<Array<{ subscriptionId: string; outboxId: number; nextAttempt: number }>> {
+  const r = await tx.query<{ subscriptionId: string; outboxId: number; nextAttempt: number }>(
+    `select d.subscription_id as "subscriptionId", d.outbox_id as "outboxId", d.attempt + 1 as "nextAttempt"
+     from webhook_deliveries d
+     join webhook_subscriptions s on s.org_id = d.org_id and s.id = d.subscription_id and s.enabled
+     where d.org_id = $1::uuid and d.status = 'failed' and d.outbox_id is not null
+       and d.next_attempt_at < $2::timestamptz
+       and not exists (select 1 from webhook_deliveries n where n.org_id = d.org_id
+         and n.subscription_id = d.subscription_id and n.outbox_id = d.outbox_id and n.attempt > d.attempt)
+     order by d.next_attempt_at limit $3::int`,
+    [tx.orgId, new Date(now.getTime() - graceMs), limit],
+  );
+  return r.rows.map((x) => ({ ...x, outboxId: Number(x.outboxId) }));
+}

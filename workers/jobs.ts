@@ -50,6 +50,8 @@ export const JOBS = {
   },
   /** Scheduled: inactivity warnings and auto-close over every organization. */
   'autoclose.sweep': { queue: 'maintenance', schema: z.object({}) },
+  /** Scheduled: re-enqueues webhook retries whose jobs were lost. */
+  'webhook.sweep': { queue: 'maintenance', schema: z.object({}) },
   /** Scheduled: deletes relayed outbox rows past the retention period. */
   'outbox.prune': { queue: 'maintenance', schema: z.object({}) },
 } as const;

@@ -9,7 +9,7 @@ import { autoCloseSweep } from './auto-close.js';
 import { type Clock, systemClock } from './clock.js';
 import type { WorkerDeps } from './deps.js';
 import { deliverAlert, deliverMessage } from './discord-delivery.js';
-import { pruneOutbox } from './maintenance.js';
+import { pruneOutbox, sweepWebhookRetries } from './maintenance.js';
 import { OutboxRelay } from './outbox-relay.js';
 import { createQueues, type Handlers, type Queues, startProcessors } from './queues.js';
 import { fireSlaTimer, recomputeSla } from './sla.js';
@@ -64,6 +64,9 @@ export function handlersFor(deps: WorkerDeps, retentionDays: number): Handlers {
     'autoclose.sweep': async () => {
       await autoCloseSweep(deps);
     },
+    'webhook.sweep': async () => {
+      await sweepWebhookRetries(deps);
+    },
     'outbox.prune': async () => {
       await pruneOutbox(deps, retentionDays);
     },
@@ -117,6 +120,11 @@ export async function startWorkerRuntime(opts: RuntimeOptions): Promise<WorkerRu
       'autoclose-sweep',
       { every: schedulers.autoCloseEveryMs ?? 60_000 },
       { name: 'autoclose.sweep', data: {} },
+    );
+    await maint.upsertJobScheduler(
+      'webhook-sweep',
+      { every: 5 * 60_000 },
+      { name: 'webhook.sweep', data: {} },
     );
     await maint.upsertJobScheduler(
       'outbox-prune',

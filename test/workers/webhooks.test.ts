@@ -4,8 +4,10 @@ import { SYSTEM } from '../../db/changes.js';
 import { withTenant } from '../../db/tenant.js';
 import { openTicket } from '../../db/tickets.js';
 import * as webhooks from '../../db/webhooks.js';
+import { overdueRetries } from '../../db/webhooks.js';
 import { manualClock } from '../../workers/clock.js';
 import { jobIds } from '../../workers/jobs.js';
+import { RETRY_GRACE_MS, sweepWebhookRetries } from '../../workers/maintenance.js';
 import { deliver, fanout, MAX_ATTEMPTS, messageIdFor, RETRY_SCHEDULE_MS } from '../../workers/webhooks.js';
 import { useTestDb } from '../support/db.js';
 import { makeOrg } from '../support/fixtures.js';
@@ -262,6 +264,39 @@ describe('retries', () => {
       expect((await attempt(s.org.orgId, outboxId, s.subscription.id, 3)).outcome).toBe('skipped');
     } finally {
       await up.close();
+    }
+  });
+});
+
+describe('lost retry jobs', () => {
+  it('the maintenance sweep re-enqueues a retry whose job is gone, once', async () => {
+    const rx = await startReceiver(() => ({ status: 503 }));
+    try {
+      const s = await setup(rx.url);
+      const outboxId = await s.newEvent();
+      const t0 = new Date();
+      clock.set(t0);
+      await attempt(s.org.orgId, outboxId, s.subscription.id, 1);
+      const queue = env.deps.queues.get('webhooks');
+      const retryId = jobIds.deliver(outboxId, s.subscription.id, 2);
+      // Redis lost the delayed retry.
+      await (await queue.getJob(retryId))?.remove();
+      expect(await queue.getJob(retryId)).toBeUndefined();
+      // Not overdue yet: nothing to do. (Other tests' orgs share the database, so the checks look
+      // at this subscription's job rather than at the sweep's total.)
+      await sweepWebhookRetries(env.deps);
+      expect(await queue.getJob(retryId)).toBeUndefined();
+      clock.set(new Date(t0.getTime() + 5_500 + RETRY_GRACE_MS + 1_000));
+      expect(await sweepWebhookRetries(env.deps)).toBeGreaterThanOrEqual(1);
+      expect((await queue.getJob(retryId))?.data).toMatchObject({ outboxId, attempt: 2 });
+      // Once attempt 2 is logged, the sweep has nothing more to find.
+      await attempt(s.org.orgId, outboxId, s.subscription.id, 2);
+      const r = await withTenant(db.app, s.org.orgId, (tx) =>
+        overdueRetries(tx, clock.now(), RETRY_GRACE_MS),
+      );
+      expect(r).toEqual([]);
+    } finally {
+      await rx.close();
     }
   });
 });
