@@ -77,7 +77,7 @@ const envSchema = z.object({
   WEBHOOK_ALLOW_LOOPBACK: bool.default(false),
   WEBHOOK_ALLOW_PRIVATE: bool.default(false),
   OUTBOX_RETENTION_DAYS: z.coerce.number().int().min(1).max(3650).default(14),
-  WORKER_CONCURRENCY: z.coerce.number().int().min(1).max(500).default(20),
+  WORKER_CONCURRENCY: z.coerce.number().int().min(1).max(1000).default(50),
 
   // Attachments and transcripts: the local folder DATA_DIR/storage, or an S3-compatible bucket
   // (AWS S3, MinIO, Cloud Storage's XML API with HMAC keys).
