@@ -1,0 +1,199 @@
+import { type ChildProcess, fork } from 'node:child_process';
+import { fileURLToPath } from 'node:url';
+import { Events, type Interaction, MessageFlags } from 'discord.js';
+import pino from 'pino';
+import { createBot } from '../bot/bot.js';
+import { SYSTEM } from '../db/changes.js';
+import {
+  createGuildLinkCode,
+  redeemGuildLinkCode,
+  setRoleMapping,
+  updateGuildSettings,
+} from '../db/guilds.js';
+import { createOrganization } from '../db/organizations.js';
+import { createPool } from '../db/pool.js';
+import { withTenant } from '../db/tenant.js';
+import { createUser } from '../db/users.js';
+import { createSecretBox } from '../lib/secret-box.js';
+import type { Benchmark } from './lib/benchmark.js';
+import { withCluster } from './lib/cluster.js';
+import { quantile } from './lib/load.js';
+
+const RATES = [50, 200] as const;
+const ROUNDS = 3;
+const ROUND_MS = 4_000;
+const WARMUP_MS = 1_500;
+const FAKE = fileURLToPath(new URL('./lib/bot-ack-fake.ts', import.meta.url));
+
+interface Stats {
+  n: number;
+  p50: number;
+  p99: number;
+  max: number;
+}
+
+function stats(xs: number[]): Stats {
+  const s = [...xs].sort((a, b) => a - b);
+  return { n: s.length, p50: quantile(s, 0.5), p99: quantile(s, 0.99), max: s.at(-1) ?? Number.NaN };
+}
+
+const fmt = (s: Stats) =>
+  `n=${String(s.n).padStart(4)}  p50 ${s.p50.toFixed(0).padStart(4)} ms  p99 ${s.p99.toFixed(0).padStart(4)} ms  max ${s.max.toFixed(0).padStart(4)} ms`;
+
+type FromFake =
+  | { type: 'ready'; url: string; token: string; guildId: string; supportId: string; moderatorRoleId: string }
+  | { type: 'done'; acks: (number | null)[]; answers: string[] }
+  | { type: 'error'; message: string };
+
+function nextMessage(child: ChildProcess): Promise<FromFake> {
+  return new Promise((resolve, reject) => {
+    const onExit = (code: number | null) => reject(new Error(`the fake Discord process exited with ${code}`));
+    child.once('exit', onExit);
+    child.once('message', (m: FromFake) => {
+      child.off('exit', onExit);
+      if (m.type === 'error') reject(new Error(m.message));
+      else resolve(m);
+    });
+  });
+}
+
+/**
+ * Interaction acknowledgement latency, measured by the fake Discord (in its own process) from
+ * dispatching INTERACTION_CREATE to receiving the callback. Real: staff running `/ticket info` in a
+ * ticket thread through the bot's full stack (ephemeral defer by the wrapper, then the guild and
+ * role look-ups, RBAC and the ticket read in Postgres, and the answer), the answers' work
+ * overlapping later acks. Baseline: the same client, gateway and process with a handler that
+ * defers and does nothing else. Rounds alternate at a fixed arrival rate.
+ */
+export const botAck: Benchmark = {
+  name: 'bot-ack',
+  description: 'interaction ack latency at 50 and 200/s, the bot vs a no-I/O acking handler',
+  async run(log) {
+    await withCluster(log, async (pgh) => {
+      const pool = createPool({
+        url: pgh.urlFor('app'),
+        max: 10,
+        statementTimeoutMs: 10_000,
+        connectTimeoutMs: 5_000,
+      });
+      const child = fork(FAKE, [], {
+        execArgv: ['--import', 'tsx'],
+        stdio: ['ignore', 'inherit', 'inherit', 'ipc'],
+      });
+      let stopBot = async () => {};
+      try {
+        const ready = await nextMessage(child);
+        if (ready.type !== 'ready') throw new Error('unexpected message from the fake');
+        const owner = await createUser(pool, { displayName: 'owner' });
+        const org = await createOrganization(
+          pool,
+          { name: 'Bench', slug: 'bench-ack', ownerUserId: owner.id },
+          SYSTEM,
+        );
+        const { code } = await withTenant(pool, org.id, (tx) => createGuildLinkCode(tx, SYSTEM));
+        await redeemGuildLinkCode(pool, { code, guildId: ready.guildId, guildName: 'Bench' });
+        await withTenant(pool, org.id, async (tx) => {
+          await updateGuildSettings(
+            tx,
+            ready.guildId,
+            { supportChannelId: ready.supportId, maxOpenPerPlayer: 50, cooldownSeconds: 0 },
+            SYSTEM,
+          );
+          await setRoleMapping(
+            tx,
+            { guildId: ready.guildId, discordRoleId: ready.moderatorRoleId, roleKey: 'moderator' },
+            SYSTEM,
+          );
+        });
+        const box = createSecretBox(undefined);
+        const bot = createBot({
+          pool,
+          logger: pino({ level: 'silent' }),
+          apiUrl: `${ready.url}/api`,
+          messageContent: true,
+          seal: (s) => box.seal(s),
+          open: (s) => box.open(s),
+          putObject: async () => ({ url: null }),
+        });
+        stopBot = () => bot.stop(10_000);
+        await bot.start(ready.token);
+        const client = bot.client;
+        const real = client.listeners(Events.InteractionCreate) as ((i: Interaction) => void)[];
+        const baseline = (i: Interaction) => {
+          if (i.isRepliable()) i.deferReply({ flags: MessageFlags.Ephemeral }).catch(() => {});
+        };
+        const use = (side: 'real' | 'baseline') => {
+          client.removeAllListeners(Events.InteractionCreate);
+          for (const l of side === 'real' ? real : [baseline]) client.on(Events.InteractionCreate, l);
+        };
+        const play = async (cmd: Record<string, unknown>) => {
+          child.send(cmd);
+          const m = await nextMessage(child);
+          if (m.type !== 'done') throw new Error('unexpected message from the fake');
+          return m;
+        };
+
+        // One ticket whose thread the staff work in.
+        use('real');
+        const opened = await play({
+          type: 'round',
+          rate: 1,
+          ms: 1,
+          waitForAnswers: true,
+          userIds: 'players',
+          sub: 'open',
+        });
+        const threadId = /<#(\d+)>/.exec(opened.answers[0] ?? '')?.[1];
+        if (!threadId) throw new Error(`could not open the ticket: ${opened.answers[0]}`);
+
+        const round = async (side: 'real' | 'baseline', rate: number, ms: number) => {
+          use(side);
+          const m = await play({
+            type: 'round',
+            rate,
+            ms,
+            waitForAnswers: side === 'real',
+            userIds: 'staff',
+            threadId,
+            sub: 'info',
+          });
+          const missed = m.acks.filter((a) => a === null).length;
+          if (missed) throw new Error(`${missed} interactions were not acknowledged within 3 s`);
+          const wrong = m.answers.filter((a) => !a.startsWith('**Ticket #1**')).length;
+          if (wrong)
+            throw new Error(
+              `${wrong} answers were not the ticket's info: ${m.answers.find((a) => !a.startsWith('**Ticket'))}`,
+            );
+          return m.acks as number[];
+        };
+
+        for (const rate of RATES) {
+          await round('baseline', rate, WARMUP_MS);
+          await round('real', rate, WARMUP_MS);
+          const all = { real: [] as number[], baseline: [] as number[] };
+          for (let r = 0; r < ROUNDS; r++) {
+            const order = r % 2 === 0 ? (['baseline', 'real'] as const) : (['real', 'baseline'] as const);
+            for (const side of order) {
+              const xs = await round(side, rate, ROUND_MS);
+              all[side].push(...xs);
+              log(`  ${rate}/s round ${r + 1} ${side.padEnd(8)} ${fmt(stats(xs))}`);
+            }
+          }
+          const b = stats(all.baseline);
+          const real = stats(all.real);
+          const target = Math.max(100, 2 * b.p99);
+          log(`${rate}/s baseline (no-I/O ack)  ${fmt(b)}`);
+          log(`${rate}/s bot (/ticket info)     ${fmt(real)}`);
+          log(
+            `${rate}/s result: p99 ${real.p99.toFixed(0)} ms vs target ≤ ${target.toFixed(0)} ms (max(100 ms, 2× baseline p99)) → ${real.p99 <= target ? 'PASS' : 'FAIL'}`,
+          );
+        }
+      } finally {
+        await stopBot().catch(() => {});
+        child.send({ type: 'stop' });
+        await new Promise((r) => child.once('exit', r));
+        await pool.end();
+      }
+    });
+  },
+};

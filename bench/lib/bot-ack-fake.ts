@@ -1,0 +1,93 @@
+import { setTimeout as sleep } from 'node:timers/promises';
+import { ChannelType } from 'discord.js';
+import { type InteractionHandle, startFakeDiscord } from '../../test/support/fake-discord/index.js';
+
+/**
+ * The fake Discord of bench/bot-ack.ts, in its own process so its work (and the request log it
+ * keeps) does not share the bot's event loop, as Discord would not. It plays interactions at a
+ * fixed rate when told to over IPC and reports each one's acknowledgement latency as measured
+ * here: from dispatching INTERACTION_CREATE to receiving the callback.
+ */
+type Command =
+  | {
+      type: 'round';
+      rate: number;
+      ms: number;
+      waitForAnswers: boolean;
+      userIds: 'staff' | 'players';
+      threadId?: string;
+      sub: string;
+    }
+  | { type: 'stop' };
+
+const STAFF = 200;
+const PLAYERS = 200;
+
+async function main(): Promise<void> {
+  const fake = await startFakeDiscord({ interactionDeadlineMs: 3_000 });
+  const staff = Array.from({ length: STAFF }, (_, i) => fake.addUser({ username: `staff${i}` }).id);
+  const players = Array.from({ length: PLAYERS }, (_, i) => fake.addUser({ username: `player${i}` }).id);
+  const guild = fake.addGuild({
+    name: 'Bench',
+    roles: [{ name: 'Moderator' }],
+    channels: [{ name: 'support', type: ChannelType.GuildText }],
+    members: [...staff, ...players],
+  });
+  for (const id of staff) fake.addMember(guild.id, id, [guild.roles['Moderator'] ?? '']);
+  const send = (m: unknown) => process.send?.(m);
+  let next = 0;
+  process.on('message', (raw: Command) => {
+    void (async () => {
+      if (raw.type === 'stop') {
+        await fake.close();
+        process.exit(0);
+      }
+      const cmd = raw;
+      const handles: InteractionHandle[] = [];
+      const start = performance.now();
+      const total = Math.max(1, Math.round((cmd.rate * cmd.ms) / 1000));
+      const users = cmd.userIds === 'staff' ? staff : players;
+      for (let k = 0; k < total; k++) {
+        const wait = start + (k * 1000) / cmd.rate - performance.now();
+        if (wait > 1) await sleep(wait);
+        next += 1;
+        handles.push(
+          fake.sendInteraction({
+            kind: 'chatInput',
+            name: 'ticket',
+            subcommand: cmd.sub,
+            guildId: guild.id,
+            channelId: cmd.threadId ?? guild.channels['support'] ?? '',
+            userId: users[next % users.length] ?? '',
+            ...(cmd.sub === 'open' ? { options: [{ name: 'subject', value: `Bench ${next}` }] } : {}),
+          }),
+        );
+      }
+      const acks = await Promise.all(handles.map((h) => h.response));
+      const answers: string[] = [];
+      if (cmd.waitForAnswers) {
+        for (const h of handles) {
+          const edit = await fake.waitForRequest(
+            { method: 'PATCH', path: `/webhooks/${fake.applicationId}/${h.token}/messages/@original` },
+            120_000,
+          );
+          answers.push((edit.body as { content?: string }).content ?? '');
+        }
+      }
+      send({ type: 'done', acks: acks.map((a) => (a ? a.ackMs : null)), answers });
+    })().catch((err: unknown) => send({ type: 'error', message: String(err) }));
+  });
+  send({
+    type: 'ready',
+    url: fake.url,
+    token: fake.botToken,
+    guildId: guild.id,
+    supportId: guild.channels['support'],
+    moderatorRoleId: guild.roles['Moderator'],
+  });
+}
+
+main().catch((err: unknown) => {
+  console.error(err);
+  process.exit(1);
+});
