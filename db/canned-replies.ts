@@ -45,18 +45,24 @@ export async function createCannedReply(
   actor: Actor,
 ): Promise<CannedReply> {
   const input = parseInput(createCannedInput, raw);
-  const r = await tx.query<CannedReply>(
-    `insert into canned_replies (org_id, shortcut, title, body, team_id, created_by)
+  const r = await tx
+    .query<CannedReply>(
+      `insert into canned_replies (org_id, shortcut, title, body, team_id, created_by)
      values ($1::uuid, $2::text, $3::text, $4::text, $5::uuid, $6::uuid) returning ${COLUMNS}`,
-    [
-      tx.orgId,
-      input.shortcut,
-      input.title,
-      input.body,
-      input.teamId ?? null,
-      actor.type === 'user' ? actor.id : null,
-    ],
-  );
+      [
+        tx.orgId,
+        input.shortcut,
+        input.title,
+        input.body,
+        input.teamId ?? null,
+        actor.type === 'user' ? actor.id : null,
+      ],
+    )
+    .catch((err: unknown) => {
+      if ((err as { constraint?: string }).constraint === 'canned_replies_org_id_shortcut_key')
+        throw new AppError('conflict', `a canned reply with the shortcut "${input.shortcut}" already exists`);
+      throw err;
+    });
   const reply = r.rows[0] as CannedReply;
   await recordChange(tx, actor, {
     action: 'canned_reply.created',

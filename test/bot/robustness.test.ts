@@ -1,4 +1,7 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { SYSTEM } from '../../db/changes.js';
+import { updateGuildSettings } from '../../db/guilds.js';
+import { withTenant } from '../../db/tenant.js';
 import { type Harness, interact, startHarness } from './harness.js';
 
 let h: Harness;
@@ -87,5 +90,16 @@ describe('failures reach the user as clear ephemeral messages', () => {
     expect(a.content).toMatch(
       /^I am missing a Discord permission for this \(.*\)\. An admin can fix my role's permissions\. \(request id `[0-9a-f-]{36}`\)$/,
     );
+  });
+
+  it('the cooldown between two tickets is enforced with the remaining wait', async () => {
+    await withTenant(h.db.app, h.org.orgId, (tx) =>
+      updateGuildSettings(tx, h.guild.id, { cooldownSeconds: 3600 }, SYSTEM),
+    );
+    const fresh = h.fake.addUser({ username: 'fresh' }).id;
+    h.fake.addMember(h.guild.id, fresh);
+    expect((await openCmd('first', fresh)).content).toMatch(/is open/);
+    const second = await openCmd('second', fresh);
+    expect(second.content).toMatch(/^Please wait (3600|359\d) s before opening another ticket\.$/);
   });
 });

@@ -1,0 +1,159 @@
+import { describe, expect, it } from 'vitest';
+import {
+  createCannedReply,
+  deleteCannedReply,
+  getCannedReply,
+  listCannedReplies,
+  renderCannedReply,
+  updateCannedReply,
+} from '../../db/canned-replies.js';
+import { archiveCategory, createCategory, listCategories, updateCategory } from '../../db/categories.js';
+import {
+  createGuildLinkCode,
+  getGuild,
+  listGuilds,
+  orgForGuild,
+  redeemGuildLinkCode,
+  unlinkGuild,
+  updateGuildSettings,
+} from '../../db/guilds.js';
+import { withTenant } from '../../db/tenant.js';
+import { useTestDb } from '../support/db.js';
+import { makeOrg } from '../support/fixtures.js';
+
+const db = useTestDb(4);
+const GUILD = '123456789012345678';
+
+describe('db/guilds', () => {
+  it('link codes are single use, hashed, and link the guild; unlink removes it', async () => {
+    const org = await makeOrg(db.app, 'Links');
+    const { code, expiresAt } = await withTenant(db.app, org.orgId, (tx) =>
+      createGuildLinkCode(tx, org.owner),
+    );
+    expect(code).toMatch(/^GM-[A-Z2-9]{10}$/);
+    expect(expiresAt.getTime()).toBeGreaterThan(Date.now());
+    const stored = await db.admin.query('select code_hash from guild_link_codes where org_id = $1', [
+      org.orgId,
+    ]);
+    expect(stored.rows[0].code_hash.toString()).not.toContain(code);
+    expect(await redeemGuildLinkCode(db.app, { code, guildId: GUILD, guildName: 'Server' }, org.owner)).toBe(
+      org.orgId,
+    );
+    await expect(
+      redeemGuildLinkCode(db.app, { code, guildId: GUILD, guildName: 'Server' }),
+    ).rejects.toMatchObject({
+      code: 'not_found',
+    });
+    expect(await orgForGuild(db.app, GUILD)).toBe(org.orgId);
+    const other = await makeOrg(db.app, 'Other');
+    const c2 = await withTenant(db.app, other.orgId, (tx) => createGuildLinkCode(tx, other.owner));
+    await expect(
+      redeemGuildLinkCode(db.app, { code: c2.code, guildId: GUILD, guildName: 'x' }),
+    ).rejects.toMatchObject({
+      code: 'conflict',
+      message: 'this server is already linked to another organization',
+    });
+    const guilds = await withTenant(db.app, org.orgId, (tx) => listGuilds(tx));
+    expect(guilds.map((g) => g.guildId)).toEqual([GUILD]);
+    expect(await withTenant(db.app, other.orgId, (tx) => listGuilds(tx))).toEqual([]);
+    await withTenant(db.app, org.orgId, (tx) => unlinkGuild(tx, GUILD, org.owner));
+    expect(await orgForGuild(db.app, GUILD)).toBeNull();
+    const audit = await db.admin.query(
+      `select action from audit_logs where org_id = $1 and action like 'guild.%' order by id`,
+      [org.orgId],
+    );
+    expect(audit.rows.map((r) => r.action)).toEqual([
+      'guild.link_code_created',
+      'guild.linked',
+      'guild.unlinked',
+    ]);
+  });
+
+  it('settings merge per category and are validated as a whole', async () => {
+    const org = await makeOrg(db.app, 'Settings');
+    const { code } = await withTenant(db.app, org.orgId, (tx) => createGuildLinkCode(tx, org.owner));
+    const guildId = '223456789012345678';
+    await redeemGuildLinkCode(db.app, { code, guildId, guildName: 'S' });
+    const cat = '00000000-0000-4000-8000-000000000001';
+    await withTenant(db.app, org.orgId, async (tx) => {
+      await updateGuildSettings(
+        tx,
+        guildId,
+        { categories: { [cat]: { mode: 'forum', channelId: '323456789012345678' } } },
+        org.owner,
+      );
+      await updateGuildSettings(
+        tx,
+        guildId,
+        { categories: { [cat]: { overflowCategoryIds: ['423456789012345678'] } } },
+        org.owner,
+      );
+      await expect(
+        updateGuildSettings(tx, guildId, { maxOpenPerPlayer: 0 }, org.owner),
+      ).rejects.toMatchObject({
+        code: 'validation_failed',
+      });
+    });
+    const g = await withTenant(db.app, org.orgId, (tx) => getGuild(tx, guildId));
+    expect(g.settings.categories?.[cat]).toEqual({
+      mode: 'forum',
+      channelId: '323456789012345678',
+      overflowCategoryIds: ['423456789012345678'],
+    });
+  });
+});
+
+describe('db/categories', () => {
+  it('holds at most 5 questions with Discord’s label limits, unique keys', async () => {
+    const org = await makeOrg(db.app, 'Cats');
+    const q = (key: string) => ({ key, label: `Question ${key}` });
+    await withTenant(db.app, org.orgId, async (tx) => {
+      const c = await createCategory(tx, { name: 'Bugs', questions: [q('a'), q('b')] }, org.owner);
+      expect(c.questions).toEqual([
+        { key: 'a', label: 'Question a', style: 'short', required: true },
+        { key: 'b', label: 'Question b', style: 'short', required: true },
+      ]);
+      await expect(
+        createCategory(tx, { name: 'Six', questions: ['a', 'b', 'c', 'd', 'e', 'f'].map(q) }, org.owner),
+      ).rejects.toMatchObject({
+        code: 'validation_failed',
+        message: expect.stringContaining('at most 5 questions'),
+      });
+      await expect(
+        createCategory(tx, { name: 'Dup', questions: [q('a'), q('a')] }, org.owner),
+      ).rejects.toMatchObject({
+        code: 'validation_failed',
+      });
+      await expect(
+        createCategory(tx, { name: 'Long', questions: [{ key: 'x', label: 'x'.repeat(46) }] }, org.owner),
+      ).rejects.toMatchObject({ code: 'validation_failed' });
+      const u = await updateCategory(tx, c.id, { ticketMode: 'forum', description: 'Crashes' }, org.owner);
+      expect(u).toMatchObject({ ticketMode: 'forum', description: 'Crashes', name: 'Bugs' });
+      await archiveCategory(tx, c.id, org.owner);
+      expect(await listCategories(tx)).toEqual([]);
+      expect((await listCategories(tx, { includeArchived: true })).map((x) => x.name)).toEqual(['Bugs']);
+    });
+  });
+});
+
+describe('db/canned-replies', () => {
+  it('CRUD, shortcuts unique per org, and variables rendered', async () => {
+    const org = await makeOrg(db.app, 'Canned');
+    await withTenant(db.app, org.orgId, async (tx) => {
+      const r = await createCannedReply(
+        tx,
+        { shortcut: 'Refund', title: 'Refund', body: 'Hi {player}, #{ticket}' },
+        org.owner,
+      );
+      expect(r.shortcut).toBe('refund');
+      await updateCannedReply(tx, r.id, { body: 'Hello {player}, about #{ticket} ({unknown})' }, org.owner);
+      expect((await getCannedReply(tx, 'refund')).body).toBe('Hello {player}, about #{ticket} ({unknown})');
+      expect((await listCannedReplies(tx, { search: 'ref' })).map((c) => c.shortcut)).toEqual(['refund']);
+      await deleteCannedReply(tx, r.id, org.owner);
+      await expect(getCannedReply(tx, 'refund')).rejects.toMatchObject({ code: 'not_found' });
+    });
+    expect(
+      renderCannedReply('Hello {player}, about #{ticket} ({unknown}) {agent}', { player: 'Ana', ticket: 42 }),
+    ).toBe('Hello Ana, about #42 ({unknown}) {agent}');
+  });
+});
