@@ -588,3 +588,17 @@ export async function recordTimer(
     },
   );
 }
+
+/**
+ * Tickets whose earliest SLA due time is before `before`: the SLA sweep recomputes them, which
+ * re-creates any timer job Redis lost (recomputing is idempotent and records nothing twice).
+ */
+export async function ticketsDueBefore(tx: Tx, before: Date, limit = 1000): Promise<string[]> {
+  const r = await tx.query<{ id: string }>(
+    `select id from tickets where org_id = $1::uuid and sla_due_at is not null and sla_due_at < $2::timestamptz
+       and status not in ('solved', 'closed')
+     order by sla_due_at limit $3::int`,
+    [tx.orgId, before, limit],
+  );
+  return r.rows.map((x) => x.id);
+}

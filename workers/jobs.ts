@@ -48,6 +48,8 @@ export const JOBS = {
       dueAt: z.iso.datetime(),
     }),
   },
+  /** Scheduled: recomputes tickets whose SLA falls due soon, re-creating timers Redis lost. */
+  'sla.sweep': { queue: 'maintenance', schema: z.object({}) },
   /** Scheduled: inactivity warnings and auto-close over every organization. */
   'autoclose.sweep': { queue: 'maintenance', schema: z.object({}) },
   /** Scheduled: re-enqueues webhook retries whose jobs were lost. */
@@ -71,6 +73,7 @@ export const jobIds = {
   discordMessage: (outboxId: number) => `dm-${outboxId}`,
   alert: (outboxId: number) => `da-${outboxId}`,
   slaRecompute: (outboxId: number) => `sr-${outboxId}`,
+  slaSweep: (ticketId: string, slot: number) => `ss-${ticketId}-${slot}`,
   slaFire: (ticketId: string, metric: SlaMetric, kind: 'warn' | 'breach', dueAt: Date) =>
     `sf-${ticketId}-${metric}-${kind}-${dueAt.getTime()}`,
 };

@@ -12,7 +12,7 @@ import { deliverAlert, deliverMessage } from './discord-delivery.js';
 import { pruneOutbox, sweepWebhookRetries } from './maintenance.js';
 import { OutboxRelay } from './outbox-relay.js';
 import { createQueues, type Handlers, type Queues, startProcessors } from './queues.js';
-import { fireSlaTimer, recomputeSla } from './sla.js';
+import { fireSlaTimer, recomputeSla, SLA_SWEEP_EVERY_MS, slaSweep } from './sla.js';
 import { deliver, fanout } from './webhooks.js';
 
 export interface RuntimeOptions {
@@ -60,6 +60,9 @@ export function handlersFor(deps: WorkerDeps, retentionDays: number): Handlers {
     },
     'sla.fire': async (d) => {
       await fireSlaTimer(deps, d);
+    },
+    'sla.sweep': async () => {
+      await slaSweep(deps);
     },
     'autoclose.sweep': async () => {
       await autoCloseSweep(deps);
@@ -120,6 +123,11 @@ export async function startWorkerRuntime(opts: RuntimeOptions): Promise<WorkerRu
       'autoclose-sweep',
       { every: schedulers.autoCloseEveryMs ?? 60_000 },
       { name: 'autoclose.sweep', data: {} },
+    );
+    await maint.upsertJobScheduler(
+      'sla-sweep',
+      { every: SLA_SWEEP_EVERY_MS },
+      { name: 'sla.sweep', data: {} },
     );
     await maint.upsertJobScheduler(
       'webhook-sweep',

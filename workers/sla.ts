@@ -1,5 +1,12 @@
 import { SYSTEM } from '../db/changes.js';
-import { recordTimer, recordTransitions, type SlaSnapshot, slaSnapshot, timerRecorded } from '../db/sla.js';
+import {
+  recordTimer,
+  recordTransitions,
+  type SlaSnapshot,
+  slaSnapshot,
+  ticketsDueBefore,
+  timerRecorded,
+} from '../db/sla.js';
 import { withTenant } from '../db/tenant.js';
 import { PRIORITIES } from '../db/ticket-rules.js';
 import { getTicket, setPriority, transfer } from '../db/tickets.js';
@@ -133,4 +140,41 @@ export async function fireSlaTimer(deps: WorkerDeps, data: JobData<'sla.fire'>):
     throw new Error(`SLA ${data.kind} for ${data.ticketId} fired early; retrying`);
   }
   return result;
+}
+
+/** How far ahead the sweep looks, and how often it runs (job scheduler `sla-sweep`). */
+export const SLA_SWEEP_EVERY_MS = 5 * 60_000;
+
+/**
+ * Enqueues a recompute for every open ticket whose SLA falls due before the next sweep. Timers
+ * are delayed jobs; one lost with a Redis crash would otherwise wait for the ticket's next event.
+ * The job id carries the sweep's time slot, so overlapping sweeps do not double the work.
+ */
+export async function slaSweep(deps: WorkerDeps): Promise<number> {
+  const now = deps.clock.now();
+  const before = new Date(now.getTime() + 2 * SLA_SWEEP_EVERY_MS);
+  const slot = Math.floor(now.getTime() / SLA_SWEEP_EVERY_MS);
+  let n = 0;
+  let after: string | null = null;
+  for (;;) {
+    const orgs: { rows: Array<{ org_id: string }> } = await deps.pool.query({
+      text: 'select org_id from gm_list_orgs($1::uuid, 500)',
+      values: [after],
+    });
+    for (const { org_id: orgId } of orgs.rows) {
+      const ids = await withTenant(deps.pool, orgId, (tx) => ticketsDueBefore(tx, before));
+      n += ids.length;
+      await deps.queues.enqueueMany(
+        ids.map((ticketId) => ({
+          name: 'sla.recompute' as const,
+          payload: { orgId, ticketId },
+          opts: { jobId: jobIds.slaSweep(ticketId, slot) },
+        })),
+      );
+    }
+    const last = orgs.rows.at(-1);
+    if (!last || orgs.rows.length < 500) break;
+    after = last.org_id;
+  }
+  return n;
 }

@@ -7,7 +7,7 @@ import { addBusinessMinutes, businessMinutesBetween, zonedTimeToInstant } from '
 import { manualClock } from '../../workers/clock.js';
 import { jobIds } from '../../workers/jobs.js';
 import { startWorkerRuntime, type WorkerRuntime } from '../../workers/runtime.js';
-import { fireSlaTimer, recomputeSla } from '../../workers/sla.js';
+import { fireSlaTimer, recomputeSla, slaSweep } from '../../workers/sla.js';
 import { useTestDb } from '../support/db.js';
 import { makeOrg } from '../support/fixtures.js';
 import { box, logger, loopbackOnly, testDeps, uniquePrefix, until } from './support.js';
@@ -329,6 +329,27 @@ describe('SLA clocks', () => {
     expect(ticket.rows[0]).toMatchObject({ priority: 'high', team_id: s.team.id });
     expect(ticket.rows[0]?.sla_breached_at).not.toBeNull();
     expect((await s.events(t.id)).filter((e) => e.kind === 'breach')).toHaveLength(1);
+  });
+});
+
+describe('SLA sweep', () => {
+  it('re-creates a timer job that Redis lost', async () => {
+    const s = await setup({ firstResponseMinutes: 30, resolutionMinutes: null });
+    const t = await s.open(new Date(Date.now() - 25 * 60_000));
+    clock.set(new Date());
+    const snap = await recomputeSla(env.deps, { orgId: s.org.orgId, ticketId: t.id });
+    const dueAt = snap?.metrics[0]?.dueAt ?? new Date(0);
+    const timers = env.deps.queues.get('timers');
+    const fireId = jobIds.slaFire(t.id, 'first_response', 'breach', dueAt);
+    await (await timers.getJob(fireId))?.remove();
+    expect(await timers.getJob(fireId)).toBeUndefined();
+    expect(await slaSweep(env.deps)).toBeGreaterThanOrEqual(1);
+    const recompute = (await timers.getJobs(['waiting', 'prioritized'])).find(
+      (j) => j.name === 'sla.recompute' && j.data.ticketId === t.id,
+    );
+    expect(recompute?.id).toMatch(/^ss-/);
+    await recomputeSla(env.deps, recompute?.data);
+    expect((await timers.getJob(fireId))?.data).toMatchObject({ ticketId: t.id, kind: 'breach' });
   });
 });
 
