@@ -9,6 +9,7 @@ import { createSubscription } from '../../db/webhooks.js';
 import { orgTopic, readBacklog } from '../../lib/live.js';
 import { type RedisHandle, startRedis } from '../../lib/local-stack/index.js';
 import { freePort } from '../../lib/local-stack/ports.js';
+import { registry } from '../../lib/metrics.js';
 import { startWorkerRuntime, type WorkerRuntime } from '../../workers/runtime.js';
 import { messageIdFor } from '../../workers/webhooks.js';
 import { useTestDb } from '../support/db.js';
@@ -109,6 +110,14 @@ describe('Redis killed mid-stream', () => {
       expect(ids).toHaveLength(expected.length);
       expect(new Set(ids)).toEqual(new Set(expected.map(messageIdFor)));
     }
+
+    // Queue depth and job latency reach the shared Prometheus registry the API serves.
+    const metrics = await registry.metrics();
+    expect(metrics).toMatch(/gamemod_queue_jobs\{queue="gm-webhooks",state="waiting"\} \d+/);
+    expect(metrics).toMatch(
+      /gamemod_job_duration_seconds_count\{queue="webhooks",name="webhook.deliver",outcome="ok"\} [1-9]/,
+    );
+    expect(metrics).toMatch(/gamemod_outbox_relayed_total [1-9]/);
 
     // Live: the org topic's backlog holds every event exactly once, in gap-free sequence.
     const reader = new Redis(redis.url);
