@@ -43,6 +43,7 @@ export function createBot(o: BotOptions): Bot {
   const deps: BotDeps = {
     pool: o.pool,
     redis: o.redis,
+    redisPrefix: o.redisPrefix ?? 'gm:bot',
     logger: o.logger,
     client,
     seal: o.seal,

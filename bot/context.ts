@@ -11,6 +11,8 @@ export type PutObject = (key: string, body: Buffer, contentType: string) => Prom
 export interface BotDeps {
   pool: Pool;
   redis?: Redis | undefined;
+  /** Prefix of the bot's Redis keys (session-start buckets, locks). */
+  redisPrefix: string;
   logger: Logger;
   client: Client;
   /** Seals a credential (the channel webhook token) before it is stored. */

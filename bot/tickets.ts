@@ -1,3 +1,4 @@
+import { randomUUID } from 'node:crypto';
 import { ButtonStyle, ComponentType } from 'discord.js';
 import { type Category, getCategory } from '../db/categories.js';
 import type { Actor } from '../db/changes.js';
@@ -14,6 +15,7 @@ import { withTenant } from '../db/tenant.js';
 import { openTicket } from '../db/tickets.js';
 import { AppError } from '../lib/errors.js';
 import { type DiscordPerson, guildOf, orgOf, playerActor } from './auth.js';
+import type { BotDeps } from './context.js';
 import {
   addThreadMember,
   createForumPost,
@@ -138,6 +140,47 @@ export function actionRows(ticketId: string): unknown[] {
  * that ticket is returned.
  */
 export async function openFromDiscord(
+  ctx: Ctx,
+  req: OpenRequest,
+): Promise<{ ticket: DiscordTicket; created: boolean }> {
+  // One open at a time per player and guild (across shards and machines), so two quick clicks
+  // cannot both pass the open-ticket limit while the first is still creating its thread.
+  const release = await acquireLock(ctx.deps, `opening:${req.guildId}:${req.requester.id}`, 30_000);
+  if (!release)
+    throw new AppError('rate_limited', 'Your previous ticket is still being opened; give it a moment.');
+  try {
+    return await openUnlocked(ctx, req);
+  } finally {
+    await release().catch((err) => ctx.log.warn({ err }, 'could not release the ticket-open lock'));
+  }
+}
+
+const localLocks = new Set<string>();
+const RELEASE = `if redis.call('get', KEYS[1]) == ARGV[1] then return redis.call('del', KEYS[1]) else return 0 end`;
+
+/** A short lock in Redis (or in this process without Redis); null when someone else holds it. */
+async function acquireLock(
+  deps: BotDeps,
+  name: string,
+  ttlMs: number,
+): Promise<(() => Promise<void>) | null> {
+  if (!deps.redis) {
+    if (localLocks.has(name)) return null;
+    localLocks.add(name);
+    return async () => {
+      localLocks.delete(name);
+    };
+  }
+  const redis = deps.redis;
+  const key = `${deps.redisPrefix}:lock:${name}`;
+  const token = randomUUID();
+  if ((await redis.set(key, token, 'PX', ttlMs, 'NX')) !== 'OK') return null;
+  return async () => {
+    await redis.eval(RELEASE, 1, key, token);
+  };
+}
+
+async function openUnlocked(
   ctx: Ctx,
   req: OpenRequest,
 ): Promise<{ ticket: DiscordTicket; created: boolean }> {

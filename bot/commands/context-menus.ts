@@ -5,9 +5,10 @@ import {
   type MessageContextMenuCommandInteraction,
   type UserContextMenuCommandInteraction,
 } from 'discord.js';
+import { withTenant } from '../../db/tenant.js';
 import { AppError } from '../../lib/errors.js';
-import { requirePermission, resolveWho } from '../auth.js';
-import { personOf } from '../discord-api.js';
+import { guildOf, requirePermission, resolveWho } from '../auth.js';
+import { personOf, postMessage } from '../discord-api.js';
 import { type CommandHandler, respond } from '../handler.js';
 import { openFromDiscord, ticketLink } from '../tickets.js';
 
@@ -37,6 +38,20 @@ export const openAboutMessage: CommandHandler<MessageContextMenuCommandInteracti
       answers: [{ key: 'reported_message', label: 'Message text', value: content || '(no text)' }],
       quote: { url, authorId: m.author.id, content },
     });
+    if (created) {
+      // Reports also go to the moderators' alert channel, when the server has one.
+      const alertChannelId = await withTenant(
+        ctx.deps.pool,
+        who.orgId,
+        async (tx) => (await guildOf(tx, who.guildId)).settings.alertChannelId,
+      );
+      if (alertChannelId) {
+        await postMessage(ctx.deps.client, alertChannelId, {
+          content: `New report #${ticket.number} by <@${i.user.id}> about a message by <@${m.author.id}>: ${ticketLink(ticket)}`,
+          allowed_mentions: { parse: [] },
+        }).catch((err) => ctx.log.warn({ err }, 'could not post the report alert'));
+      }
+    }
     await respond(
       i,
       created

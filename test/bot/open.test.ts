@@ -1,4 +1,7 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { SYSTEM } from '../../db/changes.js';
+import { updateGuildSettings } from '../../db/guilds.js';
+import { withTenant } from '../../db/tenant.js';
 import { answerOf, type Harness, interact, openThroughPanel, settle, startHarness } from './harness.js';
 
 let h: Harness;
@@ -237,6 +240,9 @@ describe('opening a ticket from the panel', () => {
 
   it('the message context menu opens a report quoting the message with a link', async () => {
     const channelId = h.guild.channels['support'] ?? '';
+    await withTenant(h.db.app, h.org.orgId, (tx) =>
+      updateGuildSettings(tx, h.guild.id, { alertChannelId: h.guild.channels['transcripts'] }, SYSTEM),
+    );
     const reported = h.fake.userMessage(channelId, h.users.other, 'buy gold at scam.example');
     const a = await interact(h, {
       kind: 'messageContextMenu',
@@ -248,7 +254,7 @@ describe('opening a ticket from the panel', () => {
     });
     expect(a.content).toMatch(/^Thanks, staff will look at it in ticket #\d+/);
     const r = await h.db.admin.query(
-      'select subject, discord_channel_id from tickets where external_id = $1',
+      'select number, subject, discord_channel_id from tickets where external_id = $1',
       [a.handle.id],
     );
     expect(r.rows[0].subject).toBe('Report: a message by other');
@@ -256,6 +262,12 @@ describe('opening a ticket from the panel', () => {
     const first = [...(h.fake.state.messages.get(thread)?.values() ?? [])].find((m) => m.embeds.length);
     const fields = ((first?.embeds[0] ?? { fields: [] }) as { fields: { name: string; value: string }[] })
       .fields;
+    const alert = h.fake
+      .requests({ method: 'POST', path: `/channels/${h.guild.channels['transcripts']}/messages` })
+      .at(-1);
+    expect((alert?.body as { content: string }).content).toBe(
+      `New report #${r.rows[0].number} by <@${h.users.player}> about a message by <@${h.users.other}>: <#${thread}>`,
+    );
     expect(fields.find((f) => f.name === 'Reported message')?.value).toContain(
       `https://discord.com/channels/${h.guild.id}/${channelId}/${reported.id}`,
     );

@@ -102,4 +102,21 @@ describe('failures reach the user as clear ephemeral messages', () => {
     const second = await openCmd('second', fresh);
     expect(second.content).toMatch(/^Please wait (3600|359\d) s before opening another ticket\.$/);
   });
+
+  it('a second open by the same player while the first is still being made is refused', async () => {
+    const quick = h.fake.addUser({ username: 'quick' }).id;
+    h.fake.addMember(h.guild.id, quick);
+    await withTenant(h.db.app, h.org.orgId, (tx) =>
+      updateGuildSettings(tx, h.guild.id, { cooldownSeconds: 0 }, SYSTEM),
+    );
+    const before = await count();
+    // The first open waits out a 429 on its thread, holding the per-player lock meanwhile.
+    h.fake.rateLimitNext(threadCreate, 1);
+    const first = openCmd('first click', quick);
+    await h.fake.waitForRequest({ ...threadCreate, status: 429 });
+    const second = await openCmd('second click', quick);
+    expect(second.content).toBe('Your previous ticket is still being opened; give it a moment.');
+    expect((await first).content).toMatch(/is open/);
+    expect(await count()).toBe(before + 1);
+  });
 });
