@@ -1,5 +1,5 @@
 import { randomUUID } from 'node:crypto';
-import { ButtonStyle, ComponentType } from 'discord.js';
+import { ButtonStyle, ComponentType, DiscordAPIError } from 'discord.js';
 import { type Category, getCategory } from '../db/categories.js';
 import type { Actor } from '../db/changes.js';
 import {
@@ -243,20 +243,31 @@ async function openUnlocked(
     content: `Opening a ticket for <@${req.requester.id}>…`,
     allowed_mentions: { parse: [] },
   };
-  const channel =
-    mode === 'forum'
-      ? await createForumPost(client, parent, name, placeholder, reason)
-      : mode === 'channel'
-        ? await createTicketChannel(
-            client,
-            req.guildId,
-            name,
-            [parent, ...overflow],
-            req.requester.id,
-            staffRoles,
-            reason,
-          )
-        : await createPrivateThread(client, parent, name, reason);
+  const channel = await (mode === 'forum'
+    ? createForumPost(client, parent, name, placeholder, reason)
+    : mode === 'channel'
+      ? createTicketChannel(
+          client,
+          req.guildId,
+          name,
+          [parent, ...overflow],
+          req.requester.id,
+          staffRoles,
+          reason,
+        )
+      : createPrivateThread(client, parent, name, reason)
+  ).catch((err: unknown) => {
+    if (
+      err instanceof DiscordAPIError &&
+      (err.code === 10003 || (err.code === 50035 && /parent_id/.test(JSON.stringify(err.rawError))))
+    )
+      throw new AppError(
+        'bad_request',
+        'The channel this category opens tickets in no longer exists. A server admin sets a new one with `/setup channels` or `/setup category`.',
+        { cause: err },
+      );
+    throw err;
+  });
 
   let result: { ticket: DiscordTicket; created: boolean };
   try {

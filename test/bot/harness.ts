@@ -43,7 +43,9 @@ export interface Harness {
  * "Moderator" role mapped to the org's moderator role and an "Agent" role mapped to agent, one
  * category with two questions, and the real bot logged in to the fake Discord.
  */
-export async function startHarness(opts: { deadlineMs?: number } = {}): Promise<Harness> {
+export async function startHarness(
+  opts: { deadlineMs?: number; messageContent?: boolean } = {},
+): Promise<Harness> {
   const db = await createTestDb(8);
   const fake = await startFakeDiscord({ interactionDeadlineMs: opts.deadlineMs ?? 3000 });
   const redis = new Redis(inject('services').redisUrl, { lazyConnect: true, maxRetriesPerRequest: null });
@@ -120,7 +122,7 @@ export async function startHarness(opts: { deadlineMs?: number } = {}): Promise<
     redisPrefix: `gm:test:${randomBytes(4).toString('hex')}`,
     logger: pino({ level: 'silent' }),
     apiUrl: `${fake.url}/api`,
-    messageContent: true,
+    messageContent: opts.messageContent ?? true,
     seal: (s) => box.seal(s),
     open: (s) => box.open(s),
     putObject: async (key, body) => {

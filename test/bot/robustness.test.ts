@@ -119,4 +119,21 @@ describe('failures reach the user as clear ephemeral messages', () => {
     expect((await first).content).toMatch(/is open/);
     expect(await count()).toBe(before + 1);
   });
+
+  it('a deleted support channel is explained, nothing is recorded', async () => {
+    const gone = h.fake.state.createChannel(h.guild.id, { name: 'old-support', type: 0 });
+    await withTenant(h.db.app, h.org.orgId, (tx) =>
+      updateGuildSettings(tx, h.guild.id, { supportChannelId: gone.id }, SYSTEM),
+    );
+    h.fake.deleteChannel(gone.id);
+    const before = await count();
+    const a = await openCmd('where did it go', h.users.agent);
+    expect(a.content).toBe(
+      'The channel this category opens tickets in no longer exists. A server admin sets a new one with `/setup channels` or `/setup category`.',
+    );
+    expect(await count()).toBe(before);
+    await withTenant(h.db.app, h.org.orgId, (tx) =>
+      updateGuildSettings(tx, h.guild.id, { supportChannelId: h.guild.channels['support'] }, SYSTEM),
+    );
+  });
 });

@@ -7,6 +7,7 @@ import { type FrameRecord, type RequestMatcher, type RequestRecord, TrafficLog }
 import { OAuth2 } from './oauth2.js';
 import { channelRoutes, deleteChannel } from './rest/channels.js';
 import { commandRoutes } from './rest/commands.js';
+import { mentionsIn } from './rest/common.js';
 import { guildRoutes } from './rest/guilds.js';
 import { interactionRoutes } from './rest/interactions.js';
 import { messageRoutes } from './rest/messages.js';
@@ -155,7 +156,12 @@ export class FakeDiscord {
         proxy_url: `https://media.discordapp.net/attachments/${channelId}/${id}/${encodeURIComponent(a.filename)}`,
       };
     });
-    const message = this.state.addMessage(channel, { author: user, content, attachments });
+    const message = this.state.addMessage(channel, {
+      author: user,
+      content,
+      attachments,
+      ...mentionsIn({ state: this.state } as FakeContext, content),
+    });
     const member = this.state.memberPayload(channel.guild_id, userId);
     this.gateway.dispatch(channel.guild_id, 'MESSAGE_CREATE', {
       ...this.state.messagePayload(message),
