@@ -32,9 +32,16 @@ export function createShardManager(config = loadConfig()): ShardingManager {
 }
 
 if (import.meta.url === `file://${process.argv[1]}`) {
-  const config = loadConfig();
+  let config: ReturnType<typeof loadConfig>;
+  let manager: ShardingManager;
+  try {
+    config = loadConfig();
+    manager = createShardManager(config);
+  } catch (err) {
+    console.error(err instanceof Error ? err.message : err);
+    process.exit(1);
+  }
   const logger = createLogger(config.logLevel, { role: 'shard-manager' });
-  const manager = createShardManager(config);
   manager.on('shardCreate', (shard) => {
     logger.info({ shard: shard.id }, 'starting shard process');
     shard.on('death', () => logger.warn({ shard: shard.id }, 'shard process exited'));

@@ -7,9 +7,11 @@ import { afterAll, beforeAll, describe, expect, inject, it } from 'vitest';
 import { deployCommands } from '../../bot/deploy-commands.js';
 import { RedisIdentifyThrottler } from '../../bot/identify-throttler.js';
 import { commandData } from '../../bot/registry.js';
+import { createShardManager } from '../../bot/shard-manager.js';
 import { SYSTEM } from '../../db/changes.js';
 import { createGuildLinkCode, redeemGuildLinkCode, updateGuildSettings } from '../../db/guilds.js';
 import { withTenant } from '../../db/tenant.js';
+import { loadConfig } from '../../lib/config.js';
 import { createTestDb, type TestDb } from '../support/db.js';
 import {
   type FakeDiscord,
@@ -156,6 +158,42 @@ describe('sharding', () => {
       redis.disconnect();
     }
   });
+});
+
+describe('ShardingManager mode', () => {
+  it('runs one process per shard, each with only its own shard', async () => {
+    const before = fake.sessionStarts.length;
+    const env = {
+      NODE_ENV: 'test',
+      DATABASE_URL: db.appUrl,
+      REDIS_URL: inject('services').redisUrl,
+      SEED_DEMO: 'false',
+      LOG_LEVEL: 'warn',
+      DISCORD_TOKEN: fake.botToken,
+      DISCORD_API_URL: `${fake.url}/api`,
+      SHARD_COUNT: '2',
+      SHARD_IDS: '0-1',
+    };
+    const manager = createShardManager(loadConfig(env));
+    // The children get the test's services through their environment (the listener the manager
+    // registered first has already narrowed SHARD_IDS to the child's own shard).
+    manager.on('shardCreate', (shard) => {
+      const s = shard as unknown as { env: Record<string, string> };
+      s.env = { ...s.env, ...env, SHARD_IDS: s.env['SHARD_IDS'] ?? '' };
+    });
+    try {
+      await manager.spawn({ amount: 2, delay: 0, timeout: 60_000 });
+      const starts = fake.sessionStarts.slice(before);
+      expect(starts.map((s) => s.shardId).sort()).toEqual([0, 1]);
+      expect(starts.some((s) => s.violatesMaxConcurrency)).toBe(false);
+      const ids = await manager.broadcastEval((c) => [...c.ws.shards.keys()]);
+      expect(ids).toEqual([[0], [1]]);
+      const guildsPerProcess = await manager.broadcastEval((c) => [...c.guilds.cache.keys()]);
+      expect(guildsPerProcess).toEqual([[guilds[0]?.id], [guilds[1]?.id]]);
+    } finally {
+      for (const shard of manager.shards.values()) shard.kill();
+    }
+  }, 90_000);
 });
 
 describe('deploy-commands', () => {
