@@ -1,4 +1,5 @@
 import { z } from 'zod';
+import { SLA_METRICS, type SlaMetric } from '../db/sla.js';
 
 /**
  * The one map of job names to payloads. Producers go through `enqueue` (workers/queues.ts),
@@ -13,8 +14,7 @@ import { z } from 'zod';
 const orgId = z.uuid();
 const outboxId = z.number().int().positive();
 
-export const SLA_METRICS = ['first_response', 'next_response', 'resolution'] as const;
-export type SlaMetric = (typeof SLA_METRICS)[number];
+export { SLA_METRICS, type SlaMetric };
 
 export const JOBS = {
   /** Lists the org's subscriptions for one outbox event and enqueues a delivery per match. */
