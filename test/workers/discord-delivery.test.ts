@@ -109,6 +109,33 @@ describe('Discord delivery', () => {
     expect(posts(s.channelId)).toHaveLength(0);
   });
 
+  it('posts into the ticket thread through the parent channel’s webhook, and records a deleted thread', async () => {
+    const s = await setup({ webhook: true });
+    const thread = (await rest.post(`/channels/${s.channelId}/threads`, {
+      body: { name: 'ticket-1', type: 12 },
+    })) as { id: string };
+    await db.admin.query(
+      `update tickets set discord_channel_id = $2, discord_mode = 'thread' where id = $1`,
+      [s.ticket.id, thread.id],
+    );
+    const m = await s.staffReply('In the thread');
+    await deliverMessage(env.deps, { orgId: s.org.orgId, messageId: m.id });
+    const hook = fake
+      .requests({ method: 'POST' })
+      .filter((r) => r.path.startsWith('/api/v10/webhooks/'))
+      .at(-1);
+    expect(hook?.query).toMatchObject({ wait: 'true', thread_id: thread.id });
+    expect(hook?.status).toBe(200);
+    expect((await s.row(m.id))?.discord_message_id).not.toBeNull();
+
+    fake.deleteChannel(thread.id);
+    const lost = await s.staffReply('Thread is gone');
+    await expect(deliverMessage(env.deps, { orgId: s.org.orgId, messageId: lost.id })).rejects.toBeInstanceOf(
+      UnrecoverableError,
+    );
+    expect((await s.row(lost.id))?.delivery_error).toBe('the Discord channel or thread was deleted');
+  });
+
   it('retries a 5xx and records a deleted channel on the ticket instead of retrying forever', async () => {
     const s = await setup();
     fake.failNext(`/channels/${s.channelId}/messages`, 500);
