@@ -83,3 +83,27 @@ export function guardedLookup(policy: TargetPolicy) {
     });
   };
 }
+
+/**
+ * Checks a webhook URL when it is saved, so a studio hears about a forbidden target at once
+ * rather than from the delivery log. Returns why it is refused, or null. The delivery checks
+ * again at connect time; this is a courtesy, not the guard.
+ */
+export async function refusedUrl(url: string, policy: TargetPolicy): Promise<string | null> {
+  let host: string;
+  try {
+    host = new URL(url).hostname.replace(/^\[|\]$/g, '');
+  } catch {
+    return 'not a URL';
+  }
+  if (isIP(host)) return refusedAddress(host, policy);
+  const addresses = await new Promise<LookupAddress[] | null>((resolve) =>
+    dnsLookup(host, { all: true }, (err, list) => resolve(err ? null : list)),
+  );
+  if (!addresses?.length) return `${host} does not resolve`;
+  for (const a of addresses) {
+    const why = refusedAddress(a.address, policy);
+    if (why) return `${host} resolves to a ${why}`;
+  }
+  return null;
+}

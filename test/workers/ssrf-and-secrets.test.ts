@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import { createSecretBox } from '../../lib/secret-box.js';
-import { refusedAddress } from '../../lib/ssrf.js';
+import { refusedAddress, refusedUrl } from '../../lib/ssrf.js';
 import { signatureHeader } from '../../workers/webhook-signature.js';
 import { sendWebhook } from '../../workers/webhooks.js';
 
@@ -49,6 +49,20 @@ describe('target addresses', () => {
     });
     const named = await sendWebhook('http://localhost:9/x', '{}', {}, { timeoutMs: 1_000, targets: strict });
     expect(named.error).toMatch(/refused localhost .*loopback/);
+  });
+});
+
+describe('checking a URL when it is saved', () => {
+  it('names the problem, or returns null for an allowed target', async () => {
+    expect(await refusedUrl('http://10.0.0.5/hook', strict)).toBe('private, link-local or reserved address');
+    expect(await refusedUrl('http://localhost:3000/hook', strict)).toMatch(
+      /localhost resolves to a loopback/,
+    );
+    expect(await refusedUrl('http://[::1]/hook', strict)).toBe('loopback address');
+    expect(
+      await refusedUrl('http://127.0.0.1/hook', { allowLoopback: true, allowPrivate: false }),
+    ).toBeNull();
+    expect(await refusedUrl('not a url', strict)).toBe('not a URL');
   });
 });
 
