@@ -30,7 +30,7 @@ function withUrl(app: FastifyInstance, orgId: string, a: Attachment) {
     contentType: a.contentType,
     sizeBytes: a.sizeBytes,
     createdAt: a.createdAt,
-    url: a.storageKey ? `${app.settings.publicUrl}/files/${a.id}?token=${token}` : (a.externalUrl ?? ''),
+    url: a.storageKey ? `${app.settings.publicUrl}/v1/files/${a.id}?token=${token}` : (a.externalUrl ?? ''),
   };
 }
 
@@ -119,7 +119,7 @@ export const attachmentRoutes: FastifyPluginAsyncZod = async (app) => {
   );
 
   app.get(
-    '/files/:attachmentId',
+    '/v1/files/:attachmentId',
     {
       config: { access: 'public' },
       schema: {

@@ -90,7 +90,7 @@ describe('route access declarations', () => {
         '/metrics',
         '/auth/discord/login',
         '/auth/discord/callback',
-        '/files/:attachmentId',
+        '/v1/files/:attachmentId',
       ]),
     );
   });

@@ -155,4 +155,36 @@ describe('tickets over HTTP', () => {
     expect(res.statusCode).toBe(403);
     expect(res.json().error.details.permission).toBe('tickets.reply');
   });
+
+  it('filters by source, priority, assignee, time range and SLA state', async () => {
+    const made = [];
+    for (const priority of ['low', 'urgent', 'urgent']) {
+      made.push(await open(owner, { subject: `Filter ${priority}`, priority }));
+    }
+    const [low, breached, dueSoon] = made as [(typeof made)[0], (typeof made)[0], (typeof made)[0]];
+    await db.admin.query(
+      "update tickets set sla_due_at = now() - interval '1 minute', sla_breached_at = now() where id = $1",
+      [breached.id],
+    );
+    await db.admin.query("update tickets set sla_due_at = now() + interval '10 minutes' where id = $1", [
+      dueSoon.id,
+    ]);
+    await api.call(owner, { method: 'POST', url: url(`/${low.id}/claim`), payload: {} });
+    const ids = async (q: string) =>
+      ((await api.call(owner, { method: 'GET', url: url(`?${q}`) })).json().tickets as { id: string }[]).map(
+        (t) => t.id,
+      );
+
+    expect(await ids('sla=breached')).toEqual([breached.id]);
+    expect(await ids('sla=due_soon')).toEqual([dueSoon.id]);
+    expect(await ids(`assignee=${org.ownerId}&q=Filter`)).toEqual([low.id]);
+    expect(new Set(await ids('priority=urgent&q=Filter'))).toEqual(new Set([breached.id, dueSoon.id]));
+    expect(await ids('assignee=none&priority=low&q=Filter')).toEqual([]);
+    expect((await ids('source=panel&q=Filter')).length).toBe(3);
+    expect(await ids('source=api&q=Filter')).toEqual([]);
+    const future = new Date(Date.now() + 3600_000).toISOString();
+    expect(await ids(`createdFrom=${encodeURIComponent(future)}`)).toEqual([]);
+    const sorted = await ids('q=Filter&sort=priority&order=desc');
+    expect(sorted.at(-1)).toBe(low.id);
+  });
 });
