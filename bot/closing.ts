@@ -7,6 +7,7 @@ import { AppError } from '../lib/errors.js';
 import { guildOf, playerActor, type Who } from './auth.js';
 import { modifyChannel, postFile, postMessage, setMemberAccess } from './discord-api.js';
 import type { Ctx } from './handler.js';
+import { refreshSummary } from './tickets.js';
 import { renderTranscript } from './transcripts.js';
 
 /** Staff with tickets.close, or the player who opened the ticket. */
@@ -88,6 +89,8 @@ export async function closeTicketFlow(
       warnings.push('the transcript channel could not be reached');
     }
   }
+  // Before the lock: messages in a locked, archived thread cannot be edited.
+  await refreshSummary(ctx, who.orgId, ticket.id);
   const channelId = ticket.discordChannelId;
   if (channelId) {
     const auditReason = `GameMod: ticket #${ticket.number} closed by ${who.person.username}`;

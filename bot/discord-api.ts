@@ -166,6 +166,10 @@ export async function editMessage(client: Client, channelId: string, messageId: 
   return (await rest(client).patch(Routes.channelMessage(channelId, messageId), { body })) as APIMessage;
 }
 
+export async function getMessage(client: Client, channelId: string, messageId: string) {
+  return (await rest(client).get(Routes.channelMessage(channelId, messageId))) as APIMessage;
+}
+
 export async function getChannel(client: Client, channelId: string) {
   return (await rest(client).get(Routes.channel(channelId))) as APIChannel;
 }

@@ -24,6 +24,7 @@ import {
   deleteChannel,
   editMessage,
   ensureWebhook,
+  getMessage,
   type MessageBody,
   postMessage,
 } from './discord-api.js';
@@ -347,4 +348,33 @@ export async function ticketHere(ctx: Ctx, guildId: string | null, channelId: st
 
 export function ticketLink(t: Pick<DiscordTicket, 'discordChannelId' | 'number'>): string {
   return t.discordChannelId ? `<#${t.discordChannelId}>` : `#${t.number}`;
+}
+
+/**
+ * Keeps the ticket's first message truthful after a change: the title (subject), the footer
+ * (priority, status, who claimed it) and the buttons (gone while closed). Best effort: the
+ * change itself is already committed, so a failure here is only logged.
+ */
+export async function refreshSummary(ctx: Ctx, orgId: string, ticketId: string): Promise<void> {
+  try {
+    const t = await withTenant(ctx.deps.pool, orgId, (tx) => discordTicket(tx, ticketId));
+    if (!t.discordChannelId || !t.discordSummaryMessageId) return;
+    const current = await getMessage(ctx.deps.client, t.discordChannelId, t.discordSummaryMessageId);
+    const [embed, ...rest] = (current.embeds ?? []) as Record<string, unknown>[];
+    if (!embed) return;
+    const footer = [
+      `Priority: ${PRIORITY_LABELS[t.priority]}`,
+      `Status: ${t.status.replace('_', ' ')}`,
+      ...(t.assigneeName ? [`Claimed by ${t.assigneeName}`] : []),
+    ].join(' · ');
+    await editMessage(ctx.deps.client, t.discordChannelId, t.discordSummaryMessageId, {
+      embeds: [
+        { ...embed, title: `Ticket #${t.number} · ${t.subject}`.slice(0, 256), footer: { text: footer } },
+        ...rest,
+      ],
+      components: t.status === 'closed' ? [] : actionRows(t.id),
+    });
+  } catch (err) {
+    ctx.log.warn({ err, ticketId }, 'could not refresh the ticket summary');
+  }
 }

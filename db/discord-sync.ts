@@ -22,6 +22,7 @@ export interface DiscordTicket {
   requesterDiscordId: string | null;
   requesterName: string | null;
   assigneeId: string | null;
+  assigneeName: string | null;
   categoryId: string | null;
   teamId: string | null;
   tags: string[];
@@ -36,7 +37,7 @@ export interface DiscordTicket {
 
 const COLUMNS = `t.id, t.number, t.subject, t.status, t.priority, t.requester_id as "requesterId",
   p.discord_user_id as "requesterDiscordId", p.display_name as "requesterName", t.assignee_id as "assigneeId",
-  t.category_id as "categoryId", t.team_id as "teamId", t.tags, t.rating, t.discord_guild_id as "discordGuildId",
+  (select u.display_name from users u where u.id = t.assignee_id) as "assigneeName", t.category_id as "categoryId", t.team_id as "teamId", t.tags, t.rating, t.discord_guild_id as "discordGuildId",
   t.discord_channel_id as "discordChannelId", t.discord_mode as "discordMode", t.discord_webhook_id as "discordWebhookId",
   t.discord_summary_message_id as "discordSummaryMessageId", t.created_at as "createdAt"`;
 

@@ -16,7 +16,7 @@ import {
 } from '../discord-api.js';
 import { buildForm, categoryByNameForModal, closeReasonModal } from '../forms.js';
 import { type CommandHandler, type Ctx, respond } from '../handler.js';
-import { openFromDiscord, ticketHere, ticketLink } from '../tickets.js';
+import { openFromDiscord, refreshSummary, ticketHere, ticketLink } from '../tickets.js';
 
 const PRIORITIES = ['low', 'normal', 'high', 'urgent'] as const;
 
@@ -176,6 +176,11 @@ async function run(i: ChatInputCommandInteraction, ctx: Ctx, name: string): Prom
       : `This request already opened ticket #${ticket.number}: ${ticketLink(ticket)}`;
   }
   const { ticket } = await ticketHere(ctx, i.guildId, i.channelId);
+  // The first message shows subject, priority, status and who claimed it: keep it in step.
+  const after = async (text: string) => {
+    await refreshSummary(ctx, who.orgId, ticket.id);
+    return text;
+  };
   const tx = <T>(fn: Parameters<typeof withTenant<T>>[2]) => withTenant(deps.pool, who.orgId, fn);
   const reason = `GameMod: ${name} on ticket #${ticket.number} by ${who.person.username}`;
   switch (name) {
@@ -183,13 +188,13 @@ async function run(i: ChatInputCommandInteraction, ctx: Ctx, name: string): Prom
       const actor = requirePermission(who, 'tickets.assign');
       await tx((t) => claim(t, ticket.id, actor));
       await notice(ctx, ticket.discordChannelId, `<@${who.person.id}> is taking care of this ticket.`);
-      return `You claimed ticket #${ticket.number}.`;
+      return after(`You claimed ticket #${ticket.number}.`);
     }
     case 'unclaim': {
       const actor = requirePermission(who, 'tickets.assign');
       if (!ticket.assigneeId) throw new AppError('invalid_transition', 'Nobody has claimed this ticket.');
       await tx((t) => assign(t, { ticketId: ticket.id, assigneeId: null }, actor));
-      return `Ticket #${ticket.number} is unassigned again.`;
+      return after(`Ticket #${ticket.number} is unassigned again.`);
     }
     case 'assign': {
       const actor = requirePermission(who, 'tickets.assign');
@@ -203,7 +208,7 @@ async function run(i: ChatInputCommandInteraction, ctx: Ctx, name: string): Prom
       await tx((t) => assign(t, { ticketId: ticket.id, assigneeId: staffId }, actor));
       if (ticket.discordMode !== 'channel' && ticket.discordChannelId)
         await addThreadMember(deps.client, ticket.discordChannelId, target.person.id, reason);
-      return `Ticket #${ticket.number} is assigned to <@${target.person.id}>.`;
+      return after(`Ticket #${ticket.number} is assigned to <@${target.person.id}>.`);
     }
     case 'transfer': {
       const actor = requirePermission(who, 'tickets.assign');
@@ -223,7 +228,7 @@ async function run(i: ChatInputCommandInteraction, ctx: Ctx, name: string): Prom
       await tx((t) =>
         setPriority(t, { ticketId: ticket.id, priority: level as (typeof PRIORITIES)[number] }, actor),
       );
-      return `Priority set to ${level}.`;
+      return after(`Priority set to ${level}.`);
     }
     case 'tag.add':
     case 'tag.remove': {
@@ -282,13 +287,13 @@ async function run(i: ChatInputCommandInteraction, ctx: Ctx, name: string): Prom
           { name: `${ticket.number}-${subject}`.slice(0, 100) },
           reason,
         );
-      return `Renamed to “${subject}”.`;
+      return after(`Renamed to “${subject}”.`);
     }
     case 'status': {
       const actor = requirePermission(who, 'tickets.update');
       const status = i.options.getString('status', true) as 'open' | 'pending' | 'on_hold' | 'solved';
       await tx((t) => setStatus(t, { ticketId: ticket.id, status }, actor));
-      return `Status set to ${status.replace('_', ' ')}.`;
+      return after(`Status set to ${status.replace('_', ' ')}.`);
     }
     case 'close': {
       const { warnings } = await closeTicketFlow(ctx, who, ticket, i.options.getString('reason'));
@@ -297,7 +302,7 @@ async function run(i: ChatInputCommandInteraction, ctx: Ctx, name: string): Prom
     case 'reopen': {
       const actor = requirePermission(who, 'tickets.close');
       await reopenTicketFlow(ctx, who, ticket, actor);
-      return `Ticket #${ticket.number} reopened.`;
+      return after(`Ticket #${ticket.number} reopened.`);
     }
     case 'info': {
       if (!who.permissions.has('tickets.read') && ticket.requesterDiscordId !== who.person.id)

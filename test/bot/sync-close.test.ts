@@ -160,6 +160,12 @@ describe('closing', () => {
     const files = [...(h.fake.state.messages.get(h.guild.channels['transcripts'] ?? '')?.values() ?? [])][0]
       ?.attachments;
     expect(files).toEqual([expect.objectContaining({ filename: 'ticket-1.html' })]);
+    const sid = (
+      await h.db.admin.query('select discord_summary_message_id as s from tickets where id = $1', [ticketId])
+    ).rows[0].s;
+    const summary = h.fake.state.messages.get(thread)?.get(sid);
+    expect(summary?.components).toEqual([]);
+    expect(summary?.embeds[0]).toMatchObject({ footer: { text: expect.stringMatching(/Status: closed/) } });
     const meta = h.fake.state.channels.get(thread)?.thread_metadata;
     expect(meta).toMatchObject({ archived: true, locked: true });
     const lock = h.fake.requests({ method: 'PATCH', path: `/channels/${thread}` }).at(-1);

@@ -104,6 +104,10 @@ describe('/ticket subcommands', () => {
   it('claim, unclaim and assign, audited as the staff member', async () => {
     const claim = await cmd(h.users.moderator, 'claim');
     expect(claim.content).toBe('You claimed ticket #1.');
+    const sid = (await ticket()).discord_summary_message_id;
+    expect(h.fake.state.messages.get(thread)?.get(sid)?.embeds[0]).toMatchObject({
+      footer: { text: 'Priority: Normal · Status: open · Claimed by Mod Erator' },
+    });
     const mod = (await ticket()).assignee_id;
     expect(mod).toBeTruthy();
     expect(await audit('ticket.assigned')).toEqual([{ actor_type: 'user', actor_id: mod }]);
@@ -159,6 +163,12 @@ describe('/ticket subcommands', () => {
     );
     const t = await ticket();
     expect(t).toMatchObject({ priority: 'urgent', tags: [], subject: 'Crash on start', status: 'on_hold' });
+    const summary = h.fake.state.messages.get(thread)?.get(t.discord_summary_message_id);
+    expect(summary?.embeds[0]).toMatchObject({
+      title: 'Ticket #1 · Crash on start',
+      // The transfer to another team cleared the assignee.
+      footer: { text: 'Priority: Urgent · Status: on hold' },
+    });
     expect(t.team_id).toBeTruthy();
     const prio = await interact(h, {
       kind: 'stringSelect',
