@@ -1,6 +1,8 @@
+import { fork } from 'node:child_process';
 import http from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { performance } from 'node:perf_hooks';
+import { fileURLToPath } from 'node:url';
 import { Queue, Worker } from 'bullmq';
 import { Redis } from 'ioredis';
 import { createPool, type Pool } from '../db/pool.js';
@@ -23,7 +25,7 @@ const CONCURRENCY = 400;
 const TARGET = 0.5;
 
 /** Loopback receivers answering 204 after 5–50 ms, counting what they got by webhook-id. */
-async function startReceivers(n: number) {
+async function serveSinks(n: number) {
   const got = new Map<string, number>();
   const servers = await Promise.all(
     Array.from({ length: n }, async (_, i) => {
@@ -43,6 +45,36 @@ async function startReceivers(n: number) {
     got,
     urls: servers.map((s) => `http://127.0.0.1:${(s.address() as AddressInfo).port}/hook`),
     close: () => Promise.all(servers.map((s) => new Promise<void>((r) => s.close(() => r())))),
+  };
+}
+
+// The receivers run in a child process (this file, started with --sinks), so their work does
+// not share the workers' event loop, as with real endpoints on other machines.
+if (process.argv.includes('--sinks')) {
+  const sinks = await serveSinks(RECEIVERS);
+  process.send?.({ urls: sinks.urls });
+  process.on('message', (m: { cmd: string }) => {
+    if (m.cmd === 'counts') process.send?.({ counts: [...sinks.got] });
+    if (m.cmd === 'exit') void sinks.close().then(() => process.exit(0));
+  });
+}
+
+async function startReceivers() {
+  const child = fork(fileURLToPath(import.meta.url), ['--sinks'], { execArgv: ['--import', 'tsx'] });
+  const next = <T>() => new Promise<T>((resolve) => child.once('message', (m) => resolve(m as T)));
+  const { urls } = await next<{ urls: string[] }>();
+  return {
+    urls,
+    async counts(): Promise<Map<string, number>> {
+      const reply = next<{ counts: Array<[string, number]> }>();
+      child.send({ cmd: 'counts' });
+      return new Map((await reply).counts);
+    },
+    close: async () => {
+      const exited = new Promise((r) => child.once('exit', r));
+      child.send({ cmd: 'exit' });
+      await exited;
+    },
   };
 }
 
@@ -69,7 +101,7 @@ async function run(log: (msg: string) => void): Promise<void> {
         statementTimeoutMs: 10_000,
         connectTimeoutMs: 5_000,
       });
-      const receivers = await startReceivers(RECEIVERS);
+      const receivers = await startReceivers();
       const box = createSecretBox(undefined);
       const org = await makeBenchOrg(pool, 'Fanout');
       for (const url of receivers.urls) {
@@ -174,9 +206,10 @@ async function run(log: (msg: string) => void): Promise<void> {
         const events = await admin.query<{ id: number }>(
           `select id from outbox where event_type = 'ticket.created'`,
         );
+        const got = await receivers.counts();
         for (const e of events.rows) {
           for (let k = 0; k < RECEIVERS; k++) {
-            const n = receivers.got.get(`${k}:msg_${e.id}`) ?? 0;
+            const n = got.get(`${k}:msg_${e.id}`) ?? 0;
             if (n === 0) lost++;
             if (n > 1) dup++;
           }
