@@ -69,17 +69,22 @@ function decodeCursor(c: string, sort: string): [string, string] {
   return [key, tid];
 }
 
+/** A ticket as the inbox lists it: with the names a list shows, so it needs no second fetch. */
+export type TicketListItem = Ticket & { requesterName: string | null; assigneeName: string | null };
+
 export async function searchTickets(
   tx: Tx,
   raw: SearchInput = {},
-): Promise<{ tickets: Ticket[]; next: string | null }> {
+): Promise<{ tickets: TicketListItem[]; next: string | null }> {
   const f = parseInput(searchInput, raw);
   const key = SORT_KEYS[f.sort];
   const [afterKey, afterId] = f.after ? decodeCursor(f.after, f.sort) : [null, null];
   const cmp = f.order === 'desc' ? '<' : '>';
   const r = await tx
-    .query<Ticket & { cursorKey: string }>(
-      `select ${TICKET_COLUMNS}, ${key.expr}::text as "cursorKey"
+    .query<TicketListItem & { cursorKey: string }>(
+      `select ${TICKET_COLUMNS}, ${key.expr}::text as "cursorKey",
+       (select p.display_name from player_profiles p where p.org_id = t.org_id and p.id = t.requester_id) as "requesterName",
+       (select u.display_name from users u where u.id = t.assignee_id) as "assigneeName"
      from tickets t
      where t.org_id = $1::uuid
        and ($2::text[] is null or t.status = any($2::text[]))
@@ -144,4 +149,31 @@ export async function searchTickets(
       ? Buffer.from(`${f.sort}|${last.cursorKey}|${last.id}`).toString('base64url')
       : null;
   return { tickets, next };
+}
+
+export interface TicketCounts {
+  byStatus: Record<string, number>;
+  unassigned: number;
+  mine: number;
+  breached: number;
+}
+
+/** The inbox sidebar's numbers: tickets per status, unassigned and mine among the unsolved, SLA breaches. */
+export async function ticketCounts(tx: Tx, userId: string | null): Promise<TicketCounts> {
+  const r = await tx.query<{ status: string; n: number; unassigned: number; mine: number; breached: number }>(
+    `select status, count(*)::int as n,
+       count(*) filter (where assignee_id is null)::int as unassigned,
+       count(*) filter (where assignee_id = $2::uuid)::int as mine,
+       count(*) filter (where sla_breached_at is not null)::int as breached
+     from tickets where org_id = $1::uuid and merged_into_id is null group by status`,
+    [tx.orgId, userId],
+  );
+  const working = r.rows.filter((x) => x.status !== 'solved' && x.status !== 'closed');
+  const sum = (k: 'unassigned' | 'mine' | 'breached') => working.reduce((a, x) => a + x[k], 0);
+  return {
+    byStatus: Object.fromEntries(STATUSES.map((st) => [st, r.rows.find((x) => x.status === st)?.n ?? 0])),
+    unassigned: sum('unassigned'),
+    mine: sum('mine'),
+    breached: sum('breached'),
+  };
 }

@@ -86,5 +86,14 @@ export const attachmentSchema = z
   })
   .meta({ id: 'Attachment' });
 
-export const ticketPage = z.object({ tickets: z.array(ticketSchema), next: z.string().nullable() });
+export const ticketListItem = ticketSchema
+  .extend({ requesterName: z.string().nullable(), assigneeName: z.string().nullable() })
+  .meta({ id: 'TicketListItem' });
+export const ticketPage = z.object({ tickets: z.array(ticketListItem), next: z.string().nullable() });
+export const ticketCountsSchema = z.object({
+  byStatus: z.record(z.enum(STATUSES), z.number().int()),
+  unassigned: z.number().int(),
+  mine: z.number().int(),
+  breached: z.number().int(),
+});
 export const ticketParams = z.object({ orgId: z.uuid(), ticketId: z.uuid() });

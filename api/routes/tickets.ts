@@ -4,7 +4,7 @@ import { z } from 'zod';
 import type { Permission } from '../../db/permissions.js';
 import { body, jsonRecord, tag } from '../../db/schemas.js';
 import { PRIORITIES, STATUSES } from '../../db/ticket-rules.js';
-import { searchInput, searchTickets } from '../../db/ticket-search.js';
+import { searchInput, searchTickets, ticketCounts } from '../../db/ticket-search.js';
 import {
   addNote,
   assign,
@@ -33,6 +33,7 @@ import {
   eventSchema,
   messageSchema,
   noteSchema,
+  ticketCountsSchema,
   ticketPage,
   ticketParams,
   ticketSchema,
@@ -120,6 +121,23 @@ export const ticketRoutes: FastifyPluginAsyncZod = async (app) => {
         openTicket(tx, { ...req.body, origin: originOf(req) }, org.actor),
       );
       return reply.status(created ? 201 : 200).send(ticket);
+    },
+  );
+
+  app.get(
+    `${base}/counts`,
+    {
+      config: { access: { permission: 'tickets.read' } },
+      schema: {
+        tags: T,
+        summary: 'Inbox numbers: tickets per status; unassigned, mine and breached among the unsolved',
+        params: orgParams,
+        response: { 200: ticketCountsSchema, ...errorResponses },
+      },
+    },
+    async (req) => {
+      const actor = actorOf(req);
+      return req.inOrg((tx) => ticketCounts(tx, actor.type === 'user' ? actor.id : null));
     },
   );
 

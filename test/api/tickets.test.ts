@@ -187,4 +187,18 @@ describe('tickets over HTTP', () => {
     const sorted = await ids('q=Filter&sort=priority&order=desc');
     expect(sorted.at(-1)).toBe(low.id);
   });
+
+  it('lists tickets with requester and assignee names, and counts the inbox', async () => {
+    const t = await open(owner, { subject: 'Named' });
+    await api.call(owner, { method: 'POST', url: url(`/${t.id}/claim`), payload: {} });
+    const listed = (await api.call(owner, { method: 'GET', url: url('?q=Named') })).json().tickets[0];
+    expect(listed.assigneeName).toBe('Tickets owner');
+    expect(listed.requesterName).toBeNull();
+    const counts = (await api.call(owner, { method: 'GET', url: url('/counts') })).json();
+    const total = Number(
+      (await db.admin.query('select count(*) from tickets where org_id = $1', [org.orgId])).rows[0].count,
+    );
+    expect(Object.values(counts.byStatus as Record<string, number>).reduce((a, b) => a + b, 0)).toBe(total);
+    expect(counts.mine).toBeGreaterThanOrEqual(1);
+  });
 });
