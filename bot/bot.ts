@@ -5,7 +5,7 @@ import type { Logger } from '../lib/logger.js';
 import { createBotClient } from './client.js';
 import { type BotDeps, createCaches, type PutObject } from './context.js';
 import { onInteraction } from './events/interaction-create.js';
-import { onMessageCreate, onMessageDelete, onMessageUpdate } from './events/messages.js';
+import { onChannelDeleted, onMessageCreate, onMessageDelete, onMessageUpdate } from './events/messages.js';
 
 export interface BotOptions {
   pool: Pool;
@@ -70,6 +70,10 @@ export function createBot(o: BotOptions): Bot {
       onMessageDelete(deps, { id: m.id, guildId: m.guildId, channelId: m.channelId }),
     ),
   );
+  client.on(Events.Raw, (packet: { t?: string; d?: { id: string; guild_id?: string } }) => {
+    if ((packet.t === 'THREAD_DELETE' || packet.t === 'CHANNEL_DELETE') && packet.d)
+      safe('channel_delete', () => onChannelDeleted(deps, packet.d as { id: string; guild_id?: string }));
+  });
   client.on(Events.Error, (err) => o.logger.error({ err }, 'discord client error'));
   client.on(Events.ShardError, (err, shardId) => o.logger.warn({ err, shardId }, 'shard connection error'));
   client.on(Events.ShardResume, (shardId, replayed) => o.logger.info({ shardId, replayed }, 'shard resumed'));

@@ -6,6 +6,7 @@ import {
   recordDiscordDelete,
   recordDiscordEdit,
   recordDiscordMessage,
+  recordTicketAction,
   ticketForChannel,
 } from '../../db/discord-sync.js';
 import { orgForGuild } from '../../db/guilds.js';
@@ -135,4 +136,25 @@ export async function onMessageDelete(
     return recordDiscordDelete(tx, m.id, SYSTEM);
   });
   synced.inc({ event: 'delete', outcome: changed ? 'recorded' : 'skipped' });
+}
+
+/**
+ * A ticket's thread, post or channel deleted on Discord (by a moderator, or with its parent):
+ * the ticket keeps its conversation, and its history says the Discord side is gone. Read from
+ * the raw dispatch, since the lean cache may no longer hold the channel.
+ */
+export async function onChannelDeleted(deps: BotDeps, d: { id: string; guild_id?: string }): Promise<void> {
+  const orgId = await orgFor(deps, d.guild_id ?? null);
+  if (!orgId) return;
+  await withTenant(deps.pool, orgId, async (tx) => {
+    const ticket = await ticketForChannel(tx, d.id);
+    if (!ticket) return;
+    await recordTicketAction(
+      tx,
+      ticket.id,
+      'ticket.discord_channel_deleted',
+      { discordChannelId: d.id },
+      SYSTEM,
+    );
+  });
 }

@@ -260,4 +260,23 @@ describe('closing', () => {
     });
     expect(b.content).toBe('Ticket #1 is already closed.');
   });
+
+  it('records it when the ticket’s thread is deleted on Discord', async () => {
+    h.fake.deleteChannel(thread);
+    await settle(
+      h,
+      async () =>
+        (
+          await h.db.admin.query(
+            `select 1 from ticket_events where ticket_id = $1 and type = 'ticket.discord_channel_deleted'`,
+            [ticketId],
+          )
+        ).rowCount === 1,
+    );
+    const audit = await h.db.admin.query(
+      `select actor_type from audit_logs where action = 'ticket.discord_channel_deleted' and target_id = $1`,
+      [ticketId],
+    );
+    expect(audit.rows).toEqual([{ actor_type: 'system' }]);
+  });
 });
