@@ -4,12 +4,13 @@ import { z } from 'zod';
 import { acceptDiscordInvites } from '../../db/invites.js';
 import { orgsOfUser } from '../../db/memberships.js';
 import { getTotp } from '../../db/totp.js';
+import { auditUserEvent } from '../../db/user-audit.js';
 import { getUser, upsertDiscordUser } from '../../db/users.js';
 import { AppError } from '../../lib/errors.js';
 import { authorizeUrl, type DiscordOAuthClient, exchangeCode, fetchDiscordUser } from '../discord-oauth.js';
-import { clearSessionCookie, sessionTimes, setSessionCookie } from '../plugins/auth.js';
-import { createSession, destroyAllSessions, destroySession } from '../sessions.js';
-import { sessionOf } from './helpers.js';
+import { clearSessionCookie, SESSION_COOKIE, sessionTimes, setSessionCookie } from '../plugins/auth.js';
+import { createSession, destroyAllSessions, destroySession, readSession } from '../sessions.js';
+import { sessionOf, userActor } from './helpers.js';
 import { errorResponses, okSchema } from './schemas.js';
 
 const LOGIN_COOKIE = 'gm_login';
@@ -129,8 +130,12 @@ export const authRoutes: FastifyPluginAsyncZod = async (app) => {
         avatar: profile.avatar ?? null,
       });
       await acceptDiscordInvites(app.deps.pool, user.id, profile.id);
-      // Rotation on login: whatever session this browser had (or was given) ends here.
-      if (req.auth?.kind === 'session') await destroySession(app.deps.redis, req.auth.session);
+      await auditUserEvent(app.deps.pool, userActor(req, user.id), 'user.signed_in', { via: 'discord' });
+      // Rotation on login: whatever session this browser had (or was given) ends here. The route
+      // is public, so the cookie is read here rather than by the auth hook.
+      const previous = req.cookies[SESSION_COOKIE];
+      const old = previous ? await readSession(app.deps.redis, previous, sessionTimes(app.settings)) : null;
+      if (old) await destroySession(app.deps.redis, old);
       const totp = await getTotp(app.deps.pool, user.id);
       const { token } = await createSession(
         app.deps.redis,
@@ -195,7 +200,11 @@ export const authRoutes: FastifyPluginAsyncZod = async (app) => {
       },
     },
     async (req, reply) => {
-      const ended = await destroyAllSessions(app.deps.redis, sessionOf(req).userId);
+      const { userId } = sessionOf(req);
+      const ended = await destroyAllSessions(app.deps.redis, userId);
+      await auditUserEvent(app.deps.pool, userActor(req, userId), 'user.signed_out_everywhere', {
+        sessions: ended,
+      });
       clearSessionCookie(app, reply);
       return { ok: true as const, ended };
     },

@@ -24,3 +24,8 @@ export function sessionOf(req: FastifyRequest) {
   if (auth?.kind !== 'session') throw new AppError('unauthenticated', 'sign in first');
   return auth;
 }
+
+/** A signed-in person as the actor of an account event (no org involved). */
+export function userActor(req: FastifyRequest, userId: string): Actor & { type: 'user' } {
+  return { type: 'user', id: userId, ip: req.ip, requestId: String(req.id) };
+}

@@ -12,12 +12,13 @@ import {
   useRecoveryCode,
   useTotpStep,
 } from '../../db/totp.js';
+import { auditUserEvent } from '../../db/user-audit.js';
 import { getUser } from '../../db/users.js';
 import { AppError } from '../../lib/errors.js';
 import { createSecretBox } from '../../lib/secret-box.js';
 import { sessionTimes, setSessionCookie } from '../plugins/auth.js';
 import { rotateSession, type Session } from '../sessions.js';
-import { sessionOf } from './helpers.js';
+import { sessionOf, userActor } from './helpers.js';
 import { errorResponses, okSchema } from './schemas.js';
 
 const RECOVERY_CODES = 10;
@@ -128,6 +129,7 @@ export const totpRoutes: FastifyPluginAsyncZod = async (app) => {
       if (!(await confirmTotp(app.deps.pool, auth.userId, step, recoveryCodes.map(recoveryHash)))) {
         throw new AppError('conflict', 'this enrolment was already confirmed');
       }
+      await auditUserEvent(app.deps.pool, userActor(req, auth.userId), 'user.totp_enabled');
       await passedSecondFactor(auth.session, reply);
       return { recoveryCodes };
     },
@@ -182,6 +184,7 @@ export const totpRoutes: FastifyPluginAsyncZod = async (app) => {
       const step = await check(box.open(state.secretCiphertext), req.body.code);
       if (step === null || !(await useTotpStep(app.deps.pool, auth.userId, step))) return failed(auth.userId);
       await disableTotp(app.deps.pool, auth.userId);
+      await auditUserEvent(app.deps.pool, userActor(req, auth.userId), 'user.totp_disabled');
       return { ok: true as const };
     },
   );

@@ -319,6 +319,31 @@ describe('TOTP', () => {
     expect(errorCode(right)).toBe('rate_limited');
   });
 
+  it("records sign-ins and second-factor changes in the audit log of each of the person's orgs", async () => {
+    const org = await makeOrg(db.app, 'Watchful');
+    const person = fake.addUser({ username: 'audited_ann' });
+    await withTenant(db.app, org.orgId, (tx) =>
+      createInvite(tx, { role: 'agent', discordUserId: person.id }, org.owner),
+    );
+    const me = await login(person.id);
+    const { secret } = (await api.call(me, { method: 'POST', url: '/auth/totp/enrol' })).json();
+    await api.call(me, {
+      method: 'POST',
+      url: '/auth/totp/confirm',
+      payload: { code: await codeAt(secret, api.clock.ms) },
+    });
+    const actions = await db.admin.query(
+      `select a.action from audit_logs a join discord_accounts d on d.user_id = a.actor_id
+       where a.org_id = $1 and d.discord_user_id = $2 order by a.id`,
+      [org.orgId, person.id],
+    );
+    expect(actions.rows.map((r) => r.action)).toEqual([
+      'member.added',
+      'user.signed_in',
+      'user.totp_enabled',
+    ]);
+  });
+
   it('an org that requires TOTP refuses staff who have not passed it', async () => {
     const person = fake.addUser({ username: 'lax_larry' });
     const me = await login(person.id);
