@@ -72,6 +72,18 @@ const CALENDAR_COLUMNS = `id, name, timezone, weekly_hours as "weeklyHours",
 
 const calendarTarget = (cid: string) => ({ type: 'business_calendar', id: cid });
 
+/**
+ * Emitted when policies or calendars change in a way that moves due times: the workers then
+ * recompute the clocks of the organization's open tickets (`sla.recompute_org`).
+ */
+export const SLA_SETTINGS_CHANGED = 'sla.settings_changed';
+const slaChanged = (orgId: string) => ({
+  type: SLA_SETTINGS_CHANGED,
+  aggregateType: 'organization',
+  aggregateId: orgId,
+  payload: {},
+});
+
 export async function createCalendar(
   tx: Tx,
   raw: z.input<typeof calendarInput>,
@@ -113,7 +125,11 @@ export async function updateCalendar(
   );
   const cal = r.rows[0];
   if (!cal) throw new AppError('not_found', 'business calendar not found');
-  await recordChange(tx, actor, { action: 'sla.calendar_updated', target: calendarTarget(cal.id) });
+  await recordChange(tx, actor, {
+    action: 'sla.calendar_updated',
+    target: calendarTarget(cal.id),
+    event: slaChanged(tx.orgId),
+  });
   return cal;
 }
 
@@ -159,6 +175,7 @@ export async function setDefaultCalendar(tx: Tx, calendarId: string | null, acto
     action: 'sla.default_calendar_set',
     data: { calendarId },
     target: { type: 'organization', id: tx.orgId },
+    event: slaChanged(tx.orgId),
   });
 }
 
@@ -254,6 +271,7 @@ export async function createPolicy(
     action: 'sla.policy_created',
     data: { ...p },
     target: policyTarget(policy.id),
+    event: slaChanged(tx.orgId),
   });
   return policy;
 }
@@ -279,6 +297,7 @@ export async function updatePolicy(
     action: 'sla.policy_updated',
     data: { ...input.policy },
     target: policyTarget(policy.id),
+    event: slaChanged(tx.orgId),
   });
   return policy;
 }
@@ -289,7 +308,11 @@ export async function deletePolicy(tx: Tx, policyId: string, actor: Actor): Prom
     parseInput(id, policyId),
   ]);
   if (!r.rowCount) throw new AppError('not_found', 'SLA policy not found');
-  await recordChange(tx, actor, { action: 'sla.policy_deleted', target: policyTarget(policyId) });
+  await recordChange(tx, actor, {
+    action: 'sla.policy_deleted',
+    target: policyTarget(policyId),
+    event: slaChanged(tx.orgId),
+  });
 }
 
 export async function listPolicies(tx: Tx): Promise<SlaPolicy[]> {
@@ -599,6 +622,17 @@ export async function ticketsDueBefore(tx: Tx, before: Date, limit = 1000): Prom
        and status not in ('solved', 'closed')
      order by sla_due_at limit $3::int`,
     [tx.orgId, before, limit],
+  );
+  return r.rows.map((x) => x.id);
+}
+
+/** Open tickets (any unfinished status) after `afterId`, keyset-paged: for recomputing an org. */
+export async function unfinishedTickets(tx: Tx, afterId: string | null, limit = 500): Promise<string[]> {
+  const r = await tx.query<{ id: string }>(
+    `select id from tickets where org_id = $1::uuid and status in ('open', 'pending', 'on_hold')
+       and ($2::uuid is null or id > $2::uuid)
+     order by id limit $3::int`,
+    [tx.orgId, afterId, limit],
   );
   return r.rows.map((x) => x.id);
 }

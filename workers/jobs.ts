@@ -37,6 +37,8 @@ export const JOBS = {
   'discord.alert': { queue: 'discord', schema: z.object({ orgId, outboxId }) },
   /** Recomputes a ticket's SLA clocks and (re)schedules its warning and breach timers. */
   'sla.recompute': { queue: 'timers', schema: z.object({ orgId, ticketId: z.uuid() }) },
+  /** Policies or calendars changed: recompute every unfinished ticket of the org. */
+  'sla.recompute_org': { queue: 'timers', schema: z.object({ orgId, outboxId }) },
   /** A warning or breach timer; re-checks the ticket's state before recording anything. */
   'sla.fire': {
     queue: 'timers',
@@ -74,6 +76,8 @@ export const jobIds = {
   alert: (outboxId: number) => `da-${outboxId}`,
   slaRecompute: (outboxId: number) => `sr-${outboxId}`,
   slaSweep: (ticketId: string, slot: number) => `ss-${ticketId}-${slot}`,
+  slaRecomputeOrg: (outboxId: number) => `so-${outboxId}`,
+  slaRecomputeOrgTicket: (outboxId: number, ticketId: string) => `so-${outboxId}-${ticketId}`,
   slaFire: (ticketId: string, metric: SlaMetric, kind: 'warn' | 'breach', dueAt: Date) =>
     `sf-${ticketId}-${metric}-${kind}-${dueAt.getTime()}`,
 };

@@ -9,6 +9,7 @@ import {
   relayedBetween,
 } from '../db/outbox.js';
 import type { Pool } from '../db/pool.js';
+import { SLA_SETTINGS_CHANGED } from '../db/sla.js';
 import { WEBHOOK_EVENT_TYPES } from '../db/webhooks.js';
 import { type LiveEvent, publishLive } from '../lib/live.js';
 import type { Logger } from '../lib/logger.js';
@@ -119,6 +120,14 @@ export function impliedJobs(row: OutboxRow, features: OrgFeatures = ALL): Planne
       name: 'sla.recompute',
       payload: { orgId, ticketId: row.aggregateId },
       opts: { jobId: jobIds.slaRecompute(id) },
+    });
+  }
+  // Not gated on the org's features: deleting the last policy must clear the clocks too.
+  if (type === SLA_SETTINGS_CHANGED) {
+    jobs.push({
+      name: 'sla.recompute_org',
+      payload: { orgId, outboxId: id },
+      opts: { jobId: jobIds.slaRecomputeOrg(id) },
     });
   }
   if (type === 'message.created') {

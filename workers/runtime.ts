@@ -12,7 +12,7 @@ import { deliverAlert, deliverMessage } from './discord-delivery.js';
 import { pruneOutbox, sweepWebhookRetries } from './maintenance.js';
 import { OutboxRelay } from './outbox-relay.js';
 import { createQueues, type Handlers, type Queues, startProcessors } from './queues.js';
-import { fireSlaTimer, recomputeSla, SLA_SWEEP_EVERY_MS, slaSweep } from './sla.js';
+import { fireSlaTimer, recomputeOrg, recomputeSla, SLA_SWEEP_EVERY_MS, slaSweep } from './sla.js';
 import { deliver, fanout } from './webhooks.js';
 
 export interface RuntimeOptions {
@@ -57,6 +57,9 @@ export function handlersFor(deps: WorkerDeps, retentionDays: number): Handlers {
     'discord.alert': (d) => deliverAlert(deps, d),
     'sla.recompute': async (d) => {
       await recomputeSla(deps, d);
+    },
+    'sla.recompute_org': async (d) => {
+      await recomputeOrg(deps, d);
     },
     'sla.fire': async (d) => {
       await fireSlaTimer(deps, d);

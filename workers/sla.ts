@@ -6,6 +6,7 @@ import {
   slaSnapshot,
   ticketsDueBefore,
   timerRecorded,
+  unfinishedTickets,
 } from '../db/sla.js';
 import { withTenant } from '../db/tenant.js';
 import { PRIORITIES } from '../db/ticket-rules.js';
@@ -175,6 +176,26 @@ export async function slaSweep(deps: WorkerDeps): Promise<number> {
     const last = orgs.rows.at(-1);
     if (!last || orgs.rows.length < 500) break;
     after = last.org_id;
+  }
+  return n;
+}
+
+/** Enqueues a recompute for each unfinished ticket of the org after its SLA settings changed. */
+export async function recomputeOrg(deps: WorkerDeps, data: JobData<'sla.recompute_org'>): Promise<number> {
+  let after: string | null = null;
+  let n = 0;
+  for (;;) {
+    const ids: string[] = await withTenant(deps.pool, data.orgId, (tx) => unfinishedTickets(tx, after));
+    if (!ids.length) break;
+    n += ids.length;
+    await deps.queues.enqueueMany(
+      ids.map((ticketId) => ({
+        name: 'sla.recompute' as const,
+        payload: { orgId: data.orgId, ticketId },
+        opts: { jobId: jobIds.slaRecomputeOrgTicket(data.outboxId, ticketId) },
+      })),
+    );
+    after = ids.at(-1) ?? null;
   }
   return n;
 }

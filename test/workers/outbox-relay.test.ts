@@ -88,22 +88,23 @@ describe('outbox relay', () => {
       openTicket(tx, { subject: 'No features', origin: 'panel' }, other.owner),
     );
     // Woken by NOTIFY: the poll interval is 5 s, so this only passes quickly through LISTEN.
-    await until(async () => (await unrelayed(org.orgId)) === 0 && seen.length >= 3);
+    await until(async () => (await unrelayed(org.orgId)) === 0 && seen.length >= 7);
     const ids = await outboxIds(org.orgId);
     const orgSeen = seen.filter((e) => e.topic === orgTopic(org.orgId));
     expect(orgSeen.map((e) => e.event.id)).toEqual(ids);
     expect(orgSeen.map((e) => e.event.type)).toEqual([
+      'sla.settings_changed',
       'ticket.created',
       'message.created',
       'ticket.status_changed',
     ]);
-    expect(orgSeen.map((e) => e.seq)).toEqual([1, 2, 3]);
+    expect(orgSeen.map((e) => e.seq)).toEqual([1, 2, 3, 4]);
     expect(seen.filter((e) => e.topic === `ticket:${ticket.id}`)).toHaveLength(3);
 
     const deps = testDeps(db.app, prefix);
     cleanups.push(deps.close);
     const webhooks = deps.deps.queues.get('webhooks');
-    const [created, message] = ids as [number, number];
+    const [settings, created, message] = ids as [number, number, number];
     expect((await webhooks.getJob(jobIds.fanout(created)))?.data).toEqual({
       orgId: org.orgId,
       outboxId: created,
@@ -112,6 +113,10 @@ describe('outbox relay', () => {
       orgId: org.orgId,
       ticketId: ticket.id,
     });
+    // A policy change recomputes the org's tickets.
+    expect((await deps.deps.queues.get('timers').getJob(jobIds.slaRecomputeOrg(settings)))?.name).toBe(
+      'sla.recompute_org',
+    );
     // A panel reply goes to Discord; the job is named after the outbox id.
     expect((await deps.deps.queues.get('discord').getJob(jobIds.discordMessage(message)))?.name).toBe(
       'discord.message',

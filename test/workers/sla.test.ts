@@ -7,7 +7,7 @@ import { addBusinessMinutes, businessMinutesBetween, zonedTimeToInstant } from '
 import { manualClock } from '../../workers/clock.js';
 import { jobIds } from '../../workers/jobs.js';
 import { startWorkerRuntime, type WorkerRuntime } from '../../workers/runtime.js';
-import { fireSlaTimer, recomputeSla, slaSweep } from '../../workers/sla.js';
+import { fireSlaTimer, recomputeOrg, recomputeSla, slaSweep } from '../../workers/sla.js';
 import { useTestDb } from '../support/db.js';
 import { makeOrg } from '../support/fixtures.js';
 import { box, logger, loopbackOnly, testDeps, uniquePrefix, until } from './support.js';
@@ -329,6 +329,32 @@ describe('SLA clocks', () => {
     expect(ticket.rows[0]).toMatchObject({ priority: 'high', team_id: s.team.id });
     expect(ticket.rows[0]?.sla_breached_at).not.toBeNull();
     expect((await s.events(t.id)).filter((e) => e.kind === 'breach')).toHaveLength(1);
+  });
+});
+
+describe('policy changes', () => {
+  it('recomputes the open tickets of the org when a policy changes', async () => {
+    const s = await setup({ firstResponseMinutes: 60, resolutionMinutes: null });
+    const t = await s.open(new Date(Date.now() - 10 * 60_000));
+    const before = (await recomputeSla(env.deps, { orgId: s.org.orgId, ticketId: t.id }))?.metrics[0]?.dueAt;
+    await withTenant(db.app, s.org.orgId, (tx) =>
+      sla.updatePolicy(
+        tx,
+        { id: s.policy.id, policy: { name: 'Faster', priority: 'normal', firstResponseMinutes: 30 } },
+        s.org.owner,
+      ),
+    );
+    const ev = await db.admin.query<{ id: number }>(
+      `select id from outbox where org_id = $1 and event_type = 'sla.settings_changed' order by id desc limit 1`,
+      [s.org.orgId],
+    );
+    const outboxId = Number(ev.rows[0]?.id);
+    expect(await recomputeOrg(env.deps, { orgId: s.org.orgId, outboxId })).toBe(1);
+    const job = await env.deps.queues.get('timers').getJob(jobIds.slaRecomputeOrgTicket(outboxId, t.id));
+    expect(job?.data).toEqual({ orgId: s.org.orgId, ticketId: t.id });
+    const after = (await recomputeSla(env.deps, job?.data))?.metrics[0]?.dueAt;
+    expect((before as Date).getTime() - (after as Date).getTime()).toBe(30 * 60_000);
+    expect((await s.events(t.id)).map((e) => e.kind)).toEqual(['activate', 'activate']);
   });
 });
 
