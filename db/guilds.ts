@@ -360,3 +360,18 @@ export async function staffDiscordRoles(tx: Tx, guildId: string): Promise<string
   );
   return r.rows.map((x) => x.id);
 }
+
+/** A guild-level action with no row of its own to change (a panel posted): audit only. */
+export async function recordGuildAction(
+  tx: Tx,
+  guildId: string,
+  action: string,
+  data: Record<string, unknown>,
+  actor: Actor,
+): Promise<void> {
+  await recordChange(tx, actor, {
+    action,
+    target: { type: 'guild', id: parseInput(snowflake, guildId) },
+    data,
+  });
+}

@@ -1,8 +1,10 @@
 import { ButtonStyle, ComponentType, PermissionFlagsBits, SlashCommandBuilder } from 'discord.js';
 import { listCategories } from '../../db/categories.js';
+import { recordGuildAction } from '../../db/guilds.js';
 import { withTenant } from '../../db/tenant.js';
+import { upsertDiscordUser } from '../../db/users.js';
 import { AppError } from '../../lib/errors.js';
-import { resolveWho } from '../auth.js';
+import { profileOf, resolveWho } from '../auth.js';
 import { personOf, postMessage } from '../discord-api.js';
 import { type CommandHandler, respond } from '../handler.js';
 
@@ -72,7 +74,7 @@ export const panel: CommandHandler = {
               label: c.name.slice(0, 80),
             })),
           }));
-    await postMessage(ctx.deps.client, i.channelId, {
+    const posted = await postMessage(ctx.deps.client, i.channelId, {
       embeds: [
         {
           title: i.options.getString('title') ?? 'Need help?',
@@ -82,6 +84,20 @@ export const panel: CommandHandler = {
       ],
       components,
     });
+    const actor = who.staff ?? {
+      type: 'user' as const,
+      id: (await upsertDiscordUser(ctx.deps.pool, profileOf(who.person))).id,
+      requestId: ctx.requestId,
+    };
+    await withTenant(ctx.deps.pool, who.orgId, (tx) =>
+      recordGuildAction(
+        tx,
+        who.guildId,
+        'guild.panel_posted',
+        { channelId: i.channelId, messageId: posted.id, categories: categories.map((c) => c.id), style },
+        actor,
+      ),
+    );
     await respond(i, 'Panel posted.');
   },
 };

@@ -35,6 +35,11 @@ describe('opening a ticket from the panel', () => {
     expect(a.content).toBe('Panel posted.');
     const post = h.fake.requests({ method: 'POST', route: '/channels/:channel_id/messages' }).at(-1);
     const body = post?.body as { components: { components: { custom_id: string; label: string }[] }[] };
+    const audit = await h.db.admin.query(
+      `select actor_type, data->>'messageId' as message from audit_logs where org_id = $1 and action = 'guild.panel_posted'`,
+      [h.org.orgId],
+    );
+    expect(audit.rows).toEqual([{ actor_type: 'user', message: (post?.response as { id: string }).id }]);
     expect(body.components[0]?.components[0]).toMatchObject({
       custom_id: `gm:open:${h.category.id}`,
       label: 'Bug report',
