@@ -39,7 +39,9 @@ describe('opening a ticket from the panel', () => {
       `select actor_type, data->>'messageId' as message from audit_logs where org_id = $1 and action = 'guild.panel_posted'`,
       [h.org.orgId],
     );
-    expect(audit.rows).toEqual([{ actor_type: 'user', message: (post?.response as { id: string }).id }]);
+    expect(audit.rows).toEqual([
+      { actor_type: 'user', message: ((post?.response ?? {}) as { id?: string }).id },
+    ]);
     expect(body.components[0]?.components[0]).toMatchObject({
       custom_id: `gm:open:${h.category.id}`,
       label: 'Bug report',
@@ -270,7 +272,7 @@ describe('opening a ticket from the panel', () => {
     const alert = h.fake
       .requests({ method: 'POST', path: `/channels/${h.guild.channels['transcripts']}/messages` })
       .at(-1);
-    expect((alert?.body as { content: string }).content).toBe(
+    expect(((alert?.body ?? {}) as { content?: string }).content).toBe(
       `New report #${r.rows[0].number} by <@${h.users.player}> about a message by <@${h.users.other}>: <#${thread}>`,
     );
     expect(fields.find((f) => f.name === 'Reported message')?.value).toContain(
