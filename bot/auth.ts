@@ -1,5 +1,4 @@
 import { PermissionFlagsBits } from 'discord.js';
-import { getCategory } from '../db/categories.js';
 import type { Actor } from '../db/changes.js';
 import {
   ensureStaffMember,
@@ -125,5 +124,3 @@ export async function guildOf(tx: Tx, guildId: string): Promise<Guild> {
     throw new AppError('not_found', NOT_SET_UP);
   }
 }
-
-export { getCategory };

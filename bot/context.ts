@@ -1,5 +1,6 @@
 import type { Client } from 'discord.js';
 import type { Redis } from 'ioredis';
+import type { Category } from '../db/categories.js';
 import type { Pool } from '../db/pool.js';
 import type { Logger } from '../lib/logger.js';
 import { TtlCache } from './cache.js';
@@ -22,7 +23,7 @@ export interface BotDeps {
   /** Guild id → org id (null: not linked). Short-lived, so /setup elsewhere shows up quickly. */
   orgs: TtlCache<string, string | null>;
   /** Org id → categories, for building modals without a database round trip inside the 3 s. */
-  categories: TtlCache<string, import('../db/categories.js').Category[]>;
+  categories: TtlCache<string, Category[]>;
   /** Parent channel id → the channel webhook the bot posts staff replies through. */
   webhooks: Map<string, { id: string; token: string }>;
   /** True for a webhook id the bot created or uses (its posts are never mirrored back). */
@@ -32,7 +33,7 @@ export interface BotDeps {
 export function createCaches() {
   return {
     orgs: new TtlCache<string, string | null>(60_000, 10_000),
-    categories: new TtlCache<string, import('../db/categories.js').Category[]>(60_000, 10_000),
+    categories: new TtlCache<string, Category[]>(60_000, 10_000),
     webhooks: new Map<string, { id: string; token: string }>(),
   };
 }

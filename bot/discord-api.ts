@@ -170,10 +170,6 @@ export async function getMessage(client: Client, channelId: string, messageId: s
   return (await rest(client).get(Routes.channelMessage(channelId, messageId))) as APIMessage;
 }
 
-export async function getChannel(client: Client, channelId: string) {
-  return (await rest(client).get(Routes.channel(channelId))) as APIChannel;
-}
-
 export async function modifyChannel(
   client: Client,
   channelId: string,
