@@ -77,6 +77,7 @@ export async function createTicketChannel(
   playerId: string,
   staffRoleIds: readonly string[],
   reason: string,
+  staffUserIds: readonly string[] = [],
 ) {
   const overwrites = [
     { id: guildId, type: OverwriteType.Role, allow: '0', deny: String(PermissionFlagsBits.ViewChannel) },
@@ -90,6 +91,12 @@ export async function createTicketChannel(
     ...staffRoleIds.map((r) => ({
       id: r,
       type: OverwriteType.Role,
+      allow: String(VIEW | ATTACH),
+      deny: '0',
+    })),
+    ...staffUserIds.map((u) => ({
+      id: u,
+      type: OverwriteType.Member,
       allow: String(VIEW | ATTACH),
       deny: '0',
     })),

@@ -7,6 +7,7 @@ import {
   discordTicket,
   playerTicketLoad,
   setDiscordSide,
+  teamDiscordIds,
   ticketByInteraction,
   ticketForChannel,
 } from '../db/discord-sync.js';
@@ -63,8 +64,10 @@ export function summaryMessage(
   ticket: { id: string; number: number; subject: string; priority: DiscordTicket['priority'] },
   req: Pick<OpenRequest, 'requester' | 'answers' | 'quote' | 'openedByDiscordId'>,
   category: Category | null,
-  staffRoleIds: readonly string[],
+  staff: { roleIds?: readonly string[]; userIds?: readonly string[] },
 ): MessageBody {
+  const roleIds = staff.roleIds ?? [];
+  const userIds = staff.userIds ?? [];
   const fields = req.answers.slice(0, 5).map((a) => ({
     name: a.label.slice(0, 256),
     value: a.value.slice(0, 1024),
@@ -81,9 +84,10 @@ export function summaryMessage(
   }
   const opener = req.openedByDiscordId ? ` (opened by <@${req.openedByDiscordId}>)` : '';
   return {
-    content: `<@${req.requester.id}>${opener} ${staffRoleIds.map((r) => `<@&${r}>`).join(' ')}`
-      .trim()
-      .slice(0, 2000),
+    content:
+      `<@${req.requester.id}>${opener} ${[...roleIds.map((r) => `<@&${r}>`), ...userIds.map((u) => `<@${u}>`)].join(' ')}`
+        .trim()
+        .slice(0, 2000),
     embeds: [
       {
         title: `Ticket #${ticket.number} · ${ticket.subject}`.slice(0, 256),
@@ -94,7 +98,7 @@ export function summaryMessage(
     ],
     components: actionRows(ticket.id),
     // Mentioning the staff roles brings them into a private thread, as Discord does.
-    allowed_mentions: { users: [req.requester.id], roles: [...staffRoleIds] },
+    allowed_mentions: { users: [req.requester.id, ...userIds], roles: [...roleIds] },
   };
 }
 
@@ -222,6 +226,8 @@ async function openUnlocked(
       );
     }
     const staffRoles = await staffDiscordRoles(tx, req.guildId);
+    // A category with a team brings in that team's members rather than every staff role.
+    const teamStaff = category?.teamId ? await teamDiscordIds(tx, category.teamId) : [];
     return {
       guild,
       category,
@@ -230,10 +236,11 @@ async function openUnlocked(
       parent,
       overflow: cat?.overflowCategoryIds ?? [],
       staffRoles,
+      teamStaff,
     } as const;
   });
   if ('existing' in plan && plan.existing) return { ticket: plan.existing, created: false };
-  const { category, player, mode, parent, overflow, staffRoles } = plan as Exclude<
+  const { category, player, mode, parent, overflow, staffRoles, teamStaff } = plan as Exclude<
     typeof plan,
     { existing: unknown }
   >;
@@ -253,8 +260,9 @@ async function openUnlocked(
           name,
           [parent, ...overflow],
           req.requester.id,
-          staffRoles,
+          teamStaff.length ? [] : staffRoles,
           reason,
+          teamStaff,
         )
       : createPrivateThread(client, parent, name, reason)
   ).catch((err: unknown) => {
@@ -309,7 +317,12 @@ async function openUnlocked(
   }
 
   const ticket = result.ticket;
-  const summary = summaryMessage(ticket, req, category, staffRoles);
+  const summary = summaryMessage(
+    ticket,
+    req,
+    category,
+    teamStaff.length ? { userIds: teamStaff } : { roleIds: staffRoles },
+  );
   let summaryId: string;
   if (mode === 'forum') {
     summaryId = (await editMessage(client, channel.id, channel.id, summary)).id;
@@ -319,6 +332,12 @@ async function openUnlocked(
   if (mode === 'thread') {
     await addThreadMember(client, channel.id, req.requester.id, reason);
     if (req.openedByDiscordId) await addThreadMember(client, channel.id, req.openedByDiscordId, reason);
+    for (const staffId of teamStaff) {
+      // A team member who left the server cannot be added; the others still are.
+      await addThreadMember(client, channel.id, staffId, reason).catch((err) =>
+        ctx.log.info({ err, staffId }, 'could not add a team member to the ticket thread'),
+      );
+    }
   }
   let webhook: { id: string; token: string } | null = null;
   try {

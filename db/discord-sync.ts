@@ -333,3 +333,13 @@ export async function recordTicketAction(
 ): Promise<void> {
   await recordChange(tx, actor, { ticketId: parseInput(id, ticketId), action, data });
 }
+
+/** Discord ids of a team's members who linked their Discord account: a category's own staff. */
+export async function teamDiscordIds(tx: Tx, teamId: string): Promise<string[]> {
+  const r = await tx.query<{ id: string }>(
+    `select d.discord_user_id as id from team_members tm join discord_accounts d on d.user_id = tm.user_id
+     where tm.org_id = $1::uuid and tm.team_id = $2::uuid order by 1 limit 25`,
+    [tx.orgId, parseInput(id, teamId)],
+  );
+  return r.rows.map((x) => x.id);
+}

@@ -1,7 +1,10 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { createCategory } from '../../db/categories.js';
 import { SYSTEM } from '../../db/changes.js';
-import { updateGuildSettings } from '../../db/guilds.js';
+import { ensureStaffMember, updateGuildSettings } from '../../db/guilds.js';
+import { addTeamMember, createTeam } from '../../db/teams.js';
 import { withTenant } from '../../db/tenant.js';
+import { upsertDiscordUser } from '../../db/users.js';
 import { answerOf, type Harness, interact, openThroughPanel, settle, startHarness } from './harness.js';
 
 let h: Harness;
@@ -320,5 +323,40 @@ describe('opening a ticket from the panel', () => {
     const a = await answerOf(h, handle);
     expect(handle.record.callback?.type).toBe(5);
     expect(a.content).toMatch(/^\*\*You\*\*: \d+ open/);
+  });
+
+  it('a category with a team brings in that team’s members instead of every staff role', async () => {
+    const mod = await upsertDiscordUser(h.db.app, { discordUserId: h.users.moderator, username: 'mod' });
+    const category = await withTenant(h.db.app, h.org.orgId, async (tx) => {
+      const role = await tx.query<{ id: string }>(
+        `select id from roles where org_id = $1 and key = 'moderator'`,
+        [h.org.orgId],
+      );
+      await ensureStaffMember(tx, mod.id, role.rows[0]?.id ?? '');
+      const team = await createTeam(tx, { name: 'Payments team' }, SYSTEM);
+      await addTeamMember(tx, { teamId: team.id, userId: mod.id }, SYSTEM);
+      return createCategory(tx, { name: 'Payments', teamId: team.id }, SYSTEM);
+    });
+    h.bot.deps.categories.delete(h.org.orgId);
+    const player = h.fake.addUser({ username: 'payer' }).id;
+    h.fake.addMember(h.guild.id, player);
+    const a = await interact(h, {
+      kind: 'modalSubmit',
+      guildId: h.guild.id,
+      channelId: h.guild.channels['support'] ?? '',
+      userId: player,
+      customId: `gm:form:${category.id}`,
+      fields: { subject: 'Charged twice', details: 'twice' },
+    });
+    expect(a.content).toMatch(/is open/);
+    const t = (
+      await h.db.admin.query('select discord_channel_id, team_id from tickets where external_id = $1', [
+        a.handle.id,
+      ])
+    ).rows[0];
+    const members = h.fake.state.threadMembers.get(t.discord_channel_id);
+    expect(members?.has(h.users.moderator)).toBe(true);
+    expect(members?.has(h.users.agent)).toBe(false);
+    expect(t.team_id).toBeTruthy();
   });
 });
