@@ -1,5 +1,6 @@
 import { randomUUID } from 'node:crypto';
 import {
+  type AutocompleteInteraction,
   type ButtonInteraction,
   type ChatInputCommandInteraction,
   DiscordAPIError,
@@ -43,6 +44,8 @@ export interface CommandHandler<I extends RepliableInteraction = ChatInputComman
   data: RESTPostAPIApplicationCommandsJSONBody;
   ack: Ack | ((i: I) => Ack);
   execute(i: I, ctx: Ctx): Promise<void>;
+  /** Suggestions while typing an option marked autocomplete (answered at once, no deferral exists). */
+  autocomplete?(i: AutocompleteInteraction, deps: BotDeps): Promise<{ name: string; value: string }[]>;
 }
 
 export interface ComponentHandler<I extends RepliableInteraction = RepliableInteraction> {

@@ -1,5 +1,6 @@
 import { SlashCommandBuilder } from 'discord.js';
 import { resolveWho } from '../auth.js';
+import { cannedChoices } from '../autocomplete.js';
 import { personOf } from '../discord-api.js';
 import { type CommandHandler, respond } from '../handler.js';
 import { sendStaffReply } from '../replying.js';
@@ -9,11 +10,14 @@ const data = new SlashCommandBuilder()
   .setName('reply')
   .setDescription('Reply to the player, with a canned reply and/or text')
   .setDMPermission(false)
-  .addStringOption((o) => o.setName('canned').setDescription('Canned reply shortcut').setMaxLength(50))
+  .addStringOption((o) =>
+    o.setName('canned').setDescription('Canned reply shortcut').setMaxLength(50).setAutocomplete(true),
+  )
   .addStringOption((o) => o.setName('text').setDescription('Your text').setMaxLength(2000));
 
 export const replyCommand: CommandHandler = {
   data: data.toJSON(),
+  autocomplete: (i, deps) => cannedChoices(i, deps),
   ack: 'defer',
   async execute(i, ctx) {
     const who = await resolveWho(ctx.deps, i.guildId, personOf(i), ctx.requestId);

@@ -2,6 +2,7 @@ import { SlashCommandBuilder } from 'discord.js';
 import { listCannedReplies } from '../../db/canned-replies.js';
 import { withTenant } from '../../db/tenant.js';
 import { requirePermission, resolveWho } from '../auth.js';
+import { cannedChoices } from '../autocomplete.js';
 import { personOf } from '../discord-api.js';
 import { type CommandHandler, respond } from '../handler.js';
 import { sendStaffReply } from '../replying.js';
@@ -11,11 +12,14 @@ const data = new SlashCommandBuilder()
   .setName('tag')
   .setDescription('List canned replies, or send one into this ticket')
   .setDMPermission(false)
-  .addStringOption((o) => o.setName('name').setDescription('Shortcut to send').setMaxLength(50))
+  .addStringOption((o) =>
+    o.setName('name').setDescription('Shortcut to send').setMaxLength(50).setAutocomplete(true),
+  )
   .addStringOption((o) => o.setName('search').setDescription('Filter the list').setMaxLength(50));
 
 export const tag: CommandHandler = {
   data: data.toJSON(),
+  autocomplete: (i, deps) => cannedChoices(i, deps),
   ack: 'defer',
   async execute(i, ctx) {
     const who = await resolveWho(ctx.deps, i.guildId, personOf(i), ctx.requestId);

@@ -5,6 +5,7 @@ import { withTenant } from '../../db/tenant.js';
 import { addNote, assign, claim, setPriority, setStatus, transfer, updateFields } from '../../db/tickets.js';
 import { AppError } from '../../lib/errors.js';
 import { type DiscordPerson, requirePermission, resolveWho, type Who } from '../auth.js';
+import { categoryChoices } from '../autocomplete.js';
 import { closeTicketFlow, reopenTicketFlow } from '../closing.js';
 import {
   addThreadMember,
@@ -28,7 +29,9 @@ const data = new SlashCommandBuilder()
     s
       .setName('open')
       .setDescription('Open a ticket')
-      .addStringOption((o) => o.setName('category').setDescription('Category name').setMaxLength(100))
+      .addStringOption((o) =>
+        o.setName('category').setDescription('Category name').setMaxLength(100).setAutocomplete(true),
+      )
       .addStringOption((o) => o.setName('subject').setDescription('What it is about').setMaxLength(200)),
   )
   .addSubcommand((s) => s.setName('claim').setDescription('Take this ticket'))
@@ -322,6 +325,7 @@ async function run(i: ChatInputCommandInteraction, ctx: Ctx, name: string): Prom
 
 export const ticket: CommandHandler = {
   data: data.toJSON(),
+  autocomplete: (i, deps) => categoryChoices(i, deps),
   // Without a subject or a reason the answer is a form, which must be the first response.
   ack: (i) => {
     const name = sub(i);

@@ -1,10 +1,19 @@
 import { type Interaction, MessageFlags } from 'discord.js';
+import { withinAutocompleteBudget } from '../autocomplete.js';
 import type { BotDeps } from '../context.js';
 import { type Ack, interactionKind, type RepliableInteraction, runHandler } from '../handler.js';
 import { commands, components } from '../registry.js';
 
 /** Routes an interaction to its command or component handler, always answering it. */
 export async function onInteraction(deps: BotDeps, i: Interaction): Promise<void> {
+  if (i.isAutocomplete()) {
+    const handler = commands.get(i.commandName);
+    const choices = handler?.autocomplete
+      ? await withinAutocompleteBudget(handler.autocomplete(i, deps))
+      : [];
+    await i.respond(choices).catch((err) => deps.logger.warn({ err }, 'could not answer an autocomplete'));
+    return;
+  }
   if (!i.isRepliable()) return;
   const kind = interactionKind(i);
   if (i.isCommand()) {

@@ -311,4 +311,32 @@ describe('/ticket subcommands', () => {
     });
     expect(player.content).toMatch(/^\/stats is for staff/);
   });
+
+  it('autocompletes canned replies and categories within the deadline', async () => {
+    const canned = h.fake.sendInteraction({
+      kind: 'autocomplete',
+      name: 'reply',
+      focused: 'canned',
+      guildId: h.guild.id,
+      channelId: thread,
+      userId: h.users.agent,
+      options: [{ name: 'canned', value: 'tha' }],
+    });
+    const c = await canned.response;
+    expect(c?.type).toBe(8);
+    expect(c?.data).toEqual({ choices: [{ name: 'thanks · Thanks', value: 'thanks' }] });
+    const category = h.fake.sendInteraction({
+      kind: 'autocomplete',
+      name: 'ticket',
+      subcommand: 'open',
+      focused: 'category',
+      guildId: h.guild.id,
+      channelId: thread,
+      userId: h.users.player,
+      options: [{ name: 'category', value: 'bug' }],
+    });
+    expect((await category.response)?.data).toEqual({
+      choices: [{ name: 'Bug report', value: 'Bug report' }],
+    });
+  });
 });

@@ -29,7 +29,9 @@ interface Common {
 export type InteractionInput = Common &
   (
     | {
-        kind: 'chatInput';
+        /** `autocomplete`: the user is typing in option `focused` (type 4 interaction, answered with type 8). */
+        kind: 'chatInput' | 'autocomplete';
+        focused?: string;
         name: string;
         commandId?: string;
         subcommand?: string;
@@ -146,12 +148,23 @@ export class Interactions {
     };
 
     switch (input.kind) {
+      case 'autocomplete':
       case 'chatInput': {
-        type = InteractionType.ApplicationCommand;
+        type =
+          input.kind === 'autocomplete' ? InteractionType.Autocomplete : InteractionType.ApplicationCommand;
+        const auto = input.kind === 'autocomplete';
         let options: Json[] = (input.options ?? []).map((o) => {
           const t = optionType(o);
-          resolveOption(o, t);
-          return { name: o.name, type: t, value: o.value };
+          if (!auto) resolveOption(o, t);
+          // Autocomplete sends the partial text as a string, with the focused option marked.
+          return auto
+            ? {
+                name: o.name,
+                type: t,
+                value: String(o.value),
+                ...(o.name === input.focused ? { focused: true } : {}),
+              }
+            : { name: o.name, type: t, value: o.value };
         });
         if (input.subcommand) options = [{ name: input.subcommand, type: 1, options }];
         if (input.subcommandGroup) options = [{ name: input.subcommandGroup, type: 2, options }];

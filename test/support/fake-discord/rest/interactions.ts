@@ -114,6 +114,31 @@ export const interactionRoutes: Route[] = [
         if (!parsed.success) return Errors.invalidFormBody({ data: discordErrors(parsed.error.issues) });
       } else if (type === 8) {
         const choices = (data as Json | undefined)?.['choices'];
+        const bad = Array.isArray(choices)
+          ? choices.findIndex((c: Json) => {
+              const n = c?.['name'];
+              const v = c?.['value'];
+              return (
+                typeof n !== 'string' ||
+                n.length < 1 ||
+                n.length > 100 ||
+                (typeof v === 'string' ? v.length > 100 : typeof v !== 'number')
+              );
+            })
+          : -1;
+        if (bad >= 0) {
+          return Errors.invalidFormBody({
+            data: {
+              choices: {
+                [bad]: {
+                  _errors: [
+                    { code: 'BASE_TYPE_BAD_LENGTH', message: 'Must be between 1 and 100 in length.' },
+                  ],
+                },
+              },
+            },
+          });
+        }
         if (Array.isArray(choices) && choices.length > 25) {
           return Errors.invalidFormBody({
             data: {

@@ -1,0 +1,39 @@
+import type { AutocompleteInteraction } from 'discord.js';
+import { listCannedReplies } from '../db/canned-replies.js';
+import { withTenant } from '../db/tenant.js';
+import { orgOf } from './auth.js';
+import type { BotDeps } from './context.js';
+import { loadCategories } from './forms.js';
+
+type Choice = { name: string; value: string };
+
+/** Autocomplete has no deferral: whatever is not ready within 1.5 s is answered with no choices. */
+export async function withinAutocompleteBudget(work: Promise<Choice[]>): Promise<Choice[]> {
+  let timer: NodeJS.Timeout | undefined;
+  const budget = new Promise<Choice[]>((resolve) => {
+    timer = setTimeout(() => resolve([]), 1500);
+  });
+  try {
+    return await Promise.race([work.catch(() => []), budget]);
+  } finally {
+    clearTimeout(timer);
+  }
+}
+
+export async function categoryChoices(i: AutocompleteInteraction, deps: BotDeps): Promise<Choice[]> {
+  const typed = i.options.getFocused().toLowerCase();
+  const orgId = await orgOf(deps, i.guildId);
+  return (await loadCategories(deps, orgId))
+    .filter((c) => c.name.toLowerCase().includes(typed))
+    .slice(0, 25)
+    .map((c) => ({ name: c.name.slice(0, 100), value: c.name.slice(0, 100) }));
+}
+
+export async function cannedChoices(i: AutocompleteInteraction, deps: BotDeps): Promise<Choice[]> {
+  const typed = i.options.getFocused().trim();
+  const orgId = await orgOf(deps, i.guildId);
+  const list = await withTenant(deps.pool, orgId, (tx) =>
+    listCannedReplies(tx, typed ? { search: typed } : {}),
+  );
+  return list.map((c) => ({ name: `${c.shortcut} · ${c.title}`.slice(0, 100), value: c.shortcut }));
+}
