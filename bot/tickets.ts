@@ -203,6 +203,12 @@ async function openUnlocked(
       const max = guild.settings.maxOpenPerPlayer ?? DEFAULT_LIMITS.maxOpenPerPlayer;
       const cooldown = guild.settings.cooldownSeconds ?? DEFAULT_LIMITS.cooldownSeconds;
       const load = await playerTicketLoad(tx, player.id);
+      if (load.blocked) {
+        throw new AppError(
+          'forbidden',
+          `You cannot open tickets here${load.blockedReason ? `: ${load.blockedReason}.` : '.'} Contact the server's staff if you think this is a mistake.`,
+        );
+      }
       if (load.open >= max) {
         throw new AppError(
           'limit_reached',

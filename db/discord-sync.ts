@@ -224,17 +224,30 @@ export async function recordDiscordDelete(tx: Tx, messageId: string, actor: Acto
   return true;
 }
 
-/** A player's open tickets and when they last opened one: for the per-guild limits. */
+/** A player's open tickets, when they last opened one, and whether staff blocked them: for the limits. */
 export async function playerTicketLoad(
   tx: Tx,
   playerId: string,
-): Promise<{ open: number; lastCreatedAt: Date | null }> {
-  const r = await tx.query<{ open: number; last: Date | null }>(
-    `select count(*) filter (where status in ('open', 'pending', 'on_hold'))::int as open, max(created_at) as last
-     from tickets where org_id = $1::uuid and requester_id = $2::uuid`,
+): Promise<{ open: number; lastCreatedAt: Date | null; blocked: boolean; blockedReason: string | null }> {
+  const r = await tx.query<{
+    open: number;
+    last: Date | null;
+    blockedAt: Date | null;
+    blockedReason: string | null;
+  }>(
+    `select count(t.id) filter (where t.status in ('open', 'pending', 'on_hold'))::int as open, max(t.created_at) as last,
+       p.blocked_at as "blockedAt", p.blocked_reason as "blockedReason"
+     from player_profiles p left join tickets t on t.org_id = p.org_id and t.requester_id = p.id
+     where p.org_id = $1::uuid and p.id = $2::uuid group by p.id`,
     [tx.orgId, parseInput(id, playerId)],
   );
-  return { open: r.rows[0]?.open ?? 0, lastCreatedAt: r.rows[0]?.last ?? null };
+  const row = r.rows[0];
+  return {
+    open: row?.open ?? 0,
+    lastCreatedAt: row?.last ?? null,
+    blocked: !!row?.blockedAt,
+    blockedReason: row?.blockedReason ?? null,
+  };
 }
 
 export interface DeskStats {

@@ -136,4 +136,20 @@ describe('failures reach the user as clear ephemeral messages', () => {
       updateGuildSettings(tx, h.guild.id, { supportChannelId: h.guild.channels['support'] }, SYSTEM),
     );
   });
+
+  it('a blocked player is told so and gets no ticket', async () => {
+    const blocked = h.fake.addUser({ username: 'blocked' }).id;
+    h.fake.addMember(h.guild.id, blocked);
+    expect((await openCmd('before the block', blocked)).content).toMatch(/is open/);
+    await h.db.admin.query(
+      `update player_profiles set blocked_at = now(), blocked_reason = 'spamming tickets' where discord_user_id = $1`,
+      [blocked],
+    );
+    const before = await count();
+    const a = await openCmd('after the block', blocked);
+    expect(a.content).toBe(
+      "You cannot open tickets here: spamming tickets. Contact the server's staff if you think this is a mistake.",
+    );
+    expect(await count()).toBe(before);
+  });
 });
