@@ -69,6 +69,9 @@ const SLA_TRIGGERS = new Set([
   'ticket.updated',
 ]);
 
+/** How long one batch may take to publish and enqueue before it is rolled back and retried. */
+const PUSH_TIMEOUT_MS = 5_000;
+
 const ALERTS = new Set(['ticket.sla_warning', 'ticket.sla_breached', 'webhook.disabled']);
 
 export function toLiveEvent(row: OutboxRow): LiveEvent {
@@ -304,12 +307,31 @@ export class OutboxRelay {
     }
   }
 
-  /** Publishes and enqueues; commands on one connection run in order, so topics stay in id order. */
+  /**
+   * Publishes and enqueues; commands on one connection run in order, so topics stay in id order.
+   * Bounded in time: a client library waiting for a connection that died mid-batch must not keep
+   * the transaction (and its row locks) open. What it sends late is deduped like any retry.
+   */
   private async push(rows: readonly OutboxRow[], features: Map<string, OrgFeatures>): Promise<void> {
     const { redis, queues } = this.opts;
-    await Promise.all(rows.map((r) => publishLive(redis, toLiveEvent(r))));
-    const jobs = rows.flatMap((r) => impliedJobs(r, features.get(r.orgId) ?? ALL));
-    if (jobs.length) await queues.enqueueMany(jobs);
+    const work = (async () => {
+      await Promise.all(rows.map((r) => publishLive(redis, toLiveEvent(r))));
+      const jobs = rows.flatMap((r) => impliedJobs(r, features.get(r.orgId) ?? ALL));
+      if (jobs.length) await queues.enqueueMany(jobs);
+    })();
+    let timer: NodeJS.Timeout | undefined;
+    const timeout = new Promise<never>((_, reject) => {
+      timer = setTimeout(
+        () => reject(new Error(`Redis did not take the batch within ${PUSH_TIMEOUT_MS} ms`)),
+        PUSH_TIMEOUT_MS,
+      );
+    });
+    work.catch(() => {});
+    try {
+      await Promise.race([work, timeout]);
+    } finally {
+      clearTimeout(timer);
+    }
   }
 
   /**
