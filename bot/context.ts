@@ -24,6 +24,12 @@ export interface BotDeps {
   orgs: TtlCache<string, string | null>;
   /** Org id → categories, for building modals without a database round trip inside the 3 s. */
   categories: TtlCache<string, Category[]>;
+  /**
+   * Channels known not to carry a ticket, so chatter in a busy server costs no database round
+   * trip per message. Only channels older than a few minutes are remembered: a ticket's channel is
+   * always new, and may see a message just before its ticket is committed.
+   */
+  nonTicketChannels: TtlCache<string, true>;
   /** Parent channel id → the channel webhook the bot posts staff replies through. */
   webhooks: Map<string, { id: string; token: string }>;
   /** True for a webhook id the bot created or uses (its posts are never mirrored back). */
@@ -34,6 +40,7 @@ export function createCaches() {
   return {
     orgs: new TtlCache<string, string | null>(60_000, 10_000),
     categories: new TtlCache<string, Category[]>(60_000, 10_000),
+    nonTicketChannels: new TtlCache<string, true>(300_000, 50_000),
     webhooks: new Map<string, { id: string; token: string }>(),
   };
 }

@@ -31,6 +31,17 @@ async function orgFor(deps: BotDeps, guildId: string | null): Promise<string | n
   return org;
 }
 
+const DISCORD_EPOCH = 1_420_070_400_000n;
+const createdAt = (snowflake: string) => Number((BigInt(snowflake) >> 22n) + DISCORD_EPOCH);
+
+/** The ticket of a channel, remembering (for a while) old channels that have none. */
+async function ticketOf(deps: BotDeps, orgId: string, channelId: string) {
+  if (deps.nonTicketChannels.get(channelId)) return undefined;
+  const ticket = await withTenant(deps.pool, orgId, (tx) => ticketForChannel(tx, channelId));
+  if (!ticket && Date.now() - createdAt(channelId) > 5 * 60_000) deps.nonTicketChannels.set(channelId, true);
+  return ticket;
+}
+
 function isOurs(deps: BotDeps, m: Pick<Message, 'author' | 'webhookId' | 'applicationId'>): boolean {
   const me = deps.client.user?.id;
   if (m.author && m.author.id === me) return true;
@@ -53,7 +64,7 @@ export async function onMessageCreate(deps: BotDeps, m: OmitPartialGroupDMChanne
   if (isOurs(deps, m)) return void synced.inc({ event: 'create', outcome: 'ours' });
   const orgId = await orgFor(deps, m.guildId);
   if (!orgId) return;
-  const ticket = await withTenant(deps.pool, orgId, (tx) => ticketForChannel(tx, m.channelId));
+  const ticket = await ticketOf(deps, orgId, m.channelId);
   if (!ticket) return;
   if (m.webhookId && ticket.discordWebhookId === m.webhookId)
     return void synced.inc({ event: 'create', outcome: 'ours' });
@@ -106,6 +117,7 @@ export async function onMessageUpdate(
   const orgId = await orgFor(deps, m.guildId);
   if (!orgId) return;
   const content = m.content;
+  if (deps.nonTicketChannels.get(m.channelId)) return;
   const changed = await withTenant(deps.pool, orgId, async (tx) => {
     const ticket = await ticketForChannel(tx, m.channelId);
     if (!ticket) return false;
@@ -129,7 +141,7 @@ export async function onMessageDelete(
   m: { id: string; guildId: string | null; channelId: string },
 ): Promise<void> {
   const orgId = await orgFor(deps, m.guildId);
-  if (!orgId) return;
+  if (!orgId || deps.nonTicketChannels.get(m.channelId)) return;
   const changed = await withTenant(deps.pool, orgId, async (tx) => {
     const ticket = await ticketForChannel(tx, m.channelId);
     if (!ticket) return false;

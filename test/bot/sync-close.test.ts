@@ -88,6 +88,20 @@ describe('conversation sync', () => {
     expect(rows.map((m) => m.body)).not.toContain('Bot notice');
   });
 
+  it('remembers old channels without a ticket, never new ones', async () => {
+    const old = String(BigInt(Date.now() - 3_600_000 - 1_420_070_400_000) << 22n);
+    const oldChannel = h.fake.state.createChannel(h.guild.id, { id: old, name: 'general', type: 0 });
+    h.fake.dispatch(h.guild.id, 'CHANNEL_CREATE', h.fake.state.channelPayload(oldChannel));
+    h.fake.userMessage(old, h.users.player, 'chatter');
+    await settle(h, async () => h.bot.deps.nonTicketChannels.get(old) === true);
+    const fresh = h.fake.state.createChannel(h.guild.id, { name: 'new-channel', type: 0 });
+    h.fake.dispatch(h.guild.id, 'CHANNEL_CREATE', h.fake.state.channelPayload(fresh));
+    h.fake.userMessage(fresh.id, h.users.player, 'chatter');
+    const marker = h.fake.userMessage(thread, h.users.player, 'marker 3');
+    await settle(h, recorded(marker.id));
+    expect(h.bot.deps.nonTicketChannels.get(fresh.id)).toBeUndefined();
+  });
+
   it('records edits and deletions as events', async () => {
     const m = h.fake.userMessage(thread, h.users.player, 'typo hree');
     await settle(h, recorded(m.id));
