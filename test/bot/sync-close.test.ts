@@ -135,6 +135,34 @@ describe('conversation sync', () => {
     });
     expect(after.content).toBe('You claimed ticket #1.');
   });
+
+  it('a form submitted while the shard reconnects is delivered after the resume and opens its ticket once', async () => {
+    const channelId = h.guild.channels['support'] ?? '';
+    const click = await interact(h, {
+      kind: 'button',
+      guildId: h.guild.id,
+      channelId,
+      userId: h.users.other,
+      customId: `gm:open:${h.category.id}`,
+    });
+    expect(click.type).toBe(9);
+    const resumed = h.fake.waitForFrame((f) => f.direction === 'out' && f.t === 'RESUMED', 10_000);
+    h.fake.reconnectShard(0);
+    const submit = await interact(h, {
+      kind: 'modalSubmit',
+      guildId: h.guild.id,
+      channelId,
+      userId: h.users.other,
+      customId: `gm:form:${h.category.id}`,
+      fields: { summary: 'Sent mid-reconnect' },
+    });
+    await resumed;
+    expect(submit.content).toMatch(/^Your ticket #\d+ is open/);
+    const rows = await h.db.admin.query('select count(*)::int as n from tickets where external_id = $1', [
+      submit.handle.id,
+    ]);
+    expect(rows.rows[0].n).toBe(1);
+  });
 });
 
 describe('closing', () => {
