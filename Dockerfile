@@ -32,6 +32,9 @@ COPY --from=deps /app/node_modules ./node_modules
 # The whole context, filtered by .dockerignore: main.ts, roles.ts, lib/, db/ (with migrations/),
 # api/, bot/, workers/, panel/, package.json, tsconfig.json.
 COPY . .
+# The one place the app writes: attachments and transcripts with the local storage driver
+# (a volume in docker-compose.yml; a named volume takes this ownership when first created).
+RUN mkdir -p /data/storage && chown -R node:node /data
 USER node
 EXPOSE 3000
 # Only the api role serves HTTP; services running other roles turn this check off (see
