@@ -1,4 +1,5 @@
 import type { Config } from '../lib/config.js';
+import { AppError } from '../lib/errors.js';
 import { createRedis } from '../lib/redis.js';
 import { createSecretBox } from '../lib/secret-box.js';
 import { createStorage } from '../lib/storage/index.js';
@@ -20,6 +21,13 @@ export async function startBot(config: Config, ctx: RoleContext): Promise<Runnin
         'portal) and restart; everything else runs without it',
     );
     return { name: 'bot', stop: async () => {} };
+  }
+  const { shardIds, shardCount } = config.discord;
+  if (shardIds && (!shardCount || shardIds.some((id) => id >= shardCount))) {
+    throw new AppError(
+      'config_invalid',
+      `SHARD_IDS (${shardIds.join(',')}) needs SHARD_COUNT, and every id must be below it`,
+    );
   }
   const redis = createRedis(ctx.redisUrl, 'worker', 'gamemod-bot');
   await redis.connect();
