@@ -41,6 +41,15 @@ export function personOf(i: RepliableInteraction): DiscordPerson {
   };
 }
 
+/**
+ * Where a thread-mode ticket goes when no support channel is set: the channel the interaction
+ * came from, or its parent when that is itself a thread (threads cannot hold threads).
+ */
+export function threadParentOr(i: RepliableInteraction): string {
+  const c = i.channel;
+  return c?.isThread() ? (c.parentId ?? i.channelId ?? '') : (i.channelId ?? '');
+}
+
 export async function createPrivateThread(client: Client, channelId: string, name: string, reason: string) {
   return (await rest(client).post(Routes.threads(channelId), {
     body: { name, type: ChannelType.PrivateThread, invitable: false, auto_archive_duration: 10080 },

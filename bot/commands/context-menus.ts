@@ -8,7 +8,7 @@ import {
 import { withTenant } from '../../db/tenant.js';
 import { AppError } from '../../lib/errors.js';
 import { guildOf, requirePermission, resolveWho } from '../auth.js';
-import { personOf, postMessage } from '../discord-api.js';
+import { personOf, postMessage, threadParentOr } from '../discord-api.js';
 import { type CommandHandler, respond } from '../handler.js';
 import { openFromDiscord, ticketLink } from '../tickets.js';
 
@@ -30,7 +30,7 @@ export const openAboutMessage: CommandHandler<MessageContextMenuCommandInteracti
     const content = m.content ?? '';
     const { ticket, created } = await openFromDiscord(ctx, {
       guildId: who.guildId,
-      channelId: i.channelId,
+      channelId: threadParentOr(i),
       interactionId: i.id,
       requester: who.person,
       categoryId: null,
@@ -82,7 +82,7 @@ export const openForUser: CommandHandler<UserContextMenuCommandInteraction> = {
         : member.roles;
     const { ticket, created } = await openFromDiscord(ctx, {
       guildId: who.guildId,
-      channelId: i.channelId,
+      channelId: threadParentOr(i),
       interactionId: i.id,
       requester: {
         id: user.id,

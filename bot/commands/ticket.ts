@@ -14,6 +14,7 @@ import {
   postMessage,
   removeThreadMember,
   setMemberAccess,
+  threadParentOr,
 } from '../discord-api.js';
 import { buildForm, categoryByNameForModal, closeReasonModal } from '../forms.js';
 import { type CommandHandler, type Ctx, respond } from '../handler.js';
@@ -167,7 +168,7 @@ async function run(i: ChatInputCommandInteraction, ctx: Ctx, name: string): Prom
     if (catName && !category) throw new AppError('not_found', `There is no category called “${catName}”.`);
     const { ticket, created } = await openFromDiscord(ctx, {
       guildId: who.guildId,
-      channelId: i.channelId,
+      channelId: threadParentOr(i),
       interactionId: i.id,
       requester: who.person,
       categoryId: category?.id ?? null,

@@ -3,7 +3,7 @@ import { getCategory } from '../../db/categories.js';
 import { isUuid, withTenant } from '../../db/tenant.js';
 import { AppError } from '../../lib/errors.js';
 import { resolveWho } from '../auth.js';
-import { personOf } from '../discord-api.js';
+import { personOf, threadParentOr } from '../discord-api.js';
 import { readAnswers, subjectFrom } from '../forms.js';
 import { type ComponentHandler, respond } from '../handler.js';
 import { openFromDiscord, ticketLink } from '../tickets.js';
@@ -20,7 +20,7 @@ export const ticketForm: ComponentHandler<ModalSubmitInteraction> = {
     const answers = readAnswers(i, category);
     const { ticket, created } = await openFromDiscord(ctx, {
       guildId: who.guildId,
-      channelId: i.channelId,
+      channelId: threadParentOr(i),
       interactionId: i.id,
       requester: who.person,
       categoryId: category?.id ?? null,
