@@ -25,6 +25,7 @@ const DEFAULT_SETTINGS: ApiSettings = {
   trustProxy: false,
   secretKey: undefined,
   metricsToken: undefined,
+  webhookTargets: { allowLoopback: false, allowPrivate: false },
   now: Date.now,
 };
 

@@ -5,6 +5,7 @@ import type { Pool } from '../db/pool.js';
 import type { Tx } from '../db/tenant.js';
 import type { Logger } from '../lib/logger.js';
 import type { DownloadSigner } from '../lib/signed-url.js';
+import type { TargetPolicy } from '../lib/ssrf.js';
 import type { Storage } from '../lib/storage/index.js';
 import type { Session } from './sessions.js';
 import type { TokenCache } from './token-cache.js';
@@ -17,6 +18,8 @@ export interface ApiSettings {
   sessionAbsoluteSeconds: number;
   cookieSecure: boolean;
   trustProxy: boolean;
+  /** Which address ranges webhook targets may be in (checked again by the workers). */
+  webhookTargets: TargetPolicy;
   /** When set, GET /metrics needs `Authorization: Bearer <it>`. */
   metricsToken: string | undefined;
   /** SECRET_KEY: seals TOTP seeds at rest (see lib/secret-box.ts). */

@@ -26,6 +26,10 @@ export async function startApi(config: Config, ctx: RoleContext): Promise<Runnin
       cookieSecure: config.api.cookieSecure,
       trustProxy: config.api.trustProxy,
       metricsToken: config.api.metricsToken,
+      webhookTargets: {
+        allowLoopback: config.workers.webhookAllowLoopback,
+        allowPrivate: config.workers.webhookAllowPrivate,
+      },
       secretKey: config.secretKey,
     },
   });

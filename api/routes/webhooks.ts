@@ -18,6 +18,7 @@ import {
 } from '../../db/webhooks.js';
 import { AppError } from '../../lib/errors.js';
 import { createSecretBox } from '../../lib/secret-box.js';
+import { refusedUrl } from '../../lib/ssrf.js';
 import { actorOf } from './helpers.js';
 import { errorResponses, okSchema, orgParams } from './schemas.js';
 import { at, orgAnd, secretOnce } from './settings-schemas.js';
@@ -84,6 +85,20 @@ const subParams = orgAnd('subscriptionId');
 export const webhookRoutes: FastifyPluginAsyncZod = async (app) => {
   const box = createSecretBox(app.settings.secretKey);
   const base = '/v1/orgs/:orgId/webhooks';
+
+  /**
+   * A target in a range deliveries may not reach (loopback, private, link-local) is refused when
+   * saved, so the studio hears it now rather than from the delivery log; the workers check again
+   * at connect time. A name that doesn't resolve from here is let through: it may from the workers.
+   */
+  async function refuseForbiddenTarget(url: string) {
+    const why = await refusedUrl(url, app.settings.webhookTargets);
+    if (why && !why.endsWith('does not resolve') && why !== 'not a URL') {
+      throw new AppError('validation_failed', `webhook deliveries may not go to ${url}: ${why}`, {
+        details: [{ path: 'body.url', message: why }],
+      });
+    }
+  }
   const one = `${base}/:subscriptionId`;
 
   app.get(
@@ -113,8 +128,12 @@ export const webhookRoutes: FastifyPluginAsyncZod = async (app) => {
         response: { 201: withSecret, ...errorResponses },
       },
     },
-    async (req, reply) =>
-      reply.status(201).send(await req.inOrg((tx) => createSubscription(tx, req.body, actorOf(req), box))),
+    async (req, reply) => {
+      await refuseForbiddenTarget(req.body.url);
+      return reply
+        .status(201)
+        .send(await req.inOrg((tx) => createSubscription(tx, req.body, actorOf(req), box)));
+    },
   );
 
   app.get(
@@ -146,7 +165,11 @@ export const webhookRoutes: FastifyPluginAsyncZod = async (app) => {
       },
     },
     async (req) =>
-      req.inOrg((tx) => updateSubscription(tx, { ...req.body, id: req.params.subscriptionId }, actorOf(req))),
+      (req.body.url ? refuseForbiddenTarget(req.body.url) : Promise.resolve()).then(() =>
+        req.inOrg((tx) =>
+          updateSubscription(tx, { ...req.body, id: req.params.subscriptionId }, actorOf(req)),
+        ),
+      ),
   );
 
   app.delete(

@@ -158,6 +158,35 @@ describe('attachments', () => {
   });
 });
 
+describe('webhook targets', () => {
+  it('refuses loopback, private and link-local targets when a subscription is saved', async () => {
+    const hooks = await api.tokenFor(db.app, org.orgId, ['webhooks:manage']);
+    api.clock.advance(120_000);
+    for (const url of [
+      'http://127.0.0.1:9/x',
+      'http://10.1.2.3/x',
+      'http://169.254.169.254/latest',
+      'http://[::1]/x',
+    ]) {
+      const res = await api.call(hooks, {
+        method: 'POST',
+        url: `/v1/orgs/${org.orgId}/webhooks`,
+        payload: { url, eventTypes: ['ticket.created'] },
+      });
+      expect(res.statusCode, `${url}: ${res.body}`).toBe(422);
+      expect(res.json().error.details[0].path).toBe('body.url');
+    }
+    const ok = await api.call(hooks, {
+      method: 'POST',
+      url: `/v1/orgs/${org.orgId}/webhooks`,
+      payload: { url: 'https://203.0.113.10/hook', eventTypes: ['ticket.created'] },
+    });
+    expect(ok.statusCode, ok.body).toBe(201);
+    const rows = await db.admin.query('select url from webhook_subscriptions where org_id = $1', [org.orgId]);
+    expect(rows.rows.map((r) => r.url)).toEqual(['https://203.0.113.10/hook']);
+  });
+});
+
 describe('OpenAPI and metrics', () => {
   it('describes every /v1 and /auth route in an OpenAPI 3.1 document with its security schemes', async () => {
     const res = await api.app.inject({ method: 'GET', url: '/docs/json' });
