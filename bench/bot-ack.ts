@@ -111,7 +111,6 @@ export const botAck: Benchmark = {
           logger: pino({ level: 'silent' }),
           apiUrl: `${ready.url}/api`,
           messageContent: true,
-          seal: (s) => box.seal(s),
           open: (s) => box.open(s),
           putObject: async () => ({ url: null }),
         });

@@ -16,7 +16,6 @@ export interface BotOptions {
   shards?: readonly number[] | undefined;
   shardCount?: number | undefined;
   messageContent: boolean;
-  seal: (s: string) => string;
   open: (s: string) => string;
   putObject: PutObject;
 }
@@ -46,7 +45,6 @@ export function createBot(o: BotOptions): Bot {
     redisPrefix: o.redisPrefix ?? 'gm:bot',
     logger: o.logger,
     client,
-    seal: o.seal,
     open: o.open,
     putObject: o.putObject,
     ...caches,

@@ -16,8 +16,7 @@ export interface BotDeps {
   redisPrefix: string;
   logger: Logger;
   client: Client;
-  /** Seals a credential (the channel webhook token) before it is stored. */
-  seal: (secret: string) => string;
+  /** Opens a credential sealed with lib/secret-box.ts (a channel webhook token stored sealed). */
   open: (sealed: string) => string;
   putObject: PutObject;
   /** Guild id → org id (null: not linked). Short-lived, so /setup elsewhere shows up quickly. */

@@ -32,8 +32,6 @@ export async function startBot(config: Config, ctx: RoleContext): Promise<Runnin
   const redis = createRedis(ctx.redisUrl, 'worker', 'gamemod-bot');
   await redis.connect();
   const box = createSecretBox(config.secretKey);
-  if (box.insecureDefault && config.env === 'production')
-    log.warn('SECRET_KEY is not set: channel webhook tokens are stored with the development key');
   const bot = createBot({
     pool: ctx.pool,
     redis,
@@ -42,7 +40,6 @@ export async function startBot(config: Config, ctx: RoleContext): Promise<Runnin
     shards: config.discord.shardIds,
     shardCount: config.discord.shardCount,
     messageContent: config.discord.messageContent,
-    seal: (s) => box.seal(s),
     open: (s) => box.open(s),
     putObject: storagePut(createStorage(config.storage)),
   });

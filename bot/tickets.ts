@@ -355,7 +355,8 @@ async function openUnlocked(
     setDiscordSide(tx, {
       ticketId: ticket.id,
       summaryMessageId: summaryId,
-      ...(webhook ? { webhookId: webhook.id, webhookToken: deps.seal(webhook.token) } : {}),
+      // Stored as is, because the workers post with the column's value; see bot/README.md.
+      ...(webhook ? { webhookId: webhook.id, webhookToken: webhook.token } : {}),
     }),
   );
   return { ticket: { ...ticket, discordSummaryMessageId: summaryId }, created: true };

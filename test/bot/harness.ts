@@ -123,7 +123,6 @@ export async function startHarness(
     logger: pino({ level: 'silent' }),
     apiUrl: `${fake.url}/api`,
     messageContent: opts.messageContent ?? true,
-    seal: (s) => box.seal(s),
     open: (s) => box.open(s),
     putObject: async (key, body) => {
       objects.set(key, body);
