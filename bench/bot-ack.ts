@@ -111,7 +111,7 @@ export const botAck: Benchmark = {
           logger: pino({ level: 'silent' }),
           apiUrl: `${ready.url}/api`,
           messageContent: true,
-          open: (s) => box.open(s),
+          box,
           putObject: async () => ({ url: null }),
         });
         stopBot = () => bot.stop(10_000);

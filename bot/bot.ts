@@ -2,6 +2,7 @@ import { type Client, Events } from 'discord.js';
 import type { Redis } from 'ioredis';
 import type { Pool } from '../db/pool.js';
 import type { Logger } from '../lib/logger.js';
+import type { SecretBox } from '../lib/secret-box.js';
 import { createBotClient } from './client.js';
 import { type BotDeps, createCaches, type PutObject } from './context.js';
 import { onInteraction } from './events/interaction-create.js';
@@ -16,7 +17,8 @@ export interface BotOptions {
   shards?: readonly number[] | undefined;
   shardCount?: number | undefined;
   messageContent: boolean;
-  open: (s: string) => string;
+  /** Seals channel webhook tokens at rest (lib/secret-box.ts, SECRET_KEY). */
+  box: SecretBox;
   putObject: PutObject;
 }
 
@@ -45,7 +47,7 @@ export function createBot(o: BotOptions): Bot {
     redisPrefix: o.redisPrefix ?? 'gm:bot',
     logger: o.logger,
     client,
-    open: o.open,
+    box: o.box,
     putObject: o.putObject,
     ...caches,
     isOurWebhook: (id) => [...caches.webhooks.values()].some((w) => w.id === id),

@@ -3,6 +3,7 @@ import type { Redis } from 'ioredis';
 import type { Category } from '../db/categories.js';
 import type { Pool } from '../db/pool.js';
 import type { Logger } from '../lib/logger.js';
+import type { SecretBox } from '../lib/secret-box.js';
 import { TtlCache } from './cache.js';
 
 /** Where transcripts go: the storage module's `put`, or the fallback in transcripts.ts. */
@@ -16,8 +17,8 @@ export interface BotDeps {
   redisPrefix: string;
   logger: Logger;
   client: Client;
-  /** Opens a credential sealed with lib/secret-box.ts (a channel webhook token stored sealed). */
-  open: (sealed: string) => string;
+  /** Seals and opens channel webhook tokens stored on tickets (lib/secret-box.ts). */
+  box: SecretBox;
   putObject: PutObject;
   /** Guild id → org id (null: not linked). Short-lived, so /setup elsewhere shows up quickly. */
   orgs: TtlCache<string, string | null>;

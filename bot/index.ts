@@ -40,7 +40,7 @@ export async function startBot(config: Config, ctx: RoleContext): Promise<Runnin
     shards: config.discord.shardIds,
     shardCount: config.discord.shardCount,
     messageContent: config.discord.messageContent,
-    open: (s) => box.open(s),
+    box,
     putObject: storagePut(createStorage(config.storage)),
   });
   try {

@@ -49,8 +49,7 @@ export async function sendStaffReply(
   const posted = hook
     ? await executeWebhook(
         deps.client,
-        // Sealed tokens (`v1.` from lib/secret-box.ts) are opened; plain ones are used as they are.
-        { id: hook.id, token: hook.token.startsWith('v1.') ? deps.open(hook.token) : hook.token },
+        { id: hook.id, token: deps.box.open(hook.token) },
         {
           content: body,
           username: name.slice(0, 80),

@@ -355,8 +355,8 @@ async function openUnlocked(
     setDiscordSide(tx, {
       ticketId: ticket.id,
       summaryMessageId: summaryId,
-      // Stored as is, because the workers post with the column's value; see bot/README.md.
-      ...(webhook ? { webhookId: webhook.id, webhookToken: webhook.token } : {}),
+      // The token is a credential: stored sealed; the workers open it to post.
+      ...(webhook ? { webhookId: webhook.id, webhookToken: deps.box.seal(webhook.token) } : {}),
     }),
   );
   return { ticket: { ...ticket, discordSummaryMessageId: summaryId }, created: true };

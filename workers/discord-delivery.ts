@@ -119,7 +119,8 @@ export async function deliverMessage(deps: WorkerDeps, data: JobData<'discord.me
         try {
           const query = new URLSearchParams({ wait: 'true' });
           if (m.mode !== 'channel') query.set('thread_id', m.channelId);
-          const res = (await rest.post(`/webhooks/${m.webhookId}/${m.webhookToken}`, {
+          const token = deps.box.open(m.webhookToken as string);
+          const res = (await rest.post(`/webhooks/${m.webhookId}/${token}`, {
             auth: false,
             query,
             body: {

@@ -123,7 +123,7 @@ export async function startHarness(
     logger: pino({ level: 'silent' }),
     apiUrl: `${fake.url}/api`,
     messageContent: opts.messageContent ?? true,
-    open: (s) => box.open(s),
+    box,
     putObject: async (key, body) => {
       objects.set(key, body);
       return { url: null };

@@ -86,8 +86,9 @@ describe('opening a ticket from the panel', () => {
     );
     expect(ids).toEqual([`gm:claim:${t.id}`, `gm:close:${t.id}`, `gm:prio:${t.id}`]);
 
-    // The ticket carries the channel webhook the workers post through.
-    expect(h.fake.state.webhooks.get(t.discord_webhook_id)?.token).toBe(t.discord_webhook_token);
+    // The ticket carries the channel webhook the workers post through, its token sealed at rest.
+    expect(t.discord_webhook_token).toMatch(/^v1\./);
+    expect(h.fake.state.webhooks.get(t.discord_webhook_id)?.token).toBe(h.box.open(t.discord_webhook_token));
 
     const outbox = await h.db.admin.query(
       `select event_type, payload from outbox where org_id = $1 and aggregate_id = $2`,

@@ -73,7 +73,7 @@ describe('conversation sync', () => {
       'select discord_webhook_id, discord_webhook_token from tickets where id = $1',
       [ticketId],
     );
-    const token = row.rows[0].discord_webhook_token;
+    const token = h.box.open(row.rows[0].discord_webhook_token);
     await h.bot.client.rest.post(Routes.webhook(row.rows[0].discord_webhook_id, token), {
       body: { content: 'Reply from the panel', username: 'Staff (panel)' },
       query: new URLSearchParams({ wait: 'true', thread_id: thread }),

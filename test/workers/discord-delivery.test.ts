@@ -50,7 +50,8 @@ async function setup(opts: { webhook?: boolean } = {}) {
     };
     await db.admin.query(
       `update tickets set discord_webhook_id = $2, discord_webhook_token = $3, discord_mode = 'channel' where id = $1`,
-      [ticket.id, hook.id, hook.token],
+      // Stored sealed, as the bot stores it.
+      [ticket.id, hook.id, env.deps.box.seal(hook.token)],
     );
   }
   const staffReply = async (body: string, origin: 'panel' | 'discord' = 'panel') => {
