@@ -17,9 +17,14 @@ export function createRedis(url: string, kind: 'worker' | 'producer', name = 'ga
   return client;
 }
 
-/** BullMQ is only correct when Redis never evicts keys; refuse to start otherwise. */
+/**
+ * BullMQ is only correct when Redis never evicts keys; refuse to start otherwise. Read from
+ * `INFO memory`, not `CONFIG GET`: managed Redis services (Memorystore, ElastiCache) refuse
+ * CONFIG but report the policy there.
+ */
 export async function assertNoEviction(redis: Redis): Promise<void> {
-  const [, policy] = (await redis.config('GET', 'maxmemory-policy')) as [string, string];
+  const info = await redis.info('memory');
+  const policy = /^maxmemory_policy:(\S+)/m.exec(info)?.[1] ?? 'unknown';
   if (policy !== 'noeviction') {
     throw new AppError(
       'unavailable',
