@@ -1,17 +1,16 @@
 import { PermissionFlagsBits } from 'discord.js';
 import type { Actor } from '../db/changes.js';
 import {
-  ensureStaffMember,
+  discordStaffAccess,
   type Guild,
   getGuild,
   orgForGuild,
   permissionsForDiscordRoles,
 } from '../db/guilds.js';
-import { permissionsOf } from '../db/memberships.js';
 import type { Permission } from '../db/permissions.js';
 import { upsertPlayer } from '../db/players.js';
 import { type Tx, withTenant } from '../db/tenant.js';
-import { upsertDiscordUser } from '../db/users.js';
+import { upsertDiscordUser, userIdForDiscord } from '../db/users.js';
 import { AppError } from '../lib/errors.js';
 import type { BotDeps } from './context.js';
 
@@ -52,44 +51,57 @@ export interface Who {
   guildId: string;
   person: DiscordPerson;
   permissions: Set<string>;
+  /** What a real org membership gives (not a Discord role mapping): what changing mappings needs. */
+  memberPermissions: Set<string>;
+  /** Whether the person is a member of the org (assignments need it). */
+  isMember: boolean;
   /** The staff actor, when the person holds any org permission. */
   staff: (Actor & { type: 'user' }) | null;
   /** Discord's own "Manage Server" (or Administrator, or ownership): what /setup needs. */
   isGuildAdmin: boolean;
 }
 
+/**
+ * Resolves who is acting. Permissions that come from Discord roles are derived afresh from the
+ * roles the interaction or message carries, every time: a removed role or mapping takes them
+ * away at once. With `join` (the default: the person acts, or is being assigned), a person with a
+ * mapped role becomes a marked member of the org; plain chat passes `join: false`.
+ */
 export async function resolveWho(
   deps: BotDeps,
   guildId: string | null,
   person: DiscordPerson,
   requestId: string,
+  opts: { join?: boolean } = {},
 ): Promise<Who> {
   const orgId = await orgOf(deps, guildId);
   const gid = guildId as string;
-  const existing = await deps.pool.query<{ userId: string }>({
-    text: 'select user_id as "userId" from discord_accounts where discord_user_id = $1::text',
-    values: [person.id],
-  });
-  let userId = existing.rows[0]?.userId ?? null;
-  const { permissions, bestRoleId } = await withTenant(deps.pool, orgId, (tx) =>
-    permissionsForDiscordRoles(tx, gid, person.roleIds),
-  );
-  if (!userId && bestRoleId) userId = (await upsertDiscordUser(deps.pool, profileOf(person))).id;
-  if (userId) {
-    const uid = userId;
-    const own = await withTenant(deps.pool, orgId, async (tx) => {
-      const mine = await permissionsOf(tx, uid);
-      if (mine.size === 0 && bestRoleId) await ensureStaffMember(tx, uid, bestRoleId);
-      return mine;
-    });
-    for (const p of own) permissions.add(p);
+  let userId = await userIdForDiscord(deps.pool, person.id);
+  if (!userId && person.roleIds.length > 0) {
+    const { bestRoleId } = await withTenant(deps.pool, orgId, (tx) =>
+      permissionsForDiscordRoles(tx, gid, person.roleIds),
+    );
+    if (bestRoleId) userId = (await upsertDiscordUser(deps.pool, profileOf(person))).id;
   }
+  const access = await withTenant(deps.pool, orgId, (tx) =>
+    discordStaffAccess(tx, gid, userId, person.roleIds, opts.join ?? true),
+  );
+  const permissions = access.permissions;
   const staff = userId && permissions.size > 0 ? { type: 'user' as const, id: userId, requestId } : null;
   const admin = person.discordPermissions
     ? (person.discordPermissions & (PermissionFlagsBits.ManageGuild | PermissionFlagsBits.Administrator)) !==
       0n
     : false;
-  return { orgId, guildId: gid, person, permissions, staff, isGuildAdmin: admin };
+  return {
+    orgId,
+    guildId: gid,
+    person,
+    permissions,
+    memberPermissions: access.memberPermissions,
+    isMember: access.isMember,
+    staff,
+    isGuildAdmin: admin,
+  };
 }
 
 export function profileOf(p: DiscordPerson) {

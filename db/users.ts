@@ -104,3 +104,16 @@ export async function getUser(pool: Pool, userId: string): Promise<User> {
   if (!r.rows[0]) throw new AppError('not_found', 'user not found');
   return r.rows[0];
 }
+
+/** The user linked to a Discord account, or null (no account is made). */
+export async function userIdForDiscord(pool: Pool, discordUserId: string): Promise<string | null> {
+  const r = await pool
+    .query<{ userId: string }>({
+      text: 'select user_id as "userId" from discord_accounts where discord_user_id = $1::text',
+      values: [parseInput(snowflake, discordUserId)],
+    })
+    .catch((e) => {
+      throw mapDbError(e);
+    });
+  return r.rows[0]?.userId ?? null;
+}

@@ -11,19 +11,21 @@ import {
   type GuildSettings,
   getGuild,
   listRoleMappings,
+  permissionsOfRole,
   redeemGuildLinkCode,
   removeRoleMapping,
   setRoleMapping,
   updateGuildSettings,
 } from '../../db/guilds.js';
-import { withTenant } from '../../db/tenant.js';
+import { type Tx, withTenant } from '../../db/tenant.js';
 import { upsertDiscordUser } from '../../db/users.js';
 import { AppError } from '../../lib/errors.js';
 import { profileOf, resolveWho } from '../auth.js';
 import { personOf } from '../discord-api.js';
 import { type CommandHandler, type Ctx, respond } from '../handler.js';
 
-const ROLE_KEYS = ['owner', 'admin', 'moderator', 'agent', 'viewer'] as const;
+// Owner is not among them: ownership is given in the panel, never through a Discord role.
+const ROLE_KEYS = ['admin', 'moderator', 'agent', 'viewer'] as const;
 const TEXT = [ChannelType.GuildText, ChannelType.GuildAnnouncement] as const;
 
 const data = new SlashCommandBuilder()
@@ -141,6 +143,21 @@ const MODE_CHANNEL: Record<string, number[]> = {
   channel: [ChannelType.GuildCategory],
 };
 
+/** Refuses a mapping onto (or off) an org role that can do something the granter cannot. */
+async function requireNotAbove(tx: Tx, own: Set<string>, roleKey: string): Promise<void> {
+  if (roleKey === 'owner')
+    throw new AppError(
+      'forbidden',
+      'A Discord role cannot make anyone an owner: owners are added in the panel.',
+    );
+  const perms = await permissionsOfRole(tx, roleKey);
+  if (perms.some((p) => !own.has(p)))
+    throw new AppError(
+      'forbidden',
+      `The **${roleKey}** role can do things your own role cannot, so you cannot map it.`,
+    );
+}
+
 async function adminActor(ctx: Ctx, i: ChatInputCommandInteraction): Promise<Actor> {
   const user = await upsertDiscordUser(ctx.deps.pool, profileOf(personOf(i)));
   return { type: 'user', id: user.id, requestId: ctx.requestId };
@@ -192,7 +209,16 @@ export const setup: CommandHandler = {
       return;
     }
     const who = await resolveWho(deps, guildId, personOf(i), ctx.requestId);
-    if (!isGuildAdmin(i) && !who.permissions.has('guilds.manage'))
+    if (sub === 'role' || sub === 'unrole') {
+      // Mappings hand out org permissions, so they need a real org permission: Discord's Manage
+      // Server (anyone a server admin trusts) or a permission that itself came from a mapping
+      // would let people raise themselves.
+      if (!who.memberPermissions.has('roles.manage'))
+        throw new AppError(
+          'forbidden',
+          'Mapping roles needs the `roles.manage` permission from your own GameMod membership (link your Discord account in the panel).',
+        );
+    } else if (!isGuildAdmin(i) && !who.permissions.has('guilds.manage'))
       throw new AppError(
         'forbidden',
         'You need Manage Server on Discord or the `guilds.manage` permission in GameMod.',
@@ -254,15 +280,15 @@ export const setup: CommandHandler = {
         case 'role': {
           const role = i.options.getRole('role', true);
           if (role.id === guildId) throw new AppError('validation_failed', 'Map a real role, not @everyone.');
-          const m = await setRoleMapping(
-            tx,
-            { guildId, discordRoleId: role.id, roleKey: i.options.getString('as', true) },
-            actor,
-          );
+          const key = i.options.getString('as', true);
+          await requireNotAbove(tx, who.memberPermissions, key);
+          const m = await setRoleMapping(tx, { guildId, discordRoleId: role.id, roleKey: key }, actor);
           return `<@&${role.id}> now acts as **${m.roleKey}**.`;
         }
         case 'unrole': {
           const role = i.options.getRole('role', true);
+          const current = (await listRoleMappings(tx, guildId)).find((m) => m.discordRoleId === role.id);
+          if (current) await requireNotAbove(tx, who.memberPermissions, current.roleKey);
           const removed = await removeRoleMapping(tx, guildId, role.id, actor);
           return removed ? `<@&${role.id}> is no longer mapped.` : `<@&${role.id}> was not mapped.`;
         }

@@ -332,7 +332,7 @@ describe('opening a ticket from the panel', () => {
         `select id from roles where org_id = $1 and key = 'moderator'`,
         [h.org.orgId],
       );
-      await ensureStaffMember(tx, mod.id, role.rows[0]?.id ?? '');
+      await ensureStaffMember(tx, mod.id, role.rows[0]?.id ?? '', h.guild.id);
       const team = await createTeam(tx, { name: 'Payments team' }, SYSTEM);
       await addTeamMember(tx, { teamId: team.id, userId: mod.id }, SYSTEM);
       return createCategory(tx, { name: 'Payments', teamId: team.id }, SYSTEM);

@@ -91,9 +91,19 @@ describe('/setup', () => {
       (await setup(member, 'channels', [{ name: 'alerts', value: g.channels['logs'] ?? '', type: 7 }]))
         .content,
     ).toMatch(/^You need Manage Server on Discord/);
+    // Manage Server is enough for channels, not for handing out org roles: that needs a real
+    // membership with roles.manage (the owner's, made by /setup create).
     expect(
       (
         await setup(admin, 'role', [
+          { name: 'role', value: g.roles['Helpers'] ?? '', type: 8 },
+          { name: 'as', value: 'agent' },
+        ])
+      ).content,
+    ).toMatch(/^Mapping roles needs the `roles.manage` permission/);
+    expect(
+      (
+        await setup(owner, 'role', [
           { name: 'role', value: g.roles['Helpers'] ?? '', type: 8 },
           { name: 'as', value: 'agent' },
         ])
