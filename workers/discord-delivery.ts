@@ -1,10 +1,10 @@
 import { DiscordAPIError, HTTPError, type RequestData } from '@discordjs/rest';
-import { UnrecoverableError } from 'bullmq';
 import { getOutboxRow } from '../db/outbox.js';
 import { withTenant } from '../db/tenant.js';
 import { counter } from '../lib/metrics.js';
 import type { WorkerDeps } from './deps.js';
 import type { JobData } from './jobs.js';
+import { permanentError } from './queues.js';
 
 /**
  * Egress to Discord through @discordjs/rest (which waits out 429s by itself and retries 5xx a
@@ -158,7 +158,7 @@ export async function deliverMessage(deps: WorkerDeps, data: JobData<'discord.me
     if (why) {
       posted.inc({ kind: 'message', outcome: 'permanent_failure' });
       await recordFailure(deps, data.orgId, m.ticketId, m.id, why);
-      throw new UnrecoverableError(why);
+      throw permanentError(why);
     }
     posted.inc({ kind: 'message', outcome: err instanceof HTTPError ? 'server_error' : 'error' });
     throw err;

@@ -58,6 +58,8 @@ export const JOBS = {
   'webhook.sweep': { queue: 'maintenance', schema: z.object({}) },
   /** Scheduled: deletes relayed outbox rows past the retention period. */
   'outbox.prune': { queue: 'maintenance', schema: z.object({}) },
+  /** Scheduled: retries jobs that ran out of attempts (a long Postgres outage), unless permanent. */
+  'jobs.retry_failed': { queue: 'maintenance', schema: z.object({}) },
 } as const;
 
 export type JobName = keyof typeof JOBS;

@@ -140,11 +140,7 @@ export function impliedJobs(row: OutboxRow, features: OrgFeatures = ALL): Planne
       jobs.push({
         name: 'discord.message',
         payload: { orgId, messageId },
-        opts: {
-          jobId: jobIds.discordMessage(id),
-          attempts: 6,
-          backoff: { type: 'exponential', delay: 2_000 },
-        },
+        opts: { jobId: jobIds.discordMessage(id) },
       });
     }
   }
@@ -156,7 +152,7 @@ export function impliedJobs(row: OutboxRow, features: OrgFeatures = ALL): Planne
     jobs.push({
       name: 'discord.alert',
       payload: { orgId, outboxId: id },
-      opts: { jobId: jobIds.alert(id), attempts: 6, backoff: { type: 'exponential', delay: 2_000 } },
+      opts: { jobId: jobIds.alert(id) },
     });
   }
   return jobs;

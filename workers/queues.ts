@@ -8,11 +8,30 @@ import { JOBS, type JobData, type JobName, type JobPayload, QUEUE_NAMES, type Qu
  * Queues and workers, one BullMQ queue per kind of work so a slow webhook target never delays an
  * SLA timer. Finished jobs are kept bounded: enough to dedupe a re-enqueue by job id for a day,
  * not so many that Redis grows forever.
+ *
+ * Every job retries: nearly all of them read or write Postgres, and a failover, a network cut or
+ * a statement timeout must delay the work, not lose it. Capped exponential backoff (1 s doubling
+ * up to 5 min, 30 attempts) rides out about two hours; a job that still fails is retried by the
+ * `jobs.retry_failed` sweep. Only a `permanentError` (retrying cannot help) fails at once.
  */
+export const JOB_ATTEMPTS = 30;
+export const BACKOFF = { baseMs: 1_000, capMs: 5 * 60_000 };
 export const DEFAULT_JOB_OPTIONS: JobsOptions = {
+  attempts: JOB_ATTEMPTS,
+  backoff: { type: 'capped', delay: BACKOFF.baseMs },
   removeOnComplete: { count: 10_000, age: 24 * 3600 },
   removeOnFail: { count: 10_000, age: 7 * 24 * 3600 },
 };
+
+/** Marks a failure retrying cannot fix, so neither BullMQ nor the failed-job sweep retries it. */
+export const PERMANENT_PREFIX = 'permanent: ';
+export const permanentError = (message: string) => new UnrecoverableError(`${PERMANENT_PREFIX}${message}`);
+
+/** `base * 2^(n-1)` capped, ±20 % so jobs that failed together do not retry together. */
+export function cappedBackoff(baseMs: number, capMs: number, random: () => number = Math.random) {
+  return (attemptsMade: number) =>
+    Math.round(Math.min(baseMs * 2 ** Math.max(0, attemptsMade - 1), capMs) * (0.8 + 0.4 * random()));
+}
 
 export const queueName = (q: QueueName) => `gm-${q}`;
 
@@ -25,6 +44,12 @@ export interface Queues {
     opts: JobsOptions & { jobId: string },
   ): Promise<void>;
   enqueueMany(jobs: ReadonlyArray<PlannedJob>): Promise<void>;
+  /**
+   * For sweeps that found work still undone: adds each job, and where a job with that id is
+   * still kept (failed, or completed without doing the work) retries it instead, since adding
+   * under an existing id is a no-op. Returns how many were added or retried.
+   */
+  ensureMany(jobs: ReadonlyArray<PlannedJob>): Promise<number>;
   close(): Promise<void>;
 }
 
@@ -87,6 +112,24 @@ export function createQueues(connection: Redis, prefix: string): Queues {
       }
       await Promise.all([...byQueue].map(([q, list]) => get(q).addBulk(list)));
     },
+    async ensureMany(jobs) {
+      let n = 0;
+      for (const j of jobs) {
+        const queue = get(JOBS[j.name].queue);
+        const data = plan(j.name, j.payload);
+        const existing = await queue.getJob(j.opts.jobId);
+        const state = existing ? await existing.getState() : 'unknown';
+        if (existing && (state === 'failed' || state === 'completed')) {
+          // A finished job under this id blocks a new one: run it again with fresh attempts.
+          await existing.retry(state, { resetAttemptsMade: true, resetAttemptsStarted: true });
+          n++;
+        } else if (state === 'unknown') {
+          await queue.add(j.name, data, j.opts);
+          n++;
+        }
+      }
+      return n;
+    },
     async close() {
       for (const q of queues.values()) {
         observed.delete(q);
@@ -110,7 +153,11 @@ export function startProcessors(opts: {
   handlers: Handlers;
   concurrency: Partial<Record<QueueName, number>>;
   logger: Logger;
+  /** Retry delays of the `capped` backoff (tests shorten them). */
+  backoff?: { baseMs: number; capMs: number };
 }): { workers: Worker[]; close(): Promise<void> } {
+  const backoff = opts.backoff ?? BACKOFF;
+  const capped = cappedBackoff(backoff.baseMs, backoff.capMs);
   const workers: Worker[] = [];
   for (const q of QUEUE_NAMES) {
     const names = (Object.keys(opts.handlers) as JobName[]).filter((n) => JOBS[n].queue === q);
@@ -129,7 +176,7 @@ export function startProcessors(opts: {
           const parsed = JOBS[name].schema.safeParse(job.data);
           if (!parsed.success) {
             outcome = 'invalid';
-            throw new UnrecoverableError(`invalid ${name} payload: ${parsed.error.message}`);
+            throw permanentError(`invalid ${name} payload: ${parsed.error.message}`);
           }
           await handler(parsed.data, job);
         } catch (err) {
@@ -144,6 +191,7 @@ export function startProcessors(opts: {
         prefix: opts.prefix,
         concurrency: opts.concurrency[q] ?? 10,
         autorun: true,
+        settings: { backoffStrategy: (attemptsMade: number) => capped(attemptsMade) },
       },
     );
     worker.on('failed', (job, err) => {

@@ -9,7 +9,7 @@ import { autoCloseSweep } from './auto-close.js';
 import { type Clock, systemClock } from './clock.js';
 import type { WorkerDeps } from './deps.js';
 import { deliverAlert, deliverMessage } from './discord-delivery.js';
-import { pruneOutbox, sweepWebhookRetries } from './maintenance.js';
+import { pruneOutbox, retryFailedJobs, sweepWebhookRetries } from './maintenance.js';
 import { OutboxRelay } from './outbox-relay.js';
 import { createQueues, type Handlers, type Queues, startProcessors } from './queues.js';
 import { fireSlaTimer, recomputeOrg, recomputeSla, SLA_SWEEP_EVERY_MS, slaSweep } from './sla.js';
@@ -76,6 +76,9 @@ export function handlersFor(deps: WorkerDeps, retentionDays: number): Handlers {
     'outbox.prune': async () => {
       await pruneOutbox(deps, retentionDays);
     },
+    'jobs.retry_failed': async () => {
+      await retryFailedJobs(deps);
+    },
   };
 }
 
@@ -136,6 +139,11 @@ export async function startWorkerRuntime(opts: RuntimeOptions): Promise<WorkerRu
       'webhook-sweep',
       { every: 5 * 60_000 },
       { name: 'webhook.sweep', data: {} },
+    );
+    await maint.upsertJobScheduler(
+      'retry-failed',
+      { every: 5 * 60_000 },
+      { name: 'jobs.retry_failed', data: {} },
     );
     await maint.upsertJobScheduler(
       'outbox-prune',

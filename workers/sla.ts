@@ -87,8 +87,6 @@ export async function recomputeSla(
         opts: {
           jobId: jobIds.slaFire(data.ticketId, metric.metric, kind, dueAt),
           delay: Math.max(0, at.getTime() - now),
-          attempts: 5,
-          backoff: { type: 'exponential', delay: 1_000 },
         },
       };
     }),

@@ -106,3 +106,53 @@ export async function until<T>(
 
 export const tenant = <T>(pool: Pool, orgId: string, fn: Parameters<typeof withTenant<T>>[2]) =>
   withTenant(pool, orgId, fn);
+
+/**
+ * A TCP proxy in front of the test Postgres that can be cut: while down it resets every open
+ * connection and every new one, which is what the client sees of a failover or a network cut.
+ */
+export async function startPgProxy(dbUrl: string) {
+  const net = await import('node:net');
+  const target = new URL(dbUrl);
+  const open = new Set<import('node:net').Socket>();
+  let down = false;
+  const server = net.createServer((client) => {
+    if (down) {
+      client.destroy();
+      return;
+    }
+    const upstream = net.connect(Number(target.port || 5432), target.hostname);
+    open.add(client);
+    open.add(upstream);
+    const drop = () => {
+      client.destroy();
+      upstream.destroy();
+      open.delete(client);
+      open.delete(upstream);
+    };
+    client.on('error', drop).on('close', drop);
+    upstream.on('error', drop).on('close', drop);
+    client.pipe(upstream).pipe(client);
+  });
+  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
+  const port = (server.address() as AddressInfo).port;
+  const url = new URL(dbUrl);
+  url.hostname = '127.0.0.1';
+  url.port = String(port);
+  return {
+    url: url.toString(),
+    down() {
+      down = true;
+      for (const s of open) s.destroy();
+      open.clear();
+    },
+    up() {
+      down = false;
+    },
+    close: () =>
+      new Promise<void>((resolve) => {
+        for (const s of open) s.destroy();
+        server.close(() => resolve());
+      }),
+  };
+}
