@@ -32,16 +32,20 @@ export const liveEnvelopeSchema = z.object({
 });
 export type LiveEnvelope = z.infer<typeof liveEnvelopeSchema>;
 
-/** Backlog kept per topic for clients that reconnect or see a gap; older gaps mean a refetch. */
+/**
+ * Backlog kept per topic for clients that reconnect or see a gap; older gaps mean a refetch. The
+ * same bound limits the publisher's memory of event ids (its dedupe window), so a topic costs
+ * three keys of bounded size, and every key of a topic expires a week after its last event:
+ * Redis (noeviction, shared with the job queue) never grows with the number of tickets.
+ */
 export const BACKLOG_LENGTH = 1000;
-/** How long the publisher remembers an event id, to drop the relay's redeliveries. */
-const DEDUPE_TTL_SECONDS = 24 * 3600;
+const TOPIC_TTL_SECONDS = 7 * 24 * 3600;
 
 export const liveChannel = (orgId: string) => `gm:live:${orgId}`;
 export const LIVE_CHANNEL_PATTERN = 'gm:live:*';
 const seqKey = (topic: string) => `gm:live:seq:${topic}`;
 const backlogKey = (topic: string) => `gm:live:log:${topic}`;
-const dedupeKey = (topic: string, id: number) => `gm:live:seen:${topic}:${id}`;
+const seenKey = (topic: string) => `gm:live:seen:${topic}`;
 
 export const orgTopic = (orgId: string) => `org:${orgId}`;
 export const ticketTopic = (ticketId: string) => `ticket:${ticketId}`;
@@ -59,20 +63,24 @@ export function topicsFor(event: LiveEvent): string[] {
   return topics;
 }
 
-// KEYS: seq, backlog, dedupe. ARGV: channel, topic, event json, backlog length, dedupe ttl.
+// KEYS: seq, backlog, seen ids. ARGV: channel, topic, event json, backlog length, ttl, event id.
 // Returns the new sequence, or 0 when this event was already published on this topic.
 const PUBLISH_SCRIPT = `
-if redis.call('set', KEYS[3], '1', 'NX', 'EX', tonumber(ARGV[5])) == false then return 0 end
+if redis.call('zscore', KEYS[3], ARGV[6]) then return 0 end
 local seq = redis.call('incr', KEYS[1])
+redis.call('zadd', KEYS[3], seq, ARGV[6])
+redis.call('zremrangebyrank', KEYS[3], 0, -(tonumber(ARGV[4]) + 1))
 local envelope = '{"topic":' .. cjson.encode(ARGV[2]) .. ',"seq":' .. seq .. ',"event":' .. ARGV[3] .. '}'
 redis.call('xadd', KEYS[2], 'MAXLEN', '~', tonumber(ARGV[4]), seq .. '-1', 'e', envelope)
+for i = 1, 3 do redis.call('expire', KEYS[i], tonumber(ARGV[5])) end
 redis.call('publish', ARGV[1], envelope)
 return seq
 `;
 
 /**
- * Publishes one event on all its topics; safe to call again for the same event (a redelivery
- * publishes nothing). Returns the sequence given on each topic (0 = already published).
+ * Publishes one event on all its topics; safe to call again for the same event within the last
+ * BACKLOG_LENGTH events of a topic (the relay's redeliveries are seconds apart) — it publishes
+ * nothing then. Returns the sequence given on each topic (0 = already published).
  */
 export async function publishLive(redis: Redis, event: LiveEvent): Promise<number[]> {
   const json = JSON.stringify(event);
@@ -83,12 +91,13 @@ export async function publishLive(redis: Redis, event: LiveEvent): Promise<numbe
       3,
       seqKey(topic),
       backlogKey(topic),
-      dedupeKey(topic, event.id),
+      seenKey(topic),
       liveChannel(event.orgId),
       topic,
       json,
       BACKLOG_LENGTH,
-      DEDUPE_TTL_SECONDS,
+      TOPIC_TTL_SECONDS,
+      event.id,
     )) as number;
     seqs.push(seq);
   }
@@ -102,7 +111,8 @@ export async function currentSeq(redis: Redis, topic: string): Promise<number> {
 
 /**
  * Envelopes after `afterSeq`, oldest first. `complete` is false when the backlog no longer
- * reaches back that far: the client must refetch the resource instead.
+ * reaches back that far, or the topic expired and started again below `afterSeq`: the client
+ * must refetch the resource instead.
  */
 export async function readBacklog(
   redis: Redis,
@@ -116,7 +126,8 @@ export async function readBacklog(
   ][];
   const envelopes = rows.map(([, fields]) => liveEnvelopeSchema.parse(JSON.parse(fields[1] ?? 'null')));
   const first = envelopes[0];
+  const current = await currentSeq(redis, topic);
   const complete =
-    first === undefined ? (await currentSeq(redis, topic)) <= afterSeq : first.seq === afterSeq + 1;
+    current >= afterSeq && (first === undefined ? current === afterSeq : first.seq === afterSeq + 1);
   return { envelopes, complete };
 }

@@ -1,0 +1,58 @@
+import { randomUUID } from 'node:crypto';
+import { Redis } from 'ioredis';
+import { afterAll, describe, expect, inject, it } from 'vitest';
+import { BACKLOG_LENGTH, currentSeq, type LiveEvent, publishLive, readBacklog, ticketTopic } from '../../lib/live.js';
+
+const redis = new Redis(inject('services').redisUrl, { maxRetriesPerRequest: 1 });
+afterAll(() => redis.quit());
+
+let nextId = 1;
+const event = (orgId: string, ticketId: string): LiveEvent => ({
+  id: nextId++,
+  orgId,
+  type: 'ticket.updated',
+  aggregateType: 'ticket',
+  aggregateId: ticketId,
+  payload: { ticket: { id: ticketId } },
+  createdAt: new Date().toISOString(),
+});
+
+async function keysOf(ticketId: string) {
+  return redis.keys(`gm:live:*${ticketId}*`);
+}
+
+describe('live publishing', () => {
+  it('publishes each event once per topic, with gap-free sequences', async () => {
+    const [orgId, ticketId] = [randomUUID(), randomUUID()];
+    const e = event(orgId, ticketId);
+    expect(await publishLive(redis, e)).toEqual([1, 1]);
+    expect(await publishLive(redis, e)).toEqual([0, 0]);
+    expect(await publishLive(redis, event(orgId, ticketId))).toEqual([2, 2]);
+    const { envelopes, complete } = await readBacklog(redis, ticketTopic(ticketId), 0);
+    expect(complete).toBe(true);
+    expect(envelopes.map((x) => x.seq)).toEqual([1, 2]);
+  });
+
+  it('keeps a bounded number of keys and entries per topic, all of them expiring', async () => {
+    const [orgId, ticketId] = [randomUUID(), randomUUID()];
+    const n = BACKLOG_LENGTH + 300;
+    for (let i = 0; i < n; i++) await publishLive(redis, event(orgId, ticketId));
+    const keys = await keysOf(ticketId);
+    expect(keys.length).toBeLessThanOrEqual(3);
+    for (const k of keys) {
+      expect(await redis.ttl(k), k).toBeGreaterThan(0);
+      const type = await redis.type(k);
+      const size = type === 'stream' ? await redis.xlen(k) : type === 'zset' ? await redis.zcard(k) : 1;
+      expect(size, k).toBeLessThanOrEqual(BACKLOG_LENGTH + 200);
+    }
+    expect(await currentSeq(redis, ticketTopic(ticketId))).toBe(n);
+  });
+
+  it('tells a client to refetch when the topic expired and started again', async () => {
+    const [orgId, ticketId] = [randomUUID(), randomUUID()];
+    for (let i = 0; i < 5; i++) await publishLive(redis, event(orgId, ticketId));
+    await redis.del(...(await keysOf(ticketId)));
+    await publishLive(redis, event(orgId, ticketId));
+    expect((await readBacklog(redis, ticketTopic(ticketId), 5)).complete).toBe(false);
+  });
+});
