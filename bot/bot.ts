@@ -7,6 +7,10 @@ import { createBotClient } from './client.js';
 import { type BotDeps, createCaches, type PutObject } from './context.js';
 import { onInteraction } from './events/interaction-create.js';
 import { onChannelDeleted, onMessageCreate, onMessageDelete, onMessageUpdate } from './events/messages.js';
+import { BotStartError, closeCodeError, loginError } from './start-errors.js';
+
+/** How long start() waits for every shard's READY (large bots get GUILD_CREATEs for a while). */
+const READY_TIMEOUT_MS = 120_000;
 
 export interface BotOptions {
   pool: Pool;
@@ -25,7 +29,11 @@ export interface BotOptions {
 export interface Bot {
   client: Client;
   deps: BotDeps;
-  start(token: string): Promise<void>;
+  /**
+   * Logs in and waits until every shard is ready. Rejects with a BotStartError: at once for a
+   * wrong token or a refused intent (`fatal`: retrying cannot help), or after `readyTimeoutMs`.
+   */
+  start(token: string, opts?: { readyTimeoutMs?: number }): Promise<void>;
   /** Stops taking new events, lets running handlers finish (up to `graceMs`), then disconnects. */
   stop(graceMs?: number): Promise<void>;
 }
@@ -81,10 +89,43 @@ export function createBot(o: BotOptions): Bot {
   return {
     client,
     deps,
-    async start(token) {
-      const ready = new Promise<void>((resolve) => client.once(Events.ClientReady, () => resolve()));
-      await client.login(token);
-      await ready;
+    async start(token, opts = {}) {
+      const timeoutMs = opts.readyTimeoutMs ?? READY_TIMEOUT_MS;
+      const cleanup: (() => void)[] = [];
+      // Ready, a shard Discord will not let reconnect (4004, 4014...), or the deadline: whichever first.
+      const outcome = new Promise<void>((resolve, reject) => {
+        const onReady = () => resolve();
+        const onDisconnect = (ev: { code: number }, shardId: number) =>
+          reject(closeCodeError(ev.code, shardId));
+        client.once(Events.ClientReady, onReady);
+        client.on(Events.ShardDisconnect, onDisconnect);
+        const timer = setTimeout(
+          () =>
+            reject(
+              new BotStartError(
+                `the Discord gateway was not ready within ${timeoutMs} ms; check DISCORD_API_URL and the network`,
+                false,
+              ),
+            ),
+          timeoutMs,
+        );
+        cleanup.push(() => {
+          client.off(Events.ClientReady, onReady);
+          client.off(Events.ShardDisconnect, onDisconnect);
+          clearTimeout(timer);
+        });
+      });
+      outcome.catch(() => {});
+      try {
+        await Promise.all([
+          client.login(token).catch((err: unknown) => {
+            throw loginError(err);
+          }),
+          outcome,
+        ]);
+      } finally {
+        for (const f of cleanup) f();
+      }
       o.logger.info(
         { user: client.user?.tag, guilds: client.guilds.cache.size, shards: client.ws.shards.size },
         'connected to the Discord gateway',

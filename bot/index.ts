@@ -5,6 +5,7 @@ import { createSecretBox } from '../lib/secret-box.js';
 import { createStorage } from '../lib/storage/index.js';
 import type { RoleContext, RunningRole } from '../role.js';
 import { createBot } from './bot.js';
+import { BotStartError } from './start-errors.js';
 import { storagePut } from './transcripts.js';
 
 /**
@@ -48,6 +49,20 @@ export async function startBot(config: Config, ctx: RoleContext): Promise<Runnin
   } catch (err) {
     await bot.stop(0).catch(() => {});
     redis.disconnect();
+    const fatal = err instanceof BotStartError && err.fatal;
+    // Under the shard manager: tell it not to restart this shard, which would fail the same way
+    // and burn a session start each time.
+    if (fatal && typeof process.send === 'function')
+      process.send({ gamemod: 'bot_fatal', closeCode: (err as BotStartError).closeCode });
+    // In the all-in-one process the API and the workers keep running without the bot (as they do
+    // without a token); a process that runs only the bot fails, so its supervisor sees it.
+    if (config.roles.length > 1) {
+      log.error(
+        { err },
+        `the Discord bot did not start, everything else keeps running: ${err instanceof Error ? err.message : String(err)}`,
+      );
+      return { name: 'bot', stop: async () => {} };
+    }
     throw err;
   }
   return {

@@ -10,6 +10,23 @@ import { createLogger } from '../lib/logger.js';
  * several machines can split the shards. Session starts are coordinated through Redis by each
  * child (see identify-throttler.ts), so machines together respect max_concurrency.
  */
+/**
+ * Whether and when to restart a shard process that died. A fatal start error (wrong token,
+ * refused intent) fails the same way every time, so it is not retried; other deaths are retried
+ * with a delay that doubles with each recent death (1 s up to 5 min), so a crash loop cannot
+ * burn the day's session starts.
+ */
+export function restartDecision(d: {
+  fatal: boolean;
+  recentDeaths: number;
+}): { restart: false } | { restart: true; delayMs: number } {
+  if (d.fatal) return { restart: false };
+  return { restart: true, delayMs: Math.min(1000 * 2 ** Math.min(d.recentDeaths, 20), 5 * 60_000) };
+}
+
+/** A shard that stayed up this long counts as healthy again: its next death restarts quickly. */
+const HEALTHY_AFTER_MS = 10 * 60_000;
+
 export function createShardManager(config = loadConfig()): ShardingManager {
   const { token, shardCount, shardIds } = config.discord;
   if (!token) throw new Error('set DISCORD_TOKEN to run the shards');
@@ -21,7 +38,8 @@ export function createShardManager(config = loadConfig()): ShardingManager {
     mode: 'process',
     shardArgs: ['bot'],
     execArgv: ['--import', 'tsx'],
-    respawn: true,
+    // Restarts are ours (below): none after a fatal start error, growing delays otherwise.
+    respawn: false,
   });
   // Each child runs only its own shard: SHARD_IDS inherited from this process would name them all.
   manager.on('shardCreate', (shard) => {
@@ -42,12 +60,40 @@ if (import.meta.url === `file://${process.argv[1]}`) {
     process.exit(1);
   }
   const logger = createLogger(config.logLevel, { role: 'shard-manager' });
+  let stopping = false;
   manager.on('shardCreate', (shard) => {
     logger.info({ shard: shard.id }, 'starting shard process');
-    shard.on('death', () => logger.warn({ shard: shard.id }, 'shard process exited'));
+    let fatal = false;
+    let deaths = 0;
+    let startedAt = Date.now();
+    shard.on('spawn', () => {
+      startedAt = Date.now();
+    });
+    shard.on('message', (m: unknown) => {
+      if ((m as { gamemod?: string } | null)?.gamemod === 'bot_fatal') fatal = true;
+    });
+    shard.on('death', () => {
+      if (stopping) return;
+      if (Date.now() - startedAt > HEALTHY_AFTER_MS) deaths = 0;
+      const d = restartDecision({ fatal, recentDeaths: deaths });
+      if (!d.restart) {
+        logger.error(
+          { shard: shard.id },
+          'shard process stopped on an error restarting cannot fix (see its log); not restarting it',
+        );
+        return;
+      }
+      deaths++;
+      logger.warn({ shard: shard.id, inMs: d.delayMs }, 'shard process exited; restarting it');
+      setTimeout(() => {
+        if (!stopping)
+          shard.spawn(60_000).catch((err: unknown) => logger.error({ err }, 'shard restart failed'));
+      }, d.delayMs);
+    });
   });
   const stop = async (signal: string) => {
     logger.info({ signal }, 'stopping shard processes');
+    stopping = true;
     // Children get SIGTERM and shut down cleanly (main.ts handles it); respawn is off from here.
     for (const shard of manager.shards.values()) shard.kill();
     process.exit(0);

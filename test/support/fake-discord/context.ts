@@ -31,6 +31,8 @@ export interface FakeDiscordOptions {
   redirectUris?: string[];
   /** Answer an IDENTIFY that breaks `max_concurrency` with op 9, as Discord does. Default false. */
   enforceIdentifyRateLimit?: boolean;
+  /** Whether the application may use the privileged Message Content intent. Default true; false closes with 4014. */
+  messageContentIntent?: boolean;
 }
 
 export interface ResolvedOptions {
@@ -41,6 +43,7 @@ export interface ResolvedOptions {
   interactionTokenLifetimeMs: number;
   redirectUris: string[];
   enforceIdentifyRateLimit: boolean;
+  messageContentIntent: boolean;
 }
 
 /** What every route handler can reach. */

@@ -167,6 +167,11 @@ export class Gateway {
       conn.ws.close(4013, 'Invalid intent(s).');
       return;
     }
+    // Message Content (1 << 15) is privileged: an app without it enabled in the portal gets 4014.
+    if (!this.fake.options.messageContentIntent && (d['intents'] & (1 << 15)) !== 0) {
+      conn.ws.close(4014, 'Disallowed intent(s).');
+      return;
+    }
     const limit = this.fake.options.sessionStartLimit;
     const bucket = shard[0] % limit.max_concurrency;
     const now = Date.now();

@@ -66,6 +66,7 @@ export class FakeDiscord {
       interactionTokenLifetimeMs: opts.interactionTokenLifetimeMs ?? 15 * 60 * 1000,
       redirectUris: opts.redirectUris ?? [],
       enforceIdentifyRateLimit: opts.enforceIdentifyRateLimit ?? false,
+      messageContentIntent: opts.messageContentIntent ?? true,
     };
     // The context is filled in below; route handlers only read it once requests arrive.
     const ctx = {
