@@ -17,11 +17,19 @@ export function registerMetrics(app: FastifyInstance) {
   const poolGauge = gauge('gamemod_db_pool_connections', 'Postgres pool connections by state', ['state']);
   const redisUp = gauge('gamemod_redis_up', 'Whether the API Redis connection is ready (1) or not (0)');
 
-  app.addHook('onResponse', async (req, reply) => {
-    requests.observe(
-      { method: req.method, route: req.routeOptions.url ?? 'unmatched', status: String(reply.statusCode) },
-      reply.elapsedTime / 1000,
-    );
+  // One labelled child per method, route and status, found by a string key: prom-client would
+  // otherwise hash the label object on every request. The set is bounded by the routes.
+  const children = new Map<string, ReturnType<typeof requests.labels>>();
+  app.addHook('onResponse', (req, reply, done) => {
+    const route = req.routeOptions.url ?? 'unmatched';
+    const key = `${req.method} ${route} ${reply.statusCode}`;
+    let child = children.get(key);
+    if (!child) {
+      child = requests.labels({ method: req.method, route, status: String(reply.statusCode) });
+      children.set(key, child);
+    }
+    child.observe(reply.elapsedTime / 1000);
+    done();
   });
 
   // Public as a route (no session or API token), but behind METRICS_TOKEN when one is set.
