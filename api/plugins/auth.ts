@@ -7,6 +7,7 @@ import { isUuid, withTenant } from '../../db/tenant.js';
 import { AppError } from '../../lib/errors.js';
 import type { ApiSettings } from '../context.js';
 import { readSession, type SessionTimes } from '../sessions.js';
+import { addRouteHook } from './route-hooks.js';
 
 export const SESSION_COOKIE = 'gm_session';
 const SAFE_METHODS = new Set(['GET', 'HEAD', 'OPTIONS']);
@@ -59,9 +60,9 @@ export function registerAuth(app: FastifyInstance) {
     return withTenant(app.deps.pool, this.org.orgId, fn);
   });
 
-  app.addHook('onRequest', async (req) => {
-    // Public routes need no caller; /metrics reads its own bearer secret.
-    if (req.routeOptions.config.access === 'public') return;
+  // Public routes need no caller (and /metrics reads its own bearer secret).
+  const guarded = (c: { access?: unknown }) => c.access !== 'public';
+  addRouteHook(app, 'onRequest', guarded, async (req: FastifyRequest) => {
     const header = req.headers.authorization;
     if (header !== undefined) {
       const [scheme, value] = header.split(' ', 2);
@@ -83,10 +84,9 @@ export function registerAuth(app: FastifyInstance) {
     if (session) req.auth = { kind: 'session', userId: session.userId, session };
   });
 
-  app.addHook('preValidation', async (req) => {
+  addRouteHook(app, 'preValidation', guarded, async (req: FastifyRequest) => {
     const access = req.routeOptions.config.access;
-    // No route matched: the not-found handler answers 404 to anyone.
-    if (access === 'public' || req.routeOptions.url === undefined) return;
+    if (access === 'public') return;
     // Fail closed: a route that forgot to declare its access serves nobody.
     if (access === undefined)
       throw new AppError('internal', `route ${req.routeOptions.url} declares no access`);

@@ -1,7 +1,8 @@
 import { createHash } from 'node:crypto';
-import type { FastifyInstance, FastifyRequest } from 'fastify';
+import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
 import { withTenant } from '../../db/tenant.js';
 import { AppError } from '../../lib/errors.js';
+import { addRouteHook } from './route-hooks.js';
 
 const KEY = /^[\x21-\x7e]{1,255}$/;
 /** Requests whose key was claimed by this instance: their response is stored on send. */
@@ -15,7 +16,8 @@ const claimed = new WeakMap<FastifyRequest, { orgId: string; key: string }>();
  * kept: the client may retry them.
  */
 export function registerIdempotency(app: FastifyInstance) {
-  app.addHook('preHandler', async (req, reply) => {
+  const idempotent = (c: { idempotent?: boolean }) => c.idempotent === true;
+  addRouteHook(app, 'preHandler', idempotent, async (req: FastifyRequest, reply: FastifyReply) => {
     const header = req.headers['idempotency-key'];
     if (header === undefined || !req.routeOptions.config.idempotent || !req.org) return;
     if (typeof header !== 'string' || !KEY.test(header)) {
@@ -78,31 +80,36 @@ export function registerIdempotency(app: FastifyInstance) {
       .send(JSON.stringify(existing.body));
   });
 
-  app.addHook('onSend', async (req, reply, payload) => {
-    const mine = claimed.get(req);
-    if (!mine) return payload;
-    claimed.delete(req);
-    const keep = reply.statusCode < 500;
-    let body: unknown = null;
-    if (keep && typeof payload === 'string' && payload.length > 0) {
-      try {
-        body = JSON.parse(payload);
-      } catch {
-        body = payload;
+  addRouteHook(
+    app,
+    'onSend',
+    idempotent,
+    async (req: FastifyRequest, reply: FastifyReply, payload: unknown) => {
+      const mine = claimed.get(req);
+      if (!mine) return payload;
+      claimed.delete(req);
+      const keep = reply.statusCode < 500;
+      let body: unknown = null;
+      if (keep && typeof payload === 'string' && payload.length > 0) {
+        try {
+          body = JSON.parse(payload);
+        } catch {
+          body = payload;
+        }
       }
-    }
-    await withTenant(app.deps.pool, mine.orgId, (tx) =>
-      keep
-        ? tx.query(
-            `update idempotency_keys set response_status = $3::int, response_body = $4::jsonb
+      await withTenant(app.deps.pool, mine.orgId, (tx) =>
+        keep
+          ? tx.query(
+              `update idempotency_keys set response_status = $3::int, response_body = $4::jsonb
              where org_id = $1::uuid and key = $2::text`,
-            [mine.orgId, mine.key, reply.statusCode, JSON.stringify(body)],
-          )
-        : tx.query('delete from idempotency_keys where org_id = $1::uuid and key = $2::text', [
-            mine.orgId,
-            mine.key,
-          ]),
-    ).catch((err) => req.log.error({ err }, 'could not record the idempotent response'));
-    return payload;
-  });
+              [mine.orgId, mine.key, reply.statusCode, JSON.stringify(body)],
+            )
+          : tx.query('delete from idempotency_keys where org_id = $1::uuid and key = $2::text', [
+              mine.orgId,
+              mine.key,
+            ]),
+      ).catch((err) => req.log.error({ err }, 'could not record the idempotent response'));
+      return payload;
+    },
+  );
 }

@@ -1,5 +1,6 @@
-import type { FastifyInstance } from 'fastify';
+import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
 import { AppError } from '../../lib/errors.js';
+import { addRouteHook } from './route-hooks.js';
 
 /** A bucket holds `burst` requests and refills at `perMinute`. */
 export interface RateLimit {
@@ -43,31 +44,36 @@ return { allowed, wait, math.floor(tokens) }
 `;
 
 export function registerRateLimits(app: FastifyInstance, limits: RateLimits) {
-  app.addHook('onRequest', async (req, reply) => {
-    const bucket = req.routeOptions.config.rateLimit ?? 'default';
-    if (bucket === 'none') return;
-    const limit = limits[bucket];
-    const who =
-      bucket === 'auth' || !req.auth
-        ? `ip:${req.ip}`
-        : req.auth.kind === 'token'
-          ? `token:${req.auth.tokenId}`
-          : `user:${req.auth.userId}`;
-    const [allowed, waitMs, left] = (await app.deps.redis.eval(
-      TOKEN_BUCKET,
-      1,
-      `gm:rl:${bucket}:${who}`,
-      limit.burst,
-      limit.perMinute / 60_000,
-      app.settings.now(),
-    )) as [number, number, number];
-    reply.header('ratelimit-limit', String(limit.burst));
-    reply.header('ratelimit-remaining', String(left));
-    if (allowed === 1) return;
-    const seconds = Math.max(1, Math.ceil(waitMs / 1000));
-    reply.header('retry-after', String(seconds));
-    throw new AppError('rate_limited', `too many requests: retry in ${seconds} s`, {
-      details: { retryAfterSeconds: seconds },
-    });
-  });
+  addRouteHook(
+    app,
+    'onRequest',
+    (c) => c.rateLimit !== 'none',
+    async (req: FastifyRequest, reply: FastifyReply) => {
+      const bucket = req.routeOptions.config.rateLimit ?? 'default';
+      if (bucket === 'none') return;
+      const limit = limits[bucket];
+      const who =
+        bucket === 'auth' || !req.auth
+          ? `ip:${req.ip}`
+          : req.auth.kind === 'token'
+            ? `token:${req.auth.tokenId}`
+            : `user:${req.auth.userId}`;
+      const [allowed, waitMs, left] = (await app.deps.redis.eval(
+        TOKEN_BUCKET,
+        1,
+        `gm:rl:${bucket}:${who}`,
+        limit.burst,
+        limit.perMinute / 60_000,
+        app.settings.now(),
+      )) as [number, number, number];
+      reply.header('ratelimit-limit', String(limit.burst));
+      reply.header('ratelimit-remaining', String(left));
+      if (allowed === 1) return;
+      const seconds = Math.max(1, Math.ceil(waitMs / 1000));
+      reply.header('retry-after', String(seconds));
+      throw new AppError('rate_limited', `too many requests: retry in ${seconds} s`, {
+        details: { retryAfterSeconds: seconds },
+      });
+    },
+  );
 }
