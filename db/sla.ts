@@ -347,6 +347,11 @@ export interface MetricState {
   state: 'active' | 'paused' | 'fulfilled' | 'none';
   dueAt: Date | null;
   warnAt: Date | null;
+  /**
+   * When the clock's current cycle started (ticket creation; for next response the player message
+   * that is waiting): a warning or breach is recorded once per cycle, whatever the due time.
+   */
+  startedAt?: Date;
 }
 
 export interface SlaSnapshot {
@@ -450,12 +455,12 @@ export async function slaSnapshot(
   const clock = (metric: SlaMetric, start: Date, target: number | null): MetricState => {
     if (!target) return none(metric);
     const dueAt = dueAfter(start, target, intervals, t.calendar);
-    if (!dueAt || !running) return { metric, state: 'paused', dueAt: null, warnAt: null };
+    if (!dueAt || !running) return { metric, state: 'paused', dueAt: null, warnAt: null, startedAt: start };
     const warnAt =
       warnBefore > 0
         ? (dueAfter(start, Math.max(target - warnBefore, 0), intervals, t.calendar) ?? start)
         : null;
-    return { metric, state: 'active', dueAt, warnAt };
+    return { metric, state: 'active', dueAt, warnAt, startedAt: start };
   };
   const fulfilled = (metric: SlaMetric): MetricState => ({
     metric,
@@ -553,18 +558,26 @@ export async function recordTransitions(tx: Tx, snap: SlaSnapshot): Promise<void
   );
 }
 
-/** Whether a warn/breach for this metric and due time is already in the log. */
+/**
+ * Whether a warn/breach was already recorded in this metric's current cycle: after its last
+ * fulfil and not before `cycleStart`. Deliberately not keyed on the due time: an escalation (or a
+ * policy change) that moves the due time must not fire the same breach again, or a breach that
+ * raises the priority into a stricter, already-overdue policy would breach and escalate again.
+ */
 export async function timerRecorded(
   tx: Tx,
   ticketId: string,
   metric: SlaMetric,
   kind: 'warn' | 'breach',
-  dueAt: Date,
+  cycleStart: Date | null,
 ): Promise<boolean> {
   const r = await tx.query(
-    `select 1 from ticket_sla_events where org_id = $1::uuid and ticket_id = $2::uuid and metric = $3::text
-       and kind = $4::text and due_at = $5::timestamptz`,
-    [tx.orgId, ticketId, metric, kind, dueAt],
+    `select 1 from ticket_sla_events e where e.org_id = $1::uuid and e.ticket_id = $2::uuid and e.metric = $3::text
+       and e.kind = $4::text and e.created_at >= coalesce($5::timestamptz, '-infinity'::timestamptz)
+       and e.id > coalesce((select max(f.id) from ticket_sla_events f where f.org_id = e.org_id
+         and f.ticket_id = e.ticket_id and f.metric = e.metric and f.kind = 'fulfil'), 0)
+     limit 1`,
+    [tx.orgId, ticketId, metric, kind, cycleStart],
   );
   return (r.rowCount ?? 0) > 0;
 }

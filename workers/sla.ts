@@ -49,6 +49,7 @@ export async function recomputeSla(
   deps: WorkerDeps,
   data: JobData<'sla.recompute'>,
 ): Promise<SlaSnapshot | undefined> {
+  const nowMs = deps.clock.now().getTime();
   const result = await withTenant(deps.pool, data.orgId, async (tx) => {
     let snap: SlaSnapshot;
     try {
@@ -61,17 +62,20 @@ export async function recomputeSla(
     const todo: Array<{ metric: (typeof snap.metrics)[number]; kind: 'warn' | 'breach'; at: Date }> = [];
     for (const m of snap.metrics) {
       if (m.state !== 'active' || !m.dueAt) continue;
-      const breached = await timerRecorded(tx, data.ticketId, m.metric, 'breach', m.dueAt);
+      const cycle = m.startedAt ?? null;
+      const breached = await timerRecorded(tx, data.ticketId, m.metric, 'breach', cycle);
       if (breached) continue;
       todo.push({ metric: m, kind: 'breach', at: m.dueAt });
-      if (m.warnAt && !(await timerRecorded(tx, data.ticketId, m.metric, 'warn', m.dueAt))) {
+      // A warning due when the breach is already due would arrive with or after it: none.
+      const late = nowMs >= m.dueAt.getTime();
+      if (m.warnAt && !late && !(await timerRecorded(tx, data.ticketId, m.metric, 'warn', cycle))) {
         todo.push({ metric: m, kind: 'warn', at: m.warnAt });
       }
     }
     return { snap, todo };
   });
   if (!result) return undefined;
-  const now = deps.clock.now().getTime();
+  const now = nowMs;
   await deps.queues.enqueueMany(
     result.todo.map(({ metric, kind, at }) => {
       const dueAt = metric.dueAt as Date;
@@ -112,11 +116,13 @@ export async function fireSlaTimer(deps: WorkerDeps, data: JobData<'sla.fire'>):
     if (m?.state !== 'active' || !m.dueAt || Math.abs(m.dueAt.getTime() - dueAt.getTime()) >= 1000) {
       return 'stale';
     }
+    if (data.kind === 'warn' && now >= m.dueAt.getTime()) return 'stale';
     const fireAt = data.kind === 'warn' ? m.warnAt : m.dueAt;
     if (!fireAt || now + EARLY_TOLERANCE_MS < fireAt.getTime()) return 'early';
-    if (await timerRecorded(tx, data.ticketId, data.metric, data.kind, m.dueAt)) return 'duplicate';
+    const cycle = m.startedAt ?? null;
+    if (await timerRecorded(tx, data.ticketId, data.metric, data.kind, cycle)) return 'duplicate';
     // A warning that would arrive after its breach says nothing new.
-    if (data.kind === 'warn' && (await timerRecorded(tx, data.ticketId, data.metric, 'breach', m.dueAt))) {
+    if (data.kind === 'warn' && (await timerRecorded(tx, data.ticketId, data.metric, 'breach', cycle))) {
       return 'duplicate';
     }
     await recordTimer(tx, snap, data.metric, data.kind, m.dueAt, await summary(tx, data.ticketId));

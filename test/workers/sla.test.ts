@@ -332,6 +332,78 @@ describe('SLA clocks', () => {
   });
 });
 
+describe('escalation', () => {
+  it('does not cascade: a breach that raises the priority into a stricter, already-overdue policy fires no second breach', async () => {
+    const s = await setup({
+      priority: 'normal',
+      firstResponseMinutes: 60,
+      resolutionMinutes: null,
+      escalatePriority: true,
+    });
+    // High priority: 30 minutes, counted from creation, so already overdue when the escalation lands.
+    await withTenant(db.app, s.org.orgId, (tx) =>
+      sla.createPolicy(
+        tx,
+        { name: 'High', priority: 'high', firstResponseMinutes: 30, escalatePriority: true, position: 1 },
+        s.org.owner,
+      ),
+    );
+    const t0 = new Date(Date.now() - 5 * 60_000);
+    const t = await s.open(t0);
+    const snap = await recomputeSla(env.deps, { orgId: s.org.orgId, ticketId: t.id });
+    const dueAt = (snap?.metrics[0]?.dueAt ?? new Date(0)).toISOString();
+    clock.set(new Date(t0.getTime() + 61 * 60_000));
+    const fire = (d: string) =>
+      fireSlaTimer(env.deps, {
+        orgId: s.org.orgId,
+        ticketId: t.id,
+        metric: 'first_response',
+        kind: 'breach',
+        dueAt: d,
+      });
+    expect(await fire(dueAt)).toBe('recorded');
+    // The escalation's own events recompute the clock under the high-priority policy.
+    const after = await recomputeSla(env.deps, { orgId: s.org.orgId, ticketId: t.id });
+    const newDue = after?.metrics[0]?.dueAt as Date;
+    expect(newDue.getTime()).toBe(t0.getTime() + 30 * 60_000);
+    // No breach timer is scheduled for the new due time, and firing it anyway records nothing.
+    const timers = env.deps.queues.get('timers');
+    expect(await timers.getJob(jobIds.slaFire(t.id, 'first_response', 'breach', newDue))).toBeUndefined();
+    expect(await fire(newDue.toISOString())).toBe('duplicate');
+    const ticket = await db.admin.query<{ priority: string }>('select priority from tickets where id = $1', [
+      t.id,
+    ]);
+    expect(ticket.rows[0]?.priority).toBe('high');
+    expect((await s.events(t.id)).filter((e) => e.kind === 'breach')).toHaveLength(1);
+  });
+});
+
+describe('late warnings', () => {
+  it('neither schedules nor records a warning once its due time has passed', async () => {
+    const s = await setup({ firstResponseMinutes: 60, resolutionMinutes: null, warnBeforeMinutes: 15 });
+    const t0 = new Date(Date.now() - 2 * 3600_000);
+    const t = await s.open(t0);
+    clock.set(new Date());
+    const snap = await recomputeSla(env.deps, { orgId: s.org.orgId, ticketId: t.id });
+    const dueAt = snap?.metrics[0]?.dueAt as Date;
+    const timers = env.deps.queues.get('timers');
+    expect(await timers.getJob(jobIds.slaFire(t.id, 'first_response', 'breach', dueAt))).toBeDefined();
+    expect(await timers.getJob(jobIds.slaFire(t.id, 'first_response', 'warn', dueAt))).toBeUndefined();
+    const fire = (kind: 'warn' | 'breach') =>
+      fireSlaTimer(env.deps, {
+        orgId: s.org.orgId,
+        ticketId: t.id,
+        metric: 'first_response',
+        kind,
+        dueAt: dueAt.toISOString(),
+      });
+    // A warning job left from earlier that runs before the breach job says nothing either.
+    expect(await fire('warn')).toBe('stale');
+    expect(await fire('breach')).toBe('recorded');
+    expect((await s.events(t.id)).filter((e) => e.kind === 'warn')).toHaveLength(0);
+  });
+});
+
 describe('policy changes', () => {
   it('recomputes the open tickets of the org when a policy changes', async () => {
     const s = await setup({ firstResponseMinutes: 60, resolutionMinutes: null });
