@@ -15,7 +15,7 @@ import { startRedis } from '../lib/local-stack/index.js';
 import { freePort } from '../lib/local-stack/ports.js';
 import type { Benchmark } from './lib/benchmark.js';
 import { withCluster } from './lib/cluster.js';
-import { fmtMs, fmtRound, fmtTps, medianOf, type RoundResult, runRound } from './lib/load.js';
+import { fmtMs, fmtRound, fmtTps, median, medianOf, type RoundResult, runRound } from './lib/load.js';
 
 const HEALTH_CONNECTIONS = 50;
 const TICKET_CONNECTIONS = 16;
@@ -51,6 +51,31 @@ async function serve(
     child.once('exit', (code) => reject(new Error(`${kind} server exited with ${code}`)));
   });
   return { port, child };
+}
+
+/** The server's CPU time so far (user + system), in microseconds. */
+function cpuOf(child: ChildProcess): Promise<number> {
+  return new Promise((resolve) => {
+    const onMessage = (m: { cpu?: NodeJS.CpuUsage }) => {
+      if (!m.cpu) return;
+      child.off('message', onMessage);
+      resolve(m.cpu.user + m.cpu.system);
+    };
+    child.on('message', onMessage);
+    child.send('cpu');
+  });
+}
+
+/** A round that also records the server's CPU microseconds per request in `perRequest`. */
+async function measured(
+  child: ChildProcess,
+  perRequest: number[],
+  round: Promise<RoundResult> | (() => Promise<RoundResult>),
+) {
+  const before = await cpuOf(child);
+  const r = await (typeof round === 'function' ? round() : round);
+  perRequest.push(((await cpuOf(child)) - before) / r.ops);
+  return r;
 }
 
 /** One autocannon round; every non-2xx response or error fails the benchmark. */
@@ -132,19 +157,26 @@ async function run(log: (msg: string) => void): Promise<void> {
       children.push(bare.child, app.child);
 
       log(`GET /health: ${HEALTH_CONNECTIONS} connections, servers in their own processes, autocannon here`);
+      const cpu = { bare: [] as number[], app: [] as number[] };
       const [bareMed, appMed] = await alternate(log, [
         {
           name: 'node:http  ',
           round: (s) =>
-            cannon({ url: `http://127.0.0.1:${bare.port}/health`, connections: HEALTH_CONNECTIONS }, s),
+            measured(bare.child, cpu.bare, () =>
+              cannon({ url: `http://127.0.0.1:${bare.port}/health`, connections: HEALTH_CONNECTIONS }, s),
+            ),
         },
         {
           name: 'full API   ',
           round: (s) =>
-            cannon({ url: `http://127.0.0.1:${app.port}/health`, connections: HEALTH_CONNECTIONS }, s),
+            measured(app.child, cpu.app, () =>
+              cannon({ url: `http://127.0.0.1:${app.port}/health`, connections: HEALTH_CONNECTIONS }, s),
+            ),
         },
       ]);
       const healthRatio = (appMed as RoundResult).tps / (bareMed as RoundResult).tps;
+      // The warm-up round is in the lists too; the median leaves it no weight.
+      const cpuRatio = median(cpu.bare) / median(cpu.app);
 
       log(`ticket opens: ${TICKET_CONNECTIONS} connections over ${ORGS} orgs (one API token each)`);
       const body = JSON.stringify({ subject: SUBJECT, body: BODY });
@@ -199,6 +231,10 @@ async function run(log: (msg: string) => void): Promise<void> {
       );
       log(
         `  ratio ${healthRatio.toFixed(2)} (target ≥ ${HEALTH_TARGET}): ${healthRatio >= HEALTH_TARGET ? 'PASS' : 'FAIL'}`,
+      );
+      log(
+        `  server CPU per request: node:http ${median(cpu.bare).toFixed(1)} µs, full API ${median(cpu.app).toFixed(1)} µs ` +
+          `(the req/s a dedicated core would give: ratio ${cpuRatio.toFixed(2)}, for information)`,
       );
       log(`  tickets  db/ ${fmtTps(db.tps)} p50 ${fmtMs(db.p50Ms)} p99 ${fmtMs(db.p99Ms)}`);
       log(`           API ${fmtTps(api.tps)} p50 ${fmtMs(api.p50Ms)} p99 ${fmtMs(api.p99Ms)}`);
