@@ -415,22 +415,27 @@ async function runningIntervals(tx: Tx, t: TicketFacts): Promise<Array<[Date, Da
   return out;
 }
 
+/** A clock whose target lies beyond the business-time horizon: it runs but never falls due. */
+const NEVER = 'never' as const;
+
 /**
  * When `minutes` of running time have passed since `start`, counting only the running intervals
- * in the calendar's working hours. Null while the clock is stopped short of the target.
+ * in the calendar's working hours. Null while the clock is stopped short of the target; `NEVER`
+ * when the target lies beyond the calendar walk's horizon.
  */
 function dueAfter(
   start: Date,
   minutes: number,
   intervals: ReadonlyArray<[Date, Date | null]>,
   cal: BusinessCalendar | null,
-): Date | null {
+): Date | null | typeof NEVER {
   let left = minutes;
   for (const [a, b] of intervals) {
     if (b && b <= start) continue;
     const from = a > start ? a : start;
     const due = addBusinessMinutes(from, left, cal);
-    if (!b || due <= b) return due;
+    if (due && (!b || due <= b)) return due;
+    if (!b) return NEVER;
     left -= businessMinutesBetween(from, b, cal);
     if (left <= 0) return b;
   }
@@ -456,10 +461,10 @@ export async function slaSnapshot(
     if (!target) return none(metric);
     const dueAt = dueAfter(start, target, intervals, t.calendar);
     if (!dueAt || !running) return { metric, state: 'paused', dueAt: null, warnAt: null, startedAt: start };
-    const warnAt =
-      warnBefore > 0
-        ? (dueAfter(start, Math.max(target - warnBefore, 0), intervals, t.calendar) ?? start)
-        : null;
+    if (dueAt === NEVER) return { metric, state: 'active', dueAt: null, warnAt: null, startedAt: start };
+    const warnFrom =
+      warnBefore > 0 ? dueAfter(start, Math.max(target - warnBefore, 0), intervals, t.calendar) : null;
+    const warnAt = warnBefore > 0 ? (warnFrom === NEVER ? null : (warnFrom ?? start)) : null;
     return { metric, state: 'active', dueAt, warnAt, startedAt: start };
   };
   const fulfilled = (metric: SlaMetric): MetricState => ({

@@ -115,9 +115,11 @@ function* workingIntervals(from: number, cal: BusinessCalendar): Generator<[numb
 
 /**
  * `start` plus `minutes` of working time (calendar time when `cal` is null). Starting outside
- * working hours counts from the next opening.
+ * working hours counts from the next opening. Null when that lies beyond the three years the
+ * walk covers (a very large target on a sparse calendar): never due, rather than an error that
+ * would fail every recompute of the ticket for good.
  */
-export function addBusinessMinutes(start: Date, minutes: number, cal: BusinessCalendar | null): Date {
+export function addBusinessMinutes(start: Date, minutes: number, cal: BusinessCalendar | null): Date | null {
   const t0 = start.getTime();
   if (!cal) return new Date(t0 + minutes * MINUTE);
   let left = minutes * MINUTE;
@@ -128,7 +130,7 @@ export function addBusinessMinutes(start: Date, minutes: number, cal: BusinessCa
     if (b - from >= left) return new Date(from + left);
     left -= b - from;
   }
-  throw new RangeError('the business calendar has no working hours within three years');
+  return null;
 }
 
 /** Working minutes in [from, to) (calendar minutes when `cal` is null). */

@@ -59,7 +59,7 @@ describe('business time', () => {
 
   it('adds working minutes over a weekend with a DST change and over a holiday', () => {
     // Friday 23 Oct 16:00 CEST + 2 h: one hour on Friday (until 17:00), one on Monday 9–10 CET.
-    expect(addBusinessMinutes(new Date('2026-10-23T14:00:00Z'), 120, BERLIN).toISOString()).toBe(
+    expect(addBusinessMinutes(new Date('2026-10-23T14:00:00Z'), 120, BERLIN)?.toISOString()).toBe(
       '2026-10-26T09:00:00.000Z',
     );
     // The same span counted back is two working hours, though 67 wall-clock hours passed.
@@ -67,16 +67,50 @@ describe('business time', () => {
       businessMinutesBetween(new Date('2026-10-23T14:00:00Z'), new Date('2026-10-26T09:00:00Z'), BERLIN),
     ).toBe(120);
     // Thursday 24 Dec 17:00 CET + 2 h: 17–18 on Thursday, Friday 25 is a holiday, Monday 28 9–10.
-    expect(addBusinessMinutes(new Date('2026-12-24T16:00:00Z'), 120, BERLIN).toISOString()).toBe(
+    expect(addBusinessMinutes(new Date('2026-12-24T16:00:00Z'), 120, BERLIN)?.toISOString()).toBe(
       '2026-12-28T09:00:00.000Z',
     );
     // Starting at night counts from the next opening; no calendar means wall-clock time.
-    expect(addBusinessMinutes(new Date('2026-10-27T02:00:00Z'), 30, BERLIN).toISOString()).toBe(
+    expect(addBusinessMinutes(new Date('2026-10-27T02:00:00Z'), 30, BERLIN)?.toISOString()).toBe(
       '2026-10-27T08:30:00.000Z',
     );
-    expect(addBusinessMinutes(new Date('2026-10-27T02:00:00Z'), 30, null).toISOString()).toBe(
+    expect(addBusinessMinutes(new Date('2026-10-27T02:00:00Z'), 30, null)?.toISOString()).toBe(
       '2026-10-27T02:30:00.000Z',
     );
+  });
+});
+
+describe('targets beyond the calendar horizon', () => {
+  it('treats a target further than the walk can reach as never due instead of throwing', async () => {
+    // 525,600 working minutes on 9–17 Monday to Friday is more than four years away.
+    const office = {
+      timezone: 'UTC',
+      weeklyHours: { mon: [[540, 1020]] as [number, number][] },
+      holidays: [],
+    };
+    expect(addBusinessMinutes(new Date('2026-10-23T14:00:00Z'), 525_600, office)).toBeNull();
+    const s = await setup({ firstResponseMinutes: 525_600, resolutionMinutes: null, withCalendar: true });
+    await withTenant(db.app, s.org.orgId, (tx) =>
+      sla.updatePolicy(
+        tx,
+        {
+          id: s.policy.id,
+          policy: {
+            name: 'Slow',
+            priority: 'normal',
+            firstResponseMinutes: 525_600,
+            warnBeforeMinutes: 60,
+            businessCalendarId: s.policy.businessCalendarId,
+          },
+        },
+        s.org.owner,
+      ),
+    );
+    const t = await s.open();
+    const snap = await recomputeSla(env.deps, { orgId: s.org.orgId, ticketId: t.id });
+    expect(snap?.metrics[0]).toMatchObject({ metric: 'first_response', state: 'active', dueAt: null });
+    const row = await db.admin.query('select sla_due_at from tickets where id = $1', [t.id]);
+    expect(row.rows[0]?.sla_due_at).toBeNull();
   });
 });
 
