@@ -144,10 +144,7 @@ export function actionRows(ticketId: string): unknown[] {
  * deleted again, so nothing is left half-made; if the same interaction already made a ticket,
  * that ticket is returned.
  */
-export async function openFromDiscord(
-  ctx: Ctx,
-  req: OpenRequest,
-): Promise<{ ticket: DiscordTicket; created: boolean }> {
+export async function openFromDiscord(ctx: Ctx, req: OpenRequest): Promise<OpenResult> {
   // One open at a time per player and guild (across shards and machines), so two quick clicks
   // cannot both pass the open-ticket limit while the first is still creating its thread.
   const release = await acquireLock(ctx.deps, `opening:${req.guildId}:${req.requester.id}`, 30_000);
@@ -185,10 +182,26 @@ async function acquireLock(
   };
 }
 
-async function openUnlocked(
-  ctx: Ctx,
-  req: OpenRequest,
-): Promise<{ ticket: DiscordTicket; created: boolean }> {
+/** `incomplete`: the ticket is recorded and visible to the player, the rest is being repaired. */
+export interface OpenResult {
+  ticket: DiscordTicket;
+  created: boolean;
+  incomplete?: boolean;
+}
+
+/** What the person who opened a ticket is told. Never a failure once the ticket exists. */
+export function openedText(r: OpenResult, forWhom?: string): string {
+  const head = forWhom
+    ? `${r.created ? 'Opened' : 'Already opened'} ticket #${r.ticket.number} for ${forWhom}: ${ticketLink(r.ticket)}`
+    : r.created
+      ? `Your ticket #${r.ticket.number} is open: ${ticketLink(r.ticket)}`
+      : `This request already opened ticket #${r.ticket.number}: ${ticketLink(r.ticket)}`;
+  return r.incomplete
+    ? `${head}\nDiscord had a hiccup while setting it up; the rest follows in a moment, and staff can already see it.`
+    : head;
+}
+
+async function openUnlocked(ctx: Ctx, req: OpenRequest): Promise<OpenResult> {
   const { deps } = ctx;
   const client = deps.client;
   const orgId = await orgOf(deps, req.guildId);
@@ -286,6 +299,12 @@ async function openUnlocked(
 
   let result: { ticket: DiscordTicket; created: boolean };
   try {
+    // Before the ticket is recorded: once it exists, the player must be able to see it, so a
+    // failure here still undoes everything (adding a member twice is harmless on a retry).
+    if (mode === 'thread') {
+      await addThreadMember(client, channel.id, req.requester.id, reason);
+      if (req.openedByDiscordId) await addThreadMember(client, channel.id, req.openedByDiscordId, reason);
+    }
     result = await withTenant(deps.pool, orgId, async (tx) => {
       const body = req.answers.map((a) => `**${a.label}**\n${a.value}`).join('\n\n');
       const opened = await openTicket(
@@ -322,44 +341,117 @@ async function openUnlocked(
     return result;
   }
 
+  // The ticket exists from here on: Discord failing now must not tell the player it failed.
+  // What is left (summary, team, webhook) is retried in the background until it is done.
   const ticket = result.ticket;
-  const summary = summaryMessage(
-    ticket,
-    req,
-    category,
-    teamStaff.length ? { userIds: teamStaff } : { roleIds: staffRoles },
-  );
-  let summaryId: string;
-  if (mode === 'forum') {
-    summaryId = (await editMessage(client, channel.id, channel.id, summary)).id;
-  } else {
-    summaryId = (await postMessage(client, channel.id, summary)).id;
-  }
-  if (mode === 'thread') {
-    await addThreadMember(client, channel.id, req.requester.id, reason);
-    if (req.openedByDiscordId) await addThreadMember(client, channel.id, req.openedByDiscordId, reason);
-    for (const staffId of teamStaff) {
-      // A team member who left the server cannot be added; the others still are.
-      await addThreadMember(client, channel.id, staffId, reason).catch((err) =>
-        ctx.log.info({ err, staffId }, 'could not add a team member to the ticket thread'),
-      );
-    }
-  }
-  let webhook: { id: string; token: string } | null = null;
+  const finish = discordFinisher(ctx, orgId, ticket, {
+    mode,
+    parent,
+    channelId: channel.id,
+    reason,
+    summary: summaryMessage(
+      ticket,
+      req,
+      category,
+      teamStaff.length ? { userIds: teamStaff } : { roleIds: staffRoles },
+    ),
+    teamStaff,
+  });
   try {
-    webhook = await ensureWebhook(deps, mode === 'channel' ? channel.id : parent);
+    const summaryId = await finish();
+    return { ticket: { ...ticket, discordSummaryMessageId: summaryId }, created: true };
   } catch (err) {
-    ctx.log.warn({ err }, 'could not set up the channel webhook; staff replies will be posted by the bot');
+    ctx.log.warn(
+      { err, ticketId: ticket.id },
+      'the ticket is recorded but its Discord side is incomplete; repairing',
+    );
+    repairLater(ctx, ticket.id, finish);
+    return { ticket, created: true, incomplete: true };
   }
-  await withTenant(deps.pool, orgId, (tx) =>
-    setDiscordSide(tx, {
-      ticketId: ticket.id,
-      summaryMessageId: summaryId,
-      // The token is a credential: stored sealed; the workers open it to post.
-      ...(webhook ? { webhookId: webhook.id, webhookToken: deps.box.seal(webhook.token) } : {}),
-    }),
-  );
-  return { ticket: { ...ticket, discordSummaryMessageId: summaryId }, created: true };
+}
+
+/** Delays of the background attempts to finish a ticket's Discord side. */
+const REPAIR_DELAYS_MS = [1_000, 5_000, 30_000, 120_000];
+
+function repairLater(ctx: Ctx, ticketId: string, finish: () => Promise<string>, attempt = 0): void {
+  const delay = REPAIR_DELAYS_MS[attempt];
+  if (delay === undefined) {
+    ctx.log.error({ ticketId }, 'gave up finishing the Discord side of a ticket; staff see it in the panel');
+    return;
+  }
+  setTimeout(() => {
+    finish().catch((err: unknown) => {
+      ctx.log.warn({ err, ticketId, attempt }, 'could not finish the Discord side of a ticket yet');
+      repairLater(ctx, ticketId, finish, attempt + 1);
+    });
+  }, delay).unref();
+}
+
+/**
+ * The steps after a ticket is recorded, each done once even when the whole is retried: the
+ * summary, the team members, the webhook, and recording them. Resolves with the summary's id.
+ */
+function discordFinisher(
+  ctx: Ctx,
+  orgId: string,
+  ticket: DiscordTicket,
+  o: {
+    mode: TicketMode;
+    parent: string;
+    channelId: string;
+    reason: string;
+    summary: MessageBody;
+    teamStaff: readonly string[];
+  },
+): () => Promise<string> {
+  const { deps } = ctx;
+  const client = deps.client;
+  let summaryId: string | null = null;
+  let teamAdded = false;
+  let webhook: { id: string; token: string } | null | undefined;
+  let recorded = false;
+  return async () => {
+    if (!summaryId) {
+      summaryId =
+        o.mode === 'forum'
+          ? (await editMessage(client, o.channelId, o.channelId, o.summary)).id
+          : (await postMessage(client, o.channelId, o.summary)).id;
+    }
+    if (o.mode === 'thread' && !teamAdded) {
+      for (const staffId of o.teamStaff) {
+        // A team member who left the server cannot be added; the others still are.
+        await addThreadMember(client, o.channelId, staffId, o.reason).catch((err) =>
+          ctx.log.info({ err, staffId }, 'could not add a team member to the ticket thread'),
+        );
+      }
+      teamAdded = true;
+    }
+    if (webhook === undefined) {
+      try {
+        webhook = await ensureWebhook(deps, o.mode === 'channel' ? o.channelId : o.parent);
+      } catch (err) {
+        webhook = null;
+        ctx.log.warn(
+          { err },
+          'could not set up the channel webhook; staff replies will be posted by the bot',
+        );
+      }
+    }
+    if (!recorded) {
+      const sid = summaryId;
+      const wh = webhook;
+      await withTenant(deps.pool, orgId, (tx) =>
+        setDiscordSide(tx, {
+          ticketId: ticket.id,
+          summaryMessageId: sid,
+          // The token is a credential: stored sealed; the workers open it to post.
+          ...(wh ? { webhookId: wh.id, webhookToken: deps.box.seal(wh.token) } : {}),
+        }),
+      );
+      recorded = true;
+    }
+    return summaryId;
+  };
 }
 
 /** The ticket of the thread, post or channel an interaction came from. */

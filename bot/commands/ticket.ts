@@ -18,7 +18,7 @@ import {
 } from '../discord-api.js';
 import { buildForm, categoryByNameForModal, closeReasonModal } from '../forms.js';
 import { type CommandHandler, type Ctx, respond } from '../handler.js';
-import { openFromDiscord, refreshSummary, ticketHere, ticketLink } from '../tickets.js';
+import { openedText, openFromDiscord, refreshSummary, ticketHere } from '../tickets.js';
 
 const PRIORITIES = ['low', 'normal', 'high', 'urgent'] as const;
 
@@ -166,7 +166,7 @@ async function run(i: ChatInputCommandInteraction, ctx: Ctx, name: string): Prom
       ? await withTenant(deps.pool, who.orgId, (tx) => findCategoryByName(tx, catName))
       : undefined;
     if (catName && !category) throw new AppError('not_found', `There is no category called “${catName}”.`);
-    const { ticket, created } = await openFromDiscord(ctx, {
+    const opened = await openFromDiscord(ctx, {
       guildId: who.guildId,
       channelId: threadParentOr(i),
       interactionId: i.id,
@@ -175,9 +175,7 @@ async function run(i: ChatInputCommandInteraction, ctx: Ctx, name: string): Prom
       subject,
       answers: [{ key: 'subject', label: 'Subject', value: subject }],
     });
-    return created
-      ? `Your ticket #${ticket.number} is open: ${ticketLink(ticket)}`
-      : `This request already opened ticket #${ticket.number}: ${ticketLink(ticket)}`;
+    return openedText(opened);
   }
   const { ticket } = await ticketHere(ctx, i.guildId, i.channelId);
   // The first message shows subject, priority, status and who claimed it: keep it in step.

@@ -6,7 +6,7 @@ import { resolveWho } from '../auth.js';
 import { personOf, threadParentOr } from '../discord-api.js';
 import { readAnswers, subjectFrom } from '../forms.js';
 import { type ComponentHandler, respond } from '../handler.js';
-import { openFromDiscord, ticketLink } from '../tickets.js';
+import { openedText, openFromDiscord } from '../tickets.js';
 
 /** The submitted ticket form (`gm:form:<category|->`): opens the ticket. */
 export const ticketForm: ComponentHandler<ModalSubmitInteraction> = {
@@ -18,7 +18,7 @@ export const ticketForm: ComponentHandler<ModalSubmitInteraction> = {
     if (raw && !isUuid(raw)) throw new AppError('bad_request', 'This form is not valid any more.');
     const category = raw ? await withTenant(ctx.deps.pool, who.orgId, (tx) => getCategory(tx, raw)) : null;
     const answers = readAnswers(i, category);
-    const { ticket, created } = await openFromDiscord(ctx, {
+    const opened = await openFromDiscord(ctx, {
       guildId: who.guildId,
       channelId: threadParentOr(i),
       interactionId: i.id,
@@ -27,11 +27,6 @@ export const ticketForm: ComponentHandler<ModalSubmitInteraction> = {
       subject: subjectFrom(answers, category),
       answers,
     });
-    await respond(
-      i,
-      created
-        ? `Your ticket #${ticket.number} is open: ${ticketLink(ticket)}`
-        : `This request already opened ticket #${ticket.number}: ${ticketLink(ticket)}`,
-    );
+    await respond(i, openedText(opened));
   },
 };

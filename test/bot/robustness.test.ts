@@ -2,7 +2,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { SYSTEM } from '../../db/changes.js';
 import { updateGuildSettings } from '../../db/guilds.js';
 import { withTenant } from '../../db/tenant.js';
-import { type Harness, interact, startHarness } from './harness.js';
+import { type Harness, interact, settle, startHarness } from './harness.js';
 
 let h: Harness;
 
@@ -82,6 +82,38 @@ describe('failures reach the user as clear ephemeral messages', () => {
     } finally {
       await h.db.admin.query('alter table tickets drop constraint test_no_boom');
     }
+  });
+
+  it('Discord failing after the ticket is saved: the player is told where it is, can see it, and it is repaired', async () => {
+    const before = await count();
+    const late = h.fake.addUser({ username: 'late' }).id;
+    h.fake.addMember(h.guild.id, late);
+    // Every message post into a new thread (the summary) fails for now.
+    const summaryPost = (r: { method: string; route: string; path: string }) =>
+      r.method === 'POST' &&
+      r.route === '/channels/:channel_id/messages' &&
+      !r.path.includes(h.guild.channels['support'] ?? '-');
+    h.fake.failNext(summaryPost as never, 500, { count: 50 });
+    const a = await openCmd('summary fails', late);
+    h.fake.faults.clear();
+    expect(a.content).toMatch(/^Your ticket #\d+ is open: <#\d+>/);
+    expect(await count()).toBe(before + 1);
+    const t = (
+      await h.db.admin.query('select id, discord_channel_id from tickets where external_id = $1', [
+        a.handle.id,
+      ])
+    ).rows[0];
+    expect(h.fake.state.channels.has(t.discord_channel_id)).toBe(true);
+    expect(h.fake.state.threadMembers.get(t.discord_channel_id)?.has(late)).toBe(true);
+    expect(
+      h.fake.requests({ method: 'POST', route: '/channels/:channel_id/messages', status: 500 }).length,
+    ).toBeGreaterThan(0);
+    await settle(h, async () => {
+      const r = await h.db.admin.query('select discord_summary_message_id from tickets where id = $1', [
+        t.id,
+      ]);
+      return r.rows[0].discord_summary_message_id !== null;
+    });
   });
 
   it('missing Discord permissions are explained', async () => {
