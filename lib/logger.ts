@@ -1,18 +1,42 @@
 import { randomUUID } from 'node:crypto';
-import { type Logger, pino } from 'pino';
+import { type DestinationStream, type Logger, pino } from 'pino';
 
 export type { Logger };
 
-/** JSON logs on stdout; secrets that may ride along in objects are redacted by path. */
-export function createLogger(level: string, base: Record<string, unknown> = {}): Logger {
-  return pino({
-    level,
-    base: { service: 'gamemod', ...base },
-    redact: {
-      paths: ['*.password', '*.token', '*.secret', 'req.headers.authorization', 'req.headers.cookie'],
-      censor: '[redacted]',
+interface LoggedRequest {
+  method?: string;
+  url?: string;
+  ip?: string;
+}
+
+/**
+ * JSON logs on stdout; secrets that may ride along in objects are redacted by path. Request URLs
+ * are logged without their query string: it carries OAuth codes and state, and the tokens of
+ * signed download links.
+ */
+export function createLogger(
+  level: string,
+  base: Record<string, unknown> = {},
+  destination?: DestinationStream,
+): Logger {
+  return pino(
+    {
+      level,
+      base: { service: 'gamemod', ...base },
+      serializers: {
+        req: (req: LoggedRequest) => ({
+          method: req.method,
+          url: req.url?.split('?')[0],
+          remoteAddress: req.ip,
+        }),
+      },
+      redact: {
+        paths: ['*.password', '*.token', '*.secret', 'req.headers.authorization', 'req.headers.cookie'],
+        censor: '[redacted]',
+      },
     },
-  });
+    destination,
+  );
 }
 
 /** Request ids: taken from a trusted upstream header when well formed, otherwise new. */
