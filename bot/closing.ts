@@ -101,8 +101,9 @@ export async function closeTicketFlow(
         allowed_mentions: { users: ticket.requesterDiscordId ? [ticket.requesterDiscordId] : [] },
       });
       if (ticket.discordMode === 'channel') {
+        // Read-only rather than removed: the player must still reach the rating buttons above.
         if (ticket.requesterDiscordId)
-          await setMemberAccess(deps.client, channelId, ticket.requesterDiscordId, false, auditReason);
+          await setMemberAccess(deps.client, channelId, ticket.requesterDiscordId, 'read', auditReason);
       } else {
         await modifyChannel(deps.client, channelId, { locked: true, archived: true }, auditReason);
       }

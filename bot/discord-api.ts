@@ -145,14 +145,34 @@ export async function removeThreadMember(client: Client, threadId: string, userI
 }
 
 /** Channel mode: let a member see (or no longer see) the ticket channel. */
+/**
+ * A member's access to a ticket channel: `true` full, `false` none, `'read'` reading only (a
+ * closed ticket: the player still sees it, and its rating buttons, but can no longer write).
+ */
 export async function setMemberAccess(
   client: Client,
   channelId: string,
   userId: string,
-  allowed: boolean,
+  allowed: boolean | 'read',
   reason: string,
 ) {
-  if (allowed) {
+  if (allowed === 'read') {
+    await rest(client).put(Routes.channelPermission(channelId, userId), {
+      body: {
+        type: OverwriteType.Member,
+        allow: String(PermissionFlagsBits.ViewChannel | PermissionFlagsBits.ReadMessageHistory),
+        deny: String(
+          PermissionFlagsBits.SendMessages |
+            ATTACH |
+            PermissionFlagsBits.AddReactions |
+            PermissionFlagsBits.CreatePublicThreads |
+            PermissionFlagsBits.CreatePrivateThreads |
+            PermissionFlagsBits.SendMessagesInThreads,
+        ),
+      },
+      reason,
+    });
+  } else if (allowed) {
     await rest(client).put(Routes.channelPermission(channelId, userId), {
       body: { type: OverwriteType.Member, allow: String(VIEW | ATTACH), deny: '0' },
       reason,

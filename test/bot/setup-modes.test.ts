@@ -1,4 +1,4 @@
-import { ChannelType } from 'discord.js';
+import { ChannelType, PermissionFlagsBits } from 'discord.js';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { createGuildLinkCode } from '../../db/guilds.js';
 import { withTenant } from '../../db/tenant.js';
@@ -225,9 +225,10 @@ describe('ticket modes', () => {
     const a = await open('Payments', admin);
     expect(a.content).toMatch(/^Your ticket #\d+ is open/);
     const t = (
-      await h.db.admin.query(`select discord_channel_id, discord_mode from tickets where external_id = $1`, [
-        a.handle.id,
-      ])
+      await h.db.admin.query(
+        `select id, discord_channel_id, discord_mode from tickets where external_id = $1`,
+        [a.handle.id],
+      )
     ).rows[0];
     expect(t.discord_mode).toBe('channel');
     const ch = h.fake.state.channels.get(t.discord_channel_id);
@@ -247,7 +248,42 @@ describe('ticket modes', () => {
       options: [{ name: 'reason', value: 'paid' }],
     });
     expect(close.content).toMatch(/^Ticket #\d+ closed\.$/);
-    expect(((ch?.permission_overwrites ?? []) as { id: string }[]).map((o) => o.id)).not.toContain(admin);
+    // Closing leaves the player able to read (and so to rate) but no longer to write.
+    const mine = ((ch?.permission_overwrites ?? []) as { id: string; allow: string; deny: string }[]).find(
+      (o) => o.id === admin,
+    );
+    expect(mine).toBeDefined();
+    expect(BigInt(mine?.allow ?? '0') & PermissionFlagsBits.ViewChannel).toBe(
+      PermissionFlagsBits.ViewChannel,
+    );
+    expect(BigInt(mine?.deny ?? '0') & PermissionFlagsBits.SendMessages).toBe(
+      PermissionFlagsBits.SendMessages,
+    );
+    const closing = [...(h.fake.state.messages.get(t.discord_channel_id)?.values() ?? [])].find((m) =>
+      m.content.includes('How did we do?'),
+    );
+    expect(closing).toBeDefined();
+    const star = await interact(h, {
+      kind: 'button',
+      guildId: g.id,
+      channelId: t.discord_channel_id,
+      userId: admin,
+      customId: `gm:rate:${t.id}:4`,
+      messageId: closing?.id ?? '',
+    });
+    expect(star.type).toBe(9);
+    const rated = await interact(h, {
+      kind: 'modalSubmit',
+      guildId: g.id,
+      channelId: t.discord_channel_id,
+      userId: admin,
+      customId: `gm:rateform:${t.id}:4`,
+      fields: { comment: 'quick' },
+    });
+    expect(rated.content).toMatch(/^Thanks for rating ticket #\d+ ★★★★\./);
+    expect((await h.db.admin.query('select rating from tickets where id = $1', [t.id])).rows[0].rating).toBe(
+      4,
+    );
     const reopen = await interact(h, {
       kind: 'chatInput',
       name: 'ticket',
