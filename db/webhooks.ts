@@ -225,7 +225,10 @@ export interface WebhookDelivery {
   outboxId: number | null;
   eventType: string;
   messageId: string;
+  /** Numbered per kind: automatic attempts 1..8, manual replays 1, 2, ... on their own. */
   attempt: number;
+  /** A manual replay (never retried, and never in the way of the automatic retries). */
+  replay: boolean;
   status: 'pending' | 'succeeded' | 'failed' | 'dead';
   responseStatus: number | null;
   latencyMs: number | null;
@@ -236,7 +239,7 @@ export interface WebhookDelivery {
 }
 
 const DELIVERY_COLUMNS = `id, subscription_id as "subscriptionId", outbox_id as "outboxId", event_type as "eventType",
-  message_id as "messageId", attempt, status, response_status as "responseStatus", latency_ms as "latencyMs",
+  message_id as "messageId", attempt, replay, status, response_status as "responseStatus", latency_ms as "latencyMs",
   response_excerpt as "responseExcerpt", error, next_attempt_at as "nextAttemptAt", created_at as "createdAt"`;
 
 /** The delivery log, newest first. */
@@ -279,14 +282,16 @@ export async function replayDelivery(
   actor: Actor,
 ): Promise<{ subscriptionId: string; outboxId: number }> {
   const input = parseInput(replayInput, raw);
-  const r = await tx.query<{ subscriptionId: string; outboxId: number | null }>(
-    `select subscription_id as "subscriptionId", outbox_id as "outboxId" from webhook_deliveries
-     where org_id = $1::uuid and id = $2::uuid`,
+  const r = await tx.query<{ subscriptionId: string; outboxId: number | null; enabled: boolean }>(
+    `select d.subscription_id as "subscriptionId", d.outbox_id as "outboxId", s.enabled from webhook_deliveries d
+     join webhook_subscriptions s on s.org_id = d.org_id and s.id = d.subscription_id
+     where d.org_id = $1::uuid and d.id = $2::uuid`,
     [tx.orgId, input.deliveryId],
   );
   const d = r.rows[0];
   if (!d) throw new AppError('not_found', 'delivery not found');
   if (d.outboxId === null) throw new AppError('invalid_transition', 'a test ping cannot be replayed');
+  if (!d.enabled) throw new AppError('conflict', 'the subscription is disabled; enable it to replay');
   await recordChange(tx, actor, {
     action: 'webhook.replayed',
     data: { deliveryId: input.deliveryId, outboxId: d.outboxId },
@@ -308,8 +313,12 @@ export interface DeliveryContext {
   subscription: WebhookSubscription;
   /** Secrets to sign with: the current one, then the previous one during its grace period. */
   secrets: string[];
-  /** Highest attempt number logged so far for this event (0 if none) and whether one succeeded. */
+  /**
+   * Highest automatic attempt number logged so far for this event (0 if none), the highest
+   * replay number, and whether any attempt (replays included) succeeded.
+   */
   lastAttempt: number;
+  lastReplay: number;
   succeeded: boolean;
   /** The event, or undefined once it has been pruned. */
   event: { eventType: string; payload: Record<string, unknown>; createdAt: Date } | undefined;
@@ -360,6 +369,7 @@ export async function deliveryContexts(
       secret: string;
       previous: string | null;
       lastAttempt: number;
+      lastReplay: number;
       succeeded: boolean;
       eventType: string | null;
       payload: Record<string, unknown> | null;
@@ -369,12 +379,14 @@ export async function deliveryContexts(
     `select k.i::int as i, ${subColumns('s.')}, s.secret_ciphertext as secret,
        case when s.previous_secret_expires_at > $4::timestamptz then s.previous_secret_ciphertext end as previous,
        o.event_type as "eventType", o.payload, o.created_at as "eventCreatedAt",
-       coalesce(d.last, 0)::int as "lastAttempt", coalesce(d.ok, false) as succeeded
+       coalesce(d.last, 0)::int as "lastAttempt", coalesce(d.last_replay, 0)::int as "lastReplay",
+       coalesce(d.ok, false) as succeeded
      from unnest($2::uuid[], $3::bigint[]) with ordinality as k(sub_id, outbox_id, i)
      join webhook_subscriptions s on s.org_id = $1::uuid and s.id = k.sub_id
      left join outbox o on o.org_id = $1::uuid and o.id = k.outbox_id
      left join lateral (
-       select max(w.attempt) as last, bool_or(w.status = 'succeeded') as ok from webhook_deliveries w
+       select max(w.attempt) filter (where not w.replay) as last, max(w.attempt) filter (where w.replay) as last_replay,
+         bool_or(w.status = 'succeeded') as ok from webhook_deliveries w
        where w.org_id = $1::uuid and w.subscription_id = k.sub_id and w.outbox_id = k.outbox_id
      ) d on true`,
     [tx.orgId, pairs.map((p) => p.subscriptionId), pairs.map((p) => p.outboxId), now],
@@ -386,6 +398,7 @@ export async function deliveryContexts(
       secret,
       previous,
       lastAttempt,
+      lastReplay,
       succeeded,
       eventType,
       payload,
@@ -396,7 +409,7 @@ export async function deliveryContexts(
     if (previous) secrets.push(openCached(box, previous));
     const event =
       eventType && payload && eventCreatedAt ? { eventType, payload, createdAt: eventCreatedAt } : undefined;
-    out[i - 1] = { subscription, secrets, lastAttempt, succeeded, event };
+    out[i - 1] = { subscription, secrets, lastAttempt, lastReplay, succeeded, event };
   }
   return out;
 }
@@ -407,6 +420,8 @@ export interface AttemptRecord {
   eventType: string;
   messageId: string;
   attempt: number;
+  /** A manual replay: numbered apart from the automatic attempts. */
+  replay?: boolean;
   status: 'succeeded' | 'failed' | 'dead';
   responseStatus: number | null;
   latencyMs: number;
@@ -442,13 +457,13 @@ export async function recordAttempts(
 ): Promise<Array<{ logged: boolean; disabled: boolean }>> {
   if (!attempts.length) return [];
   const now = new Date(Math.max(...attempts.map((a) => a.now.getTime())));
-  const ins = await tx.query<{ subscriptionId: string; outboxId: number; attempt: number }>(
+  const ins = await tx.query<{ subscriptionId: string; outboxId: number; attempt: number; replay: boolean }>(
     `insert into webhook_deliveries (org_id, subscription_id, outbox_id, event_type, message_id, attempt, status,
-       response_status, latency_ms, response_excerpt, error, next_attempt_at)
+       response_status, latency_ms, response_excerpt, error, next_attempt_at, replay)
      select $1::uuid, * from unnest($2::uuid[], $3::bigint[], $4::text[], $5::text[], $6::int[], $7::text[],
-       $8::int[], $9::int[], $10::text[], $11::text[], $12::timestamptz[])
-     on conflict (subscription_id, outbox_id, attempt) do nothing
-     returning subscription_id as "subscriptionId", outbox_id as "outboxId", attempt`,
+       $8::int[], $9::int[], $10::text[], $11::text[], $12::timestamptz[], $13::boolean[])
+     on conflict (subscription_id, outbox_id, replay, attempt) do nothing
+     returning subscription_id as "subscriptionId", outbox_id as "outboxId", attempt, replay`,
     [
       tx.orgId,
       attempts.map((a) => a.subscriptionId),
@@ -462,11 +477,13 @@ export async function recordAttempts(
       attempts.map((a) => a.responseExcerpt?.slice(0, 2000) ?? null),
       attempts.map((a) => a.error?.slice(0, 2000) ?? null),
       attempts.map((a) => a.nextAttemptAt),
+      attempts.map((a) => a.replay ?? false),
     ],
   );
-  const key = (s: string, o: number, n: number) => `${s}/${o}/${n}`;
-  const logged = new Set(ins.rows.map((r) => key(r.subscriptionId, Number(r.outboxId), r.attempt)));
-  const isLogged = (a: AttemptRecord) => logged.has(key(a.subscriptionId, a.outboxId, a.attempt));
+  const key = (s: string, o: number, n: number, replay: boolean) => `${s}/${o}/${n}/${replay}`;
+  const logged = new Set(ins.rows.map((r) => key(r.subscriptionId, Number(r.outboxId), r.attempt, r.replay)));
+  const isLogged = (a: AttemptRecord) =>
+    logged.has(key(a.subscriptionId, a.outboxId, a.attempt, a.replay ?? false));
   // Per subscription, the last logged attempt of the batch decides where its failure run stands.
   // The row is touched only when the run starts or ends: under load most attempts change nothing
   // there, and concurrent deliveries to one endpoint would otherwise queue on it.
@@ -547,10 +564,11 @@ export async function overdueRetries(
     `select d.subscription_id as "subscriptionId", d.outbox_id as "outboxId", d.attempt + 1 as "nextAttempt"
      from webhook_deliveries d
      join webhook_subscriptions s on s.org_id = d.org_id and s.id = d.subscription_id and s.enabled
-     where d.org_id = $1::uuid and d.status = 'failed' and d.outbox_id is not null
+     where d.org_id = $1::uuid and d.status = 'failed' and d.outbox_id is not null and not d.replay
        and d.next_attempt_at < $2::timestamptz
        and not exists (select 1 from webhook_deliveries n where n.org_id = d.org_id
-         and n.subscription_id = d.subscription_id and n.outbox_id = d.outbox_id and n.attempt > d.attempt)
+         and n.subscription_id = d.subscription_id and n.outbox_id = d.outbox_id
+         and ((n.attempt > d.attempt and not n.replay) or n.status = 'succeeded'))
      order by d.next_attempt_at limit $3::int`,
     [tx.orgId, new Date(now.getTime() - graceMs), limit],
   );

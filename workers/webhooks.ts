@@ -257,7 +257,8 @@ export async function deliver(deps: WorkerDeps, data: JobData<'webhook.deliver'>
     if (!data.replay && (ctx.succeeded || ctx.lastAttempt >= data.attempt)) {
       return { skip: 'already delivered or attempted' } as const;
     }
-    return { ev, ctx, attempt: data.replay ? ctx.lastAttempt + 1 : data.attempt };
+    // Replays are numbered apart, so they never take an automatic retry's place.
+    return { ev, ctx, attempt: data.replay ? ctx.lastReplay + 1 : data.attempt };
   })();
   if ('skip' in prepared) return { outcome: 'skipped', reason: prepared.skip as string };
   const { ev, ctx, attempt } = prepared;
@@ -298,6 +299,7 @@ export async function deliver(deps: WorkerDeps, data: JobData<'webhook.deliver'>
     eventType: ev.eventType,
     messageId,
     attempt,
+    replay: data.replay,
     status,
     responseStatus: res.status,
     latencyMs: res.latencyMs,

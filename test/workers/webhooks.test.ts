@@ -406,6 +406,43 @@ describe('targets and replay', () => {
     }
   });
 
+  it('keeps the automatic retries going when a manual replay fails in between', async () => {
+    const rx = await startReceiver(() => ({ status: 500 }));
+    try {
+      const s = await setup(rx.url);
+      const outboxId = await s.newEvent();
+      const first = await attempt(s.org.orgId, outboxId, s.subscription.id, 1);
+      expect(first).toMatchObject({ outcome: 'failed', attempt: 1 });
+      // The replay fails too; it must not take attempt 2's place.
+      expect(await attempt(s.org.orgId, outboxId, s.subscription.id, 1, true)).toMatchObject({
+        outcome: 'failed',
+      });
+      // Attempt 2's job was lost: the sweep still sees the automatic retry as overdue.
+      const later = new Date(clock.now().getTime() + RETRY_SCHEDULE_MS[0] * 2 + RETRY_GRACE_MS);
+      const overdue = await withTenant(db.app, s.org.orgId, (tx) =>
+        overdueRetries(tx, later, RETRY_GRACE_MS),
+      );
+      expect(overdue).toEqual([{ subscriptionId: s.subscription.id, outboxId, nextAttempt: 2 }]);
+      rx.setAnswer(() => ({ status: 204 }));
+      expect(await attempt(s.org.orgId, outboxId, s.subscription.id, 2)).toMatchObject({
+        outcome: 'succeeded',
+        attempt: 2,
+      });
+      // A replay for a disabled subscription is refused up front, not skipped after a 202.
+      const [logged] = await s.log(outboxId);
+      await withTenant(db.app, s.org.orgId, (tx) =>
+        webhooks.updateSubscription(tx, { id: s.subscription.id, enabled: false }, s.org.owner),
+      );
+      await expect(
+        withTenant(db.app, s.org.orgId, (tx) =>
+          webhooks.replayDelivery(tx, { deliveryId: logged?.id as string }, s.org.owner),
+        ),
+      ).rejects.toMatchObject({ code: 'conflict' });
+    } finally {
+      await rx.close();
+    }
+  });
+
   it('replays a logged delivery through the outbox with the same webhook-id', async () => {
     const rx = await startReceiver();
     try {
@@ -423,7 +460,12 @@ describe('targets and replay', () => {
       );
       expect(ev.rows[0]?.payload).toMatchObject({ outboxId, subscriptionId: s.subscription.id });
       const r = await attempt(s.org.orgId, outboxId, s.subscription.id, 1, true);
-      expect(r).toMatchObject({ outcome: 'succeeded', attempt: 2 });
+      // Replays are numbered on their own, apart from the automatic attempts.
+      expect(r).toMatchObject({ outcome: 'succeeded', attempt: 1 });
+      expect((await s.log(outboxId)).map((d) => [d.attempt, d.replay])).toEqual([
+        [1, true],
+        [1, false],
+      ]);
       expect(rx.requests.map((q) => q.headers['webhook-id'])).toEqual([
         messageIdFor(outboxId),
         messageIdFor(outboxId),
