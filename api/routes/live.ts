@@ -106,7 +106,18 @@ export const liveRoutes: FastifyPluginAsync = async (app) => {
           const topic = await topicFor(msg.orgId, msg.ticketId);
           // Unknown and forbidden look the same: no hint that another org's ticket exists.
           if (!topic) return error('not found');
-          if (msg.type === 'subscribe') return await hub.subscribe(client, topic, msg.after);
+          if (msg.type === 'subscribe') {
+            await hub.subscribe(client, topic, msg.after);
+            // Who is already there: presence is only pushed on change, so a newcomer asks once.
+            if (msg.ticketId) {
+              client.send({
+                type: 'presence',
+                ticketId: msg.ticketId,
+                viewers: await hub.viewers(msg.ticketId),
+              });
+            }
+            return;
+          }
           if (msg.type === 'unsubscribe') return hub.unsubscribe(client, topic);
           const state = msg.state === 'left' ? null : msg.state;
           if (state) presenceIn.set(msg.ticketId, msg.orgId);

@@ -181,6 +181,28 @@ describe('live updates over WebSocket', () => {
     watcher.close();
   });
 
+  it('tells a newcomer who is already in the ticket, and forgets viewers who stop refreshing', async () => {
+    const typist = await LiveClient.connect(two, owner);
+    typist.send({ type: 'presence', orgId: org.orgId, ticketId, state: 'viewing' });
+    const arrived = async () => {
+      const c = await LiveClient.connect(one, owner);
+      c.send({ type: 'subscribe', orgId: org.orgId, ticketId });
+      const p = (await c.waitFor((m) => m.type === 'presence', 'presence on arrival')) as {
+        viewers: unknown[];
+      };
+      c.close();
+      return p.viewers;
+    };
+    // The presence message is fire-and-forget: wait until Redis holds it.
+    for (let i = 0; i < 200 && (await one.redis.zcard(`gm:presence:${ticketId}`)) === 0; i++) {
+      await new Promise((r) => setTimeout(r, 10));
+    }
+    expect(await arrived()).toEqual([{ userId: org.ownerId, state: 'viewing' }]);
+    one.clock.advance(31_000);
+    expect(await arrived()).toEqual([]);
+    typist.close();
+  });
+
   it("refuses other orgs' topics, foreign origins and callers without a session", async () => {
     const c = await LiveClient.connect(one, owner);
     c.send({ type: 'subscribe', orgId: randomUUID() });
