@@ -157,6 +157,15 @@ export async function openFromDiscord(ctx: Ctx, req: OpenRequest): Promise<OpenR
   }
 }
 
+/**
+ * openFromDiscord without the per-player lock, for a caller that already holds it. Two of these
+ * racing on one interaction still make one ticket: the database's external-id key decides, and
+ * the loser deletes the channel it made.
+ */
+export function openWithoutLock(ctx: Ctx, req: OpenRequest): Promise<OpenResult> {
+  return openUnlocked(ctx, req);
+}
+
 const localLocks = new Set<string>();
 const RELEASE = `if redis.call('get', KEYS[1]) == ARGV[1] then return redis.call('del', KEYS[1]) else return 0 end`;
 

@@ -1,4 +1,6 @@
+import { randomUUID } from 'node:crypto';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { openFromDiscord, openWithoutLock } from '../../bot/tickets.js';
 import { createCategory } from '../../db/categories.js';
 import { SYSTEM } from '../../db/changes.js';
 import { ensureStaffMember, updateGuildSettings } from '../../db/guilds.js';
@@ -133,6 +135,40 @@ describe('opening a ticket from the panel', () => {
     expect(h.fake.requests({ method: 'POST', route: '/channels/:channel_id/threads' }).length).toBe(
       threadsBefore + 1,
     );
+  });
+
+  it('the same interaction opened twice at once, past the player lock, makes one ticket and keeps one thread', async () => {
+    const threadCreate = { method: 'POST', route: '/channels/:channel_id/threads' } as const;
+    const before = (await ticketRows()).length;
+    const threadsBefore = h.fake.requests({ ...threadCreate, status: 201 }).length;
+    const racer = h.fake.addUser({ username: 'racer' }).id;
+    h.fake.addMember(h.guild.id, racer);
+    const req = {
+      guildId: h.guild.id,
+      channelId: h.guild.channels['support'] ?? '',
+      interactionId: '1234567890123456789',
+      requester: { id: racer, username: 'racer', globalName: null, avatar: null, roleIds: [] },
+      categoryId: null,
+      subject: 'Twice at once',
+      answers: [{ key: 'subject', label: 'Subject', value: 'Twice at once' }],
+    };
+    const ctx = { deps: h.bot.deps, requestId: randomUUID(), log: h.bot.deps.logger };
+    const [a, b] = await Promise.all([openWithoutLock(ctx, req), openWithoutLock(ctx, req)]);
+    expect(a.ticket.id).toBe(b.ticket.id);
+    expect([a.created, b.created].sort()).toEqual([false, true]);
+    const rows = (await ticketRows()).filter((r) => r.external_id === req.interactionId);
+    expect(rows).toHaveLength(1);
+    expect((await ticketRows()).length).toBe(before + 1);
+    // Both made a thread before the database decided; the loser's is deleted again.
+    const made = h.fake.requests({ ...threadCreate, status: 201 }).slice(threadsBefore);
+    const ids = made.map((r) => (r.response as { id: string }).id);
+    expect(ids).toContain(rows[0].discord_channel_id);
+    const live = ids.filter((id) => h.fake.state.channels.has(id));
+    expect(live).toEqual([rows[0].discord_channel_id]);
+    // A later replay (through the lock) finds the ticket and makes no thread.
+    const again = await openFromDiscord(ctx, req);
+    expect(again).toMatchObject({ created: false, ticket: { id: a.ticket.id } });
+    expect(h.fake.requests({ ...threadCreate, status: 201 }).length).toBe(threadsBefore + made.length);
   });
 
   it('/ticket open with a subject opens a ticket directly; without one it shows the form', async () => {
@@ -313,16 +349,39 @@ describe('opening a ticket from the panel', () => {
   });
 
   it('late answers never happen: the wrapper acks before any database work', async () => {
-    const handle = h.fake.sendInteraction({
-      kind: 'chatInput',
-      name: 'stats',
-      guildId: h.guild.id,
-      channelId: h.guild.channels['support'] ?? '',
-      userId: h.users.moderator,
-    });
-    const a = await answerOf(h, handle);
-    expect(handle.record.callback?.type).toBe(5);
-    expect(a.content).toMatch(/^\*\*You\*\*: \d+ open/);
+    // Hold a lock the handler's first query needs: the ack must still come, the answer only after.
+    const blocker = await h.db.admin.connect();
+    try {
+      await blocker.query('begin');
+      await blocker.query('lock table discord_accounts in access exclusive mode');
+      const handle = h.fake.sendInteraction({
+        kind: 'chatInput',
+        name: 'stats',
+        guildId: h.guild.id,
+        channelId: h.guild.channels['support'] ?? '',
+        userId: h.users.moderator,
+      });
+      const ack = await handle.response;
+      expect(ack?.type).toBe(5);
+      // The handler is really waiting on the lock, and has not answered yet.
+      await settle(h, async () => {
+        const r = await h.db.admin.query(
+          `select count(*)::int as n from pg_stat_activity where wait_event_type = 'Lock' and query ilike '%discord_accounts%'`,
+        );
+        return r.rows[0].n > 0;
+      });
+      const edit = {
+        method: 'PATCH',
+        path: `/webhooks/${h.fake.applicationId}/${handle.token}/messages/@original`,
+      };
+      expect(h.fake.requests(edit)).toHaveLength(0);
+      await blocker.query('commit');
+      const a = await answerOf(h, handle);
+      expect(a.content).toMatch(/^\*\*You\*\*: \d+ open/);
+    } finally {
+      await blocker.query('rollback').catch(() => {});
+      blocker.release();
+    }
   });
 
   it('a category with a team brings in that team’s members instead of every staff role', async () => {
