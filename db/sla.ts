@@ -555,7 +555,29 @@ export async function recordTransitions(tx: Tx, snap: SlaSnapshot): Promise<void
       ],
     );
   }
-  const dues = snap.metrics.flatMap((m) => (m.state === 'active' && m.dueAt ? [m.dueAt.getTime()] : []));
+  await syncNextDue(tx, snap, rows.length ? await slaEvents(tx, snap.ticketId) : events);
+}
+
+/** Whether the metric's current cycle (since its last fulfil, from `startedAt`) has a breach. */
+function breachedInCycle(events: readonly SlaEventRow[], m: MetricState): boolean {
+  const mine = events.filter((e) => e.metric === m.metric);
+  const lastFulfil = mine.findLastIndex((e) => e.kind === 'fulfil');
+  const since = m.startedAt ? new Date(m.startedAt).getTime() : Number.NEGATIVE_INFINITY;
+  return mine.some(
+    (e, i) => i > lastFulfil && e.kind === 'breach' && new Date(e.createdAt).getTime() >= since,
+  );
+}
+
+/**
+ * tickets.sla_due_at is the next due time: the earliest due time of an active metric that has not
+ * breached yet (the API filters on it; a breach is in sla_breached_at). Leaving breached metrics
+ * in would keep it in the past for good, and the sweep, which walks tickets by it, would keep
+ * recomputing breached tickets instead of reaching those about to fall due.
+ */
+async function syncNextDue(tx: Tx, snap: SlaSnapshot, events: readonly SlaEventRow[]): Promise<void> {
+  const dues = snap.metrics.flatMap((m) =>
+    m.state === 'active' && m.dueAt && !breachedInCycle(events, m) ? [m.dueAt.getTime()] : [],
+  );
   await tx.query(
     `update tickets set sla_due_at = $3::timestamptz where org_id = $1::uuid and id = $2::uuid
        and sla_due_at is distinct from $3::timestamptz`,
@@ -606,6 +628,8 @@ export async function recordTimer(
       'update tickets set sla_breached_at = coalesce(sla_breached_at, now()) where org_id = $1::uuid and id = $2::uuid',
       [tx.orgId, snap.ticketId],
     );
+    // The breached metric no longer counts for the next due time.
+    await syncNextDue(tx, snap, await slaEvents(tx, snap.ticketId));
   }
   const type = kind === 'warn' ? 'ticket.sla_warning' : 'ticket.sla_breached';
   await recordChange(
@@ -631,15 +655,22 @@ export async function recordTimer(
 }
 
 /**
- * Tickets whose earliest SLA due time is before `before`: the SLA sweep recomputes them, which
- * re-creates any timer job Redis lost (recomputing is idempotent and records nothing twice).
+ * Tickets whose next SLA due time lies in [notBefore, before): the SLA sweep recomputes them,
+ * which re-creates any timer job Redis lost (recomputing is idempotent and records nothing
+ * twice). Breached metrics do not count for sla_due_at, so a due time in the past means a timer
+ * that has not fired; `notBefore` bounds how far back the sweep keeps trying.
  */
-export async function ticketsDueBefore(tx: Tx, before: Date, limit = 1000): Promise<string[]> {
+export async function ticketsDueBefore(
+  tx: Tx,
+  before: Date,
+  notBefore: Date,
+  limit = 1000,
+): Promise<string[]> {
   const r = await tx.query<{ id: string }>(
-    `select id from tickets where org_id = $1::uuid and sla_due_at is not null and sla_due_at < $2::timestamptz
+    `select id from tickets where org_id = $1::uuid and sla_due_at >= $3::timestamptz and sla_due_at < $2::timestamptz
        and status not in ('solved', 'closed')
-     order by sla_due_at limit $3::int`,
-    [tx.orgId, before, limit],
+     order by sla_due_at limit $4::int`,
+    [tx.orgId, before, notBefore, limit],
   );
   return r.rows.map((x) => x.id);
 }

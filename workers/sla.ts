@@ -149,6 +149,8 @@ export async function fireSlaTimer(deps: WorkerDeps, data: JobData<'sla.fire'>):
 
 /** How far ahead the sweep looks, and how often it runs (job scheduler `sla-sweep`). */
 export const SLA_SWEEP_EVERY_MS = 5 * 60_000;
+/** A timer overdue by more than this is left to the ticket's next event and the failed-job sweep. */
+export const SLA_SWEEP_LOOKBACK_MS = 24 * 3600_000;
 
 /**
  * Enqueues a recompute for every open ticket whose SLA falls due before the next sweep. Timers
@@ -158,6 +160,7 @@ export const SLA_SWEEP_EVERY_MS = 5 * 60_000;
 export async function slaSweep(deps: WorkerDeps): Promise<number> {
   const now = deps.clock.now();
   const before = new Date(now.getTime() + 2 * SLA_SWEEP_EVERY_MS);
+  const notBefore = new Date(now.getTime() - SLA_SWEEP_LOOKBACK_MS);
   const slot = Math.floor(now.getTime() / SLA_SWEEP_EVERY_MS);
   let n = 0;
   let after: string | null = null;
@@ -167,7 +170,7 @@ export async function slaSweep(deps: WorkerDeps): Promise<number> {
       values: [after],
     });
     for (const { org_id: orgId } of orgs.rows) {
-      const ids = await withTenant(deps.pool, orgId, (tx) => ticketsDueBefore(tx, before));
+      const ids = await withTenant(deps.pool, orgId, (tx) => ticketsDueBefore(tx, before, notBefore));
       n += ids.length;
       await deps.queues.enqueueMany(
         ids.map((ticketId) => ({

@@ -485,6 +485,38 @@ describe('SLA sweep', () => {
   });
 });
 
+describe('SLA sweep and breached tickets', () => {
+  it('moves sla_due_at past a breached metric so the sweep reaches tickets about to fall due', async () => {
+    const s = await setup({ firstResponseMinutes: 30, resolutionMinutes: 600 });
+    clock.set(new Date());
+    const old = await s.open(new Date(Date.now() - 60 * 60_000));
+    const snap = await recomputeSla(env.deps, { orgId: s.org.orgId, ticketId: old.id });
+    const firstDue = snap?.metrics[0]?.dueAt as Date;
+    expect(
+      await fireSlaTimer(env.deps, {
+        orgId: s.org.orgId,
+        ticketId: old.id,
+        metric: 'first_response',
+        kind: 'breach',
+        dueAt: firstDue.toISOString(),
+      }),
+    ).toBe('recorded');
+    const row = await db.admin.query<{ sla_due_at: Date; sla_breached_at: Date | null }>(
+      'select sla_due_at, sla_breached_at from tickets where id = $1',
+      [old.id],
+    );
+    // Next due is the resolution clock; the breach is kept in sla_breached_at.
+    expect(row.rows[0]?.sla_due_at.getTime()).toBe((snap?.metrics[2]?.dueAt as Date).getTime());
+    expect(row.rows[0]?.sla_breached_at).not.toBeNull();
+    const soon = await s.open(new Date(Date.now() - 25 * 60_000));
+    await recomputeSla(env.deps, { orgId: s.org.orgId, ticketId: soon.id });
+    const due = await withTenant(db.app, s.org.orgId, (tx) =>
+      sla.ticketsDueBefore(tx, new Date(Date.now() + 10 * 60_000), new Date(Date.now() - 24 * 3600_000), 1),
+    );
+    expect(due).toEqual([soon.id]);
+  });
+});
+
 describe('timers across a restart', () => {
   let runtime: WorkerRuntime | undefined;
   afterEach(async () => {
