@@ -1,3 +1,4 @@
+import { createHash } from 'node:crypto';
 import { describe, expect, it } from 'vitest';
 import {
   createCannedReply,
@@ -35,7 +36,9 @@ describe('db/guilds', () => {
     const stored = await db.admin.query('select code_hash from guild_link_codes where org_id = $1', [
       org.orgId,
     ]);
-    expect(stored.rows[0].code_hash.toString()).not.toContain(code);
+    // Only the hash is stored: exactly sha256 of the code, never the code itself.
+    expect(Buffer.compare(stored.rows[0].code_hash, createHash('sha256').update(code).digest())).toBe(0);
+    expect(stored.rows[0].code_hash.includes(Buffer.from(code))).toBe(false);
     expect(await redeemGuildLinkCode(db.app, { code, guildId: GUILD, guildName: 'Server' }, org.owner)).toBe(
       org.orgId,
     );
