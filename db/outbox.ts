@@ -77,7 +77,8 @@ export async function getOutboxRow(tx: Tx, id: number): Promise<OutboxRow | unde
 
 /**
  * Deletes every organization's relayed rows older than `before`, a batch at a time per org
- * (their delivery log goes with them, by the foreign key). Returns how many were deleted.
+ * (their delivery log goes with them, by the foreign key), except events with a webhook retry
+ * still to come. Returns how many were deleted.
  */
 export async function pruneRelayed(pool: Pool, before: Date, batch = 5_000): Promise<number> {
   let total = 0;
@@ -90,9 +91,19 @@ export async function pruneRelayed(pool: Pool, before: Date, batch = 5_000): Pro
     for (const { org_id } of orgs.rows) {
       for (;;) {
         const n = await withTenant(pool, org_id, async (tx) => {
+          // An event whose delivery still has an automatic retry coming stays: the retry needs
+          // it, and deleting it would take its delivery log along (cascade).
           const r = await tx.query(
             `delete from outbox where id in (
-               select id from outbox where org_id = $1::uuid and relayed_at is not null and relayed_at < $2::timestamptz
+               select o.id from outbox o where o.org_id = $1::uuid and o.relayed_at is not null
+                 and o.relayed_at < $2::timestamptz
+                 and not exists (select 1 from webhook_deliveries d where d.org_id = o.org_id and d.outbox_id = o.id
+                   and d.status = 'failed' and not d.replay and d.next_attempt_at is not null
+                   and exists (select 1 from webhook_subscriptions s where s.org_id = d.org_id
+                     and s.id = d.subscription_id and s.enabled)
+                   and not exists (select 1 from webhook_deliveries n where n.org_id = d.org_id
+                     and n.subscription_id = d.subscription_id and n.outbox_id = d.outbox_id
+                     and ((n.attempt > d.attempt and not n.replay) or n.status = 'succeeded')))
                limit $3::int)`,
             [tx.orgId, before, batch],
           );

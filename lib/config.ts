@@ -76,8 +76,9 @@ const envSchema = z.object({
   // Outgoing webhooks may target loopback / private networks (SSRF guard off for those ranges).
   WEBHOOK_ALLOW_LOOPBACK: bool.default(false),
   WEBHOOK_ALLOW_PRIVATE: bool.default(false),
-  // At least 2 days: a webhook retry schedule spans about 28 hours and needs its event.
-  OUTBOX_RETENTION_DAYS: z.coerce.number().int().min(2).max(3650).default(14),
+  // At least 9 days: a webhook retry schedule spans about 28 hours, but Retry-After (up to 24 h
+  // per attempt) can stretch it to about a week, and every retry needs its event.
+  OUTBOX_RETENTION_DAYS: z.coerce.number().int().min(9).max(3650).default(14),
   WORKER_CONCURRENCY: z.coerce.number().int().min(1).max(1000).default(50),
 
   // Attachments and transcripts: the local folder DATA_DIR/storage, or an S3-compatible bucket
