@@ -202,6 +202,14 @@ export async function editMessage(client: Client, channelId: string, messageId: 
   return (await rest(client).patch(Routes.channelMessage(channelId, messageId), { body })) as APIMessage;
 }
 
+export async function deleteMessage(client: Client, channelId: string, messageId: string): Promise<void> {
+  await rest(client).delete(Routes.channelMessage(channelId, messageId));
+}
+
+export async function getChannel(client: Client, channelId: string) {
+  return (await rest(client).get(Routes.channel(channelId))) as APIChannel & { parent_id?: string | null };
+}
+
 export async function getMessage(client: Client, channelId: string, messageId: string) {
   return (await rest(client).get(Routes.channelMessage(channelId, messageId))) as APIMessage;
 }

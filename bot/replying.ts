@@ -1,10 +1,12 @@
+import { type APIMessage, DiscordAPIError } from 'discord.js';
 import { type CannedReply, getCannedReply, renderCannedReply } from '../db/canned-replies.js';
-import { type DiscordTicket, ticketWebhook } from '../db/discord-sync.js';
+import { cannedVariablesForTicket } from '../db/canned-variables.js';
+import { type DiscordTicket, setDiscordSide, ticketWebhook } from '../db/discord-sync.js';
 import { withTenant } from '../db/tenant.js';
 import { reply } from '../db/tickets.js';
 import { AppError } from '../lib/errors.js';
 import { requirePermission, type Who } from './auth.js';
-import { executeWebhook, postMessage } from './discord-api.js';
+import { deleteMessage, ensureWebhook, executeWebhook, getChannel, postMessage } from './discord-api.js';
 import type { Ctx } from './handler.js';
 
 /**
@@ -27,27 +29,29 @@ export async function sendStaffReply(
     throw new AppError('invalid_transition', `Ticket #${ticket.number} is closed; reopen it first.`);
   const channelId = ticket.discordChannelId;
   if (!channelId) throw new AppError('bad_request', 'This ticket has no Discord channel.');
-  const { canned, hook } = await withTenant(deps.pool, who.orgId, async (tx) => ({
+  const { canned, hook, vars } = await withTenant(deps.pool, who.orgId, async (tx) => ({
     canned: opts.canned ? await getCannedReply(tx, opts.canned) : null,
     hook: await ticketWebhook(tx, ticket.id),
+    vars: opts.canned ? await cannedVariablesForTicket(tx, ticket.id) : null,
   }));
   const name = who.person.globalName || who.person.username;
   const parts = [
-    canned
-      ? renderCannedReply(canned.body, {
-          player: ticket.requesterName ?? undefined,
-          ticket: ticket.number,
-          subject: ticket.subject,
-          agent: name,
-        })
-      : '',
+    canned ? renderCannedReply(canned.body, { ...vars, agent: name }) : '',
     opts.text?.trim() ?? '',
   ].filter(Boolean);
   const body = parts.join('\n\n');
   if (body.length > 2000)
     throw new AppError('validation_failed', 'The reply is too long for Discord: at most 2,000 characters.');
-  const posted = hook
-    ? await executeWebhook(
+  const asBot = () =>
+    postMessage(deps.client, channelId, {
+      content: `**${name}:** ${body}`.slice(0, 2000),
+      allowed_mentions: { parse: [] },
+    });
+  let posted: APIMessage;
+  if (!hook) posted = await asBot();
+  else {
+    try {
+      posted = await executeWebhook(
         deps.client,
         { id: hook.id, token: deps.box.open(hook.token) },
         {
@@ -59,18 +63,54 @@ export async function sendStaffReply(
           allowed_mentions: { parse: [] },
         },
         ticket.discordMode === 'channel' ? undefined : channelId,
-      )
-    : await postMessage(deps.client, channelId, {
-        content: `**${name}:** ${body}`.slice(0, 2000),
-        allowed_mentions: { parse: [] },
-      });
+      );
+    } catch (err) {
+      // A name Discord refuses for webhooks ("discord", "clyde": 50035) or a deleted webhook
+      // (10015): the reply still goes out, posted by the bot under the staff member's name.
+      if (!(err instanceof DiscordAPIError) || (err.code !== 50035 && err.code !== 10015)) throw err;
+      posted = await asBot();
+      if (err.code === 10015) await replaceWebhook(ctx, who.orgId, ticket, hook.id, channelId);
+    }
+  }
   try {
     await withTenant(deps.pool, who.orgId, (tx) =>
       reply(tx, { ticketId: ticket.id, body, origin: 'discord', externalId: posted.id }, actor),
     );
   } catch (err) {
-    await deps.client.rest.delete(`/channels/${channelId}/messages/${posted.id}`).catch(() => {});
+    await deleteMessage(deps.client, channelId, posted.id).catch(() => {});
     throw err;
   }
   return { body, canned };
+}
+
+/**
+ * The ticket's webhook is gone: forget it, make (or find) a new one on the channel, and record it
+ * on the ticket so the workers use it too. Best effort: the reply itself already went out.
+ */
+async function replaceWebhook(
+  ctx: Ctx,
+  orgId: string,
+  ticket: DiscordTicket,
+  goneId: string,
+  channelId: string,
+): Promise<void> {
+  const { deps } = ctx;
+  try {
+    for (const [key, w] of deps.webhooks) if (w.id === goneId) deps.webhooks.delete(key);
+    const parent =
+      ticket.discordMode === 'channel'
+        ? channelId
+        : ((await getChannel(deps.client, channelId)).parent_id ?? null);
+    if (!parent) return;
+    const hook = await ensureWebhook(deps, parent);
+    await withTenant(deps.pool, orgId, (tx) =>
+      setDiscordSide(tx, {
+        ticketId: ticket.id,
+        webhookId: hook.id,
+        webhookToken: deps.box.seal(hook.token),
+      }),
+    );
+  } catch (err) {
+    ctx.log.warn({ err, ticketId: ticket.id }, 'could not replace the deleted channel webhook');
+  }
 }

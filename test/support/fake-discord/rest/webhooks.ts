@@ -202,6 +202,13 @@ export const webhookRoutes: Route[] = [
       const w = target.webhook;
       let channel: Channel | undefined = w.channel_id ? state.channels.get(w.channel_id) : undefined;
       if (!channel) return Errors.unknownChannel();
+      // Discord refuses these names on execute too, not only when the webhook is made.
+      if (typeof parsed.data.username === 'string' && /discord|clyde/i.test(parsed.data.username))
+        return Errors.invalidFormBody({
+          username: {
+            _errors: [{ code: 'WEBHOOK_INVALID_USERNAME', message: 'Username cannot contain "discord" or "clyde"' }],
+          },
+        });
       const threadId = req.query.get('thread_id');
       const author = webhookAuthor(w, parsed.data.username, parsed.data.avatar_url);
       if (threadId) {
