@@ -2,6 +2,7 @@ import { randomBytes } from 'node:crypto';
 import { z } from 'zod';
 import { AppError } from '../lib/errors.js';
 import type { SecretBox } from '../lib/secret-box.js';
+import { displayUrl } from '../lib/ssrf.js';
 import { type Actor, recordChange } from './changes.js';
 import { id, limit } from './schemas.js';
 import type { Tx } from './tenant.js';
@@ -531,13 +532,14 @@ export async function recordAttempts(
       { type: 'system' },
       {
         action: 'webhook.disabled',
-        data: { reason, url },
+        // Only the origin: the path or query of a webhook URL often carries a token.
+        data: { reason, url: displayUrl(url) },
         target: target(subscriptionId),
         event: {
           type: 'webhook.disabled',
           aggregateType: 'webhook_subscription',
           aggregateId: subscriptionId,
-          payload: { subscriptionId, url, reason },
+          payload: { subscriptionId, url: displayUrl(url), reason },
         },
       },
     );

@@ -107,3 +107,17 @@ export async function refusedUrl(url: string, policy: TargetPolicy): Promise<str
   }
   return null;
 }
+
+/**
+ * A webhook URL as it may be shown in audit entries, events and alerts: scheme, host and port
+ * only, with `/…` when there is more. Paths and queries often carry the receiver's token.
+ */
+export function displayUrl(url: string): string {
+  try {
+    const u = new URL(url);
+    const more = (u.pathname && u.pathname !== '/') || u.search || u.hash;
+    return `${u.protocol}//${u.host}${more ? '/…' : ''}`;
+  } catch {
+    return '(invalid URL)';
+  }
+}

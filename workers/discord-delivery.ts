@@ -2,6 +2,7 @@ import { DiscordAPIError, HTTPError, type RequestData } from '@discordjs/rest';
 import { getOutboxRow } from '../db/outbox.js';
 import { withTenant } from '../db/tenant.js';
 import { counter } from '../lib/metrics.js';
+import { displayUrl } from '../lib/ssrf.js';
 import type { WorkerDeps } from './deps.js';
 import type { JobData } from './jobs.js';
 import { permanentError } from './queues.js';
@@ -192,7 +193,7 @@ export function alertText(type: string, payload: Record<string, unknown>): strin
     case 'ticket.priority_changed':
       return `🔥 ${ticket[0]?.toUpperCase()}${ticket.slice(1)} is now urgent.`;
     case 'webhook.disabled':
-      return `🔌 The webhook to ${String(payload.url)} was disabled: ${String(payload.reason)}. Re-enable it in the panel once it is fixed.`;
+      return `🔌 The webhook to ${displayUrl(String(payload.url))} was disabled: ${String(payload.reason)}. Re-enable it in the panel once it is fixed.`;
     default:
       return null;
   }

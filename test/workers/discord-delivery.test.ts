@@ -189,7 +189,11 @@ describe('Discord delivery', () => {
     );
     expect(
       alertText('webhook.disabled', { url: 'https://x.example/h', reason: 'the endpoint answered 410 Gone' }),
-    ).toMatch(/webhook to https:\/\/x\.example\/h was disabled/);
+    ).toMatch(/webhook to https:\/\/x\.example\/… was disabled/);
+    // An event written before URLs were redacted still shows no token in the alert.
+    expect(
+      alertText('webhook.disabled', { url: 'https://x.example/hooks/t0ken?sig=abc', reason: 'gone' }),
+    ).not.toMatch(/t0ken|abc/);
     expect(alertText('ticket.updated', {})).toBeNull();
   });
 });

@@ -305,9 +305,22 @@ describe('disabling', () => {
   it('disables on 410 Gone, audits it and emits webhook.disabled', async () => {
     const rx = await startReceiver(() => ({ status: 410 }));
     try {
-      const s = await setup(rx.url);
+      // URLs often carry a token: the audit entry, the event and the alert show only the origin.
+      const s = await setup(`${rx.url}/t0ken-s3cret?key=s3cret`);
       const outboxId = await s.newEvent();
       expect((await attempt(s.org.orgId, outboxId, s.subscription.id, 1)).outcome).toBe('disabled');
+      const logged = await db.admin.query<{ data: unknown }>(
+        `select data from audit_logs where org_id = $1 and action = 'webhook.disabled'`,
+        [s.org.orgId],
+      );
+      const emitted = await db.admin.query<{ payload: unknown }>(
+        `select payload from outbox where org_id = $1 and event_type = 'webhook.disabled'`,
+        [s.org.orgId],
+      );
+      for (const v of [logged.rows[0]?.data, emitted.rows[0]?.payload]) {
+        expect(JSON.stringify(v)).not.toContain('s3cret');
+        expect(JSON.stringify(v)).toContain(`http://127.0.0.1:${rx.port}`);
+      }
       const sub = await withTenant(db.app, s.org.orgId, (tx) =>
         webhooks.getSubscription(tx, s.subscription.id),
       );
