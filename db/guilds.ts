@@ -98,6 +98,40 @@ export const linkInput = z.object({
   guildName: z.string().trim().min(1).max(100),
 });
 
+/**
+ * Runs `fn` while holding a per-guild advisory lock on a connection of its own, so the two ways
+ * of linking a guild (a code, a new org) never race each other: whoever comes second sees the
+ * first's link and gets a conflict instead of a half-made org.
+ */
+async function withGuildLinkLock<T>(pool: Pool, guildId: string, fn: () => Promise<T>): Promise<T> {
+  const client = await pool.connect().catch((e) => {
+    throw mapDbError(e);
+  });
+  let broken = false;
+  try {
+    await client.query({
+      text: `select pg_advisory_lock(hashtext('gm:guild-link:' || $1::text))`,
+      values: [guildId],
+    });
+    try {
+      return await fn();
+    } finally {
+      await client
+        .query({
+          text: `select pg_advisory_unlock(hashtext('gm:guild-link:' || $1::text))`,
+          values: [guildId],
+        })
+        .catch(() => {
+          broken = true;
+        });
+    }
+  } finally {
+    client.release(broken);
+  }
+}
+
+const ALREADY_LINKED = 'this server is already linked to an organization';
+
 /** Redeems a link code in a guild. Returns the org id; unknown, used or expired codes are `not_found`. */
 export async function redeemGuildLinkCode(
   pool: Pool,
@@ -105,27 +139,42 @@ export async function redeemGuildLinkCode(
   actor: Actor = SYSTEM,
 ): Promise<string> {
   const input = parseInput(linkInput, raw);
-  const r = await pool
-    .query<{ org: string | null }>({
-      text: 'select gm_redeem_guild_link_code($1::bytea, $2::text, $3::text) as org',
-      values: [hashCode(input.code), input.guildId, input.guildName],
-    })
-    .catch((e) => {
+  return withGuildLinkLock(pool, input.guildId, async () => {
+    // One transaction: the code is used, the guild linked and the audit entry written together.
+    const client = await pool.connect().catch((e) => {
+      throw mapDbError(e);
+    });
+    let broken = false;
+    try {
+      await client.query('begin');
+      const r = await client.query<{ org: string | null }>({
+        text: 'select gm_redeem_guild_link_code($1::bytea, $2::text, $3::text) as org',
+        values: [hashCode(input.code), input.guildId, input.guildName],
+      });
+      const orgId = r.rows[0]?.org;
+      if (!orgId) throw new AppError('not_found', 'this link code is unknown, used or expired');
+      await client.query({ text: `select set_config('app.org_id', $1::text, true)`, values: [orgId] });
+      const tx: Tx = { orgId, query: (text, values) => client.query({ text, values }) };
+      await recordChange(tx, actor, {
+        action: 'guild.linked',
+        target: { type: 'guild', id: input.guildId },
+        data: { guildId: input.guildId, name: input.guildName, via: 'code' },
+      });
+      await client.query('commit');
+      return orgId;
+    } catch (e) {
+      await client.query('rollback').catch(() => {
+        broken = true;
+      });
+      if (e instanceof AppError) throw e;
       const err = mapDbError(e);
       if (err.code === 'conflict')
         throw new AppError('conflict', 'this server is already linked to another organization');
       throw err;
-    });
-  const orgId = r.rows[0]?.org;
-  if (!orgId) throw new AppError('not_found', 'this link code is unknown, used or expired');
-  await withTenant(pool, orgId, (tx) =>
-    recordChange(tx, actor, {
-      action: 'guild.linked',
-      target: { type: 'guild', id: input.guildId },
-      data: { guildId: input.guildId, name: input.guildName, via: 'code' },
-    }),
-  );
-  return orgId;
+    } finally {
+      client.release(broken);
+    }
+  });
 }
 
 export const createOrgForGuildInput = z.object({
@@ -134,39 +183,46 @@ export const createOrgForGuildInput = z.object({
   ownerUserId: id,
 });
 
-/** A new organization owned by the guild owner's user, with the guild linked to it. */
+/**
+ * A new organization owned by the guild owner's user, with the guild linked to it. Serialised
+ * per guild (see withGuildLinkLock), so two at once make one org and a conflict.
+ */
 export async function createOrgForGuild(
   pool: Pool,
   raw: z.input<typeof createOrgForGuildInput>,
   actor: Actor,
 ): Promise<string> {
   const input = parseInput(createOrgForGuildInput, raw);
-  if (await orgForGuild(pool, input.guildId))
-    throw new AppError('conflict', 'this server is already linked to an organization');
-  const base =
-    input.guildName
-      .toLowerCase()
-      .replace(/[^a-z0-9]+/g, '-')
-      .replace(/^-+|-+$/g, '')
-      .slice(0, 40) || 'studio';
-  const slug = `${base.length >= 2 ? base : `${base}-org`}-${randomBytes(3).toString('hex')}`;
-  const org = await createOrganization(
-    pool,
-    { name: input.guildName, slug, ownerUserId: input.ownerUserId },
-    actor,
-  );
-  await withTenant(pool, org.id, async (tx) => {
-    await tx.query(
-      'insert into discord_guilds (org_id, guild_id, name) values ($1::uuid, $2::text, $3::text)',
-      [tx.orgId, input.guildId, input.guildName],
+  return withGuildLinkLock(pool, input.guildId, async () => {
+    if (await orgForGuild(pool, input.guildId)) throw new AppError('conflict', ALREADY_LINKED);
+    const base =
+      input.guildName
+        .toLowerCase()
+        .replace(/[^a-z0-9]+/g, '-')
+        .replace(/^-+|-+$/g, '')
+        .slice(0, 40) || 'studio';
+    const slug = `${base.length >= 2 ? base : `${base}-org`}-${randomBytes(3).toString('hex')}`;
+    const org = await createOrganization(
+      pool,
+      { name: input.guildName, slug, ownerUserId: input.ownerUserId },
+      actor,
     );
-    await recordChange(tx, actor, {
-      action: 'guild.linked',
-      target: { type: 'guild', id: input.guildId },
-      data: { guildId: input.guildId, name: input.guildName, via: 'new_org' },
+    await withTenant(pool, org.id, async (tx) => {
+      await tx.query(
+        'insert into discord_guilds (org_id, guild_id, name) values ($1::uuid, $2::text, $3::text)',
+        [tx.orgId, input.guildId, input.guildName],
+      );
+      await recordChange(tx, actor, {
+        action: 'guild.linked',
+        target: { type: 'guild', id: input.guildId },
+        data: { guildId: input.guildId, name: input.guildName, via: 'new_org' },
+      });
+    }).catch((e: unknown) => {
+      if (e instanceof AppError && e.code === 'conflict') throw new AppError('conflict', ALREADY_LINKED);
+      throw e;
     });
+    return org.id;
   });
-  return org.id;
 }
 
 export async function getGuild(tx: Tx, guildId: string): Promise<Guild> {

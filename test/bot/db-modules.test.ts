@@ -11,6 +11,7 @@ import {
 import { archiveCategory, createCategory, listCategories, updateCategory } from '../../db/categories.js';
 import {
   createGuildLinkCode,
+  createOrgForGuild,
   getGuild,
   listGuilds,
   orgForGuild,
@@ -19,6 +20,7 @@ import {
   updateGuildSettings,
 } from '../../db/guilds.js';
 import { withTenant } from '../../db/tenant.js';
+import { createUser } from '../../db/users.js';
 import { useTestDb } from '../support/db.js';
 import { makeOrg } from '../support/fixtures.js';
 
@@ -26,6 +28,41 @@ const db = useTestDb(4);
 const GUILD = '123456789012345678';
 
 describe('db/guilds', () => {
+  it('two /setup create at once for one guild make one organization; the other is a conflict', async () => {
+    const guildId = '987654321098765432';
+    const owner = await createUser(db.app, { displayName: 'Racing owner' });
+    const make = () =>
+      createOrgForGuild(
+        db.app,
+        { guildId, guildName: 'Racing Guild', ownerUserId: owner.id },
+        {
+          type: 'user',
+          id: owner.id,
+        },
+      );
+    const results = await Promise.allSettled([make(), make(), make()]);
+    const ok = results.filter((r) => r.status === 'fulfilled');
+    expect(ok).toHaveLength(1);
+    for (const r of results)
+      if (r.status === 'rejected') expect(r.reason).toMatchObject({ code: 'conflict' });
+    const orgs = await db.admin.query(
+      `select count(*)::int as n from organizations where name = 'Racing Guild'`,
+    );
+    expect(orgs.rows[0].n).toBe(1);
+  });
+
+  it('redeeming a link code writes its audit entry with the link, in one transaction', async () => {
+    const org = await makeOrg(db.app, 'Audited');
+    const { code } = await withTenant(db.app, org.orgId, (tx) => createGuildLinkCode(tx, org.owner));
+    const guildId = '987654321098765433';
+    await redeemGuildLinkCode(db.app, { code, guildId, guildName: 'Audited' }, org.owner);
+    const audit = await db.admin.query(
+      `select count(*)::int as n from audit_logs where org_id = $1 and action = 'guild.linked' and target_id = $2`,
+      [org.orgId, guildId],
+    );
+    expect(audit.rows[0].n).toBe(1);
+  });
+
   it('link codes are single use, hashed, and link the guild; unlink removes it', async () => {
     const org = await makeOrg(db.app, 'Links');
     const { code, expiresAt } = await withTenant(db.app, org.orgId, (tx) =>
