@@ -32,7 +32,13 @@ for (const [net, prefix] of [
   forbidden.addSubnet(net, prefix, 'ipv4');
 }
 for (const [net, prefix] of [
-  ['::', 128],
+  // The unspecified address and IPv4-compatible addresses (::a.b.c.d, deprecated); ::1 is
+  // loopback, checked before this list.
+  ['::', 96],
+  // Local-use NAT64 (RFC 8215): translates to networks of the operator's own.
+  ['64:ff9b:1::', 48],
+  // Teredo: tunnels to an obfuscated IPv4 address that cannot be checked here.
+  ['2001::', 32],
   ['fc00::', 7],
   ['fe80::', 10],
   ['ff00::', 8],
@@ -40,16 +46,54 @@ for (const [net, prefix] of [
   forbidden.addSubnet(net, prefix, 'ipv6');
 }
 
+/** The eight 16-bit groups of an IPv6 address (an embedded dotted IPv4 tail included). */
+function hextets(ip: string): number[] | null {
+  let text = ip.toLowerCase().replace(/%.*$/, '');
+  const v4 = /(\d+)\.(\d+)\.(\d+)\.(\d+)$/.exec(text);
+  if (v4) {
+    const [a, b, c, d] = v4.slice(1).map(Number) as [number, number, number, number];
+    text = `${text.slice(0, v4.index)}${((a << 8) | b).toString(16)}:${((c << 8) | d).toString(16)}`;
+  }
+  const [head, tail] = text.split('::') as [string, string | undefined];
+  const part = (x: string) => (x ? x.split(':').map((h) => Number.parseInt(h, 16)) : []);
+  const hi = part(head);
+  const lo = tail === undefined ? [] : part(tail);
+  const groups = tail === undefined ? hi : [...hi, ...new Array(8 - hi.length - lo.length).fill(0), ...lo];
+  return groups.length === 8 && groups.every((g) => Number.isInteger(g) && g >= 0 && g <= 0xffff)
+    ? groups
+    : null;
+}
+
+const v4From = (hi: number, lo: number) => `${hi >> 8}.${hi & 0xff}.${lo >> 8}.${lo & 0xff}`;
+
+/**
+ * The IPv4 address an IPv6 address stands for, when it embeds one: IPv4-mapped (::ffff:a.b.c.d,
+ * also written in hex), NAT64 (64:ff9b::/96) and 6to4 (2002::/16). A check on the IPv6 form alone
+ * would let ::ffff:7f00:1 or 64:ff9b::a9fe:a9fe reach loopback or cloud metadata.
+ */
+function embeddedIpv4(g: number[]): string | null {
+  const zeros = (from: number, to: number) => g.slice(from, to).every((x) => x === 0);
+  if (zeros(0, 5) && g[5] === 0xffff) return v4From(g[6] as number, g[7] as number);
+  if (g[0] === 0x64 && g[1] === 0xff9b && zeros(2, 6)) return v4From(g[6] as number, g[7] as number);
+  if (g[0] === 0x2002) return v4From(g[1] as number, g[2] as number);
+  return null;
+}
+
 /** Why an address is refused, or null when it may be contacted. */
 export function refusedAddress(address: string, policy: TargetPolicy): string | null {
   let ip = address;
   let family = isIP(ip);
   if (family === 0) return 'not an IP address';
-  // IPv4-mapped IPv6 (::ffff:127.0.0.1) is checked as the IPv4 address it is.
-  const mapped = /^::ffff:(\d+\.\d+\.\d+\.\d+)$/i.exec(ip);
-  if (mapped?.[1]) {
-    ip = mapped[1];
-    family = 4;
+  if (family === 6) {
+    const g = hextets(ip);
+    if (!g) return 'not an IP address';
+    const v4 = embeddedIpv4(g);
+    if (v4) {
+      ip = v4;
+      family = 4;
+    } else {
+      ip = g.map((x) => x.toString(16)).join(':');
+    }
   }
   const type = family === 4 ? 'ipv4' : 'ipv6';
   if (loopback.check(ip, type)) return policy.allowLoopback ? null : 'loopback address';

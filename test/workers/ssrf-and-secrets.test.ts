@@ -1,8 +1,9 @@
 import { describe, expect, it } from 'vitest';
 import { createSecretBox } from '../../lib/secret-box.js';
-import { refusedAddress, refusedUrl } from '../../lib/ssrf.js';
+import { displayUrl, refusedAddress, refusedUrl } from '../../lib/ssrf.js';
 import { signatureHeader } from '../../workers/webhook-signature.js';
 import { sendWebhook } from '../../workers/webhooks.js';
+import { startReceiver } from './support.js';
 
 const strict = { allowLoopback: false, allowPrivate: false };
 
@@ -31,6 +32,60 @@ describe('target addresses', () => {
     for (const ip of ['93.184.215.14', '172.32.0.1', '2606:4700::1111', '8.8.8.8']) {
       expect(refusedAddress(ip, strict)).toBeNull();
     }
+  });
+
+  it('sees through IPv6 forms that embed an IPv4 address: hex-mapped, NAT64, 6to4, IPv4-compatible', () => {
+    for (const ip of ['::ffff:7f00:1', '::FFFF:7F00:0001', '0:0:0:0:0:ffff:127.0.0.1']) {
+      expect(refusedAddress(ip, strict)).toBe('loopback address');
+    }
+    for (const ip of [
+      '::ffff:a9fe:a9fe', // 169.254.169.254, hex-mapped
+      '64:ff9b::a9fe:a9fe', // NAT64 of the metadata address
+      '64:ff9b::10.0.0.1',
+      '64:ff9b:1::8.8.8.8', // local-use NAT64: private by definition
+      '2002:a9fe:a9fe::1', // 6to4 of 169.254.169.254
+      '2002:c0a8:0101::', // 6to4 of 192.168.1.1
+      '::10.0.0.1', // IPv4-compatible (deprecated)
+      '::8.8.8.8',
+      '2001:0:4136:e378:8000:63bf:3fff:fdd2', // Teredo
+    ]) {
+      expect(refusedAddress(ip, strict), ip).toMatch(/private|reserved|loopback/);
+    }
+    // NAT64 and 6to4 of a public address are public.
+    for (const ip of ['64:ff9b::808:808', '64:ff9b::8.8.8.8', '2002:808:808::1']) {
+      expect(refusedAddress(ip, strict), ip).toBeNull();
+    }
+    expect(refusedAddress('64:ff9b::7f00:1', strict)).toBe('loopback address');
+  });
+
+  it('does not follow a redirect, even to an allowed target', async () => {
+    const elsewhere = await startReceiver();
+    const rx = await startReceiver(() => ({ status: 302, headers: { location: elsewhere.url } }));
+    try {
+      const r = await sendWebhook(
+        rx.url,
+        '{}',
+        {},
+        {
+          timeoutMs: 2_000,
+          targets: { allowLoopback: true, allowPrivate: false },
+        },
+      );
+      expect(r.status).toBe(302);
+      expect(rx.requests).toHaveLength(1);
+      expect(elsewhere.requests).toHaveLength(0);
+    } finally {
+      await rx.close();
+      await elsewhere.close();
+    }
+  });
+
+  it('shows only the origin of a URL', () => {
+    expect(displayUrl('https://hooks.example.com/services/T0/B0/s3cret?x=1')).toBe(
+      'https://hooks.example.com/…',
+    );
+    expect(displayUrl('http://example.com:8080')).toBe('http://example.com:8080');
+    expect(displayUrl('nope')).toBe('(invalid URL)');
   });
 
   it('refuses an IP-literal or named private target before any connection', async () => {
