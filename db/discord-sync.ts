@@ -347,6 +347,36 @@ export async function recordTicketAction(
   await recordChange(tx, actor, { ticketId: parseInput(id, ticketId), action, data });
 }
 
+/**
+ * A ticket's thread, post or channel was deleted on Discord: the ticket forgets it (nothing posts
+ * into it any more; a channel-mode webhook died with its channel), keeps its conversation, and
+ * says so in its history, the audit log and the outbox. Returns whether a ticket had that channel.
+ */
+export async function recordDiscordChannelDeleted(tx: Tx, channelId: string, actor: Actor): Promise<boolean> {
+  const r = await tx.query<{ id: string }>(
+    `update tickets set discord_channel_id = null, discord_summary_message_id = null,
+       discord_webhook_id = case when discord_mode = 'channel' then null else discord_webhook_id end,
+       discord_webhook_token = case when discord_mode = 'channel' then null else discord_webhook_token end
+     where org_id = $1::uuid and discord_channel_id = $2::text
+     returning id`,
+    [tx.orgId, parseInput(snowflake, channelId)],
+  );
+  for (const t of r.rows) {
+    await recordChange(tx, actor, {
+      ticketId: t.id,
+      action: 'ticket.discord_channel_deleted',
+      data: { discordChannelId: channelId },
+      event: {
+        type: 'ticket.discord_channel_deleted',
+        aggregateType: 'ticket',
+        aggregateId: t.id,
+        payload: { ticketId: t.id, discordChannelId: channelId },
+      },
+    });
+  }
+  return r.rows.length > 0;
+}
+
 /** Discord ids of a team's members who linked their Discord account: a category's own staff. */
 export async function teamDiscordIds(tx: Tx, teamId: string): Promise<string[]> {
   const r = await tx.query<{ id: string }>(

@@ -3,10 +3,10 @@ import { type Message, MessageType, type OmitPartialGroupDMChannel, type Partial
 import type { Actor } from '../../db/changes.js';
 import { SYSTEM } from '../../db/changes.js';
 import {
+  recordDiscordChannelDeleted,
   recordDiscordDelete,
   recordDiscordEdit,
   recordDiscordMessage,
-  recordTicketAction,
   ticketForChannel,
 } from '../../db/discord-sync.js';
 import { orgForGuild } from '../../db/guilds.js';
@@ -158,15 +158,5 @@ export async function onMessageDelete(
 export async function onChannelDeleted(deps: BotDeps, d: { id: string; guild_id?: string }): Promise<void> {
   const orgId = await orgFor(deps, d.guild_id ?? null);
   if (!orgId) return;
-  await withTenant(deps.pool, orgId, async (tx) => {
-    const ticket = await ticketForChannel(tx, d.id);
-    if (!ticket) return;
-    await recordTicketAction(
-      tx,
-      ticket.id,
-      'ticket.discord_channel_deleted',
-      { discordChannelId: d.id },
-      SYSTEM,
-    );
-  });
+  await withTenant(deps.pool, orgId, (tx) => recordDiscordChannelDeleted(tx, d.id, SYSTEM));
 }

@@ -320,5 +320,17 @@ describe('closing', () => {
       [ticketId],
     );
     expect(audit.rows).toEqual([{ actor_type: 'system' }]);
+    // The ticket forgets the channel (so nothing posts into it any more) and the outbox hears of it.
+    const t = await h.db.admin.query(
+      'select discord_channel_id, discord_summary_message_id from tickets where id = $1',
+      [ticketId],
+    );
+    expect(t.rows[0]).toEqual({ discord_channel_id: null, discord_summary_message_id: null });
+    const outbox = await h.db.admin.query(
+      `select payload from outbox where aggregate_id = $1 and event_type = 'ticket.discord_channel_deleted'`,
+      [ticketId],
+    );
+    expect(outbox.rows).toHaveLength(1);
+    expect(outbox.rows[0].payload).toMatchObject({ ticketId, discordChannelId: thread });
   });
 });
