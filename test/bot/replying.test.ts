@@ -96,3 +96,22 @@ describe('staff replies when the webhook fails', () => {
     expect(await recorded('About your Bug report ticket #1.\n\nMore soon.')).toBe(1);
   });
 });
+
+describe('/ticket rename while Discord rate-limits channel renames', () => {
+  it('answers at once and lets the channel name follow later', async () => {
+    // Discord allows two renames per channel per 10 minutes; the third waits for minutes.
+    h.fake.rateLimitNext({ method: 'PATCH', path: `/channels/${thread}` }, 20, { count: 5 });
+    const a = await interact(h, {
+      kind: 'chatInput',
+      name: 'ticket',
+      subcommand: 'rename',
+      guildId: h.guild.id,
+      channelId: thread,
+      userId: h.users.moderator,
+      options: [{ name: 'subject', value: 'Renamed while limited' }],
+    });
+    expect(a.content).toMatch(/^Renamed to “Renamed while limited”\. The channel name on Discord follows/);
+    const t = await h.db.admin.query('select subject from tickets where id = $1', [ticketId]);
+    expect(t.rows[0].subject).toBe('Renamed while limited');
+  });
+});
