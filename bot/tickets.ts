@@ -275,10 +275,24 @@ async function openUnlocked(ctx: Ctx, req: OpenRequest): Promise<OpenResult> {
 
   const reason = `GameMod: ticket for ${req.requester.username}`;
   const name = channelName(category, req.requester);
-  const placeholder: MessageBody = {
-    content: `Opening a ticket for <@${req.requester.id}>…`,
-    allowed_mentions: { parse: [] },
-  };
+  // Forum posts are public threads: a mention in the post's first message is what notifies
+  // (mentions added later by an edit notify nobody), so the player and staff are named here.
+  const pinged = teamStaff.length
+    ? { users: [...teamStaff], roles: [] }
+    : { users: [], roles: [...staffRoles] };
+  const placeholder: MessageBody =
+    mode === 'forum'
+      ? {
+          content: [
+            `New ticket for <@${req.requester.id}>`,
+            ...pinged.users.map((u) => `<@${u}>`),
+            ...pinged.roles.map((r) => `<@&${r}>`),
+          ]
+            .join(' ')
+            .slice(0, 2000),
+          allowed_mentions: { users: [req.requester.id, ...pinged.users], roles: pinged.roles },
+        }
+      : { content: `Opening a ticket for <@${req.requester.id}>…`, allowed_mentions: { parse: [] } };
   const channel = await (mode === 'forum'
     ? createForumPost(client, parent, name, placeholder, reason)
     : mode === 'channel'
@@ -310,7 +324,7 @@ async function openUnlocked(ctx: Ctx, req: OpenRequest): Promise<OpenResult> {
   try {
     // Before the ticket is recorded: once it exists, the player must be able to see it, so a
     // failure here still undoes everything (adding a member twice is harmless on a retry).
-    if (mode === 'thread') {
+    if (mode !== 'channel') {
       await addThreadMember(client, channel.id, req.requester.id, reason);
       if (req.openedByDiscordId) await addThreadMember(client, channel.id, req.openedByDiscordId, reason);
     }
@@ -426,7 +440,7 @@ function discordFinisher(
           ? (await editMessage(client, o.channelId, o.channelId, o.summary)).id
           : (await postMessage(client, o.channelId, o.summary)).id;
     }
-    if (o.mode === 'thread' && !teamAdded) {
+    if (o.mode !== 'channel' && !teamAdded) {
       for (const staffId of o.teamStaff) {
         // A team member who left the server cannot be added; the others still are.
         await addThreadMember(client, o.channelId, staffId, o.reason).catch((err) =>

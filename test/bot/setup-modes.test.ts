@@ -213,6 +213,18 @@ describe('ticket modes', () => {
     expect(post).toMatchObject({ type: 11, parent_id: g.channels['forum'] });
     const starter = h.fake.state.messages.get(t.discord_channel_id)?.get(t.discord_channel_id);
     expect(starter?.embeds[0]).toMatchObject({ title: 'Ticket #1 · Help with Appeals' });
+    // The post's first message pings the player and the staff roles (an edit would notify nobody),
+    // and the player is a member of the post.
+    const create = h.fake
+      .requests({ method: 'POST', path: `/channels/${g.channels['forum']}/threads` })
+      .at(-1);
+    const message = (
+      (create?.body ?? {}) as { message: { content: string; allowed_mentions: Record<string, string[]> } }
+    ).message;
+    expect(message.content).toContain(`<@${member}>`);
+    expect(message.content).toContain(`<@&${g.roles['Helpers']}>`);
+    expect(message.allowed_mentions).toMatchObject({ users: [member], roles: [g.roles['Helpers']] });
+    expect(h.fake.state.threadMembers.get(t.discord_channel_id)?.has(member)).toBe(true);
   });
 
   it('channel mode makes a private channel and overflows past 50 channels per category', async () => {
