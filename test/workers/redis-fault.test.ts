@@ -2,19 +2,21 @@ import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { Redis } from 'ioredis';
-import { afterAll, describe, expect, it } from 'vitest';
+import { afterAll, describe, expect, inject, it } from 'vitest';
 import { withTenant } from '../../db/tenant.js';
 import { openTicket, setPriority } from '../../db/tickets.js';
 import { createSubscription } from '../../db/webhooks.js';
-import { orgTopic, readBacklog } from '../../lib/live.js';
+import { orgTopic, readBacklog, ticketTopic } from '../../lib/live.js';
 import { type RedisHandle, startRedis } from '../../lib/local-stack/index.js';
 import { freePort } from '../../lib/local-stack/ports.js';
 import { registry } from '../../lib/metrics.js';
-import { startWorkerRuntime, type WorkerRuntime } from '../../workers/runtime.js';
+import { jobIds } from '../../workers/jobs.js';
+import { startProcessors } from '../../workers/queues.js';
+import { handlersFor, startWorkerRuntime, type WorkerRuntime } from '../../workers/runtime.js';
 import { messageIdFor } from '../../workers/webhooks.js';
 import { useTestDb } from '../support/db.js';
 import { makeOrg } from '../support/fixtures.js';
-import { box, logger, loopbackOnly, startReceiver, uniquePrefix, until } from './support.js';
+import { box, logger, loopbackOnly, startReceiver, testDeps, uniquePrefix, until } from './support.js';
 
 const db = useTestDb(20);
 const dir = mkdtempSync(join(tmpdir(), 'gm-fault-redis-'));
@@ -137,4 +139,92 @@ describe('Redis killed mid-stream', () => {
       for (const rx of receivers) await rx.close();
     }
   }, 120_000);
+});
+
+describe('the look-back after an outage', () => {
+  it('re-enqueues and re-publishes what Redis lost after the rows were marked relayed', async () => {
+    const redisUrl = inject('services').redisUrl;
+    const org = await makeOrg(db.app);
+    const rx = await startReceiver();
+    const { subscription } = await withTenant(db.app, org.orgId, (tx) =>
+      createSubscription(tx, { url: rx.url, eventTypes: ['ticket.created'] }, org.owner, box),
+    );
+    const prefix = uniquePrefix();
+    // Relay only: the jobs wait in Redis where the test can make them disappear.
+    const relayOnly = await startWorkerRuntime({
+      pool: db.app,
+      redisUrl,
+      logger,
+      box,
+      webhookTargets: loopbackOnly,
+      prefix,
+      schedulers: false,
+      processors: false,
+      relay: { pollMs: 50, lookbackMs: 60_000 },
+    });
+    const env = testDeps(db.app, prefix);
+    let processors: ReturnType<typeof startProcessors> | undefined;
+    const admin = new Redis(redisUrl);
+    try {
+      const { ticket } = await withTenant(db.app, org.orgId, (tx) =>
+        openTicket(tx, { subject: 'Lost tail', origin: 'api' }, org.owner),
+      );
+      const ev = await db.admin.query<{ id: number }>(
+        `select id from outbox where aggregate_id = $1 and event_type = 'ticket.created'`,
+        [ticket.id],
+      );
+      const outboxId = Number(ev.rows[0]?.id);
+      const webhooksQ = relayOnly.queues.get('webhooks');
+      await until(async () => webhooksQ.getJob(jobIds.fanout(outboxId)));
+      const relayed = await db.admin.query('select relayed_at from outbox where id = $1', [outboxId]);
+      expect(relayed.rows[0]?.relayed_at).not.toBeNull();
+
+      // What an AOF tail lost to a hard kill looks like: the row is marked relayed in Postgres,
+      // but its job and its live entries (and their dedupe marks) are gone from Redis.
+      await (await webhooksQ.getJob(jobIds.fanout(outboxId)))?.remove();
+      for (const id of [org.orgId, ticket.id]) {
+        const keys: string[] = [];
+        let cursor = '0';
+        do {
+          const [next, found] = await admin.scan(cursor, 'MATCH', `*${id}*`, 'COUNT', 1000);
+          cursor = next;
+          keys.push(...found.filter((k) => !k.startsWith(`${prefix}:`)));
+        } while (cursor !== '0');
+        if (keys.length) await admin.del(...keys);
+      }
+      expect(await webhooksQ.getJob(jobIds.fanout(outboxId))).toBeUndefined();
+      expect((await readBacklog(admin, orgTopic(org.orgId), 0)).envelopes).toHaveLength(0);
+
+      // The outage itself: the relay's connection is cut; it reconnects and looks back.
+      const clientId = Number(await relayOnly.producer.client('ID'));
+      await admin.client('KILL', 'ID', String(clientId));
+      await until(async () => webhooksQ.getJob(jobIds.fanout(outboxId)));
+      const orgLive = await readBacklog(admin, orgTopic(org.orgId), 0);
+      expect(orgLive.envelopes.map((e) => e.event.id)).toContain(outboxId);
+      const ticketLive = await readBacklog(admin, ticketTopic(ticket.id), 0);
+      expect(ticketLive.envelopes.map((e) => e.event.id)).toContain(outboxId);
+
+      // And the re-enqueued job is delivered.
+      processors = startProcessors({
+        connection: env.connection.duplicate(),
+        prefix,
+        handlers: handlersFor(env.deps, 14),
+        concurrency: { webhooks: 2 },
+        logger,
+      });
+      await until(async () => rx.requests.length >= 1);
+      expect(rx.requests.map((q) => q.headers['webhook-id'])).toEqual([messageIdFor(outboxId)]);
+      const log = await db.admin.query(
+        `select status from webhook_deliveries where subscription_id = $1 and outbox_id = $2`,
+        [subscription.id, outboxId],
+      );
+      expect(log.rows).toEqual([{ status: 'succeeded' }]);
+    } finally {
+      await processors?.close();
+      await relayOnly.stop();
+      await env.close();
+      admin.disconnect();
+      await rx.close();
+    }
+  }, 60_000);
 });
