@@ -11,8 +11,8 @@ import {
   ticketByInteraction,
   ticketForChannel,
 } from '../db/discord-sync.js';
-import { DEFAULT_LIMITS, staffDiscordRoles, type TicketMode } from '../db/guilds.js';
-import { withTenant } from '../db/tenant.js';
+import { DEFAULT_LIMITS, type Guild, staffDiscordRoles, type TicketMode } from '../db/guilds.js';
+import { type Tx, withTenant } from '../db/tenant.js';
 import { openTicket } from '../db/tickets.js';
 import { AppError } from '../lib/errors.js';
 import { type DiscordPerson, guildOf, orgOf, playerActor } from './auth.js';
@@ -221,28 +221,7 @@ async function openUnlocked(ctx: Ctx, req: OpenRequest): Promise<OpenResult> {
     const category = req.categoryId ? await getCategory(tx, req.categoryId) : null;
     if (category?.archivedAt) throw new AppError('not_found', 'This ticket category is no longer offered.');
     const player = await playerActor(tx, req.requester);
-    if (!req.openedBy) {
-      const max = guild.settings.maxOpenPerPlayer ?? DEFAULT_LIMITS.maxOpenPerPlayer;
-      const cooldown = guild.settings.cooldownSeconds ?? DEFAULT_LIMITS.cooldownSeconds;
-      const load = await playerTicketLoad(tx, player.id);
-      if (load.blocked) {
-        throw new AppError(
-          'forbidden',
-          `You cannot open tickets here${load.blockedReason ? `: ${load.blockedReason}.` : '.'} Contact the server's staff if you think this is a mistake.`,
-        );
-      }
-      if (load.open >= max) {
-        throw new AppError(
-          'limit_reached',
-          `You already have ${load.open} open ticket${load.open === 1 ? '' : 's'} (the limit here is ${max}). Please continue in ${load.open === 1 ? 'it' : 'one of them'}, or wait until staff close one.`,
-        );
-      }
-      if (load.lastCreatedAt) {
-        const wait = Math.ceil(cooldown - (Date.now() - load.lastCreatedAt.getTime()) / 1000);
-        if (wait > 0)
-          throw new AppError('rate_limited', `Please wait ${wait} s before opening another ticket.`);
-      }
-    }
+    if (!req.openedBy) await checkPlayerLimits(tx, guild, player.id, false);
     const cat = category ? guild.settings.categories?.[category.id] : undefined;
     const mode: TicketMode = cat?.mode ?? category?.ticketMode ?? 'thread';
     const target = cat?.channelId ?? (mode === 'thread' ? guild.settings.supportChannelId : undefined);
@@ -329,6 +308,10 @@ async function openUnlocked(ctx: Ctx, req: OpenRequest): Promise<OpenResult> {
       if (req.openedByDiscordId) await addThreadMember(client, channel.id, req.openedByDiscordId, reason);
     }
     result = await withTenant(deps.pool, orgId, async (tx) => {
+      const again = await ticketByInteraction(tx, req.interactionId);
+      if (again) return { ticket: again, created: false };
+      // Again, now holding the player's row: the check above ran before the (slow) Discord call.
+      if (!req.openedBy) await checkPlayerLimits(tx, plan.guild, player.id, true);
       const body = req.answers.map((a) => `**${a.label}**\n${a.value}`).join('\n\n');
       const opened = await openTicket(
         tx,
@@ -390,6 +373,29 @@ async function openUnlocked(ctx: Ctx, req: OpenRequest): Promise<OpenResult> {
     );
     repairLater(ctx, ticket.id, finish);
     return { ticket, created: true, incomplete: true };
+  }
+}
+
+/** The player's limits (blocked, open tickets, cooldown); `lock` holds the profile row for the open. */
+async function checkPlayerLimits(tx: Tx, guild: Guild, playerId: string, lock: boolean): Promise<void> {
+  const max = guild.settings.maxOpenPerPlayer ?? DEFAULT_LIMITS.maxOpenPerPlayer;
+  const cooldown = guild.settings.cooldownSeconds ?? DEFAULT_LIMITS.cooldownSeconds;
+  const load = await playerTicketLoad(tx, playerId, { lock });
+  if (load.blocked) {
+    throw new AppError(
+      'forbidden',
+      `You cannot open tickets here${load.blockedReason ? `: ${load.blockedReason}.` : '.'} Contact the server's staff if you think this is a mistake.`,
+    );
+  }
+  if (load.open >= max) {
+    throw new AppError(
+      'limit_reached',
+      `You already have ${load.open} open ticket${load.open === 1 ? '' : 's'} (the limit here is ${max}). Please continue in ${load.open === 1 ? 'it' : 'one of them'}, or wait until staff close one.`,
+    );
+  }
+  if (load.lastCreatedAt) {
+    const wait = Math.ceil(cooldown - (Date.now() - load.lastCreatedAt.getTime()) / 1000);
+    if (wait > 0) throw new AppError('rate_limited', `Please wait ${wait} s before opening another ticket.`);
   }
 }
 

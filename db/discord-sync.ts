@@ -228,7 +228,15 @@ export async function recordDiscordDelete(tx: Tx, messageId: string, actor: Acto
 export async function playerTicketLoad(
   tx: Tx,
   playerId: string,
+  opts: { lock?: boolean } = {},
 ): Promise<{ open: number; lastCreatedAt: Date | null; blocked: boolean; blockedReason: string | null }> {
+  // With `lock`, two opens by one player queue on the profile row until the first commits, so
+  // the second counts the first's ticket (the Redis lock alone can expire mid-open).
+  if (opts.lock)
+    await tx.query('select 1 from player_profiles where org_id = $1::uuid and id = $2::uuid for update', [
+      tx.orgId,
+      parseInput(id, playerId),
+    ]);
   const r = await tx.query<{
     open: number;
     last: Date | null;

@@ -1,4 +1,6 @@
+import { randomUUID } from 'node:crypto';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { openWithoutLock } from '../../bot/tickets.js';
 import { SYSTEM } from '../../db/changes.js';
 import { updateGuildSettings } from '../../db/guilds.js';
 import { withTenant } from '../../db/tenant.js';
@@ -114,6 +116,43 @@ describe('failures reach the user as clear ephemeral messages', () => {
       ]);
       return r.rows[0].discord_summary_message_id !== null;
     });
+  });
+
+  it('two opens by one player racing past the lock still respect the open-ticket limit', async () => {
+    await withTenant(h.db.app, h.org.orgId, (tx) =>
+      updateGuildSettings(tx, h.guild.id, { maxOpenPerPlayer: 1 }, SYSTEM),
+    );
+    try {
+      const racer = h.fake.addUser({ username: 'limitracer' }).id;
+      h.fake.addMember(h.guild.id, racer);
+      const ctx = { deps: h.bot.deps, requestId: randomUUID(), log: h.bot.deps.logger };
+      const req = (interactionId: string) => ({
+        guildId: h.guild.id,
+        channelId: h.guild.channels['support'] ?? '',
+        interactionId,
+        requester: { id: racer, username: 'limitracer', globalName: null, avatar: null, roleIds: [] },
+        categoryId: null,
+        subject: 'Racing the limit',
+        answers: [{ key: 'subject', label: 'Subject', value: 'Racing the limit' }],
+      });
+      const results = await Promise.allSettled([
+        openWithoutLock(ctx, req('2234567890123456781')),
+        openWithoutLock(ctx, req('2234567890123456782')),
+      ]);
+      expect(results.filter((r) => r.status === 'fulfilled')).toHaveLength(1);
+      const refused = results.find((r) => r.status === 'rejected');
+      expect(refused?.status === 'rejected' && refused.reason).toMatchObject({ code: 'limit_reached' });
+      const n = await h.db.admin.query(
+        `select count(*)::int as n from tickets t join player_profiles p on p.id = t.requester_id
+         where p.discord_user_id = $1`,
+        [racer],
+      );
+      expect(n.rows[0].n).toBe(1);
+    } finally {
+      await withTenant(h.db.app, h.org.orgId, (tx) =>
+        updateGuildSettings(tx, h.guild.id, { maxOpenPerPlayer: 3 }, SYSTEM),
+      );
+    }
   });
 
   it('missing Discord permissions are explained', async () => {
