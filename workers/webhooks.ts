@@ -159,9 +159,14 @@ export function sendWebhook(
 }
 
 /** The delay before attempt `next` (2..8), with jitter, or the receiver's Retry-After. */
-export function retryDelay(next: number, random: () => number, retryAfterMs: number | null): number {
+export function retryDelay(
+  next: number,
+  random: () => number,
+  retryAfterMs: number | null,
+  schedule: readonly number[] = RETRY_SCHEDULE_MS,
+): number {
   if (retryAfterMs !== null) return Math.min(Math.max(retryAfterMs, 1_000), MAX_RETRY_AFTER_MS);
-  const base = RETRY_SCHEDULE_MS[next - 2] ?? (RETRY_SCHEDULE_MS.at(-1) as number);
+  const base = schedule[next - 2] ?? (schedule.at(-1) as number);
   return Math.round(base * (1 - JITTER + 2 * JITTER * random()));
 }
 
@@ -287,7 +292,7 @@ export async function deliver(deps: WorkerDeps, data: JobData<'webhook.deliver'>
   const retryable = !ok && !gone && !data.replay && attempt < MAX_ATTEMPTS;
   const honourRetryAfter = res.status === 429 || res.status === 502 || res.status === 503;
   const delay = retryable
-    ? retryDelay(attempt + 1, deps.random, honourRetryAfter ? res.retryAfterMs : null)
+    ? retryDelay(attempt + 1, deps.random, honourRetryAfter ? res.retryAfterMs : null, deps.retryScheduleMs)
     : 0;
   const nextAttemptAt = retryable ? new Date(now.getTime() + delay) : null;
   const status = ok ? 'succeeded' : retryable || data.replay ? 'failed' : 'dead';

@@ -97,6 +97,21 @@ describe('Discord delivery', () => {
     expect(posts(s.channelId)).toHaveLength(1);
   });
 
+  it('waits out a Discord 429 and posts once', async () => {
+    const s = await setup();
+    const m = await s.staffReply('After the rate limit');
+    fake.rateLimitNext(`/channels/${s.channelId}/messages`, 0.2);
+    await deliverMessage(env.deps, { orgId: s.org.orgId, messageId: m.id });
+    const limited = fake
+      .requests({ method: 'POST', path: `/api/v10/channels/${s.channelId}/messages` })
+      .filter((r) => r.status === 429);
+    expect(limited).toHaveLength(1);
+    expect(posts(s.channelId)).toHaveLength(1);
+    expect((await s.row(m.id))?.discord_message_id).toBe(
+      (posts(s.channelId)[0]?.response as { id?: string } | undefined)?.id,
+    );
+  });
+
   it('uses the channel webhook with the staff name when the ticket has one', async () => {
     const s = await setup({ webhook: true });
     const m = await s.staffReply('Hello from the panel');

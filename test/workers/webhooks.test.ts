@@ -8,10 +8,12 @@ import { overdueRetries } from '../../db/webhooks.js';
 import { manualClock } from '../../workers/clock.js';
 import { jobIds } from '../../workers/jobs.js';
 import { RETRY_GRACE_MS, sweepWebhookRetries } from '../../workers/maintenance.js';
+import { startProcessors } from '../../workers/queues.js';
+import { handlersFor } from '../../workers/runtime.js';
 import { deliver, fanout, MAX_ATTEMPTS, messageIdFor, RETRY_SCHEDULE_MS } from '../../workers/webhooks.js';
 import { useTestDb } from '../support/db.js';
 import { makeOrg } from '../support/fixtures.js';
-import { box, startReceiver, testDeps, uniquePrefix } from './support.js';
+import { box, logger, startReceiver, testDeps, uniquePrefix, until } from './support.js';
 
 const db = useTestDb();
 const clock = manualClock(new Date());
@@ -232,6 +234,75 @@ describe('retries', () => {
       const r2 = await attempt(s.org.orgId, outboxId, s.subscription.id, 2);
       expect((r2 as { nextAttemptAt: Date }).nextAttemptAt.getTime() - t0.getTime()).toBe(7_000);
     } finally {
+      await rx.close();
+    }
+  });
+
+  it('treats a 3xx as a failure and honours Retry-After as an HTTP date and on 502', async () => {
+    const t0 = new Date(Math.floor(Date.now() / 1000) * 1000);
+    const rx = await startReceiver((_r, n): { status: number; headers: Record<string, string> } =>
+      n === 1
+        ? { status: 301, headers: { location: 'http://127.0.0.1:9/elsewhere' } }
+        : n === 2
+          ? { status: 503, headers: { 'retry-after': new Date(t0.getTime() + 90_000).toUTCString() } }
+          : { status: 502, headers: { 'retry-after': '11' } },
+    );
+    try {
+      const s = await setup(rx.url);
+      const outboxId = await s.newEvent();
+      clock.set(t0);
+      const r1 = await attempt(s.org.orgId, outboxId, s.subscription.id, 1);
+      expect(r1).toMatchObject({ outcome: 'failed', attempt: 1 });
+      expect((await s.log(outboxId))[0]).toMatchObject({ responseStatus: 301, error: 'HTTP 301' });
+      const r2 = await attempt(s.org.orgId, outboxId, s.subscription.id, 2);
+      expect((r2 as { nextAttemptAt: Date }).nextAttemptAt.getTime() - t0.getTime()).toBe(90_000);
+      const r3 = await attempt(s.org.orgId, outboxId, s.subscription.id, 3);
+      expect((r3 as { nextAttemptAt: Date }).nextAttemptAt.getTime() - t0.getTime()).toBe(11_000);
+      expect(rx.requests).toHaveLength(3);
+    } finally {
+      await rx.close();
+    }
+  });
+
+  it('runs a retry end to end through BullMQ (a delayed job), with a short schedule', async () => {
+    const rx = await startReceiver((_r, n) => ({ status: n === 1 ? 500 : 204 }));
+    const own = testDeps(db.app, uniquePrefix(), { clock });
+    const deps = { ...own.deps, retryScheduleMs: [200, 200, 200, 200, 200, 200, 200] };
+    const processors = startProcessors({
+      connection: own.connection.duplicate(),
+      prefix: own.deps.queues.prefix,
+      handlers: handlersFor(deps, 14),
+      concurrency: { webhooks: 2 },
+      logger,
+    });
+    try {
+      const s = await setup(rx.url);
+      const outboxId = await s.newEvent();
+      await own.deps.queues.enqueue(
+        'webhook.fanout',
+        { orgId: s.org.orgId, outboxId },
+        { jobId: jobIds.fanout(outboxId) },
+      );
+      await until(async () => rx.requests.length >= 2);
+      const log = await until(async () => {
+        const l = await s.log(outboxId);
+        return l.length >= 2 ? l : undefined;
+      });
+      expect(log.map((d) => [d.attempt, d.status])).toEqual([
+        [2, 'succeeded'],
+        [1, 'failed'],
+      ]);
+      const retry = await own.deps.queues
+        .get('webhooks')
+        .getJob(jobIds.deliver(outboxId, s.subscription.id, 2));
+      expect(retry?.opts.delay).toBe(200);
+      expect(rx.requests.map((q) => q.headers['webhook-id'])).toEqual([
+        messageIdFor(outboxId),
+        messageIdFor(outboxId),
+      ]);
+    } finally {
+      await processors.close();
+      await own.close();
       await rx.close();
     }
   });
