@@ -25,6 +25,8 @@ export const categorySettingsSchema = z.object({
   overflowCategoryIds: z.array(snowflake).max(10).optional(),
 });
 
+export type CategorySettings = z.infer<typeof categorySettingsSchema>;
+
 export const guildSettingsSchema = z.object({
   /** Where private threads are made when a category names no channel. */
   supportChannelId: snowflake.optional(),

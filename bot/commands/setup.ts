@@ -7,6 +7,7 @@ import {
 import { createCategory, findCategoryByName } from '../../db/categories.js';
 import type { Actor } from '../../db/changes.js';
 import {
+  type CategorySettings,
   createOrgForGuild,
   type GuildSettings,
   getGuild,
@@ -27,6 +28,8 @@ import { type CommandHandler, type Ctx, respond } from '../handler.js';
 // Owner is not among them: ownership is given in the panel, never through a Discord role.
 const ROLE_KEYS = ['admin', 'moderator', 'agent', 'viewer'] as const;
 const TEXT = [ChannelType.GuildText, ChannelType.GuildAnnouncement] as const;
+// Private threads cannot be made in announcement channels: ticket threads need a text channel.
+const THREAD_PARENTS = [ChannelType.GuildText] as const;
 
 const data = new SlashCommandBuilder()
   .setName('setup')
@@ -52,7 +55,7 @@ const data = new SlashCommandBuilder()
         o
           .setName('support')
           .setDescription('Where ticket threads are made')
-          .addChannelTypes(...TEXT),
+          .addChannelTypes(...THREAD_PARENTS),
       )
       .addChannelOption((o) =>
         o
@@ -138,7 +141,7 @@ function isGuildAdmin(i: ChatInputCommandInteraction): boolean {
 }
 
 const MODE_CHANNEL: Record<string, number[]> = {
-  thread: [...TEXT],
+  thread: [...THREAD_PARENTS],
   forum: [ChannelType.GuildForum],
   channel: [ChannelType.GuildCategory],
 };
@@ -248,18 +251,27 @@ export const setup: CommandHandler = {
             | undefined;
           const channel = i.options.getChannel('channel');
           const overflow = i.options.getChannel('overflow');
-          const effective = mode ?? 'thread';
+          let category = await findCategoryByName(tx, name);
+          const stored = category
+            ? ((await getGuild(tx, guildId)).settings.categories?.[category.id] ?? {})
+            : ({} as CategorySettings);
+          // An existing category keeps its mode unless a new one is given.
+          const effective = mode ?? stored.mode ?? category?.ticketMode ?? 'thread';
           if (channel && !MODE_CHANNEL[effective]?.includes(channel.type as number))
             throw new AppError(
               'validation_failed',
               `<#${channel.id}> does not fit the ${effective} mode: use a ${effective === 'thread' ? 'text channel' : effective === 'forum' ? 'forum channel' : 'channel category'}.`,
             );
-          if (effective === 'forum' && !channel)
+          const hasChannel = !!channel || (!!stored.channelId && (!mode || mode === stored.mode));
+          if (effective === 'forum' && !hasChannel)
             throw new AppError('validation_failed', 'Forum mode needs a forum channel.');
-          if (effective === 'channel' && !channel)
+          if (effective === 'channel' && !hasChannel)
             throw new AppError('validation_failed', 'Channel mode needs a channel category.');
-          let category = await findCategoryByName(tx, name);
           if (!category) category = await createCategory(tx, { name, ticketMode: effective }, actor);
+          // More overflow categories add to the list rather than replace it.
+          const overflowIds = overflow
+            ? [...new Set([...(stored.overflowCategoryIds ?? []), overflow.id])]
+            : undefined;
           await updateGuildSettings(
             tx,
             guildId,
@@ -268,7 +280,7 @@ export const setup: CommandHandler = {
                 [category.id]: {
                   ...(mode ? { mode } : {}),
                   ...(channel ? { channelId: channel.id } : {}),
-                  ...(overflow ? { overflowCategoryIds: [overflow.id] } : {}),
+                  ...(overflowIds ? { overflowCategoryIds: overflowIds } : {}),
                 },
               },
             },

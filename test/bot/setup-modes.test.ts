@@ -307,4 +307,33 @@ describe('ticket modes', () => {
     expect(reopen.content).toMatch(/reopened/);
     expect(((ch?.permission_overwrites ?? []) as { id: string }[]).map((o) => o.id)).toContain(admin);
   });
+
+  it('/setup category keeps a stored mode, appends overflow categories, and refuses announcement channels for threads', async () => {
+    const news = h.fake.state.createChannel(g.id, { name: 'news', type: ChannelType.GuildAnnouncement }).id;
+    const forum2 = h.fake.state.createChannel(g.id, { name: 'forum-two', type: ChannelType.GuildForum }).id;
+    const more = h.fake.state.createChannel(g.id, { name: 'Tickets C', type: ChannelType.GuildCategory }).id;
+    const thread = await setup(owner, 'category', [
+      { name: 'name', value: 'Announcements' },
+      { name: 'mode', value: 'thread' },
+      { name: 'channel', value: news, type: 7 },
+    ]);
+    expect(thread.content).toBe(`<#${news}> does not fit the thread mode: use a text channel.`);
+    // Appeals is a forum category: a new forum channel without repeating the mode is fine.
+    const moved = await setup(owner, 'category', [
+      { name: 'name', value: 'Appeals' },
+      { name: 'channel', value: forum2, type: 7 },
+    ]);
+    expect(moved.content).toBe(`Category **Appeals** saved (forum in <#${forum2}>).`);
+    const over = await setup(owner, 'category', [
+      { name: 'name', value: 'Payments' },
+      { name: 'overflow', value: more, type: 7 },
+    ]);
+    expect(over.content).toMatch(/^Category \*\*Payments\*\* saved \(channel/);
+    const settings = (
+      await h.db.admin.query('select settings from discord_guilds where guild_id = $1', [g.id])
+    ).rows[0].settings;
+    const payments = (await h.db.admin.query(`select id from ticket_categories where name = 'Payments'`))
+      .rows[0].id;
+    expect(settings.categories[payments].overflowCategoryIds).toEqual([g.channels['Tickets B'], more]);
+  });
 });
