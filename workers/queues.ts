@@ -155,6 +155,11 @@ export function startProcessors(opts: {
   logger: Logger;
   /** Retry delays of the `capped` backoff (tests shorten them). */
   backoff?: { baseMs: number; capMs: number };
+  /**
+   * How long a job's lock lasts and how often stalled jobs (their worker died) are looked for:
+   * BullMQ's defaults (30 s each) unless a test shortens them.
+   */
+  stalled?: { lockDurationMs: number; checkEveryMs: number };
 }): { workers: Worker[]; close(): Promise<void> } {
   const backoff = opts.backoff ?? BACKOFF;
   const capped = cappedBackoff(backoff.baseMs, backoff.capMs);
@@ -192,6 +197,9 @@ export function startProcessors(opts: {
         concurrency: opts.concurrency[q] ?? 10,
         autorun: true,
         settings: { backoffStrategy: (attemptsMade: number) => capped(attemptsMade) },
+        ...(opts.stalled
+          ? { lockDuration: opts.stalled.lockDurationMs, stalledInterval: opts.stalled.checkEveryMs }
+          : {}),
       },
     );
     worker.on('failed', (job, err) => {

@@ -33,6 +33,8 @@ export interface RuntimeOptions {
   schedulers?: { autoCloseEveryMs?: number; pruneEveryMs?: number; outboxRetentionDays?: number } | false;
   /** Run the job processors (off for a relay-only process or a test that inspects queued jobs). */
   processors?: boolean;
+  /** Job lock and stalled-job check timings (tests that kill a worker shorten them). */
+  stalled?: { lockDurationMs: number; checkEveryMs: number };
 }
 
 export interface WorkerRuntime {
@@ -122,6 +124,7 @@ export async function startWorkerRuntime(opts: RuntimeOptions): Promise<WorkerRu
           handlers: handlersFor(deps, retentionDays),
           concurrency: { webhooks: concurrency, discord: 5, timers: 10, maintenance: 1 },
           logger: opts.logger,
+          ...(opts.stalled ? { stalled: opts.stalled } : {}),
         });
   if (schedulers) {
     const maint = queues.get('maintenance');

@@ -1,3 +1,5 @@
+import { spawn } from 'node:child_process';
+import { fileURLToPath } from 'node:url';
 import { afterAll, afterEach, beforeAll, describe, expect, inject, it } from 'vitest';
 import * as sla from '../../db/sla.js';
 import { createTeam } from '../../db/teams.js';
@@ -560,4 +562,61 @@ describe('timers across a restart', () => {
     );
     expect(out.rowCount).toBe(1);
   });
+  it('a breach whose worker is killed while firing it is recorded once by the next worker', async () => {
+    const s = await setup({ firstResponseMinutes: 1, resolutionMinutes: null });
+    const t = await s.open(new Date(Date.now() - 2 * 60_000));
+    const prefix = uniquePrefix();
+    // Schedules the (already due) breach as a job in this prefix; nothing processes it yet.
+    const producer = testDeps(db.app, prefix, { clock: { now: () => new Date() } });
+    await recomputeSla(producer.deps, { orgId: s.org.orgId, ticketId: t.id });
+    // Hold the ticket's row so the worker's fire blocks inside its transaction.
+    const holder = await db.admin.connect();
+    await holder.query('begin');
+    await holder.query('select 1 from tickets where id = $1 for update', [t.id]);
+    const child = spawn(
+      process.execPath,
+      ['--import', 'tsx', fileURLToPath(new URL('./crash-worker.ts', import.meta.url))],
+      {
+        env: {
+          PATH: process.env.PATH,
+          CRASH_DATABASE_URL: db.appUrl,
+          CRASH_REDIS_URL: inject('services').redisUrl,
+          CRASH_PREFIX: prefix,
+        },
+        stdio: ['ignore', 'pipe', 'inherit'],
+      },
+    );
+    try {
+      const timers = producer.deps.queues.get('timers');
+      const active = await until(async () => (await timers.getActive()).find((j) => j.name === 'sla.fire'));
+      child.kill('SIGKILL');
+      await new Promise((r) => child.once('exit', r));
+      await holder.query('commit');
+      // The job's lock lapses and the next worker takes the stalled job up again.
+      runtime = await startWorkerRuntime({
+        pool: db.app,
+        redisUrl: inject('services').redisUrl,
+        logger,
+        box,
+        webhookTargets: loopbackOnly,
+        prefix,
+        schedulers: false,
+        relay: { enabled: false },
+        stalled: { lockDurationMs: 2_000, checkEveryMs: 500 },
+      });
+      await until(async () => (await timers.getJob(active.id as string))?.finishedOn, 30_000);
+      expect(await timers.getJobState(active.id as string)).toBe('completed');
+      expect((await s.events(t.id)).filter((e) => e.kind === 'breach')).toHaveLength(1);
+      const out = await db.admin.query(
+        `select 1 from outbox where aggregate_id = $1 and event_type = 'ticket.sla_breached'`,
+        [t.id],
+      );
+      expect(out.rowCount).toBe(1);
+    } finally {
+      child.kill('SIGKILL');
+      await holder.query('rollback').catch(() => {});
+      holder.release();
+      await producer.close();
+    }
+  }, 60_000);
 });
