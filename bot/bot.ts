@@ -1,4 +1,4 @@
-import { type Client, Events } from 'discord.js';
+import { type Client, Events, type Interaction, MessageFlags } from 'discord.js';
 import type { Redis } from 'ioredis';
 import type { Pool } from '../db/pool.js';
 import type { Logger } from '../lib/logger.js';
@@ -70,7 +70,12 @@ export function createBot(o: BotOptions): Bot {
       .finally(() => inFlight.delete(p));
     inFlight.add(p);
   };
-  client.on(Events.InteractionCreate, (i) => safe('interaction', () => onInteraction(deps, i)));
+  client.on(Events.InteractionCreate, (i) => {
+    // While draining for a stop, new interactions still get an answer (no I/O but the reply),
+    // so nobody sees "the application did not respond".
+    if (stopping) return void answerWhileStopping(i, o.logger);
+    safe('interaction', () => onInteraction(deps, i));
+  });
   client.on(Events.MessageCreate, (m) => safe('message_create', () => onMessageCreate(deps, m)));
   client.on(Events.MessageUpdate, (_old, m) => safe('message_update', () => onMessageUpdate(deps, m)));
   client.on(Events.MessageDelete, (m) =>
@@ -144,4 +149,15 @@ export function createBot(o: BotOptions): Bot {
       await client.destroy();
     },
   };
+}
+
+const RESTARTING = 'GameMod is restarting; please try again in a few seconds.';
+
+function answerWhileStopping(i: Interaction, logger: Logger): void {
+  const p = i.isAutocomplete()
+    ? i.respond([])
+    : i.isRepliable()
+      ? i.reply({ content: RESTARTING, flags: MessageFlags.Ephemeral })
+      : Promise.resolve();
+  Promise.resolve(p).catch((err: unknown) => logger.debug({ err }, 'could not answer during shutdown'));
 }
