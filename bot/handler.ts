@@ -84,6 +84,15 @@ export async function respond(
 
 /** Words a user can act on, for failures they can do something about; everything else is generic. */
 export function userMessage(err: unknown, requestId: string): string {
+  // Validation failures name internal field paths ("maxOpenPerPlayer", "addTags.0"): users get
+  // only what is wrong.
+  if (isAppError(err) && err.code === 'validation_failed') {
+    const details: { message?: unknown }[] = Array.isArray(err.details) ? err.details : [];
+    const msgs = [
+      ...new Set(details.map((d) => d.message).filter((m): m is string => typeof m === 'string')),
+    ];
+    if (msgs.length) return `That is not accepted: ${msgs.join('; ')}`.slice(0, 1900);
+  }
   if (isAppError(err) && err.code !== 'internal' && err.code !== 'unavailable') return err.message;
   if (isAppError(err) && err.code === 'unavailable')
     return `The service is briefly unavailable; please try again in a moment. (request id \`${requestId}\`)`;

@@ -149,7 +149,7 @@ describe('/ticket subcommands', () => {
     );
     expect(
       (await cmd(h.users.moderator, 'add', [{ name: 'tag', value: 'bad tag!' }], 'tag')).content,
-    ).toMatch(/^invalid input: addTags\.0: letters, digits/);
+    ).toMatch(/^That is not accepted: letters, digits/);
     expect((await cmd(h.users.moderator, 'remove', [{ name: 'tag', value: 'crash' }], 'tag')).content).toBe(
       'Tags: none',
     );
