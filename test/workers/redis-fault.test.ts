@@ -143,6 +143,9 @@ describe('Redis killed mid-stream', () => {
 
 describe('the look-back after an outage', () => {
   it('re-enqueues and re-publishes what Redis lost after the rows were marked relayed', async () => {
+    // Relays serve every org in the database: the other test's must not take these rows.
+    await runtime?.stop();
+    runtime = undefined;
     const redisUrl = inject('services').redisUrl;
     const org = await makeOrg(db.app);
     const rx = await startReceiver();
@@ -175,9 +178,13 @@ describe('the look-back after an outage', () => {
       );
       const outboxId = Number(ev.rows[0]?.id);
       const webhooksQ = relayOnly.queues.get('webhooks');
-      await until(async () => webhooksQ.getJob(jobIds.fanout(outboxId)));
-      const relayed = await db.admin.query('select relayed_at from outbox where id = $1', [outboxId]);
-      expect(relayed.rows[0]?.relayed_at).not.toBeNull();
+      // The job is enqueued inside the relay's transaction: wait for its commit as well.
+      await until(async () => {
+        const r = await db.admin.query('select 1 from outbox where id = $1 and relayed_at is not null', [
+          outboxId,
+        ]);
+        return r.rowCount && (await webhooksQ.getJob(jobIds.fanout(outboxId)));
+      });
 
       // What an AOF tail lost to a hard kill looks like: the row is marked relayed in Postgres,
       // but its job and its live entries (and their dedupe marks) are gone from Redis.
