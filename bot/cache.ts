@@ -11,10 +11,8 @@ export class TtlCache<K, V> {
   get(key: K): V | undefined {
     const hit = this.map.get(key);
     if (!hit) return undefined;
-    if (hit.expires <= this.now()) {
-      this.map.delete(key);
-      return undefined;
-    }
+    // Expired entries stay for peek() until evicted, overwritten or deleted.
+    if (hit.expires <= this.now()) return undefined;
     return hit.value;
   }
 
@@ -32,6 +30,15 @@ export class TtlCache<K, V> {
     const hit = this.map.get(key);
     if (!hit || hit.expires <= this.now()) return { hit: false };
     return { hit: true, value: hit.value };
+  }
+
+  /**
+   * The value even past its time to live (until evicted or deleted), and whether it is still
+   * fresh: for callers that would rather answer from a stale copy and refresh it behind.
+   */
+  peek(key: K): { value: V; fresh: boolean } | undefined {
+    const hit = this.map.get(key);
+    return hit ? { value: hit.value, fresh: hit.expires > this.now() } : undefined;
   }
 
   delete(key: K): void {

@@ -25,21 +25,41 @@ export async function loadCategories(deps: BotDeps, orgId: string): Promise<Cate
   return list;
 }
 
+const refreshing = new Set<string>();
+
+/**
+ * For modals: a stale list is answered at once and refreshed behind (one refresh per org at a
+ * time), so only a truly cold cache costs a database round trip inside Discord's 3 s.
+ */
+async function categoriesForModal(deps: BotDeps, orgId: string): Promise<Category[]> {
+  const seen = deps.categories.peek(orgId);
+  if (!seen) return loadCategories(deps, orgId);
+  if (!seen.fresh && !refreshing.has(orgId)) {
+    refreshing.add(orgId);
+    withTenant(deps.pool, orgId, (tx) => listCategories(tx))
+      .then((list) => deps.categories.set(orgId, list))
+      .catch((err: unknown) => deps.logger.warn({ err, orgId }, 'could not refresh the ticket categories'))
+      .finally(() => refreshing.delete(orgId));
+  }
+  return seen.value;
+}
+
 /**
  * A modal must be the first answer to an interaction, so it cannot wait behind a deferral. The
- * categories come from a per-process cache (filled when a panel is posted and refreshed every
- * minute); on a cold cache the lookup gets 1.5 s, well inside Discord's 3 s, or the user is asked
- * to try again.
+ * categories come from a per-process cache (filled when a panel is posted, refreshed behind when
+ * stale); on a cold cache the lookup gets until 2 s after Discord created the interaction (its
+ * deadline is 3 s from then, and the modal still has to travel), or the user is asked to try again.
  */
 export function categoryForModal(
   deps: BotDeps,
   guildId: string | null,
   categoryId: string | null,
+  createdAt: number,
 ): Promise<Category | null> {
-  return withinBudget(async () => {
+  return withinBudget(createdAt, async () => {
     const orgId = await orgOf(deps, guildId);
     if (!categoryId) return null;
-    const found = (await loadCategories(deps, orgId)).find((c) => c.id === categoryId);
+    const found = (await categoriesForModal(deps, orgId)).find((c) => c.id === categoryId);
     if (!found)
       throw new AppError(
         'not_found',
@@ -53,11 +73,12 @@ export function categoryByNameForModal(
   deps: BotDeps,
   guildId: string | null,
   name: string | null,
+  createdAt: number,
 ): Promise<Category | null> {
-  return withinBudget(async () => {
+  return withinBudget(createdAt, async () => {
     const orgId = await orgOf(deps, guildId);
     if (!name) return null;
-    const found = (await loadCategories(deps, orgId)).find(
+    const found = (await categoriesForModal(deps, orgId)).find(
       (c) => c.name.toLowerCase() === name.trim().toLowerCase(),
     );
     if (!found) throw new AppError('not_found', `There is no category called “${name}”.`);
@@ -65,13 +86,17 @@ export function categoryByNameForModal(
   });
 }
 
-async function withinBudget<T>(fn: () => Promise<T>): Promise<T> {
+/** How long after Discord created an interaction a modal's look-ups may run. */
+const MODAL_BUDGET_MS = 2_000;
+
+async function withinBudget<T>(createdAt: number, fn: () => Promise<T>): Promise<T> {
   const work = fn();
   let timer: NodeJS.Timeout | undefined;
+  const left = Math.max(0, createdAt + MODAL_BUDGET_MS - Date.now());
   const budget = new Promise<never>((_, reject) => {
     timer = setTimeout(
       () => reject(new AppError('unavailable', 'The ticket form took too long to load; please click again.')),
-      1500,
+      left,
     );
   });
   try {

@@ -357,7 +357,12 @@ export const ticket: CommandHandler = {
   async execute(i, ctx) {
     const name = sub(i);
     if (!i.deferred && name === 'open') {
-      const category = await categoryByNameForModal(ctx.deps, i.guildId, i.options.getString('category'));
+      const category = await categoryByNameForModal(
+        ctx.deps,
+        i.guildId,
+        i.options.getString('category'),
+        i.createdTimestamp,
+      );
       await i.showModal(buildForm(category));
       return;
     }

@@ -8,7 +8,7 @@ export const openButton: ComponentHandler<ButtonInteraction | StringSelectMenuIn
   ack: 'self',
   async execute(i, ctx, args) {
     const categoryId = i.isStringSelectMenu() ? (i.values[0] ?? null) : (args[0] ?? null);
-    const category = await categoryForModal(ctx.deps, i.guildId, categoryId);
+    const category = await categoryForModal(ctx.deps, i.guildId, categoryId, i.createdTimestamp);
     await i.showModal(buildForm(category));
   },
 };

@@ -1,7 +1,8 @@
 import { randomUUID } from 'node:crypto';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { TtlCache } from '../../bot/cache.js';
 import { openFromDiscord, openWithoutLock } from '../../bot/tickets.js';
-import { createCategory } from '../../db/categories.js';
+import { type Category, createCategory } from '../../db/categories.js';
 import { SYSTEM } from '../../db/changes.js';
 import { ensureStaffMember, updateGuildSettings } from '../../db/guilds.js';
 import { addTeamMember, createTeam } from '../../db/teams.js';
@@ -417,5 +418,33 @@ describe('opening a ticket from the panel', () => {
     expect(members?.has(h.users.moderator)).toBe(true);
     expect(members?.has(h.users.agent)).toBe(false);
     expect(t.team_id).toBeTruthy();
+  });
+
+  it('a form button answers from stale categories while the database is slow, and refreshes them behind', async () => {
+    let offset = 0;
+    h.bot.deps.categories = new TtlCache<string, Category[]>(60_000, 100, () => Date.now() + offset);
+    const click = () =>
+      interact(h, {
+        kind: 'button',
+        guildId: h.guild.id,
+        channelId: h.guild.channels['support'] ?? '',
+        userId: h.users.player,
+        customId: `gm:open:${h.category.id}`,
+      });
+    expect((await click()).type).toBe(9);
+    offset = 120_000; // the cached list is now past its time to live
+    const blocker = await h.db.admin.connect();
+    try {
+      await blocker.query('begin');
+      await blocker.query('lock table ticket_categories in access exclusive mode');
+      const a = await click();
+      expect(a.type).toBe(9);
+      expect(a.data).toMatchObject({ custom_id: `gm:form:${h.category.id}` });
+      await blocker.query('commit');
+    } finally {
+      await blocker.query('rollback').catch(() => {});
+      blocker.release();
+    }
+    await settle(h, async () => h.bot.deps.categories.get(h.org.orgId) !== undefined);
   });
 });
