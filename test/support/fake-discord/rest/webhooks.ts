@@ -206,7 +206,9 @@ export const webhookRoutes: Route[] = [
       if (typeof parsed.data.username === 'string' && /discord|clyde/i.test(parsed.data.username))
         return Errors.invalidFormBody({
           username: {
-            _errors: [{ code: 'WEBHOOK_INVALID_USERNAME', message: 'Username cannot contain "discord" or "clyde"' }],
+            _errors: [
+              { code: 'WEBHOOK_INVALID_USERNAME', message: 'Username cannot contain "discord" or "clyde"' },
+            ],
           },
         });
       const threadId = req.query.get('thread_id');
