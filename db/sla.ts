@@ -522,14 +522,27 @@ const sameTime = (a: Date | null, b: Date | null) =>
 /**
  * Appends the transitions between the logged state and `snap` (activate, pause, resume, fulfil;
  * a changed due time is a new activate) and keeps tickets.sla_due_at in step. Call with the
- * ticket locked (slaSnapshot with lock) so two recomputes cannot both append.
+ * ticket locked (slaSnapshot with lock) so two recomputes cannot both append. Returns the due
+ * times this superseded (the clock moved, paused or was fulfilled), whose timers can go.
  */
-export async function recordTransitions(tx: Tx, snap: SlaSnapshot): Promise<void> {
+export async function recordTransitions(
+  tx: Tx,
+  snap: SlaSnapshot,
+): Promise<Array<{ metric: SlaMetric; dueAt: Date }>> {
   const events = await slaEvents(tx, snap.ticketId);
   const rows: Array<[SlaMetric, SlaEventRow['kind'], Date | null]> = [];
+  const superseded: Array<{ metric: SlaMetric; dueAt: Date }> = [];
   for (const m of snap.metrics) {
-    const last = events.filter((e) => e.metric === m.metric).at(-1);
+    const mine = events.filter((e) => e.metric === m.metric);
+    const last = mine.at(-1);
     const running = last && last.kind !== 'fulfil' && last.kind !== 'pause';
+    // The due time the clock last ran to (warn/breach rows repeat it; activate/resume set it).
+    const lastDue = running
+      ? mine.findLast((e) => e.kind === 'activate' || e.kind === 'resume')?.dueAt
+      : null;
+    if (lastDue && !(m.state === 'active' && sameTime(lastDue, m.dueAt))) {
+      superseded.push({ metric: m.metric, dueAt: new Date(lastDue) });
+    }
     if (m.state === 'active') {
       if (!last || last.kind === 'fulfil') rows.push([m.metric, 'activate', m.dueAt]);
       else if (last.kind === 'pause') rows.push([m.metric, 'resume', m.dueAt]);
@@ -556,6 +569,7 @@ export async function recordTransitions(tx: Tx, snap: SlaSnapshot): Promise<void
     );
   }
   await syncNextDue(tx, snap, rows.length ? await slaEvents(tx, snap.ticketId) : events);
+  return superseded;
 }
 
 /** Whether the metric's current cycle (since its last fulfil, from `startedAt`) has a breach. */

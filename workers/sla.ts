@@ -2,6 +2,7 @@ import { SYSTEM } from '../db/changes.js';
 import {
   recordTimer,
   recordTransitions,
+  type SlaMetric,
   type SlaSnapshot,
   slaSnapshot,
   ticketsDueBefore,
@@ -58,7 +59,7 @@ export async function recomputeSla(
       if (isNotFound(err)) return undefined;
       throw err;
     }
-    await recordTransitions(tx, snap);
+    const superseded = await recordTransitions(tx, snap);
     const todo: Array<{ metric: (typeof snap.metrics)[number]; kind: 'warn' | 'breach'; at: Date }> = [];
     for (const m of snap.metrics) {
       if (m.state !== 'active' || !m.dueAt) continue;
@@ -72,9 +73,10 @@ export async function recomputeSla(
         todo.push({ metric: m, kind: 'warn', at: m.warnAt });
       }
     }
-    return { snap, todo };
+    return { snap, todo, superseded };
   });
   if (!result) return undefined;
+  await removeTimers(deps, data.ticketId, result.superseded);
   const now = nowMs;
   await deps.queues.enqueueMany(
     result.todo.map(({ metric, kind, at }) => {
@@ -96,6 +98,24 @@ export async function recomputeSla(
     }),
   );
   return result.snap;
+}
+
+/**
+ * Removes the timer jobs of due times a recompute superseded: they would find their due time
+ * stale anyway, but left alone they sit in Redis until then (up to a year for a long target).
+ * A job already running cannot be removed; it finds itself stale.
+ */
+async function removeTimers(
+  deps: WorkerDeps,
+  ticketId: string,
+  superseded: ReadonlyArray<{ metric: SlaMetric; dueAt: Date }>,
+): Promise<void> {
+  const timers = deps.queues.get('timers');
+  for (const { metric, dueAt } of superseded) {
+    for (const kind of ['warn', 'breach'] as const) {
+      await timers.remove(jobIds.slaFire(ticketId, metric, kind, dueAt)).catch(() => 0);
+    }
+  }
 }
 
 export type FireResult = 'recorded' | 'stale' | 'duplicate' | 'early';

@@ -462,6 +462,14 @@ describe('policy changes', () => {
     expect(job?.data).toEqual({ orgId: s.org.orgId, ticketId: t.id });
     const after = (await recomputeSla(env.deps, job?.data))?.metrics[0]?.dueAt;
     expect((before as Date).getTime() - (after as Date).getTime()).toBe(30 * 60_000);
+    // The superseded timer is removed rather than left in Redis until its old due time.
+    const timers = env.deps.queues.get('timers');
+    expect(
+      await timers.getJob(jobIds.slaFire(t.id, 'first_response', 'breach', before as Date)),
+    ).toBeUndefined();
+    expect(
+      await timers.getJob(jobIds.slaFire(t.id, 'first_response', 'breach', after as Date)),
+    ).toBeDefined();
     expect((await s.events(t.id)).map((e) => e.kind)).toEqual(['activate', 'activate']);
   });
 });
