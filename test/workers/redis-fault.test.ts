@@ -221,10 +221,14 @@ describe('the look-back after an outage', () => {
       });
       await until(async () => rx.requests.length >= 1);
       expect(rx.requests.map((q) => q.headers['webhook-id'])).toEqual([messageIdFor(outboxId)]);
-      const log = await db.admin.query(
-        `select status from webhook_deliveries where subscription_id = $1 and outbox_id = $2`,
-        [subscription.id, outboxId],
-      );
+      // The log is written after the receiver answered.
+      const log = await until(async () => {
+        const r = await db.admin.query(
+          `select status from webhook_deliveries where subscription_id = $1 and outbox_id = $2`,
+          [subscription.id, outboxId],
+        );
+        return r.rowCount ? r : undefined;
+      });
       expect(log.rows).toEqual([{ status: 'succeeded' }]);
     } finally {
       await processors?.close();
