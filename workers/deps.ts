@@ -18,6 +18,8 @@ export interface WorkerDeps {
   webhookTimeoutMs: number;
   /** In [0, 1): the jitter on retry delays (tests pin it). */
   random: () => number;
+  /** Aborted when the process stops: outgoing webhook requests still in flight are interrupted. */
+  shutdown?: AbortSignal;
   /** Delays before webhook attempts 2..8; `RETRY_SCHEDULE_MS` unless a test shortens them. */
   retryScheduleMs?: readonly number[];
   /** Discord REST client; null when no bot token is configured (Discord delivery is skipped). */

@@ -33,6 +33,12 @@ export interface RuntimeOptions {
   schedulers?: { autoCloseEveryMs?: number; pruneEveryMs?: number; outboxRetentionDays?: number } | false;
   /** Run the job processors (off for a relay-only process or a test that inspects queued jobs). */
   processors?: boolean;
+  /**
+   * On stop, how long in-flight jobs may run before outgoing webhook requests are interrupted and
+   * their jobs put back for a retry (5 s: well inside SHUTDOWN_TIMEOUT_MS, which is shorter than
+   * the 15 s a webhook may take).
+   */
+  stopGraceMs?: number;
   /** Job lock and stalled-job check timings (tests that kill a worker shorten them). */
   stalled?: { lockDurationMs: number; checkEveryMs: number };
 }
@@ -99,7 +105,9 @@ export async function startWorkerRuntime(opts: RuntimeOptions): Promise<WorkerRu
   await Promise.all([producer.connect(), workerConn.connect()]);
   const queues = createQueues(workerConn, prefix);
   const relayQueues = createQueues(producer, prefix);
+  const shutdown = new AbortController();
   const deps: WorkerDeps = {
+    shutdown: shutdown.signal,
     pool: opts.pool,
     queues,
     logger: opts.logger,
@@ -175,7 +183,18 @@ export async function startWorkerRuntime(opts: RuntimeOptions): Promise<WorkerRu
     async stop() {
       // The relay first (no new jobs), then the processors (in-flight jobs finish), then Redis.
       await relay?.stop();
-      await processors?.close();
+      if (processors) {
+        const closing = processors.close();
+        let timer: NodeJS.Timeout | undefined;
+        const grace = new Promise<void>((resolve) => {
+          timer = setTimeout(resolve, opts.stopGraceMs ?? 5_000);
+        });
+        await Promise.race([closing, grace]);
+        clearTimeout(timer);
+        // Whatever still waits on a receiver is interrupted; its job fails and goes back to wait.
+        shutdown.abort();
+        await closing;
+      }
       await relayQueues.close();
       await queues.close();
       await Promise.all([producer, workerConn].map((c) => c.quit().catch(() => c.disconnect())));

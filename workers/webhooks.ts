@@ -67,6 +67,8 @@ export interface SendResult {
   excerpt: string | null;
   error: string | null;
   retryAfterMs: number | null;
+  /** Interrupted by `signal` (the process is stopping): says nothing about the receiver. */
+  aborted?: boolean;
 }
 
 function parseRetryAfter(v: string | undefined, now: number): number | null {
@@ -85,7 +87,7 @@ export function sendWebhook(
   url: string,
   body: string,
   headers: Record<string, string>,
-  opts: { timeoutMs: number; targets: TargetPolicy; now?: number },
+  opts: { timeoutMs: number; targets: TargetPolicy; now?: number; signal?: AbortSignal },
 ): Promise<SendResult> {
   const started = Date.now();
   const done = (r: Partial<SendResult>): SendResult => ({
@@ -114,7 +116,12 @@ export function sendWebhook(
       if (settled) return;
       settled = true;
       clearTimeout(timer);
+      opts.signal?.removeEventListener('abort', onAbort);
       resolve(r);
+    };
+    const onAbort = () => {
+      finish(done({ error: 'interrupted: the worker is shutting down', aborted: true }));
+      req.destroy();
     };
     const req = lib.request(
       target,
@@ -154,6 +161,8 @@ export function sendWebhook(
     req.on('error', (err) =>
       finish(done({ error: err instanceof RefusedTargetError ? err.message : `${err.message}` })),
     );
+    if (opts.signal?.aborted) onAbort();
+    else opts.signal?.addEventListener('abort', onAbort, { once: true });
     req.end(body);
   });
 }
@@ -283,8 +292,11 @@ export async function deliver(deps: WorkerDeps, data: JobData<'webhook.deliver'>
       timeoutMs: deps.webhookTimeoutMs,
       targets: deps.webhookTargets,
       now: now.getTime(),
+      ...(deps.shutdown ? { signal: deps.shutdown } : {}),
     },
   );
+  // Interrupted by a shutdown: log nothing, and fail the job so BullMQ puts it back for a retry.
+  if (res.aborted) throw new Error('webhook delivery interrupted: the worker is shutting down');
   latency.observe(res.latencyMs / 1000);
 
   const ok = res.status !== null && res.status >= 200 && res.status < 300 && !res.error;
