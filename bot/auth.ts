@@ -72,7 +72,7 @@ export async function resolveWho(
   guildId: string | null,
   person: DiscordPerson,
   requestId: string,
-  opts: { join?: boolean } = {},
+  opts: { join?: boolean; rolesKnown?: boolean } = {},
 ): Promise<Who> {
   const orgId = await orgOf(deps, guildId);
   const gid = guildId as string;
@@ -84,7 +84,7 @@ export async function resolveWho(
     if (bestRoleId) userId = (await upsertDiscordUser(deps.pool, profileOf(person))).id;
   }
   const access = await withTenant(deps.pool, orgId, (tx) =>
-    discordStaffAccess(tx, gid, userId, person.roleIds, opts.join ?? true),
+    discordStaffAccess(tx, gid, userId, person.roleIds, opts.join ?? true, opts.rolesKnown ?? true),
   );
   const permissions = access.permissions;
   const staff = userId && permissions.size > 0 ? { type: 'user' as const, id: userId, requestId } : null;

@@ -433,6 +433,8 @@ export async function discordStaffAccess(
   userId: string | null,
   discordRoleIds: readonly string[],
   join: boolean,
+  /** False when the roles are not known (a message without its member): then nothing is revoked. */
+  rolesKnown = true,
 ): Promise<DiscordStaffAccess> {
   const mapped = await permissionsForDiscordRoles(tx, guildId, discordRoleIds);
   const empty = { memberPermissions: new Set<string>(), isMember: false };
@@ -445,15 +447,17 @@ export async function discordStaffAccess(
     [tx.orgId, userId],
   );
   const row = m.rows[0];
-  if (row && row.grantRoleId !== row.roleId) {
+  if (row && (row.grantRoleId !== row.roleId || !rolesKnown)) {
     // A real membership: its role's permissions, plus whatever the Discord roles add.
     const own = await tx.query<{ p: string }>(
       'select permission_key as p from role_permissions where org_id = $1::uuid and role_id = $2::uuid',
       [tx.orgId, row.roleId],
     );
-    const memberPermissions = new Set(own.rows.map((x) => x.p));
+    const ownPermissions = new Set(own.rows.map((x) => x.p));
+    // A marked membership seen without its roles gives what it gives, but never counts as real.
+    const memberPermissions = row.grantRoleId === row.roleId ? new Set<string>() : ownPermissions;
     return {
-      permissions: new Set([...memberPermissions, ...mapped.permissions]),
+      permissions: new Set([...ownPermissions, ...mapped.permissions]),
       memberPermissions,
       isMember: true,
     };

@@ -77,7 +77,8 @@ export async function onMessageCreate(deps: BotDeps, m: OmitPartialGroupDMChanne
   };
   let staff: Actor | null = null;
   if (m.author.id !== ticket.requesterDiscordId && !m.webhookId && !m.author.bot) {
-    staff = (await resolveWho(deps, m.guildId, person, randomUUID(), { join: false })).staff;
+    staff = (await resolveWho(deps, m.guildId, person, randomUUID(), { join: false, rolesKnown: !!m.member }))
+      .staff;
   }
   try {
     const r = await withTenant(deps.pool, orgId, async (tx) =>

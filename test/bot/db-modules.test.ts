@@ -12,13 +12,16 @@ import { archiveCategory, createCategory, listCategories, updateCategory } from 
 import {
   createGuildLinkCode,
   createOrgForGuild,
+  discordStaffAccess,
   getGuild,
   listGuilds,
   orgForGuild,
   redeemGuildLinkCode,
+  setRoleMapping,
   unlinkGuild,
   updateGuildSettings,
 } from '../../db/guilds.js';
+import { changeRole } from '../../db/memberships.js';
 import { withTenant } from '../../db/tenant.js';
 import { createUser } from '../../db/users.js';
 import { useTestDb } from '../support/db.js';
@@ -28,6 +31,51 @@ const db = useTestDb(4);
 const GUILD = '123456789012345678';
 
 describe('db/guilds', () => {
+  it('memberships made from a role mapping follow the Discord roles; real ones do not', async () => {
+    const org = await makeOrg(db.app, 'Derived');
+    const guildId = '987654321098765434';
+    const { code } = await withTenant(db.app, org.orgId, (tx) => createGuildLinkCode(tx, org.owner));
+    await redeemGuildLinkCode(db.app, { code, guildId, guildName: 'Derived' }, org.owner);
+    const [mods, agents] = ['987654321098765435', '987654321098765436'];
+    await withTenant(db.app, org.orgId, async (tx) => {
+      await setRoleMapping(tx, { guildId, discordRoleId: mods, roleKey: 'moderator' }, org.owner);
+      await setRoleMapping(tx, { guildId, discordRoleId: agents, roleKey: 'agent' }, org.owner);
+    });
+    const user = await createUser(db.app, { displayName: 'Staffer' });
+    const access = (roles: string[], join = true, known = true) =>
+      withTenant(db.app, org.orgId, (tx) => discordStaffAccess(tx, guildId, user.id, roles, join, known));
+    const role = async () =>
+      (
+        await db.admin.query(
+          'select r.key from memberships m join roles r on r.id = m.role_id where m.org_id = $1 and m.user_id = $2',
+          [org.orgId, user.id],
+        )
+      ).rows[0]?.key ?? null;
+    expect((await access([mods], false)).isMember).toBe(false);
+    expect(await role()).toBeNull();
+    const a = await access([mods]);
+    expect(a).toMatchObject({ isMember: true });
+    expect(a.permissions.has('tickets.merge')).toBe(true);
+    expect(a.memberPermissions.size).toBe(0);
+    expect(await role()).toBe('moderator');
+    expect((await access([agents])).permissions.has('tickets.merge')).toBe(false);
+    expect(await role()).toBe('agent');
+    // A message without its member: roles unknown, nothing is revoked.
+    expect((await access([], false, false)).isMember).toBe(true);
+    expect(await role()).toBe('agent');
+    expect((await access([])).isMember).toBe(false);
+    expect(await role()).toBeNull();
+    // Made a member again, then given a role in the panel: a real membership from then on.
+    await access([agents]);
+    await withTenant(db.app, org.orgId, (tx) =>
+      changeRole(tx, { userId: user.id, role: 'viewer' }, org.owner),
+    );
+    const real = await access([]);
+    expect(real.isMember).toBe(true);
+    expect(real.memberPermissions.has('tickets.read')).toBe(true);
+    expect(await role()).toBe('viewer');
+  });
+
   it('two /setup create at once for one guild make one organization; the other is a conflict', async () => {
     const guildId = '987654321098765432';
     const owner = await createUser(db.app, { displayName: 'Racing owner' });
