@@ -101,6 +101,33 @@ describe('/ticket subcommands', () => {
     });
   });
 
+  it('refuses players /reply, /tag and /panel, and posts nothing for them', async () => {
+    const posts = () => h.fake.requests({ method: 'POST', route: '/channels/:channel_id/messages' }).length;
+    const hooks = () =>
+      h.fake.requests({ method: 'POST', route: '/webhooks/:webhook_id/:webhook_token' }).length;
+    const before = { posts: posts(), hooks: hooks() };
+    const run = (name: string, options: { name: string; value: string }[], channelId = thread) =>
+      interact(h, {
+        kind: 'chatInput',
+        name,
+        guildId: h.guild.id,
+        channelId,
+        userId: h.users.player,
+        options,
+      });
+    expect((await run('reply', [{ name: 'text', value: 'I am staff now' }])).content).toContain(
+      'You need the `tickets.reply` permission',
+    );
+    expect((await run('tag', [])).content).toContain('You need the `tickets.reply` permission');
+    expect((await run('tag', [{ name: 'name', value: 'thanks' }])).content).toContain(
+      'You need the `tickets.reply` permission',
+    );
+    expect((await run('panel', [], h.guild.channels['support'] ?? '')).content).toBe(
+      'You need Manage Server on Discord or the `categories.manage` permission.',
+    );
+    expect({ posts: posts(), hooks: hooks() }).toEqual(before);
+  });
+
   it('claim, unclaim and assign, audited as the staff member', async () => {
     const claim = await cmd(h.users.moderator, 'claim');
     expect(claim.content).toBe('You claimed ticket #1.');
