@@ -336,8 +336,12 @@ export class OutboxRelay {
    * Redis lost.
    */
   private async catchUpAfterOutage(): Promise<void> {
-    const since = new Date((this.outageSince ?? Date.now()) - this.lookbackMs);
-    const until = new Date();
+    // Only what was relayed shortly before the outage began (plus a little for clock skew between
+    // this host and the database, whose time relayed_at is): the database serves at most ten
+    // minutes of it across tenants.
+    const began = this.outageSince ?? Date.now();
+    const since = new Date(began - this.lookbackMs);
+    const until = new Date(began + 5_000);
     let after = 0;
     let total = 0;
     for (;;) {

@@ -3,6 +3,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { Redis } from 'ioredis';
 import { afterEach, describe, expect, inject, it } from 'vitest';
+import { relayedBetween } from '../../db/outbox.js';
 import { createPolicy } from '../../db/sla.js';
 import { withTenant } from '../../db/tenant.js';
 import { openTicket, reply, setStatus } from '../../db/tickets.js';
@@ -228,5 +229,40 @@ describe('outbox relay', () => {
     cleanups.push(deps.close);
     expect(await pruneOutbox(deps.deps, 14)).toBeGreaterThanOrEqual(1);
     expect(await outboxIds(org.orgId)).toEqual([ids[1]]);
+  });
+
+  it('lets the app read relayed rows across tenants only for a window of at most ten minutes, up to now', async () => {
+    const org = await makeOrg(db.app);
+    await withTenant(db.app, org.orgId, async (tx) => {
+      await openTicket(tx, { subject: 'An hour ago', origin: 'api' }, org.owner);
+      await openTicket(tx, { subject: 'Just now', origin: 'api' }, org.owner);
+    });
+    const ids = await outboxIds(org.orgId);
+    const [old, recent] = [ids.at(-2) as number, ids.at(-1) as number];
+    await db.admin.query(
+      `update outbox set relayed_at = now() - interval '1 hour' where id = $1;`.replace('$1', String(old)),
+    );
+    await db.admin.query(`update outbox set relayed_at = now() where id = $1`, [recent]);
+    const now = Date.now();
+    // Asked for a day up to an hour from now: clamped to the ten minutes before the database's now.
+    const rows = await relayedBetween(
+      db.app,
+      new Date(now - 24 * 3600_000),
+      new Date(now + 3600_000),
+      0,
+      1000,
+    );
+    const got = rows.map((r) => r.id);
+    expect(got).toContain(recent);
+    expect(got).not.toContain(old);
+    // A window in the past keeps its end; its start is clamped to ten minutes before it.
+    const back = await relayedBetween(
+      db.app,
+      new Date(now - 24 * 3600_000),
+      new Date(now - 55 * 60_000),
+      0,
+      1000,
+    );
+    expect(back.map((r) => r.id)).toContain(old);
   });
 });
