@@ -447,4 +447,48 @@ describe('opening a ticket from the panel', () => {
     }
     await settle(h, async () => h.bot.deps.categories.get(h.org.orgId) !== undefined);
   });
+
+  it('opened from inside a ticket thread with no support channel set, the new thread goes in its parent', async () => {
+    const support = h.guild.channels['support'] ?? '';
+    const first = await interact(h, {
+      kind: 'chatInput',
+      name: 'ticket',
+      subcommand: 'open',
+      guildId: h.guild.id,
+      channelId: support,
+      userId: h.users.agent,
+      options: [{ name: 'subject', value: 'First, in the channel' }],
+    });
+    expect(first.content).toMatch(/is open/);
+    const inside = (
+      await h.db.admin.query('select discord_channel_id from tickets where external_id = $1', [
+        first.handle.id,
+      ])
+    ).rows[0].discord_channel_id;
+    await h.db.admin.query(
+      `update discord_guilds set settings = settings - 'supportChannelId' where guild_id = $1`,
+      [h.guild.id],
+    );
+    try {
+      const a = await interact(h, {
+        kind: 'chatInput',
+        name: 'ticket',
+        subcommand: 'open',
+        guildId: h.guild.id,
+        channelId: inside,
+        userId: h.users.agent,
+        options: [{ name: 'subject', value: 'Second, from inside the thread' }],
+      });
+      expect(a.content).toMatch(/is open/);
+      const made = (
+        await h.db.admin.query('select discord_channel_id from tickets where external_id = $1', [a.handle.id])
+      ).rows[0].discord_channel_id;
+      expect(h.fake.state.channels.get(made)?.parent_id).toBe(support);
+    } finally {
+      await h.db.admin.query(
+        `update discord_guilds set settings = settings || jsonb_build_object('supportChannelId', $2::text) where guild_id = $1`,
+        [h.guild.id, support],
+      );
+    }
+  });
 });
