@@ -1,5 +1,12 @@
 import { DiscordAPIError, HTTPError, type RequestData } from '@discordjs/rest';
-import { getOutboxRow } from '../db/outbox.js';
+import {
+  alertTargets,
+  messageForDelivery,
+  recordAlertPosted,
+  recordChunkPosted,
+  recordDeliveryFailure,
+  recordMessageDelivered,
+} from '../db/discord-delivery.js';
 import { withTenant } from '../db/tenant.js';
 import { counter } from '../lib/metrics.js';
 import { displayUrl } from '../lib/ssrf.js';
@@ -43,78 +50,19 @@ export function chunks(text: string, limit = LIMIT): string[] {
   return out;
 }
 
-interface MessageRow {
-  id: string;
-  body: string;
-  origin: string;
-  discordMessageId: string | null;
-  deleted: boolean;
-  ticketId: string;
-  channelId: string | null;
-  webhookId: string | null;
-  webhookToken: string | null;
-  mode: string | null;
-  author: string;
-  avatarUrl: string | null;
-}
-
-async function loadMessage(
-  deps: WorkerDeps,
-  orgId: string,
-  messageId: string,
-): Promise<MessageRow | undefined> {
-  return withTenant(deps.pool, orgId, async (tx) => {
-    const r = await tx.query<MessageRow>(
-      `select m.id, m.body, m.origin, m.discord_message_id as "discordMessageId", m.deleted_at is not null as deleted,
-         t.id as "ticketId", t.discord_channel_id as "channelId", t.discord_webhook_id as "webhookId",
-         t.discord_webhook_token as "webhookToken", t.discord_mode as mode,
-         coalesce(u.display_name, p.display_name, o.name, 'Support') as author, u.avatar_url as "avatarUrl"
-       from messages m
-       join tickets t on t.org_id = m.org_id and t.id = m.ticket_id
-       join organizations o on o.id = m.org_id
-       left join users u on u.id = m.author_user_id
-       left join player_profiles p on p.org_id = m.org_id and p.id = m.author_player_id
-       where m.org_id = $1::uuid and m.id = $2::uuid`,
-      [tx.orgId, messageId],
-    );
-    return r.rows[0];
-  });
-}
-
-async function recordFailure(
-  deps: WorkerDeps,
-  orgId: string,
-  ticketId: string,
-  messageId: string | null,
-  why: string,
-) {
-  await withTenant(deps.pool, orgId, async (tx) => {
-    await tx.query('update tickets set delivery_error = $3::text where org_id = $1::uuid and id = $2::uuid', [
-      tx.orgId,
-      ticketId,
-      why,
-    ]);
-    if (messageId) {
-      await tx.query(
-        'update messages set delivery_error = $3::text where org_id = $1::uuid and id = $2::uuid',
-        [tx.orgId, messageId, why],
-      );
-    }
-  });
-}
-
 const discordCode = (err: unknown) => (err instanceof DiscordAPIError ? Number(err.code) : undefined);
 
 export async function deliverMessage(deps: WorkerDeps, data: JobData<'discord.message'>): Promise<void> {
   const rest = deps.discord;
   if (!rest) return;
-  const m = await loadMessage(deps, data.orgId, data.messageId);
+  const m = await withTenant(deps.pool, data.orgId, (tx) => messageForDelivery(tx, data.messageId));
   if (!m || m.origin === 'discord' || m.discordMessageId || m.deleted || !m.channelId) return;
   const parts = chunks(m.body);
-  const ids: string[] = [];
   let viaWebhook = Boolean(m.webhookId && m.webhookToken);
   try {
-    for (const [i, content] of parts.entries()) {
+    // Chunks already posted (a retry after a failure part-way) are not posted again.
+    for (let i = m.chunkIds.length; i < parts.length; i++) {
+      const content = parts[i] as string;
       let id: string | undefined;
       if (viaWebhook) {
         try {
@@ -151,26 +99,21 @@ export async function deliverMessage(deps: WorkerDeps, data: JobData<'discord.me
         })) as { id: string };
         id = res.id;
       }
-      ids.push(id);
+      const posted = id;
+      await withTenant(deps.pool, data.orgId, (tx) => recordChunkPosted(tx, m.id, i, posted));
     }
   } catch (err) {
     const code = discordCode(err);
     const why = code !== undefined ? PERMANENT.get(code) : undefined;
     if (why) {
       posted.inc({ kind: 'message', outcome: 'permanent_failure' });
-      await recordFailure(deps, data.orgId, m.ticketId, m.id, why);
+      await withTenant(deps.pool, data.orgId, (tx) => recordDeliveryFailure(tx, m.ticketId, m.id, why));
       throw permanentError(why);
     }
     posted.inc({ kind: 'message', outcome: err instanceof HTTPError ? 'server_error' : 'error' });
     throw err;
   }
-  await withTenant(deps.pool, data.orgId, (tx) =>
-    tx.query(
-      `update messages set discord_message_id = $3::text, delivered_at = now(), delivery_error = null
-       where org_id = $1::uuid and id = $2::uuid and discord_message_id is null`,
-      [tx.orgId, m.id, ids[0]],
-    ),
-  );
+  await withTenant(deps.pool, data.orgId, (tx) => recordMessageDelivered(tx, m.id));
   posted.inc({ kind: 'message', outcome: 'ok' });
 }
 
@@ -199,31 +142,30 @@ export function alertText(type: string, payload: Record<string, unknown>): strin
   }
 }
 
-/** Posts an alert to the alert channel of each of the org's guilds that has one. */
+/**
+ * Posts an alert to the alert channel of each of the org's guilds that has one, once per channel:
+ * each post is recorded, so a retry after a failure at the second guild skips the first.
+ */
 export async function deliverAlert(deps: WorkerDeps, data: JobData<'discord.alert'>): Promise<void> {
   const rest = deps.discord;
   if (!rest) return;
-  const found = await withTenant(deps.pool, data.orgId, async (tx) => {
-    const ev = await getOutboxRow(tx, data.outboxId);
-    const g = await tx.query<{ channelId: string }>(
-      `select settings->>'alertChannelId' as "channelId" from discord_guilds
-       where org_id = $1::uuid and settings ? 'alertChannelId'`,
-      [tx.orgId],
-    );
-    return { ev, channels: g.rows.map((r) => r.channelId).filter(Boolean) };
-  });
-  const text = found.ev ? alertText(found.ev.eventType, found.ev.payload) : null;
+  const found = await withTenant(deps.pool, data.orgId, (tx) => alertTargets(tx, data.outboxId));
+  const text = found.event ? alertText(found.event.eventType, found.event.payload) : null;
   if (!text) return;
   for (const channelId of found.channels) {
+    if (found.posted.has(channelId)) continue;
     try {
-      await rest.post(`/channels/${channelId}/messages`, {
+      const res = (await rest.post(`/channels/${channelId}/messages`, {
         body: {
           content: text,
           allowed_mentions: { parse: [] },
           nonce: `alert${data.outboxId}`.slice(0, 25),
           enforce_nonce: true,
         },
-      });
+      })) as { id?: string };
+      await withTenant(deps.pool, data.orgId, (tx) =>
+        recordAlertPosted(tx, data.outboxId, channelId, res.id ?? null),
+      );
       posted.inc({ kind: 'alert', outcome: 'ok' });
     } catch (err) {
       const code = discordCode(err);

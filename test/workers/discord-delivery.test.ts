@@ -173,6 +173,45 @@ describe('Discord delivery', () => {
     });
     const t = await db.admin.query('select delivery_error from tickets where id = $1', [s.ticket.id]);
     expect(t.rows[0]?.delivery_error).toBe('the Discord channel or thread was deleted');
+    // Recorded like any other change: in the ticket's history and as an event for the panel.
+    const history = await db.admin.query<{ data: Record<string, unknown> }>(
+      `select data from ticket_events where ticket_id = $1 and type = 'ticket.delivery_failed'`,
+      [s.ticket.id],
+    );
+    expect(history.rows[0]?.data).toMatchObject({
+      messageId: lost.id,
+      error: 'the Discord channel or thread was deleted',
+    });
+    const ev = await db.admin.query(
+      `select 1 from outbox where aggregate_id = $1 and event_type = 'ticket.delivery_failed'`,
+      [s.ticket.id],
+    );
+    expect(ev.rowCount).toBe(1);
+  });
+
+  it('resumes a long message after the chunk that failed, never posting a chunk twice', async () => {
+    const s = await setup();
+    const body = ['FIRST', 'SECOND', 'THIRD'].map((w) => `${w} ${'x'.repeat(1900)}`).join('\n');
+    const m = await s.staffReply(body);
+    let failing = true;
+    const second = (r: { method: string; body?: unknown }) =>
+      failing &&
+      r.method === 'POST' &&
+      String((r.body as { content?: string })?.content).startsWith('SECOND');
+    fake.failNext(second, 500, { count: 100 });
+    await expect(deliverMessage(env.deps, { orgId: s.org.orgId, messageId: m.id })).rejects.toThrow();
+    failing = false;
+    await deliverMessage(env.deps, { orgId: s.org.orgId, messageId: m.id });
+    const contents = posts(s.channelId).map((r) => String((r.body as { content?: string })?.content));
+    for (const word of ['FIRST ', 'SECOND ', 'THIRD ']) {
+      expect(contents.filter((c) => c.includes(word))).toHaveLength(1);
+    }
+    const first = posts(s.channelId).find((r) =>
+      String((r.body as { content?: string })?.content).includes('FIRST'),
+    );
+    expect((await s.row(m.id))?.discord_message_id).toBe(
+      (first?.response as { id?: string } | undefined)?.id,
+    );
   });
 
   it('splits long messages at Discord’s limit', () => {
@@ -210,5 +249,53 @@ describe('Discord delivery', () => {
       alertText('webhook.disabled', { url: 'https://x.example/hooks/t0ken?sig=abc', reason: 'gone' }),
     ).not.toMatch(/t0ken|abc/);
     expect(alertText('ticket.updated', {})).toBeNull();
+  });
+
+  it('posts an alert to each channel once even when a retry follows a partial failure', async () => {
+    const s = await setup();
+    const other = fake.addGuild({ name: 'Second', channels: [{ name: 'alerts' }] });
+    await withTenant(db.app, s.org.orgId, (tx) =>
+      tx.query(
+        `insert into discord_guilds (org_id, guild_id, name, settings) values ($1, $2, 'Second', $3)`,
+        [tx.orgId, other.id, JSON.stringify({ alertChannelId: other.channels.alerts })],
+      ),
+    );
+    const r = await db.admin.query<{ id: number }>(
+      `insert into outbox (org_id, event_type, aggregate_type, aggregate_id, payload)
+       values ($1, 'ticket.sla_warning', 'ticket', $2, $3) returning id`,
+      [
+        s.org.orgId,
+        s.ticket.id,
+        JSON.stringify({
+          ticket: { number: 1, subject: 'Lost' },
+          metric: 'resolution',
+          dueAt: new Date().toISOString(),
+        }),
+      ],
+    );
+    const outboxId = Number(r.rows[0]?.id);
+    const channels = [s.guild.channels.alerts as string, other.channels.alerts as string];
+    // Whichever channel is posted to second fails the first time round.
+    let calls = 0;
+    let failing = true;
+    fake.failNext(
+      (q: { method: string; path: string }) =>
+        failing &&
+        q.method === 'POST' &&
+        channels.some((c) => q.path.includes(`/channels/${c}/messages`)) &&
+        ++calls > 1,
+      500,
+      { count: 100 },
+    );
+    await expect(deliverAlert(env.deps, { orgId: s.org.orgId, outboxId })).rejects.toThrow();
+    failing = false;
+    await deliverAlert(env.deps, { orgId: s.org.orgId, outboxId });
+    for (const c of channels) {
+      const attempts = fake.requests({ method: 'POST', path: `/api/v10/channels/${c}/messages` });
+      expect(attempts.filter((q) => q.status === 200)).toHaveLength(1);
+    }
+    // Posted once per channel: a third run posts nothing.
+    await deliverAlert(env.deps, { orgId: s.org.orgId, outboxId });
+    for (const c of channels) expect(posts(c)).toHaveLength(1);
   });
 });

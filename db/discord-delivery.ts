@@ -1,0 +1,141 @@
+import { recordChange } from './changes.js';
+import { getOutboxRow, type OutboxRow } from './outbox.js';
+import type { Tx } from './tenant.js';
+
+/**
+ * What the workers' Discord delivery reads and records: a message written outside Discord on its
+ * way into the ticket's thread or channel (posted chunk by chunk, each chunk recorded as it
+ * lands, so a retry resumes after the last one), the alerts posted per channel, and failures,
+ * which are ticket changes like any other (history entry and `ticket.delivery_failed` event).
+ */
+
+export interface MessageForDelivery {
+  id: string;
+  body: string;
+  origin: string;
+  discordMessageId: string | null;
+  /** Discord ids of the chunks posted so far (a long message is posted in several). */
+  chunkIds: string[];
+  deleted: boolean;
+  ticketId: string;
+  channelId: string | null;
+  webhookId: string | null;
+  /** Sealed (lib/secret-box.ts). */
+  webhookToken: string | null;
+  mode: string | null;
+  author: string;
+  avatarUrl: string | null;
+}
+
+export async function messageForDelivery(tx: Tx, messageId: string): Promise<MessageForDelivery | undefined> {
+  const r = await tx.query<MessageForDelivery>(
+    `select m.id, m.body, m.origin, m.discord_message_id as "discordMessageId", m.discord_chunk_ids as "chunkIds",
+       m.deleted_at is not null as deleted,
+       t.id as "ticketId", t.discord_channel_id as "channelId", t.discord_webhook_id as "webhookId",
+       t.discord_webhook_token as "webhookToken", t.discord_mode as mode,
+       coalesce(u.display_name, p.display_name, o.name, 'Support') as author, u.avatar_url as "avatarUrl"
+     from messages m
+     join tickets t on t.org_id = m.org_id and t.id = m.ticket_id
+     join organizations o on o.id = m.org_id
+     left join users u on u.id = m.author_user_id
+     left join player_profiles p on p.org_id = m.org_id and p.id = m.author_player_id
+     where m.org_id = $1::uuid and m.id = $2::uuid`,
+    [tx.orgId, messageId],
+  );
+  return r.rows[0];
+}
+
+/** Records chunk `index` as posted; only appends in order, so a duplicate run changes nothing. */
+export async function recordChunkPosted(
+  tx: Tx,
+  messageId: string,
+  index: number,
+  discordId: string,
+): Promise<void> {
+  await tx.query(
+    `update messages set discord_chunk_ids = discord_chunk_ids || $4::text
+     where org_id = $1::uuid and id = $2::uuid and cardinality(discord_chunk_ids) = $3::int`,
+    [tx.orgId, messageId, index, discordId],
+  );
+}
+
+/** Every chunk is posted: the first one's id identifies the message in Discord. */
+export async function recordMessageDelivered(tx: Tx, messageId: string): Promise<void> {
+  await tx.query(
+    `update messages set discord_message_id = discord_chunk_ids[1], delivered_at = now(), delivery_error = null
+     where org_id = $1::uuid and id = $2::uuid and discord_message_id is null and cardinality(discord_chunk_ids) > 0`,
+    [tx.orgId, messageId],
+  );
+}
+
+/**
+ * A delivery that cannot succeed (the channel is gone, the bot lost access): noted on the
+ * message and the ticket, in the ticket's history, and as a `ticket.delivery_failed` event.
+ */
+export async function recordDeliveryFailure(
+  tx: Tx,
+  ticketId: string,
+  messageId: string | null,
+  error: string,
+): Promise<void> {
+  await tx.query('update tickets set delivery_error = $3::text where org_id = $1::uuid and id = $2::uuid', [
+    tx.orgId,
+    ticketId,
+    error,
+  ]);
+  if (messageId) {
+    await tx.query(
+      'update messages set delivery_error = $3::text where org_id = $1::uuid and id = $2::uuid',
+      [tx.orgId, messageId, error],
+    );
+  }
+  await recordChange(
+    tx,
+    { type: 'system' },
+    {
+      ticketId,
+      action: 'ticket.delivery_failed',
+      data: { messageId, error },
+      event: {
+        type: 'ticket.delivery_failed',
+        aggregateType: 'ticket',
+        aggregateId: ticketId,
+        payload: { ticket: { id: ticketId }, messageId, error },
+      },
+    },
+  );
+}
+
+/** An alert's event, the org's alert channels, and the channels it was already posted to. */
+export async function alertTargets(
+  tx: Tx,
+  outboxId: number,
+): Promise<{ event: OutboxRow | undefined; channels: string[]; posted: Set<string> }> {
+  const event = await getOutboxRow(tx, outboxId);
+  const g = await tx.query<{ channelId: string; posted: boolean }>(
+    `select g.settings->>'alertChannelId' as "channelId",
+       exists (select 1 from discord_alert_posts a where a.org_id = g.org_id and a.outbox_id = $2::bigint
+         and a.channel_id = g.settings->>'alertChannelId') as posted
+     from discord_guilds g where g.org_id = $1::uuid and g.settings ? 'alertChannelId'`,
+    [tx.orgId, outboxId],
+  );
+  const rows = g.rows.filter((r) => r.channelId);
+  return {
+    event,
+    channels: rows.map((r) => r.channelId),
+    posted: new Set(rows.filter((r) => r.posted).map((r) => r.channelId)),
+  };
+}
+
+export async function recordAlertPosted(
+  tx: Tx,
+  outboxId: number,
+  channelId: string,
+  discordMessageId: string | null,
+): Promise<void> {
+  await tx.query(
+    `insert into discord_alert_posts (org_id, outbox_id, channel_id, discord_message_id)
+     values ($1::uuid, $2::bigint, $3::text, $4::text) on conflict do nothing`,
+    [tx.orgId, outboxId, channelId, discordMessageId],
+  );
+}
