@@ -183,8 +183,12 @@ describe('failures reach the user as clear ephemeral messages', () => {
     const before = await count();
     // The first open waits out a 429 on its thread, holding the per-player lock meanwhile.
     h.fake.rateLimitNext(threadCreate, 1);
+    // Only a 429 from this open counts: earlier tests left 429s of their own in the log.
+    const earlier = new Set(h.fake.requests({ ...threadCreate, status: 429 }));
     const first = openCmd('first click', quick);
-    await h.fake.waitForRequest({ ...threadCreate, status: 429 });
+    await h.fake.waitForRequest(
+      (r) => r.method === 'POST' && r.route === threadCreate.route && r.status === 429 && !earlier.has(r),
+    );
     const second = await openCmd('second click', quick);
     expect(second.content).toBe('Your previous ticket is still being opened; give it a moment.');
     expect((await first).content).toMatch(/is open/);
