@@ -29,6 +29,19 @@ export async function claimOutbox(client: pg.ClientBase, batch: number): Promise
   return r.rows;
 }
 
+/**
+ * Of the claimed ids, those with an earlier unrelayed row of the same organization outside the
+ * claim (another relay holds it): publishing them now would put them ahead of it.
+ */
+export async function blockedByEarlier(client: pg.ClientBase, ids: readonly number[]): Promise<Set<number>> {
+  if (!ids.length) return new Set();
+  const r = await client.query<{ id: number }>({
+    text: 'select id from gm_outbox_blocked($1::bigint[]) as id',
+    values: [ids],
+  });
+  return new Set(r.rows.map((x) => Number(x.id)));
+}
+
 export async function markRelayed(client: pg.ClientBase, ids: readonly number[]): Promise<number> {
   const r = await client.query<{ n: number }>({
     text: 'select gm_mark_outbox_relayed($1::bigint[]) as n',

@@ -1,6 +1,7 @@
 import type { Redis } from 'ioredis';
 import type pg from 'pg';
 import {
+  blockedByEarlier,
   claimOutbox,
   markRelayed,
   type OrgFeatures,
@@ -271,8 +272,15 @@ export class OutboxRelay {
     let broken = false;
     try {
       await client.query('begin');
-      const rows = await claimOutbox(client, this.batchSize);
-      pending.set(rows.length);
+      const claimed = await claimOutbox(client, this.batchSize);
+      pending.set(claimed.length);
+      // An org's rows behind an earlier one another relay holds wait for a later batch, so each
+      // org's events go out in outbox order however many relays run.
+      const blocked = await blockedByEarlier(
+        client,
+        claimed.map((r) => r.id),
+      );
+      const rows = claimed.filter((r) => !blocked.has(r.id));
       if (rows.length === 0) {
         await client.query('commit');
         return 0;
