@@ -1,7 +1,14 @@
 import { randomUUID } from 'node:crypto';
 import { Redis } from 'ioredis';
 import { afterAll, describe, expect, inject, it } from 'vitest';
-import { BACKLOG_LENGTH, currentSeq, type LiveEvent, publishLive, readBacklog, ticketTopic } from '../../lib/live.js';
+import {
+  BACKLOG_LENGTH,
+  currentSeq,
+  type LiveEvent,
+  publishLive,
+  readBacklog,
+  ticketTopic,
+} from '../../lib/live.js';
 
 const redis = new Redis(inject('services').redisUrl, { maxRetriesPerRequest: 1 });
 afterAll(() => redis.quit());
