@@ -27,38 +27,38 @@ export async function inactivityLimitHours(tx: Tx): Promise<number | null> {
   return r.rows[0]?.hours ?? null;
 }
 
+// When the ticket started waiting on the player, and when it was last warned: kept on the
+// ticket (tickets.pending_since and inactivity_warned_at, written by a trigger as the history
+// entries land), so the sweep finds due tickets through an index instead of reading history.
+const WAITING = 'greatest(t.created_at, t.last_staff_message_at, t.last_player_message_at, t.pending_since)';
 const WAITING_SQL = `
-  select t.id,
-    greatest(t.created_at, t.last_staff_message_at, t.last_player_message_at,
-      (select max(e.created_at) from ticket_events e where e.org_id = t.org_id and e.ticket_id = t.id
-         and e.type = 'ticket.status_changed' and e.data->>'to' = 'pending')) as "waitingSince",
-    (select max(coalesce((e.data->>'warnedAt')::timestamptz, e.created_at)) from ticket_events e
-      where e.org_id = t.org_id and e.ticket_id = t.id and e.type = 'ticket.inactivity_warning') as "warnedAt"
+  select t.id, ${WAITING} as "waitingSince", t.inactivity_warned_at as "warnedAt"
   from tickets t where t.org_id = $1::uuid and t.status = 'pending'`;
 
-/** Pending tickets that are due a warning or a close at `now`, oldest wait first. */
+/** Pending tickets that are due a warning or a close at `now`, longest waiting first. */
 export async function dueForAction(
   tx: Tx,
   limitHours: number,
   now: Date,
   batch = 500,
 ): Promise<Array<WaitingTicket & { action: 'warn' | 'close' }>> {
-  const r = await tx.query<WaitingTicket>(`${WAITING_SQL} order by t.updated_at limit $2::int`, [
-    tx.orgId,
-    batch * 4,
-  ]);
-  const limitMs = limitHours * 3600_000;
-  const graceMs = graceHours(limitHours) * 3600_000;
-  const out: Array<WaitingTicket & { action: 'warn' | 'close' }> = [];
-  for (const t of r.rows) {
-    const warned = t.warnedAt && t.warnedAt > t.waitingSince;
-    if (warned && now.getTime() >= (t.warnedAt as Date).getTime() + graceMs)
-      out.push({ ...t, action: 'close' });
-    else if (!warned && now.getTime() >= t.waitingSince.getTime() + limitMs)
-      out.push({ ...t, action: 'warn' });
-    if (out.length >= batch) break;
-  }
-  return out;
+  const warnBefore = new Date(now.getTime() - limitHours * 3600_000);
+  const closeBefore = new Date(now.getTime() - graceHours(limitHours) * 3600_000);
+  const warn = await tx.query<WaitingTicket>(
+    `${WAITING_SQL} and ${WAITING} <= $2::timestamptz
+       and (t.inactivity_warned_at is null or t.inactivity_warned_at <= ${WAITING})
+     order by ${WAITING} limit $3::int`,
+    [tx.orgId, warnBefore, batch],
+  );
+  const close = await tx.query<WaitingTicket>(
+    `${WAITING_SQL} and t.inactivity_warned_at <= $2::timestamptz and t.inactivity_warned_at > ${WAITING}
+     order by t.inactivity_warned_at limit $3::int`,
+    [tx.orgId, closeBefore, batch],
+  );
+  return [
+    ...close.rows.map((t) => ({ ...t, action: 'close' as const })),
+    ...warn.rows.map((t) => ({ ...t, action: 'warn' as const })),
+  ];
 }
 
 async function recheck(tx: Tx, ticketId: string): Promise<WaitingTicket | undefined> {

@@ -65,7 +65,9 @@ async function setup(limitHours: number | null) {
     await db.admin.query(
       `update tickets set created_at = created_at - $2::interval,
          last_staff_message_at = last_staff_message_at - $2::interval,
-         last_player_message_at = last_player_message_at - $2::interval where id = $1`,
+         last_player_message_at = last_player_message_at - $2::interval,
+         pending_since = pending_since - $2::interval,
+         inactivity_warned_at = inactivity_warned_at - $2::interval where id = $1`,
       [ticketId, shift],
     );
     await db.admin.query(
@@ -174,5 +176,20 @@ describe('auto-close', () => {
     await withTenant(db.app, none.org.orgId, (tx) =>
       setStatus(tx, { ticketId: t2.id, status: 'solved' }, none.org.owner),
     );
+  });
+
+  it('finds a ticket due for a warning however many pending tickets are not due yet', async () => {
+    const s = await setup(48);
+    const t = await s.waiting();
+    clock.set(new Date());
+    await s.age(t.id, 49);
+    // 2,100 pending tickets that have not waited long, all touched before the due one.
+    await db.admin.query(
+      `insert into tickets (org_id, number, subject, status, origin, updated_at)
+       select $1, 100000 + g, 'Waiting', 'pending', 'api', now() - interval '1 day' from generate_series(1, 2100) g`,
+      [s.org.orgId],
+    );
+    await autoCloseSweep(env.deps);
+    expect(await s.state(t.id)).toMatchObject({ status: 'pending', warnings: 1 });
   });
 });
