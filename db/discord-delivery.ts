@@ -139,3 +139,21 @@ export async function recordAlertPosted(
     [tx.orgId, outboxId, channelId, discordMessageId],
   );
 }
+
+/**
+ * Messages written outside Discord between `from` and `to` that are still not posted and have no
+ * recorded failure, in tickets that have a Discord channel: their delivery job was lost or ran
+ * out of attempts.
+ */
+export async function undeliveredMessages(tx: Tx, from: Date, to: Date, limit = 500): Promise<string[]> {
+  const r = await tx.query<{ id: string }>(
+    `select m.id from messages m
+     join tickets t on t.org_id = m.org_id and t.id = m.ticket_id and t.discord_channel_id is not null
+     where m.org_id = $1::uuid and m.discord_message_id is null and m.delivery_error is null
+       and m.deleted_at is null and m.origin <> 'discord' and m.ticket_id is not null
+       and m.created_at >= $2::timestamptz and m.created_at < $3::timestamptz
+     order by m.created_at limit $4::int`,
+    [tx.orgId, from, to, limit],
+  );
+  return r.rows.map((x) => x.id);
+}

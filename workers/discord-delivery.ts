@@ -6,12 +6,13 @@ import {
   recordChunkPosted,
   recordDeliveryFailure,
   recordMessageDelivered,
+  undeliveredMessages,
 } from '../db/discord-delivery.js';
 import { withTenant } from '../db/tenant.js';
 import { counter } from '../lib/metrics.js';
 import { displayUrl } from '../lib/ssrf.js';
 import type { WorkerDeps } from './deps.js';
-import type { JobData } from './jobs.js';
+import { type JobData, jobIds } from './jobs.js';
 import { permanentError } from './queues.js';
 
 /**
@@ -178,4 +179,44 @@ export async function deliverAlert(deps: WorkerDeps, data: JobData<'discord.aler
       throw err;
     }
   }
+}
+
+/** How old an unposted message must be before the sweep assumes its job is gone, and how far back it looks. */
+export const UNDELIVERED_AFTER_MS = 5 * 60_000;
+export const UNDELIVERED_WITHIN_MS = 24 * 3600_000;
+
+/**
+ * Re-enqueues messages that should have reached Discord by now and have not (their job was lost
+ * with a Redis crash or failed for good in a long outage). Scheduled every 5 minutes. Nothing to
+ * do without a bot token.
+ */
+export async function sweepUndeliveredMessages(deps: WorkerDeps): Promise<number> {
+  if (!deps.discord) return 0;
+  const now = deps.clock.now().getTime();
+  const from = new Date(now - UNDELIVERED_WITHIN_MS);
+  const to = new Date(now - UNDELIVERED_AFTER_MS);
+  let found = 0;
+  let after: string | null = null;
+  for (;;) {
+    const orgs: { rows: Array<{ org_id: string }> } = await deps.pool.query({
+      text: 'select org_id from gm_list_orgs($1::uuid, 500)',
+      values: [after],
+    });
+    for (const { org_id: orgId } of orgs.rows) {
+      const ids = await withTenant(deps.pool, orgId, (tx) => undeliveredMessages(tx, from, to));
+      found += ids.length;
+      await deps.queues.ensureMany(
+        ids.map((messageId) => ({
+          name: 'discord.message' as const,
+          payload: { orgId, messageId },
+          opts: { jobId: jobIds.discordSweep(messageId) },
+        })),
+      );
+    }
+    const last = orgs.rows.at(-1);
+    if (!last || orgs.rows.length < 500) break;
+    after = last.org_id;
+  }
+  if (found) deps.logger.info({ found }, 're-enqueued undelivered Discord messages');
+  return found;
 }

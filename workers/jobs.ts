@@ -58,6 +58,8 @@ export const JOBS = {
   'webhook.sweep': { queue: 'maintenance', schema: z.object({}) },
   /** Scheduled: deletes relayed outbox rows past the retention period. */
   'outbox.prune': { queue: 'maintenance', schema: z.object({}) },
+  /** Scheduled: re-enqueues messages that should have reached Discord by now and have not. */
+  'discord.sweep': { queue: 'maintenance', schema: z.object({}) },
   /** Scheduled: retries jobs that ran out of attempts (a long Postgres outage), unless permanent. */
   'jobs.retry_failed': { queue: 'maintenance', schema: z.object({}) },
 } as const;
@@ -75,6 +77,7 @@ export const jobIds = {
     `wd-${outboxId}-${subscriptionId}-${attempt}`,
   replay: (replayOutboxId: number) => `wr-${replayOutboxId}`,
   discordMessage: (outboxId: number) => `dm-${outboxId}`,
+  discordSweep: (messageId: string) => `dms-${messageId}`,
   alert: (outboxId: number) => `da-${outboxId}`,
   slaRecompute: (outboxId: number) => `sr-${outboxId}`,
   slaSweep: (ticketId: string, slot: number) => `ss-${ticketId}-${slot}`,

@@ -54,6 +54,7 @@ const SCHEDULED = new Set<JobName>([
   'webhook.sweep',
   'outbox.prune',
   'jobs.retry_failed',
+  'discord.sweep',
 ]);
 /** Failed jobs older than this are left alone (and expire with `removeOnFail`). */
 export const RETRY_FAILED_WITHIN_MS = 24 * 3600_000;

@@ -8,7 +8,7 @@ import type { TargetPolicy } from '../lib/ssrf.js';
 import { autoCloseSweep } from './auto-close.js';
 import { type Clock, systemClock } from './clock.js';
 import type { WorkerDeps } from './deps.js';
-import { deliverAlert, deliverMessage } from './discord-delivery.js';
+import { deliverAlert, deliverMessage, sweepUndeliveredMessages } from './discord-delivery.js';
 import { pruneOutbox, retryFailedJobs, sweepWebhookRetries } from './maintenance.js';
 import { OutboxRelay } from './outbox-relay.js';
 import { createQueues, type Handlers, type Queues, startProcessors } from './queues.js';
@@ -87,6 +87,9 @@ export function handlersFor(deps: WorkerDeps, retentionDays: number): Handlers {
     'jobs.retry_failed': async () => {
       await retryFailedJobs(deps);
     },
+    'discord.sweep': async () => {
+      await sweepUndeliveredMessages(deps);
+    },
   };
 }
 
@@ -150,6 +153,11 @@ export async function startWorkerRuntime(opts: RuntimeOptions): Promise<WorkerRu
       'webhook-sweep',
       { every: 5 * 60_000 },
       { name: 'webhook.sweep', data: {} },
+    );
+    await maint.upsertJobScheduler(
+      'discord-sweep',
+      { every: 5 * 60_000 },
+      { name: 'discord.sweep', data: {} },
     );
     await maint.upsertJobScheduler(
       'retry-failed',

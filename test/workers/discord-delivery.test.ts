@@ -4,7 +4,13 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { SYSTEM } from '../../db/changes.js';
 import { withTenant } from '../../db/tenant.js';
 import { openTicket, reply } from '../../db/tickets.js';
-import { alertText, chunks, deliverAlert, deliverMessage } from '../../workers/discord-delivery.js';
+import {
+  alertText,
+  chunks,
+  deliverAlert,
+  deliverMessage,
+  sweepUndeliveredMessages,
+} from '../../workers/discord-delivery.js';
 import { useTestDb } from '../support/db.js';
 import { type FakeDiscord, startFakeDiscord } from '../support/fake-discord/index.js';
 import { makeOrg } from '../support/fixtures.js';
@@ -297,5 +303,26 @@ describe('Discord delivery', () => {
     // Posted once per channel: a third run posts nothing.
     await deliverAlert(env.deps, { orgId: s.org.orgId, outboxId });
     for (const c of channels) expect(posts(c)).toHaveLength(1);
+  });
+
+  it('re-enqueues a message whose delivery job was lost, and only until it is posted', async () => {
+    const s = await setup();
+    const m = await s.staffReply('My job went missing');
+    // Ten minutes later the message still has no Discord id: the sweep enqueues it again.
+    const later = { ...env.deps, clock: { now: () => new Date(Date.now() + 10 * 60_000) } };
+    expect(await sweepUndeliveredMessages(later)).toBeGreaterThanOrEqual(1);
+    const discord = env.deps.queues.get('discord');
+    const job = (await discord.getJobs(['waiting', 'prioritized'])).find(
+      (j) => j.name === 'discord.message' && j.data.messageId === m.id,
+    );
+    expect(job?.data).toEqual({ orgId: s.org.orgId, messageId: m.id });
+    await deliverMessage(env.deps, job?.data);
+    expect(posts(s.channelId)).toHaveLength(1);
+    await job?.remove();
+    await sweepUndeliveredMessages(later);
+    const again = (await discord.getJobs(['waiting', 'prioritized'])).filter(
+      (j) => j.data.messageId === m.id,
+    );
+    expect(again).toHaveLength(0);
   });
 });
