@@ -45,6 +45,34 @@ export async function messageForDelivery(tx: Tx, messageId: string): Promise<Mes
   return r.rows[0];
 }
 
+/**
+ * Claims an unposted message for `seconds` so that only one run posts it at a time; false when it
+ * is posted already or another run holds a claim that has not lapsed.
+ */
+export async function claimMessageDelivery(
+  tx: Tx,
+  messageId: string,
+  claim: string,
+  seconds: number,
+): Promise<boolean> {
+  const r = await tx.query(
+    `update messages set discord_claim = $3::text, discord_claimed_until = now() + make_interval(secs => $4::int)
+     where org_id = $1::uuid and id = $2::uuid and discord_message_id is null
+       and (discord_claimed_until is null or discord_claimed_until < now())`,
+    [tx.orgId, messageId, claim, seconds],
+  );
+  return (r.rowCount ?? 0) > 0;
+}
+
+/** Gives up a claim (the run failed and its job will retry). */
+export async function releaseMessageClaim(tx: Tx, messageId: string, claim: string): Promise<void> {
+  await tx.query(
+    `update messages set discord_claim = null, discord_claimed_until = null
+     where org_id = $1::uuid and id = $2::uuid and discord_claim = $3::text`,
+    [tx.orgId, messageId, claim],
+  );
+}
+
 /** Records chunk `index` as posted; only appends in order, so a duplicate run changes nothing. */
 export async function recordChunkPosted(
   tx: Tx,
@@ -62,7 +90,8 @@ export async function recordChunkPosted(
 /** Every chunk is posted: the first one's id identifies the message in Discord. */
 export async function recordMessageDelivered(tx: Tx, messageId: string): Promise<void> {
   await tx.query(
-    `update messages set discord_message_id = discord_chunk_ids[1], delivered_at = now(), delivery_error = null
+    `update messages set discord_message_id = discord_chunk_ids[1], delivered_at = now(), delivery_error = null,
+       discord_claim = null, discord_claimed_until = null
      where org_id = $1::uuid and id = $2::uuid and discord_message_id is null and cardinality(discord_chunk_ids) > 0`,
     [tx.orgId, messageId],
   );

@@ -1,11 +1,14 @@
+import { randomUUID } from 'node:crypto';
 import { DiscordAPIError, HTTPError, type RequestData } from '@discordjs/rest';
 import {
   alertTargets,
+  claimMessageDelivery,
   messageForDelivery,
   recordAlertPosted,
   recordChunkPosted,
   recordDeliveryFailure,
   recordMessageDelivered,
+  releaseMessageClaim,
   undeliveredMessages,
 } from '../db/discord-delivery.js';
 import { withTenant } from '../db/tenant.js';
@@ -35,6 +38,8 @@ const PERMANENT = new Map<number, string>([
   [50083, 'the Discord thread is archived and locked'],
 ]);
 const UNKNOWN_WEBHOOK = 10015;
+/** How long a run's claim on a message lasts: longer than posting a few chunks takes. */
+const CLAIM_SECONDS = 300;
 const LIMIT = 2000;
 
 /** Splits at line breaks where possible, never past Discord's 2,000 characters. */
@@ -56,8 +61,27 @@ const discordCode = (err: unknown) => (err instanceof DiscordAPIError ? Number(e
 export async function deliverMessage(deps: WorkerDeps, data: JobData<'discord.message'>): Promise<void> {
   const rest = deps.discord;
   if (!rest) return;
+  const first = await withTenant(deps.pool, data.orgId, (tx) => messageForDelivery(tx, data.messageId));
+  if (!first || first.origin === 'discord' || first.discordMessageId || first.deleted || !first.channelId)
+    return;
+  // One run at a time posts a message (a sweep's job and a retrying one could otherwise both post
+  // the same chunk); the claim lapses if this process dies. Read again once claimed: the chunks
+  // posted by a run that just finished count.
+  const claim = randomUUID();
+  const claimed = await withTenant(deps.pool, data.orgId, (tx) =>
+    claimMessageDelivery(tx, data.messageId, claim, CLAIM_SECONDS),
+  );
+  if (!claimed) {
+    const now = await withTenant(deps.pool, data.orgId, (tx) => messageForDelivery(tx, data.messageId));
+    if (!now || now.discordMessageId) return;
+    throw new Error('another run is posting this message; retrying');
+  }
   const m = await withTenant(deps.pool, data.orgId, (tx) => messageForDelivery(tx, data.messageId));
-  if (!m || m.origin === 'discord' || m.discordMessageId || m.deleted || !m.channelId) return;
+  if (!m?.channelId || m.discordMessageId || m.deleted) {
+    await withTenant(deps.pool, data.orgId, (tx) => releaseMessageClaim(tx, data.messageId, claim));
+    return;
+  }
+  const channelId = m.channelId;
   const parts = chunks(m.body);
   let viaWebhook = Boolean(m.webhookId && m.webhookToken);
   try {
@@ -68,7 +92,7 @@ export async function deliverMessage(deps: WorkerDeps, data: JobData<'discord.me
       if (viaWebhook) {
         try {
           const query = new URLSearchParams({ wait: 'true' });
-          if (m.mode !== 'channel') query.set('thread_id', m.channelId);
+          if (m.mode !== 'channel') query.set('thread_id', channelId);
           const token = deps.box.open(m.webhookToken as string);
           const res = (await rest.post(`/webhooks/${m.webhookId}/${token}`, {
             auth: false,
@@ -88,7 +112,7 @@ export async function deliverMessage(deps: WorkerDeps, data: JobData<'discord.me
         }
       }
       if (!id) {
-        const res = (await rest.post(`/channels/${m.channelId}/messages`, {
+        const res = (await rest.post(`/channels/${channelId}/messages`, {
           body: {
             content: i === 0 ? `**${m.author}:** ${content}`.slice(0, LIMIT) : content,
             allowed_mentions: { parse: [] },
@@ -112,6 +136,7 @@ export async function deliverMessage(deps: WorkerDeps, data: JobData<'discord.me
       throw permanentError(why);
     }
     posted.inc({ kind: 'message', outcome: err instanceof HTTPError ? 'server_error' : 'error' });
+    await withTenant(deps.pool, data.orgId, (tx) => releaseMessageClaim(tx, m.id, claim)).catch(() => {});
     throw err;
   }
   await withTenant(deps.pool, data.orgId, (tx) => recordMessageDelivered(tx, m.id));

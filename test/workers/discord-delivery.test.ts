@@ -14,7 +14,7 @@ import {
 import { useTestDb } from '../support/db.js';
 import { type FakeDiscord, startFakeDiscord } from '../support/fake-discord/index.js';
 import { makeOrg } from '../support/fixtures.js';
-import { testDeps, uniquePrefix } from './support.js';
+import { testDeps, uniquePrefix, until } from './support.js';
 
 const db = useTestDb();
 let fake: FakeDiscord;
@@ -324,5 +324,38 @@ describe('Discord delivery', () => {
       (j) => j.data.messageId === m.id,
     );
     expect(again).toHaveLength(0);
+  });
+
+  it('posts once when two jobs for the same message run at the same time', async () => {
+    const s = await setup({ webhook: true });
+    const m = await s.staffReply('Raced');
+    const hooks = () =>
+      fake.requests({ method: 'POST' }).filter((r) => r.path.startsWith('/api/v10/webhooks/')).length;
+    const before = hooks();
+    // Hold the message row so both runs get as far as they can before either records anything.
+    const holder = await db.admin.connect();
+    try {
+      await holder.query('begin');
+      await holder.query('select 1 from messages where id = $1 for update', [m.id]);
+      const runs = Promise.allSettled([
+        deliverMessage(env.deps, { orgId: s.org.orgId, messageId: m.id }),
+        deliverMessage(env.deps, { orgId: s.org.orgId, messageId: m.id }),
+      ]);
+      await until(async () => {
+        const waiting = await db.admin.query<{ n: number }>(
+          `select count(*)::int as n from pg_stat_activity where datname = current_database() and wait_event_type = 'Lock'`,
+        );
+        return (waiting.rows[0]?.n ?? 0) >= 2;
+      }, 10_000);
+      await holder.query('commit');
+      // One posts; the other finds the message claimed (or already posted) and posts nothing.
+      const outcomes = await runs;
+      expect(outcomes.some((o) => o.status === 'fulfilled')).toBe(true);
+    } finally {
+      await holder.query('rollback').catch(() => {});
+      holder.release();
+    }
+    expect(hooks() - before).toBe(1);
+    expect((await s.row(m.id))?.discord_message_id).not.toBeNull();
   });
 });
