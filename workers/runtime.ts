@@ -1,3 +1,4 @@
+import { setMaxListeners } from 'node:events';
 import { REST } from '@discordjs/rest';
 import type { Redis } from 'ioredis';
 import type { Pool } from '../db/pool.js';
@@ -109,6 +110,8 @@ export async function startWorkerRuntime(opts: RuntimeOptions): Promise<WorkerRu
   const queues = createQueues(workerConn, prefix);
   const relayQueues = createQueues(producer, prefix);
   const shutdown = new AbortController();
+  // Every in-flight webhook request listens on it: as many as the webhook concurrency.
+  setMaxListeners(0, shutdown.signal);
   const deps: WorkerDeps = {
     shutdown: shutdown.signal,
     pool: opts.pool,
