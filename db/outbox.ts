@@ -11,10 +11,12 @@ export interface OutboxRow {
   aggregateId: string | null;
   payload: Record<string, unknown>;
   createdAt: Date;
+  /** When it was relayed (null while it waits); read by the relay's look-back. */
+  relayedAt?: Date | null;
 }
 
 const COLUMNS = `id, org_id as "orgId", event_type as "eventType", aggregate_type as "aggregateType",
-  aggregate_id as "aggregateId", payload, created_at as "createdAt"`;
+  aggregate_id as "aggregateId", payload, created_at as "createdAt", relayed_at as "relayedAt"`;
 
 /**
  * Claims up to `batch` unrelayed rows, oldest first, skipping rows another relay holds. Must run

@@ -43,6 +43,12 @@ export interface RelayOptions {
    * Redis killed hard with AOF fsync every second can lose writes it had acknowledged.
    */
   lookbackMs?: number;
+  /**
+   * Of those, the live events re-published: only the last few seconds (an AOF tail holds about a
+   * second), since a topic dedupes publishes only within its backlog window and republishing
+   * further back would send clients events they already had.
+   */
+  liveLookbackMs?: number;
 }
 
 const relayed = counter('gamemod_outbox_relayed_total', 'Outbox rows relayed');
@@ -163,6 +169,7 @@ export class OutboxRelay {
   private readonly batchSize: number;
   private readonly pollMs: number;
   private readonly lookbackMs: number;
+  private readonly liveLookbackMs: number;
   private running = false;
   private loop: Promise<void> | undefined;
   private wake: (() => void) | undefined;
@@ -176,6 +183,7 @@ export class OutboxRelay {
     this.batchSize = opts.batchSize ?? 200;
     this.pollMs = opts.pollMs ?? 1_000;
     this.lookbackMs = opts.lookbackMs ?? 30_000;
+    this.liveLookbackMs = Math.min(opts.liveLookbackMs ?? 5_000, this.lookbackMs);
     if (opts.redis.status === 'ready') this.everReady = true;
     opts.redis.on('ready', () => {
       this.everReady = true;
@@ -316,10 +324,14 @@ export class OutboxRelay {
    * Bounded in time: a client library waiting for a connection that died mid-batch must not keep
    * the transaction (and its row locks) open. What it sends late is deduped like any retry.
    */
-  private async push(rows: readonly OutboxRow[], features: Map<string, OrgFeatures>): Promise<void> {
+  private async push(
+    rows: readonly OutboxRow[],
+    features: Map<string, OrgFeatures>,
+    publish: readonly OutboxRow[] = rows,
+  ): Promise<void> {
     const { redis, queues } = this.opts;
     const work = (async () => {
-      await Promise.all(rows.map((r) => publishLive(redis, toLiveEvent(r))));
+      await Promise.all(publish.map((r) => publishLive(redis, toLiveEvent(r))));
       const jobs = rows.flatMap((r) => impliedJobs(r, features.get(r.orgId) ?? ALL));
       if (jobs.length) await queues.enqueueMany(jobs);
     })();
@@ -349,6 +361,7 @@ export class OutboxRelay {
     // minutes of it across tenants.
     const began = this.outageSince ?? Date.now();
     const since = new Date(began - this.lookbackMs);
+    const liveSince = began - this.liveLookbackMs;
     const until = new Date(began + 5_000);
     let after = 0;
     let total = 0;
@@ -361,6 +374,7 @@ export class OutboxRelay {
           this.opts.pool,
           rows.map((r) => r.orgId),
         ),
+        rows.filter((r) => (r.relayedAt ? new Date(r.relayedAt).getTime() >= liveSince : false)),
       );
       total += rows.length;
       after = rows.at(-1)?.id ?? after;
