@@ -56,6 +56,40 @@ export function chunks(text: string, limit = LIMIT): string[] {
   return out;
 }
 
+/**
+ * A stopping worker aborts requests still in flight (a rate limit can hold one for a long time):
+ * the job fails and goes back to wait for its next attempt.
+ */
+const stopping = (deps: WorkerDeps) => (deps.shutdown ? { signal: deps.shutdown } : {});
+
+/**
+ * `rest.post` that gives up as soon as the worker stops: the client waits out a rate limit in a
+ * sleep the signal does not cut short, and a stop must not wait for it. The abandoned request is
+ * aborted by the same signal when it wakes.
+ */
+function post(deps: WorkerDeps, route: `/${string}`, options: RequestData): Promise<unknown> {
+  const rest = deps.discord as NonNullable<WorkerDeps['discord']>;
+  const request = rest.post(route, { ...options, ...stopping(deps) });
+  const signal = deps.shutdown;
+  if (!signal) return request;
+  request.catch(() => {});
+  return new Promise((resolve, reject) => {
+    const onAbort = () => reject(new Error('Discord request interrupted: the worker is shutting down'));
+    if (signal.aborted) return onAbort();
+    signal.addEventListener('abort', onAbort, { once: true });
+    request.then(
+      (v) => {
+        signal.removeEventListener('abort', onAbort);
+        resolve(v);
+      },
+      (err: unknown) => {
+        signal.removeEventListener('abort', onAbort);
+        reject(err);
+      },
+    );
+  });
+}
+
 const discordCode = (err: unknown) => (err instanceof DiscordAPIError ? Number(err.code) : undefined);
 
 export async function deliverMessage(deps: WorkerDeps, data: JobData<'discord.message'>): Promise<void> {
@@ -94,7 +128,7 @@ export async function deliverMessage(deps: WorkerDeps, data: JobData<'discord.me
           const query = new URLSearchParams({ wait: 'true' });
           if (m.mode !== 'channel') query.set('thread_id', channelId);
           const token = deps.box.open(m.webhookToken as string);
-          const res = (await rest.post(`/webhooks/${m.webhookId}/${token}`, {
+          const res = (await post(deps, `/webhooks/${m.webhookId}/${token}`, {
             auth: false,
             query,
             body: {
@@ -112,7 +146,7 @@ export async function deliverMessage(deps: WorkerDeps, data: JobData<'discord.me
         }
       }
       if (!id) {
-        const res = (await rest.post(`/channels/${channelId}/messages`, {
+        const res = (await post(deps, `/channels/${channelId}/messages`, {
           body: {
             content: i === 0 ? `**${m.author}:** ${content}`.slice(0, LIMIT) : content,
             allowed_mentions: { parse: [] },
@@ -181,7 +215,7 @@ export async function deliverAlert(deps: WorkerDeps, data: JobData<'discord.aler
   for (const channelId of found.channels) {
     if (found.posted.has(channelId)) continue;
     try {
-      const res = (await rest.post(`/channels/${channelId}/messages`, {
+      const res = (await post(deps, `/channels/${channelId}/messages`, {
         body: {
           content: text,
           allowed_mentions: { parse: [] },

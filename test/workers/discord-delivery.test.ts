@@ -1,6 +1,6 @@
 import { REST } from '@discordjs/rest';
 import { UnrecoverableError } from 'bullmq';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { afterAll, beforeAll, describe, expect, inject, it } from 'vitest';
 import { SYSTEM } from '../../db/changes.js';
 import { withTenant } from '../../db/tenant.js';
 import { openTicket, reply } from '../../db/tickets.js';
@@ -11,10 +11,11 @@ import {
   deliverMessage,
   sweepUndeliveredMessages,
 } from '../../workers/discord-delivery.js';
+import { startWorkerRuntime } from '../../workers/runtime.js';
 import { useTestDb } from '../support/db.js';
 import { type FakeDiscord, startFakeDiscord } from '../support/fake-discord/index.js';
 import { makeOrg } from '../support/fixtures.js';
-import { testDeps, uniquePrefix, until } from './support.js';
+import { box, logger, loopbackOnly, testDeps, uniquePrefix, until } from './support.js';
 
 const db = useTestDb();
 let fake: FakeDiscord;
@@ -358,4 +359,41 @@ describe('Discord delivery', () => {
     expect(hooks() - before).toBe(1);
     expect((await s.row(m.id))?.discord_message_id).not.toBeNull();
   });
+
+  it('a stopping worker interrupts a post waiting out a rate limit and puts the job back', async () => {
+    const s = await setup();
+    const m = await s.staffReply('Held by a rate limit');
+    fake.rateLimitNext(`/channels/${s.channelId}/messages`, 30);
+    const runtime = await startWorkerRuntime({
+      pool: db.app,
+      redisUrl: inject('services').redisUrl,
+      logger,
+      box,
+      webhookTargets: loopbackOnly,
+      prefix: uniquePrefix(),
+      schedulers: false,
+      relay: { enabled: false },
+      discord: { token: fake.botToken, apiUrl: `${fake.url}/api` },
+      stopGraceMs: 200,
+    });
+    const id = `test-${m.id}`;
+    await runtime.queues.enqueue('discord.message', { orgId: s.org.orgId, messageId: m.id }, { jobId: id });
+    await until(async () =>
+      fake
+        .requests({ method: 'POST', path: `/api/v10/channels/${s.channelId}/messages` })
+        .some((r) => r.status === 429),
+    );
+    const discord = runtime.queues.get('discord');
+    await runtime.stop();
+    // Stopped without waiting out the 30 s: nothing posted, the job waits for its next attempt.
+    expect(posts(s.channelId)).toHaveLength(0);
+    expect((await s.row(m.id))?.discord_message_id).toBeNull();
+    const probe = testDeps(db.app, discord.opts.prefix as string);
+    try {
+      const state = await probe.deps.queues.get('discord').getJobState(id);
+      expect(['delayed', 'waiting']).toContain(state);
+    } finally {
+      await probe.close();
+    }
+  }, 60_000);
 });
