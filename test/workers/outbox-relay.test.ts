@@ -3,7 +3,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { Redis } from 'ioredis';
 import { afterEach, describe, expect, inject, it } from 'vitest';
-import { relayedBetween } from '../../db/outbox.js';
+import { orgFeatures, relayedBetween } from '../../db/outbox.js';
 import { createPolicy } from '../../db/sla.js';
 import { withTenant } from '../../db/tenant.js';
 import { openTicket, reply, setStatus } from '../../db/tickets.js';
@@ -266,5 +266,26 @@ describe('outbox relay', () => {
       1000,
     );
     expect(back.map((r) => r.id)).toContain(old);
+  });
+
+  it("opens other tenants' subscriptions and policies to the owner role only inside the features function", async () => {
+    const org = await makeOrg(db.app);
+    await withTenant(db.app, org.orgId, async (tx) => {
+      await createSubscription(
+        tx,
+        { url: 'https://hooks.example/y', eventTypes: ['ticket.created'] },
+        org.owner,
+        box,
+      );
+      await createPolicy(tx, { name: 'All', resolutionMinutes: 600 }, org.owner);
+    });
+    // The owner role, with no tenant set, reads nothing directly...
+    for (const table of ['webhook_subscriptions', 'sla_policies']) {
+      const r = await db.owner.query<{ n: number }>(`select count(*)::int as n from ${table}`);
+      expect(r.rows[0]?.n, table).toBe(0);
+    }
+    // ...while the relay's function still sees which organizations have them.
+    const features = await orgFeatures(db.app, [org.orgId]);
+    expect(features.get(org.orgId)).toEqual({ webhooks: true, sla: true });
   });
 });
