@@ -46,30 +46,47 @@ export async function messageForDelivery(tx: Tx, messageId: string): Promise<Mes
 }
 
 /**
- * Claims an unposted message for `seconds` so that only one run posts it at a time; false when it
- * is posted already or another run holds a claim that has not lapsed.
+ * Claims an unposted message for `seconds` so that only one run posts it at a time. `claimed` is
+ * false when it is posted already or another run holds a claim that has not lapsed. `previous` is
+ * the claim a run left behind (it died, or failed after Discord took a post it could not record):
+ * its last post may be in Discord without being recorded here.
  */
 export async function claimMessageDelivery(
   tx: Tx,
   messageId: string,
   claim: string,
   seconds: number,
-): Promise<boolean> {
-  const r = await tx.query(
-    `update messages set discord_claim = $3::text, discord_claimed_until = now() + make_interval(secs => $4::int)
-     where org_id = $1::uuid and id = $2::uuid and discord_message_id is null
-       and (discord_claimed_until is null or discord_claimed_until < now())`,
+): Promise<{ claimed: boolean; previous: string | null }> {
+  const r = await tx.query<{ previous: string | null }>(
+    `with old as (
+       select id, discord_claim from messages where org_id = $1::uuid and id = $2::uuid for update
+     )
+     update messages m set discord_claim = $3::text, discord_claimed_until = now() + make_interval(secs => $4::int)
+     from old
+     where m.org_id = $1::uuid and m.id = old.id and m.discord_message_id is null
+       and (m.discord_claimed_until is null or m.discord_claimed_until < now())
+     returning old.discord_claim as previous`,
     [tx.orgId, messageId, claim, seconds],
   );
-  return (r.rowCount ?? 0) > 0;
+  const row = r.rows[0];
+  return { claimed: row !== undefined, previous: row?.previous ?? null };
 }
 
-/** Gives up a claim (the run failed and its job will retry). */
-export async function releaseMessageClaim(tx: Tx, messageId: string, claim: string): Promise<void> {
+/**
+ * Gives up a claim (the run failed and its job will retry). `unsure`: Discord may have taken a
+ * post this run could not record; the claim lapses at once but stays as a mark for the next run.
+ */
+export async function releaseMessageClaim(
+  tx: Tx,
+  messageId: string,
+  claim: string,
+  unsure = false,
+): Promise<void> {
   await tx.query(
-    `update messages set discord_claim = null, discord_claimed_until = null
+    `update messages set discord_claim = case when $4::boolean then discord_claim end,
+       discord_claimed_until = case when $4::boolean then now() end
      where org_id = $1::uuid and id = $2::uuid and discord_claim = $3::text`,
-    [tx.orgId, messageId, claim],
+    [tx.orgId, messageId, claim, unsure],
   );
 }
 

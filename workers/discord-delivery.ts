@@ -90,6 +90,30 @@ function post(deps: WorkerDeps, route: `/${string}`, options: RequestData): Prom
   });
 }
 
+/**
+ * A message this worker posted to the channel with exactly one of these contents, among the
+ * latest 50 (by the ticket's channel webhook or the bot): the post of a run that died before
+ * recording it.
+ */
+async function findOwnPost(
+  deps: WorkerDeps,
+  channelId: string,
+  webhookId: string | null,
+  contents: readonly string[],
+): Promise<string | undefined> {
+  const rest = deps.discord as NonNullable<WorkerDeps['discord']>;
+  const recent = (await rest.get(`/channels/${channelId}/messages`, {
+    query: new URLSearchParams({ limit: '50' }),
+    ...stopping(deps),
+  })) as Array<{ id: string; content?: string; webhook_id?: string; author?: { bot?: boolean } }>;
+  const mine = recent.find(
+    (x) =>
+      contents.includes(x.content ?? '') &&
+      ((webhookId && x.webhook_id === webhookId) || x.author?.bot === true),
+  );
+  return mine?.id;
+}
+
 const discordCode = (err: unknown) => (err instanceof DiscordAPIError ? Number(err.code) : undefined);
 
 export async function deliverMessage(deps: WorkerDeps, data: JobData<'discord.message'>): Promise<void> {
@@ -102,7 +126,7 @@ export async function deliverMessage(deps: WorkerDeps, data: JobData<'discord.me
   // the same chunk); the claim lapses if this process dies. Read again once claimed: the chunks
   // posted by a run that just finished count.
   const claim = randomUUID();
-  const claimed = await withTenant(deps.pool, data.orgId, (tx) =>
+  const { claimed, previous } = await withTenant(deps.pool, data.orgId, (tx) =>
     claimMessageDelivery(tx, data.messageId, claim, CLAIM_SECONDS),
   );
   if (!claimed) {
@@ -118,12 +142,21 @@ export async function deliverMessage(deps: WorkerDeps, data: JobData<'discord.me
   const channelId = m.channelId;
   const parts = chunks(m.body);
   let viaWebhook = Boolean(m.webhookId && m.webhookToken);
+  const botContent = (i: number, content: string) =>
+    i === 0 ? `**${m.author}:** ${content}`.slice(0, LIMIT) : content;
+  // Discord took a post, Discord answered, and nothing recorded it (the run died or failed right
+  // then): set once the answer is in, cleared once it is recorded.
+  let unrecorded = false;
   try {
     // Chunks already posted (a retry after a failure part-way) are not posted again.
     for (let i = m.chunkIds.length; i < parts.length; i++) {
       const content = parts[i] as string;
       let id: string | undefined;
-      if (viaWebhook) {
+      if (previous && i === m.chunkIds.length) {
+        // A run left its claim behind: its last post may be in the channel, unrecorded.
+        id = await findOwnPost(deps, channelId, m.webhookId, [content, botContent(i, content)]);
+      }
+      if (!id && viaWebhook) {
         try {
           const query = new URLSearchParams({ wait: 'true' });
           if (m.mode !== 'channel') query.set('thread_id', channelId);
@@ -148,7 +181,7 @@ export async function deliverMessage(deps: WorkerDeps, data: JobData<'discord.me
       if (!id) {
         const res = (await post(deps, `/channels/${channelId}/messages`, {
           body: {
-            content: i === 0 ? `**${m.author}:** ${content}`.slice(0, LIMIT) : content,
+            content: botContent(i, content),
             allowed_mentions: { parse: [] },
             // Discord drops a second message with the same nonce for a few minutes: a job that
             // crashed after posting and runs again does not post twice.
@@ -159,7 +192,9 @@ export async function deliverMessage(deps: WorkerDeps, data: JobData<'discord.me
         id = res.id;
       }
       const posted = id;
+      unrecorded = true;
       await withTenant(deps.pool, data.orgId, (tx) => recordChunkPosted(tx, m.id, i, posted));
+      unrecorded = false;
     }
   } catch (err) {
     const code = discordCode(err);
@@ -170,7 +205,9 @@ export async function deliverMessage(deps: WorkerDeps, data: JobData<'discord.me
       throw permanentError(why);
     }
     posted.inc({ kind: 'message', outcome: err instanceof HTTPError ? 'server_error' : 'error' });
-    await withTenant(deps.pool, data.orgId, (tx) => releaseMessageClaim(tx, m.id, claim)).catch(() => {});
+    await withTenant(deps.pool, data.orgId, (tx) => releaseMessageClaim(tx, m.id, claim, unrecorded)).catch(
+      () => {},
+    );
     throw err;
   }
   await withTenant(deps.pool, data.orgId, (tx) => recordMessageDelivered(tx, m.id));

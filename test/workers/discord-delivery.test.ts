@@ -360,6 +360,35 @@ describe('Discord delivery', () => {
     expect((await s.row(m.id))?.discord_message_id).not.toBeNull();
   });
 
+  it('after a run died between posting and recording, finds its post instead of posting again', async () => {
+    const s = await setup({ webhook: true });
+    const m = await s.staffReply('Posted just before the crash');
+    // What a run that died right after Discord answered leaves behind: its claim (lapsed) and
+    // the post in the channel, with nothing recorded.
+    const hook = await db.admin.query<{ id: string; token: string }>(
+      'select discord_webhook_id as id, discord_webhook_token as token from tickets where id = $1',
+      [s.ticket.id],
+    );
+    const posted = (await rest.post(
+      `/webhooks/${hook.rows[0]?.id}/${env.deps.box.open(hook.rows[0]?.token as string)}`,
+      {
+        auth: false,
+        query: new URLSearchParams({ wait: 'true' }),
+        body: { content: 'Posted just before the crash', username: 'Studio owner' },
+      },
+    )) as { id: string };
+    await db.admin.query(
+      `update messages set discord_claim = 'a-dead-run', discord_claimed_until = now() - interval '1 minute' where id = $1`,
+      [m.id],
+    );
+    const hooks = () =>
+      fake.requests({ method: 'POST' }).filter((r) => r.path.startsWith('/api/v10/webhooks/')).length;
+    const before = hooks();
+    await deliverMessage(env.deps, { orgId: s.org.orgId, messageId: m.id });
+    expect(hooks() - before).toBe(0);
+    expect((await s.row(m.id))?.discord_message_id).toBe(posted.id);
+  });
+
   it('a stopping worker interrupts a post waiting out a rate limit and puts the job back', async () => {
     const s = await setup();
     const m = await s.staffReply('Held by a rate limit');
