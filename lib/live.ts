@@ -34,11 +34,13 @@ export type LiveEnvelope = z.infer<typeof liveEnvelopeSchema>;
 
 /**
  * Backlog kept per topic for clients that reconnect or see a gap; older gaps mean a refetch. The
- * same bound limits the publisher's memory of event ids (its dedupe window), so a topic costs
- * three keys of bounded size, and every key of a topic expires a week after its last event:
- * Redis (noeviction, shared with the job queue) never grows with the number of tickets.
+ * publisher remembers the ids of a topic's last DEDUPE_WINDOW events (ids only, a few bytes each),
+ * enough to cover what the relay may send again after an outage on a busy org's topic. So a
+ * topic costs three keys of bounded size, and every key of a topic expires a week after its last
+ * event: Redis (noeviction, shared with the job queue) never grows with the number of tickets.
  */
 export const BACKLOG_LENGTH = 1000;
+export const DEDUPE_WINDOW = 20_000;
 const TOPIC_TTL_SECONDS = 7 * 24 * 3600;
 
 export const liveChannel = (orgId: string) => `gm:live:${orgId}`;
@@ -63,13 +65,14 @@ export function topicsFor(event: LiveEvent): string[] {
   return topics;
 }
 
-// KEYS: seq, backlog, seen ids. ARGV: channel, topic, event json, backlog length, ttl, event id.
+// KEYS: seq, backlog, seen ids. ARGV: channel, topic, event json, backlog length, ttl, event id,
+// dedupe window.
 // Returns the new sequence, or 0 when this event was already published on this topic.
 const PUBLISH_SCRIPT = `
 if redis.call('zscore', KEYS[3], ARGV[6]) then return 0 end
 local seq = redis.call('incr', KEYS[1])
 redis.call('zadd', KEYS[3], seq, ARGV[6])
-redis.call('zremrangebyrank', KEYS[3], 0, -(tonumber(ARGV[4]) + 1))
+redis.call('zremrangebyrank', KEYS[3], 0, -(tonumber(ARGV[7]) + 1))
 local envelope = '{"topic":' .. cjson.encode(ARGV[2]) .. ',"seq":' .. seq .. ',"event":' .. ARGV[3] .. '}'
 redis.call('xadd', KEYS[2], 'MAXLEN', '~', tonumber(ARGV[4]), seq .. '-1', 'e', envelope)
 for i = 1, 3 do redis.call('expire', KEYS[i], tonumber(ARGV[5])) end
@@ -79,7 +82,7 @@ return seq
 
 /**
  * Publishes one event on all its topics; safe to call again for the same event within the last
- * BACKLOG_LENGTH events of a topic (the relay's redeliveries are seconds apart) — it publishes
+ * DEDUPE_WINDOW events of a topic (the relay's redeliveries are seconds apart) — it publishes
  * nothing then. Returns the sequence given on each topic (0 = already published).
  */
 export async function publishLive(redis: Redis, event: LiveEvent): Promise<number[]> {
@@ -98,6 +101,7 @@ export async function publishLive(redis: Redis, event: LiveEvent): Promise<numbe
       BACKLOG_LENGTH,
       TOPIC_TTL_SECONDS,
       event.id,
+      DEDUPE_WINDOW,
     )) as number;
     seqs.push(seq);
   }

@@ -4,6 +4,7 @@ import { afterAll, describe, expect, inject, it } from 'vitest';
 import {
   BACKLOG_LENGTH,
   currentSeq,
+  DEDUPE_WINDOW,
   type LiveEvent,
   publishLive,
   readBacklog,
@@ -50,9 +51,18 @@ describe('live publishing', () => {
       expect(await redis.ttl(k), k).toBeGreaterThan(0);
       const type = await redis.type(k);
       const size = type === 'stream' ? await redis.xlen(k) : type === 'zset' ? await redis.zcard(k) : 1;
-      expect(size, k).toBeLessThanOrEqual(BACKLOG_LENGTH + 200);
+      expect(size, k).toBeLessThanOrEqual(type === 'zset' ? DEDUPE_WINDOW : BACKLOG_LENGTH + 200);
     }
     expect(await currentSeq(redis, ticketTopic(ticketId))).toBe(n);
+  });
+
+  it('remembers published ids beyond the backlog, up to the dedupe window', async () => {
+    const [orgId, ticketId] = [randomUUID(), randomUUID()];
+    const first = event(orgId, ticketId);
+    await publishLive(redis, first);
+    for (let i = 0; i < BACKLOG_LENGTH + 100; i++) await publishLive(redis, event(orgId, ticketId));
+    expect(await publishLive(redis, first)).toEqual([0, 0]);
+    expect(await redis.zcard(`gm:live:seen:ticket:${ticketId}`)).toBe(BACKLOG_LENGTH + 101);
   });
 
   it('tells a client to refetch when the topic expired and started again', async () => {
