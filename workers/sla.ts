@@ -60,26 +60,26 @@ export async function recomputeSla(
       throw err;
     }
     const superseded = await recordTransitions(tx, snap);
-    const todo: Array<{ metric: (typeof snap.metrics)[number]; kind: 'warn' | 'breach'; at: Date }> = [];
+    const timers: Array<{ metric: (typeof snap.metrics)[number]; kind: 'warn' | 'breach'; at: Date }> = [];
     for (const m of snap.metrics) {
       if (m.state !== 'active' || !m.dueAt) continue;
       const cycle = m.startedAt ?? null;
       const breached = await timerRecorded(tx, data.ticketId, m.metric, 'breach', cycle);
       if (breached) continue;
-      todo.push({ metric: m, kind: 'breach', at: m.dueAt });
+      timers.push({ metric: m, kind: 'breach', at: m.dueAt });
       // A warning due when the breach is already due would arrive with or after it: none.
       const late = nowMs >= m.dueAt.getTime();
       if (m.warnAt && !late && !(await timerRecorded(tx, data.ticketId, m.metric, 'warn', cycle))) {
-        todo.push({ metric: m, kind: 'warn', at: m.warnAt });
+        timers.push({ metric: m, kind: 'warn', at: m.warnAt });
       }
     }
-    return { snap, todo, superseded };
+    return { snap, timers, superseded };
   });
   if (!result) return undefined;
   await removeTimers(deps, data.ticketId, result.superseded);
   const now = nowMs;
   await deps.queues.enqueueMany(
-    result.todo.map(({ metric, kind, at }) => {
+    result.timers.map(({ metric, kind, at }) => {
       const dueAt = metric.dueAt as Date;
       return {
         name: 'sla.fire' as const,
