@@ -86,7 +86,6 @@ export function registerAuth(app: FastifyInstance) {
 
   addRouteHook(app, 'preValidation', guarded, async (req: FastifyRequest) => {
     const access = req.routeOptions.config.access;
-    if (access === 'public') return;
     // Fail closed: a route that forgot to declare its access serves nobody.
     if (access === undefined)
       throw new AppError('internal', `route ${req.routeOptions.url} declares no access`);
