@@ -17,9 +17,12 @@ const outboxId = z.number().int().positive();
 export { SLA_METRICS, type SlaMetric };
 
 export const JOBS = {
-  /** Lists the org's subscriptions for one outbox event and enqueues a delivery per match. */
+  /**
+   * Lists the org's subscriptions for one outbox event and makes the first attempt to each match
+   * itself (in parallel); a failed first attempt enqueues its retry as `webhook.deliver`.
+   */
   'webhook.fanout': { queue: 'webhooks', schema: z.object({ orgId, outboxId }) },
-  /** One delivery attempt of one event to one subscription. */
+  /** One retry (attempt 2 and later) or manual replay of one event to one subscription. */
   'webhook.deliver': {
     queue: 'webhooks',
     schema: z.object({

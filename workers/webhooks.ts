@@ -18,11 +18,12 @@ import { type JobData, jobIds } from './jobs.js';
 import { webhookHeaders } from './webhook-signature.js';
 
 /**
- * Standard Webhooks v1 delivery. Each attempt is its own job (id: outbox id + subscription +
- * attempt number) and its own row in the delivery log, so the log shows every try and a
- * re-enqueued job whose attempt is already logged does nothing.
+ * Standard Webhooks v1 delivery. Every attempt is its own row in the delivery log (keyed by
+ * subscription, outbox id, attempt number), read before anything is sent, so an attempt already
+ * logged is never sent again. The first attempt of every subscription is made by the event's
+ * fan-out job itself, so a delivery that succeeds at once costs no job of its own; each retry is
+ * its own delayed job (id: outbox id + subscription + attempt number).
  */
-
 /** Delays before attempts 2..8, after the immediate first one (Svix's schedule). */
 export const RETRY_SCHEDULE_MS = [
   5_000,
@@ -182,25 +183,46 @@ export function retryDelay(
 /** The `webhook-id` of an event: the same for every attempt and every replay. */
 export const messageIdFor = (outboxId: number) => `msg_${outboxId}`;
 
-/** Enqueues attempt 1 for every enabled subscription of the org that wants this event. */
+/**
+ * Makes attempt 1 for every enabled subscription of the org that wants this event, in parallel,
+ * inside this job: a success (the common case) then costs no job of its own, only a failed
+ * attempt enqueues its retry (`webhook.deliver`, attempt 2, delayed). Each subscription's log is
+ * read before anything is sent, so a fan-out that runs again (a retry after one subscription's
+ * write failed, a shutdown, a stalled job) skips every attempt already logged. An attempt that
+ * throws fails the job once the others have finished, and BullMQ retries it.
+ */
 export async function fanout(deps: WorkerDeps, data: JobData<'webhook.fanout'>): Promise<number> {
-  const subs = await withTenant(deps.pool, data.orgId, async (tx) => {
+  const now = deps.clock.now();
+  const contexts = await withTenant(deps.pool, data.orgId, async (tx) => {
     const ev = await getOutboxRow(tx, data.outboxId);
     if (!ev || !WEBHOOK_EVENT_TYPES.includes(ev.eventType as never)) return [];
     const r = await tx.query<{ id: string }>(
       `select id from webhook_subscriptions where org_id = $1::uuid and enabled and $2::text = any(event_types)`,
       [tx.orgId, ev.eventType],
     );
-    return r.rows.map((s) => s.id);
+    const ids = r.rows.map((s) => s.id);
+    if (ids.length === 0) return [];
+    const ctxs = await deliveryContexts(
+      tx,
+      ids.map((subscriptionId) => ({ subscriptionId, outboxId: data.outboxId })),
+      deps.box,
+      now,
+    );
+    return ids.map((subscriptionId, i) => ({ subscriptionId, ctx: ctxs[i] }));
   });
-  await deps.queues.enqueueMany(
-    subs.map((subscriptionId) => ({
-      name: 'webhook.deliver' as const,
-      payload: { orgId: data.orgId, outboxId: data.outboxId, subscriptionId, attempt: 1 },
-      opts: { jobId: jobIds.deliver(data.outboxId, subscriptionId, 1) },
-    })),
+  const results = await Promise.allSettled(
+    contexts.map(({ subscriptionId, ctx }) =>
+      makeAttempt(
+        deps,
+        { orgId: data.orgId, outboxId: data.outboxId, subscriptionId, attempt: 1, replay: false },
+        ctx,
+        now,
+      ),
+    ),
   );
-  return subs.length;
+  const failed = results.find((r): r is PromiseRejectedResult => r.status === 'rejected');
+  if (failed) throw failed.reason;
+  return contexts.length;
 }
 
 interface ContextKey {
@@ -256,14 +278,28 @@ export type DeliveryOutcome =
  */
 export async function deliver(deps: WorkerDeps, data: JobData<'webhook.deliver'>): Promise<DeliveryOutcome> {
   const now = deps.clock.now();
-  const { read, write } = batchersFor(deps);
-  const prepared = await (async () => {
-    const ctx = await read({
-      orgId: data.orgId,
-      subscriptionId: data.subscriptionId,
-      outboxId: data.outboxId,
-      now,
-    });
+  const ctx = await batchersFor(deps).read({
+    orgId: data.orgId,
+    subscriptionId: data.subscriptionId,
+    outboxId: data.outboxId,
+    now,
+  });
+  return makeAttempt(deps, data, ctx, now);
+}
+
+/**
+ * One attempt given its context, read from the log before anything is sent (by `deliver`, or by
+ * `fanout` for the first attempts).
+ */
+async function makeAttempt(
+  deps: WorkerDeps,
+  data: JobData<'webhook.deliver'>,
+  context: DeliveryContext | undefined,
+  now: Date,
+): Promise<DeliveryOutcome> {
+  const { write } = batchersFor(deps);
+  const prepared = (() => {
+    const ctx = context;
     if (!ctx) return { skip: 'subscription deleted' } as const;
     const ev = ctx.event ? { ...ctx.event, id: data.outboxId } : undefined;
     if (!ev) return { skip: 'event no longer exists' } as const;

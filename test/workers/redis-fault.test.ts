@@ -117,7 +117,7 @@ describe('Redis killed mid-stream', () => {
     const metrics = await registry.metrics();
     expect(metrics).toMatch(/gamemod_queue_jobs\{queue="gm-webhooks",state="waiting"\} \d+/);
     expect(metrics).toMatch(
-      /gamemod_job_duration_seconds_count\{queue="webhooks",name="webhook.deliver",outcome="ok"\} [1-9]/,
+      /gamemod_job_duration_seconds_count\{queue="webhooks",name="webhook.fanout",outcome="ok"\} [1-9]/,
     );
     expect(metrics).toMatch(/gamemod_outbox_relayed_total [1-9]/);
 

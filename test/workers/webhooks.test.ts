@@ -155,16 +155,72 @@ describe('subscriptions', () => {
         webhooks.createSubscription(tx, { url: rx.url, eventTypes: ['ticket.closed'] }, s.org.owner, box),
       );
       const outboxId = await s.newEvent();
+      clock.set(new Date());
       expect(await fanout(env.deps, { orgId: s.org.orgId, outboxId })).toBe(1);
-      const job = await env.deps.queues
-        .get('webhooks')
-        .getJob(jobIds.deliver(outboxId, s.subscription.id, 1));
-      expect(job?.data).toMatchObject({ outboxId, subscriptionId: s.subscription.id, attempt: 1 });
-      expect(
-        await env.deps.queues.get('webhooks').getJob(jobIds.deliver(outboxId, other.subscription.id, 1)),
-      ).toBeUndefined();
+      // The fan-out made the first attempt itself: one request, logged, and no job per delivery.
+      expect(rx.requests.map((q) => q.headers['webhook-id'])).toEqual([messageIdFor(outboxId)]);
+      expect((await s.log(outboxId)).map((d) => [d.attempt, d.status])).toEqual([[1, 'succeeded']]);
+      const queue = env.deps.queues.get('webhooks');
+      for (const n of [1, 2]) {
+        expect(await queue.getJob(jobIds.deliver(outboxId, s.subscription.id, n))).toBeUndefined();
+        expect(await queue.getJob(jobIds.deliver(outboxId, other.subscription.id, n))).toBeUndefined();
+      }
+      // A fan-out that runs again sends nothing already logged.
+      expect(await fanout(env.deps, { orgId: s.org.orgId, outboxId })).toBe(1);
+      expect(rx.requests).toHaveLength(1);
+      expect(await s.log(outboxId)).toHaveLength(1);
     } finally {
       await rx.close();
+    }
+  });
+
+  it('a fan-out whose first attempt fails enqueues attempt 2 on the schedule, and only that', async () => {
+    const ok = await startReceiver();
+    const failing = await startReceiver(() => ({ status: 500 }));
+    try {
+      const s = await setup(ok.url);
+      const bad = await withTenant(db.app, s.org.orgId, (tx) =>
+        webhooks.createSubscription(
+          tx,
+          { url: failing.url, eventTypes: ['ticket.created'] },
+          s.org.owner,
+          box,
+        ),
+      );
+      const outboxId = await s.newEvent();
+      const t0 = new Date();
+      clock.set(t0);
+      expect(await fanout(env.deps, { orgId: s.org.orgId, outboxId })).toBe(2);
+      expect(ok.requests).toHaveLength(1);
+      expect(failing.requests).toHaveLength(1);
+      expect(failing.requests[0]?.headers['webhook-id']).toBe(messageIdFor(outboxId));
+      const badLog = await withTenant(db.app, s.org.orgId, (tx) =>
+        webhooks.listDeliveries(tx, { outboxId, subscriptionId: bad.subscription.id }),
+      );
+      expect(badLog.map((d) => [d.attempt, d.status, d.responseStatus])).toEqual([[1, 'failed', 500]]);
+      const delay = new Date(badLog[0]?.nextAttemptAt ?? 0).getTime() - t0.getTime();
+      const base = RETRY_SCHEDULE_MS[0];
+      expect(delay).toBeGreaterThanOrEqual(base * 0.9);
+      expect(delay).toBeLessThanOrEqual(base * 1.1);
+      const queue = env.deps.queues.get('webhooks');
+      const retry = await queue.getJob(jobIds.deliver(outboxId, bad.subscription.id, 2));
+      expect(retry?.name).toBe('webhook.deliver');
+      expect(retry?.data).toMatchObject({ outboxId, subscriptionId: bad.subscription.id, attempt: 2 });
+      expect(retry?.opts.delay).toBe(delay);
+      expect(await queue.getJob(jobIds.deliver(outboxId, bad.subscription.id, 1))).toBeUndefined();
+      expect(await queue.getJob(jobIds.deliver(outboxId, s.subscription.id, 2))).toBeUndefined();
+      // The retry job makes attempt 2 with the same webhook-id.
+      failing.setAnswer(() => ({ status: 204 }));
+      clock.set(new Date(t0.getTime() + delay));
+      const r2 = await deliver(env.deps, retry?.data as Parameters<typeof deliver>[1]);
+      expect(r2).toMatchObject({ outcome: 'succeeded', attempt: 2 });
+      expect(failing.requests.map((q) => q.headers['webhook-id'])).toEqual([
+        messageIdFor(outboxId),
+        messageIdFor(outboxId),
+      ]);
+    } finally {
+      await ok.close();
+      await failing.close();
     }
   });
 });
