@@ -124,12 +124,19 @@ export async function listMembers(tx: Tx): Promise<Member[]> {
   return r.rows;
 }
 
-/** The permissions a user holds in this org (empty when not a member). */
+/**
+ * The permissions a user holds in this org (empty when not a member). A membership the bot made
+ * from a Discord role mapping (still marked in discord_staff_grants) gives nothing here: its
+ * permissions follow the person's current Discord roles, which only the bot sees, so it opens
+ * no panel until an admin gives the person a role of their own.
+ */
 export async function permissionsOf(tx: Tx, userId: string): Promise<Set<string>> {
   const r = await tx.query<{ key: string }>(
     `select rp.permission_key as key from memberships m
      join role_permissions rp on rp.org_id = m.org_id and rp.role_id = m.role_id
-     where m.org_id = $1::uuid and m.user_id = $2::uuid`,
+     where m.org_id = $1::uuid and m.user_id = $2::uuid
+       and not exists (select 1 from discord_staff_grants g
+                       where g.org_id = m.org_id and g.user_id = m.user_id and g.role_id = m.role_id)`,
     [tx.orgId, parseInput(id, userId)],
   );
   return new Set(r.rows.map((x) => x.key));

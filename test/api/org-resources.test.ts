@@ -1,4 +1,5 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { discordStaffAccess } from '../../db/guilds.js';
 import { addMember } from '../../db/memberships.js';
 import { upsertPlayer } from '../../db/players.js';
 import { withTenant } from '../../db/tenant.js';
@@ -92,6 +93,35 @@ describe('organization, members and invites', () => {
     expect((await api.call(owner, { method: 'DELETE', url: u(`/members/${user.id}`) })).statusCode).toBe(200);
     const members = (await api.call(owner, { method: 'GET', url: u('/members') })).json().members;
     expect(members.some((m: { userId: string }) => m.userId === user.id)).toBe(false);
+  });
+});
+
+describe('members made by the bot from Discord roles', () => {
+  it('get no panel access of their own until an admin gives them a role in the panel', async () => {
+    const guildId = '423456789012345678';
+    const discordRole = '523456789012345678';
+    await db.admin.query("insert into discord_guilds (org_id, guild_id, name) values ($1, $2, 'Guild')", [
+      org.orgId,
+      guildId,
+    ]);
+    await db.admin.query(
+      `insert into discord_role_mappings (org_id, guild_id, discord_role_id, role_id)
+       select $1, $2, $3, id from roles where org_id = $1 and key = 'moderator'`,
+      [org.orgId, guildId, discordRole],
+    );
+    const mod = await createUser(db.app, { displayName: 'Discord mod' });
+    // What the bot does on a mapped member's first action: a marked membership.
+    await withTenant(db.app, org.orgId, (tx) => discordStaffAccess(tx, guildId, mod.id, [discordRole], true));
+    const session = await api.sessionFor(mod.id);
+    expect((await api.call(session, { method: 'GET', url: u('/tickets') })).statusCode).toBe(404);
+
+    const promoted = await api.call(owner, {
+      method: 'PATCH',
+      url: u(`/members/${mod.id}`),
+      payload: { role: 'agent' },
+    });
+    expect(promoted.statusCode, promoted.body).toBe(200);
+    expect((await api.call(session, { method: 'GET', url: u('/tickets') })).statusCode).toBe(200);
   });
 });
 
