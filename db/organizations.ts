@@ -2,6 +2,7 @@ import { randomUUID } from 'node:crypto';
 import { z } from 'zod';
 import { AppError } from '../lib/errors.js';
 import { type Actor, recordChange } from './changes.js';
+import { mapDbError } from './errors.js';
 import { DEFAULT_ROLES } from './permissions.js';
 import type { Pool } from './pool.js';
 import { id } from './schemas.js';
@@ -133,4 +134,27 @@ export async function updateOrganization(
     data: input,
   });
   return org;
+}
+
+/**
+ * Every organization's id, a page at a time, through the gm_list_orgs definer function: for
+ * maintenance that visits each tenant in turn (sweeps, pruning). Each visit then opens its own
+ * tenant transaction.
+ */
+export async function* allOrgIds(pool: Pool, page = 500): AsyncGenerator<string> {
+  let after: string | null = null;
+  for (;;) {
+    const r: { rows: Array<{ org_id: string }> } = await pool
+      .query<{ org_id: string }>({
+        text: 'select org_id from gm_list_orgs($1::uuid, $2::int)',
+        values: [after, page],
+      })
+      .catch((e) => {
+        throw mapDbError(e);
+      });
+    for (const row of r.rows) yield row.org_id;
+    const last = r.rows.at(-1);
+    if (!last || r.rows.length < page) return;
+    after = last.org_id;
+  }
 }

@@ -1,4 +1,5 @@
 import type pg from 'pg';
+import { allOrgIds } from './organizations.js';
 import type { Pool } from './pool.js';
 import { type Tx, withTenant } from './tenant.js';
 
@@ -97,40 +98,30 @@ export async function getOutboxRow(tx: Tx, id: number): Promise<OutboxRow | unde
  */
 export async function pruneRelayed(pool: Pool, before: Date, batch = 5_000): Promise<number> {
   let total = 0;
-  let after: string | null = null;
-  for (;;) {
-    const orgs: pg.QueryResult<{ org_id: string }> = await pool.query({
-      text: 'select org_id from gm_list_orgs($1::uuid, 500)',
-      values: [after],
-    });
-    for (const { org_id } of orgs.rows) {
-      for (;;) {
-        const n = await withTenant(pool, org_id, async (tx) => {
-          // An event whose delivery still has an automatic retry coming stays: the retry needs
-          // it, and deleting it would take its delivery log along (cascade).
-          const r = await tx.query(
-            `delete from outbox where id in (
-               select o.id from outbox o where o.org_id = $1::uuid and o.relayed_at is not null
-                 and o.relayed_at < $2::timestamptz
-                 and not exists (select 1 from webhook_deliveries d where d.org_id = o.org_id and d.outbox_id = o.id
-                   and d.status = 'failed' and not d.replay and d.next_attempt_at is not null
-                   and exists (select 1 from webhook_subscriptions s where s.org_id = d.org_id
-                     and s.id = d.subscription_id and s.enabled)
-                   and not exists (select 1 from webhook_deliveries n where n.org_id = d.org_id
-                     and n.subscription_id = d.subscription_id and n.outbox_id = d.outbox_id
-                     and ((n.attempt > d.attempt and not n.replay) or n.status = 'succeeded')))
-               limit $3::int)`,
-            [tx.orgId, before, batch],
-          );
-          return r.rowCount ?? 0;
-        });
-        total += n;
-        if (n < batch) break;
-      }
+  for await (const org_id of allOrgIds(pool)) {
+    for (;;) {
+      const n = await withTenant(pool, org_id, async (tx) => {
+        // An event whose delivery still has an automatic retry coming stays: the retry needs
+        // it, and deleting it would take its delivery log along (cascade).
+        const r = await tx.query(
+          `delete from outbox where id in (
+             select o.id from outbox o where o.org_id = $1::uuid and o.relayed_at is not null
+               and o.relayed_at < $2::timestamptz
+               and not exists (select 1 from webhook_deliveries d where d.org_id = o.org_id and d.outbox_id = o.id
+                 and d.status = 'failed' and not d.replay and d.next_attempt_at is not null
+                 and exists (select 1 from webhook_subscriptions s where s.org_id = d.org_id
+                   and s.id = d.subscription_id and s.enabled)
+                 and not exists (select 1 from webhook_deliveries n where n.org_id = d.org_id
+                   and n.subscription_id = d.subscription_id and n.outbox_id = d.outbox_id
+                   and ((n.attempt > d.attempt and not n.replay) or n.status = 'succeeded')))
+             limit $3::int)`,
+          [tx.orgId, before, batch],
+        );
+        return r.rowCount ?? 0;
+      });
+      total += n;
+      if (n < batch) break;
     }
-    const last = orgs.rows.at(-1);
-    if (!last || orgs.rows.length < 500) break;
-    after = last.org_id;
   }
   return total;
 }

@@ -1,4 +1,5 @@
 import { closeInactive, dueForAction, inactivityLimitHours, warnInactive } from '../db/auto-close.js';
+import { allOrgIds } from '../db/organizations.js';
 import { withTenant } from '../db/tenant.js';
 import { counter } from '../lib/metrics.js';
 import type { WorkerDeps } from './deps.js';
@@ -15,39 +16,29 @@ export async function autoCloseSweep(deps: WorkerDeps): Promise<{ warned: number
   const now = deps.clock.now();
   let warned = 0;
   let closed = 0;
-  let after: string | null = null;
-  for (;;) {
-    const orgs: { rows: Array<{ org_id: string }> } = await deps.pool.query({
-      text: 'select org_id from gm_list_orgs($1::uuid, 500)',
-      values: [after],
+  for await (const orgId of allOrgIds(deps.pool)) {
+    const plan = await withTenant(deps.pool, orgId, async (tx) => {
+      const limit = await inactivityLimitHours(tx);
+      return limit ? { limit, due: await dueForAction(tx, limit, now) } : undefined;
     });
-    for (const { org_id: orgId } of orgs.rows) {
-      const plan = await withTenant(deps.pool, orgId, async (tx) => {
-        const limit = await inactivityLimitHours(tx);
-        return limit ? { limit, due: await dueForAction(tx, limit, now) } : undefined;
-      });
-      if (!plan) continue;
-      for (const t of plan.due) {
-        // One transaction per ticket: one failure does not undo the others.
-        try {
-          const done = await withTenant(deps.pool, orgId, (tx) =>
-            t.action === 'warn'
-              ? warnInactive(tx, t.id, plan.limit, now)
-              : closeInactive(tx, t.id, plan.limit, now),
-          );
-          if (done) {
-            actions.inc({ action: t.action });
-            if (t.action === 'warn') warned++;
-            else closed++;
-          }
-        } catch (err) {
-          deps.logger.warn({ orgId, ticketId: t.id, err: (err as Error).message }, 'auto-close step failed');
+    if (!plan) continue;
+    for (const t of plan.due) {
+      // One transaction per ticket: one failure does not undo the others.
+      try {
+        const done = await withTenant(deps.pool, orgId, (tx) =>
+          t.action === 'warn'
+            ? warnInactive(tx, t.id, plan.limit, now)
+            : closeInactive(tx, t.id, plan.limit, now),
+        );
+        if (done) {
+          actions.inc({ action: t.action });
+          if (t.action === 'warn') warned++;
+          else closed++;
         }
+      } catch (err) {
+        deps.logger.warn({ orgId, ticketId: t.id, err: (err as Error).message }, 'auto-close step failed');
       }
     }
-    const last = orgs.rows.at(-1);
-    if (!last || orgs.rows.length < 500) break;
-    after = last.org_id;
   }
   return { warned, closed };
 }

@@ -11,6 +11,7 @@ import {
   releaseMessageClaim,
   undeliveredMessages,
 } from '../db/discord-delivery.js';
+import { allOrgIds } from '../db/organizations.js';
 import { withTenant } from '../db/tenant.js';
 import { counter } from '../lib/metrics.js';
 import { displayUrl } from '../lib/ssrf.js';
@@ -292,26 +293,16 @@ export async function sweepUndeliveredMessages(deps: WorkerDeps): Promise<number
   const from = new Date(now - UNDELIVERED_WITHIN_MS);
   const to = new Date(now - UNDELIVERED_AFTER_MS);
   let found = 0;
-  let after: string | null = null;
-  for (;;) {
-    const orgs: { rows: Array<{ org_id: string }> } = await deps.pool.query({
-      text: 'select org_id from gm_list_orgs($1::uuid, 500)',
-      values: [after],
-    });
-    for (const { org_id: orgId } of orgs.rows) {
-      const ids = await withTenant(deps.pool, orgId, (tx) => undeliveredMessages(tx, from, to));
-      found += ids.length;
-      await deps.queues.ensureMany(
-        ids.map((messageId) => ({
-          name: 'discord.message' as const,
-          payload: { orgId, messageId },
-          opts: { jobId: jobIds.discordSweep(messageId) },
-        })),
-      );
-    }
-    const last = orgs.rows.at(-1);
-    if (!last || orgs.rows.length < 500) break;
-    after = last.org_id;
+  for await (const orgId of allOrgIds(deps.pool)) {
+    const ids = await withTenant(deps.pool, orgId, (tx) => undeliveredMessages(tx, from, to));
+    found += ids.length;
+    await deps.queues.ensureMany(
+      ids.map((messageId) => ({
+        name: 'discord.message' as const,
+        payload: { orgId, messageId },
+        opts: { jobId: jobIds.discordSweep(messageId) },
+      })),
+    );
   }
   if (found) deps.logger.info({ found }, 're-enqueued undelivered Discord messages');
   return found;

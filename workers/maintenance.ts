@@ -1,3 +1,4 @@
+import { allOrgIds } from '../db/organizations.js';
 import { pruneRelayed } from '../db/outbox.js';
 import { withTenant } from '../db/tenant.js';
 import { overdueRetries } from '../db/webhooks.js';
@@ -20,28 +21,18 @@ export const RETRY_GRACE_MS = 2 * 60_000;
 export async function sweepWebhookRetries(deps: WorkerDeps): Promise<number> {
   const now = deps.clock.now();
   let found = 0;
-  let after: string | null = null;
-  for (;;) {
-    const orgs: { rows: Array<{ org_id: string }> } = await deps.pool.query({
-      text: 'select org_id from gm_list_orgs($1::uuid, 500)',
-      values: [after],
-    });
-    for (const { org_id: orgId } of orgs.rows) {
-      const overdue = await withTenant(deps.pool, orgId, (tx) => overdueRetries(tx, now, RETRY_GRACE_MS));
-      found += overdue.length;
-      // A retry job that failed (or finished without logging) is still kept under its id, where
-      // adding it again would be a no-op: ensureMany retries it instead.
-      await deps.queues.ensureMany(
-        overdue.map((o) => ({
-          name: 'webhook.deliver' as const,
-          payload: { orgId, outboxId: o.outboxId, subscriptionId: o.subscriptionId, attempt: o.nextAttempt },
-          opts: { jobId: jobIds.deliver(o.outboxId, o.subscriptionId, o.nextAttempt) },
-        })),
-      );
-    }
-    const last = orgs.rows.at(-1);
-    if (!last || orgs.rows.length < 500) break;
-    after = last.org_id;
+  for await (const orgId of allOrgIds(deps.pool)) {
+    const overdue = await withTenant(deps.pool, orgId, (tx) => overdueRetries(tx, now, RETRY_GRACE_MS));
+    found += overdue.length;
+    // A retry job that failed (or finished without logging) is still kept under its id, where
+    // adding it again would be a no-op: ensureMany retries it instead.
+    await deps.queues.ensureMany(
+      overdue.map((o) => ({
+        name: 'webhook.deliver' as const,
+        payload: { orgId, outboxId: o.outboxId, subscriptionId: o.subscriptionId, attempt: o.nextAttempt },
+        opts: { jobId: jobIds.deliver(o.outboxId, o.subscriptionId, o.nextAttempt) },
+      })),
+    );
   }
   if (found) deps.logger.info({ found }, 're-enqueued overdue webhook retries');
   return found;

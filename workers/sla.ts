@@ -1,4 +1,5 @@
 import { SYSTEM } from '../db/changes.js';
+import { allOrgIds } from '../db/organizations.js';
 import {
   recordTimer,
   recordTransitions,
@@ -183,26 +184,16 @@ export async function slaSweep(deps: WorkerDeps): Promise<number> {
   const notBefore = new Date(now.getTime() - SLA_SWEEP_LOOKBACK_MS);
   const slot = Math.floor(now.getTime() / SLA_SWEEP_EVERY_MS);
   let n = 0;
-  let after: string | null = null;
-  for (;;) {
-    const orgs: { rows: Array<{ org_id: string }> } = await deps.pool.query({
-      text: 'select org_id from gm_list_orgs($1::uuid, 500)',
-      values: [after],
-    });
-    for (const { org_id: orgId } of orgs.rows) {
-      const ids = await withTenant(deps.pool, orgId, (tx) => ticketsDueBefore(tx, before, notBefore));
-      n += ids.length;
-      await deps.queues.enqueueMany(
-        ids.map((ticketId) => ({
-          name: 'sla.recompute' as const,
-          payload: { orgId, ticketId },
-          opts: { jobId: jobIds.slaSweep(ticketId, slot) },
-        })),
-      );
-    }
-    const last = orgs.rows.at(-1);
-    if (!last || orgs.rows.length < 500) break;
-    after = last.org_id;
+  for await (const orgId of allOrgIds(deps.pool)) {
+    const ids = await withTenant(deps.pool, orgId, (tx) => ticketsDueBefore(tx, before, notBefore));
+    n += ids.length;
+    await deps.queues.enqueueMany(
+      ids.map((ticketId) => ({
+        name: 'sla.recompute' as const,
+        payload: { orgId, ticketId },
+        opts: { jobId: jobIds.slaSweep(ticketId, slot) },
+      })),
+    );
   }
   return n;
 }
