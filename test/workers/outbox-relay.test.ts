@@ -11,6 +11,7 @@ import { createSubscription } from '../../db/webhooks.js';
 import { LIVE_CHANNEL_PATTERN, type LiveEnvelope, orgTopic, readBacklog } from '../../lib/live.js';
 import { startRedis } from '../../lib/local-stack/index.js';
 import { freePort } from '../../lib/local-stack/ports.js';
+import { createLogger, type Logger } from '../../lib/logger.js';
 import { createRedis } from '../../lib/redis.js';
 import { jobIds } from '../../workers/jobs.js';
 import { pruneOutbox } from '../../workers/maintenance.js';
@@ -27,7 +28,11 @@ afterEach(async () => {
   for (const c of cleanups.splice(0).reverse()) await c().catch(() => {});
 });
 
-async function relayOn(redisUrl: string, prefix: string, opts: { pollMs?: number; batchSize?: number } = {}) {
+async function relayOn(
+  redisUrl: string,
+  prefix: string,
+  opts: { pollMs?: number; batchSize?: number; logger?: Logger } = {},
+) {
   const producer = createRedis(redisUrl, 'producer', 'test-relay');
   producer.on('error', () => {});
   await producer.connect();
@@ -194,9 +199,17 @@ describe('outbox relay', () => {
       rmSync(dir, { recursive: true, force: true });
     });
     const org = await makeOrg(db.app);
-    const { relay } = await relayOn(redis.url, uniquePrefix(), { pollMs: 50 });
+    // What the relay logged and what its connection went through, for the message of a failure.
+    const trail: string[] = [];
+    const stamp = (what: string) => trail.push(`${new Date().toISOString()} ${what}`);
+    const traced = createLogger('debug', {}, { write: (line: string) => stamp(line.trim()) });
+    const { relay, producer } = await relayOn(redis.url, uniquePrefix(), { pollMs: 50, logger: traced });
+    for (const e of ['close', 'reconnecting', 'ready', 'end']) producer.on(e, () => stamp(`redis ${e}`));
+    producer.on('error', (err) => stamp(`redis error ${err.message}`));
+    const explain = () => trail.join('\n');
     relay.start();
     await until(async () => (await unrelayed(org.orgId)) === 0);
+    stamp('killing Redis');
     await redis.stop({ kill: true });
     await withTenant(db.app, org.orgId, async (tx) => {
       for (let i = 0; i < 5; i++)
@@ -205,8 +218,10 @@ describe('outbox relay', () => {
     // Give the relay a few polls with Redis gone: nothing may be marked relayed.
     await new Promise((r) => setTimeout(r, 300));
     expect(await unrelayed(org.orgId)).toBe(5);
+    stamp('restarting Redis');
     await redis.restart();
-    await until(async () => (await unrelayed(org.orgId)) === 0);
+    stamp('Redis answers');
+    await until(async () => (await unrelayed(org.orgId)) === 0, 20_000, explain);
     const reader = new Redis(redis.url);
     cleanups.push(async () => reader.disconnect());
     const { envelopes } = await readBacklog(reader, orgTopic(org.orgId), 0);

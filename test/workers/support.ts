@@ -94,12 +94,13 @@ export function testDeps(pool: Pool, prefix: string, opts: { clock?: Clock; redi
 export async function until<T>(
   check: () => Promise<T | undefined | false | null>,
   timeoutMs = 20_000,
+  explain?: () => string,
 ): Promise<T> {
   const deadline = Date.now() + timeoutMs;
   for (;;) {
     const v = await check();
     if (v) return v;
-    if (Date.now() > deadline) throw new Error('condition not met in time');
+    if (Date.now() > deadline) throw new Error(`condition not met in time${explain ? `\n${explain()}` : ''}`);
     await new Promise((r) => setTimeout(r, 50));
   }
 }
