@@ -4,6 +4,7 @@ export default defineConfig({
   test: {
     include: ['test/**/*.test.ts', 'sdk/js/test/**/*.test.ts'],
     globalSetup: ['test/support/global-setup.ts'],
+    setupFiles: ['test/support/strict-process.ts'],
     testTimeout: 30_000,
     hookTimeout: 60_000,
     // Two cores: files run in a small pool; each file gets its own database cloned from a template.
