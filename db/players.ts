@@ -123,28 +123,27 @@ export interface PlayerHistory {
 export async function playerHistory(tx: Tx, playerId: string): Promise<PlayerHistory> {
   const pid = parseInput(id, playerId);
   const args = [tx.orgId, pid];
-  const [tickets, made, against, sessions] = await Promise.all([
-    tx.query<PlayerHistory['tickets'][number]>(
-      `select id, number, subject, status, origin, created_at as "createdAt" from tickets
+  // One after another: a transaction's client runs one query at a time.
+  const tickets = await tx.query<PlayerHistory['tickets'][number]>(
+    `select id, number, subject, status, origin, created_at as "createdAt" from tickets
        where org_id = $1::uuid and requester_id = $2::uuid order by created_at desc limit 100`,
-      args,
-    ),
-    tx.query<PlayerHistory['reportsMade'][number]>(
-      `select id, reason, status, reported_id as "reportedId", created_at as "createdAt" from player_reports
+    args,
+  );
+  const made = await tx.query<PlayerHistory['reportsMade'][number]>(
+    `select id, reason, status, reported_id as "reportedId", created_at as "createdAt" from player_reports
        where org_id = $1::uuid and reporter_id = $2::uuid order by created_at desc limit 100`,
-      args,
-    ),
-    tx.query<PlayerHistory['reportsAgainst'][number]>(
-      `select id, reason, status, reporter_id as "reporterId", created_at as "createdAt" from player_reports
+    args,
+  );
+  const against = await tx.query<PlayerHistory['reportsAgainst'][number]>(
+    `select id, reason, status, reporter_id as "reporterId", created_at as "createdAt" from player_reports
        where org_id = $1::uuid and reported_id = $2::uuid order by created_at desc limit 100`,
-      args,
-    ),
-    tx.query<PlayerHistory['sessions'][number]>(
-      `select id, game_id as "gameId", started_at as "startedAt", ended_at as "endedAt", platform from player_sessions
+    args,
+  );
+  const sessions = await tx.query<PlayerHistory['sessions'][number]>(
+    `select id, game_id as "gameId", started_at as "startedAt", ended_at as "endedAt", platform from player_sessions
        where org_id = $1::uuid and player_id = $2::uuid order by started_at desc limit 100`,
-      args,
-    ),
-  ]);
+    args,
+  );
   return {
     tickets: tickets.rows,
     reportsMade: made.rows,
