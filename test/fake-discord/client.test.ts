@@ -135,6 +135,31 @@ describe('gateway', () => {
     fake.userMessage(alpha.channels['tickets'] ?? '', playerId, 'still there?');
     expect(await got).toBe(alpha.channels['tickets']);
   });
+
+  it('identifies again after a non-resumable op 9, and resumes after a resumable one', async () => {
+    const client = await login();
+    const identifiesBefore = fake.frames({ direction: 'in', op: 2 }).length;
+    const resumesBefore = fake.frames({ direction: 'in', op: 6 }).length;
+    // The client waits out its identify window (5 s per max_concurrency bucket) before the new
+    // IDENTIFY, so these wait longer than the default.
+    const reidentified = fake.waitForFrame((f) => f.direction === 'in' && f.op === 2, 15_000);
+    const ready = fake.waitForFrame((f) => f.direction === 'out' && f.t === 'READY', 15_000);
+    fake.invalidateSession(0, false);
+    await reidentified;
+    // The new session serves events like the first one.
+    await ready;
+    expect(fake.frames({ direction: 'in', op: 6 }).length).toBe(resumesBefore);
+    const got = new Promise<string>((resolve) =>
+      client.once(Events.MessageCreate, (m) => resolve(m.channelId)),
+    );
+    fake.userMessage(alpha.channels['tickets'] ?? '', playerId, 'after op 9');
+    expect(await got).toBe(alpha.channels['tickets']);
+
+    const resumed = fake.waitForFrame((f) => f.direction === 'out' && f.t === 'RESUMED');
+    fake.invalidateSession(0, true);
+    await resumed;
+    expect(fake.frames({ direction: 'in', op: 2 }).length).toBe(identifiesBefore + 1);
+  });
 });
 
 describe('interactions', () => {
