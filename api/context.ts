@@ -43,10 +43,17 @@ export interface AppDeps {
 /**
  * Who a route lets in. `public`: anyone. `session`: any session, even one still owing its second
  * factor (the TOTP routes). `authenticated`: a fully signed-in user (no org involved).
- * `{ permission }`: a member of the org in the `:orgId` path parameter holding the permission,
- * or an API token of that org whose scopes grant it. Every route declares one (a test checks).
+ * `{ permission }`: a member of the org in the `:orgId` path parameter holding the permission
+ * (any one of them, when several are listed), or an API token of that org whose scopes grant it.
+ * Every route declares one (a test checks).
  */
-export type Access = 'public' | 'session' | 'authenticated' | { permission: Permission };
+export type Access = 'public' | 'session' | 'authenticated' | PermissionAccess;
+export type PermissionAccess = { permission: Permission | readonly [Permission, ...Permission[]] };
+
+/** The permissions an org route accepts, any one of which lets the caller in. */
+export function acceptedPermissions(access: PermissionAccess): readonly Permission[] {
+  return typeof access.permission === 'string' ? [access.permission] : access.permission;
+}
 
 /** Every route as registered, with its declared access (tests check that none is missing). */
 export interface RegisteredRoute {

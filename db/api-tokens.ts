@@ -29,6 +29,7 @@ export const API_TOKEN_SCOPES = [
   'members:read',
   'games:manage',
   'webhooks:manage',
+  'guilds:manage',
   'settings:manage',
   'audit:read',
   'analytics:read',
@@ -60,6 +61,8 @@ export const SCOPE_PERMISSIONS: Record<ApiTokenScope, readonly Permission[]> = {
   'members:read': ['org.read', 'members.read'],
   'games:manage': ['games.manage'],
   'webhooks:manage': ['webhooks.manage'],
+  // Link codes and guild settings: what a studio's provisioning script needs to connect a server.
+  'guilds:manage': ['org.read', 'guilds.manage'],
   'settings:manage': [
     'org.read',
     'teams.manage',

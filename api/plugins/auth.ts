@@ -5,7 +5,7 @@ import type { Actor } from '../../db/changes.js';
 import { permissionsOf } from '../../db/memberships.js';
 import { isUuid, withTenant } from '../../db/tenant.js';
 import { AppError } from '../../lib/errors.js';
-import type { ApiSettings } from '../context.js';
+import { type ApiSettings, acceptedPermissions } from '../context.js';
 import { readSession, type SessionTimes } from '../sessions.js';
 import { addRouteHook } from './route-hooks.js';
 
@@ -124,12 +124,14 @@ export function registerAuth(app: FastifyInstance) {
     if (!isUuid(orgId)) throw notFoundOrg();
     const ip = req.ip;
     const requestId = String(req.id);
+    const accepted = acceptedPermissions(access);
+    const needed = accepted.join(' or ');
     if (auth.kind === 'token') {
       if (auth.orgId !== orgId) throw notFoundOrg();
       const permissions = permissionsForScopes(auth.scopes);
-      if (!permissions.has(access.permission)) {
-        throw new AppError('forbidden', `the token's scopes do not grant ${access.permission}`, {
-          details: { reason: 'insufficient_scope', permission: access.permission },
+      if (!accepted.some((p) => permissions.has(p))) {
+        throw new AppError('forbidden', `the token's scopes do not grant ${needed}`, {
+          details: { reason: 'insufficient_scope', permission: accepted[0], anyOf: accepted },
         });
       }
       req.org = { orgId, actor: { type: 'token', id: auth.tokenId, ip, requestId }, permissions };
@@ -155,9 +157,9 @@ export function registerAuth(app: FastifyInstance) {
         },
       );
     }
-    if (!permissions.has(access.permission)) {
-      throw new AppError('forbidden', `your role does not grant ${access.permission}`, {
-        details: { reason: 'missing_permission', permission: access.permission },
+    if (!accepted.some((p) => permissions.has(p))) {
+      throw new AppError('forbidden', `your role does not grant ${needed}`, {
+        details: { reason: 'missing_permission', permission: accepted[0], anyOf: accepted },
       });
     }
     const actor: Actor = { type: 'user', id: auth.userId, ip, requestId };

@@ -45,7 +45,8 @@ const renderBody = z.object({
 });
 
 const T = ['canned-replies'];
-const read = { permission: 'tickets.reply' } as const;
+// Agents read replies to send them; a settings token reads what it manages.
+const read = { permission: ['tickets.reply', 'canned.manage'] } as const;
 const manage = { permission: 'canned.manage' } as const;
 const replyParams = orgAnd('replyId');
 

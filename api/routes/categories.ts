@@ -39,7 +39,8 @@ export const categorySchema = z
   .meta({ id: 'TicketCategory' });
 
 const T = ['categories'];
-const read = { permission: 'tickets.read' } as const;
+// Agents read categories to file tickets; a settings token reads what it manages.
+const read = { permission: ['tickets.read', 'categories.manage'] } as const;
 const manage = { permission: 'categories.manage' } as const;
 const categoryParams = orgAnd('categoryId');
 

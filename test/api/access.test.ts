@@ -1,6 +1,6 @@
 import { randomUUID } from 'node:crypto';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import type { RegisteredRoute } from '../../api/context.js';
+import { acceptedPermissions, type PermissionAccess, type RegisteredRoute } from '../../api/context.js';
 import { addMember } from '../../db/memberships.js';
 import { openChannel, postMessage } from '../../db/messages.js';
 import { DEFAULT_ROLES, type Permission } from '../../db/permissions.js';
@@ -63,7 +63,7 @@ afterAll(() => api.close());
 
 const orgRoutes = () =>
   api.app.registeredRoutes.filter(
-    (r): r is RegisteredRoute & { access: { permission: Permission } } =>
+    (r): r is RegisteredRoute & { access: PermissionAccess } =>
       typeof r.access === 'object' && r.method !== 'HEAD',
   );
 
@@ -128,7 +128,7 @@ describe('RBAC: each default role against each route', () => {
           url: fill(route.url, a.orgId),
           ...(route.method === 'GET' || route.method === 'DELETE' ? {} : { payload: {} }),
         });
-        const allowed = def.permissions.includes(route.access.permission);
+        const allowed = acceptedPermissions(route.access).some((p) => def.permissions.includes(p));
         const denied = res.statusCode === 403 && res.json().error.details?.reason === 'missing_permission';
         if (allowed === denied || res.statusCode >= 500) {
           wrong.push(`${role} ${route.method} ${route.url} -> ${res.statusCode} ${res.body.slice(0, 120)}`);

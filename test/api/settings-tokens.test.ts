@@ -162,4 +162,25 @@ describe('API token routes', () => {
       404,
     );
   });
+
+  it('lets a settings token read the categories and canned replies it manages, and a guilds token link a server', async () => {
+    const mint = async (scopes: string[]) => {
+      const made = await api.call(w.owner, { method: 'POST', url: url(), payload: { name: 'ops', scopes } });
+      expect(made.statusCode, made.body).toBe(201);
+      return { token: made.json().plaintext as string };
+    };
+    const org = `/v1/orgs/${w.a.orgId}`;
+    const settings = await mint(['settings:manage']);
+    for (const path of ['/categories', '/canned-replies'])
+      expect((await api.call(settings, { method: 'GET', url: `${org}${path}` })).statusCode, path).toBe(200);
+    // Managing settings still reads no tickets.
+    expectError(await api.call(settings, { method: 'GET', url: `${org}/tickets` }), 403, 'forbidden');
+    expectError(await api.call(settings, { method: 'POST', url: `${org}/guilds/link-codes` }), 403);
+
+    const guilds = await mint(['guilds:manage']);
+    const code = await api.call(guilds, { method: 'POST', url: `${org}/guilds/link-codes` });
+    expect(code.statusCode, code.body).toBe(201);
+    expect((await api.call(guilds, { method: 'GET', url: `${org}/guilds` })).statusCode).toBe(200);
+    expectError(await api.call(guilds, { method: 'GET', url: `${org}/categories` }), 403);
+  });
 });
