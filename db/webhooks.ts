@@ -34,6 +34,15 @@ export const WEBHOOK_EVENT_TYPES = [
 ] as const;
 export type WebhookEventType = (typeof WEBHOOK_EVENT_TYPES)[number];
 
+/**
+ * The event a test ping sends. Not in the catalog above: nobody subscribes to it, it goes to the
+ * one subscription it was sent for.
+ */
+export const WEBHOOK_TEST_EVENT = 'webhook.test';
+
+/** The `webhook-id` of an event: the same for every attempt and every replay. */
+export const messageIdFor = (outboxId: number) => `msg_${outboxId}`;
+
 export interface WebhookSubscription {
   id: string;
   orgId: string;
@@ -305,6 +314,33 @@ export async function replayDelivery(
     },
   });
   return { subscriptionId: d.subscriptionId, outboxId: d.outboxId };
+}
+
+/**
+ * Asks the workers to send the subscription a signed `webhook.test` event, once, logged like any
+ * delivery (as a manual attempt, never retried). Through the outbox, like a replay.
+ */
+export async function sendTestEvent(
+  tx: Tx,
+  subscriptionId: string,
+  actor: Actor,
+): Promise<{ subscriptionId: string; eventId: number; messageId: string }> {
+  const sub = await getSubscription(tx, subscriptionId);
+  if (!sub.enabled) throw new AppError('conflict', 'the subscription is disabled; enable it to test it');
+  await recordChange(tx, actor, {
+    action: 'webhook.tested',
+    target: target(sub.id),
+    event: {
+      type: WEBHOOK_TEST_EVENT,
+      aggregateType: 'webhook_subscription',
+      aggregateId: sub.id,
+      payload: { subscriptionId: sub.id, message: 'A test event: this endpoint receives GameMod webhooks.' },
+    },
+  });
+  // The id this session's insert just took: the event's id, whatever other sessions insert.
+  const r = await tx.query<{ id: string }>(`select currval(pg_get_serial_sequence('outbox', 'id')) as id`);
+  const eventId = Number(r.rows[0]?.id);
+  return { subscriptionId: sub.id, eventId, messageId: messageIdFor(eventId) };
 }
 
 // ---------------------------------------------------------------------------------------------

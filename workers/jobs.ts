@@ -79,6 +79,7 @@ export const jobIds = {
   deliver: (outboxId: number, subscriptionId: string, attempt: number) =>
     `wd-${outboxId}-${subscriptionId}-${attempt}`,
   replay: (replayOutboxId: number) => `wr-${replayOutboxId}`,
+  test: (testOutboxId: number) => `wt-${testOutboxId}`,
   discordMessage: (outboxId: number) => `dm-${outboxId}`,
   discordSweep: (messageId: string) => `dms-${messageId}`,
   alert: (outboxId: number) => `da-${outboxId}`,

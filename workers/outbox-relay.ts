@@ -11,7 +11,7 @@ import {
 } from '../db/outbox.js';
 import type { Pool } from '../db/pool.js';
 import { SLA_SETTINGS_CHANGED } from '../db/sla.js';
-import { WEBHOOK_EVENT_TYPES } from '../db/webhooks.js';
+import { WEBHOOK_EVENT_TYPES, WEBHOOK_TEST_EVENT } from '../db/webhooks.js';
 import { type LiveEvent, publishLive } from '../lib/live.js';
 import type { Logger } from '../lib/logger.js';
 import { counter, gauge, histogram } from '../lib/metrics.js';
@@ -122,6 +122,16 @@ export function impliedJobs(row: OutboxRow, features: OrgFeatures = ALL): Planne
         name: 'webhook.deliver',
         payload: { orgId, outboxId, subscriptionId, attempt: 1, replay: true },
         opts: { jobId: jobIds.replay(id) },
+      });
+    }
+  }
+  if (type === WEBHOOK_TEST_EVENT) {
+    const subscriptionId = str(payload.subscriptionId);
+    if (subscriptionId) {
+      jobs.push({
+        name: 'webhook.deliver',
+        payload: { orgId, outboxId: id, subscriptionId, attempt: 1, replay: true },
+        opts: { jobId: jobIds.test(id) },
       });
     }
   }

@@ -7,6 +7,7 @@ import {
   type AttemptRecord,
   type DeliveryContext,
   deliveryContexts,
+  messageIdFor,
   recordAttempts,
   WEBHOOK_EVENT_TYPES,
 } from '../db/webhooks.js';
@@ -179,9 +180,6 @@ export function retryDelay(
   const base = schedule[next - 2] ?? (schedule.at(-1) as number);
   return Math.round(base * (1 - JITTER + 2 * JITTER * random()));
 }
-
-/** The `webhook-id` of an event: the same for every attempt and every replay. */
-export const messageIdFor = (outboxId: number) => `msg_${outboxId}`;
 
 /**
  * Makes attempt 1 for every enabled subscription of the org that wants this event, in parallel,

@@ -11,6 +11,7 @@ import {
   replayDelivery,
   rotateSecret,
   rotateSecretInput,
+  sendTestEvent,
   updateSubscription,
   updateSubscriptionInput,
   WEBHOOK_EVENT_TYPES,
@@ -256,5 +257,26 @@ export const webhookRoutes: FastifyPluginAsyncZod = async (app) => {
         .send(
           await req.inOrg((tx) => replayDelivery(tx, { deliveryId: req.params.deliveryId }, actorOf(req))),
         ),
+  );
+
+  app.post(
+    `${one}/test`,
+    {
+      config: { access, idempotent: true },
+      schema: {
+        tags: T,
+        summary:
+          'Send the subscription a signed webhook.test event once; its attempt appears in the delivery log under messageId',
+        params: subParams,
+        response: {
+          202: z.object({ subscriptionId: z.uuid(), eventId: z.number().int(), messageId: z.string() }),
+          ...errorResponses,
+        },
+      },
+    },
+    async (req, reply) =>
+      reply
+        .status(202)
+        .send(await req.inOrg((tx) => sendTestEvent(tx, req.params.subscriptionId, actorOf(req)))),
   );
 };

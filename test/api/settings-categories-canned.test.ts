@@ -87,7 +87,7 @@ describe('category routes', () => {
     ]);
   });
 
-  it('refuses writes to agents and to tokens without settings:manage; reads need tickets.read', async () => {
+  it('refuses writes to agents and to tokens without settings:manage; reads need tickets.read or settings:manage', async () => {
     const c = await addCategory(w.owner, 'Billing');
     expectError(
       await api.call(w.agent, { method: 'POST', url: categories(), payload: { name: 'No' } }),
@@ -112,7 +112,9 @@ describe('category routes', () => {
       payload: { position: 3 },
     });
     expect(viaToken.statusCode, viaToken.body).toBe(200);
-    expectError(await api.call(settings, { method: 'GET', url: categories() }), 403);
+    expect((await api.call(settings, { method: 'GET', url: categories() })).statusCode).toBe(200);
+    const games = await api.tokenFor(db.app, w.a.orgId, ['games:manage']);
+    expectError(await api.call(games, { method: 'GET', url: categories() }), 403);
     const row = await db.admin.query('select name, position from ticket_categories where id = $1', [c.id]);
     expect(row.rows[0]).toEqual({ name: 'Billing', position: 3 });
   });

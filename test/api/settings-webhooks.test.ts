@@ -187,6 +187,45 @@ describe('webhook routes', () => {
     expect(await auditActions(db.admin, w.a.orgId, one)).toContain('webhook.replayed');
   });
 
+  it('sends a test ping through the outbox, once per Idempotency-Key, and refuses a disabled subscription', async () => {
+    const { subscription } = await subscribe(w.owner);
+    const ping = (key?: string) =>
+      api.call(w.owner, {
+        method: 'POST',
+        url: hooks(`/${subscription.id}/test`),
+        ...(key ? { headers: { 'idempotency-key': key } } : {}),
+      });
+    const res = await ping('ping-1');
+    expect(res.statusCode, res.body).toBe(202);
+    const body = res.json() as { subscriptionId: string; eventId: number; messageId: string };
+    expect(body).toEqual({
+      subscriptionId: subscription.id,
+      eventId: body.eventId,
+      messageId: `msg_${body.eventId}`,
+    });
+    expect((await ping('ping-1')).json()).toEqual(body);
+    const queued = await db.admin.query(
+      "select id, payload from outbox where org_id = $1 and event_type = 'webhook.test'",
+      [w.a.orgId],
+    );
+    expect(queued.rows.map((r) => [Number(r.id), r.payload.subscriptionId])).toEqual([
+      [body.eventId, subscription.id],
+    ]);
+    expect(await auditActions(db.admin, w.a.orgId, subscription.id)).toContain('webhook.tested');
+
+    await api.call(w.owner, {
+      method: 'PATCH',
+      url: hooks(`/${subscription.id}`),
+      payload: { enabled: false },
+    });
+    expectError(await ping(), 409, 'conflict');
+    expectError(
+      await api.call(w.owner, { method: 'POST', url: hooks('/00000000-0000-4000-8000-000000000000/test') }),
+      404,
+    );
+    expectError(await api.call(w.agent, { method: 'POST', url: hooks(`/${subscription.id}/test`) }), 403);
+  });
+
   it('needs webhooks.manage: agents and settings tokens are refused, a webhooks token is let in', async () => {
     expectError(await api.call(w.agent, { method: 'GET', url: hooks() }), 403, 'forbidden');
     expectError(await api.call(w.agent, { method: 'GET', url: deliveries() }), 403);
@@ -226,6 +265,7 @@ describe('webhook routes', () => {
       404,
     );
     expectError(await api.call(w.owner, { method: 'DELETE', url: hooks(`/${theirs}`) }), 404);
+    expectError(await api.call(w.owner, { method: 'POST', url: hooks(`/${theirs}/test`) }), 404);
     expectError(
       await api.call(w.owner, { method: 'POST', url: deliveries(`/${theirDelivery}/replay`) }),
       404,

@@ -161,6 +161,19 @@ describe('outbox relay', () => {
     expect(
       names('webhook.replay_requested', { subscriptionId: base.aggregateId, outboxId: 3 }).map((n) => n),
     ).toEqual(['webhook.deliver@wr-7']);
+    // A test ping goes to its one subscription, whatever the org's features.
+    expect(names('webhook.test', { subscriptionId: base.aggregateId })).toEqual(['webhook.deliver@wt-7']);
+    expect(
+      impliedJobs(
+        { ...base, eventType: 'webhook.test', payload: { subscriptionId: base.aggregateId } },
+        {
+          webhooks: false,
+          sla: false,
+        },
+      ).map((j) => j.payload),
+    ).toEqual([
+      { orgId: base.orgId, outboxId: 7, subscriptionId: base.aggregateId, attempt: 1, replay: true },
+    ]);
   });
 
   it('shares the work between several relays without publishing anything twice', async () => {

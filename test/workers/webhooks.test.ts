@@ -4,13 +4,14 @@ import { SYSTEM } from '../../db/changes.js';
 import { withTenant } from '../../db/tenant.js';
 import { openTicket } from '../../db/tickets.js';
 import * as webhooks from '../../db/webhooks.js';
-import { overdueRetries } from '../../db/webhooks.js';
+import { messageIdFor, overdueRetries } from '../../db/webhooks.js';
 import { manualClock } from '../../workers/clock.js';
 import { jobIds } from '../../workers/jobs.js';
 import { RETRY_GRACE_MS, sweepWebhookRetries } from '../../workers/maintenance.js';
+import { impliedJobs } from '../../workers/outbox-relay.js';
 import { startProcessors } from '../../workers/queues.js';
 import { handlersFor } from '../../workers/runtime.js';
-import { deliver, fanout, MAX_ATTEMPTS, messageIdFor, RETRY_SCHEDULE_MS } from '../../workers/webhooks.js';
+import { deliver, fanout, MAX_ATTEMPTS, RETRY_SCHEDULE_MS } from '../../workers/webhooks.js';
 import { useTestDb } from '../support/db.js';
 import { makeOrg } from '../support/fixtures.js';
 import { box, logger, startReceiver, testDeps, uniquePrefix, until } from './support.js';
@@ -616,6 +617,78 @@ describe('targets and replay', () => {
         ),
       ).rejects.toMatchObject({ code: 'not_found' });
     } finally {
+      await rx.close();
+    }
+  });
+
+  it('sends a test ping once to its one subscription, signed, through the job the relay derives from it', async () => {
+    const rx = await startReceiver();
+    const own = testDeps(db.app, uniquePrefix(), { clock });
+    const processors = startProcessors({
+      connection: own.connection.duplicate(),
+      prefix: own.deps.queues.prefix,
+      handlers: handlersFor(own.deps, 14),
+      concurrency: { webhooks: 2 },
+      logger,
+    });
+    try {
+      // Subscribed to other events only: a ping goes to the subscription it was sent for anyway.
+      const s = await setup(rx.url, ['member.added']);
+      const other = await withTenant(db.app, s.org.orgId, (tx) =>
+        webhooks.createSubscription(tx, { url: rx.url, eventTypes: ['member.added'] }, s.org.owner, box),
+      );
+      const sent = await withTenant(db.app, s.org.orgId, (tx) =>
+        webhooks.sendTestEvent(tx, s.subscription.id, s.org.owner),
+      );
+      expect(sent).toEqual({
+        subscriptionId: s.subscription.id,
+        eventId: sent.eventId,
+        messageId: messageIdFor(sent.eventId),
+      });
+      const row = await db.admin.query(
+        `select id, org_id as "orgId", event_type as "eventType", aggregate_type as "aggregateType",
+           aggregate_id as "aggregateId", payload, created_at as "createdAt" from outbox where id = $1`,
+        [sent.eventId],
+      );
+      const jobs = impliedJobs(row.rows[0], { webhooks: true, sla: true });
+      await own.deps.queues.enqueueMany(jobs);
+      await until(async () => rx.requests.length >= 1);
+      const log = await until(async () => {
+        const l = await s.log(sent.eventId);
+        return l.length ? l : undefined;
+      });
+      expect(log.map((d) => [d.eventType, d.status, d.replay, d.messageId])).toEqual([
+        ['webhook.test', 'succeeded', true, sent.messageId],
+      ]);
+      const [req] = rx.requests;
+      expect(req?.headers['webhook-id']).toBe(sent.messageId);
+      expect(
+        verify(s.secret, req?.headers ?? {}, req?.body ?? '', Math.floor(clock.now().getTime() / 1000)),
+      ).toBe(true);
+      expect(JSON.parse(req?.body ?? '{}')).toMatchObject({
+        type: 'webhook.test',
+        data: { subscriptionId: s.subscription.id },
+      });
+      // The same job again (a relay that re-pushes after an outage) is deduplicated by its id.
+      await own.deps.queues.enqueueMany(jobs);
+      await new Promise((r) => setTimeout(r, 300));
+      expect(rx.requests).toHaveLength(1);
+      expect(
+        await withTenant(db.app, s.org.orgId, (tx) =>
+          webhooks.listDeliveries(tx, { subscriptionId: other.subscription.id }),
+        ),
+      ).toEqual([]);
+
+      // A disabled subscription is refused up front.
+      await withTenant(db.app, s.org.orgId, (tx) =>
+        webhooks.updateSubscription(tx, { id: s.subscription.id, enabled: false }, s.org.owner),
+      );
+      await expect(
+        withTenant(db.app, s.org.orgId, (tx) => webhooks.sendTestEvent(tx, s.subscription.id, s.org.owner)),
+      ).rejects.toMatchObject({ code: 'conflict' });
+    } finally {
+      await processors.close();
+      await own.close();
       await rx.close();
     }
   });
