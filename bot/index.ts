@@ -1,11 +1,12 @@
 import type { Config } from '../lib/config.js';
 import { AppError } from '../lib/errors.js';
+import type { Logger } from '../lib/logger.js';
 import { createRedis } from '../lib/redis.js';
 import { createSecretBox } from '../lib/secret-box.js';
 import { createStorage } from '../lib/storage/index.js';
 import type { RoleContext, RunningRole } from '../role.js';
-import { createBot } from './bot.js';
-import { BotStartError } from './start-errors.js';
+import { type Bot, createBot } from './bot.js';
+import { BotStartError, restartDecision } from './start-errors.js';
 import { storagePut } from './transcripts.js';
 
 /**
@@ -33,43 +34,118 @@ export async function startBot(config: Config, ctx: RoleContext): Promise<Runnin
   const redis = createRedis(ctx.redisUrl, 'worker', 'gamemod-bot');
   await redis.connect();
   const box = createSecretBox(config.secretKey);
-  const bot = createBot({
-    pool: ctx.pool,
-    redis,
-    logger: log,
-    apiUrl: config.discord.apiUrl,
-    shards: config.discord.shardIds,
-    shardCount: config.discord.shardCount,
-    messageContent: config.discord.messageContent,
-    box,
-    putObject: storagePut(createStorage(config.storage)),
-  });
+  const putObject = storagePut(createStorage(config.storage));
+  const token = config.discord.token;
+  const launch = async (): Promise<Bot> => {
+    const bot = createBot({
+      pool: ctx.pool,
+      redis,
+      logger: log,
+      apiUrl: config.discord.apiUrl,
+      shards: config.discord.shardIds,
+      shardCount: config.discord.shardCount,
+      messageContent: config.discord.messageContent,
+      box,
+      putObject,
+    });
+    try {
+      await bot.start(token);
+      return bot;
+    } catch (err) {
+      await bot.stop(0).catch(() => {});
+      throw err;
+    }
+  };
+  const isFatal = (err: unknown) => err instanceof BotStartError && err.fatal;
+  const why = (err: unknown) => (err instanceof Error ? err.message : String(err));
+
+  let bot: Bot | undefined;
   try {
-    await bot.start(config.discord.token);
+    bot = await launch();
   } catch (err) {
-    await bot.stop(0).catch(() => {});
-    redis.disconnect();
-    const fatal = err instanceof BotStartError && err.fatal;
     // Under the shard manager: tell it not to restart this shard, which would fail the same way
     // and burn a session start each time.
-    if (fatal && typeof process.send === 'function')
+    if (isFatal(err) && typeof process.send === 'function')
       process.send({ gamemod: 'bot_fatal', closeCode: (err as BotStartError).closeCode });
-    // In the all-in-one process the API and the workers keep running without the bot (as they do
-    // without a token); a process that runs only the bot fails, so its supervisor sees it.
-    if (config.roles.length > 1) {
-      log.error(
-        { err },
-        `the Discord bot did not start, everything else keeps running: ${err instanceof Error ? err.message : String(err)}`,
-      );
+    // A process that runs only the bot fails, so its supervisor sees it (and restarts it).
+    if (config.roles.length === 1) {
+      redis.disconnect();
+      throw err;
+    }
+    // In the all-in-one process the API and the workers keep running without the bot (as they
+    // do without a token), and the bot is started again after growing delays, as the shard
+    // manager would restart its process; not after a fatal error, which would fail the same way.
+    if (isFatal(err)) {
+      log.error({ err }, `the Discord bot did not start, everything else keeps running: ${why(err)}`);
+      redis.disconnect();
       return { name: 'bot', stop: async () => {} };
     }
-    throw err;
+    return retryingBot(log, launch, err, () => redis.disconnect());
   }
+  log.info('the Discord bot started');
+  const started = bot;
   return {
     name: 'bot',
     async stop() {
-      await bot.stop();
+      await started.stop();
       redis.disconnect();
+    },
+  };
+}
+
+/**
+ * The bot role after a first start failed for a reason that may pass (Discord down, a network
+ * cut): tries again after 1 s, 2 s, 4 s ... up to 5 minutes, until it starts, fails fatally, or
+ * the role is stopped.
+ */
+function retryingBot(
+  log: Logger,
+  launch: () => Promise<Bot>,
+  firstError: unknown,
+  release: () => void,
+): RunningRole {
+  let stopped = false;
+  let bot: Bot | undefined;
+  let timer: NodeJS.Timeout | undefined;
+  let attempt: Promise<void> | undefined;
+  const schedule = (failures: number, err: unknown) => {
+    const d = restartDecision({
+      fatal: err instanceof BotStartError && err.fatal,
+      recentDeaths: failures - 1,
+    });
+    const message = err instanceof Error ? err.message : String(err);
+    if (!d.restart) {
+      log.error({ err }, `the Discord bot did not start and will not be retried: ${message}`);
+      release();
+      return;
+    }
+    log.error(
+      { err, attempt: failures },
+      `the Discord bot did not start, everything else keeps running; retrying in ${Math.round(d.delayMs / 1000)} s: ${message}`,
+    );
+    timer = setTimeout(() => {
+      attempt = launch().then(
+        async (b) => {
+          // Stopped while this start was under way: undo it.
+          if (stopped) return b.stop();
+          bot = b;
+          log.info({ attempts: failures + 1 }, 'the Discord bot started');
+        },
+        (e: unknown) => {
+          if (!stopped) schedule(failures + 1, e);
+        },
+      );
+    }, d.delayMs);
+  };
+  schedule(1, firstError);
+  return {
+    name: 'bot',
+    async stop() {
+      stopped = true;
+      clearTimeout(timer);
+      await attempt;
+      await bot?.stop();
+      release();
     },
   };
 }

@@ -2,6 +2,7 @@ import { fileURLToPath } from 'node:url';
 import { ShardingManager } from 'discord.js';
 import { loadConfig } from '../lib/config.js';
 import { createLogger } from '../lib/logger.js';
+import { restartDecision } from './start-errors.js';
 
 /**
  * Local multi-process mode: one child process per shard, each a full `bot` role (`main.ts bot`)
@@ -10,20 +11,6 @@ import { createLogger } from '../lib/logger.js';
  * several machines can split the shards. Session starts are coordinated through Redis by each
  * child (see identify-throttler.ts), so machines together respect max_concurrency.
  */
-/**
- * Whether and when to restart a shard process that died. A fatal start error (wrong token,
- * refused intent) fails the same way every time, so it is not retried; other deaths are retried
- * with a delay that doubles with each recent death (1 s up to 5 min), so a crash loop cannot
- * burn the day's session starts.
- */
-export function restartDecision(d: {
-  fatal: boolean;
-  recentDeaths: number;
-}): { restart: false } | { restart: true; delayMs: number } {
-  if (d.fatal) return { restart: false };
-  return { restart: true, delayMs: Math.min(1000 * 2 ** Math.min(d.recentDeaths, 20), 5 * 60_000) };
-}
-
 /** A shard that stayed up this long counts as healthy again: its next death restarts quickly. */
 const HEALTHY_AFTER_MS = 10 * 60_000;
 

@@ -56,3 +56,18 @@ export function loginError(err: unknown): BotStartError {
     { cause: err },
   );
 }
+
+/**
+ * Whether and when to start again a bot (a shard process, or the bot role of the all-in-one
+ * process) that died or failed to start. A fatal start error (wrong token,
+ * refused intent) fails the same way every time, so it is not retried; other deaths are retried
+ * with a delay that doubles with each recent death (1 s up to 5 min), so a crash loop cannot
+ * burn the day's session starts.
+ */
+export function restartDecision(d: {
+  fatal: boolean;
+  recentDeaths: number;
+}): { restart: false } | { restart: true; delayMs: number } {
+  if (d.fatal) return { restart: false };
+  return { restart: true, delayMs: Math.min(1000 * 2 ** Math.min(d.recentDeaths, 20), 5 * 60_000) };
+}

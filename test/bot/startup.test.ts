@@ -2,7 +2,7 @@ import pino from 'pino';
 import { afterAll, beforeAll, describe, expect, inject, it } from 'vitest';
 import { createBot } from '../../bot/bot.js';
 import { startBot } from '../../bot/index.js';
-import { restartDecision } from '../../bot/shard-manager.js';
+import { restartDecision } from '../../bot/start-errors.js';
 import { loadConfig } from '../../lib/config.js';
 import { createSecretBox } from '../../lib/secret-box.js';
 import { createTestDb, type TestDb } from '../support/db.js';
@@ -42,6 +42,15 @@ function capture() {
     { write: (s: string) => void lines.push(JSON.parse(s) as { level: number; msg: string }) },
   );
   return { lines, logger };
+}
+
+/** Polls a condition (not a timing assertion). */
+async function until(check: () => boolean, timeoutMs: number): Promise<void> {
+  const deadline = Date.now() + timeoutMs;
+  while (!check()) {
+    if (Date.now() > deadline) throw new Error('condition not met in time');
+    await new Promise((r) => setTimeout(r, 50));
+  }
 }
 
 describe('starting the bot', () => {
@@ -87,6 +96,50 @@ describe('starting the bot', () => {
     expect(lines.some((l) => l.level >= 50 && /DISCORD_TOKEN/.test(l.msg))).toBe(true);
     // A dedicated bot process still fails, so its supervisor sees it.
     await expect(startBot(loadConfig({ ...env, ROLES: 'bot' }), ctx)).rejects.toMatchObject({ fatal: true });
+  });
+});
+
+describe('the bot in the all-in-one process', () => {
+  it('retries a start that failed for a passing reason until Discord answers', async () => {
+    const { lines, logger } = capture();
+    const ctx = { pool: db.app, redisUrl: inject('services').redisUrl, logger };
+    // Discord answering 500 to every try of the first start (discord.js retries 5xx itself).
+    fake.failNext({ method: 'GET', path: '/gateway/bot' }, 500, { count: 4 });
+    const role = await startBot(
+      loadConfig({
+        DISCORD_TOKEN: fake.botToken,
+        DISCORD_API_URL: `${fake.url}/api`,
+        ROLES: 'api,workers,bot',
+      }),
+      ctx,
+    );
+    try {
+      expect(lines.some((l) => l.level >= 50 && /retrying in/.test(l.msg))).toBe(true);
+      await until(() => lines.some((l) => /Discord bot started/.test(l.msg)), 15_000);
+      expect(fake.frames({ direction: 'in', op: 2 }).length).toBeGreaterThan(0);
+    } finally {
+      await role.stop();
+    }
+  });
+
+  it('stops retrying when the role is stopped while waiting', async () => {
+    const { lines, logger } = capture();
+    const ctx = { pool: db.app, redisUrl: inject('services').redisUrl, logger };
+    fake.failNext({ method: 'GET', path: '/gateway/bot' }, 500, { count: 100 });
+    const role = await startBot(
+      loadConfig({
+        DISCORD_TOKEN: fake.botToken,
+        DISCORD_API_URL: `${fake.url}/api`,
+        ROLES: 'api,workers,bot',
+      }),
+      ctx,
+    );
+    await role.stop();
+    const before = fake.requests({ method: 'GET', path: '/gateway/bot' }).length;
+    await new Promise((r) => setTimeout(r, 1_500));
+    expect(fake.requests({ method: 'GET', path: '/gateway/bot' }).length).toBe(before);
+    expect(lines.some((l) => /Discord bot started/.test(l.msg))).toBe(false);
+    fake.clearFaults();
   });
 });
 

@@ -266,6 +266,11 @@ export class FakeDiscord {
     this.faults.failNext(match, status, opts);
   }
 
+  /** Drops every injected fault not yet used. */
+  clearFaults(): void {
+    this.faults.clear();
+  }
+
   /** Deletes a channel (and its threads) as if a moderator did, dispatching CHANNEL_DELETE. */
   deleteChannel(id: string): void {
     const channel = this.state.channels.get(id);
