@@ -201,6 +201,27 @@ describe('local filesystem storage', () => {
     expect(storage.presignGet('a/b.txt')).toBeNull();
   });
 
+  it('leaves no temporary file behind however early the upload fails', async () => {
+    const root = join(dir, 'early');
+    const storage = new LocalStorage(root);
+    // Bodies that fail on their first chunk, before the temporary file has even been opened.
+    const failing = () =>
+      new Readable({
+        read() {
+          this.destroy(new Error('client went away'));
+        },
+      });
+    const tooBig = () => Readable.from([Buffer.alloc(64 * 1024)]);
+    for (let i = 0; i < 40; i++) {
+      await expect(
+        storage.put(`a/${i}.txt`, i % 2 ? failing() : tooBig(), { contentType: 'text/plain', maxBytes: 10 }),
+      ).rejects.toThrow();
+    }
+    // Anything still closing has had its chance to recreate a file.
+    await new Promise((r) => setTimeout(r, 50));
+    expect(await readdir(join(root, 'tmp'))).toEqual([]);
+  });
+
   it('is what createStorage builds by default, under DATA_DIR/storage', () => {
     const config = loadConfig({ DATA_DIR: join(dir, 'data') });
     expect(config.storage.dir).toBe(join(dir, 'data', 'storage'));
