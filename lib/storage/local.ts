@@ -1,5 +1,4 @@
 import { randomBytes } from 'node:crypto';
-import { createWriteStream } from 'node:fs';
 import { mkdir, open, readFile, rename, rm, stat, writeFile } from 'node:fs/promises';
 import { dirname, join } from 'node:path';
 import { Readable } from 'node:stream';
@@ -38,14 +37,18 @@ export class LocalStorage implements Storage {
     const tmp = join(tmpDir, randomBytes(12).toString('hex'));
     await Promise.all([mkdir(tmpDir, { recursive: true }), mkdir(dirname(data), { recursive: true })]);
     const measure = new Measure(opts.maxBytes, opts.contentLength);
+    // Opened before streaming: a write stream opening the file itself may create it after a failed
+    // upload was cleaned up, leaving a stray temporary file.
+    const file = await open(tmp, 'wx');
     try {
       const source = Buffer.isBuffer(body) ? Readable.from([body]) : body;
-      await pipeline(source, measure, createWriteStream(tmp, { flags: 'wx' }));
+      await pipeline(source, measure, file.createWriteStream());
       await mkdir(dirname(meta), { recursive: true });
       await writeFile(`${tmp}.json`, JSON.stringify({ contentType: opts.contentType }));
       await rename(`${tmp}.json`, meta);
       await rename(tmp, data);
     } catch (err) {
+      await file.close().catch(() => {});
       await Promise.all([rm(tmp, { force: true }), rm(`${tmp}.json`, { force: true })]);
       throw err;
     }
