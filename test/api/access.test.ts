@@ -3,7 +3,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { acceptedPermissions, type PermissionAccess, type RegisteredRoute } from '../../api/context.js';
 import { addMember } from '../../db/memberships.js';
 import { openChannel, postMessage } from '../../db/messages.js';
-import { DEFAULT_ROLES, type Permission } from '../../db/permissions.js';
+import { DEFAULT_ROLES } from '../../db/permissions.js';
 import { upsertPlayer } from '../../db/players.js';
 import { createTeam } from '../../db/teams.js';
 import { withTenant } from '../../db/tenant.js';
