@@ -100,19 +100,26 @@ describe('starting the bot', () => {
 });
 
 describe('the bot in the all-in-one process', () => {
-  it('retries a start that failed for a passing reason until Discord answers', async () => {
+  /** The bot role of an all-in-one process, started while Discord answers 500 `failures` times. */
+  async function startWhileFailing(failures: number) {
     const { lines, logger } = capture();
-    const ctx = { pool: db.app, redisUrl: inject('services').redisUrl, logger };
-    // Discord answering 500 to every try of the first start (discord.js retries 5xx itself).
-    fake.failNext({ method: 'GET', path: '/gateway/bot' }, 500, { count: 4 });
-    const role = await startBot(
-      loadConfig({
-        DISCORD_TOKEN: fake.botToken,
-        DISCORD_API_URL: `${fake.url}/api`,
-        ROLES: 'api,workers,bot',
-      }),
-      ctx,
-    );
+    fake.failNext({ method: 'GET', path: '/gateway/bot' }, 500, { count: failures });
+    const env = {
+      DISCORD_TOKEN: fake.botToken,
+      DISCORD_API_URL: `${fake.url}/api`,
+      ROLES: 'api,workers,bot',
+    };
+    const role = await startBot(loadConfig(env), {
+      pool: db.app,
+      redisUrl: inject('services').redisUrl,
+      logger,
+    });
+    return { lines, role };
+  }
+
+  it('retries a start that failed for a passing reason until Discord answers', async () => {
+    // Every try of the first start fails (discord.js retries a 5xx three times itself).
+    const { lines, role } = await startWhileFailing(4);
     try {
       expect(lines.some((l) => l.level >= 50 && /retrying in/.test(l.msg))).toBe(true);
       await until(() => lines.some((l) => /Discord bot started/.test(l.msg)), 15_000);
@@ -123,17 +130,7 @@ describe('the bot in the all-in-one process', () => {
   });
 
   it('stops retrying when the role is stopped while waiting', async () => {
-    const { lines, logger } = capture();
-    const ctx = { pool: db.app, redisUrl: inject('services').redisUrl, logger };
-    fake.failNext({ method: 'GET', path: '/gateway/bot' }, 500, { count: 100 });
-    const role = await startBot(
-      loadConfig({
-        DISCORD_TOKEN: fake.botToken,
-        DISCORD_API_URL: `${fake.url}/api`,
-        ROLES: 'api,workers,bot',
-      }),
-      ctx,
-    );
+    const { lines, role } = await startWhileFailing(100);
     await role.stop();
     const before = fake.requests({ method: 'GET', path: '/gateway/bot' }).length;
     await new Promise((r) => setTimeout(r, 1_500));
