@@ -231,3 +231,32 @@ export async function listAttachments(
   );
   return r.rows;
 }
+
+/** Of these attachments, those still only linked (no stored copy): what the copy job fetches. */
+export async function linkedOnly(tx: Tx, attachmentIds: readonly string[]): Promise<Attachment[]> {
+  const ids = parseInput(z.array(id).max(100), attachmentIds);
+  const r = await tx.query<Attachment>(
+    `select ${COLUMNS} from attachments
+     where org_id = $1::uuid and id = any($2::uuid[]) and storage_key is null and external_url is not null
+     order by created_at, id`,
+    [tx.orgId, ids],
+  );
+  return r.rows;
+}
+
+/**
+ * Records the stored copy of a linked attachment, with its real size and digest. False when it
+ * has one already (another worker got there first) or is gone.
+ */
+export async function markCopied(
+  tx: Tx,
+  attachmentId: string,
+  copy: { storageKey: string; sizeBytes: number; sha256: string },
+): Promise<boolean> {
+  const r = await tx.query(
+    `update attachments set storage_key = $3::text, size_bytes = $4::bigint, sha256 = $5::text
+     where org_id = $1::uuid and id = $2::uuid and storage_key is null`,
+    [tx.orgId, parseInput(id, attachmentId), copy.storageKey, copy.sizeBytes, copy.sha256],
+  );
+  return (r.rowCount ?? 0) > 0;
+}

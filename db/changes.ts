@@ -78,3 +78,15 @@ export async function recordChange(tx: Tx, actor: Actor, change: Change): Promis
     ],
   );
 }
+
+/**
+ * Writes only an outbox event, for work that needs no history or audit row of its own (the
+ * change that carries it already wrote them): the relay turns it into jobs.
+ */
+export async function emitEvent(tx: Tx, event: NonNullable<Change['event']>): Promise<void> {
+  await tx.query(
+    `insert into outbox (org_id, event_type, aggregate_type, aggregate_id, payload)
+     values ($1::uuid, $2::text, $3::text, $4::uuid, $5::jsonb)`,
+    [tx.orgId, event.type, event.aggregateType, event.aggregateId, JSON.stringify(event.payload)],
+  );
+}

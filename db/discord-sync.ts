@@ -1,6 +1,6 @@
 import { z } from 'zod';
 import { AppError } from '../lib/errors.js';
-import { type Actor, recordChange } from './changes.js';
+import { type Actor, emitEvent, recordChange } from './changes.js';
 import { id, snowflake } from './schemas.js';
 import type { Tx } from './tenant.js';
 import { type Message, reply, type Ticket } from './tickets.js';
@@ -108,6 +108,9 @@ export async function ticketWebhook(tx: Tx, ticketId: string): Promise<{ id: str
   return row?.id && row.token ? { id: row.id, token: row.token } : null;
 }
 
+/** Attachments recorded with only a link (Discord's CDN): the workers copy them into storage. */
+export const ATTACHMENTS_ADDED = 'message.attachments_added';
+
 export const attachmentMeta = z.object({
   filename: z.string().min(1).max(255),
   contentType: z.string().min(1).max(255).default('application/octet-stream'),
@@ -126,8 +129,9 @@ export const discordMessageInput = z.object({
 /**
  * Records a message written in a ticket's Discord thread. Idempotent on the Discord message id,
  * and a message we delivered ourselves (its id is some message's `discord_message_id`) is never
- * recorded again. Attachments are stored as metadata with their CDN link; copying the file into
- * our storage is a job.
+ * recorded again. Attachments are stored as metadata with their CDN link, and a
+ * `message.attachments_added` event asks the workers to copy the files into our storage (Discord's
+ * links expire).
  */
 export async function recordDiscordMessage(
   tx: Tx,
@@ -150,10 +154,11 @@ export async function recordDiscordMessage(
     actor,
   );
   if (created && input.attachments.length) {
-    await tx.query(
+    const inserted = await tx.query<{ id: string }>(
       `insert into attachments (org_id, ticket_id, message_id, filename, content_type, size_bytes, external_url)
        select $1::uuid, $2::uuid, $3::uuid, f, c, s, u
-       from unnest($4::text[], $5::text[], $6::bigint[], $7::text[]) as x(f, c, s, u)`,
+       from unnest($4::text[], $5::text[], $6::bigint[], $7::text[]) as x(f, c, s, u)
+       returning id`,
       [
         tx.orgId,
         input.ticketId,
@@ -164,6 +169,16 @@ export async function recordDiscordMessage(
         input.attachments.map((a) => a.url),
       ],
     );
+    await emitEvent(tx, {
+      type: ATTACHMENTS_ADDED,
+      aggregateType: 'ticket',
+      aggregateId: input.ticketId,
+      payload: {
+        ticketId: input.ticketId,
+        messageId: message.id,
+        attachmentIds: inserted.rows.map((r) => r.id),
+      },
+    });
   }
   return { message, created };
 }

@@ -3,6 +3,7 @@ import type { Pool } from '../db/pool.js';
 import type { Logger } from '../lib/logger.js';
 import type { SecretBox } from '../lib/secret-box.js';
 import type { TargetPolicy } from '../lib/ssrf.js';
+import type { Storage } from '../lib/storage/index.js';
 import type { Clock } from './clock.js';
 import type { Queues } from './queues.js';
 
@@ -13,6 +14,7 @@ export interface WorkerDeps {
   logger: Logger;
   clock: Clock;
   box: SecretBox;
+  /** The addresses outgoing requests may reach: webhook deliveries and attachment copies. */
   webhookTargets: TargetPolicy;
   /** A delivery that has no full answer within this is a failure (15 s). */
   webhookTimeoutMs: number;
@@ -24,4 +26,8 @@ export interface WorkerDeps {
   retryScheduleMs?: readonly number[];
   /** Discord REST client; null when no bot token is configured (Discord delivery is skipped). */
   discord: REST | null;
+  /** Where copies of Discord attachments go; null leaves them as links. */
+  storage: Storage | null;
+  /** Hosts a Discord attachment link may point at (`discordFileHosts`): nothing else is fetched. */
+  discordFileHosts: ReadonlySet<string>;
 }

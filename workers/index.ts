@@ -1,6 +1,7 @@
 import type { Config } from '../lib/config.js';
 import { assertNoEviction, createRedis } from '../lib/redis.js';
 import { createSecretBox } from '../lib/secret-box.js';
+import { createStorage } from '../lib/storage/index.js';
 import type { RoleContext, RunningRole } from '../role.js';
 import { startWorkerRuntime } from './runtime.js';
 
@@ -36,6 +37,8 @@ export async function startWorkers(config: Config, ctx: RoleContext): Promise<Ru
     discord: config.discord.token
       ? { token: config.discord.token, apiUrl: config.discord.apiUrl }
       : undefined,
+    storage: createStorage(config.storage),
+    discordApiUrl: config.discord.apiUrl,
     concurrency: config.workers.concurrency,
     schedulers: { outboxRetentionDays: config.workers.outboxRetentionDays },
   });

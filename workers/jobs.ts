@@ -36,6 +36,11 @@ export const JOBS = {
   },
   /** Posts a message written outside Discord into the ticket's Discord thread or channel. */
   'discord.message': { queue: 'discord', schema: z.object({ orgId, messageId: z.uuid() }) },
+  /** Copies attachments recorded from Discord (only a CDN link, which expires) into storage. */
+  'attachment.copy': {
+    queue: 'discord',
+    schema: z.object({ orgId, attachmentIds: z.array(z.uuid()).min(1).max(10) }),
+  },
   /** Posts an alert (SLA warning/breach, urgent ticket, disabled webhook) to the alert channel. */
   'discord.alert': { queue: 'discord', schema: z.object({ orgId, outboxId }) },
   /** Recomputes a ticket's SLA clocks and (re)schedules its warning and breach timers. */
@@ -83,6 +88,7 @@ export const jobIds = {
   discordMessage: (outboxId: number) => `dm-${outboxId}`,
   discordSweep: (messageId: string) => `dms-${messageId}`,
   alert: (outboxId: number) => `da-${outboxId}`,
+  attachmentCopy: (outboxId: number) => `ac-${outboxId}`,
   slaRecompute: (outboxId: number) => `sr-${outboxId}`,
   slaSweep: (ticketId: string, slot: number) => `ss-${ticketId}-${slot}`,
   slaRecomputeOrg: (outboxId: number) => `so-${outboxId}`,

@@ -1,5 +1,6 @@
 import type { Redis } from 'ioredis';
 import type pg from 'pg';
+import { ATTACHMENTS_ADDED } from '../db/discord-sync.js';
 import {
   blockedByEarlier,
   claimOutbox,
@@ -134,6 +135,13 @@ export function impliedJobs(row: OutboxRow, features: OrgFeatures = ALL): Planne
         opts: { jobId: jobIds.test(id) },
       });
     }
+  }
+  if (type === ATTACHMENTS_ADDED && Array.isArray(payload.attachmentIds) && payload.attachmentIds.length) {
+    jobs.push({
+      name: 'attachment.copy',
+      payload: { orgId, attachmentIds: payload.attachmentIds },
+      opts: { jobId: jobIds.attachmentCopy(id) },
+    });
   }
   if (features.sla && row.aggregateType === 'ticket' && row.aggregateId && SLA_TRIGGERS.has(type)) {
     jobs.push({

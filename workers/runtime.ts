@@ -6,6 +6,8 @@ import type { Logger } from '../lib/logger.js';
 import { createRedis } from '../lib/redis.js';
 import type { SecretBox } from '../lib/secret-box.js';
 import type { TargetPolicy } from '../lib/ssrf.js';
+import type { Storage } from '../lib/storage/index.js';
+import { copyAttachments, DEFAULT_DISCORD_API, discordFileHosts } from './attachments.js';
 import { autoCloseSweep } from './auto-close.js';
 import { type Clock, systemClock } from './clock.js';
 import type { WorkerDeps } from './deps.js';
@@ -28,6 +30,10 @@ export interface RuntimeOptions {
   random?: () => number;
   webhookTimeoutMs?: number;
   discord?: { token: string; apiUrl: string } | undefined;
+  /** Where Discord attachments are copied (skipped without it). */
+  storage?: Storage;
+  /** DISCORD_API_URL: its host may serve attachment links too (a proxy, or a test's fake). */
+  discordApiUrl?: string;
   concurrency?: number;
   relay?: { enabled?: boolean; pollMs?: number; batchSize?: number; lookbackMs?: number };
   /** Repeating jobs (auto-close sweep, outbox pruning); off in tests that drive them by hand. */
@@ -64,6 +70,9 @@ export function handlersFor(deps: WorkerDeps, retentionDays: number): Handlers {
     },
     'discord.message': (d) => deliverMessage(deps, d),
     'discord.alert': (d) => deliverAlert(deps, d),
+    'attachment.copy': async (d) => {
+      await copyAttachments(deps, d);
+    },
     'sla.recompute': async (d) => {
       await recomputeSla(deps, d);
     },
@@ -125,6 +134,8 @@ export async function startWorkerRuntime(opts: RuntimeOptions): Promise<WorkerRu
     discord: opts.discord
       ? new REST({ api: opts.discord.apiUrl, retries: 2, timeout: 15_000 }).setToken(opts.discord.token)
       : null,
+    storage: opts.storage ?? null,
+    discordFileHosts: discordFileHosts(opts.discordApiUrl ?? opts.discord?.apiUrl ?? DEFAULT_DISCORD_API),
   };
   const schedulers = opts.schedulers === false ? undefined : (opts.schedulers ?? {});
   const retentionDays = schedulers?.outboxRetentionDays ?? 14;

@@ -55,13 +55,19 @@ describe('conversation sync', () => {
       body: 'Thanks, looking',
     });
     const att = await h.db.admin.query(
-      'select filename, content_type, size_bytes, external_url from attachments where ticket_id = $1',
+      'select id, filename, content_type, size_bytes, external_url from attachments where ticket_id = $1',
       [ticketId],
     );
     expect(att.rows).toEqual([
       expect.objectContaining({ filename: 'crash.png', content_type: 'image/png', size_bytes: 2048 }),
     ]);
-    expect(att.rows[0].external_url).toMatch(/^https:\/\/cdn\.discordapp\.com\/attachments\//);
+    // The fake's CDN link, as Discord gives one; the workers are asked to copy the file.
+    expect(att.rows[0].external_url).toMatch(/\/cdn\/attachments\/.+\/crash\.png$/);
+    const copy = await h.db.admin.query(
+      "select payload from outbox where org_id = $1 and event_type = 'message.attachments_added'",
+      [h.org.orgId],
+    );
+    expect(copy.rows.map((r) => r.payload.attachmentIds)).toEqual([[att.rows[0].id]]);
     const t = await h.db.admin.query('select first_response_at from tickets where id = $1', [ticketId]);
     expect(t.rows[0].first_response_at).not.toBeNull();
   });

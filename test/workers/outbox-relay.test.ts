@@ -161,6 +161,10 @@ describe('outbox relay', () => {
     expect(
       names('webhook.replay_requested', { subscriptionId: base.aggregateId, outboxId: 3 }).map((n) => n),
     ).toEqual(['webhook.deliver@wr-7']);
+    expect(names('message.attachments_added', { attachmentIds: [base.aggregateId] })).toEqual([
+      'attachment.copy@ac-7',
+    ]);
+    expect(names('message.attachments_added', { attachmentIds: [] })).toEqual([]);
     // A test ping goes to its one subscription, whatever the org's features.
     expect(names('webhook.test', { subscriptionId: base.aggregateId })).toEqual(['webhook.deliver@wt-7']);
     expect(

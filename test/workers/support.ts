@@ -78,6 +78,8 @@ export function testDeps(pool: Pool, prefix: string, opts: { clock?: Clock; redi
     webhookTargets: loopbackOnly,
     webhookTimeoutMs: 2_000,
     random: () => 0.5,
+    storage: null,
+    discordFileHosts: new Set(),
     discord: null,
   };
   return {

@@ -56,6 +56,8 @@ export interface FakeContext {
   faults: Faults;
   options: ResolvedOptions;
   baseUrl: () => string;
+  /** Files of attachments, served under `/cdn/...` (Discord's CDN, on loopback), by path. */
+  cdn: Map<string, { body: Buffer; contentType: string }>;
 }
 
 export interface UploadedFile {

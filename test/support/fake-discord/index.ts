@@ -48,6 +48,8 @@ export class FakeDiscord {
   readonly interactions: Interactions;
   readonly oauth2: OAuth2;
   readonly options: ResolvedOptions;
+  /** Attachment files by path, served under `/cdn/` like Discord's CDN. */
+  readonly cdn = new Map<string, { body: Buffer; contentType: string }>();
   private readonly server: Server;
 
   constructor(opts: FakeDiscordOptions = {}) {
@@ -74,6 +76,7 @@ export class FakeDiscord {
       log: this.log,
       faults: this.faults,
       options: this.options,
+      cdn: this.cdn,
     } as FakeContext;
     ctx.baseUrl = () => this.url;
     this.gateway = new Gateway(ctx);
@@ -141,20 +144,27 @@ export class FakeDiscord {
     channelId: string,
     userId: string,
     content: string,
-    opts: { attachments?: { filename: string; size: number; contentType?: string }[] } = {},
+    opts: {
+      /** Files served by the fake's CDN: `data`, or `size` bytes of a repeating pattern. */
+      attachments?: { filename: string; size?: number; contentType?: string; data?: Buffer }[];
+    } = {},
   ) {
     const channel = this.state.channels.get(channelId);
     const user = this.state.users.get(userId);
     if (!channel || !user) throw new Error('unknown channel or user');
     const attachments = (opts.attachments ?? []).map((a) => {
       const id = snowflake();
+      const body = a.data ?? Buffer.alloc(a.size ?? 0, 'gamemod ');
+      const contentType = a.contentType ?? 'application/octet-stream';
+      const path = `/cdn/attachments/${channelId}/${id}/${encodeURIComponent(a.filename)}`;
+      this.cdn.set(path, { body, contentType });
       return {
         id,
         filename: a.filename,
-        size: a.size,
-        content_type: a.contentType ?? 'application/octet-stream',
-        url: `https://cdn.discordapp.com/attachments/${channelId}/${id}/${encodeURIComponent(a.filename)}`,
-        proxy_url: `https://media.discordapp.net/attachments/${channelId}/${id}/${encodeURIComponent(a.filename)}`,
+        size: body.length,
+        content_type: contentType,
+        url: `${this.url}${path}`,
+        proxy_url: `${this.url}${path}`,
       };
     });
     const message = this.state.addMessage(channel, {

@@ -139,6 +139,30 @@ async function handle(
     });
   };
 
+  if (rawPath.startsWith('/cdn/')) {
+    // Discord's CDN: the bytes themselves, or an injected fault (an expired or deleted file).
+    const fault = fake.faults.take({ method, path: rawPath, route: null, status: 0, body: undefined });
+    const file = fake.cdn.get(rawPath);
+    if (fault || !file || method !== 'GET') {
+      finish(fault ?? Errors.notFound());
+      return;
+    }
+    res.writeHead(200, { 'Content-Type': file.contentType, 'Content-Length': String(file.body.length) });
+    res.end(file.body);
+    fake.log.addRequest({
+      method,
+      path: rawPath,
+      route: null,
+      query: {},
+      headers,
+      body: undefined,
+      status: 200,
+      response: null,
+      at: started,
+      durationMs: Date.now() - started,
+    });
+    return;
+  }
   const parsed = await parseBody(raw, contentType);
   if ('status' in parsed) {
     finish(parsed);
