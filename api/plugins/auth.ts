@@ -125,12 +125,11 @@ export function registerAuth(app: FastifyInstance) {
     const ip = req.ip;
     const requestId = String(req.id);
     const accepted = acceptedPermissions(access);
-    const needed = accepted.join(' or ');
     if (auth.kind === 'token') {
       if (auth.orgId !== orgId) throw notFoundOrg();
       const permissions = permissionsForScopes(auth.scopes);
       if (!accepted.some((p) => permissions.has(p))) {
-        throw new AppError('forbidden', `the token's scopes do not grant ${needed}`, {
+        throw new AppError('forbidden', `the token's scopes do not grant ${accepted.join(' or ')}`, {
           details: { reason: 'insufficient_scope', permission: accepted[0], anyOf: accepted },
         });
       }
@@ -158,7 +157,7 @@ export function registerAuth(app: FastifyInstance) {
       );
     }
     if (!accepted.some((p) => permissions.has(p))) {
-      throw new AppError('forbidden', `your role does not grant ${needed}`, {
+      throw new AppError('forbidden', `your role does not grant ${accepted.join(' or ')}`, {
         details: { reason: 'missing_permission', permission: accepted[0], anyOf: accepted },
       });
     }
