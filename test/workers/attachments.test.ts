@@ -190,4 +190,39 @@ describe('copying Discord attachments into storage', () => {
     expect(await copyAttachments(deps, { orgId: a.org.orgId, attachmentIds: [theirs] })).toEqual({});
     expect((await b.rows())[0].storage_key).toBeNull();
   });
+
+  it('keeps a type Discord gave only when it is a plain media type (it becomes a download header)', async () => {
+    const org = await makeOrg(db.app);
+    const { ticket } = await withTenant(db.app, org.orgId, (tx) =>
+      openTicket(tx, { subject: 'Types', origin: 'discord' }, SYSTEM),
+    );
+    const types = ['image/png', 'text/plain; charset=utf-8', 'text/html\r\nSet-Cookie: a=b', 'nonsense'];
+    await withTenant(db.app, org.orgId, (tx) =>
+      recordDiscordMessage(
+        tx,
+        {
+          ticketId: ticket.id,
+          messageId: '123456789012345678',
+          body: 'files',
+          attachments: types.map((contentType, i) => ({
+            filename: `f${i}`,
+            contentType,
+            sizeBytes: 1,
+            url: `${fake.url}/cdn/attachments/1/2/f${i}`,
+          })),
+        },
+        SYSTEM,
+      ),
+    );
+    const r = await db.admin.query(
+      'select content_type from attachments where org_id = $1 order by filename',
+      [org.orgId],
+    );
+    expect(r.rows.map((x) => x.content_type)).toEqual([
+      'image/png',
+      'text/plain; charset=utf-8',
+      'application/octet-stream',
+      'application/octet-stream',
+    ]);
+  });
 });
