@@ -113,7 +113,14 @@ export const ATTACHMENTS_ADDED = 'message.attachments_added';
 
 export const attachmentMeta = z.object({
   filename: z.string().min(1).max(255),
-  contentType: z.string().min(1).max(255).default('application/octet-stream'),
+  // Discord's word for the type, kept only when it is a plain media type: it becomes a response
+  // header when the file is downloaded.
+  contentType: z
+    .string()
+    .max(255)
+    .regex(/^[\w.+-]+\/[\w.+-]+(;[ \w.+=\-"]*)?$/)
+    .catch('application/octet-stream')
+    .default('application/octet-stream'),
   sizeBytes: z.number().int().min(0),
   url: z.string().url().max(2048),
 });
