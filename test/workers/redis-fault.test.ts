@@ -10,8 +10,9 @@ import { orgTopic, readBacklog, ticketTopic } from '../../lib/live.js';
 import { type RedisHandle, startRedis } from '../../lib/local-stack/index.js';
 import { freePort } from '../../lib/local-stack/ports.js';
 import { registry } from '../../lib/metrics.js';
+import { createRedis } from '../../lib/redis.js';
 import { jobIds } from '../../workers/jobs.js';
-import { startProcessors } from '../../workers/queues.js';
+import { createQueues, type Queues, startProcessors } from '../../workers/queues.js';
 import { handlersFor, startWorkerRuntime, type WorkerRuntime } from '../../workers/runtime.js';
 import { useTestDb } from '../support/db.js';
 import { makeOrg } from '../support/fixtures.js';
@@ -253,4 +254,47 @@ describe('the look-back after an outage', () => {
       await rx.close();
     }
   }, 60_000);
+});
+
+describe('queues that lose Redis while they start', () => {
+  it('enqueue again once Redis is back instead of failing for good', async () => {
+    const own = await startRedis({
+      dir: mkdtempSync(join(dir, 'starting-')),
+      port: await freePort(),
+      install: true,
+      durable: false,
+      log: () => {},
+    });
+    const producer = createRedis(own.url, 'producer', 'test-starting');
+    producer.on('error', () => {});
+    const admin = new Redis(own.url, { maxRetriesPerRequest: 0, retryStrategy: () => null });
+    admin.on('error', () => {});
+    let queues: Queues | undefined;
+    try {
+      await producer.connect();
+      // Redis holds every command (BullMQ's start-up INFO included) and then dies: the queues'
+      // start-up fails while their connection itself reconnects.
+      await admin.client('PAUSE', 5_000, 'ALL');
+      queues = createQueues(producer, uniquePrefix());
+      await new Promise((r) => setTimeout(r, 100));
+      await own.stop({ kill: true });
+      await own.restart();
+      await until(async () => producer.status === 'ready');
+      const job = { orgId: '00000000-0000-4000-8000-000000000001', outboxId: 1 };
+      await until(
+        async () =>
+          queues
+            ?.enqueue('webhook.fanout', job, { jobId: jobIds.fanout(1) })
+            .then(() => true)
+            .catch(() => false),
+        10_000,
+      );
+      expect(await queues.get('webhooks').getJob(jobIds.fanout(1))).toBeDefined();
+    } finally {
+      await queues?.close();
+      producer.disconnect();
+      admin.disconnect();
+      await own.stop({ kill: true });
+    }
+  });
 });
