@@ -87,14 +87,30 @@ gauge('gamemod_queue_jobs', 'Jobs per queue and state', ['queue', 'state'], asyn
 
 export function createQueues(connection: Redis, prefix: string): Queues {
   const queues = new Map<QueueName, Queue>();
-  for (const q of QUEUE_NAMES) {
+  const failedToStart = new Set<QueueName>();
+  const open = (q: QueueName) => {
     const queue = new Queue(queueName(q), { connection, prefix, defaultJobOptions: DEFAULT_JOB_OPTIONS });
     // A Queue re-emits its connection's errors; the connection owner logs them.
     queue.on('error', () => {});
+    // A queue starts by asking Redis for its version; if the connection drops before the answer,
+    // BullMQ fails every later command of that queue with the same error, although the connection
+    // itself comes back. Such a queue is replaced on its next use.
+    queue.waitUntilReady().catch(() => {
+      if (queues.get(q) === queue) failedToStart.add(q);
+    });
     queues.set(q, queue);
     observed.add(queue);
-  }
-  const get = (q: QueueName) => queues.get(q) as Queue;
+  };
+  for (const q of QUEUE_NAMES) open(q);
+  const get = (q: QueueName) => {
+    if (failedToStart.delete(q)) {
+      const old = queues.get(q) as Queue;
+      observed.delete(old);
+      void old.close().catch(() => {});
+      open(q);
+    }
+    return queues.get(q) as Queue;
+  };
   const plan = (name: JobName, payload: unknown) => JOBS[name].schema.parse(payload);
   return {
     prefix,
