@@ -1,4 +1,5 @@
 import { api } from './api.js';
+import { attachments } from './attachments.js';
 import { botAck } from './bot-ack.js';
 import { botMemory } from './bot-memory.js';
 import type { Benchmark } from './lib/benchmark.js';
@@ -7,7 +8,7 @@ import { tickets } from './tickets.js';
 import { webhooks } from './webhooks.js';
 
 /** Every benchmark, in the order a bare `npm run bench` runs them. */
-const BENCHMARKS: readonly Benchmark[] = [tickets, api, webhooks, outbox, botAck, botMemory];
+const BENCHMARKS: readonly Benchmark[] = [tickets, api, webhooks, outbox, attachments, botAck, botMemory];
 
 function usage(): string {
   const names = BENCHMARKS.map((b) => `  ${b.name.padEnd(12)} ${b.description}`).join('\n');

@@ -225,6 +225,10 @@ describe('outbox relay', () => {
     producer.on('error', (err) => stamp(`redis error ${err.message}`));
     const explain = () => trail.join('\n');
     relay.start();
+    // A first event relayed: the relay and its queues are up before Redis goes away.
+    await withTenant(db.app, org.orgId, (tx) =>
+      openTicket(tx, { subject: 'Before', origin: 'api' }, org.owner),
+    );
     await until(async () => (await unrelayed(org.orgId)) === 0);
     stamp('killing Redis');
     await redis.stop({ kill: true });
