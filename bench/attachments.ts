@@ -1,0 +1,205 @@
+import { createHash, randomBytes } from 'node:crypto';
+import { createWriteStream, mkdtempSync, rmSync } from 'node:fs';
+import http from 'node:http';
+import type { AddressInfo } from 'node:net';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { performance } from 'node:perf_hooks';
+import { pipeline } from 'node:stream/promises';
+import { SYSTEM } from '../db/changes.js';
+import { recordDiscordMessage } from '../db/discord-sync.js';
+import type { OutboxRow } from '../db/outbox.js';
+import { createPool, type Pool } from '../db/pool.js';
+import { withTenant } from '../db/tenant.js';
+import { openTicket } from '../db/tickets.js';
+import { createLogger } from '../lib/logger.js';
+import { createSecretBox } from '../lib/secret-box.js';
+import { LocalStorage } from '../lib/storage/index.js';
+import { impliedJobs } from '../workers/outbox-relay.js';
+import { startWorkerRuntime } from '../workers/runtime.js';
+import type { Benchmark } from './lib/benchmark.js';
+import { withCluster } from './lib/cluster.js';
+import { median } from './lib/load.js';
+import { makeBenchOrg, withRedis } from './outbox.js';
+
+const FILES_PER_ROUND = 200;
+const FILE_BYTES = 256 * 1024;
+const ROUNDS = 3;
+/** The workers' Discord queue runs 5 jobs at once (runtime.ts); the baseline copies 5 at once too. */
+const CONCURRENCY = 5;
+const TARGET = 0.5;
+
+/** A loopback stand-in for Discord's CDN: every path answers the same file. */
+async function serveCdn(body: Buffer) {
+  const server = http.createServer((req, res) => {
+    req.resume();
+    res.writeHead(200, { 'content-type': 'image/png', 'content-length': String(body.length) });
+    res.end(body);
+  });
+  await new Promise<void>((r) => server.listen(0, '127.0.0.1', r));
+  return {
+    base: `http://127.0.0.1:${(server.address() as AddressInfo).port}`,
+    close: () => new Promise<void>((r) => server.close(() => r())),
+  };
+}
+
+/** The baseline: GET each file and stream it to disk, `CONCURRENCY` at a time. */
+async function rawCopies(urls: readonly string[], dir: string): Promise<void> {
+  let next = 0;
+  await Promise.all(
+    Array.from({ length: CONCURRENCY }, async () => {
+      for (let i = next++; i < urls.length; i = next++) {
+        const res = await new Promise<http.IncomingMessage>((resolve, reject) =>
+          http.get(urls[i] as string, resolve).on('error', reject),
+        );
+        await pipeline(res, createWriteStream(join(dir, `raw-${i}`)));
+      }
+    }),
+  );
+}
+
+async function copied(admin: Pool, orgId: string): Promise<number> {
+  const r = await admin.query<{ n: number }>(
+    'select count(*)::int as n from attachments where org_id = $1 and storage_key is not null',
+    [orgId],
+  );
+  return r.rows[0]?.n ?? 0;
+}
+
+async function run(log: (msg: string) => void): Promise<void> {
+  await withCluster(log, async (pgh) => {
+    await withRedis(async (redis) => {
+      const opts = { statementTimeoutMs: 10_000, connectTimeoutMs: 5_000 };
+      const pool = createPool({ url: pgh.urlFor('app'), max: 20, ...opts });
+      const admin = createPool({ url: pgh.urlFor('super'), max: 2, ...opts });
+      const file = randomBytes(FILE_BYTES);
+      const cdn = await serveCdn(file);
+      const dir = mkdtempSync(join(tmpdir(), 'gamemod-bench-files-'));
+      const runtime = await startWorkerRuntime({
+        pool,
+        redisUrl: redis.url,
+        logger: createLogger('silent'),
+        box: createSecretBox(undefined),
+        webhookTargets: { allowLoopback: true, allowPrivate: false },
+        storage: new LocalStorage(join(dir, 'storage')),
+        // The stand-in CDN's host counts as Discord's, as a configured DISCORD_API_URL's does.
+        discordApiUrl: `${cdn.base}/api`,
+        schedulers: false,
+        relay: { enabled: false },
+        prefix: 'benchfiles',
+      });
+      let message = 0;
+
+      /** Records one Discord message with one attachment per file, as the bot does. */
+      const record = async (orgId: string, ticketId: string): Promise<OutboxRow[]> => {
+        const since = Number(
+          (await admin.query<{ m: number }>('select coalesce(max(id), 0)::bigint as m from outbox')).rows[0]
+            ?.m ?? 0,
+        );
+        for (let i = 0; i < FILES_PER_ROUND; i++) {
+          message++;
+          await withTenant(pool, orgId, (tx) =>
+            recordDiscordMessage(
+              tx,
+              {
+                ticketId,
+                messageId: String(100_000_000_000_000_000n + BigInt(message)),
+                body: 'screenshot',
+                attachments: [
+                  {
+                    filename: `shot-${message}.png`,
+                    contentType: 'image/png',
+                    sizeBytes: FILE_BYTES,
+                    url: `${cdn.base}/attachments/${message}/shot.png`,
+                  },
+                ],
+              },
+              SYSTEM,
+            ),
+          );
+        }
+        const r = await admin.query<OutboxRow>(
+          `select id, org_id as "orgId", event_type as "eventType", aggregate_type as "aggregateType",
+             aggregate_id as "aggregateId", payload, created_at as "createdAt"
+           from outbox where id > $1 and event_type = 'message.attachments_added' order by id`,
+          [since],
+        );
+        return r.rows;
+      };
+
+      // Each round copies into a fresh org, so "all copied" is a count over that org alone.
+      const realRound = async (round: number) => {
+        const org = await makeBenchOrg(pool, `Files${round}`);
+        const { ticket } = await withTenant(pool, org.orgId, (tx) =>
+          openTicket(tx, { subject: 'Screenshots', origin: 'discord' }, SYSTEM),
+        );
+        const events = await record(org.orgId, ticket.id);
+        const t0 = performance.now();
+        await runtime.queues.enqueueMany(events.flatMap((e) => impliedJobs(e)));
+        while ((await copied(admin, org.orgId)) < FILES_PER_ROUND)
+          await new Promise((r) => setTimeout(r, 10));
+        return { rate: FILES_PER_ROUND / ((performance.now() - t0) / 1000), orgId: org.orgId };
+      };
+      const baselineRound = async (round: number) => {
+        const urls = Array.from({ length: FILES_PER_ROUND }, (_, i) => `${cdn.base}/raw/${round}/${i}`);
+        const target = mkdtempSync(join(dir, 'raw-'));
+        const t0 = performance.now();
+        await rawCopies(urls, target);
+        return FILES_PER_ROUND / ((performance.now() - t0) / 1000);
+      };
+
+      try {
+        log(
+          `${FILES_PER_ROUND} files of ${FILE_BYTES / 1024} KiB per round from a loopback CDN, ${CONCURRENCY} at a time, into local storage`,
+        );
+        await baselineRound(0);
+        await realRound(0);
+        const base: number[] = [];
+        const real: number[] = [];
+        let lastOrg = '';
+        for (let i = 1; i <= ROUNDS; i++) {
+          for (const which of i % 2 ? ['raw', 'job'] : ['job', 'raw']) {
+            if (which === 'raw') {
+              const v = await baselineRound(i);
+              base.push(v);
+              log(`  round ${i} raw GET to disk     ${v.toFixed(0).padStart(5)} files/s`);
+            } else {
+              const { rate, orgId } = await realRound(i);
+              real.push(rate);
+              lastOrg = orgId;
+              log(`  round ${i} attachment.copy     ${rate.toFixed(0).padStart(5)} files/s`);
+            }
+          }
+        }
+        // The copies are the files: same size and digest as what the CDN served.
+        const digest = createHash('sha256').update(file).digest('hex');
+        const wrong = await admin.query<{ n: number }>(
+          `select count(*)::int as n from attachments
+           where org_id = $1 and (sha256 is distinct from $2 or size_bytes <> $3)`,
+          [lastOrg, digest, FILE_BYTES],
+        );
+        const ratio = median(real) / median(base);
+        log(
+          `median: attachment.copy ${median(real).toFixed(0)} files/s, raw ${median(base).toFixed(0)} files/s`,
+        );
+        log(`copies differing from the served file: ${wrong.rows[0]?.n ?? -1}`);
+        log(
+          `ratio copy job ÷ raw copy = ${ratio.toFixed(2)} (target ≥ ${TARGET}, every copy intact): ${ratio >= TARGET && wrong.rows[0]?.n === 0 ? 'PASS' : 'FAIL'}`,
+        );
+      } finally {
+        await runtime.stop();
+        await cdn.close();
+        await admin.end();
+        await pool.end();
+        rmSync(dir, { recursive: true, force: true });
+      }
+    });
+  });
+}
+
+export const attachments: Benchmark = {
+  name: 'attachments',
+  description:
+    'copying Discord attachments into storage through the job vs raw HTTP GET to disk (target ≥ 0.5)',
+  run,
+};
