@@ -36,9 +36,12 @@ export const JOBS = {
   },
   /** Posts a message written outside Discord into the ticket's Discord thread or channel. */
   'discord.message': { queue: 'discord', schema: z.object({ orgId, messageId: z.uuid() }) },
-  /** Copies attachments recorded from Discord (only a CDN link, which expires) into storage. */
+  /**
+   * Copies attachments recorded from Discord (only a CDN link, which expires) into storage. Its
+   * own queue: a burst of screenshots must not hold up staff replies waiting to reach Discord.
+   */
   'attachment.copy': {
-    queue: 'discord',
+    queue: 'files',
     schema: z.object({ orgId, attachmentIds: z.array(z.uuid()).min(1).max(10) }),
   },
   /** Posts an alert (SLA warning/breach, urgent ticket, disabled webhook) to the alert channel. */
@@ -75,7 +78,7 @@ export const JOBS = {
 export type JobName = keyof typeof JOBS;
 export type JobPayload<N extends JobName> = z.input<(typeof JOBS)[N]['schema']>;
 export type JobData<N extends JobName> = z.output<(typeof JOBS)[N]['schema']>;
-export const QUEUE_NAMES = ['webhooks', 'discord', 'timers', 'maintenance'] as const;
+export const QUEUE_NAMES = ['webhooks', 'discord', 'files', 'timers', 'maintenance'] as const;
 export type QueueName = (typeof QUEUE_NAMES)[number];
 
 /** Job ids: no ':' (BullMQ reserves it) and never all digits. */

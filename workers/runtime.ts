@@ -18,6 +18,9 @@ import { createQueues, type Handlers, type Queues, startProcessors } from './que
 import { fireSlaTimer, recomputeOrg, recomputeSla, SLA_SWEEP_EVERY_MS, slaSweep } from './sla.js';
 import { deliver, fanout } from './webhooks.js';
 
+/** Attachment copies one workers process runs at once (each a download and a storage write). */
+export const FILE_COPIES_AT_ONCE = 10;
+
 export interface RuntimeOptions {
   pool: Pool;
   redisUrl: string;
@@ -147,7 +150,13 @@ export async function startWorkerRuntime(opts: RuntimeOptions): Promise<WorkerRu
           connection: workerConn,
           prefix,
           handlers: handlersFor(deps, retentionDays),
-          concurrency: { webhooks: concurrency, discord: 5, timers: 10, maintenance: 1 },
+          concurrency: {
+            webhooks: concurrency,
+            discord: 5,
+            files: FILE_COPIES_AT_ONCE,
+            timers: 10,
+            maintenance: 1,
+          },
           logger: opts.logger,
           ...(opts.stalled ? { stalled: opts.stalled } : {}),
         });

@@ -33,26 +33,38 @@ export class LocalStorage implements Storage {
   async put(key: string, body: Readable | Buffer, opts: PutOptions): Promise<PutResult> {
     checkPut(key, body, opts);
     const { data, meta } = this.paths(key);
-    const tmpDir = join(this.root, 'tmp');
-    const tmp = join(tmpDir, randomBytes(12).toString('hex'));
-    await Promise.all([mkdir(tmpDir, { recursive: true }), mkdir(dirname(data), { recursive: true })]);
+    const tmp = join(this.root, 'tmp', randomBytes(12).toString('hex'));
+    await this.ensureDirs([dirname(tmp), dirname(data), dirname(meta)]);
     const measure = new Measure(opts.maxBytes, opts.contentLength);
     // Opened before streaming: a write stream opening the file itself may create it after a failed
     // upload was cleaned up, leaving a stray temporary file.
     const file = await open(tmp, 'wx');
+    // The metadata is known up front: written while the body streams.
+    const metaWritten = writeFile(`${tmp}.json`, JSON.stringify({ contentType: opts.contentType }));
     try {
       const source = Buffer.isBuffer(body) ? Readable.from([body]) : body;
-      await pipeline(source, measure, file.createWriteStream());
-      await mkdir(dirname(meta), { recursive: true });
-      await writeFile(`${tmp}.json`, JSON.stringify({ contentType: opts.contentType }));
+      await Promise.all([pipeline(source, measure, file.createWriteStream()), metaWritten]);
+      // Metadata first: a reader that sees the new body finds its type already in place.
       await rename(`${tmp}.json`, meta);
       await rename(tmp, data);
     } catch (err) {
       await file.close().catch(() => {});
+      await metaWritten.catch(() => {});
       await Promise.all([rm(tmp, { force: true }), rm(`${tmp}.json`, { force: true })]);
+      // A folder removed behind our back: made again by the next put.
+      if (isMissing(err)) this.madeDirs.clear();
       throw err;
     }
     return { size: measure.size, sha256: measure.digest() };
+  }
+
+  /** Folders this process made already: a put makes each one once, not on every write. */
+  private readonly madeDirs = new Set<string>();
+
+  private async ensureDirs(dirs: readonly string[]): Promise<void> {
+    const missing = dirs.filter((d) => !this.madeDirs.has(d));
+    await Promise.all(missing.map((d) => mkdir(d, { recursive: true })));
+    for (const d of missing) this.madeDirs.add(d);
   }
 
   async get(key: string): Promise<StoredObject> {

@@ -112,7 +112,7 @@ describe('copying Discord attachments into storage', () => {
       connection: env.connection.duplicate(),
       prefix: env.deps.queues.prefix,
       handlers: handlersFor(deps, 14),
-      concurrency: { discord: 2 },
+      concurrency: { files: 2 },
       logger,
     });
     try {
