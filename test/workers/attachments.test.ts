@@ -13,12 +13,10 @@ import { LocalStorage } from '../../lib/storage/index.js';
 import { attachmentKey, copyAttachments, discordFileHosts } from '../../workers/attachments.js';
 import type { WorkerDeps } from '../../workers/deps.js';
 import { impliedJobs } from '../../workers/outbox-relay.js';
-import { startProcessors } from '../../workers/queues.js';
-import { handlersFor } from '../../workers/runtime.js';
 import { useTestDb } from '../support/db.js';
 import { type FakeDiscord, startFakeDiscord } from '../support/fake-discord/index.js';
 import { makeOrg } from '../support/fixtures.js';
-import { logger, testDeps, uniquePrefix, until } from './support.js';
+import { processorsFor, testDeps, uniquePrefix, until } from './support.js';
 
 /**
  * Files attached on Discord are recorded with a CDN link that expires; the `attachment.copy` job
@@ -108,13 +106,7 @@ describe('copying Discord attachments into storage', () => {
     ]);
     const jobs = impliedJobs(m.event);
     expect(jobs.map((j) => j.name)).toEqual(['attachment.copy']);
-    const processors = startProcessors({
-      connection: env.connection.duplicate(),
-      prefix: env.deps.queues.prefix,
-      handlers: handlersFor(deps, 14),
-      concurrency: { files: 2 },
-      logger,
-    });
+    const processors = processorsFor(env, { files: 2 }, deps);
     try {
       await env.deps.queues.enqueueMany(jobs);
       const rows = await until(async () => {

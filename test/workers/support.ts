@@ -9,7 +9,9 @@ import { createLogger } from '../../lib/logger.js';
 import { createSecretBox } from '../../lib/secret-box.js';
 import { type Clock, manualClock } from '../../workers/clock.js';
 import type { WorkerDeps } from '../../workers/deps.js';
-import { createQueues } from '../../workers/queues.js';
+import type { QueueName } from '../../workers/jobs.js';
+import { createQueues, startProcessors } from '../../workers/queues.js';
+import { handlersFor } from '../../workers/runtime.js';
 
 export const logger = createLogger('silent');
 export const box = createSecretBox(undefined);
@@ -158,4 +160,19 @@ export async function startPgProxy(dbUrl: string) {
         server.close(() => resolve());
       }),
   };
+}
+
+/** Job processors for a test's queues (`testDeps`), running every handler on `deps`. */
+export function processorsFor(
+  env: { connection: Redis; deps: WorkerDeps },
+  concurrency: Partial<Record<QueueName, number>>,
+  deps: WorkerDeps = env.deps,
+) {
+  return startProcessors({
+    connection: env.connection.duplicate(),
+    prefix: env.deps.queues.prefix,
+    handlers: handlersFor(deps, 14),
+    concurrency,
+    logger,
+  });
 }

@@ -9,12 +9,10 @@ import { manualClock } from '../../workers/clock.js';
 import { jobIds } from '../../workers/jobs.js';
 import { RETRY_GRACE_MS, sweepWebhookRetries } from '../../workers/maintenance.js';
 import { impliedJobs } from '../../workers/outbox-relay.js';
-import { startProcessors } from '../../workers/queues.js';
-import { handlersFor } from '../../workers/runtime.js';
 import { deliver, fanout, MAX_ATTEMPTS, RETRY_SCHEDULE_MS } from '../../workers/webhooks.js';
 import { useTestDb } from '../support/db.js';
 import { makeOrg } from '../support/fixtures.js';
-import { box, logger, startReceiver, testDeps, uniquePrefix, until } from './support.js';
+import { box, processorsFor, startReceiver, testDeps, uniquePrefix, until } from './support.js';
 
 const db = useTestDb();
 const clock = manualClock(new Date());
@@ -325,13 +323,7 @@ describe('retries', () => {
     const rx = await startReceiver((_r, n) => ({ status: n === 1 ? 500 : 204 }));
     const own = testDeps(db.app, uniquePrefix(), { clock });
     const deps = { ...own.deps, retryScheduleMs: [200, 200, 200, 200, 200, 200, 200] };
-    const processors = startProcessors({
-      connection: own.connection.duplicate(),
-      prefix: own.deps.queues.prefix,
-      handlers: handlersFor(deps, 14),
-      concurrency: { webhooks: 2 },
-      logger,
-    });
+    const processors = processorsFor(own, { webhooks: 2 }, deps);
     try {
       const s = await setup(rx.url);
       const outboxId = await s.newEvent();
@@ -624,13 +616,7 @@ describe('targets and replay', () => {
   it('sends a test ping once to its one subscription, signed, through the job the relay derives from it', async () => {
     const rx = await startReceiver();
     const own = testDeps(db.app, uniquePrefix(), { clock });
-    const processors = startProcessors({
-      connection: own.connection.duplicate(),
-      prefix: own.deps.queues.prefix,
-      handlers: handlersFor(own.deps, 14),
-      concurrency: { webhooks: 2 },
-      logger,
-    });
+    const processors = processorsFor(own, { webhooks: 2 });
     try {
       // Subscribed to other events only: a ping goes to the subscription it was sent for anyway.
       const s = await setup(rx.url, ['member.added']);
