@@ -5,13 +5,14 @@ import { withTenant } from '../db/tenant.js';
 import { isAppError } from '../lib/errors.js';
 import { counter } from '../lib/metrics.js';
 import { guardedLookup } from '../lib/ssrf.js';
+import type { Storage } from '../lib/storage/index.js';
 import type { WorkerDeps } from './deps.js';
 import type { JobData } from './jobs.js';
 
 /**
  * Copies files that players and staff attached on Discord into our storage. The bot records
  * them with Discord's CDN link only (answering Discord comes first), and those links expire
- * about a day later: after the copy, the panel, the API and transcripts serve our copy.
+ * about a day later: after the copy, the API (and so the panel) serves our copy.
  *
  * Only links on Discord's file hosts are fetched (`discordFileHosts`: its CDN, plus the host of a
  * configured DISCORD_API_URL such as a proxy), through the outgoing-address guard. A copy is
@@ -60,7 +61,7 @@ export async function copyAttachments(
   const pending = await withTenant(deps.pool, data.orgId, (tx) => linkedOnly(tx, data.attachmentIds));
   for (const a of pending) {
     try {
-      const stored = await fetchInto(deps, data.orgId, a);
+      const stored = await fetchInto(deps, storage, data.orgId, a);
       const marked = await withTenant(deps.pool, data.orgId, (tx) => markCopied(tx, a.id, stored));
       out[a.id] = marked ? 'copied' : 'already';
     } catch (err) {
@@ -79,14 +80,13 @@ export async function copyAttachments(
 /** Streams one linked file into storage; throws `Permanent` for what retrying can't fix. */
 async function fetchInto(
   deps: WorkerDeps,
+  storage: Storage,
   orgId: string,
   a: Attachment,
 ): Promise<{ storageKey: string; sizeBytes: number; sha256: string }> {
-  const storage = deps.storage;
-  if (!storage || !a.externalUrl) throw new Permanent('refused', 'nothing to copy');
   let url: URL;
   try {
-    url = new URL(a.externalUrl);
+    url = new URL(a.externalUrl ?? '');
   } catch {
     throw new Permanent('refused', 'the link is not a URL');
   }
