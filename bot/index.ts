@@ -56,10 +56,7 @@ export async function startBot(config: Config, ctx: RoleContext): Promise<Runnin
       throw err;
     }
   };
-  const isFatal = (err: unknown) => err instanceof BotStartError && err.fatal;
-  const why = (err: unknown) => (err instanceof Error ? err.message : String(err));
-
-  let bot: Bot | undefined;
+  let bot: Bot;
   try {
     bot = await launch();
   } catch (err) {
@@ -83,15 +80,17 @@ export async function startBot(config: Config, ctx: RoleContext): Promise<Runnin
     return retryingBot(log, launch, err, () => redis.disconnect());
   }
   log.info('the Discord bot started');
-  const started = bot;
   return {
     name: 'bot',
     async stop() {
-      await started.stop();
+      await bot.stop();
       redis.disconnect();
     },
   };
 }
+
+const isFatal = (err: unknown) => err instanceof BotStartError && err.fatal;
+const why = (err: unknown) => (err instanceof Error ? err.message : String(err));
 
 /**
  * The bot role after a first start failed for a reason that may pass (Discord down, a network
@@ -109,19 +108,15 @@ function retryingBot(
   let timer: NodeJS.Timeout | undefined;
   let attempt: Promise<void> | undefined;
   const schedule = (failures: number, err: unknown) => {
-    const d = restartDecision({
-      fatal: err instanceof BotStartError && err.fatal,
-      recentDeaths: failures - 1,
-    });
-    const message = err instanceof Error ? err.message : String(err);
+    const d = restartDecision({ fatal: isFatal(err), recentDeaths: failures - 1 });
     if (!d.restart) {
-      log.error({ err }, `the Discord bot did not start and will not be retried: ${message}`);
+      log.error({ err }, `the Discord bot did not start and will not be retried: ${why(err)}`);
       release();
       return;
     }
     log.error(
       { err, attempt: failures },
-      `the Discord bot did not start, everything else keeps running; retrying in ${Math.round(d.delayMs / 1000)} s: ${message}`,
+      `the Discord bot did not start, everything else keeps running; retrying in ${Math.round(d.delayMs / 1000)} s: ${why(err)}`,
     );
     timer = setTimeout(() => {
       attempt = launch().then(
