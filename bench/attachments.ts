@@ -226,6 +226,6 @@ async function run(log: (msg: string) => void): Promise<void> {
 export const attachments: Benchmark = {
   name: 'attachments',
   description:
-    'copying Discord attachments into storage through the job vs raw HTTP GET to disk (target ≥ 0.5)',
+    'copying Discord attachments through the job vs the same GET, storage write and UPDATE without it (target ≥ 0.6)',
   run,
 };
