@@ -206,6 +206,17 @@ export async function openThroughPanel(
   return { click, submit };
 }
 
+/** The org's ticket (tests that open one) and its Discord thread or channel. */
+export async function theTicket(h: Harness): Promise<{ ticketId: string; thread: string }> {
+  const r = await h.db.admin.query<{ id: string; discord_channel_id: string }>(
+    'select id, discord_channel_id from tickets where org_id = $1',
+    [h.org.orgId],
+  );
+  const row = r.rows[0];
+  if (!row) throw new Error('no ticket in the org');
+  return { ticketId: row.id, thread: row.discord_channel_id };
+}
+
 /** Resolves once the bot's handlers settled on everything dispatched so far (message sync is async). */
 export async function settle(_h: Harness, check: () => Promise<boolean>, timeoutMs = 5000): Promise<void> {
   const until = Date.now() + timeoutMs;

@@ -1,5 +1,5 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { type Harness, interact, openThroughPanel, settle, startHarness } from './harness.js';
+import { type Harness, interact, openThroughPanel, settle, startHarness, theTicket } from './harness.js';
 
 let h: Harness;
 
@@ -17,24 +17,18 @@ describe('without the privileged MessageContent intent', () => {
     expect((((identify?.d ?? { intents: 0 }) as { intents: number }).intents & (1 << 15)) === 0).toBe(true);
     const { submit } = await openThroughPanel(h);
     expect(submit.content).toMatch(/^Your ticket #1 is open/);
-    const t = (
-      await h.db.admin.query('select id, discord_channel_id from tickets where org_id = $1', [h.org.orgId])
-    ).rows[0];
+    const { ticketId, thread } = await theTicket(h);
     const claim = await interact(h, {
       kind: 'chatInput',
       name: 'ticket',
       subcommand: 'claim',
       guildId: h.guild.id,
-      channelId: t.discord_channel_id,
+      channelId: thread,
       userId: h.users.moderator,
     });
     expect(claim.content).toBe('You claimed ticket #1.');
-    const hidden = h.fake.userMessage(t.discord_channel_id, h.users.player, 'text the bot cannot read');
-    const mention = h.fake.userMessage(
-      t.discord_channel_id,
-      h.users.player,
-      `<@${h.fake.applicationId}> still there?`,
-    );
+    const hidden = h.fake.userMessage(thread, h.users.player, 'text the bot cannot read');
+    const mention = h.fake.userMessage(thread, h.users.player, `<@${h.fake.applicationId}> still there?`);
     await settle(
       h,
       async () =>
@@ -43,7 +37,7 @@ describe('without the privileged MessageContent intent', () => {
     );
     const rows = await h.db.admin.query(
       'select external_id, body from messages where ticket_id = $1 and external_id is not null',
-      [t.id],
+      [ticketId],
     );
     expect(rows.rows).toEqual([{ external_id: mention.id, body: `<@${h.fake.applicationId}> still there?` }]);
     expect(rows.rows.map((r) => r.external_id)).not.toContain(hidden.id);

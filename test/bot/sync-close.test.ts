@@ -1,6 +1,6 @@
 import { Routes } from 'discord.js';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { type Harness, interact, openThroughPanel, settle, startHarness } from './harness.js';
+import { type Harness, interact, openThroughPanel, settle, startHarness, theTicket } from './harness.js';
 
 let h: Harness;
 let ticketId: string;
@@ -9,11 +9,7 @@ let thread: string;
 beforeAll(async () => {
   h = await startHarness();
   await openThroughPanel(h);
-  const r = await h.db.admin.query('select id, discord_channel_id from tickets where org_id = $1', [
-    h.org.orgId,
-  ]);
-  ticketId = r.rows[0].id;
-  thread = r.rows[0].discord_channel_id;
+  ({ ticketId, thread } = await theTicket(h));
 }, 60_000);
 
 afterAll(async () => {

@@ -4,7 +4,7 @@ import { SYSTEM } from '../../db/changes.js';
 import { createTeam } from '../../db/teams.js';
 import { withTenant } from '../../db/tenant.js';
 import type { InteractionInput } from '../support/fake-discord/index.js';
-import { type Harness, interact, openThroughPanel, settle, startHarness } from './harness.js';
+import { type Harness, interact, openThroughPanel, settle, startHarness, theTicket } from './harness.js';
 
 let h: Harness;
 let ticketId: string;
@@ -25,11 +25,7 @@ beforeAll(async () => {
     );
   });
   await openThroughPanel(h);
-  const r = await h.db.admin.query('select id, discord_channel_id from tickets where org_id = $1', [
-    h.org.orgId,
-  ]);
-  ticketId = r.rows[0].id;
-  thread = r.rows[0].discord_channel_id;
+  ({ ticketId, thread } = await theTicket(h));
 }, 60_000);
 
 afterAll(async () => {

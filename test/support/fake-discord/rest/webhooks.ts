@@ -62,7 +62,10 @@ function resolveTarget(req: RestRequest, fake: FakeContext): Target | RestReply 
 }
 
 /** The message a webhook route names (`@original` for an interaction's first response). */
-function targetMessage(fake: FakeContext, target: Target, messageId: string): Message | RestReply {
+function targetMessage(req: RestRequest, fake: FakeContext): Message | RestReply {
+  const target = resolveTarget(req, fake);
+  if (isReply(target)) return target;
+  const messageId = req.params['message_id'] ?? '';
   if (target.kind === 'interaction') {
     const r = target.record;
     const id = messageId === '@original' ? r.originalMessageId : messageId;
@@ -254,9 +257,7 @@ export const webhookRoutes: Route[] = [
     template: '/webhooks/:webhook_id/:webhook_token/messages/:message_id',
     auth: 'none',
     handler: (req, fake) => {
-      const target = resolveTarget(req, fake);
-      if (isReply(target)) return target;
-      const m = targetMessage(fake, target, req.params['message_id'] ?? '');
+      const m = targetMessage(req, fake);
       return isReply(m) ? m : ok(fake.state.messagePayload(m));
     },
   },
@@ -265,9 +266,7 @@ export const webhookRoutes: Route[] = [
     template: '/webhooks/:webhook_id/:webhook_token/messages/:message_id',
     auth: 'none',
     handler: (req, fake) => {
-      const target = resolveTarget(req, fake);
-      if (isReply(target)) return target;
-      const m = targetMessage(fake, target, req.params['message_id'] ?? '');
+      const m = targetMessage(req, fake);
       if (isReply(m)) return m;
       const parsed = parseMessage(req, { allowEmpty: true });
       if (!parsed.ok) return parsed.reply;
@@ -283,9 +282,7 @@ export const webhookRoutes: Route[] = [
     template: '/webhooks/:webhook_id/:webhook_token/messages/:message_id',
     auth: 'none',
     handler: (req, fake) => {
-      const target = resolveTarget(req, fake);
-      if (isReply(target)) return target;
-      const m = targetMessage(fake, target, req.params['message_id'] ?? '');
+      const m = targetMessage(req, fake);
       if (isReply(m)) return m;
       fake.state.messages.get(m.channel_id)?.delete(m.id);
       if (m.guild_id)
