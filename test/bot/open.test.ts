@@ -8,6 +8,7 @@ import { ensureStaffMember, updateGuildSettings } from '../../db/guilds.js';
 import { addTeamMember, createTeam } from '../../db/teams.js';
 import { withTenant } from '../../db/tenant.js';
 import { upsertDiscordUser } from '../../db/users.js';
+import type { OptionInput } from '../support/fake-discord/index.js';
 import { answerOf, type Harness, interact, openThroughPanel, settle, startHarness } from './harness.js';
 
 let h: Harness;
@@ -28,6 +29,10 @@ async function ticketRows() {
   );
   return r.rows;
 }
+
+/** `/ticket open` with these options, by `userId` in `channelId` (of the harness guild unless given). */
+const ticketOpen = (channelId: string, userId: string, options: OptionInput[], guildId = h.guild.id) =>
+  interact(h, { kind: 'chatInput', name: 'ticket', subcommand: 'open', guildId, channelId, userId, options });
 
 describe('opening a ticket from the panel', () => {
   it('posts a panel with a button per category', async () => {
@@ -174,26 +179,10 @@ describe('opening a ticket from the panel', () => {
 
   it('/ticket open with a subject opens a ticket directly; without one it shows the form', async () => {
     const channelId = h.guild.channels['support'] ?? '';
-    const form = await interact(h, {
-      kind: 'chatInput',
-      name: 'ticket',
-      subcommand: 'open',
-      guildId: h.guild.id,
-      channelId,
-      userId: h.users.other,
-      options: [{ name: 'category', value: 'bug report' }],
-    });
+    const form = await ticketOpen(channelId, h.users.other, [{ name: 'category', value: 'bug report' }]);
     expect(form.type).toBe(9);
     expect((form.data as { custom_id: string }).custom_id).toBe(`gm:form:${h.category.id}`);
-    const direct = await interact(h, {
-      kind: 'chatInput',
-      name: 'ticket',
-      subcommand: 'open',
-      guildId: h.guild.id,
-      channelId,
-      userId: h.users.other,
-      options: [{ name: 'subject', value: 'Cannot log in' }],
-    });
+    const direct = await ticketOpen(channelId, h.users.other, [{ name: 'subject', value: 'Cannot log in' }]);
     expect(direct.content).toMatch(/^Your ticket #\d+ is open/);
     const rows = await ticketRows();
     expect(rows.at(-1)).toMatchObject({ subject: 'Cannot log in', external_id: direct.handle.id });
@@ -202,27 +191,11 @@ describe('opening a ticket from the panel', () => {
   it('enforces the open-ticket limit with a clear message and writes nothing', async () => {
     const channelId = h.guild.channels['support'] ?? '';
     // "other" holds two open tickets now; the guild allows three.
-    const third = await interact(h, {
-      kind: 'chatInput',
-      name: 'ticket',
-      subcommand: 'open',
-      guildId: h.guild.id,
-      channelId,
-      userId: h.users.other,
-      options: [{ name: 'subject', value: 'Third' }],
-    });
+    const third = await ticketOpen(channelId, h.users.other, [{ name: 'subject', value: 'Third' }]);
     expect(third.content).toMatch(/is open/);
     const before = (await ticketRows()).length;
     const threads = h.fake.requests({ method: 'POST', route: '/channels/:channel_id/threads' }).length;
-    const fourth = await interact(h, {
-      kind: 'chatInput',
-      name: 'ticket',
-      subcommand: 'open',
-      guildId: h.guild.id,
-      channelId,
-      userId: h.users.other,
-      options: [{ name: 'subject', value: 'Fourth' }],
-    });
+    const fourth = await ticketOpen(channelId, h.users.other, [{ name: 'subject', value: 'Fourth' }]);
     expect(fourth.content).toBe(
       'You already have 3 open tickets (the limit here is 3). Please continue in one of them, or wait until staff close one.',
     );
@@ -273,15 +246,12 @@ describe('opening a ticket from the panel', () => {
       channels: [{ name: 'general' }],
     });
     await settle(h, async () => h.bot.client.guilds.cache.has(g.id));
-    const a = await interact(h, {
-      kind: 'chatInput',
-      name: 'ticket',
-      subcommand: 'open',
-      guildId: g.id,
-      channelId: g.channels['general'] ?? '',
-      userId: h.users.player,
-      options: [{ name: 'subject', value: 'hi' }],
-    });
+    const a = await ticketOpen(
+      g.channels['general'] ?? '',
+      h.users.player,
+      [{ name: 'subject', value: 'hi' }],
+      g.id,
+    );
     expect(a.content).toMatch(/not set up with GameMod yet.*\/setup link/);
   });
 
@@ -450,15 +420,9 @@ describe('opening a ticket from the panel', () => {
 
   it('opened from inside a ticket thread with no support channel set, the new thread goes in its parent', async () => {
     const support = h.guild.channels['support'] ?? '';
-    const first = await interact(h, {
-      kind: 'chatInput',
-      name: 'ticket',
-      subcommand: 'open',
-      guildId: h.guild.id,
-      channelId: support,
-      userId: h.users.agent,
-      options: [{ name: 'subject', value: 'First, in the channel' }],
-    });
+    const first = await ticketOpen(support, h.users.agent, [
+      { name: 'subject', value: 'First, in the channel' },
+    ]);
     expect(first.content).toMatch(/is open/);
     const inside = (
       await h.db.admin.query('select discord_channel_id from tickets where external_id = $1', [
@@ -470,15 +434,9 @@ describe('opening a ticket from the panel', () => {
       [h.guild.id],
     );
     try {
-      const a = await interact(h, {
-        kind: 'chatInput',
-        name: 'ticket',
-        subcommand: 'open',
-        guildId: h.guild.id,
-        channelId: inside,
-        userId: h.users.agent,
-        options: [{ name: 'subject', value: 'Second, from inside the thread' }],
-      });
+      const a = await ticketOpen(inside, h.users.agent, [
+        { name: 'subject', value: 'Second, from inside the thread' },
+      ]);
       expect(a.content).toMatch(/is open/);
       const made = (
         await h.db.admin.query('select discord_channel_id from tickets where external_id = $1', [a.handle.id])
