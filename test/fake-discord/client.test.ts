@@ -179,6 +179,21 @@ describe('interactions', () => {
     await client.destroy();
   });
 
+  /** A chat input command from the player in Alpha's tickets channel, as the client receives it. */
+  async function command(name: string) {
+    const received = nextInteraction(client);
+    const handle = fake.sendInteraction({
+      kind: 'chatInput',
+      name,
+      guildId: alpha.id,
+      channelId: alpha.channels['tickets'] ?? '',
+      userId: playerId,
+    });
+    const interaction = await received;
+    if (!interaction.isChatInputCommand()) throw new Error('expected a chat input command');
+    return { handle, interaction };
+  }
+
   it('delivers a slash command and records the reply and the time to ack', async () => {
     const received = nextInteraction(client);
     const handle = fake.sendInteraction({
@@ -209,16 +224,7 @@ describe('interactions', () => {
   });
 
   it('defers, then edits @original', async () => {
-    const received = nextInteraction(client);
-    const handle = fake.sendInteraction({
-      kind: 'chatInput',
-      name: 'stats',
-      guildId: alpha.id,
-      channelId: alpha.channels['tickets'] ?? '',
-      userId: playerId,
-    });
-    const interaction = await received;
-    if (!interaction.isChatInputCommand()) throw new Error('expected a chat input command');
+    const { handle, interaction } = await command('stats');
     await interaction.deferReply({ flags: 64 });
     expect((await handle.response)?.type).toBe(5);
     const edited = await interaction.editReply('3 open tickets');
@@ -306,16 +312,7 @@ describe('interactions', () => {
   });
 
   it('refuses a callback after the deadline with 10062', async () => {
-    const received = nextInteraction(client);
-    const handle = fake.sendInteraction({
-      kind: 'chatInput',
-      name: 'slow',
-      guildId: alpha.id,
-      channelId: alpha.channels['tickets'] ?? '',
-      userId: playerId,
-    });
-    const interaction = await received;
-    if (!interaction.isChatInputCommand()) throw new Error('expected a chat input command');
+    const { handle, interaction } = await command('slow');
     expect(await handle.response).toBeNull();
     const error = await interaction.reply('too late').catch((e: unknown) => e);
     expect(error).toBeInstanceOf(DiscordAPIError);
