@@ -58,6 +58,7 @@ export const attachmentRoutes: FastifyPluginAsyncZod = async (app) => {
       bodyLimit: MAX_ATTACHMENT_BYTES,
       schema: {
         tags: ['attachments'],
+        operationId: 'uploadTicketAttachment',
         summary: 'Upload a file to a ticket (the request body is the file)',
         params: ticketParams,
         querystring: z.object({ filename: z.string().min(1).max(255) }),
@@ -107,6 +108,7 @@ export const attachmentRoutes: FastifyPluginAsyncZod = async (app) => {
       config: { access: { permission: 'tickets.read' } },
       schema: {
         tags: ['attachments'],
+        operationId: 'getAttachment',
         summary: 'An attachment with a fresh signed download link',
         params: z.object({ orgId: z.uuid(), attachmentId: z.uuid() }),
         response: { 200: attachmentSchema, ...errorResponses },
@@ -124,6 +126,7 @@ export const attachmentRoutes: FastifyPluginAsyncZod = async (app) => {
       config: { access: 'public' },
       schema: {
         tags: ['attachments'],
+        operationId: 'downloadFile',
         summary: "Download through a signed link (from an attachment's url)",
         params: z.object({ attachmentId: z.uuid() }),
         querystring: z.object({ token: z.string().min(1).max(512) }),

@@ -1,17 +1,19 @@
 import { createHash, randomBytes } from 'node:crypto';
+import type { FastifyInstance } from 'fastify';
 import type { FastifyPluginAsyncZod } from 'fastify-type-provider-zod';
 import { z } from 'zod';
 import { acceptDiscordInvites } from '../../db/invites.js';
 import { orgsOfUser } from '../../db/memberships.js';
-import { getTotp } from '../../db/totp.js';
 import { auditUserEvent } from '../../db/user-audit.js';
 import { getUser, upsertDiscordUser } from '../../db/users.js';
 import { AppError } from '../../lib/errors.js';
 import { authorizeUrl, type DiscordOAuthClient, exchangeCode, fetchDiscordUser } from '../discord-oauth.js';
-import { clearSessionCookie, SESSION_COOKIE, sessionTimes, setSessionCookie } from '../plugins/auth.js';
-import { createSession, destroyAllSessions, destroySession, readSession } from '../sessions.js';
+import { clearSessionCookie } from '../plugins/auth.js';
+import { destroyAllSessions, destroySession, type Session } from '../sessions.js';
+import { signIn } from '../sign-in.js';
+import { demoSignInRoutes } from './demo-signin.js';
 import { sessionOf, userActor } from './helpers.js';
-import { errorResponses, okSchema } from './schemas.js';
+import { errorResponses, errorSchema, okSchema } from './schemas.js';
 
 const LOGIN_COOKIE = 'gm_login';
 const LOGIN_TTL_SECONDS = 600;
@@ -35,13 +37,37 @@ export const sessionView = z.object({
   orgs: z.array(z.object({ id: z.uuid(), name: z.string(), role: z.string() })),
 });
 
+/** The signed-in person as /auth/session (and /v1/me for a session) describe them. */
+export async function describeSession(
+  app: FastifyInstance,
+  auth: { userId: string; session: Session },
+): Promise<z.infer<typeof sessionView>> {
+  const user = await getUser(app.deps.pool, auth.userId);
+  const s = auth.session;
+  const expires = Math.min(
+    s.lastSeenAt + app.settings.sessionIdleSeconds * 1000,
+    s.createdAt + app.settings.sessionAbsoluteSeconds * 1000,
+  );
+  return {
+    user: { id: user.id, displayName: user.displayName, avatarUrl: user.avatarUrl },
+    csrfToken: s.csrf,
+    mfa: s.mfa,
+    expiresAt: new Date(expires).toISOString(),
+    orgs: s.mfa === 'pending' ? [] : await orgsOfUser(app.deps.pool, user.id),
+  };
+}
+
 export const authRoutes: FastifyPluginAsyncZod = async (app) => {
+  await app.register(demoSignInRoutes);
+
   const oauthClient = (): DiscordOAuthClient => {
     const { clientId, clientSecret, apiUrl } = app.settings.discord;
     if (!clientId || !clientSecret) {
+      // 501, not 503: nothing is down and a retry won't help; the operator has settings to set.
       throw new AppError(
-        'unavailable',
-        'Discord login is not configured: set DISCORD_APPLICATION_ID and DISCORD_CLIENT_SECRET',
+        'not_configured',
+        'Discord sign-in is not configured: set DISCORD_APPLICATION_ID and DISCORD_CLIENT_SECRET',
+        { details: { settings: ['DISCORD_APPLICATION_ID', 'DISCORD_CLIENT_SECRET'] } },
       );
     }
     return { apiUrl, clientId, clientSecret, redirectUri: `${app.settings.publicUrl}/auth/discord/callback` };
@@ -53,9 +79,10 @@ export const authRoutes: FastifyPluginAsyncZod = async (app) => {
       config: { access: 'public', rateLimit: 'auth' },
       schema: {
         tags: ['auth'],
+        operationId: 'startDiscordLogin',
         summary: 'Start signing in with Discord (redirects to Discord)',
         querystring: z.object({ returnTo }),
-        response: { 302: z.null(), ...errorResponses },
+        response: { 302: z.null(), ...errorResponses, 501: errorSchema },
       },
     },
     async (req, reply) => {
@@ -87,6 +114,7 @@ export const authRoutes: FastifyPluginAsyncZod = async (app) => {
       config: { access: 'public', rateLimit: 'auth' },
       schema: {
         tags: ['auth'],
+        operationId: 'completeDiscordLogin',
         summary: 'Where Discord sends the browser back; creates the session',
         querystring: z.object({
           code: z.string().min(1).max(500).optional(),
@@ -130,20 +158,7 @@ export const authRoutes: FastifyPluginAsyncZod = async (app) => {
         avatar: profile.avatar ?? null,
       });
       await acceptDiscordInvites(app.deps.pool, user.id, profile.id);
-      await auditUserEvent(app.deps.pool, userActor(req, user.id), 'user.signed_in', { via: 'discord' });
-      // Rotation on login: whatever session this browser had (or was given) ends here. The route
-      // is public, so the cookie is read here rather than by the auth hook.
-      const previous = req.cookies[SESSION_COOKIE];
-      const old = previous ? await readSession(app.deps.redis, previous, sessionTimes(app.settings)) : null;
-      if (old) await destroySession(app.deps.redis, old);
-      const totp = await getTotp(app.deps.pool, user.id);
-      const { token } = await createSession(
-        app.deps.redis,
-        user.id,
-        totp?.enabled ? 'pending' : 'none',
-        sessionTimes(app.settings),
-      );
-      setSessionCookie(app, reply, token);
+      await signIn(app, req, reply, user.id, 'discord');
       return reply.redirect(pending.data.returnTo, 302);
     },
   );
@@ -154,33 +169,24 @@ export const authRoutes: FastifyPluginAsyncZod = async (app) => {
       config: { access: 'session' },
       schema: {
         tags: ['auth'],
+        operationId: 'getSession',
         summary: 'The signed-in user, their orgs and the CSRF token for writes',
         response: { 200: sessionView, ...errorResponses },
       },
     },
-    async (req) => {
-      const auth = sessionOf(req);
-      const user = await getUser(app.deps.pool, auth.userId);
-      const s = auth.session;
-      const expires = Math.min(
-        s.lastSeenAt + app.settings.sessionIdleSeconds * 1000,
-        s.createdAt + app.settings.sessionAbsoluteSeconds * 1000,
-      );
-      return {
-        user: { id: user.id, displayName: user.displayName, avatarUrl: user.avatarUrl },
-        csrfToken: s.csrf,
-        mfa: s.mfa,
-        expiresAt: new Date(expires).toISOString(),
-        orgs: s.mfa === 'pending' ? [] : await orgsOfUser(app.deps.pool, user.id),
-      };
-    },
+    async (req) => describeSession(app, sessionOf(req)),
   );
 
   app.post(
     '/auth/logout',
     {
       config: { access: 'session' },
-      schema: { tags: ['auth'], summary: 'End this session', response: { 200: okSchema, ...errorResponses } },
+      schema: {
+        tags: ['auth'],
+        operationId: 'logout',
+        summary: 'End this session',
+        response: { 200: okSchema, ...errorResponses },
+      },
     },
     async (req, reply) => {
       await destroySession(app.deps.redis, sessionOf(req).session);
@@ -195,6 +201,7 @@ export const authRoutes: FastifyPluginAsyncZod = async (app) => {
       config: { access: 'authenticated' },
       schema: {
         tags: ['auth'],
+        operationId: 'logoutEverywhere',
         summary: 'End every session of the signed-in user, on every device',
         response: { 200: z.object({ ok: z.literal(true), ended: z.number().int() }), ...errorResponses },
       },

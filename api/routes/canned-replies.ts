@@ -60,6 +60,7 @@ export const cannedReplyRoutes: FastifyPluginAsyncZod = async (app) => {
       config: { access: read },
       schema: {
         tags: T,
+        operationId: 'listCannedReplies',
         summary: 'List canned replies by shortcut (search by shortcut prefix or title; at most 25)',
         params: orgParams,
         querystring: z.object({ search: z.string().trim().max(100).optional() }),
@@ -77,6 +78,7 @@ export const cannedReplyRoutes: FastifyPluginAsyncZod = async (app) => {
       config: { access: manage, idempotent: true },
       schema: {
         tags: T,
+        operationId: 'createCannedReply',
         summary: 'Add a canned reply',
         params: orgParams,
         body: createCannedInput,
@@ -93,6 +95,7 @@ export const cannedReplyRoutes: FastifyPluginAsyncZod = async (app) => {
       config: { access: read },
       schema: {
         tags: T,
+        operationId: 'getCannedReply',
         summary: 'One canned reply',
         params: replyParams,
         response: { 200: cannedReplySchema, ...errorResponses },
@@ -107,6 +110,7 @@ export const cannedReplyRoutes: FastifyPluginAsyncZod = async (app) => {
       config: { access: manage },
       schema: {
         tags: T,
+        operationId: 'updateCannedReply',
         summary: "Change a canned reply's title, body or team",
         params: replyParams,
         body: updateCannedInput,
@@ -122,6 +126,7 @@ export const cannedReplyRoutes: FastifyPluginAsyncZod = async (app) => {
       config: { access: manage },
       schema: {
         tags: T,
+        operationId: 'deleteCannedReply',
         summary: 'Delete a canned reply',
         params: replyParams,
         response: { 200: okSchema, ...errorResponses },
@@ -139,6 +144,7 @@ export const cannedReplyRoutes: FastifyPluginAsyncZod = async (app) => {
       config: { access: read },
       schema: {
         tags: T,
+        operationId: 'renderCannedReply',
         summary: 'Preview a canned reply with its variables filled (from a ticket and/or given values)',
         params: replyParams,
         body: renderBody,

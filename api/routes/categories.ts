@@ -54,6 +54,7 @@ export const categoryRoutes: FastifyPluginAsyncZod = async (app) => {
       config: { access: read },
       schema: {
         tags: T,
+        operationId: 'listCategories',
         summary: 'List the ticket categories in display order',
         params: orgParams,
         querystring: z.object({ includeArchived: z.stringbool().default(false) }),
@@ -71,6 +72,7 @@ export const categoryRoutes: FastifyPluginAsyncZod = async (app) => {
       config: { access: manage, idempotent: true },
       schema: {
         tags: T,
+        operationId: 'createCategory',
         summary: 'Add a ticket category with its intake questions',
         params: orgParams,
         body: createCategoryInput,
@@ -87,6 +89,7 @@ export const categoryRoutes: FastifyPluginAsyncZod = async (app) => {
       config: { access: read },
       schema: {
         tags: T,
+        operationId: 'getCategory',
         summary: 'One ticket category',
         params: categoryParams,
         response: { 200: categorySchema, ...errorResponses },
@@ -101,6 +104,7 @@ export const categoryRoutes: FastifyPluginAsyncZod = async (app) => {
       config: { access: manage },
       schema: {
         tags: T,
+        operationId: 'updateCategory',
         summary: 'Change a category (questions are replaced as a whole)',
         params: categoryParams,
         body: updateCategoryInput,
@@ -116,6 +120,7 @@ export const categoryRoutes: FastifyPluginAsyncZod = async (app) => {
       config: { access: manage },
       schema: {
         tags: T,
+        operationId: 'archiveCategory',
         summary: 'Archive a category: its tickets stay, it is no longer offered',
         params: categoryParams,
         response: { 200: categorySchema, ...errorResponses },

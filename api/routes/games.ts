@@ -53,6 +53,7 @@ export const gameRoutes: FastifyPluginAsyncZod = async (app) => {
       config: { access: read },
       schema: {
         tags: T,
+        operationId: 'listGames',
         summary: 'List the games',
         params: orgParams,
         response: { 200: z.object({ games: z.array(gameSchema) }), ...errorResponses },
@@ -67,6 +68,7 @@ export const gameRoutes: FastifyPluginAsyncZod = async (app) => {
       config: { access: manage, idempotent: true },
       schema: {
         tags: T,
+        operationId: 'createGame',
         summary: 'Add a game',
         params: orgParams,
         body: createGameInput,
@@ -83,6 +85,7 @@ export const gameRoutes: FastifyPluginAsyncZod = async (app) => {
       config: { access: read },
       schema: {
         tags: T,
+        operationId: 'getGame',
         summary: 'One game',
         params: gameParams,
         response: { 200: gameSchema, ...errorResponses },
@@ -97,6 +100,7 @@ export const gameRoutes: FastifyPluginAsyncZod = async (app) => {
       config: { access: manage },
       schema: {
         tags: T,
+        operationId: 'updateGame',
         summary: 'Rename a game or change its slug',
         params: gameParams,
         body: updateGameInput,
@@ -112,6 +116,7 @@ export const gameRoutes: FastifyPluginAsyncZod = async (app) => {
       config: { access: manage },
       schema: {
         tags: T,
+        operationId: 'deleteGame',
         summary: 'Delete a game and its keys',
         params: gameParams,
         response: { 200: okSchema, ...errorResponses },
@@ -129,6 +134,7 @@ export const gameRoutes: FastifyPluginAsyncZod = async (app) => {
       config: { access: manage },
       schema: {
         tags: T,
+        operationId: 'listGameKeys',
         summary: "List a game's keys (revoked ones included; never their secrets)",
         params: gameParams,
         response: { 200: z.object({ keys: z.array(gameKeySchema) }), ...errorResponses },
@@ -150,6 +156,7 @@ export const gameRoutes: FastifyPluginAsyncZod = async (app) => {
       config: { access: manage },
       schema: {
         tags: T,
+        operationId: 'createGameKey',
         summary: 'Create a game key for the SDK; its plaintext is in this response only',
         params: gameParams,
         body: createGameKeyInput.omit({ gameId: true }),
@@ -173,6 +180,7 @@ export const gameRoutes: FastifyPluginAsyncZod = async (app) => {
       config: { access: manage },
       schema: {
         tags: T,
+        operationId: 'revokeGameKey',
         summary: 'Revoke a game key at once (revoking again keeps the first date)',
         params: keyParams,
         response: { 200: gameKeySchema, ...errorResponses },

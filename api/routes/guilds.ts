@@ -47,6 +47,7 @@ export const guildRoutes: FastifyPluginAsyncZod = async (app) => {
       config: { access },
       schema: {
         tags: T,
+        operationId: 'listGuilds',
         summary: 'List the linked Discord servers',
         params: orgParams,
         response: { 200: z.object({ guilds: z.array(guildSchema) }), ...errorResponses },
@@ -62,6 +63,7 @@ export const guildRoutes: FastifyPluginAsyncZod = async (app) => {
       config: { access },
       schema: {
         tags: T,
+        operationId: 'createGuildLinkCode',
         summary: "A one-time code to paste into the bot's /setup link in the Discord server",
         params: orgParams,
         body: linkCodeInput.nullish(),
@@ -81,6 +83,7 @@ export const guildRoutes: FastifyPluginAsyncZod = async (app) => {
       config: { access },
       schema: {
         tags: T,
+        operationId: 'getGuild',
         summary: 'One linked Discord server with its settings and role mappings',
         params: guildParams,
         response: {
@@ -102,6 +105,7 @@ export const guildRoutes: FastifyPluginAsyncZod = async (app) => {
       config: { access },
       schema: {
         tags: T,
+        operationId: 'updateGuildSettings',
         summary: "Merge changes into a server's settings (channels, limits, per-category ticket mode)",
         params: guildParams,
         body: guildSettingsSchema.refine((v) => Object.keys(v).length > 0, 'nothing to change'),
@@ -117,6 +121,7 @@ export const guildRoutes: FastifyPluginAsyncZod = async (app) => {
       config: { access },
       schema: {
         tags: T,
+        operationId: 'unlinkGuild',
         summary: 'Unlink a Discord server from the organization',
         params: guildParams,
         response: { 200: okSchema, ...errorResponses },
@@ -134,6 +139,7 @@ export const guildRoutes: FastifyPluginAsyncZod = async (app) => {
       config: { access },
       schema: {
         tags: T,
+        operationId: 'setGuildRoleMapping',
         summary: 'Map a Discord role onto an org role (staff with it act with that role)',
         params: mappingParams,
         body: roleMappingInput.pick({ roleKey: true }),
@@ -157,6 +163,7 @@ export const guildRoutes: FastifyPluginAsyncZod = async (app) => {
       config: { access },
       schema: {
         tags: T,
+        operationId: 'deleteGuildRoleMapping',
         summary: 'Remove the mapping of a Discord role',
         params: mappingParams,
         response: { 200: okSchema, ...errorResponses },

@@ -17,6 +17,7 @@ export const healthRoutes: FastifyPluginAsyncZod = async (app) => {
       config: { access: 'public', rateLimit: 'none' },
       schema: {
         tags: ['health'],
+        operationId: 'getHealth',
         summary: 'The process is alive',
         response: { 200: z.object({ status: z.literal('ok') }) },
       },
@@ -30,6 +31,7 @@ export const healthRoutes: FastifyPluginAsyncZod = async (app) => {
       config: { access: 'public', rateLimit: 'none' },
       schema: {
         tags: ['health'],
+        operationId: 'getReadiness',
         summary: 'Postgres, Redis and the migrations are ready',
         response: {
           200: z.object({ status: z.string(), checks: z.record(z.string(), z.string()) }),

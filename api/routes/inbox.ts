@@ -58,6 +58,7 @@ export const inboxRoutes: FastifyPluginAsyncZod = async (app) => {
       config: { access: { permission: 'tickets.read' } },
       schema: {
         tags: I,
+        operationId: 'listChannels',
         summary: 'Inbox channels, latest activity first, with your unread counts',
         params: orgParams,
         querystring: listChannelsInput,
@@ -78,6 +79,7 @@ export const inboxRoutes: FastifyPluginAsyncZod = async (app) => {
       config: { access: { permission: 'tickets.reply' }, idempotent: true },
       schema: {
         tags: I,
+        operationId: 'openChannel',
         summary: "Open a staff room, or a player's DM channel (one per player)",
         params: orgParams,
         body: createChannelInput,
@@ -94,6 +96,7 @@ export const inboxRoutes: FastifyPluginAsyncZod = async (app) => {
       config: { access: { permission: 'tickets.read' } },
       schema: {
         tags: I,
+        operationId: 'listChannelMessages',
         summary: 'The latest messages of a channel, oldest first, with reactions',
         params: channelParams,
         querystring: z.object({ limit: z.coerce.number().int().min(1).max(500).default(100) }),
@@ -124,6 +127,7 @@ export const inboxRoutes: FastifyPluginAsyncZod = async (app) => {
       config: { access: { permission: 'tickets.reply' }, idempotent: true },
       schema: {
         tags: I,
+        operationId: 'postChannelMessage',
         summary: 'Post in a player DM or a staff room',
         params: channelParams,
         body: z.object({ body: body.min(1, 'a message needs some text') }),
@@ -152,6 +156,7 @@ export const inboxRoutes: FastifyPluginAsyncZod = async (app) => {
       config: { access: { permission: 'tickets.read' } },
       schema: {
         tags: I,
+        operationId: 'markChannelRead',
         summary: 'Mark the channel read up to now (for you)',
         params: channelParams,
         response: { 200: okSchema, ...errorResponses },
@@ -178,6 +183,7 @@ export const inboxRoutes: FastifyPluginAsyncZod = async (app) => {
       config: { access: { permission: 'tickets.reply' } },
       schema: {
         tags: I,
+        operationId: remove ? 'removeReaction' : 'addReaction',
         summary: remove ? 'Take back your reaction' : 'React to a message',
         params: messageParams.extend({ emoji: z.string().min(1).max(64) }),
         response: { 200: okSchema, ...errorResponses },

@@ -54,7 +54,11 @@ export const liveRoutes: FastifyPluginAsync = async (app) => {
     {
       websocket: true,
       config: { access: 'authenticated', rateLimit: 'auth' },
-      schema: { tags: ['live'], summary: 'Live updates and presence over WebSocket (session cookie)' },
+      schema: {
+        tags: ['live'],
+        operationId: 'connectLive',
+        summary: 'Live updates and presence over WebSocket (session cookie)',
+      },
       preHandler: async (req: FastifyRequest) => {
         const origin = req.headers.origin;
         if (origin !== undefined && origin !== allowedOrigin) {

@@ -15,6 +15,7 @@ export const meRoutes: FastifyPluginAsyncZod = async (app) => {
       config: { access: 'authenticated' },
       schema: {
         tags: ['me'],
+        operationId: 'listMyOrgs',
         summary: 'The organizations the signed-in user belongs to',
         response: { 200: z.object({ orgs: z.array(orgSummary) }), ...errorResponses },
       },
@@ -28,6 +29,7 @@ export const meRoutes: FastifyPluginAsyncZod = async (app) => {
       config: { access: 'authenticated' },
       schema: {
         tags: ['organizations'],
+        operationId: 'createOrg',
         summary: 'Create an organization; the signed-in user becomes its owner',
         body: createOrganizationInput.omit({ ownerUserId: true }),
         response: { 201: z.object({ id: z.uuid(), name: z.string(), slug: z.string() }), ...errorResponses },
@@ -50,6 +52,7 @@ export const meRoutes: FastifyPluginAsyncZod = async (app) => {
       config: { access: 'authenticated', rateLimit: 'auth' },
       schema: {
         tags: ['members'],
+        operationId: 'redeemInvite',
         summary: 'Join an organization with an invite link code',
         body: z.object({ code: z.string().min(1).max(200) }),
         response: { 200: z.object({ orgId: z.uuid() }), ...errorResponses },

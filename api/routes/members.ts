@@ -31,6 +31,7 @@ export const memberRoutes: FastifyPluginAsyncZod = async (app) => {
       config: { access: { permission: 'members.read' } },
       schema: {
         tags: M,
+        operationId: 'listMembers',
         summary: 'Members and their roles',
         params: orgParams,
         response: { 200: z.object({ members: z.array(memberSchema) }), ...errorResponses },
@@ -45,6 +46,7 @@ export const memberRoutes: FastifyPluginAsyncZod = async (app) => {
       config: { access: { permission: 'members.manage' } },
       schema: {
         tags: M,
+        operationId: 'updateMemberRole',
         summary: "Change a member's role",
         params: memberParams,
         body: z.object({ role: z.string().trim().min(1).max(50) }),
@@ -65,6 +67,7 @@ export const memberRoutes: FastifyPluginAsyncZod = async (app) => {
       config: { access: { permission: 'members.manage' } },
       schema: {
         tags: M,
+        operationId: 'removeMember',
         summary: 'Remove a member (and from their teams)',
         params: memberParams,
         response: { 200: okSchema, ...errorResponses },
@@ -82,6 +85,7 @@ export const memberRoutes: FastifyPluginAsyncZod = async (app) => {
       config: { access: { permission: 'members.manage' } },
       schema: {
         tags: M,
+        operationId: 'listInvites',
         summary: 'Invitations, newest first',
         params: orgParams,
         response: { 200: z.object({ invites: z.array(inviteSchema) }), ...errorResponses },
@@ -96,6 +100,7 @@ export const memberRoutes: FastifyPluginAsyncZod = async (app) => {
       config: { access: { permission: 'members.manage' }, idempotent: true },
       schema: {
         tags: M,
+        operationId: 'createInvite',
         summary:
           'Invite a Discord account (joins at its next sign-in) or make an invite link (code shown once)',
         params: orgParams,
@@ -119,6 +124,7 @@ export const memberRoutes: FastifyPluginAsyncZod = async (app) => {
       config: { access: { permission: 'members.manage' } },
       schema: {
         tags: M,
+        operationId: 'revokeInvite',
         summary: 'Revoke an invitation',
         params: orgParams.extend({ inviteId: z.uuid() }),
         response: { 200: inviteSchema, ...errorResponses },

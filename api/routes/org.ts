@@ -41,6 +41,7 @@ export const orgRoutes: FastifyPluginAsyncZod = async (app) => {
       config: { access: { permission: 'org.read' } },
       schema: {
         tags: ['organizations'],
+        operationId: 'getOrg',
         summary: 'The organization and its settings',
         params: orgParams,
         response: { 200: orgSchema, ...errorResponses },
@@ -55,6 +56,7 @@ export const orgRoutes: FastifyPluginAsyncZod = async (app) => {
       config: { access: { permission: 'org.manage' } },
       schema: {
         tags: ['organizations'],
+        operationId: 'updateOrg',
         summary: 'Change the name, settings, TOTP requirement, business calendar or inactivity limit',
         params: orgParams,
         body: updateSettingsInput.refine((b) => Object.keys(b).length > 0, 'nothing to change'),
@@ -70,6 +72,7 @@ export const orgRoutes: FastifyPluginAsyncZod = async (app) => {
       config: { access: { permission: 'audit.read' } },
       schema: {
         tags: ['audit'],
+        operationId: 'listAuditLog',
         summary: 'The audit log, newest first (filter by actor, action, target, time; page with `before`)',
         params: orgParams,
         querystring: auditQueryInput,

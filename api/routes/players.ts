@@ -64,6 +64,7 @@ export const playerRoutes: FastifyPluginAsyncZod = async (app) => {
       config: { access: { permission: 'players.read' } },
       schema: {
         tags: P,
+        operationId: 'listPlayers',
         summary: 'Find players by name, email, Discord id or game account id',
         params: orgParams,
         querystring: listPlayersInput,
@@ -88,6 +89,7 @@ export const playerRoutes: FastifyPluginAsyncZod = async (app) => {
       config: { access: { permission: 'players.read' } },
       schema: {
         tags: P,
+        operationId: 'getPlayer',
         summary: "A player's profile, linked identities and history across channels",
         params: orgParams.extend({ playerId: z.uuid() }),
         response: { 200: z.object({ player: playerSchema, history: historySchema }), ...errorResponses },

@@ -35,6 +35,7 @@ export const retentionRoutes: FastifyPluginAsyncZod = async (app) => {
       config: { access },
       schema: {
         tags: T,
+        operationId: 'listRetentionPolicies',
         summary: 'List the retention policies (one per target; targets without one are kept for ever)',
         params: orgParams,
         response: { 200: z.object({ policies: z.array(retentionPolicySchema) }), ...errorResponses },
@@ -49,6 +50,7 @@ export const retentionRoutes: FastifyPluginAsyncZod = async (app) => {
       config: { access },
       schema: {
         tags: T,
+        operationId: 'setRetentionPolicy',
         summary: "Set a target's retention policy, replacing the one it had",
         params: targetParams,
         // The target comes from the path; setRetentionPolicy checks the pair (audit logs only purge).
@@ -69,6 +71,7 @@ export const retentionRoutes: FastifyPluginAsyncZod = async (app) => {
       config: { access },
       schema: {
         tags: T,
+        operationId: 'deleteRetentionPolicy',
         summary: "Remove a target's retention policy (its rows are then kept for ever)",
         params: targetParams,
         response: { 200: okSchema, ...errorResponses },

@@ -35,6 +35,7 @@ export const roleRoutes: FastifyPluginAsyncZod = async (app) => {
       config: { access: 'authenticated' },
       schema: {
         tags: R,
+        operationId: 'listPermissions',
         summary: 'Every permission a role can hold',
         response: { 200: z.object({ permissions: z.array(z.string()) }), ...errorResponses },
       },
@@ -48,6 +49,7 @@ export const roleRoutes: FastifyPluginAsyncZod = async (app) => {
       config: { access: { permission: 'members.read' } },
       schema: {
         tags: R,
+        operationId: 'listRoles',
         summary: 'Roles with their permissions and member counts',
         params: orgParams,
         response: { 200: z.object({ roles: z.array(roleSchema) }), ...errorResponses },
@@ -62,6 +64,7 @@ export const roleRoutes: FastifyPluginAsyncZod = async (app) => {
       config: { access: { permission: 'roles.manage' }, idempotent: true },
       schema: {
         tags: R,
+        operationId: 'createRole',
         summary: 'Create a custom role',
         params: orgParams,
         body: createRoleInput,
@@ -78,6 +81,7 @@ export const roleRoutes: FastifyPluginAsyncZod = async (app) => {
       config: { access: { permission: 'members.read' } },
       schema: {
         tags: R,
+        operationId: 'getRole',
         summary: 'One role',
         params: roleParams,
         response: { 200: roleSchema, ...errorResponses },
@@ -92,6 +96,7 @@ export const roleRoutes: FastifyPluginAsyncZod = async (app) => {
       config: { access: { permission: 'roles.manage' } },
       schema: {
         tags: R,
+        operationId: 'updateRole',
         summary: "Rename a role or change its permissions (the owner role's are fixed)",
         params: roleParams,
         body: updateRoleInput,
@@ -107,6 +112,7 @@ export const roleRoutes: FastifyPluginAsyncZod = async (app) => {
       config: { access: { permission: 'roles.manage' } },
       schema: {
         tags: R,
+        operationId: 'deleteRole',
         summary: 'Delete a custom role nobody holds',
         params: roleParams,
         response: { 200: okSchema, ...errorResponses },

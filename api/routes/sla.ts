@@ -73,6 +73,7 @@ export const slaRoutes: FastifyPluginAsyncZod = async (app) => {
       config: { access: read },
       schema: {
         tags: T,
+        operationId: 'listSlaPolicies',
         summary: 'List the SLA policies in matching order (the first enabled match applies)',
         params: orgParams,
         response: { 200: z.object({ policies: z.array(slaPolicySchema) }), ...errorResponses },
@@ -87,6 +88,7 @@ export const slaRoutes: FastifyPluginAsyncZod = async (app) => {
       config: { access: manage, idempotent: true },
       schema: {
         tags: T,
+        operationId: 'createSlaPolicy',
         summary: 'Add an SLA policy (targets in minutes, optionally on a business calendar)',
         params: orgParams,
         body: policyInput,
@@ -103,6 +105,7 @@ export const slaRoutes: FastifyPluginAsyncZod = async (app) => {
       config: { access: read },
       schema: {
         tags: T,
+        operationId: 'getSlaPolicy',
         summary: 'One SLA policy',
         params: policyParams,
         response: { 200: slaPolicySchema, ...errorResponses },
@@ -122,6 +125,7 @@ export const slaRoutes: FastifyPluginAsyncZod = async (app) => {
       config: { access: manage },
       schema: {
         tags: T,
+        operationId: 'replaceSlaPolicy',
         summary: "Replace an SLA policy's settings (the whole policy is sent)",
         params: policyParams,
         body: policyInput,
@@ -138,6 +142,7 @@ export const slaRoutes: FastifyPluginAsyncZod = async (app) => {
       config: { access: manage },
       schema: {
         tags: T,
+        operationId: 'deleteSlaPolicy',
         summary: 'Delete an SLA policy (tickets it timed keep their logged SLA events)',
         params: policyParams,
         response: { 200: okSchema, ...errorResponses },
@@ -155,6 +160,7 @@ export const slaRoutes: FastifyPluginAsyncZod = async (app) => {
       config: { access: read },
       schema: {
         tags: T,
+        operationId: 'listBusinessCalendars',
         summary: 'List the business calendars',
         params: orgParams,
         response: { 200: z.object({ calendars: z.array(calendarSchema) }), ...errorResponses },
@@ -169,6 +175,7 @@ export const slaRoutes: FastifyPluginAsyncZod = async (app) => {
       config: { access: manage, idempotent: true },
       schema: {
         tags: T,
+        operationId: 'createBusinessCalendar',
         summary: 'Add a business calendar (time zone, weekly working hours, holidays)',
         params: orgParams,
         body: calendarInput,
@@ -185,6 +192,7 @@ export const slaRoutes: FastifyPluginAsyncZod = async (app) => {
       config: { access: read },
       schema: {
         tags: T,
+        operationId: 'getBusinessCalendar',
         summary: 'One business calendar',
         params: calendarParams,
         response: { 200: calendarSchema, ...errorResponses },
@@ -204,6 +212,7 @@ export const slaRoutes: FastifyPluginAsyncZod = async (app) => {
       config: { access: manage },
       schema: {
         tags: T,
+        operationId: 'updateBusinessCalendar',
         summary: 'Change a business calendar (fields left out are kept)',
         params: calendarParams,
         body: updateCalendarInput
@@ -222,6 +231,7 @@ export const slaRoutes: FastifyPluginAsyncZod = async (app) => {
       config: { access: manage },
       schema: {
         tags: T,
+        operationId: 'deleteBusinessCalendar',
         summary: 'Delete a business calendar (refused with 409 while a policy uses it)',
         params: calendarParams,
         response: { 200: okSchema, ...errorResponses },
@@ -239,6 +249,7 @@ export const slaRoutes: FastifyPluginAsyncZod = async (app) => {
       config: { access: read },
       schema: {
         tags: T,
+        operationId: 'getDefaultCalendar',
         summary: "The organization's default calendar (null: SLA targets count calendar time)",
         params: orgParams,
         response: { 200: z.object({ calendarId: z.uuid().nullable() }), ...errorResponses },
@@ -253,6 +264,7 @@ export const slaRoutes: FastifyPluginAsyncZod = async (app) => {
       config: { access: manage },
       schema: {
         tags: T,
+        operationId: 'setDefaultCalendar',
         summary:
           "Set the organization's default calendar for policies without their own (null: calendar time)",
         params: orgParams,

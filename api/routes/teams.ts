@@ -28,6 +28,7 @@ export const teamRoutes: FastifyPluginAsyncZod = async (app) => {
       config: { access: { permission: 'org.read' } },
       schema: {
         tags: T,
+        operationId: 'listTeams',
         summary: 'Teams',
         params: orgParams,
         response: { 200: z.object({ teams: z.array(teamSchema) }), ...errorResponses },
@@ -42,6 +43,7 @@ export const teamRoutes: FastifyPluginAsyncZod = async (app) => {
       config: { access: { permission: 'teams.manage' }, idempotent: true },
       schema: {
         tags: T,
+        operationId: 'createTeam',
         summary: 'Create a team',
         params: orgParams,
         body: createTeamInput,
@@ -58,6 +60,7 @@ export const teamRoutes: FastifyPluginAsyncZod = async (app) => {
       config: { access: { permission: 'org.read' } },
       schema: {
         tags: T,
+        operationId: 'getTeam',
         summary: 'A team and its members',
         params: teamParams,
         response: { 200: teamDetail, ...errorResponses },
@@ -72,6 +75,7 @@ export const teamRoutes: FastifyPluginAsyncZod = async (app) => {
       config: { access: { permission: 'teams.manage' } },
       schema: {
         tags: T,
+        operationId: 'updateTeam',
         summary: 'Rename or describe a team',
         params: teamParams,
         body: updateTeamInput,
@@ -87,6 +91,7 @@ export const teamRoutes: FastifyPluginAsyncZod = async (app) => {
       config: { access: { permission: 'teams.manage' } },
       schema: {
         tags: T,
+        operationId: 'deleteTeam',
         summary: 'Delete a team (its tickets lose the team)',
         params: teamParams,
         response: { 200: okSchema, ...errorResponses },
@@ -104,6 +109,7 @@ export const teamRoutes: FastifyPluginAsyncZod = async (app) => {
       config: { access: { permission: 'teams.manage' } },
       schema: {
         tags: T,
+        operationId: 'addTeamMember',
         summary: 'Add a member of the org to the team',
         params: teamParams.extend({ userId: z.uuid() }),
         response: { 200: teamDetail, ...errorResponses },
@@ -123,6 +129,7 @@ export const teamRoutes: FastifyPluginAsyncZod = async (app) => {
       config: { access: { permission: 'teams.manage' } },
       schema: {
         tags: T,
+        operationId: 'removeTeamMember',
         summary: 'Take a member off the team',
         params: teamParams.extend({ userId: z.uuid() }),
         response: { 200: teamDetail, ...errorResponses },

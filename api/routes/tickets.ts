@@ -92,6 +92,7 @@ export const ticketRoutes: FastifyPluginAsyncZod = async (app) => {
       config: { access: { permission: 'tickets.read' } },
       schema: {
         tags: T,
+        operationId: 'listTickets',
         summary:
           'List and search tickets (filters, full-text search over subjects and messages, cursor pages)',
         params: orgParams,
@@ -108,6 +109,7 @@ export const ticketRoutes: FastifyPluginAsyncZod = async (app) => {
       config: { access: { permission: 'tickets.create' }, idempotent: true },
       schema: {
         tags: T,
+        operationId: 'createTicket',
         summary: 'Open a ticket',
         params: orgParams,
         body: createBody,
@@ -130,6 +132,7 @@ export const ticketRoutes: FastifyPluginAsyncZod = async (app) => {
       config: { access: { permission: 'tickets.read' } },
       schema: {
         tags: T,
+        operationId: 'getTicketCounts',
         summary: 'Inbox numbers: tickets per status; unassigned, mine and breached among the unsolved',
         params: orgParams,
         response: { 200: ticketCountsSchema, ...errorResponses },
@@ -147,6 +150,7 @@ export const ticketRoutes: FastifyPluginAsyncZod = async (app) => {
       config: { access: { permission: 'tickets.update' } },
       schema: {
         tags: T,
+        operationId: 'bulkUpdateTickets',
         summary: 'Apply one action to many tickets; each ticket succeeds or fails on its own',
         params: orgParams,
         body: z.object({ ticketIds: z.array(z.uuid()).min(1).max(100), action: bulkAction }),
@@ -203,6 +207,7 @@ export const ticketRoutes: FastifyPluginAsyncZod = async (app) => {
       config: { access: { permission: 'tickets.read' } },
       schema: {
         tags: T,
+        operationId: 'getTicket',
         summary: 'One ticket with its conversation, internal notes, history and attachments',
         params: ticketParams,
         response: {
@@ -235,6 +240,7 @@ export const ticketRoutes: FastifyPluginAsyncZod = async (app) => {
       config: { access: { permission: 'tickets.update' } },
       schema: {
         tags: T,
+        operationId: 'updateTicket',
         summary: 'Change subject, category, tags or custom fields',
         params: ticketParams,
         body: z
@@ -259,6 +265,7 @@ export const ticketRoutes: FastifyPluginAsyncZod = async (app) => {
       config: { access: { permission: 'tickets.reply' }, idempotent: true },
       schema: {
         tags: T,
+        operationId: 'replyToTicket',
         summary: 'Public reply to the player (optionally setting the status)',
         params: ticketParams,
         body: z.object({ body: body.min(1, 'a reply needs some text'), status: z.enum(STATUSES).optional() }),
@@ -285,6 +292,7 @@ export const ticketRoutes: FastifyPluginAsyncZod = async (app) => {
       config: { access: { permission: 'tickets.note' }, idempotent: true },
       schema: {
         tags: T,
+        operationId: 'addTicketNote',
         summary: 'Internal note (never shown to the player)',
         params: ticketParams,
         body: z.object({ body: body.min(1, 'a note needs some text') }),
@@ -299,8 +307,21 @@ export const ticketRoutes: FastifyPluginAsyncZod = async (app) => {
     },
   );
 
+  // The generated clients' method names for the one-action routes below.
+  const ACTION_OPERATIONS = {
+    assign: 'assignTicket',
+    claim: 'claimTicket',
+    transfer: 'transferTicket',
+    status: 'setTicketStatus',
+    priority: 'setTicketPriority',
+    tags: 'updateTicketTags',
+    close: 'closeTicket',
+    reopen: 'reopenTicket',
+    merge: 'mergeTicket',
+  } as const;
+
   const action = <B extends z.ZodType>(
-    path: string,
+    path: keyof typeof ACTION_OPERATIONS,
     permission: Permission,
     summary: string,
     bodySchema: B,
@@ -310,7 +331,14 @@ export const ticketRoutes: FastifyPluginAsyncZod = async (app) => {
       `${one}/${path}`,
       {
         config: { access: { permission } },
-        schema: { tags: T, summary, params: ticketParams, body: bodySchema, response: ticketResponse },
+        schema: {
+          tags: T,
+          operationId: ACTION_OPERATIONS[path],
+          summary,
+          params: ticketParams,
+          body: bodySchema,
+          response: ticketResponse,
+        },
       },
       async (req) => run(req, (req.params as { ticketId: string }).ticketId, req.body as z.output<B>),
     );

@@ -42,6 +42,7 @@ export const tokenRoutes: FastifyPluginAsyncZod = async (app) => {
       config: { access },
       schema: {
         tags: T,
+        operationId: 'listApiTokens',
         summary: 'List the API tokens (revoked ones included; never their secrets)',
         params: orgParams,
         response: { 200: z.object({ tokens: z.array(apiTokenSchema) }), ...errorResponses },
@@ -57,6 +58,7 @@ export const tokenRoutes: FastifyPluginAsyncZod = async (app) => {
       config: { access },
       schema: {
         tags: T,
+        operationId: 'createApiToken',
         summary: 'Create an API token; its plaintext is in this response only',
         params: orgParams,
         body: createApiTokenInput,
@@ -90,6 +92,7 @@ export const tokenRoutes: FastifyPluginAsyncZod = async (app) => {
       config: { access },
       schema: {
         tags: T,
+        operationId: 'getApiToken',
         summary: 'One API token (never its secret)',
         params: tokenParams,
         response: { 200: apiTokenSchema, ...errorResponses },
@@ -104,6 +107,7 @@ export const tokenRoutes: FastifyPluginAsyncZod = async (app) => {
       config: { access },
       schema: {
         tags: T,
+        operationId: 'revokeApiToken',
         summary: 'Revoke an API token at once (revoking again keeps the first date)',
         params: tokenParams,
         response: { 200: apiTokenSchema, ...errorResponses },

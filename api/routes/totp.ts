@@ -87,6 +87,7 @@ export const totpRoutes: FastifyPluginAsyncZod = async (app) => {
       config: { access: 'authenticated', rateLimit: 'auth' },
       schema: {
         tags: ['auth'],
+        operationId: 'startTotpEnrolment',
         summary: 'Start TOTP enrolment: returns the otpauth URI and a QR code to scan',
         response: {
           200: z.object({ otpauthUri: z.string(), qrSvg: z.string(), secret: z.string() }),
@@ -112,6 +113,7 @@ export const totpRoutes: FastifyPluginAsyncZod = async (app) => {
       config: { access: 'authenticated', rateLimit: 'auth' },
       schema: {
         tags: ['auth'],
+        operationId: 'confirmTotpEnrolment',
         summary: 'Confirm enrolment with a first code; returns recovery codes (shown once)',
         body: z.object({ code }),
         response: { 200: z.object({ recoveryCodes: z.array(z.string()) }), ...errorResponses },
@@ -141,6 +143,7 @@ export const totpRoutes: FastifyPluginAsyncZod = async (app) => {
       config: { access: 'session', rateLimit: 'auth' },
       schema: {
         tags: ['auth'],
+        operationId: 'verifyTotp',
         summary: 'Second sign-in step: a code from the app, or one of the recovery codes',
         body: z.union([z.object({ code }), z.object({ recoveryCode: z.string().min(6).max(40) })]),
         response: { 200: okSchema, ...errorResponses },
@@ -171,6 +174,7 @@ export const totpRoutes: FastifyPluginAsyncZod = async (app) => {
       config: { access: 'authenticated', rateLimit: 'auth' },
       schema: {
         tags: ['auth'],
+        operationId: 'disableTotp',
         summary: 'Turn two-factor sign-in off (needs a current code)',
         body: z.object({ code }),
         response: { 200: okSchema, ...errorResponses },

@@ -108,6 +108,7 @@ export const webhookRoutes: FastifyPluginAsyncZod = async (app) => {
       config: { access },
       schema: {
         tags: T,
+        operationId: 'listWebhooks',
         summary: 'List the webhook subscriptions (never their secrets)',
         params: orgParams,
         response: { 200: z.object({ subscriptions: z.array(webhookSchema) }), ...errorResponses },
@@ -123,6 +124,7 @@ export const webhookRoutes: FastifyPluginAsyncZod = async (app) => {
       config: { access },
       schema: {
         tags: T,
+        operationId: 'createWebhook',
         summary: 'Subscribe a URL to events (Standard Webhooks); the signing secret is in this response only',
         params: orgParams,
         body: createSubscriptionInput,
@@ -143,6 +145,7 @@ export const webhookRoutes: FastifyPluginAsyncZod = async (app) => {
       config: { access },
       schema: {
         tags: T,
+        operationId: 'getWebhook',
         summary: 'One webhook subscription',
         params: subParams,
         response: { 200: webhookSchema, ...errorResponses },
@@ -157,6 +160,7 @@ export const webhookRoutes: FastifyPluginAsyncZod = async (app) => {
       config: { access },
       schema: {
         tags: T,
+        operationId: 'updateWebhook',
         summary: 'Change the URL, description or events, or disable / re-enable (clears the failure run)',
         params: subParams,
         body: updateSubscriptionInput
@@ -179,6 +183,7 @@ export const webhookRoutes: FastifyPluginAsyncZod = async (app) => {
       config: { access },
       schema: {
         tags: T,
+        operationId: 'deleteWebhook',
         summary: 'Delete a webhook subscription and its delivery log',
         params: subParams,
         response: { 200: okSchema, ...errorResponses },
@@ -196,6 +201,7 @@ export const webhookRoutes: FastifyPluginAsyncZod = async (app) => {
       config: { access },
       schema: {
         tags: T,
+        operationId: 'rotateWebhookSecret',
         summary:
           'A new signing secret (in this response only); the old one keeps signing too for graceHours (default 24)',
         params: subParams,
@@ -216,6 +222,7 @@ export const webhookRoutes: FastifyPluginAsyncZod = async (app) => {
       config: { access },
       schema: {
         tags: T,
+        operationId: 'listWebhookDeliveries',
         summary: 'The delivery log, newest first: each attempt with status, latency, response excerpt, error',
         params: orgParams,
         querystring: listDeliveriesInput.omit({ before: true }).extend({
@@ -243,6 +250,7 @@ export const webhookRoutes: FastifyPluginAsyncZod = async (app) => {
       config: { access },
       schema: {
         tags: T,
+        operationId: 'replayWebhookDelivery',
         summary: "Send a logged delivery's event once more (same webhook-id, next attempt number)",
         params: orgAnd('deliveryId'),
         response: {
@@ -265,6 +273,7 @@ export const webhookRoutes: FastifyPluginAsyncZod = async (app) => {
       config: { access, idempotent: true },
       schema: {
         tags: T,
+        operationId: 'sendWebhookTest',
         summary:
           'Send the subscription a signed webhook.test event once; its attempt appears in the delivery log under messageId',
         params: subParams,
