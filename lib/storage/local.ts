@@ -16,6 +16,12 @@ import {
 
 const isMissing = (err: unknown) => (err as { code?: string }).code === 'ENOENT';
 
+// Attachments are players' and staff's files: only the service's own user may read them. The
+// umask can only take bits away, so these modes hold whatever it is (short of one that locks
+// the owner out).
+const FILE_MODE = 0o600;
+const DIR_MODE = 0o700;
+
 /**
  * Objects as files under `root/objects/<key>`, their content type in `root/meta/<key>.json`.
  * Writes go to `root/tmp/` first and are renamed into place (same file system, so the rename is
@@ -38,9 +44,11 @@ export class LocalStorage implements Storage {
     const measure = new Measure(opts.maxBytes, opts.contentLength);
     // Opened before streaming: a write stream opening the file itself may create it after a failed
     // upload was cleaned up, leaving a stray temporary file.
-    const file = await open(tmp, 'wx');
+    const file = await open(tmp, 'wx', FILE_MODE);
     // The metadata is known up front: written while the body streams.
-    const metaWritten = writeFile(`${tmp}.json`, JSON.stringify({ contentType: opts.contentType }));
+    const metaWritten = writeFile(`${tmp}.json`, JSON.stringify({ contentType: opts.contentType }), {
+      mode: FILE_MODE,
+    });
     try {
       const source = Buffer.isBuffer(body) ? Readable.from([body]) : body;
       await Promise.all([pipeline(source, measure, file.createWriteStream()), metaWritten]);
@@ -63,7 +71,7 @@ export class LocalStorage implements Storage {
 
   private async ensureDirs(dirs: readonly string[]): Promise<void> {
     const missing = dirs.filter((d) => !this.madeDirs.has(d));
-    await Promise.all(missing.map((d) => mkdir(d, { recursive: true })));
+    await Promise.all(missing.map((d) => mkdir(d, { recursive: true, mode: DIR_MODE })));
     for (const d of missing) this.madeDirs.add(d);
   }
 

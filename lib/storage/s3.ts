@@ -214,11 +214,12 @@ export class S3Storage implements Storage {
    */
   private async putSpooled(key: string, body: Readable, opts: PutOptions): Promise<PutResult> {
     const dir = this.opts.tmpDir ?? tmpdir();
-    await mkdir(dir, { recursive: true });
+    // The spool may sit in the shared OS temp folder: only this user may read an upload in flight.
+    await mkdir(dir, { recursive: true, mode: 0o700 });
     const tmp = join(dir, `gm-upload-${randomBytes(12).toString('hex')}`);
     try {
       const measure = new Measure(opts.maxBytes);
-      await pipeline(body, measure, createWriteStream(tmp, { flags: 'wx' }));
+      await pipeline(body, measure, createWriteStream(tmp, { flags: 'wx', mode: 0o600 }));
       const sha256 = measure.digest();
       const res = await this.sendOk(
         'PUT',

@@ -1,5 +1,5 @@
 import { createHash, randomBytes } from 'node:crypto';
-import { mkdtemp, readdir, rm } from 'node:fs/promises';
+import { mkdtemp, readdir, rm, stat } from 'node:fs/promises';
 import type { LookupFunction } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -69,6 +69,9 @@ const adapters: Array<[string, () => Storage]> = [
     () => s3Storage({ endpoint: `http://localhost:${s3.port}`, forcePathStyle: false, lookup: loopback }),
   ],
 ];
+
+/** The permission bits of a file or folder. */
+const modeOf = async (path: string) => (await stat(path)).mode & 0o777;
 
 async function readAll(body: Readable): Promise<Buffer> {
   const chunks: Buffer[] = [];
@@ -222,6 +225,59 @@ describe('local filesystem storage', () => {
     expect(await readdir(join(root, 'tmp'))).toEqual([]);
   });
 
+  it('keeps files 0600 and folders 0700 whatever the umask, temporary ones included', async () => {
+    const root = join(dir, 'modes');
+    const storage = new LocalStorage(root);
+    // A umask of 0 would leave node's defaults (0666 files, 0777 folders) world-readable.
+    const umask = process.umask(0);
+    try {
+      // A body that waits before its last chunk, so the temporary files can be looked at.
+      let release!: () => void;
+      const gate = new Promise<void>((r) => {
+        release = r;
+      });
+      let firstSent!: () => void;
+      const started = new Promise<void>((r) => {
+        firstSent = r;
+      });
+      const body = Readable.from(
+        (async function* () {
+          yield Buffer.from('first ');
+          firstSent();
+          await gate;
+          yield Buffer.from('last');
+        })(),
+      );
+      const put = storage.put('orgs/o1/attachments/deep/file.bin', body, { contentType: 'text/plain' });
+      await started;
+      await new Promise((r) => setTimeout(r, 20));
+      const tmpEntries = await readdir(join(root, 'tmp'));
+      expect(tmpEntries.length).toBeGreaterThan(0);
+      for (const e of tmpEntries) expect(await modeOf(join(root, 'tmp', e)), `tmp/${e}`).toBe(0o600);
+      release();
+      await put;
+      for (const d of [
+        root,
+        'tmp',
+        'objects',
+        'objects/orgs',
+        'objects/orgs/o1',
+        'objects/orgs/o1/attachments',
+        'objects/orgs/o1/attachments/deep',
+        'meta',
+        'meta/orgs/o1/attachments/deep',
+      ]) {
+        expect(await modeOf(d === root ? root : join(root, d)), d).toBe(0o700);
+      }
+      expect(await modeOf(join(root, 'objects/orgs/o1/attachments/deep/file.bin'))).toBe(0o600);
+      expect(await modeOf(join(root, 'meta/orgs/o1/attachments/deep/file.bin.json'))).toBe(0o600);
+      await storage.put('orgs/o1/second.txt', Buffer.from('x'), { contentType: 'text/plain' });
+      expect(await modeOf(join(root, 'objects/orgs/o1/second.txt'))).toBe(0o600);
+    } finally {
+      process.umask(umask);
+    }
+  });
+
   it('is what createStorage builds by default, under DATA_DIR/storage', () => {
     const config = loadConfig({ DATA_DIR: join(dir, 'data') });
     expect(config.storage.dir).toBe(join(dir, 'data', 'storage'));
@@ -313,6 +369,41 @@ describe('S3 storage', () => {
     expect(vhost.presignGet('pre/report.pdf', { expiresInSeconds: 5 })).toMatch(
       new RegExp(`^http://${BUCKET}\\.localhost:${s3.port}/pre/report\\.pdf\\?`),
     );
+  });
+
+  it('spools a body of unknown length to a 0600 file in a 0700 folder, whatever the umask', async () => {
+    const spool = join(dir, 'spool-modes');
+    const storage = s3Storage({ tmpDir: spool });
+    const umask = process.umask(0);
+    try {
+      let release!: () => void;
+      const gate = new Promise<void>((r) => {
+        release = r;
+      });
+      let firstSent!: () => void;
+      const started = new Promise<void>((r) => {
+        firstSent = r;
+      });
+      const body = Readable.from(
+        (async function* () {
+          yield Buffer.from('first ');
+          firstSent();
+          await gate;
+          yield Buffer.from('last');
+        })(),
+      );
+      const put = storage.put('spooled/mode.txt', body, { contentType: 'text/plain' });
+      await started;
+      await new Promise((r) => setTimeout(r, 20));
+      expect(await modeOf(spool)).toBe(0o700);
+      const files = await readdir(spool);
+      expect(files.length).toBe(1);
+      expect(await modeOf(join(spool, files[0] as string))).toBe(0o600);
+      release();
+      await put;
+    } finally {
+      process.umask(umask);
+    }
   });
 
   it("the fake's verifier reproduces the AWS documentation's example signatures", () => {
