@@ -7,6 +7,8 @@ export interface RoleContext {
   pool: Pool;
   redisUrl: string;
   logger: Logger;
+  /** SECRET_KEY, or the development key the entry point generated (lib/secret-key.ts). */
+  secretKey: string;
 }
 
 /** A started role; `stop` finishes or hands back in-flight work and closes its connections. */

@@ -3,8 +3,10 @@ import { createPool } from './db/pool.js';
 import { assertRuntimeRoleIsSafe } from './db/safety.js';
 import { seedDemoIfEmpty } from './db/seed.js';
 import type { Config } from './lib/config.js';
+import { AppError } from './lib/errors.js';
 import { ensureLocalStack } from './lib/local-stack/index.js';
 import type { Logger } from './lib/logger.js';
+import { devSecretKeyPath, loadOrCreateDevSecretKey } from './lib/secret-key.js';
 import { ROLE_STARTERS, type RunningRole } from './roles.js';
 
 export interface RunningSystem {
@@ -15,11 +17,12 @@ export interface RunningSystem {
 }
 
 /**
- * Brings the configured roles up: services (embedded when not configured), migrations, the
- * row-level security check, the demo seed on an empty database, then each role. Anything that
- * fails on the way stops what had started.
+ * Brings the configured roles up: the secret key, services (embedded when not configured),
+ * migrations, the row-level security check, the demo seed on an empty database, then each role.
+ * Anything that fails on the way stops what had started.
  */
 export async function startSystem(config: Config, logger: Logger): Promise<RunningSystem> {
+  const secretKey = await resolveSecretKey(config, logger);
   const stack = await ensureLocalStack(config, logger);
   const roles: RunningRole[] = [];
   const pool = createPool({
@@ -47,11 +50,27 @@ export async function startSystem(config: Config, logger: Logger): Promise<Runni
     await assertMigrationsCurrent(pool);
     if (config.seedDemo) await seedDemoIfEmpty(pool, logger);
     for (const name of config.roles) {
-      roles.push(await ROLE_STARTERS[name](config, { pool, redisUrl: stack.redisUrl, logger }));
+      roles.push(await ROLE_STARTERS[name](config, { pool, redisUrl: stack.redisUrl, logger, secretKey }));
     }
   } catch (err) {
     await stop();
     throw err;
   }
   return { roles, databaseUrl: stack.databaseUrl, redisUrl: stack.redisUrl, stop };
+}
+
+/**
+ * SECRET_KEY as configured, or outside production the random key kept under the data folder.
+ * (loadConfig already refused a production start without one; this is the second lock.)
+ */
+async function resolveSecretKey(config: Config, logger: Logger): Promise<string> {
+  if (config.secretKey) return config.secretKey;
+  if (config.env === 'production') {
+    throw new AppError('config_invalid', 'SECRET_KEY is required in production');
+  }
+  const { key, created } = await loadOrCreateDevSecretKey(config.embedded.dataDir);
+  const path = devSecretKeyPath(config.embedded.dataDir);
+  if (created) logger.info({ path }, 'generated a development SECRET_KEY; set SECRET_KEY in production');
+  else logger.debug({ path }, 'using the development SECRET_KEY from the data folder');
+  return key;
 }

@@ -16,14 +16,14 @@ import { TokenCache } from './token-cache.js';
 
 export type { AppDeps };
 
-const DEFAULT_SETTINGS: ApiSettings = {
+const DEFAULT_SETTINGS: Omit<ApiSettings, 'secretKey'> = {
   publicUrl: 'http://localhost:3000',
   discord: { apiUrl: 'https://discord.com/api', clientId: undefined, clientSecret: undefined },
   sessionIdleSeconds: 8 * 3600,
   sessionAbsoluteSeconds: 7 * 24 * 3600,
   cookieSecure: true,
   trustProxy: false,
-  secretKey: undefined,
+  downloadLinkMaxSeconds: 15 * 60,
   metricsToken: undefined,
   webhookTargets: { allowLoopback: false, allowPrivate: false },
   now: Date.now,
@@ -54,7 +54,13 @@ export async function buildApp(
   app.decorate('deps', deps);
   app.decorate('settings', settings);
   app.decorate('storage', deps.storage);
-  app.decorate('signer', createDownloadSigner(settings.secretKey, settings.now));
+  app.decorate(
+    'signer',
+    createDownloadSigner(settings.secretKey, {
+      maxTtlSeconds: settings.downloadLinkMaxSeconds,
+      now: settings.now,
+    }),
+  );
   const tokenCache = new TokenCache(TOKEN_CACHE_MS, settings.now);
   app.decorate('tokenCache', tokenCache);
   if (deps.subscriber) {

@@ -22,8 +22,10 @@ export interface ApiSettings {
   webhookTargets: TargetPolicy;
   /** When set, GET /metrics needs `Authorization: Bearer <it>`. */
   metricsToken: string | undefined;
-  /** SECRET_KEY: seals TOTP seeds at rest (see lib/secret-box.ts). */
-  secretKey: string | undefined;
+  /** SECRET_KEY: seals TOTP seeds and webhook secrets at rest, signs download links. */
+  secretKey: string;
+  /** Signed download links live at most this long (DOWNLOAD_LINK_MAX_MINUTES). */
+  downloadLinkMaxSeconds: number;
   /** Milliseconds since the epoch; tests move it to expire sessions without waiting. */
   now: () => number;
 }
@@ -37,7 +39,8 @@ export interface AppDeps {
   logger: Logger;
   /** Attachment bodies (local folder or S3-compatible bucket). */
   storage: Storage;
-  settings?: Partial<ApiSettings>;
+  /** Defaults apply to everything but the secret key, which has none. */
+  settings: Partial<ApiSettings> & Pick<ApiSettings, 'secretKey'>;
 }
 
 /**

@@ -30,7 +30,8 @@ export async function startApi(config: Config, ctx: RoleContext): Promise<Runnin
         allowLoopback: config.workers.webhookAllowLoopback,
         allowPrivate: config.workers.webhookAllowPrivate,
       },
-      secretKey: config.secretKey,
+      secretKey: ctx.secretKey,
+      downloadLinkMaxSeconds: config.downloadLinkMaxSeconds,
     },
   });
   await app.listen({ host: config.http.host, port: config.http.port });

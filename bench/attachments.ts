@@ -13,6 +13,7 @@ import { withTenant } from '../db/tenant.js';
 import { openTicket } from '../db/tickets.js';
 import { createLogger } from '../lib/logger.js';
 import { createSecretBox } from '../lib/secret-box.js';
+import { randomSecretKey } from '../lib/secret-key.js';
 import { LocalStorage } from '../lib/storage/index.js';
 import { impliedJobs } from '../workers/outbox-relay.js';
 import { FILE_COPIES_AT_ONCE, startWorkerRuntime } from '../workers/runtime.js';
@@ -97,7 +98,7 @@ async function run(log: (msg: string) => void): Promise<void> {
         pool,
         redisUrl: redis.url,
         logger: createLogger('silent'),
-        box: createSecretBox(undefined),
+        box: createSecretBox(randomSecretKey()),
         webhookTargets: { allowLoopback: true, allowPrivate: false },
         storage,
         // The stand-in CDN's host counts as Discord's, as a configured DISCORD_API_URL's does.

@@ -15,6 +15,7 @@ import { createPool } from '../db/pool.js';
 import { withTenant } from '../db/tenant.js';
 import { createUser } from '../db/users.js';
 import { createSecretBox } from '../lib/secret-box.js';
+import { randomSecretKey } from '../lib/secret-key.js';
 import type { Benchmark } from './lib/benchmark.js';
 import { withCluster } from './lib/cluster.js';
 import { quantile } from './lib/load.js';
@@ -105,7 +106,7 @@ export const botAck: Benchmark = {
             SYSTEM,
           );
         });
-        const box = createSecretBox(undefined);
+        const box = createSecretBox(randomSecretKey());
         const bot = createBot({
           pool,
           logger: pino({ level: 'silent' }),

@@ -18,6 +18,7 @@ import { type RedisHandle, startRedis } from '../lib/local-stack/index.js';
 import { freePort } from '../lib/local-stack/ports.js';
 import { createLogger } from '../lib/logger.js';
 import { createSecretBox } from '../lib/secret-box.js';
+import { randomSecretKey } from '../lib/secret-key.js';
 import { startWorkerRuntime } from '../workers/runtime.js';
 import type { Benchmark } from './lib/benchmark.js';
 import { withCluster } from './lib/cluster.js';
@@ -131,7 +132,7 @@ async function run(log: (msg: string) => void): Promise<void> {
         connectTimeoutMs: 5_000,
       });
       const logger = createLogger('silent');
-      const box = createSecretBox(undefined);
+      const box = createSecretBox(randomSecretKey());
       // A loopback receiver that takes every webhook; counts deliveries per webhook-id.
       const delivered = new Map<string, number>();
       const receiver = http.createServer((req, res) => {

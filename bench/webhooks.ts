@@ -11,6 +11,7 @@ import { openTicket } from '../db/tickets.js';
 import { createSubscription } from '../db/webhooks.js';
 import { createLogger } from '../lib/logger.js';
 import { createSecretBox } from '../lib/secret-box.js';
+import { randomSecretKey } from '../lib/secret-key.js';
 import { jobIds } from '../workers/jobs.js';
 import { startWorkerRuntime } from '../workers/runtime.js';
 import type { Benchmark } from './lib/benchmark.js';
@@ -102,7 +103,7 @@ async function run(log: (msg: string) => void): Promise<void> {
         connectTimeoutMs: 5_000,
       });
       const receivers = await startReceivers();
-      const box = createSecretBox(undefined);
+      const box = createSecretBox(randomSecretKey());
       const org = await makeBenchOrg(pool, 'Fanout');
       for (const url of receivers.urls) {
         await withTenant(pool, org.orgId, (tx) =>

@@ -33,7 +33,7 @@ export async function startBot(config: Config, ctx: RoleContext): Promise<Runnin
   }
   const redis = createRedis(ctx.redisUrl, 'worker', 'gamemod-bot');
   await redis.connect();
-  const box = createSecretBox(config.secretKey);
+  const box = createSecretBox(ctx.secretKey);
   const putObject = storagePut(createStorage(config.storage));
   const token = config.discord.token;
   const launch = async (): Promise<Bot> => {

@@ -1,5 +1,6 @@
 import { z } from 'zod';
 import { AppError, issuesToDetails } from './errors.js';
+import { SECRET_KEY_HOWTO, secretKeyProblem } from './secret-key.js';
 
 /**
  * Every setting the project reads from the environment, parsed once. Nothing else reads
@@ -68,11 +69,17 @@ const envSchema = z.object({
 
   SHUTDOWN_TIMEOUT_MS: z.coerce.number().int().min(100).default(10_000),
 
-  // Encrypts secrets at rest (webhook signing secrets): 32 bytes, base64.
+  // Seals secrets at rest and signs download links: 32 random bytes, base64 (lib/secret-key.ts).
+  // Required in production; development generates one under DATA_DIR.
   SECRET_KEY: z
     .string()
-    .refine((v) => Buffer.from(v, 'base64').length === 32, '32 bytes, base64-encoded')
+    .superRefine((v, ctx) => {
+      const problem = secretKeyProblem(v);
+      if (problem) ctx.addIssue({ code: 'custom', message: problem });
+    })
     .optional(),
+  // The longest a signed download link lives, however it was asked for.
+  DOWNLOAD_LINK_MAX_MINUTES: z.coerce.number().int().min(1).max(10_080).default(15),
   // Outgoing webhooks may target loopback / private networks (SSRF guard off for those ranges).
   WEBHOOK_ALLOW_LOOPBACK: bool.default(false),
   WEBHOOK_ALLOW_PRIVATE: bool.default(false),
@@ -153,8 +160,13 @@ export interface Config {
       readonly forcePathStyle: boolean;
     };
   };
-  /** Base64 of 32 bytes; undefined means a fixed development key (see lib/secret-box.ts). */
+  /**
+   * Base64 of 32 bytes. Undefined only outside production, where the entry point generates one
+   * under the data folder (lib/secret-key.ts) and hands it to the roles.
+   */
   readonly secretKey: string | undefined;
+  /** Signed download links live at most this long. */
+  readonly downloadLinkMaxSeconds: number;
   readonly workers: {
     readonly webhookAllowLoopback: boolean;
     readonly webhookAllowPrivate: boolean;
@@ -176,8 +188,9 @@ export function loadConfig(env: Readonly<Record<string, string | undefined>> = p
   // An empty variable means "unset", as in most shells' `FOO= cmd`.
   const cleaned = Object.fromEntries(Object.entries(env).filter(([, v]) => v !== undefined && v !== ''));
   const parsed = envSchema.safeParse(cleaned);
-  if (!parsed.success) {
-    const details = issuesToDetails(parsed.error.issues);
+  const issues = [...(parsed.error?.issues ?? []), ...productionIssues(cleaned)];
+  if (!parsed.success || issues.length) {
+    const details = issuesToDetails(issues);
     const lines = details.map((d) => `  ${d.path}: ${d.message}`).join('\n');
     throw new AppError('config_invalid', `Invalid configuration:\n${lines}`, { details });
   }
@@ -232,6 +245,7 @@ export function loadConfig(env: Readonly<Record<string, string | undefined>> = p
       },
     },
     secretKey: e.SECRET_KEY,
+    downloadLinkMaxSeconds: e.DOWNLOAD_LINK_MAX_MINUTES * 60,
     workers: {
       webhookAllowLoopback: e.WEBHOOK_ALLOW_LOOPBACK,
       webhookAllowPrivate: e.WEBHOOK_ALLOW_PRIVATE,
@@ -239,6 +253,20 @@ export function loadConfig(env: Readonly<Record<string, string | undefined>> = p
       concurrency: e.WORKER_CONCURRENCY,
     },
   });
+}
+
+/**
+ * What production requires beyond the schema. Read from the raw environment, so the message
+ * names SECRET_KEY even when other variables fail the schema too.
+ */
+function productionIssues(env: Record<string, string | undefined>): { path: string[]; message: string }[] {
+  if (env.NODE_ENV !== 'production' || env.SECRET_KEY !== undefined) return [];
+  return [
+    {
+      path: ['SECRET_KEY'],
+      message: `required in production (32 random bytes, base64); ${SECRET_KEY_HOWTO}`,
+    },
+  ];
 }
 
 /** "0,2-4" → [0, 2, 3, 4]. */

@@ -1,28 +1,21 @@
-import { createCipheriv, createDecipheriv, createHash, randomBytes } from 'node:crypto';
+import { createCipheriv, createDecipheriv, randomBytes } from 'node:crypto';
 import { AppError } from './errors.js';
+import { decodeSecretKey } from './secret-key.js';
 
 /**
  * Encrypts small secrets at rest (webhook signing secrets) with AES-256-GCM. The stored form is
  * `v1.<iv>.<tag>.<ciphertext>` (base64url parts), so a later key or algorithm can be told apart.
  *
- * The key is `SECRET_KEY` (32 bytes, base64). Without it a fixed key derived from a public
- * string is used: fine for development and tests, no protection at all in production, which is
- * why the workers and the API log a warning when `NODE_ENV=production` runs without one.
+ * The key is `SECRET_KEY` (32 bytes, base64; see lib/secret-key.ts for where it comes from).
  */
 export interface SecretBox {
   seal(plaintext: string): string;
   open(sealed: string): string;
-  /** True when the key is the built-in development key. */
-  readonly insecureDefault: boolean;
 }
 
-const DEV_KEY = createHash('sha256').update('gamemod development secret key (not secret)').digest();
-
-export function createSecretBox(keyBase64: string | undefined): SecretBox {
-  const key = keyBase64 ? Buffer.from(keyBase64, 'base64') : DEV_KEY;
-  if (key.length !== 32) throw new AppError('config_invalid', 'SECRET_KEY must be 32 bytes, base64-encoded');
+export function createSecretBox(keyBase64: string): SecretBox {
+  const key = decodeSecretKey(keyBase64);
   return {
-    insecureDefault: !keyBase64,
     seal(plaintext) {
       const iv = randomBytes(12);
       const cipher = createCipheriv('aes-256-gcm', key, iv);

@@ -1,6 +1,7 @@
-import { createHash, createHmac, hkdfSync, timingSafeEqual } from 'node:crypto';
+import { createHmac, hkdfSync, timingSafeEqual } from 'node:crypto';
 import { z } from 'zod';
 import { AppError } from './errors.js';
+import { decodeSecretKey } from './secret-key.js';
 
 /**
  * Expiring download tokens for attachments: `<payload>.<mac>`, both base64url, where the
@@ -9,8 +10,9 @@ import { AppError } from './errors.js';
  * attachment inside that organization's tenant, so a token can never open another org's file.
  *
  * The key is derived (HKDF) from `SECRET_KEY`, with its own label, so it never equals the key
- * `lib/secret-box.ts` encrypts with. Without `SECRET_KEY` a fixed development key is used, as
- * there: links then survive restarts and work across instances, but protect nothing.
+ * `lib/secret-box.ts` encrypts with. The expiry sits inside the signed payload, so editing the
+ * link can't extend it, and a link is refused when it claims to live longer than the configured
+ * maximum (`DOWNLOAD_LINK_MAX_MINUTES`), so lowering the maximum also cuts links already out.
  */
 export interface DownloadClaims {
   orgId: string;
@@ -21,7 +23,7 @@ export interface DownloadClaims {
 }
 
 export interface DownloadSigner {
-  /** A token valid for `ttlSeconds` (default 5 minutes, at most 7 days). */
+  /** A token valid for `ttlSeconds` (default 5 minutes, at most the signer's maximum). */
   sign(
     claims: { orgId: string; attachmentId: string; disposition?: 'attachment' | 'inline' },
     ttlSeconds?: number,
@@ -31,11 +33,12 @@ export interface DownloadSigner {
    * `attachmentId`. Throws `not_found` for any bad token and `forbidden` for an expired one.
    */
   verify(token: string, attachmentId?: string): DownloadClaims;
-  readonly insecureDefault: boolean;
+  /** The longest a link lives, in seconds. */
+  readonly maxTtlSeconds: number;
 }
 
-const DEV_SECRET = createHash('sha256').update('gamemod development signing key (not secret)').digest();
-const MAX_TTL = 7 * 24 * 3600;
+/** Clock skew between instances that a link's expiry may exceed the maximum by. */
+const SKEW_SECONDS = 30;
 
 const claimsSchema = z.object({
   o: z.uuid(),
@@ -47,22 +50,23 @@ const claimsSchema = z.object({
 const invalid = () => new AppError('not_found', 'this download link is not valid');
 
 /**
- * Builds the signer from `SECRET_KEY` (base64 of 32 bytes) or, without one, the development key.
- * `now` (milliseconds) is injectable so tests control expiry.
+ * Builds the signer from `SECRET_KEY` (base64 of 32 bytes). `now` (milliseconds) is injectable so
+ * tests control expiry.
  */
 export function createDownloadSigner(
-  secretKeyBase64: string | undefined,
-  now: () => number = Date.now,
+  secretKeyBase64: string,
+  opts: { maxTtlSeconds?: number; now?: () => number } = {},
 ): DownloadSigner {
-  const master = secretKeyBase64 ? Buffer.from(secretKeyBase64, 'base64') : DEV_SECRET;
-  if (master.length < 32) throw new AppError('config_invalid', 'SECRET_KEY must be 32 bytes, base64-encoded');
+  const master = decodeSecretKey(secretKeyBase64);
+  const maxTtlSeconds = opts.maxTtlSeconds ?? 15 * 60;
+  const now = opts.now ?? Date.now;
   const key = Buffer.from(hkdfSync('sha256', master, Buffer.alloc(0), 'gamemod download links v1', 32));
   const mac = (payload: string) => createHmac('sha256', key).update(payload).digest();
 
   return {
-    insecureDefault: !secretKeyBase64,
+    maxTtlSeconds,
     sign(claims, ttlSeconds = 300) {
-      const ttl = Math.min(Math.max(Math.floor(ttlSeconds), 1), MAX_TTL);
+      const ttl = Math.min(Math.max(Math.floor(ttlSeconds), 1), maxTtlSeconds);
       const parsed = claimsSchema.safeParse({
         o: claims.orgId,
         a: claims.attachmentId,
@@ -90,7 +94,12 @@ export function createDownloadSigner(
         throw invalid();
       }
       if (attachmentId !== undefined && parsed.a !== attachmentId) throw invalid();
-      if (parsed.e * 1000 <= now()) throw new AppError('forbidden', 'this download link has expired');
+      const nowSeconds = now() / 1000;
+      if (parsed.e <= nowSeconds) throw new AppError('forbidden', 'this download link has expired');
+      // Signed by us but living longer than allowed now: the maximum was lowered since.
+      if (parsed.e > nowSeconds + maxTtlSeconds + SKEW_SECONDS) {
+        throw new AppError('forbidden', 'this download link has expired');
+      }
       return { orgId: parsed.o, attachmentId: parsed.a, disposition: parsed.d, expiresAt: parsed.e };
     },
   };

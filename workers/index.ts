@@ -18,13 +18,7 @@ export async function startWorkers(config: Config, ctx: RoleContext): Promise<Ru
   } finally {
     check.disconnect();
   }
-  const box = createSecretBox(config.secretKey);
-  if (box.insecureDefault && config.env === 'production') {
-    ctx.logger.warn(
-      { role: 'workers' },
-      'SECRET_KEY is not set: webhook secrets are encrypted with the public development key. Set SECRET_KEY (32 random bytes, base64).',
-    );
-  }
+  const box = createSecretBox(ctx.secretKey);
   const runtime = await startWorkerRuntime({
     pool: ctx.pool,
     redisUrl: ctx.redisUrl,

@@ -5,6 +5,7 @@ import { Redis } from 'ioredis';
 import { pino } from 'pino';
 import { buildApp } from '../../api/app.js';
 import { createPool } from '../../db/pool.js';
+import { randomSecretKey } from '../../lib/secret-key.js';
 import { LocalStorage } from '../../lib/storage/index.js';
 
 /**
@@ -50,6 +51,7 @@ async function main() {
     subscriber: () => new Redis(REDIS_URL as string, { maxRetriesPerRequest: null }),
     logger: pino({ level: 'warn' }),
     storage: new LocalStorage(join(tmpdir(), `gamemod-bench-files-${process.pid}`)),
+    settings: { secretKey: randomSecretKey() },
     // The benchmark measures the stack, not the limiter's refusals.
     rateLimits: { default: { burst: 1e9, perMinute: 1e12 }, auth: { burst: 1e9, perMinute: 1e12 } },
   });

@@ -4,6 +4,7 @@ import { pino } from 'pino';
 import { afterAll, beforeAll, describe, expect, inject, it } from 'vitest';
 import WebSocket from 'ws';
 import { createSecretBox } from '../../lib/secret-box.js';
+import { randomSecretKey } from '../../lib/secret-key.js';
 import { startWorkerRuntime, type WorkerRuntime } from '../../workers/runtime.js';
 import { useTestDb } from '../support/db.js';
 import { makeOrg, type OrgFixture } from '../support/fixtures.js';
@@ -28,7 +29,7 @@ beforeAll(async () => {
     pool: db.app,
     redisUrl: inject('services').redisUrl,
     logger: pino({ level: 'silent' }),
-    box: createSecretBox(undefined),
+    box: createSecretBox(randomSecretKey()),
     webhookTargets: { allowLoopback: true, allowPrivate: false },
     prefix: `e2e-${randomBytes(4).toString('hex')}`,
     schedulers: false,

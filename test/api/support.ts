@@ -6,12 +6,13 @@ import { Redis } from 'ioredis';
 import { pino } from 'pino';
 import { inject } from 'vitest';
 import { buildApp } from '../../api/app.js';
-import type { ApiSettings } from '../../api/context.js';
+import type { ApiSettings, AppDeps } from '../../api/context.js';
 import type { RateLimits } from '../../api/plugins/rate-limit.js';
 import { createSession } from '../../api/sessions.js';
 import { type ApiTokenScope, createApiToken } from '../../db/api-tokens.js';
 import type { Pool } from '../../db/pool.js';
 import { withTenant } from '../../db/tenant.js';
+import { randomSecretKey } from '../../lib/secret-key.js';
 import { LocalStorage } from '../../lib/storage/index.js';
 
 /** A controllable clock for session expiry, TOTP steps and link expiry. */
@@ -57,9 +58,10 @@ export async function startTestApi(
   const redis = new Redis(redisUrl, { maxRetriesPerRequest: 1 });
   const clock = new Clock();
   const storageDir = mkdtempSync(join(tmpdir(), 'gamemod-api-files-'));
-  const settings: Partial<ApiSettings> = {
+  const settings: AppDeps['settings'] = {
     now: clock.now,
     publicUrl: 'http://127.0.0.1:3000',
+    secretKey: randomSecretKey(),
     ...opts.settings,
   };
   const app = await buildApp({

@@ -1,6 +1,7 @@
 import pino from 'pino';
 import { describe, expect, it } from 'vitest';
 import { loadConfig } from '../../lib/config.js';
+import { randomSecretKey } from '../../lib/secret-key.js';
 
 describe('bot settings in the config', () => {
   it('reads SHARD_COUNT, SHARD_IDS (lists and ranges) and DISCORD_MESSAGE_CONTENT', () => {
@@ -19,7 +20,12 @@ describe('bot settings in the config', () => {
 describe('startBot', () => {
   it('refuses shard ids without a count or beyond it, before connecting anywhere', async () => {
     const { startBot } = await import('../../bot/index.js');
-    const ctx = { pool: {} as never, redisUrl: 'redis://127.0.0.1:1', logger: pino({ level: 'silent' }) };
+    const ctx = {
+      pool: {} as never,
+      redisUrl: 'redis://127.0.0.1:1',
+      logger: pino({ level: 'silent' }),
+      secretKey: randomSecretKey(),
+    };
     for (const env of [
       { DISCORD_TOKEN: 't', SHARD_IDS: '1' },
       { DISCORD_TOKEN: 't', SHARD_IDS: '0-2', SHARD_COUNT: '2' },

@@ -14,6 +14,7 @@ import {
 } from '../../db/guilds.js';
 import { withTenant } from '../../db/tenant.js';
 import { createSecretBox } from '../../lib/secret-box.js';
+import { randomSecretKey } from '../../lib/secret-key.js';
 import { createTestDb, type TestDb } from '../support/db.js';
 import {
   type FakeDiscord,
@@ -115,7 +116,7 @@ export async function startHarness(
     );
   });
   const objects = new Map<string, Buffer>();
-  const box = createSecretBox(undefined);
+  const box = createSecretBox(randomSecretKey());
   const bot = createBot({
     pool: db.app,
     redis,

@@ -5,6 +5,7 @@ import { startBot } from '../../bot/index.js';
 import { restartDecision } from '../../bot/start-errors.js';
 import { loadConfig } from '../../lib/config.js';
 import { createSecretBox } from '../../lib/secret-box.js';
+import { randomSecretKey } from '../../lib/secret-key.js';
 import { createTestDb, type TestDb } from '../support/db.js';
 import { type FakeDiscord, startFakeDiscord } from '../support/fake-discord/index.js';
 
@@ -30,7 +31,7 @@ function bot(apiUrl: string, messageContent = true) {
     logger: pino({ level: 'silent' }),
     apiUrl,
     messageContent,
-    box: createSecretBox(undefined),
+    box: createSecretBox(randomSecretKey()),
     putObject: async () => ({ url: null }),
   });
 }
@@ -88,7 +89,7 @@ describe('starting the bot', () => {
 
   it('in the all-in-one process a failed bot start leaves the other roles running', async () => {
     const { lines, logger } = capture();
-    const ctx = { pool: db.app, redisUrl: inject('services').redisUrl, logger };
+    const ctx = { pool: db.app, redisUrl: inject('services').redisUrl, logger, secretKey: randomSecretKey() };
     const env = { DISCORD_TOKEN: 'wrong', DISCORD_API_URL: `${fake.url}/api` };
     const role = await startBot(loadConfig({ ...env, ROLES: 'api,workers,bot' }), ctx);
     expect(role.name).toBe('bot');
@@ -112,6 +113,7 @@ describe('the bot in the all-in-one process', () => {
     const role = await startBot(loadConfig(env), {
       pool: db.app,
       redisUrl: inject('services').redisUrl,
+      secretKey: randomSecretKey(),
       logger,
     });
     return { lines, role };

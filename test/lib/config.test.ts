@@ -1,5 +1,7 @@
+import { randomBytes } from 'node:crypto';
 import { describe, expect, it } from 'vitest';
 import { loadConfig } from '../../lib/config.js';
+import { randomSecretKey } from '../../lib/secret-key.js';
 
 describe('config', () => {
   it('has working defaults for the embedded stack', () => {
@@ -28,5 +30,39 @@ describe('config', () => {
     expect(c.database.url).toBeUndefined();
     expect(c.roles).toEqual(['api', 'workers']);
     expect(c.seedDemo).toBe(false);
+  });
+
+  it('refuses production without SECRET_KEY, naming it and how to make one, even beside other errors', () => {
+    const fail = (env: Record<string, string>) => {
+      try {
+        loadConfig(env);
+      } catch (e) {
+        return e as { code: string; message: string };
+      }
+      throw new Error('loadConfig accepted it');
+    };
+    const alone = fail({ NODE_ENV: 'production' });
+    expect(alone.code).toBe('config_invalid');
+    expect(alone.message).toMatch(/SECRET_KEY: required in production/);
+    expect(alone.message).toContain('openssl rand -base64 32');
+    const beside = fail({ NODE_ENV: 'production', PORT: 'eighty', DATABASE_URL: 'nope' });
+    for (const name of ['SECRET_KEY', 'PORT', 'DATABASE_URL']) expect(beside.message).toContain(name);
+    // Weak keys are refused in every environment.
+    for (const weak of [
+      Buffer.alloc(32).toString('base64'),
+      randomBytes(16).toString('base64'),
+      'hunter2!',
+    ]) {
+      expect(fail({ SECRET_KEY: weak }).message).toMatch(/SECRET_KEY: /);
+    }
+    const key = randomSecretKey();
+    expect(loadConfig({ NODE_ENV: 'production', SECRET_KEY: key }).secretKey).toBe(key);
+    expect(loadConfig({}).secretKey).toBeUndefined();
+  });
+
+  it('caps download links at 15 minutes unless told otherwise', () => {
+    expect(loadConfig({}).downloadLinkMaxSeconds).toBe(900);
+    expect(loadConfig({ DOWNLOAD_LINK_MAX_MINUTES: '5' }).downloadLinkMaxSeconds).toBe(300);
+    expect(() => loadConfig({ DOWNLOAD_LINK_MAX_MINUTES: '0' })).toThrow(/DOWNLOAD_LINK_MAX_MINUTES/);
   });
 });

@@ -1,8 +1,9 @@
-import { randomBytes, randomUUID } from 'node:crypto';
+import { randomUUID } from 'node:crypto';
 import { describe, expect, it } from 'vitest';
+import { randomSecretKey } from '../../lib/secret-key.js';
 import { createDownloadSigner } from '../../lib/signed-url.js';
 
-const KEY = randomBytes(32).toString('base64');
+const KEY = randomSecretKey();
 
 function clock(start = 1_800_000_000_000) {
   let t = start;
@@ -15,7 +16,7 @@ describe('download links', () => {
 
   it('verifies its own tokens and returns what they are bound to', () => {
     const c = clock();
-    const signer = createDownloadSigner(KEY, c.now);
+    const signer = createDownloadSigner(KEY, { now: c.now });
     const token = signer.sign({ orgId, attachmentId, disposition: 'inline' }, 60);
     expect(signer.verify(token, attachmentId)).toEqual({
       orgId,
@@ -24,12 +25,11 @@ describe('download links', () => {
       expiresAt: c.now() / 1000 + 60,
     });
     expect(signer.verify(signer.sign({ orgId, attachmentId })).disposition).toBe('attachment');
-    expect(signer.insecureDefault).toBe(false);
   });
 
   it('expires, as 403, exactly at the expiry', () => {
     const c = clock();
-    const signer = createDownloadSigner(KEY, c.now);
+    const signer = createDownloadSigner(KEY, { now: c.now });
     const token = signer.sign({ orgId, attachmentId }, 300);
     c.advance(299_999);
     expect(signer.verify(token).attachmentId).toBe(attachmentId);
@@ -58,19 +58,42 @@ describe('download links', () => {
       expect(() => signer.verify(t)).toThrow(expect.objectContaining({ code: 'not_found' }));
     }
     expect(() => signer.verify(token, randomUUID())).toThrow(expect.objectContaining({ code: 'not_found' }));
-    expect(() => createDownloadSigner(randomBytes(32).toString('base64')).verify(token)).toThrow(
+    expect(() => createDownloadSigner(randomSecretKey()).verify(token)).toThrow(
       expect.objectContaining({ code: 'not_found' }),
     );
   });
 
-  it('works without SECRET_KEY on a fixed development key, and says so', () => {
-    const a = createDownloadSigner(undefined);
-    const b = createDownloadSigner(undefined);
-    expect(a.insecureDefault).toBe(true);
-    expect(b.verify(a.sign({ orgId, attachmentId })).orgId).toBe(orgId);
-    expect(() => createDownloadSigner(Buffer.alloc(8).toString('base64'))).toThrow(
-      expect.objectContaining({ code: 'config_invalid' }),
-    );
+  it('never lives longer than the maximum, however long it was asked for', () => {
+    const c = clock();
+    const signer = createDownloadSigner(KEY, { now: c.now, maxTtlSeconds: 900 });
+    const token = signer.sign({ orgId, attachmentId }, 7 * 24 * 3600);
+    expect(signer.verify(token).expiresAt).toBe(c.now() / 1000 + 900);
+    c.advance(900_000);
+    expect(() => signer.verify(token)).toThrow(expect.objectContaining({ code: 'forbidden' }));
+    // The default maximum is 15 minutes.
+    expect(createDownloadSigner(KEY).maxTtlSeconds).toBe(900);
+  });
+
+  it('refuses a link that lives longer than the maximum allows now, even with a good mac', () => {
+    const c = clock();
+    const before = createDownloadSigner(KEY, { now: c.now, maxTtlSeconds: 24 * 3600 });
+    const token = before.sign({ orgId, attachmentId }, 24 * 3600);
+    const after = createDownloadSigner(KEY, { now: c.now, maxTtlSeconds: 900 });
+    expect(() => after.verify(token)).toThrow(expect.objectContaining({ code: 'forbidden' }));
+    // Once it is within the new maximum again it is honoured until its own expiry.
+    c.advance((24 * 3600 - 900) * 1000);
+    expect(after.verify(token).attachmentId).toBe(attachmentId);
+  });
+
+  it('has no default key: a missing, short or patterned SECRET_KEY is refused', () => {
+    for (const bad of [
+      '',
+      Buffer.alloc(8).toString('base64'),
+      Buffer.alloc(32).toString('base64'),
+      'not base64!',
+    ]) {
+      expect(() => createDownloadSigner(bad)).toThrow(expect.objectContaining({ code: 'config_invalid' }));
+    }
   });
 
   it('refuses to sign for ids that are not uuids', () => {

@@ -6,6 +6,7 @@
 import { createPool } from '../../db/pool.js';
 import { createLogger } from '../../lib/logger.js';
 import { createSecretBox } from '../../lib/secret-box.js';
+import { randomSecretKey } from '../../lib/secret-key.js';
 import { startWorkerRuntime } from '../../workers/runtime.js';
 
 const env = process.env;
@@ -19,7 +20,7 @@ await startWorkerRuntime({
   pool,
   redisUrl: env.CRASH_REDIS_URL as string,
   logger: createLogger('silent'),
-  box: createSecretBox(undefined),
+  box: createSecretBox(randomSecretKey()),
   webhookTargets: { allowLoopback: true, allowPrivate: false },
   prefix: env.CRASH_PREFIX as string,
   schedulers: false,

@@ -7,6 +7,7 @@ import type { Pool } from '../../db/pool.js';
 import { withTenant } from '../../db/tenant.js';
 import { createLogger } from '../../lib/logger.js';
 import { createSecretBox } from '../../lib/secret-box.js';
+import { randomSecretKey } from '../../lib/secret-key.js';
 import { type Clock, manualClock } from '../../workers/clock.js';
 import type { WorkerDeps } from '../../workers/deps.js';
 import type { QueueName } from '../../workers/jobs.js';
@@ -14,7 +15,7 @@ import { createQueues, startProcessors } from '../../workers/queues.js';
 import { handlersFor } from '../../workers/runtime.js';
 
 export const logger = createLogger('silent');
-export const box = createSecretBox(undefined);
+export const box = createSecretBox(randomSecretKey());
 export const loopbackOnly = { allowLoopback: true, allowPrivate: false };
 
 /** A BullMQ key prefix of this test file's own, so parallel files never share jobs. */
