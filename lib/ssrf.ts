@@ -1,5 +1,6 @@
 import { lookup as dnsLookup, type LookupAddress } from 'node:dns';
-import { BlockList, isIP } from 'node:net';
+import { isIP } from 'node:net';
+import ipaddr from 'ipaddr.js';
 
 /**
  * Outgoing requests to addresses a studio should not reach through us: the machine itself,
@@ -12,93 +13,84 @@ export interface TargetPolicy {
   allowPrivate: boolean;
 }
 
-const loopback = new BlockList();
-loopback.addSubnet('127.0.0.0', 8, 'ipv4');
-loopback.addAddress('::1', 'ipv6');
+type Verdict = 'loopback' | 'private' | null;
 
-const forbidden = new BlockList();
-for (const [net, prefix] of [
-  ['0.0.0.0', 8],
-  ['10.0.0.0', 8],
-  ['100.64.0.0', 10],
-  ['169.254.0.0', 16],
-  ['172.16.0.0', 12],
-  ['192.0.0.0', 24],
-  ['192.168.0.0', 16],
-  ['198.18.0.0', 15],
-  ['224.0.0.0', 4],
-  ['240.0.0.0', 4],
-] as const) {
-  forbidden.addSubnet(net, prefix, 'ipv4');
-}
-for (const [net, prefix] of [
-  // The unspecified address and IPv4-compatible addresses (::a.b.c.d, deprecated); ::1 is
-  // loopback, checked before this list.
-  ['::', 96],
-  // Local-use NAT64 (RFC 8215): translates to networks of the operator's own.
-  ['64:ff9b:1::', 48],
-  // Teredo: tunnels to an obfuscated IPv4 address that cannot be checked here.
-  ['2001::', 32],
-  ['fc00::', 7],
-  ['fe80::', 10],
-  ['ff00::', 8],
-] as const) {
-  forbidden.addSubnet(net, prefix, 'ipv6');
-}
+// IPv4 ranges ipaddr.js names (the IANA special-purpose registry, multicast, 240/4 and the
+// broadcast address): only `unicast` is an ordinary public address.
+const v4Verdict = (ip: ipaddr.IPv4): Verdict => {
+  const range = ip.range();
+  if (range === 'loopback') return 'loopback';
+  return range === 'unicast' ? null : 'private';
+};
 
-/** The eight 16-bit groups of an IPv6 address (an embedded dotted IPv4 tail included). */
-function hextets(ip: string): number[] | null {
-  let text = ip.toLowerCase().replace(/%.*$/, '');
-  const v4 = /(\d+)\.(\d+)\.(\d+)\.(\d+)$/.exec(text);
-  if (v4) {
-    const [a, b, c, d] = v4.slice(1).map(Number) as [number, number, number, number];
-    text = `${text.slice(0, v4.index)}${((a << 8) | b).toString(16)}:${((c << 8) | d).toString(16)}`;
-  }
-  const [head, tail] = text.split('::') as [string, string | undefined];
-  const part = (x: string) => (x ? x.split(':').map((h) => Number.parseInt(h, 16)) : []);
-  const hi = part(head);
-  const lo = tail === undefined ? [] : part(tail);
-  const groups = tail === undefined ? hi : [...hi, ...new Array(8 - hi.length - lo.length).fill(0), ...lo];
-  return groups.length === 8 && groups.every((g) => Number.isInteger(g) && g >= 0 && g <= 0xffff)
-    ? groups
-    : null;
-}
-
-const v4From = (hi: number, lo: number) => `${hi >> 8}.${hi & 0xff}.${lo >> 8}.${lo & 0xff}`;
+const NAT64 = ipaddr.IPv6.parse('64:ff9b::');
+const GLOBAL_UNICAST = ipaddr.IPv6.parse('2000::');
+const v4Of = (p: number[], at: number) =>
+  new ipaddr.IPv4([p[at] as number, p[at + 1] as number, p[at + 2] as number, p[at + 3] as number]);
 
 /**
- * The IPv4 address an IPv6 address stands for, when it embeds one: IPv4-mapped (::ffff:a.b.c.d,
- * also written in hex), NAT64 (64:ff9b::/96) and 6to4 (2002::/16). A check on the IPv6 form alone
- * would let ::ffff:7f00:1 or 64:ff9b::a9fe:a9fe reach loopback or cloud metadata.
+ * IPv6 forms that stand for an IPv4 address are judged by that address: IPv4-mapped
+ * (::ffff:a.b.c.d), IPv4-translated (::ffff:0:a.b.c.d, SIIT), NAT64's well-known prefix
+ * (64:ff9b::/96) and 6to4 (2002:aabb:ccdd::/48). A check on the IPv6 form alone would let
+ * ::ffff:7f00:1 or 64:ff9b::a9fe:a9fe reach loopback or cloud metadata.
  */
-function embeddedIpv4(g: number[]): string | null {
-  const zeros = (from: number, to: number) => g.slice(from, to).every((x) => x === 0);
-  if (zeros(0, 5) && g[5] === 0xffff) return v4From(g[6] as number, g[7] as number);
-  if (g[0] === 0x64 && g[1] === 0xff9b && zeros(2, 6)) return v4From(g[6] as number, g[7] as number);
-  if (g[0] === 0x2002) return v4From(g[1] as number, g[2] as number);
-  return null;
+function v6Verdict(ip: ipaddr.IPv6): Verdict {
+  const bytes = ip.toByteArray();
+  switch (ip.range()) {
+    case 'loopback':
+      return 'loopback';
+    case 'ipv4Mapped':
+    case 'rfc6145':
+      return v4Verdict(v4Of(bytes, 12));
+    case '6to4':
+      return v4Verdict(v4Of(bytes, 2));
+    case 'rfc6052':
+      // 64:ff9b::/96 is the public translator's; 64:ff9b:1::/48 (local-use, RFC 8215) reaches
+      // networks of the operator's own, whatever the IPv4 part says.
+      return ip.match(NAT64, 96) ? v4Verdict(v4Of(bytes, 12)) : 'private';
+    case 'unicast':
+      break;
+    default:
+      // Unspecified, link-local, unique local, site-local, multicast, discard, 2001::/23 (Teredo
+      // tunnels to an obfuscated IPv4 address, ORCHID, benchmarking...), documentation, SRv6.
+      return 'private';
+  }
+  // IPv4-compatible (::a.b.c.d, deprecated): never a real destination; loopback if it names it.
+  if (bytes.slice(0, 12).every((b) => b === 0)) {
+    return v4Verdict(v4Of(bytes, 12)) === 'loopback' ? 'loopback' : 'private';
+  }
+  // Outside 2000::/3 nothing is assigned for global unicast.
+  return ip.match(GLOBAL_UNICAST, 3) ? null : 'private';
+}
+
+/**
+ * An IPv6 address with its dotted IPv4 tail written as two hex groups. ipaddr.js reads
+ * "::a.b.c.d" as IPv4-mapped (::ffff:a.b.c.d) rather than as the IPv4-compatible address it is,
+ * so the tail is converted before it parses. The zone is dropped too.
+ */
+function hexTail(address: string): string {
+  // The zone (fe80::1%eth0) says which interface, not which range.
+  return address.replace(/%.*$/, '').replace(/(\d+)\.(\d+)\.(\d+)\.(\d+)$/, (_m, a, b, c, d) => {
+    const [w, x, y, z] = [a, b, c, d].map(Number) as [number, number, number, number];
+    return `${((w << 8) | x).toString(16)}:${((y << 8) | z).toString(16)}`;
+  });
 }
 
 /** Why an address is refused, or null when it may be contacted. */
 export function refusedAddress(address: string, policy: TargetPolicy): string | null {
-  let ip = address;
-  let family = isIP(ip);
+  // node's isIP takes only the canonical spellings a resolver returns (ipaddr.js would also
+  // take "127.1" or "0x7f.0.0.1", which no lookup answers with).
+  const family = isIP(address);
   if (family === 0) return 'not an IP address';
-  if (family === 6) {
-    const g = hextets(ip);
-    if (!g) return 'not an IP address';
-    const v4 = embeddedIpv4(g);
-    if (v4) {
-      ip = v4;
-      family = 4;
-    } else {
-      ip = g.map((x) => x.toString(16)).join(':');
-    }
+  let ip: ipaddr.IPv4 | ipaddr.IPv6;
+  try {
+    ip = family === 4 ? ipaddr.IPv4.parse(address) : ipaddr.IPv6.parse(hexTail(address));
+  } catch {
+    return 'not an IP address';
   }
-  const type = family === 4 ? 'ipv4' : 'ipv6';
-  if (loopback.check(ip, type)) return policy.allowLoopback ? null : 'loopback address';
-  if (forbidden.check(ip, type))
-    return policy.allowPrivate ? null : 'private, link-local or reserved address';
+  const verdict = ip.kind() === 'ipv4' ? v4Verdict(ip as ipaddr.IPv4) : v6Verdict(ip as ipaddr.IPv6);
+  if (verdict === 'loopback') return policy.allowLoopback ? null : 'loopback address';
+  if (verdict === 'private') return policy.allowPrivate ? null : 'private, link-local or reserved address';
   return null;
 }
 

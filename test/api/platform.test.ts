@@ -179,11 +179,11 @@ describe('webhook targets', () => {
     const ok = await api.call(hooks, {
       method: 'POST',
       url: `/v1/orgs/${org.orgId}/webhooks`,
-      payload: { url: 'https://203.0.113.10/hook', eventTypes: ['ticket.created'] },
+      payload: { url: 'https://93.184.215.14/hook', eventTypes: ['ticket.created'] },
     });
     expect(ok.statusCode, ok.body).toBe(201);
     const rows = await db.admin.query('select url from webhook_subscriptions where org_id = $1', [org.orgId]);
-    expect(rows.rows.map((r) => r.url)).toEqual(['https://203.0.113.10/hook']);
+    expect(rows.rows.map((r) => r.url)).toEqual(['https://93.184.215.14/hook']);
   });
 });
 

@@ -2,7 +2,7 @@ import { randomBytes } from 'node:crypto';
 import { describe, expect, it } from 'vitest';
 import { createSecretBox } from '../../lib/secret-box.js';
 import { randomSecretKey } from '../../lib/secret-key.js';
-import { displayUrl, refusedAddress, refusedUrl } from '../../lib/ssrf.js';
+import { displayUrl, guardedLookup, RefusedTargetError, refusedAddress, refusedUrl } from '../../lib/ssrf.js';
 import { signatureHeader } from '../../workers/webhook-signature.js';
 import { sendWebhook } from '../../workers/webhooks.js';
 import { startReceiver } from './support.js';
@@ -106,6 +106,176 @@ describe('target addresses', () => {
     });
     const named = await sendWebhook('http://localhost:9/x', '{}', {}, { timeoutMs: 1_000, targets: strict });
     expect(named.error).toMatch(/refused localhost .*loopback/);
+  });
+});
+
+const allowPrivate = { allowLoopback: false, allowPrivate: true };
+const allowLoopback = { allowLoopback: true, allowPrivate: false };
+
+/**
+ * The IANA IPv4 and IPv6 special-purpose registries (and the multicast and reserved blocks), each
+ * with addresses at its edges. `loopback` ranges open with WEBHOOK_ALLOW_LOOPBACK, the others
+ * with WEBHOOK_ALLOW_PRIVATE.
+ */
+const IPV4_SPECIAL: Array<[string, string[], 'loopback' | 'private']> = [
+  ['0.0.0.0/8 "this network"', ['0.0.0.0', '0.1.2.3', '0.255.255.255'], 'private'],
+  ['10.0.0.0/8 private', ['10.0.0.0', '10.1.2.3', '10.255.255.255'], 'private'],
+  ['100.64.0.0/10 shared (CGNAT)', ['100.64.0.0', '100.100.100.100', '100.127.255.255'], 'private'],
+  ['127.0.0.0/8 loopback', ['127.0.0.0', '127.0.0.1', '127.255.255.255'], 'loopback'],
+  ['169.254.0.0/16 link-local', ['169.254.0.0', '169.254.169.254', '169.254.255.255'], 'private'],
+  ['172.16.0.0/12 private', ['172.16.0.0', '172.20.1.1', '172.31.255.255'], 'private'],
+  ['192.0.0.0/24 IETF protocol assignments', ['192.0.0.0', '192.0.0.9', '192.0.0.255'], 'private'],
+  ['192.0.2.0/24 TEST-NET-1', ['192.0.2.0', '192.0.2.1', '192.0.2.255'], 'private'],
+  ['192.88.99.0/24 6to4 relay anycast', ['192.88.99.0', '192.88.99.1', '192.88.99.255'], 'private'],
+  ['192.168.0.0/16 private', ['192.168.0.0', '192.168.1.1', '192.168.255.255'], 'private'],
+  ['198.18.0.0/15 benchmarking', ['198.18.0.0', '198.19.255.255'], 'private'],
+  ['198.51.100.0/24 TEST-NET-2', ['198.51.100.0', '198.51.100.7', '198.51.100.255'], 'private'],
+  ['203.0.113.0/24 TEST-NET-3', ['203.0.113.0', '203.0.113.9', '203.0.113.255'], 'private'],
+  ['224.0.0.0/4 multicast', ['224.0.0.0', '224.0.0.1', '239.255.255.255'], 'private'],
+  ['240.0.0.0/4 reserved', ['240.0.0.0', '250.1.2.3', '255.255.255.254'], 'private'],
+  ['255.255.255.255/32 limited broadcast', ['255.255.255.255'], 'private'],
+];
+
+const IPV6_SPECIAL: Array<[string, string[], 'loopback' | 'private']> = [
+  ['::1/128 loopback', ['::1', '0:0:0:0:0:0:0:1'], 'loopback'],
+  ['::/128 unspecified', ['::', '0:0:0:0:0:0:0:0'], 'private'],
+  [
+    '::/96 IPv4-compatible (deprecated)',
+    ['::2', '::8.8.8.8', '::8.8.8.8%eth0', '::ffff', '::1:0'],
+    'private',
+  ],
+  [
+    '64:ff9b:1::/48 local-use NAT64',
+    ['64:ff9b:1::', '64:ff9b:1::8.8.8.8', '64:ff9b:1:ffff:ffff:ffff:ffff:ffff'],
+    'private',
+  ],
+  ['100::/64 discard-only', ['100::', '100::1', '100::ffff:ffff:ffff:ffff'], 'private'],
+  [
+    '2001::/23 IETF protocol assignments',
+    ['2001:1::1', '2001:2::1', '2001:3::1', '2001:1ff:ffff::1'],
+    'private',
+  ],
+  [
+    '2001::/32 Teredo',
+    ['2001::', '2001:0:4136:e378:8000:63bf:3fff:fdd2', '2001:0:ffff:ffff:ffff:ffff:ffff:ffff'],
+    'private',
+  ],
+  [
+    '2001:db8::/32 documentation',
+    ['2001:db8::', '2001:db8::1', '2001:db8:ffff:ffff:ffff:ffff:ffff:ffff'],
+    'private',
+  ],
+  ['3fff::/20 documentation', ['3fff::1', '3fff:fff:ffff::1'], 'private'],
+  ['5f00::/16 segment routing SIDs', ['5f00::1'], 'private'],
+  ['fc00::/7 unique local', ['fc00::', 'fd00::1', 'fdff:ffff:ffff:ffff:ffff:ffff:ffff:ffff'], 'private'],
+  [
+    'fe80::/10 link-local',
+    ['fe80::', 'fe80::1', 'fe80::1%eth0', 'febf:ffff:ffff:ffff:ffff:ffff:ffff:ffff'],
+    'private',
+  ],
+  ['fec0::/10 site-local (deprecated)', ['fec0::1'], 'private'],
+  ['ff00::/8 multicast', ['ff00::', 'ff02::1', 'ffff:ffff:ffff:ffff:ffff:ffff:ffff:ffff'], 'private'],
+  ['outside 2000::/3 (unassigned)', ['1::1', '4000::1', 'e000::1'], 'private'],
+];
+
+/** Every IPv6 spelling that stands for an IPv4 address and reaches it (or a translator for it). */
+function embeddings(v4: string): string[] {
+  const [a, b, c, d] = v4.split('.').map(Number) as [number, number, number, number];
+  const hi = ((a << 8) | b).toString(16);
+  const lo = ((c << 8) | d).toString(16);
+  return [
+    `::ffff:${v4}`, // IPv4-mapped (::ffff:0:0/96)
+    `::ffff:${hi}:${lo}`, // the same in hex
+    `0:0:0:0:0:FFFF:${hi.toUpperCase()}:${lo.toUpperCase()}`,
+    `::ffff:0:${v4}`, // IPv4-translated (::ffff:0:0:0/96, SIIT)
+    `::ffff:0:${hi}:${lo}`,
+    `64:ff9b::${v4}`, // NAT64 well-known prefix (64:ff9b::/96)
+    `64:ff9b::${hi}:${lo}`,
+    `2002:${hi}:${lo}::`, // 6to4 (2002::/16)
+    `2002:${hi}:${lo}:1:2:3:4:5`,
+  ];
+}
+
+describe('every IANA special-purpose range', () => {
+  it.each(IPV4_SPECIAL)('refuses IPv4 %s', (_name, ips, kind) => {
+    for (const ip of ips) {
+      const why = kind === 'loopback' ? 'loopback address' : 'private, link-local or reserved address';
+      expect(refusedAddress(ip, strict), ip).toBe(why);
+      expect(refusedAddress(ip, kind === 'loopback' ? allowLoopback : allowPrivate), ip).toBeNull();
+      expect(refusedAddress(ip, kind === 'loopback' ? allowPrivate : allowLoopback), ip).toBe(why);
+    }
+  });
+
+  it.each(IPV4_SPECIAL)('refuses IPv4 %s in every IPv6 form that embeds it', (_name, ips, kind) => {
+    for (const ip of ips) {
+      for (const form of embeddings(ip)) {
+        const why = kind === 'loopback' ? 'loopback address' : 'private, link-local or reserved address';
+        expect(refusedAddress(form, strict), `${form} (${ip})`).toBe(why);
+        expect(refusedAddress(form, kind === 'loopback' ? allowPrivate : allowLoopback), form).toBe(why);
+      }
+    }
+  });
+
+  it.each(IPV6_SPECIAL)('refuses IPv6 %s', (_name, ips, kind) => {
+    for (const ip of ips) {
+      const why = kind === 'loopback' ? 'loopback address' : 'private, link-local or reserved address';
+      expect(refusedAddress(ip, strict), ip).toBe(why);
+      expect(refusedAddress(ip, kind === 'loopback' ? allowLoopback : allowPrivate), ip).toBeNull();
+    }
+  });
+
+  it('lets public unicast through, also behind IPv4-mapped, translated, NAT64 and 6to4 forms', () => {
+    // Just outside the special ranges' edges, and well-known public hosts.
+    const publicV4 = [
+      '1.1.1.1',
+      '8.8.8.8',
+      '9.255.255.255',
+      '11.0.0.0',
+      '100.63.255.255',
+      '100.128.0.0',
+      '126.255.255.255',
+      '128.0.0.0',
+      '169.253.255.255',
+      '169.255.0.0',
+      '172.15.255.255',
+      '172.32.0.0',
+      '192.0.1.1',
+      '192.0.3.0',
+      '192.88.98.255',
+      '192.167.255.255',
+      '192.169.0.0',
+      '198.17.255.255',
+      '198.20.0.0',
+      '198.51.99.255',
+      '203.0.112.255',
+      '223.255.255.255',
+    ];
+    for (const ip of publicV4) {
+      expect(refusedAddress(ip, strict), ip).toBeNull();
+      for (const form of embeddings(ip)) expect(refusedAddress(form, strict), form).toBeNull();
+    }
+    for (const ip of ['2606:4700:4700::1111', '2a00:1450:4001::200e', '2001:200::1', '2620:fe::fe']) {
+      expect(refusedAddress(ip, strict), ip).toBeNull();
+    }
+  });
+
+  it('checks what a name resolves to when the connection is made, in both lookup forms', async () => {
+    const resolve = (policy: typeof strict, all: boolean) =>
+      new Promise<{ err: Error | null; address: unknown }>((done) =>
+        guardedLookup(policy)('localhost', { all }, (err, address) => done({ err, address })),
+      );
+    for (const all of [true, false]) {
+      const refused = await resolve(strict, all);
+      expect(refused.err).toBeInstanceOf(RefusedTargetError);
+      expect(refused.err?.message).toMatch(/refused localhost \((127\.0\.0\.1|::1)\): loopback address/);
+      expect((await resolve(allowLoopback, all)).err).toBeNull();
+    }
+  });
+
+  it('answers anything that is not an IP address as such', () => {
+    for (const bad of ['', 'example.com', '1.2.3', '::g', '1.2.3.4.5', '01.2.3.4']) {
+      expect(refusedAddress(bad, { allowLoopback: true, allowPrivate: true }), bad).toBe('not an IP address');
+    }
   });
 });
 
