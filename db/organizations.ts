@@ -5,7 +5,7 @@ import { type Actor, recordChange } from './changes.js';
 import { mapDbError } from './errors.js';
 import { DEFAULT_ROLES } from './permissions.js';
 import type { Pool } from './pool.js';
-import { id } from './schemas.js';
+import { id, jsonRecord } from './schemas.js';
 import { type Tx, withTenant } from './tenant.js';
 import { parseInput } from './validate.js';
 
@@ -96,7 +96,7 @@ export async function getOrganization(tx: Tx): Promise<Organization> {
 export const updateSettingsInput = z.object({
   name: z.string().trim().min(1).max(100).optional(),
   requireTotp: z.boolean().optional(),
-  settings: z.record(z.string().min(1).max(64), z.json()).optional(),
+  settings: jsonRecord.optional(),
   /** null clears it. */
   businessCalendarId: id.nullable().optional(),
   inactivityCloseHours: z.number().int().min(1).max(8760).nullable().optional(),
