@@ -30,7 +30,7 @@ ENV NODE_ENV=production \
 # Code and dependencies stay owned by root: the app user can read them but not change them.
 COPY --from=deps /app/node_modules ./node_modules
 # The whole context, filtered by .dockerignore: main.ts, roles.ts, lib/, db/ (with migrations/),
-# api/, bot/, workers/, panel/, package.json, tsconfig.json.
+# api/, bot/, workers/, package.json, tsconfig.json.
 COPY . .
 # The one place the app writes: attachments and transcripts with the local storage driver
 # (a volume in docker-compose.yml; a named volume takes this ownership when first created).
