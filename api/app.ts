@@ -8,6 +8,7 @@ import type { ApiSettings, AppDeps, RegisteredRoute } from './context.js';
 import { registerAuth } from './plugins/auth.js';
 import { registerErrorHandling } from './plugins/errors.js';
 import { registerIdempotency } from './plugins/idempotency.js';
+import { registerInputGuard } from './plugins/input-guard.js';
 import { registerMetrics } from './plugins/metrics.js';
 import { registerOpenApi } from './plugins/openapi.js';
 import { DEFAULT_RATE_LIMITS, type RateLimits, registerRateLimits } from './plugins/rate-limit.js';
@@ -91,6 +92,8 @@ export async function buildApp(
   registerErrorHandling(app);
   await app.register(cookie);
   registerAuth(app);
+  // After auth (access is checked before input is looked at), before every route.
+  registerInputGuard(app);
   registerRateLimits(app, { ...DEFAULT_RATE_LIMITS, ...deps.rateLimits });
   registerIdempotency(app);
   registerMetrics(app);

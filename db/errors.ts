@@ -67,6 +67,14 @@ export function mapDbError(err: unknown): AppError {
         details,
         cause: err,
       });
+    case '22021':
+    case '22P05':
+      // NUL in text (22021) or in jsonb (22P05): the API refuses it at the door; this catches
+      // whatever came in another way (a Discord modal, an email), so it is never a 500.
+      return new AppError('invalid_character', 'text may not contain the NUL character (U+0000)', {
+        details: [{ path: where ?? 'text', message: 'contains the NUL character (U+0000)' }],
+        cause: err,
+      });
     case '42501':
       // A row-level security check failure: to the caller the row simply is not theirs.
       return new AppError('not_found', 'not found', { cause: err });

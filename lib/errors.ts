@@ -4,6 +4,7 @@
  */
 export type ErrorCode =
   | 'bad_request'
+  | 'invalid_character'
   | 'validation_failed'
   | 'unauthenticated'
   | 'forbidden'
@@ -23,6 +24,8 @@ export type ErrorCode =
 
 const defaultStatus: Record<ErrorCode, number> = {
   bad_request: 400,
+  // Text PostgreSQL can't store (the NUL character), refused where it enters.
+  invalid_character: 400,
   validation_failed: 422,
   unauthenticated: 401,
   forbidden: 403,
