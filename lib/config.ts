@@ -15,7 +15,8 @@ const port = z.coerce.number().int().min(1).max(65535);
 // Connection strings: postgres://, redis://, rediss:// (an empty variable counts as unset).
 const optionalUrl = z.string().trim().url('a connection URL').optional();
 
-const envSchema = z.object({
+/** Every variable, with its default; exported so a test holds the README's table to it. */
+export const envSchema = z.object({
   NODE_ENV: z.enum(['development', 'test', 'production']).default('development'),
   ROLES: z
     .string()
