@@ -1,7 +1,7 @@
 import type pg from 'pg';
 import { allOrgIds } from './organizations.js';
 import type { Pool } from './pool.js';
-import { type Tx, withTenant } from './tenant.js';
+import { isUuid, type Tx, withTenant } from './tenant.js';
 
 /** A committed domain event as the relay sees it. */
 export interface OutboxRow {
@@ -19,17 +19,51 @@ export interface OutboxRow {
 const COLUMNS = `id, org_id as "orgId", event_type as "eventType", aggregate_type as "aggregateType",
   aggregate_id as "aggregateId", payload, created_at as "createdAt", relayed_at as "relayedAt"`;
 
+/** An outbox row's id and organization: all a cross-tenant function hands out about it. */
+export interface OutboxRef {
+  id: number;
+  orgId: string;
+}
+
 /**
  * Claims up to `batch` unrelayed rows, oldest first, skipping rows another relay holds. Must run
- * inside a transaction on `client`; the row locks last until it ends, so mark the rows with
- * `markRelayed` in the same transaction.
+ * inside a transaction on `client`; the row locks last until it ends, so read the rows with
+ * `readOutbox` and mark them with `markRelayed` in the same transaction.
  */
-export async function claimOutbox(client: pg.ClientBase, batch: number): Promise<OutboxRow[]> {
-  const r = await client.query<OutboxRow>({
-    text: `select ${COLUMNS} from gm_claim_outbox($1::int)`,
+export async function claimOutbox(client: pg.ClientBase, batch: number): Promise<OutboxRef[]> {
+  const r = await client.query<OutboxRef>({
+    text: 'select id, org_id as "orgId" from gm_claim_outbox($1::int)',
     values: [batch],
   });
   return r.rows;
+}
+
+/**
+ * The rows behind `refs`, read organization by organization with each one's tenant set, so
+ * row-level security (not a cross-tenant function) decides what comes back. Runs inside the
+ * caller's transaction on `client` and leaves no tenant set behind. Ordered by id.
+ */
+export async function readOutbox(client: pg.ClientBase, refs: readonly OutboxRef[]): Promise<OutboxRow[]> {
+  if (!refs.length) return [];
+  const byOrg = new Map<string, number[]>();
+  for (const { id, orgId } of refs) {
+    if (!isUuid(orgId) || !Number.isSafeInteger(id)) throw new Error(`bad outbox reference ${id} ${orgId}`);
+    byOrg.set(orgId, [...(byOrg.get(orgId) ?? []), id]);
+  }
+  // One round trip for the whole batch: each statement of a multi-statement query is planned
+  // after the one before it ran, so each select sees the tenant its set_config just set. The
+  // values are checked uuids and integers (as withTenant inlines its org id), since a
+  // multi-statement query takes no parameters.
+  const statements = [...byOrg].map(
+    ([orgId, ids]) =>
+      `select set_config('app.org_id', '${orgId}', true);
+       select ${COLUMNS} from outbox where org_id = '${orgId}'::uuid and id = any('{${ids.join(',')}}'::bigint[])`,
+  );
+  const results = (await client.query(
+    `${statements.join(';\n')}; select set_config('app.org_id', '', true)`,
+  )) as unknown as pg.QueryResult<OutboxRow>[];
+  const rows = results.filter((_, i) => i % 2 === 1 && i < results.length - 1).flatMap((r) => r.rows);
+  return rows.sort((x, y) => x.id - y.id);
 }
 
 /**
@@ -70,7 +104,10 @@ export async function orgFeatures(
   return new Map(r.rows.map((x) => [x.org_id, { webhooks: x.webhooks, sla: x.sla }]));
 }
 
-/** Rows relayed in [since, until], keyset-paged by id: the relay's look-back after a Redis outage. */
+/**
+ * Rows relayed in [since, until], keyset-paged by id: the relay's look-back after a Redis outage.
+ * The cross-tenant function gives ids; the rows are read with their tenants set.
+ */
 export async function relayedBetween(
   pool: Pool,
   since: Date,
@@ -78,11 +115,26 @@ export async function relayedBetween(
   afterId: number,
   batch: number,
 ): Promise<OutboxRow[]> {
-  const r = await pool.query<OutboxRow>({
-    text: `select ${COLUMNS} from gm_outbox_relayed_between($1::timestamptz, $2::timestamptz, $3::bigint, $4::int)`,
-    values: [since, until, afterId, batch],
-  });
-  return r.rows;
+  const client = await pool.connect();
+  let broken = false;
+  try {
+    await client.query('begin');
+    const refs = await client.query<OutboxRef>({
+      text: `select id, org_id as "orgId"
+               from gm_outbox_relayed_between($1::timestamptz, $2::timestamptz, $3::bigint, $4::int)`,
+      values: [since, until, afterId, batch],
+    });
+    const rows = await readOutbox(client, refs.rows);
+    await client.query('commit');
+    return rows;
+  } catch (err) {
+    await client.query('rollback').catch(() => {
+      broken = true;
+    });
+    throw err;
+  } finally {
+    client.release(broken);
+  }
 }
 
 /** One org's outbox row, read with its tenant set (processors load the event they work on). */

@@ -8,6 +8,7 @@ import {
   type OrgFeatures,
   type OutboxRow,
   orgFeatures,
+  readOutbox,
   relayedBetween,
 } from '../db/outbox.js';
 import type { Pool } from '../db/pool.js';
@@ -306,11 +307,13 @@ export class OutboxRelay {
         client,
         claimed.map((r) => r.id),
       );
-      const rows = claimed.filter((r) => !blocked.has(r.id));
-      if (rows.length === 0) {
+      const refs = claimed.filter((r) => !blocked.has(r.id));
+      if (refs.length === 0) {
         await client.query('commit');
         return 0;
       }
+      // The claim names rows only; their events are read with each organization's tenant set.
+      const rows = await readOutbox(client, refs);
       await this.push(
         rows,
         await orgFeatures(
