@@ -3,6 +3,7 @@ import { z } from 'zod';
 import { AppError } from '../lib/errors.js';
 import { type Actor, recordChange, SYSTEM } from './changes.js';
 import { mapDbError } from './errors.js';
+import { heldBy, lockGrants, OWNER, type RoleGrant, requireHeld, roleGrant } from './grants.js';
 import { createOrganization } from './organizations.js';
 import type { Pool } from './pool.js';
 import { id, snowflake } from './schemas.js';
@@ -312,17 +313,21 @@ export async function setRoleMapping(
   actor: Actor,
 ): Promise<RoleMapping> {
   const input = parseInput(roleMappingInput, raw);
-  if (input.roleKey === 'owner')
+  if (input.roleKey === OWNER)
     throw new AppError(
       'forbidden',
       'a Discord role cannot make anyone an owner: owners are added in the panel',
+      { details: { reason: 'owner_only', permissions: [OWNER] } },
     );
-  const role = await tx.query<{ id: string }>(
-    'select id from roles where org_id = $1::uuid and key = $2::text',
-    [tx.orgId, input.roleKey],
-  );
-  const roleId = role.rows[0]?.id;
-  if (!roleId) throw new AppError('not_found', `no role "${input.roleKey}" in this organization`);
+  // A mapping hands its role to everyone with the Discord role: the same rule as giving it to one
+  // member (db/grants.ts), for the role it maps onto and for the one it replaces.
+  await lockGrants(tx);
+  const role = await roleGrant(tx, { key: input.roleKey });
+  const held = await heldBy(tx, actor);
+  const replaced = await mappedRole(tx, input.guildId, input.discordRoleId);
+  if (replaced) requireHeld(held, replaced.grants, 'unmap');
+  requireHeld(held, role.grants, 'grant');
+  const roleId = role.id;
   await tx.query(
     `insert into discord_role_mappings (org_id, guild_id, discord_role_id, role_id)
      values ($1::uuid, $2::text, $3::text, $4::uuid)
@@ -343,9 +348,14 @@ export async function removeRoleMapping(
   discordRoleId: string,
   actor: Actor,
 ): Promise<boolean> {
+  await lockGrants(tx);
+  const current = await mappedRole(tx, parseInput(snowflake, guildId), parseInput(snowflake, discordRoleId));
+  if (!current) return false;
+  // Unmapping takes a role away from everyone who acts through it: not for a role above the actor.
+  requireHeld(await heldBy(tx, actor), current.grants, 'unmap');
   const r = await tx.query(
     'delete from discord_role_mappings where org_id = $1::uuid and guild_id = $2::text and discord_role_id = $3::text',
-    [tx.orgId, parseInput(snowflake, guildId), parseInput(snowflake, discordRoleId)],
+    [tx.orgId, guildId, discordRoleId],
   );
   if (!r.rowCount) return false;
   // Members who were staff only through a role that is now mapped nowhere lose that membership
@@ -365,15 +375,14 @@ export async function removeRoleMapping(
   return true;
 }
 
-/** The permissions of an org role by key (empty for an unknown key; setRoleMapping refuses it). */
-export async function permissionsOfRole(tx: Tx, roleKey: string): Promise<string[]> {
-  const r = await tx.query<{ p: string }>(
-    `select rp.permission_key as p from roles r
-     join role_permissions rp on rp.org_id = r.org_id and rp.role_id = r.id
-     where r.org_id = $1::uuid and r.key = $2::text`,
-    [tx.orgId, roleKey.trim().toLowerCase()],
+/** The org role a Discord role is mapped onto in this guild (its row locked), or null. */
+async function mappedRole(tx: Tx, guildId: string, discordRoleId: string): Promise<RoleGrant | null> {
+  const r = await tx.query<{ roleId: string }>(
+    `select role_id as "roleId" from discord_role_mappings
+     where org_id = $1::uuid and guild_id = $2::text and discord_role_id = $3::text for update`,
+    [tx.orgId, guildId, discordRoleId],
   );
-  return r.rows.map((x) => x.p);
+  return r.rows[0] ? roleGrant(tx, { id: r.rows[0].roleId }) : null;
 }
 
 export async function listRoleMappings(tx: Tx, guildId: string): Promise<RoleMapping[]> {

@@ -3,6 +3,7 @@ import { AppError } from '../lib/errors.js';
 import { type Actor, recordChange } from './changes.js';
 import { hashCredential, issueCredential, looksLikeCredential } from './credentials.js';
 import { mapDbError } from './errors.js';
+import { heldBy, lockGrants, notHeld, requireHeld, roleGrant } from './grants.js';
 import type { Pool } from './pool.js';
 import { id, snowflake } from './schemas.js';
 import { type Tx, withTenant } from './tenant.js';
@@ -45,23 +46,30 @@ export const createInviteInput = z
     path: ['maxUses'],
   });
 
-/** Creates an invite; `code` is the link secret (shown once) for link invites, null otherwise. */
+/**
+ * Creates an invite; `code` is the link secret (shown once) for link invites, null otherwise.
+ * The inviter must hold everything the role carries (owners alone invite owners). Checking here
+ * is enough: an invite can't be edited, only revoked, and a role can only gain what its editor
+ * holds (db/roles.ts applies the same rule).
+ */
 export async function createInvite(
   tx: Tx,
   raw: z.input<typeof createInviteInput>,
   actor: Actor,
 ): Promise<{ invite: Invite; code: string | null }> {
   const input = parseInput(createInviteInput, raw);
+  await lockGrants(tx);
+  const role = await roleGrant(tx, { key: input.role });
+  requireHeld(await heldBy(tx, actor), role.grants, 'grant');
   const cred = input.discordUserId ? null : issueCredential(CODE_KIND);
   const r = await tx.query<{ id: string }>(
     `insert into member_invites (org_id, role_id, discord_user_id, code_hash, max_uses, expires_at, created_by)
-     select $1::uuid, r.id, $3::text, $4::bytea, $5::int, now() + make_interval(hours => $6::int),
-            case when $7::text = 'user' then $8::uuid end
-     from roles r where r.org_id = $1::uuid and r.key = $2::text
+     values ($1::uuid, $2::uuid, $3::text, $4::bytea, $5::int, now() + make_interval(hours => $6::int),
+            case when $7::text = 'user' then $8::uuid end)
      returning id`,
     [
       tx.orgId,
-      input.role,
+      role.id,
       input.discordUserId ?? null,
       cred?.hash ?? null,
       input.maxUses,
@@ -70,12 +78,11 @@ export async function createInvite(
       'id' in actor ? actor.id : null,
     ],
   );
-  const inviteId = r.rows[0]?.id;
-  if (!inviteId) throw new AppError('not_found', `no role "${input.role}" in this organization`);
+  const inviteId = (r.rows[0] as { id: string }).id;
   await recordChange(tx, actor, {
     action: 'invite.created',
     target: { type: 'invite', id: inviteId },
-    data: { role: input.role, discordUserId: input.discordUserId ?? null, maxUses: input.maxUses },
+    data: { role: role.key, discordUserId: input.discordUserId ?? null, maxUses: input.maxUses },
   });
   return { invite: await getInvite(tx, inviteId), code: cred?.plaintext ?? null };
 }
@@ -110,10 +117,34 @@ export async function revokeInvite(tx: Tx, inviteId: string, actor: Actor): Prom
 }
 
 /**
+ * An invite outlives the moment it was checked (links last up to 30 days): if its maker has since
+ * been demoted or removed, or its role now carries more than they hold, it no longer grants
+ * anything (403). Invites made by the system have no maker to re-check.
+ */
+async function requireInviterStillGrants(tx: Tx, inviteId: string): Promise<void> {
+  const r = await tx.query<{ createdBy: string | null; roleId: string }>(
+    `select created_by as "createdBy", role_id as "roleId" from member_invites
+     where org_id = $1::uuid and id = $2::uuid`,
+    [tx.orgId, inviteId],
+  );
+  const inv = r.rows[0];
+  if (!inv?.createdBy) return;
+  const role = await roleGrant(tx, { id: inv.roleId });
+  const lacking = notHeld(await heldBy(tx, { type: 'user', id: inv.createdBy }), role.grants);
+  if (lacking.length === 0) return;
+  throw new AppError(
+    'forbidden',
+    `this invite is no longer valid: the person who made it can no longer grant the ${role.key} role (${lacking.join(', ')}); ask for a new invite`,
+    { details: { reason: 'inviter_cannot_grant', permissions: lacking } },
+  );
+}
+
+/**
  * Spends one use of the invite and adds the user with its role, unless they are a member
  * already (then nothing is spent). Returns whether a membership was created.
  */
 async function accept(tx: Tx, inviteId: string, userId: string): Promise<boolean> {
+  await requireInviterStillGrants(tx, inviteId);
   const spent = await tx.query<{ roleKey: string }>(
     `update member_invites i set uses = uses + 1
      from roles r
@@ -156,8 +187,12 @@ export async function acceptDiscordInvites(
     });
   const joined: string[] = [];
   for (const row of found.rows) {
-    if (await withTenant(pool, row.org_id, (tx) => accept(tx, row.invite_id, userId)))
-      joined.push(row.org_id);
+    // One stale invite (its maker can no longer grant its role) must not block the others.
+    const ok = await withTenant(pool, row.org_id, (tx) => accept(tx, row.invite_id, userId)).catch((e) => {
+      if (e instanceof AppError && e.code === 'forbidden') return false;
+      throw e;
+    });
+    if (ok) joined.push(row.org_id);
   }
   return joined;
 }

@@ -2,6 +2,15 @@ import { z } from 'zod';
 import { AppError } from '../lib/errors.js';
 import { type Actor, recordChange } from './changes.js';
 import { mapDbError } from './errors.js';
+import {
+  heldBy,
+  lockGrants,
+  OWNER,
+  type RoleGrant,
+  requireAnotherOwner,
+  requireHeld,
+  roleGrant,
+} from './grants.js';
 import type { Pool } from './pool.js';
 import { id } from './schemas.js';
 import type { Tx } from './tenant.js';
@@ -20,24 +29,21 @@ const roleKey = z
   .toLowerCase()
   .regex(/^[a-z0-9][a-z0-9_-]{0,39}$/);
 
-async function roleId(tx: Tx, key: string): Promise<string> {
-  const r = await tx.query<{ id: string }>(
-    'select id from roles where org_id = $1::uuid and key = $2::text',
-    [tx.orgId, key],
-  );
-  if (!r.rows[0]) throw new AppError('not_found', `no role "${key}" in this organization`);
-  return r.rows[0].id;
-}
-
 export const addMemberInput = z.object({ userId: id, role: roleKey });
 
+/**
+ * Adds a member. Like every path that hands out a role, the actor must hold everything the role
+ * carries (owners alone add owners): see db/grants.ts.
+ */
 export async function addMember(tx: Tx, raw: z.input<typeof addMemberInput>, actor: Actor): Promise<void> {
   const input = parseInput(addMemberInput, raw);
-  const rid = await roleId(tx, input.role);
+  await lockGrants(tx);
+  const role = await roleGrant(tx, { key: input.role });
+  requireHeld(await heldBy(tx, actor), role.grants, 'grant');
   await tx.query('insert into memberships (org_id, user_id, role_id) values ($1::uuid, $2::uuid, $3::uuid)', [
     tx.orgId,
     input.userId,
-    rid,
+    role.id,
   ]);
   await recordChange(tx, actor, {
     action: 'member.added',
@@ -52,50 +58,51 @@ export async function addMember(tx: Tx, raw: z.input<typeof addMemberInput>, act
   });
 }
 
-async function ownerCount(tx: Tx): Promise<number> {
-  const r = await tx.query<{ n: number }>(
-    `select count(*)::int as n from memberships m join roles r on r.org_id = m.org_id and r.id = m.role_id
-     where m.org_id = $1::uuid and r.key = 'owner'`,
-    [tx.orgId],
-  );
-  return r.rows[0]?.n ?? 0;
-}
-
-async function currentRole(tx: Tx, userId: string): Promise<string> {
-  const r = await tx.query<{ key: string }>(
-    `select r.key from memberships m join roles r on r.org_id = m.org_id and r.id = m.role_id
+/** The member's current role, their row locked until the transaction ends. */
+async function currentRole(tx: Tx, userId: string): Promise<RoleGrant> {
+  const r = await tx.query<{ roleId: string }>(
+    `select m.role_id as "roleId" from memberships m
      where m.org_id = $1::uuid and m.user_id = $2::uuid for update of m`,
     [tx.orgId, userId],
   );
   if (!r.rows[0]) throw new AppError('not_found', 'not a member of this organization');
-  return r.rows[0].key;
+  return roleGrant(tx, { id: r.rows[0].roleId });
 }
 
+/**
+ * Changes a member's role. The actor must hold everything both the member's current role and
+ * the new one carry (so an admin can neither demote an owner nor make one), and the last owner
+ * stays an owner. lockGrants first: two owners demoting each other run one after the other.
+ */
 export async function changeRole(tx: Tx, raw: z.input<typeof addMemberInput>, actor: Actor): Promise<void> {
   const input = parseInput(addMemberInput, raw);
+  await lockGrants(tx);
   const from = await currentRole(tx, input.userId);
-  if (from === input.role) return;
-  if (from === 'owner' && (await ownerCount(tx)) <= 1) {
-    throw new AppError('conflict', 'an organization keeps at least one owner');
-  }
-  const rid = await roleId(tx, input.role);
+  const to = await roleGrant(tx, { key: input.role });
+  const held = await heldBy(tx, actor);
+  requireHeld(held, from.grants, 'change');
+  requireHeld(held, to.grants, 'grant');
+  if (from.id === to.id) return;
+  if (to.key !== OWNER) await requireAnotherOwner(tx, from.key);
   await tx.query('update memberships set role_id = $3::uuid where org_id = $1::uuid and user_id = $2::uuid', [
     tx.orgId,
     input.userId,
-    rid,
+    to.id,
   ]);
   await recordChange(tx, actor, {
     action: 'member.role_changed',
     target: { type: 'user', id: input.userId },
-    data: { from, to: input.role },
+    data: { from: from.key, to: to.key },
   });
 }
 
+/** Removes a member (and from their teams): not one whose role carries more than the actor holds, nor the last owner. */
 export async function removeMember(tx: Tx, userId: string, actor: Actor): Promise<void> {
   parseInput(id, userId);
+  await lockGrants(tx);
   const role = await currentRole(tx, userId);
-  if (role === 'owner' && (await ownerCount(tx)) <= 1)
-    throw new AppError('conflict', 'an organization keeps at least one owner');
+  requireHeld(await heldBy(tx, actor), role.grants, 'remove');
+  await requireAnotherOwner(tx, role.key);
   await tx.query(
     `with t as (delete from team_members where org_id = $1::uuid and user_id = $2::uuid)
      delete from memberships where org_id = $1::uuid and user_id = $2::uuid`,
@@ -104,12 +111,12 @@ export async function removeMember(tx: Tx, userId: string, actor: Actor): Promis
   await recordChange(tx, actor, {
     action: 'member.removed',
     target: { type: 'user', id: userId },
-    data: { role },
+    data: { role: role.key },
     event: {
       type: 'member.removed',
       aggregateType: 'member',
       aggregateId: userId,
-      payload: { userId, role },
+      payload: { userId, role: role.key },
     },
   });
 }

@@ -1,6 +1,7 @@
 import { z } from 'zod';
 import { AppError } from '../lib/errors.js';
 import { type Actor, recordChange } from './changes.js';
+import { asGrants, heldBy, lockGrants, OWNER, requireHeld } from './grants.js';
 import { PERMISSIONS } from './permissions.js';
 import { id } from './schemas.js';
 import type { Tx } from './tenant.js';
@@ -10,7 +11,8 @@ import { parseInput } from './validate.js';
  * An org's roles: the system roles made with the org (owner, admin, moderator, agent, viewer)
  * and custom roles. The owner role always holds every permission, so nobody can lock the org out
  * of its own settings; other system roles can be retuned; custom roles come and go (a role still
- * held by a member can't be deleted).
+ * held by a member can't be deleted). Creating, editing and deleting a role all follow "grant at
+ * most what you hold" (db/grants.ts).
  */
 export interface Role {
   id: string;
@@ -83,6 +85,9 @@ async function setPermissions(tx: Tx, roleId: string, permissions: string[]) {
 
 export async function createRole(tx: Tx, raw: z.input<typeof createRoleInput>, actor: Actor): Promise<Role> {
   const input = parseInput(createRoleInput, raw);
+  // Nobody makes a role stronger than themselves (db/grants.ts).
+  await lockGrants(tx);
+  requireHeld(await heldBy(tx, actor), input.permissions, 'grant');
   const r = await tx.query<{ id: string }>(
     `insert into roles (org_id, key, name, description) values ($1::uuid, $2::text, $3::text, $4::text) returning id`,
     [tx.orgId, input.key, input.name, input.description ?? null],
@@ -104,10 +109,16 @@ export async function updateRole(
   actor: Actor,
 ): Promise<Role> {
   const input = parseInput(updateRoleInput, raw);
+  await lockGrants(tx);
   const before = await getRole(tx, roleId);
-  if (before.key === 'owner' && input.permissions) {
+  // A role that carries something the editor lacks is out of their reach (even a rename: its
+  // name is what other admins go by); the new permissions must be theirs to grant too.
+  const held = await heldBy(tx, actor);
+  requireHeld(held, asGrants(before.key, before.permissions), 'edit');
+  if (before.key === OWNER && input.permissions) {
     throw new AppError('conflict', 'the owner role always holds every permission');
   }
+  if (input.permissions) requireHeld(held, input.permissions, 'grant');
   await tx.query(
     `update roles set name = coalesce($3::text, name),
        description = case when $4::boolean then $5::text else description end, updated_at = now()
@@ -129,7 +140,9 @@ export async function updateRole(
 }
 
 export async function deleteRole(tx: Tx, roleId: string, actor: Actor): Promise<void> {
+  await lockGrants(tx);
   const role = await getRole(tx, roleId);
+  requireHeld(await heldBy(tx, actor), asGrants(role.key, role.permissions), 'delete');
   if (role.isSystem) throw new AppError('conflict', 'system roles cannot be deleted');
   if (role.members > 0) {
     throw new AppError(

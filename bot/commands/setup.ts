@@ -12,13 +12,12 @@ import {
   type GuildSettings,
   getGuild,
   listRoleMappings,
-  permissionsOfRole,
   redeemGuildLinkCode,
   removeRoleMapping,
   setRoleMapping,
   updateGuildSettings,
 } from '../../db/guilds.js';
-import { type Tx, withTenant } from '../../db/tenant.js';
+import { withTenant } from '../../db/tenant.js';
 import { upsertDiscordUser } from '../../db/users.js';
 import { AppError } from '../../lib/errors.js';
 import { profileOf, resolveWho } from '../auth.js';
@@ -145,21 +144,6 @@ const MODE_CHANNEL: Record<string, number[]> = {
   forum: [ChannelType.GuildForum],
   channel: [ChannelType.GuildCategory],
 };
-
-/** Refuses a mapping onto (or off) an org role that can do something the granter cannot. */
-async function requireNotAbove(tx: Tx, own: Set<string>, roleKey: string): Promise<void> {
-  if (roleKey === 'owner')
-    throw new AppError(
-      'forbidden',
-      'A Discord role cannot make anyone an owner: owners are added in the panel.',
-    );
-  const perms = await permissionsOfRole(tx, roleKey);
-  if (perms.some((p) => !own.has(p)))
-    throw new AppError(
-      'forbidden',
-      `The **${roleKey}** role can do things your own role cannot, so you cannot map it.`,
-    );
-}
 
 async function adminActor(ctx: Ctx, i: ChatInputCommandInteraction): Promise<Actor> {
   const user = await upsertDiscordUser(ctx.deps.pool, profileOf(personOf(i)));
@@ -293,14 +277,12 @@ export const setup: CommandHandler = {
           const role = i.options.getRole('role', true);
           if (role.id === guildId) throw new AppError('validation_failed', 'Map a real role, not @everyone.');
           const key = i.options.getString('as', true);
-          await requireNotAbove(tx, who.memberPermissions, key);
+          // db/ refuses owner and any role (mapped or replaced) above the actor's own membership.
           const m = await setRoleMapping(tx, { guildId, discordRoleId: role.id, roleKey: key }, actor);
           return `<@&${role.id}> now acts as **${m.roleKey}**.`;
         }
         case 'unrole': {
           const role = i.options.getRole('role', true);
-          const current = (await listRoleMappings(tx, guildId)).find((m) => m.discordRoleId === role.id);
-          if (current) await requireNotAbove(tx, who.memberPermissions, current.roleKey);
           const removed = await removeRoleMapping(tx, guildId, role.id, actor);
           return removed ? `<@&${role.id}> is no longer mapped.` : `<@&${role.id}> was not mapped.`;
         }
