@@ -156,12 +156,36 @@ export async function archiveCategory(tx: Tx, categoryId: string, actor: Actor):
   });
 }
 
+/**
+ * Rows written before today's checks (the first demo seed stored questions without a key) are
+ * read as the form needs them: a missing or malformed key comes from the label, unique within the
+ * category, so listing categories never fails on old data.
+ */
+function readable(c: Category): Category {
+  const seen = new Set<string>();
+  const questions = (Array.isArray(c.questions) ? c.questions : []).map((q, i) => {
+    const valid = typeof q.key === 'string' && /^[a-z0-9][a-z0-9_]{0,39}$/.test(q.key);
+    let key = valid
+      ? q.key
+      : String(q.label ?? '')
+          .toLowerCase()
+          .replace(/[^a-z0-9]+/g, '_')
+          .replace(/^_+|_+$/g, '')
+          .slice(0, 36) || `q${i + 1}`;
+    if (!/^[a-z0-9]/.test(key)) key = `q${key}`.slice(0, 40);
+    while (seen.has(key)) key = `${key.slice(0, 36)}_${i + 1}`;
+    seen.add(key);
+    return { ...q, key, style: q.style ?? 'short', required: q.required ?? true };
+  });
+  return { ...c, questions };
+}
+
 export async function getCategory(tx: Tx, categoryId: string): Promise<Category> {
   const r = await tx.query<Category>(`select ${COLUMNS} from ticket_categories where id = $1::uuid`, [
     parseInput(id, categoryId),
   ]);
   if (!r.rows[0]) throw new AppError('not_found', 'category not found');
-  return r.rows[0];
+  return readable(r.rows[0]);
 }
 
 export async function listCategories(tx: Tx, opts: { includeArchived?: boolean } = {}): Promise<Category[]> {
@@ -170,7 +194,7 @@ export async function listCategories(tx: Tx, opts: { includeArchived?: boolean }
      order by position, name`,
     [tx.orgId, opts.includeArchived ?? false],
   );
-  return r.rows;
+  return r.rows.map(readable);
 }
 
 /** Finds an active category by exact (case-insensitive) name: what a slash command option carries. */
@@ -180,5 +204,5 @@ export async function findCategoryByName(tx: Tx, name: string): Promise<Category
      and lower(name) = lower($2::text) order by position limit 1`,
     [tx.orgId, name.trim()],
   );
-  return r.rows[0];
+  return r.rows[0] && readable(r.rows[0]);
 }

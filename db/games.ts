@@ -192,7 +192,9 @@ export async function listGameKeys(tx: Tx, gameId?: string): Promise<GameKey[]> 
       where org_id = $1::uuid and ($2::uuid is null or game_id = $2::uuid) order by created_at desc, id`,
     [tx.orgId, gameId === undefined ? null : parseInput(id, gameId)],
   );
-  return r.rows;
+  // A scope the catalog doesn't know (stored before the checks, or since dropped) grants nothing
+  // and is not shown, as resolveGameKey already treats it.
+  return r.rows.map((k) => ({ ...k, scopes: k.scopes.filter((s) => gameKeyScope.safeParse(s).success) }));
 }
 
 /** Revokes a key at once; revoking it again changes nothing. */

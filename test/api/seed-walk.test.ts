@@ -1,0 +1,190 @@
+import { randomBytes, randomUUID } from 'node:crypto';
+import { pino } from 'pino';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import type { RegisteredRoute } from '../../api/context.js';
+import { acceptedPermissions } from '../../api/context.js';
+import { API_TOKEN_SCOPES, permissionsForScopes } from '../../db/api-tokens.js';
+import { orgsOfUser } from '../../db/memberships.js';
+import { seedDemoIfEmpty } from '../../db/seed.js';
+import { demoUserId } from '../../db/seed-users.js';
+import { withTenant } from '../../db/tenant.js';
+import { useTestDb } from '../support/db.js';
+import { type Caller, startTestApi, type TestApi } from './support.js';
+
+/**
+ * Every GET route of the app, on the demo workspace `npm start` seeds, as its owner and as an
+ * all-scopes API token: each must answer 200. Routes come from the app's own route table, so a
+ * new route is walked without touching this file; path ids come from the list route above them.
+ */
+const db = useTestDb();
+let api: TestApi;
+let orgId: string;
+let owner: Caller;
+let token: Caller;
+
+/**
+ * The few GET routes that can't answer 200 on any seed, and why. Keep it tiny.
+ */
+const EXPECTED: Record<string, { status: number; why: string }> = {
+  '/v1/live': {
+    status: 404,
+    why: 'a WebSocket upgrade; a plain GET is not a socket (tested in live.test.ts)',
+  },
+  '/v1/files/:attachmentId': { status: 422, why: 'needs a signed download link (?token=), not a session' },
+  '/auth/discord/login': { status: 501, why: 'Discord sign-in is not configured in this test app' },
+  '/auth/discord/callback': { status: 422, why: 'only Discord, with a state, calls it' },
+  '/auth/demo': { status: 404, why: 'the demo sign-in is off unless the settings turn it on' },
+  '/v1/orgs/:orgId/attachments/:attachmentId': { status: 404, why: 'the seed has no attachments' },
+  '/v1/orgs/:orgId/webhooks/:subscriptionId': {
+    status: 404,
+    why: 'the seed makes no webhook: its secret is sealed with SECRET_KEY, which the seed does not hold',
+  },
+};
+
+beforeAll(async () => {
+  const started = Date.now();
+  await seedDemoIfEmpty(db.app, pino({ level: 'silent' }));
+  // test/system.test.ts starts the whole system with this seed: it has to stay quick.
+  expect(Date.now() - started).toBeLessThan(5_000);
+  api = await startTestApi(db.app);
+  const ownerId = (await demoUserId(db.app, 'owner')) as string;
+  expect(ownerId).toBeTruthy();
+  orgId = (await orgsOfUser(db.app, ownerId))[0]?.id as string;
+  owner = await api.sessionFor(ownerId);
+  token = await api.tokenFor(db.app, orgId, [...API_TOKEN_SCOPES]);
+}, 60_000);
+afterAll(() => api.close());
+
+const getRoutes = (): RegisteredRoute[] =>
+  api.app.registeredRoutes
+    .filter((r) => r.method === 'GET' && !r.url.startsWith('/docs/static') && r.url !== '/docs/*')
+    // Fewer parameters first: a detail route's ids come from the list walked before it.
+    .sort((a, b) => (a.url.match(/:/g)?.length ?? 0) - (b.url.match(/:/g)?.length ?? 0));
+
+/** The first element of the first array of objects in a list answer. */
+function firstItem(body: unknown): Record<string, unknown> | undefined {
+  if (Array.isArray(body)) {
+    const first = body[0];
+    return first && typeof first === 'object' ? (first as Record<string, unknown>) : undefined;
+  }
+  if (body && typeof body === 'object') {
+    for (const v of Object.values(body)) {
+      if (Array.isArray(v) && v[0] && typeof v[0] === 'object') return v[0] as Record<string, unknown>;
+    }
+  }
+  return undefined;
+}
+
+/**
+ * Fills the path's parameters left to right: `:orgId` is the demo org; any other `:x` is taken
+ * from the answer of the path before it (`/tickets/:ticketId` from `/tickets`), by the name `x`
+ * or `id`.
+ */
+async function fill(
+  url: string,
+  who: Caller,
+  fallback?: () => string,
+): Promise<string | { missing: string }> {
+  let out = '';
+  for (const part of url.split('/').slice(1)) {
+    if (!part.startsWith(':')) {
+      out += `/${part}`;
+      continue;
+    }
+    const name = part.slice(1);
+    if (name === 'orgId') {
+      out += `/${orgId}`;
+      continue;
+    }
+    const list = await api.call(who, { method: 'GET', url: out });
+    const item = list.statusCode === 200 ? firstItem(list.json()) : undefined;
+    const value = item?.[name] ?? item?.id ?? item?.[name.replace(/Id$/, '')];
+    if (typeof value === 'string' || typeof value === 'number')
+      out += `/${encodeURIComponent(String(value))}`;
+    else if (fallback) out += `/${fallback()}`;
+    else return { missing: `${name} (from GET ${out})` };
+  }
+  return out;
+}
+
+async function walk(who: Caller, routes: RegisteredRoute[]) {
+  const failures: string[] = [];
+  for (const route of routes) {
+    const expected = EXPECTED[route.url];
+    // A route whose id the seed can't have is walked with a fresh id, and must say 404 (not 500).
+    const url = await fill(route.url, who, expected ? randomUUID : undefined);
+    if (typeof url !== 'string') {
+      failures.push(`${route.url}: no id for ${url.missing}`);
+      continue;
+    }
+    const res = await api.call(who, { method: 'GET', url });
+    const want = expected?.status ?? 200;
+    if (res.statusCode !== want)
+      failures.push(`GET ${url} (${route.url}): ${res.statusCode} ${res.body.slice(0, 300)}`);
+  }
+  return failures;
+}
+
+describe('every GET route on the seeded demo workspace', () => {
+  it('answers 200 to the demo owner (or its documented status)', async () => {
+    const routes = getRoutes();
+    expect(routes.length).toBeGreaterThan(30);
+    expect(await walk(owner, routes)).toEqual([]);
+  });
+
+  it('answers 200 to an all-scopes API token on every route a token may use', async () => {
+    const granted = permissionsForScopes([...API_TOKEN_SCOPES]);
+    const routes = getRoutes().filter(
+      (r) =>
+        r.url === '/v1/me' ||
+        (typeof r.access === 'object' && acceptedPermissions(r.access).some((p) => granted.has(p))),
+    );
+    expect(routes.length).toBeGreaterThan(15);
+    expect(await walk(token, routes)).toEqual([]);
+  });
+
+  it('the demo org is found by its slug, demo', async () => {
+    const res = await api.call(owner, { method: 'GET', url: `/v1/orgs/${orgId}` });
+    expect(res.json()).toMatchObject({ slug: 'demo' });
+  });
+});
+
+describe("rows stored before today's checks (what the first demo seed wrote)", () => {
+  it('a category question without a key and a game key with an unknown scope still list (200, not 500)', async () => {
+    const games = (await api.call(owner, { method: 'GET', url: `/v1/orgs/${orgId}/games` })).json() as {
+      games: Array<{ id: string }>;
+    };
+    const gameId = games.games[0]?.id as string;
+    await withTenant(db.app, orgId, async (tx) => {
+      await tx.query(
+        `insert into ticket_categories (org_id, name, questions) values ($1::uuid, 'Old form', $2::jsonb)`,
+        [
+          orgId,
+          JSON.stringify([
+            { label: 'What happened?', style: 'paragraph', required: true },
+            { label: 'Game version' },
+          ]),
+        ],
+      );
+      await tx.query(
+        `insert into game_keys (org_id, game_id, name, prefix, key_hash, scopes)
+         values ($1::uuid, $2::uuid, 'Old key', 'gmk_old', $3::bytea, '{tickets.create,reports:create}')`,
+        [orgId, gameId, randomBytes(32)],
+      );
+    });
+    const categories = await api.call(owner, { method: 'GET', url: `/v1/orgs/${orgId}/categories` });
+    expect(categories.statusCode, categories.body).toBe(200);
+    const old = (
+      categories.json() as { categories: Array<{ name: string; questions: Array<{ key: string }> }> }
+    ).categories.find((c) => c.name === 'Old form');
+    // The answer keys are derived from the labels, as the form would have needed them.
+    expect(old?.questions.map((q) => q.key)).toEqual(['what_happened', 'game_version']);
+    const keys = await api.call(owner, { method: 'GET', url: `/v1/orgs/${orgId}/games/${gameId}/keys` });
+    expect(keys.statusCode, keys.body).toBe(200);
+    const oldKey = (keys.json() as { keys: Array<{ name: string; scopes: string[] }> }).keys.find(
+      (k) => k.name === 'Old key',
+    );
+    // A scope the catalog doesn't know grants nothing and is not shown.
+    expect(oldKey?.scopes).toEqual(['reports:create']);
+  });
+});
