@@ -1,9 +1,12 @@
 import { randomUUID } from 'node:crypto';
+import type { Readable } from 'node:stream';
+import multipart from '@fastify/multipart';
 import type { FastifyInstance, FastifyRequest } from 'fastify';
 import type { FastifyPluginAsyncZod } from 'fastify-type-provider-zod';
 import { z } from 'zod';
 import {
   type Attachment,
+  attachmentTooLarge,
   checkUpload,
   getAttachment,
   listAttachments,
@@ -13,6 +16,8 @@ import {
 import { withTenant } from '../../db/tenant.js';
 import { getTicket } from '../../db/tickets.js';
 import { AppError } from '../../lib/errors.js';
+import { contentDisposition } from '../../lib/storage/common.js';
+import { peek, typeFromBytes } from '../../lib/storage/sniff.js';
 import { actorOf } from './helpers.js';
 import { errorResponses } from './schemas.js';
 import { attachmentSchema, ticketParams } from './ticket-schemas.js';
@@ -41,15 +46,61 @@ export async function attachmentsOfTicket(app: FastifyInstance, req: FastifyRequ
   return list.map((a) => withUrl(app, orgId, a));
 }
 
+interface Upload {
+  body: Readable;
+  /** The declared media type, checked against the allowed list. */
+  contentType: string;
+  filename: string | undefined;
+  /** The exact size when the request says it up front (a raw body's Content-Length). */
+  size: number | undefined;
+  /** True when a multipart file stopped at busboy's limit (it ends the stream instead of failing). */
+  truncated(): boolean;
+}
+
+/** The request body is the file: its type the Content-Type, its size the Content-Length. */
+function rawUpload(req: FastifyRequest, filename: string | undefined): Upload {
+  const declared = req.headers['content-length'];
+  const size = declared === undefined ? undefined : Number(declared);
+  const contentType = checkUpload({ contentType: req.headers['content-type'], size });
+  return { body: req.raw, contentType, filename, size, truncated: () => false };
+}
+
+/** `multipart/form-data` (a browser form, `curl -F file=@shot.png`): the first file part. */
+async function multipartUpload(req: FastifyRequest, filename: string | undefined): Promise<Upload> {
+  const part = await req.file({
+    // One byte past the limit, so an oversized file reaches storage's own count (a 413) instead
+    // of being cut silently at exactly the limit.
+    limits: { fileSize: MAX_ATTACHMENT_BYTES + 1, files: 1, fields: 10, parts: 11, fieldSize: 1024 },
+  });
+  if (!part) {
+    throw new AppError('validation_failed', 'the form has no file', {
+      details: [{ path: 'body.file', message: 'a file part is required' }],
+    });
+  }
+  const contentType = checkUpload({ contentType: part.mimetype });
+  return {
+    body: part.file,
+    contentType,
+    filename: filename ?? part.filename,
+    size: undefined,
+    truncated: () => part.file.truncated,
+  };
+}
+
 /**
- * Attachments: uploads stream straight from the request into storage (the body is the file, its
- * type the Content-Type, its name the `filename` query), never buffered whole; type and declared
- * size are refused before a byte is stored, and the size is counted while streaming. Downloads go
- * only through short-lived signed links, checked again against the tenant when used.
+ * Attachments: uploads stream straight from the request into storage, never buffered whole. The
+ * body is the file (its type the Content-Type, its name the `filename` query), or a
+ * `multipart/form-data` form with one file part. The declared type and size are refused before a
+ * byte is stored; the type is then checked against the file's first bytes (a mismatch is a 415),
+ * and the size is counted while streaming. Downloads go only through short-lived signed links,
+ * checked again against the tenant when used.
  */
 export const attachmentRoutes: FastifyPluginAsyncZod = async (app) => {
-  // The file is the body, of whatever type: hand the raw stream to the route.
+  // The file is the body, of whatever type: no parser may read it first (the app's JSON and text
+  // parsers would swallow a text/plain or application/json file and leave nothing to stream).
+  app.removeAllContentTypeParsers();
   app.addContentTypeParser('*', (_req, _payload, done) => done(null, undefined));
+  await app.register(multipart);
 
   app.post(
     '/v1/orgs/:orgId/tickets/:ticketId/attachments',
@@ -59,32 +110,44 @@ export const attachmentRoutes: FastifyPluginAsyncZod = async (app) => {
       schema: {
         tags: ['attachments'],
         operationId: 'uploadTicketAttachment',
-        summary: 'Upload a file to a ticket (the request body is the file)',
+        summary:
+          'Upload a file to a ticket (the request body is the file, or a multipart form with one file)',
         params: ticketParams,
-        querystring: z.object({ filename: z.string().min(1).max(255) }),
+        // Required for a raw body; a multipart file part carries its own name.
+        querystring: z.object({ filename: z.string().min(1).max(255).optional() }),
         response: { 201: attachmentSchema, ...errorResponses },
       },
     },
     async (req, reply) => {
-      const declared = req.headers['content-length'];
-      const size = declared === undefined ? undefined : Number(declared);
-      const contentType = checkUpload({ contentType: req.headers['content-type'], size });
       const { orgId, ticketId } = req.params;
+      const multipartForm = req.isMultipart();
+      // The raw body's declared type and size are refused before any I/O.
+      const raw = multipartForm ? null : rawUpload(req, req.query.filename);
       // A ticket the caller can't see stops the upload before anything is stored.
       await req.inOrg((tx) => getTicket(tx, ticketId));
+      const upload = raw ?? (await multipartUpload(req, req.query.filename));
+      const filename = upload.filename;
+      if (!filename) {
+        throw new AppError('validation_failed', 'query.filename: a file name is required', {
+          details: [{ path: 'query.filename', message: 'required for a raw upload' }],
+        });
+      }
+      const { head, body } = await peek(upload.body);
+      const contentType = await typeFromBytes(upload.contentType, head);
       const key = `orgs/${orgId}/attachments/${randomUUID()}`;
-      const stored = await app.storage.put(key, req.raw, {
+      const stored = await app.storage.put(key, body, {
         contentType,
-        ...(size === undefined ? {} : { contentLength: size }),
+        ...(upload.size === undefined ? {} : { contentLength: upload.size }),
         maxBytes: MAX_ATTACHMENT_BYTES,
       });
       try {
+        if (upload.truncated()) throw attachmentTooLarge();
         const attachment = await req.inOrg((tx) =>
           recordAttachment(
             tx,
             {
               ticketId,
-              filename: req.query.filename,
+              filename,
               contentType,
               sizeBytes: stored.size,
               sha256: stored.sha256,
@@ -144,11 +207,13 @@ export const attachmentRoutes: FastifyPluginAsyncZod = async (app) => {
       });
       if (presigned) return reply.redirect(presigned, 302);
       const obj = await app.storage.get(a.storageKey);
-      const name = encodeURIComponent(a.filename);
       return reply
         .header('content-type', a.contentType)
         .header('content-length', String(obj.size))
-        .header('content-disposition', `${claims.disposition}; filename*=UTF-8''${name}`)
+        .header(
+          'content-disposition',
+          contentDisposition({ disposition: claims.disposition, filename: a.filename }),
+        )
         .header('x-content-type-options', 'nosniff')
         .header('cache-control', 'private, no-store')
         .send(obj.body);

@@ -1,6 +1,7 @@
 import { createHash } from 'node:crypto';
 import type { Readable } from 'node:stream';
 import { Transform, type TransformCallback } from 'node:stream';
+import { create } from 'content-disposition';
 import { AppError } from '../errors.js';
 
 /**
@@ -126,21 +127,23 @@ export function checkPut(key: string, body: Readable | Buffer, opts: PutOptions)
   }
 }
 
+// Not C0/C1 control characters (CR, LF, NUL...) nor path separators.
+const printable = (c: string) => {
+  const code = c.codePointAt(0) ?? 0;
+  return code > 0x1f && (code < 0x7f || code > 0x9f) && c !== '/' && c !== '\\';
+};
+
 /**
- * A Content-Disposition value: `attachment; filename="..."; filename*=UTF-8''...`, with an ASCII
- * fallback name and the real one percent-encoded (RFC 6266), safe whatever the file was called.
+ * A Content-Disposition value (RFC 6266, built by the `content-disposition` library): an ASCII
+ * fallback `filename` and the real name percent-encoded in `filename*`, safe whatever the file was
+ * called. Control characters and path separators are dropped first, so a name can neither break
+ * the header (CR, LF) nor come out as a path or an invisible character on the user's disk.
  */
 export function contentDisposition(opts: {
   disposition?: 'attachment' | 'inline';
   filename?: string;
 }): string {
   const type = opts.disposition ?? 'attachment';
-  if (!opts.filename) return type;
-  const ascii = opts.filename.replace(/[^\x20-\x7e]|["\\]/g, '_');
-  // RFC 5987 leaves ' ( ) * out of attr-char; encodeURIComponent keeps them.
-  const encoded = encodeURIComponent(opts.filename).replace(
-    /['()*]/g,
-    (c) => `%${c.charCodeAt(0).toString(16).toUpperCase()}`,
-  );
-  return `${type}; filename="${ascii}"; filename*=UTF-8''${encoded}`;
+  const name = [...(opts.filename ?? '')].filter(printable).join('').trim();
+  return name ? create(name, { type }) : type;
 }

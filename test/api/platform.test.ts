@@ -126,7 +126,14 @@ describe('attachments', () => {
     const t = (
       await api.call(token, { method: 'POST', url: tickets(), payload: { subject: 'Screenshot' } })
     ).json();
-    const png = Buffer.concat([Buffer.from('89504e470d0a1a0a', 'hex'), Buffer.alloc(50_000, 7)]);
+    // A real 1×1 PNG padded to 50 kB: the bytes must be what the type says (the upload sniffs them).
+    const png = Buffer.concat([
+      Buffer.from(
+        'iVBORw0KGgoAAAANSUhEUgAAAAEAAAABCAYAAAAfFcSJAAAADUlEQVR42mNkYPhfDwAChwGA60e6kgAAAABJRU5ErkJggg==',
+        'base64',
+      ),
+      Buffer.alloc(50_000, 7),
+    ]);
     const res = await upload(t.id, png, 'image/png');
     expect(res.statusCode, res.body).toBe(201);
     const { url, sizeBytes } = res.json();

@@ -288,12 +288,17 @@ describe('local filesystem storage', () => {
 describe('contentDisposition', () => {
   it('gives an ASCII fallback and the real name encoded per RFC 5987', () => {
     expect(contentDisposition({})).toBe('attachment');
-    expect(contentDisposition({ disposition: 'inline', filename: 'a.png' })).toBe(
-      `inline; filename="a.png"; filename*=UTF-8''a.png`,
-    );
+    expect(contentDisposition({ disposition: 'inline', filename: 'a.png' })).toBe('inline; filename=a.png');
     expect(contentDisposition({ filename: `é "q" (1)'*.txt` })).toBe(
-      `attachment; filename="_ _q_ (1)'*.txt"; filename*=UTF-8''%C3%A9%20%22q%22%20%281%29%27%2A.txt`,
+      `attachment; filename="? \\"q\\" (1)'*.txt"; filename*=UTF-8''%C3%A9%20%22q%22%20%281%29%27%2A.txt`,
     );
+  });
+
+  it('drops control characters and path separators, so CR/LF can never split the header', () => {
+    expect(contentDisposition({ filename: 'a\r\nSet-Cookie: x=1/..\\b\u0000.txt' })).toBe(
+      'attachment; filename="aSet-Cookie: x=1..b.txt"',
+    );
+    expect(contentDisposition({ filename: '\r\n' })).toBe('attachment');
   });
 });
 
@@ -345,9 +350,7 @@ describe('S3 storage', () => {
     const ok = await fetch(url);
     expect(ok.status).toBe(200);
     expect(ok.headers.get('content-type')).toBe('application/pdf');
-    expect(ok.headers.get('content-disposition')).toBe(
-      `attachment; filename="crash _report_.pdf"; filename*=UTF-8''crash%20%22report%22.pdf`,
-    );
+    expect(ok.headers.get('content-disposition')).toBe('attachment; filename="crash \\"report\\".pdf"');
     expect(Buffer.from(await ok.arrayBuffer()).equals(body)).toBe(true);
 
     const other = url.replace('pre/report.pdf', 'pre/other.pdf');
