@@ -9,7 +9,7 @@ import {
   permissionsForScopes,
   revokeApiToken,
 } from '../../db/api-tokens.js';
-import { AppError } from '../../lib/errors.js';
+import { requireHeld } from '../../db/grants.js';
 import { actorOf } from './helpers.js';
 import { errorResponses, orgParams } from './schemas.js';
 import { at, orgAnd, secretOnce } from './settings-schemas.js';
@@ -70,17 +70,12 @@ export const tokenRoutes: FastifyPluginAsyncZod = async (app) => {
     },
     async (req, reply) => {
       // Nobody mints a token stronger than themselves (a custom role may hold tokens.manage alone).
-      const held = req.org?.permissions ?? new Set<string>();
-      const beyond = [...permissionsForScopes(req.body.scopes)].filter((p) => !held.has(p));
-      if (beyond.length > 0) {
-        throw new AppError(
-          'forbidden',
-          `these scopes grant permissions your role lacks: ${beyond.join(', ')}`,
-          {
-            details: { reason: 'scope_beyond_role', permissions: beyond },
-          },
-        );
-      }
+      // The same rule as roles, members, invites and mappings (db/grants.ts).
+      requireHeld(
+        req.org?.permissions ?? new Set<string>(),
+        [...permissionsForScopes(req.body.scopes)],
+        'grant',
+      );
       const made = await req.inOrg((tx) => createApiToken(tx, req.body, actorOf(req)));
       return reply.status(201).send(made);
     },
