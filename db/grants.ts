@@ -45,8 +45,9 @@ const NOT_HELD: Record<GrantAct, (list: string, them: string) => string> = {
 };
 
 /**
- * Serialises every change to who holds what in one org: locks the org's owner memberships, in a
- * fixed order so two callers never deadlock. Call it first, before reading anyone's role; then
+ * Serialises the grant-checked changes of one org (every caller of requireHeld takes it): locks
+ * the org's owner memberships, in a fixed order so two callers never deadlock. The bot's own
+ * upkeep of mapping-made memberships doesn't take it: those are never owners. Call it first, before reading anyone's role; then
  * two owners demoting each other at once run one after the other, and the second sees the first's
  * result (it is no longer an owner, or it is the last one) instead of both leaving zero owners.
  */
