@@ -1,7 +1,9 @@
+import { demoSignInAllowed } from './api/routes/demo-signin.js';
 import { assertMigrationsCurrent, migrate } from './db/migrate.js';
-import { createPool } from './db/pool.js';
+import { createPool, type Pool } from './db/pool.js';
 import { assertRuntimeRoleIsSafe } from './db/safety.js';
 import { seedDemoIfEmpty } from './db/seed.js';
+import { demoUserId } from './db/seed-users.js';
 import type { Config } from './lib/config.js';
 import { AppError } from './lib/errors.js';
 import { ensureLocalStack } from './lib/local-stack/index.js';
@@ -52,6 +54,7 @@ export async function startSystem(config: Config, logger: Logger): Promise<Runni
     for (const name of config.roles) {
       roles.push(await ROLE_STARTERS[name](config, { pool, redisUrl: stack.redisUrl, logger, secretKey }));
     }
+    await logDemoSignIn(config, pool, logger);
   } catch (err) {
     await stop();
     throw err;
@@ -73,4 +76,13 @@ async function resolveSecretKey(config: Config, logger: Logger): Promise<string>
   if (created) logger.info({ path }, 'generated a development SECRET_KEY; set SECRET_KEY in production');
   else logger.debug({ path }, 'using the development SECRET_KEY from the data folder');
   return key;
+}
+
+/** The way in for a newcomer without a Discord application (development, this machine only). */
+async function logDemoSignIn(config: Config, pool: Pool, logger: Logger): Promise<void> {
+  if (!config.roles.includes('api') || !demoSignInAllowed(config.env)) return;
+  if (!(await demoUserId(pool, 'admin'))) return;
+  logger.info(
+    `demo sign-in, from this machine: ${config.http.publicUrl}/auth/demo?as=admin (or as=owner, moderator, agent, viewer)`,
+  );
 }

@@ -30,6 +30,7 @@ const DEFAULT_SETTINGS: Omit<ApiSettings, 'secretKey'> = {
   now: Date.now,
 };
 
+  demoSignIn: false,
 const WRITES = new Set(['POST', 'PUT', 'PATCH', 'DELETE']);
 const NO_BODY = z.strictObject({}).nullish();
 

@@ -26,6 +26,8 @@ export interface ApiSettings {
   secretKey: string;
   /** Signed download links live at most this long (DOWNLOAD_LINK_MAX_MINUTES). */
   downloadLinkMaxSeconds: number;
+  /** Serve `GET /auth/demo` (loopback only); server.ts turns it on in development only. */
+  demoSignIn: boolean;
   /** Milliseconds since the epoch; tests move it to expire sessions without waiting. */
   now: () => number;
 }
@@ -45,12 +47,13 @@ export interface AppDeps {
 
 /**
  * Who a route lets in. `public`: anyone. `session`: any session, even one still owing its second
- * factor (the TOTP routes). `authenticated`: a fully signed-in user (no org involved).
+ * factor (the TOTP routes). `authenticated`: a fully signed-in user (no org involved). `caller`:
+ * a fully signed-in user or any API token (`GET /v1/me`: an integration asks who it is).
  * `{ permission }`: a member of the org in the `:orgId` path parameter holding the permission
  * (any one of them, when several are listed), or an API token of that org whose scopes grant it.
  * Every route declares one (a test checks).
  */
-export type Access = 'public' | 'session' | 'authenticated' | PermissionAccess;
+export type Access = 'public' | 'session' | 'authenticated' | 'caller' | PermissionAccess;
 export type PermissionAccess = { permission: Permission | readonly [Permission, ...Permission[]] };
 
 /** The permissions an org route accepts, any one of which lets the caller in. */

@@ -3,6 +3,7 @@ import { createRedis } from '../lib/redis.js';
 import { createStorage } from '../lib/storage/index.js';
 import type { RoleContext, RunningRole } from '../role.js';
 import { buildApp } from './app.js';
+import { demoSignInAllowed } from './routes/demo-signin.js';
 
 /** The api role: builds the app and listens; closing stops accepting and drains requests. */
 export async function startApi(config: Config, ctx: RoleContext): Promise<RunningRole> {
@@ -25,6 +26,7 @@ export async function startApi(config: Config, ctx: RoleContext): Promise<Runnin
       sessionAbsoluteSeconds: config.api.sessionAbsoluteSeconds,
       cookieSecure: config.api.cookieSecure,
       trustProxy: config.api.trustProxy,
+      demoSignIn: demoSignInAllowed(config.env),
       metricsToken: config.api.metricsToken,
       webhookTargets: {
         allowLoopback: config.workers.webhookAllowLoopback,

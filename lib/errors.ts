@@ -17,6 +17,7 @@ export type ErrorCode =
   | 'payload_too_large'
   | 'unsupported_media_type'
   | 'unavailable'
+  | 'not_configured'
   | 'config_invalid'
   | 'local_stack'
   | 'unsafe_database_role'
@@ -38,6 +39,8 @@ const defaultStatus: Record<ErrorCode, number> = {
   payload_too_large: 413,
   unsupported_media_type: 415,
   unavailable: 503,
+  // A feature this deployment has not set up (its settings are named in the message).
+  not_configured: 501,
   config_invalid: 500,
   local_stack: 500,
   unsafe_database_role: 500,

@@ -19,11 +19,16 @@ export const sessionTimes = (s: ApiSettings): SessionTimes => ({
 });
 
 /** httpOnly so scripts can't read it; SameSite=Lax so cross-site pages can't post with it. */
-export function setSessionCookie(app: FastifyInstance, reply: FastifyReply, token: string) {
+export function setSessionCookie(
+  app: FastifyInstance,
+  reply: FastifyReply,
+  token: string,
+  opts: { secure?: boolean } = {},
+) {
   reply.setCookie(SESSION_COOKIE, token, {
     path: '/',
     httpOnly: true,
-    secure: app.settings.cookieSecure,
+    secure: opts.secure ?? app.settings.cookieSecure,
     sameSite: 'lax',
     maxAge: app.settings.sessionAbsoluteSeconds,
   });
@@ -114,6 +119,8 @@ export function registerAuth(app: FastifyInstance) {
         );
       }
     }
+    // Any fully signed-in caller, person or token; the handler tells them apart.
+    if (access === 'caller') return;
     if (access === 'session' || access === 'authenticated') {
       if (auth.kind !== 'session')
         throw new AppError('forbidden', 'this route needs a signed-in user, not an API token');

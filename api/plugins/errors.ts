@@ -50,7 +50,8 @@ export function handleError(err: FastifyError | Error, req: FastifyRequest, repl
       details,
     );
   }
-  if (isAppError(err) && err.status < 500) {
+  // not_configured (501) names the settings to set: the operator needs that message, and it holds no internals.
+  if (isAppError(err) && (err.status < 500 || err.code === 'not_configured')) {
     return sendError(reply, err.status, err.code, err.message, err.details ?? null);
   }
   const status = (err as { statusCode?: number }).statusCode;

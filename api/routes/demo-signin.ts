@@ -47,7 +47,10 @@ export const demoSignInRoutes: FastifyPluginAsyncZod = async (app) => {
       }
       const userId = await demoUserId(app.deps.pool, req.query.as);
       if (!userId) {
-        throw new AppError('not_found', `the demo workspace has no ${req.query.as} (is it seeded? SEED_DEMO)`);
+        throw new AppError(
+          'not_found',
+          `the demo workspace has no ${req.query.as} (is it seeded? SEED_DEMO)`,
+        );
       }
       // Over plain http a browser may drop a Secure cookie (Safari does, even on localhost); this
       // door only opens on loopback in development, so the cookie goes without Secure there.

@@ -1,14 +1,68 @@
 import type { FastifyPluginAsyncZod } from 'fastify-type-provider-zod';
 import { z } from 'zod';
+import { getApiToken } from '../../db/api-tokens.js';
 import { redeemInviteCode } from '../../db/invites.js';
 import { orgsOfUser } from '../../db/memberships.js';
-import { createOrganization, createOrganizationInput } from '../../db/organizations.js';
+import { createOrganization, createOrganizationInput, getOrganization } from '../../db/organizations.js';
+import { withTenant } from '../../db/tenant.js';
+import { describeSession, sessionView } from './auth.js';
 import { sessionOf } from './helpers.js';
 import { errorResponses } from './schemas.js';
 
+const iso = (d: Date | string) => new Date(d).toISOString();
+
 const orgSummary = z.object({ id: z.uuid(), name: z.string(), role: z.string() });
 
+/** A person: what GET /auth/session answers, marked as a user. */
+const meUser = sessionView.extend({ kind: z.literal('user') });
+/** An API token: which org it acts in and what it may do, so an integration can find its way. */
+const meToken = z.object({
+  kind: z.literal('token'),
+  tokenId: z.uuid(),
+  name: z.string(),
+  orgId: z.uuid(),
+  org: z.object({ id: z.uuid(), name: z.string(), slug: z.string() }),
+  scopes: z.array(z.string()),
+  createdAt: z.string(),
+  expiresAt: z.string().nullable(),
+  lastUsedAt: z.string().nullable(),
+});
+
 export const meRoutes: FastifyPluginAsyncZod = async (app) => {
+  app.get(
+    '/v1/me',
+    {
+      config: { access: 'caller' },
+      schema: {
+        tags: ['me'],
+        operationId: 'getMe',
+        summary: 'Who is calling: the signed-in user (as /auth/session), or the API token and its org',
+        response: { 200: z.discriminatedUnion('kind', [meUser, meToken]), ...errorResponses },
+      },
+    },
+    async (req) => {
+      const auth = req.auth;
+      if (auth?.kind === 'token') {
+        const { token, org } = await withTenant(app.deps.pool, auth.orgId, async (tx) => ({
+          token: await getApiToken(tx, auth.tokenId),
+          org: await getOrganization(tx),
+        }));
+        return {
+          kind: 'token' as const,
+          tokenId: token.id,
+          name: token.name,
+          orgId: org.id,
+          org: { id: org.id, name: org.name, slug: org.slug },
+          scopes: token.scopes,
+          createdAt: iso(token.createdAt),
+          expiresAt: token.expiresAt && iso(token.expiresAt),
+          lastUsedAt: token.lastUsedAt && iso(token.lastUsedAt),
+        };
+      }
+      return { kind: 'user' as const, ...(await describeSession(app, sessionOf(req))) };
+    },
+  );
+
   app.get(
     '/v1/me/orgs',
     {

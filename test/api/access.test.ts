@@ -90,6 +90,7 @@ describe('route access declarations', () => {
         '/metrics',
         '/auth/discord/login',
         '/auth/discord/callback',
+        '/auth/demo',
         '/v1/files/:attachmentId',
       ]),
     );

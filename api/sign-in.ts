@@ -1,0 +1,34 @@
+import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
+import { getTotp } from '../db/totp.js';
+import { auditUserEvent } from '../db/user-audit.js';
+import { SESSION_COOKIE, sessionTimes, setSessionCookie } from './plugins/auth.js';
+import { userActor } from './routes/helpers.js';
+import { createSession, destroySession, readSession } from './sessions.js';
+
+/**
+ * Starts a session for a person who just proved who they are (Discord, or the development demo
+ * sign-in): audited as a sign-in, and rotated, so whatever session this browser had (or was
+ * given) ends here. Sign-in routes are public, so the old cookie is read here rather than by the
+ * auth hook. A person with TOTP still owes the second factor.
+ */
+export async function signIn(
+  app: FastifyInstance,
+  req: FastifyRequest,
+  reply: FastifyReply,
+  userId: string,
+  via: 'discord' | 'demo',
+  cookie: { secure?: boolean } = {},
+): Promise<void> {
+  await auditUserEvent(app.deps.pool, userActor(req, userId), 'user.signed_in', { via });
+  const previous = req.cookies[SESSION_COOKIE];
+  const old = previous ? await readSession(app.deps.redis, previous, sessionTimes(app.settings)) : null;
+  if (old) await destroySession(app.deps.redis, old);
+  const totp = await getTotp(app.deps.pool, userId);
+  const { token } = await createSession(
+    app.deps.redis,
+    userId,
+    totp?.enabled ? 'pending' : 'none',
+    sessionTimes(app.settings),
+  );
+  setSessionCookie(app, reply, token, cookie);
+}

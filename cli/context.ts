@@ -1,0 +1,57 @@
+import pino from 'pino';
+import { assertMigrationsCurrent } from '../db/migrate.js';
+import { createPool, type Pool } from '../db/pool.js';
+import { loadConfig } from '../lib/config.js';
+import { ensureLocalStack } from '../lib/local-stack/index.js';
+import { createLogger } from '../lib/logger.js';
+
+/** Exit status of a command: 0 done, 1 failed, 2 wrong usage (bad option, unknown scope...). */
+export const USAGE = 2;
+
+/** A refusal that names what to fix; the entry point prints it and exits with `status`. */
+export class CliError extends Error {
+  constructor(
+    message: string,
+    readonly status = USAGE,
+  ) {
+    super(message);
+  }
+}
+
+export interface Cli {
+  /** Human-readable lines: stderr, so stdout carries only what a script captures. */
+  say(line: string): void;
+  /** The one value a script captures: stdout. */
+  print(line: string): void;
+}
+
+/**
+ * The database the running system uses: DATABASE_URL, or the embedded cluster under DATA_DIR. A
+ * cluster a running `npm start` owns is reused, never started twice, and left running; one this
+ * command had to start is stopped when it finishes (as `npm run migrate` does).
+ */
+export async function withDatabase<T>(fn: (pool: Pool) => Promise<T>): Promise<T> {
+  const config = loadConfig();
+  // Logs go to stderr: stdout is for the command's answer.
+  const logger = createLogger(
+    config.logLevel === 'info' ? 'warn' : config.logLevel,
+    { role: 'cli' },
+    pino.destination(2),
+  );
+  // The commands need no Redis: a placeholder URL keeps ensureLocalStack from starting one.
+  const stack = await ensureLocalStack({ ...config, redis: { url: 'redis://127.0.0.1:1' } }, logger);
+  const pool = createPool({
+    url: stack.databaseUrl,
+    max: 2,
+    statementTimeoutMs: config.database.statementTimeoutMs,
+    connectTimeoutMs: config.database.connectTimeoutMs,
+    applicationName: 'gamemod-cli',
+  });
+  try {
+    await assertMigrationsCurrent(pool);
+    return await fn(pool);
+  } finally {
+    await pool.end().catch(() => {});
+    await stack.stop();
+  }
+}
