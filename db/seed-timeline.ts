@@ -216,8 +216,9 @@ const RATING_COMMENTS = [
 /** More tickets lately (a growing game), fewer on weekends, most in the European afternoon. */
 function openedAt(r: Rng, now: Date, days: number): Date {
   for (;;) {
-    // Density rises towards today: the newest day is about twice as busy as 90 days ago.
-    const dayAgo = Math.floor(days * (1 - Math.sqrt(r.next())) ** 1.3);
+    // Density rises linearly towards today: the newest day is twice as busy as 90 days ago
+    // (inverse of the CDF of a density proportional to 2 - x over x in [0, 1]).
+    const dayAgo = Math.floor(days * (2 - Math.sqrt(4 - 3 * r.next())));
     const day = new Date(now.getTime() - dayAgo * DAY);
     const weekday = day.getUTCDay();
     if ((weekday === 0 || weekday === 6) && r.next() < 0.4) continue;
@@ -413,7 +414,10 @@ export function buildTimeline(r: Rng, input: TimelineInput): Timeline {
 
     // The first answer: working minutes, a long tail; about one in eight misses the target badly.
     const slow = r.next() < 0.12 ? 3 + r.next() * 5 : 1;
-    const firstAt = later(createdAt, lognormal(r, RESPONSE_MEDIAN[priority]) * slow, cal);
+    // Community moderators answer Discord tickets in the evening too (calendar time).
+    const wait = lognormal(r, RESPONSE_MEDIAN[priority]) * slow;
+    const firstAt =
+      origin === 'discord' && r.next() < 0.4 ? afterMinutes(createdAt, wait) : later(createdAt, wait, cal);
     const tags = new Set(r.next() < 0.5 ? [r.pick(category.tags)] : []);
     if (life.fits(firstAt)) {
       const waitForPlayer = r.next() < 0.55;
@@ -458,7 +462,8 @@ export function buildTimeline(r: Rng, input: TimelineInput): Timeline {
         }
       }
       if (done) {
-        const solvedAt = afterMinutes(cursor, 1 + r.int(10));
+        // Staff mark it solved once the fix is confirmed: minutes to a day or two later.
+        const solvedAt = afterMinutes(cursor, lognormal(r, 8 * 60, 1.2));
         if (life.fits(solvedAt)) {
           life.setStatus('solved', them, solvedAt);
           // Most solved tickets close by themselves a few days later (or the player closes them).

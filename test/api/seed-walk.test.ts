@@ -53,7 +53,7 @@ beforeAll(async () => {
   owner = await api.sessionFor(ownerId);
   token = await api.tokenFor(db.app, orgId, [...API_TOKEN_SCOPES]);
 }, 60_000);
-afterAll(() => api.close());
+afterAll(() => api?.close());
 
 const getRoutes = (): RegisteredRoute[] =>
   api.app.registeredRoutes
