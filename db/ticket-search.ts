@@ -2,7 +2,7 @@ import { z } from 'zod';
 import { AppError } from '../lib/errors.js';
 import { id, tag } from './schemas.js';
 import type { Tx } from './tenant.js';
-import { ORIGINS, PRIORITIES, STATUSES } from './ticket-rules.js';
+import { ORIGINS, PRIORITIES, STATUSES, type Status } from './ticket-rules.js';
 import { TICKET_COLUMNS, type Ticket } from './tickets.js';
 import { parseInput } from './validate.js';
 
@@ -152,7 +152,8 @@ export async function searchTickets(
 }
 
 export interface TicketCounts {
-  byStatus: Record<string, number>;
+  /** Every status, zero included. */
+  byStatus: Record<Status, number>;
   unassigned: number;
   mine: number;
   breached: number;
@@ -171,7 +172,9 @@ export async function ticketCounts(tx: Tx, userId: string | null): Promise<Ticke
   const working = r.rows.filter((x) => x.status !== 'solved' && x.status !== 'closed');
   const sum = (k: 'unassigned' | 'mine' | 'breached') => working.reduce((a, x) => a + x[k], 0);
   return {
-    byStatus: Object.fromEntries(STATUSES.map((st) => [st, r.rows.find((x) => x.status === st)?.n ?? 0])),
+    byStatus: Object.fromEntries(
+      STATUSES.map((st) => [st, r.rows.find((x) => x.status === st)?.n ?? 0]),
+    ) as Record<Status, number>,
     unassigned: sum('unassigned'),
     mine: sum('mine'),
     breached: sum('breached'),

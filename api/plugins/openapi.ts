@@ -1,7 +1,177 @@
 import swagger from '@fastify/swagger';
 import swaggerUi from '@fastify/swagger-ui';
-import type { FastifyInstance } from 'fastify';
-import { jsonSchemaTransform, jsonSchemaTransformObject } from 'fastify-type-provider-zod';
+import type { FastifyInstance, RouteOptions } from 'fastify';
+import { createJsonSchemaTransform, createJsonSchemaTransformObject } from 'fastify-type-provider-zod';
+import { z } from 'zod';
+import type { Access } from '../context.js';
+import { errorSchema } from '../routes/schemas.js';
+import { finishDocument } from './openapi-document.js';
+
+/** Every tag a route may use, in the order the docs page lists them; a test checks each is here. */
+export const OPENAPI_TAGS = [
+  { name: 'health', description: 'Liveness and readiness probes for load balancers and orchestrators.' },
+  {
+    name: 'auth',
+    description:
+      'Signing in to the panel with Discord (OAuth2 with PKCE), the session and its CSRF token, signing ' +
+      'out, and two-factor sign-in (TOTP) with recovery codes.',
+  },
+  { name: 'me', description: 'The signed-in person: the organizations they belong to.' },
+  {
+    name: 'organizations',
+    description:
+      'Creating an organization (a studio) and changing its settings, TOTP requirement and limits.',
+  },
+  { name: 'audit', description: 'The audit log of staff actions, permission changes and settings changes.' },
+  { name: 'members', description: 'Members of an organization, their roles, and invitations.' },
+  { name: 'roles', description: 'System and custom roles and the permissions they grant.' },
+  { name: 'teams', description: 'Teams of staff that tickets can be routed to.' },
+  {
+    name: 'tickets',
+    description:
+      'Search and work tickets: create, reply, internal notes, assign, claim, transfer, status, priority, ' +
+      'tags, merge, close, reopen, and bulk actions.',
+  },
+  {
+    name: 'attachments',
+    description: 'Files on tickets: streamed uploads, and downloads through short-lived signed links.',
+  },
+  {
+    name: 'inbox',
+    description:
+      'Conversation channels (tickets, player DMs, staff rooms), their messages, read state and reactions.',
+  },
+  {
+    name: 'players',
+    description: 'Players: profiles, linked identities (Discord, email, game accounts) and history.',
+  },
+  {
+    name: 'api-tokens',
+    description:
+      'Organization API tokens for scripts and integrations (shown once, stored hashed, scoped, revocable).',
+  },
+  { name: 'games', description: "The organization's games and the keys their in-game SDKs use." },
+  {
+    name: 'retention',
+    description: 'How long tickets, messages and logs are kept before purging or anonymising.',
+  },
+  {
+    name: 'guilds',
+    description: 'Linked Discord servers: link codes, per-server settings and role mappings.',
+  },
+  { name: 'categories', description: 'Ticket categories with their intake questions.' },
+  { name: 'canned-replies', description: 'Saved replies with variables, and a preview that fills them.' },
+  {
+    name: 'sla',
+    description: 'SLA policies (first response, next response, resolution) and business calendars.',
+  },
+  {
+    name: 'webhooks',
+    description:
+      'Signed outgoing webhooks (Standard Webhooks v1): subscriptions, secret rotation, test events, the ' +
+      'delivery log and replays.',
+  },
+  { name: 'live', description: 'Live updates and presence over a WebSocket (protocol in the API guide).' },
+] as const;
+
+const WRITES = new Set(['POST', 'PUT', 'PATCH', 'DELETE']);
+
+type Security = Record<string, string[]>[];
+
+/**
+ * Who may call an operation, from the access the route declares, so the document can't drift from
+ * the check. A cookie session must send x-csrf-token on writes; API tokens never reach user routes.
+ */
+function securityOf(access: Access | undefined, methods: readonly string[]): Security | undefined {
+  if (access === undefined) return undefined;
+  if (access === 'public') return [];
+  const session: Security[number] = methods.some((m) => WRITES.has(m))
+    ? { session: [], csrf: [] }
+    : { session: [] };
+  if (access === 'session' || access === 'authenticated') return [session];
+  return [session, { token: [] }];
+}
+
+/**
+ * The error statuses any route can answer by the way it is declared (access, rate limit, inputs),
+ * whether or not its file lists them: the document should name every answer a client must handle.
+ */
+function impliedErrors(route: RouteOptions, schema: Record<string, unknown>, methods: readonly string[]) {
+  const access = route.config?.access;
+  const statuses = [500];
+  if (access !== 'public') statuses.push(401, 403);
+  if (typeof access === 'object') statuses.push(404);
+  if (route.config?.rateLimit !== 'none') statuses.push(429, 503);
+  if (schema.body || schema.params || schema.querystring) statuses.push(422);
+  if (methods.some((m) => WRITES.has(m))) statuses.push(400, 413, 415);
+  // A replayed key with another request is refused (422), one still running too (409).
+  if (route.config?.idempotent) statuses.push(409, 422);
+  return statuses;
+}
+
+/** The header creating POSTs take so a retry can't create twice (see the idempotency plugin). */
+const idempotencyHeader = z.object({
+  'idempotency-key': z
+    .string()
+    .min(1)
+    .max(255)
+    .optional()
+    .meta({
+      description:
+        'Your id for this request: a retry with the same key gets the stored answer (kept 24 hours) ' +
+        'instead of creating again',
+    }),
+});
+
+/**
+ * The zod to JSON Schema conversion's per-node hook: the library's own (empty union branches
+ * dropped, dates as date-time strings) applied to inputs as well. A date in a query or a body can
+ * only arrive as an ISO 8601 string, and without this clients would see it typed `unknown`.
+ */
+function describeNode(ctx: { zodSchema: z.core.$ZodType; jsonSchema: z.core.JSONSchema.BaseSchema }) {
+  const { type } = ctx.zodSchema._zod.def;
+  if (type === 'union' && ctx.jsonSchema.anyOf) {
+    ctx.jsonSchema.anyOf = ctx.jsonSchema.anyOf.filter((branch) => Object.keys(branch).length > 0);
+  }
+  if (type === 'date') Object.assign(ctx.jsonSchema, { type: 'string', format: 'date-time' });
+}
+
+const zodToJsonConfig = { override: describeNode };
+const zodTransform = createJsonSchemaTransform({ zodToJsonConfig });
+const zodTransformObject = createJsonSchemaTransformObject({ zodToJsonConfig });
+
+/** The body of a streamed download: the bytes, under the file's own Content-Type. */
+const STREAMED_ANSWER = {
+  200: {
+    description: "The file's bytes, with its own Content-Type",
+    content: { 'application/octet-stream': { schema: z.string().meta({ format: 'binary' }) } },
+  },
+};
+
+type TransformInput = Parameters<typeof zodTransform>[0] & { route: RouteOptions };
+
+/**
+ * Per route, before its zod schemas become JSON Schema: its security from its access, every error
+ * it can answer, and the Idempotency-Key header where it takes one. Only the document changes;
+ * the route's own schema (validation, serialization) is left as it is.
+ */
+function transformRoute(input: TransformInput) {
+  const { route } = input;
+  const schema = (input.schema ?? {}) as Record<string, unknown>;
+  if (schema.hide) return zodTransform(input);
+  const methods = (Array.isArray(route.method) ? route.method : [route.method]).map(String);
+  const response = { ...(schema.response as Record<string, unknown> | undefined) };
+  // A route that streams its answer (a download) declares no response schema: one would make
+  // its answer JSON. (The WebSocket route is hidden from the document by @fastify/websocket.)
+  if (!schema.response) Object.assign(response, STREAMED_ANSWER);
+  for (const status of impliedErrors(route, schema, methods)) response[status] ??= errorSchema;
+  const security = securityOf(route.config?.access, methods);
+  const headers = route.config?.idempotent && !schema.headers ? idempotencyHeader : schema.headers;
+  return zodTransform({
+    ...input,
+    schema: { ...schema, response, ...(headers ? { headers } : {}), ...(security && { security }) },
+  });
+}
 
 /** OpenAPI 3.1 generated from the routes' zod schemas: JSON at /docs/json, a browsable page at /docs. */
 export async function registerOpenApi(app: FastifyInstance) {
@@ -16,16 +186,35 @@ export async function registerOpenApi(app: FastifyInstance) {
           '(writes also need the x-csrf-token header) or with an API token (Authorization: Bearer gm_...). ' +
           'Errors are always { "error": { "code", "message", "details" } }.',
       },
+      // Where this server is reached (PUBLIC_URL), so generated clients and the docs page call it.
+      servers: [{ url: app.settings.publicUrl, description: 'This GameMod server' }],
+      tags: [...OPENAPI_TAGS],
       components: {
         securitySchemes: {
-          session: { type: 'apiKey', in: 'cookie', name: 'gm_session' },
-          token: { type: 'http', scheme: 'bearer' },
+          session: {
+            type: 'apiKey',
+            in: 'cookie',
+            name: 'gm_session',
+            description: 'The panel session, set by signing in with Discord.',
+          },
+          csrf: {
+            type: 'apiKey',
+            in: 'header',
+            name: 'x-csrf-token',
+            description: 'Required with the session cookie on writes; GET /auth/session gives it.',
+          },
+          token: {
+            type: 'http',
+            scheme: 'bearer',
+            bearerFormat: 'gm_...',
+            description: "An organization's API token, limited to its scopes.",
+          },
         },
       },
       security: [{ session: [] }, { token: [] }],
     },
-    transform: jsonSchemaTransform,
-    transformObject: jsonSchemaTransformObject,
+    transform: transformRoute as unknown as typeof zodTransform,
+    transformObject: (input) => finishDocument(zodTransformObject(input)),
   });
   await app.register(swaggerUi, { routePrefix: '/docs', staticCSP: true });
 }

@@ -90,8 +90,16 @@ export const ticketListItem = ticketSchema
   .extend({ requesterName: z.string().nullable(), assigneeName: z.string().nullable() })
   .meta({ id: 'TicketListItem' });
 export const ticketPage = z.object({ tickets: z.array(ticketListItem), next: z.string().nullable() });
+// One named property per status rather than an enum-keyed record: OpenAPI tools see a record's
+// keys only as `propertyNames`, so generated clients would lose them.
+const countPerStatus = z.object(
+  Object.fromEntries(STATUSES.map((s) => [s, z.number().int()])) as Record<
+    (typeof STATUSES)[number],
+    z.ZodNumber
+  >,
+);
 export const ticketCountsSchema = z.object({
-  byStatus: z.record(z.enum(STATUSES), z.number().int()),
+  byStatus: countPerStatus,
   unassigned: z.number().int(),
   mine: z.number().int(),
   breached: z.number().int(),
