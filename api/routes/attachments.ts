@@ -15,7 +15,7 @@ import {
 } from '../../db/attachments.js';
 import { withTenant } from '../../db/tenant.js';
 import { getTicket } from '../../db/tickets.js';
-import { AppError } from '../../lib/errors.js';
+import { AppError, isAppError } from '../../lib/errors.js';
 import { contentDisposition } from '../../lib/storage/common.js';
 import { peek, typeFromBytes } from '../../lib/storage/sniff.js';
 import { actorOf } from './helpers.js';
@@ -65,13 +65,28 @@ function rawUpload(req: FastifyRequest, filename: string | undefined): Upload {
   return { body: req.raw, contentType, filename, size, truncated: () => false };
 }
 
+// What busboy says about a body that is not the multipart it claims to be (no boundary, cut off,
+// a broken part header): the client's fault, so a 400 rather than the 500 of an unknown error.
+const MALFORMED_MULTIPART = /multipart|boundary|part header|part terminated/i;
+
+/** Rethrows a busboy parse failure as a 400; anything else (a 413 limit, storage) as it was. */
+function asMultipartError(err: unknown): unknown {
+  if (isAppError(err) || !(err instanceof Error) || (err as { statusCode?: number }).statusCode) return err;
+  if (!MALFORMED_MULTIPART.test(err.message)) return err;
+  return new AppError('bad_request', `malformed multipart/form-data body: ${err.message}`, { cause: err });
+}
+
 /** `multipart/form-data` (a browser form, `curl -F file=@shot.png`): the first file part. */
 async function multipartUpload(req: FastifyRequest, filename: string | undefined): Promise<Upload> {
-  const part = await req.file({
-    // One byte past the limit, so an oversized file reaches storage's own count (a 413) instead
-    // of being cut silently at exactly the limit.
-    limits: { fileSize: MAX_ATTACHMENT_BYTES + 1, files: 1, fields: 10, parts: 11, fieldSize: 1024 },
-  });
+  const part = await req
+    .file({
+      // One byte past the limit, so an oversized file reaches storage's own count (a 413) instead
+      // of being cut silently at exactly the limit.
+      limits: { fileSize: MAX_ATTACHMENT_BYTES + 1, files: 1, fields: 10, parts: 11, fieldSize: 1024 },
+    })
+    .catch((err: unknown) => {
+      throw asMultipartError(err);
+    });
   if (!part) {
     throw new AppError('validation_failed', 'the form has no file', {
       details: [{ path: 'body.file', message: 'a file part is required' }],
@@ -132,13 +147,19 @@ export const attachmentRoutes: FastifyPluginAsyncZod = async (app) => {
           details: [{ path: 'query.filename', message: 'required for a raw upload' }],
         });
       }
-      const { head, body } = await peek(upload.body);
-      const contentType = await typeFromBytes(upload.contentType, head);
       const key = `orgs/${orgId}/attachments/${randomUUID()}`;
-      const stored = await app.storage.put(key, body, {
-        contentType,
-        ...(upload.size === undefined ? {} : { contentLength: upload.size }),
-        maxBytes: MAX_ATTACHMENT_BYTES,
+      const { stored, contentType } = await (async () => {
+        const { head, body } = await peek(upload.body);
+        const type = await typeFromBytes(upload.contentType, head);
+        const put = await app.storage.put(key, body, {
+          contentType: type,
+          ...(upload.size === undefined ? {} : { contentLength: upload.size }),
+          maxBytes: MAX_ATTACHMENT_BYTES,
+        });
+        return { stored: put, contentType: type };
+      })().catch((err: unknown) => {
+        // A multipart body can turn out malformed mid-file; storage has kept nothing of it.
+        throw multipartForm ? asMultipartError(err) : err;
       });
       try {
         if (upload.truncated()) throw attachmentTooLarge();

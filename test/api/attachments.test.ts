@@ -170,6 +170,26 @@ describe('multipart/form-data uploads', () => {
     expect(storedFiles().length - before).toBe(two.statusCode === 201 ? 1 : 0);
   });
 
+  it('answers a malformed or cut-off multipart body with 400, never a 500', async () => {
+    const t = await newTicket();
+    const noBoundary = await api.call(owner, {
+      method: 'POST',
+      url: `${tickets()}/${t}/attachments?filename=a.txt`,
+      payload: '<script>alert(1)</script>',
+      headers: { 'content-type': 'multipart/form-data; boundary=x' },
+    });
+    expect(noBoundary.statusCode, noBoundary.body).toBe(400);
+    const whole = form([{ name: 'file', filename: 'a.txt', type: 'text/plain', data: 'x'.repeat(10_000) }]);
+    const cut = await api.call(owner, {
+      method: 'POST',
+      url: `${tickets()}/${t}/attachments`,
+      payload: whole.payload.subarray(0, 5_000),
+      headers: { 'content-type': whole.type },
+    });
+    expect(cut.statusCode, cut.body).toBe(400);
+    expect(await attachmentRows(t)).toBe(0);
+  });
+
   it('refuses a file past the limit with 413 and leaves nothing behind', async () => {
     const t = await newTicket();
     const before = storedFiles().length;
