@@ -136,6 +136,18 @@ describe('the OpenAPI document', () => {
     expect(operations().find((o) => o.path === '/health')?.op.security).toEqual([]);
   });
 
+  it('declares what every operation answers on success (only the download is bytes)', () => {
+    const success = (op: Operation) =>
+      Object.entries(op.responses ?? {}).filter(([status]) => /^[123]/.test(status));
+    const bytes = operations()
+      .filter(({ op }) => success(op).some(([, answer]) => answer.content?.['application/octet-stream']))
+      .map(({ method, path }) => `${method} ${path}`);
+    // A route declaring no response schema is documented as a download: a new one must be meant.
+    expect(bytes).toEqual(['GET /v1/files/{attachmentId}']);
+    const none = operations().filter(({ op }) => success(op).length === 0);
+    expect(none.map(({ method, path }) => `${method} ${path}`)).toEqual([]);
+  });
+
   it('answers every error with the one Error schema and says what each status means', () => {
     const wrong: string[] = [];
     const errorSchema = { $ref: '#/components/schemas/Error' };
