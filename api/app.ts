@@ -5,6 +5,12 @@ import { z } from 'zod';
 import { requestId } from '../lib/logger.js';
 import { createDownloadSigner } from '../lib/signed-url.js';
 import type { ApiSettings, AppDeps, RegisteredRoute } from './context.js';
+import {
+  DEFAULT_HTTP_TIMEOUTS,
+  type HttpTimeouts,
+  registerBodyTimeout,
+  serverTimeoutOptions,
+} from './http-timeouts.js';
 import { registerAuth } from './plugins/auth.js';
 import { registerErrorHandling } from './plugins/errors.js';
 import { registerIdempotency } from './plugins/idempotency.js';
@@ -42,10 +48,17 @@ const BODY_LIMIT = 1024 * 1024;
 
 /** Builds the HTTP app without listening, so tests can `inject` requests. */
 export async function buildApp(
-  deps: AppDeps & { rateLimits?: Partial<RateLimits> },
+  deps: AppDeps & {
+    rateLimits?: Partial<RateLimits>;
+    timeouts?: Partial<HttpTimeouts>;
+    /** Whether this port serves /metrics (api/metrics-server.ts decides; default yes). */
+    publicMetrics?: boolean;
+  },
 ): Promise<FastifyInstance> {
   const settings: ApiSettings = { ...DEFAULT_SETTINGS, ...deps.settings };
+  const timeouts: HttpTimeouts = { ...DEFAULT_HTTP_TIMEOUTS, ...deps.timeouts };
   const app = Fastify({
+    ...serverTimeoutOptions(timeouts),
     loggerInstance: deps.logger as FastifyBaseLogger,
     genReqId: (req) => requestId(req.headers['x-request-id']),
     bodyLimit: BODY_LIMIT,
@@ -91,13 +104,15 @@ export async function buildApp(
     for (const method of methods) routes.push({ method, url: route.url, access: route.config?.access });
   });
   registerErrorHandling(app);
+  registerBodyTimeout(app, timeouts);
   await app.register(cookie);
-  registerAuth(app);
+  const rateLimits: RateLimits = { ...DEFAULT_RATE_LIMITS, ...deps.rateLimits };
+  registerAuth(app, rateLimits.authFailures);
   // After auth (access is checked before input is looked at), before every route.
   registerInputGuard(app);
-  registerRateLimits(app, { ...DEFAULT_RATE_LIMITS, ...deps.rateLimits });
+  registerRateLimits(app, rateLimits);
   registerIdempotency(app);
-  registerMetrics(app);
+  registerMetrics(app, { route: deps.publicMetrics ?? true });
   await registerOpenApi(app);
   await registerRoutes(app);
   return app;

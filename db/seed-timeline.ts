@@ -284,10 +284,14 @@ class Life {
   reopenCount = 0;
   last: Date;
 
+  /**
+   * `horizon`: where this ticket's story stops. Now for most; earlier for the backlog, tickets the
+   * team hasn't got to yet, so the demo's inbox has work in it and SLA clocks running.
+   */
   constructor(
     readonly id: string,
     readonly createdAt: Date,
-    readonly now: Date,
+    readonly horizon: Date,
   ) {
     this.statusChangedAt = createdAt;
     this.last = createdAt;
@@ -295,7 +299,7 @@ class Life {
   }
 
   fits(at: Date) {
-    return at.getTime() < this.now.getTime();
+    return at.getTime() < this.horizon.getTime();
   }
 
   event(type: string, actor: { type: EventRow['actorType']; id: string | null }, data: object, at: Date) {
@@ -367,6 +371,17 @@ const later = (at: Date, minutes: number, cal: BusinessCalendar | null) =>
 const afterMinutes = (at: Date, minutes: number) =>
   new Date(at.getTime() + Math.max(1, Math.round(minutes)) * MIN);
 
+/**
+ * Half the tickets of the last 10 days are still being worked: their story stops somewhere
+ * between their opening and now (some untouched, some waiting on the player or the dev team).
+ */
+function horizon(r: Rng, createdAt: Date, now: Date): Date {
+  const age = now.getTime() - createdAt.getTime();
+  if (age > BACKLOG_DAYS * DAY || r.next() >= 0.5) return now;
+  return new Date(createdAt.getTime() + r.next() * age * 0.7);
+}
+const BACKLOG_DAYS = 10;
+
 export function buildTimeline(r: Rng, input: TimelineInput): Timeline {
   const out: Timeline = { tickets: [], messages: [], events: [], notes: [], assignments: [], sla: [] };
   const opened = Array.from({ length: input.count }, () => openedAt(r, input.now, input.days)).sort(
@@ -392,7 +407,7 @@ export function buildTimeline(r: Rng, input: TimelineInput): Timeline {
     const cal = policy.calendar;
     const staff = input.staffByTeam[category.teamId] ?? [];
     const agent = r.pick(staff);
-    const life = new Life(randomUUID(), createdAt, input.now);
+    const life = new Life(randomUUID(), createdAt, horizon(r, createdAt, input.now));
     const me = { type: 'player' as const, id: player.id };
     const them = { type: 'user' as const, id: agent };
     const replyOrigin: Origin = origin === 'discord' ? 'discord' : 'panel';

@@ -143,6 +143,27 @@ describe('every GET route on the seeded demo workspace', () => {
     expect(await walk(token, routes)).toEqual([]);
   });
 
+  it('has work in its inbox and answers in hours, not days', async () => {
+    const stats = await withTenant(db.app, orgId, async (tx) => {
+      const { rows } = await tx.query<{ waiting: number; breached: number; median_hours: number }>(
+        `select count(*) filter (where status in ('open', 'pending', 'on_hold'))::int as waiting,
+                count(*) filter (where status in ('open', 'pending', 'on_hold')
+                                   and (sla_breached_at is not null or sla_due_at < now()))::int as breached,
+                (percentile_cont(0.5) within group (
+                   order by extract(epoch from first_response_at - created_at) / 3600))::float as median_hours
+           from tickets`,
+      );
+      return rows[0];
+    });
+    // A demo inbox with nothing to do shows nothing; one that is all on fire isn't believable.
+    expect(stats, JSON.stringify(stats)).toBeDefined();
+    expect(stats?.waiting).toBeGreaterThanOrEqual(20);
+    expect(stats?.waiting).toBeLessThanOrEqual(80);
+    expect(stats?.breached).toBeGreaterThan(0);
+    expect(stats?.median_hours).toBeGreaterThan(0.2);
+    expect(stats?.median_hours).toBeLessThan(24);
+  });
+
   it('the demo org is found by its slug, demo', async () => {
     const res = await api.call(owner, { method: 'GET', url: `/v1/orgs/${orgId}` });
     expect(res.json()).toMatchObject({ slug: 'demo' });
