@@ -1,3 +1,4 @@
+import { type MetricsServer, poolGauge, startMetricsServer } from './api/metrics-server.js';
 import { demoSignInAllowed } from './api/routes/demo-signin.js';
 import { assertMigrationsCurrent, migrate } from './db/migrate.js';
 import { createPool, type Pool } from './db/pool.js';
@@ -34,7 +35,9 @@ export async function startSystem(config: Config, logger: Logger): Promise<Runni
     connectTimeoutMs: config.database.connectTimeoutMs,
     applicationName: `gamemod-${config.roles.join('-')}`,
   });
+  let metrics: MetricsServer | undefined;
   const stop = async () => {
+    await metrics?.close();
     for (const role of [...roles].reverse()) {
       await role
         .stop()
@@ -53,6 +56,16 @@ export async function startSystem(config: Config, logger: Logger): Promise<Runni
     if (config.seedDemo) await seedDemoIfEmpty(pool, logger);
     for (const name of config.roles) {
       roles.push(await ROLE_STARTERS[name](config, { pool, redisUrl: stack.redisUrl, logger, secretKey }));
+    }
+    if (config.metrics.port !== undefined) {
+      // Its own listener, for whichever roles run here (api/metrics-server.ts).
+      metrics = await startMetricsServer({
+        host: config.metrics.host,
+        port: config.metrics.port,
+        token: config.api.metricsToken,
+        beforeCollect: poolGauge(pool),
+      });
+      logger.info(`metrics at ${metrics.url}`);
     }
     await logDemoSignIn(config, pool, logger);
   } catch (err) {

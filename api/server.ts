@@ -3,6 +3,7 @@ import { createRedis } from '../lib/redis.js';
 import { createStorage } from '../lib/storage/index.js';
 import type { RoleContext, RunningRole } from '../role.js';
 import { buildApp } from './app.js';
+import { metricsOnPublicPort } from './metrics-server.js';
 import { demoSignInAllowed } from './routes/demo-signin.js';
 
 /** The api role: builds the app and listens; closing stops accepting and drains requests. */
@@ -15,6 +16,8 @@ export async function startApi(config: Config, ctx: RoleContext): Promise<Runnin
     subscriber: () => createRedis(ctx.redisUrl, 'worker', 'gamemod-api-live'),
     logger: ctx.logger.child({ role: 'api' }),
     storage: createStorage(config.storage),
+    timeouts: config.http.timeouts,
+    publicMetrics: metricsOnPublicPort(config),
     settings: {
       publicUrl: config.http.publicUrl,
       discord: {

@@ -67,6 +67,15 @@ export const envSchema = z.object({
   COOKIE_SECURE: bool.default(true),
   TRUST_PROXY: bool.default(false),
   METRICS_TOKEN: z.string().min(16, 'at least 16 characters').optional(),
+  // A separate listener for /metrics (then never on the public port); loopback unless told.
+  METRICS_PORT: port.optional(),
+  METRICS_HOST: z.string().min(1).default('127.0.0.1'),
+  // Slow clients (see api/http-timeouts.ts): headers, a JSON body, an upload, silence, keep-alive.
+  HTTP_HEADERS_TIMEOUT_MS: z.coerce.number().int().min(1_000).max(300_000).default(10_000),
+  HTTP_BODY_TIMEOUT_MS: z.coerce.number().int().min(1_000).max(3_600_000).default(30_000),
+  HTTP_UPLOAD_TIMEOUT_MS: z.coerce.number().int().min(10_000).max(86_400_000).default(600_000),
+  HTTP_IDLE_TIMEOUT_MS: z.coerce.number().int().min(1_000).max(3_600_000).default(60_000),
+  HTTP_KEEP_ALIVE_TIMEOUT_MS: z.coerce.number().int().min(1_000).max(3_600_000).default(72_000),
 
   SHUTDOWN_TIMEOUT_MS: z.coerce.number().int().min(100).default(10_000),
 
@@ -108,7 +117,24 @@ export type RoleName = z.infer<typeof roleName>;
 export interface Config {
   readonly env: 'development' | 'test' | 'production';
   readonly roles: readonly RoleName[];
-  readonly http: { readonly host: string; readonly port: number; readonly publicUrl: string };
+  readonly http: {
+    readonly host: string;
+    readonly port: number;
+    readonly publicUrl: string;
+    /** How long slow clients may take (api/http-timeouts.ts). */
+    readonly timeouts: {
+      readonly headersMs: number;
+      readonly bodyMs: number;
+      readonly uploadMs: number;
+      readonly idleMs: number;
+      readonly keepAliveMs: number;
+    };
+  };
+  /**
+   * `/metrics` on its own listener when `port` is set (never on the public port then). Without
+   * it, production serves `/metrics` on the public port only behind METRICS_TOKEN.
+   */
+  readonly metrics: { readonly port: number | undefined; readonly host: string };
   readonly logLevel: string;
   readonly database: {
     /** The runtime (app role) connection; undefined means "start the embedded cluster". */
@@ -199,7 +225,19 @@ export function loadConfig(env: Readonly<Record<string, string | undefined>> = p
   return deepFreeze({
     env: e.NODE_ENV,
     roles: [...new Set(e.ROLES)],
-    http: { host: e.HOST, port: e.PORT, publicUrl: e.PUBLIC_URL ?? `http://localhost:${e.PORT}` },
+    http: {
+      host: e.HOST,
+      port: e.PORT,
+      publicUrl: e.PUBLIC_URL ?? `http://localhost:${e.PORT}`,
+      timeouts: {
+        headersMs: e.HTTP_HEADERS_TIMEOUT_MS,
+        bodyMs: e.HTTP_BODY_TIMEOUT_MS,
+        uploadMs: e.HTTP_UPLOAD_TIMEOUT_MS,
+        idleMs: e.HTTP_IDLE_TIMEOUT_MS,
+        keepAliveMs: e.HTTP_KEEP_ALIVE_TIMEOUT_MS,
+      },
+    },
+    metrics: { port: e.METRICS_PORT, host: e.METRICS_HOST },
     logLevel: e.LOG_LEVEL,
     database: {
       url: e.DATABASE_URL,

@@ -7,6 +7,7 @@ import { isUuid, withTenant } from '../../db/tenant.js';
 import { AppError } from '../../lib/errors.js';
 import { type ApiSettings, acceptedPermissions } from '../context.js';
 import { readSession, type SessionTimes } from '../sessions.js';
+import { authFailureLimiter, DEFAULT_RATE_LIMITS, type RateLimit } from './rate-limit.js';
 import { addRouteHook } from './route-hooks.js';
 
 export const SESSION_COOKIE = 'gm_session';
@@ -57,7 +58,11 @@ const notFoundOrg = () => new AppError('not_found', 'organization not found');
  * A bearer token wins over a cookie. Ids of orgs the caller can't see answer 404, never 403, so
  * probing can't tell "exists" from "not yours".
  */
-export function registerAuth(app: FastifyInstance) {
+export function registerAuth(
+  app: FastifyInstance,
+  failureLimit: RateLimit = DEFAULT_RATE_LIMITS.authFailures,
+) {
+  const failures = authFailureLimiter(app, failureLimit);
   app.decorateRequest('auth', null);
   app.decorateRequest('org', null);
   app.decorateRequest('inOrg', function inOrg(this: FastifyRequest, fn) {
@@ -67,17 +72,23 @@ export function registerAuth(app: FastifyInstance) {
 
   // Public routes need no caller (and /metrics reads its own bearer secret).
   const guarded = (c: { access?: unknown }) => c.access !== 'public';
-  addRouteHook(app, 'onRequest', guarded, async (req: FastifyRequest) => {
+  addRouteHook(app, 'onRequest', guarded, async (req: FastifyRequest, reply: FastifyReply) => {
     const header = req.headers.authorization;
     if (header !== undefined) {
       const [scheme, value] = header.split(' ', 2);
       if (scheme?.toLowerCase() !== 'bearer' || !value) {
+        await failures.failed(req, reply);
         throw new AppError('unauthenticated', 'Authorization must be "Bearer <API token>"');
       }
       let token = app.tokenCache.get(value) ?? null;
       if (!token) {
+        // Failed guesses from this address are limited (plugins/rate-limit.ts).
+        await failures.check(req, reply);
         token = await resolveApiToken(app.deps.pool, value);
-        if (!token) throw new AppError('unauthenticated', 'the API token is unknown, revoked or expired');
+        if (!token) {
+          await failures.failed(req, reply);
+          throw new AppError('unauthenticated', 'the API token is unknown, revoked or expired');
+        }
         app.tokenCache.set(value, token);
       }
       req.auth = { kind: 'token', tokenId: token.tokenId, orgId: token.orgId, scopes: token.scopes };
@@ -87,6 +98,8 @@ export function registerAuth(app: FastifyInstance) {
     if (!cookie) return;
     const session = await readSession(app.deps.redis, cookie, sessionTimes(app.settings));
     if (session) req.auth = { kind: 'session', userId: session.userId, session };
+    // A cookie naming no session (guessed, or simply expired) counts as a failure too.
+    else await failures.failed(req, reply);
   });
 
   addRouteHook(app, 'preValidation', guarded, async (req: FastifyRequest) => {

@@ -1,20 +1,21 @@
 import type { FastifyInstance } from 'fastify';
 import { AppError } from '../../lib/errors.js';
 import { gauge, histogram, registry } from '../../lib/metrics.js';
+import { poolGauge } from '../metrics-server.js';
 import { sameSecret } from './auth.js';
 
 /**
  * Request histograms by route template and status (never by raw URL: ids would explode the
  * label set), Postgres pool and Redis gauges, and `/metrics` in Prometheus text format.
  */
-export function registerMetrics(app: FastifyInstance) {
+export function registerMetrics(app: FastifyInstance, opts: { route: boolean } = { route: true }) {
   const requests = histogram('gamemod_http_request_duration_seconds', 'HTTP requests by route and status', [
     'method',
     'route',
     'status',
   ]);
   const { pool, redis } = app.deps;
-  const poolGauge = gauge('gamemod_db_pool_connections', 'Postgres pool connections by state', ['state']);
+  const setPoolGauge = poolGauge(pool);
   const redisUp = gauge('gamemod_redis_up', 'Whether the API Redis connection is ready (1) or not (0)');
 
   // One labelled child per method, route and status, found by a string key: prom-client would
@@ -32,6 +33,9 @@ export function registerMetrics(app: FastifyInstance) {
     done();
   });
 
+  // Not on this port at all when metrics have their own listener, or in production without a
+  // METRICS_TOKEN (api/metrics-server.ts decides): the route does not exist, so 404.
+  if (!opts.route) return;
   // Public as a route (no session or API token), but behind METRICS_TOKEN when one is set.
   const secret = app.settings.metricsToken;
   app.get(
@@ -41,9 +45,7 @@ export function registerMetrics(app: FastifyInstance) {
       if (secret && !sameSecret(req.headers.authorization ?? '', `Bearer ${secret}`)) {
         throw new AppError('unauthenticated', 'metrics need Authorization: Bearer <METRICS_TOKEN>');
       }
-      poolGauge.set({ state: 'total' }, pool.totalCount);
-      poolGauge.set({ state: 'idle' }, pool.idleCount);
-      poolGauge.set({ state: 'waiting' }, pool.waitingCount);
+      setPoolGauge();
       redisUp.set(redis.status === 'ready' ? 1 : 0);
       reply.header('content-type', registry.contentType);
       return registry.metrics();

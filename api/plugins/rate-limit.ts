@@ -13,15 +13,22 @@ export interface RateLimits {
   auth: RateLimit;
   /** Everything else, per user or per token (per address when anonymous). */
   default: RateLimit;
+  /**
+   * Failed authentication (an unknown, revoked or malformed bearer token, a session cookie that
+   * names no session), per client address: slows down token guessing and the look-ups it costs.
+   */
+  authFailures: RateLimit;
 }
 
 export const DEFAULT_RATE_LIMITS: RateLimits = {
   auth: { burst: 10, perMinute: 20 },
   default: { burst: 120, perMinute: 600 },
+  authFailures: { burst: 10, perMinute: 20 },
 };
 
 // A token bucket rather than @fastify/rate-limit's fixed window, which lets through twice the
-// limit around a window edge. KEYS[1] bucket; ARGV: burst, tokens per ms, now (ms).
+// limit around a window edge. KEYS[1] bucket; ARGV: burst, tokens per ms, now (ms), and
+// optionally "peek" (say whether a token is there without taking it).
 // Returns { allowed (0/1), ms until one token is back, tokens left }.
 const TOKEN_BUCKET = `
 local burst = tonumber(ARGV[1])
@@ -31,6 +38,10 @@ local state = redis.call('hmget', KEYS[1], 'tokens', 'at')
 local tokens = tonumber(state[1]) or burst
 local at = tonumber(state[2]) or now
 tokens = math.min(burst, tokens + math.max(0, now - at) * rate)
+if ARGV[4] == 'peek' then
+  if tokens >= 1 then return { 1, 0, math.floor(tokens) } end
+  return { 0, math.ceil((1 - tokens) / rate), 0 }
+end
 local allowed = 0
 if tokens >= 1 then
   tokens = tokens - 1
@@ -42,6 +53,48 @@ local wait = 0
 if allowed == 0 then wait = math.ceil((1 - tokens) / rate) end
 return { allowed, wait, math.floor(tokens) }
 `;
+
+const rateLimited = (reply: FastifyReply, waitMs: number, what = 'too many requests') => {
+  const seconds = Math.max(1, Math.ceil(waitMs / 1000));
+  reply.header('retry-after', String(seconds));
+  return new AppError('rate_limited', `${what}: retry in ${seconds} s`, {
+    details: { retryAfterSeconds: seconds },
+  });
+};
+
+/**
+ * Failed authentication per client address. Only failures use the bucket up, so callers with a
+ * valid credential never spend it. Once it is empty, that address gets 429 for any credential
+ * the instance has not resolved recently (`check`): a guess costs no database look-up, and a
+ * valid but uncached token from an address shared with the guesser waits at most until a token
+ * is back (3 s at 20 a minute; `Retry-After` says when). A token this instance resolved in the
+ * last 10 s, and any session that exists, is never refused for someone else's failures.
+ */
+export function authFailureLimiter(app: FastifyInstance, limit: RateLimit) {
+  const run = async (req: FastifyRequest, mode: 'peek' | 'take') =>
+    (await app.deps.redis.eval(
+      TOKEN_BUCKET,
+      1,
+      `gm:rl:authfail:ip:${req.ip}`,
+      limit.burst,
+      limit.perMinute / 60_000,
+      app.settings.now(),
+      mode,
+    )) as [number, number, number];
+  const what = 'too many failed sign-in attempts from this address';
+  return {
+    /** Before a look-up a failure would count against: 429 when the address has none left. */
+    async check(req: FastifyRequest, reply: FastifyReply): Promise<void> {
+      const [allowed, waitMs] = await run(req, 'peek');
+      if (allowed !== 1) throw rateLimited(reply, waitMs, what);
+    },
+    /** After a failure: counts it, and answers 429 instead of 401 once the address is out. */
+    async failed(req: FastifyRequest, reply: FastifyReply): Promise<void> {
+      const [allowed, waitMs] = await run(req, 'take');
+      if (allowed !== 1) throw rateLimited(reply, waitMs, what);
+    },
+  };
+}
 
 export function registerRateLimits(app: FastifyInstance, limits: RateLimits) {
   addRouteHook(
@@ -69,11 +122,7 @@ export function registerRateLimits(app: FastifyInstance, limits: RateLimits) {
       reply.header('ratelimit-limit', String(limit.burst));
       reply.header('ratelimit-remaining', String(left));
       if (allowed === 1) return;
-      const seconds = Math.max(1, Math.ceil(waitMs / 1000));
-      reply.header('retry-after', String(seconds));
-      throw new AppError('rate_limited', `too many requests: retry in ${seconds} s`, {
-        details: { retryAfterSeconds: seconds },
-      });
+      throw rateLimited(reply, waitMs);
     },
   );
 }

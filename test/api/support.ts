@@ -7,6 +7,7 @@ import { pino } from 'pino';
 import { inject } from 'vitest';
 import { buildApp } from '../../api/app.js';
 import type { ApiSettings, AppDeps } from '../../api/context.js';
+import type { HttpTimeouts } from '../../api/http-timeouts.js';
 import type { RateLimits } from '../../api/plugins/rate-limit.js';
 import { createSession } from '../../api/sessions.js';
 import { type ApiTokenScope, createApiToken } from '../../db/api-tokens.js';
@@ -28,6 +29,7 @@ export class Clock {
 const GENEROUS: RateLimits = {
   auth: { burst: 10_000, perMinute: 100_000 },
   default: { burst: 10_000, perMinute: 100_000 },
+  authFailures: { burst: 10_000, perMinute: 100_000 },
 };
 
 export interface Caller {
@@ -52,7 +54,12 @@ export interface TestApi {
 
 export async function startTestApi(
   pool: Pool,
-  opts: { settings?: Partial<ApiSettings>; rateLimits?: Partial<RateLimits> } = {},
+  opts: {
+    settings?: Partial<ApiSettings>;
+    rateLimits?: Partial<RateLimits>;
+    timeouts?: Partial<HttpTimeouts>;
+    publicMetrics?: boolean;
+  } = {},
 ): Promise<TestApi> {
   const { redisUrl } = inject('services');
   const redis = new Redis(redisUrl, { maxRetriesPerRequest: 1 });
@@ -72,6 +79,8 @@ export async function startTestApi(
     storage: new LocalStorage(storageDir),
     settings,
     rateLimits: { ...GENEROUS, ...opts.rateLimits },
+    timeouts: opts.timeouts,
+    publicMetrics: opts.publicMetrics,
   });
   await app.ready();
   const times = () => ({
