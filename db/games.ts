@@ -192,10 +192,17 @@ export async function listGameKeys(tx: Tx, gameId?: string): Promise<GameKey[]> 
       where org_id = $1::uuid and ($2::uuid is null or game_id = $2::uuid) order by created_at desc, id`,
     [tx.orgId, gameId === undefined ? null : parseInput(id, gameId)],
   );
-  // A scope the catalog doesn't know (stored before the checks, or since dropped) grants nothing
-  // and is not shown, as resolveGameKey already treats it.
-  return r.rows.map((k) => ({ ...k, scopes: k.scopes.filter((s) => gameKeyScope.safeParse(s).success) }));
+  return r.rows.map(knownScopes);
 }
+
+/**
+ * A scope the catalog doesn't know (stored before the checks, or since dropped) grants nothing
+ * and is not shown, as resolveGameKey already treats it.
+ */
+const knownScopes = (k: GameKey): GameKey => ({
+  ...k,
+  scopes: k.scopes.filter((s) => gameKeyScope.safeParse(s).success),
+});
 
 /** Revokes a key at once; revoking it again changes nothing. */
 export async function revokeGameKey(tx: Tx, keyId: string, actor: Actor): Promise<GameKey> {
@@ -212,14 +219,14 @@ export async function revokeGameKey(tx: Tx, keyId: string, actor: Actor): Promis
       [tx.orgId, kid],
     );
     if (!existing.rows[0]) throw new AppError('not_found', 'game key not found');
-    return existing.rows[0];
+    return knownScopes(existing.rows[0]);
   }
   await recordChange(tx, actor, {
     action: 'game_key.revoked',
     target: { type: 'game', id: key.gameId },
     data: { keyId: key.id, name: key.name, prefix: key.prefix },
   });
-  return key;
+  return knownScopes(key);
 }
 
 export interface ResolvedGameKey {

@@ -207,5 +207,14 @@ describe("rows stored before today's checks (what the first demo seed wrote)", (
     );
     // A scope the catalog doesn't know grants nothing and is not shown.
     expect(oldKey?.scopes).toEqual(['reports:create']);
+    // Revoking it, and revoking it again, answers the same way.
+    for (let i = 0; i < 2; i++) {
+      const revoked = await api.call(owner, {
+        method: 'DELETE',
+        url: `/v1/orgs/${orgId}/games/${gameId}/keys/${(oldKey as unknown as { id: string }).id}`,
+      });
+      expect(revoked.statusCode, revoked.body).toBe(200);
+      expect(revoked.json()).toMatchObject({ scopes: ['reports:create'], revokedAt: expect.any(String) });
+    }
   });
 });
