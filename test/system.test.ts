@@ -50,10 +50,31 @@ async function waitReady(
   throw new Error(`not ready in time:\n${run.output()}`);
 }
 
+function runCli(args: string[], env: Record<string, string>) {
+  const child = spawn(process.execPath, ['--import', 'tsx', 'cli/main.ts', ...args], {
+    env: { ...process.env, ...env },
+    stdio: ['ignore', 'pipe', 'pipe'],
+  });
+  let stdout = '';
+  let output = '';
+  child.stdout.on('data', (b: Buffer) => {
+    stdout += b.toString();
+    output += b.toString();
+  });
+  child.stderr.on('data', (b: Buffer) => {
+    output += b.toString();
+  });
+  return new Promise<{ code: number | null; stdout: string; output: string }>((resolve) =>
+    child.on('exit', (code) => resolve({ code, stdout, output })),
+  );
+}
+
 describe('npm start (the whole process on the embedded stack)', () => {
   it('comes up with the demo, stops cleanly on SIGINT, and a second start reuses .data/', async () => {
     const [port, pgPort, redisPort] = [await freePort(), await freePort(), await freePort()];
     const env = {
+      // What `npm start` runs as (vitest's own NODE_ENV=test would otherwise be inherited).
+      NODE_ENV: 'development',
       DATA_DIR: dataDir,
       PORT: String(port),
       EMBEDDED_PG_PORT: String(pgPort),
@@ -69,6 +90,22 @@ describe('npm start (the whole process on the embedded stack)', () => {
     expect(first.output()).toContain('initialising a PostgreSQL cluster');
     expect(first.output()).toContain('loaded the demo workspace');
     expect(first.output()).toContain('the Discord bot is not enabled');
+    // The demo sign-in link it prints works: a session, then the API answers as that person.
+    // Printed once every role is up, which can be a moment after /ready answers.
+    await expect
+      .poll(first.output, { timeout: 15_000 })
+      .toContain(`http://localhost:${port}/auth/demo?as=admin`);
+    const signIn = await fetch(`http://127.0.0.1:${port}/auth/demo?as=admin`, { redirect: 'manual' });
+    expect(signIn.status).toBe(302);
+    expect(signIn.headers.get('location')).toBe('/');
+    const session = /gm_session=([^;]+)/.exec(signIn.headers.get('set-cookie') ?? '')?.[1];
+    expect(session).toBeTruthy();
+    const me = await fetch(`http://127.0.0.1:${port}/v1/me`, {
+      headers: { cookie: `gm_session=${session}` },
+    });
+    expect(me.status).toBe(200);
+    expect(await me.json()).toMatchObject({ kind: 'user' });
+    const key = readFileSync(join(dataDir, 'secret-key'), 'utf8');
     first.child.kill('SIGINT');
     expect(await first.exited).toBe(0);
     // The embedded servers stopped with the app.
@@ -90,6 +127,17 @@ describe('npm start (the whole process on the embedded stack)', () => {
     );
     await c.end();
     expect(n.rows[0]).toEqual({ orgs: 1, tickets: 300 });
+    // The development key made on the first start is the one the second start uses.
+    expect(readFileSync(join(dataDir, 'secret-key'), 'utf8')).toBe(key);
+    // The operator CLI, run beside the running process, uses its database: its token works there.
+    const cli = await runCli(['token', 'create', '--org', 'demo', '--scopes', 'tickets:read'], env);
+    expect(cli.code, cli.output).toBe(0);
+    const token = cli.stdout.trim().split('\n').at(-1) as string;
+    const asToken = await fetch(`http://127.0.0.1:${port}/v1/me`, {
+      headers: { authorization: `Bearer ${token}` },
+    });
+    expect(asToken.status).toBe(200);
+    expect(await asToken.json()).toMatchObject({ kind: 'token', scopes: ['tickets:read'] });
     second.child.kill('SIGTERM');
     expect(await second.exited).toBe(0);
   }, 240_000);
