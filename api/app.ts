@@ -12,7 +12,7 @@ import {
   serverTimeoutOptions,
 } from './http-timeouts.js';
 import { registerAuth } from './plugins/auth.js';
-import { registerErrorHandling } from './plugins/errors.js';
+import { handleFrameworkError, registerErrorHandling } from './plugins/errors.js';
 import { registerIdempotency } from './plugins/idempotency.js';
 import { registerInputGuard } from './plugins/input-guard.js';
 import { registerMetrics } from './plugins/metrics.js';
@@ -65,6 +65,8 @@ export async function buildApp(
     trustProxy: settings.trustProxy,
     // Ids and query strings are short; a longer URL is an attack or a bug.
     routerOptions: { maxParamLength: 200 },
+    // The router's refusals (too long, badly encoded) in our error shape, not Fastify's.
+    frameworkErrors: handleFrameworkError,
   });
   app.decorate('deps', deps);
   app.decorate('settings', settings);

@@ -69,6 +69,23 @@ export function handleError(err: FastifyError | Error, req: FastifyRequest, repl
   return sendError(reply, 500, 'internal', `internal error (request ${req.id})`);
 }
 
+/**
+ * The router's own refusals (a path parameter past `maxParamLength`, broken percent-encoding),
+ * which never reach the error handler: Fastify's `frameworkErrors` option. Its default answer is
+ * in another shape and echoes the whole URL back.
+ */
+export function handleFrameworkError(err: FastifyError, _req: FastifyRequest, reply: FastifyReply) {
+  if (err.code === 'FST_ERR_MAX_PARAM_LENGTH') {
+    return sendError(reply, 414, 'uri_too_long', 'a path parameter is longer than this API accepts');
+  }
+  return sendError(
+    reply,
+    err.statusCode ?? 400,
+    'bad_request',
+    'the URL is not valid (broken percent-encoding?)',
+  );
+}
+
 export function registerErrorHandling(app: FastifyInstance) {
   app.setErrorHandler(handleError);
   app.setNotFoundHandler((req, reply) =>
