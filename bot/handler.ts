@@ -13,7 +13,7 @@ import {
   type StringSelectMenuInteraction,
   type UserContextMenuCommandInteraction,
 } from 'discord.js';
-import { isAppError } from '../lib/errors.js';
+import { AppError, isAppError } from '../lib/errors.js';
 import type { Logger } from '../lib/logger.js';
 import { counter, histogram } from '../lib/metrics.js';
 import type { BotDeps } from './context.js';
@@ -147,6 +147,13 @@ export async function runHandler<I extends RepliableInteraction>(
     }
   }
   try {
+    // PostgreSQL can't store NUL; refused before any work, so nothing half-happens on Discord.
+    if (typedNul(i)) {
+      throw new AppError(
+        'invalid_character',
+        'Text may not contain the NUL character (U+0000); remove it and try again.',
+      );
+    }
     await run(ctx);
     handled.inc({ kind, name, outcome: 'ok' });
   } catch (err) {
@@ -166,6 +173,26 @@ export async function runHandler<I extends RepliableInteraction>(
       log.warn({ err: replyErr }, 'could not tell the user about the failure');
     }
   }
+}
+
+type TypedOption = { value?: unknown; options?: readonly TypedOption[] };
+const hasNul = (v: unknown): boolean =>
+  typeof v === 'string' ? v.includes('\u0000') : Array.isArray(v) && v.some(hasNul);
+
+/** True when text the user typed (a command's options, a form's answers) holds a NUL character. */
+function typedNul(i: RepliableInteraction): boolean {
+  if (i.isModalSubmit()) {
+    return [...i.fields.fields.values()].some((f) => {
+      const field = f as { value?: unknown; values?: unknown };
+      return hasNul(field.value) || hasNul(field.values);
+    });
+  }
+  if (i.isChatInputCommand() || i.isContextMenuCommand()) {
+    const walk = (options: readonly TypedOption[]): boolean =>
+      options.some((o) => hasNul(o.value) || walk(o.options ?? []));
+    return walk(i.options.data);
+  }
+  return false;
 }
 
 export function interactionKind(i: Interaction): string {
