@@ -30,13 +30,13 @@ const DEFAULT_SETTINGS: Omit<ApiSettings, 'secretKey'> = {
   sessionAbsoluteSeconds: 7 * 24 * 3600,
   cookieSecure: true,
   trustProxy: false,
+  demoSignIn: false,
   downloadLinkMaxSeconds: 15 * 60,
   metricsToken: undefined,
   webhookTargets: { allowLoopback: false, allowPrivate: false },
   now: Date.now,
 };
 
-  demoSignIn: false,
 const WRITES = new Set(['POST', 'PUT', 'PATCH', 'DELETE']);
 const NO_BODY = z.strictObject({}).nullish();
 
