@@ -11,6 +11,7 @@ import { liveRoutes } from './live.js';
 import { meRoutes } from './me.js';
 import { memberRoutes } from './members.js';
 import { orgRoutes } from './org.js';
+import { panelRoutes } from './panel.js';
 import { playerRoutes } from './players.js';
 import { retentionRoutes } from './retention.js';
 import { roleRoutes } from './roles.js';
@@ -44,4 +45,6 @@ export async function registerRoutes(app: FastifyInstance) {
   await app.register(slaRoutes);
   await app.register(webhookRoutes);
   await app.register(liveRoutes);
+  // Last: its catch-all serves the panel for client-side routes no other route claims.
+  await app.register(panelRoutes);
 }

@@ -92,6 +92,10 @@ describe('route access declarations', () => {
         '/auth/discord/callback',
         '/auth/demo',
         '/v1/files/:attachmentId',
+        // The web panel: its page, its static files, and the page again for client-side routes.
+        '/',
+        '/panel/*',
+        '/*',
       ]),
     );
   });

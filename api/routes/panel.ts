@@ -1,0 +1,247 @@
+import { createHash } from 'node:crypto';
+import { readdirSync, readFileSync, statSync } from 'node:fs';
+import { dirname, extname, join, relative, sep } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { brotliCompressSync, gzipSync, constants as zlib } from 'node:zlib';
+import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
+import { AppError } from '../../lib/errors.js';
+import { fromLoopback } from './demo-signin.js';
+
+/**
+ * The web panel (panel/): static ES modules with no build step, served from memory. Every file
+ * is read, hashed and compressed (brotli and gzip) once at startup, so a request costs a map
+ * look-up and answers with a Content-Length, an ETag and, for the panel's own files, a year of
+ * cache: their URLs carry a hash of the whole panel folder (`/panel/<hash>/app.js`), so a new
+ * release is a new URL and relative imports between the modules keep working without a bundler.
+ * The libraries come from node_modules under their version (`/panel/vendor/preact@11.2.0/...`),
+ * pinned by an import map: nothing from a CDN, so a self-hosted install works offline.
+ */
+
+const ROOT = join(dirname(fileURLToPath(import.meta.url)), '..', '..');
+const PANEL_DIR = join(ROOT, 'panel');
+
+/** The libraries the import map pins: specifier → package and file inside node_modules. */
+const VENDOR = [
+  { specifier: 'preact', pkg: 'preact', file: 'dist/preact.mjs' },
+  { specifier: 'preact/hooks', pkg: 'preact', file: 'hooks/dist/hooks.mjs' },
+  { specifier: 'htm', pkg: 'htm', file: 'dist/htm.mjs' },
+] as const;
+
+const TYPES: Record<string, string> = {
+  '.js': 'text/javascript; charset=utf-8',
+  '.mjs': 'text/javascript; charset=utf-8',
+  '.css': 'text/css; charset=utf-8',
+  '.svg': 'image/svg+xml',
+  '.json': 'application/json; charset=utf-8',
+  '.webmanifest': 'application/manifest+json',
+  '.html': 'text/html; charset=utf-8',
+};
+
+/** Files in panel/ that are source or documentation, not served. */
+const NOT_SERVED = new Set(['.md', '.ts']);
+const NOT_SERVED_NAMES = new Set(['index.html', 'tsconfig.json']);
+
+/** Paths that belong to the API: an unknown one there is a JSON 404, never the panel. */
+const API_PREFIXES = ['/v1', '/auth', '/docs', '/sdk', '/health', '/ready', '/metrics', '/panel'];
+
+const IMPORT_MAP_SLOT = '<script type="importmap">{"imports":{}}</script>';
+const CONFIG_SLOT = '<script type="application/json" id="gm-config">{}</script>';
+
+const IMMUTABLE = 'public, max-age=31536000, immutable';
+
+interface Asset {
+  type: string;
+  etag: string;
+  identity: Buffer;
+  gzip: Buffer | null;
+  br: Buffer | null;
+  cache: string;
+}
+
+const hash = (b: Buffer | string, n = 16) => createHash('sha256').update(b).digest('hex').slice(0, n);
+
+function makeAsset(body: Buffer, type: string, cache: string): Asset {
+  // Small files gain nothing from compression and cost a header; text above 1 KB is compressed.
+  const compressible = body.length > 1024 && !type.startsWith('image/png');
+  return {
+    type,
+    etag: `"${hash(body)}"`,
+    identity: body,
+    gzip: compressible ? gzipSync(body, { level: 9 }) : null,
+    br: compressible ? brotliCompressSync(body, { params: { [zlib.BROTLI_PARAM_QUALITY]: 11 } }) : null,
+    cache,
+  };
+}
+
+function filesUnder(dir: string): string[] {
+  return readdirSync(dir).flatMap((name) => {
+    const full = join(dir, name);
+    return statSync(full).isDirectory() ? filesUnder(full) : [full];
+  });
+}
+
+function packageVersion(pkg: string): string {
+  const json = JSON.parse(readFileSync(join(ROOT, 'node_modules', pkg, 'package.json'), 'utf8'));
+  return String(json.version);
+}
+
+export interface PanelBundle {
+  /** `/panel/<hash>/`: where the panel's own modules live in this release. */
+  base: string;
+  assets: Map<string, Asset>;
+  importMap: string;
+  /** The CSP source that allows exactly the inline import map. */
+  importMapHash: string;
+  template: string;
+}
+
+/** Reads panel/ and the pinned libraries once; throws at startup if a file is missing. */
+export function loadPanel(dir = PANEL_DIR): PanelBundle {
+  const files = filesUnder(dir)
+    .filter((f) => {
+      const name = relative(dir, f);
+      return !NOT_SERVED.has(extname(f)) && !NOT_SERVED_NAMES.has(name) && !name.startsWith('.');
+    })
+    .sort();
+  const contents = files.map((f) => readFileSync(f));
+  const release = hash(Buffer.concat(files.flatMap((f, i) => [Buffer.from(f), contents[i] as Buffer])), 12);
+  const base = `/panel/${release}/`;
+  const assets = new Map<string, Asset>();
+  files.forEach((f, i) => {
+    const url = base + relative(dir, f).split(sep).join('/');
+    assets.set(
+      url,
+      makeAsset(contents[i] as Buffer, TYPES[extname(f)] ?? 'application/octet-stream', IMMUTABLE),
+    );
+  });
+  const imports: Record<string, string> = {};
+  for (const v of VENDOR) {
+    const url = `/panel/vendor/${v.pkg}@${packageVersion(v.pkg)}/${v.file}`;
+    imports[v.specifier] = url;
+    assets.set(
+      url,
+      makeAsset(readFileSync(join(ROOT, 'node_modules', v.pkg, v.file)), TYPES['.js'] as string, IMMUTABLE),
+    );
+  }
+  const importMap = JSON.stringify({ imports });
+  // index.html holds valid placeholders (empty JSON) so linters can read it; they are filled here.
+  const template = readFileSync(join(dir, 'index.html'), 'utf8').replaceAll('{{BASE}}', base);
+  for (const slot of [IMPORT_MAP_SLOT, CONFIG_SLOT]) {
+    if (!template.includes(slot)) throw new Error(`panel/index.html lost its placeholder ${slot}`);
+  }
+  return {
+    base,
+    assets,
+    importMap,
+    importMapHash: `'sha256-${createHash('sha256').update(importMap).digest('base64')}'`,
+    template,
+  };
+}
+
+/** What the page needs to know before its first request: which sign-in doors are open here. */
+export interface PanelConfig {
+  demoSignIn: boolean;
+  discord: { configured: boolean; missing: string[] };
+}
+
+function panelConfig(app: FastifyInstance, req: FastifyRequest): PanelConfig {
+  const { clientId, clientSecret } = app.settings.discord;
+  const missing = [
+    ...(clientId ? [] : ['DISCORD_APPLICATION_ID']),
+    ...(clientSecret ? [] : ['DISCORD_CLIENT_SECRET']),
+  ];
+  // The same test the demo route makes, so the button shows exactly when the door would open.
+  return {
+    demoSignIn: Boolean(app.settings.demoSignIn) && fromLoopback(req),
+    discord: { configured: missing.length === 0, missing },
+  };
+}
+
+/** Same-origin everything; scripts only from this site plus the one inline import map by hash. */
+export function contentSecurityPolicy(importMapHash: string): string {
+  return [
+    "default-src 'none'",
+    `script-src 'self' ${importMapHash}`,
+    "style-src 'self'",
+    "img-src 'self' data: https://cdn.discordapp.com",
+    "connect-src 'self'",
+    "font-src 'self'",
+    "manifest-src 'self'",
+    "base-uri 'none'",
+    "form-action 'self'",
+    "frame-ancestors 'none'",
+  ].join('; ');
+}
+
+function send(req: FastifyRequest, reply: FastifyReply, asset: Asset, csp: string) {
+  reply
+    .header('content-security-policy', csp)
+    .header('x-content-type-options', 'nosniff')
+    .header('referrer-policy', 'same-origin')
+    .header('x-frame-options', 'DENY')
+    .header('cache-control', asset.cache)
+    .header('vary', 'accept-encoding')
+    .type(asset.type);
+  const accepts = String(req.headers['accept-encoding'] ?? '');
+  const [body, encoding] =
+    asset.br && /\bbr\b/.test(accepts)
+      ? [asset.br, 'br']
+      : asset.gzip && /\bgzip\b/.test(accepts)
+        ? [asset.gzip, 'gzip']
+        : [asset.identity, null];
+  // One ETag per encoding: a cache must not answer a gzip request with the brotli bytes.
+  const etag = encoding ? `${asset.etag.slice(0, -1)}-${encoding}"` : asset.etag;
+  reply.header('etag', etag);
+  const match = req.headers['if-none-match'];
+  if (match?.split(',').some((t) => t.trim().replace(/^W\//, '') === etag)) {
+    return reply.status(304).send();
+  }
+  if (encoding) reply.header('content-encoding', encoding);
+  // A Buffer body: Fastify sets Content-Length from it.
+  return reply.send(body);
+}
+
+const hidden = { hide: true } as const;
+
+export async function panelRoutes(app: FastifyInstance, opts: { bundle?: PanelBundle } = {}) {
+  const bundle = opts.bundle ?? loadPanel();
+  const csp = contentSecurityPolicy(bundle.importMapHash);
+  // The page differs only by its config; one asset per variant, built on first use.
+  const pages = new Map<string, Asset>();
+  const page = (config: PanelConfig): Asset => {
+    const key = JSON.stringify(config);
+    let asset = pages.get(key);
+    if (!asset) {
+      const html = bundle.template
+        .replace(IMPORT_MAP_SLOT, `<script type="importmap">${bundle.importMap}</script>`)
+        // Inside a JSON script block only "<" could end it early; escape it.
+        .replace(
+          CONFIG_SLOT,
+          `<script type="application/json" id="gm-config">${key.replaceAll('<', '\\u003c')}</script>`,
+        );
+      asset = makeAsset(Buffer.from(html), TYPES['.html'] as string, 'no-cache');
+      pages.set(key, asset);
+    }
+    return asset;
+  };
+  const servePage = (req: FastifyRequest, reply: FastifyReply) =>
+    send(req, reply, page(panelConfig(app, req)), csp);
+
+  app.get('/', { config: { access: 'public', rateLimit: 'none' }, schema: hidden }, servePage);
+
+  app.get('/panel/*', { config: { access: 'public', rateLimit: 'none' }, schema: hidden }, (req, reply) => {
+    const path = req.url.split('?')[0] as string;
+    const asset = bundle.assets.get(path);
+    if (!asset) throw new AppError('not_found', `no panel file ${path}`);
+    return send(req, reply, asset, csp);
+  });
+
+  // Client-side routing: /tickets/42 reloaded in the browser must still get the page. API paths
+  // and anything that looks like a file keep the JSON 404 of an unknown route.
+  app.get('/*', { config: { access: 'public', rateLimit: 'none' }, schema: hidden }, (req, reply) => {
+    const path = req.url.split('?')[0] as string;
+    const api = API_PREFIXES.some((p) => path === p || path.startsWith(`${p}/`));
+    if (api || extname(path) !== '') throw new AppError('not_found', `no route GET ${path}`);
+    return servePage(req, reply);
+  });
+}

@@ -1,0 +1,89 @@
+// @ts-check
+
+/** An answer from the API that was not a success, in the API's own words. */
+export class ApiError extends Error {
+  /**
+   * @param {number} status HTTP status, 0 when the server could not be reached
+   * @param {string} code the API's error code (`not_found`, `validation_failed`...)
+   * @param {string} message a sentence a person can read
+   * @param {unknown} [details]
+   */
+  constructor(status, code, message, details) {
+    super(message);
+    this.status = status;
+    this.code = code;
+    this.details = details;
+  }
+}
+
+// The CSRF token lives in memory only: it comes from GET /auth/session on every page load, and
+// nothing secret is kept in localStorage (the session itself is an httpOnly cookie).
+let csrfToken = '';
+
+/** @param {string} token */
+export function setCsrfToken(token) {
+  csrfToken = token;
+}
+
+/**
+ * Calls the API with the session cookie; writes carry the CSRF header. Resolves with the JSON
+ * body, rejects with an ApiError whose message can be shown as it is.
+ * @param {'GET'|'POST'|'PATCH'|'PUT'|'DELETE'} method
+ * @param {string} path
+ * @param {unknown} [body]
+ * @param {Record<string, string>} [extraHeaders]
+ * @returns {Promise<any>}
+ */
+export async function api(method, path, body, extraHeaders = {}) {
+  /** @type {Record<string, string>} */
+  const headers = { accept: 'application/json', ...extraHeaders };
+  if (body !== undefined) headers['content-type'] = 'application/json';
+  if (method !== 'GET') headers['x-csrf-token'] = csrfToken;
+  let res;
+  try {
+    res = await fetch(path, {
+      method,
+      headers,
+      body: body === undefined ? undefined : JSON.stringify(body),
+      credentials: 'same-origin',
+    });
+  } catch {
+    throw new ApiError(0, 'network', 'The server could not be reached. Check the connection and try again.');
+  }
+  const data = res.status === 204 ? null : await res.json().catch(() => null);
+  if (!res.ok) {
+    const e = data && typeof data === 'object' ? data.error : null;
+    throw new ApiError(
+      res.status,
+      e?.code ?? `http_${res.status}`,
+      e?.message ?? `The server answered ${res.status} ${res.statusText}.`,
+      e?.details,
+    );
+  }
+  return data;
+}
+
+/**
+ * A sentence for an error of any kind, for showing next to what failed.
+ * @param {unknown} err
+ */
+export function describeError(err) {
+  if (err instanceof ApiError) {
+    if (err.status === 403) return `Not allowed: ${err.message}`;
+    if (err.status === 429) return 'Too many requests: wait a moment and try again.';
+    return err.message;
+  }
+  return err instanceof Error ? err.message : String(err);
+}
+
+/**
+ * A query string from the filled-in fields of `params`.
+ * @param {Record<string, string | number | undefined | null>} params
+ */
+export function query(params) {
+  const q = new URLSearchParams();
+  for (const [k, v] of Object.entries(params))
+    if (v !== undefined && v !== null && v !== '') q.set(k, String(v));
+  const s = q.toString();
+  return s ? `?${s}` : '';
+}

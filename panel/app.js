@@ -1,0 +1,146 @@
+// @ts-check
+import { render } from 'preact';
+import { useCallback, useEffect, useState } from 'preact/hooks';
+import { ApiError, api, describeError, setCsrfToken } from './api.js';
+import { html } from './html.js';
+import { Inbox } from './inbox.js';
+import { live } from './live.js';
+import { navigate, onLinkClick, useLocation } from './router.js';
+import { SignIn, TotpStep } from './signin.js';
+import { TicketView } from './ticket.js';
+
+/**
+ * @typedef {{ id: string, name: string, role: string }} Org
+ * @typedef {{ user: { id: string, displayName: string, avatarUrl: string | null }, csrfToken: string, mfa: 'none' | 'pending' | 'verified', orgs: Org[] }} Session
+ * @typedef {import('./signin.js').PanelConfig} PanelConfig
+ */
+
+/** @type {PanelConfig} */
+const config = JSON.parse(document.getElementById('gm-config')?.textContent ?? '{}');
+
+const ORG_KEY = 'gm.org';
+
+/** @param {Session} session */
+function defaultOrg(session) {
+  const saved = localStorage.getItem(ORG_KEY);
+  return session.orgs.find((o) => o.id === saved) ?? session.orgs[0] ?? null;
+}
+
+/** @param {{ session: Session, org: Org | null, onSignedOut: (reason: string) => void }} props */
+function Header({ session, org, onSignedOut }) {
+  const [error, setError] = useState('');
+  const [connected, setConnected] = useState(live.connected);
+  useEffect(() => live.listen((m) => m.kind === 'status' && setConnected(m.connected)), []);
+  /** @param {'/auth/logout' | '/auth/logout-everywhere'} path */
+  const signOut = async (path) => {
+    setError('');
+    try {
+      await api('POST', path);
+      live.close();
+      onSignedOut(path === '/auth/logout' ? 'You are signed out.' : 'You are signed out on every device.');
+    } catch (err) {
+      setError(describeError(err));
+    }
+  };
+  return html`<header class="top">
+    <a class="brand" href=${org ? `/o/${org.id}` : '/'}>GameMod</a>
+    ${
+      session.orgs.length > 1
+        ? html`<label class="org-switch"
+            ><span class="visually-hidden">Organization</span>
+            <select
+              value=${org?.id}
+              onChange=${(/** @type {any} */ e) => {
+                localStorage.setItem(ORG_KEY, e.currentTarget.value);
+                navigate(`/o/${e.currentTarget.value}`);
+              }}
+            >
+              ${session.orgs.map((o) => html`<option value=${o.id}>${o.name}</option>`)}
+            </select></label
+          >`
+        : html`<span class="org-name">${org?.name ?? ''}</span>`
+    }
+    <span class=${`live-dot ${connected ? 'on' : ''}`} title=${connected ? 'Live updates on' : 'Live updates reconnecting'}
+      ><span class="visually-hidden">${connected ? 'Live updates on' : 'Live updates reconnecting'}</span></span
+    >
+    <span class="spacer"></span>
+    <span class="who">${session.user.displayName}</span>
+    <button type="button" onClick=${() => signOut('/auth/logout')}>Sign out</button>
+    <button type="button" class="subtle" onClick=${() => signOut('/auth/logout-everywhere')}>Sign out everywhere</button>
+    ${error ? html`<p class="error" role="alert">${error}</p>` : null}
+  </header>`;
+}
+
+function App() {
+  /** @type {[Session | null, (s: Session | null) => void]} */
+  const [session, setSession] = useState(/** @type {Session | null} */ (null));
+  const [state, setState] = useState(
+    /** @type {'loading' | 'signed-out' | 'totp' | 'ready' | 'error'} */ ('loading'),
+  );
+  const [message, setMessage] = useState('');
+  const loc = useLocation();
+
+  const load = useCallback(async () => {
+    try {
+      /** @type {Session} */
+      const s = await api('GET', '/auth/session');
+      setCsrfToken(s.csrfToken);
+      setSession(s);
+      setState(s.mfa === 'pending' ? 'totp' : 'ready');
+    } catch (err) {
+      if (err instanceof ApiError && err.status === 401) setState('signed-out');
+      else {
+        setMessage(describeError(err));
+        setState('error');
+      }
+    }
+  }, []);
+  useEffect(() => {
+    load();
+  }, [load]);
+
+  if (state === 'loading') return html`<main class="center" id="main"><p role="status">Loading…</p></main>`;
+  if (state === 'error')
+    return html`<main class="center" id="main">
+      <p class="error" role="alert">The panel could not start: ${message}</p>
+      <button onClick=${load}>Try again</button>
+    </main>`;
+  if (state === 'signed-out' || !session) return html`<${SignIn} config=${config} reason=${message} />`;
+  if (state === 'totp') return html`<${TotpStep} onDone=${load} />`;
+
+  const m = loc.path.match(/^\/o\/([0-9a-f-]{36})(?:\/t\/([0-9a-f-]{36}))?\/?$/);
+  const org = m ? (session.orgs.find((o) => o.id === m[1]) ?? null) : defaultOrg(session);
+  if (!m && loc.path === '/' && org) {
+    queueMicrotask(() => navigate(`/o/${org.id}${loc.search}`, { replace: true }));
+  }
+  if (org) localStorage.setItem(ORG_KEY, org.id);
+  const signedOut = (/** @type {string} */ reason) => {
+    setSession(null);
+    setMessage(reason);
+    setState('signed-out');
+    navigate('/', { replace: true });
+  };
+
+  let page;
+  if (!session.orgs.length)
+    page = html`<main class="center" id="main">
+      <h1>No organization yet</h1>
+      <p>You are signed in as ${session.user.displayName}, but no studio has added you. Ask an admin for an invite.</p>
+    </main>`;
+  else if (!org || (!m && loc.path !== '/'))
+    page = html`<main class="center" id="main">
+      <h1>Page not found</h1>
+      <p>There is nothing at ${loc.path}. <a href=${`/o/${defaultOrg(session)?.id}`}>Go to the inbox</a>.</p>
+    </main>`;
+  else if (m?.[2]) page = html`<${TicketView} key=${m[2]} org=${org} ticketId=${m[2]} me=${session.user} />`;
+  else page = html`<${Inbox} key=${org.id} org=${org} me=${session.user} search=${loc.search} />`;
+
+  return html`<div class="shell" onClick=${onLinkClick}>
+    <a class="skip" href="#main">Skip to content</a>
+    <${Header} session=${session} org=${org} onSignedOut=${signedOut} />
+    ${page}
+  </div>`;
+}
+
+const root = document.getElementById('app');
+if (root) render(html`<${App} />`, root);

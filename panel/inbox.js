@@ -1,0 +1,277 @@
+// @ts-check
+import { useCallback, useEffect, useRef, useState } from 'preact/hooks';
+import { api, describeError, query } from './api.js';
+import { html } from './html.js';
+import { KeyHelp } from './keys.js';
+import { ago, label, PRIORITIES, SOURCES, STATUSES } from './labels.js';
+import { live } from './live.js';
+import { navigate } from './router.js';
+import { isUnread } from './seen.js';
+
+/**
+ * @typedef {{ id: string, number: number, subject: string, status: string, priority: string, origin: string,
+ *   assigneeId: string | null, assigneeName: string | null, requesterName: string | null, tags: string[],
+ *   lastPlayerMessageAt: string | null, lastStaffMessageAt: string | null, createdAt: string, updatedAt: string }} TicketItem
+ * @typedef {{ id: string, name: string }} Category
+ */
+
+const PAGE = 50;
+/** The filters the inbox keeps in its URL, so a view can be bookmarked and survives reload. */
+const FILTERS = ['q', 'status', 'assignee', 'priority', 'category', 'source', 'sla', 'sort'];
+const DEFAULT_STATUS = 'open,pending,on_hold';
+
+/** @param {string} search */
+function filtersOf(search) {
+  const p = new URLSearchParams(search);
+  /** @type {Record<string, string>} */
+  const f = {};
+  for (const k of FILTERS) f[k] = p.get(k) ?? '';
+  if (!p.has('status')) f.status = DEFAULT_STATUS;
+  return f;
+}
+
+/**
+ * @param {Record<string, string>} f
+ * @param {string} userId
+ */
+function apiQuery(f, userId) {
+  return {
+    q: f.q,
+    status: f.status === 'all' ? '' : f.status,
+    assignee: f.assignee === 'me' ? userId : f.assignee,
+    priority: f.priority,
+    category: f.category,
+    source: f.source,
+    sla: f.sla,
+    sort: f.sort,
+  };
+}
+
+/** @param {HTMLElement | null} el */
+const typingIn = (el) => !!el && (el.isContentEditable || /^(INPUT|TEXTAREA|SELECT)$/.test(el.tagName));
+
+/**
+ * The ticket list: filters, search, sort, "load more" pages, live updates, j/k/Enter keys.
+ * @param {{ org: { id: string, name: string }, me: { id: string }, search: string }} props
+ */
+export function Inbox({ org, me, search }) {
+  const f = filtersOf(search);
+  const key = JSON.stringify(f);
+  const [tickets, setTickets] = useState(/** @type {TicketItem[]} */ ([]));
+  const [next, setNext] = useState(/** @type {string | null} */ (null));
+  const [loading, setLoading] = useState(true);
+  const [error, setError] = useState('');
+  const [selected, setSelected] = useState(0);
+  const [fresh, setFresh] = useState(/** @type {Set<string>} */ (new Set()));
+  const [categories, setCategories] = useState(/** @type {Category[]} */ ([]));
+  const [help, setHelp] = useState(false);
+  const [q, setQ] = useState(f.q);
+  const searchRef = useRef(/** @type {HTMLInputElement | null} */ (null));
+  const listRef = useRef(/** @type {HTMLOListElement | null} */ (null));
+  const known = useRef(/** @type {Set<string>} */ (new Set()));
+  const base = `/v1/orgs/${org.id}/tickets`;
+
+  const load = useCallback(
+    /** @param {{ after?: string, refresh?: boolean }} [opts] */
+    async (opts = {}) => {
+      setError('');
+      if (!opts.refresh) setLoading(true);
+      try {
+        const limit = opts.refresh ? Math.min(100, Math.max(PAGE, known.current.size)) : PAGE;
+        /** @type {{ tickets: TicketItem[], next: string | null }} */
+        const page = await api('GET', base + query({ ...apiQuery(f, me.id), limit, after: opts.after }));
+        if (opts.refresh) {
+          // Tickets that were not on screen before arrived live: mark them until opened.
+          const arrived = page.tickets.filter((t) => !known.current.has(t.id)).map((t) => t.id);
+          if (arrived.length) setFresh((s) => new Set([...s, ...arrived]));
+        }
+        for (const t of page.tickets) known.current.add(t.id);
+        setTickets((old) => (opts.after ? [...old, ...page.tickets] : page.tickets));
+        if (!opts.refresh || !opts.after) setNext(page.next);
+      } catch (err) {
+        setError(describeError(err));
+      } finally {
+        setLoading(false);
+      }
+    },
+    // `f` is rebuilt on every render; `key` (its JSON) is what changes when the filters do.
+    [base, key, me.id],
+  );
+
+  useEffect(() => {
+    known.current = new Set();
+    setSelected(0);
+    load();
+  }, [load]);
+
+  useEffect(() => {
+    api('GET', `/v1/orgs/${org.id}/categories`).then(
+      (r) => setCategories(r.categories),
+      () => setCategories([]),
+    );
+  }, [org.id]);
+
+  // Live: any change in the org refetches the first page, at most every 250 ms.
+  useEffect(() => {
+    const stop = live.subscribe(org.id);
+    /** @type {ReturnType<typeof setTimeout> | null} */
+    let timer = null;
+    const off = live.listen((m) => {
+      if ((m.kind === 'event' || m.kind === 'resync') && m.topic === `org:${org.id}` && !timer) {
+        timer = setTimeout(() => {
+          timer = null;
+          load({ refresh: true });
+        }, 250);
+      }
+    });
+    return () => {
+      off();
+      stop();
+      if (timer) clearTimeout(timer);
+    };
+  }, [org.id, load]);
+
+  /** @param {Record<string, string>} change */
+  const setFilters = (change) => {
+    const nextF = { ...f, ...change };
+    /** @type {Record<string, string>} */
+    const params = {};
+    for (const k of FILTERS)
+      if (nextF[k] && !(k === 'status' && nextF[k] === DEFAULT_STATUS)) params[k] = nextF[k];
+    navigate(`/o/${org.id}${query(params)}`, { replace: true });
+  };
+
+  /** @param {TicketItem} t */
+  const open = (t) => navigate(`/o/${org.id}/t/${t.id}`);
+
+  useEffect(() => {
+    /** @param {KeyboardEvent} e */
+    const onKey = (e) => {
+      if (e.ctrlKey || e.metaKey || e.altKey || typingIn(/** @type {HTMLElement} */ (e.target))) return;
+      if (e.key === 'j' || e.key === 'k') {
+        e.preventDefault();
+        setSelected((i) => Math.max(0, Math.min(tickets.length - 1, i + (e.key === 'j' ? 1 : -1))));
+      } else if (
+        e.key === 'Enter' &&
+        tickets[selected] &&
+        !(/** @type {HTMLElement} */ (e.target).closest('a,button'))
+      ) {
+        e.preventDefault();
+        open(/** @type {TicketItem} */ (tickets[selected]));
+      } else if (e.key === '/') {
+        e.preventDefault();
+        searchRef.current?.focus();
+      } else if (e.key === '?') {
+        e.preventDefault();
+        setHelp(true);
+      }
+    };
+    addEventListener('keydown', onKey);
+    return () => removeEventListener('keydown', onKey);
+  });
+
+  // Keep the selected row in view and focused, so the screen reader follows j/k.
+  useEffect(() => {
+    const row = listRef.current?.querySelectorAll('a.ticket')[selected];
+    if (row instanceof HTMLElement && document.activeElement?.closest('.ticket-list')) row.focus();
+    row?.scrollIntoView({ block: 'nearest' });
+  }, [selected]);
+
+  const select = (
+    /** @type {string} */ name,
+    /** @type {string} */ text,
+    /** @type {[string, string][]} */ options,
+  ) =>
+    html`<label class="filter"
+      >${text}
+      <select value=${f[name]} onChange=${(/** @type {any} */ e) => setFilters({ [name]: e.currentTarget.value })}>
+        ${options.map(([v, t]) => html`<option value=${v}>${t}</option>`)}
+      </select></label
+    >`;
+
+  return html`<main class="inbox" id="main">
+    <h1 class="visually-hidden">Inbox of ${org.name}</h1>
+    <form
+      class="filters"
+      role="search"
+      onSubmit=${(/** @type {Event} */ e) => {
+        e.preventDefault();
+        setFilters({ q: q.trim() });
+      }}
+    >
+      <label class="filter search"
+        >Search
+        <input
+          ref=${searchRef}
+          id="inbox-search"
+          type="search"
+          placeholder="Subject or message text  ( / )"
+          value=${q}
+          onInput=${(/** @type {any} */ e) => setQ(e.currentTarget.value)}
+      /></label>
+      ${select('status', 'Status', [
+        [DEFAULT_STATUS, 'Unsolved'],
+        ['all', 'Any status'],
+        ...STATUSES.map((s) => /** @type {[string, string]} */ ([s, label(s)])),
+      ])}
+      ${select('assignee', 'Assignee', [
+        ['', 'Anyone'],
+        ['me', 'Me'],
+        ['none', 'Unassigned'],
+      ])}
+      ${select('priority', 'Priority', [['', 'Any'], ...PRIORITIES.map((p) => /** @type {[string, string]} */ ([p, label(p)]))])}
+      ${select('category', 'Category', [['', 'Any'], ...categories.map((c) => /** @type {[string, string]} */ ([c.id, c.name]))])}
+      ${select('source', 'Source', [['', 'Any'], ...SOURCES.map((s) => /** @type {[string, string]} */ ([s, label(s)]))])}
+      ${select('sla', 'SLA', [
+        ['', 'Any'],
+        ['breached', 'Breached'],
+        ['due_soon', 'Due within 1 h'],
+        ['on_track', 'On track'],
+        ['none', 'No SLA'],
+      ])}
+      ${select('sort', 'Sort', [
+        ['', 'Last updated'],
+        ['created', 'Newest'],
+        ['priority', 'Priority'],
+        ['number', 'Number'],
+      ])}
+      <button type="submit" class="visually-hidden">Search</button>
+    </form>
+    ${error ? html`<p class="error" role="alert">Tickets could not be loaded: ${error} <button type="button" onClick=${() => load()}>Retry</button></p>` : null}
+    <p class="muted list-status" role="status">
+      ${loading ? 'Loading tickets…' : `${tickets.length}${next ? '+' : ''} ticket${tickets.length === 1 ? '' : 's'}`}
+      <span class="hint"> · press ? for keys</span>
+    </p>
+    ${
+      !loading && !error && tickets.length === 0
+        ? html`<p class="empty">No tickets match these filters.</p>`
+        : html`<ol class="ticket-list" ref=${listRef} aria-label="Tickets">
+            ${tickets.map(
+              (t, i) => html`<li key=${t.id} class=${i === selected ? 'selected' : ''}>
+                <a
+                  class=${`ticket ${isUnread(org.id, t) ? 'unread' : ''}`}
+                  href=${`/o/${org.id}/t/${t.id}`}
+                  aria-current=${i === selected ? 'true' : undefined}
+                  onFocus=${() => setSelected(i)}
+                >
+                  <span class="num">#${t.number}</span>
+                  <span class="subject">${t.subject}</span>
+                  ${fresh.has(t.id) ? html`<span class="badge new">New</span>` : null}
+                  ${isUnread(org.id, t) ? html`<span class="badge unread-badge">Unread</span>` : null}
+                  <span class="meta">
+                    <span class=${`badge status-${t.status}`}>${label(t.status)}</span>
+                    <span class=${`badge prio-${t.priority}`}>${label(t.priority)}</span>
+                    <span>${label(t.origin)}</span>
+                    <span>${t.requesterName ?? 'No requester'}</span>
+                    <span>${t.assigneeName ? `→ ${t.assigneeName}` : 'Unassigned'}</span>
+                    <time datetime=${t.updatedAt}>${ago(t.updatedAt)}</time>
+                  </span>
+                </a>
+              </li>`,
+            )}
+          </ol>`
+    }
+    ${next ? html`<button type="button" class="more" disabled=${loading} onClick=${() => load({ after: next })}>Load more</button>` : null}
+    ${help ? html`<${KeyHelp} onClose=${() => setHelp(false)} />` : null}
+  </main>`;
+}

@@ -1,0 +1,34 @@
+// @ts-check
+import { useEffect, useState } from 'preact/hooks';
+
+/** Moves to a panel path without reloading (history API). @param {string} path */
+export function navigate(path, { replace = false } = {}) {
+  if (replace) history.replaceState(null, '', path);
+  else history.pushState(null, '', path);
+  dispatchEvent(new PopStateEvent('popstate'));
+}
+
+/** The current path and query, re-rendering on navigation. */
+export function useLocation() {
+  const [loc, setLoc] = useState(() => ({ path: location.pathname, search: location.search }));
+  useEffect(() => {
+    const on = () => setLoc({ path: location.pathname, search: location.search });
+    addEventListener('popstate', on);
+    return () => removeEventListener('popstate', on);
+  }, []);
+  return loc;
+}
+
+/**
+ * A click handler for in-panel links: plain clicks navigate in place, modified clicks (new tab)
+ * are left to the browser.
+ * @param {MouseEvent} e
+ */
+export function onLinkClick(e) {
+  const a = /** @type {HTMLElement} */ (e.target).closest('a');
+  if (!a || e.defaultPrevented || e.button !== 0 || e.metaKey || e.ctrlKey || e.shiftKey || e.altKey) return;
+  const href = a.getAttribute('href');
+  if (!href?.startsWith('/') || href.startsWith('/auth/') || a.target) return;
+  e.preventDefault();
+  navigate(href);
+}

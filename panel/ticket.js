@@ -1,0 +1,358 @@
+// @ts-check
+import { useCallback, useEffect, useRef, useState } from 'preact/hooks';
+import { api, describeError } from './api.js';
+import { html } from './html.js';
+import { KeyHelp } from './keys.js';
+import { ago, label, PRIORITIES, STATUSES } from './labels.js';
+import { live } from './live.js';
+import { navigate } from './router.js';
+import { markSeen } from './seen.js';
+
+/**
+ * @typedef {{ id: string, number: number, subject: string, status: string, priority: string, origin: string,
+ *   assigneeId: string | null, tags: string[], createdAt: string, updatedAt: string, closeReason: string | null }} Ticket
+ * @typedef {{ id: string, authorType: string, authorUserId: string | null, authorPlayerId: string | null, origin: string, body: string, createdAt: string }} Message
+ * @typedef {{ id: string, authorUserId: string | null, body: string, createdAt: string }} Note
+ * @typedef {{ id: number, type: string, actorType: string, actorId: string | null, data: Record<string, unknown>, createdAt: string }} TicketEvent
+ * @typedef {{ ticket: Ticket, messages: Message[], notes: Note[], events: TicketEvent[] }} TicketData
+ * @typedef {{ userId: string, displayName: string }} Member
+ */
+
+/** @param {string} ticketId @param {'reply' | 'note'} mode */
+const draftKey = (ticketId, mode) => `gm.draft.${ticketId}.${mode}`;
+
+/** @param {HTMLElement | null} el */
+const typingIn = (el) => !!el && (el.isContentEditable || /^(INPUT|TEXTAREA|SELECT)$/.test(el.tagName));
+
+/**
+ * One action button or select with its own error line: a failure shows next to what failed.
+ * @param {{ id: string, errors: Record<string, string> }} props
+ */
+function ErrorFor({ id, errors }) {
+  return errors[id] ? html`<p class="error" id=${`err-${id}`} role="alert">${errors[id]}</p>` : null;
+}
+
+/**
+ * A ticket: the conversation (public replies and internal notes clearly apart), its history,
+ * the composer and the actions. Live: changes refetch; presence shows who else is here.
+ * @param {{ org: { id: string }, ticketId: string, me: { id: string, displayName: string } }} props
+ */
+export function TicketView({ org, ticketId, me }) {
+  const [data, setData] = useState(/** @type {TicketData | null} */ (null));
+  const [loadError, setLoadError] = useState('');
+  const [errors, setErrors] = useState(/** @type {Record<string, string>} */ ({}));
+  const [busy, setBusy] = useState('');
+  const [members, setMembers] = useState(/** @type {Member[] | null} */ (null));
+  const [viewers, setViewers] = useState(/** @type {{ userId: string, state: string }[]} */ ([]));
+  const [mode, setMode] = useState(/** @type {'reply' | 'note'} */ ('reply'));
+  const [draft, setDraft] = useState(() => sessionStorage.getItem(draftKey(ticketId, 'reply')) ?? '');
+  const [help, setHelp] = useState(false);
+  const composer = useRef(/** @type {HTMLTextAreaElement | null} */ (null));
+  const base = `/v1/orgs/${org.id}/tickets/${ticketId}`;
+
+  const load = useCallback(async () => {
+    try {
+      setData(await api('GET', base));
+      setLoadError('');
+      markSeen(org.id, ticketId);
+    } catch (err) {
+      setLoadError(describeError(err));
+    }
+  }, [base, org.id, ticketId]);
+
+  useEffect(() => {
+    load();
+    api('GET', `/v1/orgs/${org.id}/members`).then(
+      (r) => setMembers(r.members),
+      () => setMembers(null),
+    );
+  }, [load, org.id]);
+
+  useEffect(() => {
+    const stop = live.subscribe(org.id, ticketId);
+    live.setPresence(org.id, ticketId, 'viewing');
+    const off = live.listen((m) => {
+      if ((m.kind === 'event' || m.kind === 'resync') && m.topic === `ticket:${ticketId}`) load();
+      if (m.kind === 'presence' && m.ticketId === ticketId)
+        setViewers(m.viewers.filter((v) => v.userId !== me.id));
+    });
+    return () => {
+      live.setPresence(org.id, ticketId, null);
+      off();
+      stop();
+    };
+  }, [org.id, ticketId, me.id, load]);
+
+  // Typing presence: on while there is text being written, back to viewing after 5 s idle.
+  const typingTimer = useRef(/** @type {ReturnType<typeof setTimeout> | null} */ (null));
+  /** @param {string} text */
+  const onDraft = (text) => {
+    setDraft(text);
+    if (text) sessionStorage.setItem(draftKey(ticketId, mode), text);
+    else sessionStorage.removeItem(draftKey(ticketId, mode));
+    live.setPresence(org.id, ticketId, text ? 'typing' : 'viewing');
+    if (typingTimer.current) clearTimeout(typingTimer.current);
+    typingTimer.current = setTimeout(() => live.setPresence(org.id, ticketId, 'viewing'), 5000);
+  };
+  useEffect(
+    () => () => {
+      if (typingTimer.current) clearTimeout(typingTimer.current);
+    },
+    [],
+  );
+
+  /** @param {'reply' | 'note'} m */
+  const switchMode = (m) => {
+    setMode(m);
+    setDraft(sessionStorage.getItem(draftKey(ticketId, m)) ?? '');
+    setErrors((e) => ({ ...e, compose: '' }));
+    composer.current?.focus();
+  };
+
+  /**
+   * Runs one action; its error shows under the control named `id`.
+   * @param {string} id
+   * @param {() => Promise<unknown>} run
+   */
+  const act = async (id, run) => {
+    setBusy(id);
+    setErrors((e) => ({ ...e, [id]: '' }));
+    try {
+      await run();
+      await load();
+      return true;
+    } catch (err) {
+      setErrors((e) => ({ ...e, [id]: describeError(err) }));
+      return false;
+    } finally {
+      setBusy('');
+    }
+  };
+
+  /** @param {Event} e */
+  const send = async (e) => {
+    e.preventDefault();
+    const text = draft.trim();
+    if (!text) {
+      setErrors((x) => ({
+        ...x,
+        compose: mode === 'reply' ? 'Write a reply first.' : 'Write a note first.',
+      }));
+      return;
+    }
+    // One key per draft: a retry after a lost answer does not post the message twice.
+    const key = sessionStorage.getItem(`${draftKey(ticketId, mode)}.key`) ?? crypto.randomUUID();
+    sessionStorage.setItem(`${draftKey(ticketId, mode)}.key`, key);
+    const ok = await act('compose', () =>
+      api(
+        'POST',
+        `${base}/${mode === 'reply' ? 'replies' : 'notes'}`,
+        { body: text },
+        { 'idempotency-key': key },
+      ),
+    );
+    if (ok) {
+      sessionStorage.removeItem(draftKey(ticketId, mode));
+      sessionStorage.removeItem(`${draftKey(ticketId, mode)}.key`);
+      setDraft('');
+      live.setPresence(org.id, ticketId, 'viewing');
+    }
+  };
+
+  useEffect(() => {
+    /** @param {KeyboardEvent} e */
+    const onKey = (e) => {
+      if (e.key === 'Escape' && typingIn(/** @type {HTMLElement} */ (e.target))) {
+        /** @type {HTMLElement} */ (e.target).blur();
+        return;
+      }
+      if (e.ctrlKey || e.metaKey || e.altKey || typingIn(/** @type {HTMLElement} */ (e.target))) return;
+      if (e.key === 'r' || e.key === 'n') {
+        e.preventDefault();
+        switchMode(e.key === 'r' ? 'reply' : 'note');
+      } else if (e.key === 'Escape' && !help) {
+        navigate(`/o/${org.id}`);
+      } else if (e.key === '?') {
+        e.preventDefault();
+        setHelp(true);
+      }
+    };
+    addEventListener('keydown', onKey);
+    return () => removeEventListener('keydown', onKey);
+  });
+
+  if (loadError && !data)
+    return html`<main class="ticket-page" id="main">
+      <p><a href=${`/o/${org.id}`}>← Inbox</a></p>
+      <p class="error" role="alert">This ticket could not be loaded: ${loadError}</p>
+      <button type="button" onClick=${load}>Try again</button>
+    </main>`;
+  if (!data) return html`<main class="ticket-page" id="main"><p role="status">Loading ticket…</p></main>`;
+
+  const t = data.ticket;
+  const nameOf = (/** @type {string | null} */ id) =>
+    !id
+      ? 'someone'
+      : id === me.id
+        ? 'You'
+        : (members?.find((m) => m.userId === id)?.displayName ?? 'A staff member');
+  const timeline = [
+    ...data.messages.map((m) => ({ kind: /** @type {const} */ ('message'), at: m.createdAt, m })),
+    ...data.notes.map((n) => ({ kind: /** @type {const} */ ('note'), at: n.createdAt, n })),
+  ].sort((a, b) => a.at.localeCompare(b.at));
+  const closed = t.status === 'solved' || t.status === 'closed';
+
+  return html`<main class="ticket-page" id="main">
+    <nav class="crumbs" aria-label="Breadcrumb"><a href=${`/o/${org.id}`}>← Inbox</a></nav>
+    <header class="ticket-head">
+      <h1><span class="num">#${t.number}</span> ${t.subject}</h1>
+      <p class="meta">
+        <span class=${`badge status-${t.status}`}>${label(t.status)}</span>
+        <span class=${`badge prio-${t.priority}`}>${label(t.priority)}</span>
+        <span>from ${label(t.origin)}</span>
+        <span>opened <time datetime=${t.createdAt}>${ago(t.createdAt)}</time></span>
+        <span>${t.assigneeId ? `assigned to ${nameOf(t.assigneeId)}` : 'unassigned'}</span>
+        ${t.tags.map((tag) => html`<span class="tag">${tag}</span>`)}
+      </p>
+      ${
+        viewers.length
+          ? html`<p class="presence" role="status">
+              ${viewers.map(
+                (v) =>
+                  html`<span class=${`viewer ${v.state}`}>${nameOf(v.userId)} ${v.state === 'typing' ? 'is typing…' : 'is viewing'}</span>`,
+              )}
+            </p>`
+          : null
+      }
+    </header>
+
+    <div class="ticket-grid">
+      <section class="conversation" aria-labelledby="conv-title">
+        <h2 id="conv-title">Conversation</h2>
+        ${timeline.length === 0 ? html`<p class="muted">No messages yet.</p>` : null}
+        <ol class="timeline">
+          ${timeline.map((item) =>
+            item.kind === 'message'
+              ? html`<li key=${item.m.id} class=${`msg ${item.m.authorType === 'player' ? 'from-player' : 'from-staff'}`}>
+                  <p class="who">
+                    ${item.m.authorType === 'player' ? 'Player' : item.m.authorUserId ? nameOf(item.m.authorUserId) : label(item.m.authorType)}
+                    <span class="muted"> · public · via ${label(item.m.origin)} · <time datetime=${item.m.createdAt}>${ago(item.m.createdAt)}</time></span>
+                  </p>
+                  <div class="body">${item.m.body}</div>
+                </li>`
+              : html`<li key=${item.n.id} class="note">
+                  <p class="who">
+                    <span class="note-label">Internal note</span> ${nameOf(item.n.authorUserId)}
+                    <span class="muted"> · not shown to the player · <time datetime=${item.n.createdAt}>${ago(item.n.createdAt)}</time></span>
+                  </p>
+                  <div class="body">${item.n.body}</div>
+                </li>`,
+          )}
+        </ol>
+
+        <form class=${`composer ${mode}`} onSubmit=${send} aria-label=${mode === 'reply' ? 'Public reply' : 'Internal note'}>
+          <div class="tabs" role="radiogroup" aria-label="Write">
+            <label><input type="radio" name="mode" checked=${mode === 'reply'} onChange=${() => switchMode('reply')} /> Reply to player <kbd>r</kbd></label>
+            <label><input type="radio" name="mode" checked=${mode === 'note'} onChange=${() => switchMode('note')} /> Internal note <kbd>n</kbd></label>
+          </div>
+          <label for="composer-text" class="visually-hidden">${mode === 'reply' ? 'Reply to the player' : 'Internal note for staff'}</label>
+          <textarea
+            id="composer-text"
+            ref=${composer}
+            rows="4"
+            placeholder=${mode === 'reply' ? 'Write a public reply — the player sees this' : 'Write an internal note — only staff see this'}
+            value=${draft}
+            onInput=${(/** @type {any} */ e) => onDraft(e.currentTarget.value)}
+            onKeyDown=${(/** @type {KeyboardEvent} */ e) => {
+              if (e.key === 'Enter' && (e.ctrlKey || e.metaKey)) send(e);
+            }}
+            aria-invalid=${errors.compose ? 'true' : 'false'}
+            aria-describedby=${errors.compose ? 'err-compose' : undefined}
+          ></textarea>
+          <${ErrorFor} id="compose" errors=${errors} />
+          <div class="row">
+            <button class="primary" disabled=${busy === 'compose'}>${mode === 'reply' ? 'Send reply' : 'Add note'}</button>
+            <span class="muted">Ctrl+Enter sends. The draft is kept if the page reloads.</span>
+          </div>
+        </form>
+      </section>
+
+      <aside class="actions" aria-labelledby="actions-title">
+        <h2 id="actions-title">Actions</h2>
+        <div class="action">
+          <button type="button" disabled=${busy === 'claim' || t.assigneeId === me.id} onClick=${() => act('claim', () => api('POST', `${base}/claim`))}>
+            ${t.assigneeId === me.id ? 'Assigned to you' : 'Claim'}
+          </button>
+          <${ErrorFor} id="claim" errors=${errors} />
+        </div>
+        ${
+          members
+            ? html`<div class="action">
+                <label for="assign-select">Assignee</label>
+                <select
+                  id="assign-select"
+                  value=${t.assigneeId ?? ''}
+                  disabled=${busy === 'assign'}
+                  onChange=${(/** @type {any} */ e) =>
+                    act('assign', () =>
+                      api('POST', `${base}/assign`, { assigneeId: e.currentTarget.value || null }),
+                    )}
+                >
+                  <option value="">Unassigned</option>
+                  ${members.map((m) => html`<option value=${m.userId}>${m.displayName}</option>`)}
+                </select>
+                <${ErrorFor} id="assign" errors=${errors} />
+              </div>`
+            : null
+        }
+        <div class="action">
+          <label for="status-select">Status</label>
+          <select
+            id="status-select"
+            value=${t.status}
+            disabled=${busy === 'status'}
+            onChange=${(/** @type {any} */ e) => act('status', () => api('POST', `${base}/status`, { status: e.currentTarget.value }))}
+          >
+            ${STATUSES.map((s) => html`<option value=${s}>${label(s)}</option>`)}
+          </select>
+          <${ErrorFor} id="status" errors=${errors} />
+        </div>
+        <div class="action">
+          <label for="priority-select">Priority</label>
+          <select
+            id="priority-select"
+            value=${t.priority}
+            disabled=${busy === 'priority'}
+            onChange=${(/** @type {any} */ e) => act('priority', () => api('POST', `${base}/priority`, { priority: e.currentTarget.value }))}
+          >
+            ${PRIORITIES.map((p) => html`<option value=${p}>${label(p)}</option>`)}
+          </select>
+          <${ErrorFor} id="priority" errors=${errors} />
+        </div>
+        <div class="action">
+          ${
+            closed
+              ? html`<button type="button" disabled=${busy === 'reopen'} onClick=${() => act('reopen', () => api('POST', `${base}/reopen`))}>Reopen</button>
+                  <${ErrorFor} id="reopen" errors=${errors} />`
+              : html`<button type="button" class="danger" disabled=${busy === 'close'} onClick=${() => act('close', () => api('POST', `${base}/close`))}>Close ticket</button>
+                  <${ErrorFor} id="close" errors=${errors} />`
+          }
+        </div>
+        ${t.closeReason ? html`<p class="muted">Closed because: ${t.closeReason}</p>` : null}
+
+        <details class="history">
+          <summary>History (${data.events.length})</summary>
+          <ol>
+            ${data.events.map(
+              (ev) => html`<li key=${ev.id}>
+                <span>${ev.type.replaceAll('_', ' ').replaceAll('.', ': ')}</span>
+                <span class="muted"> by ${ev.actorType === 'user' ? nameOf(ev.actorId) : ev.actorType} · <time datetime=${ev.createdAt}>${ago(ev.createdAt)}</time></span>
+              </li>`,
+            )}
+          </ol>
+        </details>
+      </aside>
+    </div>
+    ${help ? html`<${KeyHelp} onClose=${() => setHelp(false)} />` : null}
+  </main>`;
+}

@@ -1,0 +1,112 @@
+import { randomBytes } from 'node:crypto';
+import { mkdirSync } from 'node:fs';
+import { createServer } from 'node:net';
+import { join } from 'node:path';
+import { AxeBuilder } from '@axe-core/playwright';
+import { pino } from 'pino';
+import { type Browser, chromium, type Page } from 'playwright-core';
+import { inject } from 'vitest';
+import type { Pool } from '../../db/pool.js';
+import { seedDemoIfEmpty } from '../../db/seed.js';
+import { createSecretBox } from '../../lib/secret-box.js';
+import { randomSecretKey } from '../../lib/secret-key.js';
+import { startWorkerRuntime, type WorkerRuntime } from '../../workers/runtime.js';
+import { startTestApi, type TestApi } from '../api/support.js';
+
+/** Debian's chromium; CI installs it in .ci/run. PANEL_CHROMIUM points elsewhere if needed. */
+const CHROMIUM = process.env.PANEL_CHROMIUM ?? '/usr/bin/chromium';
+const ARGS = [
+  '--headless',
+  '--no-sandbox',
+  '--disable-gpu',
+  '--disable-quic',
+  '--no-first-run',
+  '--disable-background-networking',
+  '--disable-component-update',
+  '--disable-sync',
+];
+
+/** Screenshots land here (git-ignored under .data/), kept as the run's artifacts. */
+export const ARTIFACTS = join(process.cwd(), '.data', 'panel-artifacts');
+
+export interface PanelRig {
+  api: TestApi;
+  url: string;
+  browser: Browser;
+  workers: WorkerRuntime;
+  close(): Promise<void>;
+}
+
+async function freePort(): Promise<number> {
+  const server = createServer();
+  await new Promise<void>((r) => server.listen(0, '127.0.0.1', r));
+  const { port } = server.address() as { port: number };
+  await new Promise((r) => server.close(r));
+  return port;
+}
+
+/**
+ * A real listening API on 127.0.0.1 with the demo workspace and the demo sign-in on (as in
+ * development), the outbox relay running (live updates), and one headless Chromium.
+ */
+export async function startPanelRig(pool: Pool): Promise<PanelRig> {
+  await seedDemoIfEmpty(pool, pino({ level: 'silent' }));
+  // The WebSocket checks Origin against PUBLIC_URL, so the port is chosen before the app is built.
+  const port = await freePort();
+  const url = `http://127.0.0.1:${port}`;
+  const api = await startTestApi(pool, { settings: { publicUrl: url, demoSignIn: true, now: Date.now } });
+  await api.app.listen({ host: '127.0.0.1', port });
+  const workers = await startWorkerRuntime({
+    pool,
+    redisUrl: inject('services').redisUrl,
+    logger: pino({ level: 'silent' }),
+    box: createSecretBox(randomSecretKey()),
+    webhookTargets: { allowLoopback: true, allowPrivate: false },
+    prefix: `panel-${randomBytes(4).toString('hex')}`,
+    schedulers: false,
+    processors: false,
+    relay: { pollMs: 100 },
+  });
+  let browser: Browser;
+  try {
+    // launch() gives the browser a fresh temporary profile of its own, removed on close.
+    browser = await chromium.launch({ executablePath: CHROMIUM, args: ARGS });
+  } catch (err) {
+    await workers.stop();
+    await api.close();
+    throw err;
+  }
+  mkdirSync(ARTIFACTS, { recursive: true });
+  return {
+    api,
+    url,
+    browser,
+    workers,
+    async close() {
+      await browser.close();
+      await workers.stop();
+      await api.close();
+    },
+  };
+}
+
+/** Every console error and page error of a page, to assert there were none. */
+export function collectErrors(page: Page): string[] {
+  const errors: string[] = [];
+  page.on('console', (m) => {
+    if (m.type() === 'error') errors.push(m.text());
+  });
+  page.on('pageerror', (e) => errors.push(String(e)));
+  return errors;
+}
+
+/** axe-core's serious and critical violations on the page as it is now. */
+export async function seriousViolations(page: Page): Promise<string[]> {
+  const result = await new AxeBuilder({ page }).analyze();
+  return result.violations
+    .filter((v) => v.impact === 'serious' || v.impact === 'critical')
+    .map((v) => `${v.id}: ${v.help} (${v.nodes.map((n) => n.target.join(' ')).join(', ')})`);
+}
+
+export const shot = (page: Page, name: string) =>
+  page.screenshot({ path: join(ARTIFACTS, `${name}.png`), fullPage: true });
