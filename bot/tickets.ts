@@ -1,5 +1,5 @@
 import { randomUUID } from 'node:crypto';
-import { ButtonStyle, ComponentType, DiscordAPIError } from 'discord.js';
+import { DiscordAPIError } from 'discord.js';
 import { type Category, getCategory } from '../db/categories.js';
 import type { Actor } from '../db/changes.js';
 import {
@@ -14,6 +14,7 @@ import {
 import { DEFAULT_LIMITS, type Guild, staffDiscordRoles, type TicketMode } from '../db/guilds.js';
 import { type Tx, withTenant } from '../db/tenant.js';
 import { openTicket } from '../db/tickets.js';
+import { actionRows, PRIORITY_LABELS } from '../lib/discord/components.js';
 import { AppError } from '../lib/errors.js';
 import { type DiscordPerson, guildOf, orgOf, playerActor } from './auth.js';
 import type { BotDeps } from './context.js';
@@ -25,7 +26,6 @@ import {
   deleteChannel,
   editMessage,
   ensureWebhook,
-  getMessage,
   type MessageBody,
   postMessage,
 } from './discord-api.js';
@@ -46,8 +46,6 @@ export interface OpenRequest {
   answers: Answer[];
   quote?: { url: string; authorId: string; content: string };
 }
-
-const PRIORITY_LABELS = { low: 'Low', normal: 'Normal', high: 'High', urgent: 'Urgent' } as const;
 
 function channelName(category: Category | null, person: DiscordPerson): string {
   const base = `${category?.name ?? 'ticket'}-${person.globalName || person.username}`;
@@ -100,41 +98,6 @@ export function summaryMessage(
     // Mentioning the staff roles brings them into a private thread, as Discord does.
     allowed_mentions: { users: [req.requester.id, ...userIds], roles: [...roleIds] },
   };
-}
-
-export function actionRows(ticketId: string): unknown[] {
-  return [
-    {
-      type: ComponentType.ActionRow,
-      components: [
-        {
-          type: ComponentType.Button,
-          style: ButtonStyle.Primary,
-          custom_id: `gm:claim:${ticketId}`,
-          label: 'Claim',
-        },
-        {
-          type: ComponentType.Button,
-          style: ButtonStyle.Danger,
-          custom_id: `gm:close:${ticketId}`,
-          label: 'Close',
-        },
-      ],
-    },
-    {
-      type: ComponentType.ActionRow,
-      components: [
-        {
-          type: ComponentType.StringSelect,
-          custom_id: `gm:prio:${ticketId}`,
-          placeholder: 'Set the priority',
-          min_values: 1,
-          max_values: 1,
-          options: Object.entries(PRIORITY_LABELS).map(([value, label]) => ({ value, label })),
-        },
-      ],
-    },
-  ];
 }
 
 /**
@@ -495,33 +458,4 @@ export async function ticketHere(ctx: Ctx, guildId: string | null, channelId: st
 
 export function ticketLink(t: Pick<DiscordTicket, 'discordChannelId' | 'number'>): string {
   return t.discordChannelId ? `<#${t.discordChannelId}>` : `#${t.number}`;
-}
-
-/**
- * Keeps the ticket's first message truthful after a change: the title (subject), the footer
- * (priority, status, who claimed it) and the buttons (gone while closed). Best effort: the
- * change itself is already committed, so a failure here is only logged.
- */
-export async function refreshSummary(ctx: Ctx, orgId: string, ticketId: string): Promise<void> {
-  try {
-    const t = await withTenant(ctx.deps.pool, orgId, (tx) => discordTicket(tx, ticketId));
-    if (!t.discordChannelId || !t.discordSummaryMessageId) return;
-    const current = await getMessage(ctx.deps.client, t.discordChannelId, t.discordSummaryMessageId);
-    const [embed, ...rest] = (current.embeds ?? []) as Record<string, unknown>[];
-    if (!embed) return;
-    const footer = [
-      `Priority: ${PRIORITY_LABELS[t.priority]}`,
-      `Status: ${t.status.replace('_', ' ')}`,
-      ...(t.assigneeName ? [`Claimed by ${t.assigneeName}`] : []),
-    ].join(' · ');
-    await editMessage(ctx.deps.client, t.discordChannelId, t.discordSummaryMessageId, {
-      embeds: [
-        { ...embed, title: `Ticket #${t.number} · ${t.subject}`.slice(0, 256), footer: { text: footer } },
-        ...rest,
-      ],
-      components: t.status === 'closed' ? [] : actionRows(t.id),
-    });
-  } catch (err) {
-    ctx.log.warn({ err, ticketId }, 'could not refresh the ticket summary');
-  }
 }

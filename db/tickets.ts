@@ -400,6 +400,11 @@ export async function assign(tx: Tx, rawInput: z.input<typeof assignInput>, acto
   requireStaff(actor);
   const before = await lock(tx, input.ticketId);
   requireWorkable(before);
+  if (before.status === 'closed')
+    throw new AppError(
+      'invalid_transition',
+      `ticket #${before.number} is closed; reopen it before assigning it`,
+    );
   if (before.assigneeId === input.assigneeId) return before;
   if (input.assigneeId) {
     const member = await tx.query(

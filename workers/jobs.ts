@@ -44,6 +44,11 @@ export const JOBS = {
     queue: 'files',
     schema: z.object({ orgId, attachmentIds: z.array(z.uuid()).min(1).max(10) }),
   },
+  /**
+   * Brings a ticket's Discord side (summary, lock and archive, transcript, closing message with
+   * the rating, notices) to the ticket's current state; the outbox event only says when to look.
+   */
+  'discord.ticket_sync': { queue: 'discord', schema: z.object({ orgId, ticketId: z.uuid(), outboxId }) },
   /** Posts an alert (SLA warning/breach, urgent ticket, disabled webhook) to the alert channel. */
   'discord.alert': { queue: 'discord', schema: z.object({ orgId, outboxId }) },
   /** Recomputes a ticket's SLA clocks and (re)schedules its warning and breach timers. */
@@ -91,6 +96,7 @@ export const jobIds = {
   discordMessage: (outboxId: number) => `dm-${outboxId}`,
   discordSweep: (messageId: string) => `dms-${messageId}`,
   alert: (outboxId: number) => `da-${outboxId}`,
+  ticketSync: (outboxId: number) => `ts-${outboxId}`,
   attachmentCopy: (outboxId: number) => `ac-${outboxId}`,
   slaRecompute: (outboxId: number) => `sr-${outboxId}`,
   slaSweep: (ticketId: string, slot: number) => `ss-${ticketId}-${slot}`,

@@ -78,6 +78,21 @@ const SLA_TRIGGERS = new Set([
   'ticket.updated',
 ]);
 
+/**
+ * Ticket changes whose Discord side (summary, lock, transcript, rating, notices) may differ
+ * afterwards: each asks `discord.ticket_sync` to bring it to the ticket's state. Merges close the
+ * source with `ticket.closed`; SLA escalation changes priority or team with its own events.
+ */
+const DISCORD_SYNC_TRIGGERS = new Set([
+  'ticket.closed',
+  'ticket.reopened',
+  'ticket.status_changed',
+  'ticket.assigned',
+  'ticket.priority_changed',
+  'ticket.updated',
+  'ticket.sla_breached',
+]);
+
 /** How long one batch may take to publish and enqueue before it is rolled back and retried. */
 const PUSH_TIMEOUT_MS = 5_000;
 
@@ -169,6 +184,13 @@ export function impliedJobs(row: OutboxRow, features: OrgFeatures = ALL): Planne
         opts: { jobId: jobIds.discordMessage(id) },
       });
     }
+  }
+  if (row.aggregateType === 'ticket' && row.aggregateId && DISCORD_SYNC_TRIGGERS.has(type)) {
+    jobs.push({
+      name: 'discord.ticket_sync',
+      payload: { orgId, ticketId: row.aggregateId, outboxId: id },
+      opts: { jobId: jobIds.ticketSync(id) },
+    });
   }
   const ticket = rec(payload.ticket);
   const urgent =

@@ -16,6 +16,7 @@ import { pruneOutbox, retryFailedJobs, sweepWebhookRetries } from './maintenance
 import { OutboxRelay } from './outbox-relay.js';
 import { createQueues, type Handlers, type Queues, startProcessors } from './queues.js';
 import { fireSlaTimer, recomputeOrg, recomputeSla, SLA_SWEEP_EVERY_MS, slaSweep } from './sla.js';
+import { syncTicket } from './ticket-sync.js';
 import { deliver, fanout } from './webhooks.js';
 
 /** Attachment copies one workers process runs at once (each a download and a storage write). */
@@ -73,6 +74,7 @@ export function handlersFor(deps: WorkerDeps, retentionDays: number): Handlers {
     },
     'discord.message': (d) => deliverMessage(deps, d),
     'discord.alert': (d) => deliverAlert(deps, d),
+    'discord.ticket_sync': (d) => syncTicket(deps, d),
     'attachment.copy': async (d) => {
       await copyAttachments(deps, d);
     },

@@ -18,7 +18,7 @@ import {
 } from '../discord-api.js';
 import { buildForm, categoryByNameForModal, closeReasonModal } from '../forms.js';
 import { type CommandHandler, type Ctx, respond } from '../handler.js';
-import { openedText, openFromDiscord, refreshSummary, ticketHere } from '../tickets.js';
+import { openedText, openFromDiscord, ticketHere } from '../tickets.js';
 
 const PRIORITIES = ['low', 'normal', 'high', 'urgent'] as const;
 /** How long /ticket rename waits for Discord's rename before answering anyway. */
@@ -180,11 +180,9 @@ async function run(i: ChatInputCommandInteraction, ctx: Ctx, name: string): Prom
     return openedText(opened);
   }
   const { ticket } = await ticketHere(ctx, i.guildId, i.channelId);
-  // The first message shows subject, priority, status and who claimed it: keep it in step.
-  const after = async (text: string) => {
-    await refreshSummary(ctx, who.orgId, ticket.id);
-    return text;
-  };
+  // The summary (subject, priority, status, who claimed it) follows through the workers'
+  // discord.ticket_sync job, as for a change made anywhere else.
+  const after = async (text: string) => text;
   const tx = <T>(fn: Parameters<typeof withTenant<T>>[2]) => withTenant(deps.pool, who.orgId, fn);
   const reason = `GameMod: ${name} on ticket #${ticket.number} by ${who.person.username}`;
   switch (name) {

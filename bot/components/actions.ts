@@ -7,7 +7,6 @@ import { closeTicketFlow, rateFlow } from '../closing.js';
 import { personOf, postMessage } from '../discord-api.js';
 import { closeReasonModal, ratingModal } from '../forms.js';
 import { type ComponentHandler, respond } from '../handler.js';
-import { refreshSummary } from '../tickets.js';
 import { ticketForComponent } from './ticket-by-id.js';
 
 const PRIORITIES = ['low', 'normal', 'high', 'urgent'] as const;
@@ -26,7 +25,6 @@ export const claimButton: ComponentHandler<ButtonInteraction> = {
         content: `<@${who.person.id}> is taking care of this ticket.`,
         allowed_mentions: { parse: [] },
       }).catch((err) => ctx.log.warn({ err }, 'could not post the claim notice'));
-    await refreshSummary(ctx, who.orgId, ticket.id);
     await respond(i, `You claimed ticket #${ticket.number}.`);
   },
 };
@@ -75,7 +73,6 @@ export const prioritySelect: ComponentHandler<StringSelectMenuInteraction> = {
     await withTenant(ctx.deps.pool, who.orgId, (tx) =>
       setPriority(tx, { ticketId: ticket.id, priority: level as (typeof PRIORITIES)[number] }, actor),
     );
-    await refreshSummary(ctx, who.orgId, ticket.id);
     await respond(i, `Priority set to ${level}.`);
   },
 };

@@ -15,6 +15,8 @@ import {
 import { withTenant } from '../../db/tenant.js';
 import { createSecretBox } from '../../lib/secret-box.js';
 import { randomSecretKey } from '../../lib/secret-key.js';
+import type { Storage } from '../../lib/storage/index.js';
+import { startWorkerRuntime, type WorkerRuntime } from '../../workers/runtime.js';
 import { createTestDb, type TestDb } from '../support/db.js';
 import {
   type FakeDiscord,
@@ -36,7 +38,32 @@ export interface Harness {
   users: { owner: string; moderator: string; agent: string; player: string; other: string };
   objects: Map<string, Buffer>;
   box: ReturnType<typeof createSecretBox>;
+  /** With `workers: true`: the workers role on the same database, Redis and fake Discord. */
+  workers?: WorkerRuntime;
+  /** Starts (again) the workers role; `close` stops it. */
+  startWorkers(): Promise<WorkerRuntime>;
   close(): Promise<void>;
+}
+
+/** Storage that keeps objects in the harness's map (transcripts stored by the workers). */
+function mapStorage(objects: Map<string, Buffer>): Storage {
+  return {
+    driver: 'local',
+    async put(key, body) {
+      objects.set(key, Buffer.isBuffer(body) ? body : Buffer.from(''));
+      return { key, sizeBytes: objects.get(key)?.length ?? 0 } as never;
+    },
+    async get() {
+      throw new Error('not used');
+    },
+    async delete(key) {
+      objects.delete(key);
+    },
+    async exists(key) {
+      return objects.has(key);
+    },
+    presignGet: () => null,
+  };
 }
 
 /**
@@ -45,7 +72,7 @@ export interface Harness {
  * category with two questions, and the real bot logged in to the fake Discord.
  */
 export async function startHarness(
-  opts: { deadlineMs?: number; messageContent?: boolean } = {},
+  opts: { deadlineMs?: number; messageContent?: boolean; workers?: boolean } = {},
 ): Promise<Harness> {
   const db = await createTestDb(8);
   const fake = await startFakeDiscord({ interactionDeadlineMs: opts.deadlineMs ?? 3000 });
@@ -131,7 +158,25 @@ export async function startHarness(
     },
   });
   await bot.start(fake.botToken);
-  return {
+  const workersPrefix = `gmt${randomBytes(4).toString('hex')}`;
+  const startWorkers = async () => {
+    const rt = await startWorkerRuntime({
+      pool: db.app,
+      redisUrl: inject('services').redisUrl,
+      logger: pino({ level: 'silent' }),
+      box,
+      webhookTargets: { allowLoopback: true, allowPrivate: false },
+      prefix: workersPrefix,
+      discord: { token: fake.botToken, apiUrl: `${fake.url}/api` },
+      storage: mapStorage(objects),
+      schedulers: false,
+      relay: { pollMs: 100 },
+      stopGraceMs: 500,
+    });
+    h.workers = rt;
+    return rt;
+  };
+  const h: Harness = {
     db,
     fake,
     redis,
@@ -142,13 +187,17 @@ export async function startHarness(
     users: { owner, moderator, agent, player, other },
     objects,
     box,
+    startWorkers,
     async close() {
+      await h.workers?.stop();
       await bot.stop(2000);
       await fake.close();
       redis.disconnect();
       await db.drop();
     },
   };
+  if (opts.workers) await startWorkers();
+  return h;
 }
 
 export interface Answer {

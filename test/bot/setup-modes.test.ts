@@ -13,7 +13,7 @@ let admin: string;
 let member: string;
 
 beforeAll(async () => {
-  h = await startHarness();
+  h = await startHarness({ workers: true });
   owner = h.fake.addUser({ username: 'newowner' }).id;
   admin = h.fake.addUser({ username: 'serveradmin' }).id;
   member = h.fake.addUser({ username: 'member' }).id;
@@ -261,6 +261,17 @@ describe('ticket modes', () => {
       options: [{ name: 'reason', value: 'paid' }],
     });
     expect(close.content).toMatch(/^Ticket #\d+ closed\.$/);
+    // The workers' discord.ticket_sync job takes the player's write access away.
+    await settle(
+      h,
+      async () =>
+        (
+          await h.db.admin.query('select applied_state from discord_ticket_sides where ticket_id = $1', [
+            t.id,
+          ])
+        ).rows[0]?.applied_state === 'closed',
+      15_000,
+    );
     // Closing leaves the player able to read (and so to rate) but no longer to write.
     const mine = ((ch?.permission_overwrites ?? []) as { id: string; allow: string; deny: string }[]).find(
       (o) => o.id === admin,
@@ -306,6 +317,16 @@ describe('ticket modes', () => {
       userId: owner,
     });
     expect(reopen.content).toMatch(/reopened/);
+    await settle(
+      h,
+      async () =>
+        (
+          await h.db.admin.query('select applied_state from discord_ticket_sides where ticket_id = $1', [
+            t.id,
+          ])
+        ).rows[0]?.applied_state === 'open',
+      15_000,
+    );
     expect(((ch?.permission_overwrites ?? []) as { id: string }[]).map((o) => o.id)).toContain(admin);
   });
 

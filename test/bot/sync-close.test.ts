@@ -7,7 +7,7 @@ let ticketId: string;
 let thread: string;
 
 beforeAll(async () => {
-  h = await startHarness();
+  h = await startHarness({ workers: true });
   await openThroughPanel(h);
   ({ ticketId, thread } = await theTicket(h));
 }, 60_000);
@@ -187,6 +187,8 @@ describe('closing', () => {
       fields: { reason: 'fixed <b>after</b> update' },
     });
     expect(done.content).toBe('Ticket #1 closed.');
+    // The bot only answers; the workers' discord.ticket_sync job does the Discord side.
+    await settle(h, async () => h.fake.state.channels.get(thread)?.thread_metadata?.locked === true, 15_000);
     const t = (await h.db.admin.query('select status, close_reason from tickets where id = $1', [ticketId]))
       .rows[0];
     expect(t).toEqual({ status: 'closed', close_reason: 'fixed <b>after</b> update' });
@@ -213,7 +215,7 @@ describe('closing', () => {
     const meta = h.fake.state.channels.get(thread)?.thread_metadata;
     expect(meta).toMatchObject({ archived: true, locked: true });
     const lock = h.fake.requests({ method: 'PATCH', path: `/channels/${thread}` }).at(-1);
-    expect(lock?.headers['x-audit-log-reason']).toMatch(/^GameMod: ticket #1 closed by player/);
+    expect(lock?.headers['x-audit-log-reason']).toMatch(/^GameMod: ticket #1 closed by Player One/);
     const outbox = await h.db.admin.query(
       `select event_type from outbox where aggregate_id = $1 order by id`,
       [ticketId],
@@ -274,6 +276,7 @@ describe('closing', () => {
       userId: h.users.moderator,
     });
     expect(a.content).toBe('Ticket #1 reopened.');
+    await settle(h, async () => h.fake.state.channels.get(thread)?.thread_metadata?.locked === false, 15_000);
     expect(h.fake.state.channels.get(thread)?.thread_metadata).toMatchObject({
       archived: false,
       locked: false,

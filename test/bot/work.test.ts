@@ -11,7 +11,7 @@ let ticketId: string;
 let thread: string;
 
 beforeAll(async () => {
-  h = await startHarness();
+  h = await startHarness({ workers: true });
   await withTenant(h.db.app, h.org.orgId, async (tx) => {
     await createTeam(tx, { name: 'Billing' }, SYSTEM);
     await createCannedReply(
@@ -128,6 +128,12 @@ describe('/ticket subcommands', () => {
     const claim = await cmd(h.users.moderator, 'claim');
     expect(claim.content).toBe('You claimed ticket #1.');
     const sid = (await ticket()).discord_summary_message_id;
+    // The summary follows through the workers' discord.ticket_sync job.
+    await settle(h, async () =>
+      JSON.stringify(h.fake.state.messages.get(thread)?.get(sid)?.embeds[0] ?? {}).includes(
+        'Claimed by Mod Erator',
+      ),
+    );
     expect(h.fake.state.messages.get(thread)?.get(sid)?.embeds[0]).toMatchObject({
       footer: { text: 'Priority: Normal · Status: open · Claimed by Mod Erator' },
     });
@@ -186,6 +192,11 @@ describe('/ticket subcommands', () => {
     );
     const t = await ticket();
     expect(t).toMatchObject({ priority: 'urgent', tags: [], subject: 'Crash on start', status: 'on_hold' });
+    await settle(h, async () =>
+      JSON.stringify(
+        h.fake.state.messages.get(thread)?.get(t.discord_summary_message_id)?.embeds[0] ?? {},
+      ).includes('Priority: Urgent · Status: on hold"'),
+    );
     const summary = h.fake.state.messages.get(thread)?.get(t.discord_summary_message_id);
     expect(summary?.embeds[0]).toMatchObject({
       title: 'Ticket #1 · Crash on start',

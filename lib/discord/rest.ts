@@ -1,0 +1,108 @@
+import type { REST } from '@discordjs/rest';
+import { type APIChannel, type APIMessage, OverwriteType, PermissionFlagsBits, Routes } from 'discord.js';
+
+/**
+ * Discord REST calls shared by the bot (answering its own interactions) and the workers (bringing
+ * a ticket's Discord side to its state), on a bare `@discordjs/rest` client: the bot passes
+ * `client.rest`, the workers their own. By id, never through discord.js's caches. Moderation calls
+ * carry a reason, sent as `X-Audit-Log-Reason`.
+ */
+
+export type MessageBody = {
+  content?: string;
+  embeds?: unknown[];
+  components?: unknown[];
+  allowed_mentions?: { parse?: string[]; users?: string[]; roles?: string[] };
+  /** Discord drops a second message with the same nonce for a few minutes (`enforce_nonce`). */
+  nonce?: string;
+  enforce_nonce?: boolean;
+};
+
+/** Extra request options: the workers pass their shutdown signal so a stop interrupts a wait. */
+export type RequestExtras = { signal?: AbortSignal };
+
+export async function postMessage(rest: REST, channelId: string, body: MessageBody, x: RequestExtras = {}) {
+  return (await rest.post(Routes.channelMessages(channelId), { body, ...x })) as APIMessage;
+}
+
+export async function postFile(
+  rest: REST,
+  channelId: string,
+  body: MessageBody,
+  file: { name: string; data: Buffer; contentType: string },
+  x: RequestExtras = {},
+) {
+  return (await rest.post(Routes.channelMessages(channelId), {
+    body: { ...body, attachments: [{ id: 0, filename: file.name }] },
+    files: [{ name: file.name, data: file.data, contentType: file.contentType }],
+    ...x,
+  })) as APIMessage;
+}
+
+export async function getMessage(rest: REST, channelId: string, messageId: string, x: RequestExtras = {}) {
+  return (await rest.get(Routes.channelMessage(channelId, messageId), x)) as APIMessage;
+}
+
+export async function editMessage(
+  rest: REST,
+  channelId: string,
+  messageId: string,
+  body: MessageBody,
+  x: RequestExtras = {},
+) {
+  return (await rest.patch(Routes.channelMessage(channelId, messageId), { body, ...x })) as APIMessage;
+}
+
+export async function modifyChannel(
+  rest: REST,
+  channelId: string,
+  body: Record<string, unknown>,
+  reason: string,
+  x: RequestExtras = {},
+) {
+  return (await rest.patch(Routes.channel(channelId), { body, reason, ...x })) as APIChannel;
+}
+
+const VIEW =
+  PermissionFlagsBits.ViewChannel | PermissionFlagsBits.SendMessages | PermissionFlagsBits.ReadMessageHistory;
+const ATTACH = PermissionFlagsBits.AttachFiles | PermissionFlagsBits.EmbedLinks;
+
+/**
+ * A member's access to a ticket channel: `true` full, `false` none, `'read'` reading only (a
+ * closed ticket: the player still sees it, and its rating buttons, but can no longer write).
+ */
+export async function setMemberAccess(
+  rest: REST,
+  channelId: string,
+  userId: string,
+  allowed: boolean | 'read',
+  reason: string,
+  x: RequestExtras = {},
+) {
+  if (allowed === 'read') {
+    await rest.put(Routes.channelPermission(channelId, userId), {
+      body: {
+        type: OverwriteType.Member,
+        allow: String(PermissionFlagsBits.ViewChannel | PermissionFlagsBits.ReadMessageHistory),
+        deny: String(
+          PermissionFlagsBits.SendMessages |
+            ATTACH |
+            PermissionFlagsBits.AddReactions |
+            PermissionFlagsBits.CreatePublicThreads |
+            PermissionFlagsBits.CreatePrivateThreads |
+            PermissionFlagsBits.SendMessagesInThreads,
+        ),
+      },
+      reason,
+      ...x,
+    });
+  } else if (allowed) {
+    await rest.put(Routes.channelPermission(channelId, userId), {
+      body: { type: OverwriteType.Member, allow: String(VIEW | ATTACH), deny: '0' },
+      reason,
+      ...x,
+    });
+  } else {
+    await rest.delete(Routes.channelPermission(channelId, userId), { reason, ...x });
+  }
+}

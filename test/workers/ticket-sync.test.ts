@@ -1,0 +1,236 @@
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { SYSTEM } from '../../db/changes.js';
+import { withTenant } from '../../db/tenant.js';
+import { setStatus } from '../../db/tickets.js';
+import { syncTicket } from '../../workers/ticket-sync.js';
+import { startTestApi, type TestApi } from '../api/support.js';
+import { type Harness, interact, openThroughPanel, settle, startHarness } from '../bot/harness.js';
+
+/**
+ * Every close reaches Discord through the outbox and one worker job, `discord.ticket_sync`,
+ * whoever made it: the bot's own button, the API (a second API instance too), auto-close. The
+ * fake Discord's request log shows each step happening exactly once, and a replayed job doing
+ * nothing at all.
+ */
+
+let h: Harness;
+let api: TestApi;
+let api2: TestApi;
+let token: { token?: string };
+
+beforeAll(async () => {
+  h = await startHarness({ workers: true });
+  api = await startTestApi(h.db.app);
+  api2 = await startTestApi(h.db.app);
+  token = await api.tokenFor(h.db.app, h.org.orgId, ['tickets:write']);
+}, 60_000);
+
+afterAll(async () => {
+  await api2?.close();
+  await api?.close();
+  await h?.close();
+});
+
+/** Opens a ticket through the panel as `userId`; returns its id, number and thread. */
+async function openTicket(userId: string) {
+  await openThroughPanel(h, { summary: `Crash ${Math.random()}` }, userId);
+  const r = await h.db.admin.query<{ id: string; number: number; discord_channel_id: string; sid: string }>(
+    `select id, number, discord_channel_id, discord_summary_message_id as sid from tickets
+     where org_id = $1 order by created_at desc limit 1`,
+    [h.org.orgId],
+  );
+  const row = r.rows[0];
+  if (!row) throw new Error('no ticket');
+  return { ticketId: row.id, number: row.number, thread: row.discord_channel_id, summaryId: row.sid };
+}
+
+const side = async (ticketId: string) =>
+  (
+    await h.db.admin.query<{ applied_state: string; rating_prompt_message_id: string | null }>(
+      'select applied_state, rating_prompt_message_id from discord_ticket_sides where ticket_id = $1',
+      [ticketId],
+    )
+  ).rows[0];
+
+const appliedState = (ticketId: string, state: 'open' | 'closed') => async () =>
+  (await side(ticketId))?.applied_state === state;
+
+/** What the workers sent to Discord about one ticket's thread and the transcript channel. */
+function discordSide(thread: string, summaryId: string) {
+  const transcripts = h.guild.channels['transcripts'] ?? '';
+  return {
+    transcriptPosts: h.fake
+      .requests({ method: 'POST', path: `/channels/${transcripts}/messages` })
+      .filter((r) => JSON.stringify(r.body).includes(`ticket-`)),
+    lockPatches: h.fake.requests({ method: 'PATCH', path: `/channels/${thread}` }),
+    threadPosts: h.fake.requests({ method: 'POST', path: `/channels/${thread}/messages` }),
+    summaryEdits: h.fake.requests({ method: 'PATCH', path: `/channels/${thread}/messages/${summaryId}` }),
+  };
+}
+
+async function transcriptPostsFor(number: number) {
+  const transcripts = h.guild.channels['transcripts'] ?? '';
+  return [...(h.fake.state.messages.get(transcripts)?.values() ?? [])].filter((m) =>
+    m.content.startsWith(`Ticket #${number} `),
+  );
+}
+
+/** Runs the job again by hand, as a replay after a lost acknowledgement would. */
+async function replay(ticketId: string) {
+  const o = await h.db.admin.query<{ id: string }>(
+    `select id from outbox where aggregate_id = $1 and event_type = 'ticket.closed' order by id desc limit 1`,
+    [ticketId],
+  );
+  const deps = h.workers?.deps;
+  if (!deps) throw new Error('workers not running');
+  await syncTicket(deps, { orgId: h.org.orgId, ticketId, outboxId: Number(o.rows[0]?.id) });
+}
+
+describe('discord.ticket_sync', () => {
+  it('the bot’s own close only answers; the job summarises, posts the transcript and rating, then locks, once', async () => {
+    const t = await openTicket(h.users.player);
+    const before = h.fake.requests({}).length;
+    const done = await interact(h, {
+      kind: 'modalSubmit',
+      guildId: h.guild.id,
+      channelId: t.thread,
+      userId: h.users.player,
+      customId: `gm:closeform:${t.ticketId}`,
+      fields: { reason: 'fixed' },
+    });
+    expect(done.content).toBe(`Ticket #${t.number} closed.`);
+    await settle(h, appliedState(t.ticketId, 'closed'), 15_000);
+    const d = discordSide(t.thread, t.summaryId);
+    expect(await transcriptPostsFor(t.number)).toHaveLength(1);
+    expect(d.lockPatches).toHaveLength(1);
+    expect(d.lockPatches[0]?.body).toEqual({ locked: true, archived: true });
+    expect(d.summaryEdits).toHaveLength(1);
+    // The closing message with the rating buttons went out while the thread could still take it.
+    const rating = d.threadPosts.find((r) => JSON.stringify(r.body).includes('gm:rate:'));
+    expect(rating).toBeDefined();
+    expect((rating?.at ?? 0) <= (d.lockPatches[0]?.at ?? 0)).toBe(true);
+    expect(
+      h.fake
+        .requests({})
+        .slice(before)
+        .indexOf(rating as never),
+    ).toBeLessThan(
+      h.fake
+        .requests({})
+        .slice(before)
+        .indexOf(d.lockPatches[0] as never),
+    );
+    const meta = h.fake.state.channels.get(t.thread)?.thread_metadata;
+    expect(meta).toMatchObject({ archived: true, locked: true });
+    expect(h.objects.get(`orgs/${h.org.orgId}/transcripts/${t.ticketId}.html`)?.toString()).toContain(
+      `Ticket #${t.number}`,
+    );
+
+    // A replay of the job (and a second close event's job) changes nothing on Discord.
+    const count = h.fake.requests({}).length;
+    await replay(t.ticketId);
+    expect(h.fake.requests({}).length).toBe(count);
+  });
+
+  it('a close from the API reaches the thread; a reopen from the API unlocks it with one notice', async () => {
+    const t = await openTicket(h.users.other);
+    const close = await api.call(token, {
+      method: 'POST',
+      url: `/v1/orgs/${h.org.orgId}/tickets/${t.ticketId}/close`,
+      payload: { reason: 'answered by mail' },
+    });
+    expect(close.statusCode).toBe(200);
+    await settle(h, appliedState(t.ticketId, 'closed'), 15_000);
+    expect(h.fake.state.channels.get(t.thread)?.thread_metadata).toMatchObject({
+      archived: true,
+      locked: true,
+    });
+    const closing = discordSide(t.thread, t.summaryId).threadPosts.find((r) =>
+      JSON.stringify(r.body).includes('answered by mail'),
+    );
+    expect(closing).toBeDefined();
+    expect(await transcriptPostsFor(t.number)).toHaveLength(1);
+
+    const reopen = await api.call(token, {
+      method: 'POST',
+      url: `/v1/orgs/${h.org.orgId}/tickets/${t.ticketId}/reopen`,
+      payload: {},
+    });
+    expect(reopen.statusCode).toBe(200);
+    await settle(h, appliedState(t.ticketId, 'open'), 15_000);
+    expect(h.fake.state.channels.get(t.thread)?.thread_metadata).toMatchObject({
+      archived: false,
+      locked: false,
+    });
+    await settle(h, async () =>
+      discordSide(t.thread, t.summaryId).threadPosts.some((r) =>
+        JSON.stringify(r.body).includes('Ticket reopened'),
+      ),
+    );
+    const summary = h.fake.state.messages.get(t.thread)?.get(t.summaryId);
+    await settle(h, async () =>
+      JSON.stringify(h.fake.state.messages.get(t.thread)?.get(t.summaryId)?.components ?? []).includes(
+        'gm:claim:',
+      ),
+    );
+    expect(summary?.embeds[0]).toMatchObject({ footer: { text: expect.stringMatching(/Status: open/) } });
+    // Claiming a closed ticket is refused; this one is open again, so it works.
+    const claimed = await interact(h, {
+      kind: 'chatInput',
+      name: 'ticket',
+      subcommand: 'claim',
+      guildId: h.guild.id,
+      channelId: t.thread,
+      userId: h.users.moderator,
+    });
+    expect(claimed.content).toBe(`You claimed ticket #${t.number}.`);
+  });
+
+  it('an auto-close (a system close) reaches the thread the same way', async () => {
+    const t = await openTicket(h.users.agent);
+    await withTenant(h.db.app, h.org.orgId, (tx) =>
+      setStatus(tx, { ticketId: t.ticketId, status: 'closed', reason: 'inactive' }, SYSTEM),
+    );
+    await settle(h, appliedState(t.ticketId, 'closed'), 15_000);
+    const posts = await transcriptPostsFor(t.number);
+    expect(posts).toHaveLength(1);
+    expect(posts[0]?.content).toContain('Closed automatically: inactive');
+    expect(discordSide(t.thread, t.summaryId).lockPatches).toHaveLength(1);
+    const refused = await interact(h, {
+      kind: 'chatInput',
+      name: 'ticket',
+      subcommand: 'claim',
+      guildId: h.guild.id,
+      channelId: t.thread,
+      userId: h.users.moderator,
+    });
+    expect(refused.content).toMatch(/is closed; reopen it before assigning it/);
+  });
+
+  it('a close from a second API instance while the bot and workers are down lands once they are back', async () => {
+    const t = await openTicket(h.users.owner);
+    await h.workers?.stop();
+    h.workers = undefined;
+    await h.bot.stop(2000);
+    const close = await api2.call(token, {
+      method: 'POST',
+      url: `/v1/orgs/${h.org.orgId}/tickets/${t.ticketId}/close`,
+      payload: {},
+    });
+    expect(close.statusCode).toBe(200);
+    const before = discordSide(t.thread, t.summaryId);
+    expect(before.lockPatches).toHaveLength(0);
+    await h.startWorkers();
+    await settle(h, appliedState(t.ticketId, 'closed'), 15_000);
+    const after = discordSide(t.thread, t.summaryId);
+    expect(after.lockPatches).toHaveLength(1);
+    expect(after.summaryEdits).toHaveLength(1);
+    expect(await transcriptPostsFor(t.number)).toHaveLength(1);
+    expect(
+      after.threadPosts.filter((r) => JSON.stringify(r.body).includes('This ticket was closed')),
+    ).toHaveLength(1);
+    const count = h.fake.requests({}).length;
+    await replay(t.ticketId);
+    expect(h.fake.requests({}).length).toBe(count);
+  });
+});

@@ -1,0 +1,282 @@
+import { createHash, randomUUID } from 'node:crypto';
+import { DiscordAPIError, type REST } from '@discordjs/rest';
+import { transcriptLines } from '../db/discord-sync.js';
+import {
+  claimTicketSide,
+  noticePosted,
+  recordNotice,
+  recordTicketSide,
+  releaseTicketSide,
+  syncEvent,
+  type TicketForSync,
+  ticketForSync,
+} from '../db/discord-ticket-sides.js';
+import { withTenant } from '../db/tenant.js';
+import { actionRows, ratingRows, summaryParts } from '../lib/discord/components.js';
+import {
+  editMessage,
+  getMessage,
+  modifyChannel,
+  postFile,
+  postMessage,
+  type RequestExtras,
+  setMemberAccess,
+} from '../lib/discord/rest.js';
+import { renderTranscript } from '../lib/discord/transcript.js';
+import { counter } from '../lib/metrics.js';
+import type { WorkerDeps } from './deps.js';
+import type { JobData } from './jobs.js';
+import { permanentError } from './queues.js';
+
+/**
+ * `discord.ticket_sync`: brings a ticket's Discord side to the ticket's current state, whatever
+ * changed it (the bot's own buttons, the panel, the API, auto-close, SLA escalation, a merge).
+ * It reads the ticket now, not the event, so jobs arriving late or out of order all converge,
+ * and it records each step it takes (`db/discord-ticket-sides.ts`), so a replay is a no-op:
+ *
+ * - open: the thread unlocked and unarchived (or the player's write access back), a notice once;
+ * - the summary message edited in place when its title, footer or buttons would change;
+ * - closed, in this order because a locked, archived thread's messages can no longer be edited
+ *   and its buttons no longer pressed: the summary, the transcript (stored, and posted to the
+ *   transcript channel once per close), the closing message with the rating buttons, and last
+ *   the lock and archive (the player read-only in channel mode).
+ */
+
+const synced = counter('gamemod_discord_ticket_syncs_total', 'Ticket Discord-side syncs', ['outcome']);
+
+/** Retrying cannot help: the bot was locked out of the channel. */
+const PERMANENT = new Map<number, string>([
+  [50001, 'the bot has no access to the ticket’s Discord channel'],
+  [50013, 'the bot lacks a permission it needs in the ticket’s Discord channel'],
+]);
+/** The channel or thread is gone (the bot records the deletion itself): nothing left to sync. */
+const GONE = new Set([10003, 10004]);
+const UNKNOWN_MESSAGE = 10008;
+/** A run's claim on a ticket: longer than a sync with a transcript upload takes. */
+const CLAIM_SECONDS = 120;
+
+const code = (err: unknown) => (err instanceof DiscordAPIError ? Number(err.code) : undefined);
+
+/** Discord's nonce is at most 25 characters: enough of the ticket id plus what makes it unique. */
+const nonce = (ticketId: string, tag: string, at: Date) =>
+  `${tag}${ticketId.replace(/-/g, '').slice(0, 12)}${at.getTime().toString(36)}`.slice(0, 25);
+
+export async function syncTicket(deps: WorkerDeps, data: JobData<'discord.ticket_sync'>): Promise<void> {
+  const rest = deps.discord;
+  if (!rest) return;
+  const seen = await withTenant(deps.pool, data.orgId, (tx) => ticketForSync(tx, data.ticketId));
+  if (!seen?.ticket.discordChannelId) return;
+  const claim = randomUUID();
+  const claimed = await withTenant(deps.pool, data.orgId, (tx) =>
+    claimTicketSide(tx, data.ticketId, claim, CLAIM_SECONDS),
+  );
+  // Another job of this ticket is talking to Discord: this one runs after it (backoff), reads
+  // the state then, and finds little or nothing left to do.
+  if (!claimed) throw new Error('another run is syncing this ticket; retrying');
+  try {
+    const s = await withTenant(deps.pool, data.orgId, (tx) => ticketForSync(tx, data.ticketId));
+    if (s?.ticket.discordChannelId) await converge(deps, rest, data, s, claim);
+    synced.inc({ outcome: 'ok' });
+  } catch (err) {
+    const c = code(err);
+    if (c !== undefined && GONE.has(c)) {
+      synced.inc({ outcome: 'gone' });
+      deps.logger.info({ ticketId: data.ticketId, code: c }, 'the ticket’s Discord channel is gone');
+      return;
+    }
+    const why = c !== undefined ? PERMANENT.get(c) : undefined;
+    synced.inc({ outcome: why ? 'permanent_failure' : 'error' });
+    if (why) throw permanentError(why);
+    throw err;
+  } finally {
+    await withTenant(deps.pool, data.orgId, (tx) => releaseTicketSide(tx, data.ticketId, claim)).catch(
+      () => {},
+    );
+  }
+}
+
+async function converge(
+  deps: WorkerDeps,
+  rest: REST,
+  data: JobData<'discord.ticket_sync'>,
+  s: TicketForSync,
+  claim: string,
+): Promise<void> {
+  const t = s.ticket;
+  const channelId = t.discordChannelId as string;
+  const x: RequestExtras = deps.shutdown ? { signal: deps.shutdown } : {};
+  const record = (patch: Parameters<typeof recordTicketSide>[3]) =>
+    withTenant(deps.pool, data.orgId, (tx) => recordTicketSide(tx, t.id, claim, patch));
+  const side = { ...s.side };
+
+  if (t.status !== 'closed') {
+    if (side.appliedState === 'closed') {
+      const event = await withTenant(deps.pool, data.orgId, (tx) => syncEvent(tx, data.outboxId));
+      const reason = `GameMod: ticket #${t.number} reopened${event?.actorName ? ` by ${event.actorName}` : ''}`;
+      // Unlock before anything else: nothing can be posted or edited in a locked, archived thread.
+      if (t.discordMode === 'channel') {
+        if (t.requesterDiscordId)
+          await setMemberAccess(rest, channelId, t.requesterDiscordId, true, reason, x);
+      } else {
+        await modifyChannel(rest, channelId, { archived: false, locked: false }, reason, x);
+      }
+      await record({ appliedState: 'open' });
+      const posted = await withTenant(deps.pool, data.orgId, (tx) =>
+        noticePosted(tx, data.outboxId, channelId),
+      );
+      if (!posted) {
+        const m = await postMessage(
+          rest,
+          channelId,
+          {
+            content: `Ticket reopened${event?.type === 'ticket.reopened' && event.actorName ? ` by ${event.actorName}` : ''}.`,
+            allowed_mentions: { parse: [] },
+            nonce: nonce(t.id, 'ro', new Date(data.outboxId)),
+            enforce_nonce: true,
+          },
+          x,
+        );
+        await withTenant(deps.pool, data.orgId, (tx) => recordNotice(tx, data.outboxId, channelId, m.id));
+      }
+    }
+    await syncSummary(rest, s, side.summaryHash, record, x);
+    return;
+  }
+
+  const closedAt = s.closedAt ?? new Date(0);
+  if (side.closedCycle?.getTime() !== closedAt.getTime()) {
+    // A new close (the first, or one after a reopen): its transcript and closing message are due.
+    await record({ closedCycle: closedAt });
+    side.transcriptDone = false;
+    side.transcriptMessageId = null;
+    side.ratingPromptMessageId = null;
+  }
+  const locked = side.appliedState === 'closed';
+  if (!locked) await syncSummary(rest, s, side.summaryHash, record, x);
+  if (!side.transcriptDone) {
+    const messageId = await postTranscript(deps, data.orgId, rest, s, closedAt, x);
+    await record({ transcriptDone: true, ...(messageId ? { transcriptMessageId: messageId } : {}) });
+  }
+  if (locked) return;
+  if (!side.ratingPromptMessageId) {
+    // Posted while the thread is still open: once it is locked, its buttons cannot be pressed.
+    const rateable = t.rating === null && t.requesterDiscordId && !s.mergedIntoNumber;
+    const why = s.mergedIntoNumber
+      ? ` It was merged into ticket #${s.mergedIntoNumber}.`
+      : s.closeReason
+        ? `: ${s.closeReason}`
+        : '.';
+    const m = await postMessage(
+      rest,
+      channelId,
+      {
+        content:
+          `${t.requesterDiscordId ? `<@${t.requesterDiscordId}> ` : ''}This ticket was closed${why}${rateable ? ' How did we do? Rate it once, from 1 to 5 stars.' : ''}`.slice(
+            0,
+            2000,
+          ),
+        components: rateable ? ratingRows(t.id) : [],
+        allowed_mentions: { users: t.requesterDiscordId ? [t.requesterDiscordId] : [] },
+        nonce: nonce(t.id, 'cl', closedAt),
+        enforce_nonce: true,
+      },
+      x,
+    );
+    await record({ ratingPromptMessageId: m.id });
+  }
+  const reason = `GameMod: ticket #${t.number} closed by ${s.closedBy ?? 'GameMod'}`.slice(0, 512);
+  if (t.discordMode === 'channel') {
+    // Read-only rather than removed: the player still reads the conversation and the rating.
+    if (t.requesterDiscordId) await setMemberAccess(rest, channelId, t.requesterDiscordId, 'read', reason, x);
+  } else {
+    await modifyChannel(rest, channelId, { locked: true, archived: true }, reason, x);
+  }
+  await record({ appliedState: 'closed' });
+}
+
+/** Edits the summary in place when what it shows would change; never twice for one state. */
+async function syncSummary(
+  rest: REST,
+  s: TicketForSync,
+  lastHash: string | null,
+  record: (patch: { summaryHash: string }) => Promise<void>,
+  x: RequestExtras,
+): Promise<void> {
+  const t = s.ticket;
+  if (!t.discordChannelId || !t.discordSummaryMessageId) return;
+  const parts = summaryParts(t);
+  const closed = t.status === 'closed';
+  const hash = createHash('sha256')
+    .update(JSON.stringify([parts, closed, t.discordSummaryMessageId]))
+    .digest('base64url');
+  if (hash === lastHash) return;
+  try {
+    const current = await getMessage(rest, t.discordChannelId, t.discordSummaryMessageId, x);
+    const [embed, ...others] = (current.embeds ?? []) as Record<string, unknown>[];
+    if (embed) {
+      await editMessage(
+        rest,
+        t.discordChannelId,
+        t.discordSummaryMessageId,
+        {
+          embeds: [{ ...embed, title: parts.title, footer: { text: parts.footer } }, ...others],
+          components: closed ? [] : actionRows(t.id),
+        },
+        x,
+      );
+    }
+  } catch (err) {
+    // Someone deleted the summary: the rest of the ticket's Discord side still follows.
+    if (code(err) !== UNKNOWN_MESSAGE) throw err;
+  }
+  await record({ summaryHash: hash });
+}
+
+/**
+ * Stores the transcript and posts it to the guild's transcript channel: the log of closed
+ * tickets. Returns the post's id (null without a transcript channel).
+ */
+async function postTranscript(
+  deps: WorkerDeps,
+  orgId: string,
+  rest: REST,
+  s: TicketForSync,
+  closedAt: Date,
+  x: RequestExtras,
+): Promise<string | null> {
+  const t = s.ticket;
+  const lines = await withTenant(deps.pool, orgId, (tx) => transcriptLines(tx, t.id));
+  const html = Buffer.from(renderTranscript(t, lines, s.closeReason));
+  let url: string | null = null;
+  if (deps.storage) {
+    const key = `orgs/${orgId}/transcripts/${t.id}.html`;
+    await deps.storage.put(key, html, {
+      contentType: 'text/html; charset=utf-8',
+      contentLength: html.length,
+    });
+    url = deps.storage.presignGet(key, {
+      expiresInSeconds: 7 * 86_400,
+      disposition: 'inline',
+      filename: `ticket-${t.number}.html`,
+    });
+  }
+  if (!s.transcriptChannelId) return null;
+  const by = s.closedBy ? ` by ${s.closedBy}` : ' automatically';
+  const m = await postFile(
+    rest,
+    s.transcriptChannelId,
+    {
+      content:
+        `Ticket #${t.number} · ${t.subject}\nClosed${by}${s.closeReason ? `: ${s.closeReason}` : ''}${url ? `\nTranscript: ${url}` : ''}`.slice(
+          0,
+          2000,
+        ),
+      allowed_mentions: { parse: [] },
+      nonce: nonce(t.id, 'tr', closedAt),
+      enforce_nonce: true,
+    },
+    { name: `ticket-${t.number}.html`, data: html, contentType: 'text/html' },
+    x,
+  );
+  return m.id;
+}
