@@ -89,6 +89,8 @@ beforeAll(async () => {
     rateLimits: {
       auth: { burst: 1_000_000, perMinute: 10_000_000 },
       default: { burst: 1_000_000, perMinute: 10_000_000 },
+      // A case that signs the session out leaves the op's later cases failing authentication.
+      authFailures: { burst: 1_000_000, perMinute: 10_000_000 },
     },
   });
   await app.ready();
@@ -539,6 +541,13 @@ it(`answers every operation's generated requests without a 5xx (seed ${SEED}, ${
   console.info(summary);
   const never = ops.filter((op) => !succeeded.has(op.id)).map((op) => op.id);
   console.info(`operations with no 2xx case (${never.length}): ${never.join(', ')}`);
+  // A run that never gets in (a broken session, a rate limit) would pass while testing nothing.
+  if (!ONLY) {
+    expect(succeeded.size, 'operations with at least one 2xx').toBeGreaterThan(ops.length * 0.6);
+    expect(statuses.get(401) ?? 0, 'requests refused as unauthenticated').toBeLessThan(
+      ops.length * RUNS * 0.05,
+    );
+  }
   expect(
     failures,
     `${failures.length} 5xx (reproduce with FUZZ_SEED=${SEED} FUZZ_RUNS=${RUNS}, and FUZZ_OP=<operationId> for one operation):\n\n${failures.slice(0, 40).join('\n\n')}`,
