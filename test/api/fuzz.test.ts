@@ -353,6 +353,15 @@ const nest = (depth: number, inner: Json): Json => {
   return v;
 };
 
+/** `value` with every field named like a seeded id (`teamId`, `playerId`...) set to that real id. */
+function withRealIds(value: Json): Json {
+  if (Array.isArray(value)) return value.map(withRealIds);
+  if (value === null || typeof value !== 'object') return value;
+  return Object.fromEntries(
+    Object.entries(value).map(([k, v]) => [k, typeof v === 'string' && ids[k] ? ids[k] : withRealIds(v)]),
+  );
+}
+
 /** Mutates `value` (a body, or the object of query or path parameters) the way `c` says. */
 function mutate(value: Json, c: Case): Json {
   const v = structuredClone(value ?? {});
@@ -421,6 +430,7 @@ function build(op: Operation, c: Case, doc: Json): Built {
   // Half the cases start from the smallest body the schema allows: sampled optional fields
   // (random ids of rows that don't exist) would keep most of them from ever succeeding.
   let body: Json = op.body ? sampled(op.body, doc, (c.optional & 1) === 1) : undefined;
+  if (c.realIds) body = withRealIds(body);
   let payload: string | Buffer | undefined;
   let contentType = 'application/json';
   if (c.kind !== 'valid' && c.kind !== 'contentType' && c.kind !== 'malformed') {
