@@ -182,3 +182,16 @@ export async function syncEvent(
   );
   return r.rows[0];
 }
+
+/**
+ * Whether a closed ticket was closed within the last `hours` (its guild's reopen window) and is
+ * not merged: a player writing in its thread then reopens it instead of being sent elsewhere.
+ */
+export async function withinReopenWindow(tx: Tx, ticketId: string, hours: number): Promise<boolean> {
+  const r = await tx.query(
+    `select 1 from tickets where org_id = $1::uuid and id = $2::uuid and status = 'closed'
+       and merged_into_id is null and closed_at > now() - make_interval(hours => $3::int)`,
+    [tx.orgId, parseInput(id, ticketId), hours],
+  );
+  return (r.rowCount ?? 0) > 0;
+}

@@ -37,11 +37,13 @@ export const guildSettingsSchema = z.object({
   maxOpenPerPlayer: z.number().int().min(1).max(50).optional(),
   /** Seconds between two tickets of one player. */
   cooldownSeconds: z.number().int().min(0).max(86_400).optional(),
+  /** Hours after a close in which the player writing in the ticket's thread reopens it (0: never). */
+  reopenWindowHours: z.number().int().min(0).max(8_760).optional(),
   categories: z.record(id, categorySettingsSchema).optional(),
 });
 export type GuildSettings = z.infer<typeof guildSettingsSchema>;
 
-export const DEFAULT_LIMITS = { maxOpenPerPlayer: 3, cooldownSeconds: 60 } as const;
+export const DEFAULT_LIMITS = { maxOpenPerPlayer: 3, cooldownSeconds: 60, reopenWindowHours: 48 } as const;
 
 export interface Guild {
   guildId: string;

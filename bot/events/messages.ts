@@ -9,8 +9,12 @@ import {
   recordDiscordMessage,
   ticketForChannel,
 } from '../../db/discord-sync.js';
-import { orgForGuild } from '../../db/guilds.js';
+import { withinReopenWindow } from '../../db/discord-ticket-sides.js';
+import { DEFAULT_LIMITS, getGuild as guildForSettings, orgForGuild } from '../../db/guilds.js';
 import { withTenant } from '../../db/tenant.js';
+import { reopen } from '../../db/tickets.js';
+import { newTicketRow } from '../../lib/discord/components.js';
+import { postMessage } from '../../lib/discord/rest.js';
 import { isAppError } from '../../lib/errors.js';
 import { counter } from '../../lib/metrics.js';
 import { type DiscordPerson, playerActor, resolveWho } from '../auth.js';
@@ -79,6 +83,32 @@ export async function onMessageCreate(deps: BotDeps, m: OmitPartialGroupDMChanne
   if (m.author.id !== ticket.requesterDiscordId && !m.webhookId && !m.author.bot) {
     staff = (await resolveWho(deps, m.guildId, person, randomUUID(), { join: false, rolesKnown: !!m.member }))
       .staff;
+  }
+  if (ticket.status === 'closed' && !m.webhookId && !m.author.bot) {
+    // Nothing written in a closed ticket is dropped silently: the player reopens it within the
+    // guild's window (the workers then unlock the thread); anyone else is told what to do.
+    const reopened =
+      !staff &&
+      m.author.id === ticket.requesterDiscordId &&
+      (await withTenant(deps.pool, orgId, async (tx) => {
+        const guild = await guildForSettings(tx, m.guildId as string);
+        const hours = guild.settings.reopenWindowHours ?? DEFAULT_LIMITS.reopenWindowHours;
+        if (!hours || !(await withinReopenWindow(tx, ticket.id, hours))) return false;
+        await reopen(tx, ticket.id, SYSTEM);
+        return true;
+      }));
+    if (!reopened) {
+      await postMessage(deps.client.rest, m.channelId, {
+        content: staff
+          ? `Ticket #${ticket.number} is closed, so this message is not part of it. Reopen it with \`/ticket reopen\` first.`
+          : `<@${m.author.id}> Ticket #${ticket.number} is closed, so staff will not see this message here. Open a new ticket to reach them.`,
+        components: staff ? [] : newTicketRow(ticket.categoryId),
+        allowed_mentions: { users: staff ? [] : [m.author.id] },
+        message_reference: { message_id: m.id, fail_if_not_exists: false },
+      });
+      synced.inc({ event: 'create', outcome: 'closed' });
+      return;
+    }
   }
   try {
     const r = await withTenant(deps.pool, orgId, async (tx) =>

@@ -16,6 +16,8 @@ export type MessageBody = {
   /** Discord drops a second message with the same nonce for a few minutes (`enforce_nonce`). */
   nonce?: string;
   enforce_nonce?: boolean;
+  /** Makes the post a reply to that message. */
+  message_reference?: { message_id: string; fail_if_not_exists?: boolean };
 };
 
 /** Extra request options: the workers pass their shutdown signal so a stop interrupts a wait. */

@@ -1,5 +1,6 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { SYSTEM } from '../../db/changes.js';
+import { updateGuildSettings } from '../../db/guilds.js';
 import { withTenant } from '../../db/tenant.js';
 import { setStatus } from '../../db/tickets.js';
 import { syncTicket } from '../../workers/ticket-sync.js';
@@ -205,6 +206,50 @@ describe('discord.ticket_sync', () => {
       userId: h.users.moderator,
     });
     expect(refused.content).toMatch(/is closed; reopen it before assigning it/);
+  });
+
+  it('a player writing in a closed ticket reopens it within the window, else gets a way to open a new one', async () => {
+    const t = await openTicket(h.users.player);
+    const closeIt = async () => {
+      const r = await api.call(token, {
+        method: 'POST',
+        url: `/v1/orgs/${h.org.orgId}/tickets/${t.ticketId}/close`,
+        payload: {},
+      });
+      expect(r.statusCode).toBe(200);
+      await settle(h, appliedState(t.ticketId, 'closed'), 15_000);
+    };
+    await closeIt();
+    const back = h.fake.userMessage(t.thread, h.users.player, 'still broken after all');
+    await settle(h, appliedState(t.ticketId, 'open'), 15_000);
+    const status = async () =>
+      (await h.db.admin.query('select status from tickets where id = $1', [t.ticketId])).rows[0].status;
+    expect(await status()).toBe('open');
+    const recorded = await h.db.admin.query('select 1 from messages where external_id = $1', [back.id]);
+    expect(recorded.rowCount).toBe(1);
+
+    // Past the window (0: never reopen), the player is answered with a button to open a new ticket.
+    await withTenant(h.db.app, h.org.orgId, (tx) =>
+      updateGuildSettings(tx, h.guild.id, { reopenWindowHours: 0 }, SYSTEM),
+    );
+    await closeIt();
+    const late = h.fake.userMessage(t.thread, h.users.player, 'hello?');
+    const notice = await h.fake.waitForRequest(
+      (r) =>
+        r.method === 'POST' &&
+        r.path.endsWith(`/channels/${t.thread}/messages`) &&
+        JSON.stringify(r.body).includes(late.id),
+      10_000,
+    );
+    expect(JSON.stringify(notice.body)).toContain(`gm:open:${h.category.id}`);
+    expect(JSON.stringify(notice.body)).toContain('Open a new ticket');
+    expect(await status()).toBe('closed');
+    expect(
+      (await h.db.admin.query('select 1 from messages where external_id = $1', [late.id])).rowCount,
+    ).toBe(0);
+    await withTenant(h.db.app, h.org.orgId, (tx) =>
+      updateGuildSettings(tx, h.guild.id, { reopenWindowHours: 48 }, SYSTEM),
+    );
   });
 
   it('a close from a second API instance while the bot and workers are down lands once they are back', async () => {
