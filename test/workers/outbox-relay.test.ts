@@ -157,7 +157,17 @@ describe('outbox relay', () => {
       'sla.recompute@sr-7',
       'discord.alert@da-7',
     ]);
-    expect(names('ticket.sla_breached', {})).toEqual(['webhook.fanout@wf-7', 'discord.alert@da-7']);
+    expect(names('ticket.sla_breached', {})).toEqual([
+      'webhook.fanout@wf-7',
+      'discord.ticket_sync@ts-7',
+      'discord.alert@da-7',
+    ]);
+    // Every ticket change whose Discord side may differ asks the ticket's sync job, once per event.
+    expect(names('ticket.closed', {})).toEqual([
+      'webhook.fanout@wf-7',
+      'sla.recompute@sr-7',
+      'discord.ticket_sync@ts-7',
+    ]);
     expect(
       names('webhook.replay_requested', { subscriptionId: base.aggregateId, outboxId: 3 }).map((n) => n),
     ).toEqual(['webhook.deliver@wr-7']);
