@@ -3,7 +3,7 @@
  * strings and path parameters sampled from the operation's own schemas (openapi-sampler), then
  * mutated by fast-check (wrong types, missing and extra fields, huge strings, NUL, odd unicode,
  * extreme numbers, deep nesting, malformed JSON, wrong content types). The caller is the org's
- * owner, with real ids of a seeded org in most cases, so requests get past access checks and,
+ * owner (one case in five an all-scopes API token), with real ids of a seeded org in most cases, so requests get past access checks and,
  * often, validation, into the handlers and the database. Any 5xx fails the test, listing the
  * operation, the request, the response and the server's own log line for it.
  *
@@ -26,6 +26,7 @@ import { pino } from 'pino';
 import { afterAll, beforeAll, expect, inject, it } from 'vitest';
 import { buildApp } from '../../api/app.js';
 import { createSession } from '../../api/sessions.js';
+import { API_TOKEN_SCOPES, createApiToken } from '../../db/api-tokens.js';
 import { redeemGuildLinkCode } from '../../db/guilds.js';
 import { upsertPlayer } from '../../db/players.js';
 import { withTenant } from '../../db/tenant.js';
@@ -103,10 +104,7 @@ afterAll(async () => {
   if (storageDir) rmSync(storageDir, { recursive: true, force: true });
 });
 
-interface Caller {
-  cookie: string;
-  csrf: string;
-}
+type Caller = { cookie: string; csrf: string } | { token: string };
 
 /** A fresh owner session that has passed TOTP (so an org that starts requiring it still lets us in). */
 async function ownerSession(): Promise<Caller> {
@@ -118,10 +116,21 @@ async function ownerSession(): Promise<Caller> {
   return { cookie: token, csrf: session.csrf };
 }
 
+/** An API token with every scope, made through db/ (the API can't give one more than its maker). */
+async function allScopesToken(): Promise<Caller> {
+  const { plaintext } = await withTenant(db.app, org.orgId, (tx) =>
+    createApiToken(tx, { name: 'fuzz (all scopes)', scopes: [...API_TOKEN_SCOPES] }, { type: 'system' }),
+  );
+  return { token: plaintext };
+}
+
 function call(who: Caller, o: InjectOptions & { url: string }) {
   const headers = { ...(o.headers as Record<string, string>) };
-  headers.cookie = `gm_session=${who.cookie}`;
-  headers['x-csrf-token'] = who.csrf;
+  if ('token' in who) headers.authorization = `Bearer ${who.token}`;
+  else {
+    headers.cookie = `gm_session=${who.cookie}`;
+    headers['x-csrf-token'] = who.csrf;
+  }
   return app.inject({ ...o, headers });
 }
 
@@ -498,6 +507,7 @@ it(`answers every operation's generated requests without a 5xx (seed ${SEED}, ${
   for (const op of ops) {
     const opStarted = Date.now();
     const who = await ownerSession();
+    const token = await allScopesToken();
     const cases = fc.sample(caseArb, { seed: SEED ^ hash(op.id), numRuns: RUNS });
     // A few cases at a time: requests wait on Postgres and Redis, so this overlaps the waits.
     await pool(cases.entries(), CONCURRENCY, async ([n, c]) => {
@@ -505,7 +515,11 @@ it(`answers every operation's generated requests without a 5xx (seed ${SEED}, ${
       let res: LightMyRequestResponse;
       const t0 = Date.now();
       try {
-        res = await call(who, { ...req, method: req.method as InjectOptions['method'] });
+        // One case in five as an all-scopes API token: the other door into the same routes.
+        res = await call(c.pick % 5 === 0 ? token : who, {
+          ...req,
+          method: req.method as InjectOptions['method'],
+        });
       } catch (err) {
         failures.push(
           `${op.id} case ${n} (${c.kind}): inject threw ${String(err)}\n  ${req.method} ${req.url}`,
