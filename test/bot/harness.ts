@@ -22,6 +22,7 @@ import {
   type FakeDiscord,
   type InteractionHandle,
   type InteractionInput,
+  READ_ONLY_EVERYONE,
   type SeededGuild,
   startFakeDiscord,
 } from '../support/fake-discord/index.js';
@@ -86,6 +87,8 @@ export async function startHarness(
   const guild = fake.addGuild({
     name: 'Alpha Studio',
     ownerId: owner,
+    // @everyone only looks: the bot works with exactly its documented permissions (its role's).
+    everyonePermissions: READ_ONLY_EVERYONE,
     roles: [{ name: 'Moderator' }, { name: 'Agent' }],
     channels: [
       { name: 'Support', type: ChannelType.GuildCategory },

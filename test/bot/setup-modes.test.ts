@@ -2,7 +2,7 @@ import { ChannelType, PermissionFlagsBits } from 'discord.js';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { createGuildLinkCode } from '../../db/guilds.js';
 import { withTenant } from '../../db/tenant.js';
-import type { SeededGuild } from '../support/fake-discord/index.js';
+import { READ_ONLY_EVERYONE, type SeededGuild } from '../support/fake-discord/index.js';
 import { makeOrg } from '../support/fixtures.js';
 import { type Harness, interact, settle, startHarness } from './harness.js';
 
@@ -20,6 +20,7 @@ beforeAll(async () => {
   g = h.fake.addGuild({
     name: 'Beta Games',
     ownerId: owner,
+    everyonePermissions: READ_ONLY_EVERYONE,
     roles: [{ name: 'Admins', permissions: String(1 << 5) }, { name: 'Helpers' }],
     channels: [
       { name: 'help' },

@@ -17,7 +17,7 @@ import { threadRoutes } from './rest/threads.js';
 import { webhookRoutes } from './rest/webhooks.js';
 import { Router } from './router.js';
 import { createFakeServer, listen } from './server.js';
-import { type AddGuildOptions, DiscordState, type SeededGuild, type User } from './state.js';
+import { type AddGuildOptions, type Channel, DiscordState, type SeededGuild, type User } from './state.js';
 
 export type { FakeDiscordOptions } from './context.js';
 export type { FaultMatcher } from './faults.js';
@@ -34,8 +34,9 @@ export { shardOf, snowflake } from './snowflake.js';
 
 import { snowflake } from './snowflake.js';
 
-export type { AddGuildOptions, SeededGuild, User } from './state.js';
-export { ChannelType } from './state.js';
+export { Perm } from './access.js';
+export type { AddGuildOptions, Channel, SeededGuild, User } from './state.js';
+export { ChannelType, READ_ONLY_EVERYONE } from './state.js';
 
 /** A loopback Discord: REST under `/api/v10`, the gateway at `/gateway`, OAuth2, and a traffic log. */
 export class FakeDiscord {
@@ -137,6 +138,38 @@ export class FakeDiscord {
 
   addMember(guildId: string, userId: string, roles: string[] = []): void {
     this.state.addMember(guildId, userId, roles);
+  }
+
+  /**
+   * Sets a role's permissions as an admin would in the server settings (GUILD_ROLE_UPDATE), or
+   * changes them with a function of the current ones.
+   */
+  setRolePermissions(guildId: string, roleId: string, perms: bigint | ((current: bigint) => bigint)): void {
+    const role = this.state.guilds.get(guildId)?.roles.get(roleId);
+    if (!role) throw new Error(`unknown role ${roleId}`);
+    const next = typeof perms === 'function' ? perms(BigInt(role.permissions)) : perms;
+    role.permissions = next.toString();
+    this.gateway.dispatch(guildId, 'GUILD_ROLE_UPDATE', { guild_id: guildId, role: { ...role } });
+  }
+
+  /** The bot's managed role's permissions, set or changed (e.g. `(p) => p & ~ManageThreads`). */
+  setBotPermissions(guildId: string, perms: bigint | ((current: bigint) => bigint)): void {
+    const guild = this.state.guilds.get(guildId);
+    const roleId = [...(guild?.roles.values() ?? [])].find((r) => r.managed)?.id;
+    if (!roleId) throw new Error(`no bot role in guild ${guildId}`);
+    this.setRolePermissions(guildId, roleId, perms);
+  }
+
+  /** Changes a channel as a moderator would (overwrites, flags, forum tags): CHANNEL_UPDATE. */
+  updateChannel(channelId: string, patch: Partial<Channel>): void {
+    const channel = this.state.channels.get(channelId);
+    if (!channel) throw new Error(`unknown channel ${channelId}`);
+    Object.assign(channel, patch);
+    this.gateway.dispatch(
+      channel.guild_id,
+      channel.thread_metadata ? 'THREAD_UPDATE' : 'CHANNEL_UPDATE',
+      this.state.channelPayload(channel),
+    );
   }
 
   /** A message from a user (not the bot), dispatched as MESSAGE_CREATE. */

@@ -255,7 +255,7 @@ export class Interactions {
       version: 1,
       channel_id: channel.id,
       channel: state.channelPayload(channel),
-      app_permissions: guildId ? state.memberPermissions(guildId, state.botUser.id) : '0',
+      app_permissions: guildId ? state.permissionsIn(guildId, state.botUser.id, channel.id) : '0',
       locale,
       entitlements: [],
       authorizing_integration_owners: guildId ? { '0': guildId } : { '1': input.userId },
@@ -264,7 +264,7 @@ export class Interactions {
       ...(message ? { message } : {}),
     };
     if (guildId) {
-      const member = state.interactionMemberPayload(guildId, input.userId);
+      const member = state.interactionMemberPayload(guildId, input.userId, channel.id);
       if (!member) throw new Error(`user ${input.userId} is not a member of guild ${guildId}`);
       payload['guild_id'] = guildId;
       payload['guild'] = {

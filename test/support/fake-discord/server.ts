@@ -124,6 +124,9 @@ async function handle(
   let body: unknown;
 
   const finish = (r: RestReply): void => {
+    // FAKE_DISCORD_DEBUG=1 prints every refusal, the quickest way to see which permission a test lacks.
+    if (process.env['FAKE_DISCORD_DEBUG'] && r.status >= 400)
+      console.error('fake-discord refused', method, rawPath, r.status, JSON.stringify(r.body));
     send(res, r);
     fake.log.addRequest({
       method,

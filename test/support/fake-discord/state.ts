@@ -1,3 +1,5 @@
+import { BOT_PERMISSIONS } from '../../../bot/permissions.js';
+import { channelPermissions } from './access.js';
 import { randomToken, snowflake, snowflakeOnShard } from './snowflake.js';
 
 export type Json = Record<string, unknown>;
@@ -87,7 +89,7 @@ export interface Channel {
   member_count?: number;
   total_message_sent?: number;
   applied_tags?: string[];
-  available_tags?: unknown[];
+  available_tags?: ForumTag[];
   default_reaction_emoji?: unknown;
   default_sort_order?: number | null;
   default_forum_layout?: number;
@@ -148,6 +150,19 @@ export interface SeedChannel {
   type?: number;
   parent?: string;
   topic?: string;
+  /** Channel flags, e.g. a forum's REQUIRE_TAG (`1 << 4`). */
+  flags?: number;
+  /** A forum's tags, by name (ids are made up). */
+  tags?: { name: string; moderated?: boolean }[];
+  permissionOverwrites?: { id: string; type: number; allow: string; deny: string }[];
+}
+
+export interface ForumTag {
+  id: string;
+  name: string;
+  moderated: boolean;
+  emoji_id: string | null;
+  emoji_name: string | null;
 }
 
 export interface SeedRole {
@@ -166,6 +181,17 @@ export interface AddGuildOptions {
   shard?: [number, number];
   /** Extra members: user ids (created with `addUser` first). */
   members?: string[];
+  /**
+   * The permissions of the bot's managed role. Default: exactly the bot's documented list
+   * (bot/permissions.ts), never Administrator, as an invite with that list gives it.
+   */
+  botPermissions?: bigint | string;
+  /**
+   * @everyone's permissions. Default: Discord's default for a new server, which already grants
+   * the bot (as everyone) most message permissions; tests that prove the bot needs only its own
+   * list set `0n`.
+   */
+  everyonePermissions?: bigint | string;
 }
 
 export interface SeededGuild {
@@ -175,10 +201,18 @@ export interface SeededGuild {
   channels: Record<string, string>;
   /** Role ids by name. */
   roles: Record<string, string>;
+  /** The bot's managed role. */
+  botRoleId: string;
 }
 
 export const ALL_PERMISSIONS = '2251799813685247';
 export const DEFAULT_EVERYONE_PERMISSIONS = '2248473465835073';
+/**
+ * An @everyone that may only look and use commands (View Channels, Read Message History, Use
+ * Application Commands): with it the bot holds nothing beyond its own documented list, since
+ * both looking permissions are on that list.
+ */
+export const READ_ONLY_EVERYONE = ((1n << 10n) | (1n << 16n) | (1n << 31n)).toString();
 
 /** Everything the fake Discord holds in memory. */
 export class DiscordState {
@@ -250,7 +284,12 @@ export class DiscordState {
       preferred_locale: 'en-US',
     };
     this.guilds.set(id, guild);
-    const everyone = makeRole(id, '@everyone', DEFAULT_EVERYONE_PERMISSIONS, 0);
+    const everyone = makeRole(
+      id,
+      '@everyone',
+      String(opts.everyonePermissions ?? DEFAULT_EVERYONE_PERMISSIONS),
+      0,
+    );
     guild.roles.set(id, everyone);
     const roles: Record<string, string> = {};
     for (const [i, r] of (opts.roles ?? []).entries()) {
@@ -259,7 +298,12 @@ export class DiscordState {
       roles[r.name] = role.id;
     }
     // The bot's managed role, like a real bot invite with permissions creates.
-    const botRole = makeRole(snowflake(), this.botUser.username, ALL_PERMISSIONS, guild.roles.size);
+    const botRole = makeRole(
+      snowflake(),
+      this.botUser.username,
+      String(opts.botPermissions ?? BOT_PERMISSIONS),
+      guild.roles.size,
+    );
     botRole.managed = true;
     guild.roles.set(botRole.id, botRole);
     this.addMember(id, this.botUser.id, [botRole.id]);
@@ -273,10 +317,23 @@ export class DiscordState {
         type: c.type ?? ChannelType.GuildText,
         parent_id: parentId ?? null,
         topic: c.topic ?? null,
+        flags: c.flags ?? 0,
+        permission_overwrites: c.permissionOverwrites ?? [],
+        ...(c.tags
+          ? {
+              available_tags: c.tags.map((t) => ({
+                id: snowflake(),
+                name: t.name,
+                moderated: t.moderated ?? false,
+                emoji_id: null,
+                emoji_name: null,
+              })),
+            }
+          : {}),
       });
       channels[c.name] = channel.id;
     }
-    return { id, everyoneRoleId: id, channels, roles };
+    return { id, everyoneRoleId: id, channels, roles, botRoleId: botRole.id };
   }
 
   addMember(guildId: string, userId: string, roles: string[] = []): Member {
@@ -469,11 +526,18 @@ export class DiscordState {
     };
   }
 
-  /** A member as it appears in interactions: with its computed permissions. */
-  interactionMemberPayload(guildId: string, userId: string): Json | null {
+  /** A member as it appears in interactions: with its permissions in the interaction's channel. */
+  interactionMemberPayload(guildId: string, userId: string, channelId?: string): Json | null {
     const member = this.memberPayload(guildId, userId);
     if (!member) return null;
-    return { ...member, permissions: this.memberPermissions(guildId, userId) };
+    return { ...member, permissions: this.permissionsIn(guildId, userId, channelId) };
+  }
+
+  /** A member's permissions in a channel (overwrites applied), or at guild level without one. */
+  permissionsIn(guildId: string, userId: string, channelId?: string): string {
+    const channel = channelId ? this.channels.get(channelId) : undefined;
+    if (!channel || channel.guild_id !== guildId) return this.memberPermissions(guildId, userId);
+    return channelPermissions(this, channel, userId).toString();
   }
 
   memberPermissions(guildId: string, userId: string): string {

@@ -1,4 +1,5 @@
-import { apiError, Errors, type FakeContext, ok, type Route } from '../context.js';
+import { basePermissions, channelPermissions, checkOverwriteBits, Perm, requireBot } from '../access.js';
+import { apiError, Errors, type FakeContext, ok, type RestReply, type Route } from '../context.js';
 import { channelCreateSchema, channelModifySchema, LIMITS } from '../limits.js';
 import { type Channel, ChannelType } from '../state.js';
 import { dispatchChannelUpdate, isReply, messageChannel, parse } from './common.js';
@@ -23,7 +24,8 @@ export const channelRoutes: Route[] = [
     auth: 'bot',
     handler: (req, fake) => {
       const channel = messageChannel(fake, req.params['channel_id']);
-      return isReply(channel) ? channel : ok(fake.state.channelPayload(channel));
+      if (isReply(channel)) return channel;
+      return requireBot(fake.state, channel, Perm.ViewChannel) ?? ok(fake.state.channelPayload(channel));
     },
   },
   {
@@ -37,6 +39,8 @@ export const channelRoutes: Route[] = [
       if (!parsed.ok) return parsed.reply;
       const b = parsed.data;
       const meta = channel.thread_metadata;
+      const refused = modifyRefusal(fake, channel, b);
+      if (refused) return refused;
       if (!meta && (b.archived !== undefined || b.locked !== undefined || b.invitable !== undefined)) {
         return Errors.wrongChannelType();
       }
@@ -71,6 +75,12 @@ export const channelRoutes: Route[] = [
     handler: (req, fake) => {
       const channel = messageChannel(fake, req.params['channel_id']);
       if (isReply(channel)) return channel;
+      const refused = requireBot(
+        fake.state,
+        channel,
+        channel.thread_metadata ? Perm.ManageThreads : Perm.ManageChannels,
+      );
+      if (refused) return refused;
       deleteChannel(fake, channel);
       return ok(fake.state.channelPayload(channel));
     },
@@ -96,6 +106,13 @@ export const channelRoutes: Route[] = [
       if (!parsed.ok) return parsed.reply;
       const b = parsed.data;
       const type = b.type ?? ChannelType.GuildText;
+      const refused = createRefusal(
+        fake,
+        guildId,
+        b.parent_id ?? null,
+        (b.permission_overwrites ?? []) as { allow?: string | null; deny?: string | null }[],
+      );
+      if (refused) return refused;
       const existing = fake.state.guildChannels(guildId);
       if (existing.length >= LIMITS.channelsPerGuild) {
         return apiError(400, 30013, `Maximum number of guild channels reached (${LIMITS.channelsPerGuild})`);
@@ -146,3 +163,49 @@ export const channelRoutes: Route[] = [
     },
   },
 ];
+
+/**
+ * Creating a channel needs Manage Channels (in the parent category when there is one); setting
+ * overwrites on it needs Manage Roles, and only permissions the bot holds there.
+ */
+function createRefusal(
+  fake: FakeContext,
+  guildId: string,
+  parentId: string | null,
+  overwrites: { allow?: string | null; deny?: string | null }[],
+): RestReply | null {
+  const parent = parentId ? fake.state.channels.get(parentId) : undefined;
+  const held =
+    parent && parent.guild_id === guildId
+      ? channelPermissions(fake.state, parent, fake.state.botUser.id)
+      : basePermissions(fake.state, guildId, fake.state.botUser.id);
+  if (parent && !(held & Perm.ViewChannel)) return Errors.missingAccess();
+  if (!(held & Perm.ManageChannels)) return Errors.missingPermissions();
+  return overwrites.length ? checkOverwriteBits(fake.state, guildId, held, overwrites, false) : null;
+}
+
+/**
+ * Modify Channel: Manage Channels on a channel (and Manage Roles for its overwrites). On a
+ * thread, Manage Threads, except that its creator may rename, archive and re-tag it, and anyone
+ * who can post may unarchive an unlocked one; locking takes Manage Threads.
+ */
+function modifyRefusal(fake: FakeContext, channel: Channel, b: Record<string, unknown>): RestReply | null {
+  const state = fake.state;
+  const meta = channel.thread_metadata;
+  if (!meta) {
+    return requireBot(
+      state,
+      channel,
+      Perm.ManageChannels | (b['permission_overwrites'] !== undefined ? Perm.ManageRoles : 0n),
+    );
+  }
+  const keys = Object.keys(b).filter((k) => b[k] !== undefined);
+  const onlyUnarchive = keys.every((k) => k === 'archived') && b['archived'] === false && !meta.locked;
+  if (onlyUnarchive) return requireBot(state, channel, Perm.SendMessagesInThreads);
+  const creatorMay = keys.every((k) =>
+    ['name', 'archived', 'auto_archive_duration', 'applied_tags'].includes(k),
+  );
+  if (creatorMay && channel.owner_id === state.botUser.id && !meta.locked)
+    return requireBot(state, channel, Perm.ViewChannel);
+  return requireBot(state, channel, Perm.ManageThreads);
+}

@@ -1,3 +1,4 @@
+import { Perm, requireBotInGuild } from '../access.js';
 import { Errors, type FakeContext, noContent, ok, type RestReply, type Route } from '../context.js';
 import type { Guild } from '../state.js';
 
@@ -18,6 +19,8 @@ function memberRoleChange(add: boolean): Route['handler'] {
     if (!member) return Errors.unknownMember();
     const role = guild.roles.get(req.params['role_id'] ?? '');
     if (!role || role.id === guild.id) return Errors.unknownRole();
+    const refused = requireBotInGuild(fake.state, guild.id, Perm.ManageRoles);
+    if (refused) return refused;
     // The bot can only manage roles below its own highest role.
     const bot = guild.members.get(fake.state.botUser.id);
     if (role.managed || role.position >= highestPosition(guild, bot?.roles ?? []))

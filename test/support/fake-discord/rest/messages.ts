@@ -1,3 +1,4 @@
+import { channelPermissions, Perm, requireBot, sendBit } from '../access.js';
 import { Errors, type FakeContext, noContent, ok, type RestReply, type Route } from '../context.js';
 import type { MessageBody } from '../limits.js';
 import { type Channel, ChannelType, MESSAGE_CHANNEL_TYPES, type Message } from '../state.js';
@@ -33,6 +34,11 @@ export const messageRoutes: Route[] = [
     handler: (req, fake) => {
       const channel = messageChannel(fake, req.params['channel_id']);
       if (isReply(channel)) return channel;
+      const refused = requireBot(fake.state, channel, Perm.ViewChannel);
+      if (refused) return refused;
+      // Without Read Message History, Discord answers with no messages rather than an error.
+      if (!(channelPermissions(fake.state, channel, fake.state.botUser.id) & Perm.ReadMessageHistory))
+        return ok([]);
       const limit = Math.min(100, Math.max(1, Number(req.query.get('limit') ?? 50)));
       const before = req.query.get('before');
       const after = req.query.get('after');
@@ -53,10 +59,16 @@ export const messageRoutes: Route[] = [
       if (isReply(channel)) return channel;
       const parsed = parseMessage(req);
       if (!parsed.ok) return parsed.reply;
+      const ref = parsed.data.message_reference as { message_id?: string } | undefined;
+      const denied = requireBot(
+        fake.state,
+        channel,
+        sendBit(channel) | contentBits(parsed.data, req.files.length) | (ref ? Perm.ReadMessageHistory : 0n),
+      );
+      if (denied) return denied;
       const refused = ensureWritable(fake, channel);
       if (refused) return refused;
       const fields = messageFields(parsed.data);
-      const ref = parsed.data.message_reference as { message_id?: string } | undefined;
       const message = postMessage(fake, channel, fake.state.botUser, {
         ...fields,
         attachments: attachmentsFrom(req, channel.id),
@@ -76,6 +88,8 @@ export const messageRoutes: Route[] = [
     handler: (req, fake) => {
       const channel = messageChannel(fake, req.params['channel_id']);
       if (isReply(channel)) return channel;
+      const refused = requireBot(fake.state, channel, Perm.ViewChannel | Perm.ReadMessageHistory);
+      if (refused) return refused;
       const message = fake.state.messages.get(channel.id)?.get(req.params['message_id'] ?? '');
       return message ? ok(fake.state.messagePayload(message)) : Errors.unknownMessage();
     },
@@ -92,6 +106,12 @@ export const messageRoutes: Route[] = [
       if (message.author.id !== fake.state.botUser.id) return Errors.editOthersMessage();
       const parsed = parseMessage(req, { allowEmpty: true });
       if (!parsed.ok) return parsed.reply;
+      const refused = requireBot(
+        fake.state,
+        channel,
+        Perm.ViewChannel | contentBits(parsed.data, req.files.length),
+      );
+      if (refused) return refused;
       const edited = editMessage(fake, message, messageFields(parsed.data));
       return ok(fake.state.messagePayload(edited));
     },
@@ -105,6 +125,14 @@ export const messageRoutes: Route[] = [
       if (isReply(channel)) return channel;
       const store = fake.state.messages.get(channel.id);
       const id = req.params['message_id'] ?? '';
+      const target = store?.get(id);
+      // Deleting someone else's message takes Manage Messages.
+      const refused = requireBot(
+        fake.state,
+        channel,
+        Perm.ViewChannel | (target && target.author.id !== fake.state.botUser.id ? Perm.ManageMessages : 0n),
+      );
+      if (refused) return refused;
       if (!store?.delete(id)) return Errors.unknownMessage();
       fake.gateway.dispatch(channel.guild_id, 'MESSAGE_DELETE', {
         id,
@@ -136,8 +164,13 @@ function addMentionedToPrivateThread(
   const userIds = (message.mentions as { id: string }[])
     .map((u) => u.id)
     .filter((id) => allowed.parse?.includes('users') || allowed.users?.includes(id));
+  // A role that is not mentionable pings only for an author with Mention Everyone.
+  const mentionAll =
+    (channelPermissions(fake.state, thread, fake.state.botUser.id) & Perm.MentionEveryone) !== 0n;
   const roleIds = message.mention_roles.filter(
-    (id) => allowed.parse?.includes('roles') || allowed.roles?.includes(id),
+    (id) =>
+      (allowed.parse?.includes('roles') || allowed.roles?.includes(id)) &&
+      (mentionAll || guild.roles.get(id)?.mentionable === true),
   );
   for (const [uid, m] of guild.members) if (m.roles.some((r) => roleIds.includes(r))) userIds.push(uid);
   const added: string[] = [];
@@ -159,4 +192,9 @@ function addMentionedToPrivateThread(
       })),
     });
   }
+}
+
+/** Embeds need Embed Links and files Attach Files, or Discord refuses the message. */
+export function contentBits(m: MessageBody, files: number): bigint {
+  return (m.embeds && m.embeds.length > 0 ? Perm.EmbedLinks : 0n) | (files > 0 ? Perm.AttachFiles : 0n);
 }

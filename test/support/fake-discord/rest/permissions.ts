@@ -1,4 +1,11 @@
 import { z } from 'zod';
+import {
+  channelPermissions,
+  checkOverwriteBits,
+  hasExplicitManageRoles,
+  Perm,
+  requireBot,
+} from '../access.js';
 import { Errors, noContent, type Route } from '../context.js';
 import { dispatchChannelUpdate, isReply, messageChannel, parse } from './common.js';
 
@@ -26,6 +33,16 @@ export const permissionRoutes: Route[] = [
       const guild = fake.state.guilds.get(channel.guild_id);
       const known = parsed.data.type === 0 ? guild?.roles.has(id) : guild?.members.has(id);
       if (!known) return parsed.data.type === 0 ? Errors.unknownRole() : Errors.unknownMember();
+      const refused =
+        requireBot(fake.state, channel, Perm.ManageRoles) ??
+        checkOverwriteBits(
+          fake.state,
+          channel.guild_id,
+          channelPermissions(fake.state, channel, fake.state.botUser.id),
+          [parsed.data],
+          hasExplicitManageRoles(fake.state, channel),
+        );
+      if (refused) return refused;
       const list = channel.permission_overwrites as Overwrite[];
       const next: Overwrite = {
         id,
@@ -46,6 +63,8 @@ export const permissionRoutes: Route[] = [
       const channel = messageChannel(fake, req.params['channel_id']);
       if (isReply(channel)) return channel;
       if (channel.thread_metadata) return Errors.wrongChannelType();
+      const refused = requireBot(fake.state, channel, Perm.ManageRoles);
+      if (refused) return refused;
       const id = req.params['overwrite_id'] ?? '';
       const list = channel.permission_overwrites as Overwrite[];
       // Discord answers 204 whether or not the overwrite existed.

@@ -1,4 +1,5 @@
-import { Errors, type FakeContext, noContent, ok, type Route } from '../context.js';
+import { Perm, requireBot } from '../access.js';
+import { apiError, Errors, type FakeContext, noContent, ok, type RestReply, type Route } from '../context.js';
 import { threadCreateSchema } from '../limits.js';
 import { type Channel, ChannelType } from '../state.js';
 import {
@@ -10,6 +11,7 @@ import {
   parse,
   parseMessage,
 } from './common.js';
+import { contentBits } from './messages.js';
 
 function dispatchThreadCreate(fake: FakeContext, thread: Channel): void {
   fake.gateway.dispatch(thread.guild_id, 'THREAD_CREATE', {
@@ -49,6 +51,15 @@ export const threadRoutes: Route[] = [
             ? Errors.invalidFormBody({ message: msg.reply.body.errors })
             : msg.reply;
         }
+        // Creating a post is sending a message in the forum.
+        const denied = requireBot(
+          fake.state,
+          parent,
+          Perm.SendMessages | contentBits(msg.data, req.files.length),
+        );
+        if (denied) return denied;
+        const tagRefusal = checkTags(fake, parent, body.applied_tags ?? []);
+        if (tagRefusal) return tagRefusal;
         const thread = fake.state.createThread(parent, {
           name: body.name,
           type: ChannelType.PublicThread,
@@ -82,6 +93,12 @@ export const threadRoutes: Route[] = [
         return Errors.wrongChannelType();
       }
       const type = body.type ?? ChannelType.PrivateThread;
+      const denied = requireBot(
+        fake.state,
+        parent,
+        type === ChannelType.PrivateThread ? Perm.CreatePrivateThreads : Perm.CreatePublicThreads,
+      );
+      if (denied) return denied;
       if (type === ChannelType.AnnouncementThread && parent.type !== ChannelType.GuildAnnouncement) {
         return Errors.invalidFormBody({
           type: { _errors: [{ code: 'BASE_TYPE_CHOICES', message: 'Value must be one of {11, 12}.' }] },
@@ -106,6 +123,8 @@ export const threadRoutes: Route[] = [
     handler: (req, fake) => {
       const parent = messageChannel(fake, req.params['channel_id']);
       if (isReply(parent)) return parent;
+      const denied = requireBot(fake.state, parent, Perm.CreatePublicThreads | Perm.ReadMessageHistory);
+      if (denied) return denied;
       const message = fake.state.messages.get(parent.id)?.get(req.params['message_id'] ?? '');
       if (!message) return Errors.unknownMessage();
       if (parent.type !== ChannelType.GuildText && parent.type !== ChannelType.GuildAnnouncement) {
@@ -140,9 +159,15 @@ export const threadRoutes: Route[] = [
       const thread = messageChannel(fake, req.params['channel_id']);
       if (isReply(thread)) return thread;
       if (!thread.thread_metadata) return Errors.wrongChannelType();
-      if (thread.thread_metadata.archived) return Errors.threadArchived();
       const rawUser = req.params['user_id'] ?? '';
       const userId = rawUser === '@me' ? fake.state.botUser.id : rawUser;
+      // Adding someone takes the right to post in the thread; joining it oneself only seeing it.
+      const denied =
+        userId === fake.state.botUser.id && thread.type !== ChannelType.PrivateThread
+          ? requireBot(fake.state, thread, Perm.ViewChannel)
+          : requireBot(fake.state, thread, Perm.SendMessagesInThreads);
+      if (denied) return denied;
+      if (thread.thread_metadata.archived) return Errors.threadArchived();
       if (!fake.state.users.has(userId)) return Errors.unknownUser();
       if (!fake.state.guilds.get(thread.guild_id)?.members.has(userId)) return Errors.unknownMember();
       const already = fake.state.threadMembers.get(thread.id)?.has(userId) ?? false;
@@ -168,6 +193,12 @@ export const threadRoutes: Route[] = [
       if (!thread.thread_metadata) return Errors.wrongChannelType();
       const rawUser = req.params['user_id'] ?? '';
       const userId = rawUser === '@me' ? fake.state.botUser.id : rawUser;
+      // Removing someone else takes Manage Threads, or having made the private thread.
+      const own =
+        userId === fake.state.botUser.id ||
+        (thread.type === ChannelType.PrivateThread && thread.owner_id === fake.state.botUser.id);
+      const denied = requireBot(fake.state, thread, own ? Perm.ViewChannel : Perm.ManageThreads);
+      if (denied) return denied;
       const members = fake.state.threadMembers.get(thread.id);
       if (!members?.delete(userId)) return Errors.unknownMember();
       thread.member_count = Math.min(50, members.size);
@@ -188,6 +219,8 @@ export const threadRoutes: Route[] = [
       const thread = messageChannel(fake, req.params['channel_id']);
       if (isReply(thread)) return thread;
       if (!thread.thread_metadata) return Errors.wrongChannelType();
+      const denied = requireBot(fake.state, thread, Perm.ViewChannel);
+      if (denied) return denied;
       const withMember = req.query.get('with_member') === 'true';
       const ids = [...(fake.state.threadMembers.get(thread.id)?.keys() ?? [])];
       return ok(ids.map((id) => threadMemberPayload(fake, thread, id, withMember)));
@@ -201,6 +234,8 @@ export const threadRoutes: Route[] = [
       const thread = messageChannel(fake, req.params['channel_id']);
       if (isReply(thread)) return thread;
       if (!thread.thread_metadata) return Errors.wrongChannelType();
+      const denied = requireBot(fake.state, thread, Perm.ViewChannel);
+      if (denied) return denied;
       const tm = threadMemberPayload(
         fake,
         thread,
@@ -217,4 +252,27 @@ function isReplyWithErrors(r: {
   body?: unknown;
 }): r is { status: number; body: { errors: unknown } } {
   return typeof r.body === 'object' && r.body !== null && 'errors' in r.body;
+}
+
+/**
+ * A forum post's tags: each one of the forum's (else 50035), a moderated one only with Manage
+ * Threads, and at least one when the forum has REQUIRE_TAG (1 << 4), else 40067.
+ */
+function checkTags(fake: FakeContext, forum: Channel, tags: string[]): RestReply | null {
+  const available = forum.available_tags ?? [];
+  for (const [i, id] of tags.entries()) {
+    const tag = available.find((t) => t.id === id);
+    if (!tag) {
+      return Errors.invalidFormBody({
+        applied_tags: { [i]: { _errors: [{ code: 'UNKNOWN_TAG', message: 'Unknown tag' }] } },
+      });
+    }
+    if (tag.moderated) {
+      const denied = requireBot(fake.state, forum, Perm.ManageThreads);
+      if (denied) return denied;
+    }
+  }
+  if (tags.length === 0 && (forum.flags & (1 << 4)) !== 0)
+    return apiError(400, 40067, 'A tag is required to create a forum post in this channel');
+  return null;
 }

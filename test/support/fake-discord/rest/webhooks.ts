@@ -1,4 +1,5 @@
 import { z } from 'zod';
+import { Perm, requireBot } from '../access.js';
 import {
   apiError,
   Errors,
@@ -106,6 +107,8 @@ export const webhookRoutes: Route[] = [
       if (!channel) return Errors.unknownChannel();
       if (channel.thread_metadata || channel.type === ChannelType.GuildCategory)
         return Errors.wrongChannelType();
+      const refused = requireBot(fake.state, channel, Perm.ManageWebhooks);
+      if (refused) return refused;
       const parsed = parse(webhookCreateSchema, req.body);
       if (!parsed.ok) return parsed.reply;
       const count = [...fake.state.webhooks.values()].filter((w) => w.channel_id === channel.id).length;
@@ -136,6 +139,8 @@ export const webhookRoutes: Route[] = [
     handler: (req, fake) => {
       const channel = fake.state.channels.get(req.params['channel_id'] ?? '');
       if (!channel) return Errors.unknownChannel();
+      const refused = requireBot(fake.state, channel, Perm.ManageWebhooks);
+      if (refused) return refused;
       const list = [...fake.state.webhooks.values()].filter((w) => w.channel_id === channel.id);
       return ok(list.map((w) => webhookPayload(fake, w, true)));
     },
