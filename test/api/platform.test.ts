@@ -200,7 +200,7 @@ describe('OpenAPI and metrics', () => {
     expect(res.statusCode).toBe(200);
     const doc = res.json();
     expect(doc.openapi).toBe('3.1.0');
-    expect(Object.keys(doc.components.securitySchemes)).toEqual(['session', 'token']);
+    expect(Object.keys(doc.components.securitySchemes)).toEqual(['session', 'csrf', 'token']);
     const documented = new Set(
       Object.entries(doc.paths as Record<string, Record<string, unknown>>).flatMap(([p, ops]) =>
         Object.keys(ops).map((m) => `${m.toUpperCase()} ${p.replace(/\{(\w+)\}/g, ':$1')}`),
