@@ -536,8 +536,9 @@ describe('timers across a restart', () => {
 
   it('a breach scheduled by one worker fires once on the next', async () => {
     const s = await setup({ firstResponseMinutes: 1, resolutionMinutes: null });
-    // Due in about two seconds from now.
-    const t = await s.open(new Date(Date.now() - 58_000));
+    // Due in about eight seconds: room for the first worker to schedule it, and the test to see
+    // it waiting, on a loaded machine (two seconds was not always enough).
+    const t = await s.open(new Date(Date.now() - 52_000));
     const prefix = uniquePrefix();
     const start = () =>
       startWorkerRuntime({
@@ -559,7 +560,9 @@ describe('timers across a restart', () => {
     await runtime.stop();
     runtime = await start();
     await until(async () => (await s.events(t.id)).some((e) => e.kind === 'breach'));
-    // Firing the same timer again, as a redelivered job would, changes nothing.
+    // Firing the same timer again, as a redelivered job would, changes nothing (on a clock past
+    // the due time, as the redelivered job's worker would have).
+    clock.set(new Date());
     expect(await fireSlaTimer(env.deps, job.data)).toBe('duplicate');
     await runtime.queues.get('timers').add('sla.fire', job.data, { jobId: `${job.id}-again` });
     await until(async () => (await runtime?.queues.get('timers').getJob(`${job.id}-again`))?.finishedOn);
