@@ -76,7 +76,9 @@ export function registerInputGuard(app: FastifyInstance) {
   const parseJson = app.getDefaultJsonParser('error', 'error');
   app.removeContentTypeParser('application/json');
   app.addContentTypeParser('application/json', { parseAs: 'string' }, (req, body, done) => {
-    if (typeof body === 'string' && jsonDepthExceeds(body)) {
+    // parseAs: 'string' always hands over a string; the type allows a Buffer.
+    const text = String(body);
+    if (jsonDepthExceeds(text)) {
       done(
         new AppError('bad_request', `the JSON body is nested deeper than ${MAX_JSON_DEPTH} levels`, {
           details: [{ path: 'body', message: `nested deeper than ${MAX_JSON_DEPTH} levels` }],
@@ -85,7 +87,7 @@ export function registerInputGuard(app: FastifyInstance) {
       );
       return;
     }
-    parseJson(req, body, done);
+    parseJson(req, text, done);
   });
 
   addRouteHook(
