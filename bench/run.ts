@@ -4,11 +4,21 @@ import { botAck } from './bot-ack.js';
 import { botMemory } from './bot-memory.js';
 import type { Benchmark } from './lib/benchmark.js';
 import { outbox } from './outbox.js';
+import { panel } from './panel.js';
 import { tickets } from './tickets.js';
 import { webhooks } from './webhooks.js';
 
 /** Every benchmark, in the order a bare `npm run bench` runs them. */
-const BENCHMARKS: readonly Benchmark[] = [tickets, api, webhooks, outbox, attachments, botAck, botMemory];
+const BENCHMARKS: readonly Benchmark[] = [
+  tickets,
+  api,
+  webhooks,
+  outbox,
+  attachments,
+  botAck,
+  botMemory,
+  panel,
+];
 
 function usage(): string {
   const names = BENCHMARKS.map((b) => `  ${b.name.padEnd(12)} ${b.description}`).join('\n');
