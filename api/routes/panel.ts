@@ -203,6 +203,9 @@ function send(req: FastifyRequest, reply: FastifyReply, asset: Asset, csp: strin
 
 const hidden = { hide: true } as const;
 
+/** A path as an error message may repeat it: short, so a long URL is never echoed back whole. */
+const shown = (path: string) => (path.length > 80 ? `${path.slice(0, 80)}…` : path);
+
 export async function panelRoutes(app: FastifyInstance, opts: { bundle?: PanelBundle } = {}) {
   const bundle = opts.bundle ?? loadPanel();
   const csp = contentSecurityPolicy(bundle.importMapHash);
@@ -232,7 +235,7 @@ export async function panelRoutes(app: FastifyInstance, opts: { bundle?: PanelBu
   app.get('/panel/*', { config: { access: 'public', rateLimit: 'none' }, schema: hidden }, (req, reply) => {
     const path = req.url.split('?')[0] as string;
     const asset = bundle.assets.get(path);
-    if (!asset) throw new AppError('not_found', `no panel file ${path}`);
+    if (!asset) throw new AppError('not_found', `no panel file ${shown(path)}`);
     return send(req, reply, asset, csp);
   });
 
@@ -241,7 +244,7 @@ export async function panelRoutes(app: FastifyInstance, opts: { bundle?: PanelBu
   app.get('/*', { config: { access: 'public', rateLimit: 'none' }, schema: hidden }, (req, reply) => {
     const path = req.url.split('?')[0] as string;
     const api = API_PREFIXES.some((p) => path === p || path.startsWith(`${p}/`));
-    if (api || extname(path) !== '') throw new AppError('not_found', `no route GET ${path}`);
+    if (api || extname(path) !== '') throw new AppError('not_found', `no route GET ${shown(path)}`);
     return servePage(req, reply);
   });
 }
