@@ -149,6 +149,31 @@ export async function permissionsOf(tx: Tx, userId: string): Promise<Set<string>
   return new Set(r.rows.map((x) => x.key));
 }
 
+/** What a signed-in user may do in the org, and whether the org demands a second factor. */
+export interface MemberAccess {
+  permissions: Set<string>;
+  requireTotp: boolean;
+}
+
+/**
+ * The per-request access read of the API (api/plugins/auth.ts): the user's permissions (as
+ * `permissionsOf`) and the org's TOTP rule in one round trip. No membership, no permissions.
+ */
+export async function memberAccess(tx: Tx, userId: string): Promise<MemberAccess> {
+  const r = await tx.query<{ keys: string[]; requireTotp: boolean | null }>(
+    `select array(select rp.permission_key from memberships m
+                    join role_permissions rp on rp.org_id = m.org_id and rp.role_id = m.role_id
+                   where m.org_id = $1::uuid and m.user_id = $2::uuid
+                     and not exists (select 1 from discord_staff_grants g
+                                     where g.org_id = m.org_id and g.user_id = m.user_id and g.role_id = m.role_id)
+                 )::text[] as keys,
+            (select require_totp from organizations where id = $1::uuid) as "requireTotp"`,
+    [tx.orgId, parseInput(id, userId)],
+  );
+  const row = r.rows[0];
+  return { permissions: new Set(row?.keys ?? []), requireTotp: row?.requireTotp ?? false };
+}
+
 /** The orgs a user belongs to, with their role in each (a cross-tenant look-up: gm_orgs_for_user). */
 export async function orgsOfUser(
   pool: Pool,

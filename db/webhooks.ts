@@ -346,6 +346,15 @@ export async function sendTestEvent(
 // ---------------------------------------------------------------------------------------------
 // For the delivery worker
 
+/** Ids of the org's enabled subscriptions that want `eventType`: the fan-out's recipients. */
+export async function subscribersFor(tx: Tx, eventType: string): Promise<string[]> {
+  const r = await tx.query<{ id: string }>(
+    'select id from webhook_subscriptions where org_id = $1::uuid and enabled and $2::text = any(event_types)',
+    [tx.orgId, eventType],
+  );
+  return r.rows.map((s) => s.id);
+}
+
 export interface DeliveryContext {
   subscription: WebhookSubscription;
   /** Secrets to sign with: the current one, then the previous one during its grace period. */

@@ -9,6 +9,7 @@ import {
   deliveryContexts,
   messageIdFor,
   recordAttempts,
+  subscribersFor,
   WEBHOOK_EVENT_TYPES,
 } from '../db/webhooks.js';
 import { counter, histogram } from '../lib/metrics.js';
@@ -194,11 +195,7 @@ export async function fanout(deps: WorkerDeps, data: JobData<'webhook.fanout'>):
   const contexts = await withTenant(deps.pool, data.orgId, async (tx) => {
     const ev = await getOutboxRow(tx, data.outboxId);
     if (!ev || !WEBHOOK_EVENT_TYPES.includes(ev.eventType as never)) return [];
-    const r = await tx.query<{ id: string }>(
-      `select id from webhook_subscriptions where org_id = $1::uuid and enabled and $2::text = any(event_types)`,
-      [tx.orgId, ev.eventType],
-    );
-    const ids = r.rows.map((s) => s.id);
+    const ids = await subscribersFor(tx, ev.eventType);
     if (ids.length === 0) return [];
     const ctxs = await deliveryContexts(
       tx,

@@ -2,7 +2,7 @@ import { timingSafeEqual } from 'node:crypto';
 import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
 import { permissionsForScopes, resolveApiToken } from '../../db/api-tokens.js';
 import type { Actor } from '../../db/changes.js';
-import { permissionsOf } from '../../db/memberships.js';
+import { memberAccess } from '../../db/memberships.js';
 import { isUuid, withTenant } from '../../db/tenant.js';
 import { AppError } from '../../lib/errors.js';
 import { type ApiSettings, acceptedPermissions } from '../context.js';
@@ -156,16 +156,9 @@ export function registerAuth(
       req.org = { orgId, actor: { type: 'token', id: auth.tokenId, ip, requestId }, permissions };
       return;
     }
-    const { permissions, requireTotp } = await withTenant(app.deps.pool, orgId, async (tx) => {
-      const org = await tx.query<{ requireTotp: boolean }>(
-        'select require_totp as "requireTotp" from organizations where id = $1::uuid',
-        [orgId],
-      );
-      return {
-        permissions: await permissionsOf(tx, auth.userId),
-        requireTotp: org.rows[0]?.requireTotp ?? false,
-      };
-    });
+    const { permissions, requireTotp } = await withTenant(app.deps.pool, orgId, (tx) =>
+      memberAccess(tx, auth.userId),
+    );
     if (permissions.size === 0) throw notFoundOrg();
     if (requireTotp && auth.session.mfa !== 'verified') {
       throw new AppError(

@@ -1,5 +1,6 @@
 import { createHash } from 'node:crypto';
 import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
+import { claimIdempotencyKey, releaseIdempotencyKey, storeIdempotentResponse } from '../../db/idempotency.js';
 import { withTenant } from '../../db/tenant.js';
 import { AppError } from '../../lib/errors.js';
 import { addRouteHook } from './route-hooks.js';
@@ -34,30 +35,12 @@ export function registerIdempotency(app: FastifyInstance) {
         }),
       )
       .digest('hex');
-    const existing = await withTenant(app.deps.pool, orgId, async (tx) => {
-      await tx.query(
-        `delete from idempotency_keys
-         where org_id = $1::uuid and key = $2::text and created_at < now() - interval '24 hours'`,
-        [orgId, header],
-      );
-      const inserted = await tx.query(
-        `insert into idempotency_keys (org_id, key, request_hash) values ($1::uuid, $2::text, $3::text)
-         on conflict do nothing`,
-        [orgId, header, hash],
-      );
-      if (inserted.rowCount === 1) return null;
-      const r = await tx.query<{ hash: string; status: number | null; body: unknown }>(
-        `select request_hash as hash, response_status as status, response_body as body
-         from idempotency_keys where org_id = $1::uuid and key = $2::text`,
-        [orgId, header],
-      );
-      return r.rows[0] ?? null;
-    });
+    const existing = await withTenant(app.deps.pool, orgId, (tx) => claimIdempotencyKey(tx, header, hash));
     if (!existing) {
       claimed.set(req, { orgId, key: header });
       return;
     }
-    if (existing.hash !== hash) {
+    if (existing.requestHash !== hash) {
       throw new AppError(
         'validation_failed',
         'this Idempotency-Key was already used with a different request',
@@ -99,15 +82,8 @@ export function registerIdempotency(app: FastifyInstance) {
       }
       await withTenant(app.deps.pool, mine.orgId, (tx) =>
         keep
-          ? tx.query(
-              `update idempotency_keys set response_status = $3::int, response_body = $4::jsonb
-             where org_id = $1::uuid and key = $2::text`,
-              [mine.orgId, mine.key, reply.statusCode, JSON.stringify(body)],
-            )
-          : tx.query('delete from idempotency_keys where org_id = $1::uuid and key = $2::text', [
-              mine.orgId,
-              mine.key,
-            ]),
+          ? storeIdempotentResponse(tx, mine.key, reply.statusCode, body)
+          : releaseIdempotencyKey(tx, mine.key),
       ).catch((err) => req.log.error({ err }, 'could not record the idempotent response'));
       return payload;
     },
