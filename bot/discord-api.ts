@@ -63,11 +63,75 @@ export async function createForumPost(
   name: string,
   message: MessageBody,
   reason: string,
+  appliedTags: readonly string[] = [],
 ) {
   return (await rest(client).post(Routes.threads(forumId), {
-    body: { name, auto_archive_duration: 10080, message },
+    body: {
+      name,
+      auto_archive_duration: 10080,
+      message,
+      ...(appliedTags.length ? { applied_tags: appliedTags } : {}),
+    },
     reason,
   })) as APIChannel & { message?: APIMessage };
+}
+
+/**
+ * The tag a forum post gets: the category's configured tag while the forum still has it, else
+ * the forum's tag named like the category (its natural default), else none. Read from the
+ * forum as the gateway gave it; without it cached, the configured tag is sent as is.
+ */
+export function forumTagsFor(
+  client: Client,
+  forumId: string,
+  configured: string | undefined,
+  categoryName: string | undefined,
+): string[] {
+  const forum = client.channels.cache.get(forumId);
+  const tags = forum && 'availableTags' in forum ? forum.availableTags : null;
+  if (!tags) return configured ? [configured] : [];
+  if (configured && tags.some((t) => t.id === configured)) return [configured];
+  const named = categoryName
+    ? tags.find((t) => t.name.toLowerCase() === categoryName.trim().toLowerCase())
+    : undefined;
+  return named ? [named.id] : [];
+}
+
+// Discord refuses names over 100 characters; control characters (newlines, tabs) never belong.
+const CONTROL = /[\p{Cc}\u2028\u2029]+/gu;
+
+/** At most `max` UTF-16 units without cutting a character (an emoji's surrogate pair) in half. */
+function cut(s: string, max: number): string {
+  let out = '';
+  for (const ch of s) {
+    if (out.length + ch.length > max) break;
+    out += ch;
+  }
+  return out;
+}
+
+/**
+ * A ticket thread's or forum post's name: the category and the player's display name, in any
+ * script (a Cyrillic, Chinese or emoji name stays what it is); only what Discord forbids goes.
+ */
+export function ticketThreadName(categoryName: string | null | undefined, playerName: string): string {
+  const clean = (s: string) => s.replace(CONTROL, ' ').replace(/\s+/g, ' ').trim();
+  const name = [clean(categoryName ?? '') || 'ticket', clean(playerName)].filter(Boolean).join(' · ');
+  // A cut that falls in the separator leaves no dangling " ·".
+  return cut(name, 100).replace(/[\s·]+$/u, '');
+}
+
+/**
+ * A dedicated ticket channel's name: like Discord's own text channel names, lower case with
+ * dashes for spaces and punctuation, letters and digits of any script kept.
+ */
+export function ticketChannelName(categoryName: string | null | undefined, playerName: string): string {
+  const base = `${categoryName?.trim() || 'ticket'}-${playerName}`
+    .toLowerCase()
+    .replace(/[^\p{L}\p{M}\p{N}_-]+/gu, '-')
+    .replace(/-+/g, '-')
+    .replace(/^-|-$/g, '');
+  return cut(base || 'ticket', 100).replace(/-$/, '');
 }
 
 const VIEW =

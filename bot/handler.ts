@@ -17,6 +17,7 @@ import { AppError, isAppError } from '../lib/errors.js';
 import type { Logger } from '../lib/logger.js';
 import { counter, histogram } from '../lib/metrics.js';
 import type { BotDeps } from './context.js';
+import { explainRefusal } from './refusals.js';
 
 /** What a handler runs with: the shared dependencies, this interaction's request id and logger. */
 export interface Ctx {
@@ -164,10 +165,12 @@ export async function runHandler<I extends RepliableInteraction>(
     else log.error({ err }, 'interaction handler failed');
     if (!i.deferred && !i.replied && isAckRefused(err)) return;
     try {
+      // A Discord refusal for a missing permission is told with the permission's name.
+      const shown = userMessage(await explainRefusal(deps.client, err), requestId);
       if (i.replied && !i.deferred) {
-        await i.followUp({ content: userMessage(err, requestId), flags: MessageFlags.Ephemeral });
+        await i.followUp({ content: shown, flags: MessageFlags.Ephemeral });
       } else {
-        await respond(i, userMessage(err, requestId));
+        await respond(i, shown);
       }
     } catch (replyErr) {
       log.warn({ err: replyErr }, 'could not tell the user about the failure');

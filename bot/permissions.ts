@@ -113,15 +113,17 @@ export const PLACE_PERMISSIONS = {
 
 export type Place = keyof typeof PLACE_PERMISSIONS;
 
-const NAMES = new Map<bigint, string>(REQUIRED_PERMISSIONS.map((p) => [p.flag, p.name]));
-NAMES.set(P.ManageMessages, 'Manage Messages');
+// Permissions the bot never asks for, named when a route would need one anyway.
+const EXTRA_NAMES = new Map<bigint, string>([[P.ManageMessages, 'Manage Messages']]);
 
-/** The names of the permissions of `needed` that `have` lacks, lowest bit first. */
+/** The names of the permissions of `needed` that `have` lacks, in the list's order. */
 export function missingPermissions(have: bigint, needed: bigint): string[] {
   if (have & P.Administrator) return [];
-  const out: string[] = [];
-  for (let bit = 1n; bit <= needed; bit <<= 1n)
-    if (needed & bit && !(have & bit)) out.push(NAMES.get(bit) ?? `permission ${bit}`);
+  const lacking = needed & ~have;
+  const out = REQUIRED_PERMISSIONS.filter((p) => lacking & p.flag).map((p) => p.name as string);
+  const listed = REQUIRED_PERMISSIONS.reduce((all, p) => all | p.flag, 0n);
+  for (let bit = 1n; bit <= lacking; bit <<= 1n)
+    if (lacking & bit & ~listed) out.push(EXTRA_NAMES.get(bit) ?? `permission ${bit}`);
   return out;
 }
 

@@ -26,8 +26,11 @@ import {
   deleteChannel,
   editMessage,
   ensureWebhook,
+  forumTagsFor,
   type MessageBody,
   postMessage,
+  ticketChannelName,
+  ticketThreadName,
 } from './discord-api.js';
 import type { Answer } from './forms.js';
 import type { Ctx } from './handler.js';
@@ -47,14 +50,10 @@ export interface OpenRequest {
   quote?: { url: string; authorId: string; content: string };
 }
 
-function channelName(category: Category | null, person: DiscordPerson): string {
-  const base = `${category?.name ?? 'ticket'}-${person.globalName || person.username}`;
-  const clean = base
-    .toLowerCase()
-    .replace(/[^a-z0-9-]+/g, '-')
-    .replace(/-+/g, '-')
-    .replace(/^-|-$/g, '');
-  return (clean || 'ticket').slice(0, 90);
+// Names keep the player's own script (a Cyrillic or Chinese name is not turned into "ticket").
+function channelName(category: Category | null, person: DiscordPerson, mode: TicketMode): string {
+  const who = person.globalName || person.username;
+  return mode === 'channel' ? ticketChannelName(category?.name, who) : ticketThreadName(category?.name, who);
 }
 
 /** The first message of a ticket: who, what (the form's answers), and the action buttons. */
@@ -205,18 +204,19 @@ async function openUnlocked(ctx: Ctx, req: OpenRequest): Promise<OpenResult> {
       mode,
       parent,
       overflow: cat?.overflowCategoryIds ?? [],
+      forumTagId: cat?.forumTagId,
       staffRoles,
       teamStaff,
     } as const;
   });
   if ('existing' in plan && plan.existing) return { ticket: plan.existing, created: false };
-  const { category, player, mode, parent, overflow, staffRoles, teamStaff } = plan as Exclude<
+  const { category, player, mode, parent, overflow, forumTagId, staffRoles, teamStaff } = plan as Exclude<
     typeof plan,
     { existing: unknown }
   >;
 
   const reason = `GameMod: ticket for ${req.requester.username}`;
-  const name = channelName(category, req.requester);
+  const name = channelName(category, req.requester, mode);
   // Forum posts are public threads: a mention in the post's first message is what notifies
   // (mentions added later by an edit notify nobody), so the player and staff are named here.
   const pinged = teamStaff.length
@@ -236,7 +236,14 @@ async function openUnlocked(ctx: Ctx, req: OpenRequest): Promise<OpenResult> {
         }
       : { content: `Opening a ticket for <@${req.requester.id}>…`, allowed_mentions: { parse: [] } };
   const channel = await (mode === 'forum'
-    ? createForumPost(client, parent, name, placeholder, reason)
+    ? createForumPost(
+        client,
+        parent,
+        name,
+        placeholder,
+        reason,
+        forumTagsFor(client, parent, forumTagId, category?.name),
+      )
     : mode === 'channel'
       ? createTicketChannel(
           client,

@@ -24,6 +24,8 @@ export const categorySettingsSchema = z.object({
   channelId: snowflake.optional(),
   /** Channel mode: more channel categories to use once one holds Discord's 50 channels. */
   overflowCategoryIds: z.array(snowflake).max(10).optional(),
+  /** Forum mode: the forum tag its posts get (a forum may require one). */
+  forumTagId: snowflake.optional(),
 });
 
 export type CategorySettings = z.infer<typeof categorySettingsSchema>;

@@ -1,4 +1,5 @@
 import {
+  ChannelFlags,
   ChannelType,
   type ChatInputCommandInteraction,
   PermissionFlagsBits,
@@ -23,6 +24,7 @@ import { AppError } from '../../lib/errors.js';
 import { profileOf, resolveWho } from '../auth.js';
 import { personOf } from '../discord-api.js';
 import { type CommandHandler, type Ctx, respond } from '../handler.js';
+import { missingPermissions, namesList, PLACE_PERMISSIONS, type Place } from '../permissions.js';
 
 // Owner is not among them: ownership is given in the panel, never through a Discord role.
 const ROLE_KEYS = ['admin', 'moderator', 'agent', 'viewer'] as const;
@@ -97,6 +99,12 @@ const data = new SlashCommandBuilder()
           .setName('overflow')
           .setDescription('Channel mode: another channel category for when the first holds 50 channels')
           .addChannelTypes(ChannelType.GuildCategory),
+      )
+      .addStringOption((o) =>
+        o
+          .setName('tag')
+          .setDescription('Forum mode: the forum tag its posts get (required by forums that require tags)')
+          .setMaxLength(20),
       ),
   )
   .addSubcommand((s) =>
@@ -144,6 +152,54 @@ const MODE_CHANNEL: Record<string, number[]> = {
   forum: [ChannelType.GuildForum],
   channel: [ChannelType.GuildCategory],
 };
+
+/**
+ * Refuses a place the bot could not work in, naming each missing permission: computed from the
+ * guild's roles and the channel's overwrites as the gateway gave them, like Discord will.
+ */
+function requirePlace(i: ChatInputCommandInteraction, channelId: string, place: Place): void {
+  const channel = i.guild?.channels.cache.get(channelId);
+  const me = i.guild?.members.me;
+  // Not cached (a channel made a moment ago): Discord's own refusal will name the problem later.
+  if (!channel || !me) return;
+  const missing = missingPermissions(channel.permissionsFor(me).bitfield, PLACE_PERMISSIONS[place]);
+  if (missing.length)
+    throw new AppError(
+      'forbidden',
+      `I am missing ${namesList(missing)} in <#${channelId}>. Give ${missing.length > 1 ? 'them' : 'it'} to my role (or in that channel's permissions), then run this again. Nothing was saved.`,
+    );
+}
+
+/**
+ * The forum tag a category's posts get: the one named (by name or id), else the one kept from
+ * before, else none; refused when the forum requires a tag and none would be applied.
+ */
+function forumTag(
+  i: ChatInputCommandInteraction,
+  forumId: string,
+  categoryName: string,
+  given: string | null,
+  stored: string | undefined,
+): string | undefined {
+  const forum = i.guild?.channels.cache.get(forumId);
+  if (!forum || forum.type !== ChannelType.GuildForum) return given ?? stored;
+  const tags = forum.availableTags;
+  const names = tags.map((t) => `**${t.name}**`).join(', ') || 'none yet';
+  if (given) {
+    const tag = tags.find((t) => t.id === given || t.name.toLowerCase() === given.trim().toLowerCase());
+    if (!tag)
+      throw new AppError('validation_failed', `<#${forumId}> has no tag “${given}”. Its tags: ${names}.`);
+    return tag.id;
+  }
+  const kept = stored && tags.some((t) => t.id === stored) ? stored : undefined;
+  const named = tags.find((t) => t.name.toLowerCase() === categoryName.toLowerCase());
+  if (!kept && !named && forum.flags.has(ChannelFlags.RequireTag))
+    throw new AppError(
+      'validation_failed',
+      `<#${forumId}> requires a tag on every post, so its tickets need one: add \`tag:\` with one of ${names}. Nothing was saved.`,
+    );
+  return kept;
+}
 
 async function adminActor(ctx: Ctx, i: ChatInputCommandInteraction): Promise<Actor> {
   const user = await upsertDiscordUser(ctx.deps.pool, profileOf(personOf(i)));
@@ -218,6 +274,9 @@ export const setup: CommandHandler = {
           const support = i.options.getChannel('support');
           const transcripts = i.options.getChannel('transcripts');
           const alerts = i.options.getChannel('alerts');
+          if (support) requirePlace(i, support.id, 'thread');
+          if (transcripts) requirePlace(i, transcripts.id, 'post');
+          if (alerts) requirePlace(i, alerts.id, 'post');
           if (support) patch.supportChannelId = support.id;
           if (transcripts) patch.transcriptChannelId = transcripts.id;
           if (alerts) patch.alertChannelId = alerts.id;
@@ -251,6 +310,15 @@ export const setup: CommandHandler = {
             throw new AppError('validation_failed', 'Forum mode needs a forum channel.');
           if (effective === 'channel' && !hasChannel)
             throw new AppError('validation_failed', 'Channel mode needs a channel category.');
+          const place = channel?.id ?? (mode && mode !== stored.mode ? undefined : stored.channelId);
+          if (place) requirePlace(i, place, effective);
+          if (overflow) requirePlace(i, overflow.id, 'channel');
+          if (i.options.getString('tag') && effective !== 'forum')
+            throw new AppError('validation_failed', 'A tag is for forum mode only.');
+          const tag =
+            effective === 'forum' && place
+              ? forumTag(i, place, category?.name ?? name, i.options.getString('tag'), stored.forumTagId)
+              : undefined;
           if (!category) category = await createCategory(tx, { name, ticketMode: effective }, actor);
           // More overflow categories add to the list rather than replace it.
           const overflowIds = overflow
@@ -265,13 +333,18 @@ export const setup: CommandHandler = {
                   ...(mode ? { mode } : {}),
                   ...(channel ? { channelId: channel.id } : {}),
                   ...(overflowIds ? { overflowCategoryIds: overflowIds } : {}),
+                  ...(tag ? { forumTagId: tag } : {}),
                 },
               },
             },
             actor,
           );
           deps.categories.delete(who.orgId);
-          return `Category **${category.name}** saved (${effective}${channel ? ` in <#${channel.id}>` : ''}).`;
+          const saved = `Category **${category.name}** saved (${effective}${channel ? ` in <#${channel.id}>` : ''}).`;
+          // Discord has no private forum posts: say so, and how to keep tickets private instead.
+          return effective === 'forum'
+            ? `${saved}\nNote: forum posts are public. Everyone who can see ${place ? `<#${place}>` : 'the forum'} reads every ticket posted there, including what players write. For private tickets, use private threads instead: \`/setup category name:${category.name} mode:private thread channel:<a text channel>\`.`
+            : saved;
         }
         case 'role': {
           const role = i.options.getRole('role', true);

@@ -121,7 +121,11 @@ describe('/setup', () => {
       { name: 'mode', value: 'forum' },
       { name: 'channel', value: g.channels['forum'] ?? '', type: 7 },
     ]);
-    expect(forum.content).toBe(`Category **Appeals** saved (forum in <#${g.channels['forum']}>).`);
+    expect(forum.content.split('\n')[0]).toBe(
+      `Category **Appeals** saved (forum in <#${g.channels['forum']}>).`,
+    );
+    // Forum posts are public on Discord: /setup says so and points to private threads.
+    expect(forum.content).toMatch(/\nNote: forum posts are public\..*mode:private thread/);
     const chan = await setup(admin, 'category', [
       { name: 'name', value: 'Payments' },
       { name: 'mode', value: 'channel' },
@@ -346,7 +350,7 @@ describe('ticket modes', () => {
       { name: 'name', value: 'Appeals' },
       { name: 'channel', value: forum2, type: 7 },
     ]);
-    expect(moved.content).toBe(`Category **Appeals** saved (forum in <#${forum2}>).`);
+    expect(moved.content.split('\n')[0]).toBe(`Category **Appeals** saved (forum in <#${forum2}>).`);
     const over = await setup(owner, 'category', [
       { name: 'name', value: 'Payments' },
       { name: 'overflow', value: more, type: 7 },
