@@ -8,6 +8,7 @@ import { createOrganization } from './organizations.js';
 import type { Pool } from './pool.js';
 import { id, snowflake } from './schemas.js';
 import { type Tx, withTenant } from './tenant.js';
+import { withTransaction } from './transaction.js';
 import { parseInput } from './validate.js';
 
 /**
@@ -167,20 +168,14 @@ export async function redeemGuildLinkCode(
         target: { type: 'guild', id: input.guildId },
         data: { guildId: input.guildId, name: input.guildName, via: 'code' },
       });
-      await client.query('commit');
       return orgId;
-    } catch (e) {
-      await client.query('rollback').catch(() => {
-        broken = true;
-      });
+    }).catch((e) => {
       if (e instanceof AppError) throw e;
       const err = mapDbError(e);
       if (err.code === 'conflict')
         throw new AppError('conflict', 'this server is already linked to another organization');
       throw err;
-    } finally {
-      client.release(broken);
-    }
+    });
   });
 }
 

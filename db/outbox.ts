@@ -2,6 +2,7 @@ import type pg from 'pg';
 import { allOrgIds } from './organizations.js';
 import type { Pool } from './pool.js';
 import { isUuid, type Tx, withTenant } from './tenant.js';
+import { withTransaction } from './transaction.js';
 
 /** A committed domain event as the relay sees it. */
 export interface OutboxRow {
@@ -115,26 +116,14 @@ export async function relayedBetween(
   afterId: number,
   batch: number,
 ): Promise<OutboxRow[]> {
-  const client = await pool.connect();
-  let broken = false;
-  try {
-    await client.query('begin');
+  return withTransaction(pool, async (client) => {
     const refs = await client.query<OutboxRef>({
       text: `select id, org_id as "orgId"
                from gm_outbox_relayed_between($1::timestamptz, $2::timestamptz, $3::bigint, $4::int)`,
       values: [since, until, afterId, batch],
     });
-    const rows = await readOutbox(client, refs.rows);
-    await client.query('commit');
-    return rows;
-  } catch (err) {
-    await client.query('rollback').catch(() => {
-      broken = true;
-    });
-    throw err;
-  } finally {
-    client.release(broken);
-  }
+    return readOutbox(client, refs.rows);
+  });
 }
 
 /** One org's outbox row, read with its tenant set (processors load the event they work on). */

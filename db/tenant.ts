@@ -2,6 +2,7 @@ import type pg from 'pg';
 import { AppError } from '../lib/errors.js';
 import { isDbError, mapDbError, RETRYABLE } from './errors.js';
 import type { Pool } from './pool.js';
+import { withTransaction } from './transaction.js';
 
 const UUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i;
 export const isUuid = (v: unknown): v is string => typeof v === 'string' && UUID.test(v);
@@ -24,36 +25,21 @@ const MAX_ATTEMPTS = 3;
  */
 export async function withTenant<T>(pool: Pool, orgId: string, fn: (tx: Tx) => Promise<T>): Promise<T> {
   if (!isUuid(orgId)) throw new AppError('not_found', 'organization not found');
+  // One round trip: orgId is a validated uuid, so it is safe to inline here.
+  const begin = `begin; select set_config('app.org_id', '${orgId}', true)`;
   for (let attempt = 1; ; attempt++) {
-    let client: pg.PoolClient;
     try {
-      client = await pool.connect();
+      return await withTransaction(
+        pool,
+        (client) => fn({ orgId, query: (text, values) => client.query({ text, values }) }),
+        { begin },
+      );
     } catch (err) {
-      throw mapDbError(err);
-    }
-    let broken = false;
-    try {
-      // One round trip: orgId is a validated uuid, so it is safe to inline here.
-      await client.query(`begin; select set_config('app.org_id', '${orgId}', true)`);
-      const tx: Tx = {
-        orgId,
-        query: (text, values) => client.query({ text, values }),
-      };
-      const result = await fn(tx);
-      await client.query('commit');
-      return result;
-    } catch (err) {
-      try {
-        await client.query('rollback');
-      } catch {
-        broken = true;
-      }
       const code = (err as { code?: string }).code;
-      if (code && RETRYABLE.has(code) && attempt < MAX_ATTEMPTS && !broken) continue;
+      // A fresh connection each attempt (a connection whose rollback failed is discarded).
+      if (code && RETRYABLE.has(code) && attempt < MAX_ATTEMPTS) continue;
       // The caller's own errors pass through untouched; only database failures are translated.
       throw isDbError(err) ? mapDbError(err) : err;
-    } finally {
-      client.release(broken);
     }
   }
 }

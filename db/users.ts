@@ -3,6 +3,7 @@ import { AppError } from '../lib/errors.js';
 import { mapDbError } from './errors.js';
 import type { Pool } from './pool.js';
 import { id, snowflake } from './schemas.js';
+import { withTransaction } from './transaction.js';
 import { parseInput } from './validate.js';
 
 /** Users are global (one person, many orgs), so these take the pool, not a tenant transaction. */
@@ -49,11 +50,7 @@ export const discordProfileInput = z.object({
  */
 export async function upsertDiscordUser(pool: Pool, raw: z.input<typeof discordProfileInput>): Promise<User> {
   const input = parseInput(discordProfileInput, raw);
-  const client = await pool.connect().catch((e) => {
-    throw mapDbError(e);
-  });
-  try {
-    await client.query('begin');
+  const user = await withTransaction(pool, async (client) => {
     const found = await client.query<{ userId: string }>({
       text: 'select user_id as "userId" from discord_accounts where discord_user_id = $1::text for update',
       values: [input.discordUserId],
@@ -86,14 +83,11 @@ export async function upsertDiscordUser(pool: Pool, raw: z.input<typeof discordP
              where id = $1::uuid returning ${COLUMNS}`,
       values: [userId, displayName, avatarUrl],
     });
-    await client.query('commit');
     return r.rows[0] as User;
-  } catch (err) {
-    await client.query('rollback').catch(() => {});
+  }).catch((err) => {
     throw mapDbError(err);
-  } finally {
-    client.release();
-  }
+  });
+  return user;
 }
 
 export async function getUser(pool: Pool, userId: string): Promise<User> {

@@ -13,6 +13,7 @@ import {
 } from '../db/outbox.js';
 import type { Pool } from '../db/pool.js';
 import { SLA_SETTINGS_CHANGED } from '../db/sla.js';
+import { withTransaction } from '../db/transaction.js';
 import { WEBHOOK_EVENT_TYPES, WEBHOOK_TEST_EVENT } from '../db/webhooks.js';
 import { type LiveEvent, publishLive } from '../lib/live.js';
 import type { Logger } from '../lib/logger.js';
@@ -317,10 +318,8 @@ export class OutboxRelay {
 
   /** Relays one batch; returns how many rows it claimed. */
   async relayBatch(): Promise<number> {
-    const client = await this.opts.pool.connect();
-    let broken = false;
-    try {
-      await client.query('begin');
+    // Round trips as before the helper: begin, claim, blocked, read, features, mark, commit.
+    const rows = await withTransaction(this.opts.pool, async (client) => {
       const claimed = await claimOutbox(client, this.batchSize);
       pending.set(claimed.length);
       // An org's rows behind an earlier one another relay holds wait for a later batch, so each
@@ -330,36 +329,27 @@ export class OutboxRelay {
         claimed.map((r) => r.id),
       );
       const refs = claimed.filter((r) => !blocked.has(r.id));
-      if (refs.length === 0) {
-        await client.query('commit');
-        return 0;
-      }
+      if (refs.length === 0) return [];
       // The claim names rows only; their events are read with each organization's tenant set.
-      const rows = await readOutbox(client, refs);
+      const read = await readOutbox(client, refs);
       await this.push(
-        rows,
+        read,
         await orgFeatures(
           client,
-          rows.map((r) => r.orgId),
+          read.map((r) => r.orgId),
         ),
       );
       await markRelayed(
         client,
-        rows.map((r) => r.id),
+        read.map((r) => r.id),
       );
-      await client.query('commit');
-      const now = Date.now();
-      for (const r of rows) relayLag.observe((now - new Date(r.createdAt).getTime()) / 1000);
-      relayed.inc(rows.length);
-      return rows.length;
-    } catch (err) {
-      await client.query('rollback').catch(() => {
-        broken = true;
-      });
-      throw err;
-    } finally {
-      client.release(broken);
-    }
+      return read;
+    });
+    if (rows.length === 0) return 0;
+    const now = Date.now();
+    for (const r of rows) relayLag.observe((now - new Date(r.createdAt).getTime()) / 1000);
+    relayed.inc(rows.length);
+    return rows.length;
   }
 
   /**
