@@ -149,12 +149,7 @@ export async function redeemGuildLinkCode(
   const input = parseInput(linkInput, raw);
   return withGuildLinkLock(pool, input.guildId, async () => {
     // One transaction: the code is used, the guild linked and the audit entry written together.
-    const client = await pool.connect().catch((e) => {
-      throw mapDbError(e);
-    });
-    let broken = false;
-    try {
-      await client.query('begin');
+    return withTransaction(pool, async (client) => {
       const r = await client.query<{ org: string | null }>({
         text: 'select gm_redeem_guild_link_code($1::bytea, $2::text, $3::text) as org',
         values: [hashCode(input.code), input.guildId, input.guildName],
