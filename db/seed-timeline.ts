@@ -1,6 +1,6 @@
 import { randomUUID } from 'node:crypto';
-import { addBusinessMinutes, type BusinessCalendar, businessMinutesBetween } from '../lib/business-time.js';
-import type { SlaMetric } from './sla.js';
+import { addBusinessMinutes, type BusinessCalendar } from '../lib/business-time.js';
+import { dueAfter, NEVER, type SlaMetric } from './sla.js';
 import type { Origin, Priority, Status } from './ticket-rules.js';
 
 /**
@@ -243,24 +243,15 @@ const HOURS_UTC = Array.from({ length: 24 }, (_, h) => {
 /** How long staff take to answer, in working minutes, by priority (medians of about 1–3 hours). */
 const RESPONSE_MEDIAN: Record<Priority, number> = { urgent: 20, high: 60, normal: 120, low: 180 };
 
-/** The running time of `start + minutes` counted only inside `intervals` (as db/sla.ts does). */
-function dueAfter(
+/** When the clock's target falls (db/sla.ts's walk), or null when it never does within the horizon. */
+function dueWithin(
   start: Date,
   minutes: number,
   intervals: ReadonlyArray<[Date, Date | null]>,
   cal: BusinessCalendar | null,
 ): Date | null {
-  let left = minutes;
-  for (const [a, b] of intervals) {
-    if (b && b <= start) continue;
-    const from = a > start ? a : start;
-    const due = addBusinessMinutes(from, left, cal);
-    if (due && (!b || due <= b)) return due;
-    if (!b) return null;
-    left -= businessMinutesBetween(from, b, cal);
-    if (left <= 0) return b;
-  }
-  return null;
+  const due = dueAfter(start, minutes, intervals, cal);
+  return due === NEVER ? null : due;
 }
 
 /** Builds one ticket's life step by step; steps that would fall after `now` never happen. */
@@ -596,7 +587,7 @@ function slaHistory(
     end: Date | null,
     intervals: Array<[Date, Date | null]>,
   ) => {
-    const due = dueAfter(start, minutes, intervals, cal);
+    const due = dueWithin(start, minutes, intervals, cal);
     row(metric, 'activate', due, start);
     if (due && due < (end ?? now)) {
       row(metric, 'breach', due, due);
@@ -642,7 +633,7 @@ function slaHistory(
       row(
         'resolution',
         'resume',
-        dueAfter(life.createdAt, policy.resolutionMinutes, life.openIntervals, cal),
+        dueWithin(life.createdAt, policy.resolutionMinutes, life.openIntervals, cal),
         a,
       );
     }

@@ -416,14 +416,14 @@ async function runningIntervals(tx: Tx, t: TicketFacts): Promise<Array<[Date, Da
 }
 
 /** A clock whose target lies beyond the business-time horizon: it runs but never falls due. */
-const NEVER = 'never' as const;
+export const NEVER = 'never' as const;
 
 /**
  * When `minutes` of running time have passed since `start`, counting only the running intervals
  * in the calendar's working hours. Null while the clock is stopped short of the target; `NEVER`
  * when the target lies beyond the calendar walk's horizon.
  */
-function dueAfter(
+export function dueAfter(
   start: Date,
   minutes: number,
   intervals: ReadonlyArray<[Date, Date | null]>,
