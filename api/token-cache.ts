@@ -1,15 +1,16 @@
 import { createHash } from 'node:crypto';
 import type { Redis } from 'ioredis';
-import type { ResolvedApiToken } from '../db/api-tokens.js';
+import { API_TOKEN_REVOKED, type ResolvedApiToken } from '../db/api-tokens.js';
+import { LIVE_CHANNEL_PATTERN, liveEnvelopeSchema } from '../lib/live.js';
 import type { Logger } from '../lib/logger.js';
-
-const REVOKED_CHANNEL = 'gm:api-token-revoked';
 
 /**
  * Resolved API tokens, kept briefly so a busy integration costs one token look-up every few
  * seconds instead of one per request. A revocation drops the entry at once on the instance that
- * revoked and, through Redis pub/sub, on every other instance; if that message is lost (Redis
- * away), the entry still dies with its short TTL. Keys are SHA-256 digests, never the token.
+ * revoked; every other instance hears of it as the design says changes travel: the revocation
+ * commits an `api_token.revoked` outbox event, the relay publishes it live (lib/live.ts), and
+ * each instance's cache listens on the live channels. If that is delayed (Redis away, the relay
+ * behind), the entry still dies with its short TTL. Keys are SHA-256 digests, never the token.
  */
 export class TokenCache {
   private readonly entries = new Map<string, { token: ResolvedApiToken; until: number }>();
@@ -41,23 +42,25 @@ export class TokenCache {
     this.entries.set(this.key(plaintext), { token, until: Math.min(this.now() + this.ttlMs, expires) });
   }
 
-  /** Forgets a token here (called locally on revoke, and for revocations heard from elsewhere). */
+  /** Forgets a token here: the revoking request calls it, and the listener for other instances'. */
   forget(tokenId: string): void {
     for (const [k, v] of this.entries) if (v.token.tokenId === tokenId) this.entries.delete(k);
   }
 
-  /** Forgets a revoked token here and tells the other instances to. */
-  async revoked(redis: Redis, tokenId: string): Promise<void> {
-    this.forget(tokenId);
-    await redis.publish(REVOKED_CHANNEL, tokenId);
-  }
-
-  /** Listens for revocations made on other instances. */
+  /** Listens for revocations, published by the outbox relay with every other live event. */
   async listen(subscriber: Redis, log: Logger): Promise<void> {
-    subscriber.on('message', (channel: string, tokenId: string) => {
-      if (channel === REVOKED_CHANNEL) this.forget(tokenId);
+    subscriber.on('pmessage', (pattern: string, _channel: string, message: string) => {
+      // Every live event arrives here; only a revocation is parsed. A message body quoting the
+      // event type is JSON-escaped inside its string, so this test never matches it.
+      if (pattern !== LIVE_CHANNEL_PATTERN || !message.includes(`"type":"${API_TOKEN_REVOKED}"`)) return;
+      try {
+        const { event } = liveEnvelopeSchema.parse(JSON.parse(message));
+        if (event.type === API_TOKEN_REVOKED && event.aggregateId) this.forget(event.aggregateId);
+      } catch (err) {
+        log.warn({ err }, 'dropped a malformed live message');
+      }
     });
     subscriber.on('error', (err) => log.warn({ err }, 'token revocation listener error'));
-    await subscriber.subscribe(REVOKED_CHANNEL);
+    await subscriber.psubscribe(LIVE_CHANNEL_PATTERN);
   }
 }

@@ -166,6 +166,9 @@ export async function getApiToken(tx: Tx, tokenId: string): Promise<ApiToken> {
   return r.rows[0];
 }
 
+/** The outbox event of a revocation; its aggregate id is the token's id. */
+export const API_TOKEN_REVOKED = 'api_token.revoked';
+
 /** Revokes a token at once. Revoking an already revoked token changes nothing and keeps the first date. */
 export async function revokeApiToken(tx: Tx, tokenId: string, actor: Actor): Promise<ApiToken> {
   const tid = parseInput(id, tokenId);
@@ -176,10 +179,14 @@ export async function revokeApiToken(tx: Tx, tokenId: string, actor: Actor): Pro
   );
   const token = r.rows[0];
   if (!token) return getApiToken(tx, tid);
+  // The event is how every API instance hears of it: the relay publishes it live, and each
+  // instance's token cache drops the token (api/token-cache.ts). In this transaction, so a
+  // revocation is never committed without it.
   await recordChange(tx, actor, {
-    action: 'api_token.revoked',
+    action: API_TOKEN_REVOKED,
     target: { type: 'api_token', id: token.id },
     data: { name: token.name, prefix: token.prefix },
+    event: { type: API_TOKEN_REVOKED, aggregateType: 'api_token', aggregateId: token.id, payload: {} },
   });
   return token;
 }

@@ -110,7 +110,8 @@ export const tokenRoutes: FastifyPluginAsyncZod = async (app) => {
     },
     async (req) => {
       const token = await req.inOrg((tx) => revokeApiToken(tx, req.params.tokenId, actorOf(req)));
-      await app.tokenCache.revoked(app.deps.redis, token.id);
+      // Immediate here; other instances drop it when the relay publishes the revocation's event.
+      app.tokenCache.forget(token.id);
       return token;
     },
   );
