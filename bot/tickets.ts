@@ -11,10 +11,13 @@ import {
   ticketByInteraction,
   ticketForChannel,
 } from '../db/discord-sync.js';
+import { planOpening, recordOpeningStep } from '../db/discord-ticket-openings.js';
+import { releaseTicketSide } from '../db/discord-ticket-sides.js';
 import { DEFAULT_LIMITS, type Guild, staffDiscordRoles, type TicketMode } from '../db/guilds.js';
 import { type Tx, withTenant } from '../db/tenant.js';
 import { openTicket } from '../db/tickets.js';
 import { actionRows, PRIORITY_LABELS } from '../lib/discord/components.js';
+import { finishOpening, type OpeningState } from '../lib/discord/opening.js';
 import { AppError } from '../lib/errors.js';
 import { type DiscordPerson, guildOf, orgOf, playerActor } from './auth.js';
 import type { BotDeps } from './context.js';
@@ -24,11 +27,9 @@ import {
   createPrivateThread,
   createTicketChannel,
   deleteChannel,
-  editMessage,
   ensureWebhook,
   forumTagsFor,
   type MessageBody,
-  postMessage,
   ticketChannelName,
   ticketThreadName,
 } from './discord-api.js';
@@ -269,6 +270,8 @@ async function openUnlocked(ctx: Ctx, req: OpenRequest): Promise<OpenResult> {
     throw err;
   });
 
+  const claim = randomUUID();
+  let opening: OpeningState | undefined;
   let result: { ticket: DiscordTicket; created: boolean };
   try {
     // Before the ticket is recorded: once it exists, the player must be able to see it, so a
@@ -302,8 +305,30 @@ async function openUnlocked(ctx: Ctx, req: OpenRequest): Promise<OpenResult> {
         },
         req.openedBy ?? player,
       );
-      if (opened.created) await setDiscordSide(tx, { ticketId: opened.ticket.id, mode });
-      return { ticket: await discordTicket(tx, opened.ticket.id), created: opened.created };
+      if (!opened.created) return { ticket: await discordTicket(tx, opened.ticket.id), created: false };
+      await setDiscordSide(tx, { ticketId: opened.ticket.id, mode });
+      const ticket = await discordTicket(tx, opened.ticket.id);
+      // What is left on Discord once the ticket exists, recorded with it and claimed by this
+      // process: finished just below, or by the workers' discord.ticket_sync if that fails.
+      opening = {
+        ticketId: ticket.id,
+        channelId: channel.id,
+        mode,
+        summary: summaryMessage(
+          ticket,
+          req,
+          category,
+          teamStaff.length ? { userIds: teamStaff } : { roleIds: staffRoles },
+        ),
+        webhookChannelId: mode === 'channel' ? channel.id : parent,
+        teamDiscordIds: teamStaff,
+        reason,
+        summaryMessageId: null,
+        teamAdded: false,
+        webhookDone: false,
+      };
+      await planOpening(tx, { ...opening, teamDiscordIds: [...teamStaff] }, claim, OPENING_CLAIM_SECONDS);
+      return { ticket, created: true };
     });
   } catch (err) {
     await deleteChannel(client, channel.id, 'GameMod: the ticket could not be recorded').catch((e) =>
@@ -311,38 +336,29 @@ async function openUnlocked(ctx: Ctx, req: OpenRequest): Promise<OpenResult> {
     );
     throw err;
   }
-  if (!result.created) {
+  if (!result.created || !opening) {
     // Another delivery of the same interaction won the race: keep its channel, drop ours.
     await deleteChannel(client, channel.id, 'GameMod: duplicate ticket request').catch(() => {});
     return result;
   }
 
   // The ticket exists from here on: Discord failing now must not tell the player it failed.
-  // What is left (summary, team, webhook) is retried in the background until it is done.
+  // What is left (summary, team, webhook) is finished now; if Discord fails, the claim is given
+  // up and the workers' discord.ticket_sync job (queued by the ticket's outbox event) finishes it.
   const ticket = result.ticket;
-  const finish = discordFinisher(ctx, orgId, ticket, {
-    mode,
-    parent,
-    channelId: channel.id,
-    reason,
-    summary: summaryMessage(
-      ticket,
-      req,
-      category,
-      teamStaff.length ? { userIds: teamStaff } : { roleIds: staffRoles },
-    ),
-    teamStaff,
-  });
   try {
-    const summaryId = await finish();
+    const summaryId = await finishOpeningNow(ctx, orgId, claim, opening);
     return { ticket: { ...ticket, discordSummaryMessageId: summaryId }, created: true };
   } catch (err) {
     ctx.log.warn(
       { err, ticketId: ticket.id },
-      'the ticket is recorded but its Discord side is incomplete; repairing',
+      'the ticket is recorded but its Discord side is incomplete; the workers finish it',
     );
-    repairLater(ctx, ticket.id, finish);
     return { ticket, created: true, incomplete: true };
+  } finally {
+    await withTenant(deps.pool, orgId, (tx) => releaseTicketSide(tx, ticket.id, claim)).catch((err) =>
+      ctx.log.warn({ err }, 'could not release the claim on the ticket’s Discord side'),
+    );
   }
 }
 
@@ -369,88 +385,34 @@ async function checkPlayerLimits(tx: Tx, guild: Guild, playerId: string, lock: b
   }
 }
 
-/** Delays of the background attempts to finish a ticket's Discord side. */
-const REPAIR_DELAYS_MS = [1_000, 5_000, 30_000, 120_000];
-
-function repairLater(ctx: Ctx, ticketId: string, finish: () => Promise<string>, attempt = 0): void {
-  const delay = REPAIR_DELAYS_MS[attempt];
-  if (delay === undefined) {
-    ctx.log.error({ ticketId }, 'gave up finishing the Discord side of a ticket; staff see it in the panel');
-    return;
-  }
-  setTimeout(() => {
-    finish().catch((err: unknown) => {
-      ctx.log.warn({ err, ticketId, attempt }, 'could not finish the Discord side of a ticket yet');
-      repairLater(ctx, ticketId, finish, attempt + 1);
-    });
-  }, delay).unref();
-}
-
 /**
- * The steps after a ticket is recorded, each done once even when the whole is retried: the
- * summary, the team members, the webhook, and recording them. Resolves with the summary's id.
+ * How long the bot holds a new ticket's Discord side while it finishes it: longer than the
+ * summary, team and webhook calls take; if the bot dies holding it, the workers wait this long.
  */
-function discordFinisher(
-  ctx: Ctx,
-  orgId: string,
-  ticket: DiscordTicket,
-  o: {
-    mode: TicketMode;
-    parent: string;
-    channelId: string;
-    reason: string;
-    summary: MessageBody;
-    teamStaff: readonly string[];
-  },
-): () => Promise<string> {
+const OPENING_CLAIM_SECONDS = 60;
+
+/** The steps after a ticket is recorded (lib/discord/opening.ts), under this process's claim. */
+function finishOpeningNow(ctx: Ctx, orgId: string, claim: string, opening: OpeningState): Promise<string> {
   const { deps } = ctx;
-  const client = deps.client;
-  let summaryId: string | null = null;
-  let teamAdded = false;
-  let webhook: { id: string; token: string } | null | undefined;
-  let recorded = false;
-  return async () => {
-    if (!summaryId) {
-      summaryId =
-        o.mode === 'forum'
-          ? (await editMessage(client, o.channelId, o.channelId, o.summary)).id
-          : (await postMessage(client, o.channelId, o.summary)).id;
-    }
-    if (o.mode !== 'channel' && !teamAdded) {
-      for (const staffId of o.teamStaff) {
-        // A team member who left the server cannot be added; the others still are.
-        await addThreadMember(client, o.channelId, staffId, o.reason).catch((err) =>
-          ctx.log.info({ err, staffId }, 'could not add a team member to the ticket thread'),
-        );
-      }
-      teamAdded = true;
-    }
-    if (webhook === undefined) {
-      try {
-        webhook = await ensureWebhook(deps, o.mode === 'channel' ? o.channelId : o.parent);
-      } catch (err) {
-        webhook = null;
-        ctx.log.warn(
-          { err },
-          'could not set up the channel webhook; staff replies will be posted by the bot',
-        );
-      }
-    }
-    if (!recorded) {
-      const sid = summaryId;
-      const wh = webhook;
-      await withTenant(deps.pool, orgId, (tx) =>
-        setDiscordSide(tx, {
-          ticketId: ticket.id,
-          summaryMessageId: sid,
+  const ticketId = opening.ticketId;
+  return finishOpening(deps.client.rest, opening, {
+    record: async (step) => {
+      const ok = await withTenant(deps.pool, orgId, (tx) =>
+        recordOpeningStep(tx, ticketId, claim, {
+          summaryMessageId: step.summaryMessageId,
+          teamAdded: step.teamAdded,
+          webhookDone: step.webhookDone,
           // The token is a credential: stored sealed; the workers open it to post.
-          ...(wh ? { webhookId: wh.id, webhookToken: deps.box.seal(wh.token) } : {}),
+          ...(step.webhook
+            ? { webhookId: step.webhook.id, webhookToken: deps.box.seal(step.webhook.token) }
+            : {}),
         }),
       );
-      recorded = true;
-    }
-    return summaryId;
-  };
+      if (!ok) throw new Error('lost the claim on the ticket’s Discord side');
+    },
+    webhook: (id) => ensureWebhook(deps, id),
+    warn: (err, what) => ctx.log.warn({ err, ticketId }, what),
+  });
 }
 
 /** The ticket of the thread, post or channel an interaction came from. */

@@ -45,10 +45,20 @@ export const JOBS = {
     schema: z.object({ orgId, attachmentIds: z.array(z.uuid()).min(1).max(10) }),
   },
   /**
-   * Brings a ticket's Discord side (summary, lock and archive, transcript, closing message with
-   * the rating, notices) to the ticket's current state; the outbox event only says when to look.
+   * Brings a ticket's Discord side (the opening's summary, team and webhook when the bot could
+   * not finish them, summary, lock and archive, transcript, closing message with the rating,
+   * notices) to the ticket's current state; the outbox event only says when to look.
    */
-  'discord.ticket_sync': { queue: 'discord', schema: z.object({ orgId, ticketId: z.uuid(), outboxId }) },
+  'discord.ticket_sync': {
+    queue: 'discord',
+    schema: z.object({
+      orgId,
+      ticketId: z.uuid(),
+      outboxId,
+      /** From `ticket.created`: only finish what the bot left of the opening, if anything. */
+      openingOnly: z.boolean().default(false),
+    }),
+  },
   /** Posts an alert (SLA warning/breach, urgent ticket, disabled webhook) to the alert channel. */
   'discord.alert': { queue: 'discord', schema: z.object({ orgId, outboxId }) },
   /** Recomputes a ticket's SLA clocks and (re)schedules its warning and breach timers. */

@@ -94,6 +94,9 @@ const DISCORD_SYNC_TRIGGERS = new Set([
   'ticket.sla_breached',
 ]);
 
+/** How long after a Discord ticket is opened the workers look for what the bot left undone. */
+const OPENING_CHECK_DELAY_MS = 2_000;
+
 /** How long one batch may take to publish and enqueue before it is rolled back and retried. */
 const PUSH_TIMEOUT_MS = 5_000;
 
@@ -194,6 +197,16 @@ export function impliedJobs(row: OutboxRow, features: OrgFeatures = ALL): Planne
     });
   }
   const ticket = rec(payload.ticket);
+  // A ticket opened from Discord: the bot finishes its Discord side at once, holding a claim on
+  // it; this job, a little later, finishes whatever the bot could not (Discord failed, the bot
+  // stopped). Delayed so it usually finds the bot done instead of waiting on its claim.
+  if (type === 'ticket.created' && row.aggregateId && ticket.origin === 'discord') {
+    jobs.push({
+      name: 'discord.ticket_sync',
+      payload: { orgId, ticketId: row.aggregateId, outboxId: id, openingOnly: true },
+      opts: { jobId: jobIds.ticketSync(id), delay: OPENING_CHECK_DELAY_MS },
+    });
+  }
   const urgent =
     (type === 'ticket.created' && ticket.priority === 'urgent') ||
     (type === 'ticket.priority_changed' && payload.to === 'urgent');

@@ -1,21 +1,28 @@
 import { createHash, randomUUID } from 'node:crypto';
 import { DiscordAPIError, type REST } from '@discordjs/rest';
+import { Routes } from 'discord.js';
 import { transcriptLines } from '../db/discord-sync.js';
+import { type PendingOpening, pendingOpening, recordOpeningStep } from '../db/discord-ticket-openings.js';
 import {
   claimTicketSide,
   noticePosted,
   recordNotice,
   recordTicketSide,
   releaseTicketSide,
+  type SyncEvent,
   syncEvent,
   type TicketForSync,
   ticketForSync,
 } from '../db/discord-ticket-sides.js';
 import { withTenant } from '../db/tenant.js';
 import { actionRows, ratingRows, summaryParts } from '../lib/discord/components.js';
+import { finishOpening } from '../lib/discord/opening.js';
 import {
+  addThreadMember,
   editMessage,
+  ensureChannelWebhook,
   getMessage,
+  type MessageBody,
   modifyChannel,
   postFile,
   postMessage,
@@ -34,6 +41,9 @@ import { permanentError } from './queues.js';
  * It reads the ticket now, not the event, so jobs arriving late or out of order all converge,
  * and it records each step it takes (`db/discord-ticket-sides.ts`), so a replay is a no-op:
  *
+ * - first, an opening the bot could not finish (Discord failed after the ticket was recorded, or
+ *   the bot stopped): the summary posted, the team added, the channel webhook made
+ *   (`lib/discord/opening.ts`, the bot's own steps); a `ticket.created` job does only this;
  * - open: the thread unlocked and unarchived (or the player's write access back), a notice once;
  * - the summary message edited in place when its title, footer or buttons would change;
  * - closed, in this order because a locked, archived thread's messages can no longer be edited
@@ -99,19 +109,26 @@ async function converge(
   deps: WorkerDeps,
   rest: REST,
   data: JobData<'discord.ticket_sync'>,
-  s: TicketForSync,
+  seen: TicketForSync,
   claim: string,
 ): Promise<void> {
+  let s = seen;
+  const x: RequestExtras = deps.shutdown ? { signal: deps.shutdown } : {};
+  const opening = await withTenant(deps.pool, data.orgId, (tx) => pendingOpening(tx, s.ticket.id));
+  if (opening) {
+    const summaryId = await finishOpeningLater(deps, rest, data.orgId, s, opening, claim, x);
+    s = { ...s, ticket: { ...s.ticket, discordSummaryMessageId: summaryId } };
+  }
+  if (data.openingOnly) return;
   const t = s.ticket;
   const channelId = t.discordChannelId as string;
-  const x: RequestExtras = deps.shutdown ? { signal: deps.shutdown } : {};
   const record = (patch: Parameters<typeof recordTicketSide>[3]) =>
     withTenant(deps.pool, data.orgId, (tx) => recordTicketSide(tx, t.id, claim, patch));
   const side = { ...s.side };
 
   if (t.status !== 'closed') {
+    const event = await withTenant(deps.pool, data.orgId, (tx) => syncEvent(tx, data.outboxId));
     if (side.appliedState === 'closed') {
-      const event = await withTenant(deps.pool, data.orgId, (tx) => syncEvent(tx, data.outboxId));
       const reason = `GameMod: ticket #${t.number} reopened${event?.actorName ? ` by ${event.actorName}` : ''}`;
       // Unlock before anything else: nothing can be posted or edited in a locked, archived thread.
       if (t.discordMode === 'channel') {
@@ -139,6 +156,9 @@ async function converge(
         await withTenant(deps.pool, data.orgId, (tx) => recordNotice(tx, data.outboxId, channelId, m.id));
       }
     }
+    // Before the summary: whoever waits for the summary to show the claim sees the notice too.
+    if (event?.assigneeDiscordId && event.assigneeId === t.assigneeId)
+      await assignmentNotice(deps, rest, data, t, event, x);
     await syncSummary(rest, s, side.summaryHash, record, x);
     return;
   }
@@ -192,6 +212,95 @@ async function converge(
     await modifyChannel(rest, channelId, { locked: true, archived: true }, reason, x);
   }
   await record({ appliedState: 'closed' });
+}
+
+/**
+ * After an assignment, once per outbox event: a claim is announced in the thread; someone
+ * assigned by another is brought into the thread (in channel mode staff roles already see it).
+ */
+async function assignmentNotice(
+  deps: WorkerDeps,
+  rest: REST,
+  data: JobData<'discord.ticket_sync'>,
+  t: TicketForSync['ticket'],
+  event: SyncEvent,
+  x: RequestExtras,
+): Promise<void> {
+  const channelId = t.discordChannelId as string;
+  const discordId = event.assigneeDiscordId as string;
+  if (await withTenant(deps.pool, data.orgId, (tx) => noticePosted(tx, data.outboxId, channelId))) return;
+  let messageId: string | null = null;
+  if (event.actorType === 'user' && event.actorId === event.assigneeId) {
+    const m = await postMessage(
+      rest,
+      channelId,
+      {
+        content: `<@${discordId}> is taking care of this ticket.`,
+        allowed_mentions: { parse: [] },
+        nonce: nonce(t.id, 'as', new Date(data.outboxId)),
+        enforce_nonce: true,
+      },
+      x,
+    );
+    messageId = m.id;
+  } else if (t.discordMode !== 'channel') {
+    const reason = `GameMod: ticket #${t.number} assigned${event.actorName ? ` by ${event.actorName}` : ''}`;
+    await addThreadMember(rest, channelId, discordId, reason.slice(0, 512), x);
+  }
+  await withTenant(deps.pool, data.orgId, (tx) => recordNotice(tx, data.outboxId, channelId, messageId));
+}
+
+/** The bot's own opening steps, finished here under this run's claim; returns the summary's id. */
+function finishOpeningLater(
+  deps: WorkerDeps,
+  rest: REST,
+  orgId: string,
+  s: TicketForSync,
+  opening: PendingOpening,
+  claim: string,
+  x: RequestExtras,
+): Promise<string> {
+  const t = s.ticket;
+  return finishOpening(
+    rest,
+    {
+      ...opening,
+      summary: opening.summary as MessageBody,
+      channelId: t.discordChannelId as string,
+      mode: t.discordMode ?? 'thread',
+    },
+    {
+      record: async (step) => {
+        const ok = await withTenant(deps.pool, orgId, (tx) =>
+          recordOpeningStep(tx, t.id, claim, {
+            summaryMessageId: step.summaryMessageId,
+            teamAdded: step.teamAdded,
+            webhookDone: step.webhookDone,
+            // The token is a credential: stored sealed, opened by discord.message to post.
+            ...(step.webhook
+              ? { webhookId: step.webhook.id, webhookToken: deps.box.seal(step.webhook.token) }
+              : {}),
+          }),
+        );
+        if (!ok) throw new Error('lost the claim on the ticket’s Discord side');
+      },
+      webhook: async (channelId) =>
+        ensureChannelWebhook(rest, channelId, { userId: await botUserId(rest, x) }, x),
+      warn: (err, what) => deps.logger.warn({ err, ticketId: t.id }, what),
+    },
+    x,
+  );
+}
+
+const botUsers = new WeakMap<REST, string>();
+
+/** The bot's user id (the owner of the channel webhooks it made), asked once per client. */
+async function botUserId(rest: REST, x: RequestExtras): Promise<string> {
+  const known = botUsers.get(rest);
+  if (known) return known;
+  const me = (await rest.get(Routes.user('@me'), x)) as { id: string };
+  botUsers.set(rest, me.id);
+  return me.id;
 }
 
 /** Edits the summary in place when what it shows would change; never twice for one state. */

@@ -1,5 +1,12 @@
 import type { REST } from '@discordjs/rest';
-import { type APIChannel, type APIMessage, OverwriteType, PermissionFlagsBits, Routes } from 'discord.js';
+import {
+  type APIChannel,
+  type APIMessage,
+  type APIWebhook,
+  OverwriteType,
+  PermissionFlagsBits,
+  Routes,
+} from 'discord.js';
 
 /**
  * Discord REST calls shared by the bot (answering its own interactions) and the workers (bringing
@@ -107,4 +114,41 @@ export async function setMemberAccess(
   } else {
     await rest.delete(Routes.channelPermission(channelId, userId), { reason, ...x });
   }
+}
+
+export async function addThreadMember(
+  rest: REST,
+  threadId: string,
+  userId: string,
+  reason: string,
+  x: RequestExtras = {},
+) {
+  await rest.put(Routes.threadMembers(threadId, userId), { reason, ...x });
+}
+
+/**
+ * The channel webhook staff replies are posted through: the one this bot made before (it has a
+ * token and the bot's user or application), else a new one. `own` is the bot's user id.
+ */
+export async function ensureChannelWebhook(
+  rest: REST,
+  channelId: string,
+  own: { userId?: string | null; applicationId?: string | null },
+  x: RequestExtras = {},
+): Promise<{ id: string; token: string }> {
+  const list = (await rest.get(Routes.channelWebhooks(channelId), x)) as APIWebhook[];
+  const mine = list.find(
+    (w) =>
+      w.token &&
+      ((own.applicationId && w.application_id === own.applicationId) ||
+        (own.userId && w.user?.id === own.userId)),
+  );
+  const hook =
+    mine ??
+    ((await rest.post(Routes.channelWebhooks(channelId), {
+      body: { name: 'GameMod Support' },
+      reason: 'GameMod: post staff replies under the staff member’s name',
+      ...x,
+    })) as APIWebhook);
+  return { id: hook.id, token: hook.token as string };
 }

@@ -86,7 +86,9 @@ describe('failures reach the user as clear ephemeral messages', () => {
     }
   });
 
-  it('Discord failing after the ticket is saved: the player is told where it is, can see it, and it is repaired', async () => {
+  it('Discord failing after the ticket is saved: the player is told where it is, can see it, and the workers repair it', async () => {
+    // The repair is the workers' discord.ticket_sync job, not a timer in the bot.
+    await h.startWorkers();
     const before = await count();
     const late = h.fake.addUser({ username: 'late' }).id;
     h.fake.addMember(h.guild.id, late);
@@ -110,12 +112,18 @@ describe('failures reach the user as clear ephemeral messages', () => {
     expect(
       h.fake.requests({ method: 'POST', route: '/channels/:channel_id/messages', status: 500 }).length,
     ).toBeGreaterThan(0);
-    await settle(h, async () => {
-      const r = await h.db.admin.query('select discord_summary_message_id from tickets where id = $1', [
-        t.id,
-      ]);
-      return r.rows[0].discord_summary_message_id !== null;
-    });
+    await settle(
+      h,
+      async () => {
+        const r = await h.db.admin.query('select discord_summary_message_id from tickets where id = $1', [
+          t.id,
+        ]);
+        return r.rows[0].discord_summary_message_id !== null;
+      },
+      15_000,
+    );
+    await h.workers?.stop();
+    h.workers = undefined;
   });
 
   it('two opens by one player racing past the lock still respect the open-ticket limit', async () => {

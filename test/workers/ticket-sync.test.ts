@@ -84,7 +84,12 @@ async function replay(ticketId: string) {
   );
   const deps = h.workers?.deps;
   if (!deps) throw new Error('workers not running');
-  await syncTicket(deps, { orgId: h.org.orgId, ticketId, outboxId: Number(o.rows[0]?.id) });
+  await syncTicket(deps, {
+    orgId: h.org.orgId,
+    ticketId,
+    outboxId: Number(o.rows[0]?.id),
+    openingOnly: false,
+  });
 }
 
 describe('discord.ticket_sync', () => {
