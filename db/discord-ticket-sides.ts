@@ -165,14 +165,27 @@ export async function recordNotice(
   );
 }
 
-/** The event that asked for a sync and the name of whoever made it (null: the system). */
-export async function syncEvent(
-  tx: Tx,
-  outboxId: number,
-): Promise<{ type: string; actorName: string | null; actorType: string | null } | undefined> {
-  const r = await tx.query<{ type: string; actorName: string | null; actorType: string | null }>(
+export interface SyncEvent {
+  type: string;
+  /** Whoever made the change (null: the system). */
+  actorName: string | null;
+  actorType: string | null;
+  actorId: string | null;
+  /** The ticket's assignee after the change; for an assignment (not a transfer), their Discord id. */
+  assigneeId: string | null;
+  assigneeDiscordId: string | null;
+}
+
+/** The event that asked for a sync: its type, who made it, and whom it assigned. */
+export async function syncEvent(tx: Tx, outboxId: number): Promise<SyncEvent | undefined> {
+  const r = await tx.query<SyncEvent>(
     `select o.event_type as type, o.payload -> 'actor' ->> 'type' as "actorType",
-       coalesce(u.display_name, p.display_name) as "actorName"
+       o.payload -> 'actor' ->> 'id' as "actorId",
+       coalesce(u.display_name, p.display_name) as "actorName",
+       o.payload -> 'ticket' ->> 'assigneeId' as "assigneeId",
+       (select d.discord_user_id from discord_accounts d
+         where o.event_type = 'ticket.assigned' and o.payload ? 'previousAssigneeId'
+           and d.user_id = (o.payload -> 'ticket' ->> 'assigneeId')::uuid) as "assigneeDiscordId"
      from outbox o
      left join users u on o.payload -> 'actor' ->> 'type' = 'user' and u.id = (o.payload -> 'actor' ->> 'id')::uuid
      left join player_profiles p on o.payload -> 'actor' ->> 'type' = 'player' and p.org_id = o.org_id

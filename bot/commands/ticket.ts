@@ -11,7 +11,6 @@ import {
   addThreadMember,
   modifyChannel,
   personOf,
-  postMessage,
   removeThreadMember,
   setMemberAccess,
   threadParentOr,
@@ -150,13 +149,6 @@ function personFromOption(i: ChatInputCommandInteraction, name: string): Discord
   return { id: user.id, username: user.username, globalName: user.globalName, avatar: user.avatar, roleIds };
 }
 
-async function notice(ctx: Ctx, channelId: string | null, content: string): Promise<void> {
-  if (!channelId) return;
-  await postMessage(ctx.deps.client, channelId, { content, allowed_mentions: { parse: [] } }).catch((err) =>
-    ctx.log.warn({ err }, 'could not post a notice in the ticket'),
-  );
-}
-
 async function run(i: ChatInputCommandInteraction, ctx: Ctx, name: string): Promise<string> {
   const { deps } = ctx;
   const who: Who = await resolveWho(deps, i.guildId, personOf(i), ctx.requestId);
@@ -180,8 +172,9 @@ async function run(i: ChatInputCommandInteraction, ctx: Ctx, name: string): Prom
     return openedText(opened);
   }
   const { ticket } = await ticketHere(ctx, i.guildId, i.channelId);
-  // The summary (subject, priority, status, who claimed it) follows through the workers'
-  // discord.ticket_sync job, as for a change made anywhere else.
+  // The summary (subject, priority, status, who claimed it), the claim notice and bringing an
+  // assignee into the thread follow through the workers' discord.ticket_sync job, as for a
+  // change made anywhere else: nothing is posted from here after the commit.
   const after = async (text: string) => text;
   const tx = <T>(fn: Parameters<typeof withTenant<T>>[2]) => withTenant(deps.pool, who.orgId, fn);
   const reason = `GameMod: ${name} on ticket #${ticket.number} by ${who.person.username}`;
@@ -189,7 +182,6 @@ async function run(i: ChatInputCommandInteraction, ctx: Ctx, name: string): Prom
     case 'claim': {
       const actor = requirePermission(who, 'tickets.assign');
       await tx((t) => claim(t, ticket.id, actor));
-      await notice(ctx, ticket.discordChannelId, `<@${who.person.id}> is taking care of this ticket.`);
       return after(`You claimed ticket #${ticket.number}.`);
     }
     case 'unclaim': {
@@ -208,8 +200,6 @@ async function run(i: ChatInputCommandInteraction, ctx: Ctx, name: string): Prom
         );
       const staffId = target.staff.id;
       await tx((t) => assign(t, { ticketId: ticket.id, assigneeId: staffId }, actor));
-      if (ticket.discordMode !== 'channel' && ticket.discordChannelId)
-        await addThreadMember(deps.client, ticket.discordChannelId, target.person.id, reason);
       return after(`Ticket #${ticket.number} is assigned to <@${target.person.id}>.`);
     }
     case 'transfer': {

@@ -4,7 +4,7 @@ import { claim, setPriority } from '../../db/tickets.js';
 import { AppError } from '../../lib/errors.js';
 import { requirePermission, resolveWho } from '../auth.js';
 import { closeTicketFlow, rateFlow } from '../closing.js';
-import { personOf, postMessage } from '../discord-api.js';
+import { personOf } from '../discord-api.js';
 import { closeReasonModal, ratingModal } from '../forms.js';
 import { type ComponentHandler, respond } from '../handler.js';
 import { ticketForComponent } from './ticket-by-id.js';
@@ -19,12 +19,9 @@ export const claimButton: ComponentHandler<ButtonInteraction> = {
     const who = await resolveWho(ctx.deps, i.guildId, personOf(i), ctx.requestId);
     const actor = requirePermission(who, 'tickets.assign');
     const ticket = await ticketForComponent(ctx, who, args[0], i.channelId);
+    // The "taking care of this ticket" notice follows from the claim's outbox event
+    // (discord.ticket_sync), so a crash after the commit cannot lose it.
     await withTenant(ctx.deps.pool, who.orgId, (tx) => claim(tx, ticket.id, actor));
-    if (ticket.discordChannelId)
-      await postMessage(ctx.deps.client, ticket.discordChannelId, {
-        content: `<@${who.person.id}> is taking care of this ticket.`,
-        allowed_mentions: { parse: [] },
-      }).catch((err) => ctx.log.warn({ err }, 'could not post the claim notice'));
     await respond(i, `You claimed ticket #${ticket.number}.`);
   },
 };
