@@ -2,6 +2,7 @@ import cookie from '@fastify/cookie';
 import Fastify, { type FastifyBaseLogger, type FastifyInstance } from 'fastify';
 import { serializerCompiler, validatorCompiler } from 'fastify-type-provider-zod';
 import { z } from 'zod';
+import { configDefaults } from '../lib/config.js';
 import { requestId } from '../lib/logger.js';
 import { createDownloadSigner } from '../lib/signed-url.js';
 import type { ApiSettings, AppDeps, RegisteredRoute } from './context.js';
@@ -23,19 +24,29 @@ import { TokenCache } from './token-cache.js';
 
 export type { AppDeps };
 
-const DEFAULT_SETTINGS: Omit<ApiSettings, 'secretKey'> = {
-  publicUrl: 'http://localhost:3000',
-  discord: { apiUrl: 'https://discord.com/api', clientId: undefined, clientSecret: undefined },
-  sessionIdleSeconds: 8 * 3600,
-  sessionAbsoluteSeconds: 7 * 24 * 3600,
-  cookieSecure: true,
-  trustProxy: false,
-  demoSignIn: false,
-  downloadLinkMaxSeconds: 15 * 60,
-  metricsToken: undefined,
-  webhookTargets: { allowLoopback: false, allowPrivate: false },
-  now: Date.now,
-};
+/**
+ * What buildApp runs with when its caller leaves a setting out (tests): the defaults of
+ * lib/config.ts, the only place defaults live, so a test app and `npm start` agree.
+ */
+function defaultSettings(): Omit<ApiSettings, 'secretKey'> {
+  const c = configDefaults();
+  return {
+    publicUrl: c.http.publicUrl,
+    discord: { apiUrl: c.discord.apiUrl, clientId: undefined, clientSecret: undefined },
+    sessionIdleSeconds: c.api.sessionIdleSeconds,
+    sessionAbsoluteSeconds: c.api.sessionAbsoluteSeconds,
+    cookieSecure: c.api.cookieSecure,
+    trustProxy: c.api.trustProxy,
+    demoSignIn: false,
+    downloadLinkMaxSeconds: c.downloadLinkMaxSeconds,
+    metricsToken: undefined,
+    webhookTargets: {
+      allowLoopback: c.workers.webhookAllowLoopback,
+      allowPrivate: c.workers.webhookAllowPrivate,
+    },
+    now: Date.now,
+  };
+}
 
 const WRITES = new Set(['POST', 'PUT', 'PATCH', 'DELETE']);
 const NO_BODY = z.strictObject({}).nullish();
@@ -55,7 +66,7 @@ export async function buildApp(
     publicMetrics?: boolean;
   },
 ): Promise<FastifyInstance> {
-  const settings: ApiSettings = { ...DEFAULT_SETTINGS, ...deps.settings };
+  const settings: ApiSettings = { ...defaultSettings(), ...deps.settings };
   const timeouts: HttpTimeouts = { ...DEFAULT_HTTP_TIMEOUTS, ...deps.timeouts };
   const app = Fastify({
     ...serverTimeoutOptions(timeouts),

@@ -294,6 +294,18 @@ export function loadConfig(env: Readonly<Record<string, string | undefined>> = p
   });
 }
 
+let defaults: Config | undefined;
+
+/**
+ * The configuration with nothing set: every default in one place. Code that can run without a
+ * full Config (buildApp in tests, the workers runtime) falls back to these, never to numbers of
+ * its own, so a default changed here changes everywhere.
+ */
+export function configDefaults(): Config {
+  defaults ??= loadConfig({});
+  return defaults;
+}
+
 /**
  * What production requires beyond the schema. Read from the raw environment, so the message
  * names SECRET_KEY even when other variables fail the schema too.

@@ -2,6 +2,7 @@ import { setMaxListeners } from 'node:events';
 import { REST } from '@discordjs/rest';
 import type { Redis } from 'ioredis';
 import type { Pool } from '../db/pool.js';
+import { configDefaults } from '../lib/config.js';
 import type { Logger } from '../lib/logger.js';
 import { createRedis } from '../lib/redis.js';
 import type { SecretBox } from '../lib/secret-box.js';
@@ -38,6 +39,7 @@ export interface RuntimeOptions {
   storage?: Storage;
   /** DISCORD_API_URL: its host may serve attachment links too (a proxy, or a test's fake). */
   discordApiUrl?: string;
+  /** Jobs run at once per queue; WORKER_CONCURRENCY's default when omitted. */
   concurrency?: number;
   relay?: { enabled?: boolean; pollMs?: number; batchSize?: number; lookbackMs?: number };
   /** Repeating jobs (auto-close sweep, outbox pruning); off in tests that drive them by hand. */
@@ -60,6 +62,8 @@ export interface WorkerRuntime {
   relay: OutboxRelay | undefined;
   /** The Redis connection that publishes and enqueues (fails fast while Redis is away). */
   producer: Redis;
+  /** What it runs with once defaults are filled in (from lib/config.ts). */
+  settings: { concurrency: number; outboxRetentionDays: number };
   stop(): Promise<void>;
 }
 
@@ -143,8 +147,9 @@ export async function startWorkerRuntime(opts: RuntimeOptions): Promise<WorkerRu
     discordFileHosts: discordFileHosts(opts.discordApiUrl ?? opts.discord?.apiUrl ?? DEFAULT_DISCORD_API),
   };
   const schedulers = opts.schedulers === false ? undefined : (opts.schedulers ?? {});
-  const retentionDays = schedulers?.outboxRetentionDays ?? 14;
-  const concurrency = opts.concurrency ?? 20;
+  // Defaults come from lib/config.ts only (WORKER_CONCURRENCY, OUTBOX_RETENTION_DAYS).
+  const retentionDays = schedulers?.outboxRetentionDays ?? configDefaults().workers.outboxRetentionDays;
+  const concurrency = opts.concurrency ?? configDefaults().workers.concurrency;
   const processors =
     opts.processors === false
       ? undefined
@@ -213,6 +218,7 @@ export async function startWorkerRuntime(opts: RuntimeOptions): Promise<WorkerRu
     queues,
     relay,
     producer,
+    settings: { concurrency, outboxRetentionDays: retentionDays },
     async stop() {
       // The relay first (no new jobs), then the processors (in-flight jobs finish), then Redis.
       await relay?.stop();
