@@ -64,11 +64,29 @@ function Header({ session, org, onSignedOut }) {
       ><span class="visually-hidden">${connected ? 'Live updates on' : 'Live updates reconnecting'}</span></span
     >
     <span class="spacer"></span>
+    ${org ? html`<a class="button" href=${`/o/${org.id}/settings`}>Settings</a>` : null}
     <span class="who">${session.user.displayName}</span>
     <button type="button" onClick=${() => signOut('/auth/logout')}>Sign out</button>
     <button type="button" class="subtle" onClick=${() => signOut('/auth/logout-everywhere')}>Sign out everywhere</button>
     ${error ? html`<p class="error" role="alert">${error}</p>` : null}
   </header>`;
+}
+
+/**
+ * The settings area, loaded on first visit: most sessions never open it, so its modules stay off
+ * the inbox's first load.
+ * @param {{ org: Org, me: Session['user'], section: string | undefined, mfa: string }} props
+ */
+function LazySettings(props) {
+  const [mod, setMod] = useState(/** @type {typeof import('./settings.js') | null} */ (null));
+  const [error, setError] = useState('');
+  useEffect(() => {
+    import('./settings.js').then(setMod, (err) => setError(describeError(err)));
+  }, []);
+  if (error)
+    return html`<main class="center" id="main"><p class="error" role="alert">Settings could not be loaded: ${error}</p></main>`;
+  if (!mod) return html`<main class="center" id="main"><p role="status">Loading settings…</p></main>`;
+  return html`<${mod.Settings} ...${props} />`;
 }
 
 function App() {
@@ -108,7 +126,7 @@ function App() {
   if (state === 'signed-out' || !session) return html`<${SignIn} config=${config} reason=${message} />`;
   if (state === 'totp') return html`<${TotpStep} onDone=${load} />`;
 
-  const m = loc.path.match(/^\/o\/([0-9a-f-]{36})(?:\/t\/([0-9a-f-]{36}))?\/?$/);
+  const m = loc.path.match(/^\/o\/([0-9a-f-]{36})(?:\/t\/([0-9a-f-]{36})|\/(settings)(?:\/([a-z-]+))?)?\/?$/);
   const org = m ? (session.orgs.find((o) => o.id === m[1]) ?? null) : defaultOrg(session);
   if (!m && loc.path === '/' && org) {
     queueMicrotask(() => navigate(`/o/${org.id}${loc.search}`, { replace: true }));
@@ -132,6 +150,8 @@ function App() {
       <h1>Page not found</h1>
       <p>There is nothing at ${loc.path}. <a href=${`/o/${defaultOrg(session)?.id}`}>Go to the inbox</a>.</p>
     </main>`;
+  else if (m?.[3])
+    page = html`<${LazySettings} key=${org.id} org=${org} me=${session.user} section=${m[4]} mfa=${session.mfa} />`;
   else if (m?.[2]) page = html`<${TicketView} key=${m[2]} org=${org} ticketId=${m[2]} me=${session.user} />`;
   else page = html`<${Inbox} key=${org.id} org=${org} me=${session.user} search=${loc.search} />`;
 
