@@ -19,12 +19,9 @@ import type { RepliableInteraction } from './handler.js';
  * lean on purpose). Moderation calls carry a reason, sent as `X-Audit-Log-Reason`.
  */
 
-export type MessageBody = {
-  content?: string;
-  embeds?: unknown[];
-  components?: unknown[];
-  allowed_mentions?: { parse?: string[]; users?: string[]; roles?: string[] };
-};
+import type { MessageBody } from '../lib/discord/rest.js';
+
+export type { MessageBody };
 
 const rest = (client: Client) => client.rest;
 
@@ -200,70 +197,8 @@ export async function deleteChannel(client: Client, channelId: string, reason: s
   await rest(client).delete(Routes.channel(channelId), { reason });
 }
 
-export async function addThreadMember(client: Client, threadId: string, userId: string, reason: string) {
-  await rest(client).put(Routes.threadMembers(threadId, userId), { reason });
-}
-
 export async function removeThreadMember(client: Client, threadId: string, userId: string, reason: string) {
   await rest(client).delete(Routes.threadMembers(threadId, userId), { reason });
-}
-
-/** Channel mode: let a member see (or no longer see) the ticket channel. */
-/**
- * A member's access to a ticket channel: `true` full, `false` none, `'read'` reading only (a
- * closed ticket: the player still sees it, and its rating buttons, but can no longer write).
- */
-export async function setMemberAccess(
-  client: Client,
-  channelId: string,
-  userId: string,
-  allowed: boolean | 'read',
-  reason: string,
-) {
-  if (allowed === 'read') {
-    await rest(client).put(Routes.channelPermission(channelId, userId), {
-      body: {
-        type: OverwriteType.Member,
-        allow: String(PermissionFlagsBits.ViewChannel | PermissionFlagsBits.ReadMessageHistory),
-        deny: String(
-          PermissionFlagsBits.SendMessages |
-            ATTACH |
-            PermissionFlagsBits.AddReactions |
-            PermissionFlagsBits.CreatePublicThreads |
-            PermissionFlagsBits.CreatePrivateThreads |
-            PermissionFlagsBits.SendMessagesInThreads,
-        ),
-      },
-      reason,
-    });
-  } else if (allowed) {
-    await rest(client).put(Routes.channelPermission(channelId, userId), {
-      body: { type: OverwriteType.Member, allow: String(VIEW | ATTACH), deny: '0' },
-      reason,
-    });
-  } else {
-    await rest(client).delete(Routes.channelPermission(channelId, userId), { reason });
-  }
-}
-
-export async function postMessage(client: Client, channelId: string, body: MessageBody) {
-  return (await rest(client).post(Routes.channelMessages(channelId), { body })) as APIMessage;
-}
-
-export async function postFile(
-  client: Client,
-  channelId: string,
-  body: MessageBody,
-  file: { name: string; data: Buffer; contentType: string },
-) {
-  return (await rest(client).post(Routes.channelMessages(channelId), {
-    body: { ...body, attachments: [{ id: 0, filename: file.name }] },
-    files: [{ name: file.name, data: file.data, contentType: file.contentType }],
-  })) as APIMessage;
-}
-
-export async function editMessage(client: Client, channelId: string, messageId: string, body: MessageBody) {
-  return (await rest(client).patch(Routes.channelMessage(channelId, messageId), { body })) as APIMessage;
 }
 
 export async function deleteMessage(client: Client, channelId: string, messageId: string): Promise<void> {
@@ -272,19 +207,6 @@ export async function deleteMessage(client: Client, channelId: string, messageId
 
 export async function getChannel(client: Client, channelId: string) {
   return (await rest(client).get(Routes.channel(channelId))) as APIChannel & { parent_id?: string | null };
-}
-
-export async function getMessage(client: Client, channelId: string, messageId: string) {
-  return (await rest(client).get(Routes.channelMessage(channelId, messageId))) as APIMessage;
-}
-
-export async function modifyChannel(
-  client: Client,
-  channelId: string,
-  body: Record<string, unknown>,
-  reason: string,
-) {
-  return (await rest(client).patch(Routes.channel(channelId), { body, reason })) as APIChannel;
 }
 
 /**

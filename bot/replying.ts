@@ -4,9 +4,10 @@ import { cannedVariablesForTicket } from '../db/canned-variables.js';
 import { type DiscordTicket, setDiscordSide, ticketWebhook } from '../db/discord-sync.js';
 import { withTenant } from '../db/tenant.js';
 import { reply } from '../db/tickets.js';
+import { postMessage } from '../lib/discord/rest.js';
 import { AppError } from '../lib/errors.js';
 import { requirePermission, type Who } from './auth.js';
-import { deleteMessage, ensureWebhook, executeWebhook, getChannel, postMessage } from './discord-api.js';
+import { deleteMessage, ensureWebhook, executeWebhook, getChannel } from './discord-api.js';
 import type { Ctx } from './handler.js';
 
 /**
@@ -43,7 +44,7 @@ export async function sendStaffReply(
   if (body.length > 2000)
     throw new AppError('validation_failed', 'The reply is too long for Discord: at most 2,000 characters.');
   const asBot = () =>
-    postMessage(deps.client, channelId, {
+    postMessage(deps.client.rest, channelId, {
       content: `**${name}:** ${body}`.slice(0, 2000),
       allowed_mentions: { parse: [] },
     });

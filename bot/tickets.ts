@@ -18,11 +18,11 @@ import { type Tx, withTenant } from '../db/tenant.js';
 import { openTicket } from '../db/tickets.js';
 import { actionRows, PRIORITY_LABELS } from '../lib/discord/components.js';
 import { finishOpening, type OpeningState } from '../lib/discord/opening.js';
+import { addThreadMember } from '../lib/discord/rest.js';
 import { AppError } from '../lib/errors.js';
 import { type DiscordPerson, guildOf, orgOf, playerActor } from './auth.js';
 import type { BotDeps } from './context.js';
 import {
-  addThreadMember,
   createForumPost,
   createPrivateThread,
   createTicketChannel,
@@ -277,8 +277,9 @@ async function openUnlocked(ctx: Ctx, req: OpenRequest): Promise<OpenResult> {
     // Before the ticket is recorded: once it exists, the player must be able to see it, so a
     // failure here still undoes everything (adding a member twice is harmless on a retry).
     if (mode !== 'channel') {
-      await addThreadMember(client, channel.id, req.requester.id, reason);
-      if (req.openedByDiscordId) await addThreadMember(client, channel.id, req.openedByDiscordId, reason);
+      await addThreadMember(client.rest, channel.id, req.requester.id, reason);
+      if (req.openedByDiscordId)
+        await addThreadMember(client.rest, channel.id, req.openedByDiscordId, reason);
     }
     result = await withTenant(deps.pool, orgId, async (tx) => {
       const again = await ticketByInteraction(tx, req.interactionId);

@@ -6,9 +6,10 @@ import {
   type UserContextMenuCommandInteraction,
 } from 'discord.js';
 import { withTenant } from '../../db/tenant.js';
+import { postMessage } from '../../lib/discord/rest.js';
 import { AppError } from '../../lib/errors.js';
 import { guildOf, requirePermission, resolveWho } from '../auth.js';
-import { personOf, postMessage, threadParentOr } from '../discord-api.js';
+import { personOf, threadParentOr } from '../discord-api.js';
 import { type CommandHandler, respond } from '../handler.js';
 import { openFromDiscord, ticketLink } from '../tickets.js';
 
@@ -46,7 +47,7 @@ export const openAboutMessage: CommandHandler<MessageContextMenuCommandInteracti
         async (tx) => (await guildOf(tx, who.guildId)).settings.alertChannelId,
       );
       if (alertChannelId) {
-        await postMessage(ctx.deps.client, alertChannelId, {
+        await postMessage(ctx.deps.client.rest, alertChannelId, {
           content: `New report #${ticket.number} by <@${i.user.id}> about a message by <@${m.author.id}>: ${ticketLink(ticket)}`,
           allowed_mentions: { parse: [] },
         }).catch((err) => ctx.log.warn({ err }, 'could not post the report alert'));

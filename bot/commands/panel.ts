@@ -3,9 +3,10 @@ import { listCategories } from '../../db/categories.js';
 import { recordGuildAction } from '../../db/guilds.js';
 import { withTenant } from '../../db/tenant.js';
 import { upsertDiscordUser } from '../../db/users.js';
+import { postMessage } from '../../lib/discord/rest.js';
 import { AppError } from '../../lib/errors.js';
 import { profileOf, resolveWho } from '../auth.js';
-import { personOf, postMessage } from '../discord-api.js';
+import { personOf } from '../discord-api.js';
 import { type CommandHandler, respond } from '../handler.js';
 
 const data = new SlashCommandBuilder()
@@ -74,7 +75,7 @@ export const panel: CommandHandler = {
               label: c.name.slice(0, 80),
             })),
           }));
-    const posted = await postMessage(ctx.deps.client, i.channelId, {
+    const posted = await postMessage(ctx.deps.client.rest, i.channelId, {
       embeds: [
         {
           title: i.options.getString('title') ?? 'Need help?',

@@ -3,18 +3,12 @@ import { findCategoryByName } from '../../db/categories.js';
 import { findTeamByName, recordTicketAction } from '../../db/discord-sync.js';
 import { withTenant } from '../../db/tenant.js';
 import { addNote, assign, claim, setPriority, setStatus, transfer, updateFields } from '../../db/tickets.js';
+import { addThreadMember, modifyChannel, setMemberAccess } from '../../lib/discord/rest.js';
 import { AppError } from '../../lib/errors.js';
 import { type DiscordPerson, requirePermission, resolveWho, type Who } from '../auth.js';
 import { categoryChoices } from '../autocomplete.js';
 import { closeTicketFlow, reopenTicketFlow } from '../closing.js';
-import {
-  addThreadMember,
-  modifyChannel,
-  personOf,
-  removeThreadMember,
-  setMemberAccess,
-  threadParentOr,
-} from '../discord-api.js';
+import { personOf, removeThreadMember, threadParentOr } from '../discord-api.js';
 import { buildForm, categoryByNameForModal, closeReasonModal } from '../forms.js';
 import { type CommandHandler, type Ctx, respond } from '../handler.js';
 import { openedText, openFromDiscord, ticketHere } from '../tickets.js';
@@ -252,8 +246,8 @@ async function run(i: ChatInputCommandInteraction, ctx: Ctx, name: string): Prom
           'The player who opened the ticket cannot be removed from it.',
         );
       if (ticket.discordMode === 'channel')
-        await setMemberAccess(deps.client, channelId, target.id, name === 'add', reason);
-      else if (name === 'add') await addThreadMember(deps.client, channelId, target.id, reason);
+        await setMemberAccess(deps.client.rest, channelId, target.id, name === 'add', reason);
+      else if (name === 'add') await addThreadMember(deps.client.rest, channelId, target.id, reason);
       else await removeThreadMember(deps.client, channelId, target.id, reason);
       await tx((t) =>
         recordTicketAction(
@@ -276,7 +270,7 @@ async function run(i: ChatInputCommandInteraction, ctx: Ctx, name: string): Prom
       // Discord allows two renames per channel per 10 minutes and makes the next one wait for
       // minutes: the subject is saved, the channel name follows whenever Discord lets it.
       const renamed = modifyChannel(
-        deps.client,
+        deps.client.rest,
         ticket.discordChannelId,
         { name: `${ticket.number}-${subject}`.slice(0, 100) },
         reason,
