@@ -4,6 +4,7 @@ import { upsertPlayer } from '../../db/players.js';
 import { createTeam } from '../../db/teams.js';
 import { withTenant } from '../../db/tenant.js';
 import { STATUSES, type Status, TRANSITIONS } from '../../db/ticket-rules.js';
+import { searchTickets } from '../../db/ticket-search.js';
 import * as tickets from '../../db/tickets.js';
 import { createUser } from '../../db/users.js';
 import { useTestDb } from '../support/db.js';
@@ -330,7 +331,7 @@ describe('ticket lifecycle', () => {
     expect(err.details.map((d: { path: string }) => d.path).sort()).toEqual(['origin', 'subject']);
   });
 
-  it('lists the inbox with filters and keyset pagination', async () => {
+  it('lists the inbox (searchTickets, what the API serves) with filters and keyset pagination', async () => {
     const s = await setup();
     await withTenant(db.app, s.orgId, async (tx) => {
       for (let i = 0; i < 5; i++)
@@ -340,18 +341,18 @@ describe('ticket lifecycle', () => {
           s.owner,
         );
     });
-    const page1 = await withTenant(db.app, s.orgId, (tx) => tickets.listTickets(tx, { limit: 2 }));
+    const page1 = await withTenant(db.app, s.orgId, (tx) => searchTickets(tx, { limit: 2 }));
     expect(page1.tickets).toHaveLength(2);
     const page2 = await withTenant(db.app, s.orgId, (tx) =>
-      tickets.listTickets(tx, { limit: 2, after: page1.next ?? '' }),
+      searchTickets(tx, { limit: 2, after: page1.next ?? '' }),
     );
     const page3 = await withTenant(db.app, s.orgId, (tx) =>
-      tickets.listTickets(tx, { limit: 2, after: page2.next ?? '' }),
+      searchTickets(tx, { limit: 2, after: page2.next ?? '' }),
     );
     const all = [...page1.tickets, ...page2.tickets, ...page3.tickets].map((t) => t.number);
     expect(new Set(all).size).toBe(5);
     expect(page3.next).toBeNull();
-    const high = await withTenant(db.app, s.orgId, (tx) => tickets.listTickets(tx, { priority: ['high'] }));
+    const high = await withTenant(db.app, s.orgId, (tx) => searchTickets(tx, { priority: 'high' }));
     expect(high.tickets.map((t) => t.priority)).toEqual(['high', 'high']);
   });
 });

@@ -1,0 +1,166 @@
+import { z } from 'zod';
+import { AppError } from '../lib/errors.js';
+import { type Actor, recordChange } from './changes.js';
+import { body, id } from './schemas.js';
+import type { Tx } from './tenant.js';
+import {
+  lockTicket as lock,
+  requireStaff,
+  requireWorkable,
+  type Ticket,
+  ticketChange,
+  updateTicket as update,
+} from './ticket-rows.js';
+import { parseInput } from './validate.js';
+
+// Notes, assignment, claim and transfer: who works a ticket, and what they note on it.
+
+export const noteInput = z.object({ ticketId: id, body: body.min(1, 'a note needs some text') });
+
+export interface Note {
+  id: string;
+  ticketId: string;
+  authorUserId: string | null;
+  body: string;
+  createdAt: Date;
+}
+
+/** An internal note: staff only, never shown to the player, never posted to Discord. */
+export async function addNote(tx: Tx, rawInput: z.input<typeof noteInput>, actor: Actor): Promise<Note> {
+  const input = parseInput(noteInput, rawInput);
+  requireStaff(actor);
+  const ticket = await lock(tx, input.ticketId);
+  const r = await tx.query<Note>(
+    `insert into ticket_notes (org_id, ticket_id, author_user_id, body) values ($1::uuid, $2::uuid, $3::uuid, $4::text)
+     returning id, ticket_id as "ticketId", author_user_id as "authorUserId", body, created_at as "createdAt"`,
+    [tx.orgId, ticket.id, actor.type === 'user' ? actor.id : null, input.body],
+  );
+  const note = r.rows[0] as Note;
+  await update(tx, ticket.id, '', []);
+  await recordChange(tx, actor, {
+    ticketId: ticket.id,
+    action: 'note.created',
+    data: { noteId: note.id },
+    event: {
+      type: 'note.created',
+      aggregateType: 'ticket',
+      aggregateId: ticket.id,
+      payload: { ticketId: ticket.id, note },
+    },
+  });
+  return note;
+}
+
+/** The internal notes of a ticket, oldest first. */
+export async function listNotes(tx: Tx, ticketId: string): Promise<Note[]> {
+  const r = await tx.query<Note>(
+    `select id, ticket_id as "ticketId", author_user_id as "authorUserId", body, created_at as "createdAt"
+     from ticket_notes where org_id = $1::uuid and ticket_id = $2::uuid order by created_at, id`,
+    [tx.orgId, parseInput(id, ticketId)],
+  );
+  return r.rows;
+}
+
+// ---------------------------------------------------------------------------------------------
+// Assignment
+
+export const assignInput = z.object({ ticketId: id, assigneeId: id.nullable() });
+
+/** Assigns (or, with null, unassigns) a staff member; the assignee must belong to the org. */
+export async function assign(tx: Tx, rawInput: z.input<typeof assignInput>, actor: Actor): Promise<Ticket> {
+  const input = parseInput(assignInput, rawInput);
+  requireStaff(actor);
+  const before = await lock(tx, input.ticketId);
+  requireWorkable(before);
+  if (before.status === 'closed')
+    throw new AppError(
+      'invalid_transition',
+      `ticket #${before.number} is closed; reopen it before assigning it`,
+    );
+  if (before.assigneeId === input.assigneeId) return before;
+  if (input.assigneeId) {
+    const member = await tx.query(
+      'select 1 from memberships where org_id = $1::uuid and user_id = $2::uuid',
+      [tx.orgId, input.assigneeId],
+    );
+    if (!member.rowCount)
+      throw new AppError('not_found', 'the assignee is not a member of this organization');
+  }
+  const ticket = await update(tx, before.id, 'assignee_id = $2::uuid', [input.assigneeId]);
+  await writeAssignment(tx, actor, ticket.id, { userId: input.assigneeId, teamId: null });
+  await recordChange(
+    tx,
+    actor,
+    ticketChange(
+      ticket,
+      input.assigneeId ? 'ticket.assigned' : 'ticket.unassigned',
+      { from: before.assigneeId, to: input.assigneeId },
+      { previousAssigneeId: before.assigneeId },
+      'ticket.assigned',
+    ),
+  );
+  return ticket;
+}
+
+/** The acting staff member takes the ticket. */
+export function claim(tx: Tx, ticketId: string, actor: Actor): Promise<Ticket> {
+  if (actor.type !== 'user') throw new AppError('forbidden', 'only a staff member can claim a ticket');
+  return assign(tx, { ticketId, assigneeId: actor.id }, actor);
+}
+
+export const transferInput = z.object({
+  ticketId: id,
+  teamId: id.nullable(),
+  keepAssignee: z.boolean().default(false),
+});
+
+/** Moves the ticket to another team; the assignee is cleared unless asked to keep it. */
+export async function transfer(
+  tx: Tx,
+  rawInput: z.input<typeof transferInput>,
+  actor: Actor,
+): Promise<Ticket> {
+  const input = parseInput(transferInput, rawInput);
+  requireStaff(actor);
+  const before = await lock(tx, input.ticketId);
+  requireWorkable(before);
+  if (before.teamId === input.teamId) return before;
+  const ticket = await update(
+    tx,
+    before.id,
+    `team_id = $2::uuid, assignee_id = case when $3::boolean then assignee_id end`,
+    [input.teamId, input.keepAssignee],
+  );
+  await writeAssignment(tx, actor, ticket.id, { userId: ticket.assigneeId, teamId: input.teamId });
+  await recordChange(
+    tx,
+    actor,
+    ticketChange(
+      ticket,
+      'ticket.transferred',
+      { fromTeam: before.teamId, toTeam: input.teamId },
+      { previousTeamId: before.teamId },
+      'ticket.assigned',
+    ),
+  );
+  return ticket;
+}
+
+// Conversation and assignment rows use clock_timestamp(): several can be written in one
+// transaction, where now() would give them all the same time and lose their order.
+async function writeAssignment(
+  tx: Tx,
+  actor: Actor,
+  ticketId: string,
+  to: { userId: string | null; teamId: string | null },
+): Promise<void> {
+  await tx.query(
+    `with closed as (
+       update ticket_assignments set unassigned_at = clock_timestamp()
+       where org_id = $1::uuid and ticket_id = $2::uuid and unassigned_at is null
+     )
+     insert into ticket_assignments (org_id, ticket_id, user_id, team_id, assigned_by, assigned_at)
+     select $1::uuid, $2::uuid, $3::uuid, $4::uuid, $5::uuid, clock_timestamp() where $3::uuid is not null or $4::uuid is not null`,
+    [tx.orgId, ticketId, to.userId, to.teamId, actor.type === 'user' ? actor.id : null],
+  );
+}

@@ -1,0 +1,89 @@
+import { z } from 'zod';
+import { AppError } from '../lib/errors.js';
+import { type Actor, recordChange } from './changes.js';
+import { id } from './schemas.js';
+import type { Tx } from './tenant.js';
+import {
+  lockTicket as lock,
+  requireStaff,
+  requireWorkable,
+  type Ticket,
+  ticketChange,
+  updateTicket as update,
+} from './ticket-rows.js';
+import { parseInput } from './validate.js';
+
+export const mergeInput = z.object({ sourceId: id, targetId: id });
+
+/**
+ * Merges the source ticket into the target: the source's conversation, notes and attachments
+ * move over and the source closes pointing at the target. Both tickets are locked in id order so
+ * two opposite merges cannot deadlock.
+ */
+export async function merge(
+  tx: Tx,
+  rawInput: z.input<typeof mergeInput>,
+  actor: Actor,
+): Promise<{ source: Ticket; target: Ticket }> {
+  const input = parseInput(mergeInput, rawInput);
+  requireStaff(actor);
+  if (input.sourceId === input.targetId)
+    throw new AppError('validation_failed', 'a ticket cannot be merged into itself');
+  const [first, second] = [input.sourceId, input.targetId].sort();
+  const a = await lock(tx, first as string);
+  const b = await lock(tx, second as string);
+  const source = a.id === input.sourceId ? a : b;
+  const target = a.id === input.targetId ? a : b;
+  requireWorkable(source);
+  requireWorkable(target);
+  if (target.status === 'closed')
+    throw new AppError('invalid_transition', `ticket #${target.number} is closed`);
+  await tx.query(
+    `with moved as (
+       update messages m set ticket_id = $3::uuid, channel_id = tc.id
+       from message_channels tc where tc.org_id = $1::uuid and tc.ticket_id = $3::uuid
+       and m.org_id = $1::uuid and m.ticket_id = $2::uuid
+     ), notes as (
+       update ticket_notes set ticket_id = $3::uuid where org_id = $1::uuid and ticket_id = $2::uuid
+     )
+     update attachments set ticket_id = $3::uuid where org_id = $1::uuid and ticket_id = $2::uuid`,
+    [tx.orgId, source.id, target.id],
+  );
+  const reason = `merged into #${target.number}`;
+  const closedSource = await update(
+    tx,
+    source.id,
+    `status = 'closed', merged_into_id = $2::uuid, closed_at = now(), close_reason = $3::text`,
+    [target.id, reason],
+  );
+  const newTarget = await update(
+    tx,
+    target.id,
+    `tags = (select coalesce(array_agg(distinct t order by t), '{}')
+     from unnest(tags || $2::text[]) t)`,
+    [source.tags],
+  );
+  await recordChange(
+    tx,
+    actor,
+    ticketChange(
+      closedSource,
+      'ticket.merged',
+      { into: target.id, intoNumber: target.number },
+      { from: source.status, to: 'closed', reason, mergedIntoId: target.id },
+      'ticket.closed',
+    ),
+  );
+  await recordChange(
+    tx,
+    actor,
+    ticketChange(
+      newTarget,
+      'ticket.merged_from',
+      { from: source.id, fromNumber: source.number },
+      { changes: { mergedFrom: source.id } },
+      'ticket.updated',
+    ),
+  );
+  return { source: closedSource, target: newTarget };
+}
