@@ -57,6 +57,7 @@ export const summary = (t: Ticket) => ({
   status: t.status,
   priority: t.priority,
   origin: t.origin,
+  discordChannelId: t.discordChannelId,
   requesterId: t.requesterId,
   assigneeId: t.assigneeId,
   teamId: t.teamId,

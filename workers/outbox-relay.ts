@@ -81,7 +81,8 @@ const SLA_TRIGGERS = new Set([
 
 /**
  * Ticket changes whose Discord side (summary, lock, transcript, rating, notices) may differ
- * afterwards: each asks `discord.ticket_sync` to bring it to the ticket's state. Merges close the
+ * afterwards: each asks `discord.ticket_sync` to bring it to the ticket's state (tickets that
+ * have a Discord channel only). Merges close the
  * source with `ticket.closed`; SLA escalation changes priority or team with its own events.
  */
 const DISCORD_SYNC_TRIGGERS = new Set([
@@ -189,14 +190,17 @@ export function impliedJobs(row: OutboxRow, features: OrgFeatures = ALL): Planne
       });
     }
   }
-  if (row.aggregateType === 'ticket' && row.aggregateId && DISCORD_SYNC_TRIGGERS.has(type)) {
+  const ticket = rec(payload.ticket);
+  // Only tickets with a Discord side have anything to sync: the event's ticket summary says
+  // whether it has a channel, so tickets from the API, the game or email cost no job.
+  const synced = row.aggregateType === 'ticket' && DISCORD_SYNC_TRIGGERS.has(type);
+  if (synced && row.aggregateId && str(ticket.discordChannelId)) {
     jobs.push({
       name: 'discord.ticket_sync',
       payload: { orgId, ticketId: row.aggregateId, outboxId: id },
       opts: { jobId: jobIds.ticketSync(id) },
     });
   }
-  const ticket = rec(payload.ticket);
   // A ticket opened from Discord: the bot finishes its Discord side at once, holding a claim on
   // it; this job, a little later, finishes whatever the bot could not (Discord failed, the bot
   // stopped). Delayed so it usually finds the bot done instead of waiting on its claim.

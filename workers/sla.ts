@@ -11,6 +11,7 @@ import {
   unfinishedTickets,
 } from '../db/sla.js';
 import { withTenant } from '../db/tenant.js';
+import { summary } from '../db/ticket-rows.js';
 import { PRIORITIES } from '../db/ticket-rules.js';
 import { getTicket, setPriority, transfer } from '../db/tickets.js';
 import { isAppError } from '../lib/errors.js';
@@ -31,19 +32,8 @@ const fired = counter('gamemod_sla_timers_total', 'SLA timers fired', ['kind', '
 /** A timer that fires up to this early (clock drift between hosts) still counts. */
 const EARLY_TOLERANCE_MS = 5_000;
 
-const summary = async (tx: Parameters<typeof getTicket>[0], ticketId: string) => {
-  const t = await getTicket(tx, ticketId);
-  return {
-    id: t.id,
-    number: t.number,
-    subject: t.subject,
-    status: t.status,
-    priority: t.priority,
-    assigneeId: t.assigneeId,
-    teamId: t.teamId,
-    categoryId: t.categoryId,
-  };
-};
+const summaryOf = async (tx: Parameters<typeof getTicket>[0], ticketId: string) =>
+  summary(await getTicket(tx, ticketId));
 
 const isNotFound = (err: unknown) => isAppError(err) && err.code === 'not_found';
 
@@ -146,7 +136,7 @@ export async function fireSlaTimer(deps: WorkerDeps, data: JobData<'sla.fire'>):
     if (data.kind === 'warn' && (await timerRecorded(tx, data.ticketId, data.metric, 'breach', cycle))) {
       return 'duplicate';
     }
-    await recordTimer(tx, snap, data.metric, data.kind, m.dueAt, await summary(tx, data.ticketId));
+    await recordTimer(tx, snap, data.metric, data.kind, m.dueAt, await summaryOf(tx, data.ticketId));
     if (data.kind === 'breach' && snap.policy) {
       const ticket = await getTicket(tx, data.ticketId);
       if (snap.policy.escalatePriority) {

@@ -157,17 +157,24 @@ describe('outbox relay', () => {
       'sla.recompute@sr-7',
       'discord.alert@da-7',
     ]);
-    expect(names('ticket.sla_breached', {})).toEqual([
+    const onDiscord = { ticket: { discordChannelId: '1400000000000000001' } };
+    expect(names('ticket.sla_breached', onDiscord)).toEqual([
       'webhook.fanout@wf-7',
       'discord.ticket_sync@ts-7',
       'discord.alert@da-7',
     ]);
     // Every ticket change whose Discord side may differ asks the ticket's sync job, once per event.
-    expect(names('ticket.closed', {})).toEqual([
+    expect(names('ticket.closed', onDiscord)).toEqual([
       'webhook.fanout@wf-7',
       'sla.recompute@sr-7',
       'discord.ticket_sync@ts-7',
     ]);
+    // A ticket with no Discord side (opened from the API, the game, email) has nothing to sync.
+    expect(names('ticket.closed', { ticket: { discordChannelId: null } })).toEqual([
+      'webhook.fanout@wf-7',
+      'sla.recompute@sr-7',
+    ]);
+    expect(names('ticket.updated', {})).toEqual(['webhook.fanout@wf-7', 'sla.recompute@sr-7']);
     expect(
       names('webhook.replay_requested', { subscriptionId: base.aggregateId, outboxId: 3 }).map((n) => n),
     ).toEqual(['webhook.deliver@wr-7']);
