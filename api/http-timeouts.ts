@@ -58,7 +58,11 @@ export function serverTimeoutOptions(t: HttpTimeouts) {
 export function registerBodyTimeout(app: FastifyInstance, t: HttpTimeouts) {
   app.addHook('onRequest', (req: FastifyRequest, reply, done) => {
     const raw = req.raw;
-    if (req.routeOptions.config?.rawBody || raw.complete) return done();
+    // No Content-Length and no Transfer-Encoding means no body (RFC 9112 6.3): nothing to wait
+    // for, and no timer to set on the hot path of every GET.
+    const hasBody =
+      raw.headers['content-length'] !== undefined || raw.headers['transfer-encoding'] !== undefined;
+    if (!hasBody || req.routeOptions.config?.rawBody || raw.complete) return done();
     const timer = setTimeout(() => {
       if (raw.complete || reply.sent) return;
       req.log.info({ bodyMs: t.bodyMs }, 'request body too slow; closing the connection');
