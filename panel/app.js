@@ -3,7 +3,7 @@ import { render } from 'preact';
 import { useCallback, useEffect, useState } from 'preact/hooks';
 import { ApiError, api, describeError, setCsrfToken } from './api.js';
 import { html } from './html.js';
-import { Inbox } from './inbox.js';
+import { Inbox, prefetchInbox } from './inbox.js';
 import { live } from './live.js';
 import { navigate, onLinkClick, useLocation } from './router.js';
 import { SignIn, TotpStep } from './signin.js';
@@ -161,6 +161,10 @@ function App() {
     ${page}
   </div>`;
 }
+
+// Opening an inbox URL cold: ask for its first page now, alongside the session check.
+const start = location.pathname.match(/^\/o\/([0-9a-f-]{36})\/?$/);
+if (start?.[1]) prefetchInbox(start[1], location.search);
 
 const root = document.getElementById('app');
 if (root) render(html`<${App} />`, root);

@@ -18,6 +18,32 @@ import { markSeen } from './seen.js';
  * @typedef {{ userId: string, displayName: string }} Member
  */
 
+/**
+ * A ticket asked for before its view mounted: on the press that opens it (pointerdown comes
+ * before click) or while the view first renders (effects only run after the first paint). Kept
+ * a few seconds and used once, by the first load of that ticket's view; later loads ask afresh.
+ * @type {{ url: string, data: Promise<any>, at: number } | null}
+ */
+let early = null;
+const EARLY_MS = 5000;
+
+/** Starts loading a ticket that is about to be opened. @param {string} orgId @param {string} ticketId */
+export function prefetchTicket(orgId, ticketId) {
+  const url = `/v1/orgs/${orgId}/tickets/${ticketId}`;
+  if (early?.url === url && Date.now() - early.at < EARLY_MS) return;
+  const data = api('GET', url);
+  // Its failure is the view's to show, when it loads.
+  data.catch(() => {});
+  early = { url, data, at: Date.now() };
+}
+
+/** @param {string} url */
+function takeEarly(url) {
+  const e = early;
+  early = null;
+  return e && e.url === url && Date.now() - e.at < EARLY_MS ? e.data : null;
+}
+
 /** @param {string} ticketId @param {'reply' | 'note'} mode */
 const draftKey = (ticketId, mode) => `gm.draft.${ticketId}.${mode}`;
 
@@ -49,10 +75,14 @@ export function TicketView({ org, ticketId, me }) {
   const [help, setHelp] = useState(false);
   const composer = useRef(/** @type {HTMLTextAreaElement | null} */ (null));
   const base = `/v1/orgs/${org.id}/tickets/${ticketId}`;
+  useState(() => prefetchTicket(org.id, ticketId));
+  const first = useRef(true);
 
   const load = useCallback(async () => {
     try {
-      setData(await api('GET', base));
+      const e = first.current ? takeEarly(base) : null;
+      first.current = false;
+      setData(await (e ?? api('GET', base)));
       setLoadError('');
       markSeen(org.id, ticketId);
     } catch (err) {

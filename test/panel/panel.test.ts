@@ -91,6 +91,60 @@ describe('serving', () => {
   });
 });
 
+describe('first load', () => {
+  it('lists the whole static module graph as modulepreload, and leaves the settings modules for later', async () => {
+    const html = await (await fetch(`${rig.url}/`)).text();
+    const preloads = [...html.matchAll(/<link rel="modulepreload" href="([^"]+)"/g)].map(
+      (m) => m[1] as string,
+    );
+    const names = preloads.map((u) => u.split('/').pop());
+    // app.js first; modules two imports deep (inbox.js -> labels.js) and the libraries included.
+    expect(names[0]).toBe('app.js');
+    for (const name of [
+      'inbox.js',
+      'ticket.js',
+      'labels.js',
+      'seen.js',
+      'preact.mjs',
+      'hooks.mjs',
+      'htm.mjs',
+    ])
+      expect(names, name).toContain(name);
+    expect(names.filter((n) => n?.startsWith('settings'))).toEqual([]);
+    expect(new Set(preloads).size).toBe(preloads.length);
+    for (const url of preloads) expect((await fetch(rig.url + url)).status, url).toBe(200);
+    expect(html).toContain('<link rel="preload" href="/auth/session" as="fetch" crossorigin="anonymous" />');
+  });
+
+  it('asks for the session and the first page of tickets once each: the early requests are the ones used', async () => {
+    const cold = await rig.browser.newContext({ baseURL: rig.url });
+    try {
+      await cold.addCookies([{ name: 'gm_session', value: admin.cookie as string, url: rig.url }]);
+      const p = await cold.newPage();
+      const warnings: string[] = [];
+      p.on('console', (m) => {
+        if (m.type() === 'warning' || m.type() === 'error') warnings.push(m.text());
+      });
+      await p.goto(`/o/${orgId}`);
+      await p.locator('ol.ticket-list > li').first().waitFor();
+      await p.waitForLoadState('networkidle');
+      const seen = (await p.evaluate(`performance.getEntriesByType('resource').map((r) => ({
+        name: r.name, start: r.startTime, end: r.responseEnd }))`)) as {
+        name: string;
+        start: number;
+        end: number;
+      }[];
+      const session = seen.filter((r) => r.name.endsWith('/auth/session'));
+      const lists = seen.filter((r) => /\/tickets\?/.test(r.name));
+      expect(session).toHaveLength(1);
+      expect(lists).toHaveLength(1);
+      expect(warnings.filter((w) => /preload/i.test(w))).toEqual([]);
+    } finally {
+      await cold.close();
+    }
+  });
+});
+
 describe('the moderator loop in Chromium', () => {
   it('shows the sign-in page with the demo buttons and names the missing Discord settings', async () => {
     await page.goto('/');
