@@ -100,8 +100,10 @@ function App() {
 
   const load = useCallback(async () => {
     try {
+      const early = earlySession;
+      earlySession = null;
       /** @type {Session} */
-      const s = await api('GET', '/auth/session');
+      const s = await (early ?? api('GET', '/auth/session'));
       setCsrfToken(s.csrfToken);
       setSession(s);
       setState(s.mfa === 'pending' ? 'totp' : 'ready');
@@ -161,6 +163,14 @@ function App() {
     ${page}
   </div>`;
 }
+
+/**
+ * The session check, started as this module runs (answered by the page's preload) rather than
+ * from the first effect, which waits for a paint. Used once; later checks ask afresh.
+ * @type {Promise<Session> | null}
+ */
+let earlySession = api('GET', '/auth/session');
+earlySession.catch(() => {});
 
 // Opening an inbox URL cold: ask for its first page now, alongside the session check.
 const start = location.pathname.match(/^\/o\/([0-9a-f-]{36})\/?$/);

@@ -52,7 +52,7 @@ function apiQuery(f, userId) {
  * The first page of the inbox, asked for while the session is still being checked: on a cold
  * load the list request would otherwise wait for the session answer, then for the first render.
  * Used once, by the Inbox whose first request has exactly this URL; left unused otherwise.
- * @type {{ url: string, page: Promise<any> } | null}
+ * @type {{ url: string, page: Promise<any>, value: any } | null}
  */
 let prefetched = null;
 
@@ -67,9 +67,12 @@ export function prefetchInbox(orgId, search) {
   if (f.assignee === 'me') return;
   const url = `/v1/orgs/${orgId}/tickets${query({ ...apiQuery(f, ''), limit: PAGE })}`;
   const page = api('GET', url);
-  // A refusal (signed out) is handled by the app's own session check, not here.
-  page.catch(() => {});
-  prefetched = { url, page };
+  const entry = { url, page, value: /** @type {any} */ (null) };
+  // Kept once it arrives, so an Inbox mounting later renders its rows at once, without waiting
+  // for an effect (they run after a paint) and a promise turn. A refusal (signed out) is the
+  // app's session check's to handle, not this one's.
+  page.then((v) => (entry.value = v)).catch(() => {});
+  prefetched = entry;
 }
 
 /** @param {string} url */
@@ -77,6 +80,14 @@ function takePrefetched(url) {
   const p = prefetched;
   prefetched = null;
   return p?.url === url ? p.page : null;
+}
+
+/** The prefetched page for `url` if it has already arrived (and then it is used up). @param {string} url */
+function takeArrived(url) {
+  if (prefetched?.url !== url || !prefetched.value) return null;
+  const v = prefetched.value;
+  prefetched = null;
+  return /** @type {{ tickets: TicketItem[], next: string | null }} */ (v);
 }
 
 /** @param {HTMLElement | null} el */
@@ -89,9 +100,12 @@ const typingIn = (el) => !!el && (el.isContentEditable || /^(INPUT|TEXTAREA|SELE
 export function Inbox({ org, me, search }) {
   const f = filtersOf(search);
   const key = JSON.stringify(f);
-  const [tickets, setTickets] = useState(/** @type {TicketItem[]} */ ([]));
-  const [next, setNext] = useState(/** @type {string | null} */ (null));
-  const [loading, setLoading] = useState(true);
+  const base = `/v1/orgs/${org.id}/tickets`;
+  // The first page, when the app's early request for it has already come back.
+  const [arrived] = useState(() => takeArrived(base + query({ ...apiQuery(f, me.id), limit: PAGE })));
+  const [tickets, setTickets] = useState(/** @type {TicketItem[]} */ (arrived?.tickets ?? []));
+  const [next, setNext] = useState(/** @type {string | null} */ (arrived?.next ?? null));
+  const [loading, setLoading] = useState(!arrived);
   const [error, setError] = useState('');
   const [selected, setSelected] = useState(0);
   const [fresh, setFresh] = useState(/** @type {Set<string>} */ (new Set()));
@@ -100,8 +114,8 @@ export function Inbox({ org, me, search }) {
   const [q, setQ] = useState(f.q);
   const searchRef = useRef(/** @type {HTMLInputElement | null} */ (null));
   const listRef = useRef(/** @type {HTMLOListElement | null} */ (null));
-  const known = useRef(/** @type {Set<string>} */ (new Set()));
-  const base = `/v1/orgs/${org.id}/tickets`;
+  const known = useRef(/** @type {Set<string>} */ (new Set(arrived?.tickets.map((t) => t.id))));
+  const skipFirstLoad = useRef(!!arrived);
 
   const load = useCallback(
     /** @param {{ after?: string, refresh?: boolean }} [opts] */
@@ -134,6 +148,10 @@ export function Inbox({ org, me, search }) {
   );
 
   useEffect(() => {
+    if (skipFirstLoad.current) {
+      skipFirstLoad.current = false;
+      return;
+    }
     known.current = new Set();
     setSelected(0);
     load();

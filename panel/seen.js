@@ -8,13 +8,22 @@
 const KEY = (/** @type {string} */ orgId) => `gm.seen.${orgId}`;
 const MAX = 2000;
 
+/** The last text read and what it parsed to: the inbox asks twice per row, up to 2,000 marks. */
+let cache = { raw: /** @type {string | null} */ (null), marks: /** @type {Record<string, string>} */ ({}) };
+
 /** @param {string} orgId @returns {Record<string, string>} */
 function read(orgId) {
+  const raw = localStorage.getItem(KEY(orgId)) ?? '{}';
+  if (raw === cache.raw) return cache.marks;
+  /** @type {Record<string, string>} */
+  let marks = {};
   try {
-    return JSON.parse(localStorage.getItem(KEY(orgId)) ?? '{}');
+    marks = JSON.parse(raw);
   } catch {
-    return {};
+    // A damaged entry reads as nothing seen yet.
   }
+  cache = { raw, marks };
+  return marks;
 }
 
 /**
@@ -31,7 +40,8 @@ export function isUnread(orgId, t) {
 
 /** @param {string} orgId @param {string} ticketId */
 export function markSeen(orgId, ticketId) {
-  const all = read(orgId);
+  // A copy: the cached marks must not change under a reader.
+  const all = { ...read(orgId) };
   delete all[ticketId];
   all[ticketId] = new Date().toISOString();
   const ids = Object.keys(all);
