@@ -235,10 +235,16 @@ describe('own two-factor sign-in', () => {
     await viewer.getByLabel('Code from the app').fill('000000');
     await viewer.getByRole('button', { name: 'Confirm' }).click();
     await viewer.locator('#err-code').waitFor();
-    // The previous time step (allowed for clock drift) confirms, leaving the current one for turning off.
-    const now = Date.now();
-    const code = (ms: number) => generate({ secret, epoch: Math.floor(ms / 1000) });
-    await viewer.getByLabel('Code from the app').fill(await code(now - 30_000));
+    // The previous time step (allowed for clock drift) confirms, the current one turns off, so
+    // they never share a step. Each code is made just before it is sent, and not in the last
+    // 3 s of a step, so no 30-second boundary falls between making it and the server checking it
+    // (making both up front failed when one did).
+    const code = async (stepsBack: number) => {
+      const intoStep = Date.now() % 30_000;
+      if (intoStep > 27_000) await new Promise((r) => setTimeout(r, 30_000 - intoStep + 50));
+      return generate({ secret, epoch: Math.floor(Date.now() / 1000) - stepsBack * 30 });
+    };
+    await viewer.getByLabel('Code from the app').fill(await code(1));
     await viewer.getByRole('button', { name: 'Confirm' }).click();
     await viewer.getByText(/Recovery codes/).waitFor();
     expect(await viewer.locator('.codes li').count()).toBe(10);
@@ -248,7 +254,7 @@ describe('own two-factor sign-in', () => {
     await viewer.locator('.totp-state').waitFor();
     expect(await viewer.locator('.totp-state').textContent()).toBe('on');
     expect(await viewer.locator('.codes li').count()).toBe(0);
-    await viewer.getByLabel('Code from the app').fill(await code(now));
+    await viewer.getByLabel('Code from the app').fill(await code(0));
     await viewer.getByRole('button', { name: 'Turn off two-factor sign-in' }).click();
     await viewer.getByRole('status').getByText('Two-factor sign-in is off.').waitFor();
     const state = await db.admin.query('select enabled_at from user_totp where user_id = $1', [
