@@ -96,6 +96,30 @@ function chunked(total: number, seed: Buffer): Readable {
 
 const sha256 = (b: Buffer) => createHash('sha256').update(b).digest('hex');
 
+/**
+ * A body that sends "first " then waits for `release()` before "last": while it waits, the
+ * files an upload writes to can be looked at. `started` resolves once the first chunk is out.
+ */
+function heldBody() {
+  let release!: () => void;
+  const gate = new Promise<void>((r) => {
+    release = r;
+  });
+  let firstSent!: () => void;
+  const started = new Promise<void>((r) => {
+    firstSent = r;
+  });
+  const body = Readable.from(
+    (async function* () {
+      yield Buffer.from('first ');
+      firstSent();
+      await gate;
+      yield Buffer.from('last');
+    })(),
+  );
+  return { body, started, release };
+}
+
 describe.each(adapters)('storage contract: %s', (_name, make) => {
   const key = (suffix: string) => `org-1/${randomBytes(4).toString('hex')}/${suffix}`;
 
@@ -231,23 +255,7 @@ describe('local filesystem storage', () => {
     // A umask of 0 would leave node's defaults (0666 files, 0777 folders) world-readable.
     const umask = process.umask(0);
     try {
-      // A body that waits before its last chunk, so the temporary files can be looked at.
-      let release!: () => void;
-      const gate = new Promise<void>((r) => {
-        release = r;
-      });
-      let firstSent!: () => void;
-      const started = new Promise<void>((r) => {
-        firstSent = r;
-      });
-      const body = Readable.from(
-        (async function* () {
-          yield Buffer.from('first ');
-          firstSent();
-          await gate;
-          yield Buffer.from('last');
-        })(),
-      );
+      const { body, started, release } = heldBody();
       const put = storage.put('orgs/o1/attachments/deep/file.bin', body, { contentType: 'text/plain' });
       await started;
       await new Promise((r) => setTimeout(r, 20));
@@ -379,22 +387,7 @@ describe('S3 storage', () => {
     const storage = s3Storage({ tmpDir: spool });
     const umask = process.umask(0);
     try {
-      let release!: () => void;
-      const gate = new Promise<void>((r) => {
-        release = r;
-      });
-      let firstSent!: () => void;
-      const started = new Promise<void>((r) => {
-        firstSent = r;
-      });
-      const body = Readable.from(
-        (async function* () {
-          yield Buffer.from('first ');
-          firstSent();
-          await gate;
-          yield Buffer.from('last');
-        })(),
-      );
+      const { body, started, release } = heldBody();
       const put = storage.put('spooled/mode.txt', body, { contentType: 'text/plain' });
       await started;
       await new Promise((r) => setTimeout(r, 20));
