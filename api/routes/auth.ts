@@ -57,6 +57,14 @@ export async function describeSession(
   };
 }
 
+/** The settings "Sign in with Discord" still needs, by their variable names (none when it is on). */
+export function missingDiscordSettings(discord: { clientId?: string; clientSecret?: string }): string[] {
+  return [
+    ...(discord.clientId ? [] : ['DISCORD_APPLICATION_ID']),
+    ...(discord.clientSecret ? [] : ['DISCORD_CLIENT_SECRET']),
+  ];
+}
+
 export const authRoutes: FastifyPluginAsyncZod = async (app) => {
   await app.register(demoSignInRoutes);
 

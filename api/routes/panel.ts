@@ -5,6 +5,7 @@ import { fileURLToPath } from 'node:url';
 import { brotliCompressSync, gzipSync, constants as zlib } from 'node:zlib';
 import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
 import { AppError } from '../../lib/errors.js';
+import { missingDiscordSettings } from './auth.js';
 import { fromLoopback } from './demo-signin.js';
 
 /**
@@ -189,11 +190,7 @@ export interface PanelConfig {
 }
 
 function panelConfig(app: FastifyInstance, req: FastifyRequest): PanelConfig {
-  const { clientId, clientSecret } = app.settings.discord;
-  const missing = [
-    ...(clientId ? [] : ['DISCORD_APPLICATION_ID']),
-    ...(clientSecret ? [] : ['DISCORD_CLIENT_SECRET']),
-  ];
+  const missing = missingDiscordSettings(app.settings.discord);
   // The same test the demo route makes, so the button shows exactly when the door would open.
   return {
     demoSignIn: Boolean(app.settings.demoSignIn) && fromLoopback(req),
