@@ -91,8 +91,9 @@ export async function buildApp(
   );
   const tokenCache = new TokenCache(TOKEN_CACHE_MS, settings.now);
   app.decorate('tokenCache', tokenCache);
-  if (deps.subscriber) {
-    const subscriber = deps.subscriber();
+  const subscriber = deps.subscriber?.();
+  app.decorate('liveSubscriber', subscriber);
+  if (subscriber) {
     await tokenCache.listen(subscriber, deps.logger);
     app.addHook('onClose', () =>
       subscriber.quit().then(

@@ -103,5 +103,10 @@ declare module 'fastify' {
     signer: DownloadSigner;
     registeredRoutes: readonly RegisteredRoute[];
     tokenCache: TokenCache;
+    /**
+     * This instance's one Redis subscriber connection (pub/sub mode), shared by the token cache
+     * and the live hub so each live event crosses from Redis once; undefined without `deps.subscriber`.
+     */
+    liveSubscriber: Redis | undefined;
   }
 }

@@ -54,8 +54,8 @@ export class LiveHub {
   }
 
   async stop(): Promise<void> {
+    // The connection is the app's (shared with the token cache); app.ts closes it.
     this.topics.clear();
-    await this.subscriber.quit().catch(() => this.subscriber.disconnect());
   }
 
   private deliver(env: LiveEnvelope) {

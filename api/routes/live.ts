@@ -42,9 +42,8 @@ const SESSION_CHECK_MS = 30_000;
  */
 export const liveRoutes: FastifyPluginAsync = async (app) => {
   await app.register(websocket, { options: { maxPayload: 16 * 1024 } });
-  const makeSubscriber = app.deps.subscriber;
-  if (!makeSubscriber) return;
-  const hub = new LiveHub(app.deps.redis, makeSubscriber(), app.log as Logger, app.settings.now);
+  if (!app.liveSubscriber) return;
+  const hub = new LiveHub(app.deps.redis, app.liveSubscriber, app.log as Logger, app.settings.now);
   await hub.start();
   app.addHook('onClose', () => hub.stop());
   const allowedOrigin = new URL(app.settings.publicUrl).origin;
