@@ -222,3 +222,54 @@ export async function redeemInviteCode(pool: Pool, code: string, userId: string)
   if (!joined) throw unknown();
   return row.org_id;
 }
+
+/**
+ * What an invite link's code would do, before it is redeemed: the org's name and the role, so the
+ * person holding the link sees what they are joining. Answers the same not-found as redeeming for
+ * a code that is unknown, used up, revoked or expired (nothing tells those apart to a guesser).
+ */
+export async function describeInviteCode(
+  pool: Pool,
+  code: string,
+  userId: string,
+): Promise<{
+  orgId: string;
+  orgName: string;
+  roleKey: string;
+  roleName: string;
+  expiresAt: Date;
+  member: boolean;
+}> {
+  const unknown = () => new AppError('not_found', 'this invite link is unknown, used up, revoked or expired');
+  if (!looksLikeCredential(CODE_KIND, code)) throw unknown();
+  const r = await pool
+    .query<{ org_id: string; invite_id: string }>({
+      text: 'select org_id, invite_id from gm_invite_for_code($1::bytea)',
+      values: [hashCredential(code)],
+    })
+    .catch((e) => {
+      throw mapDbError(e);
+    });
+  const row = r.rows[0];
+  if (!row) throw unknown();
+  return withTenant(pool, row.org_id, async (tx) => {
+    const found = await tx.query<{
+      orgName: string;
+      roleKey: string;
+      roleName: string;
+      expiresAt: Date;
+      member: boolean;
+    }>(
+      `select o.name as "orgName", r.key as "roleKey", r.name as "roleName", i.expires_at as "expiresAt",
+              exists (select 1 from memberships m where m.org_id = i.org_id and m.user_id = $3::uuid) as member
+         from member_invites i
+         join roles r on r.org_id = i.org_id and r.id = i.role_id
+         join organizations o on o.id = i.org_id
+        where i.org_id = $1::uuid and i.id = $2::uuid`,
+      [tx.orgId, row.invite_id, userId],
+    );
+    const d = found.rows[0];
+    if (!d) throw unknown();
+    return { orgId: row.org_id, ...d };
+  });
+}

@@ -1,7 +1,7 @@
 import type { FastifyPluginAsyncZod } from 'fastify-type-provider-zod';
 import { z } from 'zod';
 import { getApiToken } from '../../db/api-tokens.js';
-import { redeemInviteCode } from '../../db/invites.js';
+import { describeInviteCode, redeemInviteCode } from '../../db/invites.js';
 import { orgsOfUser } from '../../db/memberships.js';
 import { createOrganization, createOrganizationInput, getOrganization } from '../../db/organizations.js';
 import { withTenant } from '../../db/tenant.js';
@@ -97,6 +97,41 @@ export const meRoutes: FastifyPluginAsyncZod = async (app) => {
         { type: 'user', id: userId, ip: req.ip, requestId: String(req.id) },
       );
       return reply.status(201).send({ id: org.id, name: org.name, slug: org.slug });
+    },
+  );
+
+  // A POST with the code in the body, not a GET with it in the path: the code is a secret and
+  // paths end up in access logs.
+  app.post(
+    '/v1/invites/lookup',
+    {
+      config: { access: 'authenticated', rateLimit: 'auth' },
+      schema: {
+        tags: ['members'],
+        operationId: 'lookupInvite',
+        summary: "What an invite link's code joins (org and role) before redeeming it",
+        body: z.object({ code: z.string().min(1).max(200) }),
+        response: {
+          200: z.object({
+            orgId: z.uuid(),
+            orgName: z.string(),
+            role: z.object({ key: z.string(), name: z.string() }),
+            expiresAt: z.string(),
+            alreadyMember: z.boolean(),
+          }),
+          ...errorResponses,
+        },
+      },
+    },
+    async (req) => {
+      const d = await describeInviteCode(app.deps.pool, req.body.code, sessionOf(req).userId);
+      return {
+        orgId: d.orgId,
+        orgName: d.orgName,
+        role: { key: d.roleKey, name: d.roleName },
+        expiresAt: iso(d.expiresAt),
+        alreadyMember: d.member,
+      };
     },
   );
 

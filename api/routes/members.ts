@@ -113,7 +113,9 @@ export const memberRoutes: FastifyPluginAsyncZod = async (app) => {
     },
     async (req, reply) => {
       const { invite, code } = await req.inOrg((tx) => createInvite(tx, req.body, actorOf(req)));
-      const url = code ? `${app.settings.publicUrl}/panel/#/invite/${code}` : null;
+      // A real panel path: the panel's catch-all serves the page for it and panel/invite.js redeems
+      // the code (a `#` fragment under /panel/ reached the static files' JSON 404).
+      const url = code ? `${app.settings.publicUrl}/invite/${code}` : null;
       return reply.status(201).send({ invite, code, url });
     },
   );

@@ -48,8 +48,13 @@ describe('organization, members and invites', () => {
   it('makes an invite link that joins a signed-in user once, with the invite role', async () => {
     const made = await api.call(owner, { method: 'POST', url: u('/invites'), payload: { role: 'agent' } });
     expect(made.statusCode, made.body).toBe(201);
-    const { code, invite } = made.json();
+    const { code, invite, url } = made.json();
     expect(code).toMatch(/^gminv_/);
+    // A panel path the page is served for (not /panel/#/..., which answered a JSON 404).
+    expect(url).toBe(`${api.app.settings.publicUrl}/invite/${code}`);
+    const page = await api.call(null, { method: 'GET', url: new URL(url).pathname });
+    expect(page.statusCode).toBe(200);
+    expect(page.headers['content-type']).toMatch(/^text\/html/);
     const listed = await api.call(owner, { method: 'GET', url: u('/invites') });
     expect(JSON.stringify(listed.json())).not.toContain(code);
 
@@ -74,6 +79,40 @@ describe('organization, members and invites', () => {
     expect(used.statusCode).toBe(404);
     const revoked = await api.call(owner, { method: 'DELETE', url: u(`/invites/${invite.id}`) });
     expect(revoked.json().revokedAt).not.toBeNull();
+  });
+
+  it("tells a signed-in user an invite link's org and role before redeeming, and nothing for a bad code", async () => {
+    const made = await api.call(owner, {
+      method: 'POST',
+      url: u('/invites'),
+      payload: { role: 'moderator' },
+    });
+    const { code } = made.json() as { code: string };
+    const joiner = await createUser(db.app, { displayName: 'Looker' });
+    const session = await api.sessionFor(joiner.id);
+    const lookup = (who: Caller | null, c: string) =>
+      api.call(who, { method: 'POST', url: '/v1/invites/lookup', payload: { code: c } });
+    const seen = await lookup(session, code);
+    expect(seen.statusCode, seen.body).toBe(200);
+    expect(seen.json()).toMatchObject({
+      orgId: org.orgId,
+      orgName: 'Resources Inc',
+      role: { key: 'moderator', name: 'Moderator' },
+      alreadyMember: false,
+    });
+    // Looking does not use the link: it still joins.
+    const redeemed = await api.call(session, {
+      method: 'POST',
+      url: '/v1/invites/redeem',
+      payload: { code },
+    });
+    expect(redeemed.statusCode, redeemed.body).toBe(200);
+    expect((await lookup(owner, code)).statusCode).toBe(404);
+    const bad = await lookup(session, 'gminv_nothing');
+    expect(bad.statusCode).toBe(404);
+    expect(bad.json().error.message).toMatch(/unknown, used up, revoked or expired/);
+    expect((await lookup(session, '')).statusCode).toBe(422);
+    expect((await lookup(null, code)).statusCode).toBe(401);
   });
 
   it('changes a role and removes a member, but never the last owner', async () => {
