@@ -1,6 +1,7 @@
 import { z } from 'zod';
 import { AppError } from '../lib/errors.js';
 import { id, tag } from './schemas.js';
+import type { SlaMetric } from './sla.js';
 import type { Tx } from './tenant.js';
 import { ORIGINS, PRIORITIES, STATUSES, type Status } from './ticket-rules.js';
 import { TICKET_COLUMNS, type Ticket } from './tickets.js';
@@ -33,6 +34,8 @@ export const searchInput = z.object({
   source: csv(z.enum(ORIGINS)).optional(),
   game: id.optional(),
   requester: id.optional(),
+  /** The ticket with this number (the panel's merge looks a target up by the number people quote). */
+  number: z.coerce.number().int().min(1).max(Number.MAX_SAFE_INTEGER).optional(),
   createdFrom: when.optional(),
   createdTo: when.optional(),
   updatedFrom: when.optional(),
@@ -69,8 +72,67 @@ function decodeCursor(c: string, sort: string): [string, string] {
   return [key, tid];
 }
 
-/** A ticket as the inbox lists it: with the names a list shows, so it needs no second fetch. */
-export type TicketListItem = Ticket & { requesterName: string | null; assigneeName: string | null };
+/**
+ * The SLA clock a badge counts down to: the earliest due time among the metrics still running
+ * (first response, next response, resolution), and whether it has breached. Null when no clock
+ * runs (no policy, paused while pending, fulfilled, or the ticket is solved or closed).
+ */
+export interface TicketSla {
+  metric: SlaMetric;
+  dueAt: Date;
+  breached: boolean;
+}
+
+/**
+ * The next SLA clock of ticket `t`, as a lateral join yielding "slaMetric", "slaDueAt" and
+ * "slaBreached". Derived from ticket_sla_events (the source of truth) rather than
+ * tickets.sla_due_at, which leaves breached metrics out (so the sweep reaches the next timer) and
+ * does not say which metric it is. A metric runs when its last event is not fulfil or pause; its
+ * due time is on that event (warn and breach repeat it). It counts as breached when a breach was
+ * recorded since its last fulfil, or when its due time has passed and the timer has not fired yet.
+ */
+const NEXT_SLA = `left join lateral (
+    select s.metric as "slaMetric", s.due_at as "slaDueAt", (s.breached or s.due_at <= now()) as "slaBreached"
+    from (select distinct on (e.metric) e.metric, e.kind, e.due_at,
+            exists (select 1 from ticket_sla_events b
+                    where b.org_id = e.org_id and b.ticket_id = e.ticket_id and b.metric = e.metric
+                      and b.kind = 'breach'
+                      and b.id > coalesce((select max(f.id) from ticket_sla_events f
+                                           where f.org_id = e.org_id and f.ticket_id = e.ticket_id
+                                             and f.metric = e.metric and f.kind = 'fulfil'), 0)) as breached
+          from ticket_sla_events e
+          where e.org_id = t.org_id and e.ticket_id = t.id
+          order by e.metric, e.id desc) s
+    where s.kind not in ('fulfil', 'pause') and s.due_at is not null
+      and t.status not in ('solved', 'closed')
+    order by s.due_at
+    limit 1
+  ) sla on true`;
+
+interface SlaColumns {
+  slaMetric: SlaMetric | null;
+  slaDueAt: Date | null;
+  slaBreached: boolean | null;
+}
+
+const slaOf = (r: SlaColumns): TicketSla | null =>
+  r.slaMetric && r.slaDueAt ? { metric: r.slaMetric, dueAt: r.slaDueAt, breached: !!r.slaBreached } : null;
+
+/** The next SLA clock of one ticket (for the ticket view); null when none runs. */
+export async function ticketSla(tx: Tx, ticketId: string): Promise<TicketSla | null> {
+  const r = await tx.query<SlaColumns>(
+    `select sla.* from tickets t ${NEXT_SLA} where t.org_id = $1::uuid and t.id = $2::uuid`,
+    [tx.orgId, ticketId],
+  );
+  return r.rows[0] ? slaOf(r.rows[0]) : null;
+}
+
+/** A ticket as the inbox lists it: with the names and SLA clock a list shows, so it needs no second fetch. */
+export type TicketListItem = Ticket & {
+  requesterName: string | null;
+  assigneeName: string | null;
+  sla: TicketSla | null;
+};
 
 export async function searchTickets(
   tx: Tx,
@@ -81,11 +143,13 @@ export async function searchTickets(
   const [afterKey, afterId] = f.after ? decodeCursor(f.after, f.sort) : [null, null];
   const cmp = f.order === 'desc' ? '<' : '>';
   const r = await tx
-    .query<TicketListItem & { cursorKey: string }>(
+    .query<Omit<TicketListItem, 'sla'> & SlaColumns & { cursorKey: string }>(
       `select ${TICKET_COLUMNS}, ${key.expr}::text as "cursorKey",
        (select p.display_name from player_profiles p where p.org_id = t.org_id and p.id = t.requester_id) as "requesterName",
-       (select u.display_name from users u where u.id = t.assignee_id) as "assigneeName"
+       (select u.display_name from users u where u.id = t.assignee_id) as "assigneeName",
+       sla."slaMetric", sla."slaDueAt", sla."slaBreached"
      from tickets t
+     ${NEXT_SLA}
      where t.org_id = $1::uuid
        and ($2::text[] is null or t.status = any($2::text[]))
        and ($3::text[] is null or t.priority = any($3::text[]))
@@ -112,6 +176,7 @@ export async function searchTickets(
                        where m.org_id = t.org_id and m.ticket_id = t.id and m.deleted_at is null
                          and m.search @@ websearch_to_tsquery('simple', $16::text)))
        and ($17::text is null or (${key.expr}, t.id) ${cmp} ($17::${key.type}, $18::uuid))
+       and ($20::bigint is null or t.number = $20::bigint)
      order by ${key.expr} ${f.order}, t.id ${f.order}
      limit $19::int`,
       [
@@ -134,6 +199,7 @@ export async function searchTickets(
         afterKey,
         afterId,
         f.limit + 1,
+        f.number ?? null,
       ],
     )
     .catch((err: { code?: string }) => {
@@ -143,7 +209,10 @@ export async function searchTickets(
     });
   const page = r.rows.slice(0, f.limit);
   const last = page.at(-1);
-  const tickets = page.map(({ cursorKey: _, ...t }) => t);
+  const tickets = page.map(({ cursorKey: _, slaMetric, slaDueAt, slaBreached, ...t }) => ({
+    ...t,
+    sla: slaOf({ slaMetric, slaDueAt, slaBreached }),
+  }));
   const next =
     r.rows.length > f.limit && last
       ? Buffer.from(`${f.sort}|${last.cursorKey}|${last.id}`).toString('base64url')
@@ -179,4 +248,14 @@ export async function ticketCounts(tx: Tx, userId: string | null): Promise<Ticke
     mine: sum('mine'),
     breached: sum('breached'),
   };
+}
+
+/** The org's tags in use, most used first: what the panel offers when tagging a ticket. */
+export async function ticketTags(tx: Tx, limit = 200): Promise<Array<{ tag: string; count: number }>> {
+  const r = await tx.query<{ tag: string; count: number }>(
+    `select x.tag, count(*)::int as count from tickets t, unnest(t.tags) as x(tag)
+     where t.org_id = $1::uuid group by x.tag order by count(*) desc, x.tag limit $2::int`,
+    [tx.orgId, limit],
+  );
+  return r.rows;
 }

@@ -1,4 +1,5 @@
 import { z } from 'zod';
+import { SLA_METRICS } from '../../db/sla.js';
 import { ORIGINS, PRIORITIES, STATUSES } from '../../db/ticket-rules.js';
 
 /** Response shapes of the ticket routes (the serializer strips anything not listed). */
@@ -86,8 +87,23 @@ export const attachmentSchema = z
   })
   .meta({ id: 'Attachment' });
 
+/** The SLA clock that falls due next, for countdown badges; null when no clock runs. */
+export const ticketSlaSchema = z
+  .object({
+    metric: z.enum(SLA_METRICS),
+    dueAt: at,
+    /** The due time has passed (or the breach is recorded): the badge counts up from dueAt. */
+    breached: z.boolean(),
+  })
+  .nullable()
+  .meta({ id: 'TicketSla' });
+
 export const ticketListItem = ticketSchema
-  .extend({ requesterName: z.string().nullable(), assigneeName: z.string().nullable() })
+  .extend({
+    requesterName: z.string().nullable(),
+    assigneeName: z.string().nullable(),
+    sla: ticketSlaSchema,
+  })
   .meta({ id: 'TicketListItem' });
 export const ticketPage = z.object({ tickets: z.array(ticketListItem), next: z.string().nullable() });
 // One named property per status rather than an enum-keyed record: OpenAPI tools see a record's

@@ -4,7 +4,7 @@ import { z } from 'zod';
 import type { Permission } from '../../db/permissions.js';
 import { body, jsonRecord, tag } from '../../db/schemas.js';
 import { PRIORITIES, STATUSES } from '../../db/ticket-rules.js';
-import { searchInput, searchTickets, ticketCounts } from '../../db/ticket-search.js';
+import { searchInput, searchTickets, ticketCounts, ticketSla, ticketTags } from '../../db/ticket-search.js';
 import {
   addNote,
   assign,
@@ -37,6 +37,7 @@ import {
   ticketPage,
   ticketParams,
   ticketSchema,
+  ticketSlaSchema,
 } from './ticket-schemas.js';
 
 const originOf = (req: FastifyRequest) => (req.auth?.kind === 'token' ? 'api' : 'panel');
@@ -144,6 +145,24 @@ export const ticketRoutes: FastifyPluginAsyncZod = async (app) => {
     },
   );
 
+  app.get(
+    `${base}/tags`,
+    {
+      config: { access: { permission: 'tickets.read' } },
+      schema: {
+        tags: T,
+        operationId: 'listTicketTags',
+        summary: "The org's tags in use on tickets, most used first (up to 200)",
+        params: orgParams,
+        response: {
+          200: z.object({ tags: z.array(z.object({ tag: z.string(), count: z.number().int() })) }),
+          ...errorResponses,
+        },
+      },
+    },
+    async (req) => ({ tags: await req.inOrg((tx) => ticketTags(tx)) }),
+  );
+
   app.post(
     `${base}/bulk`,
     {
@@ -213,6 +232,8 @@ export const ticketRoutes: FastifyPluginAsyncZod = async (app) => {
         response: {
           200: z.object({
             ticket: ticketSchema,
+            /** The SLA clock that falls due next (null when none runs). */
+            sla: ticketSlaSchema,
             messages: z.array(messageSchema),
             notes: z.array(noteSchema),
             events: z.array(eventSchema),
@@ -226,6 +247,7 @@ export const ticketRoutes: FastifyPluginAsyncZod = async (app) => {
       const { ticketId } = req.params;
       const found = await req.inOrg(async (tx) => ({
         ticket: await getTicket(tx, ticketId),
+        sla: await ticketSla(tx, ticketId),
         messages: await conversation(tx, ticketId),
         notes: await listNotes(tx, ticketId),
         events: await ticketHistory(tx, ticketId),
@@ -330,7 +352,9 @@ export const ticketRoutes: FastifyPluginAsyncZod = async (app) => {
     app.post(
       `${one}/${path}`,
       {
-        config: { access: { permission } },
+        // Idempotent so a bulk action retried after a lost answer (one key per ticket) does each
+        // ticket once: a replayed close or tag change answers as the first did.
+        config: { access: { permission }, idempotent: true },
         schema: {
           tags: T,
           operationId: ACTION_OPERATIONS[path],
