@@ -5,7 +5,7 @@ import { ApiError, api, describeError, setCsrfToken } from './api.js';
 import { html } from './html.js';
 import { Inbox, prefetchInbox } from './inbox.js';
 import { live } from './live.js';
-import { navigate, onLinkClick, useLocation } from './router.js';
+import { inviteCode, navigate, onLinkClick, PENDING_INVITE, useLocation } from './router.js';
 import { SignIn, TotpStep } from './signin.js';
 import { TicketView } from './ticket.js';
 
@@ -89,6 +89,22 @@ function LazySettings(props) {
   return html`<${mod.Settings} ...${props} />`;
 }
 
+/**
+ * The invite page, loaded when an invite link is opened (rare, so off the inbox's first load).
+ * @param {{ code: string, onJoined: (orgId: string) => void }} props
+ */
+function LazyInvite(props) {
+  const [mod, setMod] = useState(/** @type {typeof import('./invite.js') | null} */ (null));
+  const [error, setError] = useState('');
+  useEffect(() => {
+    import('./invite.js').then(setMod, (err) => setError(describeError(err)));
+  }, []);
+  if (error)
+    return html`<main class="center" id="main"><p class="error" role="alert">The invitation could not be loaded: ${error}</p></main>`;
+  if (!mod) return html`<main class="center" id="main"><p role="status">Loading…</p></main>`;
+  return html`<${mod.InvitePage} ...${props} />`;
+}
+
 function App() {
   /** @type {[Session | null, (s: Session | null) => void]} */
   const [session, setSession] = useState(/** @type {Session | null} */ (null));
@@ -125,8 +141,38 @@ function App() {
       <p class="error" role="alert">The panel could not start: ${message}</p>
       <button onClick=${load}>Try again</button>
     </main>`;
-  if (state === 'signed-out' || !session) return html`<${SignIn} config=${config} reason=${message} />`;
+  const invite = inviteCode(loc.path);
+  if (state === 'signed-out' || !session) {
+    // Discord's sign-in comes back to this path by itself (returnTo); the demo sign-in lands on
+    // `/`, where the kept path sends the member back to the invitation.
+    if (invite) sessionStorage.setItem(PENDING_INVITE, loc.path);
+    return html`<${SignIn}
+      config=${config}
+      reason=${message || (invite ? 'Sign in to accept your invitation.' : '')}
+    />`;
+  }
   if (state === 'totp') return html`<${TotpStep} onDone=${load} />`;
+  const pending = sessionStorage.getItem(PENDING_INVITE);
+  if (pending) {
+    sessionStorage.removeItem(PENDING_INVITE);
+    if (!invite && loc.path === '/' && inviteCode(pending)) {
+      queueMicrotask(() => navigate(pending, { replace: true }));
+      return html`<main class="center" id="main"><p role="status">Loading…</p></main>`;
+    }
+  }
+  if (invite) {
+    // Joined: the session is asked again (its org list now has the new org), then its inbox.
+    const joined = async (/** @type {string} */ orgId) => {
+      localStorage.setItem(ORG_KEY, orgId);
+      await load();
+      navigate(`/o/${orgId}`, { replace: true });
+    };
+    return html`<div class="shell" onClick=${onLinkClick}>
+      <a class="skip" href="#main">Skip to content</a>
+      <${Header} session=${session} org=${defaultOrg(session)} onSignedOut=${() => location.assign('/')} />
+      <${LazyInvite} code=${invite} onJoined=${joined} />
+    </div>`;
+  }
 
   const m = loc.path.match(/^\/o\/([0-9a-f-]{36})(?:\/t\/([0-9a-f-]{36})|\/(settings)(?:\/([a-z-]+))?)?\/?$/);
   const org = m ? (session.orgs.find((o) => o.id === m[1]) ?? null) : defaultOrg(session);

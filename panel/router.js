@@ -32,3 +32,13 @@ export function onLinkClick(e) {
   e.preventDefault();
   navigate(href);
 }
+
+/**
+ * The code of an invite link (`/invite/<code>`, made by `POST .../invites`), or null. Here rather
+ * than in invite.js so the app can route to the page without loading it.
+ * @param {string} path
+ */
+export const inviteCode = (path) => path.match(/^\/invite\/([A-Za-z0-9_-]{1,200})\/?$/)?.[1] ?? null;
+
+/** Where a signed-out visitor's invite path waits while they sign in (the demo sign-in returns to `/`). */
+export const PENDING_INVITE = 'gm.invite';
