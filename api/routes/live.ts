@@ -1,6 +1,8 @@
+import { once } from 'node:events';
+import { setTimeout as sleep } from 'node:timers/promises';
 import websocket from '@fastify/websocket';
 import type { FastifyPluginAsync, FastifyRequest } from 'fastify';
-import type { WebSocket } from 'ws';
+import type { WebSocket, WebSocketServer } from 'ws';
 import { z } from 'zod';
 import { permissionsOf } from '../../db/memberships.js';
 import { withTenant } from '../../db/tenant.js';
@@ -34,6 +36,31 @@ const clientMessage = z.discriminatedUnion('type', [
 /** How often an open socket checks that its session still exists (logout ends live updates too). */
 const SESSION_CHECK_MS = 30_000;
 
+/** How long a socket gets at shutdown to answer the close frame before it is cut. */
+const SHUTDOWN_GRACE_MS = 1000;
+
+/**
+ * Ends every socket when the app closes. The plugin's own preClose sends a close frame without a
+ * code (the client sees 1005) and leaves the socket until the peer answers it; a peer that is
+ * gone but whose TCP connection is not (a sleeping laptop, a browser torn down mid-frame) never
+ * answers, and the HTTP server's close waits for that socket for ws's 30 s close timeout or
+ * longer: `app.close()` hung. Here new upgrades are refused first (503), each open socket is told
+ * 1001 going away, and whatever has not finished its close handshake within the grace is cut.
+ */
+async function closeAllSockets(wss: WebSocketServer): Promise<void> {
+  wss.close();
+  const open = [...wss.clients];
+  const closed = open.map((s) => (s.readyState === s.CLOSED ? Promise.resolve() : once(s, 'close')));
+  for (const s of open) s.close(1001, 'server shutting down');
+  const grace = new AbortController();
+  await Promise.race([
+    Promise.all(closed),
+    sleep(SHUTDOWN_GRACE_MS, undefined, { signal: grace.signal }),
+  ]).catch(() => {});
+  grace.abort();
+  for (const s of open) if (s.readyState !== s.CLOSED) s.terminate();
+}
+
 /**
  * `GET /v1/live`: a WebSocket for the panel, authenticated by the session cookie. Its origin must
  * be the panel's (a cross-site page can't ride the cookie). Messages are JSON; see the README of
@@ -41,7 +68,10 @@ const SESSION_CHECK_MS = 30_000;
  * fill a gap), presence, ping.
  */
 export const liveRoutes: FastifyPluginAsync = async (app) => {
-  await app.register(websocket, { options: { maxPayload: 16 * 1024 } });
+  await app.register(websocket, {
+    options: { maxPayload: 16 * 1024 },
+    preClose: () => closeAllSockets(app.websocketServer),
+  });
   if (!app.liveSubscriber) return;
   const hub = new LiveHub(app.deps.redis, app.liveSubscriber, app.log as Logger, app.settings.now);
   await hub.start();
