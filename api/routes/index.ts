@@ -20,6 +20,7 @@ import { teamRoutes } from './teams.js';
 import { ticketRoutes } from './tickets.js';
 import { tokenRoutes } from './tokens.js';
 import { totpRoutes } from './totp.js';
+import { viewRoutes } from './views.js';
 import { webhookRoutes } from './webhooks.js';
 
 /** Every route family; each file declares its routes' access and schemas. */
@@ -44,6 +45,7 @@ export async function registerRoutes(app: FastifyInstance) {
   await app.register(cannedReplyRoutes);
   await app.register(slaRoutes);
   await app.register(webhookRoutes);
+  await app.register(viewRoutes);
   await app.register(liveRoutes);
   // Last: its catch-all serves the panel for client-side routes no other route claims.
   await app.register(panelRoutes);

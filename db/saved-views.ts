@@ -1,0 +1,96 @@
+import { z } from 'zod';
+import { AppError } from '../lib/errors.js';
+import { type Actor, recordChange } from './changes.js';
+import { id } from './schemas.js';
+import type { Tx } from './tenant.js';
+import { parseInput } from './validate.js';
+
+/**
+ * A member's saved inbox views: a name and the filters it restores. Each view belongs to the
+ * member who saved it; every query here is scoped to that user inside the org's tenant.
+ */
+export interface SavedView {
+  id: string;
+  name: string;
+  filters: Record<string, string>;
+  createdAt: Date;
+}
+
+/** The inbox filters a view may hold: the keys of the panel's inbox URL, as the URL holds them. */
+export const VIEW_FILTERS = [
+  'q',
+  'status',
+  'assignee',
+  'priority',
+  'category',
+  'source',
+  'sla',
+  'sort',
+  'tag',
+  'team',
+] as const;
+
+const filterValue = z.string().trim().max(200);
+export const viewFilters = z
+  .object(
+    Object.fromEntries(VIEW_FILTERS.map((k) => [k, filterValue.optional()])) as Record<
+      (typeof VIEW_FILTERS)[number],
+      z.ZodOptional<typeof filterValue>
+    >,
+  )
+  .strict();
+
+export const saveViewInput = z.object({
+  name: z.string().trim().min(1, 'a view needs a name').max(60),
+  filters: viewFilters,
+});
+
+const COLUMNS = `id, name, filters, created_at as "createdAt"`;
+const notFound = () => new AppError('not_found', 'saved view not found');
+
+export async function listSavedViews(tx: Tx, userId: string): Promise<SavedView[]> {
+  const r = await tx.query<SavedView>(
+    `select ${COLUMNS} from saved_views where org_id = $1::uuid and user_id = $2::uuid order by name limit 100`,
+    [tx.orgId, userId],
+  );
+  return r.rows;
+}
+
+/** Saves a view for `userId`; saving again under the same name replaces its filters. */
+export async function saveView(
+  tx: Tx,
+  userId: string,
+  raw: z.input<typeof saveViewInput>,
+  actor: Actor,
+): Promise<{ view: SavedView; created: boolean }> {
+  const input = parseInput(saveViewInput, raw);
+  // Empty values are the same as an unset filter: keep only what filters something.
+  const filters = Object.fromEntries(Object.entries(input.filters).filter(([, v]) => v));
+  const r = await tx.query<SavedView & { created: boolean }>(
+    `insert into saved_views (org_id, user_id, name, filters) values ($1::uuid, $2::uuid, $3::text, $4::jsonb)
+     on conflict (org_id, user_id, name) do update set filters = excluded.filters
+     returning ${COLUMNS}, (xmax = 0) as created`,
+    [tx.orgId, userId, input.name, JSON.stringify(filters)],
+  );
+  const { created, ...view } = r.rows[0] as SavedView & { created: boolean };
+  await recordChange(tx, actor, {
+    action: created ? 'saved_view.created' : 'saved_view.updated',
+    target: { type: 'saved_view', id: view.id },
+    data: { name: view.name, filters },
+  });
+  return { view, created };
+}
+
+export async function deleteSavedView(tx: Tx, userId: string, viewId: string, actor: Actor): Promise<void> {
+  const r = await tx.query<{ name: string }>(
+    'delete from saved_views where org_id = $1::uuid and user_id = $2::uuid and id = $3::uuid returning name',
+    [tx.orgId, userId, parseInput(id, viewId)],
+  );
+  const gone = r.rows[0];
+  if (!gone) throw notFound();
+  await recordChange(tx, actor, {
+    action: 'saved_view.deleted',
+    target: { type: 'saved_view', id: viewId },
+    data: { name: gone.name },
+  });
+}
