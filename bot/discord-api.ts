@@ -94,43 +94,6 @@ export function forumTagsFor(
   return named ? [named.id] : [];
 }
 
-// Discord refuses names over 100 characters; control characters (newlines, tabs) never belong.
-const CONTROL = /[\p{Cc}\u2028\u2029]+/gu;
-
-/** At most `max` UTF-16 units without cutting a character (an emoji's surrogate pair) in half. */
-function cut(s: string, max: number): string {
-  let out = '';
-  for (const ch of s) {
-    if (out.length + ch.length > max) break;
-    out += ch;
-  }
-  return out;
-}
-
-/**
- * A ticket thread's or forum post's name: the category and the player's display name, in any
- * script (a Cyrillic, Chinese or emoji name stays what it is); only what Discord forbids goes.
- */
-export function ticketThreadName(categoryName: string | null | undefined, playerName: string): string {
-  const clean = (s: string) => s.replace(CONTROL, ' ').replace(/\s+/g, ' ').trim();
-  const name = [clean(categoryName ?? '') || 'ticket', clean(playerName)].filter(Boolean).join(' · ');
-  // A cut that falls in the separator leaves no dangling " ·".
-  return cut(name, 100).replace(/[\s·]+$/u, '');
-}
-
-/**
- * A dedicated ticket channel's name: like Discord's own text channel names, lower case with
- * dashes for spaces and punctuation, letters and digits of any script kept.
- */
-export function ticketChannelName(categoryName: string | null | undefined, playerName: string): string {
-  const base = `${categoryName?.trim() || 'ticket'}-${playerName}`
-    .toLowerCase()
-    .replace(/[^\p{L}\p{M}\p{N}_-]+/gu, '-')
-    .replace(/-+/g, '-')
-    .replace(/^-|-$/g, '');
-  return cut(base || 'ticket', 100).replace(/-$/, '');
-}
-
 const VIEW =
   PermissionFlagsBits.ViewChannel | PermissionFlagsBits.SendMessages | PermissionFlagsBits.ReadMessageHistory;
 const ATTACH = PermissionFlagsBits.AttachFiles | PermissionFlagsBits.EmbedLinks;

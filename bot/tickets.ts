@@ -17,6 +17,7 @@ import { DEFAULT_LIMITS, type Guild, staffDiscordRoles, type TicketMode } from '
 import { type Tx, withTenant } from '../db/tenant.js';
 import { openTicket } from '../db/tickets.js';
 import { actionRows, PRIORITY_LABELS } from '../lib/discord/components.js';
+import { ticketChannelName, ticketThreadName } from '../lib/discord/names.js';
 import { finishOpening, type OpeningState } from '../lib/discord/opening.js';
 import { addThreadMember } from '../lib/discord/rest.js';
 import { AppError } from '../lib/errors.js';
@@ -30,8 +31,6 @@ import {
   ensureWebhook,
   forumTagsFor,
   type MessageBody,
-  ticketChannelName,
-  ticketThreadName,
 } from './discord-api.js';
 import type { Answer } from './forms.js';
 import type { Ctx } from './handler.js';

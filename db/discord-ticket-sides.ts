@@ -21,6 +21,8 @@ export interface TicketSide {
   transcriptDone: boolean;
   transcriptMessageId: string | null;
   ratingPromptMessageId: string | null;
+  /** The subject the channel is named after; null while it keeps its opening name. */
+  namedSubject: string | null;
 }
 
 export interface TicketForSync {
@@ -31,6 +33,8 @@ export interface TicketForSync {
   closedBy: string | null;
   mergedIntoNumber: number | null;
   transcriptChannelId: string | null;
+  /** Set once staff changed the subject: who did it last (null name for the system). */
+  renamed: { by: string | null } | null;
   side: TicketSide;
 }
 
@@ -46,9 +50,15 @@ export async function ticketForSync(tx: Tx, ticketId: string): Promise<TicketFor
         order by e.id desc limit 1) as "closedBy",
        (select m.number from tickets m where m.org_id = t.org_id and m.id = t.merged_into_id) as "mergedIntoNumber",
        g.settings ->> 'transcriptChannelId' as "transcriptChannelId",
+       (select json_build_object('by', coalesce(u.display_name, p.display_name)) from ticket_events e
+          left join users u on e.actor_type = 'user' and u.id = e.actor_id
+          left join player_profiles p on e.actor_type = 'player' and p.org_id = e.org_id and p.id = e.actor_id
+        where e.org_id = t.org_id and e.ticket_id = t.id and e.type = 'ticket.updated' and e.data ? 'subject'
+        order by e.id desc limit 1) as renamed,
        (select json_build_object('appliedState', s.applied_state, 'summaryHash', s.summary_hash,
           'closedCycle', s.closed_cycle, 'transcriptDone', s.transcript_done,
-          'transcriptMessageId', s.transcript_message_id, 'ratingPromptMessageId', s.rating_prompt_message_id)
+          'transcriptMessageId', s.transcript_message_id, 'ratingPromptMessageId', s.rating_prompt_message_id,
+          'namedSubject', s.named_subject)
         from discord_ticket_sides s where s.org_id = t.org_id and s.ticket_id = t.id) as side
      from tickets t
      left join discord_guilds g on g.org_id = t.org_id and g.guild_id = t.discord_guild_id
@@ -66,6 +76,7 @@ export async function ticketForSync(tx: Tx, ticketId: string): Promise<TicketFor
         transcriptDone: false,
         transcriptMessageId: null,
         ratingPromptMessageId: null,
+        namedSubject: null,
       };
   return { ...row, ticket: await discordTicket(tx, tid), side };
 }
@@ -107,6 +118,7 @@ const sidePatch = z.object({
   transcriptDone: z.boolean().optional(),
   transcriptMessageId: snowflake.optional(),
   ratingPromptMessageId: snowflake.optional(),
+  namedSubject: z.string().max(300).optional(),
 });
 
 /** Records one step done on Discord, under the run's claim (a lapsed claim records nothing). */
@@ -126,6 +138,7 @@ export async function recordTicketSide(
        transcript_done = case when $6::boolean then false else transcript_done end or coalesce($8::boolean, false),
        transcript_message_id = coalesce($9::text, case when $6::boolean then null else transcript_message_id end),
        rating_prompt_message_id = coalesce($10::text, case when $6::boolean then null else rating_prompt_message_id end),
+       named_subject = coalesce($11::text, named_subject),
        updated_at = now()
      where org_id = $1::uuid and ticket_id = $2::uuid and claim = $3::text`,
     [
@@ -139,6 +152,7 @@ export async function recordTicketSide(
       p.transcriptDone ?? null,
       p.transcriptMessageId ?? null,
       p.ratingPromptMessageId ?? null,
+      p.namedSubject ?? null,
     ],
   );
 }

@@ -107,6 +107,8 @@ export const jobIds = {
   discordSweep: (messageId: string) => `dms-${messageId}`,
   alert: (outboxId: number) => `da-${outboxId}`,
   ticketSync: (outboxId: number) => `ts-${outboxId}`,
+  /** A sync put off until a long Discord rate limit lifts; one per ticket and due second. */
+  ticketSyncLater: (ticketId: string, dueAt: number) => `tsl-${ticketId}-${Math.ceil(dueAt / 1000)}`,
   attachmentCopy: (outboxId: number) => `ac-${outboxId}`,
   slaRecompute: (outboxId: number) => `sr-${outboxId}`,
   slaSweep: (ticketId: string, slot: number) => `ss-${ticketId}-${slot}`,

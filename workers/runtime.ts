@@ -3,6 +3,7 @@ import { REST } from '@discordjs/rest';
 import type { Redis } from 'ioredis';
 import type { Pool } from '../db/pool.js';
 import { configDefaults } from '../lib/config.js';
+import { isLongChannelEditWait } from '../lib/discord/rest.js';
 import type { Logger } from '../lib/logger.js';
 import { createRedis } from '../lib/redis.js';
 import type { SecretBox } from '../lib/secret-box.js';
@@ -141,7 +142,12 @@ export async function startWorkerRuntime(opts: RuntimeOptions): Promise<WorkerRu
     webhookTimeoutMs: opts.webhookTimeoutMs ?? 15_000,
     random: opts.random ?? Math.random,
     discord: opts.discord
-      ? new REST({ api: opts.discord.apiUrl, retries: 2, timeout: 15_000 }).setToken(opts.discord.token)
+      ? new REST({
+          api: opts.discord.apiUrl,
+          retries: 2,
+          timeout: 15_000,
+          rejectOnRateLimit: isLongChannelEditWait,
+        }).setToken(opts.discord.token)
       : null,
     storage: opts.storage ?? null,
     discordFileHosts: discordFileHosts(opts.discordApiUrl ?? opts.discord?.apiUrl ?? DEFAULT_DISCORD_API),

@@ -1,5 +1,5 @@
 import { createHash, randomUUID } from 'node:crypto';
-import { DiscordAPIError, type REST } from '@discordjs/rest';
+import { DiscordAPIError, RateLimitError, type REST } from '@discordjs/rest';
 import { Routes } from 'discord.js';
 import { transcriptLines } from '../db/discord-sync.js';
 import { type PendingOpening, pendingOpening, recordOpeningStep } from '../db/discord-ticket-openings.js';
@@ -16,6 +16,7 @@ import {
 } from '../db/discord-ticket-sides.js';
 import { withTenant } from '../db/tenant.js';
 import { actionRows, ratingRows, summaryParts } from '../lib/discord/components.js';
+import { renamedTicketName } from '../lib/discord/names.js';
 import { finishOpening } from '../lib/discord/opening.js';
 import {
   addThreadMember,
@@ -32,7 +33,7 @@ import {
 import { renderTranscript } from '../lib/discord/transcript.js';
 import { counter } from '../lib/metrics.js';
 import type { WorkerDeps } from './deps.js';
-import type { JobData } from './jobs.js';
+import { type JobData, jobIds } from './jobs.js';
 import { permanentError } from './queues.js';
 
 /**
@@ -46,6 +47,7 @@ import { permanentError } from './queues.js';
  *   (`lib/discord/opening.ts`, the bot's own steps); a `ticket.created` job does only this;
  * - open: the thread unlocked and unarchived (or the player's write access back), a notice once;
  * - the summary message edited in place when its title, footer or buttons would change;
+ * - the thread or channel renamed after the subject once staff renamed the ticket;
  * - closed, in this order because a locked, archived thread's messages can no longer be edited
  *   and its buttons no longer pressed: the summary, the transcript (stored, and posted to the
  *   transcript channel once per close), the closing message with the rating buttons, and last
@@ -92,6 +94,17 @@ export async function syncTicket(deps: WorkerDeps, data: JobData<'discord.ticket
     if (c !== undefined && GONE.has(c)) {
       synced.inc({ outcome: 'gone' });
       deps.logger.info({ ticketId: data.ticketId, code: c }, 'the ticket’s Discord channel is gone');
+      return;
+    }
+    if (err instanceof RateLimitError) {
+      // A long rate limit (Discord allows two channel renames per 10 minutes) is not waited out
+      // here, holding a worker and the claim: the sync comes back when the limit has lifted.
+      synced.inc({ outcome: 'rate_limited' });
+      const delay = Math.max(err.retryAfter, err.timeToReset) + 1_000;
+      await deps.queues.enqueue('discord.ticket_sync', data, {
+        jobId: jobIds.ticketSyncLater(data.ticketId, Date.now() + delay),
+        delay,
+      });
       return;
     }
     const why = c !== undefined ? PERMANENT.get(c) : undefined;
@@ -160,6 +173,7 @@ async function converge(
     if (event?.assigneeDiscordId && event.assigneeId === t.assigneeId)
       await assignmentNotice(deps, rest, data, t, event, x);
     await syncSummary(rest, s, side.summaryHash, record, x);
+    await syncName(rest, s, record, x);
     return;
   }
 
@@ -173,6 +187,13 @@ async function converge(
   }
   const locked = side.appliedState === 'closed';
   if (!locked) await syncSummary(rest, s, side.summaryHash, record, x);
+  // A locked, archived thread can't be renamed: the name is settled before the lock, unless
+  // Discord's rename limit would hold the close up (the closed ticket keeps its old name then).
+  if (!locked) {
+    await syncName(rest, s, record, x).catch((err: unknown) => {
+      if (!(err instanceof RateLimitError)) throw err;
+    });
+  }
   if (!side.transcriptDone) {
     const messageId = await postTranscript(deps, data.orgId, rest, s, closedAt, x);
     await record({ transcriptDone: true, ...(messageId ? { transcriptMessageId: messageId } : {}) });
@@ -339,6 +360,26 @@ async function syncSummary(
     if (code(err) !== UNKNOWN_MESSAGE) throw err;
   }
   await record({ summaryHash: hash });
+}
+
+/** Renames the thread or channel after the subject, once per subject, after a staff rename. */
+async function syncName(
+  rest: REST,
+  s: TicketForSync,
+  record: (patch: { namedSubject: string }) => Promise<void>,
+  x: RequestExtras,
+): Promise<void> {
+  const t = s.ticket;
+  if (!s.renamed || s.side.namedSubject === t.subject) return;
+  const reason = `GameMod: ticket #${t.number} renamed${s.renamed.by ? ` by ${s.renamed.by}` : ''}`;
+  await modifyChannel(
+    rest,
+    t.discordChannelId as string,
+    { name: renamedTicketName(t.discordMode ?? 'thread', t.number, t.subject) },
+    reason.slice(0, 512),
+    x,
+  );
+  await record({ namedSubject: t.subject });
 }
 
 /**

@@ -3,7 +3,7 @@ import { findCategoryByName } from '../../db/categories.js';
 import { findTeamByName, recordTicketAction } from '../../db/discord-sync.js';
 import { withTenant } from '../../db/tenant.js';
 import { addNote, assign, claim, setPriority, setStatus, transfer, updateFields } from '../../db/tickets.js';
-import { addThreadMember, modifyChannel, setMemberAccess } from '../../lib/discord/rest.js';
+import { addThreadMember, setMemberAccess } from '../../lib/discord/rest.js';
 import { AppError } from '../../lib/errors.js';
 import { type DiscordPerson, requirePermission, resolveWho, type Who } from '../auth.js';
 import { categoryChoices } from '../autocomplete.js';
@@ -14,8 +14,6 @@ import { type CommandHandler, type Ctx, respond } from '../handler.js';
 import { openedText, openFromDiscord, ticketHere } from '../tickets.js';
 
 const PRIORITIES = ['low', 'normal', 'high', 'urgent'] as const;
-/** How long /ticket rename waits for Discord's rename before answering anyway. */
-const RENAME_WAIT_MS = 2_000;
 
 const data = new SlashCommandBuilder()
   .setName('ticket')
@@ -265,35 +263,10 @@ async function run(i: ChatInputCommandInteraction, ctx: Ctx, name: string): Prom
       const subject = i.options.getString('subject', true).trim();
       if (!subject || subject.length > 100)
         throw new AppError('validation_failed', 'A subject is 1 to 100 characters.');
+      // The channel name follows through the workers' ticket sync (which waits out Discord's
+      // limit of two renames per channel per 10 minutes without holding anyone up).
       await tx((t) => updateFields(t, { ticketId: ticket.id, subject }, actor));
-      if (!ticket.discordChannelId) return after(`Renamed to “${subject}”.`);
-      // Discord allows two renames per channel per 10 minutes and makes the next one wait for
-      // minutes: the subject is saved, the channel name follows whenever Discord lets it.
-      const renamed = modifyChannel(
-        deps.client.rest,
-        ticket.discordChannelId,
-        { name: `${ticket.number}-${subject}`.slice(0, 100) },
-        reason,
-      ).then(
-        () => true,
-        (err: unknown) => {
-          ctx.log.warn({ err, ticketId: ticket.id }, 'could not rename the ticket channel');
-          return false;
-        },
-      );
-      let timer: NodeJS.Timeout | undefined;
-      const inTime = await Promise.race([
-        renamed,
-        new Promise<null>((resolve) => {
-          timer = setTimeout(() => resolve(null), RENAME_WAIT_MS);
-        }),
-      ]);
-      clearTimeout(timer);
-      return after(
-        inTime
-          ? `Renamed to “${subject}”.`
-          : `Renamed to “${subject}”. The channel name on Discord follows ${inTime === null ? 'in a few minutes (Discord limits how often a channel is renamed)' : 'when I can rename it (I could not just now)'}.`,
-      );
+      return after(`Renamed to “${subject}”.`);
     }
     case 'status': {
       const actor = requirePermission(who, 'tickets.update');

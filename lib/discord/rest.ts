@@ -27,6 +27,16 @@ export type MessageBody = {
   message_reference?: { message_id: string; fail_if_not_exists?: boolean };
 };
 
+/**
+ * For the workers' REST client (`rejectOnRateLimit`): a channel edit that would wait more than a
+ * few seconds is refused with a RateLimitError instead of waited out. Discord allows two renames
+ * per channel per 10 minutes; a job holding a worker (and its claim on the ticket) that long
+ * would stall everything behind it, so the job puts itself off instead.
+ */
+export function isLongChannelEditWait(d: { method: string; route: string; timeToReset: number }): boolean {
+  return d.method.toUpperCase() === 'PATCH' && d.route === '/channels/:id' && d.timeToReset > 5_000;
+}
+
 /** Extra request options: the workers pass their shutdown signal so a stop interrupts a wait. */
 export type RequestExtras = { signal?: AbortSignal };
 

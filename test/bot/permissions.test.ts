@@ -1,8 +1,8 @@
 import { readFileSync } from 'node:fs';
 import { PermissionFlagsBits as P } from 'discord.js';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { ticketChannelName, ticketThreadName } from '../../bot/discord-api.js';
 import { BOT_PERMISSIONS, INVITE_PERMISSIONS, REQUIRED_PERMISSIONS } from '../../bot/permissions.js';
+import { ticketChannelName, ticketThreadName } from '../../lib/discord/names.js';
 import { snowflake } from '../support/fake-discord/index.js';
 import { type Harness, interact, openThroughPanel, startHarness } from './harness.js';
 
