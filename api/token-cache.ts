@@ -14,6 +14,8 @@ import type { Logger } from '../lib/logger.js';
  */
 export class TokenCache {
   private readonly entries = new Map<string, { token: ResolvedApiToken; until: number }>();
+  /** Told of every revocation heard here (the live route closes the token's sockets). */
+  private readonly revokedListeners = new Set<(tokenId: string) => void>();
 
   constructor(
     private readonly ttlMs: number,
@@ -45,6 +47,16 @@ export class TokenCache {
   /** Forgets a token here: the revoking request calls it, and the listener for other instances'. */
   forget(tokenId: string): void {
     for (const [k, v] of this.entries) if (v.token.tokenId === tokenId) this.entries.delete(k);
+    for (const listener of this.revokedListeners) listener(tokenId);
+  }
+
+  /**
+   * Calls `listener` with the id of each token revoked from now on (on this instance or, through
+   * the relay, another). Returns the function that stops it.
+   */
+  onRevoked(listener: (tokenId: string) => void): () => void {
+    this.revokedListeners.add(listener);
+    return () => this.revokedListeners.delete(listener);
   }
 
   /** Listens for revocations, published by the outbox relay with every other live event. */

@@ -4,6 +4,7 @@ import websocket from '@fastify/websocket';
 import type { FastifyPluginAsync, FastifyRequest } from 'fastify';
 import type { WebSocket, WebSocketServer } from 'ws';
 import { z } from 'zod';
+import { permissionsForScopes, resolveApiToken } from '../../db/api-tokens.js';
 import { permissionsOf } from '../../db/memberships.js';
 import { withTenant } from '../../db/tenant.js';
 import { getTicket } from '../../db/tickets.js';
@@ -33,7 +34,10 @@ const clientMessage = z.discriminatedUnion('type', [
   z.object({ type: z.literal('ping') }),
 ]);
 
-/** How often an open socket checks that its session still exists (logout ends live updates too). */
+/**
+ * How often an open socket checks that its session or token still stands (logout, expiry, and a
+ * revocation whose live event was lost all end live updates too).
+ */
 const SESSION_CHECK_MS = 30_000;
 
 /** How long a socket gets at shutdown to answer the close frame before it is cut. */
@@ -62,10 +66,12 @@ async function closeAllSockets(wss: WebSocketServer): Promise<void> {
 }
 
 /**
- * `GET /v1/live`: a WebSocket for the panel, authenticated by the session cookie. Its origin must
- * be the panel's (a cross-site page can't ride the cookie). Messages are JSON; see the README of
- * api/ for the protocol: subscribe/unsubscribe to an org's inbox or one ticket (with `after` to
- * fill a gap), presence, ping.
+ * `GET /v1/live`: a WebSocket for the panel, authenticated by the session cookie, or for an
+ * integration, by an API token (`Authorization: Bearer`) whose scopes read tickets. With a cookie
+ * the origin must be the panel's (a cross-site page can't ride the cookie); a bearer token is not
+ * sent by browsers on their own, so no origin is asked of it. Messages are JSON; see the README
+ * of api/ for the protocol: subscribe/unsubscribe to an org's inbox or one ticket (with `after` to
+ * fill a gap), presence (people only), ping.
  */
 export const liveRoutes: FastifyPluginAsync = async (app) => {
   await app.register(websocket, {
@@ -82,13 +88,24 @@ export const liveRoutes: FastifyPluginAsync = async (app) => {
     '/v1/live',
     {
       websocket: true,
-      config: { access: 'authenticated', rateLimit: 'auth' },
+      // Any signed-in caller: a person, or a token (checked for its scopes just below).
+      config: { access: 'caller', rateLimit: 'auth' },
       schema: {
         tags: ['live'],
         operationId: 'connectLive',
-        summary: 'Live updates and presence over WebSocket (session cookie)',
+        summary: 'Live updates and presence over WebSocket (session cookie or API token)',
       },
       preHandler: async (req: FastifyRequest) => {
+        const auth = req.auth;
+        if (auth?.kind === 'token') {
+          // Refused at the upgrade, in words, rather than a socket that can follow nothing.
+          if (!permissionsForScopes(auth.scopes).has('tickets.read')) {
+            throw new AppError('forbidden', "the token's scopes do not grant tickets.read", {
+              details: { reason: 'insufficient_scope', permission: 'tickets.read', anyOf: ['tickets.read'] },
+            });
+          }
+          return;
+        }
         const origin = req.headers.origin;
         if (origin !== undefined && origin !== allowedOrigin) {
           throw new AppError('forbidden', `WebSocket origin ${origin} is not allowed`);
@@ -97,9 +114,12 @@ export const liveRoutes: FastifyPluginAsync = async (app) => {
     },
     (socket: WebSocket, req: FastifyRequest) => {
       const auth = req.auth;
-      if (auth?.kind !== 'session') return socket.close(1008, 'session required');
-      const userId = auth.userId;
+      if (!auth) return socket.close(1008, 'sign in first');
+      /** The signed-in person; null for a token, which can follow topics but is nobody to show. */
+      const userId = auth.kind === 'session' ? auth.userId : null;
+      const tokenOrg = auth.kind === 'token' ? auth.orgId : null;
       const cookie = req.cookies.gm_session ?? '';
+      const bearer = req.headers.authorization?.split(' ', 2)[1] ?? '';
       const client: LiveClient = {
         send: (m) => {
           if (socket.readyState === socket.OPEN) socket.send(JSON.stringify(m));
@@ -109,8 +129,13 @@ export const liveRoutes: FastifyPluginAsync = async (app) => {
       const presenceIn = new Map<string, string>();
       const error = (message: string) => client.send({ type: 'error', message });
 
-      /** Members with tickets.read may follow their org; checked again after a minute. */
+      /**
+       * Members with tickets.read may follow their org; checked again after a minute. A token
+       * follows only its own org (its scopes were checked at the upgrade).
+       */
       async function mayRead(orgId: string): Promise<boolean> {
+        if (tokenOrg !== null) return orgId === tokenOrg;
+        if (userId === null) return false;
         const checked = allowedOrgs.get(orgId);
         if (checked !== undefined && app.settings.now() - checked < 60_000) return true;
         const perms = await withTenant(app.deps.pool, orgId, (tx) => permissionsOf(tx, userId));
@@ -136,6 +161,9 @@ export const liveRoutes: FastifyPluginAsync = async (app) => {
         }
         try {
           if (msg.type === 'ping') return client.send({ type: 'pong' });
+          if (msg.type === 'presence' && userId === null) {
+            return error('presence is for signed-in people, not API tokens');
+          }
           const topic = await topicFor(msg.orgId, msg.ticketId);
           // Unknown and forbidden look the same: no hint that another org's ticket exists.
           if (!topic) return error('not found');
@@ -155,14 +183,29 @@ export const liveRoutes: FastifyPluginAsync = async (app) => {
           const state = msg.state === 'left' ? null : msg.state;
           if (state) presenceIn.set(msg.ticketId, msg.orgId);
           else presenceIn.delete(msg.ticketId);
-          await hub.setPresence(msg.orgId, msg.ticketId, userId, state);
+          if (userId !== null) await hub.setPresence(msg.orgId, msg.ticketId, userId, state);
         } catch (err) {
           req.log.warn({ err }, 'live message failed');
           error(`failed (request ${req.id})`);
         }
       });
 
+      // A revocation heard here (made here, or relayed from another instance) ends the socket at
+      // once; the periodic check below catches expiry and a revocation whose event was lost.
+      const stopListening =
+        auth.kind === 'token'
+          ? app.tokenCache.onRevoked((tokenId) => {
+              if (tokenId === auth.tokenId) socket.close(4001, 'token revoked');
+            })
+          : () => {};
       const check = setInterval(async () => {
+        if (auth.kind === 'token') {
+          // An unreachable database is not a revocation: keep the socket and ask again later.
+          const still = await resolveApiToken(app.deps.pool, bearer).catch(() => undefined);
+          if (still === null || (still && still.tokenId !== auth.tokenId))
+            socket.close(4001, 'token revoked');
+          return;
+        }
         const still = await readSession(app.deps.redis, cookie, sessionTimes(app.settings)).catch(() => null);
         if (!still) socket.close(4001, 'session ended');
       }, SESSION_CHECK_MS);
@@ -170,7 +213,9 @@ export const liveRoutes: FastifyPluginAsync = async (app) => {
 
       socket.on('close', () => {
         clearInterval(check);
+        stopListening();
         hub.drop(client);
+        if (userId === null) return;
         for (const [ticketId, orgId] of presenceIn) {
           hub.setPresence(orgId, ticketId, userId, null).catch(() => {});
         }
