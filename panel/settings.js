@@ -2,9 +2,13 @@
 import { api } from './api.js';
 import { useLoad } from './forms.js';
 import { html } from './html.js';
+import { CannedSettings } from './settings-canned.js';
+import { CategoriesSettings } from './settings-categories.js';
 import { MembersSettings } from './settings-members.js';
 import { OrgSettings } from './settings-org.js';
 import { SecuritySettings } from './settings-security.js';
+import { SlaSettings } from './settings-sla.js';
+import { TeamsSettings } from './settings-teams.js';
 import { TokensSettings } from './settings-tokens.js';
 import { WebhooksSettings } from './settings-webhooks.js';
 
@@ -23,6 +27,15 @@ import { WebhooksSettings } from './settings-webhooks.js';
 const SECTIONS = [
   { key: 'org', title: 'Organization', shown: (p) => p.has('org.manage'), page: OrgSettings },
   { key: 'members', title: 'Members and roles', shown: (p) => p.has('members.read'), page: MembersSettings },
+  { key: 'teams', title: 'Teams', shown: (p) => p.has('teams.manage'), page: TeamsSettings },
+  {
+    key: 'categories',
+    title: 'Categories and forms',
+    shown: (p) => p.has('categories.manage'),
+    page: CategoriesSettings,
+  },
+  { key: 'canned', title: 'Canned replies', shown: (p) => p.has('canned.manage'), page: CannedSettings },
+  { key: 'sla', title: 'SLA and business hours', shown: (p) => p.has('sla.manage'), page: SlaSettings },
   { key: 'tokens', title: 'API tokens', shown: (p) => p.has('tokens.manage'), page: TokensSettings },
   { key: 'webhooks', title: 'Webhooks', shown: (p) => p.has('webhooks.manage'), page: WebhooksSettings },
   { key: 'security', title: 'Your sign-in security', shown: () => true, page: SecuritySettings },

@@ -135,7 +135,216 @@ describe('invite links', () => {
   });
 });
 
-describe('no errors', () => {
+describe('teams', () => {
+  it('names the field a bad team fails on, creates a team, renames it, adds a member, and keeps it all after a reload', async () => {
+    await settings(admin, 'teams', 'Teams');
+    const create = admin.getByRole('button', { name: 'Create team' });
+    await admin.locator('#team-name').fill('   ');
+    await create.click();
+    expect(await admin.locator('#err-name').textContent()).toBeTruthy();
+    expect(await admin.locator('#team-name').getAttribute('aria-invalid')).toBe('true');
+    await admin.locator('#team-name').fill('Tier 2');
+    await create.click();
+    await admin.getByText('Team Tier 2 created.').waitFor();
+    const made = admin.locator('li[data-team]', { has: admin.getByRole('form', { name: 'Team Tier 2' }) });
+    const card = admin.locator(`li[data-team="${await made.getAttribute('data-team')}"]`);
+    await card.getByLabel('Team name', { exact: true }).fill('Tier 2 EU');
+    await card.getByRole('button', { name: 'Save', exact: true }).click();
+    await card.getByText('Saved.').waitFor();
+    await card.getByLabel('Add a member to Tier 2 EU').selectOption({ label: 'Kai Agent' });
+    await card.getByRole('button', { name: 'Add to team' }).click();
+    await card.getByRole('button', { name: 'Take Kai Agent off Tier 2 EU' }).waitFor();
+    await admin.reload();
+    const after = admin.locator('li[data-team]', {
+      has: admin.getByRole('form', { name: 'Team Tier 2 EU' }),
+    });
+    await after.getByRole('button', { name: 'Take Kai Agent off Tier 2 EU' }).waitFor();
+    expect(await after.getByLabel('Team name', { exact: true }).inputValue()).toBe('Tier 2 EU');
+    const team = await db.admin.query<{ n: number }>(
+      `select count(*)::int as n from team_members tm join teams t on t.id = tm.team_id
+        where t.org_id = $1 and t.name = 'Tier 2 EU'`,
+      [orgId],
+    );
+    expect(team.rows[0]?.n).toBe(1);
+  });
+});
+
+describe('categories and forms', () => {
+  it('refuses a bad question key next to the questions, then saves a category with its form, and keeps it after a reload', async () => {
+    await settings(admin, 'categories', 'Categories and forms');
+    const form = admin.getByRole('form', { name: 'New category' });
+    await form.getByLabel('Name', { exact: true }).fill('Refunds');
+    await form.getByRole('button', { name: 'Add question' }).click();
+    await form.getByLabel('Question 1', { exact: true }).fill('Order number');
+    await form.getByLabel(/^Key/).fill('Bad Key!');
+    await form.getByRole('button', { name: 'Create category' }).click();
+    const err = form.locator('#err-questions-new');
+    await err.waitFor();
+    expect(await err.textContent()).toMatch(/letters, digits and _/);
+    await form.getByLabel(/^Key/).fill('order_number');
+    await form.getByRole('button', { name: 'Add question' }).click();
+    await form.getByLabel('Question 2', { exact: true }).fill('What happened?');
+    await form.getByLabel(/^Key/).nth(1).fill('what');
+    await form.getByLabel('Answer').nth(1).selectOption('paragraph');
+    await form.getByLabel('In Discord, each ticket is').selectOption('forum');
+    await form.getByRole('button', { name: 'Create category' }).click();
+    const saved = admin.getByRole('form', { name: 'Category Refunds' });
+    await saved.waitFor();
+    await admin.reload();
+    await saved.waitFor();
+    expect(await saved.getByLabel('Question 1', { exact: true }).inputValue()).toBe('Order number');
+    expect(await saved.getByLabel('Question 2', { exact: true }).inputValue()).toBe('What happened?');
+    expect(await saved.getByLabel('Answer').nth(1).inputValue()).toBe('paragraph');
+    expect(await saved.getByLabel('In Discord, each ticket is').inputValue()).toBe('forum');
+    // An edit: the first question becomes optional and the second goes.
+    await saved.getByLabel('Required').first().uncheck();
+    await saved.getByRole('button', { name: 'Remove question 2' }).click();
+    await saved.getByRole('button', { name: 'Save', exact: true }).click();
+    await saved.getByText('Saved.').waitFor();
+    const row = await db.admin.query<{
+      questions: { key: string; required: boolean }[];
+      ticket_mode: string;
+    }>("select questions, ticket_mode from ticket_categories where org_id = $1 and name = 'Refunds'", [
+      orgId,
+    ]);
+    expect(row.rows[0]?.questions.map((q) => [q.key, q.required])).toEqual([['order_number', false]]);
+    expect(row.rows[0]?.ticket_mode).toBe('forum');
+  });
+});
+
+describe('canned replies', () => {
+  it('creates a reply, previews it with its variables filled, edits it, and keeps it after a reload', async () => {
+    await settings(admin, 'canned', 'Canned replies');
+    const form = admin.getByRole('form', { name: 'New canned reply' });
+    await form.getByLabel('Shortcut', { exact: true }).fill('fixed now');
+    await form.getByLabel('Title', { exact: true }).fill('Fixed');
+    await form.getByLabel('Body', { exact: true }).fill('Hi {player}, ticket {ticket} is fixed.');
+    await form.getByRole('button', { name: 'Create canned reply' }).click();
+    expect(await form.locator('#err-shortcut-new').textContent()).toMatch(/letters, digits/);
+    await form.getByLabel('Shortcut', { exact: true }).fill('fixed-now');
+    await form.getByRole('button', { name: 'Create canned reply' }).click();
+    const saved = admin.getByRole('form', { name: 'Canned reply fixed-now' });
+    await saved.waitFor();
+    await saved.getByRole('button', { name: 'Preview /fixed-now' }).click();
+    await saved.getByText('Hi Alex, ticket #1042 is fixed.').waitFor();
+    await saved.getByLabel('Body', { exact: true }).fill('Hello {player}: {ticket} is fixed by {agent}.');
+    await saved.getByRole('button', { name: 'Save', exact: true }).click();
+    await saved.getByText('Saved.').waitFor();
+    await admin.reload();
+    await saved.waitFor();
+    expect(await saved.getByLabel('Body', { exact: true }).inputValue()).toBe(
+      'Hello {player}: {ticket} is fixed by {agent}.',
+    );
+    await saved.getByRole('button', { name: 'Preview /fixed-now' }).click();
+    await saved.getByText('Hello Alex: #1042 is fixed by Sam.').waitFor();
+  });
+});
+
+describe('SLA policies and business calendars', () => {
+  it('names a bad day of working hours, saves a calendar and makes it the default, and keeps both after a reload', async () => {
+    await settings(admin, 'sla', 'SLA policies');
+    const form = admin.getByRole('form', { name: 'New calendar' });
+    await form.getByLabel('Calendar name', { exact: true }).fill('EU office');
+    await form.getByLabel('Time zone', { exact: true }).fill('Europe/Berlin');
+    await form.getByLabel('Monday', { exact: true }).fill('9-5');
+    await form.getByRole('button', { name: 'Create calendar' }).click();
+    expect(await form.locator('#err-day-mon-newcal').textContent()).toMatch(/"9-5" is not a range/);
+    await form.getByLabel('Monday', { exact: true }).fill('08:00-12:00, 13:00-17:00');
+    await form.getByLabel('Time zone', { exact: true }).fill('Mars/Olympus');
+    await form.getByRole('button', { name: 'Create calendar' }).click();
+    expect(await form.locator('#err-timezone-newcal').textContent()).toMatch(/time zone/);
+    await form.getByLabel('Time zone', { exact: true }).fill('Europe/Berlin');
+    await form.getByLabel(/^Holidays/).fill('2026-12-25, 2026-12-26');
+    await form.getByRole('button', { name: 'Create calendar' }).click();
+    const saved = admin.getByRole('form', { name: 'Calendar EU office' });
+    await saved.waitFor();
+    await admin.getByLabel(/^Default calendar/).selectOption({ label: 'EU office' });
+    await admin.getByText('Saved.').waitFor();
+    await admin.reload();
+    await saved.waitFor();
+    expect(await saved.getByLabel('Monday', { exact: true }).inputValue()).toBe('08:00-12:00, 13:00-17:00');
+    expect(await saved.getByLabel('Saturday', { exact: true }).inputValue()).toBe('');
+    expect(await saved.getByLabel(/^Holidays/).inputValue()).toBe('2026-12-25, 2026-12-26');
+    const def = admin.getByLabel(/^Default calendar/);
+    expect(await def.locator('option:checked').textContent()).toBe('EU office');
+  });
+
+  it('refuses a policy with no target under the save button, then saves one, and keeps it after a reload', async () => {
+    const form = admin.getByRole('form', { name: 'New policy' });
+    await form.getByLabel('Name', { exact: true }).fill('Urgent tickets');
+    await form.getByRole('button', { name: 'Create policy' }).click();
+    expect(await form.locator('#err-save-newpol').textContent()).toMatch(/at least one of/);
+    await form.getByLabel('Priority', { exact: true }).selectOption('urgent');
+    await form.getByLabel('First response', { exact: true }).fill('30');
+    await form.getByLabel('Resolution', { exact: true }).fill('480');
+    await form.getByLabel('Calendar', { exact: true }).selectOption({ label: 'EU office' });
+    await form.getByLabel('Raise the priority one step').check();
+    await form.getByRole('button', { name: 'Create policy' }).click();
+    const saved = admin.getByRole('form', { name: 'Policy Urgent tickets' });
+    await saved.waitFor();
+    await admin.reload();
+    await saved.waitFor();
+    expect(await saved.getByLabel('Priority', { exact: true }).inputValue()).toBe('urgent');
+    expect(await saved.getByLabel('First response', { exact: true }).inputValue()).toBe('30');
+    expect(await saved.getByLabel('Resolution', { exact: true }).inputValue()).toBe('480');
+    expect(await saved.getByLabel('Raise the priority one step').isChecked()).toBe(true);
+    await saved.getByLabel('First response', { exact: true }).fill('15');
+    await saved.getByRole('button', { name: 'Save', exact: true }).click();
+    await saved.getByText('Saved.').waitFor();
+    const row = await db.admin.query<{ m: number }>(
+      "select first_response_minutes as m from sla_policies where org_id = $1 and name = 'Urgent tickets'",
+      [orgId],
+    );
+    expect(row.rows[0]?.m).toBe(15);
+  });
+});
+
+describe('who sees the new sections', () => {
+  it('offers the admin every new section and a moderator only canned replies among them', async () => {
+    const names = (page: Page) =>
+      page.getByRole('navigation', { name: 'Settings' }).getByRole('link').allTextContents();
+    const all = await names(admin);
+    for (const s of ['Teams', 'Categories and forms', 'Canned replies', 'SLA and business hours'])
+      expect(all).toContain(s);
+    const moderator = await signedIn('moderator');
+    await settings(moderator, 'canned', 'Canned replies');
+    const mod = await names(moderator);
+    expect(mod).toContain('Canned replies');
+    for (const s of ['Teams', 'Categories and forms', 'SLA and business hours']) expect(mod).not.toContain(s);
+  });
+});
+
+const PAGES = [
+  ['teams', 'Teams'],
+  ['categories', 'Categories and forms'],
+  ['canned', 'Canned replies'],
+  ['sla', 'SLA policies'],
+] as const;
+
+/** The elements reaching past the right edge, named, so a failure says what overflows. */
+const OVERFLOWING = `[...document.querySelectorAll('body *')]
+  .filter((e) => e.getBoundingClientRect().right > document.documentElement.clientWidth + 1)
+  .slice(0, 5)
+  .map((e) => e.tagName.toLowerCase() + '.' + e.className + ' ' + Math.round(e.getBoundingClientRect().right))`;
+
+describe('accessibility and phone width', () => {
+  it.each(PAGES)('axe finds no serious or critical violation on the %s page', async (section, heading) => {
+    await settings(admin, section, heading);
+    await admin.waitForLoadState('networkidle');
+    expect(await seriousViolations(admin)).toEqual([]);
+    await shot(admin, `settings-${section}`);
+  });
+
+  it('does not scroll sideways at 375 px on any new page', async () => {
+    await admin.setViewportSize({ width: 375, height: 800 });
+    for (const [section, heading] of PAGES) {
+      await settings(admin, section, heading);
+      const width = await admin.evaluate('document.documentElement.scrollWidth');
+      expect(width, `${section}: ${await admin.evaluate(OVERFLOWING)}`).toBeLessThanOrEqual(375);
+      await shot(admin, `settings-${section}-phone`);
+    }
+  });
+
   it('threw no error in any page', () => {
     expect(pageErrors).toEqual([]);
   });
