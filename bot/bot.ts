@@ -1,16 +1,15 @@
 import { type Client, Events, type Interaction, MessageFlags } from 'discord.js';
 import type { Redis } from 'ioredis';
 import type { Pool } from '../db/pool.js';
+import { DEFAULT_SHARD_START_STALL_MS } from '../lib/config.js';
 import type { Logger } from '../lib/logger.js';
 import type { SecretBox } from '../lib/secret-box.js';
-import { createBotClient } from './client.js';
+import { type CacheSizes, createBotClient } from './client.js';
 import { type BotDeps, createCaches, type PutObject } from './context.js';
 import { onInteraction } from './events/interaction-create.js';
 import { onChannelDeleted, onMessageCreate, onMessageDelete, onMessageUpdate } from './events/messages.js';
-import { BotStartError, closeCodeError, loginError } from './start-errors.js';
-
-/** How long start() waits for every shard's READY (large bots get GUILD_CREATEs for a while). */
-const READY_TIMEOUT_MS = 120_000;
+import { dropPendingShardWaits, trackShards, watchShardStart } from './shard-start.js';
+import { loginError } from './start-errors.js';
 
 export interface BotOptions {
   pool: Pool;
@@ -24,22 +23,31 @@ export interface BotOptions {
   /** Seals channel webhook tokens at rest (lib/secret-box.ts, SECRET_KEY). */
   box: SecretBox;
   putObject: PutObject;
+  /** Start fails when no shard became ready for this long (SHARD_START_STALL_MS). */
+  startStallMs?: number;
+  /** Discord's identify window, shortened only by tests against the fake Discord. */
+  identifyWindowMs?: number;
+  /** Members per guild and users the discord.js cache keeps besides the bot's own. */
+  cache?: CacheSizes | undefined;
 }
 
 export interface Bot {
   client: Client;
   deps: BotDeps;
   /**
-   * Logs in and waits until every shard is ready. Rejects with a BotStartError: at once for a
-   * wrong token or a refused intent (`fatal`: retrying cannot help), or after `readyTimeoutMs`.
+   * Logs in and waits until every shard is ready, as long as shards keep becoming ready
+   * (shard-start.ts). Rejects with a BotStartError: at once for a wrong token or a refused intent
+   * (`fatal`: retrying cannot help), or when no shard made progress for `stallMs`.
    */
-  start(token: string, opts?: { readyTimeoutMs?: number }): Promise<void>;
+  start(token: string, opts?: { stallMs?: number }): Promise<void>;
   /** Stops taking new events, lets running handlers finish (up to `graceMs`), then disconnects. */
   stop(graceMs?: number): Promise<void>;
 }
 
 /** The bot: a lean discord.js client with every event routed through a handler that cannot crash it. */
 export function createBot(o: BotOptions): Bot {
+  // Set while start() watches the shards: another process's identify counts as progress.
+  let othersProgressed = () => {};
   const client = createBotClient({
     apiUrl: o.apiUrl,
     shards: o.shards,
@@ -47,7 +55,12 @@ export function createBot(o: BotOptions): Bot {
     messageContent: o.messageContent,
     redis: o.redis,
     ...(o.redisPrefix ? { redisPrefix: o.redisPrefix } : {}),
+    ...(o.identifyWindowMs ? { identifyWindowMs: o.identifyWindowMs } : {}),
+    onOthersIdentify: () => othersProgressed(),
+    cache: o.cache,
   });
+  const stallMs = o.startStallMs ?? DEFAULT_SHARD_START_STALL_MS;
+  const shardGauges = trackShards(client);
   const caches = createCaches();
   const deps: BotDeps = {
     pool: o.pool,
@@ -95,41 +108,18 @@ export function createBot(o: BotOptions): Bot {
     client,
     deps,
     async start(token, opts = {}) {
-      const timeoutMs = opts.readyTimeoutMs ?? READY_TIMEOUT_MS;
-      const cleanup: (() => void)[] = [];
-      // Ready, a shard Discord will not let reconnect (4004, 4014...), or the deadline: whichever first.
-      const outcome = new Promise<void>((resolve, reject) => {
-        const onReady = () => resolve();
-        const onDisconnect = (ev: { code: number }, shardId: number) =>
-          reject(closeCodeError(ev.code, shardId));
-        client.once(Events.ClientReady, onReady);
-        client.on(Events.ShardDisconnect, onDisconnect);
-        const timer = setTimeout(
-          () =>
-            reject(
-              new BotStartError(
-                `the Discord gateway was not ready within ${timeoutMs} ms; check DISCORD_API_URL and the network`,
-                false,
-              ),
-            ),
-          timeoutMs,
-        );
-        cleanup.push(() => {
-          client.off(Events.ClientReady, onReady);
-          client.off(Events.ShardDisconnect, onDisconnect);
-          clearTimeout(timer);
-        });
-      });
-      outcome.catch(() => {});
+      const watch = watchShardStart(client, { stallMs: opts.stallMs ?? stallMs, logger: o.logger });
+      othersProgressed = () => watch.othersProgressed();
       try {
         await Promise.all([
           client.login(token).catch((err: unknown) => {
             throw loginError(err);
           }),
-          outcome,
+          watch.done,
         ]);
       } finally {
-        for (const f of cleanup) f();
+        watch.close();
+        othersProgressed = () => {};
       }
       o.logger.info(
         { user: client.user?.tag, guilds: client.guilds.cache.size, shards: client.ws.shards.size },
@@ -146,6 +136,8 @@ export function createBot(o: BotOptions): Bot {
         }),
       ]);
       clearTimeout(timer);
+      shardGauges.forget();
+      dropPendingShardWaits(client);
       await client.destroy();
     },
   };

@@ -1,13 +1,7 @@
-import {
-  Client,
-  type ClientOptions,
-  GatewayIntentBits,
-  Options,
-  Partials,
-  SimpleIdentifyThrottler,
-} from 'discord.js';
+import { Client, type ClientOptions, GatewayIntentBits, Options, Partials } from 'discord.js';
 import type { Redis } from 'ioredis';
-import { RedisIdentifyThrottler } from './identify-throttler.js';
+import { DEFAULT_BOT_CACHE } from '../lib/config.js';
+import { IDENTIFY_WINDOW_MS, LocalIdentifyThrottler, RedisIdentifyThrottler } from './identify-throttler.js';
 
 export interface ClientSettings {
   apiUrl: string;
@@ -21,6 +15,14 @@ export interface ClientSettings {
   redisPrefix?: string;
   /** discord.js's default caches instead of the lean ones (for the memory benchmark). */
   defaultCache?: boolean;
+  cache?: CacheSizes | undefined;
+  /**
+   * Discord's identify window (5 s). Only tests against the fake Discord shorten it, together
+   * with the fake's own window, to start many shards in seconds.
+   */
+  identifyWindowMs?: number;
+  /** Called when another process starts a session this process's shards queue behind. */
+  onOthersIdentify?: () => void;
 }
 
 /**
@@ -36,8 +38,16 @@ export function botIntents(messageContent: boolean): GatewayIntentBits[] {
   ];
 }
 
+/** How many members (per guild) and users the lean cache keeps besides the bot's own. */
+export interface CacheSizes {
+  membersPerGuild: number;
+  users: number;
+}
+
 /** Caches the bot never reads are off; the few it reads are bounded and swept. */
-export function leanCache(): Pick<ClientOptions, 'makeCache' | 'sweepers'> {
+export function leanCache(
+  sizes: CacheSizes = DEFAULT_BOT_CACHE,
+): Pick<ClientOptions, 'makeCache' | 'sweepers'> {
   return {
     makeCache: Options.cacheWithLimits({
       ...Options.DefaultMakeCacheSettings,
@@ -60,9 +70,10 @@ export function leanCache(): Pick<ClientOptions, 'makeCache' | 'sweepers'> {
       ThreadMemberManager: 0,
       GuildForumThreadManager: 0,
       GuildTextThreadManager: 0,
-      // Recently active members only; the bot's own member stays (permission checks read it).
-      GuildMemberManager: { maxSize: 25, keepOverLimit: (m) => m.id === m.client.user.id },
-      UserManager: { maxSize: 200, keepOverLimit: (u) => u.id === u.client.user.id },
+      // The handlers take a member's roles from the interaction or message itself, never from
+      // the cache; the bot's own member stays (permission checks read it).
+      GuildMemberManager: { maxSize: sizes.membersPerGuild, keepOverLimit: (m) => m.id === m.client.user.id },
+      UserManager: { maxSize: sizes.users, keepOverLimit: (u) => u.id === u.client.user.id },
     }),
     sweepers: {
       ...Options.DefaultSweeperSettings,
@@ -82,14 +93,15 @@ export function createBotClient(s: ClientSettings): Client {
     rest: { api: s.apiUrl },
     ...(s.shards ? { shards: [...s.shards] } : {}),
     ...(s.shardCount ? { shardCount: s.shardCount } : {}),
-    ...(s.defaultCache ? {} : leanCache()),
+    ...(s.defaultCache ? {} : leanCache(s.cache)),
     ws: {
       buildIdentifyThrottler: async (manager) => {
         const info = await manager.fetchGatewayInformation();
         const max = info.session_start_limit.max_concurrency;
+        const windowMs = s.identifyWindowMs ?? IDENTIFY_WINDOW_MS;
         return redis
-          ? new RedisIdentifyThrottler(redis, max, s.redisPrefix)
-          : new SimpleIdentifyThrottler(max);
+          ? new RedisIdentifyThrottler(redis, max, s.redisPrefix, windowMs, s.onOthersIdentify)
+          : new LocalIdentifyThrottler(max, windowMs);
       },
     },
     allowedMentions: { parse: [] },

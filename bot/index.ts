@@ -45,6 +45,8 @@ export async function startBot(config: Config, ctx: RoleContext): Promise<Runnin
       shards: config.discord.shardIds,
       shardCount: config.discord.shardCount,
       messageContent: config.discord.messageContent,
+      startStallMs: config.discord.startStallMs,
+      cache: config.discord.cache,
       box,
       putObject,
     });

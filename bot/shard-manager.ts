@@ -48,8 +48,18 @@ if (import.meta.url === `file://${process.argv[1]}`) {
   }
   const logger = createLogger(config.logLevel, { role: 'shard-manager' });
   let stopping = false;
+  const total = config.discord.shardIds?.length ?? config.discord.shardCount ?? 1;
+  const ready = new Set<number>();
   manager.on('shardCreate', (shard) => {
     logger.info({ shard: shard.id }, 'starting shard process');
+    shard.on('ready', () => {
+      ready.add(shard.id);
+      logger.info(
+        { shard: shard.id, ready: ready.size, total },
+        `shard ${shard.id} ready (${ready.size}/${total})`,
+      );
+    });
+    shard.on('death', () => ready.delete(shard.id));
     let fatal = false;
     let deaths = 0;
     let startedAt = Date.now();
@@ -87,11 +97,13 @@ if (import.meta.url === `file://${process.argv[1]}`) {
   };
   process.on('SIGINT', () => void stop('SIGINT'));
   process.on('SIGTERM', () => void stop('SIGTERM'));
-  // Explicit count: 'auto' would ask discord.com directly, bypassing DISCORD_API_URL.
-  manager
-    .spawn({ amount: config.discord.shardCount ?? 1, delay: 0, timeout: 60_000 })
-    .catch((err: unknown) => {
-      logger.error({ err }, 'could not start the shards');
-      process.exit(1);
-    });
+  // Explicit count: 'auto' would ask discord.com directly, bypassing DISCORD_API_URL. Every
+  // process at once, without waiting for each to be ready (the manager's default, which would
+  // start one shard at a time and give up on one still queued for its identify turn): the
+  // children take their turns through Redis, `max_concurrency` at a time, and each gives up
+  // only when its start stalls (SHARD_START_STALL_MS), then is restarted as any dead shard.
+  manager.spawn({ amount: config.discord.shardCount ?? 1, delay: 0, timeout: -1 }).catch((err: unknown) => {
+    logger.error({ err }, 'could not start the shards');
+    process.exit(1);
+  });
 }

@@ -15,6 +15,18 @@ const port = z.coerce.number().int().min(1).max(65535);
 // Connection strings: postgres://, redis://, rediss:// (an empty variable counts as unset).
 const optionalUrl = z.string().trim().url('a connection URL').optional();
 
+/**
+ * A bot start fails when no shard became ready for this long (bot/shard-start.ts); shards start
+ * one per `max_concurrency` bucket per 5 s, so the whole start of many shards may take far longer.
+ */
+export const DEFAULT_SHARD_START_STALL_MS = 120_000;
+
+/**
+ * discord.js caches beyond the bot's own member and user: its handlers read members' roles from
+ * each interaction and message, never from the cache (bot/README.md, "Cache and memory").
+ */
+export const DEFAULT_BOT_CACHE = { membersPerGuild: 0, users: 0 } as const;
+
 /** Every variable, with its default; exported so a test holds the README's table to it. */
 export const envSchema = z.object({
   NODE_ENV: z.enum(['development', 'test', 'production']).default('development'),
@@ -60,6 +72,14 @@ export const envSchema = z.object({
     .optional(),
   // The privileged MessageContent intent: needed to mirror thread messages (see bot/README.md).
   DISCORD_MESSAGE_CONTENT: bool.default(true),
+  SHARD_START_STALL_MS: z.coerce.number().int().min(100).default(DEFAULT_SHARD_START_STALL_MS),
+  BOT_CACHE_MEMBERS_PER_GUILD: z.coerce
+    .number()
+    .int()
+    .min(0)
+    .max(1_000)
+    .default(DEFAULT_BOT_CACHE.membersPerGuild),
+  BOT_CACHE_USERS: z.coerce.number().int().min(0).max(100_000).default(DEFAULT_BOT_CACHE.users),
   DISCORD_CLIENT_SECRET: z.string().min(1).optional(),
 
   SESSION_IDLE_MINUTES: z.coerce.number().int().min(1).max(43_200).default(480),
@@ -162,6 +182,10 @@ export interface Config {
     readonly shardCount: number | undefined;
     readonly shardIds: readonly number[] | undefined;
     readonly messageContent: boolean;
+    /** A start fails when no shard became ready for this long. */
+    readonly startStallMs: number;
+    /** Members cached per guild and users cached in all, besides the bot's own. */
+    readonly cache: { readonly membersPerGuild: number; readonly users: number };
   };
   readonly api: {
     readonly sessionIdleSeconds: number;
@@ -262,6 +286,8 @@ export function loadConfig(env: Readonly<Record<string, string | undefined>> = p
       shardCount: e.SHARD_COUNT,
       shardIds: e.SHARD_IDS ? expandShardIds(e.SHARD_IDS) : undefined,
       messageContent: e.DISCORD_MESSAGE_CONTENT,
+      startStallMs: e.SHARD_START_STALL_MS,
+      cache: { membersPerGuild: e.BOT_CACHE_MEMBERS_PER_GUILD, users: e.BOT_CACHE_USERS },
     },
     api: {
       sessionIdleSeconds: e.SESSION_IDLE_MINUTES * 60,
