@@ -4,8 +4,12 @@ import { useLoad } from './forms.js';
 import { html } from './html.js';
 import { CannedSettings } from './settings-canned.js';
 import { CategoriesSettings } from './settings-categories.js';
+import { DiscordSettings } from './settings-discord.js';
+import { GamesSettings } from './settings-games.js';
 import { MembersSettings } from './settings-members.js';
 import { OrgSettings } from './settings-org.js';
+import { RetentionSettings } from './settings-retention.js';
+import { RolesSettings } from './settings-roles.js';
 import { SecuritySettings } from './settings-security.js';
 import { SlaSettings } from './settings-sla.js';
 import { TeamsSettings } from './settings-teams.js';
@@ -27,6 +31,7 @@ import { WebhooksSettings } from './settings-webhooks.js';
 const SECTIONS = [
   { key: 'org', title: 'Organization', shown: (p) => p.has('org.manage'), page: OrgSettings },
   { key: 'members', title: 'Members and roles', shown: (p) => p.has('members.read'), page: MembersSettings },
+  { key: 'roles', title: 'Roles', shown: (p) => p.has('roles.manage'), page: RolesSettings },
   { key: 'teams', title: 'Teams', shown: (p) => p.has('teams.manage'), page: TeamsSettings },
   {
     key: 'categories',
@@ -36,6 +41,9 @@ const SECTIONS = [
   },
   { key: 'canned', title: 'Canned replies', shown: (p) => p.has('canned.manage'), page: CannedSettings },
   { key: 'sla', title: 'SLA and business hours', shown: (p) => p.has('sla.manage'), page: SlaSettings },
+  { key: 'discord', title: 'Discord servers', shown: (p) => p.has('guilds.manage'), page: DiscordSettings },
+  { key: 'games', title: 'Games and keys', shown: (p) => p.has('games.manage'), page: GamesSettings },
+  { key: 'retention', title: 'Retention', shown: (p) => p.has('retention.manage'), page: RetentionSettings },
   { key: 'tokens', title: 'API tokens', shown: (p) => p.has('tokens.manage'), page: TokensSettings },
   { key: 'webhooks', title: 'Webhooks', shown: (p) => p.has('webhooks.manage'), page: WebhooksSettings },
   { key: 'security', title: 'Your sign-in security', shown: () => true, page: SecuritySettings },
