@@ -33,14 +33,24 @@ const TYPES: Record<string, string> = {
   '.mjs': 'text/javascript; charset=utf-8',
   '.css': 'text/css; charset=utf-8',
   '.svg': 'image/svg+xml',
+  '.png': 'image/png',
   '.json': 'application/json; charset=utf-8',
   '.webmanifest': 'application/manifest+json',
   '.html': 'text/html; charset=utf-8',
 };
 
-/** Files in panel/ that are source or documentation, not served. */
+/**
+ * Files in panel/ that are source or documentation, not served as release files: the page and
+ * the service worker are served filled in, at `/` and `/sw.js`.
+ */
 const NOT_SERVED = new Set(['.md', '.ts']);
-const NOT_SERVED_NAMES = new Set(['index.html', 'tsconfig.json']);
+const NOT_SERVED_NAMES = new Set(['index.html', 'tsconfig.json', 'sw.js']);
+
+/** Release files that name other release files by absolute URL (`{{BASE}}`), filled at load. */
+const TEMPLATED = new Set(['offline.html']);
+
+/** The object panel/sw.js holds for the server to fill: the release id and what it caches. */
+const SW_BUILD_SLOT = "const BUILD = { release: 'dev', shell: [], offline: '' };";
 
 /** Paths that belong to the API: an unknown one there is a JSON 404, never the panel. */
 const API_PREFIXES = ['/v1', '/auth', '/docs', '/sdk', '/health', '/ready', '/metrics', '/panel'];
@@ -134,6 +144,8 @@ export interface PanelBundle {
   /** The CSP source that allows exactly the inline import map. */
   importMapHash: string;
   template: string;
+  /** panel/sw.js with this release's id and files filled in, served at /sw.js. */
+  serviceWorker: Asset;
 }
 
 /** Reads panel/ and the pinned libraries once; throws at startup if a file is missing. */
@@ -149,11 +161,11 @@ export function loadPanel(dir = PANEL_DIR): PanelBundle {
   const base = `/panel/${release}/`;
   const assets = new Map<string, Asset>();
   files.forEach((f, i) => {
-    const url = base + relative(dir, f).split(sep).join('/');
-    assets.set(
-      url,
-      makeAsset(contents[i] as Buffer, TYPES[extname(f)] ?? 'application/octet-stream', IMMUTABLE),
-    );
+    const name = relative(dir, f).split(sep).join('/');
+    const body = TEMPLATED.has(name)
+      ? Buffer.from((contents[i] as Buffer).toString('utf8').replaceAll('{{BASE}}', base))
+      : (contents[i] as Buffer);
+    assets.set(base + name, makeAsset(body, TYPES[extname(f)] ?? 'application/octet-stream', IMMUTABLE));
   });
   const imports: Record<string, string> = {};
   for (const v of VENDOR) {
@@ -180,7 +192,20 @@ export function loadPanel(dir = PANEL_DIR): PanelBundle {
     importMap,
     importMapHash: `'sha256-${createHash('sha256').update(importMap).digest('base64')}'`,
     template,
+    serviceWorker: serviceWorker(dir, release, [...assets.keys()], `${base}offline.html`),
   };
+}
+
+/**
+ * panel/sw.js with the release filled in. The release id changes the worker's bytes, which is
+ * how the browser learns of a new release (it compares them on each visit: `no-cache`).
+ */
+function serviceWorker(dir: string, release: string, shell: string[], offline: string): Asset {
+  const raw = readFileSync(join(dir, 'sw.js'), 'utf8');
+  if (!raw.includes(SW_BUILD_SLOT)) throw new Error(`panel/sw.js lost its placeholder ${SW_BUILD_SLOT}`);
+  const build = JSON.stringify({ release, shell, offline });
+  const code = raw.replace(SW_BUILD_SLOT, `const BUILD = ${build};`);
+  return makeAsset(Buffer.from(code), TYPES['.js'] as string, 'no-cache');
 }
 
 /** What the page needs to know before its first request: which sign-in doors are open here. */
@@ -272,6 +297,11 @@ export async function panelRoutes(app: FastifyInstance, opts: { bundle?: PanelBu
     send(req, reply, page(panelConfig(app, req)), csp);
 
   app.get('/', { config: { access: 'public', rateLimit: 'none' }, schema: hidden }, servePage);
+
+  // The worker's scope is the folder it is served from: at the root, it covers every panel page.
+  app.get('/sw.js', { config: { access: 'public', rateLimit: 'none' }, schema: hidden }, (req, reply) =>
+    send(req, reply, bundle.serviceWorker, csp),
+  );
 
   app.get('/panel/*', { config: { access: 'public', rateLimit: 'none' }, schema: hidden }, (req, reply) => {
     const path = req.url.split('?')[0] as string;

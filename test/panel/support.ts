@@ -14,8 +14,8 @@ import { startWorkerRuntime, type WorkerRuntime } from '../../workers/runtime.js
 import { startTestApi, type TestApi } from '../api/support.js';
 
 /** Debian's chromium; CI installs it in .ci/run. PANEL_CHROMIUM points elsewhere if needed. */
-const CHROMIUM = process.env.PANEL_CHROMIUM ?? '/usr/bin/chromium';
-const ARGS = [
+export const CHROMIUM = process.env.PANEL_CHROMIUM ?? '/usr/bin/chromium';
+export const ARGS = [
   '--headless',
   '--no-sandbox',
   '--disable-gpu',
