@@ -81,6 +81,10 @@ const BULK_PERMISSION: Record<z.infer<typeof bulkAction>['type'], Permission> = 
   tags: 'tickets.update',
 };
 
+// Fastify hands a POST without a body (a browser's fetch without one, curl -X POST) to validation
+// as null, so the actions whose body is optional accept null as "no options".
+const noBody = z.object({}).nullish();
+
 const T = ['tickets'];
 const ticketResponse = { 200: ticketSchema, ...errorResponses };
 
@@ -374,7 +378,7 @@ export const ticketRoutes: FastifyPluginAsyncZod = async (app) => {
     z.object({ assigneeId: z.uuid().nullable() }),
     (req, ticketId, b) => req.inOrg((tx) => assign(tx, { ticketId, assigneeId: b.assigneeId }, actorOf(req))),
   );
-  action('claim', 'tickets.assign', 'Take the ticket yourself', z.object({}).optional(), (req, ticketId) =>
+  action('claim', 'tickets.assign', 'Take the ticket yourself', noBody, (req, ticketId) =>
     req.inOrg((tx) => claim(tx, ticketId, actorOf(req))),
   );
   action(
@@ -414,15 +418,11 @@ export const ticketRoutes: FastifyPluginAsyncZod = async (app) => {
     'close',
     'tickets.close',
     'Close the ticket',
-    z.object({ reason: z.string().trim().min(1).max(500).optional() }).optional(),
+    z.object({ reason: z.string().trim().min(1).max(500).optional() }).nullish(),
     (req, ticketId, b) => req.inOrg((tx) => close(tx, { ticketId, reason: b?.reason }, actorOf(req))),
   );
-  action(
-    'reopen',
-    'tickets.close',
-    'Reopen a solved or closed ticket',
-    z.object({}).optional(),
-    (req, ticketId) => req.inOrg((tx) => reopen(tx, ticketId, actorOf(req))),
+  action('reopen', 'tickets.close', 'Reopen a solved or closed ticket', noBody, (req, ticketId) =>
+    req.inOrg((tx) => reopen(tx, ticketId, actorOf(req))),
   );
   action(
     'merge',

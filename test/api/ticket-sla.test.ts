@@ -156,3 +156,13 @@ describe('what the panel looks tickets and tags up by', () => {
     expect(await count()).toBe(after);
   });
 });
+
+describe('actions that take no body', () => {
+  it('close, reopen and claim with no body at all, as a browser fetch or curl -X POST sends them', async () => {
+    const t = await open('No body needed');
+    for (const action of ['claim', 'close', 'reopen']) {
+      const res = await api.call(owner, { method: 'POST', url: url(`/${t.id}/${action}`) });
+      expect(res.statusCode, `${action}: ${res.body}`).toBe(200);
+    }
+  });
+});
