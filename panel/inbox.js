@@ -1,24 +1,30 @@
 // @ts-check
 import { useCallback, useEffect, useRef, useState } from 'preact/hooks';
 import { api, describeError, query } from './api.js';
+import { BulkBar } from './bulk.js';
 import { html } from './html.js';
+import { SavedViews } from './inbox-views.js';
+import { useRowWindow } from './inbox-window.js';
 import { KeyHelp } from './keys.js';
 import { ago, label, PRIORITIES, SOURCES, STATUSES } from './labels.js';
 import { live } from './live.js';
 import { navigate } from './router.js';
 import { isUnread } from './seen.js';
+import { SlaBadge } from './sla.js';
 import { prefetchTicket } from './ticket.js';
 
 /**
  * @typedef {{ id: string, number: number, subject: string, status: string, priority: string, origin: string,
  *   assigneeId: string | null, assigneeName: string | null, requesterName: string | null, tags: string[],
- *   lastPlayerMessageAt: string | null, lastStaffMessageAt: string | null, createdAt: string, updatedAt: string }} TicketItem
+ *   lastPlayerMessageAt: string | null, lastStaffMessageAt: string | null, createdAt: string, updatedAt: string,
+ *   sla: { metric: string, dueAt: string, breached: boolean } | null }} TicketItem
+ * @typedef {{ userId: string, displayName: string }} Member
  * @typedef {{ id: string, name: string }} Category
  */
 
 const PAGE = 50;
 /** The filters the inbox keeps in its URL, so a view can be bookmarked and survives reload. */
-const FILTERS = ['q', 'status', 'assignee', 'priority', 'category', 'source', 'sla', 'sort'];
+const FILTERS = ['q', 'status', 'assignee', 'priority', 'category', 'tag', 'source', 'sla', 'sort'];
 const DEFAULT_STATUS = 'open,pending,on_hold';
 
 /** @param {string} search */
@@ -42,6 +48,7 @@ function apiQuery(f, userId) {
     assignee: f.assignee === 'me' ? userId : f.assignee,
     priority: f.priority,
     category: f.category,
+    tag: f.tag,
     source: f.source,
     sla: f.sla,
     sort: f.sort,
@@ -112,10 +119,17 @@ export function Inbox({ org, me, search }) {
   const [categories, setCategories] = useState(/** @type {Category[]} */ ([]));
   const [help, setHelp] = useState(false);
   const [q, setQ] = useState(f.q);
+  // Ticked tickets (by id, kept across pages and refreshes) and whether the bulk bar is open.
+  const [checked, setChecked] = useState(/** @type {Map<string, number>} */ (new Map()));
+  const [bulkOpen, setBulkOpen] = useState(false);
+  const [members, setMembers] = useState(/** @type {Member[] | null} */ (null));
+  const [tags, setTags] = useState(/** @type {string[]} */ ([]));
   const searchRef = useRef(/** @type {HTMLInputElement | null} */ (null));
   const listRef = useRef(/** @type {HTMLOListElement | null} */ (null));
   const known = useRef(/** @type {Set<string>} */ (new Set(arrived?.tickets.map((t) => t.id))));
   const skipFirstLoad = useRef(!!arrived);
+  const shown = useRef(0);
+  shown.current = tickets.length;
 
   const load = useCallback(
     /** @param {{ after?: string, refresh?: boolean }} [opts] */
@@ -135,8 +149,17 @@ export function Inbox({ org, me, search }) {
           if (arrived.length) setFresh((s) => new Set([...s, ...arrived]));
         }
         for (const t of page.tickets) known.current.add(t.id);
-        setTickets((old) => (opts.after ? [...old, ...page.tickets] : page.tickets));
-        if (!opts.refresh || !opts.after) setNext(page.next);
+        // A live refresh asks again for the top of the list only: when more pages were loaded
+        // than it covers, the rows below it and the cursor after them stay, so the list does not
+        // shrink back to 100 rows under someone scrolling through hundreds.
+        const keepTail = opts.refresh && shown.current > limit;
+        if (keepTail) {
+          const ids = new Set(page.tickets.map((t) => t.id));
+          setTickets((old) => [...page.tickets, ...old.slice(limit).filter((t) => !ids.has(t.id))]);
+        } else {
+          setTickets((old) => (opts.after ? [...old, ...page.tickets] : page.tickets));
+          setNext(page.next);
+        }
       } catch (err) {
         setError(describeError(err));
       } finally {
@@ -162,7 +185,31 @@ export function Inbox({ org, me, search }) {
       (r) => setCategories(r.categories),
       () => setCategories([]),
     );
+    api('GET', `/v1/orgs/${org.id}/tickets/tags`).then(
+      (r) => setTags(r.tags.map((/** @type {{ tag: string }} */ t) => t.tag)),
+      () => setTags([]),
+    );
   }, [org.id]);
+
+  // The members list, for bulk assignment: asked for on the first tick only.
+  useEffect(() => {
+    if (!bulkOpen || members) return;
+    api('GET', `/v1/orgs/${org.id}/members`).then(
+      (r) => setMembers(r.members),
+      () => setMembers([]),
+    );
+  }, [bulkOpen, org.id]);
+
+  /** @param {TicketItem} t */
+  const toggle = (t) => {
+    setChecked((c) => {
+      const n = new Map(c);
+      if (n.has(t.id)) n.delete(t.id);
+      else n.set(t.id, t.number);
+      return n;
+    });
+    setBulkOpen(true);
+  };
 
   // Live: any change in the org refetches the first page, at most every 250 ms.
   useEffect(() => {
@@ -184,9 +231,9 @@ export function Inbox({ org, me, search }) {
     };
   }, [org.id, load]);
 
-  /** @param {Record<string, string>} change */
-  const setFilters = (change) => {
-    const nextF = { ...f, ...change };
+  /** @param {Record<string, string>} change @param {boolean} [whole] replace every filter (a saved view) */
+  const setFilters = (change, whole = false) => {
+    const nextF = whole ? { ...change } : { ...f, ...change };
     /** @type {Record<string, string>} */
     const params = {};
     for (const k of FILTERS)
@@ -211,6 +258,9 @@ export function Inbox({ org, me, search }) {
       ) {
         e.preventDefault();
         open(/** @type {TicketItem} */ (tickets[selected]));
+      } else if (e.key === 'x' && tickets[selected]) {
+        e.preventDefault();
+        toggle(/** @type {TicketItem} */ (tickets[selected]));
       } else if (e.key === '/') {
         e.preventDefault();
         searchRef.current?.focus();
@@ -229,12 +279,21 @@ export function Inbox({ org, me, search }) {
       performance.mark('gm:inbox-rows');
   }, [tickets]);
 
-  // Keep the selected row in view and focused, so the screen reader follows j/k.
+  const win = useRowWindow(listRef, tickets.length);
+
+  // Keep the selected row in view and focused, so the screen reader follows j/k. In a long list
+  // the row may not be rendered yet: scroll to where it will be, and the window brings it in.
   useEffect(() => {
-    const row = listRef.current?.querySelectorAll('a.ticket')[selected];
+    const list = listRef.current;
+    const row = list?.querySelector(`li[data-index="${selected}"] a.ticket`);
+    if (!row && list && win.stride) {
+      const top = list.getBoundingClientRect().top + scrollY + selected * win.stride;
+      if (top < scrollY || top + win.stride > scrollY + innerHeight) scrollTo({ top: top - innerHeight / 3 });
+      return;
+    }
     if (row instanceof HTMLElement && document.activeElement?.closest('.ticket-list')) row.focus();
     row?.scrollIntoView({ block: 'nearest' });
-  }, [selected]);
+  }, [selected, win.start]);
 
   const select = (
     /** @type {string} */ name,
@@ -243,7 +302,7 @@ export function Inbox({ org, me, search }) {
   ) =>
     html`<label class="filter"
       >${text}
-      <select value=${f[name]} onChange=${(/** @type {any} */ e) => setFilters({ [name]: e.currentTarget.value })}>
+      <select id=${`filter-${name}`} value=${f[name]} onChange=${(/** @type {any} */ e) => setFilters({ [name]: e.currentTarget.value })}>
         ${options.map(([v, t]) => html`<option value=${v}>${t}</option>`)}
       </select></label
     >`;
@@ -280,6 +339,7 @@ export function Inbox({ org, me, search }) {
       ])}
       ${select('priority', 'Priority', [['', 'Any'], ...PRIORITIES.map((p) => /** @type {[string, string]} */ ([p, label(p)]))])}
       ${select('category', 'Category', [['', 'Any'], ...categories.map((c) => /** @type {[string, string]} */ ([c.id, c.name]))])}
+      ${select('tag', 'Tag', [['', 'Any'], ...[...new Set([...tags, ...(f.tag ? [f.tag] : [])])].map((t) => /** @type {[string, string]} */ ([t, t]))])}
       ${select('source', 'Source', [['', 'Any'], ...SOURCES.map((s) => /** @type {[string, string]} */ ([s, label(s)]))])}
       ${select('sla', 'SLA', [
         ['', 'Any'],
@@ -296,19 +356,53 @@ export function Inbox({ org, me, search }) {
       ])}
       <button type="submit" class="visually-hidden">Search</button>
     </form>
+    <${SavedViews} orgId=${org.id} filters=${f} onApply=${(/** @type {Record<string, string>} */ v) => setFilters(v, true)} />
+    ${
+      bulkOpen
+        ? html`<${BulkBar}
+            orgId=${org.id}
+            targets=${[...checked].map(([id, number]) => ({ id, number }))}
+            members=${members}
+            tags=${tags}
+            onDone=${(/** @type {{ id: string, ok: boolean }[]} */ outcomes) => {
+              // Done tickets are unticked; failed ones stay ticked, to retry or look at.
+              setChecked((c) => {
+                const n = new Map(c);
+                for (const o of outcomes) if (o.ok) n.delete(o.id);
+                return n;
+              });
+              load({ refresh: true });
+            }}
+            onClear=${() => {
+              setChecked(new Map());
+              setBulkOpen(false);
+            }}
+          />`
+        : null
+    }
     ${error ? html`<p class="error" role="alert">Tickets could not be loaded: ${error} <button type="button" onClick=${() => load()}>Retry</button></p>` : null}
     <p class="muted list-status" role="status">
       ${loading ? 'Loading tickets…' : `${tickets.length}${next ? '+' : ''} ticket${tickets.length === 1 ? '' : 's'}`}
-      <span class="hint"> · press ? for keys</span>
+      <span class="hint"> · x selects · press ? for keys</span>
     </p>
     ${
       !loading && !error && tickets.length === 0
         ? html`<p class="empty">No tickets match these filters.</p>`
-        : html`<ol class="ticket-list" ref=${listRef} aria-label="Tickets">
-            ${tickets.map(
-              (t, i) => html`<li key=${t.id} class=${i === selected ? 'selected' : ''}>
+        : html`<ol class=${`ticket-list${win.stride ? ' windowed' : ''}`} ref=${listRef} aria-label="Tickets">
+            ${win.start > 0 ? html`<li class="spacer" aria-hidden="true" style=${{ height: `${win.start * win.stride}px` }}></li>` : null}
+            ${tickets.slice(win.start, win.end).map((t, j) => {
+              const i = win.start + j;
+              const unread = isUnread(org.id, t);
+              return html`<li key=${t.id} data-index=${i} class=${i === selected ? 'selected' : ''}>
+                <input
+                  type="checkbox"
+                  class="pick"
+                  checked=${checked.has(t.id)}
+                  aria-label=${`Select #${t.number}`}
+                  onChange=${() => toggle(t)}
+                />
                 <a
-                  class=${`ticket ${isUnread(org.id, t) ? 'unread' : ''}`}
+                  class=${`ticket ${unread ? 'unread' : ''}`}
                   href=${`/o/${org.id}/t/${t.id}`}
                   aria-current=${i === selected ? 'true' : undefined}
                   onFocus=${() => setSelected(i)}
@@ -317,8 +411,9 @@ export function Inbox({ org, me, search }) {
                   <span class="num">#${t.number}</span>
                   <span class="subject">${t.subject}</span>
                   ${fresh.has(t.id) ? html`<span class="badge new">New</span>` : null}
-                  ${isUnread(org.id, t) ? html`<span class="badge unread-badge">Unread</span>` : null}
+                  ${unread ? html`<span class="badge unread-badge">Unread</span>` : null}
                   <span class="meta">
+                    <${SlaBadge} sla=${t.sla} />
                     <span class=${`badge status-${t.status}`}>${label(t.status)}</span>
                     <span class=${`badge prio-${t.priority}`}>${label(t.priority)}</span>
                     <span>${label(t.origin)}</span>
@@ -327,8 +422,9 @@ export function Inbox({ org, me, search }) {
                     <time datetime=${t.updatedAt}>${ago(t.updatedAt)}</time>
                   </span>
                 </a>
-              </li>`,
-            )}
+              </li>`;
+            })}
+            ${win.end < tickets.length ? html`<li class="spacer" aria-hidden="true" style=${{ height: `${(tickets.length - win.end) * win.stride}px` }}></li>` : null}
           </ol>`
     }
     ${next ? html`<button type="button" class="more" disabled=${loading} onClick=${() => load({ after: next })}>Load more</button>` : null}

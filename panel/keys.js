@@ -5,9 +5,12 @@ import { html } from './html.js';
 const KEYS = [
   ['j / k', 'Next / previous ticket'],
   ['Enter', 'Open the selected ticket'],
+  ['x', 'Select the ticket for a bulk action (in the inbox)'],
   ['/', 'Search'],
   ['r', 'Reply (in a ticket)'],
   ['n', 'Internal note (in a ticket)'],
+  ['a', 'Assign: go to the assignee control (in a ticket)'],
+  ['e', 'Close the ticket (in a ticket)'],
   ['Esc', 'Back to the inbox (in a ticket), or close this list'],
   ['?', 'This list'],
 ];

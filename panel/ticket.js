@@ -7,14 +7,21 @@ import { ago, label, PRIORITIES, STATUSES } from './labels.js';
 import { live } from './live.js';
 import { navigate } from './router.js';
 import { markSeen } from './seen.js';
+import { SlaBadge } from './sla.js';
+import { MergeControl, TagsControl, TransferControl } from './ticket-actions.js';
+import { CannedPicker } from './ticket-canned.js';
+import { AttachButton, Attachments } from './ticket-files.js';
+import { PlayerCard } from './ticket-player.js';
 
 /**
  * @typedef {{ id: string, number: number, subject: string, status: string, priority: string, origin: string,
- *   assigneeId: string | null, tags: string[], createdAt: string, updatedAt: string, closeReason: string | null }} Ticket
+ *   assigneeId: string | null, requesterId: string | null, teamId: string | null, tags: string[], createdAt: string,
+ *   updatedAt: string, closeReason: string | null }} Ticket
  * @typedef {{ id: string, authorType: string, authorUserId: string | null, authorPlayerId: string | null, origin: string, body: string, createdAt: string }} Message
  * @typedef {{ id: string, authorUserId: string | null, body: string, createdAt: string }} Note
  * @typedef {{ id: number, type: string, actorType: string, actorId: string | null, data: Record<string, unknown>, createdAt: string }} TicketEvent
- * @typedef {{ ticket: Ticket, messages: Message[], notes: Note[], events: TicketEvent[] }} TicketData
+ * @typedef {{ ticket: Ticket, sla: { metric: string, dueAt: string, breached: boolean } | null, messages: Message[],
+ *   notes: Note[], events: TicketEvent[], attachments: import('./ticket-files.js').Attachment[] }} TicketData
  * @typedef {{ userId: string, displayName: string }} Member
  */
 
@@ -131,6 +138,20 @@ export function TicketView({ org, ticketId, me }) {
     [],
   );
 
+  /** Puts a canned reply's text in the composer at the cursor (or after the draft). @param {string} text */
+  const insertText = (text) => {
+    const el = composer.current;
+    const at = el && document.activeElement === el ? el.selectionStart : draft.length;
+    const before = draft.slice(0, at);
+    const glue = before && !before.endsWith('\n') ? '\n' : '';
+    onDraft(`${before}${glue}${text}${draft.slice(at)}`);
+    requestAnimationFrame(() => {
+      composer.current?.focus();
+      const end = before.length + glue.length + text.length;
+      composer.current?.setSelectionRange(end, end);
+    });
+  };
+
   /** @param {'reply' | 'note'} m */
   const switchMode = (m) => {
     setMode(m);
@@ -200,6 +221,13 @@ export function TicketView({ org, ticketId, me }) {
       if (e.key === 'r' || e.key === 'n') {
         e.preventDefault();
         switchMode(e.key === 'r' ? 'reply' : 'note');
+      } else if (e.key === 'a') {
+        // Assign: focus the assignee control, where arrow keys or typing pick a member.
+        e.preventDefault();
+        document.getElementById('assign-select')?.focus();
+      } else if (e.key === 'e' && data && !['solved', 'closed'].includes(data.ticket.status)) {
+        e.preventDefault();
+        act('close', () => api('POST', `${base}/close`));
       } else if (e.key === 'Escape' && !help) {
         navigate(`/o/${org.id}`);
       } else if (e.key === '?') {
@@ -239,6 +267,7 @@ export function TicketView({ org, ticketId, me }) {
       <p class="meta">
         <span class=${`badge status-${t.status}`}>${label(t.status)}</span>
         <span class=${`badge prio-${t.priority}`}>${label(t.priority)}</span>
+        <${SlaBadge} sla=${data.sla} />
         <span>from ${label(t.origin)}</span>
         <span>opened <time datetime=${t.createdAt}>${ago(t.createdAt)}</time></span>
         <span>${t.assigneeId ? `assigned to ${nameOf(t.assigneeId)}` : 'unassigned'}</span>
@@ -280,6 +309,8 @@ export function TicketView({ org, ticketId, me }) {
           )}
         </ol>
 
+        <${Attachments} attachments=${data.attachments ?? []} />
+
         <form class=${`composer ${mode}`} onSubmit=${send} aria-label=${mode === 'reply' ? 'Public reply' : 'Internal note'}>
           <div class="tabs" role="radiogroup" aria-label="Write">
             <label><input type="radio" name="mode" checked=${mode === 'reply'} onChange=${() => switchMode('reply')} /> Reply to player <kbd>r</kbd></label>
@@ -300,6 +331,10 @@ export function TicketView({ org, ticketId, me }) {
             aria-describedby=${errors.compose ? 'err-compose' : undefined}
           ></textarea>
           <${ErrorFor} id="compose" errors=${errors} />
+          <div class="row composer-tools">
+            <${CannedPicker} orgId=${org.id} ticketId=${ticketId} onInsert=${insertText} />
+            <${AttachButton} base=${base} onUploaded=${load} />
+          </div>
           <div class="row">
             <button class="primary" disabled=${busy === 'compose'}>${mode === 'reply' ? 'Send reply' : 'Add note'}</button>
             <span class="muted">Ctrl+Enter sends. The draft is kept if the page reloads.</span>
@@ -318,7 +353,7 @@ export function TicketView({ org, ticketId, me }) {
         ${
           members
             ? html`<div class="action">
-                <label for="assign-select">Assignee</label>
+                <label for="assign-select">Assignee <kbd>a</kbd></label>
                 <select
                   id="assign-select"
                   value=${t.assigneeId ?? ''}
@@ -335,6 +370,7 @@ export function TicketView({ org, ticketId, me }) {
               </div>`
             : null
         }
+        <${TransferControl} orgId=${org.id} base=${base} ticket=${t} act=${act} busy=${busy} errors=${errors} />
         <div class="action">
           <label for="status-select">Status</label>
           <select
@@ -364,11 +400,14 @@ export function TicketView({ org, ticketId, me }) {
             closed
               ? html`<button type="button" disabled=${busy === 'reopen'} onClick=${() => act('reopen', () => api('POST', `${base}/reopen`))}>Reopen</button>
                   <${ErrorFor} id="reopen" errors=${errors} />`
-              : html`<button type="button" class="danger" disabled=${busy === 'close'} onClick=${() => act('close', () => api('POST', `${base}/close`))}>Close ticket</button>
+              : html`<button type="button" class="danger" disabled=${busy === 'close'} onClick=${() => act('close', () => api('POST', `${base}/close`))}>Close ticket <kbd>e</kbd></button>
                   <${ErrorFor} id="close" errors=${errors} />`
           }
         </div>
         ${t.closeReason ? html`<p class="muted">Closed because: ${t.closeReason}</p>` : null}
+        <${TagsControl} orgId=${org.id} base=${base} ticket=${t} act=${act} busy=${busy} errors=${errors} />
+        <${MergeControl} orgId=${org.id} base=${base} ticket=${t} act=${act} busy=${busy} errors=${errors} />
+        <${PlayerCard} orgId=${org.id} playerId=${t.requesterId} ticketId=${t.id} />
 
         <details class="history">
           <summary>History (${data.events.length})</summary>
