@@ -45,10 +45,10 @@ async function signedIn(role: string, width = 1280): Promise<Page> {
 }
 
 /** A page signed in as a new user who belongs to no org (its session cookie set directly). */
-async function stranger(name: string): Promise<{ page: Page; userId: string }> {
+async function stranger(name: string, width = 1280): Promise<{ page: Page; userId: string }> {
   const user = await createUser(db.app, { displayName: name });
   const { cookie } = await rig.api.sessionFor(user.id);
-  const { ctx, page } = await newPage(name);
+  const { ctx, page } = await newPage(name, width);
   await ctx.addCookies([{ name: 'gm_session', value: cookie as string, url: rig.url }]);
   return { page, userId: user.id };
 }
@@ -57,6 +57,9 @@ const settings = async (page: Page, section: string, heading: string) => {
   await page.goto(`/o/${orgId}/settings/${section}`);
   await page.getByRole('heading', { level: 1, name: heading }).waitFor();
 };
+/** Until every part of the page has its data (no "Loading…" left), so checks see the full page. */
+const loaded = (page: Page) =>
+  expect.poll(() => page.getByText('Loading…').count(), { timeout: 8000 }).toBe(0);
 
 /** The key of the role `userId` holds in `org`, from the database. */
 const roleIn = async (org: string, userId: string) =>
@@ -107,13 +110,14 @@ describe('invite links', () => {
     expect(await roleIn(orgId, userId)).toBe('moderator');
   });
 
-  it('says in words that a used link can no longer be used', async () => {
-    const { page } = await stranger('Too late');
+  it('says in words that a used link can no longer be used (at phone width, without sideways scroll)', async () => {
+    const { page } = await stranger('Too late', 375);
     await page.goto(link);
     const err = page.getByRole('alert');
     await err.waitFor();
     expect(await err.textContent()).toMatch(/can no longer be used: .*used.*expired/);
     expect(await page.getByRole('button', { name: 'Accept and join' }).count()).toBe(0);
+    expect(await page.evaluate('document.documentElement.scrollWidth')).toBeLessThanOrEqual(375);
     await shot(page, 'invite-used');
   });
 
@@ -368,7 +372,7 @@ describe('retention', () => {
   it('names a missing number of days and an action the target refuses, saves a policy, and keeps it after a reload', async () => {
     await settings(admin, 'retention', 'Retention');
     const form = admin.getByRole('form', { name: 'Ticket messages' });
-    expect(await form.getByText('Now: kept for ever.').count()).toBe(1);
+    await form.getByText('Now: kept for ever.').waitFor();
     await form.getByRole('button', { name: 'Save' }).click();
     await form.locator('#err-days-messages').waitFor();
     await form.getByLabel('Keep for (days)').fill('365');
@@ -458,7 +462,7 @@ const OVERFLOWING = `[...document.querySelectorAll('body *')]
 describe('accessibility and phone width', () => {
   it.each(PAGES)('axe finds no serious or critical violation on the %s page', async (section, heading) => {
     await settings(admin, section, heading);
-    await admin.waitForLoadState('networkidle');
+    await loaded(admin);
     expect(await seriousViolations(admin)).toEqual([]);
     await shot(admin, `settings-${section}`);
   });
@@ -467,6 +471,7 @@ describe('accessibility and phone width', () => {
     await admin.setViewportSize({ width: 375, height: 800 });
     for (const [section, heading] of PAGES) {
       await settings(admin, section, heading);
+      await loaded(admin);
       const width = await admin.evaluate('document.documentElement.scrollWidth');
       expect(width, `${section}: ${await admin.evaluate(OVERFLOWING)}`).toBeLessThanOrEqual(375);
       await shot(admin, `settings-${section}-phone`);
