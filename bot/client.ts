@@ -1,4 +1,12 @@
-import { Client, type ClientOptions, GatewayIntentBits, Options, Partials } from 'discord.js';
+import {
+  type CacheFactory,
+  Client,
+  type ClientOptions,
+  GatewayIntentBits,
+  LimitedCollection,
+  Options,
+  Partials,
+} from 'discord.js';
 import type { Redis } from 'ioredis';
 import { DEFAULT_BOT_CACHE } from '../lib/config.js';
 import { IDENTIFY_WINDOW_MS, LocalIdentifyThrottler, RedisIdentifyThrottler } from './identify-throttler.js';
@@ -38,6 +46,32 @@ export function botIntents(messageContent: boolean): GatewayIntentBits[] {
   ];
 }
 
+/** The caches that are off: the bot never reads them (it works by id through REST). */
+const OFF = new Set([
+  'MessageManager',
+  'ReactionManager',
+  'ReactionUserManager',
+  'PresenceManager',
+  'VoiceStateManager',
+  'StageInstanceManager',
+  'GuildEmojiManager',
+  'BaseGuildEmojiManager',
+  'GuildStickerManager',
+  'GuildScheduledEventManager',
+  'GuildBanManager',
+  'GuildInviteManager',
+  'AutoModerationRuleManager',
+  'ApplicationCommandManager',
+  'GuildApplicationCommandManager',
+  'GuildMessageManager',
+  'DMMessageManager',
+  'ThreadMemberManager',
+  'GuildForumThreadManager',
+  'GuildTextThreadManager',
+]);
+/** Shared by every cache that is off: a maxSize 0 collection never stores an entry. */
+const NEVER = new LimitedCollection<unknown, unknown>({ maxSize: 0 });
+
 /** How many members (per guild) and users the lean cache keeps besides the bot's own. */
 export interface CacheSizes {
   membersPerGuild: number;
@@ -48,33 +82,20 @@ export interface CacheSizes {
 export function leanCache(
   sizes: CacheSizes = DEFAULT_BOT_CACHE,
 ): Pick<ClientOptions, 'makeCache' | 'sweepers'> {
+  const limited = Options.cacheWithLimits({
+    ...Options.DefaultMakeCacheSettings,
+    // Recent message authors only: a message's member is found here when its event arrives
+    // (the handler holds it from then on); interactions carry their own. The bot's own member
+    // stays (permission checks read it).
+    GuildMemberManager: { maxSize: sizes.membersPerGuild, keepOverLimit: (m) => m.id === m.client.user.id },
+    UserManager: { maxSize: sizes.users, keepOverLimit: (u) => u.id === u.client.user.id },
+  });
   return {
-    makeCache: Options.cacheWithLimits({
-      ...Options.DefaultMakeCacheSettings,
-      MessageManager: 0,
-      ReactionManager: 0,
-      ReactionUserManager: 0,
-      PresenceManager: 0,
-      VoiceStateManager: 0,
-      StageInstanceManager: 0,
-      GuildEmojiManager: 0,
-      BaseGuildEmojiManager: 0,
-      GuildStickerManager: 0,
-      GuildScheduledEventManager: 0,
-      GuildBanManager: 0,
-      GuildInviteManager: 0,
-      AutoModerationRuleManager: 0,
-      ApplicationCommandManager: 0,
-      GuildMessageManager: 0,
-      DMMessageManager: 0,
-      ThreadMemberManager: 0,
-      GuildForumThreadManager: 0,
-      GuildTextThreadManager: 0,
-      // The handlers take a member's roles from the interaction or message itself, never from
-      // the cache; the bot's own member stays (permission checks read it).
-      GuildMemberManager: { maxSize: sizes.membersPerGuild, keepOverLimit: (m) => m.id === m.client.user.id },
-      UserManager: { maxSize: sizes.users, keepOverLimit: (u) => u.id === u.client.user.id },
-    }),
+    // A cache that is off holds nothing, yet discord.js makes one collection per manager: per
+    // channel (messages, threads) and per guild (emojis, stickers, bans, invites...), ~15 empty
+    // Maps per guild plus 2 per text channel. They all share one that never stores anything.
+    makeCache: ((...args: Parameters<CacheFactory>) =>
+      OFF.has(args[2].name) || OFF.has(args[0].name) ? NEVER : limited(...args)) as CacheFactory,
     sweepers: {
       ...Options.DefaultSweeperSettings,
       threads: { interval: 3600, lifetime: 3600 },

@@ -22,10 +22,11 @@ const optionalUrl = z.string().trim().url('a connection URL').optional();
 export const DEFAULT_SHARD_START_STALL_MS = 120_000;
 
 /**
- * discord.js caches beyond the bot's own member and user: its handlers read members' roles from
- * each interaction and message, never from the cache (bot/README.md, "Cache and memory").
+ * discord.js caches beyond the bot's own member and user. A message's member is found through the
+ * member cache when the event arrives (so at least 1 per guild), then held by the handler; nothing
+ * else reads members or users from the cache (bot/README.md, "Cache and memory").
  */
-export const DEFAULT_BOT_CACHE = { membersPerGuild: 0, users: 0 } as const;
+export const DEFAULT_BOT_CACHE = { membersPerGuild: 5, users: 0 } as const;
 
 /** Every variable, with its default; exported so a test holds the README's table to it. */
 export const envSchema = z.object({
@@ -76,7 +77,7 @@ export const envSchema = z.object({
   BOT_CACHE_MEMBERS_PER_GUILD: z.coerce
     .number()
     .int()
-    .min(0)
+    .min(1)
     .max(1_000)
     .default(DEFAULT_BOT_CACHE.membersPerGuild),
   BOT_CACHE_USERS: z.coerce.number().int().min(0).max(100_000).default(DEFAULT_BOT_CACHE.users),

@@ -65,6 +65,9 @@ function isOurs(deps: BotDeps, m: Pick<Message, 'author' | 'webhookId' | 'applic
  */
 export async function onMessageCreate(deps: BotDeps, m: OmitPartialGroupDMChannel<Message>): Promise<void> {
   if (!m.guildId || m.system || (m.type !== MessageType.Default && m.type !== MessageType.Reply)) return;
+  // Read now: `m.member` is looked up in the bounded member cache, which other messages in a busy
+  // guild may have evicted it from by the time the awaits below return.
+  const member = m.member;
   if (isOurs(deps, m)) return void synced.inc({ event: 'create', outcome: 'ours' });
   const orgId = await orgFor(deps, m.guildId);
   if (!orgId) return;
@@ -77,11 +80,11 @@ export async function onMessageCreate(deps: BotDeps, m: OmitPartialGroupDMChanne
     username: m.author.username,
     globalName: m.author.globalName,
     avatar: m.author.avatar,
-    roleIds: m.member ? [...m.member.roles.cache.keys()] : [],
+    roleIds: member ? [...member.roles.cache.keys()] : [],
   };
   let staff: Actor | null = null;
   if (m.author.id !== ticket.requesterDiscordId && !m.webhookId && !m.author.bot) {
-    staff = (await resolveWho(deps, m.guildId, person, randomUUID(), { join: false, rolesKnown: !!m.member }))
+    staff = (await resolveWho(deps, m.guildId, person, randomUUID(), { join: false, rolesKnown: !!member }))
       .staff;
   }
   if (ticket.status === 'closed' && !m.webhookId && !m.author.bot) {
