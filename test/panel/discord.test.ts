@@ -68,15 +68,17 @@ describe('from Discord to the panel and back', () => {
     await page.evaluate('window.marker = 1');
     const subject = `Crash on the loading screen ${Date.now()}`;
     // Stamp the moment the row is in the DOM from inside the page (same machine clock as here).
-    await page.evaluate((s) => {
-      const w = window as unknown as { appearedAt?: number };
+    // A script as a string: the page's globals are not in the tests' TypeScript library.
+    await page.evaluate(`(() => {
+      const subject = ${JSON.stringify(subject)};
       new MutationObserver((_m, obs) => {
-        if (document.querySelector('ol.ticket-list')?.textContent?.includes(s)) {
-          w.appearedAt = Date.now();
+        const list = document.querySelector('ol.ticket-list');
+        if (list && list.textContent.includes(subject)) {
+          window.appearedAt = Date.now();
           obs.disconnect();
         }
       }).observe(document.body, { subtree: true, childList: true, characterData: true });
-    }, subject);
+    })()`);
 
     const sentAt = Date.now();
     const { submit } = await openThroughPanel(h, { summary: subject, steps: 'Start the game' });

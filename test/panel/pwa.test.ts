@@ -105,7 +105,7 @@ describe('manifest', () => {
       const p = persistent.pages()[0] ?? (await persistent.newPage());
       await p.goto('/');
       await p.getByRole('heading', { name: 'Sign in to GameMod' }).waitFor();
-      await p.evaluate(() => navigator.serviceWorker.ready);
+      await p.evaluate('navigator.serviceWorker.ready.then(() => true)');
       const cdp = await persistent.newCDPSession(p);
       const manifest = (await cdp.send('Page.getAppManifest')) as {
         url: string;
@@ -166,29 +166,29 @@ describe('service worker', () => {
   it("activates, controls the page, caches the release's files and never an API answer", async () => {
     await page.goto('/auth/demo?as=admin');
     await page.locator('ol.ticket-list > li').first().waitFor();
-    const state = await page.evaluate(async () => {
+    // Scripts as strings: the page's globals are not in the tests' TypeScript library.
+    const state = await page.evaluate(`(async () => {
       const reg = await navigator.serviceWorker.ready;
-      const active = reg.active as ServiceWorker;
+      const active = reg.active;
       // ready resolves once there is an active worker, possibly still activating.
       if (active.state === 'activating') {
         await new Promise((r) => active.addEventListener('statechange', r, { once: true }));
       }
-      return { scope: reg.scope, active: reg.active?.state, script: reg.active?.scriptURL };
-    });
+      return { scope: reg.scope, active: reg.active && reg.active.state, script: reg.active && reg.active.scriptURL };
+    })()`);
     expect(state).toEqual({ scope: `${rig.url}/`, active: 'activated', script: `${rig.url}/sw.js` });
     // A page loaded after activation is controlled (clients.claim also takes this one).
-    await page.waitForFunction(() => navigator.serviceWorker.controller !== null);
+    await page.waitForFunction('navigator.serviceWorker.controller !== null');
     // Use the API a little through the controlled page, then look at what was cached.
     await page.locator('ol.ticket-list a').first().click();
     await page.getByRole('heading', { name: 'Conversation' }).waitFor();
-    const cached = await page.evaluate(async () => {
-      const out: string[] = [];
+    const cached = (await page.evaluate(`(async () => {
+      const out = [];
       for (const key of await caches.keys()) {
-        for (const req of await (await caches.open(key)).keys())
-          out.push(`${key} ${new URL(req.url).pathname}`);
+        for (const req of await (await caches.open(key)).keys()) out.push(key + ' ' + new URL(req.url).pathname);
       }
       return out;
-    });
+    })()`)) as string[];
     expect(cached.some((c) => /^gm-shell-[0-9a-f]{12} \/panel\/[0-9a-f]{12}\/app\.js$/.test(c))).toBe(true);
     expect(cached.filter((c) => !/^gm-shell-[0-9a-f]{12} \/panel\//.test(c))).toEqual([]);
   });
@@ -202,17 +202,14 @@ describe('service worker', () => {
       expect(page.url()).toBe(wanted);
       expect(await page.title()).toBe('Offline · GameMod');
       // Styled from the cache (the stylesheet's rules apply), and accessible.
-      expect(
-        await page.evaluate(() => getComputedStyle(document.querySelector('main') as Element).maxWidth),
-      ).not.toBe('none');
+      expect(await page.evaluate("getComputedStyle(document.querySelector('main')).maxWidth")).not.toBe(
+        'none',
+      );
       expect(await seriousViolations(page)).toEqual([]);
       await shot(page, 'offline');
       // The API is never answered from a cache: offline, it simply fails.
-      const session = await page.evaluate(() =>
-        fetch('/auth/session').then(
-          (r) => `answered ${r.status}`,
-          () => 'failed',
-        ),
+      const session = await page.evaluate(
+        "fetch('/auth/session').then((r) => 'answered ' + r.status, () => 'failed')",
       );
       expect(session).toBe('failed');
     } finally {
