@@ -5,7 +5,7 @@ import { ConfirmButton, ErrorFor, invalid, useForm, useLoad } from './forms.js';
 import { html } from './html.js';
 
 /**
- * @typedef {{ key: string, label: string, style: 'short' | 'paragraph', required: boolean, placeholder?: string }} Question
+ * @typedef {{ key: string, label: string, style: 'short' | 'paragraph', required: boolean, placeholder?: string, minLength?: number, maxLength?: number }} Question
  * @typedef {{ id: string, name: string, description: string | null, emoji: string | null, questions: Question[], teamId: string | null, ticketMode: 'thread' | 'forum' | 'channel', position: number, archivedAt: string | null }} Category
  * @typedef {{ id: string, name: string }} Team
  */
@@ -97,12 +97,10 @@ function CategoryEditor({ base, category, teams, onSaved }) {
   const save = async (e) => {
     e.preventDefault();
     setSaved('');
-    const qs = questions.map((q) => ({
-      key: q.key,
-      label: q.label,
-      style: q.style,
-      required: q.required,
-      ...(q.placeholder?.trim() ? { placeholder: q.placeholder } : {}),
+    // Whole questions, so limits set through the API (minLength, maxLength) survive an edit here.
+    const qs = questions.map(({ placeholder, ...q }) => ({
+      ...q,
+      ...(placeholder?.trim() ? { placeholder } : {}),
     }));
     const ok = await form.run(id('save'), async () => {
       if (category)

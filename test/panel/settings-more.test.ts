@@ -110,7 +110,7 @@ describe('invite links', () => {
     expect(await roleIn(orgId, userId)).toBe('moderator');
   });
 
-  it('says in words that a used link can no longer be used (at phone width, without sideways scroll)', async () => {
+  it('says in words that a used or expired link can no longer be used (at phone width, without sideways scroll)', async () => {
     const { page } = await stranger('Too late', 375);
     await page.goto(link);
     const err = page.getByRole('alert');
@@ -119,6 +119,17 @@ describe('invite links', () => {
     expect(await page.getByRole('button', { name: 'Accept and join' }).count()).toBe(0);
     expect(await page.evaluate('document.documentElement.scrollWidth')).toBeLessThanOrEqual(375);
     await shot(page, 'invite-used');
+    // An expired link reads the same: the API does not say which (a guesser learns nothing).
+    const other = await makeOrg(db.app, 'Expired Studio');
+    const { code } = await withTenant(db.app, other.orgId, (tx) =>
+      createInvite(tx, { role: 'agent' }, other.owner),
+    );
+    await db.admin.query(
+      "update member_invites set expires_at = now() - interval '1 minute' where org_id = $1",
+      [other.orgId],
+    );
+    await page.goto(`/invite/${code}`);
+    expect(await page.getByRole('alert').textContent()).toMatch(/can no longer be used: .*expired/);
   });
 
   it('sends a signed-out visitor to sign in, then back to the invitation', async () => {
@@ -194,6 +205,12 @@ describe('categories and forms', () => {
     await form.getByRole('button', { name: 'Create category' }).click();
     const saved = admin.getByRole('form', { name: 'Category Refunds' });
     await saved.waitFor();
+    // A limit the panel does not edit (set through the API) must survive an edit made here.
+    await db.admin.query(
+      `update ticket_categories set questions = jsonb_set(questions, '{0,maxLength}', '50')
+        where org_id = $1 and name = 'Refunds'`,
+      [orgId],
+    );
     await admin.reload();
     await saved.waitFor();
     expect(await saved.getByLabel('Question 1', { exact: true }).inputValue()).toBe('Order number');
@@ -206,12 +223,14 @@ describe('categories and forms', () => {
     await saved.getByRole('button', { name: 'Save', exact: true }).click();
     await saved.getByText('Saved.').waitFor();
     const row = await db.admin.query<{
-      questions: { key: string; required: boolean }[];
+      questions: { key: string; required: boolean; maxLength?: number }[];
       ticket_mode: string;
     }>("select questions, ticket_mode from ticket_categories where org_id = $1 and name = 'Refunds'", [
       orgId,
     ]);
-    expect(row.rows[0]?.questions.map((q) => [q.key, q.required])).toEqual([['order_number', false]]);
+    expect(row.rows[0]?.questions.map((q) => [q.key, q.required, q.maxLength])).toEqual([
+      ['order_number', false, 50],
+    ]);
     expect(row.rows[0]?.ticket_mode).toBe('forum');
   });
 });
