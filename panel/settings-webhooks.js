@@ -44,6 +44,8 @@ export function WebhooksSettings({ org }) {
   const [description, setDescription] = useState('');
   const [events, setEvents] = useState(/** @type {string[]} */ (['ticket.created']));
   const [secret, setSecret] = useState('');
+  // Which secret is shown: a new webhook's, or a rotated one (the old one still signs for a while).
+  const [secretLabel, setSecretLabel] = useState('Signing secret');
   const [note, setNote] = useState('');
   const [logFor, setLogFor] = useState('');
 
@@ -60,6 +62,7 @@ export function WebhooksSettings({ org }) {
         ...(description.trim() ? { description } : {}),
       });
       setSecret(r.secret);
+      setSecretLabel('Signing secret');
       setUrl('');
       setDescription('');
       await hooks.reload();
@@ -106,7 +109,7 @@ export function WebhooksSettings({ org }) {
         <div><button class="primary" disabled=${form.busy === 'create'}>Add webhook</button></div>
         <${ErrorFor} id="create" errors=${form.errors} />
       </form>
-      ${secret ? html`<${SecretOnce} label="Signing secret" value=${secret} onDone=${() => setSecret('')} />` : null}
+      ${secret ? html`<${SecretOnce} label=${secretLabel} value=${secret} onDone=${() => setSecret('')} />` : null}
       ${note ? html`<p class="notice" role="status">${note}</p>` : null}
       <h2>Subscriptions</h2>
       ${hooks.error ? html`<p class="error" role="alert">The webhooks could not be loaded: ${hooks.error}</p>` : null}
@@ -138,10 +141,24 @@ export function WebhooksSettings({ org }) {
                       ${h.enabled ? 'Turn off' : 'Turn on'}
                     </button>
                     <button type="button" aria-pressed=${logFor === h.id} onClick=${() => setLogFor(logFor === h.id ? '' : h.id)}>Delivery log</button>
+                    <${ConfirmButton}
+                      label="New secret"
+                      name=${`New signing secret for ${h.url}`}
+                      confirm="Make a new secret"
+                      onConfirm=${() =>
+                        act(h, 'rotate', async () => {
+                          /** @type {{ secret: string }} */
+                          const r = await api('POST', `${base}/${h.id}/rotate-secret`, { graceHours: 24 });
+                          setSecretLabel('New signing secret (the old one also signs for 24 hours)');
+                          setSecret(r.secret);
+                          scrollTo({ top: 0 });
+                        })}
+                    />
                     <${ConfirmButton} label="Delete" name=${`Delete webhook ${h.url}`} confirm="Delete webhook" onConfirm=${() => act(h, 'delete', () => api('DELETE', `${base}/${h.id}`))} />
                   </div>
                   <${ErrorFor} id=${`test-${h.id}`} errors=${form.errors} />
                   <${ErrorFor} id=${`toggle-${h.id}`} errors=${form.errors} />
+                  <${ErrorFor} id=${`rotate-${h.id}`} errors=${form.errors} />
                   <${ErrorFor} id=${`delete-${h.id}`} errors=${form.errors} />
                 </li>`,
               )}

@@ -436,6 +436,27 @@ describe('Discord servers', () => {
   });
 });
 
+describe('webhook secret rotation', () => {
+  it('makes a new signing secret after asking twice, shown once, different from the first', async () => {
+    await settings(admin, 'webhooks', 'Webhooks');
+    await admin.getByLabel('URL').fill('https://hooks.example.org/rotate');
+    await admin.getByRole('checkbox', { name: 'ticket.closed' }).check();
+    await admin.getByRole('button', { name: 'Add webhook' }).click();
+    const first = await admin.getByRole('textbox', { name: 'Signing secret' }).inputValue();
+    const card = admin.locator('li[data-webhook]', { hasText: 'hooks.example.org/rotate' });
+    await card
+      .getByRole('button', { name: 'New signing secret for https://hooks.example.org/rotate' })
+      .click();
+    await card.getByRole('button', { name: 'Make a new secret' }).click();
+    const next = await admin.getByRole('textbox', { name: /^New signing secret/ }).inputValue();
+    expect(next).toMatch(/^whsec_/);
+    expect(next).not.toBe(first);
+    await admin.reload();
+    await card.waitFor();
+    expect(await admin.getByRole('textbox', { name: /signing secret/i }).count()).toBe(0);
+  });
+});
+
 const NEW_SECTIONS = [
   'Roles',
   'Teams',
