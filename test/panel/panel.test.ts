@@ -285,11 +285,11 @@ describe('phone width', () => {
       await p.goto('/auth/demo?as=moderator');
       await p.locator('ol.ticket-list > li').first().waitFor();
       expect(await p.evaluate('document.documentElement.scrollWidth')).toBeLessThanOrEqual(375);
-      await p.screenshot({ path: `${process.cwd()}/.data/panel-artifacts/inbox-phone.png`, fullPage: true });
+      await shot(p, 'inbox-phone');
       await p.locator('ol.ticket-list a').first().click();
       await p.getByRole('heading', { name: 'Conversation' }).waitFor();
       expect(await p.evaluate('document.documentElement.scrollWidth')).toBeLessThanOrEqual(375);
-      await p.screenshot({ path: `${process.cwd()}/.data/panel-artifacts/ticket-phone.png`, fullPage: true });
+      await shot(p, 'ticket-phone');
     } finally {
       await phone.close();
     }

@@ -32,6 +32,7 @@ async function signedIn(role: string, width = 1280): Promise<Page> {
 const settings = async (page: Page, section: string, heading: string) => {
   await page.goto(`/o/${orgId}/settings/${section}`);
   await page.getByRole('heading', { level: 1, name: heading }).waitFor();
+  await shot(page, `settings-${section}-${page.viewportSize()?.width ?? 0}px`);
 };
 const menu = (page: Page) =>
   page.getByRole('navigation', { name: 'Settings' }).getByRole('link').allTextContents();

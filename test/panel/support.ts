@@ -26,8 +26,8 @@ export const ARGS = [
   '--disable-sync',
 ];
 
-/** Screenshots land here (git-ignored under .data/), kept as the run's artifacts. */
-export const ARTIFACTS = join(process.cwd(), '.data', 'panel-artifacts');
+/** Screenshots land here (git-ignored), kept as the run's artifacts: one full page per visit. */
+export const ARTIFACTS = join(process.cwd(), 'test-results', 'panel');
 
 export interface PanelRig {
   api: TestApi;
