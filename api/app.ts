@@ -20,6 +20,7 @@ import { registerMetrics } from './plugins/metrics.js';
 import { registerOpenApi } from './plugins/openapi.js';
 import { DEFAULT_RATE_LIMITS, type RateLimits, registerRateLimits } from './plugins/rate-limit.js';
 import { registerRoutes } from './routes/index.js';
+import { closeAnsweredUpgrades } from './routes/live.js';
 import { TokenCache } from './token-cache.js';
 
 export type { AppDeps };
@@ -119,6 +120,7 @@ export async function buildApp(
   });
   registerErrorHandling(app);
   registerBodyTimeout(app, timeouts);
+  closeAnsweredUpgrades(app);
   await app.register(cookie);
   const rateLimits: RateLimits = { ...DEFAULT_RATE_LIMITS, ...deps.rateLimits };
   registerAuth(app, rateLimits.authFailures);

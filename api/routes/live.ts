@@ -1,7 +1,7 @@
 import { once } from 'node:events';
 import { setTimeout as sleep } from 'node:timers/promises';
 import websocket from '@fastify/websocket';
-import type { FastifyPluginAsync, FastifyRequest } from 'fastify';
+import type { FastifyInstance, FastifyPluginAsync, FastifyRequest } from 'fastify';
 import type { WebSocket, WebSocketServer } from 'ws';
 import { z } from 'zod';
 import { permissionsForScopes, resolveApiToken } from '../../db/api-tokens.js';
@@ -63,6 +63,25 @@ async function closeAllSockets(wss: WebSocketServer): Promise<void> {
   ]).catch(() => {});
   grace.abort();
   for (const s of open) if (s.readyState !== s.CLOSED) s.terminate();
+}
+
+/**
+ * Closes the connection of an upgrade request that was answered over HTTP instead of becoming a
+ * WebSocket. Node hands an upgrade request's socket to the `upgrade` listener and never manages
+ * it again; @fastify/websocket sends every upgrade through the router, and only its own routes
+ * close the socket after an HTTP answer (a refusal by a hook). Any other route (`/`, `/health`, an
+ * unknown path's 404, `/v1/live` itself in an app built without live updates, as the panel
+ * benchmark builds it) answered and left the socket open for ever: a leak per request, and once
+ * the client had gone (a closed browser, its side shut, ours never) `app.close()` waited on it
+ * without end. Registered on the root instance (api/app.ts) so it covers every route; a socket
+ * that did become a WebSocket never gets here (its answer is hijacked, never finished).
+ */
+export function closeAnsweredUpgrades(app: FastifyInstance): void {
+  app.addHook('onResponse', (req, _reply, done) => {
+    // node sets `upgrade` on the request it emits as an upgrade (its types leave it out).
+    if ((req.raw as { upgrade?: boolean }).upgrade === true) req.raw.socket.destroySoon();
+    done();
+  });
 }
 
 /**

@@ -93,6 +93,51 @@ async function silentPeer(port: number, cookie: string): Promise<Socket> {
   return socket;
 }
 
+/** Sends a WebSocket upgrade request for `path` over raw TCP and resolves with the HTTP answer. */
+async function upgradeTo(port: number, path: string): Promise<{ socket: Socket; head: string }> {
+  const socket = connect(port, '127.0.0.1');
+  rawSockets.push(socket);
+  socket.on('error', () => {});
+  await new Promise<void>((r) => socket.once('connect', () => r()));
+  socket.write(
+    [
+      `GET ${path} HTTP/1.1`,
+      `Host: 127.0.0.1:${port}`,
+      'Connection: Upgrade',
+      'Upgrade: websocket',
+      'Sec-WebSocket-Version: 13',
+      'Sec-WebSocket-Key: dGhlIHNhbXBsZSBub25jZQ==',
+      '',
+      '',
+    ].join('\r\n'),
+  );
+  const head = await new Promise<string>((r) => socket.once('data', (d) => r(String(d))));
+  return { socket, head };
+}
+
+describe('upgrade requests that do not become a live socket', () => {
+  it('get their answer and then their connection closed by the server', async () => {
+    const { port } = await listening();
+    for (const path of ['/', '/health', '/v1/nothing-here']) {
+      const { socket, head } = await upgradeTo(port, path);
+      expect(head, path).toMatch(/^HTTP\/1.1 [2-5]\d\d /);
+      expect(head, path).not.toMatch(/^HTTP\/1.1 101/);
+      const ended = new Promise<void>((r) => socket.once('close', () => r()));
+      // Node leaves an upgrade request's socket to whoever handles the upgrade: answered over
+      // HTTP instead, nobody closed it, and the server held it open for ever.
+      expect(await within(ended, 2000), path).toBe('done');
+    }
+  });
+
+  it('do not hold app.close() when the client went away half-way (the panel benchmark hang)', async () => {
+    const { api: a, port } = await listening();
+    const { socket } = await upgradeTo(port, '/v1/nothing-here');
+    // A browser that is gone: its side is closed (FIN), the server's side was left open.
+    socket.end();
+    expect(await within(a.app.close(), CLOSE_WITHIN_MS)).toBe('done');
+  });
+});
+
 describe('closing the API with live sockets open', () => {
   it('finishes promptly and sends every subscribed socket 1001 going away', async () => {
     const { api: a, port } = await listening();
