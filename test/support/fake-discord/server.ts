@@ -92,8 +92,10 @@ export function createFakeServer(fake: FakeContext, router: Router): Server {
       });
     });
   });
-  // Keep-alive sockets from undici would otherwise hold close() open.
-  server.keepAliveTimeout = 1000;
+  // Node's default, as Discord keeps connections open too: undici reuses a socket only when the
+  // server's keep-alive is over its 2 s threshold, so at 1 s every REST call opened a new TCP
+  // connection. close() ends the idle ones (closeAllConnections).
+  server.keepAliveTimeout = 5000;
   return server;
 }
 
