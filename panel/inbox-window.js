@@ -5,6 +5,8 @@ import { useLayoutEffect, useState } from 'preact/hooks';
 export const WINDOW_FROM = 150;
 /** Rows rendered above and below the viewport, so a fast scroll or j/k never shows a gap. */
 const OVERSCAN = 25;
+/** Rows of rendered margin below which the window moves. */
+const MARGIN = 5;
 
 /**
  * Which rows of a long list to render: those near the viewport (the page scrolls, not the
@@ -36,9 +38,11 @@ export function useRowWindow(listRef, count) {
       const shown = Math.ceil(innerHeight / stride);
       const start = Math.max(0, Math.min(count, first - OVERSCAN));
       const end = Math.max(start, Math.min(count, first + shown + OVERSCAN));
-      setRange((r) =>
-        r.start === start && r.end === end && r.stride === stride ? r : { start, end, stride },
-      );
+      // Keep the rendered rows while they still cover the viewport with a margin: a scroll then
+      // re-renders the list once per ~20 rows passed rather than on every frame.
+      const covered = (/** @type {{ start: number, end: number }} */ r) =>
+        r.start <= Math.max(0, first - MARGIN) && r.end >= Math.min(count, first + shown + MARGIN);
+      setRange((r) => (r.stride === stride && covered(r) ? r : { start, end, stride }));
     };
     const soon = () => {
       if (!frame) frame = requestAnimationFrame(measure);

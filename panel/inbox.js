@@ -129,6 +129,9 @@ export function Inbox({ org, me, search }) {
   const known = useRef(/** @type {Set<string>} */ (new Set(arrived?.tickets.map((t) => t.id))));
   const skipFirstLoad = useRef(!!arrived);
   const shown = useRef(0);
+  /** Whether j/k move the focus with the selection (they do once a row had the focus). */
+  const followFocus = useRef(false);
+  const movingFocus = useRef(false);
   shown.current = tickets.length;
 
   const load = useCallback(
@@ -250,6 +253,8 @@ export function Inbox({ org, me, search }) {
       if (e.ctrlKey || e.metaKey || e.altKey || typingIn(/** @type {HTMLElement} */ (e.target))) return;
       if (e.key === 'j' || e.key === 'k') {
         e.preventDefault();
+        const at = document.activeElement;
+        followFocus.current = !!at?.closest('.ticket-list') || (followFocus.current && at === document.body);
         setSelected((i) => Math.max(0, Math.min(tickets.length - 1, i + (e.key === 'j' ? 1 : -1))));
       } else if (
         e.key === 'Enter' &&
@@ -282,16 +287,27 @@ export function Inbox({ org, me, search }) {
   const win = useRowWindow(listRef, tickets.length);
 
   // Keep the selected row in view and focused, so the screen reader follows j/k. In a long list
-  // the row may not be rendered yet: scroll to where it will be, and the window brings it in.
+  // the row may not be rendered yet: scroll to where it will be, and the window brings it in (this
+  // runs again when the window moves). Focus follows only while j/k drive it from the list: a
+  // focused row that scrolled out of the window was unmounted and left focus on the body.
+  const shownAt = useRef(-1);
   useEffect(() => {
+    if (shownAt.current === selected) return;
     const list = listRef.current;
     const row = list?.querySelector(`li[data-index="${selected}"] a.ticket`);
     if (!row && list && win.stride) {
       const top = list.getBoundingClientRect().top + scrollY + selected * win.stride;
-      if (top < scrollY || top + win.stride > scrollY + innerHeight) scrollTo({ top: top - innerHeight / 3 });
+      scrollTo({ top: top - innerHeight / 3 });
       return;
     }
-    if (row instanceof HTMLElement && document.activeElement?.closest('.ticket-list')) row.focus();
+    shownAt.current = selected;
+    if (row instanceof HTMLElement && followFocus.current) {
+      // The row's onFocus must not set the selection back to it: presses of j that arrived
+      // while this render was pending have already moved the selection further.
+      movingFocus.current = true;
+      row.focus();
+      movingFocus.current = false;
+    }
     row?.scrollIntoView({ block: 'nearest' });
   }, [selected, win.start]);
 
@@ -405,7 +421,9 @@ export function Inbox({ org, me, search }) {
                   class=${`ticket ${unread ? 'unread' : ''}`}
                   href=${`/o/${org.id}/t/${t.id}`}
                   aria-current=${i === selected ? 'true' : undefined}
-                  onFocus=${() => setSelected(i)}
+                  onFocus=${() => {
+                    if (!movingFocus.current) setSelected(i);
+                  }}
                   onPointerDown=${() => prefetchTicket(org.id, t.id)}
                 >
                   <span class="num">#${t.number}</span>
