@@ -30,7 +30,8 @@ beforeAll(async () => {
 afterAll(() => api.close());
 
 const url = (orgId = org.orgId, path = '') => `/v1/orgs/${orgId}/views${path}`;
-const save = (who: Caller, payload: unknown) => api.call(who, { method: 'POST', url: url(), payload });
+const save = (who: Caller, payload: Record<string, unknown>) =>
+  api.call(who, { method: 'POST', url: url(), payload });
 const list = async (who: Caller) => {
   const res = await api.call(who, { method: 'GET', url: url() });
   expect(res.statusCode, res.body).toBe(200);

@@ -151,7 +151,7 @@ describe('ticket view actions', () => {
 
     await page.locator('body').click({ position: { x: 5, y: 5 } });
     await page.keyboard.press('a');
-    expect(await page.evaluate(() => document.activeElement?.id)).toBe('assign-select');
+    expect(await page.evaluate('document.activeElement?.id')).toBe('assign-select');
     await page.locator('#assign-select').selectOption(adminId);
     await until(
       async () =>
@@ -197,7 +197,7 @@ describe('ticket view actions', () => {
       .setInputFiles({ name: `shot-${RUN}.png`, mimeType: 'image/png', buffer: png });
     const img = page.getByRole('img', { name: `Preview of shot-${RUN}.png` });
     await img.waitFor();
-    await expect.poll(() => img.evaluate((el) => (el as HTMLImageElement).naturalWidth)).toBe(2);
+    await expect.poll(() => img.evaluate((el) => (el as { naturalWidth: number }).naturalWidth)).toBe(2);
     const stored = await row('select content_type, size_bytes from attachments where ticket_id = $1', [
       worked.id,
     ]);
