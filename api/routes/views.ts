@@ -46,8 +46,11 @@ export const viewRoutes: FastifyPluginAsyncZod = async (app) => {
       },
     },
     async (req) => {
-      const userId = memberOf(req);
-      return { views: await req.inOrg((tx) => listSavedViews(tx, userId)) };
+      // A token has no views of its own: an empty list, not a refusal, so a client reading
+      // every list it may read needs no special case.
+      const actor = actorOf(req);
+      if (actor.type !== 'user') return { views: [] };
+      return { views: await req.inOrg((tx) => listSavedViews(tx, actor.id)) };
     },
   );
 

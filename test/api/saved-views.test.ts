@@ -70,7 +70,7 @@ describe('saved views', () => {
     expect(cross.statusCode).toBe(404);
   });
 
-  it('answers bad input with a 422 naming the field, and tokens with a 403', async () => {
+  it('answers bad input with a 422 naming the field; a token reads no views and saves none (403)', async () => {
     const unknown = await save(owner, { name: 'x', filters: { colour: 'red' } });
     expect(unknown.statusCode).toBe(422);
     expect(unknown.body).toContain('colour');
@@ -79,7 +79,10 @@ describe('saved views', () => {
     expect(noName.body).toContain('name');
     const long = await save(owner, { name: 'n'.repeat(61), filters: {} });
     expect(long.statusCode).toBe(422);
-    const byToken = await api.call(token, { method: 'GET', url: url() });
+    const tokenList = await api.call(token, { method: 'GET', url: url() });
+    expect(tokenList.statusCode, tokenList.body).toBe(200);
+    expect(tokenList.json().views).toEqual([]);
+    const byToken = await api.call(token, { method: 'POST', url: url(), payload: { name: 'x', filters: {} } });
     expect(byToken.statusCode).toBe(403);
     expect(errorCode(byToken)).toBe('forbidden');
     const badId = await api.call(owner, { method: 'DELETE', url: url(org.orgId, '/not-a-uuid') });
