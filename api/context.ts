@@ -4,6 +4,7 @@ import type { Permission } from '../db/permissions.js';
 import type { Pool } from '../db/pool.js';
 import type { Tx } from '../db/tenant.js';
 import type { Logger } from '../lib/logger.js';
+import type { RatingLinks } from '../lib/rating-link.js';
 import type { DownloadSigner } from '../lib/signed-url.js';
 import type { TargetPolicy } from '../lib/ssrf.js';
 import type { Storage } from '../lib/storage/index.js';
@@ -101,6 +102,8 @@ declare module 'fastify' {
     settings: ApiSettings;
     storage: Storage;
     signer: DownloadSigner;
+    /** Links to the web rating page (`/rate/<token>`) and their check. */
+    ratingLinks: RatingLinks;
     registeredRoutes: readonly RegisteredRoute[];
     tokenCache: TokenCache;
     /**

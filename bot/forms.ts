@@ -179,9 +179,9 @@ export function closeReasonModal(ticketId: string): ModalBuilder {
     );
 }
 
-export function ratingModal(ticketId: string, rating: number): ModalBuilder {
+export function ratingModal(ticketId: string, rating: number, guildId?: string): ModalBuilder {
   return new ModalBuilder()
-    .setCustomId(`gm:rateform:${ticketId}:${rating}`)
+    .setCustomId(`gm:rateform:${ticketId}:${rating}${guildId ? `:${guildId}` : ''}`)
     .setTitle(`Rate your ticket: ${'★'.repeat(rating)}`.slice(0, 45))
     .addComponents(
       new ActionRowBuilder<TextInputBuilder>().addComponents(

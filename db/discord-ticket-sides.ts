@@ -23,6 +23,8 @@ export interface TicketSide {
   ratingPromptMessageId: string | null;
   /** The subject the channel is named after; null while it keeps its opening name. */
   namedSubject: string | null;
+  /** This close's rating prompt by DM: sent, or refused by Discord (the player takes no DMs). */
+  ratingDm: 'sent' | 'refused' | null;
 }
 
 export interface TicketForSync {
@@ -58,7 +60,7 @@ export async function ticketForSync(tx: Tx, ticketId: string): Promise<TicketFor
        (select json_build_object('appliedState', s.applied_state, 'summaryHash', s.summary_hash,
           'closedCycle', s.closed_cycle, 'transcriptDone', s.transcript_done,
           'transcriptMessageId', s.transcript_message_id, 'ratingPromptMessageId', s.rating_prompt_message_id,
-          'namedSubject', s.named_subject)
+          'namedSubject', s.named_subject, 'ratingDm', s.rating_dm)
         from discord_ticket_sides s where s.org_id = t.org_id and s.ticket_id = t.id) as side
      from tickets t
      left join discord_guilds g on g.org_id = t.org_id and g.guild_id = t.discord_guild_id
@@ -77,6 +79,7 @@ export async function ticketForSync(tx: Tx, ticketId: string): Promise<TicketFor
         transcriptMessageId: null,
         ratingPromptMessageId: null,
         namedSubject: null,
+        ratingDm: null,
       };
   return { ...row, ticket: await discordTicket(tx, tid), side };
 }
@@ -119,6 +122,7 @@ const sidePatch = z.object({
   transcriptMessageId: snowflake.optional(),
   ratingPromptMessageId: snowflake.optional(),
   namedSubject: z.string().max(300).optional(),
+  ratingDm: z.enum(['sent', 'refused']).optional(),
 });
 
 /** Records one step done on Discord, under the run's claim (a lapsed claim records nothing). */
@@ -139,6 +143,7 @@ export async function recordTicketSide(
        transcript_message_id = coalesce($9::text, case when $6::boolean then null else transcript_message_id end),
        rating_prompt_message_id = coalesce($10::text, case when $6::boolean then null else rating_prompt_message_id end),
        named_subject = coalesce($11::text, named_subject),
+       rating_dm = coalesce($12::text, case when $6::boolean then null else rating_dm end),
        updated_at = now()
      where org_id = $1::uuid and ticket_id = $2::uuid and claim = $3::text`,
     [
@@ -153,6 +158,7 @@ export async function recordTicketSide(
       p.transcriptMessageId ?? null,
       p.ratingPromptMessageId ?? null,
       p.namedSubject ?? null,
+      p.ratingDm ?? null,
     ],
   );
 }

@@ -1,6 +1,6 @@
 import { randomUUID } from 'node:crypto';
 import { addBusinessMinutes, type BusinessCalendar } from '../lib/business-time.js';
-import { dueAfter, NEVER, type SlaMetric } from './sla.js';
+import { dueAfter, NEVER, type SlaMetric } from './sla-clocks.js';
 import type { Origin, Priority, Status } from './ticket-rules.js';
 
 /**

@@ -16,7 +16,8 @@ import {
   type SeedPolicy,
 } from './seed-timeline.js';
 import { DEMO_SLUG, DEMO_STAFF, demoEmail } from './seed-users.js';
-import { createCalendar, createPolicy } from './sla.js';
+import { createCalendar } from './sla-calendars.js';
+import { createPolicy } from './sla-policies.js';
 import { addTeamMember, createTeam } from './teams.js';
 import { type Tx, withTenant } from './tenant.js';
 import type { Priority } from './ticket-rules.js';

@@ -1,7 +1,7 @@
 import { z } from 'zod';
 import { AppError } from '../lib/errors.js';
 import { id, tag } from './schemas.js';
-import type { SlaMetric } from './sla.js';
+import type { SlaMetric } from './sla-clocks.js';
 import type { Tx } from './tenant.js';
 import { ORIGINS, PRIORITIES, STATUSES, type Status } from './ticket-rules.js';
 import { TICKET_COLUMNS, type Ticket } from './tickets.js';

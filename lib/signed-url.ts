@@ -57,11 +57,9 @@ export function createDownloadSigner(
   secretKeyBase64: string,
   opts: { maxTtlSeconds?: number; now?: () => number } = {},
 ): DownloadSigner {
-  const master = decodeSecretKey(secretKeyBase64);
   const maxTtlSeconds = opts.maxTtlSeconds ?? 15 * 60;
   const now = opts.now ?? Date.now;
-  const key = Buffer.from(hkdfSync('sha256', master, Buffer.alloc(0), 'gamemod download links v1', 32));
-  const mac = (payload: string) => createHmac('sha256', key).update(payload).digest();
+  const tokens = macTokens(secretKeyBase64, 'gamemod download links v1');
 
   return {
     maxTtlSeconds,
@@ -75,24 +73,11 @@ export function createDownloadSigner(
       });
       // Ids come from our own rows; anything else is a bug, not a user's mistake.
       if (!parsed.success) throw new AppError('internal', 'cannot sign a download link for these ids');
-      const body = parsed.data;
-      const payload = Buffer.from(JSON.stringify(body)).toString('base64url');
-      return `${payload}.${mac(payload).toString('base64url')}`;
+      return tokens.seal(parsed.data);
     },
     verify(token, attachmentId) {
-      if (typeof token !== 'string' || token.length > 512) throw invalid();
-      const [payload, sig, extra] = token.split('.');
-      if (!payload || !sig || extra !== undefined) throw invalid();
-      const given = Buffer.from(sig, 'base64url');
-      const expected = mac(payload);
-      // timingSafeEqual needs equal lengths; the length of a mac is public anyway.
-      if (given.length !== expected.length || !timingSafeEqual(given, expected)) throw invalid();
-      let parsed: z.infer<typeof claimsSchema>;
-      try {
-        parsed = claimsSchema.parse(JSON.parse(Buffer.from(payload, 'base64url').toString('utf8')));
-      } catch {
-        throw invalid();
-      }
+      const parsed = tokens.open(token, claimsSchema);
+      if (!parsed) throw invalid();
       if (attachmentId !== undefined && parsed.a !== attachmentId) throw invalid();
       const nowSeconds = now() / 1000;
       if (parsed.e <= nowSeconds) throw new AppError('forbidden', 'this download link has expired');
@@ -101,6 +86,37 @@ export function createDownloadSigner(
         throw new AppError('forbidden', 'this download link has expired');
       }
       return { orgId: parsed.o, attachmentId: parsed.a, disposition: parsed.d, expiresAt: parsed.e };
+    },
+  };
+}
+
+/**
+ * `<payload>.<mac>` tokens (both base64url): the payload is JSON, the mac HMAC-SHA256 under a key
+ * derived (HKDF) from `SECRET_KEY` with the caller's own label, so a token made for one purpose
+ * never passes as another's and no key equals the one `lib/secret-box.ts` encrypts with.
+ */
+export function macTokens(secretKeyBase64: string, label: string) {
+  const key = Buffer.from(hkdfSync('sha256', decodeSecretKey(secretKeyBase64), Buffer.alloc(0), label, 32));
+  const mac = (payload: string) => createHmac('sha256', key).update(payload).digest();
+  return {
+    seal(claims: unknown): string {
+      const payload = Buffer.from(JSON.stringify(claims)).toString('base64url');
+      return `${payload}.${mac(payload).toString('base64url')}`;
+    },
+    /** The claims when the mac is right and they fit the schema; null for anything else. */
+    open<T>(token: unknown, schema: z.ZodType<T>): T | null {
+      if (typeof token !== 'string' || token.length > 512) return null;
+      const [payload, sig, extra] = token.split('.');
+      if (!payload || !sig || extra !== undefined) return null;
+      const given = Buffer.from(sig, 'base64url');
+      const expected = mac(payload);
+      // timingSafeEqual needs equal lengths; the length of a mac is public anyway.
+      if (given.length !== expected.length || !timingSafeEqual(given, expected)) return null;
+      try {
+        return schema.parse(JSON.parse(Buffer.from(payload, 'base64url').toString('utf8')));
+      } catch {
+        return null;
+      }
     },
   };
 }

@@ -1,5 +1,5 @@
 import { z } from 'zod';
-import { SLA_METRICS, type SlaMetric } from '../db/sla.js';
+import { SLA_METRICS, type SlaMetric } from '../db/sla-clocks.js';
 
 /**
  * The one map of job names to payloads. Producers go through `enqueue` (workers/queues.ts),

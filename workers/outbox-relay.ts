@@ -12,7 +12,7 @@ import {
   relayedBetween,
 } from '../db/outbox.js';
 import type { Pool } from '../db/pool.js';
-import { SLA_SETTINGS_CHANGED } from '../db/sla.js';
+import { SLA_SETTINGS_CHANGED } from '../db/sla-policies.js';
 import { withTransaction } from '../db/transaction.js';
 import { WEBHOOK_EVENT_TYPES, WEBHOOK_TEST_EVENT } from '../db/webhooks.js';
 import { type LiveEvent, publishLive } from '../lib/live.js';

@@ -5,6 +5,7 @@ import type { Pool } from '../db/pool.js';
 import { configDefaults } from '../lib/config.js';
 import { isLongChannelEditWait } from '../lib/discord/rest.js';
 import type { Logger } from '../lib/logger.js';
+import type { RatingLinks } from '../lib/rating-link.js';
 import { createRedis } from '../lib/redis.js';
 import type { SecretBox } from '../lib/secret-box.js';
 import type { TargetPolicy } from '../lib/ssrf.js';
@@ -38,6 +39,8 @@ export interface RuntimeOptions {
   discord?: { token: string; apiUrl: string } | undefined;
   /** Where Discord attachments are copied (skipped without it). */
   storage?: Storage;
+  /** Links to the web rating page (`PUBLIC_URL/rate/...`) for closing messages in threads. */
+  ratingLinks?: RatingLinks;
   /** DISCORD_API_URL: its host may serve attachment links too (a proxy, or a test's fake). */
   discordApiUrl?: string;
   /** Jobs run at once per queue; WORKER_CONCURRENCY's default when omitted. */
@@ -150,6 +153,7 @@ export async function startWorkerRuntime(opts: RuntimeOptions): Promise<WorkerRu
         }).setToken(opts.discord.token)
       : null,
     storage: opts.storage ?? null,
+    ratingLinks: opts.ratingLinks ?? null,
     discordFileHosts: discordFileHosts(opts.discordApiUrl ?? opts.discord?.apiUrl ?? DEFAULT_DISCORD_API),
   };
   const schedulers = opts.schedulers === false ? undefined : (opts.schedulers ?? {});

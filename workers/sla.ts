@@ -9,7 +9,7 @@ import {
   ticketsDueBefore,
   timerRecorded,
   unfinishedTickets,
-} from '../db/sla.js';
+} from '../db/sla-clocks.js';
 import { withTenant } from '../db/tenant.js';
 import { summary } from '../db/ticket-rows.js';
 import { PRIORITIES } from '../db/ticket-rules.js';

@@ -15,7 +15,7 @@ import {
   ticketForSync,
 } from '../db/discord-ticket-sides.js';
 import { withTenant } from '../db/tenant.js';
-import { actionRows, ratingRows, summaryParts } from '../lib/discord/components.js';
+import { actionRows, ratingLinkRow, ratingRows, summaryParts } from '../lib/discord/components.js';
 import { renamedTicketName } from '../lib/discord/names.js';
 import { finishOpening } from '../lib/discord/opening.js';
 import {
@@ -25,6 +25,7 @@ import {
   getMessage,
   type MessageBody,
   modifyChannel,
+  openDm,
   postFile,
   postMessage,
   type RequestExtras,
@@ -50,8 +51,9 @@ import { permanentError } from './queues.js';
  * - the thread or channel renamed after the subject once staff renamed the ticket;
  * - closed, in this order because a locked, archived thread's messages can no longer be edited
  *   and its buttons no longer pressed: the summary, the transcript (stored, and posted to the
- *   transcript channel once per close), the closing message with the rating buttons, and last
- *   the lock and archive (the player read-only in channel mode).
+ *   transcript channel once per close), the closing message (in a thread with a link to the
+ *   web rating page, the star buttons by DM; in a channel with the buttons), and last the lock
+ *   and archive (the player read-only in channel mode).
  */
 
 const synced = counter('gamemod_discord_ticket_syncs_total', 'Ticket Discord-side syncs', ['outcome']);
@@ -64,6 +66,8 @@ const PERMANENT = new Map<number, string>([
 /** The channel or thread is gone (the bot records the deletion itself): nothing left to sync. */
 const GONE = new Set([10003, 10004]);
 const UNKNOWN_MESSAGE = 10008;
+/** The player takes no DMs from the bot (or shares no server with it any more). */
+const CANNOT_MESSAGE_USER = 50007;
 /** A run's claim on a ticket: longer than a sync with a transcript upload takes. */
 const CLAIM_SECONDS = 120;
 
@@ -184,6 +188,7 @@ async function converge(
     side.transcriptDone = false;
     side.transcriptMessageId = null;
     side.ratingPromptMessageId = null;
+    side.ratingDm = null;
   }
   const locked = side.appliedState === 'closed';
   if (!locked) await syncSummary(rest, s, side.summaryHash, record, x);
@@ -199,14 +204,19 @@ async function converge(
     await record({ transcriptDone: true, ...(messageId ? { transcriptMessageId: messageId } : {}) });
   }
   if (locked) return;
+  // Only the player who opened it rates a ticket, once, and not one merged into another.
+  const rateable = t.rating === null && !!t.requesterDiscordId && !s.mergedIntoNumber;
+  // Discord disables ordinary buttons in a locked thread: there the closing message carries a
+  // link to the web rating page and the star buttons go by DM. A dedicated channel is not
+  // locked (the player is left read-only), so its closing message keeps the buttons.
+  const inThread = t.discordMode !== 'channel';
   if (!side.ratingPromptMessageId) {
-    // Posted while the thread is still open: once it is locked, its buttons cannot be pressed.
-    const rateable = t.rating === null && t.requesterDiscordId && !s.mergedIntoNumber;
     const why = s.mergedIntoNumber
       ? ` It was merged into ticket #${s.mergedIntoNumber}.`
       : s.closeReason
         ? `: ${s.closeReason}`
         : '.';
+    const link = rateable && inThread && deps.ratingLinks ? deps.ratingLinks.url(data.orgId, t.id) : null;
     const m = await postMessage(
       rest,
       channelId,
@@ -216,7 +226,7 @@ async function converge(
             0,
             2000,
           ),
-        components: rateable ? ratingRows(t.id) : [],
+        components: !rateable ? [] : !inThread ? ratingRows(t.id) : link ? ratingLinkRow(link) : [],
         allowed_mentions: { users: t.requesterDiscordId ? [t.requesterDiscordId] : [] },
         nonce: nonce(t.id, 'cl', closedAt),
         enforce_nonce: true,
@@ -224,6 +234,9 @@ async function converge(
       x,
     );
     await record({ ratingPromptMessageId: m.id });
+  }
+  if (rateable && inThread && !side.ratingDm) {
+    await record({ ratingDm: await sendRatingDm(rest, s, closedAt, x) });
   }
   const reason = `GameMod: ticket #${t.number} closed by ${s.closedBy ?? 'GameMod'}`.slice(0, 512);
   if (t.discordMode === 'channel') {
@@ -233,6 +246,39 @@ async function converge(
     await modifyChannel(rest, channelId, { locked: true, archived: true }, reason, x);
   }
   await record({ appliedState: 'closed' });
+}
+
+/** The star buttons by DM; `refused` when the player takes no DMs from the bot (50007). */
+async function sendRatingDm(
+  rest: REST,
+  s: TicketForSync,
+  closedAt: Date,
+  x: RequestExtras,
+): Promise<'sent' | 'refused'> {
+  const t = s.ticket;
+  try {
+    const dm = await openDm(rest, t.requesterDiscordId as string, x);
+    await postMessage(
+      rest,
+      dm.id,
+      {
+        content:
+          `Your ticket #${t.number} “${t.subject}” was closed. How did we do? Rate it once, from 1 to 5 stars.`.slice(
+            0,
+            2000,
+          ),
+        components: ratingRows(t.id, t.discordGuildId ?? undefined),
+        allowed_mentions: { parse: [] },
+        nonce: nonce(t.id, 'dm', closedAt),
+        enforce_nonce: true,
+      },
+      x,
+    );
+    return 'sent';
+  } catch (err) {
+    if (code(err) === CANNOT_MESSAGE_USER) return 'refused';
+    throw err;
+  }
 }
 
 /**

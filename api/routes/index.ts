@@ -13,6 +13,7 @@ import { memberRoutes } from './members.js';
 import { orgRoutes } from './org.js';
 import { panelRoutes } from './panel.js';
 import { playerRoutes } from './players.js';
+import { ratingRoutes } from './rating.js';
 import { retentionRoutes } from './retention.js';
 import { roleRoutes } from './roles.js';
 import { slaRoutes } from './sla.js';
@@ -47,6 +48,7 @@ export async function registerRoutes(app: FastifyInstance) {
   await app.register(webhookRoutes);
   await app.register(viewRoutes);
   await app.register(liveRoutes);
+  await app.register(ratingRoutes);
   // Last: its catch-all serves the panel for client-side routes no other route claims.
   await app.register(panelRoutes);
 }

@@ -3,18 +3,20 @@ import { z } from 'zod';
 import {
   calendarInput,
   createCalendar,
-  createPolicy,
   deleteCalendar,
-  deletePolicy,
   getDefaultCalendarId,
   listCalendars,
-  listPolicies,
-  policyInput,
   setDefaultCalendar,
   updateCalendar,
   updateCalendarInput,
+} from '../../db/sla-calendars.js';
+import {
+  createPolicy,
+  deletePolicy,
+  listPolicies,
+  policyInput,
   updatePolicy,
-} from '../../db/sla.js';
+} from '../../db/sla-policies.js';
 import { PRIORITIES } from '../../db/ticket-rules.js';
 import { WEEKDAYS } from '../../lib/business-time.js';
 import { AppError } from '../../lib/errors.js';

@@ -1,5 +1,5 @@
 import { z } from 'zod';
-import { SLA_METRICS } from '../../db/sla.js';
+import { SLA_METRICS } from '../../db/sla-clocks.js';
 import { ORIGINS, PRIORITIES, STATUSES } from '../../db/ticket-rules.js';
 
 /** Response shapes of the ticket routes (the serializer strips anything not listed). */

@@ -74,15 +74,18 @@ export const prioritySelect: ComponentHandler<StringSelectMenuInteraction> = {
   },
 };
 
-/** A star button under the closing message: asks for an optional comment. */
+/**
+ * A star button under the closing message, or in the DM sent on a close (that one carries the
+ * server's id, since an interaction in a DM names none): asks for an optional comment.
+ */
 export const rateButton: ComponentHandler<ButtonInteraction> = {
   action: 'rate',
   ack: 'self',
   async execute(i, _ctx, args) {
     const n = Number(args[1]);
-    if (!args[0] || !Number.isInteger(n) || n < 1 || n > 5)
+    if (!args[0] || !Number.isInteger(n) || n < 1 || n > 5 || (args[2] && !/^\d{17,20}$/.test(args[2])))
       throw new AppError('bad_request', 'This rating button is not valid.');
-    await i.showModal(ratingModal(args[0], n));
+    await i.showModal(ratingModal(args[0], n, args[2]));
   },
 };
 
@@ -90,7 +93,7 @@ export const rateForm: ComponentHandler<ModalSubmitInteraction> = {
   action: 'rateform',
   ack: 'defer',
   async execute(i, ctx, args) {
-    const who = await resolveWho(ctx.deps, i.guildId, personOf(i), ctx.requestId);
+    const who = await resolveWho(ctx.deps, i.guildId ?? args[2] ?? null, personOf(i), ctx.requestId);
     const ticket = await ticketForComponent(ctx, who, args[0], i.channelId);
     let comment = '';
     try {

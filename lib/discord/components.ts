@@ -45,16 +45,30 @@ export function actionRows(ticketId: string): unknown[] {
 }
 
 /** The player's 1–5 star buttons after a close. */
-export function ratingRows(ticketId: string): unknown[] {
+export function ratingRows(ticketId: string, guildId?: string): unknown[] {
   return [
     {
       type: ComponentType.ActionRow,
       components: [1, 2, 3, 4, 5].map((n) => ({
         type: ComponentType.Button,
         style: ButtonStyle.Secondary,
-        custom_id: `gm:rate:${ticketId}:${n}`,
+        // In a DM the interaction names no server: the button carries it.
+        custom_id: `gm:rate:${ticketId}:${n}${guildId ? `:${guildId}` : ''}`,
         label: '★'.repeat(n),
       })),
+    },
+  ];
+}
+
+/**
+ * A link button to the web rating page: the one kind of button Discord keeps working in a
+ * locked thread (ordinary buttons are disabled there).
+ */
+export function ratingLinkRow(url: string): unknown[] {
+  return [
+    {
+      type: ComponentType.ActionRow,
+      components: [{ type: ComponentType.Button, style: ButtonStyle.Link, url, label: 'Rate this ticket' }],
     },
   ];
 }

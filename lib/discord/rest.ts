@@ -58,6 +58,11 @@ export async function postFile(
   })) as APIMessage;
 }
 
+/** The bot's DM channel with a user (Discord makes it on first use, then returns the same). */
+export async function openDm(rest: REST, userId: string, x: RequestExtras = {}) {
+  return (await rest.post(Routes.userChannels(), { body: { recipient_id: userId }, ...x })) as APIChannel;
+}
+
 export async function getMessage(rest: REST, channelId: string, messageId: string, x: RequestExtras = {}) {
   return (await rest.get(Routes.channelMessage(channelId, messageId), x)) as APIMessage;
 }

@@ -1,3 +1,5 @@
+import { escapeHtml } from '../html.js';
+
 /**
  * A ticket's transcript: a self-contained HTML page of the whole conversation. Rendered by the
  * workers when a ticket closes (whatever closed it), kept here so anything else that shows a
@@ -21,11 +23,7 @@ export interface TranscriptLine {
   attachments: { filename: string; url: string | null; sizeBytes: number }[];
 }
 
-const esc = (s: string) =>
-  s.replace(
-    /[&<>"']/g,
-    (c) => ({ '&': '&amp;', '<': '&lt;', '>': '&gt;', '"': '&quot;', "'": '&#39;' })[c] as string,
-  );
+const esc = escapeHtml;
 
 /** A self-contained HTML page of the whole conversation (no scripts, no remote styles). */
 export function renderTranscript(

@@ -92,9 +92,12 @@ describe('route access declarations', () => {
         '/auth/discord/callback',
         '/auth/demo',
         '/v1/files/:attachmentId',
+        // A closed ticket's rating link: the signed token in the path is the credential.
+        '/rate/:token',
         // The web panel: its page, its static files, and the page again for client-side routes.
         '/',
         '/panel/*',
+        '/sw.js',
         '/*',
       ]),
     );

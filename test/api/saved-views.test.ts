@@ -82,7 +82,11 @@ describe('saved views', () => {
     const tokenList = await api.call(token, { method: 'GET', url: url() });
     expect(tokenList.statusCode, tokenList.body).toBe(200);
     expect(tokenList.json().views).toEqual([]);
-    const byToken = await api.call(token, { method: 'POST', url: url(), payload: { name: 'x', filters: {} } });
+    const byToken = await api.call(token, {
+      method: 'POST',
+      url: url(),
+      payload: { name: 'x', filters: {} },
+    });
     expect(byToken.statusCode).toBe(403);
     expect(errorCode(byToken)).toBe('forbidden');
     const badId = await api.call(owner, { method: 'DELETE', url: url(org.orgId, '/not-a-uuid') });

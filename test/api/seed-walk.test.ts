@@ -30,6 +30,7 @@ const EXPECTED: Record<string, { status: number; why: string }> = {
     status: 404,
     why: 'a WebSocket upgrade; a plain GET is not a socket (tested in live.test.ts)',
   },
+  '/rate/:token': { status: 404, why: "a closed ticket's signed rating link, not a session" },
   '/v1/files/:attachmentId': { status: 422, why: 'needs a signed download link (?token=), not a session' },
   '/auth/discord/login': { status: 501, why: 'Discord sign-in is not configured in this test app' },
   '/auth/discord/callback': { status: 422, why: 'only Discord, with a state, calls it' },
@@ -102,7 +103,8 @@ async function fill(
       continue;
     }
     const list = await api.call(who, { method: 'GET', url: out });
-    const item = list.statusCode === 200 ? firstItem(list.json()) : undefined;
+    const json = list.statusCode === 200 && String(list.headers['content-type']).includes('json');
+    const item = json ? firstItem(list.json()) : undefined;
     const value = item?.[name] ?? item?.id ?? item?.[name.replace(/Id$/, '')];
     if (typeof value === 'string' || typeof value === 'number')
       out += `/${encodeURIComponent(String(value))}`;

@@ -13,6 +13,7 @@ import {
   updateGuildSettings,
 } from '../../db/guilds.js';
 import { withTenant } from '../../db/tenant.js';
+import { createRatingLinks } from '../../lib/rating-link.js';
 import { createSecretBox } from '../../lib/secret-box.js';
 import { randomSecretKey } from '../../lib/secret-key.js';
 import type { Storage } from '../../lib/storage/index.js';
@@ -146,7 +147,8 @@ export async function startHarness(
     );
   });
   const objects = new Map<string, Buffer>();
-  const box = createSecretBox(randomSecretKey());
+  const secretKey = randomSecretKey();
+  const box = createSecretBox(secretKey);
   const bot = createBot({
     pool: db.app,
     redis,
@@ -172,6 +174,7 @@ export async function startHarness(
       prefix: workersPrefix,
       discord: { token: fake.botToken, apiUrl: `${fake.url}/api` },
       storage: mapStorage(objects),
+      ratingLinks: createRatingLinks(secretKey, 'http://panel.test'),
       schedulers: false,
       relay: { pollMs: 100 },
       stopGraceMs: 500,

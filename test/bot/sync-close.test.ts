@@ -223,27 +223,47 @@ describe('closing', () => {
     expect(outbox.rows.map((r) => r.event_type)).toContain('ticket.closed');
   });
 
-  it('rating: only the requester, 1 to 5, once', async () => {
-    const ratingMsg = [...(h.fake.state.messages.get(thread)?.values() ?? [])].find((m) =>
-      JSON.stringify(m.components).includes('gm:rate:'),
+  it('rating: a link in the locked thread, the star buttons by DM; only the requester, 1 to 5, once', async () => {
+    // Discord disables ordinary buttons in a locked thread (the fake refuses a press there):
+    // the closing message carries a link to the web rating page instead.
+    const closing = [...(h.fake.state.messages.get(thread)?.values() ?? [])].find((m) =>
+      /Rate it once, from 1 to 5 stars/.test(m.content),
     );
-    expect(ratingMsg?.content).toMatch(/Rate it once, from 1 to 5 stars/);
+    expect(closing).toBeDefined();
+    expect(JSON.stringify(closing?.components)).not.toContain('gm:rate:');
+    const rows = (closing?.components ?? []) as { components: { style: number; url?: string }[] }[];
+    const link = rows[0]?.components[0];
+    expect(link).toMatchObject({
+      style: 5,
+      url: expect.stringMatching(/^http:\/\/panel\.test\/rate\/[\w-]+\.[\w-]+$/),
+    });
+    // The DM: the player's own channel with the bot, once, buttons naming the server.
+    const dms = [...h.fake.state.channels.values()].filter(
+      (c) => c.type === 1 && c.recipients?.[0] === h.users.player,
+    );
+    expect(dms).toHaveLength(1);
+    const dm = dms[0]?.id ?? '';
+    const prompt = [...(h.fake.state.messages.get(dm)?.values() ?? [])];
+    expect(prompt).toHaveLength(1);
+    expect(prompt[0]?.content).toBe(
+      'Your ticket #1 “Bug report: The game crashes on start” was closed. How did we do? Rate it once, from 1 to 5 stars.',
+    );
+    expect(JSON.stringify(prompt[0]?.components)).toContain(`gm:rate:${ticketId}:4:${h.guild.id}`);
     const click = await interact(h, {
       kind: 'button',
-      guildId: h.guild.id,
-      channelId: thread,
+      channelId: dm,
       userId: h.users.player,
-      customId: `gm:rate:${ticketId}:4`,
-      messageId: ratingMsg?.id ?? '',
+      customId: `gm:rate:${ticketId}:4:${h.guild.id}`,
+      messageId: prompt[0]?.id ?? '',
     });
     expect(click.type).toBe(9);
+    expect((click.data as { custom_id: string }).custom_id).toBe(`gm:rateform:${ticketId}:4:${h.guild.id}`);
     const rate = (userId: string, n: number) =>
       interact(h, {
         kind: 'modalSubmit',
-        guildId: h.guild.id,
-        channelId: thread,
+        channelId: dm,
         userId,
-        customId: `gm:rateform:${ticketId}:${n}`,
+        customId: `gm:rateform:${ticketId}:${n}:${h.guild.id}`,
         fields: { comment: 'quick fix' },
       });
     expect((await rate(h.users.other, 4)).content).toBe(
@@ -306,6 +326,52 @@ describe('closing', () => {
       options: [{ name: 'reason', value: 'again' }],
     });
     expect(b.content).toBe('Ticket #1 is already closed.');
+  });
+
+  it('a player who takes no DMs: the DM is tried once, the close goes on, the link stays', async () => {
+    const dmOf = () =>
+      [...h.fake.state.channels.values()].find((c) => c.type === 1 && c.recipients?.[0] === h.users.player);
+    const dmsBefore = h.fake.state.messages.get(dmOf()?.id ?? '')?.size ?? 0;
+    h.fake.state.dmsClosed.add(h.users.player);
+    await openThroughPanel(h, { summary: 'Second problem', steps: 'None' });
+    const second = (
+      await h.db.admin.query(
+        'select id, number, discord_channel_id as c from tickets where org_id = $1 order by number desc limit 1',
+        [h.org.orgId],
+      )
+    ).rows[0];
+    const a = await interact(h, {
+      kind: 'chatInput',
+      name: 'ticket',
+      subcommand: 'close',
+      guildId: h.guild.id,
+      channelId: second.c,
+      userId: h.users.moderator,
+      options: [{ name: 'reason', value: 'done' }],
+    });
+    expect(a.content).toBe(`Ticket #${second.number} closed.`);
+    await settle(
+      h,
+      async () => h.fake.state.channels.get(second.c)?.thread_metadata?.locked === true,
+      15_000,
+    );
+    const dm = [...h.fake.state.channels.values()].find(
+      (c) => c.type === 1 && c.recipients?.[0] === h.users.player,
+    );
+    const refusals = h.fake
+      .requests({ method: 'POST', path: `/channels/${dm?.id}/messages` })
+      .filter((r) => r.status === 403);
+    expect(refusals).toHaveLength(1);
+    expect(h.fake.state.messages.get(dm?.id ?? '')?.size ?? 0).toBe(dmsBefore);
+    const side = await h.db.admin.query('select rating_dm from discord_ticket_sides where ticket_id = $1', [
+      second.id,
+    ]);
+    expect(side.rows[0].rating_dm).toBe('refused');
+    const closing = [...(h.fake.state.messages.get(second.c)?.values() ?? [])].find((m) =>
+      /Rate it once/.test(m.content),
+    );
+    expect(JSON.stringify(closing?.components)).toContain('http://panel.test/rate/');
+    h.fake.state.dmsClosed.delete(h.users.player);
   });
 
   it('records it when the ticket’s thread is deleted on Discord', async () => {

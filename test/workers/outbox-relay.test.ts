@@ -4,7 +4,7 @@ import { join } from 'node:path';
 import { Redis } from 'ioredis';
 import { afterEach, describe, expect, inject, it } from 'vitest';
 import { orgFeatures, relayedBetween } from '../../db/outbox.js';
-import { createPolicy } from '../../db/sla.js';
+import { createPolicy } from '../../db/sla-policies.js';
 import { withTenant } from '../../db/tenant.js';
 import { openTicket, reply, setStatus } from '../../db/tickets.js';
 import { createSubscription } from '../../db/webhooks.js';

@@ -1,7 +1,9 @@
 import { spawn } from 'node:child_process';
 import { fileURLToPath } from 'node:url';
 import { afterAll, afterEach, beforeAll, describe, expect, inject, it } from 'vitest';
-import * as sla from '../../db/sla.js';
+import { createCalendar, deleteCalendar } from '../../db/sla-calendars.js';
+import { slaEvents, ticketsDueBefore } from '../../db/sla-clocks.js';
+import { createPolicy, type SlaPolicy, updatePolicy } from '../../db/sla-policies.js';
 import { createTeam } from '../../db/teams.js';
 import { withTenant } from '../../db/tenant.js';
 import { openTicket, reply, setStatus } from '../../db/tickets.js';
@@ -93,7 +95,7 @@ describe('targets beyond the calendar horizon', () => {
     expect(addBusinessMinutes(new Date('2026-10-23T14:00:00Z'), 525_600, office)).toBeNull();
     const s = await setup({ firstResponseMinutes: 525_600, resolutionMinutes: null, withCalendar: true });
     await withTenant(db.app, s.org.orgId, (tx) =>
-      sla.updatePolicy(
+      updatePolicy(
         tx,
         {
           id: s.policy.id,
@@ -116,18 +118,18 @@ describe('targets beyond the calendar horizon', () => {
   });
 });
 
-async function setup(policy: Partial<sla.SlaPolicy> & { withCalendar?: boolean } = {}) {
+async function setup(policy: Partial<SlaPolicy> & { withCalendar?: boolean } = {}) {
   const org = await makeOrg(db.app);
   const cal = policy.withCalendar
     ? await withTenant(db.app, org.orgId, (tx) =>
-        sla.createCalendar(tx, { name: 'Berlin office', ...BERLIN }, org.owner),
+        createCalendar(tx, { name: 'Berlin office', ...BERLIN }, org.owner),
       )
     : undefined;
   const team = await withTenant(db.app, org.orgId, (tx) =>
     createTeam(tx, { name: 'Escalations' }, org.owner),
   );
   const p = await withTenant(db.app, org.orgId, (tx) =>
-    sla.createPolicy(
+    createPolicy(
       tx,
       {
         name: 'Normal',
@@ -151,7 +153,7 @@ async function setup(policy: Partial<sla.SlaPolicy> & { withCalendar?: boolean }
       await db.admin.query('update tickets set created_at = $2 where id = $1', [ticket.id, createdAt]);
     return ticket;
   };
-  const events = (ticketId: string) => withTenant(db.app, org.orgId, (tx) => sla.slaEvents(tx, ticketId));
+  const events = (ticketId: string) => withTenant(db.app, org.orgId, (tx) => slaEvents(tx, ticketId));
   /** Moves the latest status-change history entry to `at` (status times are the clock's input). */
   const backdateLastStatus = (ticketId: string, at: Date) =>
     db.admin.query(
@@ -167,7 +169,7 @@ describe('policies and calendars', () => {
     const org = await makeOrg(db.app);
     await expect(
       withTenant(db.app, org.orgId, (tx) =>
-        sla.createCalendar(
+        createCalendar(
           tx,
           { name: 'x', timezone: 'Mars/Olympus', weeklyHours: { mon: [[540, 1080]] } },
           org.owner,
@@ -176,7 +178,7 @@ describe('policies and calendars', () => {
     ).rejects.toMatchObject({ code: 'validation_failed' });
     await expect(
       withTenant(db.app, org.orgId, (tx) =>
-        sla.createCalendar(
+        createCalendar(
           tx,
           { name: 'x', timezone: 'UTC', weeklyHours: { mon: [[600, 540]] as [number, number][] } },
           org.owner,
@@ -184,10 +186,10 @@ describe('policies and calendars', () => {
       ),
     ).rejects.toMatchObject({ code: 'validation_failed' });
     await expect(
-      withTenant(db.app, org.orgId, (tx) => sla.createPolicy(tx, { name: 'empty' }, org.owner)),
+      withTenant(db.app, org.orgId, (tx) => createPolicy(tx, { name: 'empty' }, org.owner)),
     ).rejects.toMatchObject({ code: 'validation_failed' });
     const cal = await withTenant(db.app, org.orgId, (tx) =>
-      sla.createCalendar(
+      createCalendar(
         tx,
         { name: 'UTC', timezone: 'UTC', weeklyHours: { mon: [[0, 1440]] }, holidays: ['2026-12-25'] },
         org.owner,
@@ -195,10 +197,10 @@ describe('policies and calendars', () => {
     );
     expect(cal.holidays).toEqual(['2026-12-25']);
     await withTenant(db.app, org.orgId, (tx) =>
-      sla.createPolicy(tx, { name: 'uses it', resolutionMinutes: 60, businessCalendarId: cal.id }, org.owner),
+      createPolicy(tx, { name: 'uses it', resolutionMinutes: 60, businessCalendarId: cal.id }, org.owner),
     );
     await expect(
-      withTenant(db.app, org.orgId, (tx) => sla.deleteCalendar(tx, cal.id, org.owner)),
+      withTenant(db.app, org.orgId, (tx) => deleteCalendar(tx, cal.id, org.owner)),
     ).rejects.toMatchObject({ code: 'conflict' });
   });
 });
@@ -378,7 +380,7 @@ describe('escalation', () => {
     });
     // High priority: 30 minutes, counted from creation, so already overdue when the escalation lands.
     await withTenant(db.app, s.org.orgId, (tx) =>
-      sla.createPolicy(
+      createPolicy(
         tx,
         { name: 'High', priority: 'high', firstResponseMinutes: 30, escalatePriority: true, position: 1 },
         s.org.owner,
@@ -446,7 +448,7 @@ describe('policy changes', () => {
     const t = await s.open(new Date(Date.now() - 10 * 60_000));
     const before = (await recomputeSla(env.deps, { orgId: s.org.orgId, ticketId: t.id }))?.metrics[0]?.dueAt;
     await withTenant(db.app, s.org.orgId, (tx) =>
-      sla.updatePolicy(
+      updatePolicy(
         tx,
         { id: s.policy.id, policy: { name: 'Faster', priority: 'normal', firstResponseMinutes: 30 } },
         s.org.owner,
@@ -521,7 +523,7 @@ describe('SLA sweep and breached tickets', () => {
     const soon = await s.open(new Date(Date.now() - 25 * 60_000));
     await recomputeSla(env.deps, { orgId: s.org.orgId, ticketId: soon.id });
     const due = await withTenant(db.app, s.org.orgId, (tx) =>
-      sla.ticketsDueBefore(tx, new Date(Date.now() + 10 * 60_000), new Date(Date.now() - 24 * 3600_000), 1),
+      ticketsDueBefore(tx, new Date(Date.now() + 10 * 60_000), new Date(Date.now() - 24 * 3600_000), 1),
     );
     expect(due).toEqual([soon.id]);
   });

@@ -111,8 +111,9 @@ describe('discord.ticket_sync', () => {
     expect(d.lockPatches).toHaveLength(1);
     expect(d.lockPatches[0]?.body).toEqual({ locked: true, archived: true });
     expect(d.summaryEdits).toHaveLength(1);
-    // The closing message with the rating buttons went out while the thread could still take it.
-    const rating = d.threadPosts.find((r) => JSON.stringify(r.body).includes('gm:rate:'));
+    // The closing message with the rating link went out while the thread could still take it
+    // (the star buttons go by DM: Discord disables ordinary buttons in a locked thread).
+    const rating = d.threadPosts.find((r) => JSON.stringify(r.body).includes('/rate/'));
     expect(rating).toBeDefined();
     expect((rating?.at ?? 0) <= (d.lockPatches[0]?.at ?? 0)).toBe(true);
     expect(

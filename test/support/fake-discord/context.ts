@@ -114,6 +114,7 @@ export const Errors = {
   unknownGuild: () => apiError(404, 10004, 'Unknown Guild'),
   unknownMember: () => apiError(404, 10007, 'Unknown Member'),
   unknownUser: () => apiError(404, 10013, 'Unknown User'),
+  cannotMessageUser: () => apiError(403, 50007, 'Cannot send messages to this user'),
   unknownRole: () => apiError(404, 10011, 'Unknown Role'),
   unknownWebhook: () => apiError(404, 10015, 'Unknown Webhook'),
   unknownInteraction: () => apiError(404, 10062, 'Unknown interaction'),

@@ -203,6 +203,9 @@ export class Interactions {
       }
       case 'button':
       case 'stringSelect': {
+        // Discord's clients disable components (all but link buttons) in a locked thread.
+        if (channel.thread_metadata?.locked)
+          throw new Error(`channel ${channel.id} is a locked thread: nobody can press its components`);
         type = InteractionType.MessageComponent;
         const msg = this.componentMessage(input.channelId, input.messageId, input.customId, input.kind);
         componentMessageId = msg['id'] as string;

@@ -94,6 +94,8 @@ export interface Channel {
   default_sort_order?: number | null;
   default_forum_layout?: number;
   default_thread_rate_limit_per_user?: number;
+  /** A DM channel's other user (guild_id is '' for DMs). */
+  recipients?: string[];
 }
 
 export interface Message {
@@ -224,6 +226,8 @@ export class DiscordState {
   readonly guilds = new Map<string, Guild>();
   readonly channels = new Map<string, Channel>();
   readonly messages = new Map<string, Map<string, Message>>();
+  /** Users who accept no direct messages from the bot (Discord answers 50007). */
+  readonly dmsClosed = new Set<string>();
   readonly threadMembers = new Map<string, Map<string, { join_timestamp: string; flags: number }>>();
   readonly webhooks = new Map<string, Webhook>();
   readonly globalCommands: Json[] = [];
@@ -450,6 +454,28 @@ export class DiscordState {
     return channel;
   }
 
+  /** The bot's DM channel with a user, made on first use (`POST /users/@me/channels`). */
+  openDm(userId: string): Channel {
+    for (const c of this.channels.values()) if (c.type === 1 && c.recipients?.[0] === userId) return c;
+    const channel: Channel = {
+      id: snowflake(),
+      type: 1,
+      guild_id: '',
+      name: '',
+      position: 0,
+      parent_id: null,
+      permission_overwrites: [],
+      topic: null,
+      nsfw: false,
+      last_message_id: null,
+      rate_limit_per_user: 0,
+      flags: 0,
+      recipients: [userId],
+    };
+    this.channels.set(channel.id, channel);
+    return channel;
+  }
+
   /** Guild channels that are not threads (what GUILD_CREATE lists under `channels`). */
   guildChannels(guildId: string): Channel[] {
     const guild = this.guilds.get(guildId);
@@ -552,11 +578,23 @@ export class DiscordState {
   }
 
   channelPayload(channel: Channel): Json {
-    return { ...channel };
+    if (channel.type !== 1) return { ...channel };
+    // A DM as Discord shows it: no guild, no name, the other user.
+    return {
+      id: channel.id,
+      type: 1,
+      last_message_id: channel.last_message_id,
+      flags: 0,
+      recipients: (channel.recipients ?? []).flatMap((id) => {
+        const u = this.users.get(id);
+        return u ? [this.userPayload(u)] : [];
+      }),
+    };
   }
 
   messagePayload(message: Message): Json {
-    return { ...message, author: this.userPayload(message.author) };
+    const { guild_id, ...rest } = message;
+    return { ...rest, ...(guild_id ? { guild_id } : {}), author: this.userPayload(message.author) };
   }
 
   guildPayload(guildId: string): Json {

@@ -82,9 +82,9 @@ export function postMessage(
     author,
   });
   if (opts.dispatch !== false && !(message.flags & 64)) {
-    fake.gateway.dispatch(channel.guild_id, 'MESSAGE_CREATE', {
+    fake.gateway.dispatch(channel.guild_id || null, 'MESSAGE_CREATE', {
       ...fake.state.messagePayload(message),
-      member: memberLite(fake, channel.guild_id, author.id),
+      ...(channel.guild_id ? { member: memberLite(fake, channel.guild_id, author.id) } : {}),
     });
   }
   return message;

@@ -60,6 +60,14 @@ export const messageRoutes: Route[] = [
       const parsed = parseMessage(req);
       if (!parsed.ok) return parsed.reply;
       const ref = parsed.data.message_reference as { message_id?: string } | undefined;
+      if (channel.type === 1) {
+        // A DM reaches a user who shares a server with the bot and has not turned DMs off.
+        const to = channel.recipients?.[0] ?? '';
+        const shared = [...fake.state.guilds.values()].some(
+          (g) => g.members.has(to) && g.members.has(fake.state.botUser.id),
+        );
+        if (!shared || fake.state.dmsClosed.has(to)) return Errors.cannotMessageUser();
+      }
       const denied = requireBot(
         fake.state,
         channel,

@@ -1,4 +1,6 @@
+import { z } from 'zod';
 import { Errors, ok, type Route } from '../context.js';
+import { parse } from './common.js';
 
 export const miscRoutes: Route[] = [
   {
@@ -61,6 +63,18 @@ export const miscRoutes: Route[] = [
         premium_type: 0,
         ...(withEmail ? { email: user.email ?? null, verified: user.verified ?? true } : {}),
       });
+    },
+  },
+  {
+    method: 'POST',
+    template: '/users/@me/channels',
+    auth: 'bot',
+    handler: (req, fake) => {
+      const parsed = parse(z.object({ recipient_id: z.string().regex(/^\d{17,20}$/) }), req.body);
+      if (!parsed.ok) return parsed.reply;
+      const to = parsed.data.recipient_id;
+      if (!fake.state.users.has(to)) return Errors.unknownUser();
+      return ok(fake.state.channelPayload(fake.state.openDm(to)));
     },
   },
   {

@@ -1,0 +1,141 @@
+import { createHash } from 'node:crypto';
+import type { FastifyPluginAsyncZod } from 'fastify-type-provider-zod';
+import { z } from 'zod';
+import { withTenant } from '../../db/tenant.js';
+import { rate } from '../../db/ticket-status.js';
+import { getTicket } from '../../db/tickets.js';
+import { AppError } from '../../lib/errors.js';
+import { escapeHtml as esc } from '../../lib/html.js';
+
+/**
+ * The web rating page a closed ticket's Discord message links to (`lib/rating-link.ts`): Discord
+ * disables ordinary buttons in a locked thread, and a player may take no DMs from the bot, so
+ * the link is the way to rate that always works. Plain HTML and a form, no script and no sign-in:
+ * the signed link names the ticket, and the rating is recorded as the ticket's player, once.
+ */
+
+const STYLE = `body{font:16px/1.5 system-ui,sans-serif;max-width:32rem;margin:3rem auto;padding:0 1rem;color:#1b1b1f;background:#fff}
+@media (prefers-color-scheme:dark){body{color:#e8e8ec;background:#16161a}textarea{background:#222;color:inherit}}
+fieldset{border:0;padding:0;margin:1rem 0}legend{font-weight:600}
+label{display:inline-block;margin:.25rem .75rem .25rem 0;cursor:pointer}
+textarea{width:100%;min-height:6rem;font:inherit}button{font:inherit;padding:.5rem 1.25rem;margin-top:1rem}
+.error{color:#b3261e;font-weight:600}.sr{position:absolute;left:-9999px}:focus-visible{outline:3px solid #3b82f6;outline-offset:2px}`;
+const CSP = [
+  "default-src 'none'",
+  `style-src 'sha256-${createHash('sha256').update(STYLE).digest('base64')}'`,
+  "form-action 'self'",
+  "frame-ancestors 'none'",
+  "base-uri 'none'",
+].join('; ');
+
+const token = z.object({ token: z.string().min(1).max(200) });
+const form = z.object({
+  stars: z.coerce.number().int().min(1).max(5),
+  comment: z.string().trim().max(1000).optional(),
+});
+
+function page(title: string, body: string): string {
+  return `<!doctype html><html lang="en"><head><meta charset="utf-8"><meta name="viewport" content="width=device-width,initial-scale=1"><meta name="robots" content="noindex"><title>${esc(title)}</title><style>${STYLE}</style></head><body><main><h1>${esc(title)}</h1>${body}</main></body></html>`;
+}
+
+function ratingForm(number: number, subject: string, error?: string, stars?: number): string {
+  const choices = [1, 2, 3, 4, 5]
+    .map(
+      (n) =>
+        `<label><input type="radio" name="stars" value="${n}" required${n === stars ? ' checked' : ''}> ${'★'.repeat(n)}<span class="sr"> ${n} of 5</span></label>`,
+    )
+    .join('');
+  return `<p>Ticket #${number}: ${esc(subject)}</p>${error ? `<p class="error" role="alert">${esc(error)}</p>` : ''}<form method="post"><fieldset><legend>How did we do?</legend>${choices}</fieldset><p><label for="comment">Anything to add? (optional)</label><textarea id="comment" name="comment" maxlength="1000"></textarea></p><button type="submit">Send rating</button></form>`;
+}
+
+export const ratingRoutes: FastifyPluginAsyncZod = async (app) => {
+  // The page's form posts url-encoded fields; this parser lives only in this plugin.
+  app.addContentTypeParser(
+    'application/x-www-form-urlencoded',
+    { parseAs: 'string', bodyLimit: 4096 },
+    (_req, body, done) => done(null, Object.fromEntries(new URLSearchParams(body as string))),
+  );
+
+  /** The link's ticket, read in the link's org; a bad or expired link is a 404 page. */
+  const ticketOf = async (raw: string) => {
+    const claims = app.ratingLinks.verify(raw);
+    if (!claims) return null;
+    const t = await withTenant(app.deps.pool, claims.orgId, (tx) => getTicket(tx, claims.ticketId)).catch(
+      (err: unknown) => {
+        if (err instanceof AppError && err.code === 'not_found') return null;
+        throw err;
+      },
+    );
+    return t ? { orgId: claims.orgId, ticket: t } : null;
+  };
+  const invalid = page(
+    'This rating link does not work',
+    '<p>It is not valid any more (links last 30 days) or the ticket is gone.</p>',
+  );
+  const thanks = (n: number, stars: number) =>
+    page('Thanks for your rating', `<p>Ticket #${n}: ${'★'.repeat(stars)}</p>`);
+
+  app.get(
+    '/rate/:token',
+    {
+      config: { access: 'public' },
+      // A page for players, not part of the API: kept out of the OpenAPI document.
+      schema: { hide: true, params: token },
+    },
+    async (req, reply) => {
+      reply.header('content-security-policy', CSP).header('cache-control', 'no-store').type('text/html');
+      const found = await ticketOf(req.params.token);
+      if (!found) return reply.code(404).send(invalid);
+      const t = found.ticket;
+      if (t.rating !== null) return thanks(t.number, t.rating);
+      if (t.status !== 'closed' && t.status !== 'solved')
+        return page(`Ticket #${t.number} is still open`, '<p>You can rate it once it is closed.</p>');
+      return page('Rate your ticket', ratingForm(t.number, t.subject));
+    },
+  );
+
+  app.post(
+    '/rate/:token',
+    {
+      config: { access: 'public' },
+      schema: { hide: true, params: token, body: z.record(z.string(), z.unknown()) },
+    },
+    async (req, reply) => {
+      reply.header('content-security-policy', CSP).header('cache-control', 'no-store').type('text/html');
+      const found = await ticketOf(req.params.token);
+      if (!found) return reply.code(404).send(invalid);
+      const t = found.ticket;
+      const input = form.safeParse(req.body);
+      if (!input.success)
+        return reply
+          .code(422)
+          .send(page('Rate your ticket', ratingForm(t.number, t.subject, 'Choose from 1 to 5 stars.')));
+      if (!t.requesterId) return reply.code(404).send(invalid);
+      const player = { type: 'player' as const, id: t.requesterId };
+      try {
+        await withTenant(app.deps.pool, found.orgId, (tx) =>
+          rate(
+            tx,
+            {
+              ticketId: t.id,
+              rating: input.data.stars,
+              ...(input.data.comment ? { comment: input.data.comment } : {}),
+            },
+            player,
+          ),
+        );
+      } catch (err) {
+        if (err instanceof AppError && err.code === 'already_rated')
+          return reply
+            .code(409)
+            .send(page('Already rated', `<p>Ticket #${t.number} was already rated. Thank you!</p>`));
+        if (err instanceof AppError && err.code === 'invalid_transition')
+          return reply
+            .code(409)
+            .send(page(`Ticket #${t.number} is still open`, '<p>You can rate it once it is closed.</p>'));
+        throw err;
+      }
+      return thanks(t.number, input.data.stars);
+    },
+  );
+};
