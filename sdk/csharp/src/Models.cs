@@ -1,0 +1,200 @@
+using System;
+using System.Collections.Generic;
+using System.Globalization;
+
+namespace GameMod
+{
+    // Reading answers: tolerant of fields a newer server adds, strict about the ones we need.
+    static class J
+    {
+        public static Dictionary<string, object> Obj(object v, string what) =>
+            v as Dictionary<string, object> ?? throw new ServerException("the answer has no " + what, 200, null, null, null, false);
+        public static string Str(Dictionary<string, object> o, string k) => o.TryGetValue(k, out var v) ? v as string : null;
+        public static int Int(Dictionary<string, object> o, string k) => o.TryGetValue(k, out var v) && v is double d ? (int)d : 0;
+        public static bool Bool(Dictionary<string, object> o, string k) => o.TryGetValue(k, out var v) && v is bool b && b;
+        public static DateTimeOffset? Date(Dictionary<string, object> o, string k) =>
+            Str(o, k) is string s && DateTimeOffset.TryParse(s, CultureInfo.InvariantCulture, DateTimeStyles.AssumeUniversal, out var d) ? d : (DateTimeOffset?)null;
+        public static List<T> List<T>(Dictionary<string, object> o, string k, Func<Dictionary<string, object>, T> read)
+        {
+            var list = new List<T>();
+            if (o.TryGetValue(k, out var v) && v is List<object> items)
+                foreach (var i in items)
+                    if (i is Dictionary<string, object> d) list.Add(read(d));
+            return list;
+        }
+    }
+
+    /// <summary>A player: the game's own account id (1..200) and display name (1..100).</summary>
+    public sealed class Player : IJsonWritable
+    {
+        public string Id;
+        public string Name;
+        public Player() { }
+        public Player(string id, string name) { Id = id; Name = name; }
+        public object ToJson() => new Dictionary<string, object> { { "id", Id }, { "name", Name } };
+    }
+
+    public sealed class Position : IJsonWritable
+    {
+        public double X, Y;
+        public double? Z;
+        public string Map;
+        public object ToJson() => new Dictionary<string, object> { { "x", X }, { "y", Y }, { "z", Z }, { "map", Map } };
+    }
+
+    /// <summary>What staff see about where the player was. Every field is optional.</summary>
+    public sealed class TicketContext : IJsonWritable
+    {
+        public string Platform, Build, Region, Server, MatchId, Locale, Log;
+        public Position Position;
+        /// <summary>Up to 50 keys of your own; values are strings, numbers, booleans, lists or dictionaries.</summary>
+        public Dictionary<string, object> Custom;
+        public object ToJson() => new Dictionary<string, object>
+        {
+            { "platform", Platform }, { "build", Build }, { "region", Region }, { "server", Server },
+            { "matchId", MatchId }, { "position", Position }, { "locale", Locale }, { "custom", Custom }, { "log", Log },
+        };
+    }
+
+    public sealed class NewTicket : IJsonWritable
+    {
+        public Player Player;
+        public string Subject, Body;
+        /// <summary>A category id of the studio's, or null.</summary>
+        public string Category;
+        public TicketContext Context;
+        public object ToJson() => new Dictionary<string, object>
+        {
+            { "player", Player }, { "subject", Subject }, { "body", Body }, { "category", Category }, { "context", Context },
+        };
+    }
+
+    public sealed class Ticket
+    {
+        public string Id, Subject, Status;
+        public int Number;
+        public DateTimeOffset? CreatedAt, UpdatedAt;
+        internal static Ticket Read(Dictionary<string, object> o) => new Ticket
+        {
+            Id = J.Str(o, "id"), Number = J.Int(o, "number"), Subject = J.Str(o, "subject"), Status = J.Str(o, "status"),
+            CreatedAt = J.Date(o, "createdAt"), UpdatedAt = J.Date(o, "updatedAt"),
+        };
+    }
+
+    public sealed class Message
+    {
+        /// <summary>"player" or "staff".</summary>
+        public string Id, Author, Body;
+        public DateTimeOffset? CreatedAt;
+        internal static Message Read(Dictionary<string, object> o) => new Message
+        {
+            Id = J.Str(o, "id"), Author = J.Str(o, "author"), Body = J.Str(o, "body"), CreatedAt = J.Date(o, "createdAt"),
+        };
+    }
+
+    /// <summary>A ticket with its messages (only the new ones when read with a cursor).</summary>
+    public sealed class TicketThread
+    {
+        public Ticket Ticket;
+        public List<Message> Messages;
+        public string Cursor;
+        /// <summary>False when the server answered 304 (nothing changed since the last read).</summary>
+        public bool Changed = true;
+    }
+
+    public sealed class TicketList
+    {
+        public List<Ticket> Tickets;
+        public string Cursor;
+        public bool Changed = true;
+    }
+
+    public sealed class ReplyResult
+    {
+        public Message Message;
+        public Ticket Ticket;
+    }
+
+    /// <summary>Reasons the server accepts for a report.</summary>
+    public static class ReportReasons
+    {
+        public const string Cheating = "cheating", Exploiting = "exploiting", Harassment = "harassment",
+            HateSpeech = "hate_speech", Threats = "threats", Spam = "spam", Scam = "scam", Griefing = "griefing",
+            InappropriateName = "inappropriate_name", InappropriateContent = "inappropriate_content",
+            Impersonation = "impersonation", RealMoneyTrading = "real_money_trading", Underage = "underage",
+            SelfHarm = "self_harm", Other = "other";
+    }
+
+    public sealed class PlayerReport : IJsonWritable
+    {
+        public Player Reporter, Reported;
+        /// <summary>One of <see cref="ReportReasons"/>.</summary>
+        public string Reason;
+        public string Message, MatchId;
+        public Dictionary<string, object> Evidence;
+        public object ToJson() => new Dictionary<string, object>
+        {
+            { "reporter", Reporter }, { "reported", Reported }, { "reason", Reason }, { "message", Message },
+            { "matchId", MatchId }, { "evidence", Evidence },
+        };
+    }
+
+    public sealed class Report
+    {
+        public string Id, TicketId;
+        public DateTimeOffset? CreatedAt;
+        internal static Report Read(Dictionary<string, object> o) => new Report
+        {
+            Id = J.Str(o, "id"), TicketId = J.Str(o, "ticketId"), CreatedAt = J.Date(o, "createdAt"),
+        };
+    }
+
+    public sealed class Session
+    {
+        public string Id;
+        public DateTimeOffset? StartedAt;
+        /// <summary>Send a heartbeat at least this often, or the player stops counting as online.</summary>
+        public int HeartbeatSeconds;
+    }
+
+    public sealed class LinkCode
+    {
+        public string Code;
+        public DateTimeOffset? ExpiresAt;
+    }
+
+    public sealed class Announcement
+    {
+        public string Id, Title, Body;
+        public DateTimeOffset? PublishedAt, ExpiresAt;
+        internal static Announcement Read(Dictionary<string, object> o) => new Announcement
+        {
+            Id = J.Str(o, "id"), Title = J.Str(o, "title"), Body = J.Str(o, "body"),
+            PublishedAt = J.Date(o, "publishedAt"), ExpiresAt = J.Date(o, "expiresAt"),
+        };
+    }
+
+    public sealed class AnnouncementList
+    {
+        public List<Announcement> Announcements;
+        /// <summary>False when the server answered 304: the list is the one read before.</summary>
+        public bool Changed = true;
+    }
+
+    public sealed class ModerationStatus
+    {
+        public string PlayerId, Reason;
+        public bool Warned;
+        public DateTimeOffset? MutedUntil, BannedUntil;
+        public bool IsBanned(DateTimeOffset now) => BannedUntil.HasValue && BannedUntil.Value > now;
+        public bool IsMuted(DateTimeOffset now) => MutedUntil.HasValue && MutedUntil.Value > now;
+    }
+
+    /// <summary>A call kept in the offline queue: sent again later with the same idempotency key.</summary>
+    public sealed class QueuedItem
+    {
+        /// <summary>"ticket", "reply" or "report".</summary>
+        public string Kind;
+        public string Id, Path, Body;
+    }
+}

@@ -1,0 +1,186 @@
+// The C# SDK's own test program, run against a real GameMod API:
+//     mono Tests.exe config.json
+// config: { baseUrl, clientKey, serverSecret, deadUrl (nothing listens), flakyUrl (answers 429
+// with Retry-After: 1 to the first try of each Idempotency-Key, then forwards), queueFile,
+// adapter ("httpclient" | "unity"), runId }. Prints one line per check and, last,
+// "RESULT <json>" with ids for the caller to check in the database. Exits 1 when a check failed.
+using System;
+using System.Collections.Generic;
+using System.Diagnostics;
+using System.IO;
+using System.Linq;
+using System.Text.RegularExpressions;
+using System.Threading.Tasks;
+using GameMod;
+using GameMod.Unity;
+
+static class Tests
+{
+    static int failures;
+    static Dictionary<string, object> cfg;
+    static readonly Dictionary<string, object> results = new Dictionary<string, object>();
+
+    static string C(string k) => (string)cfg[k];
+
+    static void Check(string name, bool ok, object detail = null)
+    {
+        if (ok) Console.WriteLine("ok   " + name);
+        else
+        {
+            failures++;
+            Console.WriteLine("FAIL " + name + (detail != null ? ": " + detail : ""));
+        }
+    }
+
+    // Runs a call that should fail and returns its exception (null when it succeeded).
+    static async Task<GameModException> Fails(Func<Task> call)
+    {
+        try { await call(); return null; }
+        catch (GameModException e) { return e; }
+    }
+
+    static ITransport Transport() =>
+        C("adapter") == "unity" ? (ITransport)new UnityWebRequestTransport() : new HttpClientTransport();
+
+    static GameModClient Client(string key, string baseUrl = null, IQueueStorage storage = null, int maxRetries = 4, double retryBase = 0.5) =>
+        new GameModClient(new GameModOptions
+        {
+            BaseUrl = baseUrl ?? C("baseUrl"), Key = key, Transport = Transport(), Storage = storage,
+            MaxRetries = maxRetries, RetryBase = TimeSpan.FromSeconds(retryBase),
+        });
+
+    static int Main(string[] args)
+    {
+        cfg = (Dictionary<string, object>)Json.Parse(File.ReadAllText(args[0]));
+        try { Run().GetAwaiter().GetResult(); }
+        catch (Exception e)
+        {
+            failures++;
+            Console.WriteLine("FAIL unexpected: " + e);
+        }
+        results["adapter"] = C("adapter");
+        Console.WriteLine("RESULT " + Json.Serialize(results));
+        return failures == 0 ? 0 : 1;
+    }
+
+    static async Task Run()
+    {
+        var run = C("runId");
+        var p = new Player("player-" + run, "Ada " + run);
+        var q = new Player("cheater-" + run, "Mallory");
+        var gm = Client(C("clientKey"));
+        var srv = Client(C("serverSecret"));
+
+        // Tickets with player context, idempotent on the client's key.
+        var key1 = "ticket-" + run;
+        var ticket = await gm.CreateTicketAsync(new NewTicket
+        {
+            Player = p, Subject = "Stuck in a wall " + run, Body = "I fell through the map near the bridge.",
+            Context = new TicketContext
+            {
+                Platform = "pc", Build = "1.4.2", Region = "eu-west", Server = "eu-1", MatchId = "match-" + run,
+                Position = new Position { X = 12.5, Y = -3, Z = 40, Map = "harbour" }, Locale = "en-GB",
+                Custom = new Dictionary<string, object> { { "mode", "ranked" }, { "party", new List<object> { "a", "b" } } },
+                Log = "12:00 load harbour\n12:01 fell",
+            },
+        }, key1);
+        Check("CreateTicketAsync", ticket.Id != null && ticket.Status == "open" && ticket.Number > 0);
+        results["ticketId"] = ticket.Id;
+        var again = await gm.CreateTicketAsync(new NewTicket { Player = p, Subject = "Stuck in a wall " + run, Body = "again" }, key1);
+        Check("CreateTicketAsync repeated with its key gives the same ticket", again.Id == ticket.Id);
+
+        var reply = await gm.ReplyAsync(ticket.Id, p, "Still stuck, any news?");
+        Check("ReplyAsync", reply.Message.Author == "player" && reply.Ticket.Id == ticket.Id);
+
+        var first = await gm.PollTicketAsync(ticket.Id, p.Id);
+        Check("PollTicketAsync: first poll has the reply", first.Messages.Any(m => m.Id == reply.Message.Id));
+        var second = await gm.PollTicketAsync(ticket.Id, p.Id);
+        Check("PollTicketAsync: nothing new", second.Messages.Count == 0 && second.Ticket.Id == ticket.Id);
+
+        var list = await gm.ListTicketsAsync(p.Id);
+        Check("ListTicketsAsync", list.Tickets.Any(t => t.Id == ticket.Id) && list.Cursor != null);
+
+        var notMine = await Fails(() => gm.GetTicketAsync(ticket.Id, q.Id));
+        Check("another player's ticket is NotFoundException", notMine is NotFoundException, notMine);
+
+        // Player reports.
+        var report = await gm.ReportPlayerAsync(new PlayerReport
+        {
+            Reporter = p, Reported = q, Reason = ReportReasons.Cheating, Message = "aimbot " + run, MatchId = "match-" + run,
+            Evidence = new Dictionary<string, object> { { "kills", 31 }, { "headshots", 30 } },
+        });
+        Check("ReportPlayerAsync", report.TicketId != null);
+        results["reportTicketId"] = report.TicketId;
+
+        var invalid = await Fails(() => gm.ReportPlayerAsync(new PlayerReport { Reporter = p, Reported = q, Reason = "bogus" }));
+        Check("bad input is ValidationException naming the field, not queued",
+            invalid is ValidationException && invalid.Status == 422 && invalid.FieldPaths.Any(f => f.Contains("reason"))
+            && !invalid.Queued && gm.Queued.Count == 0, invalid);
+
+        // Sessions and the online count.
+        var session = await gm.StartSessionAsync(p, "pc", "1.4.2");
+        Check("StartSessionAsync", session.Id != null && session.HeartbeatSeconds > 0);
+        await gm.HeartbeatAsync(session.Id);
+        var online = await gm.GetOnlineCountAsync();
+        Check("GetOnlineCountAsync counts the session", online >= 1, online);
+        await gm.EndSessionAsync(session.Id);
+        var ended = await Fails(() => gm.HeartbeatAsync(session.Id));
+        Check("heartbeat after the end is NotFoundException", ended is NotFoundException, ended);
+
+        var code = await gm.CreateLinkCodeAsync(p);
+        Check("CreateLinkCodeAsync", code.Code != null && Regex.IsMatch(code.Code, "^[A-Z2-9]{8}$") && code.ExpiresAt > DateTimeOffset.UtcNow, code.Code);
+
+        // Announcements: published with the server secret, read by the client with an ETag.
+        var title = "Maintenance " + run;
+        var published = await srv.PublishAnnouncementAsync(title, "Servers restart at 04:00.");
+        Check("PublishAnnouncementAsync (server secret)", published.Id != null && published.Title == title);
+        var news = await gm.GetAnnouncementsAsync();
+        Check("GetAnnouncementsAsync", news.Changed && news.Announcements.Any(a => a.Title == title));
+        var cached = await gm.GetAnnouncementsAsync();
+        Check("GetAnnouncementsAsync again: 304, cached list", !cached.Changed && cached.Announcements.Any(a => a.Title == title));
+        var notServer = await Fails(() => gm.PublishAnnouncementAsync("x", "y"));
+        Check("a client key can't publish: ForbiddenException", notServer is ForbiddenException, notServer);
+
+        var status = await srv.GetModerationStatusAsync(q.Id);
+        Check("GetModerationStatusAsync (server secret)", !status.Warned && status.BannedUntil == null && !status.IsBanned(DateTimeOffset.UtcNow));
+        var clientStatus = await Fails(() => gm.GetModerationStatusAsync(q.Id));
+        Check("GetModerationStatusAsync with a client key: ForbiddenException", clientStatus is ForbiddenException, clientStatus);
+
+        // A wrong key: AuthException at once, nothing queued.
+        var bad = Client("gmk_00000000_" + new string('A', 43));
+        var auth = await Fails(() => bad.CreateTicketAsync(new NewTicket { Player = p, Subject = "x", Body = "y" }));
+        Check("bad key: AuthException, not retried, not queued",
+            auth is AuthException && auth.Status == 401 && auth.Attempts == 1 && !auth.Queued && bad.Queued.Count == 0, auth);
+
+        // 429: the flaky proxy refuses the first try with Retry-After: 1; the SDK waits, then succeeds.
+        var flaky = Client(C("clientKey"), C("flakyUrl"));
+        var clock = Stopwatch.StartNew();
+        var after429 = await flaky.ReportPlayerAsync(new PlayerReport { Reporter = p, Reported = q, Reason = ReportReasons.Spam, Message = "429 " + run }, "flaky-" + run);
+        var waited = clock.Elapsed.TotalSeconds;
+        Check("429 then success after Retry-After", after429.Id != null && waited >= 1, waited);
+        results["retryWaitedSeconds"] = waited;
+
+        // Server down: calls are queued in storage, and a later client (next game start) sends them.
+        var queueFile = C("queueFile");
+        var down = Client(C("clientKey"), C("deadUrl"), new FileQueueStorage(queueFile), 1, 0.05);
+        var offline = await Fails(() => down.ReportPlayerAsync(new PlayerReport { Reporter = p, Reported = q, Reason = ReportReasons.Griefing, Message = "offline " + run }));
+        Check("server down: NetworkException, queued", offline is NetworkException && offline.Queued, offline);
+        var offline2 = await Fails(() => down.CreateTicketAsync(new NewTicket { Player = p, Subject = "Offline ticket " + run, Body = "sent from the queue" }));
+        Check("second call queued too", offline2 is NetworkException && offline2.Queued && down.Queued.Count == 2, offline2);
+        var stored = (Dictionary<string, object>)Json.Parse(File.ReadAllText(queueFile));
+        Check("the queue is in storage", ((List<object>)stored["items"]).Count == 2);
+
+        var later = Client(C("clientKey"), null, new FileQueueStorage(queueFile));
+        var sentItems = new List<KeyValuePair<QueuedItem, object>>();
+        later.ItemSent += (item, data) => sentItems.Add(new KeyValuePair<QueuedItem, object>(item, data));
+        Check("a new client loads the queue", later.Queued.Count == 2);
+        var sent = await later.FlushAsync();
+        Check("FlushAsync sends the queue in order", sent == 2 && sentItems.Count == 2 && sentItems[0].Key.Kind == "report" && sentItems[1].Key.Kind == "ticket", sent);
+        Check("the stored queue is empty", ((List<object>)((Dictionary<string, object>)Json.Parse(File.ReadAllText(queueFile)))["items"]).Count == 0);
+        if (sentItems.Count == 2)
+        {
+            results["queuedReportTicketId"] = ((Dictionary<string, object>)((Dictionary<string, object>)sentItems[0].Value)["report"])["ticketId"];
+            results["queuedTicketId"] = ((Dictionary<string, object>)((Dictionary<string, object>)sentItems[1].Value)["ticket"])["id"];
+        }
+    }
+}
