@@ -1,16 +1,12 @@
 import { PermissionFlagsBits } from 'discord.js';
 import type { Actor } from '../db/changes.js';
-import {
-  discordStaffAccess,
-  type Guild,
-  getGuild,
-  orgForGuild,
-  permissionsForDiscordRoles,
-} from '../db/guilds.js';
+import { discordAccessFromStanding, readDiscordStanding } from '../db/discord-standing.js';
+import { type DiscordTicket, ticketForChannel } from '../db/discord-sync.js';
+import { type Guild, getGuild, orgForGuild } from '../db/guilds.js';
 import type { Permission } from '../db/permissions.js';
 import { upsertPlayer } from '../db/players.js';
 import { type Tx, withTenant } from '../db/tenant.js';
-import { upsertDiscordUser, userIdForDiscord } from '../db/users.js';
+import { upsertDiscordUser } from '../db/users.js';
 import { AppError } from '../lib/errors.js';
 import type { BotDeps } from './context.js';
 
@@ -61,6 +57,11 @@ export interface Who {
   isGuildAdmin: boolean;
 }
 
+export interface WhoOptions {
+  join?: boolean;
+  rolesKnown?: boolean;
+}
+
 /**
  * Resolves who is acting. Permissions that come from Discord roles are derived afresh from the
  * roles the interaction or message carries, every time: a removed role or mapping takes them
@@ -72,20 +73,61 @@ export async function resolveWho(
   guildId: string | null,
   person: DiscordPerson,
   requestId: string,
-  opts: { join?: boolean; rolesKnown?: boolean } = {},
+  opts: WhoOptions = {},
 ): Promise<Who> {
+  return (await resolveWhoThen(deps, guildId, person, requestId, opts, async () => undefined)).who;
+}
+
+/**
+ * resolveWho, then `then` in the same transaction: an interaction's caller and what it works on
+ * (its ticket, say) are read in one transaction, the caller in one statement, instead of a
+ * transaction each. `then` should return what it found rather than throw a refusal, so a
+ * membership the caller's mapped role just made is kept.
+ */
+export async function resolveWhoThen<T>(
+  deps: BotDeps,
+  guildId: string | null,
+  person: DiscordPerson,
+  requestId: string,
+  opts: WhoOptions,
+  then: (tx: Tx, who: Who) => Promise<T>,
+): Promise<{ who: Who; value: T }> {
   const orgId = await orgOf(deps, guildId);
   const gid = guildId as string;
-  let userId = await userIdForDiscord(deps.pool, person.id);
-  if (!userId && person.roleIds.length > 0) {
-    const { bestRoleId } = await withTenant(deps.pool, orgId, (tx) =>
-      permissionsForDiscordRoles(tx, gid, person.roleIds),
-    );
-    if (bestRoleId) userId = (await upsertDiscordUser(deps.pool, profileOf(person))).id;
+  const attempt = () =>
+    withTenant(deps.pool, orgId, async (tx) => {
+      const standing = await readDiscordStanding(tx, gid, person.id, person.roleIds);
+      // Someone with a mapped role and no account yet: the account is global, made in a
+      // transaction of its own, then the caller is read again (once per person, ever).
+      if (!standing.userId && standing.bestRoleId) return null;
+      const access = await discordAccessFromStanding(
+        tx,
+        gid,
+        standing,
+        person.roleIds,
+        opts.join ?? true,
+        opts.rolesKnown ?? true,
+      );
+      const who = whoOf(orgId, gid, person, standing.userId, access, requestId);
+      return { who, value: await then(tx, who) };
+    });
+  let resolved = await attempt();
+  if (!resolved) {
+    await upsertDiscordUser(deps.pool, profileOf(person));
+    resolved = await attempt();
   }
-  const access = await withTenant(deps.pool, orgId, (tx) =>
-    discordStaffAccess(tx, gid, userId, person.roleIds, opts.join ?? true, opts.rolesKnown ?? true),
-  );
+  if (!resolved) throw new AppError('internal', 'the Discord account was not found after it was made');
+  return resolved;
+}
+
+function whoOf(
+  orgId: string,
+  guildId: string,
+  person: DiscordPerson,
+  userId: string | null,
+  access: { permissions: Set<string>; memberPermissions: Set<string>; isMember: boolean },
+  requestId: string,
+): Who {
   const permissions = access.permissions;
   const staff = userId && permissions.size > 0 ? { type: 'user' as const, id: userId, requestId } : null;
   const admin = person.discordPermissions
@@ -94,7 +136,7 @@ export async function resolveWho(
     : false;
   return {
     orgId,
-    guildId: gid,
+    guildId,
     person,
     permissions,
     memberPermissions: access.memberPermissions,
@@ -102,6 +144,23 @@ export async function resolveWho(
     staff,
     isGuildAdmin: admin,
   };
+}
+
+/** Who is acting and the ticket of the thread, post or channel they act in: one transaction. */
+export async function whoAndTicketHere(
+  deps: BotDeps,
+  guildId: string | null,
+  channelId: string | null,
+  person: DiscordPerson,
+  requestId: string,
+): Promise<{ who: Who; ticket: DiscordTicket }> {
+  const { who, value: ticket } = await resolveWhoThen(deps, guildId, person, requestId, {}, (tx) =>
+    channelId ? ticketForChannel(tx, channelId) : Promise.resolve(undefined),
+  );
+  if (!channelId) throw new AppError('bad_request', 'Run this inside a ticket thread or channel.');
+  if (!ticket)
+    throw new AppError('not_found', 'This is not a ticket thread or channel. Run it inside a ticket.');
+  return { who, ticket };
 }
 
 export function profileOf(p: DiscordPerson) {

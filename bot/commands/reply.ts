@@ -1,10 +1,9 @@
 import { SlashCommandBuilder } from 'discord.js';
-import { resolveWho } from '../auth.js';
+import { whoAndTicketHere } from '../auth.js';
 import { cannedChoices } from '../autocomplete.js';
 import { personOf } from '../discord-api.js';
 import { type CommandHandler, respond } from '../handler.js';
 import { sendStaffReply } from '../replying.js';
-import { ticketHere } from '../tickets.js';
 
 const data = new SlashCommandBuilder()
   .setName('reply')
@@ -20,8 +19,13 @@ export const replyCommand: CommandHandler = {
   autocomplete: (i, deps) => cannedChoices(i, deps),
   ack: 'defer',
   async execute(i, ctx) {
-    const who = await resolveWho(ctx.deps, i.guildId, personOf(i), ctx.requestId);
-    const { ticket } = await ticketHere(ctx, i.guildId, i.channelId);
+    const { who, ticket } = await whoAndTicketHere(
+      ctx.deps,
+      i.guildId,
+      i.channelId,
+      personOf(i),
+      ctx.requestId,
+    );
     await sendStaffReply(ctx, who, ticket, {
       canned: i.options.getString('canned'),
       text: i.options.getString('text'),

@@ -5,13 +5,13 @@ import { withTenant } from '../../db/tenant.js';
 import { addNote, assign, claim, setPriority, setStatus, transfer, updateFields } from '../../db/tickets.js';
 import { addThreadMember, setMemberAccess } from '../../lib/discord/rest.js';
 import { AppError } from '../../lib/errors.js';
-import { type DiscordPerson, requirePermission, resolveWho, type Who } from '../auth.js';
+import { type DiscordPerson, requirePermission, resolveWho, type Who, whoAndTicketHere } from '../auth.js';
 import { categoryChoices } from '../autocomplete.js';
 import { closeTicketFlow, reopenTicketFlow } from '../closing.js';
 import { personOf, removeThreadMember, threadParentOr } from '../discord-api.js';
 import { buildForm, categoryByNameForModal, closeReasonModal } from '../forms.js';
 import { type CommandHandler, type Ctx, respond } from '../handler.js';
-import { openedText, openFromDiscord, ticketHere } from '../tickets.js';
+import { openedText, openFromDiscord } from '../tickets.js';
 
 const PRIORITIES = ['low', 'normal', 'high', 'urgent'] as const;
 
@@ -143,8 +143,8 @@ function personFromOption(i: ChatInputCommandInteraction, name: string): Discord
 
 async function run(i: ChatInputCommandInteraction, ctx: Ctx, name: string): Promise<string> {
   const { deps } = ctx;
-  const who: Who = await resolveWho(deps, i.guildId, personOf(i), ctx.requestId);
   if (name === 'open') {
+    const who: Who = await resolveWho(deps, i.guildId, personOf(i), ctx.requestId);
     const subject = i.options.getString('subject', true).trim();
     if (!subject) throw new AppError('validation_failed', 'The subject is empty.');
     const catName = i.options.getString('category');
@@ -163,7 +163,7 @@ async function run(i: ChatInputCommandInteraction, ctx: Ctx, name: string): Prom
     });
     return openedText(opened);
   }
-  const { ticket } = await ticketHere(ctx, i.guildId, i.channelId);
+  const { who, ticket } = await whoAndTicketHere(deps, i.guildId, i.channelId, personOf(i), ctx.requestId);
   // The summary (subject, priority, status, who claimed it), the claim notice and bringing an
   // assignee into the thread follow through the workers' discord.ticket_sync job, as for a
   // change made anywhere else: nothing is posted from here after the commit.

@@ -1,0 +1,111 @@
+import { type DiscordStaffAccess, discordStaffAccess } from './guilds.js';
+import { snowflake } from './schemas.js';
+import type { Tx } from './tenant.js';
+import { parseInput } from './validate.js';
+
+/**
+ * A Discord member's standing in an org as one statement reads it: their account, what their
+ * Discord roles map to, and their membership. An interaction resolves its caller with this
+ * single round trip; only when the membership must change does `discordStaffAccess` (which
+ * locks the row and writes) run as well.
+ */
+export interface DiscordStanding {
+  /** The user linked to the Discord account, or null (no account is made here). */
+  userId: string | null;
+  /** The union of the permissions of the org roles the Discord roles map to (never owner). */
+  mappedPermissions: Set<string>;
+  /** The mapped role with the most permissions: the one a first staff action joins with. */
+  bestRoleId: string | null;
+  /** The membership, its marker when the bot made it from a mapping, and its role's permissions. */
+  membership: { roleId: string; grantRoleId: string | null; permissions: Set<string> } | null;
+}
+
+interface Row {
+  userId: string | null;
+  mapped: string[];
+  bestRoleId: string | null;
+  roleId: string | null;
+  grantRoleId: string | null;
+  own: string[];
+}
+
+// The account is global (no tenant column); everything else is read under the tenant's policy.
+// The mapped roles are ordered as permissionsForDiscordRoles orders them, so both pick the same.
+const STANDING = `
+  with account as (
+    select user_id from discord_accounts where discord_user_id = $3::text
+  ), mapped as (
+    select m.role_id, array_agg(rp.permission_key) as perms, count(*) as n
+    from discord_role_mappings m
+    join roles r on r.org_id = m.org_id and r.id = m.role_id and r.key <> 'owner'
+    join role_permissions rp on rp.org_id = m.org_id and rp.role_id = m.role_id
+    where m.org_id = $1::uuid and m.guild_id = $2::text and m.discord_role_id = any($4::text[])
+    group by m.role_id
+  )
+  select a.user_id as "userId",
+    coalesce((select array_agg(distinct p) from mapped, unnest(mapped.perms) p), '{}') as mapped,
+    (select role_id from mapped order by n desc, role_id limit 1) as "bestRoleId",
+    ms.role_id as "roleId", g.role_id as "grantRoleId",
+    coalesce((select array_agg(rp.permission_key) from role_permissions rp
+              where rp.org_id = ms.org_id and rp.role_id = ms.role_id), '{}') as own
+  from (select 1) one
+  left join account a on true
+  left join memberships ms on ms.org_id = $1::uuid and ms.user_id = a.user_id
+  left join discord_staff_grants g on g.org_id = ms.org_id and g.user_id = ms.user_id`;
+
+/** Reads a Discord member's standing in the tenant's org in one statement, without locking. */
+export async function readDiscordStanding(
+  tx: Tx,
+  guildId: string,
+  discordUserId: string,
+  discordRoleIds: readonly string[],
+): Promise<DiscordStanding> {
+  const r = await tx.query<Row>(STANDING, [
+    tx.orgId,
+    parseInput(snowflake, guildId),
+    parseInput(snowflake, discordUserId),
+    discordRoleIds,
+  ]);
+  const row = r.rows[0] as Row;
+  return {
+    userId: row.userId,
+    mappedPermissions: new Set(row.mapped),
+    bestRoleId: row.bestRoleId,
+    membership: row.roleId
+      ? { roleId: row.roleId, grantRoleId: row.grantRoleId, permissions: new Set(row.own) }
+      : null,
+  };
+}
+
+/**
+ * What `discordStaffAccess` would answer, decided from a standing already read. When the answer
+ * needs no write (the common case: a real member, a marked member whose mapped role is unchanged,
+ * a person with no account) it costs no further statement and takes no lock; a membership to make,
+ * move or remove goes through `discordStaffAccess`, which locks the row and reads it again, so two
+ * interactions racing on one person still change it once.
+ */
+export async function discordAccessFromStanding(
+  tx: Tx,
+  guildId: string,
+  standing: DiscordStanding,
+  discordRoleIds: readonly string[],
+  join: boolean,
+  rolesKnown: boolean,
+): Promise<DiscordStaffAccess> {
+  const mapped = standing.mappedPermissions;
+  const none = { memberPermissions: new Set<string>(), isMember: false };
+  const { userId, membership: m, bestRoleId } = standing;
+  if (!userId) return { permissions: mapped, ...none };
+  if (m && (m.grantRoleId !== m.roleId || !rolesKnown)) {
+    return {
+      permissions: new Set([...m.permissions, ...mapped]),
+      // A marked membership seen without its roles gives what it gives, but never counts as real.
+      memberPermissions: m.grantRoleId === m.roleId ? new Set() : m.permissions,
+      isMember: true,
+    };
+  }
+  if (m && bestRoleId === m.roleId)
+    return { permissions: mapped, memberPermissions: new Set(), isMember: true };
+  if (!m && !(join && bestRoleId)) return { permissions: mapped, ...none };
+  return discordStaffAccess(tx, guildId, userId, discordRoleIds, join, rolesKnown);
+}
