@@ -1,7 +1,7 @@
 import { allOrgIds } from '../db/organizations.js';
 import { pruneRelayed } from '../db/outbox.js';
 import { withTenant } from '../db/tenant.js';
-import { overdueRetries } from '../db/webhooks.js';
+import { overdueRetries } from '../db/webhook-attempts.js';
 import type { WorkerDeps } from './deps.js';
 import { type JobName, jobIds, QUEUE_NAMES } from './jobs.js';
 import { PERMANENT_PREFIX } from './queues.js';

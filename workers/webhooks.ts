@@ -7,11 +7,9 @@ import {
   type AttemptRecord,
   type DeliveryContext,
   deliveryContexts,
-  messageIdFor,
   recordAttempts,
-  subscribersFor,
-  WEBHOOK_EVENT_TYPES,
-} from '../db/webhooks.js';
+} from '../db/webhook-attempts.js';
+import { messageIdFor, subscribersFor, WEBHOOK_EVENT_TYPES } from '../db/webhooks.js';
 import { counter, histogram } from '../lib/metrics.js';
 import { guardedLookup, RefusedTargetError, refusedAddress, type TargetPolicy } from '../lib/ssrf.js';
 import { batcher, perGroup } from './batcher.js';

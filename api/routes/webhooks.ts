@@ -1,21 +1,23 @@
 import type { FastifyPluginAsyncZod } from 'fastify-type-provider-zod';
 import { z } from 'zod';
 import {
+  listDeliveries,
+  listDeliveriesInput,
+  replayDelivery,
+  sendTestEvent,
+  type WebhookDelivery,
+} from '../../db/webhook-deliveries.js';
+import {
   createSubscription,
   createSubscriptionInput,
   deleteSubscription,
   getSubscription,
-  listDeliveries,
-  listDeliveriesInput,
   listSubscriptions,
-  replayDelivery,
   rotateSecret,
   rotateSecretInput,
-  sendTestEvent,
   updateSubscription,
   updateSubscriptionInput,
   WEBHOOK_EVENT_TYPES,
-  type WebhookDelivery,
 } from '../../db/webhooks.js';
 import { AppError } from '../../lib/errors.js';
 import { createSecretBox } from '../../lib/secret-box.js';

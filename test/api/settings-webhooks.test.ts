@@ -1,7 +1,7 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { withTenant } from '../../db/tenant.js';
 import { openTicket } from '../../db/tickets.js';
-import { recordAttempt } from '../../db/webhooks.js';
+import { recordAttempts } from '../../db/webhook-attempts.js';
 import { useTestDb } from '../support/db.js';
 import {
   auditActions,
@@ -56,20 +56,22 @@ async function logAttempts(
     let attempt = 0;
     for (const status of statuses) {
       attempt += 1;
-      await recordAttempt(tx, {
-        subscriptionId,
-        outboxId,
-        eventType,
-        messageId: `msg_${outboxId}`,
-        attempt,
-        status,
-        responseStatus: status === 'succeeded' ? 200 : 500,
-        latencyMs: 40 + attempt,
-        responseExcerpt: status === 'succeeded' ? 'ok' : 'upstream exploded',
-        error: status === 'succeeded' ? null : 'HTTP 500',
-        nextAttemptAt: null,
-        now: new Date(),
-      });
+      await recordAttempts(tx, [
+        {
+          subscriptionId,
+          outboxId,
+          eventType,
+          messageId: `msg_${outboxId}`,
+          attempt,
+          status,
+          responseStatus: status === 'succeeded' ? 200 : 500,
+          latencyMs: 40 + attempt,
+          responseExcerpt: status === 'succeeded' ? 'ok' : 'upstream exploded',
+          error: status === 'succeeded' ? null : 'HTTP 500',
+          nextAttemptAt: null,
+          now: new Date(),
+        },
+      ]);
     }
     return outboxId;
   });

@@ -1,6 +1,8 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { withTenant } from '../../db/tenant.js';
 import { openTicket } from '../../db/tickets.js';
+import { recordAttempts } from '../../db/webhook-attempts.js';
+import { listDeliveries } from '../../db/webhook-deliveries.js';
 import * as webhooks from '../../db/webhooks.js';
 import { loadConfig } from '../../lib/config.js';
 import { manualClock } from '../../workers/clock.js';
@@ -58,7 +60,7 @@ describe('outbox pruning and webhook retries', () => {
       now,
     };
     await withTenant(db.app, org.orgId, (tx) =>
-      webhooks.recordAttempts(tx, [
+      recordAttempts(tx, [
         {
           ...base,
           outboxId: retrying,
@@ -95,9 +97,7 @@ describe('outbox pruning and webhook retries', () => {
       org.orgId,
     ]);
     expect(left.rows.map((r) => Number(r.id))).toEqual([retrying]);
-    const log = await withTenant(db.app, org.orgId, (tx) =>
-      webhooks.listDeliveries(tx, { outboxId: retrying }),
-    );
+    const log = await withTenant(db.app, org.orgId, (tx) => listDeliveries(tx, { outboxId: retrying }));
     expect(log.map((d) => d.attempt)).toEqual([7]);
   });
 });

@@ -2,6 +2,8 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { createPool, type Pool } from '../../db/pool.js';
 import { withTenant } from '../../db/tenant.js';
 import { openTicket } from '../../db/tickets.js';
+import { recordAttempts } from '../../db/webhook-attempts.js';
+import { listDeliveries } from '../../db/webhook-deliveries.js';
 import * as webhooks from '../../db/webhooks.js';
 import { manualClock } from '../../workers/clock.js';
 import { jobIds } from '../../workers/jobs.js';
@@ -60,9 +62,7 @@ async function setup() {
   );
   const outboxId = Number(r.rows[0]?.id);
   const log = () =>
-    withTenant(db.app, org.orgId, (tx) =>
-      webhooks.listDeliveries(tx, { outboxId, subscriptionId: subscription.id }),
-    );
+    withTenant(db.app, org.orgId, (tx) => listDeliveries(tx, { outboxId, subscriptionId: subscription.id }));
   return { rx, org, subscription, outboxId, log };
 }
 
@@ -142,20 +142,22 @@ describe('Postgres faults under running jobs', () => {
       proxy.up();
     }
     await withTenant(db.app, org.orgId, (tx) =>
-      webhooks.recordAttempt(tx, {
-        subscriptionId: subscription.id,
-        outboxId,
-        eventType: 'ticket.created',
-        messageId: `msg_${outboxId}`,
-        attempt: 1,
-        status: 'failed',
-        responseStatus: 500,
-        latencyMs: 3,
-        responseExcerpt: null,
-        error: 'HTTP 500',
-        nextAttemptAt: new Date(clock.now().getTime() + 5_000),
-        now: clock.now(),
-      }),
+      recordAttempts(tx, [
+        {
+          subscriptionId: subscription.id,
+          outboxId,
+          eventType: 'ticket.created',
+          messageId: `msg_${outboxId}`,
+          attempt: 1,
+          status: 'failed',
+          responseStatus: 500,
+          latencyMs: 3,
+          responseExcerpt: null,
+          error: 'HTTP 500',
+          nextAttemptAt: new Date(clock.now().getTime() + 5_000),
+          now: clock.now(),
+        },
+      ]),
     );
     rx.setAnswer(() => ({ status: 204 }));
     clock.advance(5_000 + RETRY_GRACE_MS + 1_000);

@@ -3,8 +3,10 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { SYSTEM } from '../../db/changes.js';
 import { withTenant } from '../../db/tenant.js';
 import { openTicket } from '../../db/tickets.js';
+import { overdueRetries } from '../../db/webhook-attempts.js';
+import * as deliveries from '../../db/webhook-deliveries.js';
 import * as webhooks from '../../db/webhooks.js';
-import { messageIdFor, overdueRetries } from '../../db/webhooks.js';
+import { messageIdFor } from '../../db/webhooks.js';
 import { manualClock } from '../../workers/clock.js';
 import { jobIds } from '../../workers/jobs.js';
 import { RETRY_GRACE_MS, sweepWebhookRetries } from '../../workers/maintenance.js';
@@ -68,7 +70,7 @@ async function setup(url: string, eventTypes: webhooks.WebhookEventType[] = ['ti
   };
   const log = (outboxId: number) =>
     withTenant(db.app, org.orgId, (tx) =>
-      webhooks.listDeliveries(tx, { outboxId, subscriptionId: subscription.id }),
+      deliveries.listDeliveries(tx, { outboxId, subscriptionId: subscription.id }),
     );
   return { org, subscription, secret, newEvent, log };
 }
@@ -194,7 +196,7 @@ describe('subscriptions', () => {
       expect(failing.requests).toHaveLength(1);
       expect(failing.requests[0]?.headers['webhook-id']).toBe(messageIdFor(outboxId));
       const badLog = await withTenant(db.app, s.org.orgId, (tx) =>
-        webhooks.listDeliveries(tx, { outboxId, subscriptionId: bad.subscription.id }),
+        deliveries.listDeliveries(tx, { outboxId, subscriptionId: bad.subscription.id }),
       );
       expect(badLog.map((d) => [d.attempt, d.status, d.responseStatus])).toEqual([[1, 'failed', 500]]);
       const delay = new Date(badLog[0]?.nextAttemptAt ?? 0).getTime() - t0.getTime();
@@ -568,7 +570,7 @@ describe('targets and replay', () => {
       );
       await expect(
         withTenant(db.app, s.org.orgId, (tx) =>
-          webhooks.replayDelivery(tx, { deliveryId: logged?.id as string }, s.org.owner),
+          deliveries.replayDelivery(tx, { deliveryId: logged?.id as string }, s.org.owner),
         ),
       ).rejects.toMatchObject({ code: 'conflict' });
     } finally {
@@ -584,7 +586,7 @@ describe('targets and replay', () => {
       await attempt(s.org.orgId, outboxId, s.subscription.id, 1);
       const [logged] = await s.log(outboxId);
       const replay = await withTenant(db.app, s.org.orgId, (tx) =>
-        webhooks.replayDelivery(tx, { deliveryId: logged?.id as string }, s.org.owner),
+        deliveries.replayDelivery(tx, { deliveryId: logged?.id as string }, s.org.owner),
       );
       expect(replay).toEqual({ subscriptionId: s.subscription.id, outboxId });
       const ev = await db.admin.query<{ id: number; payload: Record<string, unknown> }>(
@@ -605,7 +607,7 @@ describe('targets and replay', () => {
       ]);
       await expect(
         withTenant(db.app, s.org.orgId, (tx) =>
-          webhooks.replayDelivery(tx, { deliveryId: '00000000-0000-4000-8000-000000000000' }, SYSTEM),
+          deliveries.replayDelivery(tx, { deliveryId: '00000000-0000-4000-8000-000000000000' }, SYSTEM),
         ),
       ).rejects.toMatchObject({ code: 'not_found' });
     } finally {
@@ -624,7 +626,7 @@ describe('targets and replay', () => {
         webhooks.createSubscription(tx, { url: rx.url, eventTypes: ['member.added'] }, s.org.owner, box),
       );
       const sent = await withTenant(db.app, s.org.orgId, (tx) =>
-        webhooks.sendTestEvent(tx, s.subscription.id, s.org.owner),
+        deliveries.sendTestEvent(tx, s.subscription.id, s.org.owner),
       );
       expect(sent).toEqual({
         subscriptionId: s.subscription.id,
@@ -661,7 +663,7 @@ describe('targets and replay', () => {
       expect(rx.requests).toHaveLength(1);
       expect(
         await withTenant(db.app, s.org.orgId, (tx) =>
-          webhooks.listDeliveries(tx, { subscriptionId: other.subscription.id }),
+          deliveries.listDeliveries(tx, { subscriptionId: other.subscription.id }),
         ),
       ).toEqual([]);
 
@@ -670,7 +672,7 @@ describe('targets and replay', () => {
         webhooks.updateSubscription(tx, { id: s.subscription.id, enabled: false }, s.org.owner),
       );
       await expect(
-        withTenant(db.app, s.org.orgId, (tx) => webhooks.sendTestEvent(tx, s.subscription.id, s.org.owner)),
+        withTenant(db.app, s.org.orgId, (tx) => deliveries.sendTestEvent(tx, s.subscription.id, s.org.owner)),
       ).rejects.toMatchObject({ code: 'conflict' });
     } finally {
       await processors.close();
