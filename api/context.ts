@@ -44,17 +44,25 @@ export interface AppDeps {
   storage: Storage;
   /** Defaults apply to everything but the secret key, which has none. */
   settings: Partial<ApiSettings> & Pick<ApiSettings, 'secretKey'>;
+  /** The game SDK's rate limits (defaults in api/routes/sdk-auth.ts); benchmarks raise them. */
+  sdkRateLimits?: Partial<Record<'key' | 'player' | 'address', { burst: number; perMinute: number }>>;
 }
 
 /**
  * Who a route lets in. `public`: anyone. `session`: any session, even one still owing its second
  * factor (the TOTP routes). `authenticated`: a fully signed-in user (no org involved). `caller`:
  * a fully signed-in user or any API token (`GET /v1/me`: an integration asks who it is).
+ * `game-client` / `game-server`: a game key (see GameAccess).
  * `{ permission }`: a member of the org in the `:orgId` path parameter holding the permission
  * (any one of them, when several are listed), or an API token of that org whose scopes grant it.
  * Every route declares one (a test checks).
  */
-export type Access = 'public' | 'session' | 'authenticated' | 'caller' | PermissionAccess;
+export type Access = 'public' | 'session' | 'authenticated' | 'caller' | GameAccess | PermissionAccess;
+/**
+ * The game SDK routes (`/sdk/v1`): `game-client` takes a game's client key or its server secret,
+ * `game-server` only the server secret (api/routes/sdk-auth.ts checks them).
+ */
+export type GameAccess = 'game-client' | 'game-server';
 export type PermissionAccess = { permission: Permission | readonly [Permission, ...Permission[]] };
 
 /** The permissions an org route accepts, any one of which lets the caller in. */

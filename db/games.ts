@@ -122,26 +122,35 @@ export const GAME_KEY_SCOPES = [
 export const gameKeyScope = z.enum(GAME_KEY_SCOPES);
 export type GameKeyScope = z.infer<typeof gameKeyScope>;
 
+/** `client`: ships in game clients, player actions only. `server`: game servers, all SDK routes. */
+export const GAME_KEY_KINDS = ['client', 'server'] as const;
+export type GameKeyKind = (typeof GAME_KEY_KINDS)[number];
+
 export interface GameKey {
   id: string;
   gameId: string;
   name: string;
+  kind: GameKeyKind;
   prefix: string;
   scopes: GameKeyScope[];
   createdBy: string | null;
   createdAt: Date;
   lastUsedAt: Date | null;
   revokedAt: Date | null;
+  /** Set when the key was rotated: it keeps working until then. */
+  expiresAt: Date | null;
 }
 
-const KEY_COLUMNS = `id, game_id as "gameId", name, prefix, scopes, created_by as "createdBy",
-  created_at as "createdAt", last_used_at as "lastUsedAt", revoked_at as "revokedAt"`;
+const KEY_COLUMNS = `id, game_id as "gameId", name, kind, prefix, scopes, created_by as "createdBy",
+  created_at as "createdAt", last_used_at as "lastUsedAt", revoked_at as "revokedAt", expires_at as "expiresAt"`;
 
-const KEY_KIND = 'gmk';
+/** The plaintext's first letters tell a client key from a server secret before any look-up. */
+const KEY_PREFIX: Record<GameKeyKind, string> = { client: 'gmk', server: 'gms' };
 
 export const createGameKeyInput = z.object({
   gameId: id,
   name: z.string().trim().min(1).max(100),
+  kind: z.enum(GAME_KEY_KINDS).default('client'),
   scopes: z
     .array(gameKeyScope)
     .min(1, 'a key needs at least one scope')
@@ -156,11 +165,11 @@ export async function createGameKey(
   actor: Actor,
 ): Promise<{ key: GameKey; plaintext: string }> {
   const input = parseInput(createGameKeyInput, raw);
-  const cred = issueCredential(KEY_KIND);
+  const cred = issueCredential(KEY_PREFIX[input.kind]);
   const r = await tx
     .query<GameKey>(
-      `insert into game_keys (org_id, game_id, name, prefix, key_hash, scopes, created_by)
-       values ($1::uuid, $2::uuid, $3::text, $4::text, $5::bytea, $6::text[], $7::uuid) returning ${KEY_COLUMNS}`,
+      `insert into game_keys (org_id, game_id, name, kind, prefix, key_hash, scopes, created_by)
+       values ($1::uuid, $2::uuid, $3::text, $8::text, $4::text, $5::bytea, $6::text[], $7::uuid) returning ${KEY_COLUMNS}`,
       [
         tx.orgId,
         input.gameId,
@@ -169,6 +178,7 @@ export async function createGameKey(
         cred.hash,
         input.scopes,
         actor.type === 'user' ? actor.id : null,
+        input.kind,
       ],
     )
     .catch((err) => {
@@ -180,9 +190,59 @@ export async function createGameKey(
   await recordChange(tx, actor, {
     action: 'game_key.created',
     target: { type: 'game', id: key.gameId },
-    data: { keyId: key.id, name: key.name, prefix: key.prefix, scopes: key.scopes },
+    data: { keyId: key.id, name: key.name, kind: key.kind, prefix: key.prefix, scopes: key.scopes },
   });
   return { key, plaintext: cred.plaintext };
+}
+
+export const rotateGameKeyInput = z.object({
+  /** How long the old key keeps working, so clients already shipped can update. */
+  overlapHours: z
+    .number()
+    .int()
+    .min(0)
+    .max(24 * 90)
+    .default(24),
+});
+
+/**
+ * Issues a new key of the same game, kind, name and scopes, and gives the old one an expiry
+ * (`overlapHours` from now) instead of revoking it. Rotating a revoked or already rotated key is
+ * a conflict: rotate its replacement.
+ */
+export async function rotateGameKey(
+  tx: Tx,
+  keyId: string,
+  raw: z.input<typeof rotateGameKeyInput>,
+  actor: Actor,
+): Promise<{ key: GameKey; plaintext: string; previous: GameKey }> {
+  const kid = parseInput(id, keyId);
+  const input = parseInput(rotateGameKeyInput, raw);
+  const old = await tx.query<GameKey & { replacedBy: string | null }>(
+    `select ${KEY_COLUMNS}, replaced_by as "replacedBy" from game_keys where org_id = $1::uuid and id = $2::uuid for update`,
+    [tx.orgId, kid],
+  );
+  const prev = old.rows[0];
+  if (!prev) throw new AppError('not_found', 'game key not found');
+  if (prev.revokedAt || prev.replacedBy)
+    throw new AppError('conflict', 'this key is revoked or already rotated; rotate its replacement');
+  const made = await createGameKey(
+    tx,
+    { gameId: prev.gameId, name: prev.name, kind: prev.kind, scopes: knownScopes(prev).scopes },
+    actor,
+  );
+  const r = await tx.query<GameKey>(
+    `update game_keys set expires_at = now() + make_interval(hours => $3::int), replaced_by = $4::uuid
+      where org_id = $1::uuid and id = $2::uuid returning ${KEY_COLUMNS}`,
+    [tx.orgId, kid, input.overlapHours, made.key.id],
+  );
+  const previous = knownScopes(r.rows[0] as GameKey);
+  await recordChange(tx, actor, {
+    action: 'game_key.rotated',
+    target: { type: 'game', id: prev.gameId },
+    data: { keyId: kid, replacedBy: made.key.id, expiresAt: previous.expiresAt },
+  });
+  return { ...made, previous };
 }
 
 /** The keys of one game, or of every game, newest first; never their secrets. */
@@ -233,6 +293,7 @@ export interface ResolvedGameKey {
   orgId: string;
   gameId: string;
   keyId: string;
+  kind: GameKeyKind;
   scopes: GameKeyScope[];
 }
 
@@ -248,10 +309,14 @@ export async function resolveGameKey(
   plaintext: string,
   opts: { throttle?: UsageThrottle } = {},
 ): Promise<ResolvedGameKey | null> {
-  if (!looksLikeCredential(KEY_KIND, plaintext)) return null;
+  if (
+    !looksLikeCredential(KEY_PREFIX.client, plaintext) &&
+    !looksLikeCredential(KEY_PREFIX.server, plaintext)
+  )
+    return null;
   const r = await pool
-    .query<{ org_id: string; game_id: string; key_id: string; scopes: string[] }>({
-      text: 'select org_id, game_id, key_id, scopes from gm_resolve_game_key($1::bytea)',
+    .query<{ org_id: string; game_id: string; key_id: string; scopes: string[]; kind: GameKeyKind }>({
+      text: 'select org_id, game_id, key_id, scopes, kind from gm_resolve_game_key($1::bytea)',
       values: [hashCredential(plaintext)],
     })
     .catch((err) => {
@@ -265,6 +330,7 @@ export async function resolveGameKey(
     orgId: row.org_id,
     gameId: row.game_id,
     keyId: row.key_id,
+    kind: row.kind,
     scopes: row.scopes.filter((s): s is GameKeyScope => gameKeyScope.safeParse(s).success),
   };
 }

@@ -70,8 +70,10 @@ export function registerAuth(
     return withTenant(app.deps.pool, this.org.orgId, fn);
   });
 
-  // Public routes need no caller (and /metrics reads its own bearer secret).
-  const guarded = (c: { access?: unknown }) => c.access !== 'public';
+  // Public routes need no caller (and /metrics reads its own bearer secret); the game SDK routes
+  // check their game key themselves (api/routes/sdk-auth.ts).
+  const guarded = (c: { access?: unknown }) =>
+    c.access !== 'public' && c.access !== 'game-client' && c.access !== 'game-server';
   addRouteHook(app, 'onRequest', guarded, async (req: FastifyRequest, reply: FastifyReply) => {
     const header = req.headers.authorization;
     if (header !== undefined) {
@@ -104,8 +106,8 @@ export function registerAuth(
 
   addRouteHook(app, 'preValidation', guarded, async (req: FastifyRequest) => {
     const access = req.routeOptions.config.access;
-    // Never true (the hook isn't attached to public routes); it narrows the type below.
-    if (access === 'public') return;
+    // Never true (the hook isn't attached to public or game routes); it narrows the type below.
+    if (access === 'public' || access === 'game-client' || access === 'game-server') return;
     // Fail closed: a route that forgot to declare its access serves nobody.
     if (access === undefined)
       throw new AppError('internal', `route ${req.routeOptions.url} declares no access`);

@@ -72,6 +72,12 @@ export const OPENAPI_TAGS = [
       'delivery log and replays.',
   },
   { name: 'live', description: 'Live updates and presence over a WebSocket (protocol in the API guide).' },
+  {
+    name: 'sdk',
+    description:
+      'The in-game endpoints the game SDKs call, authenticated by a game key in X-Game-Key (a client ' +
+      'key, or a game server secret for the routes that say so). Wire contract: sdk/PROTOCOL.md.',
+  },
 ] as const;
 
 const WRITES = new Set(['POST', 'PUT', 'PATCH', 'DELETE']);
@@ -85,6 +91,7 @@ type Security = Record<string, string[]>[];
 function securityOf(access: Access | undefined, methods: readonly string[]): Security | undefined {
   if (access === undefined) return undefined;
   if (access === 'public') return [];
+  if (access === 'game-client' || access === 'game-server') return [{ gameKey: [] }];
   const session: Security[number] = methods.some((m) => WRITES.has(m))
     ? { session: [], csrf: [] }
     : { session: [] };
@@ -208,6 +215,13 @@ export async function registerOpenApi(app: FastifyInstance) {
             scheme: 'bearer',
             bearerFormat: 'gm_...',
             description: "An organization's API token, limited to its scopes.",
+          },
+          gameKey: {
+            type: 'apiKey',
+            in: 'header',
+            name: 'x-game-key',
+            description:
+              "A game's client key (gmk_..., player actions) or server secret (gms_..., every /sdk/v1 route).",
           },
         },
       },

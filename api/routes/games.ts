@@ -6,11 +6,14 @@ import {
   createGameKey,
   createGameKeyInput,
   deleteGame,
+  GAME_KEY_KINDS,
   GAME_KEY_SCOPES,
   getGame,
   listGameKeys,
   listGames,
   revokeGameKey,
+  rotateGameKey,
+  rotateGameKeyInput,
   updateGame,
   updateGameInput,
 } from '../../db/games.js';
@@ -28,12 +31,16 @@ export const gameKeySchema = z
     id: z.uuid(),
     gameId: z.uuid(),
     name: z.string(),
+    kind: z.enum(GAME_KEY_KINDS).meta({
+      description: 'client: ships in game clients (player actions); server: game servers only',
+    }),
     prefix: z.string(),
     scopes: z.array(z.enum(GAME_KEY_SCOPES)),
     createdBy: z.uuid().nullable(),
     createdAt: at,
     lastUsedAt: at.nullable(),
     revokedAt: at.nullable(),
+    expiresAt: at.nullable(),
   })
   .meta({ id: 'GameKey' });
 
@@ -170,6 +177,37 @@ export const gameRoutes: FastifyPluginAsyncZod = async (app) => {
       const made = await req.inOrg((tx) =>
         createGameKey(tx, { ...req.body, gameId: req.params.gameId }, actorOf(req)),
       );
+      return reply.status(201).send(made);
+    },
+  );
+
+  app.post(
+    `${one}/keys/:keyId/rotate`,
+    {
+      config: { access: manage },
+      schema: {
+        tags: T,
+        operationId: 'rotateGameKey',
+        summary: 'Replace a game key: a new plaintext now, the old key keeps working for the overlap',
+        params: keyParams,
+        body: rotateGameKeyInput.nullish(),
+        response: {
+          201: z.object({
+            key: gameKeySchema,
+            plaintext: secretOnce('the game key'),
+            previous: gameKeySchema,
+          }),
+          ...errorResponses,
+        },
+      },
+    },
+    async (req, reply) => {
+      const { gameId, keyId } = req.params;
+      const made = await req.inOrg(async (tx) => {
+        const keys = await listGameKeys(tx, gameId);
+        if (!keys.some((k) => k.id === keyId)) throw new AppError('not_found', 'game key not found');
+        return rotateGameKey(tx, keyId, req.body ?? {}, actorOf(req));
+      });
       return reply.status(201).send(made);
     },
   );

@@ -3,6 +3,7 @@ import { attachmentRoutes } from './attachments.js';
 import { authRoutes } from './auth.js';
 import { cannedReplyRoutes } from './canned-replies.js';
 import { categoryRoutes } from './categories.js';
+import { gameSupportRoutes } from './game-support.js';
 import { gameRoutes } from './games.js';
 import { guildRoutes } from './guilds.js';
 import { healthRoutes } from './health.js';
@@ -16,6 +17,7 @@ import { playerRoutes } from './players.js';
 import { ratingRoutes } from './rating.js';
 import { retentionRoutes } from './retention.js';
 import { roleRoutes } from './roles.js';
+import { sdkRoutes } from './sdk.js';
 import { slaRoutes } from './sla.js';
 import { teamRoutes } from './teams.js';
 import { ticketRoutes } from './tickets.js';
@@ -40,6 +42,7 @@ export async function registerRoutes(app: FastifyInstance) {
   await app.register(playerRoutes);
   await app.register(tokenRoutes);
   await app.register(gameRoutes);
+  await app.register(gameSupportRoutes);
   await app.register(retentionRoutes);
   await app.register(guildRoutes);
   await app.register(categoryRoutes);
@@ -48,6 +51,7 @@ export async function registerRoutes(app: FastifyInstance) {
   await app.register(webhookRoutes);
   await app.register(viewRoutes);
   await app.register(liveRoutes);
+  await app.register(sdkRoutes);
   await app.register(ratingRoutes);
   // Last: its catch-all serves the panel for client-side routes no other route claims.
   await app.register(panelRoutes);

@@ -53,6 +53,7 @@ const routeUrl = (path: string) => path.replace(/\{(\w+)\}/g, ':$1');
 
 function expectedSecurity(access: Access | undefined, method: string) {
   if (access === 'public') return [];
+  if (access === 'game-client' || access === 'game-server') return [{ gameKey: [] }];
   const session = ['POST', 'PUT', 'PATCH', 'DELETE'].includes(method)
     ? { session: [], csrf: [] }
     : { session: [] };

@@ -57,6 +57,7 @@ export async function startTestApi(
   opts: {
     settings?: Partial<ApiSettings>;
     rateLimits?: Partial<RateLimits>;
+    sdkRateLimits?: AppDeps['sdkRateLimits'];
     timeouts?: Partial<HttpTimeouts>;
     publicMetrics?: boolean;
   } = {},
@@ -79,6 +80,7 @@ export async function startTestApi(
     storage: new LocalStorage(storageDir),
     settings,
     rateLimits: { ...GENEROUS, ...opts.rateLimits },
+    sdkRateLimits: opts.sdkRateLimits,
     timeouts: opts.timeouts,
     publicMetrics: opts.publicMetrics,
   });

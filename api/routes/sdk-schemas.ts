@@ -1,0 +1,70 @@
+import { z } from 'zod';
+import { errorSchema } from './schemas.js';
+
+/** The shapes of the /sdk/v1 answers (sdk/PROTOCOL.md names the same ones). */
+export const sdkTicketSchema = z
+  .object({
+    id: z.uuid(),
+    number: z.number().int(),
+    subject: z.string(),
+    status: z.enum(['open', 'pending', 'on_hold', 'solved', 'closed']),
+    createdAt: z.date(),
+    updatedAt: z.date(),
+  })
+  .meta({ id: 'SdkTicket' });
+
+export const sdkMessageSchema = z
+  .object({ id: z.uuid(), author: z.enum(['player', 'staff']), body: z.string(), createdAt: z.date() })
+  .meta({ id: 'SdkMessage' });
+
+export const announcementSchema = z
+  .object({
+    id: z.uuid(),
+    title: z.string(),
+    body: z.string(),
+    publishedAt: z.date(),
+    expiresAt: z.date().nullable(),
+  })
+  .meta({ id: 'Announcement' });
+
+export const moderationSchema = z
+  .object({
+    warned: z.boolean(),
+    mutedUntil: z.date().nullable(),
+    bannedUntil: z.date().nullable(),
+    reason: z.string().nullable(),
+  })
+  .meta({ id: 'ModerationStatus' });
+
+/** Creating calls take the SDK's idempotency key (stored with the row it made, never expires). */
+export const idempotencyHeaders = z.object({
+  'idempotency-key': z
+    .string()
+    .regex(/^[\x21-\x7e]{1,255}$/, '1 to 255 printable ASCII characters')
+    .optional()
+    .meta({ description: 'Your id for this action: a repeat returns the first result and creates nothing' }),
+});
+
+/** The errors an SDK route answers; 429 is always possible (per key, player, address). */
+export const sdkErrors = {
+  400: errorSchema,
+  401: errorSchema,
+  403: errorSchema,
+  404: errorSchema,
+  409: errorSchema,
+  413: errorSchema,
+  415: errorSchema,
+  422: errorSchema,
+  429: errorSchema,
+  503: errorSchema,
+} as const;
+
+export const notModified = z.null().meta({ description: 'Not modified: the If-None-Match ETag is current' });
+
+export const playerQuery = z.object({
+  playerId: z.string().trim().min(1).max(200),
+  since: z
+    .string()
+    .regex(/^\d{1,20}$/, 'a cursor from an earlier response')
+    .optional(),
+});

@@ -1,0 +1,65 @@
+import { createHash } from 'node:crypto';
+import { z } from 'zod';
+import { AppError } from '../lib/errors.js';
+import type { Tx } from './tenant.js';
+
+/**
+ * Players as a game names them: the game's own account id and a display name. The SDK routes
+ * (api/routes/sdk-*.ts) turn them into player profiles here, one round trip per player.
+ */
+export const gamePlayerInput = z.object({
+  id: z.string().trim().min(1).max(200),
+  name: z.string().trim().min(1).max(100),
+});
+export type GamePlayerInput = z.input<typeof gamePlayerInput>;
+
+export interface GamePlayer {
+  /** The player profile id. */
+  id: string;
+  accountId: string;
+  blocked: boolean;
+}
+
+/**
+ * The profile of a game account, made on first sight; the display name follows the game's
+ * latest. A blocked player is refused here, so no SDK write goes past this point for them.
+ */
+export async function upsertGamePlayer(
+  tx: Tx,
+  gameId: string,
+  player: z.output<typeof gamePlayerInput>,
+  opts: { allowBlocked?: boolean } = {},
+): Promise<GamePlayer> {
+  const r = await tx.query<{ id: string; blocked: boolean }>(
+    `insert into player_profiles (org_id, display_name, game_id, game_account_id)
+     values ($1::uuid, $2::text, $3::uuid, $4::text)
+     on conflict (org_id, game_id, game_account_id) do update set display_name = excluded.display_name
+     returning id, blocked_at is not null as blocked`,
+    [tx.orgId, player.name, gameId, player.id],
+  );
+  const row = r.rows[0];
+  if (!row) throw new AppError('internal', 'player upsert returned nothing');
+  if (row.blocked && !opts.allowBlocked)
+    throw new AppError('forbidden', 'this player is blocked from support', {
+      details: { reason: 'player_blocked' },
+    });
+  return { id: row.id, accountId: player.id, blocked: row.blocked };
+}
+
+/** The profile id of a game account, or null when the game never sent it. */
+export async function findGamePlayer(tx: Tx, gameId: string, accountId: string): Promise<string | null> {
+  const r = await tx.query<{ id: string }>(
+    `select id from player_profiles where org_id = $1::uuid and game_id = $2::uuid and game_account_id = $3::text`,
+    [tx.orgId, gameId, accountId],
+  );
+  return r.rows[0]?.id ?? null;
+}
+
+/**
+ * The external id an SDK write is stored under: its idempotency key scoped to the game and the
+ * player, hashed to a fixed length so any 255-character key fits the 200-character column.
+ */
+export function sdkExternalId(kind: string, gameId: string, accountId: string, key: string): string {
+  const digest = createHash('sha256').update(`${gameId}\n${accountId}\n${key}`).digest('base64url');
+  return `sdk:${kind}:${digest}`;
+}

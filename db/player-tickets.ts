@@ -1,0 +1,212 @@
+import { z } from 'zod';
+import { AppError } from '../lib/errors.js';
+import type { Actor } from './changes.js';
+import { mapDbError } from './errors.js';
+import { type GamePlayerInput, gamePlayerInput, sdkExternalId, upsertGamePlayer } from './game-players.js';
+import { id, jsonRecord } from './schemas.js';
+import type { Tx } from './tenant.js';
+import type { Status } from './ticket-rules.js';
+import { openTicket, reply, type Ticket } from './tickets.js';
+import { parseInput } from './validate.js';
+
+/**
+ * A player's side of their tickets, as the game SDKs see it: open with the game's context,
+ * list and read with `since` cursors, reply. Staff notes never appear; staff are "staff".
+ */
+
+const short = (n: number) => z.string().trim().min(1).max(n);
+
+/** Where and how the player was playing; staff see it on the ticket (`customFields.game`). */
+export const gameContextInput = z.object({
+  platform: short(50).optional(),
+  build: short(50).optional(),
+  region: short(50).optional(),
+  server: short(100).optional(),
+  matchId: short(100).optional(),
+  position: z
+    .object({ x: z.number(), y: z.number(), z: z.number().optional(), map: short(100).optional() })
+    .optional(),
+  locale: z.string().trim().min(2).max(35).optional(),
+  custom: jsonRecord.refine((r) => Object.keys(r).length <= 50, 'at most 50 custom fields').optional(),
+  log: z.string().max(16_000).optional(),
+});
+export type GameContext = z.output<typeof gameContextInput>;
+
+export const openGameTicketInput = z.object({
+  player: gamePlayerInput,
+  subject: short(200),
+  body: z.string().trim().min(1).max(16_000),
+  category: id.optional(),
+  context: gameContextInput.default({}),
+});
+
+export interface SdkTicket {
+  id: string;
+  number: number;
+  subject: string;
+  status: Status;
+  createdAt: Date;
+  updatedAt: Date;
+}
+
+export interface SdkMessage {
+  id: string;
+  author: 'player' | 'staff';
+  body: string;
+  createdAt: Date;
+}
+
+export const sdkTicket = (t: Ticket): SdkTicket => ({
+  id: t.id,
+  number: t.number,
+  subject: t.subject,
+  status: t.status,
+  createdAt: t.createdAt,
+  updatedAt: t.updatedAt,
+});
+
+/** The ticket's `customFields.game`: who, where and how, as the game sent it. */
+export const gameFields = (player: { id: string; name: string }, context: GameContext) => ({
+  game: { playerId: player.id, playerName: player.name, ...context },
+});
+
+/**
+ * Opens a ticket for a game's player. With an idempotency key, a repeat (even a concurrent one)
+ * returns the first ticket (`created: false`).
+ */
+export async function openGameTicket(
+  tx: Tx,
+  gameId: string,
+  raw: z.input<typeof openGameTicketInput>,
+  idempotencyKey?: string,
+): Promise<{ ticket: SdkTicket; created: boolean }> {
+  const input = parseInput(openGameTicketInput, raw);
+  const player = await upsertGamePlayer(tx, gameId, input.player);
+  const actor: Actor = { type: 'player', id: player.id };
+  const { ticket, created } = await openTicket(
+    tx,
+    {
+      subject: input.subject,
+      body: input.body,
+      origin: 'game',
+      externalId: idempotencyKey && sdkExternalId('ticket', gameId, player.accountId, idempotencyKey),
+      requesterId: player.id,
+      categoryId: input.category,
+      gameId,
+      customFields: gameFields(input.player, input.context),
+    },
+    actor,
+  ).catch((raw) => {
+    // An unknown category (the foreign key) is the caller's mistake, not ours.
+    const err = mapDbError(raw);
+    if (err.code === 'not_found' && input.category)
+      throw new AppError('validation_failed', 'category: no such category', {
+        details: [{ path: 'body.category', message: 'no such category' }],
+      });
+    throw err;
+  });
+  if (!created && ticket.requesterId !== player.id)
+    throw new AppError('validation_failed', 'this Idempotency-Key was already used', {
+      details: { reason: 'idempotency_key_reused' },
+    });
+  return { ticket: sdkTicket(ticket), created };
+}
+
+const cursorInput = z
+  .string()
+  .regex(/^\d{1,20}$/, 'a cursor from an earlier response')
+  .optional();
+
+const SDK_TICKET_COLUMNS = `id, number, subject, status, created_at as "createdAt", updated_at as "updatedAt"`;
+// Microseconds since the epoch: PostgreSQL's own precision, so a cursor never skips a change.
+const MICROS = (col: string) => `(extract(epoch from ${col}) * 1000000)::bigint::text`;
+const FROM_MICROS = (n: string) => `(timestamptz 'epoch' + ${n}::bigint * interval '1 microsecond')`;
+
+/** The player's tickets changed after `since` (all with none), newest change first, at most 50. */
+export async function playerTickets(
+  tx: Tx,
+  playerId: string,
+  since?: string,
+): Promise<{ tickets: SdkTicket[]; cursor: string }> {
+  const after = parseInput(cursorInput, since) ?? null;
+  const r = await tx.query<SdkTicket & { micros: string }>(
+    `select ${SDK_TICKET_COLUMNS}, ${MICROS('updated_at')} as micros from tickets
+      where org_id = $1::uuid and requester_id = $2::uuid
+        and ($3::text is null or updated_at > ${FROM_MICROS('$3')})
+      order by updated_at desc, id limit 50`,
+    [tx.orgId, playerId, after],
+  );
+  const cursor = r.rows[0]?.micros ?? after ?? '0';
+  return { tickets: r.rows.map(({ micros: _, ...t }) => t), cursor };
+}
+
+/** One of the player's tickets and its public messages after `since`; another's is not found. */
+export async function playerTicket(
+  tx: Tx,
+  playerId: string,
+  ticketId: string,
+  since?: string,
+): Promise<{ ticket: SdkTicket; messages: SdkMessage[]; cursor: string }> {
+  const tid = parseInput(id, ticketId);
+  const after = parseInput(cursorInput, since) ?? null;
+  const t = await tx.query<SdkTicket>(
+    `select ${SDK_TICKET_COLUMNS} from tickets where org_id = $1::uuid and id = $2::uuid and requester_id = $3::uuid`,
+    [tx.orgId, tid, playerId],
+  );
+  const ticket = t.rows[0];
+  if (!ticket) throw new AppError('not_found', 'ticket not found');
+  const m = await tx.query<SdkMessage & { micros: string }>(
+    `select id, case when author_type = 'player' then 'player' else 'staff' end as author, body,
+            created_at as "createdAt", ${MICROS('created_at')} as micros
+       from messages
+      where org_id = $1::uuid and ticket_id = $2::uuid and deleted_at is null
+        and ($3::text is null or created_at > ${FROM_MICROS('$3')})
+      order by created_at, id limit 200`,
+    [tx.orgId, tid, after],
+  );
+  const cursor = m.rows.at(-1)?.micros ?? after ?? '0';
+  return { ticket, messages: m.rows.map(({ micros: _, ...x }) => x), cursor };
+}
+
+export const playerReplyInput = z.object({
+  player: gamePlayerInput,
+  body: z.string().trim().min(1).max(16_000),
+});
+
+/** The player replies on their own ticket; idempotent on the key. */
+export async function playerReply(
+  tx: Tx,
+  gameId: string,
+  ticketId: string,
+  raw: { player: GamePlayerInput; body: string },
+  idempotencyKey?: string,
+): Promise<{ message: SdkMessage; ticket: SdkTicket; created: boolean }> {
+  const tid = parseInput(id, ticketId);
+  const input = parseInput(playerReplyInput, raw);
+  const player = await upsertGamePlayer(tx, gameId, input.player);
+  const own = await tx.query(
+    'select 1 from tickets where org_id = $1::uuid and id = $2::uuid and requester_id = $3::uuid',
+    [tx.orgId, tid, player.id],
+  );
+  if (own.rowCount === 0) throw new AppError('not_found', 'ticket not found');
+  const r = await reply(
+    tx,
+    {
+      ticketId: tid,
+      body: input.body,
+      origin: 'game',
+      externalId: idempotencyKey && sdkExternalId('reply', gameId, player.accountId, idempotencyKey),
+    },
+    { type: 'player', id: player.id },
+  );
+  return {
+    message: {
+      id: r.message.id,
+      author: r.message.authorType === 'player' ? 'player' : 'staff',
+      body: r.message.body,
+      createdAt: r.message.createdAt,
+    },
+    ticket: sdkTicket(r.ticket),
+    created: r.created,
+  };
+}
