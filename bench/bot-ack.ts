@@ -4,12 +4,9 @@ import { Events, type Interaction, MessageFlags } from 'discord.js';
 import pino from 'pino';
 import { createBot } from '../bot/bot.js';
 import { SYSTEM } from '../db/changes.js';
-import {
-  createGuildLinkCode,
-  redeemGuildLinkCode,
-  setRoleMapping,
-  updateGuildSettings,
-} from '../db/guilds.js';
+import { createGuildLinkCode, redeemGuildLinkCode } from '../db/guild-links.js';
+import { setRoleMapping } from '../db/guild-roles.js';
+import { updateGuildSettings } from '../db/guilds.js';
 import { createOrganization } from '../db/organizations.js';
 import { createPool } from '../db/pool.js';
 import { withTenant } from '../db/tenant.js';

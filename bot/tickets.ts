@@ -13,7 +13,8 @@ import {
 } from '../db/discord-sync.js';
 import { planOpening, recordOpeningStep } from '../db/discord-ticket-openings.js';
 import { releaseTicketSide } from '../db/discord-ticket-sides.js';
-import { DEFAULT_LIMITS, type Guild, staffDiscordRoles, type TicketMode } from '../db/guilds.js';
+import { staffDiscordRoles } from '../db/guild-roles.js';
+import { DEFAULT_LIMITS, type Guild, type TicketMode } from '../db/guilds.js';
 import { type Tx, withTenant } from '../db/tenant.js';
 import { openTicket } from '../db/tickets.js';
 import { actionRows, PRIORITY_LABELS } from '../lib/discord/components.js';

@@ -1,4 +1,4 @@
-import { type DiscordStaffAccess, discordStaffAccess } from './guilds.js';
+import { type DiscordStaffAccess, discordStaffAccess } from './guild-roles.js';
 import { snowflake } from './schemas.js';
 import type { Tx } from './tenant.js';
 import { parseInput } from './validate.js';

@@ -1,15 +1,16 @@
 import type { FastifyPluginAsyncZod } from 'fastify-type-provider-zod';
 import { z } from 'zod';
+import { createGuildLinkCode, linkCodeInput } from '../../db/guild-links.js';
 import {
-  createGuildLinkCode,
-  getGuild,
-  guildSettingsSchema,
-  linkCodeInput,
-  listGuilds,
   listRoleMappings,
   removeRoleMapping,
   roleMappingInput,
   setRoleMapping,
+} from '../../db/guild-roles.js';
+import {
+  getGuild,
+  guildSettingsSchema,
+  listGuilds,
   unlinkGuild,
   updateGuildSettings,
 } from '../../db/guilds.js';

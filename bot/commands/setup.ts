@@ -7,17 +7,9 @@ import {
 } from 'discord.js';
 import { createCategory, findCategoryByName } from '../../db/categories.js';
 import type { Actor } from '../../db/changes.js';
-import {
-  type CategorySettings,
-  createOrgForGuild,
-  type GuildSettings,
-  getGuild,
-  listRoleMappings,
-  redeemGuildLinkCode,
-  removeRoleMapping,
-  setRoleMapping,
-  updateGuildSettings,
-} from '../../db/guilds.js';
+import { createOrgForGuild, redeemGuildLinkCode } from '../../db/guild-links.js';
+import { listRoleMappings, removeRoleMapping, setRoleMapping } from '../../db/guild-roles.js';
+import { type CategorySettings, type GuildSettings, getGuild, updateGuildSettings } from '../../db/guilds.js';
 import { withTenant } from '../../db/tenant.js';
 import { upsertDiscordUser } from '../../db/users.js';
 import { AppError } from '../../lib/errors.js';

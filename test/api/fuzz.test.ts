@@ -27,7 +27,7 @@ import { afterAll, beforeAll, expect, inject, it } from 'vitest';
 import { buildApp } from '../../api/app.js';
 import { createSession } from '../../api/sessions.js';
 import { API_TOKEN_SCOPES, createApiToken } from '../../db/api-tokens.js';
-import { redeemGuildLinkCode } from '../../db/guilds.js';
+import { redeemGuildLinkCode } from '../../db/guild-links.js';
 import { upsertPlayer } from '../../db/players.js';
 import { withTenant } from '../../db/tenant.js';
 import { LocalStorage } from '../../lib/storage/index.js';

@@ -1,7 +1,8 @@
 import type { LightMyRequestResponse } from 'fastify';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { Actor } from '../../db/changes.js';
-import { createGuildLinkCode, redeemGuildLinkCode, setRoleMapping } from '../../db/guilds.js';
+import { createGuildLinkCode, redeemGuildLinkCode } from '../../db/guild-links.js';
+import { setRoleMapping } from '../../db/guild-roles.js';
 import { addMember, changeRole, removeMember } from '../../db/memberships.js';
 import type { Permission } from '../../db/permissions.js';
 import { createRole } from '../../db/roles.js';

@@ -1,5 +1,5 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { discordStaffAccess } from '../../db/guilds.js';
+import { discordStaffAccess } from '../../db/guild-roles.js';
 import { addMember } from '../../db/memberships.js';
 import { upsertPlayer } from '../../db/players.js';
 import { withTenant } from '../../db/tenant.js';

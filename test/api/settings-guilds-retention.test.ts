@@ -1,6 +1,6 @@
 import { createHash } from 'node:crypto';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { redeemGuildLinkCode } from '../../db/guilds.js';
+import { redeemGuildLinkCode } from '../../db/guild-links.js';
 import { useTestDb } from '../support/db.js';
 import {
   auditActions,

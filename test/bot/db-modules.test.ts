@@ -9,18 +9,9 @@ import {
   updateCannedReply,
 } from '../../db/canned-replies.js';
 import { archiveCategory, createCategory, listCategories, updateCategory } from '../../db/categories.js';
-import {
-  createGuildLinkCode,
-  createOrgForGuild,
-  discordStaffAccess,
-  getGuild,
-  listGuilds,
-  orgForGuild,
-  redeemGuildLinkCode,
-  setRoleMapping,
-  unlinkGuild,
-  updateGuildSettings,
-} from '../../db/guilds.js';
+import { createGuildLinkCode, createOrgForGuild, redeemGuildLinkCode } from '../../db/guild-links.js';
+import { discordStaffAccess, setRoleMapping } from '../../db/guild-roles.js';
+import { getGuild, listGuilds, orgForGuild, unlinkGuild, updateGuildSettings } from '../../db/guilds.js';
 import { changeRole } from '../../db/memberships.js';
 import { withTenant } from '../../db/tenant.js';
 import { createUser } from '../../db/users.js';

@@ -1,6 +1,6 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { SYSTEM } from '../../db/changes.js';
-import { removeRoleMapping } from '../../db/guilds.js';
+import { removeRoleMapping } from '../../db/guild-roles.js';
 import { addMember } from '../../db/memberships.js';
 import { createRole } from '../../db/roles.js';
 import { withTenant } from '../../db/tenant.js';

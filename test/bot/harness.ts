@@ -6,12 +6,9 @@ import { inject } from 'vitest';
 import { type Bot, createBot } from '../../bot/bot.js';
 import { type Category, createCategory } from '../../db/categories.js';
 import { SYSTEM } from '../../db/changes.js';
-import {
-  createGuildLinkCode,
-  redeemGuildLinkCode,
-  setRoleMapping,
-  updateGuildSettings,
-} from '../../db/guilds.js';
+import { createGuildLinkCode, redeemGuildLinkCode } from '../../db/guild-links.js';
+import { setRoleMapping } from '../../db/guild-roles.js';
+import { updateGuildSettings } from '../../db/guilds.js';
 import { withTenant } from '../../db/tenant.js';
 import { createRatingLinks } from '../../lib/rating-link.js';
 import { createSecretBox } from '../../lib/secret-box.js';

@@ -1,6 +1,6 @@
 import { ChannelType, PermissionFlagsBits } from 'discord.js';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { createGuildLinkCode } from '../../db/guilds.js';
+import { createGuildLinkCode } from '../../db/guild-links.js';
 import { withTenant } from '../../db/tenant.js';
 import { READ_ONLY_EVERYONE, type SeededGuild } from '../support/fake-discord/index.js';
 import { makeOrg } from '../support/fixtures.js';

@@ -1,12 +1,7 @@
 import { describe, expect, it } from 'vitest';
 import { discordAccessFromStanding, readDiscordStanding } from '../../db/discord-standing.js';
-import {
-  createGuildLinkCode,
-  type DiscordStaffAccess,
-  discordStaffAccess,
-  redeemGuildLinkCode,
-  setRoleMapping,
-} from '../../db/guilds.js';
+import { createGuildLinkCode, redeemGuildLinkCode } from '../../db/guild-links.js';
+import { type DiscordStaffAccess, discordStaffAccess, setRoleMapping } from '../../db/guild-roles.js';
 import { changeRole } from '../../db/memberships.js';
 import { type Tx, withTenant } from '../../db/tenant.js';
 import { upsertDiscordUser } from '../../db/users.js';
