@@ -1,4 +1,5 @@
 import { openAboutMessage, openForUser } from './commands/context-menus.js';
+import { link } from './commands/link.js';
 import { panel } from './commands/panel.js';
 import { replyCommand } from './commands/reply.js';
 import { setup } from './commands/setup.js';
@@ -27,6 +28,7 @@ export const commands = new Map<string, CommandHandler<RepliableInteraction & { 
       replyCommand,
       tag,
       stats,
+      link,
       openAboutMessage,
       openForUser,
     ] as unknown as CommandHandler<RepliableInteraction & { commandName: string }>[]
