@@ -96,20 +96,8 @@ export async function resolveWhoThen<T>(
   const gid = guildId as string;
   const attempt = () =>
     withTenant(deps.pool, orgId, async (tx) => {
-      const standing = await readDiscordStanding(tx, gid, person.id, person.roleIds);
-      // Someone with a mapped role and no account yet: the account is global, made in a
-      // transaction of its own, then the caller is read again (once per person, ever).
-      if (!standing.userId && standing.bestRoleId) return null;
-      const access = await discordAccessFromStanding(
-        tx,
-        gid,
-        standing,
-        person.roleIds,
-        opts.join ?? true,
-        opts.rolesKnown ?? true,
-      );
-      const who = whoOf(orgId, gid, person, standing.userId, access, requestId);
-      return { who, value: await then(tx, who) };
+      const who = await whoIn(tx, gid, person, requestId, opts);
+      return who && { who, value: await then(tx, who) };
     });
   let resolved = await attempt();
   if (!resolved) {
@@ -118,6 +106,32 @@ export async function resolveWhoThen<T>(
   }
   if (!resolved) throw new AppError('internal', 'the Discord account was not found after it was made');
   return resolved;
+}
+
+/**
+ * Who is acting, read inside the caller's transaction (one statement when nothing changes); null
+ * for someone with a mapped role and no account yet, which `upsertDiscordUser` makes outside it.
+ */
+export async function whoIn(
+  tx: Tx,
+  guildId: string,
+  person: DiscordPerson,
+  requestId: string,
+  opts: WhoOptions = {},
+): Promise<Who | null> {
+  const standing = await readDiscordStanding(tx, guildId, person.id, person.roleIds);
+  // The account is global, made in a transaction of its own, then the caller is read again
+  // (once per person, ever).
+  if (!standing.userId && standing.bestRoleId) return null;
+  const access = await discordAccessFromStanding(
+    tx,
+    guildId,
+    standing,
+    person.roleIds,
+    opts.join ?? true,
+    opts.rolesKnown ?? true,
+  );
+  return whoOf(tx.orgId, guildId, person, standing.userId, access, requestId);
 }
 
 function whoOf(

@@ -5,7 +5,13 @@ import { withTenant } from '../../db/tenant.js';
 import { addNote, assign, claim, setPriority, setStatus, transfer, updateFields } from '../../db/tickets.js';
 import { addThreadMember, setMemberAccess } from '../../lib/discord/rest.js';
 import { AppError } from '../../lib/errors.js';
-import { type DiscordPerson, requirePermission, resolveWho, type Who, whoAndTicketHere } from '../auth.js';
+import {
+  type DiscordPerson,
+  requirePermission,
+  resolveWho,
+  resolveWhoThen,
+  whoAndTicketHere,
+} from '../auth.js';
 import { categoryChoices } from '../autocomplete.js';
 import { closeTicketFlow, reopenTicketFlow } from '../closing.js';
 import { personOf, removeThreadMember, threadParentOr } from '../discord-api.js';
@@ -144,13 +150,18 @@ function personFromOption(i: ChatInputCommandInteraction, name: string): Discord
 async function run(i: ChatInputCommandInteraction, ctx: Ctx, name: string): Promise<string> {
   const { deps } = ctx;
   if (name === 'open') {
-    const who: Who = await resolveWho(deps, i.guildId, personOf(i), ctx.requestId);
     const subject = i.options.getString('subject', true).trim();
     if (!subject) throw new AppError('validation_failed', 'The subject is empty.');
     const catName = i.options.getString('category');
-    const category = catName
-      ? await withTenant(deps.pool, who.orgId, (tx) => findCategoryByName(tx, catName))
-      : undefined;
+    // The caller and the category in one transaction.
+    const { who, value: category } = await resolveWhoThen(
+      deps,
+      i.guildId,
+      personOf(i),
+      ctx.requestId,
+      {},
+      (tx) => (catName ? findCategoryByName(tx, catName) : Promise.resolve(undefined)),
+    );
     if (catName && !category) throw new AppError('not_found', `There is no category called “${catName}”.`);
     const opened = await openFromDiscord(ctx, {
       guildId: who.guildId,

@@ -3,6 +3,7 @@ import { type Message, MessageType, type OmitPartialGroupDMChannel, type Partial
 import type { Actor } from '../../db/changes.js';
 import { SYSTEM } from '../../db/changes.js';
 import {
+  type DiscordTicket,
   recordDiscordChannelDeleted,
   recordDiscordDelete,
   recordDiscordEdit,
@@ -11,13 +12,14 @@ import {
 } from '../../db/discord-sync.js';
 import { withinReopenWindow } from '../../db/discord-ticket-sides.js';
 import { DEFAULT_LIMITS, getGuild as guildForSettings, orgForGuild } from '../../db/guilds.js';
-import { withTenant } from '../../db/tenant.js';
+import { type Tx, withTenant } from '../../db/tenant.js';
 import { reopen } from '../../db/tickets.js';
+import { upsertDiscordUser } from '../../db/users.js';
 import { newTicketRow } from '../../lib/discord/components.js';
 import { postMessage } from '../../lib/discord/rest.js';
 import { isAppError } from '../../lib/errors.js';
 import { counter } from '../../lib/metrics.js';
-import { type DiscordPerson, playerActor, resolveWho } from '../auth.js';
+import { type DiscordPerson, playerActor, profileOf, whoIn } from '../auth.js';
 import type { BotDeps } from '../context.js';
 
 const synced = counter('gamemod_bot_messages_synced_total', 'Discord messages seen in ticket channels', [
@@ -38,13 +40,16 @@ async function orgFor(deps: BotDeps, guildId: string | null): Promise<string | n
 const DISCORD_EPOCH = 1_420_070_400_000n;
 const createdAt = (snowflake: string) => Number((BigInt(snowflake) >> 22n) + DISCORD_EPOCH);
 
-/** The ticket of a channel, remembering (for a while) old channels that have none. */
-async function ticketOf(deps: BotDeps, orgId: string, channelId: string) {
-  if (deps.nonTicketChannels.get(channelId)) return undefined;
-  const ticket = await withTenant(deps.pool, orgId, (tx) => ticketForChannel(tx, channelId));
-  if (!ticket && Date.now() - createdAt(channelId) > 5 * 60_000) deps.nonTicketChannels.set(channelId, true);
-  return ticket;
+/** Old channels with no ticket are remembered for a while, so their chat costs no round trip. */
+function rememberNoTicket(deps: BotDeps, channelId: string): void {
+  if (Date.now() - createdAt(channelId) > 5 * 60_000) deps.nonTicketChannels.set(channelId, true);
 }
+
+/** What the one transaction of a new message found and did. */
+type Read =
+  | { kind: 'none' | 'ours' | 'needs_account' }
+  | { kind: 'closed'; ticket: DiscordTicket; staff: Actor | null }
+  | { kind: 'recorded'; created: boolean };
 
 function isOurs(deps: BotDeps, m: Pick<Message, 'author' | 'webhookId' | 'applicationId'>): boolean {
   const me = deps.client.user?.id;
@@ -70,11 +75,8 @@ export async function onMessageCreate(deps: BotDeps, m: OmitPartialGroupDMChanne
   const member = m.member;
   if (isOurs(deps, m)) return void synced.inc({ event: 'create', outcome: 'ours' });
   const orgId = await orgFor(deps, m.guildId);
-  if (!orgId) return;
-  const ticket = await ticketOf(deps, orgId, m.channelId);
-  if (!ticket) return;
-  if (m.webhookId && ticket.discordWebhookId === m.webhookId)
-    return void synced.inc({ event: 'create', outcome: 'ours' });
+  if (!orgId || deps.nonTicketChannels.get(m.channelId)) return;
+  const guildId = m.guildId;
   const person: DiscordPerson = {
     id: m.author.id,
     username: m.author.username,
@@ -82,56 +84,43 @@ export async function onMessageCreate(deps: BotDeps, m: OmitPartialGroupDMChanne
     avatar: m.author.avatar,
     roleIds: member ? [...member.roles.cache.keys()] : [],
   };
-  let staff: Actor | null = null;
-  if (m.author.id !== ticket.requesterDiscordId && !m.webhookId && !m.author.bot) {
-    staff = (await resolveWho(deps, m.guildId, person, randomUUID(), { join: false, rolesKnown: !!member }))
-      .staff;
-  }
-  if (ticket.status === 'closed' && !m.webhookId && !m.author.bot) {
-    // Nothing written in a closed ticket is dropped silently: the player reopens it within the
-    // guild's window (the workers then unlock the thread); anyone else is told what to do.
-    const reopened =
-      !staff &&
-      m.author.id === ticket.requesterDiscordId &&
-      (await withTenant(deps.pool, orgId, async (tx) => {
-        const guild = await guildForSettings(tx, m.guildId as string);
-        const hours = guild.settings.reopenWindowHours ?? DEFAULT_LIMITS.reopenWindowHours;
-        if (!hours || !(await withinReopenWindow(tx, ticket.id, hours))) return false;
-        await reopen(tx, ticket.id, SYSTEM);
-        return true;
-      }));
-    if (!reopened) {
-      await postMessage(deps.client.rest, m.channelId, {
-        content: staff
-          ? `Ticket #${ticket.number} is closed, so this message is not part of it. Reopen it with \`/ticket reopen\` first.`
-          : `<@${m.author.id}> Ticket #${ticket.number} is closed, so staff will not see this message here. Open a new ticket to reach them.`,
-        components: staff ? [] : newTicketRow(ticket.categoryId),
-        allowed_mentions: { users: staff ? [] : [m.author.id] },
-        message_reference: { message_id: m.id, fail_if_not_exists: false },
-      });
-      synced.inc({ event: 'create', outcome: 'closed' });
-      return;
-    }
-  }
-  try {
-    const r = await withTenant(deps.pool, orgId, async (tx) =>
-      recordDiscordMessage(
-        tx,
-        {
-          ticketId: ticket.id,
-          messageId: m.id,
-          body: m.content.slice(0, 16_000),
-          attachments: [...m.attachments.values()].slice(0, 10).map((a) => ({
-            filename: a.name.slice(0, 255),
-            contentType: a.contentType ?? 'application/octet-stream',
-            sizeBytes: a.size,
-            url: a.url,
-          })),
-        },
-        m.webhookId || m.author.bot ? SYSTEM : (staff ?? (await playerActor(tx, person))),
-      ),
+  const fromPerson = !m.webhookId && !m.author.bot;
+  const attachments = [...m.attachments.values()].slice(0, 10).map((a) => ({
+    filename: a.name.slice(0, 255),
+    contentType: a.contentType ?? 'application/octet-stream',
+    sizeBytes: a.size,
+    url: a.url,
+  }));
+  const record = async (tx: Tx, ticketId: string, staff: Actor | null) =>
+    recordDiscordMessage(
+      tx,
+      { ticketId, messageId: m.id, body: m.content.slice(0, 16_000), attachments },
+      fromPerson ? (staff ?? (await playerActor(tx, person))) : SYSTEM,
     );
-    synced.inc({ event: 'create', outcome: r.created ? 'recorded' : 'duplicate' });
+  // The ticket, the writer's standing and the message in one transaction: a staff reply in a
+  // ticket's thread costs one round trip for each of them, plus the write.
+  const read = () =>
+    withTenant(deps.pool, orgId, async (tx): Promise<Read> => {
+      const ticket = await ticketForChannel(tx, m.channelId);
+      if (!ticket) return { kind: 'none' };
+      if (m.webhookId && ticket.discordWebhookId === m.webhookId) return { kind: 'ours' };
+      let staff: Actor | null = null;
+      if (m.author.id !== ticket.requesterDiscordId && fromPerson) {
+        const who = await whoIn(tx, guildId, person, randomUUID(), { join: false, rolesKnown: !!member });
+        if (!who) return { kind: 'needs_account' };
+        staff = who.staff;
+      }
+      // A closed ticket's message is answered after the commit (a Discord post), below.
+      if (ticket.status === 'closed' && fromPerson) return { kind: 'closed', ticket, staff };
+      return { kind: 'recorded', created: (await record(tx, ticket.id, staff)).created };
+    });
+  let r: Read;
+  try {
+    r = await read();
+    if (r.kind === 'needs_account') {
+      await upsertDiscordUser(deps.pool, profileOf(person));
+      r = await read();
+    }
   } catch (err) {
     if (isAppError(err) && err.code === 'invalid_transition') {
       // A message in a closed ticket's channel (e.g. staff before the lock): kept on Discord only.
@@ -140,6 +129,35 @@ export async function onMessageCreate(deps: BotDeps, m: OmitPartialGroupDMChanne
     }
     throw err;
   }
+  if (r.kind === 'none') return rememberNoTicket(deps, m.channelId);
+  if (r.kind === 'ours') return void synced.inc({ event: 'create', outcome: 'ours' });
+  if (r.kind === 'recorded')
+    return void synced.inc({ event: 'create', outcome: r.created ? 'recorded' : 'duplicate' });
+  if (r.kind !== 'closed')
+    throw new Error('the writer of a message was not found after their account was made');
+  const { ticket, staff } = r;
+  // Nothing written in a closed ticket is dropped silently: the player reopens it within the
+  // guild's window (the workers then unlock the thread); anyone else is told what to do.
+  const reopened =
+    !staff &&
+    m.author.id === ticket.requesterDiscordId &&
+    (await withTenant(deps.pool, orgId, async (tx) => {
+      const guild = await guildForSettings(tx, guildId);
+      const hours = guild.settings.reopenWindowHours ?? DEFAULT_LIMITS.reopenWindowHours;
+      if (!hours || !(await withinReopenWindow(tx, ticket.id, hours))) return false;
+      await reopen(tx, ticket.id, SYSTEM);
+      return record(tx, ticket.id, staff);
+    }));
+  if (reopened) return void synced.inc({ event: 'create', outcome: 'recorded' });
+  await postMessage(deps.client.rest, m.channelId, {
+    content: staff
+      ? `Ticket #${ticket.number} is closed, so this message is not part of it. Reopen it with \`/ticket reopen\` first.`
+      : `<@${m.author.id}> Ticket #${ticket.number} is closed, so staff will not see this message here. Open a new ticket to reach them.`,
+    components: staff ? [] : newTicketRow(ticket.categoryId),
+    allowed_mentions: { users: staff ? [] : [m.author.id] },
+    message_reference: { message_id: m.id, fail_if_not_exists: false },
+  });
+  synced.inc({ event: 'create', outcome: 'closed' });
 }
 
 export async function onMessageUpdate(
