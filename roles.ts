@@ -1,12 +1,11 @@
 import { startApi } from './api/server.js';
 import { startBot } from './bot/index.js';
-import type { Config, RoleName } from './lib/config.js';
-import type { RoleContext, RunningRole } from './role.js';
+import type { RoleName } from './lib/config.js';
+import type { RoleStarter } from './lib/role.js';
 import { startWorkers } from './workers/index.js';
 
-export type { RoleContext, RunningRole };
-
-export const ROLE_STARTERS: Record<RoleName, (config: Config, ctx: RoleContext) => Promise<RunningRole>> = {
+/** Each role's starter, by the name ROLES uses (lib/role.ts has the shape they share). */
+export const ROLE_STARTERS: Record<RoleName, RoleStarter> = {
   api: startApi,
   bot: startBot,
   workers: startWorkers,

@@ -9,8 +9,9 @@ import type { Config } from './lib/config.js';
 import { AppError } from './lib/errors.js';
 import { ensureLocalStack } from './lib/local-stack/index.js';
 import type { Logger } from './lib/logger.js';
+import type { RunningRole } from './lib/role.js';
 import { devSecretKeyPath, loadOrCreateDevSecretKey } from './lib/secret-key.js';
-import { ROLE_STARTERS, type RunningRole } from './roles.js';
+import { ROLE_STARTERS } from './roles.js';
 
 export interface RunningSystem {
   roles: readonly RunningRole[];

@@ -1,7 +1,7 @@
 import type { Config } from '../lib/config.js';
 import { createRedis } from '../lib/redis.js';
+import type { RoleContext, RunningRole } from '../lib/role.js';
 import { createStorage } from '../lib/storage/index.js';
-import type { RoleContext, RunningRole } from '../role.js';
 import { buildApp } from './app.js';
 import { metricsOnPublicPort } from './metrics-server.js';
 import { demoSignInAllowed } from './routes/demo-signin.js';

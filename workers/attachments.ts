@@ -20,8 +20,6 @@ import type { JobData } from './jobs.js';
  * object and the row is updated once.
  */
 
-export const DEFAULT_DISCORD_API = 'https://discord.com/api';
-
 /** Discord's own file hosts; `discordFileHosts` adds the host of a non-default API URL. */
 const DISCORD_FILE_HOSTS = ['cdn.discordapp.com', 'media.discordapp.net'];
 

@@ -1,9 +1,9 @@
 import type { Config } from '../lib/config.js';
 import { createRatingLinks } from '../lib/rating-link.js';
 import { assertNoEviction, createRedis } from '../lib/redis.js';
+import type { RoleContext, RunningRole } from '../lib/role.js';
 import { createSecretBox } from '../lib/secret-box.js';
 import { createStorage } from '../lib/storage/index.js';
-import type { RoleContext, RunningRole } from '../role.js';
 import { startWorkerRuntime } from './runtime.js';
 
 /**

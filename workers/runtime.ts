@@ -10,7 +10,7 @@ import { createRedis } from '../lib/redis.js';
 import type { SecretBox } from '../lib/secret-box.js';
 import type { TargetPolicy } from '../lib/ssrf.js';
 import type { Storage } from '../lib/storage/index.js';
-import { copyAttachments, DEFAULT_DISCORD_API, discordFileHosts } from './attachments.js';
+import { copyAttachments, discordFileHosts } from './attachments.js';
 import { autoCloseSweep } from './auto-close.js';
 import { type Clock, systemClock } from './clock.js';
 import type { WorkerDeps } from './deps.js';
@@ -154,7 +154,9 @@ export async function startWorkerRuntime(opts: RuntimeOptions): Promise<WorkerRu
       : null,
     storage: opts.storage ?? null,
     ratingLinks: opts.ratingLinks ?? null,
-    discordFileHosts: discordFileHosts(opts.discordApiUrl ?? opts.discord?.apiUrl ?? DEFAULT_DISCORD_API),
+    discordFileHosts: discordFileHosts(
+      opts.discordApiUrl ?? opts.discord?.apiUrl ?? configDefaults().discord.apiUrl,
+    ),
   };
   const schedulers = opts.schedulers === false ? undefined : (opts.schedulers ?? {});
   // Defaults come from lib/config.ts only (WORKER_CONCURRENCY, OUTBOX_RETENTION_DAYS).
