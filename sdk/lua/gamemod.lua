@@ -332,7 +332,8 @@ GameMod.urlEncode = urlEncode
 
 --- Makes a client. opts: baseUrl, key, transport (required); storage, maxRetries (4),
 --- retryBase (0.5 s), retryCap (30 s), maxRetryAfter (60 s: a longer wait gives up or queues),
---- timeout (15 s), maxQueue (200), autoFlush (true), onQueued/onSent/onDropped(item, x).
+--- timeout (15 s), maxQueue (200), autoFlush (true), onQueued/onSent/onDropped(item, x),
+--- onRetry(err, attempt, waitSeconds) (for logs).
 function GameMod.new(opts)
   assert(type(opts) == "table", "GameMod.new: options table required")
   assert(type(opts.baseUrl) == "string", "GameMod.new: baseUrl required")
@@ -351,7 +352,7 @@ function GameMod.new(opts)
     maxRetryAfter = opts.maxRetryAfter or 60,
     timeout = opts.timeout or 15,
     maxQueue = opts.maxQueue or 200,
-    onQueued = opts.onQueued, onSent = opts.onSent, onDropped = opts.onDropped,
+    onQueued = opts.onQueued, onSent = opts.onSent, onDropped = opts.onDropped, onRetry = opts.onRetry,
     userAgent = "gamemod-lua/" .. GameMod.VERSION,
     _timers = {}, _inflight = 0, _etags = {}, _cursors = {}, _queue = {}, _flushing = false, _flushWaiters = {},
   }, Client)
@@ -446,7 +447,9 @@ function Client:request(method, path, body, reqOpts, cb)
       local err, data = classify(res, netErr)
       if err and err.retryable and attempt < maxRetries then
         if not (err.retryAfter and err.retryAfter > self.maxRetryAfter) then
-          self:after(self:_backoff(attempt, err.retryAfter), function() try(attempt + 1) end)
+          local wait = self:_backoff(attempt, err.retryAfter)
+          safeCall(self.onRetry, err, attempt + 1, wait)
+          self:after(wait, function() try(attempt + 1) end)
           return
         end
       end

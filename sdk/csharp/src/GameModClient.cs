@@ -56,6 +56,8 @@ namespace GameMod
             LoadQueue();
         }
 
+        /// <summary>Raised before a retry: the failure, the try that failed (1-based) and the wait (for logs).</summary>
+        public event Action<GameModException, int, TimeSpan> Retrying;
         /// <summary>Raised when a call is put in the offline queue.</summary>
         public event Action<QueuedItem> ItemQueued;
         /// <summary>Raised when a queued item reached the server; the second value is the answer's JSON.</summary>
@@ -100,7 +102,9 @@ namespace GameMod
                 error.Attempts = attempt + 1;
                 var tooLong = error.RetryAfterSeconds.HasValue && error.RetryAfterSeconds.Value > o.MaxRetryAfter.TotalSeconds;
                 if (!error.Retryable || attempt >= o.MaxRetries || tooLong) throw error;
-                await o.Delay(Backoff(attempt, error.RetryAfterSeconds), ct).ConfigureAwait(false);
+                var wait = Backoff(attempt, error.RetryAfterSeconds);
+                Retrying?.Invoke(error, attempt + 1, wait);
+                await o.Delay(wait, ct).ConfigureAwait(false);
             }
         }
 

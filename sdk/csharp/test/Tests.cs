@@ -1,7 +1,8 @@
 // The C# SDK's own test program, run against a real GameMod API:
 //     mono Tests.exe config.json
 // config: { baseUrl, clientKey, serverSecret, deadUrl (nothing listens), flakyUrl (answers 429
-// with Retry-After: 1 to the first try of each Idempotency-Key, then forwards), queueFile,
+// with Retry-After: 1 to the first try of each Idempotency-Key, then forwards), limitedUrl (the
+// same API with a per-player rate limit of 2 burst, 60/min), queueFile,
 // adapter ("httpclient" | "unity"), runId }. Prints one line per check and, last,
 // "RESULT <json>" with ids for the caller to check in the database. Exits 1 when a check failed.
 using System;
@@ -159,6 +160,19 @@ static class Tests
         var waited = clock.Elapsed.TotalSeconds;
         Check("429 then success after Retry-After", after429.Id != null && waited >= 1, waited);
         results["retryWaitedSeconds"] = waited;
+
+        // 429 from the real server: its per-player bucket there holds 2 requests and refills 1 a second.
+        var limited = Client(C("clientKey"), C("limitedUrl"));
+        var retries = new List<GameModException>();
+        var waits = new List<TimeSpan>();
+        limited.Retrying += (e, attempt, wait) => { lock (retries) { retries.Add(e); waits.Add(wait); } };
+        clock.Restart();
+        for (var i = 0; i < 4; i++) await limited.ListTicketsAsync("busy-" + run);
+        waited = clock.Elapsed.TotalSeconds;
+        Check("the server's 429: retried after its Retry-After, then answered",
+            retries.Count >= 1 && retries[0] is RateLimitException && retries[0].RetryAfterSeconds.HasValue
+            && waits[0].TotalSeconds >= retries[0].RetryAfterSeconds.Value && waited >= 0.5, retries.Count + " retries, waited " + waited);
+        results["serverRateLimitRetries"] = retries.Count;
 
         // Server down: calls are queued in storage, and a later client (next game start) sends them.
         var queueFile = C("queueFile");

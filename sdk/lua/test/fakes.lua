@@ -87,6 +87,13 @@ function Fakes.installFivem()
   _G.SetResourceKvp = function(k, v) kvp[k] = v end
 end
 
+-- Luau, LuaJIT and Lua 5.2+ can yield inside pcall; Lua 5.1 can't, so there the fake answers
+-- within the call instead of on a later pump (still inside the task, which it checks).
+Fakes.yieldAcrossPcall = coroutine.wrap(function()
+  local ok = pcall(coroutine.yield, true)
+  return ok
+end)() == true
+
 --- Roblox: HttpService:RequestAsync (yields, so only inside a task), task.spawn and task.delay.
 function Fakes.installRoblox()
   local HttpService = {}
@@ -97,7 +104,7 @@ function Fakes.installRoblox()
     assert(type(r.Url) == "string" and type(r.Method) == "string", "Url and Method required")
     if r.Method == "GET" and r.Body then error("GET requests cannot have a body") end
     local code, body, resHeaders = exchange(r.Method, r.Url, r.Headers, r.Body)
-    coroutine.yield()
+    if Fakes.yieldAcrossPcall then coroutine.yield() end
     if not code then error("HttpError: ConnectFail") end
     return { Success = code >= 200 and code < 300, StatusCode = code, StatusMessage = "", Headers = resHeaders, Body = body }
   end

@@ -4,7 +4,8 @@ The Lua SDK's own test program, run against a real GameMod API:
     lua run.lua <config.json>
 
 config: { baseUrl, clientKey, serverSecret, deadUrl (nothing listens), flakyUrl (answers 429
-with Retry-After: 1 to the first try of each Idempotency-Key, then forwards), queueFile,
+with Retry-After: 1 to the first try of each Idempotency-Key, then forwards), limitedUrl (the
+same API with a per-player rate limit of 2 burst, 60/min), queueFile,
 adapter ("luasocket" | "gmod" | "fivem" | "roblox"), runId }.
 Prints one line per check and, last, "RESULT <json>" with ids for the caller to check in the
 database. Exits 1 when a check failed.
@@ -185,6 +186,23 @@ end)
 local waited = socket.gettime() - t0
 check("429 then success after Retry-After", not err and r.report and waited >= 1, (err or "") .. " waited " .. waited)
 results.retryWaitedSeconds = waited
+
+-- 429 from the real server: its per-player bucket there holds 2 requests and refills 1 a second.
+local retries = {}
+local limited = client({ key = cfg.clientKey, baseUrl = cfg.limitedUrl,
+  onRetry = function(e, attempt, wait) retries[#retries + 1] = { type = e.type, retryAfter = e.retryAfter, wait = wait } end })
+local R = { id = "busy-" .. run, name = "Busy" }
+local allOk = true
+t0 = socket.gettime()
+for _ = 1, 4 do
+  err = await(function(cb) limited:listTickets(R.id, cb) end)
+  if err then allOk = false end
+end
+waited = socket.gettime() - t0
+check("the server's 429: retried after its Retry-After, then answered",
+  allOk and #retries >= 1 and retries[1].type == "RateLimitError" and retries[1].retryAfter
+    and retries[1].wait >= retries[1].retryAfter and waited >= 0.5, json.encode(retries) .. " waited " .. waited)
+results.serverRateLimitRetries = #retries
 
 -- Server down: calls are queued in storage, and a later client (next game start) sends them.
 local store = GameMod.storage.file(cfg.queueFile)

@@ -1,0 +1,164 @@
+import { execFile, spawnSync } from 'node:child_process';
+import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { createServer, request, type Server } from 'node:http';
+import type { AddressInfo } from 'node:net';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { type SdkWorld, sdkWorld } from '../api/sdk-support.js';
+import { startTestApi, type TestApi } from '../api/support.js';
+import type { TestDb } from '../support/db.js';
+
+/** Fails (never skips) when a program the SDK tests run is missing, naming the Debian package. */
+export function requireTools(tools: Array<[command: string, debianPackage: string]>) {
+  const missing = tools.filter(([cmd]) => spawnSync('sh', ['-c', `command -v ${cmd}`]).status !== 0);
+  if (missing.length > 0) {
+    throw new Error(
+      `missing ${missing.map(([c]) => c).join(', ')}: apt-get install ${[...new Set(missing.map(([, p]) => p))].join(' ')}`,
+    );
+  }
+}
+
+/** Fails when a file the SDK tests need is missing, naming the Debian package that has it. */
+export function requireFile(path: string, debianPackage: string) {
+  if (spawnSync('test', ['-e', path]).status !== 0) {
+    throw new Error(`missing ${path}: apt-get install ${debianPackage}`);
+  }
+}
+
+// High enough that only the limited server's player bucket ever refuses: the address bucket is
+// one per client address, shared with every other test file on this Redis.
+const ROOMY = { burst: 100_000, perMinute: 1_000_000 };
+
+const origin = (server: Server) => `http://127.0.0.1:${(server.address() as AddressInfo).port}`;
+const listen = (server: Server) =>
+  new Promise<void>((resolve) => server.listen(0, '127.0.0.1', () => resolve()));
+
+/**
+ * Answers 429 (Retry-After: 1) to the first request of each Idempotency-Key and forwards every
+ * other request to `target`, logging when each came.
+ */
+function flakyProxy(target: string, log: Array<{ key: string | undefined; at: number; status: number }>) {
+  const seen = new Set<string>();
+  return createServer((req, res) => {
+    const key = req.headers['idempotency-key'] as string | undefined;
+    const chunks: Buffer[] = [];
+    req.on('data', (c: Buffer) => chunks.push(c));
+    req.on('end', () => {
+      if (key && !seen.has(key)) {
+        seen.add(key);
+        log.push({ key, at: Date.now(), status: 429 });
+        res.writeHead(429, { 'content-type': 'application/json', 'retry-after': '1' });
+        res.end(JSON.stringify({ error: { code: 'rate_limited', message: 'slow down', details: null } }));
+        return;
+      }
+      const out = request(`${target}${req.url}`, { method: req.method, headers: req.headers }, (answer) => {
+        log.push({ key, at: Date.now(), status: answer.statusCode ?? 0 });
+        res.writeHead(answer.statusCode ?? 502, answer.headers);
+        answer.pipe(res);
+      });
+      out.on('error', () => res.destroy());
+      out.end(Buffer.concat(chunks));
+    });
+  });
+}
+
+export interface SdkTestServer {
+  world: SdkWorld;
+  baseUrl: string;
+  flakyUrl: string;
+  limitedUrl: string;
+  /** A loopback address nothing listens on: the server is down. */
+  deadUrl: string;
+  flakyLog: Array<{ key: string | undefined; at: number; status: number }>;
+  dir: string;
+  /** The config file an SDK's test program reads, for one run. */
+  configFor(adapter: string, runId: string): string;
+  close(): Promise<void>;
+}
+
+/** The real API on loopback, a rate-limited twin, the 429 proxy and a dead address, with a seeded game. */
+export async function startSdkTestServer(db: TestDb, name: string): Promise<SdkTestServer> {
+  const world = await sdkWorld(db, name);
+  const api: TestApi = await startTestApi(db.app, {
+    sdkRateLimits: { key: ROOMY, address: ROOMY, player: ROOMY },
+  });
+  const limited: TestApi = await startTestApi(db.app, {
+    sdkRateLimits: { key: ROOMY, address: ROOMY, player: { burst: 2, perMinute: 60 } },
+  });
+  await api.app.listen({ host: '127.0.0.1', port: 0 });
+  await limited.app.listen({ host: '127.0.0.1', port: 0 });
+  const baseUrl = `http://127.0.0.1:${(api.app.server.address() as AddressInfo).port}`;
+  const limitedUrl = `http://127.0.0.1:${(limited.app.server.address() as AddressInfo).port}`;
+  const flakyLog: SdkTestServer['flakyLog'] = [];
+  const flaky = flakyProxy(baseUrl, flakyLog);
+  await listen(flaky);
+  const gone = createServer();
+  await listen(gone);
+  const deadUrl = origin(gone);
+  await new Promise<void>((resolve) => gone.close(() => resolve()));
+  const dir = mkdtempSync(join(tmpdir(), `gamemod-sdk-${name}-`));
+  return {
+    world,
+    baseUrl,
+    flakyUrl: origin(flaky),
+    limitedUrl,
+    deadUrl,
+    flakyLog,
+    dir,
+    configFor(adapter, runId) {
+      const file = join(dir, `${runId}.json`);
+      const config = {
+        baseUrl,
+        clientKey: world.clientKey,
+        serverSecret: world.serverSecret,
+        deadUrl,
+        flakyUrl: origin(flaky),
+        limitedUrl,
+        queueFile: join(dir, `${runId}-queue.json`),
+        adapter,
+        runId,
+      };
+      writeFileSync(file, JSON.stringify(config));
+      return file;
+    },
+    async close() {
+      await new Promise<void>((resolve) => flaky.close(() => resolve()));
+      await limited.close();
+      await api.close();
+      rmSync(dir, { recursive: true, force: true });
+    },
+  };
+}
+
+export interface ProgramRun {
+  code: number;
+  output: string;
+  /** The program's closing `RESULT {...}` line. */
+  result: Record<string, unknown>;
+}
+
+/** Runs an SDK's test program without blocking the event loop (the API answers it in this process). */
+export function runProgram(cmd: string, args: string[], opts: { cwd?: string; timeoutMs?: number } = {}) {
+  return new Promise<ProgramRun>((resolve) => {
+    execFile(
+      cmd,
+      args,
+      { cwd: opts.cwd, timeout: opts.timeoutMs ?? 120_000, maxBuffer: 4 * 1024 * 1024 },
+      (err, stdout, stderr) => {
+        const output = `${stdout}${stderr}`;
+        const line = stdout.split('\n').find((l) => l.startsWith('RESULT '));
+        const code = err ? (typeof err.code === 'number' ? err.code : 1) : 0;
+        resolve({ code, output, result: line ? JSON.parse(line.slice('RESULT '.length)) : {} });
+      },
+    );
+  });
+}
+
+/** The names of the checks a program's output reports as passed, and as failed. */
+export function checks(run: ProgramRun) {
+  const lines = run.output.split('\n');
+  return {
+    passed: lines.filter((l) => l.startsWith('ok   ')).map((l) => l.slice(5)),
+    failed: lines.filter((l) => l.startsWith('FAIL')),
+  };
+}
