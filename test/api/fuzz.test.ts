@@ -27,6 +27,7 @@ import { afterAll, beforeAll, expect, inject, it } from 'vitest';
 import { buildApp } from '../../api/app.js';
 import { createSession } from '../../api/sessions.js';
 import { API_TOKEN_SCOPES, createApiToken } from '../../db/api-tokens.js';
+import { createGame, createGameKey } from '../../db/games.js';
 import { redeemGuildLinkCode } from '../../db/guild-links.js';
 import { upsertPlayer } from '../../db/players.js';
 import { withTenant } from '../../db/tenant.js';
@@ -93,6 +94,11 @@ beforeAll(async () => {
       // A case that signs the session out leaves the op's later cases failing authentication.
       authFailures: { burst: 1_000_000, perMinute: 10_000_000 },
     },
+    sdkRateLimits: {
+      key: { burst: 1_000_000, perMinute: 10_000_000 },
+      player: { burst: 1_000_000, perMinute: 10_000_000 },
+      address: { burst: 1_000_000, perMinute: 10_000_000 },
+    },
   });
   await app.ready();
   org = await makeOrg(db.app, 'Fuzz');
@@ -104,7 +110,7 @@ afterAll(async () => {
   if (storageDir) rmSync(storageDir, { recursive: true, force: true });
 });
 
-type Caller = { cookie: string; csrf: string } | { token: string };
+type Caller = { cookie: string; csrf: string } | { token: string } | { gameKey: string };
 
 /** A fresh owner session that has passed TOTP (so an org that starts requiring it still lets us in). */
 async function ownerSession(): Promise<Caller> {
@@ -124,9 +130,23 @@ async function allScopesToken(): Promise<Caller> {
   return { token: plaintext };
 }
 
+/** A server secret of a game of the fuzzed org (the SDK routes' credential). */
+async function gameSecret(): Promise<Caller> {
+  const { plaintext } = await withTenant(db.app, org.orgId, async (tx) => {
+    const g = await createGame(
+      tx,
+      { name: 'Fuzz game', slug: `fuzz-${randomBytes(4).toString('hex')}` },
+      { type: 'system' },
+    );
+    return createGameKey(tx, { gameId: g.id, name: 'fuzz', kind: 'server' }, { type: 'system' });
+  });
+  return { gameKey: plaintext };
+}
+
 function call(who: Caller, o: InjectOptions & { url: string }) {
   const headers = { ...(o.headers as Record<string, string>) };
   if ('token' in who) headers.authorization = `Bearer ${who.token}`;
+  else if ('gameKey' in who) headers['x-game-key'] = who.gameKey;
   else {
     headers.cookie = `gm_session=${who.cookie}`;
     headers['x-csrf-token'] = who.csrf;
@@ -520,6 +540,8 @@ it(`answers every operation's generated requests without a 5xx (seed ${SEED}, ${
     const opStarted = Date.now();
     const who = await ownerSession();
     const token = await allScopesToken();
+    // The /sdk/v1 routes take a game key instead: a server secret reaches all of them.
+    const game = op.path.startsWith('/sdk/') ? await gameSecret() : undefined;
     const cases = fc.sample(caseArb, { seed: SEED ^ hash(op.id), numRuns: RUNS });
     // A few cases at a time: requests wait on Postgres and Redis, so this overlaps the waits.
     await pool(cases.entries(), CONCURRENCY, async ([n, c]) => {
@@ -528,7 +550,7 @@ it(`answers every operation's generated requests without a 5xx (seed ${SEED}, ${
       const t0 = Date.now();
       try {
         // One case in five as an all-scopes API token: the other door into the same routes.
-        res = await call(c.pick % 5 === 0 ? token : who, {
+        res = await call(game ?? (c.pick % 5 === 0 ? token : who), {
           ...req,
           method: req.method as InjectOptions['method'],
         });
