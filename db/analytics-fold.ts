@@ -1,0 +1,141 @@
+import {
+  CONTRIBUTION_COLUMNS,
+  contributionsOf,
+  ORG_TIME_ZONE,
+  rollupSelect,
+  upsertInto,
+} from './analytics-sql.js';
+import type { Tx } from './tenant.js';
+
+export interface FoldResult {
+  /** Tickets refolded (changed, or deleted and retracted). */
+  tickets: number;
+  /** The transaction id horizon folded up to (xid8, as text). */
+  upto: string;
+}
+
+/**
+ * Folds one organization's ticket changes since its watermark into the rollups, in the caller's
+ * transaction. A ticket that changed is refolded whole: what it contributed last time (kept in
+ * `analytics_contributions`) is retracted and its current contribution added, so a replay, a
+ * late event or events out of order all end in the same rollups as a full recompute. The
+ * watermark is the xmin of this transaction's snapshot: every transaction below it has ended,
+ * so an event past the watermark is never skipped because its transaction committed late.
+ * The watermark row is locked first, so two workers folding one org run one after the other.
+ */
+export async function foldOrg(tx: Tx): Promise<FoldResult> {
+  await tx.query(
+    `insert into analytics_watermarks (org_id) values ($1::uuid) on conflict (org_id) do nothing`,
+    [tx.orgId],
+  );
+  const w = await tx.query<{ upto: string }>(
+    `select upto::text as upto from analytics_watermarks where org_id = $1::uuid for update`,
+    [tx.orgId],
+  );
+  const from = w.rows[0]?.upto ?? '0';
+  // A fresh statement, so its snapshot is taken after the lock was granted.
+  const s = await tx.query<{ upto: string }>(`select pg_snapshot_xmin(pg_current_snapshot())::text as upto`);
+  const upto = s.rows[0]?.upto as string;
+  const changed = `(select distinct ticket_id as id from ticket_events
+                     where org_id = $1::uuid and txid >= $2::xid8 and txid < $3::xid8
+                    union
+                    select ticket_id from ticket_sla_events
+                     where org_id = $1::uuid and txid >= $2::xid8 and txid < $3::xid8
+                    union
+                    select ticket_id from stale)`;
+  const tickets = await refold(tx, changed, [from, upto], true);
+  await tx.query(
+    `update analytics_watermarks set upto = $2::xid8, folded_at = now() where org_id = $1::uuid`,
+    [tx.orgId, upto],
+  );
+  return { tickets, upto };
+}
+
+/**
+ * Refolds the tickets of `ticketSet` (SQL naming a relation with an `id` column; it may use
+ * the CTE `stale`, the noted deletions taken by this statement, when `takeStale`).
+ */
+async function refold(tx: Tx, ticketSet: string, values: unknown[], takeStale: boolean): Promise<number> {
+  const stale = takeStale
+    ? `stale as (delete from analytics_stale_tickets where org_id = $1::uuid returning ticket_id),`
+    : '';
+  const r = await tx.query<{ tickets: number }>(
+    `with ${stale}
+     tz as (select ${ORG_TIME_ZONE} as tz),
+     changed as materialized (${ticketSet}),
+     old as (
+       delete from analytics_contributions c using changed s
+        where c.org_id = $1::uuid and c.ticket_id = s.id
+       returning c.*
+     ),
+     fresh as materialized (${contributionsOf('changed')}),
+     saved as (insert into analytics_contributions (${CONTRIBUTION_COLUMNS}) select * from fresh),
+     delta as materialized (
+       select -1 as w, ${CONTRIBUTION_COLUMNS} from old
+       union all
+       select 1, ${CONTRIBUTION_COLUMNS} from fresh
+     ),
+     hourly as (${upsertInto('analytics_hourly', rollupSelect('delta', 'bucket'))}),
+     daily as (${upsertInto('analytics_daily', rollupSelect('delta', 'bucket::date'))})
+     select count(*)::int as tickets from changed`,
+    [tx.orgId, ...values],
+  );
+  // A bucket whose every contribution was retracted is all zeros: drop it.
+  await tx.query(`delete from analytics_hourly where org_id = $1::uuid and n = 0`, [tx.orgId]);
+  await tx.query(`delete from analytics_daily where org_id = $1::uuid and n = 0`, [tx.orgId]);
+  return r.rows[0]?.tickets ?? 0;
+}
+
+/**
+ * Rebuilds one organization's rollups from the raw tables (the backfill, after a new dimension
+ * or a change of the org's time zone): everything is retracted and refolded, and the watermark
+ * set to this transaction's horizon. Not for the hot path.
+ */
+export async function rebuildOrg(tx: Tx): Promise<FoldResult> {
+  await tx.query(
+    `insert into analytics_watermarks (org_id) values ($1::uuid) on conflict (org_id) do nothing`,
+    [tx.orgId],
+  );
+  await tx.query(`select 1 from analytics_watermarks where org_id = $1::uuid for update`, [tx.orgId]);
+  const s = await tx.query<{ upto: string }>(`select pg_snapshot_xmin(pg_current_snapshot())::text as upto`);
+  const upto = s.rows[0]?.upto as string;
+  await tx.query(`delete from analytics_contributions where org_id = $1::uuid`, [tx.orgId]);
+  await tx.query(`delete from analytics_hourly where org_id = $1::uuid`, [tx.orgId]);
+  await tx.query(`delete from analytics_daily where org_id = $1::uuid`, [tx.orgId]);
+  await tx.query(`delete from analytics_stale_tickets where org_id = $1::uuid`, [tx.orgId]);
+  const tickets = await refold(tx, `select id from tickets where org_id = $1::uuid`, [], false);
+  await tx.query(
+    `update analytics_watermarks set upto = $2::xid8, folded_at = now() where org_id = $1::uuid`,
+    [tx.orgId, upto],
+  );
+  return { tickets, upto };
+}
+
+/** One rollup row as compared by tests and the benchmark (key and measures, as text). */
+export type RollupRow = Record<string, unknown>;
+
+const ORDER = `kind, bucket, team_id, assignee_id, category_id, source, game_id, platform, build, region, priority`;
+
+/** The org's stored rollups, hourly or daily, in a stable order. */
+export async function storedRollups(tx: Tx, grain: 'hourly' | 'daily'): Promise<RollupRow[]> {
+  const r = await tx.query(`select * from analytics_${grain} where org_id = $1::uuid order by ${ORDER}`, [
+    tx.orgId,
+  ]);
+  return r.rows;
+}
+
+/**
+ * The rollups computed afresh from the raw tables, in the stored rows' shape and order, without
+ * writing anything: what the incremental fold must always equal (and the benchmark's baseline).
+ */
+export async function recomputedRollups(tx: Tx, grain: 'hourly' | 'daily'): Promise<RollupRow[]> {
+  const bucket = grain === 'hourly' ? 'bucket' : 'bucket::date';
+  const r = await tx.query(
+    `with tz as (select ${ORG_TIME_ZONE} as tz),
+     everything as (select id from tickets where org_id = $1::uuid),
+     c as (select 1 as w, * from (${contributionsOf('everything')}) x)
+     select * from (${rollupSelect('c', bucket)}) r order by ${ORDER}`,
+    [tx.orgId],
+  );
+  return r.rows;
+}

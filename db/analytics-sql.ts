@@ -1,0 +1,140 @@
+/**
+ * The SQL pieces the analytics fold, the backfill and the full recompute share: what one ticket
+ * contributes to the rollups, and how contributions add up into a rollup row.
+ */
+
+/** The rollups' dimensions, as columns (the API names them without `_id`). */
+export const DIMENSIONS = [
+  'team_id',
+  'assignee_id',
+  'category_id',
+  'source',
+  'game_id',
+  'platform',
+  'build',
+  'region',
+  'priority',
+] as const;
+export type DimensionColumn = (typeof DIMENSIONS)[number];
+
+/** Duration histogram bins (see the migration): bin 0 under 90 s, bin k from 60 × 1.5^k s. */
+export const HIST_BINS = 24;
+export const binLowerSeconds = (k: number) => (k === 0 ? 0 : 60 * 1.5 ** k);
+
+const DIMS = DIMENSIONS.join(', ');
+
+/** A contribution row's columns, in the table's order. */
+export const CONTRIBUTION_COLUMNS = `org_id, ticket_id, kind, bucket, ${DIMS}, n, dur_s, sla, breached, escalated,
+  reopened, merged, rating`;
+
+/** The org's time zone: its default business calendar's, else UTC ($1 is the org id). */
+export const ORG_TIME_ZONE = `coalesce((select c.timezone from organizations o
+    join business_calendars c on c.org_id = o.id and c.id = o.business_calendar_id
+   where o.id = $1::uuid), 'UTC')`;
+
+/**
+ * The contributions of the tickets in `ticketSet` (a relation with an `id` column), given a
+ * relation `tz(tz)`. Opened: at creation, with the first response time and SLA outcome.
+ * Resolved: when solved or closed (not reopened since), with the resolution time (none for a
+ * merge), reopens and rating. Reply: staff replies per local hour, the author as assignee.
+ */
+export function contributionsOf(ticketSet: string): string {
+  return `select t.org_id, t.id as ticket_id, k.kind, k.bucket, t.team_id, k.assignee_id, t.category_id,
+       t.origin as source, t.game_id,
+       left(t.custom_fields ->> 'platform', 100) as platform,
+       left(coalesce(t.custom_fields ->> 'build', t.custom_fields ->> 'buildVersion'), 100) as build,
+       left(t.custom_fields ->> 'region', 100) as region,
+       t.priority, k.n, k.dur_s, k.sla, k.breached, k.escalated, k.reopened, k.merged, k.rating
+  from tickets t
+  join ${ticketSet} s on s.id = t.id
+  cross join tz
+  cross join lateral (
+    select 'opened'::text as kind, date_trunc('hour', t.created_at at time zone tz.tz) as bucket,
+           t.assignee_id, 1 as n,
+           round(extract(epoch from t.first_response_at - t.created_at))::int as dur_s,
+           (t.sla_due_at is not null or t.sla_breached_at is not null
+             or exists (select 1 from ticket_sla_events se
+                         where se.org_id = t.org_id and se.ticket_id = t.id))::int as sla,
+           (t.sla_breached_at is not null
+             or exists (select 1 from ticket_sla_events se
+                         where se.org_id = t.org_id and se.ticket_id = t.id and se.kind = 'breach'))::int
+             as breached,
+           (select count(*) from ticket_events e
+             where e.org_id = t.org_id and e.ticket_id = t.id and e.type = 'ticket.transferred')::int
+             as escalated,
+           0 as reopened, 0 as merged, null::smallint as rating
+    union all
+    select 'resolved', date_trunc('hour', coalesce(t.solved_at, t.closed_at) at time zone tz.tz),
+           t.assignee_id, 1,
+           case when t.merged_into_id is null
+                then round(extract(epoch from coalesce(t.solved_at, t.closed_at) - t.created_at))::int end,
+           0, 0, 0, (t.reopen_count > 0)::int, (t.merged_into_id is not null)::int, t.rating
+     where t.status in ('solved', 'closed') and coalesce(t.solved_at, t.closed_at) is not null
+    union all
+    select 'reply', date_trunc('hour', m.created_at at time zone tz.tz), m.author_user_id,
+           count(*)::int, null, 0, 0, 0, 0, 0, null
+      from messages m
+     where m.org_id = t.org_id and m.ticket_id = t.id and m.author_type = 'user'
+     group by 2, 3
+  ) k`;
+}
+
+const binOf = (col: string) =>
+  `case when ${col} is null then null
+        else least(${HIST_BINS - 1}, greatest(0, floor(ln(greatest(${col}, 1) / 60.0) / ln(1.5))))::int end`;
+
+/**
+ * Sums weighted contributions (a relation with a `w` column: 1 to add, -1 to retract) into
+ * rollup rows of `bucketExpr`, grouped by kind, bucket and every dimension.
+ */
+export function rollupSelect(weighted: string, bucketExpr: string): string {
+  const hist = Array.from(
+    { length: HIST_BINS },
+    (_, i) => `coalesce(sum(w) filter (where bin = ${i}), 0)::int`,
+  ).join(', ');
+  const ratings = [1, 2, 3, 4, 5]
+    .map((r) => `coalesce(sum(w) filter (where rating = ${r}), 0)::int`)
+    .join(', ');
+  return `select org_id, kind, ${bucketExpr} as bucket, ${DIMS},
+       sum(w * n)::int as n,
+       coalesce(sum(w) filter (where dur_s is not null), 0)::int as dur_n,
+       coalesce(sum(w * dur_s), 0)::bigint as dur_sum,
+       array[${hist}] as dur_hist,
+       sum(w * sla)::int as sla, sum(w * breached)::int as breached, sum(w * escalated)::int as escalated,
+       sum(w * reopened)::int as reopened, sum(w * merged)::int as merged,
+       coalesce(sum(w) filter (where rating is not null), 0)::int as rated,
+       coalesce(sum(w * rating), 0)::int as rating_sum,
+       array[${ratings}] as rating_hist
+  from (select *, ${binOf('dur_s')} as bin from ${weighted}) c
+ group by org_id, kind, ${bucketExpr}, ${DIMS}`;
+}
+
+/** The rollup columns after the key, in order. */
+export const MEASURES = [
+  'n',
+  'dur_n',
+  'dur_sum',
+  'dur_hist',
+  'sla',
+  'breached',
+  'escalated',
+  'reopened',
+  'merged',
+  'rated',
+  'rating_sum',
+  'rating_hist',
+] as const;
+
+const addArrays = (table: string, col: string) =>
+  `${col} = (select array_agg(x + y order by i)
+              from unnest(${table}.${col}, excluded.${col}) with ordinality as u(x, y, i))`;
+
+/** Adds a delta row into a rollup table: `insert ... select` from `select` with this suffix. */
+export function upsertInto(table: 'analytics_hourly' | 'analytics_daily', select: string): string {
+  const sets = MEASURES.map((m) =>
+    m.endsWith('_hist') ? addArrays(table, m) : `${m} = ${table}.${m} + excluded.${m}`,
+  ).join(', ');
+  return `insert into ${table} (org_id, kind, bucket, ${DIMS}, ${MEASURES.join(', ')})
+  ${select}
+  on conflict (org_id, kind, bucket, ${DIMS}) do update set ${sets}`;
+}

@@ -1,0 +1,313 @@
+import fc from 'fast-check';
+import { beforeAll, describe, expect, it } from 'vitest';
+import { foldOrg, rebuildOrg, recomputedRollups, storedRollups } from '../../db/analytics-fold.js';
+import { createCategory } from '../../db/categories.js';
+import { upsertPlayer } from '../../db/players.js';
+import { withTenant } from '../../db/tenant.js';
+import { assign } from '../../db/ticket-actions.js';
+import { merge } from '../../db/ticket-merge.js';
+import { rate, reopen, setPriority, setStatus } from '../../db/ticket-status.js';
+import { openTicket, reply } from '../../db/tickets.js';
+import { useTestDb } from '../support/db.js';
+import { makeOrg, type OrgFixture } from '../support/fixtures.js';
+
+const db = useTestDb();
+
+const ORIGINS = ['discord', 'panel', 'email', 'game', 'api'] as const;
+const PRIORITIES = ['low', 'normal', 'high', 'urgent'] as const;
+
+type Op =
+  | { op: 'open'; origin: number; priority: number; category: boolean; platform: number }
+  | {
+      op: 'staffReply' | 'playerReply' | 'solve' | 'close' | 'pend' | 'reopen' | 'assign' | 'unassign';
+      t: number;
+    }
+  | { op: 'rate'; t: number; rating: number }
+  | { op: 'priority'; t: number; priority: number }
+  | { op: 'merge'; t: number; into: number }
+  | { op: 'purgeTicket' | 'purgeMessages'; t: number }
+  | { op: 'late'; daysAgo: number; hoursToSolve: number; reply: boolean }
+  | { op: 'fold' | 'replay' }
+  | { op: 'foldDuringOpen' };
+
+const ticketOp = (name: string) => fc.record({ op: fc.constant(name), t: fc.nat(40) });
+const opArb: fc.Arbitrary<Op> = fc.oneof(
+  {
+    weight: 4,
+    arbitrary: fc.record({
+      op: fc.constant('open' as const),
+      origin: fc.nat(4),
+      priority: fc.nat(3),
+      category: fc.boolean(),
+      platform: fc.nat(3),
+    }),
+  },
+  ...['staffReply', 'playerReply', 'solve', 'close', 'pend', 'reopen', 'assign', 'unassign'].map((name) => ({
+    weight: 2,
+    arbitrary: ticketOp(name) as fc.Arbitrary<Op>,
+  })),
+  {
+    weight: 1,
+    arbitrary: fc.record({
+      op: fc.constant('rate' as const),
+      t: fc.nat(40),
+      rating: fc.integer({ min: 1, max: 5 }),
+    }),
+  },
+  {
+    weight: 1,
+    arbitrary: fc.record({ op: fc.constant('priority' as const), t: fc.nat(40), priority: fc.nat(3) }),
+  },
+  { weight: 1, arbitrary: fc.record({ op: fc.constant('merge' as const), t: fc.nat(40), into: fc.nat(40) }) },
+  { weight: 2, arbitrary: ticketOp('purgeTicket') as fc.Arbitrary<Op> },
+  { weight: 2, arbitrary: ticketOp('purgeMessages') as fc.Arbitrary<Op> },
+  {
+    weight: 2,
+    arbitrary: fc.record({
+      op: fc.constant('late' as const),
+      daysAgo: fc.integer({ min: 1, max: 60 }),
+      hoursToSolve: fc.integer({ min: 0, max: 100 }),
+      reply: fc.boolean(),
+    }),
+  },
+  { weight: 3, arbitrary: fc.constant({ op: 'fold' as const }) },
+  { weight: 1, arbitrary: fc.constant({ op: 'replay' as const }) },
+  { weight: 1, arbitrary: fc.constant({ op: 'foldDuringOpen' as const }) },
+);
+
+interface World {
+  org: OrgFixture;
+  categoryId: string;
+  playerId: string;
+  tickets: string[];
+}
+
+async function newWorld(): Promise<World> {
+  const org = await makeOrg(db.app, 'Rollups');
+  const { categoryId, playerId } = await withTenant(db.app, org.orgId, async (tx) => {
+    const c = await createCategory(tx, { name: 'Bugs' }, org.owner);
+    const p = await upsertPlayer(tx, { displayName: 'Pat', email: 'pat@example.test' });
+    return { categoryId: c.id, playerId: p.id };
+  });
+  return { org, categoryId, playerId, tickets: [] };
+}
+
+const pick = (w: World, i: number) => w.tickets[i % Math.max(1, w.tickets.length)];
+
+/** Opens a ticket as the app does, in the given transaction. */
+function openIn(w: World, op: { origin: number; priority: number; category: boolean; platform: number }) {
+  return (tx: Parameters<Parameters<typeof withTenant>[2]>[0]) =>
+    openTicket(
+      tx,
+      {
+        subject: 'Crash on start',
+        origin: ORIGINS[op.origin] ?? 'panel',
+        priority: PRIORITIES[op.priority] ?? 'normal',
+        requesterId: w.playerId,
+        ...(op.category ? { categoryId: w.categoryId } : {}),
+        customFields: {
+          platform: ['pc', 'ps5', 'switch', 'ios'][op.platform] ?? 'pc',
+          buildVersion: '1.2.3',
+        },
+      },
+      w.org.owner,
+    );
+}
+
+async function apply(w: World, op: Op): Promise<void> {
+  const { orgId, owner, ownerId } = w.org;
+  const player = { type: 'player' as const, id: w.playerId };
+  const inOrg = <T>(fn: Parameters<typeof withTenant<T>>[2]) => withTenant(db.app, orgId, fn);
+  switch (op.op) {
+    case 'open': {
+      const { ticket } = await inOrg(openIn(w, op));
+      w.tickets.push(ticket.id);
+      return;
+    }
+    case 'fold':
+      await inOrg((tx) => foldOrg(tx));
+      return;
+    case 'replay':
+      // Forget how far the fold got: everything is folded again, and must not count twice.
+      await db.admin.query(`update analytics_watermarks set upto = '0' where org_id = $1`, [orgId]);
+      return;
+    case 'foldDuringOpen': {
+      // A ticket whose transaction began before a fold and commits after it.
+      const client = await db.app.connect();
+      try {
+        await client.query(`begin; select set_config('app.org_id', '${orgId}', true)`);
+        const { ticket } = await openIn(w, { origin: 0, priority: 1, category: false, platform: 0 })({
+          orgId,
+          query: (text, values) => client.query({ text, values }),
+        });
+        await inOrg((tx) => foldOrg(tx));
+        await client.query('commit');
+        w.tickets.push(ticket.id);
+      } finally {
+        client.release();
+      }
+      return;
+    }
+    case 'late': {
+      // An importer recording a ticket that happened days ago, with its own timestamps.
+      const r = await db.admin.query<{ id: string }>(
+        `with seq as (update organizations set ticket_seq = ticket_seq + 1 where id = $1 returning ticket_seq),
+         t as (
+           insert into tickets (org_id, number, subject, origin, status, created_at, first_response_at,
+             solved_at, status_changed_at, custom_fields)
+           select $1, seq.ticket_seq, 'Imported', 'email', 'solved', now() - make_interval(days => $2),
+             case when $4 then now() - make_interval(days => $2) + interval '20 minutes' end,
+             now() - make_interval(days => $2) + make_interval(hours => $3), now(), '{"platform":"pc"}'
+           from seq returning id, created_at
+         ),
+         e as (insert into ticket_events (org_id, ticket_id, type, actor_type, created_at)
+               select $1, t.id, 'ticket.created', 'system', t.created_at from t),
+         c as (insert into message_channels (org_id, kind, ticket_id) select $1, 'ticket', t.id from t)
+         select id from t`,
+        [orgId, op.daysAgo, op.hoursToSolve, op.reply],
+      );
+      w.tickets.push(r.rows[0]?.id as string);
+      return;
+    }
+  }
+  const t = pick(w, op.t);
+  if (!t) return;
+  await inOrg(async (tx) => {
+    switch (op.op) {
+      case 'staffReply':
+        return reply(tx, { ticketId: t, body: 'On it', origin: 'panel' }, owner);
+      case 'playerReply':
+        return reply(tx, { ticketId: t, body: 'Still broken', origin: 'discord' }, player);
+      case 'solve':
+        return setStatus(tx, { ticketId: t, status: 'solved' }, owner);
+      case 'close':
+        return setStatus(tx, { ticketId: t, status: 'closed' }, owner);
+      case 'pend':
+        return setStatus(tx, { ticketId: t, status: 'pending' }, owner);
+      case 'reopen':
+        return reopen(tx, t, owner);
+      case 'assign':
+        return assign(tx, { ticketId: t, assigneeId: ownerId }, owner);
+      case 'unassign':
+        return assign(tx, { ticketId: t, assigneeId: null }, owner);
+      case 'rate':
+        return rate(tx, { ticketId: t, rating: op.rating }, player);
+      case 'priority':
+        return setPriority(tx, { ticketId: t, priority: PRIORITIES[op.priority] ?? 'high' }, owner);
+      case 'merge': {
+        const into = pick(w, op.into);
+        return into && into !== t ? merge(tx, { sourceId: t, targetId: into }, owner) : undefined;
+      }
+      case 'purgeTicket':
+        // What a retention purge does: the ticket and everything under it go.
+        return tx.query('delete from tickets where id = $1::uuid', [t]);
+      case 'purgeMessages':
+        return tx.query('delete from messages where ticket_id = $1::uuid', [t]);
+    }
+  }).catch((err: { code?: string }) => {
+    // Moves the rules refuse (reply to a closed ticket, rate twice...) change nothing.
+    if (
+      ![
+        'invalid_transition',
+        'already_rated',
+        'not_found',
+        'validation_failed',
+        'forbidden',
+        'conflict',
+      ].includes(err.code ?? '')
+    )
+      throw err;
+  });
+}
+
+async function expectFoldEqualsRecompute(orgId: string) {
+  for (const grain of ['hourly', 'daily'] as const) {
+    const [stored, fresh] = await withTenant(db.app, orgId, async (tx) => [
+      await storedRollups(tx, grain),
+      await recomputedRollups(tx, grain),
+    ]);
+    expect(stored).toEqual(fresh);
+  }
+}
+
+describe('analytics rollups', () => {
+  beforeAll(() => {
+    expect(db.app).toBeDefined();
+  });
+
+  it('folds a day of changes into hourly and daily buckets, and a replay changes nothing', async () => {
+    const w = await newWorld();
+    for (const op of [
+      { op: 'open', origin: 0, priority: 1, category: true, platform: 0 },
+      { op: 'open', origin: 2, priority: 3, category: false, platform: 1 },
+      { op: 'staffReply', t: 0 },
+      { op: 'solve', t: 0 },
+      { op: 'rate', t: 0, rating: 4 },
+    ] as Op[])
+      await apply(w, op);
+    const first = await withTenant(db.app, w.org.orgId, (tx) => foldOrg(tx));
+    expect(first.tickets).toBe(2);
+    const daily = await withTenant(db.app, w.org.orgId, (tx) => storedRollups(tx, 'daily'));
+    const opened = daily.filter((r) => r.kind === 'opened');
+    expect(opened.reduce((s, r) => s + Number(r.n), 0)).toBe(2);
+    const resolved = daily.filter((r) => r.kind === 'resolved');
+    expect(resolved).toHaveLength(1);
+    expect(resolved[0]).toMatchObject({ n: 1, rated: 1, rating_sum: 4, source: 'discord', platform: 'pc' });
+    expect(daily.filter((r) => r.kind === 'reply').map((r) => r.n)).toEqual([1]);
+    // Nothing new: nothing refolded. A replay from the start: the same rollups, not twice them.
+    expect((await withTenant(db.app, w.org.orgId, (tx) => foldOrg(tx))).tickets).toBe(0);
+    await apply(w, { op: 'replay' });
+    expect((await withTenant(db.app, w.org.orgId, (tx) => foldOrg(tx))).tickets).toBe(2);
+    expect(await withTenant(db.app, w.org.orgId, (tx) => storedRollups(tx, 'daily'))).toEqual(daily);
+    await expectFoldEqualsRecompute(w.org.orgId);
+  });
+
+  it('equals a full recompute from the raw tables on random streams of changes', async () => {
+    await fc.assert(
+      fc.asyncProperty(fc.array(opArb, { minLength: 10, maxLength: 60 }), async (ops) => {
+        const w = await newWorld();
+        for (const op of ops) await apply(w, op);
+        await withTenant(db.app, w.org.orgId, (tx) => foldOrg(tx));
+        await expectFoldEqualsRecompute(w.org.orgId);
+      }),
+      { numRuns: 30, seed: 13 },
+    );
+  });
+
+  it('folds a change whose transaction began before a fold and committed after it', async () => {
+    const w = await newWorld();
+    await apply(w, { op: 'open', origin: 1, priority: 1, category: false, platform: 0 });
+    await apply(w, { op: 'foldDuringOpen' });
+    await apply(w, { op: 'fold' });
+    const daily = await withTenant(db.app, w.org.orgId, (tx) => storedRollups(tx, 'daily'));
+    expect(daily.filter((r) => r.kind === 'opened').reduce((s, r) => s + Number(r.n), 0)).toBe(2);
+    await expectFoldEqualsRecompute(w.org.orgId);
+  });
+
+  it('retracts what a retention purge deletes, tickets and messages alike', async () => {
+    const w = await newWorld();
+    await apply(w, { op: 'open', origin: 1, priority: 1, category: true, platform: 2 });
+    await apply(w, { op: 'open', origin: 1, priority: 1, category: true, platform: 2 });
+    await apply(w, { op: 'staffReply', t: 0 });
+    await apply(w, { op: 'staffReply', t: 1 });
+    await apply(w, { op: 'fold' });
+    await apply(w, { op: 'purgeTicket', t: 0 });
+    await apply(w, { op: 'purgeMessages', t: 1 });
+    await apply(w, { op: 'fold' });
+    const daily = await withTenant(db.app, w.org.orgId, (tx) => storedRollups(tx, 'daily'));
+    expect(daily.map((r) => [r.kind, r.n])).toEqual([['opened', 1]]);
+    await expectFoldEqualsRecompute(w.org.orgId);
+  });
+
+  it('rebuilds an organization from scratch to the same rollups', async () => {
+    const w = await newWorld();
+    for (let i = 0; i < 6; i++)
+      await apply(w, { op: 'open', origin: i % 5, priority: i % 4, category: i % 2 === 0, platform: i % 4 });
+    await apply(w, { op: 'late', daysAgo: 3, hoursToSolve: 5, reply: true });
+    await apply(w, { op: 'fold' });
+    const before = await withTenant(db.app, w.org.orgId, (tx) => storedRollups(tx, 'hourly'));
+    const r = await withTenant(db.app, w.org.orgId, (tx) => rebuildOrg(tx));
+    expect(r.tickets).toBe(7);
+    expect(await withTenant(db.app, w.org.orgId, (tx) => storedRollups(tx, 'hourly'))).toEqual(before);
+  });
+});
