@@ -5,6 +5,7 @@ import { botMemory } from './bot-memory.js';
 import type { Benchmark } from './lib/benchmark.js';
 import { outbox } from './outbox.js';
 import { panel } from './panel.js';
+import { sdk } from './sdk.js';
 import { tickets } from './tickets.js';
 import { webhooks } from './webhooks.js';
 
@@ -18,6 +19,7 @@ const BENCHMARKS: readonly Benchmark[] = [
   botAck,
   botMemory,
   panel,
+  sdk,
 ];
 
 function usage(): string {

@@ -54,6 +54,11 @@ async function main() {
     settings: { secretKey: randomSecretKey() },
     // The benchmark measures the stack, not the limiter's refusals.
     rateLimits: { default: { burst: 1e9, perMinute: 1e12 }, auth: { burst: 1e9, perMinute: 1e12 } },
+    sdkRateLimits: {
+      key: { burst: 1e9, perMinute: 1e12 },
+      player: { burst: 1e9, perMinute: 1e12 },
+      address: { burst: 1e9, perMinute: 1e12 },
+    },
   });
   await app.listen({ host: '127.0.0.1', port: 0 });
   const addr = app.server.address();

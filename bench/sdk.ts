@@ -1,0 +1,326 @@
+import { type ChildProcess, fork } from 'node:child_process';
+import { randomBytes, randomUUID } from 'node:crypto';
+import { mkdtempSync, rmSync } from 'node:fs';
+import { Agent, request } from 'node:http';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import autocannon from 'autocannon';
+import { createApiToken } from '../db/api-tokens.js';
+import { SYSTEM } from '../db/changes.js';
+import { createGame, createGameKey } from '../db/games.js';
+import { createOrganization } from '../db/organizations.js';
+import { createPool, type Pool } from '../db/pool.js';
+import { withTenant } from '../db/tenant.js';
+import { createUser } from '../db/users.js';
+import { startRedis } from '../lib/local-stack/index.js';
+import { freePort } from '../lib/local-stack/ports.js';
+import type { Benchmark } from './lib/benchmark.js';
+import { withCluster } from './lib/cluster.js';
+import { fmtMs, fmtRound, fmtTps, medianOf, quantile, type RoundResult } from './lib/load.js';
+
+/**
+ * The game SDK's door against the studio API's, on the same server in the same run:
+ * `POST /sdk/v1/tickets` (game key, player upsert, context) vs `POST /v1/orgs/:orgId/tickets`
+ * (API token), alternating rounds; then player report intake at a fixed 1,000 reports/s
+ * (open loop: latency counts from when each report was due, so a stall is not hidden), with
+ * every report checked in the database afterwards.
+ */
+const CONNECTIONS = 16;
+const ORGS = 16;
+const WARMUP_S = 2;
+const ROUNDS = 3;
+const ROUND_S = 3;
+const TICKETS_TARGET = 0.8;
+const REPORT_RATE = 1000;
+const REPORT_SECONDS = 10;
+const REPORT_P99_TARGET_MS = 100;
+
+const SUBJECT = 'Cannot log in after the patch';
+const BODY = 'Since the last update the launcher says my session expired, every time I try to log in.';
+
+interface Org {
+  orgId: string;
+  token: string;
+  gameKey: string;
+}
+
+async function makeOrgs(pool: Pool): Promise<Org[]> {
+  const orgs: Org[] = [];
+  for (let i = 0; i < ORGS; i++) {
+    const owner = await createUser(pool, { displayName: `Bench SDK ${i}` });
+    const org = await createOrganization(
+      pool,
+      {
+        name: `Bench SDK ${i}`,
+        slug: `bench-sdk-${i}-${randomBytes(3).toString('hex')}`,
+        ownerUserId: owner.id,
+      },
+      SYSTEM,
+    );
+    const made = await withTenant(pool, org.id, async (tx) => {
+      const token = await createApiToken(tx, { name: 'bench', scopes: ['tickets:write'] }, SYSTEM);
+      const game = await createGame(tx, { name: 'Bench game', slug: 'bench' }, SYSTEM);
+      const key = await createGameKey(tx, { gameId: game.id, name: 'bench' }, SYSTEM);
+      return { token: token.plaintext, gameKey: key.plaintext };
+    });
+    orgs.push({ orgId: org.id, ...made });
+  }
+  return orgs;
+}
+
+async function serve(env: Record<string, string>): Promise<{ port: number; child: ChildProcess }> {
+  const child = fork(join(import.meta.dirname, 'lib', 'api-server.ts'), ['app'], {
+    execArgv: ['--import', 'tsx'],
+    env: { ...process.env, ...env },
+    stdio: ['ignore', 'inherit', 'inherit', 'ipc'],
+  });
+  const port = await new Promise<number>((resolve, reject) => {
+    child.once('message', (m: { port: number }) => resolve(m.port));
+    child.once('exit', (code) => reject(new Error(`API server exited with ${code}`)));
+  });
+  return { port, child };
+}
+
+async function cannon(opts: autocannon.Options, seconds: number): Promise<RoundResult> {
+  const r = await autocannon({ ...opts, duration: seconds });
+  if (r.non2xx || r.errors || r.timeouts)
+    throw new Error(`${opts.url}: ${r.non2xx} non-2xx, ${r.errors} errors, ${r.timeouts} timeouts`);
+  return {
+    ops: r.requests.total,
+    seconds,
+    tps: r.requests.average,
+    p50Ms: r.latency.p50,
+    p99Ms: r.latency.p99,
+  };
+}
+
+/** Sends `rate` reports a second for `seconds`, open loop; resolves with each one's latency and status. */
+async function reportIntake(port: number, orgs: Org[], rate: number, seconds: number) {
+  const agent = new Agent({ keepAlive: true, maxSockets: 64 });
+  const total = rate * seconds;
+  const latencies: number[] = [];
+  const statuses = new Map<number, number>();
+  let sent = 0;
+  let done = 0;
+  const start = performance.now();
+  await new Promise<void>((resolve) => {
+    const post = (i: number, due: number) => {
+      const org = orgs[i % orgs.length] as Org;
+      const body = JSON.stringify({
+        reporter: { id: `bench:r${i % 500}`, name: `Reporter ${i % 500}` },
+        reported: { id: `bench:x${i % 97}`, name: `Suspect ${i % 97}` },
+        reason: 'cheating',
+        message: 'aimbot, see the match',
+        matchId: `m-${i}`,
+      });
+      const req = request(
+        {
+          host: '127.0.0.1',
+          port,
+          method: 'POST',
+          path: '/sdk/v1/reports',
+          agent,
+          headers: {
+            'x-game-key': org.gameKey,
+            'content-type': 'application/json',
+            'content-length': Buffer.byteLength(body),
+            'idempotency-key': randomUUID(),
+          },
+        },
+        (res) => {
+          res.resume();
+          res.on('end', () => {
+            latencies.push(performance.now() - due);
+            statuses.set(res.statusCode ?? 0, (statuses.get(res.statusCode ?? 0) ?? 0) + 1);
+            if (++done === total) resolve();
+          });
+        },
+      );
+      req.on('error', () => {
+        statuses.set(0, (statuses.get(0) ?? 0) + 1);
+        if (++done === total) resolve();
+      });
+      req.end(body);
+    };
+    const tick = () => {
+      const now = performance.now();
+      const due = Math.min(total, Math.floor(((now - start) / 1000) * rate) + 1);
+      while (sent < due) {
+        post(sent, start + (sent / rate) * 1000);
+        sent++;
+      }
+      if (sent < total) setTimeout(tick, 2);
+    };
+    tick();
+  });
+  agent.destroy();
+  latencies.sort((a, b) => a - b);
+  return { total, latencies, statuses, seconds: (performance.now() - start) / 1000 };
+}
+
+async function run(log: (msg: string) => void): Promise<void> {
+  await withCluster(log, async (pgh) => {
+    const redisDir = mkdtempSync(join(tmpdir(), 'gamemod-bench-redis-'));
+    const redis = await startRedis({
+      dir: redisDir,
+      port: await freePort(),
+      install: true,
+      durable: false,
+      log,
+    });
+    const pool = createPool({
+      url: pgh.urlFor('app'),
+      max: 4,
+      statementTimeoutMs: 10_000,
+      connectTimeoutMs: 5_000,
+      applicationName: 'gamemod-bench-sdk',
+    });
+    // Counting across every org needs the superuser (row-level security binds the others).
+    const admin = createPool({
+      url: pgh.urlFor('super'),
+      max: 1,
+      statementTimeoutMs: 30_000,
+      connectTimeoutMs: 5_000,
+      applicationName: 'gamemod-bench-sdk-count',
+    });
+    let child: ChildProcess | undefined;
+    try {
+      const orgs = await makeOrgs(pool);
+      const app = await serve({
+        DB_URL: pgh.urlFor('app'),
+        REDIS_URL: redis.url,
+        POOL_MAX: String(CONNECTIONS),
+      });
+      child = app.child;
+      const url = `http://127.0.0.1:${app.port}`;
+      let next = 0;
+      const v1 = (s: number) =>
+        cannon(
+          {
+            url,
+            connections: CONNECTIONS,
+            setupClient: (client) => {
+              const org = orgs[next++ % ORGS] as Org;
+              client.setRequests([
+                {
+                  method: 'POST',
+                  path: `/v1/orgs/${org.orgId}/tickets`,
+                  headers: { authorization: `Bearer ${org.token}`, 'content-type': 'application/json' },
+                  body: JSON.stringify({ subject: SUBJECT, body: BODY }),
+                },
+              ]);
+            },
+          },
+          s,
+        );
+      const sdk = (s: number) =>
+        cannon(
+          {
+            url,
+            connections: CONNECTIONS,
+            setupClient: (client) => {
+              const n = next++;
+              const org = orgs[n % ORGS] as Org;
+              const body = JSON.stringify({
+                player: { id: `bench:p${n}`, name: `Player ${n}` },
+                subject: SUBJECT,
+                body: BODY,
+                context: {
+                  platform: 'windows',
+                  build: '1.4.2',
+                  region: 'eu',
+                  matchId: 'm-1',
+                  locale: 'en-GB',
+                },
+              });
+              client.setRequests([
+                {
+                  method: 'POST',
+                  path: '/sdk/v1/tickets',
+                  // A fresh key per request, as the SDKs send.
+                  setupRequest: (req) => ({
+                    ...req,
+                    headers: {
+                      'x-game-key': org.gameKey,
+                      'content-type': 'application/json',
+                      'idempotency-key': randomUUID(),
+                    },
+                    body,
+                  }),
+                },
+              ]);
+            },
+          },
+          s,
+        );
+      log(`ticket opens: ${CONNECTIONS} connections over ${ORGS} orgs, API server in its own process`);
+      const sides = [
+        { name: 'POST /v1/orgs/:orgId/tickets', round: v1 },
+        { name: 'POST /sdk/v1/tickets       ', round: sdk },
+      ];
+      for (const s of sides) await s.round(WARMUP_S);
+      const results: RoundResult[][] = [[], []];
+      for (let i = 0; i < ROUNDS; i++) {
+        const order = i % 2 === 0 ? [0, 1] : [1, 0];
+        for (const k of order) {
+          const side = sides[k] as (typeof sides)[number];
+          const r = await side.round(ROUND_S);
+          results[k]?.push(r);
+          log(`  round ${i + 1} ${side.name}  ${fmtRound(r)}`);
+        }
+      }
+      const base = medianOf(results[0] as RoundResult[]);
+      const game = medianOf(results[1] as RoundResult[]);
+      const ratio = game.tps / base.tps;
+
+      log(`player reports: ${REPORT_RATE}/s for ${REPORT_SECONDS} s, open loop, over ${ORGS} orgs`);
+      const before = await admin.query<{ n: number }>('select count(*)::int as n from player_reports');
+      const intake = await reportIntake(app.port, orgs, REPORT_RATE, REPORT_SECONDS);
+      const after = await admin.query<{ n: number }>('select count(*)::int as n from player_reports');
+      const stored = (after.rows[0]?.n ?? 0) - (before.rows[0]?.n ?? 0);
+      const tickets = await admin.query<{ n: number }>(
+        `select count(*)::int as n from tickets where 'report' = any(tags)`,
+      );
+      const events = await admin.query<{ n: number }>(
+        `select count(*)::int as n from outbox where event_type = 'player.reported'`,
+      );
+      const p50 = quantile(intake.latencies, 0.5);
+      const p99 = quantile(intake.latencies, 0.99);
+      const ok = intake.statuses.get(201) ?? 0;
+      const achieved = intake.total / intake.seconds;
+
+      log('median of 3 rounds:');
+      log(`  POST /v1 tickets  ${fmtTps(base.tps)} p50 ${fmtMs(base.p50Ms)} p99 ${fmtMs(base.p99Ms)}`);
+      log(`  POST /sdk/v1      ${fmtTps(game.tps)} p50 ${fmtMs(game.p50Ms)} p99 ${fmtMs(game.p99Ms)}`);
+      log(
+        `  ratio ${ratio.toFixed(2)} (target ≥ ${TICKETS_TARGET}): ${ratio >= TICKETS_TARGET ? 'PASS' : 'FAIL'}`,
+      );
+      log(
+        `  reports: ${intake.total} sent in ${intake.seconds.toFixed(1)} s (${achieved.toFixed(0)}/s), ` +
+          `statuses ${JSON.stringify(Object.fromEntries(intake.statuses))}, p50 ${fmtMs(p50)} p99 ${fmtMs(p99)}`,
+      );
+      log(
+        `  stored: ${stored} report rows, ${tickets.rows[0]?.n} report tickets, ${events.rows[0]?.n} player.reported events`,
+      );
+      const lost = intake.total - stored;
+      log(
+        `  target ${REPORT_RATE}/s sustained, p99 ≤ ${REPORT_P99_TARGET_MS} ms, nothing lost: ` +
+          (ok === intake.total && lost === 0 && p99 <= REPORT_P99_TARGET_MS && achieved >= REPORT_RATE * 0.98
+            ? 'PASS'
+            : `FAIL (${lost} lost, ${intake.total - ok} not 201)`),
+      );
+    } finally {
+      child?.kill('SIGKILL');
+      await pool.end().catch(() => {});
+      await admin.end().catch(() => {});
+      await redis.stop({ kill: true }).catch(() => {});
+      rmSync(redisDir, { recursive: true, force: true });
+    }
+  });
+}
+
+export const sdk: Benchmark = {
+  name: 'sdk',
+  description: 'POST /sdk/v1/tickets vs POST /v1/tickets, and player reports at 1,000/s (p99, nothing lost)',
+  run,
+};

@@ -1,0 +1,17 @@
+// A game server: refuse banned players on join, and keep trying to send queued reports.
+import { GameMod } from '../src/index.js';
+import { fileStorage } from '../src/node-storage.js';
+
+const gm = new GameMod({
+  baseUrl: process.env.GAMEMOD_URL ?? 'http://127.0.0.1:3000',
+  key: process.env.GAMEMOD_SERVER_SECRET ?? '',
+  storage: fileStorage('./gamemod-queue.json'),
+});
+
+export async function onPlayerJoin(accountId) {
+  const s = await gm.moderationStatus(accountId);
+  if (s.bannedUntil && new Date(s.bannedUntil) > new Date()) return { allow: false, reason: s.reason };
+  return { allow: true, muted: Boolean(s.mutedUntil && new Date(s.mutedUntil) > new Date()) };
+}
+
+setInterval(() => gm.flushQueue().catch(() => {}), 60_000);
