@@ -38,7 +38,11 @@ export async function api(method, path, body, extraHeaders = {}) {
   /** @type {Record<string, string>} */
   const headers = { accept: 'application/json', ...extraHeaders };
   if (body !== undefined) headers['content-type'] = 'application/json';
-  if (method !== 'GET') headers['x-csrf-token'] = csrfToken;
+  if (method !== 'GET') {
+    headers['x-csrf-token'] = csrfToken;
+    // A write may change any list kept below; the next read asks the API again.
+    lists.clear();
+  }
   let res;
   try {
     res = await fetch(path, {
@@ -61,6 +65,27 @@ export async function api(method, path, body, extraHeaders = {}) {
     );
   }
   return data;
+}
+
+const LIST_MS = 30_000;
+/** @type {Map<string, { at: number, value: Promise<any> }>} */
+const lists = new Map();
+
+/**
+ * A GET of an org-wide list (members, teams, tags, canned replies, games) shared by the views
+ * that show it for 30 s, so opening ticket after ticket does not ask for each again. Cleared by
+ * any write from this page; a failed answer is not kept.
+ * @param {string} path
+ */
+export function cachedList(path) {
+  const hit = lists.get(path);
+  if (hit && Date.now() - hit.at < LIST_MS) return hit.value;
+  const value = api('GET', path);
+  lists.set(path, { at: Date.now(), value });
+  value.catch(() => {
+    if (lists.get(path)?.value === value) lists.delete(path);
+  });
+  return value;
 }
 
 /**

@@ -1,6 +1,6 @@
 // @ts-check
 import { useCallback, useEffect, useRef, useState } from 'preact/hooks';
-import { api, describeError, query } from './api.js';
+import { api, cachedList, describeError, query } from './api.js';
 import { BulkBar } from './bulk.js';
 import { html } from './html.js';
 import { SavedViews } from './inbox-views.js';
@@ -23,6 +23,8 @@ import { prefetchTicket } from './ticket.js';
  */
 
 const PAGE = 50;
+/** The least time between two live refetches of the list, so a burst of events costs a few requests. */
+const REFRESH_GAP_MS = 250;
 /** The filters the inbox keeps in its URL, so a view can be bookmarked and survives reload. */
 const FILTERS = ['q', 'status', 'assignee', 'priority', 'category', 'tag', 'source', 'sla', 'sort'];
 const DEFAULT_STATUS = 'open,pending,on_hold';
@@ -188,7 +190,7 @@ export function Inbox({ org, me, search }) {
       (r) => setCategories(r.categories),
       () => setCategories([]),
     );
-    api('GET', `/v1/orgs/${org.id}/tickets/tags`).then(
+    cachedList(`/v1/orgs/${org.id}/tickets/tags`).then(
       (r) => setTags(r.tags.map((/** @type {{ tag: string }} */ t) => t.tag)),
       () => setTags([]),
     );
@@ -197,7 +199,7 @@ export function Inbox({ org, me, search }) {
   // The members list, for bulk assignment: asked for on the first tick only.
   useEffect(() => {
     if (!bulkOpen || members) return;
-    api('GET', `/v1/orgs/${org.id}/members`).then(
+    cachedList(`/v1/orgs/${org.id}/members`).then(
       (r) => setMembers(r.members),
       () => setMembers([]),
     );
@@ -214,22 +216,42 @@ export function Inbox({ org, me, search }) {
     setBulkOpen(true);
   };
 
-  // Live: any change in the org refetches the first page, at most every 250 ms.
+  // Live: any change in the org refetches the first page at once (the event carries too little to
+  // place a row under the filters and sort on screen), but at most one request every 250 ms:
+  // events during a request or right after one are answered by a single refetch when it is due.
   useEffect(() => {
     const stop = live.subscribe(org.id);
     /** @type {ReturnType<typeof setTimeout> | null} */
     let timer = null;
-    const off = live.listen((m) => {
-      if ((m.kind === 'event' || m.kind === 'resync') && m.topic === `org:${org.id}` && !timer) {
-        timer = setTimeout(() => {
-          timer = null;
-          load({ refresh: true });
-        }, 250);
+    let lastStart = 0;
+    let inFlight = false;
+    let pending = false;
+    const refresh = async () => {
+      timer = null;
+      inFlight = true;
+      pending = false;
+      lastStart = performance.now();
+      await load({ refresh: true });
+      inFlight = false;
+      if (pending) schedule();
+    };
+    const schedule = () => {
+      if (inFlight) {
+        pending = true;
+        return;
       }
+      if (timer) return;
+      const wait = Math.max(0, lastStart + REFRESH_GAP_MS - performance.now());
+      if (wait === 0) refresh();
+      else timer = setTimeout(refresh, wait);
+    };
+    const off = live.listen((m) => {
+      if ((m.kind === 'event' || m.kind === 'resync') && m.topic === `org:${org.id}`) schedule();
     });
     return () => {
       off();
       stop();
+      pending = false;
       if (timer) clearTimeout(timer);
     };
   }, [org.id, load]);

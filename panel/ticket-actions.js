@@ -1,6 +1,6 @@
 // @ts-check
 import { useEffect, useState } from 'preact/hooks';
-import { api, describeError } from './api.js';
+import { api, cachedList, describeError } from './api.js';
 import { html } from './html.js';
 import { navigate } from './router.js';
 
@@ -23,7 +23,7 @@ function ErrorFor({ id, errors }) {
 export function TransferControl({ orgId, base, ticket, act, busy, errors }) {
   const [teams, setTeams] = useState(/** @type {{ id: string, name: string }[] | null} */ (null));
   useEffect(() => {
-    api('GET', `/v1/orgs/${orgId}/teams`).then(
+    cachedList(`/v1/orgs/${orgId}/teams`).then(
       (r) => setTeams(r.teams),
       () => setTeams(null),
     );
@@ -53,7 +53,7 @@ export function TagsControl({ orgId, base, ticket, act, busy, errors }) {
   const [known, setKnown] = useState(/** @type {string[]} */ ([]));
   const [text, setText] = useState('');
   useEffect(() => {
-    api('GET', `/v1/orgs/${orgId}/tickets/tags`).then(
+    cachedList(`/v1/orgs/${orgId}/tickets/tags`).then(
       (r) => setKnown(r.tags.map((/** @type {{ tag: string }} */ t) => t.tag)),
       () => setKnown([]),
     );

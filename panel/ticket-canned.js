@@ -1,6 +1,6 @@
 // @ts-check
 import { useEffect, useState } from 'preact/hooks';
-import { api, describeError } from './api.js';
+import { api, cachedList, describeError } from './api.js';
 import { html } from './html.js';
 
 /** @typedef {{ id: string, shortcut: string, title: string }} Canned */
@@ -16,7 +16,7 @@ export function CannedPicker({ orgId, ticketId, onInsert }) {
   const [error, setError] = useState('');
   const [busy, setBusy] = useState(false);
   useEffect(() => {
-    api('GET', `/v1/orgs/${orgId}/canned-replies`).then(
+    cachedList(`/v1/orgs/${orgId}/canned-replies`).then(
       (r) => setList(r.cannedReplies),
       () => setList(null),
     );

@@ -1,6 +1,6 @@
 // @ts-check
 import { useEffect, useState } from 'preact/hooks';
-import { api, describeError } from './api.js';
+import { api, cachedList, describeError } from './api.js';
 import { html } from './html.js';
 import { ago, label } from './labels.js';
 
@@ -28,7 +28,7 @@ export function PlayerCard({ orgId, playerId, ticketId }) {
     setError('');
     if (!playerId) return;
     api('GET', `/v1/orgs/${orgId}/players/${playerId}`).then(setData, (err) => setError(describeError(err)));
-    api('GET', `/v1/orgs/${orgId}/games`).then(
+    cachedList(`/v1/orgs/${orgId}/games`).then(
       (r) =>
         setGames(
           Object.fromEntries(r.games.map((/** @type {{ id: string, name: string }} */ g) => [g.id, g.name])),

@@ -1,6 +1,6 @@
 // @ts-check
 import { useCallback, useEffect, useRef, useState } from 'preact/hooks';
-import { api, describeError } from './api.js';
+import { api, cachedList, describeError } from './api.js';
 import { html } from './html.js';
 import { KeyHelp } from './keys.js';
 import { ago, label, PRIORITIES, STATUSES } from './labels.js';
@@ -99,11 +99,17 @@ export function TicketView({ org, ticketId, me }) {
 
   useEffect(() => {
     load();
-    api('GET', `/v1/orgs/${org.id}/members`).then(
+  }, [load]);
+
+  // Asked once the ticket is here, so the ticket's own request does not share the server with it.
+  const loaded = data !== null;
+  useEffect(() => {
+    if (!loaded) return;
+    cachedList(`/v1/orgs/${org.id}/members`).then(
       (r) => setMembers(r.members),
       () => setMembers(null),
     );
-  }, [load, org.id]);
+  }, [loaded, org.id]);
 
   useEffect(() => {
     const stop = live.subscribe(org.id, ticketId);
