@@ -15,7 +15,7 @@ import { createSecretBox } from '../lib/secret-box.js';
 import { randomSecretKey } from '../lib/secret-key.js';
 import type { Benchmark } from './lib/benchmark.js';
 import { withCluster } from './lib/cluster.js';
-import { quantile } from './lib/load.js';
+import { median, quantile } from './lib/load.js';
 
 const RATES = [50, 200] as const;
 /** The bot's ack p99 over the no-I/O baseline's, at each rate, in the same run. */
@@ -145,8 +145,25 @@ export const botAck: Benchmark = {
         const threadId = /<#(\d+)>/.exec(opened.answers[0] ?? '')?.[1];
         if (!threadId) throw new Error(`could not open the ticket: ${opened.answers[0]}`);
 
+        // What each interaction costs the bot beside its latency: CPU time of this process (the
+        // bot's; the fake runs elsewhere) and database round trips (each client.query is one),
+        // steadier figures than a p99 on a shared machine.
+        let trips = 0;
+        const counted = new WeakSet<object>();
+        pool.on('acquire', (c) => {
+          if (counted.has(c)) return;
+          counted.add(c);
+          const query = c.query.bind(c) as (...a: unknown[]) => unknown;
+          (c as { query: unknown }).query = (...a: unknown[]) => {
+            trips += 1;
+            return query(...a);
+          };
+        });
+        const cost = { real: [] as number[], baseline: [] as number[], trips: [] as number[] };
         const round = async (side: 'real' | 'baseline', rate: number, ms: number) => {
           use(side);
+          const cpu0 = process.cpuUsage();
+          const trips0 = trips;
           const m = await play({
             type: 'round',
             rate,
@@ -163,6 +180,9 @@ export const botAck: Benchmark = {
             throw new Error(
               `${wrong} answers were not the ticket's info: ${m.answers.find((a) => !a.startsWith('**Ticket'))}`,
             );
+          const cpu = process.cpuUsage(cpu0);
+          cost[side].push((cpu.user + cpu.system) / 1000 / m.acks.length);
+          if (side === 'real') cost.trips.push((trips - trips0) / m.acks.length);
           return m.acks as number[];
         };
 
@@ -170,6 +190,7 @@ export const botAck: Benchmark = {
           await round('baseline', rate, WARMUP_MS);
           await round('real', rate, WARMUP_MS);
           const all = { real: [] as number[], baseline: [] as number[] };
+          for (const xs of Object.values(cost)) xs.length = 0;
           for (let r = 0; r < ROUNDS; r++) {
             const order = r % 2 === 0 ? (['baseline', 'real'] as const) : (['real', 'baseline'] as const);
             for (const side of order) {
@@ -183,6 +204,9 @@ export const botAck: Benchmark = {
           const ratio = real.p99 / b.p99;
           log(`${rate}/s baseline (no-I/O ack)  ${fmt(b)}`);
           log(`${rate}/s bot (/ticket info)     ${fmt(real)}`);
+          log(
+            `${rate}/s CPU per interaction: bot ${median(cost.real).toFixed(2)} ms, baseline ${median(cost.baseline).toFixed(2)} ms (medians over the rounds); database round trips per interaction ${median(cost.trips).toFixed(1)}`,
+          );
           log(
             `${rate}/s result: p99 ${real.p99.toFixed(0)} ms = ${ratio.toFixed(2)}× baseline p99 (target ≤ ${TARGET}×) → ${ratio <= TARGET ? 'PASS' : 'FAIL'}`,
           );
