@@ -1,6 +1,6 @@
 // @ts-check
-import { useState } from 'preact/hooks';
-import { api, describeError } from './api.js';
+import { useEffect, useState } from 'preact/hooks';
+import { api, cachedList, describeError } from './api.js';
 import { html } from './html.js';
 import { label, PRIORITIES } from './labels.js';
 
@@ -47,7 +47,7 @@ export async function runBulk(orgId, targets, path, body, runId = crypto.randomU
 }
 
 /**
- * The bar shown while tickets are ticked: assign, close, priority, add a tag. Each ticket's
+ * The bar shown while tickets are ticked: assign, move to a team, close, priority, add a tag. Each ticket's
  * result is listed after a run, failures by number and in the API's words.
  * @param {{ orgId: string, targets: Target[], members: Member[] | null, tags: string[],
  *   onDone: (outcomes: Outcome[]) => void, onClear: () => void }} props
@@ -57,6 +57,13 @@ export function BulkBar({ orgId, targets, members, tags, onDone, onClear }) {
   const [outcomes, setOutcomes] = useState(/** @type {{ what: string, list: Outcome[] } | null} */ (null));
   const [tag, setTag] = useState('');
   const [error, setError] = useState('');
+  const [teams, setTeams] = useState(/** @type {{ id: string, name: string }[] | null} */ (null));
+  useEffect(() => {
+    cachedList(`/v1/orgs/${orgId}/teams`).then(
+      (r) => setTeams(r.teams),
+      () => setTeams([]),
+    );
+  }, [orgId]);
 
   /** @param {string} what @param {string} path @param {unknown} body */
   const run = async (what, path, body) => {
@@ -89,6 +96,26 @@ export function BulkBar({ orgId, targets, members, tags, onDone, onClear }) {
                 <option value="">Choose…</option>
                 <option value="none">Unassigned</option>
                 ${(members ?? []).map((m) => html`<option value=${m.userId}>${m.displayName}</option>`)}
+              </select></label
+            >
+            <label class="filter"
+              >Move to team
+              <select
+                id="bulk-team"
+                disabled=${busy || !teams}
+                onChange=${(/** @type {any} */ e) => {
+                  const v = e.currentTarget.value;
+                  const name = e.currentTarget.selectedOptions[0]?.textContent ?? '';
+                  e.currentTarget.value = '';
+                  if (v)
+                    run(v === 'none' ? 'Moved to no team' : `Moved to ${name}`, 'transfer', {
+                      teamId: v === 'none' ? null : v,
+                    });
+                }}
+              >
+                <option value="">Choose…</option>
+                <option value="none">No team</option>
+                ${(teams ?? []).map((t) => html`<option value=${t.id}>${t.name}</option>`)}
               </select></label
             >
             <label class="filter"

@@ -234,7 +234,7 @@ describe('ticket view actions', () => {
 });
 
 describe('inbox work', () => {
-  it('closes 3 ticked tickets at once (one ticked with x), each with its own result', async () => {
+  it('moves 3 ticked tickets to a team and closes them at once (one ticked with x), each with its own result', async () => {
     const three = [
       await open(`Work ${RUN} bulk one`, { tags: [`bulk-${RUN}`] }),
       await open(`Work ${RUN} bulk two`, { tags: [`bulk-${RUN}`] }),
@@ -256,6 +256,16 @@ describe('inbox work', () => {
     await page.getByRole('heading', { name: '3 tickets selected' }).waitFor();
     expect(await seriousViolations(page)).toEqual([]);
     await shot(page, 'work-bulk');
+    // Moved to a team together first, then closed together.
+    const team = await row('select id, name from teams where org_id = $1 order by name limit 1', [orgId]);
+    await page.locator('#bulk-team').selectOption(team.id);
+    await page.getByText(`Moved to ${team.name}: 3 of 3 done.`).waitFor();
+    const teams = await db.admin.query<{ team_id: string }>('select team_id from tickets where id = any($1)', [
+      three.map((t) => t.id),
+    ]);
+    expect(teams.rows.map((r) => r.team_id)).toEqual([team.id, team.id, team.id]);
+    // Done ones are unticked: tick the three again for the close.
+    for (const t of three) await rowOf(t.number).getByRole('checkbox').check();
     await page.getByRole('button', { name: 'Close 3' }).click();
     await page.getByText('Closed: 3 of 3 done.').waitFor();
     for (const t of three) await page.getByText(`#${t.number}: done`).waitFor();
