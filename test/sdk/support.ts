@@ -1,4 +1,5 @@
 import { execFile, spawnSync } from 'node:child_process';
+import { randomInt } from 'node:crypto';
 import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { createServer, request, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
@@ -33,26 +34,31 @@ const origin = (server: Server) => `http://127.0.0.1:${(server.address() as Addr
 const listen = (server: Server) =>
   new Promise<void>((resolve) => server.listen(0, '127.0.0.1', () => resolve()));
 
+type ProxyLog = Array<{ key: string | undefined; at: number; status: number }>;
+
 /**
- * Answers 429 (Retry-After: 1) to the first request of each Idempotency-Key and forwards every
- * other request to `target`, logging when each came.
+ * A load balancer in front of `target`: forwards every request with `X-Forwarded-For: address`,
+ * so the API (trusting its proxy, as deployed behind one) sees the SDK programs as a client
+ * address of their own instead of 127.0.0.1, whose per-address buckets every test file shares.
+ * With `log`, it also answers 429 (Retry-After: 1) to the first request of each Idempotency-Key.
  */
-function flakyProxy(target: string, log: Array<{ key: string | undefined; at: number; status: number }>) {
+function proxy(target: string, address: string, log?: ProxyLog) {
   const seen = new Set<string>();
   return createServer((req, res) => {
     const key = req.headers['idempotency-key'] as string | undefined;
     const chunks: Buffer[] = [];
     req.on('data', (c: Buffer) => chunks.push(c));
     req.on('end', () => {
-      if (key && !seen.has(key)) {
+      if (log && key && !seen.has(key)) {
         seen.add(key);
         log.push({ key, at: Date.now(), status: 429 });
         res.writeHead(429, { 'content-type': 'application/json', 'retry-after': '1' });
         res.end(JSON.stringify({ error: { code: 'rate_limited', message: 'slow down', details: null } }));
         return;
       }
-      const out = request(`${target}${req.url}`, { method: req.method, headers: req.headers }, (answer) => {
-        log.push({ key, at: Date.now(), status: answer.statusCode ?? 0 });
+      const headers = { ...req.headers, 'x-forwarded-for': address };
+      const out = request(`${target}${req.url}`, { method: req.method, headers }, (answer) => {
+        log?.push({ key, at: Date.now(), status: answer.statusCode ?? 0 });
         res.writeHead(answer.statusCode ?? 502, answer.headers);
         answer.pipe(res);
       });
@@ -69,7 +75,7 @@ export interface SdkTestServer {
   limitedUrl: string;
   /** A loopback address nothing listens on: the server is down. */
   deadUrl: string;
-  flakyLog: Array<{ key: string | undefined; at: number; status: number }>;
+  flakyLog: ProxyLog;
   dir: string;
   /** The config file an SDK's test program reads, for one run. */
   configFor(adapter: string, runId: string): string;
@@ -79,19 +85,27 @@ export interface SdkTestServer {
 /** The real API on loopback, a rate-limited twin, the 429 proxy and a dead address, with a seeded game. */
 export async function startSdkTestServer(db: TestDb, name: string): Promise<SdkTestServer> {
   const world = await sdkWorld(db, name);
+  // Real time, not the test API's frozen clock: the programs really wait out Retry-After, and a
+  // frozen clock never refills the per-address bucket of failed key checks (one per run here).
+  const settings = { trustProxy: true, now: () => Date.now() };
   const api: TestApi = await startTestApi(db.app, {
+    settings,
     sdkRateLimits: { key: ROOMY, address: ROOMY, player: ROOMY },
   });
   const limited: TestApi = await startTestApi(db.app, {
+    settings,
     sdkRateLimits: { key: ROOMY, address: ROOMY, player: { burst: 2, perMinute: 60 } },
   });
   await api.app.listen({ host: '127.0.0.1', port: 0 });
   await limited.app.listen({ host: '127.0.0.1', port: 0 });
-  const baseUrl = `http://127.0.0.1:${(api.app.server.address() as AddressInfo).port}`;
-  const limitedUrl = `http://127.0.0.1:${(limited.app.server.address() as AddressInfo).port}`;
-  const flakyLog: SdkTestServer['flakyLog'] = [];
-  const flaky = flakyProxy(baseUrl, flakyLog);
-  await listen(flaky);
+  const apiUrl = `http://127.0.0.1:${(api.app.server.address() as AddressInfo).port}`;
+  const limitedApiUrl = `http://127.0.0.1:${(limited.app.server.address() as AddressInfo).port}`;
+  // One documentation-range address (RFC 5737) per test file.
+  const address = `198.51.100.${randomInt(1, 255)}`;
+  const flakyLog: ProxyLog = [];
+  const proxies = [proxy(apiUrl, address), proxy(apiUrl, address, flakyLog), proxy(limitedApiUrl, address)];
+  for (const p of proxies) await listen(p);
+  const [baseUrl, flakyUrl, limitedUrl] = proxies.map(origin) as [string, string, string];
   const gone = createServer();
   await listen(gone);
   const deadUrl = origin(gone);
@@ -100,7 +114,7 @@ export async function startSdkTestServer(db: TestDb, name: string): Promise<SdkT
   return {
     world,
     baseUrl,
-    flakyUrl: origin(flaky),
+    flakyUrl,
     limitedUrl,
     deadUrl,
     flakyLog,
@@ -112,7 +126,7 @@ export async function startSdkTestServer(db: TestDb, name: string): Promise<SdkT
         clientKey: world.clientKey,
         serverSecret: world.serverSecret,
         deadUrl,
-        flakyUrl: origin(flaky),
+        flakyUrl,
         limitedUrl,
         queueFile: join(dir, `${runId}-queue.json`),
         adapter,
@@ -122,7 +136,7 @@ export async function startSdkTestServer(db: TestDb, name: string): Promise<SdkT
       return file;
     },
     async close() {
-      await new Promise<void>((resolve) => flaky.close(() => resolve()));
+      for (const p of proxies) await new Promise<void>((resolve) => p.close(() => resolve()));
       await limited.close();
       await api.close();
       rmSync(dir, { recursive: true, force: true });
