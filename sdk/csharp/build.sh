@@ -20,3 +20,7 @@ mcs -target:library "${refs[@]}" -r:"$out/GameMod.dll" -r:"$out/UnityEngine.dll"
   -out:"$out/GameMod.Unity.dll" unity/*.cs
 mcs -target:exe "${refs[@]}" -r:"$out/GameMod.dll" -r:"$out/UnityEngine.dll" -r:"$out/GameMod.Unity.dll" \
   -out:"$out/GameMod.Tests.exe" test/Tests.cs
+# The examples compile too, so they keep matching the API.
+mcs -target:exe "${refs[@]}" -r:"$out/GameMod.dll" -out:"$out/ConsoleExample.exe" examples/ConsoleExample.cs
+mcs -target:library "${refs[@]}" -r:"$out/GameMod.dll" -r:"$out/UnityEngine.dll" -r:"$out/GameMod.Unity.dll" \
+  -out:"$out/UnitySupport.dll" examples/UnitySupport.cs

@@ -133,3 +133,22 @@ namespace UnityEngine.Networking
         public void Dispose() => abort.Dispose();
     }
 }
+
+namespace UnityEngine
+{
+    public enum RuntimePlatform { LinuxPlayer, WindowsPlayer, OSXPlayer, Android, IPhonePlayer, WebGLPlayer }
+
+    public static class Application
+    {
+        public static RuntimePlatform platform => RuntimePlatform.LinuxPlayer;
+        public static string version => "0.0.0";
+        public static string persistentDataPath => System.IO.Path.GetTempPath();
+    }
+
+    public static class Debug
+    {
+        public static void Log(object message) => System.Console.WriteLine(message);
+    }
+
+    public class MonoBehaviour { }
+}
