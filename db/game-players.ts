@@ -30,15 +30,29 @@ export async function upsertGamePlayer(
   player: z.output<typeof gamePlayerInput>,
   opts: { allowBlocked?: boolean } = {},
 ): Promise<GamePlayer> {
-  const r = await tx.query<{ id: string; blocked: boolean }>(
-    `insert into player_profiles (org_id, display_name, game_id, game_account_id)
-     values ($1::uuid, $2::text, $3::uuid, $4::text)
-     on conflict (org_id, game_id, game_account_id) do update set display_name = excluded.display_name
-     returning id, blocked_at is not null as blocked`,
-    [tx.orgId, player.name, gameId, player.id],
-  );
-  const row = r.rows[0];
-  if (!row) throw new AppError('internal', 'player upsert returned nothing');
+  // Read first and insert only when missing: an upsert's `do update` would lock a busy player's
+  // row (a much-reported cheater) until commit and queue every report about them behind it.
+  const sql = `with found as (
+      select id, blocked_at, display_name from player_profiles
+       where org_id = $1::uuid and game_id = $3::uuid and game_account_id = $4::text
+    ), ins as (
+      insert into player_profiles (org_id, display_name, game_id, game_account_id)
+      select $1::uuid, $2::text, $3::uuid, $4::text where not exists (select 1 from found)
+      on conflict do nothing
+      returning id, blocked_at, display_name
+    )
+    select id, blocked_at is not null as blocked, display_name as name from found
+    union all select id, blocked_at is not null, display_name from ins`;
+  const values = [tx.orgId, player.name, gameId, player.id];
+  let row = (await tx.query<{ id: string; blocked: boolean; name: string }>(sql, values)).rows[0];
+  // A concurrent first sight inserted it after our snapshot: it is there now.
+  row ??= (await tx.query<{ id: string; blocked: boolean; name: string }>(sql, values)).rows[0];
+  if (!row) throw new AppError('conflict', 'player changed concurrently, try again');
+  if (row.name !== player.name)
+    await tx.query(
+      'update player_profiles set display_name = $3::text where org_id = $1::uuid and id = $2::uuid',
+      [tx.orgId, row.id, player.name],
+    );
   if (row.blocked && !opts.allowBlocked)
     throw new AppError('forbidden', 'this player is blocked from support', {
       details: { reason: 'player_blocked' },

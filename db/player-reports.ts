@@ -64,23 +64,33 @@ export async function reportFromGame(
   const input = parseInput(gameReportInput, raw);
   const reporter = await upsertGamePlayer(tx, gameId, input.reporter);
   const reported = await upsertGamePlayer(tx, gameId, input.reported, { allowBlocked: true });
-  const ext = idempotencyKey && sdkExternalId('report', gameId, reporter.accountId, idempotencyKey);
-  if (ext) {
+  const ext = idempotencyKey ? sdkExternalId('report', gameId, reporter.accountId, idempotencyKey) : null;
+  // The report row first, claiming the key (its unique index makes a concurrent repeat wait for
+  // this transaction, then see the row): the ticket's number counter, which serialises the
+  // org's opens until commit, is taken as late as possible.
+  const claimed = await tx.query<GameReport>(
+    `insert into player_reports (org_id, reporter_id, reported_id, reason, details, origin, external_id)
+     values ($1::uuid, $2::uuid, $3::uuid, $4::text, $5::text, 'game', $6::text)
+     on conflict (org_id, origin, external_id) do nothing
+     returning id, ticket_id as "ticketId", created_at as "createdAt"`,
+    [tx.orgId, reporter.id, reported.id, input.reason, input.message || null, ext],
+  );
+  if (!claimed.rows[0]) {
     const dup = await tx.query<GameReport>(
       `select id, ticket_id as "ticketId", created_at as "createdAt" from player_reports
         where org_id = $1::uuid and origin = 'game' and external_id = $2::text`,
       [tx.orgId, ext],
     );
-    if (dup.rows[0]) return { report: dup.rows[0], created: false };
+    if (!dup.rows[0]) throw new AppError('conflict', 'this report changed concurrently, try again');
+    return { report: dup.rows[0], created: false };
   }
   const actor: Actor = { type: 'player', id: reporter.id };
-  const { ticket, created } = await openTicket(
+  const { ticket } = await openTicket(
     tx,
     {
       subject: `Report: ${input.reported.name} (${input.reason.replaceAll('_', ' ')})`.slice(0, 200),
       body: input.message || undefined,
       origin: 'game',
-      externalId: ext,
       requesterId: reporter.id,
       gameId,
       tags: [REPORT_TAG],
@@ -96,21 +106,10 @@ export async function reportFromGame(
     },
     actor,
   );
-  if (!created) {
-    // A concurrent repeat won the ticket; its report row is committed with it.
-    const again = await tx.query<GameReport>(
-      `select id, ticket_id as "ticketId", created_at as "createdAt" from player_reports
-        where org_id = $1::uuid and ticket_id = $2::uuid`,
-      [tx.orgId, ticket.id],
-    );
-    if (!again.rows[0]) throw new AppError('conflict', 'this Idempotency-Key was already used');
-    return { report: again.rows[0], created: false };
-  }
   const r = await tx.query<GameReport>(
-    `insert into player_reports (org_id, reporter_id, reported_id, ticket_id, reason, details, origin, external_id)
-     values ($1::uuid, $2::uuid, $3::uuid, $4::uuid, $5::text, $6::text, 'game', $7::text)
+    `update player_reports set ticket_id = $3::uuid where org_id = $1::uuid and id = $2::uuid
      returning id, ticket_id as "ticketId", created_at as "createdAt"`,
-    [tx.orgId, reporter.id, reported.id, ticket.id, input.reason, input.message || null, ext ?? null],
+    [tx.orgId, (claimed.rows[0] as GameReport).id, ticket.id],
   );
   const report = r.rows[0] as GameReport;
   await recordChange(tx, actor, {
