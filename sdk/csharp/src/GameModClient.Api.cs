@@ -18,7 +18,7 @@ namespace GameMod
             KeyValuePair<string, object> cached;
             bool have;
             lock (etags) have = etags.TryGetValue(path, out cached);
-            var a = await RequestAsync("GET", path, null, null, have ? cached.Key : null, ct).ConfigureAwait(false);
+            var a = await RequestAsync("GET", path, null, null, have ? cached.Key : null, ct);
             if (a.Status == 304 && have) return new KeyValuePair<object, bool>(cached.Value, false);
             string etag; // declared apart: mcs fails on `out var` inside async methods
             if (a.Headers.TryGetValue("etag", out etag))
@@ -29,7 +29,7 @@ namespace GameMod
         /// <summary>Opens a ticket with the player's context. Queued when offline (the exception says so).</summary>
         public async Task<Ticket> CreateTicketAsync(NewTicket ticket, string idempotencyKey = null, bool queueIfOffline = true, CancellationToken ct = default(CancellationToken))
         {
-            var data = await CreateAsync("ticket", "/tickets", ticket, idempotencyKey, queueIfOffline, ct).ConfigureAwait(false);
+            var data = await CreateAsync("ticket", "/tickets", ticket, idempotencyKey, queueIfOffline, ct);
             return Ticket.Read(J.Obj(J.Obj(data, "body")["ticket"], "ticket"));
         }
 
@@ -37,7 +37,7 @@ namespace GameMod
         public async Task<ReplyResult> ReplyAsync(string ticketId, Player player, string body, string idempotencyKey = null, bool queueIfOffline = true, CancellationToken ct = default(CancellationToken))
         {
             var data = J.Obj(await CreateAsync("reply", "/tickets/" + E(ticketId) + "/replies", new ReplyBody { Player = player, Body = body },
-                idempotencyKey, queueIfOffline, ct).ConfigureAwait(false), "body");
+                idempotencyKey, queueIfOffline, ct), "body");
             return new ReplyResult { Message = Message.Read(J.Obj(data["message"], "message")), Ticket = Ticket.Read(J.Obj(data["ticket"], "ticket")) };
         }
 
@@ -51,7 +51,7 @@ namespace GameMod
         /// <summary>Reports a player to the studio's moderators. Queued when offline.</summary>
         public async Task<Report> ReportPlayerAsync(PlayerReport report, string idempotencyKey = null, bool queueIfOffline = true, CancellationToken ct = default(CancellationToken))
         {
-            var data = await CreateAsync("report", "/reports", report, idempotencyKey, queueIfOffline, ct).ConfigureAwait(false);
+            var data = await CreateAsync("report", "/reports", report, idempotencyKey, queueIfOffline, ct);
             return Report.Read(J.Obj(J.Obj(data, "body")["report"], "report"));
         }
 
@@ -59,7 +59,7 @@ namespace GameMod
         public async Task<TicketList> ListTicketsAsync(string playerId, string since = null, CancellationToken ct = default(CancellationToken))
         {
             var path = "/tickets?playerId=" + E(playerId) + (since != null ? "&since=" + E(since) : "");
-            var r = await CachedGetAsync(path, ct).ConfigureAwait(false);
+            var r = await CachedGetAsync(path, ct);
             var o = J.Obj(r.Key, "body");
             return new TicketList { Tickets = J.List(o, "tickets", Ticket.Read), Cursor = J.Str(o, "cursor"), Changed = r.Value };
         }
@@ -68,7 +68,7 @@ namespace GameMod
         public async Task<TicketThread> GetTicketAsync(string ticketId, string playerId, string since = null, CancellationToken ct = default(CancellationToken))
         {
             var path = "/tickets/" + E(ticketId) + "?playerId=" + E(playerId) + (since != null ? "&since=" + E(since) : "");
-            var r = await CachedGetAsync(path, ct).ConfigureAwait(false);
+            var r = await CachedGetAsync(path, ct);
             var o = J.Obj(r.Key, "body");
             return new TicketThread
             {
@@ -85,7 +85,7 @@ namespace GameMod
         {
             string since;
             lock (cursors) cursors.TryGetValue(ticketId, out since);
-            var t = await GetTicketAsync(ticketId, playerId, since, ct).ConfigureAwait(false);
+            var t = await GetTicketAsync(ticketId, playerId, since, ct);
             if (t.Cursor != null) lock (cursors) cursors[ticketId] = t.Cursor;
             if (!t.Changed) t.Messages = new List<Message>(); // a 304: those messages were handed out already
             return t;
@@ -95,7 +95,7 @@ namespace GameMod
         public async Task<Session> StartSessionAsync(Player player, string platform = null, string build = null, CancellationToken ct = default(CancellationToken))
         {
             var body = new Dictionary<string, object> { { "player", player }, { "platform", platform }, { "build", build } };
-            var o = Root(await RequestAsync("POST", "/sessions", Json.Serialize(body), null, null, ct).ConfigureAwait(false));
+            var o = Root(await RequestAsync("POST", "/sessions", Json.Serialize(body), null, null, ct));
             var s = J.Obj(o["session"], "session");
             return new Session { Id = J.Str(s, "id"), StartedAt = J.Date(s, "startedAt"), HeartbeatSeconds = J.Int(o, "heartbeatSeconds") };
         }
@@ -112,9 +112,9 @@ namespace GameMod
             var every = TimeSpan.FromSeconds(Math.Max(1, session.HeartbeatSeconds));
             while (!ct.IsCancellationRequested)
             {
-                try { await o.Delay(every, ct).ConfigureAwait(false); }
+                try { await o.Delay(every, ct); }
                 catch (OperationCanceledException) { return; }
-                try { await HeartbeatAsync(session.Id, ct).ConfigureAwait(false); }
+                try { await HeartbeatAsync(session.Id, ct); }
                 catch (NotFoundException) { return; }
                 catch (GameModException) { /* the next beat tries again */ }
                 catch (OperationCanceledException) { return; }
@@ -123,20 +123,20 @@ namespace GameMod
 
         /// <summary>Players online now in this key's game.</summary>
         public async Task<int> GetOnlineCountAsync(CancellationToken ct = default(CancellationToken)) =>
-            J.Int(Root(await RequestAsync("GET", "/online", null, null, null, ct).ConfigureAwait(false)), "online");
+            J.Int(Root(await RequestAsync("GET", "/online", null, null, null, ct)), "online");
 
         /// <summary>A one-time code the player types as /link in the studio's Discord.</summary>
         public async Task<LinkCode> CreateLinkCodeAsync(Player player, CancellationToken ct = default(CancellationToken))
         {
             var body = new Dictionary<string, object> { { "player", player } };
-            var o = Root(await RequestAsync("POST", "/link-codes", Json.Serialize(body), null, null, ct).ConfigureAwait(false));
+            var o = Root(await RequestAsync("POST", "/link-codes", Json.Serialize(body), null, null, ct));
             return new LinkCode { Code = J.Str(o, "code"), ExpiresAt = J.Date(o, "expiresAt") };
         }
 
         /// <summary>Current announcements; polling is cheap (ETag, 304).</summary>
         public async Task<AnnouncementList> GetAnnouncementsAsync(CancellationToken ct = default(CancellationToken))
         {
-            var r = await CachedGetAsync("/announcements", ct).ConfigureAwait(false);
+            var r = await CachedGetAsync("/announcements", ct);
             return new AnnouncementList { Announcements = J.List(J.Obj(r.Key, "body"), "announcements", Announcement.Read), Changed = r.Value };
         }
 
@@ -144,14 +144,14 @@ namespace GameMod
         public async Task<Announcement> PublishAnnouncementAsync(string title, string body, DateTimeOffset? expiresAt = null, CancellationToken ct = default(CancellationToken))
         {
             var req = new Dictionary<string, object> { { "title", title }, { "body", body }, { "expiresAt", expiresAt } };
-            var o = Root(await RequestAsync("POST", "/announcements", Json.Serialize(req), null, null, ct).ConfigureAwait(false));
+            var o = Root(await RequestAsync("POST", "/announcements", Json.Serialize(req), null, null, ct));
             return Announcement.Read(J.Obj(o["announcement"], "announcement"));
         }
 
         /// <summary>[server secret] Whether a player is warned, muted or banned, and why.</summary>
         public async Task<ModerationStatus> GetModerationStatusAsync(string playerId, CancellationToken ct = default(CancellationToken))
         {
-            var o = Root(await RequestAsync("GET", "/moderation/" + E(playerId), null, null, null, ct).ConfigureAwait(false));
+            var o = Root(await RequestAsync("GET", "/moderation/" + E(playerId), null, null, null, ct));
             return new ModerationStatus
             {
                 PlayerId = J.Str(o, "playerId"), Warned = J.Bool(o, "warned"), MutedUntil = J.Date(o, "mutedUntil"),

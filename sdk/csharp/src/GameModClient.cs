@@ -31,6 +31,8 @@ namespace GameMod
     /// moderation status over /sdk/v1. Safe to share; retries 429, 5xx and network failures with
     /// backoff, waiting at least Retry-After; keeps undeliverable creations in an offline queue.
     /// </summary>
+    // No ConfigureAwait(false) in the client: under Unity each await must come back to the main
+    // thread, where the next UnityWebRequest is made (HttpClientTransport drops the context itself).
     public sealed partial class GameModClient
     {
         public const string Version = "0.1.0";
@@ -91,7 +93,7 @@ namespace GameMod
                 GameModException error;
                 try
                 {
-                    var res = await o.Transport.SendAsync(req, ct).ConfigureAwait(false);
+                    var res = await o.Transport.SendAsync(req, ct);
                     if (res == null) throw new InvalidOperationException("the transport gave no answer");
                     var answer = Read(res, out error);
                     if (error == null) return answer;
@@ -104,7 +106,7 @@ namespace GameMod
                 if (!error.Retryable || attempt >= o.MaxRetries || tooLong) throw error;
                 var wait = Backoff(attempt, error.RetryAfterSeconds);
                 Retrying?.Invoke(error, attempt + 1, wait);
-                await o.Delay(wait, ct).ConfigureAwait(false);
+                await o.Delay(wait, ct);
             }
         }
 
@@ -213,7 +215,7 @@ namespace GameMod
         /// </summary>
         public async Task<int> FlushAsync(CancellationToken ct = default(CancellationToken))
         {
-            await flushing.WaitAsync(ct).ConfigureAwait(false);
+            await flushing.WaitAsync(ct);
             try
             {
                 var sent = 0;
@@ -224,7 +226,7 @@ namespace GameMod
                     if (item == null) return sent;
                     GameModException refused = null;
                     object data = null;
-                    try { data = (await RequestAsync("POST", item.Path, item.Body, item.Id, null, ct).ConfigureAwait(false)).Data; }
+                    try { data = (await RequestAsync("POST", item.Path, item.Body, item.Id, null, ct)).Data; }
                     catch (GameModException e) when (!e.Retryable && !(e is AuthException)) { refused = e; }
                     lock (gate)
                     {
@@ -245,7 +247,7 @@ namespace GameMod
             var text = Json.Serialize(body);
             try
             {
-                var answer = await RequestAsync("POST", path, text, key, null, ct).ConfigureAwait(false);
+                var answer = await RequestAsync("POST", path, text, key, null, ct);
                 bool more;
                 lock (gate) more = queue.Count > 0;
                 if (more) _ = FlushInBackground();
@@ -261,7 +263,7 @@ namespace GameMod
 
         async Task FlushInBackground()
         {
-            try { await FlushAsync().ConfigureAwait(false); }
+            try { await FlushAsync(); }
             catch (GameModException) { /* still offline: the items stay queued for the next try */ }
         }
     }

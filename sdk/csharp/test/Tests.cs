@@ -6,14 +6,45 @@
 // adapter ("httpclient" | "unity"), runId }. Prints one line per check and, last,
 // "RESULT <json>" with ids for the caller to check in the database. Exits 1 when a check failed.
 using System;
+using System.Collections.Concurrent;
 using System.Collections.Generic;
 using System.Diagnostics;
 using System.IO;
 using System.Linq;
 using System.Text.RegularExpressions;
+using System.Threading;
 using System.Threading.Tasks;
 using GameMod;
 using GameMod.Unity;
+
+// Unity's main thread: one thread running every continuation posted to it, as Unity's
+// synchronization context does; the UnityEngine stub refuses web requests made elsewhere.
+sealed class MainLoop : SynchronizationContext
+{
+    readonly BlockingCollection<KeyValuePair<SendOrPostCallback, object>> queue = new BlockingCollection<KeyValuePair<SendOrPostCallback, object>>();
+
+    public override void Post(SendOrPostCallback d, object state) => queue.Add(new KeyValuePair<SendOrPostCallback, object>(d, state));
+
+    public static void Run(Func<Task> body)
+    {
+        var loop = new MainLoop();
+        var previous = Current;
+        SetSynchronizationContext(loop);
+        UnityEngine.StubMainThread.Id = Thread.CurrentThread.ManagedThreadId;
+        try
+        {
+            var task = body();
+            task.ContinueWith(_ => loop.queue.CompleteAdding(), TaskScheduler.Default);
+            foreach (var item in loop.queue.GetConsumingEnumerable()) item.Key(item.Value);
+            task.GetAwaiter().GetResult();
+        }
+        finally
+        {
+            UnityEngine.StubMainThread.Id = null;
+            SetSynchronizationContext(previous);
+        }
+    }
+}
 
 static class Tests
 {
@@ -53,7 +84,11 @@ static class Tests
     static int Main(string[] args)
     {
         cfg = (Dictionary<string, object>)Json.Parse(File.ReadAllText(args[0]));
-        try { Run().GetAwaiter().GetResult(); }
+        try
+        {
+            if (C("adapter") == "unity") MainLoop.Run(Run);
+            else Run().GetAwaiter().GetResult();
+        }
         catch (Exception e)
         {
             failures++;

@@ -35,6 +35,17 @@ namespace UnityEngine
         }
     }
 
+    /// <summary>The test's stand-in for Unity's main thread: set it, and the stub refuses other threads as Unity does.</summary>
+    public static class StubMainThread
+    {
+        public static int? Id;
+        public static void Check(string what)
+        {
+            if (Id.HasValue && Thread.CurrentThread.ManagedThreadId != Id.Value)
+                throw new InvalidOperationException(what + " can only be called from the main thread");
+        }
+    }
+
     public static class PlayerPrefs
     {
         static readonly Dictionary<string, string> values = new Dictionary<string, string>();
@@ -75,7 +86,12 @@ namespace UnityEngine.Networking
         readonly CancellationTokenSource abort = new CancellationTokenSource();
         Dictionary<string, string> responseHeaders;
 
-        public UnityWebRequest(string url, string method) { this.url = url; this.method = method; }
+        public UnityWebRequest(string url, string method)
+        {
+            StubMainThread.Check("UnityWebRequest");
+            this.url = url;
+            this.method = method;
+        }
         public string url { get; set; }
         public string method { get; set; }
         public int timeout { get; set; }
@@ -99,7 +115,10 @@ namespace UnityEngine.Networking
 
         public UnityWebRequestAsyncOperation SendWebRequest()
         {
+            StubMainThread.Check("SendWebRequest");
             var op = new UnityWebRequestAsyncOperation();
+            // Unity raises `completed` on the main thread: post it back to the caller's context.
+            var main = SynchronizationContext.Current;
             Task.Run(async () =>
             {
                 try
@@ -125,7 +144,8 @@ namespace UnityEngine.Networking
                     responseCode = 0;
                     error = e is OperationCanceledException ? "Request timeout" : "Cannot connect to destination host";
                 }
-                op.Complete();
+                if (main != null) main.Post(_ => op.Complete(), null);
+                else op.Complete();
             });
             return op;
         }
