@@ -7,13 +7,8 @@ import {
   roleMappingInput,
   setRoleMapping,
 } from '../../db/guild-roles.js';
-import {
-  getGuild,
-  guildSettingsSchema,
-  listGuilds,
-  unlinkGuild,
-  updateGuildSettings,
-} from '../../db/guilds.js';
+import { guildSettingsPatchSchema, patchGuildSettings } from '../../db/guild-settings.js';
+import { getGuild, listGuilds, unlinkGuild } from '../../db/guilds.js';
 import { snowflake } from '../../db/schemas.js';
 import { AppError } from '../../lib/errors.js';
 import { actorOf } from './helpers.js';
@@ -108,12 +103,14 @@ export const guildRoutes: FastifyPluginAsyncZod = async (app) => {
         tags: T,
         operationId: 'updateGuildSettings',
         summary: "Merge changes into a server's settings (channels, limits, per-category ticket mode)",
+        description:
+          'A JSON merge patch: a value sets, null clears (a channel back to none, a category entry or one of its fields), an absent key stays.',
         params: guildParams,
-        body: guildSettingsSchema.refine((v) => Object.keys(v).length > 0, 'nothing to change'),
+        body: guildSettingsPatchSchema.refine((v) => Object.keys(v).length > 0, 'nothing to change'),
         response: { 200: guildSchema, ...errorResponses },
       },
     },
-    async (req) => req.inOrg((tx) => updateGuildSettings(tx, req.params.guildId, req.body, actorOf(req))),
+    async (req) => req.inOrg((tx) => patchGuildSettings(tx, req.params.guildId, req.body, actorOf(req))),
   );
 
   app.delete(

@@ -115,6 +115,41 @@ describe('guild routes', () => {
     expect(await auditActions(db.admin, w.a.orgId)).toContain('guild.link_code_created');
   });
 
+  it("clears a channel and a category's Discord settings with null, sets others, and keeps what is not named", async () => {
+    const guildId = await linkGuild(w.owner, w.a.orgId, 'Clearing');
+    const [support, alert, forum, tag] = [snowflake(), snowflake(), snowflake(), snowflake()];
+    const category = '00000000-0000-4000-8000-000000000001';
+    const patch = (payload: object) =>
+      api.call(w.owner, { method: 'PATCH', url: guilds(`/${guildId}/settings`), payload });
+    const set = await patch({
+      supportChannelId: support,
+      alertChannelId: alert,
+      categories: { [category]: { mode: 'forum', channelId: forum, forumTagId: tag } },
+    });
+    expect(set.statusCode, set.body).toBe(200);
+    // The alert channel back to none and the forum tag off; the rest stays.
+    const cleared = await patch({ alertChannelId: null, categories: { [category]: { forumTagId: null } } });
+    expect(cleared.statusCode, cleared.body).toBe(200);
+    expect(cleared.json().settings).toEqual({
+      supportChannelId: support,
+      categories: { [category]: { mode: 'forum', channelId: forum } },
+    });
+    // A category's whole entry removed with null.
+    const gone = await patch({ categories: { [category]: null } });
+    expect(gone.json().settings).toEqual({ supportChannelId: support });
+    const row = await db.admin.query('select settings from discord_guilds where guild_id = $1', [guildId]);
+    expect(row.rows[0].settings).toEqual({ supportChannelId: support });
+    // Unknown keys and a bad id are refused, not dropped; nothing changes.
+    expectError(await patch({ supportChannel: null }), 422);
+    expectError(await patch({ categories: { [category]: { channelId: 'general' } } }), 422);
+    expect(
+      (await db.admin.query('select settings from discord_guilds where guild_id = $1', [guildId])).rows[0]
+        .settings,
+    ).toEqual({
+      supportChannelId: support,
+    });
+  });
+
   it('takes a bare POST for a link code (default lifetime of an hour)', async () => {
     const res = await api.call(w.owner, { method: 'POST', url: guilds('/link-codes') });
     expect(res.statusCode, res.body).toBe(201);
