@@ -3,6 +3,7 @@ import { SYSTEM } from '../../db/changes.js';
 import { updateGuildSettings } from '../../db/guilds.js';
 import { withTenant } from '../../db/tenant.js';
 import { setStatus } from '../../db/tickets.js';
+import { autoCloseSweep } from '../../workers/auto-close.js';
 import { syncTicket } from '../../workers/ticket-sync.js';
 import { startTestApi, type TestApi } from '../api/support.js';
 import { type Harness, interact, openThroughPanel, settle, startHarness } from '../bot/harness.js';
@@ -257,6 +258,108 @@ describe('discord.ticket_sync', () => {
       updateGuildSettings(tx, h.guild.id, { reopenWindowHours: 48 }, SYSTEM),
     );
   });
+
+  it('closes from the API, auto-close and a second API instance while the bot is cut off from the gateway land once; the same bot reconnects and changes nothing', async () => {
+    const viaApi = await openTicket(h.users.other);
+    const viaAutoClose = await openTicket(h.users.agent);
+    const viaApi2 = await openTicket(h.users.owner);
+    const stillOpen = await openTicket(h.users.player);
+    const closed = [viaApi, viaAutoClose, viaApi2];
+    const identifies = h.fake.frames({ direction: 'in', op: 2 }).length;
+    const resumes = h.fake.frames({ direction: 'in', op: 6 }).length;
+
+    const refusedBefore = h.fake.gateway.refusedConnections;
+    h.fake.cutGateway();
+    await settle(h, async () => h.fake.gateway.connectedShards().length === 0);
+    const close = (app: TestApi, ticketId: string) =>
+      app.call(token, {
+        method: 'POST',
+        url: `/v1/orgs/${h.org.orgId}/tickets/${ticketId}/close`,
+        payload: {},
+      });
+    expect((await close(api, viaApi.ticketId)).statusCode).toBe(200);
+    expect((await close(api2, viaApi2.ticketId)).statusCode).toBe(200);
+    // Auto-close as the scheduler runs it: a pending ticket past the org's limit is warned, then
+    // closed once the grace period is over (the sweep's clock moved forward instead of waiting).
+    await h.db.admin.query('update organizations set inactivity_close_hours = 1 where id = $1', [
+      h.org.orgId,
+    ]);
+    await withTenant(h.db.app, h.org.orgId, (tx) =>
+      setStatus(tx, { ticketId: viaAutoClose.ticketId, status: 'pending' }, h.org.owner),
+    );
+    const deps = h.workers?.deps;
+    if (!deps) throw new Error('workers not running');
+    const sweepAt = (hours: number) => ({
+      ...deps,
+      clock: { now: () => new Date(Date.now() + hours * 3600_000) },
+    });
+    expect(await autoCloseSweep(sweepAt(2))).toMatchObject({ warned: 1, closed: 0 });
+    expect(await autoCloseSweep(sweepAt(4))).toMatchObject({ closed: 1 });
+    await h.db.admin.query('update organizations set inactivity_close_hours = null where id = $1', [
+      h.org.orgId,
+    ]);
+
+    // The workers reach Discord over REST while the bot has no gateway connection.
+    for (const t of closed) await settle(h, appliedState(t.ticketId, 'closed'), 15_000);
+    expect(h.fake.gateway.connectedShards()).toEqual([]);
+
+    // Let one of the bot's reconnect attempts fail first, as in a real outage.
+    await settle(h, async () => h.fake.gateway.refusedConnections > refusedBefore, 15_000);
+    const back = h.fake.waitForFrame(
+      (f) => f.direction === 'out' && (f.t === 'READY' || f.t === 'RESUMED'),
+      30_000,
+    );
+    h.fake.restoreGateway();
+    await back;
+    // The same process came back on its own: a connection that failed on a network error makes
+    // @discordjs/ws drop its session, so it identifies again (a resume, had it got one, counts too).
+    expect(
+      h.fake.frames({ direction: 'in', op: 2 }).length + h.fake.frames({ direction: 'in', op: 6 }).length,
+    ).toBe(identifies + resumes + 1);
+    // A message sent after that is recorded only once the bot has worked through what came before.
+    const marker = h.fake.userMessage(stillOpen.thread, h.users.player, 'written after the outage');
+    await settle(
+      h,
+      async () =>
+        (await h.db.admin.query('select 1 from messages where external_id = $1', [marker.id])).rowCount === 1,
+      15_000,
+    );
+
+    for (const t of closed) {
+      const sent = discordSide(t.thread, t.summaryId);
+      expect(h.fake.state.channels.get(t.thread)?.thread_metadata).toMatchObject({
+        archived: true,
+        locked: true,
+      });
+      expect(sent.lockPatches).toHaveLength(1);
+      // Summarised once as closed. The auto-closed one went pending first: that edit may have
+      // been made on its own or folded into the close's, depending on when its job ran.
+      const edits = sent.summaryEdits.map((r) => JSON.stringify(r.body));
+      expect(edits.filter((b) => b.includes('Status: closed'))).toHaveLength(1);
+      const others = edits.filter((b) => !b.includes('Status: closed'));
+      expect(others.length).toBeLessThanOrEqual(t === viaAutoClose ? 1 : 0);
+      for (const b of others) expect(b).toContain('Status: pending');
+      expect(await transcriptPostsFor(t.number)).toHaveLength(1);
+      expect(
+        sent.threadPosts.filter((r) => JSON.stringify(r.body).includes('This ticket was closed')),
+      ).toHaveLength(1);
+      expect((await side(t.ticketId))?.applied_state).toBe('closed');
+    }
+    // Nothing Discord-side moves afterwards either: once the Discord queue is idle (the rating
+    // DMs go out after the lock), running the close jobs again sends nothing.
+    const discordQueue = deps.queues.get('discord');
+    await settle(
+      h,
+      async () => {
+        const c = await discordQueue.getJobCounts('waiting', 'active', 'delayed', 'prioritized');
+        return Object.values(c).every((n) => n === 0);
+      },
+      15_000,
+    );
+    const count = h.fake.requests({}).length;
+    for (const t of closed) await replay(t.ticketId);
+    expect(h.fake.requests({}).length).toBe(count);
+  }, 90_000);
 
   it('a close from a second API instance while the bot and workers are down lands once they are back', async () => {
     const t = await openTicket(h.users.owner);

@@ -72,13 +72,18 @@ export class Gateway {
   identifyWindowMs = 5000;
   /** Shards whose IDENTIFY is accepted but never answered with READY (a stalled start). */
   readonly stalledShards = new Set<number>();
+  /** While true the gateway is unreachable: new connections are cut before the WebSocket opens. */
+  private unreachable = false;
+  /** Connections cut during an outage, for tests that wait for a client's attempt to fail. */
+  refusedConnections = 0;
 
   constructor(private readonly fake: FakeContext) {}
 
   attach(server: Server): void {
     server.on('upgrade', (req: IncomingMessage, socket: Duplex, head: Buffer) => {
       const url = new URL(req.url ?? '/', 'http://localhost');
-      if (url.pathname !== GATEWAY_PATH) {
+      if (url.pathname !== GATEWAY_PATH || this.unreachable) {
+        if (this.unreachable) this.refusedConnections += 1;
         socket.destroy();
         return;
       }
@@ -327,6 +332,20 @@ export class Gateway {
   /** Drops the shard's TCP connection without a close frame, like a network failure. */
   dropShard(shardId: number): void {
     for (const conn of this.connections) if (conn.shardId === shardId) conn.ws.terminate();
+  }
+
+  /**
+   * A gateway outage: every connection is cut without a close frame and reconnects fail until
+   * `restoreGateway`. Sessions stay resumable and keep what is dispatched meanwhile (REST works
+   * throughout), so a client that comes back resumes and gets the missed events replayed.
+   */
+  cutGateway(): void {
+    this.unreachable = true;
+    for (const conn of this.connections) conn.ws.terminate();
+  }
+
+  restoreGateway(): void {
+    this.unreachable = false;
   }
 
   /** Shard ids with an identified, connected session. */

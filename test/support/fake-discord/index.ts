@@ -248,6 +248,15 @@ export class FakeDiscord {
     this.gateway.reconnectShard(shardId);
   }
 
+  /** Makes the gateway unreachable (connections cut, reconnects refused) until `restoreGateway`. */
+  cutGateway(): void {
+    this.gateway.cutGateway();
+  }
+
+  restoreGateway(): void {
+    this.gateway.restoreGateway();
+  }
+
   invalidateSession(shardId: number, resumable: boolean): void {
     this.gateway.invalidateSession(shardId, resumable);
   }
