@@ -52,6 +52,16 @@ describe('Lua SDK', () => {
   });
 
   for (const lua of INTERPRETERS) {
+    it(`${lua}: JSON, retry decisions and the offline queue's drops and cap (scripted transport)`, async () => {
+      const run = await runProgram(lua, [join(LUA_DIR, 'test/unit.lua')], { timeoutMs: 20_000 });
+      const { passed, failed } = checks(run);
+      expect(failed, run.output).toEqual([]);
+      expect(run.code, run.output).toBe(0);
+      expect(passed.length, run.output).toBe(15);
+    });
+  }
+
+  for (const lua of INTERPRETERS) {
     for (const adapter of ADAPTERS) {
       it(`${lua}, ${adapter}: tickets, replies, polling, reports, sessions, link code, announcements, errors, 429, offline queue`, {
         timeout: 90_000,

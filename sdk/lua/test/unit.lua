@@ -1,0 +1,117 @@
+--[[
+Checks of the SDK's own decisions with a scripted transport (no server): JSON, which answers are
+retried and how long it waits, the queue's drops and cap. Run: lua unit.lua (any of the three).
+]]
+local here = (arg and arg[0] or ""):match("^(.*)[/\\]") or "."
+package.path = here .. "/../?.lua;" .. package.path
+local GameMod = require("gamemod")
+local json = GameMod.json
+
+local failures, count = 0, 0
+local function check(name, ok, detail)
+  count = count + 1
+  if ok then print("ok   " .. name) else
+    failures = failures + 1
+    print("FAIL " .. name .. (detail and (": " .. tostring(detail)) or ""))
+  end
+end
+
+-- JSON.
+local text = json.encode({ s = "a\"b\\c\n\1", n = -12, f = 0.25, big = 2 ^ 40, t = true, e = json.array({}), o = {} })
+check("encode escapes and numbers", text == '{"big":1099511627776,"e":[],"f":0.25,"n":-12,"o":{},"s":"a\\"b\\\\c\\n\\u0001","t":true}', text)
+local v = json.decode('{"a":[1,2,{"b":null}],"u":"\\u00e9\\ud83d\\ude00","x":-1.5e3}')
+check("decode nested, null, unicode, exponent", v and v.a[3].b == json.null and v.u == "é😀" and v.x == -1500)
+local bad, msg = json.decode('{"a":1,}')
+check("decode refuses bad JSON with a message", bad == nil and type(msg) == "string")
+check("decode refuses trailing text", json.decode("1 2") == nil)
+check("encode refuses a cycle", not pcall(json.encode, (function() local t = {} t.t = t return t end)()))
+
+-- A transport answering from a script; a clock the test moves.
+local function scripted(answers)
+  local t = { sent = {}, clock = 0 }
+  t.now = function() return t.clock end
+  t.request = function(req, done)
+    t.sent[#t.sent + 1] = req
+    local a = table.remove(answers, 1)
+    if a == "down" then return done(nil, "connection refused") end
+    done({ status = a.status, headers = a.headers or {}, body = a.body or "" })
+  end
+  return t
+end
+local function drain(gm, t)
+  for _ = 1, 100 do
+    if gm:pending() == 0 then return end
+    t.clock = t.clock + 60
+    gm:update()
+  end
+end
+local ok201 = { status = 201, body = '{"report":{"id":"r","ticketId":"t"}}' }
+local report = { reporter = { id = "a", name = "A" }, reported = { id = "b", name = "B" }, reason = "spam" }
+
+-- 503 twice with Retry-After: 7, then success; the waits honour Retry-After; one key throughout.
+local t = scripted({ { status = 503, headers = { ["retry-after"] = "7" } }, { status = 502 }, ok201 })
+local waits = {}
+local gm = GameMod.new({ baseUrl = "http://x", key = "k", transport = t, onRetry = function(_, _, w) waits[#waits + 1] = w end })
+local got
+gm:reportPlayer(report, function(err, res) got = { err, res } end)
+drain(gm, t)
+check("5xx retried until success", got and got[1] == nil and got[2].report.id == "r" and #t.sent == 3)
+check("first wait honours Retry-After", waits[1] and waits[1] >= 7, waits[1])
+check("backoff without Retry-After stays within base * 2^attempt", waits[2] and waits[2] >= 0.5 and waits[2] <= 1, waits[2])
+check("every try carries the same Idempotency-Key",
+  t.sent[1].headers["Idempotency-Key"] and t.sent[1].headers["Idempotency-Key"] == t.sent[3].headers["Idempotency-Key"])
+
+-- A Retry-After beyond maxRetryAfter is not waited for: the call is queued at once.
+t = scripted({ { status = 429, headers = { ["retry-after"] = "3600" }, body = '{"error":{"code":"rate_limited","message":"slow"}}' } })
+gm = GameMod.new({ baseUrl = "http://x", key = "k", transport = t })
+gm:reportPlayer(report, function(err) got = err end)
+check("an hour's Retry-After: RateLimitError, queued, one try", GameMod.isError(got, "RateLimitError") and got.queued
+  and got.retryAfter == 3600 and #t.sent == 1 and #gm:queued() == 1)
+
+-- 4xx other than 409 conflict are never retried.
+t = scripted({ { status = 409, body = '{"error":{"code":"invalid_transition","message":"closed"}}' } })
+gm = GameMod.new({ baseUrl = "http://x", key = "k", transport = t })
+gm:reply("t1", { id = "a", name = "A" }, "hi", function(err) got = err end)
+check("409 invalid_transition: ConflictError, not retried, not queued",
+  GameMod.isError(got, "ConflictError") and got.code == "invalid_transition" and #t.sent == 1 and #gm:queued() == 0)
+
+-- A queued item the server refuses for good leaves through onDropped; the next one still goes.
+local store = GameMod.storage.memory()
+t = scripted({ "down", "down" })
+gm = GameMod.new({ baseUrl = "http://x", key = "k", transport = t, storage = store, maxRetries = 0 })
+gm:reportPlayer(report, function() end)
+gm:createTicket({ player = { id = "a", name = "A" }, subject = "s", body = "b" }, function() end)
+local dropped, sent = {}, {}
+t = scripted({ { status = 422, body = '{"error":{"code":"validation_failed","message":"bad","details":[]}}' }, ok201 })
+gm = GameMod.new({ baseUrl = "http://x", key = "k", transport = t, storage = store, autoFlush = false,
+  onDropped = function(item, err) dropped[#dropped + 1] = { item.kind, err.type } end,
+  onSent = function(item) sent[#sent + 1] = item.kind end })
+local flushed
+gm:flush(function(err, n) flushed = { err, n } end)
+check("flush drops the refused item through onDropped and sends the next",
+  flushed and flushed[1] == nil and flushed[2] == 1 and dropped[1] and dropped[1][1] == "report"
+    and dropped[1][2] == "ValidationError" and sent[1] == "ticket" and #gm:queued() == 0)
+
+-- AuthError stops a flush and keeps everything (a new key may come with an update).
+t = scripted({ "down" })
+gm = GameMod.new({ baseUrl = "http://x", key = "k", transport = t, storage = store, maxRetries = 0 })
+gm:reportPlayer(report, function() end)
+t = scripted({ { status = 401, body = '{"error":{"code":"unauthenticated","message":"no"}}' } })
+gm = GameMod.new({ baseUrl = "http://x", key = "k", transport = t, storage = store, autoFlush = false })
+gm:flush(function(err) got = err end)
+check("AuthError stops the flush and keeps the queue", GameMod.isError(got, "AuthError") and #gm:queued() == 1)
+
+-- The queue holds at most maxQueue items; past it the error says it was not queued.
+t = scripted({ "down", "down", "down" })
+gm = GameMod.new({ baseUrl = "http://x", key = "k", transport = t, maxRetries = 0, maxQueue = 2 })
+local errs = {}
+for i = 1, 3 do gm:reportPlayer(report, function(err) errs[i] = err end) end
+check("the queue stops at maxQueue", errs[1].queued and errs[2].queued and errs[3].queued == false and #gm:queued() == 2)
+
+-- A transport that throws is a NetworkError, not a crash.
+gm = GameMod.new({ baseUrl = "http://x", key = "k", maxRetries = 0, transport = { request = function() error("boom") end } })
+gm:onlineCount(function(err) got = err end)
+check("a throwing transport is a NetworkError", GameMod.isError(got, "NetworkError") and got.message:find("boom") ~= nil)
+
+print(count .. " checks")
+os.exit(failures == 0 and 0 or 1)
