@@ -308,12 +308,19 @@ GameMod.Client = Client
 local QUEUE_KEY_VERSION = 1
 local idCounter = 0
 
--- Idempotency keys: random, plus the clock and a counter so two ids from one process never meet.
+-- Idempotency keys must differ across restarts too: the server answers a repeated key with the
+-- first result, and an unseeded math.random (Lua 5.1, LuaJIT) repeats its sequence every start.
+-- So the key mixes the wall clock, the engine clock, a per-process salt and a counter.
+local salt = (function()
+  local s, h = tostring({}) .. tostring(os.time()) .. tostring(os.clock()), 0
+  for i = 1, #s do h = (h * 31 + byte(s, i)) % 0x7fffffff end
+  return h
+end)()
 local function newId(now)
   idCounter = idCounter + 1
-  local t = floor((now or 0) * 1000) % 0x100000000
-  return format("%08x-%04x-4%03x-%04x-%08x%04x", t, random(0, 0xffff), random(0, 0xfff),
-    random(0, 0x3fff) + 0x8000, random(0, 0x7fffffff), idCounter % 0x10000)
+  -- random() draws stay within 16 bits: Lua 5.1's random(m, n) overflows past 2^31 - 1.
+  return format("%08x-%04x-%04x-%08x-%04x%04x", os.time() % 0x100000000, floor((now or 0) * 1000) % 0x10000,
+    idCounter % 0x10000, salt, random(0, 0xffff), random(0, 0xffff))
 end
 
 local function lowerKeys(t)
@@ -567,7 +574,12 @@ function Client:_cachedGet(path, cb)
     if err then return safeCall(cb, err) end
     if res.status == 304 and cached then return safeCall(cb, nil, cached.data, false) end
     local etag = lowerKeys(res.headers)["etag"]
-    if etag then self._etags[path] = { etag = etag, data = data } end
+    if etag then
+      -- Each new cursor is a new path: start over past 100 so a long session stays bounded.
+      self._etagCount = (self._etagCount or 0) + 1
+      if self._etagCount > 100 then self._etags, self._etagCount = {}, 1 end
+      self._etags[path] = { etag = etag, data = data }
+    end
     safeCall(cb, nil, data, true)
   end)
 end

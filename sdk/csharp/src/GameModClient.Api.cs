@@ -22,7 +22,12 @@ namespace GameMod
             if (a.Status == 304 && have) return new KeyValuePair<object, bool>(cached.Value, false);
             string etag; // declared apart: mcs fails on `out var` inside async methods
             if (a.Headers.TryGetValue("etag", out etag))
-                lock (etags) etags[path] = new KeyValuePair<string, object>(etag, a.Data);
+                lock (etags)
+                {
+                    // Each new cursor is a new path: start over past 100 so a long session stays bounded.
+                    if (etags.Count >= 100 && !etags.ContainsKey(path)) etags.Clear();
+                    etags[path] = new KeyValuePair<string, object>(etag, a.Data);
+                }
             return new KeyValuePair<object, bool>(a.Data, true);
         }
 
