@@ -35,6 +35,8 @@ export interface ApiSettings {
 
 export interface AppDeps {
   pool: Pool;
+  /** Analytics reads (a read replica, ANALYTICS_DATABASE_URL); `pool` when absent. */
+  analyticsPool?: Pool;
   /** A fail-fast (producer) connection: a request never hangs waiting for Redis. */
   redis: Redis;
   /** Builds the dedicated connection live updates subscribe on (subscriber mode blocks others). */

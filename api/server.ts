@@ -1,3 +1,4 @@
+import { createPool } from '../db/pool.js';
 import type { Config } from '../lib/config.js';
 import { createRedis } from '../lib/redis.js';
 import type { RoleContext, RunningRole } from '../lib/role.js';
@@ -10,8 +11,19 @@ import { demoSignInAllowed } from './routes/demo-signin.js';
 export async function startApi(config: Config, ctx: RoleContext): Promise<RunningRole> {
   const redis = createRedis(ctx.redisUrl, 'producer', 'gamemod-api');
   await redis.connect();
+  // Analytics reads may go to a replica; the rest of the API reads what it has just written.
+  const analyticsPool = config.database.analyticsUrl
+    ? createPool({
+        url: config.database.analyticsUrl,
+        max: config.database.poolMax,
+        statementTimeoutMs: config.database.statementTimeoutMs,
+        connectTimeoutMs: config.database.connectTimeoutMs,
+        applicationName: 'gamemod-api-analytics',
+      })
+    : undefined;
   const app = await buildApp({
     pool: ctx.pool,
+    ...(analyticsPool ? { analyticsPool } : {}),
     redis,
     subscriber: () => createRedis(ctx.redisUrl, 'worker', 'gamemod-api-live'),
     logger: ctx.logger.child({ role: 'api' }),
@@ -45,6 +57,7 @@ export async function startApi(config: Config, ctx: RoleContext): Promise<Runnin
     name: 'api',
     async stop() {
       await app.close();
+      await analyticsPool?.end().catch(() => {});
       redis.disconnect();
     },
   };

@@ -48,6 +48,8 @@ export const envSchema = z.object({
 
   DATABASE_URL: optionalUrl,
   MIGRATION_DATABASE_URL: optionalUrl,
+  // A read replica for the analytics API's reads; unset: they go to DATABASE_URL.
+  ANALYTICS_DATABASE_URL: optionalUrl,
   DATABASE_POOL_MAX: z.coerce.number().int().min(1).max(200).default(10),
   DATABASE_STATEMENT_TIMEOUT_MS: z.coerce.number().int().min(100).default(15_000),
   DATABASE_CONNECT_TIMEOUT_MS: z.coerce.number().int().min(100).default(5_000),
@@ -162,6 +164,8 @@ export interface Config {
     readonly url: string | undefined;
     /** The owner connection that runs migrations; undefined means "do not migrate on start". */
     readonly migrationUrl: string | undefined;
+    /** The analytics API's reads (a replica, as the app role); undefined means `url`. */
+    readonly analyticsUrl: string | undefined;
     readonly poolMax: number;
     readonly statementTimeoutMs: number;
     readonly connectTimeoutMs: number;
@@ -267,6 +271,7 @@ export function loadConfig(env: Readonly<Record<string, string | undefined>> = p
     database: {
       url: e.DATABASE_URL,
       migrationUrl: e.MIGRATION_DATABASE_URL,
+      analyticsUrl: e.ANALYTICS_DATABASE_URL,
       poolMax: e.DATABASE_POOL_MAX,
       statementTimeoutMs: e.DATABASE_STATEMENT_TIMEOUT_MS,
       connectTimeoutMs: e.DATABASE_CONNECT_TIMEOUT_MS,

@@ -52,6 +52,11 @@ export const OPENAPI_TAGS = [
   },
   { name: 'games', description: "The organization's games and the keys their in-game SDKs use." },
   {
+    name: 'analytics',
+    description:
+      'Support metrics from the rollups: volume, response times, SLA, reopens, CSAT, workload, peak hours; JSON or CSV.',
+  },
+  {
     name: 'retention',
     description: 'How long tickets, messages and logs are kept before purging or anonymising.',
   },

@@ -1,4 +1,5 @@
 import type { FastifyInstance } from 'fastify';
+import { analyticsRoutes } from './analytics.js';
 import { attachmentRoutes } from './attachments.js';
 import { authRoutes } from './auth.js';
 import { cannedReplyRoutes } from './canned-replies.js';
@@ -50,6 +51,7 @@ export async function registerRoutes(app: FastifyInstance) {
   await app.register(slaRoutes);
   await app.register(webhookRoutes);
   await app.register(viewRoutes);
+  await app.register(analyticsRoutes);
   await app.register(liveRoutes);
   await app.register(sdkRoutes);
   await app.register(ratingRoutes);

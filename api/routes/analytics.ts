@@ -1,0 +1,357 @@
+import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
+import type { FastifyPluginAsyncZod } from 'fastify-type-provider-zod';
+import { z } from 'zod';
+import {
+  backlogBefore,
+  DIMENSION_NAMES,
+  type Dimension,
+  type Kind,
+  openedHeatmap,
+  openPerAssignee,
+  orgClock,
+  type RollupQuery,
+  rollupSums,
+  type Sums,
+} from '../../db/analytics-read.js';
+import { withTenant } from '../../db/tenant.js';
+import { AppError } from '../../lib/errors.js';
+import {
+  add,
+  addDays,
+  bucketsOf,
+  byGroup,
+  daysBetween,
+  durations,
+  METRICS,
+  toCsv,
+} from '../analytics-report.js';
+import { errorResponses, orgParams } from './schemas.js';
+
+const T = ['analytics'];
+const access = { permission: 'analytics.read' } as const;
+const UUID_DIMS = new Set<Dimension>(['team', 'assignee', 'category', 'game']);
+/** Longest range per bucket: hourly rows are many, and a chart of them unreadable past a month. */
+const MAX_DAYS = { hour: 31, day: 1_100, week: 1_100 } as const;
+
+const csvList = z
+  .string()
+  .max(4_000)
+  .transform((s) =>
+    s
+      .split(',')
+      .map((x) => x.trim())
+      .filter(Boolean),
+  );
+const uuidList = csvList.pipe(z.array(z.uuid()).max(50));
+const textList = csvList.pipe(z.array(z.string().min(1).max(100)).max(50));
+
+const filterShape = Object.fromEntries(
+  DIMENSION_NAMES.map((d) => [
+    d,
+    (UUID_DIMS.has(d) ? uuidList : textList)
+      .optional()
+      .meta({ description: `only these ${d} values (comma-separated)` }),
+  ]),
+) as Record<Dimension, z.ZodOptional<typeof textList>>;
+
+const rangeQuery = z.object({
+  from: z.iso
+    .date()
+    .optional()
+    .meta({ description: 'first day, in the org time zone (default: 29 days before to)' }),
+  to: z.iso
+    .date()
+    .optional()
+    .meta({ description: 'last day, included (default: today in the org time zone)' }),
+  format: z.enum(['json', 'csv']).optional().meta({ description: 'csv: the same data as text/csv' }),
+  ...filterShape,
+});
+const seriesQuery = rangeQuery.extend({
+  bucket: z.enum(['hour', 'day', 'week']).default('day'),
+  groupBy: z.enum(DIMENSION_NAMES as [Dimension, ...Dimension[]]).optional(),
+  compare: z
+    .enum(['true', 'false'])
+    .optional()
+    .meta({ description: 'true: also the previous period of the same length' }),
+});
+type RangeQuery = z.output<typeof rangeQuery>;
+
+const durationsSchema = z
+  .object({
+    count: z.number().int(),
+    mean: z.number().nullable(),
+    median: z.number().nullable(),
+    p90: z.number().nullable(),
+  })
+  .meta({ id: 'AnalyticsDurations', description: 'seconds; median and p90 within about 25 %' });
+
+const METRIC_SCHEMAS = {
+  volume: z.object({ opened: z.number(), solved: z.number(), merged: z.number(), backlog: z.number() }),
+  responseTimes: z.object({ firstResponse: durationsSchema, resolution: durationsSchema }),
+  sla: z.object({
+    tickets: z.number(),
+    withSla: z.number(),
+    breached: z.number(),
+    attainment: z.number().nullable(),
+    escalations: z.number(),
+  }),
+  reopens: z.object({ resolved: z.number(), reopened: z.number(), rate: z.number().nullable() }),
+  csat: z.object({
+    rated: z.number(),
+    average: z.number().nullable(),
+    distribution: z.array(z.number()),
+    responseRate: z.number().nullable(),
+  }),
+};
+type MetricName = keyof typeof METRIC_SCHEMAS;
+
+function seriesSchema<S extends z.ZodObject>(metrics: S, id: string) {
+  const series = z.array(
+    z.object({
+      group: z.string().nullable(),
+      points: z.array(metrics.extend({ bucket: z.string() })),
+      total: metrics,
+    }),
+  );
+  return z
+    .object({
+      from: z.string(),
+      to: z.string(),
+      bucket: z.enum(['hour', 'day', 'week']),
+      timeZone: z.string(),
+      groupBy: z.string().nullable(),
+      series,
+      previous: z.object({ from: z.string(), to: z.string(), series }).nullable(),
+    })
+    .meta({ id });
+}
+
+const wantsCsv = (req: FastifyRequest, q: { format?: string | undefined }) =>
+  q.format === 'csv' || (q.format === undefined && /\btext\/csv\b/.test(req.headers.accept ?? ''));
+
+function sendCsv(reply: FastifyReply, name: string, rows: Record<string, unknown>[]) {
+  return reply
+    .type('text/csv; charset=utf-8')
+    .header('content-disposition', `attachment; filename="${name}.csv"`)
+    .send(toCsv(rows));
+}
+
+/** Reads on the analytics pool (the replica when ANALYTICS_DATABASE_URL is set). */
+function inAnalytics<R>(req: FastifyRequest, fn: Parameters<typeof withTenant<R>>[2]): Promise<R> {
+  if (!req.org) throw new AppError('internal', 'analytics route without an org');
+  return withTenant(req.server.deps.analyticsPool ?? req.server.deps.pool, req.org.orgId, fn);
+}
+
+/** The range asked for, defaults filled in from the org's today, checked against the bucket. */
+function rangeOf(q: RangeQuery, today: string, bucket: keyof typeof MAX_DAYS) {
+  const to = q.to ?? today;
+  const from = q.from ?? addDays(to, -29);
+  const days = daysBetween(from, to);
+  if (days < 1)
+    throw new AppError('validation_failed', 'from is after to', {
+      details: [{ path: 'from', message: 'after to' }],
+    });
+  if (days > MAX_DAYS[bucket]) {
+    throw new AppError('validation_failed', `at most ${MAX_DAYS[bucket]} days with ${bucket} buckets`, {
+      details: [{ path: 'from', message: `at most ${MAX_DAYS[bucket]} days with ${bucket} buckets` }],
+    });
+  }
+  const filters: RollupQuery['filters'] = {};
+  for (const d of DIMENSION_NAMES) if (q[d]?.length) filters[d] = q[d];
+  return { from, to, days, filters };
+}
+
+export const analyticsRoutes: FastifyPluginAsyncZod = async (app) => {
+  const base = '/v1/orgs/:orgId/analytics';
+
+  /** A time-series endpoint over the rollups of `kinds`, reported by METRICS[name]. */
+  function seriesRoute(path: string, name: MetricName, kinds: Kind[], summary: string, id: string) {
+    const schema = seriesSchema(METRIC_SCHEMAS[name], id);
+    // Typed loosely: the response schema varies with the metric; validation and serialization
+    // still run on the schemas below.
+    (app as unknown as FastifyInstance).get(
+      `${base}/${path}`,
+      {
+        config: { access },
+        schema: {
+          tags: T,
+          operationId: `analytics${id.replace('Analytics', '')}`,
+          summary,
+          description: 'Answers text/csv to `Accept: text/csv` or `?format=csv`.',
+          params: orgParams,
+          querystring: seriesQuery,
+          response: { 200: schema, ...errorResponses },
+        },
+      },
+      async (req: FastifyRequest, reply: FastifyReply) => {
+        const q = req.query as z.output<typeof seriesQuery>;
+        const result = await inAnalytics(req, async (tx) => {
+          const { timeZone, today } = await orgClock(tx);
+          const r = rangeOf(q, today, q.bucket);
+          const period = async (from: string, to: string) => {
+            const rq: RollupQuery = { from, to, bucket: q.bucket, filters: r.filters, groupBy: q.groupBy };
+            const sums: Sums[][] = [];
+            for (const k of kinds) sums.push(await rollupSums(tx, k, rq));
+            const start = name === 'volume' ? await backlogBefore(tx, rq) : new Map<string | null, number>();
+            const buckets = bucketsOf(from, to, q.bucket);
+            const series = [...byGroup(sums, buckets)].map(([group, points]) => {
+              let backlog = start.get(group) ?? 0;
+              let total: Sums[] | undefined;
+              const out = [...points].map(([bucket, s]) => {
+                total = total ? total.map((t, i) => add(t, s[i] as Sums)) : s;
+                backlog += (s[0]?.n ?? 0) - (s[1]?.n ?? 0);
+                const m = METRICS[name](s);
+                return { bucket, ...m, ...(name === 'volume' ? { backlog } : {}) };
+              });
+              const totals = METRICS[name](total ?? []);
+              return { group, points: out, total: { ...totals, ...(name === 'volume' ? { backlog } : {}) } };
+            });
+            return { from, to, series };
+          };
+          const current = await period(r.from, r.to);
+          const previous =
+            q.compare === 'true' ? await period(addDays(r.from, -r.days), addDays(r.from, -1)) : null;
+          return { ...current, bucket: q.bucket, timeZone, groupBy: q.groupBy ?? null, previous };
+        });
+        if (!wantsCsv(req, q)) return result;
+        const rows = [['current', result] as const, ['previous', result.previous] as const].flatMap(
+          ([p, data]) =>
+            (data?.series ?? []).flatMap((s) => s.points.map((pt) => ({ period: p, group: s.group, ...pt }))),
+        );
+        return sendCsv(reply, `${path}-${result.from}-${result.to}`, rows);
+      },
+    );
+  }
+
+  seriesRoute(
+    'volume',
+    'volume',
+    ['opened', 'resolved'],
+    'Tickets opened, solved, merged and the backlog',
+    'AnalyticsVolume',
+  );
+  seriesRoute(
+    'response-times',
+    'responseTimes',
+    ['opened', 'resolved'],
+    'First response and resolution times',
+    'AnalyticsResponseTimes',
+  );
+  seriesRoute(
+    'sla',
+    'sla',
+    ['opened'],
+    'SLA attainment, breaches and escalations of the tickets opened',
+    'AnalyticsSla',
+  );
+  seriesRoute('reopens', 'reopens', ['resolved'], 'Reopen rate of the tickets resolved', 'AnalyticsReopens');
+  seriesRoute('csat', 'csat', ['resolved'], 'Satisfaction ratings of the tickets resolved', 'AnalyticsCsat');
+
+  app.get(
+    `${base}/workload`,
+    {
+      config: { access },
+      schema: {
+        tags: T,
+        operationId: 'analyticsWorkload',
+        summary: 'Per assignee: open tickets now, replies, tickets resolved and handle time in the range',
+        description: 'Answers text/csv to `Accept: text/csv` or `?format=csv`.',
+        params: orgParams,
+        querystring: rangeQuery,
+        response: {
+          200: z
+            .object({
+              from: z.string(),
+              to: z.string(),
+              timeZone: z.string(),
+              assignees: z.array(
+                z.object({
+                  assigneeId: z.string().nullable(),
+                  open: z.number(),
+                  replies: z.number(),
+                  resolved: z.number(),
+                  handleTime: durationsSchema,
+                }),
+              ),
+            })
+            .meta({ id: 'AnalyticsWorkload' }),
+          ...errorResponses,
+        },
+      },
+    },
+    async (req, reply) => {
+      const result = await inAnalytics(req, async (tx) => {
+        const { timeZone, today } = await orgClock(tx);
+        const r = rangeOf(req.query, today, 'day');
+        const rq: RollupQuery = {
+          from: r.from,
+          to: r.to,
+          bucket: 'week',
+          filters: r.filters,
+          groupBy: 'assignee',
+        };
+        const total = (rows: Sums[]) => {
+          const m = new Map<string | null, Sums>();
+          for (const s of rows) m.set(s.group, m.has(s.group) ? add(m.get(s.group) as Sums, s) : s);
+          return m;
+        };
+        const replies = total(await rollupSums(tx, 'reply', rq));
+        const resolved = total(await rollupSums(tx, 'resolved', rq));
+        const open = await openPerAssignee(tx, r.filters);
+        const ids = [...new Set([...open.keys(), ...replies.keys(), ...resolved.keys()])];
+        const assignees = ids.map((id) => ({
+          assigneeId: id,
+          open: open.get(id) ?? 0,
+          replies: replies.get(id)?.n ?? 0,
+          resolved: (resolved.get(id)?.n ?? 0) - (resolved.get(id)?.merged ?? 0),
+          handleTime: durations(resolved.get(id)),
+        }));
+        assignees.sort((a, b) => b.open - a.open || b.replies - a.replies);
+        return { from: r.from, to: r.to, timeZone, assignees };
+      });
+      if (!wantsCsv(req, req.query)) return result;
+      return sendCsv(reply, `workload-${result.from}-${result.to}`, result.assignees);
+    },
+  );
+
+  app.get(
+    `${base}/heatmap`,
+    {
+      config: { access },
+      schema: {
+        tags: T,
+        operationId: 'analyticsHeatmap',
+        summary: 'Tickets opened per weekday and hour of the day, in the org time zone',
+        description:
+          '`cells[d][h]`: d 0 is Monday, h the local hour. Answers text/csv to `Accept: text/csv` or `?format=csv`.',
+        params: orgParams,
+        querystring: rangeQuery,
+        response: {
+          200: z
+            .object({
+              from: z.string(),
+              to: z.string(),
+              timeZone: z.string(),
+              cells: z.array(z.array(z.number())),
+            })
+            .meta({ id: 'AnalyticsHeatmap' }),
+          ...errorResponses,
+        },
+      },
+    },
+    async (req, reply) => {
+      const result = await inAnalytics(req, async (tx) => {
+        const { timeZone, today } = await orgClock(tx);
+        const r = rangeOf(req.query, today, 'day');
+        const cells = await openedHeatmap(tx, { from: r.from, to: r.to, bucket: 'hour', filters: r.filters });
+        return { from: r.from, to: r.to, timeZone, cells };
+      });
+      if (!wantsCsv(req, req.query)) return result;
+      const days = ['monday', 'tuesday', 'wednesday', 'thursday', 'friday', 'saturday', 'sunday'];
+      const rows = result.cells.flatMap((hours, d) =>
+        hours.map((opened, hour) => ({ weekday: days[d], hour, opened })),
+      );
+      return sendCsv(reply, `heatmap-${result.from}-${result.to}`, rows);
+    },
+  );
+};
