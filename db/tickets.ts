@@ -69,11 +69,16 @@ export async function openTicket(
 ): Promise<{ ticket: Ticket; created: boolean }> {
   const input = parseInput(openTicketInput, rawInput);
   if (input.externalId) {
-    const existing = await byExternalId(tx, input.origin, input.externalId);
-    if (existing) return { ticket: existing, created: false };
-    // Serialize opens of this org behind the counter row, then look again with a fresh snapshot:
-    // a concurrent open with the same external id has committed by the time we hold the lock.
-    await tx.query('select 1 from organizations where id = $1::uuid for update', [tx.orgId]);
+    // One round trip: take the org's counter row (serializing opens of this org, so a concurrent
+    // open with the same external id has committed by the time we hold it) and look for the
+    // ticket. This read's snapshot predates the wait, so a duplicate committed meanwhile is
+    // caught by the insert's own fresh `not exists` below, which then returns the existing one.
+    const r = await tx.query<Ticket>(
+      `select ${COLUMNS} from (select id as locked_org from organizations where id = $1::uuid for update) o
+         join tickets t on t.org_id = o.locked_org and t.origin = $2::text and t.external_id = $3::text`,
+      [tx.orgId, input.origin, input.externalId],
+    );
+    if (r.rows[0]) return { ticket: r.rows[0], created: false };
   }
   const fromPlayer = actor.type === 'player' && input.body !== undefined;
   const r = await tx.query<Ticket>(
