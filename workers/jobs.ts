@@ -86,6 +86,8 @@ export const JOBS = {
   'outbox.prune': { queue: 'maintenance', schema: z.object({}) },
   /** Scheduled: re-enqueues messages that should have reached Discord by now and have not. */
   'discord.sweep': { queue: 'maintenance', schema: z.object({}) },
+  /** Scheduled every 2 s: folds ticket changes into the analytics rollups (workers/analytics.ts). */
+  'analytics.fold': { queue: 'timers', schema: z.object({}) },
   /** Scheduled: retries jobs that ran out of attempts (a long Postgres outage), unless permanent. */
   'jobs.retry_failed': { queue: 'maintenance', schema: z.object({}) },
 } as const;

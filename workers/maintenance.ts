@@ -46,6 +46,7 @@ const SCHEDULED = new Set<JobName>([
   'outbox.prune',
   'jobs.retry_failed',
   'discord.sweep',
+  'analytics.fold',
 ]);
 /** Failed jobs older than this are left alone (and expire with `removeOnFail`). */
 export const RETRY_FAILED_WITHIN_MS = 24 * 3600_000;

@@ -10,6 +10,7 @@ import { createRedis } from '../lib/redis.js';
 import type { SecretBox } from '../lib/secret-box.js';
 import type { TargetPolicy } from '../lib/ssrf.js';
 import type { Storage } from '../lib/storage/index.js';
+import { ANALYTICS_FOLD_EVERY_MS, foldAnalytics } from './analytics.js';
 import { copyAttachments, discordFileHosts } from './attachments.js';
 import { autoCloseSweep } from './auto-close.js';
 import { type Clock, systemClock } from './clock.js';
@@ -47,7 +48,14 @@ export interface RuntimeOptions {
   concurrency?: number;
   relay?: { enabled?: boolean; pollMs?: number; batchSize?: number; lookbackMs?: number };
   /** Repeating jobs (auto-close sweep, outbox pruning); off in tests that drive them by hand. */
-  schedulers?: { autoCloseEveryMs?: number; pruneEveryMs?: number; outboxRetentionDays?: number } | false;
+  schedulers?:
+    | {
+        autoCloseEveryMs?: number;
+        pruneEveryMs?: number;
+        outboxRetentionDays?: number;
+        analyticsEveryMs?: number;
+      }
+    | false;
   /** Run the job processors (off for a relay-only process or a test that inspects queued jobs). */
   processors?: boolean;
   /**
@@ -112,6 +120,9 @@ export function handlersFor(deps: WorkerDeps, retentionDays: number): Handlers {
     },
     'discord.sweep': async () => {
       await sweepUndeliveredMessages(deps);
+    },
+    'analytics.fold': async () => {
+      await foldAnalytics(deps);
     },
   };
 }
@@ -206,6 +217,13 @@ export async function startWorkerRuntime(opts: RuntimeOptions): Promise<WorkerRu
       { every: 5 * 60_000 },
       { name: 'jobs.retry_failed', data: {} },
     );
+    await queues
+      .get('timers')
+      .upsertJobScheduler(
+        'analytics-fold',
+        { every: schedulers.analyticsEveryMs ?? ANALYTICS_FOLD_EVERY_MS },
+        { name: 'analytics.fold', data: {} },
+      );
     await maint.upsertJobScheduler(
       'outbox-prune',
       { every: schedulers.pruneEveryMs ?? 3600_000 },

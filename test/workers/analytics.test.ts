@@ -1,0 +1,60 @@
+import { describe, expect, inject, it } from 'vitest';
+import { storedRollups } from '../../db/analytics-fold.js';
+import { openTicket } from '../../db/tickets.js';
+import { foldAnalytics } from '../../workers/analytics.js';
+import { startWorkerRuntime } from '../../workers/runtime.js';
+import { useTestDb } from '../support/db.js';
+import { makeOrg } from '../support/fixtures.js';
+import { box, logger, loopbackOnly, tenant, testDeps, uniquePrefix, until } from './support.js';
+
+const db = useTestDb();
+
+const openedCount = async (orgId: string) =>
+  (await tenant(db.app, orgId, (tx) => storedRollups(tx, 'daily')))
+    .filter((r) => r.kind === 'opened')
+    .reduce((s, r) => s + Number(r.n), 0);
+
+const open = (orgId: string, owner: Parameters<typeof openTicket>[2]) =>
+  tenant(db.app, orgId, (tx) => openTicket(tx, { subject: 'Stuck in the lobby', origin: 'panel' }, owner));
+
+describe('analytics fold job', () => {
+  it('folds every organization, each once, and a rerun finds nothing new', async () => {
+    const a = await makeOrg(db.app, 'Fold A');
+    const b = await makeOrg(db.app, 'Fold B');
+    await open(a.orgId, a.owner);
+    await open(a.orgId, a.owner);
+    await open(b.orgId, b.owner);
+    const t = testDeps(db.app, uniquePrefix());
+    try {
+      const first = await foldAnalytics(t.deps);
+      expect(first.tickets).toBeGreaterThanOrEqual(3);
+      expect(await openedCount(a.orgId)).toBe(2);
+      expect(await openedCount(b.orgId)).toBe(1);
+      expect((await foldAnalytics(t.deps)).tickets).toBe(0);
+    } finally {
+      await t.close();
+    }
+  });
+
+  it('shows a committed ticket in the rollups through the scheduled job', async () => {
+    const org = await makeOrg(db.app, 'Scheduled');
+    const runtime = await startWorkerRuntime({
+      pool: db.app,
+      redisUrl: inject('services').redisUrl,
+      logger,
+      box,
+      webhookTargets: loopbackOnly,
+      prefix: uniquePrefix(),
+      relay: { enabled: false },
+      schedulers: { analyticsEveryMs: 200 },
+    });
+    try {
+      await open(org.orgId, org.owner);
+      await until(async () => (await openedCount(org.orgId)) === 1);
+      await open(org.orgId, org.owner);
+      await until(async () => (await openedCount(org.orgId)) === 2);
+    } finally {
+      await runtime.stop();
+    }
+  });
+});
