@@ -165,6 +165,14 @@ describe('/sdk/v1 tickets', () => {
     expect(n.rows[0].n).toBe(1);
   });
 
+  it('opens one ticket for concurrent repeats of one idempotency key', async () => {
+    const same = () => openTicket(alice, 'idem-concurrent');
+    const answers = await Promise.all([same(), same(), same(), same()]);
+    const ids = new Set(answers.map((a) => a.json().ticket.id));
+    expect(ids.size).toBe(1);
+    expect(answers.map((a) => a.statusCode).sort()).toEqual([200, 200, 200, 201]);
+  });
+
   it('lists the player’s tickets with ETag/304 and a since cursor, shows staff replies, hides notes', async () => {
     const opened = (await openTicket(bob)).json().ticket;
     const list = await sdkCall(api, w.clientKey, 'GET', `/tickets?playerId=${encodeURIComponent(bob.id)}`);
