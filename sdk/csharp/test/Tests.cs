@@ -9,6 +9,7 @@ using System;
 using System.Collections.Concurrent;
 using System.Collections.Generic;
 using System.Diagnostics;
+using System.Globalization;
 using System.IO;
 using System.Linq;
 using System.Text.RegularExpressions;
@@ -84,6 +85,9 @@ static class Tests
     static int Main(string[] args)
     {
         cfg = (Dictionary<string, object>)Json.Parse(File.ReadAllText(args[0]));
+        // A comma-decimal culture, as on many players' machines: JSON must not follow it.
+        CultureInfo.DefaultThreadCurrentCulture = CultureInfo.CurrentCulture = new CultureInfo("de-DE");
+        JsonChecks();
         try
         {
             if (C("adapter") == "unity") MainLoop.Run(Run);
@@ -97,6 +101,26 @@ static class Tests
         results["adapter"] = C("adapter");
         Console.WriteLine("RESULT " + Json.Serialize(results));
         return failures == 0 ? 0 : 1;
+    }
+
+    static void JsonChecks()
+    {
+        var text = Json.Serialize(new Dictionary<string, object>
+        {
+            { "s", "a\"b\\c\n\u0001é" }, { "f", 12.5 }, { "n", -3 }, { "t", true }, { "l", new List<object> { 1, "x" } }, { "skip", null },
+        });
+        Check("Json.Serialize: escapes, invariant numbers, nulls left out",
+            text == "{\"s\":\"a\\\"b\\\\c\\n\\u0001é\",\"f\":12.5,\"n\":-3,\"t\":true,\"l\":[1,\"x\"]}", text);
+        var v = (Dictionary<string, object>)Json.Parse("{\"a\":[1,2.5e1,{\"b\":null}],\"u\":\"\\u00e9\\ud83d\\ude00\"}");
+        Check("Json.Parse: nested, exponent, null, surrogate pair",
+            (double)((List<object>)v["a"])[1] == 25 && ((Dictionary<string, object>)((List<object>)v["a"])[2])["b"] == null && (string)v["u"] == "é😀");
+        var refused = 0;
+        foreach (var bad in new[] { "{\"a\":1,}", "[1 2]", "\"open", "1 2", "{\"a\" 1}" })
+        {
+            try { Json.Parse(bad); }
+            catch (FormatException) { refused++; }
+        }
+        Check("Json.Parse refuses bad JSON with a FormatException", refused == 5, refused);
     }
 
     static async Task Run()
