@@ -1,10 +1,9 @@
 import { PermissionFlagsBits } from 'discord.js';
 import type { Actor } from '../db/changes.js';
-import { discordAccessFromStanding, readDiscordStanding } from '../db/discord-standing.js';
+import { discordCaller, discordPlayer } from '../db/discord-standing.js';
 import { type DiscordTicket, ticketForChannel } from '../db/discord-sync.js';
 import { type Guild, getGuild, orgForGuild } from '../db/guilds.js';
 import type { Permission } from '../db/permissions.js';
-import { upsertPlayer } from '../db/players.js';
 import { type Tx, withTenant } from '../db/tenant.js';
 import { upsertDiscordUser } from '../db/users.js';
 import { AppError } from '../lib/errors.js';
@@ -119,19 +118,8 @@ export async function whoIn(
   requestId: string,
   opts: WhoOptions = {},
 ): Promise<Who | null> {
-  const standing = await readDiscordStanding(tx, guildId, person.id, person.roleIds);
-  // The account is global, made in a transaction of its own, then the caller is read again
-  // (once per person, ever).
-  if (!standing.userId && standing.bestRoleId) return null;
-  const access = await discordAccessFromStanding(
-    tx,
-    guildId,
-    standing,
-    person.roleIds,
-    opts.join ?? true,
-    opts.rolesKnown ?? true,
-  );
-  return whoOf(tx.orgId, guildId, person, standing.userId, access, requestId);
+  const caller = await discordCaller(tx, guildId, person, opts.join ?? true, opts.rolesKnown ?? true);
+  return caller && whoOf(tx.orgId, guildId, person, caller.userId, caller.access, requestId);
 }
 
 function whoOf(
@@ -193,12 +181,8 @@ export function requirePermission(who: Who, permission: Permission): Actor & { t
 }
 
 /** The player profile of a Discord user in this org (created on first sight). */
-export async function playerActor(tx: Tx, person: DiscordPerson): Promise<Actor & { type: 'player' }> {
-  const player = await upsertPlayer(tx, {
-    displayName: (person.globalName || person.username).slice(0, 100),
-    discordUserId: person.id,
-  });
-  return { type: 'player', id: player.id };
+export function playerActor(tx: Tx, person: DiscordPerson): Promise<Actor & { type: 'player' }> {
+  return discordPlayer(tx, person);
 }
 
 /** The guild row with its settings; a guild unlinked in the meantime reads as not set up. */

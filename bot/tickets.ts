@@ -2,6 +2,7 @@ import { randomUUID } from 'node:crypto';
 import { DiscordAPIError } from 'discord.js';
 import { type Category, getCategory } from '../db/categories.js';
 import type { Actor } from '../db/changes.js';
+import { discordPlayer } from '../db/discord-standing.js';
 import {
   type DiscordTicket,
   discordTicket,
@@ -22,7 +23,7 @@ import { ticketChannelName, ticketThreadName } from '../lib/discord/names.js';
 import { finishOpening, type OpeningState } from '../lib/discord/opening.js';
 import { addThreadMember } from '../lib/discord/rest.js';
 import { AppError } from '../lib/errors.js';
-import { type DiscordPerson, guildOf, orgOf, playerActor } from './auth.js';
+import { type DiscordPerson, guildOf, orgOf } from './auth.js';
 import type { BotDeps } from './context.js';
 import {
   createForumPost,
@@ -183,7 +184,7 @@ async function openUnlocked(ctx: Ctx, req: OpenRequest): Promise<OpenResult> {
     const guild = await guildOf(tx, req.guildId);
     const category = req.categoryId ? await getCategory(tx, req.categoryId) : null;
     if (category?.archivedAt) throw new AppError('not_found', 'This ticket category is no longer offered.');
-    const player = await playerActor(tx, req.requester);
+    const player = await discordPlayer(tx, req.requester);
     if (!req.openedBy) await checkPlayerLimits(tx, guild, player.id, false);
     const cat = category ? guild.settings.categories?.[category.id] : undefined;
     const mode: TicketMode = cat?.mode ?? category?.ticketMode ?? 'thread';

@@ -1,4 +1,6 @@
+import type { Actor } from './changes.js';
 import { type DiscordStaffAccess, discordStaffAccess } from './guild-roles.js';
+import { upsertPlayer } from './players.js';
 import { snowflake } from './schemas.js';
 import type { Tx } from './tenant.js';
 import { parseInput } from './validate.js';
@@ -108,4 +110,34 @@ export async function discordAccessFromStanding(
     return { permissions: mapped, memberPermissions: new Set(), isMember: true };
   if (!m && !(join && bestRoleId)) return { permissions: mapped, ...none };
   return discordStaffAccess(tx, guildId, userId, discordRoleIds, join, rolesKnown);
+}
+
+/**
+ * The caller's user id and access, read and (when it must change) written in the caller's
+ * transaction; null for someone with a mapped role and no account yet, which the caller makes
+ * with `upsertDiscordUser` (global, a transaction of its own) before asking again.
+ */
+export async function discordCaller(
+  tx: Tx,
+  guildId: string,
+  person: { id: string; roleIds: readonly string[] },
+  join: boolean,
+  rolesKnown: boolean,
+): Promise<{ userId: string | null; access: DiscordStaffAccess } | null> {
+  const standing = await readDiscordStanding(tx, guildId, person.id, person.roleIds);
+  if (!standing.userId && standing.bestRoleId) return null;
+  const access = await discordAccessFromStanding(tx, guildId, standing, person.roleIds, join, rolesKnown);
+  return { userId: standing.userId, access };
+}
+
+/** The player profile of a Discord user in the tenant's org, made on first sight, as an actor. */
+export async function discordPlayer(
+  tx: Tx,
+  person: { id: string; username: string; globalName: string | null },
+): Promise<Actor & { type: 'player' }> {
+  const player = await upsertPlayer(tx, {
+    displayName: (person.globalName || person.username).slice(0, 100),
+    discordUserId: person.id,
+  });
+  return { type: 'player', id: player.id };
 }

@@ -2,6 +2,7 @@ import { randomUUID } from 'node:crypto';
 import { type Message, MessageType, type OmitPartialGroupDMChannel, type PartialMessage } from 'discord.js';
 import type { Actor } from '../../db/changes.js';
 import { SYSTEM } from '../../db/changes.js';
+import { discordCaller, discordPlayer } from '../../db/discord-standing.js';
 import {
   type DiscordTicket,
   recordDiscordChannelDeleted,
@@ -19,7 +20,7 @@ import { newTicketRow } from '../../lib/discord/components.js';
 import { postMessage } from '../../lib/discord/rest.js';
 import { isAppError } from '../../lib/errors.js';
 import { counter } from '../../lib/metrics.js';
-import { type DiscordPerson, playerActor, profileOf, whoIn } from '../auth.js';
+import type { DiscordPerson } from '../auth.js';
 import type { BotDeps } from '../context.js';
 
 const synced = counter('gamemod_bot_messages_synced_total', 'Discord messages seen in ticket channels', [
@@ -95,7 +96,7 @@ export async function onMessageCreate(deps: BotDeps, m: OmitPartialGroupDMChanne
     recordDiscordMessage(
       tx,
       { ticketId, messageId: m.id, body: m.content.slice(0, 16_000), attachments },
-      fromPerson ? (staff ?? (await playerActor(tx, person))) : SYSTEM,
+      fromPerson ? (staff ?? (await discordPlayer(tx, person))) : SYSTEM,
     );
   // The ticket, the writer's standing and the message in one transaction: a staff reply in a
   // ticket's thread costs one round trip for each of them, plus the write.
@@ -106,9 +107,10 @@ export async function onMessageCreate(deps: BotDeps, m: OmitPartialGroupDMChanne
       if (m.webhookId && ticket.discordWebhookId === m.webhookId) return { kind: 'ours' };
       let staff: Actor | null = null;
       if (m.author.id !== ticket.requesterDiscordId && fromPerson) {
-        const who = await whoIn(tx, guildId, person, randomUUID(), { join: false, rolesKnown: !!member });
-        if (!who) return { kind: 'needs_account' };
-        staff = who.staff;
+        const caller = await discordCaller(tx, guildId, person, false, !!member);
+        if (!caller) return { kind: 'needs_account' };
+        if (caller.userId && caller.access.permissions.size > 0)
+          staff = { type: 'user', id: caller.userId, requestId: randomUUID() };
       }
       // A closed ticket's message is answered after the commit (a Discord post), below.
       if (ticket.status === 'closed' && fromPerson) return { kind: 'closed', ticket, staff };
@@ -118,7 +120,12 @@ export async function onMessageCreate(deps: BotDeps, m: OmitPartialGroupDMChanne
   try {
     r = await read();
     if (r.kind === 'needs_account') {
-      await upsertDiscordUser(deps.pool, profileOf(person));
+      await upsertDiscordUser(deps.pool, {
+        discordUserId: person.id,
+        username: person.username,
+        globalName: person.globalName,
+        avatar: person.avatar,
+      });
       r = await read();
     }
   } catch (err) {
@@ -175,12 +182,10 @@ export async function onMessageUpdate(
     if (!ticket) return false;
     const actor: Actor =
       m.author && m.author.id === ticket.requesterDiscordId
-        ? await playerActor(tx, {
+        ? await discordPlayer(tx, {
             id: m.author.id,
             username: m.author.username,
             globalName: m.author.globalName,
-            avatar: m.author.avatar,
-            roleIds: [],
           })
         : SYSTEM;
     return recordDiscordEdit(tx, { messageId: m.id, body: content.slice(0, 16_000) }, actor);
