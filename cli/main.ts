@@ -1,4 +1,5 @@
 import { isAppError } from '../lib/errors.js';
+import * as analyticsBackfill from './commands/analytics-backfill.js';
 import * as tokenCreate from './commands/token-create.js';
 import { type Cli, CliError, USAGE } from './context.js';
 
@@ -10,6 +11,7 @@ interface Command {
 }
 const COMMANDS: Record<string, Command> = {
   'token create': tokenCreate,
+  'analytics backfill': analyticsBackfill,
 };
 
 function help(): string {
