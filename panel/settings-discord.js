@@ -3,6 +3,7 @@ import { useState } from 'preact/hooks';
 import { api } from './api.js';
 import { ConfirmButton, ErrorFor, invalid, SecretOnce, useForm, useLoad, when } from './forms.js';
 import { html } from './html.js';
+import { CategoryTargets } from './settings-discord-categories.js';
 
 /**
  * @typedef {{ guildId: string, name: string, settings: Record<string, any>, linkedAt: string }} Guild
@@ -24,8 +25,8 @@ const LIMITS = /** @type {const} */ ([
 
 /**
  * The Discord servers linked to the org: a one-time code to link another (pasted into the bot's
- * `/setup link`), and for each server its channels, limits and which Discord roles act as which
- * org role. Shown to `guilds.manage`.
+ * `/setup link`), and for each server its channels, limits, where each ticket category's tickets
+ * go, and which Discord roles act as which org role. Shown to `guilds.manage`.
  * @param {import('./settings.js').SectionProps} props
  */
 export function DiscordSettings({ org }) {
@@ -107,11 +108,17 @@ function GuildCard({ base, guild, roles, onChanged }) {
   const save = async (e) => {
     e.preventDefault();
     setSaved('');
-    /** @type {Record<string, string | number>} */
+    /** @type {Record<string, string | number | null>} */
     const patch = {};
-    // The API merges: only filled-in fields are sent (a channel can be changed, not cleared, here).
-    for (const [k] of CHANNELS) if (values[k]?.trim()) patch[k] = values[k].trim();
-    for (const [k] of LIMITS) if (values[k]?.trim()) patch[k] = Number(values[k]);
+    // The API takes a merge patch: what is filled in is set, a field emptied is cleared (null:
+    // a channel back to none, a limit back to its default), what was empty and stays so is left.
+    for (const [k] of [...CHANNELS, ...LIMITS]) {
+      const v = values[k]?.trim() ?? '';
+      const isLimit = LIMITS.some(([l]) => l === k);
+      if (v) patch[k] = isLimit ? Number(v) : v;
+      else if (guild.settings[k] !== undefined) patch[k] = null;
+    }
+    if (!Object.keys(patch).length) return setSaved('Nothing changed.');
     if (await form.run(id('save'), () => api('PATCH', `${url}/settings`, patch))) {
       setSaved('Saved.');
       await onChanged();
@@ -174,6 +181,7 @@ function GuildCard({ base, guild, roles, onChanged }) {
       <${ErrorFor} id=${id('unlink')} errors=${errors} />
       ${saved ? html`<p class="notice" role="status">${saved}</p>` : null}
     </form>
+    <${CategoryTargets} base=${base} guildId=${g} settings=${guild.settings.categories ?? {}} onSaved=${onChanged} />
     <div class="stack">
       <h3 class="small-h">Discord roles that act as staff</h3>
       ${detail.error ? html`<p class="error" role="alert">${detail.error}</p>` : null}

@@ -53,8 +53,15 @@ async function stranger(name: string, width = 1280): Promise<{ page: Page; userI
   return { page, userId: user.id };
 }
 
+/**
+ * Opens a settings section: through the settings menu when the page already shows it (client
+ * routing: no new page load, modules and session asked again), else by loading its address.
+ */
 const settings = async (page: Page, section: string, heading: string) => {
-  await page.goto(`/o/${orgId}/settings/${section}`);
+  const target = `/o/${orgId}/settings/${section}`;
+  const link = page.locator(`nav.settings-nav a[href="${target}"]`);
+  if (!page.url().endsWith(target) && (await link.count()) > 0) await link.click();
+  else await page.goto(target);
   await page.getByRole('heading', { level: 1, name: heading }).waitFor();
 };
 /** Until every part of the page has its data (no "Loading…" left), so checks see the full page. */
@@ -433,6 +440,47 @@ describe('Discord servers', () => {
     expect(await admin.getByRole('textbox', { name: /^Link code/ }).inputValue()).toMatch(
       /^GM-[A-Z0-9]{10}$/,
     );
+  });
+});
+
+describe('Discord settings per category, and clearing', () => {
+  it("clears a server's channel, and sets a category's forum, channel and tag, kept after a reload; an emptied tag is cleared", async () => {
+    await settings(admin, 'discord', 'Discord servers');
+    const card = admin.locator('li[data-guild]').first();
+    const guildId = (await card.getAttribute('data-guild')) as string;
+    const stored = async () =>
+      (await db.admin.query('select settings from discord_guilds where guild_id = $1', [guildId])).rows[0]
+        .settings;
+    await card.getByLabel(/^Support channel/).fill('123456789012345679');
+    await card.getByRole('button', { name: 'Save', exact: true }).click();
+    await card.getByText('Saved.').waitFor();
+    // Emptied and saved: back to none in the database, not left as it was.
+    await card.getByLabel(/^Support channel/).fill('');
+    await card.getByRole('button', { name: 'Save', exact: true }).click();
+    await expect.poll(async () => (await stored()).supportChannelId ?? 'none').toBe('none');
+
+    const group = card.locator('[data-category]').first();
+    const categoryId = (await group.getAttribute('data-category')) as string;
+    await group.getByLabel('Ticket mode').selectOption('forum');
+    await group.getByLabel('Channel, forum or channel category id').fill('323456789012345678');
+    await group.getByLabel('Forum tag id').fill('423456789012345678');
+    await card.getByRole('button', { name: 'Save categories' }).click();
+    await card.getByText('Saved.').last().waitFor();
+    expect((await stored()).categories[categoryId]).toEqual({
+      mode: 'forum',
+      channelId: '323456789012345678',
+      forumTagId: '423456789012345678',
+    });
+    await admin.reload();
+    const again = admin.locator('li[data-guild]').first().locator('[data-category]').first();
+    expect(await again.getByLabel('Ticket mode').inputValue()).toBe('forum');
+    expect(await again.getByLabel('Forum tag id').inputValue()).toBe('423456789012345678');
+    expect(await seriousViolations(admin)).toEqual([]);
+    await again.getByLabel('Forum tag id').fill('');
+    await admin.locator('li[data-guild]').first().getByRole('button', { name: 'Save categories' }).click();
+    await expect
+      .poll(async () => (await stored()).categories?.[categoryId])
+      .toEqual({ mode: 'forum', channelId: '323456789012345678' });
   });
 });
 
