@@ -260,9 +260,10 @@ describe('inbox work', () => {
     const team = await row('select id, name from teams where org_id = $1 order by name limit 1', [orgId]);
     await page.locator('#bulk-team').selectOption(team.id);
     await page.getByText(`Moved to ${team.name}: 3 of 3 done.`).waitFor();
-    const teams = await db.admin.query<{ team_id: string }>('select team_id from tickets where id = any($1)', [
-      three.map((t) => t.id),
-    ]);
+    const teams = await db.admin.query<{ team_id: string }>(
+      'select team_id from tickets where id = any($1)',
+      [three.map((t) => t.id)],
+    );
     expect(teams.rows.map((r) => r.team_id)).toEqual([team.id, team.id, team.id]);
     // Done ones are unticked: tick the three again for the close.
     for (const t of three) await rowOf(t.number).getByRole('checkbox').check();
