@@ -7,14 +7,8 @@ import { addMember } from './memberships.js';
 import { createOrganization } from './organizations.js';
 import type { Pool } from './pool.js';
 import { setRetentionPolicy } from './retention.js';
-import {
-  buildTimeline,
-  prng,
-  type Rng,
-  type SeedCategory,
-  type SeedPlayer,
-  type SeedPolicy,
-} from './seed-timeline.js';
+import type { SeedCategory, SeedPlayer, SeedPolicy } from './seed-rows.js';
+import { buildTimeline, prng, type Rng } from './seed-timeline.js';
 import { DEMO_SLUG, DEMO_STAFF, demoEmail } from './seed-users.js';
 import { createCalendar } from './sla-calendars.js';
 import { createPolicy } from './sla-policies.js';
