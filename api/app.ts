@@ -4,8 +4,8 @@ import { serializerCompiler, validatorCompiler } from 'fastify-type-provider-zod
 import { z } from 'zod';
 import { configDefaults } from '../lib/config.js';
 import { requestId } from '../lib/logger.js';
-import { createRatingLinks } from '../lib/rating-link.js';
 import { createDownloadSigner } from '../lib/signed-url.js';
+import { createTicketPages } from '../lib/ticket-links.js';
 import type { ApiSettings, AppDeps, RegisteredRoute } from './context.js';
 import {
   DEFAULT_HTTP_TIMEOUTS,
@@ -91,7 +91,7 @@ export async function buildApp(
       now: settings.now,
     }),
   );
-  app.decorate('ratingLinks', createRatingLinks(settings.secretKey, settings.publicUrl, settings.now));
+  app.decorate('ticketPages', createTicketPages(settings.secretKey, settings.publicUrl, settings.now));
   const tokenCache = new TokenCache(TOKEN_CACHE_MS, settings.now);
   app.decorate('tokenCache', tokenCache);
   const subscriber = deps.subscriber?.();

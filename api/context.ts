@@ -4,10 +4,10 @@ import type { Permission } from '../db/permissions.js';
 import type { Pool } from '../db/pool.js';
 import type { Tx } from '../db/tenant.js';
 import type { Logger } from '../lib/logger.js';
-import type { RatingLinks } from '../lib/rating-link.js';
 import type { DownloadSigner } from '../lib/signed-url.js';
 import type { TargetPolicy } from '../lib/ssrf.js';
 import type { Storage } from '../lib/storage/index.js';
+import type { TicketPages } from '../lib/ticket-links.js';
 import type { Session } from './sessions.js';
 import type { TokenCache } from './token-cache.js';
 
@@ -112,8 +112,8 @@ declare module 'fastify' {
     settings: ApiSettings;
     storage: Storage;
     signer: DownloadSigner;
-    /** Links to the web rating page (`/rate/<token>`) and their check. */
-    ratingLinks: RatingLinks;
+    /** Signed links to a ticket's rating and transcript pages, and their checks. */
+    ticketPages: TicketPages;
     registeredRoutes: readonly RegisteredRoute[];
     tokenCache: TokenCache;
     /**

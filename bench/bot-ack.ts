@@ -13,6 +13,7 @@ import { withTenant } from '../db/tenant.js';
 import { createUser } from '../db/users.js';
 import { createSecretBox } from '../lib/secret-box.js';
 import { randomSecretKey } from '../lib/secret-key.js';
+import { createTicketPages } from '../lib/ticket-links.js';
 import type { Benchmark } from './lib/benchmark.js';
 import { withCluster } from './lib/cluster.js';
 import { median, quantile } from './lib/load.js';
@@ -112,7 +113,7 @@ export const botAck: Benchmark = {
           apiUrl: `${ready.url}/api`,
           messageContent: true,
           box,
-          putObject: async () => ({ url: null }),
+          ticketPages: createTicketPages(randomSecretKey(), 'http://127.0.0.1'),
         });
         stopBot = () => bot.stop(10_000);
         await bot.start(ready.token);

@@ -4,8 +4,9 @@ import type { Pool } from '../db/pool.js';
 import { DEFAULT_SHARD_START_STALL_MS } from '../lib/config.js';
 import type { Logger } from '../lib/logger.js';
 import type { SecretBox } from '../lib/secret-box.js';
+import type { TicketPages } from '../lib/ticket-links.js';
 import { type CacheSizes, createBotClient } from './client.js';
-import { type BotDeps, createCaches, type PutObject } from './context.js';
+import { type BotDeps, createCaches } from './context.js';
 import { onInteraction } from './events/interaction-create.js';
 import { onChannelDeleted, onMessageCreate, onMessageDelete, onMessageUpdate } from './events/messages.js';
 import { dropPendingShardWaits, trackShards, watchShardStart } from './shard-start.js';
@@ -22,7 +23,8 @@ export interface BotOptions {
   messageContent: boolean;
   /** Seals channel webhook tokens at rest (lib/secret-box.ts, SECRET_KEY). */
   box: SecretBox;
-  putObject: PutObject;
+  /** Signed links to a ticket's web pages (lib/ticket-links.ts). */
+  ticketPages: TicketPages;
   /** Start fails when no shard became ready for this long (SHARD_START_STALL_MS). */
   startStallMs?: number;
   /** Discord's identify window, shortened only by tests against the fake Discord. */
@@ -69,7 +71,7 @@ export function createBot(o: BotOptions): Bot {
     logger: o.logger,
     client,
     box: o.box,
-    putObject: o.putObject,
+    ticketPages: o.ticketPages,
     ...caches,
     isOurWebhook: (id) => [...caches.webhooks.values()].some((w) => w.id === id),
   };

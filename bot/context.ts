@@ -4,10 +4,8 @@ import type { Category } from '../db/categories.js';
 import type { Pool } from '../db/pool.js';
 import type { Logger } from '../lib/logger.js';
 import type { SecretBox } from '../lib/secret-box.js';
+import type { TicketPages } from '../lib/ticket-links.js';
 import { TtlCache } from './cache.js';
-
-/** Where transcripts go: the storage module's `put`, or the fallback in transcripts.ts. */
-export type PutObject = (key: string, body: Buffer, contentType: string) => Promise<{ url: string | null }>;
 
 /** What every handler gets: the database, Redis, the logger and the process-wide caches. */
 export interface BotDeps {
@@ -19,7 +17,8 @@ export interface BotDeps {
   client: Client;
   /** Seals and opens channel webhook tokens stored on tickets (lib/secret-box.ts). */
   box: SecretBox;
-  putObject: PutObject;
+  /** Signed links to a ticket's web pages (its transcript for the player). */
+  ticketPages: TicketPages;
   /** Guild id → org id (null: not linked). Short-lived, so /setup elsewhere shows up quickly. */
   orgs: TtlCache<string, string | null>;
   /** Org id → categories, for building modals without a database round trip inside the 3 s. */

@@ -4,10 +4,9 @@ import type { Logger } from '../lib/logger.js';
 import { createRedis } from '../lib/redis.js';
 import type { RoleContext, RunningRole } from '../lib/role.js';
 import { createSecretBox } from '../lib/secret-box.js';
-import { createStorage } from '../lib/storage/index.js';
+import { createTicketPages } from '../lib/ticket-links.js';
 import { type Bot, createBot } from './bot.js';
 import { BotStartError, restartDecision } from './start-errors.js';
-import { storagePut } from './transcripts.js';
 
 /**
  * The bot role. Without Discord credentials it says how to enable it and stays idle, so a
@@ -34,7 +33,7 @@ export async function startBot(config: Config, ctx: RoleContext): Promise<Runnin
   const redis = createRedis(ctx.redisUrl, 'worker', 'gamemod-bot');
   await redis.connect();
   const box = createSecretBox(ctx.secretKey);
-  const putObject = storagePut(createStorage(config.storage));
+  const ticketPages = createTicketPages(ctx.secretKey, config.http.publicUrl);
   const token = config.discord.token;
   const launch = async (): Promise<Bot> => {
     const bot = createBot({
@@ -48,7 +47,7 @@ export async function startBot(config: Config, ctx: RoleContext): Promise<Runnin
       startStallMs: config.discord.startStallMs,
       cache: config.discord.cache,
       box,
-      putObject,
+      ticketPages,
     });
     try {
       await bot.start(token);

@@ -13,6 +13,7 @@ import {
   prioritySelect,
   rateButton,
   rateForm,
+  transcriptButton,
 } from './components/actions.js';
 import { ticketForm } from './components/form.js';
 import { openButton } from './components/open.js';
@@ -47,6 +48,7 @@ export const components = new Map<string, ComponentHandler>(
       prioritySelect,
       rateButton,
       rateForm,
+      transcriptButton,
     ] as unknown as ComponentHandler[]
   ).map((c) => [c.action, c]),
 );

@@ -336,33 +336,6 @@ export async function findTeamByName(
   return r.rows[0];
 }
 
-export interface TranscriptLine {
-  at: Date;
-  authorType: string;
-  authorName: string | null;
-  origin: string;
-  body: string;
-  editedAt: Date | null;
-  attachments: { filename: string; url: string | null; sizeBytes: number }[];
-}
-
-/** The whole conversation with author names and attachment links, oldest first: what a transcript shows. */
-export async function transcriptLines(tx: Tx, ticketId: string): Promise<TranscriptLine[]> {
-  const r = await tx.query<TranscriptLine>(
-    `select m.created_at as at, m.author_type as "authorType", coalesce(u.display_name, p.display_name) as "authorName",
-       m.origin, m.body, m.edited_at as "editedAt",
-       coalesce((select json_agg(json_build_object('filename', a.filename, 'url', a.external_url, 'sizeBytes', a.size_bytes)
-                 order by a.created_at) from attachments a where a.org_id = m.org_id and a.message_id = m.id), '[]') as attachments
-     from messages m
-     left join users u on u.id = m.author_user_id
-     left join player_profiles p on p.org_id = m.org_id and p.id = m.author_player_id
-     where m.org_id = $1::uuid and m.ticket_id = $2::uuid and m.deleted_at is null
-     order by m.created_at, m.id`,
-    [tx.orgId, parseInput(id, ticketId)],
-  );
-  return r.rows;
-}
-
 /**
  * A Discord-side action on a ticket that changes no ticket column (a member added to or removed
  * from the thread, a reply posted through a canned reply...): history and audit only.

@@ -1,10 +1,10 @@
 import type { REST } from '@discordjs/rest';
 import type { Pool } from '../db/pool.js';
 import type { Logger } from '../lib/logger.js';
-import type { RatingLinks } from '../lib/rating-link.js';
 import type { SecretBox } from '../lib/secret-box.js';
 import type { TargetPolicy } from '../lib/ssrf.js';
 import type { Storage } from '../lib/storage/index.js';
+import type { TicketPages } from '../lib/ticket-links.js';
 import type { Clock } from './clock.js';
 import type { Queues } from './queues.js';
 
@@ -29,8 +29,8 @@ export interface WorkerDeps {
   discord: REST | null;
   /** Where copies of Discord attachments go; null leaves them as links. */
   storage: Storage | null;
-  /** Links to the web rating page for closing messages in threads; null leaves them out. */
-  ratingLinks: RatingLinks | null;
+  /** Links to a ticket's rating and transcript pages for Discord messages; null leaves them out. */
+  ticketPages: TicketPages | null;
   /** Hosts a Discord attachment link may point at (`discordFileHosts`): nothing else is fetched. */
   discordFileHosts: ReadonlySet<string>;
 }

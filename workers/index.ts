@@ -1,9 +1,9 @@
 import type { Config } from '../lib/config.js';
-import { createRatingLinks } from '../lib/rating-link.js';
 import { assertNoEviction, createRedis } from '../lib/redis.js';
 import type { RoleContext, RunningRole } from '../lib/role.js';
 import { createSecretBox } from '../lib/secret-box.js';
 import { createStorage } from '../lib/storage/index.js';
+import { createTicketPages } from '../lib/ticket-links.js';
 import { startWorkerRuntime } from './runtime.js';
 
 /**
@@ -33,7 +33,7 @@ export async function startWorkers(config: Config, ctx: RoleContext): Promise<Ru
       ? { token: config.discord.token, apiUrl: config.discord.apiUrl }
       : undefined,
     storage: createStorage(config.storage),
-    ratingLinks: createRatingLinks(ctx.secretKey, config.http.publicUrl),
+    ticketPages: createTicketPages(ctx.secretKey, config.http.publicUrl),
     discordApiUrl: config.discord.apiUrl,
     concurrency: config.workers.concurrency,
     schedulers: { outboxRetentionDays: config.workers.outboxRetentionDays },

@@ -5,11 +5,11 @@ import type { Pool } from '../db/pool.js';
 import { configDefaults } from '../lib/config.js';
 import { isLongChannelEditWait } from '../lib/discord/rest.js';
 import type { Logger } from '../lib/logger.js';
-import type { RatingLinks } from '../lib/rating-link.js';
 import { createRedis } from '../lib/redis.js';
 import type { SecretBox } from '../lib/secret-box.js';
 import type { TargetPolicy } from '../lib/ssrf.js';
 import type { Storage } from '../lib/storage/index.js';
+import type { TicketPages } from '../lib/ticket-links.js';
 import { ANALYTICS_FOLD_EVERY_MS, foldAnalytics } from './analytics.js';
 import { copyAttachments, discordFileHosts } from './attachments.js';
 import { autoCloseSweep } from './auto-close.js';
@@ -40,8 +40,8 @@ export interface RuntimeOptions {
   discord?: { token: string; apiUrl: string } | undefined;
   /** Where Discord attachments are copied (skipped without it). */
   storage?: Storage;
-  /** Links to the web rating page (`PUBLIC_URL/rate/...`) for closing messages in threads. */
-  ratingLinks?: RatingLinks;
+  /** Links to a ticket's web pages (`PUBLIC_URL/rate/...`, transcripts) for Discord messages. */
+  ticketPages?: TicketPages;
   /** DISCORD_API_URL: its host may serve attachment links too (a proxy, or a test's fake). */
   discordApiUrl?: string;
   /** Jobs run at once per queue; WORKER_CONCURRENCY's default when omitted. */
@@ -164,7 +164,7 @@ export async function startWorkerRuntime(opts: RuntimeOptions): Promise<WorkerRu
         }).setToken(opts.discord.token)
       : null,
     storage: opts.storage ?? null,
-    ratingLinks: opts.ratingLinks ?? null,
+    ticketPages: opts.ticketPages ?? null,
     discordFileHosts: discordFileHosts(
       opts.discordApiUrl ?? opts.discord?.apiUrl ?? configDefaults().discord.apiUrl,
     ),

@@ -1,7 +1,6 @@
 import { createHash, randomUUID } from 'node:crypto';
 import { DiscordAPIError, RateLimitError, type REST } from '@discordjs/rest';
 import { Routes } from 'discord.js';
-import { transcriptLines } from '../db/discord-sync.js';
 import { type PendingOpening, pendingOpening, recordOpeningStep } from '../db/discord-ticket-openings.js';
 import {
   claimTicketSide,
@@ -15,7 +14,14 @@ import {
   ticketForSync,
 } from '../db/discord-ticket-sides.js';
 import { withTenant } from '../db/tenant.js';
-import { actionRows, ratingLinkRow, ratingRows, summaryParts } from '../lib/discord/components.js';
+import { transcriptLines } from '../db/transcripts.js';
+import {
+  actionRows,
+  ratingLinkRow,
+  ratingRows,
+  summaryParts,
+  transcriptRow,
+} from '../lib/discord/components.js';
 import { renamedTicketName } from '../lib/discord/names.js';
 import { finishOpening } from '../lib/discord/opening.js';
 import {
@@ -207,8 +213,8 @@ async function converge(
   // Only the player who opened it rates a ticket, once, and not one merged into another.
   const rateable = t.rating === null && !!t.requesterDiscordId && !s.mergedIntoNumber;
   // Discord disables ordinary buttons in a locked thread: there the closing message carries a
-  // link to the web rating page and the star buttons go by DM. A dedicated channel is not
-  // locked (the player is left read-only), so its closing message keeps the buttons.
+  // link to the web rating page, and the star and Transcript buttons go by DM. A dedicated
+  // channel is not locked (the player is left read-only), so its closing message keeps them.
   const inThread = t.discordMode !== 'channel';
   if (!side.ratingPromptMessageId) {
     const why = s.mergedIntoNumber
@@ -216,7 +222,8 @@ async function converge(
       : s.closeReason
         ? `: ${s.closeReason}`
         : '.';
-    const link = rateable && inThread && deps.ratingLinks ? deps.ratingLinks.url(data.orgId, t.id) : null;
+    const link =
+      rateable && inThread && deps.ticketPages ? deps.ticketPages.rating.url(data.orgId, t.id) : null;
     const m = await postMessage(
       rest,
       channelId,
@@ -226,7 +233,11 @@ async function converge(
             0,
             2000,
           ),
-        components: !rateable ? [] : !inThread ? ratingRows(t.id) : link ? ratingLinkRow(link) : [],
+        components: inThread
+          ? link
+            ? ratingLinkRow(link)
+            : []
+          : [...(rateable ? ratingRows(t.id) : []), ...(t.requesterDiscordId ? transcriptRow(t.id) : [])],
         allowed_mentions: { users: t.requesterDiscordId ? [t.requesterDiscordId] : [] },
         nonce: nonce(t.id, 'cl', closedAt),
         enforce_nonce: true,
@@ -235,8 +246,8 @@ async function converge(
     );
     await record({ ratingPromptMessageId: m.id });
   }
-  if (rateable && inThread && !side.ratingDm) {
-    await record({ ratingDm: await sendRatingDm(rest, s, closedAt, x) });
+  if (t.requesterDiscordId && !s.mergedIntoNumber && inThread && !side.ratingDm) {
+    await record({ ratingDm: await sendClosingDm(rest, s, rateable, closedAt, x) });
   }
   const reason = `GameMod: ticket #${t.number} closed by ${s.closedBy ?? 'GameMod'}`.slice(0, 512);
   if (t.discordMode === 'channel') {
@@ -248,10 +259,15 @@ async function converge(
   await record({ appliedState: 'closed' });
 }
 
-/** The star buttons by DM; `refused` when the player takes no DMs from the bot (50007). */
-async function sendRatingDm(
+/**
+ * The player's DM on a close: the star buttons (when the ticket is still to be rated) and the
+ * Transcript button, which stay pressable there; `refused` when the player takes no DMs from the
+ * bot (50007).
+ */
+async function sendClosingDm(
   rest: REST,
   s: TicketForSync,
+  rateable: boolean,
   closedAt: Date,
   x: RequestExtras,
 ): Promise<'sent' | 'refused'> {
@@ -263,11 +279,14 @@ async function sendRatingDm(
       dm.id,
       {
         content:
-          `Your ticket #${t.number} “${t.subject}” was closed. How did we do? Rate it once, from 1 to 5 stars.`.slice(
+          `Your ticket #${t.number} “${t.subject}” was closed.${rateable ? ' How did we do? Rate it once, from 1 to 5 stars.' : ''}`.slice(
             0,
             2000,
           ),
-        components: ratingRows(t.id, t.discordGuildId ?? undefined),
+        components: [
+          ...(rateable ? ratingRows(t.id, t.discordGuildId ?? undefined) : []),
+          ...transcriptRow(t.id, t.discordGuildId ?? undefined),
+        ],
         allowed_mentions: { parse: [] },
         nonce: nonce(t.id, 'dm', closedAt),
         enforce_nonce: true,
@@ -442,18 +461,14 @@ async function postTranscript(
 ): Promise<string | null> {
   const t = s.ticket;
   const lines = await withTenant(deps.pool, orgId, (tx) => transcriptLines(tx, t.id));
-  const html = Buffer.from(renderTranscript(t, lines, s.closeReason));
-  let url: string | null = null;
+  // The copy is a snapshot: its files are listed by name, and the link leads to the live page
+  // (staff sign-in), which links the stored copies of attachments with fresh signed links.
+  const url = deps.ticketPages?.staffTranscriptUrl(orgId, t.id) ?? null;
+  const html = Buffer.from(renderTranscript(t, lines, s.closeReason, { liveUrl: url }));
   if (deps.storage) {
-    const key = `orgs/${orgId}/transcripts/${t.id}.html`;
-    await deps.storage.put(key, html, {
+    await deps.storage.put(`orgs/${orgId}/transcripts/${t.id}.html`, html, {
       contentType: 'text/html; charset=utf-8',
       contentLength: html.length,
-    });
-    url = deps.storage.presignGet(key, {
-      expiresInSeconds: 7 * 86_400,
-      disposition: 'inline',
-      filename: `ticket-${t.number}.html`,
     });
   }
   if (!s.transcriptChannelId) return null;

@@ -160,6 +160,14 @@ const STREAMED_ANSWER = {
   },
 };
 
+/** A web page a route answers (`produces: ['text/html']` in its schema), such as a transcript. */
+const PAGE_ANSWER = {
+  200: {
+    description: 'An HTML page',
+    content: { 'text/html': { schema: z.string() } },
+  },
+};
+
 type TransformInput = Parameters<typeof zodTransform>[0] & { route: RouteOptions };
 
 /**
@@ -169,13 +177,15 @@ type TransformInput = Parameters<typeof zodTransform>[0] & { route: RouteOptions
  */
 function transformRoute(input: TransformInput) {
   const { route } = input;
-  const schema = (input.schema ?? {}) as Record<string, unknown>;
+  const { produces, ...schema } = (input.schema ?? {}) as Record<string, unknown>;
   if (schema.hide) return zodTransform(input);
   const methods = (Array.isArray(route.method) ? route.method : [route.method]).map(String);
   const response = { ...(schema.response as Record<string, unknown> | undefined) };
   // A route that streams its answer (a download) declares no response schema: one would make
   // its answer JSON. (The WebSocket route is hidden from the document by @fastify/websocket.)
-  if (!schema.response) Object.assign(response, STREAMED_ANSWER);
+  // A page declares `produces: ['text/html']` instead (its errors stay JSON).
+  const page = Array.isArray(produces) && produces.includes('text/html');
+  if (!schema.response) Object.assign(response, page ? PAGE_ANSWER : STREAMED_ANSWER);
   for (const status of impliedErrors(route, schema, methods)) response[status] ??= errorSchema;
   const security = securityOf(route.config?.access, methods);
   const headers = route.config?.idempotent && !schema.headers ? idempotencyHeader : schema.headers;

@@ -24,6 +24,7 @@ import { teamRoutes } from './teams.js';
 import { ticketRoutes } from './tickets.js';
 import { tokenRoutes } from './tokens.js';
 import { totpRoutes } from './totp.js';
+import { transcriptRoutes } from './transcripts.js';
 import { viewRoutes } from './views.js';
 import { webhookRoutes } from './webhooks.js';
 
@@ -55,6 +56,7 @@ export async function registerRoutes(app: FastifyInstance) {
   await app.register(liveRoutes);
   await app.register(sdkRoutes);
   await app.register(ratingRoutes);
+  await app.register(transcriptRoutes);
   // Last: its catch-all serves the panel for client-side routes no other route claims.
   await app.register(panelRoutes);
 }

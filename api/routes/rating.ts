@@ -8,7 +8,7 @@ import { AppError } from '../../lib/errors.js';
 import { escapeHtml as esc } from '../../lib/html.js';
 
 /**
- * The web rating page a closed ticket's Discord message links to (`lib/rating-link.ts`): Discord
+ * The web rating page a closed ticket's Discord message links to (`lib/ticket-links.ts`): Discord
  * disables ordinary buttons in a locked thread, and a player may take no DMs from the bot, so
  * the link is the way to rate that always works. Plain HTML and a form, no script and no sign-in:
  * the signed link names the ticket, and the rating is recorded as the ticket's player, once.
@@ -58,7 +58,7 @@ export const ratingRoutes: FastifyPluginAsyncZod = async (app) => {
 
   /** The link's ticket, read in the link's org; a bad or expired link is a 404 page. */
   const ticketOf = async (raw: string) => {
-    const claims = app.ratingLinks.verify(raw);
+    const claims = app.ticketPages.rating.verify(raw);
     if (!claims) return null;
     const t = await withTenant(app.deps.pool, claims.orgId, (tx) => getTicket(tx, claims.ticketId)).catch(
       (err: unknown) => {
@@ -72,8 +72,14 @@ export const ratingRoutes: FastifyPluginAsyncZod = async (app) => {
     'This rating link does not work',
     '<p>It is not valid any more (links last 30 days) or the ticket is gone.</p>',
   );
-  const thanks = (n: number, stars: number) =>
-    page('Thanks for your rating', `<p>Ticket #${n}: ${'★'.repeat(stars)}</p>`);
+  /** A fresh, short-lived link to the conversation, for the player to keep a copy. */
+  const transcript = (orgId: string, ticketId: string) =>
+    `<p><a href="${esc(app.ticketPages.transcript.url(orgId, ticketId))}">Read the conversation</a> (the link works for an hour)</p>`;
+  const thanks = (orgId: string, t: { id: string; number: number }, stars: number) =>
+    page(
+      'Thanks for your rating',
+      `<p>Ticket #${t.number}: ${'★'.repeat(stars)}</p>${transcript(orgId, t.id)}`,
+    );
 
   app.get(
     '/rate/:token',
@@ -87,10 +93,10 @@ export const ratingRoutes: FastifyPluginAsyncZod = async (app) => {
       const found = await ticketOf(req.params.token);
       if (!found) return reply.code(404).send(invalid);
       const t = found.ticket;
-      if (t.rating !== null) return thanks(t.number, t.rating);
+      if (t.rating !== null) return thanks(found.orgId, t, t.rating);
       if (t.status !== 'closed' && t.status !== 'solved')
         return page(`Ticket #${t.number} is still open`, '<p>You can rate it once it is closed.</p>');
-      return page('Rate your ticket', ratingForm(t.number, t.subject));
+      return page('Rate your ticket', ratingForm(t.number, t.subject) + transcript(found.orgId, t.id));
     },
   );
 
@@ -135,7 +141,7 @@ export const ratingRoutes: FastifyPluginAsyncZod = async (app) => {
             .send(page(`Ticket #${t.number} is still open`, '<p>You can rate it once it is closed.</p>'));
         throw err;
       }
-      return thanks(t.number, input.data.stars);
+      return thanks(found.orgId, t, input.data.stars);
     },
   );
 };

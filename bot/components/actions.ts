@@ -1,7 +1,14 @@
-import type { ButtonInteraction, ModalSubmitInteraction, StringSelectMenuInteraction } from 'discord.js';
+import {
+  type ButtonInteraction,
+  ButtonStyle,
+  ComponentType,
+  type ModalSubmitInteraction,
+  type StringSelectMenuInteraction,
+} from 'discord.js';
 import { withTenant } from '../../db/tenant.js';
 import { claim, setPriority } from '../../db/tickets.js';
 import { AppError } from '../../lib/errors.js';
+import { TRANSCRIPT_LINK_MINUTES } from '../../lib/ticket-links.js';
 import { requirePermission, resolveWho } from '../auth.js';
 import { closeTicketFlow, rateFlow } from '../closing.js';
 import { personOf } from '../discord-api.js';
@@ -104,5 +111,36 @@ export const rateForm: ComponentHandler<ModalSubmitInteraction> = {
     const n = Number(args[1]);
     await rateFlow(ctx, who, ticket, n, comment || undefined);
     await respond(i, `Thanks for rating ticket #${ticket.number} ${'★'.repeat(n)}.`);
+  },
+};
+
+/**
+ * Transcript button (a DM or a dedicated channel): a fresh short-lived link to the web transcript,
+ * for the ticket's player or staff who may read tickets; nobody else learns it exists.
+ */
+export const transcriptButton: ComponentHandler<ButtonInteraction> = {
+  action: 'transcript',
+  ack: 'defer',
+  async execute(i, ctx, args) {
+    if (args[1] && !/^\d{17,20}$/.test(args[1]))
+      throw new AppError('bad_request', 'This transcript button is not valid.');
+    const who = await resolveWho(ctx.deps, i.guildId ?? args[1] ?? null, personOf(i), ctx.requestId, {
+      join: false,
+    });
+    const ticket = await ticketForComponent(ctx, who, args[0], i.channelId);
+    if (ticket.requesterDiscordId !== who.person.id && !(who.staff && who.permissions.has('tickets.read')))
+      throw new AppError('not_found', 'This ticket no longer exists.');
+    const url = ctx.deps.ticketPages.transcript.url(who.orgId, ticket.id);
+    await respond(i, {
+      content: `The transcript of ticket #${ticket.number}. The link works for ${TRANSCRIPT_LINK_MINUTES} minutes; press Transcript again for a new one.`,
+      components: [
+        {
+          type: ComponentType.ActionRow,
+          components: [
+            { type: ComponentType.Button, style: ButtonStyle.Link, url, label: 'Open the transcript' },
+          ],
+        },
+      ],
+    });
   },
 };

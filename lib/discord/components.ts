@@ -61,6 +61,26 @@ export function ratingRows(ticketId: string, guildId?: string): unknown[] {
 }
 
 /**
+ * "Transcript": answered by the bot with a fresh short-lived link to the web transcript, for the
+ * ticket's player or staff. Only where the button stays pressable: a DM, a dedicated channel.
+ */
+export function transcriptRow(ticketId: string, guildId?: string): unknown[] {
+  return [
+    {
+      type: ComponentType.ActionRow,
+      components: [
+        {
+          type: ComponentType.Button,
+          style: ButtonStyle.Secondary,
+          custom_id: `gm:transcript:${ticketId}${guildId ? `:${guildId}` : ''}`,
+          label: 'Transcript',
+        },
+      ],
+    },
+  ];
+}
+
+/**
  * A link button to the web rating page: the one kind of button Discord keeps working in a
  * locked thread (ordinary buttons are disabled there).
  */

@@ -20,8 +20,22 @@ export interface TranscriptLine {
   origin: string;
   body: string;
   editedAt: Date | null;
-  attachments: { filename: string; url: string | null; sizeBytes: number }[];
+  /** `stored`: a copy is kept in the storage layer (Discord's own links expire, so only those are linked). */
+  attachments: { id: string; filename: string; sizeBytes: number; stored: boolean }[];
 }
+
+export interface TranscriptOptions {
+  /** A link to a stored attachment's copy (signed, short-lived), or null to list it by name only. */
+  fileUrl?: (attachmentId: string) => string | null;
+  /** Where the live transcript is, for a copy whose file links would expire (the posted file). */
+  liveUrl?: string | null;
+}
+
+/** The page's style, also allowed by its hash in the CSP of the pages that serve it. */
+export const TRANSCRIPT_STYLE = `body{font:15px/1.5 system-ui,sans-serif;max-width:50rem;margin:2rem auto;padding:0 1rem;color:#222;background:#fff}
+@media (prefers-color-scheme:dark){body{color:#e8e8ec;background:#16161a}a{color:#8ab4f8}}
+article{border-left:3px solid #ccc;padding:.25rem .75rem;margin:.75rem 0}article.user{border-color:#5865f2}
+header span,time,.muted{color:#777;font-size:.85em}`;
 
 const esc = escapeHtml;
 
@@ -30,29 +44,33 @@ export function renderTranscript(
   ticket: TranscriptTicket,
   lines: TranscriptLine[],
   closedReason: string | null,
+  opts: TranscriptOptions = {},
 ): string {
   const rows = lines
     .map((l) => {
       const who = esc(l.authorName ?? (l.authorType === 'system' ? 'System' : l.authorType));
       const files = l.attachments
-        .map((a) =>
-          a.url
-            ? `<li><a href="${esc(a.url)}" rel="noopener noreferrer">${esc(a.filename)}</a> (${a.sizeBytes} bytes)</li>`
-            : `<li>${esc(a.filename)}</li>`,
-        )
+        .map((a) => {
+          const url = a.stored ? (opts.fileUrl?.(a.id) ?? null) : null;
+          const size = `<span class="muted">(${a.sizeBytes} bytes${a.stored ? '' : ', not kept'})</span>`;
+          return url
+            ? `<li><a href="${esc(url)}" rel="noopener noreferrer">${esc(a.filename)}</a> ${size}</li>`
+            : `<li>${esc(a.filename)} ${size}</li>`;
+        })
         .join('');
       return `<article class="${esc(l.authorType)}"><header><strong>${who}</strong> <span>${esc(l.authorType)} · ${esc(l.origin)}</span> <time datetime="${new Date(l.at).toISOString()}">${new Date(l.at).toISOString()}</time>${l.editedAt ? ' <em>(edited)</em>' : ''}</header><p>${esc(l.body).replace(/\n/g, '<br>')}</p>${files ? `<ul>${files}</ul>` : ''}</article>`;
     })
     .join('\n');
+  const live = opts.liveUrl
+    ? `<p class="muted">Attachments and the latest copy: <a href="${esc(opts.liveUrl)}">the web transcript</a> (staff sign-in).</p>`
+    : '';
   return `<!doctype html>
-<html lang="en"><head><meta charset="utf-8"><title>Ticket #${ticket.number}: ${esc(ticket.subject)}</title>
+<html lang="en"><head><meta charset="utf-8"><meta name="viewport" content="width=device-width,initial-scale=1"><meta name="robots" content="noindex"><title>Ticket #${ticket.number}: ${esc(ticket.subject)}</title>
 <meta http-equiv="Content-Security-Policy" content="default-src 'none'; style-src 'unsafe-inline'">
-<style>body{font:15px/1.5 system-ui,sans-serif;max-width:50rem;margin:2rem auto;padding:0 1rem;color:#222}
-article{border-left:3px solid #ccc;padding:.25rem .75rem;margin:.75rem 0}article.user{border-color:#5865f2}
-header span,time{color:#777;font-size:.85em}</style></head>
+<style>${TRANSCRIPT_STYLE}</style></head>
 <body><h1>Ticket #${ticket.number}: ${esc(ticket.subject)}</h1>
 <p>Requester: ${esc(ticket.requesterName ?? 'unknown')} · opened ${new Date(ticket.createdAt).toISOString()}${closedReason ? ` · closed: ${esc(closedReason)}` : ''}</p>
-${rows || '<p>No messages.</p>'}
+${live}${rows || '<p>No messages.</p>'}
 </body></html>
 `;
 }

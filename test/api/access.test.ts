@@ -94,6 +94,8 @@ describe('route access declarations', () => {
         '/v1/files/:attachmentId',
         // A closed ticket's rating link: the signed token in the path is the credential.
         '/rate/:token',
+        // A ticket's short-lived transcript link for its player, signed the same way.
+        '/transcripts/:token',
         // Browser games' CORS preflights (OPTIONS only); every other /sdk/v1 route needs a game key.
         '/sdk/v1/*',
         // The web panel: its page, its static files, and the page again for client-side routes.

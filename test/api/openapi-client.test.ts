@@ -149,7 +149,7 @@ describe('the OpenAPI document', () => {
     expect(operations().find((o) => o.path === '/health')?.op.security).toEqual([]);
   });
 
-  it('declares what every operation answers on success (only the download is bytes)', () => {
+  it('declares what every operation answers on success (only the download is bytes, only the transcript a page)', () => {
     const success = (op: Operation) =>
       Object.entries(op.responses ?? {}).filter(([status]) => /^[123]/.test(status));
     const bytes = operations()
@@ -157,6 +157,10 @@ describe('the OpenAPI document', () => {
       .map(({ method, path }) => `${method} ${path}`);
     // A route declaring no response schema is documented as a download: a new one must be meant.
     expect(bytes).toEqual(['GET /v1/files/{attachmentId}']);
+    const pages = operations()
+      .filter(({ op }) => success(op).some(([, answer]) => answer.content?.['text/html']))
+      .map(({ method, path }) => `${method} ${path}`);
+    expect(pages).toEqual(['GET /v1/orgs/{orgId}/tickets/{ticketId}/transcript']);
     const none = operations().filter(({ op }) => success(op).length === 0);
     expect(none.map(({ method, path }) => `${method} ${path}`)).toEqual([]);
   });

@@ -52,7 +52,7 @@ async function close(ticketId: string) {
 describe('the web rating page', () => {
   it('offers the form once the ticket is closed, and records one rating as the player', async () => {
     const { ticketId, playerId } = await playerTicket('Lost my sword');
-    const link = api.app.ratingLinks.url(org.orgId, ticketId);
+    const link = api.app.ticketPages.rating.url(org.orgId, ticketId);
 
     const early = await page(link);
     expect(early.statusCode).toBe(200);
@@ -97,11 +97,11 @@ describe('the web rating page', () => {
   it('answers a damaged, foreign or expired link with a 404 page and records nothing', async () => {
     const { ticketId } = await playerTicket('Stuck in a wall');
     await close(ticketId);
-    const link = api.app.ratingLinks.url(org.orgId, ticketId);
+    const link = api.app.ticketPages.rating.url(org.orgId, ticketId);
     const other = await makeOrg(db.app, 'Someone else');
 
     const damaged = `${link.slice(0, -3)}${link.endsWith('AAA') ? 'BBB' : 'AAA'}`;
-    const foreign = api.app.ratingLinks.url(other.orgId, ticketId);
+    const foreign = api.app.ticketPages.rating.url(other.orgId, ticketId);
     for (const bad of [damaged, foreign, 'http://x/rate/not-a-token']) {
       const res = await post(bad, { stars: '5' });
       expect(res.statusCode, bad).toBe(404);

@@ -31,6 +31,10 @@ const EXPECTED: Record<string, { status: number; why: string }> = {
     why: 'a WebSocket upgrade; a plain GET is not a socket (tested in live.test.ts)',
   },
   '/rate/:token': { status: 404, why: "a closed ticket's signed rating link, not a session" },
+  '/transcripts/:token': {
+    status: 404,
+    why: "a ticket's signed transcript link for its player, not a session",
+  },
   '/v1/files/:attachmentId': { status: 422, why: 'needs a signed download link (?token=), not a session' },
   '/auth/discord/login': { status: 501, why: 'Discord sign-in is not configured in this test app' },
   '/auth/discord/callback': { status: 422, why: 'only Discord, with a state, calls it' },

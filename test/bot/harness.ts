@@ -10,10 +10,10 @@ import { createGuildLinkCode, redeemGuildLinkCode } from '../../db/guild-links.j
 import { setRoleMapping } from '../../db/guild-roles.js';
 import { updateGuildSettings } from '../../db/guilds.js';
 import { withTenant } from '../../db/tenant.js';
-import { createRatingLinks } from '../../lib/rating-link.js';
 import { createSecretBox } from '../../lib/secret-box.js';
 import { randomSecretKey } from '../../lib/secret-key.js';
 import type { Storage } from '../../lib/storage/index.js';
+import { createTicketPages, type TicketPages } from '../../lib/ticket-links.js';
 import { startWorkerRuntime, type WorkerRuntime } from '../../workers/runtime.js';
 import { createTestDb, type TestDb } from '../support/db.js';
 import {
@@ -37,6 +37,8 @@ export interface Harness {
   users: { owner: string; moderator: string; agent: string; player: string; other: string };
   objects: Map<string, Buffer>;
   box: ReturnType<typeof createSecretBox>;
+  /** The links the bot and the workers hand out (rating, transcript), to check their tokens. */
+  ticketPages: TicketPages;
   /** With `workers: true`: the workers role on the same database, Redis and fake Discord. */
   workers?: WorkerRuntime;
   /** Starts (again) the workers role; `close` stops it. */
@@ -146,6 +148,7 @@ export async function startHarness(
   const objects = new Map<string, Buffer>();
   const secretKey = randomSecretKey();
   const box = createSecretBox(secretKey);
+  const ticketPages = createTicketPages(secretKey, 'http://panel.test');
   const bot = createBot({
     pool: db.app,
     redis,
@@ -154,10 +157,7 @@ export async function startHarness(
     apiUrl: `${fake.url}/api`,
     messageContent: opts.messageContent ?? true,
     box,
-    putObject: async (key, body) => {
-      objects.set(key, body);
-      return { url: null };
-    },
+    ticketPages,
   });
   await bot.start(fake.botToken);
   const workersPrefix = `gmt${randomBytes(4).toString('hex')}`;
@@ -171,7 +171,7 @@ export async function startHarness(
       prefix: workersPrefix,
       discord: { token: fake.botToken, apiUrl: `${fake.url}/api` },
       storage: mapStorage(objects),
-      ratingLinks: createRatingLinks(secretKey, 'http://panel.test'),
+      ticketPages,
       schedulers: false,
       relay: { pollMs: 100 },
       stopGraceMs: 500,
@@ -190,6 +190,7 @@ export async function startHarness(
     users: { owner, moderator, agent, player, other },
     objects,
     box,
+    ticketPages,
     startWorkers,
     async close() {
       await h.workers?.stop();

@@ -6,6 +6,7 @@ import { type Bot, createBot } from '../../bot/bot.js';
 import { registry } from '../../lib/metrics.js';
 import { createSecretBox } from '../../lib/secret-box.js';
 import { randomSecretKey } from '../../lib/secret-key.js';
+import { createTicketPages } from '../../lib/ticket-links.js';
 import { createTestDb, type TestDb } from '../support/db.js';
 import { type FakeDiscord, startFakeDiscord } from '../support/fake-discord/index.js';
 
@@ -56,7 +57,7 @@ function bot(fake: FakeDiscord, shardCount: number, opts: { withRedis?: string; 
     shardCount,
     messageContent: true,
     box: createSecretBox(randomSecretKey()),
-    putObject: async () => ({ url: null }),
+    ticketPages: createTicketPages(randomSecretKey(), 'http://127.0.0.1'),
     identifyWindowMs: WINDOW_MS,
     ...(opts.withRedis ? { redis, redisPrefix: opts.withRedis } : {}),
   });

@@ -6,6 +6,7 @@ import { restartDecision } from '../../bot/start-errors.js';
 import { loadConfig } from '../../lib/config.js';
 import { createSecretBox } from '../../lib/secret-box.js';
 import { randomSecretKey } from '../../lib/secret-key.js';
+import { createTicketPages } from '../../lib/ticket-links.js';
 import { createTestDb, type TestDb } from '../support/db.js';
 import { type FakeDiscord, startFakeDiscord } from '../support/fake-discord/index.js';
 
@@ -32,7 +33,7 @@ function bot(apiUrl: string, messageContent = true) {
     apiUrl,
     messageContent,
     box: createSecretBox(randomSecretKey()),
-    putObject: async () => ({ url: null }),
+    ticketPages: createTicketPages(randomSecretKey(), 'http://127.0.0.1'),
   });
 }
 

@@ -277,6 +277,33 @@ describe('closing', () => {
     expect(t).toEqual({ rating: 4, rating_comment: 'quick fix' });
   });
 
+  it("transcript: the DM's button hands the player a fresh link to their conversation, nobody else", async () => {
+    const dm = [...h.fake.state.channels.values()].find(
+      (c) => c.type === 1 && c.recipients?.[0] === h.users.player,
+    )?.id;
+    const prompt = [...(h.fake.state.messages.get(dm ?? '')?.values() ?? [])][0];
+    const customId = `gm:transcript:${ticketId}:${h.guild.id}`;
+    expect(JSON.stringify(prompt?.components)).toContain(customId);
+    const press = (userId: string) =>
+      interact(h, { kind: 'button', channelId: dm ?? '', userId, customId, messageId: prompt?.id ?? '' });
+
+    const mine = await press(h.users.player);
+    expect(mine.content).toMatch(/^The transcript of ticket #1\. The link works for 60 minutes/);
+    const rows = (mine.data as { components: { components: { style: number; url: string }[] }[] }).components;
+    const button = rows[0]?.components[0];
+    expect(button?.style).toBe(5);
+    const url = new URL(button?.url ?? '');
+    expect(url.origin).toBe('http://panel.test');
+    expect(h.ticketPages.transcript.verify(url.pathname.replace('/transcripts/', ''))).toEqual({
+      orgId: h.org.orgId,
+      ticketId,
+    });
+    // Another player pressing a forwarded button learns nothing.
+    const theirs = await press(h.users.other);
+    expect(theirs.content).toBe('This ticket no longer exists.');
+    expect(JSON.stringify(theirs.data)).not.toContain('/transcripts/');
+  });
+
   it('reopen unarchives and unlocks the thread', async () => {
     const refused = await interact(h, {
       kind: 'chatInput',
@@ -360,9 +387,12 @@ describe('closing', () => {
     );
     const refusals = h.fake
       .requests({ method: 'POST', path: `/channels/${dm?.id}/messages` })
-      .filter((r) => r.status === 403);
+      // The earlier ticket's second close DMs too (its Transcript button), maybe while these are closed.
+      .filter((r) => r.status === 403 && JSON.stringify(r.body).includes(second.id));
     expect(refusals).toHaveLength(1);
-    expect(h.fake.state.messages.get(dm?.id ?? '')?.size ?? 0).toBe(dmsBefore);
+    const sent = [...(h.fake.state.messages.get(dm?.id ?? '')?.values() ?? [])];
+    expect(sent.length).toBeGreaterThanOrEqual(dmsBefore);
+    expect(JSON.stringify(sent)).not.toContain(second.id);
     const side = await h.db.admin.query('select rating_dm from discord_ticket_sides where ticket_id = $1', [
       second.id,
     ]);

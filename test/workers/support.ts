@@ -84,7 +84,7 @@ export function testDeps(pool: Pool, prefix: string, opts: { clock?: Clock; redi
     storage: null,
     discordFileHosts: new Set(),
     discord: null,
-    ratingLinks: null,
+    ticketPages: null,
   };
   return {
     deps,
