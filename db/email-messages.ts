@@ -1,0 +1,233 @@
+import type { Tx } from './tenant.js';
+
+/**
+ * The email log (`email_messages`: every mail in or out, with its Message-ID, envelope, headers,
+ * raw copy and what became of it) and the email threads (`email_threads`: one reply token per
+ * email ticket). Threading reads both: a reply names our Message-IDs or the ticket's token.
+ */
+export type EmailStatus =
+  | 'new_ticket'
+  | 'reply'
+  | 'auto_reply'
+  | 'bounce'
+  | 'unparseable'
+  | 'ignored'
+  | 'queued'
+  | 'sent'
+  | 'failed'
+  | 'suppressed';
+
+export interface EmailLogEntry {
+  id: string;
+  direction: 'in' | 'out';
+  messageId: string;
+  ticketId: string | null;
+  chatMessageId: string | null;
+  status: EmailStatus;
+  reason: string | null;
+  inReplyTo: string | null;
+  refs: string[];
+  fromAddress: string | null;
+  toAddresses: string[];
+  subject: string | null;
+  envelope: Record<string, unknown>;
+  headers: { key: string; line: string }[];
+  rawStorageKey: string | null;
+  rawSize: number | null;
+  parseError: string | null;
+  attempts: number;
+  lastError: string | null;
+  sentAt: Date | null;
+  createdAt: Date;
+}
+
+const COLUMNS = `id, direction, message_id as "messageId", ticket_id as "ticketId", chat_message_id as "chatMessageId",
+  status, reason, in_reply_to as "inReplyTo", refs, from_address as "fromAddress", to_addresses as "toAddresses",
+  subject, envelope, headers, raw_storage_key as "rawStorageKey", raw_size as "rawSize", parse_error as "parseError",
+  attempts, last_error as "lastError", sent_at as "sentAt", created_at as "createdAt"`;
+
+export interface EmailLogInput {
+  direction: 'in' | 'out';
+  messageId: string;
+  ticketId?: string | null;
+  chatMessageId?: string | null;
+  status: EmailStatus;
+  reason?: string | null;
+  inReplyTo?: string | null;
+  refs?: string[];
+  fromAddress?: string | null;
+  toAddresses?: string[];
+  subject?: string | null;
+  envelope?: Record<string, unknown>;
+  headers?: { key: string; line: string }[];
+  rawStorageKey?: string | null;
+  rawSize?: number | null;
+  parseError?: string | null;
+}
+
+const cap = (s: string | null | undefined, n: number) => (s == null ? null : s.slice(0, n) || null);
+
+/**
+ * Records a mail. A row with the same direction and Message-ID already there wins (a retried
+ * delivery or send): returns null then, and the caller treats the mail as done.
+ */
+export async function recordEmail(tx: Tx, e: EmailLogInput): Promise<EmailLogEntry | null> {
+  const r = await tx.query<EmailLogEntry>(
+    `insert into email_messages (org_id, direction, message_id, ticket_id, chat_message_id, status, reason, in_reply_to,
+       refs, from_address, to_addresses, subject, envelope, headers, raw_storage_key, raw_size, parse_error)
+     values ($1::uuid, $2::text, $3::text, $4::uuid, $5::uuid, $6::text, $7::text, $8::text, $9::text[], $10::text,
+       $11::text[], $12::text, $13::jsonb, $14::jsonb, $15::text, $16::int, $17::text)
+     on conflict (org_id, direction, message_id) do nothing
+     returning ${COLUMNS}`,
+    [
+      tx.orgId,
+      e.direction,
+      e.messageId.slice(0, 998),
+      e.ticketId ?? null,
+      e.chatMessageId ?? null,
+      e.status,
+      cap(e.reason, 200),
+      cap(e.inReplyTo, 998),
+      (e.refs ?? []).map((x) => x.slice(0, 998)).slice(-50),
+      cap(e.fromAddress, 320),
+      (e.toAddresses ?? []).slice(0, 50),
+      cap(e.subject, 998),
+      JSON.stringify(e.envelope ?? {}),
+      JSON.stringify(e.headers ?? []),
+      e.rawStorageKey ?? null,
+      e.rawSize ?? null,
+      cap(e.parseError, 2000),
+    ],
+  );
+  return r.rows[0] ?? null;
+}
+
+export async function findEmail(
+  tx: Tx,
+  direction: 'in' | 'out',
+  messageId: string,
+): Promise<EmailLogEntry | null> {
+  const r = await tx.query<EmailLogEntry>(
+    `select ${COLUMNS} from email_messages where org_id = $1::uuid and direction = $2::text and message_id = $3::text`,
+    [tx.orgId, direction, messageId.slice(0, 998)],
+  );
+  return r.rows[0] ?? null;
+}
+
+/** The org's mail log, newest first: what staff look at to see mail that made no ticket. */
+export async function listEmails(
+  tx: Tx,
+  opts: { ticketId?: string | undefined; status?: EmailStatus | undefined; limit: number },
+): Promise<EmailLogEntry[]> {
+  const r = await tx.query<EmailLogEntry>(
+    `select ${COLUMNS} from email_messages
+      where org_id = $1::uuid and ($2::uuid is null or ticket_id = $2::uuid) and ($3::text is null or status = $3::text)
+      order by created_at desc, id limit $4::int`,
+    [tx.orgId, opts.ticketId ?? null, opts.status ?? null, opts.limit],
+  );
+  return r.rows;
+}
+
+// ---------------------------------------------------------------------------------------------
+// Threads
+
+export interface EmailThread {
+  ticketId: string;
+  token: string;
+  playerAddress: string;
+  inboundAddress: string | null;
+  subject: string;
+}
+
+const THREAD_COLUMNS = `ticket_id as "ticketId", token, player_address as "playerAddress",
+  inbound_address as "inboundAddress", subject`;
+
+export async function createThread(tx: Tx, t: EmailThread): Promise<EmailThread> {
+  const r = await tx.query<EmailThread>(
+    `insert into email_threads (org_id, ticket_id, token, player_address, inbound_address, subject)
+     values ($1::uuid, $2::uuid, $3::text, $4::text, $5::text, $6::text)
+     on conflict (org_id, ticket_id) do update set player_address = email_threads.player_address
+     returning ${THREAD_COLUMNS}`,
+    [
+      tx.orgId,
+      t.ticketId,
+      t.token,
+      t.playerAddress,
+      t.inboundAddress,
+      t.subject.slice(0, 998) || '(no subject)',
+    ],
+  );
+  return r.rows[0] as EmailThread;
+}
+
+export async function threadOfTicket(tx: Tx, ticketId: string): Promise<EmailThread | null> {
+  const r = await tx.query<EmailThread>(
+    `select ${THREAD_COLUMNS} from email_threads where org_id = $1::uuid and ticket_id = $2::uuid`,
+    [tx.orgId, ticketId],
+  );
+  return r.rows[0] ?? null;
+}
+
+/**
+ * The ticket a mail belongs to, by the issue's order: the plus-token of the address it was sent
+ * to, then its In-Reply-To and References against Message-IDs we sent or received (the most
+ * recent reference first), then the subject tag (the ticket number), then the `[ref:...]` marker
+ * in its text. One round trip; `how` says which rule matched.
+ */
+export async function findThreadTicket(
+  tx: Tx,
+  hints: { token: string | null; messageIds: string[]; ticketNumber: number | null; refToken: string | null },
+): Promise<{ ticketId: string; how: 'plus_token' | 'in_reply_to' | 'subject_tag' | 'ref_marker' } | null> {
+  const r = await tx.query<{
+    ticketId: string;
+    how: 'plus_token' | 'in_reply_to' | 'subject_tag' | 'ref_marker';
+  }>(
+    `select "ticketId", how from (
+       select ticket_id as "ticketId", 'plus_token' as how, 1 as rank, 0 as pos
+         from email_threads where org_id = $1::uuid and token = $2::text
+       union all
+       select m.ticket_id, 'in_reply_to', 2, ids.pos
+         from unnest($3::text[]) with ordinality as ids(mid, pos)
+         join email_messages m on m.org_id = $1::uuid and m.message_id = ids.mid and m.ticket_id is not null
+       union all
+       select t.id, 'subject_tag', 3, 0 from tickets t where t.org_id = $1::uuid and t.number = $4::int
+       union all
+       select ticket_id, 'ref_marker', 4, 0 from email_threads where org_id = $1::uuid and token = $5::text
+     ) found order by rank, pos limit 1`,
+    [tx.orgId, hints.token, hints.messageIds.slice(0, 50), hints.ticketNumber, hints.refToken],
+  );
+  return r.rows[0] ?? null;
+}
+
+// ---------------------------------------------------------------------------------------------
+// Outbound
+
+/** Marks an outgoing mail sent (or failed, with the error); counts the attempt. */
+export async function markSent(
+  tx: Tx,
+  id: string,
+  result: { error?: string; suppressed?: string },
+): Promise<void> {
+  await tx.query(
+    `update email_messages set attempts = attempts + 1,
+       status = case when $3::text is not null then 'suppressed' when $4::text is null then 'sent' else 'failed' end,
+       reason = coalesce($3::text, reason), sent_at = case when $3::text is null and $4::text is null then now() end,
+       last_error = $4::text
+     where org_id = $1::uuid and id = $2::uuid`,
+    [tx.orgId, id, result.suppressed ?? null, result.error?.slice(0, 2000) ?? null],
+  );
+}
+
+/** The Message-IDs of a ticket's mail, oldest first: the References of the next outgoing one. */
+export async function ticketMessageIds(
+  tx: Tx,
+  ticketId: string,
+): Promise<{ messageId: string; direction: string }[]> {
+  const r = await tx.query<{ messageId: string; direction: string }>(
+    `select message_id as "messageId", direction from email_messages
+      where org_id = $1::uuid and ticket_id = $2::uuid and status in ('new_ticket', 'reply', 'sent', 'queued', 'failed')
+      order by created_at, id`,
+    [tx.orgId, ticketId],
+  );
+  return r.rows;
+}

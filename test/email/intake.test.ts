@@ -1,0 +1,232 @@
+import { rmSync } from 'node:fs';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { listEmails } from '../../db/email-messages.js';
+import { withTenant } from '../../db/tenant.js';
+import { conversation, getTicket } from '../../db/tickets.js';
+import { stripQuoted } from '../../lib/email/thread-text.js';
+import { type Envelope, intakeEmail } from '../../workers/email-intake.js';
+import { useTestDb } from '../support/db.js';
+import {
+  appleReply,
+  bounce,
+  emailOrg,
+  gmailReply,
+  mid,
+  outlookReply,
+  outOfOffice,
+  plainMail,
+  quietLogger,
+  tempStorage,
+} from './support.js';
+
+const db = useTestDb();
+const { dir, storage } = tempStorage();
+afterAll(() => rmSync(dir, { recursive: true, force: true }));
+let org: Awaited<ReturnType<typeof emailOrg>>;
+beforeAll(async () => {
+  org = await emailOrg(db.app);
+});
+const deps = () => ({ pool: db.app, storage, logger: quietLogger() });
+const env = (to: string, mailFrom: string | null = 'ana@players.example'): Envelope => ({
+  mailFrom,
+  rcptTo: [to],
+  via: 'smtp',
+});
+const counts = async () => {
+  const r = await db.admin.query<{ tickets: number; messages: number }>(
+    `select (select count(*)::int from tickets where org_id = $1) as tickets,
+            (select count(*)::int from messages where org_id = $1) as messages`,
+    [org.orgId],
+  );
+  return r.rows[0]!;
+};
+
+describe('email intake', () => {
+  it('opens a ticket from a first mail, keeps the raw mail, and a redelivery changes nothing', async () => {
+    const messageId = mid();
+    const raw = plainMail({
+      to: org.address,
+      subject: 'Fwd: Crash on launch',
+      body: 'The game crashes.',
+      messageId,
+    });
+    const first = await intakeEmail(deps(), org.orgId, raw, env(org.address));
+    expect(first.status).toBe('new_ticket');
+    const before = await counts();
+    const again = await intakeEmail(deps(), org.orgId, raw, env(org.address));
+    expect(again.status).toBe('duplicate');
+    expect(await counts()).toEqual(before);
+    await withTenant(db.app, org.orgId, async (tx) => {
+      const t = await getTicket(tx, first.ticketId!);
+      expect(t).toMatchObject({ subject: 'Crash on launch', origin: 'email', externalId: messageId });
+      const [log] = await listEmails(tx, { ticketId: t.id, limit: 10 });
+      expect(log).toMatchObject({ status: 'new_ticket', messageId, fromAddress: 'ana@players.example' });
+      const stored = await storage.get(log!.rawStorageKey!);
+      const chunks: Buffer[] = [];
+      for await (const c of stored.body) chunks.push(c as Buffer);
+      expect(Buffer.concat(chunks).equals(raw)).toBe(true);
+    });
+  });
+
+  it('threads Gmail, Outlook and Apple Mail replies into the same ticket, quotes and signatures stripped', async () => {
+    const firstId = mid();
+    const opened = await intakeEmail(
+      deps(),
+      org.orgId,
+      plainMail({ to: org.address, subject: 'Lost my save', body: 'My save is gone.', messageId: firstId }),
+      env(org.address),
+    );
+    const n = opened.ticketNumber!;
+    // Gmail: replies to the player's own first mail (In-Reply-To a Message-ID we received).
+    const g = await intakeEmail(
+      deps(),
+      org.orgId,
+      gmailReply({
+        to: org.address,
+        subject: 'Re: Lost my save',
+        inReplyTo: firstId,
+        references: [firstId],
+        body: 'Here is more detail.',
+        quoted: 'My save is gone.',
+      }),
+      env(org.address),
+    );
+    expect(g).toMatchObject({ status: 'reply', ticketId: opened.ticketId, reason: 'in_reply_to' });
+    // Outlook: no In-Reply-To, but the subject carries the tag; windows-1252 text.
+    const o = await intakeEmail(
+      deps(),
+      org.orgId,
+      outlookReply({
+        to: org.address,
+        subject: `RE: Lost my save [#${n}]`,
+        body: 'Café crashed – again',
+        quoted: 'old',
+      }),
+      env(org.address),
+    );
+    expect(o).toMatchObject({ status: 'reply', ticketId: opened.ticketId, reason: 'subject_tag' });
+    // Apple Mail: References only.
+    const a = await intakeEmail(
+      deps(),
+      org.orgId,
+      appleReply({
+        to: org.address,
+        subject: 'Re: Lost my save',
+        references: [firstId],
+        body: 'Thanks!',
+        quoted: 'x',
+      }),
+      env(org.address),
+    );
+    expect(a).toMatchObject({ status: 'reply', ticketId: opened.ticketId, reason: 'in_reply_to' });
+    await withTenant(db.app, org.orgId, async (tx) => {
+      const bodies = (await conversation(tx, opened.ticketId!)).map((m) => m.body);
+      expect(bodies).toEqual(['My save is gone.', 'Here is more detail.', 'Café crashed – again', 'Thanks!']);
+    });
+  });
+
+  it('threads by the plus-token of the address and by the [ref:] marker in quoted text', async () => {
+    const opened = await intakeEmail(
+      deps(),
+      org.orgId,
+      plainMail({ to: org.address, subject: 'Refund', body: 'Please refund.' }),
+      env(org.address),
+    );
+    const token = (
+      await db.admin.query<{ token: string }>('select token from email_threads where ticket_id = $1', [
+        opened.ticketId,
+      ])
+    ).rows[0]!.token;
+    const plus = org.address.replace('@', `+${token}@`);
+    const byToken = await intakeEmail(
+      deps(),
+      org.orgId,
+      plainMail({ to: plus, subject: 'something else entirely', body: 'Any news?' }),
+      env(plus),
+    );
+    expect(byToken).toMatchObject({ ticketId: opened.ticketId, reason: 'plus_token' });
+    const byRef = await intakeEmail(
+      deps(),
+      org.orgId,
+      gmailReply({
+        to: org.address,
+        subject: 'Re: (rewritten)',
+        body: 'Hello?',
+        quoted: `Earlier text\n[ref:${token}]`,
+      }),
+      env(org.address),
+    );
+    expect(byRef).toMatchObject({ ticketId: opened.ticketId, reason: 'ref_marker' });
+  });
+
+  it('makes no ticket for an out-of-office answer or a bounce, and a bounce marks the address undeliverable', async () => {
+    const before = await counts();
+    const ooo = await intakeEmail(deps(), org.orgId, outOfOffice({ to: org.address }), env(org.address));
+    expect(ooo).toMatchObject({ status: 'auto_reply', reason: 'Auto-Submitted: auto-replied' });
+    const dsn = await intakeEmail(
+      deps(),
+      org.orgId,
+      bounce({ to: org.address, failed: 'ana@players.example', originalMessageId: mid() }),
+      env(org.address, ''),
+    );
+    expect(dsn.status).toBe('bounce');
+    expect(await counts()).toEqual(before);
+    const r = await db.admin.query('select undeliverable_at from player_email_addresses where address = $1', [
+      'ana@players.example',
+    ]);
+    expect(r.rows[0]?.undeliverable_at).toBeInstanceOf(Date);
+    // The player writing again shows the address works.
+    await intakeEmail(
+      deps(),
+      org.orgId,
+      plainMail({ to: org.address, subject: 'Back', body: 'hi' }),
+      env(org.address),
+    );
+    const after = await db.admin.query(
+      'select undeliverable_at from player_email_addresses where address = $1',
+      ['ana@players.example'],
+    );
+    expect(after.rows[0]?.undeliverable_at).toBeNull();
+  });
+
+  it('keeps mail it cannot read as a ticket staff see, with the error and the raw mail attached', async () => {
+    const raw = Buffer.from('\xff\xfe garbage with no header at all\r\n', 'latin1');
+    const r = await intakeEmail(deps(), org.orgId, raw, env(org.address, null));
+    expect(r.status).toBe('unparseable');
+    await withTenant(db.app, org.orgId, async (tx) => {
+      const t = await getTicket(tx, r.ticketId!);
+      expect(t.tags).toContain('email-unreadable');
+      const [log] = await listEmails(tx, { ticketId: t.id, limit: 1 });
+      expect(log?.parseError).toMatch(/no sender/);
+    });
+    const files = await db.admin.query('select filename, storage_key from attachments where ticket_id = $1', [
+      r.ticketId,
+    ]);
+    expect(files.rows).toEqual([expect.objectContaining({ filename: 'message.eml' })]);
+  });
+
+  it('joins the sender to the player profile that already has the address', async () => {
+    const p = await db.admin.query<{ id: string }>(
+      `insert into player_profiles (org_id, display_name, discord_user_id, email)
+       values ($1, 'Bo on Discord', '123456789012345678', 'bo@players.example') returning id`,
+      [org.orgId],
+    );
+    const r = await intakeEmail(
+      deps(),
+      org.orgId,
+      plainMail({ from: 'Bo <BO@players.example>', to: org.address, subject: 'Hi', body: 'It is Bo.' }),
+      env(org.address, 'bo@players.example'),
+    );
+    const t = await db.admin.query('select requester_id from tickets where id = $1', [r.ticketId]);
+    expect(t.rows[0]?.requester_id).toBe(p.rows[0]!.id);
+  });
+});
+
+describe('stripQuoted', () => {
+  it('keeps the whole text when everything is quoted', () => {
+    expect(stripQuoted('> only a quote\n> here')).toBe('> only a quote\n> here');
+  });
+  it('cuts an Outlook "Original Message" block and a "-- " signature', () => {
+    expect(stripQuoted('New text\n-- \nAna\n-----Original Message-----\nFrom: x')).toBe('New text');
+  });
+});

@@ -1,0 +1,340 @@
+import { createHash, randomBytes } from 'node:crypto';
+import { recordAttachment } from '../db/attachments.js';
+import { type Actor, SYSTEM } from '../db/changes.js';
+import { listInboundAddresses } from '../db/email-addresses.js';
+import {
+  createThread,
+  type EmailLogInput,
+  type EmailStatus,
+  findEmail,
+  findThreadTicket,
+  recordEmail,
+} from '../db/email-messages.js';
+import { emailPlayer, markDeliverable, markUndeliverable } from '../db/player-emails.js';
+import type { Pool } from '../db/pool.js';
+import { type Tx, withTenant } from '../db/tenant.js';
+import { conversation, getTicket, openTicket, reply } from '../db/tickets.js';
+import { type ParsedEmail, parseEmail } from '../lib/email/parse.js';
+import {
+  newToken,
+  refInText,
+  splitAddress,
+  stripQuoted,
+  tagInSubject,
+  ticketSubject,
+} from '../lib/email/thread-text.js';
+import type { Logger } from '../lib/logger.js';
+import type { Storage } from '../lib/storage/index.js';
+
+/**
+ * The email intake, shared by the SMTP listener (workers/email-smtp.ts) and the HTTP intake
+ * (api/routes/inbound-email.ts): raw MIME and its envelope in, a ticket or a reply out, in one
+ * tenant transaction through db/tickets.ts (so history, audit and outbox are written as for any
+ * other door). The raw mail is stored first and kept whatever happens; a redelivery of the same
+ * Message-ID changes nothing.
+ */
+export interface IntakeDeps {
+  pool: Pool;
+  storage: Storage;
+  logger: Logger;
+}
+
+export interface Envelope {
+  /** MAIL FROM; '' is the null return path (`MAIL FROM:<>`), null when unknown (HTTP intake). */
+  mailFrom: string | null;
+  rcptTo: string[];
+  remoteAddress?: string | undefined;
+  via: 'smtp' | 'http';
+}
+
+export interface IntakeResult {
+  status: EmailStatus | 'duplicate';
+  ticketId: string | null;
+  ticketNumber: number | null;
+  /** How the mail found its ticket (plus_token, in_reply_to, subject_tag, ref_marker), or why it made none. */
+  reason: string | null;
+}
+
+/** The longest stored body; the whole mail stays in storage. */
+const MAX_BODY = 16_000;
+/** Attachments larger than this are kept in the raw mail only. */
+const MAX_ATTACHMENT = 25 * 1024 * 1024;
+const CUT_NOTE = '\n\n[cut here: the whole email is kept with the ticket]';
+
+/** Message-IDs go in 200-character external-id columns; longer ones are hashed. */
+export const emailExternalId = (messageId: string) =>
+  messageId.length <= 200 ? messageId : `sha256:${createHash('sha256').update(messageId).digest('hex')}`;
+
+function clip(text: string): string {
+  return text.length <= MAX_BODY ? text : text.slice(0, MAX_BODY - CUT_NOTE.length) + CUT_NOTE;
+}
+
+interface StoredFile {
+  filename: string;
+  contentType: string;
+  size: number;
+  sha256: string;
+  key: string;
+  contentId: string | null;
+  disposition: 'inline' | 'attachment';
+}
+
+/** Takes one mail for one organization. Throws only when it could not be recorded (retry later). */
+export async function intakeEmail(
+  deps: IntakeDeps,
+  orgId: string,
+  raw: Buffer,
+  envelope: Envelope,
+): Promise<IntakeResult> {
+  const digest = createHash('sha256').update(raw).digest('hex');
+  const rawKey = `orgs/${orgId}/email/${digest}.eml`;
+  const parsed = await parseEmail(raw, envelope.mailFrom);
+  await deps.storage.put(rawKey, raw, { contentType: 'message/rfc822' });
+  const wanted = !parsed.parseError && (!parsed.loop || parsed.loop.kind === 'no_auto_reply');
+  const files = wanted ? await storeAttachments(deps.storage, `orgs/${orgId}/email/${digest}`, parsed) : [];
+  const log = {
+    direction: 'in' as const,
+    messageId: parsed.messageId,
+    inReplyTo: parsed.inReplyTo,
+    refs: parsed.references,
+    fromAddress: parsed.from?.address ?? envelope.mailFrom ?? null,
+    toAddresses: parsed.recipients,
+    subject: parsed.subject,
+    envelope: {
+      mailFrom: envelope.mailFrom,
+      rcptTo: envelope.rcptTo,
+      remoteAddress: envelope.remoteAddress ?? null,
+      via: envelope.via,
+    },
+    headers: parsed.headers,
+    rawStorageKey: rawKey,
+    rawSize: raw.length,
+    parseError: parsed.parseError,
+  };
+  return withTenant(deps.pool, orgId, async (tx) => {
+    if (await findEmail(tx, 'in', parsed.messageId)) {
+      return { status: 'duplicate', ticketId: null, ticketNumber: null, reason: 'message_id_seen' };
+    }
+    const recipients = [...envelope.rcptTo, ...parsed.recipients];
+    const token = recipients.map((r) => splitAddress(r).token).find((t) => t !== null) ?? null;
+    const hints = {
+      token,
+      messageIds: [
+        ...(parsed.inReplyTo ? [parsed.inReplyTo] : []),
+        ...[...parsed.references].reverse(),
+        ...(parsed.bounce?.originalMessageId ? [parsed.bounce.originalMessageId] : []),
+      ],
+      ticketNumber: tagInSubject(parsed.subject),
+      refToken: refInText(parsed.text),
+    };
+
+    // Machines writing to us: logged (with the ticket they answer, if any), never a ticket.
+    if (parsed.loop && parsed.loop.kind !== 'no_auto_reply' && !parsed.parseError) {
+      const found = await findThreadTicket(tx, hints);
+      let reason = parsed.loop.reason;
+      if (parsed.loop.kind === 'bounce' && parsed.bounce?.recipients.length) {
+        const marked = await markUndeliverable(
+          tx,
+          parsed.bounce.recipients,
+          `bounced: ${parsed.bounce.status ?? 'failed'}`,
+        );
+        if (marked.length) reason = `${reason}; undeliverable: ${marked.join(', ')}`;
+      }
+      await recordEmail(tx, { ...log, status: parsed.loop.kind, ticketId: found?.ticketId ?? null, reason });
+      return { status: parsed.loop.kind, ticketId: found?.ticketId ?? null, ticketNumber: null, reason };
+    }
+
+    const sender = parsed.from?.address ?? envelope.mailFrom ?? '';
+    if (!usableAddress(sender))
+      parsed.parseError ??= `the sender address ${JSON.stringify(sender.slice(0, 100))} is not usable`;
+    if (parsed.parseError) return unreadable(tx, parsed, log, envelope);
+
+    const player = await emailPlayer(tx, sender, parsed.from?.name ?? null);
+    if (player.blocked) {
+      await recordEmail(tx, { ...log, status: 'ignored', reason: 'player_blocked' });
+      return { status: 'ignored', ticketId: null, ticketNumber: null, reason: 'player_blocked' };
+    }
+    if (player.undeliverable) await markDeliverable(tx, sender);
+    const actor: Actor = { type: 'player', id: player.playerId };
+    const externalId = emailExternalId(parsed.messageId);
+    const found = await findThreadTicket(tx, hints);
+    let target = found ? await getTicket(tx, found.ticketId) : null;
+    if (target?.mergedIntoId) target = await getTicket(tx, target.mergedIntoId);
+    const body = clip(stripQuoted(parsed.text) || placeholder(files.length));
+
+    if (target && target.status !== 'closed') {
+      const r = await reply(tx, { ticketId: target.id, body, origin: 'email', externalId }, actor);
+      await attach(tx, files, r.message.id, actor);
+      await recordEmail(tx, {
+        ...log,
+        status: 'reply',
+        ticketId: target.id,
+        chatMessageId: r.message.id,
+        reason: found?.how ?? null,
+      });
+      return {
+        status: 'reply',
+        ticketId: target.id,
+        ticketNumber: target.number,
+        reason: found?.how ?? null,
+      };
+    }
+
+    // A new ticket, or a follow-up of a closed one (replying would need it reopened by staff).
+    const inbound = await inboundAddressOf(tx, recipients);
+    const followUp: Record<string, number> = target ? { followUpOf: target.number } : {};
+    const { ticket } = await openTicket(
+      tx,
+      {
+        subject: ticketSubject(parsed.subject),
+        body: clip(parsed.text.trim() || placeholder(files.length)),
+        origin: 'email',
+        externalId,
+        messageExternalId: externalId,
+        requesterId: player.playerId,
+        tags: target ? ['follow-up'] : [],
+        customFields: { email: { from: sender, ...followUp } },
+      },
+      actor,
+    );
+    await createThread(tx, {
+      ticketId: ticket.id,
+      token: newToken(randomBytes),
+      playerAddress: sender,
+      inboundAddress: inbound,
+      subject: ticketSubject(parsed.subject),
+    });
+    const first = await firstMessageId(tx, ticket.id);
+    await attach(tx, files, first, actor, ticket.id);
+    await recordEmail(tx, {
+      ...log,
+      status: 'new_ticket',
+      ticketId: ticket.id,
+      chatMessageId: first,
+      reason: target ? 'follow_up_of_closed' : parsed.loop ? parsed.loop.reason : null,
+    });
+    return { status: 'new_ticket', ticketId: ticket.id, ticketNumber: ticket.number, reason: null };
+  });
+}
+
+/** An address we can file a player under and write back to. */
+const usableAddress = (a: string) => a.length <= 320 && /^[^@\s<>]+@[^@\s<>]+\.[^@\s<>]+$/.test(a);
+
+const placeholder = (files: number) =>
+  files ? `(no text; ${files} attachment${files === 1 ? '' : 's'})` : '(no text)';
+
+async function storeAttachments(
+  storage: Storage,
+  prefix: string,
+  parsed: ParsedEmail,
+): Promise<StoredFile[]> {
+  const out: StoredFile[] = [];
+  for (const [i, a] of parsed.attachments.entries()) {
+    if (a.content.length > MAX_ATTACHMENT) continue;
+    const key = `${prefix}/${i + 1}`;
+    const put = await storage.put(key, a.content, { contentType: a.contentType });
+    out.push({
+      filename: a.filename.slice(0, 255),
+      contentType: a.contentType.slice(0, 255),
+      size: put.size,
+      sha256: put.sha256,
+      key,
+      contentId: a.contentId?.slice(0, 255) ?? null,
+      disposition: a.disposition,
+    });
+  }
+  return out;
+}
+
+async function attach(
+  tx: Tx,
+  files: StoredFile[],
+  messageId: string | null,
+  actor: Actor,
+  ticketId?: string,
+): Promise<void> {
+  for (const f of files) {
+    await recordAttachment(
+      tx,
+      {
+        ...(messageId ? { messageId } : { ticketId }),
+        filename: f.filename,
+        contentType: f.contentType,
+        sizeBytes: f.size,
+        sha256: f.sha256,
+        storageKey: f.key,
+        ...(f.contentId ? { contentId: f.contentId } : {}),
+        disposition: f.disposition,
+        origin: 'email',
+      },
+      actor,
+    );
+  }
+}
+
+async function firstMessageId(tx: Tx, ticketId: string): Promise<string | null> {
+  return (await conversation(tx, ticketId))[0]?.id ?? null;
+}
+
+async function inboundAddressOf(tx: Tx, recipients: string[]): Promise<string | null> {
+  const mine = new Set((await listInboundAddresses(tx)).map((a) => a.address));
+  return recipients.map((r) => splitAddress(r).base).find((b) => mine.has(b)) ?? null;
+}
+
+/**
+ * A mail that could not be read becomes a ticket staff see in the inbox, with the error and
+ * the raw mail attached, so nothing sent to support is lost. No reply goes out for it.
+ */
+async function unreadable(
+  tx: Tx,
+  parsed: ParsedEmail,
+  log: Omit<EmailLogInput, 'status'>,
+  envelope: Envelope,
+): Promise<IntakeResult> {
+  const from = parsed.from?.address ?? (envelope.mailFrom || null);
+  const sender = from && usableAddress(from) ? from : null;
+  const player = sender ? await emailPlayer(tx, sender, parsed.from?.name ?? null) : null;
+  const actor: Actor = player ? { type: 'player', id: player.playerId } : SYSTEM;
+  const { ticket } = await openTicket(
+    tx,
+    {
+      subject: parsed.subject ? `Unreadable email: ${parsed.subject}`.slice(0, 200) : 'Unreadable email',
+      body: clip(
+        `This email could not be read (${parsed.parseError}). The original is attached as message.eml.` +
+          `\nSender: ${from ? from.slice(0, 320) : 'unknown'}`,
+      ),
+      origin: 'email',
+      externalId: emailExternalId(parsed.messageId),
+      ...(player ? { requesterId: player.playerId } : {}),
+      tags: ['email-unreadable'],
+    },
+    actor,
+  );
+  if (log.rawStorageKey) {
+    await recordAttachment(
+      tx,
+      {
+        ticketId: ticket.id,
+        filename: 'message.eml',
+        contentType: 'message/rfc822',
+        sizeBytes: log.rawSize ?? 0,
+        storageKey: log.rawStorageKey,
+        origin: 'email',
+      },
+      SYSTEM,
+    );
+  }
+  await recordEmail(tx, {
+    ...log,
+    parseError: parsed.parseError,
+    status: 'unparseable',
+    ticketId: ticket.id,
+    reason: 'parse_error',
+  });
+  return {
+    status: 'unparseable',
+    ticketId: ticket.id,
+    ticketNumber: ticket.number,
+    reason: parsed.parseError,
+  };
+}
