@@ -1,7 +1,7 @@
 // @ts-check
 import { render } from 'preact';
 import { useCallback, useEffect, useState } from 'preact/hooks';
-import { ApiError, api, describeError, setCsrfToken } from './api.js';
+import { ApiError, api, cachedList, describeError, setCsrfToken } from './api.js';
 import { html } from './html.js';
 import { Inbox, prefetchInbox } from './inbox.js';
 import { live } from './live.js';
@@ -31,6 +31,7 @@ function Header({ session, org, onSignedOut }) {
   const [error, setError] = useState('');
   const [connected, setConnected] = useState(live.connected);
   useEffect(() => live.listen((m) => m.kind === 'status' && setConnected(m.connected)), []);
+  const analytics = useAnalyticsAccess(org);
   /** @param {'/auth/logout' | '/auth/logout-everywhere'} path */
   const signOut = async (path) => {
     setError('');
@@ -64,12 +65,54 @@ function Header({ session, org, onSignedOut }) {
       ><span class="visually-hidden">${connected ? 'Live updates on' : 'Live updates reconnecting'}</span></span
     >
     <span class="spacer"></span>
+    ${org && analytics ? html`<a class="button" href=${`/o/${org.id}/analytics`}>Analytics</a>` : null}
     ${org ? html`<a class="button" href=${`/o/${org.id}/settings`}>Settings</a>` : null}
     <span class="who">${session.user.displayName}</span>
     <button type="button" onClick=${() => signOut('/auth/logout')}>Sign out</button>
     <button type="button" class="subtle" onClick=${() => signOut('/auth/logout-everywhere')}>Sign out everywhere</button>
     ${error ? html`<p class="error" role="alert">${error}</p>` : null}
   </header>`;
+}
+
+/**
+ * Whether the member's role holds `analytics.read`, from the roles list (asked after the first
+ * render, kept 30 s): the header offers the dashboards only to those who can read them. A role
+ * that can't read the list gets no link; the page itself still answers with the API's verdict.
+ * @param {Org | null} org
+ */
+function useAnalyticsAccess(org) {
+  const [allowed, setAllowed] = useState(false);
+  useEffect(() => {
+    setAllowed(false);
+    if (!org) return;
+    cachedList(`/v1/orgs/${org.id}/roles`).then(
+      (r) =>
+        setAllowed(
+          r.roles.some(
+            (/** @type {{ key: string, permissions: string[] }} */ x) =>
+              x.key === org.role && x.permissions.includes('analytics.read'),
+          ),
+        ),
+      () => setAllowed(false),
+    );
+  }, [org?.id, org?.role]);
+  return allowed;
+}
+
+/**
+ * The analytics dashboards, loaded on first visit with uPlot: neither is on the inbox's first load.
+ * @param {{ org: Org, search: string }} props
+ */
+function LazyAnalytics(props) {
+  const [mod, setMod] = useState(/** @type {typeof import('./analytics.js') | null} */ (null));
+  const [error, setError] = useState('');
+  useEffect(() => {
+    import('./analytics.js').then(setMod, (err) => setError(describeError(err)));
+  }, []);
+  if (error)
+    return html`<main class="center" id="main"><p class="error" role="alert">Analytics could not be loaded: ${error}</p></main>`;
+  if (!mod) return html`<main class="center" id="main"><p role="status">Loading analytics…</p></main>`;
+  return html`<${mod.AnalyticsPage} ...${props} />`;
 }
 
 /**
@@ -174,7 +217,9 @@ function App() {
     </div>`;
   }
 
-  const m = loc.path.match(/^\/o\/([0-9a-f-]{36})(?:\/t\/([0-9a-f-]{36})|\/(settings)(?:\/([a-z-]+))?)?\/?$/);
+  const m = loc.path.match(
+    /^\/o\/([0-9a-f-]{36})(?:\/t\/([0-9a-f-]{36})|\/(settings)(?:\/([a-z-]+))?|\/(analytics))?\/?$/,
+  );
   const org = m ? (session.orgs.find((o) => o.id === m[1]) ?? null) : defaultOrg(session);
   if (!m && loc.path === '/' && org) {
     queueMicrotask(() => navigate(`/o/${org.id}${loc.search}`, { replace: true }));
@@ -200,6 +245,7 @@ function App() {
     </main>`;
   else if (m?.[3])
     page = html`<${LazySettings} key=${org.id} org=${org} me=${session.user} section=${m[4]} mfa=${session.mfa} />`;
+  else if (m?.[5]) page = html`<${LazyAnalytics} key=${org.id} org=${org} search=${loc.search} />`;
   else if (m?.[2]) page = html`<${TicketView} key=${m[2]} org=${org} ticketId=${m[2]} me=${session.user} />`;
   else page = html`<${Inbox} key=${org.id} org=${org} me=${session.user} search=${loc.search} />`;
 

@@ -28,7 +28,8 @@ export function onLinkClick(e) {
   const a = /** @type {HTMLElement} */ (e.target).closest('a');
   if (!a || e.defaultPrevented || e.button !== 0 || e.metaKey || e.ctrlKey || e.shiftKey || e.altKey) return;
   const href = a.getAttribute('href');
-  if (!href?.startsWith('/') || href.startsWith('/auth/') || a.target) return;
+  // A download link (an API export) is the browser's to fetch, not a page to route to.
+  if (!href?.startsWith('/') || href.startsWith('/auth/') || a.target || a.hasAttribute('download')) return;
   e.preventDefault();
   navigate(href);
 }

@@ -26,6 +26,8 @@ const VENDOR = [
   { specifier: 'preact', pkg: 'preact', file: 'dist/preact.mjs' },
   { specifier: 'preact/hooks', pkg: 'preact', file: 'hooks/dist/hooks.mjs' },
   { specifier: 'htm', pkg: 'htm', file: 'dist/htm.mjs' },
+  // Only the analytics page imports it (dynamically), so it stays off the inbox's first load.
+  { specifier: 'uplot', pkg: 'uplot', file: 'dist/uPlot.esm.js' },
 ] as const;
 
 const TYPES: Record<string, string> = {

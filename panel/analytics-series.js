@@ -1,0 +1,289 @@
+// @ts-check
+import { useMemo } from 'preact/hooks';
+import { Chart, COLORS, DataTable, duration, percent } from './analytics-chart.js';
+import { html } from './html.js';
+
+/**
+ * The time-series dashboards, one section per analytics endpoint. Each shows its totals (with the
+ * previous period's beside them when compared), a chart, the chart's numbers as a table and a
+ * link to the same data as CSV.
+ * @typedef {{ bucket: string, [k: string]: any }} Point
+ * @typedef {{ group: string | null, points: Point[], total: Record<string, any> }} Series
+ * @typedef {{ from: string, to: string, bucket: string, series: Series[], previous: { from: string, to: string, series: Series[] } | null }} SeriesData
+ * @typedef {{ data: SeriesData, csv: string }} SectionProps
+ * @typedef {import('./analytics-chart.js').Line} Line
+ * @typedef {import('./analytics-chart.js').Column} Column
+ * @typedef {{ label: string, value: (t: Record<string, any>) => string }} Total
+ */
+
+/** The series without a group (the dashboards ask for none). @param {{ series: Series[] } | null} d */
+const only = (d) => d?.series[0] ?? null;
+
+/**
+ * A previous period's values on the current period's buckets, position by position (the two
+ * periods have the same length; a week range can differ by one bucket at the end).
+ * @param {Point[]} points
+ * @param {Point[] | undefined} prev
+ * @param {(p: Point) => number | null} pick
+ */
+const aligned = (points, prev, pick) => points.map((_, i) => (prev?.[i] ? pick(prev[i]) : null));
+
+/** @param {number | null | undefined} v */
+const num = (v) => (v === null || v === undefined ? '–' : String(v));
+
+/**
+ * The frame every series dashboard shares.
+ * @param {{ id: string, title: string, data: SeriesData, csv: string, totals: Total[], lines: Line[], columns: Column[], summary: string, format: (v: number) => string }} props
+ */
+function SeriesSection({ id, title, data, csv, totals, lines, columns, summary, format }) {
+  const cur = only(data);
+  const prev = only(data.previous);
+  const labels = useMemo(() => cur?.points.map((p) => p.bucket) ?? [], [data]);
+  return html`<section class="dash" aria-labelledby=${`${id}-title`} data-dashboard=${id}>
+    <div class="dash-head">
+      <h2 id=${`${id}-title`}>${title}</h2>
+      <a class="button" href=${csv} download>Download CSV<span class="visually-hidden"> of ${title.toLowerCase()}</span></a>
+    </div>
+    <dl class="totals">
+      ${totals.map(
+        (t) =>
+          html`<div data-total=${t.label}>
+            <dt>${t.label}</dt>
+            <dd>
+              <span class="value">${cur ? t.value(cur.total) : '–'}</span>
+              ${prev ? html` <span class="previous">previous period: <span class="value">${t.value(prev.total)}</span></span>` : null}
+            </dd>
+          </div>`,
+      )}
+    </dl>
+    <${Chart} labels=${labels} lines=${lines} summary=${summary} format=${format} />
+    <${DataTable} caption=${`${title} per ${data.bucket}`} rows=${labels} columns=${columns} />
+  </section>`;
+}
+
+/** The busiest bucket of a series, for the chart's spoken summary. @param {Point[]} points @param {(p: Point) => number} pick */
+function peak(points, pick) {
+  let best = points[0];
+  for (const p of points) if (best && pick(p) > pick(best)) best = p;
+  return best && pick(best) > 0 ? `, most on ${best.bucket} (${pick(best)})` : '';
+}
+
+/** @param {SectionProps} props */
+export function VolumeSection({ data, csv }) {
+  const pts = only(data)?.points ?? [];
+  const prev = only(data.previous)?.points;
+  const lines = useMemo(() => {
+    /** @type {Line[]} */
+    const l = [
+      { label: 'Opened', values: pts.map((p) => p.opened), color: COLORS[0] ?? '', bars: true },
+      { label: 'Solved', values: pts.map((p) => p.solved), color: COLORS[1] ?? '' },
+      { label: 'Backlog', values: pts.map((p) => p.backlog), color: COLORS[2] ?? '' },
+    ];
+    if (prev)
+      l.push({
+        label: 'Opened, previous period',
+        values: aligned(pts, prev, (p) => p.opened),
+        color: COLORS[5] ?? '',
+        dashed: true,
+      });
+    return l;
+  }, [data]);
+  const t = only(data)?.total;
+  return html`<${SeriesSection}
+    id="volume"
+    title="Volume and backlog"
+    data=${data}
+    csv=${csv}
+    totals=${[
+      { label: 'Opened', value: (/** @type {any} */ x) => num(x.opened) },
+      { label: 'Solved', value: (/** @type {any} */ x) => num(x.solved) },
+      { label: 'Merged', value: (/** @type {any} */ x) => num(x.merged) },
+      { label: 'Backlog at the end', value: (/** @type {any} */ x) => num(x.backlog) },
+    ]}
+    lines=${lines}
+    format=${(/** @type {number} */ v) => String(v)}
+    summary=${`Tickets per ${data.bucket} from ${data.from} to ${data.to}: ${t?.opened ?? 0} opened, ${t?.solved ?? 0} solved, backlog ${t?.backlog ?? 0} at the end${peak(pts, (p) => p.opened)}.`}
+    columns=${[
+      { label: 'Opened', value: (/** @type {number} */ i) => num(pts[i]?.opened) },
+      { label: 'Solved', value: (/** @type {number} */ i) => num(pts[i]?.solved) },
+      { label: 'Merged', value: (/** @type {number} */ i) => num(pts[i]?.merged) },
+      { label: 'Backlog', value: (/** @type {number} */ i) => num(pts[i]?.backlog) },
+      ...(prev
+        ? [{ label: 'Opened, previous period', value: (/** @type {number} */ i) => num(prev[i]?.opened) }]
+        : []),
+    ]}
+  />`;
+}
+
+/** @param {SectionProps} props */
+export function TimesSection({ data, csv }) {
+  const pts = only(data)?.points ?? [];
+  const hours = (/** @type {number | null} */ s) => (s === null ? null : Math.round((s / 3600) * 100) / 100);
+  const lines = useMemo(
+    () =>
+      /** @type {Line[]} */ ([
+        {
+          label: 'First response, median',
+          values: pts.map((p) => hours(p.firstResponse.median)),
+          color: COLORS[0] ?? '',
+        },
+        {
+          label: 'First response, p90',
+          values: pts.map((p) => hours(p.firstResponse.p90)),
+          color: COLORS[0] ?? '',
+          dashed: true,
+        },
+        {
+          label: 'Resolution, median',
+          values: pts.map((p) => hours(p.resolution.median)),
+          color: COLORS[4] ?? '',
+        },
+        {
+          label: 'Resolution, p90',
+          values: pts.map((p) => hours(p.resolution.p90)),
+          color: COLORS[4] ?? '',
+          dashed: true,
+        },
+      ]),
+    [data],
+  );
+  const t = only(data)?.total;
+  return html`<${SeriesSection}
+    id="times"
+    title="First response and resolution"
+    data=${data}
+    csv=${csv}
+    totals=${[
+      { label: 'First response, median', value: (/** @type {any} */ x) => duration(x.firstResponse.median) },
+      { label: 'First response, p90', value: (/** @type {any} */ x) => duration(x.firstResponse.p90) },
+      { label: 'Resolution, median', value: (/** @type {any} */ x) => duration(x.resolution.median) },
+      { label: 'Resolution, p90', value: (/** @type {any} */ x) => duration(x.resolution.p90) },
+    ]}
+    lines=${lines}
+    format=${(/** @type {number} */ v) => `${v}h`}
+    summary=${`Response times in hours per ${data.bucket} from ${data.from} to ${data.to}: first response median ${duration(t?.firstResponse.median)}, p90 ${duration(t?.firstResponse.p90)}; resolution median ${duration(t?.resolution.median)}, p90 ${duration(t?.resolution.p90)}.`}
+    columns=${[
+      {
+        label: 'First response, median',
+        value: (/** @type {number} */ i) => duration(pts[i]?.firstResponse.median),
+      },
+      {
+        label: 'First response, p90',
+        value: (/** @type {number} */ i) => duration(pts[i]?.firstResponse.p90),
+      },
+      {
+        label: 'Resolution, median',
+        value: (/** @type {number} */ i) => duration(pts[i]?.resolution.median),
+      },
+      { label: 'Resolution, p90', value: (/** @type {number} */ i) => duration(pts[i]?.resolution.p90) },
+    ]}
+  />`;
+}
+
+/** @param {SectionProps} props */
+export function SlaSection({ data, csv }) {
+  const pts = only(data)?.points ?? [];
+  const prev = only(data.previous)?.points;
+  const pc = (/** @type {number | null} */ r) => (r === null ? null : Math.round(r * 1000) / 10);
+  const lines = useMemo(() => {
+    /** @type {Line[]} */
+    const l = [{ label: 'SLA attainment', values: pts.map((p) => pc(p.attainment)), color: COLORS[1] ?? '' }];
+    if (prev)
+      l.push({
+        label: 'Attainment, previous period',
+        values: aligned(pts, prev, (p) => pc(p.attainment)),
+        color: COLORS[5] ?? '',
+        dashed: true,
+      });
+    return l;
+  }, [data]);
+  const t = only(data)?.total;
+  return html`<${SeriesSection}
+    id="sla"
+    title="SLA attainment"
+    data=${data}
+    csv=${csv}
+    totals=${[
+      { label: 'Attainment', value: (/** @type {any} */ x) => percent(x.attainment) },
+      { label: 'Tickets with an SLA', value: (/** @type {any} */ x) => num(x.withSla) },
+      { label: 'Breached', value: (/** @type {any} */ x) => num(x.breached) },
+      { label: 'Escalations', value: (/** @type {any} */ x) => num(x.escalations) },
+    ]}
+    lines=${lines}
+    format=${(/** @type {number} */ v) => `${v}%`}
+    summary=${`SLA attainment per ${data.bucket} from ${data.from} to ${data.to}: ${percent(t?.attainment)} overall, ${t?.breached ?? 0} of ${t?.withSla ?? 0} tickets with an SLA breached.`}
+    columns=${[
+      { label: 'Opened', value: (/** @type {number} */ i) => num(pts[i]?.tickets) },
+      { label: 'With an SLA', value: (/** @type {number} */ i) => num(pts[i]?.withSla) },
+      { label: 'Breached', value: (/** @type {number} */ i) => num(pts[i]?.breached) },
+      { label: 'Attainment', value: (/** @type {number} */ i) => percent(pts[i]?.attainment) },
+      { label: 'Escalations', value: (/** @type {number} */ i) => num(pts[i]?.escalations) },
+    ]}
+  />`;
+}
+
+/** @param {SectionProps} props */
+export function CsatSection({ data, csv }) {
+  const pts = only(data)?.points ?? [];
+  const lines = useMemo(
+    () =>
+      /** @type {Line[]} */ ([
+        { label: 'Average rating', values: pts.map((p) => p.average), color: COLORS[4] ?? '' },
+      ]),
+    [data],
+  );
+  const t = only(data)?.total;
+  return html`<${SeriesSection}
+    id="csat"
+    title="Satisfaction (CSAT)"
+    data=${data}
+    csv=${csv}
+    totals=${[
+      { label: 'Average rating', value: (/** @type {any} */ x) => num(x.average) },
+      { label: 'Ratings', value: (/** @type {any} */ x) => num(x.rated) },
+      { label: 'Response rate', value: (/** @type {any} */ x) => percent(x.responseRate) },
+      { label: 'Ratings 1 to 5', value: (/** @type {any} */ x) => x.distribution.join(' / ') },
+    ]}
+    lines=${lines}
+    format=${(/** @type {number} */ v) => String(v)}
+    summary=${`Average satisfaction rating (1 to 5) per ${data.bucket} from ${data.from} to ${data.to}: ${num(t?.average)} over ${t?.rated ?? 0} ratings.`}
+    columns=${[
+      { label: 'Ratings', value: (/** @type {number} */ i) => num(pts[i]?.rated) },
+      { label: 'Average', value: (/** @type {number} */ i) => num(pts[i]?.average) },
+      { label: 'Response rate', value: (/** @type {number} */ i) => percent(pts[i]?.responseRate) },
+    ]}
+  />`;
+}
+
+/** @param {SectionProps} props */
+export function ReopensSection({ data, csv }) {
+  const pts = only(data)?.points ?? [];
+  const lines = useMemo(
+    () =>
+      /** @type {Line[]} */ ([
+        { label: 'Reopened', values: pts.map((p) => p.reopened), color: COLORS[3] ?? '', bars: true },
+        { label: 'Resolved', values: pts.map((p) => p.resolved), color: COLORS[1] ?? '' },
+      ]),
+    [data],
+  );
+  const t = only(data)?.total;
+  return html`<${SeriesSection}
+    id="reopens"
+    title="Reopens"
+    data=${data}
+    csv=${csv}
+    totals=${[
+      { label: 'Reopen rate', value: (/** @type {any} */ x) => percent(x.rate) },
+      { label: 'Reopened', value: (/** @type {any} */ x) => num(x.reopened) },
+      { label: 'Resolved', value: (/** @type {any} */ x) => num(x.resolved) },
+    ]}
+    lines=${lines}
+    format=${(/** @type {number} */ v) => String(v)}
+    summary=${`Tickets resolved and reopened per ${data.bucket} from ${data.from} to ${data.to}: ${t?.reopened ?? 0} of ${t?.resolved ?? 0} reopened (${percent(t?.rate)}).`}
+    columns=${[
+      { label: 'Resolved', value: (/** @type {number} */ i) => num(pts[i]?.resolved) },
+      { label: 'Reopened', value: (/** @type {number} */ i) => num(pts[i]?.reopened) },
+      { label: 'Rate', value: (/** @type {number} */ i) => percent(pts[i]?.rate) },
+    ]}
+  />`;
+}

@@ -1,0 +1,206 @@
+import { readFile } from 'node:fs/promises';
+import type { BrowserContext, Page } from 'playwright-core';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { foldOrg } from '../../db/analytics-fold.js';
+import { demoUserId } from '../../db/seed-users.js';
+import { withTenant } from '../../db/tenant.js';
+import { useTestDb } from '../support/db.js';
+import { collectErrors, type PanelRig, seriousViolations, shot, startPanelRig } from './support.js';
+
+/**
+ * The analytics dashboards in real Chromium over the demo workspace, folded into the rollups:
+ * what the page shows is what the API answers, the CSV links download the API's CSV, the filters
+ * and comparison reach the API, and only members holding analytics.read are offered the page.
+ */
+const db = useTestDb();
+let rig: PanelRig;
+let orgId: string;
+const contexts: BrowserContext[] = [];
+let admin: Page;
+let errors: string[];
+
+async function signedIn(role: string, width = 1280): Promise<Page> {
+  const ctx = await rig.browser.newContext({ baseURL: rig.url, viewport: { width, height: 900 } });
+  ctx.setDefaultTimeout(10_000);
+  contexts.push(ctx);
+  const page = await ctx.newPage();
+  await page.goto(`/auth/demo?as=${role}`);
+  await page.waitForURL(/\/o\/[0-9a-f-]{36}/);
+  return page;
+}
+
+/** The API's JSON for `path`, asked with the page's own session. */
+async function apiJson(page: Page, path: string) {
+  const res = await page.request.get(`/v1/orgs/${orgId}/analytics/${path}`);
+  expect(res.status(), await res.text()).toBe(200);
+  return res.json();
+}
+
+/** The value shown for a total of a dashboard (the current period's). */
+const total = (page: Page, dashboard: string, label: string) =>
+  page
+    .locator(`[data-dashboard="${dashboard}"] [data-total="${label}"] dd > .value`)
+    .textContent()
+    .then((t) => t?.trim());
+
+const percent = (r: number | null) => (r === null ? '–' : `${Math.round(r * 1000) / 10}%`);
+
+/** Waits for the dashboards to show the answer to the current URL's choice. */
+async function settled(page: Page) {
+  await page.locator('main.analytics[aria-busy="false"] [data-dashboard="heatmap"]').waitFor();
+}
+
+beforeAll(async () => {
+  rig = await startPanelRig(db.app);
+  const adminId = (await demoUserId(db.app, 'admin')) as string;
+  orgId = (
+    await db.admin.query<{ id: string }>('select org_id as id from memberships where user_id = $1', [adminId])
+  ).rows[0]?.id as string;
+  // The workers' fold is off in this rig: fold the demo workspace once, as the 2 s job would.
+  await withTenant(db.app, orgId, (tx) => foldOrg(tx));
+  admin = await signedIn('admin');
+  errors = collectErrors(admin);
+}, 60_000);
+afterAll(async () => {
+  for (const c of contexts) await c.close();
+  await rig?.close();
+});
+
+describe('analytics dashboards', () => {
+  it('opens from the header and shows the numbers the API answers', async () => {
+    await admin.getByRole('link', { name: 'Analytics' }).click();
+    await admin.getByRole('heading', { level: 1, name: 'Analytics' }).waitFor();
+    await settled(admin);
+
+    const volume = await apiJson(admin, 'volume');
+    const v = volume.series[0].total;
+    expect(v.opened, 'the demo workspace has tickets in the last 30 days').toBeGreaterThan(0);
+    expect(await total(admin, 'volume', 'Opened')).toBe(String(v.opened));
+    expect(await total(admin, 'volume', 'Solved')).toBe(String(v.solved));
+    expect(await total(admin, 'volume', 'Backlog at the end')).toBe(String(v.backlog));
+
+    const sla = (await apiJson(admin, 'sla')).series[0].total;
+    expect(await total(admin, 'sla', 'Attainment')).toBe(percent(sla.attainment));
+    expect(await total(admin, 'sla', 'Breached')).toBe(String(sla.breached));
+    const csat = (await apiJson(admin, 'csat')).series[0].total;
+    expect(await total(admin, 'csat', 'Ratings')).toBe(String(csat.rated));
+    expect(await total(admin, 'csat', 'Ratings 1 to 5')).toBe(csat.distribution.join(' / '));
+    const reopens = (await apiJson(admin, 'reopens')).series[0].total;
+    expect(await total(admin, 'reopens', 'Reopened')).toBe(String(reopens.reopened));
+
+    // The chart is drawn (uPlot's canvas) and described in words for screen readers.
+    const chart = admin.locator('[data-dashboard="volume"] [role="img"]');
+    expect(await chart.locator('canvas').count()).toBeGreaterThan(0);
+    expect(await chart.getAttribute('aria-label')).toContain(`${v.opened} opened`);
+
+    // The table alternative holds every bucket, with the API's values.
+    const table = admin.locator('[data-dashboard="volume"] details');
+    await table.locator('summary').click();
+    const rows = table.locator('tbody tr');
+    expect(await rows.count()).toBe(volume.series[0].points.length);
+    const last = volume.series[0].points.at(-1);
+    expect(await rows.last().locator('th').textContent()).toBe(last.bucket);
+    expect(await rows.last().locator('td').first().textContent()).toBe(String(last.opened));
+
+    // Workload: one row per assignee, open counts as the API has them.
+    const work = await apiJson(admin, 'workload');
+    const wrows = admin.locator('[data-dashboard="workload"] tbody tr');
+    expect(await wrows.count()).toBe(work.assignees.length);
+    for (const a of work.assignees) {
+      const row = admin.locator(
+        `[data-dashboard="workload"] tr[data-assignee="${a.assigneeId ?? 'unassigned'}"]`,
+      );
+      expect(await row.locator('td').first().textContent()).toBe(String(a.open));
+    }
+    // Heatmap: the same 7 × 24 counts.
+    const heat = await apiJson(admin, 'heatmap');
+    const cells = await admin.locator('[data-dashboard="heatmap"] tbody td').allTextContents();
+    expect(cells.map(Number)).toEqual(heat.cells.flat());
+
+    await shot(admin, 'analytics-1280px');
+    expect(await seriousViolations(admin)).toEqual([]);
+  });
+
+  it('downloads each dashboard as the API CSV', async () => {
+    for (const [dashboard, path] of [
+      ['volume', 'volume'],
+      ['workload', 'workload'],
+    ] as const) {
+      const link = admin.locator(`[data-dashboard="${dashboard}"] a[download]`);
+      const [download] = await Promise.all([admin.waitForEvent('download'), link.click()]);
+      const body = await readFile((await download.path()) as string, 'utf8');
+      const expected = await admin.request.get(`/v1/orgs/${orgId}/analytics/${path}?format=csv`);
+      expect(body).toBe(await expected.text());
+      expect(body.split('\r\n')[0]).toContain(dashboard === 'volume' ? 'opened' : 'assigneeId');
+      expect(download.suggestedFilename()).toMatch(new RegExp(`^${path}-.*\\.csv$`));
+    }
+    // The page stayed where it was (the download did not route the panel away).
+    expect(new URL(admin.url()).pathname).toBe(`/o/${orgId}/analytics`);
+  });
+
+  it('filters by origin, compares with the previous period and keeps the choice in the URL', async () => {
+    await admin.getByLabel('Origin').selectOption('discord');
+    await admin.waitForURL(/source=discord/);
+    await settled(admin);
+    const discord = (await apiJson(admin, 'volume?source=discord')).series[0].total;
+    expect(await total(admin, 'volume', 'Opened')).toBe(String(discord.opened));
+
+    // Keyboard: the comparison is a checkbox reached and ticked from the keyboard.
+    await admin.getByLabel('Compare with the previous period').focus();
+    await admin.keyboard.press('Space');
+    await admin.waitForURL(/compare=true/);
+    await settled(admin);
+    const compared = await apiJson(admin, 'volume?source=discord&compare=true');
+    expect(compared.previous).not.toBeNull();
+    const prev = admin.locator('[data-dashboard="volume"] [data-total="Opened"] .previous .value');
+    expect(await prev.textContent()).toBe(String(compared.previous.series[0].total.opened));
+
+    // A reload keeps the choice (it lives in the query string).
+    await admin.reload();
+    await settled(admin);
+    expect(await admin.getByLabel('Origin').inputValue()).toBe('discord');
+    expect(await admin.getByLabel('Compare with the previous period').isChecked()).toBe(true);
+
+    // The API's refusal (hourly buckets past 31 days) is shown in words, not a blank page.
+    await admin.getByRole('button', { name: 'Last 90 days' }).click();
+    await settled(admin);
+    await admin.getByLabel('Bucket').selectOption('hour');
+    await expect
+      .poll(() => admin.getByRole('alert').textContent())
+      .toContain('at most 31 days with hour buckets');
+    expect(errors.filter((e) => !e.includes('422'))).toEqual([]);
+  });
+
+  it('keeps the dashboards and uPlot off the first load: neither is preloaded', async () => {
+    const page = await (await fetch(`${rig.url}/`)).text();
+    const preloads = [...page.matchAll(/<link rel="modulepreload" href="([^"]+)"/g)].map(
+      (m) => m[1] as string,
+    );
+    expect(preloads.length).toBeGreaterThan(3);
+    expect(preloads.filter((u) => /analytics|uplot/i.test(u))).toEqual([]);
+    // ...while the import map pins it for the page that loads it.
+    expect(page).toMatch(/"uplot":"\/panel\/vendor\/uplot@[0-9.]+\/dist\/uPlot\.esm\.js"/);
+  });
+
+  it('is not offered to a member without analytics.read, and says why when opened', async () => {
+    const agent = await signedIn('agent');
+    await agent.getByRole('link', { name: 'Settings' }).waitFor();
+    await agent.waitForLoadState('networkidle');
+    expect(await agent.getByRole('link', { name: 'Analytics' }).count()).toBe(0);
+    await agent.goto(`/o/${orgId}/analytics`);
+    await expect
+      .poll(() => agent.getByRole('alert').textContent())
+      .toContain('does not include the analytics permission');
+    // The viewer role holds it: the link is there.
+    const viewer = await signedIn('viewer');
+    await viewer.getByRole('link', { name: 'Analytics' }).waitFor();
+  });
+
+  it('fits a phone without sideways scrolling', async () => {
+    const phone = await signedIn('admin', 375);
+    await phone.goto(`/o/${orgId}/analytics`);
+    await settled(phone);
+    expect(await phone.evaluate('document.documentElement.scrollWidth')).toBeLessThanOrEqual(375);
+    await shot(phone, 'analytics-375px');
+  });
+});
