@@ -411,6 +411,10 @@ export function TicketView({ org, ticketId, me }) {
           }
         </div>
         ${t.closeReason ? html`<p class="muted">Closed because: ${t.closeReason}</p>` : null}
+        <p class="action">
+          <a href=${`${base}/transcript`} target="_blank" rel="noopener">Transcript</a>
+          <span class="muted"> (the conversation as one page, to print or keep)</span>
+        </p>
         <${TagsControl} orgId=${org.id} base=${base} ticket=${t} act=${act} busy=${busy} errors=${errors} />
         <${MergeControl} orgId=${org.id} base=${base} ticket=${t} act=${act} busy=${busy} errors=${errors} />
         <${PlayerCard} orgId=${org.id} playerId=${t.requesterId} ticketId=${t.id} />

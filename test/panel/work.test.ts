@@ -211,6 +211,24 @@ describe('ticket view actions', () => {
     expect(Buffer.from(await res.arrayBuffer()).equals(png)).toBe(true);
   });
 
+  it("opens the ticket's transcript in a new tab: the conversation without the notes", async () => {
+    const t = await open(`Work ${RUN} transcript`, { requesterId: player.id });
+    await call('POST', `/tickets/${t.id}/replies`, { body: `Public answer ${RUN}` });
+    await call('POST', `/tickets/${t.id}/notes`, { body: `Private note ${RUN}` });
+    await gotoTicket(t);
+    const [tab] = await Promise.all([
+      ctx.waitForEvent('page'),
+      page.getByRole('link', { name: 'Transcript' }).click(),
+    ]);
+    await tab.waitForLoadState();
+    expect(tab.url()).toBe(`${rig.url}/v1/orgs/${orgId}/tickets/${t.id}/transcript`);
+    await tab.getByRole('heading', { name: `Ticket #${t.number}: Work ${RUN} transcript` }).waitFor();
+    expect(await tab.getByText(`Public answer ${RUN}`).count()).toBe(1);
+    expect(await tab.getByText(`Private note ${RUN}`).count()).toBe(0);
+    await shot(tab, 'ticket-transcript');
+    await tab.close();
+  });
+
   it('inserts a canned reply into the composer with its variables filled from the ticket', async () => {
     await gotoTicket(worked);
     await page.locator('#canned-select').selectOption({ label: `Hello ${RUN} (/hello-${RUN})` });
