@@ -50,6 +50,12 @@ export interface OpenRequest {
   subject: string;
   answers: Answer[];
   quote?: { url: string; authorId: string; content: string };
+  /**
+   * Opened by a direct message (modmail): always a private thread the player is not added to,
+   * the DM's text as the first message (external id the DM's), `inTx` run in the ticket's own
+   * transaction to record the rest of the DM.
+   */
+  viaDm?: { messageId: string; body: string; inTx: (tx: Tx, ticketId: string) => Promise<void> };
 }
 
 // Names keep the player's own script (a Cyrillic or Chinese name is not turned into "ticket").
@@ -61,7 +67,7 @@ function channelName(category: Category | null, person: DiscordPerson, mode: Tic
 /** The first message of a ticket: who, what (the form's answers), and the action buttons. */
 export function summaryMessage(
   ticket: { id: string; number: number; subject: string; priority: DiscordTicket['priority'] },
-  req: Pick<OpenRequest, 'requester' | 'answers' | 'quote' | 'openedByDiscordId'>,
+  req: Pick<OpenRequest, 'requester' | 'answers' | 'quote' | 'openedByDiscordId' | 'viaDm'>,
   category: Category | null,
   staff: { roleIds?: readonly string[]; userIds?: readonly string[] },
 ): MessageBody {
@@ -90,14 +96,15 @@ export function summaryMessage(
     embeds: [
       {
         title: `Ticket #${ticket.number} · ${ticket.subject}`.slice(0, 256),
-        description: `${category ? `Category: **${category.name}**\n` : ''}Staff will answer here. Write below to add details or screenshots.`,
+        description: `${category ? `Category: **${category.name}**\n` : ''}${req.viaDm ? 'Opened by direct message: the player is not in this thread. Their DMs appear here, and what staff write here reaches them by DM (`/ticket note` stays internal).' : 'Staff will answer here. Write below to add details or screenshots.'}`,
         fields,
         footer: { text: `Priority: ${PRIORITY_LABELS[ticket.priority]}` },
       },
     ],
     components: actionRows(ticket.id),
-    // Mentioning the staff roles brings them into a private thread, as Discord does.
-    allowed_mentions: { users: [req.requester.id, ...userIds], roles: [...roleIds] },
+    // Mentioning the staff roles brings them into a private thread, as Discord does; a DM
+    // ticket's player is named without a ping, which would add them to the staff thread.
+    allowed_mentions: { users: [...(req.viaDm ? [] : [req.requester.id]), ...userIds], roles: [...roleIds] },
   };
 }
 
@@ -187,8 +194,12 @@ async function openUnlocked(ctx: Ctx, req: OpenRequest): Promise<OpenResult> {
     const player = await discordPlayer(tx, req.requester);
     if (!req.openedBy) await checkPlayerLimits(tx, guild, player.id, false);
     const cat = category ? guild.settings.categories?.[category.id] : undefined;
-    const mode: TicketMode = cat?.mode ?? category?.ticketMode ?? 'thread';
-    const target = cat?.channelId ?? (mode === 'thread' ? guild.settings.supportChannelId : undefined);
+    const configured: TicketMode = cat?.mode ?? category?.ticketMode ?? 'thread';
+    // A DM conversation is private: never a public forum post, nor a channel the player sees.
+    const mode: TicketMode = req.viaDm ? 'thread' : configured;
+    const target =
+      (configured === mode ? cat?.channelId : undefined) ??
+      (mode === 'thread' ? guild.settings.supportChannelId : undefined);
     const parent = target ?? (mode === 'thread' ? req.channelId : null);
     if (!parent) {
       throw new AppError(
@@ -278,7 +289,7 @@ async function openUnlocked(ctx: Ctx, req: OpenRequest): Promise<OpenResult> {
     // Before the ticket is recorded: once it exists, the player must be able to see it, so a
     // failure here still undoes everything (adding a member twice is harmless on a retry).
     if (mode !== 'channel') {
-      await addThreadMember(client.rest, channel.id, req.requester.id, reason);
+      if (!req.viaDm) await addThreadMember(client.rest, channel.id, req.requester.id, reason);
       if (req.openedByDiscordId)
         await addThreadMember(client.rest, channel.id, req.openedByDiscordId, reason);
     }
@@ -287,7 +298,7 @@ async function openUnlocked(ctx: Ctx, req: OpenRequest): Promise<OpenResult> {
       if (again) return { ticket: again, created: false };
       // Again, now holding the player's row: the check above ran before the (slow) Discord call.
       if (!req.openedBy) await checkPlayerLimits(tx, plan.guild, player.id, true);
-      const body = req.answers.map((a) => `**${a.label}**\n${a.value}`).join('\n\n');
+      const body = req.viaDm?.body ?? req.answers.map((a) => `**${a.label}**\n${a.value}`).join('\n\n');
       const opened = await openTicket(
         tx,
         {
@@ -304,10 +315,12 @@ async function openUnlocked(ctx: Ctx, req: OpenRequest): Promise<OpenResult> {
           customFields: Object.fromEntries(req.answers.map((a) => [a.key, a.value.slice(0, 4000)])),
           discordGuildId: req.guildId,
           discordChannelId: channel.id,
+          ...(req.viaDm ? { messageExternalId: req.viaDm.messageId } : {}),
         },
         req.openedBy ?? player,
       );
       if (!opened.created) return { ticket: await discordTicket(tx, opened.ticket.id), created: false };
+      await req.viaDm?.inTx(tx, opened.ticket.id);
       await setDiscordSide(tx, { ticketId: opened.ticket.id, mode });
       const ticket = await discordTicket(tx, opened.ticket.id);
       // What is left on Discord once the ticket exists, recorded with it and claimed by this
