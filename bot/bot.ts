@@ -7,6 +7,7 @@ import type { SecretBox } from '../lib/secret-box.js';
 import type { TicketPages } from '../lib/ticket-links.js';
 import { type CacheSizes, createBotClient } from './client.js';
 import { type BotDeps, createCaches } from './context.js';
+import { onDirectMessage } from './events/direct-messages.js';
 import { onInteraction } from './events/interaction-create.js';
 import { onChannelDeleted, onMessageCreate, onMessageDelete, onMessageUpdate } from './events/messages.js';
 import { dropPendingShardWaits, trackShards, watchShardStart } from './shard-start.js';
@@ -91,7 +92,11 @@ export function createBot(o: BotOptions): Bot {
     if (stopping) return void answerWhileStopping(i, o.logger);
     safe('interaction', () => onInteraction(deps, i));
   });
-  client.on(Events.MessageCreate, (m) => safe('message_create', () => onMessageCreate(deps, m)));
+  client.on(Events.MessageCreate, (m) =>
+    m.guildId
+      ? safe('message_create', () => onMessageCreate(deps, m))
+      : safe('direct_message', () => onDirectMessage(deps, m)),
+  );
   client.on(Events.MessageUpdate, (_old, m) => safe('message_update', () => onMessageUpdate(deps, m)));
   client.on(Events.MessageDelete, (m) =>
     safe('message_delete', () =>

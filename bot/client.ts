@@ -34,7 +34,9 @@ export interface ClientSettings {
 }
 
 /**
- * Intents: guilds (channels, threads, roles) and guild messages (ticket conversation sync); no
+ * Intents: guilds (channels, threads, roles), guild messages (ticket conversation sync) and
+ * direct messages (modmail: a DM's content needs no MessageContent; its channel arrives as a
+ * partial, since the DM channel cache is empty); no
  * GuildMembers or GuildPresences (privileged, and the heaviest caches). Member roles arrive with
  * every interaction and message, so the member cache only keeps recently active members.
  */
@@ -42,6 +44,7 @@ export function botIntents(messageContent: boolean): GatewayIntentBits[] {
   return [
     GatewayIntentBits.Guilds,
     GatewayIntentBits.GuildMessages,
+    GatewayIntentBits.DirectMessages,
     ...(messageContent ? [GatewayIntentBits.MessageContent] : []),
   ];
 }

@@ -1,3 +1,4 @@
+import { closeRequestButton } from './close-requests.js';
 import { openAboutMessage, openForUser } from './commands/context-menus.js';
 import { link } from './commands/link.js';
 import { panel } from './commands/panel.js';
@@ -15,6 +16,7 @@ import {
   rateForm,
   transcriptButton,
 } from './components/actions.js';
+import { dmCategorySelect, dmGuildSelect } from './components/dm-choose.js';
 import { ticketForm } from './components/form.js';
 import { openButton } from './components/open.js';
 import type { CommandHandler, ComponentHandler, RepliableInteraction } from './handler.js';
@@ -49,6 +51,8 @@ export const components = new Map<string, ComponentHandler>(
       rateButton,
       rateForm,
       transcriptButton,
+      dmGuildSelect,
+      dmCategorySelect,
     ] as unknown as ComponentHandler[]
   ).map((c) => [c.action, c]),
 );

@@ -1,0 +1,72 @@
+import type { StringSelectMenuInteraction } from 'discord.js';
+import { snowflake } from '../../db/schemas.js';
+import { parseInput } from '../../db/validate.js';
+import { AppError } from '../../lib/errors.js';
+import { categoryChoice, dmCategories, dmGuilds, openDmTicket, personOf } from '../dm-open.js';
+import { readPending } from '../dm-store.js';
+import type { ComponentHandler, Ctx } from '../handler.js';
+
+/**
+ * The selects in a player's DM: the server (`gm:dmguild`), then the category
+ * (`gm:dmcat:<guild>`). Each edits the prompt it sits on (deferUpdate first, no I/O before it).
+ * The choice is checked again (a linked server the player is in, a live category of its
+ * organization), and the ticket opens with what the player wrote meanwhile.
+ */
+
+const EXPIRED = 'Your message has expired (15 minutes). Send it again to open a ticket.';
+
+async function chosenGuild(ctx: Ctx, i: StringSelectMenuInteraction, guildId: string) {
+  const guild = (await dmGuilds(ctx.deps, i.user.id)).find((g) => g.guildId === guildId);
+  if (!guild) throw new AppError('not_found', 'That server does not take tickets from you through me.');
+  return guild;
+}
+
+async function openIn(
+  ctx: Ctx,
+  i: StringSelectMenuInteraction,
+  guildId: string,
+  categoryId: string | null,
+): Promise<string> {
+  const pending = await readPending(ctx.deps, i.user.id);
+  if (!pending.length) return EXPIRED;
+  const guild = await chosenGuild(ctx, i, guildId);
+  return openDmTicket(ctx, personOf(i.user), guild, categoryId, pending);
+}
+
+export const dmGuildSelect: ComponentHandler<StringSelectMenuInteraction> = {
+  action: 'dmguild',
+  ack: 'self',
+  async execute(i, ctx) {
+    await i.deferUpdate();
+    if (i.guildId) throw new AppError('bad_request', 'This choice belongs in a direct message.');
+    const guildId = parseInput(snowflake, i.values[0] ?? '');
+    if (!(await readPending(ctx.deps, i.user.id)).length)
+      return void (await i.editReply({ content: EXPIRED, components: [] }));
+    const guild = await chosenGuild(ctx, i, guildId);
+    const categories = await dmCategories(ctx.deps, guild.orgId);
+    if (categories.length > 1) {
+      await i.editReply(categoryChoice(guild, categories) as never);
+      return;
+    }
+    const text = await openIn(ctx, i, guildId, categories[0]?.id ?? null);
+    await i.editReply({ content: text, components: [] });
+  },
+};
+
+export const dmCategorySelect: ComponentHandler<StringSelectMenuInteraction> = {
+  action: 'dmcat',
+  ack: 'self',
+  async execute(i, ctx, args) {
+    await i.deferUpdate();
+    if (i.guildId) throw new AppError('bad_request', 'This choice belongs in a direct message.');
+    const guildId = parseInput(snowflake, args[0] ?? '');
+    const chosen = i.values[0] ?? '';
+    const guild = await chosenGuild(ctx, i, guildId);
+    // Only a live category of that server's organization, whatever the select was sent with.
+    const category = (await dmCategories(ctx.deps, guild.orgId)).find((c) => c.id === chosen);
+    if (!category)
+      throw new AppError('not_found', 'That category is no longer offered; send your message again.');
+    const text = await openIn(ctx, i, guildId, category.id);
+    await i.editReply({ content: text, components: [] });
+  },
+};

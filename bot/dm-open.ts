@@ -1,0 +1,164 @@
+import { randomUUID } from 'node:crypto';
+import { ComponentType, DiscordAPIError, Routes, type User } from 'discord.js';
+import { type Category, listCategories } from '../db/categories.js';
+import { linkedGuilds, recordDm, recordDmOpening } from '../db/discord-dm.js';
+import { discordPlayer } from '../db/discord-standing.js';
+import { withTenant } from '../db/tenant.js';
+import { AppError } from '../lib/errors.js';
+import type { DiscordPerson } from './auth.js';
+import type { BotDeps } from './context.js';
+import { clearPending, type PendingDm } from './dm-store.js';
+import type { Ctx } from './handler.js';
+import { openFromDiscord } from './tickets.js';
+
+/**
+ * A player's first DM: which server and category it is for (asked with selects in the DM when
+ * there is a choice), then the ticket, opened with everything they wrote meanwhile.
+ */
+
+export interface DmGuild {
+  guildId: string;
+  orgId: string;
+  name: string;
+}
+
+/** Past this many linked servers a first DM is not matched against every one of them. */
+const MAX_CANDIDATES = 25;
+const UNKNOWN_MEMBER = 10007;
+
+/**
+ * The linked servers this bot is in that the user is a member of. The bot keeps no member list
+ * (no GuildMembers intent), so membership is asked of Discord per linked server, at most 25.
+ */
+export async function dmGuilds(deps: BotDeps, userId: string): Promise<DmGuild[]> {
+  const cached = deps.client.guilds.cache;
+  const linked = await linkedGuilds(deps.pool, [...cached.keys()]);
+  const pairs = [...linked].slice(0, MAX_CANDIDATES);
+  const found = await Promise.all(
+    pairs.map(async ([guildId, orgId]) => {
+      try {
+        await deps.client.rest.get(Routes.guildMember(guildId, userId));
+        return { guildId, orgId, name: cached.get(guildId)?.name ?? 'Server' };
+      } catch (err) {
+        if (err instanceof DiscordAPIError && err.code === UNKNOWN_MEMBER) return null;
+        throw err;
+      }
+    }),
+  );
+  return found.filter((g): g is DmGuild => g !== null).sort((a, b) => a.name.localeCompare(b.name));
+}
+
+export async function dmCategories(deps: BotDeps, orgId: string): Promise<Category[]> {
+  const all = await withTenant(deps.pool, orgId, (tx) => listCategories(tx));
+  return all.filter((c) => !c.archivedAt).slice(0, 25);
+}
+
+/** The select asking which server a DM is for (`gm:dmguild`). */
+export function guildChoice(guilds: readonly DmGuild[]) {
+  return {
+    content: 'Which server is your message for? Choose below; what you wrote is kept until then.',
+    components: [
+      {
+        type: ComponentType.ActionRow,
+        components: [
+          {
+            type: ComponentType.StringSelect,
+            custom_id: 'gm:dmguild',
+            placeholder: 'Choose a server',
+            options: guilds.map((g) => ({ label: g.name.slice(0, 100), value: g.guildId })),
+          },
+        ],
+      },
+    ],
+  };
+}
+
+/** The select asking which category (`gm:dmcat:<guild>`). */
+export function categoryChoice(guild: DmGuild, categories: readonly Category[]) {
+  return {
+    content: `What is your message to **${guild.name}** about?`.slice(0, 2000),
+    components: [
+      {
+        type: ComponentType.ActionRow,
+        components: [
+          {
+            type: ComponentType.StringSelect,
+            custom_id: `gm:dmcat:${guild.guildId}`,
+            placeholder: 'Choose a category',
+            options: categories.map((c) => ({ label: c.name.slice(0, 100), value: c.id })),
+          },
+        ],
+      },
+    ],
+  };
+}
+
+/** A DM's text as a ticket message; files alone are named, so no message is empty. */
+export function dmBody(m: Pick<PendingDm, 'body' | 'attachments'>): string {
+  return m.body.trim() || m.attachments.map((a) => a.filename).join(', ');
+}
+
+function subjectOf(first: PendingDm): string {
+  const line = first.body.trim().split('\n')[0]?.trim() ?? '';
+  return (line.length > 100 ? `${line.slice(0, 99)}…` : line) || 'Direct message';
+}
+
+/**
+ * Opens the ticket for a player's pending DMs in the chosen server and category: the first DM
+ * is the ticket's first message, the others follow as messages, all in the ticket's transaction.
+ * The pending DMs are forgotten once it is open. Returns the answer for the player.
+ */
+export async function openDmTicket(
+  ctx: Ctx,
+  person: DiscordPerson,
+  guild: DmGuild,
+  categoryId: string | null,
+  pending: readonly PendingDm[],
+): Promise<string> {
+  const [first, ...rest] = pending;
+  if (!first) throw new AppError('not_found', 'Your message has expired; please send it again.');
+  const result = await openFromDiscord(ctx, {
+    guildId: guild.guildId,
+    channelId: null,
+    interactionId: first.id,
+    requester: { ...person, roleIds: [] },
+    categoryId,
+    subject: subjectOf(first),
+    answers: [],
+    viaDm: {
+      messageId: first.id,
+      body: dmBody(first),
+      inTx: async (tx, ticketId) => {
+        await recordDmOpening(tx, {
+          ticketId,
+          discordUserId: person.id,
+          messageId: first.id,
+          attachments: first.attachments,
+        });
+        if (!rest.length) return;
+        const player = await discordPlayer(tx, person);
+        for (const m of rest)
+          await recordDm(
+            tx,
+            { ticketId, messageId: m.id, body: dmBody(m), attachments: m.attachments },
+            player,
+          );
+      },
+    },
+  });
+  await clearPending(ctx.deps, person.id);
+  return result.created
+    ? `Your ticket #${result.ticket.number} with **${guild.name}** is open. Staff will answer here; anything you send in this DM is added to it.`
+    : `Your message already opened ticket #${result.ticket.number} with **${guild.name}**; keep writing here.`;
+}
+
+/** A DM's sender as the ticket code knows people (no roles: a DM has no server). */
+export function personOf(u: Pick<User, 'id' | 'username' | 'globalName' | 'avatar'>): DiscordPerson {
+  return { id: u.id, username: u.username, globalName: u.globalName, avatar: u.avatar, roleIds: [] };
+}
+
+/** A context for handlers that run outside an interaction (a DM), like runHandler gives. */
+export function dmCtx(deps: BotDeps, userId: string): Ctx {
+  const requestId = randomUUID();
+  return { deps, requestId, log: deps.logger.child({ requestId, dmFrom: userId }) };
+}
