@@ -1,4 +1,3 @@
-import { closeRequestButton } from './close-requests.js';
 import { openAboutMessage, openForUser } from './commands/context-menus.js';
 import { link } from './commands/link.js';
 import { panel } from './commands/panel.js';
