@@ -16,18 +16,9 @@ import {
 // interpreters, through luasocket and through each engine adapter over fake engine globals.
 const LUA_DIR = resolve(import.meta.dirname, '../../sdk/lua');
 const INTERPRETERS = ['lua5.1', 'luajit', 'lua5.4'] as const;
-type Interpreter = (typeof INTERPRETERS)[number];
-/**
- * The whole program: through luasocket under each interpreter, and through each engine's adapter
- * under the interpreter closest to that engine's own (Garry's Mod runs LuaJIT, FiveM Lua 5.4,
- * Roblox's Luau grew from Lua 5.1), rather than every adapter under every interpreter.
- */
-const RUNS: ReadonlyArray<[Interpreter, string]> = [
-  ...INTERPRETERS.map((lua): [Interpreter, string] => [lua, 'luasocket']),
-  ['luajit', 'gmod'],
-  ['lua5.4', 'fivem'],
-  ['lua5.1', 'roblox'],
-];
+const ADAPTERS = ['luasocket', 'gmod', 'fivem', 'roblox'] as const;
+/** The whole program through each adapter under each interpreter (an engine's mod may run any). */
+const RUNS = INTERPRETERS.flatMap((lua) => ADAPTERS.map((adapter) => [lua, adapter] as const));
 
 requireTools([
   ['lua5.1', 'lua5.1'],
