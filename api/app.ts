@@ -37,6 +37,7 @@ function defaultSettings(): Omit<ApiSettings, 'secretKey'> {
     discord: { apiUrl: c.discord.apiUrl, clientId: undefined, clientSecret: undefined },
     sessionIdleSeconds: c.api.sessionIdleSeconds,
     sessionAbsoluteSeconds: c.api.sessionAbsoluteSeconds,
+    oauth: c.api.oauth,
     cookieSecure: c.api.cookieSecure,
     trustProxy: c.api.trustProxy,
     demoSignIn: false,

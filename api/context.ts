@@ -1,5 +1,6 @@
 import type { Redis } from 'ioredis';
 import type { Actor } from '../db/changes.js';
+import type { OAuthLifetimes } from '../db/oauth-tokens.js';
 import type { Permission } from '../db/permissions.js';
 import type { Pool } from '../db/pool.js';
 import type { Tx } from '../db/tenant.js';
@@ -29,6 +30,8 @@ export interface ApiSettings {
   downloadLinkMaxSeconds: number;
   /** Serve `GET /auth/demo` (loopback only); server.ts turns it on in development only. */
   demoSignIn: boolean;
+  /** OAuth token lifetimes (OAUTH_ACCESS_TOKEN_MINUTES, OAUTH_REFRESH_IDLE_DAYS, ..._ABSOLUTE_DAYS). */
+  oauth: OAuthLifetimes;
   /** Milliseconds since the epoch; tests move it to expire sessions without waiting. */
   now: () => number;
 }
@@ -79,11 +82,21 @@ export interface RegisteredRoute {
   access: Access | undefined;
 }
 
-export type RateLimitBucket = 'auth' | 'default' | 'none';
+export type RateLimitBucket = 'auth' | 'oauth' | 'default' | 'none';
 
 export type Auth =
   | { kind: 'session'; userId: string; session: Session }
-  | { kind: 'token'; tokenId: string; orgId: string; scopes: readonly string[] };
+  | {
+      kind: 'token';
+      /** The API token's id, or the OAuth grant's (every access token of a grant shares it). */
+      tokenId: string;
+      orgId: string;
+      scopes: readonly string[];
+      /** An OAuth client acting for this staff member (authorization_code); null otherwise. */
+      userId?: string | null;
+      /** Set for an OAuth access token (its `tokenId` is then a grant, not an API token). */
+      via?: 'oauth';
+    };
 
 /** The org a request acts in, resolved and checked by the access plugin. */
 export interface OrgAccess {

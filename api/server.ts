@@ -39,6 +39,7 @@ export async function startApi(config: Config, ctx: RoleContext): Promise<Runnin
       },
       sessionIdleSeconds: config.api.sessionIdleSeconds,
       sessionAbsoluteSeconds: config.api.sessionAbsoluteSeconds,
+      oauth: config.api.oauth,
       cookieSecure: config.api.cookieSecure,
       trustProxy: config.api.trustProxy,
       demoSignIn: demoSignInAllowed(config.env),

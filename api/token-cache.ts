@@ -1,6 +1,13 @@
 import { createHash } from 'node:crypto';
 import type { Redis } from 'ioredis';
 import { API_TOKEN_REVOKED, type ResolvedApiToken } from '../db/api-tokens.js';
+
+/**
+ * A resolved bearer: an API token, or an OAuth access token (its grant's id as `tokenId`, and the
+ * staff member it acts for, if any).
+ */
+export type CachedToken = ResolvedApiToken & { userId?: string | null; via?: 'oauth' };
+
 import { LIVE_CHANNEL_PATTERN, liveEnvelopeSchema } from '../lib/live.js';
 import type { Logger } from '../lib/logger.js';
 
@@ -13,7 +20,7 @@ import type { Logger } from '../lib/logger.js';
  * behind), the entry still dies with its short TTL. Keys are SHA-256 digests, never the token.
  */
 export class TokenCache {
-  private readonly entries = new Map<string, { token: ResolvedApiToken; until: number }>();
+  private readonly entries = new Map<string, { token: CachedToken; until: number }>();
   /** Told of every revocation heard here (the live route closes the token's sockets). */
   private readonly revokedListeners = new Set<(tokenId: string) => void>();
 
@@ -27,7 +34,7 @@ export class TokenCache {
     return createHash('sha256').update(plaintext).digest('base64url');
   }
 
-  get(plaintext: string): ResolvedApiToken | undefined {
+  get(plaintext: string): CachedToken | undefined {
     const k = this.key(plaintext);
     const hit = this.entries.get(k);
     if (!hit) return undefined;
@@ -38,7 +45,7 @@ export class TokenCache {
     return hit.token;
   }
 
-  set(plaintext: string, token: ResolvedApiToken): void {
+  set(plaintext: string, token: CachedToken): void {
     if (this.entries.size >= this.max) this.entries.delete(this.entries.keys().next().value as string);
     const expires = token.expiresAt ? token.expiresAt.getTime() : Number.POSITIVE_INFINITY;
     this.entries.set(this.key(plaintext), { token, until: Math.min(this.now() + this.ttlMs, expires) });

@@ -74,7 +74,7 @@ export class UsageThrottle {
 export async function touchLastUsed(
   pool: Pool,
   orgId: string,
-  table: 'api_tokens' | 'game_keys',
+  table: 'api_tokens' | 'game_keys' | 'oauth_tokens',
   rowId: string,
 ): Promise<void> {
   await withTenant(pool, orgId, (tx) =>

@@ -87,6 +87,9 @@ export const envSchema = z.object({
 
   SESSION_IDLE_MINUTES: z.coerce.number().int().min(1).max(43_200).default(480),
   SESSION_ABSOLUTE_HOURS: z.coerce.number().int().min(1).max(8_760).default(168),
+  OAUTH_ACCESS_TOKEN_MINUTES: z.coerce.number().int().min(1).max(1_440).default(15),
+  OAUTH_REFRESH_IDLE_DAYS: z.coerce.number().int().min(1).max(365).default(14),
+  OAUTH_REFRESH_ABSOLUTE_DAYS: z.coerce.number().int().min(1).max(3_650).default(90),
   COOKIE_SECURE: bool.default(true),
   TRUST_PROXY: bool.default(false),
   METRICS_TOKEN: z.string().min(16, 'at least 16 characters').optional(),
@@ -195,6 +198,12 @@ export interface Config {
   readonly api: {
     readonly sessionIdleSeconds: number;
     readonly sessionAbsoluteSeconds: number;
+    /** OAuth access token lifetime, refresh token idle expiry and a grant's absolute lifetime. */
+    readonly oauth: {
+      readonly accessSeconds: number;
+      readonly refreshIdleSeconds: number;
+      readonly refreshAbsoluteSeconds: number;
+    };
     readonly cookieSecure: boolean;
     /** Behind a load balancer: take the client address from X-Forwarded-For. */
     readonly trustProxy: boolean;
@@ -298,6 +307,11 @@ export function loadConfig(env: Readonly<Record<string, string | undefined>> = p
     api: {
       sessionIdleSeconds: e.SESSION_IDLE_MINUTES * 60,
       sessionAbsoluteSeconds: e.SESSION_ABSOLUTE_HOURS * 3600,
+      oauth: {
+        accessSeconds: e.OAUTH_ACCESS_TOKEN_MINUTES * 60,
+        refreshIdleSeconds: e.OAUTH_REFRESH_IDLE_DAYS * 86_400,
+        refreshAbsoluteSeconds: e.OAUTH_REFRESH_ABSOLUTE_DAYS * 86_400,
+      },
       cookieSecure: e.COOKIE_SECURE,
       trustProxy: e.TRUST_PROXY,
       metricsToken: e.METRICS_TOKEN,

@@ -1,10 +1,11 @@
 import { timingSafeEqual } from 'node:crypto';
 import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
-import { permissionsForScopes, resolveApiToken } from '../../db/api-tokens.js';
+import { permissionsForScopes } from '../../db/api-tokens.js';
 import type { Actor } from '../../db/changes.js';
 import { memberAccess } from '../../db/memberships.js';
 import { isUuid, withTenant } from '../../db/tenant.js';
 import { AppError } from '../../lib/errors.js';
+import { resolveBearer } from '../bearer.js';
 import { type ApiSettings, acceptedPermissions } from '../context.js';
 import { readSession, type SessionTimes } from '../sessions.js';
 import { authFailureLimiter, DEFAULT_RATE_LIMITS, type RateLimit } from './rate-limit.js';
@@ -86,14 +87,21 @@ export function registerAuth(
       if (!token) {
         // Failed guesses from this address are limited (plugins/rate-limit.ts).
         await failures.check(req, reply);
-        token = await resolveApiToken(app.deps.pool, value);
+        token = await resolveBearer(app, value);
         if (!token) {
           await failures.failed(req, reply);
           throw new AppError('unauthenticated', 'the API token is unknown, revoked or expired');
         }
         app.tokenCache.set(value, token);
       }
-      req.auth = { kind: 'token', tokenId: token.tokenId, orgId: token.orgId, scopes: token.scopes };
+      req.auth = {
+        kind: 'token',
+        tokenId: token.tokenId,
+        orgId: token.orgId,
+        scopes: token.scopes,
+        userId: token.userId ?? null,
+        ...(token.via ? { via: token.via } : {}),
+      };
       return;
     }
     const cookie = req.cookies[SESSION_COOKIE];
@@ -149,7 +157,16 @@ export function registerAuth(
     const accepted = acceptedPermissions(access);
     if (auth.kind === 'token') {
       if (auth.orgId !== orgId) throw notFoundOrg();
-      const permissions = permissionsForScopes(auth.scopes);
+      let permissions = permissionsForScopes(auth.scopes);
+      if (auth.userId) {
+        // An OAuth client acting for a staff member holds no more than that member holds now:
+        // a demotion or removal after the consent takes effect on the next request.
+        const member = await withTenant(app.deps.pool, orgId, (tx) =>
+          memberAccess(tx, auth.userId as string),
+        );
+        if (member.permissions.size === 0) throw notFoundOrg();
+        permissions = new Set([...permissions].filter((p) => member.permissions.has(p)));
+      }
       if (!accepted.some((p) => permissions.has(p))) {
         throw new AppError('forbidden', `the token's scopes do not grant ${accepted.join(' or ')}`, {
           details: { reason: 'insufficient_scope', permission: accepted[0], anyOf: accepted },

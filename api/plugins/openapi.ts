@@ -3,7 +3,8 @@ import swaggerUi from '@fastify/swagger-ui';
 import type { FastifyInstance, RouteOptions } from 'fastify';
 import { createJsonSchemaTransform, createJsonSchemaTransformObject } from 'fastify-type-provider-zod';
 import { z } from 'zod';
-import type { Access } from '../context.js';
+import { API_TOKEN_SCOPES, SCOPE_PERMISSIONS } from '../../db/api-tokens.js';
+import { type Access, acceptedPermissions } from '../context.js';
 import { errorSchema } from '../routes/schemas.js';
 import { finishDocument } from './openapi-document.js';
 
@@ -49,6 +50,14 @@ export const OPENAPI_TAGS = [
     name: 'api-tokens',
     description:
       'Organization API tokens for scripts and integrations (shown once, stored hashed, scoped, revocable).',
+  },
+  {
+    name: 'oauth',
+    description:
+      'OAuth 2.0 for API clients: clients registered per organization, the token endpoint ' +
+      '(authorization_code with PKCE S256, client_credentials, rotating refresh tokens), revocation ' +
+      '(RFC 7009) and introspection (RFC 7662). These three endpoints take form-encoded bodies and ' +
+      'refuse with RFC 6749 §5.2 bodies, { "error", "error_description" }.',
   },
   { name: 'games', description: "The organization's games and the keys their in-game SDKs use." },
   {
@@ -101,8 +110,18 @@ function securityOf(access: Access | undefined, methods: readonly string[]): Sec
     ? { session: [], csrf: [] }
     : { session: [] };
   if (access === 'session' || access === 'authenticated') return [session];
-  return [session, { token: [] }];
+  if (access === 'caller') return [session, { token: [] }, { oauth2: [] }];
+  // An OAuth token needs any one scope that grants one of the accepted permissions; OpenAPI
+  // lists scopes a token must hold all of, so each scope is an alternative of its own.
+  const accepted = acceptedPermissions(access);
+  const scopes = API_TOKEN_SCOPES.filter((s) => SCOPE_PERMISSIONS[s].some((p) => accepted.includes(p)));
+  return [session, { token: [] }, ...scopes.map((s) => ({ oauth2: [s] }))];
 }
+
+/** The scopes as the oauth2 security scheme lists them, each with the permissions it grants. */
+const OAUTH_SCOPES = Object.fromEntries(
+  API_TOKEN_SCOPES.map((s) => [s, `grants ${SCOPE_PERMISSIONS[s].join(', ')}`]),
+);
 
 /**
  * The error statuses any route can answer by the way it is declared (access, rate limit, inputs),
@@ -186,12 +205,21 @@ function transformRoute(input: TransformInput) {
   // A page declares `produces: ['text/html']` instead (its errors stay JSON).
   const page = Array.isArray(produces) && produces.includes('text/html');
   if (!schema.response) Object.assign(response, page ? PAGE_ANSWER : STREAMED_ANSWER);
-  for (const status of impliedErrors(route, schema, methods)) response[status] ??= errorSchema;
+  // The OAuth endpoints state their own security and list their RFC 6749 refusals themselves;
+  // only a server failure answers there in the API's shape.
+  const implied = schema.security ? [500, 503] : impliedErrors(route, schema, methods);
+  for (const status of implied) response[status] ??= errorSchema;
   const security = securityOf(route.config?.access, methods);
   const headers = route.config?.idempotent && !schema.headers ? idempotencyHeader : schema.headers;
   return zodTransform({
     ...input,
-    schema: { ...schema, response, ...(headers ? { headers } : {}), ...(security && { security }) },
+    // A route that states its own security (the OAuth endpoints: client authentication) keeps it.
+    schema: {
+      ...schema,
+      response,
+      ...(headers ? { headers } : {}),
+      ...(security && !schema.security && { security }),
+    },
   });
 }
 
@@ -231,6 +259,31 @@ export async function registerOpenApi(app: FastifyInstance) {
             bearerFormat: 'gm_...',
             description: "An organization's API token, limited to its scopes.",
           },
+          oauth2: {
+            type: 'oauth2',
+            description:
+              'OAuth 2.0 access tokens (gmo_...), sent as Authorization: Bearer. Access tokens last 15 ' +
+              'minutes by default; refresh tokens rotate on every use.',
+            flows: {
+              clientCredentials: {
+                tokenUrl: `${app.settings.publicUrl}/v1/oauth/token`,
+                scopes: OAUTH_SCOPES,
+              },
+              authorizationCode: {
+                authorizationUrl: `${app.settings.publicUrl}/v1/oauth/authorize`,
+                tokenUrl: `${app.settings.publicUrl}/v1/oauth/token`,
+                refreshUrl: `${app.settings.publicUrl}/v1/oauth/token`,
+                scopes: OAUTH_SCOPES,
+              },
+            },
+          },
+          clientBasic: {
+            type: 'http',
+            scheme: 'basic',
+            description:
+              "An OAuth client's client_id and client_secret (form-urlencoded, then Basic), for the " +
+              'token, revocation and introspection endpoints; they may also come as form fields.',
+          },
           gameKey: {
             type: 'apiKey',
             in: 'header',
@@ -240,7 +293,7 @@ export async function registerOpenApi(app: FastifyInstance) {
           },
         },
       },
-      security: [{ session: [] }, { token: [] }],
+      security: [{ session: [] }, { token: [] }, { oauth2: [] }],
     },
     transform: transformRoute as unknown as typeof zodTransform,
     transformObject: (input) => finishDocument(zodTransformObject(input)),

@@ -18,12 +18,16 @@ export interface RateLimits {
    * names no session), per client address: slows down token guessing and the look-ups it costs.
    */
   authFailures: RateLimit;
+  /** The OAuth token, revocation and introspection endpoints, per client address. */
+  oauth: RateLimit;
 }
 
 export const DEFAULT_RATE_LIMITS: RateLimits = {
   auth: { burst: 10, perMinute: 20 },
   default: { burst: 120, perMinute: 600 },
   authFailures: { burst: 10, perMinute: 20 },
+  // A server-to-server client asks for a token every 15 minutes; a burst covers restarts.
+  oauth: { burst: 30, perMinute: 120 },
 };
 
 // A token bucket rather than @fastify/rate-limit's fixed window, which lets through twice the
@@ -106,7 +110,7 @@ export function registerRateLimits(app: FastifyInstance, limits: RateLimits) {
       if (bucket === 'none') return;
       const limit = limits[bucket];
       const who =
-        bucket === 'auth' || !req.auth
+        bucket === 'auth' || bucket === 'oauth' || !req.auth
           ? `ip:${req.ip}`
           : req.auth.kind === 'token'
             ? `token:${req.auth.tokenId}`

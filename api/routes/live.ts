@@ -4,13 +4,14 @@ import websocket from '@fastify/websocket';
 import type { FastifyInstance, FastifyPluginAsync, FastifyRequest } from 'fastify';
 import type { WebSocket, WebSocketServer } from 'ws';
 import { z } from 'zod';
-import { permissionsForScopes, resolveApiToken } from '../../db/api-tokens.js';
+import { permissionsForScopes } from '../../db/api-tokens.js';
 import { permissionsOf } from '../../db/memberships.js';
 import { withTenant } from '../../db/tenant.js';
 import { getTicket } from '../../db/tickets.js';
 import { AppError } from '../../lib/errors.js';
 import { orgTopic, ticketTopic } from '../../lib/live.js';
 import type { Logger } from '../../lib/logger.js';
+import { resolveBearer } from '../bearer.js';
 import { type LiveClient, LiveHub } from '../live-hub.js';
 import { sessionTimes } from '../plugins/auth.js';
 import { readSession } from '../sessions.js';
@@ -220,7 +221,7 @@ export const liveRoutes: FastifyPluginAsync = async (app) => {
       const check = setInterval(async () => {
         if (auth.kind === 'token') {
           // An unreachable database is not a revocation: keep the socket and ask again later.
-          const still = await resolveApiToken(app.deps.pool, bearer).catch(() => undefined);
+          const still = await resolveBearer(app, bearer).catch(() => undefined);
           if (still === null || (still && still.tokenId !== auth.tokenId))
             socket.close(4001, 'token revoked');
           return;

@@ -3,11 +3,19 @@ import { z } from 'zod';
 import { getApiToken } from '../../db/api-tokens.js';
 import { describeInviteCode, redeemInviteCode } from '../../db/invites.js';
 import { orgsOfUser } from '../../db/memberships.js';
+import { describeGrant } from '../../db/oauth-grants.js';
 import { createOrganization, createOrganizationInput, getOrganization } from '../../db/organizations.js';
-import { withTenant } from '../../db/tenant.js';
+import { type Tx, withTenant } from '../../db/tenant.js';
+import { notFound } from '../plugins/errors.js';
 import { describeSession, sessionView } from './auth.js';
 import { sessionOf } from './helpers.js';
 import { errorResponses } from './schemas.js';
+
+const grantOf = async (tx: Tx, grantId: string) => {
+  const grant = await describeGrant(tx, grantId);
+  if (!grant) throw notFound('OAuth grant');
+  return grant;
+};
 
 const iso = (d: Date | string) => new Date(d).toISOString();
 
@@ -43,8 +51,9 @@ export const meRoutes: FastifyPluginAsyncZod = async (app) => {
     async (req) => {
       const auth = req.auth;
       if (auth?.kind === 'token') {
+        // An OAuth access token describes its grant (named for its client) the same way.
         const { token, org } = await withTenant(app.deps.pool, auth.orgId, async (tx) => ({
-          token: await getApiToken(tx, auth.tokenId),
+          token: auth.via === 'oauth' ? await grantOf(tx, auth.tokenId) : await getApiToken(tx, auth.tokenId),
           org: await getOrganization(tx),
         }));
         return {

@@ -30,6 +30,7 @@ const GENEROUS: RateLimits = {
   auth: { burst: 10_000, perMinute: 100_000 },
   default: { burst: 10_000, perMinute: 100_000 },
   authFailures: { burst: 10_000, perMinute: 100_000 },
+  oauth: { burst: 10_000, perMinute: 100_000 },
 };
 
 export interface Caller {
