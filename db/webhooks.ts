@@ -31,6 +31,7 @@ export const WEBHOOK_EVENT_TYPES = [
   'player.reported',
   'member.added',
   'member.removed',
+  'anomaly.detected',
 ] as const;
 export type WebhookEventType = (typeof WEBHOOK_EVENT_TYPES)[number];
 

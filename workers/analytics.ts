@@ -1,6 +1,7 @@
 import { foldOrg } from '../db/analytics-fold.js';
 import { allOrgIds } from '../db/organizations.js';
 import { withTenant } from '../db/tenant.js';
+import { detectAnomalies } from './anomalies.js';
 import type { WorkerDeps } from './deps.js';
 
 /** How often the rollups catch up with ticket changes (a change shows within about this). */
@@ -11,6 +12,10 @@ export const ANALYTICS_FOLD_EVERY_MS = 2_000;
  * Each organization is its own transaction, so one failing never holds back the others, and
  * a run after downtime simply folds more (the catch-up). Safe to run in several processes:
  * each organization's watermark row is locked while it folds.
+ *
+ * An organization whose fold took in changes is then checked for a spike in ticket volume
+ * (workers/anomalies.ts), in a transaction of its own so a failing check never holds back the
+ * rollups; the next fold with changes checks again.
  */
 export async function foldAnalytics(deps: WorkerDeps): Promise<{ orgs: number; tickets: number }> {
   let orgs = 0;
@@ -21,6 +26,12 @@ export async function foldAnalytics(deps: WorkerDeps): Promise<{ orgs: number; t
       const r = await withTenant(deps.pool, orgId, (tx) => foldOrg(tx));
       orgs++;
       tickets += r.tickets;
+      if (r.tickets > 0) {
+        await withTenant(deps.pool, orgId, (tx) => detectAnomalies(tx, deps.clock.now())).catch((err) => {
+          deps.logger.warn({ err, orgId }, 'anomaly check failed for an organization');
+          failed = err;
+        });
+      }
     } catch (err) {
       deps.logger.warn({ err, orgId }, 'analytics fold failed for an organization');
       failed = err;

@@ -233,6 +233,15 @@ export function alertText(type: string, payload: Record<string, unknown>): strin
       return `🔥 New urgent ${ticket}.`;
     case 'ticket.priority_changed':
       return `🔥 ${ticket[0]?.toUpperCase()}${ticket.slice(1)} is now urgent.`;
+    case 'anomaly.detected': {
+      const a = (payload.anomaly ?? {}) as {
+        observed?: number;
+        baseline?: number;
+        threshold?: number;
+        hourStart?: string;
+      };
+      return `📈 Ticket spike: ${a.observed} tickets opened since <t:${unix(a.hourStart)}:t>, against about ${a.baseline} an hour usually (the alert starts at ${a.threshold}).`;
+    }
     case 'webhook.disabled':
       return `🔌 The webhook to ${displayUrl(String(payload.url))} was disabled: ${String(payload.reason)}. Re-enable it in the panel once it is fixed.`;
     default:

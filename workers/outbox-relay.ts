@@ -101,7 +101,7 @@ const OPENING_CHECK_DELAY_MS = 2_000;
 /** How long one batch may take to publish and enqueue before it is rolled back and retried. */
 const PUSH_TIMEOUT_MS = 5_000;
 
-const ALERTS = new Set(['ticket.sla_warning', 'ticket.sla_breached', 'webhook.disabled']);
+const ALERTS = new Set(['ticket.sla_warning', 'ticket.sla_breached', 'webhook.disabled', 'anomaly.detected']);
 
 export function toLiveEvent(row: OutboxRow): LiveEvent {
   return {
