@@ -101,7 +101,7 @@ export async function redeemAuthorizationCode(
     [tx.orgId, hashCredential(input.code)],
   );
   const code = r.rows[0];
-  if (!code || code.client_id !== client.id) return invalid;
+  if (!code) return invalid;
   if (code.used_at) {
     if (code.grant_id && (await revokeGrant(tx, code.grant_id, 'code_reuse', actor)))
       return { ...invalid, revokedGrant: code.grant_id };
@@ -111,7 +111,9 @@ export async function redeemAuthorizationCode(
     'update oauth_codes set used_at = $3::timestamptz where org_id = $1::uuid and id = $2::uuid',
     [tx.orgId, code.id, at(nowMs)],
   );
-  if (code.expires_at.getTime() <= nowMs) return invalid;
+  // Checked after the code is used up: a code another client holds was leaked, so it must not
+  // work for its own client afterwards either.
+  if (code.client_id !== client.id || code.expires_at.getTime() <= nowMs) return invalid;
   if (code.redirect_uri !== input.redirectUri)
     return refuse('invalid_grant', 'redirect_uri is not the one the code was issued for');
   if (!VERIFIER.test(input.codeVerifier) || s256(input.codeVerifier) !== code.code_challenge)
