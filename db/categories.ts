@@ -58,6 +58,19 @@ export const updateCategoryInput = z
   })
   .refine((v) => Object.values(v).some((x) => x !== undefined), { message: 'nothing to change' });
 
+/**
+ * The outbox event of every category change: what a category offers (name, description, form,
+ * whether it is offered at all) shows on the panels the bot posted, which the workers'
+ * `discord.panel_sync` edits in place.
+ */
+export const CATEGORY_CHANGED = 'category.changed';
+const changed = (categoryId: string, change: string) => ({
+  type: CATEGORY_CHANGED,
+  aggregateType: 'category',
+  aggregateId: categoryId,
+  payload: { categoryId, change },
+});
+
 export interface Category {
   id: string;
   name: string;
@@ -98,6 +111,7 @@ export async function createCategory(
     action: 'category.created',
     target: { type: 'category', id: category.id },
     data: { name: category.name },
+    event: changed(category.id, 'created'),
   });
   return category;
 }
@@ -139,6 +153,7 @@ export async function updateCategory(
     action: 'category.updated',
     target: { type: 'category', id: category.id },
     data: input,
+    event: changed(category.id, 'updated'),
   });
   return category;
 }
@@ -153,6 +168,7 @@ export async function archiveCategory(tx: Tx, categoryId: string, actor: Actor):
   await recordChange(tx, actor, {
     action: 'category.archived',
     target: { type: 'category', id: categoryId },
+    event: changed(categoryId, 'archived'),
   });
 }
 

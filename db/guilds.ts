@@ -24,6 +24,10 @@ export const categorySettingsSchema = z.object({
   overflowCategoryIds: z.array(snowflake).max(10).optional(),
   /** Forum mode: the forum tag its posts get (a forum may require one). */
   forumTagId: snowflake.optional(),
+  /** Overrides the guild's `claimLocks` for this category. */
+  claimLocks: z.boolean().optional(),
+  /** Overrides the guild's `closeRequestMinutes` for this category. */
+  closeRequestMinutes: z.number().int().min(1).max(43_200).optional(),
 });
 
 export type CategorySettings = z.infer<typeof categorySettingsSchema>;
@@ -39,11 +43,19 @@ export const guildSettingsSchema = z.object({
   cooldownSeconds: z.number().int().min(0).max(86_400).optional(),
   /** Hours after a close in which the player writing in the ticket's thread reopens it (0: never). */
   reopenWindowHours: z.number().int().min(0).max(8_760).optional(),
+  /** Channel mode: a claimed ticket's channel lets only the claimer and the player write. */
+  claimLocks: z.boolean().optional(),
+  /** Minutes a close request waits for the player's answer before the ticket closes anyway. */
+  closeRequestMinutes: z.number().int().min(1).max(43_200).optional(),
   categories: z.record(id, categorySettingsSchema).optional(),
 });
 export type GuildSettings = z.infer<typeof guildSettingsSchema>;
 
 export const DEFAULT_LIMITS = { maxOpenPerPlayer: 3, cooldownSeconds: 60, reopenWindowHours: 48 } as const;
+
+/** A close request unanswered for a day closes the ticket; claims lock nobody out unless asked. */
+export const DEFAULT_CLOSE_REQUEST_MINUTES = 1_440;
+export const DEFAULT_CLAIM_LOCKS = false;
 
 export interface Guild {
   guildId: string;

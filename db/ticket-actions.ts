@@ -61,6 +61,21 @@ export async function listNotes(tx: Tx, ticketId: string): Promise<Note[]> {
   return r.rows;
 }
 
+/** The notes with their authors' names, newest first: what `/ticket notes` shows staff. */
+export async function notesWithAuthors(
+  tx: Tx,
+  ticketId: string,
+): Promise<(Note & { authorName: string | null })[]> {
+  const r = await tx.query<Note & { authorName: string | null }>(
+    `select n.id, n.ticket_id as "ticketId", n.author_user_id as "authorUserId", n.body, n.created_at as "createdAt",
+       u.display_name as "authorName"
+     from ticket_notes n left join users u on u.id = n.author_user_id
+     where n.org_id = $1::uuid and n.ticket_id = $2::uuid order by n.created_at desc, n.id desc`,
+    [tx.orgId, parseInput(id, ticketId)],
+  );
+  return r.rows;
+}
+
 // ---------------------------------------------------------------------------------------------
 // Assignment
 

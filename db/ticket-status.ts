@@ -1,6 +1,7 @@
 import { z } from 'zod';
 import { AppError } from '../lib/errors.js';
 import { type Actor, recordChange } from './changes.js';
+import { cancelCloseRequest } from './close-requests.js';
 import { id, jsonRecord, tag } from './schemas.js';
 import type { Tx } from './tenant.js';
 import {
@@ -56,6 +57,11 @@ export async function setStatus(
     input.reason ?? null,
   ]);
   await recordStatus(tx, actor, ticket, before.status, input.reason ?? null);
+  // A pending close request is moot once the ticket is closed another way or reopened (a
+  // confirmed or timed-out request is settled before its own close, so it is not touched).
+  if (input.status === 'closed') await cancelCloseRequest(tx, ticket, 'closed', actor);
+  else if (input.status === 'open' && (before.status === 'closed' || before.status === 'solved'))
+    await cancelCloseRequest(tx, ticket, 'reopened', actor);
   return ticket;
 }
 

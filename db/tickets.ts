@@ -1,6 +1,7 @@
 import { z } from 'zod';
 import { AppError } from '../lib/errors.js';
 import { type Actor, recordChange } from './changes.js';
+import { cancelCloseRequest } from './close-requests.js';
 import { body, externalId, id, jsonRecord, snowflake, tag } from './schemas.js';
 import type { Tx } from './tenant.js';
 import {
@@ -256,6 +257,8 @@ export async function reply(
     ticketChange(ticket, 'message.created', { messageId: message.id, origin: message.origin }, { message }),
   );
   if (next && next !== before) await recordStatus(tx, actor, ticket, before, null);
+  // The player wrote: whatever staff asked about closing is answered by the conversation.
+  if (!staff) await cancelCloseRequest(tx, ticket, 'player_replied', actor);
   return { message, ticket, created: true };
 }
 
