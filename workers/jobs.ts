@@ -59,6 +59,10 @@ export const JOBS = {
       openingOnly: z.boolean().default(false),
     }),
   },
+  /** Edits the org's posted panels after a category changed (workers/panels.ts). */
+  'discord.panel_sync': { queue: 'discord', schema: z.object({ orgId, outboxId }) },
+  /** Closes a ticket whose close request the player never answered (workers/close-requests.ts). */
+  'closerequest.expire': { queue: 'timers', schema: z.object({ orgId, requestId: z.uuid() }) },
   /** Posts an alert (SLA warning/breach, urgent ticket, disabled webhook) to the alert channel. */
   'discord.alert': { queue: 'discord', schema: z.object({ orgId, outboxId }) },
   /** Recomputes a ticket's SLA clocks and (re)schedules its warning and breach timers. */
@@ -109,6 +113,8 @@ export const jobIds = {
   discordSweep: (messageId: string) => `dms-${messageId}`,
   alert: (outboxId: number) => `da-${outboxId}`,
   ticketSync: (outboxId: number) => `ts-${outboxId}`,
+  panelSync: (outboxId: number) => `ps-${outboxId}`,
+  closeRequestExpire: (requestId: string) => `cre-${requestId}`,
   /** A sync put off until a long Discord rate limit lifts; one per ticket and due second. */
   ticketSyncLater: (ticketId: string, dueAt: number) => `tsl-${ticketId}-${Math.ceil(dueAt / 1000)}`,
   attachmentCopy: (outboxId: number) => `ac-${outboxId}`,

@@ -1,5 +1,6 @@
 import type { Redis } from 'ioredis';
 import type pg from 'pg';
+import { CATEGORY_CHANGED } from '../db/categories.js';
 import { ATTACHMENTS_ADDED } from '../db/discord-sync.js';
 import {
   blockedByEarlier,
@@ -93,6 +94,10 @@ const DISCORD_SYNC_TRIGGERS = new Set([
   'ticket.priority_changed',
   'ticket.updated',
   'ticket.sla_breached',
+  // The close request's message, its outcome, and the notice to staff of a decline.
+  'ticket.close_requested',
+  'ticket.close_request_declined',
+  'ticket.close_request_cancelled',
 ]);
 
 /** How long after a Discord ticket is opened the workers look for what the bot left undone. */
@@ -209,6 +214,27 @@ export function impliedJobs(row: OutboxRow, features: OrgFeatures = ALL): Planne
       name: 'discord.ticket_sync',
       payload: { orgId, ticketId: row.aggregateId, outboxId: id, openingOnly: true },
       opts: { jobId: jobIds.ticketSync(id), delay: OPENING_CHECK_DELAY_MS },
+    });
+  }
+  // The request's expiry waits in Redis as a delayed job keyed by the request, so a restart of
+  // the workers loses nothing; the row, not the job, decides whether it still closes anything.
+  const closeRequest = rec(payload.closeRequest);
+  if (type === 'ticket.close_requested' && str(closeRequest.id) && str(closeRequest.dueAt)) {
+    const requestId = str(closeRequest.id) as string;
+    jobs.push({
+      name: 'closerequest.expire',
+      payload: { orgId, requestId },
+      opts: {
+        jobId: jobIds.closeRequestExpire(requestId),
+        delay: Math.max(0, Date.parse(str(closeRequest.dueAt) as string) - Date.now()),
+      },
+    });
+  }
+  if (type === CATEGORY_CHANGED) {
+    jobs.push({
+      name: 'discord.panel_sync',
+      payload: { orgId, outboxId: id },
+      opts: { jobId: jobIds.panelSync(id) },
     });
   }
   const urgent =

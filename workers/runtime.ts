@@ -14,10 +14,12 @@ import { ANALYTICS_FOLD_EVERY_MS, foldAnalytics } from './analytics.js';
 import { copyAttachments, discordFileHosts } from './attachments.js';
 import { autoCloseSweep } from './auto-close.js';
 import { type Clock, systemClock } from './clock.js';
+import { expireCloseRequestJob } from './close-requests.js';
 import type { WorkerDeps } from './deps.js';
 import { deliverAlert, deliverMessage, sweepUndeliveredMessages } from './discord-delivery.js';
 import { pruneOutbox, retryFailedJobs, sweepWebhookRetries } from './maintenance.js';
 import { OutboxRelay } from './outbox-relay.js';
+import { syncPanels } from './panels.js';
 import { createQueues, type Handlers, type Queues, startProcessors } from './queues.js';
 import { fireSlaTimer, recomputeOrg, recomputeSla, SLA_SWEEP_EVERY_MS, slaSweep } from './sla.js';
 import { syncTicket } from './ticket-sync.js';
@@ -91,6 +93,8 @@ export function handlersFor(deps: WorkerDeps, retentionDays: number): Handlers {
     'discord.message': (d) => deliverMessage(deps, d),
     'discord.alert': (d) => deliverAlert(deps, d),
     'discord.ticket_sync': (d) => syncTicket(deps, d),
+    'discord.panel_sync': (d) => syncPanels(deps, d),
+    'closerequest.expire': (d) => expireCloseRequestJob(deps, d),
     'attachment.copy': async (d) => {
       await copyAttachments(deps, d);
     },

@@ -39,6 +39,8 @@ import {
 } from '../lib/discord/rest.js';
 import { renderTranscript } from '../lib/discord/transcript.js';
 import { counter } from '../lib/metrics.js';
+import { syncClaimLock } from './claim-locks.js';
+import { syncCloseRequest } from './close-requests.js';
 import type { WorkerDeps } from './deps.js';
 import { type JobData, jobIds } from './jobs.js';
 import { permanentError } from './queues.js';
@@ -182,6 +184,8 @@ async function converge(
     // Before the summary: whoever waits for the summary to show the claim sees the notice too.
     if (event?.assigneeDiscordId && event.assigneeId === t.assigneeId)
       await assignmentNotice(deps, rest, data, t, event, x);
+    await syncClaimLock(deps, rest, data.orgId, t, claim, x);
+    await syncCloseRequest(deps, rest, data.orgId, t, true, x);
     await syncSummary(rest, s, side.summaryHash, record, x);
     await syncName(rest, s, record, x);
     return;
@@ -205,6 +209,8 @@ async function converge(
       if (!(err instanceof RateLimitError)) throw err;
     });
   }
+  // The answered (or timed-out) close request says so before the thread locks.
+  await syncCloseRequest(deps, rest, data.orgId, t, !locked, x);
   if (!side.transcriptDone) {
     const messageId = await postTranscript(deps, data.orgId, rest, s, closedAt, x);
     await record({ transcriptDone: true, ...(messageId ? { transcriptMessageId: messageId } : {}) });
