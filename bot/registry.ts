@@ -1,3 +1,4 @@
+import { closeRequestButton } from './close-requests.js';
 import { openAboutMessage, openForUser } from './commands/context-menus.js';
 import { link } from './commands/link.js';
 import { panel } from './commands/panel.js';
@@ -44,6 +45,7 @@ export const components = new Map<string, ComponentHandler>(
       openButton,
       ticketForm,
       claimButton,
+      closeRequestButton,
       closeButton,
       closeForm,
       prioritySelect,

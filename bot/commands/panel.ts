@@ -1,8 +1,9 @@
-import { ButtonStyle, ComponentType, PermissionFlagsBits, SlashCommandBuilder } from 'discord.js';
+import { PermissionFlagsBits, SlashCommandBuilder } from 'discord.js';
 import { listCategories } from '../../db/categories.js';
-import { recordGuildAction } from '../../db/guilds.js';
+import { recordPanel } from '../../db/discord-panels.js';
 import { withTenant } from '../../db/tenant.js';
 import { upsertDiscordUser } from '../../db/users.js';
+import { panelHash, panelMessage } from '../../lib/discord/panels.js';
 import { postMessage } from '../../lib/discord/rest.js';
 import { AppError } from '../../lib/errors.js';
 import { profileOf, resolveWho } from '../auth.js';
@@ -46,56 +47,34 @@ export const panel: CommandHandler = {
       );
     if (categories.length > 25)
       throw new AppError('bad_request', 'A panel offers at most 25 categories; archive some first.');
-    const style = i.options.getString('style') ?? (categories.length <= 5 ? 'buttons' : 'select');
-    const components =
-      style === 'select'
-        ? [
-            {
-              type: ComponentType.ActionRow,
-              components: [
-                {
-                  type: ComponentType.StringSelect,
-                  custom_id: 'gm:open',
-                  placeholder: 'Choose a topic',
-                  options: categories.map((c) => ({
-                    label: c.name.slice(0, 100),
-                    value: c.id,
-                    ...(c.description ? { description: c.description.slice(0, 100) } : {}),
-                  })),
-                },
-              ],
-            },
-          ]
-        : Array.from({ length: Math.ceil(categories.length / 5) }, (_, row) => ({
-            type: ComponentType.ActionRow,
-            components: categories.slice(row * 5, row * 5 + 5).map((c) => ({
-              type: ComponentType.Button,
-              style: ButtonStyle.Primary,
-              custom_id: `gm:open:${c.id}`,
-              label: c.name.slice(0, 80),
-            })),
-          }));
-    const posted = await postMessage(ctx.deps.client.rest, i.channelId, {
-      embeds: [
-        {
-          title: i.options.getString('title') ?? 'Need help?',
-          description:
-            i.options.getString('text') ?? 'Pick a topic below to open a private ticket with our team.',
-        },
-      ],
-      components,
-    });
+    const style = (i.options.getString('style') ?? (categories.length <= 5 ? 'buttons' : 'select')) as
+      | 'buttons'
+      | 'select';
+    const look = {
+      title: i.options.getString('title') ?? 'Need help?',
+      description:
+        i.options.getString('text') ?? 'Pick a topic below to open a private ticket with our team.',
+      style,
+    };
+    const message = panelMessage(look, categories);
+    const posted = await postMessage(ctx.deps.client.rest, i.channelId, message);
     const actor = who.staff ?? {
       type: 'user' as const,
       id: (await upsertDiscordUser(ctx.deps.pool, profileOf(who.person))).id,
       requestId: ctx.requestId,
     };
+    // Recorded so the workers edit it in place when a category it offers changes.
     await withTenant(ctx.deps.pool, who.orgId, (tx) =>
-      recordGuildAction(
+      recordPanel(
         tx,
-        who.guildId,
-        'guild.panel_posted',
-        { channelId: i.channelId, messageId: posted.id, categories: categories.map((c) => c.id), style },
+        {
+          guildId: who.guildId,
+          channelId: i.channelId,
+          messageId: posted.id,
+          ...look,
+          renderedHash: panelHash(message),
+          categoryIds: categories.map((c) => c.id),
+        },
         actor,
       ),
     );

@@ -13,10 +13,12 @@ import {
   whoAndTicketHere,
 } from '../auth.js';
 import { categoryChoices } from '../autocomplete.js';
+import { requestCloseFromDiscord } from '../close-requests.js';
 import { closeTicketFlow, reopenTicketFlow } from '../closing.js';
 import { personOf, removeThreadMember, threadParentOr } from '../discord-api.js';
 import { buildForm, categoryByNameForModal, closeReasonModal } from '../forms.js';
 import { type CommandHandler, type Ctx, respond } from '../handler.js';
+import { notesAnswer } from '../notes.js';
 import { openedText, openFromDiscord } from '../tickets.js';
 
 const PRIORITIES = ['low', 'normal', 'high', 'urgent'] as const;
@@ -127,6 +129,24 @@ const data = new SlashCommandBuilder()
       .setName('close')
       .setDescription('Close this ticket')
       .addStringOption((o) => o.setName('reason').setDescription('Why').setMaxLength(500)),
+  )
+  .addSubcommand((s) =>
+    s
+      .setName('close-request')
+      .setDescription('Ask the player to confirm closing; closes by itself without an answer')
+      .addStringOption((o) => o.setName('reason').setDescription('Why it can be closed').setMaxLength(500))
+      .addStringOption((o) =>
+        o
+          .setName('after')
+          .setDescription('Wait before closing: 30m, 2h, 3d (server default)')
+          .setMaxLength(20),
+      ),
+  )
+  .addSubcommand((s) =>
+    s
+      .setName('notes')
+      .setDescription('Read the internal notes (only you see them)')
+      .addIntegerOption((o) => o.setName('page').setDescription('Page, newest first').setMinValue(1)),
   )
   .addSubcommand((s) => s.setName('reopen').setDescription('Reopen this ticket'))
   .addSubcommand((s) => s.setName('info').setDescription('Show this ticket'));
@@ -336,6 +356,8 @@ export const ticket: CommandHandler = {
       await i.showModal(closeReasonModal('-'));
       return;
     }
+    if (name === 'notes') return respond(i, await notesAnswer(i, ctx));
+    if (name === 'close-request') return respond(i, await requestCloseFromDiscord(i, ctx));
     await respond(i, await run(i, ctx, name));
   },
 };

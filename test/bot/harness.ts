@@ -14,6 +14,7 @@ import { createSecretBox } from '../../lib/secret-box.js';
 import { randomSecretKey } from '../../lib/secret-key.js';
 import type { Storage } from '../../lib/storage/index.js';
 import { createTicketPages, type TicketPages } from '../../lib/ticket-links.js';
+import type { Clock } from '../../workers/clock.js';
 import { startWorkerRuntime, type WorkerRuntime } from '../../workers/runtime.js';
 import { createTestDb, type TestDb } from '../support/db.js';
 import {
@@ -73,7 +74,7 @@ function mapStorage(objects: Map<string, Buffer>): Storage {
  * category with two questions, and the real bot logged in to the fake Discord.
  */
 export async function startHarness(
-  opts: { deadlineMs?: number; messageContent?: boolean; workers?: boolean } = {},
+  opts: { deadlineMs?: number; messageContent?: boolean; workers?: boolean; clock?: Clock } = {},
 ): Promise<Harness> {
   const db = await createTestDb(8);
   const fake = await startFakeDiscord({ interactionDeadlineMs: opts.deadlineMs ?? 3000 });
@@ -174,6 +175,7 @@ export async function startHarness(
       ticketPages,
       schedulers: false,
       relay: { pollMs: 100 },
+      ...(opts.clock ? { clock: opts.clock } : {}),
       stopGraceMs: 500,
     });
     h.workers = rt;
