@@ -28,6 +28,7 @@ export const VIEW_FILTERS = [
   'sort',
   'tag',
   'team',
+  'game',
 ] as const;
 
 const filterValue = z.string().trim().max(200);
@@ -79,6 +80,42 @@ export async function saveView(
     data: { name: view.name, filters },
   });
   return { view, created };
+}
+
+export const renameViewInput = z.object({ name: saveViewInput.shape.name });
+
+/** Renames one of `userId`'s views; a name another of their views has is a conflict, not a merge. */
+export async function renameSavedView(
+  tx: Tx,
+  userId: string,
+  viewId: string,
+  raw: z.input<typeof renameViewInput>,
+  actor: Actor,
+): Promise<SavedView> {
+  const input = parseInput(renameViewInput, raw);
+  const before = await tx.query<{ name: string }>(
+    'select name from saved_views where org_id = $1::uuid and user_id = $2::uuid and id = $3::uuid for update',
+    [tx.orgId, userId, parseInput(id, viewId)],
+  );
+  const old = before.rows[0];
+  if (!old) throw notFound();
+  const taken = await tx.query(
+    'select 1 from saved_views where org_id = $1::uuid and user_id = $2::uuid and name = $3::text and id <> $4::uuid',
+    [tx.orgId, userId, input.name, viewId],
+  );
+  if (taken.rowCount) throw new AppError('conflict', `you already have a view named "${input.name}"`);
+  const r = await tx.query<SavedView>(
+    `update saved_views set name = $4::text where org_id = $1::uuid and user_id = $2::uuid and id = $3::uuid
+     returning ${COLUMNS}`,
+    [tx.orgId, userId, viewId, input.name],
+  );
+  const view = r.rows[0] as SavedView;
+  await recordChange(tx, actor, {
+    action: 'saved_view.renamed',
+    target: { type: 'saved_view', id: view.id },
+    data: { from: old.name, to: view.name },
+  });
+  return view;
 }
 
 export async function deleteSavedView(tx: Tx, userId: string, viewId: string, actor: Actor): Promise<void> {

@@ -19,12 +19,13 @@ const same = (/** @type {Record<string, string>} */ a, /** @type {Record<string,
 /**
  * Saved views: the member's named sets of inbox filters, kept by the API (per member, so they
  * follow the member to any browser). Choosing one puts its filters in the URL; the one matching
- * the filters on screen shows as chosen.
+ * the filters on screen shows as chosen, and can be renamed or deleted.
  * @param {{ orgId: string, filters: Record<string, string>, onApply: (f: Record<string, string>) => void }} props
  */
 export function SavedViews({ orgId, filters, onApply }) {
   const [views, setViews] = useState(/** @type {SavedView[] | null} */ (null));
-  const [naming, setNaming] = useState(false);
+  /** Which form is open: naming a new view, renaming the chosen one, or none. */
+  const [naming, setNaming] = useState(/** @type {'' | 'new' | 'rename'} */ (''));
   const [name, setName] = useState('');
   const [error, setError] = useState('');
   const [busy, setBusy] = useState(false);
@@ -46,11 +47,14 @@ export function SavedViews({ orgId, filters, onApply }) {
     setBusy(true);
     setError('');
     try {
-      const view = await api('POST', base, { name: name.trim(), filters });
+      const view =
+        naming === 'rename' && current
+          ? await api('PATCH', `${base}/${current.id}`, { name: name.trim() })
+          : await api('POST', base, { name: name.trim(), filters });
       setViews((vs) =>
         [...(vs ?? []).filter((v) => v.id !== view.id), view].sort((a, b) => a.name.localeCompare(b.name)),
       );
-      setNaming(false);
+      setNaming('');
       setName('');
     } catch (err) {
       setError(describeError(err));
@@ -102,12 +106,26 @@ export function SavedViews({ orgId, filters, onApply }) {
                 aria-describedby=${error ? 'views-error' : undefined}
                 onInput=${(/** @type {any} */ e) => setName(e.currentTarget.value)}
             /></label>
-            <button type="submit" class="primary" disabled=${busy}>Save</button>
-            <button type="button" onClick=${() => setNaming(false)}>Cancel</button>
+            <button type="submit" class="primary" disabled=${busy}>${naming === 'rename' ? 'Rename' : 'Save'}</button>
+            <button type="button" onClick=${() => {
+              setNaming('');
+              setError('');
+            }}>Cancel</button>
           </form>`
-        : html`<button type="button" onClick=${() => setNaming(true)}>Save view…</button>`
+        : html`<button type="button" onClick=${() => {
+            setName('');
+            setNaming('new');
+          }}>Save view…</button>`
     }
-    ${current ? html`<button type="button" disabled=${busy} onClick=${remove}>Delete view “${current.name}”</button>` : null}
+    ${
+      current && !naming
+        ? html`<button type="button" onClick=${() => {
+            setName(current.name);
+            setNaming('rename');
+          }}>Rename view “${current.name}”…</button>
+            <button type="button" disabled=${busy} onClick=${remove}>Delete view “${current.name}”</button>`
+        : null
+    }
     ${error ? html`<p class="error" id="views-error" role="alert">${error}</p>` : null}
   </div>`;
 }

@@ -26,7 +26,19 @@ const PAGE = 50;
 /** The least time between two live refetches of the list, so a burst of events costs a few requests. */
 const REFRESH_GAP_MS = 250;
 /** The filters the inbox keeps in its URL, so a view can be bookmarked and survives reload. */
-const FILTERS = ['q', 'status', 'assignee', 'priority', 'category', 'tag', 'source', 'sla', 'sort'];
+const FILTERS = [
+  'q',
+  'status',
+  'assignee',
+  'priority',
+  'category',
+  'team',
+  'game',
+  'tag',
+  'source',
+  'sla',
+  'sort',
+];
 const DEFAULT_STATUS = 'open,pending,on_hold';
 
 /** @param {string} search */
@@ -50,6 +62,8 @@ function apiQuery(f, userId) {
     assignee: f.assignee === 'me' ? userId : f.assignee,
     priority: f.priority,
     category: f.category,
+    team: f.team,
+    game: f.game,
     tag: f.tag,
     source: f.source,
     sla: f.sla,
@@ -126,6 +140,9 @@ export function Inbox({ org, me, search }) {
   const [bulkOpen, setBulkOpen] = useState(false);
   const [members, setMembers] = useState(/** @type {Member[] | null} */ (null));
   const [tags, setTags] = useState(/** @type {string[]} */ ([]));
+  /** Teams and games to filter by; a list the member may not read stays empty and its filter hidden. */
+  const [teams, setTeams] = useState(/** @type {{ id: string, name: string }[]} */ ([]));
+  const [games, setGames] = useState(/** @type {{ id: string, name: string }[]} */ ([]));
   const searchRef = useRef(/** @type {HTMLInputElement | null} */ (null));
   const listRef = useRef(/** @type {HTMLOListElement | null} */ (null));
   const known = useRef(/** @type {Set<string>} */ (new Set(arrived?.tickets.map((t) => t.id))));
@@ -193,6 +210,14 @@ export function Inbox({ org, me, search }) {
     cachedList(`/v1/orgs/${org.id}/tickets/tags`).then(
       (r) => setTags(r.tags.map((/** @type {{ tag: string }} */ t) => t.tag)),
       () => setTags([]),
+    );
+    cachedList(`/v1/orgs/${org.id}/teams`).then(
+      (r) => setTeams(r.teams),
+      () => setTeams([]),
+    );
+    cachedList(`/v1/orgs/${org.id}/games`).then(
+      (r) => setGames(r.games),
+      () => setGames([]),
     );
   }, [org.id]);
 
@@ -377,6 +402,8 @@ export function Inbox({ org, me, search }) {
       ])}
       ${select('priority', 'Priority', [['', 'Any'], ...PRIORITIES.map((p) => /** @type {[string, string]} */ ([p, label(p)]))])}
       ${select('category', 'Category', [['', 'Any'], ...categories.map((c) => /** @type {[string, string]} */ ([c.id, c.name]))])}
+      ${teams.length ? select('team', 'Team', [['', 'Any'], ...teams.map((t) => /** @type {[string, string]} */ ([t.id, t.name]))]) : null}
+      ${games.length ? select('game', 'Game', [['', 'Any'], ...games.map((g) => /** @type {[string, string]} */ ([g.id, g.name]))]) : null}
       ${select('tag', 'Tag', [['', 'Any'], ...[...new Set([...tags, ...(f.tag ? [f.tag] : [])])].map((t) => /** @type {[string, string]} */ ([t, t]))])}
       ${select('source', 'Source', [['', 'Any'], ...SOURCES.map((s) => /** @type {[string, string]} */ ([s, label(s)]))])}
       ${select('sla', 'SLA', [

@@ -4,6 +4,8 @@ import { z } from 'zod';
 import {
   deleteSavedView,
   listSavedViews,
+  renameSavedView,
+  renameViewInput,
   saveView,
   saveViewInput,
   viewFilters,
@@ -71,6 +73,25 @@ export const viewRoutes: FastifyPluginAsyncZod = async (app) => {
       const userId = memberOf(req);
       const { view, created } = await req.inOrg((tx) => saveView(tx, userId, req.body, actorOf(req)));
       return reply.status(created ? 201 : 200).send(view);
+    },
+  );
+
+  app.patch(
+    `${base}/:viewId`,
+    {
+      config: { access },
+      schema: {
+        tags: V,
+        operationId: 'renameSavedView',
+        summary: 'Rename one of your saved views (409 when another of yours has the name)',
+        params: orgAnd('viewId'),
+        body: renameViewInput,
+        response: { 200: viewSchema, ...errorResponses },
+      },
+    },
+    async (req) => {
+      const userId = memberOf(req);
+      return req.inOrg((tx) => renameSavedView(tx, userId, req.params.viewId, req.body, actorOf(req)));
     },
   );
 

@@ -107,6 +107,35 @@ describe('saved views', () => {
     expect(audit.rowCount).toBe(1);
   });
 
+  it("renames a view (audited) but not onto another of the member's names, nor someone else's view", async () => {
+    const a = (await save(owner, { name: 'Urgent queue', filters: { priority: 'urgent' } })).json();
+    await save(owner, { name: 'Taken name', filters: { status: 'open' } });
+    const rename = (who: Caller, viewId: string, payload: unknown) =>
+      api.call(who, { method: 'PATCH', url: url(org.orgId, `/${viewId}`), payload: payload as object });
+
+    const ok = await rename(owner, a.id, { name: '  On fire  ' });
+    expect(ok.statusCode, ok.body).toBe(200);
+    expect(ok.json()).toMatchObject({ id: a.id, name: 'On fire', filters: { priority: 'urgent' } });
+    expect((await list(owner)).map((v) => v.name)).toEqual(expect.arrayContaining(['On fire', 'Taken name']));
+    expect((await list(owner)).map((v) => v.name)).not.toContain('Urgent queue');
+    const audit = await db.admin.query(
+      "select data from audit_logs where org_id = $1 and action = 'saved_view.renamed' and target_id = $2",
+      [org.orgId, a.id],
+    );
+    expect(audit.rows[0]?.data).toMatchObject({ from: 'Urgent queue', to: 'On fire' });
+
+    const clash = await rename(owner, a.id, { name: 'Taken name' });
+    expect(clash.statusCode).toBe(409);
+    expect(clash.json().error.message).toContain('Taken name');
+    const empty = await rename(owner, a.id, { name: '   ' });
+    expect(empty.statusCode).toBe(422);
+    expect(errorCode(empty)).toBe('validation_failed');
+    // Another member's view is not there for them.
+    expect((await rename(viewer, a.id, { name: 'Mine now' })).statusCode).toBe(404);
+    expect((await rename(outsider, a.id, { name: 'Mine now' })).statusCode).toBe(404);
+    expect((await list(owner)).find((v) => v.id === a.id)?.name).toBe('On fire');
+  });
+
   it('is isolated by row-level security: in another tenant the rows are not there', async () => {
     const rows = await withTenant(db.app, other.orgId, (tx) => tx.query('select id from saved_views'));
     expect(rows.rowCount).toBe(0);

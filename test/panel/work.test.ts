@@ -311,6 +311,33 @@ describe('inbox work', () => {
     expect((await row('select assignee_id from tickets where id = $1', [ok.id]))?.assignee_id).toBe(adminId);
   });
 
+  it('filters the inbox by team and by game, and keeps both in the URL', async () => {
+    const teams = (
+      await db.admin.query('select id, name from teams where org_id = $1 order by name limit 2', [orgId])
+    ).rows;
+    const game = await row('select id, name from games where org_id = $1 order by name limit 1', [orgId]);
+    expect(teams).toHaveLength(2);
+    const [a, b] = teams as Array<{ id: string; name: string }>;
+    const inA = await open(`Work ${RUN} team filter A`, {
+      teamId: a?.id,
+      gameId: game.id,
+      tags: [`tf-${RUN}`],
+    });
+    const inB = await open(`Work ${RUN} team filter B`, { teamId: b?.id, tags: [`tf-${RUN}`] });
+    await page.goto(`/o/${orgId}?tag=tf-${RUN}`);
+    await rowOf(inB.number).waitFor();
+    await page.locator('#filter-team').selectOption({ label: a?.name ?? '' });
+    await page.waitForURL(new RegExp(`team=${a?.id}`));
+    await rowOf(inA.number).waitFor();
+    await rowOf(inB.number).waitFor({ state: 'detached' });
+    await page.locator('#filter-team').selectOption('');
+    await page.locator('#filter-game').selectOption({ label: game.name });
+    await page.waitForURL(new RegExp(`game=${game.id}`));
+    await rowOf(inA.number).waitFor();
+    await rowOf(inB.number).waitFor({ state: 'detached' });
+    expect(page.url()).not.toContain('team=');
+  });
+
   it('saves a view and restores its filters after a reload', async () => {
     await page.goto(`/o/${orgId}`);
     await page.locator('#filter-priority').selectOption('urgent');
@@ -336,6 +363,19 @@ describe('inbox work', () => {
     expect(page.url()).toContain('sla=breached');
     expect(await page.locator('#filter-priority').inputValue()).toBe('urgent');
     expect(await page.locator('#filter-sla').inputValue()).toBe('breached');
+
+    // Renamed in place: the same view, its filters kept.
+    await page.getByRole('button', { name: `Rename view “Urgent late ${RUN}”…` }).click();
+    expect(await page.locator('#view-name').inputValue()).toBe(`Urgent late ${RUN}`);
+    await page.locator('#view-name').fill(`On fire ${RUN}`);
+    await page.getByRole('button', { name: 'Rename', exact: true }).click();
+    await page.getByRole('button', { name: `Delete view “On fire ${RUN}”` }).waitFor();
+    const renamed = await db.admin.query(
+      'select name, filters from saved_views where org_id = $1 and name like $2',
+      [orgId, `%${RUN}`],
+    );
+    expect(renamed.rows.map((r) => r.name)).toEqual([`On fire ${RUN}`]);
+    expect(renamed.rows[0]?.filters).toMatchObject({ priority: 'urgent', sla: 'breached' });
     // The refusal the bulk test provoked is the only failed request the browser logged.
     expect(errors.filter((e) => !/responded with a status of (409|422)/.test(e))).toEqual([]);
     expect(errors.length).toBeLessThanOrEqual(1);
