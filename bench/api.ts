@@ -23,9 +23,9 @@ const ORGS = 16;
 const WARMUP_S = 2;
 const ROUNDS = 3;
 const ROUND_S = 3;
-const HEALTH_TARGET = 0.6;
-const TICKETS_TARGET = 0.6;
-const P99_TARGET = 2;
+const HEALTH_TARGET = 0.8;
+const TICKETS_TARGET = 0.8;
+const P99_TARGET = 1.5;
 
 const SUBJECT = 'Cannot log in after the patch';
 const BODY = 'Since the last update the launcher says my session expired, every time I try to log in.';

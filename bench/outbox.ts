@@ -29,8 +29,8 @@ const LATENCY_SECONDS = 10;
 const KILL_AFTER_S = 5;
 const DOWN_FOR_S = 10;
 const FAULT_TOTAL_S = 35;
-const P99_TARGET_MS = 50;
-const RECOVERY_TARGET_S = 15;
+const P99_TARGET_MS = 25;
+const RECOVERY_TARGET_S = 5;
 
 /** A private, durable (AOF) Redis in a temporary folder, killed and removed afterwards. */
 export async function withRedis<T>(fn: (redis: RedisHandle) => Promise<T>): Promise<T> {
