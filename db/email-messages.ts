@@ -231,3 +231,46 @@ export async function ticketMessageIds(
   );
   return r.rows;
 }
+
+/** What an outgoing reply needs, read in one round trip; null when the message has no email thread. */
+export interface OutboundMail {
+  chatMessageId: string;
+  ticketId: string;
+  ticketNumber: number;
+  body: string;
+  authorType: string;
+  authorName: string | null;
+  token: string;
+  playerAddress: string;
+  threadSubject: string;
+  senderAddress: string | null;
+  senderName: string | null;
+  orgName: string;
+  undeliverable: boolean;
+  /** The outgoing row of an earlier attempt, if any. */
+  outId: string | null;
+  outStatus: EmailStatus | null;
+}
+
+export async function outboundMail(tx: Tx, chatMessageId: string): Promise<OutboundMail | null> {
+  const r = await tx.query<OutboundMail>(
+    `select m.id as "chatMessageId", t.id as "ticketId", t.number as "ticketNumber", m.body,
+       m.author_type as "authorType", u.display_name as "authorName", th.token, th.player_address as "playerAddress",
+       th.subject as "threadSubject", s.address as "senderAddress", s.sender_name as "senderName", o.name as "orgName",
+       coalesce(pe.undeliverable_at is not null, false) as undeliverable, em.id as "outId", em.status as "outStatus"
+     from messages m
+     join tickets t on t.org_id = m.org_id and t.id = m.ticket_id
+     join email_threads th on th.org_id = m.org_id and th.ticket_id = t.id
+     join organizations o on o.id = m.org_id
+     left join users u on u.id = m.author_user_id
+     left join player_email_addresses pe on pe.org_id = m.org_id and pe.address = lower(th.player_address)
+     left join email_messages em on em.org_id = m.org_id and em.direction = 'out' and em.chat_message_id = m.id
+     left join lateral (
+       select a.address, a.sender_name from email_inbound_addresses a where a.org_id = m.org_id
+        order by a.address = th.inbound_address desc, a.is_default desc, a.created_at limit 1
+     ) s on true
+     where m.org_id = $1::uuid and m.id = $2::uuid and m.deleted_at is null`,
+    [tx.orgId, chatMessageId],
+  );
+  return r.rows[0] ?? null;
+}

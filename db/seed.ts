@@ -2,6 +2,7 @@ import type { Logger } from '../lib/logger.js';
 import { createCannedReply } from './canned-replies.js';
 import { createCategory } from './categories.js';
 import { type Actor, SYSTEM } from './changes.js';
+import { addInboundAddress } from './email-addresses.js';
 import { createGame, createGameKey } from './games.js';
 import { addMember } from './memberships.js';
 import { createOrganization } from './organizations.js';
@@ -261,6 +262,12 @@ export async function seedDemo(
   const count = opts.ticketCount ?? 300;
 
   await withTenant(pool, org.id, async (tx) => {
+    // Where players write in development (the SMTP intake takes mail for it on loopback).
+    await addInboundAddress(
+      tx,
+      { address: `support@${slug}.localhost`, senderName: 'Starforge Games Support' },
+      owner,
+    );
     for (const [i, s] of DEMO_STAFF.entries()) {
       if (s.role !== 'owner') await addMember(tx, { userId: users[i] as string, role: s.role }, owner);
     }

@@ -136,6 +136,25 @@ export const envSchema = z.object({
   S3_ACCESS_KEY_ID: z.string().min(1).optional(),
   S3_SECRET_ACCESS_KEY: z.string().min(1).optional(),
   S3_FORCE_PATH_STYLE: bool.default(false),
+
+  // The email bridge (workers/email-*.ts). The SMTP intake listens on SMTP_PORT; unset, it takes
+  // a free loopback port outside production and is off in production.
+  SMTP_PORT: z.coerce.number().int().min(0).max(65535).optional(),
+  SMTP_HOST: z.string().min(1).default('127.0.0.1'),
+  // The largest mail taken, raw (attachments are base64: a third larger than the files).
+  SMTP_MAX_BYTES: z.coerce
+    .number()
+    .int()
+    .min(1_024)
+    .max(100 * 1024 * 1024)
+    .default(35 * 1024 * 1024),
+  // Staff replies to email tickets go out through this relay (smtp://user:pass@host:587 or
+  // smtps://...:465); unset, they are not sent by email.
+  SMTP_OUTBOUND_URL: z
+    .string()
+    .url()
+    .refine((u) => /^smtps?:\/\//.test(u), 'an smtp:// or smtps:// URL')
+    .optional(),
 });
 
 export type RoleName = z.infer<typeof roleName>;
@@ -232,6 +251,14 @@ export interface Config {
   readonly secretKey: string | undefined;
   /** Signed download links live at most this long. */
   readonly downloadLinkMaxSeconds: number;
+  readonly email: {
+    /** The SMTP intake's port (0: a free one); undefined: no listener. */
+    readonly smtpPort: number | undefined;
+    readonly smtpHost: string;
+    readonly maxBytes: number;
+    /** Where replies are sent through; undefined: they are not sent. */
+    readonly outboundUrl: string | undefined;
+  };
   readonly workers: {
     readonly webhookAllowLoopback: boolean;
     readonly webhookAllowPrivate: boolean;
@@ -331,6 +358,12 @@ export function loadConfig(env: Readonly<Record<string, string | undefined>> = p
     },
     secretKey: e.SECRET_KEY,
     downloadLinkMaxSeconds: e.DOWNLOAD_LINK_MAX_MINUTES * 60,
+    email: {
+      smtpPort: e.SMTP_PORT ?? (e.NODE_ENV === 'production' ? undefined : 0),
+      smtpHost: e.SMTP_HOST,
+      maxBytes: e.SMTP_MAX_BYTES,
+      outboundUrl: e.SMTP_OUTBOUND_URL,
+    },
     workers: {
       webhookAllowLoopback: e.WEBHOOK_ALLOW_LOOPBACK,
       webhookAllowPrivate: e.WEBHOOK_ALLOW_PRIVATE,

@@ -6,6 +6,7 @@ import type { TargetPolicy } from '../lib/ssrf.js';
 import type { Storage } from '../lib/storage/index.js';
 import type { TicketPages } from '../lib/ticket-links.js';
 import type { Clock } from './clock.js';
+import type { Mailer } from './email-outbound.js';
 import type { Queues } from './queues.js';
 
 /** What every processor gets. Built once by startWorkers; tests build their own. */
@@ -31,6 +32,8 @@ export interface WorkerDeps {
   storage: Storage | null;
   /** Links to a ticket's rating and transcript pages for Discord messages; null leaves them out. */
   ticketPages: TicketPages | null;
+  /** SMTP_OUTBOUND_URL's transport for email replies; null leaves them unsent (logged). */
+  mailer: Mailer | null;
   /** Hosts a Discord attachment link may point at (`discordFileHosts`): nothing else is fetched. */
   discordFileHosts: ReadonlySet<string>;
 }

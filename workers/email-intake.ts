@@ -5,7 +5,6 @@ import { listInboundAddresses } from '../db/email-addresses.js';
 import {
   createThread,
   type EmailLogInput,
-  type EmailStatus,
   findEmail,
   findThreadTicket,
   recordEmail,
@@ -47,8 +46,20 @@ export interface Envelope {
   via: 'smtp' | 'http';
 }
 
+/** What became of a received mail. */
+export const INBOUND_STATUSES = [
+  'new_ticket',
+  'reply',
+  'auto_reply',
+  'bounce',
+  'unparseable',
+  'ignored',
+  'duplicate',
+] as const;
+export type InboundStatus = (typeof INBOUND_STATUSES)[number];
+
 export interface IntakeResult {
-  status: EmailStatus | 'duplicate';
+  status: InboundStatus;
   ticketId: string | null;
   ticketNumber: number | null;
   /** How the mail found its ticket (plus_token, in_reply_to, subject_tag, ref_marker), or why it made none. */

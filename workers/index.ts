@@ -4,6 +4,7 @@ import type { RoleContext, RunningRole } from '../lib/role.js';
 import { createSecretBox } from '../lib/secret-box.js';
 import { createStorage } from '../lib/storage/index.js';
 import { createTicketPages } from '../lib/ticket-links.js';
+import { type SmtpIntake, startSmtpIntake } from './email-smtp.js';
 import { startWorkerRuntime } from './runtime.js';
 
 /**
@@ -20,10 +21,12 @@ export async function startWorkers(config: Config, ctx: RoleContext): Promise<Ru
     check.disconnect();
   }
   const box = createSecretBox(ctx.secretKey);
+  const storage = createStorage(config.storage);
+  const logger = ctx.logger.child({ role: 'workers' });
   const runtime = await startWorkerRuntime({
     pool: ctx.pool,
     redisUrl: ctx.redisUrl,
-    logger: ctx.logger.child({ role: 'workers' }),
+    logger,
     box,
     webhookTargets: {
       allowLoopback: config.workers.webhookAllowLoopback,
@@ -32,12 +35,29 @@ export async function startWorkers(config: Config, ctx: RoleContext): Promise<Ru
     discord: config.discord.token
       ? { token: config.discord.token, apiUrl: config.discord.apiUrl }
       : undefined,
-    storage: createStorage(config.storage),
+    storage,
     ticketPages: createTicketPages(ctx.secretKey, config.http.publicUrl),
     discordApiUrl: config.discord.apiUrl,
     concurrency: config.workers.concurrency,
     schedulers: { outboxRetentionDays: config.workers.outboxRetentionDays },
+    emailOutboundUrl: config.email.outboundUrl,
   });
+  let smtp: SmtpIntake | undefined;
+  if (config.email.smtpPort !== undefined) {
+    try {
+      smtp = await startSmtpIntake(
+        { pool: ctx.pool, storage, logger },
+        { host: config.email.smtpHost, port: config.email.smtpPort, maxBytes: config.email.maxBytes },
+      );
+    } catch (err) {
+      await runtime.stop();
+      throw err;
+    }
+    logger.info(`SMTP intake listening on ${smtp.host}:${smtp.port}`);
+  }
+  if (!config.email.outboundUrl) {
+    logger.info('no SMTP_OUTBOUND_URL: staff replies to email tickets are not sent by email');
+  }
   if (!config.discord.token) {
     ctx.logger.info({ role: 'workers' }, 'no DISCORD_TOKEN: replies and alerts are not posted to Discord');
   }
@@ -47,6 +67,10 @@ export async function startWorkers(config: Config, ctx: RoleContext): Promise<Ru
   );
   return {
     name: 'workers',
-    stop: () => runtime.stop(),
+    stop: async () => {
+      // The listener first: mail still arriving is refused (the sender retries) instead of cut off.
+      await smtp?.close();
+      await runtime.stop();
+    },
   };
 }

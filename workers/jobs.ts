@@ -63,6 +63,8 @@ export const JOBS = {
   'discord.panel_sync': { queue: 'discord', schema: z.object({ orgId, outboxId }) },
   /** Closes a ticket whose close request the player never answered (workers/close-requests.ts). */
   'closerequest.expire': { queue: 'timers', schema: z.object({ orgId, requestId: z.uuid() }) },
+  /** Sends a staff reply on an email ticket as mail (workers/email-outbound.ts). */
+  'email.reply': { queue: 'email', schema: z.object({ orgId, messageId: z.uuid() }) },
   /** Posts an alert (SLA warning/breach, urgent ticket, disabled webhook) to the alert channel. */
   'discord.alert': { queue: 'discord', schema: z.object({ orgId, outboxId }) },
   /** Recomputes a ticket's SLA clocks and (re)schedules its warning and breach timers. */
@@ -99,7 +101,7 @@ export const JOBS = {
 export type JobName = keyof typeof JOBS;
 export type JobPayload<N extends JobName> = z.input<(typeof JOBS)[N]['schema']>;
 export type JobData<N extends JobName> = z.output<(typeof JOBS)[N]['schema']>;
-export const QUEUE_NAMES = ['webhooks', 'discord', 'files', 'timers', 'maintenance'] as const;
+export const QUEUE_NAMES = ['webhooks', 'discord', 'files', 'timers', 'maintenance', 'email'] as const;
 export type QueueName = (typeof QUEUE_NAMES)[number];
 
 /** Job ids: no ':' (BullMQ reserves it) and never all digits. */
@@ -113,6 +115,7 @@ export const jobIds = {
   discordSweep: (messageId: string) => `dms-${messageId}`,
   alert: (outboxId: number) => `da-${outboxId}`,
   ticketSync: (outboxId: number) => `ts-${outboxId}`,
+  emailReply: (outboxId: number) => `er-${outboxId}`,
   panelSync: (outboxId: number) => `ps-${outboxId}`,
   closeRequestExpire: (requestId: string) => `cre-${requestId}`,
   /** A sync put off until a long Discord rate limit lifts; one per ticket and due second. */

@@ -196,6 +196,19 @@ export function impliedJobs(row: OutboxRow, features: OrgFeatures = ALL): Planne
     }
   }
   const ticket = rec(payload.ticket);
+  // Staff (and system) messages on a ticket that came by email go back by email; the player's
+  // own mail never does.
+  if (type === 'message.created' && ticket.origin === 'email') {
+    const message = rec(payload.message);
+    const messageId = str(message.id);
+    if (messageId && message.origin !== 'email' && message.authorType !== 'player') {
+      jobs.push({
+        name: 'email.reply',
+        payload: { orgId, messageId },
+        opts: { jobId: jobIds.emailReply(id) },
+      });
+    }
+  }
   // Only tickets with a Discord side have anything to sync: the event's ticket summary says
   // whether it has a channel, so tickets from the API, the game or email cost no job.
   const synced = row.aggregateType === 'ticket' && DISCORD_SYNC_TRIGGERS.has(type);

@@ -17,6 +17,7 @@ import { type Clock, systemClock } from './clock.js';
 import { expireCloseRequestJob } from './close-requests.js';
 import type { WorkerDeps } from './deps.js';
 import { deliverAlert, deliverMessage, sweepUndeliveredMessages } from './discord-delivery.js';
+import { createMailer, type Mailer, sendEmailReply } from './email-outbound.js';
 import { pruneOutbox, retryFailedJobs, sweepWebhookRetries } from './maintenance.js';
 import { OutboxRelay } from './outbox-relay.js';
 import { syncPanels } from './panels.js';
@@ -46,6 +47,10 @@ export interface RuntimeOptions {
   ticketPages?: TicketPages;
   /** DISCORD_API_URL: its host may serve attachment links too (a proxy, or a test's fake). */
   discordApiUrl?: string;
+  /** SMTP_OUTBOUND_URL: where email replies go out (unset: not sent). */
+  emailOutboundUrl?: string | undefined;
+  /** A transport of the caller's own instead (tests). */
+  mailer?: Mailer;
   /** Jobs run at once per queue; WORKER_CONCURRENCY's default when omitted. */
   concurrency?: number;
   relay?: { enabled?: boolean; pollMs?: number; batchSize?: number; lookbackMs?: number };
@@ -92,6 +97,9 @@ export function handlersFor(deps: WorkerDeps, retentionDays: number): Handlers {
     },
     'discord.message': (d) => deliverMessage(deps, d),
     'discord.alert': (d) => deliverAlert(deps, d),
+    'email.reply': async (d) => {
+      await sendEmailReply(deps, d);
+    },
     'discord.ticket_sync': (d) => syncTicket(deps, d),
     'discord.panel_sync': (d) => syncPanels(deps, d),
     'closerequest.expire': (d) => expireCloseRequestJob(deps, d),
@@ -169,6 +177,7 @@ export async function startWorkerRuntime(opts: RuntimeOptions): Promise<WorkerRu
       : null,
     storage: opts.storage ?? null,
     ticketPages: opts.ticketPages ?? null,
+    mailer: opts.mailer ?? createMailer(opts.emailOutboundUrl),
     discordFileHosts: discordFileHosts(
       opts.discordApiUrl ?? opts.discord?.apiUrl ?? configDefaults().discord.apiUrl,
     ),
@@ -190,6 +199,7 @@ export async function startWorkerRuntime(opts: RuntimeOptions): Promise<WorkerRu
             files: FILE_COPIES_AT_ONCE,
             timers: 10,
             maintenance: 1,
+            email: 5,
           },
           logger: opts.logger,
           ...(opts.stalled ? { stalled: opts.stalled } : {}),
@@ -271,6 +281,7 @@ export async function startWorkerRuntime(opts: RuntimeOptions): Promise<WorkerRu
       await relayQueues.close();
       await queues.close();
       await Promise.all([producer, workerConn].map((c) => c.quit().catch(() => c.disconnect())));
+      deps.mailer?.close();
     },
   };
 }

@@ -4,10 +4,12 @@ import { attachmentRoutes } from './attachments.js';
 import { authRoutes } from './auth.js';
 import { cannedReplyRoutes } from './canned-replies.js';
 import { categoryRoutes } from './categories.js';
+import { emailSettingsRoutes } from './email-settings.js';
 import { gameSupportRoutes } from './game-support.js';
 import { gameRoutes } from './games.js';
 import { guildRoutes } from './guilds.js';
 import { healthRoutes } from './health.js';
+import { inboundEmailRoutes } from './inbound-email.js';
 import { inboxRoutes } from './inbox.js';
 import { liveRoutes } from './live.js';
 import { meRoutes } from './me.js';
@@ -61,6 +63,8 @@ export async function registerRoutes(app: FastifyInstance) {
   await app.register(analyticsRoutes);
   await app.register(liveRoutes);
   await app.register(sdkRoutes);
+  await app.register(inboundEmailRoutes);
+  await app.register(emailSettingsRoutes);
   await app.register(ratingRoutes);
   await app.register(transcriptRoutes);
   // Last: its catch-all serves the panel for client-side routes no other route claims.

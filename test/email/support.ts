@@ -238,3 +238,52 @@ export function bounce(p: { to: string; failed: string; originalMessageId: strin
     ),
   );
 }
+
+/** Polls `check` until it returns something truthy, or fails after `ms`. */
+export async function waitFor<T>(
+  check: () => Promise<T | undefined | null | false>,
+  ms = 10_000,
+): Promise<T> {
+  const until = Date.now() + ms;
+  for (;;) {
+    const v = await check();
+    if (v) return v;
+    if (Date.now() > until) throw new Error(`condition not met within ${ms} ms`);
+    await new Promise((r) => setTimeout(r, 50));
+  }
+}
+
+export interface SunkMail {
+  from: string | null;
+  to: string[];
+  raw: Buffer;
+}
+
+/** A loopback SMTP server that keeps what it is sent: where outgoing replies land in the tests. */
+export async function startSmtpSink(): Promise<{ port: number; mails: SunkMail[]; close(): Promise<void> }> {
+  const { SMTPServer } = await import('smtp-server');
+  const mails: SunkMail[] = [];
+  const server = new SMTPServer({
+    authOptional: true,
+    disabledCommands: ['AUTH', 'STARTTLS'],
+    disableReverseLookup: true,
+    logger: false,
+    onData(stream, session, callback) {
+      const chunks: Buffer[] = [];
+      stream.on('data', (c: Buffer) => chunks.push(c));
+      stream.on('end', () => {
+        const from = session.envelope.mailFrom;
+        mails.push({
+          from: from === false ? null : from.address,
+          to: session.envelope.rcptTo.map((r) => r.address),
+          raw: Buffer.concat(chunks),
+        });
+        callback();
+      });
+    },
+  });
+  const net = server.listen(0, '127.0.0.1');
+  await new Promise((r) => net.once('listening', r));
+  const port = (net.address() as import('node:net').AddressInfo).port;
+  return { port, mails, close: () => new Promise<void>((r) => server.close(() => r())) };
+}

@@ -85,6 +85,7 @@ export function testDeps(pool: Pool, prefix: string, opts: { clock?: Clock; redi
     discordFileHosts: new Set(),
     discord: null,
     ticketPages: null,
+    mailer: null,
   };
   return {
     deps,
