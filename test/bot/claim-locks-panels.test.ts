@@ -38,7 +38,14 @@ describe('claim locks (channel mode)', () => {
   };
   const canWrite = (userId: string) => (perms(userId) & SEND) === SEND && (perms(userId) & VIEW) === VIEW;
   const overwrites = () =>
-    [...(h.fake.state.channels.get(channelId)?.permission_overwrites ?? [])]
+    [
+      ...((h.fake.state.channels.get(channelId)?.permission_overwrites ?? []) as {
+        id: string;
+        type: number;
+        allow: string;
+        deny: string;
+      }[]),
+    ]
       .map((o) => ({ id: o.id, type: o.type, allow: String(o.allow), deny: String(o.deny) }))
       .sort((a, b) => a.id.localeCompare(b.id));
   const claimAs = (userId: string, subcommand = 'claim') =>
