@@ -2,7 +2,8 @@ import { createHash } from 'node:crypto';
 import { readdirSync, readFileSync, statSync } from 'node:fs';
 import { dirname, extname, join, relative, sep } from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { brotliCompressSync, gzipSync, constants as zlib } from 'node:zlib';
+import { promisify } from 'node:util';
+import { brotliCompress, brotliCompressSync, gzip, gzipSync, constants as zlib } from 'node:zlib';
 import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
 import { AppError } from '../../lib/errors.js';
 import { missingDiscordSettings } from './auth.js';
@@ -10,7 +11,8 @@ import { fromLoopback } from './demo-signin.js';
 
 /**
  * The web panel (panel/): static ES modules with no build step, served from memory. Every file
- * is read, hashed and compressed (brotli and gzip) once at startup, so a request costs a map
+ * is read and hashed once at startup and compressed (brotli and gzip) once per encoding, in the
+ * background after the server listens or on its first request, so a request costs a map
  * look-up and answers with a Content-Length, an ETag and, for the panel's own files, a year of
  * cache: their URLs carry a hash of the whole panel folder (`/panel/<hash>/app.js`), so a new
  * release is a new URL and relative imports between the modules keep working without a bundler.
@@ -102,12 +104,15 @@ export function moduleGraph(
   return [...seen];
 }
 
+type Encoding = 'br' | 'gzip';
+
 interface Asset {
   type: string;
   etag: string;
   identity: Buffer;
-  gzip: Buffer | null;
-  br: Buffer | null;
+  /** Whether it is worth compressing; the encodings themselves are made once, when first needed. */
+  compressible: boolean;
+  encoded: Partial<Record<Encoding, Buffer>>;
   cache: string;
 }
 
@@ -116,14 +121,37 @@ const hash = (b: Buffer | string, n = 16) => createHash('sha256').update(b).dige
 function makeAsset(body: Buffer, type: string, cache: string): Asset {
   // Small files gain nothing from compression and cost a header; text above 1 KB is compressed.
   const compressible = body.length > 1024 && !type.startsWith('image/png');
-  return {
-    type,
-    etag: `"${hash(body)}"`,
-    identity: body,
-    gzip: compressible ? gzipSync(body, { level: 9 }) : null,
-    br: compressible ? brotliCompressSync(body, { params: { [zlib.BROTLI_PARAM_QUALITY]: 11 } }) : null,
-    cache,
-  };
+  return { type, etag: `"${hash(body)}"`, identity: body, compressible, encoded: {}, cache };
+}
+
+// The smallest output, since each file is compressed once per process: brotli at its highest
+// quality takes a few hundred milliseconds for the largest file, which is why it is not done at
+// startup (every app built by a test or a restarted process paid ~1.5 s for files it never served).
+const BR = { params: { [zlib.BROTLI_PARAM_QUALITY]: 11 } };
+const GZ = { level: 9 };
+
+/** The asset in `encoding`, compressed now if the background pass has not reached it yet. */
+function encodedAs(asset: Asset, encoding: Encoding): Buffer {
+  asset.encoded[encoding] ??=
+    encoding === 'br' ? brotliCompressSync(asset.identity, BR) : gzipSync(asset.identity, GZ);
+  return asset.encoded[encoding];
+}
+
+const brotliAsync = promisify(brotliCompress);
+const gzipAsync = promisify(gzip);
+
+/** Compresses every asset in zlib's thread pool, one at a time, so first visits find them ready. */
+async function precompress(assets: Iterable<Asset>, stopped: () => boolean): Promise<void> {
+  for (const asset of assets) {
+    if (!asset.compressible) continue;
+    for (const encoding of ['br', 'gzip'] as const) {
+      if (stopped()) return;
+      if (asset.encoded[encoding]) continue;
+      const out =
+        encoding === 'br' ? await brotliAsync(asset.identity, BR) : await gzipAsync(asset.identity, GZ);
+      asset.encoded[encoding] ??= out;
+    }
+  }
 }
 
 function filesUnder(dir: string): string[] {
@@ -251,12 +279,14 @@ function send(req: FastifyRequest, reply: FastifyReply, asset: Asset, csp: strin
     .header('vary', 'accept-encoding')
     .type(asset.type);
   const accepts = String(req.headers['accept-encoding'] ?? '');
-  const [body, encoding] =
-    asset.br && /\bbr\b/.test(accepts)
-      ? [asset.br, 'br']
-      : asset.gzip && /\bgzip\b/.test(accepts)
-        ? [asset.gzip, 'gzip']
-        : [asset.identity, null];
+  const encoding: Encoding | null = !asset.compressible
+    ? null
+    : /\bbr\b/.test(accepts)
+      ? 'br'
+      : /\bgzip\b/.test(accepts)
+        ? 'gzip'
+        : null;
+  const body = encoding ? encodedAs(asset, encoding) : asset.identity;
   // One ETag per encoding: a cache must not answer a gzip request with the brotli bytes.
   const etag = encoding ? `${asset.etag.slice(0, -1)}-${encoding}"` : asset.etag;
   reply.header('etag', etag);
@@ -297,6 +327,20 @@ export async function panelRoutes(app: FastifyInstance, opts: { bundle?: PanelBu
   };
   const servePage = (req: FastifyRequest, reply: FastifyReply) =>
     send(req, reply, page(panelConfig(app, req)), csp);
+
+  // A serving process compresses everything once it listens (an app only injected into, as in
+  // most tests, never does); a file asked for before that is compressed on its first request.
+  let closed = false;
+  app.addHook('onListen', (done) => {
+    precompress([...bundle.assets.values(), bundle.serviceWorker], () => closed).catch((err: unknown) =>
+      app.log.warn({ err }, 'panel files could not be compressed ahead; they will be on first request'),
+    );
+    done();
+  });
+  app.addHook('onClose', (_app, done) => {
+    closed = true;
+    done();
+  });
 
   app.get('/', { config: { access: 'public', rateLimit: 'none' }, schema: hidden }, servePage);
 
