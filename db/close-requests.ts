@@ -265,3 +265,16 @@ export async function recordCloseRequestSettled(tx: Tx, requestId: string): Prom
     [tx.orgId, parseInput(id, requestId)],
   );
 }
+
+/**
+ * Pending requests past their due time by more than a minute: their expiry job should have run.
+ * The sweep closes them, in case Redis lost the delayed job (a hard kill loses its last writes).
+ */
+export async function overdueCloseRequests(tx: Tx, now: Date): Promise<string[]> {
+  const r = await tx.query<{ id: string }>(
+    `select id from close_requests where org_id = $1::uuid and status = 'pending'
+       and due_at < $2::timestamptz - interval '1 minute' order by due_at limit 500`,
+    [tx.orgId, now],
+  );
+  return r.rows.map((x) => x.id);
+}

@@ -2,6 +2,7 @@ import { closeInactive, dueForAction, inactivityLimitHours, warnInactive } from 
 import { allOrgIds } from '../db/organizations.js';
 import { withTenant } from '../db/tenant.js';
 import { counter } from '../lib/metrics.js';
+import { sweepCloseRequests } from './close-requests.js';
 import type { WorkerDeps } from './deps.js';
 
 const actions = counter('gamemod_autoclose_total', 'Inactivity warnings and closes', ['action']);
@@ -40,5 +41,7 @@ export async function autoCloseSweep(deps: WorkerDeps): Promise<{ warned: number
       }
     }
   }
+  // Close requests whose delayed expiry job Redis lost are closed here, on the same clock.
+  await sweepCloseRequests(deps);
   return { warned, closed };
 }

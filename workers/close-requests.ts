@@ -4,10 +4,12 @@ import {
   type CloseRequestForSync,
   closeRequestForSync,
   expireCloseRequest,
+  overdueCloseRequests,
   recordCloseRequestMessage,
   recordCloseRequestSettled,
 } from '../db/close-requests.js';
 import type { DiscordTicket } from '../db/discord-sync.js';
+import { allOrgIds } from '../db/organizations.js';
 import { withTenant } from '../db/tenant.js';
 import { editMessage, postMessage, type RequestExtras } from '../lib/discord/rest.js';
 import { counter } from '../lib/metrics.js';
@@ -157,4 +159,29 @@ export async function expireCloseRequestJob(
       delay,
     });
   }
+}
+
+/**
+ * Run with the auto-close sweep (every minute): expires requests more than a minute overdue, in
+ * case Redis lost their delayed job (a hard kill loses its last writes). Each under its row lock,
+ * so a job running at the same time closes the ticket once.
+ */
+export async function sweepCloseRequests(deps: WorkerDeps): Promise<number> {
+  const now = deps.clock.now();
+  let closed = 0;
+  for await (const orgId of allOrgIds(deps.pool)) {
+    const due = await withTenant(deps.pool, orgId, (tx) => overdueCloseRequests(tx, now));
+    for (const requestId of due) {
+      try {
+        const r = await withTenant(deps.pool, orgId, (tx) => expireCloseRequest(tx, requestId, now));
+        if (r.outcome === 'closed') {
+          closed++;
+          expired.inc({ outcome: 'swept' });
+        }
+      } catch (err) {
+        deps.logger.warn({ orgId, requestId, err: (err as Error).message }, 'close request expiry failed');
+      }
+    }
+  }
+  return closed;
 }

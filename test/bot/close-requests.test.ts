@@ -27,9 +27,11 @@ interface Opened {
 async function openTicket(userId = h.users.player, summary = 'The game crashes on start'): Promise<Opened> {
   await openThroughPanel(h, { summary, steps: 'Launch it' }, userId);
   const r = await h.db.admin.query(
-    `select id, number, discord_channel_id as thread from tickets where org_id = $1 order by number desc limit 1`,
+    `select id, number, subject, discord_channel_id as thread from tickets where org_id = $1 order by number desc limit 1`,
     [h.org.orgId],
   );
+  // The newest ticket is this one (a refused open would leave an older one there).
+  expect(r.rows[0].subject).toBe(`Bug report: ${summary}`);
   return r.rows[0];
 }
 
@@ -282,6 +284,27 @@ describe('close requests', () => {
     expect(await requestRow(t.id)).toMatchObject({ status: 'cancelled', cancel_reason: 'reopened' });
     expect(messageIn(t.thread, message.id)?.content).toBe(
       'Close request withdrawn: the ticket was reopened.',
+    );
+  });
+
+  it('a request whose delayed job Redis lost is closed by the sweep', async () => {
+    const t = await openTicket(h.users.player, 'Lost job');
+    await command(t, h.users.moderator, 'close-request', [{ name: 'after', value: '1m' }]);
+    const { row } = await requestMessage(t);
+    const timers = h.workers?.queues.get('timers');
+    await settle(h, async () => (await (await timers?.getJob(`cre-${row.id}`))?.getState()) === 'delayed');
+    await (await timers?.getJob(`cre-${row.id}`))?.remove();
+    // Not overdue yet by more than a minute: the sweep leaves it.
+    await h.workers?.queues.enqueue('autoclose.sweep', {}, { jobId: 'sweep-early' });
+    clock.set(new Date(Date.now() + 60_000));
+    const maint = h.workers?.queues.get('maintenance');
+    await settle(h, async () => (await maint?.getJob('sweep-early'))?.finishedOn !== undefined);
+    expect((await requestRow(t.id)).status).toBe('pending');
+    clock.set(new Date(Date.now() + 3 * 60_000));
+    await h.workers?.queues.enqueue('autoclose.sweep', {}, { jobId: 'sweep-late' });
+    await settle(h, async () => (await requestRow(t.id)).status === 'timed_out', 15_000);
+    expect((await h.db.admin.query('select status from tickets where id = $1', [t.id])).rows[0].status).toBe(
+      'closed',
     );
   });
 });
