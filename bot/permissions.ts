@@ -33,7 +33,7 @@ export const REQUIRED_PERMISSIONS = [
   {
     flag: P.ManageRoles,
     name: 'Manage Roles',
-    why: 'the permission overwrites of dedicated ticket channels (who sees them, read-only after a close)',
+    why: 'the permission overwrites of dedicated ticket channels (who sees them, who writes while a claim locks one, read-only after a close)',
   },
   {
     flag: P.ManageWebhooks,
