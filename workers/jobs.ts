@@ -34,6 +34,11 @@ export const JOBS = {
       replay: z.boolean().default(false),
     }),
   },
+  /**
+   * Modmail: relays one message between a player's DM and the ticket's staff thread, or a staff
+   * reply to a linked player's DM (workers/dm-relay.ts).
+   */
+  'discord.dm_relay': { queue: 'discord', schema: z.object({ orgId, messageId: z.uuid() }) },
   /** Posts a message written outside Discord into the ticket's Discord thread or channel. */
   'discord.message': { queue: 'discord', schema: z.object({ orgId, messageId: z.uuid() }) },
   /**
@@ -112,6 +117,8 @@ export const jobIds = {
   replay: (replayOutboxId: number) => `wr-${replayOutboxId}`,
   test: (testOutboxId: number) => `wt-${testOutboxId}`,
   discordMessage: (outboxId: number) => `dm-${outboxId}`,
+  /** Per message, not per event: a DM ticket's first message has its own event besides message.created. */
+  dmRelay: (messageId: string) => `dr-${messageId}`,
   discordSweep: (messageId: string) => `dms-${messageId}`,
   alert: (outboxId: number) => `da-${outboxId}`,
   ticketSync: (outboxId: number) => `ts-${outboxId}`,

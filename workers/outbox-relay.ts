@@ -1,6 +1,7 @@
 import type { Redis } from 'ioredis';
 import type pg from 'pg';
 import { CATEGORY_CHANGED } from '../db/categories.js';
+import { DM_RECEIVED } from '../db/discord-dm.js';
 import { ATTACHMENTS_ADDED } from '../db/discord-sync.js';
 import {
   blockedByEarlier,
@@ -196,6 +197,23 @@ export function impliedJobs(row: OutboxRow, features: OrgFeatures = ALL): Planne
     }
   }
   const ticket = rec(payload.ticket);
+  // Modmail: a message on a ticket with a Discord thread may cross to or from the player's DM, and
+  // a staff reply on a game, email or API ticket may go to a linked player's DM; the job reads
+  // the ticket and returns at once when neither applies. The first DM of a DM ticket comes with
+  // its own event (the opening writes no message.created).
+  const dmMessage = rec(payload.message);
+  const dmRelayed =
+    (type === 'message.created' &&
+      (str(ticket.discordChannelId) || (ticket.origin !== 'discord' && dmMessage.authorType !== 'player'))) ||
+    type === DM_RECEIVED;
+  const relayMessageId = type === DM_RECEIVED ? str(payload.messageId) : str(dmMessage.id);
+  if (dmRelayed && relayMessageId) {
+    jobs.push({
+      name: 'discord.dm_relay',
+      payload: { orgId, messageId: relayMessageId },
+      opts: { jobId: jobIds.dmRelay(relayMessageId) },
+    });
+  }
   // Staff (and system) messages on a ticket that came by email go back by email; the player's
   // own mail never does.
   if (type === 'message.created' && ticket.origin === 'email') {

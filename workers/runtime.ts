@@ -17,6 +17,7 @@ import { type Clock, systemClock } from './clock.js';
 import { expireCloseRequestJob } from './close-requests.js';
 import type { WorkerDeps } from './deps.js';
 import { deliverAlert, deliverMessage, sweepUndeliveredMessages } from './discord-delivery.js';
+import { relayDm } from './dm-relay.js';
 import { createMailer, type Mailer, sendEmailReply } from './email-outbound.js';
 import { pruneOutbox, retryFailedJobs, sweepWebhookRetries } from './maintenance.js';
 import { OutboxRelay } from './outbox-relay.js';
@@ -97,6 +98,7 @@ export function handlersFor(deps: WorkerDeps, retentionDays: number): Handlers {
     },
     'discord.message': (d) => deliverMessage(deps, d),
     'discord.alert': (d) => deliverAlert(deps, d),
+    'discord.dm_relay': (d) => relayDm(deps, d),
     'email.reply': async (d) => {
       await sendEmailReply(deps, d);
     },

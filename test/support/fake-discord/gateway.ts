@@ -12,13 +12,14 @@ const Intents = {
   GuildMembers: 1 << 1,
   GuildPresences: 1 << 8,
   GuildMessages: 1 << 9,
+  DirectMessages: 1 << 12,
   MessageContent: 1 << 15,
 };
 
-/** The intent a dispatch needs, or 0 when it is always sent. */
-function intentFor(event: string): number {
+/** The intent a dispatch needs, or 0 when it is always sent. Messages in DMs need DirectMessages. */
+function intentFor(event: string, dm: boolean): number {
   if (event.startsWith('GUILD_MEMBER')) return Intents.GuildMembers;
-  if (event.startsWith('MESSAGE_')) return Intents.GuildMessages;
+  if (event.startsWith('MESSAGE_')) return dm ? Intents.DirectMessages : Intents.GuildMessages;
   if (event.startsWith('GUILD_') || event.startsWith('CHANNEL_') || event.startsWith('THREAD_')) {
     return event === 'THREAD_MEMBERS_UPDATE' ? Intents.GuildMembers | Intents.Guilds : Intents.Guilds;
   }
@@ -298,9 +299,9 @@ export class Gateway {
   dispatch(guildId: string | null, event: string, data: unknown): number {
     let sent = 0;
     for (const session of this.liveSessions()) {
-      const owner = guildId === null ? 0 : shardOf(guildId, session.shard[1]);
+      const owner = !guildId ? 0 : shardOf(guildId, session.shard[1]);
       if (owner !== session.shard[0]) continue;
-      const needed = intentFor(event);
+      const needed = intentFor(event, !guildId);
       if (needed && !(session.intents & needed)) continue;
       this.sendDispatch(
         session,
@@ -367,6 +368,8 @@ function stripContent(event: string, data: unknown, intents: number, botId: stri
   if (event !== 'MESSAGE_CREATE' && event !== 'MESSAGE_UPDATE') return data;
   if (intents & Intents.MessageContent) return data;
   const msg = data as Json;
+  // Discord keeps the content of messages in DMs with the app without the privileged intent.
+  if (!msg['guild_id']) return data;
   const author = msg['author'] as Json | undefined;
   if (author?.['id'] === botId) return data;
   const mentions = (msg['mentions'] as Json[] | undefined) ?? [];

@@ -206,12 +206,25 @@ export class FakeDiscord {
       attachments,
       ...mentionsIn({ state: this.state } as FakeContext, content),
     });
-    const member = this.state.memberPayload(channel.guild_id, userId);
-    this.gateway.dispatch(channel.guild_id, 'MESSAGE_CREATE', {
+    const member = channel.guild_id ? this.state.memberPayload(channel.guild_id, userId) : null;
+    this.gateway.dispatch(channel.guild_id || null, 'MESSAGE_CREATE', {
       ...this.state.messagePayload(message),
       ...(member ? { member: { ...member, user: undefined } } : {}),
     });
     return message;
+  }
+
+  /**
+   * A direct message from a user to the bot, in their DM channel (made on first use), dispatched
+   * as Discord does: MESSAGE_CREATE without guild_id or member, to shard 0, needing DirectMessages.
+   */
+  userDm(userId: string, content: string, opts: Parameters<FakeDiscord['userMessage']>[3] = {}) {
+    return this.userMessage(this.state.openDm(userId).id, userId, content, opts);
+  }
+
+  /** The reactions the bot put on a message (`PUT .../reactions/{emoji}/@me`). */
+  botReactions(channelId: string, messageId: string): string[] {
+    return [...(this.state.botReactions.get(`${channelId}/${messageId}`) ?? [])];
   }
 
   /** A user edits their message: MESSAGE_UPDATE with the new content. */

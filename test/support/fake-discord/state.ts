@@ -228,6 +228,8 @@ export class DiscordState {
   readonly messages = new Map<string, Map<string, Message>>();
   /** Users who accept no direct messages from the bot (Discord answers 50007). */
   readonly dmsClosed = new Set<string>();
+  /** `channel/message` → the emoji the bot reacted with (unicode, or `name:id`). */
+  readonly botReactions = new Map<string, Set<string>>();
   readonly threadMembers = new Map<string, Map<string, { join_timestamp: string; flags: number }>>();
   readonly webhooks = new Map<string, Webhook>();
   readonly globalCommands: Json[] = [];

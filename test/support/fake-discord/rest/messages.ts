@@ -1,5 +1,5 @@
 import { channelPermissions, Perm, requireBot, sendBit } from '../access.js';
-import { Errors, type FakeContext, noContent, ok, type RestReply, type Route } from '../context.js';
+import { apiError, Errors, type FakeContext, noContent, ok, type RestReply, type Route } from '../context.js';
 import type { MessageBody } from '../limits.js';
 import { type Channel, ChannelType, MESSAGE_CHANNEL_TYPES, type Message } from '../state.js';
 import {
@@ -26,7 +26,35 @@ export function ensureWritable(fake: FakeContext, channel: Channel): RestReply |
   return null;
 }
 
+/** A unicode emoji (no ASCII letters or digits) or a custom one as `name:id`. */
+const EMOJI = /^(?:[^\x00-\x7f]+|\w{2,32}:\d{17,20})$/u;
+
 export const messageRoutes: Route[] = [
+  {
+    method: 'PUT',
+    template: '/channels/:channel_id/messages/:message_id/reactions/:emoji/@me',
+    auth: 'bot',
+    handler: (req, fake) => {
+      const channel = messageChannel(fake, req.params['channel_id']);
+      if (isReply(channel)) return channel;
+      // Reacting takes Read Message History, and Add Reactions for a reaction nobody made yet.
+      const refused = requireBot(
+        fake.state,
+        channel,
+        Perm.ViewChannel | Perm.ReadMessageHistory | Perm.AddReactions,
+      );
+      if (refused) return refused;
+      const id = req.params['message_id'] ?? '';
+      if (!fake.state.messages.get(channel.id)?.get(id)) return Errors.unknownMessage();
+      const emoji = req.params['emoji'] ?? '';
+      if (!EMOJI.test(emoji)) return apiError(400, 10014, 'Unknown Emoji');
+      const key = `${channel.id}/${id}`;
+      const set = fake.state.botReactions.get(key) ?? new Set<string>();
+      set.add(emoji);
+      fake.state.botReactions.set(key, set);
+      return noContent();
+    },
+  },
   {
     method: 'GET',
     template: '/channels/:channel_id/messages',
