@@ -74,6 +74,11 @@ export const OPENAPI_TAGS = [
     description: 'Linked Discord servers: link codes, per-server settings and role mappings.',
   },
   { name: 'categories', description: 'Ticket categories with their intake questions.' },
+  {
+    name: 'email',
+    description:
+      'The email bridge: inbound addresses, the HTTP intake of raw mail (authenticated by the intake secret) and the mail log.',
+  },
   { name: 'canned-replies', description: 'Saved replies with variables, and a preview that fills them.' },
   {
     name: 'sla',

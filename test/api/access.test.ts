@@ -96,6 +96,14 @@ describe('route access declarations', () => {
         '/rate/:token',
         // A ticket's short-lived transcript link for its player, signed the same way.
         '/transcripts/:token',
+        // Raw mail posted by hosted inbound services: the org's intake secret is checked in the route.
+        '/v1/inbound/email/:orgSlug',
+        // OAuth: the client authenticates itself in the body or by HTTP Basic (routes/oauth.ts),
+        // and the consent page reads the session itself to send a stranger to sign in.
+        '/v1/oauth/token',
+        '/v1/oauth/revoke',
+        '/v1/oauth/introspect',
+        '/v1/oauth/authorize',
         // Browser games' CORS preflights (OPTIONS only); every other /sdk/v1 route needs a game key.
         '/sdk/v1/*',
         // The web panel: its page, its static files, and the page again for client-side routes.
