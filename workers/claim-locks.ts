@@ -102,7 +102,9 @@ export async function syncClaimLock(
       ? `GameMod: ticket #${t.number} claimed; only the claimer and the player write`
       : `GameMod: ticket #${t.number} no longer claimed; staff write again`
   ).slice(0, 512);
-  for (const [oid, o] of target) {
+  // The claimer's own overwrite first, so the claimer is never locked out between two calls.
+  const order = [...target].sort(([a], [b]) => Number(b === wantHolder) - Number(a === wantHolder));
+  for (const [oid, o] of order) {
     const was = current.get(oid);
     if (was && was.allow === o.allow && was.deny === o.deny) continue;
     await rest.put(Routes.channelPermission(channelId, oid), {

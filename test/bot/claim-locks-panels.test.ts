@@ -1,8 +1,5 @@
 import { PermissionFlagsBits } from 'discord.js';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { SYSTEM } from '../../db/changes.js';
-import { patchGuildSettings } from '../../db/guild-settings.js';
-import { withTenant } from '../../db/tenant.js';
 import { type Caller, startTestApi, type TestApi } from '../api/support.js';
 import { channelPermissions } from '../support/fake-discord/access.js';
 import { type Harness, interact, openThroughPanel, settle, startHarness, theTicket } from './harness.js';
@@ -48,6 +45,13 @@ describe('claim locks (channel mode)', () => {
     ]
       .map((o) => ({ id: o.id, type: o.type, allow: String(o.allow), deny: String(o.deny) }))
       .sort((a, b) => a.id.localeCompare(b.id));
+  const lockedInDb = async () =>
+    (
+      await h.db.admin.query(
+        'select s.claim_lock_locked as l from discord_ticket_sides s join tickets t on t.id = s.ticket_id where t.discord_channel_id = $1',
+        [channelId],
+      )
+    ).rows[0]?.l as boolean | undefined;
   const claimAs = (userId: string, subcommand = 'claim') =>
     interact(h, {
       kind: 'chatInput',
@@ -59,17 +63,25 @@ describe('claim locks (channel mode)', () => {
     });
 
   beforeAll(async () => {
-    await withTenant(h.db.app, h.org.orgId, (tx) =>
-      patchGuildSettings(
-        tx,
-        h.guild.id,
-        {
-          claimLocks: true,
-          categories: { [h.category.id]: { mode: 'channel', channelId: h.guild.channels['Tickets'] ?? '' } },
-        },
-        SYSTEM,
-      ),
-    );
+    // The settings through the API, as an admin sets them: bad values are refused, naming the field.
+    const url = `/v1/orgs/${h.org.orgId}/guilds/${h.guild.id}/settings`;
+    const bad = await api.call(owner, {
+      method: 'PATCH',
+      url,
+      payload: { claimLocks: 'yes', closeRequestMinutes: 0 },
+    });
+    expect(bad.statusCode).toBe(422);
+    expect(bad.body).toContain('claimLocks');
+    expect(bad.body).toContain('closeRequestMinutes');
+    const ok = await api.call(owner, {
+      method: 'PATCH',
+      url,
+      payload: {
+        claimLocks: true,
+        categories: { [h.category.id]: { mode: 'channel', channelId: h.guild.channels['Tickets'] ?? '' } },
+      },
+    });
+    expect(ok.statusCode).toBe(200);
     await openThroughPanel(h);
     ({ thread: channelId } = await theTicket(h));
   });
@@ -81,7 +93,8 @@ describe('claim locks (channel mode)', () => {
     expect(canWrite(h.users.player)).toBe(true);
 
     expect((await claimAs(h.users.moderator)).content).toBe('You claimed ticket #1.');
-    await settle(h, async () => !canWrite(h.users.agent), 15_000);
+    await settle(h, async () => (await lockedInDb()) === true, 15_000);
+    expect(canWrite(h.users.agent)).toBe(false);
     expect(canWrite(h.users.moderator)).toBe(true);
     expect(canWrite(h.users.player)).toBe(true);
     // Other staff still read along.
@@ -97,26 +110,27 @@ describe('claim locks (channel mode)', () => {
     );
 
     expect((await claimAs(h.users.moderator, 'unclaim')).content).toBe('Ticket #1 is unassigned again.');
-    await settle(h, async () => canWrite(h.users.agent), 15_000);
-    await settle(
-      h,
-      async () =>
-        (
-          await h.db.admin.query(
-            'select claim_lock_locked from discord_ticket_sides where ticket_id = (select id from tickets where discord_channel_id = $1)',
-            [channelId],
-          )
-        ).rows[0]?.claim_lock_locked === false,
-    );
+    await settle(h, async () => (await lockedInDb()) === false, 15_000);
+    expect(canWrite(h.users.agent)).toBe(true);
     // Exactly the channel as it was before the claim (the claimer's added overwrite removed).
     expect(overwrites()).toEqual(before);
   });
 
   it('a transfer moves the lock to the new claimer', async () => {
     await claimAs(h.users.moderator);
-    await settle(h, async () => !canWrite(h.users.agent), 15_000);
+    await settle(h, async () => (await lockedInDb()) === true, 15_000);
+    expect(canWrite(h.users.agent)).toBe(false);
     expect((await claimAs(h.users.agent)).content).toBe('You claimed ticket #1.');
-    await settle(h, async () => canWrite(h.users.agent) && !canWrite(h.users.moderator), 15_000);
+    const holder = async () =>
+      (
+        await h.db.admin.query(
+          'select s.claim_lock_holder as h from discord_ticket_sides s join tickets t on t.id = s.ticket_id where t.discord_channel_id = $1',
+          [channelId],
+        )
+      ).rows[0]?.h;
+    await settle(h, async () => (await holder()) === h.users.agent, 15_000);
+    expect(canWrite(h.users.agent)).toBe(true);
+    expect(canWrite(h.users.moderator)).toBe(false);
     expect(canWrite(h.users.player)).toBe(true);
     // A replayed sync (the same state) changes nothing more.
     const puts = h.fake.requests({ method: 'PUT' }).length;

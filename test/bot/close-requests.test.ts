@@ -224,6 +224,14 @@ describe('close requests', () => {
     const t = await openTicket(h.users.other, 'Refusals');
     const bad = await command(t, h.users.moderator, 'close-request', [{ name: 'after', value: 'soon' }]);
     expect(bad.content).toBe('“after” is a wait like 30m, 2h or 3d: from 1 minute to 30 days.');
+    const forged = await interact(h, {
+      kind: 'button',
+      guildId: h.guild.id,
+      channelId: t.thread,
+      userId: h.users.other,
+      customId: 'gm:closereq:not-a-request:yes',
+    });
+    expect(forged.content).toBe('This button is not valid any more.');
     const player = await command(t, h.users.other, 'close-request');
     expect(player.content).toContain('You need the `tickets.close` permission for this.');
     expect(await requestRow(t.id)).toBeUndefined();
