@@ -1,3 +1,4 @@
+import { analytics } from './analytics.js';
 import { api } from './api.js';
 import { attachments } from './attachments.js';
 import { botAck } from './bot-ack.js';
@@ -20,6 +21,7 @@ const BENCHMARKS: readonly Benchmark[] = [
   botMemory,
   panel,
   sdk,
+  analytics,
 ];
 
 function usage(): string {

@@ -1,0 +1,354 @@
+import { performance } from 'node:perf_hooks';
+import { Redis } from 'ioredis';
+import { pino } from 'pino';
+import { buildApp } from '../api/app.js';
+import { foldOrg, rebuildOrg } from '../db/analytics-fold.js';
+import { createApiToken } from '../db/api-tokens.js';
+import type { Actor } from '../db/changes.js';
+import { createPool, type Pool } from '../db/pool.js';
+import { withTenant } from '../db/tenant.js';
+import { setStatus } from '../db/ticket-status.js';
+import { openTicket } from '../db/tickets.js';
+import { createSecretBox } from '../lib/secret-box.js';
+import { randomSecretKey } from '../lib/secret-key.js';
+import { LocalStorage } from '../lib/storage/index.js';
+import { ANALYTICS_FOLD_EVERY_MS } from '../workers/analytics.js';
+import { startWorkerRuntime } from '../workers/runtime.js';
+import type { Benchmark } from './lib/benchmark.js';
+import { withCluster } from './lib/cluster.js';
+import { median, quantile } from './lib/load.js';
+import { makeBenchOrg, withRedis } from './outbox.js';
+
+const ORGS = 100;
+const TICKETS_PER_ORG = 10_000;
+/**
+ * Orgs whose rollups are built from the raw tables before the dashboards are asked. Not all 100:
+ * the backfill took 11-14 s per org of 10,000 tickets here (about 12 minutes for all), and a
+ * dashboard reads one org's rows through (org_id, ...) indexes.
+ */
+const BUILT_ORGS = 10;
+/** Days the seeded tickets spread over (the dashboards read the last 90). */
+const SEED_DAYS = 180;
+const QUERY_P99_TARGET_MS = 50;
+const FOLD_RATIO_TARGET = 0.05;
+const VISIBLE_P99_TARGET_MS = 5_000;
+/** A busy minute of one org: tickets opened and tickets solved. */
+const MINUTE_OPENS = 30;
+const MINUTE_SOLVES = 30;
+const FOLD_ROUNDS = 8;
+const QUERY_RUNS = 60;
+const VISIBLE_SECONDS = 30;
+const VISIBLE_EVERY_MS = 200;
+
+type Org = { orgId: string; actor: Actor };
+const ms = (n: number) => `${n.toFixed(1)} ms`;
+const verdict = (ok: boolean) => (ok ? 'PASS' : 'FAIL');
+
+/**
+ * Every seeded ticket in one set-based statement per batch of orgs: created over the last
+ * SEED_DAYS, most answered and resolved, some breached, rated, reopened, with a platform.
+ * As the superuser (row-level security would need one statement per org otherwise).
+ */
+async function seed(su: Pool, orgs: Org[], log: (m: string) => void) {
+  const started = performance.now();
+  for (let i = 0; i < orgs.length; i += 10) {
+    const batch = orgs.slice(i, i + 10);
+    await su.query(
+      `insert into tickets (org_id, number, subject, status, priority, origin, assignee_id, custom_fields,
+                            created_at, first_response_at, solved_at, closed_at, reopen_count, rating, rated_at,
+                            sla_due_at, sla_breached_at, status_changed_at, updated_at)
+       select o.org_id, g.i, 'Seeded ticket ' || g.i,
+              case when r.res < 0.25 then 'open' when r.res < 0.55 then 'solved' else 'closed' end,
+              (array['low', 'normal', 'normal', 'high', 'urgent'])[1 + floor(r.a * 5)::int],
+              (array['discord', 'discord', 'game', 'email', 'panel', 'api'])[1 + floor(r.b * 6)::int],
+              case when r.c < 0.8 then o.owner_id end,
+              jsonb_build_object('platform', (array['pc', 'ps5', 'xbox', 'switch'])[1 + floor(r.c * 4)::int]),
+              r.created, r.created + r.first_s * interval '1 second',
+              case when r.res >= 0.25 then r.created + r.res_s * interval '1 second' end,
+              case when r.res >= 0.55 then r.created + r.res_s * interval '1 second' end,
+              (r.d < 0.08)::int, case when r.res >= 0.25 and r.d > 0.7 then 1 + floor(r.e * 5)::int end,
+              case when r.res >= 0.25 and r.d > 0.7 then r.created + r.res_s * interval '1 second' end,
+              r.created + interval '4 hours', case when r.e < 0.1 then r.created + interval '4 hours' end,
+              r.created, r.created
+         from unnest($1::uuid[], $2::uuid[]) as o(org_id, owner_id)
+        cross join generate_series(1, $3::int) as g(i)
+        cross join lateral (
+          select now() - random() * $4::int * interval '1 day' as created,
+                 random() as res, random() as a, random() as b, random() as c, random() as d, random() as e,
+                 (60 + random() * random() * 28800)::int as first_s, (600 + random() * random() * 259200)::int as res_s
+          where g.i > 0
+        ) r`,
+      [
+        batch.map((o) => o.orgId),
+        batch.map((o) => (o.actor as { id: string }).id),
+        TICKETS_PER_ORG,
+        SEED_DAYS,
+      ],
+    );
+  }
+  await su.query('update organizations set ticket_seq = $1::int where id = any($2::uuid[])', [
+    TICKETS_PER_ORG,
+    orgs.map((o) => o.orgId),
+  ]);
+  await su.query('analyze');
+  const s = (performance.now() - started) / 1000;
+  log(
+    `seeded ${(orgs.length * TICKETS_PER_ORG).toLocaleString('en')} tickets over ${orgs.length} orgs in ${s.toFixed(1)} s (set-based SQL)`,
+  );
+}
+
+/** The rollups of every org built from the raw tables (the backfill), two orgs at a time. */
+async function buildAll(app: Pool, orgs: Org[], log: (m: string) => void): Promise<number[]> {
+  const started = performance.now();
+  const times: number[] = [];
+  const queue = [...orgs];
+  await Promise.all(
+    [0, 1].map(async () => {
+      for (let o = queue.shift(); o; o = queue.shift()) {
+        const t = performance.now();
+        await withTenant(app, o.orgId, (tx) => rebuildOrg(tx));
+        times.push(performance.now() - t);
+      }
+    }),
+  );
+  log(
+    `rollups of ${orgs.length} orgs built from the raw tables in ${((performance.now() - started) / 1000).toFixed(1)} s (one org: median ${ms(median(times))})`,
+  );
+  return times;
+}
+
+/** A busy minute of one org through db/: tickets opened and older open tickets solved. */
+async function busyMinute(app: Pool, org: Org) {
+  await withTenant(app, org.orgId, async (tx) => {
+    for (let i = 0; i < MINUTE_OPENS; i++)
+      await openTicket(tx, { subject: `Minute ticket ${i}`, origin: 'game' }, org.actor);
+    const open = await tx.query<{ id: string }>(
+      `select id from tickets where org_id = $1::uuid and status = 'open' order by random() limit $2::int`,
+      [tx.orgId, MINUTE_SOLVES],
+    );
+    for (const t of open.rows) await setStatus(tx, { ticketId: t.id, status: 'solved' }, org.actor);
+  });
+}
+
+/**
+ * The fold of the last minute's changes against a full recompute of the same org, in
+ * alternating order: the fold after the changes then the rebuild, or the rebuild, the changes,
+ * then the fold.
+ */
+async function foldVsRecompute(app: Pool, orgs: Org[], log: (m: string) => void) {
+  const fold: number[] = [];
+  const full: number[] = [];
+  const timed = async (fn: () => Promise<unknown>) => {
+    const t = performance.now();
+    await fn();
+    return performance.now() - t;
+  };
+  for (let r = 0; r < FOLD_ROUNDS; r++) {
+    const org = orgs[r % orgs.length] as Org;
+    await withTenant(app, org.orgId, (tx) => foldOrg(tx));
+    let f: number;
+    let b: number;
+    if (r % 2 === 0) {
+      await busyMinute(app, org);
+      f = await timed(() => withTenant(app, org.orgId, (tx) => foldOrg(tx)));
+      b = await timed(() => withTenant(app, org.orgId, (tx) => rebuildOrg(tx)));
+    } else {
+      b = await timed(() => withTenant(app, org.orgId, (tx) => rebuildOrg(tx)));
+      await busyMinute(app, org);
+      f = await timed(() => withTenant(app, org.orgId, (tx) => foldOrg(tx)));
+    }
+    fold.push(f);
+    full.push(b);
+    log(
+      `  round ${r + 1}: fold of the last minute ${ms(f)}, full recompute ${ms(b)} (${(f / b).toFixed(4)}×)`,
+    );
+  }
+  const ratio = median(fold) / median(full);
+  log(
+    `rolling up the last minute (${MINUTE_OPENS} opened + ${MINUTE_SOLVES} solved in an org of ${TICKETS_PER_ORG.toLocaleString('en')}): ` +
+      `fold median ${ms(median(fold))}, full recompute median ${ms(median(full))}, ratio ${ratio.toFixed(4)} ` +
+      `(target ≤ ${FOLD_RATIO_TARGET}): ${verdict(ratio <= FOLD_RATIO_TARGET)}`,
+  );
+}
+
+const day = (d: Date) => d.toISOString().slice(0, 10);
+
+/** Every dashboard query through the whole API (in-process inject), 90-day ranges, random orgs. */
+async function dashboards(app: Pool, redisUrl: string, orgs: Org[], log: (m: string) => void) {
+  const redis = new Redis(redisUrl, { maxRetriesPerRequest: 1 });
+  const api = await buildApp({
+    pool: app,
+    redis,
+    subscriber: () => new Redis(redisUrl, { maxRetriesPerRequest: null }),
+    logger: pino({ level: 'warn' }),
+    storage: new LocalStorage('/tmp/gamemod-bench-analytics-files'),
+    settings: { secretKey: randomSecretKey() },
+    rateLimits: { default: { burst: 1e9, perMinute: 1e12 }, auth: { burst: 1e9, perMinute: 1e12 } },
+  });
+  await api.ready();
+  try {
+    const tokens = new Map<string, string>();
+    for (const o of orgs) {
+      const t = await withTenant(app, o.orgId, (tx) =>
+        createApiToken(tx, { name: 'bench', scopes: ['analytics:read'] }, { type: 'system' }),
+      );
+      tokens.set(o.orgId, t.plaintext);
+    }
+    const to = day(new Date());
+    const from = day(new Date(Date.now() - 89 * 86_400_000));
+    const range = `from=${from}&to=${to}`;
+    const queries: Record<string, string> = {
+      'GET /health (floor: the stack, no query)': '/health',
+      volume: `volume?${range}`,
+      'volume, compared with the previous 90 days': `volume?${range}&compare=true`,
+      'volume, weekly, platform=pc': `volume?${range}&bucket=week&platform=pc`,
+      'volume, grouped by source': `volume?${range}&groupBy=source`,
+      'response-times': `response-times?${range}`,
+      sla: `sla?${range}`,
+      reopens: `reopens?${range}`,
+      csat: `csat?${range}`,
+      workload: `workload?${range}`,
+      heatmap: `heatmap?${range}`,
+      'volume as CSV': `volume?${range}&format=csv`,
+    };
+    const times = new Map<string, number[]>(Object.keys(queries).map((k) => [k, []]));
+    // Warm-up: plans and caches, untimed.
+    for (const o of orgs.slice(0, 5)) for (const q of Object.values(queries)) await ask(o.orgId, q);
+    async function ask(orgId: string, q: string) {
+      const url = q.startsWith('/') ? q : `/v1/orgs/${orgId}/analytics/${q}`;
+      const res = await api.inject({
+        method: 'GET',
+        url,
+        headers: { authorization: `Bearer ${tokens.get(orgId)}` },
+      });
+      if (res.statusCode !== 200) throw new Error(`${url}: ${res.statusCode} ${res.body.slice(0, 200)}`);
+    }
+    // Interleaved: each run asks every query of one random org, so load falls on all alike.
+    for (let i = 0; i < QUERY_RUNS; i++) {
+      const org = orgs[Math.floor(Math.random() * orgs.length)] as Org;
+      for (const [name, q] of Object.entries(queries)) {
+        const t = performance.now();
+        await ask(org.orgId, q);
+        times.get(name)?.push(performance.now() - t);
+      }
+    }
+    let worst = 0;
+    for (const [name, list] of times) {
+      const sorted = [...list].sort((a, b) => a - b);
+      const p99 = quantile(sorted, 0.99);
+      if (!name.startsWith('GET /health')) worst = Math.max(worst, p99);
+      log(`  ${name.padEnd(48)} p50 ${ms(quantile(sorted, 0.5)).padStart(9)}  p99 ${ms(p99).padStart(9)}`);
+    }
+    log(
+      `dashboard queries, 90-day range, ${QUERY_RUNS} runs each: worst p99 ${ms(worst)} (target ≤ ${QUERY_P99_TARGET_MS} ms): ${verdict(worst <= QUERY_P99_TARGET_MS)}`,
+    );
+  } finally {
+    await api.close();
+    redis.disconnect();
+  }
+}
+
+/**
+ * Tickets committed through db/ at a steady rate while the workers run the scheduled fold; a
+ * poller sees each org's opened count in the daily rollups rise, which dates each ticket's
+ * arrival in the analytics.
+ */
+async function commitToVisible(app: Pool, su: Pool, redisUrl: string, orgs: Org[], log: (m: string) => void) {
+  const runtime = await startWorkerRuntime({
+    pool: app,
+    redisUrl,
+    logger: pino({ level: 'warn' }),
+    box: createSecretBox(randomSecretKey()),
+    webhookTargets: { allowLoopback: true, allowPrivate: false },
+    prefix: `bench-analytics-${Date.now().toString(36)}`,
+    relay: { enabled: false },
+    schedulers: { analyticsEveryMs: ANALYTICS_FOLD_EVERY_MS },
+  });
+  const ids = orgs.map((o) => o.orgId);
+  const counts = async () => {
+    const r = await su.query<{ org_id: string; n: number }>(
+      `select org_id, coalesce(sum(n), 0)::int as n from analytics_daily
+        where kind = 'opened' and org_id = any($1::uuid[]) group by org_id`,
+      [ids],
+    );
+    return new Map(r.rows.map((x) => [x.org_id, x.n]));
+  };
+  try {
+    // Let a first scheduled fold pass, so the baseline counts are settled.
+    await new Promise((r) => setTimeout(r, ANALYTICS_FOLD_EVERY_MS * 2));
+    const base = await counts();
+    const committed = new Map<string, number[]>(ids.map((id) => [id, []]));
+    const seen = new Map<string, number[]>(ids.map((id) => [id, []]));
+    let polling = true;
+    const poller = (async () => {
+      while (polling) {
+        const now = performance.now();
+        for (const [id, n] of await counts()) {
+          const s = seen.get(id) as number[];
+          while (s.length < n - (base.get(id) ?? 0)) s.push(now);
+        }
+        await new Promise((r) => setTimeout(r, 50));
+      }
+    })();
+    const end = performance.now() + VISIBLE_SECONDS * 1000;
+    for (let i = 0; performance.now() < end; i++) {
+      const org = orgs[i % orgs.length] as Org;
+      await withTenant(app, org.orgId, (tx) =>
+        openTicket(tx, { subject: `Live ticket ${i}`, origin: 'panel' }, org.actor),
+      );
+      committed.get(org.orgId)?.push(performance.now());
+      await new Promise((r) => setTimeout(r, VISIBLE_EVERY_MS));
+    }
+    const all = () => [...committed].every(([id, c]) => (seen.get(id)?.length ?? 0) >= c.length);
+    const deadline = performance.now() + 20_000;
+    while (!all() && performance.now() < deadline) await new Promise((r) => setTimeout(r, 100));
+    polling = false;
+    await poller;
+    const lat: number[] = [];
+    let missing = 0;
+    for (const [id, c] of committed) {
+      const s = seen.get(id) as number[];
+      c.forEach((at, k) => {
+        if (s[k] === undefined) missing++;
+        else lat.push(s[k] - at);
+      });
+    }
+    lat.sort((a, b) => a - b);
+    const p99 = quantile(lat, 0.99);
+    log(
+      `commit → visible in the rollups (fold every ${ANALYTICS_FOLD_EVERY_MS} ms, ${lat.length} tickets over ${orgs.length} orgs, ` +
+        `one every ${VISIBLE_EVERY_MS} ms): p50 ${ms(quantile(lat, 0.5))}, p99 ${ms(p99)}, not seen ${missing} ` +
+        `(target p99 ≤ ${VISIBLE_P99_TARGET_MS} ms): ${verdict(p99 <= VISIBLE_P99_TARGET_MS && missing === 0)}`,
+    );
+  } finally {
+    await runtime.stop();
+  }
+}
+
+export const analytics: Benchmark = {
+  name: 'analytics',
+  description: `analytics over ${((ORGS * TICKETS_PER_ORG) / 1e6).toFixed(1)}M seeded tickets: dashboard p99, fold of a minute vs full recompute, commit → visible`,
+  async run(log) {
+    await withCluster(log, (pg) =>
+      withRedis(async (redis) => {
+        const opts = { max: 8, statementTimeoutMs: 600_000, connectTimeoutMs: 5_000 };
+        const app = createPool({ ...opts, url: pg.appUrl, applicationName: 'gamemod-bench-analytics' });
+        const su = createPool({ ...opts, url: pg.urlFor('super'), applicationName: 'gamemod-bench-seed' });
+        try {
+          const orgs: Org[] = [];
+          for (let i = 0; i < ORGS; i++) orgs.push(await makeBenchOrg(app, `Stats${i}`));
+          await seed(su, orgs, log);
+          const built = orgs.slice(0, BUILT_ORGS);
+          await buildAll(app, built, log);
+          await foldVsRecompute(app, built, log);
+          await su.query('analyze');
+          await dashboards(app, redis.url, built, log);
+          await commitToVisible(app, su, redis.url, built, log);
+        } finally {
+          await app.end();
+          await su.end();
+        }
+      }),
+    );
+  },
+};
