@@ -7,7 +7,8 @@
  * often, validation, into the handlers and the database. Any 5xx fails the test, listing the
  * operation, the request, the response and the server's own log line for it.
  *
- * Every 4xx must also name its problem (`{ error: { code } }`).
+ * Every 4xx must also name its problem (`{ error: { code } }`; RFC 6749's `{ error }` on the
+ * form-encoded OAuth endpoints).
  *
  * Reproduce: the seed is fixed (FUZZ_SEED overrides it); FUZZ_RUNS sets the cases per operation,
  * FUZZ_OP keeps only the operations whose operationId contains it, and FUZZ_SLOW=<ms> prints the
@@ -93,6 +94,7 @@ beforeAll(async () => {
       default: { burst: 1_000_000, perMinute: 10_000_000 },
       // A case that signs the session out leaves the op's later cases failing authentication.
       authFailures: { burst: 1_000_000, perMinute: 10_000_000 },
+      oauth: { burst: 1_000_000, perMinute: 10_000_000 },
     },
     sdkRateLimits: {
       key: { burst: 1_000_000, perMinute: 10_000_000 },
@@ -192,6 +194,12 @@ async function seed(doc: Json): Promise<string[]> {
     eventTypes: ['ticket.created'],
   });
   await make('/api-tokens', 'tokenId', { name: 'fuzz token', scopes: ['tickets:read'] });
+  await make('/oauth-clients', 'oauthClientId', {
+    name: 'Fuzz client',
+    kind: 'confidential',
+    scopes: ['tickets:read'],
+    redirectUris: ['https://app.example.test/cb'],
+  });
   await make('/sla/calendars', 'calendarId', {
     name: 'Fuzz hours',
     timezone: 'UTC',
@@ -228,7 +236,11 @@ interface Operation {
   path: string;
   params: Array<{ name: string; in: string; required?: boolean; schema: Json }>;
   body: Json | undefined;
+  /** The body is form-encoded (the OAuth endpoints, RFC 6749 §3.2). */
+  form: boolean;
 }
+
+const FORM = 'application/x-www-form-urlencoded';
 
 function operations(doc: Json): Operation[] {
   const ops: Operation[] = [];
@@ -239,7 +251,9 @@ function operations(doc: Json): Operation[] {
         method: method.toUpperCase(),
         path,
         params: op.parameters ?? [],
-        body: op.requestBody?.content?.['application/json']?.schema,
+        body:
+          op.requestBody?.content?.['application/json']?.schema ?? op.requestBody?.content?.[FORM]?.schema,
+        form: Boolean(op.requestBody?.content?.[FORM]),
       });
     }
   }
@@ -494,7 +508,15 @@ function build(op: Operation, c: Case, doc: Json): Built {
     payload = c.kind === 'hugeString' ? Buffer.alloc(c.size, 0x61) : Buffer.from(String(c.text || 'x'));
     query.filename ??= 'fuzz.txt';
   } else if (c.kind === 'malformed') payload = c.malformed;
-  else if (body !== undefined || op.body) payload = JSON.stringify(body ?? null) ?? 'null';
+  else if (op.form && body !== null && typeof body === 'object' && !Array.isArray(body)) {
+    // Form fields are strings: whatever the mutation made of a value is sent as its text.
+    const fields = Object.entries<Json>(body).map(([k, v]): [string, string] => [
+      k,
+      v !== null && typeof v === 'object' ? JSON.stringify(v) : String(v),
+    ]);
+    payload = new URLSearchParams(fields).toString();
+    contentType = FORM;
+  } else if (body !== undefined || op.body) payload = JSON.stringify(body ?? null) ?? 'null';
   if (c.kind === 'contentType') contentType = c.contentType;
   const path = op.path.replace(/\{(\w+)\}/g, (_, name: string) =>
     // A URL can only carry well-formed text: lone surrogates become U+FFFD, as in any client.
@@ -511,9 +533,15 @@ function hash(s: string): number {
   return h;
 }
 
-function hasErrorCode(body: string): boolean {
+/**
+ * Every 4xx names its problem: `{ error: { code } }`, or on the OAuth endpoints RFC 6749 §5.2's
+ * `{ error, error_description }`, the shape OAuth client libraries parse.
+ */
+function hasErrorCode(body: string, op: Operation): boolean {
   try {
-    return typeof JSON.parse(body)?.error?.code === 'string';
+    const parsed = JSON.parse(body);
+    if (op.form) return typeof parsed?.error === 'string';
+    return typeof parsed?.error?.code === 'string';
   } catch {
     return false;
   }
@@ -567,7 +595,7 @@ it(`answers every operation's generated requests without a 5xx (seed ${SEED}, ${
       }
       if (res.statusCode < 300) succeeded.add(op.id);
       statuses.set(res.statusCode, (statuses.get(res.statusCode) ?? 0) + 1);
-      if (res.statusCode >= 400 && res.statusCode < 500 && !hasErrorCode(res.body)) {
+      if (res.statusCode >= 400 && res.statusCode < 500 && !hasErrorCode(res.body, op)) {
         failures.push(
           `${op.id} case ${n} (${c.kind}): a ${res.statusCode} without { error: { code } }\n  ${req.method} ${req.url.slice(0, 300)}\n  response ${show(res.body)}`,
         );

@@ -44,9 +44,9 @@ export function oauthPost(
   path: 'token' | 'revoke' | 'introspect',
   form: Record<string, string>,
   basic?: { id: string; secret: string },
-  headers: Record<string, string> = {},
+  remoteAddress?: string,
 ): Promise<LightMyRequestResponse> {
-  const h: Record<string, string> = { 'content-type': 'application/x-www-form-urlencoded', ...headers };
+  const h: Record<string, string> = { 'content-type': 'application/x-www-form-urlencoded' };
   if (basic) {
     const pair = `${encodeURIComponent(basic.id)}:${encodeURIComponent(basic.secret)}`;
     h.authorization = `Basic ${Buffer.from(pair).toString('base64')}`;
@@ -56,6 +56,7 @@ export function oauthPost(
     url: `/v1/oauth/${path}`,
     headers: h,
     payload: new URLSearchParams(form).toString(),
+    ...(remoteAddress ? { remoteAddress } : {}),
   });
 }
 
@@ -88,7 +89,7 @@ export async function openConsent(api: TestApi, staff: Caller, params: Record<st
 }
 
 /** Posts the consent form as `staff`. */
-export function decide(api: TestApi, staff: Caller, request: string, decision: 'allow' | 'deny') {
+export function decide(api: TestApi, staff: Caller | null, request: string, decision: 'allow' | 'deny') {
   return api.call(staff, {
     method: 'POST',
     url: '/v1/oauth/authorize',

@@ -6,6 +6,7 @@ import ts from 'typescript';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { Access } from '../../api/context.js';
 import { describeProblem, lintOpenApi } from '../../api/openapi-lint.js';
+import { API_TOKEN_SCOPES, SCOPE_PERMISSIONS } from '../../db/api-tokens.js';
 import { useTestDb } from '../support/db.js';
 import { startTestApi, type TestApi } from './support.js';
 
@@ -19,6 +20,7 @@ interface Operation {
   summary?: string;
   tags?: string[];
   security?: Record<string, string[]>[];
+  requestBody?: { content: Record<string, { schema?: unknown }> };
   responses?: Record<string, { $ref?: string; description?: string; content?: Record<string, unknown> }>;
 }
 interface OpenApi {
@@ -29,6 +31,8 @@ interface OpenApi {
   components: {
     schemas: Record<string, unknown>;
     responses: Record<string, { description?: string; content?: Record<string, { schema: unknown }> }>;
+    // biome-ignore lint/suspicious/noExplicitAny: security schemes are read field by field
+    securitySchemes: Record<string, any>;
   };
 }
 
@@ -51,14 +55,25 @@ const operations = () =>
 /** `/v1/orgs/{orgId}` as the route was registered: `/v1/orgs/:orgId`. */
 const routeUrl = (path: string) => path.replace(/\{(\w+)\}/g, ':$1');
 
-function expectedSecurity(access: Access | undefined, method: string) {
+/** The OAuth endpoints: form-encoded, authenticated as a client, refusing in RFC 6749's shape. */
+const OAUTH_ENDPOINTS = new Set(['/v1/oauth/token', '/v1/oauth/revoke', '/v1/oauth/introspect']);
+
+function expectedSecurity(access: Access | undefined, method: string, path = '') {
+  // A client's id and secret by HTTP Basic, or as form fields (nothing OpenAPI can name).
+  if (OAUTH_ENDPOINTS.has(path)) return [{ clientBasic: [] }, {}];
   if (access === 'public') return [];
   if (access === 'game-client' || access === 'game-server') return [{ gameKey: [] }];
   const session = ['POST', 'PUT', 'PATCH', 'DELETE'].includes(method)
     ? { session: [], csrf: [] }
     : { session: [] };
   if (access === 'session' || access === 'authenticated') return [session];
-  return [session, { token: [] }];
+  if (access === 'caller' || access === undefined) return [session, { token: [] }, { oauth2: [] }];
+  // An OAuth token needs one scope granting one of the permissions the route accepts.
+  const accepted = typeof access.permission === 'string' ? [access.permission] : access.permission;
+  const scopes = API_TOKEN_SCOPES.filter((s) =>
+    SCOPE_PERMISSIONS[s].some((p) => (accepted as readonly string[]).includes(p)),
+  );
+  return [session, { token: [] }, ...scopes.map((s) => ({ oauth2: [s] }))];
 }
 
 describe('the OpenAPI document', () => {
@@ -140,13 +155,30 @@ describe('the OpenAPI document', () => {
     const access = new Map(api.app.registeredRoutes.map((r) => [`${r.method} ${r.url}`, r.access]));
     const wrong: string[] = [];
     for (const { method, path, op } of operations()) {
-      const want = expectedSecurity(access.get(`${method} ${routeUrl(path)}`), method);
+      const want = expectedSecurity(access.get(`${method} ${routeUrl(path)}`), method, path);
       if (JSON.stringify(op.security) !== JSON.stringify(want)) {
         wrong.push(`${method} ${path}: ${JSON.stringify(op.security)} != ${JSON.stringify(want)}`);
       }
     }
     expect(wrong).toEqual([]);
     expect(operations().find((o) => o.path === '/health')?.op.security).toEqual([]);
+  });
+
+  it('describes OAuth 2.0: client credentials and authorization code flows, with token and refresh URLs', () => {
+    const oauth2 = doc.components.securitySchemes.oauth2;
+    const base = 'http://127.0.0.1:3000';
+    expect(oauth2.type).toBe('oauth2');
+    expect(oauth2.flows.clientCredentials.tokenUrl).toBe(`${base}/v1/oauth/token`);
+    expect(oauth2.flows.authorizationCode).toMatchObject({
+      authorizationUrl: `${base}/v1/oauth/authorize`,
+      tokenUrl: `${base}/v1/oauth/token`,
+      refreshUrl: `${base}/v1/oauth/token`,
+    });
+    expect(Object.keys(oauth2.flows.authorizationCode.scopes).sort()).toEqual([...API_TOKEN_SCOPES].sort());
+    expect(doc.components.securitySchemes.clientBasic).toMatchObject({ type: 'http', scheme: 'basic' });
+    const content = doc.paths['/v1/oauth/token']?.post?.requestBody?.content ?? {};
+    expect(Object.keys(content)).toEqual(['application/x-www-form-urlencoded']);
+    expect(content['application/x-www-form-urlencoded']?.schema).toBeDefined();
   });
 
   it('declares what every operation answers on success (only the download is bytes, only the transcript a page)', () => {
@@ -168,6 +200,7 @@ describe('the OpenAPI document', () => {
   it('answers every error with the one Error schema and says what each status means', () => {
     const wrong: string[] = [];
     const errorSchema = { $ref: '#/components/schemas/Error' };
+    const oauthErrorSchema = { $ref: '#/components/schemas/OAuthError' };
     for (const { method, path, op } of operations()) {
       const responses = Object.entries(op.responses ?? {});
       if (!responses.some(([status]) => /^[45]/.test(status))) wrong.push(`${method} ${path}: no errors`);
@@ -178,12 +211,16 @@ describe('the OpenAPI document', () => {
         if (!resolved?.description || resolved.description === 'Default Response') {
           wrong.push(`${method} ${path} ${status}: no description`);
         }
-        // /ready's 503 is its own report of the failing checks, not an error.
+        // /ready's 503 is its own report of the failing checks, not an error; the OAuth
+        // endpoints refuse in RFC 6749 §5.2's shape, which OAuth client libraries parse.
         if (/^[45]/.test(status) && path !== '/ready') {
           const schema = (resolved?.content?.['application/json'] as { schema?: unknown } | undefined)
             ?.schema;
-          if (JSON.stringify(schema) !== JSON.stringify(errorSchema))
-            wrong.push(`${method} ${path} ${status}: not the Error schema`);
+          const want = OAUTH_ENDPOINTS.has(path) && /^4/.test(status) ? oauthErrorSchema : errorSchema;
+          if (JSON.stringify(schema) !== JSON.stringify(want))
+            wrong.push(
+              `${method} ${path} ${status}: not the ${OAUTH_ENDPOINTS.has(path) ? 'OAuthError' : 'Error'} schema`,
+            );
         }
       }
     }

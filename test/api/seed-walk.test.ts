@@ -40,6 +40,14 @@ const EXPECTED: Record<string, { status: number; why: string }> = {
   '/auth/discord/callback': { status: 422, why: 'only Discord, with a state, calls it' },
   '/auth/demo': { status: 404, why: 'the demo sign-in is off unless the settings turn it on' },
   '/v1/orgs/:orgId/attachments/:attachmentId': { status: 404, why: 'the seed has no attachments' },
+  '/v1/oauth/authorize': {
+    status: 400,
+    why: "an OAuth client's consent page: without a client_id it names no application",
+  },
+  '/v1/orgs/:orgId/oauth-clients/:oauthClientId': {
+    status: 404,
+    why: 'the seed registers no OAuth client (a confidential one has a secret shown once)',
+  },
   '/v1/orgs/:orgId/webhooks/:subscriptionId': {
     status: 404,
     why: 'the seed makes no webhook: its secret is sealed with SECRET_KEY, which the seed does not hold',

@@ -61,6 +61,8 @@ export async function startTestApi(
     sdkRateLimits?: AppDeps['sdkRateLimits'];
     timeouts?: Partial<HttpTimeouts>;
     publicMetrics?: boolean;
+    /** The app's logger (default: silent); the tests that read the logs pass their own. */
+    logger?: AppDeps['logger'];
   } = {},
 ): Promise<TestApi> {
   const { redisUrl } = inject('services');
@@ -77,7 +79,7 @@ export async function startTestApi(
     pool,
     redis,
     subscriber: () => new Redis(redisUrl, { maxRetriesPerRequest: null }),
-    logger: pino({ level: 'silent' }),
+    logger: opts.logger ?? pino({ level: 'silent' }),
     storage: new LocalStorage(storageDir),
     settings,
     rateLimits: { ...GENEROUS, ...opts.rateLimits },
