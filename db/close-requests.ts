@@ -227,16 +227,13 @@ export async function cancelCloseRequest(
   );
 }
 
-/** What the ticket sync shows: the ticket's latest request whose message is not settled yet. */
+/** What the ticket sync shows: the ticket's requests whose message does not show the outcome yet. */
 export interface CloseRequestForSync extends CloseRequest {
   requestedByName: string | null;
   requestedByDiscordId: string | null;
 }
 
-export async function closeRequestForSync(
-  tx: Tx,
-  ticketId: string,
-): Promise<CloseRequestForSync | undefined> {
+export async function closeRequestsForSync(tx: Tx, ticketId: string): Promise<CloseRequestForSync[]> {
   const r = await tx.query<CloseRequestForSync>(
     `select c.id, c.ticket_id as "ticketId", c.requested_by as "requestedBy", c.reason, c.due_at as "dueAt", c.status,
        c.cancel_reason as "cancelReason", c.discord_message_id as "discordMessageId",
@@ -244,10 +241,10 @@ export async function closeRequestForSync(
        (select d.discord_user_id from discord_accounts d where d.user_id = c.requested_by) as "requestedByDiscordId"
      from close_requests c left join users u on u.id = c.requested_by
      where c.org_id = $1::uuid and c.ticket_id = $2::uuid and not c.settled_message
-     order by c.created_at desc limit 1`,
+     order by c.created_at limit 10`,
     [tx.orgId, parseInput(id, ticketId)],
   );
-  return r.rows[0];
+  return r.rows;
 }
 
 /** The request message the workers posted, recorded once Discord answered. */

@@ -2,7 +2,7 @@ import { DiscordAPIError, type REST } from '@discordjs/rest';
 import { ButtonStyle, ComponentType } from 'discord.js';
 import {
   type CloseRequestForSync,
-  closeRequestForSync,
+  closeRequestsForSync,
   expireCloseRequest,
   overdueCloseRequests,
   recordCloseRequestMessage,
@@ -85,8 +85,21 @@ export async function syncCloseRequest(
 ): Promise<void> {
   const channelId = t.discordChannelId;
   if (!channelId) return;
-  const r = await withTenant(deps.pool, orgId, (tx) => closeRequestForSync(tx, t.id));
-  if (!r) return;
+  // Oldest first: a request withdrawn and asked again before this ran shows its outcome too.
+  const requests = await withTenant(deps.pool, orgId, (tx) => closeRequestsForSync(tx, t.id));
+  for (const r of requests) await syncOne(deps, rest, orgId, t, r, channelId, canEdit, x);
+}
+
+async function syncOne(
+  deps: WorkerDeps,
+  rest: REST,
+  orgId: string,
+  t: DiscordTicket,
+  r: CloseRequestForSync,
+  channelId: string,
+  canEdit: boolean,
+  x: RequestExtras,
+): Promise<void> {
   const player = t.requesterName ?? 'The player';
   if (r.status === 'pending') {
     if (r.discordMessageId || t.status === 'closed' || !canEdit) return;

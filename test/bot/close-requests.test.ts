@@ -315,4 +315,27 @@ describe('close requests', () => {
       'closed',
     );
   });
+
+  it('a request withdrawn and asked again while the workers were down: both messages come right', async () => {
+    const t = await openTicket(h.users.owner, 'Asked twice');
+    await command(t, h.users.moderator, 'close-request');
+    const first = await requestMessage(t);
+    await h.workers?.stop();
+    h.fake.userMessage(t.thread, h.users.owner, 'Still broken');
+    await settle(h, async () => (await requestRow(t.id)).status === 'cancelled', 15_000);
+    await command(t, h.users.moderator, 'close-request', [{ name: 'reason', value: 'Patched again' }]);
+    expect((await requestRow(t.id)).id).not.toBe(first.row.id);
+    await h.startWorkers();
+    await settle(h, async () => !!(await requestRow(t.id)).discord_message_id, 15_000);
+    const settled = async () =>
+      (await h.db.admin.query('select settled_message from close_requests where id = $1', [first.row.id]))
+        .rows[0].settled_message === true;
+    await settle(h, settled, 15_000);
+    expect(messageIn(t.thread, first.message.id)).toMatchObject({
+      content: 'Close request withdrawn: owner replied.',
+      components: [],
+    });
+    const posted = messageIn(t.thread, (await requestRow(t.id)).discord_message_id);
+    expect(posted?.content).toContain('thinks this ticket can be closed: Patched again');
+  });
 });
