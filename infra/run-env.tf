@@ -79,9 +79,12 @@ locals {
       REDIS_URL     = "redis-url"
       DISCORD_TOKEN = "discord-token"
     })
+    # The job is checked like any role: SECRET_KEY is required in production, and without
+    # DATABASE_URL and REDIS_URL the process would look for an embedded PostgreSQL and Redis.
     migrate = {
       SECRET_KEY             = "secret-key"
       DATABASE_URL           = "database-url"
+      REDIS_URL              = "redis-url"
       MIGRATION_DATABASE_URL = "migration-database-url"
     }
   }

@@ -26,6 +26,12 @@ locals {
     "metrics-scrape-config" = local.metrics_scrape_config
   }
 
+  # The names, spelled out: the values above are sensitive, and for_each must not depend on them.
+  generated_secret_names = toset([
+    "secret-key", "database-url", "migration-database-url", "analytics-database-url", "redis-url",
+    "s3-access-key-id", "s3-secret-access-key", "postgres-password", "service-ca", "metrics-scrape-config",
+  ])
+
   operator_secrets = concat(
     ["discord-token", "discord-client-secret"],
     var.smtp_outbound_enabled ? ["smtp-outbound-url"] : [],
@@ -49,7 +55,7 @@ resource "random_bytes" "secret_key" {
 }
 
 resource "google_secret_manager_secret" "generated" {
-  for_each  = toset(keys(local.generated_secrets))
+  for_each  = local.generated_secret_names
   secret_id = "${local.prefix}-${each.value}"
 
   replication {
@@ -60,7 +66,7 @@ resource "google_secret_manager_secret" "generated" {
 }
 
 resource "google_secret_manager_secret_version" "generated" {
-  for_each    = toset(keys(local.generated_secrets))
+  for_each    = local.generated_secret_names
   secret      = google_secret_manager_secret.generated[each.value].id
   secret_data = local.generated_secrets[each.value]
 }

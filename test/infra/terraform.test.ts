@@ -349,6 +349,9 @@ describe('the managed deployment', () => {
     const plain = tf.locals.plain_env as Record<string, unknown>;
     const secret = tf.locals.secret_env as Record<string, unknown>;
     const generated = Object.keys(tf.locals.generated_secrets as object);
+    // The for_each set is spelled out apart from the (sensitive) values: the two must agree.
+    const named = [...String(tf.locals.generated_secret_names).matchAll(/"([a-z0-9-]+)"/g)].map((m) => m[1]);
+    expect([...named].sort()).toEqual([...generated].sort());
     const operator = [...String(tf.locals.operator_secrets).matchAll(/"([a-z0-9-]+)"/g)].map((m) => m[1]);
     const secrets = new Set([...generated, ...operator]);
     for (const role of ['api', 'workers', 'bot', 'migrate']) {
@@ -360,7 +363,13 @@ describe('the managed deployment', () => {
       for (const s of refs?.values() ?? [])
         expect(secrets.has(String(s).replace(/"/g, '')), `${role}: ${s}`).toBe(true);
     }
-    // Production needs SECRET_KEY in every role, the migration job included (lib/config.ts).
+    // Production needs SECRET_KEY in every role, the migration job included (lib/config.ts), and
+    // without DATABASE_URL or REDIS_URL a process starts its own embedded one (lib/local-stack).
+    for (const role of ['api', 'workers', 'bot', 'migrate']) {
+      const refs = objectEntries(tf, secret[role]);
+      for (const name of ['DATABASE_URL', 'REDIS_URL'])
+        expect(refs?.has(name), `${role}: ${name}`).toBe(true);
+    }
     for (const role of ['api', 'workers', 'bot', 'migrate'])
       expect(objectEntries(tf, secret[role])?.has('SECRET_KEY')).toBe(true);
   });
