@@ -74,6 +74,16 @@ export async function requestClose(
     throw new AppError('invalid_transition', `Ticket #${ticket.number} is already closed.`);
   if (!ticket.requesterId)
     throw new AppError('invalid_transition', `Ticket #${ticket.number} has no player to ask.`);
+  // A modmail player writes by DM and never sees the ticket's thread, where the buttons are.
+  const dm = await tx.query(
+    'select 1 from discord_dm_tickets where org_id = $1::uuid and ticket_id = $2::uuid',
+    [tx.orgId, ticket.id],
+  );
+  if (dm.rowCount)
+    throw new AppError(
+      'invalid_transition',
+      `The player of ticket #${ticket.number} writes by direct message and cannot press buttons in this thread; ask them there, then close it with \`/ticket close\`.`,
+    );
   const minutes = input.afterMinutes ?? (await configuredMinutes(tx, ticket));
   const r = await tx.query<CloseRequest>(
     `insert into close_requests (org_id, ticket_id, requested_by, reason, due_at)
