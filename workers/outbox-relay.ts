@@ -204,7 +204,10 @@ export function impliedJobs(row: OutboxRow, features: OrgFeatures = ALL): Planne
   const dmMessage = rec(payload.message);
   const dmRelayed =
     (type === 'message.created' &&
-      (str(ticket.discordChannelId) || (ticket.origin !== 'discord' && dmMessage.authorType !== 'player'))) ||
+      (str(ticket.discordChannelId) ||
+        (str(ticket.origin) &&
+          ticket.origin !== 'discord' &&
+          (dmMessage.authorType === 'user' || dmMessage.authorType === 'system')))) ||
     type === DM_RECEIVED;
   const relayMessageId = type === DM_RECEIVED ? str(payload.messageId) : str(dmMessage.id);
   if (dmRelayed && relayMessageId) {

@@ -89,6 +89,9 @@ function argumentSets(types: readonly string[]): unknown[][] {
       case 'text':
         options = ['x'];
         break;
+      case 'text[]':
+        options = [['x']];
+        break;
       case 'bytea':
         options = [Buffer.alloc(32)];
         break;

@@ -152,6 +152,20 @@ describe('outbox relay', () => {
       'webhook.fanout@wf-7',
       'sla.recompute@sr-7',
     ]);
+    // Modmail: a message on a ticket with a Discord thread may cross to or from a DM, and a staff
+    // reply on a game ticket may go to a linked player's DM; keyed by the message, so the first
+    // DM's own event and its message.created share one job.
+    const msg = { id: base.aggregateId, origin: 'discord', authorType: 'player' };
+    const dmRelay = `discord.dm_relay@dr-${base.aggregateId}`;
+    expect(
+      names('message.created', { message: msg, ticket: { discordChannelId: '1400000000000000001' } }),
+    ).toContain(dmRelay);
+    expect(names('message.dm_received', { messageId: base.aggregateId })).toEqual([dmRelay]);
+    const gameReply = { id: base.aggregateId, origin: 'panel', authorType: 'user' };
+    expect(names('message.created', { message: gameReply, ticket: { origin: 'game' } })).toContain(dmRelay);
+    expect(
+      names('message.created', { message: { ...msg, origin: 'game' }, ticket: { origin: 'game' } }),
+    ).not.toContain(dmRelay);
     expect(names('ticket.created', { ticket: { priority: 'urgent' } })).toEqual([
       'webhook.fanout@wf-7',
       'sla.recompute@sr-7',

@@ -207,8 +207,11 @@ export class FakeDiscord {
       ...mentionsIn({ state: this.state } as FakeContext, content),
     });
     const member = channel.guild_id ? this.state.memberPayload(channel.guild_id, userId) : null;
+    // The gateway's MESSAGE_CREATE also says the channel's type (discord.js needs it to make a
+    // DM channel it has not cached).
     this.gateway.dispatch(channel.guild_id || null, 'MESSAGE_CREATE', {
       ...this.state.messagePayload(message),
+      channel_type: channel.type,
       ...(member ? { member: { ...member, user: undefined } } : {}),
     });
     return message;

@@ -27,7 +27,7 @@ export function ensureWritable(fake: FakeContext, channel: Channel): RestReply |
 }
 
 /** A unicode emoji (no ASCII letters or digits) or a custom one as `name:id`. */
-const EMOJI = /^(?:[^\x00-\x7f]+|\w{2,32}:\d{17,20})$/u;
+const EMOJI = /^(?:[^\p{ASCII}]+|\w{2,32}:\d{17,20})$/u;
 
 export const messageRoutes: Route[] = [
   {
