@@ -2,8 +2,9 @@ import { z } from 'zod';
 import type { Tx } from './tenant.js';
 
 /**
- * Who did something. Staff (`user`), studio automation (`token`) and the system itself are
- * audited; players are not staff, so their actions are history only.
+ * Who did something. Staff (`user`), studio automation (`token`), automation rules (`rule`) and
+ * the system itself are audited; players are not staff, so their actions are history only. A
+ * rule's `depth` is how many rule runs led to this one: the rules worker stops a chain with it.
  */
 export const actorSchema = z.discriminatedUnion('type', [
   z.object({
@@ -19,13 +20,18 @@ export const actorSchema = z.discriminatedUnion('type', [
     requestId: z.string().optional(),
   }),
   z.object({ type: z.literal('player'), id: z.uuid() }),
+  z.object({ type: z.literal('rule'), id: z.uuid(), depth: z.number().int().min(1).max(100) }),
   z.object({ type: z.literal('system'), requestId: z.string().optional() }),
 ]);
 export type Actor = z.infer<typeof actorSchema>;
 
 export const SYSTEM: Actor = { type: 'system' };
-export const isStaff = (a: Actor) => a.type === 'user' || a.type === 'token' || a.type === 'system';
+export const isStaff = (a: Actor) =>
+  a.type === 'user' || a.type === 'token' || a.type === 'system' || a.type === 'rule';
 const actorId = (a: Actor) => ('id' in a ? a.id : null);
+/** The actor as events carry it; a rule's depth goes along so the chain it starts is bounded. */
+const eventActor = (a: Actor) =>
+  a.type === 'rule' ? { type: a.type, id: a.id, depth: a.depth } : { type: a.type, id: actorId(a) };
 
 export interface Change {
   /** History entry on the ticket (omit for changes that are not about one ticket). */
@@ -72,9 +78,7 @@ export async function recordChange(tx: Tx, actor: Actor, change: Change): Promis
       change.event?.type ?? null,
       change.event?.aggregateType ?? null,
       change.event?.aggregateId ?? null,
-      change.event
-        ? JSON.stringify({ ...change.event.payload, actor: { type: actor.type, id: actorId(actor) } })
-        : null,
+      change.event ? JSON.stringify({ ...change.event.payload, actor: eventActor(actor) }) : null,
     ],
   );
 }

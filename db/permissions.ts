@@ -12,6 +12,7 @@ export const PERMISSIONS = [
   'canned.manage',
   'sla.manage',
   'webhooks.manage',
+  'rules.manage',
   'tokens.manage',
   'retention.manage',
   'tickets.read',

@@ -157,6 +157,7 @@ function authorOf(actor: Actor): { type: string; userId: string | null; playerId
       return { type: 'player', userId: null, playerId: actor.id };
     case 'token':
     case 'system':
+    case 'rule':
       return { type: 'system', userId: null, playerId: null };
   }
 }

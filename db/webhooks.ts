@@ -32,6 +32,7 @@ export const WEBHOOK_EVENT_TYPES = [
   'member.added',
   'member.removed',
   'anomaly.detected',
+  'rule.event',
 ] as const;
 export type WebhookEventType = (typeof WEBHOOK_EVENT_TYPES)[number];
 

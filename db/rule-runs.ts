@@ -1,0 +1,242 @@
+import { z } from 'zod';
+import { isAppError } from '../lib/errors.js';
+import type { OutboxRow } from './outbox.js';
+import { getOutboxRow } from './outbox.js';
+import type { Pool } from './pool.js';
+import { executeAction } from './rule-actions.js';
+import { MAX_RULE_DEPTH, type RuleTrigger } from './rule-defs.js';
+import { describeAction, evaluate, type RuleContext } from './rule-eval.js';
+import { type Rule, rulesFor } from './rules.js';
+import { id } from './schemas.js';
+import { type Tx, withTenant } from './tenant.js';
+import { parseInput } from './validate.js';
+
+/**
+ * Running an organization's rules on one outbox event, and the per-ticket run log. Each rule runs
+ * in its own transaction that also writes its log row (unique per event and rule), so a replayed
+ * job finds the row and skips the rule: actions are never applied twice.
+ */
+
+export interface RuleEvent {
+  trigger: RuleTrigger;
+  ticketId: string;
+  messageId: string | null;
+  /** The rule whose change caused the event (it is never re-run on it) and the chain's depth. */
+  causedBy: { ruleId: string; depth: number } | null;
+}
+
+const UPDATES = new Set([
+  'ticket.updated',
+  'ticket.status_changed',
+  'ticket.priority_changed',
+  'ticket.assigned',
+  'ticket.closed',
+  'ticket.reopened',
+]);
+
+const rec = (v: unknown): Record<string, unknown> =>
+  v && typeof v === 'object' ? (v as Record<string, unknown>) : {};
+const str = (v: unknown) => (typeof v === 'string' ? v : null);
+
+/** The trigger an outbox event is, if any (pure: the relay uses it to decide on a job). */
+export function ruleEventOf(
+  row: Pick<OutboxRow, 'eventType' | 'aggregateType' | 'aggregateId' | 'payload'>,
+): RuleEvent | null {
+  const type = row.eventType;
+  const onTicket = row.aggregateType === 'ticket' ? row.aggregateId : null;
+  let trigger: RuleTrigger | null = null;
+  let ticketId = onTicket;
+  let messageId: string | null = null;
+  if (type === 'ticket.created') trigger = 'ticket.created';
+  else if (UPDATES.has(type)) trigger = 'ticket.updated';
+  else if (type === 'ticket.sla_warning') trigger = 'sla.warning';
+  else if (type === 'ticket.sla_breached') trigger = 'sla.breach';
+  else if (type === 'message.created') {
+    const message = rec(row.payload.message);
+    trigger = message.authorType === 'player' ? 'message.player' : 'message.staff';
+    messageId = str(message.id);
+  } else if (type === 'player.reported') {
+    trigger = 'player.reported';
+    ticketId = str(rec(row.payload.report).ticketId);
+  }
+  if (!trigger || !ticketId) return null;
+  const actor = rec(row.payload.actor);
+  const causedBy =
+    actor.type === 'rule' && typeof actor.id === 'string'
+      ? { ruleId: actor.id, depth: typeof actor.depth === 'number' ? actor.depth : MAX_RULE_DEPTH }
+      : null;
+  return { trigger, ticketId, messageId, causedBy };
+}
+
+/** The ticket as rules see it, with the firing message (or else the latest player message). */
+export async function loadContext(
+  tx: Tx,
+  ticketId: string,
+  messageId: string | null,
+): Promise<RuleContext | null> {
+  const r = await tx.query<RuleContext['ticket'] & { body: string | null; authorType: string | null }>(
+    `select t.subject, t.status, t.priority, t.origin, t.category_id as "categoryId", t.team_id as "teamId",
+       t.assignee_id as "assigneeId", t.game_id as "gameId", t.tags, t.custom_fields as "customFields",
+       m.body, m.author_type as "authorType"
+     from tickets t
+     left join lateral (
+       select body, author_type from messages m
+        where m.org_id = t.org_id and m.ticket_id = t.id and m.deleted_at is null
+          and (case when $3::uuid is null then m.author_type = 'player' else m.id = $3::uuid end)
+        order by m.created_at desc, m.id desc limit 1
+     ) m on true
+     where t.org_id = $1::uuid and t.id = $2::uuid and t.merged_into_id is null`,
+    [tx.orgId, ticketId, messageId],
+  );
+  const row = r.rows[0];
+  if (!row) return null;
+  const { body, authorType, ...ticket } = row;
+  return { ticket, message: body === null ? null : { body, authorType: authorType ?? 'player' } };
+}
+
+type Outcome = 'applied' | 'not_matched' | 'skipped' | 'failed';
+
+async function logRun(
+  tx: Tx,
+  ev: RuleEvent & { outboxId: number; depth: number },
+  rule: Rule,
+  outcome: Outcome,
+  reason: string,
+  actions: string[],
+): Promise<boolean> {
+  const r = await tx.query(
+    `insert into rule_runs (org_id, ticket_id, outbox_id, rule_id, rule_name, trigger, depth, outcome, reason, actions)
+     values ($1::uuid, $2::uuid, $3::bigint, $4::uuid, $5::text, $6::text, $7::int, $8::text, $9::text, $10::jsonb)
+     on conflict (org_id, outbox_id, rule_id) do nothing`,
+    [
+      tx.orgId,
+      ev.ticketId,
+      ev.outboxId,
+      rule.id,
+      rule.name,
+      ev.trigger,
+      ev.depth,
+      outcome,
+      reason.slice(0, 500),
+      JSON.stringify(actions),
+    ],
+  );
+  return r.rowCount === 1;
+}
+
+export interface RunSummary {
+  trigger: RuleTrigger | null;
+  ran: { ruleId: string; outcome: Outcome }[];
+}
+
+/** Runs the org's enabled rules for one outbox event, in order. Safe to call again for the same event. */
+export async function runRulesForEvent(pool: Pool, orgId: string, outboxId: number): Promise<RunSummary> {
+  const prep = await withTenant(pool, orgId, async (tx) => {
+    const row = await getOutboxRow(tx, outboxId);
+    const ev = row ? ruleEventOf(row) : null;
+    return ev ? { ev, rules: await rulesFor(tx, ev.trigger) } : null;
+  });
+  if (!prep) return { trigger: null, ran: [] };
+  const { rules } = prep;
+  const depth = (prep.ev.causedBy?.depth ?? 0) + 1;
+  const ev = { ...prep.ev, outboxId, depth };
+  const ran: RunSummary['ran'] = [];
+  for (const rule of rules) {
+    const outcome = await runOne(pool, orgId, ev, rule);
+    if (outcome) ran.push({ ruleId: rule.id, outcome });
+  }
+  return { trigger: ev.trigger, ran };
+}
+
+async function runOne(
+  pool: Pool,
+  orgId: string,
+  ev: RuleEvent & { outboxId: number; depth: number },
+  rule: Rule,
+): Promise<Outcome | null> {
+  let step = 0;
+  try {
+    return await withTenant(pool, orgId, async (tx) => {
+      // The log row is the claim (unique per event and rule): a second run of the same job that
+      // gets this far conflicts with it, and rolls its own actions back.
+      const claim = (outcome: Outcome, reason: string, actions: string[]) =>
+        logRun(tx, ev, rule, outcome, reason, actions);
+      if (ev.causedBy?.ruleId === rule.id) {
+        return (await claim('skipped', 'the event was caused by this rule', [])) ? 'skipped' : null;
+      }
+      if (ev.depth > MAX_RULE_DEPTH) {
+        const why = `chain stopped: rules already ran ${MAX_RULE_DEPTH} deep`;
+        return (await claim('skipped', why, [])) ? 'skipped' : null;
+      }
+      const ctx = await loadContext(tx, ev.ticketId, ev.messageId);
+      if (!ctx) return (await claim('skipped', 'the ticket is gone or merged', [])) ? 'skipped' : null;
+      const verdict = evaluate(rule, ctx);
+      if (!verdict.matched) return (await claim('not_matched', verdict.reason, [])) ? 'not_matched' : null;
+      if (await ranAlready(tx, ev.outboxId, rule.id)) return null;
+      const did: string[] = [];
+      const actor = { type: 'rule' as const, id: rule.id, depth: ev.depth };
+      for (const [i, action] of rule.actions.entries()) {
+        step = i;
+        did.push(await executeAction(tx, ev.ticketId, action, actor, rule));
+      }
+      if (!(await claim('applied', verdict.reason, did))) throw new AlreadyRan();
+      return 'applied';
+    });
+  } catch (err) {
+    if (err instanceof AlreadyRan) return null;
+    // A refusal (a closed ticket, a deleted team or canned reply) is the rule's outcome and is
+    // logged; anything else (the database away) fails the job so it is retried.
+    if (!isAppError(err) || err.code === 'unavailable' || err.code === 'internal') throw err;
+    const action = rule.actions[step];
+    const reason = `action ${step + 1} (${action ? describeAction(action) : '?'}) failed: ${err.message}`;
+    const logged = await withTenant(pool, orgId, (tx) => logRun(tx, ev, rule, 'failed', reason, []));
+    return logged ? 'failed' : null;
+  }
+}
+
+class AlreadyRan extends Error {}
+
+async function ranAlready(tx: Tx, outboxId: number, ruleId: string): Promise<boolean> {
+  const r = await tx.query(
+    'select 1 from rule_runs where org_id = $1::uuid and outbox_id = $2::bigint and rule_id = $3::uuid',
+    [tx.orgId, outboxId, ruleId],
+  );
+  return (r.rowCount ?? 0) > 0;
+}
+
+export interface RuleRun {
+  id: number;
+  ticketId: string;
+  outboxId: number;
+  ruleId: string | null;
+  ruleName: string;
+  trigger: RuleTrigger;
+  depth: number;
+  outcome: Outcome;
+  reason: string | null;
+  actions: string[];
+  createdAt: Date;
+}
+
+export const runsQuery = z.object({
+  ticketId: id.optional(),
+  ruleId: id.optional(),
+  limit: z.coerce.number().int().min(1).max(200).default(50),
+  /** Keyset paging: runs older than this id. */
+  before: z.coerce.number().int().positive().optional(),
+});
+
+/** The run log, newest first, for one ticket, one rule or the whole org. */
+export async function listRuns(tx: Tx, raw: unknown): Promise<RuleRun[]> {
+  const q = parseInput(runsQuery, raw);
+  const r = await tx.query<RuleRun>(
+    `select id::int, ticket_id as "ticketId", outbox_id::int as "outboxId", rule_id as "ruleId",
+       rule_name as "ruleName", trigger, depth, outcome, reason, actions, created_at as "createdAt"
+     from rule_runs
+     where org_id = $1::uuid and ($2::uuid is null or ticket_id = $2::uuid) and ($3::uuid is null or rule_id = $3::uuid)
+       and ($4::bigint is null or id < $4::bigint)
+     order by id desc limit $5::int`,
+    [tx.orgId, q.ticketId ?? null, q.ruleId ?? null, q.before ?? null, q.limit],
+  );
+  return r.rows;
+}

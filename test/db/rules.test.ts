@@ -1,0 +1,317 @@
+import { describe, expect, it } from 'vitest';
+import { createCannedReply } from '../../db/canned-replies.js';
+import { createCategory } from '../../db/categories.js';
+import { setMemberCapacity } from '../../db/rule-assign.js';
+import { dryRun } from '../../db/rule-dry-run.js';
+import { listRuns } from '../../db/rule-runs.js';
+import { listRules, reorderRules, updateRule } from '../../db/rules.js';
+import { createTeam } from '../../db/teams.js';
+import * as tickets from '../../db/tickets.js';
+import { useTestDb } from '../support/db.js';
+import { rulesOrg } from './rules-support.js';
+
+const db = useTestDb();
+
+describe('rules acting on tickets', () => {
+  it('applies every action through db/ as the rule: history, audit and outbox name it', async () => {
+    const s = await rulesOrg(db);
+    const { category, canned, other } = await s.tx(async (tx) => ({
+      category: await createCategory(tx, { name: 'Crashes' }, s.owner),
+      canned: await createCannedReply(
+        tx,
+        { shortcut: 'crash', title: 'Crash', body: 'Hi {player}, ticket #{ticket}' },
+        s.owner,
+      ),
+      other: await createTeam(tx, { name: 'Escalations' }, s.owner),
+    }));
+    const rule = await s.rule({
+      trigger: 'ticket.created',
+      conditions: [{ kind: 'text', contains: ['crash'] }],
+      actions: [
+        { type: 'set_priority', priority: 'high' },
+        { type: 'set_tags', add: ['crash'], remove: [] },
+        { type: 'set_category', categoryId: category.id },
+        { type: 'assign_team', teamId: other.id },
+        { type: 'assign_member', userId: s.agentIds[0] },
+        { type: 'note', body: 'routed by the crash rule' },
+        { type: 'canned_reply', cannedReplyId: canned.id },
+        { type: 'set_status', status: 'pending' },
+        { type: 'notify', to: 'assignee', message: 'a crash for you' },
+        { type: 'webhook', label: 'crash.routed' },
+      ],
+    });
+    const closer = await s.rule({
+      trigger: 'ticket.created',
+      conditions: [{ kind: 'tags', all: ['crash'] }],
+      actions: [{ type: 'close', reason: 'auto' }],
+    });
+    const before = await s.lastOutboxId();
+    const t = await s.open('Game crash at start');
+    const created = (await s.events(before, t.id)).find((e) => e.type === 'ticket.created');
+    const summary = await s.run(created?.id as number);
+    expect(summary.ran).toEqual([
+      { ruleId: rule.id, outcome: 'applied' },
+      { ruleId: closer.id, outcome: 'applied' },
+    ]);
+    const after = await s.tx((tx) => tickets.getTicket(tx, t.id));
+    expect(after).toMatchObject({
+      priority: 'high',
+      tags: ['crash'],
+      categoryId: category.id,
+      teamId: other.id,
+      assigneeId: s.agentIds[0],
+      status: 'closed',
+    });
+    const convo = await s.tx((tx) => tickets.conversation(tx, t.id));
+    expect(convo.at(-1)).toMatchObject({ authorType: 'system', body: 'Hi Player, ticket #1' });
+    const notes = await s.tx((tx) => tickets.listNotes(tx, t.id));
+    expect(notes.map((n) => n.body)).toEqual(['routed by the crash rule']);
+    const history = await db.admin.query<{ type: string; actor_type: string; actor_id: string }>(
+      "select type, actor_type, actor_id from ticket_events where ticket_id = $1 and actor_type = 'rule' order by id",
+      [t.id],
+    );
+    expect(history.rows.map((r) => r.type)).toEqual(
+      expect.arrayContaining([
+        'ticket.priority_changed',
+        'ticket.transferred',
+        'ticket.assigned',
+        'note.created',
+        'message.created',
+        'rule.notified',
+        'rule.webhook_sent',
+        'ticket.closed',
+      ]),
+    );
+    expect(new Set(history.rows.map((r) => r.actor_id))).toEqual(new Set([rule.id, closer.id]));
+    const audit = await db.admin.query("select 1 from audit_logs where org_id = $1 and actor_type = 'rule'", [
+      s.orgId,
+    ]);
+    expect(audit.rowCount).toBeGreaterThanOrEqual(history.rowCount ?? 0);
+    const emitted = await s.events(created?.id as number);
+    expect(emitted.map((e) => e.type)).toEqual(
+      expect.arrayContaining(['rule.notify', 'rule.event', 'ticket.closed']),
+    );
+    expect(emitted.find((e) => e.type === 'rule.event')?.payload).toMatchObject({
+      label: 'crash.routed',
+      rule: { id: rule.id },
+      actor: { type: 'rule', id: rule.id, depth: 1 },
+    });
+    // A replayed job changes nothing and logs nothing more.
+    const rows = (
+      await db.admin.query('select count(*)::int as n from ticket_events where ticket_id = $1', [t.id])
+    ).rows[0];
+    expect((await s.run(created?.id as number)).ran).toEqual([]);
+    expect(
+      (await db.admin.query('select count(*)::int as n from ticket_events where ticket_id = $1', [t.id]))
+        .rows[0],
+    ).toEqual(rows);
+    expect(await s.runs(t.id)).toHaveLength(2);
+  });
+
+  it('logs rules that did not match with the reason, and a refused action as failed with nothing half-done', async () => {
+    const s = await rulesOrg(db);
+    const miss = await s.rule({
+      trigger: 'message.player',
+      conditions: [{ kind: 'priority', in: ['urgent'] }],
+      actions: [{ type: 'close' }],
+    });
+    const broken = await s.rule({
+      trigger: 'message.player',
+      actions: [
+        { type: 'set_priority', priority: 'urgent' },
+        { type: 'canned_reply', cannedReplyId: s.team.id },
+      ],
+    });
+    const t = await s.open('Refund');
+    const before = await s.lastOutboxId();
+    await s.tx((tx) =>
+      tickets.reply(tx, { ticketId: t.id, body: 'any news?', origin: 'discord' }, s.playerActor),
+    );
+    const msg = (await s.events(before)).find((e) => e.type === 'message.created');
+    await s.run(msg?.id as number);
+    const runs = await s.runs(t.id);
+    expect(runs.map((r) => [r.rule_id, r.outcome])).toEqual([
+      [miss.id, 'not_matched'],
+      [broken.id, 'failed'],
+    ]);
+    expect(runs[0]?.reason).toBe('condition 1 (priority) did not hold');
+    expect(runs[1]?.reason).toMatch(/^action 2 \(reply with canned reply .*\) failed: /);
+    // The first action was rolled back with the second.
+    expect((await s.tx((tx) => tickets.getTicket(tx, t.id))).priority).toBe('normal');
+    const log = await s.tx((tx) => listRuns(tx, { ticketId: t.id }));
+    expect(log.map((r) => r.outcome)).toEqual(['failed', 'not_matched']);
+  });
+
+  it('runs rules in order, each seeing what the one before did; reordering changes the outcome', async () => {
+    const s = await rulesOrg(db);
+    const first = await s.rule({
+      trigger: 'ticket.created',
+      actions: [{ type: 'set_priority', priority: 'urgent' }],
+    });
+    const second = await s.rule({
+      trigger: 'ticket.created',
+      conditions: [{ kind: 'priority', in: ['urgent'] }],
+      actions: [{ type: 'set_tags', add: ['escalated'], remove: [] }],
+    });
+    const before = await s.lastOutboxId();
+    const a = await s.open('first');
+    await s.run((await s.events(before, a.id))[0]?.id as number);
+    expect((await s.tx((tx) => tickets.getTicket(tx, a.id))).tags).toEqual(['escalated']);
+
+    await s.tx((tx) => reorderRules(tx, { ruleIds: [second.id, first.id] }, s.owner));
+    expect((await s.tx(listRules)).map((r) => r.id)).toEqual([second.id, first.id]);
+    const mid = await s.lastOutboxId();
+    const b = await s.open('second');
+    await s.run((await s.events(mid, b.id))[0]?.id as number);
+    const bAfter = await s.tx((tx) => tickets.getTicket(tx, b.id));
+    expect(bAfter).toMatchObject({ priority: 'urgent', tags: [] });
+    await expect(s.tx((tx) => reorderRules(tx, { ruleIds: [first.id] }, s.owner))).rejects.toMatchObject({
+      code: 'validation_failed',
+    });
+  });
+
+  it('never re-triggers a rule on its own change, and stops a chain of rules at the depth limit', async () => {
+    const s = await rulesOrg(db);
+    const self = await s.rule({
+      trigger: 'ticket.updated',
+      actions: [{ type: 'set_tags', add: ['touched'], remove: [] }],
+    });
+    const t = await s.open('loop');
+    const start = await s.lastOutboxId();
+    await s.tx((tx) => tickets.setPriority(tx, { ticketId: t.id, priority: 'high' }, s.owner));
+    await s.drain(start);
+    const runs = await s.runs(t.id);
+    expect(runs.map((r) => [r.outcome, r.depth])).toEqual([
+      ['applied', 1],
+      ['skipped', 2],
+    ]);
+    expect(runs[1]?.reason).toBe('the event was caused by this rule');
+
+    // Two rules that undo each other would loop forever without the depth limit.
+    await s.tx((tx) => updateRule(tx, self.id, { enabled: false }, s.owner));
+    await s.rule({
+      trigger: 'ticket.updated',
+      conditions: [{ kind: 'tags', none: ['ping'] }],
+      actions: [{ type: 'set_tags', add: ['ping'], remove: ['pong'] }],
+    });
+    await s.rule({
+      trigger: 'ticket.updated',
+      conditions: [{ kind: 'tags', none: ['pong'] }],
+      actions: [{ type: 'set_tags', add: ['pong'], remove: ['ping'] }],
+    });
+    const t2 = await s.open('ping pong');
+    const from = await s.lastOutboxId();
+    await s.tx((tx) => tickets.setPriority(tx, { ticketId: t2.id, priority: 'high' }, s.owner));
+    await s.drain(from);
+    const chain = await s.runs(t2.id);
+    expect(Math.max(...chain.map((r) => r.depth))).toBe(4);
+    const last = chain.filter((r) => r.depth === 4);
+    expect(last.every((r) => r.outcome === 'skipped')).toBe(true);
+    expect(last.some((r) => r.reason === 'chain stopped: rules already ran 3 deep')).toBe(true);
+    expect(chain.filter((r) => r.outcome === 'applied').every((r) => r.depth <= 3)).toBe(true);
+  });
+
+  it('dry run over the last tickets equals the real run on the same tickets', async () => {
+    const s = await rulesOrg(db);
+    const start = await s.lastOutboxId();
+    for (const subject of ['crash on boot', 'billing question', 'CRASH in menu', 'ban appeal'])
+      await s.open(subject);
+    await s.tx((tx) =>
+      tickets.openTicket(tx, { subject: 'urgent crash', origin: 'panel', priority: 'urgent' }, s.owner),
+    );
+    const rule = await s.rule({
+      trigger: 'ticket.created',
+      match: 'all',
+      conditions: [
+        { kind: 'text', in: 'subject', contains: ['crash'] },
+        { kind: 'priority', in: ['urgent'], negate: true },
+      ],
+      actions: [
+        { type: 'set_tags', add: ['crash'], remove: [] },
+        { type: 'note', body: 'crash triage' },
+      ],
+    });
+    const dry = await s.tx((tx) => dryRun(tx, { ruleId: rule.id, limit: 5 }));
+    expect(dry.filter((d) => d.matched)).toHaveLength(2);
+    for (const e of (await s.events(start)).filter((x) => x.type === 'ticket.created')) await s.run(e.id);
+    for (const d of dry) {
+      const [run] = await s.runs(d.ticketId);
+      expect({ matched: run?.outcome === 'applied', reason: run?.reason, actions: run?.actions }).toEqual({
+        matched: d.matched,
+        reason: d.reason,
+        actions: d.actions,
+      });
+    }
+  });
+
+  it("cannot reach another organization's tickets, teams or events", async () => {
+    const a = await rulesOrg(db, 1);
+    const b = await rulesOrg(db, 1);
+    const theirs = await b.open('their ticket');
+    const start = await a.lastOutboxId();
+    await a.rule({ trigger: 'ticket.created', actions: [{ type: 'assign_team', teamId: b.team.id }] });
+    await a.rule({ trigger: 'ticket.created', actions: [{ type: 'assign_member', userId: b.agentIds[0] }] });
+    const mine = await a.open('mine');
+    await a.drain(start);
+    const runs = await a.runs(mine.id);
+    expect(runs.map((r) => r.outcome)).toEqual(['failed', 'failed']);
+    expect((await a.tx((tx) => tickets.getTicket(tx, mine.id))).teamId).toBeNull();
+    // Org a's rules run on org b's outbox id: the row is invisible, nothing runs.
+    const bEvent = (await b.events(0, theirs.id))[0]?.id as number;
+    expect(await a.run(bEvent)).toEqual({ trigger: null, ran: [] });
+    expect(await b.runs(theirs.id)).toEqual([]);
+    expect((await db.admin.query('select 1 from rule_runs where ticket_id = $1', [theirs.id])).rowCount).toBe(
+      0,
+    );
+  });
+});
+
+describe('auto-assignment within a team', () => {
+  it('round-robin rotates through members and skips those at capacity', async () => {
+    const s = await rulesOrg(db, 3);
+    await s.rule({
+      trigger: 'ticket.created',
+      actions: [{ type: 'assign_in_team', teamId: s.team.id, strategy: 'round_robin' }],
+    });
+    await s.tx((tx) => setMemberCapacity(tx, s.team.id, s.agentIds[2] as string, 0, s.owner));
+    const start = await s.lastOutboxId();
+    const opened = [];
+    for (let i = 0; i < 4; i++) opened.push(await s.open(`t${i}`));
+    await s.drain(start);
+    const assignees = [];
+    for (const t of opened) assignees.push((await s.tx((tx) => tickets.getTicket(tx, t.id))).assigneeId);
+    const two = [s.agentIds[0], s.agentIds[1]].sort();
+    expect([...assignees.slice(0, 2)].sort()).toEqual(two);
+    expect(assignees.slice(2)).toEqual(assignees.slice(0, 2));
+    expect(assignees).not.toContain(s.agentIds[2]);
+  });
+
+  it('least-loaded picks the member with the fewest open tickets, and leaves it in the team when all are full', async () => {
+    const s = await rulesOrg(db, 2);
+    const [busy, free] = s.agentIds as [string, string];
+    for (let i = 0; i < 2; i++) {
+      const t = await s.open(`busy ${i}`);
+      await s.tx((tx) => tickets.assign(tx, { ticketId: t.id, assigneeId: busy }, s.owner));
+    }
+    await s.rule({
+      trigger: 'ticket.created',
+      actions: [{ type: 'assign_in_team', teamId: s.team.id, strategy: 'least_loaded' }],
+    });
+    let start = await s.lastOutboxId();
+    const t1 = await s.open('new');
+    await s.drain(start);
+    expect((await s.tx((tx) => tickets.getTicket(tx, t1.id))).assigneeId).toBe(free);
+    await s.tx(async (tx) => {
+      await setMemberCapacity(tx, s.team.id, busy, 2, s.owner);
+      await setMemberCapacity(tx, s.team.id, free, 1, s.owner);
+    });
+    start = await s.lastOutboxId();
+    const t2 = await s.open('overflow');
+    await s.drain(start);
+    expect(await s.tx((tx) => tickets.getTicket(tx, t2.id))).toMatchObject({
+      teamId: s.team.id,
+      assigneeId: null,
+    });
+    expect((await s.runs(t2.id))[0]?.actions[0]).toMatch(/every member is at capacity/);
+  });
+});
