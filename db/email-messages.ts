@@ -63,6 +63,8 @@ export interface EmailLogInput {
   rawStorageKey?: string | null;
   rawSize?: number | null;
   parseError?: string | null;
+  /** Link the ticket's first message (a new ticket's mail) without a round trip to find it. */
+  firstMessageOfTicket?: boolean;
 }
 
 const cap = (s: string | null | undefined, n: number) => (s == null ? null : s.slice(0, n) || null);
@@ -75,7 +77,9 @@ export async function recordEmail(tx: Tx, e: EmailLogInput): Promise<EmailLogEnt
   const r = await tx.query<EmailLogEntry>(
     `insert into email_messages (org_id, direction, message_id, ticket_id, chat_message_id, status, reason, in_reply_to,
        refs, from_address, to_addresses, subject, envelope, headers, raw_storage_key, raw_size, parse_error)
-     values ($1::uuid, $2::text, $3::text, $4::uuid, $5::uuid, $6::text, $7::text, $8::text, $9::text[], $10::text,
+     values ($1::uuid, $2::text, $3::text, $4::uuid,
+       coalesce($5::uuid, (select m.id from messages m where $18::boolean and m.org_id = $1::uuid and m.ticket_id = $4::uuid
+         order by m.created_at, m.id limit 1)), $6::text, $7::text, $8::text, $9::text[], $10::text,
        $11::text[], $12::text, $13::jsonb, $14::jsonb, $15::text, $16::int, $17::text)
      on conflict (org_id, direction, message_id) do nothing
      returning ${COLUMNS}`,
@@ -97,6 +101,7 @@ export async function recordEmail(tx: Tx, e: EmailLogInput): Promise<EmailLogEnt
       e.rawStorageKey ?? null,
       e.rawSize ?? null,
       cap(e.parseError, 2000),
+      e.firstMessageOfTicket ?? false,
     ],
   );
   return r.rows[0] ?? null;

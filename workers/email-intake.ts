@@ -192,7 +192,10 @@ export async function intakeEmail(
     }
 
     // A new ticket, or a follow-up of a closed one (replying would need it reopened by staff).
-    const inbound = await inboundAddressOf(tx, recipients);
+    // Over SMTP the recipient was already matched to this organization at RCPT TO.
+    const inbound = envelope.rcptTo[0]
+      ? splitAddress(envelope.rcptTo[0]).base
+      : await inboundAddressOf(tx, recipients);
     const followUp: Record<string, number> = target ? { followUpOf: target.number } : {};
     const { ticket } = await openTicket(
       tx,
@@ -215,13 +218,14 @@ export async function intakeEmail(
       inboundAddress: inbound,
       subject: ticketSubject(parsed.subject),
     });
-    const first = await firstMessageId(tx, ticket.id);
+    const first = files.length ? await firstMessageId(tx, ticket.id) : null;
     await attach(tx, files, first, actor, ticket.id);
     await recordEmail(tx, {
       ...log,
       status: 'new_ticket',
       ticketId: ticket.id,
       chatMessageId: first,
+      firstMessageOfTicket: !first,
       reason: target ? 'follow_up_of_closed' : parsed.loop ? parsed.loop.reason : null,
     });
     return { status: 'new_ticket', ticketId: ticket.id, ticketNumber: ticket.number, reason: null };

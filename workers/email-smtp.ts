@@ -34,6 +34,19 @@ export async function startSmtpIntake(deps: IntakeDeps, opts: SmtpIntakeOptions)
   // Which organization each accepted recipient belongs to, found once at RCPT TO.
   const orgOf = new WeakMap<SMTPServerAddress, string>();
   const maxRecipients = opts.maxRecipients ?? 50;
+  // Addresses found recently: a busy address costs no look-up per mail. A removed address keeps
+  // taking mail for at most a minute, which is then still the organization's.
+  const known = new Map<string, { orgId: string; until: number }>();
+  const lookUp = async (base: string): Promise<string | null> => {
+    const hit = known.get(base);
+    if (hit && hit.until > Date.now()) return hit.orgId;
+    const orgId = await orgForEmailAddress(deps.pool, base);
+    if (orgId) {
+      if (known.size >= 1_000) known.clear();
+      known.set(base, { orgId, until: Date.now() + 60_000 });
+    }
+    return orgId;
+  };
   const server = new SMTPServer({
     name: 'gamemod',
     banner: 'GameMod support intake',
@@ -51,7 +64,7 @@ export async function startSmtpIntake(deps: IntakeDeps, opts: SmtpIntakeOptions)
         return;
       }
       const { base } = splitAddress(address.address);
-      orgForEmailAddress(deps.pool, base).then(
+      lookUp(base).then(
         (orgId) => {
           if (!orgId) {
             callback(smtpError(550, '5.1.1 no such mailbox here'));
