@@ -3,10 +3,13 @@ import { createCategory } from '../../db/categories.js';
 import { SYSTEM } from '../../db/changes.js';
 import { createGuildLinkCode, redeemGuildLinkCode } from '../../db/guild-links.js';
 import { updateGuildSettings } from '../../db/guilds.js';
+import { updateOrganization } from '../../db/organizations.js';
+import { upsertPlayer } from '../../db/players.js';
 import { withTenant } from '../../db/tenant.js';
 import { addNote } from '../../db/ticket-actions.js';
 import { setStatus } from '../../db/ticket-status.js';
-import { reply } from '../../db/tickets.js';
+import { openTicket, reply } from '../../db/tickets.js';
+import { jobIds } from '../../workers/jobs.js';
 import { READ_ONLY_EVERYONE } from '../support/fake-discord/index.js';
 import { makeOrg } from '../support/fixtures.js';
 import { type Harness, interact, settle, startHarness } from './harness.js';
@@ -292,5 +295,65 @@ describe('modmail: choosing among servers', () => {
     await settle(h, async () => m.botDms(stranger).length > 0, 10_000);
     expect(m.botDms(stranger)[0]?.content).toMatch(/^I could not find a server we share/);
     expect(await m.dmTicket(stranger)).toBeUndefined();
+  });
+});
+
+describe('modmail: replies on tickets from outside Discord', () => {
+  it("reach a linked player's DM only once the organization turns it on", async () => {
+    const gamer = h.fake.addUser({ username: 'gamer', globalName: 'Gamer' }).id;
+    h.fake.addMember(h.guild.id, gamer);
+    const { ticketId, offId } = await withTenant(h.db.app, h.org.orgId, async (tx) => {
+      const player = await upsertPlayer(tx, { displayName: 'Gamer', discordUserId: gamer });
+      const opened = await openTicket(
+        tx,
+        { subject: 'Stuck in a wall', body: 'From the game', origin: 'game', requesterId: player.id },
+        { type: 'player', id: player.id },
+      );
+      const off = await reply(
+        tx,
+        { ticketId: opened.ticket.id, body: 'Off by default', origin: 'panel' },
+        h.org.owner,
+      );
+      return { ticketId: opened.ticket.id, offId: off.message.id };
+    });
+    // The relay reads the setting when it runs: let that job finish before the setting changes.
+    await settle(
+      h,
+      async () =>
+        (await h.workers?.queues.get('discord').getJob(jobIds.dmRelay(offId)))?.finishedOn !== undefined,
+      15_000,
+    );
+    await withTenant(h.db.app, h.org.orgId, async (tx) => {
+      await updateOrganization(tx, { settings: { discordDmReplies: true } }, h.org.owner);
+      await reply(tx, { ticketId, body: 'Now it reaches you', origin: 'panel' }, h.org.owner);
+    });
+    await settle(
+      h,
+      async () => m.botDms(gamer).some((x) => x.content.includes('Now it reaches you')),
+      15_000,
+    );
+    expect(
+      m
+        .botDms(gamer)
+        .map((x) => x.content)
+        .join('\n'),
+    ).not.toContain('Off by default');
+    // The player's own message from the game is not sent back to them.
+    await withTenant(h.db.app, h.org.orgId, async (tx) => {
+      const player = await upsertPlayer(tx, { displayName: 'Gamer', discordUserId: gamer });
+      await reply(
+        tx,
+        { ticketId, body: 'Player from the game', origin: 'game' },
+        { type: 'player', id: player.id },
+      );
+      await reply(tx, { ticketId, body: 'marker reply', origin: 'panel' }, h.org.owner);
+    });
+    await settle(h, async () => m.botDms(gamer).some((x) => x.content.includes('marker reply')), 15_000);
+    expect(
+      m
+        .botDms(gamer)
+        .map((x) => x.content)
+        .join('\n'),
+    ).not.toContain('Player from the game');
   });
 });
