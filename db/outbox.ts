@@ -88,21 +88,22 @@ export async function markRelayed(client: pg.ClientBase, ids: readonly number[])
   return r.rows[0]?.n ?? 0;
 }
 
-/** Which of these organizations have enabled webhook subscriptions and enabled SLA policies. */
+/** Which of these organizations have enabled webhook subscriptions, SLA policies and rules. */
 export interface OrgFeatures {
   webhooks: boolean;
   sla: boolean;
+  rules: boolean;
 }
 
 export async function orgFeatures(
   client: Pick<pg.ClientBase, 'query'>,
   orgIds: readonly string[],
 ): Promise<Map<string, OrgFeatures>> {
-  const r = await client.query<{ org_id: string; webhooks: boolean; sla: boolean }>({
-    text: 'select org_id, webhooks, sla from gm_outbox_org_features($1::uuid[])',
+  const r = await client.query<{ org_id: string; webhooks: boolean; sla: boolean; rules: boolean }>({
+    text: 'select org_id, webhooks, sla, rules from gm_outbox_org_features($1::uuid[])',
     values: [[...new Set(orgIds)]],
   });
-  return new Map(r.rows.map((x) => [x.org_id, { webhooks: x.webhooks, sla: x.sla }]));
+  return new Map(r.rows.map((x) => [x.org_id, { webhooks: x.webhooks, sla: x.sla, rules: x.rules }]));
 }
 
 /**

@@ -97,6 +97,8 @@ export const JOBS = {
   'outbox.prune': { queue: 'maintenance', schema: z.object({}) },
   /** Scheduled: re-enqueues messages that should have reached Discord by now and have not. */
   'discord.sweep': { queue: 'maintenance', schema: z.object({}) },
+  /** Runs the org's automation rules on one outbox event, in order (workers/rules.ts). */
+  'rules.run': { queue: 'timers', schema: z.object({ orgId, outboxId }) },
   /** Scheduled every 2 s: folds ticket changes into the analytics rollups (workers/analytics.ts). */
   'analytics.fold': { queue: 'timers', schema: z.object({}) },
   /** Scheduled: retries jobs that ran out of attempts (a long Postgres outage), unless permanent. */
@@ -125,6 +127,8 @@ export const jobIds = {
   emailReply: (outboxId: number) => `er-${outboxId}`,
   panelSync: (outboxId: number) => `ps-${outboxId}`,
   closeRequestExpire: (requestId: string) => `cre-${requestId}`,
+  /** One job per event: each rule's own log row makes a rule's replay a no-op. */
+  rules: (outboxId: number) => `ru-${outboxId}`,
   /** A sync put off until a long Discord rate limit lifts; one per ticket and due second. */
   ticketSyncLater: (ticketId: string, dueAt: number) => `tsl-${ticketId}-${Math.ceil(dueAt / 1000)}`,
   attachmentCopy: (outboxId: number) => `ac-${outboxId}`,

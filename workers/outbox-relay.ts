@@ -14,6 +14,7 @@ import {
   relayedBetween,
 } from '../db/outbox.js';
 import type { Pool } from '../db/pool.js';
+import { ruleEventOf } from '../db/rule-runs.js';
 import { SLA_SETTINGS_CHANGED } from '../db/sla-policies.js';
 import { withTransaction } from '../db/transaction.js';
 import { WEBHOOK_EVENT_TYPES, WEBHOOK_TEST_EVENT } from '../db/webhooks.js';
@@ -125,12 +126,13 @@ const str = (v: unknown): string | undefined => (typeof v === 'string' ? v : und
 const rec = (v: unknown): Record<string, unknown> =>
   v && typeof v === 'object' ? (v as Record<string, unknown>) : {};
 
-const ALL: OrgFeatures = { webhooks: true, sla: true };
+const ALL: OrgFeatures = { webhooks: true, sla: true, rules: true };
 
 /**
  * The jobs an event implies. Pure, so tests and the look-back use the same rules. `features`
- * leaves out the fan-out for an org without webhook subscriptions and the SLA recompute for one
- * without SLA policies (jobs that would find nothing to do).
+ * leaves out the fan-out for an org without webhook subscriptions, the SLA recompute for one
+ * without SLA policies and the rules run for one without enabled rules (jobs that would find
+ * nothing to do).
  */
 export function impliedJobs(row: OutboxRow, features: OrgFeatures = ALL): PlannedJob[] {
   const jobs: PlannedJob[] = [];
@@ -141,6 +143,10 @@ export function impliedJobs(row: OutboxRow, features: OrgFeatures = ALL): Planne
       payload: { orgId, outboxId: id },
       opts: { jobId: jobIds.fanout(id) },
     });
+  }
+  // Automation rules: an event that is a rule trigger, in an org with enabled rules.
+  if (features.rules && ruleEventOf(row)) {
+    jobs.push({ name: 'rules.run', payload: { orgId, outboxId: id }, opts: { jobId: jobIds.rules(id) } });
   }
   if (type === 'webhook.replay_requested') {
     const subscriptionId = str(payload.subscriptionId);

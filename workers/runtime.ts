@@ -23,6 +23,7 @@ import { pruneOutbox, retryFailedJobs, sweepWebhookRetries } from './maintenance
 import { OutboxRelay } from './outbox-relay.js';
 import { syncPanels } from './panels.js';
 import { createQueues, type Handlers, type Queues, startProcessors } from './queues.js';
+import { runRulesJob } from './rules.js';
 import { fireSlaTimer, recomputeOrg, recomputeSla, SLA_SWEEP_EVERY_MS, slaSweep } from './sla.js';
 import { syncTicket } from './ticket-sync.js';
 import { deliver, fanout } from './webhooks.js';
@@ -105,6 +106,7 @@ export function handlersFor(deps: WorkerDeps, retentionDays: number): Handlers {
     'discord.ticket_sync': (d) => syncTicket(deps, d),
     'discord.panel_sync': (d) => syncPanels(deps, d),
     'closerequest.expire': (d) => expireCloseRequestJob(deps, d),
+    'rules.run': (d) => runRulesJob(deps, d),
     'attachment.copy': async (d) => {
       await copyAttachments(deps, d);
     },

@@ -4,6 +4,7 @@ import { join } from 'node:path';
 import { Redis } from 'ioredis';
 import { afterEach, describe, expect, inject, it } from 'vitest';
 import { orgFeatures, relayedBetween } from '../../db/outbox.js';
+import { createRule } from '../../db/rules.js';
 import { createPolicy } from '../../db/sla-policies.js';
 import { withTenant } from '../../db/tenant.js';
 import { openTicket, reply, setStatus } from '../../db/tickets.js';
@@ -146,8 +147,16 @@ describe('outbox relay', () => {
       aggregateId: '00000000-0000-4000-8000-000000000002',
       createdAt: new Date(),
     };
-    const names = (eventType: string, payload: Record<string, unknown>) =>
-      impliedJobs({ ...base, eventType, payload }).map((j) => `${j.name}@${j.opts.jobId}`);
+    const noRules = { webhooks: true, sla: true, rules: false };
+    const names = (eventType: string, payload: Record<string, unknown>, features = noRules) =>
+      impliedJobs({ ...base, eventType, payload }, features).map((j) => `${j.name}@${j.opts.jobId}`);
+    // Automation rules: a trigger event in an org with enabled rules, one job per event.
+    const withRules = { ...noRules, rules: true };
+    expect(names('ticket.updated', {}, withRules)).toContain('rules.run@ru-7');
+    expect(
+      names('message.created', { message: { id: base.aggregateId, authorType: 'player' } }, withRules),
+    ).toContain('rules.run@ru-7');
+    expect(names('note.created', {}, withRules)).not.toContain('rules.run@ru-7');
     expect(names('message.created', { message: { id: base.aggregateId, origin: 'discord' } })).toEqual([
       'webhook.fanout@wf-7',
       'sla.recompute@sr-7',
@@ -204,6 +213,7 @@ describe('outbox relay', () => {
         {
           webhooks: false,
           sla: false,
+          rules: false,
         },
       ).map((j) => j.payload),
     ).toEqual([
@@ -345,14 +355,15 @@ describe('outbox relay', () => {
         box,
       );
       await createPolicy(tx, { name: 'All', resolutionMinutes: 600 }, org.owner);
+      await createRule(tx, { name: 'r', trigger: 'ticket.created', actions: [{ type: 'close' }] }, org.owner);
     });
     // The owner role, with no tenant set, reads nothing directly...
-    for (const table of ['webhook_subscriptions', 'sla_policies']) {
+    for (const table of ['webhook_subscriptions', 'sla_policies', 'rules']) {
       const r = await db.owner.query<{ n: number }>(`select count(*)::int as n from ${table}`);
       expect(r.rows[0]?.n, table).toBe(0);
     }
     // ...while the relay's function still sees which organizations have them.
     const features = await orgFeatures(db.app, [org.orgId]);
-    expect(features.get(org.orgId)).toEqual({ webhooks: true, sla: true });
+    expect(features.get(org.orgId)).toEqual({ webhooks: true, sla: true, rules: true });
   });
 });

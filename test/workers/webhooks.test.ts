@@ -638,7 +638,7 @@ describe('targets and replay', () => {
            aggregate_id as "aggregateId", payload, created_at as "createdAt" from outbox where id = $1`,
         [sent.eventId],
       );
-      const jobs = impliedJobs(row.rows[0], { webhooks: true, sla: true });
+      const jobs = impliedJobs(row.rows[0], { webhooks: true, sla: true, rules: false });
       await own.deps.queues.enqueueMany(jobs);
       await until(async () => rx.requests.length >= 1);
       const log = await until(async () => {

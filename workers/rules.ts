@@ -1,0 +1,25 @@
+import { runRulesForEvent } from '../db/rule-runs.js';
+import { counter } from '../lib/metrics.js';
+import type { WorkerDeps } from './deps.js';
+import type { JobData } from './jobs.js';
+
+const runs = counter('gamemod_rule_runs_total', 'Automation rules considered per event, by outcome', [
+  'outcome',
+]);
+
+/**
+ * `rules.run`: the org's enabled rules for one outbox event (ticket created or updated, a
+ * player's or staff message, an SLA warning or breach, a player report), in order. The job id is
+ * the outbox id and each rule's log row is written with its actions, so a replay is a no-op;
+ * an event a rule caused never runs that rule again, and chains stop at MAX_RULE_DEPTH (logged).
+ */
+export async function runRulesJob(deps: WorkerDeps, data: JobData<'rules.run'>): Promise<void> {
+  const summary = await runRulesForEvent(deps.pool, data.orgId, data.outboxId);
+  for (const r of summary.ran) runs.inc({ outcome: r.outcome });
+  const failed = summary.ran.filter((r) => r.outcome === 'failed');
+  if (failed.length)
+    deps.logger.info(
+      { orgId: data.orgId, outboxId: data.outboxId, rules: failed.map((r) => r.ruleId) },
+      'automation rules refused by the ticket (see the run log)',
+    );
+}
