@@ -1,6 +1,13 @@
 import { readdirSync, readFileSync } from 'node:fs';
+import { createRequire } from 'node:module';
 import { join } from 'node:path';
-import { parse } from '@cdktf/hcl2json';
+
+// Loaded untyped on purpose: the package's own .d.ts pulls the DOM library into the whole
+// program (`/// <reference lib="dom" />`), which retypes fetch, FormData and Response for every
+// other file. This is the one function used.
+const { parse } = createRequire(import.meta.url)('@cdktf/hcl2json') as {
+  parse(filename: string, contents: string): Promise<Record<string, unknown>>;
+};
 
 /**
  * Policy checks over the Terraform in infra/, parsed by HashiCorp's own HCL parser (built to
