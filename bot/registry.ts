@@ -1,3 +1,4 @@
+import { localizeCommands } from '../lib/i18n/commands.js';
 import { closeRequestButton } from './close-requests.js';
 import { openAboutMessage, openForUser } from './commands/context-menus.js';
 import { link } from './commands/link.js';
@@ -58,4 +59,5 @@ export const components = new Map<string, ComponentHandler>(
   ).map((c) => [c.action, c]),
 );
 
-export const commandData = () => [...commands.values()].map((c) => c.data);
+/** What Discord registers: every command with its names and descriptions in each shipped language. */
+export const commandData = () => localizeCommands([...commands.values()].map((c) => c.data));

@@ -224,6 +224,19 @@ describe('deploy-commands', () => {
         'Open a ticket about this message',
       ]),
     );
+    // In each shipped language (the fake refuses unknown locales and invalid localized names).
+    const ticket = fake.state.globalCommands.find((c) => c['name'] === 'ticket');
+    expect(ticket?.['description_localizations']).toMatchObject({
+      de: 'Tickets eröffnen und bearbeiten',
+      fr: 'Ouvrir et traiter des tickets',
+      'es-ES': 'Abrir y gestionar tickets',
+      'es-419': 'Abrir y gestionar tickets',
+      'pt-BR': 'Abrir e atender tickets',
+    });
+    const close = ((ticket?.['options'] ?? []) as Array<Record<string, unknown>>).find(
+      (o) => o['name'] === 'close',
+    );
+    expect(close?.['name_localizations']).toMatchObject({ de: 'schließen', fr: 'fermer' });
     const guildId = guilds[0]?.id ?? '';
     await deployCommands(rest, fake.applicationId, guildId);
     expect(fake.state.guildCommands.get(guildId)?.length).toBe(commandData().length);

@@ -263,8 +263,24 @@ export const channelModifySchema = z.looseObject({
 
 const CHAT_INPUT_NAME = /^[-_'\p{L}\p{N}\p{sc=Deva}\p{sc=Thai}]{1,32}$/u;
 
+/** Discord's locales: localization maps keyed by anything else are refused (50035). */
+const LOCALES = new Set(
+  'id da de en-GB en-US es-ES es-419 fr hr it lt hu nl no pl pt-BR ro fi sv-SE vi tr cs el bg ru uk hi th zh-CN ja zh-TW ko'.split(
+    ' ',
+  ),
+);
+const localized = (value: z.ZodType<string>) =>
+  z
+    .record(
+      z.string().refine((k) => LOCALES.has(k), 'LOCALE_INVALID|Invalid locale'),
+      value,
+    )
+    .nullable()
+    .optional();
+
 const choice = z.looseObject({
   name: str(100, 1),
+  name_localizations: localized(str(100, 1)),
   value: z.union([str(100, 1), z.number()]),
 });
 
@@ -286,7 +302,9 @@ const optionSchema: z.ZodType<CommandOption> = z.lazy(() =>
   z.looseObject({
     type: z.number().int().min(1).max(11),
     name: optionName,
+    name_localizations: localized(optionName),
     description: str(LIMITS.commandDescription, 1),
+    description_localizations: localized(str(LIMITS.commandDescription, 1)),
     required: z.boolean().optional(),
     choices: list(choice, LIMITS.commandChoices).optional(),
     options: list(optionSchema, LIMITS.commandOptions).optional(),
@@ -330,6 +348,9 @@ export const commandSchema = z
     name: z.string(),
     type: z.literal([1, 2, 3, 4]).optional(),
     description: z.string().optional(),
+    // Checked below by type: chat input names follow the option name rule, menu names 1-32.
+    name_localizations: localized(z.string()),
+    description_localizations: localized(str(LIMITS.commandDescription, 1)),
     options: list(optionSchema, LIMITS.commandOptions).optional(),
     default_member_permissions: z.string().nullable().optional(),
     contexts: z.array(z.number()).nullable().optional(),
@@ -355,8 +376,34 @@ export const commandSchema = z
           message: betweenMsg(1, LIMITS.commandDescription),
         });
       }
+      for (const [locale, name] of Object.entries(c.name_localizations ?? {})) {
+        if (!optionName.safeParse(name).success) {
+          ctx.addIssue({
+            code: 'custom',
+            path: ['name_localizations', locale],
+            message: 'APPLICATION_COMMAND_INVALID_NAME|Command name is invalid',
+          });
+        }
+      }
       checkOptions(c.options, ['options'], ctx);
     } else {
+      for (const [locale, name] of Object.entries(c.name_localizations ?? {})) {
+        if (name.length < 1 || name.length > LIMITS.commandName) {
+          ctx.addIssue({
+            code: 'custom',
+            path: ['name_localizations', locale],
+            message: betweenMsg(1, LIMITS.commandName),
+          });
+        }
+      }
+      if (c.description_localizations && Object.keys(c.description_localizations).length) {
+        ctx.addIssue({
+          code: 'custom',
+          path: ['description_localizations'],
+          message:
+            'APPLICATION_COMMAND_CONTEXT_MENU_DESCRIPTION|Context menu commands cannot have description',
+        });
+      }
       if (c.name.length < 1 || c.name.length > LIMITS.commandName) {
         ctx.addIssue({ code: 'custom', path: ['name'], message: betweenMsg(1, LIMITS.commandName) });
       }

@@ -1,0 +1,27 @@
+/**
+ * English: the source of every message key. Slash commands are written in English in their
+ * builders (bot/commands/), so this catalog has no command table of its own.
+ */
+export const en = {
+  messages: {
+    'closing.thread': 'This ticket was closed.',
+    'closing.threadReason': 'This ticket was closed: {reason}',
+    'closing.threadMerged': 'This ticket was closed. It was merged into ticket #{target}.',
+    'closing.ratePrompt': 'How did we do? Rate it once, from 1 to 5 stars.',
+    'closing.dm': 'Your ticket #{number} “{subject}” was closed.',
+    'rating.linkLabel': 'Rate this ticket',
+    'rating.thanks': 'Thanks for rating ticket #{number} {stars}.',
+    'rating.onlyRequester': 'Only the player who opened this ticket can rate it.',
+    'rating.range': 'A rating is from 1 to 5.',
+    'rating.commentLabel': 'Anything to add? (optional)',
+    'rating.modalTitle': 'Rate ticket #{number}',
+    'transcript.button': 'Transcript',
+    'transcript.answer':
+      'The transcript of ticket #{number}. The link works for {minutes} minutes; press Transcript again for a new one.',
+    'transcript.open': 'Open the transcript',
+    'ticket.gone': 'This ticket no longer exists.',
+    'ticket.newButton': 'Open a new ticket',
+  },
+  commands: {},
+  choices: {},
+} as const;
