@@ -69,12 +69,18 @@ export async function relayDm(deps: WorkerDeps, data: JobData<'discord.dm_relay'
     target === 'thread'
       ? `**${p.author}** (by direct message):`
       : `**${p.author}** · ${p.orgName}, ticket #${p.number}:`;
-  const text = [p.body, named.length ? `📎 Not forwarded (too large or unavailable): ${named.join(', ')}` : '']
+  const text = [
+    p.body,
+    named.length ? `📎 Not forwarded (too large or unavailable): ${named.join(', ')}` : '',
+  ]
     .filter(Boolean)
     .join('\n');
   const parts = chunks(`${head}\n${text}`);
   try {
-    const channelId = target === 'thread' ? (p.threadId as string) : (await openDm(rest, p.requesterDiscordId as string, x)).id;
+    const channelId =
+      target === 'thread'
+        ? (p.threadId as string)
+        : (await openDm(rest, p.requesterDiscordId as string, x)).id;
     let lastId: string | null = null;
     for (const [i, content] of parts.entries()) {
       const last = i === parts.length - 1;
@@ -109,7 +115,9 @@ export async function relayDm(deps: WorkerDeps, data: JobData<'discord.dm_relay'
     if (code !== undefined && GONE.has(code)) {
       await record('skipped', null);
       relayed.inc({ target, outcome: 'gone' });
-      throw permanentError(`the ${target === 'dm' ? 'DM' : 'ticket thread'} is out of reach (Discord ${code})`);
+      throw permanentError(
+        `the ${target === 'dm' ? 'DM' : 'ticket thread'} is out of reach (Discord ${code})`,
+      );
     }
     throw err;
   }
@@ -131,7 +139,9 @@ async function refused(deps: WorkerDeps, orgId: string, p: RelayPlan): Promise<v
       },
     })
     .then(() => withTenant(deps.pool, orgId, (tx) => recordRefusalNoticed(tx, p.ticketId)))
-    .catch((err: unknown) => deps.logger.warn({ err, ticketId: p.ticketId }, 'could not tell staff the DM was refused'));
+    .catch((err: unknown) =>
+      deps.logger.warn({ err, ticketId: p.ticketId }, 'could not tell staff the DM was refused'),
+    );
 }
 
 /**
@@ -170,7 +180,8 @@ async function readFile(deps: WorkerDeps, f: RelayFile): Promise<Buffer | null> 
   if (f.storageKey && deps.storage) return collect((await deps.storage.get(f.storageKey)).body);
   if (!f.externalUrl) return null;
   const url = new URL(f.externalUrl);
-  if (!deps.discordFileHosts.has(url.host) || (url.protocol !== 'https:' && url.protocol !== 'http:')) return null;
+  if (!deps.discordFileHosts.has(url.host) || (url.protocol !== 'https:' && url.protocol !== 'http:'))
+    return null;
   const lib = url.protocol === 'https:' ? https : http;
   const res = await new Promise<http.IncomingMessage>((resolve, reject) => {
     const req = lib.get(
