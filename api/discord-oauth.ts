@@ -13,7 +13,11 @@ export interface DiscordOAuthClient {
   redirectUri: string;
 }
 
-export const LOGIN_SCOPES = 'identify';
+/**
+ * `guilds.members.read` lets role sync read the person's roles in the org's servers later,
+ * with the refresh token kept from this sign-in (api/discord-user-tokens.ts).
+ */
+export const LOGIN_SCOPES = 'identify guilds.members.read';
 
 export function authorizeUrl(c: DiscordOAuthClient, state: string, challenge: string): string {
   const q = new URLSearchParams({
@@ -29,7 +33,29 @@ export function authorizeUrl(c: DiscordOAuthClient, state: string, challenge: st
   return `${c.apiUrl}/oauth2/authorize?${q}`;
 }
 
-const tokenResponse = z.object({ access_token: z.string().min(1), token_type: z.string() });
+const tokenResponse = z.object({
+  access_token: z.string().min(1).max(500),
+  token_type: z.string(),
+  refresh_token: z.string().min(1).max(500).optional(),
+  expires_in: z.number().int().positive().optional(),
+  scope: z.string().max(500).optional(),
+});
+
+/** What Discord's token endpoint gives: the refresh token rotates on every refresh. */
+export interface DiscordGrant {
+  accessToken: string;
+  refreshToken: string | null;
+  expiresInSeconds: number;
+  scopes: string[];
+}
+
+const grantOf = (t: z.infer<typeof tokenResponse>): DiscordGrant => ({
+  accessToken: t.access_token,
+  refreshToken: t.refresh_token ?? null,
+  // Discord says 604800 (a week); without it, assume little and refresh early.
+  expiresInSeconds: t.expires_in ?? 3600,
+  scopes: (t.scope ?? '').split(' ').filter(Boolean),
+});
 const oauthError = z.object({ error: z.string(), error_description: z.string().optional() });
 
 export const discordUserSchema = z.object({
@@ -50,8 +76,12 @@ async function discordJson(res: Response, what: string): Promise<unknown> {
   }
 }
 
-/** Trades the code (and the PKCE verifier) for an access token. A refused code is a 400. */
-export async function exchangeCode(c: DiscordOAuthClient, code: string, verifier: string): Promise<string> {
+/** Trades the code (and the PKCE verifier) for tokens. A refused code is a 400. */
+export async function exchangeCode(
+  c: DiscordOAuthClient,
+  code: string,
+  verifier: string,
+): Promise<DiscordGrant> {
   const res = await fetch(`${c.apiUrl}/v10/oauth2/token`, {
     method: 'POST',
     headers: { 'content-type': 'application/x-www-form-urlencoded' },
@@ -79,7 +109,69 @@ export async function exchangeCode(c: DiscordOAuthClient, code: string, verifier
   const ok = tokenResponse.safeParse(body);
   if (!res.ok || !ok.success)
     throw new AppError('unavailable', `Discord token endpoint failed (${res.status})`);
-  return ok.data.access_token;
+  return grantOf(ok.data);
+}
+
+/** Discord unreachable (refused, reset, timed out) is an outage: 503, try again later. */
+const reach = (url: string, init: RequestInit) =>
+  fetch(url, init).catch((cause: unknown) => {
+    throw new AppError('unavailable', 'Discord could not be reached', { cause });
+  });
+
+/**
+ * Trades a refresh token for new tokens (Discord rotates the refresh token). `refused` when
+ * Discord will not (the person removed the app, or the token is spent): the caller drops it.
+ * Anything else (Discord down, a 5xx) is `unavailable`, and the stored token is kept.
+ */
+export async function refreshGrant(
+  c: Omit<DiscordOAuthClient, 'redirectUri'>,
+  refreshToken: string,
+): Promise<DiscordGrant | 'refused'> {
+  const res = await reach(`${c.apiUrl}/v10/oauth2/token`, {
+    method: 'POST',
+    headers: { 'content-type': 'application/x-www-form-urlencoded' },
+    body: new URLSearchParams({
+      grant_type: 'refresh_token',
+      refresh_token: refreshToken,
+      client_id: c.clientId,
+      client_secret: c.clientSecret,
+    }),
+    signal: AbortSignal.timeout(10_000),
+  });
+  const body = await discordJson(res, 'token refresh');
+  if (res.status === 400 || res.status === 401) {
+    const err = oauthError.safeParse(body);
+    if (err.success && err.data.error === 'invalid_grant') return 'refused';
+  }
+  const ok = tokenResponse.safeParse(body);
+  if (!res.ok || !ok.success)
+    throw new AppError('unavailable', `Discord token refresh failed (${res.status})`);
+  return grantOf(ok.data);
+}
+
+/**
+ * The person's roles in one server, read with their own token (`guilds.members.read`); null
+ * when they are not in it (10004/10007) or the token no longer works (401).
+ */
+export async function fetchMemberRoles(
+  apiUrl: string,
+  accessToken: string,
+  guildId: string,
+): Promise<string[] | null> {
+  const res = await reach(`${apiUrl}/v10/users/@me/guilds/${encodeURIComponent(guildId)}/member`, {
+    headers: { authorization: `Bearer ${accessToken}` },
+    signal: AbortSignal.timeout(10_000),
+  });
+  if (res.status === 404 || res.status === 401 || res.status === 403) {
+    await res.body?.cancel();
+    return null;
+  }
+  const parsed = z
+    .object({ roles: z.array(z.string().regex(/^\d{17,20}$/)) })
+    .safeParse(await discordJson(res, 'member'));
+  if (!res.ok || !parsed.success)
+    throw new AppError('unavailable', `Discord member endpoint failed (${res.status})`);
+  return parsed.data.roles;
 }
 
 export async function fetchDiscordUser(c: DiscordOAuthClient, accessToken: string): Promise<DiscordUser> {

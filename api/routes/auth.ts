@@ -2,12 +2,15 @@ import { createHash, randomBytes } from 'node:crypto';
 import type { FastifyInstance } from 'fastify';
 import type { FastifyPluginAsyncZod } from 'fastify-type-provider-zod';
 import { z } from 'zod';
+import { saveDiscordTokens } from '../../db/discord-tokens.js';
 import { acceptDiscordInvites } from '../../db/invites.js';
 import { orgsOfUser } from '../../db/memberships.js';
 import { auditUserEvent } from '../../db/user-audit.js';
 import { getUser, upsertDiscordUser } from '../../db/users.js';
 import { AppError } from '../../lib/errors.js';
+import { createSecretBox } from '../../lib/secret-box.js';
 import { authorizeUrl, type DiscordOAuthClient, exchangeCode, fetchDiscordUser } from '../discord-oauth.js';
+import { storedFrom, syncDiscordRoles } from '../discord-user-tokens.js';
 import { clearSessionCookie } from '../plugins/auth.js';
 import { destroyAllSessions, destroySession, type Session } from '../sessions.js';
 import { signIn } from '../sign-in.js';
@@ -157,18 +160,47 @@ export const authRoutes: FastifyPluginAsyncZod = async (app) => {
         );
       }
       const client = oauthClient();
-      const accessToken = await exchangeCode(client, req.query.code, pending.data.verifier);
-      const profile = await fetchDiscordUser(client, accessToken);
+      const grant = await exchangeCode(client, req.query.code, pending.data.verifier);
+      const profile = await fetchDiscordUser(client, grant.accessToken);
       const user = await upsertDiscordUser(app.deps.pool, {
         discordUserId: profile.id,
         username: profile.username,
         globalName: profile.global_name ?? null,
         avatar: profile.avatar ?? null,
       });
+      // Kept sealed, so role sync can read the person's roles later (api/discord-user-tokens.ts).
+      if (grant.refreshToken) {
+        await saveDiscordTokens(
+          app.deps.pool,
+          createSecretBox(app.settings.secretKey),
+          user.id,
+          storedFrom(grant, app.settings.now(), grant.refreshToken),
+        );
+      }
       await acceptDiscordInvites(app.deps.pool, user.id, profile.id);
       await signIn(app, req, reply, user.id, 'discord');
       return reply.redirect(pending.data.returnTo, 302);
     },
+  );
+
+  app.post(
+    '/auth/discord/sync-roles',
+    {
+      config: { access: 'authenticated', rateLimit: 'auth' },
+      schema: {
+        tags: ['auth'],
+        operationId: 'syncDiscordRoles',
+        summary: 'Read my Discord roles in my organizations’ servers again, with my Discord sign-in',
+        response: {
+          200: z.object({
+            /** Servers whose roles were read; null when Discord sign-in has no usable token. */
+            servers: z.number().int().nullable(),
+          }),
+          ...errorResponses,
+        },
+      },
+    },
+    async (req) => ({ servers: await syncDiscordRoles(app, sessionOf(req).userId) }),
   );
 
   app.get(

@@ -94,6 +94,83 @@ describe('OAuth2 with PKCE', () => {
     expect(bad.status).toBe(401);
   });
 
+  it('rotates a refresh token once, refuses it spent, missing or after the app is removed', async () => {
+    const refresh = (token?: string) =>
+      fetch(`${fake.url}/api/v10/oauth2/token`, {
+        method: 'POST',
+        headers: { 'content-type': 'application/x-www-form-urlencoded' },
+        body: new URLSearchParams({
+          grant_type: 'refresh_token',
+          ...(token === undefined ? {} : { refresh_token: token }),
+          client_id: fake.applicationId,
+          client_secret: fake.clientSecret,
+        }),
+      });
+    const { verifier, challenge } = pkce();
+    fake.oauth2.authorizeAs(userId);
+    const first = (await (
+      await exchange((await authorize(challenge)).searchParams.get('code') ?? '', verifier)
+    ).json()) as {
+      access_token: string;
+      refresh_token: string;
+    };
+    const next = await refresh(first.refresh_token);
+    expect(next.status).toBe(200);
+    const second = (await next.json()) as { access_token: string; refresh_token: string; scope: string };
+    expect(second.refresh_token).not.toBe(first.refresh_token);
+    expect(second.scope).toBe('identify guilds');
+    expect(fake.oauth2.lookup(first.access_token)).toBeNull();
+    expect(((await (await refresh(first.refresh_token)).json()) as { error: string }).error).toBe(
+      'invalid_grant',
+    );
+    expect(((await (await refresh()).json()) as { error: string }).error).toBe('invalid_request');
+    fake.oauth2.deauthorize(userId);
+    expect(fake.oauth2.lookup(second.access_token)).toBeNull();
+    expect(((await (await refresh(second.refresh_token)).json()) as { error: string }).error).toBe(
+      'invalid_grant',
+    );
+  });
+
+  it("reads a person's own member object only with guilds.members.read", async () => {
+    const token = async (scope: string) => {
+      const { verifier, challenge } = pkce();
+      fake.oauth2.authorizeAs(userId);
+      const q = new URLSearchParams({
+        response_type: 'code',
+        client_id: fake.applicationId,
+        redirect_uri: REDIRECT,
+        scope,
+        state: 's',
+        code_challenge: challenge,
+        code_challenge_method: 'S256',
+      });
+      const back = new URL(
+        (await fetch(`${fake.url}/api/oauth2/authorize?${q}`, { redirect: 'manual' })).headers.get(
+          'location',
+        ) ?? '',
+      );
+      return (
+        (await (await exchange(back.searchParams.get('code') ?? '', verifier)).json()) as {
+          access_token: string;
+        }
+      ).access_token;
+    };
+    const member = (t: string, g = guild.id) =>
+      fetch(`${fake.url}/api/v10/users/@me/guilds/${g}/member`, {
+        headers: { authorization: `Bearer ${t}` },
+      });
+    const reader = await token('identify guilds.members.read');
+    const res = await member(reader);
+    expect(res.status).toBe(200);
+    expect(((await res.json()) as { user: { id: string }; roles: string[] }).user.id).toBe(userId);
+    expect((await member(await token('identify'))).status).toBe(401);
+    expect((await member(reader, '123456789012345678')).status).toBe(404);
+    const asBot = await fetch(`${fake.url}/api/v10/users/@me/guilds/${guild.id}/member`, {
+      headers: { authorization: `Bot ${fake.botToken}` },
+    });
+    expect(asBot.status).toBe(401);
+  });
+
   it('refuses a wrong verifier and a replayed code', async () => {
     const first = pkce();
     const code1 = (await authorize(first.challenge)).searchParams.get('code') ?? '';

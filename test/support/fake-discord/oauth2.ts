@@ -49,6 +49,8 @@ export class OAuth2 {
   private readonly refreshTokens = new Map<string, string>();
   private nextUser: string | null = null;
   private denyNext = false;
+  /** Refresh grants served, oldest first (tests count them). */
+  readonly refreshes: Array<{ userId: string; refreshToken: string }> = [];
   /** Codes handed out, newest last (tests read them instead of following redirects). */
   readonly issuedCodes: string[] = [];
 
@@ -179,13 +181,25 @@ export class OAuth2 {
     return reply;
   }
 
+  /**
+   * The refresh grant as Discord runs it: the refresh token is required, used once (the answer
+   * carries a new one, and the old pair stops working), and refused once the person has removed
+   * the app. An access token's expiry does not end its refresh token.
+   */
   private refresh(body: Record<string, string>): RestReply {
-    const old = body['refresh_token'] ?? '';
+    const old = body['refresh_token'];
+    if (!old) return oauthError(400, 'invalid_request', 'Missing "refresh_token" in request.');
     const access = this.refreshTokens.get(old);
     const t = access ? this.tokens.get(access) : undefined;
     if (!access || !t) return oauthError(400, 'invalid_grant', 'Invalid "refresh_token" in request.');
     this.revoke(access);
+    this.refreshes.push({ userId: t.userId, refreshToken: old });
     return this.issue(t.userId, t.scopes);
+  }
+
+  /** The person removes the app (User Settings → Authorized Apps): every token of theirs dies. */
+  deauthorize(userId: string): void {
+    for (const [access, t] of this.tokens) if (t.userId === userId) this.revoke(access);
   }
 
   private issue(userId: string, scopes: string[]): RestReply {

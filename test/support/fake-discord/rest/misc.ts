@@ -102,6 +102,18 @@ export const miscRoutes: Route[] = [
     },
   },
   {
+    // A person's own member object in a server, read with their OAuth token (never the bot's).
+    method: 'GET',
+    template: '/users/@me/guilds/:guild_id/member',
+    auth: 'bot-or-bearer',
+    handler: (req, fake) => {
+      if (!req.bearer || !req.bearer.scopes.includes('guilds.members.read')) return Errors.unauthorized();
+      const guild = fake.state.guilds.get(req.params['guild_id'] ?? '');
+      if (!guild?.members.has(req.bearer.userId)) return Errors.unknownGuild();
+      return ok(fake.state.memberPayload(guild.id, req.bearer.userId));
+    },
+  },
+  {
     method: 'GET',
     template: '/users/:user_id',
     auth: 'bot',
