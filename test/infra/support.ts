@@ -332,7 +332,48 @@ export function undocumentedVariables(tf: Tf): string[] {
   return out;
 }
 
+const BASIC_ROLES = /^roles\/(owner|editor|viewer)$/;
+
+/**
+ * Least privilege: no basic role (owner, editor, viewer) granted at all, each workload block with
+ * an account of its own, and a Cloud Run service open to everyone only if it takes outside traffic.
+ */
+export function leastPrivilege(tf: Tf): string[] {
+  const out: string[] = [];
+  for (const type of ['google_project_iam_member', 'google_project_iam_binding']) {
+    for (const [name, b] of resources(tf, type))
+      if (typeof b.role === 'string' && BASIC_ROLES.test(b.role))
+        out.push(`${type}.${name}: grants the basic role ${b.role}`);
+  }
+  const owners = new Map<string, string>();
+  for (const [type, keys, field] of [
+    ['google_cloud_run_v2_service', ['template'], 'service_account'],
+    ['google_cloud_run_v2_job', ['template', 'template'], 'service_account'],
+  ] as const) {
+    for (const [name, b] of resources(tf, type)) {
+      const sa = path(b, ...keys)?.[field];
+      if (typeof sa !== 'string') continue;
+      const other = owners.get(sa);
+      if (other) out.push(`${type}.${name}: shares its service account with ${other}`);
+      else owners.set(sa, `${type}.${name}`);
+    }
+  }
+  for (const [name, b] of resources(tf, 'google_cloud_run_v2_service_iam_member')) {
+    if (b.member !== 'allUsers' && b.member !== 'allAuthenticatedUsers') continue;
+    const target = /google_cloud_run_v2_service\.([\w-]+)\./.exec(String(b.name))?.[1];
+    const ingress = target
+      ? tf.resources.get('google_cloud_run_v2_service')?.get(target)?.ingress
+      : undefined;
+    if (ingress !== 'INGRESS_TRAFFIC_ALL')
+      out.push(
+        `google_cloud_run_v2_service_iam_member.${name}: opens ${target ?? String(b.name)} to everyone, but it takes no outside traffic`,
+      );
+  }
+  return out;
+}
+
 export const RULES = {
+  leastPrivilege,
   publicBuckets,
   cloudSql,
   redisEviction,

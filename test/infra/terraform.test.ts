@@ -7,6 +7,7 @@ import {
   defaultServiceAccounts,
   first,
   infraDir,
+  leastPrivilege,
   loadTf,
   merge,
   objectEntries,
@@ -297,6 +298,39 @@ describe('each policy fails on what it forbids', () => {
       'no terraform block',
       'terraform.required_version is not set',
       'provider google is used but not in required_providers',
+    ]);
+  });
+
+  it('more privilege than a role needs', async () => {
+    const bad = await snippet(`
+      resource "google_project_iam_member" "lazy" {
+        project = "p"
+        role    = "roles/editor"
+        member  = "serviceAccount:api@p.iam.gserviceaccount.com"
+      }
+      resource "google_cloud_run_v2_service" "api" {
+        ingress = "INGRESS_TRAFFIC_ALL"
+        template {
+          service_account = google_service_account.app.email
+          containers { image = "x" }
+        }
+      }
+      resource "google_cloud_run_v2_service" "workers" {
+        ingress = "INGRESS_TRAFFIC_INTERNAL_ONLY"
+        template {
+          service_account = google_service_account.app.email
+          containers { image = "x" }
+        }
+      }
+      resource "google_cloud_run_v2_service_iam_member" "open" {
+        name   = google_cloud_run_v2_service.workers.name
+        role   = "roles/run.invoker"
+        member = "allUsers"
+      }`);
+    sameProblems(leastPrivilege(bad), [
+      'google_project_iam_member.lazy: grants the basic role roles/editor',
+      'google_cloud_run_v2_service.workers: shares its service account with google_cloud_run_v2_service.api',
+      'google_cloud_run_v2_service_iam_member.open: opens workers to everyone, but it takes no outside traffic',
     ]);
   });
 
