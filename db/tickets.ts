@@ -75,7 +75,10 @@ export async function openTicket(
     // ticket. This read's snapshot predates the wait, so a duplicate committed meanwhile is
     // caught by the insert's own fresh `not exists` below, which then returns the existing one.
     const r = await tx.query<Ticket>(
-      `select ${COLUMNS} from (select id as locked_org from organizations where id = $1::uuid for update) o
+      // `for no key update`, the lock the counter's update takes: `for update` would also wait for the
+      // key-share lock every insert referencing the organization holds (a player made earlier in
+      // this transaction), so two opens that each made a player first deadlocked on each other.
+      `select ${COLUMNS} from (select id as locked_org from organizations where id = $1::uuid for no key update) o
          join tickets t on t.org_id = o.locked_org and t.origin = $2::text and t.external_id = $3::text`,
       [tx.orgId, input.origin, input.externalId],
     );

@@ -222,6 +222,25 @@ describe('email intake', () => {
   });
 });
 
+describe('concurrent intake', () => {
+  it('takes first mails from new senders at once, none lost to a deadlock', async () => {
+    // Each makes a player (whose row's key-share lock on the organization comes first) and then
+    // opens a ticket, which locks the organization's counter row.
+    const results = await Promise.allSettled(
+      Array.from({ length: 12 }, (_, i) =>
+        intakeEmail(
+          deps(),
+          org.orgId,
+          plainMail({ from: `burst${i}@players.example`, to: org.address, subject: `Burst ${i}`, body: 'x' }),
+          env(org.address, `burst${i}@players.example`),
+        ),
+      ),
+    );
+    expect(results.filter((r) => r.status === 'rejected')).toEqual([]);
+    expect(results.map((r) => r.status === 'fulfilled' && r.value.status)).toEqual(Array(12).fill('new_ticket'));
+  });
+});
+
 describe('stripQuoted', () => {
   it('keeps the whole text when everything is quoted', () => {
     expect(stripQuoted('> only a quote\n> here')).toBe('> only a quote\n> here');
