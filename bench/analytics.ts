@@ -172,8 +172,9 @@ async function foldVsRecompute(app: Pool, orgs: Org[], log: (m: string) => void)
 }
 
 /**
- * One pass of the scheduled fold over every org with nothing new to fold: what each 2 s run
- * costs before it reaches a changed org, so the floor under commit → visible.
+ * A fold of every org in turn with nothing new to fold: what each 2 s run cost before the
+ * scheduled fold skipped idle orgs (gm_analytics_orgs_to_fold), and the floor it put under
+ * commit → visible.
  */
 async function idlePass(app: Pool, orgs: Org[], log: (m: string) => void) {
   const passes: number[] = [];
@@ -183,7 +184,7 @@ async function idlePass(app: Pool, orgs: Org[], log: (m: string) => void) {
     passes.push(performance.now() - t);
   }
   log(
-    `one fold pass over ${orgs.length} orgs with nothing new: median ${ms(median(passes))} of 5 (${ms(median(passes) / orgs.length)} per org)`,
+    `a fold of each of ${orgs.length} orgs with nothing new (every pass, before idle orgs were skipped): median ${ms(median(passes))} of 5 (${ms(median(passes) / orgs.length)} per org)`,
   );
 }
 

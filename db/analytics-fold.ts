@@ -5,6 +5,8 @@ import {
   rollupSelect,
   upsertInto,
 } from './analytics-sql.js';
+import { mapDbError } from './errors.js';
+import type { Pool } from './pool.js';
 import type { Tx } from './tenant.js';
 
 export interface FoldResult {
@@ -138,4 +140,27 @@ export async function recomputedRollups(tx: Tx, grain: 'hourly' | 'daily'): Prom
     [tx.orgId],
   );
   return r.rows;
+}
+
+/**
+ * The organizations with anything to fold (events or SLA events past their watermark, or noted
+ * deletions), a page at a time, through the gm_analytics_orgs_to_fold definer function: the
+ * scheduled fold visits only these, so idle organizations cost it nothing.
+ */
+export async function* orgsToFold(pool: Pool, page = 500): AsyncGenerator<string> {
+  let after: string | null = null;
+  for (;;) {
+    const r: { rows: Array<{ org_id: string }> } = await pool
+      .query<{ org_id: string }>({
+        text: 'select org_id from gm_analytics_orgs_to_fold($1::uuid, $2::int)',
+        values: [after, page],
+      })
+      .catch((e) => {
+        throw mapDbError(e);
+      });
+    for (const row of r.rows) yield row.org_id;
+    const last = r.rows.at(-1);
+    if (!last || r.rows.length < page) return;
+    after = last.org_id;
+  }
 }

@@ -1,5 +1,4 @@
-import { foldOrg } from '../db/analytics-fold.js';
-import { allOrgIds } from '../db/organizations.js';
+import { foldOrg, orgsToFold } from '../db/analytics-fold.js';
 import { withTenant } from '../db/tenant.js';
 import { detectAnomalies } from './anomalies.js';
 import type { WorkerDeps } from './deps.js';
@@ -8,8 +7,10 @@ import type { WorkerDeps } from './deps.js';
 export const ANALYTICS_FOLD_EVERY_MS = 2_000;
 
 /**
- * Folds every organization's ticket changes since its watermark into the analytics rollups.
- * Each organization is its own transaction, so one failing never holds back the others, and
+ * Folds every organization's ticket changes since its watermark into the analytics rollups,
+ * visiting only the organizations that have any (`orgsToFold`): a pass over many idle ones used
+ * to outlast the 2 s schedule and hold back the changed ones. Each organization is its own
+ * transaction, so one failing never holds back the others, and
  * a run after downtime simply folds more (the catch-up). Safe to run in several processes:
  * each organization's watermark row is locked while it folds.
  *
@@ -21,7 +22,7 @@ export async function foldAnalytics(deps: WorkerDeps): Promise<{ orgs: number; t
   let orgs = 0;
   let tickets = 0;
   let failed: unknown;
-  for await (const orgId of allOrgIds(deps.pool)) {
+  for await (const orgId of orgsToFold(deps.pool)) {
     try {
       const r = await withTenant(deps.pool, orgId, (tx) => foldOrg(tx));
       orgs++;

@@ -1,5 +1,6 @@
 import { describe, expect, inject, it } from 'vitest';
 import { storedRollups } from '../../db/analytics-fold.js';
+import { withTenant } from '../../db/tenant.js';
 import { openTicket } from '../../db/tickets.js';
 import { foldAnalytics } from '../../workers/analytics.js';
 import { startWorkerRuntime } from '../../workers/runtime.js';
@@ -55,6 +56,31 @@ describe('analytics fold job', () => {
       await until(async () => (await openedCount(org.orgId)) === 2);
     } finally {
       await runtime.stop();
+    }
+  });
+
+  it('visits only the organizations with something to fold: a change, or a deleted ticket', async () => {
+    const a = await makeOrg(db.app, 'Busy');
+    const b = await makeOrg(db.app, 'Idle');
+    await open(a.orgId, a.owner);
+    const gone = await open(b.orgId, b.owner);
+    const t = testDeps(db.app, uniquePrefix());
+    try {
+      await foldAnalytics(t.deps);
+      // Nothing new anywhere: the pass opens no organization's transaction.
+      expect(await foldAnalytics(t.deps)).toEqual({ orgs: 0, tickets: 0 });
+      await open(a.orgId, a.owner);
+      expect(await foldAnalytics(t.deps)).toEqual({ orgs: 1, tickets: 1 });
+      expect(await openedCount(a.orgId)).toBe(2);
+      // A deletion leaves no event, only the trigger's note: that org is visited and retracted.
+      await withTenant(db.app, b.orgId, (tx) =>
+        tx.query('delete from tickets where id = $1', [gone.ticket.id]),
+      );
+      expect(await foldAnalytics(t.deps)).toEqual({ orgs: 1, tickets: 1 });
+      expect(await openedCount(b.orgId)).toBe(0);
+      expect(await foldAnalytics(t.deps)).toEqual({ orgs: 0, tickets: 0 });
+    } finally {
+      await t.close();
     }
   });
 });
