@@ -9,6 +9,7 @@ import { createOrganization } from './organizations.js';
 import type { Pool } from './pool.js';
 import { setRetentionPolicy } from './retention.js';
 import type { SeedCategory, SeedPlayer, SeedPolicy } from './seed-rows.js';
+import { seedRules } from './seed-rules.js';
 import { buildTimeline, prng, type Rng } from './seed-timeline.js';
 import { DEMO_SLUG, DEMO_STAFF, demoEmail } from './seed-users.js';
 import { createCalendar } from './sla-calendars.js';
@@ -286,6 +287,7 @@ export async function seedDemo(
       await addTeamMember(tx, { teamId: support.id, userId: users[i] as string }, owner);
     for (const i of [2, 3]) await addTeamMember(tx, { teamId: safety.id, userId: users[i] as string }, owner);
     const settings = await seedSettings(tx, owner, [support.id, safety.id]);
+    await seedRules(tx, owner, { support: support.id, safety: safety.id });
     await tx.query(
       `insert into discord_guilds (org_id, guild_id, name, settings) values ($1::uuid, $2::text, 'Starforge Community', $3::jsonb)`,
       [tx.orgId, guildId, JSON.stringify({ maxOpenPerPlayer: 3, cooldownSeconds: 60 })],

@@ -90,6 +90,12 @@ export const OPENAPI_TAGS = [
       'Signed outgoing webhooks (Standard Webhooks v1): subscriptions, secret rotation, test events, the ' +
       'delivery log and replays.',
   },
+  {
+    name: 'rules',
+    description:
+      'Automation rules: a trigger, conditions over the ticket and its message, ordered actions; their ' +
+      'order, a dry run on recent tickets and the per-ticket run log.',
+  },
   { name: 'live', description: 'Live updates and presence over a WebSocket (protocol in the API guide).' },
   {
     name: 'sdk',

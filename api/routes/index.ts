@@ -23,6 +23,7 @@ import { playerRoutes } from './players.js';
 import { ratingRoutes } from './rating.js';
 import { retentionRoutes } from './retention.js';
 import { roleRoutes } from './roles.js';
+import { ruleRoutes } from './rules.js';
 import { sdkRoutes } from './sdk.js';
 import { slaRoutes } from './sla.js';
 import { teamRoutes } from './teams.js';
@@ -59,6 +60,7 @@ export async function registerRoutes(app: FastifyInstance) {
   await app.register(cannedReplyRoutes);
   await app.register(slaRoutes);
   await app.register(webhookRoutes);
+  await app.register(ruleRoutes);
   await app.register(viewRoutes);
   await app.register(analyticsRoutes);
   await app.register(liveRoutes);

@@ -1,0 +1,225 @@
+import type { FastifyPluginAsyncZod } from 'fastify-type-provider-zod';
+import { z } from 'zod';
+import { setMemberCapacity } from '../../db/rule-assign.js';
+import { RULE_TRIGGERS, ruleChanges, ruleDefinition } from '../../db/rule-defs.js';
+import { dryRun, dryRunInput } from '../../db/rule-dry-run.js';
+import { listRuns, runsQuery } from '../../db/rule-runs.js';
+import {
+  createRule,
+  deleteRule,
+  getRule,
+  listRules,
+  reorderInput,
+  reorderRules,
+  updateRule,
+} from '../../db/rules.js';
+import { actorOf } from './helpers.js';
+import { errorResponses, okSchema, orgParams } from './schemas.js';
+import { at, orgAnd } from './settings-schemas.js';
+
+// Conditions and actions come back as stored (validated on the way in by the request schemas).
+const item = z.record(z.string(), z.unknown());
+
+export const ruleSchema = z
+  .object({
+    id: z.uuid(),
+    name: z.string(),
+    trigger: z.enum(RULE_TRIGGERS),
+    match: z.enum(['all', 'any']),
+    conditions: z.array(item),
+    actions: z.array(item),
+    /** Rules run in this order (0 first); a later rule sees what an earlier one changed. */
+    position: z.number().int(),
+    enabled: z.boolean(),
+    createdAt: at,
+    updatedAt: at,
+  })
+  .meta({ id: 'Rule' });
+
+const ruleRunSchema = z
+  .object({
+    id: z.number().int(),
+    ticketId: z.uuid(),
+    outboxId: z.number().int(),
+    /** Null once the rule was deleted; its name stays. */
+    ruleId: z.uuid().nullable(),
+    ruleName: z.string(),
+    trigger: z.enum(RULE_TRIGGERS),
+    /** 1 for an event from a person or the system, one more for each rule in a chain. */
+    depth: z.number().int(),
+    outcome: z.enum(['applied', 'not_matched', 'skipped', 'failed']),
+    reason: z.string().nullable(),
+    actions: z.array(z.string()),
+    createdAt: at,
+  })
+  .meta({ id: 'RuleRun' });
+
+const dryRunResult = z
+  .object({
+    ticketId: z.uuid(),
+    number: z.number().int(),
+    matched: z.boolean(),
+    reason: z.string(),
+    actions: z.array(z.string()),
+  })
+  .meta({ id: 'RuleDryRunResult' });
+
+const T = ['rules'];
+const manage = { permission: 'rules.manage' } as const;
+const ruleParams = orgAnd('ruleId');
+
+export const ruleRoutes: FastifyPluginAsyncZod = async (app) => {
+  const base = '/v1/orgs/:orgId/rules';
+  const one = `${base}/:ruleId`;
+
+  app.get(
+    base,
+    {
+      config: { access: manage },
+      schema: {
+        tags: T,
+        operationId: 'listRules',
+        summary: 'List the automation rules in the order they run',
+        params: orgParams,
+        response: { 200: z.object({ rules: z.array(ruleSchema) }), ...errorResponses },
+      },
+    },
+    async (req) => ({ rules: await req.inOrg(listRules) }),
+  );
+
+  app.post(
+    base,
+    {
+      config: { access: manage, idempotent: true },
+      schema: {
+        tags: T,
+        operationId: 'createRule',
+        summary: 'Add an automation rule (it runs after the existing ones)',
+        params: orgParams,
+        body: ruleDefinition,
+        response: { 201: ruleSchema, ...errorResponses },
+      },
+    },
+    async (req, reply) =>
+      reply.status(201).send(await req.inOrg((tx) => createRule(tx, req.body, actorOf(req)))),
+  );
+
+  app.put(
+    `${base}/order`,
+    {
+      config: { access: manage },
+      schema: {
+        tags: T,
+        operationId: 'reorderRules',
+        summary: "Set the order rules run in (every rule's id, once)",
+        params: orgParams,
+        body: reorderInput,
+        response: { 200: z.object({ rules: z.array(ruleSchema) }), ...errorResponses },
+      },
+    },
+    async (req) => ({ rules: await req.inOrg((tx) => reorderRules(tx, req.body, actorOf(req))) }),
+  );
+
+  app.post(
+    `${base}/dry-run`,
+    {
+      config: { access: manage },
+      schema: {
+        tags: T,
+        operationId: 'dryRunRule',
+        summary: 'What a rule (saved, or as being edited) would do on the last N tickets; changes nothing',
+        params: orgParams,
+        body: dryRunInput,
+        response: { 200: z.object({ results: z.array(dryRunResult) }), ...errorResponses },
+      },
+    },
+    async (req) => ({ results: await req.inOrg((tx) => dryRun(tx, req.body)) }),
+  );
+
+  app.get(
+    `${base}/runs`,
+    {
+      config: { access: manage },
+      schema: {
+        tags: T,
+        operationId: 'listRuleRuns',
+        summary:
+          'The run log, newest first: which rules matched an event on a ticket, what they did, why others did not',
+        params: orgParams,
+        querystring: runsQuery,
+        response: { 200: z.object({ runs: z.array(ruleRunSchema) }), ...errorResponses },
+      },
+    },
+    async (req) => ({ runs: await req.inOrg((tx) => listRuns(tx, req.query)) }),
+  );
+
+  app.get(
+    one,
+    {
+      config: { access: manage },
+      schema: {
+        tags: T,
+        operationId: 'getRule',
+        summary: 'One automation rule',
+        params: ruleParams,
+        response: { 200: ruleSchema, ...errorResponses },
+      },
+    },
+    async (req) => req.inOrg((tx) => getRule(tx, req.params.ruleId)),
+  );
+
+  app.patch(
+    one,
+    {
+      config: { access: manage },
+      schema: {
+        tags: T,
+        operationId: 'updateRule',
+        summary: 'Change a rule, or enable or disable it (only the fields given change)',
+        params: ruleParams,
+        body: ruleChanges,
+        response: { 200: ruleSchema, ...errorResponses },
+      },
+    },
+    async (req) => req.inOrg((tx) => updateRule(tx, req.params.ruleId, req.body, actorOf(req))),
+  );
+
+  app.delete(
+    one,
+    {
+      config: { access: manage },
+      schema: {
+        tags: T,
+        operationId: 'deleteRule',
+        summary: 'Delete a rule (its run log stays, with its name)',
+        params: ruleParams,
+        response: { 200: okSchema, ...errorResponses },
+      },
+    },
+    async (req) => {
+      await req.inOrg((tx) => deleteRule(tx, req.params.ruleId, actorOf(req)));
+      return { ok: true as const };
+    },
+  );
+
+  app.put(
+    '/v1/orgs/:orgId/teams/:teamId/members/:userId/capacity',
+    {
+      config: { access: { permission: 'teams.manage' } },
+      schema: {
+        tags: ['teams'],
+        operationId: 'setTeamMemberCapacity',
+        summary:
+          "A member's capacity in a team for auto-assignment: at most this many open tickets (null: no limit)",
+        params: z.object({ orgId: z.uuid(), teamId: z.uuid(), userId: z.uuid() }),
+        body: z.object({ maxOpenTickets: z.number().int().min(0).max(10_000).nullable() }),
+        response: { 200: okSchema, ...errorResponses },
+      },
+    },
+    async (req) => {
+      const { teamId, userId } = req.params;
+      await req.inOrg((tx) => setMemberCapacity(tx, teamId, userId, req.body.maxOpenTickets, actorOf(req)));
+      return { ok: true as const };
+    },
+  );
+};
