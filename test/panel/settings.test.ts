@@ -163,6 +163,8 @@ describe('API tokens', () => {
     const row = admin.locator('tr', { hasText: 'Game server' });
     await row.waitFor();
     expect(await row.textContent()).toContain('tickets:read, tickets:write');
+    // The call above is the token's last use: the list says when, not "never".
+    expect(await row.locator('td').nth(2).textContent()).not.toBe('never');
     expect(await admin.content()).not.toContain(plaintext);
     await shot(admin, 'settings-tokens');
     await row.getByRole('button', { name: 'Revoke Game server' }).click();
