@@ -141,11 +141,70 @@ export async function runRulesForEvent(pool: Pool, orgId: string, outboxId: numb
   const depth = (prep.ev.causedBy?.depth ?? 0) + 1;
   const ev = { ...prep.ev, outboxId, depth };
   const ran: RunSummary['ran'] = [];
-  for (const rule of rules) {
+  let i = 0;
+  while (i < rules.length) {
+    // The rules that do not match (or are skipped) up to the next one that does are settled
+    // together, in one transaction with one insert; the matching rule then runs in its own.
+    const settled = await withTenant(pool, orgId, async (tx) => {
+      const ctx = await loadContext(tx, ev.ticketId, ev.messageId);
+      const rows: Settled[] = [];
+      let j = i;
+      for (; j < rules.length; j++) {
+        const rule = rules[j] as Rule;
+        const verdict = precheck(ev, ctx, rule);
+        if (!verdict) break;
+        rows.push({ rule, ...verdict });
+      }
+      return { next: j, logged: await logMany(tx, ev, rows) };
+    });
+    ran.push(...settled.logged);
+    i = settled.next;
+    const rule = rules[i];
+    if (!rule) break;
     const outcome = await runOne(pool, orgId, ev, rule);
     if (outcome) ran.push({ ruleId: rule.id, outcome });
+    i++;
   }
   return { trigger: ev.trigger, ran };
+}
+
+type Settled = { rule: Rule; outcome: Outcome; reason: string };
+type Ev = RuleEvent & { outboxId: number; depth: number };
+
+/** Why a rule does not run on this event, or null when it matches. */
+function precheck(ev: Ev, ctx: RuleContext | null, rule: Rule): Omit<Settled, 'rule'> | null {
+  if (ev.causedBy?.ruleId === rule.id)
+    return { outcome: 'skipped', reason: 'the event was caused by this rule' };
+  if (ev.depth > MAX_RULE_DEPTH)
+    return { outcome: 'skipped', reason: `chain stopped: rules already ran ${MAX_RULE_DEPTH} deep` };
+  if (!ctx) return { outcome: 'skipped', reason: 'the ticket is gone or merged' };
+  const verdict = evaluate(rule, ctx);
+  return verdict.matched ? null : { outcome: 'not_matched', reason: verdict.reason };
+}
+
+async function logMany(tx: Tx, ev: Ev, rows: Settled[]): Promise<RunSummary['ran']> {
+  if (!rows.length) return [];
+  const r = await tx.query<{ rule_id: string; outcome: Outcome }>(
+    `insert into rule_runs (org_id, ticket_id, outbox_id, rule_id, rule_name, trigger, depth, outcome, reason)
+     select $1::uuid, $2::uuid, $3::bigint, u.rule_id, u.rule_name, $4::text, $5::int, u.outcome, u.reason
+     from unnest($6::uuid[], $7::text[], $8::text[], $9::text[]) as u(rule_id, rule_name, outcome, reason)
+     on conflict (org_id, outbox_id, rule_id) do nothing
+     returning rule_id, outcome`,
+    [
+      tx.orgId,
+      ev.ticketId,
+      ev.outboxId,
+      ev.trigger,
+      ev.depth,
+      rows.map((x) => x.rule.id),
+      rows.map((x) => x.rule.name),
+      rows.map((x) => x.outcome),
+      rows.map((x) => x.reason.slice(0, 500)),
+    ],
+  );
+  const inserted = new Map(r.rows.map((x) => [x.rule_id, x.outcome]));
+  // In the rules' order, as the one-by-one path reports them.
+  return rows.filter((x) => inserted.has(x.rule.id)).map((x) => ({ ruleId: x.rule.id, outcome: x.outcome }));
 }
 
 async function runOne(
@@ -161,17 +220,11 @@ async function runOne(
       // gets this far conflicts with it, and rolls its own actions back.
       const claim = (outcome: Outcome, reason: string, actions: string[]) =>
         logRun(tx, ev, rule, outcome, reason, actions);
-      if (ev.causedBy?.ruleId === rule.id) {
-        return (await claim('skipped', 'the event was caused by this rule', [])) ? 'skipped' : null;
-      }
-      if (ev.depth > MAX_RULE_DEPTH) {
-        const why = `chain stopped: rules already ran ${MAX_RULE_DEPTH} deep`;
-        return (await claim('skipped', why, [])) ? 'skipped' : null;
-      }
+      // Checked again on the ticket as it is now (another run may have changed it meanwhile).
       const ctx = await loadContext(tx, ev.ticketId, ev.messageId);
-      if (!ctx) return (await claim('skipped', 'the ticket is gone or merged', [])) ? 'skipped' : null;
-      const verdict = evaluate(rule, ctx);
-      if (!verdict.matched) return (await claim('not_matched', verdict.reason, [])) ? 'not_matched' : null;
+      const pre = precheck(ev, ctx, rule);
+      if (pre) return (await claim(pre.outcome, pre.reason, [])) ? pre.outcome : null;
+      const verdict = evaluate(rule, ctx as RuleContext);
       if (await ranAlready(tx, ev.outboxId, rule.id)) return null;
       const did: string[] = [];
       const actor = { type: 'rule' as const, id: rule.id, depth: ev.depth };
