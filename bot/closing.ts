@@ -3,6 +3,8 @@ import type { DiscordTicket } from '../db/discord-sync.js';
 import { withTenant } from '../db/tenant.js';
 import { close, rate, reopen } from '../db/tickets.js';
 import { AppError } from '../lib/errors.js';
+import type { Locale } from '../lib/i18n/locales.js';
+import { t as say } from '../lib/i18n/messages.js';
 import { playerActor, type Who } from './auth.js';
 import type { Ctx } from './handler.js';
 
@@ -55,11 +57,12 @@ export async function rateFlow(
   ticket: DiscordTicket,
   rating: number,
   comment: string | undefined,
+  locale: Locale = 'en-US',
 ): Promise<void> {
   if (ticket.requesterDiscordId !== who.person.id)
-    throw new AppError('forbidden', 'Only the player who opened this ticket can rate it.');
+    throw new AppError('forbidden', say(locale, 'rating.onlyRequester'));
   if (!Number.isInteger(rating) || rating < 1 || rating > 5)
-    throw new AppError('validation_failed', 'A rating is from 1 to 5.');
+    throw new AppError('validation_failed', say(locale, 'rating.range'));
   if (comment && comment.length > 1000)
     throw new AppError('validation_failed', 'The comment is too long: at most 1,000 characters.');
   await withTenant(ctx.deps.pool, who.orgId, async (tx) => {

@@ -8,6 +8,8 @@ import {
 import { type Category, listCategories, type Question } from '../db/categories.js';
 import { withTenant } from '../db/tenant.js';
 import { AppError } from '../lib/errors.js';
+import type { Locale } from '../lib/i18n/locales.js';
+import { t as say } from '../lib/i18n/messages.js';
 import { orgOf } from './auth.js';
 import type { BotDeps } from './context.js';
 
@@ -179,15 +181,20 @@ export function closeReasonModal(ticketId: string): ModalBuilder {
     );
 }
 
-export function ratingModal(ticketId: string, rating: number, guildId?: string): ModalBuilder {
+export function ratingModal(
+  ticketId: string,
+  rating: number,
+  guildId?: string,
+  locale: Locale = 'en-US',
+): ModalBuilder {
   return new ModalBuilder()
     .setCustomId(`gm:rateform:${ticketId}:${rating}${guildId ? `:${guildId}` : ''}`)
-    .setTitle(`Rate your ticket: ${'★'.repeat(rating)}`.slice(0, 45))
+    .setTitle(say(locale, 'rating.modalTitle', { stars: '★'.repeat(rating) }).slice(0, 45))
     .addComponents(
       new ActionRowBuilder<TextInputBuilder>().addComponents(
         new TextInputBuilder()
           .setCustomId('comment')
-          .setLabel('Anything to add? (optional)')
+          .setLabel(say(locale, 'rating.commentLabel'))
           .setStyle(TextInputStyle.Paragraph)
           .setRequired(false)
           .setMaxLength(1000),

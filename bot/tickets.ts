@@ -43,6 +43,8 @@ export interface OpenRequest {
   channelId: string | null;
   interactionId: string;
   requester: DiscordPerson;
+  /** The player's Discord locale (their client's, else the server's): the ticket's language. */
+  locale?: string | null;
   /** Staff opening on a player's behalf (user context menu): no limits, audited as them. */
   openedBy?: (Actor & { type: 'user' }) | null;
   openedByDiscordId?: string;
@@ -315,6 +317,7 @@ async function openUnlocked(ctx: Ctx, req: OpenRequest): Promise<OpenResult> {
           customFields: Object.fromEntries(req.answers.map((a) => [a.key, a.value.slice(0, 4000)])),
           discordGuildId: req.guildId,
           discordChannelId: channel.id,
+          ...(req.locale ? { locale: req.locale } : {}),
           ...(req.viaDm ? { messageExternalId: req.viaDm.messageId } : {}),
         },
         req.openedBy ?? player,

@@ -34,6 +34,8 @@ export interface TicketForSync {
   /** Who made the latest close: a staff member's or player's name; null for the system. */
   closedBy: string | null;
   mergedIntoNumber: number | null;
+  /** The player's language: the ticket's, else the one last seen on the requester's profile. */
+  locale: string | null;
   transcriptChannelId: string | null;
   /** Set once staff changed the subject: who did it last (null name for the system). */
   renamed: { by: string | null } | null;
@@ -51,6 +53,8 @@ export async function ticketForSync(tx: Tx, ticketId: string): Promise<TicketFor
         where e.org_id = t.org_id and e.ticket_id = t.id and e.type in ('ticket.closed', 'ticket.merged')
         order by e.id desc limit 1) as "closedBy",
        (select m.number from tickets m where m.org_id = t.org_id and m.id = t.merged_into_id) as "mergedIntoNumber",
+       coalesce(t.locale, (select p.locale from player_profiles p where p.org_id = t.org_id and p.id = t.requester_id))
+         as locale,
        g.settings ->> 'transcriptChannelId' as "transcriptChannelId",
        (select json_build_object('by', coalesce(u.display_name, p.display_name)) from ticket_events e
           left join users u on e.actor_type = 'user' and u.id = e.actor_id

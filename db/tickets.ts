@@ -47,6 +47,8 @@ export const openTicketInput = z.object({
   customFields: jsonRecord.default({}),
   discordGuildId: snowflake.optional(),
   discordChannelId: snowflake.optional(),
+  /** The player's language (a Discord locale such as `de` or `pt-BR`): what player-facing text uses. */
+  locale: z.string().trim().min(2).max(35).optional(),
 });
 export type OpenTicketInput = z.input<typeof openTicketInput>;
 
@@ -92,9 +94,9 @@ export async function openTicket(
        returning ticket_seq
      )
      insert into tickets (org_id, number, subject, priority, origin, external_id, requester_id, category_id, team_id,
-       game_id, tags, custom_fields, discord_guild_id, discord_channel_id, last_player_message_at)
+       game_id, tags, custom_fields, discord_guild_id, discord_channel_id, last_player_message_at, locale)
      select $1::uuid, seq.ticket_seq, $2::text, $3::text, $4::text, $5::text, $6::uuid, $7::uuid, $8::uuid, $9::uuid,
-       $10::text[], $11::jsonb, $12::text, $13::text, case when $14::boolean then now() end
+       $10::text[], $11::jsonb, $12::text, $13::text, case when $14::boolean then now() end, $15::text
      from seq
      returning ${COLUMNS}`,
     [
@@ -112,6 +114,7 @@ export async function openTicket(
       input.discordGuildId ?? null,
       input.discordChannelId ?? null,
       fromPlayer,
+      input.locale ?? null,
     ],
   );
   const ticket = r.rows[0];

@@ -38,6 +38,8 @@ import {
   setMemberAccess,
 } from '../lib/discord/rest.js';
 import { renderTranscript } from '../lib/discord/transcript.js';
+import { pickLocale } from '../lib/i18n/locales.js';
+import { t as say } from '../lib/i18n/messages.js';
 import { counter } from '../lib/metrics.js';
 import { syncClaimLock } from './claim-locks.js';
 import { syncCloseRequest } from './close-requests.js';
@@ -222,12 +224,14 @@ async function converge(
   // link to the web rating page, and the star and Transcript buttons go by DM. A dedicated
   // channel is not locked (the player is left read-only), so its closing message keeps them.
   const inThread = t.discordMode !== 'channel';
+  // In the player's language (the ticket's, else their profile's), since they are who it is for.
+  const locale = pickLocale(s.locale);
   if (!side.ratingPromptMessageId) {
-    const why = s.mergedIntoNumber
-      ? ` It was merged into ticket #${s.mergedIntoNumber}.`
+    const closed = s.mergedIntoNumber
+      ? say(locale, 'closing.threadMerged', { target: s.mergedIntoNumber })
       : s.closeReason
-        ? `: ${s.closeReason}`
-        : '.';
+        ? say(locale, 'closing.threadReason', { reason: s.closeReason })
+        : say(locale, 'closing.thread');
     const link =
       rateable && inThread && deps.ticketPages ? deps.ticketPages.rating.url(data.orgId, t.id) : null;
     const m = await postMessage(
@@ -235,15 +239,18 @@ async function converge(
       channelId,
       {
         content:
-          `${t.requesterDiscordId ? `<@${t.requesterDiscordId}> ` : ''}This ticket was closed${why}${rateable ? ' How did we do? Rate it once, from 1 to 5 stars.' : ''}`.slice(
+          `${t.requesterDiscordId ? `<@${t.requesterDiscordId}> ` : ''}${closed}${rateable ? ` ${say(locale, 'closing.ratePrompt')}` : ''}`.slice(
             0,
             2000,
           ),
         components: inThread
           ? link
-            ? ratingLinkRow(link)
+            ? ratingLinkRow(link, locale)
             : []
-          : [...(rateable ? ratingRows(t.id) : []), ...(t.requesterDiscordId ? transcriptRow(t.id) : [])],
+          : [
+              ...(rateable ? ratingRows(t.id) : []),
+              ...(t.requesterDiscordId ? transcriptRow(t.id, undefined, locale) : []),
+            ],
         allowed_mentions: { users: t.requesterDiscordId ? [t.requesterDiscordId] : [] },
         nonce: nonce(t.id, 'cl', closedAt),
         enforce_nonce: true,
@@ -278,6 +285,7 @@ async function sendClosingDm(
   x: RequestExtras,
 ): Promise<'sent' | 'refused'> {
   const t = s.ticket;
+  const locale = pickLocale(s.locale);
   try {
     const dm = await openDm(rest, t.requesterDiscordId as string, x);
     await postMessage(
@@ -285,13 +293,13 @@ async function sendClosingDm(
       dm.id,
       {
         content:
-          `Your ticket #${t.number} “${t.subject}” was closed.${rateable ? ' How did we do? Rate it once, from 1 to 5 stars.' : ''}`.slice(
+          `${say(locale, 'closing.dm', { number: t.number, subject: t.subject })}${rateable ? ` ${say(locale, 'closing.ratePrompt')}` : ''}`.slice(
             0,
             2000,
           ),
         components: [
           ...(rateable ? ratingRows(t.id, t.discordGuildId ?? undefined) : []),
-          ...transcriptRow(t.id, t.discordGuildId ?? undefined),
+          ...transcriptRow(t.id, t.discordGuildId ?? undefined, locale),
         ],
         allowed_mentions: { parse: [] },
         nonce: nonce(t.id, 'dm', closedAt),

@@ -34,6 +34,7 @@ export const openAboutMessage: CommandHandler<MessageContextMenuCommandInteracti
       channelId: threadParentOr(i),
       interactionId: i.id,
       requester: who.person,
+      locale: i.locale ?? i.guildLocale,
       categoryId: null,
       subject: `Report: a message by ${m.author.username}`.slice(0, 200),
       answers: [{ key: 'reported_message', label: 'Message text', value: content || '(no text)' }],
@@ -85,6 +86,8 @@ export const openForUser: CommandHandler<UserContextMenuCommandInteraction> = {
       guildId: who.guildId,
       channelId: threadParentOr(i),
       interactionId: i.id,
+      // Opened by staff for a member whose own language the interaction doesn't tell: the server's.
+      locale: i.guildLocale,
       requester: {
         id: user.id,
         username: user.username,

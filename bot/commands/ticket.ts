@@ -188,6 +188,7 @@ async function run(i: ChatInputCommandInteraction, ctx: Ctx, name: string): Prom
       channelId: threadParentOr(i),
       interactionId: i.id,
       requester: who.person,
+      locale: i.locale ?? i.guildLocale,
       categoryId: category?.id ?? null,
       subject,
       answers: [{ key: 'subject', label: 'Subject', value: subject }],

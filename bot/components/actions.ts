@@ -8,6 +8,8 @@ import {
 import { withTenant } from '../../db/tenant.js';
 import { claim, setPriority } from '../../db/tickets.js';
 import { AppError } from '../../lib/errors.js';
+import { pickLocale } from '../../lib/i18n/locales.js';
+import { t as say } from '../../lib/i18n/messages.js';
 import { TRANSCRIPT_LINK_MINUTES } from '../../lib/ticket-links.js';
 import { requirePermission, resolveWho } from '../auth.js';
 import { closeTicketFlow, rateFlow } from '../closing.js';
@@ -92,7 +94,7 @@ export const rateButton: ComponentHandler<ButtonInteraction> = {
     const n = Number(args[1]);
     if (!args[0] || !Number.isInteger(n) || n < 1 || n > 5 || (args[2] && !/^\d{17,20}$/.test(args[2])))
       throw new AppError('bad_request', 'This rating button is not valid.');
-    await i.showModal(ratingModal(args[0], n, args[2]));
+    await i.showModal(ratingModal(args[0], n, args[2], pickLocale(i.locale, i.guildLocale)));
   },
 };
 
@@ -109,8 +111,9 @@ export const rateForm: ComponentHandler<ModalSubmitInteraction> = {
       comment = '';
     }
     const n = Number(args[1]);
-    await rateFlow(ctx, who, ticket, n, comment || undefined);
-    await respond(i, `Thanks for rating ticket #${ticket.number} ${'★'.repeat(n)}.`);
+    const locale = pickLocale(i.locale, i.guildLocale);
+    await rateFlow(ctx, who, ticket, n, comment || undefined, locale);
+    await respond(i, say(locale, 'rating.thanks', { number: ticket.number, stars: '★'.repeat(n) }));
   },
 };
 
@@ -122,6 +125,7 @@ export const transcriptButton: ComponentHandler<ButtonInteraction> = {
   action: 'transcript',
   ack: 'defer',
   async execute(i, ctx, args) {
+    const locale = pickLocale(i.locale, i.guildLocale);
     if (args[1] && !/^\d{17,20}$/.test(args[1]))
       throw new AppError('bad_request', 'This transcript button is not valid.');
     const who = await resolveWho(ctx.deps, i.guildId ?? args[1] ?? null, personOf(i), ctx.requestId, {
@@ -129,15 +133,20 @@ export const transcriptButton: ComponentHandler<ButtonInteraction> = {
     });
     const ticket = await ticketForComponent(ctx, who, args[0], i.channelId);
     if (ticket.requesterDiscordId !== who.person.id && !(who.staff && who.permissions.has('tickets.read')))
-      throw new AppError('not_found', 'This ticket no longer exists.');
+      throw new AppError('not_found', say(locale, 'ticket.gone'));
     const url = ctx.deps.ticketPages.transcript.url(who.orgId, ticket.id);
     await respond(i, {
-      content: `The transcript of ticket #${ticket.number}. The link works for ${TRANSCRIPT_LINK_MINUTES} minutes; press Transcript again for a new one.`,
+      content: say(locale, 'transcript.answer', { number: ticket.number, minutes: TRANSCRIPT_LINK_MINUTES }),
       components: [
         {
           type: ComponentType.ActionRow,
           components: [
-            { type: ComponentType.Button, style: ButtonStyle.Link, url, label: 'Open the transcript' },
+            {
+              type: ComponentType.Button,
+              style: ButtonStyle.Link,
+              url,
+              label: say(locale, 'transcript.open'),
+            },
           ],
         },
       ],

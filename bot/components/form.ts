@@ -23,6 +23,7 @@ export const ticketForm: ComponentHandler<ModalSubmitInteraction> = {
       channelId: threadParentOr(i),
       interactionId: i.id,
       requester: who.person,
+      locale: i.locale ?? i.guildLocale,
       categoryId: category?.id ?? null,
       subject: subjectFrom(answers, category),
       answers,

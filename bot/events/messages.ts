@@ -19,6 +19,8 @@ import { upsertDiscordUser } from '../../db/users.js';
 import { newTicketRow } from '../../lib/discord/components.js';
 import { postMessage } from '../../lib/discord/rest.js';
 import { isAppError } from '../../lib/errors.js';
+import { pickLocale } from '../../lib/i18n/locales.js';
+import { t as say } from '../../lib/i18n/messages.js';
 import { counter } from '../../lib/metrics.js';
 import type { DiscordPerson } from '../auth.js';
 import type { BotDeps } from '../context.js';
@@ -156,11 +158,13 @@ export async function onMessageCreate(deps: BotDeps, m: OmitPartialGroupDMChanne
       return record(tx, ticket.id, staff);
     }));
   if (reopened) return void synced.inc({ event: 'create', outcome: 'recorded' });
+  // A message event carries no locale: the player is answered in the server's language.
+  const locale = pickLocale(m.guild?.preferredLocale);
   await postMessage(deps.client.rest, m.channelId, {
     content: staff
       ? `Ticket #${ticket.number} is closed, so this message is not part of it. Reopen it with \`/ticket reopen\` first.`
-      : `<@${m.author.id}> Ticket #${ticket.number} is closed, so staff will not see this message here. Open a new ticket to reach them.`,
-    components: staff ? [] : newTicketRow(ticket.categoryId),
+      : `<@${m.author.id}> ${say(locale, 'ticket.closedNotice', { number: ticket.number })}`,
+    components: staff ? [] : newTicketRow(ticket.categoryId, locale),
     allowed_mentions: { users: staff ? [] : [m.author.id] },
     message_reference: { message_id: m.id, fail_if_not_exists: false },
   });

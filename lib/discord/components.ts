@@ -1,4 +1,6 @@
 import { ButtonStyle, ComponentType } from 'discord.js';
+import type { Locale } from '../i18n/locales.js';
+import { t } from '../i18n/messages.js';
 
 /**
  * The components and texts of a ticket's Discord side that both the bot (when it opens a ticket)
@@ -64,7 +66,7 @@ export function ratingRows(ticketId: string, guildId?: string): unknown[] {
  * "Transcript": answered by the bot with a fresh short-lived link to the web transcript, for the
  * ticket's player or staff. Only where the button stays pressable: a DM, a dedicated channel.
  */
-export function transcriptRow(ticketId: string, guildId?: string): unknown[] {
+export function transcriptRow(ticketId: string, guildId?: string, locale: Locale = 'en-US'): unknown[] {
   return [
     {
       type: ComponentType.ActionRow,
@@ -73,7 +75,7 @@ export function transcriptRow(ticketId: string, guildId?: string): unknown[] {
           type: ComponentType.Button,
           style: ButtonStyle.Secondary,
           custom_id: `gm:transcript:${ticketId}${guildId ? `:${guildId}` : ''}`,
-          label: 'Transcript',
+          label: t(locale, 'transcript.button'),
         },
       ],
     },
@@ -84,17 +86,19 @@ export function transcriptRow(ticketId: string, guildId?: string): unknown[] {
  * A link button to the web rating page: the one kind of button Discord keeps working in a
  * locked thread (ordinary buttons are disabled there).
  */
-export function ratingLinkRow(url: string): unknown[] {
+export function ratingLinkRow(url: string, locale: Locale = 'en-US'): unknown[] {
   return [
     {
       type: ComponentType.ActionRow,
-      components: [{ type: ComponentType.Button, style: ButtonStyle.Link, url, label: 'Rate this ticket' }],
+      components: [
+        { type: ComponentType.Button, style: ButtonStyle.Link, url, label: t(locale, 'rating.linkLabel') },
+      ],
     },
   ];
 }
 
 /** "Open a new ticket" on the notice a player gets for writing in a closed ticket's thread. */
-export function newTicketRow(categoryId: string | null): unknown[] {
+export function newTicketRow(categoryId: string | null, locale: Locale = 'en-US'): unknown[] {
   return [
     {
       type: ComponentType.ActionRow,
@@ -103,7 +107,7 @@ export function newTicketRow(categoryId: string | null): unknown[] {
           type: ComponentType.Button,
           style: ButtonStyle.Primary,
           custom_id: categoryId ? `gm:open:${categoryId}` : 'gm:open',
-          label: 'Open a new ticket',
+          label: t(locale, 'ticket.newButton'),
         },
       ],
     },

@@ -13,13 +13,15 @@ export const de: Catalog = {
     'rating.onlyRequester': 'Nur der Spieler, der dieses Ticket eröffnet hat, kann es bewerten.',
     'rating.range': 'Eine Bewertung geht von 1 bis 5.',
     'rating.commentLabel': 'Möchtest du noch etwas sagen? (optional)',
-    'rating.modalTitle': 'Ticket #{number} bewerten',
+    'rating.modalTitle': 'Bewerte dein Ticket: {stars}',
     'transcript.button': 'Verlauf',
     'transcript.answer':
       'Der Verlauf von Ticket #{number}. Der Link gilt {minutes} Minuten; drück erneut auf Verlauf für einen neuen.',
     'transcript.open': 'Verlauf öffnen',
     'ticket.gone': 'Dieses Ticket gibt es nicht mehr.',
     'ticket.newButton': 'Neues Ticket eröffnen',
+    'ticket.closedNotice':
+      'Ticket #{number} ist geschlossen, das Team sieht diese Nachricht hier also nicht. Eröffne ein neues Ticket, um es zu erreichen.',
   },
   commands: {
     setup: ['einrichten', 'Diesen Server mit GameMod verbinden und Tickets einrichten'],

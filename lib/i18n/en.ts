@@ -14,13 +14,15 @@ export const en = {
     'rating.onlyRequester': 'Only the player who opened this ticket can rate it.',
     'rating.range': 'A rating is from 1 to 5.',
     'rating.commentLabel': 'Anything to add? (optional)',
-    'rating.modalTitle': 'Rate ticket #{number}',
+    'rating.modalTitle': 'Rate your ticket: {stars}',
     'transcript.button': 'Transcript',
     'transcript.answer':
       'The transcript of ticket #{number}. The link works for {minutes} minutes; press Transcript again for a new one.',
     'transcript.open': 'Open the transcript',
     'ticket.gone': 'This ticket no longer exists.',
     'ticket.newButton': 'Open a new ticket',
+    'ticket.closedNotice':
+      'Ticket #{number} is closed, so staff will not see this message here. Open a new ticket to reach them.',
   },
   commands: {},
   choices: {},

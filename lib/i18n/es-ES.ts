@@ -13,13 +13,15 @@ export const esES: Catalog = {
     'rating.onlyRequester': 'Solo el jugador que abrió este ticket puede valorarlo.',
     'rating.range': 'Una valoración va de 1 a 5.',
     'rating.commentLabel': '¿Algo que añadir? (opcional)',
-    'rating.modalTitle': 'Valorar el ticket #{number}',
+    'rating.modalTitle': 'Valora tu ticket: {stars}',
     'transcript.button': 'Transcripción',
     'transcript.answer':
       'La transcripción del ticket #{number}. El enlace funciona durante {minutes} minutos; pulsa Transcripción otra vez para obtener uno nuevo.',
     'transcript.open': 'Abrir la transcripción',
     'ticket.gone': 'Este ticket ya no existe.',
     'ticket.newButton': 'Abrir un ticket nuevo',
+    'ticket.closedNotice':
+      'El ticket #{number} está cerrado, así que el equipo no verá este mensaje aquí. Abre un ticket nuevo para contactar con él.',
   },
   commands: {
     setup: ['configurar', 'Vincular este servidor a GameMod y configurar los tickets'],

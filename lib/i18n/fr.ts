@@ -13,13 +13,15 @@ export const fr: Catalog = {
     'rating.onlyRequester': 'Seul le joueur qui a ouvert ce ticket peut le noter.',
     'rating.range': 'Une note va de 1 à 5.',
     'rating.commentLabel': 'Quelque chose à ajouter ? (facultatif)',
-    'rating.modalTitle': 'Noter le ticket #{number}',
+    'rating.modalTitle': 'Notez votre ticket : {stars}',
     'transcript.button': 'Transcription',
     'transcript.answer':
       'La transcription du ticket #{number}. Le lien est valable {minutes} minutes ; appuyez de nouveau sur Transcription pour en obtenir un autre.',
     'transcript.open': 'Ouvrir la transcription',
     'ticket.gone': 'Ce ticket n’existe plus.',
     'ticket.newButton': 'Ouvrir un nouveau ticket',
+    'ticket.closedNotice':
+      'Le ticket #{number} est fermé : l’équipe ne verra pas ce message ici. Ouvrez un nouveau ticket pour la joindre.',
   },
   commands: {
     setup: ['configurer', 'Relier ce serveur à GameMod et configurer les tickets'],

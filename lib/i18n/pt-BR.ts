@@ -13,13 +13,15 @@ export const ptBR: Catalog = {
     'rating.onlyRequester': 'Só o jogador que abriu este ticket pode avaliá-lo.',
     'rating.range': 'Uma avaliação vai de 1 a 5.',
     'rating.commentLabel': 'Algo a acrescentar? (opcional)',
-    'rating.modalTitle': 'Avaliar o ticket #{number}',
+    'rating.modalTitle': 'Avalie seu ticket: {stars}',
     'transcript.button': 'Transcrição',
     'transcript.answer':
       'A transcrição do ticket #{number}. O link funciona por {minutes} minutos; toque em Transcrição de novo para outro.',
     'transcript.open': 'Abrir a transcrição',
     'ticket.gone': 'Este ticket não existe mais.',
     'ticket.newButton': 'Abrir um novo ticket',
+    'ticket.closedNotice':
+      'O ticket #{number} está fechado, então a equipe não verá esta mensagem aqui. Abra um novo ticket para falar com ela.',
   },
   commands: {
     setup: ['configurar', 'Conectar este servidor ao GameMod e configurar os tickets'],

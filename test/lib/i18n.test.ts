@@ -41,6 +41,21 @@ describe('message catalogs', () => {
     });
   }
 
+  it("fits Discord's limits where a message is a label (a modal field 45, a button 80)", () => {
+    for (const locale of LOCALES) {
+      const m = CATALOGS[locale].messages;
+      expect(m['rating.commentLabel'].length, locale).toBeLessThanOrEqual(45);
+      expect(t(locale, 'rating.modalTitle', { stars: '★★★★★' }).length, locale).toBeLessThanOrEqual(45);
+      for (const k of [
+        'transcript.button',
+        'transcript.open',
+        'rating.linkLabel',
+        'ticket.newButton',
+      ] as const)
+        expect(m[k].length, `${locale} ${k}`).toBeLessThanOrEqual(80);
+    }
+  });
+
   it('fills placeholders and keeps an unknown one visible', () => {
     expect(t('de', 'closing.dm', { number: 12, subject: 'Lag' })).toBe(
       'Dein Ticket #12 „Lag“ wurde geschlossen.',
