@@ -35,20 +35,43 @@ async function main(): Promise<number> {
     console.log(usage());
     return 0;
   }
-  const unknown = args.filter((a) => !BENCHMARKS.some((b) => b.name === a));
+  // --json <file>: the whole run (every line, each verdict, the machine) written as JSON.
+  const at = args.indexOf('--json');
+  const jsonFile = at >= 0 ? args[at + 1] : undefined;
+  if (at >= 0 && !jsonFile) {
+    console.error(`--json needs a file name\n\n${usage()}`);
+    return 2;
+  }
+  const names = at >= 0 ? args.filter((_, k) => k !== at && k !== at + 1) : args;
+  const unknown = names.filter((a) => !BENCHMARKS.some((b) => b.name === a));
   if (unknown.length) {
     console.error(`unknown benchmark: ${unknown.join(', ')}\n\n${usage()}`);
     return 2;
   }
-  const selected = args.length ? BENCHMARKS.filter((b) => args.includes(b.name)) : BENCHMARKS;
-  const log = (msg: string) => console.log(msg);
+  const selected = names.length ? BENCHMARKS.filter((b) => names.includes(b.name)) : BENCHMARKS;
+  const run = new RunLog((msg) => console.log(msg));
+  let broke = false;
   for (const b of selected) {
-    log(`\n== ${b.name}: ${b.description}`);
+    console.log(`\n== ${b.name}: ${b.description}`);
+    run.start(b.name);
     const started = Date.now();
-    await b.run(log);
-    log(`== ${b.name} done in ${((Date.now() - started) / 1000).toFixed(1)} s`);
+    try {
+      await b.run(run.log);
+      run.finish((Date.now() - started) / 1000);
+      console.log(`== ${b.name} done in ${((Date.now() - started) / 1000).toFixed(1)} s`);
+    } catch (err) {
+      // One broken benchmark does not stop the others; the run still exits 1 at the end.
+      broke = true;
+      run.finish((Date.now() - started) / 1000, err);
+      console.error(`== ${b.name} broke:`, err);
+    }
   }
-  return 0;
+  console.log(run.summary());
+  if (jsonFile) {
+    run.writeJson(jsonFile);
+    console.log(`figures written to ${jsonFile}`);
+  }
+  return broke ? 1 : 0;
 }
 
 main().then(
