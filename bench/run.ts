@@ -3,6 +3,7 @@ import { api } from './api.js';
 import { attachments } from './attachments.js';
 import { botAck } from './bot-ack.js';
 import { botMemory } from './bot-memory.js';
+import { email } from './email.js';
 import type { Benchmark } from './lib/benchmark.js';
 import { outbox } from './outbox.js';
 import { panel } from './panel.js';
@@ -21,6 +22,7 @@ const BENCHMARKS: readonly Benchmark[] = [
   botMemory,
   panel,
   sdk,
+  email,
   analytics,
 ];
 
