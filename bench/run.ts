@@ -7,6 +7,7 @@ import { email } from './email.js';
 import type { Benchmark } from './lib/benchmark.js';
 import { outbox } from './outbox.js';
 import { panel } from './panel.js';
+import { rules } from './rules.js';
 import { sdk } from './sdk.js';
 import { tickets } from './tickets.js';
 import { webhooks } from './webhooks.js';
@@ -24,6 +25,7 @@ const BENCHMARKS: readonly Benchmark[] = [
   sdk,
   email,
   analytics,
+  rules,
 ];
 
 function usage(): string {
