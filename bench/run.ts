@@ -5,6 +5,7 @@ import { botAck } from './bot-ack.js';
 import { botMemory } from './bot-memory.js';
 import { email } from './email.js';
 import type { Benchmark } from './lib/benchmark.js';
+import { RunLog } from './lib/summary.js';
 import { outbox } from './outbox.js';
 import { panel } from './panel.js';
 import { rules } from './rules.js';
@@ -30,7 +31,7 @@ const BENCHMARKS: readonly Benchmark[] = [
 
 function usage(): string {
   const names = BENCHMARKS.map((b) => `  ${b.name.padEnd(12)} ${b.description}`).join('\n');
-  return `usage: npm run bench [-- <name>...]\n\nbenchmarks:\n${names}`;
+  return `usage: npm run bench [-- [--json <file>] <name>...]\n\nbenchmarks:\n${names}`;
 }
 
 async function main(): Promise<number> {
