@@ -1,16 +1,7 @@
-import { createHash } from 'node:crypto';
 import { type ApiTokenScope, apiTokenScope } from './api-tokens.js';
 import { type Actor, recordChange } from './changes.js';
-import {
-  hashCredential,
-  issueCredential,
-  looksLikeCredential,
-  touchLastUsed,
-  UsageThrottle,
-} from './credentials.js';
-import { mapDbError } from './errors.js';
+import { hashCredential, issueCredential, looksLikeCredential } from './credentials.js';
 import { emitGrantRevoked, type OAuthClientAuth } from './oauth-clients.js';
-import type { Pool } from './pool.js';
 import type { Tx } from './tenant.js';
 
 /**

@@ -7,7 +7,6 @@ import { useTestDb } from '../support/db.js';
 import { makeOrg, type OrgFixture } from '../support/fixtures.js';
 import {
   authorizeUrl,
-  confidential,
   consentCode,
   decide,
   exchange,

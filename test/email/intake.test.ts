@@ -237,7 +237,9 @@ describe('concurrent intake', () => {
       ),
     );
     expect(results.filter((r) => r.status === 'rejected')).toEqual([]);
-    expect(results.map((r) => r.status === 'fulfilled' && r.value.status)).toEqual(Array(12).fill('new_ticket'));
+    expect(results.map((r) => r.status === 'fulfilled' && r.value.status)).toEqual(
+      Array(12).fill('new_ticket'),
+    );
   });
 });
 

@@ -107,7 +107,7 @@ export const miscRoutes: Route[] = [
     template: '/users/@me/guilds/:guild_id/member',
     auth: 'bot-or-bearer',
     handler: (req, fake) => {
-      if (!req.bearer || !req.bearer.scopes.includes('guilds.members.read')) return Errors.unauthorized();
+      if (!req.bearer?.scopes.includes('guilds.members.read')) return Errors.unauthorized();
       const guild = fake.state.guilds.get(req.params['guild_id'] ?? '');
       if (!guild?.members.has(req.bearer.userId)) return Errors.unknownGuild();
       return ok(fake.state.memberPayload(guild.id, req.bearer.userId));
