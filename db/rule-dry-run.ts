@@ -37,9 +37,10 @@ export async function dryRun(tx: Tx, raw: unknown): Promise<DryRunResult[]> {
   const input = parseInput(dryRunInput, raw);
   const rule = input.ruleId ? await getRule(tx, input.ruleId) : input.rule;
   if (!rule) throw new AppError('validation_failed', 'give either ruleId or rule');
+  // By number, not created_at: tickets opened in one transaction share their created_at.
   const recent = await tx.query<{ id: string; number: number }>(
     `select id, number from tickets where org_id = $1::uuid and merged_into_id is null
-     order by created_at desc, id desc limit $2::int`,
+     order by number desc limit $2::int`,
     [tx.orgId, input.limit],
   );
   const out: DryRunResult[] = [];

@@ -1,9 +1,9 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { foldOrg } from '../../db/analytics-fold.js';
 import { withTenant } from '../../db/tenant.js';
 import { assign } from '../../db/ticket-actions.js';
 import { rate, setStatus } from '../../db/ticket-status.js';
 import { openTicket, reply } from '../../db/tickets.js';
+import { foldCaughtUp } from '../support/analytics.js';
 import { useTestDb } from '../support/db.js';
 import { makeOrg, type OrgFixture } from '../support/fixtures.js';
 import { type Caller, errorCode, startTestApi, type TestApi } from './support.js';
@@ -37,7 +37,7 @@ beforeAll(async () => {
     await setStatus(tx, { ticketId: a.ticket.id, status: 'solved' }, org.owner);
     await rate(tx, { ticketId: a.ticket.id, rating: 5 }, org.owner);
   });
-  await withTenant(db.app, org.orgId, (tx) => foldOrg(tx));
+  await foldCaughtUp(db.app, org.orgId);
   reader = await api.tokenFor(db.app, org.orgId, ['analytics:read']);
   ticketsOnly = await api.tokenFor(db.app, org.orgId, ['tickets:read']);
 });

@@ -15,26 +15,28 @@ export interface SdkWorld {
   otherOrg: OrgFixture;
 }
 
+/** A game of `org`'s with a client key and a server secret. */
+export interface SdkGame {
+  gameId: string;
+  clientKey: string;
+  serverSecret: string;
+}
+
+export function newSdkGame(db: TestDb, org: OrgFixture, slug: string): Promise<SdkGame> {
+  return withTenant(db.app, org.orgId, async (tx) => {
+    const game = await createGame(tx, { name: slug, slug }, org.owner);
+    const client = await createGameKey(tx, { gameId: game.id, name: 'client' }, org.owner);
+    const server = await createGameKey(tx, { gameId: game.id, name: 'server', kind: 'server' }, org.owner);
+    return { gameId: game.id, clientKey: client.plaintext, serverSecret: server.plaintext };
+  });
+}
+
 export async function sdkWorld(db: TestDb, name: string): Promise<SdkWorld> {
   const org = await makeOrg(db.app, `${name} A`);
   const otherOrg = await makeOrg(db.app, `${name} B`);
-  const made = async (o: OrgFixture, slug: string) =>
-    withTenant(db.app, o.orgId, async (tx) => {
-      const game = await createGame(tx, { name: slug, slug }, o.owner);
-      const client = await createGameKey(tx, { gameId: game.id, name: 'client' }, o.owner);
-      const server = await createGameKey(tx, { gameId: game.id, name: 'server', kind: 'server' }, o.owner);
-      return { gameId: game.id, client: client.plaintext, server: server.plaintext };
-    });
-  const a = await made(org, 'quest');
-  const b = await made(otherOrg, 'other');
-  return {
-    org,
-    otherOrg,
-    gameId: a.gameId,
-    clientKey: a.client,
-    serverSecret: a.server,
-    otherOrgKey: b.client,
-  };
+  const a = await newSdkGame(db, org, 'quest');
+  const b = await newSdkGame(db, otherOrg, 'other');
+  return { org, otherOrg, ...a, otherOrgKey: b.clientKey };
 }
 
 /** An /sdk/v1 request with a game key (none when `key` is null). */

@@ -111,6 +111,7 @@ describe('game keys', () => {
       orgId: org.orgId,
       gameId: game.id,
       keyId: key.id,
+      kind: 'client',
       scopes: key.scopes,
     });
     const used = await db.admin.query<{ last_used_at: Date | null }>(

@@ -1,9 +1,8 @@
 import { readFile } from 'node:fs/promises';
 import type { BrowserContext, Page } from 'playwright-core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { foldOrg } from '../../db/analytics-fold.js';
 import { demoUserId } from '../../db/seed-users.js';
-import { withTenant } from '../../db/tenant.js';
+import { foldCaughtUp } from '../support/analytics.js';
 import { useTestDb } from '../support/db.js';
 import { collectErrors, type PanelRig, seriousViolations, shot, startPanelRig } from './support.js';
 
@@ -57,7 +56,7 @@ beforeAll(async () => {
     await db.admin.query<{ id: string }>('select org_id as id from memberships where user_id = $1', [adminId])
   ).rows[0]?.id as string;
   // The workers' fold is off in this rig: fold the demo workspace once, as the 2 s job would.
-  await withTenant(db.app, orgId, (tx) => foldOrg(tx));
+  await foldCaughtUp(db.app, orgId);
   admin = await signedIn('admin');
   errors = collectErrors(admin);
 }, 60_000);

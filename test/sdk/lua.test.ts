@@ -71,9 +71,14 @@ describe('Lua SDK', () => {
       }, async ({ expect }) => {
         runs += 1;
         const runId = `${lua.replace('.', '')}-${adapter}-${runs}-${Date.now().toString(36)}`;
-        const run = await runProgram(lua, [join(LUA_DIR, 'test/run.lua'), server.configFor(adapter, runId)], {
-          timeoutMs: 80_000,
-        });
+        const game = await server.newGame(runId.toLowerCase());
+        const run = await runProgram(
+          lua,
+          [join(LUA_DIR, 'test/run.lua'), server.configFor(adapter, runId, game)],
+          {
+            timeoutMs: 80_000,
+          },
+        );
         const { passed, failed } = checks(run);
         expect(failed, run.output).toEqual([]);
         expect(run.code, run.output).toBe(0);
@@ -88,7 +93,7 @@ describe('Lua SDK', () => {
           'select origin, game_id as "gameId", org_id as "orgId" from tickets where id = $1::uuid',
           [run.result.ticketId],
         );
-        expect(ticket.rows).toEqual([{ origin: 'game', gameId: server.world.gameId, orgId }]);
+        expect(ticket.rows).toEqual([{ origin: 'game', gameId: game.gameId, orgId }]);
         const same = await admin.query(
           'select count(*)::int as n from tickets where org_id = $1::uuid and subject = $2::text',
           [orgId, `Stuck in a wall ${runId}`],

@@ -5,7 +5,7 @@ import { createServer, request, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { type SdkWorld, sdkWorld } from '../api/sdk-support.js';
+import { newSdkGame, type SdkGame, type SdkWorld, sdkWorld } from '../api/sdk-support.js';
 import { startTestApi, type TestApi } from '../api/support.js';
 import type { TestDb } from '../support/db.js';
 
@@ -77,8 +77,10 @@ export interface SdkTestServer {
   deadUrl: string;
   flakyLog: ProxyLog;
   dir: string;
-  /** The config file an SDK's test program reads, for one run. */
-  configFor(adapter: string, runId: string): string;
+  /** A game of its own in the world's org, for runs that go side by side (announcements are per game). */
+  newGame(slug: string): Promise<SdkGame>;
+  /** The config file an SDK's test program reads, for one run (on the world's game by default). */
+  configFor(adapter: string, runId: string, game?: SdkGame): string;
   close(): Promise<void>;
 }
 
@@ -119,12 +121,13 @@ export async function startSdkTestServer(db: TestDb, name: string): Promise<SdkT
     deadUrl,
     flakyLog,
     dir,
-    configFor(adapter, runId) {
+    newGame: (slug) => newSdkGame(db, world.org, slug),
+    configFor(adapter, runId, game = world) {
       const file = join(dir, `${runId}.json`);
       const config = {
         baseUrl,
-        clientKey: world.clientKey,
-        serverSecret: world.serverSecret,
+        clientKey: game.clientKey,
+        serverSecret: game.serverSecret,
         deadUrl,
         flakyUrl,
         limitedUrl,
