@@ -15,7 +15,7 @@ import { createLogger } from '../lib/logger.js';
 import { createSecretBox } from '../lib/secret-box.js';
 import { randomSecretKey } from '../lib/secret-key.js';
 import { LocalStorage } from '../lib/storage/index.js';
-import { impliedJobs } from '../workers/outbox-relay.js';
+import { impliedJobs } from '../workers/event-jobs.js';
 import { FILE_COPIES_AT_ONCE, startWorkerRuntime } from '../workers/runtime.js';
 import type { Benchmark } from './lib/benchmark.js';
 import { withCluster } from './lib/cluster.js';

@@ -12,7 +12,7 @@ import { openTicket } from '../../db/tickets.js';
 import { LocalStorage } from '../../lib/storage/index.js';
 import { attachmentKey, copyAttachments, discordFileHosts } from '../../workers/attachments.js';
 import type { WorkerDeps } from '../../workers/deps.js';
-import { impliedJobs } from '../../workers/outbox-relay.js';
+import { impliedJobs } from '../../workers/event-jobs.js';
 import { useTestDb } from '../support/db.js';
 import { type FakeDiscord, startFakeDiscord } from '../support/fake-discord/index.js';
 import { makeOrg } from '../support/fixtures.js';

@@ -3,7 +3,7 @@ import { withTenant } from '../../db/tenant.js';
 import { openTicket, reply, setStatus } from '../../db/tickets.js';
 import { autoCloseSweep } from '../../workers/auto-close.js';
 import { manualClock } from '../../workers/clock.js';
-import { impliedJobs } from '../../workers/outbox-relay.js';
+import { impliedJobs } from '../../workers/event-jobs.js';
 import { useTestDb } from '../support/db.js';
 import { makeOrg } from '../support/fixtures.js';
 import { testDeps, uniquePrefix } from './support.js';

@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { impliedJobs } from '../../workers/outbox-relay.js';
+import { impliedJobs } from '../../workers/event-jobs.js';
 
 // What the relay makes of the close-request and category events (pure: the event alone decides).
 
