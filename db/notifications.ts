@@ -1,0 +1,270 @@
+import { z } from 'zod';
+import type { NotificationEvent, OutboundChannel } from './notification-prefs.js';
+import { id } from './schemas.js';
+import type { Tx } from './tenant.js';
+import { parseInput } from './validate.js';
+
+/**
+ * Staff notifications: what the worker (workers/notifications.ts) records for each member an
+ * outbox event concerns, the deliveries it owes on the outbound channels, and the member's own
+ * notification centre as the API reads it. Every read and write here is scoped to one member.
+ */
+
+/** The live event the panel's bell hears; published on the member's own topic only (lib/live.ts). */
+export const NOTIFICATION_CREATED = 'notification.created';
+
+export interface Notification {
+  id: string;
+  event: NotificationEvent;
+  ticketId: string | null;
+  ticketNumber: number | null;
+  title: string;
+  body: string | null;
+  readAt: Date | null;
+  createdAt: Date;
+}
+
+export type DeliveryStatus = 'pending' | 'sent' | 'failed' | 'skipped' | 'digest';
+
+export interface NewNotification {
+  userId: string;
+  event: NotificationEvent;
+  ticketId: string | null;
+  title: string;
+  body: string | null;
+  inPanel: boolean;
+  deliveries: { channel: OutboundChannel; status: DeliveryStatus; reason?: string }[];
+}
+
+/**
+ * Records one event's notifications, each member once: a member who already has a row for this
+ * outbox event is left out (a replayed job), with its deliveries. The panel's live event is
+ * written to the outbox in the same transaction, so the bell hears only of what was stored.
+ * Returns the members notified now.
+ */
+export async function recordNotifications(
+  tx: Tx,
+  outboxId: number,
+  items: readonly NewNotification[],
+): Promise<string[]> {
+  if (!items.length) return [];
+  const r = await tx.query<{ id: string; userId: string; inPanel: boolean; createdAt: Date }>(
+    `insert into notifications (org_id, user_id, outbox_id, event, ticket_id, title, body, in_panel)
+     select $1::uuid, u, $2::bigint, e, t, ti, b, p
+     from unnest($3::uuid[], $4::text[], $5::uuid[], $6::text[], $7::text[], $8::boolean[]) as x(u, e, t, ti, b, p)
+     on conflict (org_id, outbox_id, user_id) do nothing
+     returning id, user_id as "userId", in_panel as "inPanel", created_at as "createdAt"`,
+    [
+      tx.orgId,
+      outboxId,
+      items.map((i) => i.userId),
+      items.map((i) => i.event),
+      items.map((i) => i.ticketId),
+      items.map((i) => i.title),
+      items.map((i) => i.body),
+      items.map((i) => i.inPanel),
+    ],
+  );
+  const made = new Map(r.rows.map((row) => [row.userId, row]));
+  const deliveries = items.flatMap((i) => {
+    const row = made.get(i.userId);
+    return row ? i.deliveries.map((d) => ({ ...d, notificationId: row.id })) : [];
+  });
+  if (deliveries.length) {
+    await tx.query(
+      `insert into notification_deliveries (org_id, notification_id, channel, status, reason)
+       select $1::uuid, n, c, s, r from unnest($2::uuid[], $3::text[], $4::text[], $5::text[]) as x(n, c, s, r)`,
+      [
+        tx.orgId,
+        deliveries.map((d) => d.notificationId),
+        deliveries.map((d) => d.channel),
+        deliveries.map((d) => d.status),
+        deliveries.map((d) => d.reason ?? null),
+      ],
+    );
+  }
+  const live = items.flatMap((i) => {
+    const row = made.get(i.userId);
+    if (!row?.inPanel) return [];
+    const notification = {
+      id: row.id,
+      event: i.event,
+      ticketId: i.ticketId,
+      title: i.title,
+      body: i.body,
+      readAt: null,
+      createdAt: row.createdAt,
+    };
+    return [{ id: row.id, payload: JSON.stringify({ userId: i.userId, notification }) }];
+  });
+  if (live.length) {
+    await tx.query(
+      `insert into outbox (org_id, event_type, aggregate_type, aggregate_id, payload)
+       select $1::uuid, $2::text, 'notification', a, p from unnest($3::uuid[], $4::jsonb[]) as x(a, p)`,
+      [tx.orgId, NOTIFICATION_CREATED, live.map((l) => l.id), live.map((l) => l.payload)],
+    );
+  }
+  return [...made.keys()];
+}
+
+export interface PendingDelivery {
+  notificationId: string;
+  channel: OutboundChannel;
+  userId: string;
+  displayName: string;
+  email: string | null;
+  discordUserId: string | null;
+  event: NotificationEvent;
+  title: string;
+  body: string | null;
+  ticketId: string | null;
+  ticketNumber: number | null;
+}
+
+/** What one outbox event's notifications still owe the outbound channels (a retry sends only these). */
+export async function pendingDeliveries(tx: Tx, outboxId: number): Promise<PendingDelivery[]> {
+  const r = await tx.query<PendingDelivery>(
+    `select d.notification_id as "notificationId", d.channel, n.user_id as "userId", u.display_name as "displayName",
+       u.email, da.discord_user_id as "discordUserId", n.event, n.title, n.body, n.ticket_id as "ticketId",
+       t.number as "ticketNumber"
+     from notifications n
+     join notification_deliveries d on d.org_id = n.org_id and d.notification_id = n.id and d.status = 'pending'
+     join users u on u.id = n.user_id
+     left join discord_accounts da on da.user_id = n.user_id
+     left join tickets t on t.org_id = n.org_id and t.id = n.ticket_id
+     where n.org_id = $1::uuid and n.outbox_id = $2::bigint
+     order by n.user_id, d.channel`,
+    [tx.orgId, outboxId],
+  );
+  return r.rows;
+}
+
+export async function markDelivery(
+  tx: Tx,
+  notificationId: string,
+  channel: OutboundChannel,
+  status: Exclude<DeliveryStatus, 'pending'>,
+  reason?: string,
+): Promise<void> {
+  await tx.query(
+    `update notification_deliveries set status = $4::text, reason = $5::text, updated_at = now()
+     where org_id = $1::uuid and notification_id = $2::uuid and channel = $3::text`,
+    [tx.orgId, notificationId, channel, status, reason?.slice(0, 500) ?? null],
+  );
+}
+
+/** Of these users, the members who may read the org's tickets (the API's `tickets.read`). */
+export async function ticketReaders(tx: Tx, userIds: readonly string[]): Promise<Set<string>> {
+  if (!userIds.length) return new Set();
+  // As permissionsOf: a membership made from a Discord role mapping grants nothing here.
+  const r = await tx.query<{ userId: string }>(
+    `select distinct m.user_id as "userId" from memberships m
+     join role_permissions rp on rp.org_id = m.org_id and rp.role_id = m.role_id and rp.permission_key = 'tickets.read'
+     join users u on u.id = m.user_id and u.disabled_at is null
+     where m.org_id = $1::uuid and m.user_id = any($2::uuid[])
+       and not exists (select 1 from discord_staff_grants g
+                       where g.org_id = m.org_id and g.user_id = m.user_id and g.role_id = m.role_id)`,
+    [tx.orgId, userIds],
+  );
+  return new Set(r.rows.map((x) => x.userId));
+}
+
+export async function teamMemberIds(tx: Tx, teamId: string): Promise<string[]> {
+  const r = await tx.query<{ userId: string }>(
+    'select user_id as "userId" from team_members where org_id = $1::uuid and team_id = $2::uuid',
+    [tx.orgId, teamId],
+  );
+  return r.rows.map((x) => x.userId);
+}
+
+/**
+ * The members a note mentions: `@` followed by a member's display name or Discord username, case
+ * insensitive, ending at a character that cannot continue a name. Names may hold spaces
+ * (`@Ana Lima`), so each member's names are looked for rather than words parsed out.
+ */
+export async function mentionedMembers(tx: Tx, text: string): Promise<string[]> {
+  if (!text.includes('@')) return [];
+  const r = await tx.query<{ userId: string; names: string[] }>(
+    `select m.user_id as "userId", array_remove(array[u.display_name, da.username, da.global_name], null) as names
+     from memberships m join users u on u.id = m.user_id
+     left join discord_accounts da on da.user_id = m.user_id
+     where m.org_id = $1::uuid`,
+    [tx.orgId],
+  );
+  const lower = text.toLowerCase();
+  return r.rows
+    .filter((m) =>
+      m.names.some((name) => {
+        const needle = `@${name.toLowerCase()}`;
+        for (let at = lower.indexOf(needle); at >= 0; at = lower.indexOf(needle, at + 1)) {
+          const next = lower.charAt(at + needle.length);
+          if (!next || !/[\p{L}\p{N}_.-]/u.test(next)) return true;
+        }
+        return false;
+      }),
+    )
+    .map((m) => m.userId);
+}
+
+// ---------------------------------------------------------------------------------------------
+// The member's notification centre (the API)
+
+export const listInput = z.object({
+  unread: z.boolean().default(false),
+  /** Keyset cursor: the id of the last notification of the previous page. */
+  before: id.optional(),
+  limit: z.number().int().min(1).max(100).default(30),
+});
+
+const COLUMNS = `n.id, n.event, n.ticket_id as "ticketId", t.number as "ticketNumber", n.title, n.body,
+  n.read_at as "readAt", n.created_at as "createdAt"`;
+
+/** Newest first. */
+export async function listNotifications(
+  tx: Tx,
+  userId: string,
+  raw: z.input<typeof listInput> = {},
+): Promise<Notification[]> {
+  const input = parseInput(listInput, raw);
+  const r = await tx.query<Notification>(
+    `select ${COLUMNS} from notifications n
+     left join tickets t on t.org_id = n.org_id and t.id = n.ticket_id
+     where n.org_id = $1::uuid and n.user_id = $2::uuid and n.in_panel
+       and (not $3::boolean or n.read_at is null)
+       and ($4::uuid is null or (n.created_at, n.id) < (select created_at, id from notifications
+                                                       where org_id = $1::uuid and id = $4::uuid))
+     order by n.created_at desc, n.id desc limit $5::int`,
+    [tx.orgId, userId, input.unread, input.before ?? null, input.limit],
+  );
+  return r.rows;
+}
+
+export async function unreadCount(tx: Tx, userId: string): Promise<number> {
+  const r = await tx.query<{ n: number }>(
+    `select count(*)::int as n from notifications
+     where org_id = $1::uuid and user_id = $2::uuid and in_panel and read_at is null`,
+    [tx.orgId, userId],
+  );
+  return r.rows[0]?.n ?? 0;
+}
+
+export const markReadInput = z.object({ ids: z.array(id).min(1).max(100) });
+
+/** Marks some of the member's own notifications read; returns how many changed. */
+export async function markRead(tx: Tx, userId: string, raw: z.input<typeof markReadInput>): Promise<number> {
+  const input = parseInput(markReadInput, raw);
+  const r = await tx.query(
+    `update notifications set read_at = now()
+     where org_id = $1::uuid and user_id = $2::uuid and id = any($3::uuid[]) and read_at is null`,
+    [tx.orgId, userId, input.ids],
+  );
+  return r.rowCount ?? 0;
+}
+
+export async function markAllRead(tx: Tx, userId: string): Promise<number> {
+  const r = await tx.query(
+    `update notifications set read_at = now() where org_id = $1::uuid and user_id = $2::uuid and read_at is null`,
+    [tx.orgId, userId],
+  );
+  return r.rowCount ?? 0;
+}
