@@ -103,6 +103,8 @@ export const JOBS = {
   'analytics.fold': { queue: 'timers', schema: z.object({}) },
   /** Scheduled: retries jobs that ran out of attempts (a long Postgres outage), unless permanent. */
   'jobs.retry_failed': { queue: 'maintenance', schema: z.object({}) },
+  /** Scheduled: applies every organization's retention policies in small batches (workers/retention.ts). */
+  'retention.apply': { queue: 'maintenance', schema: z.object({}) },
 } as const;
 
 export type JobName = keyof typeof JOBS;

@@ -23,6 +23,7 @@ import { pruneOutbox, retryFailedJobs, sweepWebhookRetries } from './maintenance
 import { OutboxRelay } from './outbox-relay.js';
 import { syncPanels } from './panels.js';
 import { createQueues, type Handlers, type Queues, startProcessors } from './queues.js';
+import { RETENTION_EVERY_MS, retentionSweep } from './retention.js';
 import { runRulesJob } from './rules.js';
 import { fireSlaTimer, recomputeOrg, recomputeSla, SLA_SWEEP_EVERY_MS, slaSweep } from './sla.js';
 import { syncTicket } from './ticket-sync.js';
@@ -63,6 +64,7 @@ export interface RuntimeOptions {
         pruneEveryMs?: number;
         outboxRetentionDays?: number;
         analyticsEveryMs?: number;
+        retentionEveryMs?: number;
       }
     | false;
   /** Run the job processors (off for a relay-only process or a test that inspects queued jobs). */
@@ -140,6 +142,9 @@ export function handlersFor(deps: WorkerDeps, retentionDays: number): Handlers {
     'analytics.fold': async () => {
       await foldAnalytics(deps);
     },
+    'retention.apply': async () => {
+      await retentionSweep(deps);
+    },
   };
 }
 
@@ -210,6 +215,11 @@ export async function startWorkerRuntime(opts: RuntimeOptions): Promise<WorkerRu
         });
   if (schedulers) {
     const maint = queues.get('maintenance');
+    await maint.upsertJobScheduler(
+      'retention-apply',
+      { every: schedulers.retentionEveryMs ?? RETENTION_EVERY_MS },
+      { name: 'retention.apply', data: {} },
+    );
     await maint.upsertJobScheduler(
       'autoclose-sweep',
       { every: schedulers.autoCloseEveryMs ?? 60_000 },

@@ -7,6 +7,7 @@ import {
   RETENTION_TARGETS,
   setRetentionPolicy,
 } from '../../db/retention.js';
+import { previewRetention } from '../../db/retention-apply.js';
 import { actorOf } from './helpers.js';
 import { errorResponses, okSchema, orgParams } from './schemas.js';
 import { at } from './settings-schemas.js';
@@ -21,6 +22,19 @@ export const retentionPolicySchema = z
     updatedAt: at,
   })
   .meta({ id: 'RetentionPolicy' });
+
+export const retentionPreviewSchema = z
+  .object({
+    target: z.enum(RETENTION_TARGETS),
+    action: z.enum(RETENTION_ACTIONS),
+    days: z.number().int(),
+    rows: z
+      .number()
+      .int()
+      .describe('rows older than the cutoff that the policy would purge or anonymise now'),
+    cutoff: at,
+  })
+  .meta({ id: 'RetentionPreviewItem' });
 
 const T = ['retention'];
 const access = { permission: 'retention.manage' } as const;
@@ -63,6 +77,23 @@ export const retentionRoutes: FastifyPluginAsyncZod = async (app) => {
     },
     async (req) =>
       req.inOrg((tx) => setRetentionPolicy(tx, { ...req.body, target: req.params.target }, actorOf(req))),
+  );
+
+  app.post(
+    '/v1/orgs/:orgId/retention/preview',
+    {
+      config: { access },
+      schema: {
+        tags: T,
+        operationId: 'previewRetention',
+        summary: 'Dry run: what applying the retention policies now would purge or anonymise, per target',
+        params: orgParams,
+        response: { 200: z.object({ items: z.array(retentionPreviewSchema) }), ...errorResponses },
+      },
+    },
+    async (req) => ({
+      items: await req.inOrg(async (tx) => previewRetention(tx, await listRetentionPolicies(tx), new Date())),
+    }),
   );
 
   app.delete(

@@ -1,0 +1,240 @@
+import { recordChange, SYSTEM } from './changes.js';
+import type { RetentionAction, RetentionPolicy, RetentionTarget } from './retention.js';
+import type { Tx } from './tenant.js';
+
+/**
+ * Applying retention policies, one small batch per transaction (workers/retention.ts runs the
+ * loop). Each batch locks at most `limit` rows with `for update skip locked`, so a run never holds
+ * many locks, never waits on a row a request is changing (it takes it next time) and never blocks
+ * ticket opens or replies for long.
+ *
+ * What "older than N days" means per target:
+ * - tickets: closed more than N days ago (open, pending or solved tickets are never touched);
+ *   purge deletes them with their conversation, attachments and mail; anonymise keeps the row
+ *   (numbers, statuses and timings for analytics) without subject, requester, fields or comments.
+ * - messages: written more than N days ago; anonymise blanks the body and drops the player author.
+ * - attachments: uploaded more than N days ago; a file has no anonymous form, so both actions
+ *   remove the row and its stored object.
+ * - player_sessions: started more than N days ago; anonymise drops the IP hash, platform and version.
+ * - audit_logs: written more than N days ago; purge only (through gm_purge_audit_logs, the app
+ *   role may not delete audit rows itself).
+ *
+ * Analytics stay right on their own: deleting tickets or messages notes the deletion
+ * (gm_analytics_note_deleted) and the next fold retracts what they contributed.
+ */
+
+export interface RetentionBatch {
+  /** Rows of the target purged or anonymised. */
+  rows: number;
+  /** Storage keys of objects whose rows are gone: the caller deletes them after commit. */
+  storageKeys: string[];
+}
+
+/** The anonymised subject of ticket `number`. */
+export const anonymisedSubject = (n: number | string) => `Ticket #${n}`;
+
+const before = (now: Date, days: number) => new Date(now.getTime() - days * 24 * 3600_000);
+
+type Sql = { text: string; hasKeys: boolean };
+
+// $1 org, $2 cutoff, $3 limit. Each statement returns rows `n` (count) and `keys` (text[] or null).
+const BATCH_SQL: Record<RetentionTarget, Partial<Record<RetentionAction, Sql>>> = {
+  tickets: {
+    purge: {
+      hasKeys: true,
+      text: `with doomed as (
+               select id from tickets
+                where org_id = $1::uuid and status = 'closed' and closed_at < $2::timestamptz
+                order by closed_at limit $3::int for update skip locked
+             ), files as (
+               select a.storage_key as key from attachments a
+                where a.org_id = $1::uuid and a.storage_key is not null
+                  and (a.ticket_id in (select id from doomed)
+                       or a.message_id in (select m.id from messages m
+                                            where m.org_id = $1::uuid and m.ticket_id in (select id from doomed)))
+             ), mail as (
+               delete from email_messages e
+                where e.org_id = $1::uuid and e.ticket_id in (select id from doomed)
+               returning e.raw_storage_key as key
+             ), gone as (
+               delete from tickets t where t.org_id = $1::uuid and t.id in (select id from doomed) returning 1
+             )
+             select (select count(*) from gone)::int as n,
+                    array(select key from files union all select key from mail where key is not null) as keys`,
+    },
+    anonymise: {
+      hasKeys: false,
+      text: `with doomed as (
+               select id from tickets
+                where org_id = $1::uuid and status = 'closed' and closed_at < $2::timestamptz
+                  and (requester_id is not null or subject <> 'Ticket #' || number
+                       or rating_comment is not null or close_reason is not null or custom_fields <> '{}')
+                order by closed_at limit $3::int for update skip locked
+             ), threads as (
+               delete from email_threads e where e.org_id = $1::uuid and e.ticket_id in (select id from doomed)
+             ), dms as (
+               delete from discord_dm_tickets d where d.org_id = $1::uuid and d.ticket_id in (select id from doomed)
+             ), done as (
+               update tickets t set subject = 'Ticket #' || t.number, requester_id = null,
+                      rating_comment = null, close_reason = null, custom_fields = '{}'
+                where t.org_id = $1::uuid and t.id in (select id from doomed) returning 1
+             )
+             select (select count(*) from done)::int as n, null::text[] as keys`,
+    },
+  },
+  messages: {
+    purge: {
+      hasKeys: true,
+      text: `with doomed as (
+               select id from messages where org_id = $1::uuid and created_at < $2::timestamptz
+                order by created_at limit $3::int for update skip locked
+             ), files as (
+               select a.storage_key as key from attachments a
+                where a.org_id = $1::uuid and a.message_id in (select id from doomed) and a.storage_key is not null
+             ), gone as (
+               delete from messages m where m.org_id = $1::uuid and m.id in (select id from doomed) returning 1
+             )
+             select (select count(*) from gone)::int as n, array(select key from files) as keys`,
+    },
+    anonymise: {
+      hasKeys: false,
+      text: `with doomed as (
+               select id from messages where org_id = $1::uuid and created_at < $2::timestamptz
+                  and (body <> '' or author_player_id is not null)
+                order by created_at limit $3::int for update skip locked
+             ), done as (
+               update messages m set body = '', author_player_id = null
+                where m.org_id = $1::uuid and m.id in (select id from doomed) returning 1
+             )
+             select (select count(*) from done)::int as n, null::text[] as keys`,
+    },
+  },
+  attachments: {
+    purge: {
+      hasKeys: true,
+      text: `with doomed as (
+               select id from attachments where org_id = $1::uuid and created_at < $2::timestamptz
+                order by created_at limit $3::int for update skip locked
+             ), gone as (
+               delete from attachments a where a.org_id = $1::uuid and a.id in (select id from doomed)
+               returning a.storage_key as key
+             )
+             select (select count(*) from gone)::int as n,
+                    array(select key from gone where key is not null) as keys`,
+    },
+  },
+  player_sessions: {
+    purge: {
+      hasKeys: false,
+      text: `with doomed as (
+               select id from player_sessions where org_id = $1::uuid and started_at < $2::timestamptz
+                order by started_at limit $3::int for update skip locked
+             ), gone as (
+               delete from player_sessions s where s.org_id = $1::uuid and s.id in (select id from doomed) returning 1
+             )
+             select (select count(*) from gone)::int as n, null::text[] as keys`,
+    },
+    anonymise: {
+      hasKeys: false,
+      text: `with doomed as (
+               select id from player_sessions where org_id = $1::uuid and started_at < $2::timestamptz
+                  and num_nonnulls(ip_hash, platform, client_version) > 0
+                order by started_at limit $3::int for update skip locked
+             ), done as (
+               update player_sessions s set ip_hash = null, platform = null, client_version = null
+                where s.org_id = $1::uuid and s.id in (select id from doomed) returning 1
+             )
+             select (select count(*) from done)::int as n, null::text[] as keys`,
+    },
+  },
+  audit_logs: {
+    purge: {
+      hasKeys: false,
+      text: `select gm_purge_audit_logs($2::timestamptz, $3::int) as n, null::text[] as keys
+              where $1::uuid is not null`,
+    },
+  },
+};
+
+// Attachments have no anonymous form: anonymise removes them as purge does.
+const sqlFor = (p: Pick<RetentionPolicy, 'target' | 'action'>): Sql => {
+  const byAction = BATCH_SQL[p.target];
+  const sql = byAction[p.action] ?? byAction.purge;
+  if (!sql) throw new Error(`no retention statement for ${p.target}/${p.action}`);
+  return sql;
+};
+
+/** Applies one policy to at most `limit` rows; a batch with fewer rows than `limit` was the last. */
+export async function applyRetentionBatch(
+  tx: Tx,
+  policy: Pick<RetentionPolicy, 'target' | 'action' | 'days'>,
+  now: Date,
+  limit = 500,
+): Promise<RetentionBatch> {
+  const r = await tx.query<{ n: number; keys: string[] | null }>(sqlFor(policy).text, [
+    tx.orgId,
+    before(now, policy.days),
+    limit,
+  ]);
+  const row = r.rows[0] ?? { n: 0, keys: null };
+  return { rows: row.n, storageKeys: row.keys ?? [] };
+}
+
+// $1 org, $2 cutoff: what a batch would select, counted.
+const PREVIEW_SQL: Record<RetentionTarget, string> = {
+  tickets: `select count(*)::int as n from tickets
+             where org_id = $1::uuid and status = 'closed' and closed_at < $2::timestamptz
+               and ($3::text = 'purge' or requester_id is not null or subject <> 'Ticket #' || number
+                    or rating_comment is not null or close_reason is not null or custom_fields <> '{}')`,
+  messages: `select count(*)::int as n from messages
+              where org_id = $1::uuid and created_at < $2::timestamptz
+                and ($3::text = 'purge' or body <> '' or author_player_id is not null)`,
+  attachments: `select count(*)::int as n from attachments
+                 where org_id = $1::uuid and created_at < $2::timestamptz and $3::text is not null`,
+  player_sessions: `select count(*)::int as n from player_sessions
+                     where org_id = $1::uuid and started_at < $2::timestamptz
+                       and ($3::text = 'purge' or num_nonnulls(ip_hash, platform, client_version) > 0)`,
+  audit_logs: `select count(*)::int as n from audit_logs
+                where org_id = $1::uuid and created_at < $2::timestamptz and $3::text is not null`,
+};
+
+export interface RetentionPreviewItem {
+  target: RetentionTarget;
+  action: RetentionAction;
+  days: number;
+  /** Rows older than the cutoff the policy would purge or anonymise now. */
+  rows: number;
+  cutoff: Date;
+}
+
+/** What applying the policies now would touch, per target (nothing is changed). */
+export async function previewRetention(
+  tx: Tx,
+  policies: readonly RetentionPolicy[],
+  now: Date,
+): Promise<RetentionPreviewItem[]> {
+  const out: RetentionPreviewItem[] = [];
+  for (const p of policies) {
+    const cutoff = before(now, p.days);
+    const r = await tx.query<{ n: number }>(PREVIEW_SQL[p.target], [tx.orgId, cutoff, p.action]);
+    out.push({ target: p.target, action: p.action, days: p.days, rows: r.rows[0]?.n ?? 0, cutoff });
+  }
+  return out;
+}
+
+export type RetentionCounts = Partial<Record<RetentionTarget, number>> & {
+  files?: number;
+  fileErrors?: number;
+};
+
+/** Audits one run of the policies with what it removed or anonymised per table. */
+export async function recordRetentionRun(
+  tx: Tx,
+  run: { id: string; startedAt: Date; counts: RetentionCounts; complete: boolean },
+): Promise<void> {
+  await recordChange(tx, SYSTEM, {
+    action: 'retention.applied',
+    target: { type: 'retention_run', id: run.id },
+    data: { startedAt: run.startedAt.toISOString(), counts: run.counts, complete: run.complete },
+  });
+}
