@@ -31,6 +31,8 @@ const COLUMNS = TICKET_COLUMNS;
 // Open
 
 export const openTicketInput = z.object({
+  /** The id to give the ticket, when it was promised before it existed (a player report's queue). */
+  id: id.optional(),
   subject: z.string().trim().min(1).max(200),
   body: body.optional(),
   origin: z.enum(ORIGINS),
@@ -93,9 +95,10 @@ export async function openTicket(
        and not exists (select 1 from tickets where org_id = $1::uuid and origin = $4::text and external_id = $5::text)
        returning ticket_seq
      )
-     insert into tickets (org_id, number, subject, priority, origin, external_id, requester_id, category_id, team_id,
+     insert into tickets (id, org_id, number, subject, priority, origin, external_id, requester_id, category_id, team_id,
        game_id, tags, custom_fields, discord_guild_id, discord_channel_id, last_player_message_at, locale)
-     select $1::uuid, seq.ticket_seq, $2::text, $3::text, $4::text, $5::text, $6::uuid, $7::uuid, $8::uuid, $9::uuid,
+     select coalesce($16::uuid, gen_random_uuid()), $1::uuid, seq.ticket_seq, $2::text, $3::text, $4::text, $5::text,
+       $6::uuid, $7::uuid, $8::uuid, $9::uuid,
        $10::text[], $11::jsonb, $12::text, $13::text, case when $14::boolean then now() end, $15::text
      from seq
      returning ${COLUMNS}`,
@@ -115,6 +118,7 @@ export async function openTicket(
       input.discordChannelId ?? null,
       fromPlayer,
       input.locale ?? null,
+      input.id ?? null,
     ],
   );
   const ticket = r.rows[0];
