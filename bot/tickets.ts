@@ -1,12 +1,11 @@
 import { randomUUID } from 'node:crypto';
 import { DiscordAPIError } from 'discord.js';
-import { type Category, getCategory } from '../db/categories.js';
+import { getCategory } from '../db/categories.js';
 import type { Actor } from '../db/changes.js';
 import { discordPlayer } from '../db/discord-standing.js';
 import {
   type DiscordTicket,
   discordTicket,
-  playerTicketLoad,
   setDiscordSide,
   teamDiscordIds,
   ticketByInteraction,
@@ -15,16 +14,13 @@ import {
 import { planOpening, recordOpeningStep } from '../db/discord-ticket-openings.js';
 import { releaseTicketSide } from '../db/discord-ticket-sides.js';
 import { staffDiscordRoles } from '../db/guild-roles.js';
-import { DEFAULT_LIMITS, type Guild, type TicketMode } from '../db/guilds.js';
+import type { TicketMode } from '../db/guilds.js';
 import { type Tx, withTenant } from '../db/tenant.js';
 import { openTicket } from '../db/tickets.js';
-import { actionRows, PRIORITY_LABELS } from '../lib/discord/components.js';
-import { ticketChannelName, ticketThreadName } from '../lib/discord/names.js';
 import { finishOpening, type OpeningState } from '../lib/discord/opening.js';
 import { addThreadMember } from '../lib/discord/rest.js';
 import { AppError } from '../lib/errors.js';
 import { type DiscordPerson, guildOf, orgOf } from './auth.js';
-import type { BotDeps } from './context.js';
 import {
   createForumPost,
   createPrivateThread,
@@ -36,6 +32,8 @@ import {
 } from './discord-api.js';
 import type { Answer } from './forms.js';
 import type { Ctx } from './handler.js';
+import { acquireLock, checkPlayerLimits } from './open-guards.js';
+import { channelName, summaryMessage } from './ticket-text.js';
 
 export interface OpenRequest {
   guildId: string;
@@ -58,56 +56,6 @@ export interface OpenRequest {
    * transaction to record the rest of the DM.
    */
   viaDm?: { messageId: string; body: string; inTx: (tx: Tx, ticketId: string) => Promise<void> };
-}
-
-// Names keep the player's own script (a Cyrillic or Chinese name is not turned into "ticket").
-function channelName(category: Category | null, person: DiscordPerson, mode: TicketMode): string {
-  const who = person.globalName || person.username;
-  return mode === 'channel' ? ticketChannelName(category?.name, who) : ticketThreadName(category?.name, who);
-}
-
-/** The first message of a ticket: who, what (the form's answers), and the action buttons. */
-export function summaryMessage(
-  ticket: { id: string; number: number; subject: string; priority: DiscordTicket['priority'] },
-  req: Pick<OpenRequest, 'requester' | 'answers' | 'quote' | 'openedByDiscordId' | 'viaDm'>,
-  category: Category | null,
-  staff: { roleIds?: readonly string[]; userIds?: readonly string[] },
-): MessageBody {
-  const roleIds = staff.roleIds ?? [];
-  const userIds = staff.userIds ?? [];
-  const fields = req.answers.slice(0, 5).map((a) => ({
-    name: a.label.slice(0, 256),
-    value: a.value.slice(0, 1024),
-  }));
-  if (req.quote) {
-    fields.push({
-      name: 'Reported message',
-      value:
-        `${req.quote.content ? `> ${req.quote.content.slice(0, 900).replace(/\n/g, '\n> ')}\n` : ''}by <@${req.quote.authorId}> · [jump to message](${req.quote.url})`.slice(
-          0,
-          1024,
-        ),
-    });
-  }
-  const opener = req.openedByDiscordId ? ` (opened by <@${req.openedByDiscordId}>)` : '';
-  return {
-    content:
-      `<@${req.requester.id}>${opener} ${[...roleIds.map((r) => `<@&${r}>`), ...userIds.map((u) => `<@${u}>`)].join(' ')}`
-        .trim()
-        .slice(0, 2000),
-    embeds: [
-      {
-        title: `Ticket #${ticket.number} · ${ticket.subject}`.slice(0, 256),
-        description: `${category ? `Category: **${category.name}**\n` : ''}${req.viaDm ? 'Opened by direct message: the player is not in this thread. Their DMs appear here, and what staff write here reaches them by DM (`/ticket note` stays internal).' : 'Staff will answer here. Write below to add details or screenshots.'}`,
-        fields,
-        footer: { text: `Priority: ${PRIORITY_LABELS[ticket.priority]}` },
-      },
-    ],
-    components: actionRows(ticket.id),
-    // Mentioning the staff roles brings them into a private thread, as Discord does; a DM
-    // ticket's player is named without a ping, which would add them to the staff thread.
-    allowed_mentions: { users: [...(req.viaDm ? [] : [req.requester.id]), ...userIds], roles: [...roleIds] },
-  };
 }
 
 /**
@@ -139,48 +87,11 @@ export function openWithoutLock(ctx: Ctx, req: OpenRequest): Promise<OpenResult>
   return openUnlocked(ctx, req);
 }
 
-const localLocks = new Set<string>();
-const RELEASE = `if redis.call('get', KEYS[1]) == ARGV[1] then return redis.call('del', KEYS[1]) else return 0 end`;
-
-/** A short lock in Redis (or in this process without Redis); null when someone else holds it. */
-async function acquireLock(
-  deps: BotDeps,
-  name: string,
-  ttlMs: number,
-): Promise<(() => Promise<void>) | null> {
-  if (!deps.redis) {
-    if (localLocks.has(name)) return null;
-    localLocks.add(name);
-    return async () => {
-      localLocks.delete(name);
-    };
-  }
-  const redis = deps.redis;
-  const key = `${deps.redisPrefix}:lock:${name}`;
-  const token = randomUUID();
-  if ((await redis.set(key, token, 'PX', ttlMs, 'NX')) !== 'OK') return null;
-  return async () => {
-    await redis.eval(RELEASE, 1, key, token);
-  };
-}
-
 /** `incomplete`: the ticket is recorded and visible to the player, the rest is being repaired. */
 export interface OpenResult {
   ticket: DiscordTicket;
   created: boolean;
   incomplete?: boolean;
-}
-
-/** What the person who opened a ticket is told. Never a failure once the ticket exists. */
-export function openedText(r: OpenResult, forWhom?: string): string {
-  const head = forWhom
-    ? `${r.created ? 'Opened' : 'Already opened'} ticket #${r.ticket.number} for ${forWhom}: ${ticketLink(r.ticket)}`
-    : r.created
-      ? `Your ticket #${r.ticket.number} is open: ${ticketLink(r.ticket)}`
-      : `This request already opened ticket #${r.ticket.number}: ${ticketLink(r.ticket)}`;
-  return r.incomplete
-    ? `${head}\nDiscord had a hiccup while setting it up; the rest follows in a moment, and staff can already see it.`
-    : head;
 }
 
 async function openUnlocked(ctx: Ctx, req: OpenRequest): Promise<OpenResult> {
@@ -380,29 +291,6 @@ async function openUnlocked(ctx: Ctx, req: OpenRequest): Promise<OpenResult> {
   }
 }
 
-/** The player's limits (blocked, open tickets, cooldown); `lock` holds the profile row for the open. */
-async function checkPlayerLimits(tx: Tx, guild: Guild, playerId: string, lock: boolean): Promise<void> {
-  const max = guild.settings.maxOpenPerPlayer ?? DEFAULT_LIMITS.maxOpenPerPlayer;
-  const cooldown = guild.settings.cooldownSeconds ?? DEFAULT_LIMITS.cooldownSeconds;
-  const load = await playerTicketLoad(tx, playerId, { lock });
-  if (load.blocked) {
-    throw new AppError(
-      'forbidden',
-      `You cannot open tickets here${load.blockedReason ? `: ${load.blockedReason}.` : '.'} Contact the server's staff if you think this is a mistake.`,
-    );
-  }
-  if (load.open >= max) {
-    throw new AppError(
-      'limit_reached',
-      `You already have ${load.open} open ticket${load.open === 1 ? '' : 's'} (the limit here is ${max}). Please continue in ${load.open === 1 ? 'it' : 'one of them'}, or wait until staff close one.`,
-    );
-  }
-  if (load.lastCreatedAt) {
-    const wait = Math.ceil(cooldown - (Date.now() - load.lastCreatedAt.getTime()) / 1000);
-    if (wait > 0) throw new AppError('rate_limited', `Please wait ${wait} s before opening another ticket.`);
-  }
-}
-
 /**
  * How long the bot holds a new ticket's Discord side while it finishes it: longer than the
  * summary, team and webhook calls take; if the bot dies holding it, the workers wait this long.
@@ -441,8 +329,4 @@ export async function ticketHere(ctx: Ctx, guildId: string | null, channelId: st
   if (!ticket)
     throw new AppError('not_found', 'This is not a ticket thread or channel. Run it inside a ticket.');
   return { orgId, ticket };
-}
-
-export function ticketLink(t: Pick<DiscordTicket, 'discordChannelId' | 'number'>): string {
-  return t.discordChannelId ? `<#${t.discordChannelId}>` : `#${t.number}`;
 }

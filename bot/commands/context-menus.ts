@@ -11,7 +11,8 @@ import { AppError } from '../../lib/errors.js';
 import { guildOf, requirePermission, resolveWho } from '../auth.js';
 import { personOf, threadParentOr } from '../discord-api.js';
 import { type CommandHandler, respond } from '../handler.js';
-import { openFromDiscord, ticketLink } from '../tickets.js';
+import { ticketLink } from '../ticket-text.js';
+import { openFromDiscord } from '../tickets.js';
 
 export const OPEN_ABOUT_MESSAGE = 'Open a ticket about this message';
 export const OPEN_FOR_USER = 'Open a ticket for this user';

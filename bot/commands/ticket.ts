@@ -19,7 +19,8 @@ import { personOf, removeThreadMember, threadParentOr } from '../discord-api.js'
 import { buildForm, categoryByNameForModal, closeReasonModal } from '../forms.js';
 import { type CommandHandler, type Ctx, respond } from '../handler.js';
 import { notesAnswer } from '../notes.js';
-import { openedText, openFromDiscord } from '../tickets.js';
+import { openedText } from '../ticket-text.js';
+import { openFromDiscord } from '../tickets.js';
 
 const PRIORITIES = ['low', 'normal', 'high', 'urgent'] as const;
 

@@ -6,7 +6,8 @@ import { resolveWho } from '../auth.js';
 import { personOf, threadParentOr } from '../discord-api.js';
 import { readAnswers, subjectFrom } from '../forms.js';
 import { type ComponentHandler, respond } from '../handler.js';
-import { openedText, openFromDiscord } from '../tickets.js';
+import { openedText } from '../ticket-text.js';
+import { openFromDiscord } from '../tickets.js';
 
 /** The submitted ticket form (`gm:form:<category|->`): opens the ticket. */
 export const ticketForm: ComponentHandler<ModalSubmitInteraction> = {

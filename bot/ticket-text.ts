@@ -1,0 +1,86 @@
+import type { Category } from '../db/categories.js';
+import type { DiscordTicket } from '../db/discord-sync.js';
+import type { TicketMode } from '../db/guilds.js';
+import { actionRows, PRIORITY_LABELS } from '../lib/discord/components.js';
+import { ticketChannelName, ticketThreadName } from '../lib/discord/names.js';
+import type { DiscordPerson } from './auth.js';
+import type { MessageBody } from './discord-api.js';
+import type { Answer } from './forms.js';
+
+/** What a ticket opened from Discord is called and says: its channel name, summary and links. */
+
+// Names keep the player's own script (a Cyrillic or Chinese name is not turned into "ticket").
+export function channelName(category: Category | null, person: DiscordPerson, mode: TicketMode): string {
+  const who = person.globalName || person.username;
+  return mode === 'channel' ? ticketChannelName(category?.name, who) : ticketThreadName(category?.name, who);
+}
+
+/** The first message of a ticket: who, what (the form's answers), and the action buttons. */
+export function summaryMessage(
+  ticket: { id: string; number: number; subject: string; priority: DiscordTicket['priority'] },
+  req: {
+    requester: DiscordPerson;
+    answers: readonly Answer[];
+    quote?: { url: string; authorId: string; content: string };
+    openedByDiscordId?: string;
+    /** Opened by a direct message: the player is not in the thread. */
+    viaDm?: unknown;
+  },
+  category: Category | null,
+  staff: { roleIds?: readonly string[]; userIds?: readonly string[] },
+): MessageBody {
+  const roleIds = staff.roleIds ?? [];
+  const userIds = staff.userIds ?? [];
+  const fields = req.answers.slice(0, 5).map((a) => ({
+    name: a.label.slice(0, 256),
+    value: a.value.slice(0, 1024),
+  }));
+  if (req.quote) {
+    fields.push({
+      name: 'Reported message',
+      value:
+        `${req.quote.content ? `> ${req.quote.content.slice(0, 900).replace(/\n/g, '\n> ')}\n` : ''}by <@${req.quote.authorId}> · [jump to message](${req.quote.url})`.slice(
+          0,
+          1024,
+        ),
+    });
+  }
+  const opener = req.openedByDiscordId ? ` (opened by <@${req.openedByDiscordId}>)` : '';
+  return {
+    content:
+      `<@${req.requester.id}>${opener} ${[...roleIds.map((r) => `<@&${r}>`), ...userIds.map((u) => `<@${u}>`)].join(' ')}`
+        .trim()
+        .slice(0, 2000),
+    embeds: [
+      {
+        title: `Ticket #${ticket.number} · ${ticket.subject}`.slice(0, 256),
+        description: `${category ? `Category: **${category.name}**\n` : ''}${req.viaDm ? 'Opened by direct message: the player is not in this thread. Their DMs appear here, and what staff write here reaches them by DM (`/ticket note` stays internal).' : 'Staff will answer here. Write below to add details or screenshots.'}`,
+        fields,
+        footer: { text: `Priority: ${PRIORITY_LABELS[ticket.priority]}` },
+      },
+    ],
+    components: actionRows(ticket.id),
+    // Mentioning the staff roles brings them into a private thread, as Discord does; a DM
+    // ticket's player is named without a ping, which would add them to the staff thread.
+    allowed_mentions: { users: [...(req.viaDm ? [] : [req.requester.id]), ...userIds], roles: [...roleIds] },
+  };
+}
+
+/** What the person who opened a ticket is told. Never a failure once the ticket exists. */
+export function openedText(
+  r: { ticket: Pick<DiscordTicket, 'discordChannelId' | 'number'>; created: boolean; incomplete?: boolean },
+  forWhom?: string,
+): string {
+  const head = forWhom
+    ? `${r.created ? 'Opened' : 'Already opened'} ticket #${r.ticket.number} for ${forWhom}: ${ticketLink(r.ticket)}`
+    : r.created
+      ? `Your ticket #${r.ticket.number} is open: ${ticketLink(r.ticket)}`
+      : `This request already opened ticket #${r.ticket.number}: ${ticketLink(r.ticket)}`;
+  return r.incomplete
+    ? `${head}\nDiscord had a hiccup while setting it up; the rest follows in a moment, and staff can already see it.`
+    : head;
+}
+
+export function ticketLink(t: Pick<DiscordTicket, 'discordChannelId' | 'number'>): string {
+  return t.discordChannelId ? `<#${t.discordChannelId}>` : `#${t.number}`;
+}
