@@ -6,15 +6,17 @@ import type { Pool } from './pool.js';
 import { executeAction } from './rule-actions.js';
 import { MAX_RULE_DEPTH, type RuleTrigger } from './rule-defs.js';
 import { describeAction, evaluate, type RuleContext } from './rule-eval.js';
-import { type Rule, rulesFor } from './rules.js';
+import { enabledRulesFor } from './rule-set.js';
+import type { Rule } from './rules.js';
 import { id } from './schemas.js';
 import { type Tx, withTenant } from './tenant.js';
 import { parseInput } from './validate.js';
 
 /**
- * Running an organization's rules on one outbox event, and the per-ticket run log. Each rule runs
- * in its own transaction that also writes its log row (unique per event and rule), so a replayed
- * job finds the row and skips the rule: actions are never applied twice.
+ * Running an organization's rules on one outbox event, and the per-ticket run log. Each rule that
+ * matches runs in its own transaction that also writes its log row (unique per event and rule),
+ * so a replayed job finds the row and skips the rule: actions are never applied twice. The rules
+ * that do not run are logged together, one row per stretch of them (its first rule the claim).
  */
 
 export interface RuleEvent {
@@ -134,7 +136,7 @@ export async function runRulesForEvent(pool: Pool, orgId: string, outboxId: numb
   const prep = await withTenant(pool, orgId, async (tx) => {
     const row = await getOutboxRow(tx, outboxId);
     const ev = row ? ruleEventOf(row) : null;
-    return ev ? { ev, rules: await rulesFor(tx, ev.trigger) } : null;
+    return ev ? { ev, rules: await enabledRulesFor(tx, ev.trigger) } : null;
   });
   if (!prep) return { trigger: null, ran: [] };
   const { rules } = prep;
@@ -184,27 +186,22 @@ function precheck(ev: Ev, ctx: RuleContext | null, rule: Rule): Omit<Settled, 'r
 
 async function logMany(tx: Tx, ev: Ev, rows: Settled[]): Promise<RunSummary['ran']> {
   if (!rows.length) return [];
-  const r = await tx.query<{ rule_id: string; outcome: Outcome }>(
-    `insert into rule_runs (org_id, ticket_id, outbox_id, rule_id, rule_name, trigger, depth, outcome, reason)
-     select $1::uuid, $2::uuid, $3::bigint, u.rule_id, u.rule_name, $4::text, $5::int, u.outcome, u.reason
-     from unnest($6::uuid[], $7::text[], $8::text[], $9::text[]) as u(rule_id, rule_name, outcome, reason)
-     on conflict (org_id, outbox_id, rule_id) do nothing
-     returning rule_id, outcome`,
-    [
-      tx.orgId,
-      ev.ticketId,
-      ev.outboxId,
-      ev.trigger,
-      ev.depth,
-      rows.map((x) => x.rule.id),
-      rows.map((x) => x.rule.name),
-      rows.map((x) => x.outcome),
-      rows.map((x) => x.reason.slice(0, 500)),
-    ],
+  const misses = rows.map((x) => ({
+    ruleId: x.rule.id,
+    ruleName: x.rule.name,
+    outcome: x.outcome,
+    reason: x.reason.slice(0, 500),
+  }));
+  // One row for the whole stretch: a row per rule made 100 rules cost twice one rule's event.
+  const r = await tx.query(
+    `insert into rule_runs (org_id, ticket_id, outbox_id, trigger, depth, outcome, misses)
+     values ($1::uuid, $2::uuid, $3::bigint, $4::text, $5::int, 'not_matched', $6::jsonb)
+     on conflict do nothing`,
+    [tx.orgId, ev.ticketId, ev.outboxId, ev.trigger, ev.depth, JSON.stringify(misses)],
   );
-  const inserted = new Map(r.rows.map((x) => [x.rule_id, x.outcome]));
-  // In the rules' order, as the one-by-one path reports them.
-  return rows.filter((x) => inserted.has(x.rule.id)).map((x) => ({ ruleId: x.rule.id, outcome: x.outcome }));
+  // A replay that settles the same stretch again finds its claim and logs nothing.
+  if (r.rowCount !== 1) return [];
+  return rows.map((x) => ({ ruleId: x.rule.id, outcome: x.outcome }));
 }
 
 async function runOne(
@@ -279,17 +276,38 @@ export const runsQuery = z.object({
   before: z.coerce.number().int().positive().optional(),
 });
 
-/** The run log, newest first, for one ticket, one rule or the whole org. */
+/**
+ * The run log, newest first, for one ticket, one rule or the whole org. A stretch of rules that
+ * did not run is one row, shown as one entry per rule (sharing the row's id); a page ends at a
+ * row boundary, so it may hold more entries than `limit` (at most one stretch more), and `before`
+ * set to the last entry's id gives the next page.
+ */
 export async function listRuns(tx: Tx, raw: unknown): Promise<RuleRun[]> {
   const q = parseInput(runsQuery, raw);
-  const r = await tx.query<RuleRun>(
-    `select id::int, ticket_id as "ticketId", outbox_id::int as "outboxId", rule_id as "ruleId",
-       rule_name as "ruleName", trigger, depth, outcome, reason, actions, created_at as "createdAt"
-     from rule_runs
-     where org_id = $1::uuid and ($2::uuid is null or ticket_id = $2::uuid) and ($3::uuid is null or rule_id = $3::uuid)
-       and ($4::bigint is null or id < $4::bigint)
-     order by id desc limit $5::int`,
+  const r = await tx.query<RuleRun & { entries: number }>(
+    `select r.id::int, r.ticket_id as "ticketId", r.outbox_id::int as "outboxId",
+       coalesce((e.x ->> 'ruleId')::uuid, r.rule_id) as "ruleId",
+       coalesce(e.x ->> 'ruleName', r.rule_name) as "ruleName", r.trigger, r.depth,
+       coalesce(e.x ->> 'outcome', r.outcome) as outcome, coalesce(e.x ->> 'reason', r.reason) as reason,
+       r.actions, r.created_at as "createdAt"
+     from (
+       select * from rule_runs
+        where org_id = $1::uuid and ($2::uuid is null or ticket_id = $2::uuid)
+          and ($3::uuid is null or rule_id = $3::uuid
+               or misses @> jsonb_build_array(jsonb_build_object('ruleId', $3::text)))
+          and ($4::bigint is null or id < $4::bigint)
+        order by id desc limit $5::int
+     ) r
+     left join lateral jsonb_array_elements(r.misses) with ordinality as e(x, ord) on true
+     where $3::uuid is null or coalesce((e.x ->> 'ruleId')::uuid, r.rule_id) = $3::uuid
+     order by r.id desc, e.ord desc`,
     [tx.orgId, q.ticketId ?? null, q.ruleId ?? null, q.before ?? null, q.limit],
   );
-  return r.rows;
+  const out: RuleRun[] = [];
+  for (const row of r.rows) {
+    // Whole rows only: stop at the first row that starts past the limit.
+    if (out.length >= q.limit && row.id !== out[out.length - 1]?.id) break;
+    out.push(row);
+  }
+  return out;
 }

@@ -1,0 +1,107 @@
+import { describe, expect, it } from 'vitest';
+import { listRuns } from '../../db/rule-runs.js';
+import { deleteRule, type Rule, reorderRules, updateRule } from '../../db/rules.js';
+import * as tickets from '../../db/tickets.js';
+import { useTestDb } from '../support/db.js';
+import { rulesOrg } from './rules-support.js';
+
+const db = useTestDb();
+
+/** Opens a ticket and runs the rules on its ticket.created event; the rules that ran, in order. */
+async function openAndRun(s: Awaited<ReturnType<typeof rulesOrg>>, subject: string) {
+  const before = await s.lastOutboxId();
+  const t = await s.open(subject);
+  const created = (await s.events(before, t.id)).find((e) => e.type === 'ticket.created');
+  const summary = await s.run(created?.id as number);
+  return { ticket: t, eventId: created?.id as number, summary };
+}
+
+describe('the rules run log and the kept rule sets', () => {
+  it('logs a stretch of rules that did not run as one row, listed per rule, filtered by rule and paged whole', async () => {
+    const s = await rulesOrg(db);
+    const misses: Rule[] = [];
+    for (let i = 0; i < 5; i++)
+      misses.push(
+        await s.rule({
+          trigger: 'ticket.created',
+          conditions: [{ kind: 'text', contains: [`word${i}`] }],
+          actions: [{ type: 'set_priority', priority: 'high' }],
+        }),
+      );
+    const hit = await s.rule({
+      trigger: 'ticket.created',
+      actions: [{ type: 'set_priority', priority: 'low' }],
+    });
+    const { ticket, eventId, summary } = await openAndRun(s, 'hello');
+    expect(summary.ran.map((r) => r.outcome)).toEqual([...misses.map(() => 'not_matched'), 'applied']);
+    const rows = await db.admin.query('select 1 from rule_runs where ticket_id = $1', [ticket.id]);
+    expect(rows.rowCount).toBe(2);
+    expect((await s.runs(ticket.id)).map((r) => r.rule_id)).toEqual([...misses.map((m) => m.id), hit.id]);
+
+    // A replay settles the same stretch again and logs nothing more.
+    expect((await s.run(eventId)).ran).toEqual([]);
+    expect((await db.admin.query('select 1 from rule_runs where ticket_id = $1', [ticket.id])).rowCount).toBe(
+      2,
+    );
+
+    const all = await s.tx((tx) => listRuns(tx, { ticketId: ticket.id }));
+    expect(all.map((r) => [r.ruleId, r.outcome])).toEqual([
+      [hit.id, 'applied'],
+      ...misses.map((m) => [m.id, 'not_matched']).reverse(),
+    ]);
+    expect(all.find((r) => r.ruleId === misses[2]?.id)).toMatchObject({
+      ruleName: misses[2]?.name,
+      reason: 'condition 1 (text) did not hold',
+      trigger: 'ticket.created',
+      ticketId: ticket.id,
+    });
+    const one = await s.tx((tx) => listRuns(tx, { ruleId: misses[3]?.id }));
+    expect(one.map((r) => [r.ruleId, r.outcome])).toEqual([[misses[3]?.id, 'not_matched']]);
+
+    // A page ends at a row boundary: the stretch is never cut, and `before` picks up after it.
+    const first = await s.tx((tx) => listRuns(tx, { ticketId: ticket.id, limit: 2 }));
+    expect(first.map((r) => r.ruleId)).toEqual(all.map((r) => r.ruleId));
+    const page = await s.tx((tx) => listRuns(tx, { ticketId: ticket.id, limit: 1 }));
+    expect(page.map((r) => r.ruleId)).toEqual([hit.id]);
+    const next = await s.tx((tx) => listRuns(tx, { ticketId: ticket.id, limit: 1, before: page[0]?.id }));
+    expect(next).toHaveLength(5);
+    expect(await s.tx((tx) => listRuns(tx, { ticketId: ticket.id, before: next[4]?.id }))).toEqual([]);
+  });
+
+  it('sees every change to the rules on the next event: edit, disable, reorder, delete, create', async () => {
+    const s = await rulesOrg(db);
+    const a = await s.rule({
+      trigger: 'ticket.created',
+      actions: [{ type: 'set_priority', priority: 'high' }],
+    });
+    const b = await s.rule({
+      trigger: 'ticket.created',
+      actions: [{ type: 'set_priority', priority: 'low' }],
+    });
+    const priority = async (subject: string) => {
+      const { ticket } = await openAndRun(s, subject);
+      return (await s.tx((tx) => tickets.getTicket(tx, ticket.id))).priority;
+    };
+    expect(await priority('one')).toBe('low');
+    await s.tx((tx) =>
+      updateRule(tx, b.id, { actions: [{ type: 'set_priority', priority: 'urgent' }] }, s.owner),
+    );
+    expect(await priority('two')).toBe('urgent');
+    await s.tx((tx) => reorderRules(tx, { ruleIds: [b.id, a.id] }, s.owner));
+    expect(await priority('three')).toBe('high');
+    await s.tx((tx) => updateRule(tx, a.id, { enabled: false }, s.owner));
+    expect(await priority('four')).toBe('urgent');
+    await s.tx((tx) => deleteRule(tx, b.id, s.owner));
+    expect(await priority('five')).toBe('normal');
+    await s.rule({ trigger: 'ticket.created', actions: [{ type: 'set_priority', priority: 'low' }] });
+    expect(await priority('six')).toBe('low');
+    // A change rolled back leaves the rules (and what the next event runs) as they were.
+    await expect(
+      s.tx(async (tx) => {
+        await updateRule(tx, a.id, { enabled: true }, s.owner);
+        throw new Error('rolled back');
+      }),
+    ).rejects.toThrow('rolled back');
+    expect(await priority('seven')).toBe('low');
+  });
+});
