@@ -1,7 +1,9 @@
 import {
   CONTRIBUTION_COLUMNS,
   contributionsOf,
+  DIM_KEYS,
   ORG_TIME_ZONE,
+  perDimension,
   rollupSelect,
   upsertInto,
 } from './analytics-sql.js';
@@ -78,13 +80,21 @@ async function refold(tx: Tx, ticketSet: string, values: unknown[], takeStale: b
        select 1, ${CONTRIBUTION_COLUMNS} from fresh
      ),
      hourly as (${upsertInto('analytics_hourly', rollupSelect('delta', 'bucket'))}),
-     daily as (${upsertInto('analytics_daily', rollupSelect('delta', 'bucket::date'))})
+     daily as (${upsertInto('analytics_daily', rollupSelect('delta', 'bucket::date'))}),
+     hourly_dim as (${upsertInto('analytics_hourly_dim', rollupSelect(perDimension('delta'), 'bucket', DIM_KEYS))}),
+     daily_dim as (${upsertInto('analytics_daily_dim', rollupSelect(perDimension('delta'), 'bucket::date', DIM_KEYS))})
      select count(*)::int as tickets from changed`,
     [tx.orgId, ...values],
   );
-  // A bucket whose every contribution was retracted is all zeros: drop it.
-  await tx.query(`delete from analytics_hourly where org_id = $1::uuid and n = 0`, [tx.orgId]);
-  await tx.query(`delete from analytics_daily where org_id = $1::uuid and n = 0`, [tx.orgId]);
+  // A bucket whose every contribution was retracted is all zeros: drop it (after the upserts,
+  // which a data-modifying CTE of the same statement would not see).
+  await tx.query(
+    `with h as (delete from analytics_hourly where org_id = $1::uuid and n = 0),
+          d as (delete from analytics_daily where org_id = $1::uuid and n = 0),
+          hd as (delete from analytics_hourly_dim where org_id = $1::uuid and n = 0)
+     delete from analytics_daily_dim where org_id = $1::uuid and n = 0`,
+    [tx.orgId],
+  );
   return r.rows[0]?.tickets ?? 0;
 }
 
@@ -104,6 +114,8 @@ export async function rebuildOrg(tx: Tx): Promise<FoldResult> {
   await tx.query(`delete from analytics_contributions where org_id = $1::uuid`, [tx.orgId]);
   await tx.query(`delete from analytics_hourly where org_id = $1::uuid`, [tx.orgId]);
   await tx.query(`delete from analytics_daily where org_id = $1::uuid`, [tx.orgId]);
+  await tx.query(`delete from analytics_hourly_dim where org_id = $1::uuid`, [tx.orgId]);
+  await tx.query(`delete from analytics_daily_dim where org_id = $1::uuid`, [tx.orgId]);
   await tx.query(`delete from analytics_stale_tickets where org_id = $1::uuid`, [tx.orgId]);
   const tickets = await refold(tx, `select id from tickets where org_id = $1::uuid`, [], false);
   await tx.query(
@@ -116,13 +128,21 @@ export async function rebuildOrg(tx: Tx): Promise<FoldResult> {
 /** One rollup row as compared by tests and the benchmark (key and measures, as text). */
 export type RollupRow = Record<string, unknown>;
 
-const ORDER = `kind, bucket, team_id, assignee_id, category_id, source, game_id, platform, build, region, priority`;
+/** The rollup tables by grain: wide (every dimension) or per dimension. */
+export type Grain = 'hourly' | 'daily' | 'hourly_dim' | 'daily_dim';
+export const GRAINS: readonly Grain[] = ['hourly', 'daily', 'hourly_dim', 'daily_dim'];
 
-/** The org's stored rollups, hourly or daily, in a stable order. */
-export async function storedRollups(tx: Tx, grain: 'hourly' | 'daily'): Promise<RollupRow[]> {
-  const r = await tx.query(`select * from analytics_${grain} where org_id = $1::uuid order by ${ORDER}`, [
-    tx.orgId,
-  ]);
+const orderOf = (grain: Grain) =>
+  grain.endsWith('_dim')
+    ? 'kind, bucket, dim, value'
+    : 'kind, bucket, team_id, assignee_id, category_id, source, game_id, platform, build, region, priority';
+
+/** The org's stored rollups of one grain, in a stable order. */
+export async function storedRollups(tx: Tx, grain: Grain): Promise<RollupRow[]> {
+  const r = await tx.query(
+    `select * from analytics_${grain} where org_id = $1::uuid order by ${orderOf(grain)}`,
+    [tx.orgId],
+  );
   return r.rows;
 }
 
@@ -130,13 +150,16 @@ export async function storedRollups(tx: Tx, grain: 'hourly' | 'daily'): Promise<
  * The rollups computed afresh from the raw tables, in the stored rows' shape and order, without
  * writing anything: what the incremental fold must always equal (and the benchmark's baseline).
  */
-export async function recomputedRollups(tx: Tx, grain: 'hourly' | 'daily'): Promise<RollupRow[]> {
-  const bucket = grain === 'hourly' ? 'bucket' : 'bucket::date';
+export async function recomputedRollups(tx: Tx, grain: Grain): Promise<RollupRow[]> {
+  const bucket = grain.startsWith('hourly') ? 'bucket' : 'bucket::date';
+  const select = grain.endsWith('_dim')
+    ? rollupSelect(perDimension('c'), bucket, DIM_KEYS)
+    : rollupSelect('c', bucket);
   const r = await tx.query(
     `with tz as (select ${ORG_TIME_ZONE} as tz),
      everything as (select id from tickets where org_id = $1::uuid),
      c as (select 1 as w, * from (${contributionsOf('everything')}) x)
-     select * from (${rollupSelect('c', bucket)}) r order by ${ORDER}`,
+     select * from (${select}) r order by ${orderOf(grain)}`,
     [tx.orgId],
   );
   return r.rows;

@@ -60,13 +60,16 @@ export async function orgClock(tx: Tx): Promise<{ timeZone: string; today: strin
 const sumArray = (col: string, len: number) =>
   `array[${Array.from({ length: len }, (_, i) => `coalesce(sum(${col}[${i + 1}]), 0)`).join(', ')}]::int[]`;
 
-const bucketLabel: Record<Bucket, string> = {
+/** A bucket's label, as bucketsOf (api/analytics-report.ts) lists them; `total` is one for all. */
+type Label = Bucket | 'total';
+const bucketLabel: Record<Label, string> = {
   hour: `to_char(bucket, 'YYYY-MM-DD"T"HH24:00')`,
   day: 'bucket::text',
   week: `date_trunc('week', bucket)::date::text`,
+  total: `'total'`,
 };
 
-/** Adds the filters' `and col = any($n)` clauses, pushing their values. */
+/** Adds the filters' `and col = any($n)` clauses on the wide rollups, pushing their values. */
 function filterSql(filters: RollupQuery['filters'], values: unknown[]): string {
   let sql = '';
   for (const dim of DIMENSION_NAMES) {
@@ -79,49 +82,109 @@ function filterSql(filters: RollupQuery['filters'], values: unknown[]): string {
 }
 
 /**
- * The measures of one kind of contribution per bucket (and group), read from the hourly rollup
- * for hour buckets and from the daily one otherwise. Only buckets with rows are returned.
+ * Which rollup answers a query, and how: the per-dimension one (migration 120) when the filters
+ * and the grouping name at most one dimension between them, which is what the panel asks for
+ * (its total, or one row per value a day), else the wide one keyed by every dimension.
  */
-export async function rollupSums(tx: Tx, kind: Kind, q: RollupQuery): Promise<Sums[]> {
+function planOf(
+  q: Pick<RollupQuery, 'filters' | 'groupBy'>,
+  grain: 'hourly' | 'daily',
+  values: unknown[],
+): { table: string; where: string; group: string } {
+  const named = new Set(DIMENSION_NAMES.filter((d) => q.filters[d]?.length));
+  if (q.groupBy) named.add(q.groupBy);
+  if (named.size > 1) {
+    const where = filterSql(q.filters, values);
+    const group = q.groupBy ? `${DIMENSION_COLUMNS[q.groupBy]}::text` : 'null::text';
+    return { table: `analytics_${grain}`, where, group };
+  }
+  const [dim] = [...named];
+  values.push(dim ? DIMENSION_COLUMNS[dim] : '*');
+  let where = ` and dim = $${values.length}::text`;
+  const wanted = dim ? q.filters[dim] : undefined;
+  if (dim && wanted?.length) {
+    // Stored as text: ids in Postgres's lowercase spelling.
+    values.push(UUID_DIMENSIONS.has(dim) ? wanted.map((v) => v.toLowerCase()) : wanted);
+    where += ` and value = any($${values.length}::text[])`;
+  }
+  return { table: `analytics_${grain}_dim`, where, group: q.groupBy ? 'value' : 'null::text' };
+}
+
+const MEASURE_SUMS = `sum(n)::int as n, sum(dur_n)::int as "durN", sum(dur_sum)::float8 as "durSum",
+            ${sumArray('dur_hist', HIST_BINS)} as "durHist",
+            sum(sla)::int as sla, sum(breached)::int as breached, sum(escalated)::int as escalated,
+            sum(reopened)::int as reopened, sum(merged)::int as merged, sum(rated)::int as rated,
+            sum(rating_sum)::int as "ratingSum", ${sumArray('rating_hist', 5)} as "ratingHist"`;
+const MEASURE_COLUMNS =
+  'n, dur_n, dur_sum, dur_hist, sla, breached, escalated, reopened, merged, rated, rating_sum, rating_hist';
+
+export interface SeriesQuery extends Omit<RollupQuery, 'bucket'> {
+  bucket: Label;
+  /** Also the period from here to the day before `from`, its labels prefixed `prev:`. */
+  previousFrom?: string | undefined;
+  /** Also everything before the first period summed under the label `before` (the backlog). */
+  before?: boolean;
+}
+
+/**
+ * The measures of `kinds` per bucket and group, in one statement: the range (and the previous
+ * period, and what came before, when asked) read from the hourly rollups for hour buckets and
+ * the daily ones otherwise. Only buckets with rows are returned.
+ */
+export async function rollupSeries(
+  tx: Tx,
+  kinds: Kind[],
+  q: SeriesQuery,
+): Promise<Array<Sums & { kind: Kind }>> {
+  const start = q.previousFrom ?? q.from;
+  const values: unknown[] = [tx.orgId, kinds, start, q.to];
   const grain = q.bucket === 'hour' ? 'hourly' : 'daily';
-  const values: unknown[] = [tx.orgId, kind, q.from, q.to];
   const range =
     grain === 'hourly'
       ? `bucket >= $3::date::timestamp and bucket < ($4::date + 1)::timestamp`
       : `bucket between $3::date and $4::date`;
-  const filters = filterSql(q.filters, values);
-  const group = q.groupBy ? `${DIMENSION_COLUMNS[q.groupBy]}::text` : 'null::text';
-  const r = await tx.query<Sums>(
-    `select ${bucketLabel[q.bucket]} as bucket, ${group} as "group",
-            sum(n)::int as n, sum(dur_n)::int as "durN", sum(dur_sum)::float8 as "durSum",
-            ${sumArray('dur_hist', HIST_BINS)} as "durHist",
-            sum(sla)::int as sla, sum(breached)::int as breached, sum(escalated)::int as escalated,
-            sum(reopened)::int as reopened, sum(merged)::int as merged, sum(rated)::int as rated,
-            sum(rating_sum)::int as "ratingSum", ${sumArray('rating_hist', 5)} as "ratingHist"
-       from analytics_${grain}
-      where org_id = $1::uuid and kind = $2::text and ${range}${filters}
-      group by 1, 2
-      order by 1, 2`,
+  let label = bucketLabel[q.bucket];
+  if (q.previousFrom) {
+    values.push(q.from);
+    const firstDay = grain === 'hourly' ? `$${values.length}::date::timestamp` : `$${values.length}::date`;
+    label = `case when bucket < ${firstDay} then 'prev:' || ${label} else ${label} end`;
+  }
+  const p = planOf(q, grain, values);
+  let sql = `select kind, ${label} as label, ${p.group} as grp, ${MEASURE_COLUMNS}
+       from ${p.table}
+      where org_id = $1::uuid and kind = any($2::text[]) and ${range}${p.where}`;
+  if (q.before) {
+    const b = planOf(q, 'daily', values);
+    sql += ` union all
+     select kind, 'before', ${b.group}, ${MEASURE_COLUMNS}
+       from ${b.table}
+      where org_id = $1::uuid and kind = any($2::text[]) and bucket < $3::date${b.where}`;
+  }
+  const r = await tx.query<Sums & { kind: Kind }>(
+    `select kind, label as bucket, grp as "group", ${MEASURE_SUMS}
+       from (${sql}) r
+      group by 1, 2, 3
+      order by 2, 3`,
     values,
   );
   return r.rows;
 }
 
-/** Tickets opened and resolved before `from`, per group: where the backlog series starts. */
-export async function backlogBefore(tx: Tx, q: RollupQuery): Promise<Map<string | null, number>> {
-  const values: unknown[] = [tx.orgId, q.from];
-  const filters = filterSql(q.filters, values);
-  const group = q.groupBy ? `${DIMENSION_COLUMNS[q.groupBy]}::text` : 'null::text';
-  const r = await tx.query<{ group: string | null; backlog: number }>(
-    `select ${group} as "group",
-            (coalesce(sum(n) filter (where kind = 'opened'), 0)
-             - coalesce(sum(n) filter (where kind = 'resolved'), 0))::int as backlog
-       from analytics_daily
-      where org_id = $1::uuid and kind in ('opened', 'resolved') and bucket < $2::date${filters}
-      group by 1`,
+/** Tickets opened per local weekday (1 Monday .. 7 Sunday) and hour. */
+export async function openedHeatmap(tx: Tx, q: RollupQuery): Promise<number[][]> {
+  const values: unknown[] = [tx.orgId, q.from, q.to];
+  const p = planOf({ filters: q.filters }, 'hourly', values);
+  const r = await tx.query<{ dow: number; hour: number; n: number }>(
+    `select extract(isodow from bucket)::int as dow, extract(hour from bucket)::int as hour, sum(n)::int as n
+       from ${p.table}
+      where org_id = $1::uuid and kind = 'opened'
+        and bucket >= $2::date::timestamp and bucket < ($3::date + 1)::timestamp${p.where}
+      group by 1, 2`,
     values,
   );
-  return new Map(r.rows.map((row) => [row.group, row.backlog]));
+  const cells = Array.from({ length: 7 }, () => Array.from({ length: 24 }, () => 0));
+  for (const row of r.rows) (cells[row.dow - 1] as number[])[row.hour] = row.n;
+  return cells;
 }
 
 /** Open tickets per assignee right now (live, from the tickets themselves). */
@@ -144,21 +207,4 @@ export async function openPerAssignee(
     values,
   );
   return new Map(r.rows.map((row) => [row.assignee, row.open]));
-}
-
-/** Tickets opened per local weekday (1 Monday .. 7 Sunday) and hour. */
-export async function openedHeatmap(tx: Tx, q: RollupQuery): Promise<number[][]> {
-  const values: unknown[] = [tx.orgId, q.from, q.to];
-  const filters = filterSql(q.filters, values);
-  const r = await tx.query<{ dow: number; hour: number; n: number }>(
-    `select extract(isodow from bucket)::int as dow, extract(hour from bucket)::int as hour, sum(n)::int as n
-       from analytics_hourly
-      where org_id = $1::uuid and kind = 'opened'
-        and bucket >= $2::date::timestamp and bucket < ($3::date + 1)::timestamp${filters}
-      group by 1, 2`,
-    values,
-  );
-  const cells = Array.from({ length: 7 }, () => Array.from({ length: 24 }, () => 0));
-  for (const row of r.rows) (cells[row.dow - 1] as number[])[row.hour] = row.n;
-  return cells;
 }

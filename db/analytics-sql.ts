@@ -85,9 +85,9 @@ const binOf = (col: string) =>
 
 /**
  * Sums weighted contributions (a relation with a `w` column: 1 to add, -1 to retract) into
- * rollup rows of `bucketExpr`, grouped by kind, bucket and every dimension.
+ * rollup rows of `bucketExpr`, grouped by kind, bucket and `keys` (every dimension by default).
  */
-export function rollupSelect(weighted: string, bucketExpr: string): string {
+export function rollupSelect(weighted: string, bucketExpr: string, keys = DIMS): string {
   const hist = Array.from(
     { length: HIST_BINS },
     (_, i) => `coalesce(sum(w) filter (where bin = ${i}), 0)::int`,
@@ -95,7 +95,9 @@ export function rollupSelect(weighted: string, bucketExpr: string): string {
   const ratings = [1, 2, 3, 4, 5]
     .map((r) => `coalesce(sum(w) filter (where rating = ${r}), 0)::int`)
     .join(', ');
-  return `select org_id, kind, ${bucketExpr} as bucket, ${DIMS},
+  // `offset 0` keeps the bin a computed column: pulled up, the planner evaluates its logarithm
+  // once per histogram filter (24 times a row), which made a backfill's aggregate 4x slower.
+  return `select org_id, kind, ${bucketExpr} as bucket, ${keys},
        sum(w * n)::int as n,
        coalesce(sum(w) filter (where dur_s is not null), 0)::int as dur_n,
        coalesce(sum(w * dur_s), 0)::bigint as dur_sum,
@@ -105,9 +107,31 @@ export function rollupSelect(weighted: string, bucketExpr: string): string {
        coalesce(sum(w) filter (where rating is not null), 0)::int as rated,
        coalesce(sum(w * rating), 0)::int as rating_sum,
        array[${ratings}] as rating_hist
-  from (select *, ${binOf('dur_s')} as bin from ${weighted}) c
- group by org_id, kind, ${bucketExpr}, ${DIMS}`;
+  from (select *, ${binOf('dur_s')} as bin from ${weighted} offset 0) c
+ group by org_id, kind, ${bucketExpr}, ${keys}`;
 }
+
+/** The key of the per-dimension rollups after org, kind and bucket (migration 120). */
+export const DIM_KEYS = 'dim, value';
+
+/**
+ * Weighted contributions (`weighted`, as for rollupSelect) spread over the per-dimension
+ * rollups' keys: each row counts once in the total (dim `*`) and once under each dimension's
+ * value (as text, null where the ticket had none).
+ */
+export function perDimension(weighted: string): string {
+  const values = [`('*', null::text)`, ...DIMENSIONS.map((d) => `('${d}', ${d}::text)`)].join(', ');
+  return `(select x.w, x.org_id, x.kind, x.bucket, d.dim, d.value, x.n, x.dur_s, x.sla, x.breached, x.escalated,
+          x.reopened, x.merged, x.rating
+     from ${weighted} x cross join lateral (values ${values}) d(dim, value)) per_dimension`;
+}
+
+/** The rollup tables: the wide ones keyed by every dimension, the narrow ones by one at a time. */
+export type RollupTable =
+  | 'analytics_hourly'
+  | 'analytics_daily'
+  | 'analytics_hourly_dim'
+  | 'analytics_daily_dim';
 
 /** The rollup columns after the key, in order. */
 export const MEASURES = [
@@ -129,12 +153,13 @@ const addArrays = (table: string, col: string) =>
   `${col} = (select array_agg(x + y order by i)
               from unnest(${table}.${col}, excluded.${col}) with ordinality as u(x, y, i))`;
 
-/** Adds a delta row into a rollup table: `insert ... select` from `select` with this suffix. */
-export function upsertInto(table: 'analytics_hourly' | 'analytics_daily', select: string): string {
+/** Adds delta rows into a rollup table: `insert ... select` from `select` with this suffix. */
+export function upsertInto(table: RollupTable, select: string): string {
+  const keys = table.endsWith('_dim') ? DIM_KEYS : DIMS;
   const sets = MEASURES.map((m) =>
     m.endsWith('_hist') ? addArrays(table, m) : `${m} = ${table}.${m} + excluded.${m}`,
   ).join(', ');
-  return `insert into ${table} (org_id, kind, bucket, ${DIMS}, ${MEASURES.join(', ')})
+  return `insert into ${table} (org_id, kind, bucket, ${keys}, ${MEASURES.join(', ')})
   ${select}
-  on conflict (org_id, kind, bucket, ${DIMS}) do update set ${sets}`;
+  on conflict (org_id, kind, bucket, ${keys}) do update set ${sets}`;
 }

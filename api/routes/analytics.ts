@@ -2,7 +2,6 @@ import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
 import type { FastifyPluginAsyncZod } from 'fastify-type-provider-zod';
 import { z } from 'zod';
 import {
-  backlogBefore,
   DIMENSION_NAMES,
   type Dimension,
   type Kind,
@@ -10,7 +9,7 @@ import {
   openPerAssignee,
   orgClock,
   type RollupQuery,
-  rollupSums,
+  rollupSeries,
   type Sums,
 } from '../../db/analytics-read.js';
 import { withTenant } from '../../db/tenant.js';
@@ -161,6 +160,35 @@ function rangeOf(q: RangeQuery, today: string, bucket: keyof typeof MAX_DAYS) {
   return { from, to, days, filters };
 }
 
+/**
+ * rollupSeries's rows per kind (in `kinds` order) for the current and the previous period, and
+ * the backlog (opened less resolved) per group before them.
+ */
+function splitRows(rows: Array<Sums & { kind: Kind }>, kinds: Kind[]) {
+  const current: Sums[][] = kinds.map(() => []);
+  const previous: Sums[][] = kinds.map(() => []);
+  const before = new Map<string | null, number>();
+  for (const row of rows) {
+    if (row.bucket === 'before') {
+      const sign = row.kind === 'opened' ? 1 : row.kind === 'resolved' ? -1 : 0;
+      before.set(row.group, (before.get(row.group) ?? 0) + sign * row.n);
+      continue;
+    }
+    const k = kinds.indexOf(row.kind);
+    if (row.bucket.startsWith('prev:')) previous[k]?.push({ ...row, bucket: row.bucket.slice(5) });
+    else current[k]?.push(row);
+  }
+  return { current, previous, before };
+}
+
+/** Opened less resolved per group over a period's sums (kinds opened, resolved). */
+function netOf(sums: Sums[][]): Map<string | null, number> {
+  const net = new Map<string | null, number>();
+  for (const row of sums[0] ?? []) net.set(row.group, (net.get(row.group) ?? 0) + row.n);
+  for (const row of sums[1] ?? []) net.set(row.group, (net.get(row.group) ?? 0) - row.n);
+  return net;
+}
+
 export const analyticsRoutes: FastifyPluginAsyncZod = async (app) => {
   const base = '/v1/orgs/:orgId/analytics';
 
@@ -188,11 +216,19 @@ export const analyticsRoutes: FastifyPluginAsyncZod = async (app) => {
         const result = await inAnalytics(req, async (tx) => {
           const { timeZone, today } = await orgClock(tx);
           const r = rangeOf(q, today, q.bucket);
-          const period = async (from: string, to: string) => {
-            const rq: RollupQuery = { from, to, bucket: q.bucket, filters: r.filters, groupBy: q.groupBy };
-            const sums: Sums[][] = [];
-            for (const k of kinds) sums.push(await rollupSums(tx, k, rq));
-            const start = name === 'volume' ? await backlogBefore(tx, rq) : new Map<string | null, number>();
+          const previousFrom = q.compare === 'true' ? addDays(r.from, -r.days) : undefined;
+          // One statement: the range, the previous period and (for the backlog) all before.
+          const rows = await rollupSeries(tx, kinds, {
+            from: r.from,
+            to: r.to,
+            bucket: q.bucket,
+            filters: r.filters,
+            groupBy: q.groupBy,
+            previousFrom,
+            before: name === 'volume',
+          });
+          const split = splitRows(rows, kinds);
+          const period = (from: string, to: string, sums: Sums[][], start: Map<string | null, number>) => {
             const buckets = bucketsOf(from, to, q.bucket);
             const series = [...byGroup(sums, buckets)].map(([group, points]) => {
               let backlog = start.get(group) ?? 0;
@@ -208,9 +244,15 @@ export const analyticsRoutes: FastifyPluginAsyncZod = async (app) => {
             });
             return { from, to, series };
           };
-          const current = await period(r.from, r.to);
-          const previous =
-            q.compare === 'true' ? await period(addDays(r.from, -r.days), addDays(r.from, -1)) : null;
+          // The backlog before the current period includes what the previous one left open.
+          const beforeCurrent = new Map(split.before);
+          for (const [group, net] of netOf(split.previous)) {
+            beforeCurrent.set(group, (beforeCurrent.get(group) ?? 0) + net);
+          }
+          const current = period(r.from, r.to, split.current, beforeCurrent);
+          const previous = previousFrom
+            ? period(previousFrom, addDays(r.from, -1), split.previous, split.before)
+            : null;
           return { ...current, bucket: q.bucket, timeZone, groupBy: q.groupBy ?? null, previous };
         });
         if (!wantsCsv(req, q)) return result;
@@ -283,20 +325,19 @@ export const analyticsRoutes: FastifyPluginAsyncZod = async (app) => {
       const result = await inAnalytics(req, async (tx) => {
         const { timeZone, today } = await orgClock(tx);
         const r = rangeOf(req.query, today, 'day');
-        const rq: RollupQuery = {
-          from: r.from,
-          to: r.to,
-          bucket: 'week',
-          filters: r.filters,
-          groupBy: 'assignee',
-        };
-        const total = (rows: Sums[]) => {
-          const m = new Map<string | null, Sums>();
-          for (const s of rows) m.set(s.group, m.has(s.group) ? add(m.get(s.group) as Sums, s) : s);
-          return m;
-        };
-        const replies = total(await rollupSums(tx, 'reply', rq));
-        const resolved = total(await rollupSums(tx, 'resolved', rq));
+        const sums = splitRows(
+          await rollupSeries(tx, ['reply', 'resolved'], {
+            from: r.from,
+            to: r.to,
+            bucket: 'total',
+            filters: r.filters,
+            groupBy: 'assignee',
+          }),
+          ['reply', 'resolved'],
+        ).current;
+        const byAssignee = (rows: Sums[] | undefined) => new Map((rows ?? []).map((x) => [x.group, x]));
+        const replies = byAssignee(sums[0]);
+        const resolved = byAssignee(sums[1]);
         const open = await openPerAssignee(tx, r.filters);
         const ids = [...new Set([...open.keys(), ...replies.keys(), ...resolved.keys()])];
         const assignees = ids.map((id) => ({

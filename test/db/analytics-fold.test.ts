@@ -1,6 +1,6 @@
 import fc from 'fast-check';
 import { beforeAll, describe, expect, it } from 'vitest';
-import { foldOrg, rebuildOrg, recomputedRollups, storedRollups } from '../../db/analytics-fold.js';
+import { foldOrg, GRAINS, rebuildOrg, recomputedRollups, storedRollups } from '../../db/analytics-fold.js';
 import { createCategory } from '../../db/categories.js';
 import { upsertPlayer } from '../../db/players.js';
 import { withTenant } from '../../db/tenant.js';
@@ -222,7 +222,7 @@ async function apply(w: World, op: Op): Promise<void> {
 }
 
 async function expectFoldEqualsRecompute(orgId: string) {
-  for (const grain of ['hourly', 'daily'] as const) {
+  for (const grain of GRAINS) {
     const [stored, fresh] = await withTenant(db.app, orgId, async (tx) => [
       await storedRollups(tx, grain),
       await recomputedRollups(tx, grain),
