@@ -37,7 +37,7 @@ const TABLES = [
 
 /** Rows per table for one org, as a superuser sees them. */
 async function counts(orgId: string) {
-  const out: Record<string, number> = {};
+  const out = {} as Record<(typeof TABLES)[number], number>;
   for (const t of TABLES) {
     const r = await db.admin.query(`select count(*)::int as n from ${t} where org_id = $1`, [orgId]);
     out[t] = r.rows[0].n;
