@@ -1,6 +1,7 @@
 import type { Client } from 'discord.js';
 import type { Redis } from 'ioredis';
 import type { Category } from '../db/categories.js';
+import { MIRROR_LOOKUP_TTL_MS } from '../db/discord-mirrors.js';
 import type { Pool } from '../db/pool.js';
 import type { Logger } from '../lib/logger.js';
 import type { SecretBox } from '../lib/secret-box.js';
@@ -29,6 +30,11 @@ export interface BotDeps {
    * always new, and may see a message just before its ticket is committed.
    */
   nonTicketChannels: TtlCache<string, true>;
+  /**
+   * Org id → its mirrored Discord channels (channel id → mirror and conversation). Short-lived
+   * (`MIRROR_LOOKUP_TTL_MS`): a new mirror is seen within that, and the backfill waits longer than it.
+   */
+  mirrors: TtlCache<string, Map<string, { mirrorId: string; guildId: string; channelId: string }>>;
   /** Parent channel id → the channel webhook the bot posts staff replies through. */
   webhooks: Map<string, { id: string; token: string }>;
   /** True for a webhook id the bot created or uses (its posts are never mirrored back). */
@@ -40,6 +46,10 @@ export function createCaches() {
     orgs: new TtlCache<string, string | null>(60_000, 10_000),
     categories: new TtlCache<string, Category[]>(60_000, 10_000),
     nonTicketChannels: new TtlCache<string, true>(300_000, 50_000),
+    mirrors: new TtlCache<string, Map<string, { mirrorId: string; guildId: string; channelId: string }>>(
+      MIRROR_LOOKUP_TTL_MS,
+      10_000,
+    ),
     webhooks: new Map<string, { id: string; token: string }>(),
   };
 }

@@ -2,6 +2,7 @@ import { localizeCommands } from '../lib/i18n/commands.js';
 import { closeRequestButton } from './close-requests.js';
 import { openAboutMessage, openForUser } from './commands/context-menus.js';
 import { link } from './commands/link.js';
+import { createFromMessage } from './commands/mirror-ticket.js';
 import { panel } from './commands/panel.js';
 import { replyCommand } from './commands/reply.js';
 import { setup } from './commands/setup.js';
@@ -35,6 +36,7 @@ export const commands = new Map<string, CommandHandler<RepliableInteraction & { 
       link,
       openAboutMessage,
       openForUser,
+      createFromMessage,
     ] as unknown as CommandHandler<RepliableInteraction & { commandName: string }>[]
   ).map((c) => [c.data.name, c]),
 );

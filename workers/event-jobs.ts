@@ -1,5 +1,6 @@
 import { CATEGORY_CHANGED } from '../db/categories.js';
 import { DM_RECEIVED } from '../db/discord-dm.js';
+import { MIRROR_BACKFILL_DELAY_MS, MIRROR_CREATED } from '../db/discord-mirrors.js';
 import { ATTACHMENTS_ADDED } from '../db/discord-sync.js';
 import type { OrgFeatures, OutboxRow } from '../db/outbox.js';
 import { ruleEventOf } from '../db/rule-runs.js';
@@ -199,6 +200,15 @@ export function impliedJobs(row: OutboxRow, features: OrgFeatures = ALL_FEATURES
         jobId: jobIds.closeRequestExpire(requestId),
         delay: Math.max(0, Date.parse(str(closeRequest.dueAt) as string) - Date.now()),
       },
+    });
+  }
+  // A new mirror's backfill waits until every bot process has seen the mirror (its look-up cache
+  // lasts less), so whatever the bot let pass before is among the last 100 messages it copies.
+  if (type === MIRROR_CREATED && str(payload.mirrorId)) {
+    jobs.push({
+      name: 'discord.mirror_backfill',
+      payload: { orgId, mirrorId: str(payload.mirrorId) as string },
+      opts: { jobId: jobIds.mirrorBackfill(id), delay: MIRROR_BACKFILL_DELAY_MS },
     });
   }
   if (type === CATEGORY_CHANGED) {

@@ -49,6 +49,8 @@ export const JOBS = {
     queue: 'files',
     schema: z.object({ orgId, attachmentIds: z.array(z.uuid()).min(1).max(10) }),
   },
+  /** Copies the last 100 messages of a newly mirrored Discord channel into its conversation. */
+  'discord.mirror_backfill': { queue: 'discord', schema: z.object({ orgId, mirrorId: z.uuid() }) },
   /**
    * Brings a ticket's Discord side (the opening's summary, team and webhook when the bot could
    * not finish them, summary, lock and archive, transcript, closing message with the rating,
@@ -134,6 +136,7 @@ export const jobIds = {
   /** A sync put off until a long Discord rate limit lifts; one per ticket and due second. */
   ticketSyncLater: (ticketId: string, dueAt: number) => `tsl-${ticketId}-${Math.ceil(dueAt / 1000)}`,
   attachmentCopy: (outboxId: number) => `ac-${outboxId}`,
+  mirrorBackfill: (outboxId: number) => `mb-${outboxId}`,
   slaRecompute: (outboxId: number) => `sr-${outboxId}`,
   slaSweep: (ticketId: string, slot: number) => `ss-${ticketId}-${slot}`,
   slaRecomputeOrg: (outboxId: number) => `so-${outboxId}`,

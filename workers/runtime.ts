@@ -20,6 +20,7 @@ import { deliverAlert, deliverMessage, sweepUndeliveredMessages } from './discor
 import { relayDm } from './dm-relay.js';
 import { createMailer, type Mailer, sendEmailReply } from './email-outbound.js';
 import { pruneOutbox, retryFailedJobs, sweepWebhookRetries } from './maintenance.js';
+import { backfillMirror } from './mirror-backfill.js';
 import { OutboxRelay } from './outbox-relay.js';
 import { syncPanels } from './panels.js';
 import { createQueues, type Handlers, type Queues, startProcessors } from './queues.js';
@@ -112,6 +113,7 @@ export function handlersFor(deps: WorkerDeps, retentionDays: number): Handlers {
     'attachment.copy': async (d) => {
       await copyAttachments(deps, d);
     },
+    'discord.mirror_backfill': (d) => backfillMirror(deps, d),
     'sla.recompute': async (d) => {
       await recomputeSla(deps, d);
     },

@@ -4,6 +4,7 @@ import { attachmentRoutes } from './attachments.js';
 import { authRoutes } from './auth.js';
 import { cannedReplyRoutes } from './canned-replies.js';
 import { categoryRoutes } from './categories.js';
+import { discordMirrorRoutes } from './discord-mirrors.js';
 import { emailSettingsRoutes } from './email-settings.js';
 import { gameSupportRoutes } from './game-support.js';
 import { gameRoutes } from './games.js';
@@ -56,6 +57,7 @@ export async function registerRoutes(app: FastifyInstance) {
   await app.register(gameSupportRoutes);
   await app.register(retentionRoutes);
   await app.register(guildRoutes);
+  await app.register(discordMirrorRoutes);
   await app.register(categoryRoutes);
   await app.register(cannedReplyRoutes);
   await app.register(slaRoutes);

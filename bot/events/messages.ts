@@ -24,6 +24,7 @@ import { t as say } from '../../lib/i18n/messages.js';
 import { counter } from '../../lib/metrics.js';
 import type { DiscordPerson } from '../auth.js';
 import type { BotDeps } from '../context.js';
+import { onMirroredDelete, onMirroredEdit, onMirroredMessage } from './mirror.js';
 
 const synced = counter('gamemod_bot_messages_synced_total', 'Discord messages seen in ticket channels', [
   'event',
@@ -78,6 +79,8 @@ export async function onMessageCreate(deps: BotDeps, m: OmitPartialGroupDMChanne
   const member = m.member;
   if (isOurs(deps, m)) return void synced.inc({ event: 'create', outcome: 'ours' });
   const orgId = await orgFor(deps, m.guildId);
+  // Mirrored channels first: they are old channels without a ticket, which the check after skips.
+  if (orgId && (await onMirroredMessage(deps, orgId, m))) return;
   if (!orgId || deps.nonTicketChannels.get(m.channelId)) return;
   const guildId = m.guildId;
   const person: DiscordPerson = {
@@ -178,7 +181,7 @@ export async function onMessageUpdate(
   if (!m.guildId || m.content === null || m.content === undefined) return;
   if (m.author && isOurs(deps, m as Message)) return;
   const orgId = await orgFor(deps, m.guildId);
-  if (!orgId) return;
+  if (!orgId || (await onMirroredEdit(deps, orgId, m))) return;
   const content = m.content;
   if (deps.nonTicketChannels.get(m.channelId)) return;
   const changed = await withTenant(deps.pool, orgId, async (tx) => {
@@ -202,7 +205,8 @@ export async function onMessageDelete(
   m: { id: string; guildId: string | null; channelId: string },
 ): Promise<void> {
   const orgId = await orgFor(deps, m.guildId);
-  if (!orgId || deps.nonTicketChannels.get(m.channelId)) return;
+  if (!orgId || (await onMirroredDelete(deps, orgId, m))) return;
+  if (deps.nonTicketChannels.get(m.channelId)) return;
   const changed = await withTenant(deps.pool, orgId, async (tx) => {
     const ticket = await ticketForChannel(tx, m.channelId);
     if (!ticket) return false;

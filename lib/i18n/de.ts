@@ -110,6 +110,7 @@ export const de: Catalog = {
     'link.code': ['code', 'Der Code aus dem Spiel'],
     'Open a ticket about this message': ['Ticket zu Nachricht eröffnen', ''],
     'Open a ticket for this user': ['Ticket für diese Person eröffnen', ''],
+    'Create ticket from message': ['Ticket aus Nachricht erstellen', ''],
   },
   choices: {
     'setup.category.mode': { thread: 'privater Thread', forum: 'Forumbeitrag', channel: 'eigener Kanal' },

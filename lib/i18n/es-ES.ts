@@ -116,6 +116,7 @@ export const esES: Catalog = {
     'link.code': ['código', 'El código del juego'],
     'Open a ticket about this message': ['Abrir ticket sobre este mensaje', ''],
     'Open a ticket for this user': ['Abrir ticket para este usuario', ''],
+    'Create ticket from message': ['Crear ticket desde el mensaje', ''],
   },
   choices: {
     'setup.category.mode': { thread: 'hilo privado', forum: 'publicación de foro', channel: 'canal propio' },

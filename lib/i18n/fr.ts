@@ -113,6 +113,7 @@ export const fr: Catalog = {
     'link.code': ['code', 'Le code du jeu'],
     'Open a ticket about this message': ['Ouvrir un ticket sur ce message', ''],
     'Open a ticket for this user': ['Ouvrir un ticket pour ce membre', ''],
+    'Create ticket from message': ['Créer un ticket du message', ''],
   },
   choices: {
     'setup.category.mode': { thread: 'fil privé', forum: 'publication de forum', channel: 'salon dédié' },

@@ -107,6 +107,7 @@ export const ptBR: Catalog = {
     'link.code': ['código', 'O código do jogo'],
     'Open a ticket about this message': ['Abrir ticket sobre esta mensagem', ''],
     'Open a ticket for this user': ['Abrir ticket para este usuário', ''],
+    'Create ticket from message': ['Criar ticket da mensagem', ''],
   },
   choices: {
     'setup.category.mode': {
