@@ -103,6 +103,8 @@ export const JOBS = {
   'rules.run': { queue: 'timers', schema: z.object({ orgId, outboxId }) },
   /** Scheduled every 2 s: folds ticket changes into the analytics rollups (workers/analytics.ts). */
   'analytics.fold': { queue: 'timers', schema: z.object({}) },
+  /** Scheduled every second: files accepted player reports on moderation tickets (workers/report-fold.ts). */
+  'reports.fold': { queue: 'timers', schema: z.object({}) },
   /** Scheduled: retries jobs that ran out of attempts (a long Postgres outage), unless permanent. */
   'jobs.retry_failed': { queue: 'maintenance', schema: z.object({}) },
   /** Scheduled: applies every organization's retention policies in small batches (workers/retention.ts). */

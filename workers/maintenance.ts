@@ -47,6 +47,7 @@ const SCHEDULED = new Set<JobName>([
   'jobs.retry_failed',
   'discord.sweep',
   'analytics.fold',
+  'reports.fold',
   'retention.apply',
 ]);
 /** Failed jobs older than this are left alone (and expire with `removeOnFail`). */

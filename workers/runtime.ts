@@ -24,6 +24,7 @@ import { backfillMirror } from './mirror-backfill.js';
 import { OutboxRelay } from './outbox-relay.js';
 import { syncPanels } from './panels.js';
 import { createQueues, type Handlers, type Queues, startProcessors } from './queues.js';
+import { foldPlayerReports, REPORT_FOLD_EVERY_MS } from './report-fold.js';
 import { RETENTION_EVERY_MS, retentionSweep } from './retention.js';
 import { runRulesJob } from './rules.js';
 import { fireSlaTimer, recomputeOrg, recomputeSla, SLA_SWEEP_EVERY_MS, slaSweep } from './sla.js';
@@ -144,6 +145,9 @@ export function handlersFor(deps: WorkerDeps, retentionDays: number): Handlers {
     'analytics.fold': async () => {
       await foldAnalytics(deps);
     },
+    'reports.fold': async () => {
+      await foldPlayerReports(deps);
+    },
     'retention.apply': async () => {
       await retentionSweep(deps);
     },
@@ -253,6 +257,13 @@ export async function startWorkerRuntime(opts: RuntimeOptions): Promise<WorkerRu
         'analytics-fold',
         { every: schedulers.analyticsEveryMs ?? ANALYTICS_FOLD_EVERY_MS },
         { name: 'analytics.fold', data: {} },
+      );
+    await queues
+      .get('timers')
+      .upsertJobScheduler(
+        'reports-fold',
+        { every: REPORT_FOLD_EVERY_MS },
+        { name: 'reports.fold', data: {} },
       );
     await maint.upsertJobScheduler(
       'outbox-prune',

@@ -35,7 +35,8 @@ export const sdkPlayerRoutes: FastifyPluginAsyncZod = async (app) => {
       schema: {
         tags: T,
         operationId: 'sdkReportPlayer',
-        summary: 'Report a player: a ticket in the moderation queue and the player.reported event',
+        summary:
+          "Report a player: filed on the player's moderation ticket and player.reported, within seconds",
         headers: idempotencyHeaders,
         body: gameReportInput,
         response: {

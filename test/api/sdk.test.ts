@@ -1,5 +1,6 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { revokeGameKey } from '../../db/games.js';
+import { foldReports } from '../../db/report-fold.js';
 import { withTenant } from '../../db/tenant.js';
 import { useTestDb } from '../support/db.js';
 import { alice, bob, type SdkWorld, sdkCall, sdkWorld } from './sdk-support.js';
@@ -309,6 +310,8 @@ describe('/sdk/v1 reports, sessions, link codes, announcements, moderation', () 
     expect(r2.statusCode).toBe(200);
     expect(r2.json().report).toEqual(r1.json().report);
     const { ticketId, id } = r1.json().report;
+    // The answer promises the moderation ticket; the workers' fold opens it.
+    expect(await withTenant(db.app, w.org.orgId, (tx) => foldReports(tx))).toEqual({ reports: 1, opened: 1 });
     const t = await api.call(owner, { method: 'GET', url: `/v1/orgs/${w.org.orgId}/tickets/${ticketId}` });
     expect(t.json().ticket.tags).toContain('report');
     expect(t.json().ticket.customFields.report).toMatchObject({

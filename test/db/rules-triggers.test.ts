@@ -1,6 +1,7 @@
 import { describe, expect, it } from 'vitest';
 import { createGame } from '../../db/games.js';
 import { reportFromGame } from '../../db/player-reports.js';
+import { foldReports } from '../../db/report-fold.js';
 import { recordTimer, slaSnapshot } from '../../db/sla-clocks.js';
 import * as tickets from '../../db/tickets.js';
 import { useTestDb } from '../support/db.js';
@@ -52,6 +53,7 @@ describe('rule triggers on the events the system writes', () => {
         reason: 'cheating',
       });
     });
+    await s.tx((tx) => foldReports(tx));
     await s.drain(before);
     const reported = await s.tx((tx) => tickets.getTicket(tx, filed.ticketId));
     expect(reported).toMatchObject({ teamId: s.team.id });

@@ -1,0 +1,167 @@
+import type { z } from 'zod';
+import type { Actor } from './changes.js';
+import { mapDbError } from './errors.js';
+import { REPORT_TAG } from './player-reports.js';
+import { gameFields } from './player-tickets.js';
+import type { Pool } from './pool.js';
+import type { jsonRecord } from './schemas.js';
+import type { Tx } from './tenant.js';
+import { openTicket } from './tickets.js';
+
+/** How many waiting reports one fold transaction takes. */
+export const FOLD_BATCH = 1000;
+
+interface Waiting {
+  id: string;
+  ticketId: string;
+  reason: string;
+  details: string | null;
+  matchId: string | null;
+  evidence: z.output<typeof jsonRecord> | null;
+  gameId: string | null;
+  reporterId: string | null;
+  reporterAccount: string | null;
+  reporterName: string | null;
+  reportedId: string;
+  reportedAccount: string | null;
+  reportedName: string;
+}
+
+const actorOf = (w: Waiting): Actor =>
+  w.reporterId ? { type: 'player', id: w.reporterId } : { type: 'system' };
+
+/**
+ * Folds the organization's accepted reports into the moderation queue (db/player-reports.ts
+ * accepts them): opens each reported player's promised ticket if it does not exist yet (tag
+ * `report`, requester the first reporter, the report's context), files every report on its ticket
+ * and writes, per report, the ticket's history row and the `player.reported` event, exactly as a
+ * report used to in its own transaction. Reports are taken `skip locked` and an advisory lock
+ * keeps a second fold of the same organization out, so passes on several workers never clash.
+ */
+export async function foldReports(tx: Tx, limit = FOLD_BATCH): Promise<{ reports: number; opened: number }> {
+  const lock = await tx.query<{ ok: boolean }>(
+    `select pg_try_advisory_xact_lock(hashtext('gm_report_fold'), hashtext($1::text)) as ok`,
+    [tx.orgId],
+  );
+  if (!lock.rows[0]?.ok) return { reports: 0, opened: 0 };
+  const r = await tx.query<Waiting>(
+    `select r.id, r.queued_ticket_id as "ticketId", r.reason, r.details, r.match_id as "matchId", r.evidence,
+            coalesce(rp.game_id, dp.game_id) as "gameId",
+            r.reporter_id as "reporterId", rp.game_account_id as "reporterAccount", rp.display_name as "reporterName",
+            r.reported_id as "reportedId", dp.game_account_id as "reportedAccount", dp.display_name as "reportedName"
+       from player_reports r
+       join player_profiles dp on dp.org_id = r.org_id and dp.id = r.reported_id
+       left join player_profiles rp on rp.org_id = r.org_id and rp.id = r.reporter_id
+      where r.org_id = $1::uuid and r.queued_ticket_id is not null
+      order by r.created_at, r.id
+      limit $2::int
+      for update of r skip locked`,
+    [tx.orgId, limit],
+  );
+  const waiting = r.rows;
+  if (waiting.length === 0) return { reports: 0, opened: 0 };
+  const ticketIds = [...new Set(waiting.map((w) => w.ticketId))];
+  const exists = await tx.query<{ id: string }>(
+    'select id from tickets where org_id = $1::uuid and id = any($2::uuid[])',
+    [tx.orgId, ticketIds],
+  );
+  const have = new Set(exists.rows.map((t) => t.id));
+  let opened = 0;
+  // Oldest first: the first report about a player is what their ticket opens with.
+  for (const w of waiting) {
+    if (have.has(w.ticketId)) continue;
+    have.add(w.ticketId);
+    const reported = w.reportedAccount ?? w.reportedId;
+    await openTicket(
+      tx,
+      {
+        id: w.ticketId,
+        subject: `Report: ${w.reportedName} (${w.reason.replaceAll('_', ' ')})`.slice(0, 200),
+        body: w.details ?? undefined,
+        origin: 'game',
+        requesterId: w.reporterId ?? undefined,
+        gameId: w.gameId ?? undefined,
+        tags: [REPORT_TAG],
+        customFields: {
+          ...(w.reporterAccount && w.reporterName
+            ? gameFields(
+                { id: w.reporterAccount, name: w.reporterName },
+                w.matchId ? { matchId: w.matchId } : {},
+              )
+            : {}),
+          report: {
+            reason: w.reason,
+            reportedPlayerId: reported,
+            reportedPlayerName: w.reportedName,
+            ...(w.evidence ? { evidence: w.evidence } : {}),
+          },
+        },
+      },
+      actorOf(w),
+    );
+    opened++;
+  }
+  // Every report's history row and event in one statement each, as recordChange writes them.
+  const events = waiting.map((w) => {
+    const actor = actorOf(w);
+    return {
+      data: {
+        reportId: w.id,
+        reason: w.reason,
+        ...(w.details ? { message: w.details } : {}),
+        ...(w.matchId ? { matchId: w.matchId } : {}),
+      },
+      payload: {
+        report: { id: w.id, reason: w.reason, ticketId: w.ticketId, gameId: w.gameId, matchId: w.matchId },
+        reporter: w.reporterId ? { id: w.reporterId, gameAccountId: w.reporterAccount } : null,
+        reported: { id: w.reportedId, gameAccountId: w.reportedAccount },
+        actor: { type: actor.type, id: 'id' in actor ? actor.id : null },
+      },
+    };
+  });
+  await tx.query(
+    `with filed as (
+       update player_reports set ticket_id = queued_ticket_id, queued_ticket_id = null
+        where org_id = $1::uuid and id = any($2::uuid[])
+     ), ev as (
+       insert into ticket_events (org_id, ticket_id, type, actor_type, actor_id, data)
+       select $1::uuid, e.ticket_id, 'player.reported', case when e.reporter_id is null then 'system' else 'player' end,
+              e.reporter_id, e.data
+         from unnest($3::uuid[], $4::uuid[], $5::jsonb[]) with ordinality as e (ticket_id, reporter_id, data, n)
+        order by e.n
+     )
+     insert into outbox (org_id, event_type, aggregate_type, aggregate_id, payload)
+     select $1::uuid, 'player.reported', 'player', e.reported_id, e.payload
+       from unnest($6::uuid[], $7::jsonb[]) with ordinality as e (reported_id, payload, n)
+      order by e.n`,
+    [
+      tx.orgId,
+      waiting.map((w) => w.id),
+      waiting.map((w) => w.ticketId),
+      waiting.map((w) => w.reporterId),
+      events.map((e) => JSON.stringify(e.data)),
+      waiting.map((w) => w.reportedId),
+      events.map((e) => JSON.stringify(e.payload)),
+    ],
+  );
+  return { reports: waiting.length, opened };
+}
+
+/** The organizations with reports waiting for the fold (a narrow definer function: ids only). */
+export async function* orgsWithWaitingReports(pool: Pool, page = 500): AsyncGenerator<string> {
+  let after: string | null = null;
+  for (;;) {
+    const r: { rows: Array<{ org_id: string }> } = await pool
+      .query<{ org_id: string }>({
+        text: 'select org_id from gm_report_orgs_to_fold($1::uuid, $2::int)',
+        values: [after, page],
+      })
+      .catch((e) => {
+        throw mapDbError(e);
+      });
+    for (const row of r.rows) yield row.org_id;
+    const last = r.rows.at(-1);
+    if (!last || r.rows.length < page) return;
+    after = last.org_id;
+  }
+}

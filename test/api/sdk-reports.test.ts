@@ -1,0 +1,180 @@
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { foldReports } from '../../db/report-fold.js';
+import { withTenant } from '../../db/tenant.js';
+import { setStatus } from '../../db/ticket-status.js';
+import { foldPlayerReports } from '../../workers/report-fold.js';
+import { useTestDb } from '../support/db.js';
+import { makeOrg, type OrgFixture } from '../support/fixtures.js';
+import { testDeps } from '../workers/support.js';
+import { newSdkGame, type SdkGame, sdkCall } from './sdk-support.js';
+import { expectError } from './settings-support.js';
+import { type Caller, startTestApi, type TestApi } from './support.js';
+
+const db = useTestDb();
+let api: TestApi;
+let org: OrgFixture;
+let game: SdkGame;
+let owner: Caller;
+
+const GENEROUS = {
+  key: { burst: 10_000, perMinute: 100_000 },
+  player: { burst: 10_000, perMinute: 100_000 },
+  address: { burst: 10_000, perMinute: 100_000 },
+};
+
+beforeAll(async () => {
+  api = await startTestApi(db.app, { sdkRateLimits: GENEROUS });
+  org = await makeOrg(db.app, 'Reports');
+  game = await newSdkGame(db, org, 'arena');
+  owner = await api.sessionFor(org.ownerId);
+});
+afterAll(() => api.close());
+
+const report = (reporter: string, reported: string, extra: Record<string, unknown> = {}) =>
+  sdkCall(api, game.clientKey, 'POST', '/reports', {
+    reporter: { id: reporter, name: `Reporter ${reporter}` },
+    reported: { id: reported, name: `Suspect ${reported}` },
+    reason: 'cheating',
+    ...extra,
+  });
+
+const fold = () => withTenant(db.app, org.orgId, (tx) => foldReports(tx));
+
+const rows = (ids: string[]) =>
+  db.admin.query<{ id: string; ticket_id: string | null; queued_ticket_id: string | null }>(
+    'select id, ticket_id, queued_ticket_id from player_reports where id = any($1::uuid[]) order by created_at',
+    [ids],
+  );
+
+describe('player reports: accepted at once, folded into one moderation ticket per reported player', () => {
+  it('files every report about a player on one ticket, with an event and a history row per report', async () => {
+    const answers = await Promise.all([
+      report('p:1', 'cheater:1', { message: 'wallhack', matchId: 'm-1' }),
+      report('p:2', 'cheater:1', { message: 'aimbot' }),
+      report('p:3', 'cheater:1'),
+      report('p:1', 'cheater:2', { reason: 'harassment' }),
+    ]);
+    for (const a of answers) expect(a.statusCode, a.body).toBe(201);
+    const [a, b, c, d] = answers.map((x) => x.json().report as { id: string; ticketId: string });
+    expect(new Set([a?.ticketId, b?.ticketId, c?.ticketId]).size).toBe(1);
+    expect(d?.ticketId).not.toBe(a?.ticketId);
+    const ids = [a, b, c, d].map((r) => r?.id as string);
+    // Accepted, not folded yet: durable, waiting with the promised ticket.
+    expect((await rows(ids)).rows.every((r) => r.ticket_id === null && r.queued_ticket_id !== null)).toBe(
+      true,
+    );
+
+    expect(await fold()).toEqual({ reports: 4, opened: 2 });
+    const after = await rows(ids);
+    expect(after.rows.map((r) => [r.ticket_id, r.queued_ticket_id]).sort()).toEqual(
+      [a, b, c, d].map((r) => [r?.ticketId, null]).sort(),
+    );
+    const t = await api.call(owner, { method: 'GET', url: `/v1/orgs/${org.orgId}/tickets/${a?.ticketId}` });
+    expect(t.statusCode, t.body).toBe(200);
+    expect(t.json().ticket.tags).toEqual(['report']);
+    expect(t.json().ticket.customFields.report).toMatchObject({
+      reason: 'cheating',
+      reportedPlayerId: 'cheater:1',
+      reportedPlayerName: 'Suspect cheater:1',
+    });
+    const events = await db.admin.query<{ payload: { report: { id: string; ticketId: string } } }>(
+      `select payload from outbox where org_id = $1 and event_type = 'player.reported' order by id`,
+      [org.orgId],
+    );
+    expect(events.rows.map((e) => [e.payload.report.id, e.payload.report.ticketId]).sort()).toEqual(
+      [a, b, c, d].map((r) => [r?.id, r?.ticketId]).sort(),
+    );
+    const history = await db.admin.query<{ n: number }>(
+      `select count(*)::int as n from ticket_events where ticket_id = $1 and type = 'player.reported'`,
+      [a?.ticketId],
+    );
+    expect(history.rows[0]?.n).toBe(3);
+    // Nothing left to fold: a second pass is a no-op.
+    expect(await fold()).toEqual({ reports: 0, opened: 0 });
+
+    // A later report about the same player goes into the same open ticket, opening nothing.
+    const e = (await report('p:4', 'cheater:1')).json().report;
+    expect(e.ticketId).toBe(a?.ticketId);
+    expect(await fold()).toEqual({ reports: 1, opened: 0 });
+  });
+
+  it('starts a new ticket once staff solve the player’s ticket', async () => {
+    const first = (await report('p:5', 'cheater:3')).json().report;
+    await fold();
+    await withTenant(db.app, org.orgId, (tx) =>
+      setStatus(tx, { ticketId: first.ticketId, status: 'solved' }, org.owner),
+    );
+    const next = (await report('p:6', 'cheater:3')).json().report;
+    expect(next.ticketId).not.toBe(first.ticketId);
+    expect(await fold()).toEqual({ reports: 1, opened: 1 });
+    const t = await api.call(owner, { method: 'GET', url: `/v1/orgs/${org.orgId}/tickets/${next.ticketId}` });
+    expect(t.json().ticket.status).toBe('open');
+  });
+
+  it('gives concurrent first reports about a new player one ticket, and a repeat its first answer', async () => {
+    const answers = await Promise.all(
+      Array.from({ length: 12 }, (_, i) =>
+        report(`crowd:${i}`, 'cheater:new', {}).then((r) => r.json().report as { ticketId: string }),
+      ),
+    );
+    expect(new Set(answers.map((a) => a.ticketId)).size).toBe(1);
+    const keyed = await sdkCall(
+      api,
+      game.clientKey,
+      'POST',
+      '/reports',
+      { reporter: { id: 'p:7', name: 'Seven' }, reported: { id: 'cheater:4', name: 'Four' }, reason: 'spam' },
+      { 'idempotency-key': 'k-1' },
+    );
+    expect(keyed.statusCode).toBe(201);
+    await fold();
+    const again = await sdkCall(
+      api,
+      game.clientKey,
+      'POST',
+      '/reports',
+      { reporter: { id: 'p:7', name: 'Seven' }, reported: { id: 'cheater:4', name: 'Four' }, reason: 'spam' },
+      { 'idempotency-key': 'k-1' },
+    );
+    expect(again.statusCode).toBe(200);
+    expect(again.json().report).toEqual(keyed.json().report);
+    const tickets = await db.admin.query<{ n: number }>(
+      `select count(*)::int as n from tickets where org_id = $1 and id = $2`,
+      [org.orgId, answers[0]?.ticketId],
+    );
+    expect(tickets.rows[0]?.n).toBe(1);
+  });
+
+  it('refuses a blocked reporter but takes reports about a blocked player', async () => {
+    await report('p:blocked', 'cheater:5');
+    await report('p:8', 'p:blocked');
+    await db.admin.query(
+      `update player_profiles set blocked_at = now() where org_id = $1 and game_account_id = 'p:blocked'`,
+      [org.orgId],
+    );
+    expectError(await report('p:blocked', 'cheater:5'), 403, 'forbidden');
+    expect((await report('p:9', 'p:blocked')).statusCode).toBe(201);
+  });
+
+  it('is folded by the workers for every organization with reports waiting', async () => {
+    const other = await makeOrg(db.app, 'Reports B');
+    const otherGame = await newSdkGame(db, other, 'arena');
+    const r1 = (await report('p:10', 'cheater:6')).json().report;
+    const r2 = (
+      await sdkCall(api, otherGame.clientKey, 'POST', '/reports', {
+        reporter: { id: 'q:1', name: 'Q' },
+        reported: { id: 'q:2', name: 'R' },
+        reason: 'griefing',
+      })
+    ).json().report;
+    const env = testDeps(db.app, 'gm-report-fold');
+    try {
+      const r = await foldPlayerReports(env.deps);
+      expect(r.orgs).toBe(2);
+    } finally {
+      await env.close();
+    }
+    const filed = await rows([r1.id, r2.id]);
+    expect(filed.rows.map((r) => r.ticket_id).sort()).toEqual([r1.ticketId, r2.ticketId].sort());
+  });
+});
