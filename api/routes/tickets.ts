@@ -1,33 +1,24 @@
 import type { FastifyRequest } from 'fastify';
 import type { FastifyPluginAsyncZod } from 'fastify-type-provider-zod';
 import { z } from 'zod';
-import type { Permission } from '../../db/permissions.js';
 import { body, jsonRecord, tag } from '../../db/schemas.js';
 import { PRIORITIES, STATUSES } from '../../db/ticket-rules.js';
 import { searchInput, searchTickets, ticketCounts, ticketSla, ticketTags } from '../../db/ticket-search.js';
 import {
   addNote,
-  assign,
-  claim,
-  close,
   conversation,
   getTicket,
   listNotes,
-  merge,
   openTicket,
-  reopen,
   reply,
-  setPriority,
-  setStatus,
-  type Ticket,
   ticketHistory,
-  transfer,
   updateFields,
 } from '../../db/tickets.js';
 import { AppError } from '../../lib/errors.js';
 import { attachmentsOfTicket } from './attachments.js';
 import { actorOf, requirePermission } from './helpers.js';
 import { errorResponses, orgParams } from './schemas.js';
+import { addActionRoutes, addBulkRoute, closing } from './ticket-actions.js';
 import {
   attachmentSchema,
   eventSchema,
@@ -41,7 +32,6 @@ import {
 } from './ticket-schemas.js';
 
 const originOf = (req: FastifyRequest) => (req.auth?.kind === 'token' ? 'api' : 'panel');
-const closing = (status: string) => status === 'solved' || status === 'closed';
 
 const createBody = z.object({
   subject: z.string().trim().min(1).max(200),
@@ -56,34 +46,6 @@ const createBody = z.object({
   /** Your own id for this ticket: creating again with it returns the same ticket. */
   externalId: z.string().trim().min(1).max(200).optional(),
 });
-
-const bulkAction = z.discriminatedUnion('type', [
-  z.object({ type: z.literal('assign'), assigneeId: z.uuid().nullable() }),
-  z.object({ type: z.literal('transfer'), teamId: z.uuid().nullable() }),
-  z.object({
-    type: z.literal('status'),
-    status: z.enum(STATUSES),
-    reason: z.string().trim().min(1).max(500).optional(),
-  }),
-  z.object({ type: z.literal('priority'), priority: z.enum(PRIORITIES) }),
-  z.object({
-    type: z.literal('tags'),
-    add: z.array(tag).max(20).default([]),
-    remove: z.array(tag).max(20).default([]),
-  }),
-]);
-
-const BULK_PERMISSION: Record<z.infer<typeof bulkAction>['type'], Permission> = {
-  assign: 'tickets.assign',
-  transfer: 'tickets.assign',
-  status: 'tickets.update',
-  priority: 'tickets.update',
-  tags: 'tickets.update',
-};
-
-// Fastify hands a POST without a body (a browser's fetch without one, curl -X POST) to validation
-// as null, so the actions whose body is optional accept null as "no options".
-const noBody = z.object({}).nullish();
 
 const T = ['tickets'];
 const ticketResponse = { 200: ticketSchema, ...errorResponses };
@@ -167,60 +129,7 @@ export const ticketRoutes: FastifyPluginAsyncZod = async (app) => {
     async (req) => ({ tags: await req.inOrg((tx) => ticketTags(tx)) }),
   );
 
-  app.post(
-    `${base}/bulk`,
-    {
-      config: { access: { permission: 'tickets.update' } },
-      schema: {
-        tags: T,
-        operationId: 'bulkUpdateTickets',
-        summary: 'Apply one action to many tickets; each ticket succeeds or fails on its own',
-        params: orgParams,
-        body: z.object({ ticketIds: z.array(z.uuid()).min(1).max(100), action: bulkAction }),
-        response: {
-          200: z.object({
-            results: z.array(
-              z.object({
-                ticketId: z.uuid(),
-                ok: z.boolean(),
-                error: z.object({ code: z.string(), message: z.string() }).nullable(),
-              }),
-            ),
-          }),
-          ...errorResponses,
-        },
-      },
-    },
-    async (req) => {
-      const { action, ticketIds } = req.body;
-      requirePermission(req, BULK_PERMISSION[action.type]);
-      if (action.type === 'status' && closing(action.status)) requirePermission(req, 'tickets.close');
-      const actor = req.org?.actor;
-      if (!actor) throw new AppError('internal', 'no org');
-      const results = [];
-      // One transaction per ticket: a ticket that can't take the action doesn't undo the others.
-      for (const ticketId of [...new Set(ticketIds)]) {
-        try {
-          await req.inOrg(async (tx) => {
-            if (action.type === 'assign')
-              return assign(tx, { ticketId, assigneeId: action.assigneeId }, actor);
-            if (action.type === 'transfer') return transfer(tx, { ticketId, teamId: action.teamId }, actor);
-            if (action.type === 'status') {
-              return setStatus(tx, { ticketId, status: action.status, reason: action.reason }, actor);
-            }
-            if (action.type === 'priority')
-              return setPriority(tx, { ticketId, priority: action.priority }, actor);
-            return updateFields(tx, { ticketId, addTags: action.add, removeTags: action.remove }, actor);
-          });
-          results.push({ ticketId, ok: true, error: null });
-        } catch (err) {
-          if (!(err instanceof AppError) || err.status >= 500) throw err;
-          results.push({ ticketId, ok: false, error: { code: err.code, message: err.message } });
-        }
-      }
-      return { results };
-    },
-  );
+  addBulkRoute(app, base);
 
   const one = `${base}/:ticketId`;
 
@@ -333,103 +242,5 @@ export const ticketRoutes: FastifyPluginAsyncZod = async (app) => {
     },
   );
 
-  // The generated clients' method names for the one-action routes below.
-  const ACTION_OPERATIONS = {
-    assign: 'assignTicket',
-    claim: 'claimTicket',
-    transfer: 'transferTicket',
-    status: 'setTicketStatus',
-    priority: 'setTicketPriority',
-    tags: 'updateTicketTags',
-    close: 'closeTicket',
-    reopen: 'reopenTicket',
-    merge: 'mergeTicket',
-  } as const;
-
-  const action = <B extends z.ZodType>(
-    path: keyof typeof ACTION_OPERATIONS,
-    permission: Permission,
-    summary: string,
-    bodySchema: B,
-    run: (req: FastifyRequest, ticketId: string, body: z.output<B>) => Promise<Ticket>,
-  ) =>
-    app.post(
-      `${one}/${path}`,
-      {
-        // Idempotent so a bulk action retried after a lost answer (one key per ticket) does each
-        // ticket once: a replayed close or tag change answers as the first did.
-        config: { access: { permission }, idempotent: true },
-        schema: {
-          tags: T,
-          operationId: ACTION_OPERATIONS[path],
-          summary,
-          params: ticketParams,
-          body: bodySchema,
-          response: ticketResponse,
-        },
-      },
-      async (req) => run(req, (req.params as { ticketId: string }).ticketId, req.body as z.output<B>),
-    );
-
-  action(
-    'assign',
-    'tickets.assign',
-    'Assign to a staff member (null unassigns)',
-    z.object({ assigneeId: z.uuid().nullable() }),
-    (req, ticketId, b) => req.inOrg((tx) => assign(tx, { ticketId, assigneeId: b.assigneeId }, actorOf(req))),
-  );
-  action('claim', 'tickets.assign', 'Take the ticket yourself', noBody, (req, ticketId) =>
-    req.inOrg((tx) => claim(tx, ticketId, actorOf(req))),
-  );
-  action(
-    'transfer',
-    'tickets.assign',
-    'Move to another team (null: no team)',
-    z.object({ teamId: z.uuid().nullable(), keepAssignee: z.boolean().default(false) }),
-    (req, ticketId, b) => req.inOrg((tx) => transfer(tx, { ticketId, ...b }, actorOf(req))),
-  );
-  action(
-    'status',
-    'tickets.update',
-    'Change the status along the allowed transitions',
-    z.object({ status: z.enum(STATUSES), reason: z.string().trim().min(1).max(500).optional() }),
-    (req, ticketId, b) => {
-      if (closing(b.status)) requirePermission(req, 'tickets.close');
-      return req.inOrg((tx) => setStatus(tx, { ticketId, ...b }, actorOf(req)));
-    },
-  );
-  action(
-    'priority',
-    'tickets.update',
-    'Change the priority',
-    z.object({ priority: z.enum(PRIORITIES) }),
-    (req, ticketId, b) =>
-      req.inOrg((tx) => setPriority(tx, { ticketId, priority: b.priority }, actorOf(req))),
-  );
-  action(
-    'tags',
-    'tickets.update',
-    'Add and remove tags',
-    z.object({ add: z.array(tag).max(20).default([]), remove: z.array(tag).max(20).default([]) }),
-    (req, ticketId, b) =>
-      req.inOrg((tx) => updateFields(tx, { ticketId, addTags: b.add, removeTags: b.remove }, actorOf(req))),
-  );
-  action(
-    'close',
-    'tickets.close',
-    'Close the ticket',
-    z.object({ reason: z.string().trim().min(1).max(500).optional() }).nullish(),
-    (req, ticketId, b) => req.inOrg((tx) => close(tx, { ticketId, reason: b?.reason }, actorOf(req))),
-  );
-  action('reopen', 'tickets.close', 'Reopen a solved or closed ticket', noBody, (req, ticketId) =>
-    req.inOrg((tx) => reopen(tx, ticketId, actorOf(req))),
-  );
-  action(
-    'merge',
-    'tickets.merge',
-    'Merge this ticket into another; returns the target',
-    z.object({ targetId: z.uuid() }),
-    async (req, ticketId, b) =>
-      (await req.inOrg((tx) => merge(tx, { sourceId: ticketId, targetId: b.targetId }, actorOf(req)))).target,
-  );
+  addActionRoutes(app, one);
 };
