@@ -3,11 +3,21 @@ import { useCallback, useEffect, useRef, useState } from 'preact/hooks';
 import { api, cachedList, describeError, query } from './api.js';
 import { BulkBar } from './bulk.js';
 import { html } from './html.js';
+import { InboxFilters } from './inbox-filters.js';
+import { useLiveRefresh } from './inbox-live.js';
+import {
+  apiQuery,
+  DEFAULT_STATUS,
+  FILTERS,
+  filtersOf,
+  PAGE,
+  takeArrived,
+  takePrefetched,
+} from './inbox-query.js';
 import { SavedViews } from './inbox-views.js';
 import { useRowWindow } from './inbox-window.js';
 import { KeyHelp } from './keys.js';
-import { ago, label, PRIORITIES, SOURCES, STATUSES } from './labels.js';
-import { live } from './live.js';
+import { ago, label } from './labels.js';
 import { navigate } from './router.js';
 import { isUnread } from './seen.js';
 import { SlaBadge } from './sla.js';
@@ -21,97 +31,6 @@ import { prefetchTicket } from './ticket.js';
  * @typedef {{ userId: string, displayName: string }} Member
  * @typedef {{ id: string, name: string }} Category
  */
-
-const PAGE = 50;
-/** The least time between two live refetches of the list, so a burst of events costs a few requests. */
-const REFRESH_GAP_MS = 250;
-/** The filters the inbox keeps in its URL, so a view can be bookmarked and survives reload. */
-const FILTERS = [
-  'q',
-  'status',
-  'assignee',
-  'priority',
-  'category',
-  'team',
-  'game',
-  'tag',
-  'source',
-  'sla',
-  'sort',
-];
-const DEFAULT_STATUS = 'open,pending,on_hold';
-
-/** @param {string} search */
-function filtersOf(search) {
-  const p = new URLSearchParams(search);
-  /** @type {Record<string, string>} */
-  const f = {};
-  for (const k of FILTERS) f[k] = p.get(k) ?? '';
-  if (!p.has('status')) f.status = DEFAULT_STATUS;
-  return f;
-}
-
-/**
- * @param {Record<string, string>} f
- * @param {string} userId
- */
-function apiQuery(f, userId) {
-  return {
-    q: f.q,
-    status: f.status === 'all' ? '' : f.status,
-    assignee: f.assignee === 'me' ? userId : f.assignee,
-    priority: f.priority,
-    category: f.category,
-    team: f.team,
-    game: f.game,
-    tag: f.tag,
-    source: f.source,
-    sla: f.sla,
-    sort: f.sort,
-  };
-}
-
-/**
- * The first page of the inbox, asked for while the session is still being checked: on a cold
- * load the list request would otherwise wait for the session answer, then for the first render.
- * Used once, by the Inbox whose first request has exactly this URL; left unused otherwise.
- * @type {{ url: string, page: Promise<any>, value: any } | null}
- */
-let prefetched = null;
-
-/**
- * Starts the first page's request for `/o/:orgId?search` before the app has rendered. Skipped
- * when the filters need the member's id (assignee=me), which only the session gives.
- * @param {string} orgId
- * @param {string} search
- */
-export function prefetchInbox(orgId, search) {
-  const f = filtersOf(search);
-  if (f.assignee === 'me') return;
-  const url = `/v1/orgs/${orgId}/tickets${query({ ...apiQuery(f, ''), limit: PAGE })}`;
-  const page = api('GET', url);
-  const entry = { url, page, value: /** @type {any} */ (null) };
-  // Kept once it arrives, so an Inbox mounting later renders its rows at once, without waiting
-  // for an effect (they run after a paint) and a promise turn. A refusal (signed out) is the
-  // app's session check's to handle, not this one's.
-  page.then((v) => (entry.value = v)).catch(() => {});
-  prefetched = entry;
-}
-
-/** @param {string} url */
-function takePrefetched(url) {
-  const p = prefetched;
-  prefetched = null;
-  return p?.url === url ? p.page : null;
-}
-
-/** The prefetched page for `url` if it has already arrived (and then it is used up). @param {string} url */
-function takeArrived(url) {
-  if (prefetched?.url !== url || !prefetched.value) return null;
-  const v = prefetched.value;
-  prefetched = null;
-  return /** @type {{ tickets: TicketItem[], next: string | null }} */ (v);
-}
 
 /** @param {HTMLElement | null} el */
 const typingIn = (el) => !!el && (el.isContentEditable || /^(INPUT|TEXTAREA|SELECT)$/.test(el.tagName));
@@ -134,7 +53,6 @@ export function Inbox({ org, me, search }) {
   const [fresh, setFresh] = useState(/** @type {Set<string>} */ (new Set()));
   const [categories, setCategories] = useState(/** @type {Category[]} */ ([]));
   const [help, setHelp] = useState(false);
-  const [q, setQ] = useState(f.q);
   // Ticked tickets (by id, kept across pages and refreshes) and whether the bulk bar is open.
   const [checked, setChecked] = useState(/** @type {Map<string, number>} */ (new Map()));
   const [bulkOpen, setBulkOpen] = useState(false);
@@ -241,45 +159,7 @@ export function Inbox({ org, me, search }) {
     setBulkOpen(true);
   };
 
-  // Live: any change in the org refetches the first page at once (the event carries too little to
-  // place a row under the filters and sort on screen), but at most one request every 250 ms:
-  // events during a request or right after one are answered by a single refetch when it is due.
-  useEffect(() => {
-    const stop = live.subscribe(org.id);
-    /** @type {ReturnType<typeof setTimeout> | null} */
-    let timer = null;
-    let lastStart = 0;
-    let inFlight = false;
-    let pending = false;
-    const refresh = async () => {
-      timer = null;
-      inFlight = true;
-      pending = false;
-      lastStart = performance.now();
-      await load({ refresh: true });
-      inFlight = false;
-      if (pending) schedule();
-    };
-    const schedule = () => {
-      if (inFlight) {
-        pending = true;
-        return;
-      }
-      if (timer) return;
-      const wait = Math.max(0, lastStart + REFRESH_GAP_MS - performance.now());
-      if (wait === 0) refresh();
-      else timer = setTimeout(refresh, wait);
-    };
-    const off = live.listen((m) => {
-      if ((m.kind === 'event' || m.kind === 'resync') && m.topic === `org:${org.id}`) schedule();
-    });
-    return () => {
-      off();
-      stop();
-      pending = false;
-      if (timer) clearTimeout(timer);
-    };
-  }, [org.id, load]);
+  useLiveRefresh(org.id, load);
 
   /** @param {Record<string, string>} change @param {boolean} [whole] replace every filter (a saved view) */
   const setFilters = (change, whole = false) => {
@@ -358,69 +238,17 @@ export function Inbox({ org, me, search }) {
     row?.scrollIntoView({ block: 'nearest' });
   }, [selected, win.start]);
 
-  const select = (
-    /** @type {string} */ name,
-    /** @type {string} */ text,
-    /** @type {[string, string][]} */ options,
-  ) =>
-    html`<label class="filter"
-      >${text}
-      <select id=${`filter-${name}`} value=${f[name]} onChange=${(/** @type {any} */ e) => setFilters({ [name]: e.currentTarget.value })}>
-        ${options.map(([v, t]) => html`<option value=${v}>${t}</option>`)}
-      </select></label
-    >`;
-
   return html`<main class="inbox" id="main">
     <h1 class="visually-hidden">Inbox of ${org.name}</h1>
-    <form
-      class="filters"
-      role="search"
-      onSubmit=${(/** @type {Event} */ e) => {
-        e.preventDefault();
-        setFilters({ q: q.trim() });
-      }}
-    >
-      <label class="filter search"
-        >Search
-        <input
-          ref=${searchRef}
-          id="inbox-search"
-          type="search"
-          placeholder="Subject or message text  ( / )"
-          value=${q}
-          onInput=${(/** @type {any} */ e) => setQ(e.currentTarget.value)}
-      /></label>
-      ${select('status', 'Status', [
-        [DEFAULT_STATUS, 'Unsolved'],
-        ['all', 'Any status'],
-        ...STATUSES.map((s) => /** @type {[string, string]} */ ([s, label(s)])),
-      ])}
-      ${select('assignee', 'Assignee', [
-        ['', 'Anyone'],
-        ['me', 'Me'],
-        ['none', 'Unassigned'],
-      ])}
-      ${select('priority', 'Priority', [['', 'Any'], ...PRIORITIES.map((p) => /** @type {[string, string]} */ ([p, label(p)]))])}
-      ${select('category', 'Category', [['', 'Any'], ...categories.map((c) => /** @type {[string, string]} */ ([c.id, c.name]))])}
-      ${teams.length ? select('team', 'Team', [['', 'Any'], ...teams.map((t) => /** @type {[string, string]} */ ([t.id, t.name]))]) : null}
-      ${games.length ? select('game', 'Game', [['', 'Any'], ...games.map((g) => /** @type {[string, string]} */ ([g.id, g.name]))]) : null}
-      ${select('tag', 'Tag', [['', 'Any'], ...[...new Set([...tags, ...(f.tag ? [f.tag] : [])])].map((t) => /** @type {[string, string]} */ ([t, t]))])}
-      ${select('source', 'Source', [['', 'Any'], ...SOURCES.map((s) => /** @type {[string, string]} */ ([s, label(s)]))])}
-      ${select('sla', 'SLA', [
-        ['', 'Any'],
-        ['breached', 'Breached'],
-        ['due_soon', 'Due within 1 h'],
-        ['on_track', 'On track'],
-        ['none', 'No SLA'],
-      ])}
-      ${select('sort', 'Sort', [
-        ['', 'Last updated'],
-        ['created', 'Newest'],
-        ['priority', 'Priority'],
-        ['number', 'Number'],
-      ])}
-      <button type="submit" class="visually-hidden">Search</button>
-    </form>
+    <${InboxFilters}
+      f=${f}
+      setFilters=${setFilters}
+      searchRef=${searchRef}
+      categories=${categories}
+      teams=${teams}
+      games=${games}
+      tags=${tags}
+    />
     <${SavedViews} orgId=${org.id} filters=${f} onApply=${(/** @type {Record<string, string>} */ v) => setFilters(v, true)} />
     ${
       bulkOpen
