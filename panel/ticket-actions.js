@@ -12,7 +12,7 @@ import { navigate } from './router.js';
  */
 
 /** @param {{ id: string, errors: Record<string, string> }} props */
-function ErrorFor({ id, errors }) {
+export function ErrorFor({ id, errors }) {
   return errors[id] ? html`<p class="error" id=${`err-${id}`} role="alert">${errors[id]}</p>` : null;
 }
 

@@ -3,15 +3,15 @@ import { useCallback, useEffect, useRef, useState } from 'preact/hooks';
 import { api, cachedList, describeError } from './api.js';
 import { html } from './html.js';
 import { KeyHelp } from './keys.js';
-import { ago, label, PRIORITIES, STATUSES } from './labels.js';
+import { ago, label } from './labels.js';
 import { live } from './live.js';
 import { navigate } from './router.js';
 import { markSeen } from './seen.js';
 import { SlaBadge } from './sla.js';
-import { MergeControl, TagsControl, TransferControl } from './ticket-actions.js';
+import { ErrorFor } from './ticket-actions.js';
 import { CannedPicker } from './ticket-canned.js';
 import { AttachButton, Attachments } from './ticket-files.js';
-import { PlayerCard } from './ticket-player.js';
+import { TicketSidebar } from './ticket-sidebar.js';
 
 /**
  * @typedef {{ id: string, number: number, subject: string, status: string, priority: string, origin: string,
@@ -56,14 +56,6 @@ const draftKey = (ticketId, mode) => `gm.draft.${ticketId}.${mode}`;
 
 /** @param {HTMLElement | null} el */
 const typingIn = (el) => !!el && (el.isContentEditable || /^(INPUT|TEXTAREA|SELECT)$/.test(el.tagName));
-
-/**
- * One action button or select with its own error line: a failure shows next to what failed.
- * @param {{ id: string, errors: Record<string, string> }} props
- */
-function ErrorFor({ id, errors }) {
-  return errors[id] ? html`<p class="error" id=${`err-${id}`} role="alert">${errors[id]}</p>` : null;
-}
 
 /**
  * A ticket: the conversation (public replies and internal notes clearly apart), its history,
@@ -264,7 +256,6 @@ export function TicketView({ org, ticketId, me }) {
     ...data.messages.map((m) => ({ kind: /** @type {const} */ ('message'), at: m.createdAt, m })),
     ...data.notes.map((n) => ({ kind: /** @type {const} */ ('note'), at: n.createdAt, n })),
   ].sort((a, b) => a.at.localeCompare(b.at));
-  const closed = t.status === 'solved' || t.status === 'closed';
 
   return html`<main class="ticket-page" id="main">
     <nav class="crumbs" aria-label="Breadcrumb"><a href=${`/o/${org.id}`}>← Inbox</a></nav>
@@ -348,89 +339,17 @@ export function TicketView({ org, ticketId, me }) {
         </form>
       </section>
 
-      <aside class="actions" aria-labelledby="actions-title">
-        <h2 id="actions-title">Actions</h2>
-        <div class="action">
-          <button type="button" disabled=${busy === 'claim' || t.assigneeId === me.id} onClick=${() => act('claim', () => api('POST', `${base}/claim`))}>
-            ${t.assigneeId === me.id ? 'Assigned to you' : 'Claim'}
-          </button>
-          <${ErrorFor} id="claim" errors=${errors} />
-        </div>
-        ${
-          members
-            ? html`<div class="action">
-                <label for="assign-select">Assignee <kbd>a</kbd></label>
-                <select
-                  id="assign-select"
-                  value=${t.assigneeId ?? ''}
-                  disabled=${busy === 'assign'}
-                  onChange=${(/** @type {any} */ e) =>
-                    act('assign', () =>
-                      api('POST', `${base}/assign`, { assigneeId: e.currentTarget.value || null }),
-                    )}
-                >
-                  <option value="">Unassigned</option>
-                  ${members.map((m) => html`<option value=${m.userId}>${m.displayName}</option>`)}
-                </select>
-                <${ErrorFor} id="assign" errors=${errors} />
-              </div>`
-            : null
-        }
-        <${TransferControl} orgId=${org.id} base=${base} ticket=${t} act=${act} busy=${busy} errors=${errors} />
-        <div class="action">
-          <label for="status-select">Status</label>
-          <select
-            id="status-select"
-            value=${t.status}
-            disabled=${busy === 'status'}
-            onChange=${(/** @type {any} */ e) => act('status', () => api('POST', `${base}/status`, { status: e.currentTarget.value }))}
-          >
-            ${STATUSES.map((s) => html`<option value=${s}>${label(s)}</option>`)}
-          </select>
-          <${ErrorFor} id="status" errors=${errors} />
-        </div>
-        <div class="action">
-          <label for="priority-select">Priority</label>
-          <select
-            id="priority-select"
-            value=${t.priority}
-            disabled=${busy === 'priority'}
-            onChange=${(/** @type {any} */ e) => act('priority', () => api('POST', `${base}/priority`, { priority: e.currentTarget.value }))}
-          >
-            ${PRIORITIES.map((p) => html`<option value=${p}>${label(p)}</option>`)}
-          </select>
-          <${ErrorFor} id="priority" errors=${errors} />
-        </div>
-        <div class="action">
-          ${
-            closed
-              ? html`<button type="button" disabled=${busy === 'reopen'} onClick=${() => act('reopen', () => api('POST', `${base}/reopen`))}>Reopen</button>
-                  <${ErrorFor} id="reopen" errors=${errors} />`
-              : html`<button type="button" class="danger" disabled=${busy === 'close'} onClick=${() => act('close', () => api('POST', `${base}/close`))}>Close ticket <kbd>e</kbd></button>
-                  <${ErrorFor} id="close" errors=${errors} />`
-          }
-        </div>
-        ${t.closeReason ? html`<p class="muted">Closed because: ${t.closeReason}</p>` : null}
-        <p class="action">
-          <a href=${`${base}/transcript`} target="_blank" rel="noopener">Transcript</a>
-          <span class="muted"> (the conversation as one page, to print or keep)</span>
-        </p>
-        <${TagsControl} orgId=${org.id} base=${base} ticket=${t} act=${act} busy=${busy} errors=${errors} />
-        <${MergeControl} orgId=${org.id} base=${base} ticket=${t} act=${act} busy=${busy} errors=${errors} />
-        <${PlayerCard} orgId=${org.id} playerId=${t.requesterId} ticketId=${t.id} />
-
-        <details class="history">
-          <summary>History (${data.events.length})</summary>
-          <ol>
-            ${data.events.map(
-              (ev) => html`<li key=${ev.id}>
-                <span>${ev.type.replaceAll('_', ' ').replaceAll('.', ': ')}</span>
-                <span class="muted"> by ${ev.actorType === 'user' ? nameOf(ev.actorId) : ev.actorType} · <time datetime=${ev.createdAt}>${ago(ev.createdAt)}</time></span>
-              </li>`,
-            )}
-          </ol>
-        </details>
-      </aside>
+      <${TicketSidebar}
+        orgId=${org.id}
+        base=${base}
+        data=${data}
+        me=${me}
+        members=${members}
+        act=${act}
+        busy=${busy}
+        errors=${errors}
+        nameOf=${nameOf}
+      />
     </div>
     ${help ? html`<${KeyHelp} onClose=${() => setHelp(false)} />` : null}
   </main>`;

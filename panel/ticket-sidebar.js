@@ -1,0 +1,103 @@
+// @ts-check
+import { api } from './api.js';
+import { html } from './html.js';
+import { ago, label, PRIORITIES, STATUSES } from './labels.js';
+import { ErrorFor, MergeControl, TagsControl, TransferControl } from './ticket-actions.js';
+import { PlayerCard } from './ticket-player.js';
+
+/**
+ * The ticket page's side column: claim, assignee, team, status, priority, close or reopen, the
+ * transcript link, tags, merge, the player's card and the ticket's history. Each action goes
+ * through the page's `act`, which shows its error next to it.
+ * @param {{ orgId: string, base: string, data: import('./ticket.js').TicketData, me: { id: string },
+ *   members: import('./ticket.js').Member[] | null,
+ *   act: import('./ticket-actions.js').Act, busy: string,
+ *   errors: Record<string, string>, nameOf: (id: string | null) => string }} props
+ */
+export function TicketSidebar({ orgId, base, data, me, members, act, busy, errors, nameOf }) {
+  const t = data.ticket;
+  const closed = t.status === 'solved' || t.status === 'closed';
+  return html`<aside class="actions" aria-labelledby="actions-title">
+    <h2 id="actions-title">Actions</h2>
+    <div class="action">
+      <button type="button" disabled=${busy === 'claim' || t.assigneeId === me.id} onClick=${() => act('claim', () => api('POST', `${base}/claim`))}>
+        ${t.assigneeId === me.id ? 'Assigned to you' : 'Claim'}
+      </button>
+      <${ErrorFor} id="claim" errors=${errors} />
+    </div>
+    ${
+      members
+        ? html`<div class="action">
+            <label for="assign-select">Assignee <kbd>a</kbd></label>
+            <select
+              id="assign-select"
+              value=${t.assigneeId ?? ''}
+              disabled=${busy === 'assign'}
+              onChange=${(/** @type {any} */ e) =>
+                act('assign', () =>
+                  api('POST', `${base}/assign`, { assigneeId: e.currentTarget.value || null }),
+                )}
+            >
+              <option value="">Unassigned</option>
+              ${members.map((m) => html`<option value=${m.userId}>${m.displayName}</option>`)}
+            </select>
+            <${ErrorFor} id="assign" errors=${errors} />
+          </div>`
+        : null
+    }
+    <${TransferControl} orgId=${orgId} base=${base} ticket=${t} act=${act} busy=${busy} errors=${errors} />
+    <div class="action">
+      <label for="status-select">Status</label>
+      <select
+        id="status-select"
+        value=${t.status}
+        disabled=${busy === 'status'}
+        onChange=${(/** @type {any} */ e) => act('status', () => api('POST', `${base}/status`, { status: e.currentTarget.value }))}
+      >
+        ${STATUSES.map((s) => html`<option value=${s}>${label(s)}</option>`)}
+      </select>
+      <${ErrorFor} id="status" errors=${errors} />
+    </div>
+    <div class="action">
+      <label for="priority-select">Priority</label>
+      <select
+        id="priority-select"
+        value=${t.priority}
+        disabled=${busy === 'priority'}
+        onChange=${(/** @type {any} */ e) => act('priority', () => api('POST', `${base}/priority`, { priority: e.currentTarget.value }))}
+      >
+        ${PRIORITIES.map((p) => html`<option value=${p}>${label(p)}</option>`)}
+      </select>
+      <${ErrorFor} id="priority" errors=${errors} />
+    </div>
+    <div class="action">
+      ${
+        closed
+          ? html`<button type="button" disabled=${busy === 'reopen'} onClick=${() => act('reopen', () => api('POST', `${base}/reopen`))}>Reopen</button>
+              <${ErrorFor} id="reopen" errors=${errors} />`
+          : html`<button type="button" class="danger" disabled=${busy === 'close'} onClick=${() => act('close', () => api('POST', `${base}/close`))}>Close ticket <kbd>e</kbd></button>
+              <${ErrorFor} id="close" errors=${errors} />`
+      }
+    </div>
+    ${t.closeReason ? html`<p class="muted">Closed because: ${t.closeReason}</p>` : null}
+    <p class="action">
+      <a href=${`${base}/transcript`} target="_blank" rel="noopener">Transcript</a>
+      <span class="muted"> (the conversation as one page, to print or keep)</span>
+    </p>
+    <${TagsControl} orgId=${orgId} base=${base} ticket=${t} act=${act} busy=${busy} errors=${errors} />
+    <${MergeControl} orgId=${orgId} base=${base} ticket=${t} act=${act} busy=${busy} errors=${errors} />
+    <${PlayerCard} orgId=${orgId} playerId=${t.requesterId} ticketId=${t.id} />
+
+    <details class="history">
+      <summary>History (${data.events.length})</summary>
+      <ol>
+        ${data.events.map(
+          (ev) => html`<li key=${ev.id}>
+            <span>${ev.type.replaceAll('_', ' ').replaceAll('.', ': ')}</span>
+            <span class="muted"> by ${ev.actorType === 'user' ? nameOf(ev.actorId) : ev.actorType} · <time datetime=${ev.createdAt}>${ago(ev.createdAt)}</time></span>
+          </li>`,
+        )}
+      </ol>
+    </details>
+  </aside>`;
+}
