@@ -95,19 +95,23 @@ function matrixWith(rows: { event: NotificationEvent; channel: NotificationChann
 
 /** The preferences of several members at once (the worker's fan-out reads them in one go). */
 export async function prefsOf(tx: Tx, userIds: readonly string[]): Promise<Map<string, NotificationPrefs>> {
-  const [choices, settings] = await Promise.all([
-    tx.query<{ userId: string; event: NotificationEvent; channel: NotificationChannel; enabled: boolean }>(
-      `select user_id as "userId", event, channel, enabled from notification_prefs
-       where org_id = $1::uuid and user_id = any($2::uuid[])`,
-      [tx.orgId, userIds],
-    ),
-    tx.query<NotificationSettings & { userId: string }>(
-      `select user_id as "userId", time_zone as "timeZone", quiet_start as "quietStart", quiet_end as "quietEnd",
-         email_digest as "emailDigest"
-       from notification_settings where org_id = $1::uuid and user_id = any($2::uuid[])`,
-      [tx.orgId, userIds],
-    ),
-  ]);
+  // One after the other: a transaction's connection runs one query at a time.
+  const choices = await tx.query<{
+    userId: string;
+    event: NotificationEvent;
+    channel: NotificationChannel;
+    enabled: boolean;
+  }>(
+    `select user_id as "userId", event, channel, enabled from notification_prefs
+     where org_id = $1::uuid and user_id = any($2::uuid[])`,
+    [tx.orgId, userIds],
+  );
+  const settings = await tx.query<NotificationSettings & { userId: string }>(
+    `select user_id as "userId", time_zone as "timeZone", quiet_start as "quietStart", quiet_end as "quietEnd",
+       email_digest as "emailDigest"
+     from notification_settings where org_id = $1::uuid and user_id = any($2::uuid[])`,
+    [tx.orgId, userIds],
+  );
   const out = new Map<string, NotificationPrefs>();
   for (const userId of userIds) {
     const s = settings.rows.find((r) => r.userId === userId);

@@ -1,5 +1,6 @@
 import { z } from 'zod';
 import type { NotificationEvent, OutboundChannel } from './notification-prefs.js';
+import type { OutboxRow } from './outbox.js';
 import { id } from './schemas.js';
 import type { Tx } from './tenant.js';
 import { parseInput } from './validate.js';
@@ -12,6 +13,27 @@ import { parseInput } from './validate.js';
 
 /** The live event the panel's bell hears; published on the member's own topic only (lib/live.ts). */
 export const NOTIFICATION_CREATED = 'notification.created';
+
+const NOTIFYING_EVENTS = new Set([
+  'ticket.created',
+  'ticket.assigned',
+  'note.created',
+  'ticket.sla_warning',
+  'ticket.sla_breached',
+  'rule.notify',
+]);
+
+/**
+ * Whether an outbox event may notify a member (pure: the relay enqueues `notify.fanout` on it). Of
+ * the messages, only a player's on a ticket: staff hear of their colleagues' replies in the ticket.
+ */
+export function notifies(row: Pick<OutboxRow, 'eventType' | 'aggregateType' | 'payload'>): boolean {
+  if (NOTIFYING_EVENTS.has(row.eventType)) return true;
+  const message = row.payload.message as { authorType?: unknown } | undefined;
+  return (
+    row.eventType === 'message.created' && row.aggregateType === 'ticket' && message?.authorType === 'player'
+  );
+}
 
 export interface Notification {
   id: string;

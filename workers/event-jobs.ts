@@ -2,6 +2,7 @@ import { CATEGORY_CHANGED } from '../db/categories.js';
 import { DM_RECEIVED } from '../db/discord-dm.js';
 import { MIRROR_BACKFILL_DELAY_MS, MIRROR_CREATED } from '../db/discord-mirrors.js';
 import { ATTACHMENTS_ADDED } from '../db/discord-sync.js';
+import { notifies } from '../db/notifications.js';
 import type { OrgFeatures, OutboxRow } from '../db/outbox.js';
 import { ruleEventOf } from '../db/rule-runs.js';
 import { SLA_SETTINGS_CHANGED } from '../db/sla-policies.js';
@@ -79,6 +80,14 @@ export function impliedJobs(row: OutboxRow, features: OrgFeatures = ALL_FEATURES
   // Automation rules: an event that is a rule trigger, in an org with enabled rules.
   if (features.rules && ruleEventOf(row)) {
     jobs.push({ name: 'rules.run', payload: { orgId, outboxId: id }, opts: { jobId: jobIds.rules(id) } });
+  }
+  // Staff notifications: the job works out whom the event concerns (workers/notifications.ts).
+  if (notifies(row)) {
+    jobs.push({
+      name: 'notify.fanout',
+      payload: { orgId, outboxId: id },
+      opts: { jobId: jobIds.notify(id) },
+    });
   }
   if (type === 'webhook.replay_requested') {
     const subscriptionId = str(payload.subscriptionId);

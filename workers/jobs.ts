@@ -101,6 +101,11 @@ export const JOBS = {
   'discord.sweep': { queue: 'maintenance', schema: z.object({}) },
   /** Runs the org's automation rules on one outbox event, in order (workers/rules.ts). */
   'rules.run': { queue: 'timers', schema: z.object({ orgId, outboxId }) },
+  /**
+   * Staff notifications for one outbox event: the members it concerns, each once, on the panel,
+   * by Discord DM and by email (workers/notifications.ts).
+   */
+  'notify.fanout': { queue: 'discord', schema: z.object({ orgId, outboxId }) },
   /** Scheduled every 2 s: folds ticket changes into the analytics rollups (workers/analytics.ts). */
   'analytics.fold': { queue: 'timers', schema: z.object({}) },
   /** Scheduled every second: files accepted player reports on moderation tickets (workers/report-fold.ts). */
@@ -135,6 +140,8 @@ export const jobIds = {
   closeRequestExpire: (requestId: string) => `cre-${requestId}`,
   /** One job per event: each rule's own log row makes a rule's replay a no-op. */
   rules: (outboxId: number) => `ru-${outboxId}`,
+  /** One per event: the notifications' unique key per event and member dedupes a replay. */
+  notify: (outboxId: number) => `nt-${outboxId}`,
   /** A sync put off until a long Discord rate limit lifts; one per ticket and due second. */
   ticketSyncLater: (ticketId: string, dueAt: number) => `tsl-${ticketId}-${Math.ceil(dueAt / 1000)}`,
   attachmentCopy: (outboxId: number) => `ac-${outboxId}`,

@@ -21,6 +21,7 @@ import { relayDm } from './dm-relay.js';
 import { createMailer, type Mailer, sendEmailReply } from './email-outbound.js';
 import { pruneOutbox, retryFailedJobs, sweepWebhookRetries } from './maintenance.js';
 import { backfillMirror } from './mirror-backfill.js';
+import { notifyForEvent } from './notifications.js';
 import { OutboxRelay } from './outbox-relay.js';
 import { syncPanels } from './panels.js';
 import { createQueues, type Handlers, type Queues, startProcessors } from './queues.js';
@@ -111,6 +112,9 @@ export function handlersFor(deps: WorkerDeps, retentionDays: number): Handlers {
     'discord.panel_sync': (d) => syncPanels(deps, d),
     'closerequest.expire': (d) => expireCloseRequestJob(deps, d),
     'rules.run': (d) => runRulesJob(deps, d),
+    'notify.fanout': async (d) => {
+      await notifyForEvent(deps, d);
+    },
     'attachment.copy': async (d) => {
       await copyAttachments(deps, d);
     },

@@ -178,12 +178,14 @@ describe('outbox relay', () => {
     ).not.toContain(dmRelay);
     expect(names('ticket.created', { ticket: { priority: 'urgent' } })).toEqual([
       'webhook.fanout@wf-7',
+      'notify.fanout@nt-7',
       'sla.recompute@sr-7',
       'discord.alert@da-7',
     ]);
     const onDiscord = { ticket: { discordChannelId: '1400000000000000001' } };
     expect(names('ticket.sla_breached', onDiscord)).toEqual([
       'webhook.fanout@wf-7',
+      'notify.fanout@nt-7',
       'discord.ticket_sync@ts-7',
       'discord.alert@da-7',
     ]);
