@@ -23,8 +23,9 @@ export interface FoldResult {
  * transaction. A ticket that changed is refolded whole: what it contributed last time (kept in
  * `analytics_contributions`) is retracted and its current contribution added, so a replay, a
  * late event or events out of order all end in the same rollups as a full recompute. The
- * watermark is the xmin of this transaction's snapshot: every transaction below it has ended,
- * so an event past the watermark is never skipped because its transaction committed late.
+ * watermark is a snapshot (migration 121): the events taken are those of transactions committed
+ * as of this fold's snapshot and not of the last one, so an event is never skipped because its
+ * transaction committed late, and a long transaction elsewhere holds back only its own events.
  * The watermark row is locked first, so two workers folding one org run one after the other.
  */
 export async function foldOrg(tx: Tx): Promise<FoldResult> {
@@ -32,25 +33,37 @@ export async function foldOrg(tx: Tx): Promise<FoldResult> {
     `insert into analytics_watermarks (org_id) values ($1::uuid) on conflict (org_id) do nothing`,
     [tx.orgId],
   );
-  const w = await tx.query<{ upto: string }>(
-    `select upto::text as upto from analytics_watermarks where org_id = $1::uuid for update`,
+  // The last snapshot folded (before the first fold with one: every transaction below upto).
+  const w = await tx.query<{ xmin: string; snap: string }>(
+    `select pg_snapshot_xmin(s.snap)::text as xmin, s.snap::text as snap
+       from analytics_watermarks w
+      cross join lateral (select greatest(w.upto, '1'::xid8)::text as x) u
+      cross join lateral (select coalesce(w.snap, (u.x || ':' || u.x || ':')::pg_snapshot) as snap) s
+      where w.org_id = $1::uuid
+        for update of w`,
     [tx.orgId],
   );
-  const from = w.rows[0]?.upto ?? '0';
+  const last = w.rows[0] as { xmin: string; snap: string };
   // A fresh statement, so its snapshot is taken after the lock was granted.
-  const s = await tx.query<{ upto: string }>(`select pg_snapshot_xmin(pg_current_snapshot())::text as upto`);
-  const upto = s.rows[0]?.upto as string;
-  const changed = `(select distinct ticket_id as id from ticket_events
-                     where org_id = $1::uuid and txid >= $2::xid8 and txid < $3::xid8
+  const s = await tx.query<{ upto: string; snap: string }>(
+    `select pg_snapshot_xmin(pg_current_snapshot())::text as upto, pg_current_snapshot()::text as snap`,
+  );
+  const { upto, snap } = s.rows[0] as { upto: string; snap: string };
+  // New: committed as of this snapshot, not as of the last. A transaction still running holds
+  // back its own events only; the range starts at the last snapshot's xmin (all below is folded).
+  const isNew = `txid >= $2::xid8 and txid < pg_snapshot_xmax($4::pg_snapshot)
+                 and pg_visible_in_snapshot(txid, $4::pg_snapshot)
+                 and not pg_visible_in_snapshot(txid, $3::pg_snapshot)`;
+  const changed = `(select distinct ticket_id as id from ticket_events where org_id = $1::uuid and ${isNew}
                     union
-                    select ticket_id from ticket_sla_events
-                     where org_id = $1::uuid and txid >= $2::xid8 and txid < $3::xid8
+                    select ticket_id from ticket_sla_events where org_id = $1::uuid and ${isNew}
                     union
                     select ticket_id from stale)`;
-  const tickets = await refold(tx, changed, [from, upto], true);
+  const tickets = await refold(tx, changed, [last.xmin, last.snap, snap], true);
   await tx.query(
-    `update analytics_watermarks set upto = $2::xid8, folded_at = now() where org_id = $1::uuid`,
-    [tx.orgId, upto],
+    `update analytics_watermarks set upto = $2::xid8, snap = $3::pg_snapshot, folded_at = now()
+      where org_id = $1::uuid`,
+    [tx.orgId, upto, snap],
   );
   return { tickets, upto };
 }
@@ -109,8 +122,10 @@ export async function rebuildOrg(tx: Tx): Promise<FoldResult> {
     [tx.orgId],
   );
   await tx.query(`select 1 from analytics_watermarks where org_id = $1::uuid for update`, [tx.orgId]);
-  const s = await tx.query<{ upto: string }>(`select pg_snapshot_xmin(pg_current_snapshot())::text as upto`);
-  const upto = s.rows[0]?.upto as string;
+  const s = await tx.query<{ upto: string; snap: string }>(
+    `select pg_snapshot_xmin(pg_current_snapshot())::text as upto, pg_current_snapshot()::text as snap`,
+  );
+  const { upto, snap } = s.rows[0] as { upto: string; snap: string };
   await tx.query(`delete from analytics_contributions where org_id = $1::uuid`, [tx.orgId]);
   await tx.query(`delete from analytics_hourly where org_id = $1::uuid`, [tx.orgId]);
   await tx.query(`delete from analytics_daily where org_id = $1::uuid`, [tx.orgId]);
@@ -119,8 +134,9 @@ export async function rebuildOrg(tx: Tx): Promise<FoldResult> {
   await tx.query(`delete from analytics_stale_tickets where org_id = $1::uuid`, [tx.orgId]);
   const tickets = await refold(tx, `select id from tickets where org_id = $1::uuid`, [], false);
   await tx.query(
-    `update analytics_watermarks set upto = $2::xid8, folded_at = now() where org_id = $1::uuid`,
-    [tx.orgId, upto],
+    `update analytics_watermarks set upto = $2::xid8, snap = $3::pg_snapshot, folded_at = now()
+      where org_id = $1::uuid`,
+    [tx.orgId, upto, snap],
   );
   return { tickets, upto };
 }

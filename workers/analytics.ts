@@ -4,7 +4,7 @@ import { detectAnomalies } from './anomalies.js';
 import type { WorkerDeps } from './deps.js';
 
 /** How often the rollups catch up with ticket changes (a change shows within about this). */
-export const ANALYTICS_FOLD_EVERY_MS = 2_000;
+export const ANALYTICS_FOLD_EVERY_MS = 1_000;
 
 /**
  * Folds every organization's ticket changes since its watermark into the analytics rollups,

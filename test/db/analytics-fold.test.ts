@@ -130,7 +130,9 @@ async function apply(w: World, op: Op): Promise<void> {
       return;
     case 'replay':
       // Forget how far the fold got: everything is folded again, and must not count twice.
-      await db.admin.query(`update analytics_watermarks set upto = '0' where org_id = $1`, [orgId]);
+      await db.admin.query(`update analytics_watermarks set upto = '0', snap = null where org_id = $1`, [
+        orgId,
+      ]);
       return;
     case 'foldDuringOpen': {
       // A ticket whose transaction began before a fold and commits after it.
@@ -282,6 +284,27 @@ describe('analytics rollups', () => {
     await apply(w, { op: 'fold' });
     const daily = await withTenant(db.app, w.org.orgId, (tx) => storedRollups(tx, 'daily'));
     expect(daily.filter((r) => r.kind === 'opened').reduce((s, r) => s + Number(r.n), 0)).toBe(2);
+    await expectFoldEqualsRecompute(w.org.orgId);
+  });
+
+  it('folds a committed change while an older transaction elsewhere is still running', async () => {
+    const w = await newWorld();
+    // A long transaction of another organization (a report, an ANALYZE) that has taken an id.
+    const other = await db.app.connect();
+    try {
+      await other.query('begin');
+      await other.query('select pg_current_xact_id()');
+      await apply(w, { op: 'open', origin: 1, priority: 1, category: false, platform: 0 });
+      const r = await withTenant(db.app, w.org.orgId, (tx) => foldOrg(tx));
+      expect(r.tickets).toBe(1);
+      const daily = await withTenant(db.app, w.org.orgId, (tx) => storedRollups(tx, 'daily_dim'));
+      expect(daily.filter((x) => x.kind === 'opened' && x.dim === '*').map((x) => x.n)).toEqual([1]);
+      // Folded once: the next fold, the old transaction still running, takes nothing again.
+      expect((await withTenant(db.app, w.org.orgId, (tx) => foldOrg(tx))).tickets).toBe(0);
+      await other.query('commit');
+    } finally {
+      other.release();
+    }
     await expectFoldEqualsRecompute(w.org.orgId);
   });
 
