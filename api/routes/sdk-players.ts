@@ -4,7 +4,7 @@ import { z } from 'zod';
 import { currentAnnouncements } from '../../db/announcements.js';
 import { gamePlayerInput, upsertGamePlayer } from '../../db/game-players.js';
 import { createLinkCode } from '../../db/link-codes.js';
-import { gameReportInput, reportFromGame } from '../../db/player-reports.js';
+import { gameReportInput } from '../../db/player-reports.js';
 import {
   endSession,
   HEARTBEAT_SECONDS,
@@ -14,6 +14,7 @@ import {
   startSessionInput,
 } from '../../db/player-sessions.js';
 import { withTenant } from '../../db/tenant.js';
+import { ReportIntake } from '../report-intake.js';
 import { okSchema } from './schemas.js';
 import { requireGameScope, sendWithEtag } from './sdk-auth.js';
 import { announcementSchema, idempotencyHeaders, notModified, sdkErrors } from './sdk-schemas.js';
@@ -27,6 +28,7 @@ const reportSchema = z.object({ id: z.uuid(), ticketId: z.uuid(), createdAt: z.d
 export const sdkPlayerRoutes: FastifyPluginAsyncZod = async (app) => {
   const inGame = <T>(orgId: string, fn: Parameters<typeof withTenant<T>>[2]) =>
     withTenant(app.deps.pool, orgId, fn);
+  const intake = new ReportIntake(app.deps.pool);
 
   app.post(
     '/sdk/v1/reports',
@@ -48,9 +50,11 @@ export const sdkPlayerRoutes: FastifyPluginAsyncZod = async (app) => {
     },
     async (req, reply) => {
       const game = requireGameScope(req, 'reports:create');
-      const r = await inGame(game.orgId, (tx) =>
-        reportFromGame(tx, game.gameId, req.body, req.headers['idempotency-key']),
-      );
+      const r = await intake.accept(game.orgId, {
+        gameId: game.gameId,
+        input: req.body,
+        idempotencyKey: req.headers['idempotency-key'],
+      });
       return reply.status(r.created ? 201 : 200).send({ report: r.report });
     },
   );

@@ -1,7 +1,9 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { gameReportInput, reportsFromGame } from '../../db/player-reports.js';
 import { foldReports } from '../../db/report-fold.js';
 import { withTenant } from '../../db/tenant.js';
 import { setStatus } from '../../db/ticket-status.js';
+import { AppError } from '../../lib/errors.js';
 import { foldPlayerReports } from '../../workers/report-fold.js';
 import { useTestDb } from '../support/db.js';
 import { makeOrg, type OrgFixture } from '../support/fixtures.js';
@@ -154,6 +156,41 @@ describe('player reports: accepted at once, folded into one moderation ticket pe
     );
     expectError(await report('p:blocked', 'cheater:5'), 403, 'forbidden');
     expect((await report('p:9', 'p:blocked')).statusCode).toBe(201);
+  });
+
+  it('accepts a batch in one transaction: a repeat key within it answers its first, a blocked reporter only its own slot', async () => {
+    await report('p:banned', 'cheater:7');
+    await db.admin.query(
+      `update player_profiles set blocked_at = now() where org_id = $1 and game_account_id = 'p:banned'`,
+      [org.orgId],
+    );
+    const item = (reporter: string, reported: string, key?: string) => ({
+      gameId: game.gameId,
+      input: gameReportInput.parse({
+        reporter: { id: reporter, name: reporter },
+        reported: { id: reported, name: reported },
+        reason: 'exploiting',
+      }),
+      idempotencyKey: key,
+    });
+    const out = await withTenant(db.app, org.orgId, (tx) =>
+      reportsFromGame(tx, [
+        item('b:1', 'cheater:8', 'same'),
+        item('p:banned', 'cheater:8'),
+        item('b:1', 'cheater:8', 'same'),
+        item('b:2', 'cheater:9'),
+      ]),
+    );
+    const [first, blocked, repeat, other] = out;
+    expect(first).toMatchObject({ created: true });
+    expect(blocked).toBeInstanceOf(AppError);
+    expect(repeat).toEqual({ ...(first as object), created: false });
+    expect(other).toMatchObject({ created: true });
+    const n = await db.admin.query<{ n: number }>(
+      `select count(*)::int as n from player_reports where org_id = $1 and reason = 'exploiting'`,
+      [org.orgId],
+    );
+    expect(n.rows[0]?.n).toBe(2);
   });
 
   it('is folded by the workers for every organization with reports waiting', async () => {
