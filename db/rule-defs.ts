@@ -16,6 +16,8 @@ export const RULE_TRIGGERS = [
   'sla.warning',
   'sla.breach',
   'player.reported',
+  /** Time-based: fired by the sweep (workers/rule-timers.ts) once a ticket has waited `wait`. */
+  'ticket.waiting',
 ] as const;
 export type RuleTrigger = (typeof RULE_TRIGGERS)[number];
 
@@ -100,6 +102,22 @@ export const actionSchema = z.discriminatedUnion('type', [
 ]);
 export type Action = z.output<typeof actionSchema>;
 
+/**
+ * What a `ticket.waiting` rule waits for: the ticket pending for `hours`, no player message for
+ * `hours` (since the last one, or the opening), or a player's last message unanswered by staff
+ * for `hours`. A ticket fires the rule once per wait: a new one starts when it goes pending again
+ * or the awaited side writes.
+ */
+export const waitSchema = z.object({
+  for: z.enum(['pending', 'player_reply', 'staff_reply']),
+  hours: z
+    .number()
+    .int()
+    .min(1)
+    .max(24 * 90),
+});
+export type Wait = z.output<typeof waitSchema>;
+
 const fields = {
   name: z.string().trim().min(1).max(100),
   trigger: z.enum(RULE_TRIGGERS),
@@ -107,14 +125,21 @@ const fields = {
   conditions: z.array(conditionSchema).max(20),
   actions: z.array(actionSchema).min(1, 'a rule needs at least one action').max(10),
   enabled: z.boolean(),
+  wait: waitSchema.nullable(),
 };
 
-export const ruleDefinition = z.object({
-  ...fields,
-  match: fields.match.default('all'),
-  conditions: fields.conditions.default([]),
-  enabled: fields.enabled.default(true),
-});
+const WAITING = 'ticket.waiting';
+const waitMessage = 'a ticket.waiting rule needs `wait`, and only it may have one';
+
+export const ruleDefinition = z
+  .object({
+    ...fields,
+    match: fields.match.default('all'),
+    conditions: fields.conditions.default([]),
+    enabled: fields.enabled.default(true),
+    wait: fields.wait.default(null),
+  })
+  .refine((r) => (r.trigger === WAITING) === (r.wait !== null), { message: waitMessage, path: ['wait'] });
 
 /** A change to a rule: only what is given changes (no defaults filled in). */
 export const ruleChanges = z
@@ -125,6 +150,13 @@ export const ruleChanges = z
     conditions: fields.conditions.optional(),
     actions: fields.actions.optional(),
     enabled: fields.enabled.optional(),
+    wait: fields.wait.optional(),
   })
   .refine((v) => Object.values(v).some((x) => x !== undefined), { message: 'nothing to change' });
 export type RuleDefinition = z.output<typeof ruleDefinition>;
+
+/** Whether a rule's trigger and wait agree once a change is applied (the change may name either). */
+export function waitAgrees(rule: { trigger: RuleTrigger; wait: Wait | null }): boolean {
+  return (rule.trigger === WAITING) === (rule.wait !== null);
+}
+export { waitMessage };

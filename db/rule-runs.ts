@@ -25,6 +25,8 @@ export interface RuleEvent {
   messageId: string | null;
   /** The rule whose change caused the event (it is never re-run on it) and the chain's depth. */
   causedBy: { ruleId: string; depth: number } | null;
+  /** A timer's event (`rule.timer_due`) is for the one rule whose wait is over. */
+  onlyRuleId?: string;
 }
 
 const UPDATES = new Set([
@@ -57,6 +59,16 @@ export function ruleEventOf(
     const message = rec(row.payload.message);
     trigger = message.authorType === 'player' ? 'message.player' : 'message.staff';
     messageId = str(message.id);
+  } else if (type === 'rule.timer_due') {
+    const ruleId = str(rec(row.payload.rule).id);
+    if (!ruleId || !onTicket) return null;
+    return {
+      trigger: 'ticket.waiting',
+      ticketId: onTicket,
+      messageId: null,
+      causedBy: null,
+      onlyRuleId: ruleId,
+    };
   } else if (type === 'player.reported') {
     trigger = 'player.reported';
     ticketId = str(rec(row.payload.report).ticketId);
@@ -136,7 +148,9 @@ export async function runRulesForEvent(pool: Pool, orgId: string, outboxId: numb
   const prep = await withTenant(pool, orgId, async (tx) => {
     const row = await getOutboxRow(tx, outboxId);
     const ev = row ? ruleEventOf(row) : null;
-    return ev ? { ev, rules: await enabledRulesFor(tx, ev.trigger) } : null;
+    if (!ev) return null;
+    const rules = await enabledRulesFor(tx, ev.trigger);
+    return { ev, rules: ev.onlyRuleId ? rules.filter((r) => r.id === ev.onlyRuleId) : rules };
   });
   if (!prep) return { trigger: null, ran: [] };
   const { rules } = prep;

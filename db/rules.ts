@@ -1,7 +1,16 @@
 import { z } from 'zod';
 import { AppError } from '../lib/errors.js';
 import { type Actor, recordChange } from './changes.js';
-import { type Action, type Condition, type RuleTrigger, ruleChanges, ruleDefinition } from './rule-defs.js';
+import {
+  type Action,
+  type Condition,
+  type RuleTrigger,
+  ruleChanges,
+  ruleDefinition,
+  type Wait,
+  waitAgrees,
+  waitMessage,
+} from './rule-defs.js';
 import { id } from './schemas.js';
 import type { Tx } from './tenant.js';
 import { parseInput } from './validate.js';
@@ -14,13 +23,15 @@ export interface Rule {
   match: 'all' | 'any';
   conditions: Condition[];
   actions: Action[];
+  /** Only for `ticket.waiting`: how long a ticket waits, and for what, before the rule runs. */
+  wait: Wait | null;
   position: number;
   enabled: boolean;
   createdAt: Date;
   updatedAt: Date;
 }
 
-const COLUMNS = `id, name, trigger, match, conditions, actions, position, enabled,
+const COLUMNS = `id, name, trigger, match, conditions, actions, wait, position, enabled,
   created_at as "createdAt", updated_at as "updatedAt"`;
 
 /** At most this many rules per organization: each event is checked against every enabled one. */
@@ -47,8 +58,8 @@ export async function createRule(tx: Tx, raw: unknown, actor: Actor): Promise<Ru
     throw new AppError('limit_reached', `an organization may have at most ${MAX_RULES} rules`);
   const r = await tx
     .query<Rule>(
-      `insert into rules (org_id, name, trigger, match, conditions, actions, position, enabled)
-       values ($1::uuid, $2::text, $3::text, $4::text, $5::jsonb, $6::jsonb, $7::int, $8::boolean)
+      `insert into rules (org_id, name, trigger, match, conditions, actions, position, enabled, wait)
+       values ($1::uuid, $2::text, $3::text, $4::text, $5::jsonb, $6::jsonb, $7::int, $8::boolean, $9::jsonb)
        returning ${COLUMNS}`,
       [
         tx.orgId,
@@ -59,6 +70,7 @@ export async function createRule(tx: Tx, raw: unknown, actor: Actor): Promise<Ru
         JSON.stringify(input.actions),
         next,
         input.enabled,
+        input.wait ? JSON.stringify(input.wait) : null,
       ],
     )
     .catch((err: unknown) => nameTaken(err, input.name));
@@ -100,11 +112,19 @@ export async function rulesFor(tx: Tx, trigger: RuleTrigger): Promise<Rule[]> {
 export async function updateRule(tx: Tx, ruleId: string, raw: unknown, actor: Actor): Promise<Rule> {
   const input = parseInput(ruleChanges, raw);
   const before = await getRule(tx, ruleId);
+  const trigger = input.trigger ?? before.trigger;
+  // A change to another trigger drops the wait unless it names one; checked on the result.
+  const wait = input.wait !== undefined ? input.wait : trigger === before.trigger ? before.wait : null;
+  if (!waitAgrees({ trigger, wait }))
+    throw new AppError('validation_failed', waitMessage, {
+      details: [{ path: 'wait', message: waitMessage }],
+    });
   const r = await tx
     .query<Rule>(
       `update rules set name = coalesce($3::text, name), trigger = coalesce($4::text, trigger),
          match = coalesce($5::text, match), conditions = coalesce($6::jsonb, conditions),
-         actions = coalesce($7::jsonb, actions), enabled = coalesce($8::boolean, enabled)
+         actions = coalesce($7::jsonb, actions), enabled = coalesce($8::boolean, enabled),
+         wait = $9::jsonb
        where org_id = $1::uuid and id = $2::uuid returning ${COLUMNS}`,
       [
         tx.orgId,
@@ -115,6 +135,7 @@ export async function updateRule(tx: Tx, ruleId: string, raw: unknown, actor: Ac
         input.conditions ? JSON.stringify(input.conditions) : null,
         input.actions ? JSON.stringify(input.actions) : null,
         input.enabled ?? null,
+        wait ? JSON.stringify(wait) : null,
       ],
     )
     .catch((err: unknown) => nameTaken(err, input.name));

@@ -101,6 +101,8 @@ export const JOBS = {
   'discord.sweep': { queue: 'maintenance', schema: z.object({}) },
   /** Runs the org's automation rules on one outbox event, in order (workers/rules.ts). */
   'rules.run': { queue: 'timers', schema: z.object({ orgId, outboxId }) },
+  /** Scheduled every minute: fires time-based rules whose wait is over (workers/rule-timers.ts). */
+  'rules.sweep': { queue: 'maintenance', schema: z.object({}) },
   /**
    * Staff notifications for one outbox event: the members it concerns, each once, on the panel,
    * by Discord DM and by email (workers/notifications.ts).

@@ -27,6 +27,7 @@ import { syncPanels } from './panels.js';
 import { createQueues, type Handlers, type Queues, startProcessors } from './queues.js';
 import { foldPlayerReports, REPORT_FOLD_EVERY_MS } from './report-fold.js';
 import { RETENTION_EVERY_MS, retentionSweep } from './retention.js';
+import { ruleTimerSweep } from './rule-timers.js';
 import { runRulesJob } from './rules.js';
 import { fireSlaTimer, recomputeOrg, recomputeSla, SLA_SWEEP_EVERY_MS, slaSweep } from './sla.js';
 import { syncTicket } from './ticket-sync.js';
@@ -112,6 +113,9 @@ export function handlersFor(deps: WorkerDeps, retentionDays: number): Handlers {
     'discord.panel_sync': (d) => syncPanels(deps, d),
     'closerequest.expire': (d) => expireCloseRequestJob(deps, d),
     'rules.run': (d) => runRulesJob(deps, d),
+    'rules.sweep': async () => {
+      await ruleTimerSweep(deps);
+    },
     'notify.fanout': async (d) => {
       await notifyForEvent(deps, d);
     },
@@ -235,6 +239,7 @@ export async function startWorkerRuntime(opts: RuntimeOptions): Promise<WorkerRu
       { every: schedulers.autoCloseEveryMs ?? 60_000 },
       { name: 'autoclose.sweep', data: {} },
     );
+    await maint.upsertJobScheduler('rule-timers', { every: 60_000 }, { name: 'rules.sweep', data: {} });
     await maint.upsertJobScheduler(
       'sla-sweep',
       { every: SLA_SWEEP_EVERY_MS },

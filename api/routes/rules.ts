@@ -1,7 +1,7 @@
 import type { FastifyPluginAsyncZod } from 'fastify-type-provider-zod';
 import { z } from 'zod';
 import { setMemberCapacity } from '../../db/rule-assign.js';
-import { RULE_TRIGGERS, ruleChanges, ruleDefinition } from '../../db/rule-defs.js';
+import { RULE_TRIGGERS, ruleChanges, ruleDefinition, waitSchema } from '../../db/rule-defs.js';
 import { dryRun, dryRunInput } from '../../db/rule-dry-run.js';
 import { listRuns, runsQuery } from '../../db/rule-runs.js';
 import {
@@ -28,6 +28,8 @@ export const ruleSchema = z
     match: z.enum(['all', 'any']),
     conditions: z.array(item),
     actions: z.array(item),
+    /** Only for `ticket.waiting`: what a ticket waits for, and how many hours, before the rule runs. */
+    wait: waitSchema.nullable(),
     /** Rules run in this order (0 first); a later rule sees what an earlier one changed. */
     position: z.number().int(),
     enabled: z.boolean(),

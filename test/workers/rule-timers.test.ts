@@ -1,0 +1,167 @@
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { updateRule } from '../../db/rules.js';
+import * as tickets from '../../db/tickets.js';
+import { manualClock } from '../../workers/clock.js';
+import { ruleTimerSweep } from '../../workers/rule-timers.js';
+import { rulesOrg } from '../db/rules-support.js';
+import { useTestDb } from '../support/db.js';
+import { testDeps, uniquePrefix } from './support.js';
+
+const db = useTestDb();
+const clock = manualClock();
+let env: ReturnType<typeof testDeps>;
+beforeAll(() => {
+  env = testDeps(db.app, uniquePrefix(), { clock });
+});
+afterAll(async () => {
+  await env.close();
+});
+
+const HOUR = 3600_000;
+
+/** A ticket's wait columns as the database wrote them (its clock, not the test's). */
+async function times(ticketId: string) {
+  const r = await db.admin.query<{ pending_since: Date | null; last_player_message_at: Date | null }>(
+    'select pending_since, last_player_message_at from tickets where id = $1',
+    [ticketId],
+  );
+  return r.rows[0] as { pending_since: Date | null; last_player_message_at: Date | null };
+}
+
+const at = (d: Date | null, hours: number) => clock.set(new Date((d as Date).getTime() + hours * HOUR));
+
+describe('time-based rules (ticket.waiting) on the sweep', () => {
+  it('fires "pending for 48 h" once per pending episode, and again after the ticket went pending anew', async () => {
+    const s = await rulesOrg(db);
+    const rule = await s.rule({
+      trigger: 'ticket.waiting',
+      wait: { for: 'pending', hours: 48 },
+      actions: [{ type: 'set_tags', add: ['stale'], remove: [] }],
+    });
+    const longer = await s.rule({
+      trigger: 'ticket.waiting',
+      wait: { for: 'pending', hours: 96 },
+      actions: [{ type: 'set_priority', priority: 'low' }],
+    });
+    const a = await s.open('waiting on the player');
+    const b = await s.open('still open');
+    const start = await s.lastOutboxId();
+    await s.tx((tx) => tickets.setStatus(tx, { ticketId: a.id, status: 'pending' }, s.owner));
+    const since = (await times(a.id)).pending_since;
+
+    at(since, 47);
+    expect(await ruleTimerSweep(env.deps)).toBe(0);
+    at(since, 49);
+    expect(await ruleTimerSweep(env.deps)).toBe(1);
+    expect(await ruleTimerSweep(env.deps)).toBe(0);
+    at(since, 60);
+    expect(await ruleTimerSweep(env.deps)).toBe(0);
+    const due = (await s.events(start)).filter((e) => e.type === 'rule.timer_due');
+    expect(due.map((e) => e.payload)).toEqual([
+      expect.objectContaining({ ticketId: a.id, rule: { id: rule.id, name: rule.name } }),
+    ]);
+    await s.drain(start);
+    expect(await s.tx((tx) => tickets.getTicket(tx, a.id))).toMatchObject({
+      tags: ['stale'],
+      priority: 'normal',
+    });
+    expect((await s.tx((tx) => tickets.getTicket(tx, b.id))).tags).toEqual([]);
+    // Only the rule whose wait is over ran on the timer's event, logged under the trigger.
+    const log = await db.admin.query<{ rule_id: string; trigger: string; outcome: string }>(
+      "select rule_id, trigger, outcome from rule_runs where ticket_id = $1 and trigger = 'ticket.waiting'",
+      [a.id],
+    );
+    expect(log.rows).toEqual([{ rule_id: rule.id, trigger: 'ticket.waiting', outcome: 'applied' }]);
+
+    // Back to open and pending again: a new episode, the same rule fires once more.
+    const mid = await s.lastOutboxId();
+    await s.tx((tx) => tickets.setStatus(tx, { ticketId: a.id, status: 'open' }, s.owner));
+    await s.tx((tx) => tickets.setStatus(tx, { ticketId: a.id, status: 'pending' }, s.owner));
+    const again = (await times(a.id)).pending_since;
+    expect(again?.getTime()).toBeGreaterThan(since?.getTime() as number);
+    at(again, 49);
+    expect(await ruleTimerSweep(env.deps)).toBe(1);
+    at(again, 97);
+    // The longer wait is over for the first episode's time too, but fires once, for this episode.
+    expect(await ruleTimerSweep(env.deps)).toBe(1);
+    await s.drain(mid);
+    expect(await s.tx((tx) => tickets.getTicket(tx, a.id))).toMatchObject({ priority: 'low' });
+    const fires = await db.admin.query('select rule_id from rule_timer_fires where ticket_id = $1', [a.id]);
+    expect(fires.rows.map((r) => r.rule_id).sort()).toEqual([rule.id, rule.id, longer.id].sort());
+  });
+
+  it('fires "no player reply for 3 days" and "no staff reply for 4 h" from the last message; a disabled rule never fires', async () => {
+    const s = await rulesOrg(db);
+    const silent = await s.rule({
+      trigger: 'ticket.waiting',
+      wait: { for: 'player_reply', hours: 72 },
+      actions: [{ type: 'note', body: 'the player went quiet' }],
+    });
+    const unanswered = await s.rule({
+      trigger: 'ticket.waiting',
+      wait: { for: 'staff_reply', hours: 4 },
+      actions: [{ type: 'set_priority', priority: 'high' }],
+    });
+    const off = await s.rule({
+      trigger: 'ticket.waiting',
+      wait: { for: 'player_reply', hours: 1 },
+      actions: [{ type: 'close' }],
+      enabled: false,
+    });
+    const t = await s.open('lost items', 'my items vanished');
+    const start = await s.lastOutboxId();
+    const first = (await times(t.id)).last_player_message_at;
+    at(first, 3);
+    expect(await ruleTimerSweep(env.deps)).toBe(0);
+    at(first, 5);
+    expect(await ruleTimerSweep(env.deps)).toBe(1);
+    // Staff answer; the player writes again later: both waits start over from that message.
+    await s.tx((tx) =>
+      tickets.reply(tx, { ticketId: t.id, body: 'looking into it', origin: 'panel' }, s.owner),
+    );
+    await s.tx((tx) =>
+      tickets.reply(tx, { ticketId: t.id, body: 'any news?', origin: 'discord' }, s.playerActor),
+    );
+    const second = (await times(t.id)).last_player_message_at;
+    at(second, 5);
+    expect(await ruleTimerSweep(env.deps)).toBe(1);
+    at(second, 73);
+    expect(await ruleTimerSweep(env.deps)).toBe(1);
+    await s.drain(start);
+    const fired = await db.admin.query<{ rule_id: string }>(
+      'select rule_id from rule_timer_fires where ticket_id = $1 order by since, rule_id',
+      [t.id],
+    );
+    expect(fired.rows.map((r) => r.rule_id)).toEqual(
+      [unanswered.id, ...[unanswered.id, silent.id].sort()].map((x) => x),
+    );
+    expect(fired.rows.some((r) => r.rule_id === off.id)).toBe(false);
+    expect(await s.tx((tx) => tickets.getTicket(tx, t.id))).toMatchObject({
+      status: 'open',
+      priority: 'high',
+    });
+    expect((await s.tx((tx) => tickets.listNotes(tx, t.id))).map((n) => n.body)).toEqual([
+      'the player went quiet',
+    ]);
+  });
+
+  it('refuses a wait on another trigger and a ticket.waiting rule without one', async () => {
+    const s = await rulesOrg(db);
+    await expect(s.rule({ trigger: 'ticket.waiting', actions: [{ type: 'close' }] })).rejects.toMatchObject({
+      code: 'validation_failed',
+    });
+    await expect(
+      s.rule({ trigger: 'ticket.created', wait: { for: 'pending', hours: 2 }, actions: [{ type: 'close' }] }),
+    ).rejects.toMatchObject({ code: 'validation_failed' });
+    const r = await s.rule({ trigger: 'ticket.created', actions: [{ type: 'close' }] });
+    await expect(
+      s.tx((tx) => updateRule(tx, r.id, { trigger: 'ticket.waiting' }, s.owner)),
+    ).rejects.toMatchObject({ code: 'validation_failed' });
+    const changed = await s.tx((tx) =>
+      updateRule(tx, r.id, { trigger: 'ticket.waiting', wait: { for: 'staff_reply', hours: 8 } }, s.owner),
+    );
+    expect(changed).toMatchObject({ trigger: 'ticket.waiting', wait: { for: 'staff_reply', hours: 8 } });
+    const back = await s.tx((tx) => updateRule(tx, r.id, { trigger: 'ticket.updated' }, s.owner));
+    expect(back.wait).toBeNull();
+  });
+});
