@@ -25,10 +25,13 @@ export async function mirrorAuthor(
   tx: Tx,
   guildId: string,
   person: { id: string; username: string; globalName: string | null; roleIds: readonly string[] },
-): Promise<MirrorAuthor> {
+): Promise<MirrorAuthor | null> {
   const standing = await readDiscordStanding(tx, guildId, person.id, person.roleIds);
   if (standing.userId && (standing.membership || standing.mappedPermissions.size > 0))
     return { type: 'user', id: standing.userId };
+  // Staff by a mapped role who never signed in have no account yet: the caller makes one (a
+  // global row, outside the tenant's transaction) and asks again.
+  if (!standing.userId && standing.bestRoleId) return null;
   const player = await upsertPlayer(tx, {
     displayName: (person.globalName || person.username).slice(0, 100),
     discordUserId: person.id,

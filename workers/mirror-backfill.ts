@@ -84,12 +84,13 @@ export async function backfillMirror(
       const author: MirrorAuthor =
         m.webhook_id || m.author.bot
           ? { type: 'bot' }
-          : await mirrorAuthor(tx, mirror.guildId, {
+          : // Roles are unknown here (a listed message carries no member), so an account is never needed.
+            ((await mirrorAuthor(tx, mirror.guildId, {
               id: m.author.id,
               username: m.author.username,
               globalName: m.author.global_name ?? null,
               roleIds: [],
-            });
+            })) ?? { type: 'bot' });
       const r = await recordMirroredMessage(
         tx,
         {

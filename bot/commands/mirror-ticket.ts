@@ -54,7 +54,8 @@ export const createFromMessage: CommandHandler<MessageContextMenuCommandInteract
         const author =
           m.webhookId || m.author.bot
             ? ({ type: 'bot' } as const)
-            : await mirrorAuthor(tx, target.guildId, { ...m.author, roleIds: [] });
+            : ((await mirrorAuthor(tx, target.guildId, { ...m.author, roleIds: [] })) ??
+              ({ type: 'bot' } as const));
         const recorded = await recordMirroredMessage(
           tx,
           { channelId, messageId: m.id, body: m.content || '(no text)' },

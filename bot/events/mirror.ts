@@ -8,6 +8,7 @@ import {
   recordMirroredMessage,
 } from '../../db/mirror-messages.js';
 import { withTenant } from '../../db/tenant.js';
+import { upsertDiscordUser } from '../../db/users.js';
 import { counter } from '../../lib/metrics.js';
 import type { BotDeps } from '../context.js';
 
@@ -76,21 +77,33 @@ export async function onMirroredMessage(
     sizeBytes: a.size,
     url: a.url,
   }));
-  const { created } = await withTenant(deps.pool, orgId, async (tx) => {
-    const channelId = target.thread
-      ? await threadConversation(tx, target.mirrorId, target.thread)
-      : target.channelId;
-    const author: MirrorAuthor =
-      m.webhookId || m.author.bot
-        ? { type: 'bot' }
-        : await mirrorAuthor(tx, target.guildId, {
-            id: m.author.id,
-            username: m.author.username,
-            globalName: m.author.globalName,
-            roleIds: member ? [...member.roles.cache.keys()] : [],
-          });
-    return recordMirroredMessage(tx, { channelId, messageId: m.id, body: bodyOf(m), attachments }, author);
-  });
+  const person = {
+    id: m.author.id,
+    username: m.author.username,
+    globalName: m.author.globalName,
+    roleIds: member ? [...member.roles.cache.keys()] : [],
+  };
+  const record = () =>
+    withTenant(deps.pool, orgId, async (tx) => {
+      const author: MirrorAuthor | null =
+        m.webhookId || m.author.bot ? { type: 'bot' } : await mirrorAuthor(tx, target.guildId, person);
+      if (!author) return null;
+      const channelId = target.thread
+        ? await threadConversation(tx, target.mirrorId, target.thread)
+        : target.channelId;
+      return recordMirroredMessage(tx, { channelId, messageId: m.id, body: bodyOf(m), attachments }, author);
+    });
+  let r = await record();
+  if (!r) {
+    await upsertDiscordUser(deps.pool, {
+      discordUserId: person.id,
+      username: person.username,
+      globalName: person.globalName,
+      avatar: m.author.avatar,
+    });
+    r = await record();
+  }
+  const created = r?.created ?? false;
   mirrored.inc({ event: 'create', outcome: created ? 'recorded' : 'duplicate' });
   return true;
 }

@@ -17,7 +17,14 @@ import { threadRoutes } from './rest/threads.js';
 import { webhookRoutes } from './rest/webhooks.js';
 import { Router } from './router.js';
 import { createFakeServer, listen } from './server.js';
-import { type AddGuildOptions, type Channel, DiscordState, type SeededGuild, type User } from './state.js';
+import {
+  type AddGuildOptions,
+  type Channel,
+  ChannelType,
+  DiscordState,
+  type SeededGuild,
+  type User,
+} from './state.js';
 
 export type { FakeDiscordOptions } from './context.js';
 export type { FaultMatcher } from './faults.js';
@@ -238,6 +245,21 @@ export class FakeDiscord {
     message.edited_timestamp = new Date().toISOString();
     this.gateway.dispatch(message.guild_id ?? null, 'MESSAGE_UPDATE', this.state.messagePayload(message));
     return message;
+  }
+
+  /**
+   * A member starts a public thread in a text channel (as from the channel's "Create Thread"):
+   * THREAD_CREATE with `newly_created`, the member its owner and first member, as Discord sends it.
+   */
+  userThread(parentId: string, userId: string, name: string): Channel {
+    const parent = this.state.channels.get(parentId);
+    if (!parent || !this.state.users.get(userId)) throw new Error('unknown channel or user');
+    const thread = this.state.createThread(parent, { name, type: ChannelType.PublicThread, ownerId: userId });
+    this.gateway.dispatch(parent.guild_id, 'THREAD_CREATE', {
+      ...this.state.channelPayload(thread),
+      newly_created: true,
+    });
+    return thread;
   }
 
   /** A user (or moderator) deletes a message: MESSAGE_DELETE with ids only, as Discord sends it. */
