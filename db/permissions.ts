@@ -15,6 +15,7 @@ export const PERMISSIONS = [
   'rules.manage',
   'tokens.manage',
   'retention.manage',
+  'privacy.manage',
   'tickets.read',
   'tickets.create',
   'tickets.reply',

@@ -1,0 +1,354 @@
+import { AppError } from '../lib/errors.js';
+import { type Actor, recordChange } from './changes.js';
+import { mapDbError } from './errors.js';
+import type { Pool } from './pool.js';
+import type { Tx } from './tenant.js';
+
+/**
+ * A player's data, exported or erased. Every table with a column referring to a player is named
+ * here by hand (test/db/player-privacy.test.ts walks the catalog and fails when one is missing),
+ * and the erase is checked the same way: no text, JSON or array column of any table may still
+ * hold what the player gave us.
+ */
+
+export interface PlayerExport {
+  id: string;
+  playerId: string;
+  status: 'pending' | 'ready' | 'failed';
+  storageKey: string | null;
+  sizeBytes: number | null;
+  error: string | null;
+  createdAt: Date;
+  finishedAt: Date | null;
+}
+
+const EXPORT_COLUMNS = `id, player_id as "playerId", status, storage_key as "storageKey",
+  size_bytes::int as "sizeBytes", error, created_at as "createdAt", finished_at as "finishedAt"`;
+
+async function lockPlayer(tx: Tx, playerId: string): Promise<{ erasedAt: Date | null }> {
+  const r = await tx.query<{ erasedAt: Date | null }>(
+    `select erased_at as "erasedAt" from player_profiles where org_id = $1::uuid and id = $2::uuid for update`,
+    [tx.orgId, playerId],
+  );
+  if (!r.rows[0]) throw new AppError('not_found', 'player not found');
+  return r.rows[0];
+}
+
+/** Asks the workers for an archive of everything held about the player. Audited. */
+export async function requestPlayerExport(tx: Tx, playerId: string, actor: Actor): Promise<PlayerExport> {
+  const p = await lockPlayer(tx, playerId);
+  if (p.erasedAt) throw new AppError('conflict', 'this player was erased: there is nothing left to export');
+  const r = await tx.query<PlayerExport>(
+    `insert into player_exports (org_id, player_id, requested_by) values ($1::uuid, $2::uuid, $3::uuid)
+     returning ${EXPORT_COLUMNS}`,
+    [tx.orgId, playerId, actor.type === 'user' ? actor.id : null],
+  );
+  const e = r.rows[0] as PlayerExport;
+  await recordChange(tx, actor, {
+    action: 'player.export_requested',
+    target: { type: 'player', id: playerId },
+    data: { exportId: e.id },
+  });
+  return e;
+}
+
+export async function getPlayerExport(tx: Tx, playerId: string, exportId: string): Promise<PlayerExport> {
+  const r = await tx.query<PlayerExport>(
+    `select ${EXPORT_COLUMNS} from player_exports where org_id = $1::uuid and player_id = $2::uuid and id = $3::uuid`,
+    [tx.orgId, playerId, exportId],
+  );
+  if (!r.rows[0]) throw new AppError('not_found', 'export not found');
+  return r.rows[0];
+}
+
+/** Pending exports of the org, locked for this transaction (other workers skip them). */
+export async function claimPendingExports(tx: Tx, limit = 5): Promise<PlayerExport[]> {
+  const r = await tx.query<PlayerExport>(
+    `update player_exports set attempts = attempts + 1
+      where id in (select id from player_exports where org_id = $1::uuid and status = 'pending'
+                    order by created_at limit $2::int for update skip locked)
+      returning ${EXPORT_COLUMNS}, attempts`,
+    [tx.orgId, limit],
+  );
+  return r.rows;
+}
+
+export async function finishPlayerExport(
+  tx: Tx,
+  exportId: string,
+  outcome: { storageKey: string; sizeBytes: number } | { error: string },
+): Promise<void> {
+  await tx.query(
+    `update player_exports set status = case when $3::text is null then 'ready' else 'failed' end,
+            storage_key = $2::text, size_bytes = $4::bigint, error = $3::text, finished_at = now()
+      where org_id = $1::uuid and id = $5::uuid and status = 'pending'`,
+    [
+      tx.orgId,
+      'storageKey' in outcome ? outcome.storageKey : null,
+      'error' in outcome ? outcome.error.slice(0, 2000) : null,
+      'sizeBytes' in outcome ? outcome.sizeBytes : null,
+      exportId,
+    ],
+  );
+}
+
+/** The rows of one table in the archive, as the database holds them (search vectors left out). */
+export type PlayerDossier = Record<string, Array<Record<string, unknown>>>;
+
+/**
+ * Everything held about the player, table by table: their profile and identities, sessions,
+ * moderation, the tickets they opened with every message, note-free history and file of those
+ * tickets, their messages and reactions elsewhere, reports by or about them, and mail.
+ */
+export async function playerDossier(tx: Tx, playerId: string): Promise<PlayerDossier> {
+  const r = await tx.query<{ d: PlayerDossier }>(
+    `with t as (select id from tickets where org_id = $1::uuid and requester_id = $2::uuid),
+          m as (select id from messages where org_id = $1::uuid
+                  and (author_player_id = $2::uuid or ticket_id in (select id from t)
+                       or channel_id in (select id from message_channels where org_id = $1::uuid and player_id = $2::uuid)))
+     select jsonb_build_object(
+       'player_profiles', (select jsonb_agg(to_jsonb(x)) from player_profiles x where org_id = $1::uuid and id = $2::uuid),
+       'player_email_addresses', (select jsonb_agg(to_jsonb(x)) from player_email_addresses x where org_id = $1::uuid and player_id = $2::uuid),
+       'player_sessions', (select jsonb_agg(to_jsonb(x) order by x.started_at) from player_sessions x where org_id = $1::uuid and player_id = $2::uuid),
+       'player_moderation', (select jsonb_agg(to_jsonb(x)) from player_moderation x where org_id = $1::uuid and player_id = $2::uuid),
+       'player_link_codes', (select jsonb_agg(to_jsonb(x) - 'code_hash') from player_link_codes x where org_id = $1::uuid and player_id = $2::uuid),
+       'player_reports', (select jsonb_agg(to_jsonb(x) order by x.created_at) from player_reports x
+                           where org_id = $1::uuid and (reporter_id = $2::uuid or reported_id = $2::uuid)),
+       'player_exports', (select jsonb_agg(to_jsonb(x) - 'storage_key' order by x.created_at) from player_exports x where org_id = $1::uuid and player_id = $2::uuid),
+       'tickets', (select jsonb_agg(to_jsonb(x) - 'search' order by x.number) from tickets x where org_id = $1::uuid and id in (select id from t)),
+       'ticket_events', (select jsonb_agg(to_jsonb(x) order by x.id) from ticket_events x
+                          where org_id = $1::uuid and (ticket_id in (select id from t) or (actor_type = 'player' and actor_id = $2::uuid))),
+       'message_channels', (select jsonb_agg(to_jsonb(x)) from message_channels x
+                             where org_id = $1::uuid and (player_id = $2::uuid or ticket_id in (select id from t))),
+       'messages', (select jsonb_agg(to_jsonb(x) - 'search' order by x.created_at) from messages x where org_id = $1::uuid and id in (select id from m)),
+       'message_reactions', (select jsonb_agg(to_jsonb(x)) from message_reactions x
+                              where org_id = $1::uuid and (player_id = $2::uuid or message_id in (select id from m))),
+       'attachments', (select jsonb_agg(to_jsonb(x) - 'storage_key' order by x.created_at) from attachments x
+                        where org_id = $1::uuid and (ticket_id in (select id from t) or message_id in (select id from m))),
+       'email_messages', (select jsonb_agg(to_jsonb(x) - 'raw_storage_key' order by x.created_at) from email_messages x
+                           where org_id = $1::uuid and (ticket_id in (select id from t)
+                             or from_address in (select address from player_email_addresses where org_id = $1::uuid and player_id = $2::uuid)))
+     ) as d`,
+    [tx.orgId, playerId],
+  );
+  const d = r.rows[0]?.d ?? {};
+  if (!d.player_profiles) throw new AppError('not_found', 'player not found');
+  for (const k of Object.keys(d)) d[k] ??= [];
+  return d;
+}
+
+/** The stored files of the player's archive: their tickets' and messages' attachments. */
+export async function playerFiles(
+  tx: Tx,
+  playerId: string,
+): Promise<Array<{ id: string; filename: string; storageKey: string }>> {
+  const r = await tx.query<{ id: string; filename: string; storageKey: string }>(
+    `select a.id, a.filename, a.storage_key as "storageKey" from attachments a
+      where a.org_id = $1::uuid and a.storage_key is not null
+        and (a.ticket_id in (select id from tickets where org_id = $1::uuid and requester_id = $2::uuid)
+             or a.message_id in (select id from messages where org_id = $1::uuid and author_player_id = $2::uuid))
+      order by a.created_at`,
+    [tx.orgId, playerId],
+  );
+  return r.rows;
+}
+
+export interface ErasureResult {
+  playerId: string;
+  counts: Record<string, number>;
+  /** Stored objects whose rows are gone: the caller deletes them once this commits. */
+  storageKeys: string[];
+}
+
+/**
+ * Erases the player: their identities, sessions, codes, moderation record, mail, files and
+ * exports are deleted; the tickets they opened are kept anonymised (as retention does) with every
+ * message in them blanked, notes deleted; their messages elsewhere are blanked; reports by or
+ * about them lose their text; history and audit rows keep what happened but not what was said.
+ * Discord messages the bot posted for them are queued for deletion there (discord_erasures).
+ * The profile stays as a tombstone (`erased_at`, no personal data) so tickets keep a requester,
+ * and the erase is audited with its counts. Erasing twice answers `conflict`.
+ */
+export async function erasePlayer(tx: Tx, playerId: string, actor: Actor): Promise<ErasureResult> {
+  const p = await lockPlayer(tx, playerId);
+  if (p.erasedAt) throw new AppError('conflict', 'this player was already erased');
+  const r = await tx.query<{ counts: Record<string, number>; keys: string[] | null }>(
+    `with t as (select id from tickets where org_id = $1::uuid and requester_id = $2::uuid),
+          addr as (select address from player_email_addresses where org_id = $1::uuid and player_id = $2::uuid),
+          m as (select id from messages where org_id = $1::uuid
+                  and (author_player_id = $2::uuid or ticket_id in (select id from t)
+                       or channel_id in (select id from message_channels where org_id = $1::uuid and player_id = $2::uuid))),
+          posted as (
+            select coalesce(tk.discord_channel_id, c.discord_channel_id) as channel_id, x.discord_message_id
+              from messages x
+              join message_channels c on c.org_id = x.org_id and c.id = x.channel_id
+              left join tickets tk on tk.org_id = x.org_id and tk.id = x.ticket_id
+             where x.org_id = $1::uuid and x.author_player_id = $2::uuid and x.origin <> 'discord'
+               and x.discord_message_id is not null
+            union
+            select coalesce(tk.discord_channel_id, c.discord_channel_id), r.discord_message_id
+              from discord_dm_relays r
+              join messages x on x.org_id = r.org_id and x.id = r.message_id
+              join message_channels c on c.org_id = x.org_id and c.id = x.channel_id
+              left join tickets tk on tk.org_id = x.org_id and tk.id = x.ticket_id
+             where r.org_id = $1::uuid and r.target = 'thread' and r.discord_message_id is not null
+               and x.author_player_id = $2::uuid
+          ),
+          queued as (
+            insert into discord_erasures (org_id, channel_id, discord_message_id)
+            select $1::uuid, channel_id, discord_message_id from posted where channel_id is not null
+            on conflict do nothing returning 1
+          ),
+          files as (
+            delete from attachments a where a.org_id = $1::uuid
+               and (a.ticket_id in (select id from t) or a.message_id in (select id from m))
+            returning a.storage_key as key
+          ),
+          mail as (
+            delete from email_messages e where e.org_id = $1::uuid
+               and (e.ticket_id in (select id from t) or e.from_address in (select address from addr)
+                    or e.to_addresses && array(select address from addr))
+            returning e.raw_storage_key as key
+          ),
+          exports as (
+            delete from player_exports e where e.org_id = $1::uuid and e.player_id = $2::uuid returning e.storage_key as key
+          ),
+          threads as (delete from email_threads e where e.org_id = $1::uuid and e.ticket_id in (select id from t) returning 1),
+          dms as (delete from discord_dm_tickets d where d.org_id = $1::uuid and d.ticket_id in (select id from t) returning 1),
+          notes as (delete from ticket_notes n where n.org_id = $1::uuid and n.ticket_id in (select id from t) returning 1),
+          sessions as (delete from player_sessions s where s.org_id = $1::uuid and s.player_id = $2::uuid returning 1),
+          addresses as (delete from player_email_addresses a where a.org_id = $1::uuid and a.player_id = $2::uuid returning 1),
+          codes as (delete from player_link_codes c where c.org_id = $1::uuid and c.player_id = $2::uuid returning 1),
+          moderation as (delete from player_moderation pm where pm.org_id = $1::uuid and pm.player_id = $2::uuid returning 1),
+          reactions as (delete from message_reactions r where r.org_id = $1::uuid and r.player_id = $2::uuid returning 1),
+          channels as (
+            update message_channels c set name = null where c.org_id = $1::uuid and c.player_id = $2::uuid returning 1
+          ),
+          blanked as (
+            update messages x set body = '', author_player_id = null, deleted_at = coalesce(x.deleted_at, now())
+             where x.org_id = $1::uuid and x.id in (select id from m) returning 1
+          ),
+          anonymised as (
+            update tickets x set subject = 'Ticket #' || x.number, rating_comment = null, close_reason = null,
+                   custom_fields = '{}', delivery_error = null
+             where x.org_id = $1::uuid and x.id in (select id from t) returning 1
+          ),
+          reports as (
+            update player_reports x set details = null, resolution = null
+             where x.org_id = $1::uuid and (x.reporter_id = $2::uuid or x.reported_id = $2::uuid) returning 1
+          ),
+          profile as (
+            update player_profiles x set display_name = null, discord_user_id = null, game_id = null,
+                   game_account_id = null, email = null, locale = null, metadata = '{}',
+                   blocked_reason = null, erased_at = now()
+             where x.org_id = $1::uuid and x.id = $2::uuid returning 1
+          )
+     select jsonb_build_object(
+              'tickets', (select count(*) from anonymised), 'messages', (select count(*) from blanked),
+              'attachments', (select count(*) from files), 'emails', (select count(*) from mail),
+              'sessions', (select count(*) from sessions), 'reports', (select count(*) from reports),
+              'notes', (select count(*) from notes), 'addresses', (select count(*) from addresses),
+              'exports', (select count(*) from exports), 'discordMessages', (select count(*) from queued),
+              'other', (select count(*) from threads) + (select count(*) from dms) + (select count(*) from codes)
+                       + (select count(*) from moderation) + (select count(*) from reactions)
+                       + (select count(*) from channels) + (select count(*) from profile)
+            ) as counts,
+            array(select key from files where key is not null union all select key from mail where key is not null
+                  union all select key from exports where key is not null) as keys`,
+    [tx.orgId, playerId],
+  );
+  const row = r.rows[0] as { counts: Record<string, number>; keys: string[] | null };
+  const tickets = await tx.query<{ id: string }>(
+    'select id from tickets where org_id = $1::uuid and requester_id = $2::uuid',
+    [tx.orgId, playerId],
+  );
+  await scrubOutbox(
+    tx,
+    playerId,
+    tickets.rows.map((t) => t.id),
+  );
+  const scrub = await tx.query<{ n: number }>('select gm_scrub_player_history($1::uuid, $2::uuid[]) as n', [
+    playerId,
+    tickets.rows.map((t) => t.id),
+  ]);
+  const counts = { ...row.counts, historyEntries: scrub.rows[0]?.n ?? 0 };
+  // The tombstone: written after the scrub, which would otherwise empty it too.
+  await recordChange(tx, actor, {
+    action: 'player.erased',
+    target: { type: 'player', id: playerId },
+    data: { counts },
+  });
+  return { playerId, counts, storageKeys: row.keys ?? [] };
+}
+
+/**
+ * Events about the player or their tickets keep only ids, numbers and flags (what jobs and the
+ * relay act on); their text goes, relayed or not, so a webhook sent after the erase carries none.
+ */
+async function scrubOutbox(tx: Tx, playerId: string, ticketIds: string[]): Promise<void> {
+  await tx.query(
+    `update outbox o set payload = coalesce((
+        select jsonb_object_agg(e.key, e.value) from jsonb_each(o.payload) e
+         where jsonb_typeof(e.value) in ('number', 'boolean', 'null')
+            or (jsonb_typeof(e.value) = 'string'
+                and e.value #>> '{}' ~ '^([0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}|[0-9]{17,20})$')
+            or (e.key = 'actor' and jsonb_typeof(e.value) = 'object')
+       ), '{}'::jsonb) || '{"erased":true}'::jsonb
+      where o.org_id = $1::uuid
+        and (o.aggregate_id = $2::uuid or o.aggregate_id = any($3::uuid[])
+             or o.payload ->> 'ticketId' = any($3::text[]) or o.payload ->> 'playerId' = $2::text
+             or o.aggregate_id in (select id from messages where org_id = $1::uuid and ticket_id = any($3::uuid[])))`,
+    [tx.orgId, playerId, ticketIds],
+  );
+}
+
+/** Pending Discord deletions of the org, oldest first. */
+export async function pendingDiscordErasures(
+  tx: Tx,
+  limit = 50,
+): Promise<Array<{ id: string; channelId: string; messageId: string; attempts: number }>> {
+  const r = await tx.query<{ id: string; channelId: string; messageId: string; attempts: number }>(
+    `select id, channel_id as "channelId", discord_message_id as "messageId", attempts from discord_erasures
+      where org_id = $1::uuid and status = 'pending' order by created_at limit $2::int for update skip locked`,
+    [tx.orgId, limit],
+  );
+  return r.rows;
+}
+
+export async function settleDiscordErasure(
+  tx: Tx,
+  id: string,
+  outcome: 'deleted' | 'refused' | { retry: string },
+): Promise<void> {
+  await tx.query(
+    `update discord_erasures set attempts = attempts + 1,
+            status = coalesce($3::text, status), error = $4::text,
+            done_at = case when $3::text is null then null else now() end
+      where org_id = $1::uuid and id = $2::uuid`,
+    [
+      tx.orgId,
+      id,
+      typeof outcome === 'string' ? outcome : null,
+      typeof outcome === 'string' ? null : outcome.retry.slice(0, 500),
+    ],
+  );
+}
+
+/** Organizations with exports to build or Discord messages to delete (ids only, across tenants). */
+export async function* orgsWithPrivacyWork(pool: Pool, page = 500): AsyncGenerator<string> {
+  let after: string | null = null;
+  for (;;) {
+    const r: { rows: Array<{ org_id: string }> } = await pool
+      .query<{ org_id: string }>({
+        text: 'select org_id from gm_privacy_orgs_pending($1::uuid, $2::int)',
+        values: [after, page],
+      })
+      .catch((e) => {
+        throw mapDbError(e);
+      });
+    for (const row of r.rows) yield row.org_id;
+    const last = r.rows.at(-1);
+    if (!last || r.rows.length < page) return;
+    after = last.org_id;
+  }
+}

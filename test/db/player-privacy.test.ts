@@ -1,0 +1,232 @@
+import { describe, expect, it } from 'vitest';
+import { recordAttachment } from '../../db/attachments.js';
+import { erasePlayer, playerDossier, requestPlayerExport } from '../../db/player-privacy.js';
+import { upsertPlayer } from '../../db/players.js';
+import { withTenant } from '../../db/tenant.js';
+import { addNote } from '../../db/ticket-actions.js';
+import * as tickets from '../../db/tickets.js';
+import { useTestDb } from '../support/db.js';
+import { makeOrg, type OrgFixture } from '../support/fixtures.js';
+
+const db = useTestDb();
+
+/**
+ * Every (table, column) whose foreign key points at player_profiles, from the catalog, except
+ * tables of ids, times, numbers and flags only (bookkeeping such as a queue pointer says nothing
+ * about the player beyond the reference itself).
+ */
+async function playerColumns(): Promise<Array<{ table: string; column: string }>> {
+  const r = await db.admin.query<{ table: string; column: string }>(
+    `select c.conrelid::regclass::text as table, a.attname as column
+       from pg_constraint c
+       join unnest(c.conkey) k(n) on true
+       join pg_attribute a on a.attrelid = c.conrelid and a.attnum = k.n
+      where c.contype = 'f' and c.confrelid = 'public.player_profiles'::regclass and a.attname <> 'org_id'
+        and exists (select 1 from information_schema.columns ic
+                     where ic.table_schema = 'public' and ic.table_name = c.conrelid::regclass::text
+                       and ic.data_type not in ('uuid', 'timestamp with time zone', 'integer', 'bigint', 'boolean', 'smallint'))
+      order by 1, 2`,
+  );
+  return r.rows;
+}
+
+/** Every column of every public table that can hold text (text, varchar, arrays, JSON, tsvector, inet). */
+async function textColumns(): Promise<Array<{ table: string; column: string }>> {
+  const r = await db.admin.query<{ table: string; column: string }>(
+    `select c.table_name as table, c.column_name as column
+       from information_schema.columns c
+       join information_schema.tables t on t.table_schema = c.table_schema and t.table_name = c.table_name
+      where c.table_schema = 'public' and t.table_type = 'BASE TABLE'
+        and (c.data_type in ('text', 'character varying', 'jsonb', 'json', 'tsvector', 'inet', 'ARRAY', 'USER-DEFINED'))
+      order by 1, 2`,
+  );
+  return r.rows;
+}
+
+/** Where any of the needles is still found, as `table.column`. */
+async function findAnywhere(needles: string[]): Promise<string[]> {
+  const found: string[] = [];
+  for (const { table, column } of await textColumns()) {
+    const r = await db.admin.query(
+      `select count(*)::int as n from "${table}" where ${needles.map((_, i) => `"${column}"::text ilike $${i + 1}`).join(' or ')}`,
+      needles.map((n) => `%${n}%`),
+    );
+    if (r.rows[0].n > 0) found.push(`${table}.${column}`);
+  }
+  return found;
+}
+
+let snow = 412_345_678_901_234_000n + BigInt(Math.floor(Math.random() * 1e5));
+
+/** A player who has left traces everywhere, all carrying `marker`. */
+async function tracedPlayer(org: OrgFixture, marker: string) {
+  const discordId = String(snow++);
+  const game = await db.admin.query(
+    `insert into games (org_id, name, slug) values ($1, 'Game', $2) returning id`,
+    [org.orgId, `g-${snow++}`],
+  );
+  const gameId = game.rows[0].id as string;
+  const out = await withTenant(db.app, org.orgId, async (tx) => {
+    const p = await upsertPlayer(tx, {
+      displayName: `${marker} Player`,
+      discordUserId: discordId,
+      email: `${marker.toLowerCase()}@example.com`,
+      gameId,
+      gameAccountId: `${marker}-acct`,
+    });
+    const other = await upsertPlayer(tx, {
+      displayName: 'Bystander',
+      email: `bystander-${snow++}@example.com`,
+    });
+    const player = { type: 'player', id: p.id } as const;
+    const { ticket } = await tickets.openTicket(
+      tx,
+      {
+        subject: `${marker} lost a sword`,
+        body: `${marker} here, my sword vanished`,
+        origin: 'game',
+        requesterId: p.id,
+        gameId,
+        customFields: { server: `${marker}-EU` },
+        discordChannelId: String(snow++),
+      },
+      player,
+    );
+    await tickets.reply(tx, { ticketId: ticket.id, body: `Hello ${marker}`, origin: 'panel' }, org.owner);
+    await addNote(tx, { ticketId: ticket.id, body: `${marker} seems upset` }, org.owner);
+    await recordAttachment(
+      tx,
+      {
+        ticketId: ticket.id,
+        filename: `${marker}.png`,
+        contentType: 'image/png',
+        sizeBytes: 3,
+        storageKey: `${org.orgId}/${marker}.png`,
+        origin: 'game',
+      },
+      player,
+    );
+    const { ticket: otherTicket } = await tickets.openTicket(
+      tx,
+      { subject: 'Bystander asks', body: 'unrelated words', origin: 'panel', requesterId: other.id },
+      org.owner,
+    );
+    return { playerId: p.id, otherId: other.id, ticketId: ticket.id, otherTicketId: otherTicket.id };
+  });
+  const a = db.admin;
+  const delivered = String(snow++);
+  // The bot posted the player's game message into the ticket's Discord thread.
+  await a.query(
+    `update messages set discord_message_id = $2 where ticket_id = $1 and author_player_id is not null`,
+    [out.ticketId, delivered],
+  );
+  await a.query(
+    `insert into player_sessions (org_id, player_id, game_id, platform, client_version, ip_hash)
+     values ($1, $2, $3, 'pc', '1.0', $4)`,
+    [org.orgId, out.playerId, gameId, `${marker}hash`],
+  );
+  await a.query(
+    `insert into player_reports (org_id, reporter_id, reported_id, reason, details, origin)
+     values ($1, $2, $3, 'cheating', $4, 'game'), ($1, $3, $2, 'harassment', $5, 'game')`,
+    [org.orgId, out.playerId, out.otherId, `${marker} saw aimbot`, `${marker} insulted me`],
+  );
+  await a.query(
+    `insert into player_moderation (org_id, player_id, warned, reason) values ($1, $2, true, $3)`,
+    [org.orgId, out.playerId, `${marker} warned for spam`],
+  );
+  await a.query(
+    `insert into player_email_addresses (org_id, player_id, address) values ($1, $2, $3) on conflict do nothing`,
+    [org.orgId, out.playerId, `${marker.toLowerCase()}@example.com`],
+  );
+  await a.query(
+    `insert into message_channels (org_id, kind, player_id, name) values ($1, 'player_dm', $2, $3)`,
+    [org.orgId, out.playerId, `DM ${marker}`],
+  );
+  return { ...out, discordId, delivered };
+}
+
+describe('player export', () => {
+  it('holds every row that refers to the player, found over the catalog', async () => {
+    const org = await makeOrg(db.app, 'Exporter');
+    const w = await tracedPlayer(org, 'Quillonex');
+    await withTenant(db.app, org.orgId, (tx) => requestPlayerExport(tx, w.playerId, org.owner));
+    const dossier = await withTenant(db.app, org.orgId, (tx) => playerDossier(tx, w.playerId));
+    const columns = await playerColumns();
+    expect(columns.length).toBeGreaterThan(8);
+    for (const { table, column } of columns) {
+      const rows = await db.admin.query(`select to_jsonb(x) as j from ${table} x where ${column} = $1`, [
+        w.playerId,
+      ]);
+      const held = dossier[table];
+      expect(held, `the export has no ${table} (it refers to players by ${column})`).toBeDefined();
+      for (const { j } of rows.rows) {
+        const key = j.id ?? `${j.message_id ?? ''}${j.player_id ?? ''}${j.emoji ?? ''}`;
+        const match = (held ?? []).some(
+          (h) => (h.id ?? `${h.message_id ?? ''}${h.player_id ?? ''}${h.emoji ?? ''}`) === key,
+        );
+        expect(match, `${table} row ${key} (by ${column}) is missing from the export`).toBe(true);
+      }
+    }
+    // And the conversation of their tickets, staff replies included.
+    expect((dossier.messages ?? []).map((m) => m.body)).toEqual(
+      expect.arrayContaining(['Quillonex here, my sword vanished', 'Hello Quillonex']),
+    );
+    expect(dossier.player_profiles?.[0]).toMatchObject({
+      display_name: 'Quillonex Player',
+      discord_user_id: w.discordId,
+    });
+  });
+});
+
+describe('player erase', () => {
+  it('leaves nothing the player gave in any table (over the catalog), keeps others, and audits a tombstone', async () => {
+    const org = await makeOrg(db.app, 'Eraser');
+    const elsewhere = await makeOrg(db.app, 'Elsewhere');
+    const w = await tracedPlayer(org, 'Vexmarrow');
+    await tracedPlayer(elsewhere, 'Zorblatt');
+    const needles = ['Vexmarrow', w.discordId];
+    expect((await findAnywhere(needles)).length).toBeGreaterThan(10);
+
+    const result = await withTenant(db.app, org.orgId, (tx) => erasePlayer(tx, w.playerId, org.owner));
+    expect(result.counts).toMatchObject({
+      tickets: 1,
+      sessions: 1,
+      reports: 2,
+      attachments: 1,
+      discordMessages: 1,
+    });
+    expect(result.storageKeys).toEqual([`${org.orgId}/Vexmarrow.png`]);
+
+    expect(await findAnywhere(needles)).toEqual([]);
+    // The tombstone: the profile stays without personal data, its tickets keep their requester.
+    const profile = await db.admin.query('select * from player_profiles where id = $1', [w.playerId]);
+    expect(profile.rows[0]).toMatchObject({ display_name: null, email: null, discord_user_id: null });
+    expect(profile.rows[0].erased_at).toBeInstanceOf(Date);
+    const t = await db.admin.query('select requester_id, subject, number from tickets where id = $1', [
+      w.ticketId,
+    ]);
+    expect(t.rows[0]).toMatchObject({ requester_id: w.playerId, subject: `Ticket #${t.rows[0].number}` });
+    const audit = await db.admin.query(
+      `select action, data from audit_logs where org_id = $1 and target_id = $2 and action = 'player.erased'`,
+      [org.orgId, w.playerId],
+    );
+    expect(audit.rows).toHaveLength(1);
+    expect(audit.rows[0].data.counts).toMatchObject({ tickets: 1 });
+    // The bot's post on their behalf is queued for deletion in Discord.
+    const queued = await db.admin.query(
+      'select discord_message_id, status from discord_erasures where org_id = $1',
+      [org.orgId],
+    );
+    expect(queued.rows).toEqual([{ discord_message_id: w.delivered, status: 'pending' }]);
+
+    // Others are untouched: the bystander in the same org, and the other org's player.
+    const by = await db.admin.query('select subject from tickets where id = $1', [w.otherTicketId]);
+    expect(by.rows[0].subject).toBe('Bystander asks');
+    expect((await findAnywhere(['Zorblatt'])).length).toBeGreaterThan(10);
+    expect(await findAnywhere(['Bystander'])).not.toEqual([]);
+
+    await expect(
+      withTenant(db.app, org.orgId, (tx) => erasePlayer(tx, w.playerId, org.owner)),
+    ).rejects.toMatchObject({ code: 'conflict' });
+  });
+});
