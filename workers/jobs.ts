@@ -116,6 +116,8 @@ export const JOBS = {
   'jobs.retry_failed': { queue: 'maintenance', schema: z.object({}) },
   /** Scheduled: applies every organization's retention policies in small batches (workers/retention.ts). */
   'retention.apply': { queue: 'maintenance', schema: z.object({}) },
+  /** Scheduled: builds requested player exports and deletes erased players' Discord posts (workers/privacy.ts). */
+  'privacy.sweep': { queue: 'maintenance', schema: z.object({}) },
 } as const;
 
 export type JobName = keyof typeof JOBS;

@@ -49,6 +49,7 @@ const SCHEDULED = new Set<JobName>([
   'analytics.fold',
   'reports.fold',
   'retention.apply',
+  'privacy.sweep',
 ]);
 /** Failed jobs older than this are left alone (and expire with `removeOnFail`). */
 export const RETRY_FAILED_WITHIN_MS = 24 * 3600_000;

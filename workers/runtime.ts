@@ -26,6 +26,7 @@ import { OutboxRelay } from './outbox-relay.js';
 import { syncPanels } from './panels.js';
 import { createQueues, type Handlers, type Queues, startProcessors } from './queues.js';
 import { foldPlayerReports, REPORT_FOLD_EVERY_MS } from './report-fold.js';
+import { PRIVACY_SWEEP_EVERY_MS, privacySweep } from './privacy.js';
 import { RETENTION_EVERY_MS, retentionSweep } from './retention.js';
 import { ruleTimerSweep } from './rule-timers.js';
 import { runRulesJob } from './rules.js';
@@ -69,6 +70,7 @@ export interface RuntimeOptions {
         outboxRetentionDays?: number;
         analyticsEveryMs?: number;
         retentionEveryMs?: number;
+        privacyEveryMs?: number;
       }
     | false;
   /** Run the job processors (off for a relay-only process or a test that inspects queued jobs). */
@@ -159,6 +161,9 @@ export function handlersFor(deps: WorkerDeps, retentionDays: number): Handlers {
     'retention.apply': async () => {
       await retentionSweep(deps);
     },
+    'privacy.sweep': async () => {
+      await privacySweep(deps);
+    },
   };
 }
 
@@ -233,6 +238,11 @@ export async function startWorkerRuntime(opts: RuntimeOptions): Promise<WorkerRu
       'retention-apply',
       { every: schedulers.retentionEveryMs ?? RETENTION_EVERY_MS },
       { name: 'retention.apply', data: {} },
+    );
+    await maint.upsertJobScheduler(
+      'privacy-sweep',
+      { every: schedulers.privacyEveryMs ?? PRIVACY_SWEEP_EVERY_MS },
+      { name: 'privacy.sweep', data: {} },
     );
     await maint.upsertJobScheduler(
       'autoclose-sweep',

@@ -67,6 +67,17 @@ export async function getMessage(rest: REST, channelId: string, messageId: strin
   return (await rest.get(Routes.channelMessage(channelId, messageId), x)) as APIMessage;
 }
 
+/** Deletes a message (the bot's own, or another's with Manage Messages); the reason goes to the audit log. */
+export async function deleteMessage(
+  rest: REST,
+  channelId: string,
+  messageId: string,
+  reason: string,
+  x: RequestExtras = {},
+) {
+  await rest.delete(Routes.channelMessage(channelId, messageId), { reason, ...x });
+}
+
 export async function editMessage(
   rest: REST,
   channelId: string,

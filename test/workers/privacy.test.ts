@@ -1,0 +1,139 @@
+import { execFile } from 'node:child_process';
+import { mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { promisify } from 'node:util';
+import { REST } from '@discordjs/rest';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { recordAttachment } from '../../db/attachments.js';
+import { erasePlayer, getPlayerExport, requestPlayerExport } from '../../db/player-privacy.js';
+import { upsertPlayer } from '../../db/players.js';
+import { withTenant } from '../../db/tenant.js';
+import * as tickets from '../../db/tickets.js';
+import { postMessage } from '../../lib/discord/rest.js';
+import { LocalStorage } from '../../lib/storage/index.js';
+import { privacySweep } from '../../workers/privacy.js';
+import { useTestDb } from '../support/db.js';
+import { type FakeDiscord, startFakeDiscord } from '../support/fake-discord/index.js';
+import { makeOrg } from '../support/fixtures.js';
+import { testDeps, uniquePrefix } from './support.js';
+
+const run = promisify(execFile);
+const db = useTestDb();
+let fake: FakeDiscord;
+let env: ReturnType<typeof testDeps>;
+let dir: string;
+let storage: LocalStorage;
+beforeAll(async () => {
+  fake = await startFakeDiscord();
+  env = testDeps(db.app, uniquePrefix());
+  env.deps.discord = new REST({ api: `${fake.url}/api`, retries: 0, timeout: 5_000 }).setToken(fake.botToken);
+  dir = await mkdtemp(join(tmpdir(), 'gm-privacy-'));
+  storage = new LocalStorage(join(dir, 'store'));
+  env.deps.storage = storage;
+});
+afterAll(async () => {
+  await env.close();
+  await fake.close();
+  await rm(dir, { recursive: true, force: true });
+});
+
+/** A player with a ticket in a Discord channel, a stored file, and a game message the bot posted there. */
+async function setup() {
+  const org = await makeOrg(db.app);
+  const guild = fake.addGuild({ name: 'Studio', channels: [{ name: 'support' }] });
+  const channelId = guild.channels.support as string;
+  const made = await withTenant(db.app, org.orgId, async (tx) => {
+    const p = await upsertPlayer(tx, { displayName: 'Ilsa', email: `ilsa-${org.orgId}@example.com` });
+    const { ticket } = await tickets.openTicket(
+      tx,
+      {
+        subject: 'Ilsa cannot log in',
+        body: 'Ilsa: stuck at login',
+        origin: 'game',
+        requesterId: p.id,
+        discordChannelId: channelId,
+      },
+      { type: 'player', id: p.id },
+    );
+    const file = await recordAttachment(
+      tx,
+      {
+        ticketId: ticket.id,
+        filename: 'shot.png',
+        contentType: 'image/png',
+        sizeBytes: 4,
+        storageKey: `${org.orgId}/shot.png`,
+        origin: 'game',
+      },
+      { type: 'player', id: p.id },
+    );
+    return { playerId: p.id, ticketId: ticket.id, fileId: file.id };
+  });
+  await storage.put(`${org.orgId}/shot.png`, Buffer.from('PNG!'), { contentType: 'image/png' });
+  const posted = await postMessage(env.deps.discord as REST, channelId, {
+    content: '**Ilsa** (game): stuck at login',
+  });
+  await db.admin.query(
+    `update messages set discord_message_id = $2, delivered_at = now() where ticket_id = $1 and author_player_id is not null`,
+    [made.ticketId, posted.id],
+  );
+  return { org, channelId, postedId: posted.id, ...made };
+}
+
+describe('player export job', () => {
+  it('builds a gzipped tar with player.json and the files, readable by tar, and marks the export ready', async () => {
+    const w = await setup();
+    const requested = await withTenant(db.app, w.org.orgId, (tx) =>
+      requestPlayerExport(tx, w.playerId, w.org.owner),
+    );
+    expect(requested.status).toBe('pending');
+    expect((await privacySweep(env.deps)).exports).toBeGreaterThanOrEqual(1);
+    const done = await withTenant(db.app, w.org.orgId, (tx) => getPlayerExport(tx, w.playerId, requested.id));
+    expect(done).toMatchObject({ status: 'ready', error: null });
+    const obj = await storage.get(done.storageKey as string);
+    const chunks: Buffer[] = [];
+    for await (const c of obj.body) chunks.push(c as Buffer);
+    const archive = join(dir, `${requested.id}.tar.gz`);
+    await writeFile(archive, Buffer.concat(chunks));
+    const listed = (await run('tar', ['-tzf', archive])).stdout.trim().split('\n');
+    expect(listed).toEqual(['player.json', `files/${w.fileId}-shot.png`]);
+    const out = join(dir, requested.id);
+    await run('mkdir', ['-p', out]);
+    await run('tar', ['-xzf', archive, '-C', out]);
+    expect(await readFile(join(out, 'files', `${w.fileId}-shot.png`), 'utf8')).toBe('PNG!');
+    const json = JSON.parse(await readFile(join(out, 'player.json'), 'utf8'));
+    expect(json.tables.player_profiles[0]).toMatchObject({ id: w.playerId, display_name: 'Ilsa' });
+    expect(json.tables.tickets.map((t: { id: string }) => t.id)).toEqual([w.ticketId]);
+    expect(json.tables.messages.map((m: { body: string }) => m.body)).toContain('Ilsa: stuck at login');
+    // Nothing left to do: a second sweep builds nothing.
+    expect((await privacySweep(env.deps)).exports).toBe(0);
+  });
+});
+
+describe('erasing in Discord', () => {
+  it("deletes the bot's post on the erased player's behalf through Discord, once", async () => {
+    const w = await setup();
+    expect(fake.state.messages.get(w.channelId)?.has(w.postedId)).toBe(true);
+    const staffPost = await postMessage(env.deps.discord as REST, w.channelId, { content: 'staff notice' });
+    await withTenant(db.app, w.org.orgId, (tx) => erasePlayer(tx, w.playerId, w.org.owner));
+    expect((await privacySweep(env.deps)).discord).toBe(1);
+    expect(fake.state.messages.get(w.channelId)?.has(w.postedId)).toBe(false);
+    // Only that message: the rest of the channel stays.
+    expect(fake.state.messages.get(w.channelId)?.has(staffPost.id)).toBe(true);
+    const row = await db.admin.query('select status, done_at from discord_erasures where org_id = $1', [
+      w.org.orgId,
+    ]);
+    expect(row.rows).toEqual([{ status: 'deleted', done_at: expect.any(Date) }]);
+    expect((await privacySweep(env.deps)).discord).toBe(0);
+  });
+
+  it('counts a message already gone in Discord as deleted, not as a failure', async () => {
+    const w = await setup();
+    await (env.deps.discord as REST).delete(`/channels/${w.channelId}/messages/${w.postedId}`);
+    await withTenant(db.app, w.org.orgId, (tx) => erasePlayer(tx, w.playerId, w.org.owner));
+    await privacySweep(env.deps);
+    const row = await db.admin.query('select status from discord_erasures where org_id = $1', [w.org.orgId]);
+    expect(row.rows).toEqual([{ status: 'deleted' }]);
+  });
+});
