@@ -1,0 +1,184 @@
+import { ChannelType, PermissionFlagsBits } from 'discord.js';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { type Caller, startTestApi, type TestApi } from '../api/support.js';
+import { type Harness, settle, startHarness } from '../bot/harness.js';
+
+/**
+ * A mirror started through the API, with the real workers against the fake Discord: the backfill
+ * of the last 100 messages (oldest first, once, through a 429), a channel the bot cannot read
+ * recorded with what it lacks, removal and re-adding, and the panel's "create ticket" action.
+ */
+
+let h: Harness;
+let api: TestApi;
+let owner: Caller;
+let announcements: string;
+const posted: string[] = [];
+
+const base = () => `/v1/orgs/${h.org.orgId}/discord-mirrors`;
+
+function channel(name: string): string {
+  const c = h.fake.state.createChannel(h.guild.id, { name, type: ChannelType.GuildText });
+  h.fake.dispatch(h.guild.id, 'CHANNEL_CREATE', h.fake.state.channelPayload(c));
+  return c.id;
+}
+
+const mirrorRow = async (id: string) =>
+  (await h.db.admin.query('select * from discord_mirrors where id = $1', [id])).rows[0];
+
+beforeAll(async () => {
+  h = await startHarness({ workers: true });
+  api = await startTestApi(h.db.app);
+  owner = await api.sessionFor(h.org.ownerId);
+  announcements = channel('announcements');
+  // Written before the mirror: the bot never saw them, only the backfill can bring them in.
+  const c = h.fake.state.channels.get(announcements);
+  const author = h.fake.state.users.get(h.users.moderator);
+  if (!c || !author) throw new Error('seed');
+  for (let i = 1; i <= 130; i++) posted.push(h.fake.state.addMessage(c, { author, content: `news ${i}` }).id);
+}, 60_000);
+
+afterAll(async () => {
+  await api?.close();
+  await h?.close();
+});
+
+describe('discord.mirror_backfill', () => {
+  it('copies the last 100 messages, oldest first, through a rate limit, once', async () => {
+    h.fake.rateLimitNext({ method: 'GET', path: `/channels/${announcements}/messages` }, 1, { count: 1 });
+    const res = await api.call(owner, {
+      method: 'POST',
+      url: base(),
+      payload: { guildId: h.guild.id, discordChannelId: announcements, name: 'announcements' },
+    });
+    expect(res.statusCode).toBe(201);
+    const mirror = res.json();
+    expect(mirror).toMatchObject({ backfillState: 'pending', name: 'announcements' });
+    await settle(h, async () => (await mirrorRow(mirror.id)).backfill_state === 'done', 20_000);
+    expect((await mirrorRow(mirror.id)).backfilled_count).toBe(100);
+    const rows = await h.db.admin.query(
+      // Seeded in one loop, many share a millisecond: Discord's own order is the id's.
+      'select external_id, body, author_type, created_at from messages where channel_id = $1 order by created_at, external_id::numeric',
+      [mirror.channelId],
+    );
+    expect(rows.rows.map((r) => r.external_id)).toEqual(posted.slice(30));
+    expect(rows.rows[0]).toMatchObject({ body: 'news 31' });
+    // Each keeps the time it was written on Discord, not the time of the copy.
+    const seeded = h.fake.state.messages.get(announcements)?.get(posted[30] ?? '');
+    expect(rows.rows[0].created_at.toISOString()).toBe(new Date(seeded?.timestamp ?? 0).toISOString());
+    // Discord answered the first list with a 429; the shared REST client waited and asked again.
+    expect(
+      h.fake.requests({ method: 'GET', path: `/channels/${announcements}/messages` }).map((r) => r.status),
+    ).toEqual([429, 200]);
+    // A replay of the job adds nothing.
+    await h.workers?.queues.enqueue(
+      'discord.mirror_backfill',
+      { orgId: h.org.orgId, mirrorId: mirror.id },
+      { jobId: 'mb-replay' },
+    );
+    await settle(h, async () => (await mirrorRow(mirror.id)).backfilled_count === 0, 10_000);
+    const again = await h.db.admin.query('select count(*)::int as n from messages where channel_id = $1', [
+      mirror.channelId,
+    ]);
+    expect(again.rows[0].n).toBe(100);
+    const list = await api.call(owner, { method: 'GET', url: base() });
+    expect(list.json().mirrors).toEqual([expect.objectContaining({ id: mirror.id, backfillState: 'done' })]);
+  });
+
+  it('refuses a second mirror of a channel and a channel of a server the org did not link', async () => {
+    const dup = await api.call(owner, {
+      method: 'POST',
+      url: base(),
+      payload: { guildId: h.guild.id, discordChannelId: announcements },
+    });
+    expect(dup.statusCode).toBe(409);
+    const foreign = await api.call(owner, {
+      method: 'POST',
+      url: base(),
+      payload: { guildId: '123456789012345678', discordChannelId: '123456789012345679' },
+    });
+    expect(foreign.statusCode).toBe(404);
+  });
+
+  it('records a channel the bot cannot read with what it needs, and copies nothing', async () => {
+    const secret = channel('leads');
+    const c = h.fake.state.channels.get(secret);
+    const author = h.fake.state.users.get(h.users.moderator);
+    if (!c || !author) throw new Error('seed');
+    h.fake.state.addMessage(c, { author, content: 'private plans' });
+    const botRole = [...(h.fake.state.guilds.get(h.guild.id)?.roles.values() ?? [])].find(
+      (r) => r.managed,
+    )?.id;
+    h.fake.updateChannel(secret, {
+      permission_overwrites: [
+        { id: botRole ?? '', type: 0, allow: '0', deny: String(PermissionFlagsBits.ReadMessageHistory) },
+      ],
+    });
+    const res = await api.call(owner, {
+      method: 'POST',
+      url: base(),
+      payload: { guildId: h.guild.id, discordChannelId: secret },
+    });
+    const mirror = res.json();
+    await settle(h, async () => (await mirrorRow(mirror.id)).backfill_state === 'refused', 20_000);
+    expect((await mirrorRow(mirror.id)).backfill_problem).toBe(
+      `GameMod's bot cannot read <#${secret}>: it needs View Channel and Read Message History there. A server admin can give them to its role or in the channel's permissions; then remove the mirror and add it again.`,
+    );
+    const n = await h.db.admin.query('select count(*)::int as n from messages where channel_id = $1', [
+      mirror.channelId,
+    ]);
+    expect(n.rows[0].n).toBe(0);
+  });
+
+  it('removing keeps the conversation archived; adding again reuses it without duplicates', async () => {
+    const [first] = (await api.call(owner, { method: 'GET', url: base() })).json().mirrors;
+    const del = await api.call(owner, { method: 'DELETE', url: `${base()}/${first.id}` });
+    expect(del.statusCode).toBe(200);
+    const archived = await h.db.admin.query('select archived_at from message_channels where id = $1', [
+      first.channelId,
+    ]);
+    expect(archived.rows[0].archived_at).not.toBeNull();
+    const res = await api.call(owner, {
+      method: 'POST',
+      url: base(),
+      payload: { guildId: h.guild.id, discordChannelId: announcements },
+    });
+    const back = res.json();
+    expect(back.channelId).toBe(first.channelId);
+    await settle(h, async () => (await mirrorRow(back.id)).backfill_state === 'done', 20_000);
+    expect((await mirrorRow(back.id)).backfilled_count).toBe(0);
+    const audit = await h.db.admin.query(
+      "select action from audit_logs where org_id = $1 and action like 'discord_mirror.%' order by id",
+      [h.org.orgId],
+    );
+    expect(audit.rows.map((r) => r.action)).toEqual([
+      'discord_mirror.created',
+      'discord_mirror.created',
+      'discord_mirror.removed',
+      'discord_mirror.created',
+    ]);
+  });
+
+  it('the panel action opens one ticket from a mirrored message, whoever asks again', async () => {
+    const msg = await h.db.admin.query('select id from messages where external_id = $1', [posted.at(-1)]);
+    const url = `/v1/orgs/${h.org.orgId}/messages/${msg.rows[0].id}/ticket`;
+    const first = await api.call(owner, { method: 'POST', url });
+    expect(first.statusCode).toBe(201);
+    expect(first.json()).toMatchObject({ number: 1, created: true });
+    const second = await api.call(owner, { method: 'POST', url });
+    expect(second.statusCode).toBe(200);
+    expect(second.json()).toEqual({ ...first.json(), created: false });
+    const t = await h.db.admin.query(
+      `select t.subject, (select body from messages where ticket_id = t.id) as body from tickets t where t.org_id = $1`,
+      [h.org.orgId],
+    );
+    expect(t.rows).toEqual([
+      {
+        subject: '#announcements: news 130',
+        body: `news 130\n\n(from Discord: https://discord.com/channels/${h.guild.id}/${announcements}/${posted.at(-1)})`,
+      },
+    ]);
+    // A ticket made from a mirrored message has no Discord side: nothing was posted anywhere.
+    expect(h.fake.requests({ method: 'POST' }).filter((r) => r.path.includes(announcements))).toEqual([]);
+  });
+});
