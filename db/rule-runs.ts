@@ -16,7 +16,8 @@ import { parseInput } from './validate.js';
  * Running an organization's rules on one outbox event, and the per-ticket run log. Each rule that
  * matches runs in its own transaction that also writes its log row (unique per event and rule),
  * so a replayed job finds the row and skips the rule: actions are never applied twice. The rules
- * that do not run are logged together, one row per stretch of them (its first rule the claim).
+ * that do not run are logged together on the next matching rule's row, or after the last match
+ * on one row of their own (its first rule the claim).
  */
 
 export interface RuleEvent {
@@ -112,16 +113,17 @@ type Outcome = 'applied' | 'not_matched' | 'skipped' | 'failed';
 
 async function logRun(
   tx: Tx,
-  ev: RuleEvent & { outboxId: number; depth: number },
+  ev: Ev,
   rule: Rule,
   outcome: Outcome,
   reason: string,
   actions: string[],
+  stretch: Settled[] = [],
 ): Promise<boolean> {
   const r = await tx.query(
-    `insert into rule_runs (org_id, ticket_id, outbox_id, rule_id, rule_name, trigger, depth, outcome, reason, actions)
-     values ($1::uuid, $2::uuid, $3::bigint, $4::uuid, $5::text, $6::text, $7::int, $8::text, $9::text, $10::jsonb)
-     on conflict (org_id, outbox_id, rule_id) do nothing`,
+    `insert into rule_runs (org_id, ticket_id, outbox_id, rule_id, rule_name, trigger, depth, outcome, reason, actions, misses)
+     values ($1::uuid, $2::uuid, $3::bigint, $4::uuid, $5::text, $6::text, $7::int, $8::text, $9::text, $10::jsonb, $11::jsonb)
+     on conflict do nothing`,
     [
       tx.orgId,
       ev.ticketId,
@@ -133,6 +135,7 @@ async function logRun(
       outcome,
       reason.slice(0, 500),
       JSON.stringify(actions),
+      stretch.length ? missesJson(stretch) : null,
     ],
   );
   return r.rowCount === 1;
@@ -159,27 +162,9 @@ export async function runRulesForEvent(pool: Pool, orgId: string, outboxId: numb
   const ran: RunSummary['ran'] = [];
   let i = 0;
   while (i < rules.length) {
-    // The rules that do not match (or are skipped) up to the next one that does are settled
-    // together, in one transaction with one insert; the matching rule then runs in its own.
-    const settled = await withTenant(pool, orgId, async (tx) => {
-      const ctx = await loadContext(tx, ev.ticketId, ev.messageId);
-      const rows: Settled[] = [];
-      let j = i;
-      for (; j < rules.length; j++) {
-        const rule = rules[j] as Rule;
-        const verdict = precheck(ev, ctx, rule);
-        if (!verdict) break;
-        rows.push({ rule, ...verdict });
-      }
-      return { next: j, logged: await logMany(tx, ev, rows) };
-    });
-    ran.push(...settled.logged);
-    i = settled.next;
-    const rule = rules[i];
-    if (!rule) break;
-    const outcome = await runOne(pool, orgId, ev, rule);
-    if (outcome) ran.push({ ruleId: rule.id, outcome });
-    i++;
+    const step = await runFrom(pool, orgId, ev, rules, i);
+    ran.push(...step.ran);
+    i = step.next;
   }
   return { trigger: ev.trigger, ran };
 }
@@ -198,63 +183,84 @@ function precheck(ev: Ev, ctx: RuleContext | null, rule: Rule): Omit<Settled, 'r
   return verdict.matched ? null : { outcome: 'not_matched', reason: verdict.reason };
 }
 
-async function logMany(tx: Tx, ev: Ev, rows: Settled[]): Promise<RunSummary['ran']> {
-  if (!rows.length) return [];
-  const misses = rows.map((x) => ({
-    ruleId: x.rule.id,
-    ruleName: x.rule.name,
-    outcome: x.outcome,
-    reason: x.reason.slice(0, 500),
-  }));
-  // One row for the whole stretch: a row per rule made 100 rules cost twice one rule's event.
+const missesJson = (stretch: Settled[]) =>
+  JSON.stringify(
+    stretch.map((x) => ({
+      ruleId: x.rule.id,
+      ruleName: x.rule.name,
+      outcome: x.outcome,
+      reason: x.reason.slice(0, 500),
+    })),
+  );
+const entries = (stretch: Settled[]) => stretch.map((x) => ({ ruleId: x.rule.id, outcome: x.outcome }));
+
+/** The rules after the last one that runs: one row of their own, its first rule the claim. */
+async function logStretch(tx: Tx, ev: Ev, stretch: Settled[]): Promise<RunSummary['ran']> {
+  if (!stretch.length) return [];
   const r = await tx.query(
     `insert into rule_runs (org_id, ticket_id, outbox_id, trigger, depth, outcome, misses)
      values ($1::uuid, $2::uuid, $3::bigint, $4::text, $5::int, 'not_matched', $6::jsonb)
      on conflict do nothing`,
-    [tx.orgId, ev.ticketId, ev.outboxId, ev.trigger, ev.depth, JSON.stringify(misses)],
+    [tx.orgId, ev.ticketId, ev.outboxId, ev.trigger, ev.depth, missesJson(stretch)],
   );
   // A replay that settles the same stretch again finds its claim and logs nothing.
-  if (r.rowCount !== 1) return [];
-  return rows.map((x) => ({ ruleId: x.rule.id, outcome: x.outcome }));
+  return r.rowCount === 1 ? entries(stretch) : [];
 }
 
-async function runOne(
+/**
+ * From rule `start` on: the rules that do not run (no match, or skipped) up to the next one that
+ * matches, then that rule's actions, in one transaction on the ticket as it is then. The stretch
+ * is logged on the matching rule's own row (one insert per event however many rules did not
+ * match: a row per rule made 100 rules cost twice one rule's event); the log row is the claim
+ * (unique per event and rule), so a second run of the same job conflicts with it and rolls its
+ * own actions back.
+ */
+async function runFrom(
   pool: Pool,
   orgId: string,
-  ev: RuleEvent & { outboxId: number; depth: number },
-  rule: Rule,
-): Promise<Outcome | null> {
+  ev: Ev,
+  rules: Rule[],
+  start: number,
+): Promise<{ next: number; ran: RunSummary['ran'] }> {
+  let stretch: Settled[] = [];
+  let at = start;
   let step = 0;
   try {
     return await withTenant(pool, orgId, async (tx) => {
-      // The log row is the claim (unique per event and rule): a second run of the same job that
-      // gets this far conflicts with it, and rolls its own actions back.
-      const claim = (outcome: Outcome, reason: string, actions: string[]) =>
-        logRun(tx, ev, rule, outcome, reason, actions);
-      // Checked again on the ticket as it is now (another run may have changed it meanwhile).
       const ctx = await loadContext(tx, ev.ticketId, ev.messageId);
-      const pre = precheck(ev, ctx, rule);
-      if (pre) return (await claim(pre.outcome, pre.reason, [])) ? pre.outcome : null;
+      stretch = [];
+      for (at = start; at < rules.length; at++) {
+        const rule = rules[at] as Rule;
+        const verdict = precheck(ev, ctx, rule);
+        if (!verdict) break;
+        stretch.push({ rule, ...verdict });
+      }
+      const rule = rules[at];
+      if (!rule) return { next: at, ran: await logStretch(tx, ev, stretch) };
+      if (await ranAlready(tx, ev.outboxId, rule.id)) return { next: at + 1, ran: [] };
       const verdict = evaluate(rule, ctx as RuleContext);
-      if (await ranAlready(tx, ev.outboxId, rule.id)) return null;
       const did: string[] = [];
       const actor = { type: 'rule' as const, id: rule.id, depth: ev.depth };
       for (const [i, action] of rule.actions.entries()) {
         step = i;
         did.push(await executeAction(tx, ev.ticketId, action, actor, rule));
       }
-      if (!(await claim('applied', verdict.reason, did))) throw new AlreadyRan();
-      return 'applied';
+      if (!(await logRun(tx, ev, rule, 'applied', verdict.reason, did, stretch))) throw new AlreadyRan();
+      return { next: at + 1, ran: [...entries(stretch), { ruleId: rule.id, outcome: 'applied' as const }] };
     });
   } catch (err) {
-    if (err instanceof AlreadyRan) return null;
+    if (err instanceof AlreadyRan) return { next: at + 1, ran: [] };
     // A refusal (a closed ticket, a deleted team or canned reply) is the rule's outcome and is
     // logged; anything else (the database away) fails the job so it is retried.
     if (!isAppError(err) || err.code === 'unavailable' || err.code === 'internal') throw err;
+    const rule = rules[at] as Rule;
     const action = rule.actions[step];
     const reason = `action ${step + 1} (${action ? describeAction(action) : '?'}) failed: ${err.message}`;
-    const logged = await withTenant(pool, orgId, (tx) => logRun(tx, ev, rule, 'failed', reason, []));
-    return logged ? 'failed' : null;
+    const logged = await withTenant(pool, orgId, (tx) => logRun(tx, ev, rule, 'failed', reason, [], stretch));
+    return {
+      next: at + 1,
+      ran: logged ? [...entries(stretch), { ruleId: rule.id, outcome: 'failed' as const }] : [],
+    };
   }
 }
 
@@ -312,7 +318,10 @@ export async function listRuns(tx: Tx, raw: unknown): Promise<RuleRun[]> {
           and ($4::bigint is null or id < $4::bigint)
         order by id desc limit $5::int
      ) r
-     left join lateral jsonb_array_elements(r.misses) with ordinality as e(x, ord) on true
+     -- A rule's own row lists its stretch first, then itself (the empty object, last).
+     left join lateral jsonb_array_elements(
+       coalesce(r.misses, '[]') || case when r.rule_name is not null then '[{}]'::jsonb else '[]' end
+     ) with ordinality as e(x, ord) on true
      where $3::uuid is null or coalesce((e.x ->> 'ruleId')::uuid, r.rule_id) = $3::uuid
      order by r.id desc, e.ord desc`,
     [tx.orgId, q.ticketId ?? null, q.ruleId ?? null, q.before ?? null, q.limit],

@@ -17,37 +17,46 @@ async function openAndRun(s: Awaited<ReturnType<typeof rulesOrg>>, subject: stri
 }
 
 describe('the rules run log and the kept rule sets', () => {
-  it('logs a stretch of rules that did not run as one row, listed per rule, filtered by rule and paged whole', async () => {
+  it("logs the rules that did not run on the next matching rule's row, or one row after the last; listed per rule, filtered by rule, paged whole", async () => {
     const s = await rulesOrg(db);
+    const miss = (i: number) =>
+      s.rule({
+        trigger: 'ticket.created',
+        conditions: [{ kind: 'text', contains: [`word${i}`] }],
+        actions: [{ type: 'set_priority', priority: 'high' }],
+      });
     const misses: Rule[] = [];
-    for (let i = 0; i < 5; i++)
-      misses.push(
-        await s.rule({
-          trigger: 'ticket.created',
-          conditions: [{ kind: 'text', contains: [`word${i}`] }],
-          actions: [{ type: 'set_priority', priority: 'high' }],
-        }),
-      );
+    for (let i = 0; i < 5; i++) misses.push(await miss(i));
     const hit = await s.rule({
       trigger: 'ticket.created',
       actions: [{ type: 'set_priority', priority: 'low' }],
     });
+    const after = [await miss(5), await miss(6)];
     const { ticket, eventId, summary } = await openAndRun(s, 'hello');
-    expect(summary.ran.map((r) => r.outcome)).toEqual([...misses.map(() => 'not_matched'), 'applied']);
+    expect(summary.ran.map((r) => r.outcome)).toEqual([
+      ...misses.map(() => 'not_matched'),
+      'applied',
+      'not_matched',
+      'not_matched',
+    ]);
     const rows = await db.admin.query('select 1 from rule_runs where ticket_id = $1', [ticket.id]);
     expect(rows.rowCount).toBe(2);
-    expect((await s.runs(ticket.id)).map((r) => r.rule_id)).toEqual([...misses.map((m) => m.id), hit.id]);
+    const inOrder = [...misses, hit, ...after].map((m) => m.id);
+    expect((await s.runs(ticket.id)).map((r) => r.rule_id)).toEqual(inOrder);
 
-    // A replay settles the same stretch again and logs nothing more.
+    // A replay finds the claims and logs nothing more.
     expect((await s.run(eventId)).ran).toEqual([]);
     expect((await db.admin.query('select 1 from rule_runs where ticket_id = $1', [ticket.id])).rowCount).toBe(
       2,
     );
 
     const all = await s.tx((tx) => listRuns(tx, { ticketId: ticket.id }));
-    expect(all.map((r) => [r.ruleId, r.outcome])).toEqual([
-      [hit.id, 'applied'],
-      ...misses.map((m) => [m.id, 'not_matched']).reverse(),
+    expect(all.map((r) => r.ruleId)).toEqual([...inOrder].reverse());
+    expect(all.map((r) => r.outcome)).toEqual([
+      'not_matched',
+      'not_matched',
+      'applied',
+      ...misses.map(() => 'not_matched'),
     ]);
     expect(all.find((r) => r.ruleId === misses[2]?.id)).toMatchObject({
       ruleName: misses[2]?.name,
@@ -55,17 +64,21 @@ describe('the rules run log and the kept rule sets', () => {
       trigger: 'ticket.created',
       ticketId: ticket.id,
     });
+    expect(all.find((r) => r.ruleId === hit.id)).toMatchObject({
+      ruleName: hit.name,
+      actions: ['set priority low'],
+    });
     const one = await s.tx((tx) => listRuns(tx, { ruleId: misses[3]?.id }));
     expect(one.map((r) => [r.ruleId, r.outcome])).toEqual([[misses[3]?.id, 'not_matched']]);
+    const own = await s.tx((tx) => listRuns(tx, { ruleId: hit.id }));
+    expect(own.map((r) => [r.ruleId, r.outcome])).toEqual([[hit.id, 'applied']]);
 
-    // A page ends at a row boundary: the stretch is never cut, and `before` picks up after it.
-    const first = await s.tx((tx) => listRuns(tx, { ticketId: ticket.id, limit: 2 }));
-    expect(first.map((r) => r.ruleId)).toEqual(all.map((r) => r.ruleId));
+    // A page ends at a row boundary: a row is never cut, and `before` picks up after it.
     const page = await s.tx((tx) => listRuns(tx, { ticketId: ticket.id, limit: 1 }));
-    expect(page.map((r) => r.ruleId)).toEqual([hit.id]);
-    const next = await s.tx((tx) => listRuns(tx, { ticketId: ticket.id, limit: 1, before: page[0]?.id }));
-    expect(next).toHaveLength(5);
-    expect(await s.tx((tx) => listRuns(tx, { ticketId: ticket.id, before: next[4]?.id }))).toEqual([]);
+    expect(page.map((r) => r.ruleId)).toEqual([after[1]?.id, after[0]?.id]);
+    const next = await s.tx((tx) => listRuns(tx, { ticketId: ticket.id, limit: 1, before: page[1]?.id }));
+    expect(next.map((r) => r.ruleId)).toEqual(all.slice(2).map((r) => r.ruleId));
+    expect(await s.tx((tx) => listRuns(tx, { ticketId: ticket.id, before: next[5]?.id }))).toEqual([]);
   });
 
   it('sees every change to the rules on the next event: edit, disable, reorder, delete, create', async () => {

@@ -75,10 +75,12 @@ export async function rulesOrg(db: TestDb, agents = 2) {
         actions: string[];
         depth: number;
       }>(
-        // A stretch of rules that did not run is one row; each of its rules is one entry here.
+        // A stretch of rules that did not run is one row (or part of the next rule's); one entry per rule here.
         `select coalesce((e.x ->> 'ruleId')::uuid, r.rule_id) as rule_id, coalesce(e.x ->> 'outcome', r.outcome) as outcome,
            coalesce(e.x ->> 'reason', r.reason) as reason, r.actions, r.depth
-         from rule_runs r left join lateral jsonb_array_elements(r.misses) with ordinality as e(x, ord) on true
+         from rule_runs r left join lateral jsonb_array_elements(
+           coalesce(r.misses, '[]') || case when r.rule_name is not null then '[{}]'::jsonb else '[]' end
+         ) with ordinality as e(x, ord) on true
          where r.org_id = $1 and r.ticket_id = $2 order by r.id, e.ord`,
         [org.orgId, ticketId],
       );
