@@ -173,14 +173,20 @@ export async function threadConversation(
   thread: { id: string; name: string },
 ): Promise<string> {
   const threadId = parseInput(snowflake, thread.id);
-  const found = await tx.query<{ id: string }>(
-    `update message_channels set discord_mirror_id = $3::uuid, archived_at = null
-     where id = (select id from message_channels where org_id = $1::uuid and kind = 'discord_mirror'
-                 and discord_channel_id = $2::text order by created_at limit 1)
-     returning id`,
+  const found = await tx.query<{ id: string; current: boolean }>(
+    `select id, (discord_mirror_id is not distinct from $3::uuid and archived_at is null) as current
+     from message_channels where org_id = $1::uuid and kind = 'discord_mirror' and discord_channel_id = $2::text
+     order by created_at limit 1`,
     [tx.orgId, threadId, parseInput(id, mirrorId)],
   );
-  if (found.rows[0]) return found.rows[0].id;
+  const known = found.rows[0];
+  // A thread kept from an earlier mirror of its channel joins the new one (written only then).
+  if (known && !known.current)
+    await tx.query(
+      'update message_channels set discord_mirror_id = $2::uuid, archived_at = null where org_id = $1::uuid and id = $3::uuid',
+      [tx.orgId, mirrorId, known.id],
+    );
+  if (known) return known.id;
   const r = await tx.query<{ id: string }>(
     `insert into message_channels (org_id, kind, name, discord_channel_id, discord_mirror_id)
      values ($1::uuid, 'discord_mirror', $3::text, $2::text, $4::uuid) returning id`,
