@@ -51,8 +51,6 @@ export const REPORT_TAG = 'report';
 
 interface PlayerRow {
   id: string;
-  gameId: string;
-  account: string;
   blocked: boolean;
   name: string;
 }
@@ -76,33 +74,36 @@ async function batchPlayers(tx: Tx, items: readonly ReportItem[]): Promise<Map<s
     for (const p of [input.reporter, input.reported])
       wanted.set(playerKey(gameId, p.id), { gameId, account: p.id, name: p.name });
   const list = [...wanted.values()];
+  // Rows come back by their place in the input: a string Postgres stores differently than
+  // JavaScript holds it (a lone surrogate becomes U+FFFD) would not find itself by value.
   const sql = `with input as (
-      select * from unnest($2::uuid[], $3::text[], $4::text[]) as i (game_id, account_id, name)
+      select * from unnest($2::uuid[], $3::text[], $4::text[]) with ordinality as i (game_id, account_id, name, n)
     ), found as (
-      select p.id, p.game_id, p.game_account_id, p.blocked_at, p.display_name from input i
+      select i.n, p.id, p.blocked_at, p.display_name from input i
         join player_profiles p on p.org_id = $1::uuid and p.game_id = i.game_id and p.game_account_id = i.account_id
     ), ins as (
       insert into player_profiles (org_id, display_name, game_id, game_account_id)
-      select $1::uuid, i.name, i.game_id, i.account_id from input i
-       where not exists (select 1 from found f where f.game_id = i.game_id and f.game_account_id = i.account_id)
+      select $1::uuid, i.name, i.game_id, i.account_id from input i where not exists (select 1 from found f where f.n = i.n)
       on conflict do nothing
       returning id, game_id, game_account_id, blocked_at, display_name
     )
-    select id, game_id as "gameId", game_account_id as account, blocked_at is not null as blocked, display_name as name
-      from found
+    select n::int, id, blocked_at is not null as blocked, display_name as name from found
     union all
-    select id, game_id, game_account_id, blocked_at is not null, display_name from ins`;
+    select i.n::int, ins.id, ins.blocked_at is not null, ins.display_name
+      from ins join input i on i.game_id = ins.game_id and i.account_id = ins.game_account_id`;
   const values = [tx.orgId, list.map((p) => p.gameId), list.map((p) => p.account), list.map((p) => p.name)];
-  const byKey = new Map<string, PlayerRow>();
-  for (let attempt = 0; attempt < 2 && byKey.size < wanted.size; attempt++)
+  const byN = new Map<number, PlayerRow & { n: number }>();
+  for (let attempt = 0; attempt < 2 && byN.size < list.length; attempt++)
     // A second statement sees a player a concurrent first sight inserted after our snapshot.
-    for (const row of (await tx.query<PlayerRow>(sql, values)).rows)
-      byKey.set(playerKey(row.gameId, row.account), row);
-  if (byKey.size < wanted.size) throw new AppError('conflict', 'player changed concurrently, try again');
-  // The display name follows the game's latest (rare: only when a player was renamed).
-  const renamed = list.flatMap((p) => {
-    const row = byKey.get(playerKey(p.gameId, p.account)) as PlayerRow;
-    return row.name === p.name ? [] : [{ id: row.id, name: p.name }];
+    for (const row of (await tx.query<PlayerRow & { n: number }>(sql, values)).rows) byN.set(row.n, row);
+  if (byN.size < list.length) throw new AppError('conflict', 'player changed concurrently, try again');
+  const byKey = new Map<string, PlayerRow>();
+  const renamed: Array<{ id: string; name: string }> = [];
+  list.forEach((p, i) => {
+    const row = byN.get(i + 1) as PlayerRow;
+    byKey.set(playerKey(p.gameId, p.account), row);
+    // The display name follows the game's latest (rare: only when a player was renamed).
+    if (row.name !== p.name) renamed.push({ id: row.id, name: p.name });
   });
   if (renamed.length > 0)
     await tx.query(

@@ -193,6 +193,12 @@ describe('player reports: accepted at once, folded into one moderation ticket pe
     expect(n.rows[0]?.n).toBe(2);
   });
 
+  it('takes a player id Postgres stores differently than it came (a lone surrogate)', async () => {
+    const r = await report('p:11', '\udfff\ud800');
+    expect(r.statusCode, r.body).toBe(201);
+    expect((await report('p:12', '\udfff\ud800')).json().report.ticketId).toBe(r.json().report.ticketId);
+  });
+
   it('is folded by the workers for every organization with reports waiting', async () => {
     const other = await makeOrg(db.app, 'Reports B');
     const otherGame = await newSdkGame(db, other, 'arena');
