@@ -306,7 +306,8 @@ export async function listRuns(tx: Tx, raw: unknown): Promise<RuleRun[]> {
   const q = parseInput(runsQuery, raw);
   const r = await tx.query<RuleRun & { entries: number }>(
     `select r.id::int, r.ticket_id as "ticketId", r.outbox_id::int as "outboxId",
-       coalesce((e.x ->> 'ruleId')::uuid, r.rule_id) as "ruleId",
+       -- A stretch keeps its rules' ids as written: one deleted since reads as null, as rule_id does.
+       case when e.x ? 'ruleId' then d.id else r.rule_id end as "ruleId",
        coalesce(e.x ->> 'ruleName', r.rule_name) as "ruleName", r.trigger, r.depth,
        coalesce(e.x ->> 'outcome', r.outcome) as outcome, coalesce(e.x ->> 'reason', r.reason) as reason,
        r.actions, r.created_at as "createdAt"
@@ -322,6 +323,7 @@ export async function listRuns(tx: Tx, raw: unknown): Promise<RuleRun[]> {
      left join lateral jsonb_array_elements(
        coalesce(r.misses, '[]') || case when r.rule_name is not null then '[{}]'::jsonb else '[]' end
      ) with ordinality as e(x, ord) on true
+     left join rules d on d.org_id = r.org_id and d.id = (e.x ->> 'ruleId')::uuid
      where $3::uuid is null or coalesce((e.x ->> 'ruleId')::uuid, r.rule_id) = $3::uuid
      order by r.id desc, e.ord desc`,
     [tx.orgId, q.ticketId ?? null, q.ruleId ?? null, q.before ?? null, q.limit],

@@ -79,6 +79,16 @@ describe('the rules run log and the kept rule sets', () => {
     const next = await s.tx((tx) => listRuns(tx, { ticketId: ticket.id, limit: 1, before: page[1]?.id }));
     expect(next.map((r) => r.ruleId)).toEqual(all.slice(2).map((r) => r.ruleId));
     expect(await s.tx((tx) => listRuns(tx, { ticketId: ticket.id, before: next[5]?.id }))).toEqual([]);
+
+    // A deleted rule keeps its name in the log and loses its id, in a stretch as on its own row.
+    await s.tx((tx) => deleteRule(tx, misses[1]?.id as string, s.owner));
+    await s.tx((tx) => deleteRule(tx, hit.id, s.owner));
+    const later = await s.tx((tx) => listRuns(tx, { ticketId: ticket.id }));
+    expect(later.filter((r) => r.ruleId === null).map((r) => r.ruleName)).toEqual([
+      hit.name,
+      misses[1]?.name,
+    ]);
+    expect(later.filter((r) => r.ruleId !== null)).toHaveLength(6);
   });
 
   it('sees every change to the rules on the next event: edit, disable, reorder, delete, create', async () => {
