@@ -93,6 +93,9 @@ export async function postMessage(
   const channel = ch.rows[0];
   if (!channel) throw new AppError('not_found', 'channel not found');
   if (channel.kind === 'ticket') throw new AppError('bad_request', 'post to a ticket with a ticket reply');
+  // A mirror copies Discord one way: what staff wrote here would reach nobody on Discord.
+  if (channel.kind === 'discord_mirror')
+    throw new AppError('bad_request', 'a mirrored Discord channel is read-only; reply on Discord');
   if (channel.kind === 'staff_room' && actor.type === 'player')
     throw new AppError('not_found', 'channel not found');
   if (actor.type === 'player' && channel.playerId !== actor.id)

@@ -81,6 +81,14 @@ describe('discord.mirror_backfill', () => {
       mirror.channelId,
     ]);
     expect(again.rows[0].n).toBe(100);
+    // Read-only: the inbox refuses a post into a mirrored conversation.
+    const post = await api.call(owner, {
+      method: 'POST',
+      url: `/v1/orgs/${h.org.orgId}/channels/${mirror.channelId}/messages`,
+      payload: { body: 'hello from the panel' },
+    });
+    expect(post.statusCode).toBe(400);
+    expect(post.json().error.message).toMatch(/read-only/);
     const list = await api.call(owner, { method: 'GET', url: base() });
     expect(list.json().mirrors).toEqual([expect.objectContaining({ id: mirror.id, backfillState: 'done' })]);
   });
