@@ -26,9 +26,11 @@ const cssVar = (name) => getComputedStyle(document.documentElement).getPropertyV
  * A uPlot time-series chart: bars or lines, a previous period dashed on the same x positions. The
  * canvas is a picture (role img, described by `summary`); the same numbers are in the table the
  * caller puts beside it, so nothing is only in the canvas.
- * @param {{ labels: string[], lines: Line[], summary: string, format: (v: number) => string, height?: number }} props
+ * With `onPick`, a click on the plot picks the bucket under the cursor (the drill-down; the table
+ * beside the chart links the same buckets for the keyboard).
+ * @param {{ labels: string[], lines: Line[], summary: string, format: (v: number) => string, height?: number, onPick?: (row: number) => void }} props
  */
-export function Chart({ labels, lines, summary, format, height = 220 }) {
+export function Chart({ labels, lines, summary, format, height = 220, onPick }) {
   const box = useRef(/** @type {HTMLDivElement | null} */ (null));
   useEffect(() => {
     const el = box.current;
@@ -65,6 +67,14 @@ export function Chart({ labels, lines, summary, format, height = 220 }) {
     /** @type {uPlot.AlignedData} */
     const data = [labels.map(labelSeconds), ...lines.map((l) => l.values)];
     const plot = new uPlot(opts, data, el);
+    const pick = () => {
+      const i = plot.cursor.idx;
+      if (onPick && i !== null && i !== undefined) onPick(i);
+    };
+    if (onPick) {
+      plot.over.addEventListener('click', pick);
+      plot.over.style.cursor = 'pointer';
+    }
     // Follows the page's width (phones, a resized window) without drawing again on every frame.
     const resize = new ResizeObserver(() => plot.setSize({ width: Math.max(280, el.clientWidth), height }));
     resize.observe(el);
@@ -72,7 +82,7 @@ export function Chart({ labels, lines, summary, format, height = 220 }) {
       resize.disconnect();
       plot.destroy();
     };
-  }, [labels, lines, height]);
+  }, [labels, lines, height, onPick]);
   return html`<div class="chart-wrap">
     <div class="chart" role="img" aria-label=${summary} ref=${box}></div>
     <ul class="chart-key" aria-hidden="true">
@@ -87,9 +97,9 @@ export function Chart({ labels, lines, summary, format, height = 220 }) {
 /**
  * The numbers behind a chart as a table, folded away by default: the accessible way to read the
  * chart, and the place the values can be copied from.
- * @param {{ caption: string, rows: string[], columns: Column[], open?: boolean }} props
+ * @param {{ caption: string, rows: string[], columns: Column[], open?: boolean, href?: ((row: number) => string) | undefined, hrefLabel?: string }} props
  */
-export function DataTable({ caption, rows, columns, open = false }) {
+export function DataTable({ caption, rows, columns, open = false, href, hrefLabel = '' }) {
   return html`<details class="chart-table" open=${open}>
     <summary>Show the numbers as a table</summary>
     <div class="table-scroll">
@@ -105,7 +115,7 @@ export function DataTable({ caption, rows, columns, open = false }) {
           ${rows.map(
             (r, i) =>
               html`<tr>
-                <th scope="row">${r}</th>
+                <th scope="row">${href ? html`<a href=${href(i)} aria-label=${`${r}: ${hrefLabel}`}>${r}</a>` : r}</th>
                 ${columns.map((c) => html`<td>${c.value(i)}</td>`)}
               </tr>`,
           )}

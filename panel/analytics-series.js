@@ -1,7 +1,8 @@
 // @ts-check
-import { useMemo } from 'preact/hooks';
+import { useMemo, useRef } from 'preact/hooks';
 import { Chart, COLORS, DataTable, duration, percent } from './analytics-chart.js';
 import { html } from './html.js';
+import { navigate } from './router.js';
 
 /**
  * The time-series dashboards, one section per analytics endpoint. Each shows its totals (with the
@@ -33,12 +34,27 @@ const num = (v) => (v === null || v === undefined ? '–' : String(v));
 
 /**
  * The frame every series dashboard shares.
- * @param {{ id: string, title: string, data: SeriesData, csv: string, totals: Total[], lines: Line[], columns: Column[], summary: string, format: (v: number) => string }} props
+ * With `drill` (a bucket label to the URL of its tickets), a chart point and a table row open them.
+ * @param {{ id: string, title: string, data: SeriesData, csv: string, totals: Total[], lines: Line[], columns: Column[], summary: string, format: (v: number) => string, drill?: ((label: string) => string) | undefined }} props
  */
-function SeriesSection({ id, title, data, csv, totals, lines, columns, summary, format }) {
+function SeriesSection({ id, title, data, csv, totals, lines, columns, summary, format, drill }) {
   const cur = only(data);
   const prev = only(data.previous);
   const labels = useMemo(() => cur?.points.map((p) => p.bucket) ?? [], [data]);
+  // The latest drill through a ref: a new function each render must not redraw the chart.
+  const drillRef = useRef(drill);
+  drillRef.current = drill;
+  const onPick = useMemo(
+    () =>
+      drill
+        ? (/** @type {number} */ i) => {
+            const to = labels[i] && drillRef.current?.(labels[i]);
+            if (to) navigate(to);
+          }
+        : undefined,
+    [!drill, labels],
+  );
+  const href = drill ? (/** @type {number} */ i) => drill(labels[i] ?? '') : undefined;
   return html`<section class="dash" aria-labelledby=${`${id}-title`} data-dashboard=${id}>
     <div class="dash-head">
       <h2 id=${`${id}-title`}>${title}</h2>
@@ -56,8 +72,8 @@ function SeriesSection({ id, title, data, csv, totals, lines, columns, summary, 
           </div>`,
       )}
     </dl>
-    <${Chart} labels=${labels} lines=${lines} summary=${summary} format=${format} />
-    <${DataTable} caption=${`${title} per ${data.bucket}`} rows=${labels} columns=${columns} />
+    <${Chart} labels=${labels} lines=${lines} summary=${summary} format=${format} onPick=${onPick} />
+    <${DataTable} caption=${`${title} per ${data.bucket}`} rows=${labels} columns=${columns} href=${href} hrefLabel="the tickets opened" />
   </section>`;
 }
 
@@ -68,8 +84,8 @@ function peak(points, pick) {
   return best && pick(best) > 0 ? `, most on ${best.bucket} (${pick(best)})` : '';
 }
 
-/** @param {SectionProps} props */
-export function VolumeSection({ data, csv }) {
+/** @param {SectionProps & { drill?: (label: string) => string }} props */
+export function VolumeSection({ data, csv, drill }) {
   const pts = only(data)?.points ?? [];
   const prev = only(data.previous)?.points;
   const lines = useMemo(() => {
@@ -94,6 +110,7 @@ export function VolumeSection({ data, csv }) {
     title="Volume and backlog"
     data=${data}
     csv=${csv}
+    drill=${drill}
     totals=${[
       { label: 'Opened', value: (/** @type {any} */ x) => num(x.opened) },
       { label: 'Solved', value: (/** @type {any} */ x) => num(x.solved) },

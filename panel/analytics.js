@@ -1,5 +1,6 @@
 // @ts-check
 import { useEffect, useState } from 'preact/hooks';
+import { openedTicketsHref } from './analytics-drill.js';
 import { CsatSection, ReopensSection, SlaSection, TimesSection, VolumeSection } from './analytics-series.js';
 import { HeatmapSection, WorkloadSection } from './analytics-tables.js';
 import { ApiError, api, cachedList, describeError } from './api.js';
@@ -138,6 +139,15 @@ export function AnalyticsPage({ org, search }) {
     return `${base}/${path}?${q}`;
   };
   const range = report ? `${report.volume.from} to ${report.volume.to}` : '';
+  /** The tickets opened in a bucket, with the dashboards' filters. @param {string} label */
+  const drill = (label) =>
+    openedTicketsHref({
+      orgId: org.id,
+      label,
+      bucket: report?.volume.bucket ?? 'day',
+      timeZone: report?.volume.timeZone ?? 'UTC',
+      filters: { team: choice.team, category: choice.category, source: choice.source },
+    });
   return html`<main class="analytics" id="main" aria-busy=${loading ? 'true' : 'false'}>
     <h1>Analytics</h1>
     <${Controls} choice=${choice} report=${report} teams=${teams} categories=${categories} onChoose=${choose} />
@@ -148,7 +158,7 @@ export function AnalyticsPage({ org, search }) {
         ? html`<p class="muted" role="status">
               ${loading ? 'Updating… ' : ''}${range}, ${report.volume.bucket === 'hour' ? 'hourly' : `${report.volume.bucket}ly`}, ${`times in ${report.volume.timeZone}`}${report.volume.previous ? `, compared with ${report.volume.previous.from} to ${report.volume.previous.to}` : ''}.
             </p>
-            <${VolumeSection} data=${report.volume} csv=${csv('volume', true)} />
+            <${VolumeSection} data=${report.volume} csv=${csv('volume', true)} drill=${drill} />
             <${TimesSection} data=${report.times} csv=${csv('response-times', true)} />
             <${SlaSection} data=${report.sla} csv=${csv('sla', true)} />
             <${CsatSection} data=${report.csat} csv=${csv('csat', true)} />

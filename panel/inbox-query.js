@@ -21,6 +21,9 @@ export const FILTERS = [
   'source',
   'sla',
   'sort',
+  // Set by the analytics drill-down (panel/analytics-drill.js): tickets created in a bucket.
+  'createdFrom',
+  'createdTo',
 ];
 export const DEFAULT_STATUS = 'open,pending,on_hold';
 
@@ -51,6 +54,8 @@ export function apiQuery(f, userId) {
     source: f.source,
     sla: f.sla,
     sort: f.sort,
+    createdFrom: f.createdFrom,
+    createdTo: f.createdTo,
   };
 }
 

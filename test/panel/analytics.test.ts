@@ -12,6 +12,12 @@ import { collectErrors, type PanelRig, seriousViolations, shot, startPanelRig } 
  * and comparison reach the API, and only members holding analytics.read are offered the page.
  */
 const db = useTestDb();
+// The panel's own module (plain JS, outside the type-checked folders): the same conversion the
+// drill-down links use.
+const drillModule = '../../panel/analytics-drill.js';
+const { wallToInstant } = (await import(drillModule)) as {
+  wallToInstant: (wallMs: number, tz: string) => string;
+};
 let rig: PanelRig;
 let orgId: string;
 const contexts: BrowserContext[] = [];
@@ -168,6 +174,51 @@ describe('analytics dashboards', () => {
       .poll(() => admin.getByRole('alert').textContent())
       .toContain('at most 31 days with hour buckets');
     expect(errors.filter((e) => !e.includes('422'))).toEqual([]);
+  });
+
+  it('drills down from a day of the volume chart to the tickets opened then, in the inbox', async () => {
+    const page = await signedIn('admin');
+    await page.goto(`/o/${orgId}/analytics`);
+    await settled(page);
+    const volume = await apiJson(page, 'volume');
+    const points: Array<{ bucket: string; opened: number }> = volume.series[0].points;
+    const busiest = points.reduce((a, b) => (b.opened > a.opened ? b : a));
+    expect(busiest.opened).toBeGreaterThan(0);
+
+    // The keyboard way: the chart's table links each day to its tickets.
+    const section = page.locator('[data-dashboard="volume"]');
+    await section.getByText('Show the numbers as a table').click();
+    await section.getByRole('link', { name: `${busiest.bucket}: the tickets opened` }).click();
+    await page.waitForURL(/\/o\/[0-9a-f-]{36}\?.*createdFrom=/);
+    const url = new URL(page.url());
+    expect(url.searchParams.get('status')).toBe('all');
+    // The day's bounds are its midnights in the org's time zone.
+    const midnight = (day: string) => wallToInstant(Date.parse(`${day}T00:00:00Z`), volume.timeZone);
+    expect(url.searchParams.get('createdFrom')).toBe(midnight(busiest.bucket));
+    const next = new Date(Date.parse(`${busiest.bucket}T00:00:00Z`) + 86_400_000).toISOString().slice(0, 10);
+    expect(url.searchParams.get('createdTo')).toBe(midnight(next));
+    const rows = page.locator('ol[aria-label="Tickets"] > li:not(.spacer)');
+    await expect.poll(() => rows.count()).toBe(busiest.opened);
+    const range = `createdFrom=${url.searchParams.get('createdFrom')}&createdTo=${url.searchParams.get('createdTo')}`;
+    const listed = await page.request.get(`/v1/orgs/${orgId}/tickets?${range}&limit=100`);
+    expect(listed.status()).toBe(200);
+    expect((await listed.json()).tickets.length).toBe(busiest.opened);
+
+    // The pointer way: a click on the chart opens the bucket under the cursor.
+    await page.goBack();
+    await settled(page);
+    await section.locator('.u-over').click();
+    await page.waitForURL(/createdFrom=/);
+    expect(new URL(page.url()).searchParams.get('createdTo')).toMatch(/^\d{4}-\d\d-\d\dT/);
+  });
+
+  it("turns a bucket's wall-clock bounds into instants in the org's zone, across a clock change", () => {
+    const wall = (s: string) => Date.parse(`${s}Z`);
+    expect(wallToInstant(wall('2026-07-01T00:00:00'), 'Europe/Berlin')).toBe('2026-06-30T22:00:00.000Z');
+    expect(wallToInstant(wall('2026-01-15T00:00:00'), 'Europe/Berlin')).toBe('2026-01-14T23:00:00.000Z');
+    // Berlin moves to summer time at 02:00 on 29 March 2026: 03:00 is already UTC+2.
+    expect(wallToInstant(wall('2026-03-29T03:00:00'), 'Europe/Berlin')).toBe('2026-03-29T01:00:00.000Z');
+    expect(wallToInstant(wall('2026-11-30T14:00:00'), 'UTC')).toBe('2026-11-30T14:00:00.000Z');
   });
 
   it('keeps the dashboards and uPlot off the first load: neither is preloaded', async () => {
