@@ -73,7 +73,7 @@ describe('C# SDK', () => {
       );
       expect(same.rows[0].n).toBe(1);
       const reports = await admin.query(
-        `select reason, details, ticket_id as "ticketId" from player_reports
+        `select reason, details, coalesce(ticket_id, queued_ticket_id) as "ticketId" from player_reports
           where org_id = $1::uuid and details like '%' || $2::text order by created_at`,
         [orgId, runId],
       );
