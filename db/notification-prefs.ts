@@ -126,6 +126,9 @@ export async function prefsOf(tx: Tx, userIds: readonly string[]): Promise<Map<s
   return out;
 }
 
+/** What a member who changed nothing has. */
+export const defaultPrefs = (): NotificationPrefs => ({ ...DEFAULT_SETTINGS, events: matrixWith([]) });
+
 export async function getPrefs(tx: Tx, userId: string): Promise<NotificationPrefs> {
   return (await prefsOf(tx, [userId])).get(userId) as NotificationPrefs;
 }

@@ -51,9 +51,15 @@ const seenKey = (topic: string) => `gm:live:seen:${topic}`;
 
 export const orgTopic = (orgId: string) => `org:${orgId}`;
 export const ticketTopic = (ticketId: string) => `ticket:${ticketId}`;
+/** One member's own notifications in one org: only that member may follow it (api/routes/live.ts). */
+export const memberTopic = (orgId: string, userId: string) => `member:${orgId}:${userId}`;
 
 /** The topics an event is published on. */
 export function topicsFor(event: LiveEvent): string[] {
+  // A notification is its recipient's business alone: never on the org's or the ticket's topic.
+  if (event.type === 'notification.created') {
+    return typeof event.payload.userId === 'string' ? [memberTopic(event.orgId, event.payload.userId)] : [];
+  }
   const topics = [orgTopic(event.orgId)];
   const ticketId =
     event.aggregateType === 'ticket'

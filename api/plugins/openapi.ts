@@ -43,6 +43,12 @@ export const OPENAPI_TAGS = [
       'Conversation channels (tickets, player DMs, staff rooms), their messages, read state and reactions.',
   },
   {
+    name: 'notifications',
+    description:
+      'Your notification centre: what concerns you (assignments, mentions, player replies, SLA, new tickets ' +
+      'in your team, rules), unread count, mark read, and your preferences per event and channel.',
+  },
+  {
     name: 'players',
     description: 'Players: profiles, linked identities (Discord, email, game accounts) and history.',
   },

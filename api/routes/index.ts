@@ -15,6 +15,7 @@ import { inboxRoutes } from './inbox.js';
 import { liveRoutes } from './live.js';
 import { meRoutes } from './me.js';
 import { memberRoutes } from './members.js';
+import { notificationRoutes } from './notifications.js';
 import { oauthRoutes } from './oauth.js';
 import { oauthAuthorizeRoutes } from './oauth-authorize.js';
 import { oauthClientRoutes } from './oauth-clients.js';
@@ -64,6 +65,7 @@ export async function registerRoutes(app: FastifyInstance) {
   await app.register(webhookRoutes);
   await app.register(ruleRoutes);
   await app.register(viewRoutes);
+  await app.register(notificationRoutes);
   await app.register(analyticsRoutes);
   await app.register(liveRoutes);
   await app.register(sdkRoutes);

@@ -9,7 +9,7 @@ import { permissionsOf } from '../../db/memberships.js';
 import { withTenant } from '../../db/tenant.js';
 import { getTicket } from '../../db/tickets.js';
 import { AppError } from '../../lib/errors.js';
-import { orgTopic, ticketTopic } from '../../lib/live.js';
+import { memberTopic, orgTopic, ticketTopic } from '../../lib/live.js';
 import type { Logger } from '../../lib/logger.js';
 import { resolveBearer } from '../bearer.js';
 import { type LiveClient, LiveHub } from '../live-hub.js';
@@ -22,10 +22,17 @@ const clientMessage = z.discriminatedUnion('type', [
     orgId: z.uuid(),
     /** Omit for the org's whole inbox. */
     ticketId: z.uuid().optional(),
+    /** The caller's own notifications in the org instead (people only). */
+    notifications: z.literal(true).optional(),
     /** The last sequence number seen on this topic: what came after it is sent first. */
     after: z.number().int().min(0).optional(),
   }),
-  z.object({ type: z.literal('unsubscribe'), orgId: z.uuid(), ticketId: z.uuid().optional() }),
+  z.object({
+    type: z.literal('unsubscribe'),
+    orgId: z.uuid(),
+    ticketId: z.uuid().optional(),
+    notifications: z.literal(true).optional(),
+  }),
   z.object({
     type: z.literal('presence'),
     orgId: z.uuid(),
@@ -184,7 +191,15 @@ export const liveRoutes: FastifyPluginAsync = async (app) => {
           if (msg.type === 'presence' && userId === null) {
             return error('presence is for signed-in people, not API tokens');
           }
-          const topic = await topicFor(msg.orgId, msg.ticketId);
+          if (msg.type !== 'presence' && msg.notifications && userId === null) {
+            return error('notifications are for signed-in people, not API tokens');
+          }
+          const topic =
+            msg.type !== 'presence' && msg.notifications && userId !== null
+              ? (await mayRead(msg.orgId))
+                ? memberTopic(msg.orgId, userId)
+                : null
+              : await topicFor(msg.orgId, msg.ticketId);
           // Unknown and forbidden look the same: no hint that another org's ticket exists.
           if (!topic) return error('not found');
           if (msg.type === 'subscribe') {
