@@ -6,6 +6,7 @@ import { html } from './html.js';
 import { Inbox } from './inbox.js';
 import { prefetchInbox } from './inbox-query.js';
 import { live } from './live.js';
+import { NotificationBell } from './notifications.js';
 import { inviteCode, navigate, onLinkClick, PENDING_INVITE, useLocation } from './router.js';
 import { SignIn, TotpStep } from './signin.js';
 import { TicketView } from './ticket.js';
@@ -68,6 +69,7 @@ function Header({ session, org, onSignedOut }) {
     <span class="spacer"></span>
     ${org && analytics ? html`<a class="button" href=${`/o/${org.id}/analytics`}>Analytics</a>` : null}
     ${org ? html`<a class="button" href=${`/o/${org.id}/settings`}>Settings</a>` : null}
+    ${org ? html`<${NotificationBell} key=${org.id} orgId=${org.id} userId=${session.user.id} />` : null}
     <span class="who">${session.user.displayName}</span>
     <button type="button" onClick=${() => signOut('/auth/logout')}>Sign out</button>
     <button type="button" class="subtle" onClick=${() => signOut('/auth/logout-everywhere')}>Sign out everywhere</button>

@@ -18,7 +18,7 @@ export class LiveClient {
   constructor() {
     /** @type {WebSocket | null} */
     this.ws = null;
-    /** @type {Map<string, { orgId: string, ticketId?: string, seq: number | null, count: number }>} */
+    /** @type {Map<string, { orgId: string, ticketId?: string, notifications?: boolean, seq: number | null, count: number }>} */
     this.topics = new Map();
     /** @type {Set<Listener>} */
     this.listeners = new Set();
@@ -90,12 +90,13 @@ export class LiveClient {
     if (this.ws?.readyState === WebSocket.OPEN) this.ws.send(JSON.stringify(msg));
   }
 
-  /** @param {{ orgId: string, ticketId?: string, seq: number | null }} t */
+  /** @param {{ orgId: string, ticketId?: string, notifications?: boolean, seq: number | null }} t */
   sendSubscribe(t) {
     this.send({
       type: 'subscribe',
       orgId: t.orgId,
       ...(t.ticketId ? { ticketId: t.ticketId } : {}),
+      ...(t.notifications ? { notifications: true } : {}),
       ...(t.seq !== null ? { after: t.seq } : {}),
     });
   }
@@ -120,6 +121,30 @@ export class LiveClient {
       if (!t || --t.count > 0) return;
       this.topics.delete(topic);
       this.send({ type: 'unsubscribe', orgId, ...(ticketId ? { ticketId } : {}) });
+    };
+  }
+
+  /**
+   * Follows the signed-in member's own notifications in an org (the bell); returns the function
+   * that stops following.
+   * @param {string} orgId
+   * @param {string} userId
+   */
+  subscribeNotifications(orgId, userId) {
+    const topic = `member:${orgId}:${userId}`;
+    const existing = this.topics.get(topic);
+    if (existing) existing.count++;
+    else {
+      const t = { orgId, notifications: true, seq: null, count: 1 };
+      this.topics.set(topic, t);
+      this.sendSubscribe(t);
+    }
+    this.connect();
+    return () => {
+      const t = this.topics.get(topic);
+      if (!t || --t.count > 0) return;
+      this.topics.delete(topic);
+      this.send({ type: 'unsubscribe', orgId, notifications: true });
     };
   }
 

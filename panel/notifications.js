@@ -1,0 +1,94 @@
+import { useCallback, useEffect, useState } from 'preact/hooks';
+import { api, describeError } from './api.js';
+import { html } from './html.js';
+import { live } from './live.js';
+
+/**
+ * The header's bell: the member's unread count, kept current by their own live topic (the
+ * workers publish each new notification there and nowhere else), and a list that opens under it
+ * with mark read and mark all read. Preferences are the API's (`.../notifications/preferences`).
+ *
+ * @typedef {{ id: string, event: string, ticketId: string | null, ticketNumber: number | null, title: string, body: string | null, readAt: string | null, createdAt: string }} Notification
+ */
+
+/** @param {{ orgId: string, userId: string }} props */
+export function NotificationBell({ orgId, userId }) {
+  const base = `/v1/orgs/${orgId}/notifications`;
+  const [unread, setUnread] = useState(0);
+  const [open, setOpen] = useState(false);
+  const [items, setItems] = useState(/** @type {Notification[] | null} */ (null));
+  const [error, setError] = useState('');
+
+  const refresh = useCallback(async () => {
+    try {
+      const r = await api('GET', `${base}?limit=20`);
+      setItems(r.notifications);
+      setUnread(r.unread);
+      setError('');
+    } catch (err) {
+      setError(describeError(err));
+    }
+  }, [base]);
+
+  useEffect(() => {
+    refresh();
+    const topic = `member:${orgId}:${userId}`;
+    const stop = live.subscribeNotifications(orgId, userId);
+    const unlisten = live.listen((m) => {
+      // A new notification, or a gap in the topic: ask again rather than count on the event alone.
+      if ((m.kind === 'event' || m.kind === 'resync') && m.topic === topic) refresh();
+    });
+    return () => {
+      unlisten();
+      stop();
+    };
+  }, [orgId, userId, refresh]);
+
+  /** @param {string[] | null} ids null: all */
+  const markRead = async (ids) => {
+    try {
+      await api('POST', ids ? `${base}/read` : `${base}/read-all`, ids ? { ids } : undefined);
+      await refresh();
+    } catch (err) {
+      setError(describeError(err));
+    }
+  };
+
+  const label = unread ? `Notifications, ${unread} unread` : 'Notifications';
+  return html`<div class="bell">
+    <button type="button" class="subtle" aria-expanded=${open} aria-label=${label} onClick=${() => setOpen(!open)}>
+      🔔${unread ? html` <span class="badge" data-testid="unread-count">${unread}</span>` : null}
+    </button>
+    ${
+      open
+        ? html`<section class="bell-list" aria-label="Notifications">
+            <div class="bell-head">
+              <strong>Notifications</strong>
+              <button type="button" class="subtle" disabled=${!unread} onClick=${() => markRead(null)}>
+                Mark all read
+              </button>
+            </div>
+            ${error ? html`<p class="error" role="alert">${error}</p>` : null}
+            ${items && !items.length ? html`<p class="muted">Nothing yet.</p>` : null}
+            <ul>
+              ${(items ?? []).map(
+                (n) => html`<li key=${n.id} class=${n.readAt ? 'read' : 'unread'}>
+                  ${
+                    n.ticketId
+                      ? html`<a href=${`/o/${orgId}/t/${n.ticketId}`} onClick=${() => setOpen(false)}>${n.title}</a>`
+                      : html`<span>${n.title}</span>`
+                  }
+                  ${n.body ? html`<p class="muted">${n.body}</p>` : null}
+                  ${
+                    n.readAt
+                      ? null
+                      : html`<button type="button" class="subtle" onClick=${() => markRead([n.id])}>Mark read</button>`
+                  }
+                </li>`,
+              )}
+            </ul>
+          </section>`
+        : null
+    }
+  </div>`;
+}

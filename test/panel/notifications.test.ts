@@ -1,0 +1,74 @@
+import type { BrowserContext, Page } from 'playwright-core';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { SYSTEM } from '../../db/changes.js';
+import { demoUserId } from '../../db/seed-users.js';
+import { withTenant } from '../../db/tenant.js';
+import { assign, openTicket } from '../../db/tickets.js';
+import { notifyForEvent } from '../../workers/notifications.js';
+import { useTestDb } from '../support/db.js';
+import { testDeps, uniquePrefix } from '../workers/support.js';
+import { collectErrors, type PanelRig, startPanelRig } from './support.js';
+
+/**
+ * The header's bell in real headless Chromium: a notification the workers record rings it live
+ * (the unread count, over the member's own WebSocket topic), the list shows it, mark read clears it.
+ */
+const db = useTestDb();
+let rig: PanelRig;
+let ctx: BrowserContext;
+let page: Page;
+let errors: string[];
+let orgId: string;
+let adminId: string;
+let env: ReturnType<typeof testDeps>;
+
+beforeAll(async () => {
+  rig = await startPanelRig(db.app);
+  env = testDeps(db.app, uniquePrefix());
+  adminId = (await demoUserId(db.app, 'admin')) as string;
+  orgId = (await db.admin.query('select org_id from memberships where user_id = $1', [adminId])).rows[0]
+    .org_id;
+  ctx = await rig.browser.newContext({ baseURL: rig.url, viewport: { width: 1280, height: 900 } });
+  ctx.setDefaultTimeout(8000);
+  page = await ctx.newPage();
+  errors = collectErrors(page);
+  await page.goto('/auth/demo?as=admin');
+  await page.waitForURL(/\/o\/[0-9a-f-]{36}/);
+}, 60_000);
+afterAll(async () => {
+  await ctx?.close();
+  await env?.close();
+  await rig?.close();
+});
+
+describe('notification bell', () => {
+  it('rings live with the unread count, lists the notification and marks it read', async () => {
+    const bell = page.getByRole('button', { name: /^Notifications/ });
+    await bell.waitFor();
+    await expect(bell.getAttribute('aria-label')).resolves.toBe('Notifications');
+    const start = Number((await db.admin.query('select coalesce(max(id), 0) as id from outbox')).rows[0].id);
+    const ticket = await withTenant(db.app, orgId, async (tx) => {
+      const { ticket } = await openTicket(tx, { subject: 'Bell rings', origin: 'panel' }, SYSTEM);
+      await assign(tx, { ticketId: ticket.id, assigneeId: adminId }, SYSTEM);
+      return ticket;
+    });
+    const rows = await db.admin.query<{ id: string }>(
+      'select id from outbox where org_id = $1 and id > $2 order by id',
+      [orgId, start],
+    );
+    for (const r of rows.rows) await notifyForEvent(env.deps, { orgId, outboxId: Number(r.id) });
+    // The relay publishes the notification on the admin's topic; the badge follows without a reload.
+    await page.getByTestId('unread-count').filter({ hasText: '1' }).waitFor();
+    await bell.click();
+    const list = page.getByRole('region', { name: 'Notifications' });
+    const item = list.getByRole('link', { name: `Ticket #${ticket.number} is yours` });
+    await item.waitFor();
+    await list.getByRole('button', { name: 'Mark read' }).click();
+    await page.getByTestId('unread-count').waitFor({ state: 'detached' });
+    await expect(bell.getAttribute('aria-label')).resolves.toBe('Notifications');
+    await expect(list.getByRole('button', { name: 'Mark all read' }).isDisabled()).resolves.toBe(true);
+    const read = await db.admin.query('select read_at from notifications where user_id = $1', [adminId]);
+    expect(read.rows.every((r) => r.read_at !== null)).toBe(true);
+    expect(errors).toEqual([]);
+  });
+});
