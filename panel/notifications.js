@@ -2,6 +2,7 @@ import { useCallback, useEffect, useState } from 'preact/hooks';
 import { api, describeError } from './api.js';
 import { html } from './html.js';
 import { live } from './live.js';
+import { NotificationPrefs } from './notifications-prefs.js';
 
 /**
  * The header's bell: the member's unread count, kept current by their own live topic (the
@@ -18,6 +19,7 @@ export function NotificationBell({ orgId, userId }) {
   const [open, setOpen] = useState(false);
   const [items, setItems] = useState(/** @type {Notification[] | null} */ (null));
   const [error, setError] = useState('');
+  const [showPrefs, setShowPrefs] = useState(false);
 
   const refresh = useCallback(async () => {
     try {
@@ -67,7 +69,11 @@ export function NotificationBell({ orgId, userId }) {
               <button type="button" class="subtle" disabled=${!unread} onClick=${() => markRead(null)}>
                 Mark all read
               </button>
+              <button type="button" class="subtle" aria-expanded=${showPrefs} onClick=${() => setShowPrefs(!showPrefs)}>
+                Preferences
+              </button>
             </div>
+            ${showPrefs ? html`<${NotificationPrefs} orgId=${orgId} />` : null}
             ${error ? html`<p class="error" role="alert">${error}</p>` : null}
             ${items && !items.length ? html`<p class="muted">Nothing yet.</p>` : null}
             <ul>

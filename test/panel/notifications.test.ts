@@ -71,4 +71,33 @@ describe('notification bell', () => {
     expect(read.rows.every((r) => r.read_at !== null)).toBe(true);
     expect(errors).toEqual([]);
   });
+
+  it('changes the preferences from the bell', async () => {
+    const list = page.getByRole('region', { name: 'Notifications' });
+    if (!(await list.isVisible())) await page.getByRole('button', { name: /^Notifications/ }).click();
+    await list.getByRole('button', { name: 'Preferences' }).click();
+    const form = page.getByRole('form', { name: 'Notification preferences' });
+    const email = form.getByRole('checkbox', { name: 'Assigned to me: Email' });
+    await expect(email.isChecked()).resolves.toBe(false);
+    await email.check();
+    await form.getByRole('checkbox', { name: "New ticket in my team's queue: Panel" }).uncheck();
+    await form.getByRole('button', { name: 'Save preferences' }).click();
+    await form.getByRole('status').filter({ hasText: 'Saved' }).waitFor();
+    const stored = await db.admin.query<{ event: string; channel: string; enabled: boolean }>(
+      'select event, channel, enabled from notification_prefs where user_id = $1 and enabled <> (channel = $2)',
+      [adminId, 'panel'],
+    );
+    expect(stored.rows).toEqual(
+      expect.arrayContaining([
+        { event: 'assigned', channel: 'email', enabled: true },
+        { event: 'new_in_queue', channel: 'panel', enabled: false },
+      ]),
+    );
+    // An invalid zone is refused in words next to the form.
+    await form.getByLabel('Time zone').fill('Nowhere/Land');
+    await form.getByRole('button', { name: 'Save preferences' }).click();
+    await expect(form.getByRole('alert').textContent()).resolves.toMatch(/time zone/i);
+    // The refusal itself is the only thing the browser logged.
+    expect(errors).toEqual([expect.stringContaining('422')]);
+  });
 });
