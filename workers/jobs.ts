@@ -97,6 +97,8 @@ export const JOBS = {
   'webhook.sweep': { queue: 'maintenance', schema: z.object({}) },
   /** Scheduled: deletes relayed outbox rows past the retention period. */
   'outbox.prune': { queue: 'maintenance', schema: z.object({}) },
+  /** Scheduled: deletes ended OAuth grants, expired access tokens and codes (db/oauth-prune.ts). */
+  'oauth.prune': { queue: 'maintenance', schema: z.object({}) },
   /** Scheduled: re-enqueues messages that should have reached Discord by now and have not. */
   'discord.sweep': { queue: 'maintenance', schema: z.object({}) },
   /** Runs the org's automation rules on one outbox event, in order (workers/rules.ts). */

@@ -1,3 +1,4 @@
+import { pruneEndedOAuth } from '../db/oauth-prune.js';
 import { allOrgIds } from '../db/organizations.js';
 import { pruneRelayed } from '../db/outbox.js';
 import { withTenant } from '../db/tenant.js';
@@ -12,6 +13,18 @@ export async function pruneOutbox(deps: WorkerDeps, retentionDays: number): Prom
   const n = await pruneRelayed(deps.pool, before);
   if (n) deps.logger.info({ pruned: n, before }, 'pruned relayed outbox rows');
   return n;
+}
+
+/** Deletes ended OAuth grants, expired access tokens and codes in every organization. */
+export async function pruneOAuth(deps: WorkerDeps): Promise<number> {
+  const now = deps.clock.now();
+  let pruned = 0;
+  for await (const orgId of allOrgIds(deps.pool)) {
+    const n = await withTenant(deps.pool, orgId, (tx) => pruneEndedOAuth(tx, now));
+    pruned += n.codes + n.accessTokens + n.grants;
+    if (n.codes + n.accessTokens + n.grants) deps.logger.info({ orgId, ...n }, 'pruned ended OAuth rows');
+  }
+  return pruned;
 }
 
 /** How late a retry must be before the sweep assumes its job was lost. */
@@ -44,6 +57,7 @@ const SCHEDULED = new Set<JobName>([
   'autoclose.sweep',
   'webhook.sweep',
   'outbox.prune',
+  'oauth.prune',
   'jobs.retry_failed',
   'discord.sweep',
   'analytics.fold',

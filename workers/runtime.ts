@@ -19,14 +19,14 @@ import type { WorkerDeps } from './deps.js';
 import { deliverAlert, deliverMessage, sweepUndeliveredMessages } from './discord-delivery.js';
 import { relayDm } from './dm-relay.js';
 import { createMailer, type Mailer, sendEmailReply } from './email-outbound.js';
-import { pruneOutbox, retryFailedJobs, sweepWebhookRetries } from './maintenance.js';
+import { pruneOAuth, pruneOutbox, retryFailedJobs, sweepWebhookRetries } from './maintenance.js';
 import { backfillMirror } from './mirror-backfill.js';
 import { notifyForEvent } from './notifications.js';
 import { OutboxRelay } from './outbox-relay.js';
 import { syncPanels } from './panels.js';
+import { PRIVACY_SWEEP_EVERY_MS, privacySweep } from './privacy.js';
 import { createQueues, type Handlers, type Queues, startProcessors } from './queues.js';
 import { foldPlayerReports, REPORT_FOLD_EVERY_MS } from './report-fold.js';
-import { PRIVACY_SWEEP_EVERY_MS, privacySweep } from './privacy.js';
 import { RETENTION_EVERY_MS, retentionSweep } from './retention.js';
 import { ruleTimerSweep } from './rule-timers.js';
 import { runRulesJob } from './rules.js';
@@ -145,6 +145,9 @@ export function handlersFor(deps: WorkerDeps, retentionDays: number): Handlers {
     },
     'outbox.prune': async () => {
       await pruneOutbox(deps, retentionDays);
+    },
+    'oauth.prune': async () => {
+      await pruneOAuth(deps);
     },
     'jobs.retry_failed': async () => {
       await retryFailedJobs(deps);
@@ -289,6 +292,7 @@ export async function startWorkerRuntime(opts: RuntimeOptions): Promise<WorkerRu
       { every: schedulers.pruneEveryMs ?? 3600_000 },
       { name: 'outbox.prune', data: {} },
     );
+    await maint.upsertJobScheduler('oauth-prune', { every: 3600_000 }, { name: 'oauth.prune', data: {} });
   }
   const relay =
     opts.relay?.enabled === false
