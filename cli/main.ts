@@ -1,5 +1,6 @@
 import { isAppError } from '../lib/errors.js';
 import * as analyticsBackfill from './commands/analytics-backfill.js';
+import { eraseCommand, exportCommand } from './commands/player-privacy.js';
 import * as tokenCreate from './commands/token-create.js';
 import { type Cli, CliError, USAGE } from './context.js';
 
@@ -12,6 +13,8 @@ interface Command {
 const COMMANDS: Record<string, Command> = {
   'token create': tokenCreate,
   'analytics backfill': analyticsBackfill,
+  'player export': exportCommand,
+  'player erase': eraseCommand,
 };
 
 function help(): string {

@@ -352,3 +352,13 @@ export async function* orgsWithPrivacyWork(pool: Pool, page = 500): AsyncGenerat
     after = last.org_id;
   }
 }
+
+/** An export by id alone (the signed download link names only the export). */
+export async function exportById(tx: Tx, exportId: string): Promise<PlayerExport> {
+  const r = await tx.query<PlayerExport>(
+    `select ${EXPORT_COLUMNS} from player_exports where org_id = $1::uuid and id = $2::uuid`,
+    [tx.orgId, exportId],
+  );
+  if (!r.rows[0]) throw new AppError('not_found', 'export not found');
+  return r.rows[0];
+}

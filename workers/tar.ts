@@ -15,6 +15,7 @@ const BLOCK = 512;
 
 /** A file name safe inside the archive: no path separators or control characters, at most 100 bytes. */
 export function safeName(name: string): string {
+  // biome-ignore lint/suspicious/noControlCharactersInRegex: control characters are what it removes.
   const clean = name.replace(/[\u0000-\u001f\u007f\\]/g, '_').replace(/\.\.+/g, '.');
   let out = clean;
   while (Buffer.byteLength(out) > 100) out = out.slice(0, -1);

@@ -22,6 +22,7 @@ import { oauthClientRoutes } from './oauth-clients.js';
 import { orgRoutes } from './org.js';
 import { panelRoutes } from './panel.js';
 import { playerRoutes } from './players.js';
+import { privacyRoutes } from './privacy.js';
 import { ratingRoutes } from './rating.js';
 import { retentionRoutes } from './retention.js';
 import { roleRoutes } from './roles.js';
@@ -57,6 +58,7 @@ export async function registerRoutes(app: FastifyInstance) {
   await app.register(gameRoutes);
   await app.register(gameSupportRoutes);
   await app.register(retentionRoutes);
+  await app.register(privacyRoutes);
   await app.register(guildRoutes);
   await app.register(discordMirrorRoutes);
   await app.register(categoryRoutes);
