@@ -1,3 +1,4 @@
+import { extname } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { ShardingManager } from 'discord.js';
 import { loadConfig } from '../lib/config.js';
@@ -18,13 +19,17 @@ export function createShardManager(config = loadConfig()): ShardingManager {
   const { token, shardCount, shardIds } = config.discord;
   if (!token) throw new Error('set DISCORD_TOKEN to run the shards');
   if (!shardCount) throw new Error('set SHARD_COUNT: the manager needs an explicit shard count');
-  const manager = new ShardingManager(fileURLToPath(new URL('../main.ts', import.meta.url)), {
+  // The children run what this process runs: main.ts under tsx, or the compiled dist/main.js.
+  const here = fileURLToPath(import.meta.url);
+  const fromSources = extname(here) === '.ts';
+  const main = fileURLToPath(new URL(fromSources ? '../main.ts' : '../main.js', import.meta.url));
+  const manager = new ShardingManager(main, {
     token,
     totalShards: shardCount,
     shardList: shardIds ? [...shardIds] : 'auto',
     mode: 'process',
     shardArgs: ['bot'],
-    execArgv: ['--import', 'tsx'],
+    execArgv: fromSources ? ['--import', 'tsx'] : [],
     // Restarts are ours (below): none after a fatal start error, growing delays otherwise.
     respawn: false,
   });

@@ -1,12 +1,12 @@
 import { readdirSync } from 'node:fs';
-import { dirname, join } from 'node:path';
-import { fileURLToPath } from 'node:url';
+import { join } from 'node:path';
 import { runner } from 'node-pg-migrate';
 import pg from 'pg';
+import { APP_ROOT } from '../lib/app-root.js';
 import { AppError } from '../lib/errors.js';
 import type { Pool } from './pool.js';
 
-export const MIGRATIONS_DIR = join(dirname(fileURLToPath(import.meta.url)), 'migrations');
+export const MIGRATIONS_DIR = join(APP_ROOT, 'db', 'migrations');
 const TABLE = 'pgmigrations';
 
 /** Migration names in order, as node-pg-migrate records them (file name without `.sql`). */

@@ -30,8 +30,8 @@ resource "google_cloud_run_v2_job" "migrate" {
       containers {
         name    = "migrate"
         image   = local.image
-        command = ["npm"]
-        args    = ["run", "migrate"]
+        command = ["node"]
+        args    = ["dist/db/migrate-cli.js"]
 
         resources {
           limits = {

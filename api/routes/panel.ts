@@ -1,10 +1,10 @@
 import { createHash } from 'node:crypto';
 import { readdirSync, readFileSync, statSync } from 'node:fs';
-import { dirname, extname, join, relative, sep } from 'node:path';
-import { fileURLToPath } from 'node:url';
+import { extname, join, relative, sep } from 'node:path';
 import { promisify } from 'node:util';
 import { brotliCompress, brotliCompressSync, gzip, gzipSync, constants as zlib } from 'node:zlib';
 import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
+import { APP_ROOT } from '../../lib/app-root.js';
 import { AppError } from '../../lib/errors.js';
 import { missingDiscordSettings } from './auth.js';
 import { fromLoopback } from './demo-signin.js';
@@ -20,8 +20,7 @@ import { fromLoopback } from './demo-signin.js';
  * pinned by an import map: nothing from a CDN, so a self-hosted install works offline.
  */
 
-const ROOT = join(dirname(fileURLToPath(import.meta.url)), '..', '..');
-const PANEL_DIR = join(ROOT, 'panel');
+const PANEL_DIR = join(APP_ROOT, 'panel');
 
 /** The libraries the import map pins: specifier → package and file inside node_modules. */
 const VENDOR = [
@@ -162,7 +161,7 @@ function filesUnder(dir: string): string[] {
 }
 
 function packageVersion(pkg: string): string {
-  const json = JSON.parse(readFileSync(join(ROOT, 'node_modules', pkg, 'package.json'), 'utf8'));
+  const json = JSON.parse(readFileSync(join(APP_ROOT, 'node_modules', pkg, 'package.json'), 'utf8'));
   return String(json.version);
 }
 
@@ -203,7 +202,11 @@ export function loadPanel(dir = PANEL_DIR): PanelBundle {
     imports[v.specifier] = url;
     assets.set(
       url,
-      makeAsset(readFileSync(join(ROOT, 'node_modules', v.pkg, v.file)), TYPES['.js'] as string, IMMUTABLE),
+      makeAsset(
+        readFileSync(join(APP_ROOT, 'node_modules', v.pkg, v.file)),
+        TYPES['.js'] as string,
+        IMMUTABLE,
+      ),
     );
   }
   const importMap = JSON.stringify({ imports });

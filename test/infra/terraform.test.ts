@@ -412,7 +412,7 @@ describe('the managed deployment', () => {
     const job = tf.resources.get('google_cloud_run_v2_job')?.get('migrate');
     const task = path(job, 'template', 'template');
     expect(task?.max_retries).toBe(0);
-    expect(path(task, 'containers')?.args).toEqual(['run', 'migrate']);
+    expect(path(task, 'containers')?.args).toEqual(['dist/db/migrate-cli.js']);
     expect(
       objectEntries(tf, (tf.locals.secret_env as Record<string, unknown>).migrate)?.has(
         'MIGRATION_DATABASE_URL',
