@@ -45,7 +45,7 @@ export const REQUIRED_PERMISSIONS = [
   {
     flag: P.ReadMessageHistory,
     name: 'Read Message History',
-    why: 'read the summary back to refresh it, and a ticket’s messages for its transcript',
+    why: 'read the summary back to refresh it, a ticket’s messages for its transcript, and the last 100 messages of a channel you mirror into the inbox',
   },
   {
     flag: P.AddReactions,

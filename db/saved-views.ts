@@ -29,6 +29,9 @@ export const VIEW_FILTERS = [
   'tag',
   'team',
   'game',
+  // The analytics drill-down's window (tickets created in one chart bucket).
+  'createdFrom',
+  'createdTo',
 ] as const;
 
 const filterValue = z.string().trim().max(200);

@@ -76,6 +76,10 @@ export const OPENAPI_TAGS = [
     description: 'How long tickets, messages and logs are kept before purging or anonymising.',
   },
   {
+    name: 'privacy',
+    description: "A player's data on request: an export archive behind a short signed link, and erasure.",
+  },
+  {
     name: 'guilds',
     description: 'Linked Discord servers: link codes, per-server settings and role mappings.',
   },

@@ -92,6 +92,8 @@ describe('route access declarations', () => {
         '/auth/discord/callback',
         '/auth/demo',
         '/v1/files/:attachmentId',
+        // A player's export archive: the signed link from getPlayerExport is the credential.
+        '/v1/player-exports/:exportId',
         // A closed ticket's rating link: the signed token in the path is the credential.
         '/rate/:token',
         // A ticket's short-lived transcript link for its player, signed the same way.

@@ -181,14 +181,14 @@ describe('the OpenAPI document', () => {
     expect(content['application/x-www-form-urlencoded']?.schema).toBeDefined();
   });
 
-  it('declares what every operation answers on success (only the download is bytes, only the transcript a page)', () => {
+  it('declares what every operation answers on success (only the two downloads are bytes, only the transcript a page)', () => {
     const success = (op: Operation) =>
       Object.entries(op.responses ?? {}).filter(([status]) => /^[123]/.test(status));
     const bytes = operations()
       .filter(({ op }) => success(op).some(([, answer]) => answer.content?.['application/octet-stream']))
       .map(({ method, path }) => `${method} ${path}`);
     // A route declaring no response schema is documented as a download: a new one must be meant.
-    expect(bytes).toEqual(['GET /v1/files/{attachmentId}']);
+    expect(bytes).toEqual(['GET /v1/files/{attachmentId}', 'GET /v1/player-exports/{exportId}']);
     const pages = operations()
       .filter(({ op }) => success(op).some(([, answer]) => answer.content?.['text/html']))
       .map(({ method, path }) => `${method} ${path}`);
