@@ -1,9 +1,8 @@
-import { type ChildProcess, fork } from 'node:child_process';
+import type { ChildProcess } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import autocannon from 'autocannon';
 import { createApiToken } from '../db/api-tokens.js';
 import { SYSTEM } from '../db/changes.js';
 import { createOrganization } from '../db/organizations.js';
@@ -13,16 +12,14 @@ import { openTicket } from '../db/tickets.js';
 import { createUser } from '../db/users.js';
 import { startRedis } from '../lib/local-stack/index.js';
 import { freePort } from '../lib/local-stack/ports.js';
+import { alternate, cannon, ROUNDS, serve } from './lib/api-rounds.js';
 import type { Benchmark } from './lib/benchmark.js';
 import { withCluster } from './lib/cluster.js';
-import { fmtMs, fmtRound, fmtTps, median, medianOf, type RoundResult, runRound } from './lib/load.js';
+import { fmtMs, fmtTps, median, type RoundResult, runRound } from './lib/load.js';
 
 const HEALTH_CONNECTIONS = 50;
 const TICKET_CONNECTIONS = 16;
 const ORGS = 16;
-const WARMUP_S = 2;
-const ROUNDS = 3;
-const ROUND_S = 3;
 const HEALTH_TARGET = 0.8;
 const TICKETS_TARGET = 0.8;
 const P99_TARGET = 1.5;
@@ -34,23 +31,6 @@ interface Org {
   orgId: string;
   tokenId: string;
   token: string;
-}
-
-/** Starts the server half (bench/lib/api-server.ts) in a child process; resolves with its port. */
-async function serve(
-  kind: 'bare' | 'app',
-  env: Record<string, string>,
-): Promise<{ port: number; child: ChildProcess }> {
-  const child = fork(join(import.meta.dirname, 'lib', 'api-server.ts'), [kind], {
-    execArgv: ['--import', 'tsx'],
-    env: { ...process.env, ...env },
-    stdio: ['ignore', 'inherit', 'inherit', 'ipc'],
-  });
-  const port = await new Promise<number>((resolve, reject) => {
-    child.once('message', (m: { port: number }) => resolve(m.port));
-    child.once('exit', (code) => reject(new Error(`${kind} server exited with ${code}`)));
-  });
-  return { port, child };
 }
 
 /** The server's CPU time so far (user + system), in microseconds. */
@@ -76,39 +56,6 @@ async function measured(
   const r = await (typeof round === 'function' ? round() : round);
   perRequest.push(((await cpuOf(child)) - before) / r.ops);
   return r;
-}
-
-/** One autocannon round; every non-2xx response or error fails the benchmark. */
-async function cannon(opts: autocannon.Options, seconds: number): Promise<RoundResult> {
-  const r = await autocannon({ ...opts, duration: seconds });
-  if (r.non2xx || r.errors || r.timeouts) {
-    throw new Error(`${opts.url}: ${r.non2xx} non-2xx, ${r.errors} errors, ${r.timeouts} timeouts`);
-  }
-  return {
-    ops: r.requests.total,
-    seconds,
-    tps: r.requests.average,
-    p50Ms: r.latency.p50,
-    p99Ms: r.latency.p99,
-  };
-}
-
-async function alternate(
-  log: (msg: string) => void,
-  sides: { name: string; round: (seconds: number) => Promise<RoundResult> }[],
-) {
-  for (const s of sides) await s.round(WARMUP_S);
-  const results = sides.map(() => [] as RoundResult[]);
-  for (let i = 0; i < ROUNDS; i++) {
-    const order = i % 2 === 0 ? sides.map((_, k) => k) : sides.map((_, k) => k).reverse();
-    for (const k of order) {
-      const side = sides[k] as (typeof sides)[number];
-      const r = await side.round(ROUND_S);
-      results[k]?.push(r);
-      log(`  round ${i + 1} ${side.name}  ${fmtRound(r)}`);
-    }
-  }
-  return results.map(medianOf);
 }
 
 async function makeOrgs(pool: Pool): Promise<Org[]> {

@@ -6,6 +6,7 @@ import { botMemory } from './bot-memory.js';
 import { email } from './email.js';
 import type { Benchmark } from './lib/benchmark.js';
 import { RunLog } from './lib/summary.js';
+import { oauth } from './oauth.js';
 import { outbox } from './outbox.js';
 import { panel } from './panel.js';
 import { rules } from './rules.js';
@@ -27,6 +28,7 @@ const BENCHMARKS: readonly Benchmark[] = [
   email,
   analytics,
   rules,
+  oauth,
 ];
 
 function usage(): string {

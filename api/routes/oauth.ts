@@ -20,7 +20,7 @@ import {
   revokeToken,
   rotateRefreshToken,
 } from '../../db/oauth-tokens.js';
-import { withTenant } from '../../db/tenant.js';
+import { type Tx, withTenant } from '../../db/tenant.js';
 import { isAppError } from '../../lib/errors.js';
 import { sameSecret } from '../plugins/auth.js';
 import { handleError } from '../plugins/errors.js';
@@ -137,27 +137,35 @@ function credentialsOf(req: FastifyRequest, body: { client_id?: string; client_s
  * Who is calling: a registered, unrevoked client with its secret when it has one. A public
  * client (no secret) is identified by its client_id only, which is why it must use PKCE.
  */
-async function authenticateClient(
+/**
+ * Authenticates the calling client and runs `fn` for it in one transaction of its organization:
+ * the client's row, the secret check and the grant's work share the transaction (one fewer than
+ * checking first), and a refused client rolls back before `fn` runs.
+ */
+async function asClient<T>(
   req: FastifyRequest,
   body: { client_id?: string; client_secret?: string },
-): Promise<OAuthClientAuth> {
+  fn: (tx: Tx, client: OAuthClientAuth) => Promise<T>,
+): Promise<T> {
   const cred = credentialsOf(req, body);
   const status = cred.basic ? 401 : 400;
   const refused = new OAuthRefusal('invalid_client', 'unknown client or wrong client secret', status);
   if (!cred.id) throw new OAuthRefusal('invalid_client', 'client_id is missing', status);
   const found = await orgOfOAuthClient(req.server.deps.pool, cred.id);
   if (!found) throw refused;
-  const client = await withTenant(req.server.deps.pool, found.orgId, (tx) => clientForAuth(tx, found.rowId));
-  if (!client) throw refused;
-  if (client.secretHash) {
-    const presented = cred.secret === undefined ? null : clientSecretHash(cred.secret);
-    if (!presented || !sameSecret(presented.toString('hex'), client.secretHash.toString('hex')))
+  return withTenant(req.server.deps.pool, found.orgId, async (tx) => {
+    const client = await clientForAuth(tx, found.rowId);
+    if (!client) throw refused;
+    if (client.secretHash) {
+      const presented = cred.secret === undefined ? null : clientSecretHash(cred.secret);
+      if (!presented || !sameSecret(presented.toString('hex'), client.secretHash.toString('hex')))
+        throw refused;
+    } else if (cred.secret !== undefined) {
+      // A public client has no secret: one sent is a misconfigured client, not a credential.
       throw refused;
-  } else if (cred.secret !== undefined) {
-    // A public client has no secret: one sent is a misconfigured client, not a credential.
-    throw refused;
-  }
-  return client;
+    }
+    return fn(tx, client);
+  });
 }
 
 const unwrap = <T>(r: OAuthResult<T>): T => {
@@ -249,9 +257,8 @@ export const oauthRoutes: FastifyPluginAsyncZod = async (app) => {
     },
     async (req, reply) => {
       const body = req.body;
-      const client = await authenticateClient(req, body);
       const now = app.settings.now();
-      const result = await withTenant(app.deps.pool, client.orgId, (tx) => {
+      const result = await asClient(req, body, (tx, client) => {
         switch (body.grant_type) {
           case 'client_credentials':
             return issueClientCredentials(tx, client, scopesOf(body.scope), now, life());
@@ -304,8 +311,7 @@ export const oauthRoutes: FastifyPluginAsyncZod = async (app) => {
       },
     },
     async (req, reply) => {
-      const client = await authenticateClient(req, req.body);
-      const grantId = await withTenant(app.deps.pool, client.orgId, (tx) =>
+      const grantId = await asClient(req, req.body, (tx, client) =>
         revokeToken(tx, client, req.body.token, systemActor(req)),
       );
       if (grantId) app.tokenCache.forget(grantId);
@@ -329,9 +335,8 @@ export const oauthRoutes: FastifyPluginAsyncZod = async (app) => {
       },
     },
     async (req, reply) => {
-      const client = await authenticateClient(req, req.body);
       reply.header('cache-control', 'no-store');
-      return withTenant(app.deps.pool, client.orgId, (tx) =>
+      return asClient(req, req.body, (tx, client) =>
         introspectToken(tx, client, req.body.token, app.settings.now()),
       );
     },

@@ -53,7 +53,11 @@ async function main() {
     storage: new LocalStorage(join(tmpdir(), `gamemod-bench-files-${process.pid}`)),
     settings: { secretKey: randomSecretKey() },
     // The benchmark measures the stack, not the limiter's refusals.
-    rateLimits: { default: { burst: 1e9, perMinute: 1e12 }, auth: { burst: 1e9, perMinute: 1e12 } },
+    rateLimits: {
+      default: { burst: 1e9, perMinute: 1e12 },
+      auth: { burst: 1e9, perMinute: 1e12 },
+      oauth: { burst: 1e9, perMinute: 1e12 },
+    },
     sdkRateLimits: {
       key: { burst: 1e9, perMinute: 1e12 },
       player: { burst: 1e9, perMinute: 1e12 },

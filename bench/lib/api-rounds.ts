@@ -1,0 +1,62 @@
+import { type ChildProcess, fork } from 'node:child_process';
+import { join } from 'node:path';
+import autocannon from 'autocannon';
+import { fmtRound, medianOf, type RoundResult } from './load.js';
+
+// The HTTP side of the API benchmarks: the app in a child process (bench/lib/api-server.ts), so
+// the load generator and the server don't share an event loop, and rounds of two sides taken
+// alternately so a machine's drift weighs on both.
+
+export const WARMUP_S = 2;
+export const ROUNDS = 3;
+export const ROUND_S = 3;
+
+/** Starts the server half (bench/lib/api-server.ts) in a child process; resolves with its port. */
+export async function serve(
+  kind: 'bare' | 'app',
+  env: Record<string, string>,
+): Promise<{ port: number; child: ChildProcess }> {
+  const child = fork(join(import.meta.dirname, 'api-server.ts'), [kind], {
+    execArgv: ['--import', 'tsx'],
+    env: { ...process.env, ...env },
+    stdio: ['ignore', 'inherit', 'inherit', 'ipc'],
+  });
+  const port = await new Promise<number>((resolve, reject) => {
+    child.once('message', (m: { port: number }) => resolve(m.port));
+    child.once('exit', (code) => reject(new Error(`${kind} server exited with ${code}`)));
+  });
+  return { port, child };
+}
+
+/** One autocannon round; every non-2xx response or error fails the benchmark. */
+export async function cannon(opts: autocannon.Options, seconds: number): Promise<RoundResult> {
+  const r = await autocannon({ ...opts, duration: seconds });
+  if (r.non2xx || r.errors || r.timeouts) {
+    throw new Error(`${opts.url}: ${r.non2xx} non-2xx, ${r.errors} errors, ${r.timeouts} timeouts`);
+  }
+  return {
+    ops: r.requests.total,
+    seconds,
+    tps: r.requests.average,
+    p50Ms: r.latency.p50,
+    p99Ms: r.latency.p99,
+  };
+}
+
+export async function alternate(
+  log: (msg: string) => void,
+  sides: { name: string; round: (seconds: number) => Promise<RoundResult> }[],
+) {
+  for (const s of sides) await s.round(WARMUP_S);
+  const results = sides.map(() => [] as RoundResult[]);
+  for (let i = 0; i < ROUNDS; i++) {
+    const order = i % 2 === 0 ? sides.map((_, k) => k) : sides.map((_, k) => k).reverse();
+    for (const k of order) {
+      const side = sides[k] as (typeof sides)[number];
+      const r = await side.round(ROUND_S);
+      results[k]?.push(r);
+      log(`  round ${i + 1} ${side.name}  ${fmtRound(r)}`);
+    }
+  }
+  return results.map(medianOf);
+}
