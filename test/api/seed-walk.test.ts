@@ -40,8 +40,14 @@ const EXPECTED: Record<string, { status: number; why: string }> = {
   '/auth/discord/callback': { status: 422, why: 'only Discord, with a state, calls it' },
   '/auth/demo': { status: 404, why: 'the demo sign-in is off unless the settings turn it on' },
   '/v1/orgs/:orgId/attachments/:attachmentId': { status: 404, why: 'the seed has no attachments' },
-  '/v1/player-exports/:exportId': { status: 422, why: 'needs a signed download link (?token=), not a session' },
-  '/v1/orgs/:orgId/players/:playerId/exports/:exportId': { status: 404, why: 'the seed requests no player export' },
+  '/v1/player-exports/:exportId': {
+    status: 422,
+    why: 'needs a signed download link (?token=), not a session',
+  },
+  '/v1/orgs/:orgId/players/:playerId/exports/:exportId': {
+    status: 404,
+    why: 'the seed requests no player export',
+  },
   '/v1/oauth/authorize': {
     status: 400,
     why: "an OAuth client's consent page: without a client_id it names no application",
