@@ -1,6 +1,7 @@
 import { z } from 'zod';
 import { AppError } from '../lib/errors.js';
 import { type Actor, emitEvent, recordChange } from './changes.js';
+import { messageSentiment, RESCORED, sentimentValues } from './message-sentiment.js';
 import { id, snowflake } from './schemas.js';
 import type { Tx } from './tenant.js';
 import { type Message, reply, type Ticket } from './tickets.js';
@@ -199,12 +200,12 @@ export async function recordDiscordEdit(
   const messageId = parseInput(snowflake, raw.messageId);
   const body = parseInput(z.string().max(16_000), raw.body);
   const r = await tx.query<{ id: string; ticketId: string | null; old: string }>(
-    `update messages m set body = $3::text, edited_at = now()
+    `update messages m set body = $3::text, edited_at = now(), ${RESCORED}
      from (select id, body from messages where org_id = $1::uuid and origin = 'discord' and external_id = $2::text
            for update) old
      where m.id = old.id and m.deleted_at is null and m.body <> $3::text
      returning m.id, m.ticket_id as "ticketId", old.body as old`,
-    [tx.orgId, messageId, body],
+    [tx.orgId, messageId, body, ...sentimentValues(messageSentiment('player', body))],
   );
   const row = r.rows[0];
   if (!row) return false;

@@ -1,6 +1,7 @@
 import { z } from 'zod';
 import { AppError } from '../lib/errors.js';
 import { type Actor, recordChange } from './changes.js';
+import { messageSentiment, sentimentValues } from './message-sentiment.js';
 import { body, externalId, id } from './schemas.js';
 import type { Tx } from './tenant.js';
 import { ORIGINS } from './ticket-rules.js';
@@ -107,11 +108,13 @@ export async function postMessage(
     );
     if (dup.rows[0]) return { message: dup.rows[0], created: false };
   }
+  const authorType = actor.type === 'player' ? 'player' : actor.type === 'user' ? 'user' : 'system';
   const r = await tx.query<ChannelMessage>(
     `with m as (
        insert into messages (org_id, channel_id, author_type, author_user_id, author_player_id, origin, external_id, body,
-         created_at)
-       values ($1::uuid, $2::uuid, $3::text, $4::uuid, $5::uuid, $6::text, $7::text, $8::text, clock_timestamp())
+         created_at, sentiment_score, sentiment_comparative, sentiment_label, sentiment_language)
+       values ($1::uuid, $2::uuid, $3::text, $4::uuid, $5::uuid, $6::text, $7::text, $8::text, clock_timestamp(),
+         $9::int, $10::real, $11::text, $12::text)
        returning *
      ), touched as (
        update message_channels set last_message_at = (select created_at from m) where id = $2::uuid
@@ -120,12 +123,13 @@ export async function postMessage(
     [
       tx.orgId,
       channel.id,
-      actor.type === 'player' ? 'player' : actor.type === 'user' ? 'user' : 'system',
+      authorType,
       actor.type === 'user' ? actor.id : null,
       actor.type === 'player' ? actor.id : null,
       input.origin,
       input.externalId ?? null,
       input.body,
+      ...sentimentValues(messageSentiment(authorType, input.body)),
     ],
   );
   const message = r.rows[0] as ChannelMessage;

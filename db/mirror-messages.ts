@@ -3,6 +3,7 @@ import { AppError } from '../lib/errors.js';
 import { type Actor, emitEvent, recordChange, SYSTEM } from './changes.js';
 import { readDiscordStanding } from './discord-standing.js';
 import { ATTACHMENTS_ADDED, attachmentMeta } from './discord-sync.js';
+import { messageSentiment, RESCORED, sentimentValues } from './message-sentiment.js';
 import { upsertPlayer } from './players.js';
 import { id, snowflake } from './schemas.js';
 import type { Tx } from './tenant.js';
@@ -86,9 +87,9 @@ export async function recordMirroredMessage(
        select id from message_channels where org_id = $1::uuid and id = $2::uuid and kind = 'discord_mirror'
      ), m as (
        insert into messages (org_id, channel_id, author_type, author_user_id, author_player_id, origin, external_id,
-         body, created_at)
+         body, created_at, sentiment_score, sentiment_comparative, sentiment_label, sentiment_language)
        select $1::uuid, c.id, $3::text, $4::uuid, $5::uuid, 'discord', $6::text, $7::text,
-         coalesce($8::timestamptz, clock_timestamp())
+         coalesce($8::timestamptz, clock_timestamp()), $9::int, $10::real, $11::text, $12::text
        from c
        where not exists (select 1 from messages where org_id = $1::uuid
                          and ((origin = 'discord' and external_id = $6::text) or discord_message_id = $6::text))
@@ -108,6 +109,8 @@ export async function recordMirroredMessage(
       input.messageId,
       text,
       input.createdAt ?? null,
+      // The text itself only: file names standing in for an attachment-only message say nothing of a mood.
+      ...sentimentValues(messageSentiment(author.type, input.body.trim())),
     ],
   );
   const message = r.rows[0];
@@ -150,10 +153,10 @@ const MIRRORED = `origin = 'discord' and external_id = $2::text
 export async function recordMirrorEdit(tx: Tx, messageId: string, body: string): Promise<boolean> {
   const text = parseInput(z.string().max(16_000), body);
   const r = await tx.query<{ id: string; channelId: string }>(
-    `update messages set body = $3::text, edited_at = now()
+    `update messages set body = $3::text, edited_at = now(), ${RESCORED}
      where org_id = $1::uuid and ${MIRRORED} and deleted_at is null and body <> $3::text and $3::text <> ''
      returning id, channel_id as "channelId"`,
-    [tx.orgId, parseInput(snowflake, messageId), text],
+    [tx.orgId, parseInput(snowflake, messageId), text, ...sentimentValues(messageSentiment('player', text))],
   );
   const row = r.rows[0];
   if (!row) return false;

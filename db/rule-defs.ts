@@ -1,4 +1,5 @@
 import { z } from 'zod';
+import type { SentimentLabel } from '../lib/sentiment.js';
 import { body, id, jsonValue, tag } from './schemas.js';
 import { ORIGINS, PRIORITIES, STATUSES } from './ticket-rules.js';
 
@@ -25,6 +26,12 @@ export type RuleTrigger = (typeof RULE_TRIGGERS)[number];
 export const MAX_RULE_DEPTH = 3;
 
 const negate = z.boolean().default(false);
+export const SENTIMENT_LABELS = [
+  'positive',
+  'neutral',
+  'negative',
+] as const satisfies readonly SentimentLabel[];
+const sentimentScore = z.number().int().min(-1000).max(1000);
 const ids = z.array(id).min(1).max(50);
 const tags = z.array(tag).max(20).default([]);
 
@@ -52,6 +59,30 @@ export const conditionSchema = z.discriminatedUnion('kind', [
     contains: z.array(z.string().trim().min(1).max(200)).min(1).max(20),
     negate,
   }),
+  /**
+   * A player's sentiment (stored with each player message, lib/sentiment.ts): of `message`, the
+   * message that fired the rule (for triggers without one, the ticket's latest player message),
+   * or of `ticket`, its latest scored player message. Every part given must hold: a label in
+   * `in`, the AFINN score (the sum of word scores, -5 to 5 each) at most `atMost`, at least
+   * `atLeast`. An unscored message (staff, system, recorded before scoring) never holds.
+   */
+  z
+    .object({
+      kind: z.literal('sentiment'),
+      of: z.enum(['message', 'ticket']).default('message'),
+      in: z.array(z.enum(SENTIMENT_LABELS)).min(1).max(3).optional(),
+      atMost: sentimentScore.optional(),
+      atLeast: sentimentScore.optional(),
+      negate,
+    })
+    .refine((c) => c.in !== undefined || c.atMost !== undefined || c.atLeast !== undefined, {
+      message: 'name labels (in), a highest score (atMost) or a lowest score (atLeast)',
+      path: ['in'],
+    })
+    .refine((c) => c.atMost === undefined || c.atLeast === undefined || c.atLeast <= c.atMost, {
+      message: 'atLeast must not be above atMost',
+      path: ['atLeast'],
+    }),
   /** A custom field of the ticket (the game SDK's platform, build, region, a VIP flag...). */
   z.object({
     kind: z.literal('field'),

@@ -1,3 +1,4 @@
+import type { SentimentLabel } from '../lib/sentiment.js';
 import type { Action, Condition, RuleDefinition } from './rule-defs.js';
 import type { Priority, Status } from './ticket-rules.js';
 
@@ -18,12 +19,19 @@ export interface RuleTicket {
   gameId: string | null;
   tags: string[];
   customFields: Record<string, unknown>;
+  /** The latest scored player message's sentiment (tickets.player_sentiment_*). */
+  playerSentiment: Mood | null;
+}
+
+export interface Mood {
+  label: SentimentLabel;
+  score: number;
 }
 
 export interface RuleContext {
   ticket: RuleTicket;
   /** The message that fired the rule, or for other triggers the ticket's latest player message. */
-  message: { body: string; authorType: string } | null;
+  message: { body: string; authorType: string; sentiment: Mood | null } | null;
 }
 
 export interface Verdict {
@@ -65,6 +73,15 @@ function holds(c: Condition, ctx: RuleContext): boolean {
     }
     case 'field':
       return sameJson(t.customFields[c.key], c.equals);
+    case 'sentiment': {
+      const mood = c.of === 'ticket' ? t.playerSentiment : (ctx.message?.sentiment ?? null);
+      if (!mood) return false;
+      return (
+        (c.in === undefined || c.in.includes(mood.label)) &&
+        (c.atMost === undefined || mood.score <= c.atMost) &&
+        (c.atLeast === undefined || mood.score >= c.atLeast)
+      );
+    }
   }
 }
 

@@ -5,7 +5,7 @@ import { getOutboxRow } from './outbox.js';
 import type { Pool } from './pool.js';
 import { executeAction } from './rule-actions.js';
 import { MAX_RULE_DEPTH, type RuleTrigger } from './rule-defs.js';
-import { describeAction, evaluate, type RuleContext } from './rule-eval.js';
+import { describeAction, evaluate, type Mood, type RuleContext } from './rule-eval.js';
 import { enabledRulesFor } from './rule-set.js';
 import type { Rule } from './rules.js';
 import { id } from './schemas.js';
@@ -89,13 +89,20 @@ export async function loadContext(
   ticketId: string,
   messageId: string | null,
 ): Promise<RuleContext | null> {
-  const r = await tx.query<RuleContext['ticket'] & { body: string | null; authorType: string | null }>(
+  const r = await tx.query<
+    RuleContext['ticket'] & { body: string | null; authorType: string | null; sentiment: Mood | null }
+  >(
     `select t.subject, t.status, t.priority, t.origin, t.category_id as "categoryId", t.team_id as "teamId",
        t.assignee_id as "assigneeId", t.game_id as "gameId", t.tags, t.custom_fields as "customFields",
-       m.body, m.author_type as "authorType"
+       case when t.player_sentiment_label is null then null
+            else json_build_object('label', t.player_sentiment_label, 'score', t.player_sentiment_score) end
+         as "playerSentiment",
+       m.body, m.author_type as "authorType",
+       case when m.sentiment_label is null then null
+            else json_build_object('label', m.sentiment_label, 'score', m.sentiment_score) end as sentiment
      from tickets t
      left join lateral (
-       select body, author_type from messages m
+       select body, author_type, sentiment_label, sentiment_score from messages m
         where m.org_id = t.org_id and m.ticket_id = t.id and m.deleted_at is null
           and (case when $3::uuid is null then m.author_type = 'player' else m.id = $3::uuid end)
         order by m.created_at desc, m.id desc limit 1
@@ -105,8 +112,8 @@ export async function loadContext(
   );
   const row = r.rows[0];
   if (!row) return null;
-  const { body, authorType, ...ticket } = row;
-  return { ticket, message: body === null ? null : { body, authorType: authorType ?? 'player' } };
+  const { body, authorType, sentiment, ...ticket } = row;
+  return { ticket, message: body === null ? null : { body, authorType: authorType ?? 'player', sentiment } };
 }
 
 type Outcome = 'applied' | 'not_matched' | 'skipped' | 'failed';

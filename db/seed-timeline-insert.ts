@@ -1,3 +1,4 @@
+import { messageSentiment, sentimentValues } from './message-sentiment.js';
 import type { buildTimeline } from './seed-timeline.js';
 import type { Tx } from './tenant.js';
 
@@ -9,23 +10,32 @@ import type { Tx } from './tenant.js';
 /** A handful of statements for the whole history (unnest), so the seed stays well under a second. */
 export async function insertTimeline(tx: Tx, t: ReturnType<typeof buildTimeline>): Promise<void> {
   const T = t.tickets;
+  // Scored as db/tickets.ts scores them, so the demo's tickets show and match sentiment rules.
+  const scored = t.messages.map((m) => messageSentiment(m.authorType, m.body));
+  const latest = new Map<string, { at: Date; s: NonNullable<(typeof scored)[number]> }>();
+  t.messages.forEach((m, i) => {
+    const s = scored[i];
+    const prev = latest.get(m.ticketId);
+    if (s && (!prev || m.createdAt >= prev.at)) latest.set(m.ticketId, { at: m.createdAt, s });
+  });
   await tx.query(
     `insert into tickets (id, org_id, number, subject, status, priority, origin, requester_id, category_id, team_id,
        assignee_id, game_id, tags, custom_fields, discord_guild_id, rating, rating_comment, rated_at, first_response_at,
        last_player_message_at, last_staff_message_at, status_changed_at, reopen_count, sla_due_at, sla_breached_at,
-       solved_at, closed_at, close_reason, pending_since, created_at, updated_at)
+       solved_at, closed_at, close_reason, pending_since, created_at, updated_at, player_sentiment_label,
+       player_sentiment_score)
      select u.id, $1::uuid, u.number, u.subject, u.status, u.priority, u.origin, u.requester, u.category, u.team,
        u.assignee, u.game, array(select jsonb_array_elements_text(u.tags)), u.fields, u.guild, u.rating, u.comment,
        u.rated, u.first, u.lastp, u.lasts, u.changed, u.reopens, u.due, u.breached, u.solved, u.closed, u.reason,
-       u.pending, u.created, u.updated
+       u.pending, u.created, u.updated, u.mood, u.mood_score
      from unnest($2::uuid[], $3::bigint[], $4::text[], $5::text[], $6::text[], $7::text[], $8::uuid[], $9::uuid[],
        $10::uuid[], $11::uuid[], $12::uuid[], $13::jsonb[], $14::jsonb[], $15::text[], $16::smallint[], $17::text[],
        $18::timestamptz[], $19::timestamptz[], $20::timestamptz[], $21::timestamptz[], $22::timestamptz[], $23::int[],
        $24::timestamptz[], $25::timestamptz[], $26::timestamptz[], $27::timestamptz[], $28::text[], $29::timestamptz[],
-       $30::timestamptz[], $31::timestamptz[])
+       $30::timestamptz[], $31::timestamptz[], $32::text[], $33::int[])
        as u(id, number, subject, status, priority, origin, requester, category, team, assignee, game, tags, fields,
          guild, rating, comment, rated, first, lastp, lasts, changed, reopens, due, breached, solved, closed, reason,
-         pending, created, updated)`,
+         pending, created, updated, mood, mood_score)`,
     [
       tx.orgId,
       T.map((x) => x.id),
@@ -58,6 +68,8 @@ export async function insertTimeline(tx: Tx, t: ReturnType<typeof buildTimeline>
       T.map((x) => x.pendingSince),
       T.map((x) => x.createdAt),
       T.map((x) => x.updatedAt),
+      T.map((x) => latest.get(x.id)?.s.label ?? null),
+      T.map((x) => latest.get(x.id)?.s.score ?? null),
     ],
   );
   await tx.query('update organizations set ticket_seq = $2::bigint where id = $1::uuid', [
@@ -77,10 +89,12 @@ export async function insertTimeline(tx: Tx, t: ReturnType<typeof buildTimeline>
        returning id, ticket_id
      )
      insert into messages (id, org_id, channel_id, ticket_id, author_type, author_user_id, author_player_id, origin,
-       body, created_at, delivered_at)
-     select u.id, $1::uuid, ch.id, u.ticket, u.type, u.uid, u.pid, u.origin, u.body, u.at, u.at
-     from unnest($5::uuid[], $6::uuid[], $7::text[], $8::uuid[], $9::uuid[], $10::text[], $11::text[], $12::timestamptz[])
-       as u(id, ticket, type, uid, pid, origin, body, at)
+       body, created_at, delivered_at, sentiment_score, sentiment_comparative, sentiment_label, sentiment_language)
+     select u.id, $1::uuid, ch.id, u.ticket, u.type, u.uid, u.pid, u.origin, u.body, u.at, u.at, u.score, u.comp,
+       u.label, u.lang
+     from unnest($5::uuid[], $6::uuid[], $7::text[], $8::uuid[], $9::uuid[], $10::text[], $11::text[], $12::timestamptz[],
+       $13::int[], $14::real[], $15::text[], $16::text[])
+       as u(id, ticket, type, uid, pid, origin, body, at, score, comp, label, lang)
      join ch on ch.ticket_id = u.ticket`,
     [
       tx.orgId,
@@ -95,6 +109,7 @@ export async function insertTimeline(tx: Tx, t: ReturnType<typeof buildTimeline>
       t.messages.map((m) => m.origin),
       t.messages.map((m) => m.body),
       t.messages.map((m) => m.createdAt),
+      ...[0, 1, 2, 3].map((k) => scored.map((x) => sentimentValues(x)[k])),
     ],
   );
   // History, and the audit rows recordChange writes for staff and system actions, at the same times.

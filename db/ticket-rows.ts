@@ -1,5 +1,6 @@
 import { AppError } from '../lib/errors.js';
 import { type Actor, type Change, isStaff, recordChange } from './changes.js';
+import { type StoredSentiment, TICKET_SENTIMENT_COLUMN } from './message-sentiment.js';
 import type { Tx } from './tenant.js';
 import { type Origin, type Priority, type Status, statusEvent } from './ticket-rules.js';
 
@@ -37,6 +38,8 @@ export interface Ticket {
   closedAt: Date | null;
   createdAt: Date;
   updatedAt: Date;
+  /** The sentiment of the player's latest scored message on this ticket. */
+  playerSentiment: Pick<StoredSentiment, 'score' | 'label'> | null;
 }
 
 // Row columns aliased to the domain names, so rows come back already shaped.
@@ -46,7 +49,8 @@ export const TICKET_COLUMNS = `id, org_id as "orgId", number, subject, status, p
   discord_channel_id as "discordChannelId", merged_into_id as "mergedIntoId", close_reason as "closeReason",
   rating, rating_comment as "ratingComment", first_response_at as "firstResponseAt",
   last_player_message_at as "lastPlayerMessageAt", last_staff_message_at as "lastStaffMessageAt",
-  solved_at as "solvedAt", closed_at as "closedAt", created_at as "createdAt", updated_at as "updatedAt"`;
+  solved_at as "solvedAt", closed_at as "closedAt", created_at as "createdAt", updated_at as "updatedAt",
+  ${TICKET_SENTIMENT_COLUMN}`;
 const COLUMNS = TICKET_COLUMNS;
 
 /** What the outbox carries about a ticket: enough for webhooks and live views without a refetch. */

@@ -2,6 +2,12 @@ import { z } from 'zod';
 import { AppError } from '../lib/errors.js';
 import { type Actor, recordChange } from './changes.js';
 import { cancelCloseRequest } from './close-requests.js';
+import {
+  MESSAGE_SENTIMENT_COLUMN,
+  messageSentiment,
+  type StoredSentiment,
+  sentimentValues,
+} from './message-sentiment.js';
 import { body, externalId, id, jsonRecord, snowflake, tag } from './schemas.js';
 import type { Tx } from './tenant.js';
 import {
@@ -89,6 +95,9 @@ export async function openTicket(
     if (r.rows[0]) return { ticket: r.rows[0], created: false };
   }
   const fromPlayer = actor.type === 'player' && input.body !== undefined;
+  // Scored before the ticket row is written, so the ticket carries its opening message's
+  // sentiment from its first event on (a ticket.created rule can read it).
+  const opening = messageSentiment(authorOf(actor).type, input.body);
   const r = await tx.query<Ticket>(
     `with seq as (
        update organizations set ticket_seq = ticket_seq + 1 where id = $1::uuid
@@ -96,10 +105,12 @@ export async function openTicket(
        returning ticket_seq
      )
      insert into tickets (id, org_id, number, subject, priority, origin, external_id, requester_id, category_id, team_id,
-       game_id, tags, custom_fields, discord_guild_id, discord_channel_id, last_player_message_at, locale)
+       game_id, tags, custom_fields, discord_guild_id, discord_channel_id, last_player_message_at, locale,
+       player_sentiment_label, player_sentiment_score)
      select coalesce($16::uuid, gen_random_uuid()), $1::uuid, seq.ticket_seq, $2::text, $3::text, $4::text, $5::text,
        $6::uuid, $7::uuid, $8::uuid, $9::uuid,
-       $10::text[], $11::jsonb, $12::text, $13::text, case when $14::boolean then now() end, $15::text
+       $10::text[], $11::jsonb, $12::text, $13::text, case when $14::boolean then now() end, $15::text,
+       $17::text, $18::int
      from seq
      returning ${COLUMNS}`,
     [
@@ -119,6 +130,8 @@ export async function openTicket(
       fromPlayer,
       input.locale ?? null,
       input.id ?? null,
+      opening?.label ?? null,
+      opening?.score ?? null,
     ],
   );
   const ticket = r.rows[0];
@@ -133,8 +146,9 @@ export async function openTicket(
        insert into message_channels (org_id, kind, ticket_id) values ($1::uuid, 'ticket', $2::uuid) returning id
      )
      insert into messages (org_id, channel_id, ticket_id, author_type, author_user_id, author_player_id, origin,
-       external_id, body, created_at)
-     select $1::uuid, ch.id, $2::uuid, $3::text, $4::uuid, $5::uuid, $6::text, $7::text, $8::text, clock_timestamp()
+       external_id, body, created_at, sentiment_score, sentiment_comparative, sentiment_label, sentiment_language)
+     select $1::uuid, ch.id, $2::uuid, $3::text, $4::uuid, $5::uuid, $6::text, $7::text, $8::text, clock_timestamp(),
+       $9::int, $10::real, $11::text, $12::text
      from ch where $8::text is not null`,
     [
       tx.orgId,
@@ -145,6 +159,7 @@ export async function openTicket(
       input.origin,
       input.messageExternalId ?? null,
       input.body ?? null,
+      ...sentimentValues(opening),
     ],
   );
   await recordChange(
@@ -186,11 +201,13 @@ export interface Message {
   externalId: string | null;
   body: string;
   createdAt: Date;
+  /** Players' messages only (message-sentiment.ts); null for staff, system and older messages. */
+  sentiment: StoredSentiment | null;
 }
 
 const MESSAGE_COLUMNS = `id, ticket_id as "ticketId", channel_id as "channelId", author_type as "authorType",
   author_user_id as "authorUserId", author_player_id as "authorPlayerId", origin, external_id as "externalId",
-  body, created_at as "createdAt"`;
+  body, created_at as "createdAt", ${MESSAGE_SENTIMENT_COLUMN}`;
 
 export const replyInput = z.object({
   ticketId: id,
@@ -228,10 +245,12 @@ export async function reply(
   const staff = actor.type !== 'player';
   if (input.status && !staff) throw new AppError('forbidden', 'only staff can set the status');
   const author = authorOf(actor);
+  const sentiment = messageSentiment(author.type, input.body);
   const m = await tx.query<Message>(
     `insert into messages (org_id, channel_id, ticket_id, author_type, author_user_id, author_player_id, origin,
-       external_id, body, created_at)
-     select $1::uuid, c.id, $2::uuid, $3::text, $4::uuid, $5::uuid, $6::text, $7::text, $8::text, clock_timestamp()
+       external_id, body, created_at, sentiment_score, sentiment_comparative, sentiment_label, sentiment_language)
+     select $1::uuid, c.id, $2::uuid, $3::text, $4::uuid, $5::uuid, $6::text, $7::text, $8::text, clock_timestamp(),
+       $9::int, $10::real, $11::text, $12::text
      from message_channels c where c.org_id = $1::uuid and c.ticket_id = $2::uuid
      returning ${MESSAGE_COLUMNS}`,
     [
@@ -243,6 +262,7 @@ export async function reply(
       input.origin,
       input.externalId ?? null,
       input.body,
+      ...sentimentValues(sentiment),
     ],
   );
   const message = m.rows[0] as Message;
@@ -259,8 +279,10 @@ export async function reply(
     staff
       ? `first_response_at = coalesce(first_response_at, now()), last_staff_message_at = now(), status = $2::text,
          ${statusColumns()}`
-      : `last_player_message_at = now(), status = $2::text, ${statusColumns()}`,
-    [next ?? before],
+      : `last_player_message_at = now(), status = $2::text, ${statusColumns()},
+         player_sentiment_label = coalesce($3::text, player_sentiment_label),
+         player_sentiment_score = case when $3::text is null then player_sentiment_score else $4::int end`,
+    staff ? [next ?? before] : [next ?? before, sentiment?.label ?? null, sentiment?.score ?? null],
   );
   await recordChange(
     tx,

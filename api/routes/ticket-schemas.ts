@@ -1,9 +1,23 @@
 import { z } from 'zod';
+import { SENTIMENT_LABELS } from '../../db/rule-defs.js';
 import { SLA_METRICS } from '../../db/sla-clocks.js';
 import { ORIGINS, PRIORITIES, STATUSES } from '../../db/ticket-rules.js';
 
 /** Response shapes of the ticket routes (the serializer strips anything not listed). */
 const at = z.date();
+
+/** A player message's sentiment from the English AFINN-165 lexicon (lib/sentiment.ts). */
+const sentimentSchema = z
+  .object({
+    /** The sum of the word scores (-5 to 5 per word). */
+    score: z.number().int(),
+    /** The score per word, so long and short messages compare; the label is read from it. */
+    comparative: z.number(),
+    label: z.enum(SENTIMENT_LABELS),
+    /** The lexicon's language (`en`): a message in another language mostly scores neutral. */
+    language: z.string(),
+  })
+  .meta({ id: 'MessageSentiment' });
 
 export const ticketSchema = z
   .object({
@@ -34,6 +48,11 @@ export const ticketSchema = z
     closedAt: at.nullable(),
     createdAt: at,
     updatedAt: at,
+    /** The sentiment of the player's latest scored message; null until the player writes one. */
+    playerSentiment: z
+      .object({ score: z.number().int(), label: z.enum(SENTIMENT_LABELS) })
+      .nullable()
+      .meta({ id: 'TicketPlayerSentiment' }),
   })
   .meta({ id: 'Ticket' });
 
@@ -49,6 +68,8 @@ export const messageSchema = z
     externalId: z.string().nullable(),
     body: z.string(),
     createdAt: at,
+    /** Players' messages only; null for staff and system messages and those recorded before scoring. */
+    sentiment: sentimentSchema.nullable(),
   })
   .meta({ id: 'Message' });
 

@@ -18,8 +18,13 @@ const ctx: RuleContext = {
     gameId: T,
     tags: ['crash', 'pc'],
     customFields: { platform: 'pc', player: { vip: true, level: 3 } },
+    playerSentiment: { label: 'positive', score: 3 },
   },
-  message: { body: 'It CRASHES with FiveM build 2802', authorType: 'player' },
+  message: {
+    body: 'It CRASHES with FiveM build 2802',
+    authorType: 'player',
+    sentiment: { label: 'negative', score: -2 },
+  },
 };
 
 const holds = (raw: Record<string, unknown>) =>
@@ -68,9 +73,49 @@ describe('rule conditions', () => {
       { kind: 'field', key: 'player', equals: { level: 3, vip: true } },
       { kind: 'field', key: 'platform', equals: 'ps5' },
     ],
+    [
+      { kind: 'sentiment', in: ['negative'] },
+      { kind: 'sentiment', in: ['neutral', 'positive'] },
+    ],
+    [
+      { kind: 'sentiment', atMost: -2 },
+      { kind: 'sentiment', atMost: -3 },
+    ],
+    [
+      { kind: 'sentiment', in: ['negative'], atLeast: -2 },
+      { kind: 'sentiment', in: ['negative'], atLeast: -1 },
+    ],
+    [
+      { kind: 'sentiment', of: 'ticket', in: ['positive'], atLeast: 3 },
+      { kind: 'sentiment', of: 'ticket', in: ['negative'] },
+    ],
   ])('%j holds and %j does not', (yes, no) => {
     expect(holds(yes)).toBe(true);
     expect(holds(no)).toBe(false);
+  });
+
+  it('never holds a sentiment condition on a message or ticket that was not scored', () => {
+    const unscored: RuleContext = {
+      ticket: { ...ctx.ticket, playerSentiment: null },
+      message: { body: 'Sorry for the wait', authorType: 'user', sentiment: null },
+    };
+    for (const raw of [
+      { kind: 'sentiment', in: ['negative', 'neutral', 'positive'] },
+      { kind: 'sentiment', of: 'ticket', atLeast: -1000 },
+    ])
+      expect(evaluate({ match: 'all', conditions: [conditionSchema.parse(raw)] }, unscored).matched).toBe(
+        false,
+      );
+    expect(evaluate({ match: 'all', conditions: [] }, { ...unscored, message: null }).matched).toBe(true);
+  });
+
+  it('refuses a sentiment condition that tests nothing or an empty range, naming the field', () => {
+    const paths = (raw: Record<string, unknown>) =>
+      conditionSchema.safeParse(raw).error?.issues.map((i) => i.path.join('.'));
+    expect(paths({ kind: 'sentiment', of: 'message' })).toEqual(['in']);
+    expect(paths({ kind: 'sentiment', atLeast: 2, atMost: -2 })).toEqual(['atLeast']);
+    expect(paths({ kind: 'sentiment', in: ['angry'] })).toEqual(['in.0']);
+    expect(paths({ kind: 'sentiment', atMost: 1.5 })).toEqual(['atMost']);
   });
 
   it('needs every condition for "all" and one for "any", and says which decided', () => {
