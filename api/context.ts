@@ -34,6 +34,8 @@ export interface ApiSettings {
   oauth: OAuthLifetimes;
   /** Milliseconds since the epoch; tests move it to expire sessions without waiting. */
   now: () => number;
+  /** WEB_PUSH_VAPID_*: the push key pair when configured; else the stored one (db/vapid-keys.ts). */
+  webPushVapid?: { publicKey: string; privateKey: string } | undefined;
 }
 
 export interface AppDeps {

@@ -50,6 +50,7 @@ export async function startApi(config: Config, ctx: RoleContext): Promise<Runnin
       },
       secretKey: ctx.secretKey,
       downloadLinkMaxSeconds: config.downloadLinkMaxSeconds,
+      webPushVapid: config.webPush.vapid,
     },
   });
   await app.listen({ host: config.http.host, port: config.http.port });

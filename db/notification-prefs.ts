@@ -20,7 +20,7 @@ export const NOTIFICATION_EVENTS = [
   'rule',
 ] as const;
 export type NotificationEvent = (typeof NOTIFICATION_EVENTS)[number];
-export const NOTIFICATION_CHANNELS = ['panel', 'discord', 'email'] as const;
+export const NOTIFICATION_CHANNELS = ['panel', 'discord', 'email', 'push'] as const;
 export type NotificationChannel = (typeof NOTIFICATION_CHANNELS)[number];
 /** The channels that leave the panel (and so honour quiet hours). */
 export type OutboundChannel = Exclude<NotificationChannel, 'panel'>;
@@ -28,8 +28,10 @@ export type OutboundChannel = Exclude<NotificationChannel, 'panel'>;
 type Matrix = Record<NotificationEvent, Record<NotificationChannel, boolean>>;
 
 // The panel hears of everything. A DM interrupts, so only what is the member's own business does
-// by default; a new ticket in a busy team's queue would be a DM a minute. Email is opt-in.
-const on = (discord: boolean) => ({ panel: true, discord, email: false });
+// by default; a new ticket in a busy team's queue would be a DM a minute. Email is opt-in. Push
+// interrupts like a DM and reaches only devices the member turned it on for, so it follows the
+// DM's defaults.
+const on = (discord: boolean) => ({ panel: true, discord, email: false, push: discord });
 export const DEFAULT_PREFS: Matrix = {
   assigned: on(true),
   mentioned: on(true),
@@ -47,6 +49,8 @@ export interface NotificationSettings {
   quietStart: number;
   quietEnd: number;
   emailDigest: boolean;
+  /** The hour (0..23, in `timeZone`) the daily digest goes out. */
+  digestHour: number;
 }
 
 export interface NotificationPrefs extends NotificationSettings {
@@ -58,11 +62,12 @@ const DEFAULT_SETTINGS: NotificationSettings = {
   quietStart: 0,
   quietEnd: 0,
   emailDigest: false,
+  digestHour: 8,
 };
 
 const minuteOfDay = z.number().int().min(0).max(1439);
 const channelFlags = z
-  .object({ panel: z.boolean(), discord: z.boolean(), email: z.boolean() })
+  .object({ panel: z.boolean(), discord: z.boolean(), email: z.boolean(), push: z.boolean() })
   .partial()
   .strict();
 
@@ -73,6 +78,7 @@ export const prefsInput = z
     quietStart: minuteOfDay,
     quietEnd: minuteOfDay,
     emailDigest: z.boolean(),
+    digestHour: z.number().int().min(0).max(23),
     events: z
       .object(
         Object.fromEntries(NOTIFICATION_EVENTS.map((e) => [e, channelFlags.optional()])) as Record<
@@ -108,7 +114,7 @@ export async function prefsOf(tx: Tx, userIds: readonly string[]): Promise<Map<s
   );
   const settings = await tx.query<NotificationSettings & { userId: string }>(
     `select user_id as "userId", time_zone as "timeZone", quiet_start as "quietStart", quiet_end as "quietEnd",
-       email_digest as "emailDigest"
+       email_digest as "emailDigest", digest_hour as "digestHour"
      from notification_settings where org_id = $1::uuid and user_id = any($2::uuid[])`,
     [tx.orgId, userIds],
   );
@@ -120,6 +126,7 @@ export async function prefsOf(tx: Tx, userIds: readonly string[]): Promise<Map<s
       quietStart: s?.quietStart ?? DEFAULT_SETTINGS.quietStart,
       quietEnd: s?.quietEnd ?? DEFAULT_SETTINGS.quietEnd,
       emailDigest: s?.emailDigest ?? DEFAULT_SETTINGS.emailDigest,
+      digestHour: s?.digestHour ?? DEFAULT_SETTINGS.digestHour,
       events: matrixWith(choices.rows.filter((r) => r.userId === userId)),
     });
   }
@@ -159,14 +166,16 @@ export async function updatePrefs(
   const { events: _events, ...settings } = input;
   if (Object.keys(settings).length) {
     await tx.query(
-      `insert into notification_settings (org_id, user_id, time_zone, quiet_start, quiet_end, email_digest)
+      `insert into notification_settings (org_id, user_id, time_zone, quiet_start, quiet_end, email_digest,
+         digest_hour)
        values ($1::uuid, $2::uuid, coalesce($3::text, 'UTC'), coalesce($4::int, 0), coalesce($5::int, 0),
-               coalesce($6::boolean, false))
+               coalesce($6::boolean, false), coalesce($7::int, 8))
        on conflict (org_id, user_id) do update set
          time_zone = coalesce($3::text, notification_settings.time_zone),
          quiet_start = coalesce($4::int, notification_settings.quiet_start),
          quiet_end = coalesce($5::int, notification_settings.quiet_end),
          email_digest = coalesce($6::boolean, notification_settings.email_digest),
+         digest_hour = coalesce($7::int, notification_settings.digest_hour),
          updated_at = now()`,
       [
         tx.orgId,
@@ -175,6 +184,7 @@ export async function updatePrefs(
         settings.quietStart ?? null,
         settings.quietEnd ?? null,
         settings.emailDigest ?? null,
+        settings.digestHour ?? null,
       ],
     );
   }
@@ -199,7 +209,10 @@ export function minuteIn(timeZone: string, at: Date): number {
 }
 
 /** Whether `at` falls in the member's quiet hours (start inclusive, end exclusive, may wrap midnight). */
-export function inQuietHours(s: NotificationSettings, at: Date): boolean {
+export function inQuietHours(
+  s: Pick<NotificationSettings, 'timeZone' | 'quietStart' | 'quietEnd'>,
+  at: Date,
+): boolean {
   if (s.quietStart === s.quietEnd) return false;
   const m = minuteIn(s.timeZone, at);
   return s.quietStart < s.quietEnd

@@ -155,9 +155,30 @@ export const envSchema = z.object({
     .url()
     .refine((u) => /^smtps?:\/\//.test(u), 'an smtp:// or smtps:// URL')
     .optional(),
+  // Web Push (workers/notification-push.ts). The VAPID subject is the contact push services see;
+  // unset, PUBLIC_URL when it is https, else mailto:webpush@ its host. The key pair is generated
+  // once and stored sealed unless both halves are given here (db/vapid-keys.ts).
+  WEB_PUSH_SUBJECT: z
+    .string()
+    .refine((v) => /^(mailto:[^@\s]+@[^@\s]+|https:\/\/\S+)$/.test(v), 'a mailto: address or an https:// URL')
+    .optional(),
+  WEB_PUSH_VAPID_PUBLIC_KEY: z
+    .string()
+    .regex(/^[A-Za-z0-9_-]{87}$/, 'an uncompressed P-256 public key, base64url (87 characters)')
+    .optional(),
+  WEB_PUSH_VAPID_PRIVATE_KEY: z
+    .string()
+    .regex(/^[A-Za-z0-9_-]{43}$/, 'a P-256 private key, base64url (43 characters)')
+    .optional(),
 });
 
 export type RoleName = z.infer<typeof roleName>;
+
+/** PUBLIC_URL itself when it is https (push services accept it as a contact), else a mailto: at its host. */
+export function vapidSubject(publicUrl: string): string {
+  const u = new URL(publicUrl);
+  return u.protocol === 'https:' ? u.origin : `mailto:webpush@${u.hostname}`;
+}
 
 export interface Config {
   readonly env: 'development' | 'test' | 'production';
@@ -259,6 +280,12 @@ export interface Config {
     /** Where replies are sent through; undefined: they are not sent. */
     readonly outboundUrl: string | undefined;
   };
+  readonly webPush: {
+    /** The VAPID subject (a mailto: or https: contact). */
+    readonly subject: string;
+    /** Configured keys; undefined: the stored, generated-once pair. */
+    readonly vapid: { readonly publicKey: string; readonly privateKey: string } | undefined;
+  };
   readonly workers: {
     readonly webhookAllowLoopback: boolean;
     readonly webhookAllowPrivate: boolean;
@@ -280,7 +307,7 @@ export function loadConfig(env: Readonly<Record<string, string | undefined>> = p
   // An empty variable means "unset", as in most shells' `FOO= cmd`.
   const cleaned = Object.fromEntries(Object.entries(env).filter(([, v]) => v !== undefined && v !== ''));
   const parsed = envSchema.safeParse(cleaned);
-  const issues = [...(parsed.error?.issues ?? []), ...productionIssues(cleaned)];
+  const issues = [...(parsed.error?.issues ?? []), ...productionIssues(cleaned), ...vapidPairIssues(cleaned)];
   if (!parsed.success || issues.length) {
     const details = issuesToDetails(issues);
     const lines = details.map((d) => `  ${d.path}: ${d.message}`).join('\n');
@@ -364,6 +391,13 @@ export function loadConfig(env: Readonly<Record<string, string | undefined>> = p
       maxBytes: e.SMTP_MAX_BYTES,
       outboundUrl: e.SMTP_OUTBOUND_URL,
     },
+    webPush: {
+      subject: e.WEB_PUSH_SUBJECT ?? vapidSubject(e.PUBLIC_URL ?? `http://localhost:${e.PORT}`),
+      vapid:
+        e.WEB_PUSH_VAPID_PUBLIC_KEY && e.WEB_PUSH_VAPID_PRIVATE_KEY
+          ? { publicKey: e.WEB_PUSH_VAPID_PUBLIC_KEY, privateKey: e.WEB_PUSH_VAPID_PRIVATE_KEY }
+          : undefined,
+    },
     workers: {
       webhookAllowLoopback: e.WEBHOOK_ALLOW_LOOPBACK,
       webhookAllowPrivate: e.WEBHOOK_ALLOW_PRIVATE,
@@ -397,6 +431,15 @@ function productionIssues(env: Record<string, string | undefined>): { path: stri
       message: `required in production (32 random bytes, base64); ${SECRET_KEY_HOWTO}`,
     },
   ];
+}
+
+/** Half a VAPID pair would sign with a key the browsers were not given. */
+function vapidPairIssues(env: Record<string, string | undefined>): { path: string[]; message: string }[] {
+  const pub = env.WEB_PUSH_VAPID_PUBLIC_KEY !== undefined;
+  const priv = env.WEB_PUSH_VAPID_PRIVATE_KEY !== undefined;
+  if (pub === priv) return [];
+  const missing = pub ? 'WEB_PUSH_VAPID_PRIVATE_KEY' : 'WEB_PUSH_VAPID_PUBLIC_KEY';
+  return [{ path: [missing], message: 'give both halves of the VAPID key pair, or neither' }];
 }
 
 /** "0,2-4" → [0, 2, 3, 4]. */

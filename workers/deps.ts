@@ -7,6 +7,7 @@ import type { Storage } from '../lib/storage/index.js';
 import type { TicketPages } from '../lib/ticket-links.js';
 import type { Clock } from './clock.js';
 import type { Mailer } from './email-outbound.js';
+import type { WebPushSettings } from './notification-push.js';
 import type { Queues } from './queues.js';
 
 /** What every processor gets. Built once by startWorkers; tests build their own. */
@@ -34,6 +35,10 @@ export interface WorkerDeps {
   ticketPages: TicketPages | null;
   /** SMTP_OUTBOUND_URL's transport for email replies; null leaves them unsent (logged). */
   mailer: Mailer | null;
+  /** VAPID subject (and configured keys) for Web Push; absent, push deliveries are skipped. */
+  webPush?: WebPushSettings;
+  /** PUBLIC_URL, for links to the panel in digest mails; absent, the mails carry none. */
+  panelUrl?: string;
   /** Hosts a Discord attachment link may point at (`discordFileHosts`): nothing else is fetched. */
   discordFileHosts: ReadonlySet<string>;
 }

@@ -41,6 +41,8 @@ export async function startWorkers(config: Config, ctx: RoleContext): Promise<Ru
     concurrency: config.workers.concurrency,
     schedulers: { outboxRetentionDays: config.workers.outboxRetentionDays },
     emailOutboundUrl: config.email.outboundUrl,
+    webPush: { subject: config.webPush.subject, vapid: config.webPush.vapid },
+    panelUrl: config.http.publicUrl,
   });
   let smtp: SmtpIntake | undefined;
   if (config.email.smtpPort !== undefined) {

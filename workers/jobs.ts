@@ -110,6 +110,13 @@ export const JOBS = {
    * by Discord DM and by email (workers/notifications.ts).
    */
   'notify.fanout': { queue: 'discord', schema: z.object({ orgId, outboxId }) },
+  /** Scheduled: enqueues the daily email digests whose hour has come (workers/notification-digest.ts). */
+  'notify.digest_sweep': { queue: 'maintenance', schema: z.object({}) },
+  /** One member's email digest for one of their local days, sent once. */
+  'notify.digest': {
+    queue: 'email',
+    schema: z.object({ orgId, userId: z.uuid(), day: z.iso.date() }),
+  },
   /** Scheduled every 2 s: folds ticket changes into the analytics rollups (workers/analytics.ts). */
   'analytics.fold': { queue: 'timers', schema: z.object({}) },
   /** Scheduled every second: files accepted player reports on moderation tickets (workers/report-fold.ts). */
@@ -148,6 +155,8 @@ export const jobIds = {
   rules: (outboxId: number) => `ru-${outboxId}`,
   /** One per event: the notifications' unique key per event and member dedupes a replay. */
   notify: (outboxId: number) => `nt-${outboxId}`,
+  /** One per member and local day: overlapping sweeps add it once. */
+  digest: (orgId: string, userId: string, day: string) => `ndg-${orgId}-${userId}-${day}`,
   /** A sync put off until a long Discord rate limit lifts; one per ticket and due second. */
   ticketSyncLater: (ticketId: string, dueAt: number) => `tsl-${ticketId}-${Math.ceil(dueAt / 1000)}`,
   attachmentCopy: (outboxId: number) => `ac-${outboxId}`,

@@ -19,6 +19,7 @@ import {
   ticketReaders,
 } from '../db/notifications.js';
 import { getOutboxRow, type OutboxRow } from '../db/outbox.js';
+import { membersWithPush } from '../db/push-subscriptions.js';
 import type { Tx } from '../db/tenant.js';
 import { withTenant } from '../db/tenant.js';
 import { getTicket } from '../db/tickets.js';
@@ -26,13 +27,15 @@ import { openDm } from '../lib/discord/rest.js';
 import { counter } from '../lib/metrics.js';
 import type { WorkerDeps } from './deps.js';
 import type { JobData } from './jobs.js';
+import { sendPush } from './notification-push.js';
 
 /**
  * Staff notifications (`notify.fanout`, one job per outbox event): works out which members an
  * event concerns, keeps those who may read the ticket (the API's `tickets.read`) and want to hear
  * of it, records one notification per member in one transaction with the panel's live event, then
  * sends what the outbound channels owe: a Discord DM from the bot's token, an email through
- * SMTP_OUTBOUND_URL. A delivery is recorded once sent; a retried job sends only the pending ones
+ * SMTP_OUTBOUND_URL (or held for the member's daily digest, workers/notification-digest.ts), a
+ * Web Push to each of the member's devices (workers/notification-push.ts). A delivery is recorded once sent; a retried job sends only the pending ones
  * (a crash between Discord's or the SMTP relay's answer and the record sends that one again).
  * The person who caused an event is never notified of it.
  */
@@ -162,7 +165,8 @@ const cap = (s: string) => s.charAt(0).toUpperCase() + s.slice(1);
 /**
  * What each concerned member gets: the first planned event that names them (an event names a
  * member once), filtered by access and by their preferences; quiet hours leave the outbound
- * channels out (the panel keeps it), a digest holds email back.
+ * channels out (the panel keeps it), a digest holds email back. Push is planned only for members
+ * with a device (`pushers`), so a member who never turned it on gets no row for it.
  */
 export function decide(
   ticketId: string,
@@ -171,6 +175,7 @@ export function decide(
   prefs: Map<string, NotificationPrefs>,
   actorId: string | null,
   now: Date,
+  pushers: Set<string> = new Set(),
 ): NewNotification[] {
   const out = new Map<string, NewNotification>();
   for (const p of planned) {
@@ -187,13 +192,20 @@ export function decide(
             ? { channel: 'discord', status: 'skipped', reason: 'quiet hours' }
             : { channel: 'discord', status: 'pending' },
         );
+      // The digest goes out at the member's chosen hour, not now: quiet hours do not apply to it.
       if (want.email)
         deliveries.push(
-          quiet
-            ? { channel: 'email', status: 'skipped', reason: 'quiet hours' }
-            : pr.emailDigest
-              ? { channel: 'email', status: 'digest' }
+          pr.emailDigest
+            ? { channel: 'email', status: 'digest' }
+            : quiet
+              ? { channel: 'email', status: 'skipped', reason: 'quiet hours' }
               : { channel: 'email', status: 'pending' },
+        );
+      if (want.push && pushers.has(userId))
+        deliveries.push(
+          quiet
+            ? { channel: 'push', status: 'skipped', reason: 'quiet hours' }
+            : { channel: 'push', status: 'pending' },
         );
       if (!want.panel && !deliveries.length) continue;
       out.set(userId, {
@@ -219,12 +231,13 @@ export async function notifyForEvent(deps: WorkerDeps, data: JobData<'notify.fan
       const concerned = [...new Set(planned.planned.flatMap((x) => x.userIds))];
       const readers = await ticketReaders(tx, concerned);
       const prefs = await prefsOf(tx, concerned);
+      const pushers = await membersWithPush(tx, concerned);
       const actor = rec(row?.payload.actor);
       const actorId = actor.type === 'user' ? (str(actor.id) ?? null) : null;
       await recordNotifications(
         tx,
         data.outboxId,
-        decide(planned.ticketId, planned.planned, readers, prefs, actorId, now),
+        decide(planned.ticketId, planned.planned, readers, prefs, actorId, now, pushers),
       );
     }
     const pending = await pendingDeliveries(tx, data.outboxId);
@@ -233,7 +246,7 @@ export async function notifyForEvent(deps: WorkerDeps, data: JobData<'notify.fan
   });
   let failure: unknown = null;
   for (const d of pending) {
-    const outcome = await deliver(deps, d, from).catch((err: unknown) => {
+    const outcome = await deliver(deps, data.orgId, d, from).catch((err: unknown) => {
       failure ??= err;
       deps.logger.warn(
         { err, notificationId: d.notificationId, channel: d.channel },
@@ -252,13 +265,15 @@ export async function notifyForEvent(deps: WorkerDeps, data: JobData<'notify.fan
   return pending.length;
 }
 
-type Outcome = { status: 'sent' | 'skipped'; reason?: string };
+type Outcome = { status: 'sent' | 'skipped' | 'failed'; reason?: string };
 
 async function deliver(
   deps: WorkerDeps,
+  orgId: string,
   d: PendingDelivery,
   from: { address: string; senderName: string | null } | null,
 ): Promise<Outcome> {
+  if (d.channel === 'push') return sendPush(deps, orgId, d);
   const text = d.body ? `${d.title}\n${d.body}` : d.title;
   if (d.channel === 'discord') {
     if (!deps.discord) return { status: 'skipped', reason: 'no Discord bot token' };

@@ -21,6 +21,8 @@ import { relayDm } from './dm-relay.js';
 import { createMailer, type Mailer, sendEmailReply } from './email-outbound.js';
 import { pruneOAuth, pruneOutbox, retryFailedJobs, sweepWebhookRetries } from './maintenance.js';
 import { backfillMirror } from './mirror-backfill.js';
+import { DIGEST_SWEEP_EVERY_MS, digestSweep, sendDigest } from './notification-digest.js';
+import type { WebPushSettings } from './notification-push.js';
 import { notifyForEvent } from './notifications.js';
 import { OutboxRelay } from './outbox-relay.js';
 import { syncPanels } from './panels.js';
@@ -59,6 +61,10 @@ export interface RuntimeOptions {
   emailOutboundUrl?: string | undefined;
   /** A transport of the caller's own instead (tests). */
   mailer?: Mailer;
+  /** Web Push's VAPID subject and configured keys (WEB_PUSH_*); absent, push is skipped. */
+  webPush?: WebPushSettings;
+  /** PUBLIC_URL: the panel's address, for links in digest mails. */
+  panelUrl?: string;
   /** Jobs run at once per queue; WORKER_CONCURRENCY's default when omitted. */
   concurrency?: number;
   relay?: { enabled?: boolean; pollMs?: number; batchSize?: number; lookbackMs?: number };
@@ -120,6 +126,12 @@ export function handlersFor(deps: WorkerDeps, retentionDays: number): Handlers {
     },
     'notify.fanout': async (d) => {
       await notifyForEvent(deps, d);
+    },
+    'notify.digest_sweep': async () => {
+      await digestSweep(deps);
+    },
+    'notify.digest': async (d) => {
+      await sendDigest(deps, d);
     },
     'attachment.copy': async (d) => {
       await copyAttachments(deps, d);
@@ -209,6 +221,8 @@ export async function startWorkerRuntime(opts: RuntimeOptions): Promise<WorkerRu
     storage: opts.storage ?? null,
     ticketPages: opts.ticketPages ?? null,
     mailer: opts.mailer ?? createMailer(opts.emailOutboundUrl),
+    ...(opts.webPush ? { webPush: opts.webPush } : {}),
+    ...(opts.panelUrl ? { panelUrl: opts.panelUrl } : {}),
     discordFileHosts: discordFileHosts(
       opts.discordApiUrl ?? opts.discord?.apiUrl ?? configDefaults().discord.apiUrl,
     ),
@@ -291,6 +305,11 @@ export async function startWorkerRuntime(opts: RuntimeOptions): Promise<WorkerRu
       'outbox-prune',
       { every: schedulers.pruneEveryMs ?? 3600_000 },
       { name: 'outbox.prune', data: {} },
+    );
+    await maint.upsertJobScheduler(
+      'notify-digest-sweep',
+      { every: DIGEST_SWEEP_EVERY_MS },
+      { name: 'notify.digest_sweep', data: {} },
     );
     await maint.upsertJobScheduler('oauth-prune', { every: 3600_000 }, { name: 'oauth.prune', data: {} });
   }

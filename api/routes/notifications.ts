@@ -1,3 +1,4 @@
+import { isIP } from 'node:net';
 import type { FastifyRequest } from 'fastify';
 import type { FastifyPluginAsyncZod } from 'fastify-type-provider-zod';
 import { z } from 'zod';
@@ -16,7 +17,17 @@ import {
   markReadInput,
   unreadCount,
 } from '../../db/notifications.js';
+import {
+  listPushDevices,
+  subscribeInput,
+  subscribePush,
+  unsubscribeInput,
+  unsubscribePush,
+} from '../../db/push-subscriptions.js';
+import { vapidKeys } from '../../db/vapid-keys.js';
 import { AppError } from '../../lib/errors.js';
+import { createSecretBox } from '../../lib/secret-box.js';
+import { refusedAddress } from '../../lib/ssrf.js';
 import { actorOf } from './helpers.js';
 import { errorResponses, orgParams } from './schemas.js';
 
@@ -45,6 +56,7 @@ const prefsSchema = z
     quietStart: z.number().int(),
     quietEnd: z.number().int(),
     emailDigest: z.boolean(),
+    digestHour: z.number().int(),
     events: z.object(
       Object.fromEntries(NOTIFICATION_EVENTS.map((e) => [e, channelFlags])) as Record<
         (typeof NOTIFICATION_EVENTS)[number],
@@ -55,6 +67,15 @@ const prefsSchema = z
   .meta({ id: 'NotificationPreferences' });
 
 const countSchema = z.object({ unread: z.number().int() });
+const deviceSchema = z
+  .object({
+    id: z.uuid(),
+    service: z.string().describe('The push service (origin of the endpoint)'),
+    label: z.string().nullable(),
+    createdAt: z.date(),
+    lastOkAt: z.date().nullable(),
+  })
+  .meta({ id: 'PushDevice' });
 const updatedSchema = z.object({ updated: z.number().int() });
 
 const N = ['notifications'];
@@ -72,6 +93,27 @@ function memberOf(req: FastifyRequest): string {
 /** The caller's notification centre and preferences (workers/notifications.ts fills it). */
 export const notificationRoutes: FastifyPluginAsyncZod = async (app) => {
   const base = '/v1/orgs/:orgId/notifications';
+  const box = createSecretBox(app.settings.secretKey);
+
+  /**
+   * A courtesy check when a device subscribes; the workers guard every connection (lib/ssrf.ts).
+   * Only what needs no DNS: an address literal, and plain HTTP, which no push service uses.
+   */
+  function refuseEndpoint(endpoint: string) {
+    const u = new URL(endpoint);
+    const targets = app.settings.webhookTargets;
+    const host = u.hostname.replace(/^\[|\]$/g, '');
+    const why =
+      u.protocol === 'http:' && !targets.allowLoopback
+        ? 'push services are reached over https'
+        : isIP(host)
+          ? refusedAddress(host, targets)
+          : null;
+    if (why)
+      throw new AppError('validation_failed', `push endpoint refused: ${why}`, {
+        details: [{ path: 'body.endpoint', message: why }],
+      });
+  }
 
   app.get(
     base,
@@ -196,6 +238,71 @@ export const notificationRoutes: FastifyPluginAsyncZod = async (app) => {
     async (req) => {
       const userId = memberOf(req);
       return req.inOrg((tx) => updatePrefs(tx, userId, req.body, actorOf(req)));
+    },
+  );
+  app.get(
+    `${base}/push`,
+    {
+      config: { access },
+      schema: {
+        tags: N,
+        operationId: 'getPushSettings',
+        summary: 'The VAPID public key a browser subscribes with, and your devices that receive Web Push',
+        params: orgParams,
+        response: {
+          200: z.object({
+            publicKey: z.string().describe('applicationServerKey for PushManager.subscribe (base64url)'),
+            devices: z.array(deviceSchema),
+          }),
+          ...errorResponses,
+        },
+      },
+    },
+    async (req) => {
+      const { publicKey } = await vapidKeys(app.deps.pool, box, app.settings.webPushVapid);
+      const actor = actorOf(req);
+      if (actor.type !== 'user') return { publicKey, devices: [] };
+      return { publicKey, devices: await req.inOrg((tx) => listPushDevices(tx, actor.id)) };
+    },
+  );
+
+  app.post(
+    `${base}/push/subscriptions`,
+    {
+      config: { access },
+      schema: {
+        tags: N,
+        operationId: 'subscribePush',
+        summary: 'Receive Web Push on this device (the body is PushSubscription.toJSON(), plus a label)',
+        params: orgParams,
+        body: subscribeInput,
+        response: { 201: deviceSchema, ...errorResponses },
+      },
+    },
+    async (req, reply) => {
+      const userId = memberOf(req);
+      refuseEndpoint(req.body.endpoint);
+      const device = await req.inOrg((tx) => subscribePush(tx, box, userId, req.body, actorOf(req)));
+      return reply.code(201).send(device);
+    },
+  );
+
+  app.post(
+    `${base}/push/unsubscribe`,
+    {
+      config: { access },
+      schema: {
+        tags: N,
+        operationId: 'unsubscribePush',
+        summary: 'Stop Web Push to one of your devices, named by its endpoint',
+        params: orgParams,
+        body: unsubscribeInput,
+        response: { 200: z.object({ removed: z.boolean() }), ...errorResponses },
+      },
+    },
+    async (req) => {
+      const userId = memberOf(req);
+      return { removed: await req.inOrg((tx) => unsubscribePush(tx, userId, req.body, actorOf(req))) };
     },
   );
 };

@@ -159,7 +159,7 @@ describe('notification centre', () => {
   it('keeps preferences per member, validated, and refuses tokens and outsiders', async () => {
     const got = await api.call(ana, { method: 'GET', url: url('/preferences') });
     expect(got.statusCode, got.body).toBe(200);
-    expect(got.json().events.assigned).toEqual({ panel: true, discord: true, email: false });
+    expect(got.json().events.assigned).toEqual({ panel: true, discord: true, email: false, push: true });
     const put = await api.call(ana, {
       method: 'PUT',
       url: url('/preferences'),
@@ -200,6 +200,7 @@ describe('notification centre', () => {
       panel: true,
       discord: true,
       email: false,
+      push: true,
     });
     const tokenPut = await api.call(token, {
       method: 'PUT',

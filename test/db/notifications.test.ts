@@ -36,7 +36,7 @@ describe('notification preferences', () => {
   it('start from the defaults, change only what is given, and are audited', async () => {
     const o = await org();
     const before = await o.tx((t) => getPrefs(t, o.ana));
-    expect(before.events.assigned).toEqual({ panel: true, discord: true, email: false });
+    expect(before.events.assigned).toEqual({ panel: true, discord: true, email: false, push: true });
     expect(before.quietStart).toBe(before.quietEnd);
     const after = await o.tx((t) =>
       updatePrefs(
@@ -50,7 +50,7 @@ describe('notification preferences', () => {
         { type: 'user', id: o.ana },
       ),
     );
-    expect(after.events.assigned).toEqual({ panel: true, discord: false, email: true });
+    expect(after.events.assigned).toEqual({ panel: true, discord: false, email: true, push: true });
     expect(after.events.mentioned).toEqual(before.events.mentioned);
     expect(after).toMatchObject({ timeZone: 'Europe/Berlin', quietStart: 1320, quietEnd: 0 });
     const again = await o.tx((t) => updatePrefs(t, o.ana, { quietEnd: 7 * 60 }, { type: 'user', id: o.ana }));
