@@ -465,12 +465,10 @@ describe('Discord settings per category, and clearing', () => {
     await group.getByLabel('Channel, forum or channel category id').fill('323456789012345678');
     await group.getByLabel('Forum tag id').fill('423456789012345678');
     await card.getByRole('button', { name: 'Save categories' }).click();
-    await card.getByText('Saved.').last().waitFor();
-    expect((await stored()).categories[categoryId]).toEqual({
-      mode: 'forum',
-      channelId: '323456789012345678',
-      forumTagId: '423456789012345678',
-    });
+    // The server card's own "Saved." from above is still on screen: wait for the row instead.
+    await expect
+      .poll(async () => (await stored()).categories?.[categoryId])
+      .toEqual({ mode: 'forum', channelId: '323456789012345678', forumTagId: '423456789012345678' });
     await admin.reload();
     const again = admin.locator('li[data-guild]').first().locator('[data-category]').first();
     expect(await again.getByLabel('Ticket mode').inputValue()).toBe('forum');

@@ -35,7 +35,9 @@ export async function createTestDb(poolMax = 10): Promise<TestDb & { drop(): Pro
   await asSuper(`create database ${name} template ${TEMPLATE} owner gamemod_owner`);
   const appUrl = services.appUrlTemplate.replace('{db}', name);
   const ownerUrl = services.ownerUrlTemplate.replace('{db}', name);
-  const opts = { max: poolMax, statementTimeoutMs: 20_000, connectTimeoutMs: 5_000 };
+  // The connect timeout covers the wait for a free client too: on a loaded CI machine a test
+  // that queues hundreds of transactions on a small pool waits longer than 5 s without failing.
+  const opts = { max: poolMax, statementTimeoutMs: 20_000, connectTimeoutMs: 30_000 };
   const app = createPool({ url: appUrl, ...opts });
   const owner = createPool({ url: ownerUrl, ...opts });
   const admin = createPool({ url: services.superUrlTemplate.replace('{db}', name), ...opts, max: 2 });
