@@ -1,4 +1,4 @@
-import { execFile, spawn } from 'node:child_process';
+import { type ChildProcess, execFile, spawn } from 'node:child_process';
 import { once } from 'node:events';
 import { chmodSync, cpSync, mkdirSync, mkdtempSync, rmSync } from 'node:fs';
 import { createServer } from 'node:net';
@@ -32,7 +32,7 @@ afterAll(() => {
 // What the Dockerfile's stages do, without a Docker daemon: the compiled build, production
 // dependencies only, the files read at run time, started as an unprivileged user.
 describe('the compiled production build', () => {
-  it('installs without dev dependencies, starts from dist/ as an unprivileged user and answers /health', async () => {
+  it('installs without dev dependencies and starts the api and the workers from dist/ as an unprivileged user', async () => {
     dir = mkdtempSync(join(tmpdir(), 'gamemod-image-'));
     chmodSync(dir, 0o755);
     const app = join(dir, 'app');
@@ -55,54 +55,80 @@ describe('the compiled production build', () => {
 
     const db = await createTestDb(2);
     const { redisUrl } = inject('services');
-    const port = await freePort();
-    const started = performance.now();
-    const child = spawn(process.execPath, ['dist/main.js'], {
-      cwd: app,
-      ...(asRoot ? { uid: NOBODY, gid: NOBODY } : {}),
-      env: {
-        PATH: process.env.PATH ?? '',
-        NODE_ENV: 'production',
-        ROLES: 'api',
-        HOST: '127.0.0.1',
-        PORT: String(port),
-        DATABASE_URL: db.appUrl,
-        REDIS_URL: redisUrl,
-        EMBEDDED_INSTALL: 'never',
-        DATA_DIR: data,
-        SECRET_KEY: Buffer.from(Array.from({ length: 32 }, (_, i) => i * 7 + 1)).toString('base64'),
-        LOG_LEVEL: 'info',
-      },
-    });
-    let out = '';
-    child.stdout.on('data', (c: Buffer) => {
-      out += c;
-    });
-    child.stderr.on('data', (c: Buffer) => {
-      out += c;
-    });
-    try {
-      let health: Response | undefined;
-      for (let i = 0; i < 600 && !health && child.exitCode === null; i++) {
-        health = await fetch(`http://127.0.0.1:${port}/health`).catch(() => undefined);
-        if (!health) await sleep(100);
+    const metricsToken = 'build-test-metrics-token';
+    /**
+     * Starts `node dist/main.js` with `roles` as the unprivileged user and waits until `ready`
+     * answers 200 (the api's /health, or the metrics listener, which opens once every role of
+     * the process has started). Resolves with the milliseconds that took and the process.
+     */
+    const start = async (
+      roles: string,
+      ready: (ports: { api: number; metrics: number }) => Promise<Response>,
+    ) => {
+      const ports = { api: await freePort(), metrics: await freePort() };
+      const started = performance.now();
+      const child = spawn(process.execPath, ['dist/main.js'], {
+        cwd: app,
+        ...(asRoot ? { uid: NOBODY, gid: NOBODY } : {}),
+        env: {
+          PATH: process.env.PATH ?? '',
+          NODE_ENV: 'production',
+          ROLES: roles,
+          HOST: '127.0.0.1',
+          PORT: String(ports.api),
+          METRICS_PORT: String(ports.metrics),
+          METRICS_TOKEN: metricsToken,
+          DATABASE_URL: db.appUrl,
+          REDIS_URL: redisUrl,
+          EMBEDDED_INSTALL: 'never',
+          DATA_DIR: data,
+          SECRET_KEY: Buffer.from(Array.from({ length: 32 }, (_, i) => i * 7 + 1)).toString('base64'),
+          LOG_LEVEL: 'info',
+        },
+      });
+      const proc = { child, out: '', ports, ms: 0 };
+      child.stdout.on('data', (c: Buffer) => {
+        proc.out += c;
+      });
+      child.stderr.on('data', (c: Buffer) => {
+        proc.out += c;
+      });
+      children.push(proc);
+      let answer: Response | undefined;
+      for (let i = 0; i < 600 && answer?.status !== 200 && child.exitCode === null; i++) {
+        answer = await ready(ports).catch(() => undefined);
+        if (answer?.status !== 200) await sleep(100);
       }
-      expect(health?.status, out).toBe(200);
-      const ready = performance.now() - started;
-      const panel = await fetch(`http://127.0.0.1:${port}/`, { headers: { accept: 'text/html' } });
-      expect(panel.status, out).toBe(200);
+      expect(answer?.status, proc.out).toBe(200);
+      proc.ms = performance.now() - started;
+      return proc;
+    };
+    const children: { child: ChildProcess; out: string }[] = [];
+    try {
+      const api = await start('api', ({ api }) => fetch(`http://127.0.0.1:${api}/health`));
+      const panel = await fetch(`http://127.0.0.1:${api.ports.api}/`, { headers: { accept: 'text/html' } });
+      expect(panel.status, api.out).toBe(200);
       expect(await panel.text()).toContain('importmap');
+      const workers = await start('workers', ({ metrics }) =>
+        fetch(`http://127.0.0.1:${metrics}/metrics`, {
+          headers: { authorization: `Bearer ${metricsToken}` },
+        }),
+      );
       console.log(
-        `compiled build: ${size.stdout.split('\t')[0]} KiB installed; api answered /health ${Math.round(ready)} ms after start`,
+        `compiled build: ${size.stdout.split('\t')[0]} KiB installed; ready after start: ` +
+          `api ${Math.round(api.ms)} ms (/health), workers ${Math.round(workers.ms)} ms (metrics listener)`,
       );
     } finally {
-      // A child that already exited would never emit 'exit' again.
-      if (child.exitCode === null && child.signalCode === null) {
-        child.kill('SIGTERM');
-        await once(child, 'exit');
+      for (const { child } of children) {
+        // A child that already exited would never emit 'exit' again.
+        if (child.exitCode === null && child.signalCode === null) {
+          child.kill('SIGTERM');
+          await once(child, 'exit');
+        }
       }
       await db.drop();
     }
-    expect(child.exitCode === 0 || child.signalCode === 'SIGTERM', out).toBe(true);
+    for (const { child, out } of children)
+      expect(child.exitCode === 0 || child.signalCode === 'SIGTERM', out).toBe(true);
   }, 900_000);
 });
