@@ -1,3 +1,5 @@
+import { businessSeconds, ticketCalendar } from './analytics-business-time.js';
+
 /**
  * The SQL pieces the analytics fold, the backfill and the full recompute share: what one ticket
  * contributes to the rollups, and how contributions add up into a rollup row.
@@ -25,7 +27,7 @@ const DIMS = DIMENSIONS.join(', ');
 
 /** A contribution row's columns, in the table's order. */
 export const CONTRIBUTION_COLUMNS = `org_id, ticket_id, kind, bucket, ${DIMS}, n, dur_s, sla, breached, escalated,
-  reopened, merged, rating`;
+  reopened, merged, rating, bdur_s`;
 
 /** The org's time zone: its default business calendar's, else UTC ($1 is the org id). */
 export const ORG_TIME_ZONE = `coalesce((select c.timezone from organizations o
@@ -36,7 +38,11 @@ export const ORG_TIME_ZONE = `coalesce((select c.timezone from organizations o
  * The contributions of the tickets in `ticketSet` (a relation with an `id` column), given a
  * relation `tz(tz)`. Opened: at creation, with the first response time and SLA outcome.
  * Resolved: when solved or closed (not reopened since), with the resolution time (none for a
- * merge), reopens and rating. Reply: staff replies per local hour, the author as assignee.
+ * merge), reopens and rating. Reply: one row per staff reply, the author as assignee, with the
+ * next response time when the reply ends a wait: from the first player message after the
+ * previous staff reply (the first reply is the first response, not a next one; a second staff
+ * reply with no player message between ends no wait). Every duration also in business time
+ * (bdur_s, analytics-business-time.ts), in the calendar the ticket counts in as it is folded.
  */
 export function contributionsOf(ticketSet: string): string {
   return `select t.org_id, t.id as ticket_id, k.kind, k.bucket, t.team_id, k.assignee_id, t.category_id,
@@ -44,10 +50,11 @@ export function contributionsOf(ticketSet: string): string {
        left(t.custom_fields ->> 'platform', 100) as platform,
        left(coalesce(t.custom_fields ->> 'build', t.custom_fields ->> 'buildVersion'), 100) as build,
        left(t.custom_fields ->> 'region', 100) as region,
-       t.priority, k.n, k.dur_s, k.sla, k.breached, k.escalated, k.reopened, k.merged, k.rating
+       t.priority, k.n, k.dur_s, k.sla, k.breached, k.escalated, k.reopened, k.merged, k.rating, k.bdur_s
   from tickets t
   join ${ticketSet} s on s.id = t.id
   cross join tz
+  ${ticketCalendar('cal')}
   cross join lateral (
     select 'opened'::text as kind, date_trunc('hour', t.created_at at time zone tz.tz) as bucket,
            t.assignee_id, 1 as n,
@@ -62,20 +69,30 @@ export function contributionsOf(ticketSet: string): string {
            (select count(*) from ticket_events e
              where e.org_id = t.org_id and e.ticket_id = t.id and e.type = 'ticket.transferred')::int
              as escalated,
-           0 as reopened, 0 as merged, null::smallint as rating
+           0 as reopened, 0 as merged, null::smallint as rating,
+           ${businessSeconds('t.created_at', 't.first_response_at', 'cal')} as bdur_s
     union all
     select 'resolved', date_trunc('hour', coalesce(t.solved_at, t.closed_at) at time zone tz.tz),
            t.assignee_id, 1,
            case when t.merged_into_id is null
                 then round(extract(epoch from coalesce(t.solved_at, t.closed_at) - t.created_at))::int end,
-           0, 0, 0, (t.reopen_count > 0)::int, (t.merged_into_id is not null)::int, t.rating
+           0, 0, 0, (t.reopen_count > 0)::int, (t.merged_into_id is not null)::int, t.rating,
+           case when t.merged_into_id is null
+                then ${businessSeconds('t.created_at', 'coalesce(t.solved_at, t.closed_at)', 'cal')} end
      where t.status in ('solved', 'closed') and coalesce(t.solved_at, t.closed_at) is not null
     union all
-    select 'reply', date_trunc('hour', m.created_at at time zone tz.tz), m.author_user_id,
-           count(*)::int, null, 0, 0, 0, 0, 0, null
-      from messages m
-     where m.org_id = t.org_id and m.ticket_id = t.id and m.author_type = 'user'
-     group by 2, 3
+    select 'reply', date_trunc('hour', r.created_at at time zone tz.tz), r.author_user_id, 1,
+           round(extract(epoch from r.created_at - w.since))::int, 0, 0, 0, 0, 0, null,
+           ${businessSeconds('w.since', 'r.created_at', 'cal')}
+      from (select m.created_at, m.author_user_id,
+                   lag(m.created_at) over (order by m.created_at, m.id) as previous
+              from messages m
+             where m.org_id = t.org_id and m.ticket_id = t.id and m.author_type = 'user') r
+      left join lateral (
+        select min(p.created_at) as since from messages p
+         where p.org_id = t.org_id and p.ticket_id = t.id and p.author_type = 'player'
+           and p.created_at > r.previous and p.created_at < r.created_at
+      ) w on true
   ) k`;
 }
 
@@ -88,10 +105,15 @@ const binOf = (col: string) =>
  * rollup rows of `bucketExpr`, grouped by kind, bucket and `keys` (every dimension by default).
  */
 export function rollupSelect(weighted: string, bucketExpr: string, keys = DIMS): string {
-  const hist = Array.from(
-    { length: HIST_BINS },
-    (_, i) => `coalesce(sum(w) filter (where bin = ${i}), 0)::int`,
-  ).join(', ');
+  const histOf = (bin: string) =>
+    Array.from({ length: HIST_BINS }, (_, i) => `coalesce(sum(w) filter (where ${bin} = ${i}), 0)::int`).join(
+      ', ',
+    );
+  // Daily rows also count n per local hour of the day (the heatmap reads them, migration 170).
+  const daily = bucketExpr === 'bucket::date';
+  const hours = daily
+    ? `, array[${Array.from({ length: 24 }, (_, i) => `coalesce(sum(w * n) filter (where hr = ${i}), 0)::int`).join(', ')}] as hours`
+    : '';
   const ratings = [1, 2, 3, 4, 5]
     .map((r) => `coalesce(sum(w) filter (where rating = ${r}), 0)::int`)
     .join(', ');
@@ -101,13 +123,18 @@ export function rollupSelect(weighted: string, bucketExpr: string, keys = DIMS):
        sum(w * n)::int as n,
        coalesce(sum(w) filter (where dur_s is not null), 0)::int as dur_n,
        coalesce(sum(w * dur_s), 0)::bigint as dur_sum,
-       array[${hist}] as dur_hist,
+       array[${histOf('bin')}] as dur_hist,
        sum(w * sla)::int as sla, sum(w * breached)::int as breached, sum(w * escalated)::int as escalated,
        sum(w * reopened)::int as reopened, sum(w * merged)::int as merged,
        coalesce(sum(w) filter (where rating is not null), 0)::int as rated,
        coalesce(sum(w * rating), 0)::int as rating_sum,
-       array[${ratings}] as rating_hist
-  from (select *, ${binOf('dur_s')} as bin from ${weighted} offset 0) c
+       array[${ratings}] as rating_hist,
+       coalesce(sum(w) filter (where bdur_s is not null), 0)::int as bdur_n,
+       coalesce(sum(w * bdur_s), 0)::bigint as bdur_sum,
+       array[${histOf('bbin')}] as bdur_hist${hours}
+  from (select *, ${binOf('dur_s')} as bin, ${binOf('bdur_s')} as bbin,
+               extract(hour from bucket)::int as hr
+          from ${weighted} offset 0) c
  group by org_id, kind, ${bucketExpr}, ${keys}`;
 }
 
@@ -122,7 +149,7 @@ export const DIM_KEYS = 'dim, value';
 export function perDimension(weighted: string): string {
   const values = [`('*', null::text)`, ...DIMENSIONS.map((d) => `('${d}', ${d}::text)`)].join(', ');
   return `(select x.w, x.org_id, x.kind, x.bucket, d.dim, d.value, x.n, x.dur_s, x.sla, x.breached, x.escalated,
-          x.reopened, x.merged, x.rating
+          x.reopened, x.merged, x.rating, x.bdur_s
      from ${weighted} x cross join lateral (values ${values}) d(dim, value)) per_dimension`;
 }
 
@@ -147,7 +174,14 @@ export const MEASURES = [
   'rated',
   'rating_sum',
   'rating_hist',
+  'bdur_n',
+  'bdur_sum',
+  'bdur_hist',
 ] as const;
+
+/** The daily tables' extra measure: n per local hour of the day (migration 170). */
+const measuresOf = (table: RollupTable): readonly string[] =>
+  table.startsWith('analytics_daily') ? [...MEASURES, 'hours'] : MEASURES;
 
 const addArrays = (table: string, col: string) =>
   `${col} = (select array_agg(x + y order by i)
@@ -156,10 +190,13 @@ const addArrays = (table: string, col: string) =>
 /** Adds delta rows into a rollup table: `insert ... select` from `select` with this suffix. */
 export function upsertInto(table: RollupTable, select: string): string {
   const keys = table.endsWith('_dim') ? DIM_KEYS : DIMS;
-  const sets = MEASURES.map((m) =>
-    m.endsWith('_hist') ? addArrays(table, m) : `${m} = ${table}.${m} + excluded.${m}`,
-  ).join(', ');
-  return `insert into ${table} (org_id, kind, bucket, ${keys}, ${MEASURES.join(', ')})
+  const measures = measuresOf(table);
+  const sets = measures
+    .map((m) =>
+      m.endsWith('_hist') || m === 'hours' ? addArrays(table, m) : `${m} = ${table}.${m} + excluded.${m}`,
+    )
+    .join(', ');
+  return `insert into ${table} (org_id, kind, bucket, ${keys}, ${measures.join(', ')})
   ${select}
   on conflict (org_id, kind, bucket, ${keys}) do update set ${sets}`;
 }

@@ -3,6 +3,8 @@ import { beforeAll, describe, expect, it } from 'vitest';
 import { foldOrg, GRAINS, rebuildOrg, recomputedRollups, storedRollups } from '../../db/analytics-fold.js';
 import { createCategory } from '../../db/categories.js';
 import { upsertPlayer } from '../../db/players.js';
+import { createCalendar, setDefaultCalendar } from '../../db/sla-calendars.js';
+import { createPolicy } from '../../db/sla-policies.js';
 import { withTenant } from '../../db/tenant.js';
 import { assign } from '../../db/ticket-actions.js';
 import { merge } from '../../db/ticket-merge.js';
@@ -27,7 +29,7 @@ type Op =
   | { op: 'priority'; t: number; priority: number }
   | { op: 'merge'; t: number; into: number }
   | { op: 'purgeTicket' | 'purgeMessages'; t: number }
-  | { op: 'late'; daysAgo: number; hoursToSolve: number; reply: boolean }
+  | { op: 'late'; daysAgo: number; hoursToSolve: number; reply: boolean; talk: number }
   | { op: 'fold' | 'replay' }
   | { op: 'foldDuringOpen' };
 
@@ -69,6 +71,7 @@ const opArb: fc.Arbitrary<Op> = fc.oneof(
       daysAgo: fc.integer({ min: 1, max: 60 }),
       hoursToSolve: fc.integer({ min: 0, max: 100 }),
       reply: fc.boolean(),
+      talk: fc.nat(4),
     }),
   },
   { weight: 3, arbitrary: fc.constant({ op: 'fold' as const }) },
@@ -83,11 +86,49 @@ interface World {
   tickets: string[];
 }
 
-async function newWorld(): Promise<World> {
+/**
+ * A fresh org. With business hours: an office week in Berlin as the org's default calendar, and
+ * urgent tickets under a policy of their own with a New York calendar, so business time is
+ * counted in two calendars and a priority change moves a ticket from one to the other.
+ */
+async function newWorld(businessHours = false): Promise<World> {
   const org = await makeOrg(db.app, 'Rollups');
   const { categoryId, playerId } = await withTenant(db.app, org.orgId, async (tx) => {
     const c = await createCategory(tx, { name: 'Bugs' }, org.owner);
     const p = await upsertPlayer(tx, { displayName: 'Pat', email: 'pat@example.test' });
+    if (businessHours) {
+      const week: Record<string, Array<[number, number]>> = {
+        mon: [[540, 1020]],
+        tue: [[540, 1020]],
+        wed: [
+          [540, 720],
+          [780, 1020],
+        ],
+        thu: [[540, 1020]],
+        fri: [[540, 960]],
+      };
+      const berlin = await createCalendar(
+        tx,
+        { name: 'Office', timezone: 'Europe/Berlin', weeklyHours: week, holidays: ['2026-12-24'] },
+        org.owner,
+      );
+      const ny = await createCalendar(
+        tx,
+        {
+          name: 'Night desk',
+          timezone: 'America/New_York',
+          weeklyHours: { sat: [[0, 1440]], sun: [[600, 1320]] },
+        },
+        org.owner,
+      );
+      await setDefaultCalendar(tx, berlin.id, org.owner);
+      await createPolicy(
+        tx,
+        { name: 'Urgent', priority: 'urgent', firstResponseMinutes: 30, businessCalendarId: ny.id },
+        org.owner,
+      );
+      await createPolicy(tx, { name: 'Everyone', resolutionMinutes: 2880, position: 1 }, org.owner);
+    }
     return { categoryId: c.id, playerId: p.id };
   });
   return { org, categoryId, playerId, tickets: [] };
@@ -165,9 +206,27 @@ async function apply(w: World, op: Op): Promise<void> {
          ),
          e as (insert into ticket_events (org_id, ticket_id, type, actor_type, created_at)
                select $1, t.id, 'ticket.created', 'system', t.created_at from t),
-         c as (insert into message_channels (org_id, kind, ticket_id) select $1, 'ticket', t.id from t)
+         c as (insert into message_channels (org_id, kind, ticket_id) select $1, 'ticket', t.id from t
+               returning id, ticket_id),
+         -- Its conversation: talk rounds of one or two player messages and a staff reply after
+         -- the first answer, hours apart (next response times that span nights and weekends).
+         m as (insert into messages (org_id, channel_id, ticket_id, author_type, author_user_id, origin, body,
+                 created_at)
+               select $1, c.id, c.ticket_id, x.author, case when x.author = 'user' then $6::uuid end, 'email',
+                      'Imported', t.created_at + x.after
+                 from c join t on t.id = c.ticket_id
+                cross join lateral (
+                  select 'user' as author, interval '20 minutes' as after where $4
+                  union all
+                  select 'player', make_interval(hours => 7 * g.i) from generate_series(1, $5::int) g(i)
+                  union all
+                  select 'player', make_interval(hours => 7 * g.i, mins => 50) from generate_series(1, $5::int) g(i)
+                   where g.i % 2 = 0
+                  union all
+                  select 'user', make_interval(hours => 7 * g.i + g.i * g.i) from generate_series(1, $5::int) g(i)
+                ) x)
          select id from t`,
-        [orgId, op.daysAgo, op.hoursToSolve, op.reply],
+        [orgId, op.daysAgo, op.hoursToSolve, op.reply, op.talk, ownerId],
       );
       w.tickets.push(r.rows[0]?.id as string);
       return;
@@ -267,12 +326,16 @@ describe('analytics rollups', () => {
 
   it('equals a full recompute from the raw tables on random streams of changes', async () => {
     await fc.assert(
-      fc.asyncProperty(fc.array(opArb, { minLength: 10, maxLength: 60 }), async (ops) => {
-        const w = await newWorld();
-        for (const op of ops) await apply(w, op);
-        await foldCaughtUp(db.app, w.org.orgId);
-        await expectFoldEqualsRecompute(w.org.orgId);
-      }),
+      fc.asyncProperty(
+        fc.boolean(),
+        fc.array(opArb, { minLength: 10, maxLength: 60 }),
+        async (hours, ops) => {
+          const w = await newWorld(hours);
+          for (const op of ops) await apply(w, op);
+          await foldCaughtUp(db.app, w.org.orgId);
+          await expectFoldEqualsRecompute(w.org.orgId);
+        },
+      ),
       { numRuns: 30, seed: 13 },
     );
   });
@@ -327,7 +390,7 @@ describe('analytics rollups', () => {
     const w = await newWorld();
     for (let i = 0; i < 6; i++)
       await apply(w, { op: 'open', origin: i % 5, priority: i % 4, category: i % 2 === 0, platform: i % 4 });
-    await apply(w, { op: 'late', daysAgo: 3, hoursToSolve: 5, reply: true });
+    await apply(w, { op: 'late', daysAgo: 3, hoursToSolve: 5, reply: true, talk: 2 });
     await apply(w, { op: 'fold' });
     const before = await withTenant(db.app, w.org.orgId, (tx) => storedRollups(tx, 'hourly'));
     const r = await withTenant(db.app, w.org.orgId, (tx) => rebuildOrg(tx));
