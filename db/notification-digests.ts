@@ -57,24 +57,40 @@ export interface ClaimedDigest {
   items: DigestItem[];
 }
 
+/** How long a claim keeps another attempt off a digest it may be sending (a stalled job's rerun). */
+export const DIGEST_CLAIM_SECONDS = 300;
+
 /**
  * Claims the member's digest for `day` and ties the held items to it; null when that day's
- * digest is already done (sent, empty or failed for good). A claim left `sending` by a failed or
- * interrupted attempt is taken again with the same items (and those held since).
+ * digest is already done (sent, empty or failed for good), `busy` while another attempt's claim
+ * is fresh (it may be talking to the relay right now). A claim released by a failed attempt, or
+ * older than DIGEST_CLAIM_SECONDS, is taken again with the same items (and those held since).
  */
-export async function claimDigest(tx: Tx, userId: string, day: string): Promise<ClaimedDigest | null> {
-  await tx.query(
+export async function claimDigest(
+  tx: Tx,
+  userId: string,
+  day: string,
+): Promise<ClaimedDigest | null | 'busy'> {
+  const made = await tx.query(
     `insert into notification_digests (org_id, user_id, day) values ($1::uuid, $2::uuid, $3::date)
-     on conflict (org_id, user_id, day) do nothing`,
+     on conflict (org_id, user_id, day) do nothing returning day`,
     [tx.orgId, userId, day],
   );
-  // The row lock makes a second worker on the same digest wait for this transaction, then see it.
-  const row = await tx.query<{ status: string }>(
-    `select status from notification_digests where org_id = $1::uuid and user_id = $2::uuid and day = $3::date
-     for update`,
-    [tx.orgId, userId, day],
+  // The row lock makes a second attempt on the same digest wait for this transaction, then see it.
+  const row = await tx.query<{ status: string; fresh: boolean }>(
+    `select status, claimed_at > now() - make_interval(secs => $4::int) as fresh from notification_digests
+     where org_id = $1::uuid and user_id = $2::uuid and day = $3::date for update`,
+    [tx.orgId, userId, day, DIGEST_CLAIM_SECONDS],
   );
-  if (row.rows[0]?.status !== 'sending') return null;
+  const current = row.rows[0];
+  if (current?.status !== 'sending') return null;
+  if (!made.rowCount && current.fresh) return 'busy';
+  if (!made.rowCount)
+    await tx.query(
+      `update notification_digests set claimed_at = now()
+       where org_id = $1::uuid and user_id = $2::uuid and day = $3::date`,
+      [tx.orgId, userId, day],
+    );
   await tx.query(
     `update notification_deliveries d set digest_day = $3::date
      from notifications n
@@ -102,6 +118,15 @@ export async function claimDigest(tx: Tx, userId: string, day: string): Promise<
     displayName: user.rows[0]?.displayName ?? '',
     items: items.rows,
   };
+}
+
+/** A failed attempt lets the next one claim the digest at once (its retry, or the next sweep's). */
+export async function releaseDigest(tx: Tx, userId: string, day: string): Promise<void> {
+  await tx.query(
+    `update notification_digests set claimed_at = '-infinity'
+     where org_id = $1::uuid and user_id = $2::uuid and day = $3::date and status = 'sending'`,
+    [tx.orgId, userId, day],
+  );
 }
 
 /**

@@ -5,6 +5,7 @@ import {
   dueDigests,
   finishDigest,
   orgsWithDigests,
+  releaseDigest,
 } from '../db/notification-digests.js';
 import { withTenant } from '../db/tenant.js';
 import { counter } from '../lib/metrics.js';
@@ -85,7 +86,7 @@ export async function sendDigest(deps: WorkerDeps, job: JobData<'notify.digest'>
   const { orgId, userId, day } = job;
   const claimed = await withTenant(deps.pool, orgId, async (tx) => {
     const c = await claimDigest(tx, userId, day);
-    if (!c) return null;
+    if (!c || c === 'busy') return c;
     const why = !c.items.length
       ? 'nothing held'
       : !deps.mailer
@@ -103,6 +104,9 @@ export async function sendDigest(deps: WorkerDeps, job: JobData<'notify.digest'>
     return { ...c, from: from! };
   });
   if (!claimed) return 'already done';
+  // Another attempt holds it (a stalled job's rerun): this one retries later and, by then, finds
+  // it sent or released.
+  if (claimed === 'busy') throw new Error('digest is being sent by another attempt');
   if ('skip' in claimed) {
     digests.inc({ outcome: 'skipped' });
     deps.logger.info({ orgId, userId, day, reason: claimed.skip }, 'digest not sent');
@@ -129,7 +133,8 @@ export async function sendDigest(deps: WorkerDeps, job: JobData<'notify.digest'>
       digests.inc({ outcome: 'failed' });
       throw permanentError(`digest refused: ${(err as Error).message}`);
     }
-    // Left `sending`: the queue's backoff retries with the same items.
+    // Left `sending` and released: the queue's backoff retries with the same items.
+    await withTenant(deps.pool, orgId, (tx) => releaseDigest(tx, userId, day)).catch(() => {});
     throw err;
   }
   await withTenant(deps.pool, orgId, (tx) =>
