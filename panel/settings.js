@@ -10,6 +10,7 @@ import { MembersSettings } from './settings-members.js';
 import { OrgSettings } from './settings-org.js';
 import { RetentionSettings } from './settings-retention.js';
 import { RolesSettings } from './settings-roles.js';
+import { RulesSettings } from './settings-rules.js';
 import { SecuritySettings } from './settings-security.js';
 import { SlaSettings } from './settings-sla.js';
 import { TeamsSettings } from './settings-teams.js';
@@ -41,6 +42,7 @@ const SECTIONS = [
   },
   { key: 'canned', title: 'Canned replies', shown: (p) => p.has('canned.manage'), page: CannedSettings },
   { key: 'sla', title: 'SLA and business hours', shown: (p) => p.has('sla.manage'), page: SlaSettings },
+  { key: 'rules', title: 'Automation rules', shown: (p) => p.has('rules.manage'), page: RulesSettings },
   { key: 'discord', title: 'Discord servers', shown: (p) => p.has('guilds.manage'), page: DiscordSettings },
   { key: 'games', title: 'Games and keys', shown: (p) => p.has('games.manage'), page: GamesSettings },
   { key: 'retention', title: 'Retention', shown: (p) => p.has('retention.manage'), page: RetentionSettings },

@@ -2,6 +2,7 @@
 import { api } from './api.js';
 import { html } from './html.js';
 import { ago, label, PRIORITIES, STATUSES } from './labels.js';
+import { SentimentBadge } from './sentiment.js';
 import { ErrorFor, MergeControl, TagsControl, TransferControl } from './ticket-actions.js';
 import { PlayerCard } from './ticket-player.js';
 
@@ -19,6 +20,13 @@ export function TicketSidebar({ orgId, base, data, me, members, act, busy, error
   const closed = t.status === 'solved' || t.status === 'closed';
   return html`<aside class="actions" aria-labelledby="actions-title">
     <h2 id="actions-title">Actions</h2>
+    ${
+      t.playerSentiment
+        ? html`<p class="action player-mood">
+            Player's latest sentiment <${SentimentBadge} sentiment=${t.playerSentiment} what="Player's latest sentiment" named />
+          </p>`
+        : null
+    }
     <div class="action">
       <button type="button" disabled=${busy === 'claim' || t.assigneeId === me.id} onClick=${() => act('claim', () => api('POST', `${base}/claim`))}>
         ${t.assigneeId === me.id ? 'Assigned to you' : 'Claim'}

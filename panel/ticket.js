@@ -7,6 +7,7 @@ import { ago, label } from './labels.js';
 import { live } from './live.js';
 import { navigate } from './router.js';
 import { markSeen } from './seen.js';
+import { SentimentBadge } from './sentiment.js';
 import { SlaBadge } from './sla.js';
 import { ErrorFor } from './ticket-actions.js';
 import { CannedPicker } from './ticket-canned.js';
@@ -16,8 +17,9 @@ import { TicketSidebar } from './ticket-sidebar.js';
 /**
  * @typedef {{ id: string, number: number, subject: string, status: string, priority: string, origin: string,
  *   assigneeId: string | null, requesterId: string | null, teamId: string | null, tags: string[], createdAt: string,
- *   updatedAt: string, closeReason: string | null }} Ticket
- * @typedef {{ id: string, authorType: string, authorUserId: string | null, authorPlayerId: string | null, origin: string, body: string, createdAt: string }} Message
+ *   updatedAt: string, closeReason: string | null, playerSentiment: import('./sentiment.js').Sentiment | null }} Ticket
+ * @typedef {{ id: string, authorType: string, authorUserId: string | null, authorPlayerId: string | null, origin: string, body: string, createdAt: string,
+ *   sentiment: import('./sentiment.js').Sentiment | null }} Message
  * @typedef {{ id: string, authorUserId: string | null, body: string, createdAt: string }} Note
  * @typedef {{ id: number, type: string, actorType: string, actorId: string | null, data: Record<string, unknown>, createdAt: string }} TicketEvent
  * @typedef {{ ticket: Ticket, sla: { metric: string, dueAt: string, breached: boolean } | null, messages: Message[],
@@ -293,6 +295,7 @@ export function TicketView({ org, ticketId, me }) {
                   <p class="who">
                     ${item.m.authorType === 'player' ? 'Player' : item.m.authorUserId ? nameOf(item.m.authorUserId) : label(item.m.authorType)}
                     <span class="muted"> · public · via ${label(item.m.origin)} · <time datetime=${item.m.createdAt}>${ago(item.m.createdAt)}</time></span>
+                    ${' '}<${SentimentBadge} sentiment=${item.m.sentiment} />
                   </p>
                   <div class="body">${item.m.body}</div>
                 </li>`

@@ -74,6 +74,7 @@ describe('which settings a member sees', () => {
       'Categories and forms',
       'Canned replies',
       'SLA and business hours',
+      'Automation rules',
       'Discord servers',
       'Games and keys',
       'Retention',
