@@ -55,15 +55,19 @@ export interface Durations {
   p90: number | null;
 }
 
-export const durations = (s: Sums | undefined): Durations =>
-  !s || s.durN <= 0
+/** Calendar time, or working hours only (as the fold counted them, migration 170). */
+export type TimeBasis = 'calendar' | 'business';
+
+export function durations(s: Sums | undefined, time: TimeBasis = 'calendar'): Durations {
+  const [n, sum, hist] = s
+    ? time === 'business'
+      ? [s.bdurN, s.bdurSum, s.bdurHist]
+      : [s.durN, s.durSum, s.durHist]
+    : [0, 0, []];
+  return n <= 0
     ? { count: 0, mean: null, median: null, p90: null }
-    : {
-        count: s.durN,
-        mean: Math.round(s.durSum / s.durN),
-        median: percentile(s.durHist, 0.5),
-        p90: percentile(s.durHist, 0.9),
-      };
+    : { count: n, mean: Math.round(sum / n), median: percentile(hist, 0.5), p90: percentile(hist, 0.9) };
+}
 
 const ratio = (a: number, b: number) => (b > 0 ? Math.round((a / b) * 10_000) / 10_000 : null);
 
@@ -82,6 +86,9 @@ const zero = (bucket: string, group: string | null): Sums => ({
   rated: 0,
   ratingSum: 0,
   ratingHist: [0, 0, 0, 0, 0],
+  bdurN: 0,
+  bdurSum: 0,
+  bdurHist: Array(HIST_BINS).fill(0),
 });
 
 /** Adds b into a (same shape). */
@@ -100,6 +107,9 @@ export function add(a: Sums, b: Sums): Sums {
     rated: a.rated + b.rated,
     ratingSum: a.ratingSum + b.ratingSum,
     ratingHist: a.ratingHist.map((v, i) => v + (b.ratingHist[i] ?? 0)),
+    bdurN: a.bdurN + b.bdurN,
+    bdurSum: a.bdurSum + b.bdurSum,
+    bdurHist: a.bdurHist.map((v, i) => v + (b.bdurHist[i] ?? 0)),
   };
 }
 
@@ -128,16 +138,21 @@ export function byGroup(rows: Sums[][], buckets: string[]): Map<string | null, M
   return groups;
 }
 
-/** What each endpoint reports from its kinds' sums (in the order its route asks for them). */
+/**
+ * What each endpoint reports from its kinds' sums (in the order its route asks for them);
+ * durations in the time basis asked for.
+ */
 export const METRICS = {
   volume: ([opened, resolved]: Sums[]) => ({
     opened: opened?.n ?? 0,
     solved: (resolved?.n ?? 0) - (resolved?.merged ?? 0),
     merged: resolved?.merged ?? 0,
   }),
-  responseTimes: ([opened, resolved]: Sums[]) => ({
-    firstResponse: durations(opened),
-    resolution: durations(resolved),
+  responseTimes: ([opened, resolved, reply]: Sums[], time: TimeBasis = 'calendar') => ({
+    firstResponse: durations(opened, time),
+    // Reply rows carry the waits they ended (db/analytics-sql.ts).
+    nextResponse: durations(reply, time),
+    resolution: durations(resolved, time),
   }),
   sla: ([opened]: Sums[]) => ({
     tickets: opened?.n ?? 0,

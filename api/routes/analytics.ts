@@ -22,6 +22,7 @@ import {
   daysBetween,
   durations,
   METRICS,
+  type TimeBasis,
   toCsv,
 } from '../analytics-report.js';
 import { errorResponses, orgParams } from './schemas.js';
@@ -72,6 +73,10 @@ const seriesQuery = rangeQuery.extend({
     .enum(['true', 'false'])
     .optional()
     .meta({ description: 'true: also the previous period of the same length' }),
+  time: z.enum(['calendar', 'business']).default('calendar').meta({
+    description:
+      'response-times: durations in calendar time, or in business time (working hours of the calendar each ticket counts SLA time in, as of when it was folded; calendar time for tickets with none)',
+  }),
 });
 type RangeQuery = z.output<typeof rangeQuery>;
 
@@ -86,7 +91,14 @@ const durationsSchema = z
 
 const METRIC_SCHEMAS = {
   volume: z.object({ opened: z.number(), solved: z.number(), merged: z.number(), backlog: z.number() }),
-  responseTimes: z.object({ firstResponse: durationsSchema, resolution: durationsSchema }),
+  responseTimes: z.object({
+    firstResponse: durationsSchema,
+    nextResponse: durationsSchema.meta({
+      description:
+        'from the first player message after a staff reply to the next staff reply, counted in the bucket of that reply',
+    }),
+    resolution: durationsSchema,
+  }),
   sla: z.object({
     tickets: z.number(),
     withSla: z.number(),
@@ -104,7 +116,7 @@ const METRIC_SCHEMAS = {
 };
 type MetricName = keyof typeof METRIC_SCHEMAS;
 
-function seriesSchema<S extends z.ZodObject>(metrics: S, id: string) {
+function seriesSchema<S extends z.ZodObject>(metrics: S, id: string, timed: boolean) {
   const series = z.array(
     z.object({
       group: z.string().nullable(),
@@ -119,6 +131,7 @@ function seriesSchema<S extends z.ZodObject>(metrics: S, id: string) {
       bucket: z.enum(['hour', 'day', 'week']),
       timeZone: z.string(),
       groupBy: z.string().nullable(),
+      ...(timed ? { time: z.enum(['calendar', 'business']) } : {}),
       series,
       previous: z.object({ from: z.string(), to: z.string(), series }).nullable(),
     })
@@ -194,7 +207,9 @@ export const analyticsRoutes: FastifyPluginAsyncZod = async (app) => {
 
   /** A time-series endpoint over the rollups of `kinds`, reported by METRICS[name]. */
   function seriesRoute(path: string, name: MetricName, kinds: Kind[], summary: string, id: string) {
-    const schema = seriesSchema(METRIC_SCHEMAS[name], id);
+    const timed = name === 'responseTimes';
+    const schema = seriesSchema(METRIC_SCHEMAS[name], id, timed);
+    const report = METRICS[name] as (s: Sums[], time: TimeBasis) => Record<string, unknown>;
     // Typed loosely: the response schema varies with the metric; validation and serialization
     // still run on the schemas below.
     (app as unknown as FastifyInstance).get(
@@ -236,10 +251,10 @@ export const analyticsRoutes: FastifyPluginAsyncZod = async (app) => {
               const out = [...points].map(([bucket, s]) => {
                 total = total ? total.map((t, i) => add(t, s[i] as Sums)) : s;
                 backlog += (s[0]?.n ?? 0) - (s[1]?.n ?? 0);
-                const m = METRICS[name](s);
+                const m = report(s, q.time);
                 return { bucket, ...m, ...(name === 'volume' ? { backlog } : {}) };
               });
-              const totals = METRICS[name](total ?? []);
+              const totals = report(total ?? [], q.time);
               return { group, points: out, total: { ...totals, ...(name === 'volume' ? { backlog } : {}) } };
             });
             return { from, to, series };
@@ -253,7 +268,14 @@ export const analyticsRoutes: FastifyPluginAsyncZod = async (app) => {
           const previous = previousFrom
             ? period(previousFrom, addDays(r.from, -1), split.previous, split.before)
             : null;
-          return { ...current, bucket: q.bucket, timeZone, groupBy: q.groupBy ?? null, previous };
+          return {
+            ...current,
+            bucket: q.bucket,
+            timeZone,
+            groupBy: q.groupBy ?? null,
+            ...(timed ? { time: q.time } : {}),
+            previous,
+          };
         });
         if (!wantsCsv(req, q)) return result;
         const rows = [['current', result] as const, ['previous', result.previous] as const].flatMap(
@@ -275,8 +297,8 @@ export const analyticsRoutes: FastifyPluginAsyncZod = async (app) => {
   seriesRoute(
     'response-times',
     'responseTimes',
-    ['opened', 'resolved'],
-    'First response and resolution times',
+    ['opened', 'resolved', 'reply'],
+    'First response, next response and resolution times (median, p90; calendar or business time)',
     'AnalyticsResponseTimes',
   );
   seriesRoute(

@@ -1,4 +1,6 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { openedHeatmap, openedHeatmapHourly } from '../../db/analytics-read.js';
+import { createCalendar, setDefaultCalendar } from '../../db/sla-calendars.js';
 import { withTenant } from '../../db/tenant.js';
 import { assign } from '../../db/ticket-actions.js';
 import { rate, setStatus } from '../../db/ticket-status.js';
@@ -96,6 +98,102 @@ describe('analytics API', () => {
     expect(h.series[0].points).toHaveLength(30 * 24);
     expect(h.previous.to).toBe(addDays(h.from, -1));
     expect(h.previous.series[0].total.tickets).toBe(0);
+  });
+
+  it('reports next response times, and all three times in business hours with ?time=business', async () => {
+    // Working hours 00:00-12:00 UTC every day: an imported ticket opened at 10:00 three days ago.
+    const office = await makeOrg(db.app, 'Mornings');
+    const day = addDays(new Date().toISOString().slice(0, 10), -3);
+    const at = (d: number, hm: string) => `${addDays(day, d)}T${hm}:00Z`;
+    await withTenant(db.app, office.orgId, async (tx) => {
+      const mornings = Object.fromEntries(
+        ['sun', 'mon', 'tue', 'wed', 'thu', 'fri', 'sat'].map((d) => [d, [[0, 720] as [number, number]]]),
+      );
+      const c = await createCalendar(
+        tx,
+        { name: 'Mornings', timezone: 'UTC', weeklyHours: mornings },
+        office.owner,
+      );
+      await setDefaultCalendar(tx, c.id, office.owner);
+    });
+    await db.admin.query(
+      `with t as (
+         insert into tickets (org_id, number, subject, origin, status, created_at, first_response_at, solved_at,
+           status_changed_at)
+         values ($1, 1, 'Imported', 'email', 'solved', $2, $3, $4, now()) returning id, created_at),
+       e as (insert into ticket_events (org_id, ticket_id, type, actor_type, created_at)
+             select $1, t.id, 'ticket.created', 'system', t.created_at from t),
+       c as (insert into message_channels (org_id, kind, ticket_id) select $1, 'ticket', t.id from t
+             returning id, ticket_id)
+       insert into messages (org_id, channel_id, ticket_id, author_type, author_user_id, origin, body, created_at)
+       select $1, c.id, c.ticket_id, m.author, case when m.author = 'user' then $5::uuid end, 'email', 'x', m.at
+         from c cross join unnest($6::text[], $7::timestamptz[]) as m(author, at)`,
+      [
+        office.orgId,
+        at(0, '10:00'),
+        at(0, '14:00'),
+        at(2, '11:00'),
+        office.ownerId,
+        ['user', 'player', 'user'],
+        [at(0, '14:00'), at(1, '11:00'), at(1, '13:00')],
+      ],
+    );
+    await foldCaughtUp(db.app, office.orgId);
+    const caller = await api.tokenFor(db.app, office.orgId, ['analytics:read']);
+    const ask = async (qs: string) => {
+      const res = await api.call(caller, {
+        method: 'GET',
+        url: `/v1/orgs/${office.orgId}/analytics/response-times${qs}`,
+      });
+      expect(res.statusCode, res.body).toBe(200);
+      return res.json();
+    };
+    const wall = await ask('');
+    expect(wall.time).toBe('calendar');
+    expect(wall.series[0].total).toMatchObject({
+      firstResponse: { count: 1, mean: 4 * 3600 },
+      nextResponse: { count: 1, mean: 2 * 3600 },
+      resolution: { count: 1, mean: 49 * 3600 },
+    });
+    // The next response lands in the bucket of the reply that ended the wait.
+    const nextDay = wall.series[0].points.find((p: { bucket: string }) => p.bucket === addDays(day, 1));
+    expect(nextDay.nextResponse.count).toBe(1);
+    const business = await ask('?time=business');
+    expect(business.time).toBe('business');
+    // 10:00-12:00; 11:00-12:00; 10:00-12:00, a whole morning and 00:00-11:00.
+    expect(business.series[0].total).toMatchObject({
+      firstResponse: { count: 1, mean: 2 * 3600 },
+      nextResponse: { count: 1, mean: 3600 },
+      resolution: { count: 1, mean: 25 * 3600 },
+    });
+    const csv = await api.call(caller, {
+      method: 'GET',
+      url: `/v1/orgs/${office.orgId}/analytics/response-times?time=business&format=csv`,
+    });
+    const [head, ...rows] = csv.body.trim().split('\r\n');
+    const col = (head as string).split(',').indexOf('nextResponse.mean');
+    expect(col).toBeGreaterThan(0);
+    expect(rows.map((r) => r.split(',')[col]).filter(Boolean)).toEqual(['3600']);
+    const bad = await api.call(caller, {
+      method: 'GET',
+      url: `/v1/orgs/${office.orgId}/analytics/response-times?time=office`,
+    });
+    expect([400, 422]).toContain(bad.statusCode);
+  });
+
+  it('reads the heatmap from the daily rows as the hourly rows have it, filtered or not', async () => {
+    const from = addDays(new Date().toISOString().slice(0, 10), -29);
+    const to = new Date().toISOString().slice(0, 10);
+    for (const filters of [{}, { platform: ['pc'] }, { source: ['game'] }]) {
+      const [daily, hourly] = await withTenant(db.app, org.orgId, async (tx) => [
+        await openedHeatmap(tx, { from, to, bucket: 'day', filters }),
+        await openedHeatmapHourly(tx, { from, to, bucket: 'hour', filters }),
+      ]);
+      expect(daily).toEqual(hourly);
+      expect(daily.flat().reduce((a, b) => a + b, 0)).toBe(
+        'platform' in filters || 'source' in filters ? 1 : 2,
+      );
+    }
   });
 
   it('answers text/csv to Accept: text/csv and to ?format=csv', async () => {
