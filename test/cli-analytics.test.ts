@@ -1,31 +1,15 @@
-import { spawn } from 'node:child_process';
 import { describe, expect, it } from 'vitest';
 import { storedRollups } from '../db/analytics-fold.js';
 import { withTenant } from '../db/tenant.js';
 import { openTicket } from '../db/tickets.js';
+import { runCli } from './support/cli.js';
 import { useTestDb } from './support/db.js';
 import { makeOrg } from './support/fixtures.js';
 
 /** `npm run cli -- analytics backfill` as a real process against this file's test database. */
 const db = useTestDb();
 
-function cli(args: string[]): Promise<{ code: number | null; stdout: string; stderr: string }> {
-  return new Promise((resolve) => {
-    const child = spawn(process.execPath, ['--import', 'tsx', 'cli/main.ts', ...args], {
-      env: { ...process.env, DATABASE_URL: db.appUrl, LOG_LEVEL: 'warn', NODE_ENV: 'test' },
-      stdio: ['ignore', 'pipe', 'pipe'],
-    });
-    let stdout = '';
-    let stderr = '';
-    child.stdout.on('data', (b: Buffer) => {
-      stdout += b.toString();
-    });
-    child.stderr.on('data', (b: Buffer) => {
-      stderr += b.toString();
-    });
-    child.on('exit', (code) => resolve({ code, stdout, stderr }));
-  });
-}
+const cli = (args: string[]) => runCli(db.appUrl, args);
 
 describe('analytics backfill', () => {
   it('rebuilds one organization, then all, from the raw tables', async () => {

@@ -1,4 +1,3 @@
-import { spawn } from 'node:child_process';
 import { mkdtemp, readFile, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -6,6 +5,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { upsertPlayer } from '../db/players.js';
 import { withTenant } from '../db/tenant.js';
 import { openTicket } from '../db/tickets.js';
+import { runCli } from './support/cli.js';
 import { useTestDb } from './support/db.js';
 import { makeOrg } from './support/fixtures.js';
 
@@ -19,23 +19,7 @@ afterAll(async () => {
   await rm(dir, { recursive: true, force: true });
 });
 
-function cli(args: string[]): Promise<{ code: number | null; stdout: string; stderr: string }> {
-  return new Promise((resolve) => {
-    const child = spawn(process.execPath, ['--import', 'tsx', 'cli/main.ts', ...args], {
-      env: { ...process.env, DATABASE_URL: db.appUrl, DATA_DIR: dir, LOG_LEVEL: 'warn', NODE_ENV: 'test' },
-      stdio: ['ignore', 'pipe', 'pipe'],
-    });
-    let stdout = '';
-    let stderr = '';
-    child.stdout.on('data', (b: Buffer) => {
-      stdout += b.toString();
-    });
-    child.stderr.on('data', (b: Buffer) => {
-      stderr += b.toString();
-    });
-    child.on('exit', (code) => resolve({ code, stdout, stderr }));
-  });
-}
+const cli = (args: string[]) => runCli(db.appUrl, args, { DATA_DIR: dir });
 
 describe('player export and erase from the CLI', () => {
   it('writes the archive, erases with --yes only, and audits both as the system', async () => {

@@ -1,6 +1,6 @@
-import { spawn } from 'node:child_process';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { startTestApi, type TestApi } from './api/support.js';
+import { runCli } from './support/cli.js';
 import { useTestDb } from './support/db.js';
 import { makeOrg, type OrgFixture } from './support/fixtures.js';
 
@@ -10,24 +10,7 @@ let api: TestApi;
 let org: OrgFixture;
 let slug: string;
 
-function cli(args: string[]): Promise<{ code: number | null; stdout: string; stderr: string }> {
-  return new Promise((resolve) => {
-    const child = spawn(process.execPath, ['--import', 'tsx', 'cli/main.ts', ...args], {
-      // DATABASE_URL set: the CLI uses it and starts no embedded cluster.
-      env: { ...process.env, DATABASE_URL: db.appUrl, LOG_LEVEL: 'warn', NODE_ENV: 'test' },
-      stdio: ['ignore', 'pipe', 'pipe'],
-    });
-    let stdout = '';
-    let stderr = '';
-    child.stdout.on('data', (b: Buffer) => {
-      stdout += b.toString();
-    });
-    child.stderr.on('data', (b: Buffer) => {
-      stderr += b.toString();
-    });
-    child.on('exit', (code) => resolve({ code, stdout, stderr }));
-  });
-}
+const cli = (args: string[]) => runCli(db.appUrl, args);
 
 beforeAll(async () => {
   api = await startTestApi(db.app);
