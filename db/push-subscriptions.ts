@@ -24,7 +24,11 @@ export const subscribeInput = z
     endpoint: z
       .url({ protocol: /^https?$/ })
       .max(2000)
-      .refine((u) => !new URL(u).username && !new URL(u).password, 'no user or password in the URL'),
+      // Runs even when the URL check above failed (zod goes on to collect every issue).
+      .refine(
+        (u) => URL.canParse(u) && !new URL(u).username && !new URL(u).password,
+        'no user or password in the URL',
+      ),
     // The browser's P-256 public key (uncompressed point) and its 16-byte auth secret.
     keys: z.object({ p256dh: b64url(65), auth: b64url(16) }).strict(),
     expirationTime: z.number().nullable().optional(),
