@@ -1,13 +1,17 @@
 import { loadConfig } from './lib/config.js';
 import { isAppError } from './lib/errors.js';
 import { createLogger } from './lib/logger.js';
-import { type RunningSystem, startSystem } from './system.js';
+import { startTelemetry, type Telemetry, telemetrySettings } from './lib/telemetry.js';
+import type { RunningSystem } from './system.js';
 
 // The process: read config once, start the roles (argv[2] overrides ROLES), stop on a signal.
 let config: ReturnType<typeof loadConfig>;
+let telemetry: Telemetry;
 try {
   const env = process.argv[2] ? { ...process.env, ROLES: process.argv[2] } : process.env;
   config = loadConfig(env);
+  // Before the roles' modules are imported (below): lib/telemetry-sdk.ts says why.
+  telemetry = await startTelemetry(telemetrySettings(env, `gamemod-${config.roles.join('-')}`));
 } catch (err) {
   console.error(isAppError(err) ? err.message : err);
   process.exit(1);
@@ -33,20 +37,23 @@ function stopAndExit(running: RunningSystem) {
     process.exit(1);
   }, config.shutdownTimeoutMs);
   timer.unref();
+  // Spans of the shutdown itself are flushed too, inside the same time limit.
   running.stop().then(
-    () => process.exit(0),
+    () => telemetry.shutdown().finally(() => process.exit(0)),
     (err: unknown) => {
       logger.error({ err }, 'shutdown failed');
-      process.exit(1);
+      telemetry.shutdown().finally(() => process.exit(1));
     },
   );
 }
 
 try {
+  const { startSystem } = await import('./system.js');
   system = await startSystem(config, logger);
   if (stopRequested) stopAndExit(system);
 } catch (err) {
   if (isAppError(err)) logger.fatal({ code: err.code, details: err.details }, err.message);
   else logger.fatal({ err }, 'failed to start');
+  await telemetry.shutdown().catch(() => {});
   process.exit(1);
 }

@@ -1,4 +1,5 @@
 import { z } from 'zod';
+import { currentTraceparent } from '../lib/trace-context.js';
 import type { Tx } from './tenant.js';
 
 /**
@@ -47,7 +48,8 @@ export interface Change {
 
 /**
  * Writes the history, audit and outbox rows of one change in a single statement (one round
- * trip), inside the caller's transaction: they commit or vanish together with the change.
+ * trip), inside the caller's transaction: they commit or vanish together with the change. The
+ * event keeps the active trace context, so its relay and jobs join the trace that caused it.
  */
 export async function recordChange(tx: Tx, actor: Actor, change: Change): Promise<void> {
   const staff = isStaff(actor);
@@ -61,8 +63,8 @@ export async function recordChange(tx: Tx, actor: Actor, change: Change): Promis
        insert into audit_logs (org_id, actor_type, actor_id, action, target_type, target_id, data, ip, request_id)
        select $1::uuid, $4::text, $5::uuid, $3::text, $7::text, $8::text, $6::jsonb, $9::inet, $10::text where $11::boolean
      )
-     insert into outbox (org_id, event_type, aggregate_type, aggregate_id, payload)
-     select $1::uuid, $12::text, $13::text, $14::uuid, $15::jsonb where $12::text is not null`,
+     insert into outbox (org_id, event_type, aggregate_type, aggregate_id, payload, traceparent)
+     select $1::uuid, $12::text, $13::text, $14::uuid, $15::jsonb, $16::text where $12::text is not null`,
     [
       tx.orgId,
       change.ticketId ?? null,
@@ -79,6 +81,7 @@ export async function recordChange(tx: Tx, actor: Actor, change: Change): Promis
       change.event?.aggregateType ?? null,
       change.event?.aggregateId ?? null,
       change.event ? JSON.stringify({ ...change.event.payload, actor: eventActor(actor) }) : null,
+      change.event ? currentTraceparent() : null,
     ],
   );
 }
@@ -89,8 +92,15 @@ export async function recordChange(tx: Tx, actor: Actor, change: Change): Promis
  */
 export async function emitEvent(tx: Tx, event: NonNullable<Change['event']>): Promise<void> {
   await tx.query(
-    `insert into outbox (org_id, event_type, aggregate_type, aggregate_id, payload)
-     values ($1::uuid, $2::text, $3::text, $4::uuid, $5::jsonb)`,
-    [tx.orgId, event.type, event.aggregateType, event.aggregateId, JSON.stringify(event.payload)],
+    `insert into outbox (org_id, event_type, aggregate_type, aggregate_id, payload, traceparent)
+     values ($1::uuid, $2::text, $3::text, $4::uuid, $5::jsonb, $6::text)`,
+    [
+      tx.orgId,
+      event.type,
+      event.aggregateType,
+      event.aggregateId,
+      JSON.stringify(event.payload),
+      currentTraceparent(),
+    ],
   );
 }

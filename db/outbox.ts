@@ -15,10 +15,12 @@ export interface OutboxRow {
   createdAt: Date;
   /** When it was relayed (null while it waits); read by the relay's look-back. */
   relayedAt?: Date | null;
+  /** The W3C trace context of what wrote it (null untraced): the relay continues that trace. */
+  traceparent?: string | null;
 }
 
 const COLUMNS = `id, org_id as "orgId", event_type as "eventType", aggregate_type as "aggregateType",
-  aggregate_id as "aggregateId", payload, created_at as "createdAt", relayed_at as "relayedAt"`;
+  aggregate_id as "aggregateId", payload, created_at as "createdAt", relayed_at as "relayedAt", traceparent`;
 
 /** An outbox row's id and organization: all a cross-tenant function hands out about it. */
 export interface OutboxRef {

@@ -1,5 +1,6 @@
 import { randomUUID } from 'node:crypto';
 import { type DestinationStream, type Logger, pino } from 'pino';
+import { traceFields } from './trace-context.js';
 
 export type { Logger };
 
@@ -12,7 +13,8 @@ interface LoggedRequest {
 /**
  * JSON logs on stdout; secrets that may ride along in objects are redacted by path. Request URLs
  * are logged without their query string: it carries OAuth codes and state, and the tokens of
- * signed download links.
+ * signed download links. A line written inside a span carries its trace_id and span_id (nothing
+ * without one, or with tracing off), so logs and traces join up.
  */
 export function createLogger(
   level: string,
@@ -23,6 +25,7 @@ export function createLogger(
     {
       level,
       base: { service: 'gamemod', ...base },
+      mixin: traceFields,
       serializers: {
         req: (req: LoggedRequest) => ({
           method: req.method,

@@ -15,6 +15,7 @@ import { withTransaction } from '../db/transaction.js';
 import { type LiveEvent, publishLive } from '../lib/live.js';
 import type { Logger } from '../lib/logger.js';
 import { counter, gauge, histogram } from '../lib/metrics.js';
+import { failSpan, SpanKind, startLinkedSpan } from '../lib/trace-context.js';
 import { ALL_FEATURES, impliedJobs } from './event-jobs.js';
 import type { Queues } from './queues.js';
 
@@ -235,9 +236,22 @@ export class OutboxRelay {
     publish: readonly OutboxRow[] = rows,
   ): Promise<void> {
     const { redis, queues } = this.opts;
+    // A span per traced event, in the trace of the request that wrote it; its jobs carry the
+    // span on (workers/queues.ts), so the request, the relay and the jobs are one trace.
+    const traced = rows.map((r) =>
+      startLinkedSpan(`outbox.relay ${r.eventType}`, r.traceparent, {
+        kind: SpanKind.PRODUCER,
+        attributes: { 'outbox.id': r.id, 'outbox.event_type': r.eventType },
+      }),
+    );
     const work = (async () => {
       await Promise.all(publish.map((r) => publishLive(redis, toLiveEvent(r))));
-      const jobs = rows.flatMap((r) => impliedJobs(r, features.get(r.orgId) ?? ALL_FEATURES));
+      const jobs = rows.flatMap((r, i) =>
+        impliedJobs(r, features.get(r.orgId) ?? ALL_FEATURES).map((j) => ({
+          ...j,
+          traceparent: traced[i]?.traceparent ?? null,
+        })),
+      );
       if (jobs.length) await queues.enqueueMany(jobs);
     })();
     let timer: NodeJS.Timeout | undefined;
@@ -250,8 +264,12 @@ export class OutboxRelay {
     work.catch(() => {});
     try {
       await Promise.race([work, timeout]);
+    } catch (err) {
+      for (const t of traced) if (t) failSpan(t.span, err);
+      throw err;
     } finally {
       clearTimeout(timer);
+      for (const t of traced) t?.span.end();
     }
   }
 

@@ -2,6 +2,7 @@ import { type Job, type JobsOptions, Queue, UnrecoverableError, Worker } from 'b
 import type { Redis } from 'ioredis';
 import type { Logger } from '../lib/logger.js';
 import { gauge, histogram } from '../lib/metrics.js';
+import { contextFromTraceparent, currentTraceparent, inSpan, SpanKind } from '../lib/trace-context.js';
 import { JOBS, type JobData, type JobName, type JobPayload, QUEUE_NAMES, type QueueName } from './jobs.js';
 
 /**
@@ -57,6 +58,16 @@ export interface PlannedJob {
   name: JobName;
   payload: unknown;
   opts: JobsOptions & { jobId: string };
+  /** The trace the job continues (the relay passes its event's); default: the active span's. */
+  traceparent?: string | null;
+}
+
+/**
+ * The job's data as stored: the parsed payload plus the trace context, outside the payload's
+ * schema (parsing strips it again before a handler sees the payload).
+ */
+function jobData(payload: unknown, traceparent: string | null): unknown {
+  return traceparent ? { ...(payload as object), traceparent } : payload;
 }
 
 const jobDuration = histogram(
@@ -116,14 +127,15 @@ export function createQueues(connection: Redis, prefix: string): Queues {
     prefix,
     get,
     async enqueue(name, payload, opts) {
-      await get(JOBS[name].queue).add(name, plan(name, payload), opts);
+      await get(JOBS[name].queue).add(name, jobData(plan(name, payload), currentTraceparent()), opts);
     },
     async enqueueMany(jobs) {
       const byQueue = new Map<QueueName, Array<{ name: string; data: unknown; opts: JobsOptions }>>();
       for (const j of jobs) {
         const q = JOBS[j.name].queue;
         const list = byQueue.get(q) ?? [];
-        list.push({ name: j.name, data: plan(j.name, j.payload), opts: j.opts });
+        const data = jobData(plan(j.name, j.payload), j.traceparent ?? currentTraceparent());
+        list.push({ name: j.name, data, opts: j.opts });
         byQueue.set(q, list);
       }
       await Promise.all([...byQueue].map(([q, list]) => get(q).addBulk(list)));
@@ -132,7 +144,7 @@ export function createQueues(connection: Redis, prefix: string): Queues {
       let n = 0;
       for (const j of jobs) {
         const queue = get(JOBS[j.name].queue);
-        const data = plan(j.name, j.payload);
+        const data = jobData(plan(j.name, j.payload), j.traceparent ?? currentTraceparent());
         const existing = await queue.getJob(j.opts.jobId);
         const state = existing ? await existing.getState() : 'unknown';
         if (existing && (state === 'failed' || state === 'completed')) {
@@ -193,19 +205,31 @@ export function startProcessors(opts: {
         const due = job.timestamp + (job.opts.delay ?? 0);
         jobWait.observe({ queue: q, name }, Math.max(0, started - due) / 1000);
         let outcome = 'ok';
-        try {
-          const parsed = JOBS[name].schema.safeParse(job.data);
-          if (!parsed.success) {
-            outcome = 'invalid';
-            throw permanentError(`invalid ${name} payload: ${parsed.error.message}`);
+        // A span per run, a child of the trace that enqueued the job (carried in its data).
+        const parent = contextFromTraceparent(
+          (job.data as { traceparent?: unknown } | undefined)?.traceparent,
+        );
+        const attributes = {
+          'messaging.system': 'bullmq',
+          'messaging.destination.name': q,
+          'bullmq.job.name': name,
+        };
+        await inSpan(`job ${name}`, { parent, kind: SpanKind.CONSUMER, attributes }, async (span) => {
+          span.setAttribute('bullmq.job.attempt', job.attemptsMade + 1);
+          try {
+            const parsed = JOBS[name].schema.safeParse(job.data);
+            if (!parsed.success) {
+              outcome = 'invalid';
+              throw permanentError(`invalid ${name} payload: ${parsed.error.message}`);
+            }
+            await handler(parsed.data, job);
+          } catch (err) {
+            if (outcome === 'ok') outcome = 'error';
+            throw err;
+          } finally {
+            jobDuration.observe({ queue: q, name, outcome }, (Date.now() - started) / 1000);
           }
-          await handler(parsed.data, job);
-        } catch (err) {
-          if (outcome === 'ok') outcome = 'error';
-          throw err;
-        } finally {
-          jobDuration.observe({ queue: q, name, outcome }, (Date.now() - started) / 1000);
-        }
+        });
       },
       {
         connection: opts.connection,
