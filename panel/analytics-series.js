@@ -10,7 +10,7 @@ import { navigate } from './router.js';
  * link to the same data as CSV.
  * @typedef {{ bucket: string, [k: string]: any }} Point
  * @typedef {{ group: string | null, points: Point[], total: Record<string, any> }} Series
- * @typedef {{ from: string, to: string, bucket: string, series: Series[], previous: { from: string, to: string, series: Series[] } | null }} SeriesData
+ * @typedef {{ from: string, to: string, bucket: string, time?: string, series: Series[], previous: { from: string, to: string, series: Series[] } | null }} SeriesData
  * @typedef {{ data: SeriesData, csv: string }} SectionProps
  * @typedef {import('./analytics-chart.js').Line} Line
  * @typedef {import('./analytics-chart.js').Column} Column
@@ -136,64 +136,56 @@ export function VolumeSection({ data, csv, drill }) {
 export function TimesSection({ data, csv }) {
   const pts = only(data)?.points ?? [];
   const hours = (/** @type {number | null} */ s) => (s === null ? null : Math.round((s / 3600) * 100) / 100);
+  // First response, next response (from a player's message after a staff reply to the next
+  // staff reply) and resolution, each as a median and a dashed p90 in one colour.
+  const metrics = /** @type {const} */ ([
+    ['firstResponse', 'First response', 0],
+    ['nextResponse', 'Next response', 2],
+    ['resolution', 'Resolution', 4],
+  ]);
   const lines = useMemo(
     () =>
-      /** @type {Line[]} */ ([
-        {
-          label: 'First response, median',
-          values: pts.map((p) => hours(p.firstResponse.median)),
-          color: COLORS[0] ?? '',
-        },
-        {
-          label: 'First response, p90',
-          values: pts.map((p) => hours(p.firstResponse.p90)),
-          color: COLORS[0] ?? '',
-          dashed: true,
-        },
-        {
-          label: 'Resolution, median',
-          values: pts.map((p) => hours(p.resolution.median)),
-          color: COLORS[4] ?? '',
-        },
-        {
-          label: 'Resolution, p90',
-          values: pts.map((p) => hours(p.resolution.p90)),
-          color: COLORS[4] ?? '',
-          dashed: true,
-        },
-      ]),
+      /** @type {Line[]} */ (
+        metrics.flatMap(([key, name, color]) => [
+          {
+            label: `${name}, median`,
+            values: pts.map((p) => hours(p[key].median)),
+            color: COLORS[color] ?? '',
+          },
+          {
+            label: `${name}, p90`,
+            values: pts.map((p) => hours(p[key].p90)),
+            color: COLORS[color] ?? '',
+            dashed: true,
+          },
+        ])
+      ),
     [data],
   );
   const t = only(data)?.total;
+  const business = data.time === 'business';
+  const stats = metrics.flatMap(([key, name]) => [
+    { key, name: `${name}, median`, stat: /** @type {'median' | 'p90'} */ ('median') },
+    { key, name: `${name}, p90`, stat: /** @type {'median' | 'p90'} */ ('p90') },
+  ]);
   return html`<${SeriesSection}
     id="times"
-    title="First response and resolution"
+    title=${business ? 'Response and resolution times, business hours' : 'Response and resolution times'}
     data=${data}
     csv=${csv}
-    totals=${[
-      { label: 'First response, median', value: (/** @type {any} */ x) => duration(x.firstResponse.median) },
-      { label: 'First response, p90', value: (/** @type {any} */ x) => duration(x.firstResponse.p90) },
-      { label: 'Resolution, median', value: (/** @type {any} */ x) => duration(x.resolution.median) },
-      { label: 'Resolution, p90', value: (/** @type {any} */ x) => duration(x.resolution.p90) },
-    ]}
+    totals=${stats.map((m) => ({ label: m.name, value: (/** @type {any} */ x) => duration(x[m.key][m.stat]) }))}
     lines=${lines}
     format=${(/** @type {number} */ v) => `${v}h`}
-    summary=${`Response times in hours per ${data.bucket} from ${data.from} to ${data.to}: first response median ${duration(t?.firstResponse.median)}, p90 ${duration(t?.firstResponse.p90)}; resolution median ${duration(t?.resolution.median)}, p90 ${duration(t?.resolution.p90)}.`}
-    columns=${[
-      {
-        label: 'First response, median',
-        value: (/** @type {number} */ i) => duration(pts[i]?.firstResponse.median),
-      },
-      {
-        label: 'First response, p90',
-        value: (/** @type {number} */ i) => duration(pts[i]?.firstResponse.p90),
-      },
-      {
-        label: 'Resolution, median',
-        value: (/** @type {number} */ i) => duration(pts[i]?.resolution.median),
-      },
-      { label: 'Resolution, p90', value: (/** @type {number} */ i) => duration(pts[i]?.resolution.p90) },
-    ]}
+    summary=${`Response times in ${business ? 'business ' : ''}hours per ${data.bucket} from ${data.from} to ${data.to}: ${metrics
+      .map(
+        ([key, name]) =>
+          `${name.toLowerCase()} median ${duration(t?.[key].median)}, p90 ${duration(t?.[key].p90)}`,
+      )
+      .join('; ')}.`}
+    columns=${stats.map((m) => ({
+      label: m.name,
+      value: (/** @type {number} */ i) => duration(pts[i]?.[m.key][m.stat]),
+    }))}
   />`;
 }
 

@@ -10,7 +10,7 @@ import { navigate } from './router.js';
 
 /**
  * @typedef {{ id: string, name: string, role: string }} Org
- * @typedef {{ from: string, to: string, bucket: string, team: string, category: string, source: string, compare: boolean }} Choice
+ * @typedef {{ from: string, to: string, bucket: string, team: string, category: string, source: string, compare: boolean, time: string }} Choice
  * @typedef {{ volume: any, times: any, sla: any, reopens: any, csat: any, workload: any, heatmap: any }} Report
  */
 
@@ -34,6 +34,8 @@ function choiceOf(search) {
     category: q.get('category') ?? '',
     source: q.get('source') ?? '',
     compare: q.get('compare') === 'true',
+    // Response times in calendar time, or in the working hours of each ticket's SLA calendar.
+    time: q.get('time') === 'business' ? 'business' : 'calendar',
   };
 }
 
@@ -50,6 +52,7 @@ function queryOf(c, series) {
   if (series) {
     q.set('bucket', c.bucket);
     if (c.compare) q.set('compare', 'true');
+    if (c.time === 'business') q.set('time', 'business');
   }
   return q;
 }
@@ -222,6 +225,13 @@ function Controls({ choice, report, teams, categories, onChoose }) {
       <select value=${choice.source} onChange=${(/** @type {Event} */ e) => onChoose({ source: value(e) })}>
         <option value="">All origins</option>
         ${SOURCES.map((s) => html`<option value=${s}>${label(s)}</option>`)}
+      </select></label
+    >
+    <label class="field"
+      >Durations in
+      <select value=${choice.time} onChange=${(/** @type {Event} */ e) => onChoose({ time: value(e) })}>
+        <option value="calendar">Calendar time</option>
+        <option value="business">Business hours</option>
       </select></label
     >
     <label class="check"

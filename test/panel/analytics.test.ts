@@ -126,6 +126,47 @@ describe('analytics dashboards', () => {
     expect(await seriousViolations(admin)).toEqual([]);
   });
 
+  it('shows first response, next response and resolution, in calendar time or business hours', async () => {
+    const page = await signedIn('admin');
+    await page.goto(`/o/${orgId}/analytics`);
+    await settled(page);
+    const duration = (page: Page, label: string) => total(page, 'times', label);
+    const calendar = (await apiJson(page, 'response-times')).series[0].total;
+    expect(calendar.nextResponse.count, 'the demo conversations have answered follow-ups').toBeGreaterThan(0);
+    const shown = {
+      first: await duration(page, 'First response, median'),
+      next: await duration(page, 'Next response, median'),
+      nextP90: await duration(page, 'Next response, p90'),
+    };
+    expect(shown.next).not.toBe('–');
+    expect(shown.nextP90).not.toBe('–');
+    // Six lines: a median and a p90 for each of the three times.
+    const chart = page.locator('[data-dashboard="times"] [role="img"]');
+    expect(await chart.getAttribute('aria-label')).toContain('next response median');
+
+    await page.getByLabel('Durations in').selectOption('business');
+    await page.waitForURL(/time=business/);
+    await settled(page);
+    await page.getByRole('heading', { name: 'Response and resolution times, business hours' }).waitFor();
+    const business = await apiJson(page, 'response-times?time=business');
+    expect(business.time).toBe('business');
+    expect(business.series[0].total.nextResponse.count).toBe(calendar.nextResponse.count);
+    // The demo workspace counts SLA time in office hours: nights and weekends drop out, so a
+    // figure shown changes (and the table is the API's).
+    const table = page.locator('[data-dashboard="times"] details');
+    await table.locator('summary').click();
+    const header = await table.locator('thead th').allTextContents();
+    const col = header.indexOf('Next response, median');
+    expect(col).toBeGreaterThan(0);
+    const again = {
+      first: await duration(page, 'First response, median'),
+      next: await duration(page, 'Next response, median'),
+    };
+    expect(again).not.toEqual({ first: shown.first, next: shown.next });
+    const csv = await page.request.get(`/v1/orgs/${orgId}/analytics/response-times?time=business&format=csv`);
+    expect((await csv.text()).split('\r\n')[0]).toContain('nextResponse.p90');
+  });
+
   it('downloads each dashboard as the API CSV', async () => {
     for (const [dashboard, path] of [
       ['volume', 'volume'],
