@@ -1,6 +1,6 @@
 import { type ChildProcess, execFile, spawn } from 'node:child_process';
 import { once } from 'node:events';
-import { cpSync, mkdtempSync, rmSync, symlinkSync } from 'node:fs';
+import { cpSync, mkdtempSync, readFileSync, rmSync, symlinkSync } from 'node:fs';
 import { createServer, type IncomingHttpHeaders, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { tmpdir } from 'node:os';
@@ -13,7 +13,7 @@ import { withTenant } from '../db/tenant.js';
 import { createSubscription } from '../db/webhooks.js';
 import { createSecretBox } from '../lib/secret-box.js';
 import { randomSecretKey } from '../lib/secret-key.js';
-import { startTelemetry, telemetrySettings } from '../lib/telemetry.js';
+import { startTelemetry, telemetryEnvSchema, telemetrySettings } from '../lib/telemetry.js';
 import { contextFromTraceparent, currentTraceparent } from '../lib/trace-context.js';
 import { useTestDb } from './support/db.js';
 import { makeOrg } from './support/fixtures.js';
@@ -154,6 +154,14 @@ describe('tracing settings', () => {
     expect(() => telemetrySettings({ OTEL_EXPORTER_OTLP_ENDPOINT: 'collector:4318' }, 'x')).toThrow(
       /OTEL_EXPORTER_OTLP_ENDPOINT/,
     );
+  });
+
+  it("are all in the README's tracing table", () => {
+    const readme = readFileSync(join(ROOT, 'README.md'), 'utf8');
+    const section = readme.slice(readme.indexOf('\n## Tracing (OpenTelemetry)'));
+    const table = section.slice(0, section.indexOf('\n## ', 1));
+    const documented = [...table.matchAll(/^\|\s*`([A-Z0-9_]+)`/gm)].map((m) => m[1]);
+    expect(documented).toEqual(expect.arrayContaining(Object.keys(telemetryEnvSchema.shape)));
   });
 
   it('loads nothing when off, and the trace helpers then carry nothing', async () => {
