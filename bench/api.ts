@@ -1,20 +1,14 @@
 import type { ChildProcess } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
-import { mkdtempSync, rmSync } from 'node:fs';
-import { tmpdir } from 'node:os';
-import { join } from 'node:path';
 import { createApiToken } from '../db/api-tokens.js';
 import { SYSTEM } from '../db/changes.js';
 import { createOrganization } from '../db/organizations.js';
-import { createPool, type Pool } from '../db/pool.js';
+import type { Pool } from '../db/pool.js';
 import { withTenant } from '../db/tenant.js';
 import { openTicket } from '../db/tickets.js';
 import { createUser } from '../db/users.js';
-import { startRedis } from '../lib/local-stack/index.js';
-import { freePort } from '../lib/local-stack/ports.js';
-import { alternate, cannon, ROUNDS, serve } from './lib/api-rounds.js';
+import { alternate, cannon, ROUNDS, withApiStack } from './lib/api-rounds.js';
 import type { Benchmark } from './lib/benchmark.js';
-import { withCluster } from './lib/cluster.js';
 import { fmtMs, fmtTps, median, type RoundResult, runRound } from './lib/load.js';
 
 const HEALTH_CONNECTIONS = 50;
@@ -76,125 +70,97 @@ async function makeOrgs(pool: Pool): Promise<Org[]> {
 }
 
 async function run(log: (msg: string) => void): Promise<void> {
-  await withCluster(log, async (pgh) => {
-    const redisDir = mkdtempSync(join(tmpdir(), 'gamemod-bench-redis-'));
-    const redis = await startRedis({
-      dir: redisDir,
-      port: await freePort(),
-      install: true,
-      durable: false,
-      log,
-    });
-    const pool = createPool({
-      url: pgh.urlFor('app'),
-      max: TICKET_CONNECTIONS,
-      statementTimeoutMs: 10_000,
-      connectTimeoutMs: 5_000,
-      applicationName: 'gamemod-bench-db',
-    });
-    const children: ChildProcess[] = [];
-    try {
-      const orgs = await makeOrgs(pool);
-      const bare = await serve('bare', {});
-      const app = await serve('app', {
-        DB_URL: pgh.urlFor('app'),
-        REDIS_URL: redis.url,
-        POOL_MAX: String(TICKET_CONNECTIONS),
-      });
-      children.push(bare.child, app.child);
+  await withApiStack(log, TICKET_CONNECTIONS, async ({ pool, serveApp, serveBare }) => {
+    const orgs = await makeOrgs(pool);
+    const bare = await serveBare();
+    const app = await serveApp();
 
-      log(`GET /health: ${HEALTH_CONNECTIONS} connections, servers in their own processes, autocannon here`);
-      const cpu = { bare: [] as number[], app: [] as number[] };
-      const [bareMed, appMed] = await alternate(log, [
-        {
-          name: 'node:http  ',
-          round: (s) =>
-            measured(bare.child, cpu.bare, () =>
-              cannon({ url: `http://127.0.0.1:${bare.port}/health`, connections: HEALTH_CONNECTIONS }, s),
-            ),
-        },
-        {
-          name: 'full API   ',
-          round: (s) =>
-            measured(app.child, cpu.app, () =>
-              cannon({ url: `http://127.0.0.1:${app.port}/health`, connections: HEALTH_CONNECTIONS }, s),
-            ),
-        },
-      ]);
-      const healthRatio = (appMed as RoundResult).tps / (bareMed as RoundResult).tps;
-      // The warm-up round is in the lists too; the median leaves it no weight.
-      const cpuRatio = median(cpu.bare) / median(cpu.app);
+    log(`GET /health: ${HEALTH_CONNECTIONS} connections, servers in their own processes, autocannon here`);
+    const cpu = { bare: [] as number[], app: [] as number[] };
+    const [bareMed, appMed] = await alternate(log, [
+      {
+        name: 'node:http  ',
+        round: (s) =>
+          measured(bare.child, cpu.bare, () =>
+            cannon({ url: `http://127.0.0.1:${bare.port}/health`, connections: HEALTH_CONNECTIONS }, s),
+          ),
+      },
+      {
+        name: 'full API   ',
+        round: (s) =>
+          measured(app.child, cpu.app, () =>
+            cannon({ url: `http://127.0.0.1:${app.port}/health`, connections: HEALTH_CONNECTIONS }, s),
+          ),
+      },
+    ]);
+    const healthRatio = (appMed as RoundResult).tps / (bareMed as RoundResult).tps;
+    // The warm-up round is in the lists too; the median leaves it no weight.
+    const cpuRatio = median(cpu.bare) / median(cpu.app);
 
-      log(`ticket opens: ${TICKET_CONNECTIONS} connections over ${ORGS} orgs (one API token each)`);
-      const body = JSON.stringify({ subject: SUBJECT, body: BODY });
-      let next = 0;
-      const [dbMed, apiMed] = await alternate(log, [
-        {
-          name: 'db/ openTicket          ',
-          round: (s) =>
-            runRound(TICKET_CONNECTIONS, s * 1000, (loop) => {
-              const org = orgs[loop % ORGS] as Org;
-              return withTenant(pool, org.orgId, (tx) =>
-                openTicket(
-                  tx,
-                  { subject: SUBJECT, body: BODY, origin: 'api' },
-                  { type: 'token', id: org.tokenId },
-                ),
-              );
-            }),
-        },
-        {
-          name: 'POST /v1/.../tickets    ',
-          round: (s) =>
-            cannon(
-              {
-                url: `http://127.0.0.1:${app.port}`,
-                connections: TICKET_CONNECTIONS,
-                // Each connection speaks for one org, as the db/ loops do.
-                setupClient: (client) => {
-                  const org = orgs[next++ % ORGS] as Org;
-                  client.setRequests([
-                    {
-                      method: 'POST',
-                      path: `/v1/orgs/${org.orgId}/tickets`,
-                      headers: { authorization: `Bearer ${org.token}`, 'content-type': 'application/json' },
-                      body,
-                    },
-                  ]);
-                },
+    log(`ticket opens: ${TICKET_CONNECTIONS} connections over ${ORGS} orgs (one API token each)`);
+    const body = JSON.stringify({ subject: SUBJECT, body: BODY });
+    let next = 0;
+    const [dbMed, apiMed] = await alternate(log, [
+      {
+        name: 'db/ openTicket          ',
+        round: (s) =>
+          runRound(TICKET_CONNECTIONS, s * 1000, (loop) => {
+            const org = orgs[loop % ORGS] as Org;
+            return withTenant(pool, org.orgId, (tx) =>
+              openTicket(
+                tx,
+                { subject: SUBJECT, body: BODY, origin: 'api' },
+                { type: 'token', id: org.tokenId },
+              ),
+            );
+          }),
+      },
+      {
+        name: 'POST /v1/.../tickets    ',
+        round: (s) =>
+          cannon(
+            {
+              url: `http://127.0.0.1:${app.port}`,
+              connections: TICKET_CONNECTIONS,
+              // Each connection speaks for one org, as the db/ loops do.
+              setupClient: (client) => {
+                const org = orgs[next++ % ORGS] as Org;
+                client.setRequests([
+                  {
+                    method: 'POST',
+                    path: `/v1/orgs/${org.orgId}/tickets`,
+                    headers: { authorization: `Bearer ${org.token}`, 'content-type': 'application/json' },
+                    body,
+                  },
+                ]);
               },
-              s,
-            ),
-        },
-      ]);
-      const db = dbMed as RoundResult;
-      const api = apiMed as RoundResult;
-      const tpsRatio = api.tps / db.tps;
-      const p99Ratio = api.p99Ms / db.p99Ms;
+            },
+            s,
+          ),
+      },
+    ]);
+    const db = dbMed as RoundResult;
+    const api = apiMed as RoundResult;
+    const tpsRatio = api.tps / db.tps;
+    const p99Ratio = api.p99Ms / db.p99Ms;
 
-      log(`median of ${ROUNDS} rounds:`);
-      log(
-        `  GET /health  node:http ${fmtTps((bareMed as RoundResult).tps)}   full API ${fmtTps((appMed as RoundResult).tps)}`,
-      );
-      log(
-        `  ratio ${healthRatio.toFixed(2)} (target ≥ ${HEALTH_TARGET}): ${healthRatio >= HEALTH_TARGET ? 'PASS' : 'FAIL'}`,
-      );
-      log(
-        `  server CPU per request: node:http ${median(cpu.bare).toFixed(1)} µs, full API ${median(cpu.app).toFixed(1)} µs ` +
-          `(the req/s a dedicated core would give: ratio ${cpuRatio.toFixed(2)}, for information)`,
-      );
-      log(`  tickets  db/ ${fmtTps(db.tps)} p50 ${fmtMs(db.p50Ms)} p99 ${fmtMs(db.p99Ms)}`);
-      log(`           API ${fmtTps(api.tps)} p50 ${fmtMs(api.p50Ms)} p99 ${fmtMs(api.p99Ms)}`);
-      log(
-        `  ratio ${tpsRatio.toFixed(2)} (target ≥ ${TICKETS_TARGET}), p99 ×${p99Ratio.toFixed(2)} (target ≤ ${P99_TARGET}): ` +
-          (tpsRatio >= TICKETS_TARGET && p99Ratio <= P99_TARGET ? 'PASS' : 'FAIL'),
-      );
-    } finally {
-      for (const c of children) c.kill('SIGKILL');
-      await pool.end().catch(() => {});
-      await redis.stop({ kill: true }).catch(() => {});
-      rmSync(redisDir, { recursive: true, force: true });
-    }
+    log(`median of ${ROUNDS} rounds:`);
+    log(
+      `  GET /health  node:http ${fmtTps((bareMed as RoundResult).tps)}   full API ${fmtTps((appMed as RoundResult).tps)}`,
+    );
+    log(
+      `  ratio ${healthRatio.toFixed(2)} (target ≥ ${HEALTH_TARGET}): ${healthRatio >= HEALTH_TARGET ? 'PASS' : 'FAIL'}`,
+    );
+    log(
+      `  server CPU per request: node:http ${median(cpu.bare).toFixed(1)} µs, full API ${median(cpu.app).toFixed(1)} µs ` +
+        `(the req/s a dedicated core would give: ratio ${cpuRatio.toFixed(2)}, for information)`,
+    );
+    log(`  tickets  db/ ${fmtTps(db.tps)} p50 ${fmtMs(db.p50Ms)} p99 ${fmtMs(db.p99Ms)}`);
+    log(`           API ${fmtTps(api.tps)} p50 ${fmtMs(api.p50Ms)} p99 ${fmtMs(api.p99Ms)}`);
+    log(
+      `  ratio ${tpsRatio.toFixed(2)} (target ≥ ${TICKETS_TARGET}), p99 ×${p99Ratio.toFixed(2)} (target ≤ ${P99_TARGET}): ` +
+        (tpsRatio >= TICKETS_TARGET && p99Ratio <= P99_TARGET ? 'PASS' : 'FAIL'),
+    );
   });
 }
 

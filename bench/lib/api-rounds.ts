@@ -1,6 +1,12 @@
 import { type ChildProcess, fork } from 'node:child_process';
+import { mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import autocannon from 'autocannon';
+import { createPool, type Pool } from '../../db/pool.js';
+import { startRedis } from '../../lib/local-stack/index.js';
+import { freePort } from '../../lib/local-stack/ports.js';
+import { withCluster } from './cluster.js';
 import { fmtRound, medianOf, type RoundResult } from './load.js';
 
 // The HTTP side of the API benchmarks: the app in a child process (bench/lib/api-server.ts), so
@@ -12,7 +18,7 @@ export const ROUNDS = 3;
 export const ROUND_S = 3;
 
 /** Starts the server half (bench/lib/api-server.ts) in a child process; resolves with its port. */
-export async function serve(
+async function serve(
   kind: 'bare' | 'app',
   env: Record<string, string>,
 ): Promise<{ port: number; child: ChildProcess }> {
@@ -59,4 +65,61 @@ export async function alternate(
     }
   }
   return results.map(medianOf);
+}
+
+export interface ApiStack {
+  /** A pool for the benchmark's own `db/` calls (the baseline side). */
+  pool: Pool;
+  /** Starts the server half with this stack's database and Redis; killed when the stack ends. */
+  serveApp(): Promise<{ port: number; child: ChildProcess }>;
+  serveBare(): Promise<{ port: number; child: ChildProcess }>;
+}
+
+/**
+ * A private Postgres cluster and Redis, a `poolMax` pool on the cluster, and the servers `fn`
+ * starts, all stopped afterwards whether `fn` succeeds or throws.
+ */
+export async function withApiStack(
+  log: (msg: string) => void,
+  poolMax: number,
+  fn: (stack: ApiStack) => Promise<void>,
+): Promise<void> {
+  await withCluster(log, async (pgh) => {
+    const redisDir = mkdtempSync(join(tmpdir(), 'gamemod-bench-redis-'));
+    const redis = await startRedis({
+      dir: redisDir,
+      port: await freePort(),
+      install: true,
+      durable: false,
+      log,
+    });
+    const pool = createPool({
+      url: pgh.urlFor('app'),
+      max: poolMax,
+      statementTimeoutMs: 10_000,
+      connectTimeoutMs: 5_000,
+      applicationName: 'gamemod-bench-db',
+    });
+    const children: ChildProcess[] = [];
+    const started = async (s: Promise<{ port: number; child: ChildProcess }>) => {
+      const server = await s;
+      children.push(server.child);
+      return server;
+    };
+    try {
+      await fn({
+        pool,
+        serveApp: () =>
+          started(
+            serve('app', { DB_URL: pgh.urlFor('app'), REDIS_URL: redis.url, POOL_MAX: String(poolMax) }),
+          ),
+        serveBare: () => started(serve('bare', {})),
+      });
+    } finally {
+      for (const c of children) c.kill('SIGKILL');
+      await pool.end().catch(() => {});
+      await redis.stop({ kill: true }).catch(() => {});
+      rmSync(redisDir, { recursive: true, force: true });
+    }
+  });
 }
