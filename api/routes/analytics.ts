@@ -241,6 +241,7 @@ export const analyticsRoutes: FastifyPluginAsyncZod = async (app) => {
             groupBy: q.groupBy,
             previousFrom,
             before: name === 'volume',
+            countsOnly: name === 'volume',
           });
           const split = splitRows(rows, kinds);
           const period = (from: string, to: string, sums: Sums[][], start: Map<string | null, number>) => {
