@@ -59,8 +59,10 @@ export async function startTracing(serviceName: string): Promise<Telemetry> {
         },
       }),
       // Only inside a trace: the relay's polling, BullMQ's blocking reads and the pool's idle
-      // checks would otherwise each start a trace of their own, several a second.
-      new PgInstrumentation({ requireParentSpan: true }),
+      // checks would otherwise each start a trace of their own, several a second. No span per
+      // pool checkout: two more spans per transaction, and a wait for a connection already shows
+      // as the gap before its BEGIN.
+      new PgInstrumentation({ requireParentSpan: true, ignoreConnectSpans: true }),
       new IORedisInstrumentation({ requireParentSpan: true }),
     ],
   });
