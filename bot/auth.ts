@@ -8,6 +8,7 @@ import { type Tx, withTenant } from '../db/tenant.js';
 import { upsertDiscordUser } from '../db/users.js';
 import { AppError } from '../lib/errors.js';
 import type { BotDeps } from './context.js';
+import { refuse } from './say.js';
 
 /** The Discord person behind an interaction or message, as much as the bot needs of them. */
 export interface DiscordPerson {
@@ -21,13 +22,9 @@ export interface DiscordPerson {
   discordPermissions?: bigint | null;
 }
 
-export const NOT_SET_UP =
-  'This server is not set up with GameMod yet. A server admin runs `/setup link` (with a code from the panel) or `/setup create` first.';
-
 /** The org a guild belongs to, from a short-lived cache in front of gm_org_for_guild. */
 export async function orgOf(deps: BotDeps, guildId: string | null): Promise<string> {
-  if (!guildId)
-    throw new AppError('bad_request', 'GameMod commands work in a server, not in direct messages.');
+  if (!guildId) throw refuse('bad_request', 'refuse.inServer');
   const cached = deps.orgs.lookup(guildId);
   let orgId: string | null;
   if (cached.hit) orgId = cached.value;
@@ -36,7 +33,7 @@ export async function orgOf(deps: BotDeps, guildId: string | null): Promise<stri
     // Unlinked guilds are cached briefly, so a fresh /setup shows up within seconds.
     deps.orgs.set(guildId, orgId, orgId ? 60_000 : 5_000);
   }
-  if (!orgId) throw new AppError('not_found', NOT_SET_UP);
+  if (!orgId) throw refuse('not_found', 'refuse.notSetUp');
   return orgId;
 }
 
@@ -159,9 +156,8 @@ export async function whoAndTicketHere(
   const { who, value: ticket } = await resolveWhoThen(deps, guildId, person, requestId, {}, (tx) =>
     channelId ? ticketForChannel(tx, channelId) : Promise.resolve(undefined),
   );
-  if (!channelId) throw new AppError('bad_request', 'Run this inside a ticket thread or channel.');
-  if (!ticket)
-    throw new AppError('not_found', 'This is not a ticket thread or channel. Run it inside a ticket.');
+  if (!channelId) throw refuse('bad_request', 'refuse.runInTicket');
+  if (!ticket) throw refuse('not_found', 'refuse.notTicket');
   return { who, ticket };
 }
 
@@ -172,10 +168,7 @@ export function profileOf(p: DiscordPerson) {
 /** Throws a clear refusal unless the person holds the permission. */
 export function requirePermission(who: Who, permission: Permission): Actor & { type: 'user' } {
   if (!who.staff || !who.permissions.has(permission)) {
-    throw new AppError(
-      'forbidden',
-      `You need the \`${permission}\` permission for this. Ask an admin to map one of your Discord roles to a GameMod role that has it.`,
-    );
+    throw refuse('forbidden', 'refuse.permission', { permission });
   }
   return who.staff;
 }
@@ -190,6 +183,6 @@ export async function guildOf(tx: Tx, guildId: string): Promise<Guild> {
   try {
     return await getGuild(tx, guildId);
   } catch {
-    throw new AppError('not_found', NOT_SET_UP);
+    throw refuse('not_found', 'refuse.notSetUp');
   }
 }

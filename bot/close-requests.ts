@@ -2,10 +2,11 @@ import type { ButtonInteraction, ChatInputCommandInteraction } from 'discord.js'
 import { z } from 'zod';
 import { answerCloseRequest, requestClose } from '../db/close-requests.js';
 import { withTenant } from '../db/tenant.js';
-import { AppError } from '../lib/errors.js';
+import { t as say } from '../lib/i18n/messages.js';
 import { playerActor, requirePermission, resolveWho, whoAndTicketHere } from './auth.js';
 import { personOf } from './discord-api.js';
 import { type ComponentHandler, type Ctx, respond } from './handler.js';
+import { localeOf, refuse } from './say.js';
 
 /**
  * `/ticket close-request [reason] [after]` and the player's Confirm / Decline buttons. A slash
@@ -25,10 +26,7 @@ export function parseAfter(text: string): number {
   const m = DURATION.exec(text);
   const minutes = m ? Number(m[1]) * (UNIT_MINUTES[(m[2] ?? 'm')[0]?.toLowerCase() ?? 'm'] ?? 1) : Number.NaN;
   if (!Number.isInteger(minutes) || minutes < 1 || minutes > MAX_MINUTES)
-    throw new AppError(
-      'validation_failed',
-      '“after” is a wait like 30m, 2h or 3d: from 1 minute to 30 days.',
-    );
+    throw refuse('validation_failed', 'closeRequest.after');
   return minutes;
 }
 
@@ -44,13 +42,9 @@ export async function requestCloseFromDiscord(i: ChatInputCommandInteraction, ct
   const afterText = i.options.getString('after');
   const afterMinutes = afterText ? parseAfter(afterText) : undefined;
   const reason = i.options.getString('reason')?.trim() || undefined;
-  if (reason && reason.length > 500)
-    throw new AppError('validation_failed', 'The reason is too long: at most 500 characters.');
+  if (reason && reason.length > 500) throw refuse('validation_failed', 'refuse.reasonTooLong');
   if (!ticket.requesterDiscordId)
-    throw new AppError(
-      'invalid_transition',
-      `The player of ticket #${ticket.number} is not on Discord and cannot answer here; close it with \`/ticket close\`.`,
-    );
+    throw refuse('invalid_transition', 'closeRequest.notOnDiscord', { number: ticket.number });
   const request = await withTenant(ctx.deps.pool, who.orgId, (tx) =>
     requestClose(
       tx,
@@ -59,7 +53,11 @@ export async function requestCloseFromDiscord(i: ChatInputCommandInteraction, ct
     ),
   );
   const due = Math.floor(new Date(request.dueAt).getTime() / 1000);
-  return `Asked <@${ticket.requesterDiscordId}> to confirm closing ticket #${ticket.number}. Without an answer it closes <t:${due}:R>; a reply from them or a reopen withdraws the request.`;
+  return say(localeOf(i), 'closeRequest.asked', {
+    player: ticket.requesterDiscordId,
+    number: ticket.number,
+    when: `<t:${due}:R>`,
+  });
 }
 
 const buttonArgs = z.tuple([z.uuid(), z.enum(['yes', 'no'])]);
@@ -70,7 +68,7 @@ export const closeRequestButton: ComponentHandler<ButtonInteraction> = {
   ack: 'defer',
   async execute(i, ctx, args) {
     const parsed = buttonArgs.safeParse(args.slice(0, 2));
-    if (!parsed.success) throw new AppError('bad_request', 'This button is not valid any more.');
+    if (!parsed.success) throw refuse('bad_request', 'error.staleButton');
     const [requestId, answer] = parsed.data;
     const who = await resolveWho(ctx.deps, i.guildId, personOf(i), ctx.requestId, { join: false });
     const { ticket } = await withTenant(ctx.deps.pool, who.orgId, async (tx) =>
@@ -78,9 +76,9 @@ export const closeRequestButton: ComponentHandler<ButtonInteraction> = {
     );
     await respond(
       i,
-      answer === 'yes'
-        ? `Thanks! Ticket #${ticket.number} is closed.`
-        : `Got it: ticket #${ticket.number} stays open, and staff have been told you still need help.`,
+      say(localeOf(i), answer === 'yes' ? 'closeRequest.confirmed' : 'closeRequest.declined', {
+        number: ticket.number,
+      }),
     );
   },
 };

@@ -7,16 +7,14 @@ import type { Locale } from '../lib/i18n/locales.js';
 import { t as say } from '../lib/i18n/messages.js';
 import { playerActor, type Who } from './auth.js';
 import type { Ctx } from './handler.js';
+import { refuse } from './say.js';
 
 /** Staff with tickets.close, or the player who opened the ticket. */
 export async function closeActor(ctx: Ctx, who: Who, ticket: DiscordTicket): Promise<Actor> {
   if (who.staff && who.permissions.has('tickets.close')) return who.staff;
   if (ticket.requesterDiscordId === who.person.id)
     return withTenant(ctx.deps.pool, who.orgId, (tx) => playerActor(tx, who.person));
-  throw new AppError(
-    'forbidden',
-    'Only staff with the `tickets.close` permission or the ticket’s owner can close it.',
-  );
+  throw refuse('forbidden', 'refuse.closePermission');
 }
 
 /**
@@ -33,11 +31,18 @@ export async function closeTicketFlow(
 ): Promise<{ warnings: string[] }> {
   const actor = await closeActor(ctx, who, ticket);
   if (ticket.status === 'closed')
-    throw new AppError('invalid_transition', `Ticket #${ticket.number} is already closed.`);
+    throw refuse('invalid_transition', 'refuse.alreadyClosed', { number: ticket.number });
   await withTenant(ctx.deps.pool, who.orgId, (tx) =>
     close(tx, { ticketId: ticket.id, ...(reason ? { reason } : {}) }, actor),
   );
   return { warnings: [] };
+}
+
+/** What the closer is told, with anything the close could not do. */
+export function closedText(locale: Locale, number: number, warnings: string[]): string {
+  return warnings.length
+    ? say(locale, 'ticket.closedWithNote', { number, warnings: warnings.join('; ') })
+    : say(locale, 'ticket.closed', { number });
 }
 
 /** Reopens: the change only; the workers unlock the thread and say so in it. */
@@ -63,8 +68,7 @@ export async function rateFlow(
     throw new AppError('forbidden', say(locale, 'rating.onlyRequester'));
   if (!Number.isInteger(rating) || rating < 1 || rating > 5)
     throw new AppError('validation_failed', say(locale, 'rating.range'));
-  if (comment && comment.length > 1000)
-    throw new AppError('validation_failed', 'The comment is too long: at most 1,000 characters.');
+  if (comment && comment.length > 1000) throw refuse('validation_failed', 'refuse.commentTooLong');
   await withTenant(ctx.deps.pool, who.orgId, async (tx) => {
     const player = await playerActor(tx, who.person);
     await rate(tx, { ticketId: ticket.id, rating, ...(comment ? { comment } : {}) }, player);

@@ -12,12 +12,37 @@ import type { Locale } from '../lib/i18n/locales.js';
 import { t as say } from '../lib/i18n/messages.js';
 import { orgOf } from './auth.js';
 import type { BotDeps } from './context.js';
+import { refuse } from './say.js';
 
 /** Asked when a category has no questions of its own (or when no category is chosen). */
 export const DEFAULT_QUESTIONS: Question[] = [
-  { key: 'subject', label: 'What is it about?', style: 'short', required: true, maxLength: 100 },
-  { key: 'details', label: 'Tell us more', style: 'paragraph', required: false, maxLength: 2000 },
+  {
+    key: 'subject',
+    label: say('en-US', 'form.subjectLabel'),
+    style: 'short',
+    required: true,
+    maxLength: 100,
+  },
+  {
+    key: 'details',
+    label: say('en-US', 'form.detailsLabel'),
+    style: 'paragraph',
+    required: false,
+    maxLength: 2000,
+  },
 ];
+
+/**
+ * The default questions in the asker's language. A category's own questions are written by the
+ * studio in the language it chose, so they are shown as written.
+ */
+function defaultQuestions(locale: Locale): Question[] {
+  const [subject, details] = DEFAULT_QUESTIONS as [Question, Question];
+  return [
+    { ...subject, label: say(locale, 'form.subjectLabel') },
+    { ...details, label: say(locale, 'form.detailsLabel') },
+  ];
+}
 
 export async function loadCategories(deps: BotDeps, orgId: string): Promise<Category[]> {
   const cached = deps.categories.get(orgId);
@@ -62,11 +87,7 @@ export function categoryForModal(
     const orgId = await orgOf(deps, guildId);
     if (!categoryId) return null;
     const found = (await categoriesForModal(deps, orgId)).find((c) => c.id === categoryId);
-    if (!found)
-      throw new AppError(
-        'not_found',
-        'This ticket category no longer exists. Ask staff to refresh the panel.',
-      );
+    if (!found) throw refuse('not_found', 'open.categoryGone');
     return found;
   });
 }
@@ -96,10 +117,7 @@ async function withinBudget<T>(createdAt: number, fn: () => Promise<T>): Promise
   let timer: NodeJS.Timeout | undefined;
   const left = Math.max(0, createdAt + MODAL_BUDGET_MS - Date.now());
   const budget = new Promise<never>((_, reject) => {
-    timer = setTimeout(
-      () => reject(new AppError('unavailable', 'The ticket form took too long to load; please click again.')),
-      left,
-    );
+    timer = setTimeout(() => reject(refuse('unavailable', 'open.formSlow')), left);
   });
   try {
     return await Promise.race([work, budget]);
@@ -109,9 +127,11 @@ async function withinBudget<T>(createdAt: number, fn: () => Promise<T>): Promise
   }
 }
 
-export function buildForm(category: Category | null, extra = ''): ModalBuilder {
-  const questions = category?.questions.length ? category.questions : DEFAULT_QUESTIONS;
-  const title = `Open a ticket${category ? `: ${category.name}` : ''}`.slice(0, 45);
+export function buildForm(category: Category | null, locale: Locale, extra = ''): ModalBuilder {
+  const questions = category?.questions.length ? category.questions : defaultQuestions(locale);
+  const title = (
+    category ? say(locale, 'form.titleCategory', { category: category.name }) : say(locale, 'form.title')
+  ).slice(0, 45);
   const modal = new ModalBuilder().setCustomId(`gm:form:${category?.id ?? '-'}${extra}`).setTitle(title);
   for (const q of questions.slice(0, 5)) {
     const input = new TextInputBuilder()
@@ -147,15 +167,14 @@ export function readAnswers(i: ModalSubmitInteraction, category: Category | null
     } catch {
       value = '';
     }
-    if (q.required && !value) throw new AppError('validation_failed', `Please answer “${q.label}”.`);
+    if (q.required && !value) throw refuse('validation_failed', 'form.required', { question: q.label });
     const max = q.maxLength ?? 4000;
-    if (value.length > max)
-      throw new AppError('validation_failed', `“${q.label}” is too long: at most ${max} characters.`);
+    if (value.length > max) throw refuse('validation_failed', 'form.tooLong', { question: q.label, max });
     if (q.minLength && value && value.length < q.minLength)
-      throw new AppError('validation_failed', `“${q.label}” needs at least ${q.minLength} characters.`);
+      throw refuse('validation_failed', 'form.tooShort', { question: q.label, min: q.minLength });
     if (value) answers.push({ key: q.key, label: q.label, value });
   }
-  if (answers.length === 0) throw new AppError('validation_failed', 'The form was empty.');
+  if (answers.length === 0) throw refuse('validation_failed', 'form.empty');
   return answers;
 }
 
@@ -165,15 +184,16 @@ export function subjectFrom(answers: Answer[], category: Category | null): strin
   return (category && first?.key !== 'subject' ? `${category.name}: ${text}` : text).slice(0, 200);
 }
 
-export function closeReasonModal(ticketId: string): ModalBuilder {
+export function closeReasonModal(ticketId: string, locale: Locale): ModalBuilder {
   return new ModalBuilder()
     .setCustomId(`gm:closeform:${ticketId}`)
-    .setTitle('Close the ticket')
+    .setTitle(say(locale, 'close.modalTitle'))
     .addComponents(
       new ActionRowBuilder<TextInputBuilder>().addComponents(
         new TextInputBuilder()
           .setCustomId('reason')
-          .setLabel('Reason (optional)')
+          .setLabel(say(locale, 'close.reasonLabel'))
+          .setPlaceholder(say(locale, 'close.reasonPlaceholder'))
           .setStyle(TextInputStyle.Paragraph)
           .setRequired(false)
           .setMaxLength(500),

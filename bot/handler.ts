@@ -13,11 +13,14 @@ import {
   type StringSelectMenuInteraction,
   type UserContextMenuCommandInteraction,
 } from 'discord.js';
-import { AppError, isAppError } from '../lib/errors.js';
+import { isAppError } from '../lib/errors.js';
+import type { Locale } from '../lib/i18n/locales.js';
+import { type MessageKey, t } from '../lib/i18n/messages.js';
 import type { Logger } from '../lib/logger.js';
 import { counter, histogram } from '../lib/metrics.js';
 import type { BotDeps } from './context.js';
 import { explainRefusal } from './refusals.js';
+import { localeOf, Refusal, refusalText, refuse } from './say.js';
 
 /** What a handler runs with: the shared dependencies, this interaction's request id and logger. */
 export interface Ctx {
@@ -83,33 +86,36 @@ export async function respond(
   }
 }
 
-/** Words a user can act on, for failures they can do something about; everything else is generic. */
-export function userMessage(err: unknown, requestId: string): string {
+/**
+ * Words a user can act on, for failures they can do something about; everything else is generic.
+ * In the asker's language where the words are ours; a Discord error's own detail stays as sent.
+ */
+export function userMessage(err: unknown, requestId: string, locale: Locale = 'en-US'): string {
+  const say = (key: MessageKey, params: Record<string, string> = {}) =>
+    t(locale, key, { requestId, ...params });
   // Validation failures name internal field paths ("maxOpenPerPlayer", "addTags.0"): users get
   // only what is wrong.
-  if (isAppError(err) && err.code === 'validation_failed') {
+  if (isAppError(err) && err.code === 'validation_failed' && !(err instanceof Refusal)) {
     const details: { message?: unknown }[] = Array.isArray(err.details) ? err.details : [];
     const msgs = [
       ...new Set(details.map((d) => d.message).filter((m): m is string => typeof m === 'string')),
     ];
-    if (msgs.length) return `That is not accepted: ${msgs.join('; ')}`.slice(0, 1900);
+    if (msgs.length) return say('error.notAccepted', { reasons: msgs.join('; ') }).slice(0, 1900);
   }
-  if (isAppError(err) && err.code !== 'internal' && err.code !== 'unavailable') return err.message;
+  if (isAppError(err) && err.code !== 'internal' && err.code !== 'unavailable')
+    return refusalText(err, locale);
   if (isAppError(err) && err.code === 'unavailable')
-    return `The service is briefly unavailable; please try again in a moment. (request id \`${requestId}\`)`;
+    return err instanceof Refusal ? refusalText(err, locale) : say('error.unavailable');
   if (err instanceof DiscordAPIError) {
     if (err.code === 50013 || err.code === 50001 || err.status === 403)
-      return `I am missing a Discord permission for this (${err.message}). An admin can fix my role's permissions. (request id \`${requestId}\`)`;
-    if (err.code === 10003)
-      return `The ticket's channel no longer exists on Discord. (request id \`${requestId}\`)`;
-    if (err.code === 50035)
-      return `Discord refused the request as invalid (${err.message}). (request id \`${requestId}\`)`;
-    if (err.status >= 500 || err.status === 429)
-      return `Discord is having trouble right now; please try again. (request id \`${requestId}\`)`;
+      return say('error.missingPermission', { detail: err.message });
+    if (err.code === 10003) return say('error.channelGone');
+    if (err.code === 50035) return say('error.discordInvalid', { detail: err.message });
+    if (err.status >= 500 || err.status === 429) return say('error.discordTrouble');
   }
   if (err instanceof HTTPError && (err.status >= 500 || err.status === 429))
-    return `Discord is having trouble right now; please try again. (request id \`${requestId}\`)`;
-  return `Something went wrong on our side. Please try again; if it keeps happening, give staff this request id: \`${requestId}\``;
+    return say('error.discordTrouble');
+  return say('error.generic');
 }
 
 function isAckRefused(err: unknown): boolean {
@@ -150,10 +156,7 @@ export async function runHandler<I extends RepliableInteraction>(
   try {
     // PostgreSQL can't store NUL; refused before any work, so nothing half-happens on Discord.
     if (typedNul(i)) {
-      throw new AppError(
-        'invalid_character',
-        'Text may not contain the NUL character (U+0000); remove it and try again.',
-      );
+      throw refuse('invalid_character', 'error.nul');
     }
     await run(ctx);
     handled.inc({ kind, name, outcome: 'ok' });
@@ -166,7 +169,7 @@ export async function runHandler<I extends RepliableInteraction>(
     if (!i.deferred && !i.replied && isAckRefused(err)) return;
     try {
       // A Discord refusal for a missing permission is told with the permission's name.
-      const shown = userMessage(await explainRefusal(deps.client, err), requestId);
+      const shown = userMessage(await explainRefusal(deps.client, err), requestId, localeOf(i));
       if (i.replied && !i.deferred) {
         await i.followUp({ content: shown, flags: MessageFlags.Ephemeral });
       } else {

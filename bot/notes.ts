@@ -1,10 +1,11 @@
 import type { ChatInputCommandInteraction } from 'discord.js';
 import { withTenant } from '../db/tenant.js';
 import { notesWithAuthors } from '../db/ticket-actions.js';
-import { AppError } from '../lib/errors.js';
+import { t as say } from '../lib/i18n/messages.js';
 import { requirePermission, whoAndTicketHere } from './auth.js';
 import { personOf } from './discord-api.js';
 import type { Ctx } from './handler.js';
+import { localeOf, refuse } from './say.js';
 
 /**
  * `/ticket notes [page]`: the ticket's internal notes, to staff who may read tickets (the
@@ -63,22 +64,27 @@ export async function notesAnswer(
   );
   requirePermission(who, 'tickets.read');
   const notes = await withTenant(ctx.deps.pool, who.orgId, (tx) => notesWithAuthors(tx, ticket.id));
-  if (notes.length === 0) return { content: `Ticket #${ticket.number} has no internal notes.`, embeds: [] };
+  const locale = localeOf(i);
+  if (notes.length === 0)
+    return { content: say(locale, 'notes.none', { number: ticket.number }), embeds: [] };
   const pages = notePages(notes);
   const asked = i.options.getInteger('page') ?? 1;
   if (asked < 1 || asked > pages.length)
-    throw new AppError(
-      'validation_failed',
-      `There ${pages.length === 1 ? 'is 1 page' : `are ${pages.length} pages`} of notes; ask for page 1${pages.length > 1 ? ` to ${pages.length}` : ''}.`,
-    );
+    throw refuse('validation_failed', pages.length === 1 ? 'notes.pageOne' : 'notes.pages', {
+      pages: pages.length,
+    });
   return {
     content: '',
     embeds: [
       {
-        title: `Internal notes · ticket #${ticket.number}`.slice(0, 256),
+        title: say(locale, 'notes.title', { number: ticket.number }).slice(0, 256),
         description: pages[asked - 1],
         footer: {
-          text: `Page ${asked} of ${pages.length} · ${notes.length} note${notes.length === 1 ? '' : 's'}, newest first · only you can see this`,
+          text: say(locale, notes.length === 1 ? 'notes.footerOne' : 'notes.footer', {
+            page: asked,
+            pages: pages.length,
+            count: notes.length,
+          }),
         },
       },
     ],

@@ -2,8 +2,8 @@ import { randomUUID } from 'node:crypto';
 import { playerTicketLoad } from '../db/discord-sync.js';
 import { DEFAULT_LIMITS, type Guild } from '../db/guilds.js';
 import type { Tx } from '../db/tenant.js';
-import { AppError } from '../lib/errors.js';
 import type { BotDeps } from './context.js';
+import { refuse } from './say.js';
 
 /**
  * What may stop a player opening a ticket: another open of theirs still in progress (a short
@@ -46,19 +46,18 @@ export async function checkPlayerLimits(
   const cooldown = guild.settings.cooldownSeconds ?? DEFAULT_LIMITS.cooldownSeconds;
   const load = await playerTicketLoad(tx, playerId, { lock });
   if (load.blocked) {
-    throw new AppError(
-      'forbidden',
-      `You cannot open tickets here${load.blockedReason ? `: ${load.blockedReason}.` : '.'} Contact the server's staff if you think this is a mistake.`,
-    );
+    throw load.blockedReason
+      ? refuse('forbidden', 'open.blockedReason', { reason: load.blockedReason })
+      : refuse('forbidden', 'open.blocked');
   }
   if (load.open >= max) {
-    throw new AppError(
-      'limit_reached',
-      `You already have ${load.open} open ticket${load.open === 1 ? '' : 's'} (the limit here is ${max}). Please continue in ${load.open === 1 ? 'it' : 'one of them'}, or wait until staff close one.`,
-    );
+    throw refuse('limit_reached', load.open === 1 ? 'open.limitOne' : 'open.limitMany', {
+      open: load.open,
+      max,
+    });
   }
   if (load.lastCreatedAt) {
     const wait = Math.ceil(cooldown - (Date.now() - load.lastCreatedAt.getTime()) / 1000);
-    if (wait > 0) throw new AppError('rate_limited', `Please wait ${wait} s before opening another ticket.`);
+    if (wait > 0) throw refuse('rate_limited', 'open.cooldown', { seconds: wait });
   }
 }

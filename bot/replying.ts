@@ -5,10 +5,10 @@ import { type DiscordTicket, setDiscordSide, ticketWebhook } from '../db/discord
 import { withTenant } from '../db/tenant.js';
 import { reply } from '../db/tickets.js';
 import { postMessage } from '../lib/discord/rest.js';
-import { AppError } from '../lib/errors.js';
 import { requirePermission, type Who } from './auth.js';
 import { deleteMessage, ensureWebhook, executeWebhook, getChannel } from './discord-api.js';
 import type { Ctx } from './handler.js';
+import { refuse } from './say.js';
 
 /**
  * A staff reply written from Discord (a canned reply, optionally with text): posted through the
@@ -24,12 +24,11 @@ export async function sendStaffReply(
 ): Promise<{ body: string; canned: CannedReply | null }> {
   const actor = requirePermission(who, 'tickets.reply');
   const { deps } = ctx;
-  if (!opts.canned && !opts.text?.trim())
-    throw new AppError('validation_failed', 'Give a canned reply or some text.');
+  if (!opts.canned && !opts.text?.trim()) throw refuse('validation_failed', 'reply.empty');
   if (ticket.status === 'closed')
-    throw new AppError('invalid_transition', `Ticket #${ticket.number} is closed; reopen it first.`);
+    throw refuse('invalid_transition', 'reply.closed', { number: ticket.number });
   const channelId = ticket.discordChannelId;
-  if (!channelId) throw new AppError('bad_request', 'This ticket has no Discord channel.');
+  if (!channelId) throw refuse('bad_request', 'refuse.noChannel');
   const { canned, hook, vars } = await withTenant(deps.pool, who.orgId, async (tx) => ({
     canned: opts.canned ? await getCannedReply(tx, opts.canned) : null,
     hook: await ticketWebhook(tx, ticket.id),
@@ -41,8 +40,7 @@ export async function sendStaffReply(
     opts.text?.trim() ?? '',
   ].filter(Boolean);
   const body = parts.join('\n\n');
-  if (body.length > 2000)
-    throw new AppError('validation_failed', 'The reply is too long for Discord: at most 2,000 characters.');
+  if (body.length > 2000) throw refuse('validation_failed', 'reply.tooLong');
   const asBot = () =>
     postMessage(deps.client.rest, channelId, {
       content: `**${name}:** ${body}`.slice(0, 2000),

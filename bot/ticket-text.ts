@@ -3,6 +3,8 @@ import type { DiscordTicket } from '../db/discord-sync.js';
 import type { TicketMode } from '../db/guilds.js';
 import { actionRows, PRIORITY_LABELS } from '../lib/discord/components.js';
 import { ticketChannelName, ticketThreadName } from '../lib/discord/names.js';
+import type { Locale } from '../lib/i18n/locales.js';
+import { t as say } from '../lib/i18n/messages.js';
 import type { DiscordPerson } from './auth.js';
 import type { MessageBody } from './discord-api.js';
 import type { Answer } from './forms.js';
@@ -69,16 +71,14 @@ export function summaryMessage(
 /** What the person who opened a ticket is told. Never a failure once the ticket exists. */
 export function openedText(
   r: { ticket: Pick<DiscordTicket, 'discordChannelId' | 'number'>; created: boolean; incomplete?: boolean },
+  locale: Locale,
   forWhom?: string,
 ): string {
+  const params = { number: r.ticket.number, link: ticketLink(r.ticket), who: forWhom ?? '' };
   const head = forWhom
-    ? `${r.created ? 'Opened' : 'Already opened'} ticket #${r.ticket.number} for ${forWhom}: ${ticketLink(r.ticket)}`
-    : r.created
-      ? `Your ticket #${r.ticket.number} is open: ${ticketLink(r.ticket)}`
-      : `This request already opened ticket #${r.ticket.number}: ${ticketLink(r.ticket)}`;
-  return r.incomplete
-    ? `${head}\nDiscord had a hiccup while setting it up; the rest follows in a moment, and staff can already see it.`
-    : head;
+    ? say(locale, r.created ? 'open.openedFor' : 'open.alreadyOpenedFor', params)
+    : say(locale, r.created ? 'open.opened' : 'open.alreadyOpened', params);
+  return r.incomplete ? `${head}\n${say(locale, 'open.incomplete')}` : head;
 }
 
 export function ticketLink(t: Pick<DiscordTicket, 'discordChannelId' | 'number'>): string {

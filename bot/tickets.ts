@@ -19,7 +19,6 @@ import { type Tx, withTenant } from '../db/tenant.js';
 import { openTicket } from '../db/tickets.js';
 import { finishOpening, type OpeningState } from '../lib/discord/opening.js';
 import { addThreadMember } from '../lib/discord/rest.js';
-import { AppError } from '../lib/errors.js';
 import { type DiscordPerson, guildOf, orgOf } from './auth.js';
 import {
   createForumPost,
@@ -33,6 +32,7 @@ import {
 import type { Answer } from './forms.js';
 import type { Ctx } from './handler.js';
 import { acquireLock, checkPlayerLimits } from './open-guards.js';
+import { refuse } from './say.js';
 import { channelName, summaryMessage } from './ticket-text.js';
 
 export interface OpenRequest {
@@ -69,8 +69,7 @@ export async function openFromDiscord(ctx: Ctx, req: OpenRequest): Promise<OpenR
   // One open at a time per player and guild (across shards and machines), so two quick clicks
   // cannot both pass the open-ticket limit while the first is still creating its thread.
   const release = await acquireLock(ctx.deps, `opening:${req.guildId}:${req.requester.id}`, 30_000);
-  if (!release)
-    throw new AppError('rate_limited', 'Your previous ticket is still being opened; give it a moment.');
+  if (!release) throw refuse('rate_limited', 'open.inProgress');
   try {
     return await openUnlocked(ctx, req);
   } finally {
@@ -103,7 +102,7 @@ async function openUnlocked(ctx: Ctx, req: OpenRequest): Promise<OpenResult> {
     if (existing) return { existing } as const;
     const guild = await guildOf(tx, req.guildId);
     const category = req.categoryId ? await getCategory(tx, req.categoryId) : null;
-    if (category?.archivedAt) throw new AppError('not_found', 'This ticket category is no longer offered.');
+    if (category?.archivedAt) throw refuse('not_found', 'open.categoryArchived');
     const player = await discordPlayer(tx, req.requester);
     if (!req.openedBy) await checkPlayerLimits(tx, guild, player.id, false);
     const cat = category ? guild.settings.categories?.[category.id] : undefined;
@@ -115,9 +114,13 @@ async function openUnlocked(ctx: Ctx, req: OpenRequest): Promise<OpenResult> {
       (mode === 'thread' ? guild.settings.supportChannelId : undefined);
     const parent = target ?? (mode === 'thread' ? req.channelId : null);
     if (!parent) {
-      throw new AppError(
+      throw refuse(
         'bad_request',
-        `No ${mode === 'forum' ? 'forum' : mode === 'channel' ? 'channel category' : 'support channel'} is set for this category yet. A server admin sets one with \`/setup category\`.`,
+        mode === 'forum'
+          ? 'open.noForum'
+          : mode === 'channel'
+            ? 'open.noChannelCategory'
+            : 'open.noSupportChannel',
       );
     }
     const staffRoles = await staffDiscordRoles(tx, req.guildId);
@@ -187,11 +190,7 @@ async function openUnlocked(ctx: Ctx, req: OpenRequest): Promise<OpenResult> {
       err instanceof DiscordAPIError &&
       (err.code === 10003 || (err.code === 50035 && /parent_id/.test(JSON.stringify(err.rawError))))
     )
-      throw new AppError(
-        'bad_request',
-        'The channel this category opens tickets in no longer exists. A server admin sets a new one with `/setup channels` or `/setup category`.',
-        { cause: err },
-      );
+      throw refuse('bad_request', 'open.parentGone', {}, err);
     throw err;
   });
 
@@ -324,9 +323,8 @@ function finishOpeningNow(ctx: Ctx, orgId: string, claim: string, opening: Openi
 /** The ticket of the thread, post or channel an interaction came from. */
 export async function ticketHere(ctx: Ctx, guildId: string | null, channelId: string | null) {
   const orgId = await orgOf(ctx.deps, guildId);
-  if (!channelId) throw new AppError('bad_request', 'Run this inside a ticket thread or channel.');
+  if (!channelId) throw refuse('bad_request', 'refuse.runInTicket');
   const ticket = await withTenant(ctx.deps.pool, orgId, (tx) => ticketForChannel(tx, channelId));
-  if (!ticket)
-    throw new AppError('not_found', 'This is not a ticket thread or channel. Run it inside a ticket.');
+  if (!ticket) throw refuse('not_found', 'refuse.notTicket');
   return { orgId, ticket };
 }

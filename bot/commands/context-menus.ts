@@ -7,10 +7,12 @@ import {
 } from 'discord.js';
 import { withTenant } from '../../db/tenant.js';
 import { postMessage } from '../../lib/discord/rest.js';
-import { AppError } from '../../lib/errors.js';
+import { pickLocale } from '../../lib/i18n/locales.js';
+import { t as say } from '../../lib/i18n/messages.js';
 import { guildOf, requirePermission, resolveWho } from '../auth.js';
 import { personOf, threadParentOr } from '../discord-api.js';
 import { type CommandHandler, respond } from '../handler.js';
+import { localeOf, refuse } from '../say.js';
 import { ticketLink } from '../ticket-text.js';
 import { openFromDiscord } from '../tickets.js';
 
@@ -50,16 +52,23 @@ export const openAboutMessage: CommandHandler<MessageContextMenuCommandInteracti
       );
       if (alertChannelId) {
         await postMessage(ctx.deps.client.rest, alertChannelId, {
-          content: `New report #${ticket.number} by <@${i.user.id}> about a message by <@${m.author.id}>: ${ticketLink(ticket)}`,
+          // A post into the server's channel: the server's language.
+          content: say(pickLocale(i.guildLocale), 'report.alert', {
+            number: ticket.number,
+            reporter: i.user.id,
+            author: m.author.id,
+            link: ticketLink(ticket),
+          }),
           allowed_mentions: { parse: [] },
         }).catch((err) => ctx.log.warn({ err }, 'could not post the report alert'));
       }
     }
     await respond(
       i,
-      created
-        ? `Thanks, staff will look at it in ticket #${ticket.number}: ${ticketLink(ticket)}`
-        : `This report is already ticket #${ticket.number}: ${ticketLink(ticket)}`,
+      say(localeOf(i), created ? 'report.thanks' : 'report.already', {
+        number: ticket.number,
+        link: ticketLink(ticket),
+      }),
     );
   },
 };
@@ -76,7 +85,7 @@ export const openForUser: CommandHandler<UserContextMenuCommandInteraction> = {
     const who = await resolveWho(ctx.deps, i.guildId, personOf(i), ctx.requestId);
     const staff = requirePermission(who, 'tickets.create');
     const user = i.targetUser;
-    if (user.bot) throw new AppError('validation_failed', 'Bots cannot have tickets.');
+    if (user.bot) throw refuse('validation_failed', 'open.botUser');
     const member = i.targetMember;
     const roleIds = !member
       ? []
@@ -104,7 +113,11 @@ export const openForUser: CommandHandler<UserContextMenuCommandInteraction> = {
     });
     await respond(
       i,
-      `${created ? 'Opened' : 'Already opened'} ticket #${ticket.number} for <@${user.id}>: ${ticketLink(ticket)}`,
+      say(localeOf(i), created ? 'open.openedFor' : 'open.alreadyOpenedFor', {
+        number: ticket.number,
+        who: `<@${user.id}>`,
+        link: ticketLink(ticket),
+      }),
     );
   },
 };

@@ -5,10 +5,11 @@ import { withTenant } from '../../db/tenant.js';
 import { upsertDiscordUser } from '../../db/users.js';
 import { panelHash, panelMessage } from '../../lib/discord/panels.js';
 import { postMessage } from '../../lib/discord/rest.js';
-import { AppError } from '../../lib/errors.js';
+import { t as say } from '../../lib/i18n/messages.js';
 import { profileOf, resolveWho } from '../auth.js';
 import { personOf } from '../discord-api.js';
 import { type CommandHandler, respond } from '../handler.js';
+import { localeOf, refuse } from '../say.js';
 
 const data = new SlashCommandBuilder()
   .setName('panel')
@@ -34,19 +35,11 @@ export const panel: CommandHandler = {
       !who.permissions.has('categories.manage') &&
       !who.permissions.has('guilds.manage')
     )
-      throw new AppError(
-        'forbidden',
-        'You need Manage Server on Discord or the `categories.manage` permission.',
-      );
+      throw refuse('forbidden', 'panel.permission');
     const categories = await withTenant(ctx.deps.pool, who.orgId, (tx) => listCategories(tx));
     ctx.deps.categories.set(who.orgId, categories);
-    if (categories.length === 0)
-      throw new AppError(
-        'bad_request',
-        'There are no ticket categories yet. Add one with `/setup category`.',
-      );
-    if (categories.length > 25)
-      throw new AppError('bad_request', 'A panel offers at most 25 categories; archive some first.');
+    if (categories.length === 0) throw refuse('bad_request', 'panel.noCategories');
+    if (categories.length > 25) throw refuse('bad_request', 'panel.tooMany');
     const style = (i.options.getString('style') ?? (categories.length <= 5 ? 'buttons' : 'select')) as
       | 'buttons'
       | 'select';
@@ -78,6 +71,6 @@ export const panel: CommandHandler = {
         actor,
       ),
     );
-    await respond(i, 'Panel posted.');
+    await respond(i, say(localeOf(i), 'panel.posted'));
   },
 };

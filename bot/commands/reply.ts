@@ -1,9 +1,11 @@
 import { SlashCommandBuilder } from 'discord.js';
+import { t as say } from '../../lib/i18n/messages.js';
 import { whoAndTicketHere } from '../auth.js';
 import { cannedChoices } from '../autocomplete.js';
 import { personOf } from '../discord-api.js';
 import { type CommandHandler, respond } from '../handler.js';
 import { sendStaffReply } from '../replying.js';
+import { localeOf } from '../say.js';
 
 const data = new SlashCommandBuilder()
   .setName('reply')
@@ -30,6 +32,6 @@ export const replyCommand: CommandHandler = {
       canned: i.options.getString('canned'),
       text: i.options.getString('text'),
     });
-    await respond(i, 'Reply sent.');
+    await respond(i, say(localeOf(i), 'reply.sent'));
   },
 };

@@ -1,10 +1,10 @@
 import { SlashCommandBuilder } from 'discord.js';
 import { type DeskStats, deskStats } from '../../db/discord-sync.js';
 import { withTenant } from '../../db/tenant.js';
-import { AppError } from '../../lib/errors.js';
 import { resolveWho } from '../auth.js';
 import { personOf } from '../discord-api.js';
 import { type CommandHandler, respond } from '../handler.js';
+import { refuse } from '../say.js';
 
 const data = new SlashCommandBuilder()
   .setName('stats')
@@ -27,8 +27,7 @@ export const stats: CommandHandler = {
   ack: 'defer',
   async execute(i, ctx) {
     const who = await resolveWho(ctx.deps, i.guildId, personOf(i), ctx.requestId);
-    if (!who.staff)
-      throw new AppError('forbidden', '/stats is for staff: none of your roles is mapped to a GameMod role.');
+    if (!who.staff) throw refuse('forbidden', 'stats.staffOnly');
     const staffId = who.staff.id;
     const lines = await withTenant(ctx.deps.pool, who.orgId, async (tx) => {
       const out = [line('You', await deskStats(tx, { assigneeId: staffId }))];

@@ -1,11 +1,13 @@
 import { SlashCommandBuilder } from 'discord.js';
 import { listCannedReplies } from '../../db/canned-replies.js';
 import { withTenant } from '../../db/tenant.js';
+import { t as say } from '../../lib/i18n/messages.js';
 import { requirePermission, resolveWho } from '../auth.js';
 import { cannedChoices } from '../autocomplete.js';
 import { personOf } from '../discord-api.js';
 import { type CommandHandler, respond } from '../handler.js';
 import { sendStaffReply } from '../replying.js';
+import { localeOf } from '../say.js';
 import { ticketHere } from '../tickets.js';
 
 const data = new SlashCommandBuilder()
@@ -27,7 +29,7 @@ export const tag: CommandHandler = {
     if (name) {
       const { ticket } = await ticketHere(ctx, i.guildId, i.channelId);
       await sendStaffReply(ctx, who, ticket, { canned: name });
-      await respond(i, `Sent \`${name}\`.`);
+      await respond(i, say(localeOf(i), 'tag.sent', { name }));
       return;
     }
     requirePermission(who, 'tickets.reply');
@@ -42,7 +44,7 @@ export const tag: CommandHandler = {
             .map((c) => `\`${c.shortcut}\` · ${c.title}`)
             .join('\n')
             .slice(0, 2000)
-        : 'No canned replies yet. Staff add them in the panel.',
+        : say(localeOf(i), 'tag.none'),
     );
   },
 };

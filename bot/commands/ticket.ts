@@ -5,6 +5,7 @@ import { withTenant } from '../../db/tenant.js';
 import { addNote, assign, claim, setPriority, setStatus, transfer, updateFields } from '../../db/tickets.js';
 import { addThreadMember, setMemberAccess } from '../../lib/discord/rest.js';
 import { AppError } from '../../lib/errors.js';
+import { type MessageKey, t } from '../../lib/i18n/messages.js';
 import {
   type DiscordPerson,
   requirePermission,
@@ -14,11 +15,12 @@ import {
 } from '../auth.js';
 import { categoryChoices } from '../autocomplete.js';
 import { requestCloseFromDiscord } from '../close-requests.js';
-import { closeTicketFlow, reopenTicketFlow } from '../closing.js';
+import { closedText, closeTicketFlow, reopenTicketFlow } from '../closing.js';
 import { personOf, removeThreadMember, threadParentOr } from '../discord-api.js';
 import { buildForm, categoryByNameForModal, closeReasonModal } from '../forms.js';
 import { type CommandHandler, type Ctx, respond } from '../handler.js';
 import { notesAnswer } from '../notes.js';
+import { localeOf, type Params, refuse } from '../say.js';
 import { openedText } from '../ticket-text.js';
 import { openFromDiscord } from '../tickets.js';
 
@@ -170,9 +172,11 @@ function personFromOption(i: ChatInputCommandInteraction, name: string): Discord
 
 async function run(i: ChatInputCommandInteraction, ctx: Ctx, name: string): Promise<string> {
   const { deps } = ctx;
+  const locale = localeOf(i);
+  const say = (key: MessageKey, params: Params = {}) => t(locale, key, params);
   if (name === 'open') {
     const subject = i.options.getString('subject', true).trim();
-    if (!subject) throw new AppError('validation_failed', 'The subject is empty.');
+    if (!subject) throw refuse('validation_failed', 'open.subjectEmpty');
     const catName = i.options.getString('category');
     // The caller and the category in one transaction.
     const { who, value: category } = await resolveWhoThen(
@@ -183,7 +187,7 @@ async function run(i: ChatInputCommandInteraction, ctx: Ctx, name: string): Prom
       {},
       (tx) => (catName ? findCategoryByName(tx, catName) : Promise.resolve(undefined)),
     );
-    if (catName && !category) throw new AppError('not_found', `There is no category called “${catName}”.`);
+    if (catName && !category) throw refuse('not_found', 'open.noCategory', { name: catName });
     const opened = await openFromDiscord(ctx, {
       guildId: who.guildId,
       channelId: threadParentOr(i),
@@ -194,7 +198,7 @@ async function run(i: ChatInputCommandInteraction, ctx: Ctx, name: string): Prom
       subject,
       answers: [{ key: 'subject', label: 'Subject', value: subject }],
     });
-    return openedText(opened);
+    return openedText(opened, locale);
   }
   const { who, ticket } = await whoAndTicketHere(deps, i.guildId, i.channelId, personOf(i), ctx.requestId);
   // The summary (subject, priority, status, who claimed it), the claim notice and bringing an
@@ -207,45 +211,41 @@ async function run(i: ChatInputCommandInteraction, ctx: Ctx, name: string): Prom
     case 'claim': {
       const actor = requirePermission(who, 'tickets.assign');
       await tx((t) => claim(t, ticket.id, actor));
-      return after(`You claimed ticket #${ticket.number}.`);
+      return after(say('ticket.claimed', { number: ticket.number }));
     }
     case 'unclaim': {
       const actor = requirePermission(who, 'tickets.assign');
-      if (!ticket.assigneeId) throw new AppError('invalid_transition', 'Nobody has claimed this ticket.');
+      if (!ticket.assigneeId) throw refuse('invalid_transition', 'ticket.nobodyClaimed');
       await tx((t) => assign(t, { ticketId: ticket.id, assigneeId: null }, actor));
-      return after(`Ticket #${ticket.number} is unassigned again.`);
+      return after(say('ticket.unclaimed', { number: ticket.number }));
     }
     case 'assign': {
       const actor = requirePermission(who, 'tickets.assign');
       const target = await resolveWho(deps, i.guildId, personFromOption(i, 'user'), ctx.requestId);
-      if (!target.staff)
-        throw new AppError(
-          'validation_failed',
-          `<@${target.person.id}> is not staff here (none of their roles is mapped).`,
-        );
+      if (!target.staff) throw refuse('validation_failed', 'ticket.notStaff', { user: target.person.id });
       const staffId = target.staff.id;
       await tx((t) => assign(t, { ticketId: ticket.id, assigneeId: staffId }, actor));
-      return after(`Ticket #${ticket.number} is assigned to <@${target.person.id}>.`);
+      return after(say('ticket.assigned', { number: ticket.number, user: target.person.id }));
     }
     case 'transfer': {
       const actor = requirePermission(who, 'tickets.assign');
       const teamName = i.options.getString('team', true);
       await tx(async (t) => {
         const team = await findTeamByName(t, teamName);
-        if (!team) throw new AppError('not_found', `There is no team called “${teamName}”.`);
+        if (!team) throw refuse('not_found', 'ticket.noTeam', { name: teamName });
         await transfer(t, { ticketId: ticket.id, teamId: team.id }, actor);
       });
-      return `Ticket #${ticket.number} moved to ${teamName}.`;
+      return say('ticket.transferred', { number: ticket.number, team: teamName });
     }
     case 'priority': {
       const actor = requirePermission(who, 'tickets.update');
       const level = i.options.getString('level', true);
       if (!(PRIORITIES as readonly string[]).includes(level))
-        throw new AppError('validation_failed', `Unknown priority “${level}”.`);
+        throw refuse('validation_failed', 'ticket.unknownPriority', { level });
       await tx((t) =>
         setPriority(t, { ticketId: ticket.id, priority: level as (typeof PRIORITIES)[number] }, actor),
       );
-      return after(`Priority set to ${level}.`);
+      return after(say('ticket.prioritySet', { level }));
     }
     case 'tag.add':
     case 'tag.remove': {
@@ -258,24 +258,21 @@ async function run(i: ChatInputCommandInteraction, ctx: Ctx, name: string): Prom
           actor,
         ),
       );
-      return `Tags: ${t2.tags.join(', ') || 'none'}`;
+      return t2.tags.length ? say('ticket.tags', { tags: t2.tags.join(', ') }) : say('ticket.tagsNone');
     }
     case 'note': {
       const actor = requirePermission(who, 'tickets.note');
       await tx((t) => addNote(t, { ticketId: ticket.id, body: i.options.getString('text', true) }, actor));
-      return 'Internal note saved (not shown to the player).';
+      return say('ticket.noteSaved');
     }
     case 'add':
     case 'remove': {
       const actor = requirePermission(who, 'tickets.update');
       const target = i.options.getUser('user', true);
       const channelId = ticket.discordChannelId;
-      if (!channelId) throw new AppError('bad_request', 'This ticket has no Discord channel.');
+      if (!channelId) throw refuse('bad_request', 'refuse.noChannel');
       if (name === 'remove' && target.id === ticket.requesterDiscordId)
-        throw new AppError(
-          'validation_failed',
-          'The player who opened the ticket cannot be removed from it.',
-        );
+        throw refuse('validation_failed', 'ticket.cannotRemovePlayer');
       if (ticket.discordMode === 'channel')
         await setMemberAccess(deps.client.rest, channelId, target.id, name === 'add', reason);
       else if (name === 'add') await addThreadMember(deps.client.rest, channelId, target.id, reason);
@@ -289,45 +286,54 @@ async function run(i: ChatInputCommandInteraction, ctx: Ctx, name: string): Prom
           actor,
         ),
       );
-      return name === 'add' ? `<@${target.id}> was added.` : `<@${target.id}> was removed.`;
+      return say(name === 'add' ? 'ticket.memberAdded' : 'ticket.memberRemoved', { user: target.id });
     }
     case 'rename': {
       const actor = requirePermission(who, 'tickets.update');
       const subject = i.options.getString('subject', true).trim();
-      if (!subject || subject.length > 100)
-        throw new AppError('validation_failed', 'A subject is 1 to 100 characters.');
+      if (!subject || subject.length > 100) throw refuse('validation_failed', 'ticket.subjectLength');
       // The channel name follows through the workers' ticket sync (which waits out Discord's
       // limit of two renames per channel per 10 minutes without holding anyone up).
       await tx((t) => updateFields(t, { ticketId: ticket.id, subject }, actor));
-      return after(`Renamed to “${subject}”.`);
+      return after(say('ticket.renamed', { subject }));
     }
     case 'status': {
       const actor = requirePermission(who, 'tickets.update');
       const status = i.options.getString('status', true) as 'open' | 'pending' | 'on_hold' | 'solved';
       await tx((t) => setStatus(t, { ticketId: ticket.id, status }, actor));
-      return after(`Status set to ${status.replace('_', ' ')}.`);
+      return after(say('ticket.statusSet', { status: status.replace('_', ' ') }));
     }
     case 'close': {
       const { warnings } = await closeTicketFlow(ctx, who, ticket, i.options.getString('reason'));
-      return `Ticket #${ticket.number} closed.${warnings.length ? ` Note: ${warnings.join('; ')}.` : ''}`;
+      return closedText(locale, ticket.number, warnings);
     }
     case 'reopen': {
       const actor = requirePermission(who, 'tickets.close');
       await reopenTicketFlow(ctx, who, ticket, actor);
-      return after(`Ticket #${ticket.number} reopened.`);
+      return after(say('ticket.reopened', { number: ticket.number }));
     }
     case 'info': {
       if (!who.permissions.has('tickets.read') && ticket.requesterDiscordId !== who.person.id)
-        throw new AppError('forbidden', 'You need the `tickets.read` permission for this.');
+        throw refuse('forbidden', 'ticket.readPermission');
+      const player = ticket.requesterDiscordId
+        ? `<@${ticket.requesterDiscordId}>`
+        : (ticket.requesterName ?? say('ticket.playerUnknown'));
+      const assignee = say(ticket.assigneeId ? 'ticket.infoAssigned' : 'ticket.infoUnassigned');
+      // Status and priority values stay as the panel and the API name them.
       return [
         `**Ticket #${ticket.number}** · ${ticket.subject}`,
-        `Status: ${ticket.status.replace('_', ' ')} · Priority: ${ticket.priority}`,
-        `Player: ${ticket.requesterDiscordId ? `<@${ticket.requesterDiscordId}>` : (ticket.requesterName ?? 'unknown')}`,
-        `Assignee: ${ticket.assigneeId ? 'assigned' : 'nobody'}${ticket.tags.length ? ` · Tags: ${ticket.tags.join(', ')}` : ''}`,
-        `Opened <t:${Math.floor(new Date(ticket.createdAt).getTime() / 1000)}:R>`,
+        say('ticket.infoStatus', { status: ticket.status.replace('_', ' '), priority: ticket.priority }),
+        say('ticket.infoPlayer', { player }),
+        ticket.tags.length
+          ? `${assignee} · ${say('ticket.infoTags', { tags: ticket.tags.join(', ') })}`
+          : assignee,
+        say('ticket.infoOpened', {
+          when: `<t:${Math.floor(new Date(ticket.createdAt).getTime() / 1000)}:R>`,
+        }),
       ].join('\n');
     }
     default:
+      // Only a command registered out of step with this code gets here: not worth a translation.
       throw new AppError('bad_request', `Unknown subcommand ${name}.`);
   }
 }
@@ -351,11 +357,11 @@ export const ticket: CommandHandler = {
         i.options.getString('category'),
         i.createdTimestamp,
       );
-      await i.showModal(buildForm(category));
+      await i.showModal(buildForm(category, localeOf(i)));
       return;
     }
     if (!i.deferred && name === 'close') {
-      await i.showModal(closeReasonModal('-'));
+      await i.showModal(closeReasonModal('-', localeOf(i)));
       return;
     }
     if (name === 'notes') return respond(i, await notesAnswer(i, ctx));

@@ -7,15 +7,14 @@ import {
 } from 'discord.js';
 import { withTenant } from '../../db/tenant.js';
 import { claim, setPriority } from '../../db/tickets.js';
-import { AppError } from '../../lib/errors.js';
-import { pickLocale } from '../../lib/i18n/locales.js';
 import { t as say } from '../../lib/i18n/messages.js';
 import { TRANSCRIPT_LINK_MINUTES } from '../../lib/ticket-links.js';
 import { requirePermission, resolveWho } from '../auth.js';
-import { closeTicketFlow, rateFlow } from '../closing.js';
+import { closedText, closeTicketFlow, rateFlow } from '../closing.js';
 import { personOf } from '../discord-api.js';
 import { closeReasonModal, ratingModal } from '../forms.js';
 import { type ComponentHandler, respond } from '../handler.js';
+import { localeOf, refuse } from '../say.js';
 import { ticketForComponent } from './ticket-by-id.js';
 
 const PRIORITIES = ['low', 'normal', 'high', 'urgent'] as const;
@@ -31,7 +30,7 @@ export const claimButton: ComponentHandler<ButtonInteraction> = {
     // The "taking care of this ticket" notice follows from the claim's outbox event
     // (discord.ticket_sync), so a crash after the commit cannot lose it.
     await withTenant(ctx.deps.pool, who.orgId, (tx) => claim(tx, ticket.id, actor));
-    await respond(i, `You claimed ticket #${ticket.number}.`);
+    await respond(i, say(localeOf(i), 'ticket.claimed', { number: ticket.number }));
   },
 };
 
@@ -40,7 +39,7 @@ export const closeButton: ComponentHandler<ButtonInteraction> = {
   action: 'close',
   ack: 'self',
   async execute(i, _ctx, args) {
-    await i.showModal(closeReasonModal(args[0] ?? '-'));
+    await i.showModal(closeReasonModal(args[0] ?? '-', localeOf(i)));
   },
 };
 
@@ -56,13 +55,9 @@ export const closeForm: ComponentHandler<ModalSubmitInteraction> = {
     } catch {
       reason = '';
     }
-    if (reason.length > 500)
-      throw new AppError('validation_failed', 'The reason is too long: at most 500 characters.');
+    if (reason.length > 500) throw refuse('validation_failed', 'refuse.reasonTooLong');
     const { warnings } = await closeTicketFlow(ctx, who, ticket, reason || null);
-    await respond(
-      i,
-      `Ticket #${ticket.number} closed.${warnings.length ? ` Note: ${warnings.join('; ')}.` : ''}`,
-    );
+    await respond(i, closedText(localeOf(i), ticket.number, warnings));
   },
 };
 
@@ -74,12 +69,12 @@ export const prioritySelect: ComponentHandler<StringSelectMenuInteraction> = {
     const actor = requirePermission(who, 'tickets.update');
     const level = i.values[0] ?? '';
     if (!(PRIORITIES as readonly string[]).includes(level))
-      throw new AppError('validation_failed', `Unknown priority “${level}”.`);
+      throw refuse('validation_failed', 'ticket.unknownPriority', { level });
     const ticket = await ticketForComponent(ctx, who, args[0], i.channelId);
     await withTenant(ctx.deps.pool, who.orgId, (tx) =>
       setPriority(tx, { ticketId: ticket.id, priority: level as (typeof PRIORITIES)[number] }, actor),
     );
-    await respond(i, `Priority set to ${level}.`);
+    await respond(i, say(localeOf(i), 'ticket.prioritySet', { level }));
   },
 };
 
@@ -93,8 +88,8 @@ export const rateButton: ComponentHandler<ButtonInteraction> = {
   async execute(i, _ctx, args) {
     const n = Number(args[1]);
     if (!args[0] || !Number.isInteger(n) || n < 1 || n > 5 || (args[2] && !/^\d{17,20}$/.test(args[2])))
-      throw new AppError('bad_request', 'This rating button is not valid.');
-    await i.showModal(ratingModal(args[0], n, args[2], pickLocale(i.locale, i.guildLocale)));
+      throw refuse('bad_request', 'error.staleButton');
+    await i.showModal(ratingModal(args[0], n, args[2], localeOf(i)));
   },
 };
 
@@ -111,7 +106,7 @@ export const rateForm: ComponentHandler<ModalSubmitInteraction> = {
       comment = '';
     }
     const n = Number(args[1]);
-    const locale = pickLocale(i.locale, i.guildLocale);
+    const locale = localeOf(i);
     await rateFlow(ctx, who, ticket, n, comment || undefined, locale);
     await respond(i, say(locale, 'rating.thanks', { number: ticket.number, stars: '★'.repeat(n) }));
   },
@@ -125,15 +120,14 @@ export const transcriptButton: ComponentHandler<ButtonInteraction> = {
   action: 'transcript',
   ack: 'defer',
   async execute(i, ctx, args) {
-    const locale = pickLocale(i.locale, i.guildLocale);
-    if (args[1] && !/^\d{17,20}$/.test(args[1]))
-      throw new AppError('bad_request', 'This transcript button is not valid.');
+    const locale = localeOf(i);
+    if (args[1] && !/^\d{17,20}$/.test(args[1])) throw refuse('bad_request', 'error.staleButton');
     const who = await resolveWho(ctx.deps, i.guildId ?? args[1] ?? null, personOf(i), ctx.requestId, {
       join: false,
     });
     const ticket = await ticketForComponent(ctx, who, args[0], i.channelId);
     if (ticket.requesterDiscordId !== who.person.id && !(who.staff && who.permissions.has('tickets.read')))
-      throw new AppError('not_found', say(locale, 'ticket.gone'));
+      throw refuse('not_found', 'ticket.gone');
     const url = ctx.deps.ticketPages.transcript.url(who.orgId, ticket.id);
     await respond(i, {
       content: say(locale, 'transcript.answer', { number: ticket.number, minutes: TRANSCRIPT_LINK_MINUTES }),

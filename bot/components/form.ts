@@ -1,11 +1,11 @@
 import type { ModalSubmitInteraction } from 'discord.js';
 import { getCategory } from '../../db/categories.js';
 import { isUuid, withTenant } from '../../db/tenant.js';
-import { AppError } from '../../lib/errors.js';
 import { resolveWho } from '../auth.js';
 import { personOf, threadParentOr } from '../discord-api.js';
 import { readAnswers, subjectFrom } from '../forms.js';
 import { type ComponentHandler, respond } from '../handler.js';
+import { localeOf, refuse } from '../say.js';
 import { openedText } from '../ticket-text.js';
 import { openFromDiscord } from '../tickets.js';
 
@@ -16,7 +16,7 @@ export const ticketForm: ComponentHandler<ModalSubmitInteraction> = {
   async execute(i, ctx, args) {
     const who = await resolveWho(ctx.deps, i.guildId, personOf(i), ctx.requestId);
     const raw = args[0] && args[0] !== '-' ? args[0] : null;
-    if (raw && !isUuid(raw)) throw new AppError('bad_request', 'This form is not valid any more.');
+    if (raw && !isUuid(raw)) throw refuse('bad_request', 'open.formStale');
     const category = raw ? await withTenant(ctx.deps.pool, who.orgId, (tx) => getCategory(tx, raw)) : null;
     const answers = readAnswers(i, category);
     const opened = await openFromDiscord(ctx, {
@@ -29,6 +29,6 @@ export const ticketForm: ComponentHandler<ModalSubmitInteraction> = {
       subject: subjectFrom(answers, category),
       answers,
     });
-    await respond(i, openedText(opened));
+    await respond(i, openedText(opened, localeOf(i)));
   },
 };

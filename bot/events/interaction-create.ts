@@ -1,8 +1,10 @@
 import { type Interaction, MessageFlags } from 'discord.js';
+import { t as say } from '../../lib/i18n/messages.js';
 import { withinAutocompleteBudget } from '../autocomplete.js';
 import type { BotDeps } from '../context.js';
 import { type Ack, interactionKind, type RepliableInteraction, runHandler } from '../handler.js';
 import { commands, components } from '../registry.js';
+import { localeOf } from '../say.js';
 
 /** Routes an interaction to its command or component handler, always answering it. */
 export async function onInteraction(deps: BotDeps, i: Interaction): Promise<void> {
@@ -34,7 +36,7 @@ export async function onInteraction(deps: BotDeps, i: Interaction): Promise<void
     const handler = prefix === 'gm' ? components.get(action) : undefined;
     if (!handler) {
       await i
-        .reply({ content: 'This button is not valid any more.', flags: MessageFlags.Ephemeral })
+        .reply({ content: say(localeOf(i), 'error.staleButton'), flags: MessageFlags.Ephemeral })
         .catch(() => {});
       return;
     }

@@ -1,8 +1,10 @@
 import type { Catalog } from './messages.js';
+import { deReplies } from './replies/de.js';
 
 /** Deutsch (Discord: `de`). */
 export const de: Catalog = {
   messages: {
+    ...deReplies,
     'closing.thread': 'Dieses Ticket wurde geschlossen.',
     'closing.threadReason': 'Dieses Ticket wurde geschlossen: {reason}',
     'closing.threadMerged': 'Dieses Ticket wurde geschlossen. Es wurde mit Ticket #{target} zusammengeführt.',

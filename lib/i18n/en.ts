@@ -1,9 +1,11 @@
+import { enReplies } from './replies/en.js';
 /**
  * English: the source of every message key. Slash commands are written in English in their
  * builders (bot/commands/), so this catalog has no command table of its own.
  */
 export const en = {
   messages: {
+    ...enReplies,
     'closing.thread': 'This ticket was closed.',
     'closing.threadReason': 'This ticket was closed: {reason}',
     'closing.threadMerged': 'This ticket was closed. It was merged into ticket #{target}.',

@@ -1,8 +1,10 @@
 import type { Catalog } from './messages.js';
+import { esESReplies } from './replies/es-ES.js';
 
 /** Español (Discord: `es-ES`, also used for `es-419`). */
 export const esES: Catalog = {
   messages: {
+    ...esESReplies,
     'closing.thread': 'Este ticket se ha cerrado.',
     'closing.threadReason': 'Este ticket se ha cerrado: {reason}',
     'closing.threadMerged': 'Este ticket se ha cerrado. Se ha fusionado con el ticket #{target}.',

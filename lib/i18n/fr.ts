@@ -1,8 +1,10 @@
 import type { Catalog } from './messages.js';
+import { frReplies } from './replies/fr.js';
 
 /** Français (Discord: `fr`). */
 export const fr: Catalog = {
   messages: {
+    ...frReplies,
     'closing.thread': 'Ce ticket a été fermé.',
     'closing.threadReason': 'Ce ticket a été fermé : {reason}',
     'closing.threadMerged': 'Ce ticket a été fermé. Il a été fusionné avec le ticket #{target}.',

@@ -1,8 +1,10 @@
 import type { Catalog } from './messages.js';
+import { ptBRReplies } from './replies/pt-BR.js';
 
 /** Português do Brasil (Discord: `pt-BR`). */
 export const ptBR: Catalog = {
   messages: {
+    ...ptBRReplies,
     'closing.thread': 'Este ticket foi fechado.',
     'closing.threadReason': 'Este ticket foi fechado: {reason}',
     'closing.threadMerged': 'Este ticket foi fechado. Ele foi mesclado ao ticket #{target}.',

@@ -1,0 +1,132 @@
+import type { enReplies } from './en.js';
+
+/** Español: respuestas del bot y avisos para el equipo (mismas claves que `en.ts`). */
+export const esESReplies: Record<keyof typeof enReplies, string> = {
+  'error.notAccepted': 'Eso no se acepta: {reasons}',
+  'error.unavailable':
+    'El servicio no está disponible por un momento; inténtalo de nuevo enseguida. (id de solicitud `{requestId}`)',
+  'error.missingPermission':
+    'Me falta un permiso de Discord para esto ({detail}). Un administrador puede corregir los permisos de mi rol. (id de solicitud `{requestId}`)',
+  'error.channelGone': 'El canal del ticket ya no existe en Discord. (id de solicitud `{requestId}`)',
+  'error.discordInvalid':
+    'Discord rechazó la solicitud por no ser válida ({detail}). (id de solicitud `{requestId}`)',
+  'error.discordTrouble':
+    'Discord tiene problemas ahora mismo; inténtalo de nuevo. (id de solicitud `{requestId}`)',
+  'error.generic':
+    'Algo ha fallado por nuestra parte. Inténtalo de nuevo; si vuelve a pasar, da al equipo este id de solicitud: `{requestId}`',
+  'error.nul': 'El texto no puede contener el carácter NUL (U+0000); quítalo e inténtalo de nuevo.',
+  'error.staleButton': 'Este botón ya no es válido.',
+  'refuse.notSetUp':
+    'Este servidor aún no está configurado con GameMod. Primero, un administrador del servidor ejecuta `/setup link` (con un código del panel) o `/setup create`.',
+  'refuse.inServer': 'Los comandos de GameMod funcionan en un servidor, no en mensajes directos.',
+  'refuse.runInTicket': 'Ejecuta esto dentro del hilo o canal de un ticket.',
+  'refuse.notTicket': 'Esto no es el hilo ni el canal de un ticket. Ejecútalo dentro de un ticket.',
+  'refuse.permission':
+    'Necesitas el permiso `{permission}` para esto. Pide a un administrador que asigne uno de tus roles de Discord a un rol de GameMod que lo tenga.',
+  'refuse.closePermission':
+    'Solo el equipo con el permiso `tickets.close` o quien abrió el ticket puede cerrarlo.',
+  'refuse.alreadyClosed': 'El ticket #{number} ya está cerrado.',
+  'refuse.commentTooLong': 'El comentario es demasiado largo: 1000 caracteres como máximo.',
+  'refuse.reasonTooLong': 'El motivo es demasiado largo: 500 caracteres como máximo.',
+  'refuse.ticketGone': 'Este ticket ya no existe.',
+  'refuse.noChannel': 'Este ticket no tiene canal de Discord.',
+  'open.blocked':
+    'No puedes abrir tickets aquí. Contacta con el equipo del servidor si crees que es un error.',
+  'open.blockedReason':
+    'No puedes abrir tickets aquí: {reason}. Contacta con el equipo del servidor si crees que es un error.',
+  'open.limitOne':
+    'Ya tienes 1 ticket abierto (el límite aquí es {max}). Continúa en él o espera a que el equipo lo cierre.',
+  'open.limitMany':
+    'Ya tienes {open} tickets abiertos (el límite aquí es {max}). Continúa en uno de ellos o espera a que el equipo cierre alguno.',
+  'open.cooldown': 'Espera {seconds} s antes de abrir otro ticket.',
+  'open.inProgress': 'Tu ticket anterior aún se está abriendo; dale un momento.',
+  'open.categoryArchived': 'Esta categoría de tickets ya no está disponible.',
+  'open.categoryGone': 'Esta categoría de tickets ya no existe. Pide al equipo que actualice el panel.',
+  'open.formSlow': 'El formulario tardó demasiado en cargar; vuelve a hacer clic.',
+  'open.formStale': 'Este formulario ya no es válido.',
+  'open.opened': 'Tu ticket #{number} está abierto: {link}',
+  'open.alreadyOpened': 'Esta solicitud ya abrió el ticket #{number}: {link}',
+  'open.openedFor': 'Ticket #{number} abierto para {who}: {link}',
+  'open.alreadyOpenedFor': 'El ticket #{number} ya estaba abierto para {who}: {link}',
+  'open.incomplete':
+    'Discord tuvo un tropiezo al prepararlo; el resto llega en un momento y el equipo ya puede verlo.',
+  'open.subjectEmpty': 'El asunto está vacío.',
+  'open.noCategory': 'No hay ninguna categoría llamada «{name}».',
+  'open.botUser': 'Los bots no pueden tener tickets.',
+  'open.noForum':
+    'Aún no hay un foro para esta categoría. Un administrador del servidor lo define con `/setup category`.',
+  'open.noChannelCategory':
+    'Aún no hay una categoría de canales para esta categoría. Un administrador del servidor la define con `/setup category`.',
+  'open.noSupportChannel':
+    'Aún no hay un canal de soporte para esta categoría. Un administrador del servidor lo define con `/setup category`.',
+  'open.parentGone':
+    'El canal donde esta categoría abre tickets ya no existe. Un administrador del servidor define uno nuevo con `/setup channels` o `/setup category`.',
+  'report.thanks': 'Gracias, el equipo lo revisará en el ticket #{number}: {link}',
+  'report.already': 'Este reporte ya es el ticket #{number}: {link}',
+  'report.alert': 'Nuevo reporte #{number} de <@{reporter}> sobre un mensaje de <@{author}>: {link}',
+  'form.title': 'Abrir un ticket',
+  'form.titleCategory': 'Abrir un ticket: {category}',
+  'form.subjectLabel': '¿De qué se trata?',
+  'form.detailsLabel': 'Cuéntanos más',
+  'form.required': 'Responde a «{question}».',
+  'form.tooLong': '«{question}» es demasiado largo: {max} caracteres como máximo.',
+  'form.tooShort': '«{question}» necesita al menos {min} caracteres.',
+  'form.empty': 'El formulario estaba vacío.',
+  'close.modalTitle': 'Cerrar el ticket',
+  'close.reasonLabel': 'Motivo (opcional)',
+  'close.reasonPlaceholder': 'Se muestra al jugador en el mensaje de cierre',
+  'ticket.claimed': 'Te has hecho cargo del ticket #{number}.',
+  'ticket.unclaimed': 'El ticket #{number} vuelve a estar sin asignar.',
+  'ticket.nobodyClaimed': 'Nadie se ha hecho cargo de este ticket.',
+  'ticket.notStaff': '<@{user}> no es del equipo aquí (ninguno de sus roles está asignado).',
+  'ticket.assigned': 'El ticket #{number} está asignado a <@{user}>.',
+  'ticket.noTeam': 'No hay ningún equipo llamado «{name}».',
+  'ticket.transferred': 'El ticket #{number} se ha pasado a {team}.',
+  'ticket.unknownPriority': 'Prioridad desconocida «{level}».',
+  'ticket.prioritySet': 'Prioridad fijada en {level}.',
+  'ticket.tags': 'Etiquetas: {tags}',
+  'ticket.tagsNone': 'Etiquetas: ninguna',
+  'ticket.noteSaved': 'Nota interna guardada (el jugador no la ve).',
+  'ticket.cannotRemovePlayer': 'No se puede quitar del ticket al jugador que lo abrió.',
+  'ticket.memberAdded': 'Se ha añadido a <@{user}>.',
+  'ticket.memberRemoved': 'Se ha quitado a <@{user}>.',
+  'ticket.subjectLength': 'Un asunto tiene de 1 a 100 caracteres.',
+  'ticket.renamed': 'Renombrado a «{subject}».',
+  'ticket.statusSet': 'Estado fijado en {status}.',
+  'ticket.closed': 'Ticket #{number} cerrado.',
+  'ticket.closedWithNote': 'Ticket #{number} cerrado. Nota: {warnings}.',
+  'ticket.reopened': 'Ticket #{number} reabierto.',
+  'ticket.readPermission': 'Necesitas el permiso `tickets.read` para esto.',
+  'ticket.infoStatus': 'Estado: {status} · Prioridad: {priority}',
+  'ticket.infoPlayer': 'Jugador: {player}',
+  'ticket.infoAssigned': 'Responsable: asignado',
+  'ticket.infoUnassigned': 'Responsable: nadie',
+  'ticket.infoTags': 'Etiquetas: {tags}',
+  'ticket.infoOpened': 'Abierto {when}',
+  'ticket.playerUnknown': 'desconocido',
+  'closeRequest.after': '«after» es una espera como 30m, 2h o 3d: de 1 minuto a 30 días.',
+  'closeRequest.notOnDiscord':
+    'El jugador del ticket #{number} no está en Discord y no puede responder aquí; ciérralo con `/ticket close`.',
+  'closeRequest.asked':
+    'Se ha pedido a <@{player}> que confirme el cierre del ticket #{number}. Sin respuesta, se cierra {when}; una respuesta suya o una reapertura retira la solicitud.',
+  'closeRequest.confirmed': '¡Gracias! El ticket #{number} está cerrado.',
+  'closeRequest.declined':
+    'Entendido: el ticket #{number} sigue abierto y el equipo sabe que aún necesitas ayuda.',
+  'reply.sent': 'Respuesta enviada.',
+  'reply.empty': 'Indica una respuesta predefinida o un texto.',
+  'reply.closed': 'El ticket #{number} está cerrado; reábrelo primero.',
+  'reply.tooLong': 'La respuesta es demasiado larga para Discord: 2000 caracteres como máximo.',
+  'tag.sent': '`{name}` enviado.',
+  'tag.none': 'Aún no hay respuestas predefinidas. El equipo las añade en el panel.',
+  'panel.posted': 'Panel publicado.',
+  'panel.permission': 'Necesitas «Gestionar servidor» en Discord o el permiso `categories.manage`.',
+  'panel.noCategories': 'Aún no hay categorías de tickets. Añade una con `/setup category`.',
+  'panel.tooMany': 'Un panel ofrece como máximo 25 categorías; archiva algunas primero.',
+  'notes.none': 'El ticket #{number} no tiene notas internas.',
+  'notes.pageOne': 'Hay 1 página de notas; pide la página 1.',
+  'notes.pages': 'Hay {pages} páginas de notas; pide una de la 1 a la {pages}.',
+  'notes.title': 'Notas internas · ticket #{number}',
+  'notes.footer': 'Página {page} de {pages} · {count} notas, las más recientes primero · solo tú lo ves',
+  'notes.footerOne': 'Página {page} de {pages} · 1 nota · solo tú lo ves',
+  'stats.staffOnly': '/stats es para el equipo: ninguno de tus roles está asignado a un rol de GameMod.',
+};
