@@ -20,6 +20,7 @@ import { registerInputGuard } from './plugins/input-guard.js';
 import { registerMetrics } from './plugins/metrics.js';
 import { registerOpenApi } from './plugins/openapi.js';
 import { DEFAULT_RATE_LIMITS, type RateLimits, registerRateLimits } from './plugins/rate-limit.js';
+import { registerTraceRoute } from './plugins/trace-route.js';
 import { registerRoutes } from './routes/index.js';
 import { closeAnsweredUpgrades } from './routes/live.js';
 import { TokenCache } from './token-cache.js';
@@ -139,6 +140,7 @@ export async function buildApp(
   registerRateLimits(app, rateLimits);
   registerIdempotency(app);
   registerMetrics(app, { route: deps.publicMetrics ?? true });
+  registerTraceRoute(app);
   await registerOpenApi(app);
   await registerRoutes(app);
   return app;

@@ -29,6 +29,11 @@ const INVALID_SPAN = /^0{16}$/;
 
 export const tracer = trace.getTracer('gamemod');
 
+/** The active span, if any (always none with tracing off). */
+export function activeSpan(): Span | undefined {
+  return trace.getActiveSpan();
+}
+
 /** The active span's context as a `traceparent`, or null when no span is active. */
 export function currentTraceparent(ctx: Context = context.active()): string | null {
   const sc = trace.getSpanContext(ctx);

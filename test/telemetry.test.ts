@@ -292,6 +292,7 @@ describe.each([
         e.span.kind === SPAN_KIND.SERVER && attr(e.span, 'http.request.method', 'http.method') === 'POST',
     )?.span;
     expect(server, `spans: ${otlp.spans.map((e) => e.span.name).join(', ')}`).toBeDefined();
+    expect(server?.name).toBe('POST /v1/orgs/:orgId/tickets');
     const traceId = server?.traceId as string;
     const trace = otlp.spans.filter((e) => e.span.traceId === traceId);
     expect(new Set(trace.map((e) => e.service))).toEqual(new Set(['gamemod-api-workers']));
