@@ -12,6 +12,8 @@ import type { DiscordTicket } from '../db/discord-sync.js';
 import { allOrgIds } from '../db/organizations.js';
 import { withTenant } from '../db/tenant.js';
 import { editMessage, postMessage, type RequestExtras } from '../lib/discord/rest.js';
+import type { Locale } from '../lib/i18n/locales.js';
+import { t as say } from '../lib/i18n/messages.js';
 import { counter } from '../lib/metrics.js';
 import type { WorkerDeps } from './deps.js';
 import { type JobData, jobIds } from './jobs.js';
@@ -30,7 +32,7 @@ const UNKNOWN_MESSAGE = 10008;
 /** Discord's nonce is at most 25 characters: a tag and enough of the request id. */
 const nonce = (tag: string, requestId: string) => `${tag}${requestId.replace(/-/g, '')}`.slice(0, 25);
 
-export function closeRequestRow(requestId: string): unknown[] {
+export function closeRequestRow(requestId: string, locale: Locale): unknown[] {
   return [
     {
       type: ComponentType.ActionRow,
@@ -39,33 +41,37 @@ export function closeRequestRow(requestId: string): unknown[] {
           type: ComponentType.Button,
           style: ButtonStyle.Success,
           custom_id: `gm:closereq:${requestId}:yes`,
-          label: 'Yes, close it',
+          label: say(locale, 'closeRequest.yes'),
         },
         {
           type: ComponentType.Button,
           style: ButtonStyle.Secondary,
           custom_id: `gm:closereq:${requestId}:no`,
-          label: 'No, I still need help',
+          label: say(locale, 'closeRequest.no'),
         },
       ],
     },
   ];
 }
 
-function outcomeText(r: CloseRequestForSync, player: string): string {
+function outcomeText(r: CloseRequestForSync, player: string, locale: Locale): string {
   switch (r.status) {
     case 'confirmed':
-      return `Close request: ${player} confirmed, and the ticket was closed.`;
+      return say(locale, 'closeRequest.outcomeConfirmed', { player });
     case 'declined':
-      return `Close request: ${player} still needs help; the ticket stays open.`;
+      return say(locale, 'closeRequest.outcomeDeclined', { player });
     case 'timed_out':
-      return 'Close request: no answer in time, so the ticket was closed.';
+      return say(locale, 'closeRequest.outcomeTimedOut');
     case 'cancelled':
-      return r.cancelReason === 'player_replied'
-        ? `Close request withdrawn: ${player} replied.`
-        : r.cancelReason === 'reopened'
-          ? 'Close request withdrawn: the ticket was reopened.'
-          : 'Close request withdrawn: the ticket was closed.';
+      return say(
+        locale,
+        r.cancelReason === 'player_replied'
+          ? 'closeRequest.withdrawnReplied'
+          : r.cancelReason === 'reopened'
+            ? 'closeRequest.withdrawnReopened'
+            : 'closeRequest.withdrawnClosed',
+        { player },
+      );
     default:
       return '';
   }
@@ -74,6 +80,8 @@ function outcomeText(r: CloseRequestForSync, player: string): string {
 /**
  * Brings the ticket's latest unsettled close request to Discord. `canEdit` is false once the
  * thread is locked (nothing can be edited there): the request is then settled as it stands.
+ * `locale` is the ticket's (its player's, else the server's at opening): the request is
+ * addressed to the player and its buttons are theirs to press.
  */
 export async function syncCloseRequest(
   deps: WorkerDeps,
@@ -81,13 +89,14 @@ export async function syncCloseRequest(
   orgId: string,
   t: DiscordTicket,
   canEdit: boolean,
+  locale: Locale,
   x: RequestExtras,
 ): Promise<void> {
   const channelId = t.discordChannelId;
   if (!channelId) return;
   // Oldest first: a request withdrawn and asked again before this ran shows its outcome too.
   const requests = await withTenant(deps.pool, orgId, (tx) => closeRequestsForSync(tx, t.id));
-  for (const r of requests) await syncOne(deps, rest, orgId, t, r, channelId, canEdit, x);
+  for (const r of requests) await syncOne(deps, rest, orgId, t, r, channelId, canEdit, locale, x);
 }
 
 async function syncOne(
@@ -98,24 +107,29 @@ async function syncOne(
   r: CloseRequestForSync,
   channelId: string,
   canEdit: boolean,
+  locale: Locale,
   x: RequestExtras,
 ): Promise<void> {
-  const player = t.requesterName ?? 'The player';
+  const player = t.requesterName ?? say(locale, 'closeRequest.thePlayer');
   if (r.status === 'pending') {
     if (r.discordMessageId || t.status === 'closed' || !canEdit) return;
     const due = Math.floor(new Date(r.dueAt).getTime() / 1000);
-    const who = r.requestedByName ?? 'Staff';
+    const who = r.requestedByName ?? say(locale, 'closeRequest.staff');
     const m = await postMessage(
       rest,
       channelId,
       {
         content: [
-          `${t.requesterDiscordId ? `<@${t.requesterDiscordId}> ` : ''}${who} thinks this ticket can be closed${r.reason ? `: ${r.reason}` : '.'}`,
-          `Can we close it? Without an answer it closes <t:${due}:R>; writing here keeps it open.`,
+          `${t.requesterDiscordId ? `<@${t.requesterDiscordId}> ` : ''}${
+            r.reason
+              ? say(locale, 'closeRequest.askReason', { who, reason: r.reason })
+              : say(locale, 'closeRequest.ask', { who })
+          }`,
+          say(locale, 'closeRequest.askDue', { when: `<t:${due}:R>` }),
         ]
           .join('\n')
           .slice(0, 2000),
-        components: closeRequestRow(r.id),
+        components: closeRequestRow(r.id, locale),
         allowed_mentions: { users: t.requesterDiscordId ? [t.requesterDiscordId] : [] },
         nonce: nonce('cq', r.id),
         enforce_nonce: true,
@@ -131,7 +145,7 @@ async function syncOne(
       rest,
       channelId,
       {
-        content: `${staff ? `<@${staff}> ` : ''}${player} declined the close request: they still need help.`,
+        content: `${staff ? `<@${staff}> ` : ''}${say(locale, 'closeRequest.declinedNotice', { player })}`,
         allowed_mentions: { users: staff ? [staff] : [] },
         nonce: nonce('cd', r.id),
         enforce_nonce: true,
@@ -145,7 +159,7 @@ async function syncOne(
         rest,
         channelId,
         r.discordMessageId,
-        { content: outcomeText(r, player), components: [] },
+        { content: outcomeText(r, player, locale), components: [] },
         x,
       );
     } catch (err) {

@@ -26,6 +26,7 @@ import {
   type RequestExtras,
 } from '../lib/discord/rest.js';
 import { renderTranscript } from '../lib/discord/transcript.js';
+import type { Locale } from '../lib/i18n/locales.js';
 import { pickLocale } from '../lib/i18n/locales.js';
 import { t as say } from '../lib/i18n/messages.js';
 import type { WorkerDeps } from './deps.js';
@@ -100,6 +101,7 @@ export async function assignmentNotice(
   data: JobData<'discord.ticket_sync'>,
   t: TicketForSync['ticket'],
   event: SyncEvent,
+  locale: Locale,
   x: RequestExtras,
 ): Promise<void> {
   const channelId = t.discordChannelId as string;
@@ -111,7 +113,7 @@ export async function assignmentNotice(
       rest,
       channelId,
       {
-        content: `<@${discordId}> is taking care of this ticket.`,
+        content: say(locale, 'sync.claimed', { user: discordId }),
         allowed_mentions: { parse: [] },
         nonce: nonce(t.id, 'as', new Date(data.outboxId)),
         enforce_nonce: true,

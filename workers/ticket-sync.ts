@@ -131,6 +131,9 @@ async function converge(
     withTenant(deps.pool, data.orgId, (tx) => recordTicketSide(tx, t.id, claim, patch));
   const side = { ...s.side };
 
+  // Notices in the ticket are in the ticket's language: the opener's client language, else the
+  // server's when it was opened (the workers hold no other record of the server's language).
+  const locale = pickLocale(s.locale);
   if (t.status !== 'closed') {
     const event = await withTenant(deps.pool, data.orgId, (tx) => syncEvent(tx, data.outboxId));
     if (side.appliedState === 'closed') {
@@ -151,7 +154,10 @@ async function converge(
           rest,
           channelId,
           {
-            content: `Ticket reopened${event?.type === 'ticket.reopened' && event.actorName ? ` by ${event.actorName}` : ''}.`,
+            content:
+              event?.type === 'ticket.reopened' && event.actorName
+                ? say(locale, 'sync.reopenedBy', { name: event.actorName })
+                : say(locale, 'sync.reopened'),
             allowed_mentions: { parse: [] },
             nonce: nonce(t.id, 'ro', new Date(data.outboxId)),
             enforce_nonce: true,
@@ -163,9 +169,9 @@ async function converge(
     }
     // Before the summary: whoever waits for the summary to show the claim sees the notice too.
     if (event?.assigneeDiscordId && event.assigneeId === t.assigneeId)
-      await assignmentNotice(deps, rest, data, t, event, x);
+      await assignmentNotice(deps, rest, data, t, event, locale, x);
     await syncClaimLock(deps, rest, data.orgId, t, claim, x);
-    await syncCloseRequest(deps, rest, data.orgId, t, true, x);
+    await syncCloseRequest(deps, rest, data.orgId, t, true, locale, x);
     await syncSummary(rest, s, side.summaryHash, record, x);
     await syncName(rest, s, record, x);
     return;
@@ -190,7 +196,7 @@ async function converge(
     });
   }
   // The answered (or timed-out) close request says so before the thread locks.
-  await syncCloseRequest(deps, rest, data.orgId, t, !locked, x);
+  await syncCloseRequest(deps, rest, data.orgId, t, !locked, locale, x);
   if (!side.transcriptDone) {
     const messageId = await postTranscript(deps, data.orgId, rest, s, closedAt, x);
     await record({ transcriptDone: true, ...(messageId ? { transcriptMessageId: messageId } : {}) });
@@ -202,8 +208,6 @@ async function converge(
   // link to the web rating page, and the star and Transcript buttons go by DM. A dedicated
   // channel is not locked (the player is left read-only), so its closing message keeps them.
   const inThread = t.discordMode !== 'channel';
-  // In the player's language (the ticket's, else their profile's), since they are who it is for.
-  const locale = pickLocale(s.locale);
   if (!side.ratingPromptMessageId) {
     const closed = s.mergedIntoNumber
       ? say(locale, 'closing.threadMerged', { target: s.mergedIntoNumber })

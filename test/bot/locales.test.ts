@@ -46,6 +46,46 @@ afterAll(async () => {
 });
 
 describe("the player's language", () => {
+  it('posts the claim notice and the close request into the German ticket in German', async () => {
+    const claim = await interact(h, {
+      kind: 'chatInput',
+      name: 'ticket',
+      subcommand: 'claim',
+      guildId: h.guild.id,
+      channelId: thread,
+      userId: h.users.moderator,
+    });
+    expect(claim.content).toBe('You claimed ticket #1.');
+    const posted = () => [...(h.fake.state.messages.get(thread)?.values() ?? [])];
+    await settle(
+      h,
+      async () =>
+        posted().some((m) => m.content === `<@${h.users.moderator}> kümmert sich um dieses Ticket.`),
+      15_000,
+    );
+    await interact(h, {
+      kind: 'chatInput',
+      name: 'ticket',
+      subcommand: 'close-request',
+      guildId: h.guild.id,
+      channelId: thread,
+      userId: h.users.moderator,
+      options: [{ name: 'reason', value: 'behoben im Patch 1.2' }],
+    });
+    await settle(
+      h,
+      async () => posted().some((m) => m.content.includes('meint, dieses Ticket kann geschlossen werden')),
+      15_000,
+    );
+    const request = posted().find((m) => m.content.includes('meint, dieses Ticket kann geschlossen werden'));
+    expect(request?.content).toMatch(
+      /^<@\d+> .+ meint, dieses Ticket kann geschlossen werden: behoben im Patch 1\.2\nDürfen wir es schließen\? Ohne Antwort schließt es <t:\d+:R>; wer hier schreibt, hält es offen\.$/,
+    );
+    const labels = JSON.stringify(request?.components);
+    expect(labels).toContain('"label":"Ja, schließen"');
+    expect(labels).toContain('"label":"Nein, ich brauche noch Hilfe"');
+  });
+
   it('closes in German: the closing message in the thread, the DM and its buttons', async () => {
     const a = await interact(h, {
       kind: 'chatInput',

@@ -131,4 +131,24 @@ export const deReplies: Record<keyof typeof enReplies, string> = {
   'notes.footer': 'Seite {page} von {pages} · {count} Notizen, neueste zuerst · nur du siehst das',
   'notes.footerOne': 'Seite {page} von {pages} · 1 Notiz · nur du siehst das',
   'stats.staffOnly': '/stats ist für das Team: keine deiner Rollen ist einer GameMod-Rolle zugeordnet.',
+  'sync.claimed': '<@{user}> kümmert sich um dieses Ticket.',
+  'sync.reopened': 'Ticket wieder geöffnet.',
+  'sync.reopenedBy': 'Ticket von {name} wieder geöffnet.',
+  'closeRequest.yes': 'Ja, schließen',
+  'closeRequest.no': 'Nein, ich brauche noch Hilfe',
+  'closeRequest.ask': '{who} meint, dieses Ticket kann geschlossen werden.',
+  'closeRequest.askReason': '{who} meint, dieses Ticket kann geschlossen werden: {reason}',
+  'closeRequest.askDue':
+    'Dürfen wir es schließen? Ohne Antwort schließt es {when}; wer hier schreibt, hält es offen.',
+  'closeRequest.staff': 'Das Team',
+  'closeRequest.thePlayer': 'Der Spieler',
+  'closeRequest.outcomeConfirmed':
+    'Schließanfrage: {player} hat bestätigt, und das Ticket wurde geschlossen.',
+  'closeRequest.outcomeDeclined': 'Schließanfrage: {player} braucht noch Hilfe; das Ticket bleibt offen.',
+  'closeRequest.outcomeTimedOut':
+    'Schließanfrage: keine Antwort in der Frist, daher wurde das Ticket geschlossen.',
+  'closeRequest.withdrawnReplied': 'Schließanfrage zurückgezogen: {player} hat geantwortet.',
+  'closeRequest.withdrawnReopened': 'Schließanfrage zurückgezogen: Das Ticket wurde wieder geöffnet.',
+  'closeRequest.withdrawnClosed': 'Schließanfrage zurückgezogen: Das Ticket wurde geschlossen.',
+  'closeRequest.declinedNotice': '{player} hat die Schließanfrage abgelehnt und braucht noch Hilfe.',
 };

@@ -129,4 +129,25 @@ export const esESReplies: Record<keyof typeof enReplies, string> = {
   'notes.footer': 'Página {page} de {pages} · {count} notas, las más recientes primero · solo tú lo ves',
   'notes.footerOne': 'Página {page} de {pages} · 1 nota · solo tú lo ves',
   'stats.staffOnly': '/stats es para el equipo: ninguno de tus roles está asignado a un rol de GameMod.',
+  'sync.claimed': '<@{user}> se está encargando de este ticket.',
+  'sync.reopened': 'Ticket reabierto.',
+  'sync.reopenedBy': 'Ticket reabierto por {name}.',
+  'closeRequest.yes': 'Sí, ciérralo',
+  'closeRequest.no': 'No, aún necesito ayuda',
+  'closeRequest.ask': '{who} cree que este ticket se puede cerrar.',
+  'closeRequest.askReason': '{who} cree que este ticket se puede cerrar: {reason}',
+  'closeRequest.askDue':
+    '¿Podemos cerrarlo? Sin respuesta, se cierra {when}; escribir aquí lo mantiene abierto.',
+  'closeRequest.staff': 'El equipo',
+  'closeRequest.thePlayer': 'El jugador',
+  'closeRequest.outcomeConfirmed':
+    'Solicitud de cierre: {player} lo ha confirmado y el ticket se ha cerrado.',
+  'closeRequest.outcomeDeclined':
+    'Solicitud de cierre: {player} aún necesita ayuda; el ticket sigue abierto.',
+  'closeRequest.outcomeTimedOut':
+    'Solicitud de cierre: no hubo respuesta a tiempo, así que el ticket se ha cerrado.',
+  'closeRequest.withdrawnReplied': 'Solicitud de cierre retirada: {player} ha respondido.',
+  'closeRequest.withdrawnReopened': 'Solicitud de cierre retirada: el ticket se ha reabierto.',
+  'closeRequest.withdrawnClosed': 'Solicitud de cierre retirada: el ticket se ha cerrado.',
+  'closeRequest.declinedNotice': '{player} ha rechazado la solicitud de cierre: aún necesita ayuda.',
 };

@@ -132,4 +132,24 @@ export const frReplies: Record<keyof typeof enReplies, string> = {
     'Page {page} sur {pages} · {count} notes, les plus récentes d’abord · visible par vous seul',
   'notes.footerOne': 'Page {page} sur {pages} · 1 note · visible par vous seul',
   'stats.staffOnly': '/stats est réservé à l’équipe : aucun de vos rôles n’est associé à un rôle GameMod.',
+  'sync.claimed': '<@{user}> s’occupe de ce ticket.',
+  'sync.reopened': 'Ticket rouvert.',
+  'sync.reopenedBy': 'Ticket rouvert par {name}.',
+  'closeRequest.yes': 'Oui, le fermer',
+  'closeRequest.no': 'Non, j’ai encore besoin d’aide',
+  'closeRequest.ask': '{who} pense que ce ticket peut être fermé.',
+  'closeRequest.askReason': '{who} pense que ce ticket peut être fermé : {reason}',
+  'closeRequest.askDue':
+    'Pouvons-nous le fermer ? Sans réponse, il se ferme {when} ; écrire ici le garde ouvert.',
+  'closeRequest.staff': 'L’équipe',
+  'closeRequest.thePlayer': 'Le joueur',
+  'closeRequest.outcomeConfirmed': 'Demande de fermeture : {player} a confirmé, et le ticket a été fermé.',
+  'closeRequest.outcomeDeclined':
+    'Demande de fermeture : {player} a encore besoin d’aide ; le ticket reste ouvert.',
+  'closeRequest.outcomeTimedOut':
+    'Demande de fermeture : pas de réponse à temps, le ticket a donc été fermé.',
+  'closeRequest.withdrawnReplied': 'Demande de fermeture retirée : {player} a répondu.',
+  'closeRequest.withdrawnReopened': 'Demande de fermeture retirée : le ticket a été rouvert.',
+  'closeRequest.withdrawnClosed': 'Demande de fermeture retirée : le ticket a été fermé.',
+  'closeRequest.declinedNotice': '{player} a refusé la demande de fermeture : il a encore besoin d’aide.',
 };
