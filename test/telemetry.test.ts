@@ -244,6 +244,9 @@ describe.each([
         OTEL_EXPORTER_OTLP_ENDPOINT: otlp.url,
         // Nothing is exported before the shutdown: what arrives was flushed by SIGTERM.
         OTEL_BSP_SCHEDULE_DELAY: '600000',
+        // Nor when a batch fills up (the scheduled sweeps' spans on a slow machine).
+        OTEL_BSP_MAX_QUEUE_SIZE: '100000',
+        OTEL_BSP_MAX_EXPORT_BATCH_SIZE: '100000',
       },
       stdio: ['ignore', 'pipe', 'pipe'],
     });
