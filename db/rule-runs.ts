@@ -284,6 +284,8 @@ async function ranAlready(tx: Tx, outboxId: number, ruleId: string): Promise<boo
 export interface RuleRun {
   id: number;
   ticketId: string;
+  /** The number people quote, so a log entry can name its ticket without a look-up per row. */
+  ticketNumber: number;
   outboxId: number;
   ruleId: string | null;
   ruleName: string;
@@ -312,7 +314,7 @@ export const runsQuery = z.object({
 export async function listRuns(tx: Tx, raw: unknown): Promise<RuleRun[]> {
   const q = parseInput(runsQuery, raw);
   const r = await tx.query<RuleRun & { entries: number }>(
-    `select r.id::int, r.ticket_id as "ticketId", r.outbox_id::int as "outboxId",
+    `select r.id::int, r.ticket_id as "ticketId", t.number::int as "ticketNumber", r.outbox_id::int as "outboxId",
        -- A stretch keeps its rules' ids as written: one deleted since reads as null, as rule_id does.
        case when e.x ? 'ruleId' then d.id else r.rule_id end as "ruleId",
        coalesce(e.x ->> 'ruleName', r.rule_name) as "ruleName", r.trigger, r.depth,
@@ -326,6 +328,7 @@ export async function listRuns(tx: Tx, raw: unknown): Promise<RuleRun[]> {
           and ($4::bigint is null or id < $4::bigint)
         order by id desc limit $5::int
      ) r
+     join tickets t on t.org_id = r.org_id and t.id = r.ticket_id
      -- A rule's own row lists its stretch first, then itself (the empty object, last).
      left join lateral jsonb_array_elements(
        coalesce(r.misses, '[]') || case when r.rule_name is not null then '[{}]'::jsonb else '[]' end

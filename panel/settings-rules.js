@@ -10,7 +10,7 @@ import { ago } from './labels.js';
  * @typedef {{ id: string, name: string, trigger: string, match: 'all' | 'any', conditions: Record<string, unknown>[],
  *   actions: Record<string, unknown>[], wait: Wait | null, position: number, enabled: boolean }} Rule
  * @typedef {{ ticketId: string, number: number, matched: boolean, reason: string, actions: string[] }} DryResult
- * @typedef {{ id: number, ticketId: string, ruleId: string | null, ruleName: string, trigger: string, depth: number,
+ * @typedef {{ id: number, ticketId: string, ticketNumber: number, ruleId: string | null, ruleName: string, trigger: string, depth: number,
  *   outcome: string, reason: string | null, actions: string[], createdAt: string }} Run
  */
 
@@ -498,7 +498,7 @@ function RunLog({ base, orgId, rules }) {
                 ${runs.map(
                   (x, i) => html`<tr key=${`${x.id}-${i}`} data-run=${x.outcome}>
                     <td><time datetime=${x.createdAt}>${ago(x.createdAt)}</time></td>
-                    <td><a href=${`/o/${orgId}/t/${x.ticketId}`}>Ticket ${x.ticketId.slice(0, 8)}</a></td>
+                    <td><a href=${`/o/${orgId}/t/${x.ticketId}`}>#${x.ticketNumber}</a></td>
                     <td>${x.ruleName}${x.ruleId ? '' : ' (deleted)'}</td>
                     <td>${triggerWords(x.trigger)}${x.depth > 1 ? ` (chain step ${x.depth})` : ''}</td>
                     <td>${OUTCOMES[x.outcome] ?? x.outcome}</td>

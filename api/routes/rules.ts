@@ -42,6 +42,7 @@ const ruleRunSchema = z
   .object({
     id: z.number().int(),
     ticketId: z.uuid(),
+    ticketNumber: z.number().int(),
     outboxId: z.number().int(),
     /** Null once the rule was deleted; its name stays. */
     ruleId: z.uuid().nullable(),

@@ -1,6 +1,7 @@
 import { describe, expect, it } from 'vitest';
 import { openChannel, postMessage } from '../../db/messages.js';
 import { dryRun } from '../../db/rule-dry-run.js';
+import { listRuns } from '../../db/rule-runs.js';
 import * as tickets from '../../db/tickets.js';
 import { useTestDb } from '../support/db.js';
 import { rulesOrg } from './rules-support.js';
@@ -118,6 +119,11 @@ describe('player message sentiment, stored and used', () => {
     expect(c.priority).toBe('normal');
     expect(c.tags).toEqual(['happy']);
     expect(u.tags).not.toContain('happy');
+    // The log names each entry's ticket by the number people quote.
+    const logged = await s.tx((tx) => listRuns(tx, { ruleId: angry.id }));
+    expect(new Set(logged.map((r) => `${r.ticketId} ${r.ticketNumber}`))).toEqual(
+      new Set([`${upset.id} ${upset.number}`, `${calm.id} ${calm.number}`]),
+    );
     const angryRuns = (await s.runs(upset.id)).filter((r) => r.rule_id === angry.id);
     expect(angryRuns.map((r) => r.outcome)).toContain('applied');
     const calmAngry = (await s.runs(calm.id)).filter((r) => r.rule_id === angry.id);

@@ -190,13 +190,13 @@ describe('automation rules page', () => {
     await openRules();
     const rule = (await rulesInDb()).find((r) => r.name === 'Upset players to high') as { id: string };
     await page.getByLabel('Rule', { exact: true }).selectOption(rule.id);
-    const row = page.locator('table.runs tbody tr').filter({ hasText: `Ticket ${ticket.id.slice(0, 8)}` });
+    const row = page.locator('table.runs tbody tr').filter({ hasText: `#${ticket.number}` });
     await row.first().waitFor();
     expect(
       await row.first().evaluate((tr) => [...tr.querySelectorAll('td')].map((td) => td.textContent?.trim())),
     ).toEqual([
       'just now',
-      `Ticket ${ticket.id.slice(0, 8)}`,
+      `#${ticket.number}`,
       'Upset players to high',
       'A ticket is opened',
       'Applied',
