@@ -19,10 +19,20 @@
  * @typedef {{
  *   addEventListener(type: 'install' | 'activate', fn: (e: ExtendableEvent) => void): void,
  *   addEventListener(type: 'fetch', fn: (e: FetchEvent) => void): void,
+ *   addEventListener(type: 'push', fn: (e: PushEvent) => void): void,
+ *   addEventListener(type: 'notificationclick', fn: (e: NotificationClickEvent) => void): void,
  *   skipWaiting(): Promise<void>,
- *   clients: { claim(): Promise<void> },
+ *   clients: {
+ *     claim(): Promise<void>,
+ *     matchAll(o: { type: 'window', includeUncontrolled: boolean }): Promise<WindowClientLike[]>,
+ *     openWindow(url: string): Promise<unknown>,
+ *   },
+ *   registration: { showNotification(title: string, o: NotificationOptions & { data?: unknown }): Promise<void> },
  *   location: Location,
  * }} WorkerScope
+ * @typedef {ExtendableEvent & { data: { json(): unknown } | null }} PushEvent
+ * @typedef {ExtendableEvent & { notification: { close(): void, data: unknown } }} NotificationClickEvent
+ * @typedef {{ url: string, focus(): Promise<unknown>, navigate(url: string): Promise<unknown> }} WindowClientLike
  */
 
 /** @type {Build} */
@@ -93,4 +103,52 @@ worker.addEventListener('fetch', (event) => {
     return;
   }
   if (url.pathname.startsWith('/panel/')) event.respondWith(releaseFile(request));
+});
+
+/** A path of this site, or `/`: `//host` and absolute URLs would leave it. */
+const sitePath = (/** @type {unknown} */ v) =>
+  typeof v === 'string' && v.startsWith('/') && !v.startsWith('//') && !v.startsWith('/\\') ? v : '/';
+
+/**
+ * Web Push (workers/notification-push.ts): the payload, decrypted by the browser, is
+ * `{ title, body, url, tag }`. Shown as a system notification; one per notification (`tag`), so a
+ * repeat replaces rather than stacks. A payload that does not parse still shows something: a
+ * push that shows nothing counts against the site in Chromium.
+ */
+worker.addEventListener('push', (event) => {
+  /** @type {{ title?: unknown, body?: unknown, url?: unknown, tag?: unknown }} */
+  let data = {};
+  try {
+    data = /** @type {typeof data} */ (event.data?.json() ?? {});
+  } catch {}
+  const title = typeof data.title === 'string' ? data.title : 'GameMod';
+  const url = sitePath(data.url);
+  event.waitUntil(
+    worker.registration.showNotification(title, {
+      body: typeof data.body === 'string' ? data.body : '',
+      ...(typeof data.tag === 'string' ? { tag: data.tag } : {}),
+      icon: `/panel/${BUILD.release}/icon-192.png`,
+      data: { url },
+    }),
+  );
+});
+
+/** A click opens the ticket: in a panel window already open (focused, then sent there), else a new one. */
+worker.addEventListener('notificationclick', (event) => {
+  event.notification.close();
+  const raw = /** @type {{ url?: unknown } | null} */ (event.notification.data)?.url;
+  // Only a path of this site: a notification never sends the panel elsewhere.
+  const target = new URL(sitePath(raw), worker.location.origin).href;
+  event.waitUntil(
+    (async () => {
+      const windows = await worker.clients.matchAll({ type: 'window', includeUncontrolled: true });
+      const open = windows.find((w) => new URL(w.url).origin === worker.location.origin);
+      if (open) {
+        await open.focus();
+        if (open.url !== target) await open.navigate(target);
+        return;
+      }
+      await worker.clients.openWindow(target);
+    })(),
+  );
 });

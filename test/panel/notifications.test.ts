@@ -101,3 +101,47 @@ describe('notification bell', () => {
     expect(errors).toEqual([expect.stringContaining('422')]);
   });
 });
+
+describe('push and digest preferences', () => {
+  it('offer the email digest at an hour, and explain a refused notification permission in words', async () => {
+    const list = page.getByRole('region', { name: 'Notifications' });
+    if (!(await list.isVisible())) await page.getByRole('button', { name: /^Notifications/ }).click();
+    const form = page.getByRole('form', { name: 'Notification preferences' });
+    if (!(await form.isVisible())) await list.getByRole('button', { name: 'Preferences' }).click();
+    await form.getByRole('checkbox', { name: /One email a day/ }).check();
+    await form.getByLabel(/Sent at/).selectOption('7');
+    await form.getByRole('checkbox', { name: 'Assigned to me: Push' }).uncheck();
+    await form.getByLabel('Time zone').fill('Europe/Berlin');
+    await form.getByRole('button', { name: 'Save preferences' }).click();
+    await form.getByRole('status').filter({ hasText: 'Saved' }).waitFor();
+    const s = await db.admin.query(
+      'select email_digest, digest_hour from notification_settings where user_id = $1 and org_id = $2',
+      [adminId, orgId],
+    );
+    expect(s.rows).toEqual([{ email_digest: true, digest_hour: 7 }]);
+    const p = await db.admin.query(
+      `select enabled from notification_prefs where user_id = $1 and event = 'assigned' and channel = 'push'`,
+      [adminId],
+    );
+    expect(p.rows).toEqual([{ enabled: false }]);
+    // The browser refuses notifications for the site: the button says why instead of failing.
+    const cdp = await ctx.newCDPSession(page);
+    await cdp.send('Browser.setPermission', {
+      permission: { name: 'notifications' },
+      setting: 'denied',
+      origin: rig.url,
+    });
+    await form.getByRole('button', { name: 'Enable push on this device' }).click();
+    await expect(
+      form
+        .getByRole('status')
+        .filter({ hasText: /blocking notifications/ })
+        .textContent(),
+    ).resolves.toMatch(/Allow notifications for this site in the browser’s site settings/);
+    expect(
+      await db.admin.query('select 1 from push_subscriptions where user_id = $1', [adminId]),
+    ).toMatchObject({
+      rowCount: 0,
+    });
+  });
+});
