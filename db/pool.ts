@@ -33,5 +33,9 @@ export function createPool(opts: PoolOptions): Pool {
   // An idle client that loses its connection emits here; without a listener it would crash the
   // process. The next checkout simply gets a fresh connection.
   pool.on('error', () => {});
+  // The pool listens only while a client is idle. A checked-out one that the server ends between
+  // two statements (a restart, pg_terminate_backend) emits 'error' too, and would crash the
+  // process; its next statement fails instead and the caller releases it as broken.
+  pool.on('connect', (client) => client.on('error', () => {}));
   return pool;
 }
