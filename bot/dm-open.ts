@@ -4,11 +4,11 @@ import { type Category, listCategories } from '../db/categories.js';
 import { linkedGuilds, recordDm, recordDmOpening } from '../db/discord-dm.js';
 import { discordPlayer } from '../db/discord-standing.js';
 import { withTenant } from '../db/tenant.js';
-import { AppError } from '../lib/errors.js';
 import type { DiscordPerson } from './auth.js';
 import type { BotDeps } from './context.js';
 import { clearPending, type PendingDm } from './dm-store.js';
 import type { Ctx } from './handler.js';
+import { refuse } from './say.js';
 import { openFromDiscord } from './tickets.js';
 
 /**
@@ -116,7 +116,7 @@ export async function openDmTicket(
   pending: readonly PendingDm[],
 ): Promise<string> {
   const [first, ...rest] = pending;
-  if (!first) throw new AppError('not_found', 'Your message has expired; please send it again.');
+  if (!first) throw refuse('not_found', 'dm.expired');
   const result = await openFromDiscord(ctx, {
     guildId: guild.guildId,
     channelId: null,

@@ -7,7 +7,6 @@ import {
 } from 'discord.js';
 import { type Category, listCategories, type Question } from '../db/categories.js';
 import { withTenant } from '../db/tenant.js';
-import { AppError } from '../lib/errors.js';
 import type { Locale } from '../lib/i18n/locales.js';
 import { t as say } from '../lib/i18n/messages.js';
 import { orgOf } from './auth.js';
@@ -104,7 +103,7 @@ export function categoryByNameForModal(
     const found = (await categoriesForModal(deps, orgId)).find(
       (c) => c.name.toLowerCase() === name.trim().toLowerCase(),
     );
-    if (!found) throw new AppError('not_found', `There is no category called “${name}”.`);
+    if (!found) throw refuse('not_found', 'open.noCategory', { name });
     return found;
   });
 }

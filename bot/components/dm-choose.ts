@@ -1,10 +1,10 @@
 import type { StringSelectMenuInteraction } from 'discord.js';
 import { snowflake } from '../../db/schemas.js';
 import { parseInput } from '../../db/validate.js';
-import { AppError } from '../../lib/errors.js';
 import { categoryChoice, dmCategories, dmGuilds, openDmTicket, personOf } from '../dm-open.js';
 import { readPending } from '../dm-store.js';
 import type { ComponentHandler, Ctx } from '../handler.js';
+import { refuse } from '../say.js';
 
 /**
  * The selects in a player's DM: the server (`gm:dmguild`), then the category
@@ -17,7 +17,7 @@ const EXPIRED = 'Your message has expired (15 minutes). Send it again to open a 
 
 async function chosenGuild(ctx: Ctx, i: StringSelectMenuInteraction, guildId: string) {
   const guild = (await dmGuilds(ctx.deps, i.user.id)).find((g) => g.guildId === guildId);
-  if (!guild) throw new AppError('not_found', 'That server does not take tickets from you through me.');
+  if (!guild) throw refuse('not_found', 'dm.noServer');
   return guild;
 }
 
@@ -38,7 +38,7 @@ export const dmGuildSelect: ComponentHandler<StringSelectMenuInteraction> = {
   ack: 'self',
   async execute(i, ctx) {
     await i.deferUpdate();
-    if (i.guildId) throw new AppError('bad_request', 'This choice belongs in a direct message.');
+    if (i.guildId) throw refuse('bad_request', 'dm.notHere');
     const guildId = parseInput(snowflake, i.values[0] ?? '');
     if (!(await readPending(ctx.deps, i.user.id)).length)
       return void (await i.editReply({ content: EXPIRED, components: [] }));
@@ -58,14 +58,13 @@ export const dmCategorySelect: ComponentHandler<StringSelectMenuInteraction> = {
   ack: 'self',
   async execute(i, ctx, args) {
     await i.deferUpdate();
-    if (i.guildId) throw new AppError('bad_request', 'This choice belongs in a direct message.');
+    if (i.guildId) throw refuse('bad_request', 'dm.notHere');
     const guildId = parseInput(snowflake, args[0] ?? '');
     const chosen = i.values[0] ?? '';
     const guild = await chosenGuild(ctx, i, guildId);
     // Only a live category of that server's organization, whatever the select was sent with.
     const category = (await dmCategories(ctx.deps, guild.orgId)).find((c) => c.id === chosen);
-    if (!category)
-      throw new AppError('not_found', 'That category is no longer offered; send your message again.');
+    if (!category) throw refuse('not_found', 'dm.categoryGone');
     const text = await openIn(ctx, i, guildId, category.id);
     await i.editReply({ content: text, components: [] });
   },

@@ -66,6 +66,10 @@ export const frReplies: Record<keyof typeof enReplies, string> = {
   'report.already': 'Ce signalement est déjà le ticket #{number} : {link}',
   'report.alert':
     'Nouveau signalement #{number} de <@{reporter}> concernant un message de <@{author}> : {link}',
+  'dm.noServer': 'Ce serveur n’accepte pas vos tickets par mon intermédiaire.',
+  'dm.notHere': 'Ce choix se fait en message privé.',
+  'dm.categoryGone': 'Cette catégorie n’est plus proposée ; envoyez à nouveau votre message.',
+  'dm.expired': 'Votre message a expiré ; envoyez-le à nouveau.',
   'form.title': 'Ouvrir un ticket',
   'form.titleCategory': 'Ouvrir un ticket : {category}',
   'form.subjectLabel': 'De quoi s’agit-il ?',
