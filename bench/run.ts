@@ -4,6 +4,7 @@ import { attachments } from './attachments.js';
 import { botAck } from './bot-ack.js';
 import { botMemory } from './bot-memory.js';
 import { email } from './email.js';
+import { faults } from './faults.js';
 import type { Benchmark } from './lib/benchmark.js';
 import { RunLog } from './lib/summary.js';
 import { oauth } from './oauth.js';
@@ -29,6 +30,7 @@ const BENCHMARKS: readonly Benchmark[] = [
   analytics,
   rules,
   oauth,
+  faults,
 ];
 
 function usage(): string {

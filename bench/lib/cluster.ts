@@ -10,11 +10,12 @@ const DATABASE = 'gm_bench';
 /**
  * Runs `fn` against a private, non-durable PostgreSQL cluster in a fresh temporary folder, with
  * the schema migrated. The cluster is stopped (immediately) and the folder removed afterwards,
- * whether `fn` succeeds, throws, or the process is interrupted.
+ * whether `fn` succeeds, throws, or the process is interrupted. `fn` also gets the cluster's
+ * folder, so a fault benchmark can stop and start the same cluster again.
  */
 export async function withCluster<T>(
   log: (msg: string) => void,
-  fn: (pg: PostgresHandle) => Promise<T>,
+  fn: (pg: PostgresHandle, dir: string) => Promise<T>,
 ): Promise<T> {
   const dir = mkdtempSync(join(tmpdir(), 'gamemod-bench-'));
   let pg: PostgresHandle | undefined;
@@ -48,7 +49,7 @@ export async function withCluster<T>(
     });
     await migrate(pg.ownerUrl);
     log(`PostgreSQL on 127.0.0.1:${port}, migrated in ${((Date.now() - started) / 1000).toFixed(1)} s`);
-    return await fn(pg);
+    return await fn(pg, join(dir, 'pg'));
   } finally {
     process.off('SIGINT', onSignal);
     process.off('SIGTERM', onSignal);
