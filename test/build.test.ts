@@ -1,28 +1,18 @@
 import { type ChildProcess, execFile, spawn } from 'node:child_process';
 import { once } from 'node:events';
 import { chmodSync, cpSync, mkdirSync, mkdtempSync, rmSync } from 'node:fs';
-import { createServer } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { promisify } from 'node:util';
 import { afterAll, describe, expect, inject, it } from 'vitest';
 import { createTestDb } from './support/db.js';
+import { childPort } from './support/ports.js';
 
 const run = promisify(execFile);
 const ROOT = resolve(import.meta.dirname, '..');
 /** Debian's unprivileged account, used when the tests run as root (as CI does). */
 const NOBODY = 65_534;
-
-/** A port free on loopback right now (the config wants a real port, not 0). */
-async function freePort(): Promise<number> {
-  const s = createServer().listen(0, '127.0.0.1');
-  await once(s, 'listening');
-  const { port } = s.address() as { port: number };
-  s.close();
-  await once(s, 'close');
-  return port;
-}
 
 let dir: string | undefined;
 afterAll(() => {
@@ -65,7 +55,7 @@ describe('the compiled production build', () => {
       roles: string,
       ready: (ports: { api: number; metrics: number }) => Promise<Response>,
     ) => {
-      const ports = { api: await freePort(), metrics: await freePort() };
+      const ports = { api: await childPort(), metrics: await childPort() };
       const started = performance.now();
       const child = spawn(process.execPath, ['dist/main.js'], {
         cwd: app,

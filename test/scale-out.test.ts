@@ -11,7 +11,6 @@ import { createGuildLinkCode, redeemGuildLinkCode } from '../db/guild-links.js';
 import { updateGuildSettings } from '../db/guilds.js';
 import { withTenant } from '../db/tenant.js';
 import { WEBHOOK_EVENT_TYPES } from '../db/webhooks.js';
-import { freePort } from '../lib/local-stack/ports.js';
 import { randomSecretKey } from '../lib/secret-key.js';
 import { createTestDb, type TestDb } from './support/db.js';
 import {
@@ -21,6 +20,7 @@ import {
   startFakeDiscord,
 } from './support/fake-discord/index.js';
 import { makeOrg, type OrgFixture } from './support/fixtures.js';
+import { childPort } from './support/ports.js';
 import {
   connectLive,
   killGroup,
@@ -150,8 +150,9 @@ beforeAll(async () => {
     )
   ).plaintext;
   sink = await startWebhookSink();
-  const apiPorts = [await freePort(), await freePort()];
-  const metricsPorts = await Promise.all(Array.from({ length: 6 }, () => freePort()));
+  const apiPorts = [await childPort(), await childPort()];
+  const metricsPorts: number[] = [];
+  for (let i = 0; i < 6; i++) metricsPorts.push(await childPort());
   run = runScaleOut(
     ['--api-ports', apiPorts.join(','), '--metrics-ports', metricsPorts.join(',')],
     {
