@@ -130,10 +130,15 @@ describe('automation rules page', () => {
     await expect
       .poll(async () => (await rulesInDb()).map((r) => r.id).indexOf(last.id))
       .toBe(before.length - 3);
-    const shown = await page.locator('.rules-list > li h3').allTextContents();
-    expect(shown.map((x) => x.replace(/^\d+\.\s*/, '').trim())).toEqual(
-      (await rulesInDb()).map((r) => r.name),
-    );
+    // The list redraws after the API answers, which may be just after the row moved.
+    const stored = (await rulesInDb()).map((r) => r.name);
+    await expect
+      .poll(async () =>
+        (await page.locator('.rules-list > li h3').allTextContents()).map((x) =>
+          x.replace(/^\d+\.\s*/, '').trim(),
+        ),
+      )
+      .toEqual(stored);
     await expect
       .poll(() => page.getByRole('status').filter({ hasText: 'is now number' }).textContent())
       .toBe(`${last.name} is now number ${before.length - 2}.`);
