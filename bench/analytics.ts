@@ -4,8 +4,7 @@ import { pino } from 'pino';
 import { buildApp } from '../api/app.js';
 import { foldOrg, rebuildOrg } from '../db/analytics-fold.js';
 import { createApiToken } from '../db/api-tokens.js';
-import type { Actor } from '../db/changes.js';
-import { createPool, type Pool } from '../db/pool.js';
+import type { Pool } from '../db/pool.js';
 import { withTenant } from '../db/tenant.js';
 import { setStatus } from '../db/ticket-status.js';
 import { openTicket } from '../db/tickets.js';
@@ -14,15 +13,13 @@ import { randomSecretKey } from '../lib/secret-key.js';
 import { LocalStorage } from '../lib/storage/index.js';
 import { ANALYTICS_FOLD_EVERY_MS } from '../workers/analytics.js';
 import { startWorkerRuntime } from '../workers/runtime.js';
+import { type SeedOrg as Org, TICKETS_PER_ORG, withSeededOrgs } from './lib/analytics-seed.js';
 import type { Benchmark } from './lib/benchmark.js';
 import { withCluster } from './lib/cluster.js';
 import { median, quantile } from './lib/load.js';
-import { makeBenchOrg, withRedis } from './outbox.js';
+import { withRedis } from './outbox.js';
 
 const ORGS = 100;
-const TICKETS_PER_ORG = 10_000;
-/** Days the seeded tickets spread over (the dashboards read the last 90). */
-const SEED_DAYS = 180;
 const QUERY_P99_TARGET_MS = 50;
 const FOLD_RATIO_TARGET = 0.05;
 const VISIBLE_P99_TARGET_MS = 5_000;
@@ -34,62 +31,8 @@ const QUERY_RUNS = 60;
 const VISIBLE_SECONDS = 30;
 const VISIBLE_EVERY_MS = 200;
 
-type Org = { orgId: string; actor: Actor };
 const ms = (n: number) => `${n.toFixed(1)} ms`;
 const verdict = (ok: boolean) => (ok ? 'PASS' : 'FAIL');
-
-/**
- * Every seeded ticket in one set-based statement per batch of orgs: created over the last
- * SEED_DAYS, most answered and resolved, some breached, rated, reopened, with a platform.
- * As the superuser (row-level security would need one statement per org otherwise).
- */
-async function seed(su: Pool, orgs: Org[], log: (m: string) => void) {
-  const started = performance.now();
-  for (let i = 0; i < orgs.length; i += 10) {
-    const batch = orgs.slice(i, i + 10);
-    await su.query(
-      `insert into tickets (org_id, number, subject, status, priority, origin, assignee_id, custom_fields,
-                            created_at, first_response_at, solved_at, closed_at, reopen_count, rating, rated_at,
-                            sla_due_at, sla_breached_at, status_changed_at, updated_at)
-       select o.org_id, g.i, 'Seeded ticket ' || g.i,
-              case when r.res < 0.25 then 'open' when r.res < 0.55 then 'solved' else 'closed' end,
-              (array['low', 'normal', 'normal', 'high', 'urgent'])[1 + floor(r.a * 5)::int],
-              (array['discord', 'discord', 'game', 'email', 'panel', 'api'])[1 + floor(r.b * 6)::int],
-              case when r.c < 0.8 then o.owner_id end,
-              jsonb_build_object('platform', (array['pc', 'ps5', 'xbox', 'switch'])[1 + floor(r.c * 4)::int]),
-              r.created, r.created + r.first_s * interval '1 second',
-              case when r.res >= 0.25 then r.created + r.res_s * interval '1 second' end,
-              case when r.res >= 0.55 then r.created + r.res_s * interval '1 second' end,
-              (r.d < 0.08)::int, case when r.res >= 0.25 and r.d > 0.7 then 1 + floor(r.e * 5)::int end,
-              case when r.res >= 0.25 and r.d > 0.7 then r.created + r.res_s * interval '1 second' end,
-              r.created + interval '4 hours', case when r.e < 0.1 then r.created + interval '4 hours' end,
-              r.created, r.created
-         from unnest($1::uuid[], $2::uuid[]) as o(org_id, owner_id)
-        cross join generate_series(1, $3::int) as g(i)
-        cross join lateral (
-          select now() - random() * $4::int * interval '1 day' as created,
-                 random() as res, random() as a, random() as b, random() as c, random() as d, random() as e,
-                 (60 + random() * random() * 28800)::int as first_s, (600 + random() * random() * 259200)::int as res_s
-          where g.i > 0
-        ) r`,
-      [
-        batch.map((o) => o.orgId),
-        batch.map((o) => (o.actor as { id: string }).id),
-        TICKETS_PER_ORG,
-        SEED_DAYS,
-      ],
-    );
-  }
-  await su.query('update organizations set ticket_seq = $1::int where id = any($2::uuid[])', [
-    TICKETS_PER_ORG,
-    orgs.map((o) => o.orgId),
-  ]);
-  await su.query('analyze');
-  const s = (performance.now() - started) / 1000;
-  log(
-    `seeded ${(orgs.length * TICKETS_PER_ORG).toLocaleString('en')} tickets over ${orgs.length} orgs in ${s.toFixed(1)} s (set-based SQL)`,
-  );
-}
 
 /** The rollups of every org built from the raw tables (the backfill), two orgs at a time. */
 async function buildAll(app: Pool, orgs: Org[], log: (m: string) => void): Promise<number[]> {
@@ -361,25 +304,21 @@ export const analytics: Benchmark = {
   description: `analytics over ${((ORGS * TICKETS_PER_ORG) / 1e6).toFixed(1)}M seeded tickets: dashboard p99, fold of a minute vs full recompute, commit → visible`,
   async run(log) {
     await withCluster(log, (pg) =>
-      withRedis(async (redis) => {
-        const opts = { max: 8, statementTimeoutMs: 600_000, connectTimeoutMs: 5_000 };
-        const app = createPool({ ...opts, url: pg.appUrl, applicationName: 'gamemod-bench-analytics' });
-        const su = createPool({ ...opts, url: pg.urlFor('super'), applicationName: 'gamemod-bench-seed' });
-        try {
-          const orgs: Org[] = [];
-          for (let i = 0; i < ORGS; i++) orgs.push(await makeBenchOrg(app, `Stats${i}`));
-          await seed(su, orgs, log);
-          await buildAll(app, orgs, log);
-          await foldVsRecompute(app, orgs.slice(0, FOLD_ROUNDS), log);
-          await su.query('analyze');
-          await dashboards(app, redis.url, orgs, log);
-          await idlePass(app, orgs, log);
-          await commitToVisible(app, su, redis.url, orgs, log);
-        } finally {
-          await app.end();
-          await su.end();
-        }
-      }),
+      withRedis((redis) =>
+        withSeededOrgs(
+          pg,
+          { orgCount: ORGS, max: 8, applicationName: 'gamemod-bench-analytics' },
+          log,
+          async (app, su, orgs) => {
+            await buildAll(app, orgs, log);
+            await foldVsRecompute(app, orgs.slice(0, FOLD_ROUNDS), log);
+            await su.query('analyze');
+            await dashboards(app, redis.url, orgs, log);
+            await idlePass(app, orgs, log);
+            await commitToVisible(app, su, redis.url, orgs, log);
+          },
+        ),
+      ),
     );
   },
 };
