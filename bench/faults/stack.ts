@@ -1,12 +1,8 @@
 import { createHash } from 'node:crypto';
 import http from 'node:http';
 import type { AddressInfo } from 'node:net';
-import { tmpdir } from 'node:os';
-import { join } from 'node:path';
 import { ChannelType } from 'discord.js';
-import { Redis } from 'ioredis';
 import pino from 'pino';
-import { buildApp } from '../../api/app.js';
 import { type Bot, createBot } from '../../bot/bot.js';
 import { createApiToken } from '../../db/api-tokens.js';
 import { SYSTEM } from '../../db/changes.js';
@@ -22,10 +18,10 @@ import type { RedisHandle } from '../../lib/local-stack/index.js';
 import { type PostgresHandle, startPostgres } from '../../lib/local-stack/index.js';
 import { createSecretBox } from '../../lib/secret-box.js';
 import { randomSecretKey } from '../../lib/secret-key.js';
-import { LocalStorage } from '../../lib/storage/local.js';
 import { createTicketPages } from '../../lib/ticket-links.js';
 import { type FakeDiscord, startFakeDiscord } from '../../test/support/fake-discord/index.js';
 import { startWorkerRuntime } from '../../workers/runtime.js';
+import { startBenchApi } from '../lib/api-app.js';
 
 /** What a loopback webhook receiver does with a request: answer 204, never answer, or 500. */
 export type SinkMode = 'ok' | 'hang' | '500';
@@ -225,34 +221,22 @@ export async function startStack(
   });
   closers.push(() => runtime.stop());
 
-  const appRedis = new Redis(redis.url, { maxRetriesPerRequest: 1, enableOfflineQueue: true });
-  appRedis.on('error', () => {});
-  closers.push(async () => appRedis.disconnect());
-  const app = await buildApp({
-    pool,
+  const {
+    app,
     redis: appRedis,
-    subscriber: () => {
-      const r = new Redis(redis.url, { maxRetriesPerRequest: null });
-      r.on('error', () => {});
-      return r;
-    },
+    port,
+  } = await startBenchApi({
+    pool,
+    redisUrl: redis.url,
     logger,
-    storage: new LocalStorage(join(tmpdir(), `gamemod-faults-files-${process.pid}`)),
-    settings: { secretKey: randomSecretKey() },
-    rateLimits: {
-      default: { burst: 1e9, perMinute: 1e12 },
-      auth: { burst: 1e9, perMinute: 1e12 },
-      oauth: { burst: 1e9, perMinute: 1e12 },
-    },
-    sdkRateLimits: {
-      key: { burst: 1e9, perMinute: 1e12 },
-      player: { burst: 1e9, perMinute: 1e12 },
-      address: { burst: 1e9, perMinute: 1e12 },
-    },
+    filesPrefix: 'gamemod-faults-files',
+    quietRedis: true,
   });
-  await app.listen({ host: '127.0.0.1', port: 0 });
-  closers.push(() => app.close());
-  const apiUrl = `http://127.0.0.1:${(app.server.address() as AddressInfo).port}`;
+  closers.push(
+    async () => appRedis.disconnect(),
+    () => app.close(),
+  );
+  const apiUrl = `http://127.0.0.1:${port}`;
 
   const bot = createBot({
     pool,

@@ -1,12 +1,7 @@
 import { createServer } from 'node:http';
-import { tmpdir } from 'node:os';
-import { join } from 'node:path';
-import { Redis } from 'ioredis';
 import { pino } from 'pino';
-import { buildApp } from '../../api/app.js';
 import { createPool } from '../../db/pool.js';
-import { randomSecretKey } from '../../lib/secret-key.js';
-import { LocalStorage } from '../../lib/storage/index.js';
+import { startBenchApi } from './api-app.js';
 
 /**
  * The server side of the API benchmark, run in a child process so the load generator and the
@@ -44,29 +39,13 @@ async function main() {
     connectTimeoutMs: 5_000,
     applicationName: 'gamemod-bench-api',
   });
-  const redis = new Redis(REDIS_URL as string, { maxRetriesPerRequest: 1, enableOfflineQueue: true });
-  const app = await buildApp({
+  const { port } = await startBenchApi({
     pool,
-    redis,
-    subscriber: () => new Redis(REDIS_URL as string, { maxRetriesPerRequest: null }),
+    redisUrl: REDIS_URL as string,
     logger: pino({ level: 'warn' }),
-    storage: new LocalStorage(join(tmpdir(), `gamemod-bench-files-${process.pid}`)),
-    settings: { secretKey: randomSecretKey() },
-    // The benchmark measures the stack, not the limiter's refusals.
-    rateLimits: {
-      default: { burst: 1e9, perMinute: 1e12 },
-      auth: { burst: 1e9, perMinute: 1e12 },
-      oauth: { burst: 1e9, perMinute: 1e12 },
-    },
-    sdkRateLimits: {
-      key: { burst: 1e9, perMinute: 1e12 },
-      player: { burst: 1e9, perMinute: 1e12 },
-      address: { burst: 1e9, perMinute: 1e12 },
-    },
+    filesPrefix: 'gamemod-bench-files',
   });
-  await app.listen({ host: '127.0.0.1', port: 0 });
-  const addr = app.server.address();
-  process.send?.({ port: typeof addr === 'object' && addr ? addr.port : 0 });
+  process.send?.({ port });
 }
 
 main().catch((err) => {
