@@ -1,10 +1,5 @@
-import { type ChildProcess, fork } from 'node:child_process';
 import { randomBytes, randomUUID } from 'node:crypto';
-import { mkdtempSync, rmSync } from 'node:fs';
 import { Agent, request } from 'node:http';
-import { tmpdir } from 'node:os';
-import { join } from 'node:path';
-import autocannon from 'autocannon';
 import { pino } from 'pino';
 import { createApiToken } from '../db/api-tokens.js';
 import { SYSTEM } from '../db/changes.js';
@@ -13,13 +8,11 @@ import { createOrganization } from '../db/organizations.js';
 import { createPool, type Pool } from '../db/pool.js';
 import { withTenant } from '../db/tenant.js';
 import { createUser } from '../db/users.js';
-import { startRedis } from '../lib/local-stack/index.js';
-import { freePort } from '../lib/local-stack/ports.js';
 import type { WorkerDeps } from '../workers/deps.js';
 import { foldPlayerReports, REPORT_FOLD_EVERY_MS } from '../workers/report-fold.js';
+import { alternate, cannon, ROUNDS, withApiStack } from './lib/api-rounds.js';
 import type { Benchmark } from './lib/benchmark.js';
-import { withCluster } from './lib/cluster.js';
-import { fmtMs, fmtRound, fmtTps, medianOf, quantile, type RoundResult } from './lib/load.js';
+import { fmtMs, fmtTps, quantile, type RoundResult } from './lib/load.js';
 
 /**
  * The game SDK's door against the studio API's, on the same server in the same run:
@@ -31,9 +24,6 @@ import { fmtMs, fmtRound, fmtTps, medianOf, quantile, type RoundResult } from '.
  */
 const CONNECTIONS = 16;
 const ORGS = 16;
-const WARMUP_S = 2;
-const ROUNDS = 3;
-const ROUND_S = 3;
 const TICKETS_TARGET = 0.8;
 const REPORT_RATE = 1000;
 const REPORT_SECONDS = 10;
@@ -70,32 +60,6 @@ async function makeOrgs(pool: Pool): Promise<Org[]> {
     orgs.push({ orgId: org.id, ...made });
   }
   return orgs;
-}
-
-async function serve(env: Record<string, string>): Promise<{ port: number; child: ChildProcess }> {
-  const child = fork(join(import.meta.dirname, 'lib', 'api-server.ts'), ['app'], {
-    execArgv: ['--import', 'tsx'],
-    env: { ...process.env, ...env },
-    stdio: ['ignore', 'inherit', 'inherit', 'ipc'],
-  });
-  const port = await new Promise<number>((resolve, reject) => {
-    child.once('message', (m: { port: number }) => resolve(m.port));
-    child.once('exit', (code) => reject(new Error(`API server exited with ${code}`)));
-  });
-  return { port, child };
-}
-
-async function cannon(opts: autocannon.Options, seconds: number): Promise<RoundResult> {
-  const r = await autocannon({ ...opts, duration: seconds });
-  if (r.non2xx || r.errors || r.timeouts)
-    throw new Error(`${opts.url}: ${r.non2xx} non-2xx, ${r.errors} errors, ${r.timeouts} timeouts`);
-  return {
-    ops: r.requests.total,
-    seconds,
-    tps: r.requests.average,
-    p50Ms: r.latency.p50,
-    p99Ms: r.latency.p99,
-  };
 }
 
 interface Sent {
@@ -218,39 +182,19 @@ function foldLoop(pool: Pool) {
 }
 
 async function run(log: (msg: string) => void): Promise<void> {
-  await withCluster(log, async (pgh) => {
-    const redisDir = mkdtempSync(join(tmpdir(), 'gamemod-bench-redis-'));
-    const redis = await startRedis({
-      dir: redisDir,
-      port: await freePort(),
-      install: true,
-      durable: false,
-      log,
-    });
-    const pool = createPool({
-      url: pgh.urlFor('app'),
-      max: 4,
-      statementTimeoutMs: 10_000,
-      connectTimeoutMs: 5_000,
-      applicationName: 'gamemod-bench-sdk',
-    });
+  const stack = { poolMax: 4, serverPoolMax: CONNECTIONS, applicationName: 'gamemod-bench-sdk' };
+  await withApiStack(log, stack, async ({ pool, pg, serveApp }) => {
     // Counting across every org needs the superuser (row-level security binds the others).
     const admin = createPool({
-      url: pgh.urlFor('super'),
+      url: pg.urlFor('super'),
       max: 1,
       statementTimeoutMs: 30_000,
       connectTimeoutMs: 5_000,
       applicationName: 'gamemod-bench-sdk-count',
     });
-    let child: ChildProcess | undefined;
     try {
       const orgs = await makeOrgs(pool);
-      const app = await serve({
-        DB_URL: pgh.urlFor('app'),
-        REDIS_URL: redis.url,
-        POOL_MAX: String(CONNECTIONS),
-      });
-      child = app.child;
+      const app = await serveApp();
       const url = `http://127.0.0.1:${app.port}`;
       let next = 0;
       const v1 = (s: number) =>
@@ -317,19 +261,7 @@ async function run(log: (msg: string) => void): Promise<void> {
         { name: 'POST /v1/orgs/:orgId/tickets', round: v1 },
         { name: 'POST /sdk/v1/tickets       ', round: sdk },
       ];
-      for (const s of sides) await s.round(WARMUP_S);
-      const results: RoundResult[][] = [[], []];
-      for (let i = 0; i < ROUNDS; i++) {
-        const order = i % 2 === 0 ? [0, 1] : [1, 0];
-        for (const k of order) {
-          const side = sides[k] as (typeof sides)[number];
-          const r = await side.round(ROUND_S);
-          results[k]?.push(r);
-          log(`  round ${i + 1} ${side.name}  ${fmtRound(r)}`);
-        }
-      }
-      const base = medianOf(results[0] as RoundResult[]);
-      const game = medianOf(results[1] as RoundResult[]);
+      const [base, game] = (await alternate(log, sides)) as [RoundResult, RoundResult];
       const ratio = game.tps / base.tps;
 
       log(`baseline: GET /health at ${REPORT_RATE}/s for ${REPORT_SECONDS} s, open loop, same server`);
@@ -377,7 +309,7 @@ async function run(log: (msg: string) => void): Promise<void> {
       const ok = intake.statuses.get(201) ?? 0;
       const achieved = ok / intake.seconds;
 
-      log('median of 3 rounds:');
+      log(`median of ${ROUNDS} rounds:`);
       log(`  POST /v1 tickets  ${fmtTps(base.tps)} p50 ${fmtMs(base.p50Ms)} p99 ${fmtMs(base.p99Ms)}`);
       log(`  POST /sdk/v1      ${fmtTps(game.tps)} p50 ${fmtMs(game.p50Ms)} p99 ${fmtMs(game.p99Ms)}`);
       log(
@@ -408,11 +340,7 @@ async function run(log: (msg: string) => void): Promise<void> {
             : `FAIL (${lost} accepted but not filed, ${intake.total - ok} not accepted)`),
       );
     } finally {
-      child?.kill('SIGKILL');
-      await pool.end().catch(() => {});
       await admin.end().catch(() => {});
-      await redis.stop({ kill: true }).catch(() => {});
-      rmSync(redisDir, { recursive: true, force: true });
     }
   });
 }

@@ -4,7 +4,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import autocannon from 'autocannon';
 import { createPool, type Pool } from '../../db/pool.js';
-import { startRedis } from '../../lib/local-stack/index.js';
+import { type PostgresHandle, startRedis } from '../../lib/local-stack/index.js';
 import { freePort } from '../../lib/local-stack/ports.js';
 import { withCluster } from './cluster.js';
 import { fmtRound, medianOf, type RoundResult } from './load.js';
@@ -70,20 +70,39 @@ export async function alternate(
 export interface ApiStack {
   /** A pool for the benchmark's own `db/` calls (the baseline side). */
   pool: Pool;
+  /** The private cluster, for a benchmark that needs another role's pool (the superuser's). */
+  pg: PostgresHandle;
+  /** The private Redis, for a benchmark that runs the API or the workers itself, in process. */
+  redisUrl: string;
   /** Starts the server half with this stack's database and Redis; killed when the stack ends. */
   serveApp(): Promise<{ port: number; child: ChildProcess }>;
   serveBare(): Promise<{ port: number; child: ChildProcess }>;
 }
 
+export interface ApiStackOptions {
+  /** Connections of the benchmark's own pool. */
+  poolMax: number;
+  /** Connections of the app server's pool (default: `poolMax`). */
+  serverPoolMax?: number;
+  /** The benchmark's own pool's application_name (default: gamemod-bench-db). */
+  applicationName?: string;
+}
+
 /**
- * A private Postgres cluster and Redis, a `poolMax` pool on the cluster, and the servers `fn`
+ * A private Postgres cluster and Redis, a pool on the cluster (`poolMax` connections, for the
+ * benchmark and for the app server alike unless the options say otherwise), and the servers `fn`
  * starts, all stopped afterwards whether `fn` succeeds or throws.
  */
 export async function withApiStack(
   log: (msg: string) => void,
-  poolMax: number,
+  options: number | ApiStackOptions,
   fn: (stack: ApiStack) => Promise<void>,
 ): Promise<void> {
+  const {
+    poolMax,
+    serverPoolMax = poolMax,
+    applicationName = 'gamemod-bench-db',
+  } = typeof options === 'number' ? { poolMax: options } : options;
   await withCluster(log, async (pgh) => {
     const redisDir = mkdtempSync(join(tmpdir(), 'gamemod-bench-redis-'));
     const redis = await startRedis({
@@ -98,7 +117,7 @@ export async function withApiStack(
       max: poolMax,
       statementTimeoutMs: 10_000,
       connectTimeoutMs: 5_000,
-      applicationName: 'gamemod-bench-db',
+      applicationName,
     });
     const children: ChildProcess[] = [];
     const started = async (s: Promise<{ port: number; child: ChildProcess }>) => {
@@ -109,9 +128,15 @@ export async function withApiStack(
     try {
       await fn({
         pool,
+        pg: pgh,
+        redisUrl: redis.url,
         serveApp: () =>
           started(
-            serve('app', { DB_URL: pgh.urlFor('app'), REDIS_URL: redis.url, POOL_MAX: String(poolMax) }),
+            serve('app', {
+              DB_URL: pgh.urlFor('app'),
+              REDIS_URL: redis.url,
+              POOL_MAX: String(serverPoolMax),
+            }),
           ),
         serveBare: () => started(serve('bare', {})),
       });
