@@ -9,18 +9,17 @@ import { createSession } from '../api/sessions.js';
 import { type Actor, SYSTEM } from '../db/changes.js';
 import { createOrganization } from '../db/organizations.js';
 import { upsertPlayer } from '../db/players.js';
-import { createPool, type Pool } from '../db/pool.js';
+import type { Pool } from '../db/pool.js';
 import { withTenant } from '../db/tenant.js';
 import { openTicket, reply } from '../db/tickets.js';
 import { createUser } from '../db/users.js';
-import { startRedis } from '../lib/local-stack/index.js';
 import { freePort } from '../lib/local-stack/ports.js';
 import { createSecretBox } from '../lib/secret-box.js';
 import { randomSecretKey } from '../lib/secret-key.js';
 import { LocalStorage } from '../lib/storage/index.js';
 import { startWorkerRuntime } from '../workers/runtime.js';
+import { withApiStack } from './lib/api-rounds.js';
 import type { Benchmark } from './lib/benchmark.js';
-import { withCluster } from './lib/cluster.js';
 
 const TICKETS = 1000;
 const RUNS = 5;
@@ -196,22 +195,8 @@ async function liveLatency(
  * Each figure is the median of fresh browser contexts (empty cache), so no run profits from another.
  */
 async function run(log: (msg: string) => void): Promise<void> {
-  await withCluster(log, async (pgh) => {
-    const redisDir = mkdtempSync(join(tmpdir(), 'gamemod-bench-redis-'));
-    const redisServer = await startRedis({
-      dir: redisDir,
-      port: await freePort(),
-      install: true,
-      durable: false,
-      log,
-    });
-    const pool = createPool({
-      url: pgh.urlFor('app'),
-      max: 8,
-      statementTimeoutMs: 10_000,
-      connectTimeoutMs: 5_000,
-    });
-    const redis = new Redis(redisServer.url, { maxRetriesPerRequest: 1 });
+  await withApiStack(log, 8, async ({ pool, redisUrl }) => {
+    const redis = new Redis(redisUrl, { maxRetriesPerRequest: 1 });
     const storageDir = mkdtempSync(join(tmpdir(), 'gamemod-bench-files-'));
     const port = await freePort();
     const url = `http://127.0.0.1:${port}`;
@@ -219,7 +204,7 @@ async function run(log: (msg: string) => void): Promise<void> {
       pool,
       redis,
       // The live route's own connection (pub/sub mode), as api/server.ts gives it.
-      subscriber: () => new Redis(redisServer.url, { maxRetriesPerRequest: null }),
+      subscriber: () => new Redis(redisUrl, { maxRetriesPerRequest: null }),
       logger: pino({ level: 'silent' }),
       storage: new LocalStorage(storageDir),
       settings: { publicUrl: url, secretKey: randomSecretKey(), cookieSecure: false },
@@ -229,7 +214,7 @@ async function run(log: (msg: string) => void): Promise<void> {
     // updates reach the panel's WebSocket as in production.
     const workers = await startWorkerRuntime({
       pool,
-      redisUrl: redisServer.url,
+      redisUrl,
       logger: pino({ level: 'silent' }),
       box: createSecretBox(randomSecretKey()),
       webhookTargets: { allowLoopback: true, allowPrivate: false },
@@ -335,9 +320,6 @@ async function run(log: (msg: string) => void): Promise<void> {
       await workers.stop();
       await app.close();
       redis.disconnect();
-      await pool.end();
-      await redisServer.stop({ kill: true }).catch(() => {});
-      rmSync(redisDir, { recursive: true, force: true });
       rmSync(storageDir, { recursive: true, force: true });
     }
   });
