@@ -7,7 +7,7 @@ import type { Pool } from '../db/pool.js';
 import { withTenant } from '../db/tenant.js';
 import { openTicket } from '../db/tickets.js';
 import { createUser } from '../db/users.js';
-import { alternate, cannon, ROUNDS, withApiStack } from './lib/api-rounds.js';
+import { alternate, cannon, ROUNDS, ticketOpens, withApiStack } from './lib/api-rounds.js';
 import type { Benchmark } from './lib/benchmark.js';
 import { fmtMs, fmtTps, median, type RoundResult, runRound } from './lib/load.js';
 
@@ -99,7 +99,6 @@ async function run(log: (msg: string) => void): Promise<void> {
 
     log(`ticket opens: ${TICKET_CONNECTIONS} connections over ${ORGS} orgs (one API token each)`);
     const body = JSON.stringify({ subject: SUBJECT, body: BODY });
-    let next = 0;
     const [dbMed, apiMed] = await alternate(log, [
       {
         name: 'db/ openTicket          ',
@@ -117,26 +116,8 @@ async function run(log: (msg: string) => void): Promise<void> {
       },
       {
         name: 'POST /v1/.../tickets    ',
-        round: (s) =>
-          cannon(
-            {
-              url: `http://127.0.0.1:${app.port}`,
-              connections: TICKET_CONNECTIONS,
-              // Each connection speaks for one org, as the db/ loops do.
-              setupClient: (client) => {
-                const org = orgs[next++ % ORGS] as Org;
-                client.setRequests([
-                  {
-                    method: 'POST',
-                    path: `/v1/orgs/${org.orgId}/tickets`,
-                    headers: { authorization: `Bearer ${org.token}`, 'content-type': 'application/json' },
-                    body,
-                  },
-                ]);
-              },
-            },
-            s,
-          ),
+        // Each connection speaks for one org, as the db/ loops do.
+        round: ticketOpens(`http://127.0.0.1:${app.port}`, TICKET_CONNECTIONS, orgs, body),
       },
     ]);
     const db = dbMed as RoundResult;

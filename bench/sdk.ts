@@ -10,7 +10,7 @@ import { withTenant } from '../db/tenant.js';
 import { createUser } from '../db/users.js';
 import type { WorkerDeps } from '../workers/deps.js';
 import { foldPlayerReports, REPORT_FOLD_EVERY_MS } from '../workers/report-fold.js';
-import { alternate, cannon, ROUNDS, withApiStack } from './lib/api-rounds.js';
+import { alternate, cannon, ROUNDS, ticketOpens, withApiStack } from './lib/api-rounds.js';
 import type { Benchmark } from './lib/benchmark.js';
 import { fmtMs, fmtTps, quantile, type RoundResult } from './lib/load.js';
 
@@ -196,26 +196,8 @@ async function run(log: (msg: string) => void): Promise<void> {
       const orgs = await makeOrgs(pool);
       const app = await serveApp();
       const url = `http://127.0.0.1:${app.port}`;
+      const v1 = ticketOpens(url, CONNECTIONS, orgs, JSON.stringify({ subject: SUBJECT, body: BODY }));
       let next = 0;
-      const v1 = (s: number) =>
-        cannon(
-          {
-            url,
-            connections: CONNECTIONS,
-            setupClient: (client) => {
-              const org = orgs[next++ % ORGS] as Org;
-              client.setRequests([
-                {
-                  method: 'POST',
-                  path: `/v1/orgs/${org.orgId}/tickets`,
-                  headers: { authorization: `Bearer ${org.token}`, 'content-type': 'application/json' },
-                  body: JSON.stringify({ subject: SUBJECT, body: BODY }),
-                },
-              ]);
-            },
-          },
-          s,
-        );
       const sdk = (s: number) =>
         cannon(
           {

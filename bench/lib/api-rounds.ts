@@ -49,6 +49,38 @@ export async function cannon(opts: autocannon.Options, seconds: number): Promise
   };
 }
 
+/**
+ * A round of ticket opens through `POST /v1/orgs/:orgId/tickets` on the server at `url`: each
+ * connection speaks for one org (the next of `orgs` in turn), with its API token.
+ */
+export function ticketOpens(
+  url: string,
+  connections: number,
+  orgs: readonly { orgId: string; token: string }[],
+  body: string,
+): (seconds: number) => Promise<RoundResult> {
+  let next = 0;
+  return (seconds) =>
+    cannon(
+      {
+        url,
+        connections,
+        setupClient: (client) => {
+          const org = orgs[next++ % orgs.length] as (typeof orgs)[number];
+          client.setRequests([
+            {
+              method: 'POST',
+              path: `/v1/orgs/${org.orgId}/tickets`,
+              headers: { authorization: `Bearer ${org.token}`, 'content-type': 'application/json' },
+              body,
+            },
+          ]);
+        },
+      },
+      seconds,
+    );
+}
+
 export async function alternate(
   log: (msg: string) => void,
   sides: { name: string; round: (seconds: number) => Promise<RoundResult> }[],
