@@ -17,6 +17,7 @@ import { quantile } from './lib/load.js';
  * EXPLAIN (ANALYZE, BUFFERS) of each. A quick loop for the reads alone: the whole analytics
  * benchmark (1,000,000 tickets, 100 orgs) takes 25 minutes and more here.
  *
+ *     npm run bench -- analytics-reads             # 5 orgs of 10,000 tickets
  *     npx tsx bench/analytics-reads.ts [orgs]      # default 5 orgs of 10,000 tickets
  */
 const RUNS = 120;

@@ -1,4 +1,5 @@
 import { analytics } from './analytics.js';
+import { analyticsReads } from './analytics-reads.js';
 import { api } from './api.js';
 import { attachments } from './attachments.js';
 import { botAck } from './bot-ack.js';
@@ -13,6 +14,7 @@ import { panel } from './panel.js';
 import { rules } from './rules.js';
 import { sdk } from './sdk.js';
 import { tickets } from './tickets.js';
+import { tracing } from './tracing.js';
 import { webhooks } from './webhooks.js';
 
 /** Every benchmark, in the order a bare `npm run bench` runs them. */
@@ -30,11 +32,14 @@ const BENCHMARKS: readonly Benchmark[] = [
   analytics,
   rules,
   oauth,
+  tracing,
+  analyticsReads,
   faults,
 ];
 
 function usage(): string {
-  const names = BENCHMARKS.map((b) => `  ${b.name.padEnd(12)} ${b.description}`).join('\n');
+  const width = Math.max(...BENCHMARKS.map((b) => b.name.length));
+  const names = BENCHMARKS.map((b) => `  ${b.name.padEnd(width)} ${b.description}`).join('\n');
   return `usage: npm run bench [-- [--json <file>] <name>...]\n\nbenchmarks:\n${names}`;
 }
 
