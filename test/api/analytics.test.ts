@@ -1,11 +1,10 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { openedHeatmap, openedHeatmapHourly } from '../../db/analytics-read.js';
-import { createCalendar, setDefaultCalendar } from '../../db/sla-calendars.js';
 import { withTenant } from '../../db/tenant.js';
 import { assign } from '../../db/ticket-actions.js';
 import { rate, setStatus } from '../../db/ticket-status.js';
 import { openTicket, reply } from '../../db/tickets.js';
-import { foldCaughtUp } from '../support/analytics.js';
+import { foldCaughtUp, insertImportedTicket, useDefaultCalendar } from '../support/analytics.js';
 import { useTestDb } from '../support/db.js';
 import { makeOrg, type OrgFixture } from '../support/fixtures.js';
 import { type Caller, errorCode, startTestApi, type TestApi } from './support.js';
@@ -105,39 +104,20 @@ describe('analytics API', () => {
     const office = await makeOrg(db.app, 'Mornings');
     const day = addDays(new Date().toISOString().slice(0, 10), -3);
     const at = (d: number, hm: string) => `${addDays(day, d)}T${hm}:00Z`;
-    await withTenant(db.app, office.orgId, async (tx) => {
-      const mornings = Object.fromEntries(
-        ['sun', 'mon', 'tue', 'wed', 'thu', 'fri', 'sat'].map((d) => [d, [[0, 720] as [number, number]]]),
-      );
-      const c = await createCalendar(
-        tx,
-        { name: 'Mornings', timezone: 'UTC', weeklyHours: mornings },
-        office.owner,
-      );
-      await setDefaultCalendar(tx, c.id, office.owner);
-    });
-    await db.admin.query(
-      `with t as (
-         insert into tickets (org_id, number, subject, origin, status, created_at, first_response_at, solved_at,
-           status_changed_at)
-         values ($1, 1, 'Imported', 'email', 'solved', $2, $3, $4, now()) returning id, created_at),
-       e as (insert into ticket_events (org_id, ticket_id, type, actor_type, created_at)
-             select $1, t.id, 'ticket.created', 'system', t.created_at from t),
-       c as (insert into message_channels (org_id, kind, ticket_id) select $1, 'ticket', t.id from t
-             returning id, ticket_id)
-       insert into messages (org_id, channel_id, ticket_id, author_type, author_user_id, origin, body, created_at)
-       select $1, c.id, c.ticket_id, m.author, case when m.author = 'user' then $5::uuid end, 'email', 'x', m.at
-         from c cross join unnest($6::text[], $7::timestamptz[]) as m(author, at)`,
-      [
-        office.orgId,
-        at(0, '10:00'),
-        at(0, '14:00'),
-        at(2, '11:00'),
-        office.ownerId,
-        ['user', 'player', 'user'],
-        [at(0, '14:00'), at(1, '11:00'), at(1, '13:00')],
-      ],
+    const mornings = Object.fromEntries(
+      ['sun', 'mon', 'tue', 'wed', 'thu', 'fri', 'sat'].map((d) => [d, [[0, 720] as [number, number]]]),
     );
+    await useDefaultCalendar(db.app, office, { name: 'Mornings', timezone: 'UTC', weeklyHours: mornings });
+    await insertImportedTicket(db.admin, office, {
+      opened: at(0, '10:00'),
+      firstResponse: at(0, '14:00'),
+      solved: at(2, '11:00'),
+      messages: [
+        ['user', at(0, '14:00')],
+        ['player', at(1, '11:00')],
+        ['user', at(1, '13:00')],
+      ],
+    });
     await foldCaughtUp(db.app, office.orgId);
     const caller = await api.tokenFor(db.app, office.orgId, ['analytics:read']);
     const ask = async (qs: string) => {

@@ -2,9 +2,9 @@ import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
 import { businessSeconds } from '../../db/analytics-business-time.js';
 import { foldOrg } from '../../db/analytics-fold.js';
-import { createCalendar, setDefaultCalendar } from '../../db/sla-calendars.js';
 import { withTenant } from '../../db/tenant.js';
 import { type BusinessCalendar, businessMinutesBetween } from '../../lib/business-time.js';
+import { insertImportedTicket, useDefaultCalendar } from '../support/analytics.js';
 import { useTestDb } from '../support/db.js';
 import { makeOrg } from '../support/fixtures.js';
 
@@ -74,13 +74,11 @@ describe('business time in the analytics fold', () => {
       fri: [[540, 1020]],
     };
     const cal: BusinessCalendar = { timezone: 'Europe/Berlin', weeklyHours: week, holidays: ['2026-03-31'] };
-    await withTenant(db.app, org.orgId, async (tx) => {
-      const c = await createCalendar(
-        tx,
-        { name: 'Office', timezone: cal.timezone, weeklyHours: { ...week }, holidays: [...cal.holidays] },
-        org.owner,
-      );
-      await setDefaultCalendar(tx, c.id, org.owner);
+    await useDefaultCalendar(db.app, org, {
+      name: 'Office',
+      timezone: cal.timezone,
+      weeklyHours: { ...week },
+      holidays: [...cal.holidays],
     });
     // Friday 27 March 2026, 16:00 in Berlin (15:00Z); the clocks go forward on Sunday 29th.
     const at = (iso: string) => new Date(iso);
@@ -93,28 +91,20 @@ describe('business time in the analytics fold', () => {
     const player3 = at('2026-03-30T14:30:00Z'); // 16:30
     const fourthReply = at('2026-04-01T07:30:00Z'); // Wednesday 09:30, Tuesday a holiday
     const solved = at('2026-04-01T10:00:00Z');
-    await db.admin.query(
-      `with t as (
-         insert into tickets (org_id, number, subject, origin, status, created_at, first_response_at, solved_at,
-           status_changed_at)
-         values ($1, 1, 'Imported', 'email', 'solved', $2, $3, $4, now()) returning id, created_at),
-       e as (insert into ticket_events (org_id, ticket_id, type, actor_type, created_at)
-             select $1, t.id, 'ticket.created', 'system', t.created_at from t),
-       c as (insert into message_channels (org_id, kind, ticket_id) select $1, 'ticket', t.id from t
-             returning id, ticket_id)
-       insert into messages (org_id, channel_id, ticket_id, author_type, author_user_id, origin, body, created_at)
-       select $1, c.id, c.ticket_id, m.author, case when m.author = 'user' then $5::uuid end, 'email', 'x', m.at
-         from c cross join unnest($6::text[], $7::timestamptz[]) as m(author, at)`,
-      [
-        org.orgId,
-        opened,
-        firstReply,
-        solved,
-        org.ownerId,
-        ['user', 'player', 'player', 'user', 'user', 'player', 'user'],
-        [firstReply, player1, player2, secondReply, thirdReply, player3, fourthReply],
+    await insertImportedTicket(db.admin, org, {
+      opened,
+      firstResponse: firstReply,
+      solved,
+      messages: [
+        ['user', firstReply],
+        ['player', player1],
+        ['player', player2],
+        ['user', secondReply],
+        ['user', thirdReply],
+        ['player', player3],
+        ['user', fourthReply],
       ],
-    );
+    });
     const rows = await withTenant(db.app, org.orgId, async (tx) => {
       await foldOrg(tx);
       const r = await tx.query<{ kind: string; dur_s: number | null; bdur_s: number | null }>(

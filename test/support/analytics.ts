@@ -1,7 +1,9 @@
 import { setTimeout as sleep } from 'node:timers/promises';
 import { type FoldResult, foldOrg } from '../../db/analytics-fold.js';
 import type { Pool } from '../../db/pool.js';
+import { createCalendar, setDefaultCalendar } from '../../db/sla-calendars.js';
 import { withTenant } from '../../db/tenant.js';
+import type { OrgFixture } from './fixtures.js';
 
 /**
  * Folds an organization once every transaction that had begun by now has ended. The fold stops
@@ -25,4 +27,55 @@ export async function foldCaughtUp(pool: Pool, orgId: string, timeoutMs = 15_000
     await sleep(20);
   }
   return withTenant(pool, orgId, (tx) => foldOrg(tx));
+}
+
+/** Creates a business calendar in `org` and makes it the org's default, as the owner. */
+export async function useDefaultCalendar(
+  app: Pool,
+  org: OrgFixture,
+  calendar: Parameters<typeof createCalendar>[1],
+): Promise<void> {
+  await withTenant(app, org.orgId, async (tx) => {
+    const c = await createCalendar(tx, calendar, org.owner);
+    await setDefaultCalendar(tx, c.id, org.owner);
+  });
+}
+
+/**
+ * Ticket number 1 of `org`, imported by email and solved, written straight into the tables as the
+ * superuser with the times given (db/ would stamp them now): its created event and its messages,
+ * each an author ('user' is the org's owner) and a time.
+ */
+export async function insertImportedTicket(
+  admin: Pool,
+  org: OrgFixture,
+  t: {
+    opened: Date | string;
+    firstResponse: Date | string;
+    solved: Date | string;
+    messages: Array<['user' | 'player', Date | string]>;
+  },
+): Promise<void> {
+  await admin.query(
+    `with t as (
+       insert into tickets (org_id, number, subject, origin, status, created_at, first_response_at, solved_at,
+         status_changed_at)
+       values ($1, 1, 'Imported', 'email', 'solved', $2, $3, $4, now()) returning id, created_at),
+     e as (insert into ticket_events (org_id, ticket_id, type, actor_type, created_at)
+           select $1, t.id, 'ticket.created', 'system', t.created_at from t),
+     c as (insert into message_channels (org_id, kind, ticket_id) select $1, 'ticket', t.id from t
+           returning id, ticket_id)
+     insert into messages (org_id, channel_id, ticket_id, author_type, author_user_id, origin, body, created_at)
+     select $1, c.id, c.ticket_id, m.author, case when m.author = 'user' then $5::uuid end, 'email', 'x', m.at
+       from c cross join unnest($6::text[], $7::timestamptz[]) as m(author, at)`,
+    [
+      org.orgId,
+      t.opened,
+      t.firstResponse,
+      t.solved,
+      org.ownerId,
+      t.messages.map(([author]) => author),
+      t.messages.map(([, at]) => at),
+    ],
+  );
 }
