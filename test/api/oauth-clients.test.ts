@@ -6,7 +6,7 @@ import { withTenant } from '../../db/tenant.js';
 import { createUser } from '../../db/users.js';
 import { useTestDb } from '../support/db.js';
 import { makeOrg, type OrgFixture } from '../support/fixtures.js';
-import { creds, expectOAuthError, oauthPost, REDIRECT, registerClient } from './oauth-support.js';
+import { clientCredentials, expectOAuthError, REDIRECT, registerClient } from './oauth-support.js';
 import { type Caller, errorCode, startTestApi, type TestApi } from './support.js';
 
 const db = useTestDb();
@@ -178,7 +178,7 @@ describe('OAuth client registration', () => {
     expect(errorCode(await api.call(ownerA, { method: 'DELETE', url: url(a.orgId, `/${theirs.id}`) }))).toBe(
       'not_found',
     );
-    const still = await oauthPost(api, 'token', { grant_type: 'client_credentials', ...creds(theirs) });
+    const still = await clientCredentials(api, theirs);
     expect(still.statusCode, still.body).toBe(200);
   });
 
@@ -188,7 +188,7 @@ describe('OAuth client registration', () => {
       kind: 'confidential',
       scopes: ['tickets:read'],
     });
-    const issued = await oauthPost(api, 'token', { grant_type: 'client_credentials', ...creds(c) });
+    const issued = await clientCredentials(api, c);
     const bearer = { token: issued.json().access_token as string };
     expect((await api.call(bearer, { method: 'GET', url: `/v1/orgs/${a.orgId}/tickets` })).statusCode).toBe(
       200,
@@ -197,10 +197,6 @@ describe('OAuth client registration', () => {
     expect((await api.call(bearer, { method: 'GET', url: `/v1/orgs/${a.orgId}/tickets` })).statusCode).toBe(
       401,
     );
-    expectOAuthError(
-      await oauthPost(api, 'token', { grant_type: 'client_credentials', ...creds(c) }),
-      400,
-      'invalid_client',
-    );
+    expectOAuthError(await clientCredentials(api, c), 400, 'invalid_client');
   });
 });

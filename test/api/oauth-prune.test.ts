@@ -4,6 +4,7 @@ import { withTenant } from '../../db/tenant.js';
 import { useTestDb } from '../support/db.js';
 import { makeOrg, type OrgFixture } from '../support/fixtures.js';
 import {
+  clientCredentials,
   confidential,
   consentCode,
   creds,
@@ -11,8 +12,10 @@ import {
   expectOAuthError,
   oauthPost,
   type Registered,
+  refreshGrant,
+  startOAuthApi,
 } from './oauth-support.js';
-import { type Caller, startTestApi, type TestApi } from './support.js';
+import type { Caller, TestApi } from './support.js';
 
 const db = useTestDb();
 let api: TestApi;
@@ -23,11 +26,8 @@ let client: Registered;
 const DAY = 24 * 3600_000;
 
 beforeAll(async () => {
-  api = await startTestApi(db.app);
-  a = await makeOrg(db.app, 'Alpha');
+  ({ api, org: a, owner, client } = await startOAuthApi(db.app, ['tickets:read']));
   b = await makeOrg(db.app, 'Beta');
-  owner = await api.sessionFor(a.ownerId);
-  client = await confidential(api, owner, a.orgId, ['tickets:read']);
 });
 afterAll(async () => {
   await api?.close();
@@ -51,16 +51,12 @@ describe('pruning ended OAuth grants, tokens and codes', () => {
   it('deletes what ended a day ago, keeps a live family whole, and reuse of a used refresh token still revokes it', async () => {
     const t0 = api.clock.ms;
     // A: a client_credentials grant (its one access token lives 15 minutes).
-    const cc = await oauthPost(api, 'token', { grant_type: 'client_credentials', ...creds(client) });
+    const cc = await clientCredentials(api, client);
     expect(cc.statusCode, cc.body).toBe(200);
     // B: a staff member's grant, refreshed once (its first refresh token is now used).
     const first = await consentCode(api, owner, client, 'tickets:read');
     const b1 = await exchange(api, client, first.code, first.verifier);
-    const refreshed = await oauthPost(api, 'token', {
-      grant_type: 'refresh_token',
-      refresh_token: b1.refresh_token as string,
-      ...creds(client),
-    });
+    const refreshed = await refreshGrant(api, client, b1.refresh_token as string);
     expect(refreshed.statusCode, refreshed.body).toBe(200);
     const b2 = refreshed.json() as { refresh_token: string };
     // C: a grant revoked by its client.
@@ -74,9 +70,7 @@ describe('pruning ended OAuth grants, tokens and codes', () => {
     // Another org's rows, past every limit, must not be touched by Alpha's prune.
     const bOwner = await api.sessionFor(b.ownerId);
     const bClient = await confidential(api, bOwner, b.orgId, ['tickets:read']);
-    expect(
-      (await oauthPost(api, 'token', { grant_type: 'client_credentials', ...creds(bClient) })).statusCode,
-    ).toBe(200);
+    expect((await clientCredentials(api, bClient)).statusCode).toBe(200);
 
     const before = await counts(a.orgId);
     expect(before).toEqual({ grants: 3, access: 4, refresh: 3, codes: 3 });
@@ -93,24 +87,8 @@ describe('pruning ended OAuth grants, tokens and codes', () => {
     // The copied (used) refresh token still gives the theft away: the family is revoked, so the
     // newer refresh token stops working too.
     api.clock.ms = t0 + 2 * DAY;
-    expectOAuthError(
-      await oauthPost(api, 'token', {
-        grant_type: 'refresh_token',
-        refresh_token: b1.refresh_token as string,
-        ...creds(client),
-      }),
-      400,
-      'invalid_grant',
-    );
-    expectOAuthError(
-      await oauthPost(api, 'token', {
-        grant_type: 'refresh_token',
-        refresh_token: b2.refresh_token,
-        ...creds(client),
-      }),
-      400,
-      'invalid_grant',
-    );
+    expectOAuthError(await refreshGrant(api, client, b1.refresh_token as string), 400, 'invalid_grant');
+    expectOAuthError(await refreshGrant(api, client, b2.refresh_token), 400, 'invalid_grant');
     // A day after that revocation, the family goes too.
     expect(await prune(a.orgId, t0 + 4 * DAY)).toMatchObject({ grants: 1 });
     expect(await counts(a.orgId)).toEqual({ grants: 0, access: 0, refresh: 0, codes: 0 });

@@ -3,8 +3,9 @@ import { Writable } from 'node:stream';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { createLogger } from '../../lib/logger.js';
 import { useTestDb } from '../support/db.js';
-import { makeOrg, type OrgFixture } from '../support/fixtures.js';
+import type { OrgFixture } from '../support/fixtures.js';
 import {
+  clientCredentials,
   confidential,
   consentCode,
   creds,
@@ -12,6 +13,8 @@ import {
   expectOAuthError,
   oauthPost,
   type Registered,
+  refreshGrant,
+  startOAuthApi,
 } from './oauth-support.js';
 import { type Caller, startTestApi, type TestApi } from './support.js';
 
@@ -34,11 +37,15 @@ beforeAll(async () => {
       cb();
     },
   });
-  api = await startTestApi(db.app, { logger: createLogger('trace', {}, sink) });
+  ({
+    api,
+    org: a,
+    owner,
+    client,
+  } = await startOAuthApi(db.app, ['tickets:read'], {
+    logger: createLogger('trace', {}, sink),
+  }));
   limited = await startTestApi(db.app, { rateLimits: { oauth: { burst: 5, perMinute: 60 } } });
-  a = await makeOrg(db.app, 'Alpha');
-  owner = await api.sessionFor(a.ownerId);
-  client = await confidential(api, owner, a.orgId, ['tickets:read']);
   other = await confidential(api, owner, a.orgId, ['tickets:read']);
 });
 afterAll(async () => {
@@ -99,15 +106,7 @@ describe('revocation (RFC 7009) and introspection (RFC 7662)', () => {
     });
     expect(revoked.statusCode, revoked.body).toBe(200);
     expect((await api.call(bearer, { method: 'GET', url: tickets() })).statusCode).toBe(401);
-    expectOAuthError(
-      await oauthPost(api, 'token', {
-        grant_type: 'refresh_token',
-        refresh_token: t.refresh_token as string,
-        ...creds(client),
-      }),
-      400,
-      'invalid_grant',
-    );
+    expectOAuthError(await refreshGrant(api, client, t.refresh_token as string), 400, 'invalid_grant');
     expect((await oauthPost(api, 'revoke', { token: 'not a token', ...creds(client) })).statusCode).toBe(200);
     expectOAuthError(
       await oauthPost(api, 'revoke', {
@@ -119,7 +118,7 @@ describe('revocation (RFC 7009) and introspection (RFC 7662)', () => {
       'invalid_client',
     );
 
-    const cc = (await oauthPost(api, 'token', { grant_type: 'client_credentials', ...creds(client) })).json();
+    const cc = (await clientCredentials(api, client)).json();
     expect((await api.call({ token: cc.access_token }, { method: 'GET', url: tickets() })).statusCode).toBe(
       200,
     );
@@ -135,13 +134,7 @@ describe('the token endpoint’s rate limit', () => {
     const me = from();
     const statuses: number[] = [];
     for (let i = 0; i < 7; i++) {
-      const res = await oauthPost(
-        limited,
-        'token',
-        { grant_type: 'client_credentials', ...creds(client) },
-        undefined,
-        me,
-      );
+      const res = await clientCredentials(limited, client, {}, me);
       statuses.push(res.statusCode);
       if (res.statusCode === 429) {
         expect(res.json().error).toBe('rate_limited');
@@ -161,26 +154,10 @@ describe('the token endpoint’s rate limit', () => {
         )
       ).statusCode,
     ).toBe(429);
-    const elsewhere = await oauthPost(
-      limited,
-      'token',
-      { grant_type: 'client_credentials', ...creds(client) },
-      undefined,
-      from(),
-    );
+    const elsewhere = await clientCredentials(limited, client, {}, from());
     expect(elsewhere.statusCode).toBe(200);
     limited.clock.advance(1000);
-    expect(
-      (
-        await oauthPost(
-          limited,
-          'token',
-          { grant_type: 'client_credentials', ...creds(client) },
-          undefined,
-          me,
-        )
-      ).statusCode,
-    ).toBe(200);
+    expect((await clientCredentials(limited, client, {}, me)).statusCode).toBe(200);
   });
 });
 
@@ -189,18 +166,8 @@ describe('logs', () => {
     const staff = await api.sessionFor(a.ownerId);
     const { code, verifier } = await consentCode(api, staff, client, 'tickets:read');
     const t = await exchange(api, client, code, verifier);
-    const rotated = (
-      await oauthPost(api, 'token', {
-        grant_type: 'refresh_token',
-        refresh_token: t.refresh_token as string,
-        ...creds(client),
-      })
-    ).json();
-    await oauthPost(api, 'token', {
-      grant_type: 'refresh_token',
-      refresh_token: t.refresh_token as string,
-      ...creds(client),
-    });
+    const rotated = (await refreshGrant(api, client, t.refresh_token as string)).json();
+    await refreshGrant(api, client, t.refresh_token as string);
     await api.call({ token: rotated.access_token }, { method: 'GET', url: tickets() });
     await api.call({ token: t.access_token }, { method: 'GET', url: tickets() });
     await oauthPost(api, 'introspect', { token: rotated.access_token, ...creds(client) });

@@ -1,7 +1,9 @@
 import { createHash, randomBytes } from 'node:crypto';
 import type { LightMyRequestResponse } from 'fastify';
 import { expect } from 'vitest';
-import type { Caller, TestApi } from './support.js';
+import type { Pool } from '../../db/pool.js';
+import { makeOrg, type OrgFixture } from '../support/fixtures.js';
+import { type Caller, startTestApi, type TestApi } from './support.js';
 
 /** What the OAuth tests share: registering clients, the token endpoint, PKCE and the consent. */
 
@@ -38,6 +40,27 @@ export const confidential = (api: TestApi, staff: Caller, orgId: string, scopes:
     redirectUris: [REDIRECT],
   });
 
+/**
+ * What each OAuth test file starts from: the test API (`apiOptions` as startTestApi takes them), an
+ * org named Alpha, its owner's session, and a confidential client of Alpha with `scopes`.
+ */
+export async function startOAuthApi(
+  app: Pool,
+  scopes: string[],
+  apiOptions?: Parameters<typeof startTestApi>[1],
+): Promise<{ api: TestApi; org: OrgFixture; owner: Caller; client: Registered }> {
+  const api = await startTestApi(app, apiOptions);
+  try {
+    const org = await makeOrg(app, 'Alpha');
+    const owner = await api.sessionFor(org.ownerId);
+    const client = await confidential(api, owner, org.orgId, scopes);
+    return { api, org, owner, client };
+  } catch (err) {
+    await api.close();
+    throw err;
+  }
+}
+
 /** A form-encoded POST to one of the OAuth endpoints, optionally with HTTP Basic client auth. */
 export function oauthPost(
   api: TestApi,
@@ -65,6 +88,35 @@ export const creds = (c: Registered) => ({
   client_id: c.clientId,
   ...(c.clientSecret ? { client_secret: c.clientSecret } : {}),
 });
+
+/** The client_credentials grant for `client`, its credentials in the form (`extra`: a scope). */
+export const clientCredentials = (
+  api: TestApi,
+  client: Registered,
+  extra: Record<string, string> = {},
+  remoteAddress?: string,
+) =>
+  oauthPost(
+    api,
+    'token',
+    { grant_type: 'client_credentials', ...extra, ...creds(client) },
+    undefined,
+    remoteAddress,
+  );
+
+/** A refresh of `refreshToken` by `client`, its credentials in the form; the answer as it comes. */
+export const refreshGrant = (
+  api: TestApi,
+  client: Registered,
+  refreshToken: string,
+  extra: Record<string, string> = {},
+) =>
+  oauthPost(api, 'token', {
+    grant_type: 'refresh_token',
+    refresh_token: refreshToken,
+    ...extra,
+    ...creds(client),
+  });
 
 export function pkce() {
   const verifier = randomBytes(32).toString('base64url');

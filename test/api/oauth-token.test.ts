@@ -2,6 +2,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { useTestDb } from '../support/db.js';
 import { makeOrg, type OrgFixture } from '../support/fixtures.js';
 import {
+  clientCredentials,
   confidential,
   consentCode,
   creds,
@@ -11,9 +12,11 @@ import {
   pkce,
   REDIRECT,
   type Registered,
+  refreshGrant,
   registerClient,
+  startOAuthApi,
 } from './oauth-support.js';
-import { type Caller, startTestApi, type TestApi } from './support.js';
+import type { Caller, TestApi } from './support.js';
 
 const db = useTestDb();
 let api: TestApi;
@@ -27,12 +30,14 @@ const DAY = 24 * 60 * MINUTE;
 const tickets = (orgId: string) => `/v1/orgs/${orgId}/tickets`;
 
 beforeAll(async () => {
-  api = await startTestApi(db.app);
-  a = await makeOrg(db.app, 'Alpha');
+  ({
+    api,
+    org: a,
+    owner: ownerA,
+    client: backend,
+  } = await startOAuthApi(db.app, ['tickets:read', 'tickets:write', 'players:read']));
   b = await makeOrg(db.app, 'Beta');
-  ownerA = await api.sessionFor(a.ownerId);
   ownerB = await api.sessionFor(b.ownerId);
-  backend = await confidential(api, ownerA, a.orgId, ['tickets:read', 'tickets:write', 'players:read']);
 });
 afterAll(() => api?.close());
 
@@ -67,30 +72,18 @@ describe('client_credentials', () => {
       scopes: ['tickets:read'],
     });
 
-    const post = await oauthPost(api, 'token', { grant_type: 'client_credentials', ...creds(backend) });
+    const post = await clientCredentials(api, backend);
     expect(post.statusCode, post.body).toBe(200);
     expect(post.json().scope).toBe('players:read tickets:read tickets:write');
   });
 
   it('refuses scopes wider than the client’s, unknown scopes, wrong secrets and other clients', async () => {
     expectOAuthError(
-      await oauthPost(api, 'token', {
-        grant_type: 'client_credentials',
-        scope: 'webhooks:manage',
-        ...creds(backend),
-      }),
+      await clientCredentials(api, backend, { scope: 'webhooks:manage' }),
       400,
       'invalid_scope',
     );
-    expectOAuthError(
-      await oauthPost(api, 'token', {
-        grant_type: 'client_credentials',
-        scope: 'everything',
-        ...creds(backend),
-      }),
-      400,
-      'invalid_scope',
-    );
+    expectOAuthError(await clientCredentials(api, backend, { scope: 'everything' }), 400, 'invalid_scope');
     const wrongSecret = await oauthPost(
       api,
       'token',
@@ -119,11 +112,7 @@ describe('client_credentials', () => {
       scopes: ['tickets:read'],
       redirectUris: [REDIRECT],
     });
-    expectOAuthError(
-      await oauthPost(api, 'token', { grant_type: 'client_credentials', ...creds(cli) }),
-      400,
-      'unauthorized_client',
-    );
+    expectOAuthError(await clientCredentials(api, cli), 400, 'unauthorized_client');
   });
 
   it('speaks only form-encoded RFC 6749 with §5.2 errors', async () => {
@@ -149,7 +138,7 @@ describe('client_credentials', () => {
   });
 
   it('expires the access token on the app’s clock', async () => {
-    const t = (await oauthPost(api, 'token', { grant_type: 'client_credentials', ...creds(backend) })).json();
+    const t = (await clientCredentials(api, backend)).json();
     const bearer = { token: t.access_token as string };
     expect((await api.call(bearer, { method: 'GET', url: tickets(a.orgId) })).statusCode).toBe(200);
     api.clock.advance(15 * MINUTE + 1000);
@@ -157,7 +146,7 @@ describe('client_credentials', () => {
   });
 
   it('keeps a client in its own organization: another org’s routes and clients answer as strangers', async () => {
-    const t = (await oauthPost(api, 'token', { grant_type: 'client_credentials', ...creds(backend) })).json();
+    const t = (await clientCredentials(api, backend)).json();
     const bearer = { token: t.access_token as string };
     const other = await api.call(bearer, { method: 'GET', url: tickets(b.orgId) });
     expect(other.statusCode).toBe(404);
@@ -257,12 +246,7 @@ describe('authorization_code and refresh_token', () => {
     const { code, verifier } = await consentCode(api, ownerA, backend, 'tickets:read tickets:write');
     const first = await exchange(api, backend, code, verifier);
     const refresh = (token: string, extra: Record<string, string> = {}) =>
-      oauthPost(api, 'token', {
-        grant_type: 'refresh_token',
-        refresh_token: token,
-        ...extra,
-        ...creds(backend),
-      });
+      refreshGrant(api, backend, token, extra);
     const second = await refresh(first.refresh_token as string);
     expect(second.statusCode, second.body).toBe(200);
     const s = second.json();
@@ -292,27 +276,14 @@ describe('authorization_code and refresh_token', () => {
     const other = await confidential(api, ownerA, a.orgId, ['tickets:read']);
     const { code, verifier } = await consentCode(api, ownerA, backend, 'tickets:read');
     const t = await exchange(api, backend, code, verifier);
-    expectOAuthError(
-      await oauthPost(api, 'token', {
-        grant_type: 'refresh_token',
-        refresh_token: t.refresh_token as string,
-        ...creds(other),
-      }),
-      400,
-      'invalid_grant',
-    );
+    expectOAuthError(await refreshGrant(api, other, t.refresh_token as string), 400, 'invalid_grant');
     // The rightful client still can.
-    const ok = await oauthPost(api, 'token', {
-      grant_type: 'refresh_token',
-      refresh_token: t.refresh_token as string,
-      ...creds(backend),
-    });
+    const ok = await refreshGrant(api, backend, t.refresh_token as string);
     expect(ok.statusCode, ok.body).toBe(200);
   });
 
   it('ends a refresh token after its idle time, and the grant after its absolute lifetime', async () => {
-    const refresh = (token: string) =>
-      oauthPost(api, 'token', { grant_type: 'refresh_token', refresh_token: token, ...creds(backend) });
+    const refresh = (token: string) => refreshGrant(api, backend, token);
     // Earlier tests moved the clock past the fixture session's lifetime.
     const staff = await api.sessionFor(a.ownerId);
     const idle = await consentCode(api, staff, backend, 'tickets:read');
