@@ -133,36 +133,61 @@ function credentialsOf(req: FastifyRequest, body: { client_id?: string; client_s
   }
 }
 
+type ClientHome = { orgId: string; rowId: string };
+
 /**
- * Who is calling: a registered, unrevoked client with its secret when it has one. A public
- * client (no secret) is identified by its client_id only, which is why it must use PKCE.
+ * Which organization and row a client_id names. Both are fixed when the client is registered, so
+ * they are remembered: an integration asking for tokens all day costs one look-up, not one per
+ * request. Whether the client may still ask is never read from here: its row is read again in the
+ * grant's transaction (`clientForAuth`), so a revoked client is refused at once. Only ids that
+ * named a client are kept (a stranger's guesses don't fill the map), at most `max`, oldest out.
  */
+class ClientHomes {
+  private readonly known = new Map<string, ClientHome>();
+
+  constructor(private readonly max = 10_000) {}
+
+  async of(req: FastifyRequest, clientId: string): Promise<ClientHome | null> {
+    const hit = this.known.get(clientId);
+    if (hit) return hit;
+    const found = await orgOfOAuthClient(req.server.deps.pool, clientId);
+    if (found) {
+      if (this.known.size >= this.max) this.known.delete(this.known.keys().next().value as string);
+      this.known.set(clientId, found);
+    }
+    return found;
+  }
+}
+
 /**
- * Authenticates the calling client and runs `fn` for it in one transaction of its organization:
- * the client's row, the secret check and the grant's work share the transaction (one fewer than
- * checking first), and a refused client rolls back before `fn` runs.
+ * Authenticates the calling client (a registered, unrevoked client, with its secret when it has
+ * one; a public client is identified by its client_id only, which is why it must use PKCE) and
+ * runs `fn` for it in one transaction of its organization: the client's row, the secret check
+ * and the grant's work share the transaction, and a refused client rolls back before `fn` runs.
  */
 async function asClient<T>(
+  homes: ClientHomes,
   req: FastifyRequest,
   body: { client_id?: string; client_secret?: string },
   fn: (tx: Tx, client: OAuthClientAuth) => Promise<T>,
 ): Promise<T> {
   const cred = credentialsOf(req, body);
   const status = cred.basic ? 401 : 400;
-  const refused = new OAuthRefusal('invalid_client', 'unknown client or wrong client secret', status);
+  // Made only when needed: an Error captures a stack, a cost every granted request would pay.
+  const refused = () => new OAuthRefusal('invalid_client', 'unknown client or wrong client secret', status);
   if (!cred.id) throw new OAuthRefusal('invalid_client', 'client_id is missing', status);
-  const found = await orgOfOAuthClient(req.server.deps.pool, cred.id);
-  if (!found) throw refused;
+  const found = await homes.of(req, cred.id);
+  if (!found) throw refused();
   return withTenant(req.server.deps.pool, found.orgId, async (tx) => {
     const client = await clientForAuth(tx, found.rowId);
-    if (!client) throw refused;
+    if (!client) throw refused();
     if (client.secretHash) {
       const presented = cred.secret === undefined ? null : clientSecretHash(cred.secret);
       if (!presented || !sameSecret(presented.toString('hex'), client.secretHash.toString('hex')))
-        throw refused;
+        throw refused();
     } else if (cred.secret !== undefined) {
       // A public client has no secret: one sent is a misconfigured client, not a credential.
-      throw refused;
+      throw refused();
     }
     return fn(tx, client);
   });
@@ -239,6 +264,7 @@ export const oauthRoutes: FastifyPluginAsyncZod = async (app) => {
       throw new OAuthRefusal('invalid_request', `the body must be ${FORM}`);
   });
   const life = () => app.settings.oauth;
+  const homes = new ClientHomes();
   const config = { access: 'public', rateLimit: 'oauth' } as const;
 
   app.post(
@@ -258,7 +284,7 @@ export const oauthRoutes: FastifyPluginAsyncZod = async (app) => {
     async (req, reply) => {
       const body = req.body;
       const now = app.settings.now();
-      const result = await asClient(req, body, (tx, client) => {
+      const result = await asClient(homes, req, body, (tx, client) => {
         switch (body.grant_type) {
           case 'client_credentials':
             return issueClientCredentials(tx, client, scopesOf(body.scope), now, life());
@@ -311,7 +337,7 @@ export const oauthRoutes: FastifyPluginAsyncZod = async (app) => {
       },
     },
     async (req, reply) => {
-      const grantId = await asClient(req, req.body, (tx, client) =>
+      const grantId = await asClient(homes, req, req.body, (tx, client) =>
         revokeToken(tx, client, req.body.token, systemActor(req)),
       );
       if (grantId) app.tokenCache.forget(grantId);
@@ -336,7 +362,7 @@ export const oauthRoutes: FastifyPluginAsyncZod = async (app) => {
     },
     async (req, reply) => {
       reply.header('cache-control', 'no-store');
-      return asClient(req, req.body, (tx, client) =>
+      return asClient(homes, req, req.body, (tx, client) =>
         introspectToken(tx, client, req.body.token, app.settings.now()),
       );
     },
