@@ -1,8 +1,21 @@
 import fc from 'fast-check';
 import { beforeAll, describe, expect, it } from 'vitest';
 import { foldOrg, GRAINS, rebuildOrg, recomputedRollups, storedRollups } from '../../db/analytics-fold.js';
+import {
+  foldPlayerActivity,
+  PLAYER_GRAINS,
+  rebuildPlayerActivity,
+  recomputedPlayerRollups,
+  storedPlayerRollups,
+} from '../../db/analytics-players.js';
 import { createCategory } from '../../db/categories.js';
+import { upsertGamePlayer } from '../../db/game-players.js';
+import { createGame } from '../../db/games.js';
+import { erasePlayer } from '../../db/player-privacy.js';
+import { reportFromGame } from '../../db/player-reports.js';
+import { startSession } from '../../db/player-sessions.js';
 import { upsertPlayer } from '../../db/players.js';
+import { foldReports } from '../../db/report-fold.js';
 import { createCalendar, setDefaultCalendar } from '../../db/sla-calendars.js';
 import { createPolicy } from '../../db/sla-policies.js';
 import { withTenant } from '../../db/tenant.js';
@@ -31,7 +44,15 @@ type Op =
   | { op: 'purgeTicket' | 'purgeMessages'; t: number }
   | { op: 'late'; daysAgo: number; hoursToSolve: number; reply: boolean; talk: number }
   | { op: 'fold' | 'replay' }
-  | { op: 'foldDuringOpen' };
+  | { op: 'foldDuringOpen' }
+  | { op: 'session'; player: number; platform: number; build: number }
+  | { op: 'lateSession'; player: number; daysAgo: number; hour: number; platform: number }
+  | { op: 'report'; reporter: number; reported: number }
+  | { op: 'purgeSession' | 'anonymiseSession' | 'deleteReport'; i: number }
+  | { op: 'erasePlayer'; player: number }
+  | { op: 'fileReports' | 'sessionDuringFold' };
+
+const PLATFORMS = ['pc', 'ps5', 'ios'] as const;
 
 const ticketOp = (name: string) => fc.record({ op: fc.constant(name), t: fc.nat(40) });
 const opArb: fc.Arbitrary<Op> = fc.oneof(
@@ -77,6 +98,38 @@ const opArb: fc.Arbitrary<Op> = fc.oneof(
   { weight: 3, arbitrary: fc.constant({ op: 'fold' as const }) },
   { weight: 1, arbitrary: fc.constant({ op: 'replay' as const }) },
   { weight: 1, arbitrary: fc.constant({ op: 'foldDuringOpen' as const }) },
+  // Player activity from the game SDKs: sessions (some days old, arriving late), reports, and
+  // what retention and erasure delete or clear.
+  {
+    weight: 3,
+    arbitrary: fc.record({
+      op: fc.constant('session' as const),
+      player: fc.nat(4),
+      platform: fc.nat(3),
+      build: fc.nat(1),
+    }),
+  },
+  {
+    weight: 2,
+    arbitrary: fc.record({
+      op: fc.constant('lateSession' as const),
+      player: fc.nat(4),
+      daysAgo: fc.integer({ min: 0, max: 20 }),
+      hour: fc.nat(23),
+      platform: fc.nat(3),
+    }),
+  },
+  {
+    weight: 2,
+    arbitrary: fc.record({ op: fc.constant('report' as const), reporter: fc.nat(4), reported: fc.nat(4) }),
+  },
+  ...['purgeSession', 'anonymiseSession', 'deleteReport'].map((name) => ({
+    weight: 1,
+    arbitrary: fc.record({ op: fc.constant(name), i: fc.nat(30) }) as fc.Arbitrary<Op>,
+  })),
+  { weight: 1, arbitrary: fc.record({ op: fc.constant('erasePlayer' as const), player: fc.nat(4) }) },
+  { weight: 1, arbitrary: fc.constant({ op: 'fileReports' as const }) },
+  { weight: 1, arbitrary: fc.constant({ op: 'sessionDuringFold' as const }) },
 );
 
 interface World {
@@ -84,6 +137,9 @@ interface World {
   categoryId: string;
   playerId: string;
   tickets: string[];
+  gameId: string;
+  sessions: string[];
+  reports: string[];
 }
 
 /**
@@ -93,8 +149,9 @@ interface World {
  */
 async function newWorld(businessHours = false): Promise<World> {
   const org = await makeOrg(db.app, 'Rollups');
-  const { categoryId, playerId } = await withTenant(db.app, org.orgId, async (tx) => {
+  const { categoryId, playerId, gameId } = await withTenant(db.app, org.orgId, async (tx) => {
     const c = await createCategory(tx, { name: 'Bugs' }, org.owner);
+    const game = await createGame(tx, { name: 'Quest', slug: 'quest' }, org.owner);
     const p = await upsertPlayer(tx, { displayName: 'Pat', email: 'pat@example.test' });
     if (businessHours) {
       const week: Record<string, Array<[number, number]>> = {
@@ -129,10 +186,13 @@ async function newWorld(businessHours = false): Promise<World> {
       );
       await createPolicy(tx, { name: 'Everyone', resolutionMinutes: 2880, position: 1 }, org.owner);
     }
-    return { categoryId: c.id, playerId: p.id };
+    return { categoryId: c.id, playerId: p.id, gameId: game.id };
   });
-  return { org, categoryId, playerId, tickets: [] };
+  return { org, categoryId, playerId, tickets: [], gameId, sessions: [], reports: [] };
 }
+
+/** Game player n (an account of the world's game). */
+const gamer = (n: number) => ({ id: `p${n}`, name: `Player ${n}` });
 
 const pick = (w: World, i: number) => w.tickets[i % Math.max(1, w.tickets.length)];
 
@@ -174,6 +234,10 @@ async function apply(w: World, op: Op): Promise<void> {
       await db.admin.query(`update analytics_watermarks set upto = '0', snap = null where org_id = $1`, [
         orgId,
       ]);
+      await db.admin.query(
+        `update analytics_player_watermarks set upto = '0', snap = null where org_id = $1`,
+        [orgId],
+      );
       return;
     case 'foldDuringOpen': {
       // A ticket whose transaction began before a fold and commits after it.
@@ -232,6 +296,8 @@ async function apply(w: World, op: Op): Promise<void> {
       return;
     }
   }
+  if (await applyPlayerOp(w, op)) return;
+  if (!('t' in op)) return;
   const t = pick(w, op.t);
   if (!t) return;
   await inOrg(async (tx) => {
@@ -268,18 +334,123 @@ async function apply(w: World, op: Op): Promise<void> {
     }
   }).catch((err: { code?: string }) => {
     // Moves the rules refuse (reply to a closed ticket, rate twice...) change nothing.
-    if (
-      ![
-        'invalid_transition',
-        'already_rated',
-        'not_found',
-        'validation_failed',
-        'forbidden',
-        'conflict',
-      ].includes(err.code ?? '')
-    )
-      throw err;
+    if (!REFUSED.includes(err.code ?? '')) throw err;
   });
+}
+
+const REFUSED = [
+  'invalid_transition',
+  'already_rated',
+  'not_found',
+  'validation_failed',
+  'forbidden',
+  'conflict',
+];
+
+/** The player activity ops (true when `op` was one), as the SDK routes, retention and erasure do. */
+async function applyPlayerOp(w: World, op: Op): Promise<boolean> {
+  const { orgId, owner } = w.org;
+  const inOrg = <T>(fn: Parameters<typeof withTenant<T>>[2]) => withTenant(db.app, orgId, fn);
+  const nth = (list: string[], i: number) => list[i % Math.max(1, list.length)];
+  const run = async (fn: Parameters<typeof withTenant<unknown>>[2]) => {
+    await inOrg(fn).catch((err: { code?: string }) => {
+      if (!REFUSED.includes(err.code ?? '')) throw err;
+    });
+  };
+  switch (op.op) {
+    case 'session':
+      await run(async (tx) => {
+        const s = await startSession(tx, w.gameId, {
+          player: gamer(op.player),
+          ...(PLATFORMS[op.platform] ? { platform: PLATFORMS[op.platform] } : {}),
+          build: ['1.0', '1.1'][op.build] ?? '1.0',
+        });
+        w.sessions.push(s.id);
+      });
+      return true;
+    case 'lateSession':
+      // A session a game server uploads hours or days after it started (an offline client).
+      await run(async (tx) => {
+        const p = await upsertGamePlayer(tx, w.gameId, gamer(op.player), { allowBlocked: true });
+        const r = await tx.query<{ id: string }>(
+          `insert into player_sessions (org_id, player_id, game_id, started_at, platform)
+           values ($1::uuid, $2::uuid, $3::uuid,
+                   date_trunc('day', now()) - make_interval(days => $4::int) + make_interval(hours => $5::int),
+                   $6::text)
+           returning id`,
+          [tx.orgId, p.id, w.gameId, op.daysAgo, op.hour, PLATFORMS[op.platform] ?? null],
+        );
+        w.sessions.push(r.rows[0]?.id as string);
+      });
+      return true;
+    case 'sessionDuringFold': {
+      // A session whose transaction began before a fold and commits after it.
+      const client = await db.app.connect();
+      try {
+        await client.query(`begin; select set_config('app.org_id', '${orgId}', true)`);
+        const s = await startSession(
+          { orgId, query: (text, values) => client.query({ text, values }) },
+          w.gameId,
+          { player: gamer(0), platform: 'pc' },
+        );
+        await inOrg((tx) => foldPlayerActivity(tx));
+        await client.query('commit');
+        w.sessions.push(s.id);
+      } finally {
+        client.release();
+      }
+      return true;
+    }
+    case 'report':
+      await run(async (tx) => {
+        const r = await reportFromGame(tx, w.gameId, {
+          reporter: gamer(op.reporter),
+          reported: gamer(op.reported),
+          reason: 'cheating',
+        });
+        w.reports.push(r.report.id);
+      });
+      return true;
+    case 'fileReports':
+      await run((tx) => foldReports(tx));
+      return true;
+    case 'purgeSession': {
+      // What a retention purge of player_sessions does.
+      const id = nth(w.sessions, op.i);
+      if (id) await run((tx) => tx.query('delete from player_sessions where id = $1::uuid', [id]));
+      return true;
+    }
+    case 'anonymiseSession': {
+      // Retention's anonymise: the platform and version go, the session stays.
+      const id = nth(w.sessions, op.i);
+      if (id)
+        await run((tx) =>
+          tx.query(
+            'update player_sessions set ip_hash = null, platform = null, client_version = null where id = $1::uuid',
+            [id],
+          ),
+        );
+      return true;
+    }
+    case 'deleteReport': {
+      const id = nth(w.reports, op.i);
+      if (id) await run((tx) => tx.query('delete from player_reports where id = $1::uuid', [id]));
+      return true;
+    }
+    case 'erasePlayer':
+      // Erasure deletes the player's sessions and clears their profile's game (their reports stay).
+      await run(async (tx) => {
+        const p = await tx.query<{ id: string }>(
+          'select id from player_profiles where org_id = $1::uuid and game_id = $2::uuid and game_account_id = $3::text',
+          [tx.orgId, w.gameId, gamer(op.player).id],
+        );
+        const id = p.rows[0]?.id;
+        if (id) await erasePlayer(tx, id, owner);
+      });
+      return true;
+    default:
+      return false;
+  }
 }
 
 async function expectFoldEqualsRecompute(orgId: string) {
@@ -289,6 +460,13 @@ async function expectFoldEqualsRecompute(orgId: string) {
       await recomputedRollups(tx, grain),
     ]);
     expect(stored).toEqual(fresh);
+  }
+  for (const grain of PLAYER_GRAINS) {
+    const [stored, fresh] = await withTenant(db.app, orgId, async (tx) => [
+      await storedPlayerRollups(tx, grain),
+      await recomputedPlayerRollups(tx, grain),
+    ]);
+    expect(stored, grain).toEqual(fresh);
   }
 }
 
@@ -396,5 +574,123 @@ describe('analytics rollups', () => {
     const r = await withTenant(db.app, w.org.orgId, (tx) => rebuildOrg(tx));
     expect(r.tickets).toBe(7);
     expect(await withTenant(db.app, w.org.orgId, (tx) => storedRollups(tx, 'hourly'))).toEqual(before);
+  });
+});
+
+describe('player activity rollups', () => {
+  const daily = (orgId: string) => withTenant(db.app, orgId, (tx) => storedPlayerRollups(tx, 'player_daily'));
+  // Buckets are local (timestamp, date): node-postgres reads them as this process's wall clock.
+  const pad = (n: number) => String(n).padStart(2, '0');
+  const wall = (v: unknown) => {
+    const d = v as Date;
+    return `${d.getFullYear()}-${pad(d.getMonth() + 1)}-${pad(d.getDate())}T${pad(d.getHours())}`;
+  };
+  const totals = (rows: Record<string, unknown>[]) =>
+    rows
+      .filter((r) => r.dim === '*')
+      .map((r) => [wall(r.bucket).slice(0, 10), r.sessions, r.players, r.reports]);
+  const day = (daysAgo: number) => {
+    const d = new Date();
+    d.setUTCDate(d.getUTCDate() - daysAgo);
+    return d.toISOString().slice(0, 10);
+  };
+
+  it('counts sessions, distinct players and reports; a late session lands in its own day, a replay adds nothing', async () => {
+    const w = await newWorld();
+    for (const op of [
+      { op: 'session', player: 0, platform: 0, build: 0 },
+      { op: 'session', player: 0, platform: 1, build: 0 },
+      { op: 'session', player: 1, platform: 0, build: 1 },
+      { op: 'report', reporter: 0, reported: 2 },
+    ] as Op[])
+      await apply(w, op);
+    await apply(w, { op: 'fold' });
+    const today = day(0);
+    const first = await daily(w.org.orgId);
+    expect(totals(first).map((r) => r[0] === today)).toEqual([true]);
+    expect(totals(first)[0]?.slice(1)).toEqual([3, 2, 1]);
+    // Per platform the same player counts once on each; a report has no platform.
+    const platforms = first
+      .filter((r) => r.dim === 'platform')
+      .map((r) => [r.value, r.sessions, r.players, r.reports]);
+    expect(platforms).toEqual([
+      ['', 0, 0, 1],
+      ['pc', 2, 2, 0],
+      ['ps5', 1, 1, 0],
+    ]);
+
+    // Three days ago, folded today: its own day, and the players counted there, not today.
+    await apply(w, { op: 'lateSession', player: 0, daysAgo: 3, hour: 10, platform: 0 });
+    await apply(w, { op: 'fold' });
+    expect(totals(await daily(w.org.orgId))).toEqual([
+      [day(3), 1, 1, 0],
+      [today, 3, 2, 1],
+    ]);
+    const hourly = await withTenant(db.app, w.org.orgId, (tx) => storedPlayerRollups(tx, 'player_hourly'));
+    expect(
+      hourly
+        .filter((r) => r.dim === '*' && wall(r.bucket) === `${day(3)}T10`)
+        .map((r) => [r.sessions, r.players]),
+    ).toEqual([[1, 1]]);
+
+    // Replay: the watermark forgotten, everything refolded, nothing counted twice.
+    const before = await daily(w.org.orgId);
+    await apply(w, { op: 'replay' });
+    const again = await withTenant(db.app, w.org.orgId, (tx) => foldPlayerActivity(tx));
+    expect(again.sessions).toBe(4);
+    expect(await daily(w.org.orgId)).toEqual(before);
+    await expectFoldEqualsRecompute(w.org.orgId);
+  });
+
+  it('folds a session whose transaction began before a fold and committed after it', async () => {
+    const w = await newWorld();
+    await apply(w, { op: 'sessionDuringFold' });
+    await apply(w, { op: 'fold' });
+    expect(totals(await daily(w.org.orgId)).map((r) => r.slice(1))).toEqual([[1, 1, 0]]);
+    await expectFoldEqualsRecompute(w.org.orgId);
+  });
+
+  it('retracts what retention and erasure delete or clear, and stays equal to a recompute', async () => {
+    const w = await newWorld();
+    for (const op of [
+      { op: 'session', player: 0, platform: 0, build: 0 },
+      { op: 'session', player: 1, platform: 1, build: 0 },
+      { op: 'session', player: 2, platform: 2, build: 1 },
+      { op: 'report', reporter: 1, reported: 2 },
+      { op: 'report', reporter: 2, reported: 0 },
+      { op: 'fold' },
+    ] as Op[])
+      await apply(w, op);
+    expect(totals(await daily(w.org.orgId)).map((r) => r.slice(1))).toEqual([[3, 3, 2]]);
+    // A retention purge, a retention anonymise, an erasure (sessions gone, the profile's game
+    // cleared: the reports stay, no longer under the game), a report deleted.
+    await apply(w, { op: 'purgeSession', i: 0 });
+    await apply(w, { op: 'anonymiseSession', i: 1 });
+    await apply(w, { op: 'erasePlayer', player: 2 });
+    await apply(w, { op: 'fold' });
+    const rows = await daily(w.org.orgId);
+    expect(totals(rows).map((r) => r.slice(1))).toEqual([[1, 1, 2]]);
+    expect(rows.filter((r) => r.dim === 'platform').map((r) => [r.value, r.sessions])).toEqual([['', 1]]);
+    await expectFoldEqualsRecompute(w.org.orgId);
+    await apply(w, { op: 'deleteReport', i: 0 });
+    await apply(w, { op: 'fold' });
+    expect(totals(await daily(w.org.orgId)).map((r) => r.slice(1))).toEqual([[1, 1, 1]]);
+    await expectFoldEqualsRecompute(w.org.orgId);
+  });
+
+  it('rebuilds an organization from scratch to the same player rollups', async () => {
+    const w = await newWorld(true);
+    for (let i = 0; i < 5; i++)
+      await apply(w, { op: 'session', player: i % 3, platform: i % 4, build: i % 2 });
+    await apply(w, { op: 'lateSession', player: 4, daysAgo: 8, hour: 23, platform: 1 });
+    await apply(w, { op: 'report', reporter: 0, reported: 1 });
+    await apply(w, { op: 'fold' });
+    const before = await withTenant(db.app, w.org.orgId, (tx) => storedPlayerRollups(tx, 'player_hours'));
+    const r = await withTenant(db.app, w.org.orgId, (tx) => rebuildPlayerActivity(tx));
+    expect([r.sessions, r.reports]).toEqual([6, 1]);
+    expect(await withTenant(db.app, w.org.orgId, (tx) => storedPlayerRollups(tx, 'player_hours'))).toEqual(
+      before,
+    );
+    await expectFoldEqualsRecompute(w.org.orgId);
   });
 });

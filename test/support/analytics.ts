@@ -1,5 +1,6 @@
 import { setTimeout as sleep } from 'node:timers/promises';
 import { type FoldResult, foldOrg } from '../../db/analytics-fold.js';
+import { foldPlayerActivity, type PlayerFoldResult } from '../../db/analytics-players.js';
 import type { Pool } from '../../db/pool.js';
 import { createCalendar, setDefaultCalendar } from '../../db/sla-calendars.js';
 import { withTenant } from '../../db/tenant.js';
@@ -9,9 +10,19 @@ import type { OrgFixture } from './fixtures.js';
  * Folds an organization once every transaction that had begun by now has ended. The fold stops
  * at the oldest transaction still running anywhere on the server (that is what keeps it from
  * skipping a late commit), and the other test files run theirs at the same time: a fold called
- * straight away may rightly fold nothing yet.
+ * straight away may rightly fold nothing yet. The org's sessions and reports are folded into the
+ * player activity rollups in the same transaction, as the workers' job does after the tickets.
  */
 export async function foldCaughtUp(pool: Pool, orgId: string, timeoutMs = 15_000): Promise<FoldResult> {
+  return (await foldAllCaughtUp(pool, orgId, timeoutMs)).tickets;
+}
+
+/** foldCaughtUp, answering both folds' results. */
+export async function foldAllCaughtUp(
+  pool: Pool,
+  orgId: string,
+  timeoutMs = 15_000,
+): Promise<{ tickets: FoldResult; players: PlayerFoldResult }> {
   const horizon = await pool.query<{ xmax: string }>(
     'select pg_snapshot_xmax(pg_current_snapshot())::text as xmax',
   );
@@ -26,7 +37,10 @@ export async function foldCaughtUp(pool: Pool, orgId: string, timeoutMs = 15_000
     if (Date.now() > deadline) throw new Error(`a transaction older than ${xmax} is still running`);
     await sleep(20);
   }
-  return withTenant(pool, orgId, (tx) => foldOrg(tx));
+  return withTenant(pool, orgId, async (tx) => ({
+    tickets: await foldOrg(tx),
+    players: await foldPlayerActivity(tx),
+  }));
 }
 
 /** Creates a business calendar in `org` and makes it the org's default, as the owner. */
