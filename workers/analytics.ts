@@ -1,4 +1,5 @@
 import { foldOrg, orgsToFold } from '../db/analytics-fold.js';
+import { foldPlayerActivity, playerOrgsToFold } from '../db/analytics-players.js';
 import { withTenant } from '../db/tenant.js';
 import { detectAnomalies } from './anomalies.js';
 import type { WorkerDeps } from './deps.js';
@@ -16,9 +17,12 @@ export const ANALYTICS_FOLD_EVERY_MS = 1_000;
  *
  * An organization whose fold took in changes is then checked for a spike in ticket volume
  * (workers/anomalies.ts), in a transaction of its own so a failing check never holds back the
- * rollups; the next fold with changes checks again.
+ * rollups; the next fold with changes checks again. `players`: sessions and reports folded into
+ * the player activity rollups (db/analytics-players.ts).
  */
-export async function foldAnalytics(deps: WorkerDeps): Promise<{ orgs: number; tickets: number }> {
+export async function foldAnalytics(
+  deps: WorkerDeps,
+): Promise<{ orgs: number; tickets: number; players: number }> {
   let orgs = 0;
   let tickets = 0;
   let failed: unknown;
@@ -38,8 +42,20 @@ export async function foldAnalytics(deps: WorkerDeps): Promise<{ orgs: number; t
       failed = err;
     }
   }
-  if (tickets) deps.logger.debug({ orgs, tickets }, 'folded analytics');
+  // Player activity (sessions and reports from the game SDKs) has its own watermark and its own
+  // list of organizations with anything new, each again its own transaction.
+  let players = 0;
+  for await (const orgId of playerOrgsToFold(deps.pool)) {
+    try {
+      const r = await withTenant(deps.pool, orgId, (tx) => foldPlayerActivity(tx));
+      players += r.sessions + r.reports;
+    } catch (err) {
+      deps.logger.warn({ err, orgId }, 'player activity fold failed for an organization');
+      failed = err;
+    }
+  }
+  if (tickets || players) deps.logger.debug({ orgs, tickets, players }, 'folded analytics');
   // The next scheduled run retries; failing the job makes the failure visible in the queue.
   if (failed) throw failed;
-  return { orgs, tickets };
+  return { orgs, tickets, players };
 }

@@ -1,5 +1,8 @@
 import { describe, expect, inject, it } from 'vitest';
 import { storedRollups } from '../../db/analytics-fold.js';
+import { storedPlayerRollups } from '../../db/analytics-players.js';
+import { createGame } from '../../db/games.js';
+import { startSession } from '../../db/player-sessions.js';
 import { withTenant } from '../../db/tenant.js';
 import { openTicket } from '../../db/tickets.js';
 import { foldAnalytics } from '../../workers/analytics.js';
@@ -37,6 +40,25 @@ describe('analytics fold job', () => {
     }
   });
 
+  it('folds the sessions games send into the player activity rollups, once', async () => {
+    const org = await makeOrg(db.app, 'Fold players');
+    await tenant(db.app, org.orgId, async (tx) => {
+      const game = await createGame(tx, { name: 'Quest', slug: 'quest' }, org.owner);
+      await startSession(tx, game.id, { player: { id: 'a', name: 'Ann' }, platform: 'pc' });
+      await startSession(tx, game.id, { player: { id: 'a', name: 'Ann' }, platform: 'pc' });
+      await startSession(tx, game.id, { player: { id: 'b', name: 'Bo' }, platform: 'ios' });
+    });
+    const t = testDeps(db.app, uniquePrefix());
+    try {
+      await until(async () => (await foldAnalytics(t.deps)).players >= 3 || undefined);
+      const daily = await tenant(db.app, org.orgId, (tx) => storedPlayerRollups(tx, 'player_daily'));
+      expect(daily.filter((r) => r.dim === '*').map((r) => [r.sessions, r.players])).toEqual([[3, 2]]);
+      expect((await foldAnalytics(t.deps)).players).toBe(0);
+    } finally {
+      await t.close();
+    }
+  });
+
   it('shows a committed ticket in the rollups through the scheduled job', async () => {
     const org = await makeOrg(db.app, 'Scheduled');
     const runtime = await startWorkerRuntime({
@@ -68,17 +90,17 @@ describe('analytics fold job', () => {
     try {
       await foldAnalytics(t.deps);
       // Nothing new anywhere: the pass opens no organization's transaction.
-      expect(await foldAnalytics(t.deps)).toEqual({ orgs: 0, tickets: 0 });
+      expect(await foldAnalytics(t.deps)).toEqual({ orgs: 0, tickets: 0, players: 0 });
       await open(a.orgId, a.owner);
-      expect(await foldAnalytics(t.deps)).toEqual({ orgs: 1, tickets: 1 });
+      expect(await foldAnalytics(t.deps)).toEqual({ orgs: 1, tickets: 1, players: 0 });
       expect(await openedCount(a.orgId)).toBe(2);
       // A deletion leaves no event, only the trigger's note: that org is visited and retracted.
       await withTenant(db.app, b.orgId, (tx) =>
         tx.query('delete from tickets where id = $1', [gone.ticket.id]),
       );
-      expect(await foldAnalytics(t.deps)).toEqual({ orgs: 1, tickets: 1 });
+      expect(await foldAnalytics(t.deps)).toEqual({ orgs: 1, tickets: 1, players: 0 });
       expect(await openedCount(b.orgId)).toBe(0);
-      expect(await foldAnalytics(t.deps)).toEqual({ orgs: 0, tickets: 0 });
+      expect(await foldAnalytics(t.deps)).toEqual({ orgs: 0, tickets: 0, players: 0 });
     } finally {
       await t.close();
     }
