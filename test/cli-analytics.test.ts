@@ -1,5 +1,8 @@
 import { describe, expect, it } from 'vitest';
 import { storedRollups } from '../db/analytics-fold.js';
+import { storedPlayerRollups } from '../db/analytics-players.js';
+import { createGame } from '../db/games.js';
+import { startSession } from '../db/player-sessions.js';
 import { withTenant } from '../db/tenant.js';
 import { openTicket } from '../db/tickets.js';
 import { runCli } from './support/cli.js';
@@ -12,19 +15,23 @@ const db = useTestDb();
 const cli = (args: string[]) => runCli(db.appUrl, args);
 
 describe('analytics backfill', () => {
-  it('rebuilds one organization, then all, from the raw tables', async () => {
+  it('rebuilds one organization, then all, from the raw tables, tickets and player activity', async () => {
     const org = await makeOrg(db.app, 'Backfill');
-    await withTenant(db.app, org.orgId, (tx) =>
-      openTicket(tx, { subject: 'Old one', origin: 'email' }, org.owner),
-    );
+    await withTenant(db.app, org.orgId, async (tx) => {
+      await openTicket(tx, { subject: 'Old one', origin: 'email' }, org.owner);
+      const game = await createGame(tx, { name: 'Quest', slug: 'quest' }, org.owner);
+      await startSession(tx, game.id, { player: { id: 'p1', name: 'Pat' }, platform: 'pc' });
+    });
     const one = await cli(['analytics', 'backfill', '--org', org.orgId]);
     expect(one.code, one.stderr).toBe(0);
-    expect(one.stdout.trim()).toBe('rebuilt 1 organization, 1 tickets');
+    expect(one.stdout.trim()).toBe('rebuilt 1 organization, 1 tickets, 1 sessions, 0 reports');
     const rows = await withTenant(db.app, org.orgId, (tx) => storedRollups(tx, 'daily'));
     expect(rows.map((r) => [r.kind, r.n, r.source])).toEqual([['opened', 1, 'email']]);
+    const daily = await withTenant(db.app, org.orgId, (tx) => storedPlayerRollups(tx, 'player_daily'));
+    expect(daily.filter((r) => r.dim === '*').map((r) => [r.sessions, r.players])).toEqual([[1, 1]]);
     const all = await cli(['analytics', 'backfill']);
     expect(all.code, all.stderr).toBe(0);
-    expect(all.stdout.trim()).toBe('rebuilt 1 organization, 1 tickets');
+    expect(all.stdout.trim()).toBe('rebuilt 1 organization, 1 tickets, 1 sessions, 0 reports');
     const bad = await cli(['analytics', 'backfill', '--org', 'demo']);
     expect(bad.code).toBe(2);
   });

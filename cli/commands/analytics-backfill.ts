@@ -1,5 +1,6 @@
 import { parseArgs } from 'node:util';
 import { rebuildOrg } from '../../db/analytics-fold.js';
+import { rebuildPlayerActivity } from '../../db/analytics-players.js';
 import { allOrgIds } from '../../db/organizations.js';
 import { isUuid, withTenant } from '../../db/tenant.js';
 import { type Cli, CliError, withDatabase } from '../context.js';
@@ -10,6 +11,7 @@ export const usage = `npm run cli -- analytics backfill [--org <id>]
   --org  the organization's id; without it every organization is rebuilt
 
 After a new dimension, a change of an organization's time zone, or rollups suspected wrong.
+Rebuilds the ticket rollups and the player activity ones (sessions and reports from the games).
 Each organization is rebuilt in one transaction; the workers' fold waits for it meanwhile.`;
 
 export async function run(argv: string[], cli: Cli): Promise<void> {
@@ -19,13 +21,22 @@ export async function run(argv: string[], cli: Cli): Promise<void> {
     const ids: string[] = [];
     if (values.org) ids.push(values.org);
     else for await (const id of allOrgIds(pool)) ids.push(id);
-    let tickets = 0;
+    const n = { tickets: 0, sessions: 0, reports: 0 };
     for (const id of ids) {
       const started = Date.now();
-      const r = await withTenant(pool, id, (tx) => rebuildOrg(tx));
-      tickets += r.tickets;
-      cli.say(`${id}: ${r.tickets} tickets refolded in ${Date.now() - started} ms`);
+      const r = await withTenant(pool, id, async (tx) => ({
+        ...(await rebuildPlayerActivity(tx)),
+        tickets: (await rebuildOrg(tx)).tickets,
+      }));
+      n.tickets += r.tickets;
+      n.sessions += r.sessions;
+      n.reports += r.reports;
+      cli.say(
+        `${id}: ${r.tickets} tickets, ${r.sessions} sessions, ${r.reports} reports refolded in ${Date.now() - started} ms`,
+      );
     }
-    cli.print(`rebuilt ${ids.length} organization${ids.length === 1 ? '' : 's'}, ${tickets} tickets`);
+    cli.print(
+      `rebuilt ${ids.length} organization${ids.length === 1 ? '' : 's'}, ${n.tickets} tickets, ${n.sessions} sessions, ${n.reports} reports`,
+    );
   });
 }
