@@ -207,3 +207,15 @@ export function toCsv(rows: Record<string, unknown>[]): string {
   for (const r of flat) lines.push(columns.map((c) => cell(r[c] ?? null)).join(','));
   return `${lines.join('\r\n')}\r\n`;
 }
+
+/** One bucket's player activity (db/analytics-player-read.ts) as the API reports it. */
+export function playerMetrics(b: { sessions: number; players: number; reports: number; opened: number }) {
+  return {
+    sessions: b.sessions,
+    activePlayers: b.players,
+    reports: b.reports,
+    ticketsOpened: b.opened,
+    // Tickets opened per 1,000 players active in the same bucket (none when nobody played).
+    ticketsPer1000Players: b.players > 0 ? Math.round((b.opened / b.players) * 1000 * 100) / 100 : null,
+  };
+}

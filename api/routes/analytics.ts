@@ -1,6 +1,7 @@
 import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
 import type { FastifyPluginAsyncZod } from 'fastify-type-provider-zod';
 import { z } from 'zod';
+import { type PlayerDim, playerActivity } from '../../db/analytics-player-read.js';
 import {
   DIMENSION_NAMES,
   type Dimension,
@@ -22,6 +23,7 @@ import {
   daysBetween,
   durations,
   METRICS,
+  playerMetrics,
   type TimeBasis,
   toCsv,
 } from '../analytics-report.js';
@@ -80,6 +82,25 @@ const seriesQuery = rangeQuery.extend({
 });
 type RangeQuery = z.output<typeof rangeQuery>;
 
+/** The dimensions sessions and reports carry (reports a game only), and their rollup columns. */
+const PLAYER_DIMS = { game: 'game_id', platform: 'platform', build: 'build' } as const satisfies Record<
+  string,
+  PlayerDim
+>;
+type PlayerDimName = keyof typeof PLAYER_DIMS;
+const PLAYER_DIM_NAMES = Object.keys(PLAYER_DIMS) as PlayerDimName[];
+const playerQuery = rangeQuery.extend({
+  bucket: z.enum(['hour', 'day', 'week']).default('day'),
+  groupBy: z
+    .enum(PLAYER_DIM_NAMES as [PlayerDimName, ...PlayerDimName[]])
+    .optional()
+    .meta({ description: 'one series per game, platform or build' }),
+  compare: z
+    .enum(['true', 'false'])
+    .optional()
+    .meta({ description: 'true: also the previous period of the same length' }),
+});
+
 const durationsSchema = z
   .object({
     count: z.number().int(),
@@ -107,6 +128,19 @@ const METRIC_SCHEMAS = {
     escalations: z.number(),
   }),
   reopens: z.object({ resolved: z.number(), reopened: z.number(), rate: z.number().nullable() }),
+  playerActivity: z.object({
+    sessions: z.number().meta({ description: 'game sessions started' }),
+    activePlayers: z.number().meta({
+      description:
+        'distinct players who started a session (in a point: in that bucket; in a total: over the whole period, each player once)',
+    }),
+    reports: z.number().meta({ description: 'player reports filed' }),
+    ticketsOpened: z.number(),
+    ticketsPer1000Players: z
+      .number()
+      .nullable()
+      .meta({ description: 'tickets opened per 1,000 active players; null when no player was active' }),
+  }),
   csat: z.object({
     rated: z.number(),
     average: z.number().nullable(),
@@ -114,7 +148,7 @@ const METRIC_SCHEMAS = {
     responseRate: z.number().nullable(),
   }),
 };
-type MetricName = keyof typeof METRIC_SCHEMAS;
+type MetricName = Exclude<keyof typeof METRIC_SCHEMAS, 'playerActivity'>;
 
 function seriesSchema<S extends z.ZodObject>(metrics: S, id: string, timed: boolean) {
   const series = z.array(
@@ -311,6 +345,95 @@ export const analyticsRoutes: FastifyPluginAsyncZod = async (app) => {
   );
   seriesRoute('reopens', 'reopens', ['resolved'], 'Reopen rate of the tickets resolved', 'AnalyticsReopens');
   seriesRoute('csat', 'csat', ['resolved'], 'Satisfaction ratings of the tickets resolved', 'AnalyticsCsat');
+
+  (app as unknown as FastifyInstance).get(
+    `${base}/player-activity`,
+    {
+      config: { access },
+      schema: {
+        tags: T,
+        operationId: 'analyticsPlayerActivity',
+        summary: 'Game sessions, active players, player reports and tickets per 1,000 active players',
+        description:
+          'From the sessions and reports the game SDKs send. Filters and groups by game, platform and build ' +
+          '(at most one of them per query; reports carry a game only). Answers text/csv to `Accept: text/csv` ' +
+          'or `?format=csv`.',
+        params: orgParams,
+        querystring: playerQuery,
+        response: {
+          200: seriesSchema(METRIC_SCHEMAS.playerActivity, 'AnalyticsPlayerActivity', false),
+          ...errorResponses,
+        },
+      },
+    },
+    async (req: FastifyRequest, reply: FastifyReply) => {
+      const q = req.query as z.output<typeof playerQuery>;
+      const result = await inAnalytics(req, async (tx) => {
+        const { timeZone, today } = await orgClock(tx);
+        const r = rangeOf(q, today, q.bucket);
+        const named = new Set<PlayerDimName>(q.groupBy ? [q.groupBy] : []);
+        for (const d of DIMENSION_NAMES) {
+          if (!r.filters[d]) continue;
+          if (!(d in PLAYER_DIMS)) {
+            const message = `sessions and reports carry no ${d}: filter by game, platform or build`;
+            throw new AppError('validation_failed', message, { details: [{ path: d, message }] });
+          }
+          named.add(d as PlayerDimName);
+        }
+        if (named.size > 1) {
+          const message = 'player activity filters and groups by one of game, platform and build at a time';
+          throw new AppError('validation_failed', message, { details: [{ path: 'groupBy', message }] });
+        }
+        const [dim] = [...named];
+        const previousFrom = q.compare === 'true' ? addDays(r.from, -r.days) : undefined;
+        const data = await playerActivity(tx, {
+          from: r.from,
+          to: r.to,
+          bucket: q.bucket,
+          dim: dim ? PLAYER_DIMS[dim] : null,
+          values: dim ? r.filters[dim] : undefined,
+          grouped: Boolean(q.groupBy),
+          previousFrom,
+        });
+        const byKey = new Map(data.buckets.map((b) => [`${b.bucket}\n${b.group ?? ''}`, b]));
+        const period = (from: string, to: string, which: 'current' | 'previous') => {
+          const prefix = which === 'previous' ? 'prev:' : '';
+          const groups = new Set<string | null>();
+          for (const b of data.buckets)
+            if (b.bucket.startsWith('prev:') === (which === 'previous')) groups.add(b.group);
+          for (const t of data.totals) if (t.period === which) groups.add(t.group);
+          if (groups.size === 0) groups.add(q.groupBy ? '' : null);
+          const series = [...groups].sort().map((group) => {
+            const sum = { sessions: 0, players: 0, reports: 0, opened: 0 };
+            const points = bucketsOf(from, to, q.bucket).map((bucket) => {
+              const b = byKey.get(`${prefix}${bucket}\n${group ?? ''}`);
+              sum.sessions += b?.sessions ?? 0;
+              sum.reports += b?.reports ?? 0;
+              sum.opened += b?.opened ?? 0;
+              return { bucket, ...playerMetrics(b ?? { sessions: 0, players: 0, reports: 0, opened: 0 }) };
+            });
+            // A period's players are counted once each, not summed over its buckets.
+            sum.players = data.totals.find((t) => t.period === which && t.group === group)?.players ?? 0;
+            return { group: group === '' ? null : group, points, total: playerMetrics(sum) };
+          });
+          return { from, to, series };
+        };
+        return {
+          ...period(r.from, r.to, 'current'),
+          bucket: q.bucket,
+          timeZone,
+          groupBy: q.groupBy ?? null,
+          previous: previousFrom ? period(previousFrom, addDays(r.from, -1), 'previous') : null,
+        };
+      });
+      if (!wantsCsv(req, q)) return result;
+      const rows = [['current', result] as const, ['previous', result.previous] as const].flatMap(
+        ([p, data]) =>
+          (data?.series ?? []).flatMap((s) => s.points.map((pt) => ({ period: p, group: s.group, ...pt }))),
+      );
+      return sendCsv(reply, `player-activity-${result.from}-${result.to}`, rows);
+    },
+  );
 
   app.get(
     `${base}/workload`,

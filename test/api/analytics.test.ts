@@ -16,7 +16,16 @@ let org: OrgFixture;
 let reader: Caller;
 let ticketsOnly: Caller;
 
-const ENDPOINTS = ['volume', 'response-times', 'sla', 'reopens', 'csat', 'workload', 'heatmap'];
+const ENDPOINTS = [
+  'volume',
+  'response-times',
+  'sla',
+  'reopens',
+  'csat',
+  'workload',
+  'heatmap',
+  'player-activity',
+];
 const url = (path: string, qs = '') => `/v1/orgs/${org.orgId}/analytics/${path}${qs}`;
 
 beforeAll(async () => {
