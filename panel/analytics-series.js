@@ -296,3 +296,74 @@ export function ReopensSection({ data, csv }) {
     ]}
   />`;
 }
+
+/**
+ * Player activity from the game SDKs: sessions started, players active, reports filed, and the
+ * tickets opened per 1,000 active players. Not filtered by team, category or origin (sessions
+ * carry none of them).
+ * @param {SectionProps} props
+ */
+export function PlayersSection({ data, csv }) {
+  const pts = only(data)?.points ?? [];
+  const prev = only(data.previous)?.points;
+  const lines = useMemo(() => {
+    /** @type {Line[]} */
+    const l = [
+      {
+        label: 'Active players',
+        values: pts.map((p) => p.activePlayers),
+        color: COLORS[0] ?? '',
+        bars: true,
+      },
+      { label: 'Sessions', values: pts.map((p) => p.sessions), color: COLORS[1] ?? '' },
+      { label: 'Reports', values: pts.map((p) => p.reports), color: COLORS[3] ?? '' },
+      {
+        label: 'Tickets per 1,000 players',
+        values: pts.map((p) => p.ticketsPer1000Players),
+        color: COLORS[4] ?? '',
+      },
+    ];
+    if (prev)
+      l.push({
+        label: 'Active players, previous period',
+        values: aligned(pts, prev, (p) => p.activePlayers),
+        color: COLORS[5] ?? '',
+        dashed: true,
+      });
+    return l;
+  }, [data]);
+  const t = only(data)?.total;
+  return html`<${SeriesSection}
+    id="players"
+    title="Player activity"
+    data=${data}
+    csv=${csv}
+    totals=${[
+      { label: 'Active players', value: (/** @type {any} */ x) => num(x.activePlayers) },
+      { label: 'Sessions', value: (/** @type {any} */ x) => num(x.sessions) },
+      { label: 'Reports', value: (/** @type {any} */ x) => num(x.reports) },
+      { label: 'Tickets per 1,000 players', value: (/** @type {any} */ x) => num(x.ticketsPer1000Players) },
+    ]}
+    lines=${lines}
+    format=${(/** @type {number} */ v) => String(v)}
+    summary=${`Player activity per ${data.bucket} from ${data.from} to ${data.to}: ${t?.activePlayers ?? 0} players active in ${t?.sessions ?? 0} sessions, ${t?.reports ?? 0} reports, ${num(t?.ticketsPer1000Players)} tickets per 1,000 players${peak(pts, (p) => p.activePlayers)}.`}
+    columns=${[
+      { label: 'Active players', value: (/** @type {number} */ i) => num(pts[i]?.activePlayers) },
+      { label: 'Sessions', value: (/** @type {number} */ i) => num(pts[i]?.sessions) },
+      { label: 'Reports', value: (/** @type {number} */ i) => num(pts[i]?.reports) },
+      { label: 'Tickets opened', value: (/** @type {number} */ i) => num(pts[i]?.ticketsOpened) },
+      {
+        label: 'Tickets per 1,000 players',
+        value: (/** @type {number} */ i) => num(pts[i]?.ticketsPer1000Players),
+      },
+      ...(prev
+        ? [
+            {
+              label: 'Active players, previous period',
+              value: (/** @type {number} */ i) => num(prev[i]?.activePlayers),
+            },
+          ]
+        : []),
+    ]}
+  />`;
+}

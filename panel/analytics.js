@@ -1,7 +1,14 @@
 // @ts-check
 import { useEffect, useState } from 'preact/hooks';
 import { openedTicketsHref } from './analytics-drill.js';
-import { CsatSection, ReopensSection, SlaSection, TimesSection, VolumeSection } from './analytics-series.js';
+import {
+  CsatSection,
+  PlayersSection,
+  ReopensSection,
+  SlaSection,
+  TimesSection,
+  VolumeSection,
+} from './analytics-series.js';
 import { HeatmapSection, WorkloadSection } from './analytics-tables.js';
 import { ApiError, api, cachedList, describeError } from './api.js';
 import { html } from './html.js';
@@ -11,7 +18,7 @@ import { navigate } from './router.js';
 /**
  * @typedef {{ id: string, name: string, role: string }} Org
  * @typedef {{ from: string, to: string, bucket: string, team: string, category: string, source: string, compare: boolean, time: string }} Choice
- * @typedef {{ volume: any, times: any, sla: any, reopens: any, csat: any, workload: any, heatmap: any }} Report
+ * @typedef {{ volume: any, times: any, sla: any, reopens: any, csat: any, workload: any, heatmap: any, players: any }} Report
  */
 
 /** What the dashboards read, one request each, asked together. */
@@ -58,8 +65,21 @@ function queryOf(c, series) {
 }
 
 /**
- * The dashboards: volume and backlog, response times, SLA, CSAT, reopens, workload and the peak
- * hours, over a range with a bucket and filters, each with its table and its CSV. Needs
+ * The player activity query: range, bucket and comparison only. Sessions and reports carry no
+ * team, category or origin, and the API refuses those filters for them.
+ * @param {Choice} c
+ */
+function playerQueryOf(c) {
+  const q = new URLSearchParams();
+  for (const k of /** @type {const} */ (['from', 'to'])) if (c[k]) q.set(k, c[k]);
+  q.set('bucket', c.bucket);
+  if (c.compare) q.set('compare', 'true');
+  return q;
+}
+
+/**
+ * The dashboards: volume and backlog, response times, SLA, CSAT, reopens, workload, the peak
+ * hours and player activity, over a range with a bucket and filters, each with its table and its CSV. Needs
  * `analytics.read`; without it the API's 403 becomes a sentence saying so.
  * @param {{ org: Org, search: string }} props
  */
@@ -83,10 +103,11 @@ export function AnalyticsPage({ org, search }) {
       ...SERIES.map(([, path]) => api('GET', `${base}/${path}?${s}`)),
       api('GET', `${base}/workload?${r}`),
       api('GET', `${base}/heatmap?${r}`),
+      api('GET', `${base}/player-activity?${playerQueryOf(choice)}`),
     ]).then(
-      ([volume, times, sla, reopens, csat, workload, heatmap]) => {
+      ([volume, times, sla, reopens, csat, workload, heatmap, players]) => {
         if (gone) return;
-        setReport({ volume, times, sla, reopens, csat, workload, heatmap });
+        setReport({ volume, times, sla, reopens, csat, workload, heatmap, players });
         setError(null);
         setLoading(false);
       },
@@ -141,6 +162,12 @@ export function AnalyticsPage({ org, search }) {
     q.set('format', 'csv');
     return `${base}/${path}?${q}`;
   };
+  /** The player activity CSV for the current choice (range, bucket and comparison). */
+  const playersCsv = () => {
+    const q = playerQueryOf(choice);
+    q.set('format', 'csv');
+    return `${base}/player-activity?${q}`;
+  };
   const range = report ? `${report.volume.from} to ${report.volume.to}` : '';
   /** The tickets opened in a bucket, with the dashboards' filters. @param {string} label */
   const drill = (label) =>
@@ -167,7 +194,8 @@ export function AnalyticsPage({ org, search }) {
             <${CsatSection} data=${report.csat} csv=${csv('csat', true)} />
             <${ReopensSection} data=${report.reopens} csv=${csv('reopens', true)} />
             <${WorkloadSection} data=${report.workload} names=${members} csv=${csv('workload', false)} />
-            <${HeatmapSection} data=${report.heatmap} csv=${csv('heatmap', false)} />`
+            <${HeatmapSection} data=${report.heatmap} csv=${csv('heatmap', false)} />
+            <${PlayersSection} data=${report.players} csv=${playersCsv()} />`
         : null
     }
   </main>`;

@@ -1,7 +1,10 @@
 import { readFile } from 'node:fs/promises';
 import type { BrowserContext, Page } from 'playwright-core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { reportFromGame } from '../../db/player-reports.js';
+import { startSession } from '../../db/player-sessions.js';
 import { demoUserId } from '../../db/seed-users.js';
+import { withTenant } from '../../db/tenant.js';
 import { foldCaughtUp } from '../support/analytics.js';
 import { useTestDb } from '../support/db.js';
 import { collectErrors, type PanelRig, seriousViolations, shot, startPanelRig } from './support.js';
@@ -61,7 +64,35 @@ beforeAll(async () => {
   orgId = (
     await db.admin.query<{ id: string }>('select org_id as id from memberships where user_id = $1', [adminId])
   ).rows[0]?.id as string;
-  // The workers' fold is off in this rig: fold the demo workspace once, as the 2 s job would.
+  // What the demo game's SDK sends besides the seed's sessions: more sessions (one uploaded two
+  // days late) and reports.
+  const gameId = (
+    await db.admin.query<{ id: string }>(
+      'select id from games where org_id = $1 order by created_at limit 1',
+      [orgId],
+    )
+  ).rows[0]?.id as string;
+  await withTenant(db.app, orgId, async (tx) => {
+    const players = ['ana', 'ben', 'cai', 'dee'].map((id) => ({ id: `panel-${id}`, name: id }));
+    for (const [i, player] of players.entries())
+      await startSession(tx, gameId, { player, platform: i % 2 ? 'pc' : 'switch', build: '2.0' });
+    const late = await startSession(tx, gameId, {
+      player: players[0] as { id: string; name: string },
+      platform: 'pc',
+    });
+    await tx.query(
+      `update player_sessions set started_at = started_at - interval '2 days' where id = $1::uuid`,
+      [late.id],
+    );
+    for (const reported of players.slice(1, 3))
+      await reportFromGame(tx, gameId, {
+        reporter: players[0] as { id: string; name: string },
+        reported,
+        reason: 'cheating',
+      });
+  });
+  // The workers' fold is off in this rig: fold the demo workspace once, as the 2 s job would
+  // (tickets, and the player activity of sessions and reports).
   await foldCaughtUp(db.app, orgId);
   admin = await signedIn('admin');
   errors = collectErrors(admin);
@@ -167,17 +198,52 @@ describe('analytics dashboards', () => {
     expect((await csv.text()).split('\r\n')[0]).toContain('nextResponse.p90');
   });
 
+  it('shows player activity from the sessions and reports the game sent', async () => {
+    const page = await signedIn('admin');
+    await page.goto(`/o/${orgId}/analytics`);
+    await settled(page);
+    const players = await apiJson(page, 'player-activity');
+    const t = players.series[0].total;
+    expect(t.sessions, 'the seed and the test sent sessions').toBeGreaterThanOrEqual(5);
+    expect(t.reports).toBeGreaterThanOrEqual(2);
+    expect(await total(page, 'players', 'Active players')).toBe(String(t.activePlayers));
+    expect(await total(page, 'players', 'Sessions')).toBe(String(t.sessions));
+    expect(await total(page, 'players', 'Reports')).toBe(String(t.reports));
+    expect(await total(page, 'players', 'Tickets per 1,000 players')).toBe(
+      t.ticketsPer1000Players === null ? '–' : String(t.ticketsPer1000Players),
+    );
+    const chart = page.locator('[data-dashboard="players"] [role="img"]');
+    expect(await chart.locator('canvas').count()).toBeGreaterThan(0);
+    expect(await chart.getAttribute('aria-label')).toContain(`${t.activePlayers} players active`);
+    const table = page.locator('[data-dashboard="players"] details');
+    await table.locator('summary').click();
+    const rows = table.locator('tbody tr');
+    expect(await rows.count()).toBe(players.series[0].points.length);
+    const late = players.series[0].points.at(-3);
+    expect(late.sessions, 'the session uploaded late is in its own day').toBeGreaterThanOrEqual(1);
+    expect(
+      await rows
+        .nth(players.series[0].points.length - 3)
+        .locator('td')
+        .nth(1)
+        .textContent(),
+    ).toBe(String(late.sessions));
+  });
+
   it('downloads each dashboard as the API CSV', async () => {
     for (const [dashboard, path] of [
       ['volume', 'volume'],
       ['workload', 'workload'],
+      ['players', 'player-activity'],
     ] as const) {
       const link = admin.locator(`[data-dashboard="${dashboard}"] a[download]`);
       const [download] = await Promise.all([admin.waitForEvent('download'), link.click()]);
       const body = await readFile((await download.path()) as string, 'utf8');
       const expected = await admin.request.get(`/v1/orgs/${orgId}/analytics/${path}?format=csv`);
       expect(body).toBe(await expected.text());
-      expect(body.split('\r\n')[0]).toContain(dashboard === 'volume' ? 'opened' : 'assigneeId');
+      expect(body.split('\r\n')[0]).toContain(
+        { volume: 'opened', workload: 'assigneeId', players: 'activePlayers' }[dashboard],
+      );
       expect(download.suggestedFilename()).toMatch(new RegExp(`^${path}-.*\\.csv$`));
     }
     // The page stayed where it was (the download did not route the panel away).
