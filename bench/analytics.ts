@@ -3,6 +3,7 @@ import { Redis } from 'ioredis';
 import { pino } from 'pino';
 import { buildApp } from '../api/app.js';
 import { foldOrg, rebuildOrg } from '../db/analytics-fold.js';
+import { rebuildPlayerActivity } from '../db/analytics-players.js';
 import { createApiToken } from '../db/api-tokens.js';
 import type { Pool } from '../db/pool.js';
 import { withTenant } from '../db/tenant.js';
@@ -13,7 +14,7 @@ import { randomSecretKey } from '../lib/secret-key.js';
 import { LocalStorage } from '../lib/storage/index.js';
 import { ANALYTICS_FOLD_EVERY_MS } from '../workers/analytics.js';
 import { startWorkerRuntime } from '../workers/runtime.js';
-import { type SeedOrg as Org, TICKETS_PER_ORG, withSeededOrgs } from './lib/analytics-seed.js';
+import { type SeedOrg as Org, SEED_DAYS, TICKETS_PER_ORG, withSeededOrgs } from './lib/analytics-seed.js';
 import type { Benchmark } from './lib/benchmark.js';
 import { withCluster } from './lib/cluster.js';
 import { median, quantile } from './lib/load.js';
@@ -31,7 +32,80 @@ const QUERY_RUNS = 60;
 const VISIBLE_SECONDS = 30;
 const VISIBLE_EVERY_MS = 200;
 
+/** Players of each org's game, the sessions each started over SEED_DAYS, and reports per org. */
+const PLAYERS_PER_ORG = 2_000;
+const SESSIONS_PER_PLAYER = 5;
+const REPORTS_PER_ORG = 1_000;
+
 const ms = (n: number) => `${n.toFixed(1)} ms`;
+
+/**
+ * What the game SDK sends, set-based as the superuser: a game per org, its players, sessions
+ * spread over SEED_DAYS on the tickets' platforms, and reports between players.
+ */
+async function seedPlayers(su: Pool, orgs: Org[], log: (m: string) => void) {
+  const started = performance.now();
+  for (let i = 0; i < orgs.length; i += 10) {
+    const ids = orgs.slice(i, i + 10).map((o) => o.orgId);
+    await su.query(
+      `with g as (
+         insert into games (org_id, name, slug) select o, 'Bench game', 'bench' from unnest($1::uuid[]) o
+         returning id, org_id
+       )
+       insert into player_profiles (org_id, display_name, game_id, game_account_id)
+       select g.org_id, 'Player ' || k, g.id, 'acct-' || k from g cross join generate_series(1, $2::int) k`,
+      [ids, PLAYERS_PER_ORG],
+    );
+    await su.query(
+      `insert into player_sessions (org_id, player_id, game_id, started_at, ended_at, last_seen_at, platform,
+                                    client_version)
+       select p.org_id, p.id, p.game_id, s.started, s.started + interval '40 minutes',
+              s.started + interval '40 minutes',
+              (array['pc', 'ps5', 'xbox', 'switch'])[1 + floor(s.a * 4)::int], '1.' || floor(s.b * 4)::int
+         from player_profiles p
+        cross join lateral (
+          select now() - random() * $2::int * interval '1 day' as started, random() as a, random() as b
+            from generate_series(1, $3::int) g where p.id is not null
+        ) s
+        where p.org_id = any($1::uuid[])`,
+      [ids, SEED_DAYS, SESSIONS_PER_PLAYER],
+    );
+    await su.query(
+      `insert into player_reports (org_id, reporter_id, reported_id, reason, origin, created_at)
+       select a.org_id, a.id, b.id, 'cheating', 'game', now() - random() * $2::int * interval '1 day'
+         from player_profiles a
+         join player_profiles b on b.org_id = a.org_id
+          and b.game_account_id = 'acct-' || (1 + (substr(a.game_account_id, 6)::int % $3::int))
+        where a.org_id = any($1::uuid[]) and substr(a.game_account_id, 6)::int <= $4::int`,
+      [ids, SEED_DAYS, PLAYERS_PER_ORG, REPORTS_PER_ORG],
+    );
+  }
+  await su.query('analyze');
+  log(
+    `seeded ${(orgs.length * PLAYERS_PER_ORG * SESSIONS_PER_PLAYER).toLocaleString('en')} sessions of ` +
+      `${(orgs.length * PLAYERS_PER_ORG).toLocaleString('en')} players and ${(orgs.length * REPORTS_PER_ORG).toLocaleString('en')} reports ` +
+      `in ${((performance.now() - started) / 1000).toFixed(1)} s (set-based SQL)`,
+  );
+}
+
+/** The player activity rollups of every org built from the raw tables, two orgs at a time. */
+async function buildPlayers(app: Pool, orgs: Org[], log: (m: string) => void) {
+  const started = performance.now();
+  const times: number[] = [];
+  const queue = [...orgs];
+  await Promise.all(
+    [0, 1].map(async () => {
+      for (let o = queue.shift(); o; o = queue.shift()) {
+        const t = performance.now();
+        await withTenant(app, o.orgId, (tx) => rebuildPlayerActivity(tx));
+        times.push(performance.now() - t);
+      }
+    }),
+  );
+  log(
+    `player activity rollups of ${orgs.length} orgs built in ${((performance.now() - started) / 1000).toFixed(1)} s (one org: median ${ms(median(times))})`,
+  );
+}
 const verdict = (ok: boolean) => (ok ? 'PASS' : 'FAIL');
 
 /** The rollups of every org built from the raw tables (the backfill), two orgs at a time. */
@@ -168,8 +242,15 @@ async function dashboards(app: Pool, redisUrl: string, orgs: Org[], log: (m: str
       workload: `workload?${range}`,
       heatmap: `heatmap?${range}`,
       'volume as CSV': `volume?${range}&format=csv`,
+      'player-activity': `player-activity?${range}`,
+      'player-activity, weekly, compared': `player-activity?${range}&bucket=week&compare=true`,
+      'player-activity, grouped by platform': `player-activity?${range}&groupBy=platform`,
+      'player-activity, platform=pc,ps5': `player-activity?${range}&platform=pc,ps5`,
     };
-    const names = Object.keys(queries).filter((n) => !n.startsWith('GET /health'));
+    // Player activity has rollups of its own (no wide baseline: sessions carry no source or priority).
+    const names = Object.keys(queries).filter(
+      (n) => !n.startsWith('GET /health') && !n.startsWith('player-activity'),
+    );
     const asked: Record<string, string> = { ...queries };
     for (const n of names) asked[`${n} [wide rollups]`] = `${queries[n]}${wide}`;
     const times = new Map<string, number[]>(Object.keys(asked).map((k) => [k, []]));
@@ -301,7 +382,7 @@ async function commitToVisible(app: Pool, su: Pool, redisUrl: string, orgs: Org[
 
 export const analytics: Benchmark = {
   name: 'analytics',
-  description: `analytics over ${((ORGS * TICKETS_PER_ORG) / 1e6).toFixed(1)}M seeded tickets: dashboard p99, fold of a minute vs full recompute, commit → visible`,
+  description: `analytics over ${((ORGS * TICKETS_PER_ORG) / 1e6).toFixed(1)}M seeded tickets and ${((ORGS * PLAYERS_PER_ORG * SESSIONS_PER_PLAYER) / 1e6).toFixed(1)}M sessions: dashboard p99, fold of a minute vs full recompute, commit → visible`,
   async run(log) {
     await withCluster(log, (pg) =>
       withRedis((redis) =>
@@ -310,7 +391,9 @@ export const analytics: Benchmark = {
           { orgCount: ORGS, max: 8, applicationName: 'gamemod-bench-analytics' },
           log,
           async (app, su, orgs) => {
+            await seedPlayers(su, orgs, log);
             await buildAll(app, orgs, log);
+            await buildPlayers(app, orgs, log);
             await foldVsRecompute(app, orgs.slice(0, FOLD_ROUNDS), log);
             await su.query('analyze');
             await dashboards(app, redis.url, orgs, log);
