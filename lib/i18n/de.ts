@@ -1,10 +1,16 @@
+import { deAdmin } from './admin/de.js';
 import type { Catalog } from './messages.js';
+import { dePosts } from './posts/de.js';
+import { deRefusals } from './refusals/de.js';
 import { deReplies } from './replies/de.js';
 
 /** Deutsch (Discord: `de`). */
 export const de: Catalog = {
   messages: {
     ...deReplies,
+    ...deAdmin,
+    ...dePosts,
+    ...deRefusals,
     'closing.thread': 'Dieses Ticket wurde geschlossen.',
     'closing.threadReason': 'Dieses Ticket wurde geschlossen: {reason}',
     'closing.threadMerged': 'Dieses Ticket wurde geschlossen. Es wurde mit Ticket #{target} zusammengeführt.',

@@ -1,3 +1,6 @@
+import { enAdmin } from './admin/en.js';
+import { enPosts } from './posts/en.js';
+import { enRefusals } from './refusals/en.js';
 import { enReplies } from './replies/en.js';
 /**
  * English: the source of every message key. Slash commands are written in English in their
@@ -6,6 +9,9 @@ import { enReplies } from './replies/en.js';
 export const en = {
   messages: {
     ...enReplies,
+    ...enAdmin,
+    ...enPosts,
+    ...enRefusals,
     'closing.thread': 'This ticket was closed.',
     'closing.threadReason': 'This ticket was closed: {reason}',
     'closing.threadMerged': 'This ticket was closed. It was merged into ticket #{target}.',

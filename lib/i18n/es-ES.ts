@@ -1,10 +1,16 @@
+import { esESAdmin } from './admin/es-ES.js';
 import type { Catalog } from './messages.js';
+import { esESPosts } from './posts/es-ES.js';
+import { esESRefusals } from './refusals/es-ES.js';
 import { esESReplies } from './replies/es-ES.js';
 
 /** Español (Discord: `es-ES`, also used for `es-419`). */
 export const esES: Catalog = {
   messages: {
     ...esESReplies,
+    ...esESAdmin,
+    ...esESPosts,
+    ...esESRefusals,
     'closing.thread': 'Este ticket se ha cerrado.',
     'closing.threadReason': 'Este ticket se ha cerrado: {reason}',
     'closing.threadMerged': 'Este ticket se ha cerrado. Se ha fusionado con el ticket #{target}.',

@@ -1,10 +1,16 @@
+import { frAdmin } from './admin/fr.js';
 import type { Catalog } from './messages.js';
+import { frPosts } from './posts/fr.js';
+import { frRefusals } from './refusals/fr.js';
 import { frReplies } from './replies/fr.js';
 
 /** Français (Discord: `fr`). */
 export const fr: Catalog = {
   messages: {
     ...frReplies,
+    ...frAdmin,
+    ...frPosts,
+    ...frRefusals,
     'closing.thread': 'Ce ticket a été fermé.',
     'closing.threadReason': 'Ce ticket a été fermé : {reason}',
     'closing.threadMerged': 'Ce ticket a été fermé. Il a été fusionné avec le ticket #{target}.',

@@ -1,10 +1,16 @@
+import { ptBRAdmin } from './admin/pt-BR.js';
 import type { Catalog } from './messages.js';
+import { ptBRPosts } from './posts/pt-BR.js';
+import { ptBRRefusals } from './refusals/pt-BR.js';
 import { ptBRReplies } from './replies/pt-BR.js';
 
 /** Português do Brasil (Discord: `pt-BR`). */
 export const ptBR: Catalog = {
   messages: {
     ...ptBRReplies,
+    ...ptBRAdmin,
+    ...ptBRPosts,
+    ...ptBRRefusals,
     'closing.thread': 'Este ticket foi fechado.',
     'closing.threadReason': 'Este ticket foi fechado: {reason}',
     'closing.threadMerged': 'Este ticket foi fechado. Ele foi mesclado ao ticket #{target}.',

@@ -18,10 +18,12 @@ const DISCORD = new Set(
     ' ',
   ),
 );
-// Discord's own German and Brazilian clients call forum tags "Tags" too.
+// Discord's own German and Brazilian clients call forum tags "Tags" too; "Normal" is the word
+// for the priority in German, Spanish and Portuguese as well.
 const SAME_WORD: Partial<Record<(typeof LOCALES)[number], MessageKey[]>> = {
-  de: ['ticket.tags', 'ticket.infoTags'],
-  'pt-BR': ['ticket.tags', 'ticket.infoTags'],
+  de: ['ticket.tags', 'ticket.infoTags', 'priority.normal'],
+  'es-ES': ['priority.normal'],
+  'pt-BR': ['ticket.tags', 'ticket.infoTags', 'priority.normal'],
 };
 const CHAT_INPUT_NAME = /^[-_'\p{L}\p{N}\p{sc=Deva}\p{sc=Thai}]{1,32}$/u;
 
@@ -66,6 +68,18 @@ describe('message catalogs', () => {
       ['transcript.open', 80],
       ['rating.linkLabel', 80],
       ['ticket.newButton', 80],
+      ['summary.claim', 80],
+      ['summary.close', 80],
+      ['summary.setPriority', 100],
+      ['priority.urgent', 100],
+      ['dm.chooseServer', 100],
+      ['dm.chooseCategory', 100],
+      ['summary.reported', 256],
+      [
+        'summary.footerClaimed',
+        2048,
+        { priority: 'x'.repeat(20), status: 'x'.repeat(20), name: 'x'.repeat(100) },
+      ],
       ['notes.title', 256, { number: 999_999 }],
       ['notes.footer', 2048, { page: 99, pages: 99, count: 9999 }],
     ];

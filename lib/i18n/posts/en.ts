@@ -1,0 +1,55 @@
+/**
+ * What the bot and the workers post on their own, with no interaction to answer: the ticket's
+ * summary (the server's language: staff read it, and it is redrawn by the workers), the
+ * transcript notice and the DM relay's warning (the server's), and modmail's answers to a
+ * player's DMs (the player's language as last seen, else the server's).
+ */
+export const enPosts = {
+  // The ticket's summary message (bot/ticket-text.ts, lib/discord/components.ts).
+  'summary.openedBy': '(opened by {user})',
+  'summary.category': 'Category: **{name}**',
+  'summary.staffAnswer': 'Staff will answer here. Write below to add details or screenshots.',
+  'summary.viaDm':
+    'Opened by direct message: the player is not in this thread. Their DMs appear here, and what staff write here reaches them by DM (`/ticket note` stays internal).',
+  'summary.reported': 'Reported message',
+  'summary.reportedBy': 'by {author} · [jump to message]({url})',
+  'summary.priority': 'Priority: {priority}',
+  'summary.footer': 'Priority: {priority} · Status: {status}',
+  'summary.footerClaimed': 'Priority: {priority} · Status: {status} · Claimed by {name}',
+  'summary.claim': 'Claim',
+  'summary.close': 'Close',
+  'summary.setPriority': 'Set the priority',
+  'priority.low': 'Low',
+  'priority.normal': 'Normal',
+  'priority.high': 'High',
+  'priority.urgent': 'Urgent',
+  'status.open': 'open',
+  'status.pending': 'pending',
+  'status.on_hold': 'on hold',
+  'status.solved': 'solved',
+  'status.closed': 'closed',
+  // The transcript channel's notice (workers/ticket-sync-steps.ts).
+  'transcript.closedBy': 'Closed by {name}',
+  'transcript.closedByReason': 'Closed by {name}: {reason}',
+  'transcript.closedAuto': 'Closed automatically',
+  'transcript.closedAutoReason': 'Closed automatically: {reason}',
+  'transcript.link': 'Transcript: {url}',
+  // The DM relay's warning in a modmail ticket's thread (workers/dm-relay.ts).
+  'relay.dmRefused':
+    '⚠️ Replies are not reaching {player}: Discord refuses my direct messages to them (their DMs are closed, or we no longer share a server). Each new reply is tried once; you will be told here again if it fails after one gets through.',
+  // Modmail: answers to a player's DMs (bot/events/direct-messages.ts, bot/dm-open.ts).
+  'dm.nul': 'Messages may not contain the NUL character (U+0000); send it again without it.',
+  'dm.tooFast': 'You are sending messages faster than I can take them. Wait a minute, then send again.',
+  'dm.chooseFirst': 'Please choose a server and category above first; then write again.',
+  'dm.keeping': 'I am keeping this with your first message: choose a server and category above to send them.',
+  'dm.noSharedServer':
+    'I could not find a server we share that takes tickets through me. Open a ticket from the server instead.',
+  'dm.whichServer': 'Which server is your message for? Choose below; what you wrote is kept until then.',
+  'dm.chooseServer': 'Choose a server',
+  'dm.whichCategory': 'What is your message to **{server}** about?',
+  'dm.chooseCategory': 'Choose a category',
+  'dm.opened':
+    'Your ticket #{number} with **{server}** is open. Staff will answer here; anything you send in this DM is added to it.',
+  'dm.alreadyOpened': 'Your message already opened ticket #{number} with **{server}**; keep writing here.',
+  'dm.expiredChoice': 'Your message has expired (15 minutes). Send it again to open a ticket.',
+} as const;
