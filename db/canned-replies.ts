@@ -1,5 +1,6 @@
 import { z } from 'zod';
 import { AppError } from '../lib/errors.js';
+import { refuse } from '../lib/i18n/refusal.js';
 import { type Actor, recordChange } from './changes.js';
 import { id } from './schemas.js';
 import type { Tx } from './tenant.js';
@@ -126,7 +127,7 @@ export async function getCannedReply(tx: Tx, shortcutOrId: string): Promise<Cann
     `select ${COLUMNS} from canned_replies where org_id = $1::uuid and ${isId ? 'id = $2::uuid' : 'shortcut = $2::text'}`,
     [tx.orgId, isId ? shortcutOrId : shortcutOrId.trim().toLowerCase()],
   );
-  if (!r.rows[0]) throw new AppError('not_found', `no canned reply "${shortcutOrId}"`);
+  if (!r.rows[0]) throw refuse('not_found', 'deny.cannedUnknown', { name: shortcutOrId });
   return r.rows[0];
 }
 

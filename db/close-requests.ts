@@ -1,5 +1,5 @@
 import { z } from 'zod';
-import { AppError } from '../lib/errors.js';
+import { refuse } from '../lib/i18n/refusal.js';
 import { type Actor, recordChange, SYSTEM } from './changes.js';
 import { DEFAULT_CLOSE_REQUEST_MINUTES, type GuildSettings } from './guilds.js';
 import { id } from './schemas.js';
@@ -71,19 +71,15 @@ export async function requestClose(
   const ticket = await lockTicket(tx, input.ticketId);
   requireWorkable(ticket);
   if (ticket.status === 'closed')
-    throw new AppError('invalid_transition', `Ticket #${ticket.number} is already closed.`);
+    throw refuse('invalid_transition', 'refuse.alreadyClosed', { number: ticket.number });
   if (!ticket.requesterId)
-    throw new AppError('invalid_transition', `Ticket #${ticket.number} has no player to ask.`);
+    throw refuse('invalid_transition', 'deny.closeRequestNoPlayer', { number: ticket.number });
   // A modmail player writes by DM and never sees the ticket's thread, where the buttons are.
   const dm = await tx.query(
     'select 1 from discord_dm_tickets where org_id = $1::uuid and ticket_id = $2::uuid',
     [tx.orgId, ticket.id],
   );
-  if (dm.rowCount)
-    throw new AppError(
-      'invalid_transition',
-      `The player of ticket #${ticket.number} writes by direct message and cannot press buttons in this thread; ask them there, then close it with \`/ticket close\`.`,
-    );
+  if (dm.rowCount) throw refuse('invalid_transition', 'deny.closeRequestViaDm', { number: ticket.number });
   const minutes = input.afterMinutes ?? (await configuredMinutes(tx, ticket));
   const r = await tx.query<CloseRequest>(
     `insert into close_requests (org_id, ticket_id, requested_by, reason, due_at)
@@ -93,11 +89,7 @@ export async function requestClose(
     [tx.orgId, ticket.id, actor.type === 'user' ? actor.id : null, input.reason ?? null, minutes],
   );
   const request = r.rows[0];
-  if (!request)
-    throw new AppError(
-      'conflict',
-      `A close request for ticket #${ticket.number} is already waiting for the player's answer.`,
-    );
+  if (!request) throw refuse('conflict', 'deny.closeRequestPending', { number: ticket.number });
   await recordChange(
     tx,
     actor,
@@ -116,7 +108,7 @@ async function lockRequest(tx: Tx, requestId: string): Promise<CloseRequest> {
     `select ${COLUMNS} from close_requests where org_id = $1::uuid and id = $2::uuid for update`,
     [tx.orgId, parseInput(id, requestId)],
   );
-  if (!r.rows[0]) throw new AppError('not_found', 'This close request no longer exists.');
+  if (!r.rows[0]) throw refuse('not_found', 'deny.closeRequestGone');
   return r.rows[0];
 }
 
@@ -134,12 +126,12 @@ async function settle(
   return r.rows[0] as CloseRequest;
 }
 
-const ANSWERED: Record<Exclude<CloseRequestStatus, 'pending'>, string> = {
-  confirmed: 'was already confirmed',
-  declined: 'was already declined',
-  timed_out: 'ran out of time',
-  cancelled: 'was cancelled',
-};
+const ANSWERED = {
+  confirmed: 'deny.closeRequestConfirmed',
+  declined: 'deny.closeRequestDeclined',
+  timed_out: 'deny.closeRequestTimedOut',
+  cancelled: 'deny.closeRequestCancelled',
+} as const satisfies Record<Exclude<CloseRequestStatus, 'pending'>, string>;
 
 /**
  * The player's answer (a player actor: the ticket's requester only). Confirming closes the ticket
@@ -153,9 +145,8 @@ export async function answerCloseRequest(
   const before = await lockRequest(tx, input.requestId);
   const ticket = await lockTicket(tx, before.ticketId);
   if (actor.type !== 'player' || ticket.requesterId !== actor.id)
-    throw new AppError('forbidden', `Only the player who opened ticket #${ticket.number} can answer this.`);
-  if (before.status !== 'pending')
-    throw new AppError('invalid_transition', `This close request ${ANSWERED[before.status]}.`);
+    throw refuse('forbidden', 'deny.closeRequestOnlyPlayer', { number: ticket.number });
+  if (before.status !== 'pending') throw refuse('invalid_transition', ANSWERED[before.status]);
   if (input.confirm) {
     const request = await settle(tx, before.id, 'confirmed');
     await recordChange(tx, actor, {

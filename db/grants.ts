@@ -1,4 +1,5 @@
 import { AppError } from '../lib/errors.js';
+import { refuse } from '../lib/i18n/refusal.js';
 import { getApiToken, permissionsForScopes } from './api-tokens.js';
 import type { Actor } from './changes.js';
 import { PERMISSIONS } from './permissions.js';
@@ -33,6 +34,11 @@ const OWNER_ONLY: Record<GrantAct, string> = {
   edit: 'only an owner can edit the owner role',
   delete: 'only an owner can delete the owner role',
   unmap: 'only an owner can unmap the owner role',
+};
+
+const OWNER_ONLY_KEYS: Partial<Record<GrantAct, 'deny.ownerOnlyGrant' | 'deny.ownerOnlyUnmap'>> = {
+  grant: 'deny.ownerOnlyGrant',
+  unmap: 'deny.ownerOnlyUnmap',
 };
 
 const NOT_HELD: Record<GrantAct, (list: string, them: string) => string> = {
@@ -112,7 +118,9 @@ export async function roleGrant(tx: Tx, by: { key: string } | { id: string }): P
   );
   const row = r.rows[0];
   if (!row)
-    throw new AppError('not_found', byKey ? `no role "${by.key}" in this organization` : 'role not found');
+    throw byKey
+      ? refuse('not_found', 'deny.noRole', { key: by.key })
+      : new AppError('not_found', 'role not found');
   return { id: row.id, key: row.key, grants: asGrants(row.key, row.perms) };
 }
 
@@ -134,14 +142,26 @@ export function requireHeld(held: ReadonlySet<string>, wanted: readonly string[]
   const lacking = notHeld(held, wanted);
   if (lacking.length === 0) return;
   if (lacking.includes(OWNER)) {
-    throw new AppError('forbidden', OWNER_ONLY[act], {
-      details: { reason: 'owner_only', permissions: [OWNER] },
-    });
+    const details = { reason: 'owner_only', permissions: [OWNER] };
+    // The acts a Discord command can do (`/setup role`, `/setup unrole`) refuse by key.
+    const key = OWNER_ONLY_KEYS[act];
+    throw key
+      ? refuse('forbidden', key, {}, undefined, details)
+      : new AppError('forbidden', OWNER_ONLY[act], { details });
   }
   const them = lacking.length === 1 ? 'it' : 'them';
-  throw new AppError('forbidden', NOT_HELD[act](lacking.join(', '), them), {
-    details: { reason: 'permission_not_held', permissions: lacking },
-  });
+  const details = { reason: 'permission_not_held', permissions: lacking };
+  const list = lacking.join(', ');
+  if (act === 'grant')
+    throw refuse(
+      'forbidden',
+      lacking.length === 1 ? 'deny.grantNotHeldOne' : 'deny.grantNotHeldMany',
+      { list },
+      undefined,
+      details,
+    );
+  if (act === 'unmap') throw refuse('forbidden', 'deny.unmapNotHeld', { list }, undefined, details);
+  throw new AppError('forbidden', NOT_HELD[act](list, them), { details });
 }
 
 /**

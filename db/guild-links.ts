@@ -1,6 +1,7 @@
 import { createHash, randomBytes } from 'node:crypto';
 import { z } from 'zod';
 import { AppError } from '../lib/errors.js';
+import { refuse } from '../lib/i18n/refusal.js';
 import { type Actor, recordChange, SYSTEM } from './changes.js';
 import { mapDbError } from './errors.js';
 import { orgForGuild } from './guilds.js';
@@ -87,8 +88,6 @@ async function withGuildLinkLock<T>(pool: Pool, guildId: string, fn: () => Promi
   }
 }
 
-const ALREADY_LINKED = 'this server is already linked to an organization';
-
 /** Redeems a link code in a guild. Returns the org id; unknown, used or expired codes are `not_found`. */
 export async function redeemGuildLinkCode(
   pool: Pool,
@@ -104,7 +103,7 @@ export async function redeemGuildLinkCode(
         values: [hashCode(input.code), input.guildId, input.guildName],
       });
       const orgId = r.rows[0]?.org;
-      if (!orgId) throw new AppError('not_found', 'this link code is unknown, used or expired');
+      if (!orgId) throw refuse('not_found', 'deny.guildCodeUnknown');
       await client.query({ text: `select set_config('app.org_id', $1::text, true)`, values: [orgId] });
       const tx: Tx = { orgId, query: (text, values) => client.query({ text, values }) };
       await recordChange(tx, actor, {
@@ -116,8 +115,7 @@ export async function redeemGuildLinkCode(
     }).catch((e) => {
       if (e instanceof AppError) throw e;
       const err = mapDbError(e);
-      if (err.code === 'conflict')
-        throw new AppError('conflict', 'this server is already linked to another organization');
+      if (err.code === 'conflict') throw refuse('conflict', 'deny.guildLinkedElsewhere');
       throw err;
     });
   });
@@ -140,7 +138,7 @@ export async function createOrgForGuild(
 ): Promise<string> {
   const input = parseInput(createOrgForGuildInput, raw);
   return withGuildLinkLock(pool, input.guildId, async () => {
-    if (await orgForGuild(pool, input.guildId)) throw new AppError('conflict', ALREADY_LINKED);
+    if (await orgForGuild(pool, input.guildId)) throw refuse('conflict', 'deny.guildAlreadyLinked');
     const base =
       input.guildName
         .toLowerCase()
@@ -164,7 +162,7 @@ export async function createOrgForGuild(
         data: { guildId: input.guildId, name: input.guildName, via: 'new_org' },
       });
     }).catch((e: unknown) => {
-      if (e instanceof AppError && e.code === 'conflict') throw new AppError('conflict', ALREADY_LINKED);
+      if (e instanceof AppError && e.code === 'conflict') throw refuse('conflict', 'deny.guildAlreadyLinked');
       throw e;
     });
     return org.id;

@@ -1,5 +1,5 @@
 import { z } from 'zod';
-import { AppError } from '../lib/errors.js';
+import { refuse } from '../lib/i18n/refusal.js';
 import { type Actor, recordChange, SYSTEM } from './changes.js';
 import { heldBy, lockGrants, OWNER, type RoleGrant, requireHeld, roleGrant } from './grants.js';
 import { snowflake } from './schemas.js';
@@ -33,11 +33,10 @@ export async function setRoleMapping(
 ): Promise<RoleMapping> {
   const input = parseInput(roleMappingInput, raw);
   if (input.roleKey === OWNER)
-    throw new AppError(
-      'forbidden',
-      'a Discord role cannot make anyone an owner: owners are added in the panel',
-      { details: { reason: 'owner_only', permissions: [OWNER] } },
-    );
+    throw refuse('forbidden', 'deny.discordOwner', {}, undefined, {
+      reason: 'owner_only',
+      permissions: [OWNER],
+    });
   // A mapping hands its role to everyone with the Discord role: the same rule as giving it to one
   // member (db/grants.ts), for the role it maps onto and for the one it replaces.
   await lockGrants(tx);

@@ -1,5 +1,5 @@
 import { z } from 'zod';
-import { AppError } from '../lib/errors.js';
+import { refuse } from '../lib/i18n/refusal.js';
 import { type Actor, recordChange } from './changes.js';
 import { mapDbError } from './errors.js';
 import type { Pool } from './pool.js';
@@ -81,7 +81,7 @@ export async function getGuild(tx: Tx, guildId: string): Promise<Guild> {
     `select ${COLUMNS} from discord_guilds where org_id = $1::uuid and guild_id = $2::text`,
     [tx.orgId, parseInput(snowflake, guildId)],
   );
-  if (!r.rows[0]) throw new AppError('not_found', 'this server is not linked to the organization');
+  if (!r.rows[0]) throw refuse('not_found', 'deny.guildNotLinked');
   return r.rows[0];
 }
 
@@ -98,7 +98,7 @@ export async function unlinkGuild(tx: Tx, guildId: string, actor: Actor): Promis
     tx.orgId,
     parseInput(snowflake, guildId),
   ]);
-  if (!r.rowCount) throw new AppError('not_found', 'this server is not linked to the organization');
+  if (!r.rowCount) throw refuse('not_found', 'deny.guildNotLinked');
   await recordChange(tx, actor, {
     action: 'guild.unlinked',
     target: { type: 'guild', id: guildId },
@@ -122,7 +122,7 @@ export async function updateGuildSettings(
     [tx.orgId, parseInput(snowflake, guildId)],
   );
   const before = r.rows[0];
-  if (!before) throw new AppError('not_found', 'this server is not linked to the organization');
+  if (!before) throw refuse('not_found', 'deny.guildNotLinked');
   const categories = { ...(before.settings.categories ?? {}) };
   for (const [cid, c] of Object.entries(p.categories ?? {})) categories[cid] = { ...categories[cid], ...c };
   const merged = parseInput(guildSettingsSchema, { ...before.settings, ...p, categories });

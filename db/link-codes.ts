@@ -1,6 +1,6 @@
 import { createHash, randomInt } from 'node:crypto';
 import { z } from 'zod';
-import { AppError } from '../lib/errors.js';
+import { refuse } from '../lib/i18n/refusal.js';
 import { type Actor, recordChange } from './changes.js';
 import { snowflake } from './schemas.js';
 import type { Tx } from './tenant.js';
@@ -40,7 +40,7 @@ export const redeemLinkCodeInput = z.object({
   discordUserId: snowflake,
 });
 
-const badCode = () => new AppError('not_found', 'that link code is unknown, used or expired');
+const badCode = () => refuse('not_found', 'deny.playerCodeUnknown');
 
 /**
  * Redeems a code: the game account's player and the Discord account's player become one. When

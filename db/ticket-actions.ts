@@ -1,5 +1,5 @@
 import { z } from 'zod';
-import { AppError } from '../lib/errors.js';
+import { refuse } from '../lib/i18n/refusal.js';
 import { type Actor, recordChange } from './changes.js';
 import { body, id } from './schemas.js';
 import type { Tx } from './tenant.js';
@@ -88,18 +88,14 @@ export async function assign(tx: Tx, rawInput: z.input<typeof assignInput>, acto
   const before = await lock(tx, input.ticketId);
   requireWorkable(before);
   if (before.status === 'closed')
-    throw new AppError(
-      'invalid_transition',
-      `ticket #${before.number} is closed; reopen it before assigning it`,
-    );
+    throw refuse('invalid_transition', 'deny.closedAssign', { number: before.number });
   if (before.assigneeId === input.assigneeId) return before;
   if (input.assigneeId) {
     const member = await tx.query(
       'select 1 from memberships where org_id = $1::uuid and user_id = $2::uuid',
       [tx.orgId, input.assigneeId],
     );
-    if (!member.rowCount)
-      throw new AppError('not_found', 'the assignee is not a member of this organization');
+    if (!member.rowCount) throw refuse('not_found', 'deny.assigneeNotMember');
   }
   const ticket = await update(tx, before.id, 'assignee_id = $2::uuid', [input.assigneeId]);
   await writeAssignment(tx, actor, ticket.id, { userId: input.assigneeId, teamId: null });
@@ -119,7 +115,7 @@ export async function assign(tx: Tx, rawInput: z.input<typeof assignInput>, acto
 
 /** The acting staff member takes the ticket. */
 export function claim(tx: Tx, ticketId: string, actor: Actor): Promise<Ticket> {
-  if (actor.type !== 'user') throw new AppError('forbidden', 'only a staff member can claim a ticket');
+  if (actor.type !== 'user') throw refuse('forbidden', 'deny.claimStaffOnly');
   return assign(tx, { ticketId, assigneeId: actor.id }, actor);
 }
 

@@ -1,4 +1,4 @@
-import { AppError } from '../lib/errors.js';
+import { refuse } from '../lib/i18n/refusal.js';
 import { type Actor, type Change, isStaff, recordChange } from './changes.js';
 import { type StoredSentiment, TICKET_SENTIMENT_COLUMN } from './message-sentiment.js';
 import type { Tx } from './tenant.js';
@@ -95,7 +95,7 @@ export function ticketChange(
   };
 }
 
-export const notFound = () => new AppError('not_found', 'ticket not found');
+export const notFound = () => refuse('not_found', 'deny.ticketNotFound');
 
 export async function lockTicket(tx: Tx, ticketId: string): Promise<Ticket> {
   const r = await tx.query<Ticket>(`select ${COLUMNS} from tickets where id = $1::uuid for update`, [
@@ -121,11 +121,11 @@ export async function updateTicket(
 }
 
 export function requireStaff(actor: Actor): void {
-  if (!isStaff(actor)) throw new AppError('forbidden', 'only staff can do this');
+  if (!isStaff(actor)) throw refuse('forbidden', 'deny.staffOnly');
 }
 
 export function requireWorkable(t: Ticket): void {
-  if (t.mergedIntoId) throw new AppError('invalid_transition', 'this ticket was merged into another ticket');
+  if (t.mergedIntoId) throw refuse('invalid_transition', 'deny.merged');
 }
 
 // Keeps solved_at/closed_at/close_reason consistent with the status set as $2 in the same update.

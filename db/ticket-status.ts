@@ -1,5 +1,5 @@
 import { z } from 'zod';
-import { AppError } from '../lib/errors.js';
+import { refuse } from '../lib/i18n/refusal.js';
 import { type Actor, recordChange } from './changes.js';
 import { cancelCloseRequest } from './close-requests.js';
 import { id, jsonRecord, tag } from './schemas.js';
@@ -41,16 +41,16 @@ export async function setStatus(
   if (before.status === input.status) return before;
   requireWorkable(before);
   if (!canTransition(before.status, input.status)) {
-    throw new AppError(
+    throw refuse(
       'invalid_transition',
-      `cannot change status from ${before.status} to ${input.status}`,
-      {
-        details: { from: before.status, to: input.status },
-      },
+      'deny.transition',
+      { from: before.status, to: input.status },
+      undefined,
+      { from: before.status, to: input.status },
     );
   }
   if (actor.type === 'player' && input.status !== 'solved' && input.status !== 'closed') {
-    throw new AppError('forbidden', 'players can only close their own tickets');
+    throw refuse('forbidden', 'deny.playerCloseOwn');
   }
   const ticket = await update(tx, before.id, `status = $2::text, ${statusColumns('$3::text')}`, [
     input.status,
@@ -71,7 +71,7 @@ export const close = (tx: Tx, input: { ticketId: string; reason?: string }, acto
 export async function reopen(tx: Tx, ticketId: string, actor: Actor): Promise<Ticket> {
   const t = await lock(tx, ticketId);
   if (t.status !== 'solved' && t.status !== 'closed') {
-    throw new AppError('invalid_transition', `ticket #${t.number} is ${t.status}, not solved or closed`);
+    throw refuse('invalid_transition', 'deny.notReopenable', { number: t.number, status: t.status });
   }
   return setStatus(tx, { ticketId, status: 'open' }, actor);
 }
@@ -152,7 +152,7 @@ export async function updateFields(
       input.customFields ? JSON.stringify(input.customFields) : null,
     ],
   );
-  if (ticket.tags.length > 50) throw new AppError('validation_failed', 'a ticket holds at most 50 tags');
+  if (ticket.tags.length > 50) throw refuse('validation_failed', 'deny.tooManyTags');
   const changes: Record<string, unknown> = {};
   if (ticket.subject !== before.subject) changes.subject = { from: before.subject, to: ticket.subject };
   if (ticket.categoryId !== before.categoryId)
@@ -179,10 +179,9 @@ export async function rate(tx: Tx, rawInput: z.input<typeof rateInput>, actor: A
   const input = parseInput(rateInput, rawInput);
   const before = await lock(tx, input.ticketId);
   if (actor.type === 'player' && before.requesterId !== actor.id) throw notFound();
-  if (before.rating !== null)
-    throw new AppError('already_rated', `ticket #${before.number} was already rated`);
+  if (before.rating !== null) throw refuse('already_rated', 'deny.alreadyRated', { number: before.number });
   if (before.status !== 'solved' && before.status !== 'closed') {
-    throw new AppError('invalid_transition', 'a ticket can be rated once it is solved or closed');
+    throw refuse('invalid_transition', 'deny.rateWhenDone');
   }
   const ticket = await update(
     tx,

@@ -1,5 +1,6 @@
 import { z } from 'zod';
 import { AppError } from '../lib/errors.js';
+import { refuse } from '../lib/i18n/refusal.js';
 import { type Actor, recordChange } from './changes.js';
 import { cancelCloseRequest } from './close-requests.js';
 import {
@@ -240,10 +241,10 @@ export async function reply(
   }
   requireWorkable(ticket);
   if (ticket.status === 'closed') {
-    throw new AppError('invalid_transition', `ticket #${ticket.number} is closed; reopen it before replying`);
+    throw refuse('invalid_transition', 'deny.closedReply', { number: ticket.number });
   }
   const staff = actor.type !== 'player';
-  if (input.status && !staff) throw new AppError('forbidden', 'only staff can set the status');
+  if (input.status && !staff) throw refuse('forbidden', 'deny.statusStaffOnly');
   const author = authorOf(actor);
   const sentiment = messageSentiment(author.type, input.body);
   const m = await tx.query<Message>(
@@ -271,7 +272,7 @@ export async function reply(
   let next: Status | undefined = input.status;
   if (!staff && (before === 'pending' || before === 'solved')) next = 'open';
   if (next && next !== before && !canTransition(before, next)) {
-    throw new AppError('invalid_transition', `cannot change status from ${before} to ${next}`);
+    throw refuse('invalid_transition', 'deny.transition', { from: before, to: next });
   }
   ticket = await update(
     tx,

@@ -20,7 +20,7 @@ import { personOf, removeThreadMember, threadParentOr } from '../discord-api.js'
 import { buildForm, categoryByNameForModal, closeReasonModal } from '../forms.js';
 import { type CommandHandler, type Ctx, respond } from '../handler.js';
 import { notesAnswer } from '../notes.js';
-import { localeOf, type Params, refuse } from '../say.js';
+import { localeOf, refuse } from '../say.js';
 import { openedText } from '../ticket-text.js';
 import { openFromDiscord } from '../tickets.js';
 
@@ -173,7 +173,7 @@ function personFromOption(i: ChatInputCommandInteraction, name: string): Discord
 async function run(i: ChatInputCommandInteraction, ctx: Ctx, name: string): Promise<string> {
   const { deps } = ctx;
   const locale = localeOf(i);
-  const say = (key: MessageKey, params: Params = {}) => t(locale, key, params);
+  const say = (key: MessageKey, params: Record<string, string | number> = {}) => t(locale, key, params);
   if (name === 'open') {
     const subject = i.options.getString('subject', true).trim();
     if (!subject) throw refuse('validation_failed', 'open.subjectEmpty');
