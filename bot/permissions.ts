@@ -1,4 +1,6 @@
 import { PermissionFlagsBits as P } from 'discord.js';
+import type { Locale } from '../lib/i18n/locales.js';
+import { CATALOGS, type MessageKey, t } from '../lib/i18n/messages.js';
 
 /**
  * The Discord permissions the bot asks for when it is invited, each with the reason it is needed.
@@ -127,8 +129,22 @@ export function missingPermissions(have: bigint, needed: bigint): string[] {
   return out;
 }
 
-/** `**A**, **B** and **C**`. */
-export function namesList(names: readonly string[]): string {
-  const bold = names.map((n) => `**${n}**`);
-  return bold.length <= 1 ? (bold[0] ?? '') : `${bold.slice(0, -1).join(', ')} and ${bold.at(-1)}`;
+/**
+ * `**A**, **B** and **C**`, each permission as Discord's client names it in that language (the
+ * catalogs' `permission.<English name>`); one the catalogs lack keeps its English name.
+ */
+export function namesList(names: readonly string[], locale: Locale = 'en-US'): string {
+  const bold = names.map((n) => {
+    const key = `permission.${n}`;
+    return `**${key in CATALOGS['en-US'].messages ? t(locale, key as MessageKey) : n}**`;
+  });
+  return bold.length <= 1
+    ? (bold[0] ?? '')
+    : t(locale, 'list.and', { rest: bold.slice(0, -1).join(', '), last: bold.at(-1) ?? '' });
 }
+
+/** The list as a message param: rendered in whichever language the message is shown in. */
+export const namesParam =
+  (names: readonly string[]) =>
+  (locale: Locale): string =>
+    namesList(names, locale);

@@ -6,31 +6,26 @@ import {
   PermissionFlagsBits as P,
   Routes,
 } from 'discord.js';
-import { AppError } from '../lib/errors.js';
-import { missingPermissions, namesList } from './permissions.js';
+import type { MessageKey } from '../lib/i18n/messages.js';
+import { refuse } from '../lib/i18n/refusal.js';
+import { missingPermissions, namesParam } from './permissions.js';
 
 /**
  * Discord answers a missing permission with 50013 (or 50001 when the bot cannot see the channel)
  * and never says which one. This turns such a refusal into words an admin can act on: which
  * permissions the refused call needs, which of them the bot lacks in that channel (computed from
  * the roles and overwrites the gateway gave it), and where. A forum that requires a tag (40067)
- * gets its own explanation. Anything else is returned unchanged.
+ * gets its own explanation. Anything else is returned unchanged. The explanation is a refusal by
+ * catalog key, so the asker reads it, and the permission names, in their own language.
  */
 export async function explainRefusal(client: Client, err: unknown): Promise<unknown> {
   if (!(err instanceof DiscordAPIError)) return err;
-  if (err.code === 40067) {
-    return new AppError(
-      'bad_request',
-      'This forum requires a tag on every post, and this ticket category has none. A server admin sets one with `/setup category name:<category> tag:<tag>`.',
-      { cause: err },
-    );
-  }
+  if (err.code === 40067) return refuse('bad_request', 'refusal.forumTag', {}, err);
   if (err.code !== 50013 && err.code !== 50001) return err;
   const path = new URL(err.url, 'http://discord').pathname.replace(/^\/api(\/v\d+)?/, '');
   const channelId = /^\/channels\/(\d+)/.exec(path)?.[1] ?? parentOfCreate(err);
   const channel = channelId ? await channelInfo(client, channelId) : null;
   const needed = neededFor(err, path, channel);
-  const where = channelId ? ` in <#${channelId}>` : '';
   const guildId = /^\/guilds\/(\d+)/.exec(path)?.[1];
   const have = channel
     ? botPermissionsIn(client, channel)
@@ -39,16 +34,20 @@ export async function explainRefusal(client: Client, err: unknown): Promise<unkn
       : null;
   let missing = have === null ? [] : missingPermissions(have, needed);
   if (err.code === 50001 && have !== null && !(have & P.ViewChannel)) missing = ['View Channels'];
-  const text = missing.length
-    ? `I am missing the Discord permission${missing.length > 1 ? 's' : ''} ${namesList(missing)}${where}.`
+  // The words are the catalog's, shown in the asker's language by the interaction handler.
+  const key: MessageKey = missing.length
+    ? missing.length > 1
+      ? 'refusal.missingMany'
+      : 'refusal.missingOne'
     : needed
-      ? `Discord refused this for a missing permission${where}: I need ${namesList(missingPermissions(0n, needed))} there${err.code === 50001 ? ' and to see the channel' : ''}, and my role must sit above the roles I manage.`
-      : `Discord refused this for a missing permission${where}.`;
-  return new AppError(
-    'forbidden',
-    `${text} A server admin can give ${missing.length > 1 ? 'them' : 'it'} to my role, or in the channel's permissions, then try again.`,
-    { cause: err },
-  );
+      ? err.code === 50001
+        ? 'refusal.neededSee'
+        : 'refusal.needed'
+      : 'refusal.unknown';
+  const names = namesParam(missing.length ? missing : missingPermissions(0n, needed));
+  return channelId
+    ? refuse('forbidden', `${key}In` as MessageKey, { names, channel: `<#${channelId}>` }, err)
+    : refuse('forbidden', key, { names }, err);
 }
 
 interface ChannelInfo {

@@ -11,11 +11,12 @@ import {
   ticketFromMirroredMessage,
 } from '../../db/mirror-messages.js';
 import { withTenant } from '../../db/tenant.js';
-import { AppError } from '../../lib/errors.js';
+import { t as say } from '../../lib/i18n/messages.js';
 import { requirePermission, resolveWho } from '../auth.js';
 import { personOf } from '../discord-api.js';
 import { mirrorTarget } from '../events/mirror.js';
 import { type CommandHandler, respond } from '../handler.js';
+import { localeOf, refuse } from '../say.js';
 import { OPEN_ABOUT_MESSAGE } from './context-menus.js';
 
 export const CREATE_FROM_MESSAGE = 'Create ticket from message';
@@ -38,10 +39,7 @@ export const createFromMessage: CommandHandler<MessageContextMenuCommandInteract
     const m = i.targetMessage;
     const target = await mirrorTarget(ctx.deps, who.orgId, m.channelId);
     if (!target) {
-      throw new AppError(
-        'validation_failed',
-        `This channel is not mirrored into GameMod. To report the message, use “${OPEN_ABOUT_MESSAGE}”.`,
-      );
+      throw refuse('validation_failed', 'mirror.notMirrored', { menu: OPEN_ABOUT_MESSAGE });
     }
     const { ticket, created } = await withTenant(ctx.deps.pool, who.orgId, async (tx) => {
       // A message from before the mirror's backfill reached it (or one the bot missed) is
@@ -63,14 +61,12 @@ export const createFromMessage: CommandHandler<MessageContextMenuCommandInteract
         );
         messageId = recorded.message?.id ?? (await mirroredMessageId(tx, m.id));
       }
-      if (!messageId) throw new AppError('not_found', 'This message could not be recorded.');
+      if (!messageId) throw refuse('not_found', 'mirror.notRecorded');
       return ticketFromMirroredMessage(tx, messageId, staff);
     });
     await respond(
       i,
-      created
-        ? `Opened ticket #${ticket.number} from this message. Staff work it in the GameMod inbox.`
-        : `This message is already ticket #${ticket.number}.`,
+      say(localeOf(i), created ? 'mirror.opened' : 'mirror.already', { number: ticket.number }),
     );
   },
 };

@@ -12,11 +12,13 @@ import { listRoleMappings, removeRoleMapping, setRoleMapping } from '../../db/gu
 import { type CategorySettings, type GuildSettings, getGuild, updateGuildSettings } from '../../db/guilds.js';
 import { withTenant } from '../../db/tenant.js';
 import { upsertDiscordUser } from '../../db/users.js';
-import { AppError } from '../../lib/errors.js';
+import type { Locale } from '../../lib/i18n/locales.js';
+import { t as say } from '../../lib/i18n/messages.js';
 import { profileOf, resolveWho } from '../auth.js';
 import { personOf } from '../discord-api.js';
 import { type CommandHandler, type Ctx, respond } from '../handler.js';
-import { missingPermissions, namesList, PLACE_PERMISSIONS, type Place } from '../permissions.js';
+import { missingPermissions, namesParam, PLACE_PERMISSIONS, type Place } from '../permissions.js';
+import { localeOf, refuse } from '../say.js';
 
 // Owner is not among them: ownership is given in the panel, never through a Discord role.
 const ROLE_KEYS = ['admin', 'moderator', 'agent', 'viewer'] as const;
@@ -139,6 +141,13 @@ function isGuildAdmin(i: ChatInputCommandInteraction): boolean {
   return !!i.memberPermissions?.any([PermissionFlagsBits.ManageGuild, PermissionFlagsBits.Administrator]);
 }
 
+/** A channel given for a mode that cannot use it: what that mode needs instead. */
+const PLACE_MISMATCH = {
+  thread: 'setup.placeThread',
+  forum: 'setup.placeForum',
+  channel: 'setup.placeChannel',
+} as const;
+
 const MODE_CHANNEL: Record<string, number[]> = {
   thread: [...THREAD_PARENTS],
   forum: [ChannelType.GuildForum],
@@ -156,10 +165,10 @@ function requirePlace(i: ChatInputCommandInteraction, channelId: string, place: 
   if (!channel || !me) return;
   const missing = missingPermissions(channel.permissionsFor(me).bitfield, PLACE_PERMISSIONS[place]);
   if (missing.length)
-    throw new AppError(
-      'forbidden',
-      `I am missing ${namesList(missing)} in <#${channelId}>. Give ${missing.length > 1 ? 'them' : 'it'} to my role (or in that channel's permissions), then run this again. Nothing was saved.`,
-    );
+    throw refuse('forbidden', missing.length > 1 ? 'setup.missingMany' : 'setup.missingOne', {
+      names: namesParam(missing),
+      channel: `<#${channelId}>`,
+    });
 }
 
 /**
@@ -176,20 +185,17 @@ function forumTag(
   const forum = i.guild?.channels.cache.get(forumId);
   if (!forum || forum.type !== ChannelType.GuildForum) return given ?? stored;
   const tags = forum.availableTags;
-  const names = tags.map((t) => `**${t.name}**`).join(', ') || 'none yet';
+  const listed = tags.map((t) => `**${t.name}**`).join(', ');
+  const names = listed ? listed : (locale: Locale) => say(locale, 'setup.tagsNone');
   if (given) {
     const tag = tags.find((t) => t.id === given || t.name.toLowerCase() === given.trim().toLowerCase());
-    if (!tag)
-      throw new AppError('validation_failed', `<#${forumId}> has no tag “${given}”. Its tags: ${names}.`);
+    if (!tag) throw refuse('validation_failed', 'setup.noTag', { forum: `<#${forumId}>`, tag: given, names });
     return tag.id;
   }
   const kept = stored && tags.some((t) => t.id === stored) ? stored : undefined;
   const named = tags.find((t) => t.name.toLowerCase() === categoryName.toLowerCase());
   if (!kept && !named && forum.flags.has(ChannelFlags.RequireTag))
-    throw new AppError(
-      'validation_failed',
-      `<#${forumId}> requires a tag on every post, so its tickets need one: add \`tag:\` with one of ${names}. Nothing was saved.`,
-    );
+    throw refuse('validation_failed', 'setup.tagRequired', { forum: `<#${forumId}>`, names });
   return kept;
 }
 
@@ -204,12 +210,13 @@ export const setup: CommandHandler = {
   async execute(i, ctx) {
     const { deps } = ctx;
     const guildId = i.guildId;
-    if (!guildId) throw new AppError('bad_request', 'Run /setup in your server.');
+    // Set-up answers are in the admin's own language, like every answer to an interaction.
+    const locale = localeOf(i);
+    if (!guildId) throw refuse('bad_request', 'setup.inServer');
     const sub = i.options.getSubcommand();
     const guildName = (i.guild?.name ?? 'Discord server').slice(0, 100);
     if (sub === 'link') {
-      if (!isGuildAdmin(i))
-        throw new AppError('forbidden', 'Only server admins (Manage Server) can link this server.');
+      if (!isGuildAdmin(i)) throw refuse('forbidden', 'setup.linkAdminOnly');
       const actor = await adminActor(ctx, i);
       await redeemGuildLinkCode(
         deps.pool,
@@ -217,19 +224,12 @@ export const setup: CommandHandler = {
         actor,
       );
       deps.orgs.delete(guildId);
-      await respond(
-        i,
-        'This server is now linked to your GameMod organization. Next: `/setup channels`, `/setup role`, `/setup category`, then `/panel`.',
-      );
+      await respond(i, say(locale, 'setup.linked'));
       return;
     }
     if (sub === 'create') {
       const ownerId = i.guild?.ownerId;
-      if (!ownerId || ownerId !== i.user.id)
-        throw new AppError(
-          'forbidden',
-          'Only the server owner can create a new organization. Others link with `/setup link` and a code from the panel.',
-        );
+      if (!ownerId || ownerId !== i.user.id) throw refuse('forbidden', 'setup.ownerOnly');
       const actor = await adminActor(ctx, i);
       await createOrgForGuild(
         deps.pool,
@@ -237,10 +237,7 @@ export const setup: CommandHandler = {
         actor,
       );
       deps.orgs.delete(guildId);
-      await respond(
-        i,
-        `Created the GameMod organization **${guildName}**, owned by you, and linked this server. Next: \`/setup channels\`, \`/setup role\`, \`/setup category\`, then \`/panel\`.`,
-      );
+      await respond(i, say(locale, 'setup.created', { name: guildName }));
       return;
     }
     const who = await resolveWho(deps, guildId, personOf(i), ctx.requestId);
@@ -248,16 +245,9 @@ export const setup: CommandHandler = {
       // Mappings hand out org permissions, so they need a real org permission: Discord's Manage
       // Server (anyone a server admin trusts) or a permission that itself came from a mapping
       // would let people raise themselves.
-      if (!who.memberPermissions.has('roles.manage'))
-        throw new AppError(
-          'forbidden',
-          'Mapping roles needs the `roles.manage` permission from your own GameMod membership (link your Discord account in the panel).',
-        );
+      if (!who.memberPermissions.has('roles.manage')) throw refuse('forbidden', 'setup.rolesPermission');
     } else if (!isGuildAdmin(i) && !who.permissions.has('guilds.manage'))
-      throw new AppError(
-        'forbidden',
-        'You need Manage Server on Discord or the `guilds.manage` permission in GameMod.',
-      );
+      throw refuse('forbidden', 'setup.permission');
     const actor = who.staff ?? (await adminActor(ctx, i));
     const text = await withTenant(deps.pool, who.orgId, async (tx) => {
       switch (sub) {
@@ -272,10 +262,9 @@ export const setup: CommandHandler = {
           if (support) patch.supportChannelId = support.id;
           if (transcripts) patch.transcriptChannelId = transcripts.id;
           if (alerts) patch.alertChannelId = alerts.id;
-          if (!Object.keys(patch).length)
-            throw new AppError('validation_failed', 'Give at least one channel.');
+          if (!Object.keys(patch).length) throw refuse('validation_failed', 'setup.noChannel');
           await updateGuildSettings(tx, guildId, patch, actor);
-          return 'Channels saved.';
+          return say(locale, 'setup.channelsSaved');
         }
         case 'category': {
           const name = i.options.getString('name', true).trim();
@@ -293,20 +282,17 @@ export const setup: CommandHandler = {
           // An existing category keeps its mode unless a new one is given.
           const effective = mode ?? stored.mode ?? category?.ticketMode ?? 'thread';
           if (channel && !MODE_CHANNEL[effective]?.includes(channel.type as number))
-            throw new AppError(
-              'validation_failed',
-              `<#${channel.id}> does not fit the ${effective} mode: use a ${effective === 'thread' ? 'text channel' : effective === 'forum' ? 'forum channel' : 'channel category'}.`,
-            );
+            throw refuse('validation_failed', PLACE_MISMATCH[effective], { channel: `<#${channel.id}>` });
           const hasChannel = !!channel || (!!stored.channelId && (!mode || mode === stored.mode));
           if (effective === 'forum' && !hasChannel)
-            throw new AppError('validation_failed', 'Forum mode needs a forum channel.');
+            throw refuse('validation_failed', 'setup.forumNeedsChannel');
           if (effective === 'channel' && !hasChannel)
-            throw new AppError('validation_failed', 'Channel mode needs a channel category.');
+            throw refuse('validation_failed', 'setup.channelNeedsCategory');
           const place = channel?.id ?? (mode && mode !== stored.mode ? undefined : stored.channelId);
           if (place) requirePlace(i, place, effective);
           if (overflow) requirePlace(i, overflow.id, 'channel');
           if (i.options.getString('tag') && effective !== 'forum')
-            throw new AppError('validation_failed', 'A tag is for forum mode only.');
+            throw refuse('validation_failed', 'setup.tagForumOnly');
           const tag =
             effective === 'forum' && place
               ? forumTag(i, place, category?.name ?? name, i.options.getString('tag'), stored.forumTagId)
@@ -332,24 +318,35 @@ export const setup: CommandHandler = {
             actor,
           );
           deps.categories.delete(who.orgId);
-          const saved = `Category **${category.name}** saved (${effective}${channel ? ` in <#${channel.id}>` : ''}).`;
+          const saved = channel
+            ? say(locale, 'setup.categorySavedIn', {
+                name: category.name,
+                mode: effective,
+                channel: `<#${channel.id}>`,
+              })
+            : say(locale, 'setup.categorySaved', { name: category.name, mode: effective });
           // Discord has no private forum posts: say so, and how to keep tickets private instead.
           return effective === 'forum'
-            ? `${saved}\nNote: forum posts are public. Everyone who can see ${place ? `<#${place}>` : 'the forum'} reads every ticket posted there, including what players write. For private tickets, use private threads instead: \`/setup category name:${category.name} mode:private thread channel:<a text channel>\`.`
+            ? `${saved}\n${say(locale, 'setup.forumPublic', {
+                place: place ? `<#${place}>` : say(locale, 'setup.theForum'),
+                name: category.name,
+              })}`
             : saved;
         }
         case 'role': {
           const role = i.options.getRole('role', true);
-          if (role.id === guildId) throw new AppError('validation_failed', 'Map a real role, not @everyone.');
+          if (role.id === guildId) throw refuse('validation_failed', 'setup.everyoneRole');
           const key = i.options.getString('as', true);
           // db/ refuses owner and any role (mapped or replaced) above the actor's own membership.
           const m = await setRoleMapping(tx, { guildId, discordRoleId: role.id, roleKey: key }, actor);
-          return `<@&${role.id}> now acts as **${m.roleKey}**.`;
+          return say(locale, 'setup.roleMapped', { role: `<@&${role.id}>`, key: m.roleKey });
         }
         case 'unrole': {
           const role = i.options.getRole('role', true);
           const removed = await removeRoleMapping(tx, guildId, role.id, actor);
-          return removed ? `<@&${role.id}> is no longer mapped.` : `<@&${role.id}> was not mapped.`;
+          return say(locale, removed ? 'setup.roleUnmapped' : 'setup.roleNotMapped', {
+            role: `<@&${role.id}>`,
+          });
         }
         case 'limits': {
           const patch: GuildSettings = {};
@@ -357,21 +354,28 @@ export const setup: CommandHandler = {
           const cooldown = i.options.getInteger('cooldown');
           if (max !== null) patch.maxOpenPerPlayer = max;
           if (cooldown !== null) patch.cooldownSeconds = cooldown;
-          if (!Object.keys(patch).length)
-            throw new AppError('validation_failed', 'Give max_open or cooldown.');
+          if (!Object.keys(patch).length) throw refuse('validation_failed', 'setup.noLimits');
           await updateGuildSettings(tx, guildId, patch, actor);
-          return 'Limits saved.';
+          return say(locale, 'setup.limitsSaved');
         }
         default: {
           const g = await getGuild(tx, guildId);
           const maps = await listRoleMappings(tx, guildId);
           const s = g.settings;
+          const where = (id: string | undefined) => (id ? `<#${id}>` : say(locale, 'setup.notSet'));
           return [
-            `Support channel: ${s.supportChannelId ? `<#${s.supportChannelId}>` : 'not set'}`,
-            `Transcripts: ${s.transcriptChannelId ? `<#${s.transcriptChannelId}>` : 'not set'}`,
-            `Alerts: ${s.alertChannelId ? `<#${s.alertChannelId}>` : 'not set'}`,
-            `Limits: ${s.maxOpenPerPlayer ?? 3} open per player, ${s.cooldownSeconds ?? 60} s cooldown`,
-            `Roles: ${maps.map((m) => `<@&${m.discordRoleId}> → ${m.roleKey}`).join(', ') || 'none mapped'}`,
+            say(locale, 'setup.showSupport', { channel: where(s.supportChannelId) }),
+            say(locale, 'setup.showTranscripts', { channel: where(s.transcriptChannelId) }),
+            say(locale, 'setup.showAlerts', { channel: where(s.alertChannelId) }),
+            say(locale, 'setup.showLimits', {
+              max: s.maxOpenPerPlayer ?? 3,
+              seconds: s.cooldownSeconds ?? 60,
+            }),
+            say(locale, 'setup.showRoles', {
+              roles:
+                maps.map((m) => `<@&${m.discordRoleId}> → ${m.roleKey}`).join(', ') ||
+                say(locale, 'setup.noneMapped'),
+            }),
           ].join('\n');
         }
       }
