@@ -1,9 +1,11 @@
 import { randomUUID } from 'node:crypto';
 import { ComponentType, DiscordAPIError, Routes, type User } from 'discord.js';
 import { type Category, listCategories } from '../db/categories.js';
-import { linkedGuilds, recordDm, recordDmOpening } from '../db/discord-dm.js';
+import { dmTicketsForUser, linkedGuilds, playerLocale, recordDm, recordDmOpening } from '../db/discord-dm.js';
 import { discordPlayer } from '../db/discord-standing.js';
 import { withTenant } from '../db/tenant.js';
+import { type Locale, pickLocale } from '../lib/i18n/locales.js';
+import { t as say } from '../lib/i18n/messages.js';
 import type { DiscordPerson } from './auth.js';
 import type { BotDeps } from './context.js';
 import { clearPending, type PendingDm } from './dm-store.js';
@@ -53,10 +55,31 @@ export async function dmCategories(deps: BotDeps, orgId: string): Promise<Catego
   return all.filter((c) => !c.archivedAt).slice(0, 25);
 }
 
+/**
+ * The language to write to a player in by DM, where no interaction tells it: the one last seen
+ * for them in one of these servers' organizations or one they have DM tickets with (their
+ * client's when they last opened a ticket), else the first of these servers' own, else English.
+ */
+export async function dmLocale(
+  deps: BotDeps,
+  userId: string,
+  guilds: readonly DmGuild[] = [],
+): Promise<Locale> {
+  const orgs = new Set([
+    ...guilds.map((g) => g.orgId),
+    ...(await dmTicketsForUser(deps.pool, userId)).map((c) => c.orgId),
+  ]);
+  for (const orgId of orgs) {
+    const seen = await withTenant(deps.pool, orgId, (tx) => playerLocale(tx, userId));
+    if (seen) return pickLocale(seen);
+  }
+  return pickLocale(...guilds.map((g) => deps.client.guilds.cache.get(g.guildId)?.preferredLocale));
+}
+
 /** The select asking which server a DM is for (`gm:dmguild`). */
-export function guildChoice(guilds: readonly DmGuild[]) {
+export function guildChoice(guilds: readonly DmGuild[], locale: Locale) {
   return {
-    content: 'Which server is your message for? Choose below; what you wrote is kept until then.',
+    content: say(locale, 'dm.whichServer'),
     components: [
       {
         type: ComponentType.ActionRow,
@@ -64,7 +87,7 @@ export function guildChoice(guilds: readonly DmGuild[]) {
           {
             type: ComponentType.StringSelect,
             custom_id: 'gm:dmguild',
-            placeholder: 'Choose a server',
+            placeholder: say(locale, 'dm.chooseServer'),
             options: guilds.map((g) => ({ label: g.name.slice(0, 100), value: g.guildId })),
           },
         ],
@@ -74,9 +97,9 @@ export function guildChoice(guilds: readonly DmGuild[]) {
 }
 
 /** The select asking which category (`gm:dmcat:<guild>`). */
-export function categoryChoice(guild: DmGuild, categories: readonly Category[]) {
+export function categoryChoice(guild: DmGuild, categories: readonly Category[], locale: Locale) {
   return {
-    content: `What is your message to **${guild.name}** about?`.slice(0, 2000),
+    content: say(locale, 'dm.whichCategory', { server: guild.name }).slice(0, 2000),
     components: [
       {
         type: ComponentType.ActionRow,
@@ -84,7 +107,7 @@ export function categoryChoice(guild: DmGuild, categories: readonly Category[]) 
           {
             type: ComponentType.StringSelect,
             custom_id: `gm:dmcat:${guild.guildId}`,
-            placeholder: 'Choose a category',
+            placeholder: say(locale, 'dm.chooseCategory'),
             options: categories.map((c) => ({ label: c.name.slice(0, 100), value: c.id })),
           },
         ],
@@ -114,6 +137,8 @@ export async function openDmTicket(
   guild: DmGuild,
   categoryId: string | null,
   pending: readonly PendingDm[],
+  /** The player's: the ticket's language, and the answer's. */
+  locale: Locale,
 ): Promise<string> {
   const [first, ...rest] = pending;
   if (!first) throw refuse('not_found', 'dm.expired');
@@ -122,6 +147,7 @@ export async function openDmTicket(
     channelId: null,
     interactionId: first.id,
     requester: { ...person, roleIds: [] },
+    locale,
     categoryId,
     subject: subjectOf(first),
     answers: [],
@@ -147,9 +173,10 @@ export async function openDmTicket(
     },
   });
   await clearPending(ctx.deps, person.id);
-  return result.created
-    ? `Your ticket #${result.ticket.number} with **${guild.name}** is open. Staff will answer here; anything you send in this DM is added to it.`
-    : `Your message already opened ticket #${result.ticket.number} with **${guild.name}**; keep writing here.`;
+  return say(locale, result.created ? 'dm.opened' : 'dm.alreadyOpened', {
+    number: result.ticket.number,
+    server: guild.name,
+  });
 }
 
 /** A DM's sender as the ticket code knows people (no roles: a DM has no server). */

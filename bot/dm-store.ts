@@ -1,6 +1,7 @@
 import { z } from 'zod';
 import { attachmentMeta } from '../db/discord-sync.js';
 import { snowflake } from '../db/schemas.js';
+import { LOCALES, type Locale } from '../lib/i18n/locales.js';
 import type { BotDeps } from './context.js';
 
 /**
@@ -63,6 +64,22 @@ export async function clearPending(deps: BotDeps, userId: string): Promise<void>
   const k = key(deps, 'pending', userId);
   if (deps.redis) await deps.redis.del(k);
   else local.delete(k);
+}
+
+/**
+ * The language a player's DM conversation was started in (worked out once, at their first DM,
+ * from the servers it could go to), so the messages that follow it keep to it.
+ */
+export async function rememberLocale(deps: BotDeps, userId: string, locale: Locale): Promise<void> {
+  const k = key(deps, 'locale', userId);
+  if (deps.redis) await deps.redis.set(k, locale, 'PX', PENDING_TTL_MS);
+  else local.set(k, { value: locale, expires: Date.now() + PENDING_TTL_MS });
+}
+
+export async function rememberedLocale(deps: BotDeps, userId: string): Promise<Locale | null> {
+  const k = key(deps, 'locale', userId);
+  const raw = deps.redis ? await deps.redis.get(k) : localGet(k);
+  return raw && (LOCALES as readonly string[]).includes(raw) ? (raw as Locale) : null;
 }
 
 /**

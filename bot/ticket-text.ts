@@ -1,7 +1,7 @@
 import type { Category } from '../db/categories.js';
 import type { DiscordTicket } from '../db/discord-sync.js';
 import type { TicketMode } from '../db/guilds.js';
-import { actionRows, PRIORITY_LABELS } from '../lib/discord/components.js';
+import { actionRows, priorityLabel } from '../lib/discord/components.js';
 import { ticketChannelName, ticketThreadName } from '../lib/discord/names.js';
 import type { Locale } from '../lib/i18n/locales.js';
 import { t as say } from '../lib/i18n/messages.js';
@@ -17,7 +17,10 @@ export function channelName(category: Category | null, person: DiscordPerson, mo
   return mode === 'channel' ? ticketChannelName(category?.name, who) : ticketThreadName(category?.name, who);
 }
 
-/** The first message of a ticket: who, what (the form's answers), and the action buttons. */
+/**
+ * The first message of a ticket: who, what (the form's answers), and the action buttons, in the
+ * server's language (`locale`): staff work from it, and the workers redraw it in that language.
+ */
 export function summaryMessage(
   ticket: { id: string; number: number; subject: string; priority: DiscordTicket['priority'] },
   req: {
@@ -30,6 +33,7 @@ export function summaryMessage(
   },
   category: Category | null,
   staff: { roleIds?: readonly string[]; userIds?: readonly string[] },
+  locale: Locale = 'en-US',
 ): MessageBody {
   const roleIds = staff.roleIds ?? [];
   const userIds = staff.userIds ?? [];
@@ -38,16 +42,19 @@ export function summaryMessage(
     value: a.value.slice(0, 1024),
   }));
   if (req.quote) {
+    const by = say(locale, 'summary.reportedBy', { author: `<@${req.quote.authorId}>`, url: req.quote.url });
     fields.push({
-      name: 'Reported message',
+      name: say(locale, 'summary.reported'),
       value:
-        `${req.quote.content ? `> ${req.quote.content.slice(0, 900).replace(/\n/g, '\n> ')}\n` : ''}by <@${req.quote.authorId}> · [jump to message](${req.quote.url})`.slice(
+        `${req.quote.content ? `> ${req.quote.content.slice(0, 900).replace(/\n/g, '\n> ')}\n` : ''}${by}`.slice(
           0,
           1024,
         ),
     });
   }
-  const opener = req.openedByDiscordId ? ` (opened by <@${req.openedByDiscordId}>)` : '';
+  const opener = req.openedByDiscordId
+    ? ` ${say(locale, 'summary.openedBy', { user: `<@${req.openedByDiscordId}>` })}`
+    : '';
   return {
     content:
       `<@${req.requester.id}>${opener} ${[...roleIds.map((r) => `<@&${r}>`), ...userIds.map((u) => `<@${u}>`)].join(' ')}`
@@ -56,12 +63,14 @@ export function summaryMessage(
     embeds: [
       {
         title: `Ticket #${ticket.number} · ${ticket.subject}`.slice(0, 256),
-        description: `${category ? `Category: **${category.name}**\n` : ''}${req.viaDm ? 'Opened by direct message: the player is not in this thread. Their DMs appear here, and what staff write here reaches them by DM (`/ticket note` stays internal).' : 'Staff will answer here. Write below to add details or screenshots.'}`,
+        description: `${category ? `${say(locale, 'summary.category', { name: category.name })}\n` : ''}${say(locale, req.viaDm ? 'summary.viaDm' : 'summary.staffAnswer')}`,
         fields,
-        footer: { text: `Priority: ${PRIORITY_LABELS[ticket.priority]}` },
+        footer: {
+          text: say(locale, 'summary.priority', { priority: priorityLabel(ticket.priority, locale) }),
+        },
       },
     ],
-    components: actionRows(ticket.id),
+    components: actionRows(ticket.id, locale),
     // Mentioning the staff roles brings them into a private thread, as Discord does; a DM
     // ticket's player is named without a ping, which would add them to the staff thread.
     allowed_mentions: { users: [...(req.viaDm ? [] : [req.requester.id]), ...userIds], roles: [...roleIds] },

@@ -19,6 +19,7 @@ import { type Tx, withTenant } from '../db/tenant.js';
 import { openTicket } from '../db/tickets.js';
 import { finishOpening, type OpeningState } from '../lib/discord/opening.js';
 import { addThreadMember } from '../lib/discord/rest.js';
+import { pickLocale } from '../lib/i18n/locales.js';
 import { type DiscordPerson, guildOf, orgOf } from './auth.js';
 import {
   createForumPost,
@@ -247,6 +248,8 @@ async function openUnlocked(ctx: Ctx, req: OpenRequest): Promise<OpenResult> {
           req,
           category,
           teamStaff.length ? { userIds: teamStaff } : { roleIds: staffRoles },
+          // The server's language, as the workers' redraws of it will be (workers/guild-locale.ts).
+          pickLocale(client.guilds.cache.get(req.guildId)?.preferredLocale),
         ),
         webhookChannelId: mode === 'channel' ? channel.id : parent,
         teamDiscordIds: teamStaff,

@@ -52,6 +52,24 @@ export async function linkedGuilds(pool: Pool, guildIds: readonly string[]): Pro
   return new Map(r.rows.map((x) => [x.guildId, x.orgId]));
 }
 
+/**
+ * The language last seen for a Discord user in this organization: their player profile's, else
+ * the one their latest ticket was opened in (their client's). Null for someone never seen here.
+ */
+export async function playerLocale(tx: Tx, discordUserId: string): Promise<string | null> {
+  const r = await tx.query<{ locale: string | null }>(
+    `select coalesce(p.locale,
+       (select t.locale from tickets t
+        where t.org_id = p.org_id and t.requester_id = p.id and t.locale is not null
+        order by t.created_at desc limit 1)) as locale
+     from player_profiles p
+     where p.org_id = $1::uuid and p.discord_user_id = $2::text
+     limit 1`,
+    [tx.orgId, parseInput(snowflake, discordUserId)],
+  );
+  return r.rows[0]?.locale ?? null;
+}
+
 export interface OpenDmTicket {
   id: string;
   number: number;
@@ -163,6 +181,8 @@ export interface RelayPlan {
   number: number;
   ticketOrigin: string;
   threadId: string | null;
+  /** The ticket's server: whose language the warning to its staff is in. */
+  guildId: string | null;
   requesterDiscordId: string | null;
   /** A modmail ticket (opened by DM), with its refusal state. */
   dm: { refusedAt: Date | null; noticedAt: Date | null } | null;
@@ -177,7 +197,7 @@ export async function relayPlan(tx: Tx, messageId: string): Promise<RelayPlan | 
     `select m.id as "messageId", t.id as "ticketId", m.author_type as "authorType", m.origin, m.body,
        m.deleted_at is not null as deleted, coalesce(u.display_name, p.display_name, o.name, 'Support') as author,
        o.name as "orgName", t.number, t.origin as "ticketOrigin", t.discord_channel_id as "threadId",
-       rp.discord_user_id as "requesterDiscordId",
+       t.discord_guild_id as "guildId", rp.discord_user_id as "requesterDiscordId",
        case when d.ticket_id is null then null
             else json_build_object('refusedAt', d.dm_refused_at, 'noticedAt', d.refusal_noticed_at) end as dm,
        coalesce((o.settings ->> 'discordDmReplies')::boolean, false) as "repliesToLinkedDm",

@@ -13,10 +13,12 @@ import {
 } from '../db/discord-dm.js';
 import { withTenant } from '../db/tenant.js';
 import { openDm } from '../lib/discord/rest.js';
+import { t as say } from '../lib/i18n/messages.js';
 import { counter } from '../lib/metrics.js';
 import { guardedLookup } from '../lib/ssrf.js';
 import type { WorkerDeps } from './deps.js';
 import { chunks } from './discord-delivery.js';
+import { guildLocale } from './guild-locale.js';
 import type { JobData } from './jobs.js';
 import { permanentError } from './queues.js';
 
@@ -131,10 +133,12 @@ async function refused(deps: WorkerDeps, orgId: string, p: RelayPlan): Promise<v
   if (!p.dm) return;
   const first = await withTenant(deps.pool, orgId, (tx) => recordDmRefused(tx, p.ticketId));
   if (!first || !p.threadId || !deps.discord) return;
+  // Staff read it in the ticket's thread: the server's language.
+  const locale = await guildLocale(deps.discord, p.guildId);
   await deps.discord
     .post(`/channels/${p.threadId}/messages`, {
       body: {
-        content: `⚠️ Replies are not reaching <@${p.requesterDiscordId}>: Discord refuses my direct messages to them (their DMs are closed, or we no longer share a server). Each new reply is tried once; you will be told here again if it fails after one gets through.`,
+        content: say(locale, 'relay.dmRefused', { player: `<@${p.requesterDiscordId}>` }),
         allowed_mentions: { parse: [] },
       },
     })

@@ -30,6 +30,7 @@ import type { Locale } from '../lib/i18n/locales.js';
 import { pickLocale } from '../lib/i18n/locales.js';
 import { t as say } from '../lib/i18n/messages.js';
 import type { WorkerDeps } from './deps.js';
+import { guildLocale } from './guild-locale.js';
 import type { JobData } from './jobs.js';
 
 /**
@@ -191,13 +192,17 @@ export async function syncSummary(
 ): Promise<void> {
   const t = s.ticket;
   if (!t.discordChannelId || !t.discordSummaryMessageId) return;
-  const parts = summaryParts(t);
   const closed = t.status === 'closed';
+  // Of what the summary shows, not its words: the server's language is asked of Discord only
+  // when there is something to redraw.
+  const shown = [t.number, t.subject, t.priority, t.status, t.assigneeName];
   const hash = createHash('sha256')
-    .update(JSON.stringify([parts, closed, t.discordSummaryMessageId]))
+    .update(JSON.stringify([shown, closed, t.discordSummaryMessageId]))
     .digest('base64url');
   if (hash === lastHash) return;
   try {
+    const locale = await guildLocale(rest, t.discordGuildId, x);
+    const parts = summaryParts(t, locale);
     const current = await getMessage(rest, t.discordChannelId, t.discordSummaryMessageId, x);
     const [embed, ...others] = (current.embeds ?? []) as Record<string, unknown>[];
     if (embed) {
@@ -207,7 +212,7 @@ export async function syncSummary(
         t.discordSummaryMessageId,
         {
           embeds: [{ ...embed, title: parts.title, footer: { text: parts.footer } }, ...others],
-          components: closed ? [] : actionRows(t.id),
+          components: closed ? [] : actionRows(t.id, locale),
         },
         x,
       );
@@ -264,13 +269,21 @@ export async function postTranscript(
     });
   }
   if (!s.transcriptChannelId) return null;
-  const by = s.closedBy ? ` by ${s.closedBy}` : ' automatically';
+  // The transcript channel is staff's: the server's language.
+  const locale = await guildLocale(rest, t.discordGuildId, x);
+  const reason: Record<string, string> = s.closeReason ? { reason: s.closeReason } : {};
+  const closed = s.closedBy
+    ? say(locale, s.closeReason ? 'transcript.closedByReason' : 'transcript.closedBy', {
+        name: s.closedBy,
+        ...reason,
+      })
+    : say(locale, s.closeReason ? 'transcript.closedAutoReason' : 'transcript.closedAuto', reason);
   const m = await postFile(
     rest,
     s.transcriptChannelId,
     {
       content:
-        `Ticket #${t.number} · ${t.subject}\nClosed${by}${s.closeReason ? `: ${s.closeReason}` : ''}${url ? `\nTranscript: ${url}` : ''}`.slice(
+        `Ticket #${t.number} · ${t.subject}\n${closed}${url ? `\n${say(locale, 'transcript.link', { url })}` : ''}`.slice(
           0,
           2000,
         ),

@@ -1,10 +1,11 @@
 import type { StringSelectMenuInteraction } from 'discord.js';
 import { snowflake } from '../../db/schemas.js';
 import { parseInput } from '../../db/validate.js';
+import { t as say } from '../../lib/i18n/messages.js';
 import { categoryChoice, dmCategories, dmGuilds, openDmTicket, personOf } from '../dm-open.js';
 import { readPending } from '../dm-store.js';
 import type { ComponentHandler, Ctx } from '../handler.js';
-import { refuse } from '../say.js';
+import { localeOf, refuse } from '../say.js';
 
 /**
  * The selects in a player's DM: the server (`gm:dmguild`), then the category
@@ -12,8 +13,6 @@ import { refuse } from '../say.js';
  * The choice is checked again (a linked server the player is in, a live category of its
  * organization), and the ticket opens with what the player wrote meanwhile.
  */
-
-const EXPIRED = 'Your message has expired (15 minutes). Send it again to open a ticket.';
 
 async function chosenGuild(ctx: Ctx, i: StringSelectMenuInteraction, guildId: string) {
   const guild = (await dmGuilds(ctx.deps, i.user.id)).find((g) => g.guildId === guildId);
@@ -28,9 +27,11 @@ async function openIn(
   categoryId: string | null,
 ): Promise<string> {
   const pending = await readPending(ctx.deps, i.user.id);
-  if (!pending.length) return EXPIRED;
+  // A select in a DM carries the player's client language: the ticket's, and the answer's.
+  const locale = localeOf(i);
+  if (!pending.length) return say(locale, 'dm.expiredChoice');
   const guild = await chosenGuild(ctx, i, guildId);
-  return openDmTicket(ctx, personOf(i.user), guild, categoryId, pending);
+  return openDmTicket(ctx, personOf(i.user), guild, categoryId, pending, locale);
 }
 
 export const dmGuildSelect: ComponentHandler<StringSelectMenuInteraction> = {
@@ -41,11 +42,11 @@ export const dmGuildSelect: ComponentHandler<StringSelectMenuInteraction> = {
     if (i.guildId) throw refuse('bad_request', 'dm.notHere');
     const guildId = parseInput(snowflake, i.values[0] ?? '');
     if (!(await readPending(ctx.deps, i.user.id)).length)
-      return void (await i.editReply({ content: EXPIRED, components: [] }));
+      return void (await i.editReply({ content: say(localeOf(i), 'dm.expiredChoice'), components: [] }));
     const guild = await chosenGuild(ctx, i, guildId);
     const categories = await dmCategories(ctx.deps, guild.orgId);
     if (categories.length > 1) {
-      await i.editReply(categoryChoice(guild, categories) as never);
+      await i.editReply(categoryChoice(guild, categories, localeOf(i)) as never);
       return;
     }
     const text = await openIn(ctx, i, guildId, categories[0]?.id ?? null);

@@ -3,6 +3,8 @@ import { dmTicketsForUser, openDmTicket as openTicketOf, recordDm } from '../../
 import { discordPlayer } from '../../db/discord-standing.js';
 import { withTenant } from '../../db/tenant.js';
 import { isAppError } from '../../lib/errors.js';
+import type { Locale } from '../../lib/i18n/locales.js';
+import { t as say } from '../../lib/i18n/messages.js';
 import { counter } from '../../lib/metrics.js';
 import type { DiscordPerson } from '../auth.js';
 import type { BotDeps } from '../context.js';
@@ -12,20 +14,25 @@ import {
   dmCategories,
   dmCtx,
   dmGuilds,
+  dmLocale,
   guildChoice,
   openDmTicket,
   personOf,
 } from '../dm-open.js';
-import { addPending, clearPending, countDm, type PendingDm } from '../dm-store.js';
+import {
+  addPending,
+  clearPending,
+  countDm,
+  type PendingDm,
+  rememberedLocale,
+  rememberLocale,
+} from '../dm-store.js';
 import { userMessage } from '../handler.js';
 
 const dms = counter('gamemod_bot_dms_total', 'Direct messages to the bot (modmail)', ['outcome']);
 
 /** The mark a recorded DM gets, so the player sees it reached the ticket. */
 export const RECORDED = '✅';
-
-const NO_SERVER =
-  'I could not find a server we share that takes tickets through me. Open a ticket from the server instead.';
 
 /**
  * A direct message to the bot (modmail). With an open DM ticket, it becomes a message on that
@@ -48,17 +55,13 @@ export async function onDirectMessage(deps: BotDeps, m: Message): Promise<void> 
   };
   if (!dmBody(dm)) return void dms.inc({ outcome: 'empty' });
   if (dm.body.includes('\u0000')) {
-    await answer(m, 'Messages may not contain the NUL character (U+0000); send it again without it.');
+    await answer(m, say(await localeFor(deps, m.author.id), 'dm.nul'));
     return;
   }
   const rate = await countDm(deps, m.author.id);
   if (rate.over) {
     dms.inc({ outcome: 'rate_limited' });
-    if (rate.warn)
-      await answer(
-        m,
-        'You are sending messages faster than I can take them. Wait a minute, then send again.',
-      );
+    if (rate.warn) await answer(m, say(await localeFor(deps, m.author.id), 'dm.tooFast'));
     return;
   }
   const person = personOf(m.author);
@@ -74,7 +77,8 @@ export async function onDirectMessage(deps: BotDeps, m: Message): Promise<void> 
     if (!isAppError(err) || err.code === 'internal' || err.code === 'unavailable')
       ctx.log.error({ err }, 'direct message not handled');
     dms.inc({ outcome: 'error' });
-    await answer(m, userMessage(err, ctx.requestId));
+    const locale = await localeFor(deps, person.id).catch(() => 'en-US' as const);
+    await answer(m, userMessage(err, ctx.requestId, locale));
   }
 }
 
@@ -102,36 +106,35 @@ async function startTicket(deps: BotDeps, m: Message, person: DiscordPerson, dm:
   const pending = await addPending(deps, person.id, dm);
   if (!pending) {
     dms.inc({ outcome: 'pending_full' });
-    await answer(m, 'Please choose a server and category above first; then write again.');
+    await answer(m, say(await localeFor(deps, person.id), 'dm.chooseFirst'));
     return;
   }
   // Later DMs while the player is choosing are kept with the first, and the choice is not asked again.
   if (pending.length > 1) {
     dms.inc({ outcome: 'pending' });
     await react(deps, m, '📝');
-    if (pending.length === 2)
-      await answer(
-        m,
-        'I am keeping this with your first message: choose a server and category above to send them.',
-      );
+    if (pending.length === 2) await answer(m, say(await localeFor(deps, person.id), 'dm.keeping'));
     return;
   }
   const guilds = await dmGuilds(deps, person.id);
   const only = guilds.length === 1 ? guilds[0] : undefined;
+  // Worked out once for the conversation, from the servers it can go to; what follows keeps it.
+  const locale = await dmLocale(deps, person.id, guilds);
+  await rememberLocale(deps, person.id, locale);
   if (!guilds.length) {
     dms.inc({ outcome: 'no_server' });
-    await answer(m, NO_SERVER);
+    await answer(m, say(locale, 'dm.noSharedServer'));
     return;
   }
   if (!only) {
     dms.inc({ outcome: 'asked' });
-    await answer(m, guildChoice(guilds));
+    await answer(m, guildChoice(guilds, locale));
     return;
   }
   const categories = await dmCategories(deps, only.orgId);
   if (categories.length > 1) {
     dms.inc({ outcome: 'asked' });
-    await answer(m, categoryChoice(only, categories));
+    await answer(m, categoryChoice(only, categories, locale));
     return;
   }
   // Nothing to choose, so nothing to keep: a refusal (limits, no support channel) is told and
@@ -142,12 +145,21 @@ async function startTicket(deps: BotDeps, m: Message, person: DiscordPerson, dm:
     only,
     categories[0]?.id ?? null,
     pending,
+    locale,
   ).catch(async (err: unknown) => {
     await clearPending(deps, person.id);
     throw err;
   });
   dms.inc({ outcome: 'opened' });
   await answer(m, text);
+}
+
+/**
+ * The language to answer a DM in: the conversation's, once its first DM worked it out, else the
+ * one last seen for the player (a DM event carries no locale), else English.
+ */
+async function localeFor(deps: BotDeps, userId: string): Promise<Locale> {
+  return (await rememberedLocale(deps, userId)) ?? (await dmLocale(deps, userId));
 }
 
 type Reply = string | { content: string; components?: unknown[] };

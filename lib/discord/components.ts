@@ -10,8 +10,28 @@ import { t } from '../i18n/messages.js';
 export const PRIORITY_LABELS = { low: 'Low', normal: 'Normal', high: 'High', urgent: 'Urgent' } as const;
 export type Priority = keyof typeof PRIORITY_LABELS;
 
-/** Claim, Close and the priority select on a ticket's first message. */
-export function actionRows(ticketId: string): unknown[] {
+/** A priority as the summary names it, in the server's language. */
+export const priorityLabel = (p: Priority, locale: Locale): string => t(locale, `priority.${p}`);
+
+const STATUS_KEYS = {
+  open: 'status.open',
+  pending: 'status.pending',
+  on_hold: 'status.on_hold',
+  solved: 'status.solved',
+  closed: 'status.closed',
+} as const;
+
+/** A status as the summary names it; one this table lacks is shown as stored. */
+const statusLabel = (status: string, locale: Locale): string =>
+  status in STATUS_KEYS
+    ? t(locale, STATUS_KEYS[status as keyof typeof STATUS_KEYS])
+    : status.replace('_', ' ');
+
+/**
+ * Claim, Close and the priority select on a ticket's first message, in the server's language
+ * (the bot draws them at opening and the workers redraw them: both pass the server's).
+ */
+export function actionRows(ticketId: string, locale: Locale = 'en-US'): unknown[] {
   return [
     {
       type: ComponentType.ActionRow,
@@ -20,13 +40,13 @@ export function actionRows(ticketId: string): unknown[] {
           type: ComponentType.Button,
           style: ButtonStyle.Primary,
           custom_id: `gm:claim:${ticketId}`,
-          label: 'Claim',
+          label: t(locale, 'summary.claim'),
         },
         {
           type: ComponentType.Button,
           style: ButtonStyle.Danger,
           custom_id: `gm:close:${ticketId}`,
-          label: 'Close',
+          label: t(locale, 'summary.close'),
         },
       ],
     },
@@ -36,10 +56,13 @@ export function actionRows(ticketId: string): unknown[] {
         {
           type: ComponentType.StringSelect,
           custom_id: `gm:prio:${ticketId}`,
-          placeholder: 'Set the priority',
+          placeholder: t(locale, 'summary.setPriority'),
           min_values: 1,
           max_values: 1,
-          options: Object.entries(PRIORITY_LABELS).map(([value, label]) => ({ value, label })),
+          options: (Object.keys(PRIORITY_LABELS) as Priority[]).map((value) => ({
+            value,
+            label: priorityLabel(value, locale),
+          })),
         },
       ],
     },
@@ -114,20 +137,27 @@ export function newTicketRow(categoryId: string | null, locale: Locale = 'en-US'
   ];
 }
 
-/** The summary's title and footer for a ticket's current state. */
-export function summaryParts(t: {
-  number: number;
-  subject: string;
-  priority: Priority;
-  status: string;
-  assigneeName: string | null;
-}): { title: string; footer: string } {
+/** The summary's title and footer for a ticket's current state, in the server's language. */
+export function summaryParts(
+  ticket: {
+    number: number;
+    subject: string;
+    priority: Priority;
+    status: string;
+    assigneeName: string | null;
+  },
+  locale: Locale = 'en-US',
+): { title: string; footer: string } {
+  const params = {
+    priority: priorityLabel(ticket.priority, locale),
+    status: statusLabel(ticket.status, locale),
+  };
   return {
-    title: `Ticket #${t.number} · ${t.subject}`.slice(0, 256),
-    footer: [
-      `Priority: ${PRIORITY_LABELS[t.priority]}`,
-      `Status: ${t.status.replace('_', ' ')}`,
-      ...(t.assigneeName ? [`Claimed by ${t.assigneeName}`] : []),
-    ].join(' · '),
+    // "Ticket" and the number read the same in every shipped language.
+    title: `Ticket #${ticket.number} · ${ticket.subject}`.slice(0, 256),
+    footer: (ticket.assigneeName
+      ? t(locale, 'summary.footerClaimed', { ...params, name: ticket.assigneeName })
+      : t(locale, 'summary.footer', params)
+    ).slice(0, 2048),
   };
 }
