@@ -74,7 +74,14 @@ function mapStorage(objects: Map<string, Buffer>): Storage {
  * category with two questions, and the real bot logged in to the fake Discord.
  */
 export async function startHarness(
-  opts: { deadlineMs?: number; messageContent?: boolean; workers?: boolean; clock?: Clock } = {},
+  opts: {
+    deadlineMs?: number;
+    messageContent?: boolean;
+    workers?: boolean;
+    clock?: Clock;
+    /** The server's own language (`preferred_locale`), set before the bot connects. */
+    guildLocale?: string;
+  } = {},
 ): Promise<Harness> {
   const db = await createTestDb(8);
   const fake = await startFakeDiscord({ interactionDeadlineMs: opts.deadlineMs ?? 3000 });
@@ -101,6 +108,10 @@ export async function startHarness(
     ],
     members: [moderator, agent, player, other],
   });
+  if (opts.guildLocale) {
+    const g = fake.state.guilds.get(guild.id);
+    if (g) g.preferred_locale = opts.guildLocale;
+  }
   fake.addMember(guild.id, moderator, [guild.roles['Moderator'] ?? '']);
   fake.addMember(guild.id, agent, [guild.roles['Agent'] ?? '']);
   const org = await makeOrg(db.app, 'Alpha');
