@@ -11,6 +11,7 @@ import { RunLog } from './lib/summary.js';
 import { oauth } from './oauth.js';
 import { outbox } from './outbox.js';
 import { panel } from './panel.js';
+import { retention } from './retention.js';
 import { rules } from './rules.js';
 import { sdk } from './sdk.js';
 import { tickets } from './tickets.js';
@@ -29,6 +30,7 @@ const BENCHMARKS: readonly Benchmark[] = [
   panel,
   sdk,
   email,
+  retention,
   analytics,
   rules,
   oauth,

@@ -84,6 +84,9 @@ async function applyPolicy(
   }
 }
 
+/** How the scheduled sweep paces itself: batches of the default size, 20 ms apart. */
+export const SWEEP_OPTIONS: RetentionOptions = { pauseMs: 20 };
+
 /** The scheduled job: every organization with policies, one after the other. */
 export async function retentionSweep(deps: WorkerDeps, opts: RetentionOptions = {}): Promise<number> {
   let runs = 0;
@@ -99,7 +102,7 @@ export async function retentionSweep(deps: WorkerDeps, opts: RetentionOptions = 
         ...(deps.shutdown ? { signal: deps.shutdown } : {}),
       },
       orgId,
-      { pauseMs: 20, ...opts },
+      { ...SWEEP_OPTIONS, ...opts },
     );
     if (run) runs++;
   }

@@ -58,11 +58,14 @@ export function ticketOpens(
   connections: number,
   orgs: readonly { orgId: string; token: string }[],
   body: string,
+  /** More autocannon options: `overallRate` for a steady load instead of as fast as it goes. */
+  more: Partial<autocannon.Options> = {},
 ): (seconds: number) => Promise<RoundResult> {
   let next = 0;
   return (seconds) =>
     cannon(
       {
+        ...more,
         url,
         connections,
         setupClient: (client) => {
@@ -84,6 +87,7 @@ export function ticketOpens(
 export async function alternate(
   log: (msg: string) => void,
   sides: { name: string; round: (seconds: number) => Promise<RoundResult> }[],
+  { roundS = ROUND_S }: { roundS?: number } = {},
 ) {
   for (const s of sides) await s.round(WARMUP_S);
   const results = sides.map(() => [] as RoundResult[]);
@@ -91,7 +95,7 @@ export async function alternate(
     const order = i % 2 === 0 ? sides.map((_, k) => k) : sides.map((_, k) => k).reverse();
     for (const k of order) {
       const side = sides[k] as (typeof sides)[number];
-      const r = await side.round(ROUND_S);
+      const r = await side.round(roundS);
       results[k]?.push(r);
       log(`  round ${i + 1} ${side.name}  ${fmtRound(r)}`);
     }
