@@ -35,9 +35,10 @@ const num = (v) => (v === null || v === undefined ? '–' : String(v));
 /**
  * The frame every series dashboard shares.
  * With `drill` (a bucket label to the URL of its tickets), a chart point and a table row open them.
- * @param {{ id: string, title: string, data: SeriesData, csv: string, totals: Total[], lines: Line[], columns: Column[], summary: string, format: (v: number) => string, drill?: ((label: string) => string) | undefined }} props
+ * With `note`, a sentence under the title (what the section's numbers do not follow).
+ * @param {{ id: string, title: string, data: SeriesData, csv: string, totals: Total[], lines: Line[], columns: Column[], summary: string, format: (v: number) => string, drill?: ((label: string) => string) | undefined, note?: string | undefined }} props
  */
-function SeriesSection({ id, title, data, csv, totals, lines, columns, summary, format, drill }) {
+function SeriesSection({ id, title, data, csv, totals, lines, columns, summary, format, drill, note }) {
   const cur = only(data);
   const prev = only(data.previous);
   const labels = useMemo(() => cur?.points.map((p) => p.bucket) ?? [], [data]);
@@ -60,6 +61,7 @@ function SeriesSection({ id, title, data, csv, totals, lines, columns, summary, 
       <h2 id=${`${id}-title`}>${title}</h2>
       <a class="button" href=${csv} download>Download CSV<span class="visually-hidden"> of ${title.toLowerCase()}</span></a>
     </div>
+    ${note ? html`<p class="muted" data-note>${note}</p>` : null}
     <dl class="totals">
       ${totals.map(
         (t) =>
@@ -300,10 +302,10 @@ export function ReopensSection({ data, csv }) {
 /**
  * Player activity from the game SDKs: sessions started, players active, reports filed, and the
  * tickets opened per 1,000 active players. Not filtered by team, category or origin (sessions
- * carry none of them).
- * @param {SectionProps} props
+ * carry none of them): `filtered` says so under the title while such a filter is chosen.
+ * @param {SectionProps & { filtered?: boolean }} props
  */
-export function PlayersSection({ data, csv }) {
+export function PlayersSection({ data, csv, filtered }) {
   const pts = only(data)?.points ?? [];
   const prev = only(data.previous)?.points;
   const lines = useMemo(() => {
@@ -338,6 +340,7 @@ export function PlayersSection({ data, csv }) {
     title="Player activity"
     data=${data}
     csv=${csv}
+    note=${filtered ? 'Sessions and reports carry no team, category or origin: these numbers are not filtered by them.' : undefined}
     totals=${[
       { label: 'Active players', value: (/** @type {any} */ x) => num(x.activePlayers) },
       { label: 'Sessions', value: (/** @type {any} */ x) => num(x.sessions) },

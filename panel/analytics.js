@@ -195,7 +195,11 @@ export function AnalyticsPage({ org, search }) {
             <${ReopensSection} data=${report.reopens} csv=${csv('reopens', true)} />
             <${WorkloadSection} data=${report.workload} names=${members} csv=${csv('workload', false)} />
             <${HeatmapSection} data=${report.heatmap} csv=${csv('heatmap', false)} />
-            <${PlayersSection} data=${report.players} csv=${playersCsv()} />`
+            <${PlayersSection}
+              data=${report.players}
+              csv=${playersCsv()}
+              filtered=${Boolean(choice.team || choice.category || choice.source)}
+            />`
         : null
     }
   </main>`;

@@ -212,6 +212,7 @@ describe('analytics dashboards', () => {
     expect(await total(page, 'players', 'Tickets per 1,000 players')).toBe(
       t.ticketsPer1000Players === null ? '–' : String(t.ticketsPer1000Players),
     );
+    expect(await page.locator('[data-dashboard="players"] [data-note]').count()).toBe(0);
     const chart = page.locator('[data-dashboard="players"] [role="img"]');
     expect(await chart.locator('canvas').count()).toBeGreaterThan(0);
     expect(await chart.getAttribute('aria-label')).toContain(`${t.activePlayers} players active`);
@@ -267,6 +268,18 @@ describe('analytics dashboards', () => {
     expect(compared.previous).not.toBeNull();
     const prev = admin.locator('[data-dashboard="volume"] [data-total="Opened"] .previous .value');
     expect(await prev.textContent()).toBe(String(compared.previous.series[0].total.opened));
+    // Player activity follows the range and the comparison, not the origin, and says so.
+    const players = await apiJson(admin, 'player-activity?compare=true');
+    expect(await total(admin, 'players', 'Active players')).toBe(
+      String(players.series[0].total.activePlayers),
+    );
+    const prevPlayers = admin.locator(
+      '[data-dashboard="players"] [data-total="Active players"] .previous .value',
+    );
+    expect(await prevPlayers.textContent()).toBe(String(players.previous.series[0].total.activePlayers));
+    expect(await admin.locator('[data-dashboard="players"] [data-note]').textContent()).toContain(
+      'not filtered',
+    );
 
     // A reload keeps the choice (it lives in the query string).
     await admin.reload();
