@@ -8,7 +8,7 @@ import {
 import { type Category, listCategories, type Question } from '../db/categories.js';
 import { withTenant } from '../db/tenant.js';
 import type { Locale } from '../lib/i18n/locales.js';
-import { t as say } from '../lib/i18n/messages.js';
+import { type MessageKey, t as say } from '../lib/i18n/messages.js';
 import { orgOf } from './auth.js';
 import type { BotDeps } from './context.js';
 import { refuse } from './say.js';
@@ -148,9 +148,18 @@ export function buildForm(category: Category | null, locale: Locale, extra = '')
 
 export interface Answer {
   key: string;
+  /** As stored with the ticket (its body and fields). */
   label: string;
   value: string;
+  /** A label of GameMod's own: the summary shows it in the server's language. */
+  labelKey?: MessageKey;
 }
+
+/** The default questions' labels, by question key. */
+const DEFAULT_LABELS: Record<string, MessageKey> = {
+  subject: 'form.subjectLabel',
+  details: 'form.detailsLabel',
+};
 
 /**
  * Reads a submitted form against the category's questions: required answers present, lengths
@@ -171,7 +180,8 @@ export function readAnswers(i: ModalSubmitInteraction, category: Category | null
     if (value.length > max) throw refuse('validation_failed', 'form.tooLong', { question: q.label, max });
     if (q.minLength && value && value.length < q.minLength)
       throw refuse('validation_failed', 'form.tooShort', { question: q.label, min: q.minLength });
-    if (value) answers.push({ key: q.key, label: q.label, value });
+    const labelKey = category?.questions.length ? undefined : DEFAULT_LABELS[q.key];
+    if (value) answers.push({ key: q.key, label: q.label, value, ...(labelKey ? { labelKey } : {}) });
   }
   if (answers.length === 0) throw refuse('validation_failed', 'form.empty');
   return answers;

@@ -38,7 +38,7 @@ export function summaryMessage(
   const roleIds = staff.roleIds ?? [];
   const userIds = staff.userIds ?? [];
   const fields = req.answers.slice(0, 5).map((a) => ({
-    name: a.label.slice(0, 256),
+    name: (a.labelKey ? say(locale, a.labelKey) : a.label).slice(0, 256),
     value: a.value.slice(0, 1024),
   }));
   if (req.quote) {

@@ -6,6 +6,7 @@ import { panelHash, panelMessage } from '../lib/discord/panels.js';
 import { editMessage, type RequestExtras } from '../lib/discord/rest.js';
 import { counter } from '../lib/metrics.js';
 import type { WorkerDeps } from './deps.js';
+import { guildLocale } from './guild-locale.js';
 import type { JobData } from './jobs.js';
 import { permanentError } from './queues.js';
 
@@ -37,7 +38,7 @@ export async function syncPanels(deps: WorkerDeps, data: JobData<'discord.panel_
     const categories = panels.length ? await listCategories(tx) : [];
     let why: string | undefined;
     for (const p of panels) {
-      const message = panelMessage(p, categories);
+      const message = panelMessage(p, categories, await guildLocale(rest, p.guildId, x));
       const hash = panelHash(message);
       if (hash === p.renderedHash) continue;
       try {

@@ -40,7 +40,14 @@ export const openAboutMessage: CommandHandler<MessageContextMenuCommandInteracti
       locale: i.locale ?? i.guildLocale,
       categoryId: null,
       subject: `Report: a message by ${m.author.username}`.slice(0, 200),
-      answers: [{ key: 'reported_message', label: 'Message text', value: content || '(no text)' }],
+      answers: [
+        {
+          key: 'reported_message',
+          label: 'Message text',
+          labelKey: 'summary.answerMessage',
+          value: content || '(no text)',
+        },
+      ],
       quote: { url, authorId: m.author.id, content },
     });
     if (created) {
@@ -109,7 +116,14 @@ export const openForUser: CommandHandler<UserContextMenuCommandInteraction> = {
       openedByDiscordId: i.user.id,
       categoryId: null,
       subject: `Ticket for ${user.globalName || user.username}`.slice(0, 200),
-      answers: [{ key: 'opened_by_staff', label: 'Opened by staff', value: `<@${i.user.id}>` }],
+      answers: [
+        {
+          key: 'opened_by_staff',
+          label: 'Opened by staff',
+          labelKey: 'summary.answerOpenedBy',
+          value: `<@${i.user.id}>`,
+        },
+      ],
     });
     await respond(
       i,

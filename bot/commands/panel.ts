@@ -5,6 +5,7 @@ import { withTenant } from '../../db/tenant.js';
 import { upsertDiscordUser } from '../../db/users.js';
 import { panelHash, panelMessage } from '../../lib/discord/panels.js';
 import { postMessage } from '../../lib/discord/rest.js';
+import { pickLocale } from '../../lib/i18n/locales.js';
 import { t as say } from '../../lib/i18n/messages.js';
 import { profileOf, resolveWho } from '../auth.js';
 import { personOf } from '../discord-api.js';
@@ -43,13 +44,14 @@ export const panel: CommandHandler = {
     const style = (i.options.getString('style') ?? (categories.length <= 5 ? 'buttons' : 'select')) as
       | 'buttons'
       | 'select';
+    // Everyone in the channel reads the panel: the server's language, as the workers redraw it.
+    const serverLocale = pickLocale(i.guildLocale);
     const look = {
-      title: i.options.getString('title') ?? 'Need help?',
-      description:
-        i.options.getString('text') ?? 'Pick a topic below to open a private ticket with our team.',
+      title: i.options.getString('title') ?? say(serverLocale, 'panel.defaultTitle'),
+      description: i.options.getString('text') ?? say(serverLocale, 'panel.defaultText'),
       style,
     };
-    const message = panelMessage(look, categories);
+    const message = panelMessage(look, categories, serverLocale);
     const posted = await postMessage(ctx.deps.client.rest, i.channelId, message);
     const actor = who.staff ?? {
       type: 'user' as const,

@@ -196,7 +196,7 @@ async function run(i: ChatInputCommandInteraction, ctx: Ctx, name: string): Prom
       locale: i.locale ?? i.guildLocale,
       categoryId: category?.id ?? null,
       subject,
-      answers: [{ key: 'subject', label: 'Subject', value: subject }],
+      answers: [{ key: 'subject', label: 'Subject', labelKey: 'summary.answerSubject', value: subject }],
     });
     return openedText(opened, locale);
   }

@@ -1,5 +1,7 @@
 import { createHash } from 'node:crypto';
 import { ButtonStyle, ComponentType } from 'discord.js';
+import type { Locale } from '../i18n/locales.js';
+import { t } from '../i18n/messages.js';
 
 /**
  * A ticket panel's message: its embed and a button (up to 25 categories) or a select per
@@ -22,9 +24,11 @@ export interface PanelLook {
 /** Discord's limits: 5 rows of 5 buttons, or one select of 25 options. */
 export const PANEL_MAX_CATEGORIES = 25;
 
+/** `locale` is the server's: a panel is read by everyone in its channel. */
 export function panelMessage(
   look: PanelLook,
   categories: readonly PanelCategory[],
+  locale: Locale = 'en-US',
 ): { embeds: unknown[]; components: unknown[] } {
   const offered = categories.slice(0, PANEL_MAX_CATEGORIES);
   const components =
@@ -38,7 +42,7 @@ export function panelMessage(
                 {
                   type: ComponentType.StringSelect,
                   custom_id: 'gm:open',
-                  placeholder: 'Choose a topic',
+                  placeholder: t(locale, 'panel.chooseTopic'),
                   options: offered.map((c) => ({
                     label: c.name.slice(0, 100),
                     value: c.id,

@@ -14,6 +14,7 @@ const WORKER_FILES = [
   'workers/close-requests.ts',
   'workers/dm-relay.ts',
   'lib/discord/components.ts',
+  'lib/discord/panels.ts',
 ];
 
 // Text in a literal: a quote or backtick followed by at least two words of letters.

@@ -87,8 +87,11 @@ describe("a French server's own posts", () => {
     });
     expect(claim.content).toBe('You claimed ticket #1.');
     const footer = () =>
-    (h.fake.state.messages.get(t.thread)?.get(t.sid)?.embeds[0] as { footer?: { text: string } } | undefined)
-      ?.footer?.text ?? '';
+      (
+        h.fake.state.messages.get(t.thread)?.get(t.sid)?.embeds[0] as
+          | { footer?: { text: string } }
+          | undefined
+      )?.footer?.text ?? '';
     await settle(h, async () => footer().includes('Pris en charge'), 15_000);
     expect(footer()).toBe('Priorité : Normale · Statut : ouvert · Pris en charge par Mod Erator');
     const closed = await interact(h, {
@@ -109,6 +112,30 @@ describe("a French server's own posts", () => {
     );
     await settle(h, async () => footer().includes('fermé'), 15_000);
     expect(footer()).toBe('Priorité : Normale · Statut : fermé · Pris en charge par Mod Erator');
+  });
+});
+
+describe("a French server's panel", () => {
+  it('/panel posts its default title, text and select in French, whoever runs it', async () => {
+    const answer = await interact(h, {
+      kind: 'chatInput',
+      name: 'panel',
+      guildId: h.guild.id,
+      channelId: ch('support'),
+      userId: h.users.owner,
+      locale: 'en-US',
+      options: [{ name: 'style', value: 'select' }],
+    });
+    expect(answer.content).toBe('Panel posted.');
+    const id = (
+      await h.db.admin.query('select message_id from discord_panels where org_id = $1', [h.org.orgId])
+    ).rows[0]?.message_id;
+    const panel = h.fake.state.messages.get(ch('support'))?.get(id) as unknown as Posted | undefined;
+    expect(panel?.embeds[0]).toMatchObject({
+      title: 'Besoin d’aide ?',
+      description: 'Choisissez un sujet ci-dessous pour ouvrir un ticket privé avec notre équipe.',
+    });
+    expect(panel?.components[0]?.components[0]?.placeholder).toBe('Choisir un sujet');
   });
 });
 
@@ -212,5 +239,24 @@ describe("modmail in the server's language", () => {
     expect(m.botDms(h.users.other).at(-1)?.content).toBe(
       'Dein Ticket #4 bei **Alpha Studio** ist eröffnet. Das Team antwortet hier; alles, was du in diese DM schickst, kommt dazu.',
     );
+  });
+});
+
+describe("the summary's own field names", () => {
+  it('name the answer to /ticket open in the server’s language', async () => {
+    const opened = await interact(h, {
+      kind: 'chatInput',
+      name: 'ticket',
+      subcommand: 'open',
+      guildId: h.guild.id,
+      channelId: ch('support'),
+      userId: h.users.player,
+      locale: 'pt-BR',
+      options: [{ name: 'subject', value: 'Erro ao salvar' }],
+    });
+    expect(opened.content).toMatch(/^Seu ticket #5 está aberto/);
+    const t = await ticketRow(5);
+    const summary = posted(t?.thread ?? '').find((p) => p.embeds.length);
+    expect(summary?.embeds[0]?.fields?.map((f) => f.name)).toEqual(['Sujet']);
   });
 });

@@ -73,6 +73,11 @@ describe('message catalogs', () => {
       ['summary.setPriority', 100],
       ['priority.urgent', 100],
       ['dm.chooseServer', 100],
+      ['panel.chooseTopic', 100],
+      ['panel.defaultTitle', 256],
+      ['summary.answerSubject', 256],
+      ['summary.answerMessage', 256],
+      ['summary.answerOpenedBy', 256],
       ['dm.chooseCategory', 100],
       ['summary.reported', 256],
       [

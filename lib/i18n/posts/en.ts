@@ -1,8 +1,8 @@
 /**
  * What the bot and the workers post on their own, with no interaction to answer: the ticket's
- * summary (the server's language: staff read it, and it is redrawn by the workers), the
- * transcript notice and the DM relay's warning (the server's), and modmail's answers to a
- * player's DMs (the player's language as last seen, else the server's).
+ * summary (the server's language: staff read it, and it is redrawn by the workers), a panel's
+ * defaults and select, the transcript notice and the DM relay's warning (the server's), and
+ * modmail's answers to a player's DMs (the player's language as last seen, else the server's).
  */
 export const enPosts = {
   // The ticket's summary message (bot/ticket-text.ts, lib/discord/components.ts).
@@ -13,6 +13,10 @@ export const enPosts = {
     'Opened by direct message: the player is not in this thread. Their DMs appear here, and what staff write here reaches them by DM (`/ticket note` stays internal).',
   'summary.reported': 'Reported message',
   'summary.reportedBy': 'by {author} · [jump to message]({url})',
+  // Field names for answers GameMod itself asks (the default form, /ticket open, the menus).
+  'summary.answerSubject': 'Subject',
+  'summary.answerMessage': 'Message text',
+  'summary.answerOpenedBy': 'Opened by staff',
   'summary.priority': 'Priority: {priority}',
   'summary.footer': 'Priority: {priority} · Status: {status}',
   'summary.footerClaimed': 'Priority: {priority} · Status: {status} · Claimed by {name}',
@@ -28,6 +32,10 @@ export const enPosts = {
   'status.on_hold': 'on hold',
   'status.solved': 'solved',
   'status.closed': 'closed',
+  // A ticket panel (lib/discord/panels.ts): the defaults /panel posts, and its select.
+  'panel.defaultTitle': 'Need help?',
+  'panel.defaultText': 'Pick a topic below to open a private ticket with our team.',
+  'panel.chooseTopic': 'Choose a topic',
   // The transcript channel's notice (workers/ticket-sync-steps.ts).
   'transcript.closedBy': 'Closed by {name}',
   'transcript.closedByReason': 'Closed by {name}: {reason}',
