@@ -40,6 +40,8 @@ export const addMirrorInput = z.object({
 });
 
 export const MIRROR_CREATED = 'discord_mirror.created';
+/** A staff member asked for the backfill again (after giving the bot what it lacked, say). */
+export const MIRROR_BACKFILL_REQUESTED = 'discord_mirror.backfill_requested';
 
 /**
  * How long the bot trusts its list of an org's mirrored channels, and how long the workers wait
@@ -149,6 +151,34 @@ export async function removeMirror(tx: Tx, mirrorId: string, actor: Actor): Prom
       payload: { mirrorId: mirror.id, discordChannelId: mirror.discordChannelId },
     },
   });
+}
+
+/**
+ * Asks the workers to copy the channel's last messages (and its threads') again: after a refusal
+ * once the bot can read the channel, or to pick up what was missed. Nothing is recorded twice.
+ * One backfill waits at a time (409 while one is pending).
+ */
+export async function requestBackfill(tx: Tx, mirrorId: string, actor: Actor): Promise<DiscordMirror> {
+  const r = await tx.query<{ id: string }>(
+    `update discord_mirrors set backfill_state = 'pending', backfill_problem = null
+      where org_id = $1::uuid and id = $2::uuid and backfill_state <> 'pending'
+      returning id`,
+    [tx.orgId, parseInput(id, mirrorId)],
+  );
+  const mirror = await getMirror(tx, mirrorId);
+  if (!r.rowCount) throw new AppError('conflict', 'a backfill of this mirror is already waiting');
+  await recordChange(tx, actor, {
+    action: MIRROR_BACKFILL_REQUESTED,
+    target: { type: 'discord_mirror', id: mirror.id },
+    data: { guildId: mirror.guildId, discordChannelId: mirror.discordChannelId },
+    event: {
+      type: MIRROR_BACKFILL_REQUESTED,
+      aggregateType: 'discord_mirror',
+      aggregateId: mirror.id,
+      payload: { mirrorId: mirror.id, discordChannelId: mirror.discordChannelId },
+    },
+  });
+  return mirror;
 }
 
 /** Discord channel id → mirror, for the bot's short-lived cache of an org's mirrored channels. */

@@ -1,6 +1,10 @@
 import { CATEGORY_CHANGED } from '../db/categories.js';
 import { DM_RECEIVED } from '../db/discord-dm.js';
-import { MIRROR_BACKFILL_DELAY_MS, MIRROR_CREATED } from '../db/discord-mirrors.js';
+import {
+  MIRROR_BACKFILL_DELAY_MS,
+  MIRROR_BACKFILL_REQUESTED,
+  MIRROR_CREATED,
+} from '../db/discord-mirrors.js';
 import { ATTACHMENTS_ADDED } from '../db/discord-sync.js';
 import { notifies } from '../db/notifications.js';
 import type { OrgFeatures, OutboxRow } from '../db/outbox.js';
@@ -213,11 +217,15 @@ export function impliedJobs(row: OutboxRow, features: OrgFeatures = ALL_FEATURES
   }
   // A new mirror's backfill waits until every bot process has seen the mirror (its look-up cache
   // lasts less), so whatever the bot let pass before is among the last 100 messages it copies.
-  if (type === MIRROR_CREATED && str(payload.mirrorId)) {
+  if ((type === MIRROR_CREATED || type === MIRROR_BACKFILL_REQUESTED) && str(payload.mirrorId)) {
     jobs.push({
       name: 'discord.mirror_backfill',
       payload: { orgId, mirrorId: str(payload.mirrorId) as string },
-      opts: { jobId: jobIds.mirrorBackfill(id), delay: MIRROR_BACKFILL_DELAY_MS },
+      // Asked again, the bot has long known the mirror: no need to wait for its cache.
+      opts: {
+        jobId: jobIds.mirrorBackfill(id),
+        delay: type === MIRROR_CREATED ? MIRROR_BACKFILL_DELAY_MS : 0,
+      },
     });
   }
   if (type === CATEGORY_CHANGED) {

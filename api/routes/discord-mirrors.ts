@@ -1,6 +1,12 @@
 import type { FastifyPluginAsyncZod } from 'fastify-type-provider-zod';
 import { z } from 'zod';
-import { addMirror, addMirrorInput, listMirrors, removeMirror } from '../../db/discord-mirrors.js';
+import {
+  addMirror,
+  addMirrorInput,
+  listMirrors,
+  removeMirror,
+  requestBackfill,
+} from '../../db/discord-mirrors.js';
 import { ticketFromMirroredMessage } from '../../db/mirror-messages.js';
 import { actorOf } from './helpers.js';
 import { errorResponses, okSchema, orgParams } from './schemas.js';
@@ -86,6 +92,24 @@ export const discordMirrorRoutes: FastifyPluginAsyncZod = async (app) => {
       await req.inOrg((tx) => removeMirror(tx, req.params.mirrorId, actorOf(req)));
       return { ok: true as const };
     },
+  );
+
+  app.post(
+    `${base}/:mirrorId/backfill`,
+    {
+      config: { access },
+      schema: {
+        tags: T,
+        operationId: 'backfillDiscordMirror',
+        summary: 'Copy the channel’s last 100 messages (and its threads’) again',
+        description:
+          'After a refusal, once the bot has View Channel and Read Message History there; or to pick up what was missed. Nothing already copied is copied twice. 409 while a backfill is waiting.',
+        params: orgParams.extend({ mirrorId: z.uuid() }),
+        response: { 202: mirrorSchema, ...errorResponses },
+      },
+    },
+    async (req, reply) =>
+      reply.status(202).send(await req.inOrg((tx) => requestBackfill(tx, req.params.mirrorId, actorOf(req)))),
   );
 
   app.post(

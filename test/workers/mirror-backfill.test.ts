@@ -130,12 +130,94 @@ describe('discord.mirror_backfill', () => {
     const mirror = res.json();
     await settle(h, async () => (await mirrorRow(mirror.id)).backfill_state === 'refused', 20_000);
     expect((await mirrorRow(mirror.id)).backfill_problem).toBe(
-      `GameMod's bot cannot read <#${secret}>: it needs View Channel and Read Message History there. A server admin can give them to its role or in the channel's permissions; then remove the mirror and add it again.`,
+      `GameMod's bot cannot read <#${secret}>: it needs View Channel and Read Message History there. A server admin can give them to its role or in the channel's permissions; then press Try again next to the mirror in the panel's Discord settings.`,
     );
     const n = await h.db.admin.query('select count(*)::int as n from messages where channel_id = $1', [
       mirror.channelId,
     ]);
     expect(n.rows[0].n).toBe(0);
+  });
+
+  it('asked again once the bot can read the channel, copies what it could not (audited, one at a time)', async () => {
+    const refused = (await api.call(owner, { method: 'GET', url: base() }))
+      .json()
+      .mirrors.find((m: { backfillState: string }) => m.backfillState === 'refused');
+    h.fake.updateChannel(refused.discordChannelId, { permission_overwrites: [] });
+    const url = `${base()}/${refused.id}/backfill`;
+    // Two at once: the second finds the first's backfill waiting.
+    const both = await Promise.all([
+      api.call(owner, { method: 'POST', url }),
+      api.call(owner, { method: 'POST', url }),
+    ]);
+    expect(both.map((r) => r.statusCode).sort()).toEqual([202, 409]);
+    const accepted = both.find((r) => r.statusCode === 202)?.json();
+    expect(accepted).toMatchObject({ id: refused.id, backfillState: 'pending', backfillProblem: null });
+    await settle(h, async () => (await mirrorRow(refused.id)).backfill_state === 'done', 20_000);
+    expect((await mirrorRow(refused.id)).backfilled_count).toBe(1);
+    const copied = await h.db.admin.query('select body from messages where channel_id = $1', [
+      refused.channelId,
+    ]);
+    expect(copied.rows).toEqual([{ body: 'private plans' }]);
+    const audit = await h.db.admin.query(
+      "select count(*)::int as n from audit_logs where org_id = $1 and action = 'discord_mirror.backfill_requested'",
+      [h.org.orgId],
+    );
+    expect(audit.rows[0].n).toBe(1);
+    const gone = await api.call(owner, { method: 'POST', url: `${base()}/${crypto.randomUUID()}/backfill` });
+    expect(gone.statusCode).toBe(404);
+  });
+
+  it('copies the threads too: active and recently archived public ones, each into its conversation, never a ticket’s', async () => {
+    const bugs = channel('bug-reports');
+    const parent = h.fake.state.channels.get(bugs);
+    const author = h.fake.state.users.get(h.users.moderator);
+    if (!parent || !author) throw new Error('seed');
+    h.fake.state.addMessage(parent, { author, content: 'report your bugs in threads' });
+    const thread = (name: string, type: number) => {
+      const t = h.fake.state.createThread(parent, { name, type, ownerId: h.users.moderator });
+      h.fake.state.addMessage(t, { author, content: `${name}: first` });
+      h.fake.state.addMessage(t, { author, content: `${name}: second` });
+      return t;
+    };
+    thread('crash on start', ChannelType.PublicThread);
+    const old = thread('old lag', ChannelType.PublicThread);
+    if (old.thread_metadata) old.thread_metadata.archived = true;
+    // Private: the bot sees it (it holds Manage Threads), as the live mirror does.
+    thread('moderators only', ChannelType.PrivateThread);
+    // A ticket's thread under the mirrored channel is the ticket's conversation, not copied again.
+    const ticketThread = thread('ticket 0042', ChannelType.PrivateThread);
+    const opened = await api.call(owner, {
+      method: 'POST',
+      url: `/v1/orgs/${h.org.orgId}/tickets`,
+      payload: { subject: 'Crash on start', origin: 'panel' },
+    });
+    expect(opened.statusCode, opened.body).toBe(201);
+    await h.db.admin.query('update tickets set discord_channel_id = $2 where id = $1', [
+      opened.json().id,
+      ticketThread.id,
+    ]);
+    const res = await api.call(owner, {
+      method: 'POST',
+      url: base(),
+      payload: { guildId: h.guild.id, discordChannelId: bugs, name: 'bug-reports' },
+    });
+    const mirror = res.json();
+    await settle(h, async () => (await mirrorRow(mirror.id)).backfill_state === 'done', 20_000);
+    expect((await mirrorRow(mirror.id)).backfilled_count).toBe(7);
+    const conversations = await h.db.admin.query(
+      `select c.name, array_agg(m.body order by m.created_at, m.external_id::numeric) as bodies
+         from message_channels c join messages m on m.channel_id = c.id
+        where c.org_id = $1 and c.discord_mirror_id = $2 group by c.id, c.name order by c.name`,
+      [h.org.orgId, mirror.id],
+    );
+    expect(conversations.rows).toEqual([
+      { name: 'bug-reports', bodies: ['report your bugs in threads'] },
+      { name: 'crash on start', bodies: ['crash on start: first', 'crash on start: second'] },
+      { name: 'moderators only', bodies: ['moderators only: first', 'moderators only: second'] },
+      { name: 'old lag', bodies: ['old lag: first', 'old lag: second'] },
+    ]);
+    // Read-only still: nothing was posted to Discord for any of it.
+    expect(h.fake.requests({ method: 'POST' }).filter((r) => r.path.includes(bugs))).toEqual([]);
   });
 
   it('removing keeps the conversation archived; adding again reuses it without duplicates', async () => {
@@ -162,6 +244,8 @@ describe('discord.mirror_backfill', () => {
     expect(audit.rows.map((r) => r.action)).toEqual([
       'discord_mirror.created',
       'discord_mirror.created',
+      'discord_mirror.backfill_requested',
+      'discord_mirror.created',
       'discord_mirror.removed',
       'discord_mirror.created',
     ]);
@@ -172,12 +256,14 @@ describe('discord.mirror_backfill', () => {
     const url = `/v1/orgs/${h.org.orgId}/messages/${msg.rows[0].id}/ticket`;
     const first = await api.call(owner, { method: 'POST', url });
     expect(first.statusCode).toBe(201);
-    expect(first.json()).toMatchObject({ number: 1, created: true });
+    // Number 2: the threads' test opened number 1.
+    expect(first.json()).toMatchObject({ number: 2, created: true });
     const second = await api.call(owner, { method: 'POST', url });
     expect(second.statusCode).toBe(200);
     expect(second.json()).toEqual({ ...first.json(), created: false });
     const t = await h.db.admin.query(
-      `select t.subject, (select body from messages where ticket_id = t.id) as body from tickets t where t.org_id = $1`,
+      `select t.subject, (select body from messages where ticket_id = t.id) as body from tickets t
+        where t.org_id = $1 and t.number = 2`,
       [h.org.orgId],
     );
     expect(t.rows).toEqual([

@@ -1,4 +1,4 @@
-import { Perm, requireBot } from '../access.js';
+import { channelPermissions, Perm, requireBot } from '../access.js';
 import { apiError, Errors, type FakeContext, noContent, ok, type RestReply, type Route } from '../context.js';
 import { threadCreateSchema } from '../limits.js';
 import { type Channel, ChannelType } from '../state.js';
@@ -27,7 +27,67 @@ function threadMemberPayload(fake: FakeContext, thread: Channel, userId: string,
   return { id: thread.id, user_id: userId, ...tm, ...(member ? { member } : {}) };
 }
 
+/** The thread-member objects of the bot for `threads` (Discord's `members` beside a thread list). */
+function botMemberships(fake: FakeContext, threads: Channel[]) {
+  return threads.flatMap((t) => threadMemberPayload(fake, t, fake.state.botUser.id, false) ?? []);
+}
+
 export const threadRoutes: Route[] = [
+  {
+    method: 'GET',
+    template: '/guilds/:guild_id/threads/active',
+    auth: 'bot',
+    handler: (req, fake) => {
+      const guildId = req.params['guild_id'] ?? '';
+      const guild = fake.state.guilds.get(guildId);
+      if (!guild || !guild.members.has(fake.state.botUser.id)) return Errors.unknownGuild();
+      // Every active thread the bot can see (a private one only as a member or with Manage
+      // Threads), newest first.
+      const threads = fake.state
+        .guildThreads(guildId)
+        .filter((t) => channelPermissions(fake.state, t, fake.state.botUser.id) & Perm.ViewChannel)
+        .sort((a, b) => (BigInt(a.id) < BigInt(b.id) ? 1 : -1));
+      return ok({
+        threads: threads.map((t) => fake.state.channelPayload(t)),
+        members: botMemberships(fake, threads),
+      });
+    },
+  },
+  {
+    method: 'GET',
+    template: '/channels/:channel_id/threads/archived/public',
+    auth: 'bot',
+    handler: (req, fake) => {
+      const parent = messageChannel(fake, req.params['channel_id']);
+      if (isReply(parent)) return parent;
+      const kinds: number[] = [ChannelType.GuildText, ChannelType.GuildAnnouncement, ChannelType.GuildForum];
+      if (!kinds.includes(parent.type)) return Errors.wrongChannelType();
+      const denied = requireBot(fake.state, parent, Perm.ReadMessageHistory);
+      if (denied) return denied;
+      const limit = Number(req.query.get('limit') ?? 50);
+      if (!Number.isInteger(limit) || limit < 2 || limit > 100)
+        return Errors.invalidFormBody({
+          limit: { _errors: [{ code: 'NUMBER_TYPE_MIN', message: 'limit must be between 2 and 100' }] },
+        });
+      const before = req.query.get('before');
+      const at = (t: Channel) => Date.parse(t.thread_metadata?.archive_timestamp ?? '');
+      const archived = [...fake.state.channels.values()]
+        .filter(
+          (t) =>
+            t.parent_id === parent.id &&
+            t.thread_metadata?.archived &&
+            t.type !== ChannelType.PrivateThread &&
+            (!before || at(t) < Date.parse(before)),
+        )
+        .sort((a, b) => at(b) - at(a));
+      const threads = archived.slice(0, limit);
+      return ok({
+        threads: threads.map((t) => fake.state.channelPayload(t)),
+        members: botMemberships(fake, threads),
+        has_more: archived.length > limit,
+      });
+    },
+  },
   {
     method: 'POST',
     template: '/channels/:channel_id/threads',
