@@ -1,5 +1,6 @@
 import type { Message, OmitPartialGroupDMChannel, PartialMessage } from 'discord.js';
 import { mirroredChannels, threadConversation } from '../../db/discord-mirrors.js';
+import { ticketForChannel } from '../../db/discord-sync.js';
 import {
   type MirrorAuthor,
   mirrorAuthor,
@@ -49,7 +50,11 @@ export async function mirrorTarget(
   const channel = deps.client.channels.cache.get(channelId);
   if (!channel?.isThread() || !channel.parentId) return null;
   const parent = map.get(channel.parentId);
-  return parent ? { ...parent, thread: { id: channel.id, name: channel.name } } : null;
+  if (!parent) return null;
+  // A ticket's thread under a mirrored channel (a private thread of a mirrored support channel, a
+  // post of a mirrored forum) belongs to its ticket: the ticket path records it, not the mirror.
+  if (await withTenant(deps.pool, orgId, (tx) => ticketForChannel(tx, channelId))) return null;
+  return { ...parent, thread: { id: channel.id, name: channel.name } };
 }
 
 /** What a message says: its text, else its embeds' titles and descriptions (announcements). */

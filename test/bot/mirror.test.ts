@@ -3,6 +3,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { addMirror, type DiscordMirror } from '../../db/discord-mirrors.js';
 import type { OutboxRow } from '../../db/outbox.js';
 import { withTenant } from '../../db/tenant.js';
+import { openTicket } from '../../db/tickets.js';
 import { impliedJobs } from '../../workers/event-jobs.js';
 import { type Harness, interact, settle, startHarness } from './harness.js';
 
@@ -228,5 +229,21 @@ describe('mirrored channels', () => {
     });
     expect(a.content).toMatch(/not mirrored into GameMod.*Open a ticket about this message/);
     expect(await ticketCount()).toBe(1);
+  });
+
+  it('leaves a ticket’s thread under a mirrored channel to its ticket', async () => {
+    const thread = h.fake.userThread(staffChat, h.users.moderator, 'ticket 0007');
+    await settle(h, async () => h.bot.client.channels.cache.has(thread.id));
+    const { ticket } = await withTenant(h.db.app, h.org.orgId, (tx) =>
+      openTicket(tx, { subject: 'Lost items', body: 'My sword is gone', origin: 'discord' }, h.org.owner),
+    );
+    await h.db.admin.query('update tickets set discord_channel_id = $2 where id = $1', [
+      ticket.id,
+      thread.id,
+    ]);
+    const m = h.fake.userMessage(thread.id, h.users.moderator, 'Restoring your sword now');
+    await settle(h, recorded(m.id));
+    const [r] = await row(m.id);
+    expect(r).toMatchObject({ ticket_id: ticket.id, kind: 'ticket', author_type: 'user' });
   });
 });
