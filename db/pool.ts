@@ -30,6 +30,23 @@ export function createPool(opts: PoolOptions): Pool {
     keepAlive: true,
     application_name: opts.applicationName ?? 'gamemod',
   });
+  return guarded(pool);
+}
+
+/**
+ * A pool of its own to the same database, with the same settings and timeouts and its own size:
+ * for a part that must never wait for a connection behind everything else in the process (the
+ * outbox relay behind the job processors and the API's requests).
+ */
+export function createSiblingPool(pool: Pool, opts: { max: number; applicationName: string }): Pool {
+  // pg keeps a password option out of the enumerable ones: copied by name.
+  const { password } = pool.options;
+  return guarded(
+    new pg.Pool({ ...pool.options, password, max: opts.max, application_name: opts.applicationName }),
+  );
+}
+
+function guarded(pool: Pool): Pool {
   // An idle client that loses its connection emits here; without a listener it would crash the
   // process. The next checkout simply gets a fresh connection.
   pool.on('error', () => {});

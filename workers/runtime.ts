@@ -1,7 +1,7 @@
 import { setMaxListeners } from 'node:events';
 import { REST } from '@discordjs/rest';
 import type { Redis } from 'ioredis';
-import type { Pool } from '../db/pool.js';
+import { createSiblingPool, type Pool } from '../db/pool.js';
 import { configDefaults } from '../lib/config.js';
 import { isLongChannelEditWait } from '../lib/discord/rest.js';
 import type { Logger } from '../lib/logger.js';
@@ -67,7 +67,14 @@ export interface RuntimeOptions {
   panelUrl?: string;
   /** Jobs run at once per queue; WORKER_CONCURRENCY's default when omitted. */
   concurrency?: number;
-  relay?: { enabled?: boolean; pollMs?: number; batchSize?: number; lookbackMs?: number };
+  relay?: {
+    enabled?: boolean;
+    pollMs?: number;
+    batchSize?: number;
+    lookbackMs?: number;
+    /** The relay's pool (default: one of its own with `pool`'s settings, 2 connections: LISTEN, a batch). */
+    pool?: Pool;
+  };
   /** Repeating jobs (auto-close sweep, outbox pruning); off in tests that drive them by hand. */
   schedulers?:
     | {
@@ -313,11 +320,18 @@ export async function startWorkerRuntime(opts: RuntimeOptions): Promise<WorkerRu
     );
     await maint.upsertJobScheduler('oauth-prune', { every: 3600_000 }, { name: 'oauth.prune', data: {} });
   }
+  // The relay on connections of its own: with the processors (WORKER_CONCURRENCY jobs at once)
+  // and, in one process, the API's requests on `pool`, its batches waited in the pool's queue.
+  const ownRelayPool =
+    opts.relay?.enabled === false || opts.relay?.pool
+      ? undefined
+      : createSiblingPool(opts.pool, { max: 2, applicationName: 'gamemod-relay' });
+  const relayPool = opts.relay?.pool ?? ownRelayPool;
   const relay =
-    opts.relay?.enabled === false
+    opts.relay?.enabled === false || !relayPool
       ? undefined
       : new OutboxRelay({
-          pool: opts.pool,
+          pool: relayPool,
           redis: producer,
           queues: relayQueues,
           logger: opts.logger,
@@ -335,6 +349,7 @@ export async function startWorkerRuntime(opts: RuntimeOptions): Promise<WorkerRu
     async stop() {
       // The relay first (no new jobs), then the processors (in-flight jobs finish), then Redis.
       await relay?.stop();
+      await ownRelayPool?.end();
       if (processors) {
         const closing = processors.close();
         let timer: NodeJS.Timeout | undefined;

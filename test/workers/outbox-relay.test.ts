@@ -2,8 +2,10 @@ import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { Redis } from 'ioredis';
+import type pg from 'pg';
 import { afterEach, describe, expect, inject, it } from 'vitest';
 import { orgFeatures, relayedBetween } from '../../db/outbox.js';
+import { createPool } from '../../db/pool.js';
 import { createRule } from '../../db/rules.js';
 import { createPolicy } from '../../db/sla-policies.js';
 import { withTenant } from '../../db/tenant.js';
@@ -19,9 +21,10 @@ import { jobIds } from '../../workers/jobs.js';
 import { pruneOutbox } from '../../workers/maintenance.js';
 import { OutboxRelay } from '../../workers/outbox-relay.js';
 import { createQueues } from '../../workers/queues.js';
+import { startWorkerRuntime } from '../../workers/runtime.js';
 import { useTestDb } from '../support/db.js';
 import { makeOrg } from '../support/fixtures.js';
-import { box, logger, testDeps, uniquePrefix, until } from './support.js';
+import { box, logger, loopbackOnly, testDeps, uniquePrefix, until } from './support.js';
 
 const db = useTestDb();
 const cleanups: Array<() => Promise<void>> = [];
@@ -292,6 +295,44 @@ describe('outbox relay', () => {
     const { envelopes } = await readBacklog(reader, orgTopic(org.orgId), 0);
     const published = new Set(envelopes.map((e) => e.event.id));
     for (const id of await outboxIds(org.orgId)) expect(published.has(id)).toBe(true);
+  });
+
+  it('relays while the processors and requests hold every connection of the shared pool', async () => {
+    const org = await makeOrg(db.app);
+    const shared = createPool({
+      url: db.appUrl,
+      max: 3,
+      statementTimeoutMs: 10_000,
+      connectTimeoutMs: 30_000,
+    });
+    const runtime = await startWorkerRuntime({
+      pool: shared,
+      redisUrl: inject('services').redisUrl,
+      logger,
+      box,
+      webhookTargets: loopbackOnly,
+      prefix: uniquePrefix(),
+      schedulers: false,
+      processors: false,
+      relay: { pollMs: 60_000 },
+    });
+    cleanups.push(async () => {
+      await runtime.stop();
+      await shared.end();
+    });
+    const open = (subject: string) =>
+      withTenant(db.app, org.orgId, (tx) => openTicket(tx, { subject, origin: 'api' }, org.owner));
+    await open('Relay is up');
+    await until(async () => (await unrelayed(org.orgId)) === 0);
+    // Webhook deliveries, Discord posts and API requests busy on every connection of the pool
+    // the process was given: the relay's own connections must not be among them.
+    const held: pg.PoolClient[] = [];
+    cleanups.push(async () => {
+      for (const c of held) c.release();
+    });
+    while (shared.idleCount > 0 || shared.totalCount < 3) held.push(await shared.connect());
+    await open('While the pool is busy');
+    await until(async () => (await unrelayed(org.orgId)) === 0, 3_000);
   });
 
   it('prunes relayed rows past the retention period only', async () => {
