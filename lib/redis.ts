@@ -10,11 +10,24 @@ export function createRedis(url: string, kind: 'worker' | 'producer', name = 'ga
   const client = new Redis(url, {
     connectionName: name,
     lazyConnect: true,
+    retryStrategy: reconnectDelay,
+    // While Redis loads its AOF after a restart, ask again this often (ioredis waits the load's
+    // estimated time, a second at least, by default).
+    maxLoadingRetryTime: 250,
     ...(kind === 'worker'
       ? { maxRetriesPerRequest: null }
       : { maxRetriesPerRequest: 1, enableOfflineQueue: false, connectTimeout: 5_000 }),
   });
   return client;
+}
+
+/**
+ * Delay before reconnect attempt `times`: 50 ms more each time, at most 500 ms (ioredis: 2 s). An
+ * attempt against a Redis that is down costs a refused connection; waiting longer only adds to
+ * the time everything takes to come back after it returns.
+ */
+export function reconnectDelay(times: number): number {
+  return Math.min(times * 50, 500);
 }
 
 /**
