@@ -114,6 +114,63 @@ export async function publishLive(redis: Redis, event: LiveEvent): Promise<numbe
   return seqs;
 }
 
+type WithPublishCommand = Redis & {
+  gmPublishLive?: (...args: Array<string | number>) => Promise<number>;
+};
+
+/** The script as a command of this connection: EVALSHA after its first EVAL on each socket. */
+function publishCommand(redis: Redis): void {
+  if (!(redis as WithPublishCommand).gmPublishLive) {
+    redis.defineCommand('gmPublishLive', { numberOfKeys: 3, lua: PUBLISH_SCRIPT });
+  }
+}
+
+/**
+ * Publishes many events in order, in one pipeline (one write, one wait for all the replies),
+ * with the same per-topic dedupe as `publishLive`. The relay's form: a batch costs one round
+ * trip to Redis however many events it holds. Rejects with the first error if any command
+ * failed; whatever the pipeline did publish is deduped when the caller sends it again.
+ */
+export async function publishLiveMany(redis: Redis, events: readonly LiveEvent[]): Promise<number[][]> {
+  if (!events.length) return [];
+  publishCommand(redis);
+  const pipeline = redis.pipeline() as ReturnType<Redis['pipeline']> & {
+    gmPublishLive(...args: Array<string | number>): unknown;
+  };
+  const shape: number[] = [];
+  for (const event of events) {
+    const json = JSON.stringify(event);
+    const topics = topicsFor(event);
+    shape.push(topics.length);
+    for (const topic of topics) {
+      pipeline.gmPublishLive(
+        seqKey(topic),
+        backlogKey(topic),
+        seenKey(topic),
+        liveChannel(event.orgId),
+        topic,
+        json,
+        BACKLOG_LENGTH,
+        TOPIC_TTL_SECONDS,
+        event.id,
+        DEDUPE_WINDOW,
+      );
+    }
+  }
+  const replies = (await pipeline.exec()) ?? [];
+  const failed = replies.find(([err]) => err);
+  if (failed) throw failed[0];
+  if (replies.length !== shape.reduce((a, b) => a + b, 0)) {
+    throw new Error('Redis answered the live pipeline in part');
+  }
+  let at = 0;
+  return shape.map((n) => {
+    const seqs = replies.slice(at, at + n).map(([, seq]) => Number(seq));
+    at += n;
+    return seqs;
+  });
+}
+
 /** The current sequence of a topic (0 when nothing was published yet). */
 export async function currentSeq(redis: Redis, topic: string): Promise<number> {
   return Number((await redis.get(seqKey(topic))) ?? 0);

@@ -7,6 +7,7 @@ import {
   DEDUPE_WINDOW,
   type LiveEvent,
   publishLive,
+  publishLiveMany,
   readBacklog,
   ticketTopic,
 } from '../../lib/live.js';
@@ -39,6 +40,24 @@ describe('live publishing', () => {
     const { envelopes, complete } = await readBacklog(redis, ticketTopic(ticketId), 0);
     expect(complete).toBe(true);
     expect(envelopes.map((x) => x.seq)).toEqual([1, 2]);
+  });
+
+  it('publishes a batch in one pipeline with the same sequences and dedupe as one by one', async () => {
+    const [orgId, ticketId, other] = [randomUUID(), randomUUID(), randomUUID()];
+    const first = event(orgId, ticketId);
+    await publishLive(redis, first);
+    const batch = [first, event(orgId, ticketId), event(orgId, other), event(orgId, ticketId)];
+    // The one already published gets 0 on both topics; the rest follow on in order.
+    expect(await publishLiveMany(redis, batch)).toEqual([
+      [0, 0],
+      [2, 2],
+      [3, 1],
+      [4, 3],
+    ]);
+    expect(await publishLiveMany(redis, batch)).toEqual(batch.map(() => [0, 0]));
+    const { envelopes } = await readBacklog(redis, `org:${orgId}`, 0);
+    expect(envelopes.map((x) => x.event.id)).toEqual(batch.map((e) => e.id));
+    expect(await publishLiveMany(redis, [])).toEqual([]);
   });
 
   it('keeps a bounded number of keys and entries per topic, all of them expiring', async () => {
