@@ -30,6 +30,8 @@ export const DEFAULT_SDK_RATE_LIMITS: SdkRateLimits = {
 /** How long a resolved key is trusted: a revoked key stops working within this on every instance. */
 const KEY_CACHE_MS = 5_000;
 const KEY_CACHE_MAX = 10_000;
+/** A key in use is looked up again in the background this long before its entry runs out. */
+const KEY_REFRESH_MS = 1_000;
 
 // Every bucket of the request at once, all or nothing: a request refused by one bucket spends
 // none of the others. KEYS: the buckets; ARGV: now (ms), then burst and tokens per ms per bucket.
@@ -75,6 +77,27 @@ const digest = (s: string) => createHash('sha256').update(s).digest('base64url')
 export function registerSdkGuard(app: FastifyInstance, limits: SdkRateLimits) {
   const failures = authFailureLimiter(app, DEFAULT_RATE_LIMITS.authFailures);
   const cache = new Map<string, { key: ResolvedGameKey; until: number }>();
+  // One look-up per key at a time: a busy game's requests that find its entry gone all wait for
+  // the same answer (each used to send its own, hundreds a second at a thousand reports a second).
+  const pending = new Map<string, Promise<ResolvedGameKey | null>>();
+  const lookUp = (k: string, header: string) => {
+    let p = pending.get(k);
+    if (!p) {
+      p = resolveGameKey(app.deps.pool, header)
+        .then((key) => {
+          if (!key) cache.delete(k);
+          else {
+            if (!cache.has(k) && cache.size >= KEY_CACHE_MAX)
+              cache.delete(cache.keys().next().value as string);
+            cache.set(k, { key, until: Date.now() + KEY_CACHE_MS });
+          }
+          return key;
+        })
+        .finally(() => pending.delete(k));
+      pending.set(k, p);
+    }
+    return p;
+  };
   app.decorateRequest('game', null);
 
   app.addHook('onRequest', async (_req, reply) => {
@@ -89,21 +112,25 @@ export function registerSdkGuard(app: FastifyInstance, limits: SdkRateLimits) {
       throw new AppError('unauthenticated', 'send the game key in the X-Game-Key header');
     const k = digest(header);
     const now = Date.now();
-    let hit = cache.get(k);
-    if (!hit || hit.until <= now) {
+    const hit = cache.get(k);
+    let key: ResolvedGameKey | null;
+    if (hit && hit.until > now) {
+      key = hit.key;
+      // Renewed before it runs out, so a key in steady use never makes its requests wait; the
+      // entry answers meanwhile, and a key found revoked is dropped at once.
+      if (hit.until - now <= KEY_REFRESH_MS && !pending.has(k))
+        lookUp(k, header).catch((err) => req.log.warn({ err }, 'game key refresh failed'));
+    } else {
       cache.delete(k);
       await failures.check(req, reply);
-      const key = await resolveGameKey(app.deps.pool, header);
+      key = await lookUp(k, header);
       if (!key) {
         await failures.failed(req, reply);
         throw new AppError('unauthenticated', 'the game key is unknown, revoked or expired');
       }
-      if (cache.size >= KEY_CACHE_MAX) cache.delete(cache.keys().next().value as string);
-      hit = { key, until: now + KEY_CACHE_MS };
-      cache.set(k, hit);
     }
-    req.game = hit.key;
-    if (req.routeOptions.config.access === 'game-server' && hit.key.kind !== 'server')
+    req.game = key;
+    if (req.routeOptions.config.access === 'game-server' && key.kind !== 'server')
       throw new AppError('forbidden', 'this route needs the game server secret, not a client key', {
         details: { reason: 'server_secret_required' },
       });
