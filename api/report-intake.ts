@@ -1,6 +1,5 @@
-import { type GameReport, type ReportItem, reportsFromGame } from '../db/player-reports.js';
+import { acceptGameReports, type GameReport, type ReportItem } from '../db/player-reports.js';
 import type { Pool } from '../db/pool.js';
-import { withTenant } from '../db/tenant.js';
 import { AppError } from '../lib/errors.js';
 
 type Accepted = { report: GameReport; created: boolean };
@@ -18,8 +17,9 @@ const MAX_BATCH = 200;
  * Player reports arrive by the thousand a second in a busy game. Each organization's reports are
  * accepted one transaction at a time: a report that comes while one is committing waits for it
  * and goes into the next, with everything else that came meanwhile (a report alone goes at
- * once, so a quiet game adds no delay). A busy one then costs a few round trips per batch instead
- * of per report, and a caller still hears only once its report is committed.
+ * once, so a quiet game adds no delay). A batch is one statement, its own transaction (one round
+ * trip however many reports: db/player-reports.ts, acceptGameReports), and a caller still hears
+ * only once its report is committed.
  */
 export class ReportIntake {
   private readonly orgs = new Map<string, Waiting[]>();
@@ -53,11 +53,10 @@ export class ReportIntake {
 
   private async run(orgId: string, batch: Waiting[]): Promise<void> {
     try {
-      const results = await withTenant(this.pool, orgId, (tx) =>
-        reportsFromGame(
-          tx,
-          batch.map((w) => w.item),
-        ),
+      const results = await acceptGameReports(
+        this.pool,
+        orgId,
+        batch.map((w) => w.item),
       );
       batch.forEach((w, i) => {
         const r = results[i];

@@ -1,5 +1,9 @@
+import { randomUUID } from 'node:crypto';
+import type pg from 'pg';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { ReportIntake } from '../../api/report-intake.js';
 import { gameReportInput, reportsFromGame } from '../../db/player-reports.js';
+import type { Pool } from '../../db/pool.js';
 import { foldReports } from '../../db/report-fold.js';
 import { withTenant } from '../../db/tenant.js';
 import { setStatus } from '../../db/ticket-status.js';
@@ -197,6 +201,117 @@ describe('player reports: accepted at once, folded into one moderation ticket pe
     const r = await report('p:11', '\udfff\ud800');
     expect(r.statusCode, r.body).toBe(201);
     expect((await report('p:12', '\udfff\ud800')).json().report.ticketId).toBe(r.json().report.ticketId);
+  });
+
+  it('accepts a batch of reports in one round trip that leaves no tenant on the connection', async () => {
+    // Every statement the intake sends, on one connection that the test then looks at.
+    const client = await db.app.connect();
+    const sent: string[] = [];
+    const counted = (q: string | pg.QueryConfig) => sent.push(typeof q === 'string' ? q : q.text);
+    const pool = {
+      query: (q: pg.QueryConfig, values?: unknown[]) => {
+        counted(q);
+        return client.query(q, values);
+      },
+      connect: async () => ({
+        query: (q: pg.QueryConfig, values?: unknown[]) => {
+          counted(q);
+          return client.query(q, values);
+        },
+        release: () => {},
+      }),
+    } as unknown as Pool;
+    try {
+      const intake = new ReportIntake(pool);
+      const item = (reporter: string, reported: string, key?: string) => ({
+        gameId: game.gameId,
+        input: gameReportInput.parse({
+          reporter: { id: reporter, name: reporter },
+          reported: { id: reported, name: reported },
+          reason: 'spam',
+        }),
+        idempotencyKey: key,
+      });
+      // The first goes alone; the two that come while it commits go together.
+      const answers = await Promise.all([
+        intake.accept(org.orgId, item('rt:1', 'cheater:rt')),
+        intake.accept(org.orgId, item('rt:2', 'cheater:rt', 'rt-key')),
+        intake.accept(org.orgId, item('rt:3', 'cheater:rt2')),
+      ]);
+      expect(answers.map((a) => a.created)).toEqual([true, true, true]);
+      expect(new Set(answers.slice(0, 2).map((a) => a.report.ticketId)).size).toBe(1);
+      expect(sent).toHaveLength(2);
+      const left = await client.query<{ org: string; open: boolean }>(
+        `select coalesce(current_setting('app.org_id', true), '') as org,
+                txid_current_if_assigned() is not null as open`,
+      );
+      expect(left.rows[0]).toEqual({ org: '', open: false });
+      const stored = await db.admin.query<{ n: number }>(
+        `select count(*)::int as n from player_reports where org_id = $1 and id = any($2::uuid[])`,
+        [org.orgId, answers.map((a) => a.report.id)],
+      );
+      expect(stored.rows[0]?.n).toBe(3);
+    } finally {
+      client.release();
+    }
+  });
+
+  it('refuses to accept reports for one organization inside a transaction bound to another', async () => {
+    const other = await makeOrg(db.app, 'Reports elsewhere');
+    const call = withTenant(db.app, other.orgId, (tx) =>
+      tx.query(
+        `select * from gm_accept_game_reports($1::uuid, $2::uuid[], $3::text[], $4::text[], $5::uuid[], $6::int[],
+           $7::int[], $8::text[], $9::text[], $10::text[], $11::text[], $12::jsonb[])`,
+        [
+          org.orgId,
+          [game.gameId, game.gameId],
+          ['x:1', 'x:2'],
+          ['X1', 'X2'],
+          [randomUUID()],
+          [1],
+          [2],
+          ['spam'],
+          ...Array<unknown[]>(4).fill([null]),
+        ],
+      ),
+    );
+    await expect(call).rejects.toMatchObject({ code: 'not_found' });
+    const n = await db.admin.query<{ n: number }>(
+      `select count(*)::int as n from player_profiles where org_id = $1 and game_account_id like 'x:%'`,
+      [org.orgId],
+    );
+    expect(n.rows[0]?.n).toBe(0);
+  });
+
+  it("follows a player's latest name, the last one a batch gives", async () => {
+    const item = (reporter: string, name: string, reported: string) => ({
+      gameId: game.gameId,
+      input: gameReportInput.parse({
+        reporter: { id: reporter, name },
+        reported: { id: reported, name: `Suspect ${reported}` },
+        reason: 'griefing',
+      }),
+    });
+    await withTenant(db.app, org.orgId, (tx) =>
+      reportsFromGame(tx, [item('ren:1', 'Old name', 'cheater:ren')]),
+    );
+    const out = await withTenant(db.app, org.orgId, (tx) =>
+      reportsFromGame(tx, [
+        item('ren:1', 'Newer name', 'cheater:ren'),
+        item('ren:2', 'Two', 'cheater:ren'),
+        item('ren:1', 'Newest name', 'cheater:ren2'),
+      ]),
+    );
+    expect(out.map((r) => !(r instanceof AppError) && r.created)).toEqual([true, true, true]);
+    const names = await db.admin.query<{ game_account_id: string; display_name: string }>(
+      `select game_account_id, display_name from player_profiles
+        where org_id = $1 and game_account_id like 'ren:%' order by 1`,
+      [org.orgId],
+    );
+    expect(names.rows).toEqual([
+      { game_account_id: 'ren:1', display_name: 'Newest name' },
+      { game_account_id: 'ren:2', display_name: 'Two' },
+    ]);
   });
 
   it('is folded by the workers for every organization with reports waiting', async () => {

@@ -92,6 +92,12 @@ function argumentSets(types: readonly string[]): unknown[][] {
       case 'text[]':
         options = [['x']];
         break;
+      case 'integer[]':
+        options = [[1]];
+        break;
+      case 'jsonb[]':
+        options = [[{}]];
+        break;
       case 'bytea':
         options = [Buffer.alloc(32)];
         break;
