@@ -2,12 +2,19 @@ import type pg from 'pg';
 import { mapDbError } from './errors.js';
 import type { Pool } from './pool.js';
 
-export interface TransactionOptions {
+export interface TransactionOptions<T = unknown> {
   /**
    * The statement that opens the transaction. `withTenant` passes `begin; select set_config(...)`
-   * so opening and setting the tenant stay one round trip.
+   * so opening and setting the tenant stay one round trip; what it returns is `fn`'s second
+   * argument (the relay's claim rides on it).
    */
   begin?: string;
+  /**
+   * Statements sent with COMMIT, in the same round trip, built from what `fn` returned (the
+   * relay's mark). Values are inlined, so only checked numbers and uuids; if they fail, nothing
+   * commits and the call rejects like a failed `fn`.
+   */
+  beforeCommit?: (result: T) => string | undefined;
 }
 
 /**
@@ -23,8 +30,8 @@ export interface TransactionOptions {
  */
 export async function withTransaction<T>(
   pool: Pool,
-  fn: (client: pg.PoolClient) => Promise<T>,
-  opts: TransactionOptions = {},
+  fn: (client: pg.PoolClient, opened: pg.QueryResult | pg.QueryResult[]) => Promise<T>,
+  opts: TransactionOptions<T> = {},
 ): Promise<T> {
   let client: pg.PoolClient;
   try {
@@ -34,9 +41,10 @@ export async function withTransaction<T>(
   }
   let broken = false;
   try {
-    await client.query(opts.begin ?? 'begin');
-    const result = await fn(client);
-    await client.query('commit');
+    const opened = (await client.query(opts.begin ?? 'begin')) as pg.QueryResult | pg.QueryResult[];
+    const result = await fn(client, opened);
+    const last = opts.beforeCommit?.(result);
+    await client.query(last ? `${last}; commit` : 'commit');
     return result;
   } catch (err) {
     await client.query('rollback').catch(() => {

@@ -1,18 +1,14 @@
 import type { Redis } from 'ioredis';
 import type pg from 'pg';
 import {
-  blockedByEarlier,
-  claimOutbox,
-  markRelayed,
   type OrgFeatures,
   type OutboxRow,
   orgFeatures,
-  readOutbox,
   relayedBetween,
+  relayOutboxBatch,
 } from '../db/outbox.js';
 import type { Pool } from '../db/pool.js';
-import { withTransaction } from '../db/transaction.js';
-import { type LiveEvent, publishLive } from '../lib/live.js';
+import { type LiveEvent, publishLiveMany } from '../lib/live.js';
 import type { Logger } from '../lib/logger.js';
 import { counter, gauge, histogram } from '../lib/metrics.js';
 import { failSpan, SpanKind, startLinkedSpan } from '../lib/trace-context.js';
@@ -28,10 +24,14 @@ import type { Queues } from './queues.js';
  * publishes nothing twice.
  *
  * Woken by LISTEN gm_outbox (one notification per committing transaction), with polling as the
- * fallback for a lost notification or a dropped LISTEN connection.
+ * fallback for a lost notification or a dropped LISTEN connection. A batch costs three round trips
+ * to Postgres (begin with the claim, the read, the mark with the commit: `relayOutboxBatch`) and
+ * one to Redis, whatever its size. The pool it is given should be its own (workers/runtime.ts
+ * makes one), so a batch never waits for a connection behind job processors or requests.
  */
 
 export interface RelayOptions {
+  /** The relay's own: the LISTEN connection and one batch at a time (2 connections). */
   pool: Pool;
   /** Publishes and enqueues; should fail fast while Redis is away (a producer connection). */
   redis: Redis;
@@ -65,6 +65,9 @@ const relayLag = histogram(
 );
 const pending = gauge('gamemod_outbox_unrelayed', 'Unrelayed outbox rows seen in the last claim');
 
+/** The most one claim takes (gm_claim_outbox's cap): a relay behind claims this many at a time. */
+const MAX_BATCH = 1_000;
+
 /** How long one batch may take to publish and enqueue before it is rolled back and retried. */
 const PUSH_TIMEOUT_MS = 5_000;
 
@@ -82,6 +85,7 @@ function toLiveEvent(row: OutboxRow): LiveEvent {
 
 export class OutboxRelay {
   private readonly batchSize: number;
+  private claimSize: number;
   private readonly pollMs: number;
   private readonly lookbackMs: number;
   private readonly liveLookbackMs: number;
@@ -96,12 +100,15 @@ export class OutboxRelay {
 
   constructor(private readonly opts: RelayOptions) {
     this.batchSize = opts.batchSize ?? 200;
+    this.claimSize = this.batchSize;
     this.pollMs = opts.pollMs ?? 1_000;
     this.lookbackMs = opts.lookbackMs ?? 30_000;
     this.liveLookbackMs = Math.min(opts.liveLookbackMs ?? 5_000, this.lookbackMs);
     if (opts.redis.status === 'ready') this.everReady = true;
     opts.redis.on('ready', () => {
       this.everReady = true;
+      // Back from an outage: catch up now rather than at the next poll.
+      this.notify();
     });
     opts.redis.on('close', () => this.markOutage());
   }
@@ -185,39 +192,28 @@ export class OutboxRelay {
         await this.sleep(Math.min(100 * 2 ** this.consecutiveErrors, 2_000));
         continue;
       }
-      if (n < this.batchSize) await this.sleep(this.pollMs);
+      // Behind (a full batch): claim more at once, so the fixed cost of a batch (its round trips)
+      // is shared by more rows until the backlog is gone.
+      if (n < this.claimSize) {
+        this.claimSize = this.batchSize;
+        await this.sleep(this.pollMs);
+      } else {
+        this.claimSize = Math.min(this.batchSize * 5, Math.max(MAX_BATCH, this.batchSize));
+      }
     }
   }
 
-  /** Relays one batch; returns how many rows it claimed. */
+  /** Relays one batch; returns how many rows it relayed. */
   async relayBatch(): Promise<number> {
-    // Round trips as before the helper: begin, claim, blocked, read, features, mark, commit.
-    const rows = await withTransaction(this.opts.pool, async (client) => {
-      const claimed = await claimOutbox(client, this.batchSize);
-      pending.set(claimed.length);
-      // An org's rows behind an earlier one another relay holds wait for a later batch, so each
-      // org's events go out in outbox order however many relays run.
-      const blocked = await blockedByEarlier(
-        client,
-        claimed.map((r) => r.id),
-      );
-      const refs = claimed.filter((r) => !blocked.has(r.id));
-      if (refs.length === 0) return [];
-      // The claim names rows only; their events are read with each organization's tenant set.
-      const read = await readOutbox(client, refs);
-      await this.push(
-        read,
-        await orgFeatures(
-          client,
-          read.map((r) => r.orgId),
-        ),
-      );
-      await markRelayed(
-        client,
-        read.map((r) => r.id),
-      );
-      return read;
-    });
+    // Three round trips to Postgres and one to Redis (db/outbox.ts has the statements).
+    const { claimed, rows } = await relayOutboxBatch(
+      this.opts.pool,
+      this.claimSize,
+      async (read, features) => {
+        await this.push(read, features);
+      },
+    );
+    pending.set(claimed);
     if (rows.length === 0) return 0;
     const now = Date.now();
     for (const r of rows) relayLag.observe((now - new Date(r.createdAt).getTime()) / 1000);
@@ -226,7 +222,8 @@ export class OutboxRelay {
   }
 
   /**
-   * Publishes and enqueues; commands on one connection run in order, so topics stay in id order.
+   * Publishes and enqueues, each as one pipeline on the one connection, so a batch is one round
+   * trip to Redis; commands on one connection run in order, so topics stay in id order.
    * Bounded in time: a client library waiting for a connection that died mid-batch must not keep
    * the transaction (and its row locks) open. What it sends late is deduped like any retry.
    */
@@ -245,14 +242,16 @@ export class OutboxRelay {
       }),
     );
     const work = (async () => {
-      await Promise.all(publish.map((r) => publishLive(redis, toLiveEvent(r))));
       const jobs = rows.flatMap((r, i) =>
         impliedJobs(r, features.get(r.orgId) ?? ALL_FEATURES).map((j) => ({
           ...j,
           traceparent: traced[i]?.traceparent ?? null,
         })),
       );
-      if (jobs.length) await queues.enqueueMany(jobs);
+      await Promise.all([
+        publishLiveMany(redis, publish.map(toLiveEvent)),
+        jobs.length ? queues.enqueueMany(jobs) : undefined,
+      ]);
     })();
     let timer: NodeJS.Timeout | undefined;
     const timeout = new Promise<never>((_, reject) => {

@@ -335,6 +335,61 @@ describe('outbox relay', () => {
     await until(async () => (await unrelayed(org.orgId)) === 0, 3_000);
   });
 
+  it('relays a batch in three round trips to Postgres and one exchange with Redis, whatever its size', async () => {
+    const org = await makeOrg(db.app);
+    // Every event implies a job (a fan-out to the subscription), as most do.
+    await withTenant(db.app, org.orgId, (tx) =>
+      createSubscription(
+        tx,
+        { url: 'https://hooks.example/rt', eventTypes: ['ticket.created'] },
+        org.owner,
+        box,
+      ),
+    );
+    const pool = createPool({ url: db.appUrl, max: 2, statementTimeoutMs: 10_000, connectTimeoutMs: 30_000 });
+    const statements: string[] = [];
+    pool.on('connect', (client) => {
+      const query = client.query.bind(client) as (...args: unknown[]) => unknown;
+      (client as { query: unknown }).query = (...args: unknown[]) => {
+        const text = typeof args[0] === 'string' ? args[0] : (args[0] as { text: string }).text;
+        if (!/^listen /.test(text)) statements.push(text.replace(/\s+/g, ' ').slice(0, 60));
+        return query(...args);
+      };
+    });
+    const producer = createRedis(inject('services').redisUrl, 'producer', 'test-relay-rt');
+    producer.on('error', () => {});
+    await producer.connect();
+    const queues = createQueues(producer, uniquePrefix());
+    const relay = new OutboxRelay({ pool, redis: producer, queues, logger, pollMs: 60_000 });
+    cleanups.push(async () => {
+      await relay.stop();
+      await queues.close();
+      producer.disconnect();
+      await pool.end();
+    });
+    relay.start();
+    await until(async () => statements.length >= 2); // the first (empty) batch: claim, commit
+    await new Promise((r) => setTimeout(r, 200));
+    const socket = producer.stream as unknown as { write: (...args: unknown[]) => boolean };
+    const write = socket.write.bind(socket);
+    let writes = 0;
+    socket.write = (...args: unknown[]) => {
+      writes++;
+      return write(...args);
+    };
+    statements.length = 0;
+    // 50 events in one transaction: one notification, one batch.
+    await withTenant(db.app, org.orgId, async (tx) => {
+      for (let i = 0; i < 50; i++) await openTicket(tx, { subject: `Batch ${i}`, origin: 'api' }, org.owner);
+    });
+    await until(async () => (await unrelayed(org.orgId)) === 0);
+    await new Promise((r) => setTimeout(r, 200));
+    // begin + claim; the rows with the check for earlier ones and the features; mark + commit.
+    expect(statements).toHaveLength(3);
+    // The live publishes and the job adds, each one pipeline (not a command per event).
+    expect(writes).toBeLessThanOrEqual(3);
+  });
+
   it('prunes relayed rows past the retention period only', async () => {
     const org = await makeOrg(db.app);
     await withTenant(db.app, org.orgId, async (tx) => {
