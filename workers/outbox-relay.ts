@@ -13,7 +13,8 @@ import type { Logger } from '../lib/logger.js';
 import { counter, gauge, histogram } from '../lib/metrics.js';
 import { failSpan, SpanKind, startLinkedSpan } from '../lib/trace-context.js';
 import { ALL_FEATURES, impliedJobs } from './event-jobs.js';
-import type { Queues } from './queues.js';
+import { JOBS } from './jobs.js';
+import type { PlannedJob, Queues } from './queues.js';
 
 /**
  * The outbox relay: the only bridge from committed changes to Redis. In one transaction it
@@ -65,6 +66,12 @@ const relayLag = histogram(
 );
 const pending = gauge('gamemod_outbox_unrelayed', 'Unrelayed outbox rows seen in the last claim');
 
+/** Rows per page of the look-back after an outage (the most its database function returns). */
+const LOOKBACK_PAGE = 1_000;
+
+/** Rows per page of the look-back's jobs-only part, taken between batches. */
+const LATER_PAGE = 250;
+
 /** The most one claim takes (gm_claim_outbox's cap): a relay behind claims this many at a time. */
 const MAX_BATCH = 1_000;
 
@@ -95,6 +102,8 @@ export class OutboxRelay {
   private woken = false;
   private listener: pg.PoolClient | undefined;
   private outageSince: number | undefined;
+  /** The part of the look-back after an outage left for when the relay has caught up. */
+  private later: { since: Date; until: Date; after: number } | undefined;
   private consecutiveErrors = 0;
   private everReady = false;
 
@@ -196,7 +205,15 @@ export class OutboxRelay {
       // is shared by more rows until the backlog is gone.
       if (n < this.claimSize) {
         this.claimSize = this.batchSize;
-        await this.sleep(this.pollMs);
+        let more = false;
+        try {
+          more = await this.lookBackLater();
+        } catch (err) {
+          // Kept for the next try; a Redis that failed again starts a new catch-up anyway.
+          this.opts.logger.warn({ err: (err as Error).message }, 'look-back of jobs failed; will retry');
+          this.markOutage();
+        }
+        if (!more) await this.sleep(this.pollMs);
       } else {
         this.claimSize = Math.min(this.batchSize * 5, Math.max(MAX_BATCH, this.batchSize));
       }
@@ -231,6 +248,8 @@ export class OutboxRelay {
     rows: readonly OutboxRow[],
     features: Map<string, OrgFeatures>,
     publish: readonly OutboxRow[] = rows,
+    /** The look-back: enqueue only jobs Redis no longer has (what an add would do, checked cheaply). */
+    onlyMissing = false,
   ): Promise<void> {
     const { redis, queues } = this.opts;
     // A span per traced event, in the trace of the request that wrote it; its jobs carry the
@@ -242,12 +261,13 @@ export class OutboxRelay {
       }),
     );
     const work = (async () => {
-      const jobs = rows.flatMap((r, i) =>
+      const planned = rows.flatMap((r, i) =>
         impliedJobs(r, features.get(r.orgId) ?? ALL_FEATURES).map((j) => ({
           ...j,
           traceparent: traced[i]?.traceparent ?? null,
         })),
       );
+      const jobs = onlyMissing ? await this.missing(planned) : planned;
       await Promise.all([
         publishLiveMany(redis, publish.map(toLiveEvent)),
         jobs.length ? queues.enqueueMany(jobs) : undefined,
@@ -273,36 +293,104 @@ export class OutboxRelay {
   }
 
   /**
+   * The jobs whose key Redis does not hold (one pipelined EXISTS each): adding a job whose id
+   * exists is a no-op, and BullMQ's add checks for the same key, but builds and sends the whole
+   * job first. The look-back after an outage re-adds thousands of jobs that nearly all exist.
+   */
+  private async missing(jobs: PlannedJob[]): Promise<PlannedJob[]> {
+    if (!jobs.length) return jobs;
+    const pipeline = this.opts.redis.pipeline();
+    for (const j of jobs) pipeline.exists(this.opts.queues.get(JOBS[j.name].queue).toKey(j.opts.jobId));
+    const replies = (await pipeline.exec()) ?? [];
+    return jobs.filter((_, i) => {
+      const [err, n] = replies[i] ?? [new Error('no reply')];
+      if (err) throw err;
+      return n === 0;
+    });
+  }
+
+  /**
    * After an outage, pushes again what was relayed shortly before it: publishes are deduped on
    * the event id, jobs on their ids, and processors are idempotent, so this only fills in what
-   * Redis lost.
+   * Redis lost. Only what was relayed shortly before the outage began (plus a little for clock
+   * skew between this host and the database, whose time relayed_at is): the database serves at
+   * most ten minutes of it across tenants.
+   *
+   * The live events (the last few seconds) go before anything new, or a topic would get a lost
+   * event after later ones. The jobs of the rest of the look-back have no order to keep: they are
+   * looked at once the relay has caught up with what waited during the outage (`lookBackLater`),
+   * so the backlog is not held up behind a check that nearly always finds every job there.
    */
   private async catchUpAfterOutage(): Promise<void> {
-    // Only what was relayed shortly before the outage began (plus a little for clock skew between
-    // this host and the database, whose time relayed_at is): the database serves at most ten
-    // minutes of it across tenants.
     const began = this.outageSince ?? Date.now();
-    const since = new Date(began - this.lookbackMs);
-    const liveSince = began - this.liveLookbackMs;
-    const until = new Date(began + 5_000);
+    const liveSince = new Date(began - this.liveLookbackMs);
+    const total = await this.lookBack(liveSince, new Date(began + 5_000), liveSince.getTime());
+    const since = new Date(
+      Math.min(began - this.lookbackMs, this.later?.since.getTime() ?? Number.POSITIVE_INFINITY),
+    );
+    this.later = { since, until: liveSince, after: 0 };
+    this.outageSince = undefined;
+    this.opts.logger.info(
+      { replayed: total, since: liveSince },
+      'Redis is back; re-pushed recently relayed events',
+    );
+  }
+
+  /**
+   * One page of the rest of the look-back (its jobs only), taken whenever the relay has caught
+   * up: small pages between batches, so new events never wait long behind it. Returns whether
+   * pages remain.
+   */
+  private async lookBackLater(): Promise<boolean> {
+    const later = this.later;
+    if (!later) return false;
+    const { rows, last } = await this.lookBackPage(
+      later.since,
+      later.until,
+      later.after,
+      Number.POSITIVE_INFINITY,
+      LATER_PAGE,
+    );
+    if (this.later !== later) return true;
+    if (rows < LATER_PAGE) {
+      this.later = undefined;
+      this.opts.logger.info({ since: later.since }, 'Redis is back; re-enqueued the jobs it had lost');
+      return false;
+    }
+    later.after = last;
+    return true;
+  }
+
+  /** Pushes again rows relayed in [since, until]: their jobs Redis lacks, their live events from `liveFrom`. */
+  private async lookBack(since: Date, until: Date, liveFrom: number): Promise<number> {
     let after = 0;
     let total = 0;
     for (;;) {
-      const rows = await relayedBetween(this.opts.pool, since, until, after, 500);
-      if (!rows.length) break;
-      await this.push(
-        rows,
-        await orgFeatures(
-          this.opts.pool,
-          rows.map((r) => r.orgId),
-        ),
-        rows.filter((r) => (r.relayedAt ? new Date(r.relayedAt).getTime() >= liveSince : false)),
-      );
-      total += rows.length;
-      after = rows.at(-1)?.id ?? after;
-      if (rows.length < 500) break;
+      const { rows, last } = await this.lookBackPage(since, until, after, liveFrom, LOOKBACK_PAGE);
+      total += rows;
+      after = last;
+      if (rows < LOOKBACK_PAGE) return total;
     }
-    this.outageSince = undefined;
-    this.opts.logger.info({ replayed: total, since }, 'Redis is back; re-pushed recently relayed events');
+  }
+
+  private async lookBackPage(
+    since: Date,
+    until: Date,
+    after: number,
+    liveFrom: number,
+    size: number,
+  ): Promise<{ rows: number; last: number }> {
+    const rows = await relayedBetween(this.opts.pool, since, until, after, size);
+    if (!rows.length) return { rows: 0, last: after };
+    await this.push(
+      rows,
+      await orgFeatures(
+        this.opts.pool,
+        rows.map((r) => r.orgId),
+      ),
+      rows.filter((r) => (r.relayedAt ? new Date(r.relayedAt).getTime() >= liveFrom : false)),
+      true,
+    );
+    return { rows: rows.length, last: rows.at(-1)?.id ?? after };
   }
 }
