@@ -156,7 +156,7 @@ export async function playerFiles(
 export interface ErasureResult {
   playerId: string;
   counts: Record<string, number>;
-  /** Stored objects whose rows are gone: the caller deletes them once this commits. */
+  /** Stored objects whose rows are gone, queued for the workers to delete (storage_erasures). */
   storageKeys: string[];
 }
 
@@ -165,7 +165,8 @@ export interface ErasureResult {
  * exports are deleted; the tickets they opened are kept anonymised (as retention does) with every
  * message in them blanked, notes deleted; their messages elsewhere are blanked; reports by or
  * about them lose their text; history and audit rows keep what happened but not what was said.
- * Discord messages the bot posted for them are queued for deletion there (discord_erasures).
+ * Discord messages the bot posted for them are queued for deletion there (discord_erasures), and
+ * their stored objects for deletion from storage (storage_erasures), both by the workers.
  * The profile stays as a tombstone (`erased_at`, no personal data) so tickets keep a requester,
  * and the erase is audited with its counts. Erasing twice answers `conflict`.
  */
@@ -271,6 +272,13 @@ export async function erasePlayer(tx: Tx, playerId: string, actor: Actor): Promi
     playerId,
     tickets.rows.map((t) => t.id),
   ]);
+  const keys = row.keys ?? [];
+  // Deleted from storage by the workers' privacy sweep, queued here so the commit can't lose them.
+  await tx.query(
+    `insert into storage_erasures (org_id, storage_key) select $1::uuid, k from unnest($2::text[]) k
+     on conflict (org_id, storage_key) do nothing`,
+    [tx.orgId, keys],
+  );
   const counts = { ...row.counts, historyEntries: scrub.rows[0]?.n ?? 0 };
   // The tombstone: written after the scrub, which would otherwise empty it too.
   await recordChange(tx, actor, {
@@ -278,7 +286,7 @@ export async function erasePlayer(tx: Tx, playerId: string, actor: Actor): Promi
     target: { type: 'player', id: playerId },
     data: { counts },
   });
-  return { playerId, counts, storageKeys: row.keys ?? [] };
+  return { playerId, counts, storageKeys: keys };
 }
 
 /**
@@ -334,7 +342,41 @@ export async function settleDiscordErasure(
   );
 }
 
-/** Organizations with exports to build or Discord messages to delete (ids only, across tenants). */
+/** Stored objects of erased players waiting to be deleted, locked for the sweep that takes them. */
+export async function pendingStorageErasures(
+  tx: Tx,
+  limit = 200,
+): Promise<Array<{ id: string; storageKey: string; attempts: number }>> {
+  const r = await tx.query<{ id: string; storageKey: string; attempts: number }>(
+    `select id, storage_key as "storageKey", attempts from storage_erasures
+      where org_id = $1::uuid and status = 'pending' order by created_at limit $2::int for update skip locked`,
+    [tx.orgId, limit],
+  );
+  return r.rows;
+}
+
+/** A deletion done, or failed: retried by a later sweep, or given up (`final`) with its error kept. */
+export async function settleStorageErasure(
+  tx: Tx,
+  id: string,
+  outcome: 'deleted' | { error: string; final: boolean },
+): Promise<void> {
+  const failed = outcome === 'deleted' ? null : outcome;
+  await tx.query(
+    `update storage_erasures set attempts = attempts + 1,
+            status = coalesce($3::text, status), error = $4::text,
+            done_at = case when $3::text is null then null else now() end
+      where org_id = $1::uuid and id = $2::uuid`,
+    [
+      tx.orgId,
+      id,
+      failed ? (failed.final ? 'failed' : null) : 'deleted',
+      failed ? failed.error.slice(0, 500) : null,
+    ],
+  );
+}
+
+/** Organizations with exports to build, Discord messages or stored files to delete (ids only, across tenants). */
 export async function* orgsWithPrivacyWork(pool: Pool, page = 500): AsyncGenerator<string> {
   let after: string | null = null;
   for (;;) {

@@ -6,9 +6,11 @@ import {
   finishPlayerExport,
   orgsWithPrivacyWork,
   pendingDiscordErasures,
+  pendingStorageErasures,
   playerDossier,
   playerFiles,
   settleDiscordErasure,
+  settleStorageErasure,
 } from '../db/player-privacy.js';
 import { withTenant } from '../db/tenant.js';
 import { deleteMessage } from '../lib/discord/rest.js';
@@ -16,7 +18,7 @@ import type { Storage } from '../lib/storage/index.js';
 import type { WorkerDeps } from './deps.js';
 import { tarEntries } from './tar.js';
 
-/** How often the sweep looks for exports to build and Discord messages to delete. */
+/** How often the sweep looks for exports to build, and Discord messages and stored files to delete. */
 export const PRIVACY_SWEEP_EVERY_MS = 30_000;
 /** Attempts before an export is marked failed or a Discord deletion given up. */
 export const PRIVACY_ATTEMPTS = 5;
@@ -64,11 +66,11 @@ const discordCode = (err: unknown) => (err instanceof DiscordAPIError ? Number(e
 const GONE = new Set([10003, 10008]);
 const REFUSED = new Set([50001, 50013]);
 
-/** One organization's pending privacy work: exports first (a person waits on them), then Discord. */
+/** One organization's pending privacy work: exports first (a person waits on them), then stored files, then Discord. */
 export async function privacyWorkForOrg(
   deps: WorkerDeps,
   orgId: string,
-): Promise<{ exports: number; discord: number }> {
+): Promise<{ exports: number; discord: number; files: number }> {
   let exports = 0;
   let discord = 0;
   const claimed = await withTenant(deps.pool, orgId, (tx) => claimPendingExports(tx));
@@ -89,7 +91,8 @@ export async function privacyWorkForOrg(
       exports++;
     }
   }
-  if (!deps.discord) return { exports, discord };
+  const files = await eraseStoredFiles(deps, orgId);
+  if (!deps.discord) return { exports, discord, files };
   const rest = deps.discord;
   // Locked for the length of the batch: a second sweep skips these rows instead of deleting twice.
   await withTenant(deps.pool, orgId, async (tx) => {
@@ -109,18 +112,49 @@ export async function privacyWorkForOrg(
       }
     }
   });
-  return { exports, discord };
+  return { exports, discord, files };
+}
+
+/**
+ * Deletes the stored objects of erased players (queued by the erase's transaction). Locked for
+ * the batch, retried on a later sweep when storage fails, given up after PRIVACY_ATTEMPTS with the
+ * error kept for an operator; a delete of an object already gone succeeds.
+ */
+async function eraseStoredFiles(deps: WorkerDeps, orgId: string): Promise<number> {
+  const storage = deps.storage;
+  if (!storage) return 0;
+  return withTenant(deps.pool, orgId, async (tx) => {
+    let n = 0;
+    for (const e of await pendingStorageErasures(tx)) {
+      try {
+        await storage.delete(e.storageKey);
+        await settleStorageErasure(tx, e.id, 'deleted');
+        n++;
+      } catch (err) {
+        const message = (err as Error).message;
+        deps.logger.warn(
+          { orgId, key: e.storageKey, err: message },
+          'erase could not delete a stored object',
+        );
+        await settleStorageErasure(tx, e.id, { error: message, final: e.attempts + 1 >= PRIVACY_ATTEMPTS });
+      }
+    }
+    return n;
+  });
 }
 
 /** The scheduled sweep over the organizations that have privacy work waiting. */
-export async function privacySweep(deps: WorkerDeps): Promise<{ exports: number; discord: number }> {
-  const total = { exports: 0, discord: 0 };
+export async function privacySweep(
+  deps: WorkerDeps,
+): Promise<{ exports: number; discord: number; files: number }> {
+  const total = { exports: 0, discord: 0, files: 0 };
   for await (const orgId of orgsWithPrivacyWork(deps.pool)) {
     if (deps.shutdown?.aborted) break;
     const n = await privacyWorkForOrg(deps, orgId);
     total.exports += n.exports;
     total.discord += n.discord;
+    total.files += n.files;
   }
-  if (total.exports || total.discord) deps.logger.info(total, 'privacy work done');
+  if (total.exports || total.discord || total.files) deps.logger.info(total, 'privacy work done');
   return total;
 }

@@ -139,13 +139,8 @@ export const privacyRoutes: FastifyPluginAsyncZod = async (app) => {
       },
     },
     async (req) => {
+      // Stored files are deleted by the workers (storage_erasures), queued in this transaction.
       const r = await req.inOrg((tx) => erasePlayer(tx, req.params.playerId, actorOf(req)));
-      // After commit: a failed delete leaves an unreferenced object, never a row without its file.
-      for (const key of r.storageKeys) {
-        await app.storage.delete(key).catch((err: Error) => {
-          req.log.warn({ key, err: err.message }, 'erase could not delete a stored object');
-        });
-      }
       return { playerId: r.playerId, counts: r.counts };
     },
   );

@@ -61,16 +61,13 @@ export const eraseCommand = {
 
 Deletes the player's identities, sessions, mail, files and exports, blanks their tickets'
 conversations and reports, scrubs history and audit text, and queues the Discord messages the
-bot posted for them for deletion (the workers' privacy sweep deletes them). Prints the counts.`,
+bot posted for them and their stored files for deletion (the workers' privacy sweep deletes
+them). Prints the counts.`,
   async run(argv: string[], cli: Cli): Promise<void> {
     const { orgId, playerId, values } = ids(argv, 'erase');
     if (!values.yes) throw new CliError('an erase cannot be undone: add --yes');
-    const storage = createStorage(loadConfig().storage);
     await withDatabase(async (pool) => {
       const r = await withTenant(pool, orgId, (tx) => erasePlayer(tx, playerId, CLI_ACTOR));
-      for (const key of r.storageKeys) {
-        await storage.delete(key).catch((err: Error) => cli.say(`could not delete ${key}: ${err.message}`));
-      }
       cli.print(JSON.stringify(r.counts));
     });
   },

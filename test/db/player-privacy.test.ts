@@ -101,7 +101,9 @@ async function tracedPlayer(org: OrgFixture, marker: string) {
         filename: `${marker}.png`,
         contentType: 'image/png',
         sizeBytes: 3,
-        storageKey: `${org.orgId}/${marker}.png`,
+        // Keys are made of ids, as the API and workers make them (never of a name the player
+        // gave): the erase queues them for the workers to delete (storage_erasures).
+        storageKey: `orgs/${org.orgId}/attachments/${org.orgId.slice(0, 8)}-${marker.length}`,
         origin: 'game',
       },
       player,
@@ -195,7 +197,11 @@ describe('player erase', () => {
       attachments: 1,
       discordMessages: 1,
     });
-    expect(result.storageKeys).toEqual([`${org.orgId}/Vexmarrow.png`]);
+    expect(result.storageKeys).toEqual([`orgs/${org.orgId}/attachments/${org.orgId.slice(0, 8)}-9`]);
+    const files = await db.admin.query('select storage_key from storage_erasures where org_id = $1', [
+      org.orgId,
+    ]);
+    expect(files.rows.map((r) => r.storage_key)).toEqual(result.storageKeys);
 
     expect(await findAnywhere(needles)).toEqual([]);
     // The tombstone: the profile stays without personal data, its tickets keep their requester.

@@ -137,3 +137,51 @@ describe('erasing in Discord', () => {
     expect(row.rows).toEqual([{ status: 'deleted' }]);
   });
 });
+
+describe('erasing stored files', () => {
+  it('queues the erased player’s files in the erase’s transaction and the sweep deletes them, once', async () => {
+    const w = await setup();
+    const key = `${w.org.orgId}/shot.png`;
+    await withTenant(db.app, w.org.orgId, (tx) => erasePlayer(tx, w.playerId, w.org.owner));
+    // Committed with the erase, deleted by the workers: a crash in between loses nothing.
+    const queued = await db.admin.query(
+      'select storage_key, status from storage_erasures where org_id = $1',
+      [w.org.orgId],
+    );
+    expect(queued.rows).toEqual([{ storage_key: key, status: 'pending' }]);
+    expect(await storage.exists(key)).toBe(true);
+    expect((await privacySweep(env.deps)).files).toBe(1);
+    expect(await storage.exists(key)).toBe(false);
+    const done = await db.admin.query('select status, done_at from storage_erasures where org_id = $1', [
+      w.org.orgId,
+    ]);
+    expect(done.rows).toEqual([{ status: 'deleted', done_at: expect.any(Date) }]);
+    expect((await privacySweep(env.deps)).files).toBe(0);
+  });
+
+  it('retries a delete storage refused, and gives up after the attempts with the error kept', async () => {
+    const w = await setup();
+    await withTenant(db.app, w.org.orgId, (tx) => erasePlayer(tx, w.playerId, w.org.owner));
+    const real = env.deps.storage;
+    env.deps.storage = Object.assign(Object.create(storage), {
+      delete: async () => {
+        throw new Error('storage is down');
+      },
+    });
+    try {
+      await privacySweep(env.deps);
+      const once = await db.admin.query(
+        'select status, attempts, error from storage_erasures where org_id = $1',
+        [w.org.orgId],
+      );
+      expect(once.rows).toEqual([{ status: 'pending', attempts: 1, error: 'storage is down' }]);
+      for (let i = 0; i < 4; i++) await privacySweep(env.deps);
+      const last = await db.admin.query('select status, attempts from storage_erasures where org_id = $1', [
+        w.org.orgId,
+      ]);
+      expect(last.rows).toEqual([{ status: 'failed', attempts: 5 }]);
+    } finally {
+      env.deps.storage = real;
+    }
+  });
+});
