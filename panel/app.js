@@ -67,6 +67,7 @@ function Header({ session, org, onSignedOut }) {
       ><span class="visually-hidden">${connected ? 'Live updates on' : 'Live updates reconnecting'}</span></span
     >
     <span class="spacer"></span>
+    ${org ? html`<a class="button" href=${`/o/${org.id}/conversations`}>Conversations</a>` : null}
     ${org && analytics ? html`<a class="button" href=${`/o/${org.id}/analytics`}>Analytics</a>` : null}
     ${org ? html`<a class="button" href=${`/o/${org.id}/settings`}>Settings</a>` : null}
     ${org ? html`<${NotificationBell} key=${org.id} orgId=${org.id} userId=${session.user.id} />` : null}
@@ -133,6 +134,23 @@ function LazySettings(props) {
     return html`<main class="center" id="main"><p class="error" role="alert">Settings could not be loaded: ${error}</p></main>`;
   if (!mod) return html`<main class="center" id="main"><p role="status">Loading settings…</p></main>`;
   return html`<${mod.Settings} ...${props} />`;
+}
+
+/**
+ * Conversations (mirrored Discord channels, staff rooms, player DMs), loaded on first visit: the
+ * inbox's first load does not carry it.
+ * @param {{ org: Org, channelId: string | undefined }} props
+ */
+function LazyConversations(props) {
+  const [mod, setMod] = useState(/** @type {typeof import('./conversations.js') | null} */ (null));
+  const [error, setError] = useState('');
+  useEffect(() => {
+    import('./conversations.js').then(setMod, (err) => setError(describeError(err)));
+  }, []);
+  if (error)
+    return html`<main class="center" id="main"><p class="error" role="alert">Conversations could not be loaded: ${error}</p></main>`;
+  if (!mod) return html`<main class="center" id="main"><p role="status">Loading conversations…</p></main>`;
+  return html`<${mod.ConversationsPage} ...${props} />`;
 }
 
 /**
@@ -221,7 +239,7 @@ function App() {
   }
 
   const m = loc.path.match(
-    /^\/o\/([0-9a-f-]{36})(?:\/t\/([0-9a-f-]{36})|\/(settings)(?:\/([a-z-]+))?|\/(analytics))?\/?$/,
+    /^\/o\/([0-9a-f-]{36})(?:\/t\/([0-9a-f-]{36})|\/(settings)(?:\/([a-z-]+))?|\/(analytics)|\/(conversations)(?:\/([0-9a-f-]{36}))?)?\/?$/,
   );
   const org = m ? (session.orgs.find((o) => o.id === m[1]) ?? null) : defaultOrg(session);
   if (!m && loc.path === '/' && org) {
@@ -248,6 +266,7 @@ function App() {
     </main>`;
   else if (m?.[3])
     page = html`<${LazySettings} key=${org.id} org=${org} me=${session.user} section=${m[4]} mfa=${session.mfa} />`;
+  else if (m?.[6]) page = html`<${LazyConversations} key=${org.id} org=${org} channelId=${m[7]} />`;
   else if (m?.[5]) page = html`<${LazyAnalytics} key=${org.id} org=${org} search=${loc.search} />`;
   else if (m?.[2]) page = html`<${TicketView} key=${m[2]} org=${org} ticketId=${m[2]} me=${session.user} />`;
   else page = html`<${Inbox} key=${org.id} org=${org} me=${session.user} search=${loc.search} />`;
