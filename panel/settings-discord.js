@@ -4,6 +4,7 @@ import { api } from './api.js';
 import { ConfirmButton, ErrorFor, invalid, SecretOnce, useForm, useLoad, when } from './forms.js';
 import { html } from './html.js';
 import { CategoryTargets } from './settings-discord-categories.js';
+import { DiscordMirrors } from './settings-discord-mirrors.js';
 
 /**
  * @typedef {{ guildId: string, name: string, settings: Record<string, any>, linkedAt: string }} Guild
@@ -26,7 +27,8 @@ const LIMITS = /** @type {const} */ ([
 /**
  * The Discord servers linked to the org: a one-time code to link another (pasted into the bot's
  * `/setup link`), and for each server its channels, limits, where each ticket category's tickets
- * go, and which Discord roles act as which org role. Shown to `guilds.manage`.
+ * go, which Discord roles act as which org role, and its channels mirrored into Conversations.
+ * Shown to `guilds.manage`.
  * @param {import('./settings.js').SectionProps} props
  */
 export function DiscordSettings({ org }) {
@@ -214,5 +216,6 @@ function GuildCard({ base, guild, roles, onChanged }) {
       </div>
       <div><button type="button" onClick=${map} disabled=${!roleId.trim() || mapForm.busy === id('map')}>Map role</button></div>
       <${ErrorFor} id=${id('map')} errors=${errors} />
-    </div>`;
+    </div>
+    <${DiscordMirrors} base=${base} guildId=${g} />`;
 }
