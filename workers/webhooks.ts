@@ -50,16 +50,81 @@ const latency = histogram(
 
 // Keep-alive agents, one pair per target policy: a pooled socket was checked by the policy it
 // was opened under, so sockets must never be shared between policies.
-const agents = new Map<string, { http: http.Agent; https: https.Agent }>();
+const agents = new Map<string, { http: http.Agent; https: https.Agent; lookup: never }>();
 function agentsFor(policy: TargetPolicy) {
   const key = `${policy.allowLoopback}:${policy.allowPrivate}`;
   let a = agents.get(key);
   if (!a) {
-    const opts = { keepAlive: true, maxSockets: 50, lookup: guardedLookup(policy) as never };
-    a = { http: new http.Agent(opts), https: new https.Agent(opts) };
+    const lookup = guardedLookup(policy) as never;
+    const opts = { keepAlive: true, maxSockets: 50, lookup };
+    a = { http: new http.Agent(opts), https: new https.Agent(opts), lookup };
     agents.set(key, a);
   }
   return a;
+}
+
+/** A subscription URL taken apart once: every delivery to it reuses this. */
+interface Target {
+  https: boolean;
+  /** The host without IPv6 brackets, and whether it is an address literal. */
+  host: string;
+  literal: boolean;
+  options: { protocol: string; hostname: string; port: string; path: string; auth?: string };
+}
+const targets = new Map<string, Target | null>();
+function targetOf(url: string): Target | null {
+  let t = targets.get(url);
+  if (t !== undefined) return t;
+  try {
+    const u = new URL(url);
+    const host = u.hostname.replace(/^\[|\]$/g, '');
+    const auth =
+      u.username || u.password ? `${decodeURIComponent(u.username)}:${decodeURIComponent(u.password)}` : '';
+    t = {
+      https: u.protocol === 'https:',
+      host,
+      literal: isIP(host) !== 0,
+      options: {
+        protocol: u.protocol,
+        hostname: host,
+        port: u.port,
+        path: `${u.pathname}${u.search}`,
+        ...(auth ? { auth } : {}),
+      },
+    };
+  } catch {
+    t = null;
+  }
+  // Bounded: subscriptions are few, but a URL is whatever a subscription says.
+  if (targets.size >= 1000) targets.clear();
+  targets.set(url, t);
+  return t;
+}
+
+// One 'abort' listener per shutdown signal, however many requests are in flight. EventTarget
+// looks through a type's listeners on every add and remove, so a listener per request made each
+// delivery's cost grow with the number in flight: thousands during a burst of fan-outs.
+const inFlight = new WeakMap<AbortSignal, Set<() => void>>();
+function onAbortOf(signal: AbortSignal, fn: () => void): () => void {
+  let waiting = inFlight.get(signal);
+  if (!waiting) {
+    const all = new Set<() => void>();
+    waiting = all;
+    inFlight.set(signal, all);
+    signal.addEventListener(
+      'abort',
+      () => {
+        for (const f of [...all]) f();
+        all.clear();
+      },
+      { once: true },
+    );
+  }
+  const set = waiting;
+  set.add(fn);
+  return () => {
+    set.delete(fn);
+  };
 }
 
 export interface SendResult {
@@ -99,25 +164,22 @@ export function sendWebhook(
     ...r,
     latencyMs: Date.now() - started,
   });
-  let target: URL;
-  try {
-    target = new URL(url);
-  } catch {
-    return Promise.resolve(done({ error: 'invalid URL' }));
+  const target = targetOf(url);
+  if (!target) return Promise.resolve(done({ error: 'invalid URL' }));
+  if (target.literal) {
+    const why = refusedAddress(target.host, opts.targets);
+    if (why) return Promise.resolve(done({ error: `refused ${target.host}: ${why}` }));
   }
-  const host = target.hostname.replace(/^\[|\]$/g, '');
-  if (isIP(host)) {
-    const why = refusedAddress(host, opts.targets);
-    if (why) return Promise.resolve(done({ error: `refused ${host}: ${why}` }));
-  }
-  const lib = target.protocol === 'https:' ? https : http;
+  const policy = agentsFor(opts.targets);
+  const lib = target.https ? https : http;
   return new Promise((resolve) => {
     let settled = false;
+    let unlisten = () => {};
     const finish = (r: SendResult) => {
       if (settled) return;
       settled = true;
       clearTimeout(timer);
-      opts.signal?.removeEventListener('abort', onAbort);
+      unlisten();
       resolve(r);
     };
     const onAbort = () => {
@@ -125,8 +187,8 @@ export function sendWebhook(
       req.destroy();
     };
     const req = lib.request(
-      target,
       {
+        ...target.options,
         method: 'POST',
         headers: {
           'content-type': 'application/json',
@@ -134,8 +196,8 @@ export function sendWebhook(
           'user-agent': 'GameMod-Webhooks/1',
           ...headers,
         },
-        lookup: guardedLookup(opts.targets) as never,
-        agent: target.protocol === 'https:' ? agentsFor(opts.targets).https : agentsFor(opts.targets).http,
+        lookup: policy.lookup,
+        agent: target.https ? policy.https : policy.http,
       },
       (res) => {
         let excerpt = '';
@@ -163,7 +225,7 @@ export function sendWebhook(
       finish(done({ error: err instanceof RefusedTargetError ? err.message : `${err.message}` })),
     );
     if (opts.signal?.aborted) onAbort();
-    else opts.signal?.addEventListener('abort', onAbort, { once: true });
+    else if (opts.signal) unlisten = onAbortOf(opts.signal, onAbort);
     req.end(body);
   });
 }
@@ -203,6 +265,12 @@ export async function fanout(deps: WorkerDeps, data: JobData<'webhook.fanout'>):
     );
     return ids.map((subscriptionId, i) => ({ subscriptionId, ctx: ctxs[i] }));
   });
+  // Every subscription gets the same bytes: serialized once for the event, not once per attempt.
+  let body: string | undefined;
+  const bodyOnce = (ev: AttemptEvent) => {
+    body ??= eventBody(ev);
+    return body;
+  };
   const results = await Promise.allSettled(
     contexts.map(({ subscriptionId, ctx }) =>
       makeAttempt(
@@ -210,6 +278,7 @@ export async function fanout(deps: WorkerDeps, data: JobData<'webhook.fanout'>):
         { orgId: data.orgId, outboxId: data.outboxId, subscriptionId, attempt: 1, replay: false },
         ctx,
         now,
+        bodyOnce,
       ),
     ),
   );
@@ -280,6 +349,16 @@ export async function deliver(deps: WorkerDeps, data: JobData<'webhook.deliver'>
   return makeAttempt(deps, data, ctx, now);
 }
 
+type AttemptEvent = NonNullable<DeliveryContext['event']>;
+
+/** The request body of an event: the same for every subscription and every attempt. */
+const eventBody = (ev: AttemptEvent) =>
+  JSON.stringify({
+    type: ev.eventType,
+    timestamp: new Date(ev.createdAt).toISOString(),
+    data: ev.payload,
+  });
+
 /**
  * One attempt given its context, read from the log before anything is sent (by `deliver`, or by
  * `fanout` for the first attempts).
@@ -289,6 +368,7 @@ async function makeAttempt(
   data: JobData<'webhook.deliver'>,
   context: DeliveryContext | undefined,
   now: Date,
+  bodyOf: (ev: AttemptEvent) => string = eventBody,
 ): Promise<DeliveryOutcome> {
   const { write } = batchersFor(deps);
   const prepared = (() => {
@@ -307,11 +387,7 @@ async function makeAttempt(
   const { ev, ctx, attempt } = prepared;
 
   const messageId = messageIdFor(ev.id);
-  const body = JSON.stringify({
-    type: ev.eventType,
-    timestamp: new Date(ev.createdAt).toISOString(),
-    data: ev.payload,
-  });
+  const body = bodyOf(ev);
   const timestamp = Math.floor(now.getTime() / 1000);
   const res = await sendWebhook(
     ctx.subscription.url,

@@ -1,4 +1,7 @@
 import { randomBytes } from 'node:crypto';
+import { getEventListeners } from 'node:events';
+import http from 'node:http';
+import type { AddressInfo } from 'node:net';
 import { describe, expect, it } from 'vitest';
 import { createSecretBox } from '../../lib/secret-box.js';
 import { randomSecretKey } from '../../lib/secret-key.js';
@@ -322,5 +325,29 @@ describe('signature header', () => {
     const ts = 1614265330;
     const body = '{"test": 2432232314}';
     expect(signatureHeader([secret], id, ts, body)).toBe('v1,g0hM9SsE+OTPJTGt/tmIKtSyZlE3uFJELVlNIOLJ1OE=');
+  });
+});
+
+describe('deliveries in flight', () => {
+  it('listens on the shutdown signal once however many deliveries wait, and interrupts them all', async () => {
+    // Answers nothing: every delivery stays in flight until the signal.
+    const hung = http.createServer(() => {});
+    await new Promise<void>((resolve) => hung.listen(0, '127.0.0.1', resolve));
+    const url = `http://127.0.0.1:${(hung.address() as AddressInfo).port}/hook`;
+    const stop = new AbortController();
+    try {
+      const sends = Array.from({ length: 200 }, () =>
+        sendWebhook(url, '{}', {}, { timeoutMs: 10_000, targets: allowLoopback, signal: stop.signal }),
+      );
+      // One listener, not one per request: adding and removing them scans the list each time.
+      expect(getEventListeners(stop.signal, 'abort')).toHaveLength(1);
+      stop.abort();
+      const results = await Promise.all(sends);
+      expect(results.filter((r) => r.aborted)).toHaveLength(200);
+      expect(results[0]?.error).toMatch(/shutting down/);
+    } finally {
+      hung.closeAllConnections();
+      await new Promise((resolve) => hung.close(resolve));
+    }
   });
 });
