@@ -9,7 +9,8 @@ import { activeSpan } from '../../lib/trace-context.js';
 export function registerTraceRoute(app: FastifyInstance) {
   app.addHook('onRequest', (req, _reply, done) => {
     const span = activeSpan();
-    const route = req.routeOptions.url;
+    // `routeOptions` builds a new object on every read: only asked for when there is a span.
+    const route = span && req.routeOptions.url;
     if (span && route) span.updateName(`${req.method} ${route}`).setAttribute('http.route', route);
     done();
   });

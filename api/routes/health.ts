@@ -9,6 +9,12 @@ const check = (p: Promise<unknown>) =>
     (err: unknown) => (err instanceof AppError ? err.message : 'unavailable'),
   );
 
+// Always the same answer, so its bytes are made once: the zod serializer (parse the object
+// against the schema, then stringify it) was the largest part of a /health request's own cost.
+// The schema stays, for the OpenAPI document.
+const ALIVE = JSON.stringify({ status: 'ok' });
+const alive = () => ALIVE;
+
 /** Liveness (the process answers) and readiness (its dependencies answer). */
 export const healthRoutes: FastifyPluginAsyncZod = async (app) => {
   app.get(
@@ -21,8 +27,9 @@ export const healthRoutes: FastifyPluginAsyncZod = async (app) => {
         summary: 'The process is alive',
         response: { 200: z.object({ status: z.literal('ok') }) },
       },
+      serializerCompiler: () => alive,
     },
-    async () => ({ status: 'ok' as const }),
+    () => ({ status: 'ok' as const }),
   );
 
   app.get(
