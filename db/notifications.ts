@@ -1,4 +1,5 @@
 import { z } from 'zod';
+import { currentTraceparent } from '../lib/trace-context.js';
 import type { NotificationEvent, OutboundChannel } from './notification-prefs.js';
 import type { OutboxRow } from './outbox.js';
 import { id } from './schemas.js';
@@ -121,9 +122,16 @@ export async function recordNotifications(
   });
   if (live.length) {
     await tx.query(
-      `insert into outbox (org_id, event_type, aggregate_type, aggregate_id, payload)
-       select $1::uuid, $2::text, 'notification', a, p from unnest($3::uuid[], $4::jsonb[]) as x(a, p)`,
-      [tx.orgId, NOTIFICATION_CREATED, live.map((l) => l.id), live.map((l) => l.payload)],
+      // With the trace they were recorded in, as recordChange writes its events.
+      `insert into outbox (org_id, event_type, aggregate_type, aggregate_id, payload, traceparent)
+       select $1::uuid, $2::text, 'notification', a, p, $5::text from unnest($3::uuid[], $4::jsonb[]) as x(a, p)`,
+      [
+        tx.orgId,
+        NOTIFICATION_CREATED,
+        live.map((l) => l.id),
+        live.map((l) => l.payload),
+        currentTraceparent(),
+      ],
     );
   }
   return [...made.keys()];
