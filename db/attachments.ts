@@ -232,6 +232,17 @@ export async function listAttachments(
   return r.rows;
 }
 
+/** The attachments of these messages (a conversation page), oldest first. */
+export async function attachmentsOfMessages(tx: Tx, messageIds: readonly string[]): Promise<Attachment[]> {
+  if (!messageIds.length) return [];
+  const r = await tx.query<Attachment>(
+    `select ${COLUMNS} from attachments where org_id = $1::uuid and message_id = any($2::uuid[])
+      order by created_at, id`,
+    [tx.orgId, parseInput(z.array(id).max(500), messageIds)],
+  );
+  return r.rows;
+}
+
 /** Of these attachments, those still only linked (no stored copy): what the copy job fetches. */
 export async function linkedOnly(tx: Tx, attachmentIds: readonly string[]): Promise<Attachment[]> {
   const ids = parseInput(z.array(id).max(100), attachmentIds);

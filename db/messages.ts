@@ -18,9 +18,21 @@ export interface Channel {
   playerId: string | null;
   ticketId: string | null;
   lastMessageAt: Date | null;
+  /** No longer fed (a mirror removed): kept for reading. */
+  archivedAt: Date | null;
+  /** The Discord mirror the conversation belongs to (its channel, or one of its threads). */
+  mirrorId: string | null;
+  /** For a thread of a mirrored channel: the channel's own conversation. */
+  threadOf: string | null;
 }
 
-const CHANNEL_COLUMNS = `id, kind, name, player_id as "playerId", ticket_id as "ticketId", last_message_at as "lastMessageAt"`;
+// Written against the table's own name (no alias), so every statement on message_channels can
+// use it, the INSERT's RETURNING included.
+const CHANNEL_COLUMNS = `id, kind, name, player_id as "playerId", ticket_id as "ticketId", last_message_at as "lastMessageAt",
+  archived_at as "archivedAt", discord_mirror_id as "mirrorId",
+  (select dm.channel_id from discord_mirrors dm
+    where dm.org_id = message_channels.org_id and dm.id = message_channels.discord_mirror_id
+      and dm.channel_id <> message_channels.id) as "threadOf"`;
 
 export const createChannelInput = z.discriminatedUnion('kind', [
   z.object({ kind: z.literal('player_dm'), playerId: id }),
@@ -147,10 +159,27 @@ export async function postMessage(
   return { message, created: true };
 }
 
-export async function channelMessages(tx: Tx, channelId: string, limit = 100): Promise<ChannelMessage[]> {
-  const r = await tx.query<ChannelMessage>(
-    `select ${MESSAGE_COLUMNS} from messages where org_id = $1::uuid and channel_id = $2::uuid and deleted_at is null
-     order by created_at desc, id desc limit $3::int`,
+/**
+ * A channel's latest messages, oldest first, with who wrote them by name. Messages copied from
+ * Discord in one millisecond keep Discord's order (their ids are snowflakes, in time order).
+ */
+export async function channelMessages(
+  tx: Tx,
+  channelId: string,
+  limit = 100,
+): Promise<(ChannelMessage & { authorName: string | null })[]> {
+  const r = await tx.query<ChannelMessage & { authorName: string | null }>(
+    `select m.id, m.channel_id as "channelId", m.author_type as "authorType", m.author_user_id as "authorUserId",
+            m.author_player_id as "authorPlayerId", m.body, m.created_at as "createdAt",
+            coalesce(u.display_name, p.display_name) as "authorName"
+       from messages m
+       left join users u on u.id = m.author_user_id
+       left join player_profiles p on p.org_id = m.org_id and p.id = m.author_player_id
+      where m.org_id = $1::uuid and m.channel_id = $2::uuid and m.deleted_at is null
+      order by m.created_at desc,
+               case when m.origin = 'discord' then lpad(m.external_id, 20, '0') end desc nulls last,
+               m.id desc
+      limit $3::int`,
     [tx.orgId, parseInput(id, channelId), Math.min(Math.max(limit, 1), 500)],
   );
   return r.rows.reverse();
@@ -192,17 +221,17 @@ export async function listChannels(
 ): Promise<(Channel & { unread: number })[]> {
   const f = parseInput(listChannelsInput, raw);
   const r = await tx.query<Channel & { unread: number }>(
-    `select ${CHANNEL_COLUMNS.replace(/(^|, )(\w+)/g, '$1c.$2')},
+    `select ${CHANNEL_COLUMNS},
        case when $2::uuid is null then 0 else (
          select count(*)::int from messages m
-         where m.org_id = c.org_id and m.channel_id = c.id and m.deleted_at is null
+         where m.org_id = message_channels.org_id and m.channel_id = message_channels.id and m.deleted_at is null
            and m.author_user_id is distinct from $2::uuid
            and m.created_at > coalesce((select cr.last_read_at from channel_reads cr
-                                        where cr.channel_id = c.id and cr.user_id = $2::uuid), '-infinity')
+                                        where cr.channel_id = message_channels.id and cr.user_id = $2::uuid), '-infinity')
        ) end as unread
-     from message_channels c
-     where c.org_id = $1::uuid and ($3::text is null or c.kind = $3::text)
-     order by c.last_message_at desc nulls last, c.id limit $4::int`,
+     from message_channels
+     where org_id = $1::uuid and ($3::text is null or kind = $3::text)
+     order by last_message_at desc nulls last, id limit $4::int`,
     [tx.orgId, readerId, f.kind ?? null, f.limit],
   );
   return r.rows;

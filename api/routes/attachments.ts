@@ -25,7 +25,8 @@ import { attachmentSchema, ticketParams } from './ticket-schemas.js';
 /** How long a download link works. Short: links end up in logs and chat. */
 const LINK_TTL_SECONDS = 300;
 
-function withUrl(app: FastifyInstance, orgId: string, a: Attachment) {
+/** An attachment as the API shows it: with a fresh signed link to its stored copy. */
+export function withUrl(app: FastifyInstance, orgId: string, a: Attachment) {
   const token = app.signer.sign({ orgId, attachmentId: a.id }, LINK_TTL_SECONDS);
   return {
     id: a.id,

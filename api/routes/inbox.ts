@@ -1,5 +1,6 @@
 import type { FastifyPluginAsyncZod } from 'fastify-type-provider-zod';
 import { z } from 'zod';
+import { attachmentsOfMessages } from '../../db/attachments.js';
 import {
   channelMessages,
   createChannelInput,
@@ -14,8 +15,10 @@ import {
 } from '../../db/messages.js';
 import { body } from '../../db/schemas.js';
 import { AppError } from '../../lib/errors.js';
+import { withUrl } from './attachments.js';
 import { actorOf } from './helpers.js';
 import { errorResponses, okSchema, orgParams } from './schemas.js';
+import { attachmentSchema } from './ticket-schemas.js';
 
 const channelSchema = z
   .object({
@@ -25,6 +28,15 @@ const channelSchema = z
     playerId: z.uuid().nullable(),
     ticketId: z.uuid().nullable(),
     lastMessageAt: z.date().nullable(),
+    archivedAt: z.date().nullable().describe('no longer fed (its mirror was removed); kept for reading'),
+    mirrorId: z
+      .uuid()
+      .nullable()
+      .describe('the Discord mirror it belongs to (its channel or a thread of it)'),
+    threadOf: z
+      .uuid()
+      .nullable()
+      .describe('for a thread of a mirrored channel: the conversation of the channel itself'),
   })
   .meta({ id: 'Channel' });
 const reactionSchema = z.object({ emoji: z.string(), count: z.number().int(), userIds: z.array(z.uuid()) });
@@ -35,8 +47,13 @@ const channelMessage = z
     authorType: z.string(),
     authorUserId: z.uuid().nullable(),
     authorPlayerId: z.uuid().nullable(),
+    authorName: z.string().nullable().optional().describe('who wrote it, by name (on channel pages)'),
     body: z.string(),
     createdAt: z.date(),
+    attachments: z
+      .array(attachmentSchema)
+      .optional()
+      .describe('its files, with signed links (on channel pages)'),
     reactions: z.array(reactionSchema),
   })
   .meta({ id: 'ChannelMessage' });
@@ -110,13 +127,17 @@ export const inboxRoutes: FastifyPluginAsyncZod = async (app) => {
       req.inOrg(async (tx) => {
         const channel = await getChannel(tx, req.params.channelId);
         const messages = await channelMessages(tx, channel.id, req.query.limit);
-        const reactions = await reactionsOn(
-          tx,
-          messages.map((m) => m.id),
-        );
+        const ids = messages.map((m) => m.id);
+        const reactions = await reactionsOn(tx, ids);
+        const files = await attachmentsOfMessages(tx, ids);
+        const orgId = req.params.orgId;
         return {
           channel,
-          messages: messages.map((m) => ({ ...m, reactions: reactions.filter((r) => r.messageId === m.id) })),
+          messages: messages.map((m) => ({
+            ...m,
+            attachments: files.filter((f) => f.messageId === m.id).map((f) => withUrl(app, orgId, f)),
+            reactions: reactions.filter((r) => r.messageId === m.id),
+          })),
         };
       }),
   );

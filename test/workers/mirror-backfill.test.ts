@@ -13,6 +13,7 @@ let h: Harness;
 let api: TestApi;
 let owner: Caller;
 let announcements: string;
+let bugs: string;
 const posted: string[] = [];
 
 const base = () => `/v1/orgs/${h.org.orgId}/discord-mirrors`;
@@ -168,7 +169,7 @@ describe('discord.mirror_backfill', () => {
   });
 
   it('copies the threads too: active and recently archived public ones, each into its conversation, never a ticket’s', async () => {
-    const bugs = channel('bug-reports');
+    bugs = channel('bug-reports');
     const parent = h.fake.state.channels.get(bugs);
     const author = h.fake.state.users.get(h.users.moderator);
     if (!parent || !author) throw new Error('seed');
@@ -218,6 +219,48 @@ describe('discord.mirror_backfill', () => {
     ]);
     // Read-only still: nothing was posted to Discord for any of it.
     expect(h.fake.requests({ method: 'POST' }).filter((r) => r.path.includes(bugs))).toEqual([]);
+  });
+
+  it('the inbox lists a thread under its channel, and shows messages by name with their files', async () => {
+    const list = await api.call(owner, {
+      method: 'GET',
+      url: `/v1/orgs/${h.org.orgId}/channels?kind=discord_mirror`,
+    });
+    const channels = list.json().channels as Array<{
+      id: string;
+      name: string;
+      mirrorId: string;
+      threadOf: string;
+    }>;
+    const main = channels.find((c) => c.name === 'bug-reports');
+    const crash = channels.find((c) => c.name === 'crash on start');
+    expect(main).toMatchObject({ threadOf: null, archivedAt: null, mirrorId: expect.any(String) });
+    expect(crash).toMatchObject({ threadOf: main?.id, mirrorId: main?.mirrorId });
+    const m = h.fake.userMessage(bugs, h.users.player, 'see the screenshot', {
+      attachments: [{ filename: 'bug.png', size: 64, contentType: 'image/png' }],
+    });
+    await settle(
+      h,
+      async () =>
+        (await h.db.admin.query('select 1 from messages where external_id = $1', [m.id])).rowCount === 1,
+    );
+    const page = await api.call(owner, {
+      method: 'GET',
+      url: `/v1/orgs/${h.org.orgId}/channels/${main?.id}/messages`,
+    });
+    expect(page.statusCode, page.body).toBe(200);
+    const messages = page.json().messages;
+    const player = h.fake.state.users.get(h.users.player);
+    expect(messages.at(-1)).toMatchObject({
+      body: 'see the screenshot',
+      authorType: 'player',
+      authorName: player?.global_name ?? player?.username,
+      attachments: [
+        expect.objectContaining({ filename: 'bug.png', contentType: 'image/png', url: expect.any(String) }),
+      ],
+    });
+    expect(messages[0]).toMatchObject({ body: 'report your bugs in threads', attachments: [] });
+    expect(typeof messages[0].authorName).toBe('string');
   });
 
   it('removing keeps the conversation archived; adding again reuses it without duplicates', async () => {
