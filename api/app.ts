@@ -3,7 +3,7 @@ import Fastify, { type FastifyBaseLogger, type FastifyInstance } from 'fastify';
 import { serializerCompiler, validatorCompiler } from 'fastify-type-provider-zod';
 import { z } from 'zod';
 import { configDefaults } from '../lib/config.js';
-import { requestId } from '../lib/logger.js';
+import { LazyChildLogger, type Logger, requestId } from '../lib/logger.js';
 import { createDownloadSigner } from '../lib/signed-url.js';
 import { createTicketPages } from '../lib/ticket-links.js';
 import type { ApiSettings, AppDeps, RegisteredRoute } from './context.js';
@@ -75,6 +75,12 @@ export async function buildApp(
   const app = Fastify({
     ...serverTimeoutOptions(timeouts),
     loggerInstance: deps.logger as FastifyBaseLogger,
+    // Each request's logger is made when it first writes a line (lib/logger.ts); a route with its
+    // own log level gets a pino child at once.
+    childLoggerFactory: (logger, bindings, opts) =>
+      (Object.keys(opts).length > 0
+        ? logger.child(bindings, opts)
+        : new LazyChildLogger(logger as Logger, bindings)) as FastifyBaseLogger,
     genReqId: (req) => requestId(req.headers['x-request-id']),
     bodyLimit: BODY_LIMIT,
     trustProxy: settings.trustProxy,
