@@ -1,6 +1,6 @@
 import type { FastifyInstance } from 'fastify';
 import { AppError } from '../../lib/errors.js';
-import { gauge, histogram, registry } from '../../lib/metrics.js';
+import { fastHistogram, gauge, type HistogramSeries, registry } from '../../lib/metrics.js';
 import { poolGauge } from '../metrics-server.js';
 import { sameSecret } from './auth.js';
 
@@ -9,24 +9,24 @@ import { sameSecret } from './auth.js';
  * label set), Postgres pool and Redis gauges, and `/metrics` in Prometheus text format.
  */
 export function registerMetrics(app: FastifyInstance, opts: { route: boolean } = { route: true }) {
-  const requests = histogram('gamemod_http_request_duration_seconds', 'HTTP requests by route and status', [
-    'method',
-    'route',
-    'status',
-  ]);
+  const requests = fastHistogram(
+    'gamemod_http_request_duration_seconds',
+    'HTTP requests by route and status',
+    ['method', 'route', 'status'],
+  );
   const { pool, redis } = app.deps;
   const setPoolGauge = poolGauge(pool);
   const redisUp = gauge('gamemod_redis_up', 'Whether the API Redis connection is ready (1) or not (0)');
 
-  // One labelled child per method, route and status, found by a string key: prom-client would
-  // otherwise hash the label object on every request. The set is bounded by the routes.
-  const children = new Map<string, ReturnType<typeof requests.labels>>();
+  // One series per method, route and status, found by a string key, observed with a few
+  // additions (lib/metrics.ts). The set is bounded by the routes.
+  const children = new Map<string, HistogramSeries>();
   app.addHook('onResponse', (req, reply, done) => {
     const route = req.routeOptions.url ?? 'unmatched';
     const key = `${req.method} ${route} ${reply.statusCode}`;
     let child = children.get(key);
     if (!child) {
-      child = requests.labels({ method: req.method, route, status: String(reply.statusCode) });
+      child = requests.series({ method: req.method, route, status: String(reply.statusCode) });
       children.set(key, child);
     }
     child.observe(reply.elapsedTime / 1000);
