@@ -5,14 +5,21 @@ import { ErrorFor, useForm, when } from './forms.js';
 import { html } from './html.js';
 import { ago } from './labels.js';
 import { live } from './live.js';
+import { FileList } from './ticket-files.js';
 
 /**
+ * @typedef {import('./ticket-files.js').FileLink} FileLink
  * @typedef {{ id: string, kind: 'ticket' | 'player_dm' | 'staff_room' | 'discord_mirror', name: string | null,
  *   playerId: string | null, ticketId: string | null, lastMessageAt: string | null, unread: number,
+ *   archivedAt: string | null, mirrorId: string | null, threadOf: string | null,
  *   discordChannelId?: string }} Channel
  * @typedef {{ id: string, channelId: string, authorType: string, authorUserId: string | null,
- *   authorPlayerId: string | null, body: string, createdAt: string }} ChannelMessage
- * @typedef {{ key: string, title: string, channels: Channel[] }} Group
+ *   authorPlayerId: string | null, authorName?: string | null, body: string, createdAt: string,
+ *   attachments?: FileLink[] }} ChannelMessage
+ * @typedef {{ channel: Channel, threads: Channel[], parent: Channel | null }} Entry
+ *   A conversation in the list, with its threads under it; `parent` names the channel of a
+ *   thread shown on its own (its channel is in another group or not listed).
+ * @typedef {{ key: string, title: string, note?: string, entries: Entry[] }} Group
  * @typedef {{ ticketId: string, number: number, created: boolean }} Opened
  */
 
@@ -55,15 +62,15 @@ function useLiveChanges(orgId, fn) {
 }
 
 /**
- * The org's conversations other than tickets, in groups: mirrored Discord channels, their threads,
- * staff rooms, player DMs. The mirrors list (`guilds.manage`) tells a mirrored channel from one of
- * its threads and names an unnamed one by its Discord id; without it they share one group.
+ * The org's conversations other than tickets (mirrored Discord channels and their threads, staff
+ * rooms, player DMs). The mirrors list (`guilds.manage`) only names an unnamed mirrored channel by
+ * its Discord id; without it such a channel is "Unnamed Discord channel".
  * @param {string} orgId
- * @returns {Promise<Group[]>}
+ * @returns {Promise<Channel[]>}
  */
-async function loadGroups(orgId) {
+async function loadChannels(orgId) {
   const base = `/v1/orgs/${orgId}`;
-  const [lists, mirrored] = await Promise.all([
+  const [lists, discordIds] = await Promise.all([
     Promise.all(
       KINDS.map(
         async (kind) =>
@@ -79,51 +86,71 @@ async function loadGroups(orgId) {
             m.discordChannelId,
           ]),
         ),
-      () => null,
+      () => new Map(),
     ),
   ]);
-  const [mirrors = [], rooms = [], dms = []] = lists;
-  /** @type {Group[]} */
-  const groups = mirrored
-    ? [
-        {
-          key: 'mirrors',
-          title: 'Mirrored Discord channels',
-          channels: mirrors
-            .filter((c) => mirrored.has(c.id))
-            .map((c) => (c.name ? c : { ...c, discordChannelId: mirrored.get(c.id) })),
-        },
-        {
-          key: 'threads',
-          title: 'Threads and earlier mirrors',
-          channels: mirrors.filter((c) => !mirrored.has(c.id)),
-        },
-      ]
-    : [{ key: 'mirrors', title: 'Mirrored Discord channels and threads', channels: mirrors }];
-  groups.push(
-    { key: 'rooms', title: 'Staff rooms', channels: rooms },
-    { key: 'dms', title: 'Player DMs', channels: dms },
-  );
-  return groups.filter((g) => g.channels.length);
+  return lists
+    .flat()
+    .map((c) => (c.name || !discordIds.has(c.id) ? c : { ...c, discordChannelId: discordIds.get(c.id) }));
 }
 
-/** Players' names by id, asked once per page load (a player's name seldom changes). */
-const playerNames = new Map(/** @type {[string, Promise<string>][]} */ ([]));
-
 /**
- * @param {string} orgId
- * @param {string} playerId
+ * The list's groups: mirrored Discord channels each with its threads under it, staff rooms,
+ * player DMs, and last what is no longer fed (a removed mirror's channel and threads), still
+ * readable.
+ * @param {Channel[]} channels
+ * @returns {Group[]}
  */
-function playerName(orgId, playerId) {
-  let name = playerNames.get(playerId);
-  if (!name) {
-    name = api('GET', `/v1/orgs/${orgId}/players/${playerId}`).then(
-      (r) => r.player.displayName ?? 'A player',
-      () => 'A player',
-    );
-    playerNames.set(playerId, name);
-  }
-  return name;
+function groupsOf(channels) {
+  const byId = new Map(channels.map((c) => [c.id, c]));
+  /**
+   * @param {string} key
+   * @param {string} title
+   * @param {Channel[]} members
+   * @param {string} [note]
+   * @returns {Group}
+   */
+  const group = (key, title, members, note) => {
+    const here = new Set(members.map((c) => c.id));
+    /** @type {Map<string, Channel[]>} */
+    const threads = new Map();
+    for (const c of members)
+      if (c.threadOf && here.has(c.threadOf))
+        threads.set(c.threadOf, [...(threads.get(c.threadOf) ?? []), c]);
+    const entries = members
+      .filter((c) => !(c.threadOf && here.has(c.threadOf)))
+      .map((c) => ({
+        channel: c,
+        threads: threads.get(c.id) ?? [],
+        parent: c.threadOf ? (byId.get(c.threadOf) ?? null) : null,
+      }));
+    return { key, title, entries, ...(note ? { note } : {}) };
+  };
+  const current = channels.filter((c) => !c.archivedAt);
+  const groups = [
+    group(
+      'mirrors',
+      'Mirrored Discord channels',
+      current.filter((c) => c.kind === 'discord_mirror'),
+    ),
+    group(
+      'rooms',
+      'Staff rooms',
+      current.filter((c) => c.kind === 'staff_room'),
+    ),
+    group(
+      'dms',
+      'Player DMs',
+      current.filter((c) => c.kind === 'player_dm'),
+    ),
+    group(
+      'archived',
+      'No longer mirrored',
+      channels.filter((c) => c.archivedAt),
+      'Nothing new arrives in these; what was copied stays readable.',
+    ),
+  ];
+  return groups.filter((g) => g.entries.length);
 }
 
 /**
@@ -152,26 +179,35 @@ function useCanCreateTickets(org) {
 function channelTitle(c) {
   if (c.name) return c.kind === 'discord_mirror' ? `#${c.name}` : c.name;
   if (c.discordChannelId) return `Discord channel ${c.discordChannelId}`;
+  if (c.kind === 'discord_mirror') return c.threadOf ? 'Unnamed thread' : 'Unnamed Discord channel';
   return c.kind === 'player_dm' ? 'Player DM' : 'Unnamed conversation';
 }
 
 /**
+ * "thread of #patch-notes": what a thread is, in words, when its channel is known.
+ * @param {Channel | null | undefined} parent
+ */
+const threadOfWords = (parent) =>
+  parent ? `thread of ${channelTitle(parent)}` : 'thread of a mirrored channel';
+
+/**
  * `/o/:orgId/conversations(/:channelId)`: the org's conversations that are not tickets (mirrored
- * Discord channels and their threads first, then staff rooms and player DMs) with unread counts,
+ * Discord channels with their threads under them first, then staff rooms and player DMs, and last
+ * the conversations no longer fed, such as a removed mirror's) with unread counts,
  * and the open one's messages, read-only. Opening one marks it read; what arrives while it is
  * open (live) is shown and marked read too. A mirrored message can be turned into a ticket
  * ("Create ticket"); the answer says whether it was opened now or existed already.
  * @param {{ org: { id: string, name: string, role: string }, channelId: string | undefined }} props
  */
 export function ConversationsPage({ org, channelId }) {
-  const [groups, setGroups] = useState(/** @type {Group[] | null} */ (null));
+  const [channels, setChannels] = useState(/** @type {Channel[] | null} */ (null));
   const [error, setError] = useState('');
   /** Counts live changes: the open conversation asks for its messages again when it moves. */
   const [changes, setChanges] = useState(0);
   const canCreate = useCanCreateTickets(org);
   const load = async () => {
     try {
-      setGroups(await loadGroups(org.id));
+      setChannels(await loadChannels(org.id));
       setError('');
     } catch (err) {
       setError(describeError(err));
@@ -187,17 +223,31 @@ export function ConversationsPage({ org, channelId }) {
   // Left after reading: its count stays 0 here until the list is asked again.
   useEffect(
     () => () =>
-      setGroups((gs) =>
-        gs
-          ? gs.map((g) => ({
-              ...g,
-              channels: g.channels.map((c) => (c.id === channelId ? { ...c, unread: 0 } : c)),
-            }))
-          : gs,
-      ),
+      setChannels((cs) => (cs ? cs.map((c) => (c.id === channelId ? { ...c, unread: 0 } : c)) : cs)),
     [channelId],
   );
-  const open = groups?.flatMap((g) => g.channels).find((c) => c.id === channelId) ?? null;
+  const groups = channels ? groupsOf(channels) : null;
+  const open = channels?.find((c) => c.id === channelId) ?? null;
+  const parent = open?.threadOf ? (channels?.find((c) => c.id === open.threadOf) ?? null) : null;
+
+  /**
+   * @param {Channel} c
+   * @param {Channel | null} [threadOf] the thread's channel, when `c` is a thread
+   */
+  const link = (c, threadOf) => {
+    // The open one is on screen, hence read (its messages mark it so).
+    const unread = c.id === channelId ? 0 : c.unread;
+    return html`<a
+      class=${`conv${unread ? ' unread' : ''}${c.threadOf ? ' thread' : ''}`}
+      href=${`/o/${org.id}/conversations/${c.id}`}
+      aria-current=${c.id === channelId ? 'page' : undefined}
+    >
+      <span class="subject">${channelTitle(c)}</span>
+      ${c.threadOf ? html`<span class="muted thread-of">${threadOfWords(threadOf)}</span>` : null}
+      ${unread ? html`<span class="badge unread-badge">${unread} unread</span>` : null}
+      ${c.lastMessageAt ? html`<time class="muted" datetime=${c.lastMessageAt}>${ago(c.lastMessageAt)}</time>` : null}
+    </a>`;
+  };
 
   return html`<main class="conversations-page" id="main">
     <h1>Conversations</h1>
@@ -209,24 +259,27 @@ export function ConversationsPage({ org, channelId }) {
           groups
             ? groups.length
               ? groups.map(
-                  (g) => html`<section key=${g.key} aria-labelledby=${`conv-g-${g.key}`}>
+                  (
+                    g,
+                  ) => html`<section key=${g.key} aria-labelledby=${`conv-g-${g.key}`} class=${`conv-group conv-group-${g.key}`}>
                     <h2 class="small-h" id=${`conv-g-${g.key}`}>${g.title}</h2>
+                    ${g.note ? html`<p class="muted conv-note">${g.note}</p>` : null}
                     <ul class="conv-list">
-                      ${g.channels.map((c) => {
-                        // The open one is on screen, hence read (its messages mark it so).
-                        const unread = c.id === channelId ? 0 : c.unread;
-                        return html`<li key=${c.id} data-channel=${c.id}>
-                          <a
-                            class=${`conv${unread ? ' unread' : ''}`}
-                            href=${`/o/${org.id}/conversations/${c.id}`}
-                            aria-current=${c.id === channelId ? 'page' : undefined}
-                          >
-                            <span class="subject">${channelTitle(c)}</span>
-                            ${unread ? html`<span class="badge unread-badge">${unread} unread</span>` : null}
-                            ${c.lastMessageAt ? html`<time class="muted" datetime=${c.lastMessageAt}>${ago(c.lastMessageAt)}</time>` : null}
-                          </a>
-                        </li>`;
-                      })}
+                      ${g.entries.map(
+                        (e) => html`<li key=${e.channel.id} data-channel=${e.channel.id}>
+                          ${link(e.channel, e.parent)}
+                          ${
+                            e.threads.length
+                              ? html`<ul class="conv-threads" aria-label=${`Threads of ${channelTitle(e.channel)}`}>
+                                  ${e.threads.map(
+                                    (t) =>
+                                      html`<li key=${t.id} data-channel=${t.id}>${link(t, e.channel)}</li>`,
+                                  )}
+                                </ul>`
+                              : null
+                          }
+                        </li>`,
+                      )}
                     </ul>
                   </section>`,
                 )
@@ -243,6 +296,7 @@ export function ConversationsPage({ org, channelId }) {
               orgId=${org.id}
               channelId=${channelId}
               listed=${open}
+              parent=${parent}
               changes=${changes}
               canCreate=${canCreate}
             />`
@@ -253,40 +307,17 @@ export function ConversationsPage({ org, channelId }) {
 }
 
 /**
- * The names of the authors of `messages`: staff from the members list (kept 30 s), players asked
- * one by one (once per page load). Names that can't be read stay out (the view says "A player").
- * @param {string} orgId
- * @param {ChannelMessage[]} messages
- * @returns {Promise<Record<string, string>>}
- */
-async function authorNames(orgId, messages) {
-  const staff = cachedList(`/v1/orgs/${orgId}/members`).then(
-    (r) =>
-      /** @type {{ userId: string, displayName: string }[]} */ (r.members).map(
-        (m) => /** @type {[string, string]} */ ([m.userId, m.displayName]),
-      ),
-    () => [],
-  );
-  const players = [...new Set(messages.map((m) => m.authorPlayerId).filter((x) => x !== null))];
-  const found = await Promise.all([
-    staff,
-    ...players.map(async (p) => [/** @type {[string, string]} */ ([p, await playerName(orgId, p)])]),
-  ]);
-  return Object.fromEntries(found.flat());
-}
-
-/**
  * One conversation's latest 100 messages, oldest first, read-only; marked read when shown and
  * again when a live change brings new ones.
- * @param {{ orgId: string, channelId: string, listed: Channel | null, changes: number, canCreate: boolean }} props
+ * @param {{ orgId: string, channelId: string, listed: Channel | null, parent: Channel | null, changes: number,
+ *   canCreate: boolean }} props
  */
-function Conversation({ orgId, channelId, listed, changes, canCreate }) {
+function Conversation({ orgId, channelId, listed, parent, changes, canCreate }) {
   const base = `/v1/orgs/${orgId}`;
   const [data, setData] = useState(
     /** @type {{ channel: Omit<Channel, 'unread'>, messages: ChannelMessage[] } | null} */ (null),
   );
   const [error, setError] = useState('');
-  const [names, setNames] = useState(/** @type {Record<string, string>} */ ({}));
   const [opened, setOpened] = useState(/** @type {Record<string, Opened>} */ ({}));
   const form = useForm('conv');
   const heading = useRef(/** @type {HTMLHeadingElement | null} */ (null));
@@ -308,8 +339,6 @@ function Conversation({ orgId, channelId, listed, changes, canCreate }) {
           // Unread marks are a convenience: a refusal changes nothing shown.
           api('POST', `${base}/channels/${channelId}/read`).catch(() => {});
         }
-        const found = await authorNames(orgId, d.messages);
-        if (!gone) setNames(found);
       } catch (err) {
         if (!gone) setError(describeError(err));
       }
@@ -325,15 +354,19 @@ function Conversation({ orgId, channelId, listed, changes, canCreate }) {
     if (shown) heading.current?.focus();
   }, [shown]);
 
-  /** @param {ChannelMessage} m */
+  /**
+   * Who wrote it, by the name the API gives with the message; a bot (or a webhook) has none.
+   * @param {ChannelMessage} m
+   */
   const author = (m) =>
-    m.authorPlayerId
-      ? (names[m.authorPlayerId] ?? 'A player')
+    m.authorName ||
+    (m.authorPlayerId
+      ? 'A player'
       : m.authorUserId
-        ? (names[m.authorUserId] ?? 'A staff member')
+        ? 'A staff member'
         : m.authorType === 'bot'
-          ? 'A bot or webhook'
-          : 'System';
+          ? 'A bot'
+          : 'System');
   /** @param {ChannelMessage} m */
   const createTicket = (m) =>
     form.run(`ticket-${m.id}`, async () => {
@@ -347,12 +380,32 @@ function Conversation({ orgId, channelId, listed, changes, canCreate }) {
   if (!data) return html`<section class="conversation"><p role="status">Loading messages…</p></section>`;
   const c = { ...data.channel, discordChannelId: listed?.discordChannelId };
   const mirror = c.kind === 'discord_mirror';
+  const archived = Boolean(c.archivedAt);
   return html`<section class="conversation" aria-labelledby="conv-title">
     <h2 id="conv-title" tabindex="-1" ref=${heading}>${channelTitle(c)}</h2>
+    ${
+      c.threadOf
+        ? html`<p class="thread-of">
+            ${
+              parent
+                ? html`A thread of <a href=${`/o/${orgId}/conversations/${parent.id}`}>${channelTitle(parent)}</a>`
+                : 'A thread of a mirrored channel'
+            }
+          </p>`
+        : null
+    }
+    ${
+      archived
+        ? html`<p class="notice">
+            No longer mirrored (since <time datetime=${c.archivedAt} title=${when(c.archivedAt ?? '')}>${ago(c.archivedAt ?? '')}</time>):
+            nothing new arrives here; what was copied stays readable.
+          </p>`
+        : null
+    }
     <p class="muted">
       ${
         mirror
-          ? 'A read-only copy of a Discord channel: nothing written here reaches Discord. Turn a message into a ticket to answer it.'
+          ? `A read-only copy of a Discord ${c.threadOf ? 'thread' : 'channel'}: nothing written here reaches Discord. Turn a message into a ticket to answer it.`
           : 'Read-only here.'
       }
     </p>
@@ -367,6 +420,7 @@ function Conversation({ orgId, channelId, listed, changes, canCreate }) {
             <span class="muted"> · <time datetime=${m.createdAt} title=${when(m.createdAt)}>${ago(m.createdAt)}</time></span>
           </p>
           <div class="body">${m.body}</div>
+          <${FileList} files=${m.attachments ?? []} label=${`Files of the message of ${author(m)}, ${when(m.createdAt)}`} />
           ${
             mirror && canCreate
               ? html`<div class="row">

@@ -3,30 +3,57 @@ import { useRef, useState } from 'preact/hooks';
 import { describeError, uploadFile } from './api.js';
 import { html } from './html.js';
 
-/** @typedef {{ id: string, filename: string, contentType: string, sizeBytes: number, createdAt: string, url: string }} Attachment */
+/**
+ * @typedef {{ id: string, filename: string, contentType: string, sizeBytes: number, url: string }} FileLink
+ * @typedef {FileLink & { createdAt: string }} Attachment
+ */
 
 /** "12 KB", "3.4 MB". @param {number} n */
 const size = (n) =>
   n < 1024 ? `${n} B` : n < 1048576 ? `${Math.round(n / 1024)} KB` : `${(n / 1048576).toFixed(1)} MB`;
 
 /**
- * A ticket's files: images shown as previews, every file downloadable through the short-lived
- * signed link the API gives with the ticket (fresh on every load of the ticket).
+ * Where the panel's CSP lets an image load from (`img-src 'self' ... https://cdn.discordapp.com`):
+ * a link elsewhere (a Discord file not copied yet, behind a proxy) would be refused by the
+ * browser, so it gets the download link only.
+ * @param {string} url
+ */
+function previewable(url) {
+  try {
+    const u = new URL(url, location.href);
+    return u.origin === location.origin || u.origin === 'https://cdn.discordapp.com';
+  } catch {
+    return false;
+  }
+}
+
+/**
+ * Files as a list: an image also shown as a small preview, every file downloadable through the
+ * short-lived signed link the API gives with it (fresh on every load).
+ * @param {{ files: FileLink[], label?: string, alt?: (f: FileLink) => string }} props
+ */
+export function FileList({ files, label, alt = (f) => f.filename }) {
+  if (!files.length) return null;
+  return html`<ul class="file-list" aria-label=${label}>
+    ${files.map(
+      (a) => html`<li key=${a.id}>
+        ${a.contentType.startsWith('image/') && previewable(a.url) ? html`<img class="preview" src=${a.url} alt=${alt(a)} loading="lazy" />` : null}
+        <a href=${a.url} download=${a.filename}>Download ${a.filename}</a>
+        <span class="muted"> · ${size(a.sizeBytes)}</span>
+      </li>`,
+    )}
+  </ul>`;
+}
+
+/**
+ * A ticket's files under their own heading.
  * @param {{ attachments: Attachment[] }} props
  */
 export function Attachments({ attachments }) {
   if (!attachments.length) return null;
   return html`<section class="files" aria-labelledby="files-title">
     <h2 id="files-title">Attachments (${attachments.length})</h2>
-    <ul class="file-list">
-      ${attachments.map(
-        (a) => html`<li key=${a.id}>
-          ${a.contentType.startsWith('image/') ? html`<img class="preview" src=${a.url} alt=${`Preview of ${a.filename}`} loading="lazy" />` : null}
-          <a href=${a.url} download=${a.filename}>Download ${a.filename}</a>
-          <span class="muted"> · ${size(a.sizeBytes)}</span>
-        </li>`,
-      )}
-    </ul>
+    <${FileList} files=${attachments} alt=${(/** @type {FileLink} */ f) => `Preview of ${f.filename}`} />
   </section>`;
 }
 

@@ -2,6 +2,10 @@ import { createServer } from 'node:net';
 import { ChannelType, PermissionFlagsBits } from 'discord.js';
 import { type Browser, type BrowserContext, chromium, type Page } from 'playwright-core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { addMember } from '../../db/memberships.js';
+import { createRole } from '../../db/roles.js';
+import { withTenant } from '../../db/tenant.js';
+import { createUser } from '../../db/users.js';
 import { startTestApi, type TestApi } from '../api/support.js';
 import { type Harness, settle, startHarness } from '../bot/harness.js';
 import { ARGS, CHROMIUM, collectErrors, seriousViolations, shot } from './support.js';
@@ -11,7 +15,9 @@ import { ARGS, CHROMIUM, collectErrors, seriousViolations, shot } from './suppor
  * real API and Chromium on one database. A channel mirrored from the Discord settings is copied by
  * the workers' backfill and the card says how many messages; a channel the bot cannot read shows
  * what it lacks, and "Try again" copies it once the bot may; the Conversations page shows the
- * copied messages read-only, marks them read, and "Create ticket" opens one ticket per message.
+ * copied messages read-only with their authors' names and files, a thread under its channel and a
+ * removed mirror's conversation as no longer mirrored, marks them read, and "Create ticket" opens
+ * one ticket per message.
  */
 let h: Harness;
 let api: TestApi;
@@ -58,6 +64,21 @@ const ticketCount = async () =>
       h.org.orgId,
     ])
   ).rows[0]?.n ?? 0;
+
+/** A 1×1 PNG: the file a player attaches in Discord. */
+const PNG = Buffer.from(
+  'iVBORw0KGgoAAAANSUhEUgAAAAEAAAABCAYAAAAfFcSJAAAADUlEQVR42mP8z8BQDwAEhQGAhKmMIQAAAABJRU5ErkJggg==',
+  'base64',
+);
+
+/** Requests a page makes to the members or players lists (names needing extra permissions). */
+const nameLookups = (p: Page) => {
+  const seen: string[] = [];
+  p.on('request', (r) => {
+    if (/\/v1\/orgs\/[^/]+\/(members|players)(\/|\?|$)/.test(new URL(r.url()).pathname)) seen.push(r.url());
+  });
+  return seen;
+};
 
 /** The mirror's entry in the server's card, by the channel name or id it shows. */
 const entry = (text: string) => page.locator('.mirror-list > li', { hasText: text });
@@ -161,9 +182,10 @@ describe('Discord channel mirroring in the panel', () => {
 
   it('Conversations shows the mirrored messages read-only, marks them read, and Create ticket opens one ticket', async () => {
     const channelId = (await mirrorOf(patchNotes)).channel_id as string;
+    const lookups = nameLookups(page);
     await page.getByRole('link', { name: 'Conversations' }).click();
     await page.getByRole('heading', { name: 'Mirrored Discord channels' }).waitFor();
-    const item = page.locator(`li[data-channel="${channelId}"] a`);
+    const item = page.locator(`li[data-channel="${channelId}"] > a`);
     expect(await item.textContent()).toContain('#patch-notes');
     expect(await item.locator('.unread-badge').textContent()).toBe('3 unread');
     await item.click();
@@ -175,8 +197,9 @@ describe('Discord channel mirroring in the panel', () => {
       'Same here, on the second level',
       'Thanks for the patch notes!',
     ]);
-    // The author's name, from the player Discord made of them.
+    // The author's name, from the player Discord made of them, given with the messages.
     await messages.first().locator('.who', { hasText: 'Player One' }).waitFor();
+    expect(lookups).toEqual([]);
     // No composer: a mirrored conversation is read-only.
     expect(await page.locator('main textarea').count()).toBe(0);
     // Opened is read: the badge goes, and the API keeps it for this member.
@@ -244,25 +267,125 @@ describe('Discord channel mirroring in the panel', () => {
     const thread = h.fake.userThread(patchNotes, h.users.player, 'Inventory crash');
     await settle(h, async () => h.bot.client.channels.cache.has(thread.id));
     h.fake.userMessage(thread.id, h.users.player, 'Steps: open the inventory on level 2');
-    const threads = page.getByRole('region', { name: 'Threads and earlier mirrors' });
+    // Under its channel, said to be a thread of it.
+    const threads = page.getByRole('list', { name: 'Threads of #patch-notes' });
     const item = threads.locator('li a', { hasText: '#Inventory crash' });
     await item.waitFor({ timeout: 15_000 });
+    expect(await page.locator(`li[data-channel="${channelId}"] ul.conv-threads li a`).count()).toBe(1);
+    expect(await item.locator('.thread-of').textContent()).toBe('thread of #patch-notes');
     await item.locator('.unread-badge', { hasText: '1 unread' }).waitFor();
+    expect(
+      await page
+        .getByRole('region', { name: 'Mirrored Discord channels' })
+        .locator('.conv-list > li')
+        .count(),
+    ).toBe(2);
+    await item.click();
+    await page.getByRole('heading', { name: '#Inventory crash', level: 2 }).waitFor();
+    await page.locator('ol.timeline > li.msg', { hasText: 'Steps: open the inventory on level 2' }).waitFor();
+    const parentLink = page.locator('.conversation p.thread-of a');
+    expect(await parentLink.textContent()).toBe('#patch-notes');
+    expect(await parentLink.getAttribute('href')).toBe(`/o/${h.org.orgId}/conversations/${channelId}`);
+    expect(await seriousViolations(page)).toEqual([]);
+    await shot(page, 'conversations-thread');
     expect(await page.evaluate('window.marker')).toBe(1);
+  }, 60_000);
+
+  it('a file sent in the channel shows as a download link, an image as a preview once copied here', async () => {
+    const channelId = (await mirrorOf(patchNotes)).channel_id as string;
+    await page.goto(`/o/${h.org.orgId}/conversations/${channelId}`);
+    await page.locator('ol.timeline > li.msg').nth(2).waitFor();
+    const text = `Screenshot of the crash ${Date.now()}`;
+    h.fake.userMessage(patchNotes, h.users.player, text, {
+      attachments: [{ filename: 'bug.png', data: PNG, contentType: 'image/png' }],
+    });
+    const msg = page.locator('ol.timeline > li.msg', { hasText: text });
+    const download = msg.getByRole('link', { name: 'Download bug.png' });
+    await download.waitFor({ timeout: 15_000 });
+    const files = msg.getByRole('list', { name: /^Files of the message of Player One/ });
+    expect(await files.textContent()).toContain(`${PNG.length} B`);
+    const row = (
+      await h.db.admin.query<{ id: string; external_url: string; storage_key: string | null }>(
+        `select a.id, a.external_url, a.storage_key from attachments a join messages m on m.id = a.message_id
+          where m.org_id = $1 and m.body = $2`,
+        [h.org.orgId, text],
+      )
+    ).rows[0];
+    if (!row) throw new Error('the attachment was not recorded');
+    // Not copied here yet: Discord's link (the fake's, a host the page's CSP won't load images
+    // from), so the link only, no preview the browser would refuse.
+    if (!row.storage_key) {
+      expect(await download.getAttribute('href')).toBe(row.external_url);
+      expect(await msg.locator('img').count()).toBe(0);
+    }
+
+    // Copied into this API's storage, as the workers' copy job does: the signed link and a preview.
+    const key = `orgs/${h.org.orgId}/attachments/${row.id}`;
+    await api.app.storage.put(key, PNG, { contentType: 'image/png' });
+    await h.db.admin.query('update attachments set storage_key = $2 where id = $1', [row.id, key]);
+    await page.reload();
+    const preview = msg.getByRole('img', { name: 'bug.png' });
+    await preview.waitFor();
+    await expect
+      .poll(() =>
+        preview.evaluate((i) => {
+          const img = i as unknown as { complete: boolean; naturalWidth: number };
+          return img.complete && img.naturalWidth;
+        }),
+      )
+      .toBe(1);
+    const href = (await download.getAttribute('href')) ?? '';
+    expect(href).toMatch(new RegExp(`/v1/files/${row.id}\\?token=`));
+    const res = await page.request.get(href);
+    expect(res.status()).toBe(200);
+    expect(Buffer.from(await res.body()).equals(PNG)).toBe(true);
+    expect(await seriousViolations(page)).toEqual([]);
+    await shot(page, 'conversations-file');
+  }, 60_000);
+
+  it('a member who may read neither members nor players sees the authors by name', async () => {
+    const channelId = (await mirrorOf(patchNotes)).channel_id as string;
+    const reader = await createUser(h.db.app, { displayName: 'Ticket reader' });
+    await withTenant(h.db.app, h.org.orgId, async (tx) => {
+      await createRole(
+        tx,
+        { key: 'reader', name: 'Reader', permissions: ['org.read', 'tickets.read'] },
+        h.org.owner,
+      );
+      await addMember(tx, { userId: reader.id, role: 'reader' }, h.org.owner);
+    });
+    const session = await api.sessionFor(reader.id);
+    const other = await browser.newContext({ baseURL: url, viewport: { width: 1280, height: 900 } });
+    try {
+      other.setDefaultTimeout(10_000);
+      await other.addCookies([{ name: 'gm_session', value: session.cookie as string, url }]);
+      const p = await other.newPage();
+      const lookups = nameLookups(p);
+      await p.goto(`/o/${h.org.orgId}/conversations/${channelId}`);
+      const messages = p.locator('ol.timeline > li.msg');
+      await messages.nth(2).waitFor();
+      expect(await messages.locator('.who').first().textContent()).toContain('Player One');
+      // Every message here is the player's: named, never "A player".
+      for (const who of await messages.locator('.who').allTextContents()) expect(who).toContain('Player One');
+      expect(lookups).toEqual([]);
+    } finally {
+      await other.close();
+    }
   }, 60_000);
 
   it('Conversations works from the keyboard and at 375 px', async () => {
     const channelId = (await mirrorOf(leads)).channel_id as string;
     await page.setViewportSize({ width: 375, height: 800 });
     await page.goto(`/o/${h.org.orgId}/conversations`);
-    const item = page.locator(`li[data-channel="${channelId}"] a`);
+    const item = page.locator(`li[data-channel="${channelId}"] > a`);
     await item.waitFor();
     expect(await item.locator('.unread-badge').textContent()).toBe('1 unread');
     await item.focus();
     await page.keyboard.press('Enter');
     await page.getByRole('heading', { name: `Discord channel ${leads}`, level: 2 }).waitFor();
     // Focus moves to the conversation's title, so a screen reader starts there.
-    expect(await page.evaluate('document.activeElement?.id')).toBe('conv-title');
+    // (once shown: the move happens after the messages are rendered)
+    await page.waitForFunction("document.activeElement?.id === 'conv-title'", null, { timeout: 5_000 });
     await page.keyboard.press('Tab');
     expect(await page.evaluate('document.activeElement?.textContent?.trim()')).toBe('Create ticket');
     await page.locator('ol.timeline > li.msg', { hasText: 'private plans' }).waitFor();
@@ -289,6 +412,24 @@ describe('Discord channel mirroring in the panel', () => {
       channelId,
     ]);
     expect(archived.rows[0]?.archived_at).not.toBeNull();
+
+    // Its conversation is still there, apart, as no longer mirrored, and still readable.
+    await page.setViewportSize({ width: 1280, height: 900 });
+    await page.goto(`/o/${h.org.orgId}/conversations`);
+    const gone = page.getByRole('region', { name: 'No longer mirrored' });
+    const old = gone.locator(`li[data-channel="${channelId}"] > a`);
+    await old.waitFor();
+    expect(
+      await page
+        .getByRole('region', { name: 'Mirrored Discord channels' })
+        .locator(`li[data-channel="${channelId}"]`)
+        .count(),
+    ).toBe(0);
+    await old.click();
+    await page.locator('ol.timeline > li.msg', { hasText: 'private plans' }).waitFor();
+    expect(await page.locator('.conversation .notice', { hasText: 'No longer mirrored' }).count()).toBe(1);
+    expect(await seriousViolations(page)).toEqual([]);
+    await shot(page, 'conversations-no-longer-mirrored');
   }, 60_000);
 
   it('logged no console errors and no page errors on the way', () => {
