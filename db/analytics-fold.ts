@@ -7,7 +7,7 @@ import {
   rollupSelect,
   upsertInto,
 } from './analytics-sql.js';
-import { mapDbError } from './errors.js';
+import { orgIdPages } from './organizations.js';
 import type { Pool } from './pool.js';
 import type { Tx } from './tenant.js';
 
@@ -186,20 +186,6 @@ export async function recomputedRollups(tx: Tx, grain: Grain): Promise<RollupRow
  * deletions), a page at a time, through the gm_analytics_orgs_to_fold definer function: the
  * scheduled fold visits only these, so idle organizations cost it nothing.
  */
-export async function* orgsToFold(pool: Pool, page = 500): AsyncGenerator<string> {
-  let after: string | null = null;
-  for (;;) {
-    const r: { rows: Array<{ org_id: string }> } = await pool
-      .query<{ org_id: string }>({
-        text: 'select org_id from gm_analytics_orgs_to_fold($1::uuid, $2::int)',
-        values: [after, page],
-      })
-      .catch((e) => {
-        throw mapDbError(e);
-      });
-    for (const row of r.rows) yield row.org_id;
-    const last = r.rows.at(-1);
-    if (!last || r.rows.length < page) return;
-    after = last.org_id;
-  }
+export function orgsToFold(pool: Pool, page = 500): AsyncGenerator<string> {
+  return orgIdPages(pool, 'gm_analytics_orgs_to_fold', page);
 }

@@ -1,5 +1,5 @@
 import { ORG_TIME_ZONE } from './analytics-sql.js';
-import { mapDbError } from './errors.js';
+import { orgIdPages } from './organizations.js';
 import type { Pool } from './pool.js';
 import type { Tx } from './tenant.js';
 
@@ -317,20 +317,6 @@ export async function recomputedPlayerRollups(
  * The organizations with sessions or reports to fold, a page at a time, through the
  * gm_player_activity_orgs_to_fold definer function (ids only).
  */
-export async function* playerOrgsToFold(pool: Pool, page = 500): AsyncGenerator<string> {
-  let after: string | null = null;
-  for (;;) {
-    const r: { rows: Array<{ org_id: string }> } = await pool
-      .query<{ org_id: string }>({
-        text: 'select org_id from gm_player_activity_orgs_to_fold($1::uuid, $2::int)',
-        values: [after, page],
-      })
-      .catch((e) => {
-        throw mapDbError(e);
-      });
-    for (const row of r.rows) yield row.org_id;
-    const last = r.rows.at(-1);
-    if (!last || r.rows.length < page) return;
-    after = last.org_id;
-  }
+export function playerOrgsToFold(pool: Pool, page = 500): AsyncGenerator<string> {
+  return orgIdPages(pool, 'gm_player_activity_orgs_to_fold', page);
 }

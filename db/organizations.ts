@@ -141,12 +141,28 @@ export async function updateOrganization(
  * maintenance that visits each tenant in turn (sweeps, pruning). Each visit then opens its own
  * tenant transaction.
  */
-export async function* allOrgIds(pool: Pool, page = 500): AsyncGenerator<string> {
+export function allOrgIds(pool: Pool, page = 500): AsyncGenerator<string> {
+  return orgIdPages(pool, 'gm_list_orgs', page);
+}
+
+/** The definer functions that list organizations by keyset, `(after_id uuid, batch int)` → `org_id`. */
+export type OrgListing =
+  | 'gm_list_orgs'
+  | 'gm_analytics_orgs_to_fold'
+  | 'gm_player_activity_orgs_to_fold'
+  | 'gm_privacy_orgs_pending'
+  | 'gm_report_orgs_to_fold';
+
+/**
+ * Organization ids from one of the definer functions that list them across tenants, a page at a
+ * time (keyset on the id), so a sweep over many tenants never holds them all.
+ */
+export async function* orgIdPages(pool: Pool, listing: OrgListing, page = 500): AsyncGenerator<string> {
   let after: string | null = null;
   for (;;) {
     const r: { rows: Array<{ org_id: string }> } = await pool
       .query<{ org_id: string }>({
-        text: 'select org_id from gm_list_orgs($1::uuid, $2::int)',
+        text: `select org_id from ${listing}($1::uuid, $2::int)`,
         values: [after, page],
       })
       .catch((e) => {

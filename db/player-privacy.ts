@@ -1,6 +1,6 @@
 import { AppError } from '../lib/errors.js';
 import { type Actor, recordChange } from './changes.js';
-import { mapDbError } from './errors.js';
+import { orgIdPages } from './organizations.js';
 import type { Pool } from './pool.js';
 import type { Tx } from './tenant.js';
 
@@ -377,22 +377,8 @@ export async function settleStorageErasure(
 }
 
 /** Organizations with exports to build, Discord messages or stored files to delete (ids only, across tenants). */
-export async function* orgsWithPrivacyWork(pool: Pool, page = 500): AsyncGenerator<string> {
-  let after: string | null = null;
-  for (;;) {
-    const r: { rows: Array<{ org_id: string }> } = await pool
-      .query<{ org_id: string }>({
-        text: 'select org_id from gm_privacy_orgs_pending($1::uuid, $2::int)',
-        values: [after, page],
-      })
-      .catch((e) => {
-        throw mapDbError(e);
-      });
-    for (const row of r.rows) yield row.org_id;
-    const last = r.rows.at(-1);
-    if (!last || r.rows.length < page) return;
-    after = last.org_id;
-  }
+export function orgsWithPrivacyWork(pool: Pool, page = 500): AsyncGenerator<string> {
+  return orgIdPages(pool, 'gm_privacy_orgs_pending', page);
 }
 
 /** An export by id alone (the signed download link names only the export). */

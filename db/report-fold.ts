@@ -1,6 +1,6 @@
 import type { z } from 'zod';
 import type { Actor } from './changes.js';
-import { mapDbError } from './errors.js';
+import { orgIdPages } from './organizations.js';
 import { REPORT_TAG } from './player-reports.js';
 import { gameFields } from './player-tickets.js';
 import type { Pool } from './pool.js';
@@ -148,20 +148,6 @@ export async function foldReports(tx: Tx, limit = FOLD_BATCH): Promise<{ reports
 }
 
 /** The organizations with reports waiting for the fold (a narrow definer function: ids only). */
-export async function* orgsWithWaitingReports(pool: Pool, page = 500): AsyncGenerator<string> {
-  let after: string | null = null;
-  for (;;) {
-    const r: { rows: Array<{ org_id: string }> } = await pool
-      .query<{ org_id: string }>({
-        text: 'select org_id from gm_report_orgs_to_fold($1::uuid, $2::int)',
-        values: [after, page],
-      })
-      .catch((e) => {
-        throw mapDbError(e);
-      });
-    for (const row of r.rows) yield row.org_id;
-    const last = r.rows.at(-1);
-    if (!last || r.rows.length < page) return;
-    after = last.org_id;
-  }
+export function orgsWithWaitingReports(pool: Pool, page = 500): AsyncGenerator<string> {
+  return orgIdPages(pool, 'gm_report_orgs_to_fold', page);
 }
