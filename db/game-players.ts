@@ -21,18 +21,17 @@ export interface GamePlayer {
 }
 
 /**
- * The profile of a game account, made on first sight; the display name follows the game's
- * latest. A blocked player is refused here, so no SDK write goes past this point for them.
+ * With `replayOf`, the same round trip also does what `openTicket` would do first for an
+ * external id: takes the organization's ticket counter row (serializing this org's opens) and
+ * looks for a ticket already opened under it. The SDK's ticket open then costs what an API open
+ * costs plus this one statement (openTicket's `counterHeld`).
  */
-export async function upsertGamePlayer(
-  tx: Tx,
-  gameId: string,
-  player: z.output<typeof gamePlayerInput>,
-  opts: { allowBlocked?: boolean } = {},
-): Promise<GamePlayer> {
-  // Read first and insert only when missing: an upsert's `do update` would lock a busy player's
-  // row (a much-reported cheater) until commit and queue every report about them behind it.
-  const sql = `with found as (
+export interface UpsertOptions {
+  allowBlocked?: boolean;
+  replayOf?: { origin: string; externalId: string };
+}
+
+const PLAYER_CTES = `found as (
       select id, blocked_at, display_name from player_profiles
        where org_id = $1::uuid and game_id = $3::uuid and game_account_id = $4::text
     ), ins as (
@@ -40,13 +39,40 @@ export async function upsertGamePlayer(
       select $1::uuid, $2::text, $3::uuid, $4::text where not exists (select 1 from found)
       on conflict do nothing
       returning id, blocked_at, display_name
-    )
-    select id, blocked_at is not null as blocked, display_name as name from found
-    union all select id, blocked_at is not null, display_name from ins`;
-  const values = [tx.orgId, player.name, gameId, player.id];
-  let row = (await tx.query<{ id: string; blocked: boolean; name: string }>(sql, values)).rows[0];
+    ), player as (
+      select id, blocked_at is not null as blocked, display_name as name from found
+      union all select id, blocked_at is not null, display_name from ins
+    )`;
+
+const UPSERT = `with ${PLAYER_CTES} select id, blocked, name, null::uuid as "replayId" from player`;
+
+// `for no key update`, the lock the counter's update takes (see openTicket): it waits for a
+// concurrent open of this org to commit, and never for the key-share lock the player insert holds.
+const UPSERT_AND_CLAIM = `with ${PLAYER_CTES}
+    select p.id, p.blocked, p.name,
+           (select t.id from tickets t
+             where t.org_id = o.id and t.origin = $5::text and t.external_id = $6::text) as "replayId"
+      from (select id from organizations where id = $1::uuid for no key update) o cross join player p`;
+
+/**
+ * The profile of a game account, made on first sight; the display name follows the game's
+ * latest. A blocked player is refused here, so no SDK write goes past this point for them.
+ */
+export async function upsertGamePlayer(
+  tx: Tx,
+  gameId: string,
+  player: z.output<typeof gamePlayerInput>,
+  opts: UpsertOptions = {},
+): Promise<GamePlayer & { replayId: string | null }> {
+  // Read first and insert only when missing: an upsert's `do update` would lock a busy player's
+  // row (a much-reported cheater) until commit and queue every report about them behind it.
+  const values: unknown[] = [tx.orgId, player.name, gameId, player.id];
+  if (opts.replayOf) values.push(opts.replayOf.origin, opts.replayOf.externalId);
+  const sql = opts.replayOf ? UPSERT_AND_CLAIM : UPSERT;
+  type Row = { id: string; blocked: boolean; name: string; replayId: string | null };
+  let row = (await tx.query<Row>(sql, values)).rows[0];
   // A concurrent first sight inserted it after our snapshot: it is there now.
-  row ??= (await tx.query<{ id: string; blocked: boolean; name: string }>(sql, values)).rows[0];
+  row ??= (await tx.query<Row>(sql, values)).rows[0];
   if (!row) throw new AppError('conflict', 'player changed concurrently, try again');
   if (row.name !== player.name)
     await tx.query(
@@ -57,7 +83,7 @@ export async function upsertGamePlayer(
     throw new AppError('forbidden', 'this player is blocked from support', {
       details: { reason: 'player_blocked' },
     });
-  return { id: row.id, accountId: player.id, blocked: row.blocked };
+  return { id: row.id, accountId: player.id, blocked: row.blocked, replayId: row.replayId };
 }
 
 /** The profile id of a game account, or null when the game never sent it. */

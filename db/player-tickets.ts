@@ -6,7 +6,7 @@ import { type GamePlayerInput, gamePlayerInput, sdkExternalId, upsertGamePlayer 
 import { id, jsonRecord } from './schemas.js';
 import type { Tx } from './tenant.js';
 import type { Status } from './ticket-rules.js';
-import { openTicket, reply, type Ticket } from './tickets.js';
+import { getTicket, openTicket, reply, type Ticket } from './tickets.js';
 import { parseInput } from './validate.js';
 
 /**
@@ -81,7 +81,11 @@ export async function openGameTicket(
   idempotencyKey?: string,
 ): Promise<{ ticket: SdkTicket; created: boolean }> {
   const input = parseInput(openGameTicketInput, raw);
-  const player = await upsertGamePlayer(tx, gameId, input.player);
+  const externalId = idempotencyKey && sdkExternalId('ticket', gameId, input.player.id, idempotencyKey);
+  const player = await upsertGamePlayer(tx, gameId, input.player, {
+    ...(externalId ? { replayOf: { origin: 'game', externalId } } : {}),
+  });
+  if (player.replayId) return replayed(tx, player.replayId, player.id);
   const actor: Actor = { type: 'player', id: player.id };
   const { ticket, created } = await openTicket(
     tx,
@@ -89,13 +93,14 @@ export async function openGameTicket(
       subject: input.subject,
       body: input.body,
       origin: 'game',
-      externalId: idempotencyKey && sdkExternalId('ticket', gameId, player.accountId, idempotencyKey),
+      externalId,
       requesterId: player.id,
       categoryId: input.category,
       gameId,
       customFields: gameFields(input.player, input.context),
     },
     actor,
+    { counterHeld: externalId !== undefined },
   ).catch((raw) => {
     // An unknown category (the foreign key) is the caller's mistake, not ours.
     const err = mapDbError(raw);
@@ -105,11 +110,22 @@ export async function openGameTicket(
       });
     throw err;
   });
-  if (!created && ticket.requesterId !== player.id)
+  if (!created) return replayed(tx, ticket, player.id);
+  return { ticket: sdkTicket(ticket), created };
+}
+
+/** A repeat of an open: the first ticket, when it is this player's. */
+async function replayed(
+  tx: Tx,
+  first: Ticket | string,
+  playerId: string,
+): Promise<{ ticket: SdkTicket; created: false }> {
+  const ticket = typeof first === 'string' ? await getTicket(tx, first) : first;
+  if (ticket.requesterId !== playerId)
     throw new AppError('validation_failed', 'this Idempotency-Key was already used', {
       details: { reason: 'idempotency_key_reused' },
     });
-  return { ticket: sdkTicket(ticket), created };
+  return { ticket: sdkTicket(ticket), created: false };
 }
 
 const cursorInput = z

@@ -69,6 +69,15 @@ async function byExternalId(tx: Tx, origin: Origin, ext: string): Promise<Ticket
   return r.rows[0];
 }
 
+export interface OpenOptions {
+  /**
+   * The caller already took the organization's counter row (`for no key update`) in this
+   * transaction and found no ticket under `externalId` (db/game-players.ts does both in the round
+   * trip that makes the player), so the look-up below would only repeat it.
+   */
+  counterHeld?: boolean;
+}
+
 /**
  * Opens a ticket with the next per-org number. The number comes from a counter row updated in
  * this transaction, so numbers are gapless and race-free (a rolled-back open gives its number
@@ -78,9 +87,10 @@ export async function openTicket(
   tx: Tx,
   rawInput: OpenTicketInput,
   actor: Actor,
+  opts: OpenOptions = {},
 ): Promise<{ ticket: Ticket; created: boolean }> {
   const input = parseInput(openTicketInput, rawInput);
-  if (input.externalId) {
+  if (input.externalId && !opts.counterHeld) {
     // One round trip: take the org's counter row (serializing opens of this org, so a concurrent
     // open with the same external id has committed by the time we hold it) and look for the
     // ticket. This read's snapshot predates the wait, so a duplicate committed meanwhile is
@@ -99,21 +109,33 @@ export async function openTicket(
   // Scored before the ticket row is written, so the ticket carries its opening message's
   // sentiment from its first event on (a ticket.created rule can read it).
   const opening = messageSentiment(authorOf(actor).type, input.body);
+  const author = authorOf(actor);
+  // The ticket, its conversation channel and its opening message in one statement.
   const r = await tx.query<Ticket>(
     `with seq as (
        update organizations set ticket_seq = ticket_seq + 1 where id = $1::uuid
        and not exists (select 1 from tickets where org_id = $1::uuid and origin = $4::text and external_id = $5::text)
        returning ticket_seq
+     ), t as (
+       insert into tickets (id, org_id, number, subject, priority, origin, external_id, requester_id, category_id, team_id,
+         game_id, tags, custom_fields, discord_guild_id, discord_channel_id, last_player_message_at, locale,
+         player_sentiment_label, player_sentiment_score)
+       select coalesce($16::uuid, gen_random_uuid()), $1::uuid, seq.ticket_seq, $2::text, $3::text, $4::text, $5::text,
+         $6::uuid, $7::uuid, $8::uuid, $9::uuid,
+         $10::text[], $11::jsonb, $12::text, $13::text, case when $14::boolean then now() end, $15::text,
+         $17::text, $18::int
+       from seq
+       returning ${COLUMNS}
+     ), ch as (
+       insert into message_channels (org_id, kind, ticket_id) select $1::uuid, 'ticket', t.id from t returning id, ticket_id
+     ), m as (
+       insert into messages (org_id, channel_id, ticket_id, author_type, author_user_id, author_player_id, origin,
+         external_id, body, created_at, sentiment_score, sentiment_comparative, sentiment_label, sentiment_language)
+       select $1::uuid, ch.id, ch.ticket_id, $19::text, $20::uuid, $21::uuid, $4::text, $22::text, $23::text,
+         clock_timestamp(), $24::int, $25::real, $26::text, $27::text
+       from ch where $23::text is not null
      )
-     insert into tickets (id, org_id, number, subject, priority, origin, external_id, requester_id, category_id, team_id,
-       game_id, tags, custom_fields, discord_guild_id, discord_channel_id, last_player_message_at, locale,
-       player_sentiment_label, player_sentiment_score)
-     select coalesce($16::uuid, gen_random_uuid()), $1::uuid, seq.ticket_seq, $2::text, $3::text, $4::text, $5::text,
-       $6::uuid, $7::uuid, $8::uuid, $9::uuid,
-       $10::text[], $11::jsonb, $12::text, $13::text, case when $14::boolean then now() end, $15::text,
-       $17::text, $18::int
-     from seq
-     returning ${COLUMNS}`,
+     select * from t`,
     [
       tx.orgId,
       input.subject,
@@ -133,6 +155,12 @@ export async function openTicket(
       input.id ?? null,
       opening?.label ?? null,
       opening?.score ?? null,
+      author.type,
+      author.userId,
+      author.playerId,
+      input.messageExternalId ?? null,
+      input.body ?? null,
+      ...sentimentValues(opening),
     ],
   );
   const ticket = r.rows[0];
@@ -141,28 +169,6 @@ export async function openTicket(
     if (existing) return { ticket: existing, created: false };
     throw new AppError('not_found', 'organization not found');
   }
-  const author = authorOf(actor);
-  await tx.query(
-    `with ch as (
-       insert into message_channels (org_id, kind, ticket_id) values ($1::uuid, 'ticket', $2::uuid) returning id
-     )
-     insert into messages (org_id, channel_id, ticket_id, author_type, author_user_id, author_player_id, origin,
-       external_id, body, created_at, sentiment_score, sentiment_comparative, sentiment_label, sentiment_language)
-     select $1::uuid, ch.id, $2::uuid, $3::text, $4::uuid, $5::uuid, $6::text, $7::text, $8::text, clock_timestamp(),
-       $9::int, $10::real, $11::text, $12::text
-     from ch where $8::text is not null`,
-    [
-      tx.orgId,
-      ticket.id,
-      author.type,
-      author.userId,
-      author.playerId,
-      input.origin,
-      input.messageExternalId ?? null,
-      input.body ?? null,
-      ...sentimentValues(opening),
-    ],
-  );
   await recordChange(
     tx,
     actor,

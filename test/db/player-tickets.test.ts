@@ -1,0 +1,89 @@
+import type pg from 'pg';
+import { beforeAll, describe, expect, it } from 'vitest';
+import { createGame } from '../../db/games.js';
+import { openGameTicket } from '../../db/player-tickets.js';
+import type { Pool } from '../../db/pool.js';
+import { withTenant } from '../../db/tenant.js';
+import { openTicket } from '../../db/tickets.js';
+import { useTestDb } from '../support/db.js';
+import { makeOrg, type OrgFixture } from '../support/fixtures.js';
+
+const db = useTestDb();
+let org: OrgFixture;
+let gameId: string;
+
+beforeAll(async () => {
+  org = await makeOrg(db.app, 'Game tickets');
+  gameId = await withTenant(db.app, org.orgId, async (tx) => {
+    return (await createGame(tx, { name: 'quest', slug: 'quest' }, org.owner)).id;
+  });
+});
+
+/** A pool on one connection that records every statement sent through it. */
+async function countingPool(): Promise<{ pool: Pool; sent: string[]; release: () => void }> {
+  const client = await db.app.connect();
+  const sent: string[] = [];
+  const query = (q: string | pg.QueryConfig, values?: unknown[]) => {
+    sent.push(typeof q === 'string' ? q : q.text);
+    return client.query(q, values);
+  };
+  const pool = { query, connect: async () => ({ query, release: () => {} }) } as unknown as Pool;
+  return { pool, sent, release: () => client.release() };
+}
+
+const open = (pool: Pool, player: string, key: string) =>
+  withTenant(pool, org.orgId, (tx) =>
+    openGameTicket(
+      tx,
+      gameId,
+      { player: { id: player, name: player }, subject: 'Stuck', body: 'I fell through the map' },
+      key,
+    ),
+  );
+
+describe('a game ticket open', () => {
+  it('takes five round trips with an idempotency key, and a replay returns the first ticket', async () => {
+    const { pool, sent, release } = await countingPool();
+    try {
+      const first = await open(pool, 'steam:77', 'k-1');
+      expect(first.created).toBe(true);
+      // begin + tenant, the player with the counter lock and the replay check, the ticket with its
+      // opening message, its history/audit/outbox, commit: what POST /v1 tickets takes, plus one.
+      expect(sent).toHaveLength(5);
+      const again = await open(pool, 'steam:77', 'k-1');
+      expect(again).toEqual({ ticket: first.ticket, created: false });
+    } finally {
+      release();
+    }
+    const n = await db.admin.query<{ n: number }>(
+      'select count(*)::int as n from tickets where org_id = $1::uuid',
+      [org.orgId],
+    );
+    expect(n.rows[0]?.n).toBe(1);
+  });
+
+  it('takes four round trips for a plain open, as POST /v1 tickets makes it', async () => {
+    const { pool, sent, release } = await countingPool();
+    try {
+      await withTenant(pool, org.orgId, (tx) =>
+        openTicket(tx, { subject: 'Plain', body: 'hello', origin: 'api' }, org.owner),
+      );
+      // begin + tenant, the ticket with its opening message, its history/audit/outbox, commit.
+      expect(sent).toHaveLength(4);
+    } finally {
+      release();
+    }
+  });
+
+  it('opens one ticket for concurrent repeats of a key, each of a new player', async () => {
+    const answers = await Promise.all(Array.from({ length: 6 }, () => open(db.app, 'steam:88', 'k-2')));
+    expect(answers.filter((a) => a.created)).toHaveLength(1);
+    expect(new Set(answers.map((a) => a.ticket.id)).size).toBe(1);
+    const numbers = await db.admin.query<{ number: number }>(
+      'select number from tickets where org_id = $1::uuid order by number',
+      [org.orgId],
+    );
+    // Gapless: a repeat never takes a number.
+    expect(numbers.rows.map((r) => r.number)).toEqual([1, 2, 3]);
+  });
+});
