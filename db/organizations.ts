@@ -151,7 +151,8 @@ export type OrgListing =
   | 'gm_analytics_orgs_to_fold'
   | 'gm_player_activity_orgs_to_fold'
   | 'gm_privacy_orgs_pending'
-  | 'gm_report_orgs_to_fold';
+  | 'gm_report_orgs_to_fold'
+  | 'gm_sentiment_orgs_to_fold';
 
 /**
  * Organization ids from one of the definer functions that list them across tenants, a page at a

@@ -1,5 +1,6 @@
 import { foldOrg, orgsToFold } from '../db/analytics-fold.js';
 import { foldPlayerActivity, playerOrgsToFold } from '../db/analytics-players.js';
+import { foldSentiment, sentimentOrgsToFold } from '../db/analytics-sentiment.js';
 import { withTenant } from '../db/tenant.js';
 import { detectAnomalies } from './anomalies.js';
 import type { WorkerDeps } from './deps.js';
@@ -18,11 +19,12 @@ export const ANALYTICS_FOLD_EVERY_MS = 1_000;
  * An organization whose fold took in changes is then checked for a spike in ticket volume
  * (workers/anomalies.ts), in a transaction of its own so a failing check never holds back the
  * rollups; the next fold with changes checks again. `players`: sessions and reports folded into
- * the player activity rollups (db/analytics-players.ts).
+ * the player activity rollups (db/analytics-players.ts); `messages`: messages folded into the
+ * sentiment trend (db/analytics-sentiment.ts).
  */
 export async function foldAnalytics(
   deps: WorkerDeps,
-): Promise<{ orgs: number; tickets: number; players: number }> {
+): Promise<{ orgs: number; tickets: number; players: number; messages: number }> {
   let orgs = 0;
   let tickets = 0;
   let failed: unknown;
@@ -54,8 +56,19 @@ export async function foldAnalytics(
       failed = err;
     }
   }
-  if (tickets || players) deps.logger.debug({ orgs, tickets, players }, 'folded analytics');
+  // The sentiment trend (scored player messages) likewise: its own watermark and its own list.
+  let messages = 0;
+  for await (const orgId of sentimentOrgsToFold(deps.pool)) {
+    try {
+      messages += (await withTenant(deps.pool, orgId, (tx) => foldSentiment(tx))).messages;
+    } catch (err) {
+      deps.logger.warn({ err, orgId }, 'sentiment fold failed for an organization');
+      failed = err;
+    }
+  }
+  if (tickets || players || messages)
+    deps.logger.debug({ orgs, tickets, players, messages }, 'folded analytics');
   // The next scheduled run retries; failing the job makes the failure visible in the queue.
   if (failed) throw failed;
-  return { orgs, tickets, players };
+  return { orgs, tickets, players, messages };
 }

@@ -1,6 +1,7 @@
 import { setTimeout as sleep } from 'node:timers/promises';
 import { type FoldResult, foldOrg } from '../../db/analytics-fold.js';
 import { foldPlayerActivity, type PlayerFoldResult } from '../../db/analytics-players.js';
+import { foldSentiment, type SentimentFoldResult } from '../../db/analytics-sentiment.js';
 import type { Pool } from '../../db/pool.js';
 import { createCalendar, setDefaultCalendar } from '../../db/sla-calendars.js';
 import { withTenant } from '../../db/tenant.js';
@@ -11,7 +12,8 @@ import type { OrgFixture } from './fixtures.js';
  * at the oldest transaction still running anywhere on the server (that is what keeps it from
  * skipping a late commit), and the other test files run theirs at the same time: a fold called
  * straight away may rightly fold nothing yet. The org's sessions and reports are folded into the
- * player activity rollups in the same transaction, as the workers' job does after the tickets.
+ * player activity rollups in the same transaction, as the workers' job does after the tickets,
+ * and its messages into the sentiment rollups.
  */
 export async function foldCaughtUp(pool: Pool, orgId: string, timeoutMs = 15_000): Promise<FoldResult> {
   return (await foldAllCaughtUp(pool, orgId, timeoutMs)).tickets;
@@ -22,7 +24,7 @@ export async function foldAllCaughtUp(
   pool: Pool,
   orgId: string,
   timeoutMs = 15_000,
-): Promise<{ tickets: FoldResult; players: PlayerFoldResult }> {
+): Promise<{ tickets: FoldResult; players: PlayerFoldResult; sentiment: SentimentFoldResult }> {
   const horizon = await pool.query<{ xmax: string }>(
     'select pg_snapshot_xmax(pg_current_snapshot())::text as xmax',
   );
@@ -40,6 +42,7 @@ export async function foldAllCaughtUp(
   return withTenant(pool, orgId, async (tx) => ({
     tickets: await foldOrg(tx),
     players: await foldPlayerActivity(tx),
+    sentiment: await foldSentiment(tx),
   }));
 }
 

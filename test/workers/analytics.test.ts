@@ -1,10 +1,12 @@
 import { describe, expect, inject, it } from 'vitest';
 import { storedRollups } from '../../db/analytics-fold.js';
 import { storedPlayerRollups } from '../../db/analytics-players.js';
+import { storedSentimentRollups } from '../../db/analytics-sentiment.js';
 import { createGame } from '../../db/games.js';
 import { startSession } from '../../db/player-sessions.js';
+import { upsertPlayer } from '../../db/players.js';
 import { withTenant } from '../../db/tenant.js';
-import { openTicket } from '../../db/tickets.js';
+import { openTicket, reply } from '../../db/tickets.js';
 import { foldAnalytics } from '../../workers/analytics.js';
 import { startWorkerRuntime } from '../../workers/runtime.js';
 import { useTestDb } from '../support/db.js';
@@ -59,6 +61,28 @@ describe('analytics fold job', () => {
     }
   });
 
+  it('folds scored player messages into the sentiment rollups, once', async () => {
+    const org = await makeOrg(db.app, 'Fold sentiment');
+    await tenant(db.app, org.orgId, async (tx) => {
+      const p = await upsertPlayer(tx, { displayName: 'Pat', email: 'pat@example.test' });
+      const { ticket } = await openTicket(tx, { subject: 'Lost items', origin: 'panel' }, org.owner);
+      const player = { type: 'player' as const, id: p.id };
+      await reply(tx, { ticketId: ticket.id, body: 'This is broken and unfair', origin: 'email' }, player);
+      await reply(tx, { ticketId: ticket.id, body: 'On it', origin: 'panel' }, org.owner);
+    });
+    const t = testDeps(db.app, uniquePrefix());
+    try {
+      await until(async () => (await foldAnalytics(t.deps)).messages >= 1 || undefined);
+      const daily = await tenant(db.app, org.orgId, (tx) => storedSentimentRollups(tx, 'sentiment_daily'));
+      expect(
+        daily.filter((r) => r.dim === '*').map((r) => [r.n, r.negative, Number(r.score_sum) < 0]),
+      ).toEqual([[1, 1, true]]);
+      expect((await foldAnalytics(t.deps)).messages).toBe(0);
+    } finally {
+      await t.close();
+    }
+  });
+
   it('shows a committed ticket in the rollups through the scheduled job', async () => {
     const org = await makeOrg(db.app, 'Scheduled');
     const runtime = await startWorkerRuntime({
@@ -90,17 +114,17 @@ describe('analytics fold job', () => {
     try {
       await foldAnalytics(t.deps);
       // Nothing new anywhere: the pass opens no organization's transaction.
-      expect(await foldAnalytics(t.deps)).toEqual({ orgs: 0, tickets: 0, players: 0 });
+      expect(await foldAnalytics(t.deps)).toEqual({ orgs: 0, tickets: 0, players: 0, messages: 0 });
       await open(a.orgId, a.owner);
-      expect(await foldAnalytics(t.deps)).toEqual({ orgs: 1, tickets: 1, players: 0 });
+      expect(await foldAnalytics(t.deps)).toEqual({ orgs: 1, tickets: 1, players: 0, messages: 0 });
       expect(await openedCount(a.orgId)).toBe(2);
       // A deletion leaves no event, only the trigger's note: that org is visited and retracted.
       await withTenant(db.app, b.orgId, (tx) =>
         tx.query('delete from tickets where id = $1', [gone.ticket.id]),
       );
-      expect(await foldAnalytics(t.deps)).toEqual({ orgs: 1, tickets: 1, players: 0 });
+      expect(await foldAnalytics(t.deps)).toEqual({ orgs: 1, tickets: 1, players: 0, messages: 0 });
       expect(await openedCount(b.orgId)).toBe(0);
-      expect(await foldAnalytics(t.deps)).toEqual({ orgs: 0, tickets: 0, players: 0 });
+      expect(await foldAnalytics(t.deps)).toEqual({ orgs: 0, tickets: 0, players: 0, messages: 0 });
     } finally {
       await t.close();
     }
