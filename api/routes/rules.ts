@@ -3,7 +3,7 @@ import { z } from 'zod';
 import { setMemberCapacity } from '../../db/rule-assign.js';
 import { RULE_TRIGGERS, ruleChanges, ruleDefinition, waitSchema } from '../../db/rule-defs.js';
 import { dryRun, dryRunInput } from '../../db/rule-dry-run.js';
-import { listRuns, runsQuery } from '../../db/rule-runs.js';
+import { listRuns, runNowInput, runRuleNow, runsQuery } from '../../db/rule-runs.js';
 import {
   createRule,
   deleteRule,
@@ -66,6 +66,21 @@ const dryRunResult = z
     actions: z.array(z.string()),
   })
   .meta({ id: 'RuleDryRunResult' });
+
+const manualRunSchema = z
+  .object({
+    /** The run log entry written for it (also in `GET /rules/runs`). */
+    runId: z.number().int(),
+    ruleId: z.uuid(),
+    ruleName: z.string(),
+    ticketId: z.uuid(),
+    ticketNumber: z.number().int(),
+    /** `not_matched`: the rule's conditions do not hold on the ticket now, so nothing was done. */
+    outcome: z.enum(['applied', 'not_matched', 'failed']),
+    reason: z.string(),
+    actions: z.array(z.string()),
+  })
+  .meta({ id: 'RuleManualRun' });
 
 const T = ['rules'];
 const manage = { permission: 'rules.manage' } as const;
@@ -203,6 +218,23 @@ export const ruleRoutes: FastifyPluginAsyncZod = async (app) => {
       await req.inOrg((tx) => deleteRule(tx, req.params.ruleId, actorOf(req)));
       return { ok: true as const };
     },
+  );
+
+  app.post(
+    `${one}/run`,
+    {
+      config: { access: manage, idempotent: true },
+      schema: {
+        tags: T,
+        operationId: 'runRule',
+        summary:
+          'Run an enabled rule on one ticket now: its conditions are checked on the ticket as it is, its actions run as the rule (never re-run by the events they cause), logged and audited',
+        params: ruleParams,
+        body: runNowInput,
+        response: { 200: manualRunSchema, ...errorResponses },
+      },
+    },
+    async (req) => req.inOrg((tx) => runRuleNow(tx, req.params.ruleId, req.body, actorOf(req))),
   );
 
   app.put(
