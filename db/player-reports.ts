@@ -1,6 +1,7 @@
 import { randomUUID } from 'node:crypto';
 import { z } from 'zod';
 import { AppError } from '../lib/errors.js';
+import { currentTraceparent } from '../lib/trace-context.js';
 import { mapDbError, RETRYABLE } from './errors.js';
 import { gamePlayerInput, sdkExternalId } from './game-players.js';
 import type { Pool } from './pool.js';
@@ -56,6 +57,13 @@ export interface ReportItem {
   gameId: string;
   input: z.output<typeof gameReportInput>;
   idempotencyKey?: string | undefined;
+  /**
+   * The trace the report was made in, written on its player.reported event when the workers fold
+   * it (db/report-fold.ts). Default: the active span's. A caller that batches reports from many
+   * requests (api/report-intake.ts) runs the batch in one request's context, so each request
+   * captures its own up front.
+   */
+  traceparent?: string | null | undefined;
 }
 
 type Accepted = { report: GameReport; created: boolean };
@@ -69,7 +77,7 @@ interface AcceptRow {
 }
 
 /**
- * The one statement that accepts a batch (gm_accept_game_reports, migration 191): each player
+ * The one statement that accepts a batch (gm_accept_game_reports, migrations 191 and 197): each player
  * once, with every report naming its two players by their place in that list. Players are told
  * apart as JavaScript holds them; the function never matches a string back by value.
  */
@@ -98,7 +106,7 @@ function acceptStatement(orgId: string, items: readonly ReportItem[]) {
   return {
     text: `select slot, report_id, report_ticket_id, report_created_at, outcome
              from gm_accept_game_reports($1::uuid, $2::uuid[], $3::text[], $4::text[], $5::uuid[], $6::int[],
-               $7::int[], $8::text[], $9::text[], $10::text[], $11::text[], $12::jsonb[])`,
+               $7::int[], $8::text[], $9::text[], $10::text[], $11::text[], $12::jsonb[], $13::text[])`,
     values: [
       orgId,
       games,
@@ -114,6 +122,7 @@ function acceptStatement(orgId: string, items: readonly ReportItem[]) {
       ),
       items.map((i) => i.input.matchId ?? null),
       items.map((i) => (i.input.evidence ? JSON.stringify(i.input.evidence) : null)),
+      items.map((i) => (i.traceparent === undefined ? currentTraceparent() : i.traceparent)),
     ],
   };
 }

@@ -1,4 +1,5 @@
 import type { z } from 'zod';
+import { contextFromTraceparent, inSpan } from '../lib/trace-context.js';
 import type { Actor } from './changes.js';
 import { orgIdPages } from './organizations.js';
 import { REPORT_TAG } from './player-reports.js';
@@ -25,6 +26,8 @@ interface Waiting {
   reportedId: string;
   reportedAccount: string | null;
   reportedName: string;
+  /** The accepting request's trace context (migration 197), null when it was not traced. */
+  traceparent: string | null;
 }
 
 const actorOf = (w: Waiting): Actor =>
@@ -37,6 +40,8 @@ const actorOf = (w: Waiting): Actor =>
  * and writes, per report, the ticket's history row and the `player.reported` event, exactly as a
  * report used to in its own transaction. Reports are taken `skip locked` and an advisory lock
  * keeps a second fold of the same organization out, so passes on several workers never clash.
+ * Each event carries its report's trace context, and a ticket opened carries its first report's,
+ * so what follows them joins the trace of the request that made the report.
  */
 export async function foldReports(tx: Tx, limit = FOLD_BATCH): Promise<{ reports: number; opened: number }> {
   const lock = await tx.query<{ ok: boolean }>(
@@ -48,7 +53,8 @@ export async function foldReports(tx: Tx, limit = FOLD_BATCH): Promise<{ reports
     `select r.id, r.queued_ticket_id as "ticketId", r.reason, r.details, r.match_id as "matchId", r.evidence,
             coalesce(rp.game_id, dp.game_id) as "gameId",
             r.reporter_id as "reporterId", rp.game_account_id as "reporterAccount", rp.display_name as "reporterName",
-            r.reported_id as "reportedId", dp.game_account_id as "reportedAccount", dp.display_name as "reportedName"
+            r.reported_id as "reportedId", dp.game_account_id as "reportedAccount", dp.display_name as "reportedName",
+            r.traceparent
        from player_reports r
        join player_profiles dp on dp.org_id = r.org_id and dp.id = r.reported_id
        left join player_profiles rp on rp.org_id = r.org_id and rp.id = r.reporter_id
@@ -72,33 +78,47 @@ export async function foldReports(tx: Tx, limit = FOLD_BATCH): Promise<{ reports
     if (have.has(w.ticketId)) continue;
     have.add(w.ticketId);
     const reported = w.reportedAccount ?? w.reportedId;
-    await openTicket(
-      tx,
-      {
-        id: w.ticketId,
-        subject: `Report: ${w.reportedName} (${w.reason.replaceAll('_', ' ')})`.slice(0, 200),
-        body: w.details ?? undefined,
-        origin: 'game',
-        requesterId: w.reporterId ?? undefined,
-        gameId: w.gameId ?? undefined,
-        tags: [REPORT_TAG],
-        customFields: {
-          ...(w.reporterAccount && w.reporterName
-            ? gameFields(
-                { id: w.reporterAccount, name: w.reporterName },
-                w.matchId ? { matchId: w.matchId } : {},
-              )
-            : {}),
-          report: {
-            reason: w.reason,
-            reportedPlayerId: reported,
-            reportedPlayerName: w.reportedName,
-            ...(w.evidence ? { evidence: w.evidence } : {}),
+    const open = () =>
+      openTicket(
+        tx,
+        {
+          id: w.ticketId,
+          subject: `Report: ${w.reportedName} (${w.reason.replaceAll('_', ' ')})`.slice(0, 200),
+          body: w.details ?? undefined,
+          origin: 'game',
+          requesterId: w.reporterId ?? undefined,
+          gameId: w.gameId ?? undefined,
+          tags: [REPORT_TAG],
+          customFields: {
+            ...(w.reporterAccount && w.reporterName
+              ? gameFields(
+                  { id: w.reporterAccount, name: w.reporterName },
+                  w.matchId ? { matchId: w.matchId } : {},
+                )
+              : {}),
+            report: {
+              reason: w.reason,
+              reportedPlayerId: reported,
+              reportedPlayerName: w.reportedName,
+              ...(w.evidence ? { evidence: w.evidence } : {}),
+            },
           },
         },
-      },
-      actorOf(w),
-    );
+        actorOf(w),
+      );
+    // The ticket continues the trace of the report that opened it: its ticket.created event (and
+    // what the relay does with it) joins the SDK request's trace, not this sweep's.
+    if (w.traceparent)
+      await inSpan(
+        'player_report.open_ticket',
+        {
+          parent: contextFromTraceparent(w.traceparent),
+          attributes: { 'gamemod.report.id': w.id, 'gamemod.ticket.id': w.ticketId },
+          linkActive: true,
+        },
+        open,
+      );
+    else await open();
     opened++;
   }
   // Every report's history row and event in one statement each, as recordChange writes them.
@@ -130,9 +150,9 @@ export async function foldReports(tx: Tx, limit = FOLD_BATCH): Promise<{ reports
          from unnest($3::uuid[], $4::uuid[], $5::jsonb[]) with ordinality as e (ticket_id, reporter_id, data, n)
         order by e.n
      )
-     insert into outbox (org_id, event_type, aggregate_type, aggregate_id, payload)
-     select $1::uuid, 'player.reported', 'player', e.reported_id, e.payload
-       from unnest($6::uuid[], $7::jsonb[]) with ordinality as e (reported_id, payload, n)
+     insert into outbox (org_id, event_type, aggregate_type, aggregate_id, payload, traceparent)
+     select $1::uuid, 'player.reported', 'player', e.reported_id, e.payload, e.traceparent
+       from unnest($6::uuid[], $7::jsonb[], $8::text[]) with ordinality as e (reported_id, payload, traceparent, n)
       order by e.n`,
     [
       tx.orgId,
@@ -142,6 +162,8 @@ export async function foldReports(tx: Tx, limit = FOLD_BATCH): Promise<{ reports
       events.map((e) => JSON.stringify(e.data)),
       waiting.map((w) => w.reportedId),
       events.map((e) => JSON.stringify(e.payload)),
+      // Each event continues its own report's request (relay, jobs, webhooks join that trace).
+      waiting.map((w) => w.traceparent),
     ],
   );
   return { reports: waiting.length, opened };

@@ -61,12 +61,26 @@ export function contextFromTraceparent(traceparent: unknown): Context {
  */
 export function inSpan<T>(
   name: string,
-  opts: { parent?: Context; kind?: SpanKind; attributes?: Attributes },
+  opts: {
+    parent?: Context;
+    kind?: SpanKind;
+    attributes?: Attributes;
+    /**
+     * Links the new span to the span active now: work done under another trace's parent (a
+     * sweep continuing the request that queued the item) stays findable from the sweep's trace.
+     */
+    linkActive?: boolean;
+  },
   fn: (span: Span) => Promise<T>,
 ): Promise<T> {
+  const here = opts.linkActive ? trace.getSpanContext(context.active()) : undefined;
   return tracer.startActiveSpan(
     name,
-    { kind: opts.kind ?? SpanKind.INTERNAL, ...(opts.attributes ? { attributes: opts.attributes } : {}) },
+    {
+      kind: opts.kind ?? SpanKind.INTERNAL,
+      ...(opts.attributes ? { attributes: opts.attributes } : {}),
+      ...(here && !INVALID_TRACE.test(here.traceId) ? { links: [{ context: here }] } : {}),
+    },
     opts.parent ?? context.active(),
     async (span) => {
       try {

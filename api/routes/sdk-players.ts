@@ -14,6 +14,7 @@ import {
   startSessionInput,
 } from '../../db/player-sessions.js';
 import { withTenant } from '../../db/tenant.js';
+import { currentTraceparent } from '../../lib/trace-context.js';
 import { ReportIntake } from '../report-intake.js';
 import { okSchema } from './schemas.js';
 import { requireGameScope, sendWithEtag } from './sdk-auth.js';
@@ -54,6 +55,8 @@ export const sdkPlayerRoutes: FastifyPluginAsyncZod = async (app) => {
         gameId: game.gameId,
         input: req.body,
         idempotencyKey: req.headers['idempotency-key'],
+        // Taken here: the intake may accept this report in another request's batch and context.
+        traceparent: currentTraceparent(),
       });
       return reply.status(r.created ? 201 : 200).send({ report: r.report });
     },
