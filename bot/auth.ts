@@ -1,7 +1,7 @@
 import { PermissionFlagsBits } from 'discord.js';
 import type { Actor } from '../db/changes.js';
-import { discordCaller, discordPlayer } from '../db/discord-standing.js';
-import { type DiscordTicket, ticketForChannel } from '../db/discord-sync.js';
+import { callerFromStanding, discordPlayer, readDiscordStanding } from '../db/discord-standing.js';
+import type { DiscordTicket } from '../db/discord-sync.js';
 import { type Guild, getGuild, orgForGuild } from '../db/guilds.js';
 import type { Permission } from '../db/permissions.js';
 import { type Tx, withTenant } from '../db/tenant.js';
@@ -56,6 +56,8 @@ export interface Who {
 export interface WhoOptions {
   join?: boolean;
   rolesKnown?: boolean;
+  /** A channel whose ticket to read in the same statement as the caller (`then` gets it). */
+  ticketIn?: string;
 }
 
 /**
@@ -86,14 +88,14 @@ export async function resolveWhoThen<T>(
   person: DiscordPerson,
   requestId: string,
   opts: WhoOptions,
-  then: (tx: Tx, who: Who) => Promise<T>,
+  then: (tx: Tx, who: Who, ticketHere: DiscordTicket | undefined) => Promise<T>,
 ): Promise<{ who: Who; value: T }> {
   const orgId = await orgOf(deps, guildId);
   const gid = guildId as string;
   const attempt = () =>
     withTenant(deps.pool, orgId, async (tx) => {
-      const who = await whoIn(tx, gid, person, requestId, opts);
-      return who && { who, value: await then(tx, who) };
+      const r = await whoAndTicketIn(tx, gid, person, requestId, opts);
+      return r && { who: r.who, value: await then(tx, r.who, r.ticketHere) };
     });
   let resolved = await attempt();
   if (!resolved) {
@@ -115,8 +117,29 @@ export async function whoIn(
   requestId: string,
   opts: WhoOptions = {},
 ): Promise<Who | null> {
-  const caller = await discordCaller(tx, guildId, person, opts.join ?? true, opts.rolesKnown ?? true);
-  return caller && whoOf(tx.orgId, guildId, person, caller.userId, caller.access, requestId);
+  return (await whoAndTicketIn(tx, guildId, person, requestId, opts))?.who ?? null;
+}
+
+/** whoIn, and with `ticketIn` the ticket of that channel, read in the same statement. */
+async function whoAndTicketIn(
+  tx: Tx,
+  guildId: string,
+  person: DiscordPerson,
+  requestId: string,
+  opts: WhoOptions,
+): Promise<{ who: Who; ticketHere: DiscordTicket | undefined } | null> {
+  const standing = await readDiscordStanding(tx, guildId, person.id, person.roleIds, opts.ticketIn);
+  const caller = await callerFromStanding(
+    tx,
+    guildId,
+    standing,
+    person.roleIds,
+    opts.join ?? true,
+    opts.rolesKnown ?? true,
+  );
+  if (!caller) return null;
+  const who = whoOf(tx.orgId, guildId, person, caller.userId, caller.access, requestId);
+  return { who, ticketHere: standing.ticketHere };
 }
 
 function whoOf(
@@ -153,8 +176,13 @@ export async function whoAndTicketHere(
   person: DiscordPerson,
   requestId: string,
 ): Promise<{ who: Who; ticket: DiscordTicket }> {
-  const { who, value: ticket } = await resolveWhoThen(deps, guildId, person, requestId, {}, (tx) =>
-    channelId ? ticketForChannel(tx, channelId) : Promise.resolve(undefined),
+  const { who, value: ticket } = await resolveWhoThen(
+    deps,
+    guildId,
+    person,
+    requestId,
+    channelId ? { ticketIn: channelId } : {},
+    async (_tx, _who, here) => here,
   );
   if (!channelId) throw refuse('bad_request', 'refuse.runInTicket');
   if (!ticket) throw refuse('not_found', 'refuse.notTicket');

@@ -1,4 +1,5 @@
 import type { Actor } from './changes.js';
+import { type DiscordTicket, ticketInChannelSql } from './discord-sync.js';
 import { type DiscordStaffAccess, discordStaffAccess } from './guild-roles.js';
 import { upsertPlayer } from './players.js';
 import { snowflake } from './schemas.js';
@@ -55,27 +56,42 @@ const STANDING = `
   left join memberships ms on ms.org_id = $1::uuid and ms.user_id = a.user_id
   left join discord_staff_grants g on g.org_id = ms.org_id and g.user_id = ms.user_id`;
 
-/** Reads a Discord member's standing in the tenant's org in one statement, without locking. */
+// With the ticket of the channel the member acts or writes in, in the same round trip (its
+// columns and the standing's have no name in common).
+const STANDING_AND_TICKET = `select s.*, tk.* from (${STANDING}) s
+  left join lateral (${ticketInChannelSql('$1', '$5')}) tk on true`;
+
+/**
+ * Reads a Discord member's standing in the tenant's org in one statement, without locking; with
+ * `ticketIn` (a channel id), also the ticket of that thread, post or channel, as ticketForChannel
+ * finds it: what every interaction and message in a ticket reads first.
+ */
 export async function readDiscordStanding(
   tx: Tx,
   guildId: string,
   discordUserId: string,
   discordRoleIds: readonly string[],
-): Promise<DiscordStanding> {
-  const r = await tx.query<Row>(STANDING, [
+  ticketIn?: string,
+): Promise<DiscordStanding & { ticketHere?: DiscordTicket }> {
+  const values = [
     tx.orgId,
     parseInput(snowflake, guildId),
     parseInput(snowflake, discordUserId),
     discordRoleIds,
-  ]);
-  const row = r.rows[0] as Row;
+  ];
+  if (ticketIn !== undefined) values.push(parseInput(snowflake, ticketIn));
+  const r = await tx.query<Row & Partial<DiscordTicket>>(
+    ticketIn === undefined ? STANDING : STANDING_AND_TICKET,
+    values,
+  );
+  const { userId, mapped, bestRoleId, roleId, grantRoleId, own, ...ticket } = r.rows[0] as Row &
+    Partial<DiscordTicket>;
   return {
-    userId: row.userId,
-    mappedPermissions: new Set(row.mapped),
-    bestRoleId: row.bestRoleId,
-    membership: row.roleId
-      ? { roleId: row.roleId, grantRoleId: row.grantRoleId, permissions: new Set(row.own) }
-      : null,
+    userId,
+    mappedPermissions: new Set(mapped),
+    bestRoleId,
+    membership: roleId ? { roleId, grantRoleId, permissions: new Set(own) } : null,
+    ...(ticketIn === undefined ? {} : { ticketHere: ticket.id ? (ticket as DiscordTicket) : undefined }),
   };
 }
 
@@ -112,6 +128,8 @@ export async function discordAccessFromStanding(
   return discordStaffAccess(tx, guildId, userId, discordRoleIds, join, rolesKnown);
 }
 
+export type DiscordCaller = { userId: string | null; access: DiscordStaffAccess } | null;
+
 /**
  * The caller's user id and access, read and (when it must change) written in the caller's
  * transaction; null for someone with a mapped role and no account yet, which the caller makes
@@ -123,10 +141,22 @@ export async function discordCaller(
   person: { id: string; roleIds: readonly string[] },
   join: boolean,
   rolesKnown: boolean,
-): Promise<{ userId: string | null; access: DiscordStaffAccess } | null> {
+): Promise<DiscordCaller> {
   const standing = await readDiscordStanding(tx, guildId, person.id, person.roleIds);
+  return callerFromStanding(tx, guildId, standing, person.roleIds, join, rolesKnown);
+}
+
+/** discordCaller from a standing already read (with the ticket of the channel, say). */
+export async function callerFromStanding(
+  tx: Tx,
+  guildId: string,
+  standing: DiscordStanding,
+  roleIds: readonly string[],
+  join: boolean,
+  rolesKnown: boolean,
+): Promise<DiscordCaller> {
   if (!standing.userId && standing.bestRoleId) return null;
-  const access = await discordAccessFromStanding(tx, guildId, standing, person.roleIds, join, rolesKnown);
+  const access = await discordAccessFromStanding(tx, guildId, standing, roleIds, join, rolesKnown);
   return { userId: standing.userId, access };
 }
 

@@ -46,14 +46,22 @@ const FROM = 'tickets t left join player_profiles p on p.org_id = t.org_id and p
 
 /** The ticket whose conversation lives in this Discord thread, post or channel (merged ones excluded). */
 export async function ticketForChannel(tx: Tx, channelId: string): Promise<DiscordTicket | undefined> {
-  const r = await tx.query<DiscordTicket>(
-    `select ${COLUMNS} from ${FROM}
-     where t.org_id = $1::uuid and t.discord_channel_id = $2::text and t.merged_into_id is null
-     order by t.created_at desc limit 1`,
-    [tx.orgId, parseInput(snowflake, channelId)],
-  );
+  const r = await tx.query<DiscordTicket>(ticketInChannelSql('$1', '$2'), [
+    tx.orgId,
+    parseInput(snowflake, channelId),
+  ]);
   return r.rows[0];
 }
+
+/**
+ * The statement ticketForChannel sends, with the org and channel as the given parameters, for a
+ * read that joins it to another in one round trip (db/discord-standing.ts). The channel is
+ * validated by the caller.
+ */
+export const ticketInChannelSql = (org: string, channel: string) =>
+  `select ${COLUMNS} from ${FROM}
+   where t.org_id = ${org}::uuid and t.discord_channel_id = ${channel}::text and t.merged_into_id is null
+   order by t.created_at desc limit 1`;
 
 export async function discordTicket(tx: Tx, ticketId: string): Promise<DiscordTicket> {
   const r = await tx.query<DiscordTicket>(`select ${COLUMNS} from ${FROM} where t.id = $1::uuid`, [

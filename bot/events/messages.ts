@@ -2,7 +2,7 @@ import { randomUUID } from 'node:crypto';
 import { type Message, MessageType, type OmitPartialGroupDMChannel, type PartialMessage } from 'discord.js';
 import type { Actor } from '../../db/changes.js';
 import { SYSTEM } from '../../db/changes.js';
-import { discordCaller, discordPlayer } from '../../db/discord-standing.js';
+import { callerFromStanding, discordPlayer, readDiscordStanding } from '../../db/discord-standing.js';
 import {
   type DiscordTicket,
   recordDiscordChannelDeleted,
@@ -103,16 +103,17 @@ export async function onMessageCreate(deps: BotDeps, m: OmitPartialGroupDMChanne
       { ticketId, messageId: m.id, body: m.content.slice(0, 16_000), attachments },
       fromPerson ? (staff ?? (await discordPlayer(tx, person))) : SYSTEM,
     );
-  // The ticket, the writer's standing and the message in one transaction: a staff reply in a
-  // ticket's thread costs one round trip for each of them, plus the write.
+  // The ticket, the writer's standing and the message in one transaction: the ticket and the
+  // standing in one round trip, then the write.
   const read = () =>
     withTenant(deps.pool, orgId, async (tx): Promise<Read> => {
-      const ticket = await ticketForChannel(tx, m.channelId);
+      const standing = await readDiscordStanding(tx, guildId, person.id, person.roleIds, m.channelId);
+      const ticket = standing.ticketHere;
       if (!ticket) return { kind: 'none' };
       if (m.webhookId && ticket.discordWebhookId === m.webhookId) return { kind: 'ours' };
       let staff: Actor | null = null;
       if (m.author.id !== ticket.requesterDiscordId && fromPerson) {
-        const caller = await discordCaller(tx, guildId, person, false, !!member);
+        const caller = await callerFromStanding(tx, guildId, standing, person.roleIds, false, !!member);
         if (!caller) return { kind: 'needs_account' };
         if (caller.userId && caller.access.permissions.size > 0)
           staff = { type: 'user', id: caller.userId, requestId: randomUUID() };

@@ -1,9 +1,11 @@
 import { describe, expect, it } from 'vitest';
 import { discordAccessFromStanding, readDiscordStanding } from '../../db/discord-standing.js';
+import { ticketForChannel } from '../../db/discord-sync.js';
 import { createGuildLinkCode, redeemGuildLinkCode } from '../../db/guild-links.js';
 import { type DiscordStaffAccess, discordStaffAccess, setRoleMapping } from '../../db/guild-roles.js';
 import { changeRole } from '../../db/memberships.js';
 import { type Tx, withTenant } from '../../db/tenant.js';
+import { openTicket } from '../../db/tickets.js';
 import { upsertDiscordUser } from '../../db/users.js';
 import { useTestDb } from '../support/db.js';
 import { makeOrg } from '../support/fixtures.js';
@@ -164,5 +166,24 @@ describe('db/discord-standing', () => {
       bestRoleId: null,
       membership: null,
     });
+  });
+  it('reads the ticket of a channel in the same statement, as ticketForChannel finds it, and none of another org', async () => {
+    const org = await linkedOrg('Here', '987654321098765531');
+    const other = await linkedOrg('There', '987654321098765532');
+    const channel = '987654321098765533';
+    const staffId = '987654321098765534';
+    for (const o of [org, other])
+      await withTenant(db.app, o.orgId, (tx) =>
+        openTicket(tx, { subject: `in ${o.orgId}`, origin: 'discord', discordChannelId: channel }, o.owner),
+      );
+    const [alone, joined, plain, none] = await withTenant(db.app, org.orgId, async (tx) => [
+      await readDiscordStanding(tx, '987654321098765531', staffId, []),
+      await readDiscordStanding(tx, '987654321098765531', staffId, [], channel),
+      await ticketForChannel(tx, channel),
+      await readDiscordStanding(tx, '987654321098765531', staffId, [], '987654321098765535'),
+    ]);
+    expect(plain?.subject).toBe(`in ${org.orgId}`);
+    expect(joined).toEqual({ ...alone, ticketHere: plain });
+    expect(none).toEqual({ ...alone, ticketHere: undefined });
   });
 });
