@@ -78,47 +78,37 @@ export async function foldReports(tx: Tx, limit = FOLD_BATCH): Promise<{ reports
     if (have.has(w.ticketId)) continue;
     have.add(w.ticketId);
     const reported = w.reportedAccount ?? w.reportedId;
-    const open = () =>
-      openTicket(
-        tx,
-        {
-          id: w.ticketId,
-          subject: `Report: ${w.reportedName} (${w.reason.replaceAll('_', ' ')})`.slice(0, 200),
-          body: w.details ?? undefined,
-          origin: 'game',
-          requesterId: w.reporterId ?? undefined,
-          gameId: w.gameId ?? undefined,
-          tags: [REPORT_TAG],
-          customFields: {
-            ...(w.reporterAccount && w.reporterName
-              ? gameFields(
-                  { id: w.reporterAccount, name: w.reporterName },
-                  w.matchId ? { matchId: w.matchId } : {},
-                )
-              : {}),
-            report: {
-              reason: w.reason,
-              reportedPlayerId: reported,
-              reportedPlayerName: w.reportedName,
-              ...(w.evidence ? { evidence: w.evidence } : {}),
-            },
-          },
-        },
-        actorOf(w),
-      );
     // The ticket continues the trace of the report that opened it: its ticket.created event (and
     // what the relay does with it) joins the SDK request's trace, not this sweep's.
-    if (w.traceparent)
-      await inSpan(
-        'player_report.open_ticket',
-        {
-          parent: contextFromTraceparent(w.traceparent),
-          attributes: { 'gamemod.report.id': w.id, 'gamemod.ticket.id': w.ticketId },
-          linkActive: true,
+    await inReportTrace(
+      w,
+      openTicket,
+      tx,
+      {
+        id: w.ticketId,
+        subject: `Report: ${w.reportedName} (${w.reason.replaceAll('_', ' ')})`.slice(0, 200),
+        body: w.details ?? undefined,
+        origin: 'game',
+        requesterId: w.reporterId ?? undefined,
+        gameId: w.gameId ?? undefined,
+        tags: [REPORT_TAG],
+        customFields: {
+          ...(w.reporterAccount && w.reporterName
+            ? gameFields(
+                { id: w.reporterAccount, name: w.reporterName },
+                w.matchId ? { matchId: w.matchId } : {},
+              )
+            : {}),
+          report: {
+            reason: w.reason,
+            reportedPlayerId: reported,
+            reportedPlayerName: w.reportedName,
+            ...(w.evidence ? { evidence: w.evidence } : {}),
+          },
         },
-        open,
-      );
-    else await open();
+      },
+      actorOf(w),
+    );
     opened++;
   }
   // Every report's history row and event in one statement each, as recordChange writes them.
@@ -167,6 +157,23 @@ export async function foldReports(tx: Tx, limit = FOLD_BATCH): Promise<{ reports
     ],
   );
   return { reports: waiting.length, opened };
+}
+
+/**
+ * Runs `fn(...args)` in a span under the report's trace context when it has one (linked to the
+ * sweep's span), so the changes it records carry that context; as is otherwise.
+ */
+function inReportTrace<A extends unknown[], R>(w: Waiting, fn: (...a: A) => Promise<R>, ...args: A) {
+  if (!w.traceparent) return fn(...args);
+  return inSpan(
+    'player_report.open_ticket',
+    {
+      parent: contextFromTraceparent(w.traceparent),
+      attributes: { 'gamemod.report.id': w.id, 'gamemod.ticket.id': w.ticketId },
+      linkActive: true,
+    },
+    () => fn(...args),
+  );
 }
 
 /** The organizations with reports waiting for the fold (a narrow definer function: ids only). */
