@@ -9,6 +9,7 @@ import { setup } from './commands/setup.js';
 import { stats } from './commands/stats.js';
 import { tag } from './commands/tag.js';
 import { ticket } from './commands/ticket.js';
+import { rulesDryButton, rulesLogButton, rulesRunSelect } from './commands/ticket-rules.js';
 import {
   claimButton,
   closeButton,
@@ -57,6 +58,9 @@ export const components = new Map<string, ComponentHandler>(
       transcriptButton,
       dmGuildSelect,
       dmCategorySelect,
+      rulesLogButton,
+      rulesDryButton,
+      rulesRunSelect,
     ] as unknown as ComponentHandler[]
   ).map((c) => [c.action, c]),
 );

@@ -23,6 +23,7 @@ import { notesAnswer } from '../notes.js';
 import { localeOf, refuse } from '../say.js';
 import { openedText } from '../ticket-text.js';
 import { openFromDiscord } from '../tickets.js';
+import { rulesAnswer } from './ticket-rules.js';
 
 const PRIORITIES = ['low', 'normal', 'high', 'urgent'] as const;
 
@@ -150,6 +151,11 @@ const data = new SlashCommandBuilder()
       .setName('notes')
       .setDescription('Read the internal notes (only you see them)')
       .addIntegerOption((o) => o.setName('page').setDescription('Page, newest first').setMinValue(1)),
+  )
+  .addSubcommand((s) =>
+    s
+      .setName('rules')
+      .setDescription("This ticket's automation rules: run log, dry run, run one (only you see it)"),
   )
   .addSubcommand((s) => s.setName('reopen').setDescription('Reopen this ticket'))
   .addSubcommand((s) => s.setName('info').setDescription('Show this ticket'));
@@ -365,6 +371,7 @@ export const ticket: CommandHandler = {
       return;
     }
     if (name === 'notes') return respond(i, await notesAnswer(i, ctx));
+    if (name === 'rules') return respond(i, await rulesAnswer(i, ctx));
     if (name === 'close-request') return respond(i, await requestCloseFromDiscord(i, ctx));
     await respond(i, await run(i, ctx, name));
   },

@@ -105,6 +105,10 @@ export const de: Catalog = {
     'ticket.close-request.after': ['nach', 'Wartezeit vor dem Schließen: 30m, 2h, 3d (Standard des Servers)'],
     'ticket.notes': ['notizen', 'Die internen Notizen lesen (nur du siehst sie)'],
     'ticket.notes.page': ['seite', 'Seite, neueste zuerst'],
+    'ticket.rules': [
+      'regeln',
+      'Die Automatisierungsregeln dieses Tickets: Laufprotokoll, Probelauf, Ausführen',
+    ],
     'ticket.reopen': ['wiedereröffnen', 'Dieses Ticket wieder eröffnen'],
     'ticket.info': ['info', 'Dieses Ticket anzeigen'],
     reply: ['antworten', 'Dem Spieler antworten, mit einer Textvorlage und/oder Text'],

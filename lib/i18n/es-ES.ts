@@ -108,6 +108,7 @@ export const esES: Catalog = {
     'ticket.close-request.after': ['tras', 'Espera antes de cerrar: 30m, 2h, 3d (por defecto del servidor)'],
     'ticket.notes': ['notas', 'Leer las notas internas (solo las ves tú)'],
     'ticket.notes.page': ['página', 'Página, las más recientes primero'],
+    'ticket.rules': ['reglas', 'Las reglas de automatización de este ticket: registro, simulación, ejecutar'],
     'ticket.reopen': ['reabrir', 'Reabrir este ticket'],
     'ticket.info': ['info', 'Mostrar este ticket'],
     reply: ['responder', 'Responder al jugador con una respuesta guardada y/o texto'],

@@ -108,6 +108,10 @@ export const fr: Catalog = {
     'ticket.close-request.after': ['après', 'Attente avant fermeture : 30m, 2h, 3d (par défaut du serveur)'],
     'ticket.notes': ['notes', 'Lire les notes internes (vous seul les voyez)'],
     'ticket.notes.page': ['page', 'Page, les plus récentes d’abord'],
+    'ticket.rules': [
+      'règles',
+      'Les règles d’automatisation de ce ticket : journal, essai à blanc, exécution',
+    ],
     'ticket.reopen': ['rouvrir', 'Rouvrir ce ticket'],
     'ticket.info': ['infos', 'Afficher ce ticket'],
     reply: ['répondre', 'Répondre au joueur, avec une réponse type et/ou du texte'],

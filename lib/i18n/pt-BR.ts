@@ -102,6 +102,7 @@ export const ptBR: Catalog = {
     'ticket.close-request.after': ['após', 'Espera antes de fechar: 30m, 2h, 3d (padrão do servidor)'],
     'ticket.notes': ['notas', 'Ler as notas internas (só você as vê)'],
     'ticket.notes.page': ['página', 'Página, as mais recentes primeiro'],
+    'ticket.rules': ['regras', 'As regras de automação deste ticket: registro, simulação, executar'],
     'ticket.reopen': ['reabrir', 'Reabrir este ticket'],
     'ticket.info': ['info', 'Mostrar este ticket'],
     reply: ['responder', 'Responder ao jogador com uma resposta pronta e/ou texto'],
