@@ -20,6 +20,7 @@ import { openTicket } from '../db/tickets.js';
 import { finishOpening, type OpeningState } from '../lib/discord/opening.js';
 import { addThreadMember } from '../lib/discord/rest.js';
 import { pickLocale } from '../lib/i18n/locales.js';
+import { t as say } from '../lib/i18n/messages.js';
 import { type DiscordPerson, guildOf, orgOf } from './auth.js';
 import {
   createForumPost,
@@ -152,25 +153,26 @@ async function openUnlocked(ctx: Ctx, req: OpenRequest): Promise<OpenResult> {
   const pinged = teamStaff.length
     ? { users: [...teamStaff], roles: [] }
     : { users: [], roles: [...staffRoles] };
-  const placeholder: MessageBody =
-    mode === 'forum'
-      ? {
-          content: [
-            `New ticket for <@${req.requester.id}>`,
-            ...pinged.users.map((u) => `<@${u}>`),
-            ...pinged.roles.map((r) => `<@&${r}>`),
-          ]
-            .join(' ')
-            .slice(0, 2000),
-          allowed_mentions: { users: [req.requester.id, ...pinged.users], roles: pinged.roles },
-        }
-      : { content: `Opening a ticket for <@${req.requester.id}>…`, allowed_mentions: { parse: [] } };
+  // The server's language, as the summary that follows. Only a forum post is made with a first
+  // message (a thread or channel gets the summary as its first); the summary is edited into it,
+  // but the notification its mentions send keeps this line.
+  const serverLocale = pickLocale(client.guilds.cache.get(req.guildId)?.preferredLocale);
+  const forumStarter: MessageBody = {
+    content: [
+      say(serverLocale, 'opening.forumPost', { user: `<@${req.requester.id}>` }),
+      ...pinged.users.map((u) => `<@${u}>`),
+      ...pinged.roles.map((r) => `<@&${r}>`),
+    ]
+      .join(' ')
+      .slice(0, 2000),
+    allowed_mentions: { users: [req.requester.id, ...pinged.users], roles: pinged.roles },
+  };
   const channel = await (mode === 'forum'
     ? createForumPost(
         client,
         parent,
         name,
-        placeholder,
+        forumStarter,
         reason,
         forumTagsFor(client, parent, forumTagId, category?.name),
       )
@@ -249,7 +251,7 @@ async function openUnlocked(ctx: Ctx, req: OpenRequest): Promise<OpenResult> {
           category,
           teamStaff.length ? { userIds: teamStaff } : { roleIds: staffRoles },
           // The server's language, as the workers' redraws of it will be (workers/guild-locale.ts).
-          pickLocale(client.guilds.cache.get(req.guildId)?.preferredLocale),
+          serverLocale,
         ),
         webhookChannelId: mode === 'channel' ? channel.id : parent,
         teamDiscordIds: teamStaff,

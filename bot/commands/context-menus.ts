@@ -9,6 +9,7 @@ import { withTenant } from '../../db/tenant.js';
 import { postMessage } from '../../lib/discord/rest.js';
 import { pickLocale } from '../../lib/i18n/locales.js';
 import { t as say } from '../../lib/i18n/messages.js';
+import { reportedMessageSubject, ticketForSubject } from '../../lib/i18n/subjects.js';
 import { guildOf, requirePermission, resolveWho } from '../auth.js';
 import { personOf, threadParentOr } from '../discord-api.js';
 import { type CommandHandler, respond } from '../handler.js';
@@ -39,7 +40,8 @@ export const openAboutMessage: CommandHandler<MessageContextMenuCommandInteracti
       requester: who.person,
       locale: i.locale ?? i.guildLocale,
       categoryId: null,
-      subject: `Report: a message by ${m.author.username}`.slice(0, 200),
+      // Stored with the ticket and read by staff everywhere: the server's language.
+      subject: reportedMessageSubject(pickLocale(i.guildLocale), m.author.username),
       answers: [
         {
           key: 'reported_message',
@@ -115,7 +117,7 @@ export const openForUser: CommandHandler<UserContextMenuCommandInteraction> = {
       openedBy: staff,
       openedByDiscordId: i.user.id,
       categoryId: null,
-      subject: `Ticket for ${user.globalName || user.username}`.slice(0, 200),
+      subject: ticketForSubject(pickLocale(i.guildLocale), user.globalName || user.username),
       answers: [
         {
           key: 'opened_by_staff',

@@ -36,8 +36,6 @@ const ALLOWED: Record<string, string> = {
   "bot/commands/ticket.ts: label: 'Subject'": 'stored with the ticket',
   "bot/commands/context-menus.ts: label: 'Message text'": 'stored with the ticket',
   "bot/commands/context-menus.ts: label: 'Opened by staff'": 'stored with the ticket',
-  // Placeholder message replaced by the summary within the same open.
-  'bot/tickets.ts: `Opening a ticket for': 'replaced by the summary at once',
   // "Ticket #12 · subject": the same word in every shipped language.
   'bot/ticket-text.ts: title: `Ticket #': 'the same in every language',
   'lib/discord/components.ts: title: `Ticket #': 'the same in every language',

@@ -19,11 +19,12 @@ const DISCORD = new Set(
   ),
 );
 // Discord's own German and Brazilian clients call forum tags "Tags" too; "Normal" is the word
-// for the priority in German, Spanish and Portuguese as well.
+// for the priority in German, Spanish and Portuguese as well; a file's size is in "bytes" in
+// Spanish and Portuguese too.
 const SAME_WORD: Partial<Record<(typeof LOCALES)[number], MessageKey[]>> = {
   de: ['ticket.tags', 'ticket.infoTags', 'priority.normal'],
-  'es-ES': ['priority.normal'],
-  'pt-BR': ['ticket.tags', 'ticket.infoTags', 'priority.normal'],
+  'es-ES': ['priority.normal', 'transcriptPage.size'],
+  'pt-BR': ['ticket.tags', 'ticket.infoTags', 'priority.normal', 'transcriptPage.size'],
 };
 const CHAT_INPUT_NAME = /^[-_'\p{L}\p{N}\p{sc=Deva}\p{sc=Thai}]{1,32}$/u;
 
