@@ -8,9 +8,17 @@ import {
   recomputedPlayerRollups,
   storedPlayerRollups,
 } from '../../db/analytics-players.js';
+import {
+  foldSentiment,
+  rebuildSentiment,
+  recomputedSentimentRollups,
+  SENTIMENT_GRAINS,
+  storedSentimentRollups,
+} from '../../db/analytics-sentiment.js';
 import { createCategory } from '../../db/categories.js';
 import { upsertGamePlayer } from '../../db/game-players.js';
 import { createGame } from '../../db/games.js';
+import { messageSentiment, sentimentValues } from '../../db/message-sentiment.js';
 import { erasePlayer } from '../../db/player-privacy.js';
 import { reportFromGame } from '../../db/player-reports.js';
 import { startSession } from '../../db/player-sessions.js';
@@ -18,10 +26,11 @@ import { upsertPlayer } from '../../db/players.js';
 import { foldReports } from '../../db/report-fold.js';
 import { createCalendar, setDefaultCalendar } from '../../db/sla-calendars.js';
 import { createPolicy } from '../../db/sla-policies.js';
+import { createTeam } from '../../db/teams.js';
 import { withTenant } from '../../db/tenant.js';
-import { assign } from '../../db/ticket-actions.js';
+import { assign, transfer } from '../../db/ticket-actions.js';
 import { merge } from '../../db/ticket-merge.js';
-import { rate, reopen, setPriority, setStatus } from '../../db/ticket-status.js';
+import { rate, reopen, setPriority, setStatus, updateFields } from '../../db/ticket-status.js';
 import { openTicket, reply } from '../../db/tickets.js';
 import { foldCaughtUp } from '../support/analytics.js';
 import { useTestDb } from '../support/db.js';
@@ -50,7 +59,15 @@ type Op =
   | { op: 'report'; reporter: number; reported: number }
   | { op: 'purgeSession' | 'anonymiseSession' | 'deleteReport'; i: number }
   | { op: 'erasePlayer'; player: number }
-  | { op: 'fileReports' | 'sessionDuringFold' };
+  | { op: 'fileReports' | 'sessionDuringFold' }
+  | { op: 'playerSays'; t: number; mood: number }
+  | { op: 'editMessage' | 'deleteMessage' | 'purgeMessage'; i: number; mood: number }
+  | { op: 'transfer' | 'recategorize'; t: number; to: boolean }
+  | { op: 'lateMessage'; t: number; daysAgo: number; mood: number }
+  | { op: 'channelMessage'; mood: number };
+
+/** What players write: positive, neutral, negative, and a body the lexicon cannot score ('' after an edit). */
+const MOODS = ['Thanks, that fixed it, great support', 'I use the launcher', 'This is broken and unfair', ''];
 
 const PLATFORMS = ['pc', 'ps5', 'ios'] as const;
 
@@ -130,6 +147,30 @@ const opArb: fc.Arbitrary<Op> = fc.oneof(
   { weight: 1, arbitrary: fc.record({ op: fc.constant('erasePlayer' as const), player: fc.nat(4) }) },
   { weight: 1, arbitrary: fc.constant({ op: 'fileReports' as const }) },
   { weight: 1, arbitrary: fc.constant({ op: 'sessionDuringFold' as const }) },
+  // Scored player messages (the sentiment trend): written, edited (rescored), deleted on Discord,
+  // purged, written late, outside a ticket, and their tickets moved to another team or category.
+  {
+    weight: 3,
+    arbitrary: fc.record({ op: fc.constant('playerSays' as const), t: fc.nat(40), mood: fc.nat(2) }),
+  },
+  ...['editMessage', 'deleteMessage', 'purgeMessage'].map((name) => ({
+    weight: 1,
+    arbitrary: fc.record({ op: fc.constant(name), i: fc.nat(30), mood: fc.nat(3) }) as fc.Arbitrary<Op>,
+  })),
+  ...['transfer', 'recategorize'].map((name) => ({
+    weight: 1,
+    arbitrary: fc.record({ op: fc.constant(name), t: fc.nat(40), to: fc.boolean() }) as fc.Arbitrary<Op>,
+  })),
+  {
+    weight: 1,
+    arbitrary: fc.record({
+      op: fc.constant('lateMessage' as const),
+      t: fc.nat(40),
+      daysAgo: fc.integer({ min: 1, max: 20 }),
+      mood: fc.nat(2),
+    }),
+  },
+  { weight: 1, arbitrary: fc.record({ op: fc.constant('channelMessage' as const), mood: fc.nat(2) }) },
 );
 
 interface World {
@@ -140,6 +181,9 @@ interface World {
   gameId: string;
   sessions: string[];
   reports: string[];
+  teamId: string;
+  /** Player messages written by the sentiment ops. */
+  messages: string[];
 }
 
 /**
@@ -149,8 +193,9 @@ interface World {
  */
 async function newWorld(businessHours = false): Promise<World> {
   const org = await makeOrg(db.app, 'Rollups');
-  const { categoryId, playerId, gameId } = await withTenant(db.app, org.orgId, async (tx) => {
+  const { categoryId, playerId, gameId, teamId } = await withTenant(db.app, org.orgId, async (tx) => {
     const c = await createCategory(tx, { name: 'Bugs' }, org.owner);
+    const team = await createTeam(tx, { name: 'Tier 2' }, org.owner);
     const game = await createGame(tx, { name: 'Quest', slug: 'quest' }, org.owner);
     const p = await upsertPlayer(tx, { displayName: 'Pat', email: 'pat@example.test' });
     if (businessHours) {
@@ -186,9 +231,9 @@ async function newWorld(businessHours = false): Promise<World> {
       );
       await createPolicy(tx, { name: 'Everyone', resolutionMinutes: 2880, position: 1 }, org.owner);
     }
-    return { categoryId: c.id, playerId: p.id, gameId: game.id };
+    return { categoryId: c.id, playerId: p.id, gameId: game.id, teamId: team.id };
   });
-  return { org, categoryId, playerId, tickets: [], gameId, sessions: [], reports: [] };
+  return { org, categoryId, playerId, tickets: [], gameId, sessions: [], reports: [], teamId, messages: [] };
 }
 
 /** Game player n (an account of the world's game). */
@@ -207,6 +252,7 @@ function openIn(w: World, op: { origin: number; priority: number; category: bool
         priority: PRIORITIES[op.priority] ?? 'normal',
         requesterId: w.playerId,
         ...(op.category ? { categoryId: w.categoryId } : {}),
+        ...(op.platform % 2 === 0 ? { gameId: w.gameId } : {}),
         customFields: {
           platform: ['pc', 'ps5', 'switch', 'ios'][op.platform] ?? 'pc',
           buildVersion: '1.2.3',
@@ -236,6 +282,10 @@ async function apply(w: World, op: Op): Promise<void> {
       ]);
       await db.admin.query(
         `update analytics_player_watermarks set upto = '0', snap = null where org_id = $1`,
+        [orgId],
+      );
+      await db.admin.query(
+        `update analytics_sentiment_watermarks set upto = '0', snap = null where org_id = $1`,
         [orgId],
       );
       return;
@@ -297,6 +347,7 @@ async function apply(w: World, op: Op): Promise<void> {
     }
   }
   if (await applyPlayerOp(w, op)) return;
+  if (await applySentimentOp(w, op)) return;
   if (!('t' in op)) return;
   const t = pick(w, op.t);
   if (!t) return;
@@ -453,6 +504,101 @@ async function applyPlayerOp(w: World, op: Op): Promise<boolean> {
   }
 }
 
+/** The sentiment ops (true when `op` was one), as the bot, the mirrors, retention and staff do. */
+async function applySentimentOp(w: World, op: Op): Promise<boolean> {
+  const { orgId, owner } = w.org;
+  const inOrg = <T>(fn: Parameters<typeof withTenant<T>>[2]) =>
+    withTenant(db.app, orgId, fn).catch((err: { code?: string }) => {
+      if (!REFUSED.includes(err.code ?? '')) throw err;
+    });
+  const player = { type: 'player' as const, id: w.playerId };
+  const nth = (i: number) => w.messages[i % Math.max(1, w.messages.length)];
+  const scored = (mood: number) => sentimentValues(messageSentiment('player', MOODS[mood] ?? ''));
+  switch (op.op) {
+    case 'playerSays': {
+      const t = pick(w, op.t);
+      if (t)
+        await inOrg(async (tx) => {
+          const r = await reply(tx, { ticketId: t, body: MOODS[op.mood] ?? 'ok', origin: 'discord' }, player);
+          w.messages.push(r.message.id);
+        });
+      return true;
+    }
+    case 'editMessage': {
+      // What an edit on Discord does: the new text scored again (an empty one not at all).
+      const id = nth(op.i);
+      if (id)
+        await inOrg((tx) =>
+          tx.query(
+            `update messages set body = $2::text, edited_at = now(), sentiment_score = $3::int,
+                    sentiment_comparative = $4::real, sentiment_label = $5::text, sentiment_language = $6::text
+              where id = $1::uuid`,
+            [id, MOODS[op.mood] ?? '', ...scored(op.mood)],
+          ),
+        );
+      return true;
+    }
+    case 'deleteMessage': {
+      const id = nth(op.i);
+      if (id)
+        await inOrg((tx) => tx.query('update messages set deleted_at = now() where id = $1::uuid', [id]));
+      return true;
+    }
+    case 'purgeMessage': {
+      // Retention's purge of one message.
+      const id = nth(op.i);
+      if (id) await inOrg((tx) => tx.query('delete from messages where id = $1::uuid', [id]));
+      return true;
+    }
+    case 'transfer':
+    case 'recategorize': {
+      const t = pick(w, op.t);
+      if (t)
+        await inOrg((tx) =>
+          op.op === 'transfer'
+            ? transfer(tx, { ticketId: t, teamId: op.to ? w.teamId : null }, owner)
+            : updateFields(tx, { ticketId: t, categoryId: op.to ? w.categoryId : null }, owner),
+        );
+      return true;
+    }
+    case 'lateMessage': {
+      // A player message imported with the time it was written, days ago.
+      const t = pick(w, op.t);
+      if (t)
+        await inOrg(async (tx) => {
+          const r = await tx.query<{ id: string }>(
+            `insert into messages (org_id, channel_id, ticket_id, author_type, author_player_id, origin, body,
+               created_at, sentiment_score, sentiment_comparative, sentiment_label, sentiment_language)
+             select $1::uuid, c.id, c.ticket_id, 'player', $3::uuid, 'email', $5::text,
+                    now() - make_interval(days => $4::int), $6::int, $7::real, $8::text, $9::text
+               from message_channels c where c.org_id = $1::uuid and c.ticket_id = $2::uuid
+              limit 1
+             returning id`,
+            [orgId, t, w.playerId, op.daysAgo, MOODS[op.mood] ?? 'ok', ...scored(op.mood)],
+          );
+          if (r.rows[0]) w.messages.push(r.rows[0].id);
+        });
+      return true;
+    }
+    case 'channelMessage':
+      // A player's message outside any ticket (a mirrored channel): counted with no dimension.
+      await inOrg(async (tx) => {
+        const r = await tx.query<{ id: string }>(
+          `with c as (insert into message_channels (org_id, kind) values ($1::uuid, 'staff_room') returning id)
+           insert into messages (org_id, channel_id, author_type, author_player_id, origin, body,
+             sentiment_score, sentiment_comparative, sentiment_label, sentiment_language)
+           select $1::uuid, c.id, 'player', $2::uuid, 'discord', $3::text, $4::int, $5::real, $6::text, $7::text
+             from c returning id`,
+          [orgId, w.playerId, MOODS[op.mood] ?? 'ok', ...scored(op.mood)],
+        );
+        if (r.rows[0]) w.messages.push(r.rows[0].id);
+      });
+      return true;
+    default:
+      return false;
+  }
+}
+
 async function expectFoldEqualsRecompute(orgId: string) {
   for (const grain of GRAINS) {
     const [stored, fresh] = await withTenant(db.app, orgId, async (tx) => [
@@ -465,6 +611,13 @@ async function expectFoldEqualsRecompute(orgId: string) {
     const [stored, fresh] = await withTenant(db.app, orgId, async (tx) => [
       await storedPlayerRollups(tx, grain),
       await recomputedPlayerRollups(tx, grain),
+    ]);
+    expect(stored, grain).toEqual(fresh);
+  }
+  for (const grain of SENTIMENT_GRAINS) {
+    const [stored, fresh] = await withTenant(db.app, orgId, async (tx) => [
+      await storedSentimentRollups(tx, grain),
+      await recomputedSentimentRollups(tx, grain),
     ]);
     expect(stored, grain).toEqual(fresh);
   }
@@ -692,5 +845,91 @@ describe('player activity rollups', () => {
       before,
     );
     await expectFoldEqualsRecompute(w.org.orgId);
+  });
+});
+
+describe('sentiment rollups', () => {
+  const rows = (orgId: string, grain: 'sentiment_daily' | 'sentiment_hourly' = 'sentiment_daily') =>
+    withTenant(db.app, orgId, (tx) => storedSentimentRollups(tx, grain));
+  const of = (list: Record<string, unknown>[], dim: string) =>
+    list
+      .filter((r) => r.dim === dim)
+      .map((r) => [
+        r.value,
+        r.n,
+        Number(r.score_sum) > 0 ? '+' : Number(r.score_sum) < 0 ? '-' : '0',
+        r.negative,
+        r.neutral,
+        r.positive,
+      ]);
+
+  it('counts scored player messages by label under their ticket; a transfer moves them, a replay adds nothing', async () => {
+    const w = await newWorld();
+    for (const op of [
+      { op: 'open', origin: 1, priority: 1, category: true, platform: 0 },
+      { op: 'playerSays', t: 0, mood: 0 },
+      { op: 'playerSays', t: 0, mood: 2 },
+      { op: 'playerSays', t: 0, mood: 1 },
+      { op: 'staffReply', t: 0 },
+      { op: 'channelMessage', mood: 2 },
+      { op: 'fold' },
+    ] as Op[])
+      await apply(w, op);
+    const first = await rows(w.org.orgId);
+    // Staff replies are not scored; the channel message counts in the total only.
+    expect(of(first, '*').map((r) => [r[1], r[3], r[4], r[5]])).toEqual([[4, 2, 1, 1]]);
+    expect(of(first, 'category_id')).toEqual([
+      ['', 1, '-', 1, 0, 0],
+      [w.categoryId, 3, expect.any(String), 1, 1, 1],
+    ]);
+    expect(of(first, 'game_id').map((r) => [r[0], r[1]])).toEqual([
+      ['', 1],
+      [w.gameId, 3],
+    ]);
+    expect(of(first, 'team_id').map((r) => [r[0], r[1]])).toEqual([['', 4]]);
+    await expectFoldEqualsRecompute(w.org.orgId);
+
+    // The ticket moves to a team: its messages move with it, as its other counts do.
+    await apply(w, { op: 'transfer', t: 0, to: true });
+    await apply(w, { op: 'fold' });
+    expect(of(await rows(w.org.orgId), 'team_id').map((r) => [r[0], r[1]])).toEqual([
+      ['', 1],
+      [w.teamId, 3],
+    ]);
+    const before = await rows(w.org.orgId, 'sentiment_hourly');
+    await apply(w, { op: 'replay' });
+    const again = await withTenant(db.app, w.org.orgId, (tx) => foldSentiment(tx));
+    expect(again.messages).toBe(4);
+    expect(await rows(w.org.orgId, 'sentiment_hourly')).toEqual(before);
+    await expectFoldEqualsRecompute(w.org.orgId);
+  });
+
+  it('retracts edits, deletions and purges; a late message lands in its own day; a rebuild is the same', async () => {
+    const w = await newWorld();
+    for (const op of [
+      { op: 'open', origin: 0, priority: 1, category: false, platform: 1 },
+      { op: 'playerSays', t: 0, mood: 0 },
+      { op: 'playerSays', t: 0, mood: 2 },
+      { op: 'playerSays', t: 0, mood: 2 },
+      { op: 'lateMessage', t: 0, daysAgo: 5, mood: 0 },
+      { op: 'fold' },
+    ] as Op[])
+      await apply(w, op);
+    expect(of(await rows(w.org.orgId), '*').map((r) => [r[1], r[3], r[5]])).toEqual([
+      [1, 0, 1],
+      [3, 2, 1],
+    ]);
+    // Edited to good news, edited to nothing scoreable, deleted on Discord, purged by retention.
+    await apply(w, { op: 'editMessage', i: 1, mood: 0 });
+    await apply(w, { op: 'editMessage', i: 2, mood: 3 });
+    await apply(w, { op: 'deleteMessage', i: 0, mood: 0 });
+    await apply(w, { op: 'purgeMessage', i: 3, mood: 0 });
+    await apply(w, { op: 'fold' });
+    expect(of(await rows(w.org.orgId), '*').map((r) => [r[1], r[3], r[5]])).toEqual([[1, 0, 1]]);
+    await expectFoldEqualsRecompute(w.org.orgId);
+    const hourly = await rows(w.org.orgId, 'sentiment_hourly');
+    const r = await withTenant(db.app, w.org.orgId, (tx) => rebuildSentiment(tx));
+    expect(r.messages).toBe(1);
+    expect(await rows(w.org.orgId, 'sentiment_hourly')).toEqual(hourly);
   });
 });
