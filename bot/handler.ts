@@ -21,6 +21,7 @@ import { counter, histogram } from '../lib/metrics.js';
 import type { BotDeps } from './context.js';
 import { explainRefusal } from './refusals.js';
 import { localeOf, Refusal, refusalText, refuse } from './say.js';
+import { validationText } from './validation-text.js';
 
 /** What a handler runs with: the shared dependencies, this interaction's request id and logger. */
 export interface Ctx {
@@ -94,11 +95,16 @@ export function userMessage(err: unknown, requestId: string, locale: Locale = 'e
   const say = (key: MessageKey, params: Record<string, string> = {}) =>
     t(locale, key, { requestId, ...params });
   // Validation failures name internal field paths ("maxOpenPerPlayer", "addTags.0"): users get
-  // only what is wrong.
+  // only what is wrong, in their language (the details themselves stay zod's English).
   if (isAppError(err) && err.code === 'validation_failed' && !(err instanceof Refusal)) {
     const details: { message?: unknown }[] = Array.isArray(err.details) ? err.details : [];
     const msgs = [
-      ...new Set(details.map((d) => d.message).filter((m): m is string => typeof m === 'string')),
+      ...new Set(
+        details
+          .map((d) => d.message)
+          .filter((m): m is string => typeof m === 'string')
+          .map((m) => validationText(m, locale)),
+      ),
     ];
     if (msgs.length) return say('error.notAccepted', { reasons: msgs.join('; ') }).slice(0, 1900);
   }

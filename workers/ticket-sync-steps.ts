@@ -261,7 +261,15 @@ export async function postTranscript(
   // The copy is a snapshot: its files are listed by name, and the link leads to the live page
   // (staff sign-in), which links the stored copies of attachments with fresh signed links.
   const url = deps.ticketPages?.staffTranscriptUrl(orgId, t.id) ?? null;
-  const html = Buffer.from(renderTranscript(t, lines, s.closeReason, { liveUrl: url }));
+  // The copy and the transcript channel are staff's: the server's language.
+  const locale = await guildLocale(rest, t.discordGuildId, x);
+  const html = Buffer.from(
+    renderTranscript(t, lines, s.closeReason, {
+      liveUrl: url,
+      locale,
+      closed: { at: closedAt, by: s.closedBy },
+    }),
+  );
   if (deps.storage) {
     await deps.storage.put(`orgs/${orgId}/transcripts/${t.id}.html`, html, {
       contentType: 'text/html; charset=utf-8',
@@ -269,8 +277,6 @@ export async function postTranscript(
     });
   }
   if (!s.transcriptChannelId) return null;
-  // The transcript channel is staff's: the server's language.
-  const locale = await guildLocale(rest, t.discordGuildId, x);
   const reason: Record<string, string> = s.closeReason ? { reason: s.closeReason } : {};
   const closed = s.closedBy
     ? say(locale, s.closeReason ? 'transcript.closedByReason' : 'transcript.closedBy', {

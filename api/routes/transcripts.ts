@@ -2,12 +2,14 @@ import { createHash } from 'node:crypto';
 import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
 import type { FastifyPluginAsyncZod } from 'fastify-type-provider-zod';
 import { z } from 'zod';
+import { ticketForSync } from '../../db/discord-ticket-sides.js';
 import type { Tx } from '../../db/tenant.js';
 import { withTenant } from '../../db/tenant.js';
 import { transcriptHead, transcriptLines } from '../../db/transcripts.js';
 import { renderTranscript, TRANSCRIPT_STYLE } from '../../lib/discord/transcript.js';
 import { AppError } from '../../lib/errors.js';
 import { escapeHtml as esc } from '../../lib/html.js';
+import { pickLocale } from '../../lib/i18n/locales.js';
 
 /**
  * A ticket's live transcript as a web page, the same page the workers post as a file on close,
@@ -41,8 +43,14 @@ function smallPage(title: string, body: string): string {
 async function transcriptPage(app: FastifyInstance, orgId: string, tx: Tx, ticketId: string) {
   const head = await transcriptHead(tx, ticketId);
   const lines = await transcriptLines(tx, ticketId);
+  // Who closed it, and the ticket's language: the API has no Discord connection to ask the
+  // server's own (the workers' copy is in that), so the page takes the ticket's, which is the
+  // server's for a ticket staff opened and the player's client language otherwise.
+  const facts = await ticketForSync(tx, ticketId);
   const files = `${app.settings.publicUrl}/v1/files/`;
   return renderTranscript(head, lines, head.closeReason, {
+    locale: pickLocale(facts?.locale),
+    closed: head.status === 'closed' && facts?.closedAt ? { at: facts.closedAt, by: facts.closedBy } : null,
     fileUrl: (attachmentId) =>
       `${files}${attachmentId}?token=${app.signer.sign({ orgId, attachmentId }, FILE_LINK_SECONDS)}`,
   });
