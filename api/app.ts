@@ -138,7 +138,8 @@ export async function buildApp(
   registerErrorHandling(app);
   registerBodyTimeout(app, timeouts);
   closeAnsweredUpgrades(app);
-  await app.register(cookie);
+  // Cookies are parsed where a route reads one (api/cookies.ts), not on every request.
+  await app.register(cookie, { hook: false });
   const rateLimits: RateLimits = { ...DEFAULT_RATE_LIMITS, ...deps.rateLimits };
   registerAuth(app, rateLimits.authFailures);
   // After auth (access is checked before input is looked at), before every route.

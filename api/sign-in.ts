@@ -1,6 +1,7 @@
 import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
 import { getTotp } from '../db/totp.js';
 import { auditUserEvent } from '../db/user-audit.js';
+import { cookieOf } from './cookies.js';
 import { SESSION_COOKIE, sessionTimes, setSessionCookie } from './plugins/auth.js';
 import { userActor } from './routes/helpers.js';
 import { createSession, destroySession, readSession } from './sessions.js';
@@ -20,7 +21,7 @@ export async function signIn(
   cookie: { secure?: boolean } = {},
 ): Promise<void> {
   await auditUserEvent(app.deps.pool, userActor(req, userId), 'user.signed_in', { via });
-  const previous = req.cookies[SESSION_COOKIE];
+  const previous = cookieOf(req, SESSION_COOKIE);
   const old = previous ? await readSession(app.deps.redis, previous, sessionTimes(app.settings)) : null;
   if (old) await destroySession(app.deps.redis, old);
   const totp = await getTotp(app.deps.pool, userId);

@@ -7,6 +7,7 @@ import { isUuid, withTenant } from '../../db/tenant.js';
 import { AppError } from '../../lib/errors.js';
 import { resolveBearer } from '../bearer.js';
 import { type ApiSettings, acceptedPermissions } from '../context.js';
+import { cookieOf } from '../cookies.js';
 import { readSession, type SessionTimes } from '../sessions.js';
 import { authFailureLimiter, DEFAULT_RATE_LIMITS, type RateLimit } from './rate-limit.js';
 import { addRouteHook } from './route-hooks.js';
@@ -104,7 +105,7 @@ export function registerAuth(
       };
       return;
     }
-    const cookie = req.cookies[SESSION_COOKIE];
+    const cookie = cookieOf(req, SESSION_COOKIE);
     if (!cookie) return;
     const session = await readSession(app.deps.redis, cookie, sessionTimes(app.settings));
     if (session) req.auth = { kind: 'session', userId: session.userId, session };

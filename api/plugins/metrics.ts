@@ -1,4 +1,4 @@
-import type { FastifyInstance } from 'fastify';
+import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
 import { AppError } from '../../lib/errors.js';
 import { fastHistogram, gauge, type HistogramSeries, registry } from '../../lib/metrics.js';
 import { poolGauge } from '../metrics-server.js';
@@ -18,20 +18,33 @@ export function registerMetrics(app: FastifyInstance, opts: { route: boolean } =
   const setPoolGauge = poolGauge(pool);
   const redisUp = gauge('gamemod_redis_up', 'Whether the API Redis connection is ready (1) or not (0)');
 
-  // One series per method, route and status, found by a string key, observed with a few
-  // additions (lib/metrics.ts). The set is bounded by the routes.
-  const children = new Map<string, HistogramSeries>();
-  app.addHook('onResponse', (req, reply, done) => {
-    const route = req.routeOptions.url ?? 'unmatched';
-    const key = `${req.method} ${route} ${reply.statusCode}`;
-    let child = children.get(key);
-    if (!child) {
-      child = requests.series({ method: req.method, route, status: String(reply.statusCode) });
-      children.set(key, child);
-    }
-    child.observe(reply.elapsedTime / 1000);
-    done();
+  // One series per method, route and status. A route's own hook knows its template from when it
+  // was registered (reading `req.routeOptions` per request builds an object each time), so a
+  // request finds its series by method and status alone; unmatched requests share one hook.
+  const observer = (route: string) => {
+    const byMethod = new Map<string, Map<number, HistogramSeries>>();
+    return (req: FastifyRequest, reply: FastifyReply, done: () => void) => {
+      let byStatus = byMethod.get(req.method);
+      if (!byStatus) {
+        byStatus = new Map();
+        byMethod.set(req.method, byStatus);
+      }
+      let series = byStatus.get(reply.statusCode);
+      if (!series) {
+        series = requests.series({ method: req.method, route, status: String(reply.statusCode) });
+        byStatus.set(reply.statusCode, series);
+      }
+      series.observe(reply.elapsedTime / 1000);
+      done();
+    };
+  };
+  app.addHook('onRoute', (route) => {
+    const own = route.onResponse;
+    const list = own === undefined ? [] : Array.isArray(own) ? own : [own];
+    route.onResponse = [...list, observer(route.url)];
   });
+  const unmatched = observer('unmatched');
+  app.addHook('onResponse', (req, reply, done) => (req.is404 ? unmatched(req, reply, done) : done()));
 
   // Not on this port at all when metrics have their own listener, or in production without a
   // METRICS_TOKEN (api/metrics-server.ts decides): the route does not exist, so 404.

@@ -9,6 +9,7 @@ import { auditUserEvent } from '../../db/user-audit.js';
 import { getUser, upsertDiscordUser } from '../../db/users.js';
 import { AppError } from '../../lib/errors.js';
 import { createSecretBox } from '../../lib/secret-box.js';
+import { cookieOf } from '../cookies.js';
 import { authorizeUrl, type DiscordOAuthClient, exchangeCode, fetchDiscordUser } from '../discord-oauth.js';
 import { storedFrom, syncDiscordRoles } from '../discord-user-tokens.js';
 import { clearSessionCookie } from '../plugins/auth.js';
@@ -138,7 +139,7 @@ export const authRoutes: FastifyPluginAsyncZod = async (app) => {
     async (req, reply) => {
       const raw = await app.deps.redis.getdel(loginKey(req.query.state));
       const pending = raw ? pendingLogin.safeParse(JSON.parse(raw)) : null;
-      const binding = req.cookies[LOGIN_COOKIE];
+      const binding = cookieOf(req, LOGIN_COOKIE);
       reply.clearCookie(LOGIN_COOKIE, { path: '/auth' });
       if (!pending?.success) {
         throw new AppError('bad_request', 'this sign-in link is unknown, used or expired: start again', {

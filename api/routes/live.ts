@@ -12,8 +12,9 @@ import { AppError } from '../../lib/errors.js';
 import { memberTopic, orgTopic, ticketTopic } from '../../lib/live.js';
 import type { Logger } from '../../lib/logger.js';
 import { resolveBearer } from '../bearer.js';
+import { cookieOf } from '../cookies.js';
 import { type LiveClient, LiveHub } from '../live-hub.js';
-import { sessionTimes } from '../plugins/auth.js';
+import { SESSION_COOKIE, sessionTimes } from '../plugins/auth.js';
 import { readSession } from '../sessions.js';
 
 const clientMessage = z.discriminatedUnion('type', [
@@ -145,7 +146,7 @@ export const liveRoutes: FastifyPluginAsync = async (app) => {
       /** The signed-in person; null for a token, which can follow topics but is nobody to show. */
       const userId = auth.kind === 'session' ? auth.userId : null;
       const tokenOrg = auth.kind === 'token' ? auth.orgId : null;
-      const cookie = req.cookies.gm_session ?? '';
+      const cookie = cookieOf(req, SESSION_COOKIE) ?? '';
       const bearer = req.headers.authorization?.split(' ', 2)[1] ?? '';
       const client: LiveClient = {
         send: (m) => {

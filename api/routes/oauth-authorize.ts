@@ -10,6 +10,7 @@ import { missingScopes, parseScopeParam } from '../../db/oauth-tokens.js';
 import { getOrganization } from '../../db/organizations.js';
 import { withTenant } from '../../db/tenant.js';
 import { escapeHtml as esc } from '../../lib/html.js';
+import { cookieOf } from '../cookies.js';
 import { SESSION_COOKIE, sessionTimes } from '../plugins/auth.js';
 import { readSession, type Session } from '../sessions.js';
 
@@ -101,7 +102,7 @@ export const oauthAuthorizeRoutes: FastifyPluginAsyncZod = async (app) => {
   };
 
   const sessionOfCookie = async (req: FastifyRequest): Promise<Session | null> => {
-    const cookie = req.cookies[SESSION_COOKIE];
+    const cookie = cookieOf(req, SESSION_COOKIE);
     return cookie ? readSession(app.deps.redis, cookie, sessionTimes(app.settings)) : null;
   };
 

@@ -235,6 +235,7 @@ describe('OpenAPI and metrics', () => {
 
   it('serves Prometheus metrics with request histograms by route template and pool gauges', async () => {
     await api.app.inject({ method: 'GET', url: '/health' });
+    await api.app.inject({ method: 'DELETE', url: '/no/such/route/17' });
     const res = await api.app.inject({ method: 'GET', url: '/metrics' });
     expect(res.statusCode).toBe(200);
     expect(res.headers['content-type']).toContain('text/plain');
@@ -242,6 +243,11 @@ describe('OpenAPI and metrics', () => {
       /gamemod_http_request_duration_seconds_count\{method="GET",route="\/health",status="200"\} \d+/,
     );
     expect(res.body).toMatch(/route="\/v1\/orgs\/:orgId\/tickets"/);
+    // An unknown path is counted under one label, never under its raw URL.
+    expect(res.body).toMatch(
+      /gamemod_http_request_duration_seconds_count\{method="DELETE",route="unmatched",status="404"\} \d+/,
+    );
+    expect(res.body).not.toContain('/no/such/route');
     expect(res.body).toMatch(/gamemod_db_pool_connections\{state="total"\} \d+/);
     expect(res.body).toContain('gamemod_redis_up 1');
   });
