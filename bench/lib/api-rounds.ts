@@ -22,8 +22,10 @@ async function serve(
   kind: 'bare' | 'app',
   env: Record<string, string>,
 ): Promise<{ port: number; child: ChildProcess }> {
+  // BENCH_PROFILE_DIR=dir writes each server's CPU profile there when it exits (bench/README.md).
+  const profile = process.env.BENCH_PROFILE_DIR;
   const child = fork(join(import.meta.dirname, 'api-server.ts'), [kind], {
-    execArgv: ['--import', 'tsx'],
+    execArgv: ['--import', 'tsx', ...(profile ? ['--cpu-prof', `--cpu-prof-dir=${profile}`] : [])],
     env: { ...process.env, ...env },
     stdio: ['ignore', 'inherit', 'inherit', 'ipc'],
   });
@@ -177,6 +179,15 @@ export async function withApiStack(
         serveBare: () => started(serve('bare', {})),
       });
     } finally {
+      // A profiled server must exit on its own for its profile to be written.
+      if (process.env.BENCH_PROFILE_DIR)
+        await Promise.all(
+          children.map((c) => {
+            const exited = new Promise((r) => c.once('exit', r));
+            c.send('exit');
+            return Promise.race([exited, new Promise((r) => setTimeout(r, 5_000))]);
+          }),
+        );
       for (const c of children) c.kill('SIGKILL');
       await pool.end().catch(() => {});
       await redis.stop({ kill: true }).catch(() => {});

@@ -15,6 +15,8 @@ const { DB_URL, REDIS_URL, POOL_MAX } = process.env;
 // than requests/s on a shared machine, where the load generator competes for the same cores.
 process.on('message', (m) => {
   if (m === 'cpu') process.send?.({ cpu: process.cpuUsage() });
+  // Asked to stop (a profiled run): exit normally, which writes the --cpu-prof profile.
+  if (m === 'exit') process.exit(0);
 });
 
 async function main() {
