@@ -13,6 +13,7 @@ import {
 import { BatchSpanProcessor, NodeTracerProvider } from '@opentelemetry/sdk-trace-node';
 import { createAddHookMessageChannel } from 'import-in-the-middle';
 import type { Telemetry } from './telemetry.js';
+import { instrumentDiscordRest } from './telemetry-discord.js';
 
 /**
  * The SDK, imported only when tracing is on (lib/telemetry.ts).
@@ -67,6 +68,8 @@ export async function startTracing(serviceName: string): Promise<Telemetry> {
     ],
   });
   await waitForAllMessagesAcknowledged();
+  // Discord REST calls: a client span each (lib/telemetry-discord.ts says how and why).
+  instrumentDiscordRest();
 
   return {
     enabled: true,
