@@ -1,6 +1,8 @@
 import { DiscordAPIError } from '@discordjs/rest';
 import { z } from 'zod';
+import { playerLocale } from '../db/discord-dm.js';
 import { senderAddress } from '../db/email-addresses.js';
+import { listGuilds } from '../db/guilds.js';
 import {
   inQuietHours,
   type NotificationEvent,
@@ -24,8 +26,12 @@ import type { Tx } from '../db/tenant.js';
 import { withTenant } from '../db/tenant.js';
 import { getTicket } from '../db/tickets.js';
 import { openDm } from '../lib/discord/rest.js';
+import { en } from '../lib/i18n/en.js';
+import { type Locale, pickLocale } from '../lib/i18n/locales.js';
+import { type MessageKey, t } from '../lib/i18n/messages.js';
 import { counter } from '../lib/metrics.js';
 import type { WorkerDeps } from './deps.js';
+import { guildLocale } from './guild-locale.js';
 import type { JobData } from './jobs.js';
 import { sendPush } from './notification-push.js';
 
@@ -50,11 +56,43 @@ const rec = (v: unknown): Record<string, unknown> =>
   v && typeof v === 'object' ? (v as Record<string, unknown>) : {};
 const excerpt = (s: string) => (s.length > EXCERPT ? `${s.slice(0, EXCERPT - 1)}…` : s);
 
+/** A notification's words in one language. */
+type Words = (locale: Locale) => { title: string; body: string | null };
+
 interface Planned {
   userIds: string[];
   event: NotificationEvent;
+  /** English: what the panel and the mail show. */
   title: string;
   body: string | null;
+  /** The same in a member's language, for the Discord DM. */
+  words: Words;
+}
+
+/** A planned notification from its words: English stored, any language for the DM. */
+function planned(userIds: string[], event: NotificationEvent, words: Words): Planned {
+  return { userIds, event, ...words('en-US'), words };
+}
+
+/**
+ * An SLA due time in a DM: as that language writes it, in UTC. English keeps the instant as the
+ * event carries it, as the panel and the mail always showed it.
+ */
+function dueText(dueAt: string, locale: Locale): string {
+  const at = new Date(dueAt);
+  if (locale === 'en-US' || Number.isNaN(at.getTime())) return dueAt;
+  const text = new Intl.DateTimeFormat(locale, {
+    dateStyle: 'medium',
+    timeStyle: 'short',
+    timeZone: 'UTC',
+  }).format(at);
+  return `${text} UTC`;
+}
+
+/** An SLA metric's name (`first_response`), as the catalogs name the three; another as it is. */
+function metricName(metric: string | undefined, locale: Locale): string {
+  const key = `sla.${metric ?? ''}`;
+  return key in en.messages ? t(locale, key as MessageKey) : (metric ?? 'sla').replaceAll('_', ' ');
 }
 
 const ruleNotifyPayload = z.object({
@@ -64,14 +102,18 @@ const ruleNotifyPayload = z.object({
 });
 
 /** Who an event concerns and what they are told, before access and preferences. */
-async function plan(tx: Tx, row: OutboxRow): Promise<{ ticketId: string; planned: Planned[] } | null> {
+async function plan(
+  tx: Tx,
+  row: OutboxRow,
+): Promise<{ ticketId: string; guildId: string | null; planned: Planned[] } | null> {
   const p = row.payload;
   const ticketId =
     row.aggregateType === 'ticket' ? row.aggregateId : (str(p.ticketId) ?? str(rec(p.ticket).id) ?? null);
   if (!ticketId) return null;
   const ticket = await getTicket(tx, ticketId).catch(() => null);
   if (!ticket) return null;
-  const ref = `ticket #${ticket.number}`;
+  const number = ticket.number;
+  const subject = ticket.subject;
   // Who worked the ticket when the event happened (its summary in the payload), not by the time
   // the job runs: a later assignment has its own event.
   const snap = rec(p.ticket);
@@ -79,88 +121,88 @@ async function plan(tx: Tx, row: OutboxRow): Promise<{ ticketId: string; planned
   const teamId = 'teamId' in snap ? (str(snap.teamId) ?? null) : ticket.teamId;
   const team = async () => (teamId ? teamMemberIds(tx, teamId) : []);
   const mine = assigneeId ? [assigneeId] : [];
-  const planned: Planned[] = [];
+  const plans: Planned[] = [];
   switch (row.eventType) {
     case 'ticket.created':
       if (assigneeId)
-        planned.push({
-          userIds: mine,
-          event: 'assigned',
-          title: `${cap(ref)} is yours`,
-          body: ticket.subject,
-        });
-      planned.push({
-        userIds: await team(),
-        event: 'new_in_queue',
-        title: `New ${ref} in your team's queue`,
-        body: ticket.subject,
-      });
+        plans.push(
+          planned(mine, 'assigned', (l) => ({ title: t(l, 'notify.assigned', { number }), body: subject })),
+        );
+      plans.push(
+        planned(await team(), 'new_in_queue', (l) => ({
+          title: t(l, 'notify.newInQueue', { number }),
+          body: subject,
+        })),
+      );
       break;
     case 'ticket.assigned': {
       // An assignment carries the previous assignee; a transfer (same event type) the previous team.
       if ('previousAssigneeId' in p && assigneeId && assigneeId !== p.previousAssigneeId)
-        planned.push({
-          userIds: mine,
-          event: 'assigned',
-          title: `${cap(ref)} is yours`,
-          body: ticket.subject,
-        });
+        plans.push(
+          planned(mine, 'assigned', (l) => ({ title: t(l, 'notify.assigned', { number }), body: subject })),
+        );
       if ('previousTeamId' in p && teamId && teamId !== p.previousTeamId)
-        planned.push({
-          userIds: await team(),
-          event: 'new_in_queue',
-          title: `${cap(ref)} moved to your team's queue`,
-          body: ticket.subject,
-        });
+        plans.push(
+          planned(await team(), 'new_in_queue', (l) => ({
+            title: t(l, 'notify.movedToQueue', { number }),
+            body: subject,
+          })),
+        );
       break;
     }
     case 'note.created': {
       const text = str(rec(p.note).body) ?? '';
-      planned.push({
-        userIds: await mentionedMembers(tx, text),
-        event: 'mentioned',
-        title: `You were mentioned on ${ref}`,
-        body: excerpt(text),
-      });
+      plans.push(
+        planned(await mentionedMembers(tx, text), 'mentioned', (l) => ({
+          title: t(l, 'notify.mentioned', { number }),
+          body: excerpt(text),
+        })),
+      );
       break;
     }
     case 'message.created':
       if (rec(p.message).authorType === 'player')
-        planned.push({
-          userIds: mine,
-          event: 'player_replied',
-          title: `The player replied on ${ref}`,
-          body: excerpt(str(rec(p.message).body) ?? ''),
-        });
+        plans.push(
+          planned(mine, 'player_replied', (l) => ({
+            title: t(l, 'notify.playerReplied', { number }),
+            body: excerpt(str(rec(p.message).body) ?? ''),
+          })),
+        );
       break;
     case 'ticket.sla_warning':
     case 'ticket.sla_breached': {
       const breach = row.eventType === 'ticket.sla_breached';
-      const metric = (str(p.metric) ?? 'sla').replaceAll('_', ' ');
-      planned.push({
-        userIds: [...mine, ...(await team())],
-        event: breach ? 'sla_breached' : 'sla_warning',
-        title: `${breach ? 'SLA breached' : 'SLA warning'} on ${ref}`,
-        body: `${metric}${breach ? ' is overdue' : ` due ${str(p.dueAt) ?? 'soon'}`}: ${ticket.subject}`,
-      });
+      const dueAt = str(p.dueAt);
+      plans.push(
+        planned([...mine, ...(await team())], breach ? 'sla_breached' : 'sla_warning', (l) => {
+          const metric = metricName(str(p.metric), l);
+          return {
+            title: t(l, breach ? 'notify.slaBreached' : 'notify.slaWarning', { number }),
+            body: breach
+              ? t(l, 'notify.slaOverdue', { metric, subject })
+              : dueAt
+                ? t(l, 'notify.slaDue', { metric, when: dueText(dueAt, l), subject })
+                : t(l, 'notify.slaDueSoon', { metric, subject }),
+          };
+        }),
+      );
       break;
     }
     case 'rule.notify': {
       const r = ruleNotifyPayload.safeParse(p);
       if (!r.success) break;
-      planned.push({
-        userIds: r.data.to === 'assignee' ? mine : await team(),
-        event: 'rule',
-        title: `Rule "${r.data.rule.name}" on ${ref}`,
-        body: excerpt(r.data.message),
-      });
+      const rule = r.data;
+      plans.push(
+        planned(rule.to === 'assignee' ? mine : await team(), 'rule', (l) => ({
+          title: t(l, 'notify.rule', { name: rule.rule.name, number }),
+          body: excerpt(rule.message),
+        })),
+      );
       break;
     }
   }
-  return { ticketId, planned };
+  return { ticketId, guildId: ticket.discordGuildId, planned: plans };
 }
-
-const cap = (s: string) => s.charAt(0).toUpperCase() + s.slice(1);
 
 /**
  * What each concerned member gets: the first planned event that names them (an event names a
@@ -224,7 +266,7 @@ export function decide(
 
 export async function notifyForEvent(deps: WorkerDeps, data: JobData<'notify.fanout'>): Promise<number> {
   const now = deps.clock.now();
-  const { pending, from } = await withTenant(deps.pool, data.orgId, async (tx) => {
+  const { pending, from, planned, seen, guildId } = await withTenant(deps.pool, data.orgId, async (tx) => {
     const row = await getOutboxRow(tx, data.outboxId);
     const planned = row && notifies(row) ? await plan(tx, row) : null;
     if (planned) {
@@ -242,11 +284,36 @@ export async function notifyForEvent(deps: WorkerDeps, data: JobData<'notify.fan
     }
     const pending = await pendingDeliveries(tx, data.outboxId);
     const from = pending.some((d) => d.channel === 'email') ? await senderAddress(tx) : null;
-    return { pending, from };
+    // A DM is in the member's language: the one last seen for their Discord account here, else
+    // the server's (the ticket's, else the organization's first linked one).
+    const dms = pending.filter((d) => d.channel === 'discord' && d.discordUserId);
+    const seen = new Map<string, string | null>();
+    for (const d of dms) {
+      const id = d.discordUserId as string;
+      if (!seen.has(id)) seen.set(id, await playerLocale(tx, id));
+    }
+    const guildId =
+      dms.length && deps.discord ? (planned?.guildId ?? (await listGuilds(tx))[0]?.guildId ?? null) : null;
+    return { pending, from, planned, seen, guildId };
   });
+  // Asked of Discord once per job (and kept a while per process by guildLocale).
+  let server: Promise<Locale> | undefined;
+  const dmText = async (d: PendingDelivery): Promise<string> => {
+    const own = d.discordUserId ? seen.get(d.discordUserId) : null;
+    server ??= deps.discord
+      ? guildLocale(deps.discord, guildId, shutdownExtras(deps))
+      : Promise.resolve('en-US');
+    // Their own language when GameMod has one for it, else the server's.
+    const locale = pickLocale(own, await server);
+    // The words of the event that notified this member (the same one decide() recorded); a
+    // retry whose plan no longer names them sends what was stored.
+    const p = planned?.planned.find((x) => x.event === d.event && x.userIds.includes(d.userId));
+    const { title, body } = p ? p.words(locale) : { title: d.title, body: d.body };
+    return `🔔 **${title}**${body ? `\n${body}` : ''}`.slice(0, 2000);
+  };
   let failure: unknown = null;
   for (const d of pending) {
-    const outcome = await deliver(deps, data.orgId, d, from).catch((err: unknown) => {
+    const outcome = await deliver(deps, data.orgId, d, from, dmText).catch((err: unknown) => {
       failure ??= err;
       deps.logger.warn(
         { err, notificationId: d.notificationId, channel: d.channel },
@@ -265,6 +332,8 @@ export async function notifyForEvent(deps: WorkerDeps, data: JobData<'notify.fan
   return pending.length;
 }
 
+const shutdownExtras = (deps: WorkerDeps) => (deps.shutdown ? { signal: deps.shutdown } : {});
+
 type Outcome = { status: 'sent' | 'skipped' | 'failed'; reason?: string };
 
 async function deliver(
@@ -272,18 +341,20 @@ async function deliver(
   orgId: string,
   d: PendingDelivery,
   from: { address: string; senderName: string | null } | null,
+  dmText: (d: PendingDelivery) => Promise<string>,
 ): Promise<Outcome> {
   if (d.channel === 'push') return sendPush(deps, orgId, d);
   const text = d.body ? `${d.title}\n${d.body}` : d.title;
   if (d.channel === 'discord') {
     if (!deps.discord) return { status: 'skipped', reason: 'no Discord bot token' };
     if (!d.discordUserId) return { status: 'skipped', reason: 'no linked Discord account' };
-    const x = deps.shutdown ? { signal: deps.shutdown } : {};
+    const x = shutdownExtras(deps);
     try {
+      const content = await dmText(d);
       const dm = await openDm(deps.discord, d.discordUserId, x);
       await deps.discord.post(`/channels/${dm.id}/messages`, {
         body: {
-          content: `🔔 **${d.title}**${d.body ? `\n${d.body}` : ''}`.slice(0, 2000),
+          content,
           allowed_mentions: { parse: [] },
         },
         ...x,

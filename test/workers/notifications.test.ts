@@ -304,4 +304,52 @@ describe('staff notifications', () => {
     expect(r.rows).toEqual([{ status: 'skipped', reason: 'the member takes no DMs from the bot' }]);
     expect(await d.list(d.ana.id)).toHaveLength(1);
   });
+
+  it("DM each member in their own language, else the server's, while the panel and mail keep English", async () => {
+    const d = await desk();
+    // The ticket's server speaks German; Ana was last seen here with a French client (the
+    // player profile of her Discord account); Cy has no language of his own here.
+    const guild = fake.addGuild({ name: 'Serveur', members: [d.ana.discordId, d.cy.discordId] });
+    const g = fake.state.guilds.get(guild.id);
+    if (g) g.preferred_locale = 'de';
+    await db.admin.query(
+      `insert into player_profiles (org_id, display_name, discord_user_id, locale) values ($1, 'Ana', $2, 'fr')`,
+      [d.orgId, d.ana.discordId],
+    );
+    for (const u of [d.ana, d.cy]) await d.prefs(u.id, { events: everything });
+    const start = await d.lastOutbox();
+    const t = await d.open({ teamId: d.team.id, discordGuildId: guild.id });
+    const current = await d.tx((tx) => tickets.getTicket(tx, t.id));
+    await d.tx((tx) =>
+      emitEvent(tx, {
+        type: 'ticket.sla_warning',
+        aggregateType: 'ticket',
+        aggregateId: t.id,
+        payload: {
+          ticket: summary(current),
+          metric: 'first_response',
+          dueAt: '2026-01-01T10:00:00.000Z',
+          policy: null,
+        },
+      }),
+    );
+    await d.deliverSince(start);
+    expect(d.dmsTo(d.ana.discordId)).toEqual([
+      `🔔 **Nouveau ticket #${t.number} dans la file de votre équipe**\nLost my sword`,
+      `🔔 **Alerte SLA sur le ticket #${t.number}**\nPremière réponse attendue le 1 janv. 2026, 10:00 UTC : Lost my sword`,
+    ]);
+    expect(d.dmsTo(d.cy.discordId)).toEqual([
+      `🔔 **Neues Ticket #${t.number} in der Warteschlange deines Teams**\nLost my sword`,
+      `🔔 **SLA-Warnung für Ticket #${t.number}**\nErste Antwort fällig am 01.01.2026, 10:00 UTC: Lost my sword`,
+    ]);
+    // What the panel lists and the mail says stay English.
+    expect((await d.list(d.cy.id)).map((x) => [x.title, x.body]).reverse()).toEqual([
+      [`New ticket #${t.number} in your team's queue`, 'Lost my sword'],
+      [`SLA warning on ticket #${t.number}`, 'first response due 2026-01-01T10:00:00.000Z: Lost my sword'],
+    ]);
+    expect(await d.mailsTo(d.cy.email)).toEqual([
+      `New ticket #${t.number} in your team's queue`,
+      `SLA warning on ticket #${t.number}`,
+    ]);
+  });
 });
