@@ -183,3 +183,48 @@ describe("the player's transcript link", () => {
     expect(read.body).toContain('Rate and read');
   });
 });
+
+describe("the page's language", () => {
+  it("is the ticket's, for staff and player alike; English without one", async () => {
+    const ticketId = await withTenant(db.app, org.orgId, async (tx) => {
+      const player = await upsertPlayer(tx, { displayName: 'Bia', discordUserId: '700000000000000003' });
+      const actor = { type: 'player' as const, id: player.id };
+      const { ticket } = await openTicket(
+        tx,
+        { subject: 'Perdi meu save', origin: 'discord', requesterId: player.id, locale: 'pt-BR' },
+        actor,
+      );
+      await reply(tx, { ticketId: ticket.id, body: 'Sumiu tudo', origin: 'discord' }, actor);
+      await close(tx, { ticketId: ticket.id, reason: 'sem resposta <3' }, org.owner);
+      return ticket.id;
+    });
+    const staff = await api.call(owner, { method: 'GET', url: staffUrl(org.orgId, ticketId) });
+    expect(staff.statusCode, staff.body).toBe(200);
+    const date = String.raw`\d{1,2} de \S+ de \d{4} \S+ \d{2}:\d{2} UTC`;
+    for (const body of [
+      staff.body,
+      (
+        await api.call(null, {
+          method: 'GET',
+          url: new URL(api.app.ticketPages.transcript.url(org.orgId, ticketId)).pathname,
+        })
+      ).body,
+    ]) {
+      expect(body).toContain('<html lang="pt-BR">');
+      expect(body).toMatch(
+        new RegExp(
+          `<p>Solicitante: Bia · aberto em ${date} · fechado em ${date} por [^<·]+ · motivo: sem resposta &lt;3</p>`,
+        ),
+      );
+      expect(body).toContain('<span>jogador · Discord</span>');
+      expect(body).not.toMatch(/Requester|opened|closed/);
+    }
+    // A ticket without a language: English, as before.
+    const { ticketId: plain } = await conversation('No language');
+    const en = await api.call(owner, { method: 'GET', url: staffUrl(org.orgId, plain) });
+    expect(en.body).toContain('<html lang="en-US">');
+    expect(en.body).toMatch(
+      /<p>Requester: Rin &lt;b&gt; · opened \w+ \d{1,2}, \d{4} at \d{1,2}:\d{2}\s[AP]M UTC<\/p>/,
+    );
+  });
+});
