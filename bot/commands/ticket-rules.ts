@@ -325,6 +325,9 @@ export const rulesRunSelect: ComponentHandler<StringSelectMenuInteraction> = {
   ack: 'defer',
   async execute(i, ctx) {
     const { who: w, ticket } = await who(i, ctx);
+    // The answer shows the log too: someone who may edit rules but not read tickets is stopped
+    // before the run, not after it.
+    requirePermission(w, 'tickets.read');
     const actor = requirePermission(w, 'rules.manage');
     const ruleId = i.values[0] ?? '';
     const locale = localeOf(i);
