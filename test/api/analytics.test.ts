@@ -25,6 +25,7 @@ const ENDPOINTS = [
   'workload',
   'heatmap',
   'player-activity',
+  'sentiment',
 ];
 const url = (path: string, qs = '') => `/v1/orgs/${org.orgId}/analytics/${path}${qs}`;
 
