@@ -213,12 +213,20 @@ async function openUnlocked(ctx: Ctx, req: OpenRequest): Promise<OpenResult> {
       if (again) return { ticket: again, created: false };
       // Again, now holding the player's row: the check above ran before the (slow) Discord call.
       if (!req.openedBy) await checkPlayerLimits(tx, plan.guild, player.id, true);
-      const body = req.viaDm?.body ?? req.answers.map((a) => `**${a.label}**\n${a.value}`).join('\n\n');
+      // The first message is stored data staff read everywhere: GameMod's own labels in the
+      // server's language, as the summary names them (a category's own questions as written).
+      const label = (a: Answer) => (a.labelKey ? say(serverLocale, a.labelKey) : a.label);
+      const body = req.viaDm?.body ?? req.answers.map((a) => `**${label(a)}**\n${a.value}`).join('\n\n');
       const opened = await openTicket(
         tx,
         {
           subject: req.subject,
-          body: [body, req.quote ? `Reported message: ${req.quote.url}\n> ${req.quote.content}` : '']
+          body: [
+            body,
+            req.quote
+              ? `${say(serverLocale, 'opening.reportedMessage', { url: req.quote.url })}\n> ${req.quote.content}`
+              : '',
+          ]
             .filter(Boolean)
             .join('\n\n')
             .slice(0, 16_000),

@@ -29,6 +29,14 @@ const subjectOf = async (interactionId: string) =>
     )
   ).rows[0];
 
+const firstBody = async (ticketId: string) =>
+  (
+    await h.db.admin.query<{ body: string }>(
+      'select body from messages where ticket_id = $1 order by created_at, id limit 1',
+      [ticketId],
+    )
+  ).rows[0]?.body;
+
 describe('subjects the bot stores, in the server’s language whoever asks', () => {
   it('a report of a message, asked from an English client', async () => {
     const reported = h.fake.userMessage(ch('support'), h.users.other, 'achetez de l’or ici');
@@ -43,7 +51,12 @@ describe('subjects the bot stores, in the server’s language whoever asks', () 
     });
     // The reporter's own answer is in their language; the stored subject in the server's.
     expect(a.content).toMatch(/^Thanks, staff will look at it in ticket #\d+/);
-    expect((await subjectOf(a.handle.id))?.subject).toBe('Signalement : un message de other');
+    const t = await subjectOf(a.handle.id);
+    expect(t?.subject).toBe('Signalement : un message de other');
+    // So is the first message it is stored with: GameMod's label and the link's.
+    expect(await firstBody(t?.id ?? '')).toBe(
+      `**Texte du message**\nachetez de l’or ici\n\nMessage signalé : https://discord.com/channels/${h.guild.id}/${ch('support')}/${reported.id}\n> achetez de l’or ici`,
+    );
   });
 
   it('a ticket staff open for a member, asked from a German client', async () => {
@@ -57,7 +70,9 @@ describe('subjects the bot stores, in the server’s language whoever asks', () 
       targetUserId: h.users.player,
     });
     expect(a.content).toMatch(/^Ticket #\d+ für <@\d+> eröffnet/);
-    expect((await subjectOf(a.handle.id))?.subject).toBe('Ticket pour Player One');
+    const t = await subjectOf(a.handle.id);
+    expect(t?.subject).toBe('Ticket pour Player One');
+    expect(await firstBody(t?.id ?? '')).toBe(`**Ouvert par l’équipe**\n<@${h.users.moderator}>`);
   });
 });
 

@@ -59,6 +59,7 @@ export const dePosts: Record<keyof typeof enPosts, string> = {
   'subject.ticketFor': 'Ticket für {name}',
   'subject.reportMessage': 'Meldung: eine Nachricht von {name}',
   'subject.reportPlayer': 'Meldung: {name} ({reason})',
+  'opening.reportedMessage': 'Gemeldete Nachricht: {url}',
   'reportReason.cheating': 'Cheaten',
   'reportReason.exploiting': 'Ausnutzen von Fehlern',
   'reportReason.harassment': 'Belästigung',

@@ -65,6 +65,8 @@ export const enPosts = {
   'subject.ticketFor': 'Ticket for {name}',
   'subject.reportMessage': 'Report: a message by {name}',
   'subject.reportPlayer': 'Report: {name} ({reason})',
+  // The reported message's link in a report's first message, stored with the ticket (bot/tickets.ts).
+  'opening.reportedMessage': 'Reported message: {url}',
   'reportReason.cheating': 'cheating',
   'reportReason.exploiting': 'exploiting',
   'reportReason.harassment': 'harassment',

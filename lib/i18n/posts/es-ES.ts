@@ -57,6 +57,7 @@ export const esESPosts: Record<keyof typeof enPosts, string> = {
   'subject.ticketFor': 'Ticket para {name}',
   'subject.reportMessage': 'Denuncia: un mensaje de {name}',
   'subject.reportPlayer': 'Denuncia: {name} ({reason})',
+  'opening.reportedMessage': 'Mensaje denunciado: {url}',
   'reportReason.cheating': 'trampas',
   'reportReason.exploiting': 'aprovechamiento de fallos',
   'reportReason.harassment': 'acoso',

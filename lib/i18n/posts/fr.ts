@@ -59,6 +59,7 @@ export const frPosts: Record<keyof typeof enPosts, string> = {
   'subject.ticketFor': 'Ticket pour {name}',
   'subject.reportMessage': 'Signalement : un message de {name}',
   'subject.reportPlayer': 'Signalement : {name} ({reason})',
+  'opening.reportedMessage': 'Message signalé : {url}',
   'reportReason.cheating': 'triche',
   'reportReason.exploiting': 'exploitation de bugs',
   'reportReason.harassment': 'harcèlement',

@@ -58,6 +58,7 @@ export const ptBRPosts: Record<keyof typeof enPosts, string> = {
   'subject.ticketFor': 'Ticket para {name}',
   'subject.reportMessage': 'Denúncia: uma mensagem de {name}',
   'subject.reportPlayer': 'Denúncia: {name} ({reason})',
+  'opening.reportedMessage': 'Mensagem denunciada: {url}',
   'reportReason.cheating': 'trapaça',
   'reportReason.exploiting': 'exploração de bugs',
   'reportReason.harassment': 'assédio',
