@@ -267,7 +267,7 @@ export async function postTranscript(
     renderTranscript(t, lines, s.closeReason, {
       liveUrl: url,
       locale,
-      closed: { at: closedAt, by: s.closedBy },
+      closed: s.closedAt ? { at: s.closedAt, by: s.closedBy } : null,
     }),
   );
   if (deps.storage) {
