@@ -4,7 +4,7 @@ import uPlot from 'uplot';
 import { html } from './html.js';
 
 /**
- * @typedef {{ label: string, values: (number | null)[], color: string, bars?: boolean, dashed?: boolean }} Line
+ * @typedef {{ label: string, values: (number | null)[], color: string, bars?: boolean, dashed?: boolean, share?: boolean }} Line
  * @typedef {{ label: string, value: (row: number) => string }} Column
  */
 
@@ -27,7 +27,8 @@ const cssVar = (name) => getComputedStyle(document.documentElement).getPropertyV
  * canvas is a picture (role img, described by `summary`); the same numbers are in the table the
  * caller puts beside it, so nothing is only in the canvas.
  * With `onPick`, a click on the plot picks the bucket under the cursor (the drill-down; the table
- * beside the chart links the same buckets for the keyboard).
+ * beside the chart links the same buckets for the keyboard). Lines marked `share` (ratios 0..1)
+ * are drawn against a percent axis on the right, so a share and a score can share one chart.
  * @param {{ labels: string[], lines: Line[], summary: string, format: (v: number) => string, height?: number, onPick?: (row: number) => void }} props
  */
 export function Chart({ labels, lines, summary, format, height = 220, onPick }) {
@@ -41,6 +42,7 @@ export function Chart({ labels, lines, summary, format, height = 220, onPick }) 
       ticks: { show: false },
     };
     const bars = uPlot.paths.bars?.({ size: [0.7, 24] });
+    const shares = lines.some((l) => l.share);
     /** @type {uPlot.Options} */
     const opts = {
       width: Math.max(280, el.clientWidth),
@@ -48,12 +50,29 @@ export function Chart({ labels, lines, summary, format, height = 220, onPick }) 
       legend: { show: false },
       cursor: { drag: { x: false, y: false } },
       tzDate: (ts) => uPlot.tzDate(new Date(ts * 1000), 'Etc/UTC'),
-      scales: { x: { time: true } },
-      axes: [axis, { ...axis, size: 60, values: (_u, vals) => vals.map((v) => format(v)) }],
+      scales: { x: { time: true }, ...(shares ? { share: { range: [0, 1] } } : {}) },
+      axes: [
+        axis,
+        { ...axis, size: 60, values: (_u, vals) => vals.map((v) => format(v)) },
+        ...(shares
+          ? [
+              {
+                ...axis,
+                scale: 'share',
+                side: 1,
+                size: 50,
+                grid: { show: false },
+                values: (/** @type {uPlot} */ _u, /** @type {number[]} */ vals) =>
+                  vals.map((v) => percent(v)),
+              },
+            ]
+          : []),
+      ],
       series: [
         {},
         ...lines.map((l) => ({
           label: l.label,
+          scale: l.share ? 'share' : 'y',
           stroke: l.color,
           width: l.bars ? 1 : 2,
           fill: l.bars ? `${l.color}88` : undefined,

@@ -18,7 +18,7 @@ import { navigate } from './router.js';
  */
 
 /** The series without a group (the dashboards ask for none). @param {{ series: Series[] } | null} d */
-const only = (d) => d?.series[0] ?? null;
+export const only = (d) => d?.series[0] ?? null;
 
 /**
  * A previous period's values on the current period's buckets, position by position (the two
@@ -27,10 +27,10 @@ const only = (d) => d?.series[0] ?? null;
  * @param {Point[] | undefined} prev
  * @param {(p: Point) => number | null} pick
  */
-const aligned = (points, prev, pick) => points.map((_, i) => (prev?.[i] ? pick(prev[i]) : null));
+export const aligned = (points, prev, pick) => points.map((_, i) => (prev?.[i] ? pick(prev[i]) : null));
 
 /** @param {number | null | undefined} v */
-const num = (v) => (v === null || v === undefined ? '–' : String(v));
+export const num = (v) => (v === null || v === undefined ? '–' : String(v));
 
 /**
  * The frame every series dashboard shares.
@@ -38,7 +38,19 @@ const num = (v) => (v === null || v === undefined ? '–' : String(v));
  * With `note`, a sentence under the title (what the section's numbers do not follow).
  * @param {{ id: string, title: string, data: SeriesData, csv: string, totals: Total[], lines: Line[], columns: Column[], summary: string, format: (v: number) => string, drill?: ((label: string) => string) | undefined, note?: string | undefined }} props
  */
-function SeriesSection({ id, title, data, csv, totals, lines, columns, summary, format, drill, note }) {
+export function SeriesSection({
+  id,
+  title,
+  data,
+  csv,
+  totals,
+  lines,
+  columns,
+  summary,
+  format,
+  drill,
+  note,
+}) {
   const cur = only(data);
   const prev = only(data.previous);
   const labels = useMemo(() => cur?.points.map((p) => p.bucket) ?? [], [data]);

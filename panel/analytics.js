@@ -1,6 +1,7 @@
 // @ts-check
 import { useEffect, useState } from 'preact/hooks';
 import { openedTicketsHref } from './analytics-drill.js';
+import { SentimentSection } from './analytics-sentiment.js';
 import {
   CsatSection,
   PlayersSection,
@@ -18,7 +19,7 @@ import { navigate } from './router.js';
 /**
  * @typedef {{ id: string, name: string, role: string }} Org
  * @typedef {{ from: string, to: string, bucket: string, team: string, category: string, source: string, compare: boolean, time: string }} Choice
- * @typedef {{ volume: any, times: any, sla: any, reopens: any, csat: any, workload: any, heatmap: any, players: any }} Report
+ * @typedef {{ volume: any, times: any, sla: any, reopens: any, csat: any, workload: any, heatmap: any, players: any, sentiment: any }} Report
  */
 
 /** What the dashboards read, one request each, asked together. */
@@ -78,8 +79,28 @@ function playerQueryOf(c) {
 }
 
 /**
+ * The sentiment query: range, bucket, comparison and the team or the category (messages count
+ * under their ticket's, one dimension per query: with both chosen, neither applies).
+ * @param {Choice} c
+ */
+function sentimentQueryOf(c) {
+  const q = playerQueryOf(c);
+  if (c.team && !c.category) q.set('team', c.team);
+  if (c.category && !c.team) q.set('category', c.category);
+  return q;
+}
+
+/** What the sentiment numbers do not follow of the chosen filters, in a sentence. @param {Choice} c */
+function sentimentNote(c) {
+  if (c.team && c.category)
+    return 'Player sentiment filters by a team or a category, not both: these numbers are not filtered by either.';
+  if (c.source) return 'Player messages are not filtered by origin here: these numbers include every origin.';
+  return undefined;
+}
+
+/**
  * The dashboards: volume and backlog, response times, SLA, CSAT, reopens, workload, the peak
- * hours and player activity, over a range with a bucket and filters, each with its table and its CSV. Needs
+ * hours, player activity and player sentiment, over a range with a bucket and filters, each with its table and its CSV. Needs
  * `analytics.read`; without it the API's 403 becomes a sentence saying so.
  * @param {{ org: Org, search: string }} props
  */
@@ -104,10 +125,11 @@ export function AnalyticsPage({ org, search }) {
       api('GET', `${base}/workload?${r}`),
       api('GET', `${base}/heatmap?${r}`),
       api('GET', `${base}/player-activity?${playerQueryOf(choice)}`),
+      api('GET', `${base}/sentiment?${sentimentQueryOf(choice)}`),
     ]).then(
-      ([volume, times, sla, reopens, csat, workload, heatmap, players]) => {
+      ([volume, times, sla, reopens, csat, workload, heatmap, players, sentiment]) => {
         if (gone) return;
-        setReport({ volume, times, sla, reopens, csat, workload, heatmap, players });
+        setReport({ volume, times, sla, reopens, csat, workload, heatmap, players, sentiment });
         setError(null);
         setLoading(false);
       },
@@ -168,6 +190,12 @@ export function AnalyticsPage({ org, search }) {
     q.set('format', 'csv');
     return `${base}/player-activity?${q}`;
   };
+  /** The sentiment CSV for the current choice. */
+  const sentimentCsv = () => {
+    const q = sentimentQueryOf(choice);
+    q.set('format', 'csv');
+    return `${base}/sentiment?${q}`;
+  };
   const range = report ? `${report.volume.from} to ${report.volume.to}` : '';
   /** The tickets opened in a bucket, with the dashboards' filters. @param {string} label */
   const drill = (label) =>
@@ -199,7 +227,8 @@ export function AnalyticsPage({ org, search }) {
               data=${report.players}
               csv=${playersCsv()}
               filtered=${Boolean(choice.team || choice.category || choice.source)}
-            />`
+            />
+            <${SentimentSection} data=${report.sentiment} csv=${sentimentCsv()} note=${sentimentNote(choice)} />`
         : null
     }
   </main>`;

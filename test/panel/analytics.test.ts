@@ -5,6 +5,7 @@ import { reportFromGame } from '../../db/player-reports.js';
 import { startSession } from '../../db/player-sessions.js';
 import { demoUserId } from '../../db/seed-users.js';
 import { withTenant } from '../../db/tenant.js';
+import { reply } from '../../db/tickets.js';
 import { foldCaughtUp } from '../support/analytics.js';
 import { useTestDb } from '../support/db.js';
 import { collectErrors, type PanelRig, seriousViolations, shot, startPanelRig } from './support.js';
@@ -91,8 +92,24 @@ beforeAll(async () => {
         reason: 'cheating',
       });
   });
+  // Players writing in two demo tickets: scored messages for the sentiment chart, one of them
+  // negative, one positive, one neutral.
+  const asked = await db.admin.query<{ id: string; requester: string }>(
+    `select id, requester_id as requester from tickets
+      where org_id = $1 and requester_id is not null and status <> 'closed' order by number limit 2`,
+    [orgId],
+  );
+  const [first, second] = asked.rows;
+  if (!first || !second) throw new Error('the demo workspace has no two open tickets with a requester');
+  await withTenant(db.app, orgId, async (tx) => {
+    const say = (t: { id: string; requester: string }, body: string) =>
+      reply(tx, { ticketId: t.id, body, origin: 'discord' }, { type: 'player', id: t.requester });
+    await say(first, 'This is broken and unfair');
+    await say(first, 'Thanks, that fixed it, great support');
+    await say(second, 'I use the launcher');
+  });
   // The workers' fold is off in this rig: fold the demo workspace once, as the 2 s job would
-  // (tickets, and the player activity of sessions and reports).
+  // (tickets, the player activity of sessions and reports, the sentiment of player messages).
   await foldCaughtUp(db.app, orgId);
   admin = await signedIn('admin');
   errors = collectErrors(admin);
@@ -231,11 +248,48 @@ describe('analytics dashboards', () => {
     ).toBe(String(late.sessions));
   });
 
+  it('shows player sentiment: the average score and the negative share, with its table', async () => {
+    const page = await signedIn('admin');
+    await page.goto(`/o/${orgId}/analytics`);
+    await settled(page);
+    const sentiment = await apiJson(page, 'sentiment');
+    const t = sentiment.series[0].total;
+    expect(t.messages, 'the test wrote three scored messages').toBeGreaterThanOrEqual(3);
+    expect(t.negative).toBeGreaterThanOrEqual(1);
+    expect(t.positive).toBeGreaterThanOrEqual(1);
+    const dash = page.locator('[data-dashboard="sentiment"]');
+    await dash.getByRole('heading', { level: 2, name: 'Player sentiment' }).waitFor();
+    expect(await total(page, 'sentiment', 'Scored messages')).toBe(String(t.messages));
+    const avg = Math.round(t.averageScore * 100) / 100;
+    expect(await total(page, 'sentiment', 'Average score')).toBe(`${avg > 0 ? '+' : ''}${avg}`);
+    expect(await total(page, 'sentiment', 'Negative share')).toBe(percent(t.negativeShare));
+    expect(await total(page, 'sentiment', 'Negative')).toBe(String(t.negative));
+    expect(await total(page, 'sentiment', 'Positive')).toBe(String(t.positive));
+    expect(await dash.locator('[data-note]').count()).toBe(0);
+    // uPlot's canvas, described in words; both lines named in the key.
+    const chart = dash.locator('[role="img"]');
+    expect(await chart.locator('canvas').count()).toBeGreaterThan(0);
+    expect(await chart.getAttribute('aria-label')).toContain(`${t.messages} scored player messages`);
+    expect(await dash.locator('.chart-key li').allTextContents()).toEqual([
+      'Average score',
+      'Negative share',
+    ]);
+    const table = dash.locator('details');
+    await table.locator('summary').click();
+    const rows = table.locator('tbody tr');
+    expect(await rows.count()).toBe(sentiment.series[0].points.length);
+    const today = sentiment.series[0].points.at(-1);
+    expect(await rows.last().locator('td').nth(0).textContent()).toBe(String(today.messages));
+    expect(await rows.last().locator('td').nth(2).textContent()).toBe(percent(today.negativeShare));
+    expect(await seriousViolations(page)).toEqual([]);
+  });
+
   it('downloads each dashboard as the API CSV', async () => {
     for (const [dashboard, path] of [
       ['volume', 'volume'],
       ['workload', 'workload'],
       ['players', 'player-activity'],
+      ['sentiment', 'sentiment'],
     ] as const) {
       const link = admin.locator(`[data-dashboard="${dashboard}"] a[download]`);
       const [download] = await Promise.all([admin.waitForEvent('download'), link.click()]);
@@ -243,7 +297,9 @@ describe('analytics dashboards', () => {
       const expected = await admin.request.get(`/v1/orgs/${orgId}/analytics/${path}?format=csv`);
       expect(body).toBe(await expected.text());
       expect(body.split('\r\n')[0]).toContain(
-        { volume: 'opened', workload: 'assigneeId', players: 'activePlayers' }[dashboard],
+        { volume: 'opened', workload: 'assigneeId', players: 'activePlayers', sentiment: 'averageScore' }[
+          dashboard
+        ],
       );
       expect(download.suggestedFilename()).toMatch(new RegExp(`^${path}-.*\\.csv$`));
     }
@@ -280,6 +336,10 @@ describe('analytics dashboards', () => {
     expect(await admin.locator('[data-dashboard="players"] [data-note]').textContent()).toContain(
       'not filtered',
     );
+    // So does the sentiment trend (messages are not filtered by origin here).
+    const mood = await apiJson(admin, 'sentiment?compare=true');
+    expect(await total(admin, 'sentiment', 'Scored messages')).toBe(String(mood.series[0].total.messages));
+    expect(await admin.locator('[data-dashboard="sentiment"] [data-note]').textContent()).toContain('origin');
 
     // A reload keeps the choice (it lives in the query string).
     await admin.reload();
