@@ -46,6 +46,22 @@ export function createSiblingPool(pool: Pool, opts: { max: number; applicationNa
   );
 }
 
+/** The connection settings of `pool` as plain data, for a pool made in another thread. */
+export type PoolSettings = Record<string, string | number | boolean>;
+export function poolSettings(pool: Pool): PoolSettings {
+  const { password } = pool.options;
+  const out: PoolSettings = {};
+  for (const [k, v] of Object.entries({ ...pool.options, password })) {
+    if (typeof v === 'string' || typeof v === 'number' || typeof v === 'boolean') out[k] = v;
+  }
+  return out;
+}
+
+/** A pool from settings `poolSettings` read (the relay's thread makes its own this way). */
+export function poolFromSettings(settings: PoolSettings): Pool {
+  return guarded(new pg.Pool(settings));
+}
+
 function guarded(pool: Pool): Pool {
   // An idle client that loses its connection emits here; without a listener it would crash the
   // process. The next checkout simply gets a fresh connection.

@@ -75,12 +75,18 @@ export interface Telemetry {
 
 const OFF: Telemetry = { enabled: false, shutdown: async () => {} };
 
+let serviceName: string | undefined;
+
+/** The service name this process traces as, once tracing started: a thread of it (the relay's) uses the same. */
+export const tracedServiceName = (): string | undefined => serviceName;
+
 /**
  * Starts tracing when the settings say so. Must run before anything imports pg, ioredis, bullmq
  * or fastify: the entry point awaits it, then imports the roles (lib/telemetry-sdk.ts says why).
  */
 export async function startTelemetry(settings: TelemetrySettings): Promise<Telemetry> {
   if (!settings.enabled) return OFF;
+  serviceName = settings.serviceName;
   const { startTracing } = await import('./telemetry-sdk.js');
   return startTracing(settings.serviceName);
 }

@@ -43,6 +43,8 @@ export async function startWorkers(config: Config, ctx: RoleContext): Promise<Ru
     emailOutboundUrl: config.email.outboundUrl,
     webPush: { subject: config.webPush.subject, vapid: config.webPush.vapid },
     panelUrl: config.http.publicUrl,
+    // Off the processors' event loop (workers/relay-thread.ts says why).
+    relay: { thread: true },
   });
   let smtp: SmtpIntake | undefined;
   if (config.email.smtpPort !== undefined) {

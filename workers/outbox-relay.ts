@@ -51,6 +51,7 @@ export interface RelayOptions {
    * further back would send clients events they already had.
    */
   liveLookbackMs?: number;
+  meter?: RelayMeter;
 }
 
 const relayed = counter('gamemod_outbox_relayed_total', 'Outbox rows relayed');
@@ -65,6 +66,26 @@ const relayLag = histogram(
   [0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 5, 30, 120],
 );
 const pending = gauge('gamemod_outbox_unrelayed', 'Unrelayed outbox rows seen in the last claim');
+
+/**
+ * What the relay measures. The default writes this process's metrics; a relay in its own thread
+ * (workers/relay-thread.ts) has a registry nobody scrapes, so it forwards them to the main one.
+ */
+export interface RelayMeter {
+  /** A batch relayed, with each row's lag (seconds from written to published). */
+  relayed(lagsSeconds: readonly number[]): void;
+  failed(): void;
+  unrelayed(n: number): void;
+}
+
+export const processMeter: RelayMeter = {
+  relayed: (lags) => {
+    for (const l of lags) relayLag.observe(l);
+    relayed.inc(lags.length);
+  },
+  failed: () => relayErrors.inc(),
+  unrelayed: (n) => pending.set(n),
+};
 
 /** Rows per page of the look-back after an outage (the most its database function returns). */
 const LOOKBACK_PAGE = 1_000;
@@ -106,8 +127,10 @@ export class OutboxRelay {
   private later: { since: Date; until: Date; after: number } | undefined;
   private consecutiveErrors = 0;
   private everReady = false;
+  private readonly meter: RelayMeter;
 
   constructor(private readonly opts: RelayOptions) {
+    this.meter = opts.meter ?? processMeter;
     this.batchSize = opts.batchSize ?? 200;
     this.claimSize = this.batchSize;
     this.pollMs = opts.pollMs ?? 1_000;
@@ -195,7 +218,7 @@ export class OutboxRelay {
         this.consecutiveErrors = 0;
       } catch (err) {
         this.consecutiveErrors++;
-        relayErrors.inc();
+        this.meter.failed();
         this.markOutage();
         this.opts.logger.warn({ err: (err as Error).message }, 'outbox relay batch failed; will retry');
         await this.sleep(Math.min(100 * 2 ** this.consecutiveErrors, 2_000));
@@ -230,11 +253,10 @@ export class OutboxRelay {
         await this.push(read, features);
       },
     );
-    pending.set(claimed);
+    this.meter.unrelayed(claimed);
     if (rows.length === 0) return 0;
     const now = Date.now();
-    for (const r of rows) relayLag.observe((now - new Date(r.createdAt).getTime()) / 1000);
-    relayed.inc(rows.length);
+    this.meter.relayed(rows.map((r) => (now - new Date(r.createdAt).getTime()) / 1000));
     return rows.length;
   }
 

@@ -28,6 +28,7 @@ import { OutboxRelay } from './outbox-relay.js';
 import { syncPanels } from './panels.js';
 import { PRIVACY_SWEEP_EVERY_MS, privacySweep } from './privacy.js';
 import { createQueues, type Handlers, type Queues, startProcessors } from './queues.js';
+import { type RelayThread, startRelayThread } from './relay-thread.js';
 import { foldPlayerReports, REPORT_FOLD_EVERY_MS } from './report-fold.js';
 import { RETENTION_EVERY_MS, retentionSweep } from './retention.js';
 import { ruleTimerSweep } from './rule-timers.js';
@@ -74,6 +75,12 @@ export interface RuntimeOptions {
     lookbackMs?: number;
     /** The relay's pool (default: one of its own with `pool`'s settings, 2 connections: LISTEN, a batch). */
     pool?: Pool;
+    /**
+     * In a thread of its own (workers/relay-thread.ts), off the processors' event loop: what the
+     * workers role does. Not with `pool` (a thread makes its own). Off by default, so a test that
+     * reads the relay's state in this thread keeps it here.
+     */
+    thread?: boolean;
   };
   /** Repeating jobs (auto-close sweep, outbox pruning); off in tests that drive them by hand. */
   schedulers?:
@@ -322,8 +329,10 @@ export async function startWorkerRuntime(opts: RuntimeOptions): Promise<WorkerRu
   }
   // The relay on connections of its own: with the processors (WORKER_CONCURRENCY jobs at once)
   // and, in one process, the API's requests on `pool`, its batches waited in the pool's queue.
+  const inThread = opts.relay?.enabled !== false && opts.relay?.thread === true;
+  let relayThread: RelayThread | undefined;
   const ownRelayPool =
-    opts.relay?.enabled === false || opts.relay?.pool
+    opts.relay?.enabled === false || opts.relay?.pool || inThread
       ? undefined
       : createSiblingPool(opts.pool, { max: 2, applicationName: 'gamemod-relay' });
   const relayPool = opts.relay?.pool ?? ownRelayPool;
@@ -340,7 +349,7 @@ export async function startWorkerRuntime(opts: RuntimeOptions): Promise<WorkerRu
           ...(opts.relay?.lookbackMs !== undefined ? { lookbackMs: opts.relay.lookbackMs } : {}),
         });
   relay?.start();
-  return {
+  const runtime: WorkerRuntime = {
     deps,
     queues,
     relay,
@@ -349,6 +358,7 @@ export async function startWorkerRuntime(opts: RuntimeOptions): Promise<WorkerRu
     async stop() {
       // The relay first (no new jobs), then the processors (in-flight jobs finish), then Redis.
       await relay?.stop();
+      await relayThread?.stop();
       await ownRelayPool?.end();
       if (processors) {
         const closing = processors.close();
@@ -368,4 +378,21 @@ export async function startWorkerRuntime(opts: RuntimeOptions): Promise<WorkerRu
       deps.mailer?.close();
     },
   };
+  if (inThread) {
+    try {
+      relayThread = await startRelayThread({
+        pool: opts.pool,
+        redisUrl: opts.redisUrl,
+        prefix,
+        logger: opts.logger,
+        ...(opts.relay?.pollMs !== undefined ? { pollMs: opts.relay.pollMs } : {}),
+        ...(opts.relay?.batchSize !== undefined ? { batchSize: opts.relay.batchSize } : {}),
+        ...(opts.relay?.lookbackMs !== undefined ? { lookbackMs: opts.relay.lookbackMs } : {}),
+      });
+    } catch (err) {
+      await runtime.stop();
+      throw err;
+    }
+  }
+  return runtime;
 }

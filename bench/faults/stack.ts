@@ -216,7 +216,8 @@ export async function startStack(
     box,
     webhookTargets: { allowLoopback: true, allowPrivate: false },
     discord: { token: fake.botToken, apiUrl: `${fake.url}/api` },
-    relay: { pollMs: 200 },
+    // In its own thread, as the workers role runs it.
+    relay: { pollMs: 200, thread: true },
     concurrency: 20,
   });
   closers.push(() => runtime.stop());

@@ -54,7 +54,8 @@ describe('Redis killed mid-stream', () => {
       webhookTargets: loopbackOnly,
       prefix: uniquePrefix(),
       schedulers: false,
-      relay: { pollMs: 100 },
+      // In its own thread, as the workers role runs it.
+      relay: { pollMs: 100, thread: true },
     });
 
     // A stream of changes, each committed on its own, while Redis is killed and restarted.
