@@ -3,16 +3,19 @@ import { performance } from 'node:perf_hooks';
 import { pathToFileURL } from 'node:url';
 import { rebuildOrg } from '../db/analytics-fold.js';
 import { openedHeatmap, openedHeatmapHourly, rollupSeries } from '../db/analytics-read.js';
+import { rebuildSentiment } from '../db/analytics-sentiment.js';
+import { sentimentTrend } from '../db/analytics-sentiment-read.js';
 import type { Pool } from '../db/pool.js';
 import { type Tx, withTenant } from '../db/tenant.js';
-import { type SeedOrg, withSeededOrgs } from './lib/analytics-seed.js';
+import { type SeedOrg, seedScoredMessages, withSeededOrgs } from './lib/analytics-seed.js';
 import type { Benchmark } from './lib/benchmark.js';
 import { withCluster } from './lib/cluster.js';
 import { quantile } from './lib/load.js';
 
 /**
  * The two dashboard reads that missed p99 ≤ 50 ms in the analytics benchmark's run 4 (heatmap,
- * volume grouped by source), each read the old way and the new way in the same run, at the
+ * volume grouped by source), each read the old way and the new way in the same run, and the
+ * sentiment trend's reads (no old way: its own rollups, migration 196), at the
  * db/ level (as the app role, under RLS), on the analytics benchmark's seed for a few orgs, with
  * EXPLAIN (ANALYZE, BUFFERS) of each. A quick loop for the reads alone: the whole analytics
  * benchmark (1,000,000 tickets, 100 orgs) takes 25 minutes and more here.
@@ -53,9 +56,15 @@ export async function runReads(orgCount: number, log: (m: string) => void): Prom
       { orgCount, max: 4, applicationName: 'gamemod-bench-analytics-reads' },
       log,
       async (app, su, orgs) => {
+        await seedScoredMessages(su, orgs, log);
         const t = performance.now();
         for (const o of orgs) await withTenant(app, o.orgId, (tx) => rebuildOrg(tx));
         log(`rollups of ${orgs.length} orgs built in ${((performance.now() - t) / 1000).toFixed(1)} s`);
+        const ts = performance.now();
+        for (const o of orgs) await withTenant(app, o.orgId, (tx) => rebuildSentiment(tx));
+        log(
+          `sentiment rollups of ${orgs.length} orgs built in ${((performance.now() - ts) / 1000).toFixed(1)} s`,
+        );
         // What autovacuum does to freshly inserted rollups (insert-driven, PostgreSQL 13 on): sets
         // the visibility map an index-only scan needs, and the statistics.
         await su.query('vacuum analyze');
@@ -68,6 +77,24 @@ export async function runReads(orgCount: number, log: (m: string) => void): Prom
             rollupSeries(tx, ['opened', 'resolved'], bySource),
           'volume by source, counts only (after)': (tx) =>
             rollupSeries(tx, ['opened', 'resolved'], { ...bySource, countsOnly: true }),
+          'sentiment, daily, compared': (tx) =>
+            sentimentTrend(tx, {
+              ...q,
+              bucket: 'day',
+              dim: null,
+              grouped: false,
+              previousFrom: day(new Date(Date.now() - 179 * 86_400_000)),
+            }),
+          'sentiment, weekly, grouped by team': (tx) =>
+            sentimentTrend(tx, { ...q, bucket: 'week', dim: 'team_id', grouped: true }),
+          'sentiment, hourly, 31 days, by category': (tx) =>
+            sentimentTrend(tx, {
+              from: day(new Date(Date.now() - 30 * 86_400_000)),
+              to: q.to,
+              bucket: 'hour',
+              dim: 'category_id',
+              grouped: true,
+            }),
         };
         // Cold: the first org's plans before anything else read its rows.
         for (const [name, fn] of Object.entries(reads))
@@ -96,7 +123,8 @@ export async function runReads(orgCount: number, log: (m: string) => void): Prom
 
 export const analyticsReads: Benchmark = {
   name: 'analytics-reads',
-  description: 'heatmap and volume by source, old and new reads, EXPLAIN on the analytics seed (few orgs)',
+  description:
+    'heatmap and volume by source, old and new reads, and the sentiment reads, EXPLAIN on the analytics seed (few orgs)',
   run: (log) => runReads(5, log),
 };
 

@@ -4,6 +4,7 @@ import { pino } from 'pino';
 import { buildApp } from '../api/app.js';
 import { foldOrg, rebuildOrg } from '../db/analytics-fold.js';
 import { rebuildPlayerActivity } from '../db/analytics-players.js';
+import { rebuildSentiment } from '../db/analytics-sentiment.js';
 import { createApiToken } from '../db/api-tokens.js';
 import type { Pool } from '../db/pool.js';
 import { withTenant } from '../db/tenant.js';
@@ -14,7 +15,13 @@ import { randomSecretKey } from '../lib/secret-key.js';
 import { LocalStorage } from '../lib/storage/index.js';
 import { ANALYTICS_FOLD_EVERY_MS } from '../workers/analytics.js';
 import { startWorkerRuntime } from '../workers/runtime.js';
-import { type SeedOrg as Org, SEED_DAYS, TICKETS_PER_ORG, withSeededOrgs } from './lib/analytics-seed.js';
+import {
+  type SeedOrg as Org,
+  SEED_DAYS,
+  seedScoredMessages,
+  TICKETS_PER_ORG,
+  withSeededOrgs,
+} from './lib/analytics-seed.js';
 import type { Benchmark } from './lib/benchmark.js';
 import { withCluster } from './lib/cluster.js';
 import { median, quantile } from './lib/load.js';
@@ -106,6 +113,25 @@ async function buildPlayers(app: Pool, orgs: Org[], log: (m: string) => void) {
     `player activity rollups of ${orgs.length} orgs built in ${((performance.now() - started) / 1000).toFixed(1)} s (one org: median ${ms(median(times))})`,
   );
 }
+/** The sentiment rollups of every org built from the scored messages, two orgs at a time. */
+async function buildSentiment(app: Pool, orgs: Org[], log: (m: string) => void) {
+  const started = performance.now();
+  const times: number[] = [];
+  const queue = [...orgs];
+  await Promise.all(
+    [0, 1].map(async () => {
+      for (let o = queue.shift(); o; o = queue.shift()) {
+        const t = performance.now();
+        await withTenant(app, o.orgId, (tx) => rebuildSentiment(tx));
+        times.push(performance.now() - t);
+      }
+    }),
+  );
+  log(
+    `sentiment rollups of ${orgs.length} orgs built in ${((performance.now() - started) / 1000).toFixed(1)} s (one org: median ${ms(median(times))})`,
+  );
+}
+
 const verdict = (ok: boolean) => (ok ? 'PASS' : 'FAIL');
 
 /** The rollups of every org built from the raw tables (the backfill), two orgs at a time. */
@@ -246,10 +272,15 @@ async function dashboards(app: Pool, redisUrl: string, orgs: Org[], log: (m: str
       'player-activity, weekly, compared': `player-activity?${range}&bucket=week&compare=true`,
       'player-activity, grouped by platform': `player-activity?${range}&groupBy=platform`,
       'player-activity, platform=pc,ps5': `player-activity?${range}&platform=pc,ps5`,
+      sentiment: `sentiment?${range}`,
+      'sentiment, weekly, compared': `sentiment?${range}&bucket=week&compare=true`,
+      'sentiment, grouped by team': `sentiment?${range}&groupBy=team`,
+      'sentiment, grouped by category': `sentiment?${range}&groupBy=category`,
     };
-    // Player activity has rollups of its own (no wide baseline: sessions carry no source or priority).
+    // Player activity and sentiment have rollups of their own (no wide baseline: sessions and
+    // messages carry no source or priority).
     const names = Object.keys(queries).filter(
-      (n) => !n.startsWith('GET /health') && !n.startsWith('player-activity'),
+      (n) => !n.startsWith('GET /health') && !n.startsWith('player-activity') && !n.startsWith('sentiment'),
     );
     const asked: Record<string, string> = { ...queries };
     for (const n of names) asked[`${n} [wide rollups]`] = `${queries[n]}${wide}`;
@@ -392,8 +423,10 @@ export const analytics: Benchmark = {
           log,
           async (app, su, orgs) => {
             await seedPlayers(su, orgs, log);
+            await seedScoredMessages(su, orgs, log);
             await buildAll(app, orgs, log);
             await buildPlayers(app, orgs, log);
+            await buildSentiment(app, orgs, log);
             await foldVsRecompute(app, orgs.slice(0, FOLD_ROUNDS), log);
             await su.query('analyze');
             await dashboards(app, redis.url, orgs, log);

@@ -66,6 +66,64 @@ export async function seedTickets(su: Pool, orgs: SeedOrg[], log: (m: string) =>
   );
 }
 
+/** Seeded tickets with a conversation of scored player messages (the first of each org). */
+export const TICKETS_WITH_MESSAGES = 5_000;
+/** Scored player messages per such ticket. */
+export const MESSAGES_PER_TICKET = 2;
+
+/**
+ * Scored player messages (the sentiment trend's input) in the first TICKETS_WITH_MESSAGES
+ * tickets of each org: a ticket channel each, messages hours after the ticket opened with a
+ * score from -6 to 6 and its label, as db/ stores them (lib/sentiment.ts), set-based as the
+ * superuser. A third of those tickets get one of two teams and one of three categories, so the
+ * grouped reads have several values. The insert stamps `messages.txid` (migration 196).
+ */
+export async function seedScoredMessages(su: Pool, orgs: SeedOrg[], log: (m: string) => void) {
+  const started = performance.now();
+  for (let i = 0; i < orgs.length; i += 10) {
+    const ids = orgs.slice(i, i + 10).map((o) => o.orgId);
+    await su.query(
+      `with t as (
+         insert into teams (org_id, name) select o, 'Team ' || k from unnest($1::uuid[]) o cross join generate_series(1, 2) k
+         returning id, org_id
+       ), c as (
+         insert into ticket_categories (org_id, name) select o, 'Category ' || k from unnest($1::uuid[]) o
+          cross join generate_series(1, 3) k
+         returning id, org_id
+       ), picked as (
+         select x.id, x.org_id,
+                (select t.id from t where t.org_id = x.org_id order by t.id offset x.number % 2 limit 1) as team_id,
+                (select c.id from c where c.org_id = x.org_id order by c.id offset x.number % 3 limit 1) as category_id
+           from tickets x where x.org_id = any($1::uuid[]) and x.number <= $2::int and x.number % 3 = 0
+       )
+       update tickets x set team_id = p.team_id, category_id = p.category_id from picked p where x.id = p.id`,
+      [ids, TICKETS_WITH_MESSAGES],
+    );
+    await su.query(
+      `with ch as (
+         insert into message_channels (org_id, kind, ticket_id)
+         select org_id, 'ticket', id from tickets where org_id = any($1::uuid[]) and number <= $2::int
+         returning id, org_id, ticket_id
+       )
+       insert into messages (org_id, channel_id, ticket_id, author_type, origin, body, created_at,
+                             sentiment_score, sentiment_comparative, sentiment_label, sentiment_language)
+       select ch.org_id, ch.id, ch.ticket_id, 'player', 'discord', 'Seeded message', t.created_at + m.k * interval '3 hours',
+              m.score, m.score / 4.0, case when m.score > 0 then 'positive' when m.score < 0 then 'negative' else 'neutral' end,
+              'en'
+         from ch join tickets t on t.org_id = ch.org_id and t.id = ch.ticket_id
+        cross join lateral (
+          select k, (floor(random() * 13) - 6)::int as score from generate_series(1, $3::int) k where ch.id is not null
+        ) m`,
+      [ids, TICKETS_WITH_MESSAGES, MESSAGES_PER_TICKET],
+    );
+  }
+  await su.query('analyze');
+  log(
+    `seeded ${(orgs.length * TICKETS_WITH_MESSAGES * MESSAGES_PER_TICKET).toLocaleString('en')} scored player messages ` +
+      `in ${((performance.now() - started) / 1000).toFixed(1)} s (set-based SQL)`,
+  );
+}
+
 /**
  * `orgCount` orgs (Stats0, Stats1, …) made through db/ and seeded, then `fn` with an app-role
  * pool (`applicationName`), the superuser pool that seeded them, and the orgs; both pools of at
