@@ -282,6 +282,28 @@ describe('analytics dashboards', () => {
     expect(await rows.last().locator('td').nth(0).textContent()).toBe(String(today.messages));
     expect(await rows.last().locator('td').nth(2).textContent()).toBe(percent(today.negativeShare));
     expect(await seriousViolations(page)).toEqual([]);
+
+    // A team chosen: the sentiment asks for that team's messages; a category too: neither applies,
+    // and the section says so.
+    const team = (await page.getByLabel('Team').locator('option').nth(1).getAttribute('value')) as string;
+    await page.getByLabel('Team').selectOption(team);
+    await page.waitForURL(/team=/);
+    await settled(page);
+    const mine = await apiJson(page, `sentiment?team=${team}`);
+    await expect
+      .poll(() => total(page, 'sentiment', 'Scored messages'))
+      .toBe(String(mine.series[0].total.messages));
+    expect(mine.series[0].total.messages).toBeLessThan(t.messages);
+    const category = (await page
+      .getByLabel('Category')
+      .locator('option')
+      .nth(1)
+      .getAttribute('value')) as string;
+    await page.getByLabel('Category').selectOption(category);
+    await page.waitForURL(/category=/);
+    await settled(page);
+    await expect.poll(() => total(page, 'sentiment', 'Scored messages')).toBe(String(t.messages));
+    expect(await dash.locator('[data-note]').textContent()).toContain('not both');
   });
 
   it('downloads each dashboard as the API CSV', async () => {
