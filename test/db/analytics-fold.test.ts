@@ -932,4 +932,34 @@ describe('sentiment rollups', () => {
     expect(r.messages).toBe(1);
     expect(await rows(w.org.orgId, 'sentiment_hourly')).toEqual(hourly);
   });
+
+  it("keeps a retention-anonymised message's score and retracts an erased player's", async () => {
+    const w = await newWorld();
+    for (const op of [
+      { op: 'open', origin: 0, priority: 1, category: true, platform: 0 },
+      { op: 'playerSays', t: 0, mood: 2 },
+      { op: 'channelMessage', mood: 0 },
+      { op: 'fold' },
+    ] as Op[])
+      await apply(w, op);
+    // Retention's anonymise blanks the body and the author: the numbers stay, as for tickets.
+    await withTenant(db.app, w.org.orgId, (tx) =>
+      tx.query(`update messages set body = '', author_player_id = null where org_id = $1::uuid`, [tx.orgId]),
+    );
+    await apply(w, { op: 'fold' });
+    expect(of(await rows(w.org.orgId), '*').map((r) => [r[1], r[3], r[5]])).toEqual([[2, 1, 1]]);
+    // The requester's erasure marks their ticket's messages deleted: they no longer count.
+    await withTenant(db.app, w.org.orgId, (tx) => erasePlayer(tx, w.playerId, w.org.owner));
+    await apply(w, { op: 'fold' });
+    expect(of(await rows(w.org.orgId), '*').map((r) => [r[1], r[3], r[5]])).toEqual([[1, 0, 1]]);
+    // The sentiment tables only: the erasure also clears the ticket's custom fields, which the
+    // ticket rollups do not refold (no event of the erasure marks the ticket changed).
+    for (const grain of SENTIMENT_GRAINS) {
+      const [stored, fresh] = await withTenant(db.app, w.org.orgId, async (tx) => [
+        await storedSentimentRollups(tx, grain),
+        await recomputedSentimentRollups(tx, grain),
+      ]);
+      expect(stored, grain).toEqual(fresh);
+    }
+  });
 });
