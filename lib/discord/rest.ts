@@ -12,7 +12,8 @@ import {
  * Discord REST calls shared by the bot (answering its own interactions) and the workers (bringing
  * a ticket's Discord side to its state), on a bare `@discordjs/rest` client: the bot passes
  * `client.rest`, the workers their own. By id, never through discord.js's caches. Moderation calls
- * carry a reason, sent as `X-Audit-Log-Reason`.
+ * carry a reason, sent as `X-Audit-Log-Reason`. With tracing on, each call is a client span under
+ * the caller's (lib/telemetry-discord.ts patches the client; nothing here needs to know).
  */
 
 export type MessageBody = {
