@@ -14,6 +14,7 @@ import { panel } from './panel.js';
 import { retention } from './retention.js';
 import { rules } from './rules.js';
 import { sdk } from './sdk.js';
+import { startup } from './startup.js';
 import { tickets } from './tickets.js';
 import { tracing } from './tracing.js';
 import { webhooks } from './webhooks.js';
@@ -35,6 +36,7 @@ const BENCHMARKS: readonly Benchmark[] = [
   rules,
   oauth,
   tracing,
+  startup,
   analyticsReads,
   faults,
 ];
