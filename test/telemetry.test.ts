@@ -1,11 +1,8 @@
 import { type ChildProcess, execFile, spawn } from 'node:child_process';
 import { once } from 'node:events';
 import { cpSync, mkdtempSync, readFileSync, rmSync, symlinkSync } from 'node:fs';
-import { createServer, type IncomingHttpHeaders, type Server } from 'node:http';
-import type { AddressInfo } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
-import { setTimeout as sleep } from 'node:timers/promises';
 import { promisify } from 'node:util';
 import { afterAll, describe, expect, inject, it } from 'vitest';
 import { createApiToken } from '../db/api-tokens.js';
@@ -17,111 +14,19 @@ import { startTelemetry, telemetryEnvSchema, telemetrySettings } from '../lib/te
 import { contextFromTraceparent, currentTraceparent } from '../lib/trace-context.js';
 import { useTestDb } from './support/db.js';
 import { makeOrg } from './support/fixtures.js';
+import {
+  attr,
+  freePort,
+  type OtlpSpan,
+  SPAN_KIND,
+  startOtlpReceiver,
+  startWebhookTarget,
+  until,
+} from './support/otlp.js';
 
 const ROOT = resolve(import.meta.dirname, '..');
 const run = promisify(execFile);
 const db = useTestDb(2);
-
-/** An OTLP span as the JSON encoding of OTLP/HTTP carries it (ids in hex). */
-interface OtlpSpan {
-  traceId: string;
-  spanId: string;
-  parentSpanId?: string;
-  name: string;
-  kind: number;
-  attributes?: Array<{ key: string; value: Record<string, unknown> }>;
-}
-interface Exported {
-  service: string | undefined;
-  span: OtlpSpan;
-}
-
-const SPAN_KIND = { SERVER: 2, CLIENT: 3, PRODUCER: 4, CONSUMER: 5 } as const;
-
-/** The first of `keys` the span has (the old and the stable HTTP semantic conventions differ). */
-function attr(span: OtlpSpan, ...keys: string[]): unknown {
-  for (const key of keys) {
-    const v = span.attributes?.find((a) => a.key === key)?.value;
-    if (v) return Object.values(v)[0];
-  }
-  return undefined;
-}
-
-/** A loopback OTLP/HTTP receiver: every span POSTed to /v1/traces, with its service name. */
-async function startOtlpReceiver(): Promise<{ url: string; spans: Exported[]; server: Server }> {
-  const spans: Exported[] = [];
-  const server = createServer((req, res) => {
-    const chunks: Buffer[] = [];
-    req.on('data', (c: Buffer) => chunks.push(c));
-    req.on('end', () => {
-      if (
-        req.method !== 'POST' ||
-        req.url !== '/v1/traces' ||
-        !req.headers['content-type']?.includes('json')
-      ) {
-        res.writeHead(415).end();
-        return;
-      }
-      const body = JSON.parse(Buffer.concat(chunks).toString()) as {
-        resourceSpans: Array<{
-          resource?: { attributes?: Array<{ key: string; value: { stringValue?: string } }> };
-          scopeSpans: Array<{ spans: OtlpSpan[] }>;
-        }>;
-      };
-      for (const rs of body.resourceSpans) {
-        const service = rs.resource?.attributes?.find((a) => a.key === 'service.name')?.value.stringValue;
-        for (const ss of rs.scopeSpans) for (const span of ss.spans) spans.push({ service, span });
-      }
-      res.writeHead(200, { 'content-type': 'application/json' }).end('{}');
-    });
-  });
-  server.listen(0, '127.0.0.1');
-  await once(server, 'listening');
-  return { url: `http://127.0.0.1:${(server.address() as AddressInfo).port}`, spans, server };
-}
-
-/** A webhook target on loopback that records each request's headers and answers 200. */
-async function startWebhookTarget(): Promise<{
-  url: string;
-  received: IncomingHttpHeaders[];
-  server: Server;
-}> {
-  const received: IncomingHttpHeaders[] = [];
-  const server = createServer((req, res) => {
-    req.resume();
-    req.on('end', () => {
-      received.push(req.headers);
-      res.writeHead(200).end();
-    });
-  });
-  server.listen(0, '127.0.0.1');
-  await once(server, 'listening');
-  return { url: `http://127.0.0.1:${(server.address() as AddressInfo).port}/hook`, received, server };
-}
-
-async function freePort(): Promise<number> {
-  const s = createServer().listen(0, '127.0.0.1');
-  await once(s, 'listening');
-  const { port } = s.address() as AddressInfo;
-  s.close();
-  await once(s, 'close');
-  return port;
-}
-
-async function until<T>(
-  what: string | (() => string),
-  fn: () => T | undefined | Promise<T | undefined>,
-  ms = 30_000,
-): Promise<T> {
-  const end = Date.now() + ms;
-  for (;;) {
-    const v = await fn();
-    if (v !== undefined && v !== false) return v;
-    if (Date.now() > end)
-      throw new Error(`timed out waiting for ${typeof what === 'string' ? what : what()}`);
-    await sleep(100);
-  }
-}
 
 const cleanups: Array<() => void> = [];
 afterAll(() => {
