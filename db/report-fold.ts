@@ -1,4 +1,6 @@
 import type { z } from 'zod';
+import type { Locale } from '../lib/i18n/locales.js';
+import { reportReasonLabel, reportSubject } from '../lib/i18n/subjects.js';
 import { contextFromTraceparent, inSpan } from '../lib/trace-context.js';
 import type { Actor } from './changes.js';
 import { orgIdPages } from './organizations.js';
@@ -29,6 +31,9 @@ interface Waiting {
   /** The accepting request's trace context (migration 197), null when it was not traced. */
   traceparent: string | null;
 }
+
+/** The language of subjects written without a server to take it from. */
+const DEFAULT_LOCALE: Locale = 'en-US';
 
 const actorOf = (w: Waiting): Actor =>
   w.reporterId ? { type: 'player', id: w.reporterId } : { type: 'system' };
@@ -86,7 +91,9 @@ export async function foldReports(tx: Tx, limit = FOLD_BATCH): Promise<{ reports
       tx,
       {
         id: w.ticketId,
-        subject: `Report: ${w.reportedName} (${w.reason.replaceAll('_', ' ')})`.slice(0, 200),
+        // No server language reaches the fold (it is the guild's, known to the bot alone), so the
+        // subject is written in the default one, as every stored subject without a server is.
+        subject: reportSubject(DEFAULT_LOCALE, w.reportedName, reportReasonLabel(DEFAULT_LOCALE, w.reason)),
         body: w.details ?? undefined,
         origin: 'game',
         requesterId: w.reporterId ?? undefined,
