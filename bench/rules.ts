@@ -8,13 +8,11 @@ import { addTeamMember, createTeam } from '../db/teams.js';
 import { withTenant } from '../db/tenant.js';
 import { assign, openTicket, updateFields } from '../db/tickets.js';
 import { createUser } from '../db/users.js';
-import { createLogger } from '../lib/logger.js';
-import { createSecretBox } from '../lib/secret-box.js';
 import { randomSecretKey } from '../lib/secret-key.js';
-import { startWorkerRuntime } from '../workers/runtime.js';
 import type { Benchmark } from './lib/benchmark.js';
 import { withCluster } from './lib/cluster.js';
 import { fmtMs, median, quantile } from './lib/load.js';
+import { startWorkersChild } from './lib/workers-child.js';
 import { makeBenchOrg, withRedis } from './outbox.js';
 
 const MEMBERS = 20;
@@ -245,29 +243,23 @@ async function run(log: (msg: string) => void): Promise<void> {
       const one = await rulesOrg(pool, 'OneRule', 1);
       const hundred = await rulesOrg(pool, 'HundredRules', 100);
       await withRedis(async (redis) => {
-        // The workers on connections of their own, as the workers role runs beside the API.
-        const workerPool = createPool({
-          url: pgh.urlFor('app'),
-          max: WORKER_CONCURRENCY + 4,
-          statementTimeoutMs: 20_000,
-          connectTimeoutMs: 5_000,
-        });
         const admin = createPool({
           url: pgh.urlFor('super'),
           max: 2,
           statementTimeoutMs: 10_000,
           connectTimeoutMs: 5_000,
         });
-        const runtime = await startWorkerRuntime({
-          pool: workerPool,
+        // The workers in a process of their own with the relay in its thread, as the workers role
+        // runs beside the API: the writers and the watcher here would otherwise share their loop.
+        const workers = await startWorkersChild({
+          dbUrl: pgh.urlFor('app'),
           redisUrl: redis.url,
-          logger: createLogger('silent'),
-          box: createSecretBox(randomSecretKey()),
-          webhookTargets: { allowLoopback: false, allowPrivate: false },
-          schedulers: false,
-          relay: { pollMs: 200 },
+          secretKey: randomSecretKey(),
+          poolMax: WORKER_CONCURRENCY + 4,
           concurrency: WORKER_CONCURRENCY,
+          pollMs: 200,
           prefix: 'benchrules',
+          webhooksToLoopback: false,
         });
         try {
           // Warm-up: both orgs, untimed (the worker's rule cache, plans, connections).
@@ -316,9 +308,8 @@ async function run(log: (msg: string) => void): Promise<void> {
               `  not kept up at ${RATE} events/s (${shortfalls} of ${ROUNDS * 2} rounds with failed commits or lost effects, baseline p50 ${fmtMs(m(p50.one))} against ≤ ${KEPT_UP_MS} ms): both sides measured a backlog, so the ratio is not a verdict`,
             );
         } finally {
-          await runtime.stop();
+          await workers.stop();
           await admin.end();
-          await workerPool.end();
         }
       });
     } finally {

@@ -18,6 +18,10 @@ export interface WorkersChildOptions {
   poolMax: number;
   concurrency: number;
   pollMs: number;
+  /** The queues' Redis key prefix (the runtime's default when absent). */
+  prefix?: string;
+  /** Whether webhook deliveries may go to loopback (a receiver in the benchmark). */
+  webhooksToLoopback: boolean;
 }
 
 export interface WorkersChild {
@@ -60,11 +64,12 @@ if (process.argv.includes('--workers-child')) {
     redisUrl: opts.redisUrl,
     logger: createLogger('silent'),
     box: createSecretBox(opts.secretKey),
-    webhookTargets: { allowLoopback: true, allowPrivate: false },
+    webhookTargets: { allowLoopback: opts.webhooksToLoopback, allowPrivate: false },
     schedulers: false,
     // In its own thread, as the workers role runs it (workers/relay-thread.ts).
     relay: { pollMs: opts.pollMs, thread: true },
     concurrency: opts.concurrency,
+    ...(opts.prefix ? { prefix: opts.prefix } : {}),
   });
   process.on('message', (m) => {
     if (m !== 'stop') return;
