@@ -21,6 +21,7 @@ import {
 } from './support/fake-discord/index.js';
 import { makeOrg, type OrgFixture } from './support/fixtures.js';
 import { childPort } from './support/ports.js';
+import { claimRedisDb, type RedisDb } from './support/redis-db.js';
 import {
   connectLive,
   killGroup,
@@ -49,31 +50,13 @@ let org: OrgFixture;
 let token: string;
 let redis: Redis;
 let redisUrl: string;
+let redisDb: RedisDb | undefined;
 const guilds: SeededGuild[] = [];
 let player: string;
 const dataDir = mkdtempSync(join(tmpdir(), 'gamemod-scale-'));
 
 const byName = (name: string) => procs.find((p) => p.name === name) as ScaledProcess;
 const workers = () => procs.filter((p) => p.name.startsWith('workers-'));
-
-/**
- * A database index of the shared test Redis that nobody uses, so these processes' queues (under
- * the default key prefix) never meet another test file's jobs. Pub/sub is shared across indexes,
- * but live channels are named by org, and these orgs exist only in this file's database.
- */
-async function freeRedisDb(base: string): Promise<string> {
-  const probe = new Redis(base, { lazyConnect: true });
-  await probe.connect();
-  try {
-    for (const i of [7, 11, 13, 5, 9, 3, 14, 6]) {
-      await probe.select(i);
-      if ((await probe.dbsize()) === 0) return `${base}/${i}`;
-    }
-    throw new Error('no empty Redis database index');
-  } finally {
-    probe.disconnect();
-  }
-}
 
 async function api(port: number, method: string, path: string, body?: unknown) {
   const res = await fetch(`http://127.0.0.1:${port}${path}`, {
@@ -122,7 +105,10 @@ let beforeSubscriptions = 0;
 
 beforeAll(async () => {
   db = await createTestDb(4);
-  redisUrl = await freeRedisDb(inject('services').redisUrl);
+  // A database index of its own: these processes' queues use the default key prefix. Pub/sub is
+  // shared across indexes, but live channels are named by org, and these orgs exist only here.
+  redisDb = await claimRedisDb(inject('services').redisUrl, 20 * 60_000);
+  redisUrl = redisDb.url;
   redis = new Redis(redisUrl, { lazyConnect: true });
   await redis.connect();
   fake = await startFakeDiscord({ sessionStartLimit: { max_concurrency: 2 }, shards: 2 });
@@ -193,6 +179,7 @@ afterAll(async () => {
     await redis.flushdb();
     redis.disconnect();
   }
+  await redisDb?.release();
   await db?.drop();
   rmSync(dataDir, { recursive: true, force: true });
 }, 30_000);

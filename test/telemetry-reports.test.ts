@@ -20,13 +20,14 @@ import {
   startWebhookTarget,
   until,
 } from './support/otlp.js';
+import { claimRedisDb } from './support/redis-db.js';
 
 const ROOT = resolve(import.meta.dirname, '..');
 const db = useTestDb(2);
 
-const cleanups: Array<() => void> = [];
-afterAll(() => {
-  for (const c of cleanups.reverse()) c();
+const cleanups: Array<() => unknown> = [];
+afterAll(async () => {
+  for (const c of cleanups.reverse()) await c();
 });
 
 // A report is only made durable by its request; the workers' fold opens the ticket and writes
@@ -54,7 +55,10 @@ describe('one trace from a game report to the webhook delivery of player.reporte
     const dataDir = mkdtempSync(join(tmpdir(), 'gamemod-otel-reports-'));
     cleanups.push(() => rmSync(dataDir, { recursive: true, force: true }));
     const port = await freePort();
-    const redisUrl = `${inject('services').redisUrl.replace(/\/\d*$/, '')}/${7 + Math.floor(Math.random() * 8)}`;
+    // A Redis database of its own: this process's BullMQ queues use the default prefix.
+    const redisDb = await claimRedisDb(inject('services').redisUrl);
+    cleanups.push(() => redisDb.release());
+    const redisUrl = redisDb.url;
     const child: ChildProcess = spawn(process.execPath, ['--import', 'tsx', 'main.ts'], {
       cwd: ROOT,
       env: {

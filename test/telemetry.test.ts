@@ -23,14 +23,15 @@ import {
   startWebhookTarget,
   until,
 } from './support/otlp.js';
+import { claimRedisDb } from './support/redis-db.js';
 
 const ROOT = resolve(import.meta.dirname, '..');
 const run = promisify(execFile);
 const db = useTestDb(2);
 
-const cleanups: Array<() => void> = [];
-afterAll(() => {
-  for (const c of cleanups.reverse()) c();
+const cleanups: Array<() => unknown> = [];
+afterAll(async () => {
+  for (const c of cleanups.reverse()) await c();
 });
 
 describe('tracing settings', () => {
@@ -129,7 +130,9 @@ describe.each([
     cleanups.push(() => rmSync(dataDir, { recursive: true, force: true }));
     const port = await freePort();
     // A Redis database of its own: this process's BullMQ queues use the default prefix.
-    const redisUrl = `${inject('services').redisUrl.replace(/\/\d*$/, '')}/${7 + Math.floor(Math.random() * 8)}`;
+    const redisDb = await claimRedisDb(inject('services').redisUrl);
+    cleanups.push(() => redisDb.release());
+    const redisUrl = redisDb.url;
     const child: ChildProcess = spawn(process.execPath, args, {
       cwd,
       env: {
