@@ -1,5 +1,5 @@
 import type { z } from 'zod';
-import type { Locale } from '../lib/i18n/locales.js';
+import { pickLocale } from '../lib/i18n/locales.js';
 import { reportReasonLabel, reportSubject } from '../lib/i18n/subjects.js';
 import { contextFromTraceparent, inSpan } from '../lib/trace-context.js';
 import type { Actor } from './changes.js';
@@ -31,9 +31,6 @@ interface Waiting {
   /** The accepting request's trace context (migration 197), null when it was not traced. */
   traceparent: string | null;
 }
-
-/** The language of subjects written without a server to take it from. */
-const DEFAULT_LOCALE: Locale = 'en-US';
 
 const actorOf = (w: Waiting): Actor =>
   w.reporterId ? { type: 'player', id: w.reporterId } : { type: 'system' };
@@ -78,6 +75,7 @@ export async function foldReports(tx: Tx, limit = FOLD_BATCH): Promise<{ reports
   );
   const have = new Set(exists.rows.map((t) => t.id));
   let opened = 0;
+  const subjectLocale = pickLocale();
   // Oldest first: the first report about a player is what their ticket opens with.
   for (const w of waiting) {
     if (have.has(w.ticketId)) continue;
@@ -92,8 +90,8 @@ export async function foldReports(tx: Tx, limit = FOLD_BATCH): Promise<{ reports
       {
         id: w.ticketId,
         // No server language reaches the fold (it is the guild's, known to the bot alone), so the
-        // subject is written in the default one, as every stored subject without a server is.
-        subject: reportSubject(DEFAULT_LOCALE, w.reportedName, reportReasonLabel(DEFAULT_LOCALE, w.reason)),
+        // subject is written in pickLocale's fallback, as every stored subject without a server is.
+        subject: reportSubject(subjectLocale, w.reportedName, reportReasonLabel(subjectLocale, w.reason)),
         body: w.details ?? undefined,
         origin: 'game',
         requesterId: w.reporterId ?? undefined,
