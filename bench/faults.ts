@@ -264,6 +264,7 @@ async function measure(
   // Discord: every reply answered 201 posted once in its channel.
   const posts = discordPosts(stack, fakeFrom);
   let discordLost = 0;
+  const late: Array<{ marker: string; sentAt: number; delay: number }> = [];
   for (const r of replies) {
     const at = posts.get(r.marker);
     if (!at) {
@@ -272,9 +273,18 @@ async function measure(
     }
     if (at.length > 1) duplicated += at.length - 1;
     const first = Math.min(...at);
-    if (first - r.doneAt > LATE_MS) brokenUntil = Math.max(brokenUntil, first);
+    if (first - r.doneAt > LATE_MS) {
+      brokenUntil = Math.max(brokenUntil, first);
+      late.push({ marker: r.marker, sentAt: r.sentAt, delay: first - r.doneAt });
+    }
   }
   if (discordLost) notes.push(`${discordLost} replies never posted on Discord`);
+  if (late.length) {
+    const worst = late.reduce((a, b) => (b.delay > a.delay ? b : a));
+    notes.push(
+      `${late.length} replies posted on Discord more than ${LATE_MS / 1000} s after their commit; the latest ${(worst.delay / 1000).toFixed(1)} s (${worst.marker}, sent ${((worst.sentAt - faultEnd) / 1000).toFixed(1)} s after the fault ended)`,
+    );
+  }
   lost += discordLost;
 
   // Interactions through the gateway: those sent after the fault ended must all be answered in time.

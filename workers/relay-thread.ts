@@ -51,6 +51,10 @@ export interface RelayThreadOptions {
 }
 
 export interface RelayThread {
+  /** The thread relaying now; undefined between an exit and its replacement's start. */
+  current(): Worker | undefined;
+  /** Threads started after the first one exited. */
+  readonly restarts: number;
   stop(): Promise<void>;
 }
 
@@ -64,7 +68,9 @@ const { workerData } = require('node:worker_threads');
   await import(workerData.entry);
 })().catch((err) => { process.nextTick(() => { throw err; }); });`;
 
+/** The first restart's delay; a restart that fails (Redis or Postgres away) waits twice as long, up to the cap. */
 const RESTART_MS = 1_000;
+const RESTART_CAP_MS = 30_000;
 
 /** Starts the relay thread; resolves once it relays, rejects if it cannot start. */
 export async function startRelayThread(opts: RelayThreadOptions): Promise<RelayThread> {
@@ -85,6 +91,27 @@ export async function startRelayThread(opts: RelayThreadOptions): Promise<RelayT
   let stopping = false;
   let current: Worker | undefined;
   let restart: NodeJS.Timeout | undefined;
+  let restarts = 0;
+
+  // Whatever the dead thread had claimed rolled back with its connections; a new thread takes it.
+  // Until one starts, nothing is relayed, so a failed start is tried again, never given up.
+  const restartAfter = (delay: number) => {
+    restart = setTimeout(() => {
+      if (stopping) return;
+      spawn().then(
+        (next) => {
+          if (stopping) return void next.terminate();
+          restarts++;
+          current = next;
+        },
+        (err: Error) => {
+          const again = Math.min(delay * 2, RESTART_CAP_MS);
+          opts.logger.error({ err, retryInMs: again }, 'the outbox relay thread did not start again');
+          restartAfter(again);
+        },
+      );
+    }, delay);
+  };
 
   const spawn = () =>
     new Promise<Worker>((resolve, reject) => {
@@ -94,8 +121,10 @@ export async function startRelayThread(opts: RelayThreadOptions): Promise<RelayT
         if (m.type === 'ready') {
           started = true;
           resolve(w);
-        } else if (m.type === 'failed' && !started) reject(new Error(m.message));
-        else if (m.type === 'meter') {
+        } else if (m.type === 'failed' && !started) {
+          reject(new Error(m.message));
+          void w.terminate();
+        } else if (m.type === 'meter') {
           if (m.lags.length) processMeter.relayed(m.lags);
           for (let i = 0; i < m.failed; i++) processMeter.failed();
           if (m.unrelayed !== null) processMeter.unrelayed(m.unrelayed);
@@ -107,22 +136,20 @@ export async function startRelayThread(opts: RelayThreadOptions): Promise<RelayT
       });
       w.on('exit', (code) => {
         if (current === w) current = undefined;
-        if (!started || stopping) return;
-        // Whatever it had claimed rolled back with its connections; a new thread takes it.
+        if (!started)
+          return reject(new Error(`the outbox relay thread exited with code ${code} before it relayed`));
+        if (stopping) return;
         opts.logger.error({ code }, 'the outbox relay thread exited; starting it again');
-        restart = setTimeout(() => {
-          spawn().then(
-            (next) => {
-              current = next;
-            },
-            (err: Error) => opts.logger.error({ err }, 'the outbox relay thread did not start again'),
-          );
-        }, RESTART_MS);
+        restartAfter(RESTART_MS);
       });
     });
 
   current = await spawn();
   return {
+    current: () => current,
+    get restarts() {
+      return restarts;
+    },
     async stop() {
       stopping = true;
       clearTimeout(restart);

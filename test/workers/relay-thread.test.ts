@@ -1,0 +1,77 @@
+import { mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { afterAll, describe, expect, it } from 'vitest';
+import { withTenant } from '../../db/tenant.js';
+import { openTicket } from '../../db/tickets.js';
+import { type RedisHandle, startRedis } from '../../lib/local-stack/index.js';
+import { freePort } from '../../lib/local-stack/ports.js';
+import { type RelayThread, startRelayThread } from '../../workers/relay-thread.js';
+import { useTestDb } from '../support/db.js';
+import { makeOrg } from '../support/fixtures.js';
+import { logger, uniquePrefix, until } from './support.js';
+
+// The relay thread's supervision: a thread that dies is replaced, and a replacement that cannot
+// start (Redis away) is tried again until it does; nothing committed meanwhile is lost.
+
+const db = useTestDb(6);
+const dir = mkdtempSync(join(tmpdir(), 'gm-relay-thread-'));
+let redis: RedisHandle | undefined;
+let thread: RelayThread | undefined;
+
+afterAll(async () => {
+  await thread?.stop().catch(() => {});
+  await redis?.stop({ kill: true });
+  rmSync(dir, { recursive: true, force: true });
+});
+
+const relayed = async (outboxIds: number[]) => {
+  const r = await db.admin.query<{ n: number }>(
+    'select count(*)::int as n from outbox where id = any($1::bigint[]) and relayed_at is not null',
+    [outboxIds],
+  );
+  return r.rows[0]?.n === outboxIds.length;
+};
+
+describe('the outbox relay thread', () => {
+  it('is started again after it dies, and again until it can start, relaying what waited', async () => {
+    redis = await startRedis({ dir, port: await freePort(), install: true, log: () => {} });
+    const org = await makeOrg(db.app);
+    const open = async (subject: string) =>
+      withTenant(db.app, org.orgId, async (tx) => {
+        await openTicket(tx, { subject, origin: 'api' }, org.owner);
+        const r = await tx.query<{ id: string }>('select max(id)::text as id from outbox');
+        return Number(r.rows[0]?.id);
+      });
+    thread = await startRelayThread({
+      pool: db.app,
+      redisUrl: redis.url,
+      prefix: uniquePrefix(),
+      logger,
+      pollMs: 50,
+    });
+    const first = thread.current();
+    expect(first).toBeDefined();
+    const a = await open('Before the thread dies');
+    await until(() => relayed([a]), 10_000);
+
+    // A thread that dies (an uncaught error, its memory limit) is replaced after a second.
+    await first?.terminate();
+    expect(thread.current()).toBeUndefined();
+    const b = await open('While no thread runs');
+    await until(async () => thread?.restarts === 1 && (await relayed([b])), 15_000);
+    expect(thread.current()).toBeDefined();
+    expect(thread.current()).not.toBe(first);
+
+    // It dies while Redis is away: each new thread fails to connect, and is tried again (1 s,
+    // 2 s, 4 s…) instead of given up, so the relay comes back with Redis.
+    await redis.stop({ kill: true });
+    await thread.current()?.terminate();
+    const c = await open('While Redis is away');
+    await new Promise((r) => setTimeout(r, 3_500));
+    expect(thread.current()).toBeUndefined();
+    expect(await relayed([c])).toBe(false);
+    await redis.restart();
+    await until(async () => thread?.restarts === 2 && (await relayed([c])), 30_000);
+  }, 60_000);
+});
