@@ -49,7 +49,10 @@ export async function messageForDelivery(tx: Tx, messageId: string): Promise<Mes
  * Claims an unposted message for `seconds` so that only one run posts it at a time. `claimed` is
  * false when it is posted already or another run holds a claim that has not lapsed. `previous` is
  * the claim a run left behind (it died, or failed after Discord took a post it could not record):
- * its last post may be in Discord without being recorded here.
+ * its last post may be in Discord without being recorded here. A claim named after a job is the
+ * job's own on its next attempt, lapsed or not: the attempt that lost the database (a failover,
+ * pg_terminate_backend) could give it up no more than it could record its post, and its job
+ * runs one attempt at a time.
  */
 export async function claimMessageDelivery(
   tx: Tx,
@@ -64,7 +67,7 @@ export async function claimMessageDelivery(
      update messages m set discord_claim = $3::text, discord_claimed_until = now() + make_interval(secs => $4::int)
      from old
      where m.org_id = $1::uuid and m.id = old.id and m.discord_message_id is null
-       and (m.discord_claimed_until is null or m.discord_claimed_until < now())
+       and (m.discord_claimed_until is null or m.discord_claimed_until < now() or m.discord_claim = $3::text)
      returning old.discord_claim as previous`,
     [tx.orgId, messageId, claim, seconds],
   );

@@ -90,7 +90,8 @@ export async function ticketForSync(tx: Tx, ticketId: string): Promise<TicketFor
 
 /**
  * Claims the ticket's Discord side for `seconds`. False while another run holds a claim that has
- * not lapsed: the caller retries later.
+ * not lapsed: the caller retries later. A job's next attempt takes back its own claim (see
+ * claimMessageDelivery: the attempt that lost the database could not give it up).
  */
 export async function claimTicketSide(
   tx: Tx,
@@ -103,6 +104,7 @@ export async function claimTicketSide(
      values ($1::uuid, $2::uuid, $3::text, now() + make_interval(secs => $4::int))
      on conflict (org_id, ticket_id) do update set claim = excluded.claim, claimed_until = excluded.claimed_until
        where discord_ticket_sides.claimed_until is null or discord_ticket_sides.claimed_until < now()
+          or discord_ticket_sides.claim = excluded.claim
      returning 1`,
     [tx.orgId, parseInput(id, ticketId), claim, seconds],
   );

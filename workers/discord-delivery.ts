@@ -117,7 +117,12 @@ async function findOwnPost(
 
 const discordCode = (err: unknown) => (err instanceof DiscordAPIError ? Number(err.code) : undefined);
 
-export async function deliverMessage(deps: WorkerDeps, data: JobData<'discord.message'>): Promise<void> {
+/** `runId`: the job's id, so its next attempt takes back the claim this one could not give up. */
+export async function deliverMessage(
+  deps: WorkerDeps,
+  data: JobData<'discord.message'>,
+  runId?: string,
+): Promise<void> {
   const rest = deps.discord;
   if (!rest) return;
   const first = await withTenant(deps.pool, data.orgId, (tx) => messageForDelivery(tx, data.messageId));
@@ -126,7 +131,7 @@ export async function deliverMessage(deps: WorkerDeps, data: JobData<'discord.me
   // One run at a time posts a message (a sweep's job and a retrying one could otherwise both post
   // the same chunk); the claim lapses if this process dies. Read again once claimed: the chunks
   // posted by a run that just finished count.
-  const claim = randomUUID();
+  const claim = runId ? `job:${runId}` : randomUUID();
   const { claimed, previous } = await withTenant(deps.pool, data.orgId, (tx) =>
     claimMessageDelivery(tx, data.messageId, claim, CLAIM_SECONDS),
   );

@@ -125,13 +125,13 @@ export function handlersFor(deps: WorkerDeps, retentionDays: number): Handlers {
     'webhook.deliver': async (d) => {
       await deliver(deps, d);
     },
-    'discord.message': (d) => deliverMessage(deps, d),
+    'discord.message': (d, job) => deliverMessage(deps, d, job.id),
     'discord.alert': (d) => deliverAlert(deps, d),
     'discord.dm_relay': (d) => relayDm(deps, d),
     'email.reply': async (d) => {
       await sendEmailReply(deps, d);
     },
-    'discord.ticket_sync': (d) => syncTicket(deps, d),
+    'discord.ticket_sync': (d, job) => syncTicket(deps, d, job.id),
     'discord.panel_sync': (d) => syncPanels(deps, d),
     'closerequest.expire': (d) => expireCloseRequestJob(deps, d),
     'rules.run': (d) => runRulesJob(deps, d),

@@ -65,12 +65,17 @@ const GONE = new Set([10003, 10004]);
 /** A run's claim on a ticket: longer than a sync with a transcript upload takes. */
 const CLAIM_SECONDS = 120;
 
-export async function syncTicket(deps: WorkerDeps, data: JobData<'discord.ticket_sync'>): Promise<void> {
+/** `runId`: the job's id, so its next attempt takes back the claim this one could not give up. */
+export async function syncTicket(
+  deps: WorkerDeps,
+  data: JobData<'discord.ticket_sync'>,
+  runId?: string,
+): Promise<void> {
   const rest = deps.discord;
   if (!rest) return;
   const seen = await withTenant(deps.pool, data.orgId, (tx) => ticketForSync(tx, data.ticketId));
   if (!seen?.ticket.discordChannelId) return;
-  const claim = randomUUID();
+  const claim = runId ? `job:${runId}` : randomUUID();
   const claimed = await withTenant(deps.pool, data.orgId, (tx) =>
     claimTicketSide(tx, data.ticketId, claim, CLAIM_SECONDS),
   );

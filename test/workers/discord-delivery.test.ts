@@ -2,6 +2,7 @@ import { REST } from '@discordjs/rest';
 import { UnrecoverableError } from 'bullmq';
 import { afterAll, beforeAll, describe, expect, inject, it } from 'vitest';
 import { SYSTEM } from '../../db/changes.js';
+import { createPool } from '../../db/pool.js';
 import { withTenant } from '../../db/tenant.js';
 import { openTicket, reply } from '../../db/tickets.js';
 import {
@@ -15,7 +16,7 @@ import { startWorkerRuntime } from '../../workers/runtime.js';
 import { useTestDb } from '../support/db.js';
 import { type FakeDiscord, startFakeDiscord } from '../support/fake-discord/index.js';
 import { makeOrg } from '../support/fixtures.js';
-import { box, logger, loopbackOnly, testDeps, uniquePrefix, until } from './support.js';
+import { box, logger, loopbackOnly, startPgProxy, testDeps, uniquePrefix, until } from './support.js';
 
 const db = useTestDb();
 let fake: FakeDiscord;
@@ -387,6 +388,41 @@ describe('Discord delivery', () => {
     await deliverMessage(env.deps, { orgId: s.org.orgId, messageId: m.id });
     expect(hooks() - before).toBe(0);
     expect((await s.row(m.id))?.discord_message_id).toBe(posted.id);
+  });
+
+  it('a job whose run lost the database after posting takes its claim back on retry and posts once', async () => {
+    const s = await setup({ webhook: true });
+    const m = await s.staffReply('Posted as the database went away');
+    // The run's connections go through a proxy the test cuts while Discord holds the post (a
+    // 429 of half a second): the post lands, recording it fails, and so does giving up the claim
+    // (pg_terminate_backend or a failover do this). The job's next attempt must not wait out
+    // the claim its own earlier attempt left behind.
+    const proxy = await startPgProxy(db.appUrl);
+    const pool = createPool({ url: proxy.url, max: 2, statementTimeoutMs: 5_000, connectTimeoutMs: 500 });
+    const deps = { ...env.deps, pool };
+    const hooks = () =>
+      fake
+        .requests({ method: 'POST' })
+        .filter((r) => r.path.startsWith('/api/v10/webhooks/') && r.status === 200);
+    const before = hooks().length;
+    try {
+      const t0 = Date.now();
+      fake.rateLimitNext('/webhooks/', 0.5);
+      const run = deliverMessage(deps, { orgId: s.org.orgId, messageId: m.id }, 'ds-1');
+      await fake.waitForRequest((r) => r.status === 429 && r.path.includes('/webhooks/') && r.at >= t0);
+      proxy.down();
+      await expect(run).rejects.toThrow();
+      expect(hooks().length - before).toBe(1);
+      proxy.up();
+      await deliverMessage(deps, { orgId: s.org.orgId, messageId: m.id }, 'ds-1');
+      expect(hooks().length - before).toBe(1);
+      expect((await s.row(m.id))?.discord_message_id).toBe(
+        (hooks().at(-1)?.response as { id?: string } | undefined)?.id,
+      );
+    } finally {
+      await pool.end();
+      await proxy.close();
+    }
   });
 
   it('a stopping worker interrupts a post waiting out a rate limit and puts the job back', async () => {

@@ -215,6 +215,38 @@ describe('discord.ticket_sync', () => {
     expect(refused.content).toMatch(/is closed; reopen it before assigning it/);
   });
 
+  it('a job takes back the claim its failed attempt could not give up, instead of waiting it out', async () => {
+    const t = await openTicket(h.users.agent);
+    // What an attempt that lost the database leaves: its claim, two minutes from lapsing.
+    await h.db.admin.query(
+      `insert into discord_ticket_sides (org_id, ticket_id, claim, claimed_until)
+       values ($1, $2, 'job:sync-retry', now() + interval '2 minutes')
+       on conflict (org_id, ticket_id) do update set claim = excluded.claim, claimed_until = excluded.claimed_until`,
+      [h.org.orgId, t.ticketId],
+    );
+    await withTenant(h.db.app, h.org.orgId, (tx) =>
+      setStatus(tx, { ticketId: t.ticketId, status: 'closed', reason: 'inactive' }, SYSTEM),
+    );
+    const o = await h.db.admin.query<{ id: string }>(
+      `select id from outbox where aggregate_id = $1 and event_type = 'ticket.closed'`,
+      [t.ticketId],
+    );
+    const deps = h.workers?.deps;
+    if (!deps) throw new Error('workers not running');
+    const data = {
+      orgId: h.org.orgId,
+      ticketId: t.ticketId,
+      outboxId: Number(o.rows[0]?.id),
+      openingOnly: false,
+    };
+    // Another job finds the ticket claimed and retries later.
+    await expect(syncTicket(deps, data, 'another-job')).rejects.toThrow(/another run is syncing/);
+    // The claim's own job, on its next attempt, goes ahead.
+    await syncTicket(deps, data, 'sync-retry');
+    expect((await side(t.ticketId))?.applied_state).toBe('closed');
+    expect(discordSide(t.thread, t.summaryId).lockPatches).toHaveLength(1);
+  });
+
   it('a player writing in a closed ticket reopens it within the window, else gets a way to open a new one', async () => {
     const t = await openTicket(h.users.player);
     const closeIt = async () => {
