@@ -35,7 +35,7 @@ const relayed = async (outboxIds: number[]) => {
 
 describe('the outbox relay thread', () => {
   it('is started again after it dies, and again until it can start, relaying what waited', async () => {
-    redis = await startRedis({ dir, port: await freePort(), install: true, log: () => {} });
+    redis = await startRedis({ dir, port: await freePort(), install: true, durable: false, log: () => {} });
     const org = await makeOrg(db.app);
     const open = async (subject: string) =>
       withTenant(db.app, org.orgId, async (tx) => {
