@@ -43,6 +43,32 @@ function openCached(box: SecretBox, sealed: string): string {
   return plain;
 }
 
+type ContextRow = WebhookSubscription & {
+  secret: string;
+  previous: string | null;
+  lastAttempt: number;
+  lastReplay: number;
+  succeeded: boolean;
+};
+
+/** The subscription's columns, its secrets (`$4`: now) and the attempts logged so far for the event `k.outbox_id`. */
+const CONTEXT_COLUMNS = `${subColumns('s.')}, s.secret_ciphertext as secret,
+  case when s.previous_secret_expires_at > $4::timestamptz then s.previous_secret_ciphertext end as previous,
+  coalesce(d.last, 0)::int as "lastAttempt", coalesce(d.last_replay, 0)::int as "lastReplay",
+  coalesce(d.ok, false) as succeeded`;
+const ATTEMPTS_SO_FAR = `left join lateral (
+  select max(w.attempt) filter (where not w.replay) as last, max(w.attempt) filter (where w.replay) as last_replay,
+    bool_or(w.status = 'succeeded') as ok from webhook_deliveries w
+  where w.org_id = $1::uuid and w.subscription_id = s.id and w.outbox_id = k.outbox_id
+) d on true`;
+
+function contextOf(row: ContextRow, box: SecretBox, event: DeliveryContext['event']): DeliveryContext {
+  const { secret, previous, lastAttempt, lastReplay, succeeded, ...subscription } = row;
+  const secrets = [openCached(box, secret)];
+  if (previous) secrets.push(openCached(box, previous));
+  return { subscription, secrets, lastAttempt, lastReplay, succeeded, event };
+}
+
 /**
  * The delivery context (subscription, secrets, attempts so far, event) of many (subscription, event) pairs of one org in one statement: the
  * delivery worker batches concurrent attempts through here. Results are in the order asked.
@@ -54,54 +80,63 @@ export async function deliveryContexts(
   now: Date,
 ): Promise<Array<DeliveryContext | undefined>> {
   const r = await tx.query<
-    WebhookSubscription & {
+    ContextRow & {
       i: number;
-      secret: string;
-      previous: string | null;
-      lastAttempt: number;
-      lastReplay: number;
-      succeeded: boolean;
       eventType: string | null;
       payload: Record<string, unknown> | null;
       eventCreatedAt: Date | null;
     }
   >(
-    `select k.i::int as i, ${subColumns('s.')}, s.secret_ciphertext as secret,
-       case when s.previous_secret_expires_at > $4::timestamptz then s.previous_secret_ciphertext end as previous,
-       o.event_type as "eventType", o.payload, o.created_at as "eventCreatedAt",
-       coalesce(d.last, 0)::int as "lastAttempt", coalesce(d.last_replay, 0)::int as "lastReplay",
-       coalesce(d.ok, false) as succeeded
+    `select k.i::int as i, ${CONTEXT_COLUMNS},
+       o.event_type as "eventType", o.payload, o.created_at as "eventCreatedAt"
      from unnest($2::uuid[], $3::bigint[]) with ordinality as k(sub_id, outbox_id, i)
      join webhook_subscriptions s on s.org_id = $1::uuid and s.id = k.sub_id
      left join outbox o on o.org_id = $1::uuid and o.id = k.outbox_id
-     left join lateral (
-       select max(w.attempt) filter (where not w.replay) as last, max(w.attempt) filter (where w.replay) as last_replay,
-         bool_or(w.status = 'succeeded') as ok from webhook_deliveries w
-       where w.org_id = $1::uuid and w.subscription_id = k.sub_id and w.outbox_id = k.outbox_id
-     ) d on true`,
+     ${ATTEMPTS_SO_FAR}`,
     [tx.orgId, pairs.map((p) => p.subscriptionId), pairs.map((p) => p.outboxId), now],
   );
   const out: Array<DeliveryContext | undefined> = pairs.map(() => undefined);
-  for (const row of r.rows) {
-    const {
-      i,
-      secret,
-      previous,
-      lastAttempt,
-      lastReplay,
-      succeeded,
-      eventType,
-      payload,
-      eventCreatedAt,
-      ...subscription
-    } = row;
-    const secrets = [openCached(box, secret)];
-    if (previous) secrets.push(openCached(box, previous));
+  for (const { i, eventType, payload, eventCreatedAt, ...row } of r.rows) {
     const event =
       eventType && payload && eventCreatedAt ? { eventType, payload, createdAt: eventCreatedAt } : undefined;
-    out[i - 1] = { subscription, secrets, lastAttempt, lastReplay, succeeded, event };
+    out[i - 1] = contextOf(row, box, event);
   }
   return out;
+}
+
+/**
+ * A fan-out's read in one statement: the event, and the context of every enabled subscription of
+ * the org that wants it (when its type is one of `types`). The event's payload comes back once,
+ * on the first row, not once per subscription: twenty subscribers were twenty parses of the
+ * same JSON.
+ */
+export async function fanoutContexts(
+  tx: Tx,
+  outboxId: number,
+  types: readonly string[],
+  box: SecretBox,
+  now: Date,
+): Promise<DeliveryContext[]> {
+  const r = await tx.query<
+    ContextRow & { eventType: string; payload: Record<string, unknown> | null; eventCreatedAt: Date }
+  >(
+    `with k as (
+       select id as outbox_id, event_type, payload, created_at from outbox
+       where org_id = $1::uuid and id = $2::bigint and event_type = any($3::text[])
+     )
+     select ${CONTEXT_COLUMNS}, k.event_type as "eventType",
+       case when row_number() over () = 1 then k.payload end as payload, k.created_at as "eventCreatedAt"
+     from k
+     join webhook_subscriptions s on s.org_id = $1::uuid and s.enabled and k.event_type = any(s.event_types)
+     ${ATTEMPTS_SO_FAR}`,
+    [tx.orgId, outboxId, types, now],
+  );
+  const first = r.rows[0];
+  if (!first?.payload) return [];
+  const event = { eventType: first.eventType, payload: first.payload, createdAt: first.eventCreatedAt };
+  return r.rows.map(({ eventType: _t, payload: _p, eventCreatedAt: _c, ...row }) =>
+    contextOf(row, box, event),
+  );
 }
 
 export interface AttemptRecord {

@@ -217,12 +217,3 @@ export async function rotateSecret(
   });
   return { subscription, secret };
 }
-
-/** Ids of the org's enabled subscriptions that want `eventType`: the fan-out's recipients. */
-export async function subscribersFor(tx: Tx, eventType: string): Promise<string[]> {
-  const r = await tx.query<{ id: string }>(
-    'select id from webhook_subscriptions where org_id = $1::uuid and enabled and $2::text = any(event_types)',
-    [tx.orgId, eventType],
-  );
-  return r.rows.map((s) => s.id);
-}

@@ -1,15 +1,15 @@
 import http from 'node:http';
 import https from 'node:https';
 import { isIP } from 'node:net';
-import { getOutboxRow } from '../db/outbox.js';
 import { withTenant } from '../db/tenant.js';
 import {
   type AttemptRecord,
   type DeliveryContext,
   deliveryContexts,
+  fanoutContexts,
   recordAttempts,
 } from '../db/webhook-attempts.js';
-import { messageIdFor, subscribersFor, WEBHOOK_EVENT_TYPES } from '../db/webhooks.js';
+import { messageIdFor, WEBHOOK_EVENT_TYPES } from '../db/webhooks.js';
 import { counter, histogram } from '../lib/metrics.js';
 import { guardedLookup, RefusedTargetError, refusedAddress, type TargetPolicy } from '../lib/ssrf.js';
 import { batcher, perGroup } from './batcher.js';
@@ -252,19 +252,9 @@ export function retryDelay(
  */
 export async function fanout(deps: WorkerDeps, data: JobData<'webhook.fanout'>): Promise<number> {
   const now = deps.clock.now();
-  const contexts = await withTenant(deps.pool, data.orgId, async (tx) => {
-    const ev = await getOutboxRow(tx, data.outboxId);
-    if (!ev || !WEBHOOK_EVENT_TYPES.includes(ev.eventType as never)) return [];
-    const ids = await subscribersFor(tx, ev.eventType);
-    if (ids.length === 0) return [];
-    const ctxs = await deliveryContexts(
-      tx,
-      ids.map((subscriptionId) => ({ subscriptionId, outboxId: data.outboxId })),
-      deps.box,
-      now,
-    );
-    return ids.map((subscriptionId, i) => ({ subscriptionId, ctx: ctxs[i] }));
-  });
+  const contexts = await withTenant(deps.pool, data.orgId, (tx) =>
+    fanoutContexts(tx, data.outboxId, WEBHOOK_EVENT_TYPES, deps.box, now),
+  );
   // Every subscription gets the same bytes: serialized once for the event, not once per attempt.
   let body: string | undefined;
   const bodyOnce = (ev: AttemptEvent) => {
@@ -272,10 +262,16 @@ export async function fanout(deps: WorkerDeps, data: JobData<'webhook.fanout'>):
     return body;
   };
   const results = await Promise.allSettled(
-    contexts.map(({ subscriptionId, ctx }) =>
+    contexts.map((ctx) =>
       makeAttempt(
         deps,
-        { orgId: data.orgId, outboxId: data.outboxId, subscriptionId, attempt: 1, replay: false },
+        {
+          orgId: data.orgId,
+          outboxId: data.outboxId,
+          subscriptionId: ctx.subscription.id,
+          attempt: 1,
+          replay: false,
+        },
         ctx,
         now,
         bodyOnce,
