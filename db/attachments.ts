@@ -7,6 +7,10 @@ import type { Tx } from './tenant.js';
 import { ORIGINS } from './ticket-rules.js';
 import { parseInput } from './validate.js';
 
+// Built once: a zod schema costs more to construct than to check a few ids against.
+const MESSAGE_IDS = z.array(id).max(500);
+const ATTACHMENT_IDS = z.array(id).max(100);
+
 /** The largest attachment accepted, in bytes (25 MiB, Discord's own upload limit for most servers). */
 export const MAX_ATTACHMENT_BYTES = 25 * 1024 * 1024;
 
@@ -238,14 +242,14 @@ export async function attachmentsOfMessages(tx: Tx, messageIds: readonly string[
   const r = await tx.query<Attachment>(
     `select ${COLUMNS} from attachments where org_id = $1::uuid and message_id = any($2::uuid[])
       order by created_at, id`,
-    [tx.orgId, parseInput(z.array(id).max(500), messageIds)],
+    [tx.orgId, parseInput(MESSAGE_IDS, messageIds)],
   );
   return r.rows;
 }
 
 /** Of these attachments, those still only linked (no stored copy): what the copy job fetches. */
 export async function linkedOnly(tx: Tx, attachmentIds: readonly string[]): Promise<Attachment[]> {
-  const ids = parseInput(z.array(id).max(100), attachmentIds);
+  const ids = parseInput(ATTACHMENT_IDS, attachmentIds);
   const r = await tx.query<Attachment>(
     `select ${COLUMNS} from attachments
      where org_id = $1::uuid and id = any($2::uuid[]) and storage_key is null and external_url is not null

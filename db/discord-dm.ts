@@ -12,6 +12,8 @@ import { id, snowflake } from './schemas.js';
 import type { Tx } from './tenant.js';
 import { parseInput } from './validate.js';
 
+const GUILD_IDS = z.array(snowflake).max(10_000);
+
 /**
  * Modmail: tickets whose player writes to the bot by direct message (`discord_dm_tickets`), and
  * the record of each message relayed between that DM and the ticket's staff-only thread
@@ -40,7 +42,7 @@ export async function dmTicketsForUser(
 /** Which of these guilds are linked, and to which organization, in one round trip. */
 export async function linkedGuilds(pool: Pool, guildIds: readonly string[]): Promise<Map<string, string>> {
   if (!guildIds.length) return new Map();
-  const ids = parseInput(z.array(snowflake).max(10_000), [...guildIds]);
+  const ids = parseInput(GUILD_IDS, [...guildIds]);
   const r = await pool
     .query<{ guildId: string; orgId: string }>({
       text: 'select guild_id as "guildId", org_id as "orgId" from gm_linked_guilds($1::text[])',

@@ -7,6 +7,8 @@ import type { Tx } from './tenant.js';
 import { type Message, reply, type Ticket } from './tickets.js';
 import { parseInput } from './validate.js';
 
+const EDITED_BODY = z.string().max(16_000);
+
 /**
  * What the bot needs beyond the ticket core: finding a ticket by its Discord channel, recording
  * the Discord side of a ticket, mirroring Discord messages (idempotent on the message id, with
@@ -206,7 +208,7 @@ export async function recordDiscordEdit(
   actor: Actor,
 ): Promise<boolean> {
   const messageId = parseInput(snowflake, raw.messageId);
-  const body = parseInput(z.string().max(16_000), raw.body);
+  const body = parseInput(EDITED_BODY, raw.body);
   const r = await tx.query<{ id: string; ticketId: string | null; old: string }>(
     `update messages m set body = $3::text, edited_at = now(), ${RESCORED}
      from (select id, body from messages where org_id = $1::uuid and origin = 'discord' and external_id = $2::text

@@ -10,6 +10,8 @@ import type { Tx } from './tenant.js';
 import { openTicket, reply, type Ticket } from './tickets.js';
 import { parseInput } from './validate.js';
 
+const EDITED_BODY = z.string().max(16_000);
+
 /**
  * Messages of mirrored Discord channels (see discord-mirrors.ts): recorded once per Discord
  * message id, edited and deleted as on Discord, never delivered anywhere (their origin is
@@ -151,7 +153,7 @@ const MIRRORED = `origin = 'discord' and external_id = $2::text
 
 /** An edit on Discord of a mirrored message: the body follows; nothing when it did not change. */
 export async function recordMirrorEdit(tx: Tx, messageId: string, body: string): Promise<boolean> {
-  const text = parseInput(z.string().max(16_000), body);
+  const text = parseInput(EDITED_BODY, body);
   const r = await tx.query<{ id: string; channelId: string }>(
     `update messages set body = $3::text, edited_at = now(), ${RESCORED}
      where org_id = $1::uuid and ${MIRRORED} and deleted_at is null and body <> $3::text and $3::text <> ''
