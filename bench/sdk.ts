@@ -84,6 +84,8 @@ async function openLoop(port: number, rate: number, seconds: number, make: (i: n
   let sent = 0;
   let done = 0;
   const start = performance.now();
+  /** Latencies by the second each request was due in: a stall shows where it was. */
+  const bySecond: number[][] = Array.from({ length: seconds }, () => []);
   await new Promise<void>((resolve) => {
     const post = (i: number, due: number) => {
       const m = make(i);
@@ -101,6 +103,7 @@ async function openLoop(port: number, rate: number, seconds: number, make: (i: n
           res.on('data', (c: Buffer) => chunks.push(c));
           res.on('end', () => {
             latencies.push(performance.now() - due);
+            bySecond[Math.floor((due - start) / 1000)]?.push(performance.now() - due);
             statuses.set(res.statusCode ?? 0, (statuses.get(res.statusCode ?? 0) ?? 0) + 1);
             if (res.statusCode === 201) {
               const id = (JSON.parse(Buffer.concat(chunks).toString()) as { report?: { id?: string } }).report
@@ -132,7 +135,8 @@ async function openLoop(port: number, rate: number, seconds: number, make: (i: n
   });
   agent.destroy();
   latencies.sort((a, b) => a - b);
-  return { total, latencies, statuses, accepted, seconds: (performance.now() - start) / 1000 };
+  const worstBySecond = bySecond.map((xs) => (xs.length ? Math.max(...xs) : 0));
+  return { total, latencies, statuses, accepted, worstBySecond, seconds: (performance.now() - start) / 1000 };
 }
 
 const reportRequest =
@@ -177,6 +181,32 @@ function foldLoop(pool: Pool) {
       stopped = true;
       await loop;
       return errors;
+    },
+  };
+}
+
+/** Diagnosis (SDK_DIAG=1): what the backends are waiting on, sampled every 20 ms. */
+function sampleWaits(url: string) {
+  const p = createPool({ url, max: 1, statementTimeoutMs: 5_000, connectTimeoutMs: 5_000 });
+  const counts: Record<string, number> = {};
+  let stopped = false;
+  const loop = (async () => {
+    while (!stopped) {
+      const r = await p.query<{ k: string; n: number }>(
+        `select coalesce(application_name, '') || ' ' || coalesce(wait_event_type, 'cpu') || ':' || coalesce(wait_event, '-')
+                || ' ' || left(regexp_replace(query, '\\s+', ' ', 'g'), 60) as k, count(*)::int as n
+           from pg_stat_activity where state = 'active' and pid <> pg_backend_pid() group by 1`,
+      );
+      for (const row of r.rows) counts[row.k] = (counts[row.k] ?? 0) + row.n;
+      await new Promise((res) => setTimeout(res, 20));
+    }
+  })();
+  return {
+    async stop() {
+      stopped = true;
+      await loop;
+      await p.end();
+      return Object.fromEntries(Object.entries(counts).sort((a, b) => b[1] - a[1]).slice(0, 25));
     },
   };
 }
@@ -255,7 +285,9 @@ async function run(log: (msg: string) => void): Promise<void> {
       log(`player reports: ${REPORT_RATE}/s for ${REPORT_SECONDS} s, open loop, over ${ORGS} orgs`);
       const before = await admin.query<{ n: number }>('select count(*)::int as n from player_reports');
       const folding = foldLoop(pool);
+      const waits = process.env.SDK_DIAG ? sampleWaits(pg.urlFor('super')) : undefined;
       const intake = await openLoop(app.port, REPORT_RATE, REPORT_SECONDS, reportRequest(orgs));
+      if (waits) log(`  diag waits: ${JSON.stringify(await waits.stop())}`);
       // Then until every accepted report is filed on its ticket (or a minute has gone).
       const drainStart = performance.now();
       for (;;) {
@@ -307,6 +339,7 @@ async function run(log: (msg: string) => void): Promise<void> {
           `statuses ${JSON.stringify(Object.fromEntries(intake.statuses))}, p50 ${fmtMs(p50)} p99 ${fmtMs(p99)}` +
           ` (${(p99 / Math.max(0.001, quantile(floor.latencies, 0.99))).toFixed(1)}x the baseline's p99)`,
       );
+      log(`  slowest answer by the second it was due: ${intake.worstBySecond.map((ms) => fmtMs(ms)).join(', ')}`);
       log(
         `  filed: ${filed.rows.length} of ${intake.accepted.length} accepted ids on report tickets ` +
           `${(drainMs / 1000).toFixed(1)} s after the last answer; accept → filed p50 ${fmtMs(quantile(fileMs, 0.5))} ` +

@@ -123,6 +123,9 @@ export const envSchema = z.object({
   // per attempt) can stretch it to about a week, and every retry needs its event.
   OUTBOX_RETENTION_DAYS: z.coerce.number().int().min(9).max(3650).default(14),
   WORKER_CONCURRENCY: z.coerce.number().int().min(1).max(1000).default(50),
+  // The nice value of a workers-only process's main thread (the job processors): above the outbox
+  // relay's thread, which keeps 0, so on a busy machine the relay does not wait behind them.
+  WORKER_PROCESSORS_NICE: z.coerce.number().int().min(0).max(19).default(10),
 
   // Attachments and transcripts: the local folder DATA_DIR/storage, or an S3-compatible bucket
   // (AWS S3, MinIO, Cloud Storage's XML API with HMAC keys).
@@ -291,6 +294,8 @@ export interface Config {
     readonly webhookAllowPrivate: boolean;
     readonly outboxRetentionDays: number;
     readonly concurrency: number;
+    /** Nice value of a workers-only process's main thread, the job processors (the relay thread keeps 0). */
+    readonly processorsNice: number;
   };
 }
 
@@ -403,6 +408,7 @@ export function loadConfig(env: Readonly<Record<string, string | undefined>> = p
       webhookAllowPrivate: e.WEBHOOK_ALLOW_PRIVATE,
       outboxRetentionDays: e.OUTBOX_RETENTION_DAYS,
       concurrency: e.WORKER_CONCURRENCY,
+      processorsNice: e.WORKER_PROCESSORS_NICE,
     },
   });
 }

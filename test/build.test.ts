@@ -1,6 +1,6 @@
 import { type ChildProcess, execFile, spawn } from 'node:child_process';
 import { once } from 'node:events';
-import { chmodSync, cpSync, mkdirSync, mkdtempSync, rmSync } from 'node:fs';
+import { chmodSync, cpSync, mkdirSync, mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
@@ -104,6 +104,14 @@ describe('the compiled production build', () => {
           headers: { authorization: `Bearer ${metricsToken}` },
         }),
       );
+      // Run alone, the workers put their job processors (the main thread) below the relay's
+      // thread, unprivileged as they are here (workers/priority.ts).
+      for (let i = 0; i < 50 && !workers.out.includes('job processors run below the outbox relay'); i++)
+        await sleep(100);
+      expect(workers.out).toMatch(/"nice":0,[^\n]*outbox relay thread relaying/);
+      expect(workers.out).toMatch(/"nice":10,[^\n]*job processors run below the outbox relay/);
+      const stat = readFileSync(`/proc/${workers.child.pid}/task/${workers.child.pid}/stat`, 'utf8');
+      expect(stat.slice(stat.lastIndexOf(')') + 2).split(' ')[16]).toBe('10');
       console.log(
         `compiled build: ${size.stdout.split('\t')[0]} KiB installed; ready after start: ` +
           `api ${Math.round(api.ms)} ms (/health), workers ${Math.round(workers.ms)} ms (metrics listener)`,

@@ -5,6 +5,7 @@ import { createSecretBox } from '../lib/secret-box.js';
 import { createStorage } from '../lib/storage/index.js';
 import { createTicketPages } from '../lib/ticket-links.js';
 import { type SmtpIntake, startSmtpIntake } from './email-smtp.js';
+import { lowerProcessorsPriority } from './priority.js';
 import { startWorkerRuntime } from './runtime.js';
 
 /**
@@ -46,6 +47,7 @@ export async function startWorkers(config: Config, ctx: RoleContext): Promise<Ru
     // Off the processors' event loop (workers/relay-thread.ts says why).
     relay: { thread: true },
   });
+  if (config.roles.length === 1) lowerProcessorsPriority(config.workers.processorsNice, logger);
   let smtp: SmtpIntake | undefined;
   if (config.email.smtpPort !== undefined) {
     try {

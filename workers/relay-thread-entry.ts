@@ -1,3 +1,4 @@
+import { getPriority } from 'node:os';
 import { parentPort, workerData } from 'node:worker_threads';
 import { startTelemetry, type Telemetry, telemetrySettings } from '../lib/telemetry.js';
 import type { FromRelayThread, RelayThreadData, ToRelayThread } from './relay-thread.js';
@@ -89,6 +90,8 @@ async function main() {
       send({ type: 'stopped' });
     })();
   });
+  // Its own scheduling priority (a thread's, on Linux): the processors' is lowered below it.
+  logger.info({ nice: getPriority(0) }, 'outbox relay thread relaying');
   send({ type: 'ready' });
 }
 

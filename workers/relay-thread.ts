@@ -139,6 +139,8 @@ export async function startRelayThread(opts: RelayThreadOptions): Promise<RelayT
         if (!started)
           return reject(new Error(`the outbox relay thread exited with code ${code} before it relayed`));
         if (stopping) return;
+        // Started from this thread, the new one has this thread's priority, below the first
+        // one's where the processors' priority was lowered (workers/priority.ts).
         opts.logger.error({ code }, 'the outbox relay thread exited; starting it again');
         restartAfter(RESTART_MS);
       });

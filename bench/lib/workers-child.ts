@@ -1,8 +1,10 @@
 import { type ChildProcess, fork } from 'node:child_process';
 import { fileURLToPath } from 'node:url';
 import { createPool } from '../../db/pool.js';
+import { configDefaults } from '../../lib/config.js';
 import { createLogger } from '../../lib/logger.js';
 import { createSecretBox } from '../../lib/secret-box.js';
+import { lowerProcessorsPriority } from '../../workers/priority.js';
 import { startWorkerRuntime } from '../../workers/runtime.js';
 
 /**
@@ -59,10 +61,11 @@ if (process.argv.includes('--workers-child')) {
     connectTimeoutMs: 5_000,
     applicationName: 'gamemod-bench-workers',
   });
+  const logger = createLogger('silent');
   const runtime = await startWorkerRuntime({
     pool,
     redisUrl: opts.redisUrl,
-    logger: createLogger('silent'),
+    logger,
     box: createSecretBox(opts.secretKey),
     webhookTargets: { allowLoopback: opts.webhooksToLoopback, allowPrivate: false },
     schedulers: false,
@@ -71,6 +74,11 @@ if (process.argv.includes('--workers-child')) {
     concurrency: opts.concurrency,
     ...(opts.prefix ? { prefix: opts.prefix } : {}),
   });
+  // As the workers role does when it runs alone (workers/priority.ts); BENCH_WORKERS_NICE=0 to compare.
+  lowerProcessorsPriority(
+    Number(process.env.BENCH_WORKERS_NICE ?? configDefaults().workers.processorsNice),
+    logger,
+  );
   process.on('message', (m) => {
     if (m !== 'stop') return;
     void runtime
