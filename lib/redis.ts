@@ -45,3 +45,19 @@ export async function assertNoEviction(redis: Redis): Promise<void> {
     );
   }
 }
+
+type ScriptCommand = (...args: Array<string | number>) => Promise<unknown>;
+
+/**
+ * A Lua script as a command of each connection it runs on (`defineCommand`): ioredis sends
+ * EVALSHA, and the script's text only when Redis answers NOSCRIPT (its first use on a server).
+ * `eval` sent the whole text with every call: a rate limit checked on every request wrote its
+ * script to the socket each time.
+ */
+export function redisScript<R>(name: string, lua: string) {
+  return (redis: Redis, keys: readonly string[], args: ReadonlyArray<string | number>): Promise<R> => {
+    const own = redis as unknown as Record<string, ScriptCommand | undefined>;
+    if (typeof own[name] !== 'function') redis.defineCommand(name, { lua });
+    return (own[name] as ScriptCommand)(keys.length, ...keys, ...args) as Promise<R>;
+  };
+}

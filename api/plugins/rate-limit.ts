@@ -1,5 +1,6 @@
 import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
 import { AppError } from '../../lib/errors.js';
+import { redisScript } from '../../lib/redis.js';
 import { addRouteHook } from './route-hooks.js';
 
 /** A bucket holds `burst` requests and refills at `perMinute`. */
@@ -57,6 +58,7 @@ local wait = 0
 if allowed == 0 then wait = math.ceil((1 - tokens) / rate) end
 return { allowed, wait, math.floor(tokens) }
 `;
+const tokenBucket = redisScript<[number, number, number]>('gmTokenBucket', TOKEN_BUCKET);
 
 const rateLimited = (reply: FastifyReply, waitMs: number, what = 'too many requests') => {
   const seconds = Math.max(1, Math.ceil(waitMs / 1000));
@@ -76,15 +78,11 @@ const rateLimited = (reply: FastifyReply, waitMs: number, what = 'too many reque
  */
 export function authFailureLimiter(app: FastifyInstance, limit: RateLimit) {
   const run = async (req: FastifyRequest, mode: 'peek' | 'take') =>
-    (await app.deps.redis.eval(
-      TOKEN_BUCKET,
-      1,
-      `gm:rl:authfail:ip:${req.ip}`,
-      limit.burst,
-      limit.perMinute / 60_000,
-      app.settings.now(),
-      mode,
-    )) as [number, number, number];
+    tokenBucket(
+      app.deps.redis,
+      [`gm:rl:authfail:ip:${req.ip}`],
+      [limit.burst, limit.perMinute / 60_000, app.settings.now(), mode],
+    );
   const what = 'too many failed sign-in attempts from this address';
   return {
     /** Before a look-up a failure would count against: 429 when the address has none left. */
@@ -115,14 +113,11 @@ export function registerRateLimits(app: FastifyInstance, limits: RateLimits) {
           : req.auth.kind === 'token'
             ? `token:${req.auth.tokenId}`
             : `user:${req.auth.userId}`;
-      const [allowed, waitMs, left] = (await app.deps.redis.eval(
-        TOKEN_BUCKET,
-        1,
-        `gm:rl:${bucket}:${who}`,
-        limit.burst,
-        limit.perMinute / 60_000,
-        app.settings.now(),
-      )) as [number, number, number];
+      const [allowed, waitMs, left] = await tokenBucket(
+        app.deps.redis,
+        [`gm:rl:${bucket}:${who}`],
+        [limit.burst, limit.perMinute / 60_000, app.settings.now()],
+      );
       reply.header('ratelimit-limit', String(limit.burst));
       reply.header('ratelimit-remaining', String(left));
       if (allowed === 1) return;

@@ -2,6 +2,7 @@ import { createHash } from 'node:crypto';
 import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
 import { type ResolvedGameKey, resolveGameKey } from '../../db/games.js';
 import { AppError } from '../../lib/errors.js';
+import { redisScript } from '../../lib/redis.js';
 import { authFailureLimiter, DEFAULT_RATE_LIMITS, type RateLimit } from '../plugins/rate-limit.js';
 import { addRouteHook } from '../plugins/route-hooks.js';
 
@@ -57,6 +58,7 @@ for i = 1, #KEYS do
 end
 return { 1, 0, 0 }
 `;
+const sdkBuckets = redisScript<[number, number, number]>('gmSdkBuckets', BUCKETS);
 
 /** The player a request names: in the body (`player`, `reporter`) or the `playerId` query. */
 function playerOf(req: FastifyRequest): string | undefined {
@@ -144,12 +146,11 @@ export function registerSdkGuard(app: FastifyInstance, limits: SdkRateLimits) {
     if (game.kind === 'client') buckets.push([`gm:rl:sdk:ip:${req.ip}`, limits.address, 'address']);
     const args: Array<string | number> = [app.settings.now()];
     for (const [, l] of buckets) args.push(l.burst, l.perMinute / 60_000);
-    const [allowed, which, waitMs] = (await app.deps.redis.eval(
-      BUCKETS,
-      buckets.length,
-      ...buckets.map((b) => b[0]),
-      ...args,
-    )) as [number, number, number];
+    const [allowed, which, waitMs] = await sdkBuckets(
+      app.deps.redis,
+      buckets.map((b) => b[0]),
+      args,
+    );
     if (allowed === 1) return;
     const seconds = Math.max(1, Math.ceil(waitMs / 1000));
     const scope = buckets[which - 1]?.[2] ?? 'key';
