@@ -206,7 +206,11 @@ function sampleWaits(url: string) {
       stopped = true;
       await loop;
       await p.end();
-      return Object.fromEntries(Object.entries(counts).sort((a, b) => b[1] - a[1]).slice(0, 25));
+      return Object.fromEntries(
+        Object.entries(counts)
+          .sort((a, b) => b[1] - a[1])
+          .slice(0, 25),
+      );
     },
   };
 }
@@ -339,7 +343,9 @@ async function run(log: (msg: string) => void): Promise<void> {
           `statuses ${JSON.stringify(Object.fromEntries(intake.statuses))}, p50 ${fmtMs(p50)} p99 ${fmtMs(p99)}` +
           ` (${(p99 / Math.max(0.001, quantile(floor.latencies, 0.99))).toFixed(1)}x the baseline's p99)`,
       );
-      log(`  slowest answer by the second it was due: ${intake.worstBySecond.map((ms) => fmtMs(ms)).join(', ')}`);
+      log(
+        `  slowest answer by the second it was due: ${intake.worstBySecond.map((ms) => fmtMs(ms)).join(', ')}`,
+      );
       log(
         `  filed: ${filed.rows.length} of ${intake.accepted.length} accepted ids on report tickets ` +
           `${(drainMs / 1000).toFixed(1)} s after the last answer; accept → filed p50 ${fmtMs(quantile(fileMs, 0.5))} ` +
