@@ -155,27 +155,42 @@ export interface RunSummary {
   ran: { ruleId: string; outcome: Outcome }[];
 }
 
-/** Runs the org's enabled rules for one outbox event, in order. Safe to call again for the same event. */
+/**
+ * Runs the org's enabled rules for one outbox event, in order. Safe to call again for the same
+ * event. The first transaction also reads the event and its rules: most events are settled in it
+ * (no rule matches, or one does), so reading them in a transaction of their own cost each event
+ * one more transaction.
+ */
 export async function runRulesForEvent(pool: Pool, orgId: string, outboxId: number): Promise<RunSummary> {
-  const prep = await withTenant(pool, orgId, async (tx) => {
-    const row = await getOutboxRow(tx, outboxId);
-    const ev = row ? ruleEventOf(row) : null;
-    if (!ev) return null;
-    const rules = await enabledRulesFor(tx, ev.trigger);
-    return { ev, rules: ev.onlyRuleId ? rules.filter((r) => r.id === ev.onlyRuleId) : rules };
-  });
-  if (!prep) return { trigger: null, ran: [] };
-  const { rules } = prep;
-  const depth = (prep.ev.causedBy?.depth ?? 0) + 1;
-  const ev = { ...prep.ev, outboxId, depth };
-  const ran: RunSummary['ran'] = [];
-  let i = 0;
-  while (i < rules.length) {
-    const step = await runFrom(pool, orgId, ev, rules, i);
+  const first = await runFrom(pool, orgId, outboxId, 0);
+  const prepared = first.prepared;
+  if (!prepared) return { trigger: null, ran: [] };
+  const ran: RunSummary['ran'] = [...first.ran];
+  let i = first.next;
+  while (i < prepared.rules.length) {
+    const step = await runFrom(pool, orgId, prepared, i);
     ran.push(...step.ran);
     i = step.next;
   }
-  return { trigger: ev.trigger, ran };
+  return { trigger: prepared.ev.trigger, ran };
+}
+
+/** The event as the rules see it, and the org's enabled rules for its trigger. */
+interface Prepared {
+  ev: Ev;
+  rules: Rule[];
+}
+
+/** Null when the event is gone or triggers no rules. */
+async function prepare(tx: Tx, outboxId: number): Promise<Prepared | null> {
+  const row = await getOutboxRow(tx, outboxId);
+  const ev = row ? ruleEventOf(row) : null;
+  if (!ev) return null;
+  const rules = await enabledRulesFor(tx, ev.trigger);
+  return {
+    ev: { ...ev, outboxId, depth: (ev.causedBy?.depth ?? 0) + 1 },
+    rules: ev.onlyRuleId ? rules.filter((r) => r.id === ev.onlyRuleId) : rules,
+  };
 }
 
 type Settled = { rule: Rule; outcome: Outcome; reason: string };
@@ -227,15 +242,20 @@ async function logStretch(tx: Tx, ev: Ev, stretch: Settled[]): Promise<RunSummar
 async function runFrom(
   pool: Pool,
   orgId: string,
-  ev: Ev,
-  rules: Rule[],
+  /** The event and its rules, or the event's outbox id: then read in this transaction. */
+  source: Prepared | number,
   start: number,
-): Promise<{ next: number; ran: RunSummary['ran'] }> {
+): Promise<{ prepared: Prepared | null; next: number; ran: RunSummary['ran'] }> {
+  let prepared = typeof source === 'number' ? null : source;
   let stretch: Settled[] = [];
   let at = start;
   let step = 0;
   try {
     return await withTenant(pool, orgId, async (tx) => {
+      const p = typeof source === 'number' ? await prepare(tx, source) : source;
+      prepared = p;
+      if (!p?.rules.length) return { prepared: p, next: 0, ran: [] };
+      const { ev, rules } = p;
       const ctx = await loadContext(tx, ev.ticketId, ev.messageId);
       stretch = [];
       for (at = start; at < rules.length; at++) {
@@ -245,8 +265,8 @@ async function runFrom(
         stretch.push({ rule, ...verdict });
       }
       const rule = rules[at];
-      if (!rule) return { next: at, ran: await logStretch(tx, ev, stretch) };
-      if (await ranAlready(tx, ev.outboxId, rule.id)) return { next: at + 1, ran: [] };
+      if (!rule) return { prepared: p, next: at, ran: await logStretch(tx, ev, stretch) };
+      if (await ranAlready(tx, ev.outboxId, rule.id)) return { prepared: p, next: at + 1, ran: [] };
       const verdict = evaluate(rule, ctx as RuleContext);
       const did: string[] = [];
       const actor = { type: 'rule' as const, id: rule.id, depth: ev.depth };
@@ -255,18 +275,25 @@ async function runFrom(
         did.push(await executeAction(tx, ev.ticketId, action, actor, rule));
       }
       if (!(await logRun(tx, ev, rule, 'applied', verdict.reason, did, stretch))) throw new AlreadyRan();
-      return { next: at + 1, ran: [...entries(stretch), { ruleId: rule.id, outcome: 'applied' as const }] };
+      return {
+        prepared: p,
+        next: at + 1,
+        ran: [...entries(stretch), { ruleId: rule.id, outcome: 'applied' as const }],
+      };
     });
   } catch (err) {
-    if (err instanceof AlreadyRan) return { next: at + 1, ran: [] };
+    if (err instanceof AlreadyRan) return { prepared, next: at + 1, ran: [] };
     // A refusal (a closed ticket, a deleted team or canned reply) is the rule's outcome and is
     // logged; anything else (the database away) fails the job so it is retried.
-    if (!isAppError(err) || err.code === 'unavailable' || err.code === 'internal') throw err;
+    const known: Prepared | null = prepared;
+    if (!known || !isAppError(err) || err.code === 'unavailable' || err.code === 'internal') throw err;
+    const { ev, rules } = known;
     const rule = rules[at] as Rule;
     const action = rule.actions[step];
     const reason = `action ${step + 1} (${action ? describeAction(action) : '?'}) failed: ${err.message}`;
     const logged = await withTenant(pool, orgId, (tx) => logRun(tx, ev, rule, 'failed', reason, [], stretch));
     return {
+      prepared: known,
       next: at + 1,
       ran: logged ? [...entries(stretch), { ruleId: rule.id, outcome: 'failed' as const }] : [],
     };

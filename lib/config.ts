@@ -124,8 +124,9 @@ export const envSchema = z.object({
   OUTBOX_RETENTION_DAYS: z.coerce.number().int().min(9).max(3650).default(14),
   WORKER_CONCURRENCY: z.coerce.number().int().min(1).max(1000).default(50),
   // The nice value of a workers-only process's main thread (the job processors): above the outbox
-  // relay's thread, which keeps 0, so on a busy machine the relay does not wait behind them.
-  WORKER_PROCESSORS_NICE: z.coerce.number().int().min(0).max(19).default(10),
+  // relay's thread, which keeps 0, so on a busy machine the relay does not wait behind them. Not
+  // higher: at 10 the processors fell a minute behind on a saturated machine (bench/README.md).
+  WORKER_PROCESSORS_NICE: z.coerce.number().int().min(0).max(19).default(5),
 
   // Attachments and transcripts: the local folder DATA_DIR/storage, or an S3-compatible bucket
   // (AWS S3, MinIO, Cloud Storage's XML API with HMAC keys).

@@ -109,9 +109,9 @@ describe('the compiled production build', () => {
       for (let i = 0; i < 50 && !workers.out.includes('job processors run below the outbox relay'); i++)
         await sleep(100);
       expect(workers.out).toMatch(/"nice":0,[^\n]*outbox relay thread relaying/);
-      expect(workers.out).toMatch(/"nice":10,[^\n]*job processors run below the outbox relay/);
+      expect(workers.out).toMatch(/"nice":5,[^\n]*job processors run below the outbox relay/);
       const stat = readFileSync(`/proc/${workers.child.pid}/task/${workers.child.pid}/stat`, 'utf8');
-      expect(stat.slice(stat.lastIndexOf(')') + 2).split(' ')[16]).toBe('10');
+      expect(stat.slice(stat.lastIndexOf(')') + 2).split(' ')[16]).toBe('5');
       console.log(
         `compiled build: ${size.stdout.split('\t')[0]} KiB installed; ready after start: ` +
           `api ${Math.round(api.ms)} ms (/health), workers ${Math.round(workers.ms)} ms (metrics listener)`,

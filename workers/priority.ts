@@ -5,8 +5,8 @@ import type { Logger } from '../lib/logger.js';
  * Lowers the calling thread's scheduling priority to `nice`. On Linux a nice value belongs to a
  * thread, not the process: called on the workers' main thread once the relay thread runs, it
  * puts the job processors below the relay (and the database and Redis when they share the
- * machine), so a commit's publish does not wait behind webhook deliveries for a core. The relay
- * kept half its latency this way in `bench/outbox.ts` (bench/README.md). A thread started from
+ * machine), so a commit's publish does not wait behind webhook deliveries for a core: in
+ * `bench/outbox.ts` the relay's p99 fell by a third to a half (bench/README.md). A thread started from
  * here later (a relay thread started again after one died) inherits the lower priority: raising
  * a priority back takes a privilege a container does not have.
  *

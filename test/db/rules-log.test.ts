@@ -1,5 +1,7 @@
+import type pg from 'pg';
 import { describe, expect, it } from 'vitest';
-import { listRuns } from '../../db/rule-runs.js';
+import type { Pool } from '../../db/pool.js';
+import { listRuns, runRulesForEvent } from '../../db/rule-runs.js';
 import { deleteRule, type Rule, reorderRules, updateRule } from '../../db/rules.js';
 import * as tickets from '../../db/tickets.js';
 import { useTestDb } from '../support/db.js';
@@ -14,6 +16,18 @@ async function openAndRun(s: Awaited<ReturnType<typeof rulesOrg>>, subject: stri
   const created = (await s.events(before, t.id)).find((e) => e.type === 'ticket.created');
   const summary = await s.run(created?.id as number);
   return { ticket: t, eventId: created?.id as number, summary };
+}
+
+/** A pool on one connection that records every statement sent through it. */
+async function countingPool(): Promise<{ pool: Pool; sent: string[]; release: () => void }> {
+  const client = await db.app.connect();
+  const sent: string[] = [];
+  const query = (q: string | pg.QueryConfig, values?: unknown[]) => {
+    sent.push(typeof q === 'string' ? q : q.text);
+    return client.query(q, values);
+  };
+  const pool = { query, connect: async () => ({ query, release: () => {} }) } as unknown as Pool;
+  return { pool, sent, release: () => client.release() };
 }
 
 describe('the rules run log and the kept rule sets', () => {
@@ -126,5 +140,26 @@ describe('the rules run log and the kept rule sets', () => {
       }),
     ).rejects.toThrow('rolled back');
     expect(await priority('seven')).toBe('low');
+  });
+  it('settles an event whose rule matches in one transaction, the event and the rules read in it', async () => {
+    const s = await rulesOrg(db);
+    await s.rule({
+      trigger: 'ticket.created',
+      conditions: [{ kind: 'text', contains: ['nomatch'] }],
+      actions: [{ type: 'set_priority', priority: 'high' }],
+    });
+    await s.rule({ trigger: 'ticket.created', actions: [{ type: 'set_priority', priority: 'low' }] });
+    const before = await s.lastOutboxId();
+    const t = await s.open('one transaction');
+    const created = (await s.events(before, t.id)).find((e) => e.type === 'ticket.created');
+    const { pool, sent, release } = await countingPool();
+    try {
+      const summary = await runRulesForEvent(pool, s.orgId, created?.id as number);
+      expect(summary.ran.map((r) => r.outcome)).toEqual(['not_matched', 'applied']);
+    } finally {
+      release();
+    }
+    expect(sent.filter((q) => q.startsWith('begin'))).toHaveLength(1);
+    expect(sent.filter((q) => q === 'commit')).toHaveLength(1);
   });
 });
