@@ -177,6 +177,12 @@ describe('player export', () => {
       display_name: 'Quillonex Player',
       discord_user_id: w.discordId,
     });
+    // The database's own bookkeeping is not the player's data: no transaction ids (the analytics
+    // fold's), search vectors, stored file keys or code hashes.
+    for (const [table, rows] of Object.entries(dossier))
+      for (const row of rows ?? [])
+        for (const internal of ['txid', 'search', 'storage_key', 'raw_storage_key', 'code_hash'])
+          expect(row, `${table} carries ${internal}`).not.toHaveProperty(internal);
   });
 });
 
