@@ -1,10 +1,10 @@
-import type pg from 'pg';
 import { beforeAll, describe, expect, it } from 'vitest';
 import { createGame } from '../../db/games.js';
 import { openGameTicket } from '../../db/player-tickets.js';
 import type { Pool } from '../../db/pool.js';
 import { withTenant } from '../../db/tenant.js';
 import { openTicket } from '../../db/tickets.js';
+import { countingPool } from '../support/counting-pool.js';
 import { useTestDb } from '../support/db.js';
 import { makeOrg, type OrgFixture } from '../support/fixtures.js';
 
@@ -19,18 +19,6 @@ beforeAll(async () => {
   });
 });
 
-/** A pool on one connection that records every statement sent through it. */
-async function countingPool(): Promise<{ pool: Pool; sent: string[]; release: () => void }> {
-  const client = await db.app.connect();
-  const sent: string[] = [];
-  const query = (q: string | pg.QueryConfig, values?: unknown[]) => {
-    sent.push(typeof q === 'string' ? q : q.text);
-    return client.query(q, values);
-  };
-  const pool = { query, connect: async () => ({ query, release: () => {} }) } as unknown as Pool;
-  return { pool, sent, release: () => client.release() };
-}
-
 const open = (pool: Pool, player: string, key: string) =>
   withTenant(pool, org.orgId, (tx) =>
     openGameTicket(
@@ -43,7 +31,7 @@ const open = (pool: Pool, player: string, key: string) =>
 
 describe('a game ticket open', () => {
   it('takes five round trips with an idempotency key, and a replay returns the first ticket', async () => {
-    const { pool, sent, release } = await countingPool();
+    const { pool, sent, release } = await countingPool(db.app);
     try {
       const first = await open(pool, 'steam:77', 'k-1');
       expect(first.created).toBe(true);
@@ -63,7 +51,7 @@ describe('a game ticket open', () => {
   });
 
   it('takes four round trips for a plain open, as POST /v1 tickets makes it', async () => {
-    const { pool, sent, release } = await countingPool();
+    const { pool, sent, release } = await countingPool(db.app);
     try {
       await withTenant(pool, org.orgId, (tx) =>
         openTicket(tx, { subject: 'Plain', body: 'hello', origin: 'api' }, org.owner),

@@ -1,9 +1,8 @@
-import type pg from 'pg';
 import { describe, expect, it } from 'vitest';
-import type { Pool } from '../../db/pool.js';
 import { listRuns, runRulesForEvent } from '../../db/rule-runs.js';
 import { deleteRule, type Rule, reorderRules, updateRule } from '../../db/rules.js';
 import * as tickets from '../../db/tickets.js';
+import { countingPool } from '../support/counting-pool.js';
 import { useTestDb } from '../support/db.js';
 import { rulesOrg } from './rules-support.js';
 
@@ -16,18 +15,6 @@ async function openAndRun(s: Awaited<ReturnType<typeof rulesOrg>>, subject: stri
   const created = (await s.events(before, t.id)).find((e) => e.type === 'ticket.created');
   const summary = await s.run(created?.id as number);
   return { ticket: t, eventId: created?.id as number, summary };
-}
-
-/** A pool on one connection that records every statement sent through it. */
-async function countingPool(): Promise<{ pool: Pool; sent: string[]; release: () => void }> {
-  const client = await db.app.connect();
-  const sent: string[] = [];
-  const query = (q: string | pg.QueryConfig, values?: unknown[]) => {
-    sent.push(typeof q === 'string' ? q : q.text);
-    return client.query(q, values);
-  };
-  const pool = { query, connect: async () => ({ query, release: () => {} }) } as unknown as Pool;
-  return { pool, sent, release: () => client.release() };
 }
 
 describe('the rules run log and the kept rule sets', () => {
@@ -152,7 +139,7 @@ describe('the rules run log and the kept rule sets', () => {
     const before = await s.lastOutboxId();
     const t = await s.open('one transaction');
     const created = (await s.events(before, t.id)).find((e) => e.type === 'ticket.created');
-    const { pool, sent, release } = await countingPool();
+    const { pool, sent, release } = await countingPool(db.app);
     try {
       const summary = await runRulesForEvent(pool, s.orgId, created?.id as number);
       expect(summary.ran.map((r) => r.outcome)).toEqual(['not_matched', 'applied']);
