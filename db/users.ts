@@ -51,6 +51,13 @@ export const discordProfileInput = z.object({
 export async function upsertDiscordUser(pool: Pool, raw: z.input<typeof discordProfileInput>): Promise<User> {
   const input = parseInput(discordProfileInput, raw);
   const user = await withTransaction(pool, async (client) => {
+    // Someone new pressing two commands at once: both would find no account (`for update` locks
+    // no row that isn't there yet) and the second would fail on the provider's unique key. The
+    // lock makes the second wait and then find the first's account.
+    await client.query({
+      text: `select pg_advisory_xact_lock(hashtext('gm:discord-account:' || $1::text))`,
+      values: [input.discordUserId],
+    });
     const found = await client.query<{ userId: string }>({
       text: 'select user_id as "userId" from discord_accounts where discord_user_id = $1::text for update',
       values: [input.discordUserId],
