@@ -1,4 +1,5 @@
 import { type ChildProcess, fork } from 'node:child_process';
+import { PerformanceObserver } from 'node:perf_hooks';
 import { fileURLToPath } from 'node:url';
 import { Events, type Interaction, MessageFlags } from 'discord.js';
 import pino from 'pino';
@@ -43,7 +44,14 @@ const fmt = (s: Stats) =>
 
 type FromFake =
   | { type: 'ready'; url: string; token: string; guildId: string; supportId: string; moderatorRoleId: string }
-  | { type: 'done'; acks: (number | null)[]; answers: string[] }
+  | {
+      type: 'done';
+      acks: (number | null)[];
+      answers: string[];
+      answerMs: number[];
+      sent: [id: string, at: number][];
+      cpuMs: number;
+    }
   | { type: 'error'; message: string };
 
 function nextMessage(child: ChildProcess): Promise<FromFake> {
@@ -122,6 +130,12 @@ export const botAck: Benchmark = {
         const baseline = (i: Interaction) => {
           if (i.isRepliable()) i.deferReply({ flags: MessageFlags.Ephemeral }).catch(() => {});
         };
+        // When the bot read each INTERACTION_CREATE frame: a slow ack is then split into the time
+        // before the bot had the frame (its event loop busy, or the fake's) and the time after.
+        const read = new Map<string, number>();
+        client.on(Events.Raw, (p: { t?: string; d?: { id?: string } }) => {
+          if (p.t === 'INTERACTION_CREATE' && p.d?.id) read.set(p.d.id, Date.now());
+        });
         const use = (side: 'real' | 'baseline') => {
           client.removeAllListeners(Events.InteractionCreate);
           for (const l of side === 'real' ? real : [baseline]) client.on(Events.InteractionCreate, l);
@@ -161,8 +175,28 @@ export const botAck: Benchmark = {
           };
         });
         const cost = { real: [] as number[], baseline: [] as number[], trips: [] as number[] };
+        /** Per side: the fake's CPU per interaction, the bot's GC pauses over 3 ms, answer latencies. */
+        const more = {
+          real: {
+            fakeCpu: [] as number[],
+            pauses: [] as number[],
+            answers: [] as number[],
+            split: [] as number[][],
+          },
+          baseline: {
+            fakeCpu: [] as number[],
+            pauses: [] as number[],
+            answers: [] as number[],
+            split: [] as number[][],
+          },
+        };
         const round = async (side: 'real' | 'baseline', rate: number, ms: number) => {
           use(side);
+          const pauses: number[] = [];
+          const gc = new PerformanceObserver((l) => {
+            for (const e of l.getEntries()) if (e.duration > 3) pauses.push(e.duration);
+          });
+          gc.observe({ entryTypes: ['gc'] });
           const cpu0 = process.cpuUsage();
           const trips0 = trips;
           const m = await play({
@@ -182,7 +216,16 @@ export const botAck: Benchmark = {
               `${wrong} answers were not the ticket's info: ${m.answers.find((a) => !a.startsWith('**Ticket'))}`,
             );
           const cpu = process.cpuUsage(cpu0);
+          gc.disconnect();
           cost[side].push((cpu.user + cpu.system) / 1000 / m.acks.length);
+          more[side].fakeCpu.push(m.cpuMs / m.acks.length);
+          more[side].pauses.push(...pauses);
+          more[side].answers.push(...m.answerMs);
+          m.sent.forEach(([id, at], k) => {
+            const ack = m.acks[k];
+            if (typeof ack === 'number') more[side].split.push([ack, (read.get(id) ?? at) - at]);
+            read.delete(id);
+          });
           if (side === 'real') cost.trips.push((trips - trips0) / m.acks.length);
           return m.acks as number[];
         };
@@ -192,6 +235,7 @@ export const botAck: Benchmark = {
           await round('real', rate, WARMUP_MS);
           const all = { real: [] as number[], baseline: [] as number[] };
           for (const xs of Object.values(cost)) xs.length = 0;
+          for (const side of Object.values(more)) for (const xs of Object.values(side)) xs.length = 0;
           for (let r = 0; r < ROUNDS; r++) {
             const order = r % 2 === 0 ? (['baseline', 'real'] as const) : (['real', 'baseline'] as const);
             for (const side of order) {
@@ -208,6 +252,25 @@ export const botAck: Benchmark = {
           log(
             `${rate}/s CPU per interaction: bot ${median(cost.real).toFixed(2)} ms, baseline ${median(cost.baseline).toFixed(2)} ms (medians over the rounds); database round trips per interaction ${median(cost.trips).toFixed(1)}`,
           );
+          for (const side of ['real', 'baseline'] as const) {
+            const x = more[side];
+            // The slowest 1 % of acks: how much of each came before the bot had read the frame.
+            const slow = [...x.split]
+              .sort((a, b) => (b[0] ?? 0) - (a[0] ?? 0))
+              .slice(0, Math.ceil(x.split.length / 100));
+            const answers = x.answers.length
+              ? `, answer p50 ${quantile(
+                  [...x.answers].sort((a, b) => a - b),
+                  0.5,
+                ).toFixed(0)} ms p99 ${quantile(
+                  [...x.answers].sort((a, b) => a - b),
+                  0.99,
+                ).toFixed(0)} ms`
+              : '';
+            log(
+              `${rate}/s ${side.padEnd(8)} fake CPU ${median(x.fakeCpu).toFixed(2)} ms/interaction; bot GC pauses > 3 ms: ${x.pauses.length}, longest ${Math.max(0, ...x.pauses).toFixed(0)} ms; slowest 1 % of acks: median ${median(slow.map((r) => r[1] ?? 0)).toFixed(0)} of ${median(slow.map((r) => r[0] ?? 0)).toFixed(0)} ms before the bot read the frame${answers}`,
+            );
+          }
           log(
             `${rate}/s result: p99 ${real.p99.toFixed(0)} ms = ${ratio.toFixed(2)}× baseline p99 (target ≤ ${TARGET}×) → ${ratio <= TARGET ? 'PASS' : 'FAIL'}`,
           );

@@ -10,6 +10,7 @@ import {
 import type { Redis } from 'ioredis';
 import { DEFAULT_BOT_CACHE } from '../lib/config.js';
 import { IDENTIFY_WINDOW_MS, LocalIdentifyThrottler, RedisIdentifyThrottler } from './identify-throttler.js';
+import { exemptInteractionTokens } from './interaction-rest.js';
 
 export interface ClientSettings {
   apiUrl: string;
@@ -110,7 +111,7 @@ export function leanCache(
 
 export function createBotClient(s: ClientSettings): Client {
   const redis = s.redis;
-  return new Client({
+  const client = new Client({
     intents: botIntents(s.messageContent),
     // Edits and deletes of messages the (empty) message cache never saw still reach the handlers.
     partials: [Partials.Message, Partials.Channel, Partials.GuildMember, Partials.User],
@@ -138,4 +139,6 @@ export function createBotClient(s: ClientSettings): Client {
     },
     allowedMentions: { parse: [] },
   });
+  exemptInteractionTokens(client);
+  return client;
 }

@@ -1,12 +1,17 @@
 import { setTimeout as sleep } from 'node:timers/promises';
 import { ChannelType } from 'discord.js';
-import { type InteractionHandle, startFakeDiscord } from '../../test/support/fake-discord/index.js';
+import {
+  type InteractionHandle,
+  type RequestRecord,
+  startFakeDiscord,
+} from '../../test/support/fake-discord/index.js';
 
 /**
  * The fake Discord of bench/bot-ack.ts, in its own process so its work (and the request log it
  * keeps) does not share the bot's event loop, as Discord would not. It plays interactions at a
  * fixed rate when told to over IPC and reports each one's acknowledgement latency as measured
- * here: from dispatching INTERACTION_CREATE to receiving the callback.
+ * here: from dispatching INTERACTION_CREATE to receiving the callback; with the answers, each
+ * one's latency to the edit of its deferred reply; and this process's CPU time for the round.
  */
 type Command =
   | {
@@ -44,6 +49,7 @@ async function main(): Promise<void> {
       }
       const cmd = raw;
       const handles: InteractionHandle[] = [];
+      const cpu0 = process.cpuUsage();
       const start = performance.now();
       const total = Math.max(1, Math.round((cmd.rate * cmd.ms) / 1000));
       const users = cmd.userIds === 'staff' ? staff : players;
@@ -65,16 +71,38 @@ async function main(): Promise<void> {
       }
       const acks = await Promise.all(handles.map((h) => h.response));
       const answers: string[] = [];
+      const answerMs: number[] = [];
       if (cmd.waitForAnswers) {
-        for (const h of handles) {
-          const edit = await fake.waitForRequest(
-            { method: 'PATCH', path: `/webhooks/${fake.applicationId}/${h.token}/messages/@original` },
-            120_000,
-          );
-          answers.push((edit.body as { content?: string }).content ?? '');
+        // One pass over the request log every 100 ms (not one per interaction, which is quadratic).
+        const paths = handles.map((h) => `/webhooks/${fake.applicationId}/${h.token}/messages/@original`);
+        const wanted = new Set(paths);
+        const got = new Map<string, RequestRecord>();
+        const deadline = Date.now() + 120_000;
+        while (got.size < wanted.size && Date.now() < deadline) {
+          for (const r of fake.requests({ method: 'PATCH' })) {
+            const path = decodeURIComponent(r.path.replace(/^\/api(\/v\d+)?/, ''));
+            if (wanted.has(path) && !got.has(path)) got.set(path, r);
+          }
+          if (got.size < wanted.size) await sleep(100);
         }
+        handles.forEach((h, k) => {
+          const edit = got.get(paths[k] ?? '');
+          answers.push(
+            edit ? ((edit.body as { content?: string }).content ?? '') : '(no answer within 120 s)',
+          );
+          if (edit) answerMs.push(edit.at - h.record.createdAt);
+        });
       }
-      send({ type: 'done', acks: acks.map((a) => (a ? a.ackMs : null)), answers });
+      const cpu = process.cpuUsage(cpu0);
+      send({
+        type: 'done',
+        acks: acks.map((a) => (a ? a.ackMs : null)),
+        answers,
+        answerMs,
+        // When each was dispatched, so the bot can tell how long its frame took to reach it.
+        sent: handles.map((h) => [h.id, h.record.createdAt]),
+        cpuMs: (cpu.user + cpu.system) / 1000,
+      });
     })().catch((err: unknown) => send({ type: 'error', message: String(err) }));
   });
   send({

@@ -1,4 +1,5 @@
 import { randomUUID } from 'node:crypto';
+import { Routes } from 'discord.js';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { openWithoutLock } from '../../bot/tickets.js';
 import { SYSTEM } from '../../db/changes.js';
@@ -234,5 +235,45 @@ describe('failures reach the user as clear ephemeral messages', () => {
       "You cannot open tickets here: spamming tickets. Contact the server's staff if you think this is a mistake.",
     );
     expect(await count()).toBe(before);
+  });
+});
+
+describe("answers are not held to the bot's global request budget", () => {
+  it("deferred answers (the interaction token's webhook) pass a spent global budget; bot requests wait for it", async () => {
+    // Discord does not count interaction endpoints against the global 50 requests/s. The budget
+    // is lowered to 1 for this test, so any answer counted against it would wait for the next
+    // second and be reported as globally rate limited.
+    const rest = h.bot.client.rest;
+    const options = rest.options as { globalRequestsPerSecond: number };
+    const saved = options.globalRequestsPerSecond;
+    const limited: { global: boolean; route: string }[] = [];
+    const onLimit = (d: { global: boolean; route: string }) => limited.push(d);
+    rest.on('rateLimited', onLimit);
+    options.globalRequestsPerSecond = 1;
+    rest.globalRemaining = 0;
+    rest.globalReset = Date.now() + 1_000;
+    try {
+      const answers = await Promise.all(
+        Array.from({ length: 4 }, () =>
+          interact(h, {
+            kind: 'chatInput',
+            name: 'stats',
+            guildId: h.guild.id,
+            channelId: h.guild.channels['support'] ?? '',
+            userId: h.users.moderator,
+          }),
+        ),
+      );
+      for (const a of answers) expect(a.content).toMatch(/^\*\*You\*\*: \d+ open/);
+      expect(limited).toEqual([]);
+      // The budget is live: two of the bot's own requests in the same second, one waits.
+      rest.globalRemaining = 0;
+      rest.globalReset = Date.now() + 1_000;
+      await rest.get(Routes.user('@me'));
+      expect(limited.map((l) => l.global)).toContain(true);
+    } finally {
+      options.globalRequestsPerSecond = saved;
+      rest.off('rateLimited', onLimit);
+    }
   });
 });

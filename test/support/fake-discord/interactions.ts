@@ -91,14 +91,15 @@ function optionType(o: OptionInput): number {
 /** Interactions sent to the bot, the tokens they carry and how they were answered. */
 export class Interactions {
   readonly records = new Map<string, InteractionRecord>();
+  /** The same records by token: every callback, edit and follow-up looks one up. */
+  private readonly tokens = new Map<string, InteractionRecord>();
   private readonly settlers = new Map<string, (cb: InteractionCallbackRecord | null) => void>();
   private readonly timers = new Set<NodeJS.Timeout>();
 
   constructor(private readonly fake: FakeContext) {}
 
   byToken(token: string): InteractionRecord | undefined {
-    for (const r of this.records.values()) if (r.token === token) return r;
-    return undefined;
+    return this.tokens.get(token);
   }
 
   send(input: InteractionInput): InteractionHandle {
@@ -298,6 +299,7 @@ export class Interactions {
       followupIds: [],
     };
     this.records.set(id, record);
+    this.tokens.set(token, record);
     const response = new Promise<InteractionCallbackRecord | null>((resolve) => {
       const timer = setTimeout(() => {
         this.timers.delete(timer);

@@ -1,0 +1,37 @@
+import { type InternalRequest, REST, RESTEvents } from '@discordjs/rest';
+import type { Client } from 'discord.js';
+
+/**
+ * Takes the requests an interaction's own token authorises (the edits of its original response
+ * and its follow-ups: `/webhooks/<application>/<token>/...`) off the client's global budget.
+ *
+ * Discord does not count interaction endpoints against a bot's global 50 requests/s; the REST
+ * manager of discord.js counts every request it sends, so at 200 interactions/s the answers of
+ * deferred commands queued behind the global limit and reached users up to seconds late (the
+ * acknowledgements were never limited: @discordjs/rest sends callbacks outside its buckets).
+ * A second manager with the same options and no global limit of its own sends them instead;
+ * per-route limits and 429s are still honoured there, per token as before.
+ */
+export function exemptInteractionTokens(client: Client): void {
+  const rest = client.rest;
+  const tokens = new REST({ ...rest.options, globalRequestsPerSecond: Number.MAX_SAFE_INTEGER });
+  // What the client reports of its REST traffic (rate limits, invalid-request warnings, debug)
+  // keeps one source.
+  for (const event of [RESTEvents.RateLimited, RESTEvents.InvalidRequestWarning, RESTEvents.Debug] as const)
+    tokens.on(event, (...args: unknown[]) => rest.emit(event, ...(args as [never])));
+  const queue = rest.queueRequest.bind(rest);
+  rest.queueRequest = (request: InternalRequest) =>
+    isInteractionToken(request, client.application?.id ?? client.user?.id)
+      ? tokens.queueRequest(request)
+      : queue(request);
+}
+
+function isInteractionToken(request: InternalRequest, applicationId: string | undefined): boolean {
+  // Channel webhooks the bot made have ids of their own; only the application's id is an
+  // interaction's webhook. Without a token (auth false), nothing else is sent there.
+  return (
+    request.auth === false &&
+    applicationId !== undefined &&
+    request.fullRoute.startsWith(`/webhooks/${applicationId}/`)
+  );
+}
