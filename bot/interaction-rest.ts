@@ -1,4 +1,4 @@
-import { type InternalRequest, REST, RESTEvents } from '@discordjs/rest';
+import type { InternalRequest, REST, RestEvents } from '@discordjs/rest';
 import type { Client } from 'discord.js';
 
 /**
@@ -14,10 +14,18 @@ import type { Client } from 'discord.js';
  */
 export function exemptInteractionTokens(client: Client): void {
   const rest = client.rest;
-  const tokens = new REST({ ...rest.options, globalRequestsPerSecond: Number.MAX_SAFE_INTEGER });
+  // The client's own class: discord.js loads @discordjs/rest as CommonJS, an import here would load
+  // its ES module build as a second copy.
+  const Manager = rest.constructor as typeof REST;
+  const tokens = new Manager({ ...rest.options, globalRequestsPerSecond: Number.MAX_SAFE_INTEGER });
   // What the client reports of its REST traffic (rate limits, invalid-request warnings, debug)
   // keeps one source.
-  for (const event of [RESTEvents.RateLimited, RESTEvents.InvalidRequestWarning, RESTEvents.Debug] as const)
+  const events = [
+    'rateLimited',
+    'invalidRequestWarning',
+    'restDebug',
+  ] as const satisfies (keyof RestEvents)[];
+  for (const event of events)
     tokens.on(event, (...args: unknown[]) => rest.emit(event, ...(args as [never])));
   const queue = rest.queueRequest.bind(rest);
   rest.queueRequest = (request: InternalRequest) =>
