@@ -19,7 +19,8 @@ export interface OutboxRow {
   traceparent?: string | null;
 }
 
-const COLUMNS = `id, org_id as "orgId", event_type as "eventType", aggregate_type as "aggregateType",
+/** An outbox row as `OutboxRow`, for a statement that reads one along with something else. */
+export const OUTBOX_COLUMNS = `id, org_id as "orgId", event_type as "eventType", aggregate_type as "aggregateType",
   aggregate_id as "aggregateId", payload, created_at as "createdAt", relayed_at as "relayedAt", traceparent`;
 
 /** An outbox row's id and organization: all a cross-tenant function hands out about it. */
@@ -102,7 +103,7 @@ async function readStatements(
     const list = `'{${ids.join(',')}}'::bigint[]`;
     return [
       `select set_config('app.org_id', '${orgId}', true)`,
-      `select ${COLUMNS} from outbox where org_id = '${orgId}'::uuid and id = any(${list})`,
+      `select ${OUTBOX_COLUMNS} from outbox where org_id = '${orgId}'::uuid and id = any(${list})`,
       ...(opts.unblockedOnly
         ? [
             `select id from outbox where org_id = '${orgId}'::uuid and relayed_at is null
@@ -223,7 +224,7 @@ export async function relayedBetween(
 
 /** One org's outbox row, read with its tenant set (processors load the event they work on). */
 export async function getOutboxRow(tx: Tx, id: number): Promise<OutboxRow | undefined> {
-  const r = await tx.query<OutboxRow>(`select ${COLUMNS} from outbox where id = $1::bigint`, [id]);
+  const r = await tx.query<OutboxRow>(`select ${OUTBOX_COLUMNS} from outbox where id = $1::bigint`, [id]);
   return r.rows[0];
 }
 

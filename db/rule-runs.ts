@@ -2,13 +2,12 @@ import { z } from 'zod';
 import { AppError, isAppError } from '../lib/errors.js';
 import { currentTraceparent } from '../lib/trace-context.js';
 import { type Actor, recordChange } from './changes.js';
-import type { OutboxRow } from './outbox.js';
-import { getOutboxRow } from './outbox.js';
+import { OUTBOX_COLUMNS, type OutboxRow } from './outbox.js';
 import type { Pool } from './pool.js';
 import { executeAction } from './rule-actions.js';
 import { MAX_RULE_DEPTH, type RuleTrigger } from './rule-defs.js';
 import { describeAction, evaluate, type Mood, type RuleContext } from './rule-eval.js';
-import { enabledRulesFor } from './rule-set.js';
+import { enabledRulesAt, RULES_VERSION_SQL } from './rule-set.js';
 import { getRule, listRules, type Rule } from './rules.js';
 import { id } from './schemas.js';
 import { type Tx, withTenant } from './tenant.js';
@@ -183,10 +182,15 @@ interface Prepared {
 
 /** Null when the event is gone or triggers no rules. */
 async function prepare(tx: Tx, outboxId: number): Promise<Prepared | null> {
-  const row = await getOutboxRow(tx, outboxId);
+  // The event and the org's rule-set version in one round trip.
+  const r = await tx.query<OutboxRow & { rulesVersion: string | null }>(
+    `select ${OUTBOX_COLUMNS}, ${RULES_VERSION_SQL} as "rulesVersion" from outbox where id = $2::bigint`,
+    [tx.orgId, outboxId],
+  );
+  const row = r.rows[0];
   const ev = row ? ruleEventOf(row) : null;
-  if (!ev) return null;
-  const rules = await enabledRulesFor(tx, ev.trigger);
+  if (!row || !ev) return null;
+  const rules = await enabledRulesAt(tx, row.rulesVersion, ev.trigger);
   return {
     ev: { ...ev, outboxId, depth: (ev.causedBy?.depth ?? 0) + 1 },
     rules: ev.onlyRuleId ? rules.filter((r) => r.id === ev.onlyRuleId) : rules,
@@ -266,7 +270,6 @@ async function runFrom(
       }
       const rule = rules[at];
       if (!rule) return { prepared: p, next: at, ran: await logStretch(tx, ev, stretch) };
-      if (await ranAlready(tx, ev.outboxId, rule.id)) return { prepared: p, next: at + 1, ran: [] };
       const verdict = evaluate(rule, ctx as RuleContext);
       const did: string[] = [];
       const actor = { type: 'rule' as const, id: rule.id, depth: ev.depth };
@@ -300,15 +303,8 @@ async function runFrom(
   }
 }
 
+/** A replayed job: the log row is already there, so this run's actions are rolled back. */
 class AlreadyRan extends Error {}
-
-async function ranAlready(tx: Tx, outboxId: number, ruleId: string): Promise<boolean> {
-  const r = await tx.query(
-    'select 1 from rule_runs where org_id = $1::uuid and outbox_id = $2::bigint and rule_id = $3::uuid',
-    [tx.orgId, outboxId, ruleId],
-  );
-  return (r.rowCount ?? 0) > 0;
-}
 
 export interface RuleRun {
   id: number;

@@ -20,13 +20,18 @@ interface Entry {
 const MAX_ORGS = 500;
 const cache = new Map<string, Entry>();
 
+/** The org's rule-set version as text, for a statement that reads it along with something else. */
+export const RULES_VERSION_SQL = '(select version::text from rule_sets where org_id = $1::uuid)';
+
 export async function enabledRulesFor(tx: Tx, trigger: RuleTrigger): Promise<Rule[]> {
-  const r = await tx.query<{ version: string }>(
-    'select version::text from rule_sets where org_id = $1::uuid',
-    [tx.orgId],
-  );
+  const r = await tx.query<{ version: string | null }>(`select ${RULES_VERSION_SQL} as version`, [tx.orgId]);
+  return enabledRulesAt(tx, r.rows[0]?.version ?? null, trigger);
+}
+
+/** The enabled rules for `trigger` of the version the caller read in this transaction. */
+export async function enabledRulesAt(tx: Tx, read: string | null, trigger: RuleTrigger): Promise<Rule[]> {
   // No row: the org never had a rule (the first one creates the row).
-  const version = r.rows[0]?.version ?? '0';
+  const version = read ?? '0';
   let entry = cache.get(tx.orgId);
   if (entry?.version !== version) {
     const byTrigger = new Map<RuleTrigger, Rule[]>();

@@ -128,7 +128,7 @@ describe('the rules run log and the kept rule sets', () => {
     ).rejects.toThrow('rolled back');
     expect(await priority('seven')).toBe('low');
   });
-  it('settles an event whose rule matches in one transaction, the event and the rules read in it', async () => {
+  it('settles an event whose rule matches in one transaction of 9 statements, the event and the rules read in it', async () => {
     const s = await rulesOrg(db);
     await s.rule({
       trigger: 'ticket.created',
@@ -148,5 +148,12 @@ describe('the rules run log and the kept rule sets', () => {
     }
     expect(sent.filter((q) => q.startsWith('begin'))).toHaveLength(1);
     expect(sent.filter((q) => q === 'commit')).toHaveLength(1);
+    // The event and its org's rule-set version in one statement; no look for an earlier run
+    // before the actions (the log row's insert finds a replay and rolls the actions back).
+    expect(sent.filter((q) => q.includes('from rule_sets'))).toHaveLength(1);
+    expect(sent.filter((q) => q.startsWith('select 1 from rule_runs'))).toHaveLength(0);
+    // begin, the event, the rules (first sight of this version), the ticket, the action's
+    // three, the log row, commit.
+    expect(sent).toHaveLength(9);
   });
 });
