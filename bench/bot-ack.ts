@@ -176,20 +176,14 @@ export const botAck: Benchmark = {
         });
         const cost = { real: [] as number[], baseline: [] as number[], trips: [] as number[] };
         /** Per side: the fake's CPU per interaction, the bot's GC pauses over 3 ms, answer latencies. */
-        const more = {
-          real: {
-            fakeCpu: [] as number[],
-            pauses: [] as number[],
-            answers: [] as number[],
-            split: [] as number[][],
-          },
-          baseline: {
-            fakeCpu: [] as number[],
-            pauses: [] as number[],
-            answers: [] as number[],
-            split: [] as number[][],
-          },
-        };
+        const figures = () => ({
+          fakeCpu: [] as number[],
+          pauses: [] as number[],
+          answers: [] as number[],
+          /** Each ack's latency and how much of it passed before the bot read its frame. */
+          split: [] as [ack: number, beforeRead: number][],
+        });
+        const more = { real: figures(), baseline: figures() };
         const round = async (side: 'real' | 'baseline', rate: number, ms: number) => {
           use(side);
           const pauses: number[] = [];
@@ -255,20 +249,13 @@ export const botAck: Benchmark = {
           for (const side of ['real', 'baseline'] as const) {
             const x = more[side];
             // The slowest 1 % of acks: how much of each came before the bot had read the frame.
-            const slow = [...x.split]
-              .sort((a, b) => (b[0] ?? 0) - (a[0] ?? 0))
-              .slice(0, Math.ceil(x.split.length / 100));
-            const answers = x.answers.length
-              ? `, answer p50 ${quantile(
-                  [...x.answers].sort((a, b) => a - b),
-                  0.5,
-                ).toFixed(0)} ms p99 ${quantile(
-                  [...x.answers].sort((a, b) => a - b),
-                  0.99,
-                ).toFixed(0)} ms`
+            const slow = [...x.split].sort((a, b) => b[0] - a[0]).slice(0, Math.ceil(x.split.length / 100));
+            const answers = [...x.answers].sort((a, b) => a - b);
+            const answered = answers.length
+              ? `, answer p50 ${quantile(answers, 0.5).toFixed(0)} ms p99 ${quantile(answers, 0.99).toFixed(0)} ms`
               : '';
             log(
-              `${rate}/s ${side.padEnd(8)} fake CPU ${median(x.fakeCpu).toFixed(2)} ms/interaction; bot GC pauses > 3 ms: ${x.pauses.length}, longest ${Math.max(0, ...x.pauses).toFixed(0)} ms; slowest 1 % of acks: median ${median(slow.map((r) => r[1] ?? 0)).toFixed(0)} of ${median(slow.map((r) => r[0] ?? 0)).toFixed(0)} ms before the bot read the frame${answers}`,
+              `${rate}/s ${side.padEnd(8)} fake CPU ${median(x.fakeCpu).toFixed(2)} ms/interaction; bot GC pauses > 3 ms: ${x.pauses.length}, longest ${Math.max(0, ...x.pauses).toFixed(0)} ms; slowest 1 % of acks: median ${median(slow.map((r) => r[1])).toFixed(0)} of ${median(slow.map((r) => r[0])).toFixed(0)} ms before the bot read the frame${answered}`,
             );
           }
           log(
