@@ -20,7 +20,7 @@ interface Entry {
 const MAX_ORGS = 500;
 const cache = new Map<string, Entry>();
 
-/** The org's rule-set version as text, for a statement that reads it along with something else. */
+/** The org's (`$1`) rule-set version as text, for a statement that reads it along with something else. */
 export const RULES_VERSION_SQL = '(select version::text from rule_sets where org_id = $1::uuid)';
 
 export async function enabledRulesFor(tx: Tx, trigger: RuleTrigger): Promise<Rule[]> {
