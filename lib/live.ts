@@ -1,5 +1,6 @@
 import type { Redis } from 'ioredis';
 import { z } from 'zod';
+import { defineScript } from './redis.js';
 
 /**
  * Live updates: the contract between the outbox relay (the only publisher) and every API
@@ -114,17 +115,6 @@ export async function publishLive(redis: Redis, event: LiveEvent): Promise<numbe
   return seqs;
 }
 
-type WithPublishCommand = Redis & {
-  gmPublishLive?: (...args: Array<string | number>) => Promise<number>;
-};
-
-/** The script as a command of this connection: EVALSHA after its first EVAL on each socket. */
-function publishCommand(redis: Redis): void {
-  if (!(redis as WithPublishCommand).gmPublishLive) {
-    redis.defineCommand('gmPublishLive', { numberOfKeys: 3, lua: PUBLISH_SCRIPT });
-  }
-}
-
 /**
  * Publishes many events in order, in one pipeline (one write, one wait for all the replies),
  * with the same per-topic dedupe as `publishLive`. The relay's form: a batch costs one round
@@ -133,7 +123,7 @@ function publishCommand(redis: Redis): void {
  */
 export async function publishLiveMany(redis: Redis, events: readonly LiveEvent[]): Promise<number[][]> {
   if (!events.length) return [];
-  publishCommand(redis);
+  defineScript(redis, 'gmPublishLive', PUBLISH_SCRIPT, 3);
   const pipeline = redis.pipeline() as ReturnType<Redis['pipeline']> & {
     gmPublishLive(...args: Array<string | number>): unknown;
   };

@@ -49,15 +49,24 @@ export async function assertNoEviction(redis: Redis): Promise<void> {
 type ScriptCommand = (...args: Array<string | number>) => Promise<unknown>;
 
 /**
- * A Lua script as a command of each connection it runs on (`defineCommand`): ioredis sends
+ * Makes a Lua script a command of this connection (`defineCommand`), once: ioredis then sends
  * EVALSHA, and the script's text only when Redis answers NOSCRIPT (its first use on a server).
- * `eval` sent the whole text with every call: a rate limit checked on every request wrote its
- * script to the socket each time.
+ * Without `numberOfKeys` the command takes the key count as its first argument.
+ */
+export function defineScript(redis: Redis, name: string, lua: string, numberOfKeys?: number): void {
+  if (typeof (redis as unknown as Record<string, unknown>)[name] === 'function') return;
+  redis.defineCommand(name, numberOfKeys === undefined ? { lua } : { numberOfKeys, lua });
+}
+
+/**
+ * A Lua script called by name (`defineScript`): `eval` sent the whole text with every call, so a
+ * rate limit checked on every request wrote its script to the socket each time.
  */
 export function redisScript<R>(name: string, lua: string) {
   return (redis: Redis, keys: readonly string[], args: ReadonlyArray<string | number>): Promise<R> => {
-    const own = redis as unknown as Record<string, ScriptCommand | undefined>;
-    if (typeof own[name] !== 'function') redis.defineCommand(name, { lua });
-    return (own[name] as ScriptCommand)(keys.length, ...keys, ...args) as Promise<R>;
+    defineScript(redis, name, lua);
+    // Called as a method: the command needs the connection as `this`.
+    const own = redis as unknown as Record<string, ScriptCommand>;
+    return own[name]?.(keys.length, ...keys, ...args) as Promise<R>;
   };
 }

@@ -1,6 +1,7 @@
 import { setTimeout as sleep } from 'node:timers/promises';
 import { ChannelType } from 'discord.js';
 import {
+  apiPath,
   type InteractionHandle,
   type RequestRecord,
   startFakeDiscord,
@@ -80,7 +81,7 @@ async function main(): Promise<void> {
         const deadline = Date.now() + 120_000;
         while (got.size < wanted.size && Date.now() < deadline) {
           for (const r of fake.requests({ method: 'PATCH' })) {
-            const path = decodeURIComponent(r.path.replace(/^\/api(\/v\d+)?/, ''));
+            const path = apiPath(r, true);
             if (wanted.has(path) && !got.has(path)) got.set(path, r);
           }
           if (got.size < wanted.size) await sleep(100);

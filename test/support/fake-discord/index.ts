@@ -37,6 +37,7 @@ export type {
 } from './interactions.js';
 export { LIMITS } from './limits.js';
 export type { FrameRecord, RequestMatcher, RequestRecord } from './log.js';
+export { apiPath } from './log.js';
 export { shardOf, snowflake } from './snowflake.js';
 
 import { snowflake } from './snowflake.js';

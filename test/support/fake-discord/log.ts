@@ -35,16 +35,22 @@ export type RequestMatcher =
   | { method?: string; path?: string | RegExp; route?: string; status?: number }
   | ((r: RequestRecord) => boolean);
 
+/** A request's path without the `/api/v10` prefix (`/webhooks/1/t/messages/@original`), decoded or not. */
+export function apiPath(r: RequestRecord, decoded = false): string {
+  const path = r.path.replace(/^\/api(\/v\d+)?/, '');
+  return decoded ? decodeURIComponent(path) : path;
+}
+
 export function matchRequest(m: RequestMatcher, r: RequestRecord): boolean {
   if (typeof m === 'function') return m(r);
   if (m.method && m.method.toUpperCase() !== r.method) return false;
   if (m.route && m.route !== r.route) return false;
   if (m.status !== undefined && m.status !== r.status) return false;
   if (m.path !== undefined) {
-    const apiPath = r.path.replace(/^\/api(\/v\d+)?/, '');
+    const bare = apiPath(r);
     if (typeof m.path === 'string') {
-      if (m.path !== r.path && m.path !== apiPath && decodeURIComponent(apiPath) !== m.path) return false;
-    } else if (!m.path.test(r.path) && !m.path.test(apiPath)) {
+      if (m.path !== r.path && m.path !== bare && apiPath(r, true) !== m.path) return false;
+    } else if (!m.path.test(r.path) && !m.path.test(bare)) {
       return false;
     }
   }
