@@ -9,7 +9,7 @@ import type { Config } from './lib/config.js';
 import { AppError } from './lib/errors.js';
 import { ensureLocalStack } from './lib/local-stack/index.js';
 import type { Logger } from './lib/logger.js';
-import type { RunningRole } from './lib/role.js';
+import { type RunningRole, stopStep } from './lib/role.js';
 import { devSecretKeyPath, loadOrCreateDevSecretKey } from './lib/secret-key.js';
 import { ROLE_STARTERS } from './roles.js';
 
@@ -38,14 +38,14 @@ export async function startSystem(config: Config, logger: Logger): Promise<Runni
   });
   let metrics: MetricsServer | undefined;
   const stop = async () => {
-    await metrics?.close();
+    await stopStep(logger, 'metrics listener', async () => metrics?.close());
     for (const role of [...roles].reverse()) {
-      await role
-        .stop()
-        .catch((err: unknown) => logger.error({ err, role: role.name }, 'role did not stop cleanly'));
+      await stopStep(logger, `${role.name} role`, () => role.stop()).catch((err: unknown) =>
+        logger.error({ err, role: role.name }, 'role did not stop cleanly'),
+      );
     }
-    await pool.end().catch(() => {});
-    await stack.stop();
+    await stopStep(logger, 'database pool', () => pool.end().catch(() => {}));
+    await stopStep(logger, 'embedded services', () => stack.stop());
   };
   try {
     if (stack.migrationUrl) {

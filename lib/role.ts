@@ -24,3 +24,25 @@ export interface RunningRole {
 
 /** A role's starter: builds the role's dependencies from the config and the context, then starts it. */
 export type RoleStarter = (config: Config, ctx: RoleContext) => Promise<RunningRole>;
+
+/** How long one step of a stop may take before it is named in the log. */
+const SLOW_STOP_MS = 2_000;
+
+/**
+ * Runs one step of a stop, and names it in the log while it is still running after
+ * SLOW_STOP_MS: when a process is cut off for taking too long to stop, its log says on what.
+ */
+export async function stopStep<T>(
+  logger: Logger,
+  step: string,
+  run: () => Promise<T>,
+  slowMs = SLOW_STOP_MS,
+): Promise<T> {
+  const slow = setTimeout(() => logger.warn({ step }, 'still stopping'), slowMs);
+  slow.unref();
+  try {
+    return await run();
+  } finally {
+    clearTimeout(slow);
+  }
+}

@@ -6,6 +6,7 @@ import { join, resolve } from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { promisify } from 'node:util';
 import { afterAll, describe, expect, inject, it } from 'vitest';
+import { compiledDist } from './support/compiled-build.js';
 import { createTestDb } from './support/db.js';
 import { childPort } from './support/ports.js';
 
@@ -27,7 +28,7 @@ describe('the compiled production build', () => {
     chmodSync(dir, 0o755);
     const app = join(dir, 'app');
     mkdirSync(app);
-    await run('npx', ['tsc', '-p', 'tsconfig.build.json', '--outDir', join(app, 'dist')], { cwd: ROOT });
+    cpSync(await compiledDist(), join(app, 'dist'), { recursive: true });
     for (const f of ['package.json', 'package-lock.json']) cpSync(join(ROOT, f), join(app, f));
     await run('npm', ['ci', '--omit=dev', '--prefer-offline', '--no-audit', '--no-fund'], {
       cwd: app,

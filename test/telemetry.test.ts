@@ -1,9 +1,8 @@
-import { type ChildProcess, execFile, spawn } from 'node:child_process';
+import { type ChildProcess, spawn } from 'node:child_process';
 import { once } from 'node:events';
 import { cpSync, mkdtempSync, readFileSync, rmSync, symlinkSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
-import { promisify } from 'node:util';
 import { afterAll, describe, expect, inject, it } from 'vitest';
 import { createApiToken } from '../db/api-tokens.js';
 import { withTenant } from '../db/tenant.js';
@@ -12,6 +11,7 @@ import { createSecretBox } from '../lib/secret-box.js';
 import { randomSecretKey } from '../lib/secret-key.js';
 import { startTelemetry, telemetryEnvSchema, telemetrySettings } from '../lib/telemetry.js';
 import { contextFromTraceparent, currentTraceparent } from '../lib/trace-context.js';
+import { compiledDist } from './support/compiled-build.js';
 import { useTestDb } from './support/db.js';
 import { makeOrg } from './support/fixtures.js';
 import {
@@ -26,7 +26,6 @@ import {
 import { claimRedisDb } from './support/redis-db.js';
 
 const ROOT = resolve(import.meta.dirname, '..');
-const run = promisify(execFile);
 const db = useTestDb(2);
 
 const cleanups: Array<() => unknown> = [];
@@ -89,7 +88,7 @@ describe('tracing settings', () => {
 async function compiledBuild(): Promise<string> {
   const dir = mkdtempSync(join(tmpdir(), 'gamemod-otel-build-'));
   cleanups.push(() => rmSync(dir, { recursive: true, force: true }));
-  await run('npx', ['tsc', '-p', 'tsconfig.build.json', '--outDir', join(dir, 'dist')], { cwd: ROOT });
+  cpSync(await compiledDist(), join(dir, 'dist'), { recursive: true });
   cpSync(join(ROOT, 'package.json'), join(dir, 'package.json'));
   cpSync(join(ROOT, 'db', 'migrations'), join(dir, 'db', 'migrations'), { recursive: true });
   symlinkSync(join(ROOT, 'panel'), join(dir, 'panel'));

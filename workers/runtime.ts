@@ -6,6 +6,7 @@ import { configDefaults } from '../lib/config.js';
 import { isLongChannelEditWait } from '../lib/discord/rest.js';
 import type { Logger } from '../lib/logger.js';
 import { createRedis } from '../lib/redis.js';
+import { stopStep } from '../lib/role.js';
 import type { SecretBox } from '../lib/secret-box.js';
 import type { TargetPolicy } from '../lib/ssrf.js';
 import type { Storage } from '../lib/storage/index.js';
@@ -357,11 +358,14 @@ export async function startWorkerRuntime(opts: RuntimeOptions): Promise<WorkerRu
     settings: { concurrency, outboxRetentionDays: retentionDays },
     async stop() {
       // The relay first (no new jobs), then the processors (in-flight jobs finish), then Redis.
-      await relay?.stop();
-      await relayThread?.stop();
-      await ownRelayPool?.end();
+      const step = <T>(what: string, run: () => Promise<T>) => stopStep(opts.logger, what, run);
+      await step('outbox relay', async () => {
+        await relay?.stop();
+        await relayThread?.stop();
+        await ownRelayPool?.end();
+      });
       if (processors) {
-        const closing = processors.close();
+        const closing = step('job processors', () => processors.close());
         let timer: NodeJS.Timeout | undefined;
         const grace = new Promise<void>((resolve) => {
           timer = setTimeout(resolve, opts.stopGraceMs ?? 5_000);
@@ -372,9 +376,13 @@ export async function startWorkerRuntime(opts: RuntimeOptions): Promise<WorkerRu
         shutdown.abort();
         await closing;
       }
-      await relayQueues.close();
-      await queues.close();
-      await Promise.all([producer, workerConn].map((c) => c.quit().catch(() => c.disconnect())));
+      await step('queues', async () => {
+        await relayQueues.close();
+        await queues.close();
+      });
+      await step('Redis connections', () =>
+        Promise.all([producer, workerConn].map((c) => c.quit().catch(() => c.disconnect()))),
+      );
       deps.mailer?.close();
     },
   };

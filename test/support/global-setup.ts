@@ -1,4 +1,4 @@
-import { mkdtempSync, rmSync } from 'node:fs';
+import { mkdirSync, mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import type { TestProject } from 'vitest/node';
@@ -16,6 +16,8 @@ declare module 'vitest' {
       appUrlTemplate: string;
       redisUrl: string;
     };
+    /** A folder for the whole run, removed at its end (the compiled build is made there once). */
+    runDir: string;
   }
 }
 
@@ -50,6 +52,8 @@ export default async function setup(project: TestProject) {
     appUrlTemplate: pg.urlFor('app', '{db}'),
     redisUrl: redis.url,
   });
+  mkdirSync(join(dir, 'run'));
+  project.provide('runDir', join(dir, 'run'));
   return async () => {
     await redis.stop({ kill: true });
     await pg.stop({ immediate: true });
