@@ -1,10 +1,15 @@
 import { defineConfig } from 'vitest/config';
 
 /**
- * Files that change the process for whoever runs next in it (telemetry-discord starts the
- * OpenTelemetry SDK in-process, which patches pg, ioredis and discord.js's REST for good).
+ * Files that change the process for whoever runs next in it: OpenTelemetry's globals (a tracer
+ * provider, context manager and propagator) stay registered once set, and telemetry-discord's SDK
+ * patches pg, ioredis and discord.js's REST for good.
  */
-const OWN_PROCESS = ['test/telemetry-discord.test.ts'];
+const OWN_PROCESS = [
+  'test/telemetry-discord.test.ts',
+  'test/db/outbox-traceparent.test.ts',
+  'test/db/report-traceparent.test.ts',
+];
 
 export default defineConfig({
   test: {
