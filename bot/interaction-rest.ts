@@ -12,7 +12,7 @@ import type { Client } from 'discord.js';
  * A second manager with the same options and no global limit of its own sends them instead;
  * per-route limits and 429s are still honoured there, per token as before.
  */
-export function exemptInteractionTokens(client: Client): void {
+export function exemptInteractionTokens(client: Client): REST {
   const rest = client.rest;
   // The client's own class: discord.js loads @discordjs/rest as CommonJS, an import here would load
   // its ES module build as a second copy.
@@ -32,6 +32,19 @@ export function exemptInteractionTokens(client: Client): void {
     isInteractionToken(request, client.application?.id ?? client.user?.id)
       ? tokens.queueRequest(request)
       : queue(request);
+  // The client stops its manager's sweep timers when destroyed (a shard started again makes a new
+  // client); this one's stop with them, or each destroyed client stayed reachable from its timers.
+  const clearHashes = rest.clearHashSweeper.bind(rest);
+  const clearHandlers = rest.clearHandlerSweeper.bind(rest);
+  rest.clearHashSweeper = () => {
+    clearHashes();
+    tokens.clearHashSweeper();
+  };
+  rest.clearHandlerSweeper = () => {
+    clearHandlers();
+    tokens.clearHandlerSweeper();
+  };
+  return tokens;
 }
 
 function isInteractionToken(request: InternalRequest, applicationId: string | undefined): boolean {
