@@ -2,13 +2,15 @@ import { defineConfig } from 'vitest/config';
 
 /**
  * Files that change the process for whoever runs next in it: OpenTelemetry's globals (a tracer
- * provider, context manager and propagator) stay registered once set, and telemetry-discord's SDK
- * patches pg, ioredis and discord.js's REST for good.
+ * provider, context manager and propagator) stay registered once set, telemetry-discord's SDK
+ * patches pg, ioredis and discord.js's REST for good, and relay-thread lowers its thread's
+ * scheduling priority, which only a privileged process could raise back.
  */
 const OWN_PROCESS = [
   'test/telemetry-discord.test.ts',
   'test/db/outbox-traceparent.test.ts',
   'test/db/report-traceparent.test.ts',
+  'test/workers/relay-thread.test.ts',
 ];
 
 export default defineConfig({

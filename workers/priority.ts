@@ -7,8 +7,9 @@ import type { Logger } from '../lib/logger.js';
  * puts the job processors below the relay (and the database and Redis when they share the
  * machine), so a commit's publish does not wait behind webhook deliveries for a core: in
  * `bench/outbox.ts` the relay's p99 fell by a third to a half (bench/README.md). A thread started from
- * here later (a relay thread started again after one died) inherits the lower priority: raising
- * a priority back takes a privilege a container does not have.
+ * here later would inherit the lower priority (raising a priority back takes a privilege a
+ * container does not have), so relay threads are started by a spawner thread made before this
+ * call (workers/relay-thread.ts).
  *
  * Only for a process that runs the workers role alone: with the API or the bot in the process,
  * the main thread also answers requests and interactions, which must wait behind nothing.

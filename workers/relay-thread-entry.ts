@@ -1,5 +1,5 @@
 import { getPriority } from 'node:os';
-import { parentPort, workerData } from 'node:worker_threads';
+import { workerData } from 'node:worker_threads';
 import { startTelemetry, type Telemetry, telemetrySettings } from '../lib/telemetry.js';
 import type { FromRelayThread, RelayThreadData, ToRelayThread } from './relay-thread.js';
 
@@ -10,7 +10,8 @@ import type { FromRelayThread, RelayThreadData, ToRelayThread } from './relay-th
  * batches, every METER_MS and when it stops.
  */
 const data = workerData as RelayThreadData;
-const port = parentPort;
+// Its line to the workers' main thread: its parent is the spawner (relay-thread.ts says why).
+const port = data?.port;
 const METER_MS = 250;
 
 async function main() {
@@ -92,7 +93,7 @@ async function main() {
   });
   // Its own scheduling priority (a thread's, on Linux): the processors' is lowered below it.
   logger.info({ nice: getPriority(0) }, 'outbox relay thread relaying');
-  send({ type: 'ready' });
+  send({ type: 'ready', nice: getPriority(0) });
 }
 
 main().catch((err) => {

@@ -1,4 +1,4 @@
-import { Worker } from 'node:worker_threads';
+import { MessageChannel, type MessagePort, Worker } from 'node:worker_threads';
 import type { Pool } from '../db/pool.js';
 import { type PoolSettings, poolSettings } from '../db/pool.js';
 import type { Logger } from '../lib/logger.js';
@@ -29,10 +29,12 @@ export interface RelayThreadData {
   pollMs?: number;
   batchSize?: number;
   lookbackMs?: number;
+  /** The thread's line to the workers' main thread (its parent may be the spawner thread). */
+  port: MessagePort;
 }
 
 export type FromRelayThread =
-  | { type: 'ready' }
+  | { type: 'ready'; nice: number }
   | { type: 'failed'; message: string }
   | { type: 'meter'; lags: number[]; failed: number; unrelayed: number | null }
   | { type: 'stopped' };
@@ -50,9 +52,17 @@ export interface RelayThreadOptions {
   lookbackMs?: number;
 }
 
+/** A relay thread that has started relaying. */
+export interface RelayThreadHandle {
+  /** Its scheduling priority (nice) when it started. */
+  readonly nice: number;
+  /** Ends it, as a crash would; resolves once it has exited. */
+  terminate(): Promise<void>;
+}
+
 export interface RelayThread {
   /** The thread relaying now; undefined between an exit and its replacement's start. */
-  current(): Worker | undefined;
+  current(): RelayThreadHandle | undefined;
   /** Threads started after the first one exited. */
   readonly restarts: number;
   stop(): Promise<void>;
@@ -68,6 +78,98 @@ const { workerData } = require('node:worker_threads');
   await import(workerData.entry);
 })().catch((err) => { process.nextTick(() => { throw err; }); });`;
 
+/**
+ * The spawner: a thread that only starts threads. A thread's scheduling priority is inherited from
+ * the thread that creates it, and the workers' main thread lowers its own once the first relay
+ * thread runs (workers/priority.ts), which it could not raise back without a privilege a
+ * container lacks: relay threads started again from there ran at the processors' priority. Made
+ * before the main thread lowers its priority, the spawner keeps the relay's, and so does every
+ * relay thread it starts. Each thread it starts talks to the main thread on its own port; the
+ * spawner reports only how a thread ended.
+ */
+const SPAWNER = `
+const { parentPort, Worker } = require('node:worker_threads');
+const threads = new Map();
+parentPort.on('message', (m) => {
+  if (m.type === 'spawn') {
+    const w = new Worker(m.code, { eval: true, name: m.name, workerData: m.workerData, transferList: [m.workerData.port] });
+    threads.set(m.id, w);
+    w.on('error', (err) => parentPort.postMessage({ type: 'error', id: m.id, message: String(err?.message ?? err), stack: err?.stack }));
+    w.on('exit', (code) => {
+      threads.delete(m.id);
+      parentPort.postMessage({ type: 'exit', id: m.id, code });
+    });
+  } else if (m.type === 'terminate') {
+    threads.get(m.id)?.terminate();
+  }
+});`;
+
+type FromSpawner =
+  | { type: 'error'; id: number; message: string; stack?: string }
+  | { type: 'exit'; id: number; code: number };
+
+/** A started thread as its starter sees it: how it ends, and how to end it. */
+interface Started {
+  terminate(): void;
+}
+
+interface Endings {
+  error(err: Error): void;
+  exit(code: number): void;
+}
+
+/**
+ * Starts threads from the spawner, or, should the spawner be gone, from the calling thread
+ * (at its priority: said once in the log).
+ */
+function threadStarter(logger: Logger) {
+  const spawner = new Worker(SPAWNER, { eval: true, name: 'outbox-relay-spawner' });
+  let alive = true;
+  let stopping = false;
+  const endings = new Map<number, Endings>();
+  let next = 0;
+  spawner.on('message', (m: FromSpawner) => {
+    const on = endings.get(m.id);
+    if (!on) return;
+    if (m.type === 'error') on.error(Object.assign(new Error(m.message), m.stack ? { stack: m.stack } : {}));
+    else {
+      endings.delete(m.id);
+      on.exit(m.code);
+    }
+  });
+  spawner.on('exit', (code) => {
+    alive = false;
+    if (!stopping)
+      logger.error(
+        { code },
+        'the relay threads’ spawner exited; relay threads now start at the processors’ priority',
+      );
+    // Its threads ended with it.
+    for (const [id, on] of endings) {
+      endings.delete(id);
+      on.exit(code);
+    }
+  });
+  return {
+    start(code: string, name: string, workerData: RelayThreadData, on: Endings): Started {
+      if (!alive) {
+        const w = new Worker(code, { eval: true, name, workerData, transferList: [workerData.port] });
+        w.on('error', on.error);
+        w.on('exit', on.exit);
+        return { terminate: () => void w.terminate() };
+      }
+      const id = next++;
+      endings.set(id, on);
+      spawner.postMessage({ type: 'spawn', id, code, name, workerData }, [workerData.port]);
+      return { terminate: () => spawner.postMessage({ type: 'terminate', id }) };
+    },
+    async stop() {
+      stopping = true;
+      await spawner.terminate();
+    },
+  };
+}
+
 /** The first restart's delay; a restart that fails (Redis or Postgres away) waits twice as long, up to the cap. */
 const RESTART_MS = 1_000;
 const RESTART_CAP_MS = 30_000;
@@ -76,7 +178,7 @@ const RESTART_CAP_MS = 30_000;
 export async function startRelayThread(opts: RelayThreadOptions): Promise<RelayThread> {
   const here = import.meta.url;
   const entry = new URL(`./relay-thread-entry${here.endsWith('.ts') ? '.ts' : '.js'}`, here).href;
-  const data: RelayThreadData = {
+  const data: Omit<RelayThreadData, 'port'> = {
     entry,
     tsx: entry.endsWith('.ts') ? import.meta.resolve('tsx/esm/api') : null,
     pool: poolSettings(opts.pool),
@@ -89,9 +191,10 @@ export async function startRelayThread(opts: RelayThreadOptions): Promise<RelayT
     ...(opts.lookbackMs !== undefined ? { lookbackMs: opts.lookbackMs } : {}),
   };
   let stopping = false;
-  let current: Worker | undefined;
+  let current: Running | undefined;
   let restart: NodeJS.Timeout | undefined;
   let restarts = 0;
+  const threads = threadStarter(opts.logger);
 
   // Whatever the dead thread had claimed rolled back with its connections; a new thread takes it.
   // Until one starts, nothing is relayed, so a failed start is tried again, never given up.
@@ -113,40 +216,67 @@ export async function startRelayThread(opts: RelayThreadOptions): Promise<RelayT
     }, delay);
   };
 
+  /** Starts a relay thread; resolves once it relays. */
   const spawn = () =>
-    new Promise<Worker>((resolve, reject) => {
-      const w = new Worker(BOOT, { eval: true, workerData: data, name: 'outbox-relay' });
+    new Promise<Running>((resolve, reject) => {
+      const { port1: port, port2 } = new MessageChannel();
       let started = false;
-      w.on('message', (m: FromRelayThread) => {
+      const ended: Array<() => void> = [];
+      let hasEnded = false;
+      const thread = threads.start(
+        BOOT,
+        'outbox-relay',
+        { ...data, port: port2 },
+        {
+          error: (err) => {
+            opts.logger.error({ err }, 'the outbox relay thread failed');
+            if (!started) reject(err);
+          },
+          exit: (code) => {
+            hasEnded = true;
+            port.close();
+            if (current === running) current = undefined;
+            for (const f of ended.splice(0)) f();
+            if (!started)
+              return reject(new Error(`the outbox relay thread exited with code ${code} before it relayed`));
+            if (stopping) return;
+            opts.logger.error({ code }, 'the outbox relay thread exited; starting it again');
+            restartAfter(RESTART_MS);
+          },
+        },
+      );
+      const running: Running = {
+        nice: 0,
+        port,
+        exited: () => (hasEnded ? Promise.resolve() : new Promise<void>((r) => ended.push(r))),
+        terminate() {
+          const exited = running.exited();
+          thread.terminate();
+          return exited;
+        },
+      };
+      port.on('message', (m: FromRelayThread) => {
         if (m.type === 'ready') {
           started = true;
-          resolve(w);
+          running.nice = m.nice;
+          resolve(running);
         } else if (m.type === 'failed' && !started) {
           reject(new Error(m.message));
-          void w.terminate();
+          thread.terminate();
         } else if (m.type === 'meter') {
           if (m.lags.length) processMeter.relayed(m.lags);
           for (let i = 0; i < m.failed; i++) processMeter.failed();
           if (m.unrelayed !== null) processMeter.unrelayed(m.unrelayed);
         }
       });
-      w.on('error', (err) => {
-        opts.logger.error({ err }, 'the outbox relay thread failed');
-        if (!started) reject(err);
-      });
-      w.on('exit', (code) => {
-        if (current === w) current = undefined;
-        if (!started)
-          return reject(new Error(`the outbox relay thread exited with code ${code} before it relayed`));
-        if (stopping) return;
-        // Started from this thread, the new one has this thread's priority, below the first
-        // one's where the processors' priority was lowered (workers/priority.ts).
-        opts.logger.error({ code }, 'the outbox relay thread exited; starting it again');
-        restartAfter(RESTART_MS);
-      });
     });
 
-  current = await spawn();
+  try {
+    current = await spawn();
+  } catch (err) {
+    await threads.stop();
+    throw err;
+  }
   return {
     current: () => current,
     get restarts() {
@@ -155,15 +285,24 @@ export async function startRelayThread(opts: RelayThreadOptions): Promise<RelayT
     async stop() {
       stopping = true;
       clearTimeout(restart);
-      const w = current;
-      if (!w) return;
-      const stopped = new Promise<void>((resolve) => {
-        w.on('message', (m: FromRelayThread) => m.type === 'stopped' && resolve());
-        w.once('exit', () => resolve());
-      });
-      w.postMessage({ type: 'stop' } satisfies ToRelayThread);
-      await stopped;
-      await w.terminate();
+      const last = current;
+      if (last) {
+        const stopped = new Promise<void>((resolve) => {
+          last.port.on('message', (m: FromRelayThread) => m.type === 'stopped' && resolve());
+          void last.exited().then(resolve);
+        });
+        last.port.postMessage({ type: 'stop' } satisfies ToRelayThread);
+        await stopped;
+        await last.terminate();
+      }
+      await threads.stop();
     },
   };
+}
+
+/** A started relay thread, as its starter holds it. */
+interface Running extends RelayThreadHandle {
+  nice: number;
+  readonly port: MessagePort;
+  exited(): Promise<void>;
 }

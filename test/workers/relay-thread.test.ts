@@ -1,5 +1,5 @@
 import { mkdtempSync, rmSync } from 'node:fs';
-import { tmpdir } from 'node:os';
+import { getPriority, setPriority, tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
 import { withTenant } from '../../db/tenant.js';
@@ -11,8 +11,10 @@ import { useTestDb } from '../support/db.js';
 import { makeOrg } from '../support/fixtures.js';
 import { logger, uniquePrefix, until } from './support.js';
 
-// The relay thread's supervision: a thread that dies is replaced, and a replacement that cannot
-// start (Redis away) is tried again until it does; nothing committed meanwhile is lost.
+// The relay thread's supervision: a thread that dies is replaced, at the relay's priority, and a
+// replacement that cannot start (Redis away) is tried again until it does; nothing committed
+// meanwhile is lost. The file lowers its own thread's priority: it runs in a process of its own
+// (vitest.config.ts).
 
 const db = useTestDb(6);
 const dir = mkdtempSync(join(tmpdir(), 'gm-relay-thread-'));
@@ -55,13 +57,20 @@ describe('the outbox relay thread', () => {
     const a = await open('Before the thread dies');
     await until(() => relayed([a]), 10_000);
 
-    // A thread that dies (an uncaught error, its memory limit) is replaced after a second.
+    // The workers then put their job processors (this thread) below the relay (workers/priority.ts).
+    expect(first?.nice).toBe(0);
+    setPriority(0, 5);
+    expect(getPriority(0)).toBe(5);
+
+    // A thread that dies (an uncaught error, its memory limit) is replaced after a second, at the
+    // relay's priority still, not at the priority of the thread that asked for it.
     await first?.terminate();
     expect(thread.current()).toBeUndefined();
     const b = await open('While no thread runs');
     await until(async () => thread?.restarts === 1 && (await relayed([b])), 15_000);
     expect(thread.current()).toBeDefined();
     expect(thread.current()).not.toBe(first);
+    expect(thread.current()?.nice).toBe(0);
 
     // It dies while Redis is away: each new thread fails to connect, and is tried again (1 s,
     // 2 s, 4 s…) instead of given up, so the relay comes back with Redis.
