@@ -208,6 +208,7 @@ export async function startRelayThread(opts: RelayThreadOptions): Promise<RelayT
           current = next;
         },
         (err: Error) => {
+          if (stopping) return;
           const again = Math.min(delay * 2, RESTART_CAP_MS);
           opts.logger.error({ err, retryInMs: again }, 'the outbox relay thread did not start again');
           restartAfter(again);
