@@ -171,11 +171,20 @@ async function run(log: (msg: string) => void): Promise<void> {
       const receivedAt = new Map<string, number>();
       // How often each event id arrived on its org topic (pub/sub; ioredis re-subscribes after an outage).
       const arrivals = new Map<number, number>();
+      /** The sequence numbers that arrived, by topic: a number skipped is a gap a client sees. */
+      const seqsSeen = new Map<string, Set<number>>();
+      /** Each topic's first number that arrived once the fault run began. */
+      const faultFirstSeq = new Map<string, number>();
+      let faultRun = false;
       await sub.psubscribe(LIVE_CHANNEL_PATTERN);
       sub.on('pmessage', (_p, _c, msg) => {
         const env = JSON.parse(msg) as LiveEnvelope;
         if (!env.topic.startsWith('org:')) return;
         arrivals.set(env.event.id, (arrivals.get(env.event.id) ?? 0) + 1);
+        let seen = seqsSeen.get(env.topic);
+        if (!seen) seqsSeen.set(env.topic, (seen = new Set()));
+        seen.add(env.seq);
+        if (faultRun && !faultFirstSeq.has(env.topic)) faultFirstSeq.set(env.topic, env.seq);
         if (env.event.aggregateId && !receivedAt.has(env.event.aggregateId)) {
           receivedAt.set(env.event.aggregateId, performance.now());
         }
@@ -224,6 +233,7 @@ async function run(log: (msg: string) => void): Promise<void> {
         const since =
           (await admin.query<{ m: number }>('select coalesce(max(id), 0)::bigint as m from outbox')).rows[0]
             ?.m ?? 0;
+        faultRun = true;
         const f = writeAtRate(pool, orgs, RATE);
         const t0 = performance.now();
         await new Promise((r) => setTimeout(r, KILL_AFTER_S * 1000));
@@ -296,19 +306,33 @@ async function run(log: (msg: string) => void): Promise<void> {
           [since],
         );
         const reader = new Redis(redis.url);
-        let lost = 0;
+        let missing = 0;
         let duplicated = 0;
+        /** Sequence numbers of the fault run neither seen nor in the backlog: gaps a client sees. */
+        let gaps = 0;
         try {
           const inBacklog = new Map<number, number>();
+          const backlogSeqs = new Map<string, Set<number>>();
           for (const org of orgs) {
-            const { envelopes } = await readBacklog(reader, orgTopic(org.orgId), 0, 1_000_000);
+            const topic = orgTopic(org.orgId);
+            const { envelopes } = await readBacklog(reader, topic, 0, 1_000_000);
+            backlogSeqs.set(topic, new Set(envelopes.map((e) => e.seq)));
             for (const e of envelopes) inBacklog.set(e.event.id, (inBacklog.get(e.event.id) ?? 0) + 1);
           }
           for (const row of committed.rows) {
             const id = Number(row.id);
             const n = arrivals.get(id) ?? 0;
-            if (n === 0 && !inBacklog.has(id)) lost++;
+            if (n === 0 && !inBacklog.has(id)) missing++;
             if (n > 1 || (inBacklog.get(id) ?? 0) > 1) duplicated++;
+          }
+          // The fault run's numbers on each topic: from the first that arrived in it (the
+          // subscriber was connected when it began) to the topic's last.
+          for (const [topic, backlog] of backlogSeqs) {
+            const seen = seqsSeen.get(topic) ?? new Set<number>();
+            const first = faultFirstSeq.get(topic);
+            if (first === undefined) continue;
+            const last = Math.max(...seen, ...backlog);
+            for (let q = first; q <= last; q++) if (!seen.has(q) && !backlog.has(q)) gaps++;
           }
         } finally {
           reader.disconnect();
@@ -316,7 +340,13 @@ async function run(log: (msg: string) => void): Promise<void> {
         }
         const recovery = recoveredAt === undefined ? Number.NaN : (recoveredAt - restartedAt) / 1000;
         log(`  ${committed.rows.length} changes committed during the run (${f.failures} commits failed)`);
-        log(`  live events lost: ${lost} (target 0), published twice: ${duplicated}`);
+        // An event that is neither seen nor in the backlog any more left a gap in its topic's
+        // numbers: the panel sees the gap, finds the backlog no longer reaches back and refetches
+        // (resync, api/live-hub.ts). Lost is what no gap accounts for: a client could not know.
+        const lost = Math.max(0, missing - gaps);
+        log(
+          `  live events lost: ${lost} (target 0), published twice: ${duplicated}; ${missing} missed by the subscriber and gone from the backlog, against ${gaps} numbers missing from their topics' sequences (gaps that make a client resync)`,
+        );
         log(
           `  webhooks not delivered: ${webhookLost} (target 0, against the delivery log), delivered twice: ${webhookTwice}`,
         );
