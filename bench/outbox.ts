@@ -181,9 +181,8 @@ async function run(log: (msg: string) => void): Promise<void> {
         const env = JSON.parse(msg) as LiveEnvelope;
         if (!env.topic.startsWith('org:')) return;
         arrivals.set(env.event.id, (arrivals.get(env.event.id) ?? 0) + 1);
-        let seen = seqsSeen.get(env.topic);
-        if (!seen) seqsSeen.set(env.topic, (seen = new Set()));
-        seen.add(env.seq);
+        const seen = seqsSeen.get(env.topic) ?? new Set<number>();
+        seqsSeen.set(env.topic, seen.add(env.seq));
         if (faultRun && !faultFirstSeq.has(env.topic)) faultFirstSeq.set(env.topic, env.seq);
         if (env.event.aggregateId && !receivedAt.has(env.event.aggregateId)) {
           receivedAt.set(env.event.aggregateId, performance.now());
