@@ -92,8 +92,9 @@ async function main() {
     })();
   });
   // Its own scheduling priority (a thread's, on Linux): the processors' is lowered below it.
-  logger.info({ nice: getPriority(0) }, 'outbox relay thread relaying');
-  send({ type: 'ready', nice: getPriority(0) });
+  const nice = getPriority(0);
+  logger.info({ nice }, 'outbox relay thread relaying');
+  send({ type: 'ready', nice });
 }
 
 main().catch((err) => {

@@ -78,6 +78,9 @@ const { workerData } = require('node:worker_threads');
   await import(workerData.entry);
 })().catch((err) => { process.nextTick(() => { throw err; }); });`;
 
+/** What the relay threads are named (`Worker`'s `name`). */
+const NAME = 'outbox-relay';
+
 /**
  * The spawner: a thread that only starts threads. A thread's scheduling priority is inherited from
  * the thread that creates it, and the workers' main thread lowers its own once the first relay
@@ -108,19 +111,14 @@ type FromSpawner =
   | { type: 'error'; id: number; message: string; stack?: string }
   | { type: 'exit'; id: number; code: number };
 
-/** A started thread as its starter sees it: how it ends, and how to end it. */
-interface Started {
-  terminate(): void;
-}
-
 interface Endings {
   error(err: Error): void;
   exit(code: number): void;
 }
 
 /**
- * Starts threads from the spawner, or, should the spawner be gone, from the calling thread
- * (at its priority: said once in the log).
+ * Starts relay threads from the spawner, or, should the spawner be gone, from the calling thread
+ * (at its priority: said once in the log). A started thread's handle ends it.
  */
 function threadStarter(logger: Logger) {
   const spawner = new Worker(SPAWNER, { eval: true, name: 'outbox-relay-spawner' });
@@ -151,16 +149,16 @@ function threadStarter(logger: Logger) {
     }
   });
   return {
-    start(code: string, name: string, workerData: RelayThreadData, on: Endings): Started {
+    start(workerData: RelayThreadData, on: Endings): { terminate(): void } {
       if (!alive) {
-        const w = new Worker(code, { eval: true, name, workerData, transferList: [workerData.port] });
+        const w = new Worker(BOOT, { eval: true, name: NAME, workerData, transferList: [workerData.port] });
         w.on('error', on.error);
         w.on('exit', on.exit);
         return { terminate: () => void w.terminate() };
       }
       const id = next++;
       endings.set(id, on);
-      spawner.postMessage({ type: 'spawn', id, code, name, workerData }, [workerData.port]);
+      spawner.postMessage({ type: 'spawn', id, code: BOOT, name: NAME, workerData }, [workerData.port]);
       return { terminate: () => spawner.postMessage({ type: 'terminate', id }) };
     },
     async stop() {
@@ -225,8 +223,6 @@ export async function startRelayThread(opts: RelayThreadOptions): Promise<RelayT
       const ended: Array<() => void> = [];
       let hasEnded = false;
       const thread = threads.start(
-        BOOT,
-        'outbox-relay',
         { ...data, port: port2 },
         {
           error: (err) => {
