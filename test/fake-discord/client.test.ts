@@ -390,6 +390,27 @@ describe('REST through discord.js', () => {
     expect(ok.content).toHaveLength(2000);
   });
 
+  it('answers a post repeated with an enforced nonce with the first message, and only then', async () => {
+    const client = await login();
+    const channel = await client.channels.fetch(alpha.channels['tickets'] ?? '');
+    if (channel?.type !== ChannelType.GuildText) throw new Error('expected a text channel');
+    const nonce = `n${Date.now().toString(36)}`;
+    const first = await channel.send({ content: 'once', nonce, enforceNonce: true });
+    const again = await channel.send({ content: 'once', nonce, enforceNonce: true });
+    expect(again.id).toBe(first.id);
+    expect(first.nonce).toBe(nonce);
+    // Without enforce_nonce the nonce is only echoed: a second message is made.
+    const loose = await channel.send({ content: 'twice', nonce });
+    expect(loose.id).not.toBe(first.id);
+    const stored = [...(fake.state.messages.get(channel.id)?.values() ?? [])];
+    expect(stored.filter((m) => m.content === 'once')).toHaveLength(1);
+    const long = await channel
+      .send({ content: 'x', nonce: 'n'.repeat(26), enforceNonce: true })
+      .catch((e: unknown) => e);
+    expect(long).toBeInstanceOf(DiscordAPIError);
+    expect((long as DiscordAPIError).code).toBe(50035);
+  });
+
   it('honours Retry-After on a 429', async () => {
     const client = await login();
     const channelId = beta.channels['general'] ?? '';

@@ -140,6 +140,32 @@ describe('discord.ticket_sync', () => {
     expect(h.fake.requests({}).length).toBe(count);
   });
 
+  it('posts whose answers are lost on the way back are sent again and land once (Discord’s enforced nonce)', async () => {
+    const t = await openTicket(h.users.other);
+    const transcripts = h.guild.channels['transcripts'] ?? '';
+    // Discord carries out the transcript post and the closing message, but the answers never
+    // arrive: the job fails, runs again, and sends the same posts a second time.
+    h.fake.loseAnswerNext({ method: 'POST', path: `/api/v10/channels/${transcripts}/messages` });
+    h.fake.loseAnswerNext({ method: 'POST', path: `/api/v10/channels/${t.thread}/messages` });
+    const close = await api.call(token, {
+      method: 'POST',
+      url: `/v1/orgs/${h.org.orgId}/tickets/${t.ticketId}/close`,
+      payload: {},
+    });
+    expect(close.statusCode).toBe(200);
+    await settle(h, appliedState(t.ticketId, 'closed'), 15_000);
+    const d = discordSide(t.thread, t.summaryId);
+    expect(d.transcriptPosts.filter((r) => r.answerLost)).toHaveLength(1);
+    expect(d.transcriptPosts.length).toBeGreaterThan(1);
+    expect(d.threadPosts.filter((r) => r.answerLost)).toHaveLength(1);
+    expect(await transcriptPostsFor(t.number)).toHaveLength(1);
+    const closing = [...(h.fake.state.messages.get(t.thread)?.values() ?? [])].filter((m) =>
+      m.content.includes('This ticket was closed'),
+    );
+    expect(closing).toHaveLength(1);
+    expect(d.lockPatches).toHaveLength(1);
+  });
+
   it('a close from the API reaches the thread; a reopen from the API unlocks it with one notice', async () => {
     const t = await openTicket(h.users.other);
     const close = await api.call(token, {

@@ -10,9 +10,13 @@ interface Fault {
   reply: () => RestReply;
 }
 
-/** One-shot (or n-shot) failures injected by tests: 429s and 5xxs. */
+/**
+ * One-shot (or n-shot) failures injected by tests: 429s and 5xxs answered instead of the
+ * request, and answers lost after the request was carried out (the connection drops).
+ */
 export class Faults {
   private faults: Fault[] = [];
+  private losses: { match: FaultMatcher; remaining: number }[] = [];
 
   rateLimitNext(
     match: FaultMatcher,
@@ -50,30 +54,49 @@ export class Faults {
     });
   }
 
+  /**
+   * The next matching request is carried out, then its connection is closed without an answer:
+   * a response lost on the way back, which the client can only retry.
+   */
+  loseAnswerNext(match: FaultMatcher, opts: { count?: number } = {}): void {
+    this.losses.push({ match, remaining: opts.count ?? 1 });
+  }
+
   /** Takes the first fault that matches this request, if any. */
-  take(
-    req: Pick<RequestRecord, 'method' | 'path' | 'route' | 'status'> & Partial<RequestRecord>,
-  ): RestReply | null {
-    const probe = {
-      query: {},
-      headers: {},
-      body: null,
-      response: null,
-      at: 0,
-      durationMs: 0,
-      ...req,
-    } as RequestRecord;
-    const i = this.faults.findIndex((f) => matches(f.match, probe));
-    const fault = this.faults[i];
-    if (!fault) return null;
-    fault.remaining -= 1;
-    if (fault.remaining <= 0) this.faults.splice(i, 1);
-    return fault.reply();
+  take(req: Probe): RestReply | null {
+    const fault = takeFirst(this.faults, req);
+    return fault ? fault.reply() : null;
+  }
+
+  /** Whether this request's answer is to be lost (after the request was carried out). */
+  takeLoss(req: Probe): boolean {
+    return takeFirst(this.losses, req) !== undefined;
   }
 
   clear(): void {
     this.faults = [];
+    this.losses = [];
   }
+}
+
+type Probe = Pick<RequestRecord, 'method' | 'path' | 'route' | 'status'> & Partial<RequestRecord>;
+
+function takeFirst<T extends { match: FaultMatcher; remaining: number }>(list: T[], req: Probe): T | undefined {
+  const probe = {
+    query: {},
+    headers: {},
+    body: null,
+    response: null,
+    at: 0,
+    durationMs: 0,
+    ...req,
+  } as RequestRecord;
+  const i = list.findIndex((f) => matches(f.match, probe));
+  const fault = list[i];
+  if (!fault) return undefined;
+  fault.remaining -= 1;
+  if (fault.remaining <= 0) list.splice(i, 1);
+  return fault;
 }
 
 function matches(m: FaultMatcher, r: RequestRecord): boolean {

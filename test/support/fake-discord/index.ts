@@ -357,6 +357,11 @@ export class FakeDiscord {
     this.faults.failNext(match, status, opts);
   }
 
+  /** Carries out the next matching request, then drops the connection instead of answering. */
+  loseAnswerNext(match: FaultMatcher, opts: { count?: number } = {}): void {
+    this.faults.loseAnswerNext(match, opts);
+  }
+
   /** Drops every injected fault not yet used. */
   clearFaults(): void {
     this.faults.clear();

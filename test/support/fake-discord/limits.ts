@@ -158,6 +158,8 @@ export const messageBodySchema = z
     username: str(80, 1).optional(),
     avatar_url: z.string().optional(),
     thread_name: str(LIMITS.threadName, 1).optional(),
+    nonce: z.union([z.number().int(), str(25)]).optional(),
+    enforce_nonce: z.boolean().optional(),
   })
   .superRefine((m, ctx) => {
     const total = (m.embeds ?? []).reduce<number>((n, e) => {

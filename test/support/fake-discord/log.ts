@@ -19,6 +19,8 @@ export interface RequestRecord {
   response: unknown;
   at: number;
   durationMs: number;
+  /** Carried out, but the connection was dropped instead of answering (`loseAnswerNext`). */
+  answerLost?: true;
 }
 
 export interface FrameRecord {

@@ -125,12 +125,14 @@ async function handle(
   let routeTemplate: string | null = null;
   let body: unknown;
 
-  const finish = (r: RestReply): void => {
+  const finish = (r: RestReply, opts: { loseAnswer?: boolean } = {}): void => {
     // FAKE_DISCORD_DEBUG=1 prints every refusal, the quickest way to see which permission a test lacks.
     if (process.env['FAKE_DISCORD_DEBUG'] && r.status >= 400)
       console.error('fake-discord refused', method, rawPath, r.status, JSON.stringify(r.body));
-    send(res, r);
+    if (opts.loseAnswer) res.socket?.destroy();
+    else send(res, r);
     fake.log.addRequest({
+      ...(opts.loseAnswer ? { answerLost: true as const } : {}),
       method,
       path: rawPath,
       route: routeTemplate,
@@ -231,7 +233,10 @@ async function handle(
     auditReason,
     bearer,
   };
-  finish(await match.route.handler(request, fake));
+  const reply = await match.route.handler(request, fake);
+  finish(reply, {
+    loseAnswer: fake.faults.takeLoss({ method, path: rawPath, route: routeTemplate, status: 0, body }),
+  });
 }
 
 function guildOfChannel(fake: FakeContext, channelId: string | undefined): string | null {

@@ -122,6 +122,7 @@ export interface Message {
   message_reference?: Json;
   thread?: Json;
   interaction_metadata?: Json;
+  nonce?: string | number;
 }
 
 export interface Webhook {
@@ -232,6 +233,8 @@ export class DiscordState {
   readonly botReactions = new Map<string, Set<string>>();
   readonly threadMembers = new Map<string, Map<string, { join_timestamp: string; flags: number }>>();
   readonly webhooks = new Map<string, Webhook>();
+  /** `author:nonce` → the message an `enforce_nonce` post made (see `NONCE_WINDOW_MS`). */
+  readonly nonces = new Map<string, { channelId: string; messageId: string; at: number }>();
   readonly globalCommands: Json[] = [];
   readonly guildCommands = new Map<string, Json[]>();
   /** `X-Audit-Log-Reason` values by request, newest last. */

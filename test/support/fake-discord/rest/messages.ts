@@ -26,6 +26,22 @@ export function ensureWritable(fake: FakeContext, channel: Channel): RestReply |
   return null;
 }
 
+/**
+ * How long an enforced nonce is remembered. Discord says "the past few minutes" without a
+ * figure; the fake takes two, the stricter reading for a client that retries.
+ */
+export const NONCE_WINDOW_MS = 2 * 60_000;
+
+/**
+ * With `enforce_nonce`, a post whose nonce the same author used within the window answers with
+ * that message (still there) and creates none: a retried post whose answer was lost lands once.
+ */
+function postedWithNonce(fake: FakeContext, key: string): Message | null {
+  const seen = fake.state.nonces.get(key);
+  if (!seen || Date.now() - seen.at > NONCE_WINDOW_MS) return null;
+  return fake.state.messages.get(seen.channelId)?.get(seen.messageId) ?? null;
+}
+
 /** A unicode emoji (no ASCII letters or digits) or a custom one as `name:id`. */
 const EMOJI = /^(?:[^\p{ASCII}]+|\w{2,32}:\d{17,20})$/u;
 
@@ -104,14 +120,21 @@ export const messageRoutes: Route[] = [
       if (denied) return denied;
       const refused = ensureWritable(fake, channel);
       if (refused) return refused;
+      const { nonce, enforce_nonce } = parsed.data;
+      const nonceKey = enforce_nonce && nonce !== undefined ? `${fake.state.botUser.id}:${nonce}` : null;
+      const earlier = nonceKey ? postedWithNonce(fake, nonceKey) : null;
+      if (earlier) return ok(fake.state.messagePayload(earlier));
       const fields = messageFields(parsed.data);
       const message = postMessage(fake, channel, fake.state.botUser, {
         ...fields,
+        ...(nonce !== undefined ? { nonce } : {}),
         attachments: attachmentsFrom(req, channel.id),
         ...(ref?.message_id
           ? { type: 19, message_reference: { message_id: ref.message_id, channel_id: channel.id } }
           : {}),
       });
+      if (nonceKey)
+        fake.state.nonces.set(nonceKey, { channelId: channel.id, messageId: message.id, at: Date.now() });
       if (channel.type === ChannelType.PrivateThread)
         addMentionedToPrivateThread(fake, channel, message, parsed.data);
       return ok(fake.state.messagePayload(message));
