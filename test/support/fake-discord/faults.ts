@@ -81,7 +81,10 @@ export class Faults {
 
 type Probe = Pick<RequestRecord, 'method' | 'path' | 'route' | 'status'> & Partial<RequestRecord>;
 
-function takeFirst<T extends { match: FaultMatcher; remaining: number }>(list: T[], req: Probe): T | undefined {
+function takeFirst<T extends { match: FaultMatcher; remaining: number }>(
+  list: T[],
+  req: Probe,
+): T | undefined {
   const probe = {
     query: {},
     headers: {},
