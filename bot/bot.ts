@@ -10,7 +10,9 @@ import { type BotDeps, createCaches } from './context.js';
 import { onDirectMessage } from './events/direct-messages.js';
 import { onInteraction } from './events/interaction-create.js';
 import { onChannelDeleted, onMessageCreate, onMessageDelete, onMessageUpdate } from './events/messages.js';
-import { dropPendingShardWaits, trackShards, watchShardStart } from './shard-start.js';
+import { EarlyAcks } from './gateway.js';
+import { ackTable } from './registry.js';
+import { trackShards, watchShardStart } from './shard-start.js';
 import { loginError } from './start-errors.js';
 
 export interface BotOptions {
@@ -61,7 +63,9 @@ export function createBot(o: BotOptions): Bot {
     ...(o.identifyWindowMs ? { identifyWindowMs: o.identifyWindowMs } : {}),
     onOthersIdentify: () => othersProgressed(),
     cache: o.cache,
+    acks: ackTable,
   });
+  const earlyAcks = new EarlyAcks(client);
   const stallMs = o.startStallMs ?? DEFAULT_SHARD_START_STALL_MS;
   const shardGauges = trackShards(client);
   const caches = createCaches();
@@ -87,10 +91,11 @@ export function createBot(o: BotOptions): Bot {
     inFlight.add(p);
   };
   client.on(Events.InteractionCreate, (i) => {
+    const early = earlyAcks.take(i);
     // While draining for a stop, new interactions still get an answer (no I/O but the reply),
     // so nobody sees "the application did not respond".
     if (stopping) return void answerWhileStopping(i, o.logger);
-    safe('interaction', () => onInteraction(deps, i));
+    safe('interaction', () => onInteraction(deps, i, early));
   });
   client.on(Events.MessageCreate, (m) =>
     m.guildId
@@ -144,7 +149,6 @@ export function createBot(o: BotOptions): Bot {
       ]);
       clearTimeout(timer);
       shardGauges.forget();
-      dropPendingShardWaits(client);
       await client.destroy();
     },
   };
@@ -156,7 +160,9 @@ function answerWhileStopping(i: Interaction, logger: Logger): void {
   const p = i.isAutocomplete()
     ? i.respond([])
     : i.isRepliable()
-      ? i.reply({ content: RESTARTING, flags: MessageFlags.Ephemeral })
+      ? i.deferred
+        ? i.editReply({ content: RESTARTING })
+        : i.reply({ content: RESTARTING, flags: MessageFlags.Ephemeral })
       : Promise.resolve();
   Promise.resolve(p).catch((err: unknown) => logger.debug({ err }, 'could not answer during shutdown'));
 }

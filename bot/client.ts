@@ -9,6 +9,8 @@ import {
 } from 'discord.js';
 import type { Redis } from 'ioredis';
 import { DEFAULT_BOT_CACHE } from '../lib/config.js';
+import type { AckTable } from './acks.js';
+import { gatewayThreadStrategy } from './gateway.js';
 import { IDENTIFY_WINDOW_MS, LocalIdentifyThrottler, RedisIdentifyThrottler } from './identify-throttler.js';
 import { exemptInteractionTokens } from './interaction-rest.js';
 
@@ -32,6 +34,8 @@ export interface ClientSettings {
   identifyWindowMs?: number;
   /** Called when another process starts a session this process's shards queue behind. */
   onOthersIdentify?: () => void;
+  /** How each interaction is first answered: the gateway thread acknowledges the deferred ones. */
+  acks: () => AckTable;
 }
 
 /**
@@ -128,6 +132,8 @@ export function createBotClient(s: ClientSettings): Client {
     ...(s.shardCount ? { shardCount: s.shardCount } : {}),
     ...(s.defaultCache ? {} : leanCache(s.cache)),
     ws: {
+      // The shards run in a thread of their own, which acknowledges interactions on arrival.
+      buildStrategy: (manager) => gatewayThreadStrategy(manager, s.apiUrl, s.acks),
       buildIdentifyThrottler: async (manager) => {
         const info = await manager.fetchGatewayInformation();
         const max = info.session_start_limit.max_concurrency;

@@ -18,6 +18,7 @@ import type { Locale } from '../lib/i18n/locales.js';
 import { type MessageKey, t } from '../lib/i18n/messages.js';
 import type { Logger } from '../lib/logger.js';
 import { counter, histogram } from '../lib/metrics.js';
+import type { Ack, CommandAck, EarlyAck } from './acks.js';
 import type { BotDeps } from './context.js';
 import { explainRefusal } from './refusals.js';
 import { localeOf, Refusal, refusalText, refuse } from './say.js';
@@ -30,13 +31,6 @@ export interface Ctx {
   log: Logger;
 }
 
-/**
- * `defer`: the wrapper acknowledges with an ephemeral deferred reply before the handler runs, so
- * no database or REST latency can miss Discord's 3 s. `self`: the handler's first act is its own
- * answer (a modal, which cannot follow a defer) and it does no I/O before it.
- */
-export type Ack = 'defer' | 'self';
-
 export type RepliableInteraction =
   | ChatInputCommandInteraction
   | ButtonInteraction
@@ -47,7 +41,8 @@ export type RepliableInteraction =
 
 export interface CommandHandler<I extends RepliableInteraction = ChatInputCommandInteraction> {
   data: RESTPostAPIApplicationCommandsJSONBody;
-  ack: Ack | ((i: I) => Ack);
+  /** How it is first answered (`acks.ts`); the gateway thread acknowledges `defer` ones. */
+  ack: CommandAck;
   execute(i: I, ctx: Ctx): Promise<void>;
   /** Suggestions while typing an option marked autocomplete (answered at once, no deferral exists). */
   autocomplete?(i: AutocompleteInteraction, deps: BotDeps): Promise<{ name: string; value: string }[]>;
@@ -56,7 +51,7 @@ export interface CommandHandler<I extends RepliableInteraction = ChatInputComman
 export interface ComponentHandler<I extends RepliableInteraction = RepliableInteraction> {
   /** custom ids look like `gm:<action>:<args...>`; this is `<action>`. */
   action: string;
-  ack: Ack | ((i: I, args: string[]) => Ack);
+  ack: Ack;
   execute(i: I, ctx: Ctx, args: string[]): Promise<void>;
 }
 
@@ -124,16 +119,27 @@ export function userMessage(err: unknown, requestId: string, locale: Locale = 'e
   return say('error.generic');
 }
 
+/** Discord refused the gateway thread's acknowledgement (the code it answered with). */
+class AckRefused extends Error {
+  constructor(readonly code: number) {
+    super(`Discord refused the acknowledgement (${code})`);
+  }
+}
+
 function isAckRefused(err: unknown): boolean {
   // 10062 unknown interaction (too late or replayed), 40060 already acknowledged (a replay).
-  return err instanceof DiscordAPIError && (err.code === 10062 || err.code === 40060);
+  return (
+    (err instanceof DiscordAPIError || err instanceof AckRefused) &&
+    (err.code === 10062 || err.code === 40060)
+  );
 }
 
 /**
  * Runs one handler so that the interaction is always answered and nothing escapes: `defer`
- * handlers are acknowledged first; any failure becomes an ephemeral message with a request id.
- * A replayed interaction (Discord refuses the second acknowledgement) stops before doing any work,
- * which with the ticket's idempotency key is why a retry never opens a second ticket.
+ * handlers are acknowledged first (by the gateway thread when it could: `early`); any failure
+ * becomes an ephemeral message with a request id. A replayed interaction (Discord refuses the
+ * second acknowledgement) stops before doing any work, which with the ticket's idempotency key
+ * is why a retry never opens a second ticket.
  */
 export async function runHandler<I extends RepliableInteraction>(
   deps: BotDeps,
@@ -142,14 +148,19 @@ export async function runHandler<I extends RepliableInteraction>(
   name: string,
   ack: Ack,
   run: (ctx: Ctx) => Promise<void>,
+  early?: EarlyAck,
 ): Promise<void> {
   const requestId = randomUUID();
   const log = deps.logger.child({ requestId, interactionId: i.id, kind, name, guildId: i.guildId });
   const ctx: Ctx = { deps, requestId, log };
   if (ack === 'defer') {
     try {
-      await i.deferReply({ flags: MessageFlags.Ephemeral });
-      ackSeconds.observe({ kind }, (Date.now() - i.createdTimestamp) / 1000);
+      if (early && 'refused' in early) throw new AckRefused(early.refused);
+      if (!i.deferred) await i.deferReply({ flags: MessageFlags.Ephemeral });
+      ackSeconds.observe(
+        { kind },
+        ((early && 'at' in early ? early.at : Date.now()) - i.createdTimestamp) / 1000,
+      );
     } catch (err) {
       handled.inc({ kind, name, outcome: 'ack_refused' });
       log[isAckRefused(err) ? 'info' : 'warn'](

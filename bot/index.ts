@@ -1,6 +1,7 @@
 import type { Config } from '../lib/config.js';
 import { AppError } from '../lib/errors.js';
 import type { Logger } from '../lib/logger.js';
+import { lowerMainThreadPriority } from '../lib/priority.js';
 import { createRedis } from '../lib/redis.js';
 import type { RoleContext, RunningRole } from '../lib/role.js';
 import { createSecretBox } from '../lib/secret-box.js';
@@ -81,6 +82,13 @@ export async function startBot(config: Config, ctx: RoleContext): Promise<Runnin
     return retryingBot(log, launch, err, () => redis.disconnect());
   }
   log.info('the Discord bot started');
+  // The gateway thread runs now (at 0); the process starts no other thread later.
+  if (config.roles.length === 1)
+    lowerMainThreadPriority(
+      config.discord.handlersNice,
+      log,
+      'bot handlers run below the gateway thread (nice)',
+    );
   return {
     name: 'bot',
     async stop() {

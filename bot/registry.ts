@@ -1,4 +1,5 @@
 import { localizeCommands } from '../lib/i18n/commands.js';
+import type { AckTable } from './acks.js';
 import { closeRequestButton } from './close-requests.js';
 import { openAboutMessage, openForUser } from './commands/context-menus.js';
 import { link } from './commands/link.js';
@@ -67,3 +68,9 @@ export const components = new Map<string, ComponentHandler>(
 
 /** What Discord registers: every command with its names and descriptions in each shipped language. */
 export const commandData = () => localizeCommands([...commands.values()].map((c) => c.data));
+
+/** How every command and component is first answered, for the gateway thread. */
+export const ackTable = (): AckTable => ({
+  commands: Object.fromEntries([...commands].map(([name, c]) => [name, c.ack])),
+  components: Object.fromEntries([...components].map(([action, c]) => [action, c.ack])),
+});

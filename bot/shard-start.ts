@@ -116,20 +116,3 @@ function stallError(client: Client, ready: Set<number>, stallMs: number): BotSta
     false,
   );
 }
-
-interface WsShardInternals {
-  timeoutAbortControllers?: Map<string, AbortController>;
-}
-
-/**
- * Works around @discordjs/ws 1.2: destroying a shard that is still waiting for READY aborts that
- * wait, whose handler starts a second destroy "to reconnect"; the second clears the first's close
- * handler, so `client.destroy()` never returns and the shard connects and identifies again
- * after the client was destroyed (burning session starts). Dropping the pending waits first
- * leaves them to end on the shard's close, as they do for a ready shard.
- */
-export function dropPendingShardWaits(client: Client): void {
-  const ws = (client.ws as unknown as { _ws?: { strategy?: { shards?: Map<number, WsShardInternals> } } })
-    ._ws;
-  for (const shard of ws?.strategy?.shards?.values() ?? []) shard.timeoutAbortControllers?.clear();
-}

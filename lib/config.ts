@@ -83,6 +83,9 @@ export const envSchema = z.object({
     .max(1_000)
     .default(DEFAULT_BOT_CACHE.membersPerGuild),
   BOT_CACHE_USERS: z.coerce.number().int().min(0).max(100_000).default(DEFAULT_BOT_CACHE.users),
+  // The nice value of a bot-only process's main thread (the handlers): above the gateway thread,
+  // which keeps 0 and acknowledges interactions, so they do not wait behind the handlers' work.
+  BOT_HANDLERS_NICE: z.coerce.number().int().min(0).max(19).default(5),
   DISCORD_CLIENT_SECRET: z.string().min(1).optional(),
 
   SESSION_IDLE_MINUTES: z.coerce.number().int().min(1).max(43_200).default(480),
@@ -238,6 +241,8 @@ export interface Config {
     readonly startStallMs: number;
     /** Members cached per guild and users cached in all, besides the bot's own. */
     readonly cache: { readonly membersPerGuild: number; readonly users: number };
+    /** Nice value of a bot-only process's main thread, the handlers (the gateway thread keeps 0). */
+    readonly handlersNice: number;
   };
   readonly api: {
     readonly sessionIdleSeconds: number;
@@ -363,6 +368,7 @@ export function loadConfig(env: Readonly<Record<string, string | undefined>> = p
       messageContent: e.DISCORD_MESSAGE_CONTENT,
       startStallMs: e.SHARD_START_STALL_MS,
       cache: { membersPerGuild: e.BOT_CACHE_MEMBERS_PER_GUILD, users: e.BOT_CACHE_USERS },
+      handlersNice: e.BOT_HANDLERS_NICE,
     },
     api: {
       sessionIdleSeconds: e.SESSION_IDLE_MINUTES * 60,

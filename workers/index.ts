@@ -1,11 +1,11 @@
 import type { Config } from '../lib/config.js';
+import { lowerMainThreadPriority } from '../lib/priority.js';
 import { assertNoEviction, createRedis } from '../lib/redis.js';
 import type { RoleContext, RunningRole } from '../lib/role.js';
 import { createSecretBox } from '../lib/secret-box.js';
 import { createStorage } from '../lib/storage/index.js';
 import { createTicketPages } from '../lib/ticket-links.js';
 import { type SmtpIntake, startSmtpIntake } from './email-smtp.js';
-import { lowerProcessorsPriority } from './priority.js';
 import { startWorkerRuntime } from './runtime.js';
 
 /**
@@ -47,7 +47,12 @@ export async function startWorkers(config: Config, ctx: RoleContext): Promise<Ru
     // Off the processors' event loop (workers/relay-thread.ts says why).
     relay: { thread: true },
   });
-  if (config.roles.length === 1) lowerProcessorsPriority(config.workers.processorsNice, logger);
+  if (config.roles.length === 1)
+    lowerMainThreadPriority(
+      config.workers.processorsNice,
+      logger,
+      'job processors run below the outbox relay (nice)',
+    );
   let smtp: SmtpIntake | undefined;
   if (config.email.smtpPort !== undefined) {
     try {

@@ -3,8 +3,8 @@ import { fileURLToPath } from 'node:url';
 import { createPool } from '../../db/pool.js';
 import { configDefaults } from '../../lib/config.js';
 import { createLogger } from '../../lib/logger.js';
+import { lowerMainThreadPriority } from '../../lib/priority.js';
 import { createSecretBox } from '../../lib/secret-box.js';
-import { lowerProcessorsPriority } from '../../workers/priority.js';
 import { startWorkerRuntime } from '../../workers/runtime.js';
 
 /**
@@ -74,10 +74,11 @@ if (process.argv.includes('--workers-child')) {
     concurrency: opts.concurrency,
     ...(opts.prefix ? { prefix: opts.prefix } : {}),
   });
-  // As the workers role does when it runs alone (workers/priority.ts); BENCH_WORKERS_NICE=0 to compare.
-  lowerProcessorsPriority(
+  // As the workers role does when it runs alone (lib/priority.ts); BENCH_WORKERS_NICE=0 to compare.
+  lowerMainThreadPriority(
     Number(process.env.BENCH_WORKERS_NICE ?? configDefaults().workers.processorsNice),
     logger,
+    'job processors run below the outbox relay (nice)',
   );
   process.on('message', (m) => {
     if (m !== 'stop') return;

@@ -348,11 +348,11 @@ export const ticket: CommandHandler = {
   data: data.toJSON(),
   autocomplete: (i, deps) => categoryChoices(i, deps),
   // Without a subject or a reason the answer is a form, which must be the first response.
-  ack: (i) => {
-    const name = sub(i);
-    if (name === 'open' && !i.options.getString('subject')) return 'self';
-    if (name === 'close' && !i.options.getString('reason')) return 'self';
-    return 'defer';
+  ack: {
+    selfWithout: [
+      { subcommand: 'open', option: 'subject' },
+      { subcommand: 'close', option: 'reason' },
+    ],
   },
   async execute(i, ctx) {
     const name = sub(i);

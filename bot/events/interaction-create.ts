@@ -1,13 +1,17 @@
 import { type Interaction, MessageFlags } from 'discord.js';
 import { t as say } from '../../lib/i18n/messages.js';
+import { commandAck, type EarlyAck } from '../acks.js';
 import { withinAutocompleteBudget } from '../autocomplete.js';
 import type { BotDeps } from '../context.js';
-import { type Ack, interactionKind, type RepliableInteraction, runHandler } from '../handler.js';
+import { interactionKind, type RepliableInteraction, runHandler } from '../handler.js';
 import { commands, components } from '../registry.js';
 import { localeOf } from '../say.js';
 
-/** Routes an interaction to its command or component handler, always answering it. */
-export async function onInteraction(deps: BotDeps, i: Interaction): Promise<void> {
+/**
+ * Routes an interaction to its command or component handler, always answering it; `early` is
+ * what the gateway thread did about its acknowledgement (`gateway.ts`).
+ */
+export async function onInteraction(deps: BotDeps, i: Interaction, early?: EarlyAck): Promise<void> {
   if (i.isAutocomplete()) {
     const handler = commands.get(i.commandName);
     const choices = handler?.autocomplete
@@ -22,13 +26,23 @@ export async function onInteraction(deps: BotDeps, i: Interaction): Promise<void
     const handler = commands.get(i.commandName);
     const ri = i as unknown as RepliableInteraction & { commandName: string };
     if (!handler) {
-      await runHandler(deps, ri, kind, i.commandName, 'defer', async () => {
-        throw new Error(`no handler for command ${i.commandName}`);
-      });
+      await runHandler(
+        deps,
+        ri,
+        kind,
+        i.commandName,
+        'defer',
+        async () => {
+          throw new Error(`no handler for command ${i.commandName}`);
+        },
+        early,
+      );
       return;
     }
-    const ack: Ack = typeof handler.ack === 'function' ? handler.ack(ri) : handler.ack;
-    await runHandler(deps, ri, kind, i.commandName, ack, (ctx) => handler.execute(ri, ctx));
+    const ack = i.isChatInputCommand()
+      ? commandAck(handler.ack, i.options.getSubcommand(false), (name) => i.options.get(name) !== null)
+      : commandAck(handler.ack, null, () => false);
+    await runHandler(deps, ri, kind, i.commandName, ack, (ctx) => handler.execute(ri, ctx), early);
     return;
   }
   if (i.isMessageComponent() || i.isModalSubmit()) {
@@ -41,7 +55,6 @@ export async function onInteraction(deps: BotDeps, i: Interaction): Promise<void
       return;
     }
     const ri = i as RepliableInteraction;
-    const ack: Ack = typeof handler.ack === 'function' ? handler.ack(ri, args) : handler.ack;
-    await runHandler(deps, ri, kind, action, ack, (ctx) => handler.execute(ri, ctx, args));
+    await runHandler(deps, ri, kind, action, handler.ack, (ctx) => handler.execute(ri, ctx, args), early);
   }
 }

@@ -1,3 +1,4 @@
+import { Events } from 'discord.js';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { answerOf, type Harness, startHarness } from './harness.js';
 
@@ -27,13 +28,20 @@ describe('shutting down', () => {
     try {
       await blocker.query('begin');
       await blocker.query('lock table discord_accounts in access exclusive mode');
+      // Acknowledged by the gateway thread, then running on the main thread once it has the event.
+      const received = new Promise<string>((resolve) =>
+        h.bot.client.on(Events.Raw, (p: { t?: string; d?: { id: string } }) => {
+          if (p.t === 'INTERACTION_CREATE' && p.d) resolve(p.d.id);
+        }),
+      );
       const running = stats();
       expect((await running.response)?.type).toBe(5);
+      expect(await received).toBe(running.record.id);
       stopped = h.bot.stop(10_000);
       const late = stats();
-      const answer = await late.response;
-      expect(answer).toMatchObject({ type: 4, data: { flags: 64 } });
-      expect(((answer?.data ?? {}) as { content?: string }).content).toMatch(/restarting/);
+      // The gateway thread acknowledges it as it comes (ephemeral); the draining bot answers it.
+      expect(await late.response).toMatchObject({ type: 5, data: { flags: 64 } });
+      expect((await answerOf(h, late)).content).toMatch(/restarting/);
       await blocker.query('commit');
       const a = await answerOf(h, running);
       expect(a.content).toMatch(/^\*\*You\*\*: \d+ open/);
