@@ -181,7 +181,7 @@ class GatewayThread extends WorkerBootstrapper {
       const code = Number(body?.code);
       return REFUSED.has(code) ? { refused: code } : null;
     } catch {
-      // Unreachable, or no answer in time: the main thread acknowledges (or is told it was).
+      // Unreachable, or no answer in time: left to the main thread's own deferReply.
       return null;
     }
   }

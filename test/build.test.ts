@@ -8,6 +8,7 @@ import { promisify } from 'node:util';
 import { afterAll, describe, expect, inject, it } from 'vitest';
 import { compiledDist } from './support/compiled-build.js';
 import { createTestDb } from './support/db.js';
+import { startFakeDiscord } from './support/fake-discord/index.js';
 import { childPort } from './support/ports.js';
 
 const run = promisify(execFile);
@@ -23,7 +24,7 @@ afterAll(() => {
 // What the Dockerfile's stages do, without a Docker daemon: the compiled build, production
 // dependencies only, the files read at run time, started as an unprivileged user.
 describe('the compiled production build', () => {
-  it('installs without dev dependencies and starts the api and the workers from dist/ as an unprivileged user', async () => {
+  it('installs without dev dependencies and starts the api, the workers and the bot from dist/ as an unprivileged user', async () => {
     dir = mkdtempSync(join(tmpdir(), 'gamemod-image-'));
     chmodSync(dir, 0o755);
     const app = join(dir, 'app');
@@ -55,6 +56,7 @@ describe('the compiled production build', () => {
     const start = async (
       roles: string,
       ready: (ports: { api: number; metrics: number }) => Promise<Response>,
+      env: Record<string, string> = {},
     ) => {
       const ports = { api: await childPort(), metrics: await childPort() };
       const started = performance.now();
@@ -75,6 +77,7 @@ describe('the compiled production build', () => {
           DATA_DIR: data,
           SECRET_KEY: Buffer.from(Array.from({ length: 32 }, (_, i) => i * 7 + 1)).toString('base64'),
           LOG_LEVEL: 'info',
+          ...env,
         },
       });
       const proc = { child, out: '', ports, ms: 0 };
@@ -111,8 +114,50 @@ describe('the compiled production build', () => {
         await sleep(100);
       expect(workers.out).toMatch(/"nice":0,[^\n]*outbox relay thread relaying/);
       expect(workers.out).toMatch(/"nice":5,[^\n]*job processors run below the outbox relay/);
-      const stat = readFileSync(`/proc/${workers.child.pid}/task/${workers.child.pid}/stat`, 'utf8');
-      expect(stat.slice(stat.lastIndexOf(')') + 2).split(' ')[16]).toBe('5');
+      const nice = (pid: number | undefined) => {
+        const stat = readFileSync(`/proc/${pid}/task/${pid}/stat`, 'utf8');
+        return stat.slice(stat.lastIndexOf(')') + 2).split(' ')[16];
+      };
+      expect(nice(workers.child.pid)).toBe('5');
+
+      // The bot: its gateway thread starts from the compiled dist/bot/gateway-thread.js and
+      // acknowledges a deferred command itself; the handlers' thread then runs below it.
+      const fake = await startFakeDiscord();
+      try {
+        const guild = fake.addGuild({ name: 'Compiled', channels: [{ name: 'support' }] });
+        const player = fake.addUser({ username: 'player' }).id;
+        fake.addMember(guild.id, player);
+        const bot = await start(
+          'bot',
+          ({ metrics }) =>
+            fetch(`http://127.0.0.1:${metrics}/metrics`, {
+              headers: { authorization: `Bearer ${metricsToken}` },
+            }),
+          { DISCORD_TOKEN: fake.botToken, DISCORD_API_URL: `${fake.url}/api` },
+        );
+        const stats = fake.sendInteraction({
+          kind: 'chatInput',
+          name: 'stats',
+          guildId: guild.id,
+          channelId: guild.channels['support'] ?? '',
+          userId: player,
+        });
+        expect(await stats.response, bot.out).toMatchObject({ type: 5, data: { flags: 64 } });
+        const callback = await fake.waitForRequest(
+          (r) =>
+            r.route === '/interactions/:interaction_id/:interaction_token/callback' &&
+            r.path.includes(stats.record.id),
+        );
+        expect(callback?.headers['user-agent'], bot.out).toContain('GameMod-gateway-thread');
+        await fake.waitForRequest(
+          { method: 'PATCH', path: `/webhooks/${fake.applicationId}/${stats.token}/messages/@original` },
+          15_000,
+        );
+        expect(bot.out).toMatch(/"nice":5,[^\n]*bot handlers run below the gateway thread/);
+        expect(nice(bot.child.pid)).toBe('5');
+      } finally {
+        await fake.close();
+      }
       console.log(
         `compiled build: ${size.stdout.split('\t')[0]} KiB installed; ready after start: ` +
           `api ${Math.round(api.ms)} ms (/health), workers ${Math.round(workers.ms)} ms (metrics listener)`,
