@@ -87,9 +87,13 @@ export interface GatewayThreadConfig {
   acks: AckTable;
 }
 
-/** Set on an INTERACTION_CREATE payload the gateway thread acknowledged, or was refused for. */
+/**
+ * Set on an INTERACTION_CREATE payload the gateway thread acknowledged (`at`), was refused for
+ * (`refused`: a replay), or sent without learning the outcome (`unsure`: no answer in time, or
+ * the connection dropped; Discord may have taken it).
+ */
 export const EARLY_ACK = 'gamemod_early_ack';
-export type EarlyAck = { at: number } | { refused: number };
+export type EarlyAck = { at: number } | { refused: number } | { unsure: true };
 
 /** How long a stop waits for the gateway thread's shards to close (Discord answers a close at once). */
 export const GATEWAY_CLOSE_WAIT_MS = 3_000;

@@ -29,7 +29,7 @@ import {
  * acknowledgement to the main thread, as if this thread had not tried.
  */
 
-/** After this, the main thread acknowledges instead (3 s is Discord's limit for the first answer). */
+/** After this the thread stops waiting (3 s is Discord's limit for the first answer to arrive). */
 const ACK_TIMEOUT_MS = 2_000;
 /** Discord refused the acknowledgement: already acknowledged (a replay), or too late. */
 const REFUSED = new Set([40060, 10062]);
@@ -181,8 +181,9 @@ class GatewayThread extends WorkerBootstrapper {
       const code = Number(body?.code);
       return REFUSED.has(code) ? { refused: code } : null;
     } catch {
-      // Unreachable, or no answer in time: left to the main thread's own deferReply.
-      return null;
+      // No answer: Discord may or may not have taken it. The main thread acknowledges again and
+      // takes "already acknowledged" as this one having landed.
+      return { unsure: true };
     }
   }
 }

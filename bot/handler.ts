@@ -119,6 +119,20 @@ export function userMessage(err: unknown, requestId: string, locale: Locale = 'e
   return say('error.generic');
 }
 
+/**
+ * The ephemeral deferral. After the gateway thread's attempt went unanswered, "already
+ * acknowledged" (40060) means that attempt landed: the interaction is deferred, not a replay.
+ */
+async function deferUnlessTaken(i: RepliableInteraction, early: EarlyAck | undefined): Promise<void> {
+  try {
+    await i.deferReply({ flags: MessageFlags.Ephemeral });
+  } catch (err) {
+    if (!(early && 'unsure' in early && err instanceof DiscordAPIError && err.code === 40060)) throw err;
+    i.deferred = true;
+    i.ephemeral = true;
+  }
+}
+
 /** Discord refused the gateway thread's acknowledgement (the code it answered with). */
 class AckRefused extends Error {
   constructor(readonly code: number) {
@@ -156,7 +170,7 @@ export async function runHandler<I extends RepliableInteraction>(
   if (ack === 'defer') {
     try {
       if (early && 'refused' in early) throw new AckRefused(early.refused);
-      if (!i.deferred) await i.deferReply({ flags: MessageFlags.Ephemeral });
+      if (!i.deferred) await deferUnlessTaken(i, early);
       ackSeconds.observe(
         { kind },
         ((early && 'at' in early ? early.at : Date.now()) - i.createdTimestamp) / 1000,

@@ -70,6 +70,18 @@ describe('the gateway thread', () => {
     ]);
   });
 
+  it('when the acknowledgement landed but its answer was lost, the main thread finds it taken and answers', async () => {
+    h.fake.loseAnswerNext({ method: 'POST', route: CALLBACK });
+    const a = await stats();
+    expect(a.content).toMatch(/^\*\*You\*\*: \d+ open/);
+    const callbacks = callbacksOf(a.handle.record.id);
+    expect(callbacks.map((r) => [fromThread(r), r.answerLost ?? false, r.status])).toEqual([
+      [true, true, 204],
+      [false, false, 400],
+    ]);
+    expect(a.handle.record.rejectedCallbacks).toEqual([expect.objectContaining({ code: 40060 })]);
+  });
+
   it('a replayed interaction is refused in the thread and not handled again', async () => {
     const a = await stats();
     const edits = () =>
