@@ -58,9 +58,10 @@ class LocalSessions extends WorkerContextFetchingStrategy {
 class GatewayThread extends WorkerBootstrapper {
   private config: GatewayThreadConfig | null = null;
   private readonly destroying = new Map<number, Promise<void>>();
-  private allAsked = () => {};
-  private readonly allDestroying = new Promise<void>((resolve) => {
-    this.allAsked = resolve;
+  private markAllAsked = () => {};
+  /** Every shard of the thread has been asked to close. */
+  private readonly allAsked = new Promise<void>((resolve) => {
+    this.markAllAsked = resolve;
   });
 
   /**
@@ -112,8 +113,8 @@ class GatewayThread extends WorkerBootstrapper {
     // The worker strategy ends the thread on the first "destroyed" it gets back, and destroys
     // every shard of the thread together: none is answered until all have closed. A close that
     // has not finished by then is cut when the thread ends; a stop waits no longer.
-    if (this.destroying.size === this.data.shardIds.length) this.allAsked();
-    await this.allDestroying;
+    if (this.destroying.size === this.data.shardIds.length) this.markAllAsked();
+    await this.allAsked;
     await Promise.race([
       Promise.all(this.destroying.values()),
       sleep(GATEWAY_CLOSE_WAIT_MS, undefined, { ref: false }),

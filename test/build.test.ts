@@ -109,7 +109,7 @@ describe('the compiled production build', () => {
         }),
       );
       // Run alone, the workers put their job processors (the main thread) below the relay's
-      // thread, unprivileged as they are here (workers/priority.ts).
+      // thread, unprivileged as they are here (lib/priority.ts).
       for (let i = 0; i < 50 && !workers.out.includes('job processors run below the outbox relay'); i++)
         await sleep(100);
       expect(workers.out).toMatch(/"nice":0,[^\n]*outbox relay thread relaying/);

@@ -84,7 +84,7 @@ const NAME = 'outbox-relay';
 /**
  * The spawner: a thread that only starts threads. A thread's scheduling priority is inherited from
  * the thread that creates it, and the workers' main thread lowers its own once the first relay
- * thread runs (workers/priority.ts), which it could not raise back without a privilege a
+ * thread runs (lib/priority.ts), which it could not raise back without a privilege a
  * container lacks: relay threads started again from there ran at the processors' priority. Made
  * before the main thread lowers its priority, the spawner keeps the relay's, and so does every
  * relay thread it starts. Each thread it starts talks to the main thread on its own port; the
@@ -220,8 +220,10 @@ export async function startRelayThread(opts: RelayThreadOptions): Promise<RelayT
     new Promise<Running>((resolve, reject) => {
       const { port1: port, port2 } = new MessageChannel();
       let started = false;
-      const ended: Array<() => void> = [];
-      let hasEnded = false;
+      let markExited = () => {};
+      const exited = new Promise<void>((resolve) => {
+        markExited = resolve;
+      });
       const thread = threads.start(
         { ...data, port: port2 },
         {
@@ -230,10 +232,9 @@ export async function startRelayThread(opts: RelayThreadOptions): Promise<RelayT
             if (!started) reject(err);
           },
           exit: (code) => {
-            hasEnded = true;
+            markExited();
             port.close();
             if (current === running) current = undefined;
-            for (const f of ended.splice(0)) f();
             if (!started)
               return reject(new Error(`the outbox relay thread exited with code ${code} before it relayed`));
             if (stopping) return;
@@ -245,9 +246,8 @@ export async function startRelayThread(opts: RelayThreadOptions): Promise<RelayT
       const running: Running = {
         nice: 0,
         port,
-        exited: () => (hasEnded ? Promise.resolve() : new Promise<void>((r) => ended.push(r))),
+        exited: () => exited,
         terminate() {
-          const exited = running.exited();
           thread.terminate();
           return exited;
         },

@@ -57,7 +57,7 @@ describe('the outbox relay thread', () => {
     const a = await open('Before the thread dies');
     await until(() => relayed([a]), 10_000);
 
-    // The workers then put their job processors (this thread) below the relay (workers/priority.ts).
+    // The workers then put their job processors (this thread) below the relay (lib/priority.ts).
     expect(first?.nice).toBe(0);
     setPriority(0, 5);
     expect(getPriority(0)).toBe(5);
