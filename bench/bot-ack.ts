@@ -1,6 +1,4 @@
-import { type ChildProcess, fork } from 'node:child_process';
 import { PerformanceObserver } from 'node:perf_hooks';
-import { fileURLToPath } from 'node:url';
 import { Events, type Interaction, MessageFlags } from 'discord.js';
 import pino from 'pino';
 import { EARLY_ACK } from '../bot/acks.js';
@@ -18,6 +16,7 @@ import { lowerMainThreadPriority } from '../lib/priority.js';
 import { createSecretBox } from '../lib/secret-box.js';
 import { randomSecretKey } from '../lib/secret-key.js';
 import { createTicketPages } from '../lib/ticket-links.js';
+import { startFakeDiscordProcess } from '../test/support/fake-discord/process-driver.js';
 import type { Benchmark } from './lib/benchmark.js';
 import { withCluster } from './lib/cluster.js';
 import { median, quantile } from './lib/load.js';
@@ -28,7 +27,6 @@ const TARGET = 1.5;
 const ROUNDS = 3;
 const ROUND_MS = 4_000;
 const WARMUP_MS = 1_500;
-const FAKE = fileURLToPath(new URL('./lib/bot-ack-fake.ts', import.meta.url));
 
 interface Stats {
   n: number;
@@ -44,30 +42,6 @@ function stats(xs: number[]): Stats {
 
 const fmt = (s: Stats) =>
   `n=${String(s.n).padStart(4)}  p50 ${s.p50.toFixed(0).padStart(4)} ms  p99 ${s.p99.toFixed(0).padStart(4)} ms  max ${s.max.toFixed(0).padStart(4)} ms`;
-
-type FromFake =
-  | { type: 'ready'; url: string; token: string; guildId: string; supportId: string; moderatorRoleId: string }
-  | {
-      type: 'done';
-      acks: (number | null)[];
-      answers: string[];
-      answerMs: number[];
-      sent: [id: string, at: number][];
-      cpuMs: number;
-    }
-  | { type: 'error'; message: string };
-
-function nextMessage(child: ChildProcess): Promise<FromFake> {
-  return new Promise((resolve, reject) => {
-    const onExit = (code: number | null) => reject(new Error(`the fake Discord process exited with ${code}`));
-    child.once('exit', onExit);
-    child.once('message', (m: FromFake) => {
-      child.off('exit', onExit);
-      if (m.type === 'error') reject(new Error(m.message));
-      else resolve(m);
-    });
-  });
-}
 
 /**
  * Interaction acknowledgement latency, measured by the fake Discord (in its own process) from
@@ -88,14 +62,10 @@ export const botAck: Benchmark = {
         statementTimeoutMs: 10_000,
         connectTimeoutMs: 5_000,
       });
-      const child = fork(FAKE, [], {
-        execArgv: ['--import', 'tsx'],
-        stdio: ['ignore', 'inherit', 'inherit', 'ipc'],
-      });
+      const fake = await startFakeDiscordProcess();
+      const { ready } = fake;
       let stopBot = async () => {};
       try {
-        const ready = await nextMessage(child);
-        if (ready.type !== 'ready') throw new Error('unexpected message from the fake');
         const owner = await createUser(pool, { displayName: 'owner' });
         const org = await createOrganization(
           pool,
@@ -155,22 +125,15 @@ export const botAck: Benchmark = {
           client.removeAllListeners(Events.InteractionCreate);
           for (const l of side === 'real' ? real : [baseline]) client.on(Events.InteractionCreate, l);
         };
-        const play = async (cmd: Record<string, unknown>) => {
-          child.send(cmd);
-          const m = await nextMessage(child);
-          if (m.type !== 'done') throw new Error('unexpected message from the fake');
-          return m;
-        };
-
         // One ticket whose thread the staff work in.
         use('real');
-        const opened = await play({
-          type: 'round',
+        const opened = await fake.play({
           rate: 1,
           ms: 1,
           waitForAnswers: true,
           userIds: 'players',
           sub: 'open',
+          subject: 'Bench',
         });
         const threadId = /<#(\d+)>/.exec(opened.answers[0] ?? '')?.[1];
         if (!threadId) throw new Error(`could not open the ticket: ${opened.answers[0]}`);
@@ -208,8 +171,7 @@ export const botAck: Benchmark = {
           gc.observe({ entryTypes: ['gc'] });
           const cpu0 = process.cpuUsage();
           const trips0 = trips;
-          const m = await play({
-            type: 'round',
+          const m = await fake.play({
             rate,
             ms,
             waitForAnswers: side === 'real',
@@ -279,8 +241,7 @@ export const botAck: Benchmark = {
         }
       } finally {
         await stopBot().catch(() => {});
-        child.send({ type: 'stop' });
-        await new Promise((r) => child.once('exit', r));
+        await fake.stop();
         await pool.end();
       }
     });

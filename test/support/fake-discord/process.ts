@@ -1,31 +1,19 @@
 import { setTimeout as sleep } from 'node:timers/promises';
 import { ChannelType } from 'discord.js';
-import {
-  apiPath,
-  type InteractionHandle,
-  type RequestRecord,
-  startFakeDiscord,
-} from '../../test/support/fake-discord/index.js';
+import { startFakeDiscord } from './index.js';
+import type { InteractionHandle } from './interactions.js';
+import { apiPath, type RequestRecord } from './log.js';
+import type { FromFakeProcess, ToFakeProcess } from './process-driver.js';
 
 /**
- * The fake Discord of bench/bot-ack.ts, in its own process so its work (and the request log it
- * keeps) does not share the bot's event loop, as Discord would not. It plays interactions at a
- * fixed rate when told to over IPC and reports each one's acknowledgement latency as measured
- * here: from dispatching INTERACTION_CREATE to receiving the callback; with the answers, each
- * one's latency to the edit of its deferred reply; and this process's CPU time for the round.
+ * A fake Discord in a process of its own (started by `startFakeDiscordProcess`), so that neither
+ * its work nor its clock shares the bot's event loop, as Discord would not: a bench can measure
+ * latency from outside the bot, and a test can stall the bot's main thread and still see what
+ * Discord saw. One guild with a support channel, a Moderator role, 200 staff (with it) and 200
+ * players. On each `round` it plays interactions at a fixed rate and reports each one's
+ * acknowledgement latency as measured here (dispatching INTERACTION_CREATE to receiving the
+ * callback), each answer's latency (to the edit of the deferred reply) and its own CPU time.
  */
-type Command =
-  | {
-      type: 'round';
-      rate: number;
-      ms: number;
-      waitForAnswers: boolean;
-      userIds: 'staff' | 'players';
-      threadId?: string;
-      sub: string;
-    }
-  | { type: 'stop' };
-
 const STAFF = 200;
 const PLAYERS = 200;
 
@@ -40,15 +28,16 @@ async function main(): Promise<void> {
     members: [...staff, ...players],
   });
   for (const id of staff) fake.addMember(guild.id, id, [guild.roles['Moderator'] ?? '']);
-  const send = (m: unknown) => process.send?.(m);
+  const send = (m: FromFakeProcess) => process.send?.(m);
   let next = 0;
-  process.on('message', (raw: Command) => {
+  process.on('message', (raw: ToFakeProcess) => {
     void (async () => {
       if (raw.type === 'stop') {
         await fake.close();
         process.exit(0);
       }
       const cmd = raw;
+      if (cmd.delayMs) await sleep(cmd.delayMs);
       const handles: InteractionHandle[] = [];
       const cpu0 = process.cpuUsage();
       const start = performance.now();
@@ -66,7 +55,7 @@ async function main(): Promise<void> {
             guildId: guild.id,
             channelId: cmd.threadId ?? guild.channels['support'] ?? '',
             userId: users[next % users.length] ?? '',
-            ...(cmd.sub === 'open' ? { options: [{ name: 'subject', value: `Bench ${next}` }] } : {}),
+            ...(cmd.subject ? { options: [{ name: 'subject', value: `${cmd.subject} ${next}` }] } : {}),
           }),
         );
       }
@@ -76,7 +65,8 @@ async function main(): Promise<void> {
       if (cmd.waitForAnswers) {
         // One pass over the request log every 100 ms (not one per interaction, which is quadratic).
         const paths = handles.map((h) => `/webhooks/${fake.applicationId}/${h.token}/messages/@original`);
-        const wanted = new Set(paths);
+        // Only a deferred reply is answered by an edit; one never acknowledged has no answer to wait for.
+        const wanted = new Set(paths.filter((_, k) => acks[k]?.type === 5));
         const got = new Map<string, RequestRecord>();
         const deadline = Date.now() + 120_000;
         while (got.size < wanted.size && Date.now() < deadline) {
@@ -88,9 +78,8 @@ async function main(): Promise<void> {
         }
         handles.forEach((h, k) => {
           const edit = got.get(paths[k] ?? '');
-          answers.push(
-            edit ? ((edit.body as { content?: string }).content ?? '') : '(no answer within 120 s)',
-          );
+          const none = wanted.has(paths[k] ?? '') ? '(no answer within 120 s)' : '(not deferred)';
+          answers.push(edit ? ((edit.body as { content?: string }).content ?? '') : none);
           if (edit) answerMs.push(edit.at - h.record.createdAt);
         });
       }
@@ -98,9 +87,9 @@ async function main(): Promise<void> {
       send({
         type: 'done',
         acks: acks.map((a) => (a ? a.ackMs : null)),
+        ackTypes: acks.map((a) => (a ? a.type : null)),
         answers,
         answerMs,
-        // When each was dispatched, so the bot can tell how long its frame took to reach it.
         sent: handles.map((h) => [h.id, h.record.createdAt]),
         cpuMs: (cpu.user + cpu.system) / 1000,
       });
@@ -111,8 +100,8 @@ async function main(): Promise<void> {
     url: fake.url,
     token: fake.botToken,
     guildId: guild.id,
-    supportId: guild.channels['support'],
-    moderatorRoleId: guild.roles['Moderator'],
+    supportId: guild.channels['support'] ?? '',
+    moderatorRoleId: guild.roles['Moderator'] ?? '',
   });
 }
 
