@@ -9,7 +9,18 @@ import { parseInput } from './validate.js';
 
 // Built once: a zod schema costs more to construct than to check a few ids against.
 const MESSAGE_IDS = z.array(id).max(500);
-const ATTACHMENT_IDS = z.array(id).max(100);
+// A batch of copy jobs' reads or marks (`workers/batcher.ts` flushes at 100 callers).
+const ID_LISTS = z.array(z.array(id).max(100)).max(100);
+const COPIES = z
+  .array(
+    z.object({
+      attachmentId: id,
+      storageKey: z.string().min(1).max(1024),
+      sizeBytes: z.number().int().min(0),
+      sha256: z.string().regex(/^[0-9a-f]{64}$/, 'a lowercase hex SHA-256'),
+    }),
+  )
+  .max(100);
 
 /** The largest attachment accepted, in bytes (25 MiB, Discord's own upload limit for most servers). */
 export const MAX_ATTACHMENT_BYTES = 25 * 1024 * 1024;
@@ -247,31 +258,67 @@ export async function attachmentsOfMessages(tx: Tx, messageIds: readonly string[
   return r.rows;
 }
 
-/** Of these attachments, those still only linked (no stored copy): what the copy job fetches. */
-export async function linkedOnly(tx: Tx, attachmentIds: readonly string[]): Promise<Attachment[]> {
-  const ids = parseInput(ATTACHMENT_IDS, attachmentIds);
-  const r = await tx.query<Attachment>(
-    `select ${COLUMNS} from attachments
-     where org_id = $1::uuid and id = any($2::uuid[]) and storage_key is null and external_url is not null
-     order by created_at, id`,
-    [tx.orgId, ids],
+/**
+ * For each list of attachment ids (concurrent copy jobs of one organization), those still only
+ * linked (no stored copy), oldest first: what each job fetches. One statement for all the lists;
+ * an id in two lists comes back in both.
+ */
+export async function linkedOnlyPerList(
+  tx: Tx,
+  lists: ReadonlyArray<readonly string[]>,
+): Promise<Attachment[][]> {
+  const parsed = parseInput(ID_LISTS, lists);
+  const ids: string[] = [];
+  const listOf: number[] = [];
+  parsed.forEach((list, i) => {
+    for (const a of new Set(list)) {
+      ids.push(a);
+      listOf.push(i);
+    }
+  });
+  const out: Attachment[][] = parsed.map(() => []);
+  if (!ids.length) return out;
+  const r = await tx.query<Attachment & { list: number }>(
+    `select k.list, ${COLUMNS}
+     from unnest($2::uuid[], $3::int[]) as k(attachment_id, list)
+     join attachments on org_id = $1::uuid and id = k.attachment_id
+     where storage_key is null and external_url is not null
+     order by k.list, created_at, id`,
+    [tx.orgId, ids, listOf],
   );
-  return r.rows;
+  for (const { list, ...a } of r.rows) out[list]?.push(a);
+  return out;
 }
 
 /**
- * Records the stored copy of a linked attachment, with its real size and digest. False when it
- * has one already (another worker got there first) or is gone.
+ * Records the stored copies of linked attachments, with their real size and digest, in one
+ * statement. Per copy, true when it was recorded; false when the row has a copy already (another
+ * worker got there first, or the same attachment came earlier in this batch) or is gone.
  */
-export async function markCopied(
+export async function markCopies(
   tx: Tx,
-  attachmentId: string,
-  copy: { storageKey: string; sizeBytes: number; sha256: string },
-): Promise<boolean> {
-  const r = await tx.query(
-    `update attachments set storage_key = $3::text, size_bytes = $4::bigint, sha256 = $5::text
-     where org_id = $1::uuid and id = $2::uuid and storage_key is null`,
-    [tx.orgId, parseInput(id, attachmentId), copy.storageKey, copy.sizeBytes, copy.sha256],
+  raw: ReadonlyArray<{ attachmentId: string; storageKey: string; sizeBytes: number; sha256: string }>,
+): Promise<boolean[]> {
+  const copies = parseInput(COPIES, raw);
+  // Each attachment once (the first copy of it wins; they are the same object), in id order, so
+  // two batches that share rows lock them in the same order.
+  const first = new Map<string, (typeof copies)[number]>();
+  for (const c of copies) if (!first.has(c.attachmentId)) first.set(c.attachmentId, c);
+  const unique = [...first.values()].sort((x, y) => (x.attachmentId < y.attachmentId ? -1 : 1));
+  if (!unique.length) return [];
+  const r = await tx.query<{ id: string }>(
+    `update attachments a set storage_key = c.storage_key, size_bytes = c.size_bytes, sha256 = c.sha256
+     from unnest($2::uuid[], $3::text[], $4::bigint[], $5::text[]) as c(id, storage_key, size_bytes, sha256)
+     where a.org_id = $1::uuid and a.id = c.id and a.storage_key is null
+     returning a.id`,
+    [
+      tx.orgId,
+      unique.map((c) => c.attachmentId),
+      unique.map((c) => c.storageKey),
+      unique.map((c) => c.sizeBytes),
+      unique.map((c) => c.sha256),
+    ],
   );
-  return (r.rowCount ?? 0) > 0;
+  const updated = new Set(r.rows.map((row) => row.id));
+  return copies.map((c) => first.get(c.attachmentId) === c && updated.has(c.attachmentId));
 }

@@ -1,11 +1,12 @@
 import http from 'node:http';
 import https from 'node:https';
-import { type Attachment, linkedOnly, MAX_ATTACHMENT_BYTES, markCopied } from '../db/attachments.js';
+import { type Attachment, linkedOnlyPerList, MAX_ATTACHMENT_BYTES, markCopies } from '../db/attachments.js';
 import { withTenant } from '../db/tenant.js';
 import { isAppError } from '../lib/errors.js';
 import { counter } from '../lib/metrics.js';
 import { guardedLookup } from '../lib/ssrf.js';
 import type { Storage } from '../lib/storage/index.js';
+import { batcher, perGroup } from './batcher.js';
 import type { WorkerDeps } from './deps.js';
 import type { JobData } from './jobs.js';
 
@@ -18,6 +19,10 @@ import type { JobData } from './jobs.js';
  * configured DISCORD_API_URL such as a proxy), through the outgoing-address guard. A copy is
  * stored under a key derived from the attachment id, so a job that runs twice writes the same
  * object and the row is updated once.
+ *
+ * Jobs running at once share their database work per organization (`batcher.ts`): their reads of
+ * the rows go in one transaction, and so do the marks of the files they copied, instead of two
+ * transactions per file. A failed batch fails the jobs in it, which BullMQ retries.
  */
 
 /** Discord's own file hosts; `discordFileHosts` adds the host of a non-default API URL. */
@@ -49,6 +54,45 @@ class Permanent extends Error {
   }
 }
 
+type Copy = { orgId: string; attachmentId: string; storageKey: string; sizeBytes: number; sha256: string };
+
+interface CopyBatchers {
+  read: (job: { orgId: string; attachmentIds: readonly string[] }) => Promise<Attachment[]>;
+  mark: (copy: Copy) => Promise<boolean>;
+}
+
+const batchers = new WeakMap<WorkerDeps, CopyBatchers>();
+
+function batchersFor(deps: WorkerDeps): CopyBatchers {
+  let b = batchers.get(deps);
+  if (!b) {
+    b = {
+      read: batcher((jobs: Array<{ orgId: string; attachmentIds: readonly string[] }>) =>
+        perGroup(
+          jobs,
+          (j) => j.orgId,
+          (orgId, js) =>
+            withTenant(deps.pool, orgId, (tx) =>
+              linkedOnlyPerList(
+                tx,
+                js.map((j) => j.attachmentIds),
+              ),
+            ),
+        ),
+      ),
+      mark: batcher((copies: Copy[]) =>
+        perGroup(
+          copies,
+          (c) => c.orgId,
+          (orgId, cs) => withTenant(deps.pool, orgId, (tx) => markCopies(tx, cs)),
+        ),
+      ),
+    };
+    batchers.set(deps, b);
+  }
+  return b;
+}
+
 export async function copyAttachments(
   deps: WorkerDeps,
   data: JobData<'attachment.copy'>,
@@ -56,11 +100,12 @@ export async function copyAttachments(
   const { storage } = deps;
   const out: Record<string, Outcome> = {};
   if (!storage) return out;
-  const pending = await withTenant(deps.pool, data.orgId, (tx) => linkedOnly(tx, data.attachmentIds));
+  const { read, mark } = batchersFor(deps);
+  const pending = await read({ orgId: data.orgId, attachmentIds: data.attachmentIds });
   for (const a of pending) {
     try {
       const stored = await fetchInto(deps, storage, data.orgId, a);
-      const marked = await withTenant(deps.pool, data.orgId, (tx) => markCopied(tx, a.id, stored));
+      const marked = await mark({ orgId: data.orgId, attachmentId: a.id, ...stored });
       out[a.id] = marked ? 'copied' : 'already';
     } catch (err) {
       if (!(err instanceof Permanent)) throw err;

@@ -7,9 +7,10 @@ import { MAX_ATTACHMENT_BYTES } from '../../db/attachments.js';
 import { SYSTEM } from '../../db/changes.js';
 import { recordDiscordMessage } from '../../db/discord-sync.js';
 import type { OutboxRow } from '../../db/outbox.js';
+import type { Pool } from '../../db/pool.js';
 import { withTenant } from '../../db/tenant.js';
 import { openTicket } from '../../db/tickets.js';
-import { LocalStorage } from '../../lib/storage/index.js';
+import { LocalStorage, type Storage } from '../../lib/storage/index.js';
 import { attachmentKey, copyAttachments, discordFileHosts } from '../../workers/attachments.js';
 import type { WorkerDeps } from '../../workers/deps.js';
 import { impliedJobs } from '../../workers/event-jobs.js';
@@ -47,6 +48,79 @@ afterAll(async () => {
 });
 
 const sha256 = (b: Buffer) => createHash('sha256').update(b).digest('hex');
+
+interface RecordedTx {
+  orgId: string | undefined;
+  statements: { text: string; values: unknown[] }[];
+}
+
+/**
+ * The test database's pool, recording each transaction taken from it (one per `connect`): the
+ * tenant its opening statement set and the statements sent in it.
+ */
+function recordingPool(pool: Pool): { pool: Pool; transactions: RecordedTx[] } {
+  const transactions: RecordedTx[] = [];
+  const connect = async () => {
+    const client = await pool.connect();
+    const tx: RecordedTx = { orgId: undefined, statements: [] };
+    transactions.push(tx);
+    const query = (q: string | { text: string; values?: unknown[] }, values?: unknown[]) => {
+      const text = typeof q === 'string' ? q : q.text;
+      const org = /set_config\('app\.org_id', '([^']+)'/.exec(text)?.[1];
+      if (org) tx.orgId = org;
+      else if (!/^(begin|commit|rollback)$/.test(text)) {
+        tx.statements.push({ text, values: (typeof q === 'string' ? values : q.values) ?? [] });
+      }
+      return typeof q === 'string' ? client.query(q, values) : client.query(q);
+    };
+    return new Proxy(client, {
+      get: (target, prop) => {
+        if (prop === 'query') return query;
+        const v = Reflect.get(target, prop, target) as unknown;
+        return typeof v === 'function' ? v.bind(target) : v;
+      },
+    });
+  };
+  return {
+    pool: new Proxy(pool, {
+      get: (target, prop) => (prop === 'connect' ? connect : Reflect.get(target, prop, target)),
+    }),
+    transactions,
+  };
+}
+
+const isRead = (t: RecordedTx) => t.statements.some((s) => /^\s*select\b/i.test(s.text));
+const isMark = (t: RecordedTx) => t.statements.some((s) => /^\s*update attachments\b/i.test(s.text));
+const uuidsIn = (v: unknown): string[] =>
+  JSON.stringify(v).match(/[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}/g) ?? [];
+
+/**
+ * The real storage, except that each put, once its object is written, waits until `count` puts
+ * have been written: the copies then finish together, as concurrent jobs' copies often do, and
+ * their marks are due at the same moment.
+ */
+function storageFinishingTogether(real: LocalStorage, count: number): Storage {
+  let written = 0;
+  let release = () => {};
+  const all = new Promise<void>((r) => {
+    release = r;
+  });
+  return {
+    driver: real.driver,
+    put: async (key, body, opts) => {
+      try {
+        return await real.put(key, body, opts);
+      } finally {
+        if (++written >= count) release();
+        await all;
+      }
+    },
+    get: (key) => real.get(key),
+    delete: (key) => real.delete(key),
+    exists: (key) => real.exists(key),
+    presignGet: (key) => real.presignGet(key),
+  };
+}
 
 /** A Discord message with these files in a new ticket: its attachments' rows and its outbox event. */
 async function discordMessage(
@@ -181,6 +255,115 @@ describe('copying Discord attachments into storage', () => {
     const theirs = (await b.rows())[0].id;
     expect(await copyAttachments(deps, { orgId: a.org.orgId, attachmentIds: [theirs] })).toEqual({});
     expect((await b.rows())[0].storage_key).toBeNull();
+  });
+
+  it("batches concurrent jobs of one organization: one read and one mark for all, each row marked once, a replay 'already'", async () => {
+    const files = Array.from({ length: 6 }, (_, i) => ({
+      filename: `f${i}.txt`,
+      data: randomBytes(2_000 + i),
+    }));
+    const m = await discordMessage(files);
+    const rows = await m.rows();
+    const rec = recordingPool(db.app);
+    const real = deps.storage as LocalStorage;
+    const jobDeps: WorkerDeps = {
+      ...deps,
+      pool: rec.pool,
+      storage: storageFinishingTogether(real, rows.length),
+    };
+    const results = await Promise.all(
+      rows.map((r) => copyAttachments(jobDeps, { orgId: m.org.orgId, attachmentIds: [r.id] })),
+    );
+    expect(results).toEqual(rows.map((r) => ({ [r.id]: 'copied' })));
+    const after = await m.rows();
+    for (const [i, row] of after.entries()) {
+      const data = files[i]?.data as Buffer;
+      expect(row).toMatchObject({
+        storage_key: attachmentKey(m.org.orgId, row.id),
+        size_bytes: data.length,
+        sha256: sha256(data),
+      });
+    }
+    // Six files, two transactions: the six jobs' reads in one, their six marks in another.
+    expect(rec.transactions.filter(isRead)).toHaveLength(1);
+    expect(rec.transactions.filter(isMark)).toHaveLength(1);
+    expect(rec.transactions.length).toBeLessThan(rows.length);
+
+    // The same jobs again, twice each at once (a replay racing a stalled run): every pair reads
+    // its files linked, copies them to the same object, and one of the two marks each row.
+    const again = await discordMessage(files.slice(0, 3));
+    const againRows = await again.rows();
+    const rec2 = recordingPool(db.app);
+    const racing: WorkerDeps = { ...deps, pool: rec2.pool, storage: storageFinishingTogether(real, 6) };
+    const twice = await Promise.all(
+      [...againRows, ...againRows].map((r) =>
+        copyAttachments(racing, { orgId: again.org.orgId, attachmentIds: [r.id] }),
+      ),
+    );
+    for (const r of againRows) {
+      const outcomes = twice.filter((o) => r.id in o).map((o) => o[r.id]);
+      expect(outcomes.sort()).toEqual(['already', 'copied']);
+    }
+    expect(rec2.transactions.filter(isMark)).toHaveLength(1);
+    expect((await again.rows()).every((r) => r.storage_key === attachmentKey(again.org.orgId, r.id))).toBe(
+      true,
+    );
+    // And once copied, a job that runs again fetches and marks nothing.
+    expect(await copyAttachments(deps, { orgId: m.org.orgId, attachmentIds: rows.map((r) => r.id) })).toEqual(
+      {},
+    );
+  });
+
+  it("never mixes two organizations' jobs in one transaction, and a failing batch fails only its own jobs", async () => {
+    const a = await discordMessage(['a0', 'a1', 'a2'].map((f) => ({ filename: f, data: Buffer.from(f) })));
+    const b = await discordMessage(['b0', 'b1', 'b2'].map((f) => ({ filename: f, data: Buffer.from(f) })));
+    const [aRows, bRows] = [await a.rows(), await b.rows()];
+    const rec = recordingPool(db.app);
+    const jobDeps: WorkerDeps = {
+      ...deps,
+      pool: rec.pool,
+      storage: storageFinishingTogether(deps.storage as LocalStorage, 6),
+    };
+    const jobs = [
+      ...aRows.map((r) => ({ orgId: a.org.orgId, attachmentIds: [r.id] })),
+      ...bRows.map((r) => ({ orgId: b.org.orgId, attachmentIds: [r.id] })),
+      // B naming A's file, in the same moment as A's own job for it: B's tenant finds nothing.
+      { orgId: b.org.orgId, attachmentIds: [aRows[0].id] },
+    ];
+    // A job whose batch cannot even open its transaction, in the same moment as the others.
+    const broken = copyAttachments(jobDeps, { orgId: 'not-an-org', attachmentIds: [aRows[1].id] }).catch(
+      (err: unknown) => err,
+    );
+    const results = await Promise.all(jobs.map((j) => copyAttachments(jobDeps, j)));
+    expect(await broken).toMatchObject({ code: 'not_found', message: 'organization not found' });
+    expect(results).toEqual([...aRows, ...bRows].map((r) => ({ [r.id]: 'copied' })).concat([{}]));
+    for (const [m, rs] of [
+      [a, await a.rows()],
+      [b, await b.rows()],
+    ] as const) {
+      expect(rs.map((r) => r.storage_key)).toEqual(rs.map((r) => attachmentKey(m.org.orgId, r.id)));
+    }
+
+    const own = new Map([
+      [a.org.orgId, new Set(aRows.map((r) => r.id))],
+      [b.org.orgId, new Set(bRows.map((r) => r.id))],
+    ]);
+    const asked = new Map<string, Set<string>>();
+    for (const j of jobs) asked.set(j.orgId, new Set([...(asked.get(j.orgId) ?? []), ...j.attachmentIds]));
+    for (const t of rec.transactions) {
+      const org = t.orgId as string;
+      expect(own.has(org)).toBe(true);
+      // A read names only what that organization's jobs asked for; a mark only its own rows.
+      const allowed = isMark(t) ? (own.get(org) as Set<string>) : (asked.get(org) as Set<string>);
+      for (const u of uuidsIn(t.statements.map((s) => s.values))) {
+        if (u !== org) expect(allowed.has(u)).toBe(true);
+      }
+    }
+    // One read and one mark per organization, where each job used to take one of each.
+    for (const org of own.keys()) {
+      expect(rec.transactions.filter((t) => t.orgId === org && isRead(t))).toHaveLength(1);
+      expect(rec.transactions.filter((t) => t.orgId === org && isMark(t))).toHaveLength(1);
+    }
   });
 
   it('keeps a type Discord gave only when it is a plain media type (it becomes a download header)', async () => {
