@@ -290,15 +290,19 @@ export async function linkedOnlyPerList(
   return out;
 }
 
+/** What marking a stored copy did: recorded it, found one recorded already, or found no row. */
+export type CopyMark = 'copied' | 'already' | 'gone';
+
 /**
  * Records the stored copies of linked attachments, with their real size and digest, in one
- * statement. Per copy, true when it was recorded; false when the row has a copy already (another
- * worker got there first, or the same attachment came earlier in this batch) or is gone.
+ * statement. Per copy: `copied` when it was recorded; `already` when the row has a copy (another
+ * worker got there first, or the same attachment came earlier in this batch); `gone` when the row
+ * no longer exists (erased or purged while the file was fetched: the caller deletes its copy).
  */
 export async function markCopies(
   tx: Tx,
   raw: ReadonlyArray<{ attachmentId: string; storageKey: string; sizeBytes: number; sha256: string }>,
-): Promise<boolean[]> {
+): Promise<CopyMark[]> {
   const copies = parseInput(COPIES, raw);
   // Each attachment once (the first copy of it wins; they are the same object), in id order, so
   // two batches that share rows lock them in the same order.
@@ -306,11 +310,18 @@ export async function markCopies(
   for (const c of copies) if (!first.has(c.attachmentId)) first.set(c.attachmentId, c);
   const unique = [...first.values()].sort((x, y) => (x.attachmentId < y.attachmentId ? -1 : 1));
   if (!unique.length) return [];
-  const r = await tx.query<{ id: string }>(
-    `update attachments a set storage_key = c.storage_key, size_bytes = c.size_bytes, sha256 = c.sha256
-     from unnest($2::uuid[], $3::text[], $4::bigint[], $5::text[]) as c(id, storage_key, size_bytes, sha256)
-     where a.org_id = $1::uuid and a.id = c.id and a.storage_key is null
-     returning a.id`,
+  // The outer select reads the rows as they were before the update: present means not deleted.
+  const r = await tx.query<{ id: string; marked: boolean; present: boolean }>(
+    `with c as (
+       select * from unnest($2::uuid[], $3::text[], $4::bigint[], $5::text[]) as c(id, storage_key, size_bytes, sha256)
+     ), marked as (
+       update attachments a set storage_key = c.storage_key, size_bytes = c.size_bytes, sha256 = c.sha256
+         from c where a.org_id = $1::uuid and a.id = c.id and a.storage_key is null
+       returning a.id
+     )
+     select c.id, c.id in (select id from marked) as marked,
+            exists (select 1 from attachments a where a.org_id = $1::uuid and a.id = c.id) as present
+       from c`,
     [
       tx.orgId,
       unique.map((c) => c.attachmentId),
@@ -319,6 +330,14 @@ export async function markCopies(
       unique.map((c) => c.sha256),
     ],
   );
-  const updated = new Set(r.rows.map((row) => row.id));
-  return copies.map((c) => first.get(c.attachmentId) === c && updated.has(c.attachmentId));
+  const outcome = new Map(
+    r.rows.map((row): [string, CopyMark] => [
+      row.id,
+      row.marked ? 'copied' : row.present ? 'already' : 'gone',
+    ]),
+  );
+  return copies.map((c) => {
+    const o = outcome.get(c.attachmentId) ?? 'gone';
+    return o === 'copied' && first.get(c.attachmentId) !== c ? 'already' : o;
+  });
 }

@@ -1,6 +1,12 @@
 import http from 'node:http';
 import https from 'node:https';
-import { type Attachment, linkedOnlyPerList, MAX_ATTACHMENT_BYTES, markCopies } from '../db/attachments.js';
+import {
+  type Attachment,
+  type CopyMark,
+  linkedOnlyPerList,
+  MAX_ATTACHMENT_BYTES,
+  markCopies,
+} from '../db/attachments.js';
 import { withTenant } from '../db/tenant.js';
 import { isAppError } from '../lib/errors.js';
 import { counter } from '../lib/metrics.js';
@@ -58,7 +64,7 @@ type Copy = { orgId: string; attachmentId: string; storageKey: string; sizeBytes
 
 interface CopyBatchers {
   read: (job: { orgId: string; attachmentIds: readonly string[] }) => Promise<Attachment[]>;
-  mark: (copy: Copy) => Promise<boolean>;
+  mark: (copy: Copy) => Promise<CopyMark>;
 }
 
 const batchers = new WeakMap<WorkerDeps, CopyBatchers>();
@@ -106,7 +112,9 @@ export async function copyAttachments(
     try {
       const stored = await fetchInto(deps, storage, data.orgId, a);
       const marked = await mark({ orgId: data.orgId, attachmentId: a.id, ...stored });
-      out[a.id] = marked ? 'copied' : 'already';
+      // Its row was erased or purged while the file came: the copy would outlive it.
+      if (marked === 'gone') await storage.delete(stored.storageKey);
+      out[a.id] = marked;
     } catch (err) {
       if (!(err instanceof Permanent)) throw err;
       out[a.id] = err.outcome;

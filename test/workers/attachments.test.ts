@@ -90,7 +90,7 @@ function recordingPool(pool: Pool): { pool: Pool; transactions: RecordedTx[] } {
 }
 
 const isRead = (t: RecordedTx) => t.statements.some((s) => /^\s*select\b/i.test(s.text));
-const isMark = (t: RecordedTx) => t.statements.some((s) => /^\s*update attachments\b/i.test(s.text));
+const isMark = (t: RecordedTx) => t.statements.some((s) => /\bupdate attachments\b/i.test(s.text));
 const uuidsIn = (v: unknown): string[] =>
   JSON.stringify(v).match(/[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}/g) ?? [];
 
@@ -247,6 +247,31 @@ describe('copying Discord attachments into storage', () => {
     ).toEqual(['too_large']);
     expect((await big.rows())[0].storage_key).toBeNull();
     expect(await (deps.storage as LocalStorage).exists(attachmentKey(big.org.orgId, bigRow.id))).toBe(false);
+  });
+
+  it('leaves no copy of a file whose row was deleted while it downloaded (a retention purge)', async () => {
+    const m = await discordMessage([{ filename: 'purged.txt', data: Buffer.from('purged') }]);
+    const [row] = await m.rows();
+    const real = deps.storage as LocalStorage;
+    const purging: Storage = {
+      ...real,
+      driver: real.driver,
+      put: async (key, body, opts) => {
+        const stored = await real.put(key, body, opts);
+        await db.admin.query('delete from attachments where id = $1', [row.id]);
+        return stored;
+      },
+      get: (key) => real.get(key),
+      delete: (key) => real.delete(key),
+      exists: (key) => real.exists(key),
+      presignGet: (key) => real.presignGet(key),
+    };
+    const out = await copyAttachments(
+      { ...deps, storage: purging },
+      { orgId: m.org.orgId, attachmentIds: [row.id] },
+    );
+    expect(out).toEqual({ [row.id]: 'gone' });
+    expect(await real.exists(attachmentKey(m.org.orgId, row.id))).toBe(false);
   });
 
   it("reads only its own organization's attachments", async () => {
