@@ -1,17 +1,17 @@
-import { type ChildProcess, execFile, spawn } from 'node:child_process';
+import { type ChildProcess, spawn } from 'node:child_process';
 import { once } from 'node:events';
-import { cpSync, existsSync, mkdtempSync, rmSync, symlinkSync, writeFileSync } from 'node:fs';
+import { mkdtempSync, rmSync } from 'node:fs';
 import { cpus, loadavg, tmpdir } from 'node:os';
-import { join, resolve } from 'node:path';
+import { join } from 'node:path';
 import { performance } from 'node:perf_hooks';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { pathToFileURL } from 'node:url';
-import { promisify } from 'node:util';
 import { startRedis } from '../lib/local-stack/index.js';
 import { freePort } from '../lib/local-stack/ports.js';
 import { randomSecretKey } from '../lib/secret-key.js';
 import { type FakeDiscord, startFakeDiscord } from '../test/support/fake-discord/index.js';
 import type { Benchmark } from './lib/benchmark.js';
+import { compiledBuild } from './lib/build.js';
 import { withCluster } from './lib/cluster.js';
 
 /**
@@ -34,8 +34,6 @@ import { withCluster } from './lib/cluster.js';
  *
  *   npx tsx bench/startup.ts [rounds=10]
  */
-const ROOT = resolve(import.meta.dirname, '..');
-const run = promisify(execFile);
 
 type Kind = 'node -e' | 'config only' | 'api' | 'workers' | 'bot' | 'all-in-one';
 const KINDS: readonly Kind[] = ['node -e', 'config only', 'api', 'workers', 'bot', 'all-in-one'];
@@ -46,41 +44,6 @@ const ROLES: Partial<Record<Kind, string>> = {
   'all-in-one': 'api,bot,workers',
 };
 const READY_MS = 60_000;
-
-/**
- * The compiled build in a folder of its own, beside what it reads at run time (package.json,
- * db/migrations, panel/) as the image lays it out, with this checkout's node_modules linked in.
- * `npm run build` with another output folder, so the working tree's dist/ is left alone.
- */
-async function build(log: (m: string) => void): Promise<string> {
-  const dir = mkdtempSync(join(tmpdir(), 'gamemod-bench-startup-'));
-  const started = performance.now();
-  try {
-    await run('npm', ['run', 'build', '--', '--outDir', join(dir, 'dist')], {
-      cwd: ROOT,
-      maxBuffer: 64 * 1024 * 1024,
-    });
-  } catch (err) {
-    // tsc still emits when a file fails to type-check; a build with no entry point is the failure.
-    if (!existsSync(join(dir, 'dist', 'main.js'))) {
-      rmSync(dir, { recursive: true, force: true });
-      throw err;
-    }
-    const out = String((err as { stdout?: unknown }).stdout ?? '').trim();
-    log(`the build reported type errors (emitted anyway):\n${out.split('\n').slice(0, 10).join('\n')}`);
-  }
-  cpSync(join(ROOT, 'package.json'), join(dir, 'package.json'));
-  cpSync(join(ROOT, 'db', 'migrations'), join(dir, 'db', 'migrations'), { recursive: true });
-  symlinkSync(join(ROOT, 'panel'), join(dir, 'panel'));
-  symlinkSync(join(ROOT, 'node_modules'), join(dir, 'node_modules'));
-  // The second baseline: the entry point's first step (lib/config.ts parsing the environment).
-  writeFileSync(
-    join(dir, 'config-only.mjs'),
-    "const { loadConfig } = await import('./dist/lib/config.js');\nloadConfig(process.env);\n",
-  );
-  log(`built with \`npm run build\` in ${((performance.now() - started) / 1000).toFixed(1)} s`);
-  return dir;
-}
 
 interface Sample {
   readyMs: number;
@@ -176,7 +139,7 @@ export async function runStartup(rounds: number, log: (m: string) => void): Prom
       .map((l) => l.toFixed(1))
       .join(' ')}`,
   );
-  const dir = await build(log);
+  const dir = await compiledBuild(log);
   let fake: FakeDiscord | undefined;
   try {
     await withCluster(log, async (pg) => {

@@ -88,6 +88,20 @@ export interface GatewayThreadConfig {
 }
 
 /**
+ * Asked of the gateway thread over the port its config came on: the V8 heap its isolate uses,
+ * which the process's heap figures (the main isolate's) leave out. `gc` collects first where the
+ * process runs with `--expose-gc` (a measurement), and is ignored otherwise.
+ */
+export interface ThreadHeapRequest {
+  heap: number;
+  gc: boolean;
+}
+export interface ThreadHeapReply {
+  heap: number;
+  usedBytes: number;
+}
+
+/**
  * Set on an INTERACTION_CREATE payload the gateway thread acknowledged (`at`), was refused for
  * (`refused`: a replay), or sent without learning the outcome (`unsure`: no answer in time, or
  * the connection dropped; Discord may have taken it).

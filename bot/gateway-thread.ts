@@ -1,4 +1,5 @@
 import { setTimeout as sleep } from 'node:timers/promises';
+import { getHeapStatistics } from 'node:v8';
 import { MessageChannel, parentPort } from 'node:worker_threads';
 import {
   type SessionInfo,
@@ -16,6 +17,8 @@ import {
   type GatewayThreadConfig,
   type RawInteraction,
   rawAck,
+  type ThreadHeapReply,
+  type ThreadHeapRequest,
 } from './acks.js';
 
 /**
@@ -77,13 +80,15 @@ class GatewayThread extends WorkerBootstrapper {
     }
     this.setupThreadEvents();
     parentPort?.postMessage({ op: WorkerReceivePayloadOp.WorkerReady });
-    // Asked for once the main thread listens: its first message (connect) comes after that.
+    // Asked for once the main thread listens: its first message (connect) comes after that. The
+    // port stays open (without holding the thread up) for the main thread's questions.
     parentPort?.once('message', () => {
       const { port1, port2 } = new MessageChannel();
-      port1.once('message', (config: GatewayThreadConfig) => {
-        this.config = config;
-        port1.close();
+      port1.on('message', (m: GatewayThreadConfig | ThreadHeapRequest) => {
+        if ('heap' in m) port1.postMessage(heapUsed(m));
+        else this.config = m;
       });
+      port1.unref();
       parentPort?.postMessage({ gatewayThread: 'config', port: port2 }, [port2]);
     });
   }
@@ -190,6 +195,15 @@ class GatewayThread extends WorkerBootstrapper {
 }
 
 void new GatewayThread().start();
+
+function heapUsed(req: ThreadHeapRequest): ThreadHeapReply {
+  const gc = (globalThis as { gc?: () => void }).gc;
+  if (req.gc && gc) {
+    gc();
+    gc();
+  }
+  return { heap: req.heap, usedBytes: getHeapStatistics().used_heap_size };
+}
 
 function interactionIn(payload: { data: { t: string | null; d: unknown } }): Record<string, unknown> | null {
   return payload.data.t === 'INTERACTION_CREATE' ? (payload.data.d as Record<string, unknown>) : null;

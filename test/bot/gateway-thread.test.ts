@@ -1,6 +1,7 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { rawAck } from '../../bot/acks.js';
 import { ackTable } from '../../bot/registry.js';
+import { registry } from '../../lib/metrics.js';
 import type { RequestRecord } from '../support/fake-discord/log.js';
 import { type Harness, interact, startHarness } from './harness.js';
 
@@ -95,6 +96,13 @@ describe('the gateway thread', () => {
     // The next interaction is answered: the refused one was passed on and dropped, not stuck.
     expect((await stats()).content).toMatch(/^\*\*You\*\*/);
     expect(edits()).toBe(answered);
+  });
+
+  it("tells its heap, which the process's heap figures leave out, to the bot's metrics", async () => {
+    const text = await registry.getSingleMetricAsString('gamemod_bot_gateway_thread_heap_bytes');
+    const bytes = Number(/^gamemod_bot_gateway_thread_heap_bytes (\d+)$/m.exec(text)?.[1]);
+    // A thread with the shards' WebSocket and inflate loaded holds megabytes, not nothing.
+    expect(bytes).toBeGreaterThan(1024 * 1024);
   });
 
   it('reads acks from raw payloads as the handlers declare them', () => {
