@@ -107,7 +107,9 @@ export interface ThreadHeapReply {
  * the connection dropped; Discord may have taken it).
  */
 export const EARLY_ACK = 'gamemod_early_ack';
-export type EarlyAck = { at: number } | { refused: number } | { unsure: true };
+export type EarlyAck =
+  /** `sent`: when the request left (ms since the epoch, below the millisecond), for measurements. */
+  { at: number; sent: number } | { refused: number } | { unsure: true };
 
 /** How long a stop waits for the gateway thread's shards to close (Discord answers a close at once). */
 export const GATEWAY_CLOSE_WAIT_MS = 3_000;

@@ -188,6 +188,7 @@ class GatewayThread extends WorkerBootstrapper {
 
   private async acknowledge(d: Record<string, unknown>): Promise<EarlyAck | null> {
     const c = this.config as GatewayThreadConfig;
+    const sent = performance.timeOrigin + performance.now();
     try {
       const res = await request(
         `${c.apiBase}/interactions/${String(d['id'])}/${String(d['token'])}/callback`,
@@ -200,7 +201,7 @@ class GatewayThread extends WorkerBootstrapper {
       );
       if (res.statusCode >= 200 && res.statusCode < 300) {
         await res.body.dump();
-        return { at: Date.now() };
+        return { at: Date.now(), sent };
       }
       const body = (await res.body.json().catch(() => null)) as { code?: unknown } | null;
       const code = Number(body?.code);

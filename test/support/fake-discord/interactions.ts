@@ -63,6 +63,8 @@ export interface InteractionRecord {
   userId: string;
   payload: Json;
   createdAt: number;
+  /** `performance.now()` when INTERACTION_CREATE was dispatched: latencies finer than a millisecond. */
+  sentAt: number;
   callback: InteractionCallbackRecord | null;
   /** Callbacks refused (second acks, late acks), for assertions. */
   rejectedCallbacks: { status: number; code: number; at: number }[];
@@ -292,6 +294,7 @@ export class Interactions {
       userId: input.userId,
       payload,
       createdAt: Date.now(),
+      sentAt: 0,
       callback: null,
       rejectedCallbacks: [],
       originalMessageId: null,
@@ -314,17 +317,35 @@ export class Interactions {
         resolve(cb);
       });
     });
+    record.sentAt = performance.now();
     this.fake.gateway.dispatch(guildId, 'INTERACTION_CREATE', payload);
     return { id, token, payload, record, response };
   }
 
   /** Records the first callback and resolves the handle's promise. */
   acknowledge(record: InteractionRecord, type: number, data: unknown): InteractionCallbackRecord {
-    const at = Date.now();
-    const cb: InteractionCallbackRecord = { type, data, at, ackMs: at - record.createdAt };
+    const cb: InteractionCallbackRecord = {
+      type,
+      data,
+      at: Date.now(),
+      ackMs: performance.now() - record.sentAt,
+    };
     record.callback = cb;
     this.settlers.get(record.id)?.(cb);
     return cb;
+  }
+
+  /**
+   * Forgets a settled interaction and its ephemeral original response (a load test's history,
+   * which Discord would not keep in the way of the next ones).
+   */
+  forget(id: string): void {
+    const record = this.records.get(id);
+    if (!record || this.settlers.has(id)) return;
+    this.records.delete(id);
+    this.tokens.delete(record.token);
+    if (record.originalMessageId)
+      this.fake.state.messages.get(record.channelId)?.delete(record.originalMessageId);
   }
 
   close(): void {

@@ -31,9 +31,11 @@ export type FromFakeProcess =
       ackTypes: (number | null)[];
       answers: string[];
       answerMs: number[];
-      /** When each was dispatched (the fake's `Date.now()`). */
+      /** When each was dispatched (ms since the epoch, below the millisecond). */
       sent: [id: string, at: number][];
       cpuMs: number;
+      /** The fake's own event-loop delay over the round (a busy fake times callbacks late). */
+      loopDelayMs: { p99: number; max: number };
     }
   | { type: 'error'; message: string };
 

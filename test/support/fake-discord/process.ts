@@ -1,3 +1,4 @@
+import { monitorEventLoopDelay } from 'node:perf_hooks';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { ChannelType } from 'discord.js';
 import { startFakeDiscord } from './index.js';
@@ -39,6 +40,10 @@ async function main(): Promise<void> {
       const cmd = raw;
       if (cmd.delayMs) await sleep(cmd.delayMs);
       const handles: InteractionHandle[] = [];
+      // How long this process's own loop kept its work waiting (a callback that arrived while the
+      // fake was busy is timed late): the fake's share of a slow acknowledgement.
+      const lag = monitorEventLoopDelay({ resolution: 1 });
+      lag.enable();
       const cpu0 = process.cpuUsage();
       const start = performance.now();
       const total = Math.max(1, Math.round((cmd.rate * cmd.ms) / 1000));
@@ -69,8 +74,13 @@ async function main(): Promise<void> {
         const wanted = new Set(paths.filter((_, k) => acks[k]?.type === 5));
         const got = new Map<string, RequestRecord>();
         const deadline = Date.now() + 120_000;
+        // Each pass reads only the requests logged since the last (the log holds every request).
+        let scanned = 0;
         while (got.size < wanted.size && Date.now() < deadline) {
-          for (const r of fake.requests({ method: 'PATCH' })) {
+          const log = fake.log.requests;
+          for (; scanned < log.length; scanned++) {
+            const r = log[scanned] as RequestRecord;
+            if (r.method !== 'PATCH') continue;
             const path = apiPath(r, true);
             if (wanted.has(path) && !got.has(path)) got.set(path, r);
           }
@@ -84,15 +94,23 @@ async function main(): Promise<void> {
         });
       }
       const cpu = process.cpuUsage(cpu0);
+      lag.disable();
       send({
         type: 'done',
         acks: acks.map((a) => (a ? a.ackMs : null)),
         ackTypes: acks.map((a) => (a ? a.type : null)),
         answers,
         answerMs,
-        sent: handles.map((h) => [h.id, h.record.createdAt]),
+        sent: handles.map((h) => [h.id, performance.timeOrigin + h.record.sentAt]),
         cpuMs: (cpu.user + cpu.system) / 1000,
+        loopDelayMs: { p99: lag.percentile(99) / 1e6, max: lag.max / 1e6 },
       });
+      // What the round left behind (its interactions, their answers, every request and frame
+      // logged) is dropped, so the fake's heap, and its collector's pauses, do not grow from
+      // round to round and time later rounds' callbacks late.
+      for (const h of handles) fake.interactions.forget(h.id);
+      fake.log.requests.length = 0;
+      fake.log.frames.length = 0;
     })().catch((err: unknown) => send({ type: 'error', message: String(err) }));
   });
   send({
