@@ -148,20 +148,23 @@ describe('starting many shards', () => {
   it('keeps waiting while another process holds the identify bucket, then starts', async () => {
     const fake = await fakeWith(1, 2);
     const prefix = `gm:test:${randomBytes(4).toString('hex')}`;
-    // Another process starting its shards: the bucket changes hands every window, for 2.5 s.
+    // Another process starting its shards: the bucket changes hands every window, for 3.5 s,
+    // more than twice the stall time. After its last turn the key lives on for 700 ms, and the
+    // identify and READY go through the gateway thread: the stall time leaves room for both on a
+    // loaded machine (at 1 s, 300 ms were left, and a CI run timed out there).
     const key = `${prefix}:identify:0`;
     let turns = 0;
     await redis.set(key, `other:${turns}`, 'PX', WINDOW_MS + 300);
     const other = setInterval(() => {
       turns++;
-      if (turns * WINDOW_MS < 2_500) void redis.set(key, `other:${turns}`, 'PX', WINDOW_MS + 300);
+      if (turns * WINDOW_MS < 3_500) void redis.set(key, `other:${turns}`, 'PX', WINDOW_MS + 300);
     }, WINDOW_MS);
     try {
       const { bot: b } = bot(fake, 2, { withRedis: prefix, shards: [1] });
       const t0 = Date.now();
-      await b.start(fake.botToken, { stallMs: 1_000 });
-      // It waited its turn (longer than the stall time) and only then identified.
-      expect(Date.now() - t0).toBeGreaterThan(2_000);
+      await b.start(fake.botToken, { stallMs: 1_600 });
+      // It waited its turn (far longer than the stall time) and only then identified.
+      expect(Date.now() - t0).toBeGreaterThan(3_000);
       expect(fake.sessionStarts.map((s) => s.shardId)).toEqual([1]);
     } finally {
       clearInterval(other);
