@@ -71,9 +71,16 @@ export function Inbox({ org, me, search }) {
   const movingFocus = useRef(false);
   shown.current = tickets.length;
 
+  /** Counts the list's loads from the top, so an answer that a later one overtook is dropped. */
+  const asked = useRef(0);
+
   const load = useCallback(
     /** @param {{ after?: string, refresh?: boolean }} [opts] */
     async (opts = {}) => {
+      // Answers come back in any order: the list for filters chosen a moment ago must not land
+      // over the one for the filters on screen, nor a page for them be appended to it.
+      const turn = opts.after ? asked.current : ++asked.current;
+      const current = () => turn === asked.current;
       setError('');
       if (!opts.refresh) setLoading(true);
       try {
@@ -83,6 +90,7 @@ export function Inbox({ org, me, search }) {
         // An early request that failed is asked again, now that the session is known good.
         /** @type {{ tickets: TicketItem[], next: string | null }} */
         const page = await (early ? early.catch(() => api('GET', url)) : api('GET', url));
+        if (!current()) return;
         if (opts.refresh) {
           // Tickets that were not on screen before arrived live: mark them until opened.
           const arrived = page.tickets.filter((t) => !known.current.has(t.id)).map((t) => t.id);
@@ -101,9 +109,9 @@ export function Inbox({ org, me, search }) {
           setNext(page.next);
         }
       } catch (err) {
-        setError(describeError(err));
+        if (current()) setError(describeError(err));
       } finally {
-        setLoading(false);
+        if (current()) setLoading(false);
       }
     },
     // `f` is rebuilt on every render; `key` (its JSON) is what changes when the filters do.

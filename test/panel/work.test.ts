@@ -338,6 +338,43 @@ describe('inbox work', () => {
     expect(page.url()).not.toContain('team=');
   });
 
+  it('shows the latest filters when an answer for earlier ones comes back last', async () => {
+    const tag = `late-${RUN}`;
+    const game = await row('select id, name from games where org_id = $1 order by name limit 1', [orgId]);
+    const inGame = await open(`Work ${RUN} late in game`, { gameId: game.id, tags: [tag] });
+    const other = await open(`Work ${RUN} late elsewhere`, { tags: [tag] });
+    await page.goto(`/o/${orgId}?tag=${tag}&priority=urgent`);
+    await page.locator('p.list-status', { hasText: /^\s*0 tickets/ }).waitFor();
+    // The list without the priority filter is held back until after the one for the game.
+    const unfiltered = (url: URL) =>
+      url.pathname.endsWith('/tickets') &&
+      url.searchParams.get('tag') === tag &&
+      !url.search.includes('priority=') &&
+      !url.search.includes('game=');
+    let held = false;
+    await page.route(unfiltered, async (route) => {
+      held = true;
+      await new Promise((r) => setTimeout(r, 1200));
+      await route.continue();
+    });
+    try {
+      const late = page.waitForResponse((res) => unfiltered(new URL(res.url())));
+      await page.locator('#filter-priority').selectOption('');
+      await page.locator('#filter-game').selectOption({ label: game.name });
+      await page.waitForURL(new RegExp(`game=${game.id}`));
+      await rowOf(inGame.number).waitFor();
+      await late;
+      expect(held).toBe(true);
+      // Two frames for the late answer to render, were it rendered.
+      await page.evaluate(() => new Promise((r) => requestAnimationFrame(() => requestAnimationFrame(r))));
+      expect(await rowOf(other.number).count()).toBe(0);
+      await rowOf(inGame.number).waitFor();
+      await page.locator('p.list-status', { hasText: /^\s*1 ticket ·/ }).waitFor();
+    } finally {
+      await page.unroute(unfiltered);
+    }
+  });
+
   it('saves a view and restores its filters after a reload', async () => {
     await page.goto(`/o/${orgId}`);
     await page.locator('#filter-priority').selectOption('urgent');
