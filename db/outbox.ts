@@ -1,5 +1,4 @@
 import type pg from 'pg';
-import { mapDbError } from './errors.js';
 import { allOrgIds } from './organizations.js';
 import type { Pool } from './pool.js';
 import { isUuid, type Tx, withTenant } from './tenant.js';
@@ -141,88 +140,34 @@ export async function blockedByEarlier(client: pg.ClientBase, ids: readonly numb
 }
 
 /**
- * The relay's transactions, one batch each, on one connection. A batch opens with its claim (up
- * to `size` unrelayed rows, oldest first, skipping rows another relay holds, as `claimOutbox`);
- * `readForRelay` reads them, leaving out those behind an earlier row of their organization held
- * elsewhere (they wait for a later batch, so each organization's events go out in outbox order
- * however many relays run); `push` publishes them; then they are marked and committed. If `push`
- * throws, nothing is marked and the rows wait for the next batch.
- *
- * When another batch follows at once (the caller's `chain` says so after the push), the mark
- * and the commit wait and go out in front of the next batch's BEGIN and claim, in its round trip:
- * a batch then costs two round trips to Postgres (that one, the read) instead of three, and the
- * next claim leaves one round trip sooner. A batch held so is already published; if its commit
- * fails with the next round trip, its rows are relayed again, which publishing and job ids
- * dedupe, as after any failed commit. `settle` commits a held batch: call it before waiting or
- * doing other work, since the rows stay locked until then.
+ * One batch of the relay in three round trips to Postgres, whatever its size: the transaction
+ * opens with the claim (up to `batch` unrelayed rows, oldest first, skipping rows another relay
+ * holds, as `claimOutbox`); then `readForRelay` reads them, leaving out those behind an earlier
+ * row of their organization held elsewhere (they wait for a later batch, so each organization's
+ * events go out in outbox order however many relays run); `push` publishes them; the mark goes
+ * with the commit. If `push` throws, nothing is marked and the rows wait for the next batch.
  */
-export class RelayTransactions {
-  private held: { client: pg.PoolClient; ids: number[] } | undefined;
-
-  constructor(private readonly pool: Pool) {}
-
-  async batch(
-    size: number,
-    push: (rows: OutboxRow[], features: Map<string, OrgFeatures>) => Promise<void>,
-    /** Asked after the push, with how many rows were claimed: whether another batch follows at once. */
-    chain: (claimed: number) => boolean = () => false,
-  ): Promise<{ claimed: number; rows: OutboxRow[] }> {
-    // Inlined in a multi-statement query (no parameters there): a checked integer.
-    if (!Number.isSafeInteger(size) || size < 1) throw new Error(`bad outbox batch size ${size}`);
-    const held = this.held;
-    this.held = undefined;
-    const client = held?.client ?? (await this.connect());
-    try {
-      const opened = (await client.query(
-        `${held ? `${markStatement(held.ids)}; commit; ` : ''}begin; select id, org_id as "orgId" from gm_claim_outbox(${size})`,
-      )) as unknown as pg.QueryResult[];
-      const claim = (opened.at(-1)?.rows ?? []) as OutboxRef[];
-      const { rows, features } = await readForRelay(client, claim);
+export async function relayOutboxBatch(
+  pool: Pool,
+  batch: number,
+  push: (rows: OutboxRow[], features: Map<string, OrgFeatures>) => Promise<void>,
+): Promise<{ claimed: number; rows: OutboxRow[] }> {
+  // Inlined in a multi-statement query (no parameters there): a checked integer.
+  if (!Number.isSafeInteger(batch) || batch < 1) throw new Error(`bad outbox batch size ${batch}`);
+  return withTransaction(
+    pool,
+    async (client, opened) => {
+      const [, claim] = opened as [pg.QueryResult, pg.QueryResult<OutboxRef>];
+      if (!claim.rows.length) return { claimed: 0, rows: [] };
+      const { rows, features } = await readForRelay(client, claim.rows);
       if (rows.length) await push(rows, features);
-      const ids = rows.map((r) => r.id);
-      if (ids.length && chain(claim.length)) {
-        this.held = { client, ids };
-      } else {
-        await client.query(ids.length ? `${markStatement(ids)}; commit` : 'commit');
-        client.release();
-      }
-      return { claimed: claim.length, rows };
-    } catch (err) {
-      await this.abandon(client);
-      throw err;
-    }
-  }
-
-  /** Marks and commits a batch left held for the next one; a no-op when there is none. */
-  async settle(): Promise<void> {
-    const held = this.held;
-    if (!held) return;
-    this.held = undefined;
-    try {
-      await held.client.query(`${markStatement(held.ids)}; commit`);
-      held.client.release();
-    } catch (err) {
-      await this.abandon(held.client);
-      throw err;
-    }
-  }
-
-  private async connect(): Promise<pg.PoolClient> {
-    try {
-      return await this.pool.connect();
-    } catch (err) {
-      throw mapDbError(err);
-    }
-  }
-
-  /** Rolls back; a connection whose rollback fails is discarded, not pooled mid-transaction. */
-  private async abandon(client: pg.PoolClient): Promise<void> {
-    const broken = await client.query('rollback').then(
-      () => false,
-      () => true,
-    );
-    client.release(broken);
-  }
+      return { claimed: claim.rows.length, rows };
+    },
+    {
+      begin: `begin; select id, org_id as "orgId" from gm_claim_outbox(${batch})`,
+      beforeCommit: ({ rows }) => (rows.length ? markStatement(rows.map((r) => r.id)) : undefined),
+    },
+  );
 }
 
 function markStatement(ids: readonly number[]): string {

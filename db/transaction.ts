@@ -2,21 +2,26 @@ import type pg from 'pg';
 import { mapDbError } from './errors.js';
 import type { Pool } from './pool.js';
 
-export interface TransactionOptions {
+export interface TransactionOptions<T = unknown> {
   /**
    * The statement that opens the transaction. `withTenant` passes `begin; select set_config(...)`
    * so opening and setting the tenant stay one round trip; what it returns is `fn`'s second
-   * argument.
+   * argument (the relay's claim rides on it).
    */
   begin?: string;
+  /**
+   * Statements sent with COMMIT, in the same round trip, built from what `fn` returned (the
+   * relay's mark). Values are inlined, so only checked numbers and uuids; if they fail, nothing
+   * commits and the call rejects like a failed `fn`.
+   */
+  beforeCommit?: (result: T) => string | undefined;
 }
 
 /**
  * Runs `fn` in one transaction on a connection of its own: commit when it returns, rollback when
- * it throws. `withTenant` (db/tenant.ts) builds on it for tenant work, and the few cross-tenant
- * or global transactions (a Discord user's accounts, a guild link) call it directly; the only
- * other BEGIN/COMMIT is the relay's (`RelayTransactions` in db/outbox.ts), whose commit rides
- * with the next batch's claim. It costs no round trip beyond the hand-written
+ * it throws. The one place that writes BEGIN/COMMIT; `withTenant` (db/tenant.ts) builds on it for
+ * tenant work, and the few cross-tenant or global transactions (a Discord user's accounts, a
+ * guild link, the relay's claim) call it directly. It costs no round trip beyond the hand-written
  * blocks it replaced: `begin` (or the caller's opening statement), `fn`'s queries, `commit`.
  *
  * A connection whose rollback fails is discarded rather than returned to the pool, where the next
@@ -26,7 +31,7 @@ export interface TransactionOptions {
 export async function withTransaction<T>(
   pool: Pool,
   fn: (client: pg.PoolClient, opened: pg.QueryResult | pg.QueryResult[]) => Promise<T>,
-  opts: TransactionOptions = {},
+  opts: TransactionOptions<T> = {},
 ): Promise<T> {
   let client: pg.PoolClient;
   try {
@@ -38,7 +43,8 @@ export async function withTransaction<T>(
   try {
     const opened = (await client.query(opts.begin ?? 'begin')) as pg.QueryResult | pg.QueryResult[];
     const result = await fn(client, opened);
-    await client.query('commit');
+    const last = opts.beforeCommit?.(result);
+    await client.query(last ? `${last}; commit` : 'commit');
     return result;
   } catch (err) {
     await client.query('rollback').catch(() => {

@@ -4,8 +4,8 @@ import {
   type OrgFeatures,
   type OutboxRow,
   orgFeatures,
-  RelayTransactions,
   relayedBetween,
+  relayOutboxBatch,
 } from '../db/outbox.js';
 import type { Pool } from '../db/pool.js';
 import { type LiveEvent, publishLiveMany } from '../lib/live.js';
@@ -26,9 +26,8 @@ import type { PlannedJob, Queues } from './queues.js';
  *
  * Woken by LISTEN gm_outbox (one notification per committing transaction), with polling as the
  * fallback for a lost notification or a dropped LISTEN connection. A batch costs three round trips
- * to Postgres (begin with the claim, the read, the mark with the commit) and one to Redis,
- * whatever its size; while events keep coming, two, since each mark and commit goes with the next
- * batch's claim (`RelayTransactions`). The pool it is given should be its own (workers/runtime.ts
+ * to Postgres (begin with the claim, the read, the mark with the commit: `relayOutboxBatch`) and
+ * one to Redis, whatever its size. The pool it is given should be its own (workers/runtime.ts
  * makes one), so a batch never waits for a connection behind job processors or requests.
  */
 
@@ -129,11 +128,9 @@ export class OutboxRelay {
   private consecutiveErrors = 0;
   private everReady = false;
   private readonly meter: RelayMeter;
-  private readonly tx: RelayTransactions;
 
   constructor(private readonly opts: RelayOptions) {
     this.meter = opts.meter ?? processMeter;
-    this.tx = new RelayTransactions(opts.pool);
     this.batchSize = opts.batchSize ?? 200;
     this.claimSize = this.batchSize;
     this.pollMs = opts.pollMs ?? 1_000;
@@ -159,12 +156,6 @@ export class OutboxRelay {
     this.running = false;
     this.notify();
     await this.loop;
-    await this.tx.settle().catch((err: Error) => {
-      this.opts.logger.warn(
-        { err: err.message },
-        'relay could not mark its last batch; it will be relayed again',
-      );
-    });
     this.listener?.release(true);
     this.listener = undefined;
   }
@@ -218,16 +209,12 @@ export class OutboxRelay {
       try {
         if (this.opts.redis.status !== 'ready') {
           // Holding row locks while Redis is away helps nobody; the rows wait in Postgres.
-          await this.tx.settle();
           this.markOutage();
           await this.sleep(Math.min(this.pollMs, 250));
           continue;
         }
-        if (this.outageSince !== undefined) {
-          await this.tx.settle();
-          await this.catchUpAfterOutage();
-        }
-        n = await this.relayBatch(true);
+        if (this.outageSince !== undefined) await this.catchUpAfterOutage();
+        n = await this.relayBatch();
         this.consecutiveErrors = 0;
       } catch (err) {
         this.consecutiveErrors++;
@@ -243,9 +230,6 @@ export class OutboxRelay {
         this.claimSize = this.batchSize;
         let more = false;
         try {
-          // About to wait, or to take a page of the look-back: the batch held for the next
-          // commits now (a batch is held only when an event came in meanwhile, so not waiting).
-          if (this.later || !this.woken) await this.tx.settle();
           more = await this.lookBackLater();
         } catch (err) {
           // Kept for the next try; a Redis that failed again starts a new catch-up anyway.
@@ -259,24 +243,15 @@ export class OutboxRelay {
     }
   }
 
-  /**
-   * Relays one batch; returns how many rows it relayed. With `chain`, the batch's mark and commit
-   * may wait for the next batch's round trip when another follows at once (the loop's form); the
-   * rows are published either way, and marked when it returns without.
-   */
-  async relayBatch(chain = false): Promise<number> {
-    const size = this.claimSize;
-    const { claimed, rows } = await this.tx.batch(
-      size,
-      (read, features) => this.push(read, features),
-      // After the push: another batch follows at once when the claim was full or an event came
-      // in meanwhile, and nothing else (a stop, an outage, the look-back) comes first.
-      (claimed) =>
-        chain &&
-        this.running &&
-        this.opts.redis.status === 'ready' &&
-        this.later === undefined &&
-        (this.woken || claimed === size),
+  /** Relays one batch; returns how many rows it relayed. */
+  async relayBatch(): Promise<number> {
+    // Three round trips to Postgres and one to Redis (db/outbox.ts has the statements).
+    const { claimed, rows } = await relayOutboxBatch(
+      this.opts.pool,
+      this.claimSize,
+      async (read, features) => {
+        await this.push(read, features);
+      },
     );
     this.meter.unrelayed(claimed);
     if (rows.length === 0) return 0;

@@ -366,7 +366,7 @@ describe('inbox work', () => {
       await late;
       expect(held).toBe(true);
       // Two frames for the late answer to render, were it rendered.
-      await page.evaluate('new Promise((r) => requestAnimationFrame(() => requestAnimationFrame(r)))');
+      await page.evaluate(() => new Promise((r) => requestAnimationFrame(() => requestAnimationFrame(r))));
       expect(await rowOf(other.number).count()).toBe(0);
       await rowOf(inGame.number).waitFor();
       await page.locator('p.list-status', { hasText: /^\s*1 ticket ·/ }).waitFor();

@@ -390,59 +390,6 @@ describe('outbox relay', () => {
     expect(writes).toBeLessThanOrEqual(3);
   });
 
-  it('sends a batch’s mark and commit with the next claim while events keep coming, and leaves nothing held when idle', async () => {
-    const org = await makeOrg(db.app);
-    const pool = createPool({ url: db.appUrl, max: 2, statementTimeoutMs: 10_000, connectTimeoutMs: 30_000 });
-    const statements: string[] = [];
-    pool.on('connect', (client) => {
-      const query = client.query.bind(client) as (...args: unknown[]) => unknown;
-      (client as { query: unknown }).query = (...args: unknown[]) => {
-        const text = typeof args[0] === 'string' ? args[0] : (args[0] as { text: string }).text;
-        if (!/^listen /.test(text)) statements.push(text.replace(/\s+/g, ' '));
-        return query(...args);
-      };
-    });
-    const producer = createRedis(inject('services').redisUrl, 'producer', 'test-relay-chain');
-    producer.on('error', () => {});
-    await producer.connect();
-    const queues = createQueues(producer, uniquePrefix());
-    const relay = new OutboxRelay({ pool, redis: producer, queues, logger, pollMs: 60_000, batchSize: 5 });
-    cleanups.push(async () => {
-      await relay.stop();
-      await queues.close();
-      producer.disconnect();
-      await pool.end();
-    });
-    relay.start();
-    await until(async () => statements.length >= 2);
-    await new Promise((r) => setTimeout(r, 200));
-    statements.length = 0;
-    // 12 events in one transaction: a full first batch of 5 (so another follows at once), then
-    // the other 7 in a claim grown to 25.
-    await withTenant(db.app, org.orgId, async (tx) => {
-      for (let i = 0; i < 12; i++) await openTicket(tx, { subject: `Chain ${i}`, origin: 'api' }, org.owner);
-    });
-    await until(async () => (await unrelayed(org.orgId)) === 0);
-    await new Promise((r) => setTimeout(r, 200));
-    const kinds = statements.map((t) =>
-      t.startsWith('begin;')
-        ? 'claim'
-        : /^select gm_mark_outbox_relayed.*; commit; begin; select id/.test(t)
-          ? 'commit+claim'
-          : /^select gm_mark_outbox_relayed.*; commit$/.test(t)
-            ? 'commit'
-            : t.startsWith("select set_config('app.org_id'")
-              ? 'read'
-              : t,
-    );
-    // Five round trips for two batches, not six; the last batch committed as the relay went idle.
-    expect(kinds).toEqual(['claim', 'read', 'commit+claim', 'read', 'commit']);
-    const reader = new Redis(inject('services').redisUrl);
-    cleanups.push(async () => reader.disconnect());
-    const { envelopes } = await readBacklog(reader, orgTopic(org.orgId), 0);
-    expect(envelopes.map((e) => e.event.id)).toEqual(await outboxIds(org.orgId));
-  });
-
   it('prunes relayed rows past the retention period only', async () => {
     const org = await makeOrg(db.app);
     await withTenant(db.app, org.orgId, async (tx) => {
