@@ -9,9 +9,9 @@ import { defineScript } from './redis.js';
  * Each event is published on the topics it concerns: its org's inbox (`org:<orgId>`) and, for
  * ticket events, the ticket (`ticket:<ticketId>`). Every topic has its own gap-free sequence, so a
  * client that sees seq 7 after seq 5 knows it missed one and asks for the backlog. Publishing is
- * one Lua script per event: dedupe on the outbox id (the relay is at-least-once), bump the
- * sequence, append to a capped backlog stream and PUBLISH on the org's channel, all atomically,
- * so a sequence number is never assigned to an event that was not stored.
+ * one Lua script per event, for all its topics: per topic, dedupe on the outbox id (the relay is
+ * at-least-once), bump the sequence, append to a capped backlog stream and PUBLISH on the org's
+ * channel, all atomically, so a sequence number is never assigned to an event that was not stored.
  */
 
 export const liveEventSchema = z.object({
@@ -72,20 +72,58 @@ export function topicsFor(event: LiveEvent): string[] {
   return topics;
 }
 
-// KEYS: seq, backlog, seen ids. ARGV: channel, topic, event json, backlog length, ttl, event id,
-// dedupe window.
-// Returns the new sequence, or 0 when this event was already published on this topic.
+// KEYS: per topic its seq, backlog and seen-ids keys. ARGV: channel, event json, backlog length,
+// ttl, event id, dedupe window, then the topics' names.
+// Returns the new sequence per topic, or 0 where this event was already published on it.
+// One call per event for all its topics: the event's JSON crosses once, and the relay's
+// pipeline holds one command per event instead of one per topic. The seen-ids set is trimmed
+// every 100th sequence (it holds the window plus at most 99), and the three keys' week-long
+// expiry is renewed when it has run down by an hour, not by three EXPIREs on every publish.
 const PUBLISH_SCRIPT = `
-if redis.call('zscore', KEYS[3], ARGV[6]) then return 0 end
-local seq = redis.call('incr', KEYS[1])
-redis.call('zadd', KEYS[3], seq, ARGV[6])
-redis.call('zremrangebyrank', KEYS[3], 0, -(tonumber(ARGV[7]) + 1))
-local envelope = '{"topic":' .. cjson.encode(ARGV[2]) .. ',"seq":' .. seq .. ',"event":' .. ARGV[3] .. '}'
-redis.call('xadd', KEYS[2], 'MAXLEN', '~', tonumber(ARGV[4]), seq .. '-1', 'e', envelope)
-for i = 1, 3 do redis.call('expire', KEYS[i], tonumber(ARGV[5])) end
-redis.call('publish', ARGV[1], envelope)
-return seq
+local out = {}
+for t = 1, #KEYS / 3 do
+  local seqKey, logKey, seenKey = KEYS[3 * t - 2], KEYS[3 * t - 1], KEYS[3 * t]
+  if redis.call('zscore', seenKey, ARGV[5]) then
+    out[t] = 0
+  else
+    local seq = redis.call('incr', seqKey)
+    redis.call('zadd', seenKey, seq, ARGV[5])
+    if seq % 100 == 0 then redis.call('zremrangebyrank', seenKey, 0, -(tonumber(ARGV[6]) + 1)) end
+    local envelope = '{"topic":' .. cjson.encode(ARGV[6 + t]) .. ',"seq":' .. seq .. ',"event":' .. ARGV[2] .. '}'
+    redis.call('xadd', logKey, 'MAXLEN', '~', tonumber(ARGV[3]), seq .. '-1', 'e', envelope)
+    local ttl = tonumber(ARGV[4])
+    if redis.call('ttl', seqKey) < ttl - 3600 then
+      redis.call('expire', seqKey, ttl)
+      redis.call('expire', logKey, ttl)
+      redis.call('expire', seenKey, ttl)
+    end
+    redis.call('publish', ARGV[1], envelope)
+    out[t] = seq
+  end
+end
+return out
 `;
+
+/** The script's keys and arguments for one event (`PUBLISH_SCRIPT`). */
+function publishArgs(event: LiveEvent): { topics: string[]; args: Array<string | number> } {
+  const topics = topicsFor(event);
+  return {
+    topics,
+    args: [
+      topics.length * 3,
+      ...topics.flatMap((t) => [seqKey(t), backlogKey(t), seenKey(t)]),
+      liveChannel(event.orgId),
+      JSON.stringify(event),
+      BACKLOG_LENGTH,
+      TOPIC_TTL_SECONDS,
+      event.id,
+      DEDUPE_WINDOW,
+      ...topics,
+    ],
+  };
+}
+
+type PublishCommand = (...args: Array<string | number>) => unknown;
 
 /**
  * Publishes one event on all its topics; safe to call again for the same event within the last
@@ -93,26 +131,13 @@ return seq
  * nothing then. Returns the sequence given on each topic (0 = already published).
  */
 export async function publishLive(redis: Redis, event: LiveEvent): Promise<number[]> {
-  const json = JSON.stringify(event);
-  const seqs: number[] = [];
-  for (const topic of topicsFor(event)) {
-    const seq = (await redis.eval(
-      PUBLISH_SCRIPT,
-      3,
-      seqKey(topic),
-      backlogKey(topic),
-      seenKey(topic),
-      liveChannel(event.orgId),
-      topic,
-      json,
-      BACKLOG_LENGTH,
-      TOPIC_TTL_SECONDS,
-      event.id,
-      DEDUPE_WINDOW,
-    )) as number;
-    seqs.push(seq);
-  }
-  return seqs;
+  const { topics, args } = publishArgs(event);
+  if (!topics.length) return [];
+  defineScript(redis, 'gmPublishLive', PUBLISH_SCRIPT);
+  const seqs = (await (redis as unknown as { gmPublishLive: PublishCommand }).gmPublishLive(
+    ...args,
+  )) as number[];
+  return seqs.map(Number);
 }
 
 /**
@@ -123,42 +148,22 @@ export async function publishLive(redis: Redis, event: LiveEvent): Promise<numbe
  */
 export async function publishLiveMany(redis: Redis, events: readonly LiveEvent[]): Promise<number[][]> {
   if (!events.length) return [];
-  defineScript(redis, 'gmPublishLive', PUBLISH_SCRIPT, 3);
-  const pipeline = redis.pipeline() as ReturnType<Redis['pipeline']> & {
-    gmPublishLive(...args: Array<string | number>): unknown;
-  };
-  const shape: number[] = [];
+  defineScript(redis, 'gmPublishLive', PUBLISH_SCRIPT);
+  const pipeline = redis.pipeline() as ReturnType<Redis['pipeline']> & { gmPublishLive: PublishCommand };
+  const sent: boolean[] = [];
   for (const event of events) {
-    const json = JSON.stringify(event);
-    const topics = topicsFor(event);
-    shape.push(topics.length);
-    for (const topic of topics) {
-      pipeline.gmPublishLive(
-        seqKey(topic),
-        backlogKey(topic),
-        seenKey(topic),
-        liveChannel(event.orgId),
-        topic,
-        json,
-        BACKLOG_LENGTH,
-        TOPIC_TTL_SECONDS,
-        event.id,
-        DEDUPE_WINDOW,
-      );
-    }
+    const { topics, args } = publishArgs(event);
+    sent.push(topics.length > 0);
+    if (topics.length) pipeline.gmPublishLive(...args);
   }
   const replies = (await pipeline.exec()) ?? [];
   const failed = replies.find(([err]) => err);
   if (failed) throw failed[0];
-  if (replies.length !== shape.reduce((a, b) => a + b, 0)) {
+  if (replies.length !== sent.filter(Boolean).length) {
     throw new Error('Redis answered the live pipeline in part');
   }
   let at = 0;
-  return shape.map((n) => {
-    const seqs = replies.slice(at, at + n).map(([, seq]) => Number(seq));
-    at += n;
-    return seqs;
-  });
+  return sent.map((has) => (has ? ((replies[at++]?.[1] as number[]) ?? []).map(Number) : []));
 }
 
 /** The current sequence of a topic (0 when nothing was published yet). */

@@ -70,7 +70,7 @@ describe('live publishing', () => {
       expect(await redis.ttl(k), k).toBeGreaterThan(0);
       const type = await redis.type(k);
       const size = type === 'stream' ? await redis.xlen(k) : type === 'zset' ? await redis.zcard(k) : 1;
-      expect(size, k).toBeLessThanOrEqual(type === 'zset' ? DEDUPE_WINDOW : BACKLOG_LENGTH + 200);
+      expect(size, k).toBeLessThanOrEqual(type === 'zset' ? DEDUPE_WINDOW + 99 : BACKLOG_LENGTH + 200);
     }
     expect(await currentSeq(redis, ticketTopic(ticketId))).toBe(n);
   });
@@ -82,6 +82,55 @@ describe('live publishing', () => {
     for (let i = 0; i < BACKLOG_LENGTH + 100; i++) await publishLive(redis, event(orgId, ticketId));
     expect(await publishLive(redis, first)).toEqual([0, 0]);
     expect(await redis.zcard(`gm:live:seen:ticket:${ticketId}`)).toBe(BACKLOG_LENGTH + 101);
+  });
+
+  it('trims the remembered ids to the dedupe window, every 100th publish', async () => {
+    const [orgId, ticketId] = [randomUUID(), randomUUID()];
+    const seen = `gm:live:seen:ticket:${ticketId}`;
+    const n = DEDUPE_WINDOW + 150;
+    for (let i = 0; i < n; i += 5_000) {
+      await publishLiveMany(
+        redis,
+        Array.from({ length: Math.min(5_000, n - i) }, () => event(orgId, ticketId)),
+      );
+    }
+    // Trimmed at sequence 20,100 to the window; 50 more since.
+    expect(await redis.zcard(seen)).toBe(DEDUPE_WINDOW + 50);
+    expect(Number((await redis.zrange(seen, 0, 0, 'WITHSCORES'))[1])).toBe(n - DEDUPE_WINDOW - 49);
+  });
+
+  it('renews the week-long expiry of a topic’s keys once it has run down by an hour', async () => {
+    const [orgId, ticketId] = [randomUUID(), randomUUID()];
+    await publishLive(redis, event(orgId, ticketId));
+    const keys = await keysOf(ticketId);
+    expect(keys).toHaveLength(3);
+    const week = 7 * 24 * 3600;
+    for (const k of keys) expect(await redis.ttl(k)).toBeGreaterThan(week - 60);
+    // Ten minutes down: left alone.
+    for (const k of keys) await redis.expire(k, week - 600);
+    await publishLive(redis, event(orgId, ticketId));
+    for (const k of keys) expect(await redis.ttl(k)).toBeLessThanOrEqual(week - 600);
+    // Two hours down: all three renewed together.
+    for (const k of keys) await redis.expire(k, week - 7_200);
+    await publishLive(redis, event(orgId, ticketId));
+    for (const k of keys) expect(await redis.ttl(k)).toBeGreaterThan(week - 60);
+  });
+
+  it('publishes a notification on its member’s topic alone, in the same pipeline', async () => {
+    const [orgId, ticketId, userId] = [randomUUID(), randomUUID(), randomUUID()];
+    const note: LiveEvent = {
+      ...event(orgId, ticketId),
+      type: 'notification.created',
+      aggregateType: 'notification',
+      aggregateId: randomUUID(),
+      payload: { userId },
+    };
+    const noOne: LiveEvent = { ...note, id: nextId++, payload: {} };
+    expect(
+      await publishLiveMany(redis, [event(orgId, ticketId), note, noOne, event(orgId, ticketId)]),
+    ).toEqual([[1, 1], [1], [], [2, 2]]);
+    const { envelopes } = await readBacklog(redis, `member:${orgId}:${userId}`, 0);
+    expect(envelopes.map((e) => e.event.id)).toEqual([note.id]);
   });
 
   it('tells a client to refetch when the topic expired and started again', async () => {
