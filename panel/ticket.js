@@ -79,15 +79,23 @@ export function TicketView({ org, ticketId, me }) {
   useState(() => prefetchTicket(org.id, ticketId));
   const first = useRef(true);
 
+  /** Counts the loads, so an answer that a later load overtook is dropped. */
+  const asked = useRef(0);
+
+  // Live events and this member's own actions both load the ticket, and answers come back in
+  // any order: an older one must not put back the state a newer one replaced.
   const load = useCallback(async () => {
+    const turn = ++asked.current;
     try {
       const e = first.current ? takeEarly(base) : null;
       first.current = false;
-      setData(await (e ?? api('GET', base)));
+      const got = await (e ?? api('GET', base));
+      if (turn !== asked.current) return;
+      setData(got);
       setLoadError('');
       markSeen(org.id, ticketId);
     } catch (err) {
-      setLoadError(describeError(err));
+      if (turn === asked.current) setLoadError(describeError(err));
     }
   }, [base, org.id, ticketId]);
 

@@ -160,6 +160,61 @@ describe('ticket view actions', () => {
     );
   });
 
+  it('keeps the newest state of a ticket when an older answer for it comes back last', async () => {
+    const t = await open(`Work ${RUN} late ticket answer`);
+    await gotoTicket(t);
+    const path = `/v1/orgs/${orgId}/tickets/${t.id}`;
+    const mine = (url: URL) => url.pathname === path;
+    let armed = true;
+    let fetched = () => {};
+    const wasFetched = new Promise<void>((r) => {
+      fetched = r;
+    });
+    let release = () => {};
+    const released = new Promise<void>((r) => {
+      release = r;
+    });
+    let fulfilled = () => {};
+    const wasFulfilled = new Promise<void>((r) => {
+      fulfilled = r;
+    });
+    let answered = 0;
+    const count = (req: { url(): string; method(): string }) => {
+      if (req.method() === 'GET' && mine(new URL(req.url()))) answered++;
+    };
+    page.on('requestfinished', count);
+    // The first load after this point gets the ticket as it is then, and hands it to the page
+    // only when released.
+    await page.route(mine, async (route) => {
+      if (route.request().method() !== 'GET' || !armed) return route.continue();
+      armed = false;
+      const response = await route.fetch();
+      fetched();
+      await released;
+      await route.fulfill({ response });
+      fulfilled();
+    });
+    try {
+      // Another moderator sets it pending: the live event makes the view load it; held.
+      await call('POST', `/tickets/${t.id}/status`, { status: 'pending' });
+      await wasFetched;
+      // Meanwhile this moderator makes it urgent: the action's own load, and the live event's,
+      // answer at once.
+      await page.locator('#priority-select').selectOption('urgent');
+      await until(async () => answered >= 2, 'the later loads');
+      expect(await page.locator('#status-select').inputValue()).toBe('pending');
+      expect(await page.locator('#priority-select').inputValue()).toBe('urgent');
+      release();
+      await wasFulfilled;
+      await page.evaluate('new Promise((r) => requestAnimationFrame(() => requestAnimationFrame(r)))');
+      // The older answer (pending, not yet urgent) did not land over the newer ones.
+      expect(await page.locator('#priority-select').inputValue()).toBe('urgent');
+    } finally {
+      page.off('requestfinished', count);
+      await page.unroute(mine);
+    }
+  });
+
   it('merges a ticket into another found by number, after a confirm, and closes with e', async () => {
     const source = await open(`Work ${RUN} duplicate`);
     await gotoTicket(source);
@@ -366,7 +421,7 @@ describe('inbox work', () => {
       await late;
       expect(held).toBe(true);
       // Two frames for the late answer to render, were it rendered.
-      await page.evaluate(() => new Promise((r) => requestAnimationFrame(() => requestAnimationFrame(r))));
+      await page.evaluate('new Promise((r) => requestAnimationFrame(() => requestAnimationFrame(r)))');
       expect(await rowOf(other.number).count()).toBe(0);
       await rowOf(inGame.number).waitFor();
       await page.locator('p.list-status', { hasText: /^\s*1 ticket ·/ }).waitFor();
