@@ -22,6 +22,7 @@ import { navigate } from './router.js';
 import { isUnread } from './seen.js';
 import { SlaBadge } from './sla.js';
 import { prefetchTicket } from './ticket.js';
+import { createTurns } from './turns.js';
 
 /**
  * @typedef {{ id: string, number: number, subject: string, status: string, priority: string, origin: string,
@@ -71,16 +72,14 @@ export function Inbox({ org, me, search }) {
   const movingFocus = useRef(false);
   shown.current = tickets.length;
 
-  /** Counts the list's loads from the top, so an answer that a later one overtook is dropped. */
-  const asked = useRef(0);
+  const [turns] = useState(createTurns);
 
   const load = useCallback(
     /** @param {{ after?: string, refresh?: boolean }} [opts] */
     async (opts = {}) => {
       // Answers come back in any order: the list for filters chosen a moment ago must not land
       // over the one for the filters on screen, nor a page for them be appended to it.
-      const turn = opts.after ? asked.current : ++asked.current;
-      const current = () => turn === asked.current;
+      const current = opts.after ? turns.peek() : turns.take();
       setError('');
       if (!opts.refresh) setLoading(true);
       try {

@@ -3,6 +3,7 @@ import { api, describeError } from './api.js';
 import { html } from './html.js';
 import { live } from './live.js';
 import { NotificationPrefs } from './notifications-prefs.js';
+import { createTurns } from './turns.js';
 
 /**
  * The header's bell: the member's unread count, kept current by their own live topic (the
@@ -21,16 +22,20 @@ export function NotificationBell({ orgId, userId }) {
   const [error, setError] = useState('');
   const [showPrefs, setShowPrefs] = useState(false);
 
+  // Live events and marking read both ask again: only the latest answer lands.
+  const [turns] = useState(createTurns);
   const refresh = useCallback(async () => {
+    const current = turns.take();
     try {
       const r = await api('GET', `${base}?limit=20`);
+      if (!current()) return;
       setItems(r.notifications);
       setUnread(r.unread);
       setError('');
     } catch (err) {
-      setError(describeError(err));
+      if (current()) setError(describeError(err));
     }
-  }, [base]);
+  }, [base, turns]);
 
   useEffect(() => {
     refresh();

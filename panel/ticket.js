@@ -13,6 +13,7 @@ import { ErrorFor } from './ticket-actions.js';
 import { CannedPicker } from './ticket-canned.js';
 import { AttachButton, Attachments } from './ticket-files.js';
 import { TicketSidebar } from './ticket-sidebar.js';
+import { createTurns } from './turns.js';
 
 /**
  * @typedef {{ id: string, number: number, subject: string, status: string, priority: string, origin: string,
@@ -79,25 +80,22 @@ export function TicketView({ org, ticketId, me }) {
   useState(() => prefetchTicket(org.id, ticketId));
   const first = useRef(true);
 
-  /** Counts the loads, so an answer that a later load overtook is dropped. */
-  const asked = useRef(0);
-
-  // Live events and this member's own actions both load the ticket, and answers come back in
-  // any order: an older one must not put back the state a newer one replaced.
+  // Live events and this member's own actions both load the ticket.
+  const [turns] = useState(createTurns);
   const load = useCallback(async () => {
-    const turn = ++asked.current;
+    const current = turns.take();
     try {
       const e = first.current ? takeEarly(base) : null;
       first.current = false;
       const got = await (e ?? api('GET', base));
-      if (turn !== asked.current) return;
+      if (!current()) return;
       setData(got);
       setLoadError('');
       markSeen(org.id, ticketId);
     } catch (err) {
-      if (turn === asked.current) setLoadError(describeError(err));
+      if (current()) setLoadError(describeError(err));
     }
-  }, [base, org.id, ticketId]);
+  }, [base, org.id, ticketId, turns]);
 
   useEffect(() => {
     load();

@@ -72,6 +72,65 @@ describe('notification bell', () => {
     expect(errors).toEqual([]);
   });
 
+  it('keeps the newest unread count when an older answer comes back last', async () => {
+    const assignedTicket = async (subject: string) => {
+      const start = Number(
+        (await db.admin.query('select coalesce(max(id), 0) as id from outbox')).rows[0].id,
+      );
+      await withTenant(db.app, orgId, async (tx) => {
+        const { ticket } = await openTicket(tx, { subject, origin: 'panel' }, SYSTEM);
+        await assign(tx, { ticketId: ticket.id, assigneeId: adminId }, SYSTEM);
+      });
+      const rows = await db.admin.query<{ id: string }>(
+        'select id from outbox where org_id = $1 and id > $2 order by id',
+        [orgId, start],
+      );
+      for (const r of rows.rows) await notifyForEvent(env.deps, { orgId, outboxId: Number(r.id) });
+    };
+    const mine = (url: URL) => url.pathname === `/v1/orgs/${orgId}/notifications`;
+    let armed = true;
+    let fetched = () => {};
+    const wasFetched = new Promise<void>((r) => {
+      fetched = r;
+    });
+    let release = () => {};
+    const released = new Promise<void>((r) => {
+      release = r;
+    });
+    let fulfilled = () => {};
+    const wasFulfilled = new Promise<void>((r) => {
+      fulfilled = r;
+    });
+    // The bell's first refresh from here on gets the list as it is then, handed over when released.
+    await page.route(mine, async (route) => {
+      if (route.request().method() !== 'GET' || !armed) return route.continue();
+      armed = false;
+      const response = await route.fetch();
+      fetched();
+      await released;
+      await route.fulfill({ response });
+      fulfilled();
+    });
+    try {
+      await assignedTicket('Bell, first');
+      await wasFetched;
+      await assignedTicket('Bell, second');
+      await page.getByTestId('unread-count').filter({ hasText: '2' }).waitFor();
+      release();
+      await wasFulfilled;
+      await page.evaluate('new Promise((r) => requestAnimationFrame(() => requestAnimationFrame(r)))');
+      // The first answer (one unread) did not land over the second's.
+      await expect(page.getByTestId('unread-count').textContent()).resolves.toBe('2');
+    } finally {
+      await page.unroute(mine);
+    }
+    // Left as found: everything read, the list open as the first test left it.
+    const list = page.getByRole('region', { name: 'Notifications' });
+    if (!(await list.isVisible())) await page.getByRole('button', { name: /^Notifications/ }).click();
+    await list.getByRole('button', { name: 'Mark all read' }).click();
+    await page.getByTestId('unread-count').waitFor({ state: 'detached' });
+  });
+
   it('changes the preferences from the bell', async () => {
     const list = page.getByRole('region', { name: 'Notifications' });
     if (!(await list.isVisible())) await page.getByRole('button', { name: /^Notifications/ }).click();
