@@ -7,7 +7,7 @@ import { assign, openTicket } from '../../db/tickets.js';
 import { notifyForEvent } from '../../workers/notifications.js';
 import { useTestDb } from '../support/db.js';
 import { testDeps, uniquePrefix } from '../workers/support.js';
-import { collectErrors, type PanelRig, startPanelRig } from './support.js';
+import { collectErrors, holdNextAnswer, type PanelRig, startPanelRig } from './support.js';
 
 /**
  * The header's bell in real headless Chromium: a notification the workers record rings it live
@@ -88,41 +88,19 @@ describe('notification bell', () => {
       for (const r of rows.rows) await notifyForEvent(env.deps, { orgId, outboxId: Number(r.id) });
     };
     const mine = (url: URL) => url.pathname === `/v1/orgs/${orgId}/notifications`;
-    let armed = true;
-    let fetched = () => {};
-    const wasFetched = new Promise<void>((r) => {
-      fetched = r;
-    });
-    let release = () => {};
-    const released = new Promise<void>((r) => {
-      release = r;
-    });
-    let fulfilled = () => {};
-    const wasFulfilled = new Promise<void>((r) => {
-      fulfilled = r;
-    });
     // The bell's first refresh from here on gets the list as it is then, handed over when released.
-    await page.route(mine, async (route) => {
-      if (route.request().method() !== 'GET' || !armed) return route.continue();
-      armed = false;
-      const response = await route.fetch();
-      fetched();
-      await released;
-      await route.fulfill({ response });
-      fulfilled();
-    });
+    const held = await holdNextAnswer(page, mine);
     try {
       await assignedTicket('Bell, first');
-      await wasFetched;
+      await held.fetched;
       await assignedTicket('Bell, second');
       await page.getByTestId('unread-count').filter({ hasText: '2' }).waitFor();
-      release();
-      await wasFulfilled;
-      await page.evaluate('new Promise((r) => requestAnimationFrame(() => requestAnimationFrame(r)))');
+      held.release();
+      await held.delivered;
       // The first answer (one unread) did not land over the second's.
       await expect(page.getByTestId('unread-count').textContent()).resolves.toBe('2');
     } finally {
-      await page.unroute(mine);
+      await held.stop();
     }
     // Left as found: everything read, the list open as the first test left it.
     const list = page.getByRole('region', { name: 'Notifications' });

@@ -110,3 +110,43 @@ export async function seriousViolations(page: Page): Promise<string[]> {
 
 export const shot = (page: Page, name: string) =>
   page.screenshot({ path: join(ARTIFACTS, `${name}.png`), fullPage: true });
+
+/**
+ * Holds back the answer to the next GET whose URL `matches`: the request reaches the API at once
+ * (so the answer is the state of that moment), and the page gets it only on `release()`. What a
+ * slow network does to an answer that later ones overtake.
+ */
+export async function holdNextAnswer(page: Page, matches: (url: URL) => boolean) {
+  let armed = true;
+  let fetched = () => {};
+  let release = () => {};
+  let fulfilled = () => {};
+  const wasFetched = new Promise<void>((r) => {
+    fetched = r;
+  });
+  const released = new Promise<void>((r) => {
+    release = r;
+  });
+  const wasFulfilled = new Promise<void>((r) => {
+    fulfilled = r;
+  });
+  await page.route(matches, async (route) => {
+    if (route.request().method() !== 'GET' || !armed) return route.continue();
+    armed = false;
+    const response = await route.fetch();
+    fetched();
+    await released;
+    await route.fulfill({ response });
+    fulfilled();
+  });
+  return {
+    /** Resolves once the held request has its answer from the API. */
+    fetched: wasFetched,
+    release,
+    /** Resolves once the page has the held answer, two frames later (time to render it). */
+    delivered: wasFulfilled.then(() =>
+      page.evaluate('new Promise((r) => requestAnimationFrame(() => requestAnimationFrame(r)))'),
+    ),
+    stop: () => page.unroute(matches),
+  };
+}

@@ -3,7 +3,14 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { demoUserId } from '../../db/seed-users.js';
 import type { Caller } from '../api/support.js';
 import { useTestDb } from '../support/db.js';
-import { collectErrors, type PanelRig, seriousViolations, shot, startPanelRig } from './support.js';
+import {
+  collectErrors,
+  holdNextAnswer,
+  type PanelRig,
+  seriousViolations,
+  shot,
+  startPanelRig,
+} from './support.js';
 
 /**
  * The inbox and ticket view at full strength, in real headless Chromium against a real API with
@@ -165,53 +172,30 @@ describe('ticket view actions', () => {
     await gotoTicket(t);
     const path = `/v1/orgs/${orgId}/tickets/${t.id}`;
     const mine = (url: URL) => url.pathname === path;
-    let armed = true;
-    let fetched = () => {};
-    const wasFetched = new Promise<void>((r) => {
-      fetched = r;
-    });
-    let release = () => {};
-    const released = new Promise<void>((r) => {
-      release = r;
-    });
-    let fulfilled = () => {};
-    const wasFulfilled = new Promise<void>((r) => {
-      fulfilled = r;
-    });
     let answered = 0;
     const count = (req: { url(): string; method(): string }) => {
       if (req.method() === 'GET' && mine(new URL(req.url()))) answered++;
     };
     page.on('requestfinished', count);
-    // The first load after this point gets the ticket as it is then, and hands it to the page
-    // only when released.
-    await page.route(mine, async (route) => {
-      if (route.request().method() !== 'GET' || !armed) return route.continue();
-      armed = false;
-      const response = await route.fetch();
-      fetched();
-      await released;
-      await route.fulfill({ response });
-      fulfilled();
-    });
+    // The first load after this point gets the ticket as it is then, handed over when released.
+    const held = await holdNextAnswer(page, mine);
     try {
       // Another moderator sets it pending: the live event makes the view load it; held.
       await call('POST', `/tickets/${t.id}/status`, { status: 'pending' });
-      await wasFetched;
+      await held.fetched;
       // Meanwhile this moderator makes it urgent: the action's own load, and the live event's,
       // answer at once.
       await page.locator('#priority-select').selectOption('urgent');
       await until(async () => answered >= 2, 'the later loads');
       expect(await page.locator('#status-select').inputValue()).toBe('pending');
       expect(await page.locator('#priority-select').inputValue()).toBe('urgent');
-      release();
-      await wasFulfilled;
-      await page.evaluate('new Promise((r) => requestAnimationFrame(() => requestAnimationFrame(r)))');
+      held.release();
+      await held.delivered;
       // The older answer (pending, not yet urgent) did not land over the newer ones.
       expect(await page.locator('#priority-select').inputValue()).toBe('urgent');
     } finally {
       page.off('requestfinished', count);
-      await page.unroute(mine);
+      await held.stop();
     }
   });
 
@@ -406,27 +390,20 @@ describe('inbox work', () => {
       url.searchParams.get('tag') === tag &&
       !url.search.includes('priority=') &&
       !url.search.includes('game=');
-    let held = false;
-    await page.route(unfiltered, async (route) => {
-      held = true;
-      await new Promise((r) => setTimeout(r, 1200));
-      await route.continue();
-    });
+    const held = await holdNextAnswer(page, unfiltered);
     try {
-      const late = page.waitForResponse((res) => unfiltered(new URL(res.url())));
       await page.locator('#filter-priority').selectOption('');
+      await held.fetched;
       await page.locator('#filter-game').selectOption({ label: game.name });
       await page.waitForURL(new RegExp(`game=${game.id}`));
       await rowOf(inGame.number).waitFor();
-      await late;
-      expect(held).toBe(true);
-      // Two frames for the late answer to render, were it rendered.
-      await page.evaluate('new Promise((r) => requestAnimationFrame(() => requestAnimationFrame(r)))');
+      held.release();
+      await held.delivered;
       expect(await rowOf(other.number).count()).toBe(0);
       await rowOf(inGame.number).waitFor();
       await page.locator('p.list-status', { hasText: /^\s*1 ticket ·/ }).waitFor();
     } finally {
-      await page.unroute(unfiltered);
+      await held.stop();
     }
   });
 
