@@ -123,21 +123,13 @@ function publishArgs(event: LiveEvent): { topics: string[]; args: Array<string |
   };
 }
 
-type PublishCommand = (...args: Array<string | number>) => unknown;
-
 /**
  * Publishes one event on all its topics; safe to call again for the same event within the last
  * DEDUPE_WINDOW events of a topic (the relay's redeliveries are seconds apart) — it publishes
  * nothing then. Returns the sequence given on each topic (0 = already published).
  */
 export async function publishLive(redis: Redis, event: LiveEvent): Promise<number[]> {
-  const { topics, args } = publishArgs(event);
-  if (!topics.length) return [];
-  defineScript(redis, 'gmPublishLive', PUBLISH_SCRIPT);
-  const seqs = (await (redis as unknown as { gmPublishLive: PublishCommand }).gmPublishLive(
-    ...args,
-  )) as number[];
-  return seqs.map(Number);
+  return (await publishLiveMany(redis, [event]))[0] ?? [];
 }
 
 /**
@@ -149,7 +141,9 @@ export async function publishLive(redis: Redis, event: LiveEvent): Promise<numbe
 export async function publishLiveMany(redis: Redis, events: readonly LiveEvent[]): Promise<number[][]> {
   if (!events.length) return [];
   defineScript(redis, 'gmPublishLive', PUBLISH_SCRIPT);
-  const pipeline = redis.pipeline() as ReturnType<Redis['pipeline']> & { gmPublishLive: PublishCommand };
+  const pipeline = redis.pipeline() as ReturnType<Redis['pipeline']> & {
+    gmPublishLive(...args: Array<string | number>): unknown;
+  };
   const sent: boolean[] = [];
   for (const event of events) {
     const { topics, args } = publishArgs(event);
