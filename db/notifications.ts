@@ -1,5 +1,6 @@
 import { z } from 'zod';
 import { currentTraceparent } from '../lib/trace-context.js';
+import { membersHolding } from './memberships.js';
 import type { NotificationEvent, OutboundChannel } from './notification-prefs.js';
 import type { OutboxRow } from './outbox.js';
 import { id } from './schemas.js';
@@ -184,19 +185,8 @@ export async function markDelivery(
 }
 
 /** Of these users, the members who may read the org's tickets (the API's `tickets.read`). */
-export async function ticketReaders(tx: Tx, userIds: readonly string[]): Promise<Set<string>> {
-  if (!userIds.length) return new Set();
-  // As permissionsOf: a membership made from a Discord role mapping grants nothing here.
-  const r = await tx.query<{ userId: string }>(
-    `select distinct m.user_id as "userId" from memberships m
-     join role_permissions rp on rp.org_id = m.org_id and rp.role_id = m.role_id and rp.permission_key = 'tickets.read'
-     join users u on u.id = m.user_id and u.disabled_at is null
-     where m.org_id = $1::uuid and m.user_id = any($2::uuid[])
-       and not exists (select 1 from discord_staff_grants g
-                       where g.org_id = m.org_id and g.user_id = m.user_id and g.role_id = m.role_id)`,
-    [tx.orgId, userIds],
-  );
-  return new Set(r.rows.map((x) => x.userId));
+export function ticketReaders(tx: Tx, userIds: readonly string[]): Promise<Set<string>> {
+  return membersHolding(tx, userIds, ['tickets.read']);
 }
 
 export async function teamMemberIds(tx: Tx, teamId: string): Promise<string[]> {
@@ -208,12 +198,26 @@ export async function teamMemberIds(tx: Tx, teamId: string): Promise<string[]> {
 }
 
 /**
- * The members a note mentions: `@` followed by a member's display name or Discord username, case
- * insensitive, ending at a character that cannot continue a name. Names may hold spaces
- * (`@Ana Lima`), so each member's names are looked for rather than words parsed out.
+ * Text and names compared as one spelling: NFKC folds compatibility forms (full-width letters,
+ * ligatures) and composes what was typed decomposed (e + U+0301 is é); upper- then lower-casing
+ * folds case as Unicode's full case folding does for the letters that matter here (ß and SS).
+ */
+const fold = (s: string) => s.normalize('NFKC').toUpperCase().toLowerCase().normalize('NFC');
+
+/** What may continue a name: a mention ends where none of these follows. */
+const NAME_CHAR = /[\p{L}\p{M}\p{N}_.-]/u;
+/** An @ right after one of these is inside an address (ana@studio.example), not a mention. */
+const WORD_CHAR = /[\p{L}\p{M}\p{N}_]/u;
+
+/**
+ * The members a note mentions: `@` followed by a member's display name or Discord username, in
+ * any Unicode spelling and case, ending at a character that cannot continue a name. Names may
+ * hold spaces (`@Ana Lima`), so each member's names are looked for rather than words parsed out;
+ * at each @ only the longest name found there counts, so `@Ana Lima` is not also `@Ana`.
  */
 export async function mentionedMembers(tx: Tx, text: string): Promise<string[]> {
-  if (!text.includes('@')) return [];
+  const folded = fold(text);
+  if (!folded.includes('@')) return [];
   const r = await tx.query<{ userId: string; names: string[] }>(
     `select m.user_id as "userId", array_remove(array[u.display_name, da.username, da.global_name], null) as names
      from memberships m join users u on u.id = m.user_id
@@ -221,19 +225,27 @@ export async function mentionedMembers(tx: Tx, text: string): Promise<string[]> 
      where m.org_id = $1::uuid`,
     [tx.orgId],
   );
-  const lower = text.toLowerCase();
-  return r.rows
-    .filter((m) =>
-      m.names.some((name) => {
-        const needle = `@${name.toLowerCase()}`;
-        for (let at = lower.indexOf(needle); at >= 0; at = lower.indexOf(needle, at + 1)) {
-          const next = lower.charAt(at + needle.length);
-          if (!next || !/[\p{L}\p{N}_.-]/u.test(next)) return true;
-        }
-        return false;
-      }),
-    )
-    .map((m) => m.userId);
+  const byName = new Map<string, Set<string>>();
+  for (const m of r.rows)
+    for (const name of m.names) {
+      const key = fold(name).trim();
+      if (!key) continue;
+      byName.set(key, (byName.get(key) ?? new Set()).add(m.userId));
+    }
+  const names = [...byName.keys()].sort((a, b) => b.length - a.length);
+  const found = new Set<string>();
+  for (let at = folded.indexOf('@'); at >= 0; at = folded.indexOf('@', at + 1)) {
+    const before = [...folded.slice(Math.max(0, at - 2), at)].at(-1);
+    if (before && WORD_CHAR.test(before)) continue;
+    const rest = folded.slice(at + 1);
+    const name = names.find((n) => {
+      if (!rest.startsWith(n)) return false;
+      const next = [...rest.slice(n.length, n.length + 2)][0];
+      return !next || !NAME_CHAR.test(next);
+    });
+    for (const userId of name ? (byName.get(name) ?? []) : []) found.add(userId);
+  }
+  return [...found];
 }
 
 // ---------------------------------------------------------------------------------------------

@@ -136,4 +136,30 @@ describe('notifications', () => {
     const readers = await o.tx((t) => ticketReaders(t, [o.ana, o.bo, o.ownerId]));
     expect([...readers].sort()).toEqual([o.ana, o.ownerId].sort());
   });
+  it('take the longest name at each @, in any Unicode spelling, and not in an email address', async () => {
+    const o = await org();
+    const member = async (displayName: string) => {
+      const u = await createUser(db.app, { displayName });
+      await o.tx((t) => addMember(t, { userId: u.id, role: 'agent' }, o.owner));
+      return u.id;
+    };
+    const ana = await member('Ana');
+    const jose = await member('Jos\u00e9'); // composed é
+    const zoe = await member('Zo\u00eb'.normalize('NFD')); // stored decomposed
+    const weiss = await member('Wei\u00df');
+    const mentions = async (text: string) => (await o.tx((t) => mentionedMembers(t, text))).sort();
+    // 'Ana Lima' is the longer name at that @: Ana is not mentioned by it.
+    expect(await mentions('@Ana Lima please check')).toEqual([o.ana]);
+    expect(await mentions('@Ana please check')).toEqual([ana]);
+    expect(await mentions('@Ana and @ana lima')).toEqual([ana, o.ana].sort());
+    // Composed, decomposed, full-width and case-folded spellings all match.
+    expect(await mentions('thanks @Jose\u0301!')).toEqual([jose]);
+    expect(await mentions('thanks @JOS\u00c9')).toEqual([jose]);
+    expect(await mentions('cc @Zo\u00eb')).toEqual([zoe]);
+    expect(await mentions('cc @\uff22o')).toEqual([o.bo]);
+    expect(await mentions('cc @WEISS')).toEqual([weiss]);
+    // An @ right after a letter or digit is an address, not a mention.
+    expect(await mentions('write to ana@Ana Lima or 7@Bo')).toEqual([]);
+    expect(await mentions('(@Bo)')).toEqual([o.bo]);
+  });
 });
