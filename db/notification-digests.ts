@@ -24,13 +24,16 @@ export interface DueDigest {
 export async function dueDigests(tx: Tx, now: Date): Promise<DueDigest[]> {
   const r = await tx.query<DueDigest>(
     `with held as (
-       select distinct n.user_id, coalesce(s.time_zone, 'UTC') as tz, coalesce(s.digest_hour, 8) as hour
+       select distinct n.user_id, s.time_zone, coalesce(s.digest_hour, 8) as hour
        from notification_deliveries d
        join notifications n on n.org_id = d.org_id and n.id = d.notification_id
        left join notification_settings s on s.org_id = n.org_id and s.user_id = n.user_id
        where d.org_id = $1::uuid and d.channel = 'email' and d.status = 'digest'
      ), local as (
-       select user_id, ($2::timestamptz at time zone tz) as at, hour from held
+       -- A zone PostgreSQL does not know (stored before zones were checked against its list) is
+       -- read as UTC: that member's digest comes at their hour in UTC, and no one else's stops.
+       select user_id, ($2::timestamptz at time zone coalesce(gm_known_time_zone(time_zone), 'UTC')) as at, hour
+       from held
      )
      select l.user_id as "userId", to_char(l.at::date, 'YYYY-MM-DD') as day from local l
      where extract(hour from l.at) >= l.hour

@@ -183,6 +183,15 @@ describe('notification centre', () => {
       payload: { timeZone: 'Nowhere/Land' },
     });
     expect(badZone.statusCode).toBe(422);
+    // Node still knows this one, PostgreSQL does not: a clear 422 naming the field, not a 500.
+    const oldZone = await api.call(ana, {
+      method: 'PUT',
+      url: url('/preferences'),
+      payload: { timeZone: 'US/Pacific-New' },
+    });
+    expect(oldZone.statusCode, oldZone.body).toBe(422);
+    expect(oldZone.json().error.details).toEqual([{ path: 'timeZone', message: expect.stringMatching(/time zone/) }]);
+    expect((await api.call(ana, { method: 'GET', url: url('/preferences') })).json().timeZone).toBe('Europe/Paris');
     const badChannel = await api.call(ana, {
       method: 'PUT',
       url: url('/preferences'),

@@ -105,7 +105,7 @@ async function desk() {
     }
     return { queued, days: jobs.map((j) => j.data.day as string), ids: jobs.map((j) => j.id) };
   };
-  return { ...o, ana, email, tx, open, mails, sweepAndRun };
+  return { ...o, ana, email, team, tx, open, mails, sweepAndRun };
 }
 
 describe('the daily digest', () => {
@@ -187,5 +187,37 @@ describe('the daily digest', () => {
     const mails = await d.mails();
     expect(mails).toHaveLength(1);
     expect(mails[0]?.subject).toBe('Your daily digest for 2026-04-02: 2 notifications');
+  });
+  it('is not stopped for the whole org by one member’s zone PostgreSQL does not know', async () => {
+    clock.set(new Date('2026-06-02T11:00:00Z'));
+    const d = await desk();
+    const bea = (await createUser(db.app, { displayName: `Bea ${++n}` })).id;
+    const beaEmail = `bea${n}-${d.orgId.slice(0, 8)}@staff.example`;
+    await db.admin.query('update users set email = $2 where id = $1', [bea, beaEmail]);
+    await d.tx(async (t) => {
+      await addMember(t, { userId: bea, role: 'agent' }, d.owner);
+      await addTeamMember(t, { teamId: d.team.id, userId: bea }, d.owner);
+      await updatePrefs(
+        t,
+        bea,
+        { timeZone: 'Europe/Berlin', emailDigest: true, digestHour: 8, events: { new_in_queue: { email: true } } },
+        { type: 'user', id: bea },
+      );
+    });
+    // Stored before zones were checked against PostgreSQL's list.
+    await db.admin.query(
+      `update notification_settings set time_zone = 'US/Pacific-New' where org_id = $1 and user_id = $2`,
+      [d.orgId, d.ana],
+    );
+    await d.open('Crash on start');
+    // 13:00 in Berlin: Bea's digest is due, whatever Ana's zone does.
+    clock.set(new Date('2026-06-02T11:10:00Z'));
+    const run = await d.sweepAndRun();
+    expect(run.ids).toContain(jobIds.digest(d.orgId, bea, '2026-06-02'));
+    const beaMails = sink.mails.filter((m) => m.to.includes(beaEmail));
+    expect(beaMails).toHaveLength(1);
+    // Ana's unknown zone is read as UTC (11:10 there, past her 08:00): hers goes out too.
+    expect(run.ids).toContain(jobIds.digest(d.orgId, d.ana, '2026-06-02'));
+    expect(await d.mails()).toHaveLength(1);
   });
 });
