@@ -2,7 +2,7 @@ import cookie from '@fastify/cookie';
 import Fastify, { type FastifyBaseLogger, type FastifyInstance } from 'fastify';
 import { serializerCompiler, validatorCompiler } from 'fastify-type-provider-zod';
 import { z } from 'zod';
-import { configDefaults } from '../lib/config.js';
+import { configDefaults, type TrustProxy } from '../lib/config.js';
 import { LazyChildLogger, type Logger, requestId } from '../lib/logger.js';
 import { createDownloadSigner } from '../lib/signed-url.js';
 import { createTicketPages } from '../lib/ticket-links.js';
@@ -61,6 +61,16 @@ const TOKEN_CACHE_MS = 10_000;
 /** Largest JSON body; attachments stream through multipart with their own limit. */
 const BODY_LIMIT = 1024 * 1024;
 
+/**
+ * TRUST_PROXY (lib/config.ts) as Fastify takes it. Fastify reads a bare number as "trust no hop"
+ * (it cannot tell a proxy from a client that wrote the header itself); a count is what the
+ * setting means where only the proxies can reach the API, so it becomes the hop test.
+ */
+function fastifyTrust(t: TrustProxy): boolean | string[] | ((address: string, hop: number) => boolean) {
+  if (typeof t === 'number') return (_address, hop) => hop < t;
+  return typeof t === 'boolean' ? t : [...t];
+}
+
 /** Builds the HTTP app without listening, so tests can `inject` requests. */
 export async function buildApp(
   deps: AppDeps & {
@@ -83,7 +93,7 @@ export async function buildApp(
         : new LazyChildLogger(logger as Logger, bindings)) as FastifyBaseLogger,
     genReqId: (req) => requestId(req.headers['x-request-id']),
     bodyLimit: BODY_LIMIT,
-    trustProxy: settings.trustProxy,
+    trustProxy: fastifyTrust(settings.trustProxy),
     // Ids and query strings are short; a longer URL is an attack or a bug.
     routerOptions: { maxParamLength: 200 },
     // The router's refusals (too long, badly encoded) in our error shape, not Fastify's.

@@ -4,6 +4,7 @@ import type { OAuthLifetimes } from '../db/oauth-tokens.js';
 import type { Permission } from '../db/permissions.js';
 import type { Pool } from '../db/pool.js';
 import type { Tx } from '../db/tenant.js';
+import type { TrustProxy } from '../lib/config.js';
 import type { Logger } from '../lib/logger.js';
 import type { DownloadSigner } from '../lib/signed-url.js';
 import type { TargetPolicy } from '../lib/ssrf.js';
@@ -19,7 +20,7 @@ export interface ApiSettings {
   sessionIdleSeconds: number;
   sessionAbsoluteSeconds: number;
   cookieSecure: boolean;
-  trustProxy: boolean;
+  trustProxy: TrustProxy;
   /** Which address ranges webhook targets may be in (checked again by the workers). */
   webhookTargets: TargetPolicy;
   /** When set, GET /metrics needs `Authorization: Bearer <it>`. */

@@ -29,7 +29,10 @@ locals {
     api = merge(local.common_env, {
       ROLES             = "api"
       HOST              = "0.0.0.0"
-      TRUST_PROXY       = "true"
+      # One proxy in front (Google's front end): the client is the address it put in
+      # X-Forwarded-For. Nothing reaches the service but through it. ("true" would believe the
+      # leftmost entry, which the client can write.)
+      TRUST_PROXY       = "1"
       METRICS_HOST      = "127.0.0.1"
       DATABASE_POOL_MAX = tostring(var.api_db_pool_max)
     })

@@ -1,3 +1,4 @@
+import { isIP } from 'node:net';
 import { z } from 'zod';
 import { AppError, issuesToDetails } from './errors.js';
 import { SECRET_KEY_HOWTO, secretKeyProblem } from './secret-key.js';
@@ -12,6 +13,44 @@ const bool = z
   .enum(['true', 'false', '1', '0', 'yes', 'no'])
   .transform((v) => v === 'true' || v === '1' || v === 'yes');
 const port = z.coerce.number().int().min(1).max(65535);
+
+/** Whom the API believes about a request's origin (X-Forwarded-For): see `trustProxy` below. */
+export type TrustProxy = boolean | number | readonly string[];
+
+function isAddressOrRange(v: string): boolean {
+  const [address = '', prefix, ...rest] = v.split('/');
+  const family = isIP(address);
+  if (!family || rest.length) return false;
+  if (prefix === undefined) return true;
+  return /^\d{1,3}$/.test(prefix) && Number(prefix) <= (family === 4 ? 32 : 128);
+}
+
+/**
+ * TRUST_PROXY. `true` trusts every hop, so the leftmost X-Forwarded-For entry wins, and that one
+ * the client writes itself: only for a proxy that replaces the header. A number trusts that many
+ * proxies in front, so the address the outermost one appended wins: right when nothing reaches
+ * the API but through them (Cloud Run). A list trusts only those addresses and ranges.
+ */
+const trustProxy = z
+  .string()
+  .trim()
+  .transform((v, ctx): TrustProxy => {
+    if (['true', 'yes'].includes(v)) return true;
+    if (['false', 'no', '0'].includes(v)) return false;
+    if (/^\d+$/.test(v)) {
+      const hops = Number(v);
+      if (hops <= 10) return hops;
+    } else {
+      const list = v.split(',').map((x) => x.trim());
+      if (list.every(isAddressOrRange)) return list;
+    }
+    ctx.addIssue({
+      code: 'custom',
+      message:
+        'true, false, a number of proxies in front (1 to 10), or their addresses and ranges (10.0.0.0/8,127.0.0.1)',
+    });
+    return z.NEVER;
+  });
 // Connection strings: postgres://, redis://, rediss:// (an empty variable counts as unset).
 const optionalUrl = z.string().trim().url('a connection URL').optional();
 
@@ -94,7 +133,7 @@ export const envSchema = z.object({
   OAUTH_REFRESH_IDLE_DAYS: z.coerce.number().int().min(1).max(365).default(14),
   OAUTH_REFRESH_ABSOLUTE_DAYS: z.coerce.number().int().min(1).max(3_650).default(90),
   COOKIE_SECURE: bool.default(true),
-  TRUST_PROXY: bool.default(false),
+  TRUST_PROXY: trustProxy.default(false),
   METRICS_TOKEN: z.string().min(16, 'at least 16 characters').optional(),
   // A separate listener for /metrics (then never on the public port); loopback unless told.
   METRICS_PORT: port.optional(),
@@ -254,8 +293,8 @@ export interface Config {
       readonly refreshAbsoluteSeconds: number;
     };
     readonly cookieSecure: boolean;
-    /** Behind a load balancer: take the client address from X-Forwarded-For. */
-    readonly trustProxy: boolean;
+    /** Behind a load balancer: which X-Forwarded-For entry is the client (`trustProxy` above). */
+    readonly trustProxy: TrustProxy;
     /** When set, GET /metrics needs `Authorization: Bearer <it>`. */
     readonly metricsToken: string | undefined;
   };

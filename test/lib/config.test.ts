@@ -60,6 +60,23 @@ describe('config', () => {
     expect(loadConfig({}).secretKey).toBeUndefined();
   });
 
+  it('trusts a proxy by hop count or by address, and says which values it takes', () => {
+    const trust = (v: string) => loadConfig({ TRUST_PROXY: v }).api.trustProxy;
+    expect(loadConfig({}).api.trustProxy).toBe(false);
+    expect(trust('false')).toBe(false);
+    expect(trust('true')).toBe(true);
+    // A number is hops: 1 is one proxy in front (the address it appended), not "yes".
+    expect(trust('1')).toBe(1);
+    expect(trust('2')).toBe(2);
+    expect(trust('10.0.0.0/8, 127.0.0.1,2001:db8::/32')).toEqual([
+      '10.0.0.0/8',
+      '127.0.0.1',
+      '2001:db8::/32',
+    ]);
+    for (const bad of ['banana', '10.0.0.0/99', '11', '1.2.3', '127.0.0.1,'])
+      expect(() => loadConfig({ TRUST_PROXY: bad }), bad).toThrow(/TRUST_PROXY/);
+  });
+
   it('caps download links at 15 minutes unless told otherwise', () => {
     expect(loadConfig({}).downloadLinkMaxSeconds).toBe(900);
     expect(loadConfig({ DOWNLOAD_LINK_MAX_MINUTES: '5' }).downloadLinkMaxSeconds).toBe(300);
