@@ -16,7 +16,7 @@ declare module 'fastify' {
 export interface SdkRateLimits {
   /** Per game key: the whole game's traffic. */
   key: RateLimit;
-  /** Per player of a game (the player named by the request). */
+  /** Per player of a game (the player named by the request); for client keys, per player and address. */
   player: RateLimit;
   /** Per client address, for client keys (a game server's secret is exempt: many players share it). */
   address: RateLimit;
@@ -74,7 +74,7 @@ const digest = (s: string) => createHash('sha256').update(s).digest('base64url')
 /**
  * The `/sdk/v1` guard, added to the routes of the SDK plugin only: CORS headers on every answer,
  * the game key before anything else (onRequest: a missing or wrong key is a 401 before the body is
- * even parsed), then the rate limits (preValidation, when the body names the player).
+ * even parsed), then the rate limits (preHandler, once the input is valid).
  */
 export function registerSdkGuard(app: FastifyInstance, limits: SdkRateLimits) {
   const failures = authFailureLimiter(app, DEFAULT_RATE_LIMITS.authFailures);
@@ -138,12 +138,25 @@ export function registerSdkGuard(app: FastifyInstance, limits: SdkRateLimits) {
       });
   });
 
-  addRouteHook(app, 'preValidation', isGame, async (req: FastifyRequest, reply: FastifyReply) => {
+  // After validation: a request refused for its input costs nobody's bucket, above all not the
+  // bucket of the player it names (a key holder could otherwise lock anyone out with junk).
+  addRouteHook(app, 'preHandler', isGame, async (req: FastifyRequest, reply: FastifyReply) => {
     const game = req.game as ResolvedGameKey;
     const buckets: Array<[string, RateLimit, string]> = [[`gm:rl:sdk:key:${game.keyId}`, limits.key, 'key']];
     const player = playerOf(req);
-    if (player) buckets.push([`gm:rl:sdk:player:${game.gameId}:${digest(player)}`, limits.player, 'player']);
-    if (game.kind === 'client') buckets.push([`gm:rl:sdk:ip:${req.ip}`, limits.address, 'address']);
+    if (game.kind === 'client') {
+      buckets.push([`gm:rl:sdk:ip:${req.ip}`, limits.address, 'address']);
+      // A client key is public and names any player it likes: a player's bucket is theirs per
+      // address, so someone else naming them spends their own. A game server vouches for its
+      // players, so its calls count per player.
+      if (player)
+        buckets.push([
+          `gm:rl:sdk:player:${game.gameId}:${digest(`${req.ip} ${player}`)}`,
+          limits.player,
+          'player',
+        ]);
+    } else if (player)
+      buckets.push([`gm:rl:sdk:player:${game.gameId}:${digest(player)}`, limits.player, 'player']);
     const args: Array<string | number> = [app.settings.now()];
     for (const [, l] of buckets) args.push(l.burst, l.perMinute / 60_000);
     const [allowed, which, waitMs] = await sdkBuckets(
