@@ -1,5 +1,6 @@
 import { createHash, randomInt } from 'node:crypto';
 import { z } from 'zod';
+import { AppError } from '../lib/errors.js';
 import { refuse } from '../lib/i18n/refusal.js';
 import { type Actor, recordChange } from './changes.js';
 import { snowflake } from './schemas.js';
@@ -20,7 +21,28 @@ const hashCode = (code: string) => createHash('sha256').update(code).digest();
 /** Upper case, without the spaces and dashes people type. */
 export const normaliseLinkCode = (raw: string) => raw.toUpperCase().replace(/[\s-]/g, '');
 
+/**
+ * A code for the player to redeem. A blocked or currently banned player gets none: a link merges
+ * histories, and a code must not become a way to carry a ban onto (or off) another profile.
+ */
 export async function createLinkCode(tx: Tx, playerId: string): Promise<{ code: string; expiresAt: Date }> {
+  const s = await tx.query<{ blocked: boolean; banned: boolean }>(
+    `select p.blocked_at is not null as blocked, coalesce(m.banned_until > now(), false) as banned
+       from player_profiles p
+       left join player_moderation m on m.org_id = p.org_id and m.player_id = p.id
+      where p.org_id = $1::uuid and p.id = $2::uuid`,
+    [tx.orgId, playerId],
+  );
+  const standing = s.rows[0];
+  if (!standing) throw new AppError('not_found', 'player not found');
+  if (standing.blocked)
+    throw new AppError('forbidden', 'this player is blocked from support', {
+      details: { reason: 'player_blocked' },
+    });
+  if (standing.banned)
+    throw new AppError('forbidden', 'a banned player cannot link accounts until the ban ends', {
+      details: { reason: 'player_banned' },
+    });
   let code = '';
   for (let i = 0; i < CODE_LENGTH; i++) code += ALPHABET[randomInt(ALPHABET.length)];
   const r = await tx.query<{ expiresAt: Date }>(
@@ -42,11 +64,22 @@ export const redeemLinkCodeInput = z.object({
 
 const badCode = () => refuse('not_found', 'deny.playerCodeUnknown');
 
+interface Profile {
+  id: string;
+  discordUserId: string | null;
+  gameId: string | null;
+  accountId: string | null;
+  blockedAt: Date | null;
+  blockedReason: string | null;
+}
+
 /**
  * Redeems a code: the game account's player and the Discord account's player become one. When
  * the Discord account already has a profile (tickets opened in Discord), the game profile's
  * tickets, messages, reports, sessions and status move to it and the game identity with them,
- * so the player has one history. Returns the profile that remains.
+ * so the player has one history. A link only ever adds: it refuses to move a game account
+ * already linked to another Discord user, or to replace the game account a Discord user has.
+ * Returns the profile that remains.
  */
 export async function redeemLinkCode(
   tx: Tx,
@@ -62,39 +95,132 @@ export async function redeemLinkCode(
   );
   const used = c.rows[0];
   if (!used) throw badCode();
-  const game = used.playerId;
-  const d = await tx.query<{ id: string }>(
-    'select id from player_profiles where org_id = $1::uuid and discord_user_id = $2::text for update',
-    [tx.orgId, input.discordUserId],
+  // Both profiles locked in id order, so two redeems touching the same pair can't deadlock.
+  const p = await tx.query<Profile>(
+    `select id, discord_user_id as "discordUserId", game_id as "gameId", game_account_id as "accountId",
+            blocked_at as "blockedAt", blocked_reason as "blockedReason"
+       from player_profiles
+      where org_id = $1::uuid and (id = $2::uuid or discord_user_id = $3::text)
+      order by id for update`,
+    [tx.orgId, used.playerId, input.discordUserId],
   );
-  const discord = d.rows[0]?.id;
-  if (discord === game) return { playerId: game, merged: false };
+  const game = p.rows.find((r) => r.id === used.playerId);
+  if (!game) throw badCode();
+  const discord = p.rows.find((r) => r.discordUserId === input.discordUserId);
+  if (discord?.id === game.id) return { playerId: game.id, merged: false };
+  // Whoever holds a code is not proof enough to take a linked account from its Discord user.
+  if (game.discordUserId !== null)
+    throw refuse('conflict', 'deny.gameAccountLinkedElsewhere', {}, undefined, {
+      reason: 'game_account_linked_elsewhere',
+    });
+  // A profile holds one game identity: merging in a second would cut the first loose, and its
+  // next look-up would make a fresh profile with none of its moderation record.
+  if (discord && discord.accountId !== null && game.accountId !== null)
+    throw refuse('conflict', 'deny.discordLinkedElsewhere', {}, undefined, {
+      reason: 'discord_linked_elsewhere',
+    });
   if (!discord) {
     await tx.query(
       'update player_profiles set discord_user_id = $3::text where org_id = $1::uuid and id = $2::uuid',
-      [tx.orgId, game, input.discordUserId],
+      [tx.orgId, game.id, input.discordUserId],
     );
   } else {
     await mergeInto(tx, game, discord);
   }
-  const playerId = discord ?? game;
+  const playerId = discord?.id ?? game.id;
+  const mergedFrom = discord ? game.id : null;
   await recordChange(tx, actor, {
     action: 'player.linked',
     target: { type: 'player', id: playerId },
-    data: { discordUserId: input.discordUserId, mergedFrom: discord ? game : null },
+    data: { discordUserId: input.discordUserId, mergedFrom },
     event: {
       type: 'player.linked',
       aggregateType: 'player',
       aggregateId: playerId,
-      payload: { playerId, discordUserId: input.discordUserId, mergedFrom: discord ? game : null },
+      payload: { playerId, discordUserId: input.discordUserId, mergedFrom },
     },
   });
   return { playerId, merged: Boolean(discord) };
 }
 
-/** Moves everything of profile `from` onto `to`, then its game identity; `from` is left empty. */
-async function mergeInto(tx: Tx, from: string, to: string): Promise<void> {
-  const v = [tx.orgId, from, to];
+/** `reasons` in order, each once, joined and cut to the column's limit; null when there are none. */
+function joinReasons(reasons: Array<string | null>, max: number): string | null {
+  const kept = [...new Set(reasons.filter((r): r is string => Boolean(r)))];
+  return kept.length === 0 ? null : kept.join('; ').slice(0, max);
+}
+
+interface ModerationRow {
+  playerId: string;
+  warned: boolean;
+  mutedUntil: Date | null;
+  bannedUntil: Date | null;
+  reason: string | null;
+  reportId: string | null;
+  updatedBy: string | null;
+}
+
+const later = (a: Date | null, b: Date | null) => (a && b ? (a > b ? a : b) : (a ?? b));
+
+/** How much a status restricts the player now: a ban in force, then a mute, then a warning. */
+function weight(m: ModerationRow, now: number): number {
+  if (m.bannedUntil && m.bannedUntil.getTime() > now) return 3;
+  if (m.mutedUntil && m.mutedUntil.getTime() > now) return 2;
+  return m.warned ? 1 : 0;
+}
+
+/**
+ * The two profiles' moderation become the stricter of both on `to`: a link must never lift or
+ * shorten a restriction. Warned if either was, the later mute and ban; the reason of the status
+ * that restricts most first, the other's after it.
+ */
+async function mergeModeration(tx: Tx, from: string, to: string): Promise<void> {
+  const r = await tx.query<ModerationRow>(
+    `select player_id as "playerId", warned, muted_until as "mutedUntil", banned_until as "bannedUntil",
+            reason, report_id as "reportId", updated_by as "updatedBy"
+       from player_moderation where org_id = $1::uuid and player_id = any($2::uuid[])
+      for update`,
+    [tx.orgId, [from, to]],
+  );
+  if (r.rows.length === 0) return;
+  const now = Date.now();
+  // The Discord profile's row first on a tie.
+  const rows = [...r.rows].sort(
+    (a, b) => weight(b, now) - weight(a, now) || Number(b.playerId === to) - Number(a.playerId === to),
+  );
+  const first = rows[0] as ModerationRow;
+  const second = rows[1];
+  await tx.query(
+    `insert into player_moderation (org_id, player_id, warned, muted_until, banned_until, reason, report_id, updated_by)
+     values ($1::uuid, $2::uuid, $3::boolean, $4::timestamptz, $5::timestamptz, $6::text, $7::uuid, $8::uuid)
+     on conflict (org_id, player_id) do update set warned = excluded.warned, muted_until = excluded.muted_until,
+       banned_until = excluded.banned_until, reason = excluded.reason, report_id = excluded.report_id,
+       updated_by = excluded.updated_by, updated_at = now()`,
+    [
+      tx.orgId,
+      to,
+      rows.some((m) => m.warned),
+      later(first.mutedUntil, second?.mutedUntil ?? null),
+      later(first.bannedUntil, second?.bannedUntil ?? null),
+      joinReasons(
+        rows.map((m) => m.reason),
+        1000,
+      ),
+      first.reportId ?? second?.reportId ?? null,
+      first.updatedBy ?? second?.updatedBy ?? null,
+    ],
+  );
+  await tx.query('delete from player_moderation where org_id = $1::uuid and player_id = $2::uuid', [
+    tx.orgId,
+    from,
+  ]);
+}
+
+/**
+ * Moves everything of profile `from` onto `to`, then its game identity (the caller has made sure
+ * `to` has none) and its block; `from` is left empty.
+ */
+async function mergeInto(tx: Tx, from: Profile, to: Profile): Promise<void> {
+  const v = [tx.orgId, from.id, to.id];
   const where = 'org_id = $1::uuid';
   await tx.query(`update tickets set requester_id = $3::uuid where ${where} and requester_id = $2::uuid`, v);
   await tx.query(
@@ -118,24 +244,32 @@ async function mergeInto(tx: Tx, from: string, to: string): Promise<void> {
     `update player_link_codes set player_id = $3::uuid where ${where} and player_id = $2::uuid`,
     v,
   );
-  // The Discord profile's own status wins; the game profile's moves only when it has none.
+  await mergeModeration(tx, from.id, to.id);
+  // Cleared on `from` first: the game identity is unique per org.
   await tx.query(
-    `update player_moderation set player_id = $3::uuid where ${where} and player_id = $2::uuid
-       and not exists (select 1 from player_moderation m where m.org_id = $1::uuid and m.player_id = $3::uuid)`,
+    `update player_profiles set game_id = null, game_account_id = null,
+       metadata = metadata || jsonb_build_object('mergedInto', $3::text)
+      where org_id = $1::uuid and id = $2::uuid`,
     v,
   );
-  const g = await tx.query<{ gameId: string | null; account: string | null }>(
-    `update player_profiles p set game_id = null, game_account_id = null,
-       metadata = p.metadata || jsonb_build_object('mergedInto', $3::text)
-      from player_profiles old where p.org_id = $1::uuid and p.id = $2::uuid and old.id = p.id
-      returning old.game_id as "gameId", old.game_account_id as account`,
-    v,
+  // A block stays on the merged profile, dated from the earlier of the two.
+  const blocks = [to, from]
+    .filter((p) => p.blockedAt !== null)
+    .sort((a, b) => (a.blockedAt as Date).getTime() - (b.blockedAt as Date).getTime());
+  await tx.query(
+    `update player_profiles set game_id = coalesce($3::uuid, game_id), game_account_id = coalesce($4::text, game_account_id),
+       blocked_at = $5::timestamptz, blocked_reason = $6::text
+      where org_id = $1::uuid and id = $2::uuid`,
+    [
+      tx.orgId,
+      to.id,
+      to.accountId === null ? from.gameId : null,
+      to.accountId === null ? from.accountId : null,
+      blocks[0]?.blockedAt ?? null,
+      joinReasons(
+        blocks.map((p) => p.blockedReason),
+        500,
+      ),
+    ],
   );
-  const moved = g.rows[0];
-  if (moved?.gameId && moved.account)
-    await tx.query(
-      `update player_profiles set game_id = $3::uuid, game_account_id = $4::text
-        where org_id = $1::uuid and id = $2::uuid`,
-      [tx.orgId, to, moved.gameId, moved.account],
-    );
 }

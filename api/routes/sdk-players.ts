@@ -25,7 +25,7 @@ const client = { access: 'game-client', rateLimit: 'none' } as const;
 const sessionParams = z.object({ sessionId: z.uuid() });
 const reportSchema = z.object({ id: z.uuid(), ticketId: z.uuid(), createdAt: z.date() });
 
-/** Reports, sessions, online count, link codes and announcements for game clients. */
+/** Reports, sessions, online count and announcements for game clients; link codes for game servers. */
 export const sdkPlayerRoutes: FastifyPluginAsyncZod = async (app) => {
   const inGame = <T>(orgId: string, fn: Parameters<typeof withTenant<T>>[2]) =>
     withTenant(app.deps.pool, orgId, fn);
@@ -147,19 +147,26 @@ export const sdkPlayerRoutes: FastifyPluginAsyncZod = async (app) => {
   app.post(
     '/sdk/v1/link-codes',
     {
-      config: client,
+      // A link moves the player's support identity for good, and a client key (public: it ships in
+      // the game) can name any player id: only the game's server can vouch for who the player is.
+      config: { access: 'game-server', rateLimit: 'none' },
       schema: {
         tags: T,
         operationId: 'sdkLinkCode',
-        summary: 'A one-time code the player types into /link in Discord to join their histories',
+        summary:
+          'A one-time code the player types into /link in Discord to join their histories (game server secret)',
+        description:
+          'Sent by the game server, which vouches for the player it names: a client key is refused with ' +
+          '403 `server_secret_required`. A blocked player (`player_blocked`) or one banned now ' +
+          '(`player_banned`) gets no code.',
         body: z.object({ player: gamePlayerInput }),
         response: { 201: z.object({ code: z.string(), expiresAt: z.date() }), ...sdkErrors },
       },
     },
     async (req, reply) => {
-      const game = requireGameScope(req, 'tickets:create');
+      const game = req.game as NonNullable<typeof req.game>;
       const made = await inGame(game.orgId, async (tx) => {
-        const player = await upsertGamePlayer(tx, game.gameId, req.body.player, { allowBlocked: true });
+        const player = await upsertGamePlayer(tx, game.gameId, req.body.player);
         return createLinkCode(tx, player.id);
       });
       return reply.status(201).send(made);

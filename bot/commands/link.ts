@@ -13,8 +13,11 @@ const data = new SlashCommandBuilder()
   );
 
 /**
- * A player's own command: redeems a code the game asked /sdk/v1/link-codes for, so their game,
- * Discord and email tickets become one history. Anyone may run it; the code is the proof.
+ * A player's own command: redeems a code the game's server asked /sdk/v1/link-codes for, so their
+ * game, Discord and email tickets become one history. Anyone may run it: the code is the proof,
+ * vouched for by the game server that authenticated the player. A code that would move a game
+ * account linked to someone else, or replace the one this user has, is refused (db/link-codes.ts)
+ * in the same ephemeral reply.
  */
 export const link: CommandHandler = {
   data: data.toJSON(),

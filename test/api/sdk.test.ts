@@ -366,7 +366,7 @@ describe('/sdk/v1 reports, sessions, link codes, announcements, moderation', () 
       [w.org.orgId, discordUserId],
     );
     const discordPlayer = discordTicket.rows[0]?.pid as string;
-    const code = await sdkCall(api, w.clientKey, 'POST', '/link-codes', { player });
+    const code = await sdkCall(api, w.serverSecret, 'POST', '/link-codes', { player });
     expect(code.statusCode, code.body).toBe(201);
     expect(code.json().code).toMatch(/^[A-Z2-9]{8}$/);
     const redeem = (c: string) =>
@@ -460,6 +460,165 @@ describe('/sdk/v1 reports, sessions, link codes, announcements, moderation', () 
     expect(status.rows[0].status).toBe('actioned');
     const unknown = await sdkCall(api, w.serverSecret, 'GET', '/moderation/nobody');
     expect(unknown.json()).toMatchObject({ warned: false, bannedUntil: null });
+  });
+});
+
+describe('/sdk/v1 link codes: who may link, and what a link keeps', () => {
+  let next = 0;
+  // A fresh Discord user per call, so the tests share no profiles.
+  const discordUser = () => `5550000000000${String(++next).padStart(5, '0')}`;
+  const mint = (player: { id: string; name: string }, key = w.serverSecret) =>
+    sdkCall(api, key, 'POST', '/link-codes', { player });
+  async function code(player: { id: string; name: string }) {
+    const res = await mint(player);
+    expect(res.statusCode, res.body).toBe(201);
+    return res.json().code as string;
+  }
+  const redeem = (c: string, discordUserId: string) =>
+    api.call(owner, {
+      method: 'POST',
+      url: `/v1/orgs/${w.org.orgId}/players/link`,
+      payload: { code: c, discordUserId },
+    });
+  async function link(player: { id: string; name: string }, discordUserId: string) {
+    const res = await redeem(await code(player), discordUserId);
+    expect(res.statusCode, res.body).toBe(200);
+    return res.json().playerId as string;
+  }
+  const profile = async (accountId: string) =>
+    (
+      await db.admin.query<{ id: string; discord_user_id: string | null; blocked_at: Date | null }>(
+        `select id, discord_user_id, blocked_at from player_profiles where org_id = $1 and game_account_id = $2`,
+        [w.org.orgId, accountId],
+      )
+    ).rows[0];
+  async function moderate(playerId: string, payload: Record<string, unknown>) {
+    const res = await api.call(owner, {
+      method: 'PUT',
+      url: `/v1/orgs/${w.org.orgId}/players/${playerId}/moderation`,
+      payload,
+    });
+    expect(res.statusCode, res.body).toBe(200);
+  }
+  const statusOf = async (accountId: string) =>
+    (await sdkCall(api, w.serverSecret, 'GET', `/moderation/${encodeURIComponent(accountId)}`)).json();
+  const BAN = '2031-01-01T00:00:00.000Z';
+
+  it('mints codes only for the game server: a client key can name any player', async () => {
+    const res = await mint({ id: 'steam:4001', name: 'Anyone' }, w.clientKey);
+    expectError(res, 403, 'forbidden');
+    expect(res.json().error.details.reason).toBe('server_secret_required');
+    expect((await mint({ id: 'steam:4001', name: 'Anyone' })).statusCode).toBe(201);
+  });
+
+  it('issues no code to a blocked or currently banned player', async () => {
+    const banned = { id: 'steam:4101', name: 'Banned' };
+    await openTicket(banned);
+    const p = (await profile(banned.id)) as { id: string };
+    await moderate(p.id, { bannedUntil: BAN, reason: 'cheating' });
+    const refused = await mint(banned);
+    expectError(refused, 403, 'forbidden');
+    expect(refused.json().error.details.reason).toBe('player_banned');
+    // A ban that ran out is no bar.
+    await moderate(p.id, { bannedUntil: '2020-01-01T00:00:00Z', reason: 'cheating' });
+    expect((await mint(banned)).statusCode).toBe(201);
+
+    const blocked = { id: 'steam:4102', name: 'Blocked' };
+    await code(blocked);
+    await db.admin.query(
+      `update player_profiles set blocked_at = now(), blocked_reason = 'abuse' where org_id = $1 and game_account_id = $2`,
+      [w.org.orgId, blocked.id],
+    );
+    const no = await mint(blocked);
+    expectError(no, 403, 'forbidden');
+    expect(no.json().error.details.reason).toBe('player_blocked');
+  });
+
+  it('never cuts loose the game account a Discord user already linked (its ban stays)', async () => {
+    const d = discordUser();
+    const main = { id: 'steam:5001', name: 'Main' };
+    const pid = await link(main, d);
+    await moderate(pid, { bannedUntil: BAN, reason: 'cheating' });
+    const before = await statusOf(main.id);
+    expect(before.bannedUntil).toBe(BAN);
+    const junk = { id: 'steam:5999', name: 'Junk' };
+    const refused = await redeem(await code(junk), d);
+    expectError(refused, 409, 'conflict');
+    expect(refused.json().error.message).toMatch(/already linked to another game account/);
+    expect(await statusOf(main.id)).toEqual(before);
+    expect((await profile(main.id))?.id).toBe(pid);
+    expect((await profile(junk.id))?.discord_user_id).toBeNull();
+  });
+
+  it('keeps the stricter of both moderation records and the block when histories merge', async () => {
+    const d = discordUser();
+    const account = { id: 'steam:6001', name: 'Merged' };
+    // The Discord side: a warning and a mute running later than the game side's.
+    const dp = (
+      await db.admin.query<{ id: string }>(
+        `insert into player_profiles (org_id, display_name, discord_user_id) values ($1, 'D', $2) returning id`,
+        [w.org.orgId, d],
+      )
+    ).rows[0]?.id as string;
+    await moderate(dp, { warned: true, mutedUntil: '2030-06-01T00:00:00Z', reason: 'rude in chat' });
+    // The game side: a code asked for in good standing, then a ban and a block before it is redeemed.
+    const c = await code(account);
+    const gp = (await profile(account.id))?.id as string;
+    await moderate(gp, { mutedUntil: '2030-01-01T00:00:00Z', bannedUntil: BAN, reason: 'cheating' });
+    await db.admin.query(
+      `update player_profiles set blocked_at = now(), blocked_reason = 'abuse' where id = $1`,
+      [gp],
+    );
+    const ticket = (p: typeof account) =>
+      sdkCall(api, w.clientKey, 'POST', '/tickets', { player: p, subject: 'Unban me', body: 'please' });
+    expectError(await ticket(account), 403, 'forbidden');
+
+    const done = await redeem(c, d);
+    expect(done.statusCode, done.body).toBe(200);
+    expect(done.json()).toEqual({ playerId: dp, merged: true });
+    const s = await statusOf(account.id);
+    expect(s).toMatchObject({ warned: true, mutedUntil: '2030-06-01T00:00:00.000Z', bannedUntil: BAN });
+    expect(s.reason).toContain('cheating');
+    expect(s.reason).toContain('rude in chat');
+    expect((await profile(account.id))?.blocked_at).not.toBeNull();
+    const after = await ticket(account);
+    expectError(after, 403, 'forbidden');
+    expect(after.json().error.details.reason).toBe('player_blocked');
+  });
+
+  it("doesn't let a linked account take over another player's game account", async () => {
+    const attackerDiscord = discordUser();
+    const attacker = { id: 'steam:8001', name: 'Attacker' };
+    const victim = { id: 'steam:8002', name: 'Victim' };
+    const apid = await link(attacker, attackerDiscord);
+    await moderate(apid, { bannedUntil: BAN, reason: 'cheating' });
+    const victimTicket = (await openTicket(victim)).json().ticket;
+    const vpid = (await profile(victim.id))?.id as string;
+    expectError(await redeem(await code(victim), attackerDiscord), 409, 'conflict');
+    expect((await statusOf(attacker.id)).bannedUntil).toBe(BAN);
+    expect((await statusOf(victim.id)).bannedUntil).toBeNull();
+    const t = await db.admin.query(`select requester_id from tickets where id = $1`, [victimTicket.id]);
+    expect(t.rows[0].requester_id).toBe(vpid);
+  });
+
+  it('never moves a linked game account to another Discord user', async () => {
+    const owner1 = discordUser();
+    const victim = { id: 'steam:8101', name: 'Victim' };
+    await link(victim, owner1);
+    // Someone with no profile yet, then someone with a Discord-only profile.
+    const stranger = discordUser();
+    const refused = await redeem(await code(victim), stranger);
+    expectError(refused, 409, 'conflict');
+    expect(refused.json().error.message).toMatch(/already linked to another Discord account/);
+    const withProfile = discordUser();
+    await db.admin.query(
+      `insert into player_profiles (org_id, display_name, discord_user_id) values ($1, 'S', $2)`,
+      [w.org.orgId, withProfile],
+    );
+    expectError(await redeem(await code(victim), withProfile), 409, 'conflict');
+    expect((await profile(victim.id))?.discord_user_id).toBe(owner1);
+    // The owner redeeming a fresh code for their own account is fine.
+    expect((await redeem(await code(victim), owner1)).statusCode).toBe(200);
   });
 });
 

@@ -42,6 +42,32 @@ describe('/link', () => {
     expect(again.content).toMatch(/unknown, used or expired/);
   });
 
+  it('refuses, in a message only the player sees, a code that would replace a linked account', async () => {
+    // Runs after the first test: this Discord user is linked to steam:42 already.
+    const { mine, theirs } = await withTenant(h.db.app, h.org.orgId, async (tx) => {
+      const game = await createGame(tx, { name: 'Saga', slug: 'saga' }, h.org.owner);
+      const other = await upsertGamePlayer(tx, game.id, { id: 'steam:43', name: 'Other' });
+      const taken = await upsertGamePlayer(tx, game.id, { id: 'steam:44', name: 'Taken' });
+      await tx.query(`update player_profiles set discord_user_id = '999999999999999999' where id = $1`, [
+        taken.id,
+      ]);
+      return { mine: await createLinkCode(tx, other.id), theirs: await createLinkCode(tx, taken.id) };
+    });
+    const a = await linkWith(mine.code);
+    expect(a.content).toMatch(/already linked to another game account/);
+    expect(a.handle.record.callback?.data).toMatchObject({ flags: 64 });
+    const b = await linkWith(theirs.code);
+    expect(b.content).toMatch(/already linked to another Discord account/);
+    expect(b.handle.record.callback?.data).toMatchObject({ flags: 64 });
+    const r = await h.db.admin.query(
+      `select game_account_id, discord_user_id from player_profiles where game_account_id in ('steam:43', 'steam:44') order by 1`,
+    );
+    expect(r.rows).toEqual([
+      { game_account_id: 'steam:43', discord_user_id: null },
+      { game_account_id: 'steam:44', discord_user_id: '999999999999999999' },
+    ]);
+  });
+
   it('refuses a malformed code with a message, not a failure', async () => {
     const a = await linkWith('nope');
     expect(a.content).toMatch(/link code/);

@@ -22,6 +22,10 @@ export const deRefusals: Record<keyof typeof enRefusals, string> = {
   'deny.guildLinkedElsewhere': 'Dieser Server ist bereits mit einer anderen Organisation verbunden.',
   'deny.guildAlreadyLinked': 'Dieser Server ist bereits mit einer Organisation verbunden.',
   'deny.playerCodeUnknown': 'Dieser Code ist unbekannt, schon benutzt oder abgelaufen.',
+  'deny.gameAccountLinkedElsewhere':
+    'Dieses Spielkonto ist bereits mit einem anderen Discord-Konto verknüpft; ein Code verschiebt es nie.',
+  'deny.discordLinkedElsewhere':
+    'Dieses Discord-Konto ist bereits mit einem anderen Spielkonto verknüpft; ein Code ersetzt es nie (wende dich an das Team, um es zu ändern).',
   'deny.noRole': 'Keine Rolle „{key}“ in dieser Organisation.',
   'deny.discordOwner':
     'Eine Discord-Rolle kann niemanden zum Besitzer machen: Besitzer werden im Panel hinzugefügt.',

@@ -22,6 +22,10 @@ export const esESRefusals: Record<keyof typeof enRefusals, string> = {
   'deny.guildLinkedElsewhere': 'Este servidor ya está vinculado a otra organización.',
   'deny.guildAlreadyLinked': 'Este servidor ya está vinculado a una organización.',
   'deny.playerCodeUnknown': 'Ese código es desconocido, ya se usó o caducó.',
+  'deny.gameAccountLinkedElsewhere':
+    'Esa cuenta de juego ya está vinculada a otra cuenta de Discord; un código nunca la traslada.',
+  'deny.discordLinkedElsewhere':
+    'Esta cuenta de Discord ya está vinculada a otra cuenta de juego; un código nunca la sustituye (pide al equipo que la cambie).',
   'deny.noRole': 'No hay ningún rol «{key}» en esta organización.',
   'deny.discordOwner':
     'Un rol de Discord no puede hacer propietario a nadie: los propietarios se añaden en el panel.',
