@@ -137,23 +137,45 @@ const SDK_TICKET_COLUMNS = `id, number, subject, status, created_at as "createdA
 // Microseconds since the epoch: PostgreSQL's own precision, so a cursor never skips a change.
 const MICROS = (col: string) => `(extract(epoch from ${col}) * 1000000)::bigint::text`;
 const FROM_MICROS = (n: string) => `(timestamptz 'epoch' + ${n}::bigint * interval '1 microsecond')`;
+/** Tickets and messages per answer (more only when a page would end among rows of one instant). */
+const PAGE = 50;
+const MESSAGES_PAGE = 200;
 
-/** The player's tickets changed after `since` (all with none), newest change first, at most 50. */
+/**
+ * The player's tickets: with no `since` the 50 changed last, newest first (what a game lists);
+ * with `since`, the changes after it, oldest first, a page of 50 that never ends inside a run of
+ * tickets changed at the same instant (a bulk close or merge stamps dozens with one time, and a
+ * page cut among them would leave the rest behind the cursor for good). Poll again with the
+ * cursor until the page comes back empty.
+ */
 export async function playerTickets(
   tx: Tx,
   playerId: string,
   since?: string,
 ): Promise<{ tickets: SdkTicket[]; cursor: string }> {
   const after = parseInput(cursorInput, since) ?? null;
+  if (after === null) {
+    const r = await tx.query<SdkTicket & { micros: string }>(
+      `select ${SDK_TICKET_COLUMNS}, ${MICROS('updated_at')} as micros from tickets
+        where org_id = $1::uuid and requester_id = $2::uuid
+        order by updated_at desc, id limit ${PAGE}`,
+      [tx.orgId, playerId],
+    );
+    return { tickets: r.rows.map(({ micros: _, ...t }) => t), cursor: r.rows[0]?.micros ?? '0' };
+  }
   const r = await tx.query<SdkTicket & { micros: string }>(
-    `select ${SDK_TICKET_COLUMNS}, ${MICROS('updated_at')} as micros from tickets
-      where org_id = $1::uuid and requester_id = $2::uuid
-        and ($3::text is null or updated_at > ${FROM_MICROS('$3')})
-      order by updated_at desc, id limit 50`,
+    `with changed as (
+       select id, updated_at from tickets
+        where org_id = $1::uuid and requester_id = $2::uuid and updated_at > ${FROM_MICROS('$3')}
+     ), page_end as (
+       select max(updated_at) as at from (select updated_at from changed order by updated_at limit ${PAGE}) p
+     )
+     select ${SDK_TICKET_COLUMNS}, ${MICROS('updated_at')} as micros from tickets
+      where org_id = $1::uuid and id in (select id from changed where updated_at <= (select at from page_end))
+      order by updated_at, id`,
     [tx.orgId, playerId, after],
   );
-  const cursor = r.rows[0]?.micros ?? after ?? '0';
-  return { tickets: r.rows.map(({ micros: _, ...t }) => t), cursor };
+  return { tickets: r.rows.map(({ micros: _, ...t }) => t), cursor: r.rows.at(-1)?.micros ?? after };
 }
 
 /** One of the player's tickets and its public messages after `since`; another's is not found. */
@@ -171,13 +193,20 @@ export async function playerTicket(
   );
   const ticket = t.rows[0];
   if (!ticket) throw new AppError('not_found', 'ticket not found');
+  // Oldest first, 200 at a time, a page never ending among messages of the same instant (as above).
   const m = await tx.query<SdkMessage & { micros: string }>(
-    `select id, case when author_type = 'player' then 'player' else 'staff' end as author, body,
+    `with shown as (
+       select id, created_at from messages
+        where org_id = $1::uuid and ticket_id = $2::uuid and deleted_at is null
+          and ($3::text is null or created_at > ${FROM_MICROS('$3')})
+     ), page_end as (
+       select max(created_at) as at from (select created_at from shown order by created_at limit ${MESSAGES_PAGE}) p
+     )
+     select id, case when author_type = 'player' then 'player' else 'staff' end as author, body,
             created_at as "createdAt", ${MICROS('created_at')} as micros
        from messages
-      where org_id = $1::uuid and ticket_id = $2::uuid and deleted_at is null
-        and ($3::text is null or created_at > ${FROM_MICROS('$3')})
-      order by created_at, id limit 200`,
+      where org_id = $1::uuid and id in (select id from shown where created_at <= (select at from page_end))
+      order by created_at, id`,
     [tx.orgId, tid, after],
   );
   const cursor = m.rows.at(-1)?.micros ?? after ?? '0';
