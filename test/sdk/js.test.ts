@@ -123,7 +123,7 @@ describe('the JavaScript SDK under Node', () => {
     expect(await gm.onlineNow()).toBeGreaterThanOrEqual(1);
     await gm.heartbeat(s.session.id);
     await gm.endSession(s.session.id);
-    expect((await gm.linkCode(hero)).code).toMatch(/^[A-Z2-9]{8}$/);
+    expect((await server2.linkCode(hero)).code).toMatch(/^[A-Z2-9]{8}$/);
     await server2.publishAnnouncement({ title: 'Patch 1.1', body: 'Notes' });
     const a = await gm.announcements();
     expect(a.announcements.map((x) => x.title)).toContain('Patch 1.1');

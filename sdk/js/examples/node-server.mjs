@@ -1,4 +1,5 @@
-// A game server: refuse banned players on join, and keep trying to send queued reports.
+// A game server: refuse banned players on join, hand out Discord link codes, and keep trying to
+// send queued reports.
 import { GameMod } from '../src/index.js';
 import { fileStorage } from '../src/node-storage.js';
 
@@ -12,6 +13,12 @@ export async function onPlayerJoin(accountId) {
   const s = await gm.moderationStatus(accountId);
   if (s.bannedUntil && new Date(s.bannedUntil) > new Date()) return { allow: false, reason: s.reason };
   return { allow: true, muted: Boolean(s.mutedUntil && new Date(s.mutedUntil) > new Date()) };
+}
+
+// Only for the player this connection authenticated: whoever redeems the code takes on the account.
+export async function linkCodeFor(authenticatedPlayer) {
+  const { code, expiresAt } = await gm.linkCode(authenticatedPlayer);
+  return { message: `Type /link code:${code} in our Discord`, expiresAt };
 }
 
 setInterval(() => gm.flushQueue().catch(() => {}), 60_000);

@@ -1,5 +1,6 @@
 -- Garry's Mod (server realm): lua/autorun/server/gamemod_support.lua, with gamemod.lua next
--- to it as lua/gamemod.lua. Players type !support <text> in chat to open a ticket.
+-- to it as lua/gamemod.lua. Players type !support <text> in chat to open a ticket, and !link for
+-- a code that links their Steam account to Discord (the server vouches for the SteamID).
 local GameMod = include("gamemod.lua")
 
 local gm = GameMod.new({
@@ -26,6 +27,18 @@ hook.Add("PlayerSay", "GameModSupport", function(ply, text)
       ply:ChatPrint("Could not open a ticket: " .. err.message)
     else
       ply:ChatPrint("Ticket #" .. res.ticket.number .. " opened. Staff will answer here.")
+    end
+  end)
+  return ""
+end)
+
+hook.Add("PlayerSay", "GameModLink", function(ply, text)
+  if text ~= "!link" then return end
+  gm:createLinkCode({ id = ply:SteamID64(), name = ply:Nick() }, function(err, res)
+    if err then
+      ply:ChatPrint("Could not make a link code: " .. err.message)
+    else
+      ply:ChatPrint("Type /link code:" .. res.code .. " in our Discord within 10 minutes.")
     end
   end)
   return ""

@@ -1,5 +1,6 @@
--- LÖVE (main.lua) with luasocket: F1 opens a link code the player types as /link in Discord;
--- replies to the player's ticket are polled every 10 seconds.
+-- LÖVE (main.lua) with luasocket: F2 opens a ticket; replies to the player's ticket are polled
+-- every 10 seconds. Link codes for Discord come from your game server (the server secret; a
+-- client key can name any player): see gmod.lua's !link.
 local GameMod = require("gamemod")
 
 local player = { id = "local-player-1", name = "Player One" }
@@ -10,14 +11,10 @@ local gm = GameMod.new({
   storage = GameMod.storage.file(love.filesystem.getSaveDirectory() .. "/gamemod-queue.json"),
 })
 
-local status, ticketId, sincePoll = "F1: link your Discord account", nil, 0
+local status, ticketId, sincePoll = "F2: ask for help", nil, 0
 
 function love.keypressed(key)
-  if key == "f1" then
-    gm:createLinkCode(player, function(err, res)
-      status = err and tostring(err) or ("Type /link code:" .. res.code .. " in our Discord")
-    end)
-  elseif key == "f2" then
+  if key == "f2" then
     gm:createTicket({ player = player, subject = "Help from the game", body = "Sent with F2" }, function(err, res)
       if res then ticketId = res.ticket.id end
       status = err and tostring(err) or ("Ticket #" .. res.ticket.number)

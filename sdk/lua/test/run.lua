@@ -150,8 +150,8 @@ err = await(function(cb) gm:heartbeat(sessionId, cb) end)
 check("heartbeat after the end is NotFoundError", GameMod.isError(err, "NotFoundError"), err)
 
 -- Identity linking.
-err, r = await(function(cb) gm:createLinkCode(P, cb) end)
-check("createLinkCode", not err and type(r.code) == "string" and r.code:match("^[A-Z2-9]+$") and #r.code == 8, err)
+err, r = await(function(cb) srv:createLinkCode(P, cb) end)
+check("createLinkCode (server secret)", not err and type(r.code) == "string" and r.code:match("^[A-Z2-9]+$") and #r.code == 8, err)
 
 -- Announcements: published with the server secret, read by the client with an ETag.
 local title = "Maintenance " .. run
