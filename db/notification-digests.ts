@@ -1,5 +1,6 @@
 import { mapDbError } from './errors.js';
 import type { NotificationEvent } from './notification-prefs.js';
+import { markDelivery, sendCheck, withdrawn } from './notifications.js';
 import type { Pool } from './pool.js';
 import type { Tx } from './tenant.js';
 
@@ -64,7 +65,8 @@ export interface ClaimedDigest {
 export const DIGEST_CLAIM_SECONDS = 300;
 
 /**
- * Claims the member's digest for `day` and ties the held items to it; null when that day's
+ * Claims the member's digest for `day` and ties the held items to it, less those the member may
+ * no longer read or no longer wants (marked skipped with the reason); null when that day's
  * digest is already done (sent, empty or failed for good), `busy` while another attempt's claim
  * is fresh (it may be talking to the relay right now). A claim released by a failed attempt, or
  * older than DIGEST_CLAIM_SECONDS, is taken again with the same items (and those held since).
@@ -101,6 +103,21 @@ export async function claimDigest(
        and d.channel = 'email' and d.status = 'digest' and d.digest_day is null`,
     [tx.orgId, userId, day],
   );
+  // An item waits up to a day: whether the member may still read tickets and still wants this
+  // mail is asked now, as it goes out (the rule of the per-event deliveries, pendingDeliveries).
+  const held = await tx.query<{ notificationId: string; event: NotificationEvent }>(
+    `select d.notification_id as "notificationId", n.event
+     from notification_deliveries d
+     join notifications n on n.org_id = d.org_id and n.id = d.notification_id
+     where d.org_id = $1::uuid and n.user_id = $2::uuid and d.channel = 'email' and d.status = 'digest'
+       and d.digest_day = $3::date`,
+    [tx.orgId, userId, day],
+  );
+  const check = await sendCheck(tx, held.rows.length ? [userId] : []);
+  for (const h of held.rows) {
+    const why = withdrawn(check, userId, h.event, 'email', true);
+    if (why) await markDelivery(tx, h.notificationId, 'email', 'skipped', why);
+  }
   const items = await tx.query<DigestItem>(
     `select n.event, n.title, n.body, n.ticket_id as "ticketId", t.number as "ticketNumber",
        n.created_at as "createdAt"

@@ -1,6 +1,11 @@
 import { z } from 'zod';
 import { currentTraceparent } from '../lib/trace-context.js';
-import type { NotificationEvent, OutboundChannel } from './notification-prefs.js';
+import {
+  type NotificationEvent,
+  type NotificationPrefs,
+  type OutboundChannel,
+  prefsOf,
+} from './notification-prefs.js';
 import type { OutboxRow } from './outbox.js';
 import { id } from './schemas.js';
 import type { Tx } from './tenant.js';
@@ -151,8 +156,28 @@ export interface PendingDelivery {
   ticketNumber: number | null;
 }
 
-/** What one outbox event's notifications still owe the outbound channels (a retry sends only these). */
+/**
+ * What one outbox event's notifications still owe the outbound channels (a retry sends only
+ * these). Access and wishes are checked again here, at send time, not only when the notification
+ * was recorded: a retry may come hours later, after the member lost `tickets.read`, was disabled
+ * or turned the channel off. Those deliveries are marked skipped, with the reason, and left out.
+ */
 export async function pendingDeliveries(tx: Tx, outboxId: number): Promise<PendingDelivery[]> {
+  const pending = await pendingRows(tx, outboxId);
+  const check = await sendCheck(
+    tx,
+    pending.map((d) => d.userId),
+  );
+  const owed: PendingDelivery[] = [];
+  for (const d of pending) {
+    const why = withdrawn(check, d.userId, d.event, d.channel);
+    if (why) await markDelivery(tx, d.notificationId, d.channel, 'skipped', why);
+    else owed.push(d);
+  }
+  return owed;
+}
+
+async function pendingRows(tx: Tx, outboxId: number): Promise<PendingDelivery[]> {
   const r = await tx.query<PendingDelivery>(
     `select d.notification_id as "notificationId", d.channel, n.user_id as "userId", u.display_name as "displayName",
        u.email, da.discord_user_id as "discordUserId", n.event, n.title, n.body, n.ticket_id as "ticketId",
@@ -197,6 +222,38 @@ export async function ticketReaders(tx: Tx, userIds: readonly string[]): Promise
     [tx.orgId, userIds],
   );
   return new Set(r.rows.map((x) => x.userId));
+}
+
+/** What a delivery is checked against when it is about to go out (sendCheck, then withdrawn). */
+export interface SendCheck {
+  readers: Set<string>;
+  prefs: Map<string, NotificationPrefs>;
+}
+
+/** The access and preferences of these members now, read once for a batch of deliveries. */
+export async function sendCheck(tx: Tx, userIds: readonly string[]): Promise<SendCheck> {
+  const unique = [...new Set(userIds)];
+  if (!unique.length) return { readers: new Set(), prefs: new Map() };
+  return { readers: await ticketReaders(tx, unique), prefs: await prefsOf(tx, unique) };
+}
+
+/**
+ * Why a delivery recorded earlier must not go out now, or null while it is still owed: the same
+ * access rule as when it was recorded (ticketReaders), and the member's current wish for that
+ * event on that channel (and, for an item held for the digest, for the digest itself).
+ */
+export function withdrawn(
+  check: SendCheck,
+  userId: string,
+  event: NotificationEvent,
+  channel: OutboundChannel,
+  digest = false,
+): string | null {
+  if (!check.readers.has(userId)) return 'the member no longer has access to tickets';
+  const prefs = check.prefs.get(userId);
+  if (!prefs?.events[event][channel]) return `the member turned ${channel} off for this event`;
+  if (digest && !prefs.emailDigest) return 'the member turned the email digest off';
+  return null;
 }
 
 export async function teamMemberIds(tx: Tx, teamId: string): Promise<string[]> {

@@ -190,8 +190,12 @@ describe('notification centre', () => {
       payload: { timeZone: 'US/Pacific-New' },
     });
     expect(oldZone.statusCode, oldZone.body).toBe(422);
-    expect(oldZone.json().error.details).toEqual([{ path: 'timeZone', message: expect.stringMatching(/time zone/) }]);
-    expect((await api.call(ana, { method: 'GET', url: url('/preferences') })).json().timeZone).toBe('Europe/Paris');
+    expect(oldZone.json().error.details).toEqual([
+      { path: 'timeZone', message: expect.stringMatching(/time zone/) },
+    ]);
+    expect((await api.call(ana, { method: 'GET', url: url('/preferences') })).json().timeZone).toBe(
+      'Europe/Paris',
+    );
     const badChannel = await api.call(ana, {
       method: 'PUT',
       url: url('/preferences'),

@@ -1,9 +1,10 @@
 import { simpleParser } from 'mailparser';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { addInboundAddress } from '../../db/email-addresses.js';
-import { addMember } from '../../db/memberships.js';
+import { addMember, changeRole } from '../../db/memberships.js';
 import { updatePrefs } from '../../db/notification-prefs.js';
 import { upsertPlayer } from '../../db/players.js';
+import { createRole } from '../../db/roles.js';
 import { addTeamMember, createTeam } from '../../db/teams.js';
 import { withTenant } from '../../db/tenant.js';
 import * as tickets from '../../db/tickets.js';
@@ -188,6 +189,77 @@ describe('the daily digest', () => {
     expect(mails).toHaveLength(1);
     expect(mails[0]?.subject).toBe('Your daily digest for 2026-04-02: 2 notifications');
   });
+
+  it('checks access and the member’s wishes again when the digest goes out, not only when held', async () => {
+    const day = '2026-05-06';
+    const held = async (userId: string) =>
+      (
+        await db.admin.query<{ status: string; reason: string | null; title: string }>(
+          `select d.status, d.reason, n.title from notification_deliveries d
+           join notifications n on n.id = d.notification_id
+           where n.user_id = $1 and d.channel = 'email' order by n.title`,
+          [userId],
+        )
+      ).rows;
+    // Four members, each with two held items at 07:00 in New York; each then loses the right or
+    // the wish to get them before 08:00.
+    clock.set(new Date('2026-05-06T11:00:00Z'));
+    const demoted = await desk();
+    const disabled = await desk();
+    const unsubscribed = await desk();
+    const fewer = await desk();
+    for (const d of [demoted, disabled, unsubscribed, fewer])
+      await d.open(`Secret plans ${d.ana.slice(0, 4)}`);
+    await demoted.tx(async (t) => {
+      const role = await createRole(
+        t,
+        { key: 'billing', name: 'Billing', permissions: ['org.read'] },
+        demoted.owner,
+      );
+      await changeRole(t, { userId: demoted.ana, role: role.key }, demoted.owner);
+    });
+    await db.admin.query('update users set disabled_at = now() where id = $1', [disabled.ana]);
+    await unsubscribed.tx((t) =>
+      updatePrefs(t, unsubscribed.ana, { emailDigest: false }, { type: 'user', id: unsubscribed.ana }),
+    );
+    await fewer.tx((t) =>
+      updatePrefs(t, fewer.ana, { events: { assigned: { email: false } } }, { type: 'user', id: fewer.ana }),
+    );
+    clock.set(new Date('2026-05-06T12:10:00Z'));
+    // One sweep finds all four due (their items are still held); each job then decides.
+    await digestSweep(env.deps);
+    const run = async (d: typeof fewer) => {
+      const job = await env.deps.queues.get('email').getJob(jobIds.digest(d.orgId, d.ana, day));
+      expect(job?.data).toEqual({ orgId: d.orgId, userId: d.ana, day });
+      await sendDigest(env.deps, job?.data);
+      await job?.remove();
+    };
+    for (const d of [demoted, disabled, unsubscribed]) {
+      await run(d);
+      expect(await sendDigest(env.deps, { orgId: d.orgId, userId: d.ana, day })).toBe('already done');
+      expect(await d.mails()).toEqual([]);
+      const rows = await held(d.ana);
+      expect(rows).toHaveLength(2);
+      for (const r of rows) {
+        expect(r.status).toBe('skipped');
+        expect(r.reason).toMatch(d === unsubscribed ? /digest/ : /access|tickets/);
+      }
+    }
+    // Still a reader who still wants the queue's news: only that is mailed.
+    await run(fewer);
+    const [mail, ...more] = await fewer.mails();
+    expect(more).toEqual([]);
+    expect(mail?.subject).toBe(`Your daily digest for ${day}: 1 notification`);
+    expect(mail?.text).toContain("in your team's queue");
+    expect(mail?.text).not.toContain('is yours');
+    expect((await held(fewer.ana)).map((r) => [r.status, r.reason])).toEqual(
+      expect.arrayContaining([
+        ['sent', null],
+        ['skipped', expect.stringMatching(/email/)],
+      ]),
+    );
+  });
+
   it('is not stopped for the whole org by one member’s zone PostgreSQL does not know', async () => {
     clock.set(new Date('2026-06-02T11:00:00Z'));
     const d = await desk();
@@ -200,7 +272,12 @@ describe('the daily digest', () => {
       await updatePrefs(
         t,
         bea,
-        { timeZone: 'Europe/Berlin', emailDigest: true, digestHour: 8, events: { new_in_queue: { email: true } } },
+        {
+          timeZone: 'Europe/Berlin',
+          emailDigest: true,
+          digestHour: 8,
+          events: { new_in_queue: { email: true } },
+        },
         { type: 'user', id: bea },
       );
     });

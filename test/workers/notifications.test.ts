@@ -3,7 +3,7 @@ import { simpleParser } from 'mailparser';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { emitEvent } from '../../db/changes.js';
 import { addInboundAddress } from '../../db/email-addresses.js';
-import { addMember } from '../../db/memberships.js';
+import { addMember, changeRole } from '../../db/memberships.js';
 import { updatePrefs } from '../../db/notification-prefs.js';
 import { listNotifications } from '../../db/notifications.js';
 import { upsertPlayer } from '../../db/players.js';
@@ -350,6 +350,61 @@ describe('staff notifications', () => {
     expect(await d.mailsTo(d.cy.email)).toEqual([
       `New ticket #${t.number} in your team's queue`,
       `SLA warning on ticket #${t.number}`,
+    ]);
+  });
+
+  it('check access and the member’s wishes again on a retry, and skip what is no longer owed', async () => {
+    const d = await desk();
+    for (const u of [d.ana, d.cy])
+      await d.prefs(u.id, { events: { assigned: { discord: true, email: true } } });
+    // Discord and the relay are away: the first attempt leaves both deliveries pending.
+    const { discord, mailer } = env.deps;
+    env.deps.discord = new REST({ api: 'http://127.0.0.1:9/api', retries: 0, timeout: 2_000 }).setToken(
+      fake.botToken,
+    );
+    env.deps.mailer = createMailer('smtp://127.0.0.1:9');
+    const start = await d.lastOutbox();
+    const t1 = await d.open();
+    const t2 = await d.open();
+    await d.tx((tx) => tickets.assign(tx, { ticketId: t1.id, assigneeId: d.ana.id }, d.owner));
+    await d.tx((tx) => tickets.assign(tx, { ticketId: t2.id, assigneeId: d.cy.id }, d.owner));
+    const events = await db.admin.query<{ id: string }>(
+      'select id from outbox where org_id = $1 and id > $2 order by id',
+      [d.orgId, start],
+    );
+    const runAll = async () => {
+      for (const r of events.rows)
+        await notifyForEvent(env.deps, { orgId: d.orgId, outboxId: Number(r.id) }).catch(() => null);
+    };
+    await runAll();
+    env.deps.mailer?.close();
+    env.deps.discord = discord;
+    env.deps.mailer = mailer;
+    const statuses = async (userId: string) =>
+      (
+        await db.admin.query<{ channel: string; status: string; reason: string | null }>(
+          `select d.channel, d.status, d.reason from notification_deliveries d
+           join notifications n on n.id = d.notification_id where n.user_id = $1 order by d.channel`,
+          [userId],
+        )
+      ).rows;
+    expect((await statuses(d.ana.id)).map((r) => r.status)).toEqual(['pending', 'pending']);
+    expect((await statuses(d.cy.id)).map((r) => r.status)).toEqual(['pending', 'pending']);
+    // Meanwhile Ana loses tickets.read, and Cy turns email off for assignments.
+    await d.tx((tx) => changeRole(tx, { userId: d.ana.id, role: 'billing' }, d.owner));
+    await d.prefs(d.cy.id, { events: { assigned: { email: false } } });
+    await runAll();
+    expect(d.dmsTo(d.ana.discordId)).toEqual([]);
+    expect(await d.mailsTo(d.ana.email)).toEqual([]);
+    for (const r of await statuses(d.ana.id)) {
+      expect(r.status).toBe('skipped');
+      expect(r.reason).toMatch(/access|tickets/);
+    }
+    expect(d.dmsTo(d.cy.discordId)).toEqual([`🔔 **Ticket #${t2.number} is yours**\nLost my sword`]);
+    expect(await d.mailsTo(d.cy.email)).toEqual([]);
+    expect(await statuses(d.cy.id)).toEqual([
+      { channel: 'discord', status: 'sent', reason: null },
+      { channel: 'email', status: 'skipped', reason: expect.stringMatching(/email/) },
     ]);
   });
 });
