@@ -149,6 +149,66 @@ export async function permissionsOf(tx: Tx, userId: string): Promise<Set<string>
   return new Set(r.rows.map((x) => x.key));
 }
 
+/**
+ * What a member needs to be handed tickets: `tickets.reply` to work them (as the bot decides which
+ * Discord roles a new ticket brings in) and `tickets.read` to see them at all (the "assigned"
+ * notice goes only to ticketReaders).
+ */
+export const TICKET_WORKER = ['tickets.read', 'tickets.reply'] as const;
+
+/**
+ * Of these users, the members who hold every one of `permissions` in their own right now: not
+ * disabled, and (as permissionsOf) not through a membership the bot made from a Discord role
+ * mapping, whose permissions follow Discord roles only the bot sees and may be long gone.
+ */
+export async function membersHolding(
+  tx: Tx,
+  userIds: readonly string[],
+  permissions: readonly string[],
+): Promise<Set<string>> {
+  if (!userIds.length) return new Set();
+  const wanted = [...new Set(permissions)];
+  const r = await tx.query<{ userId: string }>(
+    `select m.user_id as "userId" from memberships m
+     join users u on u.id = m.user_id and u.disabled_at is null
+     where m.org_id = $1::uuid and m.user_id = any($2::uuid[])
+       and not exists (select 1 from discord_staff_grants g
+                       where g.org_id = m.org_id and g.user_id = m.user_id and g.role_id = m.role_id)
+       and (select count(*) from role_permissions rp
+             where rp.org_id = m.org_id and rp.role_id = m.role_id
+               and rp.permission_key = any($3::text[])) = cardinality($3::text[])`,
+    [tx.orgId, userIds, wanted],
+  );
+  return new Set(r.rows.map((x) => x.userId));
+}
+
+/**
+ * Why this member can't be handed tickets, or null when they can: not a member, disabled, or
+ * their role lacks some of TICKET_WORKER. Unlike membersHolding, a membership made from a Discord
+ * role mapping counts with its role here: the bot keeps that role in step with the person's
+ * Discord roles whenever they act, and someone naming them (`/ticket assign`) just saw them.
+ */
+export async function ticketWorkerRefusal(
+  tx: Tx,
+  userId: string,
+): Promise<{ reason: 'not_member' | 'disabled' | 'missing_permission'; lacking: string[] } | null> {
+  const r = await tx.query<{ disabled: boolean; lacking: string[] }>(
+    `select u.disabled_at is not null as disabled,
+       array(select p from unnest($3::text[]) p
+              where not exists (select 1 from role_permissions rp
+                                where rp.org_id = m.org_id and rp.role_id = m.role_id and rp.permission_key = p)
+              order by p) as lacking
+     from memberships m join users u on u.id = m.user_id
+     where m.org_id = $1::uuid and m.user_id = $2::uuid`,
+    [tx.orgId, userId, TICKET_WORKER],
+  );
+  const row = r.rows[0];
+  if (!row) return { reason: 'not_member', lacking: [] };
+  if (row.disabled) return { reason: 'disabled', lacking: [] };
+  if (row.lacking.length) return { reason: 'missing_permission', lacking: row.lacking };
+  return null;
+}
+
 /** What a signed-in user may do in the org, and whether the org demands a second factor. */
 export interface MemberAccess {
   permissions: Set<string>;

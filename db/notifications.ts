@@ -1,5 +1,6 @@
 import { z } from 'zod';
 import { currentTraceparent } from '../lib/trace-context.js';
+import { membersHolding } from './memberships.js';
 import {
   type NotificationEvent,
   type NotificationPrefs,
@@ -209,19 +210,8 @@ export async function markDelivery(
 }
 
 /** Of these users, the members who may read the org's tickets (the API's `tickets.read`). */
-export async function ticketReaders(tx: Tx, userIds: readonly string[]): Promise<Set<string>> {
-  if (!userIds.length) return new Set();
-  // As permissionsOf: a membership made from a Discord role mapping grants nothing here.
-  const r = await tx.query<{ userId: string }>(
-    `select distinct m.user_id as "userId" from memberships m
-     join role_permissions rp on rp.org_id = m.org_id and rp.role_id = m.role_id and rp.permission_key = 'tickets.read'
-     join users u on u.id = m.user_id and u.disabled_at is null
-     where m.org_id = $1::uuid and m.user_id = any($2::uuid[])
-       and not exists (select 1 from discord_staff_grants g
-                       where g.org_id = m.org_id and g.user_id = m.user_id and g.role_id = m.role_id)`,
-    [tx.orgId, userIds],
-  );
-  return new Set(r.rows.map((x) => x.userId));
+export function ticketReaders(tx: Tx, userIds: readonly string[]): Promise<Set<string>> {
+  return membersHolding(tx, userIds, ['tickets.read']);
 }
 
 /** What a delivery is checked against when it is about to go out (sendCheck, then withdrawn). */

@@ -1,5 +1,6 @@
 import { AppError } from '../lib/errors.js';
 import { type Actor, recordChange } from './changes.js';
+import { membersHolding, TICKET_WORKER } from './memberships.js';
 import type { Tx } from './tenant.js';
 
 /**
@@ -7,8 +8,9 @@ import type { Tx } from './tenant.js';
  * assignment (by anyone, to any ticket) is oldest, never assigned first: it rotates through the
  * team without keeping a cursor, and a member just given a ticket by hand waits their turn; least-loaded gives it to the member with the fewest open tickets
  * (ties broken the round-robin way). Members at their capacity (`team_members.max_open_tickets`)
- * are skipped. The team row is locked, so two tickets assigned at once never both pick the
- * member with one slot left.
+ * are skipped, and so are members who can no longer work tickets (membersHolding TICKET_WORKER:
+ * a demoted or disabled member, or one who is staff only through a Discord role mapping): they
+ * have no open tickets, so least-loaded would otherwise hand them every ticket, unseen.
  *
  * Presence (online, away) is not considered: the live hub only knows who is viewing a ticket,
  * not whether a member is at work.
@@ -23,11 +25,26 @@ export interface Candidate {
 }
 
 export async function teamCandidates(tx: Tx, teamId: string): Promise<Candidate[]> {
-  const team = await tx.query('select 1 from teams where org_id = $1::uuid and id = $2::uuid for update', [
-    tx.orgId,
-    teamId,
-  ]);
-  if (!team.rowCount) throw new AppError('not_found', 'the team of the assignment does not exist');
+  const team = await tx.query<{ userIds: string[] }>(
+    `select array(select tm.user_id from team_members tm
+                   where tm.org_id = t.org_id and tm.team_id = t.id order by tm.user_id) as "userIds"
+     from teams t where t.org_id = $1::uuid and t.id = $2::uuid`,
+    [tx.orgId, teamId],
+  );
+  if (!team.rows[0]) throw new AppError('not_found', 'the team of the assignment does not exist');
+  const members = team.rows[0].userIds;
+  if (!members.length) return [];
+  // Capacity is per team but the open tickets counted are all of the member's, so two teams
+  // sharing a member must not both count before either assigns: one transaction-level lock per
+  // (org, member), taken in user id order (no deadlock between two assignments), before the
+  // count below, which as a statement of its own sees what the lock's last holder committed.
+  // Advisory rather than row locks: nothing else waits on them (role changes lock memberships).
+  await tx.query(
+    `select pg_advisory_xact_lock(hashtext('assignee:' || $1::text || ':' || u::text))
+     from (select u from unnest($2::uuid[]) u order by u) s`,
+    [tx.orgId, members],
+  );
+  const workers = [...(await membersHolding(tx, members, TICKET_WORKER))];
   const r = await tx.query<Candidate>(
     `select tm.user_id as "userId", tm.max_open_tickets as capacity,
        (select count(*) from tickets t
@@ -35,8 +52,9 @@ export async function teamCandidates(tx: Tx, teamId: string): Promise<Candidate[
            and t.status in ('open', 'pending', 'on_hold'))::int as open,
        (select max(a.assigned_at) from ticket_assignments a
          where a.org_id = tm.org_id and a.user_id = tm.user_id) as "lastAssignedAt"
-     from team_members tm where tm.org_id = $1::uuid and tm.team_id = $2::uuid`,
-    [tx.orgId, teamId],
+     from team_members tm
+     where tm.org_id = $1::uuid and tm.team_id = $2::uuid and tm.user_id = any($3::uuid[])`,
+    [tx.orgId, teamId, workers],
   );
   return r.rows;
 }

@@ -1,6 +1,8 @@
 import { z } from 'zod';
+import { AppError } from '../lib/errors.js';
 import { refuse } from '../lib/i18n/refusal.js';
 import { type Actor, recordChange } from './changes.js';
+import { ticketWorkerRefusal } from './memberships.js';
 import { body, id } from './schemas.js';
 import type { Tx } from './tenant.js';
 import {
@@ -81,7 +83,7 @@ export async function notesWithAuthors(
 
 export const assignInput = z.object({ ticketId: id, assigneeId: id.nullable() });
 
-/** Assigns (or, with null, unassigns) a staff member; the assignee must belong to the org. */
+/** Assigns (or, with null, unassigns) a staff member; the assignee must be able to work tickets. */
 export async function assign(tx: Tx, rawInput: z.input<typeof assignInput>, actor: Actor): Promise<Ticket> {
   const input = parseInput(assignInput, rawInput);
   requireStaff(actor);
@@ -90,13 +92,7 @@ export async function assign(tx: Tx, rawInput: z.input<typeof assignInput>, acto
   if (before.status === 'closed')
     throw refuse('invalid_transition', 'deny.closedAssign', { number: before.number });
   if (before.assigneeId === input.assigneeId) return before;
-  if (input.assigneeId) {
-    const member = await tx.query(
-      'select 1 from memberships where org_id = $1::uuid and user_id = $2::uuid',
-      [tx.orgId, input.assigneeId],
-    );
-    if (!member.rowCount) throw refuse('not_found', 'deny.assigneeNotMember');
-  }
+  if (input.assigneeId) await requireTicketWorker(tx, input.assigneeId, actor);
   const ticket = await update(tx, before.id, 'assignee_id = $2::uuid', [input.assigneeId]);
   await writeAssignment(tx, actor, ticket.id, { userId: input.assigneeId, teamId: null });
   await recordChange(
@@ -111,6 +107,27 @@ export async function assign(tx: Tx, rawInput: z.input<typeof assignInput>, acto
     ),
   );
   return ticket;
+}
+
+/**
+ * The assignee must be a member who can work tickets (memberships.ts ticketWorkerRefusal): a
+ * ticket given to someone disabled, or whose role can't read or reply to it, sits unseen. Someone
+ * taking a ticket themselves was checked by the door they came through, against their current
+ * Discord roles too, which their membership's role may not show: only disabled is checked then.
+ */
+async function requireTicketWorker(tx: Tx, assigneeId: string, actor: Actor): Promise<void> {
+  const refusal = await ticketWorkerRefusal(tx, assigneeId);
+  if (!refusal) return;
+  if (refusal.reason === 'not_member') throw refuse('not_found', 'deny.assigneeNotMember');
+  const self = actor.type === 'user' && actor.id === assigneeId;
+  if (refusal.reason === 'missing_permission' && self) return;
+  const message =
+    refusal.reason === 'disabled'
+      ? 'the assignee cannot work tickets: their account is disabled'
+      : `the assignee cannot work tickets: their role lacks ${refusal.lacking.join(', ')}`;
+  throw new AppError('validation_failed', message, {
+    details: [{ path: 'assigneeId', message, reason: refusal.reason, permissions: refusal.lacking }],
+  });
 }
 
 /** The acting staff member takes the ticket. */

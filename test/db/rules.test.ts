@@ -1,11 +1,14 @@
 import { describe, expect, it } from 'vitest';
 import { createCannedReply } from '../../db/canned-replies.js';
 import { createCategory } from '../../db/categories.js';
+import { changeRole } from '../../db/memberships.js';
+import { executeAction } from '../../db/rule-actions.js';
 import { setMemberCapacity } from '../../db/rule-assign.js';
 import { dryRun } from '../../db/rule-dry-run.js';
 import { listRuns } from '../../db/rule-runs.js';
 import { listRules, reorderRules, updateRule } from '../../db/rules.js';
-import { createTeam } from '../../db/teams.js';
+import { addTeamMember, createTeam } from '../../db/teams.js';
+import { withTenant } from '../../db/tenant.js';
 import * as tickets from '../../db/tickets.js';
 import { useTestDb } from '../support/db.js';
 import { rulesOrg } from './rules-support.js';
@@ -313,5 +316,119 @@ describe('auto-assignment within a team', () => {
       assigneeId: null,
     });
     expect((await s.runs(t2.id))[0]?.actions[0]).toMatch(/every member is at capacity/);
+  });
+
+  it('gives tickets only to members who can work them: not demoted, disabled or staff only through a Discord role', async () => {
+    const s = await rulesOrg(db, 4);
+    const [working, demoted, disabled, mapped] = s.agentIds as [string, string, string, string];
+    // The one who can still work tickets is the busiest, so least-loaded would pick any other.
+    for (let i = 0; i < 2; i++) {
+      const t = await s.open(`busy ${i}`);
+      await s.tx((tx) => tickets.assign(tx, { ticketId: t.id, assigneeId: working }, s.owner));
+    }
+    await s.tx((tx) => changeRole(tx, { userId: demoted, role: 'viewer' }, s.owner));
+    await db.admin.query('update users set disabled_at = now() where id = $1', [disabled]);
+    // A membership the bot made from a Discord role mapping (its grant still names its role).
+    await db.admin.query(
+      `insert into discord_staff_grants (org_id, user_id, role_id, guild_id)
+       select org_id, user_id, role_id, '123456789012345678' from memberships where org_id = $1 and user_id = $2`,
+      [s.orgId, mapped],
+    );
+    await s.rule({
+      trigger: 'ticket.created',
+      actions: [{ type: 'assign_in_team', teamId: s.team.id, strategy: 'least_loaded' }],
+    });
+    const start = await s.lastOutboxId();
+    const opened = [];
+    for (let i = 0; i < 3; i++) opened.push(await s.open(`new ${i}`));
+    await s.drain(start);
+    for (const t of opened)
+      expect((await s.tx((tx) => tickets.getTicket(tx, t.id))).assigneeId).toBe(working);
+
+    // Nobody left who can work tickets: the ticket stays in the team, unassigned.
+    await s.tx((tx) => changeRole(tx, { userId: working, role: 'viewer' }, s.owner));
+    const next = await s.lastOutboxId();
+    const last = await s.open('nobody');
+    await s.drain(next);
+    expect(await s.tx((tx) => tickets.getTicket(tx, last.id))).toMatchObject({
+      teamId: s.team.id,
+      assigneeId: null,
+    });
+  });
+
+  it('refuses an explicit assignee who cannot work tickets, naming why', async () => {
+    const s = await rulesOrg(db, 3);
+    const [ok, demoted, disabled] = s.agentIds as [string, string, string];
+    await s.tx((tx) => changeRole(tx, { userId: demoted, role: 'viewer' }, s.owner));
+    await db.admin.query('update users set disabled_at = now() where id = $1', [disabled]);
+    const t = await s.open('who takes it');
+    await expect(
+      s.tx((tx) => tickets.assign(tx, { ticketId: t.id, assigneeId: demoted }, s.owner)),
+    ).rejects.toMatchObject({ code: 'validation_failed', message: expect.stringMatching(/tickets\.reply/) });
+    await expect(
+      s.tx((tx) => tickets.assign(tx, { ticketId: t.id, assigneeId: disabled }, s.owner)),
+    ).rejects.toMatchObject({ code: 'validation_failed', message: expect.stringMatching(/disabled/) });
+    // A rule naming the member fails the same way and is logged with the reason.
+    await s.rule({ trigger: 'ticket.updated', actions: [{ type: 'assign_member', userId: demoted }] });
+    const start = await s.lastOutboxId();
+    await s.tx((tx) => tickets.setPriority(tx, { ticketId: t.id, priority: 'high' }, s.owner));
+    await s.drain(start);
+    expect((await s.runs(t.id)).find((r) => r.outcome === 'failed')?.reason).toMatch(/tickets\.reply/);
+    expect((await s.tx((tx) => tickets.getTicket(tx, t.id))).assigneeId).toBeNull();
+    await s.tx((tx) => tickets.assign(tx, { ticketId: t.id, assigneeId: ok }, s.owner));
+  });
+
+  it("two teams sharing a member never both fill the member's last slot", async () => {
+    const s = await rulesOrg(db, 1);
+    const [shared] = s.agentIds as [string];
+    const other = await s.tx(async (tx) => {
+      const team = await createTeam(tx, { name: 'Billing' }, s.owner);
+      await addTeamMember(tx, { teamId: team.id, userId: shared }, s.owner);
+      await setMemberCapacity(tx, s.team.id, shared, 1, s.owner);
+      await setMemberCapacity(tx, team.id, shared, 1, s.owner);
+      return team;
+    });
+    const rule = await s.rule({
+      trigger: 'ticket.created',
+      enabled: false,
+      actions: [{ type: 'assign_in_team', teamId: s.team.id, strategy: 'least_loaded' }],
+    });
+    const actor = { type: 'rule' as const, id: rule.id, depth: 1 };
+    const t1 = await s.open('first');
+    const t2 = await s.open('second');
+    const action = (teamId: string) => ({
+      type: 'assign_in_team' as const,
+      teamId,
+      strategy: 'least_loaded' as const,
+    });
+    let release = () => {};
+    const held = new Promise<void>((r) => {
+      release = r;
+    });
+    let firstDone = () => {};
+    const firstAssigned = new Promise<void>((r) => {
+      firstDone = r;
+    });
+    // The first assignment stays uncommitted while the second, for the other team, runs.
+    const first = withTenant(db.app, s.orgId, async (tx) => {
+      const did = await executeAction(tx, t1.id, action(s.team.id), actor, rule);
+      firstDone();
+      await held;
+      return did;
+    });
+    await firstAssigned;
+    let secondSettled = false;
+    const second = withTenant(db.app, s.orgId, (tx) =>
+      executeAction(tx, t2.id, action(other.id), actor, rule),
+    ).finally(() => {
+      secondSettled = true;
+    });
+    await new Promise((r) => setTimeout(r, 300));
+    const waited = !secondSettled;
+    release();
+    expect(await first).toMatch(shared);
+    expect(await second).toMatch(/every member is at capacity/);
+    expect(waited).toBe(true);
+    expect((await s.tx((tx) => tickets.getTicket(tx, t2.id))).assigneeId).toBeNull();
   });
 });
