@@ -1,4 +1,11 @@
-import { errorFor, GameModError, NetworkError, RateLimitError, ServerError } from './errors.js';
+import {
+  ConflictError,
+  errorFor,
+  GameModError,
+  NetworkError,
+  RateLimitError,
+  ServerError,
+} from './errors.js';
 import { MemoryStorage } from './storage.js';
 
 export {
@@ -17,6 +24,17 @@ export { MemoryStorage } from './storage.js';
 export const VERSION = '0.1.0';
 const QUEUE_KEY = 'gamemod.reports.queue';
 const RETRYABLE = new Set([429, 500, 502, 503, 504]);
+
+/** A 409 `conflict`: the server is still on an earlier try of the same key; ask again shortly. */
+const stillProcessing = (/** @type {unknown} */ err) =>
+  err instanceof ConflictError && err.code === 'conflict';
+
+/** A failure that may pass on a later try (a report is kept queued for it, not dropped). */
+const mayPassLater = (/** @type {unknown} */ err) =>
+  err instanceof NetworkError ||
+  err instanceof ServerError ||
+  err instanceof RateLimitError ||
+  stillProcessing(err);
 
 /** A random id for an idempotency key (crypto.randomUUID where there is one). */
 function newKey() {
@@ -89,7 +107,9 @@ export class GameMod {
       if (res.status < 400) return { status: res.status, body, etag: res.headers.get('etag') };
       const ra = Number(res.headers.get('retry-after'));
       error = errorFor(res.status, body, Number.isFinite(ra) && ra > 0 ? ra : undefined);
-      const retryable = RETRYABLE.has(res.status) && (res.status === 429 || safe);
+      // 409 `conflict`: the first try with this idempotency key is still being processed.
+      const retryable =
+        (RETRYABLE.has(res.status) && (res.status === 429 || safe)) || (safe && stillProcessing(error));
       if (!retryable || attempt >= this.retries) throw error;
       await this.sleep(this.backoff(attempt, error));
     }
@@ -164,8 +184,7 @@ export class GameMod {
       const r = await this.request('POST', '/reports', { body: report, idempotencyKey });
       return { queued: false, report: r.body.report, idempotencyKey };
     } catch (err) {
-      if (!(err instanceof NetworkError || err instanceof ServerError || err instanceof RateLimitError))
-        throw err;
+      if (!mayPassLater(err)) throw err;
       await this.withQueue((q) => [...q, { idempotencyKey, report, queuedAt: new Date().toISOString() }]);
       return { queued: true, report: null, idempotencyKey, error: err };
     }
@@ -195,7 +214,7 @@ export class GameMod {
         });
         sent.push({ idempotencyKey: item.idempotencyKey, report: r.body.report });
       } catch (err) {
-        if (err instanceof NetworkError || err instanceof ServerError || err instanceof RateLimitError) break;
+        if (mayPassLater(err)) break;
         rejected.push({ item, error: /** @type {GameModError} */ (err) });
       }
       await this.withQueue((q) => q.filter((x) => x.idempotencyKey !== item.idempotencyKey));
