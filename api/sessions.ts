@@ -111,6 +111,14 @@ export async function rotateSession(
   return { token, session };
 }
 
+/**
+ * What Postgres keeps of a session to tie things to it (push subscriptions): a hash of the key,
+ * so the database never holds the name of a live session's Redis entry.
+ */
+export function sessionRef(s: Pick<Session, 'key'>): string {
+  return createHash('sha256').update(`ref:${s.key}`).digest('hex');
+}
+
 export async function destroySession(redis: Redis, s: Session): Promise<void> {
   await redis.multi().del(sessionKey(s.key)).srem(userIndexKey(s.userId), s.key).exec();
 }

@@ -1,8 +1,10 @@
 import { z } from 'zod';
 import type { SecretBox } from '../lib/secret-box.js';
 import { type Actor, recordChange } from './changes.js';
+import { orgsOfUser } from './memberships.js';
+import type { Pool } from './pool.js';
 import { id } from './schemas.js';
-import type { Tx } from './tenant.js';
+import { type Tx, withTenant } from './tenant.js';
 import { parseInput } from './validate.js';
 
 /**
@@ -58,7 +60,10 @@ const serviceOf = (endpoint: string) => new URL(endpoint).origin;
 
 /**
  * Records (or takes over) a device for the member. A browser has one endpoint per site; when it
- * subscribes again, or another member signs in on it, the row moves to this member.
+ * subscribes again, or another member signs in on it, the row moves to this member, and to the
+ * sign-in session it was made in (`sessionRef`, api/sessions.ts): signing out of that session
+ * removes it (forgetPushDevices), so a browser signed out stops showing the org's tickets even if
+ * its page never got to unsubscribe.
  */
 export async function subscribePush(
   tx: Tx,
@@ -66,15 +71,16 @@ export async function subscribePush(
   userId: string,
   raw: z.input<typeof subscribeInput>,
   actor: Actor,
+  sessionRef: string | null = null,
 ): Promise<PushDevice> {
   const input = parseInput(subscribeInput, raw);
   const r = await tx.query<{ id: string; label: string | null; createdAt: Date; lastOkAt: Date | null }>(
-    `insert into push_subscriptions (org_id, user_id, endpoint, keys_sealed, label)
-     values ($1::uuid, $2::uuid, $3::text, $4::text, $5::text)
+    `insert into push_subscriptions (org_id, user_id, endpoint, keys_sealed, label, session_ref)
+     values ($1::uuid, $2::uuid, $3::text, $4::text, $5::text, $6::text)
      on conflict (org_id, endpoint) do update set user_id = excluded.user_id, keys_sealed = excluded.keys_sealed,
-       label = excluded.label, created_at = now(), last_ok_at = null
+       label = excluded.label, session_ref = excluded.session_ref, created_at = now(), last_ok_at = null
      returning id, label, created_at as "createdAt", last_ok_at as "lastOkAt"`,
-    [tx.orgId, userId, input.endpoint, box.seal(JSON.stringify(input.keys)), input.label ?? null],
+    [tx.orgId, userId, input.endpoint, box.seal(JSON.stringify(input.keys)), input.label ?? null, sessionRef],
   );
   const row = r.rows[0]!;
   await recordChange(tx, actor, {
@@ -104,6 +110,51 @@ export async function unsubscribePush(
     data: { service: serviceOf(input.endpoint) },
   });
   return true;
+}
+
+/** Which of a person's devices a sign-out removes: all, or those of one browser. */
+export type SignedOutDevices = { all: true } | { sessionRef: string; endpoint?: string | undefined };
+
+/**
+ * A sign-out ends Web Push where it ends the session: in every organization the person belongs
+ * to (a device subscribes per org), each removal audited there. `all` (sign-out everywhere) takes
+ * every device of the person; otherwise those subscribed in that session, and the endpoint the
+ * page names (a browser that subscribed in an earlier session, or before rows were tied to one).
+ * Returns how many devices were removed.
+ */
+export async function forgetPushDevices(
+  pool: Pool,
+  userId: string,
+  which: SignedOutDevices,
+  actor: Actor,
+): Promise<number> {
+  const all = 'all' in which;
+  const ref = all ? null : which.sessionRef;
+  const endpoint = all ? null : (which.endpoint ?? null);
+  let removed = 0;
+  for (const org of await orgsOfUser(pool, userId)) {
+    removed += await withTenant(pool, org.id, async (tx) => {
+      const r = await tx.query<{ endpoint: string }>(
+        `delete from push_subscriptions
+         where org_id = $1::uuid and user_id = $2::uuid
+           and ($3::boolean or session_ref = $4::text or endpoint = $5::text)
+         returning endpoint`,
+        [tx.orgId, userId, all, ref, endpoint],
+      );
+      if (!r.rowCount) return 0;
+      await recordChange(tx, actor, {
+        action: 'push_subscription.removed',
+        target: { type: 'user', id: userId },
+        data: {
+          reason: all ? 'signed_out_everywhere' : 'signed_out',
+          services: [...new Set(r.rows.map((x) => serviceOf(x.endpoint)))],
+          devices: r.rowCount,
+        },
+      });
+      return r.rowCount;
+    });
+  }
+  return removed;
 }
 
 export async function listPushDevices(tx: Tx, userId: string): Promise<PushDevice[]> {

@@ -28,6 +28,20 @@ function defaultOrg(session) {
   return session.orgs.find((o) => o.id === saved) ?? session.orgs[0] ?? null;
 }
 
+/**
+ * This browser's Web Push subscription, or null (none, no service worker, push unsupported).
+ * `getRegistration`, not `ready`: `ready` never settles where no worker was registered.
+ */
+async function pushSubscription() {
+  if (!('serviceWorker' in navigator)) return null;
+  try {
+    const reg = await navigator.serviceWorker.getRegistration();
+    return (await reg?.pushManager?.getSubscription()) ?? null;
+  } catch {
+    return null;
+  }
+}
+
 /** @param {{ session: Session, org: Org | null, onSignedOut: (reason: string) => void }} props */
 function Header({ session, org, onSignedOut }) {
   const [error, setError] = useState('');
@@ -38,7 +52,13 @@ function Header({ session, org, onSignedOut }) {
   const signOut = async (path) => {
     setError('');
     try {
-      await api('POST', path);
+      // Push ends with the sign-in. The API removes the devices this session subscribed (all of
+      // them for everywhere) and the endpoint named here (one subscribed in an earlier session);
+      // then the browser drops the subscription itself, so nothing more is shown here even if a
+      // send was already on its way. A browser that cannot be reached is still covered by the API.
+      const sub = await pushSubscription();
+      await api('POST', path, path === '/auth/logout' && sub ? { pushEndpoint: sub.endpoint } : undefined);
+      await sub?.unsubscribe().catch(() => false);
       live.close();
       onSignedOut(path === '/auth/logout' ? 'You are signed out.' : 'You are signed out on every device.');
     } catch (err) {

@@ -5,6 +5,7 @@ import { z } from 'zod';
 import { saveDiscordTokens } from '../../db/discord-tokens.js';
 import { acceptDiscordInvites } from '../../db/invites.js';
 import { orgsOfUser } from '../../db/memberships.js';
+import { forgetPushDevices } from '../../db/push-subscriptions.js';
 import { auditUserEvent } from '../../db/user-audit.js';
 import { getUser, upsertDiscordUser } from '../../db/users.js';
 import { AppError } from '../../lib/errors.js';
@@ -13,7 +14,7 @@ import { cookieOf } from '../cookies.js';
 import { authorizeUrl, type DiscordOAuthClient, exchangeCode, fetchDiscordUser } from '../discord-oauth.js';
 import { storedFrom, syncDiscordRoles } from '../discord-user-tokens.js';
 import { clearSessionCookie } from '../plugins/auth.js';
-import { destroyAllSessions, destroySession, type Session } from '../sessions.js';
+import { destroyAllSessions, destroySession, type Session, sessionRef } from '../sessions.js';
 import { signIn } from '../sign-in.js';
 import { demoSignInRoutes } from './demo-signin.js';
 import { sessionOf, userActor } from './helpers.js';
@@ -225,12 +226,34 @@ export const authRoutes: FastifyPluginAsyncZod = async (app) => {
       schema: {
         tags: ['auth'],
         operationId: 'logout',
-        summary: 'End this session',
+        summary: 'End this session (and Web Push to this browser)',
+        body: z
+          .object({
+            /** This browser's push endpoint, when it has one (PushSubscription.endpoint). */
+            pushEndpoint: z.url().max(2000).optional(),
+          })
+          .strict()
+          .nullish(),
         response: { 200: okSchema, ...errorResponses },
       },
     },
     async (req, reply) => {
-      await destroySession(app.deps.redis, sessionOf(req).session);
+      const { userId, session } = sessionOf(req);
+      // Push goes with the session, before it ends (a failure here leaves the person signed in,
+      // to try again, rather than signed out with a browser still showing the org's tickets).
+      // The server removes what this session subscribed; the page names its endpoint for what it
+      // subscribed under an earlier session, then unsubscribes the browser itself (panel/app.js).
+      await forgetPushDevices(
+        app.deps.pool,
+        userId,
+        // Someone who has not passed the second factor yet has no say over the person's devices.
+        {
+          sessionRef: sessionRef(session),
+          endpoint: session.mfa === 'pending' ? undefined : req.body?.pushEndpoint,
+        },
+        userActor(req, userId),
+      );
+      await destroySession(app.deps.redis, session);
       clearSessionCookie(app, reply);
       return { ok: true as const };
     },
@@ -249,9 +272,18 @@ export const authRoutes: FastifyPluginAsyncZod = async (app) => {
     },
     async (req, reply) => {
       const { userId } = sessionOf(req);
+      // Every device of the person in every org: a stolen or forgotten browser's push ends with
+      // its session, whichever session subscribed it.
+      const pushDevices = await forgetPushDevices(
+        app.deps.pool,
+        userId,
+        { all: true },
+        userActor(req, userId),
+      );
       const ended = await destroyAllSessions(app.deps.redis, userId);
       await auditUserEvent(app.deps.pool, userActor(req, userId), 'user.signed_out_everywhere', {
         sessions: ended,
+        pushDevices,
       });
       clearSessionCookie(app, reply);
       return { ok: true as const, ended };

@@ -28,6 +28,7 @@ import { vapidKeys } from '../../db/vapid-keys.js';
 import { AppError } from '../../lib/errors.js';
 import { createSecretBox } from '../../lib/secret-box.js';
 import { refusedAddress } from '../../lib/ssrf.js';
+import { sessionRef } from '../sessions.js';
 import { actorOf } from './helpers.js';
 import { errorResponses, orgParams } from './schemas.js';
 
@@ -282,7 +283,9 @@ export const notificationRoutes: FastifyPluginAsyncZod = async (app) => {
     async (req, reply) => {
       const userId = memberOf(req);
       refuseEndpoint(req.body.endpoint);
-      const device = await req.inOrg((tx) => subscribePush(tx, box, userId, req.body, actorOf(req)));
+      // Tied to the sign-in session, so signing out of this browser ends its push on the server.
+      const ref = req.auth?.kind === 'session' ? sessionRef(req.auth.session) : null;
+      const device = await req.inOrg((tx) => subscribePush(tx, box, userId, req.body, actorOf(req), ref));
       return reply.code(201).send(device);
     },
   );

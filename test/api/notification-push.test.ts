@@ -141,3 +141,82 @@ describe('Web Push subscriptions', () => {
     expect((await api.call(token, { method: 'GET', url: url() })).json().devices).toEqual([]);
   });
 });
+
+describe('Web Push and signing out', () => {
+  const subscribe = async (who: Caller, orgId: string) => {
+    const sub = browserSubscription();
+    const r = await api.call(who, {
+      method: 'POST',
+      url: `/v1/orgs/${orgId}/notifications/push/subscriptions`,
+      payload: sub,
+    });
+    expect(r.statusCode, r.body).toBe(201);
+    return sub.endpoint;
+  };
+  const endpointsOf = async (userId: string) =>
+    (
+      await db.admin.query<{ endpoint: string }>(
+        'select endpoint from push_subscriptions where user_id = $1 order by endpoint',
+        [userId],
+      )
+    ).rows.map((r) => r.endpoint);
+
+  it('a sign-out ends the push of that browser, a sign-out everywhere every device in every org', async () => {
+    const cyId = (await createUser(db.app, { displayName: 'Cy' })).id;
+    const second = await makeOrg(db.app, 'Push API two');
+    for (const o of [org, second])
+      await withTenant(db.app, o.orgId, (tx) => addMember(tx, { userId: cyId, role: 'agent' }, o.owner));
+    const laptop = await api.sessionFor(cyId);
+    const phone = await api.sessionFor(cyId);
+    const tablet = await api.sessionFor(cyId);
+    const onLaptop = await subscribe(laptop, org.orgId);
+    const onLaptopToo = await subscribe(laptop, second.orgId);
+    const onPhone = await subscribe(phone, org.orgId);
+    const onPhoneToo = await subscribe(phone, second.orgId);
+    const onTablet = await subscribe(tablet, org.orgId);
+    expect(await endpointsOf(cyId)).toHaveLength(5);
+    expect(await endpointsOf(cyId)).toEqual(expect.arrayContaining([onLaptop, onLaptopToo]));
+
+    // The laptop signs out: its devices go, in both orgs, with no help from the page.
+    expect((await api.call(laptop, { method: 'POST', url: '/auth/logout' })).statusCode).toBe(200);
+    expect(await endpointsOf(cyId)).toEqual([onPhone, onPhoneToo, onTablet].sort());
+    // A browser that subscribed under an earlier session (or before subscriptions were tied to
+    // one) names its endpoint as it signs out.
+    await db.admin.query('update push_subscriptions set session_ref = null where endpoint = $1', [onTablet]);
+    const bye = await api.call(tablet, {
+      method: 'POST',
+      url: '/auth/logout',
+      payload: { pushEndpoint: onTablet },
+    });
+    expect(bye.statusCode, bye.body).toBe(200);
+    expect(await endpointsOf(cyId)).toEqual([onPhone, onPhoneToo].sort());
+    // Only the caller's own: naming someone else's endpoint removes nothing.
+    const anaEndpoint = await subscribe(ana, org.orgId);
+    const again = await api.sessionFor(cyId);
+    await api.call(again, { method: 'POST', url: '/auth/logout', payload: { pushEndpoint: anaEndpoint } });
+    expect(await endpointsOf(anaId)).toEqual([anaEndpoint]);
+    const bad = await api.call(phone, {
+      method: 'POST',
+      url: '/auth/logout',
+      payload: { pushEndpoint: 'nope' },
+    });
+    expect(bad.statusCode).toBe(422);
+    expect(bad.body).toContain('pushEndpoint');
+
+    // Everywhere: every device of the person, in every org, whatever session subscribed it.
+    const all = await api.call(phone, { method: 'POST', url: '/auth/logout-everywhere' });
+    expect(all.statusCode, all.body).toBe(200);
+    expect(await endpointsOf(cyId)).toEqual([]);
+    expect(await endpointsOf(anaId)).toEqual([anaEndpoint]);
+    // Each org's audit log says so.
+    for (const o of [org, second]) {
+      const audit = await db.admin.query<{ action: string; data: Record<string, unknown> }>(
+        `select action, data from audit_logs where org_id = $1 and target_id = $2::text
+           and action in ('push_subscription.removed', 'user.signed_out_everywhere') order by created_at, id`,
+        [o.orgId, cyId],
+      );
+      expect(audit.rows.map((r) => r.action)).toContain('push_subscription.removed');
+      expect(audit.rows.at(-1)).toMatchObject({ action: 'user.signed_out_everywhere' });
+    }
+  });
+});
