@@ -444,6 +444,11 @@ function Client:request(method, path, body, reqOpts, cb)
   if reqOpts.etag then headers["If-None-Match"] = reqOpts.etag end
   local req = { method = method, url = self.baseUrl .. path, headers = headers, body = text, timeout = self.timeout }
   local maxRetries = reqOpts.maxRetries or self.maxRetries
+  -- A 5xx or no answer may come after the server did the work: only a request that can't do it
+  -- twice is sent again (a GET, one with an idempotency key, or one marked safe). A 429 is
+  -- always retried: the server refused before doing anything.
+  local safe = reqOpts.safe
+  if safe == nil then safe = method == "GET" or reqOpts.idempotencyKey ~= nil end
   local function try(attempt)
     self._inflight = self._inflight + 1
     local answered = false
@@ -452,7 +457,7 @@ function Client:request(method, path, body, reqOpts, cb)
       answered = true
       self._inflight = self._inflight - 1
       local err, data = classify(res, netErr)
-      if err and err.retryable and attempt < maxRetries then
+      if err and err.retryable and (safe or err.status == 429) and attempt < maxRetries then
         if not (err.retryAfter and err.retryAfter > self.maxRetryAfter) then
           local wait = self:_backoff(attempt, err.retryAfter)
           safeCall(self.onRetry, err, attempt + 1, wait)
@@ -669,13 +674,13 @@ end
 
 --- Tells the server the session is still live. cb(err, { ok }).
 function Client:heartbeat(sessionId, cb)
-  self:request("POST", "/sessions/" .. urlEncode(sessionId) .. "/heartbeat", nil, nil, cb)
+  self:request("POST", "/sessions/" .. urlEncode(sessionId) .. "/heartbeat", nil, { safe = true }, cb)
 end
 
 --- Ends a session and its heartbeats. cb(err, { ok }).
 function Client:endSession(sessionId, cb)
   if self._sessions then self._sessions[sessionId] = nil end
-  self:request("POST", "/sessions/" .. urlEncode(sessionId) .. "/end", nil, nil, cb)
+  self:request("POST", "/sessions/" .. urlEncode(sessionId) .. "/end", nil, { safe = true }, cb)
 end
 
 --- Players online now in this game. cb(err, { online }).

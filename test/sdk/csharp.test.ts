@@ -58,6 +58,8 @@ describe('C# SDK', () => {
       expect(failed, run.output).toEqual([]);
       expect(run.code, run.output).toBe(0);
       expect(passed.length, run.output).toBeGreaterThanOrEqual(28);
+      // The retry decisions on a scripted transport ran too.
+      expect(passed, run.output).toContain('a keyless POST is not retried on 5xx');
       expect(run.result.adapter).toBe(transport);
 
       const { admin } = db;

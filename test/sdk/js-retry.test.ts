@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { GameMod, MemoryStorage } from '../../sdk/js/src/index.js';
+import { GameMod, MemoryStorage, type Report } from '../../sdk/js/src/index.js';
 
 /**
  * The JavaScript SDK's retry rules, against answers scripted the way a busy server gives them:
@@ -25,7 +25,7 @@ const conflict = {
   status: 409,
   body: { error: { code: 'conflict', message: 'still processing', details: null } },
 };
-const report = {
+const report: Report = {
   reporter: { id: 'r:1', name: 'R' },
   reported: { id: 'r:2', name: 'X' },
   reason: 'cheating',

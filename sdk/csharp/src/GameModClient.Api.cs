@@ -106,10 +106,10 @@ namespace GameMod
         }
 
         public Task HeartbeatAsync(string sessionId, CancellationToken ct = default(CancellationToken)) =>
-            RequestAsync("POST", "/sessions/" + E(sessionId) + "/heartbeat", null, null, null, ct);
+            RequestAsync("POST", "/sessions/" + E(sessionId) + "/heartbeat", null, null, null, ct, safe: true);
 
         public Task EndSessionAsync(string sessionId, CancellationToken ct = default(CancellationToken)) =>
-            RequestAsync("POST", "/sessions/" + E(sessionId) + "/end", null, null, null, ct);
+            RequestAsync("POST", "/sessions/" + E(sessionId) + "/end", null, null, null, ct, safe: true);
 
         /// <summary>Sends heartbeats until <paramref name="ct"/> is cancelled or the session is gone.</summary>
         public async Task KeepAliveAsync(Session session, CancellationToken ct)

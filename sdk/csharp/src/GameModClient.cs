@@ -74,9 +74,15 @@ namespace GameMod
             public Dictionary<string, string> Headers;
         }
 
-        /// <summary>One exchange with retries; throws a <see cref="GameModException"/> subclass.</summary>
-        internal async Task<Answer> RequestAsync(string method, string path, object body, string idempotencyKey, string etag, CancellationToken ct)
+        /// <summary>
+        /// One exchange with retries; throws a <see cref="GameModException"/> subclass. A 5xx or no
+        /// answer may come after the server did the work, so only a request that can't do it twice
+        /// is sent again: a GET, one with an idempotency key, or one the caller marks
+        /// <paramref name="safe"/>. A 429 is always retried: the server refused before doing anything.
+        /// </summary>
+        internal async Task<Answer> RequestAsync(string method, string path, object body, string idempotencyKey, string etag, CancellationToken ct, bool safe = false)
         {
+            safe = safe || method == "GET" || idempotencyKey != null;
             var req = new TransportRequest { Method = method, Url = baseUrl + path, TimeoutSeconds = o.TimeoutSeconds };
             req.Headers["X-Game-Key"] = o.Key;
             req.Headers["Accept"] = "application/json";
@@ -103,7 +109,8 @@ namespace GameMod
                 catch (Exception e) { error = new NetworkException(e.Message, e); }
                 error.Attempts = attempt + 1;
                 var tooLong = error.RetryAfterSeconds.HasValue && error.RetryAfterSeconds.Value > o.MaxRetryAfter.TotalSeconds;
-                if (!error.Retryable || attempt >= o.MaxRetries || tooLong) throw error;
+                var again = error.Retryable && (safe || error.Status == 429);
+                if (!again || attempt >= o.MaxRetries || tooLong) throw error;
                 var wait = Backoff(attempt, error.RetryAfterSeconds);
                 Retrying?.Invoke(error, attempt + 1, wait);
                 await o.Delay(wait, ct);

@@ -47,6 +47,23 @@ sealed class MainLoop : SynchronizationContext
     }
 }
 
+// Answers from a script, counting what was sent: the SDK's own retry decisions, no server.
+sealed class ScriptedTransport : ITransport
+{
+    readonly Queue<object> answers;
+    public int Sent;
+    public ScriptedTransport(params object[] script) { answers = new Queue<object>(script); }
+    public Task<TransportResponse> SendAsync(TransportRequest request, CancellationToken ct)
+    {
+        Sent++;
+        var next = answers.Count > 0 ? answers.Dequeue() : 500;
+        if (next is string) throw new IOException((string)next);
+        var status = (int)next;
+        var body = status == 201 ? "{\"announcement\":{\"id\":\"a1\",\"title\":\"t\",\"body\":\"b\"}}" : status == 204 || status == 200 ? "{\"ok\":true}" : "";
+        return Task.FromResult(new TransportResponse { Status = status, Body = body });
+    }
+}
+
 static class Tests
 {
     static int failures;
@@ -88,6 +105,7 @@ static class Tests
         // A comma-decimal culture, as on many players' machines: JSON must not follow it.
         CultureInfo.DefaultThreadCurrentCulture = CultureInfo.CurrentCulture = new CultureInfo("de-DE");
         JsonChecks();
+        RetryChecks();
         try
         {
             if (C("adapter") == "unity") MainLoop.Run(Run);
@@ -101,6 +119,30 @@ static class Tests
         results["adapter"] = C("adapter");
         Console.WriteLine("RESULT " + Json.Serialize(results));
         return failures == 0 ? 0 : 1;
+    }
+
+    // A POST with no idempotency key is not sent twice on a 5xx or no answer: the first may have
+    // landed (an announcement published twice to every player). A 429 is retried (the server did
+    // nothing), and so are the sessions' heartbeat and end.
+    static void RetryChecks()
+    {
+        Func<ScriptedTransport, GameModClient> client = t => new GameModClient(new GameModOptions
+        {
+            BaseUrl = "http://127.0.0.1:9", Key = "gms_x", Transport = t,
+            Delay = (d, ct) => Task.FromResult(0),
+        });
+        var t1 = new ScriptedTransport(502, 201);
+        var e1 = Fails(() => client(t1).PublishAnnouncementAsync("t", "b")).GetAwaiter().GetResult();
+        Check("a keyless POST is not retried on 5xx", e1 is ServerException && t1.Sent == 1, t1.Sent);
+        var t2 = new ScriptedTransport("connection reset", 201);
+        var e2 = Fails(() => client(t2).PublishAnnouncementAsync("t", "b")).GetAwaiter().GetResult();
+        Check("a keyless POST is not retried with no answer", e2 is NetworkException && t2.Sent == 1, t2.Sent);
+        var t3 = new ScriptedTransport(429, 201);
+        var e3 = Fails(() => client(t3).PublishAnnouncementAsync("t", "b")).GetAwaiter().GetResult();
+        Check("a keyless POST is retried on 429", e3 == null && t3.Sent == 2, e3);
+        var t4 = new ScriptedTransport(503, 200);
+        var e4 = Fails(() => client(t4).HeartbeatAsync("s1")).GetAwaiter().GetResult();
+        Check("a heartbeat is retried on 5xx", e4 == null && t4.Sent == 2, e4);
     }
 
     static void JsonChecks()

@@ -113,5 +113,34 @@ gm = GameMod.new({ baseUrl = "http://x", key = "k", maxRetries = 0, transport = 
 gm:onlineCount(function(err) got = err end)
 check("a throwing transport is a NetworkError", GameMod.isError(got, "NetworkError") and got.message:find("boom") ~= nil)
 
+-- A POST with no idempotency key is not sent twice on a 5xx or no answer: the first may have
+-- landed (an announcement published twice to every player). A 429 is still retried (the server
+-- did nothing), and so are GETs and the sessions' heartbeat and end.
+local okAnnounce = { status = 201, body = '{"announcement":{"id":"a1"}}' }
+t = scripted({ { status = 502 }, okAnnounce })
+gm = GameMod.new({ baseUrl = "http://x", key = "k", transport = t })
+got = nil
+gm:publishAnnouncement({ title = "Patch", body = "Notes" }, function(err) got = { err } end)
+drain(gm, t)
+check("a keyless POST is not retried on 5xx", got and GameMod.isError(got[1], "ServerError") and #t.sent == 1, #t.sent)
+t = scripted({ "down", okAnnounce })
+gm = GameMod.new({ baseUrl = "http://x", key = "k", transport = t })
+got = nil
+gm:createLinkCode({ id = "p", name = "P" }, function(err) got = { err } end)
+drain(gm, t)
+check("a keyless POST is not retried with no answer", got and GameMod.isError(got[1], "NetworkError") and #t.sent == 1, #t.sent)
+t = scripted({ { status = 429, headers = { ["retry-after"] = "1" } }, okAnnounce })
+gm = GameMod.new({ baseUrl = "http://x", key = "k", transport = t })
+got = nil
+gm:publishAnnouncement({ title = "Patch", body = "Notes" }, function(err) got = { err } end)
+drain(gm, t)
+check("a keyless POST is retried on 429", got and got[1] == nil and #t.sent == 2, #t.sent)
+t = scripted({ { status = 503 }, { status = 200, body = '{"ok":true}' } })
+gm = GameMod.new({ baseUrl = "http://x", key = "k", transport = t })
+got = nil
+gm:heartbeat("s1", function(err) got = { err } end)
+drain(gm, t)
+check("a heartbeat is retried on 5xx", got and got[1] == nil and #t.sent == 2, #t.sent)
+
 print(count .. " checks")
 os.exit(failures == 0 and 0 or 1)
