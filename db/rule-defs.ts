@@ -1,5 +1,6 @@
 import { z } from 'zod';
 import type { SentimentLabel } from '../lib/sentiment.js';
+import type { Permission } from './permissions.js';
 import { body, id, jsonValue, tag } from './schemas.js';
 import { ORIGINS, PRIORITIES, STATUSES } from './ticket-rules.js';
 
@@ -132,6 +133,36 @@ export const actionSchema = z.discriminatedUnion('type', [
   }),
 ]);
 export type Action = z.output<typeof actionSchema>;
+
+/**
+ * The permissions an action needs: what the API's routes for the same change ask
+ * (api/routes/ticket-actions.ts; solving is closing there too). Whoever writes or runs a rule
+ * must hold them, so a rule never does what its author may not (db/grants.ts's rule). A
+ * notification or a webhook event changes no ticket and needs none.
+ */
+export function actionPermissions(action: Action): Permission[] {
+  switch (action.type) {
+    case 'assign_member':
+    case 'assign_team':
+    case 'assign_in_team':
+      return ['tickets.assign'];
+    case 'set_status':
+      return action.status === 'solved' ? ['tickets.update', 'tickets.close'] : ['tickets.update'];
+    case 'set_priority':
+    case 'set_tags':
+    case 'set_category':
+      return ['tickets.update'];
+    case 'note':
+      return ['tickets.note'];
+    case 'canned_reply':
+      return ['tickets.reply'];
+    case 'close':
+      return ['tickets.close'];
+    case 'notify':
+    case 'webhook':
+      return [];
+  }
+}
 
 /**
  * What a `ticket.waiting` rule waits for: the ticket pending for `hours`, no player message for

@@ -8,7 +8,7 @@ import { executeAction } from './rule-actions.js';
 import { MAX_RULE_DEPTH, type RuleTrigger } from './rule-defs.js';
 import { describeAction, evaluate, type Mood, type RuleContext } from './rule-eval.js';
 import { enabledRulesAt, RULES_VERSION_SQL } from './rule-set.js';
-import { getRule, listRules, type Rule } from './rules.js';
+import { getRule, listRules, type Rule, requireRuleActions } from './rules.js';
 import { id } from './schemas.js';
 import { type Tx, withTenant } from './tenant.js';
 import { parseInput } from './validate.js';
@@ -433,9 +433,25 @@ export const MANUAL_RUN_EVENT = 'rule.manual_run';
  * member's `rule.run` on the ticket. An action the ticket refuses (a closed ticket, a deleted
  * team) rolls back the rule's other actions and is logged as failed, as in the worker.
  */
-export async function runRuleNow(tx: Tx, ruleId: string, raw: unknown, actor: Actor): Promise<ManualRun> {
+export async function runRuleNow(
+  tx: Tx,
+  ruleId: string,
+  raw: unknown,
+  actor: Actor,
+  /**
+   * The caller's permissions as the door that let them in sees them (the API's, or the bot's
+   * from their current Discord roles, which their membership's role may not show).
+   */
+  held: ReadonlySet<string>,
+): Promise<ManualRun> {
   const { ticketId } = parseInput(runNowInput, raw);
+  // The answer tells the ticket's number and why the rule matched it: reading the ticket.
+  if (!held.has('tickets.read'))
+    throw new AppError('forbidden', "running a rule on a ticket needs tickets.read, which you don't hold", {
+      details: { reason: 'missing_permission', permission: 'tickets.read' },
+    });
   const rule = await getRule(tx, ruleId);
+  requireRuleActions(held, rule.actions);
   if (!rule.enabled)
     throw new AppError('invalid_transition', `rule "${rule.name}" is disabled: enable it to run it`);
   // One run by hand of a ticket at a time, so two moderators pressing at once see each other's.

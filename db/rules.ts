@@ -1,8 +1,10 @@
 import { z } from 'zod';
 import { AppError } from '../lib/errors.js';
 import { type Actor, recordChange } from './changes.js';
+import { heldBy, notHeld } from './grants.js';
 import {
   type Action,
+  actionPermissions,
   type Condition,
   type RuleTrigger,
   ruleChanges,
@@ -45,8 +47,25 @@ function nameTaken(err: unknown, name: string | undefined): never {
   throw err;
 }
 
+/**
+ * Refuses (403) unless `held` covers what every one of the actions needs (actionPermissions):
+ * a rule acts as itself, on any ticket, so writing or running one is doing what it does.
+ */
+export function requireRuleActions(held: ReadonlySet<string>, actions: readonly Action[]): void {
+  const lacking = notHeld(held, actions.flatMap(actionPermissions));
+  if (!lacking.length) return;
+  const list = lacking.join(', ');
+  throw new AppError(
+    'forbidden',
+    `this rule's actions need ${list}, which you don't hold: a rule does only what its author may`,
+    { details: { reason: 'missing_permission', permissions: lacking } },
+  );
+}
+
+/** Adds a rule; the actor must hold what its actions need (requireRuleActions). */
 export async function createRule(tx: Tx, raw: unknown, actor: Actor): Promise<Rule> {
   const input = parseInput(ruleDefinition, raw);
+  requireRuleActions(await heldBy(tx, actor), input.actions);
   // Serialises creations in one org, so the count and the next position are exact.
   await tx.query('select pg_advisory_xact_lock(hashtext($1::text))', [`rules:${tx.orgId}`]);
   const count = await tx.query<{ n: number; next: number }>(
@@ -109,9 +128,14 @@ export async function rulesFor(tx: Tx, trigger: RuleTrigger): Promise<Rule[]> {
   return r.rows;
 }
 
+/**
+ * Changes a rule. The actor must hold what its actions need once changed, whatever the change
+ * (switching a rule on, or renaming one, is keeping what it does).
+ */
 export async function updateRule(tx: Tx, ruleId: string, raw: unknown, actor: Actor): Promise<Rule> {
   const input = parseInput(ruleChanges, raw);
   const before = await getRule(tx, ruleId);
+  requireRuleActions(await heldBy(tx, actor), input.actions ?? before.actions);
   const trigger = input.trigger ?? before.trigger;
   // A change to another trigger drops the wait unless it names one; checked on the result.
   const wait = input.wait !== undefined ? input.wait : trigger === before.trigger ? before.wait : null;

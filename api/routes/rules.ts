@@ -13,7 +13,7 @@ import {
   reorderRules,
   updateRule,
 } from '../../db/rules.js';
-import { actorOf } from './helpers.js';
+import { actorOf, requirePermission } from './helpers.js';
 import { errorResponses, okSchema, orgParams } from './schemas.js';
 import { at, orgAnd } from './settings-schemas.js';
 
@@ -83,6 +83,12 @@ const manualRunSchema = z
   .meta({ id: 'RuleManualRun' });
 
 const T = ['rules'];
+/** What the document says of the permissions a rule's actions need (db/rule-defs.ts actionPermissions). */
+const ACTIONS_NEED =
+  'A rule does only what its author may: the caller must also hold what its actions need ' +
+  '(`tickets.assign` to assign or move to a team, `tickets.update` to set priority, status, tags ' +
+  'or category, `tickets.close` to close or solve, `tickets.reply` for a canned reply, ' +
+  '`tickets.note` for a note), else 403 with the missing permissions in `details.permissions`.';
 const manage = { permission: 'rules.manage' } as const;
 const ruleParams = orgAnd('ruleId');
 
@@ -113,6 +119,7 @@ export const ruleRoutes: FastifyPluginAsyncZod = async (app) => {
         tags: T,
         operationId: 'createRule',
         summary: 'Add an automation rule (it runs after the existing ones)',
+        description: ACTIONS_NEED,
         params: orgParams,
         body: ruleDefinition,
         response: { 201: ruleSchema, ...errorResponses },
@@ -194,6 +201,7 @@ export const ruleRoutes: FastifyPluginAsyncZod = async (app) => {
         tags: T,
         operationId: 'updateRule',
         summary: 'Change a rule, or enable or disable it (only the fields given change)',
+        description: `${ACTIONS_NEED} Any change to a rule needs what its actions need once changed.`,
         params: ruleParams,
         body: ruleChanges,
         response: { 200: ruleSchema, ...errorResponses },
@@ -229,12 +237,18 @@ export const ruleRoutes: FastifyPluginAsyncZod = async (app) => {
         operationId: 'runRule',
         summary:
           'Run an enabled rule on one ticket now: its conditions are checked on the ticket as it is, its actions run as the rule (never re-run by the events they cause), logged and audited',
+        description: `Needs \`tickets.read\` as well as \`rules.manage\` (the answer tells the ticket's number and why the rule matched it). ${ACTIONS_NEED}`,
         params: ruleParams,
         body: runNowInput,
         response: { 200: manualRunSchema, ...errorResponses },
       },
     },
-    async (req) => req.inOrg((tx) => runRuleNow(tx, req.params.ruleId, req.body, actorOf(req))),
+    async (req) => {
+      // Checked before anything is read, as the route's own permission is.
+      requirePermission(req, 'tickets.read');
+      const held = req.org?.permissions ?? new Set<string>();
+      return req.inOrg((tx) => runRuleNow(tx, req.params.ruleId, req.body, actorOf(req), held));
+    },
   );
 
   app.put(

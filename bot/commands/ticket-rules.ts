@@ -333,7 +333,7 @@ export const rulesRunSelect: ComponentHandler<StringSelectMenuInteraction> = {
     const locale = localeOf(i);
     const say = sayer(locale);
     const run = await withTenant(ctx.deps.pool, w.orgId, (tx) =>
-      runRuleNow(tx, ruleId, { ticketId: ticket.id }, actor),
+      runRuleNow(tx, ruleId, { ticketId: ticket.id }, actor, w.permissions),
     ).catch((err: unknown) => {
       // The rule is read inside the caller's org: another org's rule, a deleted one, or a value
       // that is no rule id at all are all "not found" here.

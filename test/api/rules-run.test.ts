@@ -1,6 +1,11 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { addMember } from '../../db/memberships.js';
+import type { Permission } from '../../db/permissions.js';
+import { createRole } from '../../db/roles.js';
+import { createTeam } from '../../db/teams.js';
 import { withTenant } from '../../db/tenant.js';
 import { openTicket } from '../../db/tickets.js';
+import { createUser } from '../../db/users.js';
 import { useTestDb } from '../support/db.js';
 import {
   auditActions,
@@ -9,7 +14,7 @@ import {
   type SettingsWorld,
   settingsWorld,
 } from './settings-support.js';
-import { startTestApi, type TestApi } from './support.js';
+import { type Caller, startTestApi, type TestApi } from './support.js';
 
 /** `POST /v1/orgs/{orgId}/rules/{ruleId}/run`: one rule on one ticket now, by hand. */
 
@@ -216,9 +221,113 @@ describe('running a rule by hand', () => {
     await expectBadBodiesRefused(api, w.owner, 'POST', rules(`/${on.id}/run`));
   });
 
+  it('needs tickets.read to run a rule, and the permissions its actions need to write or run one', async () => {
+    /** A member of org A whose custom role carries exactly these permissions. */
+    const memberWith = async (key: string, permissions: Permission[]): Promise<Caller> => {
+      const user = await createUser(db.app, { displayName: key });
+      await withTenant(db.app, w.a.orgId, async (tx) => {
+        await createRole(tx, { key, name: key, permissions }, w.a.owner);
+        await addMember(tx, { userId: user.id, role: key }, w.a.owner);
+      });
+      return api.sessionFor(user.id);
+    };
+    const ticket = await ticketIn(w.a.orgId, 'Refund please');
+    const closer = await makeRule({
+      name: 'Close refunds',
+      trigger: 'ticket.updated',
+      actions: [{ type: 'close', reason: 'no refunds' }],
+    });
+    const bump = await makeRule({
+      name: 'Bump',
+      trigger: 'ticket.updated',
+      actions: [{ type: 'set_priority', priority: 'high' }],
+    });
+    const run = (caller: Caller, ruleId: string) =>
+      api.call(caller, { method: 'POST', url: rules(`/${ruleId}/run`), payload: { ticketId: ticket.id } });
+    const state = async () =>
+      (await db.admin.query('select status, priority from tickets where id = $1', [ticket.id])).rows[0];
+
+    // rules.manage alone: no run at all (it would act on any ticket and tell its number and why).
+    const automator = await memberWith('automator', ['org.read', 'rules.manage']);
+    let res = await run(automator, bump.id);
+    expectError(res, 403, 'forbidden');
+    expect(res.json().error.message).toMatch(/tickets\.read/);
+    expect(res.json().error.details).toMatchObject({ permission: 'tickets.read' });
+
+    // Reading and updating tickets: a rule that only updates runs, one that closes does not.
+    const updater = await memberWith('updater', [
+      'org.read',
+      'rules.manage',
+      'tickets.read',
+      'tickets.update',
+    ]);
+    res = await run(updater, closer.id);
+    expectError(res, 403, 'forbidden');
+    expect(res.json().error.message).toMatch(/tickets\.close/);
+    expect(res.json().error.details).toMatchObject({ permissions: ['tickets.close'] });
+    expect(await state()).toEqual({ status: 'open', priority: 'normal' });
+    const runs = await db.admin.query('select 1 from rule_runs where org_id = $1 and ticket_id = $2', [
+      w.a.orgId,
+      ticket.id,
+    ]);
+    expect(runs.rowCount).toBe(0);
+    res = await run(updater, bump.id);
+    expect(res.statusCode, res.body).toBe(200);
+    expect(await state()).toEqual({ status: 'open', priority: 'high' });
+
+    // Nor can they write a rule that does more than they may.
+    const team = await withTenant(db.app, w.a.orgId, (tx) =>
+      createTeam(tx, { name: 'Rules team' }, w.a.owner),
+    );
+    const refused: Array<[Record<string, unknown>, string]> = [
+      [{ type: 'close' }, 'tickets.close'],
+      [{ type: 'set_status', status: 'solved' }, 'tickets.close'],
+      [{ type: 'note', body: 'hi' }, 'tickets.note'],
+      [{ type: 'assign_in_team', teamId: team.id, strategy: 'round_robin' }, 'tickets.assign'],
+      [{ type: 'assign_member', userId: null }, 'tickets.assign'],
+      [{ type: 'assign_team', teamId: team.id }, 'tickets.assign'],
+    ];
+    for (const [action, permission] of refused) {
+      res = await api.call(updater, {
+        method: 'POST',
+        url: rules(),
+        payload: { name: `Try ${permission} ${action.type}`, trigger: 'ticket.created', actions: [action] },
+      });
+      expectError(res, 403, 'forbidden');
+      expect(res.json().error.details, String(action.type)).toMatchObject({ permissions: [permission] });
+    }
+    const own = await makeRule(
+      { name: 'Mine', trigger: 'ticket.created', actions: [{ type: 'set_priority', priority: 'low' }] },
+      updater,
+    );
+    res = await api.call(updater, {
+      method: 'PATCH',
+      url: rules(`/${own.id}`),
+      payload: { actions: [{ type: 'set_priority', priority: 'low' }, { type: 'close' }] },
+    });
+    expectError(res, 403, 'forbidden');
+    expect(res.json().error.details).toMatchObject({ permissions: ['tickets.close'] });
+    // Nor change (here: switch off) a rule that already does more than they may.
+    res = await api.call(updater, {
+      method: 'PATCH',
+      url: rules(`/${closer.id}`),
+      payload: { enabled: false },
+    });
+    expectError(res, 403, 'forbidden');
+    const kept = await db.admin.query('select enabled, actions from rules where id = $1', [closer.id]);
+    expect(kept.rows[0]).toMatchObject({ enabled: true, actions: [{ type: 'close' }] });
+  });
+
   it('is in the OpenAPI document', async () => {
     const doc = (await api.app.inject({ method: 'GET', url: '/docs/json' })).json();
     const op = doc.paths['/v1/orgs/{orgId}/rules/{ruleId}/run']?.post;
     expect(op?.operationId).toBe('runRule');
+    expect(op?.description).toMatch(/tickets\.read/);
+    expect(op?.responses?.['403']).toBeDefined();
+    for (const [path, method] of [
+      ['/v1/orgs/{orgId}/rules', 'post'],
+      ['/v1/orgs/{orgId}/rules/{ruleId}', 'patch'],
+    ] as const)
+      expect(doc.paths[path]?.[method]?.description, `${method} ${path}`).toMatch(/tickets\.close/);
   });
 });
