@@ -141,11 +141,13 @@ const FROM_MICROS = (n: string) => `(timestamptz 'epoch' + ${n}::bigint * interv
  * Where a cursor may stop: before the oldest transaction of the app still open. A row's time is
  * its transaction's start (`now()`), so a change that began before a poll and commits after it
  * would land behind a cursor already past its time, and never be sent. Rows from this time on
- * wait for a later poll (a long transaction delays them, never loses them). Every role of the
+ * wait for a later poll (a long transaction delays them, never loses them). One open for over a
+ * minute is not waited for, so a stuck session can't hold every game's feed. Every role of the
  * app connects as one database role, whose sessions it sees here.
  */
 const HORIZON = `(select coalesce(min(xact_start), now()) from pg_stat_activity
-                   where datname = current_database() and pid <> pg_backend_pid())`;
+                   where datname = current_database() and pid <> pg_backend_pid()
+                     and xact_start > now() - interval '1 minute')`;
 
 /** Tickets and messages per answer (more only when a page would end among rows of one instant). */
 const PAGE = 50;
