@@ -1,7 +1,7 @@
 import { z } from 'zod';
 import { AppError } from '../lib/errors.js';
 import { type Actor, emitEvent, recordChange } from './changes.js';
-import { messageSentiment, RESCORED, sentimentValues } from './message-sentiment.js';
+import { messageSentiment, RESCORED, refreshTicketSentiment, sentimentValues } from './message-sentiment.js';
 import { id, snowflake } from './schemas.js';
 import type { Tx } from './tenant.js';
 import { type Message, reply, type Ticket } from './tickets.js';
@@ -219,6 +219,7 @@ export async function recordDiscordEdit(
   );
   const row = r.rows[0];
   if (!row) return false;
+  await refreshTicketSentiment(tx, [row.ticketId]);
   await recordChange(tx, actor, {
     ...(row.ticketId ? { ticketId: row.ticketId } : {}),
     action: 'message.edited',
@@ -243,6 +244,7 @@ export async function recordDiscordDelete(tx: Tx, messageId: string, actor: Acto
   );
   const row = r.rows[0];
   if (!row) return false;
+  await refreshTicketSentiment(tx, [row.ticketId]);
   await recordChange(tx, actor, {
     ...(row.ticketId ? { ticketId: row.ticketId } : {}),
     action: 'message.deleted',

@@ -1,4 +1,5 @@
 import { type SentimentScore, scoreSentiment } from '../lib/sentiment.js';
+import type { Tx } from './tenant.js';
 
 /**
  * The sentiment stored with a message: only players' messages are scored, since what rules and
@@ -42,3 +43,28 @@ export const RESCORED = `sentiment_score = case when author_type = 'player' then
   sentiment_comparative = case when author_type = 'player' then $5::real end,
   sentiment_label = case when author_type = 'player' then $6::text end,
   sentiment_language = case when author_type = 'player' then $7::text end`;
+
+/**
+ * Brings these tickets' player sentiment back in line with their conversation after a message
+ * was edited, deleted or erased: the latest scored, undeleted player message's, or none. The
+ * columns are otherwise written only when a player's message is recorded, so without this an
+ * edit from "worst game, garbage" to "fixed, thanks" would leave the ticket (and every rule
+ * reading it) negative. Call it in the transaction that changed the messages, after the change.
+ */
+export async function refreshTicketSentiment(tx: Tx, ticketIds: readonly (string | null)[]): Promise<void> {
+  const ids = [...new Set(ticketIds.filter((x): x is string => x !== null))];
+  if (!ids.length) return;
+  await tx.query(
+    `update tickets t set player_sentiment_label = latest.label, player_sentiment_score = latest.score
+     from unnest($2::uuid[]) as x(id)
+     left join lateral (
+       select m.sentiment_label as label, m.sentiment_score as score from messages m
+        where m.org_id = $1::uuid and m.ticket_id = x.id and m.author_type = 'player'
+          and m.deleted_at is null and m.sentiment_label is not null
+        order by m.created_at desc, m.id desc limit 1
+     ) latest on true
+     where t.org_id = $1::uuid and t.id = x.id
+       and (t.player_sentiment_label, t.player_sentiment_score) is distinct from (latest.label, latest.score)`,
+    [tx.orgId, ids],
+  );
+}

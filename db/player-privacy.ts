@@ -1,5 +1,6 @@
 import { AppError } from '../lib/errors.js';
 import { type Actor, recordChange } from './changes.js';
+import { refreshTicketSentiment } from './message-sentiment.js';
 import { orgIdPages } from './organizations.js';
 import type { Pool } from './pool.js';
 import type { Tx } from './tenant.js';
@@ -175,7 +176,7 @@ export interface ErasureResult {
 export async function erasePlayer(tx: Tx, playerId: string, actor: Actor): Promise<ErasureResult> {
   const p = await lockPlayer(tx, playerId);
   if (p.erasedAt) throw new AppError('conflict', 'this player was already erased');
-  const r = await tx.query<{ counts: Record<string, number>; keys: string[] | null }>(
+  const r = await tx.query<{ counts: Record<string, number>; keys: string[] | null; blankedIn: string[] }>(
     `with t as (select id from tickets where org_id = $1::uuid and requester_id = $2::uuid),
           addr as (select address from player_email_addresses where org_id = $1::uuid and player_id = $2::uuid),
           m as (select id from messages where org_id = $1::uuid
@@ -229,7 +230,7 @@ export async function erasePlayer(tx: Tx, playerId: string, actor: Actor): Promi
           ),
           blanked as (
             update messages x set body = '', author_player_id = null, deleted_at = coalesce(x.deleted_at, now())
-             where x.org_id = $1::uuid and x.id in (select id from m) returning 1
+             where x.org_id = $1::uuid and x.id in (select id from m) returning x.ticket_id
           ),
           anonymised as (
             update tickets x set subject = 'Ticket #' || x.number, rating_comment = null, close_reason = null,
@@ -257,10 +258,14 @@ export async function erasePlayer(tx: Tx, playerId: string, actor: Actor): Promi
                        + (select count(*) from channels) + (select count(*) from profile)
             ) as counts,
             array(select key from files where key is not null union all select key from mail where key is not null
-                  union all select key from exports where key is not null) as keys`,
+                  union all select key from exports where key is not null) as keys,
+            array(select distinct ticket_id from blanked where ticket_id is not null) as "blankedIn"`,
     [tx.orgId, playerId],
   );
-  const row = r.rows[0] as { counts: Record<string, number>; keys: string[] | null };
+  const row = r.rows[0] as { counts: Record<string, number>; keys: string[] | null; blankedIn: string[] };
+  // Their messages are deleted now, in their own tickets and in others': no ticket keeps a
+  // sentiment read from words that are gone.
+  await refreshTicketSentiment(tx, row.blankedIn);
   const tickets = await tx.query<{ id: string }>(
     'select id from tickets where org_id = $1::uuid and requester_id = $2::uuid',
     [tx.orgId, playerId],

@@ -1,5 +1,7 @@
 import { describe, expect, it } from 'vitest';
+import { recordDiscordDelete, recordDiscordEdit } from '../../db/discord-sync.js';
 import { openChannel, postMessage } from '../../db/messages.js';
+import { erasePlayer } from '../../db/player-privacy.js';
 import { dryRun } from '../../db/rule-dry-run.js';
 import { listRuns } from '../../db/rule-runs.js';
 import * as tickets from '../../db/tickets.js';
@@ -144,5 +146,53 @@ describe('player message sentiment, stored and used', () => {
       matched: false,
       reason: 'condition 1 (sentiment) did not hold',
     });
+  });
+  it("follows a player's edits and deletions: the ticket keeps its latest scored, undeleted player message's", async () => {
+    const s = await rulesOrg(db);
+    const t = await s.open('Help', 'hello');
+    let snowflake = 234567890123456700n;
+    const say = async (body: string, actor: typeof s.playerActor | typeof s.owner = s.playerActor) => {
+      const externalId = String(snowflake++);
+      await s.tx((tx) => tickets.reply(tx, { ticketId: t.id, body, origin: 'discord', externalId }, actor));
+      return externalId;
+    };
+    const sentiment = async () => (await s.tx((tx) => tickets.getTicket(tx, t.id))).playerSentiment;
+    const edit = (messageId: string, body: string) =>
+      s.tx((tx) => recordDiscordEdit(tx, { messageId, body }, s.playerActor));
+    const remove = (messageId: string) => s.tx((tx) => recordDiscordDelete(tx, messageId, s.playerActor));
+    const happy = await s.rule({
+      trigger: 'ticket.updated',
+      conditions: [{ kind: 'sentiment', of: 'ticket', in: ['negative'] }],
+      actions: [{ type: 'set_tags', add: ['upset'], remove: [] }],
+    });
+
+    const thanks = await say('Thanks, that was fast, you are a legend');
+    const worst = await say('worst game, garbage');
+    expect((await sentiment())?.label).toBe('negative');
+    expect((await s.tx((tx) => dryRun(tx, { ruleId: happy.id, limit: 5 })))[0]?.matched).toBe(true);
+
+    // The latest message edited: the ticket follows it, and rules reading the ticket see it.
+    expect(await edit(worst, 'fixed, thanks, great')).toBe(true);
+    expect((await sentiment())?.label).toBe('positive');
+    expect((await s.tx((tx) => dryRun(tx, { ruleId: happy.id, limit: 5 })))[0]?.matched).toBe(false);
+    // An older message edited: the latest one still speaks for the ticket.
+    expect(await edit(thanks, 'terrible, awful, I hate this')).toBe(true);
+    expect((await sentiment())?.label).toBe('positive');
+    // A staff reply, scored never, changes nothing either way.
+    await say('Sorry about that, it is awful', s.owner);
+    // The latest deleted: the one before it speaks again.
+    expect(await remove(worst)).toBe(true);
+    expect((await sentiment())?.label).toBe('negative');
+    // Every scored player message deleted (the opening one was neutral): the opening's.
+    expect(await remove(thanks)).toBe(true);
+    expect(await sentiment()).toEqual({ label: 'neutral', score: 0 });
+  });
+
+  it("clears a ticket's player sentiment when the player is erased", async () => {
+    const s = await rulesOrg(db);
+    const t = await s.open('Angry', 'worst game, garbage, I hate it');
+    expect(t.playerSentiment?.label).toBe('negative');
+    await s.tx((tx) => erasePlayer(tx, s.player.id, s.owner));
+    expect((await s.tx((tx) => tickets.getTicket(tx, t.id))).playerSentiment).toBeNull();
   });
 });
