@@ -1,4 +1,5 @@
 import { recordChange, SYSTEM } from './changes.js';
+import { refreshTicketSentiment } from './message-sentiment.js';
 import type { RetentionAction, RetentionPolicy, RetentionTarget } from './retention.js';
 import type { Tx } from './tenant.js';
 
@@ -37,7 +38,8 @@ const before = (now: Date, days: number) => new Date(now.getTime() - days * 24 *
 
 type Sql = { text: string; hasKeys: boolean };
 
-// $1 org, $2 cutoff, $3 limit. Each statement returns rows `n` (count) and `keys` (text[] or null).
+// $1 org, $2 cutoff, $3 limit. Each statement returns rows `n` (count) and `keys` (text[] or null);
+// one that deletes messages also `tickets`, those they were in (text[]).
 const BATCH_SQL: Record<RetentionTarget, Partial<Record<RetentionAction, Sql>>> = {
   tickets: {
     purge: {
@@ -92,9 +94,11 @@ const BATCH_SQL: Record<RetentionTarget, Partial<Record<RetentionAction, Sql>>> 
                select a.storage_key as key from attachments a
                 where a.org_id = $1::uuid and a.message_id in (select id from doomed) and a.storage_key is not null
              ), gone as (
-               delete from messages m where m.org_id = $1::uuid and m.id in (select id from doomed) returning 1
+               delete from messages m where m.org_id = $1::uuid and m.id in (select id from doomed)
+               returning m.ticket_id
              )
-             select (select count(*) from gone)::int as n, array(select key from files) as keys`,
+             select (select count(*) from gone)::int as n, array(select key from files) as keys,
+                    array(select distinct ticket_id from gone where ticket_id is not null) as tickets`,
     },
     anonymise: {
       hasKeys: false,
@@ -171,12 +175,15 @@ export async function applyRetentionBatch(
   now: Date,
   limit = 500,
 ): Promise<RetentionBatch> {
-  const r = await tx.query<{ n: number; keys: string[] | null }>(sqlFor(policy).text, [
+  const r = await tx.query<{ n: number; keys: string[] | null; tickets?: string[] }>(sqlFor(policy).text, [
     tx.orgId,
     before(now, policy.days),
     limit,
   ]);
   const row = r.rows[0] ?? { n: 0, keys: null };
+  // A purge of messages (not of whole tickets) can take a ticket's latest player messages while
+  // the ticket stays: its sentiment must not outlive them (anonymising keeps the scores).
+  await refreshTicketSentiment(tx, row.tickets ?? []);
   return { rows: row.n, storageKeys: row.keys ?? [] };
 }
 

@@ -2,6 +2,7 @@ import { describe, expect, it } from 'vitest';
 import { recordDiscordDelete, recordDiscordEdit } from '../../db/discord-sync.js';
 import { openChannel, postMessage } from '../../db/messages.js';
 import { erasePlayer } from '../../db/player-privacy.js';
+import { applyRetentionBatch } from '../../db/retention-apply.js';
 import { dryRun } from '../../db/rule-dry-run.js';
 import { listRuns } from '../../db/rule-runs.js';
 import * as tickets from '../../db/tickets.js';
@@ -193,6 +194,19 @@ describe('player message sentiment, stored and used', () => {
     const t = await s.open('Angry', 'worst game, garbage, I hate it');
     expect(t.playerSentiment?.label).toBe('negative');
     await s.tx((tx) => erasePlayer(tx, s.player.id, s.owner));
+    expect((await s.tx((tx) => tickets.getTicket(tx, t.id))).playerSentiment).toBeNull();
+  });
+  it("drops a ticket's player sentiment with the messages a retention purge removes", async () => {
+    const s = await rulesOrg(db);
+    const t = await s.open('Old', 'worst game, garbage, I hate it');
+    await s.tx((tx) => tickets.reply(tx, { ticketId: t.id, body: 'We are on it', origin: 'panel' }, s.owner));
+    await db.admin.query(
+      `update messages set created_at = now() - interval '40 days' where ticket_id = $1 and author_type = 'player'`,
+      [t.id],
+    );
+    await s.tx((tx) =>
+      applyRetentionBatch(tx, { target: 'messages', action: 'purge', days: 30 }, new Date()),
+    );
     expect((await s.tx((tx) => tickets.getTicket(tx, t.id))).playerSentiment).toBeNull();
   });
 });
