@@ -90,6 +90,9 @@ const ACTIONS_NEED =
   'or category, `tickets.close` to close or solve, `tickets.reply` for a canned reply, ' +
   '`tickets.note` for a note), else 403 with the missing permissions in `details.permissions`.';
 const manage = { permission: 'rules.manage' } as const;
+/** The dry run and the run log tell ticket numbers and why rules matched them. */
+const READS_TICKETS =
+  'Needs `tickets.read` as well as `rules.manage`: the answer tells ticket numbers and why the rule matched them (403 otherwise).';
 const ruleParams = orgAnd('ruleId');
 
 export const ruleRoutes: FastifyPluginAsyncZod = async (app) => {
@@ -153,12 +156,16 @@ export const ruleRoutes: FastifyPluginAsyncZod = async (app) => {
         tags: T,
         operationId: 'dryRunRule',
         summary: 'What a rule (saved, or as being edited) would do on the last N tickets; changes nothing',
+        description: READS_TICKETS,
         params: orgParams,
         body: dryRunInput,
         response: { 200: z.object({ results: z.array(dryRunResult) }), ...errorResponses },
       },
     },
-    async (req) => ({ results: await req.inOrg((tx) => dryRun(tx, req.body)) }),
+    async (req) => {
+      requirePermission(req, 'tickets.read');
+      return { results: await req.inOrg((tx) => dryRun(tx, req.body)) };
+    },
   );
 
   app.get(
@@ -170,12 +177,16 @@ export const ruleRoutes: FastifyPluginAsyncZod = async (app) => {
         operationId: 'listRuleRuns',
         summary:
           'The run log, newest first: which rules matched an event on a ticket, what they did, why others did not',
+        description: READS_TICKETS,
         params: orgParams,
         querystring: runsQuery,
         response: { 200: z.object({ runs: z.array(ruleRunSchema) }), ...errorResponses },
       },
     },
-    async (req) => ({ runs: await req.inOrg((tx) => listRuns(tx, req.query)) }),
+    async (req) => {
+      requirePermission(req, 'tickets.read');
+      return { runs: await req.inOrg((tx) => listRuns(tx, req.query)) };
+    },
   );
 
   app.get(

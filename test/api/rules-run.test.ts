@@ -253,6 +253,16 @@ describe('running a rule by hand', () => {
     expectError(res, 403, 'forbidden');
     expect(res.json().error.message).toMatch(/tickets\.read/);
     expect(res.json().error.details).toMatchObject({ permission: 'tickets.read' });
+    // Nor the dry run and the run log, which tell ticket numbers and why rules matched them (as
+    // `/ticket rules` in Discord asks for tickets.read too).
+    for (const other of [
+      api.call(automator, { method: 'POST', url: rules('/dry-run'), payload: { ruleId: bump.id, limit: 5 } }),
+      api.call(automator, { method: 'GET', url: rules('/runs') }),
+    ]) {
+      const refused = await other;
+      expectError(refused, 403, 'forbidden');
+      expect(refused.json().error.details).toMatchObject({ permission: 'tickets.read' });
+    }
 
     // Reading and updating tickets: a rule that only updates runs, one that closes does not.
     const updater = await memberWith('updater', [
