@@ -157,14 +157,17 @@ export async function permissionsOf(tx: Tx, userId: string): Promise<Set<string>
 export const TICKET_WORKER = ['tickets.read', 'tickets.reply'] as const;
 
 /**
- * Of these users, the members who hold every one of `permissions` in their own right now: not
- * disabled, and (as permissionsOf) not through a membership the bot made from a Discord role
- * mapping, whose permissions follow Discord roles only the bot sees and may be long gone.
+ * Of these users, the members who hold every one of `permissions` now, not disabled. By default
+ * (as permissionsOf) only in their own right: not through a membership the bot made from a
+ * Discord role mapping, whose permissions follow Discord roles only the bot sees. With
+ * `discordMapped`, such a membership counts with its role, as it does where the work itself is
+ * done in Discord (being handed tickets: the bot keeps that role in step whenever they act).
  */
 export async function membersHolding(
   tx: Tx,
   userIds: readonly string[],
   permissions: readonly string[],
+  { discordMapped = false }: { discordMapped?: boolean } = {},
 ): Promise<Set<string>> {
   if (!userIds.length) return new Set();
   const wanted = [...new Set(permissions)];
@@ -172,12 +175,12 @@ export async function membersHolding(
     `select m.user_id as "userId" from memberships m
      join users u on u.id = m.user_id and u.disabled_at is null
      where m.org_id = $1::uuid and m.user_id = any($2::uuid[])
-       and not exists (select 1 from discord_staff_grants g
-                       where g.org_id = m.org_id and g.user_id = m.user_id and g.role_id = m.role_id)
+       and ($4::boolean or not exists (select 1 from discord_staff_grants g
+                       where g.org_id = m.org_id and g.user_id = m.user_id and g.role_id = m.role_id))
        and (select count(*) from role_permissions rp
              where rp.org_id = m.org_id and rp.role_id = m.role_id
                and rp.permission_key = any($3::text[])) = cardinality($3::text[])`,
-    [tx.orgId, userIds, wanted],
+    [tx.orgId, userIds, wanted, discordMapped],
   );
   return new Set(r.rows.map((x) => x.userId));
 }

@@ -9,8 +9,8 @@ import type { Tx } from './tenant.js';
  * team without keeping a cursor, and a member just given a ticket by hand waits their turn; least-loaded gives it to the member with the fewest open tickets
  * (ties broken the round-robin way). Members at their capacity (`team_members.max_open_tickets`)
  * are skipped, and so are members who can no longer work tickets (membersHolding TICKET_WORKER:
- * a demoted or disabled member, or one who is staff only through a Discord role mapping): they
- * have no open tickets, so least-loaded would otherwise hand them every ticket, unseen.
+ * a demoted or disabled member): they have no open tickets, so least-loaded would otherwise hand
+ * them every ticket, unseen.
  *
  * Presence (online, away) is not considered: the live hub only knows who is viewing a ticket,
  * not whether a member is at work.
@@ -44,7 +44,9 @@ export async function teamCandidates(tx: Tx, teamId: string): Promise<Candidate[
      from (select u from unnest($2::uuid[]) u order by u) s`,
     [tx.orgId, members],
   );
-  const workers = [...(await membersHolding(tx, members, TICKET_WORKER))];
+  // Moderators who are staff through a Discord role mapping work their tickets in Discord, as
+  // an explicit assignment to them allows (ticketWorkerRefusal): they are candidates too.
+  const workers = [...(await membersHolding(tx, members, TICKET_WORKER, { discordMapped: true }))];
   const r = await tx.query<Candidate>(
     `select tm.user_id as "userId", tm.max_open_tickets as capacity,
        (select count(*) from tickets t

@@ -318,7 +318,7 @@ describe('auto-assignment within a team', () => {
     expect((await s.runs(t2.id))[0]?.actions[0]).toMatch(/every member is at capacity/);
   });
 
-  it('gives tickets only to members who can work them: not demoted, disabled or staff only through a Discord role', async () => {
+  it('gives tickets only to members who can work them: not demoted or disabled; staff through a Discord role count', async () => {
     const s = await rulesOrg(db, 4);
     const [working, demoted, disabled, mapped] = s.agentIds as [string, string, string, string];
     // The one who can still work tickets is the busiest, so least-loaded would pick any other.
@@ -340,13 +340,17 @@ describe('auto-assignment within a team', () => {
     });
     const start = await s.lastOutboxId();
     const opened = [];
-    for (let i = 0; i < 3; i++) opened.push(await s.open(`new ${i}`));
+    for (let i = 0; i < 4; i++) opened.push(await s.open(`new ${i}`));
     await s.drain(start);
-    for (const t of opened)
-      expect((await s.tx((tx) => tickets.getTicket(tx, t.id))).assigneeId).toBe(working);
+    const assignees = [];
+    for (const t of opened) assignees.push((await s.tx((tx) => tickets.getTicket(tx, t.id))).assigneeId);
+    // Least loaded first: the Discord-mapped moderator (none open) twice, then in turn; never the
+    // demoted or the disabled member, who have none open either.
+    expect(assignees).toEqual([mapped, mapped, working, mapped]);
 
     // Nobody left who can work tickets: the ticket stays in the team, unassigned.
     await s.tx((tx) => changeRole(tx, { userId: working, role: 'viewer' }, s.owner));
+    await s.tx((tx) => changeRole(tx, { userId: mapped, role: 'viewer' }, s.owner));
     const next = await s.lastOutboxId();
     const last = await s.open('nobody');
     await s.drain(next);
