@@ -1,8 +1,8 @@
 import { z } from 'zod';
 import { isValidTimeZone } from '../lib/business-time.js';
-import { AppError } from '../lib/errors.js';
 import { type Actor, recordChange } from './changes.js';
 import type { Tx } from './tenant.js';
+import { knownTimeZone, ZONE_HINT } from './time-zones.js';
 import { parseInput } from './validate.js';
 
 /**
@@ -66,7 +66,6 @@ const DEFAULT_SETTINGS: NotificationSettings = {
   digestHour: 8,
 };
 
-const ZONE_HINT = 'an IANA time zone such as Europe/Berlin';
 const minuteOfDay = z.number().int().min(0).max(1439);
 const channelFlags = z
   .object({ panel: z.boolean(), discord: z.boolean(), email: z.boolean(), push: z.boolean() })
@@ -142,28 +141,6 @@ export async function getPrefs(tx: Tx, userId: string): Promise<NotificationPref
   return (await prefsOf(tx, [userId])).get(userId) as NotificationPrefs;
 }
 
-/**
- * The zone as PostgreSQL names it. Node's ICU data and PostgreSQL's zone files differ (Node 20
- * still knows US/Pacific-New, PostgreSQL no longer does), and PostgreSQL is what reads the digest
- * hour in the zone: a zone only Node knows would be stored and then fail the digest query. The
- * canonical spelling is stored, so a later comparison with pg_timezone_names is exact.
- */
-async function knownTimeZone(tx: Tx, zone: string): Promise<string> {
-  const r = await tx.query<{ name: string }>(
-    `select name from pg_timezone_names where lower(name) = lower($1::text)
-     order by name = $1::text desc, name limit 1`,
-    [zone],
-  );
-  const name = r.rows[0]?.name;
-  if (!name) {
-    const message = `${ZONE_HINT}: the time zone "${zone}" is not one the database knows`;
-    throw new AppError('validation_failed', `invalid input: timeZone: ${message}`, {
-      details: [{ path: 'timeZone', message }],
-    });
-  }
-  return name;
-}
-
 /** Changes the caller's own preferences (audited as a settings change) and returns them all. */
 export async function updatePrefs(
   tx: Tx,
@@ -172,7 +149,7 @@ export async function updatePrefs(
   actor: Actor,
 ): Promise<NotificationPrefs> {
   const input = parseInput(prefsInput, raw);
-  if (input.timeZone !== undefined) input.timeZone = await knownTimeZone(tx, input.timeZone);
+  if (input.timeZone !== undefined) input.timeZone = await knownTimeZone(tx, input.timeZone, 'timeZone');
   const flags = Object.entries(input.events ?? {}).flatMap(([event, chans]) =>
     Object.entries(chans ?? {}).map(([channel, enabled]) => ({
       event,

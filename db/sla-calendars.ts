@@ -5,6 +5,7 @@ import { type Actor, recordChange } from './changes.js';
 import { id } from './schemas.js';
 import { slaChanged } from './sla-policies.js';
 import type { Tx } from './tenant.js';
+import { knownTimeZone, ZONE_HINT } from './time-zones.js';
 import { parseInput } from './validate.js';
 
 /**
@@ -32,7 +33,7 @@ const localDate = z.iso.date();
 
 export const calendarInput = z.object({
   name: z.string().trim().min(1).max(100),
-  timezone: z.string().refine(isValidTimeZone, 'an IANA time zone such as Europe/Berlin'),
+  timezone: z.string().max(64).refine(isValidTimeZone, ZONE_HINT),
   /** Minute-of-day [start, end) ranges per weekday (sun..sat), e.g. { mon: [[540, 1080]] } for 9–18. */
   weeklyHours: weeklyHoursSchema,
   holidays: z.array(localDate).max(1000).default([]),
@@ -62,6 +63,7 @@ export async function createCalendar(
   actor: Actor,
 ): Promise<Calendar> {
   const input = parseInput(calendarInput, raw);
+  input.timezone = await knownTimeZone(tx, input.timezone, 'timezone');
   const r = await tx.query<Calendar>(
     `insert into business_calendars (org_id, name, timezone, weekly_hours, holidays)
      values ($1::uuid, $2::text, $3::text, $4::jsonb, $5::date[]) returning ${CALENDAR_COLUMNS}`,
@@ -82,6 +84,7 @@ export async function updateCalendar(
   actor: Actor,
 ): Promise<Calendar> {
   const input = parseInput(updateCalendarInput, raw);
+  if (input.timezone !== undefined) input.timezone = await knownTimeZone(tx, input.timezone, 'timezone');
   const r = await tx.query<Calendar>(
     `update business_calendars set name = coalesce($3::text, name), timezone = coalesce($4::text, timezone),
        weekly_hours = coalesce($5::jsonb, weekly_hours), holidays = coalesce($6::date[], holidays)
