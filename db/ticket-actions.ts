@@ -1,6 +1,5 @@
 import { z } from 'zod';
-import { AppError } from '../lib/errors.js';
-import { refuse } from '../lib/i18n/refusal.js';
+import { refuse, say } from '../lib/i18n/refusal.js';
 import { type Actor, recordChange } from './changes.js';
 import { ticketWorkerRefusal } from './memberships.js';
 import { body, id } from './schemas.js';
@@ -121,13 +120,15 @@ async function requireTicketWorker(tx: Tx, assigneeId: string, actor: Actor): Pr
   if (refusal.reason === 'not_member') throw refuse('not_found', 'deny.assigneeNotMember');
   const self = actor.type === 'user' && actor.id === assigneeId;
   if (refusal.reason === 'missing_permission' && self) return;
-  const message =
+  // By key, so a moderator assigning from Discord reads it in their language.
+  const [key, params] =
     refusal.reason === 'disabled'
-      ? 'the assignee cannot work tickets: their account is disabled'
-      : `the assignee cannot work tickets: their role lacks ${refusal.lacking.join(', ')}`;
-  throw new AppError('validation_failed', message, {
-    details: [{ path: 'assigneeId', message, reason: refusal.reason, permissions: refusal.lacking }],
-  });
+      ? (['deny.assigneeDisabled', {}] as const)
+      : (['deny.assigneeCannotWork', { permissions: refusal.lacking.join(', ') }] as const);
+  const message = say('en-US', key, params);
+  throw refuse('validation_failed', key, params, undefined, [
+    { path: 'assigneeId', message, reason: refusal.reason, permissions: refusal.lacking },
+  ]);
 }
 
 /** The acting staff member takes the ticket. */

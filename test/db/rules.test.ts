@@ -10,6 +10,7 @@ import { listRules, reorderRules, updateRule } from '../../db/rules.js';
 import { addTeamMember, createTeam } from '../../db/teams.js';
 import { withTenant } from '../../db/tenant.js';
 import * as tickets from '../../db/tickets.js';
+import type { Refusal } from '../../lib/i18n/refusal.js';
 import { useTestDb } from '../support/db.js';
 import { rulesOrg } from './rules-support.js';
 
@@ -369,9 +370,12 @@ describe('auto-assignment within a team', () => {
     await expect(
       s.tx((tx) => tickets.assign(tx, { ticketId: t.id, assigneeId: demoted }, s.owner)),
     ).rejects.toMatchObject({ code: 'validation_failed', message: expect.stringMatching(/tickets\.reply/) });
-    await expect(
-      s.tx((tx) => tickets.assign(tx, { ticketId: t.id, assigneeId: disabled }, s.owner)),
-    ).rejects.toMatchObject({ code: 'validation_failed', message: expect.stringMatching(/disabled/) });
+    const refused = await s
+      .tx((tx) => tickets.assign(tx, { ticketId: t.id, assigneeId: disabled }, s.owner))
+      .catch((e: unknown) => e);
+    expect(refused).toMatchObject({ code: 'validation_failed', message: expect.stringMatching(/disabled/) });
+    // A moderator assigning from Discord reads it in their own language.
+    expect((refused as Refusal).text('de')).toMatch(/deaktiviert/);
     // A rule naming the member fails the same way and is logged with the reason.
     await s.rule({ trigger: 'ticket.updated', actions: [{ type: 'assign_member', userId: demoted }] });
     const start = await s.lastOutboxId();

@@ -10,6 +10,9 @@ export const deRefusals: Record<keyof typeof enRefusals, string> = {
   'deny.transition': 'Der Status kann nicht von {from} zu {to} wechseln.',
   'deny.closedAssign': 'Ticket #{number} ist geschlossen; öffne es wieder, bevor du es zuweist.',
   'deny.assigneeNotMember': 'Die zugewiesene Person ist kein Mitglied dieser Organisation.',
+  'deny.assigneeDisabled': 'Die zugewiesene Person kann keine Tickets bearbeiten: Ihr Konto ist deaktiviert.',
+  'deny.assigneeCannotWork':
+    'Die zugewiesene Person kann keine Tickets bearbeiten: Ihrer Rolle fehlt {permissions}.',
   'deny.claimStaffOnly': 'Nur ein Teammitglied kann ein Ticket übernehmen.',
   'deny.playerCloseOwn': 'Spieler können nur ihre eigenen Tickets schließen.',
   'deny.notReopenable': 'Ticket #{number} ist {status}, nicht gelöst oder geschlossen.',

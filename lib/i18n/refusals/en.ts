@@ -13,6 +13,8 @@ export const enRefusals = {
   'deny.transition': 'cannot change status from {from} to {to}',
   'deny.closedAssign': 'ticket #{number} is closed; reopen it before assigning it',
   'deny.assigneeNotMember': 'the assignee is not a member of this organization',
+  'deny.assigneeDisabled': 'the assignee cannot work tickets: their account is disabled',
+  'deny.assigneeCannotWork': 'the assignee cannot work tickets: their role lacks {permissions}',
   'deny.claimStaffOnly': 'only a staff member can claim a ticket',
   'deny.playerCloseOwn': 'players can only close their own tickets',
   'deny.notReopenable': 'ticket #{number} is {status}, not solved or closed',

@@ -10,6 +10,8 @@ export const esESRefusals: Record<keyof typeof enRefusals, string> = {
   'deny.transition': 'No se puede cambiar el estado de {from} a {to}.',
   'deny.closedAssign': 'El ticket #{number} está cerrado; reábrelo antes de asignarlo.',
   'deny.assigneeNotMember': 'La persona asignada no es miembro de esta organización.',
+  'deny.assigneeDisabled': 'La persona asignada no puede atender tickets: su cuenta está desactivada.',
+  'deny.assigneeCannotWork': 'La persona asignada no puede atender tickets: a su rol le falta {permissions}.',
   'deny.claimStaffOnly': 'Solo un miembro del equipo puede atender un ticket.',
   'deny.playerCloseOwn': 'Los jugadores solo pueden cerrar sus propios tickets.',
   'deny.notReopenable': 'El ticket #{number} está {status}, no resuelto ni cerrado.',

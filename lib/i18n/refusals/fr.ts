@@ -10,6 +10,9 @@ export const frRefusals: Record<keyof typeof enRefusals, string> = {
   'deny.transition': 'Impossible de passer le statut de {from} à {to}.',
   'deny.closedAssign': 'Le ticket #{number} est fermé ; rouvrez-le avant de l’attribuer.',
   'deny.assigneeNotMember': 'La personne attribuée n’est pas membre de cette organisation.',
+  'deny.assigneeDisabled': 'La personne attribuée ne peut pas traiter de tickets : son compte est désactivé.',
+  'deny.assigneeCannotWork':
+    'La personne attribuée ne peut pas traiter de tickets : il manque à son rôle {permissions}.',
   'deny.claimStaffOnly': 'Seul un membre de l’équipe peut prendre en charge un ticket.',
   'deny.playerCloseOwn': 'Les joueurs ne peuvent fermer que leurs propres tickets.',
   'deny.notReopenable': 'Le ticket #{number} est {status}, ni résolu ni fermé.',

@@ -10,6 +10,9 @@ export const ptBRRefusals: Record<keyof typeof enRefusals, string> = {
   'deny.transition': 'Não é possível mudar o status de {from} para {to}.',
   'deny.closedAssign': 'O ticket #{number} está fechado; reabra-o antes de atribuí-lo.',
   'deny.assigneeNotMember': 'A pessoa atribuída não é membro desta organização.',
+  'deny.assigneeDisabled': 'A pessoa atribuída não pode atender tickets: a conta dela está desativada.',
+  'deny.assigneeCannotWork':
+    'A pessoa atribuída não pode atender tickets: falta ao papel dela {permissions}.',
   'deny.claimStaffOnly': 'Só um membro da equipe pode assumir um ticket.',
   'deny.playerCloseOwn': 'Jogadores só podem fechar os próprios tickets.',
   'deny.notReopenable': 'O ticket #{number} está {status}, não resolvido nem fechado.',
