@@ -151,8 +151,8 @@ const HORIZON = `(select coalesce(min(xact_start), now()) from pg_stat_activity
 
 /** Tickets and messages per answer (more only when a page would end among rows of one instant). */
 const PAGE = 50;
-const min = (a: bigint, b: bigint) => (a < b ? a : b);
 const MESSAGES_PAGE = 200;
+const min = (a: bigint, b: bigint) => (a < b ? a : b);
 
 /**
  * The player's tickets: with no `since` the 50 changed last, newest first (what a game lists);
