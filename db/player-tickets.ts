@@ -137,22 +137,9 @@ const SDK_TICKET_COLUMNS = `id, number, subject, status, created_at as "createdA
 // Microseconds since the epoch: PostgreSQL's own precision, so a cursor never skips a change.
 const MICROS = (col: string) => `(extract(epoch from ${col}) * 1000000)::bigint::text`;
 const FROM_MICROS = (n: string) => `(timestamptz 'epoch' + ${n}::bigint * interval '1 microsecond')`;
-/**
- * Where a cursor may stop: before the oldest transaction of the app still open. A row's time is
- * its transaction's start (`now()`), so a change that began before a poll and commits after it
- * would land behind a cursor already past its time, and never be sent. Rows from this time on
- * wait for a later poll (a long transaction delays them, never loses them). One open for over a
- * minute is not waited for, so a stuck session can't hold every game's feed. Every role of the
- * app connects as one database role, whose sessions it sees here.
- */
-const HORIZON = `(select coalesce(min(xact_start), now()) from pg_stat_activity
-                   where datname = current_database() and pid <> pg_backend_pid()
-                     and xact_start > now() - interval '1 minute')`;
-
 /** Tickets and messages per answer (more only when a page would end among rows of one instant). */
 const PAGE = 50;
 const MESSAGES_PAGE = 200;
-const min = (a: bigint, b: bigint) => (a < b ? a : b);
 
 /**
  * The player's tickets: with no `since` the 50 changed last, newest first (what a game lists);
@@ -168,24 +155,18 @@ export async function playerTickets(
 ): Promise<{ tickets: SdkTicket[]; cursor: string }> {
   const after = parseInput(cursorInput, since) ?? null;
   if (after === null) {
-    // The newest, as a game lists them; the cursor stops before any change still committing, so
-    // the next poll may send a ticket again (a game keeps tickets by id) but never misses one.
-    const r = await tx.query<SdkTicket & { micros: string; horizon: string }>(
-      `select ${SDK_TICKET_COLUMNS}, ${MICROS('updated_at')} as micros, ${MICROS(HORIZON)} as horizon
-         from tickets
+    const r = await tx.query<SdkTicket & { micros: string }>(
+      `select ${SDK_TICKET_COLUMNS}, ${MICROS('updated_at')} as micros from tickets
         where org_id = $1::uuid and requester_id = $2::uuid
         order by updated_at desc, id limit ${PAGE}`,
       [tx.orgId, playerId],
     );
-    const newest = r.rows[0];
-    const cursor = newest ? String(min(BigInt(newest.micros), BigInt(newest.horizon) - 1n)) : '0';
-    return { tickets: r.rows.map(({ micros: _, horizon: __, ...t }) => t), cursor };
+    return { tickets: r.rows.map(({ micros: _, ...t }) => t), cursor: r.rows[0]?.micros ?? '0' };
   }
   const r = await tx.query<SdkTicket & { micros: string }>(
     `with changed as (
        select id, updated_at from tickets
         where org_id = $1::uuid and requester_id = $2::uuid and updated_at > ${FROM_MICROS('$3')}
-          and updated_at < ${HORIZON}
      ), page_end as (
        select max(updated_at) as at from (select updated_at from changed order by updated_at limit ${PAGE}) p
      )
@@ -217,7 +198,7 @@ export async function playerTicket(
     `with shown as (
        select id, created_at from messages
         where org_id = $1::uuid and ticket_id = $2::uuid and deleted_at is null
-          and ($3::text is null or created_at > ${FROM_MICROS('$3')}) and created_at < ${HORIZON}
+          and ($3::text is null or created_at > ${FROM_MICROS('$3')})
      ), page_end as (
        select max(created_at) as at from (select created_at from shown order by created_at limit ${MESSAGES_PAGE}) p
      )
