@@ -173,15 +173,35 @@ export async function threadOfTicket(tx: Tx, ticketId: string): Promise<EmailThr
   return r.rows[0] ?? null;
 }
 
+/** Whether sender $6 (lower case, or null for no check) is the email player of the ticket in `ticket`. */
+const senderOwns = (ticket: string) => `($6::text is null or exists (
+    select 1 from email_threads th join tickets tt on tt.org_id = th.org_id and tt.id = th.ticket_id
+     where th.org_id = $1::uuid and th.ticket_id = ${ticket}
+       and (lower(th.player_address) = $6::text or exists (
+         select 1 from player_email_addresses pe
+          where pe.org_id = $1::uuid and pe.player_id = tt.requester_id and pe.address = $6::text))))`;
+
 /**
  * The ticket a mail belongs to, by the issue's order: the plus-token of the address it was sent
  * to, then its In-Reply-To and References against Message-IDs we sent or received (the most
  * recent reference first), then the subject tag (the ticket number), then the `[ref:...]` marker
  * in its text. One round trip; `how` says which rule matched.
+ *
+ * Ticket numbers and Message-IDs are not secrets (numbers count up; Message-IDs travel in every
+ * copy of a thread), so those two rules match only a ticket with an email thread whose player
+ * address, or an address linked to the ticket's requester, is `sender`: anyone else would
+ * otherwise write into any ticket of the organization. The tokens are secrets and match alone.
+ * `sender` null skips that check, for machine mail that is only logged against the ticket.
  */
 export async function findThreadTicket(
   tx: Tx,
-  hints: { token: string | null; messageIds: string[]; ticketNumber: number | null; refToken: string | null },
+  hints: {
+    token: string | null;
+    messageIds: string[];
+    ticketNumber: number | null;
+    refToken: string | null;
+    sender: string | null;
+  },
 ): Promise<{ ticketId: string; how: 'plus_token' | 'in_reply_to' | 'subject_tag' | 'ref_marker' } | null> {
   const r = await tx.query<{
     ticketId: string;
@@ -194,12 +214,21 @@ export async function findThreadTicket(
        select m.ticket_id, 'in_reply_to', 2, ids.pos
          from unnest($3::text[]) with ordinality as ids(mid, pos)
          join email_messages m on m.org_id = $1::uuid and m.message_id = ids.mid and m.ticket_id is not null
+        where ${senderOwns('m.ticket_id')}
        union all
-       select t.id, 'subject_tag', 3, 0 from tickets t where t.org_id = $1::uuid and t.number = $4::int
+       select t.id, 'subject_tag', 3, 0 from tickets t
+        where t.org_id = $1::uuid and t.number = $4::int and ${senderOwns('t.id')}
        union all
        select ticket_id, 'ref_marker', 4, 0 from email_threads where org_id = $1::uuid and token = $5::text
      ) found order by rank, pos limit 1`,
-    [tx.orgId, hints.token, hints.messageIds.slice(0, 50), hints.ticketNumber, hints.refToken],
+    [
+      tx.orgId,
+      hints.token,
+      hints.messageIds.slice(0, 50),
+      hints.ticketNumber,
+      hints.refToken,
+      hints.sender?.toLowerCase() ?? null,
+    ],
   );
   return r.rows[0] ?? null;
 }

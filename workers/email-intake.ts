@@ -141,7 +141,7 @@ export async function intakeEmail(
 
     // Machines writing to us: logged (with the ticket they answer, if any), never a ticket.
     if (parsed.loop && parsed.loop.kind !== 'no_auto_reply' && !parsed.parseError) {
-      const found = await findThreadTicket(tx, hints);
+      const found = await findThreadTicket(tx, { ...hints, sender: null });
       let reason = parsed.loop.reason;
       if (parsed.loop.kind === 'bounce' && parsed.bounce?.recipients.length) {
         const marked = await markUndeliverable(
@@ -168,7 +168,9 @@ export async function intakeEmail(
     if (player.undeliverable) await markDeliverable(tx, sender);
     const actor: Actor = { type: 'player', id: player.playerId };
     const externalId = emailExternalId(parsed.messageId);
-    const found = await findThreadTicket(tx, hints);
+    // The subject tag and In-Reply-To match only the ticket's own player: a stranger naming
+    // someone else's ticket gets a ticket of their own rather than a voice in that one.
+    const found = await findThreadTicket(tx, { ...hints, sender });
     let target = found ? await getTicket(tx, found.ticketId) : null;
     if (target?.mergedIntoId) target = await getTicket(tx, target.mergedIntoId);
     const body = clip(stripQuoted(parsed.text) || placeholder(files.length));

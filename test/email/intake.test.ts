@@ -2,7 +2,7 @@ import { rmSync } from 'node:fs';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { listEmails } from '../../db/email-messages.js';
 import { withTenant } from '../../db/tenant.js';
-import { conversation, getTicket } from '../../db/tickets.js';
+import { conversation, getTicket, openTicket } from '../../db/tickets.js';
 import { stripQuoted } from '../../lib/email/thread-text.js';
 import { type Envelope, intakeEmail } from '../../workers/email-intake.js';
 import { useTestDb } from '../support/db.js';
@@ -157,6 +157,73 @@ describe('email intake', () => {
       env(org.address),
     );
     expect(byRef).toMatchObject({ ticketId: opened.ticketId, reason: 'ref_marker' });
+  });
+
+  it("threads by subject tag or In-Reply-To only mail from the ticket's own player", async () => {
+    const firstId = mid();
+    const opened = await intakeEmail(
+      deps(),
+      org.orgId,
+      plainMail({
+        from: 'Dee <dee@players.example>',
+        to: org.address,
+        subject: 'My account',
+        body: 'private',
+        messageId: firstId,
+      }),
+      env(org.address, 'dee@players.example'),
+    );
+    const stranger = (subject: string, inReplyTo?: string) =>
+      intakeEmail(
+        deps(),
+        org.orgId,
+        plainMail({
+          from: 'Mallory <mallory@evil.example>',
+          to: org.address,
+          subject,
+          body: 'injected',
+          ...(inReplyTo ? { inReplyTo, references: [inReplyTo] } : {}),
+        }),
+        env(org.address, 'mallory@evil.example'),
+      );
+    const byTag = await stranger(`Re: [#${opened.ticketNumber}]`);
+    expect(byTag.status).toBe('new_ticket');
+    expect(byTag.ticketId).not.toBe(opened.ticketId);
+    const byReply = await stranger('Re: My account', firstId);
+    expect(byReply.status).toBe('new_ticket');
+    expect(byReply.ticketId).not.toBe(opened.ticketId);
+    // A ticket opened elsewhere has no email thread: its number in a subject threads nothing.
+    const api = await withTenant(db.app, org.orgId, (tx) =>
+      openTicket(tx, { subject: 'from the API', body: 'hello', origin: 'api' }, org.owner),
+    );
+    const intoApi = await stranger(`[#${api.ticket.number}]`);
+    expect(intoApi.status).toBe('new_ticket');
+    expect(intoApi.ticketId).not.toBe(api.ticket.id);
+    // Another address of the same player still threads.
+    const requester = await db.admin.query<{ requester_id: string }>(
+      'select requester_id from tickets where id = $1',
+      [opened.ticketId],
+    );
+    await db.admin.query(
+      'insert into player_email_addresses (org_id, player_id, address) values ($1, $2, $3)',
+      [org.orgId, requester.rows[0]!.requester_id, 'dee.work@players.example'],
+    );
+    const own = await intakeEmail(
+      deps(),
+      org.orgId,
+      plainMail({
+        from: 'Dee <Dee.Work@players.example>',
+        to: org.address,
+        subject: `Re: My account [#${opened.ticketNumber}]`,
+        body: 'from work',
+      }),
+      env(org.address, 'dee.work@players.example'),
+    );
+    expect(own).toMatchObject({ status: 'reply', ticketId: opened.ticketId, reason: 'subject_tag' });
+    await withTenant(db.app, org.orgId, async (tx) => {
+      const bodies = (await conversation(tx, opened.ticketId!)).map((m) => m.body);
+      expect(bodies).toEqual(['private', 'from work']);
+    });
   });
 
   it('makes no ticket for an out-of-office answer or a bounce, and a bounce marks the address undeliverable', async () => {
