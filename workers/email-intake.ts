@@ -199,7 +199,7 @@ export async function intakeEmail(
       ? splitAddress(envelope.rcptTo[0]).base
       : await inboundAddressOf(tx, recipients);
     const followUp: Record<string, number> = target ? { followUpOf: target.number } : {};
-    const { ticket } = await openTicket(
+    const { ticket, created } = await openTicket(
       tx,
       {
         subject: ticketSubject(parsed.subject),
@@ -213,6 +213,12 @@ export async function intakeEmail(
       },
       actor,
     );
+    // The same Message-ID delivered at once: the other delivery opened the ticket and committed
+    // while this one waited, after the duplicate check above. A replay is a no-op, so nothing of
+    // it (thread, attachments, log row) is written a second time.
+    if (!created) {
+      return { status: 'duplicate', ticketId: null, ticketNumber: null, reason: 'message_id_seen' };
+    }
     await createThread(tx, {
       ticketId: ticket.id,
       token: newToken(randomBytes),

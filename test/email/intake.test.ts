@@ -310,6 +310,47 @@ describe('concurrent intake', () => {
   });
 });
 
+describe('concurrent redelivery', () => {
+  it('takes the same Message-ID delivered at once once: one ticket, one set of attachments', async () => {
+    const b = 'redelivery-boundary';
+    const raw = Buffer.from(
+      [
+        'From: Eve Player <eve@players.example>',
+        `To: ${org.address}`,
+        'Subject: crash log',
+        `Message-ID: <${mid()}>`,
+        'MIME-Version: 1.0',
+        `Content-Type: multipart/mixed; boundary="${b}"`,
+        '',
+        `--${b}`,
+        'Content-Type: text/plain',
+        '',
+        'see log',
+        `--${b}`,
+        'Content-Type: text/plain; name="log.txt"',
+        'Content-Disposition: attachment; filename="log.txt"',
+        '',
+        'LOG',
+        `--${b}--`,
+        '',
+      ].join('\r\n'),
+    );
+    const results = await Promise.all(
+      Array.from({ length: 3 }, () =>
+        intakeEmail(deps(), org.orgId, raw, env(org.address, 'eve@players.example')),
+      ),
+    );
+    expect(results.map((r) => r.status).sort()).toEqual(['duplicate', 'duplicate', 'new_ticket']);
+    const ticketId = results.find((r) => r.status === 'new_ticket')!.ticketId;
+    const files = await db.admin.query(
+      `select filename from attachments where org_id = $1 and (ticket_id = $2
+         or message_id in (select id from messages where ticket_id = $2))`,
+      [org.orgId, ticketId],
+    );
+    expect(files.rows).toEqual([{ filename: 'log.txt' }]);
+  });
+});
+
 describe('stripQuoted', () => {
   it('keeps the whole text when everything is quoted', () => {
     expect(stripQuoted('> only a quote\n> here')).toBe('> only a quote\n> here');
