@@ -196,9 +196,12 @@ export async function rotateRefreshToken(
     scopes: string[];
     grant_expires_at: Date;
     revoked_at: Date | null;
+    member: boolean;
   }>(
     `select t.id, t.grant_id, t.expires_at, t.used_at, g.client_id, g.scopes,
-            g.expires_at as grant_expires_at, g.revoked_at
+            g.expires_at as grant_expires_at, g.revoked_at,
+            g.user_id is null or exists (select 1 from memberships m
+                                          where m.org_id = g.org_id and m.user_id = g.user_id) as member
        from oauth_tokens t join oauth_grants g on g.org_id = t.org_id and g.id = t.grant_id
       where t.org_id = $1::uuid and t.token_hash = $2::bytea and t.kind = 'refresh'
       for update of t, g`,
@@ -212,6 +215,10 @@ export async function rotateRefreshToken(
     return { ...invalid, revokedGrant: row.grant_id };
   }
   if (row.expires_at.getTime() <= nowMs || row.grant_expires_at.getTime() <= nowMs) return invalid;
+  // A grant made by a staff member acts for them: once they are no longer a member, no new
+  // access token (each would be capped to nothing on REST, but the live socket and the token's
+  // lifetime would still be theirs to use).
+  if (!row.member) return invalid;
   const scopes = requested.length > 0 ? requested : row.scopes;
   const wider = missingScopes(scopes, row.scopes);
   if (wider.length) return refuse('invalid_scope', `not part of this grant: ${wider.join(' ')}`);

@@ -5,7 +5,7 @@ import type { FastifyInstance, FastifyPluginAsync, FastifyRequest } from 'fastif
 import type { WebSocket, WebSocketServer } from 'ws';
 import { z } from 'zod';
 import { permissionsForScopes } from '../../db/api-tokens.js';
-import { permissionsOf } from '../../db/memberships.js';
+import { memberAccess } from '../../db/memberships.js';
 import { withTenant } from '../../db/tenant.js';
 import { getTicket } from '../../db/tickets.js';
 import { AppError } from '../../lib/errors.js';
@@ -112,6 +112,17 @@ export const liveRoutes: FastifyPluginAsync = async (app) => {
   app.addHook('onClose', () => hub.stop());
   const allowedOrigin = new URL(app.settings.publicUrl).origin;
 
+  /**
+   * Whether the person may follow the org, as the REST routes decide: tickets.read now, and the
+   * second factor passed where the org requires it (`mfa`: the session's; a token has none to ask).
+   */
+  async function holdsTicketsRead(orgId: string, userId: string, mfa?: string): Promise<boolean> {
+    const { permissions, requireTotp } = await withTenant(app.deps.pool, orgId, (tx) =>
+      memberAccess(tx, userId),
+    );
+    return permissions.has('tickets.read') && !(requireTotp && mfa !== undefined && mfa !== 'verified');
+  }
+
   app.get(
     '/v1/live',
     {
@@ -130,6 +141,13 @@ export const liveRoutes: FastifyPluginAsync = async (app) => {
           if (!permissionsForScopes(auth.scopes).has('tickets.read')) {
             throw new AppError('forbidden', "the token's scopes do not grant tickets.read", {
               details: { reason: 'insufficient_scope', permission: 'tickets.read', anyOf: ['tickets.read'] },
+            });
+          }
+          // An OAuth app acting for a staff member holds no more than the member holds now, as
+          // on every REST route (plugins/auth.ts).
+          if (auth.userId && !(await holdsTicketsRead(auth.orgId, auth.userId))) {
+            throw new AppError('forbidden', 'the member this token acts for cannot read tickets here', {
+              details: { reason: 'missing_permission', permission: 'tickets.read', anyOf: ['tickets.read'] },
             });
           }
           return;
@@ -158,16 +176,18 @@ export const liveRoutes: FastifyPluginAsync = async (app) => {
       const error = (message: string) => client.send({ type: 'error', message });
 
       /**
-       * Members with tickets.read may follow their org; checked again after a minute. A token
-       * follows only its own org (its scopes were checked at the upgrade).
+       * Members with tickets.read (and the second factor where their org requires it) may follow
+       * their org; checked again after a minute. A token follows only its own org (its scopes
+       * were checked at the upgrade), and one acting for a member only while the member may.
        */
       async function mayRead(orgId: string): Promise<boolean> {
-        if (tokenOrg !== null) return orgId === tokenOrg;
-        if (userId === null) return false;
+        if (tokenOrg !== null && orgId !== tokenOrg) return false;
+        const person = auth?.kind === 'token' ? auth.userId : userId;
+        if (person === null || person === undefined) return tokenOrg !== null;
         const checked = allowedOrgs.get(orgId);
         if (checked !== undefined && app.settings.now() - checked < 60_000) return true;
-        const perms = await withTenant(app.deps.pool, orgId, (tx) => permissionsOf(tx, userId));
-        if (!perms.has('tickets.read')) return false;
+        const mfa = auth?.kind === 'session' ? auth.session.mfa : undefined;
+        if (!(await holdsTicketsRead(orgId, person, mfa))) return false;
         allowedOrgs.set(orgId, app.settings.now());
         return true;
       }
