@@ -94,10 +94,11 @@ export const memberRoutes: FastifyPluginAsyncZod = async (app) => {
     async (req) => ({ invites: await req.inOrg((tx) => listInvites(tx)) }),
   );
 
+  // Not idempotent on purpose: a replayed answer would have to keep the link's code in clear.
   app.post(
     '/v1/orgs/:orgId/invites',
     {
-      config: { access: { permission: 'members.manage' }, idempotent: true },
+      config: { access: { permission: 'members.manage' } },
       schema: {
         tags: M,
         operationId: 'createInvite',

@@ -57,6 +57,20 @@ describe('organization, members and invites', () => {
     expect(page.headers['content-type']).toMatch(/^text\/html/);
     const listed = await api.call(owner, { method: 'GET', url: u('/invites') });
     expect(JSON.stringify(listed.json())).not.toContain(code);
+    // The code is a secret kept only hashed: not even a request with an Idempotency-Key leaves it
+    // in the database (a replayed answer would have to keep it in clear).
+    const keyed = await api.call(owner, {
+      method: 'POST',
+      url: u('/invites'),
+      payload: { role: 'agent' },
+      headers: { 'idempotency-key': 'invite-once' },
+    });
+    expect(keyed.statusCode, keyed.body).toBe(201);
+    const kept = await db.admin.query(
+      `select count(*)::int as n from idempotency_keys where response_body::text like $1`,
+      [`%${keyed.json().code}%`],
+    );
+    expect(kept.rows[0].n).toBe(0);
 
     const joiner = await createUser(db.app, { displayName: 'Joiner' });
     const session = await api.sessionFor(joiner.id);
