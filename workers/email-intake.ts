@@ -144,12 +144,19 @@ export async function intakeEmail(
       const found = await findThreadTicket(tx, { ...hints, sender: null });
       let reason = parsed.loop.reason;
       if (parsed.loop.kind === 'bounce' && parsed.bounce?.recipients.length) {
-        const marked = await markUndeliverable(
-          tx,
-          parsed.bounce.recipients,
-          `bounced: ${parsed.bounce.status ?? 'failed'}`,
-        );
-        if (marked.length) reason = `${reason}; undeliverable: ${marked.join(', ')}`;
+        // Anyone can write a DSN, and an address marked undeliverable gets no more replies: only
+        // the bounce of a mail we sent, naming an address it went to, marks that address.
+        const original = parsed.bounce.originalMessageId
+          ? await findEmail(tx, 'out', parsed.bounce.originalMessageId)
+          : null;
+        const sentTo = new Set((original?.toAddresses ?? []).map((a) => a.toLowerCase()));
+        const failed = parsed.bounce.recipients.filter((r) => sentTo.has(r.toLowerCase()));
+        const marked = failed.length
+          ? await markUndeliverable(tx, failed, `bounced: ${parsed.bounce.status ?? 'failed'}`)
+          : [];
+        reason = marked.length
+          ? `${reason}; undeliverable: ${marked.join(', ')}`
+          : `${reason}; names no mail of ours to the failed address, nothing marked`;
       }
       await recordEmail(tx, { ...log, status: parsed.loop.kind, ticketId: found?.ticketId ?? null, reason });
       return { status: parsed.loop.kind, ticketId: found?.ticketId ?? null, ticketNumber: null, reason };

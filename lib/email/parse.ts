@@ -38,7 +38,10 @@ export interface EmailAttachment {
 export type LoopVerdict =
   /** Written by a machine for a person (out-of-office, vacation, "we got your mail"): no ticket. */
   | { kind: 'auto_reply'; reason: string }
-  /** A bounce (DSN): no ticket; the failed address is marked undeliverable. */
+  /**
+   * A bounce (DSN): no ticket; the failed address is marked undeliverable when the DSN names a
+   * mail we sent to it (workers/email-intake.ts), as anyone can write one.
+   */
   | { kind: 'bounce'; reason: string }
   /** A list or a sender that asks for no automatic answer: a ticket, but never an automatic mail back. */
   | { kind: 'no_auto_reply'; reason: string };

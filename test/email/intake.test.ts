@@ -1,6 +1,6 @@
 import { rmSync } from 'node:fs';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { listEmails } from '../../db/email-messages.js';
+import { listEmails, recordEmail } from '../../db/email-messages.js';
 import { withTenant } from '../../db/tenant.js';
 import { conversation, getTicket, openTicket } from '../../db/tickets.js';
 import { stripQuoted } from '../../lib/email/thread-text.js';
@@ -227,21 +227,64 @@ describe('email intake', () => {
   });
 
   it('makes no ticket for an out-of-office answer or a bounce, and a bounce marks the address undeliverable', async () => {
+    await intakeEmail(
+      deps(),
+      org.orgId,
+      plainMail({ from: 'fay@players.example', to: org.address, subject: 'Hello', body: 'hi' }),
+      env(org.address, 'fay@players.example'),
+    );
+    await intakeEmail(
+      deps(),
+      org.orgId,
+      plainMail({ to: org.address, subject: 'Hello', body: 'hi' }),
+      env(org.address),
+    );
     const before = await counts();
     const ooo = await intakeEmail(deps(), org.orgId, outOfOffice({ to: org.address }), env(org.address));
     expect(ooo).toMatchObject({ status: 'auto_reply', reason: 'Auto-Submitted: auto-replied' });
-    const dsn = await intakeEmail(
+    const undeliverable = async (address: string) =>
+      (
+        await db.admin.query('select undeliverable_at from player_email_addresses where address = $1', [
+          address,
+        ])
+      ).rows[0]?.undeliverable_at;
+    // A DSN anyone can write: one naming no mail of ours, or a mail of ours to someone else,
+    // is logged and changes nothing.
+    const forged = await intakeEmail(
       deps(),
       org.orgId,
       bounce({ to: org.address, failed: 'ana@players.example', originalMessageId: mid() }),
       env(org.address, ''),
     );
+    expect(forged.status).toBe('bounce');
+    expect(await undeliverable('ana@players.example')).toBeNull();
+    const ours = mid('support.example');
+    await withTenant(db.app, org.orgId, (tx) =>
+      recordEmail(tx, {
+        direction: 'out',
+        messageId: ours,
+        status: 'sent',
+        toAddresses: ['Ana@Players.example'],
+      }),
+    );
+    const otherRecipient = await intakeEmail(
+      deps(),
+      org.orgId,
+      bounce({ to: org.address, failed: 'fay@players.example', originalMessageId: ours }),
+      env(org.address, ''),
+    );
+    expect(otherRecipient.status).toBe('bounce');
+    expect(await undeliverable('fay@players.example')).toBeNull();
+    // The bounce of a mail we sent to the address marks it.
+    const dsn = await intakeEmail(
+      deps(),
+      org.orgId,
+      bounce({ to: org.address, failed: 'ana@players.example', originalMessageId: ours }),
+      env(org.address, ''),
+    );
     expect(dsn.status).toBe('bounce');
     expect(await counts()).toEqual(before);
-    const r = await db.admin.query('select undeliverable_at from player_email_addresses where address = $1', [
-      'ana@players.example',
-    ]);
-    expect(r.rows[0]?.undeliverable_at).toBeInstanceOf(Date);
+    expect(await undeliverable('ana@players.example')).toBeInstanceOf(Date);
     // The player writing again shows the address works.
     await intakeEmail(
       deps(),
