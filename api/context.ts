@@ -35,6 +35,8 @@ export interface ApiSettings {
   oauth: OAuthLifetimes;
   /** Milliseconds since the epoch; tests move it to expire sessions without waiting. */
   now: () => number;
+  /** How often an open live socket checks its caller again (30 s; tests shorten it). */
+  liveRecheckMs?: number;
   /** WEB_PUSH_VAPID_*: the push key pair when configured; else the stored one (db/vapid-keys.ts). */
   webPushVapid?: { publicKey: string; privateKey: string } | undefined;
 }

@@ -259,12 +259,21 @@ export const liveRoutes: FastifyPluginAsync = async (app) => {
           // An unreachable database is not a revocation: keep the socket and ask again later.
           const still = await resolveBearer(app, bearer).catch(() => undefined);
           if (still === null || (still && still.tokenId !== auth.tokenId))
-            socket.close(4001, 'token revoked');
-          return;
+            return socket.close(4001, 'token revoked');
+        } else {
+          const still = await readSession(app.deps.redis, cookie, sessionTimes(app.settings)).catch(
+            () => null,
+          );
+          if (!still) return socket.close(4001, 'session ended');
         }
-        const still = await readSession(app.deps.redis, cookie, sessionTimes(app.settings)).catch(() => null);
-        if (!still) socket.close(4001, 'session ended');
-      }, SESSION_CHECK_MS);
+        // Access to each org followed, asked again: a member removed or demoted while following
+        // stops hearing it (a client that reconnects is refused what it may no longer read).
+        for (const orgId of allowedOrgs.keys()) {
+          allowedOrgs.delete(orgId);
+          if (!(await mayRead(orgId).catch(() => true)))
+            return socket.close(4003, 'access to an organization ended');
+        }
+      }, app.settings.liveRecheckMs ?? SESSION_CHECK_MS);
       check.unref();
 
       socket.on('close', () => {
