@@ -12,7 +12,8 @@ import type { Tx } from './tenant.js';
  * What "older than N days" means per target:
  * - tickets: closed more than N days ago (open, pending or solved tickets are never touched);
  *   purge deletes them with their conversation, attachments and mail; anonymise keeps the row
- *   (numbers, statuses and timings for analytics) without subject, requester, fields or comments.
+ *   (numbers, statuses and timings for analytics) without subject, requester, fields, comments
+ *   or mail (the mail log and its raw copies).
  * - messages: written more than N days ago; anonymise blanks the body and drops the player author.
  * - attachments: uploaded more than N days ago; a file has no anonymous form, so both actions
  *   remove the row and its stored object.
@@ -64,14 +65,23 @@ const BATCH_SQL: Record<RetentionTarget, Partial<Record<RetentionAction, Sql>>> 
              select (select count(*) from gone)::int as n,
                     array(select key from files union all select key from mail where key is not null) as keys`,
     },
+    // The mail log holds the player's address, the subject and the headers, and its raw copy the
+    // whole mail: both go, as on purge. The mail of a ticket anonymised before they did is
+    // taken on a later run. A raw copy kept as one of the ticket's attachments (a mail that could
+    // not be read) stays for the attachments policy, since anonymise keeps attachments.
     anonymise: {
-      hasKeys: false,
+      hasKeys: true,
       text: `with doomed as (
                select id from tickets
                 where org_id = $1::uuid and status = 'closed' and closed_at < $2::timestamptz
                   and (requester_id is not null or subject <> 'Ticket #' || number
-                       or rating_comment is not null or close_reason is not null or custom_fields <> '{}')
+                       or rating_comment is not null or close_reason is not null or custom_fields <> '{}'
+                       or exists (select 1 from email_messages e where e.org_id = $1::uuid and e.ticket_id = tickets.id))
                 order by closed_at limit $3::int for update skip locked
+             ), mail as (
+               delete from email_messages e
+                where e.org_id = $1::uuid and e.ticket_id in (select id from doomed)
+               returning e.raw_storage_key as key
              ), threads as (
                delete from email_threads e where e.org_id = $1::uuid and e.ticket_id in (select id from doomed)
              ), dms as (
@@ -81,7 +91,12 @@ const BATCH_SQL: Record<RetentionTarget, Partial<Record<RetentionAction, Sql>>> 
                       rating_comment = null, close_reason = null, custom_fields = '{}'
                 where t.org_id = $1::uuid and t.id in (select id from doomed) returning 1
              )
-             select (select count(*) from done)::int as n, null::text[] as keys`,
+             select (select count(*) from done)::int as n,
+                    array(select distinct key from mail
+                           where key is not null and not exists (
+                             select 1 from attachments a
+                              where a.org_id = $1::uuid and a.ticket_id in (select id from doomed)
+                                and a.storage_key = mail.key)) as keys`,
     },
   },
   messages: {
@@ -192,7 +207,8 @@ const PREVIEW_SQL: Record<RetentionTarget, string> = {
   tickets: `select count(*)::int as n from tickets
              where org_id = $1::uuid and status = 'closed' and closed_at < $2::timestamptz
                and ($3::text = 'purge' or requester_id is not null or subject <> 'Ticket #' || number
-                    or rating_comment is not null or close_reason is not null or custom_fields <> '{}')`,
+                    or rating_comment is not null or close_reason is not null or custom_fields <> '{}'
+                    or exists (select 1 from email_messages e where e.org_id = $1::uuid and e.ticket_id = tickets.id))`,
   messages: `select count(*)::int as n from messages
               where org_id = $1::uuid and created_at < $2::timestamptz
                 and ($3::text = 'purge' or body <> '' or author_player_id is not null)`,

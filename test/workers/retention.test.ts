@@ -1,3 +1,4 @@
+import { randomUUID } from 'node:crypto';
 import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -239,5 +240,54 @@ describe('retention applied', () => {
     ]);
     // Idempotent: nothing is left to anonymise.
     expect((await run(a.orgId))?.counts).toMatchObject({ tickets: 0, messages: 0, player_sessions: 0 });
+  });
+
+  it('anonymising a ticket erases its mail log and raw mail, an earlier anonymised one too', async () => {
+    const a = await makeOrg(db.app, 'Anon mail');
+    const wa = await world(a);
+    await policies(a, 'anonymise');
+    const mail = async (ticketId: string, key: string | null) => {
+      if (key) await storage.put(key, Buffer.from('secret body'), { contentType: 'message/rfc822' });
+      await db.admin.query(
+        `insert into email_messages (org_id, direction, message_id, ticket_id, status, from_address, raw_storage_key)
+         values ($1, 'in', $2, $3, 'new_ticket', 'mira@example.com', $4)`,
+        [a.orgId, `${randomUUID()}@example.com`, ticketId, key],
+      );
+    };
+    const oldKey = `${a.orgId}/email/old.eml`;
+    const newKey = `${a.orgId}/email/new.eml`;
+    await mail(wa.oldClosed, oldKey);
+    await mail(wa.oldClosed, null);
+    await mail(wa.newClosed, newKey);
+    // A mail that could not be read is also one of its ticket's attachments, which anonymise keeps.
+    const attachedKey = `${a.orgId}/email/unreadable.eml`;
+    await mail(wa.oldClosed, attachedKey);
+    await withTenant(db.app, a.orgId, (tx) =>
+      recordAttachment(
+        tx,
+        {
+          ticketId: wa.oldClosed,
+          filename: 'message.eml',
+          contentType: 'message/rfc822',
+          sizeBytes: 11,
+          storageKey: attachedKey,
+          origin: 'email',
+        },
+        a.owner,
+      ),
+    );
+    const result = await run(a.orgId);
+    expect(result?.counts).toMatchObject({ tickets: 1, files: 1 });
+    const left = await db.admin.query(`select ticket_id from email_messages where org_id = $1`, [a.orgId]);
+    expect(left.rows).toEqual([{ ticket_id: wa.newClosed }]);
+    expect(await storage.exists(oldKey)).toBe(false);
+    expect(await storage.exists(newKey)).toBe(true);
+    expect(await storage.exists(attachedKey)).toBe(true);
+    // Mail kept by an anonymise run before this rule goes on the next run.
+    const laterKey = `${a.orgId}/email/later.eml`;
+    await mail(wa.oldClosed, laterKey);
+    expect((await run(a.orgId))?.counts).toMatchObject({ tickets: 1, files: 1 });
+    expect(await storage.exists(laterKey)).toBe(false);
+    expect((await run(a.orgId))?.counts).toMatchObject({ tickets: 0 });
   });
 });
