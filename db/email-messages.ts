@@ -142,15 +142,17 @@ export interface EmailThread {
   playerAddress: string;
   inboundAddress: string | null;
   subject: string;
+  /** Why the opening mail asked for no automatic reply (RFC 3834), or null. */
+  noAutoReply?: string | null;
 }
 
 const THREAD_COLUMNS = `ticket_id as "ticketId", token, player_address as "playerAddress",
-  inbound_address as "inboundAddress", subject`;
+  inbound_address as "inboundAddress", subject, no_auto_reply as "noAutoReply"`;
 
 export async function createThread(tx: Tx, t: EmailThread): Promise<EmailThread> {
   const r = await tx.query<EmailThread>(
-    `insert into email_threads (org_id, ticket_id, token, player_address, inbound_address, subject)
-     values ($1::uuid, $2::uuid, $3::text, $4::text, $5::text, $6::text)
+    `insert into email_threads (org_id, ticket_id, token, player_address, inbound_address, subject, no_auto_reply)
+     values ($1::uuid, $2::uuid, $3::text, $4::text, $5::text, $6::text, $7::text)
      on conflict (org_id, ticket_id) do update set player_address = email_threads.player_address
      returning ${THREAD_COLUMNS}`,
     [
@@ -160,6 +162,7 @@ export async function createThread(tx: Tx, t: EmailThread): Promise<EmailThread>
       t.playerAddress,
       t.inboundAddress,
       t.subject.slice(0, 998) || '(no subject)',
+      t.noAutoReply?.slice(0, 200) ?? null,
     ],
   );
   return r.rows[0] as EmailThread;
@@ -277,6 +280,8 @@ export interface OutboundMail {
   token: string;
   playerAddress: string;
   threadSubject: string;
+  /** The thread's opening mail asked for no automatic reply (RFC 3834): why, or null. */
+  noAutoReply: string | null;
   senderAddress: string | null;
   senderName: string | null;
   orgName: string;
@@ -290,7 +295,7 @@ export async function outboundMail(tx: Tx, chatMessageId: string): Promise<Outbo
   const r = await tx.query<OutboundMail>(
     `select m.id as "chatMessageId", t.id as "ticketId", t.number as "ticketNumber", m.body,
        m.author_type as "authorType", u.display_name as "authorName", th.token, th.player_address as "playerAddress",
-       th.subject as "threadSubject", s.address as "senderAddress", s.sender_name as "senderName", o.name as "orgName",
+       th.subject as "threadSubject", th.no_auto_reply as "noAutoReply", s.address as "senderAddress", s.sender_name as "senderName", o.name as "orgName",
        coalesce(pe.undeliverable_at is not null, false) as undeliverable, em.id as "outId", em.status as "outStatus"
      from messages m
      join tickets t on t.org_id = m.org_id and t.id = m.ticket_id

@@ -232,6 +232,7 @@ export async function intakeEmail(
       playerAddress: sender,
       inboundAddress: inbound,
       subject: ticketSubject(parsed.subject),
+      noAutoReply: parsed.loop?.kind === 'no_auto_reply' ? parsed.loop.reason : null,
     });
     const first = files.length ? await firstMessageId(tx, ticket.id) : null;
     await attach(tx, files, first, actor, ticket.id);

@@ -42,6 +42,9 @@ type Prepared =
       lastInbound: string | undefined;
     };
 
+/** Written by a rule or the bot, not a person: sent as Auto-Submitted (RFC 3834). */
+const isAutomatic = (mail: OutboundMail) => mail.authorType === 'system' || mail.authorType === 'bot';
+
 export async function sendEmailReply(deps: WorkerDeps, d: JobData<'email.reply'>): Promise<string> {
   const prepared = await withTenant(deps.pool, d.orgId, async (tx): Promise<Prepared> => {
     const mail = await outboundMail(tx, d.messageId);
@@ -74,6 +77,12 @@ export async function sendEmailReply(deps: WorkerDeps, d: JobData<'email.reply'>
       await markSent(tx, row.id, { suppressed: 'address bounced' });
       return { skip: 'address undeliverable' };
     }
+    // RFC 3834: a sender that asked for no automatic reply (a mailing list, an auto-responder)
+    // hears from people only; a rule's canned answer would reach the whole list or start a loop.
+    if (isAutomatic(mail) && mail.noAutoReply) {
+      await markSent(tx, row.id, { suppressed: `no automatic replies (${mail.noAutoReply})` });
+      return { skip: 'no automatic replies' };
+    }
     return { mail, row, messageId, subject, lastInbound };
   });
   if (!('mail' in prepared)) {
@@ -88,7 +97,7 @@ export async function sendEmailReply(deps: WorkerDeps, d: JobData<'email.reply'>
     deps.logger.warn({ messageId: d.messageId }, 'email reply not sent: SMTP_OUTBOUND_URL is not set');
     return 'not configured';
   }
-  const automatic = mail.authorType === 'system' || mail.authorType === 'bot';
+  const automatic = isAutomatic(mail);
   try {
     await deps.mailer.sendMail({
       messageId: `<${messageId}>`,

@@ -1,10 +1,12 @@
 import { rmSync } from 'node:fs';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import type { Actor } from '../../db/changes.js';
 import { listEmails, recordEmail } from '../../db/email-messages.js';
 import { withTenant } from '../../db/tenant.js';
-import { conversation, getTicket, openTicket } from '../../db/tickets.js';
+import { conversation, getTicket, openTicket, reply } from '../../db/tickets.js';
 import { stripQuoted } from '../../lib/email/thread-text.js';
 import { type Envelope, intakeEmail } from '../../workers/email-intake.js';
+import { sendEmailReply } from '../../workers/email-outbound.js';
 import { useTestDb } from '../support/db.js';
 import {
   appleReply,
@@ -400,5 +402,56 @@ describe('stripQuoted', () => {
   });
   it('cuts an Outlook "Original Message" block and a "-- " signature', () => {
     expect(stripQuoted('New text\n-- \nAna\n-----Original Message-----\nFrom: x')).toBe('New text');
+  });
+});
+
+describe('mail that asks for no automatic reply (RFC 3834)', () => {
+  it('gets staff replies but never an automatic one', async () => {
+    const opened = await intakeEmail(
+      deps(),
+      org.orgId,
+      plainMail({
+        from: 'list@lists.example',
+        to: org.address,
+        subject: 'list post',
+        body: 'a post to the studio from a mailing list',
+        extraHeaders: ['List-Id: <players.lists.example>', 'Precedence: list'],
+      }),
+      env(org.address, 'list-bounces@lists.example'),
+    );
+    expect(opened.status).toBe('new_ticket');
+    const sent: Array<{ text: string }> = [];
+    const mailer = {
+      sendMail: async (m: { text: string }) => {
+        sent.push(m);
+        return {};
+      },
+      close() {},
+    };
+    const wdeps = { pool: db.app, logger: quietLogger(), mailer } as unknown as Parameters<
+      typeof sendEmailReply
+    >[0];
+    const say = (body: string, actor: Actor) =>
+      withTenant(db.app, org.orgId, (tx) =>
+        reply(tx, { ticketId: opened.ticketId as string, body, origin: 'api' }, actor),
+      );
+    // A rule's canned answer is automatic: suppressed, and the log says why.
+    const auto = await say('We got your message (automatic).', {
+      type: 'rule',
+      id: '00000000-0000-4000-8000-000000000001',
+      depth: 0,
+    });
+    expect(await sendEmailReply(wdeps, { orgId: org.orgId, messageId: auto.message.id })).toBe(
+      'no automatic replies',
+    );
+    // A person's answer goes out.
+    const human = await say('Thanks, we will look at it.', org.owner);
+    expect(await sendEmailReply(wdeps, { orgId: org.orgId, messageId: human.message.id })).toBe('sent');
+    expect(sent.map((m) => m.text.split('\n')[0])).toEqual(['Thanks, we will look at it.']);
+    const log = await db.admin.query<{ status: string; reason: string | null }>(
+      `select status, reason from email_messages where chat_message_id = $1 and direction = 'out'`,
+      [auto.message.id],
+    );
+    expect(log.rows[0]).toMatchObject({ status: 'suppressed' });
   });
 });
