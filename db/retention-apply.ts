@@ -39,6 +39,11 @@ const before = (now: Date, days: number) => new Date(now.getTime() - days * 24 *
 
 type Sql = { text: string; hasKeys: boolean };
 
+/** A closed ticket still holding something anonymising removes (the batch and its preview agree). */
+const TICKET_LEFT_TO_ANONYMISE = `(requester_id is not null or subject <> 'Ticket #' || number
+  or rating_comment is not null or close_reason is not null or custom_fields <> '{}'
+  or exists (select 1 from email_messages e where e.org_id = $1::uuid and e.ticket_id = tickets.id))`;
+
 // $1 org, $2 cutoff, $3 limit. Each statement returns rows `n` (count) and `keys` (text[] or null);
 // one that deletes messages also `tickets`, those they were in (text[]).
 const BATCH_SQL: Record<RetentionTarget, Partial<Record<RetentionAction, Sql>>> = {
@@ -74,9 +79,7 @@ const BATCH_SQL: Record<RetentionTarget, Partial<Record<RetentionAction, Sql>>> 
       text: `with doomed as (
                select id from tickets
                 where org_id = $1::uuid and status = 'closed' and closed_at < $2::timestamptz
-                  and (requester_id is not null or subject <> 'Ticket #' || number
-                       or rating_comment is not null or close_reason is not null or custom_fields <> '{}'
-                       or exists (select 1 from email_messages e where e.org_id = $1::uuid and e.ticket_id = tickets.id))
+                  and ${TICKET_LEFT_TO_ANONYMISE}
                 order by closed_at limit $3::int for update skip locked
              ), mail as (
                delete from email_messages e
@@ -206,9 +209,7 @@ export async function applyRetentionBatch(
 const PREVIEW_SQL: Record<RetentionTarget, string> = {
   tickets: `select count(*)::int as n from tickets
              where org_id = $1::uuid and status = 'closed' and closed_at < $2::timestamptz
-               and ($3::text = 'purge' or requester_id is not null or subject <> 'Ticket #' || number
-                    or rating_comment is not null or close_reason is not null or custom_fields <> '{}'
-                    or exists (select 1 from email_messages e where e.org_id = $1::uuid and e.ticket_id = tickets.id))`,
+               and ($3::text = 'purge' or ${TICKET_LEFT_TO_ANONYMISE})`,
   messages: `select count(*)::int as n from messages
               where org_id = $1::uuid and created_at < $2::timestamptz
                 and ($3::text = 'purge' or body <> '' or author_player_id is not null)`,
