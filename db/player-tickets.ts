@@ -137,6 +137,29 @@ const SDK_TICKET_COLUMNS = `id, number, subject, status, created_at as "createdA
 // Microseconds since the epoch: PostgreSQL's own precision, so a cursor never skips a change.
 const MICROS = (col: string) => `(extract(epoch from ${col}) * 1000000)::bigint::text`;
 const FROM_MICROS = (n: string) => `(timestamptz 'epoch' + ${n}::bigint * interval '1 microsecond')`;
+/**
+ * How far a cursor may move: to just before the oldest transaction of the app still open. A row's
+ * time is its transaction's start (`now()`), so a change that began before a poll and commits
+ * after it has a time a cursor set at the newest row sent would already be past, and it would
+ * never be sent. Rows are not held back (a player's own reply is in their next poll, whatever
+ * else is being written); only the cursor is, so rows from the oldest open transaction's start on
+ * may come again on the next poll, and clients keep what they are sent by id. A transaction open
+ * for over a minute is not waited for, so one stuck session can't stall every game's feed. Every
+ * role of the app connects as one database role, whose sessions it sees here.
+ */
+const HORIZON = `(select ${MICROS('coalesce(min(xact_start), now())')} from pg_stat_activity
+                   where datname = current_database() and pid <> pg_backend_pid()
+                     and xact_start > now() - interval '1 minute')`;
+/** The cursor after a page: its newest row's time, held back to the horizon, never moved back. */
+function cursorAfter(after: string | null, newest: string | undefined, horizon: string | undefined): string {
+  if (newest === undefined || horizon === undefined) return after ?? '0';
+  let next = BigInt(newest);
+  const held = BigInt(horizon) - 1n;
+  if (held < next) next = held;
+  if (after !== null && next < BigInt(after)) return after;
+  return String(next);
+}
+const strip = <T>({ micros: _, horizon: __, ...row }: T & { micros: string; horizon: string }): T => row as T;
 /** Tickets and messages per answer (more only when a page would end among rows of one instant). */
 const PAGE = 50;
 const MESSAGES_PAGE = 200;
@@ -155,27 +178,28 @@ export async function playerTickets(
 ): Promise<{ tickets: SdkTicket[]; cursor: string }> {
   const after = parseInput(cursorInput, since) ?? null;
   if (after === null) {
-    const r = await tx.query<SdkTicket & { micros: string }>(
-      `select ${SDK_TICKET_COLUMNS}, ${MICROS('updated_at')} as micros from tickets
+    const r = await tx.query<SdkTicket & { micros: string; horizon: string }>(
+      `select ${SDK_TICKET_COLUMNS}, ${MICROS('updated_at')} as micros, ${HORIZON} as horizon from tickets
         where org_id = $1::uuid and requester_id = $2::uuid
         order by updated_at desc, id limit ${PAGE}`,
       [tx.orgId, playerId],
     );
-    return { tickets: r.rows.map(({ micros: _, ...t }) => t), cursor: r.rows[0]?.micros ?? '0' };
+    return { tickets: r.rows.map(strip), cursor: cursorAfter(null, r.rows[0]?.micros, r.rows[0]?.horizon) };
   }
-  const r = await tx.query<SdkTicket & { micros: string }>(
+  const r = await tx.query<SdkTicket & { micros: string; horizon: string }>(
     `with changed as (
        select id, updated_at from tickets
         where org_id = $1::uuid and requester_id = $2::uuid and updated_at > ${FROM_MICROS('$3')}
      ), page_end as (
        select max(updated_at) as at from (select updated_at from changed order by updated_at limit ${PAGE}) p
      )
-     select ${SDK_TICKET_COLUMNS}, ${MICROS('updated_at')} as micros from tickets
+     select ${SDK_TICKET_COLUMNS}, ${MICROS('updated_at')} as micros, ${HORIZON} as horizon from tickets
       where org_id = $1::uuid and id in (select id from changed where updated_at <= (select at from page_end))
       order by updated_at, id`,
     [tx.orgId, playerId, after],
   );
-  return { tickets: r.rows.map(({ micros: _, ...t }) => t), cursor: r.rows.at(-1)?.micros ?? after };
+  const last = r.rows.at(-1);
+  return { tickets: r.rows.map(strip), cursor: cursorAfter(after, last?.micros, last?.horizon) };
 }
 
 /** One of the player's tickets and its public messages after `since`; another's is not found. */
@@ -194,7 +218,7 @@ export async function playerTicket(
   const ticket = t.rows[0];
   if (!ticket) throw new AppError('not_found', 'ticket not found');
   // Oldest first, 200 at a time, a page never ending among messages of the same instant (as above).
-  const m = await tx.query<SdkMessage & { micros: string }>(
+  const m = await tx.query<SdkMessage & { micros: string; horizon: string }>(
     `with shown as (
        select id, created_at from messages
         where org_id = $1::uuid and ticket_id = $2::uuid and deleted_at is null
@@ -203,14 +227,14 @@ export async function playerTicket(
        select max(created_at) as at from (select created_at from shown order by created_at limit ${MESSAGES_PAGE}) p
      )
      select id, case when author_type = 'player' then 'player' else 'staff' end as author, body,
-            created_at as "createdAt", ${MICROS('created_at')} as micros
+            created_at as "createdAt", ${MICROS('created_at')} as micros, ${HORIZON} as horizon
        from messages
       where org_id = $1::uuid and id in (select id from shown where created_at <= (select at from page_end))
       order by created_at, id`,
     [tx.orgId, tid, after],
   );
-  const cursor = m.rows.at(-1)?.micros ?? after ?? '0';
-  return { ticket, messages: m.rows.map(({ micros: _, ...x }) => x), cursor };
+  const last = m.rows.at(-1);
+  return { ticket, messages: m.rows.map(strip), cursor: cursorAfter(after, last?.micros, last?.horizon) };
 }
 
 export const playerReplyInput = z.object({

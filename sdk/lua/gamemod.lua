@@ -361,7 +361,7 @@ function GameMod.new(opts)
     maxQueue = opts.maxQueue or 200,
     onQueued = opts.onQueued, onSent = opts.onSent, onDropped = opts.onDropped, onRetry = opts.onRetry,
     userAgent = "gamemod-lua/" .. GameMod.VERSION,
-    _timers = {}, _inflight = 0, _etags = {}, _cursors = {}, _queue = {}, _flushing = false, _flushWaiters = {},
+    _timers = {}, _inflight = 0, _etags = {}, _cursors = {}, _lastIds = {}, _queue = {}, _flushing = false, _flushWaiters = {},
   }, Client)
   self:_loadQueue()
   if opts.autoFlush ~= false and #self._queue > 0 then self:flush() end
@@ -637,6 +637,8 @@ end
 
 --- Polls a ticket: the first call returns everything, later calls only new messages (the
 --- client keeps the cursor). cb(err, { ticket, messages, cursor }, changed).
+--- The server may send a message again (it holds its cursor back while another change is still
+--- being written); those sent in the previous answer are not handed out twice.
 function Client:pollTicket(ticketId, playerId, cb)
   local since = self._cursors[ticketId]
   self:getTicket(ticketId, playerId, { since = since }, function(err, data, changed)
@@ -644,6 +646,14 @@ function Client:pollTicket(ticketId, playerId, cb)
     if data and changed == false then
       -- A 304: the cached answer's messages were already handed out.
       data = { ticket = data.ticket, messages = json.array({}), cursor = data.cursor }
+    elseif data and type(data.messages) == "table" then
+      local before, sent, fresh = self._lastIds[ticketId] or {}, {}, json.array({})
+      for _, m in ipairs(data.messages) do
+        sent[m.id] = true
+        if not before[m.id] then fresh[#fresh + 1] = m end
+      end
+      self._lastIds[ticketId] = sent
+      data = { ticket = data.ticket, messages = fresh, cursor = data.cursor }
     end
     safeCall(cb, err, data, changed)
   end)

@@ -19,7 +19,7 @@ beforeAll(async () => {
 });
 afterAll(() => api.close());
 
-/** Polls from `since` until an empty page; every ticket id seen, in order. */
+/** Polls from `since` until a page is empty or the cursor stops; every ticket id seen, in order. */
 async function pollAll(playerId: string, since: string) {
   const seen: string[] = [];
   let cursor = since;
@@ -27,11 +27,34 @@ async function pollAll(playerId: string, since: string) {
     const res = await sdkCall(api, w.clientKey, 'GET', `/tickets?playerId=${playerId}&since=${cursor}`);
     expect(res.statusCode, res.body).toBe(200);
     const { tickets, cursor: next } = res.json() as { tickets: Array<{ id: string }>; cursor: string };
-    if (tickets.length === 0) return seen;
     seen.push(...tickets.map((t) => t.id));
+    if (tickets.length === 0 || next === cursor) return seen;
     cursor = next;
   }
   throw new Error('still paging after 10 pages');
+}
+
+/**
+ * A transaction of the app begun now and left open: what a staff action still being written looks
+ * like to a poll. Its rows carry its start time, whenever it commits.
+ */
+async function openWriter() {
+  const writer = await db.app.connect();
+  await writer.query('begin');
+  await writer.query(`select set_config('app.org_id', $1, true)`, [w.org.orgId]);
+  await writer.query('select now()');
+  return writer;
+}
+
+/** A staff-side message on a ticket, written by `client` (the ticket's first channel). */
+async function staffMessage(client: { query: typeof db.admin.query }, ticketId: string, body: string) {
+  await client.query(
+    `insert into messages (org_id, channel_id, ticket_id, author_type, body, origin)
+     select t.org_id, m.channel_id, t.id, 'system', $2, 'panel'
+       from tickets t join lateral (select channel_id from messages where ticket_id = t.id limit 1) m on true
+      where t.id = $1::uuid`,
+    [ticketId, body],
+  );
 }
 
 describe('/sdk/v1 polling with since', () => {
@@ -57,6 +80,67 @@ describe('/sdk/v1 polling with since', () => {
     const seen = await pollAll(player.id, cursor);
     expect(new Set(seen).size).toBe(55);
     expect(seen.length).toBe(55);
+  });
+
+  it('never moves the cursor past a ticket change still being committed', async () => {
+    const player = { id: 'poll:3', name: 'Poller' };
+    const ids: string[] = [];
+    for (const subject of ['slow', 'fast']) {
+      const res = await sdkCall(api, w.clientKey, 'POST', '/tickets', { player, subject, body: 'x' });
+      ids.push(res.json().ticket.id);
+    }
+    const [slow, fast] = ids as [string, string];
+    const first = await sdkCall(api, w.clientKey, 'GET', `/tickets?playerId=${player.id}`);
+    const { cursor } = first.json() as { cursor: string };
+    // A change whose transaction began first (its updated_at is that start) commits last.
+    const writer = await openWriter();
+    try {
+      await writer.query(`update tickets set status = 'pending' where id = $1::uuid`, [slow]);
+      await new Promise((r) => setTimeout(r, 5));
+      await db.admin.query(`update tickets set status = 'pending' where id = $1::uuid`, [fast]);
+      const during = await sdkCall(api, w.clientKey, 'GET', `/tickets?playerId=${player.id}&since=${cursor}`);
+      expect(during.statusCode, during.body).toBe(200);
+      const body = during.json() as { tickets: Array<{ id: string }>; cursor: string };
+      expect(body.tickets.map((t) => t.id)).toEqual([fast]);
+      await writer.query('commit');
+      const later = await pollAll(player.id, body.cursor);
+      expect(later).toContain(slow);
+    } finally {
+      writer.release();
+    }
+  });
+
+  it('never moves the cursor past a reply still being committed, and shows the player their own at once', async () => {
+    const player = { id: 'poll:4', name: 'Poller' };
+    const open = await sdkCall(api, w.clientKey, 'POST', '/tickets', { player, subject: 'Race', body: 'x' });
+    const ticketId = open.json().ticket.id as string;
+    const path = (since?: string) =>
+      `/tickets/${ticketId}?playerId=${player.id}${since ? `&since=${since}` : ''}`;
+    const { cursor } = (await sdkCall(api, w.clientKey, 'GET', path())).json() as { cursor: string };
+    // Staff begin a reply (its time is this start); the player's own reply commits meanwhile, and
+    // only then does the staff reply reach its insert.
+    const writer = await openWriter();
+    try {
+      await new Promise((r) => setTimeout(r, 5));
+      const mine = await sdkCall(api, w.clientKey, 'POST', `/tickets/${ticketId}/replies`, {
+        player,
+        body: 'player again',
+      });
+      expect(mine.statusCode, mine.body).toBe(201);
+      const during = (await sdkCall(api, w.clientKey, 'GET', path(cursor))).json() as {
+        messages: Array<{ body: string }>;
+        cursor: string;
+      };
+      expect(during.messages.map((m) => m.body)).toEqual(['player again']);
+      await staffMessage(writer, ticketId, 'staff answer');
+      await writer.query('commit');
+      const after = (await sdkCall(api, w.clientKey, 'GET', path(during.cursor))).json() as {
+        messages: Array<{ body: string }>;
+      };
+      expect(after.messages.map((m) => m.body)).toContain('staff answer');
+    } finally {
+      writer.release();
+    }
   });
 
   it('pages through the replies of a ticket that many came to at the same instant', async () => {

@@ -59,7 +59,7 @@ describe('Lua SDK', () => {
       const { passed, failed } = checks(run);
       expect(failed, run.output).toEqual([]);
       expect(run.code, run.output).toBe(0);
-      expect(passed.length, run.output).toBe(19);
+      expect(passed.length, run.output).toBe(20);
     });
   }
 

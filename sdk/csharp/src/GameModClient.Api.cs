@@ -1,5 +1,6 @@
 using System;
 using System.Collections.Generic;
+using System.Linq;
 using System.Threading;
 using System.Threading.Tasks;
 
@@ -91,8 +92,22 @@ namespace GameMod
             string since;
             lock (cursors) cursors.TryGetValue(ticketId, out since);
             var t = await GetTicketAsync(ticketId, playerId, since, ct);
-            if (t.Cursor != null) lock (cursors) cursors[ticketId] = t.Cursor;
-            if (!t.Changed) t.Messages = new List<Message>(); // a 304: those messages were handed out already
+            if (!t.Changed)
+            {
+                if (t.Cursor != null) lock (cursors) cursors[ticketId] = t.Cursor;
+                t.Messages = new List<Message>(); // a 304: those messages were handed out already
+                return t;
+            }
+            // The server may send a message again (it holds its cursor back while another change
+            // is still being written): one in the previous answer is not handed out twice.
+            var sent = new HashSet<string>(t.Messages.Select(m => m.Id));
+            lock (cursors)
+            {
+                if (t.Cursor != null) cursors[ticketId] = t.Cursor;
+                HashSet<string> before;
+                if (lastIds.TryGetValue(ticketId, out before)) t.Messages = t.Messages.Where(m => !before.Contains(m.Id)).ToList();
+                lastIds[ticketId] = sent;
+            }
             return t;
         }
 

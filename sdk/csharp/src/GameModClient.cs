@@ -45,6 +45,8 @@ namespace GameMod
         readonly SemaphoreSlim flushing = new SemaphoreSlim(1, 1);
         readonly Dictionary<string, KeyValuePair<string, object>> etags = new Dictionary<string, KeyValuePair<string, object>>();
         readonly Dictionary<string, string> cursors = new Dictionary<string, string>();
+        // Per ticket, the ids of the messages in the last answer, which the server may send again.
+        readonly Dictionary<string, HashSet<string>> lastIds = new Dictionary<string, HashSet<string>>();
 
         public GameModClient(GameModOptions options)
         {

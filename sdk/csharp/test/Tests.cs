@@ -58,6 +58,7 @@ sealed class ScriptedTransport : ITransport
         Sent++;
         var next = answers.Count > 0 ? answers.Dequeue() : 500;
         if (next is string) throw new IOException((string)next);
+        if (next is TransportResponse) return Task.FromResult((TransportResponse)next);
         var status = (int)next;
         var body = status == 201 ? "{\"announcement\":{\"id\":\"a1\",\"title\":\"t\",\"body\":\"b\"}}" : status == 204 || status == 200 ? "{\"ok\":true}" : "";
         return Task.FromResult(new TransportResponse { Status = status, Body = body });
@@ -106,6 +107,7 @@ static class Tests
         CultureInfo.DefaultThreadCurrentCulture = CultureInfo.CurrentCulture = new CultureInfo("de-DE");
         JsonChecks();
         RetryChecks();
+        PollChecks();
         try
         {
             if (C("adapter") == "unity") MainLoop.Run(Run);
@@ -143,6 +145,26 @@ static class Tests
         var t4 = new ScriptedTransport(503, 200);
         var e4 = Fails(() => client(t4).HeartbeatAsync("s1")).GetAwaiter().GetResult();
         Check("a heartbeat is retried on 5xx", e4 == null && t4.Sent == 2, e4);
+    }
+
+    // The server holds its cursor back while another change is still being written, so a poll may
+    // send a message again: PollTicketAsync hands each one out once, and the new ones still.
+    static void PollChecks()
+    {
+        Func<string[], string, TransportResponse> thread = (ids, cursor) => new TransportResponse
+        {
+            Status = 200,
+            Body = "{\"ticket\":{\"id\":\"t1\",\"number\":1,\"subject\":\"s\",\"status\":\"open\",\"createdAt\":\"2026-01-01T00:00:00Z\",\"updatedAt\":\"2026-01-01T00:00:00Z\"},\"messages\":["
+                + string.Join(",", ids.Select(id => "{\"id\":\"" + id + "\",\"author\":\"staff\",\"body\":\"b\",\"createdAt\":\"2026-01-01T00:00:00Z\"}"))
+                + "],\"cursor\":\"" + cursor + "\"}",
+        };
+        var t = new ScriptedTransport(thread(new[] { "m1", "m2" }, "10"), thread(new[] { "m2", "m3" }, "10"), thread(new[] { "m3" }, "12"));
+        var gm = new GameModClient(new GameModOptions { BaseUrl = "http://127.0.0.1:9", Key = "gms_x", Transport = t });
+        var handed = new List<string>();
+        for (var i = 0; i < 3; i++)
+            handed.AddRange(gm.PollTicketAsync("t1", "p1").GetAwaiter().GetResult().Messages.Select(m => m.Id));
+        Check("PollTicketAsync hands out a message the server sends again only once",
+            string.Join(",", handed) == "m1,m2,m3", string.Join(",", handed));
     }
 
     static void JsonChecks()

@@ -142,5 +142,25 @@ gm:heartbeat("s1", function(err) got = { err } end)
 drain(gm, t)
 check("a heartbeat is retried on 5xx", got and got[1] == nil and #t.sent == 2, #t.sent)
 
+-- The server holds its cursor back while another change is being written, so a poll may send a
+-- message again; pollTicket hands each one out once, and still hands out the new ones.
+local function thread(ids, cursor)
+  local ms = {}
+  for i, id in ipairs(ids) do ms[i] = '{"id":"' .. id .. '","author":"staff","body":"b","createdAt":"2026-01-01T00:00:00Z"}' end
+  return { status = 200, body = '{"ticket":{"id":"t1","number":1,"subject":"s","status":"open","createdAt":"2026-01-01T00:00:00Z","updatedAt":"2026-01-01T00:00:00Z"},"messages":['
+    .. table.concat(ms, ",") .. '],"cursor":"' .. cursor .. '"}' }
+end
+t = scripted({ thread({ "m1", "m2" }, "10"), thread({ "m2", "m3" }, "10"), thread({ "m3" }, "12") })
+gm = GameMod.new({ baseUrl = "http://x", key = "k", transport = t })
+local handed = {}
+for _ = 1, 3 do
+  gm:pollTicket("t1", "p1", function(err, data)
+    if err then handed[#handed + 1] = "error" return end
+    for _, m in ipairs(data.messages) do handed[#handed + 1] = m.id end
+  end)
+end
+check("pollTicket hands out a message the server sends again only once", table.concat(handed, ",") == "m1,m2,m3",
+  table.concat(handed, ","))
+
 print(count .. " checks")
 os.exit(failures == 0 and 0 or 1)
