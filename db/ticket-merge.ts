@@ -1,6 +1,7 @@
 import { z } from 'zod';
 import { AppError } from '../lib/errors.js';
 import { type Actor, recordChange } from './changes.js';
+import { refreshTicketSentiment } from './message-sentiment.js';
 import { id } from './schemas.js';
 import type { Tx } from './tenant.js';
 import {
@@ -56,6 +57,8 @@ export async function merge(
     `status = 'closed', merged_into_id = $2::uuid, closed_at = now(), close_reason = $3::text`,
     [target.id, reason],
   );
+  // The target's player sentiment is its latest player message's, which may now be the source's.
+  await refreshTicketSentiment(tx, [target.id]);
   const newTarget = await update(
     tx,
     target.id,

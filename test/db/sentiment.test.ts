@@ -189,6 +189,18 @@ describe('player message sentiment, stored and used', () => {
     expect(await sentiment()).toEqual({ label: 'neutral', score: 0 });
   });
 
+  it('gives a merge target the latest player sentiment of the two conversations', async () => {
+    const s = await rulesOrg(db);
+    const target = await s.open('Thanks', 'Thanks, that was fast, you are a legend');
+    expect(target.playerSentiment?.label).toBe('positive');
+    const source = await s.open('Again', 'worst game, garbage, I hate it');
+    const { target: merged } = await s.tx((tx) =>
+      tickets.merge(tx, { sourceId: source.id, targetId: target.id }, s.owner),
+    );
+    expect(merged.playerSentiment?.label).toBe('negative');
+    expect((await s.tx((tx) => tickets.getTicket(tx, target.id))).playerSentiment?.label).toBe('negative');
+  });
+
   it("clears a ticket's player sentiment when the player is erased", async () => {
     const s = await rulesOrg(db);
     const t = await s.open('Angry', 'worst game, garbage, I hate it');
