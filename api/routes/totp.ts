@@ -15,6 +15,7 @@ import {
 import { auditUserEvent } from '../../db/user-audit.js';
 import { getUser } from '../../db/users.js';
 import { AppError } from '../../lib/errors.js';
+import { redisScript } from '../../lib/redis.js';
 import { createSecretBox } from '../../lib/secret-box.js';
 import { sessionTimes, setSessionCookie } from '../plugins/auth.js';
 import { rotateSession, type Session } from '../sessions.js';
@@ -26,6 +27,13 @@ const RECOVERY_CODES = 10;
 const MAX_FAILURES = 5;
 const FAILURE_WINDOW_SECONDS = 15 * 60;
 const code = z.string().regex(/^\d{6}$/, 'a 6-digit code from the authenticator app');
+/** INCR + EXPIRE NX: the try count and the start of its window, atomically. */
+const countAttempt = redisScript<number>(
+  'gmTotpAttempt',
+  `local n = redis.call('INCR', KEYS[1])
+if redis.call('TTL', KEYS[1]) < 0 then redis.call('EXPIRE', KEYS[1], ARGV[1]) end
+return n`,
+);
 const recoveryHash = (c: string) => createHash('sha256').update(c.trim().toLowerCase()).digest('hex');
 
 /**
@@ -37,9 +45,14 @@ export const totpRoutes: FastifyPluginAsyncZod = async (app) => {
   const box = createSecretBox(app.settings.secretKey);
   const failuresKey = (userId: string) => `gm:totp-fail:${userId}`;
 
-  async function guard(userId: string) {
-    const n = Number((await app.deps.redis.get(failuresKey(userId))) ?? 0);
-    if (n >= MAX_FAILURES) {
+  /**
+   * Counts a try BEFORE its code is checked, in one Redis step: reading the count, checking and
+   * only then counting a wrong code let guesses sent at once all pass the read (40 were checked).
+   * The window starts at the first try and is not extended by later ones; a right code clears it.
+   */
+  async function attempt(userId: string) {
+    const n = await countAttempt(app.deps.redis, [failuresKey(userId)], [FAILURE_WINDOW_SECONDS]);
+    if (n > MAX_FAILURES) {
       throw new AppError(
         'rate_limited',
         'too many wrong codes: wait 15 minutes or use a recovery code later',
@@ -49,15 +62,13 @@ export const totpRoutes: FastifyPluginAsyncZod = async (app) => {
       );
     }
   }
-  async function failed(userId: string): Promise<never> {
-    await app.deps.redis
-      .multi()
-      .incr(failuresKey(userId))
-      .expire(failuresKey(userId), FAILURE_WINDOW_SECONDS)
-      .exec();
+  function failed(): never {
     throw new AppError('unauthenticated', 'that code is wrong, expired or already used', {
       details: { reason: 'bad_code' },
     });
+  }
+  async function succeeded(userId: string) {
+    await app.deps.redis.del(failuresKey(userId));
   }
   /** Privilege change: a new session id, now counted as having passed the second factor. */
   async function passedSecondFactor(session: Session, reply: FastifyReply) {
@@ -121,12 +132,13 @@ export const totpRoutes: FastifyPluginAsyncZod = async (app) => {
     },
     async (req, reply) => {
       const auth = sessionOf(req);
-      await guard(auth.userId);
       const state = await getTotp(app.deps.pool, auth.userId);
       if (!state || state.enabled)
         throw new AppError('conflict', 'start an enrolment first (POST /auth/totp/enrol)');
+      await attempt(auth.userId);
       const step = await check(box.open(state.secretCiphertext), req.body.code);
-      if (step === null) return failed(auth.userId);
+      if (step === null) return failed();
+      await succeeded(auth.userId);
       const recoveryCodes = Array.from({ length: RECOVERY_CODES }, () => randomBytes(5).toString('hex'));
       if (!(await confirmTotp(app.deps.pool, auth.userId, step, recoveryCodes.map(recoveryHash)))) {
         throw new AppError('conflict', 'this enrolment was already confirmed');
@@ -151,9 +163,9 @@ export const totpRoutes: FastifyPluginAsyncZod = async (app) => {
     },
     async (req, reply) => {
       const auth = sessionOf(req);
-      await guard(auth.userId);
       const state = await getTotp(app.deps.pool, auth.userId);
       if (!state?.enabled) throw new AppError('conflict', 'two-factor sign-in is not on for this account');
+      await attempt(auth.userId);
       let ok: boolean;
       if ('code' in req.body) {
         const step = await check(box.open(state.secretCiphertext), req.body.code);
@@ -161,8 +173,8 @@ export const totpRoutes: FastifyPluginAsyncZod = async (app) => {
       } else {
         ok = await useRecoveryCode(app.deps.pool, auth.userId, recoveryHash(req.body.recoveryCode));
       }
-      if (!ok) return failed(auth.userId);
-      await app.deps.redis.del(failuresKey(auth.userId));
+      if (!ok) return failed();
+      await succeeded(auth.userId);
       await passedSecondFactor(auth.session, reply);
       return { ok: true as const };
     },
@@ -182,11 +194,12 @@ export const totpRoutes: FastifyPluginAsyncZod = async (app) => {
     },
     async (req) => {
       const auth = sessionOf(req);
-      await guard(auth.userId);
       const state = await getTotp(app.deps.pool, auth.userId);
       if (!state?.enabled) throw new AppError('conflict', 'two-factor sign-in is not on for this account');
+      await attempt(auth.userId);
       const step = await check(box.open(state.secretCiphertext), req.body.code);
-      if (step === null || !(await useTotpStep(app.deps.pool, auth.userId, step))) return failed(auth.userId);
+      if (step === null || !(await useTotpStep(app.deps.pool, auth.userId, step))) return failed();
+      await succeeded(auth.userId);
       await disableTotp(app.deps.pool, auth.userId);
       await auditUserEvent(app.deps.pool, userActor(req, auth.userId), 'user.totp_disabled');
       return { ok: true as const };
