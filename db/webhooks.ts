@@ -2,6 +2,7 @@ import { randomBytes } from 'node:crypto';
 import { z } from 'zod';
 import { AppError } from '../lib/errors.js';
 import type { SecretBox } from '../lib/secret-box.js';
+import { displayUrl } from '../lib/ssrf.js';
 import { type Actor, recordChange } from './changes.js';
 import { id } from './schemas.js';
 import type { Tx } from './tenant.js';
@@ -118,7 +119,9 @@ export async function createSubscription(
   const subscription = r.rows[0] as WebhookSubscription;
   await recordChange(tx, actor, {
     action: 'webhook.created',
-    data: { url: subscription.url, eventTypes: subscription.eventTypes },
+    // Only the origin: the path or query of a webhook URL often carries the receiver's token, and
+    // the audit log is read by roles that may not see the subscriptions themselves.
+    data: { url: displayUrl(subscription.url), eventTypes: subscription.eventTypes },
     target: subscriptionTarget(subscription.id),
   });
   return { subscription, secret };
@@ -171,9 +174,11 @@ export async function updateSubscription(
   );
   const sub = r.rows[0];
   if (!sub) throw notFound();
+  const { id: _id, url: newUrl, ...changed } = input;
   await recordChange(tx, actor, {
     action: 'webhook.updated',
-    data: { ...input, id: undefined },
+    // A new URL is recorded as its origin only, like on creation.
+    data: { ...changed, ...(newUrl === undefined ? {} : { urlChanged: true, url: displayUrl(newUrl) }) },
     target: subscriptionTarget(sub.id),
   });
   return sub;
