@@ -1,6 +1,7 @@
 import { createHash, randomBytes } from 'node:crypto';
 import type { Redis } from 'ioredis';
 import { z } from 'zod';
+import { redisScript } from '../lib/redis.js';
 
 /**
  * Server-side sessions in Redis. The browser holds a 256-bit random id; Redis holds only its
@@ -83,9 +84,54 @@ export async function readSession(redis: Redis, token: string, times: SessionTim
   }
   if (now - s.lastSeenAt > TOUCH_EVERY_MS) {
     s.lastSeenAt = now;
-    await save(redis, s, times);
+    await touch(redis, [sessionKey(s.key)], [now, ttlSeconds(s, times)]);
   }
   return s;
+}
+
+/**
+ * Slides the idle window by changing only `lastSeenAt` of what Redis holds now: writing back the
+ * whole session read at the start of the request would undo a change made meanwhile (TOTP turned
+ * off, which takes `verified` away from every session of the person).
+ */
+const touch = redisScript<number>(
+  'gmSessionTouch',
+  `local raw = redis.call('GET', KEYS[1])
+if not raw then return 0 end
+local s = cjson.decode(raw)
+s.lastSeenAt = tonumber(ARGV[1])
+redis.call('SET', KEYS[1], cjson.encode(s), 'EX', ARGV[2])
+return 1`,
+);
+
+const downgrade = redisScript<number>(
+  'gmSessionDowngrade',
+  `local n = 0
+for _, key in ipairs(KEYS) do
+  local raw = redis.call('GET', key)
+  if raw then
+    local s = cjson.decode(raw)
+    if s.mfa == 'verified' then
+      s.mfa = 'none'
+      redis.call('SET', key, cjson.encode(s), 'KEEPTTL')
+      n = n + 1
+    end
+  end
+end
+return n`,
+);
+
+/**
+ * Every session of the person that had passed TOTP counts as not having passed it any more (TOTP
+ * turned off): orgs that require TOTP refuse them from their next request. The ids stay: losing a
+ * privilege needs no new id, and the person goes on working where TOTP is not required. Sessions
+ * still owing their code stay `pending`: turning TOTP off must not let a sign-in that never gave
+ * the code in. Returns how many were downgraded.
+ */
+export async function downgradeVerifiedSessions(redis: Redis, userId: string): Promise<number> {
+  const keys = await redis.smembers(userIndexKey(userId));
+  if (keys.length === 0) return 0;
+  return downgrade(redis, keys.map(sessionKey), []);
 }
 
 /**

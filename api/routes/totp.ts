@@ -18,7 +18,7 @@ import { AppError } from '../../lib/errors.js';
 import { redisScript } from '../../lib/redis.js';
 import { createSecretBox } from '../../lib/secret-box.js';
 import { sessionTimes, setSessionCookie } from '../plugins/auth.js';
-import { rotateSession, type Session } from '../sessions.js';
+import { downgradeVerifiedSessions, rotateSession, type Session } from '../sessions.js';
 import { sessionOf, userActor } from './helpers.js';
 import { errorResponses, okSchema } from './schemas.js';
 
@@ -188,6 +188,8 @@ export const totpRoutes: FastifyPluginAsyncZod = async (app) => {
         tags: ['auth'],
         operationId: 'disableTotp',
         summary: 'Turn two-factor sign-in off (needs a current code)',
+        description:
+          'Every session of the person stops counting as having passed TOTP: organizations that require it refuse them until they enrol again.',
         body: z.object({ code }),
         response: { 200: okSchema, ...errorResponses },
       },
@@ -201,6 +203,9 @@ export const totpRoutes: FastifyPluginAsyncZod = async (app) => {
       if (step === null || !(await useTotpStep(app.deps.pool, auth.userId, step))) return failed();
       await succeeded(auth.userId);
       await disableTotp(app.deps.pool, auth.userId);
+      // Passing TOTP earlier no longer speaks for this person: their sessions (this one included)
+      // lose `verified`, so an org that requires TOTP refuses them until they enrol again.
+      await downgradeVerifiedSessions(app.deps.redis, auth.userId);
       await auditUserEvent(app.deps.pool, userActor(req, auth.userId), 'user.totp_disabled');
       return { ok: true as const };
     },

@@ -54,4 +54,41 @@ describe('TOTP', () => {
     ).toBeLessThanOrEqual(5);
     expect(results.filter((r) => r.statusCode === 429).length).toBe(40 - judged);
   });
+
+  it('an org that requires TOTP: a member who turns TOTP off does not keep working unverified', async () => {
+    const org = await makeOrg(db.app, 'Strict');
+    const { secret } = await enable(await api.sessionFor(org.ownerId));
+    const pending = await api.sessionFor(org.ownerId, 'pending');
+    api.clock.advance(30_000);
+    const v = await verified(
+      await api.call(pending, {
+        method: 'POST',
+        url: '/auth/totp/verify',
+        payload: { code: await codeAt(secret, api.clock.ms) },
+      }),
+    );
+    expect(
+      (await api.call(v, { method: 'PATCH', url: `/v1/orgs/${org.orgId}`, payload: { requireTotp: true } }))
+        .statusCode,
+    ).toBe(200);
+    const otherDevice = await api.sessionFor(org.ownerId, 'verified');
+    const stillPending = await api.sessionFor(org.ownerId, 'pending');
+    api.clock.advance(30_000);
+    const off = await api.call(v, {
+      method: 'DELETE',
+      url: '/auth/totp',
+      payload: { code: await codeAt(secret, api.clock.ms) },
+    });
+    expect(off.statusCode, off.body).toBe(200);
+    const res = await api.call(v, { method: 'GET', url: `/v1/orgs/${org.orgId}/tickets` });
+    expect(res.statusCode, 'tickets of a TOTP-required org, read by a member who has no TOTP any more').toBe(
+      403,
+    );
+    expect(res.json().error.details.reason).toBe('totp_required');
+    const other = await api.call(otherDevice, { method: 'GET', url: `/v1/orgs/${org.orgId}/tickets` });
+    expect(other.statusCode, 'the same person signed in on another device').toBe(403);
+    // A sign-in that never gave its code is not let in by TOTP going away.
+    const pend = await api.call(stillPending, { method: 'GET', url: '/v1/me' });
+    expect(pend.json().error?.details?.reason).toBe('totp_pending');
+  });
 });
