@@ -3,6 +3,7 @@ import { ComponentType, DiscordAPIError, Routes, type User } from 'discord.js';
 import { type Category, listCategories } from '../db/categories.js';
 import { dmTicketsForUser, linkedGuilds, playerLocale, recordDm, recordDmOpening } from '../db/discord-dm.js';
 import { discordPlayer } from '../db/discord-standing.js';
+import { knownOrgs } from '../db/dm-routing.js';
 import { withTenant } from '../db/tenant.js';
 import { type Locale, pickLocale } from '../lib/i18n/locales.js';
 import { t as say } from '../lib/i18n/messages.js';
@@ -24,30 +25,67 @@ export interface DmGuild {
   name: string;
 }
 
-/** Past this many linked servers a first DM is not matched against every one of them. */
-const MAX_CANDIDATES = 25;
+/** A select holds at most 25 options: past that many shared servers the search stops. */
+const MAX_CHOICES = 25;
+/** Member look-ups asked of Discord at once while searching. */
+const PAGE = 10;
+/**
+ * Member look-ups per second across all of this process's searches: half of Discord's global
+ * 50 requests/s, so a search through many servers leaves room for everything else the bot posts.
+ */
+const LOOKUPS_PER_SECOND = 25;
 const UNKNOWN_MEMBER = 10007;
 
+let nextLookup = 0;
+/** Waits for this process's next member look-up slot (a bucket of one second's worth). */
+async function lookupSlot(): Promise<void> {
+  const now = Date.now();
+  const at = Math.max(now - 1000, nextLookup);
+  nextLookup = at + 1000 / LOOKUPS_PER_SECOND;
+  if (at > now) await new Promise((resolve) => setTimeout(resolve, at - now));
+}
+
+async function isMember(deps: BotDeps, guildId: string, userId: string): Promise<boolean> {
+  await lookupSlot();
+  try {
+    await deps.client.rest.get(Routes.guildMember(guildId, userId));
+    return true;
+  } catch (err) {
+    if (err instanceof DiscordAPIError && err.code === UNKNOWN_MEMBER) return false;
+    throw err;
+  }
+}
+
 /**
- * The linked servers this bot is in that the user is a member of. The bot keeps no member list
- * (no GuildMembers intent), so membership is asked of Discord per linked server, at most 25.
+ * The linked servers this bot is in that the user is a member of, at most 25 (what a select can
+ * offer). The bot keeps no member list (no GuildMembers intent), so membership is asked of
+ * Discord per server: first the servers of organizations that already know the user (a player
+ * profile, a membership), then the others, a page at a time and paced under Discord's limits.
  */
 export async function dmGuilds(deps: BotDeps, userId: string): Promise<DmGuild[]> {
   const cached = deps.client.guilds.cache;
-  const linked = await linkedGuilds(deps.pool, [...cached.keys()]);
-  const pairs = [...linked].slice(0, MAX_CANDIDATES);
-  const found = await Promise.all(
-    pairs.map(async ([guildId, orgId]) => {
-      try {
-        await deps.client.rest.get(Routes.guildMember(guildId, userId));
-        return { guildId, orgId, name: cached.get(guildId)?.name ?? 'Server' };
-      } catch (err) {
-        if (err instanceof DiscordAPIError && err.code === UNKNOWN_MEMBER) return null;
-        throw err;
-      }
-    }),
-  );
-  return found.filter((g): g is DmGuild => g !== null).sort((a, b) => a.name.localeCompare(b.name));
+  const [linked, known] = await Promise.all([
+    linkedGuilds(deps.pool, [...cached.keys()]),
+    knownOrgs(deps.pool, userId),
+  ]);
+  const pairs = [...linked].sort(([, a], [, b]) => Number(known.has(b)) - Number(known.has(a)));
+  const found: DmGuild[] = [];
+  for (let i = 0; i < pairs.length && found.length < MAX_CHOICES; i += PAGE) {
+    const page = pairs.slice(i, i + PAGE);
+    const members = await Promise.all(page.map(([guildId]) => isMember(deps, guildId, userId)));
+    page.forEach(([guildId, orgId], n) => {
+      if (members[n]) found.push({ guildId, orgId, name: cached.get(guildId)?.name ?? 'Server' });
+    });
+  }
+  return found.slice(0, MAX_CHOICES).sort((a, b) => a.name.localeCompare(b.name));
+}
+
+/** One server chosen in a DM's select, if it is still linked, held by this bot, and the user's. */
+export async function dmGuild(deps: BotDeps, userId: string, guildId: string): Promise<DmGuild | undefined> {
+  const guild = deps.client.guilds.cache.get(guildId);
+  const orgId = guild ? (await linkedGuilds(deps.pool, [guildId])).get(guildId) : undefined;
+  if (!guild || !orgId || !(await isMember(deps, guildId, userId))) return undefined;
+  return { guildId, orgId, name: guild.name };
 }
 
 export async function dmCategories(deps: BotDeps, orgId: string): Promise<Category[]> {

@@ -2,7 +2,7 @@ import type { StringSelectMenuInteraction } from 'discord.js';
 import { snowflake } from '../../db/schemas.js';
 import { parseInput } from '../../db/validate.js';
 import { t as say } from '../../lib/i18n/messages.js';
-import { categoryChoice, dmCategories, dmGuilds, openDmTicket, personOf } from '../dm-open.js';
+import { categoryChoice, dmCategories, dmGuild, openDmTicket, personOf } from '../dm-open.js';
 import { readPending } from '../dm-store.js';
 import type { ComponentHandler, Ctx } from '../handler.js';
 import { localeOf, refuse } from '../say.js';
@@ -15,7 +15,8 @@ import { localeOf, refuse } from '../say.js';
  */
 
 async function chosenGuild(ctx: Ctx, i: StringSelectMenuInteraction, guildId: string) {
-  const guild = (await dmGuilds(ctx.deps, i.user.id)).find((g) => g.guildId === guildId);
+  // Only the chosen server is asked about again, not every server the first DM searched.
+  const guild = await dmGuild(ctx.deps, i.user.id, guildId);
   if (!guild) throw refuse('not_found', 'dm.noServer');
   return guild;
 }
