@@ -155,7 +155,9 @@ export async function buildApp(
   // After auth (access is checked before input is looked at), before every route.
   registerInputGuard(app);
   registerRateLimits(app, rateLimits);
-  registerIdempotency(app);
+  // An idempotent request is a few statements under the statement timeout: a claim still without
+  // its answer after the whole-request bound was abandoned (a crash, a failed store).
+  registerIdempotency(app, { abandonAfterMs: timeouts.uploadMs });
   registerMetrics(app, { route: deps.publicMetrics ?? true });
   registerTraceRoute(app);
   await registerOpenApi(app);

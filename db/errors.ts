@@ -82,7 +82,11 @@ export function mapDbError(err: unknown): AppError {
       return new AppError('unavailable', 'the database statement timed out', { cause: err });
     case '40001':
     case '40P01':
-      return new AppError('conflict', 'concurrent update, try again', { cause: err });
+      // `retryable`: the same request may well succeed now; an Idempotency-Key is released for it.
+      return new AppError('conflict', 'concurrent update, try again', {
+        details: { retryable: true },
+        cause: err,
+      });
     default:
       if (err.code?.startsWith('08') || err.code?.startsWith('57P')) {
         return new AppError('unavailable', 'the database is unavailable', { cause: err });

@@ -2,7 +2,9 @@ import type { Tx } from './tenant.js';
 
 /**
  * `Idempotency-Key` records (api/plugins/idempotency.ts): a key is claimed by the first request,
- * holds its response once sent, and is forgotten after 24 hours or when the response was a 5xx.
+ * holds its response once sent, and is forgotten after 24 hours, when the response was not a final
+ * one (a 5xx, a 429, a "try again" 409), or when the claim never got its response (the process
+ * died or the store failed) within the longest a request may take.
  */
 
 /** A key already claimed: the request it was claimed for and, once sent, its response. */
@@ -13,49 +15,71 @@ export interface IdempotencyRecord {
   body: unknown;
 }
 
+/** The claim a request holds on a key: only that claim may store or release it. */
+export interface IdempotencyClaim {
+  key: string;
+  /** When it was claimed, as Postgres wrote it (microseconds kept): the claim's identity. */
+  claimedAt: string;
+}
+
 /**
- * Claims `key` for a request (its hash), clearing an expired claim first. Returns null when the
- * claim is ours, or the record that already holds the key.
+ * Claims `key` for a request (its hash), clearing first an expired record and a claim that has
+ * had no response for `abandonAfterMs` (its request can no longer be running). Returns our claim,
+ * or the record that already holds the key.
  */
 export async function claimIdempotencyKey(
   tx: Tx,
   key: string,
   requestHash: string,
-): Promise<IdempotencyRecord | null> {
+  abandonAfterMs: number,
+): Promise<{ claim: IdempotencyClaim } | { existing: IdempotencyRecord }> {
   await tx.query(
     `delete from idempotency_keys
-     where org_id = $1::uuid and key = $2::text and created_at < now() - interval '24 hours'`,
-    [tx.orgId, key],
+     where org_id = $1::uuid and key = $2::text
+       and (created_at < now() - interval '24 hours'
+            or (response_status is null and created_at < now() - make_interval(secs => $3::float8 / 1000)))`,
+    [tx.orgId, key, abandonAfterMs],
   );
-  const inserted = await tx.query(
+  const inserted = await tx.query<{ claimedAt: string }>(
     `insert into idempotency_keys (org_id, key, request_hash) values ($1::uuid, $2::text, $3::text)
-     on conflict do nothing`,
+     on conflict do nothing returning created_at::text as "claimedAt"`,
     [tx.orgId, key, requestHash],
   );
-  if (inserted.rowCount === 1) return null;
+  const mine = inserted.rows[0];
+  if (mine) return { claim: { key, claimedAt: mine.claimedAt } };
   const r = await tx.query<IdempotencyRecord>(
     `select request_hash as "requestHash", response_status as status, response_body as body
      from idempotency_keys where org_id = $1::uuid and key = $2::text`,
     [tx.orgId, key],
   );
-  return r.rows[0] ?? null;
+  const existing = r.rows[0];
+  // Gone between the insert and the select (released by its request): claim it again.
+  if (!existing) return claimIdempotencyKey(tx, key, requestHash, abandonAfterMs);
+  return { existing };
 }
 
-/** Stores the response sent for a claimed key, for replays. */
+/**
+ * Stores the response sent for a claimed key, for replays. A claim given up as abandoned (and
+ * maybe claimed again by a retry) is not ours any more: it is left alone.
+ */
 export async function storeIdempotentResponse(
   tx: Tx,
-  key: string,
+  claim: IdempotencyClaim,
   status: number,
   body: unknown,
 ): Promise<void> {
   await tx.query(
-    `update idempotency_keys set response_status = $3::int, response_body = $4::jsonb
-     where org_id = $1::uuid and key = $2::text`,
-    [tx.orgId, key, status, JSON.stringify(body)],
+    `update idempotency_keys set response_status = $4::int, response_body = $5::jsonb
+     where org_id = $1::uuid and key = $2::text and created_at = $3::timestamptz and response_status is null`,
+    [tx.orgId, claim.key, claim.claimedAt, status, JSON.stringify(body)],
   );
 }
 
-/** Forgets a claimed key (its response was a 5xx: the client may retry with the same key). */
-export async function releaseIdempotencyKey(tx: Tx, key: string): Promise<void> {
-  await tx.query('delete from idempotency_keys where org_id = $1::uuid and key = $2::text', [tx.orgId, key]);
+/** Forgets a claimed key (its response was not a final one: the client may retry with the same key). */
+export async function releaseIdempotencyKey(tx: Tx, claim: IdempotencyClaim): Promise<void> {
+  await tx.query(
+    `delete from idempotency_keys
+     where org_id = $1::uuid and key = $2::text and created_at = $3::timestamptz and response_status is null`,
+    [tx.orgId, claim.key, claim.claimedAt],
+  );
 }

@@ -1,22 +1,43 @@
 import { createHash } from 'node:crypto';
 import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
-import { claimIdempotencyKey, releaseIdempotencyKey, storeIdempotentResponse } from '../../db/idempotency.js';
+import {
+  claimIdempotencyKey,
+  type IdempotencyClaim,
+  releaseIdempotencyKey,
+  storeIdempotentResponse,
+} from '../../db/idempotency.js';
 import { withTenant } from '../../db/tenant.js';
 import { AppError } from '../../lib/errors.js';
 import { addRouteHook } from './route-hooks.js';
 
 const KEY = /^[\x21-\x7e]{1,255}$/;
 /** Requests whose key was claimed by this instance: their response is stored on send. */
-const claimed = new WeakMap<FastifyRequest, { orgId: string; key: string }>();
+const claimed = new WeakMap<FastifyRequest, { orgId: string; claim: IdempotencyClaim }>();
+
+/**
+ * Whether a response is the request's answer, to replay for the same key, or a refusal that says
+ * "not now": a 5xx, a 429 (rate limited, a limit the caller may free), and a 409 marked
+ * `retryable` (a deadlock or serialization failure, db/errors.ts). Those release the key, or the
+ * client's retry would get the same refusal back for 24 h instead of running. Business conflicts
+ * (a name taken, an invalid transition) are answers.
+ */
+function isFinal(status: number, body: unknown): boolean {
+  if (status >= 500 || status === 429) return false;
+  if (status !== 409) return true;
+  const details = (body as { error?: { details?: { retryable?: unknown } } } | null)?.error?.details;
+  return details?.retryable !== true;
+}
 
 /**
  * `Idempotency-Key` on creating POSTs: the first request with a key runs and its response is
  * kept for 24 h; the same key and body again replays that response; the same key with another
  * body is a 422; the same key while the first is still running is a 409. Keys live in Postgres,
- * per org, so a retry landing on another API instance still finds them. 5xx responses are not
- * kept: the client may retry them.
+ * per org, so a retry landing on another API instance still finds them. Only final answers are
+ * kept (isFinal). A claim left without an answer (a crash, a failed store) is given up after
+ * `abandonAfterMs`, the longest a request may take, so a retry can run instead of getting the 409
+ * for a day.
  */
-export function registerIdempotency(app: FastifyInstance) {
+export function registerIdempotency(app: FastifyInstance, opts: { abandonAfterMs: number }) {
   const idempotent = (c: { idempotent?: boolean }) => c.idempotent === true;
   addRouteHook(app, 'preHandler', idempotent, async (req: FastifyRequest, reply: FastifyReply) => {
     const header = req.headers['idempotency-key'];
@@ -35,11 +56,14 @@ export function registerIdempotency(app: FastifyInstance) {
         }),
       )
       .digest('hex');
-    const existing = await withTenant(app.deps.pool, orgId, (tx) => claimIdempotencyKey(tx, header, hash));
-    if (!existing) {
-      claimed.set(req, { orgId, key: header });
+    const got = await withTenant(app.deps.pool, orgId, (tx) =>
+      claimIdempotencyKey(tx, header, hash, opts.abandonAfterMs),
+    );
+    if ('claim' in got) {
+      claimed.set(req, { orgId, claim: got.claim });
       return;
     }
+    const { existing } = got;
     if (existing.requestHash !== hash) {
       throw new AppError(
         'validation_failed',
@@ -71,19 +95,19 @@ export function registerIdempotency(app: FastifyInstance) {
       const mine = claimed.get(req);
       if (!mine) return payload;
       claimed.delete(req);
-      const keep = reply.statusCode < 500;
       let body: unknown = null;
-      if (keep && typeof payload === 'string' && payload.length > 0) {
+      if (reply.statusCode < 500 && typeof payload === 'string' && payload.length > 0) {
         try {
           body = JSON.parse(payload);
         } catch {
           body = payload;
         }
       }
+      const keep = isFinal(reply.statusCode, body);
       await withTenant(app.deps.pool, mine.orgId, (tx) =>
         keep
-          ? storeIdempotentResponse(tx, mine.key, reply.statusCode, body)
-          : releaseIdempotencyKey(tx, mine.key),
+          ? storeIdempotentResponse(tx, mine.claim, reply.statusCode, body)
+          : releaseIdempotencyKey(tx, mine.claim),
       ).catch((err) => req.log.error({ err }, 'could not record the idempotent response'));
       return payload;
     },

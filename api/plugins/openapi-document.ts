@@ -26,7 +26,9 @@ const ERRORS: Record<string, { name: string; description: string; retryAfter?: t
   404: { name: 'NotFound', description: "Not found (another organization's ids answer the same)" },
   409: {
     name: 'Conflict',
-    description: 'Conflicts with the current state (a duplicate, or the same Idempotency-Key still running)',
+    description:
+      'Conflicts with the current state (a duplicate, or the same Idempotency-Key still running); ' +
+      '`details.retryable: true` means a concurrent update got in the way: send the same request again',
   },
   413: { name: 'PayloadTooLarge', description: 'The body is too large' },
   415: { name: 'UnsupportedMediaType', description: 'The content type is not accepted' },

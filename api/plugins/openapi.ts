@@ -171,7 +171,8 @@ const idempotencyHeader = z.object({
     .meta({
       description:
         'Your id for this request: a retry with the same key gets the stored answer (kept 24 hours) ' +
-        'instead of creating again',
+        'instead of creating again. Answers that mean "try again" (5xx, 429, a 409 with ' +
+        '`details.retryable`) are not kept: the retry runs',
     }),
 });
 

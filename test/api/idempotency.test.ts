@@ -1,0 +1,108 @@
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { MAX_RULES } from '../../db/rules.js';
+import { useTestDb } from '../support/db.js';
+import { makeOrg } from '../support/fixtures.js';
+import { startTestApi, type TestApi } from './support.js';
+
+const db = useTestDb();
+let api: TestApi;
+beforeAll(async () => {
+  api = await startTestApi(db.app);
+});
+afterAll(() => api.close());
+
+const tickets = (orgId: string) => `/v1/orgs/${orgId}/tickets`;
+
+describe('Idempotency-Key and transient failures', () => {
+  it('lets a client retry with the same key after a "concurrent update, try again"', async () => {
+    const org = await makeOrg(db.app, 'Transient');
+    const token = await api.tokenFor(db.app, org.orgId, ['tickets:write']);
+    await db.admin.query(`
+      create or replace function review_fail_once() returns trigger language plpgsql as $$
+      begin
+        if new.subject = 'Deadlocked once' then raise exception 'deadlock detected' using errcode = '40P01'; end if;
+        return new;
+      end $$;
+      create trigger review_fail_once before insert on tickets for each row execute function review_fail_once();`);
+    const send = () =>
+      api.call(token, {
+        method: 'POST',
+        url: tickets(org.orgId),
+        payload: { subject: 'Deadlocked once' },
+        headers: { 'idempotency-key': 'create-order-77' },
+      });
+    const first = await send();
+    expect(first.statusCode).toBe(409);
+    expect(first.json().error.message).toMatch(/try again/);
+    expect(first.json().error.details).toMatchObject({ retryable: true });
+    await db.admin.query('drop trigger review_fail_once on tickets');
+    const retry = await send();
+    expect(retry.headers['idempotent-replayed']).toBeUndefined();
+    expect(retry.statusCode).toBe(201);
+  });
+
+  it('lets a client retry with the same key after a 429, and keeps a business 409', async () => {
+    const org = await makeOrg(db.app, 'Limits');
+    const owner = await api.sessionFor(org.ownerId);
+    await db.admin.query(
+      `insert into rules (org_id, name, trigger, actions, position)
+       select $1::uuid, 'rule ' || i, 'ticket.created', '[{"type":"set_priority","priority":"high"}]', i
+       from generate_series(0, $2::int - 1) as i`,
+      [org.orgId, MAX_RULES],
+    );
+    const send = (name: string, key: string) =>
+      api.call(owner, {
+        method: 'POST',
+        url: `/v1/orgs/${org.orgId}/rules`,
+        payload: { name, trigger: 'ticket.created', actions: [{ type: 'set_priority', priority: 'urgent' }] },
+        headers: { 'idempotency-key': key },
+      });
+    const full = await send('One more', 'rule-one-more');
+    expect(full.statusCode).toBe(429);
+    await db.admin.query(`delete from rules where org_id = $1::uuid and name = 'rule 0'`, [org.orgId]);
+    const retry = await send('One more', 'rule-one-more');
+    expect(retry.headers['idempotent-replayed']).toBeUndefined();
+    expect(retry.statusCode).toBe(201);
+
+    // A name already taken is an answer, not a hiccup: the same key gets it again.
+    await db.admin.query(`delete from rules where org_id = $1::uuid and name = 'rule 1'`, [org.orgId]);
+    const taken = await send('rule 2', 'rule-taken');
+    expect(taken.statusCode).toBe(409);
+    const replay = await send('rule 2', 'rule-taken');
+    expect(replay.headers['idempotent-replayed']).toBe('true');
+    expect(replay.statusCode).toBe(409);
+  });
+
+  it('lets a retry run once a claim is older than any request can take (a crash mid-request)', async () => {
+    const org = await makeOrg(db.app, 'Crashed');
+    const token = await api.tokenFor(db.app, org.orgId, ['tickets:write']);
+    const send = () =>
+      api.call(token, {
+        method: 'POST',
+        url: tickets(org.orgId),
+        payload: { subject: 'Lost in a crash' },
+        headers: { 'idempotency-key': 'crash-1' },
+      });
+    // A claim whose answer was never stored (the process died, or the store failed): what it
+    // leaves behind is the claim with no status.
+    const lost = await send();
+    expect(lost.statusCode).toBe(201);
+    await db.admin.query(
+      `update idempotency_keys set response_status = null, response_body = null where org_id = $1::uuid and key = 'crash-1'`,
+      [org.orgId],
+    );
+    const soon = await send();
+    expect(soon.statusCode).toBe(409);
+    expect(soon.json().error.message).toMatch(/still being processed/);
+    await db.admin.query(
+      `update idempotency_keys set created_at = now() - interval '11 minutes' where org_id = $1::uuid and key = 'crash-1'`,
+      [org.orgId],
+    );
+    const later = await send();
+    expect(later.headers['idempotent-replayed']).toBeUndefined();
+    expect(later.statusCode).toBe(201);
+    const replay = await send();
+    expect(replay.headers['idempotent-replayed']).toBe('true');
+    expect(replay.json().id).toBe(later.json().id);
+  });
+});
