@@ -21,6 +21,8 @@ export interface DeliveryContext {
   lastAttempt: number;
   lastReplay: number;
   succeeded: boolean;
+  /** An automatic attempt is `dead`: no automatic attempt follows it (replays still may). */
+  retriesOver: boolean;
   /** The event, or undefined once it has been pruned. */
   event: { eventType: string; payload: Record<string, unknown>; createdAt: Date } | undefined;
 }
@@ -49,24 +51,26 @@ type ContextRow = WebhookSubscription & {
   lastAttempt: number;
   lastReplay: number;
   succeeded: boolean;
+  retriesOver: boolean;
 };
 
 /** The subscription's columns, its secrets (`$4`: now) and the attempts logged so far for the event `k.outbox_id`. */
 const CONTEXT_COLUMNS = `${subColumns('s.')}, s.secret_ciphertext as secret,
   case when s.previous_secret_expires_at > $4::timestamptz then s.previous_secret_ciphertext end as previous,
   coalesce(d.last, 0)::int as "lastAttempt", coalesce(d.last_replay, 0)::int as "lastReplay",
-  coalesce(d.ok, false) as succeeded`;
+  coalesce(d.ok, false) as succeeded, coalesce(d.over, false) as "retriesOver"`;
 const ATTEMPTS_SO_FAR = `left join lateral (
   select max(w.attempt) filter (where not w.replay) as last, max(w.attempt) filter (where w.replay) as last_replay,
-    bool_or(w.status = 'succeeded') as ok from webhook_deliveries w
+    bool_or(w.status = 'succeeded') as ok, bool_or(w.status = 'dead' and not w.replay) as over
+  from webhook_deliveries w
   where w.org_id = $1::uuid and w.subscription_id = s.id and w.outbox_id = k.outbox_id
 ) d on true`;
 
 function contextOf(row: ContextRow, box: SecretBox, event: DeliveryContext['event']): DeliveryContext {
-  const { secret, previous, lastAttempt, lastReplay, succeeded, ...subscription } = row;
+  const { secret, previous, lastAttempt, lastReplay, succeeded, retriesOver, ...subscription } = row;
   const secrets = [openCached(box, secret)];
   if (previous) secrets.push(openCached(box, previous));
-  return { subscription, secrets, lastAttempt, lastReplay, succeeded, event };
+  return { subscription, secrets, lastAttempt, lastReplay, succeeded, retriesOver, event };
 }
 
 /**
@@ -268,7 +272,8 @@ export async function recordAttempts(
 
 /**
  * Failed attempts whose retry is overdue by more than `graceMs` and has no later attempt logged,
- * on enabled subscriptions: their retry job was lost (a Redis that died hard can lose the last
+ * on enabled subscriptions that still subscribe to the event's type (the worker would skip the
+ * others, and each sweep would send their kept job round again): their retry job was lost (a Redis that died hard can lose the last
  * second of writes). The maintenance sweep enqueues them again under their deterministic job
  * ids, so a retry job that still exists is not doubled.
  */
@@ -282,6 +287,7 @@ export async function overdueRetries(
     `select d.subscription_id as "subscriptionId", d.outbox_id as "outboxId", d.attempt + 1 as "nextAttempt"
      from webhook_deliveries d
      join webhook_subscriptions s on s.org_id = d.org_id and s.id = d.subscription_id and s.enabled
+       and d.event_type = any(s.event_types)
      where d.org_id = $1::uuid and d.status = 'failed' and d.outbox_id is not null and not d.replay
        and d.next_attempt_at < $2::timestamptz
        and not exists (select 1 from webhook_deliveries n where n.org_id = d.org_id

@@ -86,8 +86,16 @@ export async function replayDelivery(
   actor: Actor,
 ): Promise<{ subscriptionId: string; outboxId: number }> {
   const input = parseInput(replayInput, raw);
-  const r = await tx.query<{ subscriptionId: string; outboxId: number | null; enabled: boolean }>(
-    `select d.subscription_id as "subscriptionId", d.outbox_id as "outboxId", s.enabled from webhook_deliveries d
+  const r = await tx.query<{
+    subscriptionId: string;
+    outboxId: number | null;
+    enabled: boolean;
+    eventType: string;
+    subscribed: boolean;
+  }>(
+    `select d.subscription_id as "subscriptionId", d.outbox_id as "outboxId", s.enabled,
+       d.event_type as "eventType", d.event_type = any(s.event_types) as subscribed
+     from webhook_deliveries d
      join webhook_subscriptions s on s.org_id = d.org_id and s.id = d.subscription_id
      where d.org_id = $1::uuid and d.id = $2::uuid`,
     [tx.orgId, input.deliveryId],
@@ -96,6 +104,13 @@ export async function replayDelivery(
   if (!d) throw new AppError('not_found', 'delivery not found');
   if (d.outboxId === null) throw new AppError('invalid_transition', 'a test ping cannot be replayed');
   if (!d.enabled) throw new AppError('conflict', 'the subscription is disabled; enable it to replay');
+  // The worker would skip it: say so now rather than answer 202 for nothing.
+  if (!d.subscribed) {
+    throw new AppError(
+      'conflict',
+      `the subscription no longer subscribes to ${d.eventType}; add it back to its event types to replay`,
+    );
+  }
   await recordChange(tx, actor, {
     action: 'webhook.replayed',
     data: { deliveryId: input.deliveryId, outboxId: d.outboxId },

@@ -89,7 +89,10 @@ export const updateSubscriptionInput = z.object({
   url: url.optional(),
   description: z.string().trim().max(500).nullable().optional(),
   eventTypes: eventTypes.optional(),
-  /** Re-enabling clears the failure run and the disabled reason. */
+  /**
+   * Re-enabling clears the failure run and the disabled reason, and starts fresh: retries still
+   * pending from before are given up (replay the deliveries that should go out after all).
+   */
   enabled: z.boolean().optional(),
 });
 export const rotateSecretInput = z.object({
@@ -150,8 +153,11 @@ export async function updateSubscription(
   actor: Actor,
 ): Promise<WebhookSubscription> {
   const input = parseInput(updateSubscriptionInput, raw);
-  const r = await tx.query<WebhookSubscription>(
-    `update webhook_subscriptions set
+  const r = await tx.query<WebhookSubscription & { wasEnabled: boolean }>(
+    `with old as (
+       select enabled as was_enabled from webhook_subscriptions where org_id = $1::uuid and id = $2::uuid for update
+     )
+     update webhook_subscriptions set
        url = coalesce($3::text, url),
        description = case when $4::boolean then $5::text else description end,
        event_types = coalesce($6::text[], event_types),
@@ -161,7 +167,7 @@ export async function updateSubscription(
        disabled_reason = case when $7::boolean is true then null when $7::boolean is false
                          then coalesce(disabled_reason, 'disabled by staff') else disabled_reason end,
        failing_since = case when $7::boolean is true then null else failing_since end
-     where org_id = $1::uuid and id = $2::uuid returning ${COLUMNS}`,
+     from old where org_id = $1::uuid and id = $2::uuid returning ${COLUMNS}, old.was_enabled as "wasEnabled"`,
     [
       tx.orgId,
       input.id,
@@ -172,16 +178,41 @@ export async function updateSubscription(
       input.enabled ?? null,
     ],
   );
-  const sub = r.rows[0];
-  if (!sub) throw notFound();
+  const row = r.rows[0];
+  if (!row) throw notFound();
+  const { wasEnabled, ...sub } = row;
+  const retriesGivenUp = input.enabled === true && !wasEnabled ? await giveUpRetries(tx, sub.id) : 0;
   const { id: _id, url: newUrl, ...changed } = input;
   await recordChange(tx, actor, {
     action: 'webhook.updated',
     // A new URL is recorded as its origin only, like on creation.
-    data: { ...changed, ...(newUrl === undefined ? {} : { urlChanged: true, url: displayUrl(newUrl) }) },
+    data: {
+      ...changed,
+      ...(newUrl === undefined ? {} : { urlChanged: true, url: displayUrl(newUrl) }),
+      ...(retriesGivenUp ? { retriesGivenUp } : {}),
+    },
     target: subscriptionTarget(sub.id),
   });
   return sub;
+}
+
+/**
+ * A re-enabled subscription starts fresh. While it was off its retries were skipped but stayed
+ * due, so the maintenance sweep (and any retry job still delayed) would have resent every event
+ * that failed before it was disabled, days late and all at once. The last automatic attempt of
+ * each event still waiting for a retry becomes `dead` (the worker sends no automatic attempt
+ * after a dead one); staff replay from the log what should go out after all.
+ */
+async function giveUpRetries(tx: Tx, subscriptionId: string): Promise<number> {
+  const r = await tx.query(
+    `update webhook_deliveries d set status = 'dead', next_attempt_at = null
+     where d.org_id = $1::uuid and d.subscription_id = $2::uuid and d.status = 'failed' and not d.replay
+       and not exists (select 1 from webhook_deliveries n where n.org_id = d.org_id
+         and n.subscription_id = d.subscription_id and n.outbox_id = d.outbox_id
+         and ((n.attempt > d.attempt and not n.replay) or n.status = 'succeeded'))`,
+    [tx.orgId, subscriptionId],
+  );
+  return r.rowCount ?? 0;
 }
 
 export async function deleteSubscription(tx: Tx, subscriptionId: string, actor: Actor): Promise<void> {

@@ -9,7 +9,7 @@ import {
   fanoutContexts,
   recordAttempts,
 } from '../db/webhook-attempts.js';
-import { messageIdFor, WEBHOOK_EVENT_TYPES } from '../db/webhooks.js';
+import { messageIdFor, WEBHOOK_EVENT_TYPES, WEBHOOK_TEST_EVENT } from '../db/webhooks.js';
 import { counter, histogram } from '../lib/metrics.js';
 import { guardedLookup, RefusedTargetError, refusedAddress, type TargetPolicy } from '../lib/ssrf.js';
 import { batcher, perGroup } from './batcher.js';
@@ -332,7 +332,8 @@ export type DeliveryOutcome =
 
 /**
  * One attempt. Idempotent: an attempt already logged, an event already delivered (unless this is
- * a replay), a disabled or deleted subscription, or a pruned event all do nothing.
+ * a replay), a disabled or deleted subscription, an event type it no longer subscribes to, or a
+ * pruned event all do nothing.
  */
 export async function deliver(deps: WorkerDeps, data: JobData<'webhook.deliver'>): Promise<DeliveryOutcome> {
   const now = deps.clock.now();
@@ -373,9 +374,19 @@ async function makeAttempt(
     const ev = ctx.event ? { ...ctx.event, id: data.outboxId } : undefined;
     if (!ev) return { skip: 'event no longer exists' } as const;
     if (!ctx.subscription.enabled) return { skip: 'subscription disabled' } as const;
+    // Unsubscribing from a type stops its pending retries and queued replays too, not only new
+    // events. A test ping goes to its one subscription whatever it subscribes to.
+    if (
+      ev.eventType !== WEBHOOK_TEST_EVENT &&
+      !(ctx.subscription.eventTypes as string[]).includes(ev.eventType)
+    ) {
+      return { skip: 'event type no longer subscribed' } as const;
+    }
     if (!data.replay && (ctx.succeeded || ctx.lastAttempt >= data.attempt)) {
       return { skip: 'already delivered or attempted' } as const;
     }
+    // Given up (re-enabled since: see db/webhooks.ts): a retry job still delayed sends nothing.
+    if (!data.replay && ctx.retriesOver) return { skip: 'retries given up' } as const;
     // Replays are numbered apart, so they never take an automatic retry's place.
     return { ev, ctx, attempt: data.replay ? ctx.lastReplay + 1 : data.attempt };
   })();

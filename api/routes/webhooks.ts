@@ -163,7 +163,8 @@ export const webhookRoutes: FastifyPluginAsyncZod = async (app) => {
       schema: {
         tags: T,
         operationId: 'updateWebhook',
-        summary: 'Change the URL, description or events, or disable / re-enable (clears the failure run)',
+        summary:
+          'Change the URL, description or events, or disable / re-enable (clears the failure run and gives up the retries pending from before; replay what should still go out)',
         params: subParams,
         body: updateSubscriptionInput
           .omit({ id: true })
