@@ -18,6 +18,11 @@ export interface DiscordPerson {
   avatar: string | null;
   /** Their role ids in the guild (interaction and message payloads carry them). */
   roleIds: readonly string[];
+  /**
+   * False when the payload carried no member (a DM, a user option naming someone not in the
+   * server): the empty roleIds then say nothing, and no role-derived membership is revised.
+   */
+  rolesKnown?: boolean;
   /** Their Discord permissions in the channel, when known (interactions carry them). */
   discordPermissions?: bigint | null;
 }
@@ -135,7 +140,7 @@ async function whoAndTicketIn(
     standing,
     person.roleIds,
     opts.join ?? true,
-    opts.rolesKnown ?? true,
+    opts.rolesKnown ?? person.rolesKnown ?? true,
   );
   if (!caller) return null;
   const who = whoOf(tx.orgId, guildId, person, caller.userId, caller.access, requestId);

@@ -34,6 +34,8 @@ export function personOf(i: RepliableInteraction): DiscordPerson {
     globalName: i.user.globalName,
     avatar: i.user.avatar,
     roleIds,
+    // A DM interaction (a button on a closing DM) carries no member, so no roles either.
+    rolesKnown: !!m,
     discordPermissions: i.memberPermissions?.bitfield ?? null,
   };
 }

@@ -1,6 +1,6 @@
 import type { Actor } from './changes.js';
 import { type DiscordTicket, ticketInChannelSql } from './discord-sync.js';
-import { type DiscordStaffAccess, discordStaffAccess } from './guild-roles.js';
+import { type DiscordStaffAccess, discordStaffAccess, followsRolesHere } from './guild-roles.js';
 import { upsertPlayer } from './players.js';
 import { snowflake } from './schemas.js';
 import type { Tx } from './tenant.js';
@@ -20,7 +20,13 @@ export interface DiscordStanding {
   /** The mapped role with the most permissions: the one a first staff action joins with. */
   bestRoleId: string | null;
   /** The membership, its marker when the bot made it from a mapping, and its role's permissions. */
-  membership: { roleId: string; grantRoleId: string | null; permissions: Set<string> } | null;
+  membership: {
+    roleId: string;
+    grantRoleId: string | null;
+    /** The guild whose role mapping made a marked membership: the only one whose roles revise it. */
+    grantGuildId: string | null;
+    permissions: Set<string>;
+  } | null;
 }
 
 interface Row {
@@ -29,6 +35,7 @@ interface Row {
   bestRoleId: string | null;
   roleId: string | null;
   grantRoleId: string | null;
+  grantGuildId: string | null;
   own: string[];
 }
 
@@ -48,7 +55,7 @@ const STANDING = `
   select a.user_id as "userId",
     coalesce((select array_agg(distinct p) from mapped, unnest(mapped.perms) p), '{}') as mapped,
     (select role_id from mapped order by n desc, role_id limit 1) as "bestRoleId",
-    ms.role_id as "roleId", g.role_id as "grantRoleId",
+    ms.role_id as "roleId", g.role_id as "grantRoleId", g.guild_id as "grantGuildId",
     coalesce((select array_agg(rp.permission_key) from role_permissions rp
               where rp.org_id = ms.org_id and rp.role_id = ms.role_id), '{}') as own
   from (select 1) one
@@ -84,13 +91,13 @@ export async function readDiscordStanding(
     ticketIn === undefined ? STANDING : STANDING_AND_TICKET,
     values,
   );
-  const { userId, mapped, bestRoleId, roleId, grantRoleId, own, ...ticket } = r.rows[0] as Row &
+  const { userId, mapped, bestRoleId, roleId, grantRoleId, grantGuildId, own, ...ticket } = r.rows[0] as Row &
     Partial<DiscordTicket>;
   return {
     userId,
     mappedPermissions: new Set(mapped),
     bestRoleId,
-    membership: roleId ? { roleId, grantRoleId, permissions: new Set(own) } : null,
+    membership: roleId ? { roleId, grantRoleId, grantGuildId, permissions: new Set(own) } : null,
     ...(ticketIn === undefined ? {} : { ticketHere: ticket.id ? (ticket as DiscordTicket) : undefined }),
   };
 }
@@ -114,10 +121,10 @@ export async function discordAccessFromStanding(
   const none = { memberPermissions: new Set<string>(), isMember: false };
   const { userId, membership: m, bestRoleId } = standing;
   if (!userId) return { permissions: mapped, ...none };
-  if (m && (m.grantRoleId !== m.roleId || !rolesKnown)) {
+  if (m && !followsRolesHere(m, guildId, rolesKnown)) {
     return {
       permissions: new Set([...m.permissions, ...mapped]),
-      // A marked membership seen without its roles gives what it gives, but never counts as real.
+      // A marked membership seen away from its roles gives what it gives, but never counts as real.
       memberPermissions: m.grantRoleId === m.roleId ? new Set() : m.permissions,
       isMember: true,
     };

@@ -76,12 +76,13 @@ export async function removeRoleMapping(
     [tx.orgId, guildId, discordRoleId],
   );
   if (!r.rowCount) return false;
-  // Members who were staff only through a role that is now mapped nowhere lose that membership
-  // at once (the others are re-checked the next time they act).
+  // Members who were staff only through a role no longer mapped in the guild that gave it lose
+  // that membership at once (the others are re-checked the next time they act there).
   const gone = await tx.query<{ userId: string }>(
     `select g.user_id as "userId" from discord_staff_grants g
      where g.org_id = $1::uuid
-       and not exists (select 1 from discord_role_mappings m where m.org_id = g.org_id and m.role_id = g.role_id)`,
+       and not exists (select 1 from discord_role_mappings m
+                       where m.org_id = g.org_id and m.guild_id = g.guild_id and m.role_id = g.role_id)`,
     [tx.orgId],
   );
   for (const g of gone.rows) await removeDerivedMembership(tx, g.userId, 'role_unmapped');
@@ -150,7 +151,9 @@ export interface DiscordStaffAccess {
  * A Discord member's standing in the org, derived afresh from their current Discord roles.
  * Memberships the bot made from a role mapping (marked in discord_staff_grants) carry no
  * permissions of their own: they follow the mapping, change role with it, and are removed once
- * no mapped role is left, so taking a Discord role away takes the permissions away. With
+ * no mapped role is left, so taking a Discord role away takes the permissions away. Only the
+ * guild whose mapping made the membership revises it, and only with the roles known: acting in
+ * the org's other linked guild or in a DM leaves it as it is. Its teams come back with it. With
  * `join`, a person with a mapped role and no membership becomes a (marked) member, so
  * assignments and the audit log can name them.
  */
@@ -160,28 +163,29 @@ export async function discordStaffAccess(
   userId: string | null,
   discordRoleIds: readonly string[],
   join: boolean,
-  /** False when the roles are not known (a message without its member): then nothing is revoked. */
+  /** False when the roles are not known (a DM, a message without its member): then nothing is revoked. */
   rolesKnown = true,
 ): Promise<DiscordStaffAccess> {
   const mapped = await permissionsForDiscordRoles(tx, guildId, discordRoleIds);
   const empty = { memberPermissions: new Set<string>(), isMember: false };
   if (!userId) return { permissions: mapped.permissions, ...empty };
-  const m = await tx.query<{ roleId: string; grantRoleId: string | null }>(
-    `select m.role_id as "roleId", g.role_id as "grantRoleId"
+  const m = await tx.query<{ roleId: string; grantRoleId: string | null; grantGuildId: string | null }>(
+    `select m.role_id as "roleId", g.role_id as "grantRoleId", g.guild_id as "grantGuildId"
      from memberships m
      left join discord_staff_grants g on g.org_id = m.org_id and g.user_id = m.user_id
      where m.org_id = $1::uuid and m.user_id = $2::uuid for update of m`,
     [tx.orgId, userId],
   );
   const row = m.rows[0];
-  if (row && (row.grantRoleId !== row.roleId || !rolesKnown)) {
-    // A real membership: its role's permissions, plus whatever the Discord roles add.
+  if (row && !followsRolesHere(row, guildId, rolesKnown)) {
+    // A real membership, or a marked one these roles don't decide: its role's permissions, plus
+    // whatever the Discord roles here add.
     const own = await tx.query<{ p: string }>(
       'select permission_key as p from role_permissions where org_id = $1::uuid and role_id = $2::uuid',
       [tx.orgId, row.roleId],
     );
     const ownPermissions = new Set(own.rows.map((x) => x.p));
-    // A marked membership seen without its roles gives what it gives, but never counts as real.
+    // A marked membership seen away from its roles gives what it gives, but never counts as real.
     const memberPermissions = row.grantRoleId === row.roleId ? new Set<string>() : ownPermissions;
     return {
       permissions: new Set([...ownPermissions, ...mapped.permissions]),
@@ -218,11 +222,39 @@ export async function discordStaffAccess(
   return { permissions: mapped.permissions, ...empty };
 }
 
+/**
+ * Whether this guild's roles, as known now, decide a membership: only a marked one (its role
+ * still the one the mapping gave) and only in the guild whose mapping made it. The same person in
+ * the org's other linked guild, or in a DM, shows nothing about that guild's roles, so there the
+ * membership stays as it is and gives what its role gives.
+ */
+export function followsRolesHere(
+  m: { roleId: string; grantRoleId: string | null; grantGuildId: string | null },
+  guildId: string,
+  rolesKnown: boolean,
+): boolean {
+  return m.grantRoleId === m.roleId && rolesKnown && m.grantGuildId === guildId;
+}
+
 async function removeDerivedMembership(tx: Tx, userId: string, reason: string): Promise<void> {
+  // Its teams are kept aside (team_members cascades with the membership) for ensureStaffMember
+  // to put back when the role returns; what was kept from an earlier time is stale by now.
+  await tx.query('delete from derived_member_teams where org_id = $1::uuid and user_id = $2::uuid', [
+    tx.orgId,
+    userId,
+  ]);
   const r = await tx.query(
-    `delete from memberships m using discord_staff_grants g
-     where m.org_id = $1::uuid and m.user_id = $2::uuid
-       and g.org_id = m.org_id and g.user_id = m.user_id and g.role_id = m.role_id`,
+    `with gone as (
+       delete from memberships m using discord_staff_grants g
+       where m.org_id = $1::uuid and m.user_id = $2::uuid
+         and g.org_id = m.org_id and g.user_id = m.user_id and g.role_id = m.role_id
+       returning m.user_id
+     ), kept as (
+       insert into derived_member_teams (org_id, user_id, team_id)
+       select tm.org_id, tm.user_id, tm.team_id from team_members tm
+       where tm.org_id = $1::uuid and tm.user_id = $2::uuid and exists (select 1 from gone)
+     )
+     select 1 from gone`,
     [tx.orgId, userId],
   );
   if (!r.rowCount) return;
@@ -260,10 +292,25 @@ export async function ensureStaffMember(
        values ($1::uuid, $2::uuid, $3::uuid, $4::text)`,
       [tx.orgId, userId, roleId, parseInput(snowflake, guildId)],
     );
+    // Back on the teams an earlier derived membership had (those still there): a role taken away
+    // and given back does not undo an admin's team assignment.
+    const teams = await tx.query<{ teamId: string }>(
+      `with kept as (
+         delete from derived_member_teams where org_id = $1::uuid and user_id = $2::uuid returning team_id
+       )
+       insert into team_members (org_id, team_id, user_id)
+       select $1::uuid, team_id, $2::uuid from kept on conflict do nothing
+       returning team_id as "teamId"`,
+      [tx.orgId, userId],
+    );
     await recordChange(tx, SYSTEM, {
       action: 'member.added',
       target: { type: 'user', id: userId },
-      data: { via: 'discord_role_mapping', roleId },
+      data: {
+        via: 'discord_role_mapping',
+        roleId,
+        ...(teams.rowCount ? { teams: teams.rows.map((t) => t.teamId) } : {}),
+      },
       event: {
         type: 'member.added',
         aggregateType: 'member',

@@ -173,7 +173,15 @@ function personFromOption(i: ChatInputCommandInteraction, name: string): Discord
     : member instanceof GuildMember
       ? [...member.roles.cache.keys()]
       : member.roles;
-  return { id: user.id, username: user.username, globalName: user.globalName, avatar: user.avatar, roleIds };
+  return {
+    id: user.id,
+    username: user.username,
+    globalName: user.globalName,
+    avatar: user.avatar,
+    roleIds,
+    // Someone not in the server comes without a member: their roles are not known, not none.
+    rolesKnown: !!member,
+  };
 }
 
 async function run(i: ChatInputCommandInteraction, ctx: Ctx, name: string): Promise<string> {
