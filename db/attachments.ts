@@ -341,3 +341,40 @@ export async function markCopies(
     return o === 'copied' && first.get(c.attachmentId) !== c ? 'already' : o;
   });
 }
+
+/** The most files one reply carries: Discord takes 10 files on a message. */
+export const MAX_REPLY_FILES = 10;
+export const replyFileIds = z
+  .array(id)
+  .max(MAX_REPLY_FILES, `a reply carries at most ${MAX_REPLY_FILES} files`);
+
+/**
+ * Hands files uploaded to a ticket over to a reply on it, so they go wherever the reply goes (the
+ * Discord thread or DM, the player's mail, the transcript). Only files of this ticket, stored here
+ * and not yet on a message qualify; any other id refuses the whole reply (the caller's
+ * transaction rolls back), naming the ids, so a file never silently stays behind.
+ */
+export async function attachToMessage(
+  tx: Tx,
+  input: { ticketId: string; messageId: string; attachmentIds: readonly string[] },
+): Promise<Attachment[]> {
+  const ids = [...new Set(parseInput(replyFileIds, input.attachmentIds))];
+  if (!ids.length) return [];
+  const r = await tx.query<Attachment>(
+    `update attachments set message_id = $3::uuid
+      where org_id = $1::uuid and ticket_id = $2::uuid and id = any($4::uuid[])
+        and message_id is null and storage_key is not null
+      returning ${COLUMNS}`,
+    [tx.orgId, input.ticketId, input.messageId, ids],
+  );
+  if (r.rows.length !== ids.length) {
+    const taken = new Set(r.rows.map((a) => a.id));
+    const refused = ids.filter((x) => !taken.has(x));
+    throw new AppError(
+      'validation_failed',
+      'attachmentIds: only files uploaded to this ticket and not yet sent can go with a reply',
+      { details: [{ path: 'attachmentIds', message: `not attachable: ${refused.join(', ')}` }] },
+    );
+  }
+  return r.rows.sort((a, b) => +a.createdAt - +b.createdAt || (a.id < b.id ? -1 : 1));
+}

@@ -1,6 +1,7 @@
 import { z } from 'zod';
 import { AppError } from '../lib/errors.js';
 import { refuse } from '../lib/i18n/refusal.js';
+import { type Attachment, attachToMessage, replyFileIds } from './attachments.js';
 import { type Actor, recordChange } from './changes.js';
 import { cancelCloseRequest } from './close-requests.js';
 import {
@@ -223,19 +224,21 @@ export const replyInput = z.object({
   externalId: externalId.optional(),
   /** Staff may set the status with the reply (reply and set pending, reply and solve). */
   status: z.enum(STATUSES).optional(),
+  /** Files staff uploaded to the ticket just before, sent with the reply (attachments.ts). */
+  attachmentIds: replyFileIds.optional(),
 });
 export type ReplyInput = z.input<typeof replyInput>;
 
 /**
  * A public message on the ticket. Staff replies count as responses (first response time); a
  * player's message on a ticket waiting for them (pending, solved) puts it back to open. Idempotent
- * on the message's external id.
+ * on the message's external id. Staff may send files uploaded to the ticket with the reply.
  */
 export async function reply(
   tx: Tx,
   rawInput: ReplyInput,
   actor: Actor,
-): Promise<{ message: Message; ticket: Ticket; created: boolean }> {
+): Promise<{ message: Message; ticket: Ticket; created: boolean; attachments: Attachment[] }> {
   const input = parseInput(replyInput, rawInput);
   let ticket = await lock(tx, input.ticketId);
   if (input.externalId) {
@@ -243,7 +246,7 @@ export async function reply(
       `select ${MESSAGE_COLUMNS} from messages where org_id = $1::uuid and origin = $2::text and external_id = $3::text`,
       [tx.orgId, input.origin, input.externalId],
     );
-    if (dup.rows[0]) return { message: dup.rows[0], ticket, created: false };
+    if (dup.rows[0]) return { message: dup.rows[0], ticket, created: false, attachments: [] };
   }
   requireWorkable(ticket);
   if (ticket.status === 'closed') {
@@ -251,6 +254,8 @@ export async function reply(
   }
   const staff = actor.type !== 'player';
   if (input.status && !staff) throw refuse('forbidden', 'deny.statusStaffOnly');
+  if (input.attachmentIds?.length && !staff)
+    throw new AppError('forbidden', 'only staff send uploaded files with a reply');
   const author = authorOf(actor);
   const sentiment = messageSentiment(author.type, input.body);
   const m = await tx.query<Message>(
@@ -273,6 +278,12 @@ export async function reply(
     ],
   );
   const message = m.rows[0] as Message;
+  const attachments = await attachToMessage(tx, {
+    ticketId: ticket.id,
+    messageId: message.id,
+    attachmentIds: input.attachmentIds ?? [],
+  });
+  const files = attachments.map((a) => ({ id: a.id, filename: a.filename, sizeBytes: a.sizeBytes }));
 
   const before = ticket.status;
   let next: Status | undefined = input.status;
@@ -294,12 +305,17 @@ export async function reply(
   await recordChange(
     tx,
     actor,
-    ticketChange(ticket, 'message.created', { messageId: message.id, origin: message.origin }, { message }),
+    ticketChange(
+      ticket,
+      'message.created',
+      { messageId: message.id, origin: message.origin, ...(files.length ? { attachments: files } : {}) },
+      { message, ...(files.length ? { attachments: files } : {}) },
+    ),
   );
   if (next && next !== before) await recordStatus(tx, actor, ticket, before, null);
   // The player wrote: whatever staff asked about closing is answered by the conversation.
   if (!staff) await cancelCloseRequest(tx, ticket, 'player_replied', actor);
-  return { message, ticket, created: true };
+  return { message, ticket, created: true, attachments };
 }
 
 // ---------------------------------------------------------------------------------------------

@@ -17,6 +17,7 @@ import { counter } from '../lib/metrics.js';
 import { displayUrl } from '../lib/ssrf.js';
 import type { WorkerDeps } from './deps.js';
 import { type JobData, jobIds } from './jobs.js';
+import { messageFiles } from './message-files.js';
 import { permanentError } from './queues.js';
 
 /**
@@ -42,6 +43,8 @@ const UNKNOWN_WEBHOOK = 10015;
 /** How long a run's claim on a message lasts: longer than posting a few chunks takes. */
 const CLAIM_SECONDS = 300;
 const LIMIT = 2000;
+/** Discord's upload limit for a server without boosts (10 MiB for all of a message's files). */
+export const MAX_DISCORD_UPLOAD_BYTES = 10 * 1024 * 1024;
 
 /** Splits at line breaks where possible, never past Discord's 2,000 characters. */
 export function chunks(text: string, limit = LIMIT): string[] {
@@ -146,7 +149,21 @@ export async function deliverMessage(
     return;
   }
   const channelId = m.channelId;
-  const parts = chunks(m.body);
+  // A staff reply's files ride on its last chunk; those past Discord's limit are named instead.
+  const { files, named } = await messageFiles(deps, data.orgId, m.id, MAX_DISCORD_UPLOAD_BYTES).catch(
+    async (err: unknown) => {
+      // Storage is out of reach: nothing was posted, the next attempt starts clean.
+      await withTenant(deps.pool, data.orgId, (tx) => releaseMessageClaim(tx, m.id, claim)).catch(() => {});
+      throw err;
+    },
+  );
+  const parts = chunks(
+    named.length ? `${m.body}\n📎 Too large to post on Discord: ${named.join(', ')}` : m.body,
+  );
+  const upload = (i: number) =>
+    i === parts.length - 1 && files.length
+      ? { body: { attachments: files.map((f, n) => ({ id: n, filename: f.name })) }, files }
+      : { body: {}, files: undefined };
   let viaWebhook = Boolean(m.webhookId && m.webhookToken);
   const botContent = (i: number, content: string) =>
     i === 0 ? `**${m.author}:** ${content}`.slice(0, LIMIT) : content;
@@ -157,6 +174,7 @@ export async function deliverMessage(
     // Chunks already posted (a retry after a failure part-way) are not posted again.
     for (let i = m.chunkIds.length; i < parts.length; i++) {
       const content = parts[i] as string;
+      const withFiles = upload(i);
       let id: string | undefined;
       if (previous && i === m.chunkIds.length) {
         // A run left its claim behind: its last post may be in the channel, unrecorded.
@@ -175,7 +193,9 @@ export async function deliverMessage(
               username: m.author.slice(0, 80),
               ...(m.avatarUrl ? { avatar_url: m.avatarUrl } : {}),
               allowed_mentions: { parse: [] },
+              ...withFiles.body,
             },
+            ...(withFiles.files ? { files: withFiles.files } : {}),
           } satisfies RequestData)) as { id: string };
           id = res.id;
         } catch (err) {
@@ -193,7 +213,9 @@ export async function deliverMessage(
             // crashed after posting and runs again does not post twice.
             nonce: `${m.id.replace(/-/g, '').slice(0, 22)}${i}`,
             enforce_nonce: true,
+            ...withFiles.body,
           },
+          ...(withFiles.files ? { files: withFiles.files } : {}),
         })) as { id: string };
         id = res.id;
       }

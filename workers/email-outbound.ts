@@ -12,6 +12,7 @@ import { withTenant } from '../db/tenant.js';
 import { refMarker, replyAddress, subjectTag } from '../lib/email/thread-text.js';
 import type { WorkerDeps } from './deps.js';
 import type { JobData } from './jobs.js';
+import { messageFiles } from './message-files.js';
 import { permanentError } from './queues.js';
 
 /**
@@ -29,6 +30,9 @@ export function createMailer(url: string | undefined): Mailer | null {
   if (!url) return null;
   return nodemailer.createTransport(url, {}) as unknown as Mailer;
 }
+
+/** What one reply mails as attachments, in all: under the 25 MB most providers take, with room for the encoding. */
+export const MAX_MAIL_ATTACHMENT_BYTES = 18 * 1024 * 1024;
 
 const domainOf = (address: string) => address.slice(address.lastIndexOf('@') + 1);
 
@@ -98,6 +102,9 @@ export async function sendEmailReply(deps: WorkerDeps, d: JobData<'email.reply'>
     return 'not configured';
   }
   const automatic = isAutomatic(mail);
+  // The reply's files go as attachments; any past the mail size budget are named in the text.
+  const { files, named } = await messageFiles(deps, d.orgId, d.messageId, MAX_MAIL_ATTACHMENT_BYTES);
+  const notAttached = named.length ? `\n\nNot attached (too large for email): ${named.join(', ')}` : '';
   try {
     await deps.mailer.sendMail({
       messageId: `<${messageId}>`,
@@ -105,7 +112,16 @@ export async function sendEmailReply(deps: WorkerDeps, d: JobData<'email.reply'>
       replyTo: replyAddress(mail.senderAddress!, mail.token),
       to: mail.playerAddress,
       subject,
-      text: `${mail.body}\n\n${refMarker(mail.token)}\n`,
+      text: `${mail.body}${notAttached}\n\n${refMarker(mail.token)}\n`,
+      ...(files.length
+        ? {
+            attachments: files.map((f) => ({
+              filename: f.name,
+              content: f.data,
+              contentType: f.contentType,
+            })),
+          }
+        : {}),
       ...(lastInbound ? { inReplyTo: `<${lastInbound}>` } : {}),
       references: row.refs.map((r) => `<${r}>`),
       headers: automatic ? { 'Auto-Submitted': 'auto-generated', 'X-Auto-Response-Suppress': 'All' } : {},

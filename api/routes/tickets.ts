@@ -1,6 +1,7 @@
 import type { FastifyRequest } from 'fastify';
 import type { FastifyPluginAsyncZod } from 'fastify-type-provider-zod';
 import { z } from 'zod';
+import { MAX_REPLY_FILES } from '../../db/attachments.js';
 import { body, jsonRecord, tag } from '../../db/schemas.js';
 import { PRIORITIES, STATUSES } from '../../db/ticket-rules.js';
 import { searchInput, searchTickets, ticketCounts, ticketSla, ticketTags } from '../../db/ticket-search.js';
@@ -15,7 +16,7 @@ import {
   updateFields,
 } from '../../db/tickets.js';
 import { AppError } from '../../lib/errors.js';
-import { attachmentsOfTicket } from './attachments.js';
+import { attachmentsOfTicket, withUrl } from './attachments.js';
 import { actorOf, requirePermission } from './helpers.js';
 import { errorResponses, orgParams } from './schemas.js';
 import { addActionRoutes, addBulkRoute, closing } from './ticket-actions.js';
@@ -201,23 +202,52 @@ export const ticketRoutes: FastifyPluginAsyncZod = async (app) => {
       schema: {
         tags: T,
         operationId: 'replyToTicket',
-        summary: 'Public reply to the player (optionally setting the status)',
+        summary: 'Public reply to the player (optionally setting the status), with files uploaded before',
+        description:
+          'Files go with the reply when their ids are in `attachmentIds`: upload each one first ' +
+          '(`uploadTicketAttachment`), then send the reply naming them. Only files of this ticket that ' +
+          'no message carries yet are taken; any other id refuses the whole reply (422). The files ' +
+          'reach the player wherever the reply does (the Discord thread or DM, the email reply, the ' +
+          'transcript). A file uploaded and never sent stays visible to staff only.',
         params: ticketParams,
-        body: z.object({ body: body.min(1, 'a reply needs some text'), status: z.enum(STATUSES).optional() }),
-        response: { 201: z.object({ message: messageSchema, ticket: ticketSchema }), ...errorResponses },
+        body: z.object({
+          body: body.min(1, 'a reply needs some text'),
+          status: z.enum(STATUSES).optional(),
+          attachmentIds: z
+            .array(z.uuid())
+            .max(MAX_REPLY_FILES)
+            .optional()
+            .describe(`Uploaded files to send with the reply (at most ${MAX_REPLY_FILES}).`),
+        }),
+        response: {
+          201: z.object({
+            message: messageSchema,
+            ticket: ticketSchema,
+            attachments: z.array(attachmentSchema),
+          }),
+          ...errorResponses,
+        },
       },
     },
     async (req, res) => {
       if (req.body.status && closing(req.body.status)) requirePermission(req, 'tickets.close');
-      const { ticketId } = req.params;
-      const { message, ticket } = await req.inOrg((tx) =>
+      const { ticketId, orgId } = req.params;
+      const { message, ticket, attachments } = await req.inOrg((tx) =>
         reply(
           tx,
-          { ticketId, body: req.body.body, status: req.body.status, origin: originOf(req) },
+          {
+            ticketId,
+            body: req.body.body,
+            status: req.body.status,
+            origin: originOf(req),
+            attachmentIds: req.body.attachmentIds,
+          },
           actorOf(req),
         ),
       );
-      return res.status(201).send({ message, ticket });
+      return res
+        .status(201)
+        .send({ message, ticket, attachments: attachments.map((a) => withUrl(app, orgId, a)) });
     },
   );
 
