@@ -1,6 +1,7 @@
 import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
 import { getTotp } from '../db/totp.js';
 import { auditUserEvent } from '../db/user-audit.js';
+import { accountDisabled, isUserDisabled } from '../db/users.js';
 import { cookieOf } from './cookies.js';
 import { SESSION_COOKIE, sessionTimes, setSessionCookie } from './plugins/auth.js';
 import { userActor } from './routes/helpers.js';
@@ -10,7 +11,8 @@ import { createSession, destroySession, readSession } from './sessions.js';
  * Starts a session for a person who just proved who they are (Discord, or the development demo
  * sign-in): audited as a sign-in, and rotated, so whatever session this browser had (or was
  * given) ends here. Sign-in routes are public, so the old cookie is read here rather than by the
- * auth hook. A person with TOTP still owes the second factor.
+ * auth hook. A person with TOTP still owes the second factor. A disabled account gets no session
+ * (403, reason `account_disabled`), whichever door it came through.
  */
 export async function signIn(
   app: FastifyInstance,
@@ -20,6 +22,7 @@ export async function signIn(
   via: 'discord' | 'demo',
   cookie: { secure?: boolean } = {},
 ): Promise<void> {
+  if (await isUserDisabled(app.deps.pool, userId)) throw accountDisabled();
   await auditUserEvent(app.deps.pool, userActor(req, userId), 'user.signed_in', { via });
   const previous = cookieOf(req, SESSION_COOKIE);
   const old = previous ? await readSession(app.deps.redis, previous, sessionTimes(app.settings)) : null;

@@ -1,9 +1,11 @@
+import type { Redis } from 'ioredis';
 import pino from 'pino';
 import { assertMigrationsCurrent } from '../db/migrate.js';
 import { createPool, type Pool } from '../db/pool.js';
 import { loadConfig } from '../lib/config.js';
 import { ensureLocalStack } from '../lib/local-stack/index.js';
 import { createLogger } from '../lib/logger.js';
+import { createRedis } from '../lib/redis.js';
 
 /** Exit status of a command: 0 done, 1 failed, 2 wrong usage (bad option, unknown scope...). */
 export const USAGE = 2;
@@ -28,9 +30,14 @@ export interface Cli {
 /**
  * The database the running system uses: DATABASE_URL, or the embedded cluster under DATA_DIR. A
  * cluster a running `npm start` owns is reused, never started twice, and left running; one this
- * command had to start is stopped when it finishes (as `npm run migrate` does).
+ * command had to start is stopped when it finishes (as `npm run migrate` does). With `redis`, the
+ * system's Redis too (REDIS_URL, or the embedded one, found or started the same way): for the
+ * commands that end sessions, which live there.
  */
-export async function withDatabase<T>(fn: (pool: Pool) => Promise<T>): Promise<T> {
+export async function withDatabase<T>(
+  fn: (pool: Pool, redis: Redis) => Promise<T>,
+  opts: { redis?: boolean } = {},
+): Promise<T> {
   const config = loadConfig();
   // Logs go to stderr: stdout is for the command's answer.
   const logger = createLogger(
@@ -38,8 +45,11 @@ export async function withDatabase<T>(fn: (pool: Pool) => Promise<T>): Promise<T
     { role: 'cli' },
     pino.destination(2),
   );
-  // The commands need no Redis: a placeholder URL keeps ensureLocalStack from starting one.
-  const stack = await ensureLocalStack({ ...config, redis: { url: 'redis://127.0.0.1:1' } }, logger);
+  // Most commands need no Redis: a placeholder URL keeps ensureLocalStack from starting one.
+  const stack = await ensureLocalStack(
+    opts.redis ? config : { ...config, redis: { url: 'redis://127.0.0.1:1' } },
+    logger,
+  );
   const pool = createPool({
     url: stack.databaseUrl,
     max: 2,
@@ -47,10 +57,14 @@ export async function withDatabase<T>(fn: (pool: Pool) => Promise<T>): Promise<T
     connectTimeoutMs: config.database.connectTimeoutMs,
     applicationName: 'gamemod-cli',
   });
+  // Without `redis` the client is never connected (lazyConnect): nothing to reach, nothing to end.
+  const redis = createRedis(stack.redisUrl, 'producer', 'gamemod-cli');
   try {
     await assertMigrationsCurrent(pool);
-    return await fn(pool);
+    if (opts.redis) await redis.connect();
+    return await fn(pool, redis);
   } finally {
+    redis.disconnect();
     await pool.end().catch(() => {});
     await stack.stop();
   }

@@ -2,6 +2,7 @@ import { isAppError } from '../lib/errors.js';
 import * as analyticsBackfill from './commands/analytics-backfill.js';
 import { eraseCommand, exportCommand } from './commands/player-privacy.js';
 import * as tokenCreate from './commands/token-create.js';
+import * as userDisable from './commands/user-disable.js';
 import { type Cli, CliError, USAGE } from './context.js';
 
 // `npm run cli -- <command> [options]`: operator commands, one file each in commands/.
@@ -15,6 +16,7 @@ const COMMANDS: Record<string, Command> = {
   'analytics backfill': analyticsBackfill,
   'player export': exportCommand,
   'player erase': eraseCommand,
+  'user disable': userDisable,
 };
 
 function help(): string {

@@ -77,7 +77,7 @@ export async function ownerCount(tx: Tx): Promise<number> {
 
 /**
  * What the actor may hand out, read afresh in this transaction. A user holds their own
- * membership's role (plus `owner` for owners); a membership the bot made from a Discord role
+ * membership's role (plus `owner` for owners), and nothing once their account is disabled; a membership the bot made from a Discord role
  * mapping holds nothing here, as in permissionsOf, so a mapped role can't raise anyone. A token
  * holds what its scopes grant (never `owner`). The system (migrations, org creation, seeds) holds
  * everything; players hold nothing.
@@ -93,6 +93,7 @@ export async function heldBy(tx: Tx, actor: Actor): Promise<ReadonlySet<string>>
   const r = await tx.query<{ key: string; perms: string[] }>(
     `select r.key, coalesce(array_agg(rp.permission_key) filter (where rp.permission_key is not null), '{}') as perms
      from memberships m
+     join users u on u.id = m.user_id and u.disabled_at is null
      join roles r on r.org_id = m.org_id and r.id = m.role_id
      left join role_permissions rp on rp.org_id = m.org_id and rp.role_id = m.role_id
      where m.org_id = $1::uuid and m.user_id = $2::uuid

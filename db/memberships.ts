@@ -132,7 +132,8 @@ export async function listMembers(tx: Tx): Promise<Member[]> {
 }
 
 /**
- * The permissions a user holds in this org (empty when not a member). A membership the bot made
+ * The permissions a user holds in this org (empty when not a member, or when the account is
+ * disabled: a disabled person holds nothing anywhere, whatever their memberships). A membership the bot made
  * from a Discord role mapping (still marked in discord_staff_grants) gives nothing here: its
  * permissions follow the person's current Discord roles, which only the bot sees, so it opens
  * no panel until an admin gives the person a role of their own.
@@ -140,6 +141,7 @@ export async function listMembers(tx: Tx): Promise<Member[]> {
 export async function permissionsOf(tx: Tx, userId: string): Promise<Set<string>> {
   const r = await tx.query<{ key: string }>(
     `select rp.permission_key as key from memberships m
+     join users u on u.id = m.user_id and u.disabled_at is null
      join role_permissions rp on rp.org_id = m.org_id and rp.role_id = m.role_id
      where m.org_id = $1::uuid and m.user_id = $2::uuid
        and not exists (select 1 from discord_staff_grants g
@@ -220,11 +222,14 @@ export interface MemberAccess {
 
 /**
  * The per-request access read of the API (api/plugins/auth.ts): the user's permissions (as
- * `permissionsOf`) and the org's TOTP rule in one round trip. No membership, no permissions.
+ * `permissionsOf`) and the org's TOTP rule in one round trip. No membership, or a disabled
+ * account, no permissions: the caller answers as to a non-member. The users join is by primary
+ * key, so the hot path costs what it did.
  */
 export async function memberAccess(tx: Tx, userId: string): Promise<MemberAccess> {
   const r = await tx.query<{ keys: string[]; requireTotp: boolean | null }>(
     `select array(select rp.permission_key from memberships m
+                    join users u on u.id = m.user_id and u.disabled_at is null
                     join role_permissions rp on rp.org_id = m.org_id and rp.role_id = m.role_id
                    where m.org_id = $1::uuid and m.user_id = $2::uuid
                      and not exists (select 1 from discord_staff_grants g

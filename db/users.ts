@@ -118,3 +118,47 @@ export async function userIdForDiscord(pool: Pool, discordUserId: string): Promi
     });
   return r.rows[0]?.userId ?? null;
 }
+
+/** The refusal a disabled account gets wherever it tries to start or use a session. */
+export const accountDisabled = () =>
+  new AppError('forbidden', 'this account is disabled: ask an operator of this GameMod installation', {
+    details: { reason: 'account_disabled' },
+  });
+
+/** Whether the account is disabled (an unknown id counts as disabled: there is nobody to let in). */
+export async function isUserDisabled(pool: Pool, userId: string): Promise<boolean> {
+  const r = await pool
+    .query<{ disabled: boolean }>({
+      text: 'select disabled_at is not null as disabled from users where id = $1::uuid',
+      values: [parseInput(id, userId)],
+    })
+    .catch((e) => {
+      throw mapDbError(e);
+    });
+  return r.rows[0]?.disabled ?? true;
+}
+
+/**
+ * Disables an account: from then on it holds nothing in any org (memberAccess, permissionsOf,
+ * heldBy) and cannot sign in. Its sessions live in Redis; the caller ends them
+ * (cli/commands/user-disable.ts). Disabling twice keeps the first date.
+ */
+export async function disableUserAccount(
+  pool: Pool,
+  userId: string,
+): Promise<{ disabledAt: Date; alreadyDisabled: boolean }> {
+  const r = await pool
+    .query<{ disabledAt: Date; already: boolean }>({
+      text: `with before as (select disabled_at from users where id = $1::uuid for update)
+             update users u set disabled_at = coalesce(u.disabled_at, now()), updated_at = now()
+             from before where u.id = $1::uuid
+             returning u.disabled_at as "disabledAt", before.disabled_at is not null as already`,
+      values: [parseInput(id, userId)],
+    })
+    .catch((e) => {
+      throw mapDbError(e);
+    });
+  const row = r.rows[0];
+  if (!row) throw new AppError('not_found', 'user not found');
+  return { disabledAt: row.disabledAt, alreadyDisabled: row.already };
+}

@@ -4,11 +4,12 @@ import { permissionsForScopes } from '../../db/api-tokens.js';
 import type { Actor } from '../../db/changes.js';
 import { memberAccess } from '../../db/memberships.js';
 import { isUuid, withTenant } from '../../db/tenant.js';
+import { isUserDisabled } from '../../db/users.js';
 import { AppError } from '../../lib/errors.js';
 import { resolveBearer } from '../bearer.js';
 import { type ApiSettings, acceptedPermissions } from '../context.js';
 import { cookieOf } from '../cookies.js';
-import { readSession, type SessionTimes } from '../sessions.js';
+import { destroyAllSessions, readSession, type SessionTimes } from '../sessions.js';
 import { authFailureLimiter, DEFAULT_RATE_LIMITS, type RateLimit } from './rate-limit.js';
 import { addRouteHook } from './route-hooks.js';
 
@@ -142,6 +143,19 @@ export function registerAuth(
           },
         );
       }
+    }
+    // A person's own routes (their account, their org list, TOTP, the live socket) read no org
+    // membership, so the account's state is read here; org routes get it from memberAccess. These
+    // routes are few and not hot, so the look-up costs nothing that matters.
+    if (
+      auth.kind === 'session' &&
+      (access === 'caller' || access === 'session' || access === 'authenticated') &&
+      (await isUserDisabled(app.deps.pool, auth.userId))
+    ) {
+      await destroyAllSessions(app.deps.redis, auth.userId);
+      throw new AppError('unauthenticated', 'this account is disabled', {
+        details: { reason: 'account_disabled' },
+      });
     }
     // Any fully signed-in caller, person or token; the handler tells them apart.
     if (access === 'caller') return;

@@ -7,7 +7,7 @@ import { acceptDiscordInvites } from '../../db/invites.js';
 import { orgsOfUser } from '../../db/memberships.js';
 import { forgetPushDevices } from '../../db/push-subscriptions.js';
 import { auditUserEvent } from '../../db/user-audit.js';
-import { getUser, upsertDiscordUser } from '../../db/users.js';
+import { accountDisabled, getUser, isUserDisabled, upsertDiscordUser } from '../../db/users.js';
 import { AppError } from '../../lib/errors.js';
 import { createSecretBox } from '../../lib/secret-box.js';
 import { cookieOf } from '../cookies.js';
@@ -170,6 +170,8 @@ export const authRoutes: FastifyPluginAsyncZod = async (app) => {
         globalName: profile.global_name ?? null,
         avatar: profile.avatar ?? null,
       });
+      // Refused before anything is kept for them (Discord tokens, invites): signIn refuses too.
+      if (await isUserDisabled(app.deps.pool, user.id)) throw accountDisabled();
       // Kept sealed, so role sync can read the person's roles later (api/discord-user-tokens.ts).
       if (grant.refreshToken) {
         await saveDiscordTokens(

@@ -111,6 +111,39 @@ describe('who may follow an organization live', () => {
     }
   });
 
+  it('closes the socket of a member whose account is disabled while following the org', async () => {
+    const quick = await startTestApi(db.app, { settings: { liveRecheckMs: 100 } });
+    try {
+      await quick.app.listen({ host: '127.0.0.1', port: 0 });
+      const u = await createUser(db.app, { displayName: 'Disabled mod' });
+      await withTenant(db.app, org.orgId, (tx) =>
+        addMember(tx, { userId: u.id, role: 'moderator' }, org.owner),
+      );
+      const mod = await quick.sessionFor(u.id);
+      const port = (quick.app.server.address() as AddressInfo).port;
+      const ws = new WebSocket(`ws://127.0.0.1:${port}/v1/live`, {
+        headers: { cookie: `gm_session=${mod.cookie}`, origin: new URL(quick.app.settings.publicUrl).origin },
+      });
+      const received: Array<{ type: string }> = [];
+      ws.on('message', (m) => received.push(JSON.parse(String(m))));
+      const closed = new Promise<number>((r) => ws.once('close', (code) => r(code)));
+      await new Promise<void>((r) => ws.once('open', () => r()));
+      ws.send(JSON.stringify({ type: 'subscribe', orgId: org.orgId }));
+      for (let i = 0; i < 100 && received.length === 0; i++) await new Promise((r) => setTimeout(r, 20));
+      expect(received[0]?.type).toBe('subscribed');
+      // Set directly, as an operator might: the session itself is left in Redis.
+      await db.admin.query('update users set disabled_at = now() where id = $1', [u.id]);
+      const code = await Promise.race([
+        closed,
+        new Promise<string>((r) => setTimeout(() => r('still open'), 3_000)),
+      ]);
+      if (code === 'still open') ws.close();
+      expect(code).toBe(4003);
+    } finally {
+      await quick.close();
+    }
+  });
+
   it('a session without the second factor sees nothing of an org that requires it', async () => {
     const on = await api.call(owner, {
       method: 'PATCH',

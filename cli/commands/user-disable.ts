@@ -1,0 +1,92 @@
+import { parseArgs } from 'node:util';
+import type { Redis } from 'ioredis';
+import { destroyAllSessions } from '../../api/sessions.js';
+import { listApiTokens, revokeApiToken } from '../../db/api-tokens.js';
+import { recordChange } from '../../db/changes.js';
+import { orgsOfUser } from '../../db/memberships.js';
+import type { Pool } from '../../db/pool.js';
+import { isUuid, withTenant } from '../../db/tenant.js';
+import { disableUserAccount, userIdForDiscord } from '../../db/users.js';
+import { type Cli, CliError, withDatabase } from '../context.js';
+
+export const summary = "disable a person's account: no org access, no sign-in, every session ended";
+export const usage = `npm run cli -- user disable --user <id|Discord user id> [--revoke-tokens]
+
+  --user           the GameMod user id (uuid), or the Discord user id they sign in with
+  --revoke-tokens  also revoke the API tokens they created (an API token belongs to the
+                   organization and does not act for its creator, so it keeps working
+                   otherwise; revoke it when the person may still hold its secret)
+
+The account then holds nothing in any organization and cannot sign in; its sessions and live
+sockets end. Audited as user.disabled in each organization they belong to.`;
+
+const ACTOR = { type: 'system', requestId: 'cli:user-disable' } as const;
+
+export interface Disabled {
+  alreadyDisabled: boolean;
+  sessionsEnded: number;
+  /** Per org: the live API tokens the person created, and whether they were revoked now. */
+  tokens: { orgId: string; tokenId: string; name: string; revoked: boolean }[];
+}
+
+/** Disables the account, audits it in each of the person's orgs and ends their sessions. */
+export async function disableUser(
+  pool: Pool,
+  redis: Redis,
+  userId: string,
+  opts: { revokeTokens?: boolean } = {},
+): Promise<Disabled> {
+  const { alreadyDisabled } = await disableUserAccount(pool, userId);
+  const tokens: Disabled['tokens'] = [];
+  for (const org of await orgsOfUser(pool, userId)) {
+    await withTenant(pool, org.id, async (tx) => {
+      if (!alreadyDisabled) {
+        await recordChange(tx, ACTOR, {
+          action: 'user.disabled',
+          target: { type: 'user', id: userId },
+          data: {},
+        });
+      }
+      for (const t of await listApiTokens(tx)) {
+        if (t.createdBy !== userId || t.revokedAt) continue;
+        if (opts.revokeTokens) await revokeApiToken(tx, t.id, ACTOR);
+        tokens.push({ orgId: org.id, tokenId: t.id, name: t.name, revoked: opts.revokeTokens === true });
+      }
+    });
+  }
+  // After the database change: a session read in between already holds nothing in any org.
+  const sessionsEnded = await destroyAllSessions(redis, userId);
+  return { alreadyDisabled, sessionsEnded, tokens };
+}
+
+export async function run(argv: string[], cli: Cli): Promise<void> {
+  const { values } = parseArgs({
+    args: argv,
+    options: { user: { type: 'string' }, 'revoke-tokens': { type: 'boolean', default: false } },
+    strict: true,
+  });
+  const ref = values.user;
+  if (!ref) throw new CliError(`--user is required\n\n${usage}`);
+  if (!isUuid(ref) && !/^\d{17,20}$/.test(ref))
+    throw new CliError('--user: a user id (uuid) or a Discord user id');
+  await withDatabase(
+    async (pool, redis) => {
+      const userId = isUuid(ref) ? ref : await userIdForDiscord(pool, ref);
+      if (!userId) throw new CliError(`no account signs in with the Discord user ${ref}`, 1);
+      const done = await disableUser(pool, redis, userId, { revokeTokens: values['revoke-tokens'] });
+      cli.say(
+        done.alreadyDisabled
+          ? `user ${userId} was already disabled`
+          : `disabled user ${userId}: no org access, no sign-in`,
+      );
+      cli.say(`sessions ended: ${done.sessionsEnded}`);
+      for (const t of done.tokens) {
+        cli.say(
+          `API token "${t.name}" (${t.tokenId}) in org ${t.orgId}: ${t.revoked ? 'revoked' : 'still valid (--revoke-tokens revokes it)'}`,
+        );
+      }
+      cli.print(userId);
+    },
+    { redis: true },
+  );
+}
