@@ -69,8 +69,18 @@ export async function createSession(
   return { token, session };
 }
 
-/** The live session behind a cookie token, or null when unknown, idle too long or too old. */
-export async function readSession(redis: Redis, token: string, times: SessionTimes): Promise<Session | null> {
+/**
+ * The live session behind a cookie token, or null when unknown, idle too long or too old. A read
+ * counts as the person's activity and slides the idle window, unless `touch` is false: a check
+ * made on the person's behalf (an open live socket asking every 30 s) must not keep a session
+ * alive past its idle timeout.
+ */
+export async function readSession(
+  redis: Redis,
+  token: string,
+  times: SessionTimes,
+  { touch: slide = true }: { touch?: boolean } = {},
+): Promise<Session | null> {
   if (token.length < 20 || token.length > 100) return null;
   const raw = await redis.get(sessionKey(hashOf(token)));
   if (!raw) return null;
@@ -82,7 +92,7 @@ export async function readSession(redis: Redis, token: string, times: SessionTim
     await destroySession(redis, s);
     return null;
   }
-  if (now - s.lastSeenAt > TOUCH_EVERY_MS) {
+  if (slide && now - s.lastSeenAt > TOUCH_EVERY_MS) {
     s.lastSeenAt = now;
     await touch(redis, [sessionKey(s.key)], [now, ttlSeconds(s, times)]);
   }

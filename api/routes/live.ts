@@ -127,8 +127,12 @@ export const liveRoutes: FastifyPluginAsync = async (app) => {
     '/v1/live',
     {
       websocket: true,
-      // Any signed-in caller: a person, or a token (checked for its scopes just below).
-      config: { access: 'caller', rateLimit: 'auth' },
+      // Any signed-in caller: a person, or a token (checked for its scopes just below). Limited
+      // per person or token like any call, not with sign-in's per-address bucket: after a deploy
+      // every open panel reconnects, and an office behind one address used up its sign-ins.
+      // An upgrade with a cookie or token that names nobody still counts as a failed sign-in
+      // of its address (plugins/auth.ts).
+      config: { access: 'caller', rateLimit: 'default' },
       schema: {
         tags: ['live'],
         operationId: 'connectLive',
@@ -172,6 +176,8 @@ export const liveRoutes: FastifyPluginAsync = async (app) => {
         },
       };
       const allowedOrgs = new Map<string, number>();
+      /** The session's second factor, as last read (a token has none to ask). */
+      let mfa = auth.kind === 'session' ? auth.session.mfa : undefined;
       const presenceIn = new Map<string, string>();
       const error = (message: string) => client.send({ type: 'error', message });
 
@@ -186,7 +192,6 @@ export const liveRoutes: FastifyPluginAsync = async (app) => {
         if (person === null || person === undefined) return tokenOrg !== null;
         const checked = allowedOrgs.get(orgId);
         if (checked !== undefined && app.settings.now() - checked < 60_000) return true;
-        const mfa = auth?.kind === 'session' ? auth.session.mfa : undefined;
         if (!(await holdsTicketsRead(orgId, person, mfa))) return false;
         allowedOrgs.set(orgId, app.settings.now());
         return true;
@@ -261,10 +266,14 @@ export const liveRoutes: FastifyPluginAsync = async (app) => {
           if (still === null || (still && still.tokenId !== auth.tokenId))
             return socket.close(4001, 'token revoked');
         } else {
-          const still = await readSession(app.deps.redis, cookie, sessionTimes(app.settings)).catch(
-            () => null,
-          );
+          // Without touching it: an open tab is not the person at work, and sliding the idle
+          // window from here kept an abandoned panel signed in for good.
+          const still = await readSession(app.deps.redis, cookie, sessionTimes(app.settings), {
+            touch: false,
+          }).catch(() => null);
           if (!still) return socket.close(4001, 'session ended');
+          // TOTP turned off meanwhile: the orgs asked again below see what is true now.
+          mfa = still.mfa;
         }
         // Access to each org followed, asked again: a member removed or demoted while following
         // stops hearing it (a client that reconnects is refused what it may no longer read).
