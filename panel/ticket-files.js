@@ -60,9 +60,12 @@ export function Attachments({ attachments }) {
 /**
  * The composer's file button: uploads each chosen file to the ticket through the API's
  * attachment route; a refused file (too large, a type not allowed) is named with the reason.
- * @param {{ base: string, onUploaded: () => void }} props
+ * `onUploaded` gets the files stored: in the reply tab they wait to go with the reply (the API
+ * takes their ids), in the note tab they stay on the ticket for staff. `room` is how many more
+ * files may be chosen (a reply carries at most 10).
+ * @param {{ base: string, onUploaded: (files: Attachment[]) => void, room?: number, note?: string }} props
  */
-export function AttachButton({ base, onUploaded }) {
+export function AttachButton({ base, onUploaded, room = Number.POSITIVE_INFINITY, note = 'attached' }) {
   const input = useRef(/** @type {HTMLInputElement | null} */ (null));
   const [busy, setBusy] = useState(false);
   const [error, setError] = useState('');
@@ -70,17 +73,20 @@ export function AttachButton({ base, onUploaded }) {
 
   /** @param {Event} e */
   const upload = async (e) => {
-    const files = [
+    const chosen = [
       .../** @type {FileList} */ (/** @type {HTMLInputElement} */ (e.currentTarget).files ?? []),
     ];
-    if (!files.length) return;
+    if (!chosen.length) return;
+    const files = chosen.slice(0, Math.max(room, 0));
     setBusy(true);
     setError('');
     setDone('');
-    const failed = [];
+    const failed = chosen.slice(files.length).map((f) => `${f.name}: a reply carries at most 10 files.`);
+    /** @type {Attachment[]} */
+    const stored = [];
     for (const f of files) {
       try {
-        await uploadFile(`${base}/attachments`, f);
+        stored.push(/** @type {Attachment} */ (await uploadFile(`${base}/attachments`, f)));
       } catch (err) {
         failed.push(`${f.name}: ${describeError(err)}`);
       }
@@ -88,10 +94,9 @@ export function AttachButton({ base, onUploaded }) {
     setBusy(false);
     if (input.current) input.current.value = '';
     if (failed.length) setError(failed.join(' '));
-    const ok = files.length - failed.length;
-    if (ok) {
-      setDone(`${ok} file${ok === 1 ? '' : 's'} attached.`);
-      onUploaded();
+    if (stored.length) {
+      setDone(`${stored.length} file${stored.length === 1 ? '' : 's'} ${note}.`);
+      onUploaded(stored);
     }
   };
 
@@ -103,4 +108,21 @@ export function AttachButton({ base, onUploaded }) {
     ${done ? html`<span role="status" class="muted">${done}</span>` : null}
     ${error ? html`<p class="error" id="err-attach" role="alert">${error}</p>` : null}
   </div>`;
+}
+
+/**
+ * The files waiting to go with the reply, each removable before sending (a removed one stays
+ * on the ticket for staff only).
+ * @param {{ files: FileLink[], onRemove: (id: string) => void }} props
+ */
+export function PendingFiles({ files, onRemove }) {
+  if (!files.length) return null;
+  return html`<ul class="file-list pending-files" aria-label="Files sent with this reply">
+    ${files.map(
+      (f) => html`<li key=${f.id}>
+        ${f.filename} <span class="muted"> · ${size(f.sizeBytes)}</span>
+        ${' '}<button type="button" class="link" aria-label=${`Remove ${f.filename} from the reply`} onClick=${() => onRemove(f.id)}>Remove</button>
+      </li>`,
+    )}
+  </ul>`;
 }

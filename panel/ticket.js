@@ -11,7 +11,7 @@ import { SentimentBadge } from './sentiment.js';
 import { SlaBadge } from './sla.js';
 import { ErrorFor } from './ticket-actions.js';
 import { CannedPicker } from './ticket-canned.js';
-import { AttachButton, Attachments } from './ticket-files.js';
+import { AttachButton, Attachments, PendingFiles } from './ticket-files.js';
 import { TicketSidebar } from './ticket-sidebar.js';
 import { createTurns } from './turns.js';
 
@@ -56,6 +56,8 @@ function takeEarly(url) {
 
 /** @param {string} ticketId @param {'reply' | 'note'} mode */
 const draftKey = (ticketId, mode) => `gm.draft.${ticketId}.${mode}`;
+/** @param {string} ticketId */
+const filesKey = (ticketId) => `gm.draft.${ticketId}.reply.files`;
 
 /** @param {HTMLElement | null} el */
 const typingIn = (el) => !!el && (el.isContentEditable || /^(INPUT|TEXTAREA|SELECT)$/.test(el.tagName));
@@ -75,6 +77,12 @@ export function TicketView({ org, ticketId, me }) {
   const [mode, setMode] = useState(/** @type {'reply' | 'note'} */ ('reply'));
   const [draft, setDraft] = useState(() => sessionStorage.getItem(draftKey(ticketId, 'reply')) ?? '');
   const [help, setHelp] = useState(false);
+  // Files uploaded in the reply tab, sent with the reply; kept with the draft across a reload.
+  const [pending, setPending] = useState(
+    /** @type {import('./ticket-files.js').Attachment[]} */ (
+      JSON.parse(sessionStorage.getItem(filesKey(ticketId)) ?? '[]')
+    ),
+  );
   const composer = useRef(/** @type {HTMLTextAreaElement | null} */ (null));
   const base = `/v1/orgs/${org.id}/tickets/${ticketId}`;
   useState(() => prefetchTicket(org.id, ticketId));
@@ -158,6 +166,15 @@ export function TicketView({ org, ticketId, me }) {
     });
   };
 
+  /** @param {import('./ticket-files.js').Attachment[]} next */
+  const keepPending = (next) => {
+    setPending(next);
+    if (next.length) sessionStorage.setItem(filesKey(ticketId), JSON.stringify(next));
+    else sessionStorage.removeItem(filesKey(ticketId));
+    // Another set of files is another request: a new key, so the old answer is not replayed.
+    sessionStorage.removeItem(`${draftKey(ticketId, 'reply')}.key`);
+  };
+
   /** @param {'reply' | 'note'} m */
   const switchMode = (m) => {
     setMode(m);
@@ -200,15 +217,17 @@ export function TicketView({ org, ticketId, me }) {
     // One key per draft: a retry after a lost answer does not post the message twice.
     const key = sessionStorage.getItem(`${draftKey(ticketId, mode)}.key`) ?? crypto.randomUUID();
     sessionStorage.setItem(`${draftKey(ticketId, mode)}.key`, key);
+    const files = mode === 'reply' ? pending.map((f) => f.id) : [];
     const ok = await act('compose', () =>
       api(
         'POST',
         `${base}/${mode === 'reply' ? 'replies' : 'notes'}`,
-        { body: text },
+        files.length ? { body: text, attachmentIds: files } : { body: text },
         { 'idempotency-key': key },
       ),
     );
     if (ok) {
+      if (mode === 'reply') keepPending([]);
       sessionStorage.removeItem(draftKey(ticketId, mode));
       sessionStorage.removeItem(`${draftKey(ticketId, mode)}.key`);
       setDraft('');
@@ -339,8 +358,28 @@ export function TicketView({ org, ticketId, me }) {
           <${ErrorFor} id="compose" errors=${errors} />
           <div class="row composer-tools">
             <${CannedPicker} orgId=${org.id} ticketId=${ticketId} onInsert=${insertText} />
-            <${AttachButton} base=${base} onUploaded=${load} />
+            ${
+              mode === 'reply'
+                ? html`<${AttachButton}
+                    base=${base}
+                    room=${10 - pending.length}
+                    note="ready to send with the reply"
+                    onUploaded=${(/** @type {import('./ticket-files.js').Attachment[]} */ got) => {
+                      keepPending([...pending, ...got]);
+                      load();
+                    }}
+                  />`
+                : html`<${AttachButton} base=${base} note="attached for staff only" onUploaded=${load} />`
+            }
           </div>
+          ${
+            mode === 'reply'
+              ? html`<${PendingFiles}
+                  files=${pending}
+                  onRemove=${(/** @type {string} */ id) => keepPending(pending.filter((f) => f.id !== id))}
+                />`
+              : null
+          }
           <div class="row">
             <button class="primary" disabled=${busy === 'compose'}>${mode === 'reply' ? 'Send reply' : 'Add note'}</button>
             <span class="muted">Ctrl+Enter sends. The draft is kept if the page reloads.</span>

@@ -250,6 +250,46 @@ describe('ticket view actions', () => {
     expect(Buffer.from(await res.arrayBuffer()).equals(png)).toBe(true);
   });
 
+  it('sends files chosen in the reply tab with the reply, and keeps those of the note tab for staff', async () => {
+    const t = await open(`Work ${RUN} files with reply`, { requesterId: player.id });
+    await gotoTicket(t);
+    await page
+      .locator('#attach-file')
+      .setInputFiles({
+        name: `config-${RUN}.json`,
+        mimeType: 'application/json',
+        buffer: Buffer.from('{"fov":90}'),
+      });
+    const pending = page.getByRole('list', { name: 'Files sent with this reply' });
+    await pending.getByText(`config-${RUN}.json`).waitFor();
+    await page.locator('#composer-text').fill(`Here is your config ${RUN}`);
+    await page.getByRole('button', { name: 'Send reply' }).click();
+    await page.locator('.timeline').getByText(`Here is your config ${RUN}`).waitFor();
+    await pending.waitFor({ state: 'detached' });
+    const sent = await row(
+      `select m.body from attachments a join messages m on m.id = a.message_id
+        where a.ticket_id = $1 and a.filename = $2`,
+      [t.id, `config-${RUN}.json`],
+    );
+    expect(sent?.body).toBe(`Here is your config ${RUN}`);
+
+    await page.getByRole('radio', { name: /Internal note/ }).check();
+    await page
+      .locator('#attach-file')
+      .setInputFiles({
+        name: `internal-${RUN}.txt`,
+        mimeType: 'text/plain',
+        buffer: Buffer.from('staff only'),
+      });
+    await page.getByText('1 file attached for staff only.').waitFor();
+    expect(await page.getByRole('list', { name: 'Files sent with this reply' }).count()).toBe(0);
+    const kept = await row('select message_id from attachments where ticket_id = $1 and filename = $2', [
+      t.id,
+      `internal-${RUN}.txt`,
+    ]);
+    expect(kept).toMatchObject({ message_id: null });
+  });
+
   it("opens the ticket's transcript in a new tab: the conversation without the notes", async () => {
     const t = await open(`Work ${RUN} transcript`, { requesterId: player.id });
     await call('POST', `/tickets/${t.id}/replies`, { body: `Public answer ${RUN}` });
