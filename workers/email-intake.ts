@@ -13,7 +13,7 @@ import { emailPlayer, markDeliverable, markUndeliverable } from '../db/player-em
 import type { Pool } from '../db/pool.js';
 import { type Tx, withTenant } from '../db/tenant.js';
 import { conversation, getTicket, openTicket, reply } from '../db/tickets.js';
-import { type ParsedEmail, parseEmail } from '../lib/email/parse.js';
+import { attachmentName, type ParsedEmail, parseEmail } from '../lib/email/parse.js';
 import {
   newToken,
   refInText,
@@ -264,13 +264,15 @@ async function storeAttachments(
     if (a.content.length > MAX_ATTACHMENT) continue;
     const key = `${prefix}/${i + 1}`;
     const put = await storage.put(key, a.content, { contentType: a.contentType });
+    // Cleaned to what recordAttachment accepts: one file's odd metadata must never roll back the
+    // whole mail (it would be refused with 451 until it bounced).
     out.push({
-      filename: a.filename.slice(0, 255),
-      contentType: a.contentType.slice(0, 255),
+      filename: attachmentName(a.filename, i + 1, a.contentType),
+      contentType: a.contentType.trim().slice(0, 255) || 'application/octet-stream',
       size: put.size,
       sha256: put.sha256,
       key,
-      contentId: a.contentId?.slice(0, 255) ?? null,
+      contentId: a.contentId?.slice(0, 255).trim() || null,
       disposition: a.disposition,
     });
   }

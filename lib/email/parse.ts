@@ -28,6 +28,7 @@ export interface ParsedEmail {
 }
 
 export interface EmailAttachment {
+  /** Never empty: see attachmentName. */
   filename: string;
   contentType: string;
   content: Buffer;
@@ -45,6 +46,25 @@ export type LoopVerdict =
   | { kind: 'bounce'; reason: string }
   /** A list or a sender that asks for no automatic answer: a ticket, but never an automatic mail back. */
   | { kind: 'no_auto_reply'; reason: string };
+
+/**
+ * A file name as db/attachments.ts records it: control characters and path separators dropped,
+ * trimmed, at most 255 characters, and `attachment-<n>` when nothing is left. The name is the
+ * sender's to choose ("/", "\u0001"); one the record would refuse used to roll back the whole
+ * intake, and the mail was refused until it bounced.
+ */
+export function attachmentName(raw: string, n: number, contentType = ''): string {
+  const kept = [...raw]
+    .filter((c) => c > '\u001f' && c !== '\u007f' && c !== '/' && c !== '\\')
+    .join('')
+    .trim();
+  // 255 UTF-16 units, as the record counts, without leaving half of a surrogate pair.
+  const cut = kept
+    .slice(0, 255)
+    .replace(/[\uD800-\uDBFF]$/, '')
+    .trim();
+  return cut || `attachment-${n}${contentType === 'message/rfc822' ? '.eml' : ''}`;
+}
 
 /** Mail nested deeper or split into more parts than this is refused as unparseable (a parser bomb). */
 export const MAX_MIME_PARTS = 500;
@@ -114,12 +134,10 @@ export async function parseEmail(raw: Buffer, envelopeFrom: string | null | unde
   const attachments: EmailAttachment[] = m.attachments
     .filter((a) => a.contentType !== 'message/delivery-status')
     .map((a, i) => ({
-      filename:
-        clean(a.filename ?? '').trim() ||
-        `attachment-${i + 1}${a.contentType === 'message/rfc822' ? '.eml' : ''}`,
+      filename: attachmentName(a.filename ?? '', i + 1, a.contentType),
       contentType: a.contentType || 'application/octet-stream',
       content: a.content,
-      contentId: a.cid ? bare(a.cid) : null,
+      contentId: (a.cid && bare(a.cid)) || null,
       disposition: a.contentDisposition === 'inline' || (a.related && a.cid) ? 'inline' : 'attachment',
     }));
   const text = clean(m.text ?? (typeof m.html === 'string' ? htmlToText(m.html) : ''));

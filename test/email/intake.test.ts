@@ -455,3 +455,58 @@ describe('mail that asks for no automatic reply (RFC 3834)', () => {
     expect(log.rows[0]).toMatchObject({ status: 'suppressed' });
   });
 });
+
+describe('email intake and odd attachment names', () => {
+  const mail = (name: string, extra: string[] = []) =>
+    Buffer.from(
+      [
+        'From: Eve Player <eve@players.example>',
+        `To: ${org.address}`,
+        'Subject: crash log',
+        `Message-ID: <${mid()}>`,
+        'MIME-Version: 1.0',
+        'Content-Type: multipart/mixed; boundary="b"',
+        '',
+        '--b',
+        'Content-Type: text/plain',
+        '',
+        'my game crashes, log attached',
+        '--b',
+        `Content-Type: text/plain; name="${name}"`,
+        `Content-Disposition: attachment; filename="${name}"`,
+        ...extra,
+        '',
+        'LOG',
+        '--b--',
+        '',
+      ].join('\r\n'),
+    );
+  const take = (raw: Buffer) =>
+    intakeEmail(deps(), org.orgId, raw, {
+      mailFrom: 'eve@players.example',
+      rcptTo: [org.address],
+      via: 'smtp',
+    });
+  const filesOf = async (ticketId: string | null) =>
+    (
+      await db.admin.query<{ filename: string; content_id: string | null }>(
+        'select filename, content_id from attachments where ticket_id = $1 order by created_at',
+        [ticketId],
+      )
+    ).rows;
+
+  it('still opens the ticket when an attachment is named "/"', async () => {
+    const r = await take(mail('/'));
+    expect(r.status).toBe('new_ticket');
+    expect((await filesOf(r.ticketId)).map((f) => f.filename)).toEqual(['attachment-1']);
+  });
+
+  it('takes names of control characters only, path tricks and an empty Content-ID without failing the mail', async () => {
+    const control = await take(mail('\u0001\u0002', ['Content-ID: <>']));
+    expect(control.status).toBe('new_ticket');
+    const path = await take(mail('../../etc/passwd'));
+    expect(path.status).toBe('new_ticket');
+    expect(await filesOf(control.ticketId)).toEqual([{ filename: 'attachment-1', content_id: null }]);
+    expect((await filesOf(path.ticketId)).map((f) => f.filename)).toEqual(['....etcpasswd']);
+  });
+});
