@@ -4,6 +4,7 @@ import { refreshTicketSentiment } from './message-sentiment.js';
 import { orgIdPages } from './organizations.js';
 import type { Pool } from './pool.js';
 import type { Tx } from './tenant.js';
+import { eraseTranscripts } from './ticket-transcripts.js';
 
 /**
  * A player's data, exported or erased. Every table with a column referring to a player is named
@@ -168,8 +169,9 @@ export interface ErasureResult {
  * exports are deleted; the tickets they opened are kept anonymised (as retention does) with every
  * message in them blanked, notes deleted; their messages elsewhere are blanked; reports by or
  * about them lose their text; history and audit rows keep what happened but not what was said.
- * Discord messages the bot posted for them are queued for deletion there (discord_erasures), and
- * their stored objects for deletion from storage (storage_erasures), both by the workers.
+ * Discord messages the bot posted for them, and the transcript-channel posts of every ticket they
+ * wrote in, are queued for deletion there (discord_erasures); their stored objects and those
+ * tickets' stored transcripts for deletion from storage (storage_erasures); both by the workers.
  * The profile stays as a tombstone (`erased_at`, no personal data) so tickets keep a requester,
  * and the erase is audited with its counts. Erasing twice answers `conflict`.
  */
@@ -279,14 +281,20 @@ export async function erasePlayer(tx: Tx, playerId: string, actor: Actor): Promi
     playerId,
     tickets.rows.map((t) => t.id),
   ]);
-  const keys = row.keys ?? [];
+  // Transcripts are snapshots of the words just blanked, in their tickets and in others'.
+  const transcriptKeys = await eraseTranscripts(tx, [
+    ...new Set([...tickets.rows.map((t) => t.id), ...row.blankedIn]),
+  ]);
+  const keys = [...(row.keys ?? []), ...transcriptKeys];
   // Deleted from storage by the workers' privacy sweep, queued here so the commit can't lose them.
+  // A transcript's key is written again by a later close: one erased before is queued again.
   await tx.query(
     `insert into storage_erasures (org_id, storage_key) select $1::uuid, k from unnest($2::text[]) k
-     on conflict (org_id, storage_key) do nothing`,
+     on conflict (org_id, storage_key) do update set status = 'pending', attempts = 0, error = null, done_at = null
+      where storage_erasures.status <> 'pending'`,
     [tx.orgId, keys],
   );
-  const counts = { ...row.counts, historyEntries: scrub.rows[0]?.n ?? 0 };
+  const counts = { ...row.counts, transcripts: transcriptKeys.length, historyEntries: scrub.rows[0]?.n ?? 0 };
   // The tombstone: written after the scrub, which would otherwise empty it too.
   await recordChange(tx, actor, {
     action: 'player.erased',

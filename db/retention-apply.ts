@@ -2,6 +2,7 @@ import { recordChange, SYSTEM } from './changes.js';
 import { refreshTicketSentiment } from './message-sentiment.js';
 import type { RetentionAction, RetentionPolicy, RetentionTarget } from './retention.js';
 import type { Tx } from './tenant.js';
+import { forgetTranscriptsSql, transcriptsSql } from './ticket-transcripts.js';
 
 /**
  * Applying retention policies, one small batch per transaction (workers/retention.ts runs the
@@ -20,6 +21,11 @@ import type { Tx } from './tenant.js';
  * - player_sessions: started more than N days ago; anonymise drops the IP hash, platform and version.
  * - audit_logs: written more than N days ago; purge only (through gm_purge_audit_logs, the app
  *   role may not delete audit rows itself).
+ *
+ * A ticket's transcripts (db/ticket-transcripts.ts) are snapshots of its conversation: a batch
+ * that purges or anonymises tickets or messages takes the transcripts of the tickets it touches,
+ * their stored copies among the batch's storage keys and their transcript-channel posts queued
+ * in discord_erasures (the privacy sweep deletes them on Discord).
  *
  * Analytics stay right on their own: deleting tickets or messages notes the deletion
  * (gm_analytics_note_deleted) and the next fold retracts what they contributed.
@@ -42,7 +48,12 @@ type Sql = { text: string; hasKeys: boolean };
 /** A closed ticket still holding something anonymising removes (the batch and its preview agree). */
 const TICKET_LEFT_TO_ANONYMISE = `(requester_id is not null or subject <> 'Ticket #' || number
   or rating_comment is not null or close_reason is not null or custom_fields <> '{}'
-  or exists (select 1 from email_messages e where e.org_id = $1::uuid and e.ticket_id = tickets.id))`;
+  or exists (select 1 from email_messages e where e.org_id = $1::uuid and e.ticket_id = tickets.id)
+  or exists (select 1 from ticket_transcripts tt where tt.org_id = $1::uuid and tt.ticket_id = tickets.id))`;
+
+// The tickets of the messages a batch takes: their transcripts hold those words too.
+const MESSAGE_TICKETS = `select m.ticket_id from messages m
+  where m.org_id = $1::uuid and m.id in (select id from doomed) and m.ticket_id is not null`;
 
 // $1 org, $2 cutoff, $3 limit. Each statement returns rows `n` (count) and `keys` (text[] or null);
 // one that deletes messages also `tickets`, those they were in (text[]).
@@ -64,11 +75,12 @@ const BATCH_SQL: Record<RetentionTarget, Partial<Record<RetentionAction, Sql>>> 
                delete from email_messages e
                 where e.org_id = $1::uuid and e.ticket_id in (select id from doomed)
                returning e.raw_storage_key as key
-             ), gone as (
+             ), ${transcriptsSql('select id from doomed')}, gone as (
                delete from tickets t where t.org_id = $1::uuid and t.id in (select id from doomed) returning 1
              )
              select (select count(*) from gone)::int as n,
-                    array(select key from files union all select key from mail where key is not null) as keys`,
+                    array(select key from files union all select key from mail where key is not null
+                          union select key from transcripts where key is not null) as keys`,
     },
     // The mail log holds the player's address, the subject and the headers, and its raw copy the
     // whole mail: both go, as on purge. The mail of a ticket anonymised before they did is
@@ -89,7 +101,7 @@ const BATCH_SQL: Record<RetentionTarget, Partial<Record<RetentionAction, Sql>>> 
                delete from email_threads e where e.org_id = $1::uuid and e.ticket_id in (select id from doomed)
              ), dms as (
                delete from discord_dm_tickets d where d.org_id = $1::uuid and d.ticket_id in (select id from doomed)
-             ), done as (
+             ), ${transcriptsSql('select id from doomed')}, ${forgetTranscriptsSql('select id from doomed')}, done as (
                update tickets t set subject = 'Ticket #' || t.number, requester_id = null,
                       rating_comment = null, close_reason = null, custom_fields = '{}'
                 where t.org_id = $1::uuid and t.id in (select id from doomed) returning 1
@@ -99,7 +111,8 @@ const BATCH_SQL: Record<RetentionTarget, Partial<Record<RetentionAction, Sql>>> 
                            where key is not null and not exists (
                              select 1 from attachments a
                               where a.org_id = $1::uuid and a.ticket_id in (select id from doomed)
-                                and a.storage_key = mail.key)) as keys`,
+                                and a.storage_key = mail.key)
+                          union select key from transcripts where key is not null) as keys`,
     },
   },
   messages: {
@@ -111,24 +124,26 @@ const BATCH_SQL: Record<RetentionTarget, Partial<Record<RetentionAction, Sql>>> 
              ), files as (
                select a.storage_key as key from attachments a
                 where a.org_id = $1::uuid and a.message_id in (select id from doomed) and a.storage_key is not null
-             ), gone as (
+             ), ${transcriptsSql(MESSAGE_TICKETS)}, ${forgetTranscriptsSql(MESSAGE_TICKETS)}, gone as (
                delete from messages m where m.org_id = $1::uuid and m.id in (select id from doomed)
                returning m.ticket_id
              )
-             select (select count(*) from gone)::int as n, array(select key from files) as keys,
+             select (select count(*) from gone)::int as n,
+                    array(select key from files union select key from transcripts where key is not null) as keys,
                     array(select distinct ticket_id from gone where ticket_id is not null) as tickets`,
     },
     anonymise: {
-      hasKeys: false,
+      hasKeys: true,
       text: `with doomed as (
                select id from messages where org_id = $1::uuid and created_at < $2::timestamptz
                   and (body <> '' or author_player_id is not null)
                 order by created_at limit $3::int for update skip locked
-             ), done as (
+             ), ${transcriptsSql(MESSAGE_TICKETS)}, ${forgetTranscriptsSql(MESSAGE_TICKETS)}, done as (
                update messages m set body = '', author_player_id = null
                 where m.org_id = $1::uuid and m.id in (select id from doomed) returning 1
              )
-             select (select count(*) from done)::int as n, null::text[] as keys`,
+             select (select count(*) from done)::int as n,
+                    array(select distinct key from transcripts where key is not null) as keys`,
     },
   },
   attachments: {

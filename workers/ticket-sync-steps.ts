@@ -9,6 +9,7 @@ import {
   type TicketForSync,
 } from '../db/discord-ticket-sides.js';
 import { withTenant } from '../db/tenant.js';
+import { recordTranscript, transcriptStorageKey } from '../db/ticket-transcripts.js';
 import { transcriptLines } from '../db/transcripts.js';
 import { actionRows, ratingRows, summaryParts, transcriptRow } from '../lib/discord/components.js';
 import { renamedTicketName } from '../lib/discord/names.js';
@@ -271,7 +272,10 @@ export async function postTranscript(
     }),
   );
   if (deps.storage) {
-    await deps.storage.put(`orgs/${orgId}/transcripts/${t.id}.html`, html, {
+    // Each copy is recorded (db/ticket-transcripts.ts) so an erasure or retention can find it.
+    const storageKey = transcriptStorageKey(orgId, t.id);
+    await withTenant(deps.pool, orgId, (tx) => recordTranscript(tx, t.id, { storageKey, post: null }));
+    await deps.storage.put(storageKey, html, {
       contentType: 'text/html; charset=utf-8',
       contentLength: html.length,
     });
@@ -300,5 +304,7 @@ export async function postTranscript(
     { name: `ticket-${t.number}.html`, data: html, contentType: 'text/html' },
     x,
   );
+  const post = { channelId: s.transcriptChannelId, messageId: m.id };
+  await withTenant(deps.pool, orgId, (tx) => recordTranscript(tx, t.id, { storageKey: null, post }));
   return m.id;
 }

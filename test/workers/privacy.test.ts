@@ -6,13 +6,16 @@ import { promisify } from 'node:util';
 import { REST } from '@discordjs/rest';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { recordAttachment } from '../../db/attachments.js';
+import { ticketForSync } from '../../db/discord-ticket-sides.js';
 import { erasePlayer, getPlayerExport, requestPlayerExport } from '../../db/player-privacy.js';
 import { upsertPlayer } from '../../db/players.js';
 import { withTenant } from '../../db/tenant.js';
+import { close, reopen } from '../../db/ticket-status.js';
 import * as tickets from '../../db/tickets.js';
 import { postMessage } from '../../lib/discord/rest.js';
 import { LocalStorage } from '../../lib/storage/index.js';
 import { privacySweep } from '../../workers/privacy.js';
+import { postTranscript } from '../../workers/ticket-sync-steps.js';
 import { useTestDb } from '../support/db.js';
 import { type FakeDiscord, startFakeDiscord } from '../support/fake-discord/index.js';
 import { makeOrg } from '../support/fixtures.js';
@@ -183,5 +186,66 @@ describe('erasing stored files', () => {
     } finally {
       env.deps.storage = real;
     }
+  });
+});
+
+async function read(key: string): Promise<string> {
+  const obj = await storage.get(key);
+  const chunks: Buffer[] = [];
+  for await (const c of obj.body) chunks.push(c as Buffer);
+  return Buffer.concat(chunks).toString('utf8');
+}
+
+describe('erasing transcripts', () => {
+  it("deletes the stored transcript and the transcript channel's post of the erased player's closed ticket", async () => {
+    const org = await makeOrg(db.app);
+    const guild = fake.addGuild({ name: 'Studio', channels: [{ name: 'support' }, { name: 'transcripts' }] });
+    const transcripts = guild.channels.transcripts as string;
+    await db.admin.query(
+      `insert into discord_guilds (org_id, guild_id, name, settings) values ($1, $2, 'Studio', $3)`,
+      [org.orgId, guild.id, JSON.stringify({ transcriptChannelId: transcripts })],
+    );
+    const { playerId, ticketId } = await withTenant(db.app, org.orgId, async (tx) => {
+      const p = await upsertPlayer(tx, { displayName: 'Zyphrenna', email: `z-${org.orgId}@example.com` });
+      const { ticket } = await tickets.openTicket(
+        tx,
+        {
+          subject: 'Zyphrenna lost her house',
+          body: 'Zyphrenna here, my address is 12 Elm St',
+          origin: 'game',
+          requesterId: p.id,
+          discordGuildId: guild.id,
+        },
+        { type: 'player', id: p.id },
+      );
+      await close(tx, { ticketId: ticket.id }, org.owner);
+      return { playerId: p.id, ticketId: ticket.id };
+    });
+    const rest = env.deps.discord as REST;
+    const transcribe = async () => {
+      const s = await withTenant(db.app, org.orgId, (tx) => ticketForSync(tx, ticketId));
+      return postTranscript(env.deps, org.orgId, rest, s!, new Date(), {});
+    };
+    const posted = await transcribe();
+    const key = `orgs/${org.orgId}/transcripts/${ticketId}.html`;
+    expect(await read(key)).toContain('12 Elm St');
+    expect(fake.state.messages.get(transcripts)?.has(posted as string)).toBe(true);
+
+    await withTenant(db.app, org.orgId, (tx) => erasePlayer(tx, playerId, org.owner));
+    await privacySweep(env.deps);
+    const left = (await storage.exists(key)) ? await read(key) : '';
+    expect(left, "the erased player's words are still in storage").not.toContain('12 Elm St');
+    expect(fake.state.messages.get(transcripts)?.has(posted as string), 'the transcript post').toBe(false);
+
+    // A later close renders the ticket as it is now: anonymised, and erased again on the next erase.
+    await withTenant(db.app, org.orgId, async (tx) => {
+      await reopen(tx, ticketId, org.owner);
+      await close(tx, { ticketId }, org.owner);
+    });
+    const again = await transcribe();
+    const html = await read(key);
+    expect(html).not.toContain('12 Elm St');
+    expect(html).not.toContain('Zyphrenna');
+    expect(fake.state.messages.get(transcripts)?.get(again as string)?.content).not.toContain('Zyphrenna');
   });
 });
