@@ -1,8 +1,9 @@
+import { randomUUID } from 'node:crypto';
 import type { AutocompleteInteraction } from 'discord.js';
 import { listCannedReplies } from '../db/canned-replies.js';
-import { withTenant } from '../db/tenant.js';
-import { orgOf } from './auth.js';
+import { orgOf, resolveWhoThen } from './auth.js';
 import type { BotDeps } from './context.js';
+import { personOf } from './discord-api.js';
 import { loadCategories } from './forms.js';
 
 type Choice = { name: string; value: string };
@@ -29,11 +30,23 @@ export async function categoryChoices(i: AutocompleteInteraction, deps: BotDeps)
     .map((c) => ({ name: c.name.slice(0, 100), value: c.name.slice(0, 100) }));
 }
 
+/**
+ * The org's canned replies are internal: only who may send them (`tickets.reply`, as /tag and
+ * /reply require) sees them suggested. The caller is read without joining them to the org (typing
+ * is not acting), in the same transaction as the list.
+ */
 export async function cannedChoices(i: AutocompleteInteraction, deps: BotDeps): Promise<Choice[]> {
   const typed = i.options.getFocused().trim();
-  const orgId = await orgOf(deps, i.guildId);
-  const list = await withTenant(deps.pool, orgId, (tx) =>
-    listCannedReplies(tx, typed ? { search: typed } : {}),
+  const { value: list } = await resolveWhoThen(
+    deps,
+    i.guildId,
+    personOf(i),
+    randomUUID(),
+    { join: false },
+    async (tx, who) =>
+      who.staff && who.permissions.has('tickets.reply')
+        ? listCannedReplies(tx, typed ? { search: typed } : {})
+        : [],
   );
   return list.map((c) => ({ name: `${c.shortcut} · ${c.title}`.slice(0, 100), value: c.shortcut }));
 }

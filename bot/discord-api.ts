@@ -2,6 +2,7 @@ import {
   type APIChannel,
   type APIMessage,
   type APIWebhook,
+  type AutocompleteInteraction,
   ChannelType,
   type Client,
   DiscordAPIError,
@@ -25,7 +26,7 @@ export type { MessageBody };
 
 const rest = (client: Client) => client.rest;
 
-export function personOf(i: RepliableInteraction): DiscordPerson {
+export function personOf(i: RepliableInteraction | AutocompleteInteraction): DiscordPerson {
   const m = i.member;
   const roleIds = !m ? [] : m instanceof GuildMember ? [...m.roles.cache.keys()] : m.roles;
   return {
