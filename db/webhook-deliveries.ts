@@ -17,6 +17,8 @@ export const listDeliveriesInput = z.object({
   outboxId: z.coerce.number().int().positive().optional(),
   status: z.enum(['pending', 'succeeded', 'failed', 'dead']).optional(),
   eventType: z.string().trim().min(1).max(100).optional(),
+  /** Only manual replays (true) or only automatic attempts (false). */
+  replay: z.union([z.boolean(), z.stringbool()]).optional(),
   /** Keyset cursor: the `createdAt` + `id` of the last row of the previous page. */
   before: z.object({ createdAt: z.coerce.date(), id }).optional(),
   limit,
@@ -59,6 +61,7 @@ export async function listDeliveries(
        and ($3::bigint is null or outbox_id = $3::bigint)
        and ($4::text is null or status = $4::text)
        and ($8::text is null or event_type = $8::text)
+       and ($9::boolean is null or replay = $9::boolean)
        -- keyed at millisecond precision: the cursor comes back from a JS Date, which has no microseconds
        and ($5::timestamptz is null or (date_trunc('milliseconds', created_at), id) < ($5::timestamptz, $6::uuid))
      order by date_trunc('milliseconds', created_at) desc, id desc limit $7::int`,
@@ -71,6 +74,7 @@ export async function listDeliveries(
       f.before?.id ?? null,
       f.limit,
       f.eventType ?? null,
+      f.replay ?? null,
     ],
   );
   return r.rows;

@@ -6,7 +6,7 @@ import { html } from './html.js';
 
 /**
  * @typedef {{ id: string, url: string, description: string | null, eventTypes: string[], enabled: boolean, disabledReason: string | null, failingSince: string | null, createdAt: string }} Webhook
- * @typedef {{ id: string, subscriptionId: string, eventType: string, messageId: string, attempt: number, status: string, responseStatus: number | null, latencyMs: number | null, error: string | null, createdAt: string }} Delivery
+ * @typedef {{ id: string, subscriptionId: string, eventType: string, messageId: string, attempt: number, replay: boolean, status: string, responseStatus: number | null, latencyMs: number | null, error: string | null, createdAt: string }} Delivery
  */
 
 /** The events a subscription can ask for (db/webhooks.ts WEBHOOK_EVENT_TYPES). */
@@ -208,7 +208,7 @@ function DeliveryLog({ org, subscriptionId }) {
                 (d) => html`<tr key=${d.id} data-delivery=${d.id}>
                   <td>${when(d.createdAt)}</td>
                   <td><code>${d.eventType}</code> <span class="muted">${d.messageId}</span></td>
-                  <td>${d.attempt}</td>
+                  <td>${d.replay ? `replay ${d.attempt}` : d.attempt}</td>
                   <td>${d.status}${d.responseStatus ? ` (HTTP ${d.responseStatus}${d.latencyMs !== null ? `, ${d.latencyMs} ms` : ''})` : ''}${d.error ? html`<br /><span class="muted">${d.error}</span>` : null}</td>
                   <td>
                     <button type="button" aria-label=${`Replay ${d.eventType} ${d.messageId}`} disabled=${form.busy === `replay-${d.id}`} onClick=${() => replay(d)}>Replay</button>

@@ -51,7 +51,16 @@ export const deliverySchema = z
     eventType: z.string(),
     /** The webhook-id header: the same for every attempt of one event. */
     messageId: z.string(),
-    attempt: z.number().int(),
+    /** Numbered per kind: automatic attempts 1..8, manual replays 1, 2, ... on their own. */
+    attempt: z.number().int().meta({
+      description:
+        'Numbered per kind: automatic attempts 1..8, manual replays 1, 2, ... on their own (see replay)',
+    }),
+    /** A manual replay (never retried), as opposed to an automatic attempt. */
+    replay: z.boolean().meta({
+      description:
+        'A manual replay (POST .../replay, never retried), not an automatic attempt of the same number',
+    }),
     status: z.enum(['pending', 'succeeded', 'failed', 'dead']),
     responseStatus: z.number().int().nullable(),
     latencyMs: z.number().int().nullable(),

@@ -189,6 +189,65 @@ describe('webhook routes', () => {
     expect(await auditActions(db.admin, w.a.orgId, one)).toContain('webhook.replayed');
   });
 
+  it('refuses with 409 to replay an event of a type the subscription no longer subscribes to', async () => {
+    const id = (await subscribe(w.owner)).subscription.id;
+    await logAttempts(w.a.orgId, id, 'ticket.created', ['failed']);
+    const [logged] = (
+      await api.call(w.owner, { method: 'GET', url: deliveries(`?subscriptionId=${id}`) })
+    ).json().deliveries as Array<{ id: string }>;
+    const off = await api.call(w.owner, {
+      method: 'PATCH',
+      url: hooks(`/${id}`),
+      payload: { eventTypes: ['message.created'] },
+    });
+    expect(off.statusCode, off.body).toBe(200);
+    const replay = await api.call(w.owner, { method: 'POST', url: deliveries(`/${logged?.id}/replay`) });
+    expectError(replay, 409, 'conflict');
+    expect(replay.json().error.message).toMatch(/no longer subscribes to ticket\.created/);
+  });
+
+  it('tells a manual replay from the automatic attempt with the same number, and filters by it', async () => {
+    const id = (await subscribe(w.owner)).subscription.id;
+    const outboxId = await logAttempts(w.a.orgId, id, 'ticket.created', ['failed']);
+    await withTenant(db.app, w.a.orgId, (tx) =>
+      recordAttempts(tx, [
+        {
+          subscriptionId: id,
+          outboxId,
+          eventType: 'ticket.created',
+          messageId: `msg_${outboxId}`,
+          attempt: 1,
+          replay: true,
+          status: 'succeeded',
+          responseStatus: 200,
+          latencyMs: 12,
+          responseExcerpt: 'ok',
+          error: null,
+          nextAttemptAt: null,
+          now: new Date(),
+        },
+      ]),
+    );
+    const all = await api.call(w.owner, { method: 'GET', url: deliveries(`?subscriptionId=${id}`) });
+    expect(all.statusCode, all.body).toBe(200);
+    const rows = all.json().deliveries as Array<{ attempt: number; replay: boolean; status: string }>;
+    expect(rows.map((d) => [d.attempt, d.replay, d.status]).sort()).toEqual([
+      [1, false, 'failed'],
+      [1, true, 'succeeded'],
+    ]);
+    const replays = await api.call(w.owner, {
+      method: 'GET',
+      url: deliveries(`?subscriptionId=${id}&replay=true`),
+    });
+    expect(replays.statusCode, replays.body).toBe(200);
+    expect(replays.json().deliveries.map((d: { replay: boolean }) => d.replay)).toEqual([true]);
+    const automatic = await api.call(w.owner, {
+      method: 'GET',
+      url: deliveries(`?subscriptionId=${id}&replay=false`),
+    });
+    expect(automatic.json().deliveries.map((d: { status: string }) => d.status)).toEqual(['failed']);
+  });
+
   it('sends a test ping through the outbox, once per Idempotency-Key, and refuses a disabled subscription', async () => {
     const { subscription } = await subscribe(w.owner);
     const ping = (key?: string) =>

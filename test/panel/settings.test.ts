@@ -220,10 +220,19 @@ describe('webhooks', () => {
        values ($1, $2, $3, 'ticket.created', $4, 'failed', 500, 42, 'the server answered 500')`,
       [orgId, subId, outboxId, `msg_${outboxId}`],
     );
+    // A manual replay numbered 1 too: the log tells it from the automatic attempt 1.
+    const replayed = await db.admin.query<{ id: string }>(
+      `insert into webhook_deliveries (org_id, subscription_id, outbox_id, event_type, message_id, status, response_status, latency_ms, replay, created_at)
+       values ($1, $2, $3, 'ticket.created', $4, 'succeeded', 200, 12, true, now() - interval '1 minute') returning id`,
+      [orgId, subId, outboxId, `msg_${outboxId}`],
+    );
     await admin.reload();
     const card = admin.locator('li[data-webhook]', { hasText: 'hooks.example.com' });
     await card.getByRole('button', { name: 'Delivery log' }).click();
-    const row = admin.locator('tr[data-delivery]', { hasText: `msg_${outboxId}` });
+    const replayRow = admin.locator(`tr[data-delivery="${replayed.rows[0]?.id}"]`);
+    expect(await replayRow.locator('td').nth(2).textContent()).toBe('replay 1');
+    const row = admin.locator('tr[data-delivery]', { hasText: 'failed (HTTP 500' });
+    expect(await row.locator('td').nth(2).textContent()).toBe('1');
     expect(await row.textContent()).toContain('failed (HTTP 500, 42 ms)');
     await row.getByRole('button', { name: /^Replay/ }).click();
     await admin.getByText(`ticket.created (msg_${outboxId}) will be sent again.`).waitFor();
