@@ -1,6 +1,7 @@
 import { z } from 'zod';
 import { AppError } from '../lib/errors.js';
 import { type Actor, recordChange } from './changes.js';
+import { heldBy } from './grants.js';
 import type { Tx } from './tenant.js';
 import { parseInput } from './validate.js';
 
@@ -29,6 +30,26 @@ const COLUMNS = 'id, target, days, action, created_at as "createdAt", updated_at
 
 const target = z.enum(RETENTION_TARGETS);
 
+/**
+ * The shortest audit log policy. The audit log is how an organization finds out what its staff
+ * and tokens did; a short policy lets whoever sets it wipe that record, its own change included,
+ * at the next retention run. A year covers an annual review and the usual incident-investigation
+ * windows. gm_purge_audit_logs keeps the same floor (migration 208), so a policy stored before
+ * the minimum existed purges nothing younger either.
+ */
+export const AUDIT_LOG_MIN_DAYS = 365;
+
+/**
+ * The audit log policy is the owner's (org.manage) to set or remove: not an admin's, and not a
+ * token's (no scope reaches org.manage), since both are among those it records.
+ */
+async function requireAuditTrailOwner(tx: Tx, actor: Actor): Promise<void> {
+  if ((await heldBy(tx, actor)).has('org.manage')) return;
+  throw new AppError('forbidden', 'only an owner (org.manage) can change how long the audit log is kept', {
+    details: { reason: 'missing_permission', permission: 'org.manage', anyOf: ['org.manage'] },
+  });
+}
+
 export const retentionPolicyInput = z
   .object({
     target,
@@ -48,6 +69,16 @@ export async function setRetentionPolicy(
   actor: Actor,
 ): Promise<RetentionPolicy> {
   const input = parseInput(retentionPolicyInput, raw);
+  if (input.target === 'audit_logs') {
+    // Who first, then how long: a caller who may not set it learns nothing about the minimum.
+    await requireAuditTrailOwner(tx, actor);
+    if (input.days < AUDIT_LOG_MIN_DAYS) {
+      const message = `audit logs are kept at least ${AUDIT_LOG_MIN_DAYS} days`;
+      throw new AppError('validation_failed', `invalid input: days: ${message}`, {
+        details: [{ path: 'days', message, minimum: AUDIT_LOG_MIN_DAYS }],
+      });
+    }
+  }
   const r = await tx.query<RetentionPolicy>(
     `insert into retention_policies (org_id, target, days, action) values ($1::uuid, $2::text, $3::int, $4::text)
      on conflict (org_id, target) do update set days = excluded.days, action = excluded.action
@@ -75,6 +106,7 @@ export async function listRetentionPolicies(tx: Tx): Promise<RetentionPolicy[]> 
 /** Removes the policy for a target: its rows are then kept for ever. */
 export async function deleteRetentionPolicy(tx: Tx, rawTarget: string, actor: Actor): Promise<void> {
   const t = parseInput(target, rawTarget);
+  if (t === 'audit_logs') await requireAuditTrailOwner(tx, actor);
   const r = await tx.query<{ id: string }>(
     'delete from retention_policies where org_id = $1::uuid and target = $2::text returning id',
     [tx.orgId, t],

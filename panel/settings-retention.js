@@ -17,6 +17,9 @@ const TARGETS = /** @type {const} */ ([
   ['attachments', 'Attachments'],
 ]);
 
+/** The shortest audit log policy the API accepts (db/retention.ts AUDIT_LOG_MIN_DAYS). */
+const AUDIT_LOG_MIN_DAYS = 365;
+
 /**
  * Retention: for each kind of data, how many days it is kept and whether it is then deleted or
  * anonymised; without a policy it is kept for ever. Shown to `retention.manage`.
@@ -91,10 +94,11 @@ function TargetPolicy({ base, target, title, policy, onSaved }) {
   return html`<form class="stack" onSubmit=${save} aria-label=${title}>
     <h2 class="small-h">${title}</h2>
     <p class="muted">${policy ? `Now: ${policy.action === 'purge' ? 'deleted' : 'anonymised'} after ${policy.days} days.` : 'Now: kept for ever.'}</p>
+    ${target === 'audit_logs' ? html`<p class="muted">Only an owner can change this, and entries are kept at least ${AUDIT_LOG_MIN_DAYS} days: the log is the record of what staff and tokens did.</p>` : null}
     <div class="row">
       <div class="field">
         <label for=${id('days')}>Keep for (days)</label>
-        <input id=${id('days')} type="number" min="1" inputmode="numeric" value=${days} onInput=${(/** @type {any} */ e) => setDays(e.currentTarget.value)} ...${invalid(id('days'), errors)} />
+        <input id=${id('days')} type="number" min=${target === 'audit_logs' ? AUDIT_LOG_MIN_DAYS : 1} inputmode="numeric" value=${days} onInput=${(/** @type {any} */ e) => setDays(e.currentTarget.value)} ...${invalid(id('days'), errors)} />
         <${ErrorFor} id=${id('days')} errors=${errors} />
       </div>
       <div class="field">

@@ -66,6 +66,8 @@ export const retentionRoutes: FastifyPluginAsyncZod = async (app) => {
         tags: T,
         operationId: 'setRetentionPolicy',
         summary: "Set a target's retention policy, replacing the one it had",
+        description:
+          "The `audit_logs` policy is the owner's: it needs `org.manage` (which no API token scope grants; an admin or a `settings:manage` token gets 403), and at least 365 days (422 otherwise, `details[0].minimum`). The audit log is the record of what staff and tokens did, so whoever it records cannot shorten it; the purge never takes an entry younger than 365 days whatever the policy says.",
         params: targetParams,
         // The target comes from the path; setRetentionPolicy checks the pair (audit logs only purge).
         body: z.object({
@@ -104,6 +106,7 @@ export const retentionRoutes: FastifyPluginAsyncZod = async (app) => {
         tags: T,
         operationId: 'deleteRetentionPolicy',
         summary: "Remove a target's retention policy (its rows are then kept for ever)",
+        description: 'Removing the `audit_logs` policy needs `org.manage` (the owner), as setting it does.',
         params: targetParams,
         response: { 200: okSchema, ...errorResponses },
       },
