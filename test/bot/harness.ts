@@ -1,4 +1,5 @@
 import { randomBytes } from 'node:crypto';
+import { Readable } from 'node:stream';
 import { ChannelType } from 'discord.js';
 import { Redis } from 'ioredis';
 import pino from 'pino';
@@ -47,7 +48,7 @@ export interface Harness {
   close(): Promise<void>;
 }
 
-/** Storage that keeps objects in the harness's map (transcripts stored by the workers). */
+/** Storage that keeps objects in the harness's map (transcripts stored by the workers, files sent with replies). */
 function mapStorage(objects: Map<string, Buffer>): Storage {
   return {
     driver: 'local',
@@ -55,8 +56,10 @@ function mapStorage(objects: Map<string, Buffer>): Storage {
       objects.set(key, Buffer.isBuffer(body) ? body : Buffer.from(''));
       return { key, sizeBytes: objects.get(key)?.length ?? 0 } as never;
     },
-    async get() {
-      throw new Error('not used');
+    async get(key) {
+      const data = objects.get(key);
+      if (!data) throw new Error(`no object ${key}`);
+      return { body: Readable.from([data]), size: data.length, contentType: 'application/octet-stream' };
     },
     async delete(key) {
       objects.delete(key);

@@ -1,4 +1,5 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { recordAttachment } from '../../db/attachments.js';
 import { createCategory } from '../../db/categories.js';
 import { SYSTEM } from '../../db/changes.js';
 import { createGuildLinkCode, redeemGuildLinkCode } from '../../db/guild-links.js';
@@ -142,6 +143,38 @@ describe('modmail: a conversation by DM', () => {
       'thread posted My game crashes on the title screen',
       'thread posted marker',
     ]);
+  });
+
+  it('sends the files staff send with a panel reply to the DM and the staff thread', async () => {
+    h.objects.set('orgs/test/reply-file', Buffer.from('{"fov":90}'));
+    await withTenant(h.db.app, h.org.orgId, async (tx) => {
+      const file = await recordAttachment(
+        tx,
+        {
+          ticketId: ticket.id,
+          filename: 'settings.json',
+          contentType: 'application/json',
+          sizeBytes: 10,
+          storageKey: 'orgs/test/reply-file',
+          origin: 'panel',
+        },
+        h.org.owner,
+      );
+      await reply(
+        tx,
+        { ticketId: ticket.id, body: 'Your settings file', origin: 'panel', attachmentIds: [file.id] },
+        h.org.owner,
+      );
+    });
+    const inDm = () => m.botDms(h.users.player).find((x) => x.content.includes('Your settings file'));
+    // In the thread the reply is posted through the ticket's channel webhook (the staff member's name).
+    const inThread = () =>
+      [...(h.fake.state.messages.get(ticket.discord_channel_id)?.values() ?? [])].find((x) =>
+        x.content.includes('Your settings file'),
+      );
+    await settle(h, async () => Boolean(inDm() && inThread()), 15_000);
+    expect(m.fileNames(inDm() as { attachments: unknown[] })).toEqual(['settings.json']);
+    expect(m.fileNames(inThread() as { attachments: unknown[] })).toEqual(['settings.json']);
   });
 
   it('a second player DMing the bot gets a ticket of their own, never a message on this one', async () => {
