@@ -34,9 +34,15 @@ const localGet = (key: string) => {
 
 const key = (deps: BotDeps, kind: string, userId: string) => `${deps.redisPrefix}:dm:${kind}:${userId}`;
 
-/** The DMs a player wrote while choosing, oldest first; [] when none or expired. */
-export async function readPending(deps: BotDeps, userId: string): Promise<PendingDm[]> {
-  const k = key(deps, 'pending', userId);
+/**
+ * Two lists of DMs kept while the player chooses: `pending`, written before a ticket exists
+ * (while choosing a server and category), and `unrouted`, written while the player has open
+ * tickets with more than one organization (while choosing which one a message is for).
+ */
+type Kept = 'pending' | 'unrouted';
+
+async function readKept(deps: BotDeps, kind: Kept, userId: string): Promise<PendingDm[]> {
+  const k = key(deps, kind, userId);
   const raw = deps.redis ? await deps.redis.get(k) : localGet(k);
   if (!raw) return [];
   // Read back through the schema: a value written by another version of the bot may differ.
@@ -44,27 +50,44 @@ export async function readPending(deps: BotDeps, userId: string): Promise<Pendin
   return parsed.success ? parsed.data.messages : [];
 }
 
-/**
- * Adds a DM to the player's pending ones (idempotent on its id). Returns the list, or null when
- * it is full: the sender is told to choose first.
- */
-export async function addPending(deps: BotDeps, userId: string, m: PendingDm): Promise<PendingDm[] | null> {
-  const list = await readPending(deps, userId);
+async function addKept(deps: BotDeps, kind: Kept, userId: string, m: PendingDm): Promise<PendingDm[] | null> {
+  const list = await readKept(deps, kind, userId);
   if (list.some((x) => x.id === m.id)) return list;
   if (list.length >= MAX_PENDING) return null;
   const next = [...list, m];
-  const k = key(deps, 'pending', userId);
+  const k = key(deps, kind, userId);
   const value = JSON.stringify({ messages: next });
   if (deps.redis) await deps.redis.set(k, value, 'PX', PENDING_TTL_MS);
   else local.set(k, { value, expires: Date.now() + PENDING_TTL_MS });
   return next;
 }
 
-export async function clearPending(deps: BotDeps, userId: string): Promise<void> {
-  const k = key(deps, 'pending', userId);
+async function clearKept(deps: BotDeps, kind: Kept, userId: string): Promise<void> {
+  const k = key(deps, kind, userId);
   if (deps.redis) await deps.redis.del(k);
   else local.delete(k);
 }
+
+/** The DMs a player wrote while choosing a server, oldest first; [] when none or expired. */
+export const readPending = (deps: BotDeps, userId: string) => readKept(deps, 'pending', userId);
+
+/**
+ * Adds a DM to the player's pending ones (idempotent on its id). Returns the list, or null when
+ * it is full: the sender is told to choose first.
+ */
+export const addPending = (deps: BotDeps, userId: string, m: PendingDm) =>
+  addKept(deps, 'pending', userId, m);
+
+export const clearPending = (deps: BotDeps, userId: string) => clearKept(deps, 'pending', userId);
+
+/** The DMs waiting for the player to say which of their tickets they are for, oldest first. */
+export const readUnrouted = (deps: BotDeps, userId: string) => readKept(deps, 'unrouted', userId);
+
+/** Keeps a DM until the player chooses its ticket; null when 10 are already waiting. */
+export const addUnrouted = (deps: BotDeps, userId: string, m: PendingDm) =>
+  addKept(deps, 'unrouted', userId, m);
+
+export const clearUnrouted = (deps: BotDeps, userId: string) => clearKept(deps, 'unrouted', userId);
 
 /**
  * The language a player's DM conversation was started in (worked out once, at their first DM,

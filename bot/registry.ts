@@ -21,6 +21,7 @@ import {
   transcriptButton,
 } from './components/actions.js';
 import { dmCategorySelect, dmGuildSelect } from './components/dm-choose.js';
+import { dmTicketSelect } from './components/dm-ticket.js';
 import { ticketForm } from './components/form.js';
 import { openButton } from './components/open.js';
 import type { CommandHandler, ComponentHandler, RepliableInteraction } from './handler.js';
@@ -59,6 +60,7 @@ export const components = new Map<string, ComponentHandler>(
       transcriptButton,
       dmGuildSelect,
       dmCategorySelect,
+      dmTicketSelect,
       rulesLogButton,
       rulesDryButton,
       rulesRunSelect,

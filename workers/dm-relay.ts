@@ -11,6 +11,7 @@ import {
   recordRelay,
   relayPlan,
 } from '../db/discord-dm.js';
+import { recordRelayedDmMessages } from '../db/dm-routing.js';
 import { withTenant } from '../db/tenant.js';
 import { openDm } from '../lib/discord/rest.js';
 import { t as say } from '../lib/i18n/messages.js';
@@ -83,7 +84,7 @@ export async function relayDm(deps: WorkerDeps, data: JobData<'discord.dm_relay'
       target === 'thread'
         ? (p.threadId as string)
         : (await openDm(rest, p.requesterDiscordId as string, x)).id;
-    let lastId: string | null = null;
+    const posted: string[] = [];
     for (const [i, content] of parts.entries()) {
       const last = i === parts.length - 1;
       const withFiles = last && files.length > 0;
@@ -100,9 +101,19 @@ export async function relayDm(deps: WorkerDeps, data: JobData<'discord.dm_relay'
         ...(withFiles ? { files } : {}),
         ...x,
       })) as { id: string };
-      lastId = res.id;
+      posted.push(res.id);
     }
-    await record('posted', lastId);
+    await withTenant(deps.pool, data.orgId, async (tx) => {
+      await recordRelay(tx, p.messageId, target, 'posted', posted.at(-1) ?? null);
+      // One bot talks for every organization in a player's DM: a Discord reply to any part of
+      // this message is how the bot knows which ticket the answer is for.
+      if (target === 'dm')
+        await recordRelayedDmMessages(tx, {
+          ticketId: p.ticketId,
+          discordUserId: p.requesterDiscordId as string,
+          discordMessageIds: posted,
+        });
+    });
     if (target === 'dm' && p.dm?.refusedAt)
       await withTenant(deps.pool, data.orgId, (tx) => clearDmRefused(tx, p.ticketId));
     relayed.inc({ target, outcome: 'posted' });

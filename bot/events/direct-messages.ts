@@ -1,7 +1,5 @@
 import { type Message, MessageType, Routes } from 'discord.js';
-import { dmTicketsForUser, openDmTicket as openTicketOf, recordDm } from '../../db/discord-dm.js';
-import { discordPlayer } from '../../db/discord-standing.js';
-import { withTenant } from '../../db/tenant.js';
+import type { Conversation } from '../../db/dm-routing.js';
 import { isAppError } from '../../lib/errors.js';
 import type { Locale } from '../../lib/i18n/locales.js';
 import { t as say } from '../../lib/i18n/messages.js';
@@ -19,8 +17,10 @@ import {
   openDmTicket,
   personOf,
 } from '../dm-open.js';
+import { recordOn, routeDm, ticketChoice } from '../dm-route.js';
 import {
   addPending,
+  addUnrouted,
   clearPending,
   countDm,
   type PendingDm,
@@ -35,10 +35,13 @@ const dms = counter('gamemod_bot_dms_total', 'Direct messages to the bot (modmai
 export const RECORDED = '✅';
 
 /**
- * A direct message to the bot (modmail). With an open DM ticket, it becomes a message on that
- * ticket (once per Discord message id) and gets a ✅; the workers post it into the staff thread.
- * Otherwise it is kept while the player chooses a server and category (or opens the ticket at
- * once when there is no choice to make). The bot only answers the DM in front of it here.
+ * A direct message to the bot (modmail). With an open conversation (a DM ticket, or a ticket
+ * whose replies reach the DM), it becomes a message on that ticket (once per Discord message id)
+ * and gets a ✅; the workers post a DM ticket's into the staff thread. Which ticket, when the
+ * player has open ones with several organizations: the one whose relayed message it replies to,
+ * else the player's choice (`dm-route.ts`). Otherwise it is kept while the player chooses a
+ * server and category (or opens the ticket at once when there is no choice to make). The bot
+ * only answers the DM in front of it here.
  */
 export async function onDirectMessage(deps: BotDeps, m: Message): Promise<void> {
   if (m.guildId || m.author.bot || m.system || m.author.id === deps.client.user?.id) return;
@@ -66,7 +69,9 @@ export async function onDirectMessage(deps: BotDeps, m: Message): Promise<void> 
   }
   const person = personOf(m.author);
   try {
-    if (await toOpenTicket(deps, person, dm)) {
+    const route = await routeDm(deps, person.id, m.reference?.messageId ?? null);
+    if (route.kind === 'ask') return await askTicket(deps, m, person, dm, route.choices);
+    if (route.kind === 'ticket' && (await recordOn(deps, person, route.to, [dm], dmBody))) {
       dms.inc({ outcome: 'recorded' });
       await react(deps, m);
       return;
@@ -82,23 +87,27 @@ export async function onDirectMessage(deps: BotDeps, m: Message): Promise<void> 
   }
 }
 
-/** Records the DM on the sender's open DM ticket, if they have one (only their own can match). */
-async function toOpenTicket(deps: BotDeps, person: DiscordPerson, dm: PendingDm): Promise<boolean> {
-  for (const c of await dmTicketsForUser(deps.pool, person.id)) {
-    const done = await withTenant(deps.pool, c.orgId, async (tx) => {
-      const ticket = await openTicketOf(tx, c.ticketId, person.id);
-      if (!ticket) return false;
-      const player = await discordPlayer(tx, person);
-      await recordDm(
-        tx,
-        { ticketId: ticket.id, messageId: dm.id, body: dmBody(dm), attachments: dm.attachments },
-        player,
-      );
-      return true;
-    });
-    if (done) return true;
+/**
+ * Open tickets with more than one organization and a DM that is not a reply to one of them: it
+ * is kept (with any that follow) until the player chooses its ticket, and asked once.
+ */
+async function askTicket(
+  deps: BotDeps,
+  m: Message,
+  person: DiscordPerson,
+  dm: PendingDm,
+  choices: Conversation[],
+): Promise<void> {
+  const kept = await addUnrouted(deps, person.id, dm);
+  const locale = await localeFor(deps, person.id);
+  if (!kept) {
+    dms.inc({ outcome: 'unrouted_full' });
+    await answer(m, say(locale, 'dm.chooseTicketFirst'));
+    return;
   }
-  return false;
+  dms.inc({ outcome: 'asked_ticket' });
+  if (kept.length > 1) return void (await react(deps, m, '📝'));
+  await answer(m, ticketChoice(choices, locale));
 }
 
 /** No open DM ticket: keep the DM and ask where it goes, or open at once when there is one answer. */
@@ -171,7 +180,7 @@ async function answer(m: Message, reply: Reply): Promise<void> {
   });
 }
 
-async function react(deps: BotDeps, m: Message, emoji = RECORDED): Promise<void> {
+export async function react(deps: BotDeps, m: Message, emoji = RECORDED): Promise<void> {
   await deps.client.rest
     .put(Routes.channelMessageOwnReaction(m.channelId, m.id, encodeURIComponent(emoji)))
     .catch((err: unknown) => deps.logger.warn({ err }, 'could not mark a direct message as recorded'));

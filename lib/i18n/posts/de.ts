@@ -56,6 +56,14 @@ export const dePosts: Record<keyof typeof enPosts, string> = {
     'Deine Nachricht hat bereits Ticket #{number} bei **{server}** eröffnet; schreib einfach hier weiter.',
   'dm.expiredChoice':
     'Deine Nachricht ist abgelaufen (15 Minuten). Schick sie noch einmal, um ein Ticket zu eröffnen.',
+  'dm.whichTicket':
+    'Du hast hier offene Tickets bei mehr als einem Team. Für welches ist diese Nachricht? Wähl unten aus; was du geschrieben hast, bleibt bis dahin erhalten.',
+  'dm.chooseTicket': 'Ticket wählen',
+  'dm.sentTo': 'An Ticket #{number} bei **{org}** geschickt.',
+  'dm.expiredAnswer':
+    'Deine Nachricht ist abgelaufen (15 Minuten). Schick sie noch einmal oder antworte direkt auf die Nachricht, auf die du reagierst.',
+  'dm.chooseTicketFirst':
+    'Wähl bitte zuerst oben, für welches Ticket deine Nachrichten sind; schreib dann noch einmal.',
   'subject.ticketFor': 'Ticket für {name}',
   'subject.reportMessage': 'Meldung: eine Nachricht von {name}',
   'subject.reportPlayer': 'Meldung: {name} ({reason})',

@@ -60,6 +60,13 @@ export const enPosts = {
     'Your ticket #{number} with **{server}** is open. Staff will answer here; anything you send in this DM is added to it.',
   'dm.alreadyOpened': 'Your message already opened ticket #{number} with **{server}**; keep writing here.',
   'dm.expiredChoice': 'Your message has expired (15 minutes). Send it again to open a ticket.',
+  'dm.whichTicket':
+    'You have open tickets with more than one team here. Which one is this message for? Choose below; what you wrote is kept until then.',
+  'dm.chooseTicket': 'Choose a ticket',
+  'dm.sentTo': 'Sent to ticket #{number} with **{org}**.',
+  'dm.expiredAnswer':
+    'Your message has expired (15 minutes). Send it again, or reply to the message you are answering.',
+  'dm.chooseTicketFirst': 'Please choose above which ticket your messages are for first; then write again.',
   // Stored subjects the bot writes at opening, in the server's language (bot/commands/context-menus.ts),
   // and a game report's (db/report-fold.ts, through reportSubject in lib/i18n/subjects.ts).
   'subject.ticketFor': 'Ticket for {name}',

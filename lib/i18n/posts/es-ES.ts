@@ -54,6 +54,13 @@ export const esESPosts: Record<keyof typeof enPosts, string> = {
     'Tu ticket #{number} con **{server}** está abierto. El equipo responderá aquí; todo lo que envíes en este chat se añade a él.',
   'dm.alreadyOpened': 'Tu mensaje ya abrió el ticket #{number} con **{server}**; sigue escribiendo aquí.',
   'dm.expiredChoice': 'Tu mensaje ha caducado (15 minutos). Envíalo de nuevo para abrir un ticket.',
+  'dm.whichTicket':
+    'Tienes tickets abiertos con más de un equipo aquí. ¿Para cuál es este mensaje? Elige abajo; lo que escribiste se guarda hasta entonces.',
+  'dm.chooseTicket': 'Elige un ticket',
+  'dm.sentTo': 'Enviado al ticket #{number} con **{org}**.',
+  'dm.expiredAnswer':
+    'Tu mensaje ha caducado (15 minutos). Envíalo otra vez, o responde directamente al mensaje que contestas.',
+  'dm.chooseTicketFirst': 'Elige primero arriba para qué ticket son tus mensajes; luego escribe otra vez.',
   'subject.ticketFor': 'Ticket para {name}',
   'subject.reportMessage': 'Denuncia: un mensaje de {name}',
   'subject.reportPlayer': 'Denuncia: {name} ({reason})',

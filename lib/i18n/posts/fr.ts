@@ -56,6 +56,14 @@ export const frPosts: Record<keyof typeof enPosts, string> = {
   'dm.alreadyOpened':
     'Votre message a déjà ouvert le ticket #{number} auprès de **{server}** ; continuez à écrire ici.',
   'dm.expiredChoice': 'Votre message a expiré (15 minutes). Renvoyez-le pour ouvrir un ticket.',
+  'dm.whichTicket':
+    'Vous avez des tickets ouverts avec plus d’une équipe ici. Pour lequel est ce message ? Choisissez ci-dessous ; ce que vous avez écrit est gardé d’ici là.',
+  'dm.chooseTicket': 'Choisir un ticket',
+  'dm.sentTo': 'Envoyé au ticket #{number} avec **{org}**.',
+  'dm.expiredAnswer':
+    'Votre message a expiré (15 minutes). Renvoyez-le, ou répondez directement au message concerné.',
+  'dm.chooseTicketFirst':
+    'Choisissez d’abord ci-dessus à quel ticket vos messages sont destinés, puis écrivez de nouveau.',
   'subject.ticketFor': 'Ticket pour {name}',
   'subject.reportMessage': 'Signalement : un message de {name}',
   'subject.reportPlayer': 'Signalement : {name} ({reason})',

@@ -55,6 +55,14 @@ export const ptBRPosts: Record<keyof typeof enPosts, string> = {
     'Seu ticket #{number} com **{server}** está aberto. A equipe vai responder aqui; tudo o que você enviar nesta DM é adicionado a ele.',
   'dm.alreadyOpened': 'Sua mensagem já abriu o ticket #{number} com **{server}**; continue escrevendo aqui.',
   'dm.expiredChoice': 'Sua mensagem expirou (15 minutos). Envie de novo para abrir um ticket.',
+  'dm.whichTicket':
+    'Você tem tickets abertos com mais de uma equipe aqui. Para qual é esta mensagem? Escolha abaixo; o que você escreveu fica guardado até lá.',
+  'dm.chooseTicket': 'Escolha um ticket',
+  'dm.sentTo': 'Enviado ao ticket #{number} com **{org}**.',
+  'dm.expiredAnswer':
+    'Sua mensagem expirou (15 minutos). Envie de novo, ou responda diretamente à mensagem que você está respondendo.',
+  'dm.chooseTicketFirst':
+    'Escolha primeiro acima para qual ticket são suas mensagens; depois escreva de novo.',
   'subject.ticketFor': 'Ticket para {name}',
   'subject.reportMessage': 'Denúncia: uma mensagem de {name}',
   'subject.reportPlayer': 'Denúncia: {name} ({reason})',

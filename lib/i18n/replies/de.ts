@@ -68,6 +68,7 @@ export const deReplies: Record<keyof typeof enReplies, string> = {
   'dm.noServer': 'Dieser Server nimmt über mich keine Tickets von dir an.',
   'dm.notHere': 'Diese Auswahl gehört in eine Direktnachricht.',
   'dm.categoryGone': 'Diese Kategorie wird nicht mehr angeboten; schick deine Nachricht bitte noch einmal.',
+  'dm.ticketGone': 'Dieses Ticket ist nicht mehr offen; schick deine Nachricht bitte noch einmal.',
   'dm.expired': 'Deine Nachricht ist abgelaufen; schick sie bitte noch einmal.',
   'form.title': 'Ticket eröffnen',
   'form.titleCategory': 'Ticket eröffnen: {category}',

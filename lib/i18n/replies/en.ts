@@ -68,6 +68,7 @@ export const enReplies = {
   'dm.noServer': 'That server does not take tickets from you through me.',
   'dm.notHere': 'This choice belongs in a direct message.',
   'dm.categoryGone': 'That category is no longer offered; send your message again.',
+  'dm.ticketGone': 'That ticket is no longer open; send your message again.',
   'dm.expired': 'Your message has expired; please send it again.',
   'form.title': 'Open a ticket',
   'form.titleCategory': 'Open a ticket: {category}',

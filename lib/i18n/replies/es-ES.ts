@@ -67,6 +67,7 @@ export const esESReplies: Record<keyof typeof enReplies, string> = {
   'dm.noServer': 'Ese servidor no acepta tickets tuyos a través de mí.',
   'dm.notHere': 'Esta elección va en un mensaje directo.',
   'dm.categoryGone': 'Esa categoría ya no está disponible; envía tu mensaje otra vez.',
+  'dm.ticketGone': 'Ese ticket ya no está abierto; envía tu mensaje otra vez.',
   'dm.expired': 'Tu mensaje ha caducado; envíalo otra vez.',
   'form.title': 'Abrir un ticket',
   'form.titleCategory': 'Abrir un ticket: {category}',

@@ -69,6 +69,7 @@ export const frReplies: Record<keyof typeof enReplies, string> = {
   'dm.noServer': 'Ce serveur n’accepte pas vos tickets par mon intermédiaire.',
   'dm.notHere': 'Ce choix se fait en message privé.',
   'dm.categoryGone': 'Cette catégorie n’est plus proposée ; envoyez à nouveau votre message.',
+  'dm.ticketGone': 'Ce ticket n’est plus ouvert ; renvoyez votre message.',
   'dm.expired': 'Votre message a expiré ; envoyez-le à nouveau.',
   'form.title': 'Ouvrir un ticket',
   'form.titleCategory': 'Ouvrir un ticket : {category}',

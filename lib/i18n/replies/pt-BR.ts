@@ -66,6 +66,7 @@ export const ptBRReplies: Record<keyof typeof enReplies, string> = {
   'dm.noServer': 'Esse servidor não aceita tickets seus por meu intermédio.',
   'dm.notHere': 'Esta escolha é feita em uma mensagem direta.',
   'dm.categoryGone': 'Essa categoria não está mais disponível; envie sua mensagem de novo.',
+  'dm.ticketGone': 'Esse ticket não está mais aberto; envie sua mensagem de novo.',
   'dm.expired': 'Sua mensagem expirou; envie de novo.',
   'form.title': 'Abrir um ticket',
   'form.titleCategory': 'Abrir um ticket: {category}',

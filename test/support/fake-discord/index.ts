@@ -188,11 +188,19 @@ export class FakeDiscord {
     opts: {
       /** Files served by the fake's CDN: `data`, or `size` bytes of a repeating pattern. */
       attachments?: { filename: string; size?: number; contentType?: string; data?: Buffer }[];
+      /**
+       * The id of a message in the same channel this one answers (Discord's Reply): type 19 with
+       * `message_reference` and the `referenced_message`, as Discord sends it.
+       */
+      replyTo?: string;
     } = {},
   ) {
     const channel = this.state.channels.get(channelId);
     const user = this.state.users.get(userId);
     if (!channel || !user) throw new Error('unknown channel or user');
+    // Discord's client only replies to a message it shows in that channel.
+    const referenced = opts.replyTo ? this.state.messages.get(channelId)?.get(opts.replyTo) : undefined;
+    if (opts.replyTo && !referenced) throw new Error(`unknown message ${opts.replyTo} in ${channelId}`);
     const attachments = (opts.attachments ?? []).map((a) => {
       const id = snowflake();
       const body = a.data ?? Buffer.alloc(a.size ?? 0, 'gamemod ');
@@ -213,12 +221,24 @@ export class FakeDiscord {
       content,
       attachments,
       ...mentionsIn({ state: this.state } as FakeContext, content),
+      ...(referenced
+        ? {
+            type: 19,
+            message_reference: {
+              type: 0,
+              message_id: referenced.id,
+              channel_id: channelId,
+              ...(channel.guild_id ? { guild_id: channel.guild_id } : {}),
+            },
+          }
+        : {}),
     });
     const member = channel.guild_id ? this.state.memberPayload(channel.guild_id, userId) : null;
     // The gateway's MESSAGE_CREATE also says the channel's type (discord.js needs it to make a
     // DM channel it has not cached).
     this.gateway.dispatch(channel.guild_id || null, 'MESSAGE_CREATE', {
       ...this.state.messagePayload(message),
+      ...(referenced ? { referenced_message: this.state.messagePayload(referenced) } : {}),
       channel_type: channel.type,
       ...(member ? { member: { ...member, user: undefined } } : {}),
     });
