@@ -94,68 +94,7 @@ export async function finishPlayerExport(
   );
 }
 
-/** The rows of one table in the archive, as the database holds them (search vectors left out). */
-export type PlayerDossier = Record<string, Array<Record<string, unknown>>>;
-
-/**
- * Everything held about the player, table by table: their profile and identities, sessions,
- * moderation, the tickets they opened with every message, note-free history and file of those
- * tickets, their messages and reactions elsewhere, reports by or about them, and mail. The
- * database's own bookkeeping is left out: the analytics fold's transaction ids, search vectors,
- * stored file keys, code hashes.
- */
-export async function playerDossier(tx: Tx, playerId: string): Promise<PlayerDossier> {
-  const r = await tx.query<{ d: PlayerDossier }>(
-    `with t as (select id from tickets where org_id = $1::uuid and requester_id = $2::uuid),
-          m as (select id from messages where org_id = $1::uuid
-                  and (author_player_id = $2::uuid or ticket_id in (select id from t)
-                       or channel_id in (select id from message_channels where org_id = $1::uuid and player_id = $2::uuid)))
-     select jsonb_build_object(
-       'player_profiles', (select jsonb_agg(to_jsonb(x)) from player_profiles x where org_id = $1::uuid and id = $2::uuid),
-       'player_email_addresses', (select jsonb_agg(to_jsonb(x)) from player_email_addresses x where org_id = $1::uuid and player_id = $2::uuid),
-       'player_sessions', (select jsonb_agg(to_jsonb(x) - 'txid' order by x.started_at) from player_sessions x where org_id = $1::uuid and player_id = $2::uuid),
-       'player_moderation', (select jsonb_agg(to_jsonb(x)) from player_moderation x where org_id = $1::uuid and player_id = $2::uuid),
-       'player_link_codes', (select jsonb_agg(to_jsonb(x) - 'code_hash') from player_link_codes x where org_id = $1::uuid and player_id = $2::uuid),
-       'player_reports', (select jsonb_agg(to_jsonb(x) - 'txid' order by x.created_at) from player_reports x
-                           where org_id = $1::uuid and (reporter_id = $2::uuid or reported_id = $2::uuid)),
-       'player_exports', (select jsonb_agg(to_jsonb(x) - 'storage_key' order by x.created_at) from player_exports x where org_id = $1::uuid and player_id = $2::uuid),
-       'tickets', (select jsonb_agg(to_jsonb(x) - 'search' order by x.number) from tickets x where org_id = $1::uuid and id in (select id from t)),
-       'ticket_events', (select jsonb_agg(to_jsonb(x) - 'txid' order by x.id) from ticket_events x
-                          where org_id = $1::uuid and (ticket_id in (select id from t) or (actor_type = 'player' and actor_id = $2::uuid))),
-       'message_channels', (select jsonb_agg(to_jsonb(x)) from message_channels x
-                             where org_id = $1::uuid and (player_id = $2::uuid or ticket_id in (select id from t))),
-       'messages', (select jsonb_agg(to_jsonb(x) - 'search' - 'txid' order by x.created_at) from messages x where org_id = $1::uuid and id in (select id from m)),
-       'message_reactions', (select jsonb_agg(to_jsonb(x)) from message_reactions x
-                              where org_id = $1::uuid and (player_id = $2::uuid or message_id in (select id from m))),
-       'attachments', (select jsonb_agg(to_jsonb(x) - 'storage_key' order by x.created_at) from attachments x
-                        where org_id = $1::uuid and (ticket_id in (select id from t) or message_id in (select id from m))),
-       'email_messages', (select jsonb_agg(to_jsonb(x) - 'raw_storage_key' order by x.created_at) from email_messages x
-                           where org_id = $1::uuid and (ticket_id in (select id from t)
-                             or from_address in (select address from player_email_addresses where org_id = $1::uuid and player_id = $2::uuid)))
-     ) as d`,
-    [tx.orgId, playerId],
-  );
-  const d = r.rows[0]?.d ?? {};
-  if (!d.player_profiles) throw new AppError('not_found', 'player not found');
-  for (const k of Object.keys(d)) d[k] ??= [];
-  return d;
-}
-
-/** The stored files of the player's archive: their tickets' and messages' attachments. */
-export async function playerFiles(
-  tx: Tx,
-  playerId: string,
-): Promise<Array<{ id: string; filename: string; storageKey: string }>> {
-  const r = await tx.query<{ id: string; filename: string; storageKey: string }>(
-    `select a.id, a.filename, a.storage_key as "storageKey" from attachments a
-      where a.org_id = $1::uuid and a.storage_key is not null
-        and (a.ticket_id in (select id from tickets where org_id = $1::uuid and requester_id = $2::uuid)
-             or a.message_id in (select id from messages where org_id = $1::uuid and author_player_id = $2::uuid))
-      order by a.created_at`,
-    [tx.orgId, playerId],
-  );
-  return r.rows;
-}
+export { type PlayerDossier, playerDossier, playerFiles } from './player-dossier.js';
 
 export interface ErasureResult {
   playerId: string;

@@ -62,6 +62,8 @@ export const privacyRoutes: FastifyPluginAsyncZod = async (app) => {
         tags: T,
         operationId: 'requestPlayerExport',
         summary: 'Ask for an archive of everything held about a player (built by the workers; poll it)',
+        description:
+          "The archive holds `player.json` (the player's rows, table by table) and their files. Of the tickets they opened it holds their own messages, history and files and staff's, not another player's (a moderation ticket's later reports, someone else in its thread); of reports about them, that they were made, why and their outcome, not who made them or what the reporters wrote; never the Discord side's credentials or the workers' bookkeeping.",
         params: playerParams,
         response: { 202: playerExportSchema, ...errorResponses },
       },

@@ -1,7 +1,9 @@
 import { describe, expect, it } from 'vitest';
 import { recordAttachment } from '../../db/attachments.js';
 import { erasePlayer, playerDossier, requestPlayerExport } from '../../db/player-privacy.js';
+import { reportFromGame } from '../../db/player-reports.js';
 import { upsertPlayer } from '../../db/players.js';
+import { foldReports } from '../../db/report-fold.js';
 import { withTenant } from '../../db/tenant.js';
 import { addNote } from '../../db/ticket-actions.js';
 import * as tickets from '../../db/tickets.js';
@@ -240,5 +242,110 @@ describe('player erase', () => {
     await expect(
       withTenant(db.app, org.orgId, (tx) => erasePlayer(tx, w.playerId, org.owner)),
     ).rejects.toMatchObject({ code: 'conflict' });
+  });
+});
+
+describe("a player's export (GDPR access request)", () => {
+  /** Two players report the same cheater: the first report opens the moderation ticket. */
+  async function reportedTwice(org: OrgFixture) {
+    const g = await db.admin.query(
+      `insert into games (org_id, name, slug) values ($1, 'Game', 'g') returning id`,
+      [org.orgId],
+    );
+    const gameId = g.rows[0].id as string;
+    const cheater = { id: 'acct-cheater', name: 'Cheater' };
+    const first = { id: 'acct-first', name: 'FirstReporter' };
+    const second = { id: 'acct-second', name: 'Whistleblower Wendy' };
+    const run = <T>(fn: Parameters<typeof withTenant<T>>[2]) => withTenant(db.app, org.orgId, fn);
+    const a = await run((tx) =>
+      reportFromGame(tx, gameId, {
+        reporter: first,
+        reported: cheater,
+        reason: 'cheating',
+        message: 'aimbot',
+      }),
+    );
+    await run((tx) => foldReports(tx));
+    await run((tx) =>
+      reportFromGame(tx, gameId, {
+        reporter: second,
+        reported: cheater,
+        reason: 'cheating',
+        message: 'I am Wendy, his clan mate; he told me on voice he pays for the hack',
+      }),
+    );
+    await run((tx) => foldReports(tx));
+    const ids = async (account: string) =>
+      (
+        await db.admin.query(`select id from player_profiles where org_id = $1 and game_account_id = $2`, [
+          org.orgId,
+          account,
+        ])
+      ).rows[0].id as string;
+    const firstPlayerId = (
+      await db.admin.query('select reporter_id from player_reports where id = $1', [a.report.id])
+    ).rows[0].reporter_id as string;
+    return {
+      run,
+      firstPlayerId,
+      secondPlayerId: await ids('acct-second'),
+      cheaterId: await ids('acct-cheater'),
+    };
+  }
+
+  it("does not hand one reporter another reporter's report and identity", async () => {
+    const org = await makeOrg(db.app);
+    const { run, firstPlayerId, secondPlayerId } = await reportedTwice(org);
+    const dossier = await run((tx) => playerDossier(tx, firstPlayerId));
+    const text = JSON.stringify(dossier);
+    expect(text, "the second reporter's words").not.toContain('he told me on voice');
+    expect(text, "the second reporter's player id").not.toContain(secondPlayerId);
+    expect(text, "the second reporter's name").not.toContain('Whistleblower Wendy');
+    // Their own report stays: the ticket it opened, its message and its event.
+    expect(dossier.tickets).toHaveLength(1);
+    expect((dossier.messages ?? []).map((m) => m.body)).toContain('aimbot');
+    expect((dossier.ticket_events ?? []).filter((e) => e.type === 'player.reported')).toHaveLength(1);
+    expect((dossier.player_reports ?? []).map((r) => r.details)).toEqual(['aimbot']);
+  });
+
+  it('does not tell the reported player who reported them, nor what the reporters wrote', async () => {
+    const org = await makeOrg(db.app);
+    const { run, firstPlayerId, secondPlayerId, cheaterId } = await reportedTwice(org);
+    const dossier = await run((tx) => playerDossier(tx, cheaterId));
+    const text = JSON.stringify(dossier);
+    for (const [what, needle] of [
+      ['first reporter id', firstPlayerId],
+      ['second reporter id', secondPlayerId],
+      ['first reporter name', 'FirstReporter'],
+      ['second reporter name', 'Whistleblower Wendy'],
+      ['second reporter words', 'he told me on voice'],
+      ['first reporter words', 'aimbot'],
+    ])
+      expect(text, what).not.toContain(needle);
+    // That they were reported, and why, is theirs.
+    expect(dossier.player_reports).toHaveLength(2);
+    expect((dossier.player_reports ?? []).map((r) => r.reason)).toEqual(['cheating', 'cheating']);
+  });
+
+  it("leaves the ticket's and messages' internal columns out (credentials, claims, errors)", async () => {
+    const org = await makeOrg(db.app);
+    const w = await tracedPlayer(org, 'Sealbreaker');
+    await db.admin.query(
+      `update tickets set discord_webhook_token = 'sealed-token-secret', delivery_error = 'upstream 500 secret'
+        where id = $1`,
+      [w.ticketId],
+    );
+    await db.admin.query(
+      `update messages set discord_claim = 'claim-secret', discord_claimed_until = now() where ticket_id = $1`,
+      [w.ticketId],
+    );
+    const dossier = await withTenant(db.app, org.orgId, (tx) => playerDossier(tx, w.playerId));
+    const text = JSON.stringify(dossier);
+    for (const secret of ['sealed-token-secret', 'upstream 500 secret', 'claim-secret'])
+      expect(text).not.toContain(secret);
+    for (const internal of ['discord_webhook_token', 'discord_webhook_id', 'discord_claim', 'delivery_error'])
+      for (const row of [...(dossier.tickets ?? []), ...(dossier.messages ?? [])])
+        expect(row).not.toHaveProperty(internal);
+    expect(dossier.tickets?.[0]).toMatchObject({ id: w.ticketId, subject: 'Sealbreaker lost a sword' });
   });
 });
