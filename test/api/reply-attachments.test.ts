@@ -1,5 +1,6 @@
 import { REST } from '@discordjs/rest';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { recordAttachment } from '../../db/attachments.js';
 import { SYSTEM } from '../../db/changes.js';
 import { upsertPlayer } from '../../db/players.js';
 import { withTenant } from '../../db/tenant.js';
@@ -114,6 +115,41 @@ describe("a file staff attach in the panel's reply composer", () => {
       [ticketId],
     );
     expect(history.rows[0]?.data.attachments?.map((a) => a.id)).toEqual([fileId]);
+  });
+
+  it("names in the Discord post a file past Discord's upload limit instead of failing the post", async () => {
+    const { ticketId, channelId } = await discordTicket('Big dump');
+    const small = (await upload(owner, org.orgId, ticketId, 'small.json')).json<{ id: string }>().id;
+    // Recorded as 12 MiB (its size decides; the bytes are never read for a file left out).
+    const big = await withTenant(db.app, org.orgId, (tx) =>
+      recordAttachment(
+        tx,
+        {
+          ticketId,
+          filename: 'crashdump.zip',
+          contentType: 'application/zip',
+          sizeBytes: 12 * 1024 * 1024,
+          storageKey: `orgs/${org.orgId}/attachments/not-read`,
+          origin: 'panel',
+        },
+        org.owner,
+      ),
+    );
+    const sent = await sendReply(owner, org.orgId, ticketId, {
+      body: 'Both files.',
+      attachmentIds: [small, big.id],
+    });
+    expect(sent.statusCode).toBe(201);
+    await deliverMessage(env.deps, {
+      orgId: org.orgId,
+      messageId: sent.json<{ message: { id: string } }>().message.id,
+    });
+    const [post] = fake
+      .requests({ method: 'POST', path: `/api/v10/channels/${channelId}/messages` })
+      .filter((r) => r.status === 200);
+    const posted = post?.response as { content: string; attachments: Array<{ filename: string }> };
+    expect(posted.attachments.map((a) => a.filename)).toEqual(['small.json']);
+    expect(posted.content).toContain('Too large to post on Discord: crashdump.zip');
   });
 
   it('is refused when it is not a file of this ticket waiting to be sent, and nothing is written', async () => {
