@@ -94,7 +94,7 @@ async function resolveSecretKey(config: Config, logger: Logger): Promise<string>
 
 /** The way in for a newcomer without a Discord application (development, this machine only). */
 async function logDemoSignIn(config: Config, pool: Pool, logger: Logger): Promise<void> {
-  if (!config.roles.includes('api') || !demoSignInAllowed(config.env)) return;
+  if (!config.roles.includes('api') || !demoSignInAllowed(config)) return;
   if (!(await demoUserId(pool, 'admin'))) return;
   logger.info(
     `demo sign-in, from this machine: ${config.http.publicUrl}/auth/demo?as=admin (or as=owner, moderator, agent, viewer)`,

@@ -42,7 +42,7 @@ export async function startApi(config: Config, ctx: RoleContext): Promise<Runnin
       oauth: config.api.oauth,
       cookieSecure: config.api.cookieSecure,
       trustProxy: config.api.trustProxy,
-      demoSignIn: demoSignInAllowed(config.env),
+      demoSignIn: demoSignInAllowed(config),
       metricsToken: config.api.metricsToken,
       webhookTargets: {
         allowLoopback: config.workers.webhookAllowLoopback,

@@ -3,12 +3,24 @@ import type { FastifyPluginAsyncZod } from 'fastify-type-provider-zod';
 import ipaddr from 'ipaddr.js';
 import { z } from 'zod';
 import { DEMO_SIGN_IN_ROLES, demoUserId } from '../../db/seed-users.js';
+import type { Config } from '../../lib/config.js';
 import { AppError } from '../../lib/errors.js';
 import { signIn } from '../sign-in.js';
 import { errorResponses } from './schemas.js';
 
-/** The demo sign-in exists in development only; production and tests leave it off (settings). */
-export const demoSignInAllowed = (env: 'development' | 'test' | 'production') => env === 'development';
+/**
+ * The demo sign-in exists in development only, on an install whose public address is this machine;
+ * production and tests leave it off (settings). The address matters because a proxy on the same
+ * machine that adds no forwarding header (nginx without proxy_set_header X-Forwarded-For) makes
+ * every visitor of a published install look local, and the door signs them in as an admin.
+ */
+export function demoSignInAllowed(
+  config: Pick<Config, 'env'> & { http: Pick<Config['http'], 'publicUrl'> },
+): boolean {
+  if (config.env !== 'development') return false;
+  const host = new URL(config.http.publicUrl).hostname.replace(/^\[|\]$/g, '');
+  return host === 'localhost' || (ipaddr.isValid(host) && ipaddr.process(host).range() === 'loopback');
+}
 
 /**
  * Whether the request really comes from this machine. The socket's own address, never req.ip:

@@ -101,9 +101,19 @@ describe('GET /auth/demo (development, loopback only)', () => {
       DATABASE_URL: 'postgres://x@127.0.0.1/x',
       SECRET_KEY: randomBytes(32).toString('base64'),
     };
-    expect(demoSignInAllowed(loadConfig({ ...base, NODE_ENV: 'production' }).env)).toBe(false);
-    expect(demoSignInAllowed(loadConfig({ ...base, NODE_ENV: 'test' }).env)).toBe(false);
-    expect(demoSignInAllowed(loadConfig({ ...base, NODE_ENV: 'development' }).env)).toBe(true);
+    expect(demoSignInAllowed(loadConfig({ ...base, NODE_ENV: 'production' }))).toBe(false);
+    expect(demoSignInAllowed(loadConfig({ ...base, NODE_ENV: 'test' }))).toBe(false);
+    expect(demoSignInAllowed(loadConfig({ ...base, NODE_ENV: 'development' }))).toBe(true);
+    expect(
+      demoSignInAllowed(loadConfig({ ...base, NODE_ENV: 'development', PUBLIC_URL: 'http://[::1]:3000' })),
+    ).toBe(true);
+    // A development install published under a real name, behind a proxy on the same machine that
+    // adds no forwarding header: every visitor would arrive from loopback.
+    expect(
+      demoSignInAllowed(
+        loadConfig({ ...base, NODE_ENV: 'development', PUBLIC_URL: 'https://support.example.com' }),
+      ),
+    ).toBe(false);
     const res = await off.app.inject({
       method: 'GET',
       url: '/auth/demo?as=admin',
