@@ -3,6 +3,7 @@ import * as analyticsBackfill from './commands/analytics-backfill.js';
 import { eraseCommand, exportCommand } from './commands/player-privacy.js';
 import * as tokenCreate from './commands/token-create.js';
 import * as userDisable from './commands/user-disable.js';
+import * as userResetTotp from './commands/user-reset-totp.js';
 import { type Cli, CliError, USAGE } from './context.js';
 
 // `npm run cli -- <command> [options]`: operator commands, one file each in commands/.
@@ -17,6 +18,7 @@ const COMMANDS: Record<string, Command> = {
   'player export': exportCommand,
   'player erase': eraseCommand,
   'user disable': userDisable,
+  'user reset-totp': userResetTotp,
 };
 
 function help(): string {

@@ -85,3 +85,17 @@ export async function useRecoveryCode(pool: Pool, userId: string, hash: string):
 export async function disableTotp(pool: Pool, userId: string): Promise<void> {
   await q(pool, 'delete from user_totp where user_id = $1::uuid', [userId]);
 }
+
+/**
+ * New recovery codes (by hash) for a person whose TOTP is on, replacing every earlier one: the
+ * old ones may be on the paper that went missing with the phone. False when TOTP is not on.
+ */
+export async function replaceRecoveryCodes(pool: Pool, userId: string, hashes: string[]): Promise<boolean> {
+  const r = await q(
+    pool,
+    `update user_totp set recovery_code_hashes = $2::text[]
+     where user_id = $1::uuid and enabled_at is not null`,
+    [userId, hashes],
+  );
+  return r.rowCount === 1;
+}

@@ -11,7 +11,12 @@ import { withTenant } from './tenant.js';
 export async function auditUserEvent(
   pool: Pool,
   actor: Actor & { type: 'user' },
-  action: 'user.signed_in' | 'user.totp_enabled' | 'user.totp_disabled' | 'user.signed_out_everywhere',
+  action:
+    | 'user.signed_in'
+    | 'user.totp_enabled'
+    | 'user.totp_disabled'
+    | 'user.totp_recovery_codes_replaced'
+    | 'user.signed_out_everywhere',
   data: Record<string, unknown> = {},
 ): Promise<void> {
   for (const org of await orgsOfUser(pool, actor.id)) {

@@ -8,6 +8,7 @@ import {
   confirmTotp,
   disableTotp,
   getTotp,
+  replaceRecoveryCodes,
   startTotpEnrolment,
   useRecoveryCode,
   useTotpStep,
@@ -34,6 +35,11 @@ const countAttempt = redisScript<number>(
 if redis.call('TTL', KEYS[1]) < 0 then redis.call('EXPIRE', KEYS[1], ARGV[1]) end
 return n`,
 );
+/** Where the wrong-code count of a person lives (an operator's TOTP reset clears it too). */
+export const totpFailuresKey = (userId: string) => `gm:totp-fail:${userId}`;
+const recoveryCode = z.string().min(6).max(40);
+const codeOrRecovery = z.union([z.object({ code }), z.object({ recoveryCode })]);
+const newRecoveryCodes = () => Array.from({ length: RECOVERY_CODES }, () => randomBytes(5).toString('hex'));
 const recoveryHash = (c: string) => createHash('sha256').update(c.trim().toLowerCase()).digest('hex');
 
 /**
@@ -43,7 +49,7 @@ const recoveryHash = (c: string) => createHash('sha256').update(c.trim().toLower
  */
 export const totpRoutes: FastifyPluginAsyncZod = async (app) => {
   const box = createSecretBox(app.settings.secretKey);
-  const failuresKey = (userId: string) => `gm:totp-fail:${userId}`;
+  const failuresKey = totpFailuresKey;
 
   /**
    * Counts a try BEFORE its code is checked, in one Redis step: reading the count, checking and
@@ -90,6 +96,14 @@ export const totpRoutes: FastifyPluginAsyncZod = async (app) => {
     });
     // TOTP results carry the matched time step (what makes a code single-use).
     return r.valid ? ((r as { timeStep?: number }).timeStep ?? null) : null;
+  }
+
+  /** Uses up a right code's time step, or a recovery code; false for anything else. */
+  async function spend(userId: string, sealed: string, body: z.infer<typeof codeOrRecovery>) {
+    if ('recoveryCode' in body)
+      return useRecoveryCode(app.deps.pool, userId, recoveryHash(body.recoveryCode));
+    const step = await check(box.open(sealed), body.code);
+    return step !== null && (await useTotpStep(app.deps.pool, userId, step));
   }
 
   app.post(
@@ -139,7 +153,7 @@ export const totpRoutes: FastifyPluginAsyncZod = async (app) => {
       const step = await check(box.open(state.secretCiphertext), req.body.code);
       if (step === null) return failed();
       await succeeded(auth.userId);
-      const recoveryCodes = Array.from({ length: RECOVERY_CODES }, () => randomBytes(5).toString('hex'));
+      const recoveryCodes = newRecoveryCodes();
       if (!(await confirmTotp(app.deps.pool, auth.userId, step, recoveryCodes.map(recoveryHash)))) {
         throw new AppError('conflict', 'this enrolment was already confirmed');
       }
@@ -157,7 +171,7 @@ export const totpRoutes: FastifyPluginAsyncZod = async (app) => {
         tags: ['auth'],
         operationId: 'verifyTotp',
         summary: 'Second sign-in step: a code from the app, or one of the recovery codes',
-        body: z.union([z.object({ code }), z.object({ recoveryCode: z.string().min(6).max(40) })]),
+        body: codeOrRecovery,
         response: { 200: okSchema, ...errorResponses },
       },
     },
@@ -166,14 +180,7 @@ export const totpRoutes: FastifyPluginAsyncZod = async (app) => {
       const state = await getTotp(app.deps.pool, auth.userId);
       if (!state?.enabled) throw new AppError('conflict', 'two-factor sign-in is not on for this account');
       await attempt(auth.userId);
-      let ok: boolean;
-      if ('code' in req.body) {
-        const step = await check(box.open(state.secretCiphertext), req.body.code);
-        ok = step !== null && (await useTotpStep(app.deps.pool, auth.userId, step));
-      } else {
-        ok = await useRecoveryCode(app.deps.pool, auth.userId, recoveryHash(req.body.recoveryCode));
-      }
-      if (!ok) return failed();
+      if (!(await spend(auth.userId, state.secretCiphertext, req.body))) return failed();
       await succeeded(auth.userId);
       await passedSecondFactor(auth.session, reply);
       return { ok: true as const };
@@ -187,10 +194,10 @@ export const totpRoutes: FastifyPluginAsyncZod = async (app) => {
       schema: {
         tags: ['auth'],
         operationId: 'disableTotp',
-        summary: 'Turn two-factor sign-in off (needs a current code)',
+        summary: 'Turn two-factor sign-in off (needs a current code or a recovery code)',
         description:
-          'Every session of the person stops counting as having passed TOTP: organizations that require it refuse them until they enrol again.',
-        body: z.object({ code }),
+          'A recovery code works too, for a person who lost their authenticator (they can enrol again afterwards). Every session of the person stops counting as having passed TOTP: organizations that require it refuse them until they enrol again.',
+        body: codeOrRecovery,
         response: { 200: okSchema, ...errorResponses },
       },
     },
@@ -199,8 +206,7 @@ export const totpRoutes: FastifyPluginAsyncZod = async (app) => {
       const state = await getTotp(app.deps.pool, auth.userId);
       if (!state?.enabled) throw new AppError('conflict', 'two-factor sign-in is not on for this account');
       await attempt(auth.userId);
-      const step = await check(box.open(state.secretCiphertext), req.body.code);
-      if (step === null || !(await useTotpStep(app.deps.pool, auth.userId, step))) return failed();
+      if (!(await spend(auth.userId, state.secretCiphertext, req.body))) return failed();
       await succeeded(auth.userId);
       await disableTotp(app.deps.pool, auth.userId);
       // Passing TOTP earlier no longer speaks for this person: their sessions (this one included)
@@ -208,6 +214,34 @@ export const totpRoutes: FastifyPluginAsyncZod = async (app) => {
       await downgradeVerifiedSessions(app.deps.redis, auth.userId);
       await auditUserEvent(app.deps.pool, userActor(req, auth.userId), 'user.totp_disabled');
       return { ok: true as const };
+    },
+  );
+
+  app.post(
+    '/auth/totp/recovery-codes',
+    {
+      config: { access: 'authenticated', rateLimit: 'auth' },
+      schema: {
+        tags: ['auth'],
+        operationId: 'replaceTotpRecoveryCodes',
+        summary: 'New recovery codes (shown once); every earlier one stops working. Needs a current code',
+        body: z.object({ code }),
+        response: { 200: z.object({ recoveryCodes: z.array(z.string()) }), ...errorResponses },
+      },
+    },
+    async (req) => {
+      const auth = sessionOf(req);
+      const state = await getTotp(app.deps.pool, auth.userId);
+      if (!state?.enabled) throw new AppError('conflict', 'two-factor sign-in is not on for this account');
+      await attempt(auth.userId);
+      if (!(await spend(auth.userId, state.secretCiphertext, req.body))) return failed();
+      await succeeded(auth.userId);
+      const recoveryCodes = newRecoveryCodes();
+      if (!(await replaceRecoveryCodes(app.deps.pool, auth.userId, recoveryCodes.map(recoveryHash)))) {
+        throw new AppError('conflict', 'two-factor sign-in was turned off meanwhile');
+      }
+      await auditUserEvent(app.deps.pool, userActor(req, auth.userId), 'user.totp_recovery_codes_replaced');
+      return { recoveryCodes };
     },
   );
 };

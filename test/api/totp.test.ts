@@ -1,5 +1,6 @@
 import { generate } from 'otplib';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { resetTotp } from '../../cli/commands/user-reset-totp.js';
 import { useTestDb } from '../support/db.js';
 import { makeOrg } from '../support/fixtures.js';
 import { type Caller, cookieFrom, startTestApi, type TestApi } from './support.js';
@@ -90,5 +91,83 @@ describe('TOTP', () => {
     // A sign-in that never gave its code is not let in by TOTP going away.
     const pend = await api.call(stillPending, { method: 'GET', url: '/v1/me' });
     expect(pend.json().error?.details?.reason).toBe('totp_pending');
+  });
+
+  it('a person who lost their authenticator turns TOTP off with a recovery code and enrols again', async () => {
+    const org = await makeOrg(db.app, 'Lost phone');
+    const me = await api.sessionFor(org.ownerId);
+    const { recovery } = await enable(me);
+    const pending = await api.sessionFor(org.ownerId, 'pending');
+    const v = await verified(
+      await api.call(pending, {
+        method: 'POST',
+        url: '/auth/totp/verify',
+        payload: { recoveryCode: recovery[0] },
+      }),
+    );
+    const off = await api.call(v, {
+      method: 'DELETE',
+      url: '/auth/totp',
+      payload: { recoveryCode: recovery[1] },
+    });
+    expect(off.statusCode, off.body).toBe(200);
+    expect((await api.call(v, { method: 'POST', url: '/auth/totp/enrol' })).statusCode).toBe(200);
+  });
+
+  it('new recovery codes replace the old ones, for a current code only', async () => {
+    const org = await makeOrg(db.app, 'Renewed');
+    const { secret, recovery } = await enable(await api.sessionFor(org.ownerId));
+    const me = await api.sessionFor(org.ownerId, 'verified');
+    const renew = (code: string) =>
+      api.call(me, { method: 'POST', url: '/auth/totp/recovery-codes', payload: { code } });
+    expect((await renew('000000')).json().error.details.reason).toBe('bad_code');
+    api.clock.advance(30_000);
+    const fresh = await renew(await codeAt(secret, api.clock.ms));
+    expect(fresh.statusCode, fresh.body).toBe(200);
+    const codes = fresh.json().recoveryCodes as string[];
+    expect(codes).toHaveLength(10);
+    const verify = (recoveryCode: string) =>
+      api
+        .sessionFor(org.ownerId, 'pending')
+        .then((p) => api.call(p, { method: 'POST', url: '/auth/totp/verify', payload: { recoveryCode } }));
+    expect((await verify(recovery[2] as string)).statusCode, 'an old recovery code').toBe(401);
+    expect((await verify(codes[0] as string)).statusCode, 'a new recovery code').toBe(200);
+    const audit = await db.admin.query(
+      "select 1 from audit_logs where org_id = $1 and action = 'user.totp_recovery_codes_replaced'",
+      [org.orgId],
+    );
+    expect(audit.rowCount).toBe(1);
+  });
+
+  it("an operator resets a person's TOTP: sessions end, the next sign-in asks no code, audited", async () => {
+    const org = await makeOrg(db.app, 'Reset');
+    const { secret } = await enable(await api.sessionFor(org.ownerId));
+    const before = await api.sessionFor(org.ownerId, 'verified');
+    // Guesses made with the lost phone's last codes.
+    for (let i = 0; i < 6; i++) {
+      await api.call(await api.sessionFor(org.ownerId, 'pending'), {
+        method: 'POST',
+        url: '/auth/totp/verify',
+        payload: { code: '000000' },
+      });
+    }
+    const done = await resetTotp(db.app, api.redis, org.ownerId);
+    expect(done.wasOn).toBe(true);
+    expect(done.sessionsEnded).toBeGreaterThan(0);
+    expect((await api.call(before, { method: 'GET', url: '/auth/session' })).statusCode).toBe(401);
+    const fresh = await api.sessionFor(org.ownerId);
+    const { secret: newSecret } = (await api.call(fresh, { method: 'POST', url: '/auth/totp/enrol' })).json();
+    expect(newSecret).not.toBe(secret);
+    const confirm = await api.call(fresh, {
+      method: 'POST',
+      url: '/auth/totp/confirm',
+      payload: { code: await codeAt(newSecret, api.clock.ms) },
+    });
+    expect(confirm.statusCode, 'enrolling again right after the reset').toBe(200);
+    const audit = await db.admin.query(
+      "select actor_type, request_id from audit_logs where org_id = $1 and action = 'user.totp_reset'",
+      [org.orgId],
+    );
+    expect(audit.rows).toEqual([{ actor_type: 'system', request_id: 'cli:user-reset-totp' }]);
   });
 });
