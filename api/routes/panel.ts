@@ -256,13 +256,18 @@ function panelConfig(app: FastifyInstance, req: FastifyRequest): PanelConfig {
   };
 }
 
-/** Same-origin everything; scripts only from this site plus the one inline import map by hash. */
-export function contentSecurityPolicy(importMapHash: string): string {
+/**
+ * Same-origin everything; scripts only from this site plus the one inline import map by hash.
+ * Images also from Discord's CDN and from the file storage's download origin: with S3, /v1/files
+ * redirects to the bucket's presigned URL, and the browser checks that target against img-src.
+ */
+export function contentSecurityPolicy(importMapHash: string, storageOrigin?: string): string {
+  const images = ["'self'", 'data:', 'https://cdn.discordapp.com', storageOrigin].filter(Boolean);
   return [
     "default-src 'none'",
     `script-src 'self' ${importMapHash}`,
     "style-src 'self'",
-    "img-src 'self' data: https://cdn.discordapp.com",
+    `img-src ${images.join(' ')}`,
     "connect-src 'self'",
     "font-src 'self'",
     "manifest-src 'self'",
@@ -309,7 +314,7 @@ const shown = (path: string) => (path.length > 80 ? `${path.slice(0, 80)}…` : 
 
 export async function panelRoutes(app: FastifyInstance, opts: { bundle?: PanelBundle } = {}) {
   const bundle = opts.bundle ?? loadPanel();
-  const csp = contentSecurityPolicy(bundle.importMapHash);
+  const csp = contentSecurityPolicy(bundle.importMapHash, app.storage.downloadOrigin);
   // The page differs only by its config; one asset per variant, built on first use.
   const pages = new Map<string, Asset>();
   const page = (config: PanelConfig): Asset => {

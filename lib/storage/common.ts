@@ -25,6 +25,11 @@ export interface Storage {
    * driver has none (local files are streamed by the API itself behind its own signed URL).
    */
   presignGet(key: string, opts: PresignOptions): string | null;
+  /**
+   * The origin (`https://host[:port]`) of presignGet's URLs, for a page's Content-Security-Policy;
+   * undefined for a driver that has none.
+   */
+  readonly downloadOrigin?: string;
 }
 
 export interface PutOptions {

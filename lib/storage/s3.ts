@@ -81,16 +81,27 @@ export class S3Storage implements Storage {
     this.basePath = this.endpoint.pathname.replace(/\/+$/, '');
   }
 
+  /** The bucket's address: the endpoint itself (path style) or the bucket's virtual host on it. */
+  private bucketUrl(): URL {
+    const url = new URL(this.endpoint.href);
+    if (!this.opts.forcePathStyle) url.hostname = `${this.opts.bucket}.${url.hostname}`;
+    return url;
+  }
+
+  /**
+   * The origin presignGet's URLs are on. /v1/files redirects a browser there, and the browser
+   * checks the redirect's target against the page's CSP (img-src for a preview).
+   */
+  get downloadOrigin(): string {
+    return this.bucketUrl().origin;
+  }
+
   private target(key: string, query = ''): Target {
     assertValidKey(key);
-    const url = new URL(this.endpoint.href);
-    let path: string;
-    if (this.opts.forcePathStyle) {
-      path = `${this.basePath}/${this.opts.bucket}/${encodeKey(key)}`;
-    } else {
-      url.hostname = `${this.opts.bucket}.${url.hostname}`;
-      path = `${this.basePath}/${encodeKey(key)}`;
-    }
+    const url = this.bucketUrl();
+    const path = this.opts.forcePathStyle
+      ? `${this.basePath}/${this.opts.bucket}/${encodeKey(key)}`
+      : `${this.basePath}/${encodeKey(key)}`;
     return { url, host: url.host, path: query ? `${path}?${query}` : path };
   }
 

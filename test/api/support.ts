@@ -14,7 +14,7 @@ import { type ApiTokenScope, createApiToken } from '../../db/api-tokens.js';
 import type { Pool } from '../../db/pool.js';
 import { withTenant } from '../../db/tenant.js';
 import { randomSecretKey } from '../../lib/secret-key.js';
-import { LocalStorage } from '../../lib/storage/index.js';
+import { LocalStorage, type Storage } from '../../lib/storage/index.js';
 
 /** A controllable clock for session expiry, TOTP steps and link expiry. */
 export class Clock {
@@ -63,6 +63,8 @@ export async function startTestApi(
     publicMetrics?: boolean;
     /** The app's logger (default: silent); the tests that read the logs pass their own. */
     logger?: AppDeps['logger'];
+    /** The file storage (default: a local folder, `storageDir`); the S3 tests pass a bucket's. */
+    storage?: Storage;
   } = {},
 ): Promise<TestApi> {
   const { redisUrl } = inject('services');
@@ -80,7 +82,7 @@ export async function startTestApi(
     redis,
     subscriber: () => new Redis(redisUrl, { maxRetriesPerRequest: null }),
     logger: opts.logger ?? pino({ level: 'silent' }),
-    storage: new LocalStorage(storageDir),
+    storage: opts.storage ?? new LocalStorage(storageDir),
     settings,
     rateLimits: { ...GENEROUS, ...opts.rateLimits },
     sdkRateLimits: opts.sdkRateLimits,
