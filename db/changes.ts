@@ -104,3 +104,42 @@ export async function emitEvent(tx: Tx, event: NonNullable<Change['event']>): Pr
     ],
   );
 }
+
+/** A field's value before and after a change, as settings audit entries record it. */
+export type FieldChanges = Record<string, { from: unknown; to: unknown }>;
+
+/** JSON with object keys sorted, so two equal values read from different places compare equal. */
+function canonical(v: unknown): string {
+  return JSON.stringify(v ?? null, (_k, x: unknown) =>
+    x && typeof x === 'object' && !Array.isArray(x)
+      ? Object.fromEntries(Object.entries(x as Record<string, unknown>).sort(([a], [b]) => (a < b ? -1 : 1)))
+      : x,
+  );
+}
+
+/**
+ * The named fields whose value differs between `before` (null: the row is new) and `after`,
+ * each as `{from, to}` (absent is null), keyed `prefix + field`; `fields` defaults to every key
+ * of either. What an update records as `data.changes`, so an admin reading the audit log sees
+ * what a setting was before it changed, and an update that changes nothing records no entry.
+ * Only pass fields that may be shown to whoever reads the audit log: never a secret (sealed
+ * tokens, keys, webhook URLs).
+ */
+export function diffChanges(
+  before: object | null | undefined,
+  after: object,
+  fields?: readonly string[],
+  prefix = '',
+): FieldChanges {
+  const b = (before ?? {}) as Record<string, unknown>;
+  const a = after as Record<string, unknown>;
+  const keys = fields ?? [...new Set([...Object.keys(b), ...Object.keys(a)])];
+  const out: FieldChanges = {};
+  for (const k of keys) {
+    if (canonical(b[k]) !== canonical(a[k])) out[prefix + k] = { from: b[k] ?? null, to: a[k] ?? null };
+  }
+  return out;
+}
+
+/** Whether a diff found anything: an update that changed nothing writes no audit entry. */
+export const changedAny = (changes: FieldChanges) => Object.keys(changes).length > 0;

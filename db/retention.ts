@@ -1,6 +1,6 @@
 import { z } from 'zod';
 import { AppError } from '../lib/errors.js';
-import { type Actor, recordChange } from './changes.js';
+import { type Actor, changedAny, diffChanges, recordChange } from './changes.js';
 import { heldBy } from './grants.js';
 import type { Tx } from './tenant.js';
 import { parseInput } from './validate.js';
@@ -79,6 +79,12 @@ export async function setRetentionPolicy(
       });
     }
   }
+  // The policy it replaces, locked, so the entry says what it was (3,650 days anonymised, then
+  // one day purged, is not the same decision as one day purged from scratch).
+  const old = await tx.query<RetentionPolicy>(
+    `select ${COLUMNS} from retention_policies where org_id = $1::uuid and target = $2::text for update`,
+    [tx.orgId, input.target],
+  );
   const r = await tx.query<RetentionPolicy>(
     `insert into retention_policies (org_id, target, days, action) values ($1::uuid, $2::text, $3::int, $4::text)
      on conflict (org_id, target) do update set days = excluded.days, action = excluded.action
@@ -86,11 +92,14 @@ export async function setRetentionPolicy(
     [tx.orgId, input.target, input.days, input.action],
   );
   const policy = r.rows[0] as RetentionPolicy;
-  await recordChange(tx, actor, {
-    action: 'retention.set',
-    target: { type: 'retention_policy', id: policy.id },
-    data: input,
-  });
+  const changes = diffChanges(old.rows[0], policy, ['days', 'action']);
+  if (changedAny(changes)) {
+    await recordChange(tx, actor, {
+      action: 'retention.set',
+      target: { type: 'retention_policy', id: policy.id },
+      data: { target: policy.target, changes },
+    });
+  }
   return policy;
 }
 
@@ -107,14 +116,15 @@ export async function listRetentionPolicies(tx: Tx): Promise<RetentionPolicy[]> 
 export async function deleteRetentionPolicy(tx: Tx, rawTarget: string, actor: Actor): Promise<void> {
   const t = parseInput(target, rawTarget);
   if (t === 'audit_logs') await requireAuditTrailOwner(tx, actor);
-  const r = await tx.query<{ id: string }>(
-    'delete from retention_policies where org_id = $1::uuid and target = $2::text returning id',
+  const r = await tx.query<{ id: string; days: number; action: RetentionAction }>(
+    'delete from retention_policies where org_id = $1::uuid and target = $2::text returning id, days, action',
     [tx.orgId, t],
   );
-  if (!r.rows[0]) throw new AppError('not_found', `no retention policy for ${t}`);
+  const gone = r.rows[0];
+  if (!gone) throw new AppError('not_found', `no retention policy for ${t}`);
   await recordChange(tx, actor, {
     action: 'retention.deleted',
-    target: { type: 'retention_policy', id: r.rows[0].id },
-    data: { target: t },
+    target: { type: 'retention_policy', id: gone.id },
+    data: { target: t, changes: diffChanges(gone, {}, ['days', 'action']) },
   });
 }
