@@ -142,6 +142,8 @@ export const discordMessageInput = z.object({
   messageId: snowflake,
   body: z.string().max(16_000),
   attachments: z.array(attachmentMeta).max(10).default([]),
+  /** Written by someone neither staff nor the ticket's player (tickets.ts `reply`). */
+  participant: z.boolean().optional(),
 });
 
 /**
@@ -168,7 +170,13 @@ export async function recordDiscordMessage(
   if (!text) return { message: null, created: false };
   const { message, created } = await reply(
     tx,
-    { ticketId: input.ticketId, body: text, origin: 'discord', externalId: input.messageId },
+    {
+      ticketId: input.ticketId,
+      body: text,
+      origin: 'discord',
+      externalId: input.messageId,
+      ...(input.participant ? { participant: true } : {}),
+    },
     actor,
   );
   if (created && input.attachments.length) {

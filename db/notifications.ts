@@ -37,8 +37,12 @@ const NOTIFYING_EVENTS = new Set([
 export function notifies(row: Pick<OutboxRow, 'eventType' | 'aggregateType' | 'payload'>): boolean {
   if (NOTIFYING_EVENTS.has(row.eventType)) return true;
   const message = row.payload.message as { authorType?: unknown } | undefined;
+  // A participant's message (someone else in a public forum post) is not the player replying.
   return (
-    row.eventType === 'message.created' && row.aggregateType === 'ticket' && message?.authorType === 'player'
+    row.eventType === 'message.created' &&
+    row.aggregateType === 'ticket' &&
+    message?.authorType === 'player' &&
+    row.payload.participant !== true
   );
 }
 

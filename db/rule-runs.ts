@@ -59,6 +59,9 @@ export function ruleEventOf(
   else if (type === 'ticket.sla_breached') trigger = 'sla.breach';
   else if (type === 'message.created') {
     const message = rec(row.payload.message);
+    // A participant (not staff, not the ticket's player: someone in a public forum post) is
+    // neither trigger: rules on the player's messages must not answer a bystander.
+    if (row.payload.participant === true) return null;
     trigger = message.authorType === 'player' ? 'message.player' : 'message.staff';
     messageId = str(message.id);
   } else if (type === 'rule.timer_due') {

@@ -226,12 +226,19 @@ export const replyInput = z.object({
   status: z.enum(STATUSES).optional(),
   /** Files staff uploaded to the ticket just before, sent with the reply (attachments.ts). */
   attachmentIds: replyFileIds.optional(),
+  /**
+   * A player's message from someone who is not the ticket's player (another member writing in a
+   * public forum post, someone staff added): recorded under their own profile and marked, but it
+   * does not speak for the player (no reopening, no close request withdrawn, no player reply).
+   */
+  participant: z.boolean().optional(),
 });
 export type ReplyInput = z.input<typeof replyInput>;
 
 /**
  * A public message on the ticket. Staff replies count as responses (first response time); a
- * player's message on a ticket waiting for them (pending, solved) puts it back to open. Idempotent
+ * player's message on a ticket waiting for them (pending, solved) puts it back to open, and a
+ * participant's (`participant`) changes nothing but the conversation. Idempotent
  * on the message's external id. Staff may send files uploaded to the ticket with the reply.
  */
 export async function reply(
@@ -257,7 +264,9 @@ export async function reply(
   if (input.attachmentIds?.length && !staff)
     throw new AppError('forbidden', 'only staff send uploaded files with a reply');
   const author = authorOf(actor);
-  const sentiment = messageSentiment(author.type, input.body);
+  const player = !staff && !input.participant;
+  // Only the player's own words make the ticket's player sentiment (rules and analytics read it).
+  const sentiment = staff || player ? messageSentiment(author.type, input.body) : null;
   const m = await tx.query<Message>(
     `insert into messages (org_id, channel_id, ticket_id, author_type, author_user_id, author_player_id, origin,
        external_id, body, created_at, sentiment_score, sentiment_comparative, sentiment_label, sentiment_language)
@@ -287,7 +296,7 @@ export async function reply(
 
   const before = ticket.status;
   let next: Status | undefined = input.status;
-  if (!staff && (before === 'pending' || before === 'solved')) next = 'open';
+  if (player && (before === 'pending' || before === 'solved')) next = 'open';
   if (next && next !== before && !canTransition(before, next)) {
     throw refuse('invalid_transition', 'deny.transition', { from: before, to: next });
   }
@@ -297,24 +306,32 @@ export async function reply(
     staff
       ? `first_response_at = coalesce(first_response_at, now()), last_staff_message_at = now(), status = $2::text,
          ${statusColumns()}`
-      : `last_player_message_at = now(), status = $2::text, ${statusColumns()},
-         player_sentiment_label = coalesce($3::text, player_sentiment_label),
-         player_sentiment_score = case when $3::text is null then player_sentiment_score else $4::int end`,
-    staff ? [next ?? before] : [next ?? before, sentiment?.label ?? null, sentiment?.score ?? null],
+      : player
+        ? `last_player_message_at = now(), status = $2::text, ${statusColumns()},
+           player_sentiment_label = coalesce($3::text, player_sentiment_label),
+           player_sentiment_score = case when $3::text is null then player_sentiment_score else $4::int end`
+        : `status = $2::text`,
+    player ? [next ?? before, sentiment?.label ?? null, sentiment?.score ?? null] : [next ?? before],
   );
+  const marked = input.participant && !staff ? { participant: true } : {};
   await recordChange(
     tx,
     actor,
     ticketChange(
       ticket,
       'message.created',
-      { messageId: message.id, origin: message.origin, ...(files.length ? { attachments: files } : {}) },
-      { message, ...(files.length ? { attachments: files } : {}) },
+      {
+        messageId: message.id,
+        origin: message.origin,
+        ...marked,
+        ...(files.length ? { attachments: files } : {}),
+      },
+      { message, ...marked, ...(files.length ? { attachments: files } : {}) },
     ),
   );
   if (next && next !== before) await recordStatus(tx, actor, ticket, before, null);
   // The player wrote: whatever staff asked about closing is answered by the conversation.
-  if (!staff) await cancelCloseRequest(tx, ticket, 'player_replied', actor);
+  if (player) await cancelCloseRequest(tx, ticket, 'player_replied', actor);
   return { message, ticket, created: true, attachments };
 }
 

@@ -161,7 +161,8 @@ async function plan(
       break;
     }
     case 'message.created':
-      if (rec(p.message).authorType === 'player')
+      // A participant (someone else writing in a public forum post) is not the ticket's player.
+      if (rec(p.message).authorType === 'player' && p.participant !== true)
         plans.push(
           planned(mine, 'player_replied', (l) => ({
             title: t(l, 'notify.playerReplied', { number }),

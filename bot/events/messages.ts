@@ -97,10 +97,18 @@ export async function onMessageCreate(deps: BotDeps, m: OmitPartialGroupDMChanne
     sizeBytes: a.size,
     url: a.url,
   }));
-  const record = async (tx: Tx, ticketId: string, staff: Actor | null) =>
+  // Someone other than the ticket's player (anyone can write in a public forum post) is recorded
+  // as a participant: their message neither reopens the ticket nor answers a close request.
+  const record = async (tx: Tx, ticket: DiscordTicket, staff: Actor | null) =>
     recordDiscordMessage(
       tx,
-      { ticketId, messageId: m.id, body: m.content.slice(0, 16_000), attachments },
+      {
+        ticketId: ticket.id,
+        messageId: m.id,
+        body: m.content.slice(0, 16_000),
+        attachments,
+        ...(fromPerson && !staff && m.author.id !== ticket.requesterDiscordId ? { participant: true } : {}),
+      },
       fromPerson ? (staff ?? (await discordPlayer(tx, person))) : SYSTEM,
     );
   // The ticket, the writer's standing and the message in one transaction: the ticket and the
@@ -120,7 +128,7 @@ export async function onMessageCreate(deps: BotDeps, m: OmitPartialGroupDMChanne
       }
       // A closed ticket's message is answered after the commit (a Discord post), below.
       if (ticket.status === 'closed' && fromPerson) return { kind: 'closed', ticket, staff };
-      return { kind: 'recorded', created: (await record(tx, ticket.id, staff)).created };
+      return { kind: 'recorded', created: (await record(tx, ticket, staff)).created };
     });
   let r: Read;
   try {
@@ -159,7 +167,7 @@ export async function onMessageCreate(deps: BotDeps, m: OmitPartialGroupDMChanne
       const hours = guild.settings.reopenWindowHours ?? DEFAULT_LIMITS.reopenWindowHours;
       if (!hours || !(await withinReopenWindow(tx, ticket.id, hours))) return false;
       await reopen(tx, ticket.id, SYSTEM);
-      return record(tx, ticket.id, staff);
+      return record(tx, ticket, staff);
     }));
   if (reopened) return void synced.inc({ event: 'create', outcome: 'recorded' });
   // A message event carries no locale: the player is answered in the server's language.

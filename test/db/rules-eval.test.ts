@@ -204,5 +204,9 @@ describe('rule triggers from outbox events', () => {
     ).toMatchObject({ messageId: U, causedBy: { ruleId: U, depth: 2 } });
     expect(ruleEventOf(row('note.created'))).toBeNull();
     expect(ruleEventOf(row('rule.event'))).toBeNull();
+    // Someone other than the ticket's player writing in a public forum post triggers nothing.
+    expect(
+      ruleEventOf(row('message.created', { message: { id: U, authorType: 'player' }, participant: true })),
+    ).toBeNull();
   });
 });

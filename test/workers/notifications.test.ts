@@ -285,6 +285,10 @@ describe('staff notifications', () => {
     // Staff replies, messages outside tickets and unrelated events notify nobody.
     expect(jobs(row('message.created', 'ticket', { message: { authorType: 'user' } }))).toEqual([]);
     expect(jobs(row('message.created', 'channel', { message: { authorType: 'player' } }))).toEqual([]);
+    // Nor does someone other than the ticket's player writing in a public forum post.
+    expect(
+      jobs(row('message.created', 'ticket', { message: { authorType: 'player' }, participant: true })),
+    ).toEqual([]);
     expect(jobs(row('ticket.closed', 'ticket'))).toEqual([]);
     expect(jobs(row('notification.created', 'notification'))).toEqual([]);
   });

@@ -304,6 +304,25 @@ describe('SLA clocks', () => {
       reply(tx, { ticketId: t.id, body: 'Hi!', origin: 'panel' }, s.org.owner),
     );
     expect((await run())?.map((m) => m.state)).toEqual(['fulfilled', 'fulfilled', 'none']);
+    // Someone other than the ticket's player writing in its Discord forum post waits for nothing.
+    await withTenant(db.app, s.org.orgId, async (tx) => {
+      const r = await tx.query<{ id: string }>(
+        `insert into player_profiles (org_id, display_name) values ($1, 'Bystander') returning id`,
+        [tx.orgId],
+      );
+      await reply(
+        tx,
+        {
+          ticketId: t.id,
+          body: 'same here',
+          origin: 'discord',
+          externalId: '1234567890123456789',
+          participant: true,
+        },
+        { type: 'player', id: r.rows[0]?.id as string },
+      );
+    });
+    expect((await run())?.map((m) => m.state)).toEqual(['fulfilled', 'fulfilled', 'none']);
     await withTenant(db.app, s.org.orgId, (tx) =>
       reply(tx, { ticketId: t.id, body: 'Still broken', origin: 'game' }, player),
     );
