@@ -108,6 +108,7 @@ export interface ErasureResult {
  * exports are deleted; the tickets they opened are kept anonymised (as retention does) with every
  * message in them blanked, notes deleted; their messages elsewhere are blanked; reports by or
  * about them lose their text; history and audit rows keep what happened but not what was said.
+ * The modmail routing records of the DMs relayed to them (which carry their Discord id) go.
  * Discord messages the bot posted for them, and the transcript-channel posts of every ticket they
  * wrote in, are queued for deletion there (discord_erasures); their stored objects and those
  * tickets' stored transcripts for deletion from storage (storage_erasures); both by the workers.
@@ -160,6 +161,15 @@ export async function erasePlayer(tx: Tx, playerId: string, actor: Actor): Promi
           ),
           threads as (delete from email_threads e where e.org_id = $1::uuid and e.ticket_id in (select id from t) returning 1),
           dms as (delete from discord_dm_tickets d where d.org_id = $1::uuid and d.ticket_id in (select id from t) returning 1),
+          -- The relay's record of what it posted into their DM names their Discord id (the profile's,
+          -- read here before the profile below is blanked: every part of the statement sees it as it was).
+          routed as (
+            delete from discord_dm_relayed_messages r where r.org_id = $1::uuid
+               and (r.ticket_id in (select id from t)
+                    or r.discord_user_id = (select p.discord_user_id from player_profiles p
+                                             where p.org_id = $1::uuid and p.id = $2::uuid))
+            returning 1
+          ),
           notes as (delete from ticket_notes n where n.org_id = $1::uuid and n.ticket_id in (select id from t) returning 1),
           sessions as (delete from player_sessions s where s.org_id = $1::uuid and s.player_id = $2::uuid returning 1),
           addresses as (delete from player_email_addresses a where a.org_id = $1::uuid and a.player_id = $2::uuid returning 1),
@@ -194,7 +204,8 @@ export async function erasePlayer(tx: Tx, playerId: string, actor: Actor): Promi
               'sessions', (select count(*) from sessions), 'reports', (select count(*) from reports),
               'notes', (select count(*) from notes), 'addresses', (select count(*) from addresses),
               'exports', (select count(*) from exports), 'discordMessages', (select count(*) from queued),
-              'other', (select count(*) from threads) + (select count(*) from dms) + (select count(*) from codes)
+              'other', (select count(*) from threads) + (select count(*) from dms) + (select count(*) from routed)
+                       + (select count(*) from codes)
                        + (select count(*) from moderation) + (select count(*) from reactions)
                        + (select count(*) from channels) + (select count(*) from profile)
             ) as counts,

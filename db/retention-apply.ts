@@ -13,8 +13,9 @@ import { forgetTranscriptsSql, transcriptsSql } from './ticket-transcripts.js';
  * What "older than N days" means per target:
  * - tickets: closed more than N days ago (open, pending or solved tickets are never touched);
  *   purge deletes them with their conversation, attachments and mail; anonymise keeps the row
- *   (numbers, statuses and timings for analytics) without subject, requester, fields, comments
- *   or mail (the mail log and its raw copies).
+ *   (numbers, statuses and timings for analytics) without subject, requester, fields, comments,
+ *   mail (the mail log and its raw copies) or the modmail records naming the player's Discord id
+ *   (discord_dm_tickets, discord_dm_relayed_messages; purge takes them with the ticket).
  * - messages: written more than N days ago; anonymise blanks the body and drops the player author.
  * - attachments: uploaded more than N days ago; a file has no anonymous form, so both actions
  *   remove the row and its stored object.
@@ -49,7 +50,8 @@ type Sql = { text: string; hasKeys: boolean };
 const TICKET_LEFT_TO_ANONYMISE = `(requester_id is not null or subject <> 'Ticket #' || number
   or rating_comment is not null or close_reason is not null or custom_fields <> '{}'
   or exists (select 1 from email_messages e where e.org_id = $1::uuid and e.ticket_id = tickets.id)
-  or exists (select 1 from ticket_transcripts tt where tt.org_id = $1::uuid and tt.ticket_id = tickets.id))`;
+  or exists (select 1 from ticket_transcripts tt where tt.org_id = $1::uuid and tt.ticket_id = tickets.id)
+  or exists (select 1 from discord_dm_relayed_messages r where r.org_id = $1::uuid and r.ticket_id = tickets.id))`;
 
 // The tickets of the messages a batch takes: their transcripts hold those words too.
 const MESSAGE_TICKETS = `select m.ticket_id from messages m
@@ -101,6 +103,8 @@ const BATCH_SQL: Record<RetentionTarget, Partial<Record<RetentionAction, Sql>>> 
                delete from email_threads e where e.org_id = $1::uuid and e.ticket_id in (select id from doomed)
              ), dms as (
                delete from discord_dm_tickets d where d.org_id = $1::uuid and d.ticket_id in (select id from doomed)
+             ), routed as (
+               delete from discord_dm_relayed_messages r where r.org_id = $1::uuid and r.ticket_id in (select id from doomed)
              ), ${transcriptsSql('select id from doomed')}, ${forgetTranscriptsSql('select id from doomed')}, done as (
                update tickets t set subject = 'Ticket #' || t.number, requester_id = null,
                       rating_comment = null, close_reason = null, custom_fields = '{}'

@@ -1,5 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import { recordAttachment } from '../../db/attachments.js';
+import { recordRelayedDmMessages } from '../../db/dm-routing.js';
 import { erasePlayer, playerDossier, requestPlayerExport } from '../../db/player-privacy.js';
 import { reportFromGame } from '../../db/player-reports.js';
 import { upsertPlayer } from '../../db/players.js';
@@ -115,6 +116,12 @@ async function tracedPlayer(org: OrgFixture, marker: string) {
       { subject: 'Bystander asks', body: 'unrelated words', origin: 'panel', requesterId: other.id },
       org.owner,
     );
+    // A staff reply relayed into the player's DM: the routing record names their Discord id.
+    await recordRelayedDmMessages(tx, {
+      ticketId: ticket.id,
+      discordUserId: discordId,
+      discordMessageIds: [String(snow++)],
+    });
     return { playerId: p.id, otherId: other.id, ticketId: ticket.id, otherTicketId: otherTicket.id };
   });
   const a = db.admin;

@@ -6,6 +6,7 @@ import type { REST } from '@discordjs/rest';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { recordAttachment } from '../../db/attachments.js';
 import { ticketForSync } from '../../db/discord-ticket-sides.js';
+import { recordRelayedDmMessages } from '../../db/dm-routing.js';
 import { upsertPlayer } from '../../db/players.js';
 import { listRetentionPolicies, setRetentionPolicy } from '../../db/retention.js';
 import { previewRetention } from '../../db/retention-apply.js';
@@ -357,4 +358,46 @@ describe('retention and transcripts', () => {
     expect(await read(newKey)).toContain('I lost my sword');
     expect(await queuedPosts(a.orgId)).toEqual(['612345678901234003']);
   });
+});
+
+describe('retention and modmail routing', () => {
+  // The relay's record of each message it posted into the player's DM names their Discord id.
+  const relayed = async (org: OrgFixture, ticketId: string, messageId: string) =>
+    withTenant(db.app, org.orgId, (tx) =>
+      recordRelayedDmMessages(tx, {
+        ticketId,
+        discordUserId: '712345678901234999',
+        discordMessageIds: [messageId],
+      }),
+    );
+  const routed = async (orgId: string) =>
+    (
+      await db.admin.query(
+        `select ticket_id, discord_user_id from discord_dm_relayed_messages where org_id = $1 order by discord_message_id`,
+        [orgId],
+      )
+    ).rows;
+
+  for (const action of ['purge', 'anonymise'] as const) {
+    it(`${action} forgets which Discord user the old ticket's DMs went to`, async () => {
+      const a = await makeOrg(db.app, `Routing ${action}`);
+      // Discord message ids are unique across Discord (and the table's key): one series per run.
+      const id = (n: number) => `7123456789012${action === 'purge' ? 1 : 2}000${n}`;
+      const wa = await world(a);
+      await policies(a, action);
+      await relayed(a, wa.oldClosed, id(1));
+      await relayed(a, wa.newClosed, id(2));
+      expect((await run(a.orgId))?.counts).toMatchObject({ tickets: 1 });
+      expect(await routed(a.orgId), 'the routing records left').toEqual([
+        { ticket_id: wa.newClosed, discord_user_id: '712345678901234999' },
+      ]);
+      if (action === 'anonymise') {
+        // One recorded on a ticket anonymised before this rule goes on the next run.
+        await relayed(a, wa.oldClosed, id(3));
+        expect((await run(a.orgId))?.counts).toMatchObject({ tickets: 1 });
+        expect(await routed(a.orgId)).toHaveLength(1);
+      }
+      expect((await run(a.orgId))?.counts).toMatchObject({ tickets: 0 });
+    });
+  }
 });
