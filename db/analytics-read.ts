@@ -136,7 +136,20 @@ export interface SeriesQuery extends Omit<RollupQuery, 'bucket'> {
    * (bench/README.md, run 5).
    */
   countsOnly?: boolean;
+  /**
+   * With groupBy: only the `groupLimit` groups with the most rows counted (`n` over the current
+   * period, all kinds) keep their own series; the rest are summed into one, `other`. Folded here,
+   * in the statement, so an answer grouped by a value players choose (a build, a region) is at
+   * most groupLimit + 1 series however many values there are.
+   */
+  groupLimit?: number | undefined;
 }
+
+/**
+ * The group key of the folded groups' rows (a NUL can't be in a stored value: Postgres text has
+ * none); the routes answer it as the series `{ group: 'other', other: true }`.
+ */
+export const OTHER_GROUP = '\u0000other';
 
 const COUNT_SUMS = `sum(n)::int as n, 0 as "durN", 0::float8 as "durSum", '{}'::int[] as "durHist",
             0 as sla, 0 as breached, 0 as escalated, 0 as reopened, sum(merged)::int as merged, 0 as rated,
@@ -178,14 +191,29 @@ export async function rollupSeries(
        from ${b.table}
       where org_id = $1::uuid and kind = any($2::text[]) and bucket < $3::date${b.where}`;
   }
-  const r = await tx.query<Sums & { kind: Kind }>(
-    `select kind, label as bucket, grp as "group", ${q.countsOnly ? COUNT_SUMS : MEASURE_SUMS}
+  let other = 'false';
+  if (q.groupBy && q.groupLimit !== undefined) {
+    // Each group's count over the current period, then its place by that count (ties by value,
+    // so the answer is stable); past the limit a row belongs to the one folded group.
+    values.push(q.groupLimit);
+    const limit = `$${values.length}::int`;
+    sql = `select kind, label, case when place <= ${limit} then grp end as grp, place > ${limit} as other,
+                  ${columns}
+             from (select r2.*, dense_rank() over (order by counted desc, grp nulls first) as place
+                     from (select r1.*,
+                                  coalesce(sum(n) filter (where label <> 'before' and label not like 'prev:%')
+                                           over (partition by grp), 0) as counted
+                             from (${sql}) r1) r2) r3`;
+    other = 'other';
+  }
+  const r = await tx.query<Sums & { kind: Kind; other: boolean }>(
+    `select kind, label as bucket, grp as "group", ${other} as other, ${q.countsOnly ? COUNT_SUMS : MEASURE_SUMS}
        from (${sql}) r
-      group by 1, 2, 3
+      group by 1, 2, 3, 4
       order by 2, 3`,
     values,
   );
-  return r.rows;
+  return r.rows.map(({ other: folded, ...row }) => (folded ? { ...row, group: OTHER_GROUP } : row));
 }
 
 /**

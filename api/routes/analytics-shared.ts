@@ -52,10 +52,37 @@ export const rangeQuery = z.object({
 
 export type RangeQuery = z.output<typeof rangeQuery>;
 
+/**
+ * How many groups an answer keeps. A dimension players fill in (build, platform, region through
+ * the SDK) can have thousands of values; one series each made a single request build millions of
+ * zero points while holding the instance and a read transaction for most of a minute.
+ */
+export const GROUP_LIMIT = z.coerce
+  .number()
+  .int()
+  .min(1)
+  .max(50)
+  .default(20)
+  .meta({ description: 'with groupBy: how many groups keep their own series (1 to 50, default 20)' });
+
+export const GROUPS_DESCRIPTION =
+  'With `groupBy`, the `limit` groups (default 20, at most 50) with the most tickets over the period ' +
+  'keep their own series, largest first; all others are summed into one last series, ' +
+  '`{ "group": "other", "other": true }` (tell it from a value named "other" by `other`).';
+
+/** A series' group as answered: the folded groups' key (OTHER_GROUP of the read) as `other`. */
+export function namedGroup(group: string | null, otherKey: string): { group: string | null; other?: true } {
+  return group === otherKey ? { group: 'other', other: true } : { group };
+}
+
 export function seriesSchema<S extends z.ZodObject>(metrics: S, id: string, timed: boolean) {
   const series = z.array(
     z.object({
       group: z.string().nullable(),
+      other: z
+        .literal(true)
+        .optional()
+        .meta({ description: 'present on the one series that sums the groups past the limit' }),
       points: z.array(metrics.extend({ bucket: z.string() })),
       total: metrics,
     }),

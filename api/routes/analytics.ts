@@ -6,6 +6,7 @@ import {
   DIMENSION_NAMES,
   type Dimension,
   type Kind,
+  OTHER_GROUP,
   openedHeatmap,
   openPerAssignee,
   orgClock,
@@ -26,7 +27,10 @@ import {
 import { sentimentRoute } from './analytics-sentiment.js';
 import {
   access,
+  GROUP_LIMIT,
+  GROUPS_DESCRIPTION,
   inAnalytics,
+  namedGroup,
   rangeOf,
   rangeQuery,
   sendCsv,
@@ -43,6 +47,7 @@ const seriesQuery = rangeQuery.extend({
     .enum(['true', 'false'])
     .optional()
     .meta({ description: 'true: also the previous period of the same length' }),
+  limit: GROUP_LIMIT,
   time: z.enum(['calendar', 'business']).default('calendar').meta({
     description:
       'response-times: durations in calendar time, or in business time (working hours of the calendar each ticket counts SLA time in, as of when it was folded; calendar time for tickets with none)',
@@ -164,7 +169,7 @@ export const analyticsRoutes: FastifyPluginAsyncZod = async (app) => {
           tags: T,
           operationId: `analytics${id.replace('Analytics', '')}`,
           summary,
-          description: 'Answers text/csv to `Accept: text/csv` or `?format=csv`.',
+          description: `${GROUPS_DESCRIPTION} Answers text/csv to \`Accept: text/csv\` or \`?format=csv\`.`,
           params: orgParams,
           querystring: seriesQuery,
           response: { 200: schema, ...errorResponses },
@@ -186,11 +191,12 @@ export const analyticsRoutes: FastifyPluginAsyncZod = async (app) => {
             previousFrom,
             before: name === 'volume',
             countsOnly: name === 'volume',
+            groupLimit: q.groupBy ? q.limit : undefined,
           });
           const split = splitRows(rows, kinds);
           const period = (from: string, to: string, sums: Sums[][], start: Map<string | null, number>) => {
             const buckets = bucketsOf(from, to, q.bucket);
-            const series = [...byGroup(sums, buckets)].map(([group, points]) => {
+            const grouped = [...byGroup(sums, buckets)].map(([group, points]) => {
               let backlog = start.get(group) ?? 0;
               let total: Sums[] | undefined;
               const out = [...points].map(([bucket, s]) => {
@@ -200,8 +206,19 @@ export const analyticsRoutes: FastifyPluginAsyncZod = async (app) => {
                 return { bucket, ...m, ...(name === 'volume' ? { backlog } : {}) };
               });
               const totals = report(total ?? [], q.time);
-              return { group, points: out, total: { ...totals, ...(name === 'volume' ? { backlog } : {}) } };
+              const counted = (total ?? []).reduce((a, t) => a + t.n, 0);
+              return {
+                ...namedGroup(group, OTHER_GROUP),
+                points: out,
+                total: { ...totals, ...(name === 'volume' ? { backlog } : {}) },
+                counted,
+              };
             });
+            // Largest first, the folded rest last.
+            grouped.sort(
+              (a, b) => Number(a.other ?? false) - Number(b.other ?? false) || b.counted - a.counted,
+            );
+            const series = grouped.map(({ counted: _, ...s }) => s);
             return { from, to, series };
           };
           // The backlog before the current period includes what the previous one left open.
