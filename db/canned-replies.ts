@@ -1,7 +1,7 @@
 import { z } from 'zod';
 import { AppError } from '../lib/errors.js';
 import { refuse } from '../lib/i18n/refusal.js';
-import { type Actor, recordChange } from './changes.js';
+import { type Actor, changedAny, diffChanges, recordChange } from './changes.js';
 import { id } from './schemas.js';
 import type { Tx } from './tenant.js';
 import { parseInput } from './validate.js';
@@ -80,6 +80,12 @@ export async function updateCannedReply(
   actor: Actor,
 ): Promise<CannedReply> {
   const input = parseInput(updateCannedInput, raw);
+  const b = await tx.query<CannedReply>(
+    `select ${COLUMNS} from canned_replies where id = $1::uuid for update`,
+    [parseInput(id, replyId)],
+  );
+  const before = b.rows[0];
+  if (!before) throw new AppError('not_found', 'canned reply not found');
   const r = await tx.query<CannedReply>(
     `update canned_replies set title = coalesce($2::text, title), body = coalesce($3::text, body),
        team_id = case when $4::boolean then $5::uuid else team_id end
@@ -92,13 +98,15 @@ export async function updateCannedReply(
       input.teamId ?? null,
     ],
   );
-  const reply = r.rows[0];
-  if (!reply) throw new AppError('not_found', 'canned reply not found');
-  await recordChange(tx, actor, {
-    action: 'canned_reply.updated',
-    target: { type: 'canned_reply', id: reply.id },
-    data: input,
-  });
+  const reply = r.rows[0] as CannedReply;
+  const changes = diffChanges(before, reply, ['title', 'body', 'teamId']);
+  if (changedAny(changes)) {
+    await recordChange(tx, actor, {
+      action: 'canned_reply.updated',
+      target: { type: 'canned_reply', id: reply.id },
+      data: { shortcut: reply.shortcut, changes },
+    });
+  }
   return reply;
 }
 

@@ -1,6 +1,6 @@
 import { z } from 'zod';
 import { AppError } from '../lib/errors.js';
-import { type Actor, recordChange } from './changes.js';
+import { type Actor, changedAny, diffChanges, recordChange } from './changes.js';
 import { id } from './schemas.js';
 import type { Tx } from './tenant.js';
 import { parseInput } from './validate.js';
@@ -123,6 +123,12 @@ export async function updateCategory(
   actor: Actor,
 ): Promise<Category> {
   const input = parseInput(updateCategoryInput, raw);
+  const b = await tx.query<Category>(
+    `select ${COLUMNS} from ticket_categories where id = $1::uuid for update`,
+    [parseInput(id, categoryId)],
+  );
+  const before = b.rows[0];
+  if (!before) throw new AppError('not_found', 'category not found');
   const r = await tx.query<Category>(
     `update ticket_categories set
        name = coalesce($2::text, name),
@@ -147,14 +153,25 @@ export async function updateCategory(
       input.position ?? null,
     ],
   );
-  const category = r.rows[0];
-  if (!category) throw new AppError('not_found', 'category not found');
-  await recordChange(tx, actor, {
-    action: 'category.updated',
-    target: { type: 'category', id: category.id },
-    data: input,
-    event: changed(category.id, 'updated'),
-  });
+  const category = r.rows[0] as Category;
+  const changes = diffChanges(before, category, [
+    'name',
+    'description',
+    'emoji',
+    'questions',
+    'teamId',
+    'ticketMode',
+    'position',
+  ]);
+  // Nothing changed: no entry, and no panel to bring up to date.
+  if (changedAny(changes)) {
+    await recordChange(tx, actor, {
+      action: 'category.updated',
+      target: { type: 'category', id: category.id },
+      data: { changes },
+      event: changed(category.id, 'updated'),
+    });
+  }
   return category;
 }
 

@@ -1,6 +1,6 @@
 import { z } from 'zod';
 import { AppError } from '../lib/errors.js';
-import { type Actor, recordChange } from './changes.js';
+import { type Actor, changedAny, diffChanges, recordChange } from './changes.js';
 import {
   hashCredential,
   issueCredential,
@@ -80,14 +80,26 @@ export async function updateGame(
 ): Promise<Game> {
   const gid = parseInput(id, gameId);
   const input = parseInput(updateGameInput, raw);
+  const b = await tx.query<Game>(
+    `select ${GAME_COLUMNS} from games where org_id = $1::uuid and id = $2::uuid for update`,
+    [tx.orgId, gid],
+  );
+  const before = b.rows[0];
+  if (!before) throw notFound();
   const r = await tx.query<Game>(
     `update games set name = coalesce($3::text, name), slug = coalesce($4::text, slug)
       where org_id = $1::uuid and id = $2::uuid returning ${GAME_COLUMNS}`,
     [tx.orgId, gid, input.name ?? null, input.slug ?? null],
   );
-  const game = r.rows[0];
-  if (!game) throw notFound();
-  await recordChange(tx, actor, { action: 'game.updated', target: { type: 'game', id: gid }, data: input });
+  const game = r.rows[0] as Game;
+  const changes = diffChanges(before, game, ['name', 'slug']);
+  if (changedAny(changes)) {
+    await recordChange(tx, actor, {
+      action: 'game.updated',
+      target: { type: 'game', id: gid },
+      data: { changes },
+    });
+  }
   return game;
 }
 

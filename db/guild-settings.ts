@@ -1,7 +1,7 @@
 import { z } from 'zod';
 import { AppError } from '../lib/errors.js';
-import { type Actor, recordChange } from './changes.js';
-import { categorySettingsSchema, type Guild, guildSettingsSchema } from './guilds.js';
+import { type Actor, changedAny, recordChange } from './changes.js';
+import { categorySettingsSchema, type Guild, guildSettingsChanges, guildSettingsSchema } from './guilds.js';
 import { id, snowflake } from './schemas.js';
 import type { Tx } from './tenant.js';
 import { parseInput } from './validate.js';
@@ -68,10 +68,16 @@ export async function patchGuildSettings(
      returning ${COLUMNS}`,
     [tx.orgId, guildId, JSON.stringify(merged)],
   );
-  await recordChange(tx, actor, {
-    action: 'guild.settings_updated',
-    target: { type: 'guild', id: guildId },
-    data: { changes: patch },
-  });
-  return u.rows[0] as Guild;
+  const after = u.rows[0] as Guild;
+  // What each setting was and became, not the patch: `null` in a patch says "cleared" but not
+  // which channel it had been.
+  const changes = guildSettingsChanges(before.settings, after.settings);
+  if (changedAny(changes)) {
+    await recordChange(tx, actor, {
+      action: 'guild.settings_updated',
+      target: { type: 'guild', id: guildId },
+      data: { changes },
+    });
+  }
+  return after;
 }

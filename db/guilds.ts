@@ -1,6 +1,6 @@
 import { z } from 'zod';
 import { refuse } from '../lib/i18n/refusal.js';
-import { type Actor, recordChange } from './changes.js';
+import { type Actor, changedAny, diffChanges, type FieldChanges, recordChange } from './changes.js';
 import { mapDbError } from './errors.js';
 import type { Pool } from './pool.js';
 import { id, snowflake } from './schemas.js';
@@ -50,6 +50,20 @@ export const guildSettingsSchema = z.object({
   categories: z.record(id, categorySettingsSchema).optional(),
 });
 export type GuildSettings = z.infer<typeof guildSettingsSchema>;
+
+/**
+ * What a settings change did to a guild, setting by setting; a category's settings are keyed
+ * `categories.<id>.<setting>`, so changing one channel does not log every category's.
+ */
+export function guildSettingsChanges(before: GuildSettings, after: GuildSettings): FieldChanges {
+  const { categories: bc = {}, ...b } = before;
+  const { categories: ac = {}, ...a } = after;
+  const changes = diffChanges(b, a);
+  for (const cid of new Set([...Object.keys(bc), ...Object.keys(ac)])) {
+    Object.assign(changes, diffChanges(bc[cid], ac[cid] ?? {}, undefined, `categories.${cid}.`));
+  }
+  return changes;
+}
 
 export const DEFAULT_LIMITS = { maxOpenPerPlayer: 3, cooldownSeconds: 60, reopenWindowHours: 48 } as const;
 
@@ -131,12 +145,16 @@ export async function updateGuildSettings(
      returning ${COLUMNS}`,
     [tx.orgId, guildId, JSON.stringify(merged)],
   );
-  await recordChange(tx, actor, {
-    action: 'guild.settings_updated',
-    target: { type: 'guild', id: guildId },
-    data: { changes: p },
-  });
-  return u.rows[0] as Guild;
+  const after = u.rows[0] as Guild;
+  const changes = guildSettingsChanges(before.settings, after.settings);
+  if (changedAny(changes)) {
+    await recordChange(tx, actor, {
+      action: 'guild.settings_updated',
+      target: { type: 'guild', id: guildId },
+      data: { changes },
+    });
+  }
+  return after;
 }
 
 /** A guild-level action with no row of its own to change (a panel posted): audit only. */

@@ -1,7 +1,7 @@
 import { randomUUID } from 'node:crypto';
 import { z } from 'zod';
 import { AppError } from '../lib/errors.js';
-import { type Actor, recordChange } from './changes.js';
+import { type Actor, changedAny, diffChanges, recordChange } from './changes.js';
 import { mapDbError } from './errors.js';
 import { DEFAULT_ROLES } from './permissions.js';
 import type { Pool } from './pool.js';
@@ -108,6 +108,13 @@ export async function updateOrganization(
   actor: Actor,
 ): Promise<Organization> {
   const input = parseInput(updateSettingsInput, raw);
+  // Read and locked first: the audit entry says what each setting was before.
+  const b = await tx.query<Organization>(
+    `select ${COLUMNS} from organizations where id = $1::uuid for update`,
+    [tx.orgId],
+  );
+  const before = b.rows[0];
+  if (!before) throw new AppError('not_found', 'organization not found');
   const r = await tx.query<Organization>(
     `update organizations set name = coalesce($2::text, name), require_totp = coalesce($3::boolean, require_totp),
        settings = case when $4::jsonb is null then settings else jsonb_strip_nulls(settings || $4::jsonb) end,
@@ -126,13 +133,19 @@ export async function updateOrganization(
       input.inactivityCloseHours ?? null,
     ],
   );
-  const org = r.rows[0];
-  if (!org) throw new AppError('not_found', 'organization not found');
-  await recordChange(tx, actor, {
-    action: 'organization.updated',
-    target: { type: 'organization', id: org.id },
-    data: input,
-  });
+  const org = r.rows[0] as Organization;
+  // Free-form settings are compared key by key, so one changed key does not log them all.
+  const changes = {
+    ...diffChanges(before, org, ['name', 'requireTotp', 'businessCalendarId', 'inactivityCloseHours']),
+    ...diffChanges(before.settings, org.settings, undefined, 'settings.'),
+  };
+  if (changedAny(changes)) {
+    await recordChange(tx, actor, {
+      action: 'organization.updated',
+      target: { type: 'organization', id: org.id },
+      data: { changes },
+    });
+  }
   return org;
 }
 

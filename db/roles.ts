@@ -1,6 +1,6 @@
 import { z } from 'zod';
 import { AppError } from '../lib/errors.js';
-import { type Actor, recordChange } from './changes.js';
+import { type Actor, changedAny, diffChanges, recordChange } from './changes.js';
 import { asGrants, heldBy, lockGrants, OWNER, requireHeld } from './grants.js';
 import { PERMISSIONS } from './permissions.js';
 import { id } from './schemas.js';
@@ -127,15 +127,14 @@ export async function updateRole(
   );
   if (input.permissions) await setPermissions(tx, before.id, input.permissions);
   const after = await getRole(tx, before.id);
-  await recordChange(tx, actor, {
-    action: 'role.updated',
-    target: { type: 'role', id: before.id },
-    data: {
-      key: before.key,
-      ...(input.name ? { name: { from: before.name, to: after.name } } : {}),
-      ...(input.permissions ? { permissions: { from: before.permissions, to: after.permissions } } : {}),
-    },
-  });
+  const changes = diffChanges(before, after, ['name', 'description', 'permissions']);
+  if (changedAny(changes)) {
+    await recordChange(tx, actor, {
+      action: 'role.updated',
+      target: { type: 'role', id: before.id },
+      data: { key: before.key, changes },
+    });
+  }
   return after;
 }
 

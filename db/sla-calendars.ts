@@ -1,7 +1,7 @@
 import { z } from 'zod';
 import { type BusinessCalendar, isValidTimeZone, WEEKDAYS } from '../lib/business-time.js';
 import { AppError } from '../lib/errors.js';
-import { type Actor, recordChange } from './changes.js';
+import { type Actor, changedAny, diffChanges, recordChange } from './changes.js';
 import { id } from './schemas.js';
 import { slaChanged } from './sla-policies.js';
 import type { Tx } from './tenant.js';
@@ -85,6 +85,12 @@ export async function updateCalendar(
 ): Promise<Calendar> {
   const input = parseInput(updateCalendarInput, raw);
   if (input.timezone !== undefined) input.timezone = await knownTimeZone(tx, input.timezone, 'timezone');
+  const b = await tx.query<Calendar>(
+    `select ${CALENDAR_COLUMNS} from business_calendars where org_id = $1::uuid and id = $2::uuid for update`,
+    [tx.orgId, input.id],
+  );
+  const before = b.rows[0];
+  if (!before) throw new AppError('not_found', 'business calendar not found');
   const r = await tx.query<Calendar>(
     `update business_calendars set name = coalesce($3::text, name), timezone = coalesce($4::text, timezone),
        weekly_hours = coalesce($5::jsonb, weekly_hours), holidays = coalesce($6::date[], holidays)
@@ -98,13 +104,17 @@ export async function updateCalendar(
       input.holidays ? [...new Set(input.holidays)] : null,
     ],
   );
-  const cal = r.rows[0];
-  if (!cal) throw new AppError('not_found', 'business calendar not found');
-  await recordChange(tx, actor, {
-    action: 'sla.calendar_updated',
-    target: calendarTarget(cal.id),
-    event: slaChanged(tx.orgId),
-  });
+  const cal = r.rows[0] as Calendar;
+  // Saved unchanged, no due time moves: no entry and no recompute.
+  const changes = diffChanges(before, cal, ['name', 'timezone', 'weeklyHours', 'holidays']);
+  if (changedAny(changes)) {
+    await recordChange(tx, actor, {
+      action: 'sla.calendar_updated',
+      target: calendarTarget(cal.id),
+      data: { changes },
+      event: slaChanged(tx.orgId),
+    });
+  }
   return cal;
 }
 

@@ -1,6 +1,6 @@
 import { z } from 'zod';
 import { AppError } from '../lib/errors.js';
-import { type Actor, recordChange } from './changes.js';
+import { type Actor, changedAny, diffChanges, recordChange } from './changes.js';
 import { id } from './schemas.js';
 import type { Tx } from './tenant.js';
 import { PRIORITIES, type Priority } from './ticket-rules.js';
@@ -125,6 +125,12 @@ export async function updatePolicy(
   actor: Actor,
 ): Promise<SlaPolicy> {
   const input = parseInput(updatePolicyInput, raw);
+  const b = await tx.query<SlaPolicy>(
+    `select ${POLICY_COLUMNS} from sla_policies where org_id = $1::uuid and id = $2::uuid for update`,
+    [tx.orgId, input.id],
+  );
+  const before = b.rows[0];
+  if (!before) throw new AppError('not_found', 'SLA policy not found');
   const r = await tx.query<SlaPolicy>(
     `update sla_policies set name = $3::text, priority = $4::text, category_id = $5::uuid, team_id = $6::uuid,
        first_response_minutes = $7::int, next_response_minutes = $8::int, resolution_minutes = $9::int,
@@ -133,14 +139,19 @@ export async function updatePolicy(
      where org_id = $1::uuid and id = $2::uuid returning ${POLICY_COLUMNS}`,
     [tx.orgId, input.id, ...policyValues(input.policy)],
   );
-  const policy = r.rows[0];
-  if (!policy) throw new AppError('not_found', 'SLA policy not found');
-  await recordChange(tx, actor, {
-    action: 'sla.policy_updated',
-    data: { ...input.policy },
-    target: policyTarget(policy.id),
-    event: slaChanged(tx.orgId),
-  });
+  const policy = r.rows[0] as SlaPolicy;
+  // The whole policy is sent; the entry names only what it changed. Saved unchanged, no due
+  // time moves: no entry and no recompute.
+  const { id: _id, ...fields } = policy;
+  const changes = diffChanges(before, policy, Object.keys(fields));
+  if (changedAny(changes)) {
+    await recordChange(tx, actor, {
+      action: 'sla.policy_updated',
+      data: { changes },
+      target: policyTarget(policy.id),
+      event: slaChanged(tx.orgId),
+    });
+  }
   return policy;
 }
 

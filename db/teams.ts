@@ -1,6 +1,6 @@
 import { z } from 'zod';
 import { AppError } from '../lib/errors.js';
-import { type Actor, recordChange } from './changes.js';
+import { type Actor, changedAny, diffChanges, recordChange } from './changes.js';
 import { id } from './schemas.js';
 import type { Tx } from './tenant.js';
 import { parseInput } from './validate.js';
@@ -40,10 +40,12 @@ export async function addTeamMember(
   actor: Actor,
 ): Promise<void> {
   const input = parseInput(teamMemberInput, raw);
-  await tx.query(
+  const r = await tx.query(
     `insert into team_members (org_id, team_id, user_id) values ($1::uuid, $2::uuid, $3::uuid) on conflict do nothing`,
     [tx.orgId, input.teamId, input.userId],
   );
+  // Already on the team: adding again is a no-op, not a second entry in the audit log.
+  if (!r.rowCount) return;
   await recordChange(tx, actor, {
     action: 'team.member_added',
     target: { type: 'team', id: input.teamId },
@@ -57,10 +59,13 @@ export async function removeTeamMember(
   actor: Actor,
 ): Promise<void> {
   const input = parseInput(teamMemberInput, raw);
-  await tx.query(
+  const r = await tx.query(
     'delete from team_members where org_id = $1::uuid and team_id = $2::uuid and user_id = $3::uuid',
     [tx.orgId, input.teamId, input.userId],
   );
+  // Nothing removed (no such team, or they were not on it): an entry would record a removal
+  // that never happened.
+  if (!r.rowCount) throw new AppError('not_found', 'this user is not on the team');
   await recordChange(tx, actor, {
     action: 'team.member_removed',
     target: { type: 'team', id: input.teamId },
@@ -103,6 +108,12 @@ export async function updateTeam(
   actor: Actor,
 ): Promise<Team> {
   const input = parseInput(updateTeamInput, raw);
+  const b = await tx.query<Team>(
+    'select id, name, description from teams where org_id = $1::uuid and id = $2::uuid for update',
+    [tx.orgId, parseInput(id, teamId)],
+  );
+  const before = b.rows[0];
+  if (!before) throw new AppError('not_found', 'team not found');
   const r = await tx.query<Team>(
     `update teams set name = coalesce($3::text, name),
        description = case when $4::boolean then $5::text else description end, updated_at = now()
@@ -115,13 +126,15 @@ export async function updateTeam(
       input.description ?? null,
     ],
   );
-  const team = r.rows[0];
-  if (!team) throw new AppError('not_found', 'team not found');
-  await recordChange(tx, actor, {
-    action: 'team.updated',
-    target: { type: 'team', id: team.id },
-    data: input,
-  });
+  const team = r.rows[0] as Team;
+  const changes = diffChanges(before, team, ['name', 'description']);
+  if (changedAny(changes)) {
+    await recordChange(tx, actor, {
+      action: 'team.updated',
+      target: { type: 'team', id: team.id },
+      data: { changes },
+    });
+  }
   return team;
 }
 

@@ -131,6 +131,8 @@ export const teamRoutes: FastifyPluginAsyncZod = async (app) => {
         tags: T,
         operationId: 'removeTeamMember',
         summary: 'Take a member off the team',
+        description:
+          'A user who is not on the team (or a team that does not exist) is 404: nothing is removed or audited.',
         params: teamParams.extend({ userId: z.uuid() }),
         response: { 200: teamDetail, ...errorResponses },
       },

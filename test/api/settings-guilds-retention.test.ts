@@ -137,6 +137,32 @@ describe('guild routes', () => {
     // A category's whole entry removed with null.
     const gone = await patch({ categories: { [category]: null } });
     expect(gone.json().settings).toEqual({ supportChannelId: support });
+    // The audit log says what each setting was and became, a category's setting by setting.
+    const c = `categories.${category}`;
+    const audit = await db.admin.query(
+      `select data from audit_logs where target_id = $1 and action = 'guild.settings_updated' order by id`,
+      [guildId],
+    );
+    expect(audit.rows.map((r) => r.data)).toEqual([
+      {
+        changes: {
+          supportChannelId: { from: null, to: support },
+          alertChannelId: { from: null, to: alert },
+          [`${c}.mode`]: { from: null, to: 'forum' },
+          [`${c}.channelId`]: { from: null, to: forum },
+          [`${c}.forumTagId`]: { from: null, to: tag },
+        },
+      },
+      {
+        changes: { alertChannelId: { from: alert, to: null }, [`${c}.forumTagId`]: { from: tag, to: null } },
+      },
+      {
+        changes: {
+          [`${c}.mode`]: { from: 'forum', to: null },
+          [`${c}.channelId`]: { from: forum, to: null },
+        },
+      },
+    ]);
     const row = await db.admin.query('select settings from discord_guilds where guild_id = $1', [guildId]);
     expect(row.rows[0].settings).toEqual({ supportChannelId: support });
     // Unknown keys and a bad id are refused, not dropped; nothing changes.
