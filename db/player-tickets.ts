@@ -3,6 +3,7 @@ import { AppError } from '../lib/errors.js';
 import type { Actor } from './changes.js';
 import { mapDbError } from './errors.js';
 import { type GamePlayerInput, gamePlayerInput, sdkExternalId, upsertGamePlayer } from './game-players.js';
+import { filesOfPlayerMessages } from './player-attachments.js';
 import { id, jsonRecord } from './schemas.js';
 import type { Tx } from './tenant.js';
 import type { Status } from './ticket-rules.js';
@@ -49,11 +50,21 @@ export interface SdkTicket {
   updatedAt: Date;
 }
 
+/** A file on a message, as the player sees it (the API adds where to download it). */
+export interface SdkMessageFile {
+  id: string;
+  filename: string;
+  contentType: string;
+  sizeBytes: number;
+}
+
 export interface SdkMessage {
   id: string;
   author: 'player' | 'staff';
   body: string;
   createdAt: Date;
+  /** Fixed when the message is written (a reply's files go with it), so a poll's body is stable. */
+  attachments: SdkMessageFile[];
 }
 
 export const sdkTicket = (t: Ticket): SdkTicket => ({
@@ -218,7 +229,7 @@ export async function playerTicket(
   const ticket = t.rows[0];
   if (!ticket) throw new AppError('not_found', 'ticket not found');
   // Oldest first, 200 at a time, a page never ending among messages of the same instant (as above).
-  const m = await tx.query<SdkMessage & { micros: string; horizon: string }>(
+  const m = await tx.query<Omit<SdkMessage, 'attachments'> & { micros: string; horizon: string }>(
     `with shown as (
        select id, created_at from messages
         where org_id = $1::uuid and ticket_id = $2::uuid and deleted_at is null
@@ -233,8 +244,18 @@ export async function playerTicket(
       order by created_at, id`,
     [tx.orgId, tid, after],
   );
+  const files = await filesOfPlayerMessages(
+    tx,
+    tid,
+    m.rows.map((row) => row.id),
+  );
+  const byMessage = new Map<string, SdkMessageFile[]>();
+  for (const { messageId, ...f } of files) byMessage.set(messageId, [...(byMessage.get(messageId) ?? []), f]);
+  const messages = m.rows.map(
+    (row): SdkMessage => ({ ...strip(row), attachments: byMessage.get(row.id) ?? [] }),
+  );
   const last = m.rows.at(-1);
-  return { ticket, messages: m.rows.map(strip), cursor: cursorAfter(after, last?.micros, last?.horizon) };
+  return { ticket, messages, cursor: cursorAfter(after, last?.micros, last?.horizon) };
 }
 
 export const playerReplyInput = z.object({
@@ -274,6 +295,8 @@ export async function playerReply(
       author: r.message.authorType === 'player' ? 'player' : 'staff',
       body: r.message.body,
       createdAt: r.message.createdAt,
+      // A reply from the game carries no files.
+      attachments: [],
     },
     ticket: sdkTicket(r.ticket),
     created: r.created,

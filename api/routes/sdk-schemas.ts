@@ -13,8 +13,29 @@ export const sdkTicketSchema = z
   })
   .meta({ id: 'SdkTicket' });
 
+export const sdkAttachmentSchema = z
+  .object({
+    id: z.uuid(),
+    filename: z.string(),
+    contentType: z.string(),
+    sizeBytes: z.number().int(),
+    url: z.string().meta({
+      description:
+        'A path on this server (resolve it against the base URL): GET it with the game key to be redirected to a short-lived download link. It never changes, so polls stay 304.',
+    }),
+  })
+  .meta({ id: 'SdkAttachment' });
+
 export const sdkMessageSchema = z
-  .object({ id: z.uuid(), author: z.enum(['player', 'staff']), body: z.string(), createdAt: z.date() })
+  .object({
+    id: z.uuid(),
+    author: z.enum(['player', 'staff']),
+    body: z.string(),
+    createdAt: z.date(),
+    attachments: z.array(sdkAttachmentSchema).meta({
+      description: "The message's files (a staff reply's, the player's own from Discord or email)",
+    }),
+  })
   .meta({ id: 'SdkMessage' });
 
 export const announcementSchema = z

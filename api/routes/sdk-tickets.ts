@@ -1,6 +1,7 @@
 import type { FastifyPluginAsyncZod } from 'fastify-type-provider-zod';
 import { z } from 'zod';
 import { findGamePlayer } from '../../db/game-players.js';
+import { playerFile } from '../../db/player-attachments.js';
 import {
   openGameTicket,
   openGameTicketInput,
@@ -8,6 +9,7 @@ import {
   playerReplyInput,
   playerTicket,
   playerTickets,
+  type SdkMessage,
 } from '../../db/player-tickets.js';
 import { withTenant } from '../../db/tenant.js';
 import { AppError } from '../../lib/errors.js';
@@ -24,6 +26,22 @@ import {
 const T = ['sdk'];
 const client = { access: 'game-client', rateLimit: 'none' } as const;
 const ticketParams = z.object({ ticketId: z.uuid() });
+const fileParams = z.object({ ticketId: z.uuid(), attachmentId: z.uuid() });
+/** How long the download link a file's path redirects to works: it is fetched at once. */
+const FILE_LINK_TTL_SECONDS = 60;
+
+/**
+ * A message's files with a path of ours rather than a signed link: a link would change on every
+ * poll and break the ETag's 304s and the `since` replay, so the path stays the same and the
+ * signed, short-lived link is made only when the game asks for the file (with its key).
+ */
+const withFilePaths = (ticketId: string, playerId: string, m: SdkMessage) => ({
+  ...m,
+  attachments: m.attachments.map((a) => ({
+    ...a,
+    url: `/sdk/v1/tickets/${ticketId}/attachments/${a.id}?playerId=${encodeURIComponent(playerId)}`,
+  })),
+});
 
 /** The player's tickets from inside the game: open, list, read (since/ETag), reply. */
 export const sdkTicketRoutes: FastifyPluginAsyncZod = async (app) => {
@@ -104,7 +122,48 @@ export const sdkTicketRoutes: FastifyPluginAsyncZod = async (app) => {
         if (!player) throw new AppError('not_found', 'ticket not found');
         return playerTicket(tx, player, req.params.ticketId, req.query.since);
       });
-      return sendWithEtag(req, reply, body);
+      const messages = body.messages.map((m) => withFilePaths(req.params.ticketId, req.query.playerId, m));
+      return sendWithEtag(req, reply, { ...body, messages });
+    },
+  );
+
+  app.get(
+    '/sdk/v1/tickets/:ticketId/attachments/:attachmentId',
+    {
+      config: client,
+      schema: {
+        tags: T,
+        operationId: 'sdkDownloadAttachment',
+        summary:
+          "A file on the player's ticket: 302 to a download link valid 60 s (or, asked with Accept: application/json, the link itself)",
+        params: fileParams,
+        querystring: playerQuery.pick({ playerId: true }),
+        response: {
+          200: z.object({ url: z.string(), expiresInSeconds: z.number().int().nullable() }),
+          302: z.null().meta({ description: 'Location: the download link' }),
+          ...sdkErrors,
+        },
+      },
+    },
+    async (req, reply) => {
+      const game = requireGameScope(req, 'tickets:read_own');
+      const file = await withTenant(app.deps.pool, game.orgId, async (tx) => {
+        const player = await findGamePlayer(tx, game.gameId, req.query.playerId);
+        if (!player) throw new AppError('not_found', 'attachment not found');
+        return playerFile(tx, player, req.params.ticketId, req.params.attachmentId);
+      });
+      // The same signed link as the API's own (/v1/files checks it again in the org's tenant). A
+      // file still only linked (Discord's CDN, before its copy is made) goes to that link.
+      const stored = file.storageKey !== null;
+      const url = stored
+        ? `${app.settings.publicUrl}/v1/files/${file.id}?token=${app.signer.sign({ orgId: game.orgId, attachmentId: file.id }, FILE_LINK_TTL_SECONDS)}`
+        : file.externalUrl;
+      if (!url) throw new AppError('not_found', 'attachment not found');
+      reply.header('cache-control', 'private, no-store');
+      // A browser game can't send its key with an <img src> nor read a redirect: it asks for the link.
+      if (req.headers.accept?.includes('application/json'))
+        return reply.send({ url, expiresInSeconds: stored ? FILE_LINK_TTL_SECONDS : null });
+      return reply.redirect(url, 302);
     },
   );
 
@@ -131,7 +190,10 @@ export const sdkTicketRoutes: FastifyPluginAsyncZod = async (app) => {
       const r = await withTenant(app.deps.pool, game.orgId, (tx) =>
         playerReply(tx, game.gameId, req.params.ticketId, req.body, req.headers['idempotency-key']),
       );
-      return reply.status(r.created ? 201 : 200).send({ message: r.message, ticket: r.ticket });
+      return reply.status(r.created ? 201 : 200).send({
+        message: withFilePaths(req.params.ticketId, req.body.player.id, r.message),
+        ticket: r.ticket,
+      });
     },
   );
 };
