@@ -5,6 +5,8 @@ import { ticketWorkerRefusal } from './memberships.js';
 import { body, id } from './schemas.js';
 import type { Tx } from './tenant.js';
 import {
+  type ExpectedVersion,
+  expectedVersionInput,
   lockTicket as lock,
   requireStaff,
   requireWorkable,
@@ -80,13 +82,18 @@ export async function notesWithAuthors(
 // ---------------------------------------------------------------------------------------------
 // Assignment
 
-export const assignInput = z.object({ ticketId: id, assigneeId: id.nullable() });
+export const assignInput = z.object({
+  ticketId: id,
+  assigneeId: id.nullable(),
+  /** Refuse (precondition_failed) unless the ticket is still at this version (ticket-rows.ts). */
+  expectedVersion: expectedVersionInput.optional(),
+});
 
 /** Assigns (or, with null, unassigns) a staff member; the assignee must be able to work tickets. */
 export async function assign(tx: Tx, rawInput: z.input<typeof assignInput>, actor: Actor): Promise<Ticket> {
   const input = parseInput(assignInput, rawInput);
   requireStaff(actor);
-  const before = await lock(tx, input.ticketId);
+  const before = await lock(tx, input.ticketId, input.expectedVersion);
   requireWorkable(before);
   if (before.status === 'closed')
     throw refuse('invalid_transition', 'deny.closedAssign', { number: before.number });
@@ -132,15 +139,21 @@ async function requireTicketWorker(tx: Tx, assigneeId: string, actor: Actor): Pr
 }
 
 /** The acting staff member takes the ticket. */
-export function claim(tx: Tx, ticketId: string, actor: Actor): Promise<Ticket> {
+export function claim(
+  tx: Tx,
+  ticketId: string,
+  actor: Actor,
+  expectedVersion?: ExpectedVersion,
+): Promise<Ticket> {
   if (actor.type !== 'user') throw refuse('forbidden', 'deny.claimStaffOnly');
-  return assign(tx, { ticketId, assigneeId: actor.id }, actor);
+  return assign(tx, { ticketId, assigneeId: actor.id, expectedVersion }, actor);
 }
 
 export const transferInput = z.object({
   ticketId: id,
   teamId: id.nullable(),
   keepAssignee: z.boolean().default(false),
+  expectedVersion: expectedVersionInput.optional(),
 });
 
 /** Moves the ticket to another team; the assignee is cleared unless asked to keep it. */
@@ -151,7 +164,7 @@ export async function transfer(
 ): Promise<Ticket> {
   const input = parseInput(transferInput, rawInput);
   requireStaff(actor);
-  const before = await lock(tx, input.ticketId);
+  const before = await lock(tx, input.ticketId, input.expectedVersion);
   requireWorkable(before);
   if (before.teamId === input.teamId) return before;
   const ticket = await update(

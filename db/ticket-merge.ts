@@ -5,6 +5,7 @@ import { refreshTicketSentiment } from './message-sentiment.js';
 import { id } from './schemas.js';
 import type { Tx } from './tenant.js';
 import {
+  expectedVersionInput,
   lockTicket as lock,
   requireStaff,
   requireWorkable,
@@ -14,7 +15,12 @@ import {
 } from './ticket-rows.js';
 import { parseInput } from './validate.js';
 
-export const mergeInput = z.object({ sourceId: id, targetId: id });
+export const mergeInput = z.object({
+  sourceId: id,
+  targetId: id,
+  /** Refuse (precondition_failed) unless the source is still at this version (ticket-rows.ts). */
+  expectedVersion: expectedVersionInput.optional(),
+});
 
 /**
  * Merges the source ticket into the target: the source's conversation, notes and attachments
@@ -31,8 +37,10 @@ export async function merge(
   if (input.sourceId === input.targetId)
     throw new AppError('validation_failed', 'a ticket cannot be merged into itself');
   const [first, second] = [input.sourceId, input.targetId].sort();
-  const a = await lock(tx, first as string);
-  const b = await lock(tx, second as string);
+  const sourceVersion = (ticketId: string) =>
+    ticketId === input.sourceId ? input.expectedVersion : undefined;
+  const a = await lock(tx, first as string, sourceVersion(first as string));
+  const b = await lock(tx, second as string, sourceVersion(second as string));
   const source = a.id === input.sourceId ? a : b;
   const target = a.id === input.targetId ? a : b;
   requireWorkable(source);

@@ -1,3 +1,5 @@
+import { z } from 'zod';
+import { AppError } from '../lib/errors.js';
 import { refuse } from '../lib/i18n/refusal.js';
 import { type Actor, type Change, isStaff, recordChange } from './changes.js';
 import { type StoredSentiment, TICKET_SENTIMENT_COLUMN } from './message-sentiment.js';
@@ -40,6 +42,11 @@ export interface Ticket {
   updatedAt: Date;
   /** The sentiment of the player's latest scored message on this ticket. */
   playerSentiment: Pick<StoredSentiment, 'score' | 'label'> | null;
+  /**
+   * The row's version (the API's ETag), on rows read by `lockTicket`, `updateTicket` and
+   * `ticketVersion`: it changes with every write of the row, whoever makes it.
+   */
+  version?: string;
 }
 
 // Row columns aliased to the domain names, so rows come back already shaped.
@@ -51,7 +58,15 @@ export const TICKET_COLUMNS = `id, org_id as "orgId", number, subject, status, p
   last_player_message_at as "lastPlayerMessageAt", last_staff_message_at as "lastStaffMessageAt",
   solved_at as "solvedAt", closed_at as "closedAt", created_at as "createdAt", updated_at as "updatedAt",
   ${TICKET_SENTIMENT_COLUMN}`;
-const COLUMNS = TICKET_COLUMNS;
+
+/**
+ * The row's version is Postgres's xmin, the transaction that last wrote the row: every write
+ * changes it, by any module (a Discord sync, an SLA clock, an erasure) and whether or not it
+ * touches updated_at, which several do not and which two transactions can share to the
+ * microsecond. A lock (select ... for update) leaves it as it is. Only equality means anything.
+ */
+const VERSION = 'xmin::text as "version"';
+const COLUMNS = `${TICKET_COLUMNS}, ${VERSION}`;
 
 /** What the outbox carries about a ticket: enough for webhooks and live views without a refetch. */
 export const summary = (t: Ticket) => ({
@@ -97,13 +112,45 @@ export function ticketChange(
 
 export const notFound = () => refuse('not_found', 'deny.ticketNotFound');
 
-export async function lockTicket(tx: Tx, ticketId: string): Promise<Ticket> {
+/**
+ * What a change can be conditioned on (the API's If-Match): `'*'`, the ticket exists, or the
+ * versions the caller read, one of which must still be the ticket's.
+ */
+export const expectedVersionInput = z.union([
+  z.literal('*'),
+  z.array(z.string().trim().min(1).max(100)).min(1).max(20),
+]);
+export type ExpectedVersion = z.infer<typeof expectedVersionInput>;
+
+/**
+ * Locks the ticket for a change. With `expected`, a ticket changed since the caller read it is
+ * refused (`precondition_failed`) before anything else is checked or written: the caller's
+ * read-modify-write would silently undo the other change. Checked under the lock, so no change
+ * can slip in between the check and the write.
+ */
+export async function lockTicket(tx: Tx, ticketId: string, expected?: ExpectedVersion): Promise<Ticket> {
   const r = await tx.query<Ticket>(`select ${COLUMNS} from tickets where id = $1::uuid for update`, [
     ticketId,
   ]);
   const t = r.rows[0];
   if (!t) throw notFound();
+  if (expected && expected !== '*' && !expected.includes(t.version as string)) {
+    throw new AppError(
+      'precondition_failed',
+      `ticket #${t.number} was changed since it was read; read it again before changing it`,
+    );
+  }
   return t;
+}
+
+/** The ticket's current version, for a read that hands it out (the API's ETag). */
+export async function ticketVersion(tx: Tx, ticketId: string): Promise<string> {
+  const r = await tx.query<{ version: string }>(`select ${VERSION} from tickets where id = $1::uuid`, [
+    ticketId,
+  ]);
+  const row = r.rows[0];
+  if (!row) throw notFound();
+  return row.version;
 }
 
 /** Applies an update to a locked ticket and returns the new row. */

@@ -5,6 +5,8 @@ import { cancelCloseRequest } from './close-requests.js';
 import { id, jsonRecord, tag } from './schemas.js';
 import type { Tx } from './tenant.js';
 import {
+  type ExpectedVersion,
+  expectedVersionInput,
   lockTicket as lock,
   notFound,
   recordStatus,
@@ -24,6 +26,8 @@ export const statusInput = z.object({
   ticketId: id,
   status: z.enum(STATUSES),
   reason: z.string().trim().min(1).max(500).optional(),
+  /** Refuse (precondition_failed) unless the ticket is still at this version (ticket-rows.ts). */
+  expectedVersion: expectedVersionInput.optional(),
 });
 
 /**
@@ -37,7 +41,7 @@ export async function setStatus(
   actor: Actor,
 ): Promise<Ticket> {
   const input = parseInput(statusInput, rawInput);
-  const before = await lock(tx, input.ticketId);
+  const before = await lock(tx, input.ticketId, input.expectedVersion);
   if (before.status === input.status) return before;
   requireWorkable(before);
   if (!canTransition(before.status, input.status)) {
@@ -65,11 +69,19 @@ export async function setStatus(
   return ticket;
 }
 
-export const close = (tx: Tx, input: { ticketId: string; reason?: string }, actor: Actor) =>
-  setStatus(tx, { ...input, status: 'closed' }, actor);
+export const close = (
+  tx: Tx,
+  input: { ticketId: string; reason?: string; expectedVersion?: ExpectedVersion },
+  actor: Actor,
+) => setStatus(tx, { ...input, status: 'closed' }, actor);
 
-export async function reopen(tx: Tx, ticketId: string, actor: Actor): Promise<Ticket> {
-  const t = await lock(tx, ticketId);
+export async function reopen(
+  tx: Tx,
+  ticketId: string,
+  actor: Actor,
+  expectedVersion?: ExpectedVersion,
+): Promise<Ticket> {
+  const t = await lock(tx, ticketId, expectedVersion);
   if (t.status !== 'solved' && t.status !== 'closed') {
     throw refuse('invalid_transition', 'deny.notReopenable', { number: t.number, status: t.status });
   }
@@ -79,7 +91,11 @@ export async function reopen(tx: Tx, ticketId: string, actor: Actor): Promise<Ti
 // ---------------------------------------------------------------------------------------------
 // Fields
 
-export const priorityInput = z.object({ ticketId: id, priority: z.enum(PRIORITIES) });
+export const priorityInput = z.object({
+  ticketId: id,
+  priority: z.enum(PRIORITIES),
+  expectedVersion: expectedVersionInput.optional(),
+});
 
 export async function setPriority(
   tx: Tx,
@@ -88,7 +104,7 @@ export async function setPriority(
 ): Promise<Ticket> {
   const input = parseInput(priorityInput, rawInput);
   requireStaff(actor);
-  const before = await lock(tx, input.ticketId);
+  const before = await lock(tx, input.ticketId, input.expectedVersion);
   if (before.priority === input.priority) return before;
   const ticket = await update(tx, before.id, 'priority = $2::text', [input.priority]);
   await recordChange(
@@ -113,6 +129,7 @@ export const fieldsInput = z
     removeTags: z.array(tag).max(20).default([]),
     /** Merged into the existing fields; a null value removes that field. */
     customFields: jsonRecord.optional(),
+    expectedVersion: expectedVersionInput.optional(),
   })
   .refine(
     (v) =>
@@ -134,7 +151,7 @@ export async function updateFields(
 ): Promise<Ticket> {
   const input = parseInput(fieldsInput, rawInput);
   requireStaff(actor);
-  const before = await lock(tx, input.ticketId);
+  const before = await lock(tx, input.ticketId, input.expectedVersion);
   const ticket = await update(
     tx,
     before.id,

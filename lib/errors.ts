@@ -12,6 +12,7 @@ export type ErrorCode =
   | 'conflict'
   | 'invalid_transition'
   | 'already_rated'
+  | 'precondition_failed'
   | 'limit_reached'
   | 'rate_limited'
   | 'payload_too_large'
@@ -34,6 +35,8 @@ const defaultStatus: Record<ErrorCode, number> = {
   conflict: 409,
   invalid_transition: 409,
   already_rated: 409,
+  // An If-Match naming a version the resource has moved past: read it again, then decide.
+  precondition_failed: 412,
   limit_reached: 429,
   rate_limited: 429,
   payload_too_large: 413,

@@ -30,6 +30,12 @@ const ERRORS: Record<string, { name: string; description: string; retryAfter?: t
       'Conflicts with the current state (a duplicate, or the same Idempotency-Key still running); ' +
       '`details.retryable: true` means a concurrent update got in the way: send the same request again',
   },
+  412: {
+    name: 'PreconditionFailed',
+    description:
+      'The If-Match header names a version the resource has moved past (someone changed it since ' +
+      'you read it): nothing was changed. Read it again (its ETag is the current version) and decide',
+  },
   413: { name: 'PayloadTooLarge', description: 'The body is too large' },
   415: { name: 'UnsupportedMediaType', description: 'The content type is not accepted' },
   422: {
@@ -126,6 +132,33 @@ function shareAndDescribeResponses(doc: Json) {
   doc.components = components;
 }
 
+/** The reads that hand out a version to send back as If-Match (the changes that take it say so). */
+const VERSIONED_READS = new Set(['getTicket']);
+
+const ETAG_HEADER = {
+  description:
+    'The version of the ticket in the answer (weak: W/"..."). Send it back as If-Match to make ' +
+    'a change conditional on nobody having changed the ticket since',
+  schema: { type: 'string' },
+};
+
+/**
+ * Names the ETag header on the success answers of the operations that hand out a version: the
+ * reads listed above and every operation that takes If-Match (its answer carries the new one).
+ */
+function describeEtags(doc: Json) {
+  for (const operation of operations(doc)) {
+    const params = Array.isArray(operation.parameters) ? operation.parameters : [];
+    const conditional = params.some((p) => isObject(p) && p.in === 'header' && p.name === 'if-match');
+    if (!conditional && !VERSIONED_READS.has(String(operation.operationId))) continue;
+    if (!isObject(operation.responses)) continue;
+    for (const [status, answer] of Object.entries(operation.responses)) {
+      if (!status.startsWith('2') || !isObject(answer)) continue;
+      answer.headers = { ...(isObject(answer.headers) ? answer.headers : {}), ETag: ETAG_HEADER };
+    }
+  }
+}
+
 /** Names of the schema components a part of the document points at. */
 function schemaRefsIn(node: unknown, found: Set<string>) {
   if (Array.isArray(node)) for (const item of node) schemaRefsIn(item, found);
@@ -163,6 +196,7 @@ function keepReachableSchemas(doc: Json) {
 /** Finishes the document fastify-swagger and the zod transform built. */
 export function finishDocument<T>(doc: T): T {
   shareAndDescribeResponses(doc as Json);
+  describeEtags(doc as Json);
   keepReachableSchemas(doc as Json);
   return doc;
 }

@@ -232,7 +232,14 @@ function transformRoute(input: TransformInput) {
   const implied = schema.security ? [500, 503] : impliedErrors(route, schema, methods);
   for (const status of implied) response[status] ??= errorSchema;
   const security = securityOf(route.config?.access, methods);
-  const headers = route.config?.idempotent && !schema.headers ? idempotencyHeader : schema.headers;
+  // A route's own headers (If-Match on the ticket actions) come with the Idempotency-Key, not
+  // instead of it; an SDK route that declares the key itself keeps its own words.
+  const own = schema.headers instanceof z.ZodObject ? schema.headers : undefined;
+  const headers = route.config?.idempotent
+    ? own
+      ? idempotencyHeader.extend(own.shape)
+      : (schema.headers ?? idempotencyHeader)
+    : schema.headers;
   return zodTransform({
     ...input,
     // A route that states its own security (the OAuth endpoints: client authentication) keeps it.

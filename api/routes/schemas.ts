@@ -20,6 +20,7 @@ export const errorResponses = {
   403: errorSchema,
   404: errorSchema,
   409: errorSchema,
+  412: errorSchema,
   413: errorSchema,
   415: errorSchema,
   422: errorSchema,

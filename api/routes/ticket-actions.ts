@@ -3,6 +3,7 @@ import type { FastifyPluginAsyncZod } from 'fastify-type-provider-zod';
 import { z } from 'zod';
 import type { Permission } from '../../db/permissions.js';
 import { tag } from '../../db/schemas.js';
+import type { ExpectedVersion } from '../../db/ticket-rows.js';
 import { PRIORITIES, STATUSES } from '../../db/ticket-rules.js';
 import {
   assign,
@@ -20,6 +21,7 @@ import { AppError } from '../../lib/errors.js';
 import { actorOf, requirePermission } from './helpers.js';
 import { errorResponses, orgParams } from './schemas.js';
 import { ticketParams, ticketSchema } from './ticket-schemas.js';
+import { expectedVersionOf, ifMatchHeaders, withVersion } from './ticket-versions.js';
 
 /**
  * The ticket routes that change one thing on a ticket: one route per action (assign, claim,
@@ -141,7 +143,12 @@ export function addActionRoutes(app: App, one: string): void {
     permission: Permission,
     summary: string,
     bodySchema: B,
-    run: (req: FastifyRequest, ticketId: string, body: z.output<B>) => Promise<Ticket>,
+    run: (
+      req: FastifyRequest,
+      ticketId: string,
+      body: z.output<B>,
+      expectedVersion: ExpectedVersion | undefined,
+    ) => Promise<Ticket>,
   ) =>
     app.post(
       `${one}/${path}`,
@@ -153,12 +160,20 @@ export function addActionRoutes(app: App, one: string): void {
           tags: T,
           operationId: ACTION_OPERATIONS[path],
           summary,
+          description:
+            'With If-Match (the ETag of your last read of the ticket), refused with 412 if the ticket ' +
+            'changed since. The answer carries the ETag of the ticket it returns.',
           params: ticketParams,
+          headers: ifMatchHeaders,
           body: bodySchema,
           response: ticketResponse,
         },
       },
-      async (req) => run(req, (req.params as { ticketId: string }).ticketId, req.body as z.output<B>),
+      async (req, res) => {
+        const { ticketId } = req.params as { ticketId: string };
+        const expected = expectedVersionOf(req);
+        return withVersion(res, await run(req, ticketId, req.body as z.output<B>, expected));
+      },
     );
 
   action(
@@ -166,26 +181,33 @@ export function addActionRoutes(app: App, one: string): void {
     'tickets.assign',
     'Assign to a staff member (null unassigns)',
     z.object({ assigneeId: z.uuid().nullable() }),
-    (req, ticketId, b) => req.inOrg((tx) => assign(tx, { ticketId, assigneeId: b.assigneeId }, actorOf(req))),
+    (req, ticketId, b, expectedVersion) =>
+      req.inOrg((tx) => assign(tx, { ticketId, assigneeId: b.assigneeId, expectedVersion }, actorOf(req))),
   );
-  action('claim', 'tickets.assign', 'Take the ticket yourself', noBody, (req, ticketId) =>
-    req.inOrg((tx) => claim(tx, ticketId, actorOf(req))),
+  action(
+    'claim',
+    'tickets.assign',
+    'Take the ticket yourself',
+    noBody,
+    (req, ticketId, _b, expectedVersion) =>
+      req.inOrg((tx) => claim(tx, ticketId, actorOf(req), expectedVersion)),
   );
   action(
     'transfer',
     'tickets.assign',
     'Move to another team (null: no team)',
     z.object({ teamId: z.uuid().nullable(), keepAssignee: z.boolean().default(false) }),
-    (req, ticketId, b) => req.inOrg((tx) => transfer(tx, { ticketId, ...b }, actorOf(req))),
+    (req, ticketId, b, expectedVersion) =>
+      req.inOrg((tx) => transfer(tx, { ticketId, ...b, expectedVersion }, actorOf(req))),
   );
   action(
     'status',
     'tickets.update',
     'Change the status along the allowed transitions',
     z.object({ status: z.enum(STATUSES), reason: z.string().trim().min(1).max(500).optional() }),
-    (req, ticketId, b) => {
+    (req, ticketId, b, expectedVersion) => {
       if (closing(b.status)) requirePermission(req, 'tickets.close');
-      return req.inOrg((tx) => setStatus(tx, { ticketId, ...b }, actorOf(req)));
+      return req.inOrg((tx) => setStatus(tx, { ticketId, ...b, expectedVersion }, actorOf(req)));
     },
   );
   action(
@@ -193,33 +215,43 @@ export function addActionRoutes(app: App, one: string): void {
     'tickets.update',
     'Change the priority',
     z.object({ priority: z.enum(PRIORITIES) }),
-    (req, ticketId, b) =>
-      req.inOrg((tx) => setPriority(tx, { ticketId, priority: b.priority }, actorOf(req))),
+    (req, ticketId, b, expectedVersion) =>
+      req.inOrg((tx) => setPriority(tx, { ticketId, priority: b.priority, expectedVersion }, actorOf(req))),
   );
   action(
     'tags',
     'tickets.update',
     'Add and remove tags',
     z.object({ add: z.array(tag).max(20).default([]), remove: z.array(tag).max(20).default([]) }),
-    (req, ticketId, b) =>
-      req.inOrg((tx) => updateFields(tx, { ticketId, addTags: b.add, removeTags: b.remove }, actorOf(req))),
+    (req, ticketId, b, expectedVersion) =>
+      req.inOrg((tx) =>
+        updateFields(tx, { ticketId, addTags: b.add, removeTags: b.remove, expectedVersion }, actorOf(req)),
+      ),
   );
   action(
     'close',
     'tickets.close',
     'Close the ticket',
     z.object({ reason: z.string().trim().min(1).max(500).optional() }).nullish(),
-    (req, ticketId, b) => req.inOrg((tx) => close(tx, { ticketId, reason: b?.reason }, actorOf(req))),
+    (req, ticketId, b, expectedVersion) =>
+      req.inOrg((tx) => close(tx, { ticketId, reason: b?.reason, expectedVersion }, actorOf(req))),
   );
-  action('reopen', 'tickets.close', 'Reopen a solved or closed ticket', noBody, (req, ticketId) =>
-    req.inOrg((tx) => reopen(tx, ticketId, actorOf(req))),
+  action(
+    'reopen',
+    'tickets.close',
+    'Reopen a solved or closed ticket',
+    noBody,
+    (req, ticketId, _b, expectedVersion) =>
+      req.inOrg((tx) => reopen(tx, ticketId, actorOf(req), expectedVersion)),
   );
   action(
     'merge',
     'tickets.merge',
     'Merge this ticket into another; returns the target',
     z.object({ targetId: z.uuid() }),
-    async (req, ticketId, b) =>
-      (await req.inOrg((tx) => merge(tx, { sourceId: ticketId, targetId: b.targetId }, actorOf(req)))).target,
+    async (req, ticketId, b, expectedVersion) => {
+      const input = { sourceId: ticketId, targetId: b.targetId, expectedVersion };
+      return (await req.inOrg((tx) => merge(tx, input, actorOf(req)))).target;
+    },
   );
 }

@@ -3,6 +3,7 @@ import type { FastifyPluginAsyncZod } from 'fastify-type-provider-zod';
 import { z } from 'zod';
 import { MAX_REPLY_FILES } from '../../db/attachments.js';
 import { body, jsonRecord, tag } from '../../db/schemas.js';
+import { ticketVersion } from '../../db/ticket-rows.js';
 import { PRIORITIES, STATUSES } from '../../db/ticket-rules.js';
 import { searchInput, searchTickets, ticketCounts, ticketSla, ticketTags } from '../../db/ticket-search.js';
 import {
@@ -31,6 +32,7 @@ import {
   ticketSchema,
   ticketSlaSchema,
 } from './ticket-schemas.js';
+import { expectedVersionOf, ifMatchHeaders, withVersion } from './ticket-versions.js';
 
 const originOf = (req: FastifyRequest) => (req.auth?.kind === 'token' ? 'api' : 'panel');
 
@@ -142,6 +144,9 @@ export const ticketRoutes: FastifyPluginAsyncZod = async (app) => {
         tags: T,
         operationId: 'getTicket',
         summary: 'One ticket with its conversation, internal notes, history and attachments',
+        description:
+          "The ETag header is the ticket's version: send it back as If-Match with a change to have " +
+          'the change refused (412) if someone changed the ticket in the meantime.',
         params: ticketParams,
         response: {
           200: z.object({
@@ -157,16 +162,21 @@ export const ticketRoutes: FastifyPluginAsyncZod = async (app) => {
         },
       },
     },
-    async (req) => {
+    async (req, res) => {
       const { ticketId } = req.params;
       const found = await req.inOrg(async (tx) => ({
+        // Read before the ticket: a change committed in between then makes this version older
+        // than what the caller sees, so their next edit is refused rather than let through.
+        version: await ticketVersion(tx, ticketId),
         ticket: await getTicket(tx, ticketId),
         sla: await ticketSla(tx, ticketId),
         messages: await conversation(tx, ticketId),
         notes: await listNotes(tx, ticketId),
         events: await ticketHistory(tx, ticketId),
       }));
-      return { ...found, attachments: await attachmentsOfTicket(app, req, ticketId) };
+      const { version, ...rest } = found;
+      withVersion(res, { version });
+      return { ...rest, attachments: await attachmentsOfTicket(app, req, ticketId) };
     },
   );
 
@@ -178,7 +188,12 @@ export const ticketRoutes: FastifyPluginAsyncZod = async (app) => {
         tags: T,
         operationId: 'updateTicket',
         summary: 'Change subject, category, tags or custom fields',
+        description:
+          'With If-Match (the ETag of your last read), the change is refused with 412 if the ticket ' +
+          'changed since, so a read-modify-write never overwrites a newer change. The answer carries ' +
+          'the new ETag.',
         params: ticketParams,
+        headers: ifMatchHeaders,
         body: z
           .object({
             subject: z.string().trim().min(1).max(200).optional(),
@@ -191,8 +206,13 @@ export const ticketRoutes: FastifyPluginAsyncZod = async (app) => {
         response: ticketResponse,
       },
     },
-    async (req) =>
-      req.inOrg((tx) => updateFields(tx, { ...req.body, ticketId: req.params.ticketId }, actorOf(req))),
+    async (req, res) => {
+      const expectedVersion = expectedVersionOf(req);
+      const ticket = await req.inOrg((tx) =>
+        updateFields(tx, { ...req.body, ticketId: req.params.ticketId, expectedVersion }, actorOf(req)),
+      );
+      return withVersion(res, ticket);
+    },
   );
 
   app.post(
