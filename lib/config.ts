@@ -165,6 +165,10 @@ export const envSchema = z.object({
   // per attempt) can stretch it to about a week, and every retry needs its event.
   OUTBOX_RETENTION_DAYS: z.coerce.number().int().min(9).max(3650).default(14),
   WORKER_CONCURRENCY: z.coerce.number().int().min(1).max(1000).default(50),
+  // The share of WORKER_CONCURRENCY one organization's webhook jobs may hold at once (counted
+  // across all worker processes), so a studio with a slow endpoint and a burst of events leaves
+  // the other slots to everyone else (workers/webhook-slots.ts).
+  WEBHOOK_ORG_SHARE: z.coerce.number().gt(0).max(1).default(0.5),
   // The nice value of a workers-only process's main thread (the job processors): above the outbox
   // relay's thread, which keeps 0, so on a busy machine the relay does not wait behind them. Not
   // higher: at 10 the processors fell a minute behind on a saturated machine (bench/README.md).
@@ -339,6 +343,8 @@ export interface Config {
     readonly webhookAllowPrivate: boolean;
     readonly outboxRetentionDays: number;
     readonly concurrency: number;
+    /** The share of `concurrency` one organization's webhook jobs may hold at once (0 < share ≤ 1). */
+    readonly webhookOrgShare: number;
     /** Nice value of a workers-only process's main thread, the job processors (the relay thread keeps 0). */
     readonly processorsNice: number;
   };
@@ -454,6 +460,7 @@ export function loadConfig(env: Readonly<Record<string, string | undefined>> = p
       webhookAllowPrivate: e.WEBHOOK_ALLOW_PRIVATE,
       outboxRetentionDays: e.OUTBOX_RETENTION_DAYS,
       concurrency: e.WORKER_CONCURRENCY,
+      webhookOrgShare: e.WEBHOOK_ORG_SHARE,
       processorsNice: e.WORKER_PROCESSORS_NICE,
     },
   });

@@ -9,6 +9,7 @@ import type { Clock } from './clock.js';
 import type { Mailer } from './email-outbound.js';
 import type { WebPushSettings } from './notification-push.js';
 import type { Queues } from './queues.js';
+import type { WebhookSlots } from './webhook-slots.js';
 
 /** What every processor gets. Built once by startWorkers; tests build their own. */
 export interface WorkerDeps {
@@ -25,6 +26,11 @@ export interface WorkerDeps {
   random: () => number;
   /** Aborted when the process stops: outgoing webhook requests still in flight are interrupted. */
   shutdown?: AbortSignal;
+  /**
+   * Each organization's share of the webhook slots (`webhook-slots.ts`); absent, webhook jobs are
+   * not limited per organization (tests that call the processors directly).
+   */
+  webhookSlots?: WebhookSlots;
   /** Delays before webhook attempts 2..8; `RETRY_SCHEDULE_MS` unless a test shortens them. */
   retryScheduleMs?: readonly number[];
   /** Discord REST client; null when no bot token is configured (Discord delivery is skipped). */

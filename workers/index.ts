@@ -40,6 +40,7 @@ export async function startWorkers(config: Config, ctx: RoleContext): Promise<Ru
     ticketPages: createTicketPages(ctx.secretKey, config.http.publicUrl),
     discordApiUrl: config.discord.apiUrl,
     concurrency: config.workers.concurrency,
+    webhookOrgShare: config.workers.webhookOrgShare,
     schedulers: { outboxRetentionDays: config.workers.outboxRetentionDays },
     emailOutboundUrl: config.email.outboundUrl,
     webPush: { subject: config.webPush.subject, vapid: config.webPush.vapid },

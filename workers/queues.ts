@@ -1,4 +1,4 @@
-import { type Job, type JobsOptions, Queue, UnrecoverableError, Worker } from 'bullmq';
+import { DelayedError, type Job, type JobsOptions, Queue, UnrecoverableError, Worker } from 'bullmq';
 import type { Redis } from 'ioredis';
 import type { Logger } from '../lib/logger.js';
 import { gauge, histogram } from '../lib/metrics.js';
@@ -167,7 +167,10 @@ export function createQueues(connection: Redis, prefix: string): Queues {
   };
 }
 
-export type Handlers = { [N in JobName]?: (data: JobData<N>, job: Job) => Promise<void> };
+/** `token` is the job's lock, for a handler that moves its own job (`job.moveToDelayed`). */
+export type Handlers = {
+  [N in JobName]?: (data: JobData<N>, job: Job, token: string | undefined) => Promise<void>;
+};
 
 /**
  * One BullMQ worker per queue that has handlers. The payload is parsed with the job's schema
@@ -197,9 +200,11 @@ export function startProcessors(opts: {
     if (!names.length) continue;
     const worker = new Worker(
       queueName(q),
-      async (job: Job) => {
+      async (job: Job, token?: string) => {
         const name = job.name as JobName;
-        const handler = opts.handlers[name] as ((d: unknown, j: Job) => Promise<void>) | undefined;
+        const handler = opts.handlers[name] as
+          | ((d: unknown, j: Job, t: string | undefined) => Promise<void>)
+          | undefined;
         if (!handler || !(name in JOBS)) throw new Error(`no handler for job ${job.name} on ${q}`);
         const started = Date.now();
         const due = job.timestamp + (job.opts.delay ?? 0);
@@ -222,9 +227,10 @@ export function startProcessors(opts: {
               outcome = 'invalid';
               throw permanentError(`invalid ${name} payload: ${parsed.error.message}`);
             }
-            await handler(parsed.data, job);
+            await handler(parsed.data, job, token);
           } catch (err) {
-            if (outcome === 'ok') outcome = 'error';
+            // Put off by the handler itself (moved back to delayed): neither done nor failed.
+            if (outcome === 'ok') outcome = err instanceof DelayedError ? 'deferred' : 'error';
             throw err;
           } finally {
             jobDuration.observe({ queue: q, name, outcome }, (Date.now() - started) / 1000);

@@ -36,6 +36,7 @@ import { ruleTimerSweep } from './rule-timers.js';
 import { runRulesJob } from './rules.js';
 import { fireSlaTimer, recomputeOrg, recomputeSla, SLA_SWEEP_EVERY_MS, slaSweep } from './sla.js';
 import { syncTicket } from './ticket-sync.js';
+import { webhookSlotsPerOrg, withDeliverySlot } from './webhook-slots.js';
 import { deliver, fanout } from './webhooks.js';
 
 /** Attachment copies one workers process runs at once (each a download and a storage write). */
@@ -69,6 +70,11 @@ export interface RuntimeOptions {
   panelUrl?: string;
   /** Jobs run at once per queue; WORKER_CONCURRENCY's default when omitted. */
   concurrency?: number;
+  /**
+   * The share of `concurrency` one organization's webhook jobs may hold at once (across all
+   * worker processes); WEBHOOK_ORG_SHARE's default when omitted.
+   */
+  webhookOrgShare?: number;
   relay?: {
     enabled?: boolean;
     pollMs?: number;
@@ -120,12 +126,15 @@ export interface WorkerRuntime {
 /** The handlers of every job in the map, bound to one set of dependencies. */
 export function handlersFor(deps: WorkerDeps, retentionDays: number): Handlers {
   return {
-    'webhook.fanout': async (d) => {
-      await fanout(deps, d);
-    },
-    'webhook.deliver': async (d) => {
-      await deliver(deps, d);
-    },
+    // Webhook jobs hold one of their organization's slots while they run (webhook-slots.ts).
+    'webhook.fanout': (d, job, token) =>
+      withDeliverySlot(deps, d.orgId, job, token, d.outboxId, async () => {
+        await fanout(deps, d);
+      }),
+    'webhook.deliver': (d, job, token) =>
+      withDeliverySlot(deps, d.orgId, job, token, undefined, async () => {
+        await deliver(deps, d);
+      }),
     'discord.message': (d, job) => deliverMessage(deps, d, job.id),
     'discord.alert': (d) => deliverAlert(deps, d),
     'discord.dm_relay': (d) => relayDm(deps, d),
@@ -213,6 +222,9 @@ export async function startWorkerRuntime(opts: RuntimeOptions): Promise<WorkerRu
   const queues = createQueues(workerConn, prefix);
   const relayQueues = createQueues(producer, prefix);
   const shutdown = new AbortController();
+  // Defaults come from lib/config.ts only (WORKER_CONCURRENCY, WEBHOOK_ORG_SHARE).
+  const concurrency = opts.concurrency ?? configDefaults().workers.concurrency;
+  const orgShare = opts.webhookOrgShare ?? configDefaults().workers.webhookOrgShare;
   // Every in-flight webhook request listens on it: as many as the webhook concurrency.
   setMaxListeners(0, shutdown.signal);
   const deps: WorkerDeps = {
@@ -225,6 +237,7 @@ export async function startWorkerRuntime(opts: RuntimeOptions): Promise<WorkerRu
     webhookTargets: opts.webhookTargets,
     webhookTimeoutMs: opts.webhookTimeoutMs ?? 15_000,
     random: opts.random ?? Math.random,
+    webhookSlots: { redis: workerConn, perOrg: webhookSlotsPerOrg(concurrency, orgShare) },
     discord: opts.discord
       ? new REST({
           api: opts.discord.apiUrl,
@@ -243,9 +256,8 @@ export async function startWorkerRuntime(opts: RuntimeOptions): Promise<WorkerRu
     ),
   };
   const schedulers = opts.schedulers === false ? undefined : (opts.schedulers ?? {});
-  // Defaults come from lib/config.ts only (WORKER_CONCURRENCY, OUTBOX_RETENTION_DAYS).
+  // Defaults come from lib/config.ts only (OUTBOX_RETENTION_DAYS).
   const retentionDays = schedulers?.outboxRetentionDays ?? configDefaults().workers.outboxRetentionDays;
-  const concurrency = opts.concurrency ?? configDefaults().workers.concurrency;
   const processors =
     opts.processors === false
       ? undefined

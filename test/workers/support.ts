@@ -27,9 +27,12 @@ export interface ReceivedRequest {
   at: number;
 }
 
-/** A loopback webhook receiver whose answer each test decides. */
+/** A loopback webhook receiver whose answer (and how long it takes to give it) each test decides. */
 export async function startReceiver(
-  answer: (req: ReceivedRequest, n: number) => { status: number; headers?: Record<string, string> } = () => ({
+  answer: (
+    req: ReceivedRequest,
+    n: number,
+  ) => { status: number; headers?: Record<string, string>; delayMs?: number } = () => ({
     status: 204,
   }),
   port = 0,
@@ -46,8 +49,12 @@ export async function startReceiver(
       const r = { headers: req.headers, body, at: Date.now() };
       requests.push(r);
       const a = respond(r, requests.length);
-      res.writeHead(a.status, a.headers);
-      res.end(a.status === 204 ? undefined : 'receiver says hi');
+      const send = () => {
+        res.writeHead(a.status, a.headers);
+        res.end(a.status === 204 ? undefined : 'receiver says hi');
+      };
+      if (a.delayMs) setTimeout(send, a.delayMs);
+      else send();
     });
   });
   await new Promise<void>((resolve) => server.listen(port, '127.0.0.1', resolve));
