@@ -6,9 +6,13 @@ import { macTokens } from './signed-url.js';
  * where the token names the organization and the ticket and carries its expiry, signed with a
  * key of its own per kind of link (`macTokens`), so a rating link never opens a transcript.
  *
- * - Rating links (`/rate/...`, 30 days) go under a closed ticket's Discord message as a link
- *   button, because Discord disables ordinary buttons in a locked thread but keeps link buttons
- *   working; the rating itself is still accepted once per ticket (`db/ticket-status.ts`).
+ * - Rating links (`/rate/...`, 30 days) rate as the ticket's player and open their transcript,
+ *   for whoever holds one: they go only where the player and the organization's staff alone read
+ *   them, under the closing message of a private thread when the player takes no DMs (Discord
+ *   disables ordinary buttons in a locked thread but keeps link buttons working), never in a
+ *   public forum post. The rating itself is accepted once per ticket (`db/ticket-status.ts`).
+ *   Version 2 of their key: the links version 1 put in forum posts, which anyone could use,
+ *   stopped working with it.
  * - Transcript links (`/transcripts/...`) are short-lived: handed out fresh, one at a time, to the
  *   ticket's player (the bot's Transcript button, the rating page), so a link that leaks into a
  *   log or a forwarded message soon stops working.
@@ -65,7 +69,7 @@ export function createTicketPages(
     rating: ticketLinks(
       secretKeyBase64,
       base,
-      { label: 'gamemod rating links v1', path: 'rate', ttlSeconds: RATING_LINK_DAYS * 86_400 },
+      { label: 'gamemod rating links v2', path: 'rate', ttlSeconds: RATING_LINK_DAYS * 86_400 },
       now,
     ),
     transcript: ticketLinks(

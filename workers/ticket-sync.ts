@@ -48,9 +48,10 @@ import {
  * - the thread or channel renamed after the subject once staff renamed the ticket;
  * - closed, in this order because a locked, archived thread's messages can no longer be edited
  *   and its buttons no longer pressed: the summary, the transcript (stored, and posted to the
- *   transcript channel once per close), the closing message (in a thread with a link to the
- *   web rating page, the star buttons by DM; in a channel with the buttons), and last the lock
- *   and archive (the player read-only in channel mode).
+ *   transcript channel once per close), the player's DM with the star buttons (thread and forum
+ *   modes), the closing message (in a channel with the buttons; in a thread or forum post no
+ *   rating link, except in a private thread when the DM was refused), and last the lock and
+ *   archive (the player read-only in channel mode).
  */
 
 const synced = counter('gamemod_discord_ticket_syncs_total', 'Ticket Discord-side syncs', ['outcome']);
@@ -209,24 +210,42 @@ async function converge(
   if (locked) return;
   // Only the player who opened it rates a ticket, once, and not one merged into another.
   const rateable = t.rating === null && !!t.requesterDiscordId && !s.mergedIntoNumber;
-  // Discord disables ordinary buttons in a locked thread: there the closing message carries a
-  // link to the web rating page, and the star and Transcript buttons go by DM. A dedicated
+  // Discord disables ordinary buttons in a locked thread: there the star and Transcript buttons
+  // go by DM, sent first so the closing message knows whether it reached the player. A dedicated
   // channel is not locked (the player is left read-only), so its closing message keeps them.
   const inThread = t.discordMode !== 'channel';
+  if (t.requesterDiscordId && !s.mergedIntoNumber && inThread && !side.ratingDm) {
+    side.ratingDm = await sendClosingDm(rest, s, rateable, closedAt, x);
+    await record({ ratingDm: side.ratingDm });
+  }
   if (!side.ratingPromptMessageId) {
     const closed = s.mergedIntoNumber
       ? say(locale, 'closing.threadMerged', { target: s.mergedIntoNumber })
       : s.closeReason
         ? say(locale, 'closing.threadReason', { reason: s.closeReason })
         : say(locale, 'closing.thread');
+    // The web rating link rates as the player and hands out their transcript to whoever holds
+    // it: it never goes where others read it. A forum post is public, and the DM is where the
+    // player rates; only a player who takes no DMs gets it, in a private thread (them and staff).
     const link =
-      rateable && inThread && deps.ticketPages ? deps.ticketPages.rating.url(data.orgId, t.id) : null;
+      rateable && t.discordMode === 'thread' && side.ratingDm === 'refused' && deps.ticketPages
+        ? deps.ticketPages.rating.url(data.orgId, t.id)
+        : null;
+    const prompt = !rateable
+      ? ''
+      : !inThread
+        ? say(locale, 'closing.ratePrompt')
+        : side.ratingDm === 'sent'
+          ? say(locale, 'closing.ratePromptDm')
+          : link
+            ? say(locale, 'closing.ratePrompt')
+            : '';
     const m = await postMessage(
       rest,
       channelId,
       {
         content:
-          `${t.requesterDiscordId ? `<@${t.requesterDiscordId}> ` : ''}${closed}${rateable ? ` ${say(locale, 'closing.ratePrompt')}` : ''}`.slice(
+          `${t.requesterDiscordId ? `<@${t.requesterDiscordId}> ` : ''}${closed}${prompt ? ` ${prompt}` : ''}`.slice(
             0,
             2000,
           ),
@@ -235,7 +254,8 @@ async function converge(
             ? ratingLinkRow(link, locale)
             : []
           : [
-              ...(rateable ? ratingRows(t.id) : []),
+              // The buttons name the player: anyone else who sees the channel is refused at once.
+              ...(rateable ? ratingRows(t.id, undefined, t.requesterDiscordId ?? undefined) : []),
               ...(t.requesterDiscordId ? transcriptRow(t.id, undefined, locale) : []),
             ],
         allowed_mentions: { users: t.requesterDiscordId ? [t.requesterDiscordId] : [] },
@@ -245,9 +265,6 @@ async function converge(
       x,
     );
     await record({ ratingPromptMessageId: m.id });
-  }
-  if (t.requesterDiscordId && !s.mergedIntoNumber && inThread && !side.ratingDm) {
-    await record({ ratingDm: await sendClosingDm(rest, s, rateable, closedAt, x) });
   }
   const reason = `GameMod: ticket #${t.number} closed by ${s.closedBy ?? 'GameMod'}`.slice(0, 512);
   if (t.discordMode === 'channel') {

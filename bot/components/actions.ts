@@ -80,15 +80,19 @@ export const prioritySelect: ComponentHandler<StringSelectMenuInteraction> = {
 
 /**
  * A star button under the closing message, or in the DM sent on a close (that one carries the
- * server's id, since an interaction in a DM names none): asks for an optional comment.
+ * server's id, since an interaction in a DM names none): asks for an optional comment. Under a
+ * closing message others see (a ticket channel) the button names the player, and anyone else is
+ * refused there and then, before a form they could not send; the form's answer checks it again.
  */
 export const rateButton: ComponentHandler<ButtonInteraction> = {
   action: 'rate',
   ack: 'self',
   async execute(i, _ctx, args) {
     const n = Number(args[1]);
-    if (!args[0] || !Number.isInteger(n) || n < 1 || n > 5 || (args[2] && !/^\d{17,20}$/.test(args[2])))
+    const snowflake = (v: string | undefined) => !v || /^\d{17,20}$/.test(v);
+    if (!args[0] || !Number.isInteger(n) || n < 1 || n > 5 || !snowflake(args[2]) || !snowflake(args[3]))
       throw refuse('bad_request', 'error.staleButton');
+    if (args[3] && args[3] !== i.user.id) throw refuse('forbidden', 'rating.onlyRequester');
     await i.showModal(ratingModal(args[0], n, args[2], localeOf(i)));
   },
 };

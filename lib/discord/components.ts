@@ -69,8 +69,11 @@ export function actionRows(ticketId: string, locale: Locale = 'en-US'): unknown[
   ];
 }
 
-/** The player's 1–5 star buttons after a close. */
-export function ratingRows(ticketId: string, guildId?: string): unknown[] {
+/**
+ * The player's 1–5 star buttons after a close. `playerId` (the player's Discord id) is for a place
+ * others see too, a ticket channel: a press by anyone else is refused before the rating form.
+ */
+export function ratingRows(ticketId: string, guildId?: string, playerId?: string): unknown[] {
   return [
     {
       type: ComponentType.ActionRow,
@@ -78,7 +81,7 @@ export function ratingRows(ticketId: string, guildId?: string): unknown[] {
         type: ComponentType.Button,
         style: ButtonStyle.Secondary,
         // In a DM the interaction names no server: the button carries it.
-        custom_id: `gm:rate:${ticketId}:${n}${guildId ? `:${guildId}` : ''}`,
+        custom_id: `gm:rate:${ticketId}:${n}${guildId || playerId ? `:${guildId ?? ''}` : ''}${playerId ? `:${playerId}` : ''}`,
         label: '★'.repeat(n),
       })),
     },

@@ -15,6 +15,8 @@ export const de: Catalog = {
     'closing.threadReason': 'Dieses Ticket wurde geschlossen: {reason}',
     'closing.threadMerged': 'Dieses Ticket wurde geschlossen. Es wurde mit Ticket #{target} zusammengeführt.',
     'closing.ratePrompt': 'Wie waren wir? Bewerte es einmal mit 1 bis 5 Sternen.',
+    'closing.ratePromptDm':
+      'Wie waren wir? Der Bot hat dir eine Nachricht geschickt, mit der du es einmal mit 1 bis 5 Sternen bewerten kannst.',
     'closing.dm': 'Dein Ticket #{number} „{subject}“ wurde geschlossen.',
     'rating.linkLabel': 'Ticket bewerten',
     'rating.thanks': 'Danke für deine Bewertung von Ticket #{number} {stars}.',

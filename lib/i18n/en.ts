@@ -16,6 +16,7 @@ export const en = {
     'closing.threadReason': 'This ticket was closed: {reason}',
     'closing.threadMerged': 'This ticket was closed. It was merged into ticket #{target}.',
     'closing.ratePrompt': 'How did we do? Rate it once, from 1 to 5 stars.',
+    'closing.ratePromptDm': 'How did we do? The bot sent you a message to rate it, once, from 1 to 5 stars.',
     'closing.dm': 'Your ticket #{number} “{subject}” was closed.',
     'rating.linkLabel': 'Rate this ticket',
     'rating.thanks': 'Thanks for rating ticket #{number} {stars}.',

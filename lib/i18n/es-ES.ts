@@ -15,6 +15,8 @@ export const esES: Catalog = {
     'closing.threadReason': 'Este ticket se ha cerrado: {reason}',
     'closing.threadMerged': 'Este ticket se ha cerrado. Se ha fusionado con el ticket #{target}.',
     'closing.ratePrompt': '¿Qué tal lo hicimos? Valóralo una vez, de 1 a 5 estrellas.',
+    'closing.ratePromptDm':
+      '¿Qué tal lo hicimos? El bot te ha enviado un mensaje para valorarlo una vez, de 1 a 5 estrellas.',
     'closing.dm': 'Tu ticket #{number} «{subject}» se ha cerrado.',
     'rating.linkLabel': 'Valorar este ticket',
     'rating.thanks': 'Gracias por valorar el ticket #{number} {stars}.',

@@ -15,6 +15,8 @@ export const fr: Catalog = {
     'closing.threadReason': 'Ce ticket a été fermé : {reason}',
     'closing.threadMerged': 'Ce ticket a été fermé. Il a été fusionné avec le ticket #{target}.',
     'closing.ratePrompt': 'Comment nous sommes-nous débrouillés ? Notez-le une fois, de 1 à 5 étoiles.',
+    'closing.ratePromptDm':
+      'Comment nous sommes-nous débrouillés ? Le bot vous a envoyé un message pour le noter une fois, de 1 à 5 étoiles.',
     'closing.dm': 'Votre ticket #{number} « {subject} » a été fermé.',
     'rating.linkLabel': 'Noter ce ticket',
     'rating.thanks': 'Merci d’avoir noté le ticket #{number} {stars}.',

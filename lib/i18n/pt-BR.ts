@@ -15,6 +15,8 @@ export const ptBR: Catalog = {
     'closing.threadReason': 'Este ticket foi fechado: {reason}',
     'closing.threadMerged': 'Este ticket foi fechado. Ele foi mesclado ao ticket #{target}.',
     'closing.ratePrompt': 'Como nos saímos? Avalie uma vez, de 1 a 5 estrelas.',
+    'closing.ratePromptDm':
+      'Como nos saímos? O bot te enviou uma mensagem para avaliar uma vez, de 1 a 5 estrelas.',
     'closing.dm': 'Seu ticket #{number} “{subject}” foi fechado.',
     'rating.linkLabel': 'Avaliar este ticket',
     'rating.thanks': 'Obrigado por avaliar o ticket #{number} {stars}.',

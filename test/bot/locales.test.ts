@@ -102,8 +102,11 @@ describe("the player's language", () => {
     const closing = [...(h.fake.state.messages.get(thread)?.values() ?? [])].find((m) =>
       m.content.includes('Dieses Ticket wurde geschlossen: erledigt'),
     );
-    expect(closing?.content).toContain('Wie waren wir? Bewerte es einmal mit 1 bis 5 Sternen.');
-    expect(JSON.stringify(closing?.components)).toContain('"label":"Ticket bewerten"');
+    // The rating is in the player's DM: the thread only says so (a link there would rate as them).
+    expect(closing?.content).toContain(
+      'Wie waren wir? Der Bot hat dir eine Nachricht geschickt, mit der du es einmal mit 1 bis 5 Sternen bewerten kannst.',
+    );
+    expect(JSON.stringify(closing?.components)).not.toContain('/rate/');
 
     const dm = [...h.fake.state.channels.values()].find(
       (c) => c.type === 1 && c.recipients?.[0] === h.users.player,

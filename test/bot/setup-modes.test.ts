@@ -231,6 +231,31 @@ describe('ticket modes', () => {
     expect(message.content).toContain(`<@&${g.roles['Helpers']}>`);
     expect(message.allowed_mentions).toMatchObject({ users: [member], roles: [g.roles['Helpers']] });
     expect(h.fake.state.threadMembers.get(t.discord_channel_id)?.has(member)).toBe(true);
+
+    // A forum post is public: its closing message never carries the web rating link (which rates
+    // as the player and opens their transcript), even for a player who takes no DMs.
+    h.fake.state.dmsClosed.add(member);
+    const close = await interact(h, {
+      kind: 'chatInput',
+      name: 'ticket',
+      subcommand: 'close',
+      guildId: g.id,
+      channelId: t.discord_channel_id,
+      userId: owner,
+      options: [{ name: 'reason', value: 'answered' }],
+    });
+    expect(close.content).toMatch(/^Ticket #\d+ closed\.$/);
+    await settle(
+      h,
+      async () => h.fake.state.channels.get(t.discord_channel_id)?.thread_metadata?.locked === true,
+      15_000,
+    );
+    h.fake.state.dmsClosed.delete(member);
+    const closing = [...(h.fake.state.messages.get(t.discord_channel_id)?.values() ?? [])].find((m) =>
+      m.content.includes('This ticket was closed'),
+    );
+    expect(closing).toBeDefined();
+    expect(JSON.stringify(closing), 'the forum post’s closing message').not.toContain('/rate/');
   });
 
   it('channel mode makes a private channel and overflows past 50 channels per category', async () => {
@@ -292,12 +317,26 @@ describe('ticket modes', () => {
       m.content.includes('How did we do?'),
     );
     expect(closing).toBeDefined();
+    // Staff see the channel too: a star pressed by anyone but the player is refused there and then.
+    const stars = JSON.stringify(closing?.components).match(/gm:rate:[^"]*:4[^"]*/)?.[0] ?? '';
+    const stranger = await interact(h, {
+      kind: 'button',
+      guildId: g.id,
+      channelId: t.discord_channel_id,
+      userId: owner,
+      customId: stars,
+      messageId: closing?.id ?? '',
+    });
+    expect(stranger.content, 'a star pressed by staff').toBe(
+      'Only the player who opened this ticket can rate it.',
+    );
+    expect((stranger.data as { flags?: number } | undefined)?.flags).toBe(64);
     const star = await interact(h, {
       kind: 'button',
       guildId: g.id,
       channelId: t.discord_channel_id,
       userId: admin,
-      customId: `gm:rate:${t.id}:4`,
+      customId: stars,
       messageId: closing?.id ?? '',
     });
     expect(star.type).toBe(9);

@@ -223,20 +223,18 @@ describe('closing', () => {
     expect(outbox.rows.map((r) => r.event_type)).toContain('ticket.closed');
   });
 
-  it('rating: a link in the locked thread, the star buttons by DM; only the requester, 1 to 5, once', async () => {
-    // Discord disables ordinary buttons in a locked thread (the fake refuses a press there):
-    // the closing message carries a link to the web rating page instead.
+  it('rating: the star buttons by DM, no link in the thread; only the requester, 1 to 5, once', async () => {
+    // Discord disables ordinary buttons in a locked thread (the fake refuses a press there), and
+    // a web rating link rates as the player for whoever sees it: the thread's closing message
+    // points the player at their DM and carries neither.
     const closing = [...(h.fake.state.messages.get(thread)?.values() ?? [])].find((m) =>
-      /Rate it once, from 1 to 5 stars/.test(m.content),
+      /How did we do\?/.test(m.content),
     );
-    expect(closing).toBeDefined();
+    expect(closing?.content).toBe(
+      `<@${h.users.player}> This ticket was closed: fixed <b>after</b> update How did we do? The bot sent you a message to rate it, once, from 1 to 5 stars.`,
+    );
+    expect(JSON.stringify(closing?.components), 'the thread’s closing message').not.toContain('/rate/');
     expect(JSON.stringify(closing?.components)).not.toContain('gm:rate:');
-    const rows = (closing?.components ?? []) as { components: { style: number; url?: string }[] }[];
-    const link = rows[0]?.components[0];
-    expect(link).toMatchObject({
-      style: 5,
-      url: expect.stringMatching(/^http:\/\/panel\.test\/rate\/[\w-]+\.[\w-]+$/),
-    });
     // The DM: the player's own channel with the bot, once, buttons naming the server.
     const dms = [...h.fake.state.channels.values()].filter(
       (c) => c.type === 1 && c.recipients?.[0] === h.users.player,

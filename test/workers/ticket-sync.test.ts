@@ -112,10 +112,11 @@ describe('discord.ticket_sync', () => {
     expect(d.lockPatches).toHaveLength(1);
     expect(d.lockPatches[0]?.body).toEqual({ locked: true, archived: true });
     expect(d.summaryEdits).toHaveLength(1);
-    // The closing message with the rating link went out while the thread could still take it
-    // (the star buttons go by DM: Discord disables ordinary buttons in a locked thread).
-    const rating = d.threadPosts.find((r) => JSON.stringify(r.body).includes('/rate/'));
+    // The closing message went out while the thread could still take it, pointing the player at
+    // their DM (the star buttons go by DM: Discord disables ordinary buttons in a locked thread).
+    const rating = d.threadPosts.find((r) => JSON.stringify(r.body).includes('The bot sent you a message'));
     expect(rating).toBeDefined();
+    expect(JSON.stringify(rating?.body)).not.toContain('/rate/');
     expect((rating?.at ?? 0) <= (d.lockPatches[0]?.at ?? 0)).toBe(true);
     expect(
       h.fake
