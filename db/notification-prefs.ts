@@ -1,6 +1,6 @@
 import { z } from 'zod';
 import { isValidTimeZone } from '../lib/business-time.js';
-import { type Actor, recordChange } from './changes.js';
+import { type Actor, changedAny, diffChanges, type FieldChanges, recordChange } from './changes.js';
 import type { Tx } from './tenant.js';
 import { knownTimeZone, ZONE_HINT } from './time-zones.js';
 import { parseInput } from './validate.js';
@@ -150,6 +150,13 @@ export async function updatePrefs(
 ): Promise<NotificationPrefs> {
   const input = parseInput(prefsInput, raw);
   if (input.timeZone !== undefined) input.timeZone = await knownTimeZone(tx, input.timeZone, 'timeZone');
+  // The member's row locked while their preferences are read and changed, so the entry's
+  // "from" is what the change replaced.
+  await tx.query(
+    'select 1 from memberships where org_id = $1::uuid and user_id = $2::uuid for no key update',
+    [tx.orgId, userId],
+  );
+  const before = await getPrefs(tx, userId);
   const flags = Object.entries(input.events ?? {}).flatMap(([event, chans]) =>
     Object.entries(chans ?? {}).map(([channel, enabled]) => ({
       event,
@@ -190,12 +197,25 @@ export async function updatePrefs(
       ],
     );
   }
-  await recordChange(tx, actor, {
-    action: 'notification_prefs.updated',
-    target: { type: 'user', id: userId },
-    data: { changed: [...Object.keys(settings), ...flags.map((f) => `${f.event}.${f.channel}`)] },
-  });
-  return getPrefs(tx, userId);
+  const after = await getPrefs(tx, userId);
+  const changes = prefsChanges(before, after);
+  if (changedAny(changes)) {
+    await recordChange(tx, actor, {
+      action: 'notification_prefs.updated',
+      target: { type: 'user', id: userId },
+      data: { changes },
+    });
+  }
+  return after;
+}
+
+/** Settings by name and each event's channels as `<event>.<channel>`, as they were and became. */
+function prefsChanges(before: NotificationPrefs, after: NotificationPrefs): FieldChanges {
+  const { events: be, ...bs } = before;
+  const { events: ae, ...as } = after;
+  const changes = diffChanges(bs, as);
+  for (const e of NOTIFICATION_EVENTS) Object.assign(changes, diffChanges(be[e], ae[e], undefined, `${e}.`));
+  return changes;
 }
 
 /** The minute of the day at `at` in `timeZone` (0..1439). */

@@ -1,6 +1,6 @@
 import { z } from 'zod';
 import { AppError } from '../lib/errors.js';
-import { type Actor, recordChange } from './changes.js';
+import { type Actor, changedAny, diffChanges, recordChange } from './changes.js';
 import { heldBy, notHeld } from './grants.js';
 import {
   type Action,
@@ -110,11 +110,12 @@ export async function listRules(tx: Tx): Promise<Rule[]> {
   return r.rows;
 }
 
-export async function getRule(tx: Tx, ruleId: string): Promise<Rule> {
-  const r = await tx.query<Rule>(`select ${COLUMNS} from rules where org_id = $1::uuid and id = $2::uuid`, [
-    tx.orgId,
-    parseInput(id, ruleId),
-  ]);
+export async function getRule(tx: Tx, ruleId: string, forUpdate = false): Promise<Rule> {
+  const lock = forUpdate ? ' for update' : '';
+  const r = await tx.query<Rule>(
+    `select ${COLUMNS} from rules where org_id = $1::uuid and id = $2::uuid${lock}`,
+    [tx.orgId, parseInput(id, ruleId)],
+  );
   if (!r.rows[0]) throw new AppError('not_found', 'rule not found');
   return r.rows[0];
 }
@@ -134,7 +135,8 @@ export async function rulesFor(tx: Tx, trigger: RuleTrigger): Promise<Rule[]> {
  */
 export async function updateRule(tx: Tx, ruleId: string, raw: unknown, actor: Actor): Promise<Rule> {
   const input = parseInput(ruleChanges, raw);
-  const before = await getRule(tx, ruleId);
+  // Locked: the audit entry says what the rule was, and nobody changes it in between.
+  const before = await getRule(tx, ruleId, true);
   requireRuleActions(await heldBy(tx, actor), input.actions ?? before.actions);
   const trigger = input.trigger ?? before.trigger;
   // A change to another trigger drops the wait unless it names one; checked on the result.
@@ -164,14 +166,22 @@ export async function updateRule(tx: Tx, ruleId: string, raw: unknown, actor: Ac
     )
     .catch((err: unknown) => nameTaken(err, input.name));
   const rule = r.rows[0] as Rule;
-  await recordChange(tx, actor, {
-    action: 'rule.updated',
-    target: target(rule.id),
-    data: {
-      name: rule.name,
-      changed: Object.keys(input).filter((k) => input[k as keyof typeof input] !== undefined),
-    },
-  });
+  const changes = diffChanges(before, rule, [
+    'name',
+    'trigger',
+    'match',
+    'conditions',
+    'actions',
+    'wait',
+    'enabled',
+  ]);
+  if (changedAny(changes)) {
+    await recordChange(tx, actor, {
+      action: 'rule.updated',
+      target: target(rule.id),
+      data: { name: rule.name, changes },
+    });
+  }
   return rule;
 }
 

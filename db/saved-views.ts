@@ -1,6 +1,6 @@
 import { z } from 'zod';
 import { AppError } from '../lib/errors.js';
-import { type Actor, recordChange } from './changes.js';
+import { type Actor, changedAny, diffChanges, recordChange } from './changes.js';
 import { id } from './schemas.js';
 import type { Tx } from './tenant.js';
 import { parseInput } from './validate.js';
@@ -70,6 +70,11 @@ export async function saveView(
   const input = parseInput(saveViewInput, raw);
   // Empty values are the same as an unset filter: keep only what filters something.
   const filters = Object.fromEntries(Object.entries(input.filters).filter(([, v]) => v));
+  // The view it replaces, locked, so the entry says which filters it had.
+  const b = await tx.query<SavedView>(
+    `select ${COLUMNS} from saved_views where org_id = $1::uuid and user_id = $2::uuid and name = $3::text for update`,
+    [tx.orgId, userId, input.name],
+  );
   const r = await tx.query<SavedView & { created: boolean }>(
     `insert into saved_views (org_id, user_id, name, filters) values ($1::uuid, $2::uuid, $3::text, $4::jsonb)
      on conflict (org_id, user_id, name) do update set filters = excluded.filters
@@ -77,11 +82,23 @@ export async function saveView(
     [tx.orgId, userId, input.name, JSON.stringify(filters)],
   );
   const { created, ...view } = r.rows[0] as SavedView & { created: boolean };
-  await recordChange(tx, actor, {
-    action: created ? 'saved_view.created' : 'saved_view.updated',
-    target: { type: 'saved_view', id: view.id },
-    data: { name: view.name, filters },
-  });
+  const target = { type: 'saved_view', id: view.id };
+  if (created) {
+    await recordChange(tx, actor, {
+      action: 'saved_view.created',
+      target,
+      data: { name: view.name, filters },
+    });
+  } else {
+    const changes = diffChanges(b.rows[0], view, ['filters']);
+    if (changedAny(changes)) {
+      await recordChange(tx, actor, {
+        action: 'saved_view.updated',
+        target,
+        data: { name: view.name, changes },
+      });
+    }
+  }
   return { view, created };
 }
 
@@ -113,11 +130,14 @@ export async function renameSavedView(
     [tx.orgId, userId, viewId, input.name],
   );
   const view = r.rows[0] as SavedView;
-  await recordChange(tx, actor, {
-    action: 'saved_view.renamed',
-    target: { type: 'saved_view', id: view.id },
-    data: { from: old.name, to: view.name },
-  });
+  // Renamed to the name it had: nothing to record.
+  if (old.name !== view.name) {
+    await recordChange(tx, actor, {
+      action: 'saved_view.renamed',
+      target: { type: 'saved_view', id: view.id },
+      data: { from: old.name, to: view.name },
+    });
+  }
   return view;
 }
 

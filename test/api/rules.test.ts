@@ -83,6 +83,14 @@ describe('rule routes', () => {
     const listed = await api.call(w.owner, { method: 'GET', url: rules() });
     expect(listed.json().rules.map((r: { id: string }) => r.id)).toEqual([a.id]);
     expect(await auditActions(db.admin, w.a.orgId, a.id)).toEqual(['rule.created', 'rule.updated']);
+    const updated = await db.admin.query(
+      `select data from audit_logs where target_id = $1 and action = 'rule.updated'`,
+      [a.id],
+    );
+    expect(updated.rows[0].data).toEqual({
+      name: 'Crashes to QA',
+      changes: { enabled: { from: true, to: false } },
+    });
     expect(await auditActions(db.admin, w.a.orgId, b.id)).toEqual(['rule.created', 'rule.deleted']);
   });
 

@@ -52,11 +52,16 @@ describe('saved views', () => {
     expect(await list(owner)).toEqual([
       expect.objectContaining({ name: 'Urgent breaches', filters: { priority: 'high' } }),
     ]);
-    const audit = await db.admin.query<{ action: string }>(
-      'select action from audit_logs where org_id = $1 and actor_id = $2 and action like $3 order by id',
+    const audit = await db.admin.query<{ action: string; data: unknown }>(
+      'select action, data from audit_logs where org_id = $1 and actor_id = $2 and action like $3 order by id',
       [org.orgId, org.ownerId, 'saved_view.%'],
     );
     expect(audit.rows.map((r) => r.action)).toEqual(['saved_view.created', 'saved_view.updated']);
+    // Saved again by name: the entry says which filters it replaced.
+    expect(audit.rows[1]?.data).toEqual({
+      name: 'Urgent breaches',
+      changes: { filters: { from: { priority: 'urgent', sla: 'breached' }, to: { priority: 'high' } } },
+    });
   });
 
   it('keeps each member to their own views, and other orgs out', async () => {

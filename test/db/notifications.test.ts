@@ -56,10 +56,22 @@ describe('notification preferences', () => {
     const again = await o.tx((t) => updatePrefs(t, o.ana, { quietEnd: 7 * 60 }, { type: 'user', id: o.ana }));
     expect(again).toMatchObject({ timeZone: 'Europe/Berlin', quietStart: 1320, quietEnd: 420 });
     const audit = await db.admin.query(
-      `select action from audit_logs where org_id = $1 and action = 'notification_prefs.updated'`,
+      `select data from audit_logs where org_id = $1 and action = 'notification_prefs.updated' order by id`,
       [o.orgId],
     );
     expect(audit.rowCount).toBe(2);
+    // Each entry says what the member's setting was, and names only what changed.
+    expect(audit.rows[0].data.changes).toMatchObject({
+      timeZone: { from: before.timeZone, to: 'Europe/Berlin' },
+      quietStart: { from: before.quietStart, to: 1320 },
+    });
+    expect(audit.rows[1].data).toEqual({ changes: { quietEnd: { from: 0, to: 420 } } });
+    await o.tx((t) => updatePrefs(t, o.ana, { quietEnd: 7 * 60 }, { type: 'user', id: o.ana }));
+    const unchanged = await db.admin.query(
+      `select 1 from audit_logs where org_id = $1 and action = 'notification_prefs.updated'`,
+      [o.orgId],
+    );
+    expect(unchanged.rowCount).toBe(2);
     await expect(
       o.tx((t) => updatePrefs(t, o.ana, { timeZone: 'Mars/Olympus' }, { type: 'user', id: o.ana })),
     ).rejects.toThrow(/time zone/);
