@@ -1,4 +1,5 @@
 import type { PLAYER_DIMS } from './analytics-players.js';
+import { OTHER_GROUP } from './analytics-read.js';
 import type { Tx } from './tenant.js';
 
 /** One player dimension column, or none (the total). */
@@ -17,6 +18,13 @@ export interface PlayerActivityQuery {
   grouped: boolean;
   /** Also the period from here to the day before `from`, its labels prefixed `prev:`. */
   previousFrom?: string | undefined;
+  /**
+   * When grouped: only the `groupLimit` values with the most sessions over the current period
+   * (then tickets opened, reports, the value) keep their own group; the rest are one group,
+   * OTHER_GROUP, in every sum and every distinct count. A build or platform is whatever a game
+   * sends, and one group per value made answers of thousands of series.
+   */
+  groupLimit?: number | undefined;
 }
 
 /** The sums of one bucket (label) and group; `players` distinct in that bucket. */
@@ -67,41 +75,60 @@ export async function playerActivity(tx: Tx, q: PlayerActivityQuery): Promise<Pl
     only = ` and value = any($${values.length}::text[])`;
     onlyTickets = only;
   }
-  const grp = q.grouped ? 'value' : 'null::text';
+  // The kept values, chosen once so that every statement below folds the same ones.
+  let kept: string[] | null = null;
+  if (q.grouped && q.groupLimit !== undefined) {
+    kept = await keptValues(tx, values, only, q.groupLimit);
+    if (kept) values.push(kept);
+  }
+  const keptAt = `$${values.length}::text[]`;
+  /** A row's group by its value (`v`), and whether that value is folded into the rest. */
+  const grp = (v: string) =>
+    kept ? `case when ${v} = any(${keptAt}) then ${v} end` : q.grouped ? v : 'null::text';
+  const folded = (v: string) => (kept ? `not (${v} = any(${keptAt}))` : 'false');
   const summary = hourly ? 'analytics_player_hourly' : 'analytics_player_daily';
-  const sums = await tx.query<Omit<PlayerBucket, 'opened'>>(
-    `select ${label(hourly)} as bucket, ${grp} as "group", sum(sessions)::int as sessions,
-            sum(players)::int as players, sum(reports)::int as reports
+  const sums = await tx.query<Omit<PlayerBucket, 'opened'> & { other: boolean }>(
+    `select ${label(hourly)} as bucket, ${grp('value')} as "group", ${folded('value')} as other,
+            sum(sessions)::int as sessions, sum(players)::int as players, sum(reports)::int as reports
        from ${summary}
       where org_id = $1::uuid and dim = $2::text and ${range(hourly)}${only}
-      group by 1, 2`,
+      group by 1, 2, 3`,
     values,
   );
+  // A stored count is one value's; the folded values' players are counted from the set, once each.
   const storedPlayers = q.bucket !== 'week' && (q.grouped || (q.values?.length ?? 0) <= 1);
-  const counted = storedPlayers
-    ? null
-    : await tx.query<{ bucket: string; group: string | null; players: number }>(
-        `select ${label(hourly)} as bucket, ${grp} as "group", count(distinct player_id)::int as players
-           from ${hourly ? 'analytics_player_hours' : 'analytics_player_days'}
-          where org_id = $1::uuid and dim = $2::text and ${range(hourly)}${only}
-          group by 1, 2`,
-        values,
-      );
-  const totals = await tx.query<{ period: 'current' | 'previous'; group: string | null; players: number }>(
-    `select case when bucket < $5::date then 'previous' else 'current' end as period, ${grp} as "group",
-            count(distinct player_id)::int as players
+  const counted =
+    storedPlayers && !kept
+      ? null
+      : await tx.query<{ bucket: string; group: string | null; other: boolean; players: number }>(
+          `select ${label(hourly)} as bucket, ${grp('value')} as "group", ${folded('value')} as other,
+                  count(distinct player_id)::int as players
+             from ${hourly ? 'analytics_player_hours' : 'analytics_player_days'}
+            where org_id = $1::uuid and dim = $2::text and ${range(hourly)}${only}
+                  ${storedPlayers ? `and ${folded('value')}` : ''}
+            group by 1, 2, 3`,
+          values,
+        );
+  const totals = await tx.query<{
+    period: 'current' | 'previous';
+    group: string | null;
+    other: boolean;
+    players: number;
+  }>(
+    `select case when bucket < $5::date then 'previous' else 'current' end as period,
+            ${grp('value')} as "group", ${folded('value')} as other, count(distinct player_id)::int as players
        from analytics_player_days
       where org_id = $1::uuid and dim = $2::text and ${range(false)}${only}
-      group by 1, 2`,
+      group by 1, 2, 3`,
     values,
   );
   // The ticket rollups keep none as null where these keep ''.
-  const opened = await tx.query<{ bucket: string; group: string | null; opened: number }>(
-    `select ${label(hourly)} as bucket, ${q.grouped ? `coalesce(value, '')` : 'null::text'} as "group",
-            sum(n)::int as opened
+  const opened = await tx.query<{ bucket: string; group: string | null; other: boolean; opened: number }>(
+    `select ${label(hourly)} as bucket, ${q.grouped ? grp(`coalesce(value, '')`) : 'null::text'} as "group",
+            ${folded(`coalesce(value, '')`)} as other, sum(n)::int as opened
        from ${hourly ? 'analytics_hourly_dim' : 'analytics_daily_dim'}
       where org_id = $1::uuid and kind = 'opened' and dim = $2::text and ${range(hourly)}${onlyTickets}
-      group by 1, 2`,
+      group by 1, 2, 3`,
     values,
   );
   const key = (b: string, g: string | null) => `${b}\n${g ?? ''}`;
@@ -115,11 +142,41 @@ export async function playerActivity(tx: Tx, q: PlayerActivityQuery): Promise<Pl
     }
     return b;
   };
-  for (const r of sums.rows) Object.assign(slot(r.bucket, r.group), { ...r, players: r.players });
+  const named = <R extends { group: string | null; other: boolean }>({ other, ...r }: R) =>
+    other ? { ...r, group: OTHER_GROUP } : r;
+  for (const r of sums.rows.map(named)) Object.assign(slot(r.bucket, r.group), r);
   if (counted) {
-    for (const b of out.values()) b.players = 0;
-    for (const r of counted.rows) slot(r.bucket, r.group).players = r.players;
+    for (const b of out.values()) if (!storedPlayers || b.group === OTHER_GROUP) b.players = 0;
+    for (const r of counted.rows.map(named)) slot(r.bucket, r.group).players = r.players;
   }
-  for (const r of opened.rows) slot(r.bucket, r.group).opened = r.opened;
-  return { buckets: [...out.values()], totals: totals.rows };
+  for (const r of opened.rows.map(named)) slot(r.bucket, r.group).opened = r.opened;
+  return { buckets: [...out.values()], totals: totals.rows.map(named) };
+}
+
+/**
+ * The `limit` values with the most sessions over the current period (then tickets opened,
+ * reports, the value, so the choice is stable), from the daily rows of both periods: a value
+ * seen only in the previous one keeps its group while there is room. Null when there are no more
+ * than `limit` values, nothing to fold.
+ */
+async function keptValues(tx: Tx, values: unknown[], only: string, limit: number): Promise<string[] | null> {
+  const r = await tx.query<{ value: string }>(
+    `select value
+       from (select value, sum(sessions) filter (where bucket >= $5::date) as sessions, 0 as opened,
+                    sum(reports) filter (where bucket >= $5::date) as reports
+               from analytics_player_daily
+              where org_id = $1::uuid and dim = $2::text and bucket between $3::date and $4::date${only}
+              group by value
+             union all
+             select coalesce(value, ''), 0, sum(n) filter (where bucket >= $5::date), 0
+               from analytics_daily_dim
+              where org_id = $1::uuid and kind = 'opened' and dim = $2::text
+                and bucket between $3::date and $4::date${only}
+              group by 1) v
+      group by value
+      order by coalesce(sum(sessions), 0) desc, coalesce(sum(opened), 0) desc, coalesce(sum(reports), 0) desc, value
+      limit $${values.length + 1}::int`,
+    [...values, limit + 1],
+  );
+  return r.rows.length > limit ? r.rows.slice(0, limit).map((x) => x.value) : null;
 }

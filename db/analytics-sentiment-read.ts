@@ -1,3 +1,4 @@
+import { OTHER_GROUP } from './analytics-read.js';
 import type { SENTIMENT_DIMS } from './analytics-sentiment.js';
 import type { Tx } from './tenant.js';
 
@@ -17,6 +18,11 @@ export interface SentimentQuery {
   grouped: boolean;
   /** Also the period from here to the day before `from`, its labels prefixed `prev:`. */
   previousFrom?: string | undefined;
+  /**
+   * When grouped: only the `groupLimit` values with the most messages over the current period
+   * keep their own group; the rest are summed into one, OTHER_GROUP, in the statement.
+   */
+  groupLimit?: number | undefined;
 }
 
 /** The sums of one bucket (label) and group: every measure adds up, so averages are exact. */
@@ -55,16 +61,29 @@ export async function sentimentTrend(tx: Tx, q: SentimentQuery): Promise<Sentime
     values.push(q.values.map((v) => v.toLowerCase()));
     only = ` and value = any($${values.length}::text[])`;
   }
-  const r = await tx.query<SentimentBucket>(
-    `select case when bucket < $5::date${hourly ? '::timestamp' : ''} then 'prev:' || ${LABEL[q.bucket]}
+  let sql = `select case when bucket < $5::date${hourly ? '::timestamp' : ''} then 'prev:' || ${LABEL[q.bucket]}
                 else ${LABEL[q.bucket]} end as bucket,
-            ${q.grouped ? 'value' : 'null::text'} as "group",
+            ${q.grouped ? 'value' : 'null::text'} as "group", false as other,
             sum(n)::int as messages, sum(score_sum)::float8 as "scoreSum", sum(negative)::int as negative,
             sum(neutral)::int as neutral, sum(positive)::int as positive
        from ${hourly ? 'analytics_sentiment_hourly' : 'analytics_sentiment_daily'}
       where org_id = $1::uuid and dim = $2::text and ${range}${only}
-      group by 1, 2`,
-    values,
-  );
-  return r.rows;
+      group by 1, 2`;
+  if (q.grouped && q.groupLimit !== undefined) {
+    // Each group's messages over the current period, then its place by them (ties by value, so
+    // the answer is stable); past the limit a row belongs to the one folded group.
+    values.push(q.groupLimit);
+    const limit = `$${values.length}::int`;
+    sql = `select bucket, case when place <= ${limit} then "group" end as "group", place > ${limit} as other,
+                  sum(messages)::int as messages, sum("scoreSum")::float8 as "scoreSum",
+                  sum(negative)::int as negative, sum(neutral)::int as neutral, sum(positive)::int as positive
+             from (select r2.*, dense_rank() over (order by counted desc, "group") as place
+                     from (select r1.*,
+                                  coalesce(sum(messages) filter (where bucket not like 'prev:%')
+                                           over (partition by "group"), 0) as counted
+                             from (${sql}) r1) r2) r3
+            group by 1, 2, 3`;
+  }
+  const r = await tx.query<SentimentBucket & { other: boolean }>(sql, values);
+  return r.rows.map(({ other, ...row }) => (other ? { ...row, group: OTHER_GROUP } : row));
 }

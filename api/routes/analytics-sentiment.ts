@@ -1,6 +1,6 @@
 import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
 import { z } from 'zod';
-import { DIMENSION_NAMES, orgClock } from '../../db/analytics-read.js';
+import { DIMENSION_NAMES, OTHER_GROUP, orgClock } from '../../db/analytics-read.js';
 import {
   type SentimentBucket,
   type SentimentDim,
@@ -10,7 +10,10 @@ import { AppError } from '../../lib/errors.js';
 import { addDays, bucketsOf } from '../analytics-report.js';
 import {
   access,
+  GROUP_LIMIT,
+  GROUPS_DESCRIPTION,
   inAnalytics,
+  namedGroup,
   rangeOf,
   rangeQuery,
   sendCsv,
@@ -39,6 +42,7 @@ const sentimentQuery = rangeQuery.extend({
     .enum(['true', 'false'])
     .optional()
     .meta({ description: 'true: also the previous period of the same length' }),
+  limit: GROUP_LIMIT,
 });
 
 const metrics = z.object({
@@ -96,8 +100,9 @@ export function sentimentRoute(app: FastifyInstance, base: string): void {
         description:
           "Every player message is scored when it is recorded (a local English lexicon). A message counts under its ticket's " +
           'current game, category and team (none for messages outside tickets) while it exists and is not deleted. Filters ' +
-          'and groups by game, category and team, at most one of them per query. Answers text/csv to `Accept: text/csv` ' +
-          'or `?format=csv`.',
+          'and groups by game, category and team, at most one of them per query. ' +
+          GROUPS_DESCRIPTION.replace('most tickets', 'most scored messages') +
+          ' Answers text/csv to `Accept: text/csv` or `?format=csv`.',
         params: orgParams,
         querystring: sentimentQuery,
         response: { 200: seriesSchema(metrics, 'AnalyticsSentiment', false), ...errorResponses },
@@ -132,6 +137,7 @@ export function sentimentRoute(app: FastifyInstance, base: string): void {
           values: dim ? r.filters[dim] : undefined,
           grouped: Boolean(q.groupBy),
           previousFrom,
+          groupLimit: q.groupBy ? q.limit : undefined,
         });
         const byKey = new Map(rows.map((b) => [`${b.bucket}\n${b.group ?? ''}`, b]));
         const period = (from: string, to: string, previous: boolean) => {
@@ -146,8 +152,13 @@ export function sentimentRoute(app: FastifyInstance, base: string): void {
               sum = add(sum, b);
               return { bucket, ...report(b) };
             });
-            return { group: group === '' ? null : group, points, total: report(sum) };
+            return { ...namedGroup(group === '' ? null : group, OTHER_GROUP), points, total: report(sum) };
           });
+          // Largest first, the folded rest last.
+          series.sort(
+            (a, b) =>
+              Number(a.other ?? false) - Number(b.other ?? false) || b.total.messages - a.total.messages,
+          );
           return { from, to, series };
         };
         return {

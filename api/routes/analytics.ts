@@ -71,6 +71,7 @@ const playerQuery = rangeQuery.extend({
     .enum(['true', 'false'])
     .optional()
     .meta({ description: 'true: also the previous period of the same length' }),
+  limit: GROUP_LIMIT,
 });
 
 const durationsSchema = z
@@ -283,8 +284,11 @@ export const analyticsRoutes: FastifyPluginAsyncZod = async (app) => {
         summary: 'Game sessions, active players, player reports and tickets per 1,000 active players',
         description:
           'From the sessions and reports the game SDKs send. Filters and groups by game, platform and build ' +
-          '(at most one of them per query; reports carry a game only). Answers text/csv to `Accept: text/csv` ' +
-          'or `?format=csv`.',
+          '(at most one of them per query; reports carry a game only). With `groupBy`, the `limit` groups ' +
+          '(default 20, at most 50) with the most sessions over the period (then tickets opened, reports) keep ' +
+          'their own series, largest first; all others are one last series, `{ "group": "other", "other": true }`, ' +
+          'its active players each counted once however many of its builds or platforms they played on. ' +
+          'Answers text/csv to `Accept: text/csv` or `?format=csv`.',
         params: orgParams,
         querystring: playerQuery,
         response: {
@@ -321,6 +325,7 @@ export const analyticsRoutes: FastifyPluginAsyncZod = async (app) => {
           values: dim ? r.filters[dim] : undefined,
           grouped: Boolean(q.groupBy),
           previousFrom,
+          groupLimit: q.groupBy ? q.limit : undefined,
         });
         const byKey = new Map(data.buckets.map((b) => [`${b.bucket}\n${b.group ?? ''}`, b]));
         const period = (from: string, to: string, which: 'current' | 'previous') => {
@@ -330,7 +335,7 @@ export const analyticsRoutes: FastifyPluginAsyncZod = async (app) => {
             if (b.bucket.startsWith('prev:') === (which === 'previous')) groups.add(b.group);
           for (const t of data.totals) if (t.period === which) groups.add(t.group);
           if (groups.size === 0) groups.add(q.groupBy ? '' : null);
-          const series = [...groups].sort().map((group) => {
+          const grouped = [...groups].sort().map((group) => {
             const sum = { sessions: 0, players: 0, reports: 0, opened: 0 };
             const points = bucketsOf(from, to, q.bucket).map((bucket) => {
               const b = byKey.get(`${prefix}${bucket}\n${group ?? ''}`);
@@ -341,9 +346,21 @@ export const analyticsRoutes: FastifyPluginAsyncZod = async (app) => {
             });
             // A period's players are counted once each, not summed over its buckets.
             sum.players = data.totals.find((t) => t.period === which && t.group === group)?.players ?? 0;
-            return { group: group === '' ? null : group, points, total: playerMetrics(sum) };
+            return {
+              ...namedGroup(group === '' ? null : group, OTHER_GROUP),
+              points,
+              total: playerMetrics(sum),
+            };
           });
-          return { from, to, series };
+          // Largest first as the groups were kept (sessions, tickets, reports), the folded rest last.
+          grouped.sort(
+            (a, b) =>
+              Number(a.other ?? false) - Number(b.other ?? false) ||
+              b.total.sessions - a.total.sessions ||
+              b.total.ticketsOpened - a.total.ticketsOpened ||
+              b.total.reports - a.total.reports,
+          );
+          return { from, to, series: grouped };
         };
         return {
           ...period(r.from, r.to, 'current'),
