@@ -152,13 +152,18 @@ export async function getDefaultCalendarId(tx: Tx): Promise<string | null> {
 
 /** The organization's default calendar (used by policies without their own); null for calendar time. */
 export async function setDefaultCalendar(tx: Tx, calendarId: string | null, actor: Actor): Promise<void> {
-  await tx.query('update organizations set business_calendar_id = $2::uuid where id = $1::uuid', [
-    tx.orgId,
-    calendarId === null ? null : parseInput(id, calendarId),
-  ]);
+  const r = await tx.query<{ calendarId: string | null }>(
+    `with old as (select business_calendar_id from organizations where id = $1::uuid for update)
+     update organizations set business_calendar_id = $2::uuid from old where id = $1::uuid
+     returning old.business_calendar_id as "calendarId"`,
+    [tx.orgId, calendarId === null ? null : parseInput(id, calendarId)],
+  );
+  const changes = diffChanges(r.rows[0], { calendarId }, ['calendarId']);
+  // The same default again moves no due time: no entry and no recompute.
+  if (!changedAny(changes)) return;
   await recordChange(tx, actor, {
     action: 'sla.default_calendar_set',
-    data: { calendarId },
+    data: { calendarId, changes },
     target: { type: 'organization', id: tx.orgId },
     event: slaChanged(tx.orgId),
   });

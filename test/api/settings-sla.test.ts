@@ -97,6 +97,19 @@ describe('SLA routes', () => {
       'sla.calendar_deleted',
     ]);
     expect(await auditActions(db.admin, w.a.orgId, w.a.orgId)).toContain('sla.default_calendar_set');
+    // Each entry says what was there before: the rename its old name, the default its old calendar.
+    const audit = await db.admin.query(
+      `select action, data from audit_logs where org_id = $1
+         and action in ('sla.calendar_updated', 'sla.default_calendar_set') order by id`,
+      [w.a.orgId],
+    );
+    expect(audit.rows.map((r) => [r.action, r.data])).toEqual([
+      ['sla.calendar_updated', { changes: { name: { from: 'Office', to: 'Berlin office' } } }],
+      [
+        'sla.default_calendar_set',
+        { calendarId: cal.id, changes: { calendarId: { from: null, to: cal.id } } },
+      ],
+    ]);
   });
 
   it('manages policies: add, list in order, replace, delete; a calendar in use cannot be deleted', async () => {
