@@ -74,6 +74,8 @@ export const orgRoutes: FastifyPluginAsyncZod = async (app) => {
         tags: ['audit'],
         operationId: 'listAuditLog',
         summary: 'The audit log, newest first (filter by actor, action, target, time; page with `before`)',
+        description:
+          'A settings change (`*.updated`, `retention.set`, `sla.default_calendar_set`, ...) records `data.changes`: each field that changed as `{from, to}` (null when absent), never a secret; an update that changes nothing records no entry. Entries written before December 2026 hold only the new values.',
         params: orgParams,
         querystring: auditQueryInput,
         response: {
