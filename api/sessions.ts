@@ -2,6 +2,7 @@ import { createHash, randomBytes } from 'node:crypto';
 import type { Redis } from 'ioredis';
 import { z } from 'zod';
 import { redisScript } from '../lib/redis.js';
+import { sessionMarkKey } from '../lib/session-marks.js';
 
 /**
  * Server-side sessions in Redis. The browser holds a 256-bit random id; Redis holds only its
@@ -17,6 +18,12 @@ export const sessionSchema = z.object({
   csrf: z.string(),
   /** `pending`: signed in with Discord, second factor still owed; `verified`: TOTP done. */
   mfa: z.enum(['none', 'pending', 'verified']),
+  /**
+   * Stays the same when the session gets a new id (rotateSession), so what is tied to the session
+   * (push subscriptions, through sessionRef) stays tied to it. Sessions made before it have none
+   * and are known by their key.
+   */
+  lineage: z.string().optional(),
 });
 export type Session = z.infer<typeof sessionSchema>;
 
@@ -39,13 +46,31 @@ function ttlSeconds(s: Session, times: SessionTimes): number {
   return Math.max(1, Math.ceil(Math.min(idleLeft, absLeft) / 1000) + 60);
 }
 
+/** Seconds the session has left to live: its mark lasts exactly that (lib/session-marks.ts). */
+function lifeLeftSeconds(s: Session, times: SessionTimes): number {
+  const now = times.now();
+  const left =
+    Math.min(s.lastSeenAt + times.idleSeconds * 1000, s.createdAt + times.absoluteSeconds * 1000) - now;
+  return Math.max(1, Math.ceil(left / 1000));
+}
+
 async function save(redis: Redis, s: Session, times: SessionTimes): Promise<void> {
   await redis
     .multi()
     .set(sessionKey(s.key), JSON.stringify(s), 'EX', ttlSeconds(s, times))
     .sadd(userIndexKey(s.userId), s.key)
     .expire(userIndexKey(s.userId), times.absoluteSeconds + 60)
+    .set(sessionMarkKey(sessionRef(s)), '1', 'EX', lifeLeftSeconds(s, times))
     .exec();
+}
+
+/**
+ * Marks the session alive for workers (lib/session-marks.ts) without touching it: a session made
+ * before marks existed has none until it next slides its idle window, and something tied to it
+ * now (a push subscription) must not look orphaned meanwhile.
+ */
+export async function markSession(redis: Redis, s: Session, times: SessionTimes): Promise<void> {
+  await redis.set(sessionMarkKey(sessionRef(s)), '1', 'EX', lifeLeftSeconds(s, times));
 }
 
 /** A new session; returns the token for the cookie (never stored). */
@@ -64,6 +89,7 @@ export async function createSession(
     lastSeenAt: now,
     csrf: randomBytes(32).toString('base64url'),
     mfa,
+    lineage: randomBytes(16).toString('hex'),
   };
   await save(redis, session, times);
   return { token, session };
@@ -94,7 +120,11 @@ export async function readSession(
   }
   if (slide && now - s.lastSeenAt > TOUCH_EVERY_MS) {
     s.lastSeenAt = now;
-    await touch(redis, [sessionKey(s.key)], [now, ttlSeconds(s, times)]);
+    await touch(
+      redis,
+      [sessionKey(s.key), sessionMarkKey(sessionRef(s))],
+      [now, ttlSeconds(s, times), lifeLeftSeconds(s, times)],
+    );
   }
   return s;
 }
@@ -102,7 +132,8 @@ export async function readSession(
 /**
  * Slides the idle window by changing only `lastSeenAt` of what Redis holds now: writing back the
  * whole session read at the start of the request would undo a change made meanwhile (TOTP turned
- * off, which takes `verified` away from every session of the person).
+ * off, which takes `verified` away from every session of the person). The session's mark for
+ * workers moves with it.
  */
 const touch = redisScript<number>(
   'gmSessionTouch',
@@ -111,6 +142,7 @@ if not raw then return 0 end
 local s = cjson.decode(raw)
 s.lastSeenAt = tonumber(ARGV[1])
 redis.call('SET', KEYS[1], cjson.encode(s), 'EX', ARGV[2])
+redis.call('SET', KEYS[2], '1', 'EX', ARGV[3])
 return 1`,
 );
 
@@ -168,11 +200,14 @@ export async function rotateSession(
 }
 
 /**
- * What Postgres keeps of a session to tie things to it (push subscriptions): a hash of the key,
- * so the database never holds the name of a live session's Redis entry.
+ * What Postgres keeps of a session to tie things to it (push subscriptions): a hash of its
+ * lineage, the same across the new ids rotation gives it (of the key for sessions made before
+ * lineages), so the database never holds the name of a live session's Redis entry.
  */
-export function sessionRef(s: Pick<Session, 'key'>): string {
-  return createHash('sha256').update(`ref:${s.key}`).digest('hex');
+export function sessionRef(s: Pick<Session, 'key' | 'lineage'>): string {
+  return createHash('sha256')
+    .update(`ref:${s.lineage ?? s.key}`)
+    .digest('hex');
 }
 
 export async function destroySession(redis: Redis, s: Session): Promise<void> {

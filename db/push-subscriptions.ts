@@ -1,6 +1,6 @@
 import { z } from 'zod';
 import type { SecretBox } from '../lib/secret-box.js';
-import { type Actor, recordChange } from './changes.js';
+import { type Actor, recordChange, SYSTEM } from './changes.js';
 import { orgsOfUser } from './memberships.js';
 import type { Pool } from './pool.js';
 import { id } from './schemas.js';
@@ -54,6 +54,8 @@ export interface PushTarget {
   userId: string;
   endpoint: string;
   keys: { p256dh: string; auth: string };
+  /** The session it was made in, when its liveness can be asked (lib/session-marks.ts). */
+  markedSession: string | null;
 }
 
 const serviceOf = (endpoint: string) => new URL(endpoint).origin;
@@ -75,10 +77,11 @@ export async function subscribePush(
 ): Promise<PushDevice> {
   const input = parseInput(subscribeInput, raw);
   const r = await tx.query<{ id: string; label: string | null; createdAt: Date; lastOkAt: Date | null }>(
-    `insert into push_subscriptions (org_id, user_id, endpoint, keys_sealed, label, session_ref)
-     values ($1::uuid, $2::uuid, $3::text, $4::text, $5::text, $6::text)
+    `insert into push_subscriptions (org_id, user_id, endpoint, keys_sealed, label, session_ref, session_marked)
+     values ($1::uuid, $2::uuid, $3::text, $4::text, $5::text, $6::text, $6::text is not null)
      on conflict (org_id, endpoint) do update set user_id = excluded.user_id, keys_sealed = excluded.keys_sealed,
-       label = excluded.label, session_ref = excluded.session_ref, created_at = now(), last_ok_at = null
+       label = excluded.label, session_ref = excluded.session_ref, session_marked = excluded.session_marked,
+       created_at = now(), last_ok_at = null
      returning id, label, created_at as "createdAt", last_ok_at as "lastOkAt"`,
     [tx.orgId, userId, input.endpoint, box.seal(JSON.stringify(input.keys)), input.label ?? null, sessionRef],
   );
@@ -190,8 +193,16 @@ export async function pushTargets(
   userId: string,
   notificationId: string,
 ): Promise<PushTarget[]> {
-  const r = await tx.query<{ id: string; userId: string; endpoint: string; keysSealed: string }>(
-    `select s.id, s.user_id as "userId", s.endpoint, s.keys_sealed as "keysSealed" from push_subscriptions s
+  const r = await tx.query<{
+    id: string;
+    userId: string;
+    endpoint: string;
+    keysSealed: string;
+    markedSession: string | null;
+  }>(
+    `select s.id, s.user_id as "userId", s.endpoint, s.keys_sealed as "keysSealed",
+            case when s.session_marked then s.session_ref end as "markedSession"
+       from push_subscriptions s
      where s.org_id = $1::uuid and s.user_id = $2::uuid
        and not exists (select 1 from push_sends p where p.org_id = s.org_id and p.subscription_id = s.id
                        and p.notification_id = $3::uuid)
@@ -203,6 +214,7 @@ export async function pushTargets(
     userId: row.userId,
     endpoint: row.endpoint,
     keys: z.object({ p256dh: z.string(), auth: z.string() }).parse(JSON.parse(box.open(row.keysSealed))),
+    markedSession: row.markedSession,
   }));
 }
 
@@ -217,6 +229,35 @@ export async function markPushSent(tx: Tx, notificationId: string, subscriptionI
 }
 
 /** The push service says the subscription is gone (404/410): the device no longer listens. */
+/**
+ * The member's devices whose sign-in session has timed out: removed and audited, as a sign-out
+ * removes them (a browser left signed in on a shared machine stops showing the org's tickets once
+ * its session is over).
+ */
+export async function forgetEndedSessionDevices(
+  tx: Tx,
+  userId: string,
+  subscriptionIds: string[],
+): Promise<number> {
+  if (!subscriptionIds.length) return 0;
+  const r = await tx.query<{ endpoint: string }>(
+    `delete from push_subscriptions where org_id = $1::uuid and user_id = $2::uuid and id = any($3::uuid[])
+     returning endpoint`,
+    [tx.orgId, userId, subscriptionIds],
+  );
+  if (!r.rowCount) return 0;
+  await recordChange(tx, SYSTEM, {
+    action: 'push_subscription.removed',
+    target: { type: 'user', id: userId },
+    data: {
+      reason: 'session_ended',
+      services: [...new Set(r.rows.map((x) => serviceOf(x.endpoint)))],
+      devices: r.rowCount,
+    },
+  });
+  return r.rowCount;
+}
+
 export async function removePushSubscription(tx: Tx, subscriptionId: string): Promise<void> {
   await tx.query('delete from push_subscriptions where org_id = $1::uuid and id = $2::uuid', [
     tx.orgId,

@@ -1,4 +1,5 @@
 import type { REST } from '@discordjs/rest';
+import type { Redis } from 'ioredis';
 import type { Pool } from '../db/pool.js';
 import type { Logger } from '../lib/logger.js';
 import type { SecretBox } from '../lib/secret-box.js';
@@ -31,6 +32,11 @@ export interface WorkerDeps {
    * not limited per organization (tests that call the processors directly).
    */
   webhookSlots?: WebhookSlots;
+  /**
+   * Where the API marks live sign-in sessions (lib/session-marks.ts): Web Push skips and removes
+   * devices whose session timed out. Absent, devices are kept until signed out.
+   */
+  sessionMarks?: { redis: Redis };
   /** Delays before webhook attempts 2..8; `RETRY_SCHEDULE_MS` unless a test shortens them. */
   retryScheduleMs?: readonly number[];
   /** Discord REST client; null when no bot token is configured (Discord delivery is skipped). */

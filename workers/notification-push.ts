@@ -4,6 +4,7 @@ import { isIP } from 'node:net';
 import webpush from 'web-push';
 import type { PendingDelivery } from '../db/notifications.js';
 import {
+  forgetEndedSessionDevices,
   markPushSent,
   type PushTarget,
   pushTargets,
@@ -11,6 +12,7 @@ import {
 } from '../db/push-subscriptions.js';
 import { withTenant } from '../db/tenant.js';
 import { type VapidKeys, vapidKeys } from '../db/vapid-keys.js';
+import { liveSessionRefs } from '../lib/session-marks.js';
 import { guardedLookup, refusedAddress, type TargetPolicy } from '../lib/ssrf.js';
 import type { WorkerDeps } from './deps.js';
 
@@ -50,12 +52,40 @@ export class RetryablePushError extends Error {}
 
 type Outcome = { status: 'sent' | 'skipped' | 'failed'; reason?: string };
 
+/**
+ * The devices whose sign-in session is still alive: a push subscription ends with the session it
+ * was made in, whether signed out (the API removes it then) or timed out (found here, removed and
+ * audited). Without marks to ask (deps.sessionMarks), every device is kept.
+ */
+async function withoutEndedSessions(
+  deps: WorkerDeps,
+  orgId: string,
+  userId: string,
+  targets: PushTarget[],
+): Promise<PushTarget[]> {
+  const marked = targets.flatMap((t) => (t.markedSession ? [t.markedSession] : []));
+  if (!deps.sessionMarks || !marked.length) return targets;
+  const live = await liveSessionRefs(deps.sessionMarks.redis, marked);
+  const ended = targets.filter((t) => t.markedSession && !live.has(t.markedSession));
+  if (!ended.length) return targets;
+  await withTenant(deps.pool, orgId, (tx) =>
+    forgetEndedSessionDevices(
+      tx,
+      userId,
+      ended.map((t) => t.id),
+    ),
+  );
+  deps.logger.info({ userId, devices: ended.length }, 'push devices of a timed-out session removed');
+  return targets.filter((t) => !ended.includes(t));
+}
+
 export async function sendPush(deps: WorkerDeps, orgId: string, d: PendingDelivery): Promise<Outcome> {
   if (!deps.webPush) return { status: 'skipped', reason: 'Web Push is not configured' };
   const keys = await vapidKeys(deps.pool, deps.box, deps.webPush.vapid);
-  const targets = await withTenant(deps.pool, orgId, (tx) =>
+  const subscribed = await withTenant(deps.pool, orgId, (tx) =>
     pushTargets(tx, deps.box, d.userId, d.notificationId),
   );
+  const targets = await withoutEndedSessions(deps, orgId, d.userId, subscribed);
   if (!targets.length) return { status: 'skipped', reason: 'no device subscribed' };
   const payload: PushPayload = {
     title: d.title,

@@ -238,6 +238,7 @@ export async function startWorkerRuntime(opts: RuntimeOptions): Promise<WorkerRu
     webhookTimeoutMs: opts.webhookTimeoutMs ?? 15_000,
     random: opts.random ?? Math.random,
     webhookSlots: { redis: workerConn, perOrg: webhookSlotsPerOrg(concurrency, orgShare) },
+    sessionMarks: { redis: workerConn },
     discord: opts.discord
       ? new REST({
           api: opts.discord.apiUrl,

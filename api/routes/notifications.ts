@@ -28,7 +28,8 @@ import { vapidKeys } from '../../db/vapid-keys.js';
 import { AppError } from '../../lib/errors.js';
 import { createSecretBox } from '../../lib/secret-box.js';
 import { refusedAddress } from '../../lib/ssrf.js';
-import { sessionRef } from '../sessions.js';
+import { sessionTimes } from '../plugins/auth.js';
+import { markSession, sessionRef } from '../sessions.js';
 import { actorOf } from './helpers.js';
 import { errorResponses, orgParams } from './schemas.js';
 
@@ -284,7 +285,10 @@ export const notificationRoutes: FastifyPluginAsyncZod = async (app) => {
       const userId = memberOf(req);
       refuseEndpoint(req.body.endpoint);
       // Tied to the sign-in session, so signing out of this browser ends its push on the server.
-      const ref = req.auth?.kind === 'session' ? sessionRef(req.auth.session) : null;
+      // The session's mark lets workers stop the push once it times out (lib/session-marks.ts).
+      const session = req.auth?.kind === 'session' ? req.auth.session : null;
+      if (session) await markSession(app.deps.redis, session, sessionTimes(app.settings));
+      const ref = session ? sessionRef(session) : null;
       const device = await req.inOrg((tx) => subscribePush(tx, box, userId, req.body, actorOf(req), ref));
       return reply.code(201).send(device);
     },

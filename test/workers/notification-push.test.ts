@@ -2,6 +2,7 @@ import { createDecipheriv, createECDH, createPublicKey, hkdfSync, randomBytes, v
 import http from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { createSession, sessionRef } from '../../api/sessions.js';
 import { addMember } from '../../db/memberships.js';
 import { updatePrefs } from '../../db/notification-prefs.js';
 import { upsertPlayer } from '../../db/players.js';
@@ -354,5 +355,36 @@ describe('Web Push', () => {
     expect(only?.status).toBe('failed');
     expect(only?.reason).toMatch(/refused localhost .*loopback address/);
     expect(received.filter((r) => r.path === local.path)).toEqual([]);
+  });
+  it('ends with the sign-in session it was made in: a session that timed out takes its device with it', async () => {
+    const d = await desk();
+    await d.prefs(d.ana, { events: { new_in_queue: { push: true } } });
+    // A session idle for one second is over, as the API reads it; its mark in Redis lapses with it.
+    const times = { idleSeconds: 1, absoluteSeconds: 3600, now: Date.now };
+    const { session } = await createSession(env.connection, d.ana, 'none', times);
+    const laptop = device(`/${d.orgId.slice(0, 8)}/ana-shared-laptop`);
+    await d.tx((t) =>
+      subscribePush(t, box, d.ana, laptop.json, { type: 'user', id: d.ana }, sessionRef(session)),
+    );
+    const deps = { ...env.deps, sessionMarks: { redis: env.connection } };
+    let after = await d.lastOutbox();
+    await d.open();
+    expect(await d.deliverSince(after, deps)).toEqual([]);
+    expect(d.pushesTo(laptop)).toHaveLength(1);
+
+    await new Promise((r) => setTimeout(r, 1_500));
+    after = await d.lastOutbox();
+    await d.open();
+    expect(await d.deliverSince(after, deps)).toEqual([]);
+    expect(d.pushesTo(laptop), 'a push after the session timed out').toHaveLength(1);
+    const left = await db.admin.query('select 1 from push_subscriptions where endpoint = $1', [
+      laptop.json.endpoint,
+    ]);
+    expect(left.rowCount).toBe(0);
+    const audit = await db.admin.query<{ data: { reason: string } }>(
+      `select data from audit_logs where org_id = $1 and action = 'push_subscription.removed' order by id desc limit 1`,
+      [d.orgId],
+    );
+    expect(audit.rows[0]?.data.reason).toBe('session_ended');
   });
 });
