@@ -628,11 +628,29 @@ function Client:listTickets(playerId, opts, cb)
 end
 
 --- One ticket and its messages. opts.since: a cursor. cb(err, { ticket, messages, cursor }, changed).
+--- Each message has `attachments`: { id, filename, contentType, sizeBytes, url } tables (the
+--- files staff sent with a reply, the player's own from Discord or email), empty when none.
 function Client:getTicket(ticketId, playerId, opts, cb)
   opts, cb = split(opts, cb)
   local path = "/tickets/" .. urlEncode(ticketId) .. "?playerId=" .. urlEncode(playerId)
   if opts.since then path = path .. "&since=" .. urlEncode(opts.since) end
-  self:_cachedGet(path, cb)
+  self:_cachedGet(path, function(err, data, changed)
+    -- A server older than attachments sends none: the field is there all the same.
+    if data and type(data.messages) == "table" then
+      for _, m in ipairs(data.messages) do
+        if type(m) == "table" and type(m.attachments) ~= "table" then m.attachments = json.array({}) end
+      end
+    end
+    safeCall(cb, err, data, changed)
+  end)
+end
+
+--- A download link for a message's file (an entry of `attachments`), valid `expiresInSeconds`
+--- (60; nil for a file still only on Discord's CDN): fetch it at once, without the key.
+--- cb(err, { url, expiresInSeconds }).
+function Client:attachmentLink(attachment, cb)
+  local path = type(attachment) == "table" and attachment.url or attachment
+  self:request("GET", (gsub(tostring(path), "^/sdk/v1", "")), nil, nil, cb)
 end
 
 --- Polls a ticket: the first call returns everything, later calls only new messages (the

@@ -47,9 +47,10 @@ describe('C# SDK', () => {
       timeout: 90_000,
     }, async () => {
       const runId = `cs-${transport}-${Date.now().toString(36)}`;
+      const staffFile = await server.staffFile(server.world, runId);
       const run = await runProgram(
         'mono',
-        [join(out, 'GameMod.Tests.exe'), server.configFor(transport, runId)],
+        [join(out, 'GameMod.Tests.exe'), server.configFor(transport, runId, server.world, { staffFile })],
         {
           timeoutMs: 80_000,
         },
@@ -60,6 +61,7 @@ describe('C# SDK', () => {
       expect(passed.length, run.output).toBeGreaterThanOrEqual(28);
       // The retry decisions on a scripted transport ran too.
       expect(passed, run.output).toContain('a keyless POST is not retried on 5xx');
+      expect(passed, run.output).toContain("a staff reply's file is on its message");
       expect(run.result.adapter).toBe(transport);
 
       const { admin } = db;

@@ -57,6 +57,37 @@ describe('the JavaScript SDK under Node', () => {
     expect(detail.messages.map((m) => m.body)).toEqual(['Cannot move', 'Still stuck']);
   });
 
+  it("reads a staff reply's file on the message and downloads it through a short-lived link", async () => {
+    const runId = `js-files-${Date.now().toString(36)}`;
+    const f = await server.staffFile(server.world, runId);
+    const gm = quick();
+    const detail = await gm.getTicket(f.ticketId, f.playerId);
+    const [opening, sent] = detail.messages;
+    expect(opening?.attachments).toEqual([]);
+    expect(sent?.id).toBe(f.messageId);
+    expect(sent?.attachments).toEqual([
+      {
+        id: f.attachmentId,
+        filename: f.filename,
+        contentType: f.contentType,
+        sizeBytes: f.sizeBytes,
+        url: expect.stringMatching(/^\/sdk\/v1\/tickets\//),
+      },
+    ]);
+    const again = await gm.getTicket(f.ticketId, f.playerId, { etag: detail.etag ?? undefined });
+    expect(again.notModified).toBe(true);
+    const link = await gm.attachmentLink(sent?.attachments[0] as { url: string });
+    expect(link.expiresInSeconds).toBe(60);
+    // The link names the server's public address; the bytes are fetched from where this test reaches it.
+    const { pathname, search } = new URL(link.url);
+    const file = await fetch(`${server.baseUrl}${pathname}${search}`);
+    expect(file.status).toBe(200);
+    expect(await file.text()).toBe(`{"run":"${runId}"}\n`);
+    await expect(
+      gm.attachmentLink({ url: sent?.attachments[0]?.url.replace(f.playerId, hero.id) ?? '' }),
+    ).rejects.toBeInstanceOf(NotFoundError);
+  });
+
   it('turns errors into typed errors', async () => {
     const bad = quick({ key: 'gmk_00000000_AAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAA' });
     await expect(bad.onlineNow()).rejects.toBeInstanceOf(AuthError);

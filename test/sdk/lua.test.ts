@@ -59,7 +59,7 @@ describe('Lua SDK', () => {
       const { passed, failed } = checks(run);
       expect(failed, run.output).toEqual([]);
       expect(run.code, run.output).toBe(0);
-      expect(passed.length, run.output).toBe(20);
+      expect(passed.length, run.output).toBe(21);
     });
   }
 
@@ -72,9 +72,10 @@ describe('Lua SDK', () => {
         runs += 1;
         const runId = `${lua.replace('.', '')}-${adapter}-${runs}-${Date.now().toString(36)}`;
         const game = await server.newGame(runId.toLowerCase());
+        const staffFile = await server.staffFile(game, runId);
         const run = await runProgram(
           lua,
-          [join(LUA_DIR, 'test/run.lua'), server.configFor(adapter, runId, game)],
+          [join(LUA_DIR, 'test/run.lua'), server.configFor(adapter, runId, game, { staffFile })],
           {
             timeoutMs: 80_000,
           },
@@ -83,6 +84,7 @@ describe('Lua SDK', () => {
         expect(failed, run.output).toEqual([]);
         expect(run.code, run.output).toBe(0);
         expect(passed.length, run.output).toBeGreaterThanOrEqual(30);
+        expect(passed, run.output).toContain("a staff reply's file is on its message");
         expect(run.result.adapter).toBe(adapter);
 
         // What the program did is in the database: a game ticket made once despite the repeat,

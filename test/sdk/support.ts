@@ -5,6 +5,10 @@ import { createServer, request, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { recordAttachment } from '../../db/attachments.js';
+import { openGameTicket } from '../../db/player-tickets.js';
+import { withTenant } from '../../db/tenant.js';
+import { reply } from '../../db/tickets.js';
 import { newSdkGame, type SdkGame, type SdkWorld, sdkWorld } from '../api/sdk-support.js';
 import { startTestApi, type TestApi } from '../api/support.js';
 import type { TestDb } from '../support/db.js';
@@ -68,6 +72,17 @@ function proxy(target: string, address: string, log?: ProxyLog) {
   });
 }
 
+/** What a run is told about the staff reply's file it should find. */
+export interface StaffFile {
+  ticketId: string;
+  playerId: string;
+  messageId: string;
+  attachmentId: string;
+  filename: string;
+  contentType: string;
+  sizeBytes: number;
+}
+
 export interface SdkTestServer {
   world: SdkWorld;
   baseUrl: string;
@@ -79,8 +94,13 @@ export interface SdkTestServer {
   dir: string;
   /** A game of its own in the world's org, for runs that go side by side (announcements are per game). */
   newGame(slug: string): Promise<SdkGame>;
+  /**
+   * A player's game ticket with a staff reply carrying a file (stored, as staff upload it), for
+   * an SDK run to check that the file is on the reply it reads.
+   */
+  staffFile(game: SdkGame, runId: string): Promise<StaffFile>;
   /** The config file an SDK's test program reads, for one run (on the world's game by default). */
-  configFor(adapter: string, runId: string, game?: SdkGame): string;
+  configFor(adapter: string, runId: string, game?: SdkGame, extra?: { staffFile?: StaffFile }): string;
   close(): Promise<void>;
 }
 
@@ -122,7 +142,47 @@ export async function startSdkTestServer(db: TestDb, name: string): Promise<SdkT
     flakyLog,
     dir,
     newGame: (slug) => newSdkGame(db, world.org, slug),
-    configFor(adapter, runId, game = world) {
+    async staffFile(game, runId) {
+      const player = { id: `files-${runId}`, name: 'Files' };
+      const bytes = Buffer.from(`{"run":"${runId}"}\n`);
+      const key = `orgs/${world.org.orgId}/attachments/sdk-run-${runId}`;
+      const stored = await api.app.storage.put(key, bytes, { contentType: 'application/json' });
+      return withTenant(db.app, world.org.orgId, async (tx) => {
+        const { ticket } = await openGameTicket(tx, game.gameId, {
+          player,
+          subject: `Files ${runId}`,
+          body: 'Send me the config',
+        });
+        const file = await recordAttachment(
+          tx,
+          {
+            ticketId: ticket.id,
+            filename: 'config.json',
+            contentType: 'application/json',
+            sizeBytes: stored.size,
+            sha256: stored.sha256,
+            storageKey: key,
+            origin: 'panel',
+          },
+          world.org.owner,
+        );
+        const sent = await reply(
+          tx,
+          { ticketId: ticket.id, body: 'Here it is', origin: 'panel', attachmentIds: [file.id] },
+          world.org.owner,
+        );
+        return {
+          ticketId: ticket.id,
+          playerId: player.id,
+          messageId: sent.message.id,
+          attachmentId: file.id,
+          filename: file.filename,
+          contentType: file.contentType,
+          sizeBytes: file.sizeBytes,
+        };
+      });
+    },
+    configFor(adapter, runId, game = world, extra = {}) {
       const file = join(dir, `${runId}.json`);
       const config = {
         baseUrl,
@@ -134,6 +194,7 @@ export async function startSdkTestServer(db: TestDb, name: string): Promise<SdkT
         queueFile: join(dir, `${runId}-queue.json`),
         adapter,
         runId,
+        ...extra,
       };
       writeFileSync(file, JSON.stringify(config));
       return file;

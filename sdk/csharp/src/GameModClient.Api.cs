@@ -141,6 +141,19 @@ namespace GameMod
             }
         }
 
+        /// <summary>A download link for a message's file, valid for a minute: fetch it straight away.</summary>
+        public async Task<AttachmentLink> GetAttachmentLinkAsync(Attachment attachment, CancellationToken ct = default(CancellationToken))
+        {
+            var path = attachment.Url ?? "";
+            if (path.StartsWith("/sdk/v1", StringComparison.Ordinal)) path = path.Substring("/sdk/v1".Length);
+            var o = Root(await RequestAsync("GET", path, null, null, null, ct));
+            return new AttachmentLink
+            {
+                Url = J.Str(o, "url"),
+                ExpiresInSeconds = J.IntOrNull(o, "expiresInSeconds"),
+            };
+        }
+
         /// <summary>Players online now in this key's game.</summary>
         public async Task<int> GetOnlineCountAsync(CancellationToken ct = default(CancellationToken)) =>
             J.Int(Root(await RequestAsync("GET", "/online", null, null, null, ct)), "online");

@@ -11,6 +11,8 @@ namespace GameMod
             v as Dictionary<string, object> ?? throw new ServerException("the answer has no " + what, 200, null, null, null, false);
         public static string Str(Dictionary<string, object> o, string k) => o.TryGetValue(k, out var v) ? v as string : null;
         public static int Int(Dictionary<string, object> o, string k) => o.TryGetValue(k, out var v) && v is double d ? (int)d : 0;
+        public static int? IntOrNull(Dictionary<string, object> o, string k) => o.TryGetValue(k, out var v) && v is double d ? (int)d : (int?)null;
+        public static long Long(Dictionary<string, object> o, string k) => o.TryGetValue(k, out var v) && v is double d ? (long)d : 0;
         public static bool Bool(Dictionary<string, object> o, string k) => o.TryGetValue(k, out var v) && v is bool b && b;
         public static DateTimeOffset? Date(Dictionary<string, object> o, string k) =>
             Str(o, k) is string s && DateTimeOffset.TryParse(s, CultureInfo.InvariantCulture, DateTimeStyles.AssumeUniversal, out var d) ? d : (DateTimeOffset?)null;
@@ -86,10 +88,35 @@ namespace GameMod
         /// <summary>"player" or "staff".</summary>
         public string Id, Author, Body;
         public DateTimeOffset? CreatedAt;
+        /// <summary>The message's files (a staff reply's, the player's own from Discord or email); empty when none.</summary>
+        public List<Attachment> Attachments;
         internal static Message Read(Dictionary<string, object> o) => new Message
         {
             Id = J.Str(o, "id"), Author = J.Str(o, "author"), Body = J.Str(o, "body"), CreatedAt = J.Date(o, "createdAt"),
+            Attachments = J.List(o, "attachments", Attachment.Read),
         };
+    }
+
+    /// <summary>A file on a message. Get a download link for it with <c>GetAttachmentLinkAsync</c>.</summary>
+    public sealed class Attachment
+    {
+        public string Id, Filename, ContentType;
+        public long SizeBytes;
+        /// <summary>A path on the server (not a download link); it never changes.</summary>
+        public string Url;
+        internal static Attachment Read(Dictionary<string, object> o) => new Attachment
+        {
+            Id = J.Str(o, "id"), Filename = J.Str(o, "filename"), ContentType = J.Str(o, "contentType"),
+            SizeBytes = J.Long(o, "sizeBytes"), Url = J.Str(o, "url"),
+        };
+    }
+
+    /// <summary>A short-lived download link for a file: fetch it at once, without the key.</summary>
+    public sealed class AttachmentLink
+    {
+        public string Url;
+        /// <summary>How long the link works (60 s), or null for a file still only on Discord's CDN.</summary>
+        public int? ExpiresInSeconds;
     }
 
     /// <summary>A ticket with its messages (only the new ones when read with a cursor).</summary>

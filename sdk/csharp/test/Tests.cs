@@ -161,8 +161,15 @@ static class Tests
         var t = new ScriptedTransport(thread(new[] { "m1", "m2" }, "10"), thread(new[] { "m2", "m3" }, "10"), thread(new[] { "m3" }, "12"));
         var gm = new GameModClient(new GameModOptions { BaseUrl = "http://127.0.0.1:9", Key = "gms_x", Transport = t });
         var handed = new List<string>();
+        var noFiles = true;
         for (var i = 0; i < 3; i++)
-            handed.AddRange(gm.PollTicketAsync("t1", "p1").GetAwaiter().GetResult().Messages.Select(m => m.Id));
+        {
+            var polled = gm.PollTicketAsync("t1", "p1").GetAwaiter().GetResult().Messages;
+            handed.AddRange(polled.Select(m => m.Id));
+            noFiles &= polled.All(m => m.Attachments != null && m.Attachments.Count == 0);
+        }
+        // These answers are an older server's, with no attachments field: a message still has its list.
+        Check("a message without an attachments field has an empty Attachments list", noFiles);
         Check("PollTicketAsync hands out a message the server sends again only once",
             string.Join(",", handed) == "m1,m2,m3", string.Join(",", handed));
     }
@@ -226,6 +233,23 @@ static class Tests
 
         var notMine = await Fails(() => gm.GetTicketAsync(ticket.Id, q.Id));
         Check("another player's ticket is NotFoundException", notMine is NotFoundException, notMine);
+
+        // A file staff sent with a reply (the caller made the ticket, the reply and the file).
+        var staff = cfg.ContainsKey("staffFile") ? cfg["staffFile"] as Dictionary<string, object> : null;
+        if (staff != null)
+        {
+            var withFile = await gm.GetTicketAsync((string)staff["ticketId"], (string)staff["playerId"]);
+            var staffReply = withFile.Messages.FirstOrDefault(m => m.Id == (string)staff["messageId"]);
+            var file = staffReply?.Attachments.FirstOrDefault();
+            Check("a staff reply's file is on its message",
+                file != null && staffReply.Attachments.Count == 1 && file.Id == (string)staff["attachmentId"]
+                && file.Filename == (string)staff["filename"] && file.ContentType == (string)staff["contentType"]
+                && file.SizeBytes == (long)(double)staff["sizeBytes"] && file.Url != null,
+                file == null ? "no file" : file.Filename + " " + file.SizeBytes);
+            var link = file == null ? new AttachmentLink() : await gm.GetAttachmentLinkAsync(file);
+            Check("GetAttachmentLinkAsync gives a short-lived download link",
+                link.Url != null && link.Url.Contains("/v1/files/" + file.Id + "?token=") && link.ExpiresInSeconds == 60, link.Url);
+        }
 
         // Player reports.
         var report = await gm.ReportPlayerAsync(new PlayerReport

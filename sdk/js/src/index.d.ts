@@ -65,11 +65,21 @@ export interface SdkTicket {
   createdAt: string;
   updatedAt: string;
 }
+/** A file on a message. `url` is a path on the server, not a download link: see attachmentLink(). */
+export interface SdkAttachment {
+  id: string;
+  filename: string;
+  contentType: string;
+  sizeBytes: number;
+  url: string;
+}
 export interface SdkMessage {
   id: string;
   author: 'player' | 'staff';
   body: string;
   createdAt: string;
+  /** The message's files (a staff reply's, the player's own from Discord or email); empty when none. */
+  attachments: SdkAttachment[];
 }
 export interface Announcement {
   id: string;
@@ -145,6 +155,10 @@ export declare class GameMod {
     cursor: string | null;
     etag: string | null;
   }>;
+  /** A short-lived (60 s) download link for a message's file: use it at once, no key needed. */
+  attachmentLink(
+    attachment: Pick<SdkAttachment, 'url'>,
+  ): Promise<{ url: string; expiresInSeconds: number | null }>;
   reply(
     ticketId: string,
     input: { player: Player; body: string },

@@ -160,7 +160,23 @@ export class GameMod {
     const r = await this.request('GET', `/tickets/${encodeURIComponent(ticketId)}?${q}`, { etag: opts.etag });
     if (r.status === 304)
       return { notModified: true, ticket: null, messages: [], cursor: opts.since ?? null, etag: r.etag };
-    return { notModified: false, ...r.body, etag: r.etag };
+    // A server older than attachments sends none: every message has the list all the same.
+    const messages = (r.body.messages ?? []).map((/** @type {any} */ m) => ({
+      ...m,
+      attachments: m.attachments ?? [],
+    }));
+    return { notModified: false, ...r.body, messages, etag: r.etag };
+  }
+
+  /**
+   * A download link for a message's file (one of its `attachments`), valid `expiresInSeconds`
+   * (60; null for a file still only on Discord's CDN). Use it at once, without the key: as an
+   * `<img src>`, a download, or `fetch` from a server.
+   * @param {{ url: string }} attachment
+   */
+  async attachmentLink(attachment) {
+    const r = await this.request('GET', attachment.url.replace(/^\/sdk\/v1(?=\/)/, ''));
+    return { url: r.body.url, expiresInSeconds: r.body.expiresInSeconds };
   }
 
   /** @param {string} ticketId @param {{ player: import('./index.js').Player, body: string }} input @param {{ idempotencyKey?: string }} [opts] */

@@ -6,7 +6,9 @@ The Lua SDK's own test program, run against a real GameMod API:
 config: { baseUrl, clientKey, serverSecret, deadUrl (nothing listens), flakyUrl (answers 429
 with Retry-After: 1 to the first try of each Idempotency-Key, then forwards), limitedUrl (the
 same API with a per-player rate limit of 2 burst, 60/min), queueFile,
-adapter ("luasocket" | "gmod" | "fivem" | "roblox"), runId }.
+adapter ("luasocket" | "gmod" | "fivem" | "roblox"), runId, staffFile? { ticketId, playerId,
+messageId, attachmentId, filename, contentType, sizeBytes }: a ticket whose staff reply carries
+a file }.
 Prints one line per check and, last, "RESULT <json>" with ids for the caller to check in the
 database. Exits 1 when a check failed.
 ]]
@@ -120,6 +122,28 @@ check("listTickets", not err and has(r.tickets, function(t) return t.id == ticke
 
 err, r = await(function(cb) gm:getTicket(ticket.id, Q.id, cb) end)
 check("another player's ticket is NotFoundError", GameMod.isError(err, "NotFoundError"), err)
+
+-- A file staff sent with a reply (the caller made the ticket, the reply and the file).
+if cfg.staffFile then
+  local f = cfg.staffFile
+  err, r = await(function(cb) gm:getTicket(f.ticketId, f.playerId, cb) end)
+  local msgs = (not err and r and r.messages) or {}
+  local sent, opening
+  for _, m in ipairs(msgs) do
+    if m.id == f.messageId then sent = m elseif m.author == "player" then opening = m end
+  end
+  local a = sent and sent.attachments and sent.attachments[1]
+  check("a staff reply's file is on its message",
+    a and a.id == f.attachmentId and a.filename == f.filename and a.contentType == f.contentType
+      and a.sizeBytes == f.sizeBytes and type(a.url) == "string" and #sent.attachments == 1,
+    err or json.encode(r))
+  check("a message without files has an empty attachments list",
+    opening and type(opening.attachments) == "table" and #opening.attachments == 0, err or json.encode(r))
+  err, r = await(function(cb) gm:attachmentLink(a, cb) end)
+  check("attachmentLink gives a short-lived download link",
+    not err and type(r.url) == "string" and r.url:find("/v1/files/" .. f.attachmentId .. "?token=", 1, true)
+      and r.expiresInSeconds == 60, err or json.encode(r))
+end
 
 -- Player reports.
 err, r = await(function(cb)
