@@ -35,6 +35,19 @@ export function setCsrfToken(token) {
  * @returns {Promise<any>}
  */
 export async function api(method, path, body, extraHeaders = {}) {
+  return (await apiWithEtag(method, path, body, extraHeaders)).data;
+}
+
+/**
+ * `api`, also handing back the answer's ETag (the version a later change can be conditioned on
+ * with If-Match; null when the answer has none).
+ * @param {'GET'|'POST'|'PATCH'|'PUT'|'DELETE'} method
+ * @param {string} path
+ * @param {unknown} [body]
+ * @param {Record<string, string>} [extraHeaders]
+ * @returns {Promise<{ data: any, etag: string | null }>}
+ */
+export async function apiWithEtag(method, path, body, extraHeaders = {}) {
   /** @type {Record<string, string>} */
   const headers = { accept: 'application/json', ...extraHeaders };
   if (body !== undefined) headers['content-type'] = 'application/json';
@@ -64,7 +77,7 @@ export async function api(method, path, body, extraHeaders = {}) {
       e?.details,
     );
   }
-  return data;
+  return { data, etag: res.headers.get('etag') };
 }
 
 const LIST_MS = 30_000;

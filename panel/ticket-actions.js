@@ -9,6 +9,8 @@ import { navigate } from './router.js';
  * Each shows its own error under itself.
  * @typedef {{ id: string, number: number, subject: string, teamId: string | null, tags: string[] }} Ticket
  * @typedef {(id: string, run: () => Promise<unknown>) => Promise<boolean>} Act
+ * @typedef {(path: string, body?: unknown) => Promise<unknown>} Edit a change to the ticket (POST),
+ *   made only if nobody changed the ticket since this page last loaded it (If-Match)
  */
 
 /** @param {{ id: string, errors: Record<string, string> }} props */
@@ -18,9 +20,9 @@ export function ErrorFor({ id, errors }) {
 
 /**
  * Transfer to a team (or none), keeping the assignee only when asked.
- * @param {{ orgId: string, base: string, ticket: Ticket, act: Act, busy: string, errors: Record<string, string> }} props
+ * @param {{ orgId: string, base: string, ticket: Ticket, act: Act, edit: Edit, busy: string, errors: Record<string, string> }} props
  */
-export function TransferControl({ orgId, base, ticket, act, busy, errors }) {
+export function TransferControl({ orgId, base, ticket, act, edit, busy, errors }) {
   const [teams, setTeams] = useState(/** @type {{ id: string, name: string }[] | null} */ (null));
   useEffect(() => {
     cachedList(`/v1/orgs/${orgId}/teams`).then(
@@ -36,7 +38,7 @@ export function TransferControl({ orgId, base, ticket, act, busy, errors }) {
       value=${ticket.teamId ?? ''}
       disabled=${busy === 'transfer'}
       aria-describedby=${errors.transfer ? 'err-transfer' : undefined}
-      onChange=${(/** @type {any} */ e) => act('transfer', () => api('POST', `${base}/transfer`, { teamId: e.currentTarget.value || null }))}
+      onChange=${(/** @type {any} */ e) => act('transfer', () => edit(`${base}/transfer`, { teamId: e.currentTarget.value || null }))}
     >
       <option value="">No team</option>
       ${teams.map((t) => html`<option value=${t.id}>${t.name}</option>`)}
@@ -47,9 +49,9 @@ export function TransferControl({ orgId, base, ticket, act, busy, errors }) {
 
 /**
  * The ticket's tags, each with a remove button, and an add field offering the org's tags.
- * @param {{ orgId: string, base: string, ticket: Ticket, act: Act, busy: string, errors: Record<string, string> }} props
+ * @param {{ orgId: string, base: string, ticket: Ticket, act: Act, edit: Edit, busy: string, errors: Record<string, string> }} props
  */
-export function TagsControl({ orgId, base, ticket, act, busy, errors }) {
+export function TagsControl({ orgId, base, ticket, act, edit, busy, errors }) {
   const [known, setKnown] = useState(/** @type {string[]} */ ([]));
   const [text, setText] = useState('');
   useEffect(() => {
@@ -66,7 +68,7 @@ export function TagsControl({ orgId, base, ticket, act, busy, errors }) {
         (t) => html`<li class="tag">
           ${t}
           <button type="button" class="tag-remove" aria-label=${`Remove tag ${t}`} disabled=${busy === 'tags'}
-            onClick=${() => act('tags', () => api('POST', `${base}/tags`, { remove: [t] }))}>×</button>
+            onClick=${() => act('tags', () => edit(`${base}/tags`, { remove: [t] }))}>×</button>
         </li>`,
       )}
     </ul>
@@ -76,7 +78,7 @@ export function TagsControl({ orgId, base, ticket, act, busy, errors }) {
         e.preventDefault();
         const t = text.trim().toLowerCase();
         if (!t) return;
-        if (await act('tags', () => api('POST', `${base}/tags`, { add: [t] }))) setText('');
+        if (await act('tags', () => edit(`${base}/tags`, { add: [t] }))) setText('');
       }}
     >
       <label for="tag-add" class="visually-hidden">Add a tag</label>
@@ -93,9 +95,9 @@ export function TagsControl({ orgId, base, ticket, act, busy, errors }) {
 /**
  * Merge into another ticket given by its number: looks the target up, asks to confirm with both
  * tickets named, then merges and opens the target.
- * @param {{ orgId: string, base: string, ticket: Ticket, act: Act, busy: string, errors: Record<string, string> }} props
+ * @param {{ orgId: string, base: string, ticket: Ticket, act: Act, edit: Edit, busy: string, errors: Record<string, string> }} props
  */
-export function MergeControl({ orgId, base, ticket, act, busy, errors }) {
+export function MergeControl({ orgId, base, ticket, act, edit, busy, errors }) {
   const [number, setNumber] = useState('');
   const [target, setTarget] = useState(
     /** @type {{ id: string, number: number, subject: string } | null} */ (null),
@@ -139,7 +141,7 @@ export function MergeControl({ orgId, base, ticket, act, busy, errors }) {
             <button type="button" class="danger" disabled=${busy === 'merge'}
               onClick=${async () => {
                 const to = target;
-                if (await act('merge', () => api('POST', `${base}/merge`, { targetId: to.id })))
+                if (await act('merge', () => edit(`${base}/merge`, { targetId: to.id })))
                   navigate(`/o/${orgId}/t/${to.id}`);
               }}>Merge into #${target.number}</button>
             <button type="button" onClick=${() => setTarget(null)}>Cancel</button>

@@ -1,5 +1,4 @@
 // @ts-check
-import { api } from './api.js';
 import { html } from './html.js';
 import { ago, label, PRIORITIES, STATUSES } from './labels.js';
 import { SentimentBadge } from './sentiment.js';
@@ -12,10 +11,10 @@ import { PlayerCard } from './ticket-player.js';
  * through the page's `act`, which shows its error next to it.
  * @param {{ orgId: string, base: string, data: import('./ticket.js').TicketData, me: { id: string },
  *   members: import('./ticket.js').Member[] | null,
- *   act: import('./ticket-actions.js').Act, busy: string,
+ *   act: import('./ticket-actions.js').Act, edit: import('./ticket-actions.js').Edit, busy: string,
  *   errors: Record<string, string>, nameOf: (id: string | null) => string }} props
  */
-export function TicketSidebar({ orgId, base, data, me, members, act, busy, errors, nameOf }) {
+export function TicketSidebar({ orgId, base, data, me, members, act, edit, busy, errors, nameOf }) {
   const t = data.ticket;
   const closed = t.status === 'solved' || t.status === 'closed';
   return html`<aside class="actions" aria-labelledby="actions-title">
@@ -28,7 +27,7 @@ export function TicketSidebar({ orgId, base, data, me, members, act, busy, error
         : null
     }
     <div class="action">
-      <button type="button" disabled=${busy === 'claim' || t.assigneeId === me.id} onClick=${() => act('claim', () => api('POST', `${base}/claim`))}>
+      <button type="button" disabled=${busy === 'claim' || t.assigneeId === me.id} onClick=${() => act('claim', () => edit(`${base}/claim`))}>
         ${t.assigneeId === me.id ? 'Assigned to you' : 'Claim'}
       </button>
       <${ErrorFor} id="claim" errors=${errors} />
@@ -42,9 +41,7 @@ export function TicketSidebar({ orgId, base, data, me, members, act, busy, error
               value=${t.assigneeId ?? ''}
               disabled=${busy === 'assign'}
               onChange=${(/** @type {any} */ e) =>
-                act('assign', () =>
-                  api('POST', `${base}/assign`, { assigneeId: e.currentTarget.value || null }),
-                )}
+                act('assign', () => edit(`${base}/assign`, { assigneeId: e.currentTarget.value || null }))}
             >
               <option value="">Unassigned</option>
               ${members.map((m) => html`<option value=${m.userId}>${m.displayName}</option>`)}
@@ -53,14 +50,14 @@ export function TicketSidebar({ orgId, base, data, me, members, act, busy, error
           </div>`
         : null
     }
-    <${TransferControl} orgId=${orgId} base=${base} ticket=${t} act=${act} busy=${busy} errors=${errors} />
+    <${TransferControl} orgId=${orgId} base=${base} ticket=${t} act=${act} edit=${edit} busy=${busy} errors=${errors} />
     <div class="action">
       <label for="status-select">Status</label>
       <select
         id="status-select"
         value=${t.status}
         disabled=${busy === 'status'}
-        onChange=${(/** @type {any} */ e) => act('status', () => api('POST', `${base}/status`, { status: e.currentTarget.value }))}
+        onChange=${(/** @type {any} */ e) => act('status', () => edit(`${base}/status`, { status: e.currentTarget.value }))}
       >
         ${STATUSES.map((s) => html`<option value=${s}>${label(s)}</option>`)}
       </select>
@@ -72,7 +69,7 @@ export function TicketSidebar({ orgId, base, data, me, members, act, busy, error
         id="priority-select"
         value=${t.priority}
         disabled=${busy === 'priority'}
-        onChange=${(/** @type {any} */ e) => act('priority', () => api('POST', `${base}/priority`, { priority: e.currentTarget.value }))}
+        onChange=${(/** @type {any} */ e) => act('priority', () => edit(`${base}/priority`, { priority: e.currentTarget.value }))}
       >
         ${PRIORITIES.map((p) => html`<option value=${p}>${label(p)}</option>`)}
       </select>
@@ -81,9 +78,9 @@ export function TicketSidebar({ orgId, base, data, me, members, act, busy, error
     <div class="action">
       ${
         closed
-          ? html`<button type="button" disabled=${busy === 'reopen'} onClick=${() => act('reopen', () => api('POST', `${base}/reopen`))}>Reopen</button>
+          ? html`<button type="button" disabled=${busy === 'reopen'} onClick=${() => act('reopen', () => edit(`${base}/reopen`))}>Reopen</button>
               <${ErrorFor} id="reopen" errors=${errors} />`
-          : html`<button type="button" class="danger" disabled=${busy === 'close'} onClick=${() => act('close', () => api('POST', `${base}/close`))}>Close ticket <kbd>e</kbd></button>
+          : html`<button type="button" class="danger" disabled=${busy === 'close'} onClick=${() => act('close', () => edit(`${base}/close`))}>Close ticket <kbd>e</kbd></button>
               <${ErrorFor} id="close" errors=${errors} />`
       }
     </div>
@@ -92,8 +89,8 @@ export function TicketSidebar({ orgId, base, data, me, members, act, busy, error
       <a href=${`${base}/transcript`} target="_blank" rel="noopener">Transcript</a>
       <span class="muted"> (the conversation as one page, to print or keep)</span>
     </p>
-    <${TagsControl} orgId=${orgId} base=${base} ticket=${t} act=${act} busy=${busy} errors=${errors} />
-    <${MergeControl} orgId=${orgId} base=${base} ticket=${t} act=${act} busy=${busy} errors=${errors} />
+    <${TagsControl} orgId=${orgId} base=${base} ticket=${t} act=${act} edit=${edit} busy=${busy} errors=${errors} />
+    <${MergeControl} orgId=${orgId} base=${base} ticket=${t} act=${act} edit=${edit} busy=${busy} errors=${errors} />
     <${PlayerCard} orgId=${orgId} playerId=${t.requesterId} ticketId=${t.id} />
 
     <details class="history">

@@ -1,6 +1,6 @@
 // @ts-check
 import { useCallback, useEffect, useRef, useState } from 'preact/hooks';
-import { api, cachedList, describeError } from './api.js';
+import { ApiError, api, apiWithEtag, cachedList, describeError } from './api.js';
 import { html } from './html.js';
 import { KeyHelp } from './keys.js';
 import { ago, label } from './labels.js';
@@ -32,7 +32,7 @@ import { createTurns } from './turns.js';
  * A ticket asked for before its view mounted: on the press that opens it (pointerdown comes
  * before click) or while the view first renders (effects only run after the first paint). Kept
  * a few seconds and used once, by the first load of that ticket's view; later loads ask afresh.
- * @type {{ url: string, data: Promise<any>, at: number } | null}
+ * @type {{ url: string, data: Promise<{ data: any, etag: string | null }>, at: number } | null}
  */
 let early = null;
 const EARLY_MS = 5000;
@@ -41,7 +41,7 @@ const EARLY_MS = 5000;
 export function prefetchTicket(orgId, ticketId) {
   const url = `/v1/orgs/${orgId}/tickets/${ticketId}`;
   if (early?.url === url && Date.now() - early.at < EARLY_MS) return;
-  const data = api('GET', url);
+  const data = apiWithEtag('GET', url);
   // Its failure is the view's to show, when it loads.
   data.catch(() => {});
   early = { url, data, at: Date.now() };
@@ -87,6 +87,11 @@ export function TicketView({ org, ticketId, me }) {
   const base = `/v1/orgs/${org.id}/tickets/${ticketId}`;
   useState(() => prefetchTicket(org.id, ticketId));
   const first = useRef(true);
+  // The version of the ticket as last loaded: the page's changes are made only if the ticket is
+  // still at it (If-Match), so a change made from a view someone else has since changed is
+  // refused instead of silently undoing theirs.
+  const version = useRef(/** @type {string | null} */ (null));
+  const [changedElsewhere, setChangedElsewhere] = useState(false);
 
   // Live events and this member's own actions both load the ticket.
   const [turns] = useState(createTurns);
@@ -95,9 +100,10 @@ export function TicketView({ org, ticketId, me }) {
     try {
       const e = first.current ? takeEarly(base) : null;
       first.current = false;
-      const got = await (e ?? api('GET', base));
+      const got = await (e ?? apiWithEtag('GET', base));
       if (!current()) return;
-      setData(got);
+      version.current = got.etag;
+      setData(got.data);
       setLoadError('');
       markSeen(org.id, ticketId);
     } catch (err) {
@@ -183,8 +189,28 @@ export function TicketView({ org, ticketId, me }) {
     composer.current?.focus();
   };
 
+  // This page's own changes go one at a time, each conditioned on the version the one before
+  // answered with: a second click while the first is on its way is not refused as someone else's.
+  const edits = useRef(/** @type {Promise<unknown>} */ (Promise.resolve()));
+  /** @type {import('./ticket-actions.js').Edit} */
+  const edit = (path, body) => {
+    const sent = edits.current.then(async () => {
+      const got = await apiWithEtag(
+        'POST',
+        path,
+        body,
+        version.current ? { 'if-match': version.current } : {},
+      );
+      if (got.etag) version.current = got.etag;
+      return got.data;
+    });
+    edits.current = sent.catch(() => {});
+    return sent;
+  };
+
   /**
-   * Runs one action; its error shows under the control named `id`.
+   * Runs one action; its error shows under the control named `id`. A change refused because the
+   * ticket changed since this page loaded it (412) reloads the ticket and says so above it.
    * @param {string} id
    * @param {() => Promise<unknown>} run
    */
@@ -193,10 +219,14 @@ export function TicketView({ org, ticketId, me }) {
     setErrors((e) => ({ ...e, [id]: '' }));
     try {
       await run();
+      setChangedElsewhere(false);
       await load();
       return true;
     } catch (err) {
-      setErrors((e) => ({ ...e, [id]: describeError(err) }));
+      if (err instanceof ApiError && err.status === 412) {
+        setChangedElsewhere(true);
+        await load();
+      } else setErrors((e) => ({ ...e, [id]: describeError(err) }));
       return false;
     } finally {
       setBusy('');
@@ -252,7 +282,7 @@ export function TicketView({ org, ticketId, me }) {
         document.getElementById('assign-select')?.focus();
       } else if (e.key === 'e' && data && !['solved', 'closed'].includes(data.ticket.status)) {
         e.preventDefault();
-        act('close', () => api('POST', `${base}/close`));
+        act('close', () => edit(`${base}/close`));
       } else if (e.key === 'Escape' && !help) {
         navigate(`/o/${org.id}`);
       } else if (e.key === '?') {
@@ -304,6 +334,15 @@ export function TicketView({ org, ticketId, me }) {
                 (v) =>
                   html`<span class=${`viewer ${v.state}`}>${nameOf(v.userId)} ${v.state === 'typing' ? 'is typing…' : 'is viewing'}</span>`,
               )}
+            </p>`
+          : null
+      }
+      ${
+        changedElsewhere
+          ? html`<p class="error changed-elsewhere" role="alert">
+              Someone else changed this ticket while you had it open, so your change was not made.
+              The ticket now shows their change: check it and make yours again if it still applies.
+              <button type="button" onClick=${() => setChangedElsewhere(false)}>Dismiss</button>
             </p>`
           : null
       }
@@ -394,6 +433,7 @@ export function TicketView({ org, ticketId, me }) {
         me=${me}
         members=${members}
         act=${act}
+        edit=${edit}
         busy=${busy}
         errors=${errors}
         nameOf=${nameOf}

@@ -180,19 +180,18 @@ describe('ticket view actions', () => {
     // The first load after this point gets the ticket as it is then, handed over when released.
     const held = await holdNextAnswer(page, mine);
     try {
-      // Another moderator sets it pending: the live event makes the view load it; held.
-      await call('POST', `/tickets/${t.id}/status`, { status: 'pending' });
-      await held.fetched;
-      // Meanwhile this moderator makes it urgent: the action's own load, and the live event's,
-      // answer at once.
+      // This moderator makes it urgent: the action's own load is held (urgent, still open).
       await page.locator('#priority-select').selectOption('urgent');
+      await held.fetched;
+      // Then another moderator sets it pending: the live events' loads answer at once.
+      await call('POST', `/tickets/${t.id}/status`, { status: 'pending' });
       await until(async () => answered >= 2, 'the later loads');
-      expect(await page.locator('#status-select').inputValue()).toBe('pending');
+      await expect.poll(() => page.locator('#status-select').inputValue()).toBe('pending');
       expect(await page.locator('#priority-select').inputValue()).toBe('urgent');
       held.release();
       await held.delivered;
-      // The older answer (pending, not yet urgent) did not land over the newer ones.
-      expect(await page.locator('#priority-select').inputValue()).toBe('urgent');
+      // The older answer (urgent, not yet pending) did not land over the newer ones.
+      expect(await page.locator('#status-select').inputValue()).toBe('pending');
     } finally {
       page.off('requestfinished', count);
       await held.stop();
