@@ -252,13 +252,11 @@ describe('ticket view actions', () => {
   it('sends files chosen in the reply tab with the reply, and keeps those of the note tab for staff', async () => {
     const t = await open(`Work ${RUN} files with reply`, { requesterId: player.id });
     await gotoTicket(t);
-    await page
-      .locator('#attach-file')
-      .setInputFiles({
-        name: `config-${RUN}.json`,
-        mimeType: 'application/json',
-        buffer: Buffer.from('{"fov":90}'),
-      });
+    await page.locator('#attach-file').setInputFiles({
+      name: `config-${RUN}.json`,
+      mimeType: 'application/json',
+      buffer: Buffer.from('{"fov":90}'),
+    });
     const pending = page.getByRole('list', { name: 'Files sent with this reply' });
     await pending.getByText(`config-${RUN}.json`).waitFor();
     await page.locator('#composer-text').fill(`Here is your config ${RUN}`);
@@ -273,13 +271,11 @@ describe('ticket view actions', () => {
     expect(sent?.body).toBe(`Here is your config ${RUN}`);
 
     await page.getByRole('radio', { name: /Internal note/ }).check();
-    await page
-      .locator('#attach-file')
-      .setInputFiles({
-        name: `internal-${RUN}.txt`,
-        mimeType: 'text/plain',
-        buffer: Buffer.from('staff only'),
-      });
+    await page.locator('#attach-file').setInputFiles({
+      name: `internal-${RUN}.txt`,
+      mimeType: 'text/plain',
+      buffer: Buffer.from('staff only'),
+    });
     await page.getByText('1 file attached for staff only.').waitFor();
     expect(await page.getByRole('list', { name: 'Files sent with this reply' }).count()).toBe(0);
     const kept = await row('select message_id from attachments where ticket_id = $1 and filename = $2', [
