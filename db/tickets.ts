@@ -236,7 +236,8 @@ export const replyInput = z.object({
 export type ReplyInput = z.input<typeof replyInput>;
 
 /**
- * A public message on the ticket. Staff replies count as responses (first response time); a
+ * A public message on the ticket. A member's or API token's reply counts as a response (first and
+ * next response time; a rule's or the system's does not); a
  * player's message on a ticket waiting for them (pending, solved) puts it back to open, and a
  * participant's (`participant`) changes nothing but the conversation. Idempotent
  * on the message's external id. Staff may send files uploaded to the ticket with the reply.
@@ -260,6 +261,11 @@ export async function reply(
     throw refuse('invalid_transition', 'deny.closedReply', { number: ticket.number });
   }
   const staff = actor.type !== 'player';
+  // Only a person answers the player: a member, or the org's API token (an integration relays
+  // what its staff wrote). A rule's canned reply or a system message (an acknowledgement, a
+  // notice) moves no response clock: not the SLA's first and next response, not the rules' wait
+  // for a staff reply, not auto-close's wait on the player.
+  const answers = actor.type === 'user' || actor.type === 'token';
   if (input.status && !staff) throw refuse('forbidden', 'deny.statusStaffOnly');
   if (input.attachmentIds?.length && !staff)
     throw new AppError('forbidden', 'only staff send uploaded files with a reply');
@@ -303,14 +309,16 @@ export async function reply(
   ticket = await update(
     tx,
     ticket.id,
-    staff
+    answers
       ? `first_response_at = coalesce(first_response_at, now()), last_staff_message_at = now(), status = $2::text,
          ${statusColumns()}`
-      : player
-        ? `last_player_message_at = now(), status = $2::text, ${statusColumns()},
+      : staff
+        ? `status = $2::text, ${statusColumns()}`
+        : player
+          ? `last_player_message_at = now(), status = $2::text, ${statusColumns()},
            player_sentiment_label = coalesce($3::text, player_sentiment_label),
            player_sentiment_score = case when $3::text is null then player_sentiment_score else $4::int end`
-        : `status = $2::text`,
+          : `status = $2::text`,
     player ? [next ?? before, sentiment?.label ?? null, sentiment?.score ?? null] : [next ?? before],
   );
   const marked = input.participant && !staff ? { participant: true } : {};

@@ -228,7 +228,9 @@ export const ticketRoutes: FastifyPluginAsyncZod = async (app) => {
           '(`uploadTicketAttachment`), then send the reply naming them. Only files of this ticket that ' +
           'no message carries yet are taken; any other id refuses the whole reply (422). The files ' +
           'reach the player wherever the reply does (the Discord thread or DM, the email reply, the ' +
-          'transcript). A file uploaded and never sent stays visible to staff only.',
+          'transcript). A file uploaded and never sent stays visible to staff only. A reply sent ' +
+          "with a member's session or the organization's API token answers the player: it fulfils " +
+          'the first and next response SLA clocks (automation rules and system messages do not).',
         params: ticketParams,
         body: z.object({
           body: body.min(1, 'a reply needs some text'),

@@ -1,0 +1,83 @@
+import { randomUUID } from 'node:crypto';
+import { describe, expect, it } from 'vitest';
+import { createCannedReply } from '../../db/canned-replies.js';
+import { slaSnapshot } from '../../db/sla-clocks.js';
+import { createPolicy } from '../../db/sla-policies.js';
+import * as tickets from '../../db/tickets.js';
+import { useTestDb } from '../support/db.js';
+import { rulesOrg } from './rules-support.js';
+
+const db = useTestDb();
+
+describe('an automatic acknowledgement sent by a rule', () => {
+  it('does not fulfil the first-response SLA: no person has answered the player', async () => {
+    const s = await rulesOrg(db);
+    const canned = await s.tx(async (tx) => {
+      await createPolicy(tx, { name: 'Any', priority: null, firstResponseMinutes: 60 }, s.owner);
+      return createCannedReply(
+        tx,
+        {
+          shortcut: 'ack',
+          title: 'Ack',
+          body: 'Thanks {player}, we got ticket #{ticket} and will answer soon.',
+        },
+        s.owner,
+      );
+    });
+    await s.rule({
+      trigger: 'ticket.created',
+      actions: [{ type: 'canned_reply', cannedReplyId: canned.id }],
+    });
+    const before = await s.lastOutboxId();
+    const t = await s.open('Cannot log in');
+    await s.drain(before);
+    const convo = await s.tx((tx) => tickets.conversation(tx, t.id));
+    expect(convo.at(-1)?.authorType).toBe('system');
+    const after = await s.tx((tx) => tickets.getTicket(tx, t.id));
+    const snap = await s.tx((tx) => slaSnapshot(tx, t.id));
+    expect({
+      firstResponseAt: after.firstResponseAt,
+      lastStaffMessageAt: after.lastStaffMessageAt,
+      firstResponse: snap.metrics[0]?.state,
+    }).toEqual({ firstResponseAt: null, lastStaffMessageAt: null, firstResponse: 'active' });
+  });
+
+  it("is answered by a member's reply or an integration's (API token) reply afterwards", async () => {
+    const s = await rulesOrg(db);
+    await s.tx((tx) =>
+      createPolicy(
+        tx,
+        { name: 'Any', priority: null, firstResponseMinutes: 60, nextResponseMinutes: 30 },
+        s.owner,
+      ),
+    );
+    const t = await s.open('Cannot log in');
+    await s.tx((tx) =>
+      tickets.reply(tx, { ticketId: t.id, body: 'We are on it', origin: 'api' }, { type: 'system' }),
+    );
+    const ack = await s.tx((tx) => slaSnapshot(tx, t.id));
+    expect(ack.metrics.find((m) => m.metric === 'first_response')?.state).toBe('active');
+    await s.tx((tx) =>
+      tickets.reply(
+        tx,
+        { ticketId: t.id, body: 'Try this', origin: 'api' },
+        { type: 'user', id: s.agentIds[0] as string },
+      ),
+    );
+    await s.tx((tx) =>
+      tickets.reply(tx, { ticketId: t.id, body: 'Still broken', origin: 'discord' }, s.playerActor),
+    );
+    await s.tx((tx) =>
+      tickets.reply(
+        tx,
+        { ticketId: t.id, body: 'Fixed on our side', origin: 'api' },
+        { type: 'token', id: randomUUID() },
+      ),
+    );
+    const snap = await s.tx((tx) => slaSnapshot(tx, t.id));
+    expect(snap.metrics.filter((m) => m.metric !== 'resolution').map((m) => [m.metric, m.state])).toEqual([
+      ['first_response', 'fulfilled'],
+      ['next_response', 'fulfilled'],
+    ]);
+  });
+});
