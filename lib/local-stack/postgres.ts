@@ -1,10 +1,11 @@
 import { randomBytes } from 'node:crypto';
-import { chownSync, existsSync, mkdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { chownSync, existsSync, mkdirSync, readFileSync, realpathSync, rmSync, writeFileSync } from 'node:fs';
 import { join, resolve } from 'node:path';
 import pg from 'pg';
 import { AppError } from '../errors.js';
 import { findServerBinaries } from './binaries.js';
 import { ensureTraversable, type OsUser, serverUser } from './os-user.js';
+import { portAnswers } from './ports.js';
 import { run } from './run.js';
 
 /** Role names the migrations grant to; fixed so every cluster (embedded, CI, managed) agrees. */
@@ -116,6 +117,7 @@ export async function startPostgres(opts: PostgresOptions): Promise<PostgresHand
   const status = await run(join(bin, 'pg_ctl'), ['-D', data, 'status'], as);
   const reused = status.code === 0;
   if (!reused) {
+    if (await portAnswers(opts.port)) throw portTaken(opts.port);
     const settings = [
       `-p ${opts.port}`,
       '-c listen_addresses=127.0.0.1',
@@ -150,7 +152,7 @@ export async function startPostgres(opts: PostgresOptions): Promise<PostgresHand
           : [APP_ROLE, creds.app];
     return `postgres://${name}:${pw}@127.0.0.1:${port}/${database}`;
   };
-  await bootstrapRoles(urlFor('super', 'postgres'), creds, opts.database);
+  await bootstrapRoles(urlFor('super', 'postgres'), creds, opts.database, data, port);
 
   return {
     port,
@@ -178,6 +180,12 @@ function portFromPidFile(data: string, fallback: number): number {
   }
 }
 
+const portTaken = (port: number) =>
+  new AppError(
+    'local_stack',
+    `port ${port} in use (EMBEDDED_PG_PORT): another program's server answers there; stop it, or choose another port`,
+  );
+
 const ident = (s: string) => `"${s.replaceAll('"', '""')}"`;
 const literal = (s: string) => `'${s.replaceAll("'", "''")}'`;
 
@@ -185,10 +193,21 @@ const literal = (s: string) => `'${s.replaceAll("'", "''")}'`;
  * The owner role owns the database and runs migrations; the app role logs in, owns nothing and
  * cannot bypass row-level security. Both are cluster-wide, so this runs once per cluster.
  */
-async function bootstrapRoles(superUrl: string, creds: Credentials, database: string): Promise<void> {
+async function bootstrapRoles(
+  superUrl: string,
+  creds: Credentials,
+  database: string,
+  dataDir: string,
+  port: number,
+): Promise<void> {
   const client = new pg.Client({ connectionString: superUrl });
   await client.connect();
   try {
+    // A stale postmaster.pid or a lost race for the port can put a stranger's cluster there:
+    // roles and databases are made only in the cluster whose files are ours.
+    const where = await client.query<{ dir: string }>("select current_setting('data_directory') as dir");
+    const dir = where.rows[0]?.dir;
+    if (!dir || !existsSync(dir) || realpathSync(dir) !== realpathSync(dataDir)) throw portTaken(port);
     const roles = [
       [OWNER_ROLE, creds.owner, 'login createdb nosuperuser nobypassrls'],
       [APP_ROLE, creds.app, 'login nosuperuser nobypassrls nocreatedb nocreaterole'],

@@ -1,9 +1,10 @@
 import { randomBytes } from 'node:crypto';
-import { existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdirSync, readFileSync, realpathSync, writeFileSync } from 'node:fs';
 import { join, resolve } from 'node:path';
 import { Redis } from 'ioredis';
 import { AppError } from '../errors.js';
 import { findServerBinaries } from './binaries.js';
+import { portAnswers } from './ports.js';
 import { run } from './run.js';
 
 export interface RedisOptions {
@@ -59,6 +60,41 @@ async function ping(url: string): Promise<boolean> {
   }
 }
 
+/**
+ * Whether the server on the port is the one this folder configured: any Redis answers a PING
+ * with our password (one without a password only warns about it), so the folder and password it
+ * reports are compared. 'none' when nothing answers, 'other' for a stranger.
+ */
+async function whoAnswers(url: string, dir: string, password: string): Promise<'ours' | 'other' | 'none'> {
+  const client = new Redis(url, {
+    lazyConnect: true,
+    maxRetriesPerRequest: 0,
+    retryStrategy: () => null,
+    connectTimeout: 2000,
+  });
+  client.on('error', () => {});
+  try {
+    await client.connect();
+  } catch {
+    return 'none';
+  }
+  try {
+    const [, confDir] = (await client.config('GET', 'dir')) as string[];
+    const [, confPass] = (await client.config('GET', 'requirepass')) as string[];
+    return confDir === realpathSync(dir) && confPass === password ? 'ours' : 'other';
+  } catch {
+    return 'other';
+  } finally {
+    client.disconnect();
+  }
+}
+
+const portTaken = (port: number) =>
+  new AppError(
+    'local_stack',
+    `port ${port} in use (EMBEDDED_REDIS_PORT): another program's server answers there; stop it, or choose another port`,
+  );
+
 async function waitFor(check: () => Promise<boolean>, timeoutMs: number): Promise<boolean> {
   const until = Date.now() + timeoutMs;
   while (Date.now() < until) {
@@ -103,6 +139,8 @@ export async function startRedis(opts: RedisOptions): Promise<RedisHandle> {
       ].join('\n'),
       { mode: 0o600 },
     );
+    // Daemonized, redis-server exits 0 before it binds, so a held port only shows afterwards.
+    if (await portAnswers(opts.port)) throw portTaken(opts.port);
     const res = await run(join(bin, 'redis-server'), [conf], { timeoutMs: 30_000 });
     if (res.code !== 0)
       throw new AppError('local_stack', `redis-server failed to start: ${res.stderr || res.stdout}`);
@@ -112,9 +150,12 @@ export async function startRedis(opts: RedisOptions): Promise<RedisHandle> {
         `redis-server did not answer on port ${opts.port}; see ${join(dir, 'redis.log')}`,
       );
     }
+    if ((await whoAnswers(url, dir, password)) !== 'ours') throw portTaken(opts.port);
   };
 
-  const reused = alive(readPid(pidFile)) && (await ping(url));
+  const found = await whoAnswers(url, dir, password);
+  if (found === 'other') throw portTaken(opts.port);
+  const reused = found === 'ours';
   if (!reused) await start();
 
   return {

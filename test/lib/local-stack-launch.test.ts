@@ -1,0 +1,96 @@
+import { type ChildProcess, spawn } from 'node:child_process';
+import { mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { Redis } from 'ioredis';
+import pg from 'pg';
+import { afterAll, describe, expect, it } from 'vitest';
+import { startPostgres, startRedis } from '../../lib/local-stack/index.js';
+import { freePort } from '../../lib/local-stack/ports.js';
+
+// How `npm start` copes with what it finds on the machine: ports other programs hold, folders
+// with spaces in their path, two roles started at once, servers a crashed run left behind.
+
+const base = mkdtempSync(join(tmpdir(), 'gamemod-launch-'));
+const others: ChildProcess[] = [];
+const cleanups: Array<() => Promise<unknown>> = [];
+afterAll(async () => {
+  for (const clean of cleanups.reverse()) await clean().catch(() => {});
+  for (const p of others) p.kill('SIGKILL');
+  rmSync(base, { recursive: true, force: true });
+}, 120_000);
+const log = () => {};
+let n = 0;
+const folder = (name: string) => join(base, `${++n}`, name);
+
+describe('npm start when the embedded Redis port is already taken', () => {
+  it('refuses to start instead of using a stranger Redis (no password) as its own', async () => {
+    const port = await freePort();
+    others.push(
+      spawn(
+        'redis-server',
+        ['--port', String(port), '--bind', '127.0.0.1', '--save', '', '--appendonly', 'no'],
+        {
+          stdio: 'ignore',
+        },
+      ),
+    );
+    const probe = new Redis({ port, host: '127.0.0.1', lazyConnect: true, retryStrategy: () => 50 });
+    probe.on('error', () => {});
+    await probe.connect().catch(() => {});
+    await probe.set('theirs', 'other application data');
+    const outcome = await startRedis({ dir: folder('redis'), port, install: false, durable: true, log }).then(
+      async (r) => {
+        cleanups.push(() => r.stop({ kill: true }));
+        const c = new Redis(r.url);
+        const seen = await c.get('theirs');
+        c.disconnect();
+        return { started: true, reused: r.reused, seesOtherData: seen };
+      },
+      (err: Error & { code?: string }) => ({ started: false, code: err.code, error: err.message }),
+    );
+    probe.disconnect();
+    expect(outcome).toEqual({
+      started: false,
+      code: 'local_stack',
+      error: expect.stringContaining(`port ${port} in use (EMBEDDED_REDIS_PORT)`),
+    });
+  }, 60_000);
+
+  it('refuses a PostgreSQL port another cluster holds, and leaves that cluster alone', async () => {
+    const port = await freePort();
+    const theirs = await startPostgres({
+      dir: folder('their-pg'),
+      port,
+      database: 'theirs',
+      install: false,
+      durable: false,
+      log,
+    });
+    cleanups.push(() => theirs.stop({ immediate: true }));
+    const err = await startPostgres({
+      dir: folder('pg'),
+      port,
+      database: 'gamemod',
+      install: false,
+      durable: false,
+      log,
+    }).then(
+      (h) => {
+        cleanups.push(() => h.stop({ immediate: true }));
+        return { started: true, reused: h.reused };
+      },
+      (e: Error & { code?: string }) => ({ started: false, code: e.code, error: e.message }),
+    );
+    expect(err).toEqual({
+      started: false,
+      code: 'local_stack',
+      error: expect.stringContaining(`port ${port} in use (EMBEDDED_PG_PORT)`),
+    });
+    const c = new pg.Client({ connectionString: theirs.superUrl });
+    await c.connect();
+    const dbs = await c.query('select datname from pg_database where datname = $1', ['gamemod']);
+    await c.end();
+    expect(dbs.rows).toEqual([]);
+  }, 120_000);
+});
