@@ -118,10 +118,11 @@ export async function startPostgres(opts: PostgresOptions): Promise<PostgresHand
   const reused = status.code === 0;
   if (!reused) {
     if (await portAnswers(opts.port)) throw portTaken(opts.port);
+    // pg_ctl hands -o to postgres through /bin/sh, so a path in it is quoted for the shell.
     const settings = [
       `-p ${opts.port}`,
       '-c listen_addresses=127.0.0.1',
-      `-c unix_socket_directories=${sockets}`,
+      `-c ${shellWord(`unix_socket_directories=${sockets}`)}`,
       '-c max_connections=300',
       '-c shared_buffers=256MB',
       ...(opts.durable ? [] : ['-c fsync=off', '-c synchronous_commit=off', '-c full_page_writes=off']),
@@ -185,6 +186,9 @@ const portTaken = (port: number) =>
     'local_stack',
     `port ${port} in use (EMBEDDED_PG_PORT): another program's server answers there; stop it, or choose another port`,
   );
+
+/** One word for /bin/sh, whatever it holds (spaces, quotes). */
+const shellWord = (s: string) => `'${s.replaceAll("'", "'\\''")}'`;
 
 const ident = (s: string) => `"${s.replaceAll('"', '""')}"`;
 const literal = (s: string) => `'${s.replaceAll("'", "''")}'`;

@@ -104,6 +104,9 @@ async function waitFor(check: () => Promise<boolean>, timeoutMs: number): Promis
   return false;
 }
 
+/** A redis.conf value in double quotes, so a folder with spaces in its path stays one argument. */
+const confString = (s: string) => `"${s.replace(/[\\"]/g, '\\$&')}"`;
+
 /** Starts (or reuses) a private redis-server on loopback with noeviction and a password. */
 export async function startRedis(opts: RedisOptions): Promise<RedisHandle> {
   const bin = await findServerBinaries(
@@ -127,9 +130,9 @@ export async function startRedis(opts: RedisOptions): Promise<RedisHandle> {
       [
         `port ${opts.port}`,
         'bind 127.0.0.1',
-        `dir ${dir}`,
-        `pidfile ${pidFile}`,
-        `logfile ${join(dir, 'redis.log')}`,
+        `dir ${confString(dir)}`,
+        `pidfile ${confString(pidFile)}`,
+        `logfile ${confString(join(dir, 'redis.log'))}`,
         'daemonize yes',
         'maxmemory-policy noeviction',
         `appendonly ${opts.durable ? 'yes' : 'no'}`,

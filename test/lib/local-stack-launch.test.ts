@@ -1,7 +1,7 @@
 import { type ChildProcess, spawn } from 'node:child_process';
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
-import { join } from 'node:path';
+import { join, resolve } from 'node:path';
 import { Redis } from 'ioredis';
 import pg from 'pg';
 import { afterAll, describe, expect, it } from 'vitest';
@@ -92,5 +92,34 @@ describe('npm start when the embedded Redis port is already taken', () => {
     const dbs = await c.query('select datname from pg_database where datname = $1', ['gamemod']);
     await c.end();
     expect(dbs.rows).toEqual([]);
+  }, 120_000);
+});
+
+describe('npm start from a checkout whose path has a space', () => {
+  it('starts Redis and PostgreSQL under "gamemod review-…/My Projects/.data"', async () => {
+    const data = join(mkdtempSync(join(base, 'gamemod review-')), 'My Projects', '.data');
+    const redis = await startRedis({
+      dir: join(data, 'redis'),
+      port: await freePort(),
+      install: false,
+      durable: true,
+      log,
+    });
+    cleanups.push(() => redis.stop({ kill: true }));
+    const postgres = await startPostgres({
+      dir: join(data, 'postgres'),
+      port: await freePort(),
+      database: 'gamemod',
+      install: false,
+      durable: false,
+      log,
+    });
+    cleanups.push(() => postgres.stop({ immediate: true }));
+    expect([redis.reused, postgres.reused]).toEqual([false, false]);
+    const r = new Redis(redis.url);
+    expect(await r.config('GET', 'dir')).toEqual(['dir', resolve(data, 'redis')]);
+    r.disconnect();
+    await redis.stop();
+    await postgres.stop();
   }, 120_000);
 });
