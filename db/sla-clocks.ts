@@ -269,10 +269,19 @@ export async function recordTransitions(
   return superseded;
 }
 
-/** Whether the metric's current cycle (since its last fulfil, from `startedAt`) has a breach. */
+/**
+ * Whether a metric's cycle ends at a fulfil. Next response starts a new cycle at each player
+ * message waiting for an answer, so a fulfil (the staff reply) closes one. First response and
+ * resolution always count from the ticket's creation: a solve fulfils them, but a reopen resumes
+ * the same cycle, and a breach recorded in it stays recorded (no second breach, no second
+ * escalation).
+ */
+const cycleEndsAtFulfil = (metric: SlaMetric) => metric === 'next_response';
+
+/** Whether the metric's current cycle (from `startedAt`; see cycleEndsAtFulfil) has a breach. */
 function breachedInCycle(events: readonly SlaEventRow[], m: MetricState): boolean {
   const mine = events.filter((e) => e.metric === m.metric);
-  const lastFulfil = mine.findLastIndex((e) => e.kind === 'fulfil');
+  const lastFulfil = cycleEndsAtFulfil(m.metric) ? mine.findLastIndex((e) => e.kind === 'fulfil') : -1;
   const since = m.startedAt ? new Date(m.startedAt).getTime() : Number.NEGATIVE_INFINITY;
   return mine.some(
     (e, i) => i > lastFulfil && e.kind === 'breach' && new Date(e.createdAt).getTime() >= since,
@@ -297,8 +306,8 @@ async function syncNextDue(tx: Tx, snap: SlaSnapshot, events: readonly SlaEventR
 }
 
 /**
- * Whether a warn/breach was already recorded in this metric's current cycle: after its last
- * fulfil and not before `cycleStart`. Deliberately not keyed on the due time: an escalation (or a
+ * Whether a warn/breach was already recorded in this metric's current cycle: not before
+ * `cycleStart` and, for next response, after its last fulfil (see cycleEndsAtFulfil). Deliberately not keyed on the due time: an escalation (or a
  * policy change) that moves the due time must not fire the same breach again, or a breach that
  * raises the priority into a stricter, already-overdue policy would breach and escalate again.
  */
@@ -312,10 +321,10 @@ export async function timerRecorded(
   const r = await tx.query(
     `select 1 from ticket_sla_events e where e.org_id = $1::uuid and e.ticket_id = $2::uuid and e.metric = $3::text
        and e.kind = $4::text and e.created_at >= coalesce($5::timestamptz, '-infinity'::timestamptz)
-       and e.id > coalesce((select max(f.id) from ticket_sla_events f where f.org_id = e.org_id
-         and f.ticket_id = e.ticket_id and f.metric = e.metric and f.kind = 'fulfil'), 0)
+       and (not $6::boolean or e.id > coalesce((select max(f.id) from ticket_sla_events f where f.org_id = e.org_id
+         and f.ticket_id = e.ticket_id and f.metric = e.metric and f.kind = 'fulfil'), 0))
      limit 1`,
-    [tx.orgId, ticketId, metric, kind, cycleStart],
+    [tx.orgId, ticketId, metric, kind, cycleStart, cycleEndsAtFulfil(metric)],
   );
   return (r.rowCount ?? 0) > 0;
 }
