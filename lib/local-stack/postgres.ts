@@ -4,6 +4,7 @@ import { join, resolve } from 'node:path';
 import pg from 'pg';
 import { AppError } from '../errors.js';
 import { findServerBinaries } from './binaries.js';
+import { withStartLock } from './lock.js';
 import { ensureTraversable, type OsUser, serverUser } from './os-user.js';
 import { portAnswers } from './ports.js';
 import { run } from './run.js';
@@ -66,6 +67,13 @@ function loadOrCreateCredentials(file: string): Credentials {
  * pg_ctl start on loopback, then the owner and app roles and the database. Idempotent.
  */
 export async function startPostgres(opts: PostgresOptions): Promise<PostgresHandle> {
+  const root = resolve(opts.dir);
+  mkdirSync(root, { recursive: true, mode: 0o700 });
+  // Credentials, initdb, start and roles: one process at a time per cluster folder.
+  return withStartLock(join(root, 'start.lock'), () => startLocked(opts));
+}
+
+async function startLocked(opts: PostgresOptions): Promise<PostgresHandle> {
   const bin = await findServerBinaries(
     'postgres',
     { extraDirs: opts.binDirs, usual: opts.searchUsual },

@@ -4,6 +4,7 @@ import { join, resolve } from 'node:path';
 import { Redis } from 'ioredis';
 import { AppError } from '../errors.js';
 import { findServerBinaries } from './binaries.js';
+import { alive, readPid, withStartLock } from './lock.js';
 import { portAnswers } from './ports.js';
 import { run } from './run.js';
 
@@ -26,25 +27,6 @@ export interface RedisHandle {
   stop(opts?: { kill?: boolean }): Promise<void>;
   /** Starts it again after a stop (fault tests kill and restart Redis). */
   restart(): Promise<void>;
-}
-
-function readPid(file: string): number | undefined {
-  try {
-    const pid = Number(readFileSync(file, 'utf8').trim());
-    return Number.isInteger(pid) && pid > 0 ? pid : undefined;
-  } catch {
-    return undefined;
-  }
-}
-
-function alive(pid: number | undefined): pid is number {
-  if (!pid) return false;
-  try {
-    process.kill(pid, 0);
-    return true;
-  } catch {
-    return false;
-  }
 }
 
 async function ping(url: string): Promise<boolean> {
@@ -109,13 +91,18 @@ const confString = (s: string) => `"${s.replace(/[\\"]/g, '\\$&')}"`;
 
 /** Starts (or reuses) a private redis-server on loopback with noeviction and a password. */
 export async function startRedis(opts: RedisOptions): Promise<RedisHandle> {
+  const dir = resolve(opts.dir);
+  mkdirSync(dir, { recursive: true, mode: 0o700 });
+  return withStartLock(join(dir, 'start.lock'), () => startLocked(opts));
+}
+
+async function startLocked(opts: RedisOptions): Promise<RedisHandle> {
   const bin = await findServerBinaries(
     'redis',
     { extraDirs: opts.binDirs, usual: opts.searchUsual },
     { install: opts.install, log: opts.log },
   );
   const dir = resolve(opts.dir);
-  mkdirSync(dir, { recursive: true, mode: 0o700 });
   const pwFile = join(dir, 'password');
   if (!existsSync(pwFile)) writeFileSync(pwFile, randomBytes(18).toString('hex'), { mode: 0o600 });
   const password = readFileSync(pwFile, 'utf8').trim();

@@ -123,3 +123,31 @@ describe('npm start from a checkout whose path has a space', () => {
     await postgres.stop();
   }, 120_000);
 });
+
+describe('two roles started at once on one data folder', () => {
+  it('both start: one starts the servers, the other reuses them', async () => {
+    const pgOpts = {
+      dir: folder('pg'),
+      port: await freePort(),
+      database: 'gamemod',
+      install: false,
+      durable: false,
+      log,
+    };
+    const first = await startPostgres(pgOpts);
+    await first.stop();
+    const pgBoth = await Promise.allSettled([startPostgres(pgOpts), startPostgres(pgOpts)]);
+    cleanups.push(() => first.stop({ immediate: true }));
+    expect(pgBoth.map((r) => (r.status === 'fulfilled' ? r.value.reused : String(r.reason))).sort()).toEqual([
+      false,
+      true,
+    ]);
+    const redisOpts = { dir: folder('redis'), port: await freePort(), install: false, durable: false, log };
+    const redisBoth = await Promise.allSettled([startRedis(redisOpts), startRedis(redisOpts)]);
+    for (const r of redisBoth)
+      if (r.status === 'fulfilled') cleanups.push(() => r.value.stop({ kill: true }));
+    expect(
+      redisBoth.map((r) => (r.status === 'fulfilled' ? r.value.reused : String(r.reason))).sort(),
+    ).toEqual([false, true]);
+  }, 180_000);
+});
