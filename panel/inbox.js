@@ -71,6 +71,8 @@ export function Inbox({ org, me, search }) {
   const followFocus = useRef(false);
   const movingFocus = useRef(false);
   shown.current = tickets.length;
+  const onScreen = useRef(tickets);
+  onScreen.current = tickets;
 
   const [turns] = useState(createTurns);
 
@@ -89,6 +91,28 @@ export function Inbox({ org, me, search }) {
         // An early request that failed is asked again, now that the session is known good.
         /** @type {{ tickets: TicketItem[], next: string | null }} */
         const page = await (early ? early.catch(() => api('GET', url)) : api('GET', url));
+        // A live refresh asks again for as many rows as are shown, so the list does not shrink
+        // back to 100 rows under someone scrolling through hundreds, each row's status is current
+        // and "Load more" goes on from the last row. It goes on until the last row shown is back
+        // too: a ticket that arrived at the top pushes every row down one.
+        if (opts.refresh) {
+          const want = shown.current;
+          const before = onScreen.current.map((t) => t.id);
+          const last = before[before.length - 1];
+          while (page.next && current() && page.tickets.length < want + 100) {
+            const have = new Set(page.tickets.map((t) => t.id));
+            const short =
+              Math.max(0, want - page.tickets.length) ||
+              (last && !have.has(last) ? before.filter((id) => !have.has(id)).length : 0);
+            if (!short) break;
+            const moreUrl =
+              base + query({ ...apiQuery(f, me.id), limit: Math.min(100, short), after: page.next });
+            /** @type {{ tickets: TicketItem[], next: string | null }} */
+            const more = await api('GET', moreUrl);
+            page.tickets.push(...more.tickets.filter((t) => !have.has(t.id)));
+            page.next = more.next;
+          }
+        }
         if (!current()) return;
         if (opts.refresh) {
           // Tickets that were not on screen before arrived live: mark them until opened.
@@ -96,17 +120,8 @@ export function Inbox({ org, me, search }) {
           if (arrived.length) setFresh((s) => new Set([...s, ...arrived]));
         }
         for (const t of page.tickets) known.current.add(t.id);
-        // A live refresh asks again for the top of the list only: when more pages were loaded
-        // than it covers, the rows below it and the cursor after them stay, so the list does not
-        // shrink back to 100 rows under someone scrolling through hundreds.
-        const keepTail = opts.refresh && shown.current > limit;
-        if (keepTail) {
-          const ids = new Set(page.tickets.map((t) => t.id));
-          setTickets((old) => [...page.tickets, ...old.slice(limit).filter((t) => !ids.has(t.id))]);
-        } else {
-          setTickets((old) => (opts.after ? [...old, ...page.tickets] : page.tickets));
-          setNext(page.next);
-        }
+        setTickets((old) => (opts.after ? [...old, ...page.tickets] : page.tickets));
+        setNext(page.next);
       } catch (err) {
         if (current()) setError(describeError(err));
       } finally {
