@@ -306,20 +306,27 @@ export async function reply(
   if (next && next !== before && !canTransition(before, next)) {
     throw refuse('invalid_transition', 'deny.transition', { from: before, to: next });
   }
+  // The message's own time, not the transaction's: a reply that waited for the ticket's lock
+  // behind a player's message is written after it, and answers it (the SLA compares the two).
+  const sent = '(select m.created_at from messages m where m.id = $3::uuid)';
   ticket = await update(
     tx,
     ticket.id,
     answers
-      ? `first_response_at = coalesce(first_response_at, now()), last_staff_message_at = now(), status = $2::text,
-         ${statusColumns()}`
+      ? `first_response_at = coalesce(first_response_at, ${sent}), last_staff_message_at = ${sent},
+         status = $2::text, ${statusColumns()}`
       : staff
         ? `status = $2::text, ${statusColumns()}`
         : player
-          ? `last_player_message_at = now(), status = $2::text, ${statusColumns()},
-           player_sentiment_label = coalesce($3::text, player_sentiment_label),
-           player_sentiment_score = case when $3::text is null then player_sentiment_score else $4::int end`
+          ? `last_player_message_at = ${sent}, status = $2::text, ${statusColumns()},
+           player_sentiment_label = coalesce($4::text, player_sentiment_label),
+           player_sentiment_score = case when $4::text is null then player_sentiment_score else $5::int end`
           : `status = $2::text`,
-    player ? [next ?? before, sentiment?.label ?? null, sentiment?.score ?? null] : [next ?? before],
+    answers
+      ? [next ?? before, message.id]
+      : player
+        ? [next ?? before, message.id, sentiment?.label ?? null, sentiment?.score ?? null]
+        : [next ?? before],
   );
   const marked = input.participant && !staff ? { participant: true } : {};
   await recordChange(

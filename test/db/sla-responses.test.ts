@@ -5,6 +5,7 @@ import { slaSnapshot } from '../../db/sla-clocks.js';
 import { createPolicy } from '../../db/sla-policies.js';
 import * as tickets from '../../db/tickets.js';
 import { useTestDb } from '../support/db.js';
+import { until } from '../workers/support.js';
 import { rulesOrg } from './rules-support.js';
 
 const db = useTestDb();
@@ -79,5 +80,57 @@ describe('an automatic acknowledgement sent by a rule', () => {
       ['first_response', 'fulfilled'],
       ['next_response', 'fulfilled'],
     ]);
+  });
+});
+
+describe('a staff reply that waited for the ticket behind a player message', () => {
+  it('answers that message: next response is fulfilled', async () => {
+    const s = await rulesOrg(db);
+    const agent = { type: 'user' as const, id: s.agentIds[0] as string };
+    await s.tx((tx) =>
+      createPolicy(
+        tx,
+        { name: 'Any', priority: null, firstResponseMinutes: 60, nextResponseMinutes: 30 },
+        s.owner,
+      ),
+    );
+    const t = await s.open('Cannot log in');
+    await s.tx((tx) => tickets.reply(tx, { ticketId: t.id, body: 'Which server?', origin: 'api' }, agent));
+    // The player's message holds the ticket first; the staff reply's transaction starts meanwhile
+    // and waits for it, then writes after the player's message is in.
+    let release = () => {};
+    const gate = new Promise<void>((r) => {
+      release = r;
+    });
+    let held = () => {};
+    const holding = new Promise<void>((r) => {
+      held = r;
+    });
+    const player = s.tx(async (tx) => {
+      await tx.query('select 1 from tickets where org_id = $1::uuid and id = $2::uuid for update', [
+        tx.orgId,
+        t.id,
+      ]);
+      held();
+      await gate;
+      return tickets.reply(tx, { ticketId: t.id, body: 'EU west', origin: 'discord' }, s.playerActor);
+    });
+    await holding;
+    const staff = s.tx((tx) =>
+      tickets.reply(tx, { ticketId: t.id, body: 'Fixed there', origin: 'api' }, agent),
+    );
+    await until(async () => {
+      const r = await db.admin.query(
+        `select 1 from pg_stat_activity where datname = current_database() and wait_event_type = 'Lock'`,
+      );
+      return (r.rowCount ?? 0) > 0;
+    });
+    release();
+    await player;
+    await staff;
+    const convo = await s.tx((tx) => tickets.conversation(tx, t.id));
+    expect(convo.at(-1)?.body).toBe('Fixed there');
+    const snap = await s.tx((tx) => slaSnapshot(tx, t.id));
+    expect(snap.metrics.find((m) => m.metric === 'next_response')?.state).toBe('fulfilled');
   });
 });
