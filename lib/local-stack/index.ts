@@ -1,6 +1,8 @@
+import { mkdirSync, rmSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import type { Config } from '../config.js';
 import type { Logger } from '../logger.js';
+import { alive, readPid, withStartLock } from './lock.js';
 import { startPostgres } from './postgres.js';
 import { startRedis } from './redis.js';
 
@@ -20,10 +22,41 @@ export interface Stack {
 /**
  * Resolves the services the roles need: the configured ones, or a private PostgreSQL and Redis
  * under DATA_DIR when DATABASE_URL / REDIS_URL are unset.
+ *
+ * DATA_DIR/owner.pid names the process that stops the embedded servers. A process that finds
+ * them running leaves them to that owner while it lives (`npm start -- bot` next to
+ * `npm start -- api`, `npm run migrate` next to `npm start`), and takes them over when the owner
+ * is gone (a crashed or killed run), so they are not left running for good.
  */
 export async function ensureLocalStack(config: Config, logger: Logger): Promise<Stack> {
+  if (config.database.url && config.redis.url)
+    return {
+      databaseUrl: config.database.url,
+      migrationUrl: config.database.migrationUrl,
+      redisUrl: config.redis.url,
+      async stop() {},
+    };
+  const dataDir = config.embedded.dataDir;
+  mkdirSync(dataDir, { recursive: true, mode: 0o700 });
+  // Starting, choosing the owner and stopping take turns, so a run starting while another stops
+  // does not reuse a server that is going away.
+  const lock = join(dataDir, 'launch.lock');
+  const ownerFile = join(dataDir, 'owner.pid');
+  const stack = await withStartLock(lock, () => startServices(config, logger, ownerFile));
+  return {
+    ...stack,
+    stop: () =>
+      withStartLock(lock, async () => {
+        await stack.stop();
+        if (readPid(ownerFile) === process.pid) rmSync(ownerFile, { force: true });
+      }),
+  };
+}
+
+async function startServices(config: Config, logger: Logger, ownerFile: string): Promise<Stack> {
   const log = (msg: string) => logger.info({ component: 'local-stack' }, msg);
   const stops: Array<() => Promise<void>> = [];
+  const reusedStops: Array<() => Promise<void>> = [];
   let databaseUrl = config.database.url;
   let migrationUrl = config.database.migrationUrl;
   let redisUrl = config.redis.url;
@@ -40,8 +73,7 @@ export async function ensureLocalStack(config: Config, logger: Logger): Promise<
       log(`PostgreSQL ${pg.reused ? 'already running' : 'started'} on 127.0.0.1:${pg.port}`);
       databaseUrl = pg.appUrl;
       migrationUrl = pg.ownerUrl;
-      // A server another process started (a running `npm start`) is left for that process to stop.
-      if (!pg.reused) stops.push(() => pg.stop());
+      (pg.reused ? reusedStops : stops).push(() => pg.stop());
     }
     if (!redisUrl) {
       const redis = await startRedis({
@@ -53,12 +85,18 @@ export async function ensureLocalStack(config: Config, logger: Logger): Promise<
       });
       log(`Redis ${redis.reused ? 'already running' : 'started'} on 127.0.0.1:${redis.port}`);
       redisUrl = redis.url;
-      if (!redis.reused) stops.push(() => redis.stop());
+      (redis.reused ? reusedStops : stops).push(() => redis.stop());
     }
   } catch (err) {
     for (const stop of stops.reverse()) await stop().catch(() => {});
     throw err;
   }
+  const owner = readPid(ownerFile);
+  if (reusedStops.length && !alive(owner)) {
+    log(`taking over the embedded servers${owner ? ` of process ${owner}, which has ended` : ''}`);
+    stops.push(...reusedStops);
+  }
+  if (stops.length && !alive(owner)) writeFileSync(ownerFile, String(process.pid), { mode: 0o600 });
   return {
     databaseUrl,
     migrationUrl,

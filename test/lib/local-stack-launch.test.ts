@@ -1,12 +1,14 @@
 import { type ChildProcess, spawn } from 'node:child_process';
-import { mkdtempSync, rmSync } from 'node:fs';
+import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
 import { Redis } from 'ioredis';
 import pg from 'pg';
 import { afterAll, describe, expect, it } from 'vitest';
-import { startPostgres, startRedis } from '../../lib/local-stack/index.js';
+import { loadConfig } from '../../lib/config.js';
+import { ensureLocalStack, startPostgres, startRedis } from '../../lib/local-stack/index.js';
 import { freePort } from '../../lib/local-stack/ports.js';
+import { createLogger } from '../../lib/logger.js';
 
 // How `npm start` copes with what it finds on the machine: ports other programs hold, folders
 // with spaces in their path, two roles started at once, servers a crashed run left behind.
@@ -149,5 +151,94 @@ describe('two roles started at once on one data folder', () => {
     expect(
       redisBoth.map((r) => (r.status === 'fulfilled' ? r.value.reused : String(r.reason))).sort(),
     ).toEqual([false, true]);
+  }, 180_000);
+});
+
+/**
+ * Runs `npm start`'s launcher in a child process that prints "ready" and then waits to be killed.
+ * Node itself, with tsx as a loader: the tsx command would run the script in a grandchild that a
+ * kill leaves running.
+ */
+function launcherProcess(env: Record<string, string>): Promise<ChildProcess> {
+  const script = join(base, `launcher-${++n}.mts`);
+  writeFileSync(
+    script,
+    [
+      `import { loadConfig } from ${JSON.stringify(resolve('lib/config.ts'))};`,
+      `import { ensureLocalStack } from ${JSON.stringify(resolve('lib/local-stack/index.ts'))};`,
+      `import { createLogger } from ${JSON.stringify(resolve('lib/logger.ts'))};`,
+      `await ensureLocalStack(loadConfig(${JSON.stringify(env)}), createLogger('silent'));`,
+      `console.log('ready');`,
+      'setInterval(() => {}, 1000);',
+    ].join('\n'),
+  );
+  const child = spawn(process.execPath, ['--import', 'tsx', script], {
+    stdio: ['ignore', 'pipe', 'inherit'],
+  });
+  others.push(child);
+  return new Promise((ok, fail) => {
+    child.stdout?.on('data', (b: Buffer) => b.toString().includes('ready') && ok(child));
+    child.on('exit', (code) => fail(new Error(`launcher exited with ${code}`)));
+  });
+}
+
+const accepts = async (url: string) => {
+  const c = new pg.Client({ connectionString: url, connectionTimeoutMillis: 2000 });
+  c.on('error', () => {});
+  try {
+    await c.connect();
+    await c.end();
+    return true;
+  } catch {
+    return false;
+  }
+};
+
+describe('npm start after a crashed run', () => {
+  it('takes over the servers the crashed run left, and stops them when it stops', async () => {
+    const dataDir = join(base, 'crashed', '.data');
+    mkdirSync(dataDir, { recursive: true });
+    const env = {
+      NODE_ENV: 'development',
+      DATA_DIR: dataDir,
+      EMBEDDED_PG_PORT: String(await freePort()),
+      EMBEDDED_REDIS_PORT: String(await freePort()),
+      EMBEDDED_INSTALL: 'never',
+    };
+    const crashed = await launcherProcess(env);
+    const pgOpts = {
+      dir: join(dataDir, 'postgres'),
+      port: Number(env.EMBEDDED_PG_PORT),
+      database: 'gamemod',
+      install: false,
+      durable: true,
+      log,
+    };
+    const redisOpts = {
+      dir: join(dataDir, 'redis'),
+      port: Number(env.EMBEDDED_REDIS_PORT),
+      install: false,
+      durable: true,
+      log,
+    };
+    cleanups.push(async () => (await startPostgres(pgOpts)).stop({ immediate: true }));
+    cleanups.push(async () => (await startRedis(redisOpts)).stop({ kill: true }));
+    crashed.kill('SIGKILL');
+    await new Promise((r) => crashed.once('exit', r));
+
+    // While another run is alive, its servers are its own to stop.
+    const alive = await launcherProcess(env);
+    const bystander = await ensureLocalStack(loadConfig(env), createLogger('silent'));
+    await bystander.stop();
+    const pgUrl = (await startPostgres(pgOpts)).appUrl;
+    expect(await accepts(pgUrl)).toBe(true);
+    alive.kill('SIGKILL');
+    await new Promise((r) => alive.once('exit', r));
+
+    // Its owner gone, the next run takes the servers over and stops them.
+    const next = await ensureLocalStack(loadConfig(env), createLogger('silent'));
+    await next.stop();
+    expect(await accepts(pgUrl)).toBe(false);
+    expect(await startRedis(redisOpts).then((r) => r.reused)).toBe(false);
   }, 180_000);
 });
