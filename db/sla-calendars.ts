@@ -118,19 +118,32 @@ export async function updateCalendar(
   return cal;
 }
 
-/** Refused (`conflict`) while a policy uses it; the organization's default is cleared. */
+/**
+ * Refused (`conflict`) while a policy uses it; the organization's default is cleared, and then
+ * the due times that counted in it move to calendar time (`sla.settings_changed`).
+ */
 export async function deleteCalendar(tx: Tx, calendarId: string, actor: Actor): Promise<void> {
   const used = await tx.query(
     'select 1 from sla_policies where org_id = $1::uuid and business_calendar_id = $2::uuid',
     [tx.orgId, parseInput(id, calendarId)],
   );
   if (used.rowCount) throw new AppError('conflict', 'an SLA policy still uses this calendar');
+  // The organization row held as setDefaultCalendar holds it, so the default read is the one cleared.
+  const d = await tx.query(
+    'select 1 from organizations where id = $1::uuid and business_calendar_id = $2::uuid for update',
+    [tx.orgId, calendarId],
+  );
+  const wasDefault = (d.rowCount ?? 0) > 0;
   const r = await tx.query('delete from business_calendars where org_id = $1::uuid and id = $2::uuid', [
     tx.orgId,
     calendarId,
   ]);
   if (!r.rowCount) throw new AppError('not_found', 'business calendar not found');
-  await recordChange(tx, actor, { action: 'sla.calendar_deleted', target: calendarTarget(calendarId) });
+  await recordChange(tx, actor, {
+    action: 'sla.calendar_deleted',
+    target: calendarTarget(calendarId),
+    ...(wasDefault ? { event: slaChanged(tx.orgId) } : {}),
+  });
 }
 
 export async function listCalendars(tx: Tx): Promise<Calendar[]> {

@@ -2,6 +2,7 @@ import { z } from 'zod';
 import { AppError } from '../lib/errors.js';
 import { type Actor, changedAny, diffChanges, recordChange } from './changes.js';
 import { id } from './schemas.js';
+import { slaChanged } from './sla-policies.js';
 import type { Tx } from './tenant.js';
 import { parseInput } from './validate.js';
 
@@ -138,16 +139,28 @@ export async function updateTeam(
   return team;
 }
 
-/** Deletes a team; its tickets keep their assignee and lose the team. */
+/**
+ * Deletes a team; its tickets keep their assignee and lose the team, and the SLA policies scoped
+ * to it go with it. Either can change which policy a ticket falls under, so then the workers
+ * recompute the organization's due times (`sla.settings_changed`).
+ */
 export async function deleteTeam(tx: Tx, teamId: string, actor: Actor): Promise<void> {
+  // Asked before the delete, which clears both (the policies by cascade, tickets.team_id set null).
+  const used = await tx.query(
+    `select exists (select 1 from sla_policies where org_id = $1::uuid and team_id = $2::uuid)
+         or exists (select 1 from tickets where org_id = $1::uuid and team_id = $2::uuid
+                      and status not in ('solved', 'closed')) as used`,
+    [tx.orgId, parseInput(id, teamId)],
+  );
   const r = await tx.query<{ name: string }>(
     'delete from teams where org_id = $1::uuid and id = $2::uuid returning name',
-    [tx.orgId, parseInput(id, teamId)],
+    [tx.orgId, teamId],
   );
   if (!r.rows[0]) throw new AppError('not_found', 'team not found');
   await recordChange(tx, actor, {
     action: 'team.deleted',
     target: { type: 'team', id: teamId },
     data: r.rows[0],
+    ...(used.rows[0]?.used ? { event: slaChanged(tx.orgId) } : {}),
   });
 }
