@@ -1,6 +1,7 @@
 import { randomUUID } from 'node:crypto';
 import { describe, expect, it } from 'vitest';
 import { createCannedReply } from '../../db/canned-replies.js';
+import { fireDueWaits } from '../../db/rule-timers.js';
 import { slaSnapshot } from '../../db/sla-clocks.js';
 import { createPolicy } from '../../db/sla-policies.js';
 import * as tickets from '../../db/tickets.js';
@@ -41,6 +42,13 @@ describe('an automatic acknowledgement sent by a rule', () => {
       lastStaffMessageAt: after.lastStaffMessageAt,
       firstResponse: snap.metrics[0]?.state,
     }).toEqual({ firstResponseAt: null, lastStaffMessageAt: null, firstResponse: 'active' });
+    // Rules waiting for a staff reply still see the player waiting.
+    await s.rule({
+      trigger: 'ticket.waiting',
+      wait: { for: 'staff_reply', hours: 1 },
+      actions: [{ type: 'note', body: 'nobody has answered yet' }],
+    });
+    expect(await s.tx((tx) => fireDueWaits(tx, new Date(Date.now() + 2 * 3600_000)))).toBe(1);
   });
 
   it("is answered by a member's reply or an integration's (API token) reply afterwards", async () => {
