@@ -160,3 +160,37 @@ export async function uploadFile(path, file) {
   }
   return data;
 }
+
+/**
+ * The Idempotency-Key of a write kept across reloads in sessionStorage under `storeKey`, so a
+ * retry after a lost answer does not post twice. It goes with the request it was made for
+ * (`request`, e.g. the draft's text and files): a changed request gets a new key, since the API
+ * refuses a key used for a different request.
+ * @param {string} storeKey
+ * @param {string} request
+ * @returns {{ id: string, drop: () => void }}
+ */
+export function sendKey(storeKey, request) {
+  /** @type {{ id?: unknown, request?: unknown }} */
+  let kept = {};
+  try {
+    kept = JSON.parse(sessionStorage.getItem(storeKey) ?? '{}') ?? {};
+  } catch {
+    // A key kept before keys carried their request: a new one.
+  }
+  const id = typeof kept.id === 'string' && kept.request === request ? kept.id : crypto.randomUUID();
+  sessionStorage.setItem(storeKey, JSON.stringify({ id, request }));
+  return { id, drop: () => sessionStorage.removeItem(storeKey) };
+}
+
+/**
+ * Whether a failed write may be sent again with the same key: its answer never came (network,
+ * 5xx) or the API is still processing it. Any other answer is kept by the API as the key's
+ * final one and would only be replayed.
+ * @param {unknown} err
+ */
+export const retryable = (err) =>
+  !(err instanceof ApiError) ||
+  err.status === 0 ||
+  err.status >= 500 ||
+  (err.status === 409 && err.code === 'conflict');

@@ -1,6 +1,6 @@
 // @ts-check
 import { useCallback, useEffect, useRef, useState } from 'preact/hooks';
-import { ApiError, api, apiWithEtag, cachedList, describeError } from './api.js';
+import { ApiError, api, apiWithEtag, cachedList, describeError, retryable, sendKey } from './api.js';
 import { html } from './html.js';
 import { KeyHelp } from './keys.js';
 import { ago, label } from './labels.js';
@@ -191,6 +191,8 @@ export function TicketView({ org, ticketId, me }) {
 
   // This page's own changes go one at a time, each conditioned on the version the one before
   // answered with: a second click while the first is on its way is not refused as someone else's.
+  /** Whether a reply or note is on its way (a second Ctrl+Enter must not send it again). */
+  const sending = useRef(false);
   const edits = useRef(/** @type {Promise<unknown>} */ (Promise.resolve()));
   /** @type {import('./ticket-actions.js').Edit} */
   const edit = (path, body) => {
@@ -244,24 +246,38 @@ export function TicketView({ org, ticketId, me }) {
       }));
       return;
     }
-    // One key per draft: a retry after a lost answer does not post the message twice.
-    const key = sessionStorage.getItem(`${draftKey(ticketId, mode)}.key`) ?? crypto.randomUUID();
-    sessionStorage.setItem(`${draftKey(ticketId, mode)}.key`, key);
-    const files = mode === 'reply' ? pending.map((f) => f.id) : [];
-    const ok = await act('compose', () =>
-      api(
-        'POST',
-        `${base}/${mode === 'reply' ? 'replies' : 'notes'}`,
-        files.length ? { body: text, attachmentIds: files } : { body: text },
-        { 'idempotency-key': key },
-      ),
-    );
-    if (ok) {
-      if (mode === 'reply') keepPending([]);
-      sessionStorage.removeItem(draftKey(ticketId, mode));
-      sessionStorage.removeItem(`${draftKey(ticketId, mode)}.key`);
-      setDraft('');
-      live.setPresence(org.id, ticketId, 'viewing');
+    // A second Ctrl+Enter while the first send is on its way would post again and be refused.
+    if (sending.current) return;
+    sending.current = true;
+    try {
+      const files = mode === 'reply' ? pending.map((f) => f.id) : [];
+      const key = sendKey(`${draftKey(ticketId, mode)}.key`, JSON.stringify([text, files]));
+      /** @type {unknown} */
+      let failure = null;
+      const ok = await act('compose', () =>
+        api(
+          'POST',
+          `${base}/${mode === 'reply' ? 'replies' : 'notes'}`,
+          files.length ? { body: text, attachmentIds: files } : { body: text },
+          { 'idempotency-key': key.id },
+        ).catch((err) => {
+          failure = err;
+          throw err;
+        }),
+      );
+      // The API keeps a refusal (a closed ticket, a 403) as the key's answer: once the cause is
+      // gone (the ticket reopened), the same key would only replay it. Only an answer that never
+      // came (network, 5xx) or one still being processed keeps the key for the retry.
+      if (!ok && !retryable(failure)) key.drop();
+      if (ok) {
+        if (mode === 'reply') keepPending([]);
+        sessionStorage.removeItem(draftKey(ticketId, mode));
+        key.drop();
+        setDraft('');
+        live.setPresence(org.id, ticketId, 'viewing');
+      }
+    } finally {
+      sending.current = false;
     }
   };
 
