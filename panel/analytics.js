@@ -98,6 +98,9 @@ function sentimentNote(c) {
   return undefined;
 }
 
+/** A bucket in words: "dayly" is not one. @type {Record<string, string>} */
+const EVERY = { hour: 'hourly', day: 'daily', week: 'weekly' };
+
 /**
  * The dashboards: volume and backlog, response times, SLA, CSAT, reopens, workload, the peak
  * hours, player activity and player sentiment, over a range with a bucket and filters, each with its table and its CSV. Needs
@@ -214,7 +217,7 @@ export function AnalyticsPage({ org, search }) {
     ${
       report
         ? html`<p class="muted" role="status">
-              ${loading ? 'Updating… ' : ''}${range}, ${report.volume.bucket === 'hour' ? 'hourly' : `${report.volume.bucket}ly`}, ${`times in ${report.volume.timeZone}`}${report.volume.previous ? `, compared with ${report.volume.previous.from} to ${report.volume.previous.to}` : ''}.
+              ${loading ? 'Updating… ' : ''}${range}, ${EVERY[report.volume.bucket] ?? report.volume.bucket}, ${`times in ${report.volume.timeZone}`}${report.volume.previous ? `, compared with ${report.volume.previous.from} to ${report.volume.previous.to}` : ''}.
             </p>
             <${VolumeSection} data=${report.volume} csv=${csv('volume', true)} drill=${drill} />
             <${TimesSection} data=${report.times} csv=${csv('response-times', true)} />

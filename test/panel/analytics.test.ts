@@ -131,6 +131,10 @@ describe('analytics dashboards', () => {
     expect(await total(admin, 'volume', 'Opened')).toBe(String(v.opened));
     expect(await total(admin, 'volume', 'Solved')).toBe(String(v.solved));
     expect(await total(admin, 'volume', 'Backlog at the end')).toBe(String(v.backlog));
+    const every = { hour: 'hourly', day: 'daily', week: 'weekly' }[volume.bucket as string];
+    expect(await admin.locator('main p.muted[role="status"]').first().textContent()).toContain(
+      `, ${every}, `,
+    );
 
     const sla = (await apiJson(admin, 'sla')).series[0].total;
     expect(await total(admin, 'sla', 'Attainment')).toBe(percent(sla.attainment));
