@@ -194,3 +194,27 @@ export const retryable = (err) =>
   err.status === 0 ||
   err.status >= 500 ||
   (err.status === 409 && err.code === 'conflict');
+
+/**
+ * The member's permissions in the org, from their role in `GET .../roles` (kept 30 s), so the
+ * panel offers only what the API's routes allow. Null when the list can't be read: every control
+ * is then offered and the API's answer decides.
+ * @param {{ id: string, role: string }} org
+ * @returns {Promise<Set<string> | null>}
+ */
+export const permissionsOf = (org) =>
+  cachedList(`/v1/orgs/${org.id}/roles`).then(
+    (r) =>
+      new Set(
+        r.roles.find((/** @type {{ key: string, permissions: string[] }} */ x) => x.key === org.role)
+          ?.permissions ?? [],
+      ),
+    () => null,
+  );
+
+/**
+ * `may(perm)` for a component: false until the permissions are known (a control never flashes
+ * up for a role that lacks it), true for all when they can't be read.
+ * @param {Set<string> | null | undefined} perms
+ */
+export const mayFrom = (perms) => (/** @type {string} */ perm) => perms === null || !!perms?.has(perm);

@@ -1,6 +1,6 @@
 // @ts-check
 import { useCallback, useEffect, useRef, useState } from 'preact/hooks';
-import { api, cachedList, describeError, query } from './api.js';
+import { api, cachedList, describeError, mayFrom, permissionsOf, query } from './api.js';
 import { BulkBar } from './bulk.js';
 import { html } from './html.js';
 import { InboxFilters } from './inbox-filters.js';
@@ -38,7 +38,7 @@ const typingIn = (el) => !!el && (el.isContentEditable || /^(INPUT|TEXTAREA|SELE
 
 /**
  * The ticket list: filters, search, sort, "load more" pages, live updates, j/k/Enter keys.
- * @param {{ org: { id: string, name: string }, me: { id: string }, search: string }} props
+ * @param {{ org: { id: string, name: string, role: string }, me: { id: string }, search: string }} props
  */
 export function Inbox({ org, me, search }) {
   const f = filtersOf(search);
@@ -75,6 +75,12 @@ export function Inbox({ org, me, search }) {
   onScreen.current = tickets;
 
   const [turns] = useState(createTurns);
+  // Tick boxes and the bulk bar only for a role that may change tickets (bulk needs tickets.update).
+  const [perms, setPerms] = useState(/** @type {Set<string> | null | undefined} */ (undefined));
+  useEffect(() => {
+    permissionsOf(org).then(setPerms);
+  }, [org.id, org.role]);
+  const bulk = mayFrom(perms)('tickets.update');
 
   const load = useCallback(
     /** @param {{ after?: string, refresh?: boolean }} [opts] */
@@ -212,7 +218,7 @@ export function Inbox({ org, me, search }) {
       ) {
         e.preventDefault();
         open(/** @type {TicketItem} */ (tickets[selected]));
-      } else if (e.key === 'x' && tickets[selected]) {
+      } else if (e.key === 'x' && bulk && tickets[selected]) {
         e.preventDefault();
         toggle(/** @type {TicketItem} */ (tickets[selected]));
       } else if (e.key === '/') {
@@ -273,7 +279,7 @@ export function Inbox({ org, me, search }) {
     />
     <${SavedViews} orgId=${org.id} filters=${f} onApply=${(/** @type {Record<string, string>} */ v) => setFilters(v, true)} />
     ${
-      bulkOpen
+      bulkOpen && bulk
         ? html`<${BulkBar}
             orgId=${org.id}
             targets=${[...checked].map(([id, number]) => ({ id, number }))}
@@ -309,13 +315,17 @@ export function Inbox({ org, me, search }) {
               const i = win.start + j;
               const unread = isUnread(org.id, t);
               return html`<li key=${t.id} data-index=${i} class=${i === selected ? 'selected' : ''}>
-                <input
+                ${
+                  bulk
+                    ? html`<input
                   type="checkbox"
                   class="pick"
                   checked=${checked.has(t.id)}
                   aria-label=${`Select #${t.number}`}
                   onChange=${() => toggle(t)}
-                />
+                />`
+                    : null
+                }
                 <a
                   class=${`ticket ${unread ? 'unread' : ''}`}
                   href=${`/o/${org.id}/t/${t.id}`}

@@ -12,11 +12,14 @@ import { PlayerCard } from './ticket-player.js';
  * @param {{ orgId: string, base: string, data: import('./ticket.js').TicketData, me: { id: string },
  *   members: import('./ticket.js').Member[] | null,
  *   act: import('./ticket-actions.js').Act, edit: import('./ticket-actions.js').Edit, busy: string,
- *   errors: Record<string, string>, nameOf: (id: string | null) => string }} props
+ *   errors: Record<string, string>, nameOf: (id: string | null) => string, may: (perm: string) => boolean }} props
  */
-export function TicketSidebar({ orgId, base, data, me, members, act, edit, busy, errors, nameOf }) {
+export function TicketSidebar({ orgId, base, data, me, members, act, edit, busy, errors, nameOf, may }) {
   const t = data.ticket;
   const closed = t.status === 'solved' || t.status === 'closed';
+  // A merged ticket takes no change (the API refuses each: "merged into another ticket"), and a
+  // role is offered only what the API's routes let it do, rather than a 403 after the click.
+  const can = (/** @type {string} */ perm) => !t.mergedIntoId && may(perm);
   return html`<aside class="actions" aria-labelledby="actions-title">
     <h2 id="actions-title">Actions</h2>
     ${
@@ -26,7 +29,9 @@ export function TicketSidebar({ orgId, base, data, me, members, act, edit, busy,
           </p>`
         : null
     }
-    <div class="action">
+    ${
+      can('tickets.assign')
+        ? html`    <div class="action">
       <button type="button" disabled=${busy === 'claim' || t.assigneeId === me.id} onClick=${() => act('claim', () => edit(`${base}/claim`))}>
         ${t.assigneeId === me.id ? 'Assigned to you' : 'Claim'}
       </button>
@@ -50,8 +55,12 @@ export function TicketSidebar({ orgId, base, data, me, members, act, edit, busy,
           </div>`
         : null
     }
-    <${TransferControl} orgId=${orgId} base=${base} ticket=${t} act=${act} edit=${edit} busy=${busy} errors=${errors} />
-    <div class="action">
+    <${TransferControl} orgId=${orgId} base=${base} ticket=${t} act=${act} edit=${edit} busy=${busy} errors=${errors} />`
+        : null
+    }
+    ${
+      can('tickets.update')
+        ? html`    <div class="action">
       <label for="status-select">Status</label>
       <select
         id="status-select"
@@ -74,8 +83,12 @@ export function TicketSidebar({ orgId, base, data, me, members, act, edit, busy,
         ${PRIORITIES.map((p) => html`<option value=${p}>${label(p)}</option>`)}
       </select>
       <${ErrorFor} id="priority" errors=${errors} />
-    </div>
-    <div class="action">
+    </div>`
+        : null
+    }
+    ${
+      can('tickets.close')
+        ? html`    <div class="action">
       ${
         closed
           ? html`<button type="button" disabled=${busy === 'reopen'} onClick=${() => act('reopen', () => edit(`${base}/reopen`))}>Reopen</button>
@@ -83,14 +96,17 @@ export function TicketSidebar({ orgId, base, data, me, members, act, edit, busy,
           : html`<button type="button" class="danger" disabled=${busy === 'close'} onClick=${() => act('close', () => edit(`${base}/close`))}>Close ticket <kbd>e</kbd></button>
               <${ErrorFor} id="close" errors=${errors} />`
       }
-    </div>
+    </div>`
+        : null
+    }
     ${t.closeReason ? html`<p class="muted">Closed because: ${t.closeReason}</p>` : null}
     <p class="action">
       <a href=${`${base}/transcript`} target="_blank" rel="noopener">Transcript</a>
       <span class="muted"> (the conversation as one page, to print or keep)</span>
     </p>
-    <${TagsControl} orgId=${orgId} base=${base} ticket=${t} act=${act} edit=${edit} busy=${busy} errors=${errors} />
-    <${MergeControl} orgId=${orgId} base=${base} ticket=${t} act=${act} edit=${edit} busy=${busy} errors=${errors} />
+    ${can('tickets.update') ? html`<${TagsControl} orgId=${orgId} base=${base} ticket=${t} act=${act} edit=${edit} busy=${busy} errors=${errors} />` : null}
+    ${can('tickets.merge') ? html`<${MergeControl} orgId=${orgId} base=${base} ticket=${t} act=${act} edit=${edit} busy=${busy} errors=${errors} />` : null}
+    ${!t.mergedIntoId && !['tickets.assign', 'tickets.update', 'tickets.close'].some(may) ? html`<p class="muted">Your role can read this ticket but not change it.</p>` : null}
     <${PlayerCard} orgId=${orgId} playerId=${t.requesterId} ticketId=${t.id} />
 
     <details class="history">

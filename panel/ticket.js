@@ -1,6 +1,16 @@
 // @ts-check
 import { useCallback, useEffect, useRef, useState } from 'preact/hooks';
-import { ApiError, api, apiWithEtag, cachedList, describeError, retryable, sendKey } from './api.js';
+import {
+  ApiError,
+  api,
+  apiWithEtag,
+  cachedList,
+  describeError,
+  mayFrom,
+  permissionsOf,
+  retryable,
+  sendKey,
+} from './api.js';
 import { html } from './html.js';
 import { KeyHelp } from './keys.js';
 import { ago, label } from './labels.js';
@@ -18,7 +28,7 @@ import { createTurns } from './turns.js';
 /**
  * @typedef {{ id: string, number: number, subject: string, status: string, priority: string, origin: string,
  *   assigneeId: string | null, requesterId: string | null, teamId: string | null, tags: string[], createdAt: string,
- *   updatedAt: string, closeReason: string | null, playerSentiment: import('./sentiment.js').Sentiment | null }} Ticket
+ *   updatedAt: string, closeReason: string | null, mergedIntoId?: string | null, playerSentiment: import('./sentiment.js').Sentiment | null }} Ticket
  * @typedef {{ id: string, authorType: string, authorUserId: string | null, authorPlayerId: string | null, origin: string, body: string, createdAt: string,
  *   sentiment: import('./sentiment.js').Sentiment | null }} Message
  * @typedef {{ id: string, authorUserId: string | null, body: string, createdAt: string }} Note
@@ -65,7 +75,7 @@ const typingIn = (el) => !!el && (el.isContentEditable || /^(INPUT|TEXTAREA|SELE
 /**
  * A ticket: the conversation (public replies and internal notes clearly apart), its history,
  * the composer and the actions. Live: changes refetch; presence shows who else is here.
- * @param {{ org: { id: string }, ticketId: string, me: { id: string, displayName: string } }} props
+ * @param {{ org: { id: string, role: string }, ticketId: string, me: { id: string, displayName: string } }} props
  */
 export function TicketView({ org, ticketId, me }) {
   const [data, setData] = useState(/** @type {TicketData | null} */ (null));
@@ -85,6 +95,36 @@ export function TicketView({ org, ticketId, me }) {
   );
   const composer = useRef(/** @type {HTMLTextAreaElement | null} */ (null));
   const base = `/v1/orgs/${org.id}/tickets/${ticketId}`;
+  const [perms, setPerms] = useState(/** @type {Set<string> | null | undefined} */ (undefined));
+  useEffect(() => {
+    permissionsOf(org).then(setPerms);
+  }, [org.id, org.role]);
+  const may = mayFrom(perms);
+  /** The ticket this one was merged into, once known: {id, number}; the draft moved there. */
+  const [mergedInto, setMergedInto] = useState(
+    /** @type {{ id: string, number?: number, moved: boolean } | null} */ (null),
+  );
+  const mergedId = data?.ticket.mergedIntoId ?? null;
+  useEffect(() => {
+    if (!mergedId) return setMergedInto(null);
+    // Replies and notes go to the target now: an unsent draft moves there unless it has its own.
+    let moved = false;
+    for (const m of /** @type {const} */ (['reply', 'note'])) {
+      const mine = sessionStorage.getItem(draftKey(ticketId, m));
+      if (mine && !sessionStorage.getItem(draftKey(mergedId, m))) {
+        sessionStorage.setItem(draftKey(mergedId, m), mine);
+        sessionStorage.removeItem(draftKey(ticketId, m));
+        moved = true;
+      }
+    }
+    if (moved) setDraft('');
+    setMergedInto({ id: mergedId, moved });
+    api('GET', `/v1/orgs/${org.id}/tickets/${mergedId}`).then(
+      (r) => setMergedInto({ id: mergedId, number: r.ticket.number, moved }),
+      () => {},
+    );
+  }, [mergedId]);
+  const canWrite = !mergedId && (may('tickets.reply') || may('tickets.note'));
   useState(() => prefetchTicket(org.id, ticketId));
   const first = useRef(true);
   // The version of the ticket as last loaded: the page's changes are made only if the ticket is
@@ -289,14 +329,20 @@ export function TicketView({ org, ticketId, me }) {
         return;
       }
       if (e.ctrlKey || e.metaKey || e.altKey || typingIn(/** @type {HTMLElement} */ (e.target))) return;
-      if (e.key === 'r' || e.key === 'n') {
+      if ((e.key === 'r' || e.key === 'n') && canWrite) {
         e.preventDefault();
         switchMode(e.key === 'r' ? 'reply' : 'note');
       } else if (e.key === 'a') {
         // Assign: focus the assignee control, where arrow keys or typing pick a member.
         e.preventDefault();
         document.getElementById('assign-select')?.focus();
-      } else if (e.key === 'e' && data && !['solved', 'closed'].includes(data.ticket.status)) {
+      } else if (
+        e.key === 'e' &&
+        data &&
+        !mergedId &&
+        may('tickets.close') &&
+        !['solved', 'closed'].includes(data.ticket.status)
+      ) {
         e.preventDefault();
         act('close', () => edit(`${base}/close`));
       } else if (e.key === 'Escape' && !help) {
@@ -354,6 +400,14 @@ export function TicketView({ org, ticketId, me }) {
           : null
       }
       ${
+        mergedInto
+          ? html`<p class="merged-into" role="status">
+              Merged into <a href=${`/o/${org.id}/t/${mergedInto.id}`}>${mergedInto.number ? `#${mergedInto.number}` : 'another ticket'}</a>:
+              replies and changes go there.${mergedInto.moved ? ' Your unsent draft was moved there.' : ''}
+            </p>`
+          : null
+      }
+      ${
         changedElsewhere
           ? html`<p class="error changed-elsewhere" role="alert">
               Someone else changed this ticket while you had it open, so your change was not made.
@@ -391,10 +445,12 @@ export function TicketView({ org, ticketId, me }) {
 
         <${Attachments} attachments=${data.attachments ?? []} />
 
-        <form class=${`composer ${mode}`} onSubmit=${send} aria-label=${mode === 'reply' ? 'Public reply' : 'Internal note'}>
+        ${
+          canWrite
+            ? html`<form class=${`composer ${mode}`} onSubmit=${send} aria-label=${mode === 'reply' ? 'Public reply' : 'Internal note'}>
           <div class="tabs" role="radiogroup" aria-label="Write">
-            <label><input type="radio" name="mode" checked=${mode === 'reply'} onChange=${() => switchMode('reply')} /> Reply to player <kbd>r</kbd></label>
-            <label><input type="radio" name="mode" checked=${mode === 'note'} onChange=${() => switchMode('note')} /> Internal note <kbd>n</kbd></label>
+            <label><input type="radio" name="mode" checked=${mode === 'reply'} disabled=${!may('tickets.reply')} onChange=${() => switchMode('reply')} /> Reply to player <kbd>r</kbd></label>
+            <label><input type="radio" name="mode" checked=${mode === 'note'} disabled=${!may('tickets.note')} onChange=${() => switchMode('note')} /> Internal note <kbd>n</kbd></label>
           </div>
           <label for="composer-text" class="visually-hidden">${mode === 'reply' ? 'Reply to the player' : 'Internal note for staff'}</label>
           <textarea
@@ -439,7 +495,11 @@ export function TicketView({ org, ticketId, me }) {
             <button class="primary" disabled=${busy === 'compose'}>${mode === 'reply' ? 'Send reply' : 'Add note'}</button>
             <span class="muted">Ctrl+Enter sends. The draft is kept if the page reloads.</span>
           </div>
-        </form>
+        </form>`
+            : html`<p class="muted composer-off">
+                ${mergedId ? 'This ticket was merged: reply on the ticket it was merged into.' : 'Your role can read this ticket but not reply to it or add notes.'}
+              </p>`
+        }
       </section>
 
       <${TicketSidebar}
@@ -453,6 +513,7 @@ export function TicketView({ org, ticketId, me }) {
         busy=${busy}
         errors=${errors}
         nameOf=${nameOf}
+        may=${may}
       />
     </div>
     ${help ? html`<${KeyHelp} onClose=${() => setHelp(false)} />` : null}
