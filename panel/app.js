@@ -46,7 +46,15 @@ async function pushSubscription() {
 function Header({ session, org, onSignedOut }) {
   const [error, setError] = useState('');
   const [connected, setConnected] = useState(live.connected);
-  useEffect(() => live.listen((m) => m.kind === 'status' && setConnected(m.connected)), []);
+  const [ended, setEnded] = useState(false);
+  useEffect(
+    () =>
+      live.listen((m) => {
+        if (m.kind === 'status') setConnected(m.connected);
+        else if (m.kind === 'ended') setEnded(true);
+      }),
+    [],
+  );
   const analytics = useAnalyticsAccess(org);
   /** @param {'/auth/logout' | '/auth/logout-everywhere'} path */
   const signOut = async (path) => {
@@ -83,8 +91,8 @@ function Header({ session, org, onSignedOut }) {
           >`
         : html`<span class="org-name">${org?.name ?? ''}</span>`
     }
-    <span class=${`live-dot ${connected ? 'on' : ''}`} title=${connected ? 'Live updates on' : 'Live updates reconnecting'}
-      ><span class="visually-hidden">${connected ? 'Live updates on' : 'Live updates reconnecting'}</span></span
+    <span class=${`live-dot ${connected ? 'on' : ''}`} title=${connected ? 'Live updates on' : ended ? 'Live updates off: signed out' : 'Live updates reconnecting'}
+      ><span class="visually-hidden">${connected ? 'Live updates on' : ended ? 'Live updates off: signed out' : 'Live updates reconnecting'}</span></span
     >
     <span class="spacer"></span>
     ${org ? html`<a class="button" href=${`/o/${org.id}/conversations`}>Conversations</a>` : null}
@@ -95,6 +103,14 @@ function Header({ session, org, onSignedOut }) {
     <button type="button" onClick=${() => signOut('/auth/logout')}>Sign out</button>
     <button type="button" class="subtle" onClick=${() => signOut('/auth/logout-everywhere')}>Sign out everywhere</button>
     ${error ? html`<p class="error" role="alert">${error}</p>` : null}
+    ${
+      ended
+        ? html`<p class="error signed-out" role="alert">
+            You were signed out, so this page no longer updates and changes will be refused.
+            <a href=${location.pathname + location.search}>Sign in again</a>
+          </p>`
+        : null
+    }
   </header>`;
 }
 

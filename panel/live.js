@@ -3,7 +3,7 @@
 /**
  * @typedef {{ type: 'event', topic: string, seq: number, event: { id?: string, type: string, aggregateId?: string | null, payload?: Record<string, unknown> } }} LiveEvent
  * @typedef {{ userId: string, state: 'viewing' | 'typing' }} Viewer
- * @typedef {(msg: { kind: 'event', topic: string, type: string } | { kind: 'resync', topic: string } | { kind: 'presence', ticketId: string, viewers: Viewer[] } | { kind: 'status', connected: boolean }) => void} Listener
+ * @typedef {(msg: { kind: 'event', topic: string, type: string } | { kind: 'resync', topic: string } | { kind: 'presence', ticketId: string, viewers: Viewer[] } | { kind: 'status', connected: boolean } | { kind: 'ended' }) => void} Listener
  */
 
 const RETRY_MAX_MS = 15_000;
@@ -44,10 +44,17 @@ export class LiveClient {
         this.send({ type: 'presence', orgId: p.orgId, ticketId, state: p.state });
     };
     ws.onmessage = (m) => this.receive(String(m.data));
-    ws.onclose = () => {
+    ws.onclose = (ev) => {
       this.ws = null;
       this.setConnected(false);
       if (this.closed) return;
+      // 4001: the sign-in ended (signed out elsewhere, timed out, revoked). Reconnecting cannot
+      // bring it back, and retrying every 15 s for ever only hid it: stop, and say so.
+      if (ev.code === 4001) {
+        this.close();
+        this.emit({ kind: 'ended' });
+        return;
+      }
       setTimeout(() => this.connect(), this.retryMs);
       this.retryMs = Math.min(this.retryMs * 2, RETRY_MAX_MS);
     };

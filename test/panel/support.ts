@@ -49,12 +49,18 @@ async function freePort(): Promise<number> {
  * A real listening API on 127.0.0.1 with the demo workspace and the demo sign-in on (as in
  * development), the outbox relay running (live updates), and one headless Chromium.
  */
-export async function startPanelRig(pool: Pool): Promise<PanelRig> {
+export async function startPanelRig(
+  pool: Pool,
+  /** Settings over the rig's own, e.g. a shorter live session re-check. */
+  opts: { settings?: NonNullable<Parameters<typeof startTestApi>[1]>['settings'] } = {},
+): Promise<PanelRig> {
   await seedDemoIfEmpty(pool, pino({ level: 'silent' }));
   // The WebSocket checks Origin against PUBLIC_URL, so the port is chosen before the app is built.
   const port = await freePort();
   const url = `http://127.0.0.1:${port}`;
-  const api = await startTestApi(pool, { settings: { publicUrl: url, demoSignIn: true, now: Date.now } });
+  const api = await startTestApi(pool, {
+    settings: { publicUrl: url, demoSignIn: true, now: Date.now, ...opts.settings },
+  });
   await api.app.listen({ host: '127.0.0.1', port });
   const workers = await startWorkerRuntime({
     pool,
