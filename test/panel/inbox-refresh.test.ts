@@ -1,44 +1,12 @@
-import type { BrowserContext, Page } from 'playwright-core';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { demoUserId } from '../../db/seed-users.js';
-import type { Caller } from '../api/support.js';
+import type { Page } from 'playwright-core';
+import { describe, expect, it } from 'vitest';
 import { useTestDb } from '../support/db.js';
-import { type PanelRig, startPanelRig } from './support.js';
+import { demoDesk } from './support.js';
 
 const db = useTestDb();
-let rig: PanelRig;
-let orgId: string;
-let admin: Caller;
+const desk = demoDesk(db);
+const { row, call, signedIn } = desk;
 const RUN = Date.now().toString(36);
-const row = async (sql: string, params: unknown[]) => (await db.admin.query(sql, params)).rows[0];
-const call = async (method: 'GET' | 'POST', url: string, payload?: unknown) => {
-  const res = await rig.api.call(admin, {
-    method,
-    url: `/v1/orgs/${orgId}${url}`,
-    payload: payload as object,
-  });
-  expect(res.statusCode, res.body).toBeLessThan(300);
-  return res.json();
-};
-
-async function signedIn(role: string): Promise<{ ctx: BrowserContext; page: Page }> {
-  const ctx = await rig.browser.newContext({ baseURL: rig.url, viewport: { width: 1280, height: 900 } });
-  ctx.setDefaultTimeout(8000);
-  const page = await ctx.newPage();
-  await page.goto(`/auth/demo?as=${role}`);
-  await page.waitForURL(/\/o\/[0-9a-f-]{36}/);
-  return { ctx, page };
-}
-
-beforeAll(async () => {
-  rig = await startPanelRig(db.app);
-  const adminId = (await demoUserId(db.app, 'admin')) as string;
-  admin = await rig.api.sessionFor(adminId);
-  orgId = (await row('select org_id as id from memberships where user_id = $1', [adminId]))?.id;
-}, 60_000);
-afterAll(async () => {
-  await rig?.close();
-});
 
 /**
  * Every row's number and priority: past 150 rows the list renders only those near the viewport,
@@ -70,7 +38,7 @@ describe('inbox live refresh with more than 100 rows loaded', () => {
     for (let i = 0; i < 160; i++) await call('POST', '/tickets', { subject: `Refresh ${RUN} ${i}` });
     const { ctx, page } = await signedIn('admin');
     try {
-      await page.goto(`/o/${orgId}`);
+      await page.goto(`/o/${desk.orgId}`);
       await page.locator('ol.ticket-list a.ticket').first().waitFor();
       for (let i = 0; i < 2; i++) {
         const before = await status(page);
@@ -82,7 +50,10 @@ describe('inbox live refresh with more than 100 rows loaded', () => {
       // A row below the refreshed top changes elsewhere: the list must show its new priority.
       const low = before[120] as string;
       const lowId = (
-        await row('select id from tickets where org_id = $1 and number = $2', [orgId, Number(low.slice(1))])
+        await row('select id from tickets where org_id = $1 and number = $2', [
+          desk.orgId,
+          Number(low.slice(1)),
+        ])
       )?.id as string;
       await call('POST', `/tickets/${lowId}/priority`, { priority: 'urgent' });
       const created = await call('POST', '/tickets', { subject: `Refresh ${RUN} late` });

@@ -4,14 +4,16 @@ import { createServer } from 'node:net';
 import { join } from 'node:path';
 import { AxeBuilder } from '@axe-core/playwright';
 import { pino } from 'pino';
-import { type Browser, chromium, type Page } from 'playwright-core';
-import { inject } from 'vitest';
+import { type Browser, type BrowserContext, chromium, type Page } from 'playwright-core';
+import { afterAll, beforeAll, expect, inject } from 'vitest';
 import type { Pool } from '../../db/pool.js';
 import { seedDemoIfEmpty } from '../../db/seed.js';
+import { demoUserId } from '../../db/seed-users.js';
 import { createSecretBox } from '../../lib/secret-box.js';
 import { randomSecretKey } from '../../lib/secret-key.js';
 import { startWorkerRuntime, type WorkerRuntime } from '../../workers/runtime.js';
-import { startTestApi, type TestApi } from '../api/support.js';
+import { type Caller, startTestApi, type TestApi } from '../api/support.js';
+import type { TestDb } from '../support/db.js';
 
 /** Debian's chromium; CI installs it in .ci/run. PANEL_CHROMIUM points elsewhere if needed. */
 export const CHROMIUM = process.env.PANEL_CHROMIUM ?? '/usr/bin/chromium';
@@ -157,4 +159,49 @@ export async function holdNextAnswer(page: Page, matches: (url: URL) => boolean)
     ),
     stop: () => page.unroute(matches),
   };
+}
+
+/**
+ * A panel rig on the demo workspace for a test file: its org, the admin's API session, a call to
+ * the org's API as that admin (refusing any non-2xx), and browser contexts signed in through the
+ * demo door as any seeded role. The rig starts before the file's tests and closes after them.
+ */
+export function demoDesk(db: TestDb, opts: Parameters<typeof startPanelRig>[1] = {}) {
+  const desk = {
+    rig: undefined as unknown as PanelRig,
+    orgId: '',
+    admin: undefined as unknown as Caller,
+    /** One row of a query run as the database owner. */
+    row: async (sql: string, params: unknown[]) => (await db.admin.query(sql, params)).rows[0],
+    async call(method: 'GET' | 'POST' | 'PATCH', url: string, payload?: unknown) {
+      const res = await desk.rig.api.call(desk.admin, {
+        method,
+        url: `/v1/orgs/${desk.orgId}${url}`,
+        payload: payload as object,
+      });
+      expect(res.statusCode, res.body).toBeLessThan(300);
+      return res.json();
+    },
+    async signedIn(role: string): Promise<{ ctx: BrowserContext; page: Page }> {
+      const ctx = await desk.rig.browser.newContext({
+        baseURL: desk.rig.url,
+        viewport: { width: 1280, height: 900 },
+      });
+      ctx.setDefaultTimeout(8000);
+      const page = await ctx.newPage();
+      await page.goto(`/auth/demo?as=${role}`);
+      await page.waitForURL(/\/o\/[0-9a-f-]{36}/);
+      return { ctx, page };
+    },
+  };
+  beforeAll(async () => {
+    desk.rig = await startPanelRig(db.app, opts);
+    const adminId = (await demoUserId(db.app, 'admin')) as string;
+    desk.admin = await desk.rig.api.sessionFor(adminId);
+    desk.orgId = (await desk.row('select org_id as id from memberships where user_id = $1', [adminId]))?.id;
+  }, 60_000);
+  afterAll(async () => {
+    await desk.rig?.close();
+  });
+  return desk;
 }

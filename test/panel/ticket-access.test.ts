@@ -1,49 +1,17 @@
-import type { BrowserContext, Page } from 'playwright-core';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { demoUserId } from '../../db/seed-users.js';
-import type { Caller } from '../api/support.js';
+import type { Page } from 'playwright-core';
+import { describe, expect, it } from 'vitest';
 import { useTestDb } from '../support/db.js';
-import { type PanelRig, startPanelRig } from './support.js';
+import { demoDesk } from './support.js';
 
 const db = useTestDb();
-let rig: PanelRig;
-let orgId: string;
-let admin: Caller;
+const desk = demoDesk(db);
+const { call, signedIn } = desk;
 const RUN = Date.now().toString(36);
-const row = async (sql: string, params: unknown[]) => (await db.admin.query(sql, params)).rows[0];
-const call = async (method: 'GET' | 'POST', url: string, payload?: unknown) => {
-  const res = await rig.api.call(admin, {
-    method,
-    url: `/v1/orgs/${orgId}${url}`,
-    payload: payload as object,
-  });
-  expect(res.statusCode, res.body).toBeLessThan(300);
-  return res.json();
-};
-
-async function signedIn(role: string): Promise<{ ctx: BrowserContext; page: Page }> {
-  const ctx = await rig.browser.newContext({ baseURL: rig.url, viewport: { width: 1280, height: 900 } });
-  ctx.setDefaultTimeout(8000);
-  const page = await ctx.newPage();
-  await page.goto(`/auth/demo?as=${role}`);
-  await page.waitForURL(/\/o\/[0-9a-f-]{36}/);
-  return { ctx, page };
-}
-
-beforeAll(async () => {
-  rig = await startPanelRig(db.app);
-  const adminId = (await demoUserId(db.app, 'admin')) as string;
-  admin = await rig.api.sessionFor(adminId);
-  orgId = (await row('select org_id as id from memberships where user_id = $1', [adminId]))?.id;
-}, 60_000);
-afterAll(async () => {
-  await rig?.close();
-});
 
 async function openTicket(page: Page, subject: string) {
   const t = await call('POST', '/tickets', { subject });
   const roles = page.waitForResponse((r) => r.url().endsWith('/roles'));
-  await page.goto(`/o/${orgId}/t/${t.id}`);
+  await page.goto(`/o/${desk.orgId}/t/${t.id}`);
   await page
     .getByRole('heading', { level: 1 })
     .filter({ hasText: `#${t.number}` })
@@ -63,7 +31,7 @@ describe('a ticket merged into another', () => {
       await call('POST', `/tickets/${t.id}/merge`, { targetId: target.id });
       const link = page.locator('.merged-into a');
       await expect.poll(() => link.textContent()).toBe(`#${target.number}`);
-      expect(await link.getAttribute('href')).toBe(`/o/${orgId}/t/${target.id}`);
+      expect(await link.getAttribute('href')).toBe(`/o/${desk.orgId}/t/${target.id}`);
       for (const name of ['Reopen', /Close ticket/, /claim/i, 'Send reply'])
         expect(await page.getByRole('button', { name }).count(), String(name)).toBe(0);
       expect(
@@ -86,7 +54,7 @@ describe('a viewer', () => {
     const { ctx, page } = await signedIn('viewer');
     try {
       const roles = page.waitForResponse((r) => r.url().endsWith('/roles'));
-      await page.goto(`/o/${orgId}`);
+      await page.goto(`/o/${desk.orgId}`);
       await page.locator('ol.ticket-list a.ticket').first().waitFor();
       await roles;
       expect(await page.locator('input.pick').count()).toBe(0);

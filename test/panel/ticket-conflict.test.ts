@@ -1,9 +1,7 @@
 import type { BrowserContext, Page } from 'playwright-core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { demoUserId } from '../../db/seed-users.js';
-import type { Caller } from '../api/support.js';
 import { useTestDb } from '../support/db.js';
-import { collectErrors, holdNextAnswer, type PanelRig, seriousViolations, startPanelRig } from './support.js';
+import { collectErrors, demoDesk, holdNextAnswer, seriousViolations } from './support.js';
 
 /**
  * Two people on one ticket, in real headless Chromium against a real API: a change made from a
@@ -11,31 +9,15 @@ import { collectErrors, holdNextAnswer, type PanelRig, seriousViolations, startP
  * theirs, and the moderator sees the ticket reloaded and is told why.
  */
 const db = useTestDb();
-let rig: PanelRig;
+const desk = demoDesk(db);
+const { call, row } = desk;
 let ctx: BrowserContext;
 let page: Page;
 let errors: string[];
-let orgId: string;
-let admin: Caller;
 const RUN = Date.now().toString(36);
 
-const row = async (sql: string, params: unknown[]) => (await db.admin.query(sql, params)).rows[0];
-const call = async (method: 'GET' | 'POST' | 'PATCH', url: string, payload?: unknown) => {
-  const res = await rig.api.call(admin, {
-    method,
-    url: `/v1/orgs/${orgId}${url}`,
-    payload: payload as object,
-  });
-  expect(res.statusCode, res.body).toBeLessThan(300);
-  return res.json();
-};
-
 beforeAll(async () => {
-  rig = await startPanelRig(db.app);
-  const adminId = (await demoUserId(db.app, 'admin')) as string;
-  admin = await rig.api.sessionFor(adminId);
-  orgId = (await row('select org_id as id from memberships where user_id = $1', [adminId]))?.id;
-  ctx = await rig.browser.newContext({ baseURL: rig.url, viewport: { width: 1280, height: 900 } });
+  ctx = await desk.rig.browser.newContext({ baseURL: desk.rig.url, viewport: { width: 1280, height: 900 } });
   ctx.setDefaultTimeout(8000);
   page = await ctx.newPage();
   errors = collectErrors(page);
@@ -44,18 +26,17 @@ beforeAll(async () => {
 }, 60_000);
 afterAll(async () => {
   await ctx?.close();
-  await rig?.close();
 });
 
 describe('a ticket changed by someone else meanwhile', () => {
   it('refuses the stale change, reloads the ticket with theirs and tells the moderator', async () => {
     const t = await call('POST', '/tickets', { subject: `Conflict ${RUN}` });
-    await page.goto(`/o/${orgId}/t/${t.id}`);
+    await page.goto(`/o/${desk.orgId}/t/${t.id}`);
     await page
       .getByRole('heading', { level: 1 })
       .filter({ hasText: `#${t.number}` })
       .waitFor();
-    const path = `/v1/orgs/${orgId}/tickets/${t.id}`;
+    const path = `/v1/orgs/${desk.orgId}/tickets/${t.id}`;
     const writes: Array<string | undefined> = [];
     page.on('request', (r) => {
       if (r.method() === 'POST' && new URL(r.url()).pathname.startsWith(`${path}/`))
