@@ -1,7 +1,7 @@
 import { z } from 'zod';
 import { AppError } from '../lib/errors.js';
-import { type Actor, changedAny, recordChange } from './changes.js';
-import { categorySettingsSchema, type Guild, guildSettingsChanges, guildSettingsSchema } from './guilds.js';
+import type { Actor } from './changes.js';
+import { categorySettingsSchema, type Guild, guildSettingsSchema, writeGuildSettings } from './guilds.js';
 import { id, snowflake } from './schemas.js';
 import type { Tx } from './tenant.js';
 import { parseInput } from './validate.js';
@@ -63,21 +63,5 @@ export async function patchGuildSettings(
     ...merge(rest, top),
     ...(Object.keys(categories).length ? { categories } : {}),
   });
-  const u = await tx.query<Guild>(
-    `update discord_guilds set settings = $3::jsonb where org_id = $1::uuid and guild_id = $2::text
-     returning ${COLUMNS}`,
-    [tx.orgId, guildId, JSON.stringify(merged)],
-  );
-  const after = u.rows[0] as Guild;
-  // What each setting was and became, not the patch: `null` in a patch says "cleared" but not
-  // which channel it had been.
-  const changes = guildSettingsChanges(before.settings, after.settings);
-  if (changedAny(changes)) {
-    await recordChange(tx, actor, {
-      action: 'guild.settings_updated',
-      target: { type: 'guild', id: guildId },
-      data: { changes },
-    });
-  }
-  return after;
+  return writeGuildSettings(tx, before, merged, actor);
 }

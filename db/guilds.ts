@@ -55,7 +55,7 @@ export type GuildSettings = z.infer<typeof guildSettingsSchema>;
  * What a settings change did to a guild, setting by setting; a category's settings are keyed
  * `categories.<id>.<setting>`, so changing one channel does not log every category's.
  */
-export function guildSettingsChanges(before: GuildSettings, after: GuildSettings): FieldChanges {
+function guildSettingsChanges(before: GuildSettings, after: GuildSettings): FieldChanges {
   const { categories: bc = {}, ...b } = before;
   const { categories: ac = {}, ...a } = after;
   const changes = diffChanges(b, a);
@@ -140,17 +140,31 @@ export async function updateGuildSettings(
   const categories = { ...(before.settings.categories ?? {}) };
   for (const [cid, c] of Object.entries(p.categories ?? {})) categories[cid] = { ...categories[cid], ...c };
   const merged = parseInput(guildSettingsSchema, { ...before.settings, ...p, categories });
+  return writeGuildSettings(tx, before, merged, actor);
+}
+
+/**
+ * Stores a guild's merged settings (its row locked and read as `before`) and audits what each
+ * setting was and became, not the patch: `null` in a patch says "cleared" but not which channel
+ * it had been. A change that changes nothing writes no entry.
+ */
+export async function writeGuildSettings(
+  tx: Tx,
+  before: Guild,
+  merged: GuildSettings,
+  actor: Actor,
+): Promise<Guild> {
   const u = await tx.query<Guild>(
     `update discord_guilds set settings = $3::jsonb where org_id = $1::uuid and guild_id = $2::text
      returning ${COLUMNS}`,
-    [tx.orgId, guildId, JSON.stringify(merged)],
+    [tx.orgId, before.guildId, JSON.stringify(merged)],
   );
   const after = u.rows[0] as Guild;
   const changes = guildSettingsChanges(before.settings, after.settings);
   if (changedAny(changes)) {
     await recordChange(tx, actor, {
       action: 'guild.settings_updated',
-      target: { type: 'guild', id: guildId },
+      target: { type: 'guild', id: before.guildId },
       data: { changes },
     });
   }
