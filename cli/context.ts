@@ -2,6 +2,8 @@ import type { Redis } from 'ioredis';
 import pino from 'pino';
 import { assertMigrationsCurrent } from '../db/migrate.js';
 import { createPool, type Pool } from '../db/pool.js';
+import { isUuid } from '../db/tenant.js';
+import { userIdForDiscord } from '../db/users.js';
 import { loadConfig } from '../lib/config.js';
 import { ensureLocalStack } from '../lib/local-stack/index.js';
 import { createLogger } from '../lib/logger.js';
@@ -68,4 +70,21 @@ export async function withDatabase<T>(
     await pool.end().catch(() => {});
     await stack.stop();
   }
+}
+
+/**
+ * The account `--user` names: a user id (uuid) or the Discord user id it signs in with. Checked
+ * before anything is opened, resolved once the database is (`resolve`).
+ */
+export function userArg(ref: string | undefined, usage: string) {
+  if (!ref) throw new CliError(`--user is required\n\n${usage}`);
+  if (!isUuid(ref) && !/^\d{17,20}$/.test(ref))
+    throw new CliError('--user: a user id (uuid) or a Discord user id');
+  return {
+    async resolve(pool: Pool): Promise<string> {
+      const userId = isUuid(ref) ? ref : await userIdForDiscord(pool, ref);
+      if (!userId) throw new CliError(`no account signs in with the Discord user ${ref}`, 1);
+      return userId;
+    },
+  };
 }

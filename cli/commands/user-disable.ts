@@ -5,9 +5,9 @@ import { listApiTokens, revokeApiToken } from '../../db/api-tokens.js';
 import { recordChange } from '../../db/changes.js';
 import { orgsOfUser } from '../../db/memberships.js';
 import type { Pool } from '../../db/pool.js';
-import { isUuid, withTenant } from '../../db/tenant.js';
-import { disableUserAccount, userIdForDiscord } from '../../db/users.js';
-import { type Cli, CliError, withDatabase } from '../context.js';
+import { withTenant } from '../../db/tenant.js';
+import { disableUserAccount } from '../../db/users.js';
+import { type Cli, userArg, withDatabase } from '../context.js';
 
 export const summary = "disable a person's account: no org access, no sign-in, every session ended";
 export const usage = `npm run cli -- user disable --user <id|Discord user id> [--revoke-tokens]
@@ -65,14 +65,10 @@ export async function run(argv: string[], cli: Cli): Promise<void> {
     options: { user: { type: 'string' }, 'revoke-tokens': { type: 'boolean', default: false } },
     strict: true,
   });
-  const ref = values.user;
-  if (!ref) throw new CliError(`--user is required\n\n${usage}`);
-  if (!isUuid(ref) && !/^\d{17,20}$/.test(ref))
-    throw new CliError('--user: a user id (uuid) or a Discord user id');
+  const user = userArg(values.user, usage);
   await withDatabase(
     async (pool, redis) => {
-      const userId = isUuid(ref) ? ref : await userIdForDiscord(pool, ref);
-      if (!userId) throw new CliError(`no account signs in with the Discord user ${ref}`, 1);
+      const userId = await user.resolve(pool);
       const done = await disableUser(pool, redis, userId, { revokeTokens: values['revoke-tokens'] });
       cli.say(
         done.alreadyDisabled

@@ -5,10 +5,10 @@ import { destroyAllSessions } from '../../api/sessions.js';
 import { recordChange } from '../../db/changes.js';
 import { orgsOfUser } from '../../db/memberships.js';
 import type { Pool } from '../../db/pool.js';
-import { isUuid, withTenant } from '../../db/tenant.js';
+import { withTenant } from '../../db/tenant.js';
 import { disableTotp, getTotp } from '../../db/totp.js';
-import { getUser, userIdForDiscord } from '../../db/users.js';
-import { type Cli, CliError, withDatabase } from '../context.js';
+import { getUser } from '../../db/users.js';
+import { type Cli, userArg, withDatabase } from '../context.js';
 
 export const summary = 'turn off two-factor sign-in for a person who lost their authenticator';
 export const usage = `npm run cli -- user reset-totp --user <id|Discord user id>
@@ -56,14 +56,10 @@ export async function resetTotp(pool: Pool, redis: Redis, userId: string): Promi
 
 export async function run(argv: string[], cli: Cli): Promise<void> {
   const { values } = parseArgs({ args: argv, options: { user: { type: 'string' } }, strict: true });
-  const ref = values.user;
-  if (!ref) throw new CliError(`--user is required\n\n${usage}`);
-  if (!isUuid(ref) && !/^\d{17,20}$/.test(ref))
-    throw new CliError('--user: a user id (uuid) or a Discord user id');
+  const user = userArg(values.user, usage);
   await withDatabase(
     async (pool, redis) => {
-      const userId = isUuid(ref) ? ref : await userIdForDiscord(pool, ref);
-      if (!userId) throw new CliError(`no account signs in with the Discord user ${ref}`, 1);
+      const userId = await user.resolve(pool);
       const done = await resetTotp(pool, redis, userId);
       cli.say(
         done.wasOn
