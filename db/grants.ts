@@ -77,9 +77,9 @@ export async function ownerCount(tx: Tx): Promise<number> {
 
 /**
  * What the actor may hand out, read afresh in this transaction. A user holds their own
- * membership's role (plus `owner` for owners), and nothing once their account is disabled; a membership the bot made from a Discord role
- * mapping holds nothing here, as in permissionsOf, so a mapped role can't raise anyone. A token
- * holds what its scopes grant (never `owner`). The system (migrations, org creation, seeds) holds
+ * membership's role (plus `owner` for owners), and nothing once their account is disabled; a
+ * membership the bot made from a Discord role mapping holds nothing here, as in permissionsOf, so
+ * a mapped role can't raise anyone. A token holds what its scopes grant (never `owner`). The system (migrations, org creation, seeds) holds
  * everything; players hold nothing.
  */
 export async function heldBy(tx: Tx, actor: Actor): Promise<ReadonlySet<string>> {

@@ -133,8 +133,8 @@ export async function listMembers(tx: Tx): Promise<Member[]> {
 
 /**
  * The permissions a user holds in this org (empty when not a member, or when the account is
- * disabled: a disabled person holds nothing anywhere, whatever their memberships). A membership the bot made
- * from a Discord role mapping (still marked in discord_staff_grants) gives nothing here: its
+ * disabled: a disabled person holds nothing anywhere, whatever their memberships). A membership
+ * the bot made from a Discord role mapping (still marked in discord_staff_grants) gives nothing here: its
  * permissions follow the person's current Discord roles, which only the bot sees, so it opens
  * no panel until an admin gives the person a role of their own.
  */

@@ -2,11 +2,9 @@ import { parseArgs } from 'node:util';
 import type { Redis } from 'ioredis';
 import { totpFailuresKey } from '../../api/routes/totp.js';
 import { destroyAllSessions } from '../../api/sessions.js';
-import { recordChange } from '../../db/changes.js';
-import { orgsOfUser } from '../../db/memberships.js';
 import type { Pool } from '../../db/pool.js';
-import { withTenant } from '../../db/tenant.js';
 import { disableTotp, getTotp } from '../../db/totp.js';
+import { auditUserEvent } from '../../db/user-audit.js';
 import { getUser } from '../../db/users.js';
 import { type Cli, userArg, withDatabase } from '../context.js';
 
@@ -37,17 +35,7 @@ export async function resetTotp(pool: Pool, redis: Redis, userId: string): Promi
   await getUser(pool, userId);
   const state = await getTotp(pool, userId);
   await disableTotp(pool, userId);
-  if (state) {
-    for (const org of await orgsOfUser(pool, userId)) {
-      await withTenant(pool, org.id, (tx) =>
-        recordChange(tx, ACTOR, {
-          action: 'user.totp_reset',
-          target: { type: 'user', id: userId },
-          data: { wasOn: state.enabled },
-        }),
-      );
-    }
-  }
+  if (state) await auditUserEvent(pool, ACTOR, 'user.totp_reset', { wasOn: state.enabled }, userId);
   // The wrong codes tried with the lost authenticator would otherwise hold up the new enrolment.
   await redis.del(totpFailuresKey(userId));
   const sessionsEnded = await destroyAllSessions(redis, userId);
