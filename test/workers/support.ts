@@ -5,6 +5,8 @@ import { Redis } from 'ioredis';
 import { inject } from 'vitest';
 import type { Pool } from '../../db/pool.js';
 import { withTenant } from '../../db/tenant.js';
+import { openTicket } from '../../db/tickets.js';
+import * as webhooks from '../../db/webhooks.js';
 import { createLogger } from '../../lib/logger.js';
 import { createSecretBox } from '../../lib/secret-box.js';
 import { randomSecretKey } from '../../lib/secret-key.js';
@@ -13,6 +15,8 @@ import type { WorkerDeps } from '../../workers/deps.js';
 import type { QueueName } from '../../workers/jobs.js';
 import { createQueues, startProcessors } from '../../workers/queues.js';
 import { handlersFor } from '../../workers/runtime.js';
+import type { TestDb } from '../support/db.js';
+import { makeOrg } from '../support/fixtures.js';
 
 export const logger = createLogger('silent');
 export const box = createSecretBox(randomSecretKey());
@@ -185,4 +189,26 @@ export function processorsFor(
     concurrency,
     logger,
   });
+}
+
+/**
+ * An org subscribed to `eventTypes` at `url` (the subscription and its secret), and a way to make
+ * one event for it: a ticket opened, whose `ticket.created` outbox id is returned.
+ */
+export async function subscribedOrg(db: TestDb, url: string, eventTypes: webhooks.WebhookEventType[]) {
+  const org = await makeOrg(db.app);
+  const { subscription, secret } = await withTenant(db.app, org.orgId, (tx) =>
+    webhooks.createSubscription(tx, { url, eventTypes }, org.owner, box),
+  );
+  const newEvent = async () => {
+    const { ticket } = await withTenant(db.app, org.orgId, (tx) =>
+      openTicket(tx, { subject: 'Crash on start', origin: 'panel' }, org.owner),
+    );
+    const r = await db.admin.query<{ id: number }>(
+      `select id from outbox where org_id = $1 and aggregate_id = $2 and event_type = 'ticket.created'`,
+      [org.orgId, ticket.id],
+    );
+    return Number(r.rows[0]?.id);
+  };
+  return { org, subscription, secret, newEvent };
 }

@@ -1,6 +1,5 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { withTenant } from '../../db/tenant.js';
-import { openTicket } from '../../db/tickets.js';
 import { overdueRetries } from '../../db/webhook-attempts.js';
 import * as deliveries from '../../db/webhook-deliveries.js';
 import * as webhooks from '../../db/webhooks.js';
@@ -8,8 +7,7 @@ import { manualClock } from '../../workers/clock.js';
 import { RETRY_GRACE_MS } from '../../workers/maintenance.js';
 import { deliver, fanout } from '../../workers/webhooks.js';
 import { useTestDb } from '../support/db.js';
-import { makeOrg } from '../support/fixtures.js';
-import { box, startReceiver, testDeps, uniquePrefix } from './support.js';
+import { startReceiver, subscribedOrg, testDeps, uniquePrefix } from './support.js';
 
 const db = useTestDb();
 const clock = manualClock(new Date());
@@ -24,20 +22,7 @@ afterAll(async () => {
 
 /** An org subscribed to `eventTypes` at `url`, and a way to open a ticket (a `ticket.created` event). */
 async function setup(url: string, eventTypes: webhooks.WebhookEventType[]) {
-  const org = await makeOrg(db.app);
-  const { subscription } = await withTenant(db.app, org.orgId, (tx) =>
-    webhooks.createSubscription(tx, { url, eventTypes }, org.owner, box),
-  );
-  const newEvent = async () => {
-    const { ticket } = await withTenant(db.app, org.orgId, (tx) =>
-      openTicket(tx, { subject: 'x', origin: 'panel' }, org.owner),
-    );
-    const r = await db.admin.query<{ id: number }>(
-      `select id from outbox where org_id = $1 and aggregate_id = $2 and event_type = 'ticket.created'`,
-      [org.orgId, ticket.id],
-    );
-    return Number(r.rows[0]?.id);
-  };
+  const { org, subscription, newEvent } = await subscribedOrg(db, url, eventTypes);
   const update = (change: Omit<Parameters<typeof webhooks.updateSubscription>[1], 'id'>) =>
     withTenant(db.app, org.orgId, (tx) =>
       webhooks.updateSubscription(tx, { ...change, id: subscription.id }, org.owner),

@@ -2,7 +2,6 @@ import { createHmac, timingSafeEqual } from 'node:crypto';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { SYSTEM } from '../../db/changes.js';
 import { withTenant } from '../../db/tenant.js';
-import { openTicket } from '../../db/tickets.js';
 import { overdueRetries } from '../../db/webhook-attempts.js';
 import * as deliveries from '../../db/webhook-deliveries.js';
 import * as webhooks from '../../db/webhooks.js';
@@ -13,8 +12,15 @@ import { jobIds } from '../../workers/jobs.js';
 import { RETRY_GRACE_MS, sweepWebhookRetries } from '../../workers/maintenance.js';
 import { deliver, fanout, MAX_ATTEMPTS, RETRY_SCHEDULE_MS } from '../../workers/webhooks.js';
 import { useTestDb } from '../support/db.js';
-import { makeOrg } from '../support/fixtures.js';
-import { box, processorsFor, startReceiver, testDeps, uniquePrefix, until } from './support.js';
+import {
+  box,
+  processorsFor,
+  startReceiver,
+  subscribedOrg,
+  testDeps,
+  uniquePrefix,
+  until,
+} from './support.js';
 
 const db = useTestDb();
 const clock = manualClock(new Date());
@@ -54,20 +60,7 @@ function verify(
 }
 
 async function setup(url: string, eventTypes: webhooks.WebhookEventType[] = ['ticket.created']) {
-  const org = await makeOrg(db.app);
-  const { subscription, secret } = await withTenant(db.app, org.orgId, (tx) =>
-    webhooks.createSubscription(tx, { url, eventTypes }, org.owner, box),
-  );
-  const newEvent = async () => {
-    const { ticket } = await withTenant(db.app, org.orgId, (tx) =>
-      openTicket(tx, { subject: 'Crash on start', origin: 'panel' }, org.owner),
-    );
-    const r = await db.admin.query<{ id: number }>(
-      `select id from outbox where org_id = $1 and aggregate_id = $2 and event_type = 'ticket.created'`,
-      [org.orgId, ticket.id],
-    );
-    return Number(r.rows[0]?.id);
-  };
+  const { org, subscription, secret, newEvent } = await subscribedOrg(db, url, eventTypes);
   const log = (outboxId: number) =>
     withTenant(db.app, org.orgId, (tx) =>
       deliveries.listDeliveries(tx, { outboxId, subscriptionId: subscription.id }),
