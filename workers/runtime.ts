@@ -11,33 +11,22 @@ import type { SecretBox } from '../lib/secret-box.js';
 import type { TargetPolicy } from '../lib/ssrf.js';
 import type { Storage } from '../lib/storage/index.js';
 import type { TicketPages } from '../lib/ticket-links.js';
-import { ANALYTICS_FOLD_EVERY_MS, foldAnalytics } from './analytics.js';
-import { copyAttachments, discordFileHosts } from './attachments.js';
-import { autoCloseSweep } from './auto-close.js';
+import { ANALYTICS_FOLD_EVERY_MS } from './analytics.js';
+import { discordFileHosts } from './attachments.js';
 import { type Clock, systemClock } from './clock.js';
-import { expireCloseRequestJob } from './close-requests.js';
 import type { WorkerDeps } from './deps.js';
-import { deliverAlert, deliverMessage, sweepUndeliveredMessages } from './discord-delivery.js';
-import { relayDm } from './dm-relay.js';
-import { createMailer, type Mailer, sendEmailReply } from './email-outbound.js';
-import { pruneOAuth, pruneOutbox, retryFailedJobs, sweepWebhookRetries } from './maintenance.js';
-import { backfillMirror } from './mirror-backfill.js';
-import { DIGEST_SWEEP_EVERY_MS, digestSweep, sendDigest } from './notification-digest.js';
+import { createMailer, type Mailer } from './email-outbound.js';
+import { handlersFor } from './handlers.js';
+import { DIGEST_SWEEP_EVERY_MS } from './notification-digest.js';
 import type { WebPushSettings } from './notification-push.js';
-import { notifyForEvent } from './notifications.js';
 import { OutboxRelay } from './outbox-relay.js';
-import { syncPanels } from './panels.js';
-import { PRIVACY_SWEEP_EVERY_MS, privacySweep } from './privacy.js';
-import { createQueues, type Handlers, type Queues, startProcessors } from './queues.js';
+import { PRIVACY_SWEEP_EVERY_MS } from './privacy.js';
+import { createQueues, type Queues, startProcessors } from './queues.js';
 import { type RelayThread, startRelayThread } from './relay-thread.js';
-import { foldPlayerReports, REPORT_FOLD_EVERY_MS } from './report-fold.js';
-import { RETENTION_EVERY_MS, retentionSweep } from './retention.js';
-import { ruleTimerSweep } from './rule-timers.js';
-import { runRulesJob } from './rules.js';
-import { fireSlaTimer, recomputeOrg, recomputeSla, SLA_SWEEP_EVERY_MS, slaSweep } from './sla.js';
-import { syncTicket } from './ticket-sync.js';
-import { webhookSlotsPerOrg, withDeliverySlot } from './webhook-slots.js';
-import { deliver, fanout } from './webhooks.js';
+import { REPORT_FOLD_EVERY_MS } from './report-fold.js';
+import { RETENTION_EVERY_MS } from './retention.js';
+import { SLA_SWEEP_EVERY_MS } from './sla.js';
+import { webhookSlotsPerOrg } from './webhook-slots.js';
 
 /** Attachment copies one workers process runs at once (each a download and a storage write). */
 export const FILE_COPIES_AT_ONCE = 10;
@@ -121,89 +110,6 @@ export interface WorkerRuntime {
   /** What it runs with once defaults are filled in (from lib/config.ts). */
   settings: { concurrency: number; outboxRetentionDays: number };
   stop(): Promise<void>;
-}
-
-/** The handlers of every job in the map, bound to one set of dependencies. */
-export function handlersFor(deps: WorkerDeps, retentionDays: number): Handlers {
-  return {
-    // Webhook jobs hold one of their organization's slots while they run (webhook-slots.ts).
-    'webhook.fanout': (d, job, token) =>
-      withDeliverySlot(deps, d.orgId, job, token, d.outboxId, async () => {
-        await fanout(deps, d);
-      }),
-    'webhook.deliver': (d, job, token) =>
-      withDeliverySlot(deps, d.orgId, job, token, undefined, async () => {
-        await deliver(deps, d);
-      }),
-    'discord.message': (d, job) => deliverMessage(deps, d, job.id),
-    'discord.alert': (d) => deliverAlert(deps, d),
-    'discord.dm_relay': (d) => relayDm(deps, d),
-    'email.reply': async (d) => {
-      await sendEmailReply(deps, d);
-    },
-    'discord.ticket_sync': (d, job) => syncTicket(deps, d, job.id),
-    'discord.panel_sync': (d) => syncPanels(deps, d),
-    'closerequest.expire': (d) => expireCloseRequestJob(deps, d),
-    'rules.run': (d) => runRulesJob(deps, d),
-    'rules.sweep': async () => {
-      await ruleTimerSweep(deps);
-    },
-    'notify.fanout': async (d) => {
-      await notifyForEvent(deps, d);
-    },
-    'notify.digest_sweep': async () => {
-      await digestSweep(deps);
-    },
-    'notify.digest': async (d) => {
-      await sendDigest(deps, d);
-    },
-    'attachment.copy': async (d) => {
-      await copyAttachments(deps, d);
-    },
-    'discord.mirror_backfill': (d) => backfillMirror(deps, d),
-    'sla.recompute': async (d) => {
-      await recomputeSla(deps, d);
-    },
-    'sla.recompute_org': async (d) => {
-      await recomputeOrg(deps, d);
-    },
-    'sla.fire': async (d) => {
-      await fireSlaTimer(deps, d);
-    },
-    'sla.sweep': async () => {
-      await slaSweep(deps);
-    },
-    'autoclose.sweep': async () => {
-      await autoCloseSweep(deps);
-    },
-    'webhook.sweep': async () => {
-      await sweepWebhookRetries(deps);
-    },
-    'outbox.prune': async () => {
-      await pruneOutbox(deps, retentionDays);
-    },
-    'oauth.prune': async () => {
-      await pruneOAuth(deps);
-    },
-    'jobs.retry_failed': async () => {
-      await retryFailedJobs(deps);
-    },
-    'discord.sweep': async () => {
-      await sweepUndeliveredMessages(deps);
-    },
-    'analytics.fold': async () => {
-      await foldAnalytics(deps);
-    },
-    'reports.fold': async () => {
-      await foldPlayerReports(deps);
-    },
-    'retention.apply': async () => {
-      await retentionSweep(deps);
-    },
-    'privacy.sweep': async () => {
-      await privacySweep(deps);
-    },
-  };
 }
 
 /**

@@ -12,9 +12,9 @@ import { createSecretBox } from '../../lib/secret-box.js';
 import { randomSecretKey } from '../../lib/secret-key.js';
 import { type Clock, manualClock } from '../../workers/clock.js';
 import type { WorkerDeps } from '../../workers/deps.js';
+import { handlersFor } from '../../workers/handlers.js';
 import type { QueueName } from '../../workers/jobs.js';
 import { createQueues, startProcessors } from '../../workers/queues.js';
-import { handlersFor } from '../../workers/runtime.js';
 import type { TestDb } from '../support/db.js';
 import { makeOrg } from '../support/fixtures.js';
 
