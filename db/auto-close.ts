@@ -8,6 +8,8 @@ import { getTicket, setStatus } from './tickets.js';
  * organization's `inactivity_close_hours` it gets a warning message, and if nobody writes and it
  * is still pending a grace period later, it is closed with reason "inactive". All state is in the
  * database (the warning is a history entry), so a sweep after a restart picks up where it left.
+ * Every wait is measured, and the warning dated, by the database's clock (`now()`), the one the
+ * waits themselves are stamped with: a worker whose clock runs ahead would warn and close early.
  */
 
 /** The wait between the warning and the close: a day, or the whole limit when that is shorter. */
@@ -35,25 +37,23 @@ const WAITING_SQL = `
   select t.id, ${WAITING} as "waitingSince", t.inactivity_warned_at as "warnedAt"
   from tickets t where t.org_id = $1::uuid and t.status = 'pending'`;
 
-/** Pending tickets that are due a warning or a close at `now`, longest waiting first. */
+/** Pending tickets that are due a warning or a close now, longest waiting first. */
 export async function dueForAction(
   tx: Tx,
   limitHours: number,
-  now: Date,
   batch = 500,
 ): Promise<Array<WaitingTicket & { action: 'warn' | 'close' }>> {
-  const warnBefore = new Date(now.getTime() - limitHours * 3600_000);
-  const closeBefore = new Date(now.getTime() - graceHours(limitHours) * 3600_000);
   const warn = await tx.query<WaitingTicket>(
-    `${WAITING_SQL} and ${WAITING} <= $2::timestamptz
+    `${WAITING_SQL} and ${WAITING} <= now() - make_interval(hours => $2::int)
        and (t.inactivity_warned_at is null or t.inactivity_warned_at <= ${WAITING})
      order by ${WAITING} limit $3::int`,
-    [tx.orgId, warnBefore, batch],
+    [tx.orgId, limitHours, batch],
   );
   const close = await tx.query<WaitingTicket>(
-    `${WAITING_SQL} and t.inactivity_warned_at <= $2::timestamptz and t.inactivity_warned_at > ${WAITING}
+    `${WAITING_SQL} and t.inactivity_warned_at <= now() - make_interval(hours => $2::int)
+       and t.inactivity_warned_at > ${WAITING}
      order by t.inactivity_warned_at limit $3::int`,
-    [tx.orgId, closeBefore, batch],
+    [tx.orgId, graceHours(limitHours), batch],
   );
   return [
     ...close.rows.map((t) => ({ ...t, action: 'close' as const })),
@@ -61,12 +61,16 @@ export async function dueForAction(
   ];
 }
 
-async function recheck(tx: Tx, ticketId: string): Promise<WaitingTicket | undefined> {
+/** The ticket, locked, if it still waits, with the database's time to measure its wait by. */
+async function recheck(tx: Tx, ticketId: string): Promise<(WaitingTicket & { now: Date }) | undefined> {
   await tx.query('select 1 from tickets where org_id = $1::uuid and id = $2::uuid for update', [
     tx.orgId,
     ticketId,
   ]);
-  const r = await tx.query<WaitingTicket>(`${WAITING_SQL} and t.id = $2::uuid`, [tx.orgId, ticketId]);
+  const r = await tx.query<WaitingTicket & { now: Date }>(
+    `${WAITING_SQL.replace('select t.id,', 'select now() as now, t.id,')} and t.id = $2::uuid`,
+    [tx.orgId, ticketId],
+  );
   return r.rows[0];
 }
 
@@ -74,15 +78,10 @@ async function recheck(tx: Tx, ticketId: string): Promise<WaitingTicket | undefi
  * Posts the warning (a system message, which reaches Discord and the player like any reply) if
  * the ticket still waits and was not warned in this wait. Returns whether it warned.
  */
-export async function warnInactive(
-  tx: Tx,
-  ticketId: string,
-  limitHours: number,
-  now: Date,
-): Promise<boolean> {
+export async function warnInactive(tx: Tx, ticketId: string, limitHours: number): Promise<boolean> {
   const t = await recheck(tx, ticketId);
   if (!t || (t.warnedAt && t.warnedAt > t.waitingSince)) return false;
-  if (now.getTime() < t.waitingSince.getTime() + limitHours * 3600_000) return false;
+  if (t.now.getTime() < t.waitingSince.getTime() + limitHours * 3600_000) return false;
   const hours = graceHours(limitHours);
   const body = `We have not heard back from you for a while. This ticket will be closed in ${hours} hour${
     hours === 1 ? '' : 's'
@@ -102,7 +101,7 @@ export async function warnInactive(
   await recordChange(tx, SYSTEM, {
     ticketId,
     action: 'ticket.inactivity_warning',
-    data: { messageId: message.id, closesInHours: hours, warnedAt: now.toISOString() },
+    data: { messageId: message.id, closesInHours: hours, warnedAt: t.now.toISOString() },
     event: {
       type: 'message.created',
       aggregateType: 'ticket',
@@ -117,15 +116,10 @@ export async function warnInactive(
 }
 
 /** Closes the ticket as inactive if it is still pending, warned in this wait, and the grace is over. */
-export async function closeInactive(
-  tx: Tx,
-  ticketId: string,
-  limitHours: number,
-  now: Date,
-): Promise<boolean> {
+export async function closeInactive(tx: Tx, ticketId: string, limitHours: number): Promise<boolean> {
   const t = await recheck(tx, ticketId);
   if (!t?.warnedAt || t.warnedAt <= t.waitingSince) return false;
-  if (now.getTime() < t.warnedAt.getTime() + graceHours(limitHours) * 3600_000) return false;
+  if (t.now.getTime() < t.warnedAt.getTime() + graceHours(limitHours) * 3600_000) return false;
   await setStatus(tx, { ticketId, status: 'closed', reason: 'inactive' }, SYSTEM);
   return true;
 }

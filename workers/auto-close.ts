@@ -12,24 +12,22 @@ const actions = counter('gamemod_autoclose_total', 'Inactivity warnings and clos
  * long enough, close the warned ones whose grace is over. Run by a BullMQ job scheduler (every
  * minute by default), so it survives restarts and runs once per interval however many workers
  * there are; each ticket is re-checked under its row lock, so overlapping passes are harmless.
+ * The waits are measured on the database's clock (db/auto-close.ts), not this process's.
  */
 export async function autoCloseSweep(deps: WorkerDeps): Promise<{ warned: number; closed: number }> {
-  const now = deps.clock.now();
   let warned = 0;
   let closed = 0;
   for await (const orgId of allOrgIds(deps.pool)) {
     const plan = await withTenant(deps.pool, orgId, async (tx) => {
       const limit = await inactivityLimitHours(tx);
-      return limit ? { limit, due: await dueForAction(tx, limit, now) } : undefined;
+      return limit ? { limit, due: await dueForAction(tx, limit) } : undefined;
     });
     if (!plan) continue;
     for (const t of plan.due) {
       // One transaction per ticket: one failure does not undo the others.
       try {
         const done = await withTenant(deps.pool, orgId, (tx) =>
-          t.action === 'warn'
-            ? warnInactive(tx, t.id, plan.limit, now)
-            : closeInactive(tx, t.id, plan.limit, now),
+          t.action === 'warn' ? warnInactive(tx, t.id, plan.limit) : closeInactive(tx, t.id, plan.limit),
         );
         if (done) {
           actions.inc({ action: t.action });
@@ -41,7 +39,7 @@ export async function autoCloseSweep(deps: WorkerDeps): Promise<{ warned: number
       }
     }
   }
-  // Close requests whose delayed expiry job Redis lost are closed here, on the same clock.
+  // Close requests whose delayed expiry job Redis lost are closed here.
   await sweepCloseRequests(deps);
   return { warned, closed };
 }

@@ -85,7 +85,6 @@ describe('auto-close', () => {
   it('warns after the inactivity limit, then closes as inactive after the grace period', async () => {
     const s = await setup(48);
     const t = await s.waiting();
-    clock.set(new Date());
     await s.age(t.id, 47);
     await autoCloseSweep(env.deps);
     expect(await s.state(t.id)).toMatchObject({ status: 'pending', warnings: 0 });
@@ -123,10 +122,10 @@ describe('auto-close', () => {
       }).map((j) => j.name),
     ).toContain('discord.message');
 
-    clock.set(new Date(Date.now() + 23 * HOUR));
+    await s.age(t.id, 23);
     await autoCloseSweep(env.deps);
     expect(await s.state(t.id)).toMatchObject({ status: 'pending' });
-    clock.set(new Date(Date.now() + 24 * HOUR + 60_000));
+    await s.age(t.id, 1.02);
     expect(await autoCloseSweep(env.deps)).toMatchObject({ closed: 1 });
     expect(await s.state(t.id)).toMatchObject({ status: 'closed', close_reason: 'inactive' });
     const history = await db.admin.query<{ type: string }>(
@@ -140,13 +139,12 @@ describe('auto-close', () => {
     const s = await setup(24);
     const t = await s.waiting();
     await s.age(t.id, 25);
-    clock.set(new Date());
     await autoCloseSweep(env.deps);
     expect(await s.state(t.id)).toMatchObject({ warnings: 1 });
     await withTenant(db.app, s.org.orgId, (tx) =>
       reply(tx, { ticketId: t.id, body: 'Order 1234', origin: 'game' }, s.player),
     );
-    clock.set(new Date(Date.now() + 60 * HOUR));
+    await s.age(t.id, 60);
     await autoCloseSweep(env.deps);
     expect(await s.state(t.id)).toMatchObject({ status: 'open', warnings: 1 });
   });
@@ -155,7 +153,6 @@ describe('auto-close', () => {
     const s = await setup(24);
     const t = await s.waiting();
     await s.age(t.id, 25);
-    clock.set(new Date());
     await autoCloseSweep(env.deps);
     expect(await s.state(t.id)).toMatchObject({ warnings: 1 });
     // Staff write again (still waiting on the player): the old warning no longer counts, so a
@@ -163,14 +160,13 @@ describe('auto-close', () => {
     await withTenant(db.app, s.org.orgId, (tx) =>
       reply(tx, { ticketId: t.id, body: 'Any news?', origin: 'panel', status: 'pending' }, s.org.owner),
     );
-    clock.set(new Date(Date.now() + 24 * HOUR + 60_000));
+    await s.age(t.id, 24.02);
     await autoCloseSweep(env.deps);
     expect(await s.state(t.id)).toMatchObject({ status: 'pending', warnings: 2 });
-    const start = Date.now();
 
     const none = await setup(null);
     const t2 = await none.waiting();
-    clock.set(new Date(start + 1000 * HOUR));
+    await none.age(t2.id, 1000);
     await autoCloseSweep(env.deps);
     expect(await none.state(t2.id)).toMatchObject({ status: 'pending', warnings: 0 });
     await withTenant(db.app, none.org.orgId, (tx) =>
@@ -178,10 +174,35 @@ describe('auto-close', () => {
     );
   });
 
+  it("counts the wait on the database's clock: a worker whose clock runs ahead neither warns nor closes early", async () => {
+    const s = await setup(24);
+    const t = await s.waiting();
+    await s.age(t.id, 23);
+    // This worker's clock is 2 hours ahead of the database's: the ticket has really waited 23 of 24 hours.
+    clock.set(new Date(Date.now() + 2 * HOUR));
+    await autoCloseSweep(env.deps);
+    expect(await s.state(t.id)).toMatchObject({ status: 'pending', warnings: 0 });
+
+    await s.age(t.id, 1.1);
+    await autoCloseSweep(env.deps);
+    expect(await s.state(t.id)).toMatchObject({ status: 'pending', warnings: 1 });
+    // The warning is dated by the database, so the grace is a full day of the database's time.
+    const warned = await db.admin.query<{ drift: number }>(
+      'select abs(extract(epoch from inactivity_warned_at - now()))::float8 as drift from tickets where id = $1',
+      [t.id],
+    );
+    expect(warned.rows[0]?.drift).toBeLessThan(60);
+    await s.age(t.id, 23);
+    await autoCloseSweep(env.deps);
+    expect(await s.state(t.id)).toMatchObject({ status: 'pending', warnings: 1 });
+    await s.age(t.id, 1.1);
+    expect(await autoCloseSweep(env.deps)).toMatchObject({ closed: 1 });
+    expect(await s.state(t.id)).toMatchObject({ status: 'closed', close_reason: 'inactive' });
+  });
+
   it('finds a ticket due for a warning however many pending tickets are not due yet', async () => {
     const s = await setup(48);
     const t = await s.waiting();
-    clock.set(new Date());
     await s.age(t.id, 49);
     // 2,100 pending tickets that have not waited long, all touched before the due one.
     await db.admin.query(

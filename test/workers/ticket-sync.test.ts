@@ -339,7 +339,8 @@ describe('discord.ticket_sync', () => {
     expect((await close(api, viaApi.ticketId)).statusCode).toBe(200);
     expect((await close(api2, viaApi2.ticketId)).statusCode).toBe(200);
     // Auto-close as the scheduler runs it: a pending ticket past the org's limit is warned, then
-    // closed once the grace period is over (the sweep's clock moved forward instead of waiting).
+    // closed once the grace period is over (its wait moved back in the database instead of waiting:
+    // the sweep measures on the database's clock).
     await h.db.admin.query('update organizations set inactivity_close_hours = 1 where id = $1', [
       h.org.orgId,
     ]);
@@ -348,12 +349,19 @@ describe('discord.ticket_sync', () => {
     );
     const deps = h.workers?.deps;
     if (!deps) throw new Error('workers not running');
-    const sweepAt = (hours: number) => ({
-      ...deps,
-      clock: { now: () => new Date(Date.now() + hours * 3600_000) },
-    });
-    expect(await autoCloseSweep(sweepAt(2))).toMatchObject({ warned: 1, closed: 0 });
-    expect(await autoCloseSweep(sweepAt(4))).toMatchObject({ closed: 1 });
+    const waitBack = (hours: number) =>
+      h.db.admin.query(
+        `update tickets set created_at = created_at - $2::interval,
+           last_staff_message_at = last_staff_message_at - $2::interval,
+           last_player_message_at = last_player_message_at - $2::interval,
+           pending_since = pending_since - $2::interval,
+           inactivity_warned_at = inactivity_warned_at - $2::interval where id = $1`,
+        [viaAutoClose.ticketId, `${hours} hours`],
+      );
+    await waitBack(2);
+    expect(await autoCloseSweep(deps)).toMatchObject({ warned: 1, closed: 0 });
+    await waitBack(2);
+    expect(await autoCloseSweep(deps)).toMatchObject({ closed: 1 });
     await h.db.admin.query('update organizations set inactivity_close_hours = null where id = $1', [
       h.org.orgId,
     ]);
