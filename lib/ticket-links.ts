@@ -7,10 +7,11 @@ import { macTokens } from './signed-url.js';
  * key of its own per kind of link (`macTokens`), so a rating link never opens a transcript.
  *
  * - Rating links (`/rate/...`, 30 days) rate as the ticket's player and open their transcript,
- *   for whoever holds one: they go only where the player and the organization's staff alone read
- *   them, under the closing message of a private thread when the player takes no DMs (Discord
- *   disables ordinary buttons in a locked thread but keeps link buttons working), never in a
- *   public forum post. The rating itself is accepted once per ticket (`db/ticket-status.ts`).
+ *   for the player alone: the page asks for a sign-in with the player's Discord account
+ *   (`api/routes/rating.ts`), since they go under the closing message of a private thread (staff
+ *   read it) or a public forum post when the player takes no DMs (Discord disables ordinary
+ *   buttons in a locked thread but keeps link buttons working). The rating itself is accepted
+ *   once per ticket (`db/ticket-status.ts`).
  *   Version 2 of their key: the links version 1 put in forum posts, which anyone could use,
  *   stopped working with it.
  * - Transcript links (`/transcripts/...`) are short-lived: handed out fresh, one at a time, to the

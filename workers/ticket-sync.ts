@@ -49,8 +49,8 @@ import {
  * - closed, in this order because a locked, archived thread's messages can no longer be edited
  *   and its buttons no longer pressed: the summary, the transcript (stored, and posted to the
  *   transcript channel once per close), the player's DM with the star buttons (thread and forum
- *   modes), the closing message (in a channel with the buttons; in a thread or forum post no
- *   rating link, except in a private thread when the DM was refused), and last the lock and
+ *   modes), the closing message (in a channel with the buttons; in a thread or forum post the
+ *   rating link, for the player's Discord sign-in, only when the DM was refused), and last the lock and
  *   archive (the player read-only in channel mode).
  */
 
@@ -224,11 +224,12 @@ async function converge(
       : s.closeReason
         ? say(locale, 'closing.threadReason', { reason: s.closeReason })
         : say(locale, 'closing.thread');
-    // The web rating link rates as the player and hands out their transcript to whoever holds
-    // it: it never goes where others read it. A forum post is public, and the DM is where the
-    // player rates; only a player who takes no DMs gets it, in a private thread (them and staff).
+    // The DM is where the player rates. One who takes no DMs gets the web rating link here
+    // instead: a link button is the one kind a locked thread keeps working, and the page rates
+    // only for the player signed in with their Discord account, so staff in a private thread and
+    // anyone reading a public forum post can't use it (api/routes/rating.ts).
     const link =
-      rateable && t.discordMode === 'thread' && side.ratingDm === 'refused' && deps.ticketPages
+      rateable && side.ratingDm === 'refused' && deps.ticketPages
         ? deps.ticketPages.rating.url(data.orgId, t.id)
         : null;
     const prompt = !rateable

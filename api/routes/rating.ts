@@ -1,17 +1,26 @@
-import { createHash } from 'node:crypto';
+import { createHash, timingSafeEqual } from 'node:crypto';
+import type { FastifyRequest } from 'fastify';
 import type { FastifyPluginAsyncZod } from 'fastify-type-provider-zod';
 import { z } from 'zod';
+import { getPlayer } from '../../db/players.js';
 import { withTenant } from '../../db/tenant.js';
 import { rate } from '../../db/ticket-status.js';
 import { getTicket } from '../../db/tickets.js';
+import { userIdForDiscord } from '../../db/users.js';
 import { AppError } from '../../lib/errors.js';
 import { escapeHtml as esc } from '../../lib/html.js';
+import { cookieOf } from '../cookies.js';
+import { SESSION_COOKIE, sessionTimes } from '../plugins/auth.js';
+import { readSession, type Session } from '../sessions.js';
 
 /**
  * The web rating page a closed ticket's Discord message links to (`lib/ticket-links.ts`): Discord
  * disables ordinary buttons in a locked thread, and a player may take no DMs from the bot, so
- * the link is the way to rate that always works. Plain HTML and a form, no script and no sign-in:
- * the signed link names the ticket, and the rating is recorded as the ticket's player, once.
+ * the link is the way to rate that always works. Plain HTML and a form, no script. The signed link
+ * names the ticket; who uses it must be signed in with the ticket's player's Discord account
+ * (the panel's "Sign in with Discord", which comes back here), because the link is posted where
+ * others read it too: staff in a private thread, anyone in a forum post. The rating is recorded
+ * as the ticket's player, once.
  */
 
 const STYLE = `body{font:16px/1.5 system-ui,sans-serif;max-width:32rem;margin:3rem auto;padding:0 1rem;color:#1b1b1f;background:#fff}
@@ -32,20 +41,25 @@ const token = z.object({ token: z.string().min(1).max(200) });
 const form = z.object({
   stars: z.coerce.number().int().min(1).max(5),
   comment: z.string().trim().max(1000).optional(),
+  // The session's CSRF token, as a field: a form cannot send the header the API reads it from.
+  csrf: z.string().max(200).optional(),
 });
+
+const sameSecret = (a: string, b: string) =>
+  a.length === b.length && timingSafeEqual(Buffer.from(a), Buffer.from(b));
 
 function page(title: string, body: string): string {
   return `<!doctype html><html lang="en"><head><meta charset="utf-8"><meta name="viewport" content="width=device-width,initial-scale=1"><meta name="robots" content="noindex"><title>${esc(title)}</title><style>${STYLE}</style></head><body><main><h1>${esc(title)}</h1>${body}</main></body></html>`;
 }
 
-function ratingForm(number: number, subject: string, error?: string, stars?: number): string {
+function ratingForm(number: number, subject: string, csrf: string, error?: string, stars?: number): string {
   const choices = [1, 2, 3, 4, 5]
     .map(
       (n) =>
         `<label><input type="radio" name="stars" value="${n}" required${n === stars ? ' checked' : ''}> ${'★'.repeat(n)}<span class="sr"> ${n} of 5</span></label>`,
     )
     .join('');
-  return `<p>Ticket #${number}: ${esc(subject)}</p>${error ? `<p class="error" role="alert">${esc(error)}</p>` : ''}<form method="post"><fieldset><legend>How did we do?</legend>${choices}</fieldset><p><label for="comment">Anything to add? (optional)</label><textarea id="comment" name="comment" maxlength="1000"></textarea></p><button type="submit">Send rating</button></form>`;
+  return `<p>Ticket #${number}: ${esc(subject)}</p>${error ? `<p class="error" role="alert">${esc(error)}</p>` : ''}<form method="post"><input type="hidden" name="csrf" value="${esc(csrf)}"><fieldset><legend>How did we do?</legend>${choices}</fieldset><p><label for="comment">Anything to add? (optional)</label><textarea id="comment" name="comment" maxlength="1000"></textarea></p><button type="submit">Send rating</button></form>`;
 }
 
 export const ratingRoutes: FastifyPluginAsyncZod = async (app) => {
@@ -68,6 +82,34 @@ export const ratingRoutes: FastifyPluginAsyncZod = async (app) => {
     );
     return t ? { orgId: claims.orgId, ticket: t } : null;
   };
+  /**
+   * Whether the browser is signed in as the ticket's player: `none` (no session, or one still owing
+   * its second factor), `other` (someone else, such as staff who read the link in the thread).
+   */
+  const signedInAs = async (
+    req: FastifyRequest,
+    orgId: string,
+    requesterId: string | null,
+  ): Promise<{ kind: 'none' } | { kind: 'other' } | { kind: 'player'; session: Session }> => {
+    const cookie = cookieOf(req, SESSION_COOKIE);
+    const session = cookie ? await readSession(app.deps.redis, cookie, sessionTimes(app.settings)) : null;
+    if (!session || session.mfa === 'pending') return { kind: 'none' };
+    const player = requesterId
+      ? await withTenant(app.deps.pool, orgId, (tx) => getPlayer(tx, requesterId))
+      : null;
+    const owner = player?.discordUserId ? await userIdForDiscord(app.deps.pool, player.discordUserId) : null;
+    return owner === session.userId ? { kind: 'player', session } : { kind: 'other' };
+  };
+  const signInPage = (raw: string, number: number) =>
+    page(
+      'Sign in to rate',
+      `<p>Ticket #${number}: sign in with the Discord account that opened it, and you come back here to rate it.</p><p><a href="/auth/discord/login?returnTo=${esc(encodeURIComponent(`/rate/${raw}`))}">Sign in with Discord</a></p>`,
+    );
+  const notYours = (number: number) =>
+    page(
+      'This rating is not yours',
+      `<p>Only the player who opened ticket #${number} can rate it. Signed in with another Discord account? Sign out of GameMod and open the link again.</p>`,
+    );
   const invalid = page(
     'This rating link does not work',
     '<p>It is not valid any more (links last 30 days) or the ticket is gone.</p>',
@@ -93,10 +135,16 @@ export const ratingRoutes: FastifyPluginAsyncZod = async (app) => {
       const found = await ticketOf(req.params.token);
       if (!found) return reply.code(404).send(invalid);
       const t = found.ticket;
+      const who = await signedInAs(req, found.orgId, t.requesterId);
+      if (who.kind === 'none') return reply.code(401).send(signInPage(req.params.token, t.number));
+      if (who.kind === 'other') return reply.code(403).send(notYours(t.number));
       if (t.rating !== null) return thanks(found.orgId, t, t.rating);
       if (t.status !== 'closed' && t.status !== 'solved')
         return page(`Ticket #${t.number} is still open`, '<p>You can rate it once it is closed.</p>');
-      return page('Rate your ticket', ratingForm(t.number, t.subject) + transcript(found.orgId, t.id));
+      return page(
+        'Rate your ticket',
+        ratingForm(t.number, t.subject, who.session.csrf) + transcript(found.orgId, t.id),
+      );
     },
   );
 
@@ -111,12 +159,19 @@ export const ratingRoutes: FastifyPluginAsyncZod = async (app) => {
       const found = await ticketOf(req.params.token);
       if (!found) return reply.code(404).send(invalid);
       const t = found.ticket;
-      const input = form.safeParse(req.body);
-      if (!input.success)
-        return reply
-          .code(422)
-          .send(page('Rate your ticket', ratingForm(t.number, t.subject, 'Choose from 1 to 5 stars.')));
       if (!t.requesterId) return reply.code(404).send(invalid);
+      const who = await signedInAs(req, found.orgId, t.requesterId);
+      if (who.kind === 'none') return reply.code(401).send(signInPage(req.params.token, t.number));
+      if (who.kind === 'other') return reply.code(403).send(notYours(t.number));
+      const input = form.safeParse(req.body);
+      // A cookie rides along on a form posted from anywhere: the session's token must come with it.
+      if (!input.success || !input.data.csrf || !sameSecret(input.data.csrf, who.session.csrf)) {
+        const code = input.success ? 403 : 422;
+        const why = input.success ? 'The form expired: open the link again.' : 'Choose from 1 to 5 stars.';
+        return reply
+          .code(code)
+          .send(page('Rate your ticket', ratingForm(t.number, t.subject, who.session.csrf, why)));
+      }
       const player = { type: 'player' as const, id: t.requesterId };
       try {
         await withTenant(app.deps.pool, found.orgId, (tx) =>

@@ -3,42 +3,47 @@ import { SYSTEM } from '../../db/changes.js';
 import { upsertPlayer } from '../../db/players.js';
 import { withTenant } from '../../db/tenant.js';
 import { openTicket } from '../../db/tickets.js';
+import { upsertDiscordUser } from '../../db/users.js';
 import { useTestDb } from '../support/db.js';
 import { makeOrg, type OrgFixture } from '../support/fixtures.js';
 import { type Caller, startTestApi, type TestApi } from './support.js';
 
 /**
- * The web rating page a closed ticket's Discord message links to: a signed link, no sign-in,
- * a plain form whose rating is recorded as the ticket's player, once.
+ * The web rating page a closed ticket's Discord message links to: a signed link, used by the
+ * ticket's player signed in with Discord, a plain form whose rating is recorded as the player, once.
  */
 const db = useTestDb();
 let api: TestApi;
 let org: OrgFixture;
 let owner: Caller;
+/** The player, signed in with the Discord account that opened the tickets. */
+let rin: Caller;
+const RIN = '700000000000000001';
 
 beforeAll(async () => {
   api = await startTestApi(db.app);
   org = await makeOrg(db.app, 'Rating links');
   owner = await api.sessionFor(org.ownerId);
+  rin = await api.sessionFor((await upsertDiscordUser(db.app, { discordUserId: RIN, username: 'rin' })).id);
 });
 afterAll(() => api.close());
 
 async function playerTicket(subject: string) {
   return withTenant(db.app, org.orgId, async (tx) => {
-    const player = await upsertPlayer(tx, { displayName: 'Rin', discordUserId: '700000000000000001' });
+    const player = await upsertPlayer(tx, { displayName: 'Rin', discordUserId: RIN });
     const { ticket } = await openTicket(tx, { subject, origin: 'discord', requesterId: player.id }, SYSTEM);
     return { ticketId: ticket.id, playerId: player.id };
   });
 }
 
 const path = (link: string) => new URL(link).pathname;
-const page = (link: string) => api.call(null, { method: 'GET', url: path(link) });
-const post = (link: string, form: Record<string, string>) =>
-  api.call(null, {
+const page = (link: string, who: Caller | null = rin) => api.call(who, { method: 'GET', url: path(link) });
+const post = (link: string, form: Record<string, string>, who: Caller | null = rin) =>
+  api.call(who, {
     method: 'POST',
     url: path(link),
     headers: { 'content-type': 'application/x-www-form-urlencoded' },
-    payload: new URLSearchParams(form).toString(),
+    payload: new URLSearchParams({ ...form, csrf: who?.csrf ?? '' }).toString(),
   });
 
 async function close(ticketId: string) {
@@ -117,5 +122,38 @@ describe('the web rating page', () => {
     }
     const row = await db.admin.query('select rating from tickets where id = $1', [ticketId]);
     expect(row.rows[0].rating).toBeNull();
+  });
+});
+
+describe('who may use a rating link', () => {
+  it('only the ticket’s player, signed in with Discord: staff who see the link in the thread are refused', async () => {
+    const { ticketId } = await playerTicket('Lost my shield');
+    await close(ticketId);
+    const link = api.app.ticketPages.rating.url(org.orgId, ticketId);
+    // The owner reads the ticket's private thread, where the link is posted for a player who takes no DMs.
+    const asStaff = await post(link, { stars: '1' }, owner);
+    expect(asStaff.statusCode, 'a staff member rating through the player’s link').toBe(403);
+    expect(asStaff.body).toContain('Only the player who opened ticket');
+    expect((await page(link, owner)).statusCode, 'nor does staff get the form or the transcript').toBe(403);
+    const anonymous = await post(link, { stars: '1' }, null);
+    expect(anonymous.statusCode, 'nobody signed in').toBe(401);
+    // Signing in comes back to the link.
+    const signIn = await page(link, null);
+    expect(signIn.statusCode).toBe(401);
+    expect(signIn.body).toContain(`/auth/discord/login?returnTo=${encodeURIComponent(path(link))}`);
+    // A form posted from elsewhere carries the player's cookie but not the session's token.
+    const forged = await api.call(
+      { cookie: rin.cookie ?? '' },
+      {
+        method: 'POST',
+        url: path(link),
+        headers: { 'content-type': 'application/x-www-form-urlencoded' },
+        payload: 'stars=1',
+      },
+    );
+    expect(forged.statusCode).toBe(403);
+    const row = await db.admin.query('select rating from tickets where id = $1', [ticketId]);
+    expect(row.rows[0].rating).toBeNull();
+    expect((await post(link, { stars: '5' })).statusCode, 'the player').toBe(200);
   });
 });

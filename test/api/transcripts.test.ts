@@ -6,6 +6,7 @@ import { withTenant } from '../../db/tenant.js';
 import { addNote } from '../../db/ticket-actions.js';
 import { close } from '../../db/ticket-status.js';
 import { openTicket, reply } from '../../db/tickets.js';
+import { upsertDiscordUser } from '../../db/users.js';
 import { TRANSCRIPT_LINK_MINUTES } from '../../lib/ticket-links.js';
 import { useTestDb } from '../support/db.js';
 import { makeOrg, type OrgFixture } from '../support/fixtures.js';
@@ -174,7 +175,9 @@ describe("the player's transcript link", () => {
     const { ticketId } = await conversation('Rate and read');
     await withTenant(db.app, org.orgId, (tx) => close(tx, { ticketId, reason: 'resolved' }, SYSTEM));
     const rating = new URL(api.app.ticketPages.rating.url(org.orgId, ticketId));
-    const form = await api.call(null, { method: 'GET', url: rating.pathname });
+    // The rating page is for the ticket's player, signed in with the Discord account that opened it.
+    const player = await upsertDiscordUser(db.app, { discordUserId: '700000000000000002', username: 'rin' });
+    const form = await api.call(await api.sessionFor(player.id), { method: 'GET', url: rating.pathname });
     expect(form.statusCode).toBe(200);
     const href = form.body.match(/href="([^"]*\/transcripts\/[^"]*)"/)?.[1];
     expect(href).toBeTruthy();

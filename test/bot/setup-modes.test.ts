@@ -232,8 +232,9 @@ describe('ticket modes', () => {
     expect(message.allowed_mentions).toMatchObject({ users: [member], roles: [g.roles['Helpers']] });
     expect(h.fake.state.threadMembers.get(t.discord_channel_id)?.has(member)).toBe(true);
 
-    // A forum post is public: its closing message never carries the web rating link (which rates
-    // as the player and opens their transcript), even for a player who takes no DMs.
+    // A player who takes no DMs still gets a way to rate: the closing message carries the web
+    // rating link, a link button (the one kind a locked post keeps working), which only the
+    // player, signed in with Discord, can use (test/api/rating.test.ts), so a public post may show it.
     h.fake.state.dmsClosed.add(member);
     const close = await interact(h, {
       kind: 'chatInput',
@@ -255,7 +256,9 @@ describe('ticket modes', () => {
       m.content.includes('This ticket was closed'),
     );
     expect(closing).toBeDefined();
-    expect(JSON.stringify(closing), 'the forum post’s closing message').not.toContain('/rate/');
+    expect(JSON.stringify(closing?.components), 'the forum post’s closing message').toContain(
+      'http://panel.test/rate/',
+    );
   });
 
   it('channel mode makes a private channel and overflows past 50 channels per category', async () => {
