@@ -43,8 +43,8 @@ export interface Ticket {
   /** The sentiment of the player's latest scored message on this ticket. */
   playerSentiment: Pick<StoredSentiment, 'score' | 'label'> | null;
   /**
-   * The row's version (the API's ETag), on rows read by `lockTicket`, `updateTicket` and
-   * `ticketVersion`: it changes with every write of the row, whoever makes it.
+   * The ticket's version (the API's ETag), on rows read by `lockTicket`, `updateTicket` and
+   * `ticketVersion`: it changes when a field people read and edit changes, whoever changes it.
    */
   version?: string;
 }
@@ -60,12 +60,15 @@ export const TICKET_COLUMNS = `id, org_id as "orgId", number, subject, status, p
   ${TICKET_SENTIMENT_COLUMN}`;
 
 /**
- * The row's version is Postgres's xmin, the transaction that last wrote the row: every write
- * changes it, by any module (a Discord sync, an SLA clock, an erasure) and whether or not it
- * touches updated_at, which several do not and which two transactions can share to the
- * microsecond. A lock (select ... for update) leaves it as it is. Only equality means anything.
+ * The ticket's version is its `revision`, which a trigger (migration 217) bumps whenever a field
+ * of the ticket's API representation that people read and edit changes, by any module (an edit,
+ * a reply, an erasure, a deleted team's foreign key). The system's own writes leave it alone:
+ * the SLA clock's due time, the Discord side's ids, the sentiment refresh, updated_at. Postgres's
+ * xmin, the version before, changed with all of those, so an edit from a view nobody else had
+ * touched was refused. A lock (select ... for update) leaves it as it is. Only equality means
+ * anything.
  */
-const VERSION = 'xmin::text as "version"';
+const VERSION = 'revision::text as "version"';
 const COLUMNS = `${TICKET_COLUMNS}, ${VERSION}`;
 
 /** What the outbox carries about a ticket: enough for webhooks and live views without a refetch. */

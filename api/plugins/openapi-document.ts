@@ -138,7 +138,10 @@ const VERSIONED_READS = new Set(['getTicket']);
 const ETAG_HEADER = {
   description:
     'The version of the ticket in the answer (weak: W/"..."). Send it back as If-Match to make ' +
-    'a change conditional on nobody having changed the ticket since',
+    'a change conditional on nobody having changed the ticket since. It moves when a field of the ' +
+    'ticket people read and edit changes (subject, status, priority, category, team, assignee, ' +
+    "tags, custom fields, rating, a new message), not with the system's own bookkeeping (SLA due " +
+    'times, Discord thread ids, updatedAt alone)',
   schema: { type: 'string' },
 };
 

@@ -22,7 +22,8 @@ export const ifMatchHeaders = z.object({
     .meta({
       description:
         'Change the ticket only if it is still at this version: the ETag of your last read of it ' +
-        '(GET or any change you made). A ticket changed since is left as it is and the answer is ' +
+        '(GET or any change you made). A ticket whose fields or conversation changed since (not ' +
+        "the system's own bookkeeping: SLA due times, Discord ids) is left as it is and the answer is " +
         '412 precondition_failed; read it again and decide. Several tags may be listed; `*` means ' +
         'only that the ticket exists. Without the header the change applies as it always did',
     }),

@@ -1,4 +1,10 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { setDiscordSide } from '../../db/discord-sync.js';
+import { refreshTicketSentiment } from '../../db/message-sentiment.js';
+import { recordTransitions, slaSnapshot } from '../../db/sla-clocks.js';
+import { createPolicy } from '../../db/sla-policies.js';
+import { createTeam, deleteTeam } from '../../db/teams.js';
+import { withTenant } from '../../db/tenant.js';
 import { useTestDb } from '../support/db.js';
 import { makeOrg, type OrgFixture } from '../support/fixtures.js';
 import { type Caller, startTestApi, type TestApi } from './support.js';
@@ -169,7 +175,7 @@ describe('optimistic concurrency on ticket edits', () => {
     expect(ok.json().status).toBe('open');
   });
 
-  it('changes the version when the ticket changes in any way, a reply included', async () => {
+  it('changes the version when the conversation moves on, a reply included', async () => {
     const t = await open('Replies');
     const before = await etagOf(t.id);
     const r = await api.call(admin, {
@@ -179,6 +185,59 @@ describe('optimistic concurrency on ticket edits', () => {
     });
     expect(r.statusCode).toBe(201);
     expect(await etagOf(t.id)).not.toBe(before);
+  });
+
+  it('keeps the version through the background writes nobody edits (SLA clock, Discord side)', async () => {
+    const t = await open('Background');
+    const etag = String(await etagOf(t.id));
+    await withTenant(db.app, org.orgId, async (tx) => {
+      await createPolicy(tx, { name: 'Background', firstResponseMinutes: 60 }, org.owner);
+      // What the SLA worker does on every ticket event: the clocks' transitions and the due time.
+      await recordTransitions(tx, await slaSnapshot(tx, t.id, { lock: true }));
+      // What the bot and the Discord sync record once the ticket has its thread and summary.
+      await setDiscordSide(tx, {
+        ticketId: t.id,
+        guildId: '112233445566778899',
+        channelId: '212233445566778899',
+        mode: 'thread',
+        summaryMessageId: '312233445566778899',
+      });
+      // What a message edit or deletion runs: here it finds nothing to change in the sentiment.
+      await refreshTicketSentiment(tx, [t.id]);
+    });
+    const seen = (await api.call(token, { method: 'GET', url: `${base}/${t.id}` })).json();
+    expect(seen.sla?.metric, 'the SLA worker set no due time').toBe('first_response');
+    expect(seen.ticket.discordChannelId).toBe('212233445566778899');
+    const res = await api.call(token, {
+      method: 'PATCH',
+      url: `${base}/${t.id}`,
+      payload: { subject: 'Edited after the sync' },
+      headers: { 'if-match': etag },
+    });
+    expect(res.statusCode, 'a background write made the edit conflict').toBe(200);
+    expect(res.json().subject).toBe('Edited after the sync');
+  });
+
+  it('changes the version when a field changes outside the ticket functions (a deleted team)', async () => {
+    const t = await open('Team gone');
+    const team = await withTenant(db.app, org.orgId, (tx) => createTeam(tx, { name: 'Gone' }, org.owner));
+    const moved = await api.call(token, {
+      method: 'POST',
+      url: `${base}/${t.id}/transfer`,
+      payload: { teamId: team.id },
+    });
+    expect(moved.statusCode).toBe(200);
+    const etag = String(moved.headers.etag);
+    // The team's foreign key clears tickets.team_id: no ticket function runs, the field changes.
+    await withTenant(db.app, org.orgId, (tx) => deleteTeam(tx, team.id, org.owner));
+    expect(await etagOf(t.id)).not.toBe(etag);
+    const stale = await api.call(token, {
+      method: 'POST',
+      url: `${base}/${t.id}/transfer`,
+      payload: { teamId: null },
+      headers: { 'if-match': etag },
+    });
+    expect(stale.statusCode).toBe(412);
   });
 
   it('documents If-Match, the ETag and the 412 in the OpenAPI document', async () => {
