@@ -48,6 +48,8 @@ export interface SdkTicket {
   status: Status;
   createdAt: Date;
   updatedAt: Date;
+  /** Set once staff merged this ticket into another: the game follows it there. */
+  mergedIntoId: string | null;
 }
 
 /** A file on a message, as the player sees it (the API adds where to download it). */
@@ -74,6 +76,7 @@ export const sdkTicket = (t: Ticket): SdkTicket => ({
   status: t.status,
   createdAt: t.createdAt,
   updatedAt: t.updatedAt,
+  mergedIntoId: t.mergedIntoId,
 });
 
 /** The ticket's `customFields.game`: who, where and how, as the game sent it. */
@@ -144,7 +147,8 @@ const cursorInput = z
   .regex(/^\d{1,20}$/, 'a cursor from an earlier response')
   .optional();
 
-const SDK_TICKET_COLUMNS = `id, number, subject, status, created_at as "createdAt", updated_at as "updatedAt"`;
+const SDK_TICKET_COLUMNS = `id, number, subject, status, created_at as "createdAt", updated_at as "updatedAt",
+  merged_into_id as "mergedIntoId"`;
 // Microseconds since the epoch: PostgreSQL's own precision, so a cursor never skips a change.
 const MICROS = (col: string) => `(extract(epoch from ${col}) * 1000000)::bigint::text`;
 const FROM_MICROS = (n: string) => `(timestamptz 'epoch' + ${n}::bigint * interval '1 microsecond')`;
@@ -263,7 +267,14 @@ export const playerReplyInput = z.object({
   body: z.string().trim().min(1).max(16_000),
 });
 
-/** The player replies on their own ticket; idempotent on the key. */
+/** Merges can chain (A into B, B later into C); a cycle cannot form, this bound is only a guard. */
+const MAX_MERGE_HOPS = 10;
+
+/**
+ * The player replies on their own ticket; idempotent on the key. A ticket staff merged into
+ * another takes the reply on the ticket it went into, as a Discord or email reply does: the game
+ * still holds the old id, and the player's words must not be refused for staff's tidying.
+ */
 export async function playerReply(
   tx: Tx,
   gameId: string,
@@ -279,10 +290,13 @@ export async function playerReply(
     [tx.orgId, tid, player.id],
   );
   if (own.rowCount === 0) throw new AppError('not_found', 'ticket not found');
+  let target = await getTicket(tx, tid);
+  for (let hop = 0; target.mergedIntoId && hop < MAX_MERGE_HOPS; hop++)
+    target = await getTicket(tx, target.mergedIntoId);
   const r = await reply(
     tx,
     {
-      ticketId: tid,
+      ticketId: target.id,
       body: input.body,
       origin: 'game',
       externalId: idempotencyKey && sdkExternalId('reply', gameId, player.accountId, idempotencyKey),

@@ -10,6 +10,10 @@ export const sdkTicketSchema = z
     status: z.enum(['open', 'pending', 'on_hold', 'solved', 'closed']),
     createdAt: z.date(),
     updatedAt: z.date(),
+    mergedIntoId: z.uuid().nullable().meta({
+      description:
+        'Set when staff merged this ticket into another (it is then closed): read and reply on that ticket instead. A reply sent to this one lands there.',
+    }),
   })
   .meta({ id: 'SdkTicket' });
 

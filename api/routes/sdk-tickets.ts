@@ -174,7 +174,8 @@ export const sdkTicketRoutes: FastifyPluginAsyncZod = async (app) => {
       schema: {
         tags: T,
         operationId: 'sdkReply',
-        summary: 'The player replies on their own ticket',
+        summary:
+          "The player replies on their own ticket (on a merged ticket, the reply lands on the ticket it was merged into, which the answer's ticket is)",
         params: ticketParams,
         headers: idempotencyHeaders,
         body: playerReplyInput,
@@ -191,7 +192,8 @@ export const sdkTicketRoutes: FastifyPluginAsyncZod = async (app) => {
         playerReply(tx, game.gameId, req.params.ticketId, req.body, req.headers['idempotency-key']),
       );
       return reply.status(r.created ? 201 : 200).send({
-        message: withFilePaths(req.params.ticketId, req.body.player.id, r.message),
+        // A reply to a merged ticket lands on the one it went into: the files are that ticket's.
+        message: withFilePaths(r.ticket.id, req.body.player.id, r.message),
         ticket: r.ticket,
       });
     },

@@ -292,6 +292,29 @@ describe('/sdk/v1 tickets', () => {
       'not_found',
     );
   });
+
+  it('follows a merge: a reply to the merged ticket lands on the one it went into, and its read says where', async () => {
+    const a = (await openTicket(alice)).json().ticket;
+    const b = (await openTicket(alice)).json().ticket;
+    const merged = await api.call(owner, {
+      method: 'POST',
+      url: `/v1/orgs/${w.org.orgId}/tickets/${a.id}/merge`,
+      payload: { targetId: b.id },
+    });
+    expect(merged.statusCode, merged.body).toBe(200);
+    // The game still holds the first ticket's id.
+    const r = await sdkCall(api, w.clientKey, 'POST', `/tickets/${a.id}/replies`, {
+      player: alice,
+      body: 'Still no sword',
+    });
+    expect(r.statusCode, r.body).toBe(201);
+    expect(r.json().ticket).toMatchObject({ id: b.id, mergedIntoId: null });
+    const onB = await sdkCall(api, w.clientKey, 'GET', `/tickets/${b.id}?playerId=${alice.id}`);
+    expect(onB.json().messages.map((m: { body: string }) => m.body)).toContain('Still no sword');
+    const readA = await sdkCall(api, w.clientKey, 'GET', `/tickets/${a.id}?playerId=${alice.id}`);
+    expect(readA.statusCode).toBe(200);
+    expect(readA.json().ticket).toMatchObject({ status: 'closed', mergedIntoId: b.id });
+  });
 });
 
 describe('/sdk/v1 reports, sessions, link codes, announcements, moderation', () => {

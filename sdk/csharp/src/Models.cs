@@ -74,12 +74,15 @@ namespace GameMod
     public sealed class Ticket
     {
         public string Id, Subject, Status;
+        /// <summary>Set once staff merged this ticket into another (it is closed): read and reply there.</summary>
+        public string MergedIntoId;
         public int Number;
         public DateTimeOffset? CreatedAt, UpdatedAt;
         internal static Ticket Read(Dictionary<string, object> o) => new Ticket
         {
             Id = J.Str(o, "id"), Number = J.Int(o, "number"), Subject = J.Str(o, "subject"), Status = J.Str(o, "status"),
             CreatedAt = J.Date(o, "createdAt"), UpdatedAt = J.Date(o, "updatedAt"),
+            MergedIntoId = J.Str(o, "mergedIntoId"),
         };
     }
 

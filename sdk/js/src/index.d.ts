@@ -64,6 +64,8 @@ export interface SdkTicket {
   status: TicketStatus;
   createdAt: string;
   updatedAt: string;
+  /** Set once staff merged this ticket into another (it is closed): read and reply there. Absent from older servers. */
+  mergedIntoId?: string | null;
 }
 /** A file on a message. `url` is a path on the server, not a download link: see attachmentLink(). */
 export interface SdkAttachment {
