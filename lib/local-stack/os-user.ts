@@ -1,5 +1,5 @@
-import { chmodSync, readFileSync, statSync } from 'node:fs';
-import { dirname, resolve } from 'node:path';
+import { chmodSync, chownSync, lchownSync, readdirSync, readFileSync, statSync } from 'node:fs';
+import { dirname, join, resolve } from 'node:path';
 import { AppError } from '../errors.js';
 
 export interface OsUser {
@@ -25,20 +25,33 @@ function lookupUser(name: string): OsUser | undefined {
 }
 
 /**
- * The user the database server runs as. PostgreSQL refuses to run as root, so as root we drop to
- * the `postgres` user the Debian package creates; otherwise we stay who we are.
+ * The user the embedded servers run as. PostgreSQL refuses to run as root, so as root we drop to
+ * the `postgres` user the Debian package creates; Redis drops to the same user, so a flaw in it
+ * (or a client that gets in) holds no more than that user does. Not root: we stay who we are.
  */
-export function serverUser(): OsUser | undefined {
+export function serverUser(server: 'PostgreSQL' | 'Redis' = 'PostgreSQL'): OsUser | undefined {
   if (!isRoot()) return undefined;
   const pg = lookupUser('postgres');
   if (!pg) {
+    const why =
+      server === 'PostgreSQL' ? 'PostgreSQL refuses to run as root' : 'Redis is not run as root here';
     throw new AppError(
       'local_stack',
-      'PostgreSQL refuses to run as root and there is no `postgres` user to run it as.' +
+      `${why} and there is no \`postgres\` user to run it as.` +
         ' Install the OS package `postgresql` (it creates the user), or run GameMod as an ordinary user.',
     );
   }
   return pg;
+}
+
+/** Gives `dir` and everything in it to `user`: a folder a root-run server left behind included. */
+export function chownTree(dir: string, user: OsUser): void {
+  chownSync(dir, user.uid, user.gid);
+  for (const entry of readdirSync(dir, { withFileTypes: true })) {
+    const path = join(dir, entry.name);
+    if (entry.isDirectory()) chownTree(path, user);
+    else lchownSync(path, user.uid, user.gid);
+  }
 }
 
 /**

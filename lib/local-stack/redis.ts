@@ -5,6 +5,7 @@ import { Redis } from 'ioredis';
 import { AppError } from '../errors.js';
 import { findServerBinaries } from './binaries.js';
 import { alive, readPid, withStartLock } from './lock.js';
+import { chownTree, ensureTraversable, serverUser } from './os-user.js';
 import { portAnswers } from './ports.js';
 import { run } from './run.js';
 
@@ -103,6 +104,13 @@ async function startLocked(opts: RedisOptions): Promise<RedisHandle> {
     { install: opts.install, log: opts.log },
   );
   const dir = resolve(opts.dir);
+  // As root, redis-server runs as the user PostgreSQL runs as (os-user.ts), owning its folder.
+  const user = serverUser('Redis');
+  if (user) {
+    const opened = ensureTraversable(dir, user);
+    if (opened.length)
+      opts.log(`let the ${user.name} user pass through ${opened.join(', ')} (search bit only)`);
+  }
   const pwFile = join(dir, 'password');
   if (!existsSync(pwFile)) writeFileSync(pwFile, randomBytes(18).toString('hex'), { mode: 0o600 });
   const password = readFileSync(pwFile, 'utf8').trim();
@@ -129,9 +137,15 @@ async function startLocked(opts: RedisOptions): Promise<RedisHandle> {
       ].join('\n'),
       { mode: 0o600 },
     );
+    // Also what an earlier root-run server wrote (AOF, log), or it could not write there now.
+    if (user) chownTree(dir, user);
     // Daemonized, redis-server exits 0 before it binds, so a held port only shows afterwards.
     if (await portAnswers(opts.port)) throw portTaken(opts.port);
-    const res = await run(join(bin, 'redis-server'), [conf], { timeoutMs: 30_000 });
+    const res = await run(join(bin, 'redis-server'), [conf], {
+      uid: user?.uid,
+      gid: user?.gid,
+      timeoutMs: 30_000,
+    });
     if (res.code !== 0)
       throw new AppError('local_stack', `redis-server failed to start: ${res.stderr || res.stdout}`);
     if (!(await waitFor(() => ping(url), 15_000))) {

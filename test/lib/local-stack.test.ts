@@ -1,9 +1,10 @@
-import { mkdtempSync, rmSync } from 'node:fs';
+import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import pg from 'pg';
 import { afterAll, describe, expect, it } from 'vitest';
 import { startPostgres, startRedis } from '../../lib/local-stack/index.js';
+import { serverUser } from '../../lib/local-stack/os-user.js';
 import { freePort } from '../../lib/local-stack/ports.js';
 
 const dirs: string[] = [];
@@ -70,7 +71,12 @@ describe('the embedded stack launcher', () => {
     const ok = new Redis(first.url);
     expect(await ok.config('GET', 'maxmemory-policy')).toEqual(['maxmemory-policy', 'noeviction']);
     expect(await ok.config('GET', 'appendonly')).toEqual(['appendonly', 'yes']);
+    expect(await ok.config('GET', 'bind')).toEqual(['bind', '127.0.0.1']);
     ok.disconnect();
+    // As root, it runs as the unprivileged user PostgreSQL runs as, never as root.
+    const uid = Number(/^Uid:\s+(\d+)/m.exec(readFileSync(`/proc/${first.pid}/status`, 'utf8'))?.[1]);
+    expect(uid).toBe(serverUser()?.uid ?? process.getuid?.());
+    expect(uid).not.toBe(0);
     const anon = new Redis(`redis://127.0.0.1:${port}`, {
       maxRetriesPerRequest: 0,
       retryStrategy: () => null,
