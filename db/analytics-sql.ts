@@ -39,9 +39,10 @@ export const ORG_TIME_ZONE = `coalesce((select c.timezone from organizations o
  * relation `tz(tz)`. Opened: at creation, with the first response time and SLA outcome.
  * Resolved: when solved or closed (not reopened since), with the resolution time (none for a
  * merge), reopens and rating. Reply: one row per staff reply, the author as assignee, with the
- * next response time when the reply ends a wait: from the first player message after the
- * previous staff reply (the first reply is the first response, not a next one; a second staff
- * reply with no player message between ends no wait). Every duration also in business time
+ * next response time when the reply ends a wait: from the first message of the ticket's player
+ * (`author_kind`: not a participant's, participants.ts) after the previous staff reply (the
+ * first reply is the first response, not a next one; a second staff reply with no player
+ * message between ends no wait). Every duration also in business time
  * (bdur_s, analytics-business-time.ts), in the calendar the ticket counts in as it is folded.
  */
 export function contributionsOf(ticketSet: string): string {
@@ -90,7 +91,7 @@ export function contributionsOf(ticketSet: string): string {
              where m.org_id = t.org_id and m.ticket_id = t.id and m.author_type = 'user') r
       left join lateral (
         select min(p.created_at) as since from messages p
-         where p.org_id = t.org_id and p.ticket_id = t.id and p.author_type = 'player'
+         where p.org_id = t.org_id and p.ticket_id = t.id and p.author_kind = 'player'
            and p.created_at > r.previous and p.created_at < r.created_at
       ) w on true
   ) k`;

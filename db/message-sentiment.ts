@@ -36,13 +36,14 @@ export interface StoredSentiment {
 }
 
 /**
- * The `set` part of an edit's update: the edited text is scored again when the message is a
- * player's (the score is computed as if it were, parameters $4-$7, and kept only for a player's).
+ * The `set` part of an edit's update: the edited text is scored again when the message is the
+ * player's (the score is computed as if it were, parameters $4-$7, and kept only for the
+ * player's: a participant's words are not the player's mood, participants.ts).
  */
-export const RESCORED = `sentiment_score = case when author_type = 'player' then $4::int end,
-  sentiment_comparative = case when author_type = 'player' then $5::real end,
-  sentiment_label = case when author_type = 'player' then $6::text end,
-  sentiment_language = case when author_type = 'player' then $7::text end`;
+export const RESCORED = `sentiment_score = case when author_kind = 'player' then $4::int end,
+  sentiment_comparative = case when author_kind = 'player' then $5::real end,
+  sentiment_label = case when author_kind = 'player' then $6::text end,
+  sentiment_language = case when author_kind = 'player' then $7::text end`;
 
 /**
  * Brings these tickets' player sentiment back in line with their conversation after a message
@@ -59,7 +60,7 @@ export async function refreshTicketSentiment(tx: Tx, ticketIds: readonly (string
      from unnest($2::uuid[]) as x(id)
      left join lateral (
        select m.sentiment_label as label, m.sentiment_score as score from messages m
-        where m.org_id = $1::uuid and m.ticket_id = x.id and m.author_type = 'player'
+        where m.org_id = $1::uuid and m.ticket_id = x.id and m.author_kind = 'player'
           and m.deleted_at is null and m.sentiment_label is not null
         order by m.created_at desc, m.id desc limit 1
      ) latest on true

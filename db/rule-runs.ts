@@ -108,7 +108,8 @@ export async function loadContext(
      left join lateral (
        select body, author_type, sentiment_label, sentiment_score from messages m
         where m.org_id = t.org_id and m.ticket_id = t.id and m.deleted_at is null
-          and (case when $3::uuid is null then m.author_type = 'player' else m.id = $3::uuid end)
+          -- the player's own: a participant's words are not "the player's latest message"
+          and (case when $3::uuid is null then m.author_kind = 'player' else m.id = $3::uuid end)
         order by m.created_at desc, m.id desc limit 1
      ) m on true
      where t.org_id = $1::uuid and t.id = $2::uuid and t.merged_into_id is null`,

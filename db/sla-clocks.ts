@@ -57,12 +57,9 @@ async function loadFacts(tx: Tx, ticketId: string, lock: boolean): Promise<Ticke
     `select t.id, t.status, t.priority, t.category_id as "categoryId", t.team_id as "teamId", t.created_at as "createdAt",
        t.first_response_at as "firstResponseAt", t.last_staff_message_at as "lastStaffMessageAt",
        (select min(m.created_at) from messages m where m.org_id = t.org_id and m.ticket_id = t.id
-          and m.author_type = 'player' and m.deleted_at is null
-          -- on Discord, only the ticket's player (or the player of a ticket merged into it): anyone
-          -- else there is a participant, such as a bystander in a public forum post (tickets.ts reply)
-          and (m.origin <> 'discord' or m.author_player_id = t.requester_id
-               or m.author_player_id in (select s.requester_id from tickets s
-                                         where s.org_id = t.org_id and s.merged_into_id = t.id))
+          -- the player's own (or a merged ticket's player's): a participant's message, someone staff
+          -- added or a bystander in a public forum post, wakes no response clock (participants.ts)
+          and m.author_kind = 'player' and m.deleted_at is null
           and m.created_at > coalesce(t.last_staff_message_at, '-infinity'::timestamptz)) as "waitingSince"
      from tickets t where t.org_id = $1::uuid and t.id = $2::uuid ${lock ? 'for update' : ''}`,
     [tx.orgId, ticketId],

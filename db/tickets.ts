@@ -10,6 +10,7 @@ import {
   type StoredSentiment,
   sentimentValues,
 } from './message-sentiment.js';
+import { addedToTicket, authorKind } from './participants.js';
 import { body, externalId, id, jsonRecord, snowflake, tag } from './schemas.js';
 import type { Tx } from './tenant.js';
 import {
@@ -228,8 +229,9 @@ export const replyInput = z.object({
   attachmentIds: replyFileIds.optional(),
   /**
    * A player's message from someone who is not the ticket's player (another member writing in a
-   * public forum post, someone staff added): recorded under their own profile and marked, but it
-   * does not speak for the player (no reopening, no close request withdrawn, no player reply).
+   * public forum post, someone staff added): recorded under their own profile as a participant's
+   * (`author_kind`), it does not speak for the player (no close request withdrawn, no player reply
+   * for the SLA, rules or analytics); only someone staff added wakes the ticket (participants.ts).
    */
   participant: z.boolean().optional(),
 });
@@ -238,8 +240,9 @@ export type ReplyInput = z.input<typeof replyInput>;
 /**
  * A public message on the ticket. A member's or API token's reply counts as a response (first and
  * next response time; a rule's or the system's does not); a
- * player's message on a ticket waiting for them (pending, solved) puts it back to open, and a
- * participant's (`participant`) changes nothing but the conversation. Idempotent
+ * player's message on a ticket waiting for them (pending, solved) puts it back to open, and so
+ * does a participant's (`participant`) when staff added them to the ticket; otherwise a
+ * participant's changes nothing but the conversation. Idempotent
  * on the message's external id. Staff may send files uploaded to the ticket with the reply.
  */
 export async function reply(
@@ -270,14 +273,16 @@ export async function reply(
   if (input.attachmentIds?.length && !staff)
     throw new AppError('forbidden', 'only staff send uploaded files with a reply');
   const author = authorOf(actor);
-  const player = !staff && !input.participant;
+  const kind = authorKind(actor, input.participant);
+  const player = kind === 'player';
   // Only the player's own words make the ticket's player sentiment (rules and analytics read it).
   const sentiment = staff || player ? messageSentiment(author.type, input.body) : null;
   const m = await tx.query<Message>(
     `insert into messages (org_id, channel_id, ticket_id, author_type, author_user_id, author_player_id, origin,
-       external_id, body, created_at, sentiment_score, sentiment_comparative, sentiment_label, sentiment_language)
+       external_id, body, created_at, sentiment_score, sentiment_comparative, sentiment_label, sentiment_language,
+       author_kind)
      select $1::uuid, c.id, $2::uuid, $3::text, $4::uuid, $5::uuid, $6::text, $7::text, $8::text, clock_timestamp(),
-       $9::int, $10::real, $11::text, $12::text
+       $9::int, $10::real, $11::text, $12::text, $13::text
      from message_channels c where c.org_id = $1::uuid and c.ticket_id = $2::uuid
      returning ${MESSAGE_COLUMNS}`,
     [
@@ -290,6 +295,7 @@ export async function reply(
       input.externalId ?? null,
       input.body,
       ...sentimentValues(sentiment),
+      kind,
     ],
   );
   const message = m.rows[0] as Message;
@@ -302,7 +308,14 @@ export async function reply(
 
   const before = ticket.status;
   let next: Status | undefined = input.status;
-  if (player && (before === 'pending' || before === 'solved')) next = 'open';
+  const waitingOnPlayer = before === 'pending' || before === 'solved';
+  const wakes =
+    player ||
+    (waitingOnPlayer &&
+      actor.type === 'player' &&
+      kind === 'participant' &&
+      (await addedToTicket(tx, ticket.id, actor.id)));
+  if (wakes && waitingOnPlayer) next = 'open';
   if (next && next !== before && !canTransition(before, next)) {
     throw refuse('invalid_transition', 'deny.transition', { from: before, to: next });
   }
@@ -321,7 +334,7 @@ export async function reply(
           ? `last_player_message_at = ${sent}, status = $2::text, ${statusColumns()},
            player_sentiment_label = coalesce($4::text, player_sentiment_label),
            player_sentiment_score = case when $4::text is null then player_sentiment_score else $5::int end`
-          : `status = $2::text`,
+          : `status = $2::text, ${statusColumns()}`,
     answers
       ? [next ?? before, message.id]
       : player
