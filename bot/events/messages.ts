@@ -98,7 +98,8 @@ export async function onMessageCreate(deps: BotDeps, m: OmitPartialGroupDMChanne
     url: a.url,
   }));
   // Someone other than the ticket's player (anyone can write in a public forum post) is recorded
-  // as a participant: their message neither reopens the ticket nor answers a close request.
+  // as a participant: their message never answers a close request, and reopens a pending or
+  // solved ticket only when staff added them to it with /ticket add (db/participants.ts).
   const record = async (tx: Tx, ticket: DiscordTicket, staff: Actor | null) =>
     recordDiscordMessage(
       tx,

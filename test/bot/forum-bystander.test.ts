@@ -57,13 +57,16 @@ describe('a bystander writing in a public forum ticket', () => {
     });
     // Kept, under the bystander's own name, marked as a participant's; not the player's reply.
     const kept = await h.db.admin.query(
-      `select p.discord_user_id as "discordUserId", m.sentiment_label as sentiment, e.data->>'participant' as participant
+      `select p.discord_user_id as "discordUserId", m.sentiment_label as sentiment, m.author_kind as kind,
+         e.data->>'participant' as participant
        from messages m join player_profiles p on p.id = m.author_player_id
        join ticket_events e on e.ticket_id = m.ticket_id and e.type = 'message.created' and e.data->>'messageId' = m.id::text
        where m.ticket_id = $1 and m.body = 'lol same bug here'`,
       [ticketId],
     );
-    expect(kept.rows).toEqual([{ discordUserId: h.users.other, sentiment: null, participant: 'true' }]);
+    expect(kept.rows).toEqual([
+      { discordUserId: h.users.other, sentiment: null, kind: 'participant', participant: 'true' },
+    ]);
     expect(await lastPlayerMessageAt()).toEqual(before);
     // The event says so too, which keeps "player replied" notifications and player-message rules away.
     const event = await h.db.admin.query(
@@ -84,5 +87,33 @@ describe('a bystander writing in a public forum ticket', () => {
     );
     const cr = await h.db.admin.query('select status from close_requests where ticket_id = $1', [ticketId]);
     expect(cr.rows[0]?.status).toBe('cancelled');
+  });
+
+  it('someone staff added with /ticket add wakes the ticket, still as a participant', async () => {
+    const { ticketId, thread } = await theTicket(h);
+    const mod = (subcommand: string, options: { name: string; value: string; type?: number }[]) =>
+      interact(h, {
+        kind: 'chatInput',
+        name: 'ticket',
+        subcommand,
+        guildId: h.guild.id,
+        channelId: thread,
+        userId: h.users.moderator,
+        options,
+      });
+    expect((await mod('status', [{ name: 'status', value: 'pending' }])).content).toMatch(/pending/i);
+    expect((await mod('add', [{ name: 'user', value: h.users.other, type: 6 }])).content).toMatch(/added/);
+    h.fake.userMessage(thread, h.users.other, 'I was there, he lost the sword at 20:10');
+    await settle(
+      h,
+      async () =>
+        (await h.db.admin.query('select status from tickets where id = $1', [ticketId])).rows[0]?.status ===
+        'open',
+    );
+    const m = await h.db.admin.query(
+      `select author_kind as kind from messages where ticket_id = $1 and body like 'I was there%'`,
+      [ticketId],
+    );
+    expect(m.rows).toEqual([{ kind: 'participant' }]);
   });
 });
