@@ -7,6 +7,7 @@ import { inject } from 'vitest';
 import { type Bot, createBot } from '../../bot/bot.js';
 import { type Category, createCategory } from '../../db/categories.js';
 import { SYSTEM } from '../../db/changes.js';
+import { MIRROR_BACKFILL_DELAY_MS } from '../../db/discord-mirrors.js';
 import { createGuildLinkCode, redeemGuildLinkCode } from '../../db/guild-links.js';
 import { setRoleMapping } from '../../db/guild-roles.js';
 import { updateGuildSettings } from '../../db/guilds.js';
@@ -295,4 +296,28 @@ export async function settle(_h: Harness, check: () => Promise<boolean>, timeout
     await new Promise((r) => setTimeout(r, 25));
   }
   throw new Error('condition not reached in time');
+}
+
+/**
+ * Runs a new mirror's backfill now instead of after its delay. The workers hold it back
+ * MIRROR_BACKFILL_DELAY_MS (checked here) so that every bot process has dropped its cached list of
+ * the org's mirrors by then; this drops the harness bot's list itself and promotes the delayed
+ * job, which is the same state 6 s sooner.
+ */
+export async function backfillNow(h: Harness, mirrorId: string): Promise<void> {
+  const queue = h.workers?.queues.get('discord');
+  if (!queue) throw new Error('backfillNow needs the harness started with workers: true');
+  const find = async () =>
+    (await queue.getDelayed()).find(
+      (j) => j.name === 'discord.mirror_backfill' && j.data.mirrorId === mirrorId,
+    );
+  await settle(h, async () => Boolean(await find()));
+  const job = await find();
+  if (job?.opts.delay !== MIRROR_BACKFILL_DELAY_MS)
+    throw new Error(`the backfill was held back ${job?.opts.delay} ms, not ${MIRROR_BACKFILL_DELAY_MS} ms`);
+  h.bot.deps.mirrors.delete(h.org.orgId);
+  // Under load the delay may have run out meanwhile: then the job is on its way already.
+  await job.promote().catch(async (err: unknown) => {
+    if (await job.isDelayed()) throw err;
+  });
 }

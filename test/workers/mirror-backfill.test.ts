@@ -1,7 +1,7 @@
 import { ChannelType, PermissionFlagsBits } from 'discord.js';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { type Caller, startTestApi, type TestApi } from '../api/support.js';
-import { type Harness, settle, startHarness } from '../bot/harness.js';
+import { backfillNow, type Harness, settle, startHarness } from '../bot/harness.js';
 
 /**
  * A mirror started through the API, with the real workers against the fake Discord: the backfill
@@ -55,6 +55,7 @@ describe('discord.mirror_backfill', () => {
     expect(res.statusCode).toBe(201);
     const mirror = res.json();
     expect(mirror).toMatchObject({ backfillState: 'pending', name: 'announcements' });
+    await backfillNow(h, mirror.id);
     await settle(h, async () => (await mirrorRow(mirror.id)).backfill_state === 'done', 20_000);
     expect((await mirrorRow(mirror.id)).backfilled_count).toBe(100);
     const rows = await h.db.admin.query(
@@ -129,6 +130,7 @@ describe('discord.mirror_backfill', () => {
       payload: { guildId: h.guild.id, discordChannelId: secret },
     });
     const mirror = res.json();
+    await backfillNow(h, mirror.id);
     await settle(h, async () => (await mirrorRow(mirror.id)).backfill_state === 'refused', 20_000);
     expect((await mirrorRow(mirror.id)).backfill_problem).toBe(
       `GameMod's bot cannot read <#${secret}>: it needs View Channel and Read Message History there. A server admin can give them to its role or in the channel's permissions; then press Try again next to the mirror in the panel's Discord settings.`,
@@ -203,6 +205,7 @@ describe('discord.mirror_backfill', () => {
       payload: { guildId: h.guild.id, discordChannelId: bugs, name: 'bug-reports' },
     });
     const mirror = res.json();
+    await backfillNow(h, mirror.id);
     await settle(h, async () => (await mirrorRow(mirror.id)).backfill_state === 'done', 20_000);
     expect((await mirrorRow(mirror.id)).backfilled_count).toBe(7);
     const conversations = await h.db.admin.query(
@@ -278,6 +281,7 @@ describe('discord.mirror_backfill', () => {
     });
     const back = res.json();
     expect(back.channelId).toBe(first.channelId);
+    await backfillNow(h, back.id);
     await settle(h, async () => (await mirrorRow(back.id)).backfill_state === 'done', 20_000);
     expect((await mirrorRow(back.id)).backfilled_count).toBe(0);
     const audit = await h.db.admin.query(
