@@ -106,9 +106,10 @@ export interface ErasureResult {
 /**
  * Erases the player: their identities, sessions, codes, moderation record, mail, files and
  * exports are deleted; the tickets they opened are kept anonymised (as retention does) with every
- * message in them blanked, notes deleted; their messages elsewhere are blanked; reports by or
- * about them lose their text; history and audit rows keep what happened but not what was said.
- * The modmail routing records of the DMs relayed to them (which carry their Discord id) go.
+ * message in them blanked, notes deleted, staff notifications about them left without text; their
+ * messages elsewhere are blanked; reports by or about them lose their text; history and audit
+ * rows keep what happened but not what was said. The modmail routing records of the DMs relayed
+ * to them (which carry their Discord id) go.
  * Discord messages the bot posted for them, and the transcript-channel posts of every ticket they
  * wrote in, are queued for deletion there (discord_erasures); their stored objects and those
  * tickets' stored transcripts for deletion from storage (storage_erasures); both by the workers.
@@ -227,6 +228,10 @@ export async function erasePlayer(tx: Tx, playerId: string, actor: Actor): Promi
     playerId,
     tickets.rows.map((t) => t.id),
   );
+  await scrubNotifications(
+    tx,
+    tickets.rows.map((t) => t.id),
+  );
   const scrub = await tx.query<{ n: number }>('select gm_scrub_player_history($1::uuid, $2::uuid[]) as n', [
     playerId,
     tickets.rows.map((t) => t.id),
@@ -272,6 +277,25 @@ async function scrubOutbox(tx: Tx, playerId: string, ticketIds: string[]): Promi
              or o.payload ->> 'ticketId' = any($3::text[]) or o.payload ->> 'playerId' = $2::text
              or o.aggregate_id in (select id from messages where org_id = $1::uuid and ticket_id = any($3::uuid[])))`,
     [tx.orgId, playerId, ticketIds],
+  );
+}
+
+/**
+ * Staff notifications about their tickets quote them (a reply's excerpt, the subject in an SLA
+ * notice): the text goes from the panel's list, from a digest still holding it and from the
+ * panel's live event not yet relayed. Titles name only the event and the ticket's number.
+ */
+async function scrubNotifications(tx: Tx, ticketIds: string[]): Promise<void> {
+  await tx.query(
+    `update notifications set body = null
+      where org_id = $1::uuid and ticket_id = any($2::uuid[]) and body is not null`,
+    [tx.orgId, ticketIds],
+  );
+  await tx.query(
+    `update outbox o set payload = jsonb_set(o.payload, '{notification,body}', 'null'::jsonb)
+      where o.org_id = $1::uuid and o.event_type = 'notification.created'
+        and o.payload #>> '{notification,ticketId}' = any($2::text[])`,
+    [tx.orgId, ticketIds],
   );
 }
 

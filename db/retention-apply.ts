@@ -15,8 +15,10 @@ import { forgetTranscriptsSql, transcriptsSql } from './ticket-transcripts.js';
  *   purge deletes them with their conversation, attachments and mail; anonymise keeps the row
  *   (numbers, statuses and timings for analytics) without subject, requester, fields, comments,
  *   mail (the mail log and its raw copies) or the modmail records naming the player's Discord id
- *   (discord_dm_tickets, discord_dm_relayed_messages; purge takes them with the ticket).
- * - messages: written more than N days ago; anonymise blanks the body and drops the player author.
+ *   (discord_dm_tickets, discord_dm_relayed_messages; purge takes them with the ticket), nor the
+ *   text of staff notifications about it (a reply's excerpt, the subject in an SLA notice).
+ * - messages: written more than N days ago; anonymise blanks the body and drops the player author;
+ *   both actions blank the excerpts of player replies in staff notifications older than N days.
  * - attachments: uploaded more than N days ago; a file has no anonymous form, so both actions
  *   remove the row and its stored object.
  * - player_sessions: started more than N days ago; anonymise drops the IP hash, platform and version.
@@ -51,7 +53,16 @@ const TICKET_LEFT_TO_ANONYMISE = `(requester_id is not null or subject <> 'Ticke
   or rating_comment is not null or close_reason is not null or custom_fields <> '{}'
   or exists (select 1 from email_messages e where e.org_id = $1::uuid and e.ticket_id = tickets.id)
   or exists (select 1 from ticket_transcripts tt where tt.org_id = $1::uuid and tt.ticket_id = tickets.id)
-  or exists (select 1 from discord_dm_relayed_messages r where r.org_id = $1::uuid and r.ticket_id = tickets.id))`;
+  or exists (select 1 from discord_dm_relayed_messages r where r.org_id = $1::uuid and r.ticket_id = tickets.id)
+  or exists (select 1 from notifications n where n.org_id = $1::uuid and n.ticket_id = tickets.id and n.body is not null))`;
+
+// A player's reply reaches staff notifications as an excerpt: those older than the cutoff quote
+// messages older than it (a notification is recorded after its message) and lose their text.
+const REPLY_EXCERPTS = `excerpts as (
+               update notifications n set body = null
+                where n.org_id = $1::uuid and n.event = 'player_replied' and n.created_at < $2::timestamptz
+                  and n.body is not null
+             )`;
 
 // The tickets of the messages a batch takes: their transcripts hold those words too.
 const MESSAGE_TICKETS = `select m.ticket_id from messages m
@@ -105,6 +116,9 @@ const BATCH_SQL: Record<RetentionTarget, Partial<Record<RetentionAction, Sql>>> 
                delete from discord_dm_tickets d where d.org_id = $1::uuid and d.ticket_id in (select id from doomed)
              ), routed as (
                delete from discord_dm_relayed_messages r where r.org_id = $1::uuid and r.ticket_id in (select id from doomed)
+             ), notices as (
+               update notifications n set body = null
+                where n.org_id = $1::uuid and n.ticket_id in (select id from doomed) and n.body is not null
              ), ${transcriptsSql('select id from doomed')}, ${forgetTranscriptsSql('select id from doomed')}, done as (
                update tickets t set subject = 'Ticket #' || t.number, requester_id = null,
                       rating_comment = null, close_reason = null, custom_fields = '{}'
@@ -128,7 +142,7 @@ const BATCH_SQL: Record<RetentionTarget, Partial<Record<RetentionAction, Sql>>> 
              ), files as (
                select a.storage_key as key from attachments a
                 where a.org_id = $1::uuid and a.message_id in (select id from doomed) and a.storage_key is not null
-             ), ${transcriptsSql(MESSAGE_TICKETS)}, ${forgetTranscriptsSql(MESSAGE_TICKETS)}, gone as (
+             ), ${REPLY_EXCERPTS}, ${transcriptsSql(MESSAGE_TICKETS)}, ${forgetTranscriptsSql(MESSAGE_TICKETS)}, gone as (
                delete from messages m where m.org_id = $1::uuid and m.id in (select id from doomed)
                returning m.ticket_id
              )
@@ -142,7 +156,7 @@ const BATCH_SQL: Record<RetentionTarget, Partial<Record<RetentionAction, Sql>>> 
                select id from messages where org_id = $1::uuid and created_at < $2::timestamptz
                   and (body <> '' or author_player_id is not null)
                 order by created_at limit $3::int for update skip locked
-             ), ${transcriptsSql(MESSAGE_TICKETS)}, ${forgetTranscriptsSql(MESSAGE_TICKETS)}, done as (
+             ), ${REPLY_EXCERPTS}, ${transcriptsSql(MESSAGE_TICKETS)}, ${forgetTranscriptsSql(MESSAGE_TICKETS)}, done as (
                update messages m set body = '', author_player_id = null
                 where m.org_id = $1::uuid and m.id in (select id from doomed) returning 1
              )

@@ -1,6 +1,7 @@
 import { describe, expect, it } from 'vitest';
 import { recordAttachment } from '../../db/attachments.js';
 import { recordRelayedDmMessages } from '../../db/dm-routing.js';
+import { recordNotifications } from '../../db/notifications.js';
 import { erasePlayer, playerDossier, requestPlayerExport } from '../../db/player-privacy.js';
 import { reportFromGame } from '../../db/player-reports.js';
 import { upsertPlayer } from '../../db/players.js';
@@ -116,6 +117,18 @@ async function tracedPlayer(org: OrgFixture, marker: string) {
       { subject: 'Bystander asks', body: 'unrelated words', origin: 'panel', requesterId: other.id },
       org.owner,
     );
+    // Staff were told of it: the panel entry, the digest holding it and the live event quote it.
+    await recordNotifications(tx, 1, [
+      {
+        userId: org.ownerId,
+        event: 'player_replied',
+        ticketId: ticket.id,
+        title: 'The player replied',
+        body: `${marker} here, my sword vanished`,
+        inPanel: true,
+        deliveries: [{ channel: 'email', status: 'digest' }],
+      },
+    ]);
     // A staff reply relayed into the player's DM: the routing record names their Discord id.
     await recordRelayedDmMessages(tx, {
       ticketId: ticket.id,

@@ -98,6 +98,14 @@ async function world(org: OrgFixture) {
     newClosed,
   ]);
   await a.query(`update tickets set created_at = now() - interval '200 days' where id = $1`, [oldOpen]);
+  // Staff were told of each ticket's player reply, with an excerpt, when it came.
+  await a.query(
+    `insert into notifications (org_id, user_id, outbox_id, event, ticket_id, title, body, created_at)
+     select $1, $2, n, 'player_replied', t, 'The player replied', 'I lost my sword',
+            now() - case when n = 2 then interval '0 days' else interval '150 days' end
+       from unnest($3::uuid[]) with ordinality x(t, n)`,
+    [org.orgId, org.ownerId, [oldClosed, newClosed, oldOpen]],
+  );
   // Every message of the old tickets is old; the new closed ticket's are recent.
   await a.query(
     `update messages set created_at = now() - interval '150 days' where ticket_id = any($1::uuid[])`,
@@ -236,6 +244,12 @@ describe('retention applied', () => {
       if (row.ticket_id === wa.newClosed) expect(row.body).toBe('I lost my sword');
       else expect(row).toMatchObject({ body: '', author_player_id: null });
     }
+    const n = await db.admin.query('select ticket_id, body from notifications where org_id = $1', [a.orgId]);
+    expect(Object.fromEntries(n.rows.map((r) => [r.ticket_id, r.body]))).toEqual({
+      [wa.oldClosed]: null,
+      [wa.newClosed]: 'I lost my sword',
+      [wa.oldOpen]: null,
+    });
     const s = await db.admin.query(
       `select ip_hash, platform from player_sessions where org_id = $1 order by started_at`,
       [a.orgId],
