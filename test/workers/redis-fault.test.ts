@@ -57,6 +57,9 @@ describe('Redis killed mid-stream', () => {
       schedulers: false,
       // In its own thread, as the workers role runs it.
       relay: { pollMs: 100, thread: true },
+      // A job that was running when Redis died lost its lock with the kill: it runs again at the
+      // next check for stalled jobs, every 30 s by default.
+      stalled: { lockDurationMs: 5_000, checkEveryMs: 1_000 },
     });
 
     // A stream of changes, each committed on its own, while Redis is killed and restarted.
