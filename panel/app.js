@@ -1,6 +1,6 @@
 // @ts-check
 import { render } from 'preact';
-import { useCallback, useEffect, useState } from 'preact/hooks';
+import { useCallback, useEffect, useRef, useState } from 'preact/hooks';
 import { ApiError, api, cachedList, describeError, setCsrfToken } from './api.js';
 import { html } from './html.js';
 import { Inbox } from './inbox.js';
@@ -42,8 +42,8 @@ async function pushSubscription() {
   }
 }
 
-/** @param {{ session: Session, org: Org | null, onSignedOut: (reason: string) => void }} props */
-function Header({ session, org, onSignedOut }) {
+/** @param {{ session: Session, org: Org | null, lostOrg: Org | null, onSignedOut: (reason: string) => void }} props */
+function Header({ session, org, lostOrg, onSignedOut }) {
   const [error, setError] = useState('');
   const [connected, setConnected] = useState(live.connected);
   const [ended, setEnded] = useState(false);
@@ -56,6 +56,13 @@ function Header({ session, org, onSignedOut }) {
     [],
   );
   const analytics = useAnalyticsAccess(org);
+  const dot = connected
+    ? 'Live updates on'
+    : ended
+      ? 'Live updates off: signed out'
+      : !org
+        ? 'Live updates off'
+        : 'Live updates reconnecting';
   /** @param {'/auth/logout' | '/auth/logout-everywhere'} path */
   const signOut = async (path) => {
     setError('');
@@ -91,8 +98,8 @@ function Header({ session, org, onSignedOut }) {
           >`
         : html`<span class="org-name">${org?.name ?? ''}</span>`
     }
-    <span class=${`live-dot ${connected ? 'on' : ''}`} title=${connected ? 'Live updates on' : ended ? 'Live updates off: signed out' : 'Live updates reconnecting'}
-      ><span class="visually-hidden">${connected ? 'Live updates on' : ended ? 'Live updates off: signed out' : 'Live updates reconnecting'}</span></span
+    <span class=${`live-dot ${connected ? 'on' : ''}`} title=${dot}
+      ><span class="visually-hidden">${dot}</span></span
     >
     <span class="spacer"></span>
     ${org ? html`<a class="button" href=${`/o/${org.id}/conversations`}>Conversations</a>` : null}
@@ -108,6 +115,14 @@ function Header({ session, org, onSignedOut }) {
         ? html`<p class="error signed-out" role="alert">
             You were signed out, so this page no longer updates and changes will be refused.
             <a href=${location.pathname + location.search}>Sign in again</a>
+          </p>`
+        : null
+    }
+    ${
+      lostOrg
+        ? html`<p class="error access-ended" role="alert">
+            Your access to ${lostOrg.name} ended, so its pages are closed here. Ask one of its admins
+            if you think this is a mistake.
           </p>`
         : null
     }
@@ -207,12 +222,19 @@ function LazyInvite(props) {
 
 function App() {
   /** @type {[Session | null, (s: Session | null) => void]} */
-  const [session, setSession] = useState(/** @type {Session | null} */ (null));
+  const [loaded, setSession] = useState(/** @type {Session | null} */ (null));
   const [state, setState] = useState(
     /** @type {'loading' | 'signed-out' | 'totp' | 'ready' | 'error'} */ ('loading'),
   );
   const [message, setMessage] = useState('');
   const loc = useLocation();
+  // The organization on screen, and the one whose access ended while it was (live.js's 4003):
+  // that one is left out of the org list for the rest of this page's life (a member demoted to
+  // a role that cannot read tickets is still listed by the session).
+  const shown = useRef(/** @type {Org | null} */ (null));
+  const [lostOrg, setLostOrg] = useState(/** @type {Org | null} */ (null));
+  const session =
+    loaded && lostOrg ? { ...loaded, orgs: loaded.orgs.filter((o) => o.id !== lostOrg.id) } : loaded;
 
   const load = useCallback(async () => {
     try {
@@ -234,6 +256,19 @@ function App() {
   useEffect(() => {
     load();
   }, [load]);
+  useEffect(
+    () =>
+      live.listen((m) => {
+        if (m.kind !== 'access-ended') return;
+        const gone = shown.current;
+        setLostOrg(gone);
+        if (gone && localStorage.getItem(ORG_KEY) === gone.id) localStorage.removeItem(ORG_KEY);
+        // The session asked again (signed out altogether shows the sign-in), then `/`: another
+        // organization's inbox if one is left, else the no-organization page.
+        load().then(() => navigate('/', { replace: true }));
+      }),
+    [load],
+  );
 
   if (state === 'loading') return html`<main class="center" id="main"><p role="status">Loading…</p></main>`;
   if (state === 'error')
@@ -269,7 +304,7 @@ function App() {
     };
     return html`<div class="shell" onClick=${onLinkClick}>
       <a class="skip" href="#main">Skip to content</a>
-      <${Header} session=${session} org=${defaultOrg(session)} onSignedOut=${() => location.assign('/')} />
+      <${Header} session=${session} org=${defaultOrg(session)} lostOrg=${lostOrg} onSignedOut=${() => location.assign('/')} />
       <${LazyInvite} code=${invite} onJoined=${joined} />
     </div>`;
   }
@@ -282,6 +317,7 @@ function App() {
     queueMicrotask(() => navigate(`/o/${org.id}${loc.search}`, { replace: true }));
   }
   if (org) localStorage.setItem(ORG_KEY, org.id);
+  shown.current = org;
   const signedOut = (/** @type {string} */ reason) => {
     setSession(null);
     setMessage(reason);
@@ -309,7 +345,7 @@ function App() {
 
   return html`<div class="shell" onClick=${onLinkClick}>
     <a class="skip" href="#main">Skip to content</a>
-    <${Header} session=${session} org=${org} onSignedOut=${signedOut} />
+    <${Header} session=${session} org=${org} lostOrg=${lostOrg} onSignedOut=${signedOut} />
     ${page}
   </div>`;
 }

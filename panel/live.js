@@ -3,7 +3,7 @@
 /**
  * @typedef {{ type: 'event', topic: string, seq: number, event: { id?: string, type: string, aggregateId?: string | null, payload?: Record<string, unknown> } }} LiveEvent
  * @typedef {{ userId: string, state: 'viewing' | 'typing' }} Viewer
- * @typedef {(msg: { kind: 'event', topic: string, type: string } | { kind: 'resync', topic: string } | { kind: 'presence', ticketId: string, viewers: Viewer[] } | { kind: 'status', connected: boolean } | { kind: 'ended' }) => void} Listener
+ * @typedef {(msg: { kind: 'event', topic: string, type: string } | { kind: 'resync', topic: string } | { kind: 'presence', ticketId: string, viewers: Viewer[] } | { kind: 'status', connected: boolean } | { kind: 'ended' } | { kind: 'access-ended' }) => void} Listener
  */
 
 const RETRY_MAX_MS = 15_000;
@@ -53,6 +53,17 @@ export class LiveClient {
       if (ev.code === 4001) {
         this.close();
         this.emit({ kind: 'ended' });
+        return;
+      }
+      // 4003: access to an organization this page follows ended (removed, or a role that no
+      // longer reads tickets). A reconnect would subscribe to it again and be refused, behind a
+      // dot saying "live". Forget what was followed, stay off until the page follows something
+      // again (the organization the member is moved to), and let the page say so.
+      if (ev.code === 4003) {
+        this.topics.clear();
+        this.presence.clear();
+        this.retryMs = 500;
+        this.emit({ kind: 'access-ended' });
         return;
       }
       setTimeout(() => this.connect(), this.retryMs);

@@ -1,4 +1,5 @@
 import { describe, expect, it } from 'vitest';
+import { demoUserId } from '../../db/seed-users.js';
 import { useTestDb } from '../support/db.js';
 import { demoDesk } from './support.js';
 
@@ -29,6 +30,39 @@ describe('a sign-in that ends while the panel is open', () => {
       await page.waitForTimeout(1500);
       expect(sockets.length).toBe(opened);
       expect(await page.locator('.live-dot.on').count()).toBe(0);
+    } finally {
+      await ctx.close();
+    }
+  }, 60_000);
+});
+
+describe('access to the organization ends while the panel is open', () => {
+  it('stops reconnecting, says so and leaves the organization', async () => {
+    const { ctx, page } = await signedIn('agent');
+    try {
+      const sockets: string[] = [];
+      page.on('websocket', (ws) => sockets.push(ws.url()));
+      await page.goto(`/o/${desk.orgId}`);
+      await page.locator('.live-dot.on').waitFor();
+      const opened = sockets.length;
+      const { name } = await desk.row('select name from organizations where id = $1', [desk.orgId]);
+      // An admin removes the member: the socket's re-check closes it with 4003.
+      const agentId = await demoUserId(db.app, 'agent');
+      const removed = await desk.rig.api.call(desk.admin, {
+        method: 'DELETE',
+        url: `/v1/orgs/${desk.orgId}/members/${agentId}`,
+      });
+      expect(removed.statusCode, removed.body).toBe(200);
+      // The re-check runs every 300 ms and the first retry would come 500 ms after the close.
+      await page.waitForTimeout(1500);
+      expect(sockets.length, 'the panel reconnected after 4003').toBe(opened);
+      const note = page.locator('.access-ended');
+      await note.waitFor();
+      expect(await note.textContent()).toContain(`Your access to ${name} ended`);
+      // Out of the organization: its inbox is gone, the page is the no-organization state.
+      await page.waitForURL((u) => !u.pathname.startsWith(`/o/${desk.orgId}`));
+      await page.getByRole('heading', { name: 'No organization yet' }).waitFor();
+      expect(sockets.length).toBe(opened);
     } finally {
       await ctx.close();
     }
