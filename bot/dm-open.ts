@@ -9,6 +9,7 @@ import { type Locale, pickLocale } from '../lib/i18n/locales.js';
 import { t as say } from '../lib/i18n/messages.js';
 import type { DiscordPerson } from './auth.js';
 import type { BotDeps } from './context.js';
+import { botServers } from './dm-servers.js';
 import { clearPending, type PendingDm } from './dm-store.js';
 import type { Ctx } from './handler.js';
 import { refuse } from './say.js';
@@ -57,15 +58,16 @@ async function isMember(deps: BotDeps, guildId: string, userId: string): Promise
 }
 
 /**
- * The linked servers this bot is in that the user is a member of, at most 25 (what a select can
- * offer). The bot keeps no member list (no GuildMembers intent), so membership is asked of
- * Discord per server: first the servers of organizations that already know the user (a player
- * profile, a membership), then the others, a page at a time and paced under Discord's limits.
+ * The linked servers this bot is in (on any shard: `dm-servers.ts`) that the user is a member
+ * of, at most 25 (what a select can offer). The bot keeps no member list (no GuildMembers
+ * intent), so membership is asked of Discord per server: first the servers of organizations that
+ * already know the user (a player profile, a membership), then the others, a page at a time and
+ * paced under Discord's limits.
  */
 export async function dmGuilds(deps: BotDeps, userId: string): Promise<DmGuild[]> {
-  const cached = deps.client.guilds.cache;
+  const servers = await botServers(deps, lookupSlot);
   const [linked, known] = await Promise.all([
-    linkedGuilds(deps.pool, [...cached.keys()]),
+    linkedGuilds(deps.pool, [...servers.keys()]),
     knownOrgs(deps.pool, userId),
   ]);
   const pairs = [...linked].sort(([, a], [, b]) => Number(known.has(b)) - Number(known.has(a)));
@@ -74,7 +76,7 @@ export async function dmGuilds(deps: BotDeps, userId: string): Promise<DmGuild[]
     const page = pairs.slice(i, i + PAGE);
     const members = await Promise.all(page.map(([guildId]) => isMember(deps, guildId, userId)));
     page.forEach(([guildId, orgId], n) => {
-      if (members[n]) found.push({ guildId, orgId, name: cached.get(guildId)?.name ?? 'Server' });
+      if (members[n]) found.push({ guildId, orgId, name: servers.get(guildId) ?? 'Server' });
     });
   }
   return found.slice(0, MAX_CHOICES).sort((a, b) => a.name.localeCompare(b.name));
@@ -82,10 +84,10 @@ export async function dmGuilds(deps: BotDeps, userId: string): Promise<DmGuild[]
 
 /** One server chosen in a DM's select, if it is still linked, held by this bot, and the user's. */
 export async function dmGuild(deps: BotDeps, userId: string, guildId: string): Promise<DmGuild | undefined> {
-  const guild = deps.client.guilds.cache.get(guildId);
-  const orgId = guild ? (await linkedGuilds(deps.pool, [guildId])).get(guildId) : undefined;
-  if (!guild || !orgId || !(await isMember(deps, guildId, userId))) return undefined;
-  return { guildId, orgId, name: guild.name };
+  const name = (await botServers(deps, lookupSlot)).get(guildId);
+  const orgId = name !== undefined ? (await linkedGuilds(deps.pool, [guildId])).get(guildId) : undefined;
+  if (name === undefined || !orgId || !(await isMember(deps, guildId, userId))) return undefined;
+  return { guildId, orgId, name };
 }
 
 export async function dmCategories(deps: BotDeps, orgId: string): Promise<Category[]> {

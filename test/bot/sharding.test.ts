@@ -69,7 +69,11 @@ function startShardProcess(shardId: number): Promise<ChildProcess> {
 
 beforeAll(async () => {
   db = await createTestDb(4);
-  fake = await startFakeDiscord({ sessionStartLimit: { max_concurrency: 1 }, shards: 2 });
+  fake = await startFakeDiscord({
+    sessionStartLimit: { max_concurrency: 1 },
+    shards: 2,
+    globalRateLimit: 50,
+  });
   player = fake.addUser({ username: 'player' }).id;
   guilds = [0, 1].map((shard) =>
     fake.addGuild({
@@ -128,6 +132,16 @@ describe('sharding', () => {
         .filter((f) => (f.d as { id: string }).id === handle.id);
       expect(delivered.map((f) => f.shardId)).toEqual([shard]);
     }
+
+    // Discord sends every DM to shard 0, so shard 0's process alone searches for a first DM's
+    // servers; the player shares one with the bot on each shard, and both are offered.
+    fake.userDm(player, 'Which studio answers DMs?');
+    const dm = fake.state.openDm(player).id;
+    const asked = await fake.waitForRequest({ method: 'POST', path: `/channels/${dm}/messages` }, 15_000);
+    const options = JSON.stringify((asked.body as { components?: unknown }).components ?? []);
+    expect(options, 'the servers a first DM is offered').toContain(guilds[1]?.id);
+    expect(options).toContain(guilds[0]?.id);
+    expect(fake.faults.globalRefusals, 'requests past Discord’s global 50/s').toBe(0);
 
     // Clean shutdown: SIGTERM ends each process with status 0.
     const exits = started.map((c) => new Promise<number | null>((resolve) => c.once('exit', resolve)));

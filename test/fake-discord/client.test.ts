@@ -429,3 +429,30 @@ describe('REST through discord.js', () => {
     expect(elapsed).toBeGreaterThanOrEqual(390);
   });
 });
+
+describe('Discord’s global limit and paged lists', () => {
+  it('answers past the global limit with a global 429, and pages the bot’s servers by id', async () => {
+    const get = (query: string) =>
+      fetch(`${fake.url}/api/v10/users/@me/guilds?${query}`, {
+        headers: { authorization: `Bot ${fake.botToken}` },
+      });
+    const ids = [alpha.id, beta.id].sort((a, b) => (BigInt(a) < BigInt(b) ? -1 : 1));
+    const first = (await (await get('limit=1')).json()) as { id: string }[];
+    expect(first.map((g) => g.id)).toEqual(ids.slice(0, 1));
+    const next = (await (await get(`limit=1&after=${ids[0]}`)).json()) as { id: string }[];
+    expect(next.map((g) => g.id)).toEqual(ids.slice(1));
+    expect((await get('limit=201')).status).toBe(400);
+
+    fake.faults.globalPerSecond = 3;
+    try {
+      const answers = await Promise.all([1, 2, 3, 4].map(() => get('limit=1')));
+      expect(answers.map((r) => r.status).sort()).toEqual([200, 200, 200, 429]);
+      const limited = answers.find((r) => r.status === 429);
+      expect(limited?.headers.get('x-ratelimit-global')).toBe('true');
+      expect(await limited?.json()).toMatchObject({ global: true });
+      expect(fake.faults.globalRefusals).toBe(1);
+    } finally {
+      fake.faults.globalPerSecond = 0;
+    }
+  });
+});

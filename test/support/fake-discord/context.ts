@@ -33,6 +33,8 @@ export interface FakeDiscordOptions {
   enforceIdentifyRateLimit?: boolean;
   /** Whether the application may use the privileged Message Content intent. Default true; false closes with 4014. */
   messageContentIntent?: boolean;
+  /** Enforce Discord's global limit: this many requests per second per bot token (Discord: 50). Default off. */
+  globalRateLimit?: number;
 }
 
 export interface ResolvedOptions {

@@ -17,6 +17,37 @@ interface Fault {
 export class Faults {
   private faults: Fault[] = [];
   private losses: { match: FaultMatcher; remaining: number }[] = [];
+  /**
+   * Discord's global limit, requests per second per bot token (Discord: 50); 0 enforces none.
+   * Past it a request is answered 429 with `global: true`, as Discord does. Only bot-token
+   * requests count: interaction callbacks and webhook-token routes carry none and are exempt.
+   */
+  globalPerSecond = 0;
+  /** Requests refused by the global limit so far. */
+  globalRefusals = 0;
+  private recent = new Map<string, number[]>();
+
+  /** The global limit's 429 for this bot-token request, or null when it is within the limit. */
+  takeGlobal(token: string, now = Date.now()): RestReply | null {
+    if (this.globalPerSecond <= 0) return null;
+    const window = (this.recent.get(token) ?? []).filter((at) => at > now - 1000);
+    this.recent.set(token, window);
+    if (window.length < this.globalPerSecond) {
+      window.push(now);
+      return null;
+    }
+    this.globalRefusals += 1;
+    const retryAfter = Math.max(0.001, ((window[0] ?? now) + 1000 - now) / 1000);
+    return {
+      status: 429,
+      headers: {
+        'Retry-After': String(Math.ceil(retryAfter)),
+        'X-RateLimit-Global': 'true',
+        'X-RateLimit-Scope': 'global',
+      },
+      body: { message: 'You are being rate limited.', retry_after: retryAfter, global: true, code: 0 },
+    };
+  }
 
   rateLimitNext(
     match: FaultMatcher,

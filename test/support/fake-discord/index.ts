@@ -79,6 +79,7 @@ export class FakeDiscord {
       enforceIdentifyRateLimit: opts.enforceIdentifyRateLimit ?? false,
       messageContentIntent: opts.messageContentIntent ?? true,
     };
+    this.faults.globalPerSecond = opts.globalRateLimit ?? 0;
     // The context is filled in below; route handlers only read it once requests arrive.
     const ctx = {
       state: this.state,

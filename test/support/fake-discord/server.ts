@@ -205,6 +205,11 @@ async function handle(
     finish(Errors.unauthorized());
     return;
   }
+  const overGlobal = botAuth ? fake.faults.takeGlobal(authHeader) : null;
+  if (overGlobal) {
+    finish(overGlobal);
+    return;
+  }
   if (match.route.auth === 'bot-or-bearer' && !botAuth) {
     bearer = authHeader.startsWith('Bearer ') ? fake.oauth2.lookup(authHeader.slice(7)) : null;
     if (!bearer) {

@@ -84,7 +84,22 @@ export const miscRoutes: Route[] = [
     handler: (req, fake) => {
       const userId = req.bearer ? req.bearer.userId : fake.state.botUser.id;
       if (req.bearer && !req.bearer.scopes.includes('guilds')) return Errors.unauthorized();
-      const guilds = [...fake.state.guilds.values()].filter((g) => g.members.has(userId));
+      // Discord pages the list by id: `after` (or `before`) a guild id, `limit` 1–200 (default 200).
+      const limit = Number(req.query.get('limit') ?? 200);
+      if (!Number.isInteger(limit) || limit < 1 || limit > 200)
+        return Errors.invalidFormBody({
+          limit: {
+            _errors: [{ code: 'NUMBER_TYPE_MAX', message: 'int value should be less than or equal to 200.' }],
+          },
+        });
+      const after = BigInt(req.query.get('after') ?? 0);
+      const before = req.query.get('before') ? BigInt(req.query.get('before') ?? 0) : null;
+      const guilds = [...fake.state.guilds.values()]
+        .filter(
+          (g) => g.members.has(userId) && BigInt(g.id) > after && (before === null || BigInt(g.id) < before),
+        )
+        .sort((a, b) => (BigInt(a.id) < BigInt(b.id) ? -1 : 1))
+        .slice(0, limit);
       return ok(
         guilds.map((g) => ({
           id: g.id,
