@@ -97,7 +97,11 @@ export type Auth =
       tokenId: string;
       orgId: string;
       scopes: readonly string[];
-      /** An OAuth client acting for this staff member (authorization_code); null otherwise. */
+      /**
+       * The staff member whose current permissions cap the token: the maker of an API token, or
+       * the member an OAuth client acts for (authorization_code). Null for the operator's
+       * organization tokens and client_credentials.
+       */
       userId?: string | null;
       /** Set for an OAuth access token (its `tokenId` is then a grant, not an API token). */
       via?: 'oauth';

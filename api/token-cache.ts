@@ -3,8 +3,8 @@ import type { Redis } from 'ioredis';
 import { API_TOKEN_REVOKED, type ResolvedApiToken } from '../db/api-tokens.js';
 
 /**
- * A resolved bearer: an API token, or an OAuth access token (its grant's id as `tokenId`, and the
- * staff member it acts for, if any).
+ * A resolved bearer: an API token (and its maker, if a member made it), or an OAuth access token
+ * (its grant's id as `tokenId`, and the staff member it acts for, if any).
  */
 export type CachedToken = ResolvedApiToken & { userId?: string | null; via?: 'oauth' };
 

@@ -116,6 +116,9 @@ export const createApiTokenInput = z.object({
 
 /**
  * Creates a token. The plaintext is returned here and never again: only its SHA-256 is stored.
+ * Made by a staff member, the token is theirs: it never does more than they can do at the time
+ * of each request, and it is revoked when they leave the organization. Made by the operator or
+ * the system (no `created_by`), it belongs to the organization and its scopes alone bound it.
  */
 export async function createApiToken(
   tx: Tx,
@@ -179,16 +182,40 @@ export async function revokeApiToken(tx: Tx, tokenId: string, actor: Actor): Pro
   );
   const token = r.rows[0];
   if (!token) return getApiToken(tx, tid);
+  await recordRevocation(tx, token, actor, {});
+  return token;
+}
+
+/**
+ * Revokes, for good, every live token a member made here: they are leaving the organization, and
+ * a token acting within their standing must not come back if they are added again. Returns the
+ * tokens' ids (the caller drops them from its token cache at once).
+ */
+export async function revokeApiTokensOf(
+  tx: Tx,
+  userId: string,
+  reason: 'member_removed',
+  actor: Actor,
+): Promise<string[]> {
+  const r = await tx.query<ApiToken>(
+    `update api_tokens set revoked_at = now()
+      where org_id = $1::uuid and created_by = $2::uuid and revoked_at is null returning ${COLUMNS}`,
+    [tx.orgId, parseInput(id, userId)],
+  );
+  for (const token of r.rows) await recordRevocation(tx, token, actor, { reason });
+  return r.rows.map((t) => t.id);
+}
+
+async function recordRevocation(tx: Tx, token: ApiToken, actor: Actor, extra: { reason?: string }) {
   // The event is how every API instance hears of it: the relay publishes it live, and each
   // instance's token cache drops the token (api/token-cache.ts). In this transaction, so a
   // revocation is never committed without it.
   await recordChange(tx, actor, {
     action: API_TOKEN_REVOKED,
     target: { type: 'api_token', id: token.id },
-    data: { name: token.name, prefix: token.prefix },
+    data: { name: token.name, prefix: token.prefix, ...extra },
     event: { type: API_TOKEN_REVOKED, aggregateType: 'api_token', aggregateId: token.id, payload: {} },
   });
-  return token;
 }
 
 export interface ResolvedApiToken {
@@ -196,15 +223,21 @@ export interface ResolvedApiToken {
   tokenId: string;
   scopes: ApiTokenScope[];
   expiresAt: Date | null;
+  /**
+   * The staff member who made the token: it acts within what they hold now (their permissions cap
+   * its scopes on every request). Null for a token the operator or the system made, an
+   * organization token bounded by its scopes alone.
+   */
+  userId: string | null;
 }
 
 const usage = new UsageThrottle();
 
 /**
- * Turns a bearer token into its organization and scopes, or null when it is malformed, unknown,
- * revoked or expired. The look-up is by SHA-256 digest (the definer function), so response time
- * tells an attacker nothing about how close a guess was. Records `last_used_at` at most once a
- * minute per token.
+ * Turns a bearer token into its organization, scopes and maker, or null when it is malformed,
+ * unknown, revoked or expired. The look-up is by SHA-256 digest (the definer function), so
+ * response time tells an attacker nothing about how close a guess was. Records `last_used_at` at
+ * most once a minute per token.
  */
 export async function resolveApiToken(
   pool: Pool,
@@ -213,8 +246,14 @@ export async function resolveApiToken(
 ): Promise<ResolvedApiToken | null> {
   if (!looksLikeCredential(TOKEN_KIND, plaintext)) return null;
   const r = await pool
-    .query<{ org_id: string; token_id: string; scopes: string[]; expires_at: Date | null }>({
-      text: 'select org_id, token_id, scopes, expires_at from gm_resolve_api_token($1::bytea)',
+    .query<{
+      org_id: string;
+      token_id: string;
+      scopes: string[];
+      expires_at: Date | null;
+      created_by: string | null;
+    }>({
+      text: 'select org_id, token_id, scopes, expires_at, created_by from gm_resolve_api_token($1::bytea)',
       values: [hashCredential(plaintext)],
     })
     .catch((err) => {
@@ -231,5 +270,6 @@ export async function resolveApiToken(
     // A scope dropped from the catalog since the token was made simply stops granting anything.
     scopes: row.scopes.filter((s): s is ApiTokenScope => apiTokenScope.safeParse(s).success),
     expiresAt: row.expires_at,
+    userId: row.created_by,
   };
 }

@@ -79,7 +79,8 @@ export async function ownerCount(tx: Tx): Promise<number> {
  * What the actor may hand out, read afresh in this transaction. A user holds their own
  * membership's role (plus `owner` for owners), and nothing once their account is disabled; a
  * membership the bot made from a Discord role mapping holds nothing here, as in permissionsOf, so
- * a mapped role can't raise anyone. A token holds what its scopes grant (never `owner`). The system (migrations, org creation, seeds) holds
+ * a mapped role can't raise anyone. A token holds what its scopes grant (never `owner`), and of
+ * that, for a token a member made, only what the member holds now. The system (migrations, org creation, seeds) holds
  * everything; players hold nothing.
  */
 export async function heldBy(tx: Tx, actor: Actor): Promise<ReadonlySet<string>> {
@@ -88,7 +89,11 @@ export async function heldBy(tx: Tx, actor: Actor): Promise<ReadonlySet<string>>
   if (actor.type === 'token') {
     const token = await getApiToken(tx, actor.id).catch(() => null);
     if (!token || token.revokedAt || (token.expiresAt && token.expiresAt <= new Date())) return new Set();
-    return permissionsForScopes(token.scopes);
+    const scoped = permissionsForScopes(token.scopes);
+    if (!token.createdBy) return scoped;
+    // A member's token holds no more than its maker holds now (as on every request).
+    const maker = await heldBy(tx, { type: 'user', id: token.createdBy });
+    return new Set([...scoped].filter((p) => maker.has(p)));
   }
   const r = await tx.query<{ key: string; perms: string[] }>(
     `select r.key, coalesce(array_agg(rp.permission_key) filter (where rp.permission_key is not null), '{}') as perms

@@ -1,5 +1,6 @@
 import { z } from 'zod';
 import { AppError } from '../lib/errors.js';
+import { revokeApiTokensOf } from './api-tokens.js';
 import { type Actor, recordChange } from './changes.js';
 import { mapDbError } from './errors.js';
 import {
@@ -11,6 +12,7 @@ import {
   requireHeld,
   roleGrant,
 } from './grants.js';
+import { revokeGrantsOf } from './oauth-tokens.js';
 import type { Pool } from './pool.js';
 import { id } from './schemas.js';
 import type { Tx } from './tenant.js';
@@ -96,8 +98,18 @@ export async function changeRole(tx: Tx, raw: z.input<typeof addMemberInput>, ac
   });
 }
 
-/** Removes a member (and from their teams): not one whose role carries more than the actor holds, nor the last owner. */
-export async function removeMember(tx: Tx, userId: string, actor: Actor): Promise<void> {
+/**
+ * Removes a member (and from their teams): not one whose role carries more than the actor holds,
+ * nor the last owner. The credentials that acted within their standing die with it, for good
+ * (each revocation audited): the API tokens they made and the OAuth grants they gave, so adding
+ * them back later brings none of it back. Returns those ids, which the caller drops from its
+ * token cache at once (other instances hear of them through the outbox).
+ */
+export async function removeMember(
+  tx: Tx,
+  userId: string,
+  actor: Actor,
+): Promise<{ revokedTokens: string[] }> {
   parseInput(id, userId);
   await lockGrants(tx);
   const role = await currentRole(tx, userId);
@@ -119,6 +131,9 @@ export async function removeMember(tx: Tx, userId: string, actor: Actor): Promis
       payload: { userId, role: role.key },
     },
   });
+  const tokens = await revokeApiTokensOf(tx, userId, 'member_removed', actor);
+  const grants = await revokeGrantsOf(tx, userId, actor);
+  return { revokedTokens: [...tokens, ...grants] };
 }
 
 export async function listMembers(tx: Tx): Promise<Member[]> {

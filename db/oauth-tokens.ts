@@ -201,6 +201,7 @@ export async function rotateRefreshToken(
     `select t.id, t.grant_id, t.expires_at, t.used_at, g.client_id, g.scopes,
             g.expires_at as grant_expires_at, g.revoked_at,
             g.user_id is null or exists (select 1 from memberships m
+                                          join users u on u.id = m.user_id and u.disabled_at is null
                                           where m.org_id = g.org_id and m.user_id = g.user_id) as member
        from oauth_tokens t join oauth_grants g on g.org_id = t.org_id and g.id = t.grant_id
       where t.org_id = $1::uuid and t.token_hash = $2::bytea and t.kind = 'refresh'
@@ -215,9 +216,9 @@ export async function rotateRefreshToken(
     return { ...invalid, revokedGrant: row.grant_id };
   }
   if (row.expires_at.getTime() <= nowMs || row.grant_expires_at.getTime() <= nowMs) return invalid;
-  // A grant made by a staff member acts for them: once they are no longer a member, no new
-  // access token (each would be capped to nothing on REST, but the live socket and the token's
-  // lifetime would still be theirs to use).
+  // A grant made by a staff member acts for them: once they are no longer a member (or their
+  // account is disabled), no new access token (each would be capped to nothing on REST, but the
+  // live socket and the token's lifetime would still be theirs to use).
   if (!row.member) return invalid;
   const scopes = requested.length > 0 ? requested : row.scopes;
   const wider = missingScopes(scopes, row.scopes);
@@ -230,7 +231,7 @@ export async function rotateRefreshToken(
   return { ok: true, value: await issuePair(tx, grant, scopes, true, nowMs, life) };
 }
 
-export type RevokeReason = 'revoked' | 'refresh_reuse' | 'code_reuse';
+export type RevokeReason = 'revoked' | 'refresh_reuse' | 'code_reuse' | 'member_removed';
 
 /** Revokes a grant and so every token of it; audited, and heard by every instance's token cache. */
 export async function revokeGrant(
@@ -247,12 +248,37 @@ export async function revokeGrant(
   const g = r.rows[0];
   if (!g) return false;
   await recordChange(tx, actor, {
-    action: reason === 'revoked' ? 'oauth_grant.revoked' : 'oauth_grant.reuse_detected',
+    action:
+      reason === 'refresh_reuse' || reason === 'code_reuse'
+        ? 'oauth_grant.reuse_detected'
+        : 'oauth_grant.revoked',
     target: { type: 'oauth_grant', id: grantId },
     data: { reason, clientId: g.client_id, userId: g.user_id },
   });
   await emitGrantRevoked(tx, grantId);
   return true;
+}
+
+/**
+ * Revokes, for good, every grant a member gave here, and uses up the codes they were issued and
+ * not yet redeemed: they are leaving the organization, and an app acting for them must not come
+ * back if they are added again (a new consent is needed). Each grant is audited and heard by the
+ * token caches as revokeGrant does. Returns the grants' ids.
+ */
+export async function revokeGrantsOf(tx: Tx, userId: string, actor: Actor): Promise<string[]> {
+  await tx.query(
+    `update oauth_codes set used_at = now()
+      where org_id = $1::uuid and user_id = $2::uuid and used_at is null`,
+    [tx.orgId, userId],
+  );
+  const r = await tx.query<{ id: string }>(
+    `select id from oauth_grants
+      where org_id = $1::uuid and user_id = $2::uuid and revoked_at is null order by id`,
+    [tx.orgId, userId],
+  );
+  const revoked: string[] = [];
+  for (const g of r.rows) if (await revokeGrant(tx, g.id, 'member_removed', actor)) revoked.push(g.id);
+  return revoked;
 }
 
 interface FoundToken {

@@ -174,8 +174,9 @@ export function registerAuth(
       if (auth.orgId !== orgId) throw notFoundOrg();
       let permissions = permissionsForScopes(auth.scopes);
       if (auth.userId) {
-        // An OAuth client acting for a staff member holds no more than that member holds now:
-        // a demotion or removal after the consent takes effect on the next request.
+        // A token a staff member made, or an OAuth client acting for one, holds no more than that
+        // member holds now: read on every request, cached token or not, so a demotion, a role
+        // edit, a removal or a disabled account takes effect on the next request.
         const member = await withTenant(app.deps.pool, orgId, (tx) =>
           memberAccess(tx, auth.userId as string),
         );

@@ -55,7 +55,11 @@ export const OPENAPI_TAGS = [
   {
     name: 'api-tokens',
     description:
-      'Organization API tokens for scripts and integrations (shown once, stored hashed, scoped, revocable).',
+      'Organization API tokens for scripts and integrations (shown once, stored hashed, scoped, revocable). ' +
+      'A token made by a staff member never does more than that member can do at the time of each ' +
+      "request: a demotion or a role edit narrows it at once, a disabled member's token answers as a " +
+      'non-member, and removing the member from the organization revokes it for good. A token the ' +
+      'operator made (CLI) belongs to the organization and only its scopes bound it.',
   },
   {
     name: 'oauth',

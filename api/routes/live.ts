@@ -147,8 +147,8 @@ export const liveRoutes: FastifyPluginAsync = async (app) => {
               details: { reason: 'insufficient_scope', permission: 'tickets.read', anyOf: ['tickets.read'] },
             });
           }
-          // An OAuth app acting for a staff member holds no more than the member holds now, as
-          // on every REST route (plugins/auth.ts).
+          // A token a staff member made, or an OAuth app acting for one, holds no more than the
+          // member holds now, as on every REST route (plugins/auth.ts).
           if (auth.userId && !(await holdsTicketsRead(auth.orgId, auth.userId))) {
             throw new AppError('forbidden', 'the member this token acts for cannot read tickets here', {
               details: { reason: 'missing_permission', permission: 'tickets.read', anyOf: ['tickets.read'] },

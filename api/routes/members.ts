@@ -69,12 +69,18 @@ export const memberRoutes: FastifyPluginAsyncZod = async (app) => {
         tags: M,
         operationId: 'removeMember',
         summary: 'Remove a member (and from their teams)',
+        description:
+          'Also revokes, for good and audited, the API tokens the member made and the OAuth grants ' +
+          'they gave in this organization: adding them back later brings none of it back.',
         params: memberParams,
         response: { 200: okSchema, ...errorResponses },
       },
     },
     async (req) => {
-      await req.inOrg((tx) => removeMember(tx, req.params.userId, actorOf(req)));
+      const { revokedTokens } = await req.inOrg((tx) => removeMember(tx, req.params.userId, actorOf(req)));
+      // The API tokens and OAuth grants that acted for them stop here at once; other instances
+      // drop them when the relay publishes the revocations.
+      for (const tokenId of revokedTokens) app.tokenCache.forget(tokenId);
       return { ok: true as const };
     },
   );

@@ -60,6 +60,9 @@ export const tokenRoutes: FastifyPluginAsyncZod = async (app) => {
         tags: T,
         operationId: 'createApiToken',
         summary: 'Create an API token; its plaintext is in this response only',
+        description:
+          'The token is yours: its scopes may not exceed your role, and on every request it holds ' +
+          'only what your role still grants. It is revoked if you are removed from the organization.',
         params: orgParams,
         body: createApiTokenInput,
         response: {

@@ -13,9 +13,9 @@ export const summary = "disable a person's account: no org access, no sign-in, e
 export const usage = `npm run cli -- user disable --user <id|Discord user id> [--revoke-tokens]
 
   --user           the GameMod user id (uuid), or the Discord user id they sign in with
-  --revoke-tokens  also revoke the API tokens they created (an API token belongs to the
-                   organization and does not act for its creator, so it keeps working
-                   otherwise; revoke it when the person may still hold its secret)
+  --revoke-tokens  also revoke the API tokens they made, for good (a token a person made holds
+                   no more than they do, so it stops with the account anyway; revoked, it
+                   stays stopped if the account is ever enabled again)
 
 The account then holds nothing in any organization and cannot sign in; its sessions and live
 sockets end. Audited as user.disabled in each organization they belong to.`;
@@ -78,7 +78,7 @@ export async function run(argv: string[], cli: Cli): Promise<void> {
       cli.say(`sessions ended: ${done.sessionsEnded}`);
       for (const t of done.tokens) {
         cli.say(
-          `API token "${t.name}" (${t.tokenId}) in org ${t.orgId}: ${t.revoked ? 'revoked' : 'still valid (--revoke-tokens revokes it)'}`,
+          `API token "${t.name}" (${t.tokenId}) in org ${t.orgId}: ${t.revoked ? 'revoked' : 'stopped while the account is disabled (--revoke-tokens revokes it)'}`,
         );
       }
       cli.print(userId);

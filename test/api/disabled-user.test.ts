@@ -6,7 +6,7 @@ import { createUser } from '../../db/users.js';
 import { useTestDb } from '../support/db.js';
 import { FakeDiscord } from '../support/fake-discord/index.js';
 import { makeOrg } from '../support/fixtures.js';
-import { confidential, consentCode, exchange } from './oauth-support.js';
+import { confidential, consentCode, exchange, refreshGrant } from './oauth-support.js';
 import { cookieFrom, errorCode, startTestApi, type TestApi } from './support.js';
 
 const db = useTestDb();
@@ -84,7 +84,7 @@ describe('a disabled staff account', () => {
     const client = await confidential(api, owner, org.orgId, ['members:read']);
     const staff = await api.sessionFor(admin.id);
     const { code, verifier } = await consentCode(api, staff, client, 'members:read');
-    const { access_token } = await exchange(api, client, code, verifier);
+    const { access_token, refresh_token } = await exchange(api, client, code, verifier);
     const before = await api.call(
       { token: access_token },
       { method: 'GET', url: `/v1/orgs/${org.orgId}/members` },
@@ -96,6 +96,10 @@ describe('a disabled staff account', () => {
       { method: 'GET', url: `/v1/orgs/${org.orgId}/members` },
     );
     expect(after.statusCode).toBe(404);
+    // Nor a fresh access token for the app to keep a live socket open with.
+    const refreshed = await refreshGrant(api, client, refresh_token as string);
+    expect(refreshed.statusCode, refreshed.body).toBe(400);
+    expect(refreshed.json().error).toBe('invalid_grant');
   });
 
   it('cannot sign in again with Discord: the callback says the account is disabled', async () => {

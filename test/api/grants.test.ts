@@ -251,7 +251,7 @@ describe('the last owner', () => {
 
   /** An org with owners a and b, and a barrier both transactions wait at before acting. */
   async function race(
-    act: (who: { a: string; b: string }) => [(tx: Tx) => Promise<void>, (tx: Tx) => Promise<void>],
+    act: (who: { a: string; b: string }) => [(tx: Tx) => Promise<unknown>, (tx: Tx) => Promise<unknown>],
   ) {
     const o = await makeOrg(db.app, 'Race');
     const b = await member(o.orgId, o.owner, 'Owner B', 'owner');

@@ -1,4 +1,7 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { addMember } from '../../db/memberships.js';
+import { withTenant } from '../../db/tenant.js';
+import { createUser } from '../../db/users.js';
 import { useTestDb } from '../support/db.js';
 import { makeOrg, type OrgFixture } from '../support/fixtures.js';
 import {
@@ -270,6 +273,38 @@ describe('authorization_code and refresh_token', () => {
     });
     expect(audit.statusCode, audit.body).toBe(200);
     expect(audit.body).toContain('refresh_reuse');
+  });
+
+  it('a member removed loses the grants they gave for good (audited): coming back needs a new consent', async () => {
+    const staff = await createUser(db.app, { displayName: 'Leaving moderator' });
+    const join = () =>
+      withTenant(db.app, a.orgId, (tx) => addMember(tx, { userId: staff.id, role: 'admin' }, a.owner));
+    await join();
+    const { code, verifier } = await consentCode(
+      api,
+      await api.sessionFor(staff.id),
+      backend,
+      'tickets:read',
+    );
+    const t = await exchange(api, backend, code, verifier);
+    const bearer = { token: t.access_token };
+    expect((await api.call(bearer, { method: 'GET', url: tickets(a.orgId) })).statusCode).toBe(200);
+
+    const removed = await api.call(ownerA, {
+      method: 'DELETE',
+      url: `/v1/orgs/${a.orgId}/members/${staff.id}`,
+    });
+    expect(removed.statusCode, removed.body).toBe(200);
+    expect((await api.call(bearer, { method: 'GET', url: tickets(a.orgId) })).statusCode).toBe(401);
+    await join();
+    expect((await api.call(bearer, { method: 'GET', url: tickets(a.orgId) })).statusCode).toBe(401);
+    expectOAuthError(await refreshGrant(api, backend, t.refresh_token as string), 400, 'invalid_grant');
+    const audit = await api.call(ownerA, {
+      method: 'GET',
+      url: `/v1/orgs/${a.orgId}/audit?action=oauth_grant.revoked`,
+    });
+    expect(audit.statusCode, audit.body).toBe(200);
+    expect(audit.body).toContain('member_removed');
   });
 
   it('a refresh token is bound to its client', async () => {

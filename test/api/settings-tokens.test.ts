@@ -1,6 +1,6 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { addMember } from '../../db/memberships.js';
-import { createRole } from '../../db/roles.js';
+import { createRole, updateRole } from '../../db/roles.js';
 import { withTenant } from '../../db/tenant.js';
 import { createUser } from '../../db/users.js';
 import { useTestDb } from '../support/db.js';
@@ -182,5 +182,92 @@ describe('API token routes', () => {
     expect(code.statusCode, code.body).toBe(201);
     expect((await api.call(guilds, { method: 'GET', url: `${org}/guilds` })).statusCode).toBe(200);
     expectError(await api.call(guilds, { method: 'GET', url: `${org}/categories` }), 403);
+  });
+});
+
+describe('a token made by a staff member', () => {
+  /** A new member of org A with `role`, a session, and a token they made with `scopes`. */
+  async function madeBy(role: string, scopes: string[]) {
+    const user = await createUser(db.app, { displayName: `Maker (${role})` });
+    await withTenant(db.app, w.a.orgId, (tx) => addMember(tx, { userId: user.id, role }, w.a.owner));
+    const session = await api.sessionFor(user.id);
+    const made = await api.call(session, { method: 'POST', url: url(), payload: { name: 'mine', scopes } });
+    expect(made.statusCode, made.body).toBe(201);
+    return {
+      userId: user.id,
+      id: made.json().token.id as string,
+      token: { token: made.json().plaintext as string },
+    };
+  }
+  const org = () => `/v1/orgs/${w.a.orgId}`;
+  const status = async (who: { token: string }, path: string) =>
+    (await api.call(who, { method: 'GET', url: `${org()}${path}` })).statusCode;
+
+  it('holds no more than its maker holds now: a demotion caps it at once, cached or not', async () => {
+    const maker = await madeBy('admin', ['webhooks:manage', 'tickets:read']);
+    // Used once, so it is in the token cache when the demotion lands.
+    expect(await status(maker.token, '/webhooks')).toBe(200);
+    const demoted = await api.call(w.owner, {
+      method: 'PATCH',
+      url: `${org()}/members/${maker.userId}`,
+      payload: { role: 'agent' },
+    });
+    expect(demoted.statusCode, demoted.body).toBe(200);
+    const refused = await api.call(maker.token, { method: 'GET', url: `${org()}/webhooks` });
+    expectError(refused, 403, 'forbidden');
+    // What the agent role still holds, the token still does; and the cache's expiry changes nothing.
+    expect(await status(maker.token, '/tickets')).toBe(200);
+    api.clock.advance(11_000);
+    expect(await status(maker.token, '/webhooks')).toBe(403);
+    expect(await status(maker.token, '/tickets')).toBe(200);
+  });
+
+  it("follows an edit of its maker's role", async () => {
+    await withTenant(db.app, w.a.orgId, (tx) =>
+      createRole(
+        tx,
+        {
+          key: 'hook-keeper',
+          name: 'Hook keeper',
+          permissions: ['org.read', 'tokens.manage', 'webhooks.manage'],
+        },
+        w.a.owner,
+      ),
+    );
+    const maker = await madeBy('hook-keeper', ['webhooks:manage']);
+    expect(await status(maker.token, '/webhooks')).toBe(200);
+    await withTenant(db.app, w.a.orgId, async (tx) => {
+      const role = await tx.query<{ id: string }>("select id from roles where key = 'hook-keeper'");
+      await updateRole(
+        tx,
+        role.rows[0]?.id as string,
+        { permissions: ['org.read', 'tokens.manage'] },
+        w.a.owner,
+      );
+    });
+    expect(await status(maker.token, '/webhooks')).toBe(403);
+  });
+
+  it('is revoked for good when its maker is removed (audited), and stays so if they come back', async () => {
+    const maker = await madeBy('admin', ['tickets:read']);
+    expect(await status(maker.token, '/tickets')).toBe(200);
+    const removed = await api.call(w.owner, { method: 'DELETE', url: `${org()}/members/${maker.userId}` });
+    expect(removed.statusCode, removed.body).toBe(200);
+    expectError(await api.call(maker.token, { method: 'GET', url: `${org()}/tickets` }), 401);
+    expect(await auditActions(db.admin, w.a.orgId, maker.id)).toEqual([
+      'api_token.created',
+      'api_token.revoked',
+    ]);
+    await withTenant(db.app, w.a.orgId, (tx) =>
+      addMember(tx, { userId: maker.userId, role: 'admin' }, w.a.owner),
+    );
+    expect(await status(maker.token, '/tickets')).toBe(401);
+  });
+
+  it("stops at once when its maker's account is disabled", async () => {
+    const maker = await madeBy('admin', ['tickets:read']);
+    expect(await status(maker.token, '/tickets')).toBe(200);
+    await db.admin.query('update users set disabled_at = now() where id = $1', [maker.userId]);
+    expect(await status(maker.token, '/tickets')).toBe(404);
   });
 });

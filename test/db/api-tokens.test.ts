@@ -69,6 +69,8 @@ describe('API tokens', () => {
       tokenId: token.id,
       scopes: ['tickets:read', 'tickets:write'],
       expiresAt: null,
+      // Its maker, whose standing caps it on every request.
+      userId: org.ownerId,
     });
     // One character off, truncated, another kind of credential, junk: all simply unknown.
     const last = plaintext.at(-1) === 'A' ? 'B' : 'A';
