@@ -199,6 +199,16 @@ async function pendingRows(tx: Tx, outboxId: number): Promise<PendingDelivery[]>
   return r.rows;
 }
 
+/** Whether any of these ids is a notification of the org (a mail answering one names it). */
+export async function isNotification(tx: Tx, ids: readonly string[]): Promise<boolean> {
+  if (!ids.length) return false;
+  const r = await tx.query(
+    'select 1 from notifications where org_id = $1::uuid and id = any($2::uuid[]) limit 1',
+    [tx.orgId, ids],
+  );
+  return (r.rowCount ?? 0) > 0;
+}
+
 export async function markDelivery(
   tx: Tx,
   notificationId: string,

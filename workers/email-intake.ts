@@ -9,6 +9,7 @@ import {
   findThreadTicket,
   recordEmail,
 } from '../db/email-messages.js';
+import { isNotification } from '../db/notifications.js';
 import { emailPlayer, markDeliverable, markUndeliverable } from '../db/player-emails.js';
 import type { Pool } from '../db/pool.js';
 import { type Tx, withTenant } from '../db/tenant.js';
@@ -16,6 +17,7 @@ import { conversation, getTicket, openTicket, reply } from '../db/tickets.js';
 import { attachmentName, type ParsedEmail, parseEmail } from '../lib/email/parse.js';
 import {
   newToken,
+  notificationIdIn,
   refInText,
   splitAddress,
   stripQuoted,
@@ -65,6 +67,9 @@ export interface IntakeResult {
   /** How the mail found its ticket (plus_token, in_reply_to, subject_tag, ref_marker), or why it made none. */
   reason: string | null;
 }
+
+/** Why a reply to a staff notification mail was left alone. */
+export const REPLY_TO_NOTIFICATION = 'reply_to_staff_notification';
 
 /** The longest stored body; the whole mail stays in storage. */
 const MAX_BODY = 16_000;
@@ -166,6 +171,15 @@ export async function intakeEmail(
     if (!usableAddress(sender))
       parsed.parseError ??= `the sender address ${JSON.stringify(sender.slice(0, 100))} is not usable`;
     if (parsed.parseError) return unreadable(tx, parsed, log, envelope);
+
+    // A member answering a staff notification mail (sent from this address) writes to staff,
+    // not as a player: no ticket, no player profile for their address. The panel and Discord
+    // are where they answer; the mail is kept in the log with the reason.
+    const notices = hints.messageIds.map(notificationIdIn).filter((x): x is string => x !== null);
+    if (await isNotification(tx, notices)) {
+      await recordEmail(tx, { ...log, status: 'ignored', reason: REPLY_TO_NOTIFICATION });
+      return { status: 'ignored', ticketId: null, ticketNumber: null, reason: REPLY_TO_NOTIFICATION };
+    }
 
     const player = await emailPlayer(tx, sender, parsed.from?.name ?? null);
     if (player.blocked) {

@@ -26,6 +26,7 @@ import type { Tx } from '../db/tenant.js';
 import { withTenant } from '../db/tenant.js';
 import { getTicket } from '../db/tickets.js';
 import { openDm } from '../lib/discord/rest.js';
+import { notificationMessageId } from '../lib/email/thread-text.js';
 import { en } from '../lib/i18n/en.js';
 import { type Locale, pickLocale } from '../lib/i18n/locales.js';
 import { type MessageKey, t } from '../lib/i18n/messages.js';
@@ -49,6 +50,7 @@ import { sendPush } from './notification-push.js';
 const sent = counter('gamemod_notifications_total', 'Staff notification deliveries', ['channel', 'outcome']);
 
 const CANNOT_MESSAGE_USER = 50007;
+const NO_REPLY = 'Replies to this mail are not read: answer the ticket in the panel or in Discord.';
 const EXCERPT = 200;
 
 const str = (v: unknown): string | undefined => (typeof v === 'string' ? v : undefined);
@@ -370,11 +372,16 @@ async function deliver(
   if (!deps.mailer) return { status: 'skipped', reason: 'SMTP_OUTBOUND_URL is not set' };
   if (!d.email) return { status: 'skipped', reason: 'no email address' };
   if (!from) return { status: 'skipped', reason: 'the organization has no address to send from' };
+  const link =
+    deps.panelUrl && d.ticketId ? `${deps.panelUrl.replace(/\/$/, '')}/o/${orgId}/t/${d.ticketId}` : null;
   await deps.mailer.sendMail({
+    // The same on every attempt (a resend folds into one), and how the intake knows a member's
+    // reply to it: it reaches no one, so the mail says where to answer instead.
+    messageId: `<${notificationMessageId(d.notificationId, from.address.slice(from.address.lastIndexOf('@') + 1))}>`,
     from: { name: from.senderName ?? 'GameMod', address: from.address },
     to: d.email,
     subject: d.title,
-    text: `${text}\n`,
+    text: `${text}\n${link ? `\n${link}\n` : ''}\n${NO_REPLY}\n`,
     headers: { 'Auto-Submitted': 'auto-generated', 'X-Auto-Response-Suppress': 'All' },
   });
   return { status: 'sent' };

@@ -36,6 +36,18 @@ export function replyAddress(inbound: string, token: string): string {
   return `${inbound.slice(0, at)}+${token}${inbound.slice(at)}`;
 }
 
+/**
+ * The Message-ID of a staff notification mail. A member's reply to one carries it in In-Reply-To
+ * or References, which is how the intake tells it from a player's mail (it opens no ticket).
+ */
+export const notificationMessageId = (notificationId: string, domain: string) =>
+  `gm-notify-${notificationId}@${domain}`;
+const NOTIFICATION_ID = /^gm-notify-([0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12})@/i;
+/** The notification id a Message-ID of ours names, else null. */
+export function notificationIdIn(messageId: string): string | null {
+  return NOTIFICATION_ID.exec(messageId)?.[1]?.toLowerCase() ?? null;
+}
+
 /** The subject tag we add (`[#123]`); `[#GM-123]`-style tags from other tools are read too. */
 export const subjectTag = (ticketNumber: number) => `[#${ticketNumber}]`;
 export function tagInSubject(subject: string): number | null {

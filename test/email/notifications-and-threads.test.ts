@@ -1,4 +1,5 @@
 import { rmSync } from 'node:fs';
+import { simpleParser } from 'mailparser';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { addMember } from '../../db/memberships.js';
 import { updatePrefs } from '../../db/notification-prefs.js';
@@ -7,7 +8,7 @@ import { erasePlayer } from '../../db/player-privacy.js';
 import { withTenant } from '../../db/tenant.js';
 import * as tickets from '../../db/tickets.js';
 import { upsertDiscordUser } from '../../db/users.js';
-import { intakeEmail } from '../../workers/email-intake.js';
+import { intakeEmail, REPLY_TO_NOTIFICATION } from '../../workers/email-intake.js';
 import { createMailer } from '../../workers/email-outbound.js';
 import { notifyForEvent } from '../../workers/notifications.js';
 import { emailOrg, plainMail, quietLogger, startSmtpSink, tempStorage } from '../email/support.js';
@@ -26,6 +27,7 @@ beforeAll(async () => {
   sink = await startSmtpSink();
   env = testDeps(db.app, uniquePrefix());
   env.deps.mailer = createMailer(`smtp://127.0.0.1:${sink.port}`);
+  env.deps.panelUrl = 'https://desk.example/';
   org = await emailOrg(db.app);
   const u = await upsertDiscordUser(db.app, { discordUserId: '323456789012345678', username: 'modmo' });
   mod = { id: u.id, email: `mo@staff-${org.orgId.slice(0, 8)}.example` };
@@ -87,5 +89,41 @@ describe('email bridge and staff notifications', () => {
     const text = after.filter((n) => n.ticketId === opened.ticketId).map((n) => `${n.title} | ${n.body}`);
     expect(text).toContain(`The player replied on ticket #${opened.ticketNumber} | null`);
     expect(text.join('\n')).not.toMatch(/555-0199-SECRET|12 Secret Lane/);
+  });
+
+  it('a member answering a notification mail opens no ticket and becomes no player; the mail links the ticket', async () => {
+    const opened = await mailIn('Finn <finn@players.example>', 'Cannot log in', 'help me');
+    await tx((t) => tickets.assign(t, { ticketId: opened.ticketId!, assigneeId: mod.id }, org.owner));
+    const before = await lastOutbox();
+    sink.mails.length = 0;
+    await mailIn(
+      'Finn <finn@players.example>',
+      `Re: Cannot log in [#${opened.ticketNumber}]`,
+      'still broken',
+    );
+    await notifySince(before);
+    const note = sink.mails.find((m) => m.to.includes(mod.email));
+    expect(note, 'the notification mail').toBeTruthy();
+    const parsed = await simpleParser(note!.raw);
+    expect(parsed.text).toContain(`https://desk.example/o/${org.orgId}/t/${opened.ticketId}`);
+    const replyTo = (parsed.replyTo?.value[0]?.address ?? parsed.from?.value[0]?.address)!;
+    const answer = await intakeEmail(
+      deps(),
+      org.orgId,
+      plainMail({
+        from: `Mo <${mod.email}>`,
+        to: replyTo,
+        subject: `Re: ${parsed.subject}`,
+        inReplyTo: parsed.messageId!.replace(/[<>]/g, ''),
+        body: 'Try resetting your password.\n\nOn Mon, 7 Dec 2026 at 10:00, Support wrote:\n> still broken',
+      }),
+      { mailFrom: mod.email, rcptTo: [replyTo], via: 'smtp' },
+    );
+    expect(answer).toMatchObject({ status: 'ignored', ticketId: null, reason: REPLY_TO_NOTIFICATION });
+    const profiles = await db.admin.query(
+      'select 1 from player_email_addresses where org_id = $1 and address = $2',
+      [org.orgId, mod.email],
+    );
+    expect(profiles.rows).toEqual([]);
   });
 });
