@@ -1,9 +1,9 @@
 import { createServer } from 'node:net';
-import { type Browser, type BrowserContext, chromium, type Page } from 'playwright-core';
+import type { Browser, BrowserContext, Page } from 'playwright-core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { startTestApi, type TestApi } from '../api/support.js';
 import { type Harness, openThroughPanel, settle, startHarness, theTicket } from '../bot/harness.js';
-import { ARGS, CHROMIUM, collectErrors, shot } from './support.js';
+import { collectErrors, sharedBrowser, shot } from './support.js';
 
 /**
  * The gap between the doors: the real bot against the fake Discord, the workers (outbox relay and
@@ -36,7 +36,7 @@ beforeAll(async () => {
   url = `http://127.0.0.1:${port}`;
   api = await startTestApi(h.db.app, { settings: { publicUrl: url, now: Date.now } });
   await api.app.listen({ host: '127.0.0.1', port });
-  browser = await chromium.launch({ executablePath: CHROMIUM, args: ARGS });
+  browser = await sharedBrowser();
   ctx = await browser.newContext({ baseURL: url, viewport: { width: 1280, height: 900 } });
   ctx.setDefaultTimeout(8000);
   // The org's owner, signed in (the OAuth dance is the auth tests' business).
@@ -48,7 +48,6 @@ beforeAll(async () => {
 
 afterAll(async () => {
   await ctx?.close();
-  await browser?.close();
   await api?.close();
   await h?.close();
 });

@@ -1,14 +1,14 @@
 import { createServer } from 'node:net';
 import { ChannelType, PermissionFlagsBits } from 'discord.js';
-import { type Browser, type BrowserContext, chromium, type Page } from 'playwright-core';
+import type { Browser, BrowserContext, Page } from 'playwright-core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { addMember } from '../../db/memberships.js';
 import { createRole } from '../../db/roles.js';
 import { withTenant } from '../../db/tenant.js';
 import { createUser } from '../../db/users.js';
 import { startTestApi, type TestApi } from '../api/support.js';
-import { type Harness, settle, startHarness } from '../bot/harness.js';
-import { ARGS, CHROMIUM, collectErrors, seriousViolations, shot } from './support.js';
+import { backfillNow, type Harness, settle, startHarness } from '../bot/harness.js';
+import { closeContextsSince, collectErrors, seriousViolations, sharedBrowser, shot } from './support.js';
 
 /**
  * Discord channel mirroring from the panel: the real bot and workers against the fake Discord, a
@@ -22,6 +22,7 @@ import { ARGS, CHROMIUM, collectErrors, seriousViolations, shot } from './suppor
 let h: Harness;
 let api: TestApi;
 let browser: Browser;
+let before: Set<BrowserContext>;
 let ctx: BrowserContext;
 let page: Page;
 let errors: string[];
@@ -89,7 +90,8 @@ beforeAll(async () => {
   url = `http://127.0.0.1:${port}`;
   api = await startTestApi(h.db.app, { settings: { publicUrl: url, now: Date.now } });
   await api.app.listen({ host: '127.0.0.1', port });
-  browser = await chromium.launch({ executablePath: CHROMIUM, args: ARGS });
+  browser = await sharedBrowser();
+  before = new Set(browser.contexts());
   ctx = await browser.newContext({ baseURL: url, viewport: { width: 1280, height: 900 } });
   ctx.setDefaultTimeout(10_000);
   const owner = await api.sessionFor(h.org.ownerId);
@@ -111,8 +113,7 @@ beforeAll(async () => {
 }, 120_000);
 
 afterAll(async () => {
-  await ctx?.close();
-  await browser?.close();
+  if (browser) await closeContextsSince(browser, before);
   await api?.close();
   await h?.close();
 });
@@ -137,7 +138,9 @@ describe('Discord channel mirroring in the panel', () => {
     await page.getByRole('button', { name: 'Mirror channel' }).click();
     await entry('#patch-notes').waitFor();
     expect(await entry('#patch-notes').locator('.mirror-state').textContent()).toMatch(/Copying/);
-    // The workers wait a few seconds before the backfill; the card asks again until it is done.
+    // The workers hold the backfill back a few seconds (run now here); the card asks again until
+    // it is done.
+    await backfillNow(h, (await mirrorOf(patchNotes)).id);
     await entry('#patch-notes')
       .locator('.mirror-state', { hasText: 'Copied 3 messages' })
       .waitFor({ timeout: 40_000 });
@@ -162,6 +165,7 @@ describe('Discord channel mirroring in the panel', () => {
     await page.getByLabel('Discord channel id', { exact: true }).fill(leads);
     await page.getByRole('button', { name: 'Mirror channel' }).click();
     await entry(leads).waitFor();
+    await backfillNow(h, (await mirrorOf(leads)).id);
     await entry(leads)
       .locator('.mirror-state', { hasText: 'it needs View Channel and Read Message History' })
       .waitFor({ timeout: 40_000 });

@@ -1,13 +1,13 @@
 import { createServer, type Server } from 'node:http';
 import { type AddressInfo, createServer as createNetServer } from 'node:net';
-import { type Browser, chromium } from 'playwright-core';
+import type { Browser } from 'playwright-core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { contentSecurityPolicy } from '../../api/routes/panel.js';
 import { S3Storage } from '../../lib/storage/index.js';
 import { startTestApi, type TestApi } from '../api/support.js';
 import { useTestDb } from '../support/db.js';
 import { makeOrg } from '../support/fixtures.js';
-import { ARGS, CHROMIUM } from './support.js';
+import { sharedBrowser } from './support.js';
 
 /**
  * With S3 storage, /v1/files answers with a redirect to the bucket's presigned URL, and Chromium
@@ -86,10 +86,9 @@ beforeAll(async () => {
   url = `http://127.0.0.1:${port}`;
   api = await startTestApi(db.app, { storage, settings: { publicUrl: url, now: Date.now } });
   await api.app.listen({ host: '127.0.0.1', port });
-  browser = await chromium.launch({ executablePath: CHROMIUM, args: ARGS });
+  browser = await sharedBrowser();
 }, 60_000);
 afterAll(async () => {
-  await browser?.close();
   await api?.close();
   await new Promise((r) => bucket?.close(r));
 });

@@ -28,6 +28,35 @@ export const ARGS = [
   '--disable-sync',
 ];
 
+let shared: Promise<Browser> | undefined;
+
+/**
+ * The test process's Chromium, launched by the first file that asks. Test files run one after
+ * another in a few long-lived processes (isolate: false), so one launch serves them all; each
+ * file works in browser contexts of its own (fresh cookies, storage and cache) and closes them
+ * with `closeContextsSince`. Playwright kills the browser when the process exits.
+ */
+export async function sharedBrowser(): Promise<Browser> {
+  const current = await shared?.catch(() => undefined);
+  if (current?.isConnected()) return current;
+  // launch() gives the browser a fresh temporary profile of its own, removed when it ends.
+  shared = chromium.launch({ executablePath: CHROMIUM, args: ARGS });
+  return shared;
+}
+
+/**
+ * Closes the contexts of `browser` opened since `before` (a file's, when it ends): pages left
+ * open would keep polling and reconnecting to servers already gone, on the next file's time.
+ */
+export async function closeContextsSince(browser: Browser, before: ReadonlySet<BrowserContext>) {
+  await Promise.all(
+    browser
+      .contexts()
+      .filter((c) => !before.has(c))
+      .map((c) => c.close()),
+  );
+}
+
 /** Screenshots land here (git-ignored), kept as the run's artifacts: one full page per visit. */
 export const ARTIFACTS = join(process.cwd(), 'test-results', 'panel');
 
@@ -49,7 +78,8 @@ async function freePort(): Promise<number> {
 
 /**
  * A real listening API on 127.0.0.1 with the demo workspace and the demo sign-in on (as in
- * development), the outbox relay running (live updates), and one headless Chromium.
+ * development), the outbox relay running (live updates), and the process's headless Chromium;
+ * closing the rig closes the browser contexts opened since it started.
  */
 export async function startPanelRig(
   pool: Pool,
@@ -77,13 +107,13 @@ export async function startPanelRig(
   });
   let browser: Browser;
   try {
-    // launch() gives the browser a fresh temporary profile of its own, removed on close.
-    browser = await chromium.launch({ executablePath: CHROMIUM, args: ARGS });
+    browser = await sharedBrowser();
   } catch (err) {
     await workers.stop();
     await api.close();
     throw err;
   }
+  const before = new Set(browser.contexts());
   mkdirSync(ARTIFACTS, { recursive: true });
   return {
     api,
@@ -91,7 +121,7 @@ export async function startPanelRig(
     browser,
     workers,
     async close() {
-      await browser.close();
+      await closeContextsSince(browser, before);
       await workers.stop();
       await api.close();
     },

@@ -2,7 +2,7 @@ import { readFileSync } from 'node:fs';
 import { createServer, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { join, resolve } from 'node:path';
-import { type Browser, chromium } from 'playwright-core';
+import type { Browser, BrowserContext } from 'playwright-core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import {
   AuthError,
@@ -14,7 +14,7 @@ import {
   ValidationError,
 } from '../../sdk/js/src/index.js';
 import { fileStorage } from '../../sdk/js/src/node-storage.js';
-import { ARGS, CHROMIUM } from '../panel/support.js';
+import { closeContextsSince, sharedBrowser } from '../panel/support.js';
 import { useTestDb } from '../support/db.js';
 import { type SdkTestServer, startSdkTestServer } from './support.js';
 
@@ -165,6 +165,7 @@ describe('the JavaScript SDK under Node', () => {
 
 describe('the JavaScript SDK in Chromium', () => {
   let browser: Browser;
+  let before: Set<BrowserContext>;
   let page: Server;
   beforeAll(async () => {
     // The game's page on its own origin, importing the SDK's files as they ship.
@@ -179,10 +180,11 @@ describe('the JavaScript SDK in Chromium', () => {
       res.end('<!doctype html><title>game</title>');
     });
     await new Promise<void>((r) => page.listen(0, '127.0.0.1', () => r()));
-    browser = await chromium.launch({ executablePath: CHROMIUM, args: ARGS });
+    browser = await sharedBrowser();
+    before = new Set(browser.contexts());
   });
   afterAll(async () => {
-    await browser?.close();
+    if (browser) await closeContextsSince(browser, before);
     await new Promise<void>((r) => page?.close(() => r()));
   });
 
