@@ -19,12 +19,14 @@ export interface Organization {
   businessCalendarId: string | null;
   /** Tickets waiting on the player this long are warned, then closed as inactive. */
   inactivityCloseHours: number | null;
+  /** Solved tickets the player has not answered for this long are closed (db/solved-close.ts). */
+  solvedCloseHours: number | null;
   createdAt: Date;
 }
 
 const COLUMNS = `id, name, slug, settings, require_totp as "requireTotp",
   business_calendar_id as "businessCalendarId", inactivity_close_hours as "inactivityCloseHours",
-  created_at as "createdAt"`;
+  solved_close_hours as "solvedCloseHours", created_at as "createdAt"`;
 
 export const createOrganizationInput = z.object({
   name: z.string().trim().min(1).max(100),
@@ -100,6 +102,8 @@ export const updateSettingsInput = z.object({
   /** null clears it. */
   businessCalendarId: id.nullable().optional(),
   inactivityCloseHours: z.number().int().min(1).max(8760).nullable().optional(),
+  /** Hours a solved ticket waits for the player before it closes; null keeps it solved. */
+  solvedCloseHours: z.number().int().min(1).max(8760).nullable().optional(),
 });
 
 export async function updateOrganization(
@@ -120,6 +124,7 @@ export async function updateOrganization(
        settings = case when $4::jsonb is null then settings else jsonb_strip_nulls(settings || $4::jsonb) end,
        business_calendar_id = case when $5::boolean then $6::uuid else business_calendar_id end,
        inactivity_close_hours = case when $7::boolean then $8::int else inactivity_close_hours end,
+       solved_close_hours = case when $9::boolean then $10::int else solved_close_hours end,
        updated_at = now()
      where id = $1::uuid returning ${COLUMNS}`,
     [
@@ -131,12 +136,20 @@ export async function updateOrganization(
       input.businessCalendarId ?? null,
       input.inactivityCloseHours !== undefined,
       input.inactivityCloseHours ?? null,
+      input.solvedCloseHours !== undefined,
+      input.solvedCloseHours ?? null,
     ],
   );
   const org = r.rows[0] as Organization;
   // Free-form settings are compared key by key, so one changed key does not log them all.
   const changes = {
-    ...diffChanges(before, org, ['name', 'requireTotp', 'businessCalendarId', 'inactivityCloseHours']),
+    ...diffChanges(before, org, [
+      'name',
+      'requireTotp',
+      'businessCalendarId',
+      'inactivityCloseHours',
+      'solvedCloseHours',
+    ]),
     ...diffChanges(before.settings, org.settings, undefined, 'settings.'),
   };
   if (changedAny(changes)) {

@@ -5,12 +5,13 @@ import { ErrorFor, invalid, useForm, useLoad } from './forms.js';
 import { html } from './html.js';
 
 /**
- * @typedef {{ id: string, name: string, slug: string, requireTotp: boolean, businessCalendarId: string | null, inactivityCloseHours: number | null }} Organization
+ * @typedef {{ id: string, name: string, slug: string, requireTotp: boolean, businessCalendarId: string | null, inactivityCloseHours: number | null, solvedCloseHours: number | null }} Organization
  */
 
 /**
  * The organization: name, whether staff must use two-factor sign-in, the business calendar SLA
- * clocks follow, and after how long a ticket waiting on the player closes. Only what changed is
+ * clocks follow, after how long a ticket waiting on the player closes, and how long a solved
+ * ticket waits for the player to answer before it closes by itself. Only what changed is
  * sent, so saving the name never touches a setting someone else just changed.
  * @param {import('./settings.js').SectionProps} props
  */
@@ -28,6 +29,7 @@ export function OrgSettings({ org }) {
   const [requireTotp, setRequireTotp] = useState(false);
   const [calendar, setCalendar] = useState('');
   const [hours, setHours] = useState('');
+  const [solvedHours, setSolvedHours] = useState('');
   const [saved, setSaved] = useState('');
   useEffect(() => {
     const o = current.data;
@@ -36,6 +38,7 @@ export function OrgSettings({ org }) {
     setRequireTotp(o.requireTotp);
     setCalendar(o.businessCalendarId ?? '');
     setHours(o.inactivityCloseHours === null ? '' : String(o.inactivityCloseHours));
+    setSolvedHours(o.solvedCloseHours === null ? '' : String(o.solvedCloseHours));
   }, [current.data]);
 
   /** @param {Event} e */
@@ -51,6 +54,8 @@ export function OrgSettings({ org }) {
     if (calendar !== (o.businessCalendarId ?? '')) body.businessCalendarId = calendar || null;
     const h = hours.trim() === '' ? null : Number(hours);
     if (h !== o.inactivityCloseHours) body.inactivityCloseHours = h;
+    const sh = solvedHours.trim() === '' ? null : Number(solvedHours);
+    if (sh !== o.solvedCloseHours) body.solvedCloseHours = sh;
     if (!Object.keys(body).length) {
       setSaved('Nothing changed.');
       return;
@@ -88,6 +93,11 @@ export function OrgSettings({ org }) {
         <label for="org-idle">Close tickets waiting on the player after (hours) <span class="muted">(empty: never)</span></label>
         <input id="org-idle" type="number" min="1" max="8760" value=${hours} onInput=${(/** @type {any} */ e) => setHours(e.currentTarget.value)} ...${invalid('inactivityCloseHours', form.errors)} />
         <${ErrorFor} id="inactivityCloseHours" errors=${form.errors} />
+      </div>
+      <div class="field">
+        <label for="org-solved">Close solved tickets the player has not answered after (hours) <span class="muted">(empty: never; the player is told)</span></label>
+        <input id="org-solved" type="number" min="1" max="8760" value=${solvedHours} onInput=${(/** @type {any} */ e) => setSolvedHours(e.currentTarget.value)} ...${invalid('solvedCloseHours', form.errors)} />
+        <${ErrorFor} id="solvedCloseHours" errors=${form.errors} />
       </div>
       <div><button class="primary" disabled=${form.busy === 'save'}>Save</button></div>
       <${ErrorFor} id="save" errors=${form.errors} />

@@ -14,6 +14,9 @@ const orgSchema = z
     requireTotp: z.boolean(),
     businessCalendarId: z.uuid().nullable(),
     inactivityCloseHours: z.number().int().nullable(),
+    solvedCloseHours: z.number().int().nullable().meta({
+      description: 'Hours a solved ticket waits for the player before it closes by itself; null: never',
+    }),
     createdAt: z.date(),
   })
   .meta({ id: 'Organization' });
@@ -57,7 +60,8 @@ export const orgRoutes: FastifyPluginAsyncZod = async (app) => {
       schema: {
         tags: ['organizations'],
         operationId: 'updateOrg',
-        summary: 'Change the name, settings, TOTP requirement, business calendar or inactivity limit',
+        summary:
+          'Change the name, settings, TOTP requirement, business calendar, inactivity limit or the delay before a solved ticket closes',
         params: orgParams,
         body: updateSettingsInput.refine((b) => Object.keys(b).length > 0, 'nothing to change'),
         response: { 200: orgSchema, ...errorResponses },

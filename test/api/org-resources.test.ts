@@ -45,6 +45,19 @@ describe('organization, members and invites', () => {
     expect(audit.json().entries[0]).toMatchObject({ action: 'organization.updated', actorId: org.ownerId });
   });
 
+  it('sets how long a solved ticket waits for the player before it closes, and refuses a bad value by name', async () => {
+    const set = await api.call(owner, { method: 'PATCH', url: u(''), payload: { solvedCloseHours: 96 } });
+    expect(set.statusCode, set.body).toBe(200);
+    expect(set.json()).toMatchObject({ solvedCloseHours: 96 });
+    const audit = await api.call(owner, { method: 'GET', url: u('/audit?action=organization.updated') });
+    expect(audit.json().entries[0].data.changes).toMatchObject({ solvedCloseHours: { to: 96 } });
+    const bad = await api.call(owner, { method: 'PATCH', url: u(''), payload: { solvedCloseHours: 0 } });
+    expect(bad.statusCode).toBe(422);
+    expect(bad.body).toContain('solvedCloseHours');
+    const off = await api.call(owner, { method: 'PATCH', url: u(''), payload: { solvedCloseHours: null } });
+    expect(off.json()).toMatchObject({ solvedCloseHours: null });
+  });
+
   it('makes an invite link that joins a signed-in user once, with the invite role', async () => {
     const made = await api.call(owner, { method: 'POST', url: u('/invites'), payload: { role: 'agent' } });
     expect(made.statusCode, made.body).toBe(201);

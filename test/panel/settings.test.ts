@@ -286,19 +286,21 @@ describe('own two-factor sign-in', () => {
 });
 
 describe('organization', () => {
-  it('saves the name, the TOTP requirement and the inactivity limit, and they are there after a reload', async () => {
+  it('saves the name, the TOTP requirement, the inactivity limit and the solved delay, and they are there after a reload', async () => {
     const owner = await signedIn('owner');
     await settings(owner, 'org', 'Organization');
     expect(await menu(owner)).toContain('Organization');
     const name = owner.getByLabel('Name');
     await name.fill('Demo Studio Renamed');
     await owner.getByLabel(/Close tickets waiting/).fill('48');
+    await owner.getByLabel(/Close solved tickets/).fill('120');
     await owner.getByRole('button', { name: 'Save' }).click();
     await owner.getByText('Saved.').waitFor();
     await owner.reload();
     await owner.getByLabel('Name').waitFor();
     expect(await owner.getByLabel('Name').inputValue()).toBe('Demo Studio Renamed');
     expect(await owner.getByLabel(/Close tickets waiting/).inputValue()).toBe('48');
+    expect(await owner.getByLabel(/Close solved tickets/).inputValue()).toBe('120');
     await owner.getByLabel('Name').fill('   ');
     await owner.getByRole('button', { name: 'Save' }).click();
     await owner.locator('#err-name').waitFor();

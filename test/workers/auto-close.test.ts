@@ -214,3 +214,126 @@ describe('auto-close', () => {
     expect(await s.state(t.id)).toMatchObject({ status: 'pending', warnings: 1 });
   });
 });
+
+describe('solved tickets close by themselves', () => {
+  async function solvedSetup(solvedHours: number | null) {
+    const s = await setup(null);
+    await db.admin.query('update organizations set solved_close_hours = $2 where id = $1', [
+      s.org.orgId,
+      solvedHours,
+    ]);
+    const solved = async () =>
+      withTenant(db.app, s.org.orgId, async (tx) => {
+        const { ticket } = await openTicket(
+          tx,
+          { subject: 'Stuck in the wall', body: 'I fell through the map', origin: 'game' },
+          s.player,
+        );
+        await reply(
+          tx,
+          { ticketId: ticket.id, body: 'Moved you out, try again', origin: 'panel', status: 'solved' },
+          s.org.owner,
+        );
+        return ticket;
+      });
+    /** Moves the solve `hours` back, as if the player had been silent that long since. */
+    const ageSolve = (ticketId: string, hours: number) =>
+      db.admin.query('update tickets set solved_at = solved_at - $2::interval where id = $1', [
+        ticketId,
+        `${hours} hours`,
+      ]);
+    return { ...s, solved, ageSolve };
+  }
+
+  it("closes a solved ticket after the org's delay, tells the player and audits the timer", async () => {
+    const s = await solvedSetup(72);
+    const t = await s.solved();
+    await s.ageSolve(t.id, 71);
+    await autoCloseSweep(env.deps);
+    expect(await s.state(t.id)).toMatchObject({ status: 'solved', warnings: 0 });
+    await s.ageSolve(t.id, 1.1);
+    expect(await autoCloseSweep(env.deps)).toMatchObject({ solvedClosed: 1 });
+    expect(await s.state(t.id)).toMatchObject({ status: 'closed', warnings: 1 });
+    const closed = await db.admin.query<{ close_reason: string }>(
+      'select close_reason from tickets where id = $1',
+      [t.id],
+    );
+    expect(closed.rows[0]?.close_reason).toMatch(/solved/i);
+    // The timer is the actor of the history and of the audit entries.
+    const audit = await db.admin.query<{ action: string; actor_type: string }>(
+      `select action, actor_type from audit_logs where target_id = $1::text and action like 'ticket.%'
+        and created_at > now() - interval '1 minute' order by id`,
+      [t.id],
+    );
+    expect(audit.rows.slice(-2)).toEqual([
+      { action: 'ticket.solved_close', actor_type: 'system' },
+      { action: 'ticket.closed', actor_type: 'system' },
+    ]);
+    // The notice is a system message: the game reads it, an email player gets it by mail.
+    const ev = await db.admin.query<{ payload: { message: { authorType: string } } }>(
+      `select payload from outbox where aggregate_id = $1 and event_type = 'message.created' order by id desc limit 1`,
+      [t.id],
+    );
+    expect(ev.rows[0]?.payload.message.authorType).toBe('system');
+    // A second pass finds nothing more to do.
+    expect(await autoCloseSweep(env.deps)).toMatchObject({ solvedClosed: 0 });
+  });
+
+  it('a player reply before the deadline reopens it; no delay set means solved stays solved', async () => {
+    const s = await solvedSetup(24);
+    const t = await s.solved();
+    await s.ageSolve(t.id, 20);
+    await withTenant(db.app, s.org.orgId, (tx) =>
+      reply(tx, { ticketId: t.id, body: 'Still stuck', origin: 'game' }, s.player),
+    );
+    await s.ageSolve(t.id, 100);
+    await autoCloseSweep(env.deps);
+    expect(await s.state(t.id)).toMatchObject({ status: 'open', warnings: 0 });
+
+    const none = await solvedSetup(null);
+    const t2 = await none.solved();
+    await none.ageSolve(t2.id, 10_000);
+    await autoCloseSweep(env.deps);
+    expect(await none.state(t2.id)).toMatchObject({ status: 'solved', warnings: 0 });
+  });
+
+  it('tells an email player by mail, and a Discord player in the thread through the ticket sync', async () => {
+    const s = await solvedSetup(24);
+    const byMail = await s.solved();
+    const onDiscord = await s.solved();
+    await db.admin.query(`update tickets set origin = 'email' where id = $1`, [byMail.id]);
+    await db.admin.query(`update tickets set discord_channel_id = '990001' where id = $1`, [onDiscord.id]);
+    await s.ageSolve(byMail.id, 25);
+    await s.ageSolve(onDiscord.id, 25);
+    const before = await db.admin.query<{ id: string }>('select coalesce(max(id), 0) as id from outbox');
+    expect(await autoCloseSweep(env.deps)).toMatchObject({ solvedClosed: 2 });
+    const jobsOf = async (ticketId: string) => {
+      const rows = await db.admin.query<{
+        id: number;
+        org_id: string;
+        event_type: string;
+        aggregate_type: string;
+        aggregate_id: string;
+        payload: Record<string, unknown>;
+        created_at: Date;
+      }>('select * from outbox where aggregate_id = $1 and id > $2', [ticketId, before.rows[0]?.id]);
+      return rows.rows.flatMap((r) =>
+        impliedJobs({
+          id: Number(r.id),
+          orgId: r.org_id,
+          eventType: r.event_type,
+          aggregateType: r.aggregate_type,
+          aggregateId: r.aggregate_id,
+          payload: r.payload,
+          createdAt: r.created_at,
+        }).map((j) => j.name),
+      );
+    };
+    expect(await jobsOf(byMail.id)).toContain('email.reply');
+    // The thread's closing message gives the reason; no separate message races the lock.
+    expect(await s.state(onDiscord.id)).toMatchObject({ status: 'closed', warnings: 0 });
+    const discordJobs = await jobsOf(onDiscord.id);
+    expect(discordJobs).toContain('discord.ticket_sync');
+    expect(discordJobs).not.toContain('discord.message');
+  });
+});
