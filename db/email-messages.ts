@@ -176,10 +176,14 @@ export async function threadOfTicket(tx: Tx, ticketId: string): Promise<EmailThr
   return r.rows[0] ?? null;
 }
 
-/** Whether sender $6 (lower case, or null for no check) is the email player of the ticket in `ticket`. */
+/**
+ * Whether sender $6 (lower case, or null for no check) is the email player of the ticket in
+ * `ticket`. A merged ticket's thread may have moved to the ticket it was merged into.
+ */
 const senderOwns = (ticket: string) => `($6::text is null or exists (
-    select 1 from email_threads th join tickets tt on tt.org_id = th.org_id and tt.id = th.ticket_id
-     where th.org_id = $1::uuid and th.ticket_id = ${ticket}
+    select 1 from tickets tt join email_threads th on th.org_id = tt.org_id
+                                  and th.ticket_id in (tt.id, tt.merged_into_id)
+     where tt.org_id = $1::uuid and tt.id = ${ticket}
        and (lower(th.player_address) = $6::text or exists (
          select 1 from player_email_addresses pe
           where pe.org_id = $1::uuid and pe.player_id = tt.requester_id and pe.address = $6::text))))`;

@@ -24,7 +24,8 @@ export const mergeInput = z.object({
 
 /**
  * Merges the source ticket into the target: the source's conversation, notes and attachments
- * move over and the source closes pointing at the target. Both tickets are locked in id order so
+ * move over (and its email thread, when the target has none) and the source closes pointing at
+ * the target. Both tickets are locked in id order so
  * two opposite merges cannot deadlock.
  */
 export async function merge(
@@ -54,6 +55,11 @@ export async function merge(
        and m.org_id = $1::uuid and m.ticket_id = $2::uuid
      ), notes as (
        update ticket_notes set ticket_id = $3::uuid where org_id = $1::uuid and ticket_id = $2::uuid
+     ), mail as (
+       -- The source's player writes by email: unless the target has an email thread of its own,
+       -- the thread moves with the conversation, so staff replies on the target reach them by mail.
+       update email_threads set ticket_id = $3::uuid where org_id = $1::uuid and ticket_id = $2::uuid
+          and not exists (select 1 from email_threads x where x.org_id = $1::uuid and x.ticket_id = $3::uuid)
      )
      update attachments set ticket_id = $3::uuid where org_id = $1::uuid and ticket_id = $2::uuid`,
     [tx.orgId, source.id, target.id],

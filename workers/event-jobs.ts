@@ -168,12 +168,15 @@ export function impliedJobs(row: OutboxRow, features: OrgFeatures = ALL_FEATURES
       opts: { jobId: jobIds.dmRelay(relayMessageId) },
     });
   }
-  // Staff (and system) messages on a ticket that came by email go back by email; the player's
-  // own mail never does.
-  if (type === 'message.created' && ticket.origin === 'email') {
+  // Staff (and system) messages on a ticket with an email thread go back by email; the player's
+  // own mail never does. Not only tickets that came by email: one merged from an email ticket
+  // took its thread, which the event does not show, so the job looks and skips when there is none.
+  if (type === 'message.created' && row.aggregateType === 'ticket') {
     const message = rec(payload.message);
     const messageId = str(message.id);
-    if (messageId && message.origin !== 'email' && message.authorType !== 'player') {
+    const staff =
+      message.authorType === 'user' || message.authorType === 'system' || message.authorType === 'bot';
+    if (messageId && message.origin !== 'email' && staff) {
       jobs.push({
         name: 'email.reply',
         payload: { orgId, messageId },

@@ -4,12 +4,15 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { addMember } from '../../db/memberships.js';
 import { updatePrefs } from '../../db/notification-prefs.js';
 import { listNotifications } from '../../db/notifications.js';
+import { getOutboxRow } from '../../db/outbox.js';
 import { erasePlayer } from '../../db/player-privacy.js';
 import { withTenant } from '../../db/tenant.js';
+import { merge } from '../../db/ticket-merge.js';
 import * as tickets from '../../db/tickets.js';
 import { upsertDiscordUser } from '../../db/users.js';
 import { intakeEmail, REPLY_TO_NOTIFICATION } from '../../workers/email-intake.js';
-import { createMailer } from '../../workers/email-outbound.js';
+import { createMailer, sendEmailReply } from '../../workers/email-outbound.js';
+import { impliedJobs } from '../../workers/event-jobs.js';
 import { notifyForEvent } from '../../workers/notifications.js';
 import { emailOrg, plainMail, quietLogger, startSmtpSink, tempStorage } from '../email/support.js';
 import { useTestDb } from '../support/db.js';
@@ -125,5 +128,36 @@ describe('email bridge and staff notifications', () => {
       [org.orgId, mod.email],
     );
     expect(profiles.rows).toEqual([]);
+  });
+
+  it('an email ticket merged into a ticket from elsewhere: the player writes and is answered by email', async () => {
+    const opened = await mailIn('Ida <ida@players.example>', 'Crash', 'crash on start');
+    const t = await tx((x) => tickets.getTicket(x, opened.ticketId!));
+    const other = await tx((x) =>
+      tickets.openTicket(
+        x,
+        { subject: 'Crash (from game)', body: 'crash', origin: 'api', requesterId: t.requesterId! },
+        org.owner,
+      ),
+    );
+    await tx((x) => merge(x, { sourceId: t.id, targetId: other.ticket.id }, org.owner));
+    const r = await mailIn('Ida <ida@players.example>', `Re: Crash [#${t.number}]`, 'any news?');
+    expect(r).toMatchObject({ status: 'reply', ticketId: other.ticket.id });
+    const before = await lastOutbox();
+    await tx((x) =>
+      tickets.reply(
+        x,
+        { ticketId: other.ticket.id, body: 'Fixed in 1.2', origin: 'panel' },
+        { type: 'user', id: mod.id },
+      ),
+    );
+    const row = (await tx((x) => getOutboxRow(x, before + 1)))!;
+    expect(row.eventType).toBe('message.created');
+    const job = impliedJobs(row).find((j) => j.name === 'email.reply');
+    expect(job, 'the email.reply job').toBeTruthy();
+    sink.mails.length = 0;
+    expect(await sendEmailReply(env.deps, job!.payload as { orgId: string; messageId: string })).toBe('sent');
+    expect(sink.mails.map((m) => m.to)).toEqual([['ida@players.example']]);
+    expect(sink.mails[0]!.raw.toString()).toContain('Fixed in 1.2');
   });
 });
