@@ -180,13 +180,27 @@ export async function threadOfTicket(tx: Tx, ticketId: string): Promise<EmailThr
  * Whether sender $6 (lower case, or null for no check) is the email player of the ticket in
  * `ticket`. A merged ticket's thread may have moved to the ticket it was merged into.
  */
-const senderOwns = (ticket: string) => `($6::text is null or exists (
+const senderOwns = (ticket: string, sender = '$6::text') => `(${sender} is null or exists (
     select 1 from tickets tt join email_threads th on th.org_id = tt.org_id
                                   and th.ticket_id in (tt.id, tt.merged_into_id)
      where tt.org_id = $1::uuid and tt.id = ${ticket}
-       and (lower(th.player_address) = $6::text or exists (
+       and (lower(th.player_address) = ${sender} or exists (
          select 1 from player_email_addresses pe
-          where pe.org_id = $1::uuid and pe.player_id = tt.requester_id and pe.address = $6::text))))`;
+          where pe.org_id = $1::uuid and pe.player_id = tt.requester_id and pe.address = ${sender}))))`;
+
+/**
+ * Whether `sender` is the ticket's email player (its thread's address, or one linked to its
+ * requester). The plus-token and `[ref:...]` marker find a ticket for anyone holding them (a
+ * forwarded reply, a colleague in Cc): only its own player speaks for the player.
+ */
+export async function senderOwnsThread(tx: Tx, ticketId: string, sender: string): Promise<boolean> {
+  const r = await tx.query<{ owns: boolean }>(`select ${senderOwns('$2::uuid', '$3::text')} as owns`, [
+    tx.orgId,
+    ticketId,
+    sender.toLowerCase(),
+  ]);
+  return r.rows[0]?.owns === true;
+}
 
 /**
  * The ticket a mail belongs to, by the issue's order: the plus-token of the address it was sent

@@ -8,6 +8,7 @@ import {
   findEmail,
   findThreadTicket,
   recordEmail,
+  senderOwnsThread,
 } from '../db/email-messages.js';
 import { isNotification } from '../db/notifications.js';
 import { emailPlayer, markDeliverable, markUndeliverable } from '../db/player-emails.js';
@@ -197,7 +198,16 @@ export async function intakeEmail(
     const body = clip(stripQuoted(parsed.text) || placeholder(files.length));
 
     if (target && target.status !== 'closed') {
-      const r = await reply(tx, { ticketId: target.id, body, origin: 'email', externalId }, actor);
+      // Someone else writing into the thread (the token travels in every copy of it) is heard as
+      // a participant: their mail does not reopen, solve or answer the ticket for its player.
+      const participant =
+        target.requesterId !== player.playerId &&
+        !(await senderOwnsThread(tx, found?.ticketId ?? target.id, sender));
+      const r = await reply(
+        tx,
+        { ticketId: target.id, body, origin: 'email', externalId, ...(participant ? { participant } : {}) },
+        actor,
+      );
       await attach(tx, files, r.message.id, actor);
       await recordEmail(tx, {
         ...log,

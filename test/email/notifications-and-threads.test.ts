@@ -160,4 +160,35 @@ describe('email bridge and staff notifications', () => {
     expect(sink.mails.map((m) => m.to)).toEqual([['ida@players.example']]);
     expect(sink.mails[0]!.raw.toString()).toContain('Fixed in 1.2');
   });
+
+  it("someone else writing to a ticket's plus address is a participant, not the ticket's player", async () => {
+    const opened = await mailIn('Gus <gus@players.example>', 'Refund please', 'refund');
+    await tx((t) => tickets.assign(t, { ticketId: opened.ticketId!, assigneeId: mod.id }, org.owner));
+    const thread = await db.admin.query('select token from email_threads where ticket_id = $1', [
+      opened.ticketId,
+    ]);
+    const plus = org.address.replace('@', `+${thread.rows[0].token}@`);
+    await tx((t) =>
+      tickets.reply(
+        t,
+        { ticketId: opened.ticketId!, body: 'Refunded.', origin: 'panel', status: 'solved' },
+        { type: 'user', id: mod.id },
+      ),
+    );
+    const before = await lastOutbox();
+    const r = await mailIn('Hal <hal@other.example>', 'Re: Refund please', 'lol same, also refund me', plus);
+    expect(r.status).toBe('reply');
+    const row = await tx((t) => getOutboxRow(t, before + 1));
+    const t = await tx((x) => tickets.getTicket(x, opened.ticketId!));
+    expect({ status: t.status, participant: row?.payload.participant ?? false }).toEqual({
+      status: 'solved',
+      participant: true,
+    });
+    // The ticket's own player, writing to the same address, still speaks for the ticket.
+    const after = await lastOutbox();
+    await mailIn('Gus <gus@players.example>', 'Re: Refund please', 'not refunded yet', plus);
+    const own = await tx((x) => getOutboxRow(x, after + 1));
+    expect(own?.payload.participant).toBeUndefined();
+    expect((await tx((x) => tickets.getTicket(x, opened.ticketId!))).status).toBe('open');
+  });
 });
