@@ -171,18 +171,26 @@ export async function answerCloseRequest(
 }
 
 /**
- * The expiry: a request still pending at `now` closes the ticket (by the system). Anything else
- * (answered, cancelled, not due yet) is left alone, so a repeated or early job does nothing.
+ * The expiry: a request still pending at its due time closes the ticket (by the system). Anything
+ * else (answered, cancelled, not due yet) is left alone, so a repeated or early job does nothing.
+ * Due is judged by the database's clock, the one `due_at` was set by: a worker whose clock runs
+ * ahead would otherwise close the ticket while the player still has time to answer. `leftMs` is
+ * what remains of the wait on that clock, for a job that came early.
  */
 export async function expireCloseRequest(
   tx: Tx,
   requestId: string,
-  now: Date,
-): Promise<{ outcome: 'closed' | 'not_due' | 'settled'; dueAt: Date }> {
+): Promise<{ outcome: 'closed' | 'not_due' | 'settled'; dueAt: Date; leftMs: number }> {
   const before = await lockRequest(tx, requestId);
   const dueAt = new Date(before.dueAt);
-  if (before.status !== 'pending') return { outcome: 'settled', dueAt };
-  if (dueAt.getTime() > now.getTime()) return { outcome: 'not_due', dueAt };
+  if (before.status !== 'pending') return { outcome: 'settled', dueAt, leftMs: 0 };
+  const wait = await tx.query<{ leftMs: number }>(
+    `select (extract(epoch from due_at - now()) * 1000)::float8 as "leftMs"
+     from close_requests where org_id = $1::uuid and id = $2::uuid`,
+    [tx.orgId, before.id],
+  );
+  const leftMs = wait.rows[0]?.leftMs ?? 0;
+  if (leftMs > 0) return { outcome: 'not_due', dueAt, leftMs };
   const ticket = await lockTicket(tx, before.ticketId);
   const request = await settle(tx, before.id, 'timed_out');
   await recordChange(tx, SYSTEM, {
@@ -196,7 +204,7 @@ export async function expireCloseRequest(
       { ticketId: ticket.id, reason: request.reason ?? 'No answer to the close request' },
       SYSTEM,
     );
-  return { outcome: 'closed', dueAt };
+  return { outcome: 'closed', dueAt, leftMs: 0 };
 }
 
 /**
@@ -265,14 +273,15 @@ export async function recordCloseRequestSettled(tx: Tx, requestId: string): Prom
 }
 
 /**
- * Pending requests past their due time by more than a minute: their expiry job should have run.
- * The sweep closes them, in case Redis lost the delayed job (a hard kill loses its last writes).
+ * Pending requests past their due time by more than a minute, on the database's clock: their
+ * expiry job should have run. The sweep closes them, in case Redis lost the delayed job (a hard
+ * kill loses its last writes).
  */
-export async function overdueCloseRequests(tx: Tx, now: Date): Promise<string[]> {
+export async function overdueCloseRequests(tx: Tx): Promise<string[]> {
   const r = await tx.query<{ id: string }>(
     `select id from close_requests where org_id = $1::uuid and status = 'pending'
-       and due_at < $2::timestamptz - interval '1 minute' order by due_at limit 500`,
-    [tx.orgId, now],
+       and due_at < now() - interval '1 minute' order by due_at limit 500`,
+    [tx.orgId],
   );
   return r.rows.map((x) => x.id);
 }

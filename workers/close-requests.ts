@@ -170,37 +170,37 @@ async function syncOne(
   await withTenant(deps.pool, orgId, (tx) => recordCloseRequestSettled(tx, r.id));
 }
 
-/** `closerequest.expire`: closes the ticket when the request is still pending at its due time. */
+/**
+ * `closerequest.expire`: closes the ticket when the request is still pending at its due time, as
+ * the database's clock tells it (db/close-requests.ts), not this process's.
+ */
 export async function expireCloseRequestJob(
   deps: WorkerDeps,
   data: JobData<'closerequest.expire'>,
 ): Promise<void> {
-  const now = deps.clock.now();
-  const result = await withTenant(deps.pool, data.orgId, (tx) => expireCloseRequest(tx, data.requestId, now));
+  const result = await withTenant(deps.pool, data.orgId, (tx) => expireCloseRequest(tx, data.requestId));
   expired.inc({ outcome: result.outcome });
   if (result.outcome === 'not_due') {
-    // Early (clocks differ between machines): come back at the due time.
-    const delay = Math.max(1_000, result.dueAt.getTime() - now.getTime());
+    // Early (the delay was counted on another machine's clock): come back when the wait is over.
     await deps.queues.enqueue('closerequest.expire', data, {
       jobId: `${jobIds.closeRequestExpire(data.requestId)}-${result.dueAt.getTime()}`,
-      delay,
+      delay: Math.max(1_000, Math.ceil(result.leftMs)),
     });
   }
 }
 
 /**
- * Run with the auto-close sweep (every minute): expires requests more than a minute overdue, in
- * case Redis lost their delayed job (a hard kill loses its last writes). Each under its row lock,
- * so a job running at the same time closes the ticket once.
+ * Run with the auto-close sweep (every minute): expires requests more than a minute overdue on
+ * the database's clock, in case Redis lost their delayed job (a hard kill loses its last writes).
+ * Each under its row lock, so a job running at the same time closes the ticket once.
  */
 export async function sweepCloseRequests(deps: WorkerDeps): Promise<number> {
-  const now = deps.clock.now();
   let closed = 0;
   for await (const orgId of allOrgIds(deps.pool)) {
-    const due = await withTenant(deps.pool, orgId, (tx) => overdueCloseRequests(tx, now));
+    const due = await withTenant(deps.pool, orgId, (tx) => overdueCloseRequests(tx));
     for (const requestId of due) {
       try {
-        const r = await withTenant(deps.pool, orgId, (tx) => expireCloseRequest(tx, requestId, now));
+        const r = await withTenant(deps.pool, orgId, (tx) => expireCloseRequest(tx, requestId));
         if (r.outcome === 'closed') {
           closed++;
           expired.inc({ outcome: 'swept' });

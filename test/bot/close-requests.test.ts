@@ -1,13 +1,15 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { manualClock } from '../../workers/clock.js';
+import type { Clock } from '../../workers/clock.js';
 import type { OptionInput } from '../support/fake-discord/index.js';
 import { type Harness, interact, openThroughPanel, settle, startHarness } from './harness.js';
 
 // Close requests and `/ticket notes`, end to end: the real bot and the workers against the
-// strict fake Discord, on a real database and Redis. The workers' clock is moved by hand for the
-// timeout; the expiry job itself is the delayed job the relay put in Redis.
+// strict fake Discord, on a real database and Redis. A request's wait is moved in the database
+// (its due time), the clock expiries are judged by; the expiry job itself is the delayed job the
+// relay put in Redis. The workers' own clock can be set ahead, to show it does not count.
 
-const clock = manualClock();
+let workerAheadMs = 0;
+const clock: Clock = { now: () => new Date(Date.now() + workerAheadMs) };
 let h: Harness;
 
 beforeAll(async () => {
@@ -54,6 +56,10 @@ const requestRow = async (ticketId: string) =>
       [ticketId],
     )
   ).rows[0];
+
+/** Moves a request's due time to `ago` before the database's now, as if its wait had passed. */
+const dueAgo = (requestId: string, ago: string) =>
+  h.db.admin.query(`update close_requests set due_at = now() - $2::interval where id = $1`, [requestId, ago]);
 
 const messageIn = (channelId: string, id: string) => h.fake.state.messages.get(channelId)?.get(id);
 
@@ -261,12 +267,12 @@ describe('close requests', () => {
     expect(await (await job())?.getState()).toBe('delayed');
     expect((await requestRow(t.id)).status).toBe('pending');
 
-    // Run early (the workers' clock says it is not due yet): nothing closes.
+    // Run early (the database says it is not due yet): nothing closes.
     await (await job())?.promote();
     await settle(h, async () => (await (await job())?.getState()) === 'completed');
     expect((await requestRow(t.id)).status).toBe('pending');
 
-    clock.set(new Date(Date.now() + 2 * 60_000));
+    await dueAgo(row.id, '1 second');
     const retry = h.workers?.queues.get('timers');
     const later = (await retry?.getDelayed())?.find((j) => j.id?.startsWith(`${jobId}-`));
     expect(later).toBeDefined();
@@ -313,17 +319,44 @@ describe('close requests', () => {
     await settle(h, async () => (await (await timers?.getJob(`cre-${row.id}`))?.getState()) === 'delayed');
     await (await timers?.getJob(`cre-${row.id}`))?.remove();
     // Not overdue yet by more than a minute: the sweep leaves it.
+    await dueAgo(row.id, '30 seconds');
     await h.workers?.queues.enqueue('autoclose.sweep', {}, { jobId: 'sweep-early' });
-    clock.set(new Date(Date.now() + 60_000));
     const maint = h.workers?.queues.get('maintenance');
     await settle(h, async () => (await maint?.getJob('sweep-early'))?.finishedOn !== undefined);
     expect((await requestRow(t.id)).status).toBe('pending');
-    clock.set(new Date(Date.now() + 3 * 60_000));
+    await dueAgo(row.id, '2 minutes');
     await h.workers?.queues.enqueue('autoclose.sweep', {}, { jobId: 'sweep-late' });
     await settle(h, async () => (await requestRow(t.id)).status === 'timed_out', 15_000);
     expect((await h.db.admin.query('select status from tickets where id = $1', [t.id])).rows[0].status).toBe(
       'closed',
     );
+  });
+
+  it("counts the player's time on the database's clock: a worker 2 h ahead does not expire a request early", async () => {
+    const t = await openTicket(h.users.player, 'Clock ahead');
+    await command(t, h.users.moderator, 'close-request', [{ name: 'after', value: '1h' }]);
+    const { row } = await requestMessage(t);
+    const timers = h.workers?.queues.get('timers');
+    const jobId = `cre-${row.id}`;
+    await settle(h, async () => (await (await timers?.getJob(jobId))?.getState()) === 'delayed');
+    // This worker's clock is 2 hours ahead of the database's: the player really has an hour left.
+    workerAheadMs = 2 * 3_600_000;
+    try {
+      await (await timers?.getJob(jobId))?.promote();
+      await settle(h, async () => (await (await timers?.getJob(jobId))?.getState()) === 'completed');
+      expect((await requestRow(t.id)).status).toBe('pending');
+      await h.workers?.queues.enqueue('autoclose.sweep', {}, { jobId: 'sweep-clock-ahead' });
+      const maint = h.workers?.queues.get('maintenance');
+      await settle(h, async () => (await maint?.getJob('sweep-clock-ahead'))?.finishedOn !== undefined);
+      expect((await requestRow(t.id)).status).toBe('pending');
+      // The early job came back for the rest of the wait as the database counts it: about an hour.
+      const later = (await timers?.getDelayed())?.find((j) => j.id?.startsWith(`${jobId}-`));
+      expect(later?.opts.delay).toBeGreaterThan(3_500_000);
+      expect(later?.opts.delay).toBeLessThanOrEqual(3_600_000);
+      await later?.remove();
+    } finally {
+      workerAheadMs = 0;
+    }
   });
 
   it('a request withdrawn and asked again while the workers were down: both messages come right', async () => {
