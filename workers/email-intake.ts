@@ -208,6 +208,11 @@ export async function intakeEmail(
         { ticketId: target.id, body, origin: 'email', externalId, ...(participant ? { participant } : {}) },
         actor,
       );
+      // The same Message-ID delivered at once: the other delivery recorded it while this one
+      // waited, after the duplicate check above; nothing of it is written a second time.
+      if (!r.created) {
+        return { status: 'duplicate', ticketId: null, ticketNumber: null, reason: 'message_id_seen' };
+      }
       await attach(tx, files, r.message.id, actor);
       await recordEmail(tx, {
         ...log,
