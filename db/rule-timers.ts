@@ -8,20 +8,32 @@ import type { Tx } from './tenant.js';
  * rule. A wait is an episode named by the time it started (the ticket went pending, or the
  * awaited side last wrote); `rule_timer_fires` holds one row per rule, ticket and episode, so a
  * ticket fires a rule once per episode however often the sweep passes, and again only after a
- * new episode starts (a reply, pending again).
+ * new episode starts (a reply, pending again). Every wait is measured on the database's clock,
+ * the one that stamped the times it starts from: a worker's clock that runs ahead must not make
+ * a rule act early.
  */
 
-/** When the wait started, and which tickets are waiting at all, per kind (fixed SQL, no input). */
-const WAITS: Record<Wait['for'], { since: string; waiting: string }> = {
-  pending: { since: 't.pending_since', waiting: "t.status = 'pending' and t.pending_since is not null" },
+/**
+ * When the wait started, which tickets are waiting at all, and why a ticket is not, per kind
+ * (fixed SQL, no input). A solved ticket waits for nobody: the organization's solved-close delay
+ * decides what happens to it, and staff have answered it.
+ */
+const WAITS: Record<Wait['for'], { since: string; waiting: string; notWaiting: string }> = {
+  pending: {
+    since: 't.pending_since',
+    waiting: "t.status = 'pending' and t.pending_since is not null",
+    notWaiting: 'the ticket is not pending',
+  },
   player_reply: {
     since: 'coalesce(t.last_player_message_at, t.created_at)',
-    waiting: "t.status <> 'closed'",
+    waiting: "t.status in ('open', 'pending', 'on_hold')",
+    notWaiting: 'the ticket is solved or closed',
   },
   staff_reply: {
     since: 't.last_player_message_at',
-    waiting: `t.status <> 'closed' and t.last_player_message_at is not null
+    waiting: `t.status in ('open', 'on_hold') and t.last_player_message_at is not null
       and (t.last_staff_message_at is null or t.last_staff_message_at < t.last_player_message_at)`,
+    notWaiting: "no player message awaits staff's answer on an open or on-hold ticket",
   },
 };
 
@@ -29,30 +41,29 @@ const WAITS: Record<Wait['for'], { since: string; waiting: string }> = {
 export const FIRES_PER_PASS = 500;
 
 /**
- * Records the due waits of the caller's org as of `now` and emits one `rule.timer_due` event per
- * ticket and rule (the rules job runs that one rule on it), in the caller's transaction.
+ * Records the due waits of the caller's org and emits one `rule.timer_due` event per ticket and
+ * rule (the rules job runs that one rule on it), in the caller's transaction.
  */
-export async function fireDueWaits(tx: Tx, now: Date): Promise<number> {
+export async function fireDueWaits(tx: Tx): Promise<number> {
   let fired = 0;
   for (const rule of await enabledRulesFor(tx, 'ticket.waiting')) {
     if (!rule.wait) continue;
     const { since, waiting } = WAITS[rule.wait.for];
-    const cutoff = new Date(now.getTime() - rule.wait.hours * 3_600_000);
     const r = await tx.query<{ id: string; since: Date }>(
       `with due as (
          select t.id, ${since} as since from tickets t
           where t.org_id = $1::uuid and t.merged_into_id is null and ${waiting}
-            and ${since} <= $2::timestamptz
+            and ${since} <= now() - make_interval(hours => $2::int)
             and not exists (
               select 1 from rule_timer_fires f
                where f.org_id = t.org_id and f.rule_id = $3::uuid and f.ticket_id = t.id and f.since = ${since})
           order by 2 limit $4::int
        )
        insert into rule_timer_fires (org_id, rule_id, ticket_id, since, fired_at)
-       select $1::uuid, $3::uuid, id, since, $5::timestamptz from due
+       select $1::uuid, $3::uuid, id, since, now() from due
        on conflict do nothing
        returning ticket_id as id, since`,
-      [tx.orgId, cutoff, rule.id, FIRES_PER_PASS, now],
+      [tx.orgId, rule.wait.hours, rule.id, FIRES_PER_PASS],
     );
     for (const row of r.rows)
       await emitEvent(tx, {

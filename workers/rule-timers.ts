@@ -11,14 +11,14 @@ const fires = counter('gamemod_rule_timers_total', 'Time-based rule waits found 
  * ("pending for 48 h", "no player reply for 3 days"). Each due ticket and rule gets a fire row
  * and a `rule.timer_due` event in one transaction per org; the relay turns the event into a
  * `rules.run` job like any other. The fire row is unique per rule, ticket and wait, so passes
- * that overlap or repeat fire nothing twice. Run by a BullMQ job scheduler on the clock given.
+ * that overlap or repeat fire nothing twice. Run by a BullMQ job scheduler; the waits are measured
+ * on the database's clock (the one that stamped them), not this process's.
  */
 export async function ruleTimerSweep(deps: WorkerDeps): Promise<number> {
-  const now = deps.clock.now();
   let fired = 0;
   for await (const orgId of allOrgIds(deps.pool)) {
     try {
-      const n = await withTenant(deps.pool, orgId, (tx) => fireDueWaits(tx, now));
+      const n = await withTenant(deps.pool, orgId, (tx) => fireDueWaits(tx));
       fires.inc(n);
       fired += n;
     } catch (err) {

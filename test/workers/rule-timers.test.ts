@@ -28,7 +28,24 @@ async function times(ticketId: string) {
   return r.rows[0] as { pending_since: Date | null; last_player_message_at: Date | null };
 }
 
-const at = (d: Date | null, hours: number) => clock.set(new Date((d as Date).getTime() + hours * HOUR));
+/**
+ * Moves a ticket's past `hours` back (its wait starts, and the waits already fired for it) instead
+ * of moving a clock forward: the sweep measures waits on the database's clock.
+ */
+async function age(ticketId: string, hours: number) {
+  const back = `${hours} hours`;
+  await db.admin.query(
+    `update tickets set created_at = created_at - $2::interval, pending_since = pending_since - $2::interval,
+       last_player_message_at = last_player_message_at - $2::interval,
+       last_staff_message_at = last_staff_message_at - $2::interval where id = $1`,
+    [ticketId, back],
+  );
+  await db.admin.query(
+    `update rule_timer_fires set since = since - $2::interval, fired_at = fired_at - $2::interval
+      where ticket_id = $1`,
+    [ticketId, back],
+  );
+}
 
 describe('time-based rules (ticket.waiting) on the sweep', () => {
   it('fires "pending for 48 h" once per pending episode, and again after the ticket went pending anew', async () => {
@@ -49,12 +66,12 @@ describe('time-based rules (ticket.waiting) on the sweep', () => {
     await s.tx((tx) => tickets.setStatus(tx, { ticketId: a.id, status: 'pending' }, s.owner));
     const since = (await times(a.id)).pending_since;
 
-    at(since, 47);
+    await age(a.id, 47);
     expect(await ruleTimerSweep(env.deps)).toBe(0);
-    at(since, 49);
+    await age(a.id, 2);
     expect(await ruleTimerSweep(env.deps)).toBe(1);
     expect(await ruleTimerSweep(env.deps)).toBe(0);
-    at(since, 60);
+    await age(a.id, 11);
     expect(await ruleTimerSweep(env.deps)).toBe(0);
     const due = (await s.events(start)).filter((e) => e.type === 'rule.timer_due');
     expect(due.map((e) => e.payload)).toEqual([
@@ -79,9 +96,9 @@ describe('time-based rules (ticket.waiting) on the sweep', () => {
     await s.tx((tx) => tickets.setStatus(tx, { ticketId: a.id, status: 'pending' }, s.owner));
     const again = (await times(a.id)).pending_since;
     expect(again?.getTime()).toBeGreaterThan(since?.getTime() as number);
-    at(again, 49);
+    await age(a.id, 49);
     expect(await ruleTimerSweep(env.deps)).toBe(1);
-    at(again, 97);
+    await age(a.id, 48);
     // The longer wait is over for the first episode's time too, but fires once, for this episode.
     expect(await ruleTimerSweep(env.deps)).toBe(1);
     await s.drain(mid);
@@ -110,10 +127,9 @@ describe('time-based rules (ticket.waiting) on the sweep', () => {
     });
     const t = await s.open('lost items', 'my items vanished');
     const start = await s.lastOutboxId();
-    const first = (await times(t.id)).last_player_message_at;
-    at(first, 3);
+    await age(t.id, 3);
     expect(await ruleTimerSweep(env.deps)).toBe(0);
-    at(first, 5);
+    await age(t.id, 2);
     expect(await ruleTimerSweep(env.deps)).toBe(1);
     // Staff answer; the player writes again later: both waits start over from that message.
     await s.tx((tx) =>
@@ -122,10 +138,9 @@ describe('time-based rules (ticket.waiting) on the sweep', () => {
     await s.tx((tx) =>
       tickets.reply(tx, { ticketId: t.id, body: 'any news?', origin: 'discord' }, s.playerActor),
     );
-    const second = (await times(t.id)).last_player_message_at;
-    at(second, 5);
+    await age(t.id, 5);
     expect(await ruleTimerSweep(env.deps)).toBe(1);
-    at(second, 73);
+    await age(t.id, 68);
     expect(await ruleTimerSweep(env.deps)).toBe(1);
     await s.drain(start);
     const fired = await db.admin.query<{ rule_id: string }>(
@@ -163,5 +178,42 @@ describe('time-based rules (ticket.waiting) on the sweep', () => {
     expect(changed).toMatchObject({ trigger: 'ticket.waiting', wait: { for: 'staff_reply', hours: 8 } });
     const back = await s.tx((tx) => updateRule(tx, r.id, { trigger: 'ticket.updated' }, s.owner));
     expect(back.wait).toBeNull();
+  });
+
+  it('measures waits on the database clock, not the worker clock', async () => {
+    const s = await rulesOrg(db);
+    const rule = await s.rule({
+      trigger: 'ticket.waiting',
+      wait: { for: 'staff_reply', hours: 4 },
+      actions: [{ type: 'set_priority', priority: 'urgent' }],
+    });
+    const t = await s.open('just now');
+    // A worker whose clock runs 5 h ahead of the database's.
+    const dbNow = (await db.admin.query<{ now: Date }>('select now() as now')).rows[0]?.now as Date;
+    clock.set(new Date(dbNow.getTime() + 5 * HOUR));
+    await ruleTimerSweep(env.deps);
+    const fired = await db.admin.query(
+      'select 1 from rule_timer_fires where rule_id = $1 and ticket_id = $2',
+      [rule.id, t.id],
+    );
+    expect(fired.rowCount).toBe(0);
+  });
+
+  it('"player unanswered for 4 h" does not fire on a ticket staff solved', async () => {
+    const s = await rulesOrg(db);
+    const rule = await s.rule({
+      trigger: 'ticket.waiting',
+      wait: { for: 'staff_reply', hours: 4 },
+      actions: [{ type: 'set_priority', priority: 'urgent' }],
+    });
+    const t = await s.open('fixed', 'thanks, that fixed it!');
+    await s.tx((tx) => tickets.setStatus(tx, { ticketId: t.id, status: 'solved' }, s.owner));
+    await age(t.id, 5);
+    await ruleTimerSweep(env.deps);
+    const fired = await db.admin.query(
+      'select 1 from rule_timer_fires where rule_id = $1 and ticket_id = $2',
+      [rule.id, t.id],
+    );
+    expect(fired.rowCount).toBe(0);
   });
 });
