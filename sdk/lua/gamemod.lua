@@ -61,7 +61,12 @@ end
 local encodeValue
 local function encodeNumber(v)
   if v ~= v or v == huge or v == -huge then error("json: cannot encode " .. tostring(v)) end
-  if v == floor(v) and v > -2 ^ 53 and v < 2 ^ 53 then return format("%d", v) end
+  if v == floor(v) and v > -2 ^ 53 and v < 2 ^ 53 then
+    -- Lua 5.1 and LuaJIT 2.0 format %d through a C long, 32 bits on Windows (Garry's Mod): past
+    -- 2^31 it comes out garbled. %.0f prints a double's integer exactly up to 2^53.
+    if v >= -2 ^ 31 and v < 2 ^ 31 then return format("%d", v) end
+    return format("%.0f", v)
+  end
   return format("%.17g", v)
 end
 
@@ -271,6 +276,24 @@ local function retryAfterSeconds(headers, body)
   return nil
 end
 
+-- An answer's null fields become nil: json.null is a table, so it is truthy, and a check such as
+-- `if ticket.mergedIntoId then` would hold for every ticket. Array entries stay json.null, so
+-- positions and # are kept. json.decode itself still returns json.null (round trips, callers
+-- that need to tell null from missing).
+local function dropNulls(v, depth)
+  if type(v) ~= "table" or depth > 128 then return v end
+  local mt = getmetatable(v)
+  local array = mt and type(mt.__index) == "table" and mt.__index[ARRAY]
+  for k, x in pairs(v) do
+    if x == json.null then
+      if not array then v[k] = nil end
+    else
+      dropNulls(x, depth + 1)
+    end
+  end
+  return v
+end
+
 -- Turns a transport answer into (err, data). `res` is nil when no answer came at all.
 local function classify(res, netErr)
   if not res then
@@ -283,10 +306,10 @@ local function classify(res, netErr)
     if text ~= "" and data == nil then
       return newError("ServerError", { status = status, message = "the answer was not JSON", retryable = false })
     end
-    return nil, data
+    return nil, dropNulls(data, 0)
   end
   local e = type(data) == "table" and type(data.error) == "table" and data.error or {}
-  local details = e.details
+  local details = dropNulls(e.details, 0)
   if details == json.null then details = nil end
   local kind = byStatus[status] or (status >= 500 and "ServerError" or "ValidationError")
   local retryable = status == 429 or status == 500 or status == 502 or status == 503 or status == 504
@@ -596,7 +619,7 @@ local function split(opts, cb)
 end
 
 ---------------------------------------------------------------------------------------------
--- The API (PROTOCOL.md). Results are the decoded JSON of the answer.
+-- The API (PROTOCOL.md). Results are the decoded JSON of the answer, its null fields nil.
 ---------------------------------------------------------------------------------------------
 
 --- Opens a ticket. t: { player = {id, name}, subject, body, category?, context? }.
@@ -733,16 +756,57 @@ function Client:publishAnnouncement(a, cb)
   self:request("POST", "/announcements", a, nil, cb)
 end
 
---- [server secret] A player's moderation status. cb(err, { warned, mutedUntil, bannedUntil, reason }).
+--- [server secret] A player's moderation status. cb(err, { warned, banned, muted, mutedUntil,
+--- bannedUntil, reason }). An ended ban or mute is still returned: enforce `banned` and `muted`
+--- (whether each holds now by the server's clock), or GameMod.isBanned(status) / isMuted(status).
 function Client:getModerationStatus(playerId, cb)
-  self:request("GET", "/moderation/" .. urlEncode(playerId), nil, nil, function(err, data)
-    if data then
-      for _, k in ipairs({ "mutedUntil", "bannedUntil", "reason" }) do
-        if data[k] == json.null then data[k] = nil end
-      end
-    end
-    safeCall(cb, err, data)
-  end)
+  self:request("GET", "/moderation/" .. urlEncode(playerId), nil, nil, cb)
+end
+
+-- Seconds since the epoch of an RFC 3339 time ("2030-01-01T00:00:00.000Z", "...+02:00"), or nil.
+-- Computed by hand: os.time(table) reads the table as local time.
+local function epochOf(iso)
+  if type(iso) ~= "string" then return nil end
+  local y, mo, d, h, mi, sec, rest = string.match(iso, "^(%d+)-(%d+)-(%d+)[Tt ](%d+):(%d+):(%d+)%.?%d*(.*)$")
+  if not y then return nil end
+  y, mo = tonumber(y), tonumber(mo)
+  -- Days from 1970-01-01 to the date (the proleptic Gregorian calendar, as RFC 3339 uses).
+  if mo <= 2 then y = y - 1 end
+  local era = floor(y / 400)
+  local yoe = y - era * 400
+  local doy = floor((153 * (mo + (mo > 2 and -3 or 9)) + 2) / 5) + tonumber(d) - 1
+  local days = era * 146097 + yoe * 365 + floor(yoe / 4) - floor(yoe / 100) + doy - 719468
+  local t = days * 86400 + tonumber(h) * 3600 + tonumber(mi) * 60 + tonumber(sec)
+  local sign, oh, om = string.match(rest, "^([+-])(%d%d):?(%d%d)$")
+  if sign then
+    local offset = tonumber(oh) * 3600 + tonumber(om) * 60
+    t = sign == "+" and t - offset or t + offset
+  elseif rest ~= "Z" and rest ~= "z" and rest ~= "" then
+    return nil
+  end
+  return t
+end
+GameMod._epochOf = epochOf
+
+local function holdsNow(status, flag, untilField, now)
+  if type(status) ~= "table" then return false end
+  -- The server's answer, by its own clock: right even when this machine's clock is off.
+  if now == nil and type(status[flag]) == "boolean" then return status[flag] end
+  -- A server older than the flags: compare with this clock (or the `now` given, epoch seconds).
+  local untilAt = epochOf(status[untilField])
+  return untilAt ~= nil and untilAt > (now or os.time())
+end
+
+--- True while the moderation status (from getModerationStatus) bans the player. An ended ban is
+--- still in the status (bannedUntil in the past): don't test bannedUntil alone. `now` (epoch
+--- seconds, optional) compares with that time instead of the server's answer.
+function GameMod.isBanned(status, now)
+  return holdsNow(status, "banned", "bannedUntil", now)
+end
+
+--- True while the moderation status mutes the player (as isBanned, for mutedUntil).
+function GameMod.isMuted(status, now)
+  return holdsNow(status, "muted", "mutedUntil", now)
 end
 
 ---------------------------------------------------------------------------------------------
@@ -798,14 +862,21 @@ end
 
 --- Roblox: HttpService:RequestAsync in its own task (it yields), task.delay for timers.
 --- Server scripts only, with HTTP requests enabled in the game's settings.
+--- Roblox sets User-Agent and Roblox-Id itself and refuses the whole call when a script sets
+--- either, so they are left out here.
+local ROBLOX_LOCKED = { ["user-agent"] = true, ["roblox-id"] = true }
 function transports.roblox(opts)
   opts = opts or {}
   local service = opts.HttpService or game:GetService("HttpService")
   return {
     request = function(req, done)
+      local headers = {}
+      for k, v in pairs(req.headers) do
+        if not ROBLOX_LOCKED[string.lower(k)] then headers[k] = v end
+      end
       task.spawn(function()
         local ok, res = pcall(function()
-          return service:RequestAsync({ Url = req.url, Method = req.method, Headers = req.headers, Body = req.body })
+          return service:RequestAsync({ Url = req.url, Method = req.method, Headers = headers, Body = req.body })
         end)
         if not ok then return done(nil, tostring(res)) end
         done({ status = res.StatusCode, body = res.Body or "", headers = lowerKeys(res.Headers) })
@@ -859,21 +930,29 @@ end
 --- A file, through io (plain Lua, LÖVE's io, a FiveM resource with io). Written to a
 --- temporary file first, so a crash mid-write never leaves half a queue.
 function storage.file(path)
+  local tmp = path .. ".tmp"
+  local function read(p)
+    local f = io.open(p, "rb")
+    if not f then return nil end
+    local s = f:read("*a")
+    f:close()
+    return s
+  end
   return {
-    load = function()
-      local f = io.open(path, "rb")
-      if not f then return nil end
-      local s = f:read("*a")
-      f:close()
-      return s
-    end,
+    -- Without the file, a .tmp is a whole save whose rename never came (see save); a save cut
+    -- short mid-write is not JSON and the queue starts empty, as it would have anyway.
+    load = function() return read(path) or read(tmp) end,
     save = function(s)
-      local tmp = path .. ".tmp"
       local f = assert(io.open(tmp, "wb"))
       f:write(s)
       f:close()
-      os.remove(path)
-      assert(os.rename(tmp, path))
+      -- One rename replaces the file on POSIX, so the queue is never missing. Windows refuses
+      -- to rename onto an existing file: remove it first, and load finds the .tmp if a crash
+      -- comes in between.
+      if not os.rename(tmp, path) then
+        os.remove(path)
+        assert(os.rename(tmp, path))
+      end
     end,
   }
 end
@@ -903,5 +982,10 @@ function storage.roblox(dataStore, key)
     save = function(s) dataStore:SetAsync(key, s) end,
   }
 end
+
+-- FiveM and RedM run the files fxmanifest.lua lists as plain scripts sharing one environment,
+-- with no require for resource files: there the SDK is the global GameMod for the scripts
+-- listed after it.
+if type(GetCurrentResourceName) == "function" then _G.GameMod = GameMod end
 
 return GameMod

@@ -1,7 +1,10 @@
 import { execFileSync } from 'node:child_process';
-import { readdirSync } from 'node:fs';
+import { readdirSync, writeFileSync } from 'node:fs';
 import { join, resolve } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { upsertGamePlayer } from '../../db/game-players.js';
+import { setModeration } from '../../db/player-moderation.js';
+import { withTenant } from '../../db/tenant.js';
 import { useTestDb } from '../support/db.js';
 import {
   checks,
@@ -59,9 +62,92 @@ describe('Lua SDK', () => {
       const { passed, failed } = checks(run);
       expect(failed, run.output).toEqual([]);
       expect(run.code, run.output).toBe(0);
-      expect(passed.length, run.output).toBe(21);
+      expect(passed.length, run.output).toBe(27);
     });
   }
+
+  it("Garry's Mod example: kicks a player whose ban holds on join, lets in one whose ban ended", async () => {
+    const { org } = server.world;
+    const day = 86_400_000;
+    const bans = { '76561198000000041': Date.now() + day, '76561198000000042': Date.now() - day };
+    await withTenant(db.app, org.orgId, async (tx) => {
+      for (const [steamId, until] of Object.entries(bans)) {
+        const p = await upsertGamePlayer(tx, server.world.gameId, { id: steamId, name: steamId });
+        const bannedUntil = new Date(until).toISOString();
+        await setModeration(tx, p.id, { bannedUntil, reason: 'griefing (1 day)' }, org.owner);
+      }
+    });
+    const script = join(server.dir, 'gmod-example.lua');
+    // The example as Garry's Mod runs it: include() hands it the SDK, hooks fire on join.
+    writeFileSync(
+      script,
+      `package.path = "${LUA_DIR}/?.lua;${LUA_DIR}/test/?.lua;" .. package.path
+local Fakes = require("fakes")
+Fakes.installGmod()
+local cfg = require("gamemod").json.decode(io.open(arg[1]):read("*a"))
+_G.include = function(name)
+  local GM = dofile("${LUA_DIR}/" .. name)
+  local new = GM.new
+  GM.new = function(o) o.baseUrl = cfg.baseUrl; o.key = cfg.serverSecret; return new(o) end
+  return GM
+end
+local hooks = {}
+_G.hook = { Add = function(event, name, fn) hooks[event] = hooks[event] or {}; hooks[event][name] = fn end }
+dofile("${LUA_DIR}/examples/gmod.lua")
+local kicked, answered = {}, 0
+for _, id in ipairs({ "76561198000000041", "76561198000000042" }) do
+  local ply = { SteamID64 = function() return id end, Nick = function() return id end,
+    Kick = function(_, reason) kicked[id] = reason end }
+  hooks.PlayerInitialSpawn.GameModModeration(ply)
+end
+-- The fake engine sent both requests within the hook calls; their answers come on the next frames.
+local socket = require("socket")
+local deadline = socket.gettime() + 1
+while socket.gettime() < deadline do Fakes.pump(); socket.sleep(0.02) end
+print("RESULT " .. require("gamemod").json.encode({ active = kicked["76561198000000041"] or false,
+  ended = kicked["76561198000000042"] or false, requests = #Fakes.log }))
+`,
+    );
+    const run = await runProgram('luajit', [script, server.configFor('gmod', 'gmod-example')], {
+      timeoutMs: 30_000,
+    });
+    expect(run.result, run.output).toEqual({ active: 'Banned: griefing (1 day)', ended: false, requests: 2 });
+  });
+
+  it('FiveM example: loads as FiveM loads a resource (scripts in one environment, no require) and files a /report', async () => {
+    const script = join(server.dir, 'fivem-example.lua');
+    // As fxmanifest.lua's server_scripts run: gamemod.lua, then the example, as plain scripts.
+    // The SDK's folder is not on package.path: FiveM's require does not find resource files.
+    writeFileSync(
+      script,
+      `package.path = "${LUA_DIR}/test/?.lua;" .. package.path
+local Fakes = require("fakes")
+Fakes.installFivem()
+loadfile("${LUA_DIR}/gamemod.lua")()
+local cfg = GameMod.json.decode(io.open(arg[1]):read("*a"))
+local commands, chat = {}, {}
+_G.GetConvar = function(name, default)
+  return ({ gamemod_url = cfg.baseUrl, gamemod_server_secret = cfg.serverSecret })[name] or default
+end
+_G.RegisterCommand = function(name, fn) commands[name] = fn end
+_G.CreateThread = function(fn) coroutine.wrap(fn)() end
+_G.Wait = function() coroutine.yield() end
+_G.TriggerClientEvent = function(event, target, msg) if target ~= -1 then chat[#chat + 1] = msg.args[2] end end
+_G.GetPlayerIdentifierByType = function(src) return "license:fivem-example-" .. src end
+_G.GetPlayerName = function(src) return "Player " .. src end
+loadfile("${LUA_DIR}/examples/fivem.lua")()
+commands.report(1, { "2", "cheating", "aimbot", "fivem-example" })
+local socket = require("socket")
+local deadline = socket.gettime() + 10
+while #chat == 0 and socket.gettime() < deadline do Fakes.pump(); socket.sleep(0.02) end
+print("RESULT " .. GameMod.json.encode({ chat = chat }))
+`,
+    );
+    const run = await runProgram('lua5.4', [script, server.configFor('fivem', 'fivem-example')], {
+      timeoutMs: 30_000,
+    });
+    expect(run.result, run.output).toEqual({ chat: ['Thanks, the moderators have your report.'] });
+  });
 
   // The runs mostly wait (Retry-After, backoff, polling): they go side by side, each with its own ids.
   describe.concurrent('the program against the API', () => {

@@ -1,6 +1,10 @@
--- FiveM (server script): add gamemod.lua before this file in fxmanifest.lua's server_scripts.
--- /report <server id> <reason> <text> reports another player.
-local GameMod = GameMod or require("gamemod")
+-- FiveM (server script). fxmanifest.lua lists gamemod.lua before this file:
+--   fx_version "cerulean"
+--   game "gta5"
+--   server_scripts { "gamemod.lua", "server.lua" }
+-- FiveM runs both as scripts in one environment (no require for resource files), where
+-- gamemod.lua makes the global GameMod. /report <server id> <reason> <text> reports a player.
+local GameMod = GameMod
 
 local gm = GameMod.new({
   baseUrl = GetConvar("gamemod_url", "https://support.example.com"),

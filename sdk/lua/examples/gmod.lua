@@ -44,9 +44,10 @@ hook.Add("PlayerSay", "GameModLink", function(ply, text)
   return ""
 end)
 
--- Kick banned players when they join.
+-- Kick banned players when they join. An ended ban is still in the status (bannedUntil in the
+-- past): isBanned asks whether it holds now, by the server's clock.
 hook.Add("PlayerInitialSpawn", "GameModModeration", function(ply)
   gm:getModerationStatus(ply:SteamID64(), function(err, status)
-    if not err and status.bannedUntil then ply:Kick("Banned: " .. (status.reason or "see the studio's Discord")) end
+    if not err and GameMod.isBanned(status) then ply:Kick("Banned: " .. (status.reason or "see the studio's Discord")) end
   end)
 end)

@@ -83,6 +83,7 @@ function Fakes.installFivem()
   end
   _G.SetTimeout = function(ms, fn) later(ms / 1000, fn) end
   _G.GetGameTimer = function() return math.floor(socket.gettime() * 1000) end
+  _G.GetCurrentResourceName = function() return "gamemod-test" end
   _G.GetResourceKvpString = function(k) return kvp[k] end
   _G.SetResourceKvp = function(k, v) kvp[k] = v end
 end
@@ -103,6 +104,11 @@ function Fakes.installRoblox()
     if co == nil or isMain then error("RequestAsync yields: call it inside a task", 2) end
     assert(type(r.Url) == "string" and type(r.Method) == "string", "Url and Method required")
     if r.Method == "GET" and r.Body then error("GET requests cannot have a body") end
+    -- Roblox locks these two: setting either fails the whole call (HttpService:RequestAsync docs).
+    for k in pairs(r.Headers or {}) do
+      local l = string.lower(k)
+      if l == "user-agent" or l == "roblox-id" then error('Header "' .. k .. '" is not allowed!') end
+    end
     local code, body, resHeaders = exchange(r.Method, r.Url, r.Headers, r.Body)
     if Fakes.yieldAcrossPcall then coroutine.yield() end
     if not code then error("HttpError: ConnectFail") end

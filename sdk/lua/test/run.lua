@@ -102,6 +102,8 @@ end)
 check("createTicket", not err and r.ticket and r.ticket.id and r.ticket.status == "open", err or json.encode(r))
 local ticket = r and r.ticket or {}
 results.ticketId = ticket.id
+check("an unmerged ticket's mergedIntoId is nil (JSON null)", r and r.ticket and r.ticket.mergedIntoId == nil,
+  r and r.ticket and tostring(r.ticket.mergedIntoId))
 
 err, r = await(function(cb)
   gm:createTicket({ player = P, subject = "Stuck in a wall " .. run, body = "again" }, { idempotencyKey = key1 }, cb)
@@ -191,7 +193,8 @@ check("a client key can't publish: ForbiddenError", GameMod.isError(err, "Forbid
 
 -- Moderation status for game servers.
 err, r = await(function(cb) srv:getModerationStatus(Q.id, cb) end)
-check("getModerationStatus (server secret)", not err and r.warned == false and r.bannedUntil == nil, err)
+check("getModerationStatus (server secret)", not err and r.warned == false and r.bannedUntil == nil
+  and not GameMod.isBanned(r), err)
 err = await(function(cb) gm:getModerationStatus(Q.id, cb) end)
 check("getModerationStatus with a client key: ForbiddenError", GameMod.isError(err, "ForbiddenError"), err)
 

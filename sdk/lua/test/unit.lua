@@ -17,8 +17,9 @@ local function check(name, ok, detail)
 end
 
 -- JSON.
-local text = json.encode({ s = "a\"b\\c\n\1", n = -12, f = 0.25, big = 2 ^ 40, t = true, e = json.array({}), o = {} })
-check("encode escapes and numbers", text == '{"big":1099511627776,"e":[],"f":0.25,"n":-12,"o":{},"s":"a\\"b\\\\c\\n\\u0001","t":true}', text)
+local text = json.encode({ s = "a\"b\\c\n\1", n = -12, f = 0.25, big = 2 ^ 40, t = true, e = json.array({}), o = {},
+  edge = json.array({ 2 ^ 31 - 1, 2 ^ 31, -2 ^ 31 - 1, 2 ^ 53 - 1 }) })
+check("encode escapes and numbers", text == '{"big":1099511627776,"e":[],"edge":[2147483647,2147483648,-2147483649,9007199254740991],"f":0.25,"n":-12,"o":{},"s":"a\\"b\\\\c\\n\\u0001","t":true}', text)
 local v = json.decode('{"a":[1,2,{"b":null}],"u":"\\u00e9\\ud83d\\ude00","x":-1.5e3}')
 check("decode nested, null, unicode, exponent", v and v.a[3].b == json.null and v.u == "é😀" and v.x == -1500)
 local bad, msg = json.decode('{"a":1,}')
@@ -166,6 +167,73 @@ check("pollTicket hands out a message the server sends again only once", table.c
   table.concat(handed, ","))
 -- Those answers are an older server's, with no attachments field: a message still has its list.
 check("a message without an attachments field has an empty attachments list", noFiles)
+
+-- JSON null in an answer is nil in the result: json.null is a table, so it is truthy, and every
+-- unmerged ticket read as merged. Inside arrays it stays json.null, keeping the positions.
+t = scripted({ { status = 200, body = '{"ticket":{"id":"t1","mergedIntoId":null,"tags":["a",null,"b"]},'
+  .. '"messages":[{"id":"m1","attachments":[{"id":"f1","expiresAt":null}]}],"cursor":null}' } })
+gm = GameMod.new({ baseUrl = "http://x", key = "k", transport = t })
+got = nil
+gm:getTicket("t1", "p1", function(err, res) got = { err, res } end)
+local res = got and got[2]
+check("null fields of an answer are nil, at any depth",
+  res and res.ticket.mergedIntoId == nil and res.cursor == nil and res.messages[1].attachments[1].expiresAt == nil
+    and res.ticket.tags[2] == json.null and #res.ticket.tags == 3, got and got[1])
+
+-- An ended ban or mute is still in the status: isBanned/isMuted say whether it holds now, by the
+-- server's flags when there are some, else by the clock (or the `now` given).
+local ended, ahead = "2001-01-01T00:00:00.000Z", "9999-12-31T00:00:00.000Z"
+check("isBanned follows the server's flag over this clock",
+  GameMod.isBanned({ banned = true, bannedUntil = ended }) and not GameMod.isBanned({ banned = false, bannedUntil = ahead })
+    and GameMod.isMuted({ muted = true, mutedUntil = ended }) and not GameMod.isMuted({ muted = false, mutedUntil = ahead }))
+check("without the flags, an ended ban or mute does not hold; a later one does",
+  not GameMod.isBanned({ bannedUntil = ended }) and GameMod.isBanned({ bannedUntil = ahead })
+    and not GameMod.isMuted({ mutedUntil = ended }) and GameMod.isMuted({ mutedUntil = ahead })
+    and not GameMod.isBanned({ warned = true }) and not GameMod.isBanned(nil))
+check("with a time given, isBanned compares with it",
+  GameMod.isBanned({ banned = false, bannedUntil = "2030-01-01T00:00:00Z" }, 1893455999)
+    and not GameMod.isBanned({ banned = true, bannedUntil = "2030-01-01T01:00:00+01:00" }, 1893456000))
+
+-- The file queue: a crash after the old file went and before the new one took its place left
+-- only the .tmp, which load now reads; a save replaces the file in one rename where it can.
+do
+  local path = os.tmpname()
+  os.remove(path)
+  local f = assert(io.open(path .. ".tmp", "wb"))
+  f:write('{"v":1,"items":[]}')
+  f:close()
+  local fileStore = GameMod.storage.file(path)
+  local recovered = fileStore.load()
+  fileStore.save("first")
+  fileStore.save("second")
+  local tmpLeft = io.open(path .. ".tmp", "rb")
+  if tmpLeft then tmpLeft:close() end
+  check("the file queue reads a save cut short before its rename, and saves over the old file",
+    recovered == '{"v":1,"items":[]}' and fileStore.load() == "second" and not tmpLeft, recovered)
+  os.remove(path)
+end
+
+-- Roblox locks User-Agent and Roblox-Id: RequestAsync raises on either, so every call failed.
+do
+  local seen
+  local service = { RequestAsync = function(_, r)
+    seen = r.Headers
+    return { StatusCode = 200, Body = '{"online":3}', Headers = {} }
+  end }
+  local hadTask = rawget(_G, "task")
+  _G.task = { spawn = function(fn) fn() end, delay = function() end }
+  gm = GameMod.new({ baseUrl = "http://x", key = "k", transport = GameMod.transports.roblox({ HttpService = service }) })
+  got = nil
+  gm:onlineCount(function(err, res) got = { err, res } end)
+  _G.task = hadTask
+  local locked = false
+  for k in pairs(seen or {}) do
+    local l = string.lower(k)
+    if l == "user-agent" or l == "roblox-id" then locked = k end
+  end
+  check("the Roblox transport leaves out the headers Roblox locks",
+    seen and not locked and seen["X-Game-Key"] == "k" and got and got[1] == nil and got[2].online == 3, locked)
+end
 
 print(count .. " checks")
 os.exit(failures == 0 and 0 or 1)
