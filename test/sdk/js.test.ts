@@ -147,6 +147,25 @@ describe('the JavaScript SDK under Node', () => {
     expect(n.rows[0].n).toBe(1);
   });
 
+  it('keeps queued reports when the key is refused (401), as the Lua and C# queues do', async () => {
+    const storage = new MemoryStorage();
+    const down = quick({ baseUrl: server.deadUrl, storage, retries: 0 });
+    const r = await down.reportPlayer({
+      reporter: hero,
+      reported: { id: 'js:cheat', name: 'Cheat' },
+      reason: 'cheating',
+    });
+    expect(r.queued).toBe(true);
+    // A revoked key: a game update may bring a new one, and the reports must still go then.
+    const stale = quick({ key: `gmk_00000000_${'A'.repeat(43)}`, storage, retries: 0 });
+    const refused = await stale.flushQueue();
+    expect(refused.rejected.map((x) => x.error.name)).toEqual([]);
+    expect(refused.remaining).toBe(1);
+    const later = await quick({ storage }).flushQueue();
+    expect(later.sent.map((x) => x.idempotencyKey)).toEqual([r.idempotencyKey]);
+    expect(later.remaining).toBe(0);
+  });
+
   it('runs sessions, link codes, announcements and moderation status', async () => {
     const gm = quick();
     const server2 = quick({ key: server.world.serverSecret, storage: new MemoryStorage() });

@@ -1,4 +1,5 @@
 import {
+  AuthError,
   ConflictError,
   errorFor,
   GameModError,
@@ -214,7 +215,7 @@ export class GameMod {
   /**
    * Sends the queued reports, oldest first. Sent ones leave the queue; a report the server refuses
    * for good (a 4xx) leaves it too and is returned in `rejected`; on the first failure that may
-   * pass (network, 5xx, 429) it stops and keeps the rest.
+   * pass (network, 5xx, 429) or a refused key (401) it stops and keeps the rest.
    */
   async flushQueue() {
     /** @type {Array<{ idempotencyKey: string, report: any }>} */
@@ -230,7 +231,9 @@ export class GameMod {
         });
         sent.push({ idempotencyKey: item.idempotencyKey, report: r.body.report });
       } catch (err) {
-        if (mayPassLater(err)) break;
+        // A refused key says nothing about the report: a game update may bring a new key, and
+        // the Lua and C# queues keep theirs for it too.
+        if (mayPassLater(err) || err instanceof AuthError) break;
         rejected.push({ item, error: /** @type {GameModError} */ (err) });
       }
       await this.withQueue((q) => q.filter((x) => x.idempotencyKey !== item.idempotencyKey));
