@@ -233,4 +233,27 @@ describe('the JavaScript SDK in Chromium', () => {
     expect(r).toMatchObject({ notModified: true, wrong: 'AuthError', queued: true, stored: 1, sent: 1 });
     await tab.close();
   });
+
+  it('ends the session from pagehide as the README shows: the request outlives the page', async () => {
+    const tab = await browser.newPage();
+    const origin = `http://127.0.0.1:${(page.address() as AddressInfo).port}`;
+    await tab.goto(`${origin}/`);
+    const cfg = { api: server.baseUrl, key: server.world.clientKey };
+    const sessionId = await tab.evaluate(
+      `(async (cfg) => {
+        const sdk = await import('${origin}/index.js');
+        const gm = new sdk.GameMod({ baseUrl: cfg.api, key: cfg.key });
+        const { session } = await gm.startSession({ player: { id: 'web:leaving', name: 'Leaving' }, platform: 'web' });
+        addEventListener('pagehide', () => gm.endSession(session.id));
+        return session.id;
+      })(${JSON.stringify(cfg)})`,
+    );
+    // The player leaves: the page unloads right after pagehide fires.
+    await tab.goto('about:blank');
+    const ended = async () =>
+      (await db.admin.query('select ended_at from player_sessions where id = $1::uuid', [sessionId])).rows[0]
+        ?.ended_at;
+    await expect.poll(ended, { timeout: 5_000 }).not.toBeNull();
+    await tab.close();
+  });
 });

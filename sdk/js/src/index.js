@@ -75,7 +75,7 @@ export class GameMod {
    * One request with retries: 429 always (the server refused before doing anything), 5xx and
    * network failures only when `safe` (a GET, or a POST carrying an idempotency key).
    * @param {string} method @param {string} path
-   * @param {{ body?: unknown, idempotencyKey?: string, etag?: string, safe?: boolean }} [opts]
+   * @param {{ body?: unknown, idempotencyKey?: string, etag?: string, safe?: boolean, keepalive?: boolean }} [opts]
    * @returns {Promise<{ status: number, body: any, etag: string | null }>}
    */
   async request(method, path, opts = {}) {
@@ -90,7 +90,7 @@ export class GameMod {
       let error;
       let res;
       try {
-        res = await this.send(method, path, headers, opts.body);
+        res = await this.send(method, path, headers, opts.body, opts.keepalive);
       } catch (err) {
         error = new NetworkError(`no answer from ${this.baseUrl}: ${String(err)}`, { cause: err });
         if (!safe || attempt >= this.retries) throw error;
@@ -122,8 +122,11 @@ export class GameMod {
     return Math.max(exp, (error.retryAfter ?? 0) * 1000);
   }
 
-  /** @param {string} method @param {string} path @param {Record<string, string>} headers @param {unknown} body */
-  async send(method, path, headers, body) {
+  /**
+   * @param {string} method @param {string} path @param {Record<string, string>} headers @param {unknown} body
+   * @param {boolean} [keepalive] let the request outlive the page (small bodies only, 64 KB in all)
+   */
+  async send(method, path, headers, body, keepalive) {
     const ctl = typeof AbortController === 'function' ? new AbortController() : undefined;
     const timer = ctl ? setTimeout(() => ctl.abort(), this.timeoutMs) : undefined;
     try {
@@ -132,6 +135,7 @@ export class GameMod {
         headers,
         body: body === undefined ? undefined : JSON.stringify(body),
         signal: ctl?.signal,
+        ...(keepalive ? { keepalive: true } : {}),
       });
     } finally {
       if (timer) clearTimeout(timer);
@@ -273,9 +277,17 @@ export class GameMod {
     await this.request('POST', `/sessions/${encodeURIComponent(sessionId)}/heartbeat`, { safe: true });
   }
 
-  /** @param {string} sessionId */
+  /**
+   * Ends a session. Safe to call from `pagehide`: the request is sent with fetch's keepalive, so
+   * the browser finishes it after the page is gone instead of cancelling it (which left the
+   * player online until the session timed out).
+   * @param {string} sessionId
+   */
   async endSession(sessionId) {
-    await this.request('POST', `/sessions/${encodeURIComponent(sessionId)}/end`, { safe: true });
+    await this.request('POST', `/sessions/${encodeURIComponent(sessionId)}/end`, {
+      safe: true,
+      keepalive: true,
+    });
   }
 
   async onlineNow() {
