@@ -5,9 +5,10 @@ import { type Actor, recordChange } from './changes.js';
 import { OUTBOX_COLUMNS, type OutboxRow } from './outbox.js';
 import type { Pool } from './pool.js';
 import { executeAction } from './rule-actions.js';
-import { MAX_RULE_DEPTH, type RuleTrigger } from './rule-defs.js';
+import { MAX_RULE_DEPTH, type RuleTrigger, type Wait, waitSchema } from './rule-defs.js';
 import { describeAction, evaluate, type Mood, type RuleContext } from './rule-eval.js';
 import { enabledRulesAt, RULES_VERSION_SQL } from './rule-set.js';
+import { waitState } from './rule-timers.js';
 import { getRule, listRules, type Rule, requireRuleActions } from './rules.js';
 import { id } from './schemas.js';
 import { type Tx, withTenant } from './tenant.js';
@@ -29,6 +30,8 @@ export interface RuleEvent {
   causedBy: { ruleId: string; depth: number } | null;
   /** A timer's event (`rule.timer_due`) is for the one rule whose wait is over. */
   onlyRuleId?: string;
+  /** A timer's wait, and when the episode it fired for started (the fire row's `since`). */
+  timer?: { wait: Wait; since: string };
 }
 
 const UPDATES = new Set([
@@ -66,6 +69,8 @@ export function ruleEventOf(
     messageId = str(message.id);
   } else if (type === 'rule.timer_due') {
     const ruleId = str(rec(row.payload.rule).id);
+    const wait = waitSchema.safeParse(row.payload.wait);
+    const since = str(row.payload.since);
     if (!ruleId || !onTicket) return null;
     return {
       trigger: 'ticket.waiting',
@@ -73,6 +78,7 @@ export function ruleEventOf(
       messageId: null,
       causedBy: null,
       onlyRuleId: ruleId,
+      ...(wait.success && since ? { timer: { wait: wait.data, since } } : {}),
     };
   } else if (type === 'player.reported') {
     trigger = 'player.reported';
@@ -205,7 +211,13 @@ type Settled = { rule: Rule; outcome: Outcome; reason: string };
 type Ev = RuleEvent & { outboxId: number; depth: number };
 
 /** Why a rule does not run on this event, or null when it matches. */
-function precheck(ev: Ev, ctx: RuleContext | null, rule: Rule): Omit<Settled, 'rule'> | null {
+function precheck(
+  ev: Ev,
+  ctx: RuleContext | null,
+  rule: Rule,
+  waitEnded: string | null,
+): Omit<Settled, 'rule'> | null {
+  if (waitEnded) return { outcome: 'skipped', reason: waitEnded };
   if (ev.causedBy?.ruleId === rule.id)
     return { outcome: 'skipped', reason: 'the event was caused by this rule' };
   if (ev.depth > MAX_RULE_DEPTH)
@@ -240,6 +252,21 @@ async function logStretch(tx: Tx, ev: Ev, stretch: Settled[]): Promise<RunSummar
 }
 
 /**
+ * Why a timer's rule must not act now although its wait was over when the sweep fired it: the
+ * rules job can run long after (the relay behind, Redis away), and the wait may have ended since
+ * (the player answered a "no player reply for 3 days → close"). Checked with the ticket's row
+ * locked, so no reply lands between this check and the rule's actions. Null for other events.
+ */
+async function timerWaitEnded(tx: Tx, ev: Ev): Promise<string | null> {
+  if (!ev.timer || !ev.onlyRuleId) return null;
+  const state = await waitState(tx, ev.ticketId, { id: ev.onlyRuleId, wait: ev.timer.wait }, true);
+  if (!state.waiting) return `wait ended: ${state.why}`;
+  if (state.since.getTime() !== Date.parse(ev.timer.since))
+    return `wait ended: a new wait started at ${state.since.toISOString()}`;
+  return null;
+}
+
+/**
  * From rule `start` on: the rules that do not run (no match, or skipped) up to the next one that
  * matches, then that rule's actions, in one transaction on the ticket as it is then. The stretch
  * is logged on the matching rule's own row (one insert per event however many rules did not
@@ -264,11 +291,12 @@ async function runFrom(
       prepared = p;
       if (!p?.rules.length) return { prepared: p, next: 0, ran: [] };
       const { ev, rules } = p;
+      const waitEnded = await timerWaitEnded(tx, ev);
       const ctx = await loadContext(tx, ev.ticketId, ev.messageId);
       stretch = [];
       for (at = start; at < rules.length; at++) {
         const rule = rules[at] as Rule;
-        const verdict = precheck(ev, ctx, rule);
+        const verdict = precheck(ev, ctx, rule, waitEnded);
         if (!verdict) break;
         stretch.push({ rule, ...verdict });
       }

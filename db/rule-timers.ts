@@ -81,3 +81,35 @@ export async function fireDueWaits(tx: Tx): Promise<number> {
   }
   return fired;
 }
+
+/** A ticket's current wait of one kind, as the sweep sees it. */
+export type WaitState =
+  | { waiting: false; why: string }
+  | { waiting: true; since: Date; hours: number; due: boolean; fired: boolean };
+
+/**
+ * Whether the ticket waits as the rule's wait asks, since when, for how many whole hours of the
+ * database's clock, and whether the rule already fired for this episode: what the dry runs show
+ * and what the rules job checks again before a timer's rule acts. `lock` takes the ticket's row,
+ * so no reply slips in between that check and the rule's actions.
+ */
+export async function waitState(
+  tx: Tx,
+  ticketId: string,
+  rule: { id: string; wait: Wait },
+  lock = false,
+): Promise<WaitState> {
+  const { since, waiting, notWaiting } = WAITS[rule.wait.for];
+  const r = await tx.query<{ since: Date; hours: number; due: boolean; fired: boolean }>(
+    `select ${since} as since, floor(extract(epoch from now() - ${since}) / 3600)::int as hours,
+       ${since} <= now() - make_interval(hours => $3::int) as due,
+       exists (select 1 from rule_timer_fires f
+                where f.org_id = t.org_id and f.rule_id = $4::uuid and f.ticket_id = t.id and f.since = ${since}) as fired
+     from tickets t
+     where t.org_id = $1::uuid and t.id = $2::uuid and t.merged_into_id is null and ${waiting}
+     ${lock ? 'for update of t' : ''}`,
+    [tx.orgId, ticketId, rule.wait.hours, rule.id],
+  );
+  const row = r.rows[0];
+  return row ? { waiting: true, ...row } : { waiting: false, why: notWaiting };
+}

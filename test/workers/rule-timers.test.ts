@@ -216,4 +216,33 @@ describe('time-based rules (ticket.waiting) on the sweep', () => {
     );
     expect(fired.rowCount).toBe(0);
   });
+
+  it('"no player reply for 72 h → close" leaves open a ticket the player answered before the rule ran', async () => {
+    const s = await rulesOrg(db);
+    const rule = await s.rule({
+      trigger: 'ticket.waiting',
+      wait: { for: 'player_reply', hours: 72 },
+      actions: [{ type: 'close', reason: 'no answer from you in 3 days' }],
+    });
+    const t = await s.open('crash on start', 'the game crashes');
+    await s.tx((tx) => tickets.reply(tx, { ticketId: t.id, body: 'which GPU?', origin: 'panel' }, s.owner));
+    const start = await s.lastOutboxId();
+    await age(t.id, 73);
+    await ruleTimerSweep(env.deps);
+    const due = (await s.events(start, t.id)).filter((e) => e.type === 'rule.timer_due');
+    expect(due).toHaveLength(1);
+    // Before the rules job reaches the event (relay behind, Redis away), the player answers.
+    await s.tx((tx) =>
+      tickets.reply(tx, { ticketId: t.id, body: 'an RTX 3060', origin: 'discord' }, s.playerActor),
+    );
+    await s.run(due[0]?.id as number);
+    expect((await s.tx((tx) => tickets.getTicket(tx, t.id))).status).toBe('open');
+    expect(await s.runs(t.id)).toContainEqual(
+      expect.objectContaining({
+        rule_id: rule.id,
+        outcome: 'skipped',
+        reason: expect.stringMatching(/^wait ended/),
+      }),
+    );
+  });
 });
