@@ -14,16 +14,27 @@ export interface DiscordOAuthClient {
 }
 
 /**
- * `guilds.members.read` lets role sync read the person's roles in the org's servers later,
- * with the refresh token kept from this sign-in (api/discord-user-tokens.ts).
+ * What a sign-in is for, and so what Discord is asked for. The panel's: `guilds.members.read` lets
+ * role sync read the person's roles in the org's servers later, with the refresh token kept from
+ * this sign-in (api/discord-user-tokens.ts). A player rating a ticket only proves which Discord
+ * account they are (`identify`), and is asked for nothing more.
  */
-export const LOGIN_SCOPES = 'identify guilds.members.read';
+export const LOGIN_SCOPES = {
+  panel: 'identify guilds.members.read',
+  rating: 'identify',
+} as const;
+export type LoginPurpose = keyof typeof LOGIN_SCOPES;
 
-export function authorizeUrl(c: DiscordOAuthClient, state: string, challenge: string): string {
+export function authorizeUrl(
+  c: DiscordOAuthClient,
+  state: string,
+  challenge: string,
+  purpose: LoginPurpose = 'panel',
+): string {
   const q = new URLSearchParams({
     response_type: 'code',
     client_id: c.clientId,
-    scope: LOGIN_SCOPES,
+    scope: LOGIN_SCOPES[purpose],
     redirect_uri: c.redirectUri,
     state,
     code_challenge: challenge,

@@ -24,6 +24,12 @@ export const sessionSchema = z.object({
    * and are known by their key.
    */
   lineage: z.string().optional(),
+  /**
+   * `rating`: made by a sign-in from a rating link, which asked Discord for `identify` alone. It
+   * shows the rating page (api/routes/rating.ts) which Discord account the person is, and is no
+   * sign-in anywhere else (api/plugins/auth.ts). Absent: the panel's sign-in.
+   */
+  purpose: z.literal('rating').optional(),
 });
 export type Session = z.infer<typeof sessionSchema>;
 
@@ -79,6 +85,7 @@ export async function createSession(
   userId: string,
   mfa: Session['mfa'],
   times: SessionTimes,
+  purpose?: Session['purpose'],
 ): Promise<{ token: string; session: Session }> {
   const token = randomBytes(32).toString('base64url');
   const now = times.now();
@@ -90,6 +97,7 @@ export async function createSession(
     csrf: randomBytes(32).toString('base64url'),
     mfa,
     lineage: randomBytes(16).toString('hex'),
+    ...(purpose ? { purpose } : {}),
   };
   await save(redis, session, times);
   return { token, session };

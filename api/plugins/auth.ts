@@ -109,6 +109,9 @@ export function registerAuth(
     const cookie = cookieOf(req, SESSION_COOKIE);
     if (!cookie) return;
     const session = await readSession(app.deps.redis, cookie, sessionTimes(app.settings));
+    // A rating sign-in (identify only) shows the rating page who the player is, and is no sign-in
+    // here: not to the panel, the API, an organization to create or an invite to take up.
+    if (session?.purpose === 'rating') return;
     if (session) req.auth = { kind: 'session', userId: session.userId, session };
     // A cookie naming no session (guessed, or simply expired) counts as a failure too.
     else await failures.failed(req, reply);

@@ -11,7 +11,13 @@ import { accountDisabled, getUser, isUserDisabled, upsertDiscordUser } from '../
 import { AppError } from '../../lib/errors.js';
 import { createSecretBox } from '../../lib/secret-box.js';
 import { cookieOf } from '../cookies.js';
-import { authorizeUrl, type DiscordOAuthClient, exchangeCode, fetchDiscordUser } from '../discord-oauth.js';
+import {
+  authorizeUrl,
+  type DiscordOAuthClient,
+  exchangeCode,
+  fetchDiscordUser,
+  LOGIN_SCOPES,
+} from '../discord-oauth.js';
 import { storedFrom, syncDiscordRoles } from '../discord-user-tokens.js';
 import { clearSessionCookie } from '../plugins/auth.js';
 import { destroyAllSessions, destroySession, type Session, sessionRef } from '../sessions.js';
@@ -25,7 +31,14 @@ const LOGIN_TTL_SECONDS = 600;
 const loginKey = (state: string) => `gm:oauth:${state}`;
 const sha256 = (s: string) => createHash('sha256').update(s).digest('base64url');
 
-const pendingLogin = z.object({ verifier: z.string(), binding: z.string(), returnTo: z.string() });
+/** What the login step keeps under its `state`: the callback trusts this, never its own query. */
+const pendingLogin = z.object({
+  verifier: z.string(),
+  binding: z.string(),
+  returnTo: z.string(),
+  // Logins started before purposes existed were the panel's.
+  purpose: z.enum(['panel', 'rating']).default('panel'),
+});
 
 /** Only same-site paths: an open redirect after login is a phishing tool. */
 const returnTo = z
@@ -33,6 +46,23 @@ const returnTo = z
   .max(500)
   .regex(/^\/(?![/\\])[^\s]*$/, 'a path on this site, such as /panel/')
   .default('/');
+
+const RATING_PAGE = /^\/rate\/[^/?#]+$/;
+
+const loginQuery = z
+  .object({
+    returnTo,
+    purpose: z
+      .enum(Object.keys(LOGIN_SCOPES) as [keyof typeof LOGIN_SCOPES])
+      .default('panel')
+      .describe(
+        `What the sign-in is for. \`panel\` (the default) asks Discord for \`${LOGIN_SCOPES.panel}\` and signs in to the panel and API. \`rating\` is a player rating a ticket: Discord is asked for \`${LOGIN_SCOPES.rating}\` only, nothing is kept of the Discord grant, returnTo must be the rating page (/rate/...), and the session serves that page alone.`,
+      ),
+  })
+  .refine((q) => q.purpose !== 'rating' || RATING_PAGE.test(q.returnTo), {
+    path: ['returnTo'],
+    message: 'a rating sign-in comes back to its rating page (/rate/...)',
+  });
 
 export const sessionView = z.object({
   user: z.object({ id: z.uuid(), displayName: z.string(), avatarUrl: z.string().nullable() }),
@@ -94,7 +124,7 @@ export const authRoutes: FastifyPluginAsyncZod = async (app) => {
         tags: ['auth'],
         operationId: 'startDiscordLogin',
         summary: 'Start signing in with Discord (redirects to Discord)',
-        querystring: z.object({ returnTo }),
+        querystring: loginQuery,
         response: { 302: z.null(), ...errorResponses, 501: errorSchema },
       },
     },
@@ -106,7 +136,12 @@ export const authRoutes: FastifyPluginAsyncZod = async (app) => {
       const binding = randomBytes(32).toString('base64url');
       await app.deps.redis.set(
         loginKey(state),
-        JSON.stringify({ verifier, binding: sha256(binding), returnTo: req.query.returnTo }),
+        JSON.stringify({
+          verifier,
+          binding: sha256(binding),
+          returnTo: req.query.returnTo,
+          purpose: req.query.purpose,
+        }),
         'EX',
         LOGIN_TTL_SECONDS,
       );
@@ -117,7 +152,7 @@ export const authRoutes: FastifyPluginAsyncZod = async (app) => {
         sameSite: 'lax',
         maxAge: LOGIN_TTL_SECONDS,
       });
-      return reply.redirect(authorizeUrl(client, state, sha256(verifier)), 302);
+      return reply.redirect(authorizeUrl(client, state, sha256(verifier), req.query.purpose), 302);
     },
   );
 
@@ -172,6 +207,12 @@ export const authRoutes: FastifyPluginAsyncZod = async (app) => {
       });
       // Refused before anything is kept for them (Discord tokens, invites): signIn refuses too.
       if (await isUserDisabled(app.deps.pool, user.id)) throw accountDisabled();
+      if (pending.data.purpose === 'rating') {
+        // A player rating a ticket: no Discord tokens kept (an identify-only grant is of no use to
+        // role sync, and must not replace a staff member's own), no invites taken up on the way.
+        await signIn(app, req, reply, user.id, 'discord', {}, 'rating');
+        return reply.redirect(pending.data.returnTo, 302);
+      }
       // Kept sealed, so role sync can read the person's roles later (api/discord-user-tokens.ts).
       if (grant.refreshToken) {
         await saveDiscordTokens(

@@ -103,7 +103,9 @@ export const oauthAuthorizeRoutes: FastifyPluginAsyncZod = async (app) => {
 
   const sessionOfCookie = async (req: FastifyRequest): Promise<Session | null> => {
     const cookie = cookieOf(req, SESSION_COOKIE);
-    return cookie ? readSession(app.deps.redis, cookie, sessionTimes(app.settings)) : null;
+    const session = cookie ? await readSession(app.deps.redis, cookie, sessionTimes(app.settings)) : null;
+    // A rating sign-in grants nothing: the person signs in to the panel first.
+    return session?.purpose === 'rating' ? null : session;
   };
 
   const clientOf = async (clientId: string | undefined): Promise<OAuthClientAuth | null> => {

@@ -18,9 +18,10 @@ import { readSession, type Session } from '../sessions.js';
  * disables ordinary buttons in a locked thread, and a player may take no DMs from the bot, so
  * the link is the way to rate that always works. Plain HTML and a form, no script. The signed link
  * names the ticket; who uses it must be signed in with the ticket's player's Discord account
- * (the panel's "Sign in with Discord", which comes back here), because the link is posted where
- * others read it too: staff in a private thread, anyone in a forum post. The rating is recorded
- * as the ticket's player, once.
+ * (a rating sign-in, which asks Discord for `identify` only, makes a session good for this page
+ * alone and comes back here; a panel session of the same account does too), because the link is
+ * posted where others read it too: staff in a private thread, anyone in a forum post. The rating
+ * is recorded as the ticket's player, once.
  */
 
 const STYLE = `body{font:16px/1.5 system-ui,sans-serif;max-width:32rem;margin:3rem auto;padding:0 1rem;color:#1b1b1f;background:#fff}
@@ -103,7 +104,7 @@ export const ratingRoutes: FastifyPluginAsyncZod = async (app) => {
   const signInPage = (raw: string, number: number) =>
     page(
       'Sign in to rate',
-      `<p>Ticket #${number}: sign in with the Discord account that opened it, and you come back here to rate it.</p><p><a href="/auth/discord/login?returnTo=${esc(encodeURIComponent(`/rate/${raw}`))}">Sign in with Discord</a></p>`,
+      `<p>Ticket #${number}: sign in with the Discord account that opened it, and you come back here to rate it.</p><p><a href="/auth/discord/login?purpose=rating&amp;returnTo=${esc(encodeURIComponent(`/rate/${raw}`))}">Sign in with Discord</a></p>`,
     );
   const notYours = (number: number) =>
     page(

@@ -5,15 +5,18 @@ import { withTenant } from '../../db/tenant.js';
 import { openTicket } from '../../db/tickets.js';
 import { upsertDiscordUser } from '../../db/users.js';
 import { useTestDb } from '../support/db.js';
+import { FakeDiscord } from '../support/fake-discord/index.js';
 import { makeOrg, type OrgFixture } from '../support/fixtures.js';
-import { type Caller, startTestApi, type TestApi } from './support.js';
+import { type Caller, cookieFrom, startTestApi, type TestApi } from './support.js';
 
 /**
  * The web rating page a closed ticket's Discord message links to: a signed link, used by the
  * ticket's player signed in with Discord, a plain form whose rating is recorded as the player, once.
  */
 const db = useTestDb();
+const PUBLIC_URL = 'http://127.0.0.1:3000';
 let api: TestApi;
+let fake: FakeDiscord;
 let org: OrgFixture;
 let owner: Caller;
 /** The player, signed in with the Discord account that opened the tickets. */
@@ -21,16 +24,25 @@ let rin: Caller;
 const RIN = '700000000000000001';
 
 beforeAll(async () => {
-  api = await startTestApi(db.app);
+  fake = await new FakeDiscord({ redirectUris: [`${PUBLIC_URL}/auth/discord/callback`] }).listen();
+  api = await startTestApi(db.app, {
+    settings: {
+      publicUrl: PUBLIC_URL,
+      discord: { apiUrl: `${fake.url}/api`, clientId: fake.applicationId, clientSecret: fake.clientSecret },
+    },
+  });
   org = await makeOrg(db.app, 'Rating links');
   owner = await api.sessionFor(org.ownerId);
   rin = await api.sessionFor((await upsertDiscordUser(db.app, { discordUserId: RIN, username: 'rin' })).id);
 });
-afterAll(() => api.close());
+afterAll(async () => {
+  await api?.close();
+  await fake?.close();
+});
 
-async function playerTicket(subject: string) {
+async function playerTicket(subject: string, discordUserId = RIN) {
   return withTenant(db.app, org.orgId, async (tx) => {
-    const player = await upsertPlayer(tx, { displayName: 'Rin', discordUserId: RIN });
+    const player = await upsertPlayer(tx, { displayName: 'Rin', discordUserId });
     const { ticket } = await openTicket(tx, { subject, origin: 'discord', requesterId: player.id }, SYSTEM);
     return { ticketId: ticket.id, playerId: player.id };
   });
@@ -140,7 +152,9 @@ describe('who may use a rating link', () => {
     // Signing in comes back to the link.
     const signIn = await page(link, null);
     expect(signIn.statusCode).toBe(401);
-    expect(signIn.body).toContain(`/auth/discord/login?returnTo=${encodeURIComponent(path(link))}`);
+    expect(signIn.body).toContain(
+      `/auth/discord/login?purpose=rating&amp;returnTo=${encodeURIComponent(path(link))}`,
+    );
     // A form posted from elsewhere carries the player's cookie but not the session's token.
     const forged = await api.call(
       { cookie: rin.cookie ?? '' },
@@ -155,5 +169,69 @@ describe('who may use a rating link', () => {
     const row = await db.admin.query('select rating from tickets where id = $1', [ticketId]);
     expect(row.rows[0].rating).toBeNull();
     expect((await post(link, { stars: '5' })).statusCode, 'the player').toBe(200);
+  });
+
+  it('signing in from the link asks Discord for identify only, and that session serves the rating page alone', async () => {
+    const person = fake.addUser({ username: 'kai' });
+    const { ticketId } = await playerTicket('Lost my bow', person.id);
+    await close(ticketId);
+    const link = api.app.ticketPages.rating.url(org.orgId, ticketId);
+    const signInLink = /href="([^"]+)"/.exec((await page(link, null)).body)?.[1]?.replace(/&amp;/g, '&');
+    const start = await api.call(null, { method: 'GET', url: String(signInLink) });
+    expect(start.statusCode, start.body).toBe(302);
+    const authorize = new URL(String(start.headers.location));
+    expect(authorize.searchParams.get('scope'), 'a player rating is asked for the least').toBe('identify');
+    fake.oauth2.authorizeAs(person.id);
+    const back = new URL((await fetch(authorize, { redirect: 'manual' })).headers.get('location') ?? '');
+    const done = await api.call(null, {
+      method: 'GET',
+      // A purpose added to the callback counts for nothing: the one the sign-in started with stands.
+      url: `/auth/discord/callback?state=${authorize.searchParams.get('state')}&code=${back.searchParams.get('code')}&purpose=panel`,
+      headers: { cookie: `gm_login=${cookieFrom(start, 'gm_login')}` },
+    });
+    expect(done.statusCode, done.body).toBe(302);
+    expect(done.headers.location).toBe(path(link));
+    const kai: Caller = { cookie: cookieFrom(done, 'gm_session') as string };
+    const form = await page(link, kai);
+    expect(form.statusCode, form.body).toBe(200);
+    kai.csrf = /name="csrf" value="([^"]+)"/.exec(form.body)?.[1];
+    expect((await post(link, { stars: '5' }, kai)).statusCode).toBe(200);
+    const userId = (
+      await db.admin.query('select user_id from discord_accounts where discord_user_id = $1', [person.id])
+    ).rows[0]?.user_id;
+    // Nothing of Discord is kept from it: role sync has no use for an identify-only token.
+    expect(
+      (await db.admin.query('select 1 from discord_oauth_tokens where user_id = $1', [userId])).rowCount,
+    ).toBe(0);
+    // Anywhere else it is no sign-in at all, even for someone who is also staff of the organization.
+    await db.admin.query(
+      `insert into memberships (org_id, user_id, role_id)
+       select $1, $2, id from roles where org_id = $1 and key = 'owner'`,
+      [org.orgId, userId],
+    );
+    for (const [method, url] of [
+      ['GET', '/auth/session'],
+      ['GET', '/v1/me'],
+      ['POST', '/v1/orgs'],
+      ['POST', '/auth/totp/enrol'],
+      ['GET', `/v1/orgs/${org.orgId}/tickets`],
+    ] as const) {
+      const res = await api.call(kai, {
+        method,
+        url,
+        ...(method === 'POST' ? { payload: { name: 'X' } } : {}),
+      });
+      expect(res.statusCode, `${method} ${url}`).toBe(401);
+    }
+    // The panel's own sign-in still asks for what role sync needs; a rating sign-in returns only to a rating page.
+    const panel = await api.call(null, { method: 'GET', url: '/auth/discord/login?returnTo=/panel/' });
+    expect(new URL(String(panel.headers.location)).searchParams.get('scope')).toBe(
+      'identify guilds.members.read',
+    );
+    for (const url of [
+      '/auth/discord/login?purpose=rating&returnTo=/panel/',
+      '/auth/discord/login?purpose=admin',
+    ])
+      expect((await api.call(null, { method: 'GET', url })).statusCode, url).toBe(422);
   });
 });
