@@ -2,6 +2,7 @@ import { z } from 'zod';
 import { currentTraceparent } from '../lib/trace-context.js';
 import { membersHolding } from './memberships.js';
 import {
+  inQuietHours,
   type NotificationEvent,
   type NotificationPrefs,
   type OutboundChannel,
@@ -163,11 +164,12 @@ export interface PendingDelivery {
 
 /**
  * What one outbox event's notifications still owe the outbound channels (a retry sends only
- * these). Access and wishes are checked again here, at send time, not only when the notification
- * was recorded: a retry may come hours later, after the member lost `tickets.read`, was disabled
- * or turned the channel off. Those deliveries are marked skipped, with the reason, and left out.
+ * these). Access, wishes and quiet hours are checked again here, at send time (`now`), not only
+ * when the notification was recorded: a retry may come hours later, after the member lost
+ * `tickets.read`, was disabled, turned the channel off or went into their quiet hours. Those
+ * deliveries are marked skipped, with the reason, and left out (the panel entry stays).
  */
-export async function pendingDeliveries(tx: Tx, outboxId: number): Promise<PendingDelivery[]> {
+export async function pendingDeliveries(tx: Tx, outboxId: number, now: Date): Promise<PendingDelivery[]> {
   const pending = await pendingRows(tx, outboxId);
   const check = await sendCheck(
     tx,
@@ -175,7 +177,10 @@ export async function pendingDeliveries(tx: Tx, outboxId: number): Promise<Pendi
   );
   const owed: PendingDelivery[] = [];
   for (const d of pending) {
-    const why = withdrawn(check, d.userId, d.event, d.channel);
+    const prefs = check.prefs.get(d.userId);
+    const why =
+      withdrawn(check, d.userId, d.event, d.channel) ??
+      (prefs && inQuietHours(prefs, now) ? 'quiet hours' : null);
     if (why) await markDelivery(tx, d.notificationId, d.channel, 'skipped', why);
     else owed.push(d);
   }

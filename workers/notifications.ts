@@ -285,7 +285,7 @@ export async function notifyForEvent(deps: WorkerDeps, data: JobData<'notify.fan
         decide(planned.ticketId, planned.planned, readers, prefs, actorId, now, pushers),
       );
     }
-    const pending = await pendingDeliveries(tx, data.outboxId);
+    const pending = await pendingDeliveries(tx, data.outboxId, now);
     const from = pending.some((d) => d.channel === 'email') ? await senderAddress(tx) : null;
     // A DM is in the member's language: the one last seen for their Discord account here, else
     // the server's (the ticket's, else the organization's first linked one).
