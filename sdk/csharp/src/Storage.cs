@@ -1,3 +1,4 @@
+using System;
 using System.IO;
 
 namespace GameMod
@@ -27,14 +28,27 @@ namespace GameMod
         readonly string path;
         public FileQueueStorage(string path) { this.path = path; }
 
-        public string Load() => File.Exists(path) ? File.ReadAllText(path) : null;
+        string Tmp => path + ".tmp";
+
+        /// <summary>
+        /// The file, or without it the .tmp: a whole save whose move never came (a crash on a
+        /// platform where File.Replace is missing). A save cut short mid-write is not JSON, and
+        /// the queue starts empty, as it would have anyway.
+        /// </summary>
+        public string Load() =>
+            File.Exists(path) ? File.ReadAllText(path) : File.Exists(Tmp) ? File.ReadAllText(Tmp) : null;
 
         public void Save(string text)
         {
-            var tmp = path + ".tmp";
-            File.WriteAllText(tmp, text);
-            if (File.Exists(path)) File.Delete(path);
-            File.Move(tmp, path);
+            File.WriteAllText(Tmp, text);
+            if (!File.Exists(path)) { File.Move(Tmp, path); return; }
+            // One step, so the queue is never missing (deleting first lost it all to a crash in between).
+            try { File.Replace(Tmp, path, null); }
+            catch (PlatformNotSupportedException)
+            {
+                File.Delete(path);
+                File.Move(Tmp, path);
+            }
         }
     }
 }

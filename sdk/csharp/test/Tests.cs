@@ -106,6 +106,7 @@ static class Tests
         // A comma-decimal culture, as on many players' machines: JSON must not follow it.
         CultureInfo.DefaultThreadCurrentCulture = CultureInfo.CurrentCulture = new CultureInfo("de-DE");
         JsonChecks();
+        StorageChecks();
         RetryChecks();
         PollChecks();
         try
@@ -172,6 +173,21 @@ static class Tests
         Check("a message without an attachments field has an empty Attachments list", noFiles);
         Check("PollTicketAsync hands out a message the server sends again only once",
             string.Join(",", handed) == "m1,m2,m3", string.Join(",", handed));
+    }
+
+    // A crash after the old queue file went and before the new one took its place left only the
+    // .tmp: Load reads it. A save replaces the file and leaves no .tmp behind.
+    static void StorageChecks()
+    {
+        var path = Path.Combine(Path.GetTempPath(), "gamemod-queue-" + Guid.NewGuid().ToString("N") + ".json");
+        File.WriteAllText(path + ".tmp", "{\"v\":1,\"items\":[]}");
+        var store = new FileQueueStorage(path);
+        var recovered = store.Load();
+        store.Save("first");
+        store.Save("second");
+        Check("FileQueueStorage reads a save cut short before its move, and saves over the old file",
+            recovered == "{\"v\":1,\"items\":[]}" && store.Load() == "second" && !File.Exists(path + ".tmp"), recovered);
+        File.Delete(path);
     }
 
     static void JsonChecks()
