@@ -1,7 +1,7 @@
 import { getCannedReply, renderCannedReply } from './canned-replies.js';
 import { cannedVariablesForTicket } from './canned-variables.js';
 import { type Actor, recordChange } from './changes.js';
-import { pickAssignee } from './rule-assign.js';
+import { assignInTeam } from './rule-assign.js';
 import type { Action } from './rule-defs.js';
 import { describeAction } from './rule-eval.js';
 import type { Tx } from './tenant.js';
@@ -39,14 +39,8 @@ export async function executeAction(
     case 'assign_team':
       await transfer(tx, { ticketId, teamId: action.teamId, keepAssignee: action.keepAssignee }, actor);
       return done;
-    case 'assign_in_team': {
-      const userId = await pickAssignee(tx, action.teamId, action.strategy);
-      const ticket = await getTicket(tx, ticketId);
-      if (ticket.teamId !== action.teamId) await transfer(tx, { ticketId, teamId: action.teamId }, actor);
-      if (!userId) return `${done}: every member is at capacity, left unassigned in the team`;
-      await assign(tx, { ticketId, assigneeId: userId }, actor);
-      return `${done}: ${userId}`;
-    }
+    case 'assign_in_team':
+      return `${done}${await assignInTeam(tx, ticketId, action, actor)}`;
     case 'set_priority':
       await setPriority(tx, { ticketId, priority: action.priority }, actor);
       return done;

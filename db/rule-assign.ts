@@ -2,6 +2,8 @@ import { AppError } from '../lib/errors.js';
 import { type Actor, recordChange } from './changes.js';
 import { membersHolding, TICKET_WORKER } from './memberships.js';
 import type { Tx } from './tenant.js';
+import { assign, getTicket, transfer } from './tickets.js';
+import { inWorkingHours, readWorkingHours, type WorkingHours } from './working-hours.js';
 
 /**
  * Auto-assignment inside a team. Round-robin gives the ticket to the member whose last
@@ -12,8 +14,14 @@ import type { Tx } from './tenant.js';
  * a demoted or disabled member): they have no open tickets, so least-loaded would otherwise hand
  * them every ticket, unseen.
  *
- * Presence (online, away) is not considered: the live hub only knows who is viewing a ticket,
- * not whether a member is at work.
+ * Only members at work are given tickets: in their working hours (memberships.working_hours,
+ * db/working-hours.ts) and, when the caller knows presence, online (lib/presence.ts: seen in the
+ * last two minutes and not away by choice). The caller reads presence from Redis and passes the
+ * online members in (db/ never reads Redis). A member who chose away asked not to be handed work
+ * and one offline or off shift would leave the ticket unseen, so there is no second tier: with
+ * nobody at work the ticket waits in the team's queue, unassigned, where the first member back
+ * finds it, and the rule's log says why. Without presence (a caller that has none) only working
+ * hours and capacity count.
  */
 export type AssignStrategy = 'round_robin' | 'least_loaded';
 
@@ -22,6 +30,16 @@ export interface Candidate {
   open: number;
   capacity: number | null;
   lastAssignedAt: Date | null;
+  /** null: always at work */
+  workingHours: WorkingHours | null;
+}
+
+/** Who is at work, as the caller knows it. */
+export interface Availability {
+  /** Members online now (lib/presence.ts); null when the caller has no presence to go by. */
+  online: ReadonlySet<string> | null;
+  /** The moment working hours are judged at. */
+  at: Date;
 }
 
 export async function teamCandidates(tx: Tx, teamId: string): Promise<Candidate[]> {
@@ -47,8 +65,10 @@ export async function teamCandidates(tx: Tx, teamId: string): Promise<Candidate[
   // Moderators who are staff through a Discord role mapping work their tickets in Discord, as
   // an explicit assignment to them allows (ticketWorkerRefusal): they are candidates too.
   const workers = [...(await membersHolding(tx, members, TICKET_WORKER, { discordMapped: true }))];
-  const r = await tx.query<Candidate>(
+  const r = await tx.query<Omit<Candidate, 'workingHours'> & { workingHours: unknown }>(
     `select tm.user_id as "userId", tm.max_open_tickets as capacity,
+       (select m.working_hours from memberships m
+         where m.org_id = tm.org_id and m.user_id = tm.user_id) as "workingHours",
        (select count(*) from tickets t
          where t.org_id = tm.org_id and t.assignee_id = tm.user_id
            and t.status in ('open', 'pending', 'on_hold'))::int as open,
@@ -58,7 +78,7 @@ export async function teamCandidates(tx: Tx, teamId: string): Promise<Candidate[
      where tm.org_id = $1::uuid and tm.team_id = $2::uuid and tm.user_id = any($3::uuid[])`,
     [tx.orgId, teamId, workers],
   );
-  return r.rows;
+  return r.rows.map((c) => ({ ...c, workingHours: readWorkingHours(c.workingHours) }));
 }
 
 const byRotation = (a: Candidate, b: Candidate) => {
@@ -68,14 +88,72 @@ const byRotation = (a: Candidate, b: Candidate) => {
 };
 
 /** The member to assign, or null when every member is at capacity (or the team is empty). */
-export function choose(candidates: readonly Candidate[], strategy: AssignStrategy): string | null {
-  const free = candidates.filter((c) => c.capacity === null || c.open < c.capacity);
-  free.sort(strategy === 'least_loaded' ? (a, b) => a.open - b.open || byRotation(a, b) : byRotation);
-  return free[0]?.userId ?? null;
+export function choose(
+  candidates: readonly Candidate[],
+  strategy: AssignStrategy,
+  availability?: Availability,
+): string | null {
+  const pick = chooseWithReason(candidates, strategy, availability);
+  return 'userId' in pick ? pick.userId : null;
 }
 
-export async function pickAssignee(tx: Tx, teamId: string, strategy: AssignStrategy): Promise<string | null> {
-  return choose(await teamCandidates(tx, teamId), strategy);
+/** The member to assign, or why nobody is, in the words of the rule's log. */
+export function chooseWithReason(
+  candidates: readonly Candidate[],
+  strategy: AssignStrategy,
+  availability: Availability = { online: null, at: new Date() },
+): { userId: string } | { reason: string } {
+  if (!candidates.length) return { reason: 'no member of the team can work tickets' };
+  const { online, at } = availability;
+  const atWork = candidates.filter(
+    (c) => (online === null || online.has(c.userId)) && inWorkingHours(c.workingHours, at),
+  );
+  if (!atWork.length)
+    return {
+      reason: online
+        ? 'no member of the team is online in their working hours'
+        : 'no member of the team is in their working hours',
+    };
+  const free = atWork.filter((c) => c.capacity === null || c.open < c.capacity);
+  free.sort(strategy === 'least_loaded' ? (a, b) => a.open - b.open || byRotation(a, b) : byRotation);
+  const first = free[0];
+  return first ? { userId: first.userId } : { reason: 'every member is at capacity' };
+}
+
+export async function pickAssignee(
+  tx: Tx,
+  teamId: string,
+  strategy: AssignStrategy,
+  availability?: Availability,
+): Promise<string | null> {
+  return choose(await teamCandidates(tx, teamId), strategy, availability);
+}
+
+/**
+ * A rule's `assign_in_team`: the ticket goes to the team and to a member at work. A ticket the
+ * team already has a member working (its assignee is on the team and can work tickets) stays
+ * with them, whoever is freer: the rule runs again on every message of the player, and moving
+ * the ticket each time would hand the conversation to a new person mid-way. Returns what it did,
+ * for the run log.
+ */
+export async function assignInTeam(
+  tx: Tx,
+  ticketId: string,
+  action: { teamId: string; strategy: AssignStrategy },
+  actor: Actor,
+  availability?: Availability,
+): Promise<string> {
+  const candidates = await teamCandidates(tx, action.teamId);
+  const ticket = await getTicket(tx, ticketId);
+  const current = ticket.assigneeId;
+  const keep = current !== null && candidates.some((c) => c.userId === current);
+  if (ticket.teamId !== action.teamId)
+    await transfer(tx, { ticketId, teamId: action.teamId, keepAssignee: keep }, actor);
+  if (keep) return `: kept ${current}, a member of the team already working it`;
+  const pick = chooseWithReason(candidates, action.strategy, availability);
+  if (!('userId' in pick)) return `: ${pick.reason}, left unassigned in the team`;
+  await assign(tx, { ticketId, assigneeId: pick.userId }, actor);
+  return `: ${pick.userId}`;
 }
 
 /** Sets a member's capacity in a team (null: no limit). */
