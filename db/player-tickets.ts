@@ -3,6 +3,7 @@ import { AppError } from '../lib/errors.js';
 import type { Actor } from './changes.js';
 import { mapDbError } from './errors.js';
 import { type GamePlayerInput, gamePlayerInput, sdkExternalId, upsertGamePlayer } from './game-players.js';
+import type { AuthorKind } from './participants.js';
 import { filesOfPlayerMessages } from './player-attachments.js';
 import { id, jsonRecord } from './schemas.js';
 import type { Tx } from './tenant.js';
@@ -60,9 +61,16 @@ export interface SdkMessageFile {
   sizeBytes: number;
 }
 
+/**
+ * Who wrote a message, as the game shows it: its own player, someone else on the player's side
+ * (a participant: a guildmate staff added, a bystander in a forum post), or the studio (staff,
+ * rules and notices alike).
+ */
+export type SdkAuthor = 'player' | 'participant' | 'staff';
+
 export interface SdkMessage {
   id: string;
-  author: 'player' | 'staff';
+  author: SdkAuthor;
   body: string;
   createdAt: Date;
   /** Fixed when the message is written (a reply's files go with it), so a poll's body is stable. */
@@ -78,6 +86,12 @@ export const sdkTicket = (t: Ticket): SdkTicket => ({
   updatedAt: t.updatedAt,
   mergedIntoId: t.mergedIntoId,
 });
+
+// A participant has a player profile like the player's, so `author_type` can't tell them apart.
+const SDK_AUTHOR = `case author_kind when 'player' then 'player' when 'participant' then 'participant'
+  else 'staff' end`;
+const sdkAuthor = (kind: AuthorKind): SdkAuthor =>
+  kind === 'player' || kind === 'participant' ? kind : 'staff';
 
 /** The ticket's `customFields.game`: who, where and how, as the game sent it. */
 export const gameFields = (player: { id: string; name: string }, context: GameContext) => ({
@@ -241,7 +255,7 @@ export async function playerTicket(
      ), page_end as (
        select max(created_at) as at from (select created_at from shown order by created_at limit ${MESSAGES_PAGE}) p
      )
-     select id, case when author_type = 'player' then 'player' else 'staff' end as author, body,
+     select id, ${SDK_AUTHOR} as author, body,
             created_at as "createdAt", ${MICROS('created_at')} as micros, ${HORIZON} as horizon
        from messages
       where org_id = $1::uuid and id in (select id from shown where created_at <= (select at from page_end))
@@ -306,7 +320,7 @@ export async function playerReply(
   return {
     message: {
       id: r.message.id,
-      author: r.message.authorType === 'player' ? 'player' : 'staff',
+      author: sdkAuthor(r.message.authorKind),
       body: r.message.body,
       createdAt: r.message.createdAt,
       // A reply from the game carries no files.

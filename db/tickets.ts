@@ -10,7 +10,7 @@ import {
   type StoredSentiment,
   sentimentValues,
 } from './message-sentiment.js';
-import { addedToTicket, authorKind } from './participants.js';
+import { type AuthorKind, addedToTicket, authorKind } from './participants.js';
 import { body, externalId, id, jsonRecord, snowflake, tag } from './schemas.js';
 import type { Tx } from './tenant.js';
 import {
@@ -204,6 +204,8 @@ export interface Message {
   ticketId: string | null;
   channelId: string;
   authorType: string;
+  /** Who the message speaks for: a participant has a player profile too (participants.ts). */
+  authorKind: AuthorKind;
   authorUserId: string | null;
   authorPlayerId: string | null;
   origin: Origin;
@@ -215,7 +217,7 @@ export interface Message {
 }
 
 const MESSAGE_COLUMNS = `id, ticket_id as "ticketId", channel_id as "channelId", author_type as "authorType",
-  author_user_id as "authorUserId", author_player_id as "authorPlayerId", origin, external_id as "externalId",
+  author_kind as "authorKind", author_user_id as "authorUserId", author_player_id as "authorPlayerId", origin, external_id as "externalId",
   body, created_at as "createdAt", ${MESSAGE_SENTIMENT_COLUMN}`;
 
 export const replyInput = z.object({

@@ -33,7 +33,10 @@ export const sdkAttachmentSchema = z
 export const sdkMessageSchema = z
   .object({
     id: z.uuid(),
-    author: z.enum(['player', 'staff']),
+    author: z.enum(['player', 'participant', 'staff']).meta({
+      description:
+        "Who wrote it: `player` the ticket's player (this game's player), `participant` someone else on the player's side (a guildmate staff added to the ticket on Discord, someone writing in a public forum post), `staff` the studio (a moderator, a rule or a notice). A client should show an unknown value as not its player's.",
+    }),
     body: z.string(),
     createdAt: z.date(),
     attachments: z.array(sdkAttachmentSchema).meta({

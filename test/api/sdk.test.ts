@@ -1,7 +1,9 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { revokeGameKey } from '../../db/games.js';
+import { upsertPlayer } from '../../db/players.js';
 import { foldReports } from '../../db/report-fold.js';
 import { withTenant } from '../../db/tenant.js';
+import { reply } from '../../db/tickets.js';
 import { useTestDb } from '../support/db.js';
 import { alice, bob, type SdkWorld, sdkCall, sdkWorld } from './sdk-support.js';
 import { expectError } from './settings-support.js';
@@ -265,6 +267,36 @@ describe('/sdk/v1 tickets', () => {
       404,
       'not_found',
     );
+  });
+
+  it("tells the player's own messages from a participant's and staff's", async () => {
+    const t = (await openTicket(alice)).json().ticket;
+    await api.call(owner, {
+      method: 'POST',
+      url: `/v1/orgs/${w.org.orgId}/tickets/${t.id}/replies`,
+      payload: { body: 'Who saw it?' },
+    });
+    // A guildmate staff added to the ticket's Discord thread answers there (the bot records it so).
+    await withTenant(db.app, w.org.orgId, async (tx) => {
+      const friend = await upsertPlayer(tx, { discordUserId: '444444444444444444', displayName: 'Friend' });
+      await reply(
+        tx,
+        { ticketId: t.id, body: 'I did, it fell through the floor', origin: 'discord', participant: true },
+        { type: 'player', id: friend.id },
+      );
+    });
+    const mine = await sdkCall(api, w.clientKey, 'POST', `/tickets/${t.id}/replies`, {
+      player: alice,
+      body: 'Thanks!',
+    });
+    expect(mine.json().message.author).toBe('player');
+    const read = await sdkCall(api, w.clientKey, 'GET', `/tickets/${t.id}?playerId=${alice.id}`);
+    expect(read.json().messages.map((m: { author: string; body: string }) => [m.author, m.body])).toEqual([
+      ['player', 'It vanished after the match'],
+      ['staff', 'Who saw it?'],
+      ['participant', 'I did, it fell through the floor'],
+      ['player', 'Thanks!'],
+    ]);
   });
 
   it('lets the player reply to their own ticket only, once per key, and reopens a pending one', async () => {

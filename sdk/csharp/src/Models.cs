@@ -88,7 +88,11 @@ namespace GameMod
 
     public sealed class Message
     {
-        /// <summary>"player" or "staff".</summary>
+        /// <summary>
+        /// Author: "player" (your player), "participant" (someone else on the player's side: a guildmate
+        /// staff added to the ticket on Discord, someone in a public forum post) or "staff". Show a value
+        /// you don't know as not your player's.
+        /// </summary>
         public string Id, Author, Body;
         public DateTimeOffset? CreatedAt;
         /// <summary>The message's files (a staff reply's, the player's own from Discord or email); empty when none.</summary>

@@ -77,7 +77,12 @@ export interface SdkAttachment {
 }
 export interface SdkMessage {
   id: string;
-  author: 'player' | 'staff';
+  /**
+   * Who wrote it: `player` your player, `participant` someone else on the player's side (a
+   * guildmate staff added to the ticket on Discord, someone in a public forum post), `staff` the
+   * studio. Show a value you don't know as not your player's.
+   */
+  author: 'player' | 'participant' | 'staff';
   body: string;
   createdAt: string;
   /** The message's files (a staff reply's, the player's own from Discord or email); empty when none. */
