@@ -21,12 +21,15 @@ export interface Organization {
   inactivityCloseHours: number | null;
   /** Solved tickets the player has not answered for this long are closed (db/solved-close.ts). */
   solvedCloseHours: number | null;
+  /** An assignee offline this long has their open team tickets handed on (workers/reassign.ts). */
+  reassignOfflineMinutes: number | null;
   createdAt: Date;
 }
 
 const COLUMNS = `id, name, slug, settings, require_totp as "requireTotp",
   business_calendar_id as "businessCalendarId", inactivity_close_hours as "inactivityCloseHours",
-  solved_close_hours as "solvedCloseHours", created_at as "createdAt"`;
+  solved_close_hours as "solvedCloseHours", reassign_offline_minutes as "reassignOfflineMinutes",
+  created_at as "createdAt"`;
 
 export const createOrganizationInput = z.object({
   name: z.string().trim().min(1).max(100),
@@ -104,6 +107,8 @@ export const updateSettingsInput = z.object({
   inactivityCloseHours: z.number().int().min(1).max(8760).nullable().optional(),
   /** Hours a solved ticket waits for the player before it closes; null keeps it solved. */
   solvedCloseHours: z.number().int().min(1).max(8760).nullable().optional(),
+  /** Minutes an assignee may be offline before their open team tickets go to someone online; null: never. */
+  reassignOfflineMinutes: z.number().int().min(5).max(10080).nullable().optional(),
 });
 
 export async function updateOrganization(
@@ -125,6 +130,7 @@ export async function updateOrganization(
        business_calendar_id = case when $5::boolean then $6::uuid else business_calendar_id end,
        inactivity_close_hours = case when $7::boolean then $8::int else inactivity_close_hours end,
        solved_close_hours = case when $9::boolean then $10::int else solved_close_hours end,
+       reassign_offline_minutes = case when $11::boolean then $12::int else reassign_offline_minutes end,
        updated_at = now()
      where id = $1::uuid returning ${COLUMNS}`,
     [
@@ -138,6 +144,8 @@ export async function updateOrganization(
       input.inactivityCloseHours ?? null,
       input.solvedCloseHours !== undefined,
       input.solvedCloseHours ?? null,
+      input.reassignOfflineMinutes !== undefined,
+      input.reassignOfflineMinutes ?? null,
     ],
   );
   const org = r.rows[0] as Organization;
@@ -149,6 +157,7 @@ export async function updateOrganization(
       'businessCalendarId',
       'inactivityCloseHours',
       'solvedCloseHours',
+      'reassignOfflineMinutes',
     ]),
     ...diffChanges(before.settings, org.settings, undefined, 'settings.'),
   };

@@ -1,8 +1,10 @@
+import type { FastifyRequest } from 'fastify';
 import type { FastifyPluginAsyncZod } from 'fastify-type-provider-zod';
 import { z } from 'zod';
 import { createInvite, createInviteInput, listInvites, revokeInvite } from '../../db/invites.js';
 import { changeRole, listMembers, removeMember } from '../../db/memberships.js';
-import { actorOf } from './helpers.js';
+import { getWorkingHours, setWorkingHours, workingHoursInput } from '../../db/working-hours.js';
+import { actorOf, requirePermission } from './helpers.js';
 import { errorResponses, okSchema, orgParams } from './schemas.js';
 
 const memberSchema = z
@@ -22,6 +24,23 @@ const inviteSchema = z
   .meta({ id: 'Invite' });
 const memberParams = orgParams.extend({ userId: z.uuid() });
 const M = ['members'];
+const workingHoursSchema = z
+  .object({
+    workingHours: workingHoursInput.shape.workingHours.meta({
+      description:
+        'When automatic assignment may give the member tickets: shifts per day as [start, end) minutes ' +
+        'after local midnight in timeZone (a day left out is a day off; a night shift is split at ' +
+        'midnight); null: always',
+    }),
+  })
+  .meta({ id: 'WorkingHours' });
+
+/** A member sets their own hours; anyone else's need members.manage. */
+function requireSelfOrManager(req: FastifyRequest, userId: string) {
+  const auth = req.auth;
+  const caller = auth?.kind === 'session' ? auth.userId : (auth?.userId ?? null);
+  if (caller !== userId) requirePermission(req, 'members.manage');
+}
 
 /** Members and invitations (by Discord account or by link). */
 export const memberRoutes: FastifyPluginAsyncZod = async (app) => {
@@ -82,6 +101,47 @@ export const memberRoutes: FastifyPluginAsyncZod = async (app) => {
       // drop them when the relay publishes the revocations.
       for (const tokenId of revokedTokens) app.tokenCache.forget(tokenId);
       return { ok: true as const };
+    },
+  );
+
+  app.get(
+    '/v1/orgs/:orgId/members/:userId/working-hours',
+    {
+      // Whoever hands tickets out sees when a member takes them.
+      config: { access: { permission: 'tickets.read' } },
+      schema: {
+        tags: M,
+        operationId: 'getWorkingHours',
+        summary: "A member's working hours (automatic assignment gives tickets only within them)",
+        params: memberParams,
+        response: { 200: workingHoursSchema, ...errorResponses },
+      },
+    },
+    async (req) => ({ workingHours: await req.inOrg((tx) => getWorkingHours(tx, req.params.userId)) }),
+  );
+
+  app.put(
+    '/v1/orgs/:orgId/members/:userId/working-hours',
+    {
+      config: { access: { permission: 'tickets.read' } },
+      schema: {
+        tags: M,
+        operationId: 'setWorkingHours',
+        summary: "Set a member's working hours (your own, or anyone's with members.manage); null: always",
+        description:
+          'Audited as member.working_hours_set. Automatic assignment skips a member outside their ' +
+          'hours; tickets they already hold stay with them.',
+        params: memberParams,
+        body: workingHoursInput,
+        response: { 200: workingHoursSchema, ...errorResponses },
+      },
+    },
+    async (req) => {
+      requireSelfOrManager(req, req.params.userId);
+      const workingHours = await req.inOrg((tx) =>
+        setWorkingHours(tx, req.params.userId, req.body, actorOf(req)),
+      );
+      return { workingHours };
     },
   );
 

@@ -17,6 +17,10 @@ const orgSchema = z
     solvedCloseHours: z.number().int().nullable().meta({
       description: 'Hours a solved ticket waits for the player before it closes by itself; null: never',
     }),
+    reassignOfflineMinutes: z.number().int().nullable().meta({
+      description:
+        'Minutes an assignee may be offline before their open tickets in a team go to a team member who is online and in their working hours; null: never',
+    }),
     createdAt: z.date(),
   })
   .meta({ id: 'Organization' });
@@ -61,7 +65,7 @@ export const orgRoutes: FastifyPluginAsyncZod = async (app) => {
         tags: ['organizations'],
         operationId: 'updateOrg',
         summary:
-          'Change the name, settings, TOTP requirement, business calendar, inactivity limit or the delay before a solved ticket closes',
+          'Change the name, settings, TOTP requirement, business calendar, inactivity limit, the delay before a solved ticket closes or when tickets of offline assignees are handed on',
         params: orgParams,
         body: updateSettingsInput.refine((b) => Object.keys(b).length > 0, 'nothing to change'),
         response: { 200: orgSchema, ...errorResponses },

@@ -58,6 +58,68 @@ describe('organization, members and invites', () => {
     expect(off.json()).toMatchObject({ solvedCloseHours: null });
   });
 
+  it('sets after how long an offline assignee has their tickets handed on, and refuses a bad value by name', async () => {
+    const set = await api.call(owner, {
+      method: 'PATCH',
+      url: u(''),
+      payload: { reassignOfflineMinutes: 30 },
+    });
+    expect(set.statusCode, set.body).toBe(200);
+    expect(set.json()).toMatchObject({ reassignOfflineMinutes: 30 });
+    const audit = await api.call(owner, { method: 'GET', url: u('/audit?action=organization.updated') });
+    expect(audit.json().entries[0].data.changes).toMatchObject({ reassignOfflineMinutes: { to: 30 } });
+    const bad = await api.call(owner, {
+      method: 'PATCH',
+      url: u(''),
+      payload: { reassignOfflineMinutes: 1 },
+    });
+    expect(bad.statusCode).toBe(422);
+    expect(bad.body).toContain('reassignOfflineMinutes');
+    const off = await api.call(owner, {
+      method: 'PATCH',
+      url: u(''),
+      payload: { reassignOfflineMinutes: null },
+    });
+    expect(off.json()).toMatchObject({ reassignOfflineMinutes: null });
+  });
+
+  it('lets a member set their own working hours, and only members.manage set anyone else’s', async () => {
+    const agent = await newMember('agent');
+    const other = await newMember('agent');
+    const hours = { timeZone: 'Europe/Berlin', week: { mon: [[540, 1020]], tue: [[540, 1020]] } };
+    const path = (id: string) => u(`/members/${id}/working-hours`);
+    const own = await api.call(agent.caller, {
+      method: 'PUT',
+      url: path(agent.user.id),
+      payload: { workingHours: hours },
+    });
+    expect(own.statusCode, own.body).toBe(200);
+    expect(own.json()).toEqual({ workingHours: hours });
+    const read = await api.call(other.caller, { method: 'GET', url: path(agent.user.id) });
+    expect(read.json()).toEqual({ workingHours: hours });
+    const theirs = await api.call(agent.caller, {
+      method: 'PUT',
+      url: path(other.user.id),
+      payload: { workingHours: null },
+    });
+    expect(theirs.statusCode).toBe(403);
+    const bad = await api.call(owner, {
+      method: 'PUT',
+      url: path(other.user.id),
+      payload: { workingHours: { timeZone: 'UTC', week: { mon: [[600, 500]] } } },
+    });
+    expect(bad.statusCode).toBe(422);
+    expect(bad.body).toContain('workingHours.week.mon');
+    const cleared = await api.call(owner, {
+      method: 'PUT',
+      url: path(agent.user.id),
+      payload: { workingHours: null },
+    });
+    expect(cleared.json()).toEqual({ workingHours: null });
+    const audit = await api.call(owner, { method: 'GET', url: u('/audit?action=member.working_hours_set') });
+    expect(audit.json().entries[0]).toMatchObject({ actorId: org.ownerId, data: { to: null } });
+  });
+
   it('makes an invite link that joins a signed-in user once, with the invite role', async () => {
     const made = await api.call(owner, { method: 'POST', url: u('/invites'), payload: { role: 'agent' } });
     expect(made.statusCode, made.body).toBe(201);
