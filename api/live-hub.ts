@@ -4,9 +4,11 @@ import {
   LIVE_CHANNEL_PATTERN,
   type LiveEnvelope,
   liveEnvelopeSchema,
+  orgTopic,
   readBacklog,
 } from '../lib/live.js';
 import type { Logger } from '../lib/logger.js';
+import { presenceChannel, staffPresenceMessage } from '../lib/presence.js';
 
 /** One client's view of the hub: it receives what is published on the topics it follows. */
 export interface LiveClient {
@@ -14,7 +16,6 @@ export interface LiveClient {
 }
 
 const PRESENCE_PATTERN = 'gm:presence-ch:*';
-const presenceChannel = (orgId: string) => `gm:presence-ch:${orgId}`;
 const presenceKey = (ticketId: string) => `gm:presence:${ticketId}`;
 /** A viewer who stops refreshing disappears after this long (a closed laptop, a lost network). */
 export const PRESENCE_TTL_MS = 30_000;
@@ -42,10 +43,16 @@ export class LiveHub {
   ) {}
 
   async start(): Promise<void> {
-    this.subscriber.on('pmessage', (pattern: string, _channel: string, message: string) => {
+    this.subscriber.on('pmessage', (pattern: string, channel: string, message: string) => {
       try {
         if (pattern === LIVE_CHANNEL_PATTERN) this.deliver(liveEnvelopeSchema.parse(JSON.parse(message)));
-        else this.deliverPresence(JSON.parse(message) as { ticketId: string; viewers: Viewer[] });
+        else {
+          // The org's channel carries both viewers of a ticket and staff presence (lib/presence.ts).
+          const msg = JSON.parse(message) as { ticketId?: string };
+          if (typeof msg.ticketId === 'string')
+            this.deliverPresence(msg as { ticketId: string; viewers: Viewer[] });
+          else this.deliverStaffPresence(channel.slice(PRESENCE_PATTERN.length - 1), msg);
+        }
       } catch (err) {
         this.log.warn({ err }, 'dropped a malformed live message');
       }
@@ -127,6 +134,13 @@ export class LiveHub {
       const [userId, state] = m.split('|');
       return { userId: userId as string, state: state as PresenceState };
     });
+  }
+
+  /** A member's online/away/offline change goes to everyone following the org's inbox. */
+  private deliverStaffPresence(orgId: string, raw: unknown) {
+    const { userId, state, lastSeenAt } = staffPresenceMessage.parse(raw);
+    const message = { type: 'staff-presence', userId, state, lastSeenAt: new Date(lastSeenAt).toISOString() };
+    for (const [client] of this.topics.get(orgTopic(orgId)) ?? []) client.send(message);
   }
 
   private deliverPresence(msg: { ticketId: string; viewers: Viewer[] }) {

@@ -22,6 +22,7 @@ import { oauthClientRoutes } from './oauth-clients.js';
 import { orgRoutes } from './org.js';
 import { panelRoutes } from './panel.js';
 import { playerRoutes } from './players.js';
+import { presenceRoutes } from './presence.js';
 import { privacyRoutes } from './privacy.js';
 import { ratingRoutes } from './rating.js';
 import { retentionRoutes } from './retention.js';
@@ -47,6 +48,7 @@ export async function registerRoutes(app: FastifyInstance) {
   await app.register(memberRoutes);
   await app.register(roleRoutes);
   await app.register(teamRoutes);
+  await app.register(presenceRoutes);
   await app.register(ticketRoutes);
   await app.register(attachmentRoutes);
   await app.register(inboxRoutes);

@@ -11,6 +11,7 @@ import { getTicket } from '../../db/tickets.js';
 import { AppError } from '../../lib/errors.js';
 import { memberTopic, orgTopic, ticketTopic } from '../../lib/live.js';
 import type { Logger } from '../../lib/logger.js';
+import { touchPresence } from '../../lib/presence.js';
 import { resolveBearer } from '../bearer.js';
 import { cookieOf } from '../cookies.js';
 import { type LiveClient, LiveHub } from '../live-hub.js';
@@ -179,6 +180,9 @@ export const liveRoutes: FastifyPluginAsync = async (app) => {
       /** The session's second factor, as last read (a token has none to ask). */
       let mfa = auth.kind === 'session' ? auth.session.mfa : undefined;
       const presenceIn = new Map<string, string>();
+      /** The orgs this socket follows (by topic), whose staff presence its messages keep fresh. */
+      const following = new Map<string, string>();
+      const touchedAt = new Map<string, number>();
       const error = (message: string) => client.send({ type: 'error', message });
 
       /**
@@ -205,7 +209,32 @@ export const liveRoutes: FastifyPluginAsync = async (app) => {
         return found ? ticketTopic(ticketId) : null;
       }
 
+      /**
+       * A signed-in member's socket talking (the panel pings while it is in view) is the member at
+       * work in the orgs it follows (lib/presence.ts). At most once per 30 s per org: the state
+       * lasts PRESENCE_TTL_S, and a busy ticket's typing updates need not each reach Redis.
+       */
+      function touchFollowed() {
+        if (userId === null) return;
+        const now = app.settings.now();
+        for (const orgId of new Set(following.values())) {
+          if (now - (touchedAt.get(orgId) ?? Number.NEGATIVE_INFINITY) < 30_000) continue;
+          touchedAt.set(orgId, now);
+          touchPresence(app.deps.redis, orgId, userId, 'panel', new Date(now)).catch((err) =>
+            req.log.warn({ err }, 'staff presence not recorded'),
+          );
+        }
+      }
+
       socket.on('message', async (raw) => {
+        try {
+          await handle(raw);
+        } finally {
+          touchFollowed();
+        }
+      });
+
+      async function handle(raw: unknown) {
         let msg: z.infer<typeof clientMessage>;
         try {
           msg = clientMessage.parse(JSON.parse(String(raw)));
@@ -230,6 +259,7 @@ export const liveRoutes: FastifyPluginAsync = async (app) => {
           if (!topic) return error('not found');
           if (msg.type === 'subscribe') {
             await hub.subscribe(client, topic, msg.after);
+            following.set(topic, msg.orgId);
             // Who is already there: presence is only pushed on change, so a newcomer asks once.
             if (msg.ticketId) {
               client.send({
@@ -240,7 +270,10 @@ export const liveRoutes: FastifyPluginAsync = async (app) => {
             }
             return;
           }
-          if (msg.type === 'unsubscribe') return hub.unsubscribe(client, topic);
+          if (msg.type === 'unsubscribe') {
+            following.delete(topic);
+            return hub.unsubscribe(client, topic);
+          }
           const state = msg.state === 'left' ? null : msg.state;
           if (state) presenceIn.set(msg.ticketId, msg.orgId);
           else presenceIn.delete(msg.ticketId);
@@ -249,7 +282,7 @@ export const liveRoutes: FastifyPluginAsync = async (app) => {
           req.log.warn({ err }, 'live message failed');
           error(`failed (request ${req.id})`);
         }
-      });
+      }
 
       // A revocation heard here (made here, or relayed from another instance) ends the socket at
       // once; the periodic check below catches expiry and a revocation whose event was lost.

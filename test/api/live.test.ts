@@ -3,9 +3,12 @@ import type { AddressInfo } from 'node:net';
 import { pino } from 'pino';
 import { afterAll, beforeAll, describe, expect, inject, it } from 'vitest';
 import WebSocket from 'ws';
+import { addMember } from '../../db/memberships.js';
 import { withTenant } from '../../db/tenant.js';
 import { openTicket } from '../../db/tickets.js';
+import { createUser } from '../../db/users.js';
 import { type LiveEvent, publishLive } from '../../lib/live.js';
+import { choosePresence, membersSeen, presenceOf } from '../../lib/presence.js';
 import { createRedis } from '../../lib/redis.js';
 import { OutboxRelay } from '../../workers/outbox-relay.js';
 import { createQueues } from '../../workers/queues.js';
@@ -207,6 +210,40 @@ describe('live updates over WebSocket', () => {
     one.clock.advance(Math.max(0, two.clock.ms - one.clock.ms) + 31_000);
     expect(await arrived()).toEqual([]);
     typist.close();
+  });
+
+  it('keeps a signed-in member online while their socket talks, and tells every panel following the org', async () => {
+    const studio = await makeOrg(db.app, 'Presence live');
+    const me = await one.sessionFor(studio.ownerId);
+    const colleague = await createUser(db.app, { displayName: 'Colleague' });
+    await withTenant(db.app, studio.orgId, (tx) =>
+      addMember(tx, { userId: colleague.id, role: 'agent' }, studio.owner),
+    );
+    const watcher = await LiveClient.connect(two, await two.sessionFor(colleague.id));
+    const talker = await LiveClient.connect(one, me);
+    try {
+      watcher.send({ type: 'subscribe', orgId: studio.orgId });
+      await watcher.waitFor((m) => m.type === 'subscribed', 'subscribed');
+      // The other panel following the org now makes its member online, heard across instances.
+      talker.send({ type: 'subscribe', orgId: studio.orgId });
+      await watcher.waitFor(
+        (m) => m.type === 'staff-presence' && m.userId === studio.ownerId && m.state === 'online',
+        'online',
+      );
+      await talker.waitFor((m) => m.type === 'subscribed', 'subscribed');
+      const seen = (await presenceOf(one.redis, studio.orgId, [studio.ownerId])).get(studio.ownerId);
+      expect(seen?.state).toBe('online');
+      await choosePresence(one.redis, studio.orgId, studio.ownerId, 'away');
+      await talker.waitFor((m) => m.type === 'staff-presence' && m.state === 'away', 'away');
+      // A socket that follows nothing in an org touches nobody there.
+      const elsewhere = await makeOrg(db.app, 'Presence none');
+      talker.send({ type: 'ping' });
+      await talker.waitFor((m) => m.type === 'pong', 'pong');
+      expect((await membersSeen(one.redis, elsewhere.orgId)).size).toBe(0);
+    } finally {
+      watcher.close();
+      talker.close();
+    }
   });
 
   it("refuses other orgs' topics, foreign origins and callers without a session", async () => {
