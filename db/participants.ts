@@ -7,7 +7,8 @@ import type { Tx } from './tenant.js';
  * the analytics' next response, the rules' player messages and waits, the player sentiment and a
  * close request's answer read that kind alone.
  */
-export type AuthorKind = 'player' | 'participant' | 'staff' | 'system';
+export const AUTHOR_KINDS = ['player', 'participant', 'staff', 'system'] as const;
+export type AuthorKind = (typeof AUTHOR_KINDS)[number];
 
 /**
  * A member or an API token answers (an integration relays what its staff wrote); a rule's or the

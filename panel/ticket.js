@@ -29,7 +29,7 @@ import { createTurns } from './turns.js';
  * @typedef {{ id: string, number: number, subject: string, status: string, priority: string, origin: string,
  *   assigneeId: string | null, requesterId: string | null, teamId: string | null, tags: string[], createdAt: string,
  *   updatedAt: string, closeReason: string | null, mergedIntoId?: string | null, playerSentiment: import('./sentiment.js').Sentiment | null }} Ticket
- * @typedef {{ id: string, authorType: string, authorUserId: string | null, authorPlayerId: string | null, origin: string, body: string, createdAt: string,
+ * @typedef {{ id: string, authorType: string, authorKind?: string, authorUserId: string | null, authorPlayerId: string | null, origin: string, body: string, createdAt: string,
  *   sentiment: import('./sentiment.js').Sentiment | null }} Message
  * @typedef {{ id: string, authorUserId: string | null, body: string, createdAt: string }} Note
  * @typedef {{ id: number, type: string, actorType: string, actorId: string | null, data: Record<string, unknown>, createdAt: string }} TicketEvent
@@ -427,7 +427,16 @@ export function TicketView({ org, ticketId, me }) {
             item.kind === 'message'
               ? html`<li key=${item.m.id} class=${`msg ${item.m.authorType === 'player' ? 'from-player' : 'from-staff'}`}>
                   <p class="who">
-                    ${item.m.authorType === 'player' ? 'Player' : item.m.authorUserId ? nameOf(item.m.authorUserId) : label(item.m.authorType)}
+                    ${
+                      // Someone staff added or a forum bystander has a player profile too: not the player.
+                      item.m.authorKind === 'participant'
+                        ? html`<span class="participant-label" title="Not the ticket's player">Participant</span>`
+                        : item.m.authorType === 'player'
+                          ? 'Player'
+                          : item.m.authorUserId
+                            ? nameOf(item.m.authorUserId)
+                            : label(item.m.authorType)
+                    }
                     <span class="muted"> · public · via ${label(item.m.origin)} · <time datetime=${item.m.createdAt}>${ago(item.m.createdAt)}</time></span>
                     ${' '}<${SentimentBadge} sentiment=${item.m.sentiment} />
                   </p>

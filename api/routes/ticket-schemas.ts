@@ -1,4 +1,5 @@
 import { z } from 'zod';
+import { AUTHOR_KINDS } from '../../db/participants.js';
 import { SENTIMENT_LABELS } from '../../db/rule-defs.js';
 import { SLA_METRICS } from '../../db/sla-clocks.js';
 import { ORIGINS, PRIORITIES, STATUSES } from '../../db/ticket-rules.js';
@@ -62,6 +63,14 @@ export const messageSchema = z
     ticketId: z.uuid().nullable(),
     channelId: z.uuid(),
     authorType: z.string(),
+    authorKind: z.enum(AUTHOR_KINDS).meta({
+      description:
+        "Who the message speaks for: `player` the ticket's player (or the player of a ticket merged into it), " +
+        "`participant` someone else on the player's side with a player profile of their own (a member staff added " +
+        'to the ticket with /ticket add, anyone writing in a public forum post), `staff` a member or an API token, ' +
+        '`system` a rule, an acknowledgement or a notice. Only `player` counts as the player for response times, ' +
+        'rules and sentiment; `authorType` is the kind of account, and is `player` for a participant too.',
+    }),
     authorUserId: z.uuid().nullable(),
     authorPlayerId: z.uuid().nullable(),
     origin: z.enum(ORIGINS),

@@ -284,6 +284,15 @@ export async function triage(orgId: string, token: string) {
   const counts = await request('get', '/v1/orgs/{orgId}/tickets/counts', { path: { orgId }, token });
   const open: number = counts.byStatus.open;
 
+  const detail = await request('get', '/v1/orgs/{orgId}/tickets/{ticketId}', {
+    path: { orgId, ticketId: created.id },
+    token,
+  });
+  // Who a message speaks for: a participant has a player account too (authorType 'player').
+  const fromPlayer = detail.messages.filter((m) => m.authorKind === 'player').length;
+  // @ts-expect-error a message speaks for one of the listed kinds, not any string
+  detail.messages.some((m) => m.authorKind === 'requester');
+
   type Reply = operations['replyToTicket']['requestBody'];
   const reply: NonNullable<Reply>['content']['application/json'] = { body: 'On it', status: 'pending' };
 
@@ -294,7 +303,7 @@ export async function triage(orgId: string, token: string) {
   // @ts-expect-error orgId is a path parameter of this route
   await request('get', '/v1/orgs/{orgId}/tickets', { path: {}, token });
 
-  return { status, number, first, next, open, reply };
+  return { status, number, first, next, open, fromPlayer, reply };
 }
 `;
 

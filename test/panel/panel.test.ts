@@ -1,6 +1,9 @@
 import type { BrowserContext, Page } from 'playwright-core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { upsertPlayer } from '../../db/players.js';
 import { demoUserId } from '../../db/seed-users.js';
+import { withTenant } from '../../db/tenant.js';
+import { reply } from '../../db/tickets.js';
 import type { Caller } from '../api/support.js';
 import { useTestDb } from '../support/db.js';
 import { collectErrors, type PanelRig, seriousViolations, shot, startPanelRig } from './support.js';
@@ -230,6 +233,32 @@ describe('the moderator loop in Chromium', () => {
     expect(leaked.rowCount).toBe(0);
     await shot(page, 'ticket');
     expect(await seriousViolations(page)).toEqual([]);
+  });
+
+  it("labels a participant's message as a participant's, not the player's", async () => {
+    const ticketId = (
+      await db.admin.query<{ id: string }>(
+        `select id from tickets where org_id = $1 and origin = 'discord' and status = 'open' order by number limit 1`,
+        [orgId],
+      )
+    ).rows[0]?.id as string;
+    const said = `I was in that match too ${Date.now()}`;
+    // Someone staff added to the ticket's Discord thread, as the bot records their message.
+    await withTenant(db.app, orgId, async (tx) => {
+      const friend = await upsertPlayer(tx, { discordUserId: '555555555555555555', displayName: 'Friend' });
+      await reply(
+        tx,
+        { ticketId, body: said, origin: 'discord', participant: true },
+        { type: 'player', id: friend.id },
+      );
+    });
+    await page.goto(`/o/${orgId}/t/${ticketId}`);
+    const shown = page.locator('li.msg', { hasText: said });
+    await shown.waitFor();
+    const who = async (l: typeof shown) =>
+      (await l.locator('.who').textContent())?.replace(/\s+/g, ' ').trim();
+    expect(await who(shown)).toMatch(/^Participant · public · via Discord/);
+    expect(await who(page.locator('li.msg.from-player').first())).toMatch(/^Player · public/);
   });
 
   it('keeps a draft across a reload, and shows a refused action next to its control, in words', async () => {
