@@ -38,6 +38,15 @@ import { makeOrg, type OrgFixture } from '../support/fixtures.js';
 
 const db = useTestDb();
 
+/**
+ * The random streams of the recompute property: a fixed seed, in the test's name, so a failure
+ * replays. Each stream costs a new organization, a fold and a recompute of every grain (about a
+ * second on two busy cores), so 12 streams: their 227 changes still hold each of the 35 kinds of
+ * change that 30 streams of this seed drew. FOLD_SEED and FOLD_RUNS=<n> draw others.
+ */
+const FOLD_SEED = Number(process.env.FOLD_SEED ?? 13);
+const FOLD_RUNS = Number(process.env.FOLD_RUNS ?? 12);
+
 const ORIGINS = ['discord', 'panel', 'email', 'game', 'api'] as const;
 const PRIORITIES = ['low', 'normal', 'high', 'urgent'] as const;
 
@@ -655,7 +664,7 @@ describe('analytics rollups', () => {
     await expectFoldEqualsRecompute(w.org.orgId);
   });
 
-  it('equals a full recompute from the raw tables on random streams of changes', async () => {
+  it(`equals a full recompute from the raw tables on random streams of changes (seed ${FOLD_SEED}, ${FOLD_RUNS} streams)`, async () => {
     await fc.assert(
       fc.asyncProperty(
         fc.boolean(),
@@ -667,7 +676,7 @@ describe('analytics rollups', () => {
           await expectFoldEqualsRecompute(w.org.orgId);
         },
       ),
-      { numRuns: 30, seed: 13 },
+      { numRuns: FOLD_RUNS, seed: FOLD_SEED },
     );
   });
 
