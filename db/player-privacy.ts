@@ -3,6 +3,7 @@ import { type Actor, recordChange } from './changes.js';
 import { refreshTicketSentiment } from './message-sentiment.js';
 import { orgIdPages } from './organizations.js';
 import type { Pool } from './pool.js';
+import { forgetReportedPlayer, scrubNotifications, scrubOutbox } from './privacy-scrub.js';
 import type { Tx } from './tenant.js';
 import { eraseTranscripts } from './ticket-transcripts.js';
 
@@ -107,7 +108,8 @@ export interface ErasureResult {
  * Erases the player: their identities, sessions, codes, moderation record, mail, files and
  * exports are deleted; the tickets they opened are kept anonymised (as retention does) with every
  * message in them blanked, notes deleted, staff notifications about them left without text; their
- * messages elsewhere are blanked; reports by or about them lose their text; history and audit
+ * messages elsewhere are blanked; reports by or about them lose their text, and the tickets of
+ * reports about them (their reporters') their name and game account; history and audit
  * rows keep what happened but not what was said. The modmail routing records of the DMs relayed
  * to them (which carry their Discord id) go.
  * Discord messages the bot posted for them, and the transcript-channel posts of every ticket they
@@ -223,23 +225,20 @@ export async function erasePlayer(tx: Tx, playerId: string, actor: Actor): Promi
     'select id from tickets where org_id = $1::uuid and requester_id = $2::uuid',
     [tx.orgId, playerId],
   );
-  await scrubOutbox(
-    tx,
-    playerId,
-    tickets.rows.map((t) => t.id),
-  );
-  await scrubNotifications(
-    tx,
-    tickets.rows.map((t) => t.id),
-  );
+  const own = tickets.rows.map((t) => t.id);
+  // The reports about them name them in the reporter's ticket: those tickets lose their name and
+  // are scrubbed below as theirs are.
+  const reported = await forgetReportedPlayer(tx, playerId, own);
+  const touched = [...own, ...reported];
+  await scrubOutbox(tx, playerId, touched);
+  await scrubNotifications(tx, touched);
   const scrub = await tx.query<{ n: number }>('select gm_scrub_player_history($1::uuid, $2::uuid[]) as n', [
     playerId,
-    tickets.rows.map((t) => t.id),
+    touched,
   ]);
-  // Transcripts are snapshots of the words just blanked, in their tickets and in others'.
-  const transcriptKeys = await eraseTranscripts(tx, [
-    ...new Set([...tickets.rows.map((t) => t.id), ...row.blankedIn]),
-  ]);
+  // Transcripts are snapshots of the words just blanked, in their tickets and in others', and of
+  // the subjects just rewritten.
+  const transcriptKeys = await eraseTranscripts(tx, [...new Set([...touched, ...row.blankedIn])]);
   const keys = [...(row.keys ?? []), ...transcriptKeys];
   // Deleted from storage by the workers' privacy sweep, queued here so the commit can't lose them.
   // A transcript's key is written again by a later close: one erased before is queued again.
@@ -249,7 +248,12 @@ export async function erasePlayer(tx: Tx, playerId: string, actor: Actor): Promi
       where storage_erasures.status <> 'pending'`,
     [tx.orgId, keys],
   );
-  const counts = { ...row.counts, transcripts: transcriptKeys.length, historyEntries: scrub.rows[0]?.n ?? 0 };
+  const counts = {
+    ...row.counts,
+    reportTickets: reported.length,
+    transcripts: transcriptKeys.length,
+    historyEntries: scrub.rows[0]?.n ?? 0,
+  };
   // The tombstone: written after the scrub, which would otherwise empty it too.
   await recordChange(tx, actor, {
     action: 'player.erased',
@@ -257,46 +261,6 @@ export async function erasePlayer(tx: Tx, playerId: string, actor: Actor): Promi
     data: { counts },
   });
   return { playerId, counts, storageKeys: keys };
-}
-
-/**
- * Events about the player or their tickets keep only ids, numbers and flags (what jobs and the
- * relay act on); their text goes, relayed or not, so a webhook sent after the erase carries none.
- */
-async function scrubOutbox(tx: Tx, playerId: string, ticketIds: string[]): Promise<void> {
-  await tx.query(
-    `update outbox o set payload = coalesce((
-        select jsonb_object_agg(e.key, e.value) from jsonb_each(o.payload) e
-         where jsonb_typeof(e.value) in ('number', 'boolean', 'null')
-            or (jsonb_typeof(e.value) = 'string'
-                and e.value #>> '{}' ~ '^([0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}|[0-9]{17,20})$')
-            or (e.key = 'actor' and jsonb_typeof(e.value) = 'object')
-       ), '{}'::jsonb) || '{"erased":true}'::jsonb
-      where o.org_id = $1::uuid
-        and (o.aggregate_id = $2::uuid or o.aggregate_id = any($3::uuid[])
-             or o.payload ->> 'ticketId' = any($3::text[]) or o.payload ->> 'playerId' = $2::text
-             or o.aggregate_id in (select id from messages where org_id = $1::uuid and ticket_id = any($3::uuid[])))`,
-    [tx.orgId, playerId, ticketIds],
-  );
-}
-
-/**
- * Staff notifications about their tickets quote them (a reply's excerpt, the subject in an SLA
- * notice): the text goes from the panel's list, from a digest still holding it and from the
- * panel's live event not yet relayed. Titles name only the event and the ticket's number.
- */
-async function scrubNotifications(tx: Tx, ticketIds: string[]): Promise<void> {
-  await tx.query(
-    `update notifications set body = null
-      where org_id = $1::uuid and ticket_id = any($2::uuid[]) and body is not null`,
-    [tx.orgId, ticketIds],
-  );
-  await tx.query(
-    `update outbox o set payload = jsonb_set(o.payload, '{notification,body}', 'null'::jsonb)
-      where o.org_id = $1::uuid and o.event_type = 'notification.created'
-        and o.payload #>> '{notification,ticketId}' = any($2::text[])`,
-    [tx.orgId, ticketIds],
-  );
 }
 
 /** Pending Discord deletions of the org, oldest first. */

@@ -11,6 +11,7 @@ import { addNote } from '../../db/ticket-actions.js';
 import * as tickets from '../../db/tickets.js';
 import { useTestDb } from '../support/db.js';
 import { makeOrg, type OrgFixture } from '../support/fixtures.js';
+import { findAnywhere as findAnywhereIn } from './privacy-support.js';
 
 const db = useTestDb();
 
@@ -34,31 +35,7 @@ async function playerColumns(): Promise<Array<{ table: string; column: string }>
   return r.rows;
 }
 
-/** Every column of every public table that can hold text (text, varchar, arrays, JSON, tsvector, inet). */
-async function textColumns(): Promise<Array<{ table: string; column: string }>> {
-  const r = await db.admin.query<{ table: string; column: string }>(
-    `select c.table_name as table, c.column_name as column
-       from information_schema.columns c
-       join information_schema.tables t on t.table_schema = c.table_schema and t.table_name = c.table_name
-      where c.table_schema = 'public' and t.table_type = 'BASE TABLE'
-        and (c.data_type in ('text', 'character varying', 'jsonb', 'json', 'tsvector', 'inet', 'ARRAY', 'USER-DEFINED'))
-      order by 1, 2`,
-  );
-  return r.rows;
-}
-
-/** Where any of the needles is still found, as `table.column`. */
-async function findAnywhere(needles: string[]): Promise<string[]> {
-  const found: string[] = [];
-  for (const { table, column } of await textColumns()) {
-    const r = await db.admin.query(
-      `select count(*)::int as n from "${table}" where ${needles.map((_, i) => `"${column}"::text ilike $${i + 1}`).join(' or ')}`,
-      needles.map((n) => `%${n}%`),
-    );
-    if (r.rows[0].n > 0) found.push(`${table}.${column}`);
-  }
-  return found;
-}
+const findAnywhere = (needles: string[]) => findAnywhereIn(db, needles);
 
 let snow = 412_345_678_901_234_000n + BigInt(Math.floor(Math.random() * 1e5));
 
@@ -137,6 +114,17 @@ async function tracedPlayer(org: OrgFixture, marker: string) {
     });
     return { playerId: p.id, otherId: other.id, ticketId: ticket.id, otherTicketId: otherTicket.id };
   });
+  // Another player reports them from the game: the report's ticket is the reporter's, and its
+  // subject and fields name the reported player by their game name and account.
+  await withTenant(db.app, org.orgId, (tx) =>
+    reportFromGame(tx, gameId, {
+      reporter: { id: `witness-${snow++}`, name: 'Bystander Witness' },
+      reported: { id: `${marker}-acct`, name: `${marker} Player` },
+      reason: 'cheating',
+      message: 'aimbot in ranked',
+    }),
+  );
+  await withTenant(db.app, org.orgId, (tx) => foldReports(tx));
   const a = db.admin;
   const delivered = String(snow++);
   // The bot posted the player's game message into the ticket's Discord thread.
@@ -221,7 +209,7 @@ describe('player erase', () => {
     expect(result.counts).toMatchObject({
       tickets: 1,
       sessions: 1,
-      reports: 2,
+      reports: 3,
       attachments: 1,
       discordMessages: 1,
     });
@@ -246,6 +234,19 @@ describe('player erase', () => {
     );
     expect(audit.rows).toHaveLength(1);
     expect(audit.rows[0].data.counts).toMatchObject({ tickets: 1 });
+    // The report about them stays their reporter's ticket, without their name or game account.
+    const rep = await db.admin.query(
+      `select subject, number, custom_fields -> 'report' as report from tickets
+        where org_id = $1 and custom_fields ? 'report'`,
+      [org.orgId],
+    );
+    expect(rep.rows).toEqual([
+      {
+        subject: `Report #${rep.rows[0]?.number} (cheating)`,
+        number: rep.rows[0]?.number,
+        report: { reason: 'cheating' },
+      },
+    ]);
     // The bot's post on their behalf is queued for deletion in Discord.
     const queued = await db.admin.query(
       'select discord_message_id, status from discord_erasures where org_id = $1',

@@ -1,0 +1,80 @@
+import type { Tx } from './tenant.js';
+
+/**
+ * What a player's erasure (db/player-privacy.ts) and retention's anonymise (db/retention-apply.ts)
+ * both take from the copies of a ticket's text kept outside the ticket: pending and relayed
+ * events, staff notifications. And what an erasure takes from the tickets where the player is
+ * named without being their requester: the reports about them.
+ */
+
+/**
+ * Events about the player or the tickets keep only ids, numbers and flags (what jobs and the
+ * relay act on); their text goes, relayed or not, so a webhook sent after the erase carries none.
+ * `playerId` null scrubs the tickets' events alone (retention does not know of a player).
+ */
+export async function scrubOutbox(
+  tx: Tx,
+  playerId: string | null,
+  ticketIds: readonly string[],
+): Promise<void> {
+  await tx.query(
+    `update outbox o set payload = coalesce((
+        select jsonb_object_agg(e.key, e.value) from jsonb_each(o.payload) e
+         where jsonb_typeof(e.value) in ('number', 'boolean', 'null')
+            or (jsonb_typeof(e.value) = 'string'
+                and e.value #>> '{}' ~ '^([0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}|[0-9]{17,20})$')
+            or (e.key = 'actor' and jsonb_typeof(e.value) = 'object')
+       ), '{}'::jsonb) || '{"erased":true}'::jsonb
+      where o.org_id = $1::uuid
+        and (o.aggregate_id = $2::uuid or o.aggregate_id = any($3::uuid[])
+             or o.payload ->> 'ticketId' = any($3::text[]) or o.payload ->> 'playerId' = $2::text
+             or o.aggregate_id in (select id from messages where org_id = $1::uuid and ticket_id = any($3::uuid[])))`,
+    [tx.orgId, playerId, ticketIds],
+  );
+}
+
+/**
+ * Staff notifications about the tickets quote them (a reply's excerpt, the subject in an SLA
+ * notice): the text goes from the panel's list, from a digest still holding it and from the
+ * panel's live event not yet relayed. Titles name only the event and the ticket's number.
+ */
+export async function scrubNotifications(tx: Tx, ticketIds: readonly string[]): Promise<void> {
+  await tx.query(
+    `update notifications set body = null
+      where org_id = $1::uuid and ticket_id = any($2::uuid[]) and body is not null`,
+    [tx.orgId, ticketIds],
+  );
+  await tx.query(
+    `update outbox o set payload = jsonb_set(o.payload, '{notification,body}', 'null'::jsonb)
+      where o.org_id = $1::uuid and o.event_type = 'notification.created'
+        and o.payload #>> '{notification,ticketId}' = any($2::text[])`,
+    [tx.orgId, ticketIds],
+  );
+}
+
+/**
+ * A game report's ticket belongs to its first reporter, but its subject ("Report: <name>
+ * (<reason>)") and its `report` field name the reported player by their game name and account.
+ * When that player is erased the ticket keeps the report (reason, evidence, the reporters' side)
+ * as "Report #<number> (<reason>)" without their name or account. Returns those tickets (other
+ * than `own`, the player's own tickets, anonymised already), whose history, events,
+ * notifications and transcripts the erase then scrubs as it does its own tickets'.
+ */
+export async function forgetReportedPlayer(
+  tx: Tx,
+  playerId: string,
+  own: readonly string[],
+): Promise<string[]> {
+  const r = await tx.query<{ id: string }>(
+    `update tickets t
+        set subject = 'Report #' || t.number
+                      || coalesce(' (' || replace(t.custom_fields #>> '{report,reason}', '_', ' ') || ')', ''),
+            custom_fields = t.custom_fields #- '{report,reportedPlayerName}' #- '{report,reportedPlayerId}'
+      where t.org_id = $1::uuid and t.id <> all($3::uuid[])
+        and t.id in (select r.ticket_id from player_reports r
+                      where r.org_id = $1::uuid and r.reported_id = $2::uuid and r.ticket_id is not null)
+      returning t.id`,
+    [tx.orgId, playerId, own],
+  );
+  return r.rows.map((t) => t.id);
+}
