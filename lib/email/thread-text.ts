@@ -74,12 +74,21 @@ export function ticketSubject(subject: string): string {
 
 // "On Tue, 3 Mar 2026 at 10:02, Ana <a@b.c> wrote:" (Gmail), "On 3 Mar 2026, at 10:02, Ana
 // <a@b.c> wrote:" (Apple Mail), and the same in the languages players write most.
+const OPENERS = /^(on|le|am|el|il|op|em|den|dnia)\b/i;
 const ATTRIBUTION =
   /^(on|le|am|el|il|op|em|den|dnia)\b.{0,400}(wrote|a écrit|schrieb|escribió|ha scritto|schreef|escreveu|skrev|napisał)\s*:\s*$/i;
+// German, Dutch and Swedish put the verb before the name: "Am Mo., 7. Dez. 2026 um 10:00 Uhr
+// schrieb Ana <a@b.c>:" (Gmail), "Am 07.12.26 um 10:00 schrieb Ana:" (Thunderbird). The time
+// keeps a sentence of the player's own ("Am Montag schrieb mir ein Freund:") from counting.
+const VERB_FIRST_ATTRIBUTION =
+  /^(am|op|den)\b.{0,200}\d{1,2}[:.]\d{2}\b.{0,200}\b(schrieb|schreef|skrev)\s.{0,300}:\s*$/i;
 const OUTLOOK_SEPARATOR =
-  /^(-{2,}\s*(original message|ursprüngliche nachricht|message d'origine)\s*-{2,}|_{20,})\s*$/i;
+  /^(-{2,}\s*(original message|ursprüngliche nachricht|message d'origine|mensaje original|mensagem original)\s*-{2,}|_{20,})\s*$/i;
+// A rule line: Outlook's "_____" in text, or its HTML <hr> as the parser renders it ("-----").
+const RULE = /^(-{5,}|_{5,})$/;
 const OUTLOOK_HEADER = /^\*?(from|von|de|van)\s*:\*?\s/i;
-const OUTLOOK_NEXT = /^\*?(sent|date|gesendet|envoyé|to|an|à|subject|betreff|objet)\s*:/i;
+const OUTLOOK_NEXT =
+  /^\*?(sent|date|gesendet|envoyé|enviado|data|fecha|to|an|à|para|subject|betreff|objet|asunto|assunto)\s*:/i;
 const SIGNATURE = [
   /^--\s?$/,
   /^sent from my (iphone|ipad|android|samsung|galaxy|pixel|mobile)/i,
@@ -89,9 +98,10 @@ const SIGNATURE = [
 ];
 
 /**
- * The new text of a reply: everything before the quoted history (a Gmail or Apple Mail
- * attribution line, an Outlook "Original Message" block or header block, or a trailing run of
- * `>` lines) and before a signature. When nothing would be left, the whole text is kept.
+ * The new text of a reply: everything before the quoted history (a Gmail, Apple Mail or
+ * Thunderbird attribution line, an Outlook "Original Message" block or header block with the rule
+ * above it, or a trailing run of `>` lines) and before a signature. When nothing would be left,
+ * the whole text is kept.
  */
 export function stripQuoted(text: string): string {
   const lines = text.replace(/\r\n?/g, '\n').split('\n');
@@ -99,15 +109,19 @@ export function stripQuoted(text: string): string {
   for (let i = 0; i < lines.length && cut === lines.length; i++) {
     const line = (lines[i] ?? '').trim();
     const joined = `${line} ${(lines[i + 1] ?? '').trim()}`.trim();
-    if (ATTRIBUTION.test(line)) cut = i;
+    if (ATTRIBUTION.test(line) || VERB_FIRST_ATTRIBUTION.test(line)) cut = i;
     // Gmail wraps long attributions over two lines.
-    else if (/^(on|le|am|el)\b/i.test(line) && ATTRIBUTION.test(joined)) cut = i;
+    else if (OPENERS.test(line) && (ATTRIBUTION.test(joined) || VERB_FIRST_ATTRIBUTION.test(joined))) cut = i;
     else if (OUTLOOK_SEPARATOR.test(line)) cut = i;
     else if (
       OUTLOOK_HEADER.test(line) &&
       lines.slice(i + 1, i + 4).some((l) => OUTLOOK_NEXT.test(l.trim()))
     ) {
-      cut = i;
+      // The rule Outlook draws above the header block belongs to the quote too.
+      let top = i;
+      while (top > 0 && ((lines[top - 1] ?? '').trim() === '' || RULE.test((lines[top - 1] ?? '').trim())))
+        top--;
+      cut = top;
     } else if (
       line.startsWith('>') &&
       lines.slice(i).every((l) => l.trim() === '' || l.trim().startsWith('>'))

@@ -4,6 +4,7 @@ import type { Actor } from '../../db/changes.js';
 import { listEmails, recordEmail } from '../../db/email-messages.js';
 import { withTenant } from '../../db/tenant.js';
 import { conversation, getTicket, openTicket, reply } from '../../db/tickets.js';
+import { parseEmail } from '../../lib/email/parse.js';
 import { stripQuoted } from '../../lib/email/thread-text.js';
 import { type Envelope, intakeEmail } from '../../workers/email-intake.js';
 import { sendEmailReply } from '../../workers/email-outbound.js';
@@ -14,6 +15,7 @@ import {
   emailOrg,
   gmailReply,
   mid,
+  outlookHtmlReply,
   outlookReply,
   outOfOffice,
   plainMail,
@@ -125,6 +127,31 @@ describe('email intake', () => {
       const bodies = (await conversation(tx, opened.ticketId!)).map((m) => m.body);
       expect(bodies).toEqual(['My save is gone.', 'Here is more detail.', 'Café crashed – again', 'Thanks!']);
     });
+  });
+
+  it("stores an Outlook HTML-only reply without Outlook's rule line and quoted header block", async () => {
+    const opened = await intakeEmail(
+      deps(),
+      org.orgId,
+      plainMail({ to: org.address, subject: 'Crash', body: 'It crashes.' }),
+      env(org.address),
+    );
+    const r = await intakeEmail(
+      deps(),
+      org.orgId,
+      outlookHtmlReply({
+        to: org.address,
+        subject: `RE: Crash [#${opened.ticketNumber}]`,
+        body: 'Still crashing after the update.',
+        quoted: 'Please try verifying the game files.',
+      }),
+      env(org.address),
+    );
+    expect(r).toMatchObject({ status: 'reply', ticketId: opened.ticketId });
+    const bodies = await withTenant(db.app, org.orgId, async (tx) =>
+      (await conversation(tx, opened.ticketId!)).map((m) => m.body),
+    );
+    expect(bodies).toEqual(['It crashes.', 'Still crashing after the update.']);
   });
 
   it('threads by the plus-token of the address and by the [ref:] marker in quoted text', async () => {
@@ -402,6 +429,48 @@ describe('stripQuoted', () => {
   });
   it('cuts an Outlook "Original Message" block and a "-- " signature', () => {
     expect(stripQuoted('New text\n-- \nAna\n-----Original Message-----\nFrom: x')).toBe('New text');
+  });
+  // Gmail's attribution line in the languages the product speaks (lib/i18n), as Gmail writes it.
+  it.each([
+    ['de', 'Am Mo., 7. Dez. 2026 um 10:00 Uhr schrieb Support <support@example.com>:'],
+    ['fr', 'Le lun. 7 déc. 2026 à 10:00, Support <support@example.com> a écrit :'],
+    ['es', 'El lun, 7 dic 2026 a las 10:00, Support (<support@example.com>) escribió:'],
+    ['pt-BR', 'Em seg., 7 de dez. de 2026 às 10:00, Support <support@example.com> escreveu:'],
+    ['de, wrapped', 'Am Mo., 7. Dez. 2026 um 10:00 Uhr schrieb Studio Support Team <\nsupport@example.com>:'],
+    [
+      'pt-BR, wrapped',
+      'Em seg., 7 de dez. de 2026 às 10:00, Studio Support Team <\nsupport@example.com> escreveu:',
+    ],
+    ['de, Apple Mail', 'Am 07.12.2026 um 10:00 schrieb Support <support@example.com>:'],
+    ['de, Thunderbird', 'Am 07.12.26 um 10:00 schrieb Support:'],
+  ])('cuts the %s attribution line and the quote under it', (_, line) => {
+    expect(
+      stripQuoted(`Danke, geht wieder.\n\n${line}\n\n> Bitte neu starten.\n> [ref:abcdefghijklmnop0123]`),
+    ).toBe('Danke, geht wieder.');
+  });
+  it('keeps a German sentence that only mentions who wrote', () => {
+    const text = 'Am Montag schrieb mir ein Freund:\nDas Spiel stürzt bei ihm auch ab.';
+    expect(stripQuoted(text)).toBe(text);
+  });
+  // Outlook's HTML-only reply, turned into text by the parser: the <hr> becomes a line of dashes.
+  it.each([
+    ['en', ['From:', 'Sent:', 'To:', 'Subject:']],
+    ['de', ['Von:', 'Gesendet:', 'An:', 'Betreff:']],
+    ['fr', ['De :', 'Envoyé :', 'À :', 'Objet :']],
+    ['es', ['De:', 'Enviado:', 'Para:', 'Asunto:']],
+    ['pt-BR', ['De:', 'Enviado:', 'Para:', 'Assunto:']],
+  ] as const)('cuts the rule and header block of an Outlook HTML-only reply (%s)', async (_, headers) => {
+    const parsed = await parseEmail(
+      outlookHtmlReply({
+        to: org.address,
+        subject: 'RE: Crash',
+        body: 'Still crashing after the update.',
+        quoted: 'Please try verifying the game files.<br>[ref:abcdefghijklmnop0123]',
+        headers: [...headers],
+      }),
+      null,
+    );
+    expect(stripQuoted(parsed.text)).toBe('Still crashing after the update.');
   });
 });
 

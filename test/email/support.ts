@@ -156,6 +156,50 @@ export function outlookReply(p: MailParts & { quoted: string }): Buffer {
   );
 }
 
+/**
+ * Outlook (new Outlook, Outlook on the web) sending HTML only: the reply, an `<hr>` rule, then the
+ * quoted mail's bold "From/Sent/To/Subject" header block. `headers` gives the block's labels in
+ * the sender's language.
+ */
+export function outlookHtmlReply(
+  p: MailParts & { quoted: string; headers?: [string, string, string, string] },
+): Buffer {
+  const [from, sent, to, subject] = p.headers ?? ['From:', 'Sent:', 'To:', 'Subject:'];
+  const html = [
+    '<html><head><meta http-equiv="Content-Type" content="text/html; charset=utf-8">',
+    '<style type="text/css" style="display:none;"> P {margin-top:0;margin-bottom:0;} </style></head>',
+    '<body dir="ltr">',
+    `<div class="elementToProof" style="font-family: Aptos, Calibri, Helvetica, sans-serif; font-size: 12pt;">${p.body}</div>`,
+    '<div class="elementToProof" style="font-family: Aptos, Calibri, Helvetica, sans-serif; font-size: 12pt;"><br></div>',
+    '<div id="appendonsend"></div>',
+    '<hr style="display:inline-block;width:98%" tabindex="-1">',
+    '<div id="divRplyFwdMsg" dir="ltr"><font face="Calibri, sans-serif" style="font-size:11pt" color="#000000">',
+    `<b>${from}</b> Support &lt;support@studio.example&gt;<br>`,
+    `<b>${sent}</b> Monday, December 7, 2026 10:00 AM<br>`,
+    `<b>${to}</b> Ana Player &lt;ana@players.example&gt;<br>`,
+    `<b>${subject}</b> Re: Crash</font><div>&nbsp;</div></div>`,
+    `<div class="BodyFragment"><font size="2"><span style="font-size:11pt;"><div class="PlainText">${p.quoted}</div></span></font></div>`,
+    '</body></html>',
+  ].join('\n');
+  return Buffer.from(
+    crlf(
+      [
+        `From: ${p.from ?? 'Ana Player <ana@players.example>'}`,
+        `To: ${p.to}`,
+        `Subject: ${p.subject}`,
+        `Date: Mon, 07 Dec 2026 11:00:00 +0000`,
+        `Message-ID: <${p.messageId ?? mid('EXCH.prod.outlook.com')}>`,
+        'MIME-Version: 1.0',
+        'Content-Type: text/html; charset="utf-8"',
+        'Content-Transfer-Encoding: 8bit',
+        '',
+        html,
+        '',
+      ].join('\n'),
+    ),
+  );
+}
+
 /** Apple Mail: "On <date>, at <time>, <name> wrote:", References chain, "Sent from my iPhone". */
 export function appleReply(p: MailParts & { quoted: string }): Buffer {
   return Buffer.from(
