@@ -9,7 +9,9 @@ import { parseInput } from './validate.js';
  * The plan is written in the ticket's own transaction, together with a claim on the ticket's
  * Discord side (`discord_ticket_sides`), so the bot finishes it at once while a worker's
  * `discord.ticket_sync` waits; if Discord fails or the bot stops, the job finishes it from here.
- * Steps are recorded under the claim, so a replay never redoes one.
+ * Steps are recorded under the claim, so a replay never redoes one. A finished opening keeps
+ * its steps and `done_at` but not its summary and reason; a player's erasure and retention's
+ * anonymise delete their tickets' openings (`forgetOpenings`).
  */
 
 export interface OpeningPlan {
@@ -80,6 +82,11 @@ const stepInput = z.object({
   webhookToken: z.string().min(1).max(512).optional(),
 });
 
+// Every step done, counting the one being recorded ($4 summary id, $5 team, $6 webhook).
+const OPENING_DONE = `coalesce($4::text, o.summary_message_id) is not null
+         and (o.team_added or coalesce($5::boolean, false))
+         and (o.webhook_done or coalesce($6::boolean, false))`;
+
 /**
  * Records one finished step under the run's claim; false when the claim lapsed and another run
  * may be working on it (the caller stops). The opening is done once all three steps are. The
@@ -92,14 +99,18 @@ export async function recordOpeningStep(
   raw: z.input<typeof stepInput>,
 ): Promise<boolean> {
   const p = parseInput(stepInput, raw);
+  // Once done, the plan's rendered summary (the player's mention, the subject, the form's
+  // answers) and its reason (their username) are not needed any more: they go, so no copy of
+  // the player's words outlives its use here.
   const r = await tx.query(
     `update discord_ticket_openings o set
        summary_message_id = coalesce($4::text, o.summary_message_id),
        team_added = o.team_added or coalesce($5::boolean, false),
        webhook_done = o.webhook_done or coalesce($6::boolean, false),
-       done_at = case when coalesce($4::text, o.summary_message_id) is not null
-         and (o.team_added or coalesce($5::boolean, false))
-         and (o.webhook_done or coalesce($6::boolean, false)) then now() end
+       done_at = case when ${OPENING_DONE} then now() end,
+       summary = case when ${OPENING_DONE} then '{}'::jsonb else o.summary end,
+       -- The column may not be empty.
+       reason = case when ${OPENING_DONE} then 'done' else o.reason end
      from discord_ticket_sides s
      where o.org_id = $1::uuid and o.ticket_id = $2::uuid
        and s.org_id = o.org_id and s.ticket_id = o.ticket_id and s.claim = $3::text`,
@@ -129,4 +140,16 @@ export async function recordOpeningStep(
     );
   }
   return true;
+}
+
+/**
+ * Deletes the openings of tickets being erased or anonymised, finished or not: a pending one's
+ * summary quotes the player, and the ticket's sync brings its Discord side to what is left.
+ */
+export async function forgetOpenings(tx: Tx, ticketIds: readonly string[]): Promise<number> {
+  const r = await tx.query(
+    'delete from discord_ticket_openings where org_id = $1::uuid and ticket_id = any($2::uuid[])',
+    [tx.orgId, ticketIds],
+  );
+  return r.rowCount ?? 0;
 }

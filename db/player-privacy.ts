@@ -1,5 +1,6 @@
 import { AppError } from '../lib/errors.js';
 import { type Actor, recordChange } from './changes.js';
+import { forgetOpenings } from './discord-ticket-openings.js';
 import { refreshTicketSentiment } from './message-sentiment.js';
 import { orgIdPages } from './organizations.js';
 import type { Pool } from './pool.js';
@@ -111,7 +112,8 @@ export interface ErasureResult {
  * messages elsewhere are blanked; reports by or about them lose their text, and the tickets of
  * reports about them (their reporters') their name and game account; history and audit
  * rows keep what happened but not what was said. The modmail routing records of the DMs relayed
- * to them (which carry their Discord id) go.
+ * to them (which carry their Discord id) go, and so do the Discord openings of the tickets (their
+ * rendered summary).
  * Discord messages the bot posted for them, and the transcript-channel posts of every ticket they
  * wrote in, are queued for deletion there (discord_erasures); their stored objects and those
  * tickets' stored transcripts for deletion from storage (storage_erasures); both by the workers.
@@ -230,6 +232,8 @@ export async function erasePlayer(tx: Tx, playerId: string, actor: Actor): Promi
   // are scrubbed below as theirs are.
   const reported = await forgetReportedPlayer(tx, playerId, own);
   const touched = [...own, ...reported];
+  // A Discord opening's plan quotes the summary: the player's mention, the subject, the form.
+  await forgetOpenings(tx, touched);
   await scrubOutbox(tx, playerId, touched);
   await scrubNotifications(tx, touched);
   const scrub = await tx.query<{ n: number }>('select gm_scrub_player_history($1::uuid, $2::uuid[]) as n', [

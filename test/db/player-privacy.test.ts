@@ -1,5 +1,7 @@
 import { describe, expect, it } from 'vitest';
+import { summaryMessage } from '../../bot/ticket-text.js';
 import { recordAttachment } from '../../db/attachments.js';
+import { planOpening } from '../../db/discord-ticket-openings.js';
 import { recordRelayedDmMessages } from '../../db/dm-routing.js';
 import { recordNotifications } from '../../db/notifications.js';
 import { erasePlayer, playerDossier, requestPlayerExport } from '../../db/player-privacy.js';
@@ -72,6 +74,35 @@ async function tracedPlayer(org: OrgFixture, marker: string) {
         discordChannelId: String(snow++),
       },
       player,
+    );
+    // Opened from a Discord form: the bot's plan holds the summary as it rendered it (the
+    // player's mention, the subject, the answers) until the opening is done.
+    const summary = summaryMessage(
+      ticket,
+      {
+        requester: {
+          id: discordId,
+          username: marker.toLowerCase(),
+          globalName: marker,
+          avatar: null,
+          roleIds: [],
+        },
+        answers: [{ key: 'details', label: 'What happened?', value: `${marker} was banned in Mirewood` }],
+      } as never,
+      null,
+      { roleIds: [] },
+    );
+    await planOpening(
+      tx,
+      {
+        ticketId: ticket.id,
+        summary,
+        webhookChannelId: String(snow++),
+        teamDiscordIds: [],
+        reason: `GameMod: ticket for ${marker.toLowerCase()}`,
+      },
+      'opening-claim',
+      30,
     );
     await tickets.reply(tx, { ticketId: ticket.id, body: `Hello ${marker}`, origin: 'panel' }, org.owner);
     await addNote(tx, { ticketId: ticket.id, body: `${marker} seems upset` }, org.owner);

@@ -119,6 +119,12 @@ describe('post-commit Discord work as jobs', () => {
     );
     const after = await latest();
     expect(summaryPostsIn(t.thread)).toHaveLength(1);
+    // Done, the plan keeps no copy of the summary (the player's mention and answers) or reason.
+    const plan = await h.db.admin.query(
+      'select summary, reason from discord_ticket_openings where ticket_id = $1',
+      [t.id],
+    );
+    expect(plan.rows).toEqual([{ summary: {}, reason: 'done' }]);
     // The summary recorded on the ticket is the one posted, with its buttons.
     const summary = h.fake.state.messages.get(t.thread)?.get(after?.sid ?? '-');
     expect(summary?.embeds[0]).toMatchObject({ title: expect.stringContaining(`Ticket #${t.number}`) });
