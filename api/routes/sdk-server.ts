@@ -22,7 +22,17 @@ export const sdkServerRoutes: FastifyPluginAsyncZod = async (app) => {
         summary: "A player's moderation status (warned, muted until, banned until) for the game server",
         params: z.object({ playerId: z.string().trim().min(1).max(200) }),
         response: {
-          200: moderationSchema.extend({ playerId: z.string() }),
+          200: moderationSchema.extend({
+            playerId: z.string(),
+            banned: z
+              .boolean()
+              .describe(
+                "Banned now, by the server's clock: bannedUntil is set and still ahead. Enforce this",
+              ),
+            muted: z
+              .boolean()
+              .describe("Muted now, by the server's clock: mutedUntil is set and still ahead"),
+          }),
           304: notModified,
           ...sdkErrors,
         },
@@ -33,7 +43,16 @@ export const sdkServerRoutes: FastifyPluginAsyncZod = async (app) => {
       const status = await withTenant(app.deps.pool, game.orgId, async (tx) =>
         moderationOf(tx, await findGamePlayer(tx, game.gameId, req.params.playerId)),
       );
-      return sendWithEtag(req, reply, { playerId: req.params.playerId, ...status });
+      // An ended ban or mute stays on record (staff see it, the game may show it), so the game
+      // server is told whether each holds now by this server's clock, not its own, which may be off.
+      const now = app.settings.now();
+      const active = (until: Date | null) => until !== null && until.getTime() > now;
+      return sendWithEtag(req, reply, {
+        playerId: req.params.playerId,
+        ...status,
+        banned: active(status.bannedUntil),
+        muted: active(status.mutedUntil),
+      });
     },
   );
 

@@ -507,6 +507,8 @@ describe('/sdk/v1 reports, sessions, link codes, announcements, moderation', () 
     expect(seen.json()).toEqual({
       playerId: 'steam:777',
       warned: true,
+      banned: false,
+      muted: true,
       mutedUntil: '2030-01-01T00:00:00.000Z',
       bannedUntil: null,
       reason: 'spam in chat',
@@ -514,7 +516,49 @@ describe('/sdk/v1 reports, sessions, link codes, announcements, moderation', () 
     const status = await db.admin.query(`select status from player_reports where id = $1`, [reportId]);
     expect(status.rows[0].status).toBe('actioned');
     const unknown = await sdkCall(api, w.serverSecret, 'GET', '/moderation/nobody');
-    expect(unknown.json()).toMatchObject({ warned: false, bannedUntil: null });
+    expect(unknown.json()).toMatchObject({ warned: false, banned: false, muted: false, bannedUntil: null });
+  });
+
+  it("tells game servers whether a ban holds now by the server's clock, an ended one kept on record", async () => {
+    await sdkCall(api, w.clientKey, 'POST', '/reports', {
+      reporter: bob,
+      reported: { id: 'steam:778', name: 'Griefer' },
+      reason: 'griefing',
+    });
+    const pid = (
+      await db.admin.query(
+        `select id from player_profiles where org_id = $1 and game_account_id = 'steam:778'`,
+        [w.org.orgId],
+      )
+    ).rows[0].id;
+    const hour = 3_600_000;
+    const now = api.clock.now();
+    const set = await api.call(owner, {
+      method: 'PUT',
+      url: `/v1/orgs/${w.org.orgId}/players/${pid}/moderation`,
+      payload: {
+        bannedUntil: new Date(now + hour).toISOString(),
+        mutedUntil: new Date(now - hour).toISOString(),
+      },
+    });
+    expect(set.statusCode, set.body).toBe(200);
+    const during = await sdkCall(api, w.serverSecret, 'GET', '/moderation/steam:778');
+    expect(during.json()).toMatchObject({
+      banned: true,
+      muted: false,
+      mutedUntil: new Date(now - hour).toISOString(),
+    });
+    // The ban runs out with nothing changed in the database: the answer, and so its ETag, changes.
+    api.clock.ms = now + 2 * hour;
+    try {
+      const after = await sdkCall(api, w.serverSecret, 'GET', '/moderation/steam:778', undefined, {
+        'if-none-match': during.headers.etag as string,
+      });
+      expect(after.statusCode).toBe(200);
+      expect(after.json()).toMatchObject({ banned: false, bannedUntil: new Date(now + hour).toISOString() });
+    } finally {
+      api.clock.ms = now;
+    }
   });
 });
 

@@ -178,7 +178,12 @@ describe('the JavaScript SDK under Node', () => {
     const a = await gm.announcements();
     expect(a.announcements.map((x) => x.title)).toContain('Patch 1.1');
     expect((await gm.announcements({ etag: a.etag ?? undefined })).notModified).toBe(true);
-    expect(await server2.moderationStatus(hero.id)).toMatchObject({ playerId: hero.id, warned: false });
+    expect(await server2.moderationStatus(hero.id)).toMatchObject({
+      playerId: hero.id,
+      warned: false,
+      banned: false,
+      muted: false,
+    });
   });
 });
 

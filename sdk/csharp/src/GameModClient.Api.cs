@@ -189,6 +189,7 @@ namespace GameMod
             {
                 PlayerId = J.Str(o, "playerId"), Warned = J.Bool(o, "warned"), MutedUntil = J.Date(o, "mutedUntil"),
                 BannedUntil = J.Date(o, "bannedUntil"), Reason = J.Str(o, "reason"),
+                Banned = J.OptBool(o, "banned"), Muted = J.OptBool(o, "muted"),
             };
         }
     }

@@ -14,6 +14,8 @@ namespace GameMod
         public static int? IntOrNull(Dictionary<string, object> o, string k) => o.TryGetValue(k, out var v) && v is double d ? (int)d : (int?)null;
         public static long Long(Dictionary<string, object> o, string k) => o.TryGetValue(k, out var v) && v is double d ? (long)d : 0;
         public static bool Bool(Dictionary<string, object> o, string k) => o.TryGetValue(k, out var v) && v is bool b && b;
+        /// <summary>Null when the field is missing (a server older than it).</summary>
+        public static bool? OptBool(Dictionary<string, object> o, string k) => o.TryGetValue(k, out var v) && v is bool b ? b : (bool?)null;
         public static DateTimeOffset? Date(Dictionary<string, object> o, string k) =>
             Str(o, k) is string s && DateTimeOffset.TryParse(s, CultureInfo.InvariantCulture, DateTimeStyles.AssumeUniversal, out var d) ? d : (DateTimeOffset?)null;
         public static List<T> List<T>(Dictionary<string, object> o, string k, Func<Dictionary<string, object>, T> read)
@@ -219,9 +221,18 @@ namespace GameMod
     {
         public string PlayerId, Reason;
         public bool Warned;
+        /// <summary>
+        /// Banned / muted now, by the server's clock; null from a server older than these fields.
+        /// An ended ban or mute stays in BannedUntil / MutedUntil (in the past).
+        /// </summary>
+        public bool? Banned, Muted;
         public DateTimeOffset? MutedUntil, BannedUntil;
+        /// <summary>Banned at <paramref name="now"/>, by BannedUntil.</summary>
         public bool IsBanned(DateTimeOffset now) => BannedUntil.HasValue && BannedUntil.Value > now;
         public bool IsMuted(DateTimeOffset now) => MutedUntil.HasValue && MutedUntil.Value > now;
+        /// <summary>Banned now: the server's answer (right even when this clock is off), else BannedUntil against this clock.</summary>
+        public bool IsBannedNow => Banned ?? IsBanned(DateTimeOffset.UtcNow);
+        public bool IsMutedNow => Muted ?? IsMuted(DateTimeOffset.UtcNow);
     }
 
     /// <summary>A call kept in the offline queue: sent again later with the same idempotency key.</summary>

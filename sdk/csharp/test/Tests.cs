@@ -306,7 +306,8 @@ static class Tests
         Check("a client key can't publish: ForbiddenException", notServer is ForbiddenException, notServer);
 
         var status = await srv.GetModerationStatusAsync(q.Id);
-        Check("GetModerationStatusAsync (server secret)", !status.Warned && status.BannedUntil == null && !status.IsBanned(DateTimeOffset.UtcNow));
+        Check("GetModerationStatusAsync (server secret)", !status.Warned && status.BannedUntil == null && !status.IsBanned(DateTimeOffset.UtcNow)
+            && status.Banned == false && status.Muted == false && !status.IsBannedNow);
         var clientStatus = await Fails(() => gm.GetModerationStatusAsync(q.Id));
         Check("GetModerationStatusAsync with a client key: ForbiddenException", clientStatus is ForbiddenException, clientStatus);
 

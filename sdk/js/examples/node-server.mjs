@@ -11,8 +11,9 @@ const gm = new GameMod({
 
 export async function onPlayerJoin(accountId) {
   const s = await gm.moderationStatus(accountId);
-  if (s.bannedUntil && new Date(s.bannedUntil) > new Date()) return { allow: false, reason: s.reason };
-  return { allow: true, muted: Boolean(s.mutedUntil && new Date(s.mutedUntil) > new Date()) };
+  // banned and muted hold now by the server's clock; an ended ban stays in bannedUntil.
+  if (s.banned) return { allow: false, reason: s.reason };
+  return { allow: true, muted: s.muted };
 }
 
 // Only for the player this connection authenticated: whoever redeems the code takes on the account.

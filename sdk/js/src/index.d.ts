@@ -98,6 +98,13 @@ export interface Announcement {
 export interface ModerationStatus {
   playerId: string;
   warned: boolean;
+  /**
+   * Banned now, by the server's clock. Enforce this, not `bannedUntil`: an ended ban stays there
+   * (in the past). Missing from a server older than the field.
+   */
+  banned?: boolean;
+  /** Muted now, by the server's clock (an ended mute stays in `mutedUntil`). */
+  muted?: boolean;
   mutedUntil: string | null;
   bannedUntil: string | null;
   reason: string | null;
@@ -178,6 +185,11 @@ export declare class GameMod {
     | { queued: true; report: null; idempotencyKey: string; error: GameModError }
   >;
   queued(): Promise<QueuedReport[]>;
+  /**
+   * Sends the queued reports, oldest first. A report refused for good (4xx) leaves the queue in
+   * `rejected`; a failure that may pass (network, 5xx, 429) or a refused key (401, `AuthError`:
+   * an update may bring a new key) stops the flush and keeps the rest.
+   */
   flushQueue(): Promise<{
     sent: Array<{ idempotencyKey: string; report: { id: string; ticketId: string; createdAt: string } }>;
     rejected: Array<{ item: QueuedReport; error: GameModError }>;
@@ -189,6 +201,7 @@ export declare class GameMod {
     build?: string;
   }): Promise<{ session: { id: string; startedAt: string }; heartbeatSeconds: number }>;
   heartbeat(sessionId: string): Promise<void>;
+  /** Sent with fetch's keepalive: call it from `pagehide`, the request outlives the page. */
   endSession(sessionId: string): Promise<void>;
   onlineNow(): Promise<number>;
   linkCode(player: Player): Promise<{ code: string; expiresAt: string }>;

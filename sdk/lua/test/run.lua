@@ -194,7 +194,7 @@ check("a client key can't publish: ForbiddenError", GameMod.isError(err, "Forbid
 -- Moderation status for game servers.
 err, r = await(function(cb) srv:getModerationStatus(Q.id, cb) end)
 check("getModerationStatus (server secret)", not err and r.warned == false and r.bannedUntil == nil
-  and not GameMod.isBanned(r), err)
+  and r.banned == false and r.muted == false and not GameMod.isBanned(r), err)
 err = await(function(cb) gm:getModerationStatus(Q.id, cb) end)
 check("getModerationStatus with a client key: ForbiddenError", GameMod.isError(err, "ForbiddenError"), err)
 
