@@ -19,7 +19,7 @@ callback `function(err, result)`, because game engines are callback-driven.
 See README.md for the whole API.
 ]]
 
-local GameMod = { VERSION = "0.1.0" }
+local GameMod = { VERSION = "0.2.0" }
 
 local floor, huge, random = math.floor, math.huge, math.random
 local concat, insert, remove = table.concat, table.insert, table.remove

@@ -35,7 +35,7 @@ namespace GameMod
     // thread, where the next UnityWebRequest is made (HttpClientTransport drops the context itself).
     public sealed partial class GameModClient
     {
-        public const string Version = "0.1.0";
+        public const string Version = "0.2.0";
 
         readonly GameModOptions o;
         readonly string baseUrl;

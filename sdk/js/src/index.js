@@ -22,7 +22,7 @@ export {
 } from './errors.js';
 export { MemoryStorage } from './storage.js';
 
-export const VERSION = '0.1.0';
+export const VERSION = '0.2.0';
 const QUEUE_KEY = 'gamemod.reports.queue';
 const RETRYABLE = new Set([429, 500, 502, 503, 504]);
 
