@@ -9,7 +9,7 @@ import { MAX_RULE_DEPTH, type RuleTrigger, type Wait, waitSchema } from './rule-
 import { describeAction, evaluate, type Mood, type RuleContext } from './rule-eval.js';
 import { enabledRulesAt, RULES_VERSION_SQL } from './rule-set.js';
 import { waitState } from './rule-timers.js';
-import { getRule, listRules, type Rule, requireRuleActions } from './rules.js';
+import { getRule, type Rule, requireRuleActions } from './rules.js';
 import { id } from './schemas.js';
 import { type Tx, withTenant } from './tenant.js';
 import { parseInput } from './validate.js';
@@ -402,39 +402,6 @@ export async function listRuns(tx: Tx, raw: unknown): Promise<RuleRun[]> {
     out.push(row);
   }
   return out;
-}
-
-/** What one enabled rule would do on one ticket as it is now (`/ticket rules`' dry run). */
-export interface TicketDryRun {
-  ruleId: string;
-  ruleName: string;
-  trigger: RuleTrigger;
-  matched: boolean;
-  reason: string;
-  /** Worded as the run log words what a rule did. */
-  actions: string[];
-}
-
-/**
- * Every enabled rule of the org, in the order they run, evaluated on one ticket as it is now
- * (with its latest player message), whatever their trigger: the same loader and evaluator as a
- * real run. Changes nothing and records nothing.
- */
-export async function dryRunOnTicket(tx: Tx, ticketId: string): Promise<TicketDryRun[]> {
-  const ctx = await loadContext(tx, parseInput(id, ticketId), null);
-  if (!ctx) throw new AppError('not_found', 'ticket not found');
-  const rules = (await listRules(tx)).filter((r) => r.enabled);
-  return rules.map((rule) => {
-    const v = evaluate(rule, ctx);
-    return {
-      ruleId: rule.id,
-      ruleName: rule.name,
-      trigger: rule.trigger,
-      matched: v.matched,
-      reason: v.reason,
-      actions: v.matched ? rule.actions.map(describeAction) : [],
-    };
-  });
 }
 
 export const runNowInput = z.object({ ticketId: id });

@@ -96,7 +96,8 @@ export type WaitState =
 export async function waitState(
   tx: Tx,
   ticketId: string,
-  rule: { id: string; wait: Wait },
+  /** No id for a rule being edited: it has fired for nothing yet. */
+  rule: { id: string | null; wait: Wait },
   lock = false,
 ): Promise<WaitState> {
   const { since, waiting, notWaiting } = WAITS[rule.wait.for];
@@ -112,4 +113,10 @@ export async function waitState(
   );
   const row = r.rows[0];
   return row ? { waiting: true, ...row } : { waiting: false, why: notWaiting };
+}
+
+/** The wait, worded for the run log and the dry runs. */
+export function describeWait(state: WaitState, wait: Wait): string {
+  if (!state.waiting) return `not waiting: ${state.why}`;
+  return `waiting since ${state.since.toISOString()} (${state.hours} h; the rule waits ${wait.hours} h)`;
 }

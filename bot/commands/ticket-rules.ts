@@ -5,7 +5,8 @@ import {
   type StringSelectMenuInteraction,
 } from 'discord.js';
 import type { DiscordTicket } from '../../db/discord-sync.js';
-import { dryRunOnTicket, listRuns, type RuleRun, runRuleNow, type TicketDryRun } from '../../db/rule-runs.js';
+import { dryRunOnTicket, type TicketDryRun } from '../../db/rule-dry-run.js';
+import { listRuns, type RuleRun, runRuleNow } from '../../db/rule-runs.js';
 import { withTenant } from '../../db/tenant.js';
 import { isAppError } from '../../lib/errors.js';
 import type { Locale } from '../../lib/i18n/locales.js';

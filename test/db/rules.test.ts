@@ -248,6 +248,34 @@ describe('rules acting on tickets', () => {
     }
   });
 
+  it("dry run of a staff-message rule checks staff's latest message, not the player's, and says which", async () => {
+    const s = await rulesOrg(db);
+    const t = await s.open('refund please', 'I want a refund');
+    const rule = await s.rule({
+      trigger: 'message.staff',
+      conditions: [{ kind: 'text', in: 'message', contains: ['refund'] }],
+      actions: [{ type: 'set_tags', add: ['refund-promised'], remove: [] }],
+    });
+    const dry = async () => (await s.tx((tx) => dryRun(tx, { ruleId: rule.id, limit: 5 })))[0];
+    expect(await dry()).toMatchObject({
+      matched: false,
+      reason:
+        'condition 1 (text) did not hold (message conditions checked against the latest staff message: there is none)',
+    });
+    const start = await s.lastOutboxId();
+    await s.tx((tx) =>
+      tickets.reply(tx, { ticketId: t.id, body: 'Looking into it', origin: 'panel' }, s.owner),
+    );
+    await s.drain(start);
+    const d = await dry();
+    expect(d).toMatchObject({
+      matched: false,
+      reason: 'condition 1 (text) did not hold (message conditions checked against the latest staff message)',
+    });
+    // The real run on that staff message agrees.
+    expect((await s.runs(t.id)).find((r) => r.rule_id === rule.id)?.outcome).toBe('not_matched');
+  });
+
   it("cannot reach another organization's tickets, teams or events", async () => {
     const a = await rulesOrg(db, 1);
     const b = await rulesOrg(db, 1);

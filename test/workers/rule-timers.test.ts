@@ -1,4 +1,5 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { dryRun, dryRunOnTicket } from '../../db/rule-dry-run.js';
 import { updateRule } from '../../db/rules.js';
 import * as tickets from '../../db/tickets.js';
 import { manualClock } from '../../workers/clock.js';
@@ -253,5 +254,57 @@ describe('time-based rules (ticket.waiting) on the sweep', () => {
         reason: expect.stringMatching(/^wait ended/),
       }),
     );
+  });
+
+  it('dry runs of a time-based rule agree with what the sweep fires', async () => {
+    const s = await rulesOrg(db);
+    const rule = await s.rule({
+      trigger: 'ticket.waiting',
+      wait: { for: 'pending', hours: 48 },
+      actions: [{ type: 'close', reason: 'no answer for 2 days' }],
+    });
+    const open = await s.open('just opened, not pending');
+    const waiting = await s.open('pending, not long');
+    await s.tx((tx) => tickets.setStatus(tx, { ticketId: waiting.id, status: 'pending' }, s.owner));
+    const dry = async () => {
+      const all = await s.tx((tx) => dryRun(tx, { ruleId: rule.id, limit: 5 }));
+      return {
+        open: all.find((d) => d.ticketId === open.id),
+        waiting: all.find((d) => d.ticketId === waiting.id),
+      };
+    };
+    const ruleOn = async (ticketId: string) =>
+      (await s.tx((tx) => dryRunOnTicket(tx, ticketId))).find((d) => d.ruleId === rule.id);
+    const notWaiting = { matched: false, reason: 'not waiting: the ticket is not pending', actions: [] };
+    expect(await dry()).toMatchObject({
+      open: notWaiting,
+      waiting: {
+        matched: false,
+        reason: expect.stringMatching(/^waiting since .* \(0 h; the rule waits 48 h\)$/),
+      },
+    });
+    expect(await ruleOn(open.id)).toMatchObject(notWaiting);
+
+    await age(open.id, 1000);
+    await age(waiting.id, 49);
+    expect(await dry()).toMatchObject({
+      open: notWaiting,
+      waiting: {
+        matched: true,
+        reason: expect.stringMatching(/^waiting since .* \(49 h; the rule waits 48 h\); /),
+        actions: ['close'],
+      },
+    });
+    expect(await ruleOn(waiting.id)).toMatchObject({ matched: true, actions: ['close'] });
+    // The sweep fires exactly the ticket the dry run said; once it has, the wait is spent.
+    const start = await s.lastOutboxId();
+    expect(await ruleTimerSweep(env.deps)).toBe(1);
+    expect((await s.events(start)).filter((e) => e.type === 'rule.timer_due')).toEqual([
+      expect.objectContaining({ payload: expect.objectContaining({ ticketId: waiting.id }) }),
+    ]);
+    expect((await dry()).waiting).toMatchObject({
+      matched: false,
+      reason: expect.stringMatching(/^already ran for this wait: waiting since /),
+    });
   });
 });
