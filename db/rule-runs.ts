@@ -8,7 +8,7 @@ import { executeAction } from './rule-actions.js';
 import { MAX_RULE_DEPTH, type RuleTrigger, type Wait, waitSchema } from './rule-defs.js';
 import { describeAction, evaluate, type Mood, type RuleContext } from './rule-eval.js';
 import { enabledRulesAt, RULES_VERSION_SQL } from './rule-set.js';
-import { waitState } from './rule-timers.js';
+import { recordFire, waitState } from './rule-timers.js';
 import { getRule, type Rule, requireRuleActions } from './rules.js';
 import { id } from './schemas.js';
 import { type Tx, withTenant } from './tenant.js';
@@ -495,6 +495,9 @@ export async function runRuleNow(
         step = i;
         did.push(await executeAction(tx, ticketId, action, ruleActor, rule));
       }
+      // A time-based rule run by hand has handled the ticket's current wait: the sweep must not
+      // run it again for the same one (a second "still no answer" note, a second reminder).
+      if (rule.wait) await recordFire(tx, ticketId, { id: rule.id, wait: rule.wait });
       await tx.query('release savepoint rule_run_now');
       outcome = 'applied';
     } catch (err) {

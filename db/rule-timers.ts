@@ -120,3 +120,18 @@ export function describeWait(state: WaitState, wait: Wait): string {
   if (!state.waiting) return `not waiting: ${state.why}`;
   return `waiting since ${state.since.toISOString()} (${state.hours} h; the rule waits ${wait.hours} h)`;
 }
+
+/**
+ * Marks the ticket's current wait as handled by the rule (a run by hand), so the sweep does not
+ * run the rule again for the same episode. Nothing when the ticket is not waiting.
+ */
+export async function recordFire(tx: Tx, ticketId: string, rule: { id: string; wait: Wait }): Promise<void> {
+  const { since, waiting } = WAITS[rule.wait.for];
+  await tx.query(
+    `insert into rule_timer_fires (org_id, rule_id, ticket_id, since, fired_at)
+     select t.org_id, $3::uuid, t.id, ${since}, now() from tickets t
+      where t.org_id = $1::uuid and t.id = $2::uuid and t.merged_into_id is null and ${waiting}
+     on conflict do nothing`,
+    [tx.orgId, ticketId, rule.id],
+  );
+}

@@ -1,5 +1,7 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { PERMISSIONS } from '../../db/permissions.js';
 import { dryRun, dryRunOnTicket } from '../../db/rule-dry-run.js';
+import { runRuleNow } from '../../db/rule-runs.js';
 import { updateRule } from '../../db/rules.js';
 import * as tickets from '../../db/tickets.js';
 import { manualClock } from '../../workers/clock.js';
@@ -306,5 +308,22 @@ describe('time-based rules (ticket.waiting) on the sweep', () => {
       matched: false,
       reason: expect.stringMatching(/^already ran for this wait: waiting since /),
     });
+  });
+
+  it('a time-based rule run by hand counts as run for that wait: the sweep does not run it again', async () => {
+    const s = await rulesOrg(db);
+    const rule = await s.rule({
+      trigger: 'ticket.waiting',
+      wait: { for: 'staff_reply', hours: 4 },
+      actions: [{ type: 'note', body: 'waiting on us' }],
+    });
+    const t = await s.open('no answer yet');
+    const run = await s.tx((tx) =>
+      runRuleNow(tx, rule.id, { ticketId: t.id }, s.owner, new Set(PERMISSIONS)),
+    );
+    expect(run.outcome).toBe('applied');
+    await age(t.id, 5);
+    expect(await ruleTimerSweep(env.deps)).toBe(0);
+    expect((await s.tx((tx) => tickets.listNotes(tx, t.id))).map((n) => n.body)).toEqual(['waiting on us']);
   });
 });
