@@ -37,6 +37,12 @@ export interface WorkerDeps {
    * devices whose session timed out. Absent, devices are kept until signed out.
    */
   sessionMarks?: { redis: Redis };
+  /**
+   * Where staff presence is kept (lib/presence.ts): rules give tickets only to members online,
+   * and the hand-on sweep moves tickets of offline assignees. Absent, assignment goes by working
+   * hours and capacity alone and the sweep moves nothing.
+   */
+  presence?: { redis: Redis };
   /** Delays before webhook attempts 2..8; `RETRY_SCHEDULE_MS` unless a test shortens them. */
   retryScheduleMs?: readonly number[];
   /** Discord REST client; null when no bot token is configured (Discord delivery is skipped). */

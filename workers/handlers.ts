@@ -14,6 +14,7 @@ import { notifyForEvent } from './notifications.js';
 import { syncPanels } from './panels.js';
 import { privacySweep } from './privacy.js';
 import type { Handlers } from './queues.js';
+import { reassignSweep } from './reassign.js';
 import { foldPlayerReports } from './report-fold.js';
 import { retentionSweep } from './retention.js';
 import { ruleTimerSweep } from './rule-timers.js';
@@ -75,6 +76,9 @@ export function handlersFor(deps: WorkerDeps, retentionDays: number): Handlers {
     },
     'autoclose.sweep': async () => {
       await autoCloseSweep(deps);
+    },
+    'reassign.sweep': async () => {
+      await reassignSweep(deps);
     },
     'webhook.sweep': async () => {
       await sweepWebhookRetries(deps);

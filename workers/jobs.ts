@@ -105,6 +105,8 @@ export const JOBS = {
   'rules.run': { queue: 'timers', schema: z.object({ orgId, outboxId }) },
   /** Scheduled every minute: fires time-based rules whose wait is over (workers/rule-timers.ts). */
   'rules.sweep': { queue: 'maintenance', schema: z.object({}) },
+  /** Scheduled every minute: hands on open tickets of assignees offline too long (workers/reassign.ts). */
+  'reassign.sweep': { queue: 'maintenance', schema: z.object({}) },
   /**
    * Staff notifications for one outbox event: the members it concerns, each once, on the panel,
    * by Discord DM and by email (workers/notifications.ts).

@@ -145,6 +145,7 @@ export async function startWorkerRuntime(opts: RuntimeOptions): Promise<WorkerRu
     random: opts.random ?? Math.random,
     webhookSlots: { redis: workerConn, perOrg: webhookSlotsPerOrg(concurrency, orgShare) },
     sessionMarks: { redis: workerConn },
+    presence: { redis: workerConn },
     discord: opts.discord
       ? new REST({
           api: opts.discord.apiUrl,
@@ -201,6 +202,11 @@ export async function startWorkerRuntime(opts: RuntimeOptions): Promise<WorkerRu
       { name: 'autoclose.sweep', data: {} },
     );
     await maint.upsertJobScheduler('rule-timers', { every: 60_000 }, { name: 'rules.sweep', data: {} });
+    await maint.upsertJobScheduler(
+      'reassign-offline',
+      { every: 60_000 },
+      { name: 'reassign.sweep', data: {} },
+    );
     await maint.upsertJobScheduler(
       'sla-sweep',
       { every: SLA_SWEEP_EVERY_MS },

@@ -1,0 +1,93 @@
+import { type Actor, recordChange, SYSTEM } from './changes.js';
+import { type Availability, chooseWithReason, teamCandidates } from './rule-assign.js';
+import type { Tx } from './tenant.js';
+import { assign } from './tickets.js';
+
+/**
+ * Handing on the open team tickets of an assignee who went offline (the org's
+ * `reassign_offline_minutes`). Presence lives in Redis: workers/reassign.ts reads it and says
+ * who is online; this module finds the tickets and moves them, as the system, one transaction
+ * each.
+ */
+
+/** Minutes an assignee may be offline before their tickets are handed on; null: never. */
+export async function reassignOfflineMinutes(tx: Tx): Promise<number | null> {
+  const r = await tx.query<{ minutes: number | null }>(
+    'select reassign_offline_minutes as minutes from organizations where id = $1::uuid',
+    [tx.orgId],
+  );
+  return r.rows[0]?.minutes ?? null;
+}
+
+export interface HeldTicket {
+  ticketId: string;
+  teamId: string;
+  assigneeId: string;
+  /** When the assignee was given it: their offline time counts from here at the earliest. */
+  assignedAt: Date;
+}
+
+/**
+ * Open tickets of a team that have an assignee, and every member of those teams (whose presence
+ * the caller reads). Pending and on-hold tickets wait on someone else: a player's reply reopens
+ * them, and then they count.
+ */
+export async function heldTeamTickets(
+  tx: Tx,
+  limit = 1000,
+): Promise<{ tickets: HeldTicket[]; memberIds: string[] }> {
+  const r = await tx.query<HeldTicket>(
+    `select t.id as "ticketId", t.team_id as "teamId", t.assignee_id as "assigneeId",
+       coalesce((select max(a.assigned_at) from ticket_assignments a
+                  where a.org_id = t.org_id and a.ticket_id = t.id and a.user_id = t.assignee_id),
+                t.updated_at) as "assignedAt"
+     from tickets t
+     where t.org_id = $1::uuid and t.status = 'open' and t.team_id is not null
+       and t.assignee_id is not null and t.merged_into_id is null
+     order by t.created_at, t.id limit $2::int`,
+    [tx.orgId, limit],
+  );
+  if (!r.rows.length) return { tickets: [], memberIds: [] };
+  const m = await tx.query<{ userId: string }>(
+    `select distinct user_id as "userId" from team_members
+     where org_id = $1::uuid and team_id = any($2::uuid[])`,
+    [tx.orgId, [...new Set(r.rows.map((t) => t.teamId))]],
+  );
+  return { tickets: r.rows, memberIds: m.rows.map((x) => x.userId) };
+}
+
+/**
+ * Gives the ticket to a team member at work (least loaded, within capacity), other than the
+ * offline assignee and anyone in `exclude`, as the system: one `ticket.assigned` event, audited,
+ * and a `ticket.reassigned_offline` entry saying why. Checked again under the ticket's lock, so a
+ * ticket someone took or moved since the sweep looked is left alone. Returns the new assignee, or
+ * null when the ticket stays as it is (changed meanwhile, or nobody at work to take it).
+ */
+export async function reassignFromOffline(
+  tx: Tx,
+  input: { ticketId: string; fromUserId: string; teamId: string; offlineMinutes: number },
+  availability: Availability & { online: ReadonlySet<string> },
+  exclude: ReadonlySet<string> = new Set(),
+  actor: Actor = SYSTEM,
+): Promise<string | null> {
+  const held = await tx.query(
+    `select 1 from tickets
+     where org_id = $1::uuid and id = $2::uuid and status = 'open' and merged_into_id is null
+       and team_id = $3::uuid and assignee_id = $4::uuid
+     for update`,
+    [tx.orgId, input.ticketId, input.teamId, input.fromUserId],
+  );
+  if (!held.rowCount) return null;
+  const candidates = (await teamCandidates(tx, input.teamId)).filter(
+    (c) => c.userId !== input.fromUserId && !exclude.has(c.userId),
+  );
+  const pick = chooseWithReason(candidates, 'least_loaded', availability);
+  if (!('userId' in pick)) return null;
+  await assign(tx, { ticketId: input.ticketId, assigneeId: pick.userId }, actor);
+  await recordChange(tx, actor, {
+    ticketId: input.ticketId,
+    action: 'ticket.reassigned_offline',
+    data: { from: input.fromUserId, to: pick.userId, offlineMinutes: input.offlineMinutes },
+  });
+  return pick.userId;
+}

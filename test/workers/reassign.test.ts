@@ -1,0 +1,87 @@
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import * as tickets from '../../db/tickets.js';
+import { choosePresence, touchPresence } from '../../lib/presence.js';
+import { manualClock } from '../../workers/clock.js';
+import { reassignSweep } from '../../workers/reassign.js';
+import { rulesOrg } from '../db/rules-support.js';
+import { useTestDb } from '../support/db.js';
+import { testDeps, uniquePrefix } from './support.js';
+
+const db = useTestDb();
+const clock = manualClock();
+let rig: ReturnType<typeof testDeps>;
+beforeAll(() => {
+  rig = testDeps(db.app, uniquePrefix(), { clock });
+  rig.deps.presence = { redis: rig.connection };
+});
+afterAll(() => rig.close());
+
+const minutes = (n: number) => n * 60_000;
+
+describe('handing on tickets of offline assignees', () => {
+  it('moves open team tickets of an assignee offline past the setting to members online, once, as the system', async () => {
+    const s = await rulesOrg(db, 4);
+    const [gone, b, c, away] = s.agentIds as [string, string, string, string];
+    const held = async (subject: string, assigneeId: string) => {
+      const t = await s.open(subject);
+      await s.tx(async (tx) => {
+        await tickets.transfer(tx, { ticketId: t.id, teamId: s.team.id }, s.owner);
+        await tickets.assign(tx, { ticketId: t.id, assigneeId }, s.owner);
+      });
+      return t.id;
+    };
+    const [t1, t2, t3, t4] = [
+      await held('one', gone),
+      await held('two', gone),
+      await held('three', b),
+      await held('four', away),
+    ];
+    // Given two hours ago; the setting is off at first.
+    await db.admin.query(
+      `update ticket_assignments set assigned_at = now() - interval '2 hours' where org_id = $1`,
+      [s.orgId],
+    );
+    const now = clock.now();
+    await touchPresence(rig.connection, s.orgId, gone, 'panel', new Date(now.getTime() - minutes(90)));
+    for (const id of [b, c, away]) await touchPresence(rig.connection, s.orgId, id, 'discord', now);
+    await choosePresence(rig.connection, s.orgId, away, 'away');
+    expect(await reassignSweep(rig.deps)).toEqual({ reassigned: 0 });
+
+    await db.admin.query('update organizations set reassign_offline_minutes = 30 where id = $1', [s.orgId]);
+    const before = await s.lastOutboxId();
+    expect(await reassignSweep(rig.deps)).toEqual({ reassigned: 2 });
+    const assignee = async (id: string) => (await s.tx((tx) => tickets.getTicket(tx, id))).assigneeId;
+    // Least loaded: c (none) first, then b and c tie on one each and b waited longest.
+    expect([await assignee(t1), await assignee(t2)]).toEqual([c, b]);
+    // Online or away-by-choice assignees keep theirs; the away member is given nothing.
+    expect([await assignee(t3), await assignee(t4)]).toEqual([b, away]);
+    const events = await s.events(before);
+    expect(events.map((e) => [e.type, e.payload.actor])).toEqual([
+      ['ticket.assigned', { type: 'system', id: null }],
+      ['ticket.assigned', { type: 'system', id: null }],
+    ]);
+    const audit = await db.admin.query<{ action: string; actor_type: string; data: Record<string, unknown> }>(
+      `select action, actor_type, data from audit_logs where org_id = $1 and target_id = $2 order by id`,
+      [s.orgId, t1],
+    );
+    expect(audit.rows.slice(-2)).toMatchObject([
+      { action: 'ticket.assigned', actor_type: 'system' },
+      { action: 'ticket.reassigned_offline', data: { from: gone, to: c, offlineMinutes: 30 } },
+    ]);
+    // Moved once: the new assignees have not been offline at all, so the next pass leaves them.
+    expect(await reassignSweep(rig.deps)).toEqual({ reassigned: 0 });
+
+    // An hour later only b is online (and the away member still around): c's ticket goes to b,
+    // never back to the member it left.
+    clock.advance(minutes(60));
+    await touchPresence(rig.connection, s.orgId, b, 'panel', clock.now());
+    await touchPresence(rig.connection, s.orgId, away, 'panel', clock.now());
+    expect(await reassignSweep(rig.deps)).toEqual({ reassigned: 1 });
+    expect(await assignee(t1)).toBe(b);
+
+    // Nobody online: the tickets stay where they are and the next pass tries again.
+    clock.advance(minutes(60));
+    expect(await reassignSweep(rig.deps)).toEqual({ reassigned: 0 });
+    expect([await assignee(t1), await assignee(t2), await assignee(t3)]).toEqual([b, b, b]);
+  });
+});
