@@ -4,6 +4,7 @@ import {
   LIVE_CHANNEL_PATTERN,
   type LiveEnvelope,
   liveEnvelopeSchema,
+  memberTopic,
   orgTopic,
   readBacklog,
 } from '../lib/live.js';
@@ -136,11 +137,21 @@ export class LiveHub {
     });
   }
 
-  /** A member's online/away/offline change goes to everyone following the org's inbox. */
+  /**
+   * A member's online/away/offline change goes, once each, to every client following the org's
+   * inbox or a member's own notifications in it: every panel page with an org on screen follows
+   * the latter (the bell), a ticket page follows no inbox. Changes are rare (a member coming or
+   * choosing), so walking the topics is cheap.
+   */
   private deliverStaffPresence(orgId: string, raw: unknown) {
     const { userId, state, lastSeenAt } = staffPresenceMessage.parse(raw);
     const message = { type: 'staff-presence', userId, state, lastSeenAt: new Date(lastSeenAt).toISOString() };
-    for (const [client] of this.topics.get(orgTopic(orgId)) ?? []) client.send(message);
+    const members = memberTopic(orgId, '');
+    const clients = new Set<LiveClient>();
+    for (const [topic, followers] of this.topics) {
+      if (topic === orgTopic(orgId) || topic.startsWith(members)) for (const [c] of followers) clients.add(c);
+    }
+    for (const client of clients) client.send(message);
   }
 
   private deliverPresence(msg: { ticketId: string; viewers: Viewer[] }) {

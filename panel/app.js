@@ -7,6 +7,7 @@ import { Inbox } from './inbox.js';
 import { prefetchInbox } from './inbox-query.js';
 import { live } from './live.js';
 import { NotificationBell } from './notifications.js';
+import { PresenceChooser } from './presence.js';
 import { inviteCode, navigate, onLinkClick, PENDING_INVITE, useLocation } from './router.js';
 import { SignIn, TotpStep } from './signin.js';
 import { TicketView } from './ticket.js';
@@ -107,6 +108,7 @@ function Header({ session, org, lostOrg, onSignedOut }) {
     ${org ? html`<a class="button" href=${`/o/${org.id}/settings`}>Settings</a>` : null}
     ${org ? html`<${NotificationBell} key=${org.id} orgId=${org.id} userId=${session.user.id} />` : null}
     <span class="who">${session.user.displayName}</span>
+    ${org ? html`<${PresenceChooser} key=${org.id} orgId=${org.id} userId=${session.user.id} />` : null}
     <button type="button" onClick=${() => signOut('/auth/logout')}>Sign out</button>
     <button type="button" class="subtle" onClick=${() => signOut('/auth/logout-everywhere')}>Sign out everywhere</button>
     ${error ? html`<p class="error" role="alert">${error}</p>` : null}

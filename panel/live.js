@@ -3,11 +3,17 @@
 /**
  * @typedef {{ type: 'event', topic: string, seq: number, event: { id?: string, type: string, aggregateId?: string | null, payload?: Record<string, unknown> } }} LiveEvent
  * @typedef {{ userId: string, state: 'viewing' | 'typing' }} Viewer
- * @typedef {(msg: { kind: 'event', topic: string, type: string } | { kind: 'resync', topic: string } | { kind: 'presence', ticketId: string, viewers: Viewer[] } | { kind: 'status', connected: boolean } | { kind: 'ended' } | { kind: 'access-ended' }) => void} Listener
+ * @typedef {(msg: { kind: 'event', topic: string, type: string } | { kind: 'resync', topic: string } | { kind: 'presence', ticketId: string, viewers: Viewer[] } | { kind: 'staff-presence', userId: string, state: 'online' | 'away' | 'offline', lastSeenAt: string } | { kind: 'status', connected: boolean } | { kind: 'ended' } | { kind: 'access-ended' }) => void} Listener
  */
 
 const RETRY_MAX_MS = 15_000;
 const PRESENCE_REFRESH_MS = 10_000;
+/**
+ * While the page is in view, a ping this often keeps the member online in the orgs the socket
+ * follows (the server's staff presence lapses after 120 s of silence); a hidden tab stays quiet,
+ * so a forgotten window does not keep someone "online" for assignment.
+ */
+const HEARTBEAT_MS = 45_000;
 
 /**
  * The panel's one WebSocket to /v1/live. It remembers each topic's last sequence number, so after
@@ -29,6 +35,8 @@ export class LiveClient {
     this.connected = false;
     /** @type {ReturnType<typeof setInterval> | null} */
     this.presenceTimer = null;
+    /** @type {ReturnType<typeof setInterval> | null} */
+    this.heartbeatTimer = null;
   }
 
   connect() {
@@ -75,12 +83,20 @@ export class LiveClient {
         for (const [ticketId, p] of this.presence)
           this.send({ type: 'presence', orgId: p.orgId, ticketId, state: p.state });
       }, PRESENCE_REFRESH_MS);
+      this.heartbeatTimer = setInterval(() => {
+        if (document.visibilityState === 'visible') this.send({ type: 'ping' });
+      }, HEARTBEAT_MS);
+      // Back to the tab: online again now, not at the next beat.
+      document.addEventListener('visibilitychange', () => {
+        if (document.visibilityState === 'visible') this.send({ type: 'ping' });
+      });
     }
   }
 
   close() {
     this.closed = true;
     if (this.presenceTimer) clearInterval(this.presenceTimer);
+    if (this.heartbeatTimer) clearInterval(this.heartbeatTimer);
     this.ws?.close();
   }
 
@@ -215,6 +231,8 @@ export class LiveClient {
       this.emit({ kind: 'resync', topic: msg.topic });
     } else if (msg.type === 'presence') {
       this.emit({ kind: 'presence', ticketId: msg.ticketId, viewers: msg.viewers ?? [] });
+    } else if (msg.type === 'staff-presence') {
+      this.emit({ kind: 'staff-presence', userId: msg.userId, state: msg.state, lastSeenAt: msg.lastSeenAt });
     }
   }
 }

@@ -3,6 +3,7 @@ import { useState } from 'preact/hooks';
 import { api } from './api.js';
 import { ConfirmButton, ErrorFor, invalid, useForm, useLoad } from './forms.js';
 import { html } from './html.js';
+import { PresenceDot, usePresence } from './presence.js';
 
 /**
  * @typedef {{ id: string, name: string, description: string | null }} Team
@@ -59,6 +60,7 @@ export function TeamsSettings({ org }) {
                     html`<${TeamCard}
                       key=${t.id}
                       base=${base}
+                      orgId=${org.id}
                       team=${t}
                       members=${members.data ?? []}
                       onChanged=${teams.reload}
@@ -90,9 +92,10 @@ export function TeamsSettings({ org }) {
 
 /**
  * One team: its name and description saved together, its members with add and remove.
- * @param {{ base: string, team: Team, members: Member[], onChanged: () => Promise<void> }} props
+ * @param {{ base: string, orgId: string, team: Team, members: Member[], onChanged: () => Promise<void> }} props
  */
-function TeamCard({ base, team, members, onChanged }) {
+function TeamCard({ base, orgId, team, members, onChanged }) {
+  const presence = usePresence(orgId);
   const url = `${base}/teams/${team.id}`;
   const detail = useLoad(async () => /** @type {TeamDetail} */ (await api('GET', url)), [url]);
   const form = useForm('save');
@@ -166,7 +169,7 @@ function TeamCard({ base, team, members, onChanged }) {
           ? html`<ul class="chips">
               ${inTeam.map(
                 (u) => html`<li key=${u}>
-                  ${who(u)}
+                  <${PresenceDot} state=${presence(u)} name=${who(u)} /> ${who(u)}
                   <button type="button" class="subtle" aria-label=${`Take ${who(u)} off ${team.name}`} onClick=${() => remove(u)}>Remove</button>
                   <${ErrorFor} id=${id(`remove-${u}`)} errors=${errors} />
                 </li>`,

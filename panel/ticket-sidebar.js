@@ -1,6 +1,7 @@
 // @ts-check
 import { html } from './html.js';
 import { ago, label, PRIORITIES, STATUSES } from './labels.js';
+import { PresenceDot, presenceWord, usePresence } from './presence.js';
 import { SentimentBadge } from './sentiment.js';
 import { ErrorFor, MergeControl, TagsControl, TransferControl } from './ticket-actions.js';
 import { PlayerCard } from './ticket-player.js';
@@ -20,6 +21,7 @@ export function TicketSidebar({ orgId, base, data, me, members, act, edit, busy,
   // A merged ticket takes no change (the API refuses each: "merged into another ticket"), and a
   // role is offered only what the API's routes let it do, rather than a 403 after the click.
   const can = (/** @type {string} */ perm) => !t.mergedIntoId && may(perm);
+  const presence = usePresence(orgId);
   return html`<aside class="actions" aria-labelledby="actions-title">
     <h2 id="actions-title">Actions</h2>
     ${
@@ -40,7 +42,11 @@ export function TicketSidebar({ orgId, base, data, me, members, act, edit, busy,
     ${
       members
         ? html`<div class="action">
-            <label for="assign-select">Assignee <kbd>a</kbd></label>
+            <label for="assign-select">Assignee <kbd>a</kbd>${
+              t.assigneeId
+                ? html` <${PresenceDot} state=${presence(t.assigneeId)} name=${nameOf(t.assigneeId)} />`
+                : null
+            }</label>
             <select
               id="assign-select"
               value=${t.assigneeId ?? ''}
@@ -49,7 +55,7 @@ export function TicketSidebar({ orgId, base, data, me, members, act, edit, busy,
                 act('assign', () => edit(`${base}/assign`, { assigneeId: e.currentTarget.value || null }))}
             >
               <option value="">Unassigned</option>
-              ${members.map((m) => html`<option value=${m.userId}>${m.displayName}</option>`)}
+              ${members.map((m) => html`<option value=${m.userId}>${m.displayName}${presenceWord(presence(m.userId))}</option>`)}
             </select>
             <${ErrorFor} id="assign" errors=${errors} />
           </div>`

@@ -15,6 +15,7 @@ import { html } from './html.js';
 import { KeyHelp } from './keys.js';
 import { ago, label } from './labels.js';
 import { live } from './live.js';
+import { PresenceDot, usePresence } from './presence.js';
 import { navigate } from './router.js';
 import { markSeen } from './seen.js';
 import { SentimentBadge } from './sentiment.js';
@@ -83,6 +84,7 @@ export function TicketView({ org, ticketId, me }) {
   const [errors, setErrors] = useState(/** @type {Record<string, string>} */ ({}));
   const [busy, setBusy] = useState('');
   const [members, setMembers] = useState(/** @type {Member[] | null} */ (null));
+  const presence = usePresence(org.id);
   const [viewers, setViewers] = useState(/** @type {{ userId: string, state: string }[]} */ ([]));
   const [mode, setMode] = useState(/** @type {'reply' | 'note'} */ ('reply'));
   const [draft, setDraft] = useState(() => sessionStorage.getItem(draftKey(ticketId, 'reply')) ?? '');
@@ -386,7 +388,11 @@ export function TicketView({ org, ticketId, me }) {
         <${SlaBadge} sla=${data.sla} />
         <span>from ${label(t.origin)}</span>
         <span>opened <time datetime=${t.createdAt}>${ago(t.createdAt)}</time></span>
-        <span>${t.assigneeId ? `assigned to ${nameOf(t.assigneeId)}` : 'unassigned'}</span>
+        <span>${
+          t.assigneeId
+            ? html`assigned to <${PresenceDot} state=${presence(t.assigneeId)} name=${nameOf(t.assigneeId)} /> ${nameOf(t.assigneeId)}`
+            : 'unassigned'
+        }</span>
         ${t.tags.map((tag) => html`<span class="tag">${tag}</span>`)}
       </p>
       ${

@@ -1,5 +1,6 @@
 import type { Page } from 'playwright-core';
 import { describe, expect, it } from 'vitest';
+import { demoUserId } from '../../db/seed-users.js';
 import { useTestDb } from '../support/db.js';
 import { demoDesk } from './support.js';
 
@@ -74,6 +75,44 @@ describe('a viewer', () => {
       await expect.poll(() => page.locator('main').textContent()).toContain('Your role can read this ticket');
     } finally {
       await ctx.close();
+    }
+  }, 60_000);
+});
+
+describe('staff presence', () => {
+  it("shows the assignee's presence by the picker, and their Away chosen in the header at once", async () => {
+    const agent = await signedIn('agent');
+    const admin = await signedIn('admin');
+    try {
+      const agentId = (await demoUserId(db.app, 'agent')) as string;
+      const { displayName } = (await desk.row(
+        'select display_name as "displayName" from users where id = $1',
+        [agentId],
+      )) as { displayName: string };
+      // The agent's open panel (its socket following the org) is the agent online.
+      const chooser = agent.page.getByLabel('Your presence');
+      await expect.poll(() => chooser.inputValue()).toBe('online');
+      const t = await openTicket(admin.page, `Presence ${RUN}`);
+      await call('POST', `/tickets/${t.id}/assign`, { assigneeId: agentId });
+      const dot = admin.page.locator('label[for="assign-select"] .presence-dot');
+      await expect.poll(() => dot.getAttribute('aria-label')).toBe(`${displayName}: online`);
+      // Someone never seen is offline, said in words where a dot can't go.
+      const options = await admin.page.locator('#assign-select option').allTextContents();
+      expect(options.some((o) => o.endsWith('(offline)'))).toBe(true);
+      await chooser.selectOption('away');
+      await expect.poll(() => dot.getAttribute('aria-label')).toBe(`${displayName}: away`);
+      // The ticket's header says it by the assignee's name too.
+      expect(await admin.page.locator('.ticket-head .presence-dot').getAttribute('aria-label')).toBe(
+        `${displayName}: away`,
+      );
+      expect(
+        await admin.page.locator('#assign-select option', { hasText: `${displayName} (away)` }).count(),
+      ).toBe(1);
+      await chooser.selectOption('online');
+      await expect.poll(() => dot.getAttribute('aria-label')).toBe(`${displayName}: online`);
+    } finally {
+      await agent.ctx.close();
+      await admin.ctx.close();
     }
   }, 60_000);
 });
