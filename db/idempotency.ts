@@ -4,7 +4,9 @@ import type { Tx } from './tenant.js';
  * `Idempotency-Key` records (api/plugins/idempotency.ts): a key is claimed by the first request,
  * holds its response once sent, and is forgotten after 24 hours, when the response was not a final
  * one (a 5xx, a 429, a "try again" 409), or when the claim never got its response (the process
- * died or the store failed) within the longest a request may take.
+ * died or the store failed) within the longest a request may take. The maintenance sweep
+ * deletes records past their 24 hours (`pruneExpiredIdempotencyKeys`), and erasing a player the
+ * answers that name them or their tickets (`forgetIdempotentAnswers`).
  */
 
 /** A key already claimed: the request it was claimed for and, once sent, its response. */
@@ -82,4 +84,33 @@ export async function releaseIdempotencyKey(tx: Tx, claim: IdempotencyClaim): Pr
      where org_id = $1::uuid and key = $2::text and created_at = $3::timestamptz and response_status is null`,
     [tx.orgId, claim.key, claim.claimedAt],
   );
+}
+
+/**
+ * Forgets the answers that name any of `ids` (a player erased, their tickets), whatever their
+ * age: an answer is a copy of what the request made (a ticket with its subject and fields, a
+ * message), and a replay would hand it back after the erase.
+ */
+export async function forgetIdempotentAnswers(tx: Tx, ids: readonly string[]): Promise<number> {
+  if (!ids.length) return 0;
+  const r = await tx.query(
+    `delete from idempotency_keys
+      where org_id = $1::uuid and response_body is not null
+        and response_body::text like any (select '%' || i || '%' from unnest($2::text[]) i)`,
+    [tx.orgId, ids],
+  );
+  return r.rowCount ?? 0;
+}
+
+/**
+ * Deletes the organization's records past their 24 hours. A claim clears an expired record of
+ * its own key only, so without this sweep every answer (a copy of what the request made) would
+ * stay for good.
+ */
+export async function pruneExpiredIdempotencyKeys(tx: Tx): Promise<number> {
+  const r = await tx.query(
+    `delete from idempotency_keys where org_id = $1::uuid and created_at < now() - interval '24 hours'`,
+    [tx.orgId],
+  );
+  return r.rowCount ?? 0;
 }

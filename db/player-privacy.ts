@@ -1,6 +1,7 @@
 import { AppError } from '../lib/errors.js';
 import { type Actor, recordChange } from './changes.js';
 import { forgetOpenings } from './discord-ticket-openings.js';
+import { forgetIdempotentAnswers } from './idempotency.js';
 import { refreshTicketSentiment } from './message-sentiment.js';
 import { orgIdPages } from './organizations.js';
 import type { Pool } from './pool.js';
@@ -113,7 +114,7 @@ export interface ErasureResult {
  * reports about them (their reporters') their name and game account; history and audit
  * rows keep what happened but not what was said. The modmail routing records of the DMs relayed
  * to them (which carry their Discord id) go, and so do the Discord openings of the tickets (their
- * rendered summary).
+ * rendered summary) and the cached Idempotency-Key answers naming them or the tickets.
  * Discord messages the bot posted for them, and the transcript-channel posts of every ticket they
  * wrote in, are queued for deletion there (discord_erasures); their stored objects and those
  * tickets' stored transcripts for deletion from storage (storage_erasures); both by the workers.
@@ -234,6 +235,9 @@ export async function erasePlayer(tx: Tx, playerId: string, actor: Actor): Promi
   const touched = [...own, ...reported];
   // A Discord opening's plan quotes the summary: the player's mention, the subject, the form.
   await forgetOpenings(tx, touched);
+  // A cached Idempotency-Key answer is a copy of the ticket or message made: a replay would
+  // hand it back.
+  await forgetIdempotentAnswers(tx, [playerId, ...touched]);
   await scrubOutbox(tx, playerId, touched);
   await scrubNotifications(tx, touched);
   const scrub = await tx.query<{ n: number }>('select gm_scrub_player_history($1::uuid, $2::uuid[]) as n', [

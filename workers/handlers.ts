@@ -7,7 +7,13 @@ import type { WorkerDeps } from './deps.js';
 import { deliverAlert, deliverMessage, sweepUndeliveredMessages } from './discord-delivery.js';
 import { relayDm } from './dm-relay.js';
 import { sendEmailReply } from './email-outbound.js';
-import { pruneOAuth, pruneOutbox, retryFailedJobs, sweepWebhookRetries } from './maintenance.js';
+import {
+  pruneIdempotencyKeys,
+  pruneOAuth,
+  pruneOutbox,
+  retryFailedJobs,
+  sweepWebhookRetries,
+} from './maintenance.js';
 import { backfillMirror } from './mirror-backfill.js';
 import { digestSweep, sendDigest } from './notification-digest.js';
 import { notifyForEvent } from './notifications.js';
@@ -85,6 +91,8 @@ export function handlersFor(deps: WorkerDeps, retentionDays: number): Handlers {
     },
     'outbox.prune': async () => {
       await pruneOutbox(deps, retentionDays);
+      // Idempotency-Key answers are kept 24 h: the same hourly pass over transient rows clears them.
+      await pruneIdempotencyKeys(deps);
     },
     'oauth.prune': async () => {
       await pruneOAuth(deps);

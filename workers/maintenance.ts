@@ -1,3 +1,4 @@
+import { pruneExpiredIdempotencyKeys } from '../db/idempotency.js';
 import { pruneEndedOAuth } from '../db/oauth-prune.js';
 import { allOrgIds } from '../db/organizations.js';
 import { pruneRelayed } from '../db/outbox.js';
@@ -93,4 +94,14 @@ export async function retryFailedJobs(deps: WorkerDeps, limit = 1_000): Promise<
   }
   if (n) deps.logger.info({ retried: n }, 'retried failed jobs');
   return n;
+}
+
+/** Deletes Idempotency-Key records past their 24 hours in every organization. */
+export async function pruneIdempotencyKeys(deps: WorkerDeps): Promise<number> {
+  let pruned = 0;
+  for await (const orgId of allOrgIds(deps.pool)) {
+    pruned += await withTenant(deps.pool, orgId, (tx) => pruneExpiredIdempotencyKeys(tx));
+  }
+  if (pruned) deps.logger.info({ pruned }, 'pruned expired idempotency keys');
+  return pruned;
 }

@@ -3,6 +3,7 @@ import { summaryMessage } from '../../bot/ticket-text.js';
 import { recordAttachment } from '../../db/attachments.js';
 import { planOpening } from '../../db/discord-ticket-openings.js';
 import { recordRelayedDmMessages } from '../../db/dm-routing.js';
+import { claimIdempotencyKey, storeIdempotentResponse } from '../../db/idempotency.js';
 import { recordNotifications } from '../../db/notifications.js';
 import { erasePlayer, playerDossier, requestPlayerExport } from '../../db/player-privacy.js';
 import { reportFromGame } from '../../db/player-reports.js';
@@ -104,6 +105,10 @@ async function tracedPlayer(org: OrgFixture, marker: string) {
       'opening-claim',
       30,
     );
+    // An API client sent it with an Idempotency-Key: the cached 201 answer is a copy of the ticket.
+    const claimed = await claimIdempotencyKey(tx, `crm-sync-${snow++}`, 'request-hash', 60_000);
+    if (!('claim' in claimed)) throw new Error('the key was taken');
+    await storeIdempotentResponse(tx, claimed.claim, 201, ticket);
     await tickets.reply(tx, { ticketId: ticket.id, body: `Hello ${marker}`, origin: 'panel' }, org.owner);
     await addNote(tx, { ticketId: ticket.id, body: `${marker} seems upset` }, org.owner);
     await recordAttachment(

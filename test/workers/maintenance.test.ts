@@ -1,4 +1,5 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { claimIdempotencyKey, storeIdempotentResponse } from '../../db/idempotency.js';
 import { withTenant } from '../../db/tenant.js';
 import { openTicket } from '../../db/tickets.js';
 import { recordAttempts } from '../../db/webhook-attempts.js';
@@ -6,7 +7,7 @@ import { listDeliveries } from '../../db/webhook-deliveries.js';
 import * as webhooks from '../../db/webhooks.js';
 import { loadConfig } from '../../lib/config.js';
 import { manualClock } from '../../workers/clock.js';
-import { pruneOutbox } from '../../workers/maintenance.js';
+import { pruneIdempotencyKeys, pruneOutbox } from '../../workers/maintenance.js';
 import { useTestDb } from '../support/db.js';
 import { makeOrg } from '../support/fixtures.js';
 import { box, testDeps, uniquePrefix } from './support.js';
@@ -99,5 +100,25 @@ describe('outbox pruning and webhook retries', () => {
     expect(left.rows.map((r) => Number(r.id))).toEqual([retrying]);
     const log = await withTenant(db.app, org.orgId, (tx) => listDeliveries(tx, { outboxId: retrying }));
     expect(log.map((d) => d.attempt)).toEqual([7]);
+  });
+
+  it('forgets Idempotency-Key answers after their 24 hours, in every organization', async () => {
+    const org = await makeOrg(db.app);
+    // Each answer is a copy of what the request made: nothing but the sweep clears one whose key
+    // is never sent again.
+    for (const key of ['old-key', 'fresh-key']) {
+      await withTenant(db.app, org.orgId, async (tx) => {
+        const c = await claimIdempotencyKey(tx, key, 'hash', 60_000);
+        if (!('claim' in c)) throw new Error('the key was taken');
+        await storeIdempotentResponse(tx, c.claim, 201, { subject: 'Player words' });
+      });
+    }
+    await db.admin.query(
+      `update idempotency_keys set created_at = now() - interval '25 hours' where org_id = $1 and key = 'old-key'`,
+      [org.orgId],
+    );
+    expect(await pruneIdempotencyKeys(env.deps)).toBeGreaterThanOrEqual(1);
+    const left = await db.admin.query('select key from idempotency_keys where org_id = $1', [org.orgId]);
+    expect(left.rows).toEqual([{ key: 'fresh-key' }]);
   });
 });
