@@ -1,5 +1,5 @@
 import { getCannedReply, renderCannedReply } from './canned-replies.js';
-import { cannedVariablesForTicket } from './canned-variables.js';
+import { cannedVariablesForRule } from './canned-variables.js';
 import { type Actor, recordChange } from './changes.js';
 import { assignInTeam } from './rule-assign.js';
 import type { Action } from './rule-defs.js';
@@ -58,7 +58,7 @@ export async function executeAction(
       return done;
     case 'canned_reply': {
       const canned = await getCannedReply(tx, action.cannedReplyId);
-      const body = renderCannedReply(canned.body, await cannedVariablesForTicket(tx, ticketId));
+      const body = renderCannedReply(canned.body, await cannedVariablesForRule(tx, ticketId));
       await reply(tx, { ticketId, body, origin: 'api' }, actor);
       return done;
     }

@@ -11,6 +11,7 @@ export const de: Catalog = {
     ...deAdmin,
     ...dePosts,
     ...deRefusals,
+    'canned.agentFallback': 'unser Team',
     'closing.thread': 'Dieses Ticket wurde geschlossen.',
     'closing.threadReason': 'Dieses Ticket wurde geschlossen: {reason}',
     'closing.threadMerged': 'Dieses Ticket wurde geschlossen. Es wurde mit Ticket #{target} zusammengeführt.',

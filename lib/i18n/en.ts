@@ -12,6 +12,8 @@ export const en = {
     ...enAdmin,
     ...enPosts,
     ...enRefusals,
+    // A rule's canned reply when nobody has the ticket yet: who "{agent}" is.
+    'canned.agentFallback': 'our team',
     'closing.thread': 'This ticket was closed.',
     'closing.threadReason': 'This ticket was closed: {reason}',
     'closing.threadMerged': 'This ticket was closed. It was merged into ticket #{target}.',

@@ -11,6 +11,7 @@ export const esES: Catalog = {
     ...esESAdmin,
     ...esESPosts,
     ...esESRefusals,
+    'canned.agentFallback': 'nuestro equipo',
     'closing.thread': 'Este ticket se ha cerrado.',
     'closing.threadReason': 'Este ticket se ha cerrado: {reason}',
     'closing.threadMerged': 'Este ticket se ha cerrado. Se ha fusionado con el ticket #{target}.',

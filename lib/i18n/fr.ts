@@ -11,6 +11,7 @@ export const fr: Catalog = {
     ...frAdmin,
     ...frPosts,
     ...frRefusals,
+    'canned.agentFallback': 'notre équipe',
     'closing.thread': 'Ce ticket a été fermé.',
     'closing.threadReason': 'Ce ticket a été fermé : {reason}',
     'closing.threadMerged': 'Ce ticket a été fermé. Il a été fusionné avec le ticket #{target}.',

@@ -11,6 +11,7 @@ export const ptBR: Catalog = {
     ...ptBRAdmin,
     ...ptBRPosts,
     ...ptBRRefusals,
+    'canned.agentFallback': 'nossa equipe',
     'closing.thread': 'Este ticket foi fechado.',
     'closing.threadReason': 'Este ticket foi fechado: {reason}',
     'closing.threadMerged': 'Este ticket foi fechado. Ele foi mesclado ao ticket #{target}.',

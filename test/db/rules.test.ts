@@ -276,6 +276,37 @@ describe('rules acting on tickets', () => {
     expect((await s.runs(t.id)).find((r) => r.rule_id === rule.id)?.outcome).toBe('not_matched');
   });
 
+  it("fills a canned reply's {agent} with the member the rule assigned, else a neutral word in the player's language", async () => {
+    const s = await rulesOrg(db, 1);
+    const canned = await s.tx((tx) =>
+      createCannedReply(
+        tx,
+        { shortcut: 'ack', title: 'Ack', body: 'Hi {player}, {agent} will help you.' },
+        s.owner,
+      ),
+    );
+    const start = await s.lastOutboxId();
+    await s.rule({
+      trigger: 'ticket.created',
+      conditions: [{ kind: 'text', in: 'subject', contains: ['help'] }],
+      actions: [
+        { type: 'assign_in_team', teamId: s.team.id, strategy: 'round_robin' },
+        { type: 'canned_reply', cannedReplyId: canned.id },
+      ],
+    });
+    await s.rule({
+      trigger: 'ticket.created',
+      actions: [{ type: 'canned_reply', cannedReplyId: canned.id }],
+    });
+    const assigned = await s.open('help');
+    const nobody = await s.open('hallo', 'hallo', { locale: 'de' });
+    await s.drain(start);
+    const last = async (ticketId: string) =>
+      (await s.tx((tx) => tickets.conversation(tx, ticketId))).at(-1)?.body;
+    expect(await last(assigned.id)).toBe('Hi Player, Agent 0 will help you.');
+    expect(await last(nobody.id)).toBe('Hi Player, unser Team will help you.');
+  });
+
   it("cannot reach another organization's tickets, teams or events", async () => {
     const a = await rulesOrg(db, 1);
     const b = await rulesOrg(db, 1);
