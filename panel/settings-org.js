@@ -5,13 +5,14 @@ import { ErrorFor, invalid, useForm, useLoad } from './forms.js';
 import { html } from './html.js';
 
 /**
- * @typedef {{ id: string, name: string, slug: string, requireTotp: boolean, businessCalendarId: string | null, inactivityCloseHours: number | null, solvedCloseHours: number | null }} Organization
+ * @typedef {{ id: string, name: string, slug: string, requireTotp: boolean, businessCalendarId: string | null, inactivityCloseHours: number | null, solvedCloseHours: number | null, reassignOfflineMinutes: number | null }} Organization
  */
 
 /**
  * The organization: name, whether staff must use two-factor sign-in, the business calendar SLA
  * clocks follow, after how long a ticket waiting on the player closes, and how long a solved
- * ticket waits for the player to answer before it closes by itself. Only what changed is
+ * ticket waits for the player to answer before it closes by itself, and after how long offline an
+ * assignee's open team tickets go to a member who is online. Only what changed is
  * sent, so saving the name never touches a setting someone else just changed.
  * @param {import('./settings.js').SectionProps} props
  */
@@ -30,6 +31,7 @@ export function OrgSettings({ org }) {
   const [calendar, setCalendar] = useState('');
   const [hours, setHours] = useState('');
   const [solvedHours, setSolvedHours] = useState('');
+  const [reassignMinutes, setReassignMinutes] = useState('');
   const [saved, setSaved] = useState('');
   useEffect(() => {
     const o = current.data;
@@ -39,6 +41,7 @@ export function OrgSettings({ org }) {
     setCalendar(o.businessCalendarId ?? '');
     setHours(o.inactivityCloseHours === null ? '' : String(o.inactivityCloseHours));
     setSolvedHours(o.solvedCloseHours === null ? '' : String(o.solvedCloseHours));
+    setReassignMinutes(o.reassignOfflineMinutes === null ? '' : String(o.reassignOfflineMinutes));
   }, [current.data]);
 
   /** @param {Event} e */
@@ -56,6 +59,8 @@ export function OrgSettings({ org }) {
     if (h !== o.inactivityCloseHours) body.inactivityCloseHours = h;
     const sh = solvedHours.trim() === '' ? null : Number(solvedHours);
     if (sh !== o.solvedCloseHours) body.solvedCloseHours = sh;
+    const rm = reassignMinutes.trim() === '' ? null : Number(reassignMinutes);
+    if (rm !== o.reassignOfflineMinutes) body.reassignOfflineMinutes = rm;
     if (!Object.keys(body).length) {
       setSaved('Nothing changed.');
       return;
@@ -98,6 +103,11 @@ export function OrgSettings({ org }) {
         <label for="org-solved">Close solved tickets the player has not answered after (hours) <span class="muted">(empty: never; the player is told)</span></label>
         <input id="org-solved" type="number" min="1" max="8760" value=${solvedHours} onInput=${(/** @type {any} */ e) => setSolvedHours(e.currentTarget.value)} ...${invalid('solvedCloseHours', form.errors)} />
         <${ErrorFor} id="solvedCloseHours" errors=${form.errors} />
+      </div>
+      <div class="field">
+        <label for="org-reassign">Hand on tickets of assignees offline for (minutes) <span class="muted">(empty: never; they go to a team member who is online and in their working hours)</span></label>
+        <input id="org-reassign" type="number" min="5" max="10080" value=${reassignMinutes} onInput=${(/** @type {any} */ e) => setReassignMinutes(e.currentTarget.value)} ...${invalid('reassignOfflineMinutes', form.errors)} />
+        <${ErrorFor} id="reassignOfflineMinutes" errors=${form.errors} />
       </div>
       <div><button class="primary" disabled=${form.busy === 'save'}>Save</button></div>
       <${ErrorFor} id="save" errors=${form.errors} />

@@ -286,7 +286,7 @@ describe('own two-factor sign-in', () => {
 });
 
 describe('organization', () => {
-  it('saves the name, the TOTP requirement, the inactivity limit and the solved delay, and they are there after a reload', async () => {
+  it('saves the name, the TOTP requirement, the inactivity limit, the solved delay and the offline hand-on, and they are there after a reload', async () => {
     const owner = await signedIn('owner');
     await settings(owner, 'org', 'Organization');
     expect(await menu(owner)).toContain('Organization');
@@ -294,6 +294,7 @@ describe('organization', () => {
     await name.fill('Demo Studio Renamed');
     await owner.getByLabel(/Close tickets waiting/).fill('48');
     await owner.getByLabel(/Close solved tickets/).fill('120');
+    await owner.getByLabel(/Hand on tickets of assignees offline/).fill('45');
     await owner.getByRole('button', { name: 'Save' }).click();
     await owner.getByText('Saved.').waitFor();
     await owner.reload();
@@ -301,6 +302,7 @@ describe('organization', () => {
     expect(await owner.getByLabel('Name').inputValue()).toBe('Demo Studio Renamed');
     expect(await owner.getByLabel(/Close tickets waiting/).inputValue()).toBe('48');
     expect(await owner.getByLabel(/Close solved tickets/).inputValue()).toBe('120');
+    expect(await owner.getByLabel(/Hand on tickets of assignees offline/).inputValue()).toBe('45');
     await owner.getByLabel('Name').fill('   ');
     await owner.getByRole('button', { name: 'Save' }).click();
     await owner.locator('#err-name').waitFor();
