@@ -1,4 +1,5 @@
 import { recordChange, SYSTEM } from './changes.js';
+import { hasEmailThread } from './email-messages.js';
 import type { Tx } from './tenant.js';
 import { getTicket, setStatus } from './tickets.js';
 
@@ -107,7 +108,14 @@ export async function warnInactive(tx: Tx, ticketId: string, limitHours: number)
       aggregateType: 'ticket',
       aggregateId: ticketId,
       payload: {
-        ticket: { id: ticket.id, number: ticket.number, subject: ticket.subject, status: ticket.status },
+        ticket: {
+          id: ticket.id,
+          number: ticket.number,
+          subject: ticket.subject,
+          status: ticket.status,
+          // The warning reaches an email player by mail (workers/event-jobs.ts reads this).
+          emailThread: await hasEmailThread(tx, ticketId),
+        },
         message,
       },
     },

@@ -177,6 +177,18 @@ export async function threadOfTicket(tx: Tx, ticketId: string): Promise<EmailThr
 }
 
 /**
+ * Whether the ticket has an email thread (it came by email, or an email ticket merged into it
+ * brought its own): what a message event says, so the relay queues an email reply only then.
+ */
+export async function hasEmailThread(tx: Tx, ticketId: string): Promise<boolean> {
+  const r = await tx.query<{ found: boolean }>(
+    `select exists (select 1 from email_threads where org_id = $1::uuid and ticket_id = $2::uuid) as found`,
+    [tx.orgId, ticketId],
+  );
+  return r.rows[0]?.found ?? false;
+}
+
+/**
  * Whether sender $6 (lower case, or null for no check) is the email player of the ticket in
  * `ticket`. A merged ticket's thread may have moved to the ticket it was merged into.
  */

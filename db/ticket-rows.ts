@@ -89,6 +89,13 @@ export const summary = (t: Ticket) => ({
 });
 
 /**
+ * The ticket's summary in a message event also says whether the ticket has an email thread, so
+ * the relay queues the email reply from the event alone (workers/event-jobs.ts) instead of a job
+ * per staff message on every ticket that reads the ticket and finds no thread.
+ */
+export const messageSummary = (t: Ticket, emailThread: boolean) => ({ ...summary(t), emailThread });
+
+/**
  * A change to one ticket: the history and audit action with its data, and the outbox event
  * (named after the action unless `eventType` says otherwise) whose payload leads with the
  * ticket's summary, so webhooks and live views need no refetch.

@@ -4,6 +4,7 @@ import { refuse } from '../lib/i18n/refusal.js';
 import { type Attachment, attachToMessage, replyFileIds } from './attachments.js';
 import { type Actor, recordChange } from './changes.js';
 import { cancelCloseRequest } from './close-requests.js';
+import { hasEmailThread } from './email-messages.js';
 import {
   MESSAGE_SENTIMENT_COLUMN,
   messageSentiment,
@@ -15,6 +16,7 @@ import { body, externalId, id, jsonRecord, snowflake, tag } from './schemas.js';
 import type { Tx } from './tenant.js';
 import {
   lockTicket as lock,
+  messageSummary,
   notFound,
   recordStatus,
   requireWorkable,
@@ -356,7 +358,13 @@ export async function reply(
         ...marked,
         ...(files.length ? { attachments: files } : {}),
       },
-      { message, ...marked, ...(files.length ? { attachments: files } : {}) },
+      {
+        // In place of the plain summary: the email reply is queued from the event alone.
+        ticket: messageSummary(ticket, await hasEmailThread(tx, ticket.id)),
+        message,
+        ...marked,
+        ...(files.length ? { attachments: files } : {}),
+      },
     ),
   );
   if (next && next !== before) await recordStatus(tx, actor, ticket, before, null);

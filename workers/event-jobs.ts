@@ -169,9 +169,11 @@ export function impliedJobs(row: OutboxRow, features: OrgFeatures = ALL_FEATURES
     });
   }
   // Staff (and system) messages on a ticket with an email thread go back by email; the player's
-  // own mail never does. Not only tickets that came by email: one merged from an email ticket
-  // took its thread, which the event does not show, so the job looks and skips when there is none.
-  if (type === 'message.created' && row.aggregateType === 'ticket') {
+  // own mail never does. Not only tickets that came by email: one an email ticket was merged into
+  // took its thread. The event's summary says which (db/ticket-rows.ts `messageSummary`), so a
+  // Discord, game or API ticket costs no job. An event written before it said so (an older
+  // process in a rolling deploy, the look-back) still queues the job, which looks for itself.
+  if (type === 'message.created' && row.aggregateType === 'ticket' && ticket.emailThread !== false) {
     const message = rec(payload.message);
     const messageId = str(message.id);
     const staff =

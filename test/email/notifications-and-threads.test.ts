@@ -191,4 +191,43 @@ describe('email bridge and staff notifications', () => {
     expect(own?.payload.participant).toBeUndefined();
     expect((await tx((x) => tickets.getTicket(x, opened.ticketId!))).status).toBe('open');
   });
+
+  it('queues an email reply only for a ticket with an email thread, not for every staff message', async () => {
+    const staffReplyJobs = async (ticketId: string) => {
+      const before = await lastOutbox();
+      await tx((x) =>
+        tickets.reply(x, { ticketId, body: 'On it', origin: 'panel' }, { type: 'user', id: mod.id }),
+      );
+      const row = (await tx((x) => getOutboxRow(x, before + 1)))!;
+      expect(row.eventType).toBe('message.created');
+      // An event written before the summary said so still queues the job, which looks for itself.
+      const { emailThread: _, ...older } = row.payload.ticket as Record<string, unknown>;
+      const legacy = impliedJobs({ ...row, payload: { ...row.payload, ticket: older } });
+      expect(legacy.map((j) => j.name)).toContain('email.reply');
+      return impliedJobs(row).map((j) => j.name);
+    };
+    const onDiscord = await tx((x) =>
+      tickets.openTicket(
+        x,
+        {
+          subject: 'Kicked',
+          body: 'kicked for nothing',
+          origin: 'discord',
+          discordChannelId: '923456789012345678',
+        },
+        org.owner,
+      ),
+    );
+    expect(await staffReplyJobs(onDiscord.ticket.id)).not.toContain('email.reply');
+    const fromGame = await tx((x) =>
+      tickets.openTicket(x, { subject: 'Lag', body: 'lag spikes', origin: 'game' }, org.owner),
+    );
+    expect(await staffReplyJobs(fromGame.ticket.id)).not.toContain('email.reply');
+    const byMail = await mailIn('Jo <jo@players.example>', 'Refund', 'double charged');
+    expect(await staffReplyJobs(byMail.ticketId!)).toContain('email.reply');
+    // The Discord ticket takes the email ticket's thread in a merge: from then on it is mailed.
+    const other = await mailIn('Jo <jo@players.example>', 'Refund again', 'still charged twice');
+    await tx((x) => merge(x, { sourceId: other.ticketId!, targetId: onDiscord.ticket.id }, org.owner));
+    expect(await staffReplyJobs(onDiscord.ticket.id)).toContain('email.reply');
+  });
 });

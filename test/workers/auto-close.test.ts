@@ -302,6 +302,12 @@ describe('solved tickets close by themselves', () => {
     const byMail = await s.solved();
     const onDiscord = await s.solved();
     await db.admin.query(`update tickets set origin = 'email' where id = $1`, [byMail.id]);
+    // An email ticket has its thread: the reply address the notice is mailed through.
+    await db.admin.query(
+      `insert into email_threads (org_id, ticket_id, token, player_address, subject)
+       select org_id, id, 'autoclosetoken0000001', 'ana@players.example', subject from tickets where id = $1`,
+      [byMail.id],
+    );
     await db.admin.query(`update tickets set discord_channel_id = '990001' where id = $1`, [onDiscord.id]);
     await s.ageSolve(byMail.id, 25);
     await s.ageSolve(onDiscord.id, 25);
