@@ -34,6 +34,8 @@ export interface BotOptions {
   identifyWindowMs?: number;
   /** Members per guild and users the discord.js cache keeps besides the bot's own. */
   cache?: CacheSizes | undefined;
+  /** How long a first DM's server search may wait for its turn (DM_SEARCH_MAX_WAIT_SECONDS). */
+  dmSearchMaxWaitMs?: number;
 }
 
 export interface Bot {
@@ -77,6 +79,7 @@ export function createBot(o: BotOptions): Bot {
     client,
     box: o.box,
     ticketPages: o.ticketPages,
+    ...(o.dmSearchMaxWaitMs ? { dmSearchMaxWaitMs: o.dmSearchMaxWaitMs } : {}),
     ...caches,
     isOurWebhook: (id) => [...caches.webhooks.values()].some((w) => w.id === id),
   };

@@ -39,6 +39,11 @@ export interface BotDeps {
   webhooks: Map<string, { id: string; token: string }>;
   /** True for a webhook id the bot created or uses (its posts are never mirrored back). */
   isOurWebhook: (webhookId: string) => boolean;
+  /**
+   * How long a first DM's server search may wait for its member look-ups behind other searches
+   * (bot/dm-open.ts); past it the player is asked to write again. Unset: 10 s.
+   */
+  dmSearchMaxWaitMs?: number;
 }
 
 export function createCaches() {

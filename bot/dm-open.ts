@@ -5,6 +5,7 @@ import { dmTicketsForUser, linkedGuilds, playerLocale, recordDm, recordDmOpening
 import { discordPlayer } from '../db/discord-standing.js';
 import { knownOrgs } from '../db/dm-routing.js';
 import { withTenant } from '../db/tenant.js';
+import { AppError } from '../lib/errors.js';
 import { type Locale, pickLocale } from '../lib/i18n/locales.js';
 import { t as say } from '../lib/i18n/messages.js';
 import type { DiscordPerson } from './auth.js';
@@ -36,18 +37,41 @@ const PAGE = 10;
  */
 const LOOKUPS_PER_SECOND = 25;
 const UNKNOWN_MEMBER = 10007;
+/** How long a first DM's search may wait for a look-up slot when BotDeps names no other limit. */
+export const DEFAULT_DM_SEARCH_MAX_WAIT_MS = 10_000;
+
+/**
+ * A first DM's search would wait longer than allowed for its turn: many players wrote at once.
+ * The player is asked to write again in a minute rather than left waiting with no answer.
+ */
+export class DmSearchBusy extends AppError {
+  constructor(waitMs: number) {
+    super('rate_limited', `the server search would wait ${Math.round(waitMs)} ms for its turn`, {
+      details: { waitMs },
+    });
+  }
+}
 
 let nextLookup = 0;
-/** Waits for this process's next member look-up slot (a bucket of one second's worth). */
-async function lookupSlot(): Promise<void> {
+/**
+ * Waits for this process's next member look-up slot (a bucket of one second's worth). A slot
+ * further off than `maxWaitMs` is not taken: the search gives up (DmSearchBusy) instead.
+ */
+async function lookupSlot(maxWaitMs = Number.POSITIVE_INFINITY): Promise<void> {
   const now = Date.now();
   const at = Math.max(now - 1000, nextLookup);
+  if (at - now > maxWaitMs) throw new DmSearchBusy(at - now);
   nextLookup = at + 1000 / LOOKUPS_PER_SECOND;
   if (at > now) await new Promise((resolve) => setTimeout(resolve, at - now));
 }
 
-async function isMember(deps: BotDeps, guildId: string, userId: string): Promise<boolean> {
-  await lookupSlot();
+async function isMember(
+  deps: BotDeps,
+  guildId: string,
+  userId: string,
+  slot: () => Promise<void> = lookupSlot,
+): Promise<boolean> {
+  await slot();
   try {
     await deps.client.rest.get(Routes.guildMember(guildId, userId));
     return true;
@@ -62,10 +86,13 @@ async function isMember(deps: BotDeps, guildId: string, userId: string): Promise
  * of, at most 25 (what a select can offer). The bot keeps no member list (no GuildMembers
  * intent), so membership is asked of Discord per server: first the servers of organizations that
  * already know the user (a player profile, a membership), then the others, a page at a time and
- * paced under Discord's limits.
+ * paced under Discord's limits. When many players write at once, a look-up that would wait
+ * longer than `deps.dmSearchMaxWaitMs` for its turn ends the search with DmSearchBusy.
  */
 export async function dmGuilds(deps: BotDeps, userId: string): Promise<DmGuild[]> {
-  const servers = await botServers(deps, lookupSlot);
+  const maxWaitMs = deps.dmSearchMaxWaitMs ?? DEFAULT_DM_SEARCH_MAX_WAIT_MS;
+  const slot = () => lookupSlot(maxWaitMs);
+  const servers = await botServers(deps, slot);
   const [linked, known] = await Promise.all([
     linkedGuilds(deps.pool, [...servers.keys()]),
     knownOrgs(deps.pool, userId),
@@ -74,7 +101,7 @@ export async function dmGuilds(deps: BotDeps, userId: string): Promise<DmGuild[]
   const found: DmGuild[] = [];
   for (let i = 0; i < pairs.length && found.length < MAX_CHOICES; i += PAGE) {
     const page = pairs.slice(i, i + PAGE);
-    const members = await Promise.all(page.map(([guildId]) => isMember(deps, guildId, userId)));
+    const members = await Promise.all(page.map(([guildId]) => isMember(deps, guildId, userId, slot)));
     page.forEach(([guildId, orgId], n) => {
       if (members[n]) found.push({ guildId, orgId, name: servers.get(guildId) ?? 'Server' });
     });

@@ -47,6 +47,7 @@ export async function startBot(config: Config, ctx: RoleContext): Promise<Runnin
       messageContent: config.discord.messageContent,
       startStallMs: config.discord.startStallMs,
       cache: config.discord.cache,
+      dmSearchMaxWaitMs: config.discord.dmSearchMaxWaitMs,
       box,
       ticketPages,
     });

@@ -125,6 +125,9 @@ export const envSchema = z.object({
   // The nice value of a bot-only process's main thread (the handlers): above the gateway thread,
   // which keeps 0 and acknowledges interactions, so they do not wait behind the handlers' work.
   BOT_HANDLERS_NICE: z.coerce.number().int().min(0).max(19).default(5),
+  // How long a first DM's server search may wait behind other players' searches before the player
+  // is asked to write again (bot/dm-open.ts), rather than waiting silently through a burst.
+  DM_SEARCH_MAX_WAIT_SECONDS: z.coerce.number().min(1).max(300).default(10),
   DISCORD_CLIENT_SECRET: z.string().min(1).optional(),
 
   SESSION_IDLE_MINUTES: z.coerce.number().int().min(1).max(43_200).default(480),
@@ -286,6 +289,8 @@ export interface Config {
     readonly cache: { readonly membersPerGuild: number; readonly users: number };
     /** Nice value of a bot-only process's main thread, the handlers (the gateway thread keeps 0). */
     readonly handlersNice: number;
+    /** How long a first DM's server search may wait behind other players' (DM_SEARCH_MAX_WAIT_SECONDS). */
+    readonly dmSearchMaxWaitMs: number;
   };
   readonly api: {
     readonly sessionIdleSeconds: number;
@@ -414,6 +419,7 @@ export function loadConfig(env: Readonly<Record<string, string | undefined>> = p
       startStallMs: e.SHARD_START_STALL_MS,
       cache: { membersPerGuild: e.BOT_CACHE_MEMBERS_PER_GUILD, users: e.BOT_CACHE_USERS },
       handlersNice: e.BOT_HANDLERS_NICE,
+      dmSearchMaxWaitMs: e.DM_SEARCH_MAX_WAIT_SECONDS * 1000,
     },
     api: {
       sessionIdleSeconds: e.SESSION_IDLE_MINUTES * 60,

@@ -8,6 +8,7 @@ import type { DiscordPerson } from '../auth.js';
 import type { BotDeps } from '../context.js';
 import {
   categoryChoice,
+  DmSearchBusy,
   dmBody,
   dmCategories,
   dmCtx,
@@ -125,7 +126,18 @@ async function startTicket(deps: BotDeps, m: Message, person: DiscordPerson, dm:
     if (pending.length === 2) await answer(m, say(await localeFor(deps, person.id), 'dm.keeping'));
     return;
   }
-  const guilds = await dmGuilds(deps, person.id);
+  const guilds = await dmGuilds(deps, person.id).catch(async (err: unknown) => {
+    // Nothing was asked, so nothing is kept: a kept DM would make the next one wait for a choice
+    // never offered. A search that would wait too long behind other players' says so at once.
+    await clearPending(deps, person.id);
+    if (!(err instanceof DmSearchBusy)) throw err;
+    return null;
+  });
+  if (!guilds) {
+    dms.inc({ outcome: 'busy' });
+    await answer(m, say(await localeFor(deps, person.id), 'dm.busy'));
+    return;
+  }
   const only = guilds.length === 1 ? guilds[0] : undefined;
   // Worked out once for the conversation, from the servers it can go to; what follows keeps it.
   const locale = await dmLocale(deps, person.id, guilds);

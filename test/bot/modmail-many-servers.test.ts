@@ -1,5 +1,6 @@
 import { ChannelType } from 'discord.js';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { readPending } from '../../bot/dm-store.js';
 import { SYSTEM } from '../../db/changes.js';
 import { createGuildLinkCode, redeemGuildLinkCode } from '../../db/guild-links.js';
 import { updateGuildSettings } from '../../db/guilds.js';
@@ -74,5 +75,43 @@ describe('modmail on a bot that serves many studios', () => {
     expect(asked[0]).toBe(guild.id);
     // Still every other linked server after it, so a studio new to the player is offered too.
     expect(asked).toHaveLength(h.bot.client.guilds.cache.size);
+  });
+
+  it('a burst of first DMs: who would wait too long for the search is told to write again, and nothing is kept', async () => {
+    const m = modmail(h);
+    const busy = 'Lots of players are writing right now, please send your message again in a minute.';
+    const deps = h.bot.deps;
+    const before = deps.dmSearchMaxWaitMs;
+    deps.dmSearchMaxWaitMs = 300;
+    try {
+      // Six players at once, each searched through every linked server (about 30 look-ups each
+      // at 25 a second): the later searches would wait seconds for their turn.
+      const players = Array.from({ length: 6 }, (_, n) => h.fake.addUser({ username: `burst${n}` }).id);
+      // A server the bot shares with them (Discord delivers no DM otherwise) that no studio linked.
+      const lobby = h.fake.addGuild({ name: 'Lobby', ownerId: h.users.owner, members: players });
+      await settle(h, async () => h.bot.client.guilds.cache.has(lobby.id), 10_000);
+      for (const p of players) h.fake.userDm(p, 'Is the server down?');
+      await settle(h, async () => players.every((p) => m.botDms(p).length > 0), 20_000);
+      const answers = players.map((p) => m.botDms(p).map((d) => d.content));
+      for (const a of answers) expect(a).toHaveLength(1);
+      const told = players.filter((_, n) => answers[n]?.[0] === busy);
+      expect(told.length, JSON.stringify(answers)).toBeGreaterThan(0);
+      for (const p of told) expect(await readPending(h.bot.deps, p)).toEqual([]);
+
+      // Written again once it is quiet, the message starts afresh: this time the ticket opens.
+      const again = told[0] as string;
+      const { guild } = await linkedGuild('Burst Games', [again]);
+      await settle(h, async () => h.bot.client.guilds.cache.has(guild.id), 10_000);
+      await new Promise((r) => setTimeout(r, 1_500));
+      h.fake.userDm(again, 'Is the server down? (again)');
+      await settle(h, async () => m.botDms(again).length > 1, 15_000);
+      expect(m.botDms(again)[1]?.content).toMatch(/^Your ticket #1 with \*\*Burst Games\*\* is open/);
+      const ticket = await m.dmTicket(again);
+      expect((await m.messages(ticket?.id as string)).map((x) => x.body)).toEqual([
+        'Is the server down? (again)',
+      ]);
+    } finally {
+      deps.dmSearchMaxWaitMs = before;
+    }
   });
 });

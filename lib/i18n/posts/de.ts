@@ -38,6 +38,7 @@ export const dePosts: Record<keyof typeof enPosts, string> = {
   'relay.dmRefused':
     '⚠️ Antworten erreichen {player} nicht: Discord lehnt meine Direktnachrichten an ihn ab (seine DMs sind geschlossen, oder wir teilen keinen Server mehr). Jede neue Antwort wird einmal versucht; ihr erfahrt es hier wieder, wenn es nach einer erfolgreichen erneut scheitert.',
   'dm.nul': 'Nachrichten dürfen das NUL-Zeichen (U+0000) nicht enthalten; schick sie ohne es noch einmal.',
+  'dm.busy': 'Gerade schreiben sehr viele Spieler. Bitte sende deine Nachricht in einer Minute noch einmal.',
   'dm.tooFast':
     'Du schickst Nachrichten schneller, als ich sie annehmen kann. Warte eine Minute und schick sie dann noch einmal.',
   'dm.chooseFirst': 'Wähl bitte zuerst oben einen Server und eine Kategorie; schreib dann noch einmal.',

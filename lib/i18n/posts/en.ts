@@ -47,6 +47,7 @@ export const enPosts = {
     '⚠️ Replies are not reaching {player}: Discord refuses my direct messages to them (their DMs are closed, or we no longer share a server). Each new reply is tried once; you will be told here again if it fails after one gets through.',
   // Modmail: answers to a player's DMs (bot/events/direct-messages.ts, bot/dm-open.ts).
   'dm.nul': 'Messages may not contain the NUL character (U+0000); send it again without it.',
+  'dm.busy': 'Lots of players are writing right now, please send your message again in a minute.',
   'dm.tooFast': 'You are sending messages faster than I can take them. Wait a minute, then send again.',
   'dm.chooseFirst': 'Please choose a server and category above first; then write again.',
   'dm.keeping': 'I am keeping this with your first message: choose a server and category above to send them.',

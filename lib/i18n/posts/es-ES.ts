@@ -39,6 +39,7 @@ export const esESPosts: Record<keyof typeof enPosts, string> = {
   'relay.dmRefused':
     '⚠️ Las respuestas no llegan a {player}: Discord rechaza mis mensajes directos a este jugador (tiene los mensajes directos cerrados, o ya no compartimos servidor). Cada respuesta nueva se intenta una vez; se os avisará aquí de nuevo si vuelve a fallar después de que una llegue.',
   'dm.nul': 'Los mensajes no pueden contener el carácter NUL (U+0000); envíalo de nuevo sin él.',
+  'dm.busy': 'Ahora mismo nos escriben muchísimos jugadores. Vuelve a enviar tu mensaje dentro de un minuto.',
   'dm.tooFast':
     'Envías mensajes más rápido de lo que puedo recibirlos. Espera un minuto y vuelve a enviarlos.',
   'dm.chooseFirst': 'Primero elige un servidor y una categoría arriba; luego vuelve a escribir.',

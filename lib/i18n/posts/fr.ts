@@ -39,6 +39,7 @@ export const frPosts: Record<keyof typeof enPosts, string> = {
   'relay.dmRefused':
     '⚠️ Les réponses n’atteignent pas {player} : Discord refuse mes messages privés vers ce joueur (ses messages privés sont fermés, ou nous ne partageons plus de serveur). Chaque nouvelle réponse est tentée une fois ; vous serez prévenus ici à nouveau si cela échoue après qu’une soit passée.',
   'dm.nul': 'Les messages ne peuvent pas contenir le caractère NUL (U+0000) ; renvoyez-le sans.',
+  'dm.busy': 'Beaucoup de joueurs écrivent en ce moment. Renvoie ton message dans une minute, s’il te plaît.',
   'dm.tooFast':
     'Vous envoyez des messages plus vite que je ne peux les prendre. Attendez une minute, puis renvoyez.',
   'dm.chooseFirst': 'Choisissez d’abord un serveur et une catégorie ci-dessus ; puis écrivez à nouveau.',

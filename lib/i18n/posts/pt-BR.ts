@@ -39,6 +39,7 @@ export const ptBRPosts: Record<keyof typeof enPosts, string> = {
   'relay.dmRefused':
     '⚠️ As respostas não estão chegando a {player}: o Discord recusa minhas mensagens diretas para esse jogador (as DMs dele estão fechadas, ou não compartilhamos mais um servidor). Cada nova resposta é tentada uma vez; vocês serão avisados aqui de novo se falhar depois que uma passar.',
   'dm.nul': 'As mensagens não podem conter o caractere NUL (U+0000); envie de novo sem ele.',
+  'dm.busy': 'Muitos jogadores estão escrevendo agora. Envie sua mensagem de novo daqui a um minuto.',
   'dm.tooFast':
     'Você está enviando mensagens mais rápido do que consigo receber. Espere um minuto e envie de novo.',
   'dm.chooseFirst': 'Escolha primeiro um servidor e uma categoria acima; depois escreva de novo.',
