@@ -8,7 +8,7 @@ import type { Tx } from './tenant.js';
  */
 
 /**
- * Events about the player or the tickets keep only ids, numbers and flags (what jobs and the
+ * Events about the player, their messages or the tickets keep only ids, numbers and flags (what jobs and the
  * relay act on); their text goes, relayed or not, so a webhook sent after the erase carries none.
  * `playerId` null scrubs the tickets' events alone (retention does not know of a player).
  */
@@ -28,7 +28,12 @@ export async function scrubOutbox(
       where o.org_id = $1::uuid
         and (o.aggregate_id = $2::uuid or o.aggregate_id = any($3::uuid[])
              or o.payload ->> 'ticketId' = any($3::text[]) or o.payload ->> 'playerId' = $2::text
-             or o.aggregate_id in (select id from messages where org_id = $1::uuid and ticket_id = any($3::uuid[])))`,
+             or o.aggregate_id in (select id from messages where org_id = $1::uuid and ticket_id = any($3::uuid[]))
+             -- Their messages outside tickets: events of their DM channel with staff, and of any
+             -- channel where they wrote (a mirrored Discord channel), whose aggregate is the channel.
+             or o.aggregate_id in (select id from message_channels where org_id = $1::uuid and player_id = $2::uuid)
+             or o.payload #>> '{message,authorPlayerId}' = $2::text
+             or o.payload #>> '{message,author_player_id}' = $2::text)`,
     [tx.orgId, playerId, ticketIds],
   );
 }

@@ -4,6 +4,7 @@ import { recordAttachment } from '../../db/attachments.js';
 import { planOpening } from '../../db/discord-ticket-openings.js';
 import { recordRelayedDmMessages } from '../../db/dm-routing.js';
 import { claimIdempotencyKey, storeIdempotentResponse } from '../../db/idempotency.js';
+import { openChannel, postMessage } from '../../db/messages.js';
 import { recordNotifications } from '../../db/notifications.js';
 import { erasePlayer, playerDossier, requestPlayerExport } from '../../db/player-privacy.js';
 import { reportFromGame } from '../../db/player-reports.js';
@@ -148,6 +149,13 @@ async function tracedPlayer(org: OrgFixture, marker: string) {
       discordUserId: discordId,
       discordMessageIds: [String(snow++)],
     });
+    // They wrote in their DM channel with staff: its message.created event quotes them.
+    const dm = await openChannel(tx, { kind: 'player_dm', playerId: p.id }, org.owner);
+    await postMessage(
+      tx,
+      { channelId: dm.id, body: `${marker} here: my home address is 12 Larkspur Lane`, origin: 'game' },
+      player,
+    );
     return { playerId: p.id, otherId: other.id, ticketId: ticket.id, otherTicketId: otherTicket.id };
   });
   // Another player reports them from the game: the report's ticket is the reporter's, and its
@@ -186,10 +194,7 @@ async function tracedPlayer(org: OrgFixture, marker: string) {
     `insert into player_email_addresses (org_id, player_id, address) values ($1, $2, $3) on conflict do nothing`,
     [org.orgId, out.playerId, `${marker.toLowerCase()}@example.com`],
   );
-  await a.query(
-    `insert into message_channels (org_id, kind, player_id, name) values ($1, 'player_dm', $2, $3)`,
-    [org.orgId, out.playerId, `DM ${marker}`],
-  );
+
   return { ...out, discordId, delivered };
 }
 
