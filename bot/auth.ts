@@ -8,6 +8,7 @@ import { type Tx, withTenant } from '../db/tenant.js';
 import { upsertDiscordUser } from '../db/users.js';
 import { AppError } from '../lib/errors.js';
 import type { BotDeps } from './context.js';
+import { staffActive } from './presence.js';
 import { refuse } from './say.js';
 
 /** The Discord person behind an interaction or message, as much as the bot needs of them. */
@@ -108,6 +109,7 @@ export async function resolveWhoThen<T>(
     resolved = await attempt();
   }
   if (!resolved) throw new AppError('internal', 'the Discord account was not found after it was made');
+  if (resolved.who.staff) staffActive(deps, orgId, resolved.who.staff.id);
   return resolved;
 }
 

@@ -24,6 +24,7 @@ import { t as say } from '../../lib/i18n/messages.js';
 import { counter } from '../../lib/metrics.js';
 import type { DiscordPerson } from '../auth.js';
 import type { BotDeps } from '../context.js';
+import { staffActive } from '../presence.js';
 import { onMirroredDelete, onMirroredEdit, onMirroredMessage } from './mirror.js';
 
 const synced = counter('gamemod_bot_messages_synced_total', 'Discord messages seen in ticket channels', [
@@ -124,8 +125,10 @@ export async function onMessageCreate(deps: BotDeps, m: OmitPartialGroupDMChanne
       if (m.author.id !== ticket.requesterDiscordId && fromPerson) {
         const caller = await callerFromStanding(tx, guildId, standing, person.roleIds, false, !!member);
         if (!caller) return { kind: 'needs_account' };
-        if (caller.userId && caller.access.permissions.size > 0)
+        if (caller.userId && caller.access.permissions.size > 0) {
           staff = { type: 'user', id: caller.userId, requestId: randomUUID() };
+          staffActive(deps, orgId, caller.userId);
+        }
       }
       // A closed ticket's message is answered after the commit (a Discord post), below.
       if (ticket.status === 'closed' && fromPerson) return { kind: 'closed', ticket, staff };

@@ -3,6 +3,7 @@ import { createCannedReply } from '../../db/canned-replies.js';
 import { SYSTEM } from '../../db/changes.js';
 import { createTeam } from '../../db/teams.js';
 import { withTenant } from '../../db/tenant.js';
+import { presenceOf } from '../../lib/presence.js';
 import type { InteractionInput } from '../support/fake-discord/index.js';
 import { type Harness, interact, openThroughPanel, settle, startHarness, theTicket } from './harness.js';
 
@@ -158,6 +159,34 @@ describe('/ticket subcommands', () => {
       [h.users.agent],
     );
     expect((await ticket()).assignee_id).toBe(agentUser.rows[0].user_id);
+  });
+
+  it("a staff member's command or message in a ticket keeps them online; a player's touches nobody", async () => {
+    const idOf = async (discordId: string) =>
+      (await h.db.admin.query('select user_id from discord_accounts where discord_user_id = $1', [discordId]))
+        .rows[0]?.user_id as string;
+    await cmd(h.users.moderator, 'info');
+    const mod = await idOf(h.users.moderator);
+    expect((await presenceOf(h.redis, h.org.orgId, [mod])).get(mod)?.state).toBe('online');
+    h.fake.userMessage(thread, h.users.agent, 'Looking into it');
+    const agent = await idOf(h.users.agent);
+    await settle(
+      h,
+      async () => (await presenceOf(h.redis, h.org.orgId, [agent])).get(agent)?.state === 'online',
+    );
+    h.fake.userMessage(thread, h.users.player, 'Thanks');
+    const player = await idOf(h.users.player);
+    await settle(
+      h,
+      async () =>
+        (
+          await h.db.admin.query('select 1 from messages where org_id = $1 and body = $2', [
+            h.org.orgId,
+            'Thanks',
+          ])
+        ).rowCount === 1,
+    );
+    if (player) expect((await presenceOf(h.redis, h.org.orgId, [player])).get(player)?.lastSeenAt).toBeNull();
   });
 
   it('transfer, priority, tags, rename and status', async () => {
