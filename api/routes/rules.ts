@@ -156,7 +156,7 @@ export const ruleRoutes: FastifyPluginAsyncZod = async (app) => {
         tags: T,
         operationId: 'dryRunRule',
         summary: 'What a rule (saved, or as being edited) would do on the last N tickets; changes nothing',
-        description: READS_TICKETS,
+        description: `${READS_TICKETS} A time-based rule (\`ticket.waiting\`) matches only a ticket whose wait is over, measured as the sweep measures it (on the database's clock), and not one it already ran on for the same wait: \`reason\` says "not waiting: ...", "waiting since ... (n h; the rule waits N h)" or "already ran for this wait". Message conditions are checked against the latest staff message for a \`message.staff\` rule and the latest player message otherwise, and \`reason\` says which.`,
         params: orgParams,
         body: dryRunInput,
         response: { 200: z.object({ results: z.array(dryRunResult) }), ...errorResponses },
@@ -248,7 +248,7 @@ export const ruleRoutes: FastifyPluginAsyncZod = async (app) => {
         operationId: 'runRule',
         summary:
           'Run an enabled rule on one ticket now: its conditions are checked on the ticket as it is, its actions run as the rule (never re-run by the events they cause), logged and audited',
-        description: `Needs \`tickets.read\` as well as \`rules.manage\` (the answer tells the ticket's number and why the rule matched it). ${ACTIONS_NEED}`,
+        description: `Needs \`tickets.read\` as well as \`rules.manage\` (the answer tells the ticket's number and why the rule matched it). ${ACTIONS_NEED} A time-based rule runs at once, whatever its wait; when it applies, the ticket's current wait counts as handled, so the sweep does not run it again until a new wait starts.`,
         params: ruleParams,
         body: runNowInput,
         response: { 200: manualRunSchema, ...errorResponses },
