@@ -1,7 +1,7 @@
 import { getCannedReply, renderCannedReply } from './canned-replies.js';
 import { cannedVariablesForRule } from './canned-variables.js';
 import { type Actor, recordChange } from './changes.js';
-import { assignInTeam } from './rule-assign.js';
+import { type Availability, assignInTeam } from './rule-assign.js';
 import type { Action } from './rule-defs.js';
 import { describeAction } from './rule-eval.js';
 import type { Tx } from './tenant.js';
@@ -30,6 +30,8 @@ export async function executeAction(
   action: Action,
   actor: RuleActor,
   rule: { id: string; name: string },
+  /** Who is at work, for assign_in_team; absent, working hours and capacity alone decide. */
+  availability?: Availability,
 ): Promise<string> {
   const done = describeAction(action);
   switch (action.type) {
@@ -40,7 +42,7 @@ export async function executeAction(
       await transfer(tx, { ticketId, teamId: action.teamId, keepAssignee: action.keepAssignee }, actor);
       return done;
     case 'assign_in_team':
-      return `${done}${await assignInTeam(tx, ticketId, action, actor)}`;
+      return `${done}${await assignInTeam(tx, ticketId, action, actor, availability)}`;
     case 'set_priority':
       await setPriority(tx, { ticketId, priority: action.priority }, actor);
       return done;

@@ -5,6 +5,7 @@ import { type Actor, recordChange } from './changes.js';
 import { OUTBOX_COLUMNS, type OutboxRow } from './outbox.js';
 import type { Pool } from './pool.js';
 import { executeAction } from './rule-actions.js';
+import type { Availability } from './rule-assign.js';
 import { MAX_RULE_DEPTH, type RuleTrigger, type Wait, waitSchema } from './rule-defs.js';
 import { describeAction, evaluate, type Mood, type RuleContext } from './rule-eval.js';
 import { enabledRulesAt, RULES_VERSION_SQL } from './rule-set.js';
@@ -170,14 +171,20 @@ export interface RunSummary {
  * (no rule matches, or one does), so reading them in a transaction of their own cost each event
  * one more transaction.
  */
-export async function runRulesForEvent(pool: Pool, orgId: string, outboxId: number): Promise<RunSummary> {
-  const first = await runFrom(pool, orgId, outboxId, 0);
+export async function runRulesForEvent(
+  pool: Pool,
+  orgId: string,
+  outboxId: number,
+  /** Who is at work (the worker reads presence from Redis), for assign_in_team actions. */
+  availability?: Availability,
+): Promise<RunSummary> {
+  const first = await runFrom(pool, orgId, outboxId, 0, availability);
   const prepared = first.prepared;
   if (!prepared) return { trigger: null, ran: [] };
   const ran: RunSummary['ran'] = [...first.ran];
   let i = first.next;
   while (i < prepared.rules.length) {
-    const step = await runFrom(pool, orgId, prepared, i);
+    const step = await runFrom(pool, orgId, prepared, i, availability);
     ran.push(...step.ran);
     i = step.next;
   }
@@ -280,6 +287,7 @@ async function runFrom(
   /** The event and its rules, or the event's outbox id: then read in this transaction. */
   source: Prepared | number,
   start: number,
+  availability?: Availability,
 ): Promise<{ prepared: Prepared | null; next: number; ran: RunSummary['ran'] }> {
   let prepared = typeof source === 'number' ? null : source;
   let stretch: Settled[] = [];
@@ -307,7 +315,7 @@ async function runFrom(
       const actor = { type: 'rule' as const, id: rule.id, depth: ev.depth };
       for (const [i, action] of rule.actions.entries()) {
         step = i;
-        did.push(await executeAction(tx, ev.ticketId, action, actor, rule));
+        did.push(await executeAction(tx, ev.ticketId, action, actor, rule, availability));
       }
       if (!(await logRun(tx, ev, rule, 'applied', verdict.reason, did, stretch))) throw new AlreadyRan();
       return {

@@ -1,5 +1,7 @@
+import type { Availability } from '../db/rule-assign.js';
 import { runRulesForEvent } from '../db/rule-runs.js';
 import { counter } from '../lib/metrics.js';
+import { membersSeen, PRESENCE_TTL_S, presenceOf } from '../lib/presence.js';
 import type { WorkerDeps } from './deps.js';
 import type { JobData } from './jobs.js';
 
@@ -14,7 +16,12 @@ const runs = counter('gamemod_rule_runs_total', 'Automation rules considered per
  * an event a rule caused never runs that rule again, and chains stop at MAX_RULE_DEPTH (logged).
  */
 export async function runRulesJob(deps: WorkerDeps, data: JobData<'rules.run'>): Promise<void> {
-  const summary = await runRulesForEvent(deps.pool, data.orgId, data.outboxId);
+  const summary = await runRulesForEvent(
+    deps.pool,
+    data.orgId,
+    data.outboxId,
+    await atWork(deps, data.orgId),
+  );
   for (const r of summary.ran) runs.inc({ outcome: r.outcome });
   const failed = summary.ran.filter((r) => r.outcome === 'failed');
   if (failed.length)
@@ -22,4 +29,22 @@ export async function runRulesJob(deps: WorkerDeps, data: JobData<'rules.run'>):
       { orgId: data.orgId, outboxId: data.outboxId, rules: failed.map((r) => r.ruleId) },
       'automation rules refused by the ticket (see the run log)',
     );
+}
+
+/**
+ * Who of the org's staff is online now, for assign_in_team (db/ never reads Redis). Read before
+ * the rules run, whatever they turn out to do: the org's presence hash holds only its recently
+ * active staff, and only those seen within the TTL are asked about their Away choice. Without
+ * presence (deps.presence absent) assignment goes by working hours and capacity alone.
+ */
+async function atWork(deps: WorkerDeps, orgId: string): Promise<Availability | undefined> {
+  const redis = deps.presence?.redis;
+  if (!redis) return undefined;
+  const at = deps.clock.now();
+  const fresh = [...(await membersSeen(redis, orgId))]
+    .filter(([, seen]) => seen.getTime() > at.getTime() - PRESENCE_TTL_S * 1000)
+    .map(([userId]) => userId);
+  const presence = await presenceOf(redis, orgId, fresh, at);
+  const online = new Set([...presence.values()].filter((p) => p.state === 'online').map((p) => p.userId));
+  return { online, at };
 }

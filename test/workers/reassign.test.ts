@@ -3,6 +3,7 @@ import * as tickets from '../../db/tickets.js';
 import { choosePresence, touchPresence } from '../../lib/presence.js';
 import { manualClock } from '../../workers/clock.js';
 import { reassignSweep } from '../../workers/reassign.js';
+import { runRulesJob } from '../../workers/rules.js';
 import { rulesOrg } from '../db/rules-support.js';
 import { useTestDb } from '../support/db.js';
 import { testDeps, uniquePrefix } from './support.js';
@@ -83,5 +84,37 @@ describe('handing on tickets of offline assignees', () => {
     clock.advance(minutes(60));
     expect(await reassignSweep(rig.deps)).toEqual({ reassigned: 0 });
     expect([await assignee(t1), await assignee(t2), await assignee(t3)]).toEqual([b, b, b]);
+  });
+});
+
+describe('rules assign only to members online', () => {
+  it('assign_in_team picks a member online, and with nobody online leaves the ticket in the team saying why', async () => {
+    const s = await rulesOrg(db, 2);
+    // The one round-robin would pick first (never assigned, lowest id) is offline.
+    const [first, second] = [...s.agentIds].sort() as [string, string];
+    await s.rule({
+      trigger: 'ticket.created',
+      actions: [{ type: 'assign_in_team', teamId: s.team.id, strategy: 'round_robin' }],
+    });
+    await touchPresence(rig.connection, s.orgId, second, 'panel', clock.now());
+    const run = async (subject: string) => {
+      const start = await s.lastOutboxId();
+      const t = await s.open(subject);
+      for (const e of await s.events(start, t.id))
+        await runRulesJob(rig.deps, { orgId: s.orgId, outboxId: e.id });
+      return t.id;
+    };
+    const t1 = await run('one');
+    expect((await s.tx((tx) => tickets.getTicket(tx, t1))).assigneeId).toBe(second);
+    await choosePresence(rig.connection, s.orgId, second, 'away');
+    const t2 = await run('two');
+    expect(await s.tx((tx) => tickets.getTicket(tx, t2))).toMatchObject({
+      teamId: s.team.id,
+      assigneeId: null,
+    });
+    expect((await s.runs(t2))[0]?.actions[0]).toMatch(
+      /no member of the team is online in their working hours/,
+    );
+    expect(first).not.toBe(second);
   });
 });
