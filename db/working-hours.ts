@@ -93,6 +93,15 @@ export async function getWorkingHours(tx: Tx, userId: string): Promise<WorkingHo
   return readWorkingHours(r.rows[0].hours);
 }
 
+/** Every member's working hours (null: always), for showing who is at work now. */
+export async function listWorkingHours(tx: Tx): Promise<Map<string, WorkingHours | null>> {
+  const r = await tx.query<{ userId: string; hours: unknown }>(
+    'select user_id as "userId", working_hours as hours from memberships where org_id = $1::uuid',
+    [tx.orgId],
+  );
+  return new Map(r.rows.map((row) => [row.userId, readWorkingHours(row.hours)]));
+}
+
 /**
  * Sets a member's working hours (null: always), audited as `member.working_hours_set`. Who may
  * is the caller's business (the member themself, or members.manage).

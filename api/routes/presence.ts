@@ -1,6 +1,7 @@
 import type { FastifyPluginAsyncZod } from 'fastify-type-provider-zod';
 import { z } from 'zod';
 import { listMembers } from '../../db/memberships.js';
+import { inWorkingHours, listWorkingHours } from '../../db/working-hours.js';
 import { AppError } from '../../lib/errors.js';
 import { choosePresence, type MemberPresence, PRESENCE_TTL_S, presenceOf } from '../../lib/presence.js';
 import { errorResponses, orgParams } from './schemas.js';
@@ -19,16 +20,20 @@ const memberPresenceSchema = z
       .enum(['away'])
       .nullable()
       .meta({ description: "'away' when the member chose Away (kept until they choose Online)" }),
+    inWorkingHours: z.boolean().meta({
+      description: "whether now falls in the member's working hours (always true for a member without hours)",
+    }),
   })
   .meta({ id: 'MemberPresence' });
 const P = ['members'];
 
-const shape = (p: MemberPresence | undefined, userId: string, displayName: string) => ({
+const shape = (p: MemberPresence | undefined, userId: string, displayName: string, atWork: boolean) => ({
   userId,
   displayName,
   state: p?.state ?? ('offline' as const),
   lastSeenAt: p?.lastSeenAt ?? null,
   chosen: p?.chosen ?? null,
+  inWorkingHours: atWork,
 });
 
 /** Who of the org's staff is at work (lib/presence.ts), and the member's own Online/Away choice. */
@@ -52,14 +57,26 @@ export const presenceRoutes: FastifyPluginAsyncZod = async (app) => {
       },
     },
     async (req) => {
-      const members = await req.inOrg((tx) => listMembers(tx));
+      const now = new Date(app.settings.now());
+      const [members, hours] = await req.inOrg(
+        async (tx) => [await listMembers(tx), await listWorkingHours(tx)] as const,
+      );
       const presence = await presenceOf(
         app.deps.redis,
         req.params.orgId,
         members.map((m) => m.userId),
-        new Date(app.settings.now()),
+        now,
       );
-      return { members: members.map((m) => shape(presence.get(m.userId), m.userId, m.displayName)) };
+      return {
+        members: members.map((m) =>
+          shape(
+            presence.get(m.userId),
+            m.userId,
+            m.displayName,
+            inWorkingHours(hours.get(m.userId) ?? null, now),
+          ),
+        ),
+      };
     },
   );
 
@@ -85,9 +102,18 @@ export const presenceRoutes: FastifyPluginAsyncZod = async (app) => {
       const userId = auth?.kind === 'session' ? auth.userId : (auth?.userId ?? null);
       if (!userId) throw new AppError('forbidden', 'presence is for people: this token acts for nobody');
       await choosePresence(app.deps.redis, req.params.orgId, userId, req.body.state);
-      const me = (await req.inOrg((tx) => listMembers(tx))).find((m) => m.userId === userId);
-      const presence = await presenceOf(app.deps.redis, req.params.orgId, [userId]);
-      return shape(presence.get(userId), userId, me?.displayName ?? '');
+      const [members, hours] = await req.inOrg(
+        async (tx) => [await listMembers(tx), await listWorkingHours(tx)] as const,
+      );
+      const me = members.find((m) => m.userId === userId);
+      const now = new Date(app.settings.now());
+      const presence = await presenceOf(app.deps.redis, req.params.orgId, [userId], now);
+      return shape(
+        presence.get(userId),
+        userId,
+        me?.displayName ?? '',
+        inWorkingHours(hours.get(userId) ?? null, now),
+      );
     },
   );
 };

@@ -48,6 +48,17 @@ describe('staff presence over the API', () => {
       state: 'offline',
       lastSeenAt: null,
     });
+    // Without working hours a member is always within them; with hours that hold no shift, never.
+    expect(members.every((m) => (m as { inWorkingHours?: boolean }).inWorkingHours === true)).toBe(true);
+    const hours = await api.call(owner, {
+      method: 'PUT',
+      url: `/v1/orgs/${org.orgId}/members/${agentId}/working-hours`,
+      payload: { workingHours: { timeZone: 'UTC', week: {} } },
+    });
+    expect(hours.statusCode, hours.body).toBe(200);
+    const after = (await list(owner)).json() as { members: { userId: string; inWorkingHours: boolean }[] };
+    expect(after.members.find((m) => m.userId === agentId)?.inWorkingHours).toBe(false);
+    expect(after.members.find((m) => m.userId === org.ownerId)?.inWorkingHours).toBe(true);
     // Nothing from another org's member, not even through their own org's id.
     expect((await list(owner, other.orgId)).statusCode).toBe(404);
   });
