@@ -1,3 +1,5 @@
+import { forgetOpenings } from './discord-ticket-openings.js';
+import { forgetIdempotentAnswers } from './idempotency.js';
 import type { Tx } from './tenant.js';
 
 /**
@@ -82,4 +84,19 @@ export async function forgetReportedPlayer(
     [tx.orgId, playerId, own],
   );
   return r.rows.map((t) => t.id);
+}
+
+/**
+ * Retention's anonymise, past the ticket's own row: the copies of its subject, fields and words
+ * kept elsewhere go as an erase takes them (history and audit data of the ticket, its events,
+ * staff notifications, its Discord opening, cached Idempotency-Key answers naming it).
+ */
+export async function scrubAnonymisedTickets(tx: Tx, ticketIds: readonly string[]): Promise<void> {
+  if (!ticketIds.length) return;
+  await forgetOpenings(tx, ticketIds);
+  await forgetIdempotentAnswers(tx, ticketIds);
+  await scrubOutbox(tx, null, ticketIds);
+  await scrubNotifications(tx, ticketIds);
+  // No player here: the tickets' own history and audit entries keep what happened, not what was said.
+  await tx.query('select gm_scrub_player_history(null::uuid, $1::uuid[])', [ticketIds]);
 }

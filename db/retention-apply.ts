@@ -1,5 +1,6 @@
 import { recordChange, SYSTEM } from './changes.js';
 import { refreshTicketSentiment } from './message-sentiment.js';
+import { scrubAnonymisedTickets } from './privacy-scrub.js';
 import type { RetentionAction, RetentionPolicy, RetentionTarget } from './retention.js';
 import type { Tx } from './tenant.js';
 import { forgetTranscriptsSql, transcriptsSql } from './ticket-transcripts.js';
@@ -16,7 +17,11 @@ import { forgetTranscriptsSql, transcriptsSql } from './ticket-transcripts.js';
  *   (numbers, statuses and timings for analytics) without subject, requester, fields, comments,
  *   mail (the mail log and its raw copies) or the modmail records naming the player's Discord id
  *   (discord_dm_tickets, discord_dm_relayed_messages; purge takes them with the ticket), nor the
- *   text of staff notifications about it (a reply's excerpt, the subject in an SLA notice).
+ *   text of staff notifications about it (a reply's excerpt, the subject in an SLA notice); the
+ *   copies of its text elsewhere go as a player's erase takes them (db/privacy-scrub.ts): the data
+ *   of its history and audit entries, its events' text, its Discord opening, cached
+ *   Idempotency-Key answers naming it. A ticket anonymised before one of these was added is
+ *   taken again on a later run.
  * - messages: written more than N days ago; anonymise blanks the body and drops the player author;
  *   both actions blank the excerpts of player replies in staff notifications older than N days.
  * - attachments: uploaded more than N days ago; a file has no anonymous form, so both actions
@@ -54,7 +59,9 @@ const TICKET_LEFT_TO_ANONYMISE = `(requester_id is not null or subject <> 'Ticke
   or exists (select 1 from email_messages e where e.org_id = $1::uuid and e.ticket_id = tickets.id)
   or exists (select 1 from ticket_transcripts tt where tt.org_id = $1::uuid and tt.ticket_id = tickets.id)
   or exists (select 1 from discord_dm_relayed_messages r where r.org_id = $1::uuid and r.ticket_id = tickets.id)
-  or exists (select 1 from notifications n where n.org_id = $1::uuid and n.ticket_id = tickets.id and n.body is not null))`;
+  or exists (select 1 from notifications n where n.org_id = $1::uuid and n.ticket_id = tickets.id and n.body is not null)
+  or exists (select 1 from discord_ticket_openings o where o.org_id = $1::uuid and o.ticket_id = tickets.id)
+  or exists (select 1 from ticket_events e where e.org_id = $1::uuid and e.ticket_id = tickets.id and e.data <> '{}'))`;
 
 // A player's reply reaches staff notifications as an excerpt: those older than the cutoff quote
 // messages older than it (a notification is recorded after its message) and lose their text.
@@ -69,7 +76,8 @@ const MESSAGE_TICKETS = `select m.ticket_id from messages m
   where m.org_id = $1::uuid and m.id in (select id from doomed) and m.ticket_id is not null`;
 
 // $1 org, $2 cutoff, $3 limit. Each statement returns rows `n` (count) and `keys` (text[] or null);
-// one that deletes messages also `tickets`, those they were in (text[]).
+// one that deletes messages also `tickets`, those they were in (text[]); the tickets' anonymise
+// `anonymised`, the tickets it took, whose copies elsewhere scrubAnonymisedTickets then scrubs.
 const BATCH_SQL: Record<RetentionTarget, Partial<Record<RetentionAction, Sql>>> = {
   tickets: {
     purge: {
@@ -130,7 +138,8 @@ const BATCH_SQL: Record<RetentionTarget, Partial<Record<RetentionAction, Sql>>> 
                              select 1 from attachments a
                               where a.org_id = $1::uuid and a.ticket_id in (select id from doomed)
                                 and a.storage_key = mail.key)
-                          union select key from transcripts where key is not null) as keys`,
+                          union select key from transcripts where key is not null) as keys,
+                    array(select id from doomed) as anonymised`,
     },
   },
   messages: {
@@ -226,12 +235,12 @@ export async function applyRetentionBatch(
   now: Date,
   limit = 500,
 ): Promise<RetentionBatch> {
-  const r = await tx.query<{ n: number; keys: string[] | null; tickets?: string[] }>(sqlFor(policy).text, [
-    tx.orgId,
-    before(now, policy.days),
-    limit,
-  ]);
+  const r = await tx.query<{ n: number; keys: string[] | null; tickets?: string[]; anonymised?: string[] }>(
+    sqlFor(policy).text,
+    [tx.orgId, before(now, policy.days), limit],
+  );
   const row = r.rows[0] ?? { n: 0, keys: null };
+  await scrubAnonymisedTickets(tx, row.anonymised ?? []);
   // A purge of messages (not of whole tickets) can take a ticket's latest player messages while
   // the ticket stays: its sentiment must not outlive them (anonymising keeps the scores).
   await refreshTicketSentiment(tx, row.tickets ?? []);

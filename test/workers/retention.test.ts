@@ -5,6 +5,7 @@ import { join } from 'node:path';
 import type { REST } from '@discordjs/rest';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { recordAttachment } from '../../db/attachments.js';
+import { planOpening } from '../../db/discord-ticket-openings.js';
 import { ticketForSync } from '../../db/discord-ticket-sides.js';
 import { recordRelayedDmMessages } from '../../db/dm-routing.js';
 import { upsertPlayer } from '../../db/players.js';
@@ -18,6 +19,7 @@ import { LocalStorage } from '../../lib/storage/index.js';
 import type { WorkerDeps } from '../../workers/deps.js';
 import { applyRetention } from '../../workers/retention.js';
 import { postTranscript } from '../../workers/ticket-sync-steps.js';
+import { findAnywhere } from '../db/privacy-support.js';
 import { useTestDb } from '../support/db.js';
 import { makeOrg, type OrgFixture } from '../support/fixtures.js';
 
@@ -414,4 +416,59 @@ describe('retention and modmail routing', () => {
       expect((await run(a.orgId))?.counts).toMatchObject({ tickets: 0 });
     });
   }
+});
+
+describe("retention's anonymise and the copies of a ticket's text", () => {
+  it("leaves no subject or field of the ticket in its history, events or Discord opening, an earlier anonymised one's too", async () => {
+    const org = await makeOrg(db.app, 'AnonHistory');
+    const ticketId = await withTenant(db.app, org.orgId, async (tx) => {
+      const p = await upsertPlayer(tx, {
+        displayName: 'Bystander',
+        email: `bystander-${org.orgId}@example.com`,
+      });
+      const { ticket } = await tickets.openTicket(
+        tx,
+        {
+          subject: 'Quorvath refund for order 99812',
+          origin: 'game',
+          requesterId: p.id,
+          customFields: { order: 'Quorvath-99812' },
+        },
+        { type: 'player', id: p.id },
+      );
+      // Opened on Discord: the bot's plan quotes the subject until it is done.
+      await planOpening(
+        tx,
+        {
+          ticketId: ticket.id,
+          summary: { content: 'x', embeds: [{ title: `Ticket #${ticket.number} · ${ticket.subject}` }] },
+          webhookChannelId: '712345678901239001',
+          teamDiscordIds: [],
+          reason: 'GameMod: ticket for quorvath',
+        },
+        'claim-anon',
+        30,
+      );
+      return ticket.id;
+    });
+    await db.admin.query(
+      `update tickets set status = 'closed', closed_at = now() - interval '40 days' where id = $1`,
+      [ticketId],
+    );
+    await withTenant(db.app, org.orgId, (tx) =>
+      setRetentionPolicy(tx, { target: 'tickets', days: 30, action: 'anonymise' }, org.owner),
+    );
+    expect((await run(org.orgId))?.counts).toMatchObject({ tickets: 1 });
+    const t = await db.admin.query('select subject from tickets where id = $1', [ticketId]);
+    expect(t.rows[0].subject).toMatch(/^Ticket #/);
+    expect(await findAnywhere(db, ['Quorvath'])).toEqual([]);
+    // History written before this rule existed is taken on the next run.
+    await db.admin.query(
+      `update ticket_events set data = '{"subject": "Quorvath refund"}' where ticket_id = $1 and type = 'ticket.created'`,
+      [ticketId],
+    );
+    expect((await run(org.orgId))?.counts).toMatchObject({ tickets: 1 });
+    expect(await findAnywhere(db, ['Quorvath'])).toEqual([]);
+    expect((await run(org.orgId))?.counts).toMatchObject({ tickets: 0 });
+  });
 });
