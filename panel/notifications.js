@@ -4,6 +4,7 @@ import { html } from './html.js';
 import { live } from './live.js';
 import { NotificationPrefs } from './notifications-prefs.js';
 import { createTurns } from './turns.js';
+import { WorkingHoursForm } from './working-hours.js';
 
 /**
  * The header's bell: the member's unread count, kept current by their own live topic (the
@@ -78,7 +79,7 @@ export function NotificationBell({ orgId, userId }) {
                 Preferences
               </button>
             </div>
-            ${showPrefs ? html`<${NotificationPrefs} orgId=${orgId} />` : null}
+            ${showPrefs ? html`<${NotificationPrefs} orgId=${orgId} /><${WorkingHoursForm} orgId=${orgId} userId=${userId} />` : null}
             ${error ? html`<p class="error" role="alert">${error}</p>` : null}
             ${items && !items.length ? html`<p class="muted">Nothing yet.</p>` : null}
             <ul>

@@ -182,3 +182,34 @@ describe('push and digest preferences', () => {
     });
   });
 });
+
+describe('working hours', () => {
+  it('are set under the bell’s preferences, one line of shifts per day, and a bad line is named', async () => {
+    const list = page.getByRole('region', { name: 'Notifications' });
+    if (!(await list.isVisible())) await page.getByRole('button', { name: /^Notifications/ }).click();
+    const form = page.getByRole('form', { name: 'Working hours' });
+    if (!(await form.isVisible())) await list.getByRole('button', { name: 'Preferences' }).click();
+    await form.getByRole('checkbox', { name: 'Always' }).uncheck();
+    await form.getByLabel('Time zone').fill('Europe/Berlin');
+    await form.getByLabel('Monday').fill('09:00-12:00, 13:00-17:00');
+    await form.getByLabel('Saturday').fill('nine to five');
+    await form.getByRole('button', { name: 'Save working hours' }).click();
+    await expect(form.getByRole('alert').textContent()).resolves.toMatch(/Saturday/);
+    await form.getByLabel('Saturday').fill('');
+    await form.getByRole('button', { name: 'Save working hours' }).click();
+    await form.getByRole('status').filter({ hasText: 'Saved' }).waitFor();
+    const r = await db.admin.query(
+      'select working_hours from memberships where user_id = $1 and org_id = $2',
+      [adminId, orgId],
+    );
+    expect(r.rows[0].working_hours).toEqual({
+      timeZone: 'Europe/Berlin',
+      week: {
+        mon: [
+          [540, 720],
+          [780, 1020],
+        ],
+      },
+    });
+  });
+});

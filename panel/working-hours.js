@@ -1,0 +1,129 @@
+import { useEffect, useState } from 'preact/hooks';
+import { api, describeError } from './api.js';
+import { html } from './html.js';
+
+/**
+ * A member's working hours in the organization (`.../members/{userId}/working-hours`): automatic
+ * assignment gives them tickets only within these. Each day is typed as shifts, `09:00-17:00`,
+ * several separated by commas, empty for a day off; a night shift is split at midnight (end
+ * `24:00`). "Always" stores none. Shown under the bell's preferences for the member's own hours.
+ *
+ * @typedef {{ timeZone: string, week: Partial<Record<string, [number, number][]>> }} Hours
+ */
+
+const DAYS = /** @type {const} */ ([
+  ['mon', 'Monday'],
+  ['tue', 'Tuesday'],
+  ['wed', 'Wednesday'],
+  ['thu', 'Thursday'],
+  ['fri', 'Friday'],
+  ['sat', 'Saturday'],
+  ['sun', 'Sunday'],
+]);
+
+/** @param {number} m */
+const hhmm = (m) => `${String(Math.floor(m / 60)).padStart(2, '0')}:${String(m % 60).padStart(2, '0')}`;
+/** @param {[number, number][] | undefined} shifts */
+const showDay = (shifts) => (shifts ?? []).map(([a, b]) => `${hhmm(a)}-${hhmm(b)}`).join(', ');
+/**
+ * Shifts typed for a day; what does not read as HH:MM-HH:MM is sent as it is for the API to name.
+ * @param {string} text
+ * @returns {[number, number][] | null}
+ */
+const readDay = (text) => {
+  const out = /** @type {[number, number][]} */ ([]);
+  for (const part of text
+    .split(',')
+    .map((s) => s.trim())
+    .filter(Boolean)) {
+    const m = /^(\d{1,2}):(\d{2})\s*-\s*(\d{1,2}):(\d{2})$/.exec(part);
+    if (!m) return null;
+    out.push([Number(m[1]) * 60 + Number(m[2]), Number(m[3]) * 60 + Number(m[4])]);
+  }
+  return out;
+};
+
+/** @param {{ orgId: string, userId: string }} props */
+export function WorkingHoursForm({ orgId, userId }) {
+  const path = `/v1/orgs/${orgId}/members/${userId}/working-hours`;
+  const [loaded, setLoaded] = useState(false);
+  const [always, setAlways] = useState(true);
+  const [timeZone, setTimeZone] = useState(() => Intl.DateTimeFormat().resolvedOptions().timeZone);
+  const [days, setDays] = useState(/** @type {Record<string, string>} */ ({}));
+  const [status, setStatus] = useState('');
+  const [error, setError] = useState('');
+
+  /** @param {Hours | null} h */
+  const show = (h) => {
+    setAlways(h === null);
+    if (h) {
+      setTimeZone(h.timeZone);
+      setDays(Object.fromEntries(DAYS.map(([d]) => [d, showDay(h.week[d])])));
+    }
+  };
+  useEffect(() => {
+    api('GET', path).then(
+      (r) => {
+        show(r.workingHours);
+        setLoaded(true);
+      },
+      (err) => setError(describeError(err)),
+    );
+  }, [path]);
+  if (!loaded) return error ? html`<p class="error" role="alert">${error}</p>` : null;
+
+  const save = async (/** @type {Event} */ e) => {
+    e.preventDefault();
+    setStatus('');
+    /** @type {Record<string, [number, number][]>} */
+    const week = {};
+    for (const [d, label] of DAYS) {
+      const shifts = readDay(days[d] ?? '');
+      if (!shifts) {
+        setError(`${label}: write shifts as 09:00-17:00, separated by commas`);
+        return;
+      }
+      if (shifts.length) week[d] = shifts;
+    }
+    try {
+      const r = await api('PUT', path, { workingHours: always ? null : { timeZone, week } });
+      show(r.workingHours);
+      setError('');
+      setStatus('Saved');
+    } catch (err) {
+      setError(describeError(err));
+    }
+  };
+
+  return html`<form class="working-hours" aria-label="Working hours" onSubmit=${save}>
+    <fieldset>
+      <legend>Working hours (automatic assignment gives you tickets only within them)</legend>
+      <label
+        ><input type="checkbox" checked=${always} onChange=${(/** @type {any} */ e) => setAlways(e.currentTarget.checked)} />
+        Always</label
+      >
+      ${
+        always
+          ? null
+          : html`<label
+                >Time zone
+                <input value=${timeZone} onInput=${(/** @type {any} */ e) => setTimeZone(e.currentTarget.value)}
+              /></label>
+              ${DAYS.map(
+                ([d, label]) => html`<label key=${d}
+                  >${label}
+                  <input
+                    value=${days[d] ?? ''}
+                    placeholder="day off"
+                    onInput=${(/** @type {any} */ e) => setDays({ ...days, [d]: e.currentTarget.value })}
+                /></label>`,
+              )}`
+      }
+    </fieldset>
+    <div>
+      <button type="submit">Save working hours</button>
+      ${status ? html` <span role="status">${status}</span>` : null}
+    </div>
+    ${error ? html`<p class="error" role="alert">${error}</p>` : null}
+  </form>`;
+}
