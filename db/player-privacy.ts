@@ -119,7 +119,8 @@ export interface ErasureResult {
  * wrote in, are queued for deletion there (discord_erasures); their stored objects and those
  * tickets' stored transcripts for deletion from storage (storage_erasures); both by the workers.
  * The profile stays as a tombstone (`erased_at`, no personal data) so tickets keep a requester,
- * and the erase is audited with its counts. Erasing twice answers `conflict`.
+ * and the erase is audited with its counts and announced (`player.erased`, ids only: webhooks,
+ * and the live relay forgets the backlogs that quoted them). Erasing twice answers `conflict`.
  */
 export async function erasePlayer(tx: Tx, playerId: string, actor: Actor): Promise<ErasureResult> {
   const p = await lockPlayer(tx, playerId);
@@ -267,6 +268,14 @@ export async function erasePlayer(tx: Tx, playerId: string, actor: Actor): Promi
     action: 'player.erased',
     target: { type: 'player', id: playerId },
     data: { counts },
+    // Ids only: studios holding copies from webhooks learn what to forget, and the relay drops
+    // the live backlogs that quoted the player (lib/live.ts), so open panels refetch.
+    event: {
+      type: 'player.erased',
+      aggregateType: 'player',
+      aggregateId: playerId,
+      payload: { playerId, ticketIds: touched },
+    },
   });
   return { playerId, counts, storageKeys: keys };
 }

@@ -30,6 +30,8 @@ export const WEBHOOK_EVENT_TYPES = [
   'message.created',
   'note.created',
   'player.reported',
+  // A player erased (ids only: playerId, ticketIds): forget what earlier events said of them.
+  'player.erased',
   'member.added',
   'member.removed',
   'anomaly.detected',

@@ -72,6 +72,21 @@ export function topicsFor(event: LiveEvent): string[] {
   return topics;
 }
 
+/**
+ * The topics whose backlog an event makes void: a player's erasure (`player.erased`, ids only)
+ * leaves earlier envelopes on their org's and tickets' topics quoting what was erased. Their
+ * backlogs are dropped before the event is published (sequences and dedupe stay), so a client
+ * asking for what it missed gets `complete: false` and refetches what is left.
+ */
+export function voidedTopics(event: LiveEvent): string[] {
+  if (event.type !== 'player.erased') return [];
+  const ticketIds = Array.isArray(event.payload.ticketIds) ? event.payload.ticketIds : [];
+  return [
+    orgTopic(event.orgId),
+    ...ticketIds.filter((t): t is string => typeof t === 'string').map(ticketTopic),
+  ];
+}
+
 // KEYS: per topic its seq, backlog and seen-ids keys. ARGV: channel, event json, backlog length,
 // ttl, event id, dedupe window, then the topics' names.
 // Returns the new sequence per topic, or 0 where this event was already published on it.
@@ -144,20 +159,25 @@ export async function publishLiveMany(redis: Redis, events: readonly LiveEvent[]
   const pipeline = redis.pipeline() as ReturnType<Redis['pipeline']> & {
     gmPublishLive(...args: Array<string | number>): unknown;
   };
-  const sent: boolean[] = [];
+  const sent: Array<{ voids: boolean; publishes: boolean }> = [];
   for (const event of events) {
+    const voided = voidedTopics(event);
+    if (voided.length) pipeline.del(...voided.map(backlogKey));
     const { topics, args } = publishArgs(event);
-    sent.push(topics.length > 0);
+    sent.push({ voids: voided.length > 0, publishes: topics.length > 0 });
     if (topics.length) pipeline.gmPublishLive(...args);
   }
   const replies = (await pipeline.exec()) ?? [];
   const failed = replies.find(([err]) => err);
   if (failed) throw failed[0];
-  if (replies.length !== sent.filter(Boolean).length) {
+  if (replies.length !== sent.reduce((n, s) => n + Number(s.voids) + Number(s.publishes), 0)) {
     throw new Error('Redis answered the live pipeline in part');
   }
   let at = 0;
-  return sent.map((has) => (has ? ((replies[at++]?.[1] as number[]) ?? []).map(Number) : []));
+  return sent.map((s) => {
+    if (s.voids) at++;
+    return s.publishes ? ((replies[at++]?.[1] as number[]) ?? []).map(Number) : [];
+  });
 }
 
 /** The current sequence of a topic (0 when nothing was published yet). */

@@ -31,7 +31,10 @@ export const webhookSchema = z
     id: z.uuid(),
     url: z.string(),
     description: z.string().nullable(),
-    eventTypes: z.array(z.enum(WEBHOOK_EVENT_TYPES)),
+    eventTypes: z.array(z.enum(WEBHOOK_EVENT_TYPES)).meta({
+      description:
+        'The events delivered. `player.erased` carries ids only (`playerId`, `ticketIds`): the player was erased, so forget what earlier events said of them and of those tickets (their payloads are scrubbed too)',
+    }),
     enabled: z.boolean(),
     disabledAt: at.nullable(),
     disabledReason: z.string().nullable(),

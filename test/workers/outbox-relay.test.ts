@@ -5,13 +5,21 @@ import { Redis } from 'ioredis';
 import type pg from 'pg';
 import { afterEach, describe, expect, inject, it } from 'vitest';
 import { orgFeatures, relayedBetween } from '../../db/outbox.js';
+import { erasePlayer } from '../../db/player-privacy.js';
+import { upsertPlayer } from '../../db/players.js';
 import { createPool } from '../../db/pool.js';
 import { createRule } from '../../db/rules.js';
 import { createPolicy } from '../../db/sla-policies.js';
 import { withTenant } from '../../db/tenant.js';
 import { openTicket, reply, setStatus } from '../../db/tickets.js';
 import { createSubscription } from '../../db/webhooks.js';
-import { LIVE_CHANNEL_PATTERN, type LiveEnvelope, orgTopic, readBacklog } from '../../lib/live.js';
+import {
+  LIVE_CHANNEL_PATTERN,
+  type LiveEnvelope,
+  orgTopic,
+  readBacklog,
+  ticketTopic,
+} from '../../lib/live.js';
 import { startRedis } from '../../lib/local-stack/index.js';
 import { freePort } from '../../lib/local-stack/ports.js';
 import { createLogger, type Logger } from '../../lib/logger.js';
@@ -464,5 +472,51 @@ describe('outbox relay', () => {
     // ...while the relay's function still sees which organizations have them.
     const features = await orgFeatures(db.app, [org.orgId]);
     expect(features.get(org.orgId)).toEqual({ webhooks: true, sla: true, rules: true });
+  });
+});
+
+describe('outbox relay and erasure', () => {
+  it('drops the live backlogs that quoted an erased player, so a reconnecting panel refetches', async () => {
+    const { relay, producer } = await relayOn(inject('services').redisUrl, uniquePrefix(), { pollMs: 200 });
+    relay.start();
+    const org = await makeOrg(db.app, 'LiveErase');
+    const { playerId, ticketId } = await withTenant(db.app, org.orgId, async (tx) => {
+      const p = await upsertPlayer(tx, {
+        displayName: 'Vantresca',
+        email: `vantresca-${org.orgId}@example.com`,
+      });
+      const { ticket } = await openTicket(
+        tx,
+        {
+          subject: 'Vantresca cannot log in',
+          body: 'Vantresca here, my phone is +33 6 12 34 56 78',
+          origin: 'game',
+          requesterId: p.id,
+        },
+        { type: 'player', id: p.id },
+      );
+      return { playerId: p.id, ticketId: ticket.id };
+    });
+    await until(async () => (await unrelayed(org.orgId)) === 0, 10_000);
+    const seen = await readBacklog(producer, orgTopic(org.orgId), 0);
+    expect(JSON.stringify(seen.envelopes)).toContain('Vantresca');
+    await withTenant(db.app, org.orgId, (tx) => erasePlayer(tx, playerId, org.owner));
+    await until(async () => (await unrelayed(org.orgId)) === 0, 10_000);
+    for (const topic of [orgTopic(org.orgId), ticketTopic(ticketId)]) {
+      const { envelopes, complete } = await readBacklog(producer, topic, 0);
+      const quoting = envelopes
+        .filter((e) => /Vantresca|12 34 56 78/.test(JSON.stringify(e)))
+        .map((e) => `${topic} seq ${e.seq} ${e.event.type}`);
+      expect(quoting, `backlog of ${topic} still quoting the erased player`).toEqual([]);
+      // A panel that had seen the first events is told to refetch rather than handed a gap.
+      expect(complete, topic).toBe(false);
+    }
+    // The erase itself is announced on the org's topic, ids only.
+    const after = await readBacklog(producer, orgTopic(org.orgId), 0);
+    expect(after.envelopes).toHaveLength(1);
+    expect(after.envelopes[0]?.event).toMatchObject({
+      type: 'player.erased',
+      payload: { playerId, ticketIds: [ticketId] },
+    });
   });
 });
