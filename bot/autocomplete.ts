@@ -1,6 +1,7 @@
 import { randomUUID } from 'node:crypto';
 import type { AutocompleteInteraction } from 'discord.js';
 import { listCannedReplies } from '../db/canned-replies.js';
+import { listTeams } from '../db/teams.js';
 import { orgOf, resolveWhoThen } from './auth.js';
 import type { BotDeps } from './context.js';
 import { personOf } from './discord-api.js';
@@ -49,4 +50,24 @@ export async function cannedChoices(i: AutocompleteInteraction, deps: BotDeps): 
         : [],
   );
   return list.map((c) => ({ name: `${c.shortcut} · ${c.title}`.slice(0, 100), value: c.shortcut }));
+}
+
+/**
+ * The org's team names, for `/team`: to whoever may see the teams (`tickets.read`, as `/team`
+ * itself requires), read without joining the caller to the org.
+ */
+export async function teamChoices(i: AutocompleteInteraction, deps: BotDeps): Promise<Choice[]> {
+  const typed = i.options.getFocused().trim().toLowerCase();
+  const { value: list } = await resolveWhoThen(
+    deps,
+    i.guildId,
+    personOf(i),
+    randomUUID(),
+    { join: false },
+    async (tx, who) => (who.staff && who.permissions.has('tickets.read') ? listTeams(tx) : []),
+  );
+  return list
+    .filter((t) => t.name.toLowerCase().includes(typed))
+    .slice(0, 25)
+    .map((t) => ({ name: t.name.slice(0, 100), value: t.name.slice(0, 100) }));
 }

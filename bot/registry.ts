@@ -9,6 +9,7 @@ import { replyCommand } from './commands/reply.js';
 import { setup } from './commands/setup.js';
 import { stats } from './commands/stats.js';
 import { tag } from './commands/tag.js';
+import { team } from './commands/team.js';
 import { ticket } from './commands/ticket.js';
 import { rulesDryButton, rulesLogButton, rulesRunSelect } from './commands/ticket-rules.js';
 import {
@@ -36,6 +37,7 @@ export const commands = new Map<string, CommandHandler<RepliableInteraction & { 
       replyCommand,
       tag,
       stats,
+      team,
       link,
       openAboutMessage,
       openForUser,

@@ -121,6 +121,8 @@ export const de: Catalog = {
     'tag.name': ['name', 'Zu sendendes Kürzel'],
     'tag.search': ['suche', 'Die Liste filtern'],
     stats: ['statistik', 'Deine Ticketzahlen und die dieses Servers (letzte 30 Tage)'],
+    team: ['team', 'Wer aus jedem Team online und in der Arbeitszeit ist, mit seinen Tickets'],
+    'team.name': ['name', 'Nur dieses Team'],
     link: ['verknüpfen', 'Dein Spielkonto mit dem Code aus dem Spiel mit deinem Discord-Konto verknüpfen'],
     'link.code': ['code', 'Der Code aus dem Spiel'],
     'Open a ticket about this message': ['Ticket zu Nachricht eröffnen', ''],

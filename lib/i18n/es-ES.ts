@@ -121,6 +121,8 @@ export const esES: Catalog = {
     'tag.name': ['nombre', 'Atajo que enviar'],
     'tag.search': ['buscar', 'Filtrar la lista'],
     stats: ['estadísticas', 'Tus cifras de tickets y las de este servidor (últimos 30 días)'],
+    team: ['equipo', 'Quién de cada equipo está en línea, en horario, y sus tickets'],
+    'team.name': ['nombre', 'Solo este equipo'],
     link: [
       'enlazar',
       'Enlazar tu cuenta del juego con tu cuenta de Discord con el código que muestra el juego',

@@ -124,6 +124,8 @@ export const fr: Catalog = {
     'tag.name': ['nom', 'Raccourci à envoyer'],
     'tag.search': ['recherche', 'Filtrer la liste'],
     stats: ['stats', 'Vos chiffres de tickets et ceux de ce serveur (30 derniers jours)'],
+    team: ['équipe', 'Qui de chaque équipe est en ligne, en horaires, et ses tickets'],
+    'team.name': ['nom', 'Seulement cette équipe'],
     link: ['lier', 'Lier votre compte de jeu à votre compte Discord avec le code affiché par le jeu'],
     'link.code': ['code', 'Le code du jeu'],
     'Open a ticket about this message': ['Ouvrir un ticket sur ce message', ''],

@@ -115,6 +115,8 @@ export const ptBR: Catalog = {
     'tag.name': ['nome', 'Atalho a enviar'],
     'tag.search': ['busca', 'Filtrar a lista'],
     stats: ['estatísticas', 'Seus números de tickets e os deste servidor (últimos 30 dias)'],
+    team: ['equipe', 'Quem de cada equipe está online, no horário, e seus tickets'],
+    'team.name': ['nome', 'Só esta equipe'],
     link: ['vincular', 'Vincular sua conta do jogo à sua conta do Discord com o código que o jogo mostra'],
     'link.code': ['código', 'O código do jogo'],
     'Open a ticket about this message': ['Abrir ticket sobre esta mensagem', ''],

@@ -22,9 +22,9 @@ const DISCORD = new Set(
 // for the priority in German, Spanish and Portuguese as well; a file's size is in "bytes" in
 // Spanish and Portuguese too.
 const SAME_WORD: Partial<Record<(typeof LOCALES)[number], MessageKey[]>> = {
-  de: ['ticket.tags', 'ticket.infoTags', 'priority.normal'],
+  de: ['ticket.tags', 'ticket.infoTags', 'priority.normal', 'team.online'],
   'es-ES': ['priority.normal', 'transcriptPage.size'],
-  'pt-BR': ['ticket.tags', 'ticket.infoTags', 'priority.normal', 'transcriptPage.size'],
+  'pt-BR': ['ticket.tags', 'ticket.infoTags', 'priority.normal', 'transcriptPage.size', 'team.online'],
 };
 const CHAT_INPUT_NAME = /^[-_'\p{L}\p{N}\p{sc=Deva}\p{sc=Thai}]{1,32}$/u;
 
