@@ -1,5 +1,8 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { erasePlayer } from '../../db/player-privacy.js';
+import { upsertPlayer } from '../../db/players.js';
 import { MAX_RULES } from '../../db/rules.js';
+import { withTenant } from '../../db/tenant.js';
 import { useTestDb } from '../support/db.js';
 import { makeOrg } from '../support/fixtures.js';
 import { startTestApi, type TestApi } from './support.js';
@@ -104,5 +107,39 @@ describe('Idempotency-Key and transient failures', () => {
     const replay = await send();
     expect(replay.headers['idempotent-replayed']).toBe('true');
     expect(replay.json().id).toBe(later.json().id);
+  });
+});
+
+describe('Idempotency-Key answers and erasure', () => {
+  it("does not replay a ticket whose player was erased: the cached answer goes with the player's data", async () => {
+    const org = await makeOrg(db.app, 'IdemErase');
+    const token = await api.tokenFor(db.app, org.orgId, ['tickets:write']);
+    const playerId = await withTenant(
+      db.app,
+      org.orgId,
+      async (tx) => (await upsertPlayer(tx, { displayName: 'Grimwaldo', email: 'grimwaldo@example.com' })).id,
+    );
+    const send = () =>
+      api.call(token, {
+        method: 'POST',
+        url: tickets(org.orgId),
+        payload: {
+          subject: 'Grimwaldo lost a sword',
+          requesterId: playerId,
+          customFields: { server: 'Grimwaldo-EU' },
+        },
+        headers: { 'idempotency-key': 'crm-sync-1' },
+      });
+    const first = await send();
+    expect(first.statusCode, first.body).toBe(201);
+    expect((await send()).headers['idempotent-replayed']).toBe('true');
+    await withTenant(db.app, org.orgId, (tx) => erasePlayer(tx, playerId, org.owner));
+    const left = await db.admin.query(
+      `select key from idempotency_keys where org_id = $1 and response_body::text ilike '%Grimwaldo%'`,
+      [org.orgId],
+    );
+    expect(left.rows).toEqual([]);
+    const replay = await send();
+    expect(replay.headers['idempotent-replayed'], 'the replay is served from the cache').toBeUndefined();
   });
 });
