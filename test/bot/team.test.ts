@@ -34,13 +34,8 @@ beforeAll(async () => {
       await addMember(tx, { userId: id, role: 'agent' }, h.org.owner);
       await addTeamMember(tx, { teamId: team.id, userId: id }, SYSTEM);
     }
-    // Ana works Mondays 9:00-9:01 only: off shift whenever this runs (but for that one minute).
-    await setWorkingHours(
-      tx,
-      ids.ana,
-      { workingHours: { timeZone: 'UTC', week: { mon: [[540, 541]] } } },
-      SYSTEM,
-    );
+    // Ana has hours set but no shift on any day: off shift whenever this runs.
+    await setWorkingHours(tx, ids.ana, { workingHours: { timeZone: 'UTC', week: {} } }, SYSTEM);
     return team;
   });
   await h.db.admin.query(
