@@ -3,6 +3,7 @@ import { useState } from 'preact/hooks';
 import { api } from './api.js';
 import { ConfirmButton, ErrorFor, invalid, useForm } from './forms.js';
 import { html } from './html.js';
+import { DAYS, formatRanges, parseRanges } from './week-hours.js';
 
 /**
  * The SLA settings' business calendars: the editor of one calendar (time zone, working hours
@@ -10,44 +11,6 @@ import { html } from './html.js';
  * @typedef {import('./settings-sla.js').Calendar} Calendar
  * @typedef {import('./settings-sla.js').WeeklyHours} WeeklyHours
  */
-
-const DAYS = /** @type {const} */ ([
-  ['mon', 'Monday'],
-  ['tue', 'Tuesday'],
-  ['wed', 'Wednesday'],
-  ['thu', 'Thursday'],
-  ['fri', 'Friday'],
-  ['sat', 'Saturday'],
-  ['sun', 'Sunday'],
-]);
-
-/** 540 → "09:00". @param {number} m */
-const hhmm = (m) => `${String(Math.floor(m / 60)).padStart(2, '0')}:${String(m % 60).padStart(2, '0')}`;
-
-/** A day's ranges as typed: "09:00-12:00, 13:00-18:00". @param {[number, number][] | undefined} ranges */
-const formatRanges = (ranges) => (ranges ?? []).map(([s, e]) => `${hhmm(s)}-${hhmm(e)}`).join(', ');
-
-/**
- * "09:00-12:00, 13:00-18:00" → [[540, 720], [780, 1080]]; empty → no hours that day. Throws a
- * sentence naming what is wrong, shown under the day's field; the API checks overlaps and order.
- * @param {string} text
- * @returns {[number, number][]}
- */
-function parseRanges(text) {
-  const parts = text
-    .split(',')
-    .map((s) => s.trim())
-    .filter(Boolean);
-  return parts.map((part) => {
-    const m = part.match(/^(\d{1,2}):(\d{2})\s*-\s*(\d{1,2}):(\d{2})$/);
-    if (!m) throw new Error(`"${part}" is not a range like 09:00-17:00`);
-    const start = Number(m[1]) * 60 + Number(m[2]);
-    const end = Number(m[3]) * 60 + Number(m[4]);
-    if (Number(m[2]) > 59 || Number(m[4]) > 59 || start > 1440 || end > 1440)
-      throw new Error(`"${part}" is not a time of day`);
-    return /** @type {[number, number]} */ ([start, end]);
-  });
-}
 
 /**
  * The calendar for policies that name none.

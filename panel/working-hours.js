@@ -1,6 +1,7 @@
 import { useEffect, useState } from 'preact/hooks';
 import { api, describeError } from './api.js';
 import { html } from './html.js';
+import { DAYS, formatRanges, parseRanges } from './week-hours.js';
 
 /**
  * A member's working hours in the organization (`.../members/{userId}/working-hours`): automatic
@@ -10,38 +11,6 @@ import { html } from './html.js';
  *
  * @typedef {{ timeZone: string, week: Partial<Record<string, [number, number][]>> }} Hours
  */
-
-const DAYS = /** @type {const} */ ([
-  ['mon', 'Monday'],
-  ['tue', 'Tuesday'],
-  ['wed', 'Wednesday'],
-  ['thu', 'Thursday'],
-  ['fri', 'Friday'],
-  ['sat', 'Saturday'],
-  ['sun', 'Sunday'],
-]);
-
-/** @param {number} m */
-const hhmm = (m) => `${String(Math.floor(m / 60)).padStart(2, '0')}:${String(m % 60).padStart(2, '0')}`;
-/** @param {[number, number][] | undefined} shifts */
-const showDay = (shifts) => (shifts ?? []).map(([a, b]) => `${hhmm(a)}-${hhmm(b)}`).join(', ');
-/**
- * Shifts typed for a day; what does not read as HH:MM-HH:MM is sent as it is for the API to name.
- * @param {string} text
- * @returns {[number, number][] | null}
- */
-const readDay = (text) => {
-  const out = /** @type {[number, number][]} */ ([]);
-  for (const part of text
-    .split(',')
-    .map((s) => s.trim())
-    .filter(Boolean)) {
-    const m = /^(\d{1,2}):(\d{2})\s*-\s*(\d{1,2}):(\d{2})$/.exec(part);
-    if (!m) return null;
-    out.push([Number(m[1]) * 60 + Number(m[2]), Number(m[3]) * 60 + Number(m[4])]);
-  }
-  return out;
-};
 
 /** @param {{ orgId: string, userId: string }} props */
 export function WorkingHoursForm({ orgId, userId }) {
@@ -58,7 +27,7 @@ export function WorkingHoursForm({ orgId, userId }) {
     setAlways(h === null);
     if (h) {
       setTimeZone(h.timeZone);
-      setDays(Object.fromEntries(DAYS.map(([d]) => [d, showDay(h.week[d])])));
+      setDays(Object.fromEntries(DAYS.map(([d]) => [d, formatRanges(h.week[d])])));
     }
   };
   useEffect(() => {
@@ -78,9 +47,13 @@ export function WorkingHoursForm({ orgId, userId }) {
     /** @type {Record<string, [number, number][]>} */
     const week = {};
     for (const [d, label] of DAYS) {
-      const shifts = readDay(days[d] ?? '');
-      if (!shifts) {
-        setError(`${label}: write shifts as 09:00-17:00, separated by commas`);
+      let shifts;
+      try {
+        shifts = parseRanges(days[d] ?? '');
+      } catch (err) {
+        setError(
+          `${label}: ${/** @type {Error} */ (err).message}; shifts are written 09:00-17:00, separated by commas`,
+        );
         return;
       }
       if (shifts.length) week[d] = shifts;
