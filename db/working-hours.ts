@@ -1,5 +1,5 @@
 import { z } from 'zod';
-import { isValidTimeZone } from '../lib/business-time.js';
+import { isValidTimeZone, localWeekMinute } from '../lib/business-time.js';
 import { AppError } from '../lib/errors.js';
 import { type Actor, recordChange } from './changes.js';
 import type { Tx } from './tenant.js';
@@ -44,37 +44,13 @@ export type WorkingHours = z.infer<typeof workingHoursSchema>;
 /** The body of a change: the hours, or null for always. */
 export const workingHoursInput = z.object({ workingHours: workingHoursSchema.nullable() }).strict();
 
-const SHORT_DAY: Record<string, Weekday> = {
-  Mon: 'mon',
-  Tue: 'tue',
-  Wed: 'wed',
-  Thu: 'thu',
-  Fri: 'fri',
-  Sat: 'sat',
-  Sun: 'sun',
-};
-
 /** Whether `at` falls in one of the member's shifts (always, for null hours). */
 export function inWorkingHours(hours: WorkingHours | null, at: Date): boolean {
   if (!hours) return true;
-  let parts: Intl.DateTimeFormatPart[];
-  try {
-    parts = new Intl.DateTimeFormat('en-US', {
-      timeZone: hours.timeZone,
-      weekday: 'short',
-      hour: '2-digit',
-      minute: '2-digit',
-      hourCycle: 'h23',
-    }).formatToParts(at);
-  } catch {
-    // A zone this Node no longer knows: better a ticket than none for someone who set hours.
-    return true;
-  }
-  const part = (type: string) => parts.find((p) => p.type === type)?.value ?? '';
-  const weekday = SHORT_DAY[part('weekday')];
-  const minute = Number(part('hour')) * 60 + Number(part('minute'));
-  const shifts = weekday ? (hours.week[weekday] ?? []) : [];
-  return shifts.some(([start, end]) => minute >= start && minute < end);
+  // A zone this Node no longer knows: better a ticket than none for someone who set hours.
+  if (!isValidTimeZone(hours.timeZone)) return true;
+  const { weekday, minute } = localWeekMinute(at, hours.timeZone);
+  return (hours.week[weekday] ?? []).some(([start, end]) => minute >= start && minute < end);
 }
 
 /** Stored hours read back; a shape the schema no longer takes counts as always rather than never. */

@@ -69,6 +69,15 @@ function localParts(ts: number, tz: string): LocalParts {
   };
 }
 
+/** The local weekday and minute of the day of instant `at` in zone `tz` (which must be valid). */
+export function localWeekMinute(
+  at: Date,
+  tz: string,
+): { weekday: (typeof WEEKDAYS)[number]; minute: number } {
+  const p = localParts(at.getTime(), tz);
+  return { weekday: WEEKDAYS[new Date(Date.UTC(p.y, p.m - 1, p.d)).getUTCDay()] ?? 'sun', minute: p.minute };
+}
+
 /** The zone's offset from UTC at instant ts, in ms (local = utc + offset). */
 function offsetAt(ts: number, tz: string): number {
   const p = localParts(ts, tz);
