@@ -56,7 +56,8 @@ function Header({ session, org, lostOrg, onSignedOut }) {
       }),
     [],
   );
-  const analytics = useAnalyticsAccess(org);
+  const analytics = useRoleHolds(org, ['analytics.read']);
+  const worksTickets = useRoleHolds(org, ['tickets.read', 'tickets.reply']);
   const dot = connected
     ? 'Live updates on'
     : ended
@@ -108,7 +109,7 @@ function Header({ session, org, lostOrg, onSignedOut }) {
     ${org ? html`<a class="button" href=${`/o/${org.id}/settings`}>Settings</a>` : null}
     ${org ? html`<${NotificationBell} key=${org.id} orgId=${org.id} userId=${session.user.id} />` : null}
     <span class="who">${session.user.displayName}</span>
-    ${org ? html`<${PresenceChooser} key=${org.id} orgId=${org.id} userId=${session.user.id} />` : null}
+    ${org && worksTickets ? html`<${PresenceChooser} key=${org.id} orgId=${org.id} userId=${session.user.id} />` : null}
     <button type="button" onClick=${() => signOut('/auth/logout')}>Sign out</button>
     <button type="button" class="subtle" onClick=${() => signOut('/auth/logout-everywhere')}>Sign out everywhere</button>
     ${error ? html`<p class="error" role="alert">${error}</p>` : null}
@@ -132,13 +133,16 @@ function Header({ session, org, lostOrg, onSignedOut }) {
 }
 
 /**
- * Whether the member's role holds `analytics.read`, from the roles list (asked after the first
- * render, kept 30 s): the header offers the dashboards only to those who can read them. A role
- * that can't read the list gets no link; the page itself still answers with the API's verdict.
+ * Whether the member's role holds every one of `permissions`, from the roles list (asked after
+ * the first render, kept 30 s): the header offers the dashboards only to those who can read them,
+ * and the Online/Away choice only to those who work tickets (auto-assignment reads it). A role
+ * that can't read the list gets neither; the pages themselves still answer with the API's verdict.
  * @param {Org | null} org
+ * @param {string[]} permissions
  */
-function useAnalyticsAccess(org) {
+function useRoleHolds(org, permissions) {
   const [allowed, setAllowed] = useState(false);
+  const wanted = permissions.join(' ');
   useEffect(() => {
     setAllowed(false);
     if (!org) return;
@@ -147,12 +151,12 @@ function useAnalyticsAccess(org) {
         setAllowed(
           r.roles.some(
             (/** @type {{ key: string, permissions: string[] }} */ x) =>
-              x.key === org.role && x.permissions.includes('analytics.read'),
+              x.key === org.role && wanted.split(' ').every((p) => x.permissions.includes(p)),
           ),
         ),
       () => setAllowed(false),
     );
-  }, [org?.id, org?.role]);
+  }, [org?.id, org?.role, wanted]);
   return allowed;
 }
 
