@@ -36,10 +36,6 @@ export function closeCodeError(code: number, shardId?: number): BotStartError {
   );
 }
 
-export function isFatalCloseCode(code: number): boolean {
-  return code in FATAL_CLOSE;
-}
-
 /** Maps what client.login() threw; a wrong token shows up there as a 401 from /gateway/bot. */
 export function loginError(err: unknown): BotStartError {
   if (err instanceof BotStartError) return err;

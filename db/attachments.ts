@@ -47,16 +47,6 @@ export const ALLOWED_CONTENT_TYPES = [
 ] as const;
 export type AllowedContentType = (typeof ALLOWED_CONTENT_TYPES)[number];
 
-/** Types safe to show inline (the others are always served as a download). */
-export const INLINE_CONTENT_TYPES: ReadonlySet<string> = new Set([
-  'image/png',
-  'image/jpeg',
-  'image/gif',
-  'image/webp',
-  'video/mp4',
-  'video/webm',
-]);
-
 const allowed: ReadonlySet<string> = new Set(ALLOWED_CONTENT_TYPES);
 
 /** The 413 a streaming upload throws when it passes the limit mid-stream (as storage's `maxBytes` does). */

@@ -168,14 +168,6 @@ export async function createThread(tx: Tx, t: EmailThread): Promise<EmailThread>
   return r.rows[0] as EmailThread;
 }
 
-export async function threadOfTicket(tx: Tx, ticketId: string): Promise<EmailThread | null> {
-  const r = await tx.query<EmailThread>(
-    `select ${THREAD_COLUMNS} from email_threads where org_id = $1::uuid and ticket_id = $2::uuid`,
-    [tx.orgId, ticketId],
-  );
-  return r.rows[0] ?? null;
-}
-
 /**
  * Whether the ticket has an email thread (it came by email, or an email ticket merged into it
  * brought its own): what a message event says, so the relay queues an email reply only then.

@@ -80,4 +80,3 @@ export const DEFAULT_ROLES: Record<string, { name: string; permissions: readonly
     ],
   },
 };
-export type DefaultRole = keyof typeof DEFAULT_ROLES;

@@ -73,12 +73,3 @@ export async function markDeliverable(tx: Tx, address: string): Promise<void> {
     [tx.orgId, address.toLowerCase()],
   );
 }
-
-/** Whether mail to `address` bounced (and so is not sent). */
-export async function isUndeliverable(tx: Tx, address: string): Promise<boolean> {
-  const r = await tx.query<{ bad: boolean }>(
-    `select undeliverable_at is not null as bad from player_email_addresses where org_id = $1::uuid and address = $2::text`,
-    [tx.orgId, address.toLowerCase()],
-  );
-  return r.rows[0]?.bad ?? false;
-}

@@ -120,15 +120,6 @@ export async function getRule(tx: Tx, ruleId: string, forUpdate = false): Promis
   return r.rows[0];
 }
 
-/** The enabled rules a trigger runs, in order. */
-export async function rulesFor(tx: Tx, trigger: RuleTrigger): Promise<Rule[]> {
-  const r = await tx.query<Rule>(
-    `select ${COLUMNS} from rules where org_id = $1::uuid and trigger = $2::text and enabled order by position, id`,
-    [tx.orgId, trigger],
-  );
-  return r.rows;
-}
-
 /**
  * Changes a rule. The actor must hold what its actions need once changed, whatever the change
  * (switching a rule on, or renaming one, is keeping what it does).

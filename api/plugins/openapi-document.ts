@@ -70,9 +70,6 @@ const SUCCESS_DESCRIPTIONS: Record<string, string> = {
   302: 'Redirect (follow the Location header)',
 };
 
-/** The error statuses the document can describe; the per-route transform adds only these. */
-export const ERROR_STATUSES = Object.keys(ERRORS).map(Number);
-
 function sharedErrorResponses(used: ReadonlySet<string>): Json {
   return Object.fromEntries(
     Object.values(ERRORS)

@@ -32,7 +32,3 @@ export const okSchema = z.object({ ok: z.literal(true) });
 
 export const uuid = z.uuid();
 export const orgParams = z.object({ orgId: uuid });
-export const dateTime = z
-  .date()
-  .or(z.string())
-  .transform((d) => (d instanceof Date ? d.toISOString() : d));
