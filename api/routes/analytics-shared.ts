@@ -6,8 +6,9 @@ import { AppError } from '../../lib/errors.js';
 import { addDays, daysBetween, toCsv } from '../analytics-report.js';
 
 /**
- * What every analytics route shares (analytics.ts, analytics-sentiment.ts): the permission, the
- * range and filter query, the series response shape, CSV and the read pool.
+ * What every analytics route shares (analytics-series.ts, analytics-player-activity.ts,
+ * analytics-sentiment.ts, analytics-workload.ts): the permission, the range and filter query, the
+ * series response shape, CSV and the read pool.
  */
 
 export const T = ['analytics'];
