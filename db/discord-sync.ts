@@ -142,7 +142,7 @@ export const discordMessageInput = z.object({
   messageId: snowflake,
   body: z.string().max(16_000),
   attachments: z.array(attachmentMeta).max(10).default([]),
-  /** Written by someone neither staff nor the ticket's player (tickets.ts `reply`). */
+  /** Written by someone neither staff nor the ticket's player (ticket-messages.ts `reply`). */
   participant: z.boolean().optional(),
 });
 

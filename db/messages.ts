@@ -8,8 +8,8 @@ import { ORIGINS } from './ticket-rules.js';
 import { parseInput } from './validate.js';
 
 /**
- * The unified inbox beyond ticket conversations (those live in tickets.ts): player DMs and staff
- * rooms, their messages, and each staff member's unread state.
+ * The unified inbox beyond ticket conversations (those live in ticket-messages.ts): player DMs
+ * and staff rooms, their messages, and each staff member's unread state.
  */
 export interface Channel {
   id: string;

@@ -4,7 +4,7 @@ import { reply, setStatus } from './tickets.js';
 
 /**
  * Closing solved tickets the player never came back to. A solved ticket waits for the player to
- * confirm; a word from them puts it back to open (db/tickets.ts `reply`). After the
+ * confirm; a word from them puts it back to open (db/ticket-messages.ts `reply`). After the
  * organization's `solved_close_hours` of silence it is closed by the system, as Zendesk's
  * "solved, then closed after N days". Measured on the database's clock, like auto-close.ts.
  */

@@ -7,8 +7,8 @@ import type { Tx } from './tenant.js';
 import { type Origin, type Priority, type Status, statusEvent } from './ticket-rules.js';
 
 /**
- * What every ticket module shares (tickets.ts, ticket-actions.ts, ticket-status.ts,
- * ticket-merge.ts): the row shape, the locked read and update, the change record and the
+ * What every ticket module shares (tickets.ts, ticket-messages.ts, ticket-actions.ts,
+ * ticket-status.ts, ticket-merge.ts): the row shape, the locked read and update, the change record and the
  * status columns a reply and a status change both keep consistent.
  */
 export interface Ticket {
