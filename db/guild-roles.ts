@@ -1,7 +1,9 @@
 import { z } from 'zod';
 import { refuse } from '../lib/i18n/refusal.js';
+import { revokeApiTokensOf } from './api-tokens.js';
 import { type Actor, recordChange, SYSTEM } from './changes.js';
 import { heldBy, lockGrants, OWNER, type RoleGrant, requireHeld, roleGrant } from './grants.js';
+import { revokeGrantsOf } from './oauth-tokens.js';
 import { snowflake } from './schemas.js';
 import type { Tx } from './tenant.js';
 import { parseInput } from './validate.js';
@@ -236,6 +238,10 @@ export function followsRolesHere(
   return m.grantRoleId === m.roleId && rolesKnown && m.grantGuildId === guildId;
 }
 
+/**
+ * Ends a membership the bot made from a role mapping, when the person no longer has a mapped role
+ * in its guild or the mapping is gone: audited as a removal, and taking their credentials with it.
+ */
 async function removeDerivedMembership(tx: Tx, userId: string, reason: string): Promise<void> {
   // Its teams are kept aside (team_members cascades with the membership) for ensureStaffMember
   // to put back when the role returns; what was kept from an earlier time is stale by now.
@@ -269,6 +275,11 @@ async function removeDerivedMembership(tx: Tx, userId: string, reason: string): 
       payload: { userId, via: 'discord_role_mapping', reason },
     },
   });
+  // Ended as removeMember ends one: the API tokens the person made and the OAuth grants they gave
+  // here are revoked for good (each audited, every instance's token cache told through the
+  // outbox), so the role coming back brings a membership back, never their credentials.
+  await revokeApiTokensOf(tx, userId, 'member_removed', SYSTEM);
+  await revokeGrantsOf(tx, userId, SYSTEM);
 }
 
 /**

@@ -1,5 +1,6 @@
 import { createHash } from 'node:crypto';
 import { describe, expect, it } from 'vitest';
+import { createApiToken } from '../../db/api-tokens.js';
 import {
   createCannedReply,
   deleteCannedReply,
@@ -10,9 +11,12 @@ import {
 } from '../../db/canned-replies.js';
 import { archiveCategory, createCategory, listCategories, updateCategory } from '../../db/categories.js';
 import { createGuildLinkCode, createOrgForGuild, redeemGuildLinkCode } from '../../db/guild-links.js';
-import { discordStaffAccess, setRoleMapping } from '../../db/guild-roles.js';
+import { discordStaffAccess, removeRoleMapping, setRoleMapping } from '../../db/guild-roles.js';
 import { getGuild, listGuilds, orgForGuild, unlinkGuild, updateGuildSettings } from '../../db/guilds.js';
 import { changeRole } from '../../db/memberships.js';
+import { createOAuthClient } from '../../db/oauth-clients.js';
+import { createAuthorizationCode } from '../../db/oauth-codes.js';
+import { insertGrant } from '../../db/oauth-tokens.js';
 import { withTenant } from '../../db/tenant.js';
 import { createUser } from '../../db/users.js';
 import { useTestDb } from '../support/db.js';
@@ -65,6 +69,121 @@ describe('db/guilds', () => {
     expect(real.isMember).toBe(true);
     expect(real.memberPermissions.has('tickets.read')).toBe(true);
     expect(await role()).toBe('viewer');
+  });
+
+  it('a membership the bot ends (Discord role taken away, mapping removed) takes its credentials with it, for good', async () => {
+    const org = await makeOrg(db.app, 'Derived credentials');
+    const guildId = '987654321098765437';
+    const { code } = await withTenant(db.app, org.orgId, (tx) => createGuildLinkCode(tx, org.owner));
+    await redeemGuildLinkCode(db.app, { code, guildId, guildName: 'Derived credentials' }, org.owner);
+    const mods = '987654321098765438';
+    await withTenant(db.app, org.orgId, (tx) =>
+      setRoleMapping(tx, { guildId, discordRoleId: mods, roleKey: 'moderator' }, org.owner),
+    );
+    const { client } = await withTenant(db.app, org.orgId, (tx) =>
+      createOAuthClient(
+        tx,
+        {
+          name: 'Helper',
+          kind: 'confidential',
+          redirectUris: ['https://helper.example/cb'],
+          scopes: ['tickets:read'],
+        },
+        org.owner,
+      ),
+    );
+    /** A staff member who acts through the mapped role, with a token, a grant and a code of theirs. */
+    const staffWithCredentials = async (name: string) => {
+      const user = await createUser(db.app, { displayName: name });
+      await withTenant(db.app, org.orgId, (tx) => discordStaffAccess(tx, guildId, user.id, [mods], true));
+      const me = { type: 'user' as const, id: user.id };
+      return withTenant(db.app, org.orgId, async (tx) => ({
+        userId: user.id,
+        tokenId: (await createApiToken(tx, { name: `${name}'s script`, scopes: ['tickets:read'] }, me)).token
+          .id,
+        grantId: await insertGrant(
+          tx,
+          client.id,
+          user.id,
+          'authorization_code',
+          ['tickets:read'],
+          Date.now(),
+          Date.now() + 86_400_000,
+        ),
+        code: await createAuthorizationCode(
+          tx,
+          {
+            clientRowId: client.id,
+            userId: user.id,
+            redirectUri: 'https://helper.example/cb',
+            scopes: ['tickets:read'],
+            codeChallenge: 'x'.repeat(43),
+          },
+          Date.now(),
+          me,
+        ),
+      }));
+    };
+    const credentials = async (c: { userId: string; tokenId: string; grantId: string }) => {
+      const q = (sql: string, v: unknown[]) => db.admin.query(sql, v).then((r) => r.rows[0]);
+      return {
+        token: (
+          await q('select revoked_at is not null as revoked from api_tokens where id = $1', [c.tokenId])
+        ).revoked,
+        grant: await q(
+          'select revoked_at is not null as revoked, revoked_reason as reason from oauth_grants where id = $1',
+          [c.grantId],
+        ),
+        codesLeft: Number(
+          (await q('select count(*) from oauth_codes where user_id = $1 and used_at is null', [c.userId]))
+            .count,
+        ),
+        audited: (
+          await db.admin.query(
+            `select action, target_id as "targetId", data->>'reason' as reason from audit_logs
+             where org_id = $1 and action in ('api_token.revoked', 'oauth_grant.revoked') and target_id = any($2::text[])
+             order by action`,
+            [org.orgId, [c.tokenId, c.grantId]],
+          )
+        ).rows,
+        // How every API instance's token cache hears of it (api/token-cache.ts).
+        told: (
+          await db.admin.query(
+            `select event_type as type, aggregate_id::text as id from outbox
+             where org_id = $1 and aggregate_id = any($2::uuid[]) order by aggregate_type`,
+            [org.orgId, [c.tokenId, c.grantId]],
+          )
+        ).rows,
+      };
+    };
+    const ended = (c: { tokenId: string; grantId: string }) => ({
+      token: true,
+      grant: { revoked: true, reason: 'member_removed' },
+      codesLeft: 0,
+      audited: [
+        { action: 'api_token.revoked', targetId: c.tokenId, reason: 'member_removed' },
+        { action: 'oauth_grant.revoked', targetId: c.grantId, reason: 'member_removed' },
+      ],
+      told: [
+        { type: 'api_token.revoked', id: c.tokenId },
+        { type: 'api_token.revoked', id: c.grantId },
+      ],
+    });
+
+    // The Discord role taken away: the bot ends the membership, and what the person made ends with it.
+    const rin = await staffWithCredentials('Rin');
+    expect((await credentials(rin)).token).toBe(false);
+    await withTenant(db.app, org.orgId, (tx) => discordStaffAccess(tx, guildId, rin.userId, [], false));
+    expect(await credentials(rin)).toEqual(ended(rin));
+    // Given the role again: a new membership, none of the old credentials back.
+    await withTenant(db.app, org.orgId, (tx) => discordStaffAccess(tx, guildId, rin.userId, [mods], true));
+    expect((await credentials(rin)).grant.revoked).toBe(true);
+    expect((await credentials(rin)).token).toBe(true);
+
+    // The mapping itself removed: everyone who was staff through it.
+    const kai = await staffWithCredentials('Kai');
+    await withTenant(db.app, org.orgId, (tx) => removeRoleMapping(tx, guildId, mods, org.owner));
+    expect(await credentials(kai)).toEqual(ended(kai));
   });
 
   it('two /setup create at once for one guild make one organization; the other is a conflict', async () => {
