@@ -231,7 +231,7 @@ export async function rotateRefreshToken(
   return { ok: true, value: await issuePair(tx, grant, scopes, true, nowMs, life) };
 }
 
-export type RevokeReason = 'revoked' | 'refresh_reuse' | 'code_reuse' | 'member_removed';
+export type RevokeReason = 'revoked' | 'refresh_reuse' | 'code_reuse' | 'member_removed' | 'account_disabled';
 
 /** Revokes a grant and so every token of it; audited, and heard by every instance's token cache. */
 export async function revokeGrant(
@@ -261,11 +261,17 @@ export async function revokeGrant(
 
 /**
  * Revokes, for good, every grant a member gave here, and uses up the codes they were issued and
- * not yet redeemed: they are leaving the organization, and an app acting for them must not come
- * back if they are added again (a new consent is needed). Each grant is audited and heard by the
- * token caches as revokeGrant does. Returns the grants' ids.
+ * not yet redeemed: they are leaving the organization (`member_removed`) or their account is
+ * disabled (`account_disabled`), and an app acting for them must not come back if they are added
+ * or enabled again (a new consent is needed). Each grant is audited and heard by the token caches
+ * as revokeGrant does. Returns the grants' ids.
  */
-export async function revokeGrantsOf(tx: Tx, userId: string, actor: Actor): Promise<string[]> {
+export async function revokeGrantsOf(
+  tx: Tx,
+  userId: string,
+  actor: Actor,
+  reason: Extract<RevokeReason, 'member_removed' | 'account_disabled'> = 'member_removed',
+): Promise<string[]> {
   await tx.query(
     `update oauth_codes set used_at = now()
       where org_id = $1::uuid and user_id = $2::uuid and used_at is null`,
@@ -277,7 +283,7 @@ export async function revokeGrantsOf(tx: Tx, userId: string, actor: Actor): Prom
     [tx.orgId, userId],
   );
   const revoked: string[] = [];
-  for (const g of r.rows) if (await revokeGrant(tx, g.id, 'member_removed', actor)) revoked.push(g.id);
+  for (const g of r.rows) if (await revokeGrant(tx, g.id, reason, actor)) revoked.push(g.id);
   return revoked;
 }
 

@@ -6,7 +6,15 @@ import { createUser } from '../../db/users.js';
 import { useTestDb } from '../support/db.js';
 import { FakeDiscord } from '../support/fake-discord/index.js';
 import { makeOrg } from '../support/fixtures.js';
-import { confidential, consentCode, exchange, refreshGrant } from './oauth-support.js';
+import {
+  confidential,
+  consentCode,
+  creds,
+  exchange,
+  oauthPost,
+  REDIRECT,
+  refreshGrant,
+} from './oauth-support.js';
 import { cookieFrom, errorCode, startTestApi, type TestApi } from './support.js';
 
 const db = useTestDb();
@@ -100,6 +108,44 @@ describe('a disabled staff account', () => {
     const refreshed = await refreshGrant(api, client, refresh_token as string);
     expect(refreshed.statusCode, refreshed.body).toBe(400);
     expect(refreshed.json().error).toBe('invalid_grant');
+  });
+
+  it('loses the OAuth grants it gave to the operator command, for good: enabling it again brings no app back', async () => {
+    const { org, admin } = await adminOf('Oauth disabled');
+    const client = await confidential(api, await api.sessionFor(org.ownerId), org.orgId, ['members:read']);
+    const staff = await api.sessionFor(admin.id);
+    const first = await consentCode(api, staff, client, 'members:read');
+    const { access_token, refresh_token } = await exchange(api, client, first.code, first.verifier);
+    // A consent given and not yet traded for tokens.
+    const pending = await consentCode(api, staff, client, 'members:read');
+    await disableUser(db.app, api.redis, admin.id);
+    const grants = await db.admin.query(
+      'select revoked_at is not null as revoked, revoked_reason as reason from oauth_grants where user_id = $1',
+      [admin.id],
+    );
+    expect(grants.rows, 'the grants the person gave').toEqual([
+      { revoked: true, reason: 'account_disabled' },
+    ]);
+    const audited = await db.admin.query(
+      `select data->>'reason' as reason from audit_logs where org_id = $1 and action = 'oauth_grant.revoked'`,
+      [org.orgId],
+    );
+    expect(audited.rows).toEqual([{ reason: 'account_disabled' }]);
+    // The operator enables the account again (by hand: there is no command for it).
+    await db.admin.query('update users set disabled_at = null where id = $1', [admin.id]);
+    const members = `/v1/orgs/${org.orgId}/members`;
+    expect((await api.call(staff, { method: 'GET', url: members })).statusCode, 'the person').toBe(401);
+    const app = await api.call({ token: access_token }, { method: 'GET', url: members });
+    expect(app.statusCode, 'the app acting for them').toBe(401);
+    expect((await refreshGrant(api, client, refresh_token as string)).statusCode).toBe(400);
+    const late = await oauthPost(api, 'token', {
+      grant_type: 'authorization_code',
+      code: pending.code,
+      redirect_uri: REDIRECT,
+      code_verifier: pending.verifier,
+      ...creds(client),
+    });
+    expect(late.statusCode, 'the consent given before').toBe(400);
   });
 
   it('cannot sign in again with Discord: the callback says the account is disabled', async () => {
