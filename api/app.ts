@@ -15,7 +15,7 @@ import {
 } from './http-timeouts.js';
 import { registerAuth } from './plugins/auth.js';
 import { handleFrameworkError, registerErrorHandling } from './plugins/errors.js';
-import { registerIdempotency } from './plugins/idempotency.js';
+import { IDEMPOTENCY_LEASE_MS, registerIdempotency } from './plugins/idempotency.js';
 import { registerInputGuard } from './plugins/input-guard.js';
 import { registerMetrics } from './plugins/metrics.js';
 import { registerOpenApi } from './plugins/openapi.js';
@@ -157,7 +157,7 @@ export async function buildApp(
   registerRateLimits(app, rateLimits);
   // An idempotent request is a few statements under the statement timeout: a claim still without
   // its answer after the whole-request bound was abandoned (a crash, a failed store).
-  registerIdempotency(app, { abandonAfterMs: timeouts.uploadMs });
+  registerIdempotency(app, { leaseMs: settings.idempotencyLeaseMs ?? IDEMPOTENCY_LEASE_MS });
   registerMetrics(app, { route: deps.publicMetrics ?? true });
   registerTraceRoute(app);
   await registerOpenApi(app);

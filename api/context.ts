@@ -27,6 +27,11 @@ export interface ApiSettings {
   metricsToken: string | undefined;
   /** SECRET_KEY: seals TOTP seeds and webhook secrets at rest, signs download links. */
   secretKey: string;
+  /**
+   * How long an Idempotency-Key claim holds unless its running request renews it (default
+   * IDEMPOTENCY_LEASE_MS, api/plugins/idempotency.ts): what a crash mid-request costs a retry.
+   */
+  idempotencyLeaseMs?: number;
   /** Signed download links live at most this long (DOWNLOAD_LINK_MAX_MINUTES). */
   downloadLinkMaxSeconds: number;
   /** Serve `GET /auth/demo` (loopback only); server.ts turns it on in development only. */

@@ -3,10 +3,12 @@ import type { Tx } from './tenant.js';
 /**
  * `Idempotency-Key` records (api/plugins/idempotency.ts): a key is claimed by the first request,
  * holds its response once sent, and is forgotten after 24 hours, when the response was not a final
- * one (a 5xx, a 429, a "try again" 409), or when the claim never got its response (the process
- * died or the store failed) within the longest a request may take. The maintenance sweep
- * deletes records past their 24 hours (`pruneExpiredIdempotencyKeys`), and erasing a player the
- * answers that name them or their tickets (`forgetIdempotentAnswers`).
+ * one (a 5xx, a 429, a "try again" 409), or when the claim's lease lapses without its response.
+ * A claim is leased, not timed: the instance running the request renews the lease while it runs
+ * (`renewIdempotencyClaim`), however long that takes, so a retry never runs beside it; a claim
+ * whose process died stops being renewed and is taken over within one lease. The maintenance
+ * sweep deletes records past their 24 hours (`pruneExpiredIdempotencyKeys`), and erasing a player
+ * the answers that name them or their tickets (`forgetIdempotentAnswers`).
  */
 
 /** A key already claimed: the request it was claimed for and, once sent, its response. */
@@ -25,27 +27,28 @@ export interface IdempotencyClaim {
 }
 
 /**
- * Claims `key` for a request (its hash), clearing first an expired record and a claim that has
- * had no response for `abandonAfterMs` (its request can no longer be running). Returns our claim,
- * or the record that already holds the key.
+ * Claims `key` for a request (its hash), leased for `leaseMs`, clearing first an expired record
+ * and a claim whose lease lapsed with no response (nobody renewed it: its process died). Returns
+ * our claim, or the record that already holds the key.
  */
 export async function claimIdempotencyKey(
   tx: Tx,
   key: string,
   requestHash: string,
-  abandonAfterMs: number,
+  leaseMs: number,
 ): Promise<{ claim: IdempotencyClaim } | { existing: IdempotencyRecord }> {
   await tx.query(
     `delete from idempotency_keys
      where org_id = $1::uuid and key = $2::text
        and (created_at < now() - interval '24 hours'
-            or (response_status is null and created_at < now() - make_interval(secs => $3::float8 / 1000)))`,
-    [tx.orgId, key, abandonAfterMs],
+            or (response_status is null and (lease_until is null or lease_until < now())))`,
+    [tx.orgId, key],
   );
   const inserted = await tx.query<{ claimedAt: string }>(
-    `insert into idempotency_keys (org_id, key, request_hash) values ($1::uuid, $2::text, $3::text)
+    `insert into idempotency_keys (org_id, key, request_hash, lease_until)
+     values ($1::uuid, $2::text, $3::text, now() + make_interval(secs => $4::float8 / 1000))
      on conflict do nothing returning created_at::text as "claimedAt"`,
-    [tx.orgId, key, requestHash],
+    [tx.orgId, key, requestHash, leaseMs],
   );
   const mine = inserted.rows[0];
   if (mine) return { claim: { key, claimedAt: mine.claimedAt } };
@@ -56,13 +59,30 @@ export async function claimIdempotencyKey(
   );
   const existing = r.rows[0];
   // Gone between the insert and the select (released by its request): claim it again.
-  if (!existing) return claimIdempotencyKey(tx, key, requestHash, abandonAfterMs);
+  if (!existing) return claimIdempotencyKey(tx, key, requestHash, leaseMs);
   return { existing };
 }
 
 /**
- * Stores the response sent for a claimed key, for replays. A claim given up as abandoned (and
- * maybe claimed again by a retry) is not ours any more: it is left alone.
+ * Extends a claim's lease by `leaseMs` from now, while its request still runs. False when the
+ * claim is not ours any more (its lease lapsed, a renewal having failed, and a retry took it over).
+ */
+export async function renewIdempotencyClaim(
+  tx: Tx,
+  claim: IdempotencyClaim,
+  leaseMs: number,
+): Promise<boolean> {
+  const r = await tx.query(
+    `update idempotency_keys set lease_until = now() + make_interval(secs => $4::float8 / 1000)
+     where org_id = $1::uuid and key = $2::text and created_at = $3::timestamptz and response_status is null`,
+    [tx.orgId, claim.key, claim.claimedAt, leaseMs],
+  );
+  return r.rowCount === 1;
+}
+
+/**
+ * Stores the response sent for a claimed key, for replays, ending its lease. A claim whose lease
+ * lapsed (and maybe claimed again by a retry) is not ours any more: it is left alone.
  */
 export async function storeIdempotentResponse(
   tx: Tx,
@@ -71,7 +91,7 @@ export async function storeIdempotentResponse(
   body: unknown,
 ): Promise<void> {
   await tx.query(
-    `update idempotency_keys set response_status = $4::int, response_body = $5::jsonb
+    `update idempotency_keys set response_status = $4::int, response_body = $5::jsonb, lease_until = null
      where org_id = $1::uuid and key = $2::text and created_at = $3::timestamptz and response_status is null`,
     [tx.orgId, claim.key, claim.claimedAt, status, JSON.stringify(body)],
   );

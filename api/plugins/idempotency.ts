@@ -4,6 +4,7 @@ import {
   claimIdempotencyKey,
   type IdempotencyClaim,
   releaseIdempotencyKey,
+  renewIdempotencyClaim,
   storeIdempotentResponse,
 } from '../../db/idempotency.js';
 import { withTenant } from '../../db/tenant.js';
@@ -11,8 +12,23 @@ import { AppError } from '../../lib/errors.js';
 import { addRouteHook } from './route-hooks.js';
 
 const KEY = /^[\x21-\x7e]{1,255}$/;
-/** Requests whose key was claimed by this instance: their response is stored on send. */
-const claimed = new WeakMap<FastifyRequest, { orgId: string; claim: IdempotencyClaim }>();
+
+/**
+ * How long a claim holds without renewal: what a crash costs a retry (a 409 until it lapses).
+ * The running request renews it three times per lease, so a renewal delayed by a slow database
+ * still lands before the lease runs out.
+ */
+export const IDEMPOTENCY_LEASE_MS = 30_000;
+
+interface Held {
+  orgId: string;
+  claim: IdempotencyClaim;
+  renewal: NodeJS.Timeout;
+  /** Set once the response is on its way: a renewal still in flight then finds nothing to renew. */
+  sent?: boolean;
+}
+/** Requests whose key was claimed by this instance: their lease is renewed, their response stored on send. */
+const claimed = new WeakMap<FastifyRequest, Held>();
 
 /**
  * Whether a response is the request's answer, to replay for the same key, or a refusal that says
@@ -33,11 +49,33 @@ function isFinal(status: number, body: unknown): boolean {
  * kept for 24 h; the same key and body again replays that response; the same key with another
  * body is a 422; the same key while the first is still running is a 409. Keys live in Postgres,
  * per org, so a retry landing on another API instance still finds them. Only final answers are
- * kept (isFinal). A claim left without an answer (a crash, a failed store) is given up after
- * `abandonAfterMs`, the longest a request may take, so a retry can run instead of getting the 409
- * for a day.
+ * kept (isFinal). The claim is a lease this instance renews for as long as the request runs (no
+ * deadline bounds a handler: a lock wait, a slow upload's processing), so a retry never runs
+ * beside it; a claim left without an answer by a crash stops being renewed and is taken over
+ * within `leaseMs`, instead of answering 409 for a day.
  */
-export function registerIdempotency(app: FastifyInstance, opts: { abandonAfterMs: number }) {
+export function registerIdempotency(app: FastifyInstance, opts: { leaseMs: number }) {
+  const renew = (req: FastifyRequest, held: Held) => {
+    let busy = false;
+    return async () => {
+      if (busy) return;
+      busy = true;
+      try {
+        const ours = await withTenant(app.deps.pool, held.orgId, (tx) =>
+          renewIdempotencyClaim(tx, held.claim, opts.leaseMs),
+        );
+        if (!ours && !held.sent) {
+          clearInterval(held.renewal);
+          req.log.warn({ key: held.claim.key }, 'an Idempotency-Key claim lapsed while its request ran');
+        }
+      } catch (err) {
+        // The next renewal tries again; the lease outlasts two missed ones.
+        req.log.warn({ err }, 'could not renew an Idempotency-Key claim');
+      } finally {
+        busy = false;
+      }
+    };
+  };
   const idempotent = (c: { idempotent?: boolean }) => c.idempotent === true;
   addRouteHook(app, 'preHandler', idempotent, async (req: FastifyRequest, reply: FastifyReply) => {
     const header = req.headers['idempotency-key'];
@@ -57,10 +95,13 @@ export function registerIdempotency(app: FastifyInstance, opts: { abandonAfterMs
       )
       .digest('hex');
     const got = await withTenant(app.deps.pool, orgId, (tx) =>
-      claimIdempotencyKey(tx, header, hash, opts.abandonAfterMs),
+      claimIdempotencyKey(tx, header, hash, opts.leaseMs),
     );
     if ('claim' in got) {
-      claimed.set(req, { orgId, claim: got.claim });
+      const held = { orgId, claim: got.claim } as Held;
+      held.renewal = setInterval(renew(req, held), Math.max(1, Math.floor(opts.leaseMs / 3)));
+      held.renewal.unref();
+      claimed.set(req, held);
       return;
     }
     const { existing } = got;
@@ -95,6 +136,8 @@ export function registerIdempotency(app: FastifyInstance, opts: { abandonAfterMs
       const mine = claimed.get(req);
       if (!mine) return payload;
       claimed.delete(req);
+      clearInterval(mine.renewal);
+      mine.sent = true;
       let body: unknown = null;
       if (reply.statusCode < 500 && typeof payload === 'string' && payload.length > 0) {
         try {

@@ -8,9 +8,14 @@ import { makeOrg } from '../support/fixtures.js';
 import { startTestApi, type TestApi } from './support.js';
 
 const db = useTestDb();
+/** How long a claim lasts unless its request renews it: short, so a test can outlast a few. */
+const LEASE_MS = 300;
 let api: TestApi;
 beforeAll(async () => {
-  api = await startTestApi(db.app);
+  api = await startTestApi(db.app, {
+    settings: { idempotencyLeaseMs: LEASE_MS },
+    timeouts: { headersMs: LEASE_MS, uploadMs: LEASE_MS },
+  });
 });
 afterAll(() => api.close());
 
@@ -76,7 +81,42 @@ describe('Idempotency-Key and transient failures', () => {
     expect(replay.statusCode).toBe(409);
   });
 
-  it('lets a retry run once a claim is older than any request can take (a crash mid-request)', async () => {
+  it('holds the claim for as long as the first request runs: a retry meanwhile gets the 409, not a second run', async () => {
+    const org = await makeOrg(db.app, 'Slow');
+    const token = await api.tokenFor(db.app, org.orgId, ['tickets:write']);
+    await db.admin.query(`
+      create or replace function review_slow_insert() returns trigger language plpgsql as $$
+      begin
+        if new.subject = 'Slow to write' then perform pg_sleep(1.2); end if;
+        return new;
+      end $$;
+      create trigger review_slow_insert before insert on tickets for each row execute function review_slow_insert();`);
+    try {
+      const send = () =>
+        api.call(token, {
+          method: 'POST',
+          url: tickets(org.orgId),
+          payload: { subject: 'Slow to write' },
+          headers: { 'idempotency-key': 'slow-1' },
+        });
+      const first = send();
+      // Well past the lease it was claimed with: only its renewals keep it.
+      await new Promise((r) => setTimeout(r, LEASE_MS * 3));
+      const retry = await send();
+      expect(retry.statusCode, 'a retry while the first request still runs').toBe(409);
+      expect(retry.json().error.message).toMatch(/still being processed/);
+      expect((await first).statusCode).toBe(201);
+    } finally {
+      await db.admin.query('drop trigger review_slow_insert on tickets');
+    }
+    const made = await db.admin.query(
+      `select count(*)::int as n from tickets where org_id = $1 and subject = 'Slow to write'`,
+      [org.orgId],
+    );
+    expect(made.rows[0].n, 'tickets made').toBe(1);
+  });
+
+  it("lets a retry run once a claim's lease lapses unrenewed (a crash mid-request)", async () => {
     const org = await makeOrg(db.app, 'Crashed');
     const token = await api.tokenFor(db.app, org.orgId, ['tickets:write']);
     const send = () =>
@@ -87,18 +127,20 @@ describe('Idempotency-Key and transient failures', () => {
         headers: { 'idempotency-key': 'crash-1' },
       });
     // A claim whose answer was never stored (the process died, or the store failed): what it
-    // leaves behind is the claim with no status.
+    // leaves behind is the claim with no status, its lease as last renewed.
     const lost = await send();
     expect(lost.statusCode).toBe(201);
     await db.admin.query(
-      `update idempotency_keys set response_status = null, response_body = null where org_id = $1::uuid and key = 'crash-1'`,
+      `update idempotency_keys set response_status = null, response_body = null, lease_until = now() + interval '1 minute'
+        where org_id = $1::uuid and key = 'crash-1'`,
       [org.orgId],
     );
     const soon = await send();
     expect(soon.statusCode).toBe(409);
     expect(soon.json().error.message).toMatch(/still being processed/);
+    // Nobody renews it: the lease runs out.
     await db.admin.query(
-      `update idempotency_keys set created_at = now() - interval '11 minutes' where org_id = $1::uuid and key = 'crash-1'`,
+      `update idempotency_keys set lease_until = now() - interval '1 second' where org_id = $1::uuid and key = 'crash-1'`,
       [org.orgId],
     );
     const later = await send();
