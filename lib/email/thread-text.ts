@@ -1,7 +1,7 @@
 /**
  * The text side of email threading: what we put in outgoing mail (the subject tag, the
- * `[ref:<token>]` marker, the plus-address) and how we find it again in what comes back, and
- * the stripping of quoted history and signatures from a reply (the original stays in storage).
+ * `[ref:<token>]` marker, the plus-address) and how we find it again in what comes back. The
+ * stripping of quoted history and signatures from a reply is quoted.ts's.
  */
 
 /** A reply token: opaque, lowercase (mail systems may fold the local part's case). */
@@ -72,66 +72,5 @@ export function ticketSubject(subject: string): string {
   return s.slice(0, 200) || '(no subject)';
 }
 
-// "On Tue, 3 Mar 2026 at 10:02, Ana <a@b.c> wrote:" (Gmail), "On 3 Mar 2026, at 10:02, Ana
-// <a@b.c> wrote:" (Apple Mail), and the same in the languages players write most.
-const OPENERS = /^(on|le|am|el|il|op|em|den|dnia)\b/i;
-const ATTRIBUTION =
-  /^(on|le|am|el|il|op|em|den|dnia)\b.{0,400}(wrote|a écrit|schrieb|escribió|ha scritto|schreef|escreveu|skrev|napisał)\s*:\s*$/i;
-// German, Dutch and Swedish put the verb before the name: "Am Mo., 7. Dez. 2026 um 10:00 Uhr
-// schrieb Ana <a@b.c>:" (Gmail), "Am 07.12.26 um 10:00 schrieb Ana:" (Thunderbird). The time
-// keeps a sentence of the player's own ("Am Montag schrieb mir ein Freund:") from counting.
-const VERB_FIRST_ATTRIBUTION =
-  /^(am|op|den)\b.{0,200}\d{1,2}[:.]\d{2}\b.{0,200}\b(schrieb|schreef|skrev)\s.{0,300}:\s*$/i;
-const OUTLOOK_SEPARATOR =
-  /^(-{2,}\s*(original message|ursprüngliche nachricht|message d'origine|mensaje original|mensagem original)\s*-{2,}|_{20,})\s*$/i;
-// A rule line: Outlook's "_____" in text, or its HTML <hr> as the parser renders it ("-----").
-const RULE = /^(-{5,}|_{5,})$/;
-const OUTLOOK_HEADER = /^\*?(from|von|de|van)\s*:\*?\s/i;
-const OUTLOOK_NEXT =
-  /^\*?(sent|date|gesendet|envoyé|enviado|data|fecha|to|an|à|para|subject|betreff|objet|asunto|assunto)\s*:/i;
-const SIGNATURE = [
-  /^--\s?$/,
-  /^sent from my (iphone|ipad|android|samsung|galaxy|pixel|mobile)/i,
-  /^get outlook for (ios|android)/i,
-  /^sent from (mail|outlook) for windows/i,
-  /^sent (with|from) (proton mail|protonmail|yahoo mail)/i,
-];
-
-/**
- * The new text of a reply: everything before the quoted history (a Gmail, Apple Mail or
- * Thunderbird attribution line, an Outlook "Original Message" block or header block with the rule
- * above it, or a trailing run of `>` lines) and before a signature. When nothing would be left,
- * the whole text is kept.
- */
-export function stripQuoted(text: string): string {
-  const lines = text.replace(/\r\n?/g, '\n').split('\n');
-  let cut = lines.length;
-  for (let i = 0; i < lines.length && cut === lines.length; i++) {
-    const line = (lines[i] ?? '').trim();
-    const joined = `${line} ${(lines[i + 1] ?? '').trim()}`.trim();
-    if (ATTRIBUTION.test(line) || VERB_FIRST_ATTRIBUTION.test(line)) cut = i;
-    // Gmail wraps long attributions over two lines.
-    else if (OPENERS.test(line) && (ATTRIBUTION.test(joined) || VERB_FIRST_ATTRIBUTION.test(joined))) cut = i;
-    else if (OUTLOOK_SEPARATOR.test(line)) cut = i;
-    else if (
-      OUTLOOK_HEADER.test(line) &&
-      lines.slice(i + 1, i + 4).some((l) => OUTLOOK_NEXT.test(l.trim()))
-    ) {
-      // The rule Outlook draws above the header block belongs to the quote too.
-      let top = i;
-      while (top > 0 && ((lines[top - 1] ?? '').trim() === '' || RULE.test((lines[top - 1] ?? '').trim())))
-        top--;
-      cut = top;
-    } else if (
-      line.startsWith('>') &&
-      lines.slice(i).every((l) => l.trim() === '' || l.trim().startsWith('>'))
-    ) {
-      cut = i;
-    }
-  }
-  let kept = lines.slice(0, cut);
-  const sig = kept.findIndex((l, i) => i > 0 && SIGNATURE.some((re) => re.test(l.trim())));
-  if (sig > 0) kept = kept.slice(0, sig);
-  const out = kept.join('\n').trim();
-  return out || text.trim();
-}
+// The stripping of quoted history lives with its patterns, one per client and language.
+export { stripQuoted } from './quoted.js';
