@@ -287,7 +287,9 @@ const MAX_MERGE_HOPS = 10;
 /**
  * The player replies on their own ticket; idempotent on the key. A ticket staff merged into
  * another takes the reply on the ticket it went into, as a Discord or email reply does: the game
- * still holds the old id, and the player's words must not be refused for staff's tidying.
+ * still holds the old id, and the player's words must not be refused for staff's tidying. There,
+ * on another player's ticket, the reply is a participant's (participants.ts), and still the
+ * player's own in the answer their game gets.
  */
 export async function playerReply(
   tx: Tx,
@@ -314,13 +316,14 @@ export async function playerReply(
       body: input.body,
       origin: 'game',
       externalId: idempotencyKey && sdkExternalId('reply', gameId, player.accountId, idempotencyKey),
+      ...(target.requesterId && target.requesterId !== player.id ? { participant: true } : {}),
     },
     { type: 'player', id: player.id },
   );
   return {
     message: {
       id: r.message.id,
-      author: sdkAuthor(r.message.authorKind),
+      author: r.message.authorPlayerId === player.id ? 'player' : sdkAuthor(r.message.authorKind),
       body: r.message.body,
       createdAt: r.message.createdAt,
       // A reply from the game carries no files.

@@ -25,8 +25,8 @@ export const mergeInput = z.object({
 /**
  * Merges the source ticket into the target: the source's conversation, notes and attachments
  * move over (and its email thread, when the target has none) and the source closes pointing at
- * the target. Both tickets are locked in id order so
- * two opposite merges cannot deadlock.
+ * the target. The source's player, when another than the target's, is a participant on the
+ * target. Both tickets are locked in id order so two opposite merges cannot deadlock.
  */
 export async function merge(
   tx: Tx,
@@ -50,9 +50,15 @@ export async function merge(
     throw new AppError('invalid_transition', `ticket #${target.number} is closed`);
   await tx.query(
     `with moved as (
-       update messages m set ticket_id = $3::uuid, channel_id = tc.id
-       from message_channels tc where tc.org_id = $1::uuid and tc.ticket_id = $3::uuid
-       and m.org_id = $1::uuid and m.ticket_id = $2::uuid
+       -- The source's player, when not the target's, is someone staff brought onto the target
+       -- (participants.ts): the target's SLA, analytics, rules, sentiment and the SDK's author stay
+       -- its own player's. Their messages keep their profile as author.
+       update messages m set ticket_id = $3::uuid, channel_id = tc.id,
+         author_kind = case when m.author_kind = 'player' and m.author_player_id <> t.requester_id
+                            then 'participant' else m.author_kind end
+       from message_channels tc join tickets t on t.org_id = tc.org_id and t.id = tc.ticket_id
+       where tc.org_id = $1::uuid and tc.ticket_id = $3::uuid
+         and m.org_id = $1::uuid and m.ticket_id = $2::uuid
      ), notes as (
        update ticket_notes set ticket_id = $3::uuid where org_id = $1::uuid and ticket_id = $2::uuid
      ), mail as (

@@ -4,6 +4,7 @@ import { recordDiscordEdit, recordTicketAction } from '../../db/discord-sync.js'
 import { upsertPlayer } from '../../db/players.js';
 import { loadContext } from '../../db/rule-runs.js';
 import { withTenant } from '../../db/tenant.js';
+import { merge } from '../../db/ticket-merge.js';
 import { setStatus } from '../../db/ticket-status.js';
 import { openTicket, reply } from '../../db/tickets.js';
 import { useTestDb } from '../support/db.js';
@@ -120,5 +121,50 @@ describe("a participant's message (someone on the player's side who is not the p
     );
     await w.participantSays(w.people.friend, 'hello?');
     expect((await w.row())?.status).toBe('pending');
+  });
+});
+
+/**
+ * Staff merge the friend's own ticket into the player's: the friend is on the player's ticket
+ * now, as someone staff brought in, not as its player. What they wrote on their ticket is theirs,
+ * under their own profile, and a participant's there: the ticket's SLA, analytics, rules,
+ * sentiment and the SDK's `author` stay the player's. (What they write later, from the game or by
+ * email, is in player-tickets.test.ts and email/notifications-and-threads.test.ts.)
+ */
+describe("a merged ticket's player on the ticket it went into", () => {
+  it('is a participant there and keeps their own messages', async () => {
+    const w = await world();
+    const theirs = (
+      await w.tx((t) =>
+        openTicket(
+          t,
+          {
+            subject: 'Items gone',
+            body: 'worst game, garbage, I hate it',
+            origin: 'discord',
+            requesterId: w.people.friend.id,
+          },
+          w.people.friend,
+        ),
+      )
+    ).ticket;
+    await w.tx((t) => merge(t, { sourceId: theirs.id, targetId: w.ticket.id }, w.org.owner));
+    const r = await db.admin.query<{ body: string; kind: string; author: string | null }>(
+      `select body, author_kind as kind, author_player_id as author from messages
+        where ticket_id = $1 order by created_at, id`,
+      [w.ticket.id],
+    );
+    expect(r.rows).toEqual([
+      { body: 'hello', kind: 'player', author: w.people.player.id },
+      { body: 'Looking into it', kind: 'staff', author: null },
+      { body: 'worst game, garbage, I hate it', kind: 'participant', author: w.people.friend.id },
+    ]);
+    expect((await w.row())?.sentiment).not.toBe('negative');
+    const ctx = await w.tx((t) => loadContext(t, w.ticket.id, null));
+    expect(ctx?.message?.body).toBe('hello');
+    // Staff wait on the player's word alone: the merged message starts no next response wait.
+    await w.tx((t) => reply(t, { ticketId: w.ticket.id, body: 'Noted', origin: 'panel' }, w.org.owner));
+    const replies = (await w.tx((t) => recomputedRollups(t, 'daily'))).filter((x) => x.kind === 'reply');
+    expect(replies.map((x) => ({ n: Number(x.n), waits: Number(x.dur_n) }))).toEqual([{ n: 2, waits: 0 }]);
   });
 });

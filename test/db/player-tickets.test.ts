@@ -1,8 +1,10 @@
 import { beforeAll, describe, expect, it } from 'vitest';
 import { createGame } from '../../db/games.js';
-import { openGameTicket } from '../../db/player-tickets.js';
+import { openGameTicket, playerReply, playerTicket } from '../../db/player-tickets.js';
 import type { Pool } from '../../db/pool.js';
 import { withTenant } from '../../db/tenant.js';
+import { merge } from '../../db/ticket-merge.js';
+import { setStatus } from '../../db/ticket-status.js';
 import { openTicket } from '../../db/tickets.js';
 import { countingPool } from '../support/counting-pool.js';
 import { useTestDb } from '../support/db.js';
@@ -73,5 +75,31 @@ describe('a game ticket open', () => {
     );
     // Gapless: a repeat never takes a number.
     expect(numbers.rows.map((r) => r.number)).toEqual([1, 2, 3]);
+  });
+});
+
+describe("a game ticket merged into another player's", () => {
+  it("shows the other player's messages as a participant's, and a player's own reply as theirs", async () => {
+    const tx = <T>(fn: Parameters<typeof withTenant<T>>[2]) => withTenant(db.app, org.orgId, fn);
+    const mine = (await open(db.app, 'steam:501', 'merge-a')).ticket;
+    const theirs = (await open(db.app, 'steam:502', 'merge-b')).ticket;
+    await tx((t) => merge(t, { sourceId: theirs.id, targetId: mine.id }, org.owner));
+    await tx((t) => setStatus(t, { ticketId: mine.id, status: 'solved' }, org.owner));
+    const answer = await tx((t) =>
+      playerReply(t, gameId, theirs.id, { player: { id: 'steam:502', name: 'steam:502' }, body: 'me too' }),
+    );
+    // Their game shows their own reply as theirs; staff merged them in, so it wakes the ticket.
+    expect(answer.message.author).toBe('player');
+    expect(answer.ticket.status).toBe('open');
+    const profile = await db.admin.query<{ id: string }>(
+      'select requester_id as id from tickets where id = $1',
+      [mine.id],
+    );
+    const read = await tx((t) => playerTicket(t, profile.rows[0]!.id, mine.id));
+    expect(read.messages.map((m) => [m.body, m.author])).toEqual([
+      ['I fell through the map', 'player'],
+      ['I fell through the map', 'participant'],
+      ['me too', 'participant'],
+    ]);
   });
 });
