@@ -1,6 +1,9 @@
+import { pickLocale } from '../lib/i18n/locales.js';
+import { t as say } from '../lib/i18n/messages.js';
 import { recordChange, SYSTEM } from './changes.js';
 import { hasEmailThread } from './email-messages.js';
 import type { Tx } from './tenant.js';
+import { messageSummary } from './ticket-rows.js';
 import { getTicket, setStatus } from './tickets.js';
 
 /**
@@ -84,9 +87,20 @@ export async function warnInactive(tx: Tx, ticketId: string, limitHours: number)
   if (!t || (t.warnedAt && t.warnedAt > t.waitingSince)) return false;
   if (t.now.getTime() < t.waitingSince.getTime() + limitHours * 3600_000) return false;
   const hours = graceHours(limitHours);
-  const body = `We have not heard back from you for a while. This ticket will be closed in ${hours} hour${
-    hours === 1 ? '' : 's'
-  } unless you reply.`;
+  // Written for the player: in the ticket's language (the opener's), else their profile's.
+  const lang = await tx.query<{ locale: string | null }>(
+    `select coalesce(t.locale, p.locale) as locale from tickets t
+       left join player_profiles p on p.org_id = t.org_id and p.id = t.requester_id
+      where t.org_id = $1::uuid and t.id = $2::uuid`,
+    [tx.orgId, ticketId],
+  );
+  const body = say(
+    pickLocale(lang.rows[0]?.locale),
+    hours === 1 ? 'autoClose.warningOne' : 'autoClose.warning',
+    {
+      hours,
+    },
+  );
   const m = await tx.query<Record<string, unknown>>(
     `insert into messages (org_id, channel_id, ticket_id, author_type, origin, body, created_at)
      select $1::uuid, c.id, $2::uuid, 'system', 'api', $3::text, clock_timestamp()
@@ -108,14 +122,10 @@ export async function warnInactive(tx: Tx, ticketId: string, limitHours: number)
       aggregateType: 'ticket',
       aggregateId: ticketId,
       payload: {
-        ticket: {
-          id: ticket.id,
-          number: ticket.number,
-          subject: ticket.subject,
-          status: ticket.status,
-          // The warning reaches an email player by mail (workers/event-jobs.ts reads this).
-          emailThread: await hasEmailThread(tx, ticketId),
-        },
+        // The whole summary, as a reply's event has it: its origin and Discord channel are how the
+        // relay knows a DM ticket's player must get it by DM (workers/event-jobs.ts), and
+        // `emailThread` how an email player gets it by mail.
+        ticket: messageSummary(ticket, await hasEmailThread(tx, ticketId)),
         message,
       },
     },

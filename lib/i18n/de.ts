@@ -19,6 +19,11 @@ export const de: Catalog = {
     'closing.ratePromptDm':
       'Wie waren wir? Der Bot hat dir eine Nachricht geschickt, mit der du es einmal mit 1 bis 5 Sternen bewerten kannst.',
     'closing.dm': 'Dein Ticket #{number} „{subject}“ wurde geschlossen.',
+    // Auto-close's warning to a player who stopped answering (db/auto-close.ts).
+    'autoClose.warning':
+      'Wir haben eine Weile nichts von dir gehört. Dieses Ticket wird in {hours} Stunden geschlossen, wenn du nicht antwortest.',
+    'autoClose.warningOne':
+      'Wir haben eine Weile nichts von dir gehört. Dieses Ticket wird in 1 Stunde geschlossen, wenn du nicht antwortest.',
     'rating.linkLabel': 'Ticket bewerten',
     'rating.thanks': 'Danke für deine Bewertung von Ticket #{number} {stars}.',
     'rating.onlyRequester': 'Nur der Spieler, der dieses Ticket eröffnet hat, kann es bewerten.',

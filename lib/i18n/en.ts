@@ -20,6 +20,11 @@ export const en = {
     'closing.ratePrompt': 'How did we do? Rate it once, from 1 to 5 stars.',
     'closing.ratePromptDm': 'How did we do? The bot sent you a message to rate it, once, from 1 to 5 stars.',
     'closing.dm': 'Your ticket #{number} “{subject}” was closed.',
+    // Auto-close's warning to a player who stopped answering (db/auto-close.ts).
+    'autoClose.warning':
+      'We have not heard back from you for a while. This ticket will be closed in {hours} hours unless you reply.',
+    'autoClose.warningOne':
+      'We have not heard back from you for a while. This ticket will be closed in 1 hour unless you reply.',
     'rating.linkLabel': 'Rate this ticket',
     'rating.thanks': 'Thanks for rating ticket #{number} {stars}.',
     'rating.onlyRequester': 'Only the player who opened this ticket can rate it.',

@@ -19,6 +19,11 @@ export const esES: Catalog = {
     'closing.ratePromptDm':
       '¿Qué tal lo hicimos? El bot te ha enviado un mensaje para valorarlo una vez, de 1 a 5 estrellas.',
     'closing.dm': 'Tu ticket #{number} «{subject}» se ha cerrado.',
+    // Auto-close's warning to a player who stopped answering (db/auto-close.ts).
+    'autoClose.warning':
+      'Hace tiempo que no sabemos de ti. Este ticket se cerrará en {hours} horas si no respondes.',
+    'autoClose.warningOne':
+      'Hace tiempo que no sabemos de ti. Este ticket se cerrará en 1 hora si no respondes.',
     'rating.linkLabel': 'Valorar este ticket',
     'rating.thanks': 'Gracias por valorar el ticket #{number} {stars}.',
     'rating.onlyRequester': 'Solo el jugador que abrió este ticket puede valorarlo.',

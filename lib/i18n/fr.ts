@@ -19,6 +19,11 @@ export const fr: Catalog = {
     'closing.ratePromptDm':
       'Comment nous sommes-nous débrouillés ? Le bot vous a envoyé un message pour le noter une fois, de 1 à 5 étoiles.',
     'closing.dm': 'Votre ticket #{number} « {subject} » a été fermé.',
+    // Auto-close's warning to a player who stopped answering (db/auto-close.ts).
+    'autoClose.warning':
+      'Nous n’avons pas eu de vos nouvelles depuis un moment. Ce ticket sera fermé dans {hours} heures si vous ne répondez pas.',
+    'autoClose.warningOne':
+      'Nous n’avons pas eu de vos nouvelles depuis un moment. Ce ticket sera fermé dans 1 heure si vous ne répondez pas.',
     'rating.linkLabel': 'Noter ce ticket',
     'rating.thanks': 'Merci d’avoir noté le ticket #{number} {stars}.',
     'rating.onlyRequester': 'Seul le joueur qui a ouvert ce ticket peut le noter.',

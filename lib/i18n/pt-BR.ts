@@ -19,6 +19,11 @@ export const ptBR: Catalog = {
     'closing.ratePromptDm':
       'Como nos saímos? O bot te enviou uma mensagem para avaliar uma vez, de 1 a 5 estrelas.',
     'closing.dm': 'Seu ticket #{number} “{subject}” foi fechado.',
+    // Auto-close's warning to a player who stopped answering (db/auto-close.ts).
+    'autoClose.warning':
+      'Faz um tempo que não temos notícias suas. Este ticket será fechado em {hours} horas se você não responder.',
+    'autoClose.warningOne':
+      'Faz um tempo que não temos notícias suas. Este ticket será fechado em 1 hora se você não responder.',
     'rating.linkLabel': 'Avaliar este ticket',
     'rating.thanks': 'Obrigado por avaliar o ticket #{number} {stars}.',
     'rating.onlyRequester': 'Só o jogador que abriu este ticket pode avaliá-lo.',
