@@ -55,9 +55,10 @@ export class DmSearchBusy extends AppError {
 let nextLookup = 0;
 /**
  * Waits for this process's next member look-up slot (a bucket of one second's worth). A slot
- * further off than `maxWaitMs` is not taken: the search gives up (DmSearchBusy) instead.
+ * further off than `maxWaitMs` is not taken: the caller gives up (DmSearchBusy) instead. Every
+ * look-up a DM makes is bounded so: a player is told to try again rather than left waiting.
  */
-async function lookupSlot(maxWaitMs = Number.POSITIVE_INFINITY): Promise<void> {
+export async function lookupSlot(maxWaitMs: number): Promise<void> {
   const now = Date.now();
   const at = Math.max(now - 1000, nextLookup);
   if (at - now > maxWaitMs) throw new DmSearchBusy(at - now);
@@ -65,11 +66,17 @@ async function lookupSlot(maxWaitMs = Number.POSITIVE_INFINITY): Promise<void> {
   if (at > now) await new Promise((resolve) => setTimeout(resolve, at - now));
 }
 
+/** The look-up slot of one DM's work, bounded by `deps.dmSearchMaxWaitMs`. */
+function boundedSlot(deps: BotDeps): () => Promise<void> {
+  const maxWaitMs = deps.dmSearchMaxWaitMs ?? DEFAULT_DM_SEARCH_MAX_WAIT_MS;
+  return () => lookupSlot(maxWaitMs);
+}
+
 async function isMember(
   deps: BotDeps,
   guildId: string,
   userId: string,
-  slot: () => Promise<void> = lookupSlot,
+  slot: () => Promise<void>,
 ): Promise<boolean> {
   await slot();
   try {
@@ -90,8 +97,7 @@ async function isMember(
  * longer than `deps.dmSearchMaxWaitMs` for its turn ends the search with DmSearchBusy.
  */
 export async function dmGuilds(deps: BotDeps, userId: string): Promise<DmGuild[]> {
-  const maxWaitMs = deps.dmSearchMaxWaitMs ?? DEFAULT_DM_SEARCH_MAX_WAIT_MS;
-  const slot = () => lookupSlot(maxWaitMs);
+  const slot = boundedSlot(deps);
   const servers = await botServers(deps, slot);
   const [linked, known] = await Promise.all([
     linkedGuilds(deps.pool, [...servers.keys()]),
@@ -109,11 +115,16 @@ export async function dmGuilds(deps: BotDeps, userId: string): Promise<DmGuild[]
   return found.slice(0, MAX_CHOICES).sort((a, b) => a.name.localeCompare(b.name));
 }
 
-/** One server chosen in a DM's select, if it is still linked, held by this bot, and the user's. */
+/**
+ * One server chosen in a DM's select, if it is still linked, held by this bot, and the user's.
+ * Its look-up waits its turn as a search's does, no longer: behind a burst of other players'
+ * searches and choices the pick ends with DmSearchBusy (the select handlers ask to choose again).
+ */
 export async function dmGuild(deps: BotDeps, userId: string, guildId: string): Promise<DmGuild | undefined> {
-  const name = (await botServers(deps, lookupSlot)).get(guildId);
+  const slot = boundedSlot(deps);
+  const name = (await botServers(deps, slot)).get(guildId);
   const orgId = name !== undefined ? (await linkedGuilds(deps.pool, [guildId])).get(guildId) : undefined;
-  if (name === undefined || !orgId || !(await isMember(deps, guildId, userId))) return undefined;
+  if (name === undefined || !orgId || !(await isMember(deps, guildId, userId, slot))) return undefined;
   return { guildId, orgId, name };
 }
 

@@ -70,6 +70,8 @@ export const deReplies: Record<keyof typeof enReplies, string> = {
   'dm.categoryGone': 'Diese Kategorie wird nicht mehr angeboten; schick deine Nachricht bitte noch einmal.',
   'dm.ticketGone': 'Dieses Ticket ist nicht mehr offen; schick deine Nachricht bitte noch einmal.',
   'dm.expired': 'Deine Nachricht ist abgelaufen; schick sie bitte noch einmal.',
+  'dm.busyChoice':
+    'Gerade schreiben sehr viele Spieler. Bitte wähle in einer Minute noch einmal. Was du geschrieben hast, bleibt gespeichert.',
   'form.title': 'Ticket eröffnen',
   'form.titleCategory': 'Ticket eröffnen: {category}',
   'form.subjectLabel': 'Worum geht es?',

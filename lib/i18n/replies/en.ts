@@ -70,6 +70,8 @@ export const enReplies = {
   'dm.categoryGone': 'That category is no longer offered; send your message again.',
   'dm.ticketGone': 'That ticket is no longer open; send your message again.',
   'dm.expired': 'Your message has expired; please send it again.',
+  'dm.busyChoice':
+    'Lots of players are writing right now, please choose again in a minute. What you wrote is kept.',
   'form.title': 'Open a ticket',
   'form.titleCategory': 'Open a ticket: {category}',
   'form.subjectLabel': 'What is it about?',

@@ -69,6 +69,8 @@ export const esESReplies: Record<keyof typeof enReplies, string> = {
   'dm.categoryGone': 'Esa categoría ya no está disponible; envía tu mensaje otra vez.',
   'dm.ticketGone': 'Ese ticket ya no está abierto; envía tu mensaje otra vez.',
   'dm.expired': 'Tu mensaje ha caducado; envíalo otra vez.',
+  'dm.busyChoice':
+    'Ahora mismo nos escriben muchísimos jugadores. Vuelve a elegir dentro de un minuto. Lo que escribiste se guarda.',
   'form.title': 'Abrir un ticket',
   'form.titleCategory': 'Abrir un ticket: {category}',
   'form.subjectLabel': '¿De qué se trata?',

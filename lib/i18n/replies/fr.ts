@@ -71,6 +71,8 @@ export const frReplies: Record<keyof typeof enReplies, string> = {
   'dm.categoryGone': 'Cette catégorie n’est plus proposée ; envoyez à nouveau votre message.',
   'dm.ticketGone': 'Ce ticket n’est plus ouvert ; renvoyez votre message.',
   'dm.expired': 'Votre message a expiré ; envoyez-le à nouveau.',
+  'dm.busyChoice':
+    'Beaucoup de joueurs écrivent en ce moment. Choisis à nouveau dans une minute, s’il te plaît. Ce que tu as écrit est conservé.',
   'form.title': 'Ouvrir un ticket',
   'form.titleCategory': 'Ouvrir un ticket : {category}',
   'form.subjectLabel': 'De quoi s’agit-il ?',

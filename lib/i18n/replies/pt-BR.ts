@@ -68,6 +68,8 @@ export const ptBRReplies: Record<keyof typeof enReplies, string> = {
   'dm.categoryGone': 'Essa categoria não está mais disponível; envie sua mensagem de novo.',
   'dm.ticketGone': 'Esse ticket não está mais aberto; envie sua mensagem de novo.',
   'dm.expired': 'Sua mensagem expirou; envie de novo.',
+  'dm.busyChoice':
+    'Muitos jogadores estão escrevendo agora. Escolha de novo daqui a um minuto. O que você escreveu fica guardado.',
   'form.title': 'Abrir um ticket',
   'form.titleCategory': 'Abrir um ticket: {category}',
   'form.subjectLabel': 'Do que se trata?',
