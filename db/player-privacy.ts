@@ -5,7 +5,13 @@ import { forgetIdempotentAnswers } from './idempotency.js';
 import { refreshTicketSentiment } from './message-sentiment.js';
 import { orgIdPages } from './organizations.js';
 import type { Pool } from './pool.js';
-import { forgetReportedPlayer, scrubNotifications, scrubOutbox } from './privacy-scrub.js';
+import { scrubNotifications, scrubOutbox } from './privacy-scrub.js';
+import {
+  forgetReportedPlayer,
+  keepReportTickets,
+  playerNeedles,
+  redactReportTickets,
+} from './report-erasure.js';
 import type { Tx } from './tenant.js';
 import { eraseTranscripts } from './ticket-transcripts.js';
 
@@ -106,13 +112,23 @@ export interface ErasureResult {
   storageKeys: string[];
 }
 
+interface ErasedRows {
+  counts: Record<string, number>;
+  keys: string[] | null;
+  blankedIn: string[];
+  reportTickets: string[];
+}
+
 /**
  * Erases the player: their identities, sessions, codes, moderation record, mail, files and
  * exports are deleted; the tickets they opened are kept anonymised (as retention does) with every
  * message in them blanked, notes deleted, staff notifications about them left without text; their
- * messages elsewhere are blanked; reports by or about them lose their text, and the tickets of
- * reports about them (their reporters') their name and game account; history and audit
- * rows keep what happened but not what was said. The modmail routing records of the DMs relayed
+ * messages elsewhere are blanked; reports by or about them lose their text (not their outcome).
+ * The tickets of those reports are the moderators' record and stay useful (db/report-erasure.ts):
+ * staff's notes, replies, actions, history and audit entries are kept, with the player's name,
+ * game account and Discord id replaced by "an erased player"; a ticket they opened by reporting
+ * loses their messages, game identity and evidence, one about them their name and account.
+ * History and audit rows of their other tickets keep what happened but not what was said. The modmail routing records of the DMs relayed
  * to them (which carry their Discord id) go, and so do the Discord openings of the tickets (their
  * rendered summary) and the cached Idempotency-Key answers naming them or the tickets.
  * Discord messages the bot posted for them, and the transcript-channel posts of every ticket they
@@ -125,8 +141,16 @@ export interface ErasureResult {
 export async function erasePlayer(tx: Tx, playerId: string, actor: Actor): Promise<ErasureResult> {
   const p = await lockPlayer(tx, playerId);
   if (p.erasedAt) throw new AppError('conflict', 'this player was already erased');
-  const r = await tx.query<{ counts: Record<string, number>; keys: string[] | null; blankedIn: string[] }>(
-    `with t as (select id from tickets where org_id = $1::uuid and requester_id = $2::uuid),
+  const needles = await playerNeedles(tx, playerId);
+  const r = await tx.query<ErasedRows>(
+    `with rt as (
+            -- The tickets of their reports: the moderators' record, kept (keepReportTickets) with
+            -- their messages blanked and their game identity and evidence taken out.
+            select x.id from tickets x where x.org_id = $1::uuid and x.requester_id = $2::uuid
+               and exists (select 1 from player_reports r where r.org_id = $1::uuid and r.ticket_id = x.id)
+          ),
+          t as (select id from tickets where org_id = $1::uuid and requester_id = $2::uuid
+                   and id not in (select id from rt)),
           addr as (select address from player_email_addresses where org_id = $1::uuid and player_id = $2::uuid),
           m as (select id from messages where org_id = $1::uuid
                   and (author_player_id = $2::uuid or ticket_id in (select id from t)
@@ -166,13 +190,16 @@ export async function erasePlayer(tx: Tx, playerId: string, actor: Actor): Promi
           exports as (
             delete from player_exports e where e.org_id = $1::uuid and e.player_id = $2::uuid returning e.storage_key as key
           ),
-          threads as (delete from email_threads e where e.org_id = $1::uuid and e.ticket_id in (select id from t) returning 1),
-          dms as (delete from discord_dm_tickets d where d.org_id = $1::uuid and d.ticket_id in (select id from t) returning 1),
+          -- Their ways in (mail thread, DM ticket, relayed DMs) go for their report tickets too.
+          threads as (delete from email_threads e where e.org_id = $1::uuid
+                         and (e.ticket_id in (select id from t) or e.ticket_id in (select id from rt)) returning 1),
+          dms as (delete from discord_dm_tickets d where d.org_id = $1::uuid
+                     and (d.ticket_id in (select id from t) or d.ticket_id in (select id from rt)) returning 1),
           -- The relay's record of what it posted into their DM names their Discord id (the profile's,
           -- read here before the profile below is blanked: every part of the statement sees it as it was).
           routed as (
             delete from discord_dm_relayed_messages r where r.org_id = $1::uuid
-               and (r.ticket_id in (select id from t)
+               and (r.ticket_id in (select id from t) or r.ticket_id in (select id from rt)
                     or r.discord_user_id = (select p.discord_user_id from player_profiles p
                                              where p.org_id = $1::uuid and p.id = $2::uuid))
             returning 1
@@ -195,8 +222,11 @@ export async function erasePlayer(tx: Tx, playerId: string, actor: Actor): Promi
                    custom_fields = '{}', delivery_error = null
              where x.org_id = $1::uuid and x.id in (select id from t) returning 1
           ),
+          -- What they wrote in a report (and the evidence they sent), or what was written about
+          -- them; the outcome (status, resolution) is the studio's and stays.
           reports as (
-            update player_reports x set details = null, resolution = null
+            update player_reports x set details = null,
+                   evidence = case when x.reporter_id = $2::uuid then null else x.evidence end
              where x.org_id = $1::uuid and (x.reporter_id = $2::uuid or x.reported_id = $2::uuid) returning 1
           ),
           profile as (
@@ -218,33 +248,39 @@ export async function erasePlayer(tx: Tx, playerId: string, actor: Actor): Promi
             ) as counts,
             array(select key from files where key is not null union all select key from mail where key is not null
                   union all select key from exports where key is not null) as keys,
-            array(select distinct ticket_id from blanked where ticket_id is not null) as "blankedIn"`,
+            array(select distinct ticket_id from blanked where ticket_id is not null) as "blankedIn",
+            array(select id from rt) as "reportTickets"`,
     [tx.orgId, playerId],
   );
-  const row = r.rows[0] as { counts: Record<string, number>; keys: string[] | null; blankedIn: string[] };
+  const row = r.rows[0] as ErasedRows;
   // Their messages are deleted now, in their own tickets and in others': no ticket keeps a
   // sentiment read from words that are gone.
   await refreshTicketSentiment(tx, row.blankedIn);
   const tickets = await tx.query<{ id: string }>(
-    'select id from tickets where org_id = $1::uuid and requester_id = $2::uuid',
-    [tx.orgId, playerId],
+    'select id from tickets where org_id = $1::uuid and requester_id = $2::uuid and id <> all($3::uuid[])',
+    [tx.orgId, playerId, row.reportTickets],
   );
   const own = tickets.rows.map((t) => t.id);
-  // The reports about them name them in the reporter's ticket: those tickets lose their name and
-  // are scrubbed below as theirs are.
+  // The reports about them name them in the reporter's ticket: those tickets lose their name.
   const reported = await forgetReportedPlayer(tx, playerId, own);
-  const touched = [...own, ...reported];
+  await keepReportTickets(tx, row.reportTickets);
+  const reportTickets = [...new Set([...row.reportTickets, ...reported.ids])];
+  const touched = [...own, ...reportTickets];
   // A Discord opening's plan quotes the summary: the player's mention, the subject, the form.
   await forgetOpenings(tx, touched);
   // A cached Idempotency-Key answer is a copy of the ticket or message made: a replay would
   // hand it back.
   await forgetIdempotentAnswers(tx, [playerId, ...touched]);
+  // Events and notifications are copies on their way out: their text goes, report tickets' too.
   await scrubOutbox(tx, playerId, touched);
   await scrubNotifications(tx, touched);
+  // Their own tickets' history keeps what happened, not what was said; a report ticket's is the
+  // moderators' record and keeps staff's entries, with the player's name and ids redacted.
   const scrub = await tx.query<{ n: number }>('select gm_scrub_player_history($1::uuid, $2::uuid[]) as n', [
     playerId,
-    touched,
+    own,
   ]);
+  const redacted = await redactReportTickets(tx, playerId, [...needles, ...reported.names], reportTickets);
   // Transcripts are snapshots of the words just blanked, in their tickets and in others', and of
   // the subjects just rewritten.
   const transcriptKeys = await eraseTranscripts(tx, [...new Set([...touched, ...row.blankedIn])]);
@@ -259,9 +295,9 @@ export async function erasePlayer(tx: Tx, playerId: string, actor: Actor): Promi
   );
   const counts = {
     ...row.counts,
-    reportTickets: reported.length,
+    reportTickets: reportTickets.length,
     transcripts: transcriptKeys.length,
-    historyEntries: scrub.rows[0]?.n ?? 0,
+    historyEntries: (scrub.rows[0]?.n ?? 0) + redacted,
   };
   // The tombstone: written after the scrub, which would otherwise empty it too.
   await recordChange(tx, actor, {

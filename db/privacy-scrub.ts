@@ -5,8 +5,7 @@ import type { Tx } from './tenant.js';
 /**
  * What a player's erasure (db/player-privacy.ts) and retention's anonymise (db/retention-apply.ts)
  * both take from the copies of a ticket's text kept outside the ticket: pending and relayed
- * events, staff notifications. And what an erasure takes from the tickets where the player is
- * named without being their requester: the reports about them.
+ * events, staff notifications. (What an erasure takes from report tickets: db/report-erasure.ts.)
  */
 
 /**
@@ -34,6 +33,8 @@ export async function scrubOutbox(
              -- Their messages outside tickets: events of their DM channel with staff, and of any
              -- channel where they wrote (a mirrored Discord channel), whose aggregate is the channel.
              or o.aggregate_id in (select id from message_channels where org_id = $1::uuid and player_id = $2::uuid)
+             -- A report they made: its event's aggregate is the player they reported.
+             or o.payload #>> '{reporter,id}' = $2::text
              or o.payload #>> '{message,authorPlayerId}' = $2::text
              or o.payload #>> '{message,author_player_id}' = $2::text)`,
     [tx.orgId, playerId, ticketIds],
@@ -57,33 +58,6 @@ export async function scrubNotifications(tx: Tx, ticketIds: readonly string[]): 
         and o.payload #>> '{notification,ticketId}' = any($2::text[])`,
     [tx.orgId, ticketIds],
   );
-}
-
-/**
- * A game report's ticket belongs to its first reporter, but its subject ("Report: <name>
- * (<reason>)") and its `report` field name the reported player by their game name and account.
- * When that player is erased the ticket keeps the report (reason, evidence, the reporters' side)
- * as "Report #<number> (<reason>)" without their name or account. Returns those tickets (other
- * than `own`, the player's own tickets, anonymised already), whose history, events,
- * notifications and transcripts the erase then scrubs as it does its own tickets'.
- */
-export async function forgetReportedPlayer(
-  tx: Tx,
-  playerId: string,
-  own: readonly string[],
-): Promise<string[]> {
-  const r = await tx.query<{ id: string }>(
-    `update tickets t
-        set subject = 'Report #' || t.number
-                      || coalesce(' (' || replace(t.custom_fields #>> '{report,reason}', '_', ' ') || ')', ''),
-            custom_fields = t.custom_fields #- '{report,reportedPlayerName}' #- '{report,reportedPlayerId}'
-      where t.org_id = $1::uuid and t.id <> all($3::uuid[])
-        and t.id in (select r.ticket_id from player_reports r
-                      where r.org_id = $1::uuid and r.reported_id = $2::uuid and r.ticket_id is not null)
-      returning t.id`,
-    [tx.orgId, playerId, own],
-  );
-  return r.rows.map((t) => t.id);
 }
 
 /**

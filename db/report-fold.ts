@@ -27,10 +27,19 @@ interface Waiting {
   reporterName: string | null;
   reportedId: string;
   reportedAccount: string | null;
-  reportedName: string;
+  /** Null once the reported player was erased (between the report and this fold). */
+  reportedName: string | null;
   /** The accepting request's trace context (migration 197), null when it was not traced. */
   traceparent: string | null;
+  reportedErased: boolean;
 }
+
+/**
+ * Who a report about an erased player names. The report is still filed: a reporter did report
+ * someone, and dropping it would leave the moderation record short of a report staff may have
+ * been told of; it names no one, as the tickets of reports about them do after the erase.
+ */
+export const ERASED_PLAYER = 'an erased player';
 
 const actorOf = (w: Waiting): Actor =>
   w.reporterId ? { type: 'player', id: w.reporterId } : { type: 'system' };
@@ -56,7 +65,7 @@ export async function foldReports(tx: Tx, limit = FOLD_BATCH): Promise<{ reports
             coalesce(rp.game_id, dp.game_id) as "gameId",
             r.reporter_id as "reporterId", rp.game_account_id as "reporterAccount", rp.display_name as "reporterName",
             r.reported_id as "reportedId", dp.game_account_id as "reportedAccount", dp.display_name as "reportedName",
-            r.traceparent
+            r.traceparent, dp.erased_at is not null as "reportedErased"
        from player_reports r
        join player_profiles dp on dp.org_id = r.org_id and dp.id = r.reported_id
        left join player_profiles rp on rp.org_id = r.org_id and rp.id = r.reporter_id
@@ -81,6 +90,7 @@ export async function foldReports(tx: Tx, limit = FOLD_BATCH): Promise<{ reports
     if (have.has(w.ticketId)) continue;
     have.add(w.ticketId);
     const reported = w.reportedAccount ?? w.reportedId;
+    const reportedName = w.reportedErased ? null : w.reportedName;
     // The ticket continues the trace of the report that opened it: its ticket.created event (and
     // what the relay does with it) joins the SDK request's trace, not this sweep's.
     await inReportTrace(
@@ -91,7 +101,11 @@ export async function foldReports(tx: Tx, limit = FOLD_BATCH): Promise<{ reports
         id: w.ticketId,
         // No server language reaches the fold (it is the guild's, known to the bot alone), so the
         // subject is written in pickLocale's fallback, as every stored subject without a server is.
-        subject: reportSubject(subjectLocale, w.reportedName, reportReasonLabel(subjectLocale, w.reason)),
+        subject: reportSubject(
+          subjectLocale,
+          reportedName ?? ERASED_PLAYER,
+          reportReasonLabel(subjectLocale, w.reason),
+        ),
         body: w.details ?? undefined,
         origin: 'game',
         requesterId: w.reporterId ?? undefined,
@@ -106,8 +120,7 @@ export async function foldReports(tx: Tx, limit = FOLD_BATCH): Promise<{ reports
             : {}),
           report: {
             reason: w.reason,
-            reportedPlayerId: reported,
-            reportedPlayerName: w.reportedName,
+            ...(reportedName ? { reportedPlayerId: reported, reportedPlayerName: reportedName } : {}),
             ...(w.evidence ? { evidence: w.evidence } : {}),
           },
         },
