@@ -60,17 +60,23 @@ export async function requestCloseFromDiscord(i: ChatInputCommandInteraction, ct
   });
 }
 
-const buttonArgs = z.tuple([z.uuid(), z.enum(['yes', 'no'])]);
+/** The request and the answer, then, on the buttons sent by DM, the ticket's server. */
+const buttonArgs = z.tuple([z.uuid(), z.enum(['yes', 'no'])]).rest(z.string().regex(/^\d{17,20}$/));
 
-/** The player's answer: only the ticket's requester; anyone else is told so and nothing changes. */
+/**
+ * The player's answer: only the ticket's requester; anyone else is told so and nothing changes.
+ * A modmail player answers in their DM, where a press carries no server: the button names it.
+ */
 export const closeRequestButton: ComponentHandler<ButtonInteraction> = {
   action: 'closereq',
   ack: 'defer',
   async execute(i, ctx, args) {
-    const parsed = buttonArgs.safeParse(args.slice(0, 2));
+    const parsed = buttonArgs.safeParse(args.slice(0, 3));
     if (!parsed.success) throw refuse('bad_request', 'error.staleButton');
-    const [requestId, answer] = parsed.data;
-    const who = await resolveWho(ctx.deps, i.guildId, personOf(i), ctx.requestId, { join: false });
+    const [requestId, answer, guildId] = parsed.data;
+    const who = await resolveWho(ctx.deps, i.guildId ?? guildId ?? null, personOf(i), ctx.requestId, {
+      join: false,
+    });
     const { ticket } = await withTenant(ctx.deps.pool, who.orgId, async (tx) =>
       answerCloseRequest(tx, { requestId, confirm: answer === 'yes' }, await playerActor(tx, who.person)),
     );

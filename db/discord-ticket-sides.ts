@@ -39,6 +39,18 @@ export interface TicketForSync {
   transcriptChannelId: string | null;
   /** Set once staff changed the subject: who did it last (null name for the system). */
   renamed: { by: string | null } | null;
+  /**
+   * The ticket named a player who was erased since (its requester, or the player a report in it
+   * is about): its subject was rewritten, and its Discord side's name must follow.
+   */
+  erased: boolean;
+  /**
+   * Opened by DM (modmail): its thread is staff's alone, so nothing there may mention the player
+   * (a mention adds them to a private thread); what is for them goes to their DM.
+   */
+  viaDm: boolean;
+  /** The organization's name: a DM speaks for every organization, so it says which. */
+  orgName: string;
   side: TicketSide;
 }
 
@@ -61,6 +73,13 @@ export async function ticketForSync(tx: Tx, ticketId: string): Promise<TicketFor
           left join player_profiles p on e.actor_type = 'player' and p.org_id = e.org_id and p.id = e.actor_id
         where e.org_id = t.org_id and e.ticket_id = t.id and e.type = 'ticket.updated' and e.data ? 'subject'
         order by e.id desc limit 1) as renamed,
+       (exists (select 1 from player_profiles p where p.org_id = t.org_id and p.id = t.requester_id
+                  and p.erased_at is not null)
+        or exists (select 1 from player_reports r
+                     join player_profiles p on p.org_id = r.org_id and p.id = r.reported_id
+                    where r.org_id = t.org_id and r.ticket_id = t.id and p.erased_at is not null)) as erased,
+       exists (select 1 from discord_dm_tickets d where d.org_id = t.org_id and d.ticket_id = t.id) as "viaDm",
+       (select o.name from organizations o where o.id = t.org_id) as "orgName",
        (select json_build_object('appliedState', s.applied_state, 'summaryHash', s.summary_hash,
           'closedCycle', s.closed_cycle, 'transcriptDone', s.transcript_done,
           'transcriptMessageId', s.transcript_message_id, 'ratingPromptMessageId', s.rating_prompt_message_id,

@@ -11,7 +11,7 @@ import {
 import type { DiscordTicket } from '../db/discord-sync.js';
 import { allOrgIds } from '../db/organizations.js';
 import { withTenant } from '../db/tenant.js';
-import { editMessage, postMessage, type RequestExtras } from '../lib/discord/rest.js';
+import { editMessage, openDm, postMessage, type RequestExtras } from '../lib/discord/rest.js';
 import type { Locale } from '../lib/i18n/locales.js';
 import { t as say } from '../lib/i18n/messages.js';
 import { counter } from '../lib/metrics.js';
@@ -28,11 +28,14 @@ import { type JobData, jobIds } from './jobs.js';
 
 const expired = counter('gamemod_close_request_expiries_total', 'Close request expiry jobs', ['outcome']);
 const UNKNOWN_MESSAGE = 10008;
+const CANNOT_MESSAGE_USER = 50007;
 
 /** Discord's nonce is at most 25 characters: a tag and enough of the request id. */
 const nonce = (tag: string, requestId: string) => `${tag}${requestId.replace(/-/g, '')}`.slice(0, 25);
 
-export function closeRequestRow(requestId: string, locale: Locale): unknown[] {
+/** The Confirm / Decline buttons; in a DM they carry the server, which a DM's press does not. */
+export function closeRequestRow(requestId: string, locale: Locale, guildId?: string): unknown[] {
+  const id = (answer: 'yes' | 'no') => `gm:closereq:${requestId}:${answer}${guildId ? `:${guildId}` : ''}`;
   return [
     {
       type: ComponentType.ActionRow,
@@ -40,13 +43,13 @@ export function closeRequestRow(requestId: string, locale: Locale): unknown[] {
         {
           type: ComponentType.Button,
           style: ButtonStyle.Success,
-          custom_id: `gm:closereq:${requestId}:yes`,
+          custom_id: id('yes'),
           label: say(locale, 'closeRequest.yes'),
         },
         {
           type: ComponentType.Button,
           style: ButtonStyle.Secondary,
-          custom_id: `gm:closereq:${requestId}:no`,
+          custom_id: id('no'),
           label: say(locale, 'closeRequest.no'),
         },
       ],
@@ -91,12 +94,18 @@ export async function syncCloseRequest(
   canEdit: boolean,
   locale: Locale,
   x: RequestExtras,
+  dm: DmSide | null = null,
 ): Promise<void> {
   const channelId = t.discordChannelId;
   if (!channelId) return;
   // Oldest first: a request withdrawn and asked again before this ran shows its outcome too.
   const requests = await withTenant(deps.pool, orgId, (tx) => closeRequestsForSync(tx, t.id));
-  for (const r of requests) await syncOne(deps, rest, orgId, t, r, channelId, canEdit, locale, x);
+  for (const r of requests) await syncOne(deps, rest, orgId, t, r, channelId, canEdit, locale, x, dm);
+}
+
+/** A DM (modmail) ticket: the player reads and answers in their DM, never in staff's thread. */
+export interface DmSide {
+  orgName: string;
 }
 
 async function syncOne(
@@ -109,28 +118,31 @@ async function syncOne(
   canEdit: boolean,
   locale: Locale,
   x: RequestExtras,
+  dm: DmSide | null,
 ): Promise<void> {
   const player = t.requesterName ?? say(locale, 'closeRequest.thePlayer');
   if (r.status === 'pending') {
     if (r.discordMessageId || t.status === 'closed' || !canEdit) return;
     const due = Math.floor(new Date(r.dueAt).getTime() / 1000);
     const who = r.requestedByName ?? say(locale, 'closeRequest.staff');
+    const ask = [
+      r.reason
+        ? say(locale, 'closeRequest.askReason', { who, reason: r.reason })
+        : say(locale, 'closeRequest.ask', { who }),
+      say(locale, 'closeRequest.askDue', { when: `<t:${due}:R>` }),
+    ];
+    // A DM ticket's player is asked in their DM first (a retry after the thread's post failed
+    // sends nothing twice: the nonce); staff's thread shows the request without buttons or a
+    // mention, which would add the player to the private thread.
+    if (dm && t.requesterDiscordId) await askByDm(deps, rest, t, r, dm, ask, locale, x);
+    const ping = t.requesterDiscordId && !dm ? t.requesterDiscordId : null;
     const m = await postMessage(
       rest,
       channelId,
       {
-        content: [
-          `${t.requesterDiscordId ? `<@${t.requesterDiscordId}> ` : ''}${
-            r.reason
-              ? say(locale, 'closeRequest.askReason', { who, reason: r.reason })
-              : say(locale, 'closeRequest.ask', { who })
-          }`,
-          say(locale, 'closeRequest.askDue', { when: `<t:${due}:R>` }),
-        ]
-          .join('\n')
-          .slice(0, 2000),
-        components: closeRequestRow(r.id, locale),
-        allowed_mentions: { users: t.requesterDiscordId ? [t.requesterDiscordId] : [] },
+        content: [`${ping ? `<@${ping}> ` : ''}${ask[0]}`, ask[1]].join('\n').slice(0, 2000),
+        components: dm ? [] : closeRequestRow(r.id, locale),
+        allowed_mentions: { users: ping ? [ping] : [] },
         nonce: nonce('cq', r.id),
         enforce_nonce: true,
       },
@@ -168,6 +180,44 @@ async function syncOne(
     }
   }
   await withTenant(deps.pool, orgId, (tx) => recordCloseRequestSettled(tx, r.id));
+}
+
+/**
+ * The request with its buttons in the player's DM, headed with the organization and ticket as
+ * the relay heads staff replies there. A player who takes no DMs (50007) is not asked there: the
+ * request still closes the ticket when due, and a DM from them still withdraws it.
+ */
+async function askByDm(
+  deps: WorkerDeps,
+  rest: REST,
+  t: DiscordTicket,
+  r: CloseRequestForSync,
+  dm: DmSide,
+  ask: string[],
+  locale: Locale,
+  x: RequestExtras,
+): Promise<void> {
+  try {
+    const channel = await openDm(rest, t.requesterDiscordId as string, x);
+    await postMessage(
+      rest,
+      channel.id,
+      {
+        content: [`**${dm.orgName}**, ticket #${t.number}:`, ...ask].join('\n').slice(0, 2000),
+        components: closeRequestRow(r.id, locale, t.discordGuildId ?? undefined),
+        allowed_mentions: { parse: [] },
+        nonce: nonce('cm', r.id),
+        enforce_nonce: true,
+      },
+      x,
+    );
+  } catch (err) {
+    if (!(err instanceof DiscordAPIError && Number(err.code) === CANNOT_MESSAGE_USER)) throw err;
+    deps.logger.info(
+      { ticketId: t.id, requestId: r.id },
+      'the player takes no DMs: close request not sent there',
+    );
+  }
 }
 
 /**

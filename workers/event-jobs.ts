@@ -196,6 +196,19 @@ export function impliedJobs(row: OutboxRow, features: OrgFeatures = ALL_FEATURES
       opts: { jobId: jobIds.ticketSync(id) },
     });
   }
+  // A player's erasure anonymised the tickets that named them (theirs, and the reports about
+  // them): their threads and channels take the new subject as name (workers/ticket-sync.ts). The
+  // event names no channels, so each ticket gets a job; one without a Discord side ends at once.
+  if (type === 'player.erased' && Array.isArray(payload.ticketIds)) {
+    for (const ticketId of payload.ticketIds) {
+      if (typeof ticketId !== 'string') continue;
+      jobs.push({
+        name: 'discord.ticket_sync',
+        payload: { orgId, ticketId, outboxId: id },
+        opts: { jobId: jobIds.ticketSyncOf(id, ticketId) },
+      });
+    }
+  }
   // A ticket opened from Discord: the bot finishes its Discord side at once, holding a claim on
   // it; this job, a little later, finishes whatever the bot could not (Discord failed, the bot
   // stopped). Delayed so it usually finds the bot done instead of waiting on its claim.

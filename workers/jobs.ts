@@ -150,6 +150,8 @@ export const jobIds = {
   discordSweep: (messageId: string) => `dms-${messageId}`,
   alert: (outboxId: number) => `da-${outboxId}`,
   ticketSync: (outboxId: number) => `ts-${outboxId}`,
+  /** One event naming many tickets (a player's erasure): one sync per ticket. */
+  ticketSyncOf: (outboxId: number, ticketId: string) => `ts-${outboxId}-${ticketId}`,
   emailReply: (outboxId: number) => `er-${outboxId}`,
   panelSync: (outboxId: number) => `ps-${outboxId}`,
   closeRequestExpire: (requestId: string) => `cre-${requestId}`,

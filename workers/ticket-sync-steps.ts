@@ -225,23 +225,33 @@ export async function syncSummary(
   await record({ summaryHash: hash });
 }
 
-/** Renames the thread or channel after the subject, once per subject, after a staff rename. */
+/**
+ * Renames the thread or channel after the subject, once per subject, after a staff rename or a
+ * player's erasure (the subject no longer names them; the opening name did). `locked`: the
+ * ticket's thread is locked and archived, which Discord renames only with its unarchiving, so
+ * it is unarchived for the rename and locked again at once; only an erasure goes that far.
+ */
 export async function syncName(
   rest: REST,
   s: TicketForSync,
   record: (patch: { namedSubject: string }) => Promise<void>,
   x: RequestExtras,
+  locked = false,
 ): Promise<void> {
   const t = s.ticket;
-  if (!s.renamed || s.side.namedSubject === t.subject) return;
-  const reason = `GameMod: ticket #${t.number} renamed${s.renamed.by ? ` by ${s.renamed.by}` : ''}`;
-  await modifyChannel(
-    rest,
-    t.discordChannelId as string,
-    { name: renamedTicketName(t.discordMode ?? 'thread', t.number, t.subject) },
-    reason.slice(0, 512),
-    x,
-  );
+  if ((!s.renamed && !s.erased) || s.side.namedSubject === t.subject) return;
+  if (locked && !s.erased) return;
+  const reason = s.erased
+    ? `GameMod: ticket #${t.number} renamed, a player's data was erased`
+    : `GameMod: ticket #${t.number} renamed${s.renamed?.by ? ` by ${s.renamed.by}` : ''}`;
+  const channelId = t.discordChannelId as string;
+  const name = renamedTicketName(t.discordMode ?? 'thread', t.number, t.subject);
+  if (locked && t.discordMode !== 'channel') {
+    await modifyChannel(rest, channelId, { name, archived: false }, reason.slice(0, 512), x);
+    await modifyChannel(rest, channelId, { archived: true, locked: true }, reason.slice(0, 512), x);
+  } else {
+    await modifyChannel(rest, channelId, { name }, reason.slice(0, 512), x);
+  }
   await record({ namedSubject: t.subject });
 }
 

@@ -45,7 +45,8 @@ import {
  *   (`lib/discord/opening.ts`, the bot's own steps); a `ticket.created` job does only this;
  * - open: the thread unlocked and unarchived (or the player's write access back), a notice once;
  * - the summary message edited in place when its title, footer or buttons would change;
- * - the thread or channel renamed after the subject once staff renamed the ticket;
+ * - the thread or channel renamed after the subject once staff renamed the ticket, or once a
+ *   player it named was erased (a closed ticket's locked thread too);
  * - closed, in this order because a locked, archived thread's messages can no longer be edited
  *   and its buttons no longer pressed: the summary, the transcript (stored, and posted to the
  *   transcript channel once per close), the player's DM with the star buttons (thread and forum
@@ -116,6 +117,9 @@ export async function syncTicket(
   }
 }
 
+/** What a DM (modmail) ticket's close request needs: the player is asked in their DM. */
+const dmSide = (s: TicketForSync) => (s.viaDm ? { orgName: s.orgName } : null);
+
 async function converge(
   deps: WorkerDeps,
   rest: REST,
@@ -177,7 +181,7 @@ async function converge(
     if (event?.assigneeDiscordId && event.assigneeId === t.assigneeId)
       await assignmentNotice(deps, rest, data, t, event, locale, x);
     await syncClaimLock(deps, rest, data.orgId, t, claim, x);
-    await syncCloseRequest(deps, rest, data.orgId, t, true, locale, x);
+    await syncCloseRequest(deps, rest, data.orgId, t, true, locale, x, dmSide(s));
     await syncSummary(rest, s, side.summaryHash, record, x);
     await syncName(rest, s, record, x);
     return;
@@ -196,13 +200,13 @@ async function converge(
   if (!locked) await syncSummary(rest, s, side.summaryHash, record, x);
   // A locked, archived thread can't be renamed: the name is settled before the lock, unless
   // Discord's rename limit would hold the close up (the closed ticket keeps its old name then).
-  if (!locked) {
-    await syncName(rest, s, record, x).catch((err: unknown) => {
-      if (!(err instanceof RateLimitError)) throw err;
-    });
-  }
+  // An erasure renames a locked thread too (opened for the rename, locked again), and waits out
+  // the rename limit rather than leave the erased player's name on it.
+  await syncName(rest, s, record, x, locked).catch((err: unknown) => {
+    if (!(err instanceof RateLimitError) || s.erased) throw err;
+  });
   // The answered (or timed-out) close request says so before the thread locks.
-  await syncCloseRequest(deps, rest, data.orgId, t, !locked, locale, x);
+  await syncCloseRequest(deps, rest, data.orgId, t, !locked, locale, x, dmSide(s));
   if (!side.transcriptDone) {
     const messageId = await postTranscript(deps, data.orgId, rest, s, closedAt, x);
     await record({ transcriptDone: true, ...(messageId ? { transcriptMessageId: messageId } : {}) });
@@ -241,15 +245,13 @@ async function converge(
           : link
             ? say(locale, 'closing.ratePrompt')
             : '';
+    // A DM ticket's player is not in staff's private thread, and a mention would add them.
+    const ping = s.viaDm ? null : t.requesterDiscordId;
     const m = await postMessage(
       rest,
       channelId,
       {
-        content:
-          `${t.requesterDiscordId ? `<@${t.requesterDiscordId}> ` : ''}${closed}${prompt ? ` ${prompt}` : ''}`.slice(
-            0,
-            2000,
-          ),
+        content: `${ping ? `<@${ping}> ` : ''}${closed}${prompt ? ` ${prompt}` : ''}`.slice(0, 2000),
         components: inThread
           ? link
             ? ratingLinkRow(link, locale)
@@ -259,7 +261,7 @@ async function converge(
               ...(rateable ? ratingRows(t.id, undefined, t.requesterDiscordId ?? undefined) : []),
               ...(t.requesterDiscordId ? transcriptRow(t.id, undefined, locale) : []),
             ],
-        allowed_mentions: { users: t.requesterDiscordId ? [t.requesterDiscordId] : [] },
+        allowed_mentions: { users: ping ? [ping] : [] },
         nonce: nonce(t.id, 'cl', closedAt),
         enforce_nonce: true,
       },

@@ -238,16 +238,6 @@ describe('close requests', () => {
       customId: 'gm:closereq:not-a-request:yes',
     });
     expect(forged.content).toBe('This button is not valid any more.');
-    // A modmail ticket (the player writes by DM, outside the thread) is refused, naming why.
-    await h.db.admin.query(
-      'insert into discord_dm_tickets (org_id, ticket_id, discord_user_id) values ($1, $2, $3)',
-      [h.org.orgId, t.id, h.users.other],
-    );
-    const dm = await command(t, h.users.moderator, 'close-request');
-    expect(dm.content).toBe(
-      `The player of ticket #${t.number} writes by direct message and cannot press buttons in this thread; ask them there, then close it with \`/ticket close\`.`,
-    );
-    await h.db.admin.query('delete from discord_dm_tickets where ticket_id = $1', [t.id]);
     const player = await command(t, h.users.other, 'close-request');
     expect(player.content).toContain('You need the `tickets.close` permission for this.');
     expect(await requestRow(t.id)).toBeUndefined();

@@ -1,7 +1,10 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { lookupSlot } from '../../bot/dm-open.js';
+import { readPending } from '../../bot/dm-store.js';
 import { recordAttachment } from '../../db/attachments.js';
 import { createCategory } from '../../db/categories.js';
 import { SYSTEM } from '../../db/changes.js';
+import { requestClose } from '../../db/close-requests.js';
 import { createGuildLinkCode, redeemGuildLinkCode } from '../../db/guild-links.js';
 import { updateGuildSettings } from '../../db/guilds.js';
 import { updateOrganization } from '../../db/organizations.js';
@@ -10,6 +13,7 @@ import { withTenant } from '../../db/tenant.js';
 import { addNote } from '../../db/ticket-actions.js';
 import { setStatus } from '../../db/ticket-status.js';
 import { openTicket, reply } from '../../db/tickets.js';
+import { autoCloseSweep } from '../../workers/auto-close.js';
 import { jobIds } from '../../workers/jobs.js';
 import { READ_ONLY_EVERYONE } from '../support/fake-discord/index.js';
 import { makeOrg } from '../support/fixtures.js';
@@ -224,11 +228,94 @@ describe('modmail: a conversation by DM', () => {
     expect(await state()).toEqual({ dm_refused_at: null, refusal_noticed_at: null });
   });
 
+  it("auto-close's warning reaches the player's DM once, in their language, and staff's thread", async () => {
+    const deps = h.workers?.deps;
+    if (!deps) throw new Error('workers not running');
+    await h.db.admin.query("update tickets set locale = 'de' where id = $1", [ticket.id]);
+    await h.db.admin.query('update organizations set inactivity_close_hours = 48 where id = $1', [
+      h.org.orgId,
+    ]);
+    try {
+      await withTenant(h.db.app, h.org.orgId, (tx) =>
+        setStatus(tx, { ticketId: ticket.id, status: 'pending' }, h.org.owner),
+      );
+      // Waiting on the player for 49 hours, as the sweep measures it (on the database's clock).
+      await h.db.admin.query(
+        `update tickets set created_at = created_at - interval '49 hours',
+           last_staff_message_at = last_staff_message_at - interval '49 hours',
+           last_player_message_at = last_player_message_at - interval '49 hours',
+           pending_since = pending_since - interval '49 hours' where id = $1`,
+        [ticket.id],
+      );
+      expect(await autoCloseSweep(deps)).toMatchObject({ warned: 1 });
+      // In any language first: whether it arrives at all, then whether it speaks the player's.
+      const warned = /24 (hours|Stunden)/;
+      const inThread = () =>
+        [...(h.fake.state.messages.get(ticket.discord_channel_id)?.values() ?? [])].filter((x) =>
+          warned.test(x.content),
+        );
+      const inDm = () => m.botDms(h.users.player).filter((x) => warned.test(x.content));
+      await settle(h, async () => inThread().length === 1, 15_000);
+      await settle(h, async () => inDm().length > 0, 10_000).catch(() => {});
+      expect(inDm()).toHaveLength(1);
+      const german = 'Dieses Ticket wird in 24 Stunden geschlossen, wenn du nicht antwortest.';
+      expect(inDm()[0]?.content).toContain(german);
+      expect(inThread()[0]?.content).toContain(german);
+      // A second pass (another worker, a restart) warns nobody twice.
+      expect(await autoCloseSweep(deps)).toMatchObject({ warned: 0 });
+      expect(inThread()).toHaveLength(1);
+    } finally {
+      await h.db.admin.query('update organizations set inactivity_close_hours = null where id = $1', [
+        h.org.orgId,
+      ]);
+      await h.db.admin.query('update tickets set locale = null where id = $1', [ticket.id]);
+    }
+  });
+
+  it("a close request reaches the player's DM with its buttons and never pings them into the staff thread", async () => {
+    const request = await withTenant(h.db.app, h.org.orgId, (tx) =>
+      requestClose(tx, { ticketId: ticket.id, reason: 'Fixed in 1.2' }, h.org.owner),
+    );
+    const asked = () =>
+      m
+        .botDms(h.users.player)
+        .find((x) => JSON.stringify(x.components).includes(`gm:closereq:${request.id}`));
+    // Staff see the request in their thread (its outcome is shown there once answered).
+    await settle(
+      h,
+      async () => m.botPosts(ticket.discord_channel_id).some((x) => x.content.includes('Fixed in 1.2')),
+      15_000,
+    );
+    await settle(h, async () => Boolean(asked()), 10_000).catch(() => {});
+    expect(h.fake.state.threadMembers.get(ticket.discord_channel_id)?.has(h.users.player)).toBe(false);
+    const dm = asked();
+    expect(dm?.content).toContain('Fixed in 1.2');
+    const no = await interact(h, {
+      kind: 'button',
+      channelId: m.dmOf(h.users.player),
+      userId: h.users.player,
+      customId: `gm:closereq:${request.id}:no:${h.guild.id}`,
+      messageId: dm?.id,
+    });
+    expect(no.content).toBe(
+      `Got it: ticket #${ticket.number} stays open, and staff have been told you still need help.`,
+    );
+    const row = await h.db.admin.query('select status from close_requests where id = $1', [request.id]);
+    expect(row.rows[0]?.status).toBe('declined');
+  });
+
   it('closing sends the closing DM; a DM after the close opens a new ticket', async () => {
     await withTenant(h.db.app, h.org.orgId, (tx) =>
       setStatus(tx, { ticketId: ticket.id, status: 'closed', reason: 'fixed' }, h.org.owner),
     );
     await settle(h, async () => m.botDms(h.users.player).some((x) => /was closed/.test(x.content)), 15_000);
+    // The closing message in the staff thread does not ping the player into it.
+    await settle(
+      h,
+      async () => m.botPosts(ticket.discord_channel_id).some((x) => /This ticket was closed/.test(x.content)),
+      15_000,
+    );
+    expect(h.fake.state.threadMembers.get(ticket.discord_channel_id)?.has(h.users.player)).toBe(false);
     h.fake.userDm(h.users.player, 'It broke again');
     await settle(h, async () => (await m.dmTicket(h.users.player))?.id !== ticket.id, 10_000);
     const next = await m.dmTicket(h.users.player);
@@ -314,6 +401,67 @@ describe('modmail: choosing among servers', () => {
       async () => m.botPosts(t?.discord_channel_id ?? '').some((x) => x.content.includes('Order 1234')),
       15_000,
     );
+  });
+
+  it('a pick behind a burst of look-ups is told to choose again at once, and what was written still opens the ticket', async () => {
+    const user = h.fake.addUser({ username: 'picker', globalName: 'Picker' }).id;
+    h.fake.addMember(h.guild.id, user);
+    const gamma = h.fake.addGuild({
+      name: 'Gamma Guild',
+      ownerId: h.users.owner,
+      everyonePermissions: READ_ONLY_EVERYONE,
+      channels: [{ name: 'help' }],
+      members: [user],
+    });
+    const org3 = await makeOrg(h.db.app, 'Gamma');
+    const { code } = await withTenant(h.db.app, org3.orgId, (tx) => createGuildLinkCode(tx, org3.owner));
+    await redeemGuildLinkCode(h.db.app, { code, guildId: gamma.id, guildName: 'Gamma Guild' }, org3.owner);
+    await withTenant(h.db.app, org3.orgId, (tx) =>
+      updateGuildSettings(
+        tx,
+        gamma.id,
+        { supportChannelId: gamma.channels['help'], cooldownSeconds: 0 },
+        SYSTEM,
+      ),
+    );
+    await settle(h, async () => h.bot.client.guilds.cache.has(gamma.id), 10_000);
+    const first = h.fake.userDm(user, 'My save is gone');
+    await settle(h, async () => m.botDms(user).some((x) => x.components.length > 0), 10_000);
+    const prompt = m.botDms(user).at(-1);
+    const pick = () =>
+      interact(h, {
+        kind: 'stringSelect',
+        channelId: m.dmOf(user),
+        userId: user,
+        customId: 'gm:dmguild',
+        values: [gamma.id],
+        messageId: prompt?.id,
+      });
+    const deps = h.bot.deps;
+    const before = deps.dmSearchMaxWaitMs;
+    deps.dmSearchMaxWaitMs = 300;
+    try {
+      // Other players' look-ups fill the next 1.4 s of this process's look-up budget (25 a second).
+      for (let n = 0; n < 60; n++) void lookupSlot(Number.POSITIVE_INFINITY);
+      const asked = Date.now();
+      const busy = await m.editedPrompt((await pick()).handle.token);
+      expect(busy.content).toBe(
+        'Lots of players are writing right now, please choose again in a minute. What you wrote is kept.',
+      );
+      expect(Date.now() - asked).toBeLessThan(1_000);
+      // The select stays, to choose again.
+      expect(busy.components?.[0]?.components[0]?.custom_id).toBe('gm:dmguild');
+      expect(await readPending(deps, user)).toHaveLength(1);
+    } finally {
+      deps.dmSearchMaxWaitMs = before;
+    }
+    await new Promise((r) => setTimeout(r, 1_500));
+    const opened = await m.editedPrompt((await pick()).handle.token);
+    expect(opened.content).toMatch(/^Your ticket #1 with \*\*Gamma Guild\*\* is open/);
+    const t = await m.dmTicket(user);
+    expect((await m.messages(t?.id ?? '')).map((x) => [x.body, x.external_id])).toEqual([
+      ['My save is gone', first.id],
+    ]);
   });
 
   it('tells a user who shares no linked server with the bot where to go instead', async () => {

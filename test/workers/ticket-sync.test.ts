@@ -1,6 +1,7 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { SYSTEM } from '../../db/changes.js';
 import { updateGuildSettings } from '../../db/guilds.js';
+import { erasePlayer } from '../../db/player-privacy.js';
 import { withTenant } from '../../db/tenant.js';
 import { setStatus } from '../../db/tickets.js';
 import { autoCloseSweep } from '../../workers/auto-close.js';
@@ -427,6 +428,43 @@ describe('discord.ticket_sync', () => {
     for (const t of closed) await replay(t.ticketId);
     expect(h.fake.requests({}).length).toBe(count);
   }, 90_000);
+
+  it("erasing a player renames every ticket's thread that named them, the closed one too, and leaves it closed", async () => {
+    const erin = h.fake.addUser({ username: 'erin', globalName: 'Erin Erasable' }).id;
+    h.fake.addMember(h.guild.id, erin);
+    const open = await openTicket(erin);
+    const closed = await openTicket(erin);
+    const close = await api.call(token, {
+      method: 'POST',
+      url: `/v1/orgs/${h.org.orgId}/tickets/${closed.ticketId}/close`,
+      payload: {},
+    });
+    expect(close.statusCode).toBe(200);
+    await settle(h, appliedState(closed.ticketId, 'closed'), 15_000);
+    const name = (thread: string) => h.fake.state.channels.get(thread)?.name ?? '';
+    expect(name(open.thread)).toContain('Erin Erasable');
+    expect(name(closed.thread)).toContain('Erin Erasable');
+    const requester = await h.db.admin.query<{ requester_id: string }>(
+      'select requester_id from tickets where id = $1',
+      [open.ticketId],
+    );
+    await withTenant(h.db.app, h.org.orgId, (tx) =>
+      erasePlayer(tx, requester.rows[0]?.requester_id as string, h.org.owner),
+    );
+    await settle(
+      h,
+      async () => !name(open.thread).includes('Erin') && !name(closed.thread).includes('Erin'),
+      15_000,
+    ).catch(() => {});
+    expect([name(open.thread), name(closed.thread)]).toEqual([
+      `${open.number}-Ticket #${open.number}`,
+      `${closed.number}-Ticket #${closed.number}`,
+    ]);
+    expect(h.fake.state.channels.get(closed.thread)?.thread_metadata).toMatchObject({
+      archived: true,
+      locked: true,
+    });
+  });
 
   it('a close from a second API instance while the bot and workers are down lands once they are back', async () => {
     const t = await openTicket(h.users.owner);
