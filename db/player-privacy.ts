@@ -5,7 +5,7 @@ import { forgetIdempotentAnswers } from './idempotency.js';
 import { refreshTicketSentiment } from './message-sentiment.js';
 import { orgIdPages } from './organizations.js';
 import type { Pool } from './pool.js';
-import { scrubNotifications, scrubOutbox } from './privacy-scrub.js';
+import { refoldAnalytics, scrubNotifications, scrubOutbox } from './privacy-scrub.js';
 import {
   forgetReportedPlayer,
   keepReportTickets,
@@ -274,6 +274,8 @@ export async function erasePlayer(tx: Tx, playerId: string, actor: Actor): Promi
   // Events and notifications are copies on their way out: their text goes, report tickets' too.
   await scrubOutbox(tx, playerId, touched);
   await scrubNotifications(tx, touched);
+  // Their tickets' fields are gone: the rollups refold what is left of them.
+  await refoldAnalytics(tx, own);
   // Their own tickets' history keeps what happened, not what was said; a report ticket's is the
   // moderators' record and keeps staff's entries, with the player's name and ids redacted.
   const scrub = await tx.query<{ n: number }>('select gm_scrub_player_history($1::uuid, $2::uuid[]) as n', [

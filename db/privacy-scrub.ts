@@ -61,9 +61,26 @@ export async function scrubNotifications(tx: Tx, ticketIds: readonly string[]): 
 }
 
 /**
+ * The analytics rollups refold a ticket when it writes history, but an erase or an anonymise
+ * rewrites its fields without any: its stored contribution would keep the platform, build and
+ * region the player gave (analytics_contributions, and as a dimension value in the rollups).
+ * Noted here, the next fold (workers/analytics.ts, every 2 s) refolds them from what is left, so
+ * the text goes and the counts move to "none" instead of disappearing: totals still add up.
+ */
+export async function refoldAnalytics(tx: Tx, ticketIds: readonly string[]): Promise<void> {
+  if (!ticketIds.length) return;
+  await tx.query(
+    `insert into analytics_stale_tickets (org_id, ticket_id)
+     select $1::uuid, t from unnest($2::uuid[]) t on conflict do nothing`,
+    [tx.orgId, ticketIds],
+  );
+}
+
+/**
  * Retention's anonymise, past the ticket's own row: the copies of its subject, fields and words
  * kept elsewhere go as an erase takes them (history and audit data of the ticket, its events,
- * staff notifications, its Discord opening, cached Idempotency-Key answers naming it).
+ * staff notifications, its Discord opening, cached Idempotency-Key answers naming it, its
+ * analytics contribution).
  */
 export async function scrubAnonymisedTickets(tx: Tx, ticketIds: readonly string[]): Promise<void> {
   if (!ticketIds.length) return;
@@ -71,6 +88,7 @@ export async function scrubAnonymisedTickets(tx: Tx, ticketIds: readonly string[
   await forgetIdempotentAnswers(tx, ticketIds);
   await scrubOutbox(tx, null, ticketIds);
   await scrubNotifications(tx, ticketIds);
+  await refoldAnalytics(tx, ticketIds);
   // No player here: the tickets' own history and audit entries keep what happened, not what was said.
   await tx.query('select gm_scrub_player_history(null::uuid, $1::uuid[])', [ticketIds]);
 }
