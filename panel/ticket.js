@@ -1,28 +1,16 @@
 // @ts-check
 import { useCallback, useEffect, useRef, useState } from 'preact/hooks';
-import {
-  ApiError,
-  api,
-  apiWithEtag,
-  cachedList,
-  describeError,
-  mayFrom,
-  permissionsOf,
-  retryable,
-  sendKey,
-} from './api.js';
+import { ApiError, api, apiWithEtag, cachedList, describeError, mayFrom, permissionsOf } from './api.js';
 import { html } from './html.js';
 import { KeyHelp } from './keys.js';
-import { ago, label } from './labels.js';
 import { live } from './live.js';
-import { PresenceDot, usePresence } from './presence.js';
+import { usePresence } from './presence.js';
 import { navigate } from './router.js';
 import { markSeen } from './seen.js';
-import { SentimentBadge } from './sentiment.js';
-import { SlaBadge } from './sla.js';
-import { ErrorFor } from './ticket-actions.js';
-import { CannedPicker } from './ticket-canned.js';
-import { AttachButton, Attachments, PendingFiles } from './ticket-files.js';
+import { Composer, draftKey, useComposer } from './ticket-composer.js';
+import { Timeline } from './ticket-conversation.js';
+import { Attachments } from './ticket-files.js';
+import { TicketHead } from './ticket-head.js';
 import { TicketSidebar } from './ticket-sidebar.js';
 import { createTurns } from './turns.js';
 
@@ -65,11 +53,6 @@ function takeEarly(url) {
   return e && e.url === url && Date.now() - e.at < EARLY_MS ? e.data : null;
 }
 
-/** @param {string} ticketId @param {'reply' | 'note'} mode */
-const draftKey = (ticketId, mode) => `gm.draft.${ticketId}.${mode}`;
-/** @param {string} ticketId */
-const filesKey = (ticketId) => `gm.draft.${ticketId}.reply.files`;
-
 /** @param {HTMLElement | null} el */
 const typingIn = (el) => !!el && (el.isContentEditable || /^(INPUT|TEXTAREA|SELECT)$/.test(el.tagName));
 
@@ -86,47 +69,13 @@ export function TicketView({ org, ticketId, me }) {
   const [members, setMembers] = useState(/** @type {Member[] | null} */ (null));
   const presence = usePresence(org.id);
   const [viewers, setViewers] = useState(/** @type {{ userId: string, state: string }[]} */ ([]));
-  const [mode, setMode] = useState(/** @type {'reply' | 'note'} */ ('reply'));
-  const [draft, setDraft] = useState(() => sessionStorage.getItem(draftKey(ticketId, 'reply')) ?? '');
   const [help, setHelp] = useState(false);
-  // Files uploaded in the reply tab, sent with the reply; kept with the draft across a reload.
-  const [pending, setPending] = useState(
-    /** @type {import('./ticket-files.js').Attachment[]} */ (
-      JSON.parse(sessionStorage.getItem(filesKey(ticketId)) ?? '[]')
-    ),
-  );
-  const composer = useRef(/** @type {HTMLTextAreaElement | null} */ (null));
   const base = `/v1/orgs/${org.id}/tickets/${ticketId}`;
   const [perms, setPerms] = useState(/** @type {Set<string> | null | undefined} */ (undefined));
   useEffect(() => {
     permissionsOf(org).then(setPerms);
   }, [org.id, org.role]);
   const may = mayFrom(perms);
-  /** The ticket this one was merged into, once known: {id, number}; the draft moved there. */
-  const [mergedInto, setMergedInto] = useState(
-    /** @type {{ id: string, number?: number, moved: boolean } | null} */ (null),
-  );
-  const mergedId = data?.ticket.mergedIntoId ?? null;
-  useEffect(() => {
-    if (!mergedId) return setMergedInto(null);
-    // Replies and notes go to the target now: an unsent draft moves there unless it has its own.
-    let moved = false;
-    for (const m of /** @type {const} */ (['reply', 'note'])) {
-      const mine = sessionStorage.getItem(draftKey(ticketId, m));
-      if (mine && !sessionStorage.getItem(draftKey(mergedId, m))) {
-        sessionStorage.setItem(draftKey(mergedId, m), mine);
-        sessionStorage.removeItem(draftKey(ticketId, m));
-        moved = true;
-      }
-    }
-    if (moved) setDraft('');
-    setMergedInto({ id: mergedId, moved });
-    api('GET', `/v1/orgs/${org.id}/tickets/${mergedId}`).then(
-      (r) => setMergedInto({ id: mergedId, number: r.ticket.number, moved }),
-      () => {},
-    );
-  }, [mergedId]);
-  const canWrite = !mergedId && (may('tickets.reply') || may('tickets.note'));
   useState(() => prefetchTicket(org.id, ticketId));
   const first = useRef(true);
   // The version of the ticket as last loaded: the page's changes are made only if the ticket is
@@ -182,59 +131,8 @@ export function TicketView({ org, ticketId, me }) {
     };
   }, [org.id, ticketId, me.id, load]);
 
-  // Typing presence: on while there is text being written, back to viewing after 5 s idle.
-  const typingTimer = useRef(/** @type {ReturnType<typeof setTimeout> | null} */ (null));
-  /** @param {string} text */
-  const onDraft = (text) => {
-    setDraft(text);
-    if (text) sessionStorage.setItem(draftKey(ticketId, mode), text);
-    else sessionStorage.removeItem(draftKey(ticketId, mode));
-    live.setPresence(org.id, ticketId, text ? 'typing' : 'viewing');
-    if (typingTimer.current) clearTimeout(typingTimer.current);
-    typingTimer.current = setTimeout(() => live.setPresence(org.id, ticketId, 'viewing'), 5000);
-  };
-  useEffect(
-    () => () => {
-      if (typingTimer.current) clearTimeout(typingTimer.current);
-    },
-    [],
-  );
-
-  /** Puts a canned reply's text in the composer at the cursor (or after the draft). @param {string} text */
-  const insertText = (text) => {
-    const el = composer.current;
-    const at = el && document.activeElement === el ? el.selectionStart : draft.length;
-    const before = draft.slice(0, at);
-    const glue = before && !before.endsWith('\n') ? '\n' : '';
-    onDraft(`${before}${glue}${text}${draft.slice(at)}`);
-    requestAnimationFrame(() => {
-      composer.current?.focus();
-      const end = before.length + glue.length + text.length;
-      composer.current?.setSelectionRange(end, end);
-    });
-  };
-
-  /** @param {import('./ticket-files.js').Attachment[]} next */
-  const keepPending = (next) => {
-    setPending(next);
-    if (next.length) sessionStorage.setItem(filesKey(ticketId), JSON.stringify(next));
-    else sessionStorage.removeItem(filesKey(ticketId));
-    // Another set of files is another request: a new key, so the old answer is not replayed.
-    sessionStorage.removeItem(`${draftKey(ticketId, 'reply')}.key`);
-  };
-
-  /** @param {'reply' | 'note'} m */
-  const switchMode = (m) => {
-    setMode(m);
-    setDraft(sessionStorage.getItem(draftKey(ticketId, m)) ?? '');
-    setErrors((e) => ({ ...e, compose: '' }));
-    composer.current?.focus();
-  };
-
   // This page's own changes go one at a time, each conditioned on the version the one before
   // answered with: a second click while the first is on its way is not refused as someone else's.
-  /** Whether a reply or note is on its way (a second Ctrl+Enter must not send it again). */
-  const sending = useRef(false);
   const edits = useRef(/** @type {Promise<unknown>} */ (Promise.resolve()));
   /** @type {import('./ticket-actions.js').Edit} */
   const edit = (path, body) => {
@@ -277,51 +175,33 @@ export function TicketView({ org, ticketId, me }) {
     }
   };
 
-  /** @param {Event} e */
-  const send = async (e) => {
-    e.preventDefault();
-    const text = draft.trim();
-    if (!text) {
-      setErrors((x) => ({
-        ...x,
-        compose: mode === 'reply' ? 'Write a reply first.' : 'Write a note first.',
-      }));
-      return;
-    }
-    // A second Ctrl+Enter while the first send is on its way would post again and be refused.
-    if (sending.current) return;
-    sending.current = true;
-    try {
-      const files = mode === 'reply' ? pending.map((f) => f.id) : [];
-      const key = sendKey(`${draftKey(ticketId, mode)}.key`, JSON.stringify([text, files]));
-      /** @type {unknown} */
-      let failure = null;
-      const ok = await act('compose', () =>
-        api(
-          'POST',
-          `${base}/${mode === 'reply' ? 'replies' : 'notes'}`,
-          files.length ? { body: text, attachmentIds: files } : { body: text },
-          { 'idempotency-key': key.id },
-        ).catch((err) => {
-          failure = err;
-          throw err;
-        }),
-      );
-      // The API keeps a refusal (a closed ticket, a 403) as the key's answer: once the cause is
-      // gone (the ticket reopened), the same key would only replay it. Only an answer that never
-      // came (network, 5xx) or one still being processed keeps the key for the retry.
-      if (!ok && !retryable(failure)) key.drop();
-      if (ok) {
-        if (mode === 'reply') keepPending([]);
-        sessionStorage.removeItem(draftKey(ticketId, mode));
-        key.drop();
-        setDraft('');
-        live.setPresence(org.id, ticketId, 'viewing');
+  const compose = useComposer({ orgId: org.id, ticketId, base, act, setErrors });
+
+  /** The ticket this one was merged into, once known: {id, number}; the draft moved there. */
+  const [mergedInto, setMergedInto] = useState(
+    /** @type {{ id: string, number?: number, moved: boolean } | null} */ (null),
+  );
+  const mergedId = data?.ticket.mergedIntoId ?? null;
+  useEffect(() => {
+    if (!mergedId) return setMergedInto(null);
+    // Replies and notes go to the target now: an unsent draft moves there unless it has its own.
+    let moved = false;
+    for (const m of /** @type {const} */ (['reply', 'note'])) {
+      const mine = sessionStorage.getItem(draftKey(ticketId, m));
+      if (mine && !sessionStorage.getItem(draftKey(mergedId, m))) {
+        sessionStorage.setItem(draftKey(mergedId, m), mine);
+        sessionStorage.removeItem(draftKey(ticketId, m));
+        moved = true;
       }
-    } finally {
-      sending.current = false;
     }
-  };
+    if (moved) compose.setDraft('');
+    setMergedInto({ id: mergedId, moved });
+    api('GET', `/v1/orgs/${org.id}/tickets/${mergedId}`).then(
+      (r) => setMergedInto({ id: mergedId, number: r.ticket.number, moved }),
+      () => {},
+    );
+  }, [mergedId]);
+  const canWrite = !mergedId && (may('tickets.reply') || may('tickets.note'));
 
   useEffect(() => {
     /** @param {KeyboardEvent} e */
@@ -333,7 +213,7 @@ export function TicketView({ org, ticketId, me }) {
       if (e.ctrlKey || e.metaKey || e.altKey || typingIn(/** @type {HTMLElement} */ (e.target))) return;
       if ((e.key === 'r' || e.key === 'n') && canWrite) {
         e.preventDefault();
-        switchMode(e.key === 'r' ? 'reply' : 'note');
+        compose.switchMode(e.key === 'r' ? 'reply' : 'note');
       } else if (e.key === 'a') {
         // Assign: focus the assignee control, where arrow keys or typing pick a member.
         e.preventDefault();
@@ -366,151 +246,45 @@ export function TicketView({ org, ticketId, me }) {
     </main>`;
   if (!data) return html`<main class="ticket-page" id="main"><p role="status">Loading ticket…</p></main>`;
 
-  const t = data.ticket;
   const nameOf = (/** @type {string | null} */ id) =>
     !id
       ? 'someone'
       : id === me.id
         ? 'You'
         : (members?.find((m) => m.userId === id)?.displayName ?? 'A staff member');
-  const timeline = [
-    ...data.messages.map((m) => ({ kind: /** @type {const} */ ('message'), at: m.createdAt, m })),
-    ...data.notes.map((n) => ({ kind: /** @type {const} */ ('note'), at: n.createdAt, n })),
-  ].sort((a, b) => a.at.localeCompare(b.at));
 
   return html`<main class="ticket-page" id="main">
     <nav class="crumbs" aria-label="Breadcrumb"><a href=${`/o/${org.id}`}>← Inbox</a></nav>
-    <header class="ticket-head">
-      <h1><span class="num">#${t.number}</span> ${t.subject}</h1>
-      <p class="meta">
-        <span class=${`badge status-${t.status}`}>${label(t.status)}</span>
-        <span class=${`badge prio-${t.priority}`}>${label(t.priority)}</span>
-        <${SlaBadge} sla=${data.sla} />
-        <span>from ${label(t.origin)}</span>
-        <span>opened <time datetime=${t.createdAt}>${ago(t.createdAt)}</time></span>
-        <span>${
-          t.assigneeId
-            ? html`assigned to <${PresenceDot} state=${presence(t.assigneeId)} name=${nameOf(t.assigneeId)} /> ${nameOf(t.assigneeId)}`
-            : 'unassigned'
-        }</span>
-        ${t.tags.map((tag) => html`<span class="tag">${tag}</span>`)}
-      </p>
-      ${
-        viewers.length
-          ? html`<p class="presence" role="status">
-              ${viewers.map(
-                (v) =>
-                  html`<span class=${`viewer ${v.state}`}>${nameOf(v.userId)} ${v.state === 'typing' ? 'is typing…' : 'is viewing'}</span>`,
-              )}
-            </p>`
-          : null
-      }
-      ${
-        mergedInto
-          ? html`<p class="merged-into" role="status">
-              Merged into <a href=${`/o/${org.id}/t/${mergedInto.id}`}>${mergedInto.number ? `#${mergedInto.number}` : 'another ticket'}</a>:
-              replies and changes go there.${mergedInto.moved ? ' Your unsent draft was moved there.' : ''}
-            </p>`
-          : null
-      }
-      ${
-        changedElsewhere
-          ? html`<p class="error changed-elsewhere" role="alert">
-              Someone else changed this ticket while you had it open, so your change was not made.
-              The ticket now shows their change: check it and make yours again if it still applies.
-              <button type="button" onClick=${() => setChangedElsewhere(false)}>Dismiss</button>
-            </p>`
-          : null
-      }
-    </header>
+    <${TicketHead}
+      orgId=${org.id}
+      data=${data}
+      presence=${presence}
+      nameOf=${nameOf}
+      viewers=${viewers}
+      mergedInto=${mergedInto}
+      changedElsewhere=${changedElsewhere}
+      onDismiss=${() => setChangedElsewhere(false)}
+    />
 
     <div class="ticket-grid">
       <section class="conversation" aria-labelledby="conv-title">
         <h2 id="conv-title">Conversation</h2>
-        ${timeline.length === 0 ? html`<p class="muted">No messages yet.</p>` : null}
-        <ol class="timeline">
-          ${timeline.map((item) =>
-            item.kind === 'message'
-              ? html`<li key=${item.m.id} class=${`msg ${item.m.authorType === 'player' ? 'from-player' : 'from-staff'}`}>
-                  <p class="who">
-                    ${
-                      // Someone staff added or a forum bystander has a player profile too: not the player.
-                      item.m.authorKind === 'participant'
-                        ? html`<span class="participant-label" title="Not the ticket's player">Participant</span>`
-                        : item.m.authorType === 'player'
-                          ? 'Player'
-                          : item.m.authorUserId
-                            ? nameOf(item.m.authorUserId)
-                            : label(item.m.authorType)
-                    }
-                    <span class="muted"> · public · via ${label(item.m.origin)} · <time datetime=${item.m.createdAt}>${ago(item.m.createdAt)}</time></span>
-                    ${' '}<${SentimentBadge} sentiment=${item.m.sentiment} />
-                  </p>
-                  <div class="body">${item.m.body}</div>
-                </li>`
-              : html`<li key=${item.n.id} class="note">
-                  <p class="who">
-                    <span class="note-label">Internal note</span> ${nameOf(item.n.authorUserId)}
-                    <span class="muted"> · not shown to the player · <time datetime=${item.n.createdAt}>${ago(item.n.createdAt)}</time></span>
-                  </p>
-                  <div class="body">${item.n.body}</div>
-                </li>`,
-          )}
-        </ol>
+        <${Timeline} messages=${data.messages} notes=${data.notes} nameOf=${nameOf} />
 
         <${Attachments} attachments=${data.attachments ?? []} />
 
         ${
           canWrite
-            ? html`<form class=${`composer ${mode}`} onSubmit=${send} aria-label=${mode === 'reply' ? 'Public reply' : 'Internal note'}>
-          <div class="tabs" role="radiogroup" aria-label="Write">
-            <label><input type="radio" name="mode" checked=${mode === 'reply'} disabled=${!may('tickets.reply')} onChange=${() => switchMode('reply')} /> Reply to player <kbd>r</kbd></label>
-            <label><input type="radio" name="mode" checked=${mode === 'note'} disabled=${!may('tickets.note')} onChange=${() => switchMode('note')} /> Internal note <kbd>n</kbd></label>
-          </div>
-          <label for="composer-text" class="visually-hidden">${mode === 'reply' ? 'Reply to the player' : 'Internal note for staff'}</label>
-          <textarea
-            id="composer-text"
-            ref=${composer}
-            rows="4"
-            placeholder=${mode === 'reply' ? 'Write a public reply — the player sees this' : 'Write an internal note — only staff see this'}
-            value=${draft}
-            onInput=${(/** @type {any} */ e) => onDraft(e.currentTarget.value)}
-            onKeyDown=${(/** @type {KeyboardEvent} */ e) => {
-              if (e.key === 'Enter' && (e.ctrlKey || e.metaKey)) send(e);
-            }}
-            aria-invalid=${errors.compose ? 'true' : 'false'}
-            aria-describedby=${errors.compose ? 'err-compose' : undefined}
-          ></textarea>
-          <${ErrorFor} id="compose" errors=${errors} />
-          <div class="row composer-tools">
-            <${CannedPicker} orgId=${org.id} ticketId=${ticketId} onInsert=${insertText} />
-            ${
-              mode === 'reply'
-                ? html`<${AttachButton}
-                    base=${base}
-                    room=${10 - pending.length}
-                    note="ready to send with the reply"
-                    onUploaded=${(/** @type {import('./ticket-files.js').Attachment[]} */ got) => {
-                      keepPending([...pending, ...got]);
-                      load();
-                    }}
-                  />`
-                : html`<${AttachButton} base=${base} note="attached for staff only" onUploaded=${load} />`
-            }
-          </div>
-          ${
-            mode === 'reply'
-              ? html`<${PendingFiles}
-                  files=${pending}
-                  onRemove=${(/** @type {string} */ id) => keepPending(pending.filter((f) => f.id !== id))}
-                />`
-              : null
-          }
-          <div class="row">
-            <button class="primary" disabled=${busy === 'compose'}>${mode === 'reply' ? 'Send reply' : 'Add note'}</button>
-            <span class="muted">Ctrl+Enter sends. The draft is kept if the page reloads.</span>
-          </div>
-        </form>`
+            ? html`<${Composer}
+                c=${compose}
+                orgId=${org.id}
+                ticketId=${ticketId}
+                base=${base}
+                busy=${busy}
+                errors=${errors}
+                may=${may}
+                load=${load}
+              />`
             : html`<p class="muted composer-off">
                 ${mergedId ? 'This ticket was merged: reply on the ticket it was merged into.' : 'Your role can read this ticket but not reply to it or add notes.'}
               </p>`
