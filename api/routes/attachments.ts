@@ -1,7 +1,7 @@
 import { randomUUID } from 'node:crypto';
 import type { Readable } from 'node:stream';
 import multipart from '@fastify/multipart';
-import type { FastifyInstance, FastifyRequest } from 'fastify';
+import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
 import type { FastifyPluginAsyncZod } from 'fastify-type-provider-zod';
 import { z } from 'zod';
 import {
@@ -24,6 +24,19 @@ import { attachmentSchema, ticketParams } from './ticket-schemas.js';
 
 /** How long a download link works. Short: links end up in logs and chat. */
 const LINK_TTL_SECONDS = 300;
+
+/**
+ * CORS for signed downloads, as `/sdk/v1` has it: any origin may read a file its link opens
+ * (the panel served from another origin, a browser game showing a player's attachment), since the
+ * signed link is the credential and no cookie is involved (so no Allow-Credentials). Set before
+ * anything else runs, so a refused or expired link is readable as one too.
+ */
+function fileCors(_req: FastifyRequest, reply: FastifyReply, done: () => void) {
+  reply
+    .header('access-control-allow-origin', '*')
+    .header('access-control-expose-headers', 'content-disposition, content-length, content-type');
+  done();
+}
 
 /** An attachment as the API shows it: with a fresh signed link to its stored copy. */
 export function withUrl(app: FastifyInstance, orgId: string, a: Attachment) {
@@ -205,14 +218,40 @@ export const attachmentRoutes: FastifyPluginAsyncZod = async (app) => {
     },
   );
 
+  app.options(
+    '/v1/files/:attachmentId',
+    {
+      config: { access: 'public', rateLimit: 'none' },
+      schema: {
+        tags: ['attachments'],
+        operationId: 'downloadFilePreflight',
+        summary: 'CORS preflight for a signed download',
+        description: 'What a browser asks before a cross-origin GET of a file: any origin may.',
+        params: z.object({ attachmentId: z.uuid() }),
+        response: { 204: z.null() },
+      },
+      onRequest: fileCors,
+    },
+    async (_req, reply) =>
+      reply
+        .status(204)
+        .header('access-control-allow-methods', 'GET, OPTIONS')
+        .header('access-control-max-age', '86400')
+        .send(),
+  );
+
   app.get(
     '/v1/files/:attachmentId',
     {
       config: { access: 'public' },
+      onRequest: fileCors,
       schema: {
         tags: ['attachments'],
         operationId: 'downloadFile',
         summary: "Download through a signed link (from an attachment's url)",
+        description:
+          'Readable from any origin (`Access-Control-Allow-Origin: *`): the signed link is the ' +
+          'credential, no cookie is sent or needed.',
         params: z.object({ attachmentId: z.uuid() }),
         querystring: z.object({ token: z.string().min(1).max(512) }),
       },

@@ -261,3 +261,38 @@ describe('Content-Disposition on downloads', () => {
     expect(got.headers['x-content-type-options']).toBe('nosniff');
   });
 });
+
+describe('CORS on signed downloads', () => {
+  const ORIGIN = 'https://game.example';
+  it('lets a page on another origin (a browser game, a panel served elsewhere) fetch a file its link opens', async () => {
+    const t = await newTicket();
+    const res = await rawUpload(t, PNG, 'image/png', 'shot.png');
+    const u = new URL(res.json().url);
+    const preflight = await api.app.inject({
+      method: 'OPTIONS',
+      url: u.pathname + u.search,
+      headers: { origin: ORIGIN, 'access-control-request-method': 'GET' },
+    });
+    expect(preflight.statusCode, preflight.body).toBe(204);
+    expect(preflight.headers['access-control-allow-origin']).toBe('*');
+    expect(String(preflight.headers['access-control-allow-methods'])).toContain('GET');
+    const got = await api.app.inject({
+      method: 'GET',
+      url: u.pathname + u.search,
+      headers: { origin: ORIGIN },
+    });
+    expect(got.statusCode).toBe(200);
+    expect(got.headers['access-control-allow-origin'], 'the file is readable by the page').toBe('*');
+    expect(String(got.headers['access-control-expose-headers'])).toContain('content-disposition');
+    // The link is the credential: no cookie rides along, and none is asked for.
+    expect(got.headers['access-control-allow-credentials']).toBeUndefined();
+    // A refused link says so to the page too, instead of an opaque network error.
+    const bad = await api.app.inject({
+      method: 'GET',
+      url: `${u.pathname}?token=nope`,
+      headers: { origin: ORIGIN },
+    });
+    expect(bad.statusCode).toBeGreaterThanOrEqual(400);
+    expect(bad.headers['access-control-allow-origin']).toBe('*');
+  });
+});
