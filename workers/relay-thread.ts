@@ -50,6 +50,8 @@ export interface RelayThreadOptions {
   pollMs?: number;
   batchSize?: number;
   lookbackMs?: number;
+  /** The first restart's delay (RESTART_MS when unset); a test shortens it to sit out no seconds. */
+  restartMs?: number;
 }
 
 /** A relay thread that has started relaying. */
@@ -192,6 +194,7 @@ export async function startRelayThread(opts: RelayThreadOptions): Promise<RelayT
   let current: Running | undefined;
   let restart: NodeJS.Timeout | undefined;
   let restarts = 0;
+  const restartMs = opts.restartMs ?? RESTART_MS;
   const threads = threadStarter(opts.logger);
 
   // Whatever the dead thread had claimed rolled back with its connections; a new thread takes it.
@@ -239,7 +242,7 @@ export async function startRelayThread(opts: RelayThreadOptions): Promise<RelayT
               return reject(new Error(`the outbox relay thread exited with code ${code} before it relayed`));
             if (stopping) return;
             opts.logger.error({ code }, 'the outbox relay thread exited; starting it again');
-            restartAfter(RESTART_MS);
+            restartAfter(restartMs);
           },
         },
       );
