@@ -1,23 +1,13 @@
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import { upsertPlayer } from '../../db/players.js';
 import { withTenant } from '../../db/tenant.js';
 import * as tickets from '../../db/tickets.js';
 import { LocalStorage } from '../../lib/storage/index.js';
 import { privacySweep } from '../../workers/privacy.js';
-import { useTestDb } from '../support/db.js';
 import { testDeps, uniquePrefix } from '../workers/support.js';
-import { expectError, type SettingsWorld, settingsWorld } from './settings-support.js';
-import { startTestApi, type TestApi } from './support.js';
+import { expectError, useSettingsApi } from './settings-support.js';
 
-const db = useTestDb();
-let api: TestApi;
-let w: SettingsWorld;
-
-beforeAll(async () => {
-  api = await startTestApi(db.app);
-  w = await settingsWorld(db, api, 'Privacy');
-});
-afterAll(() => api.close());
+const { db, api, w } = useSettingsApi('Privacy');
 
 describe('retention preview', () => {
   it('counts what each policy would touch now, changes nothing, and is for retention managers only', async () => {

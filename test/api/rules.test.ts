@@ -1,26 +1,10 @@
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import { addTeamMember, createTeam } from '../../db/teams.js';
 import { withTenant } from '../../db/tenant.js';
 import { openTicket } from '../../db/tickets.js';
-import { useTestDb } from '../support/db.js';
-import {
-  auditActions,
-  expectBadBodiesRefused,
-  expectError,
-  type SettingsWorld,
-  settingsWorld,
-} from './settings-support.js';
-import { startTestApi, type TestApi } from './support.js';
+import { auditActions, expectBadBodiesRefused, expectError, useSettingsApi } from './settings-support.js';
 
-const db = useTestDb();
-let api: TestApi;
-let w: SettingsWorld;
-
-beforeAll(async () => {
-  api = await startTestApi(db.app);
-  w = await settingsWorld(db, api, 'Rules');
-});
-afterAll(() => api.close());
+const { db, api, w } = useSettingsApi('Rules');
 
 const rules = (path = '', orgId = w.a.orgId) => `/v1/orgs/${orgId}/rules${path}`;
 const crashRule = {

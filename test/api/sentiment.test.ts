@@ -1,20 +1,10 @@
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import { upsertPlayer } from '../../db/players.js';
 import { withTenant } from '../../db/tenant.js';
 import { openTicket, reply } from '../../db/tickets.js';
-import { useTestDb } from '../support/db.js';
-import { expectError, type SettingsWorld, settingsWorld } from './settings-support.js';
-import { startTestApi, type TestApi } from './support.js';
+import { expectError, useSettingsApi } from './settings-support.js';
 
-const db = useTestDb();
-let api: TestApi;
-let w: SettingsWorld;
-
-beforeAll(async () => {
-  api = await startTestApi(db.app);
-  w = await settingsWorld(db, api, 'Sentiment');
-});
-afterAll(() => api.close());
+const { db, api, w } = useSettingsApi('Sentiment');
 
 describe('sentiment in the API', () => {
   it("shows each player message's sentiment and the ticket's latest, none on staff's", async () => {

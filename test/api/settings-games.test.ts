@@ -1,24 +1,9 @@
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import { resolveGameKey } from '../../db/games.js';
-import { useTestDb } from '../support/db.js';
-import {
-  auditActions,
-  expectBadBodiesRefused,
-  expectError,
-  type SettingsWorld,
-  settingsWorld,
-} from './settings-support.js';
-import { type Caller, startTestApi, type TestApi } from './support.js';
+import { auditActions, expectBadBodiesRefused, expectError, useSettingsApi } from './settings-support.js';
+import type { Caller } from './support.js';
 
-const db = useTestDb();
-let api: TestApi;
-let w: SettingsWorld;
-
-beforeAll(async () => {
-  api = await startTestApi(db.app);
-  w = await settingsWorld(db, api, 'Games');
-});
-afterAll(() => api.close());
+const { db, api, w } = useSettingsApi('Games');
 
 const url = (path = '', orgId = w.a.orgId) => `/v1/orgs/${orgId}/games${path}`;
 

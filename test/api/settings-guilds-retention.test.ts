@@ -1,25 +1,10 @@
 import { createHash } from 'node:crypto';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import { redeemGuildLinkCode } from '../../db/guild-links.js';
-import { useTestDb } from '../support/db.js';
-import {
-  auditActions,
-  expectBadBodiesRefused,
-  expectError,
-  type SettingsWorld,
-  settingsWorld,
-} from './settings-support.js';
-import { type Caller, startTestApi, type TestApi } from './support.js';
+import { auditActions, expectBadBodiesRefused, expectError, useSettingsApi } from './settings-support.js';
+import type { Caller } from './support.js';
 
-const db = useTestDb();
-let api: TestApi;
-let w: SettingsWorld;
-
-beforeAll(async () => {
-  api = await startTestApi(db.app);
-  w = await settingsWorld(db, api, 'Guilds');
-});
-afterAll(() => api.close());
+const { db, api, w } = useSettingsApi('Guilds');
 
 const guilds = (path = '', orgId = w.a.orgId) => `/v1/orgs/${orgId}/guilds${path}`;
 const retention = (path = '', orgId = w.a.orgId) => `/v1/orgs/${orgId}/retention-policies${path}`;

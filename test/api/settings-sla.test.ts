@@ -1,23 +1,8 @@
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { useTestDb } from '../support/db.js';
-import {
-  auditActions,
-  expectBadBodiesRefused,
-  expectError,
-  type SettingsWorld,
-  settingsWorld,
-} from './settings-support.js';
-import { type Caller, startTestApi, type TestApi } from './support.js';
+import { describe, expect, it } from 'vitest';
+import { auditActions, expectBadBodiesRefused, expectError, useSettingsApi } from './settings-support.js';
+import type { Caller } from './support.js';
 
-const db = useTestDb();
-let api: TestApi;
-let w: SettingsWorld;
-
-beforeAll(async () => {
-  api = await startTestApi(db.app);
-  w = await settingsWorld(db, api, 'Sla');
-});
-afterAll(() => api.close());
+const { db, api, w } = useSettingsApi('Sla');
 
 const sla = (path: string, orgId = w.a.orgId) => `/v1/orgs/${orgId}/sla${path}`;
 const nineToSix = {

@@ -1,12 +1,12 @@
 import type { LightMyRequestResponse } from 'fastify';
-import { expect } from 'vitest';
+import { afterAll, beforeAll, expect } from 'vitest';
 import { addMember } from '../../db/memberships.js';
 import type { Pool } from '../../db/pool.js';
 import { withTenant } from '../../db/tenant.js';
 import { createUser } from '../../db/users.js';
-import type { TestDb } from '../support/db.js';
+import { type TestDb, useTestDb } from '../support/db.js';
 import { makeOrg, type OrgFixture } from '../support/fixtures.js';
-import type { Caller, TestApi } from './support.js';
+import { type Caller, startTestApi, type TestApi } from './support.js';
 
 /** Two orgs (A is the one under test, B the one whose ids must stay invisible) and callers of A. */
 export interface SettingsWorld {
@@ -29,6 +29,22 @@ export async function settingsWorld(db: TestDb, api: TestApi, name: string): Pro
     agent: await api.sessionFor(agentUser.id),
     ownerB: await api.sessionFor(b.ownerId),
   };
+}
+
+/**
+ * The settings tests' rig: the file's database, one API and the world named `name`, made before
+ * the file's tests and closed after them. The handles are filled in beforeAll, as useTestDb's is.
+ */
+export function useSettingsApi(name: string): { db: TestDb; api: TestApi; w: SettingsWorld } {
+  const db = useTestDb();
+  const api = {} as TestApi;
+  const w = {} as SettingsWorld;
+  beforeAll(async () => {
+    Object.assign(api, await startTestApi(db.app));
+    Object.assign(w, await settingsWorld(db, api, name));
+  });
+  afterAll(() => api.close?.());
+  return { db, api, w };
 }
 
 /** A 4xx in the one error shape, with this status and code. */

@@ -1,27 +1,11 @@
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import { addMember } from '../../db/memberships.js';
 import { createRole, updateRole } from '../../db/roles.js';
 import { withTenant } from '../../db/tenant.js';
 import { createUser } from '../../db/users.js';
-import { useTestDb } from '../support/db.js';
-import {
-  auditActions,
-  expectBadBodiesRefused,
-  expectError,
-  type SettingsWorld,
-  settingsWorld,
-} from './settings-support.js';
-import { startTestApi, type TestApi } from './support.js';
+import { auditActions, expectBadBodiesRefused, expectError, useSettingsApi } from './settings-support.js';
 
-const db = useTestDb();
-let api: TestApi;
-let w: SettingsWorld;
-
-beforeAll(async () => {
-  api = await startTestApi(db.app);
-  w = await settingsWorld(db, api, 'Tokens');
-});
-afterAll(() => api.close());
+const { db, api, w } = useSettingsApi('Tokens');
 
 const url = (path = '', orgId = w.a.orgId) => `/v1/orgs/${orgId}/api-tokens${path}`;
 

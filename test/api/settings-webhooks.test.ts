@@ -1,26 +1,11 @@
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import { withTenant } from '../../db/tenant.js';
 import { openTicket } from '../../db/tickets.js';
 import { recordAttempts } from '../../db/webhook-attempts.js';
-import { useTestDb } from '../support/db.js';
-import {
-  auditActions,
-  expectBadBodiesRefused,
-  expectError,
-  type SettingsWorld,
-  settingsWorld,
-} from './settings-support.js';
-import { type Caller, startTestApi, type TestApi } from './support.js';
+import { auditActions, expectBadBodiesRefused, expectError, useSettingsApi } from './settings-support.js';
+import type { Caller } from './support.js';
 
-const db = useTestDb();
-let api: TestApi;
-let w: SettingsWorld;
-
-beforeAll(async () => {
-  api = await startTestApi(db.app);
-  w = await settingsWorld(db, api, 'Hooks');
-});
-afterAll(() => api.close());
+const { db, api, w } = useSettingsApi('Hooks');
 
 const hooks = (path = '', orgId = w.a.orgId) => `/v1/orgs/${orgId}/webhooks${path}`;
 const deliveries = (query = '', orgId = w.a.orgId) => `/v1/orgs/${orgId}/webhook-deliveries${query}`;
