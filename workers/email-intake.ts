@@ -15,7 +15,7 @@ import { emailPlayer, markDeliverable, markUndeliverable } from '../db/player-em
 import type { Pool } from '../db/pool.js';
 import { type Tx, withTenant } from '../db/tenant.js';
 import { conversation, getTicket, openTicket, reply } from '../db/tickets.js';
-import { attachmentName, type ParsedEmail, parseEmail } from '../lib/email/parse.js';
+import { type ParsedEmail, parseEmail } from '../lib/email/parse.js';
 import {
   newToken,
   notificationIdIn,
@@ -27,13 +27,14 @@ import {
 } from '../lib/email/thread-text.js';
 import type { Logger } from '../lib/logger.js';
 import type { Storage } from '../lib/storage/index.js';
+import { attach, discard, storeAttachments } from './email-files.js';
 
 /**
  * The email intake, shared by the SMTP listener (workers/email-smtp.ts) and the HTTP intake
  * (api/routes/inbound-email.ts): raw MIME and its envelope in, a ticket or a reply out, in one
  * tenant transaction through db/tickets.ts (so history, audit and outbox are written as for any
- * other door). The raw mail is stored first and kept whatever happens; a redelivery of the same
- * Message-ID changes nothing.
+ * other door). The raw mail is stored first and kept whatever becomes of it; a redelivery of the
+ * same Message-ID changes nothing and writes nothing (email-files.ts).
  */
 export interface IntakeDeps {
   pool: Pool;
@@ -74,8 +75,6 @@ export const REPLY_TO_NOTIFICATION = 'reply_to_staff_notification';
 
 /** The longest stored body; the whole mail stays in storage. */
 const MAX_BODY = 16_000;
-/** Attachments larger than this are kept in the raw mail only. */
-const MAX_ATTACHMENT = 25 * 1024 * 1024;
 const CUT_NOTE = '\n\n[cut here: the whole email is kept with the ticket]';
 
 /** Message-IDs go in 200-character external-id columns; longer ones are hashed. */
@@ -86,15 +85,12 @@ function clip(text: string): string {
   return text.length <= MAX_BODY ? text : text.slice(0, MAX_BODY - CUT_NOTE.length) + CUT_NOTE;
 }
 
-interface StoredFile {
-  filename: string;
-  contentType: string;
-  size: number;
-  sha256: string;
-  key: string;
-  contentId: string | null;
-  disposition: 'inline' | 'attachment';
-}
+const DUPLICATE: IntakeResult = {
+  status: 'duplicate',
+  ticketId: null,
+  ticketNumber: null,
+  reason: 'message_id_seen',
+};
 
 /** Takes one mail for one organization. Throws only when it could not be recorded (retry later). */
 export async function intakeEmail(
@@ -104,11 +100,17 @@ export async function intakeEmail(
   envelope: Envelope,
 ): Promise<IntakeResult> {
   const digest = createHash('sha256').update(raw).digest('hex');
-  const rawKey = `orgs/${orgId}/email/${digest}.eml`;
   const parsed = await parseEmail(raw, envelope.mailFrom);
+  // An MTA's retry of a mail already taken is known before anything is written.
+  if (await withTenant(deps.pool, orgId, (tx) => findEmail(tx, 'in', parsed.messageId))) return DUPLICATE;
+  // This delivery's own names: another delivery of the same mail racing this one writes under its
+  // own, and the one that loses removes what it wrote (a rewrite of an object the winner's rows
+  // name could bring back a file erased in between).
+  const prefix = `orgs/${orgId}/email/${digest}-${randomBytes(8).toString('hex')}`;
+  const rawKey = `${prefix}.eml`;
   await deps.storage.put(rawKey, raw, { contentType: 'message/rfc822' });
   const wanted = !parsed.parseError && (!parsed.loop || parsed.loop.kind === 'no_auto_reply');
-  const files = wanted ? await storeAttachments(deps.storage, `orgs/${orgId}/email/${digest}`, parsed) : [];
+  const files = wanted ? await storeAttachments(deps.storage, prefix, parsed) : [];
   const log = {
     direction: 'in' as const,
     messageId: parsed.messageId,
@@ -128,10 +130,8 @@ export async function intakeEmail(
     rawSize: raw.length,
     parseError: parsed.parseError,
   };
-  return withTenant(deps.pool, orgId, async (tx) => {
-    if (await findEmail(tx, 'in', parsed.messageId)) {
-      return { status: 'duplicate', ticketId: null, ticketNumber: null, reason: 'message_id_seen' };
-    }
+  const result = await withTenant(deps.pool, orgId, async (tx): Promise<IntakeResult> => {
+    if (await findEmail(tx, 'in', parsed.messageId)) return DUPLICATE;
     const recipients = [...envelope.rcptTo, ...parsed.recipients];
     const token = recipients.map((r) => splitAddress(r).token).find((t) => t !== null) ?? null;
     const hints = {
@@ -210,9 +210,7 @@ export async function intakeEmail(
       );
       // The same Message-ID delivered at once: the other delivery recorded it while this one
       // waited, after the duplicate check above; nothing of it is written a second time.
-      if (!r.created) {
-        return { status: 'duplicate', ticketId: null, ticketNumber: null, reason: 'message_id_seen' };
-      }
+      if (!r.created) return DUPLICATE;
       await attach(tx, files, r.message.id, actor);
       await recordEmail(tx, {
         ...log,
@@ -252,9 +250,7 @@ export async function intakeEmail(
     // The same Message-ID delivered at once: the other delivery opened the ticket and committed
     // while this one waited, after the duplicate check above. A replay is a no-op, so nothing of
     // it (thread, attachments, log row) is written a second time.
-    if (!created) {
-      return { status: 'duplicate', ticketId: null, ticketNumber: null, reason: 'message_id_seen' };
-    }
+    if (!created) return DUPLICATE;
     await createThread(tx, {
       ticketId: ticket.id,
       token: newToken(randomBytes),
@@ -275,6 +271,9 @@ export async function intakeEmail(
     });
     return { status: 'new_ticket', ticketId: ticket.id, ticketNumber: ticket.number, reason: null };
   });
+  if (result.status === 'duplicate')
+    await discard(deps.storage, deps.logger, [rawKey, ...files.map((f) => f.key)]);
+  return result;
 }
 
 /** An address we can file a player under and write back to. */
@@ -282,57 +281,6 @@ const usableAddress = (a: string) => a.length <= 320 && /^[^@\s<>]+@[^@\s<>]+\.[
 
 const placeholder = (files: number) =>
   files ? `(no text; ${files} attachment${files === 1 ? '' : 's'})` : '(no text)';
-
-async function storeAttachments(
-  storage: Storage,
-  prefix: string,
-  parsed: ParsedEmail,
-): Promise<StoredFile[]> {
-  const out: StoredFile[] = [];
-  for (const [i, a] of parsed.attachments.entries()) {
-    if (a.content.length > MAX_ATTACHMENT) continue;
-    const key = `${prefix}/${i + 1}`;
-    const put = await storage.put(key, a.content, { contentType: a.contentType });
-    // Cleaned to what recordAttachment accepts: one file's odd metadata must never roll back the
-    // whole mail (it would be refused with 451 until it bounced).
-    out.push({
-      filename: attachmentName(a.filename, i + 1, a.contentType),
-      contentType: a.contentType.trim().slice(0, 255) || 'application/octet-stream',
-      size: put.size,
-      sha256: put.sha256,
-      key,
-      contentId: a.contentId?.slice(0, 255).trim() || null,
-      disposition: a.disposition,
-    });
-  }
-  return out;
-}
-
-async function attach(
-  tx: Tx,
-  files: StoredFile[],
-  messageId: string | null,
-  actor: Actor,
-  ticketId?: string,
-): Promise<void> {
-  for (const f of files) {
-    await recordAttachment(
-      tx,
-      {
-        ...(messageId ? { messageId } : { ticketId }),
-        filename: f.filename,
-        contentType: f.contentType,
-        sizeBytes: f.size,
-        sha256: f.sha256,
-        storageKey: f.key,
-        ...(f.contentId ? { contentId: f.contentId } : {}),
-        disposition: f.disposition,
-        origin: 'email',
-      },
-      actor,
-    );
-  }
-}
 
 async function firstMessageId(tx: Tx, ticketId: string): Promise<string | null> {
   return (await conversation(tx, ticketId))[0]?.id ?? null;
@@ -357,7 +305,7 @@ async function unreadable(
   const sender = from && usableAddress(from) ? from : null;
   const player = sender ? await emailPlayer(tx, sender, parsed.from?.name ?? null) : null;
   const actor: Actor = player ? { type: 'player', id: player.playerId } : SYSTEM;
-  const { ticket } = await openTicket(
+  const { ticket, created } = await openTicket(
     tx,
     {
       subject: parsed.subject ? `Unreadable email: ${parsed.subject}`.slice(0, 200) : 'Unreadable email',
@@ -372,6 +320,8 @@ async function unreadable(
     },
     actor,
   );
+  // The same mail delivered at once: the other delivery kept it; this one's raw copy goes.
+  if (!created) return DUPLICATE;
   if (log.rawStorageKey) {
     await recordAttachment(
       tx,
