@@ -450,6 +450,12 @@ export async function runRuleNow(
    * from their current Discord roles, which their membership's role may not show).
    */
   held: ReadonlySet<string>,
+  /**
+   * Who is online (the door reads presence from Redis, as the rules worker does), so an
+   * assign_in_team picks the member the automatic run would; absent, working hours and capacity
+   * alone decide, as for a worker without presence.
+   */
+  availability?: Availability,
 ): Promise<ManualRun> {
   const { ticketId } = parseInput(runNowInput, raw);
   // The answer tells the ticket's number and why the rule matched it: reading the ticket.
@@ -501,7 +507,7 @@ export async function runRuleNow(
     try {
       for (const [i, action] of rule.actions.entries()) {
         step = i;
-        did.push(await executeAction(tx, ticketId, action, ruleActor, rule));
+        did.push(await executeAction(tx, ticketId, action, ruleActor, rule, availability));
       }
       // A time-based rule run by hand has handled the ticket's current wait: the sweep must not
       // run it again for the same one (a second "still no answer" note, a second reminder).

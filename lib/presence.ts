@@ -146,6 +146,23 @@ export async function presenceOf(
   return out;
 }
 
+/**
+ * The members online now (seen within the TTL and not away by choice): whom assignment may hand
+ * a ticket, whether a rule runs from the outbox or by hand. One HGETALL of the org's hash, which
+ * holds only its recently active staff.
+ */
+export async function onlineMembers(
+  redis: Redis,
+  orgId: string,
+  now: Date = new Date(),
+): Promise<Set<string>> {
+  const all = await redis.hgetall(presenceKey(orgId));
+  const online = new Set<string>();
+  for (const [userId, raw] of Object.entries(all))
+    if (readEntry(userId, raw, now.getTime()).state === 'online') online.add(userId);
+  return online;
+}
+
 /** Members seen in the org at all (for the sweep): userId -> lastSeenAt */
 export async function membersSeen(redis: Redis, orgId: string): Promise<Map<string, Date>> {
   const all = await redis.hgetall(presenceKey(orgId));

@@ -1,7 +1,7 @@
 import type { Availability } from '../db/rule-assign.js';
 import { runRulesForEvent } from '../db/rule-runs.js';
 import { counter } from '../lib/metrics.js';
-import { membersSeen, PRESENCE_TTL_S, presenceOf } from '../lib/presence.js';
+import { onlineMembers } from '../lib/presence.js';
 import type { WorkerDeps } from './deps.js';
 import type { JobData } from './jobs.js';
 
@@ -33,18 +33,13 @@ export async function runRulesJob(deps: WorkerDeps, data: JobData<'rules.run'>):
 
 /**
  * Who of the org's staff is online now, for assign_in_team (db/ never reads Redis). Read before
- * the rules run, whatever they turn out to do: the org's presence hash holds only its recently
- * active staff, and only those seen within the TTL are asked about their Away choice. Without
- * presence (deps.presence absent) assignment goes by working hours and capacity alone.
+ * the rules run, whatever they turn out to do; a rule run by hand (the API, `/ticket rules`) reads
+ * it the same way, so both pick the same member. Without presence (deps.presence absent)
+ * assignment goes by working hours and capacity alone.
  */
 async function atWork(deps: WorkerDeps, orgId: string): Promise<Availability | undefined> {
   const redis = deps.presence?.redis;
   if (!redis) return undefined;
   const at = deps.clock.now();
-  const fresh = [...(await membersSeen(redis, orgId))]
-    .filter(([, seen]) => seen.getTime() > at.getTime() - PRESENCE_TTL_S * 1000)
-    .map(([userId]) => userId);
-  const presence = await presenceOf(redis, orgId, fresh, at);
-  const online = new Set([...presence.values()].filter((p) => p.state === 'online').map((p) => p.userId));
-  return { online, at };
+  return { online: await onlineMembers(redis, orgId, at), at };
 }

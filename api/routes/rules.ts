@@ -13,6 +13,7 @@ import {
   reorderRules,
   updateRule,
 } from '../../db/rules.js';
+import { onlineMembers } from '../../lib/presence.js';
 import { actorOf, requirePermission } from './helpers.js';
 import { errorResponses, okSchema, orgParams } from './schemas.js';
 import { at, orgAnd } from './settings-schemas.js';
@@ -248,7 +249,7 @@ export const ruleRoutes: FastifyPluginAsyncZod = async (app) => {
         operationId: 'runRule',
         summary:
           'Run an enabled rule on one ticket now: its conditions are checked on the ticket as it is, its actions run as the rule (never re-run by the events they cause), logged and audited',
-        description: `Needs \`tickets.read\` as well as \`rules.manage\` (the answer tells the ticket's number and why the rule matched it). ${ACTIONS_NEED} A time-based rule runs at once, whatever its wait; when it applies, the ticket's current wait counts as handled, so the sweep does not run it again until a new wait starts.`,
+        description: `Needs \`tickets.read\` as well as \`rules.manage\` (the answer tells the ticket's number and why the rule matched it). ${ACTIONS_NEED} A time-based rule runs at once, whatever its wait; when it applies, the ticket's current wait counts as handled, so the sweep does not run it again until a new wait starts. An \`assign_in_team\` action picks as the automatic run does: a member online, in their working hours and under their capacity.`,
         params: ruleParams,
         body: runNowInput,
         response: { 200: manualRunSchema, ...errorResponses },
@@ -258,7 +259,12 @@ export const ruleRoutes: FastifyPluginAsyncZod = async (app) => {
       // Checked before anything is read, as the route's own permission is.
       requirePermission(req, 'tickets.read');
       const held = req.org?.permissions ?? new Set<string>();
-      return req.inOrg((tx) => runRuleNow(tx, req.params.ruleId, req.body, actorOf(req), held));
+      // Who is online, read as the rules worker reads it, so assign_in_team picks alike.
+      const at = new Date(app.settings.now());
+      const online = await onlineMembers(app.deps.redis, req.params.orgId, at);
+      return req.inOrg((tx) =>
+        runRuleNow(tx, req.params.ruleId, req.body, actorOf(req), held, { online, at }),
+      );
     },
   );
 

@@ -11,6 +11,7 @@ import { withTenant } from '../../db/tenant.js';
 import { isAppError } from '../../lib/errors.js';
 import type { Locale } from '../../lib/i18n/locales.js';
 import { type MessageKey, t } from '../../lib/i18n/messages.js';
+import { onlineMembers } from '../../lib/presence.js';
 import { requirePermission, type Who, whoAndTicketHere } from '../auth.js';
 import { personOf } from '../discord-api.js';
 import { type ComponentHandler, type Ctx, type RepliableInteraction, respond } from '../handler.js';
@@ -333,8 +334,12 @@ export const rulesRunSelect: ComponentHandler<StringSelectMenuInteraction> = {
     const ruleId = i.values[0] ?? '';
     const locale = localeOf(i);
     const say = sayer(locale);
+    // Who is online, as the rules worker reads it, so assign_in_team picks the same member.
+    const availability = ctx.deps.redis
+      ? { online: await onlineMembers(ctx.deps.redis, w.orgId), at: new Date() }
+      : undefined;
     const run = await withTenant(ctx.deps.pool, w.orgId, (tx) =>
-      runRuleNow(tx, ruleId, { ticketId: ticket.id }, actor, w.permissions),
+      runRuleNow(tx, ruleId, { ticketId: ticket.id }, actor, w.permissions, availability),
     ).catch((err: unknown) => {
       // The rule is read inside the caller's org: another org's rule, a deleted one, or a value
       // that is no rule id at all are all "not found" here.

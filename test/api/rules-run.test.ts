@@ -2,10 +2,11 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { addMember } from '../../db/memberships.js';
 import type { Permission } from '../../db/permissions.js';
 import { createRole } from '../../db/roles.js';
-import { createTeam } from '../../db/teams.js';
+import { addTeamMember, createTeam } from '../../db/teams.js';
 import { withTenant } from '../../db/tenant.js';
 import { openTicket } from '../../db/tickets.js';
 import { createUser } from '../../db/users.js';
+import { touchPresence } from '../../lib/presence.js';
 import { useTestDb } from '../support/db.js';
 import {
   auditActions,
@@ -145,6 +146,38 @@ describe('running a rule by hand', () => {
     const c = await db.admin.query('select tags, priority from tickets where id = $1', [closed.id]);
     expect(c.rows[0].tags).toEqual([]);
     expect(failed.json().reason).toMatch(/^run by hand: action 2 \(reply with canned reply .*\) failed: /);
+  });
+
+  it('assigns in a team as the automatic run would: to a member online, not the round-robin pick', async () => {
+    const [first, second] = (
+      await Promise.all(['Off duty', 'On duty'].map((displayName) => createUser(db.app, { displayName })))
+    )
+      .map((u) => u.id)
+      .sort() as [string, string];
+    const team = await withTenant(db.app, w.a.orgId, async (tx) => {
+      const team = await createTeam(tx, { name: 'Presence team' }, w.a.owner);
+      for (const userId of [first, second]) {
+        await addMember(tx, { userId, role: 'agent' }, w.a.owner);
+        await addTeamMember(tx, { teamId: team.id, userId }, w.a.owner);
+      }
+      return team;
+    });
+    // Round-robin alone would pick `first` (never assigned, lowest id); only `second` is online.
+    await touchPresence(api.redis, w.a.orgId, second, 'panel', new Date(api.clock.ms));
+    const ticket = await ticketIn(w.a.orgId, 'Who is around?');
+    const rule = await makeRule({
+      name: 'Hand to the team',
+      trigger: 'ticket.created',
+      actions: [{ type: 'assign_in_team', teamId: team.id, strategy: 'round_robin' }],
+    });
+    const res = await api.call(w.owner, {
+      method: 'POST',
+      url: rules(`/${rule.id}/run`),
+      payload: { ticketId: ticket.id },
+    });
+    expect(res.json()).toMatchObject({ outcome: 'applied' });
+    const t = await db.admin.query('select assignee_id from tickets where id = $1', [ticket.id]);
+    expect(t.rows[0].assignee_id).toBe(second);
   });
 
   it('refuses a disabled rule, an unknown ticket, a rule or ticket of another org, and members without rules.manage', async () => {
