@@ -1,4 +1,4 @@
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import { addMember } from '../../db/memberships.js';
 import type { Permission } from '../../db/permissions.js';
 import { createRole } from '../../db/roles.js';
@@ -7,27 +7,12 @@ import { withTenant } from '../../db/tenant.js';
 import { openTicket } from '../../db/tickets.js';
 import { createUser } from '../../db/users.js';
 import { touchPresence } from '../../lib/presence.js';
-import { useTestDb } from '../support/db.js';
-import {
-  auditActions,
-  expectBadBodiesRefused,
-  expectError,
-  type SettingsWorld,
-  settingsWorld,
-} from './settings-support.js';
-import { type Caller, startTestApi, type TestApi } from './support.js';
+import { auditActions, expectBadBodiesRefused, expectError, useSettingsApi } from './settings-support.js';
+import type { Caller } from './support.js';
 
 /** `POST /v1/orgs/{orgId}/rules/{ruleId}/run`: one rule on one ticket now, by hand. */
 
-const db = useTestDb();
-let api: TestApi;
-let w: SettingsWorld;
-
-beforeAll(async () => {
-  api = await startTestApi(db.app);
-  w = await settingsWorld(db, api, 'RunRule');
-});
-afterAll(() => api.close());
+const { db, api, w } = useSettingsApi('RunRule');
 
 const rules = (path = '', orgId = w.a.orgId) => `/v1/orgs/${orgId}/rules${path}`;
 
