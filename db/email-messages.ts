@@ -181,6 +181,21 @@ export async function hasEmailThread(tx: Tx, ticketId: string): Promise<boolean>
 }
 
 /**
+ * Whether the mail that opened this ticket's thread asked for no automatic reply (a list, an
+ * auto-responder): there, later mail carrying the same marks is how the thread talks. A merged
+ * ticket's thread may have moved to the ticket it was merged into.
+ */
+export async function threadAsksNoAutoReply(tx: Tx, ticketId: string): Promise<boolean> {
+  const r = await tx.query<{ asks: boolean }>(
+    `select exists (
+       select 1 from tickets t join email_threads th on th.org_id = t.org_id and th.ticket_id in (t.id, t.merged_into_id)
+        where t.org_id = $1::uuid and t.id = $2::uuid and th.no_auto_reply is not null) as asks`,
+    [tx.orgId, ticketId],
+  );
+  return r.rows[0]?.asks ?? false;
+}
+
+/**
  * Whether sender $6 (lower case, or null for no check) is the email player of the ticket in
  * `ticket`. A merged ticket's thread may have moved to the ticket it was merged into.
  */

@@ -9,6 +9,7 @@ import {
   findThreadTicket,
   recordEmail,
   senderOwnsThread,
+  threadAsksNoAutoReply,
 } from '../db/email-messages.js';
 import { isNotification } from '../db/notifications.js';
 import { emailPlayer, markDeliverable, markUndeliverable } from '../db/player-emails.js';
@@ -182,6 +183,24 @@ export async function intakeEmail(
       return { status: 'ignored', ticketId: null, ticketNumber: null, reason: REPLY_TO_NOTIFICATION };
     }
 
+    // The subject tag and In-Reply-To match only the ticket's own player: a stranger naming
+    // someone else's ticket gets a ticket of their own rather than a voice in that one.
+    const found = await findThreadTicket(tx, { ...hints, sender });
+    // A machine answering for the player on a thread they opened with mail of their own (an
+    // out-of-office answer to a staff reply marked only with X-Auto-Response-Suppress or X-Loop)
+    // is logged with the ticket, as an Auto-Submitted one is, and moves nothing: no reopen, no
+    // player reply for the SLA, no message (so no acknowledgement and no notification), no
+    // follow-up ticket. On a thread a list opened, the list's posts are the player's.
+    if (
+      found &&
+      parsed.loop?.kind === 'no_auto_reply' &&
+      !(await threadAsksNoAutoReply(tx, found.ticketId))
+    ) {
+      const reason = parsed.loop.reason;
+      await recordEmail(tx, { ...log, status: 'auto_reply', ticketId: found.ticketId, reason });
+      return { status: 'auto_reply', ticketId: found.ticketId, ticketNumber: null, reason };
+    }
+
     const player = await emailPlayer(tx, sender, parsed.from?.name ?? null);
     if (player.blocked) {
       await recordEmail(tx, { ...log, status: 'ignored', reason: 'player_blocked' });
@@ -190,19 +209,17 @@ export async function intakeEmail(
     if (player.undeliverable) await markDeliverable(tx, sender);
     const actor: Actor = { type: 'player', id: player.playerId };
     const externalId = emailExternalId(parsed.messageId);
-    // The subject tag and In-Reply-To match only the ticket's own player: a stranger naming
-    // someone else's ticket gets a ticket of their own rather than a voice in that one.
-    const found = await findThreadTicket(tx, { ...hints, sender });
     let target = found ? await getTicket(tx, found.ticketId) : null;
     if (target?.mergedIntoId) target = await getTicket(tx, target.mergedIntoId);
     const body = clip(stripQuoted(parsed.text) || placeholder(files.length));
 
     if (target && target.status !== 'closed') {
-      // Someone else writing into the thread (the token travels in every copy of it) is heard as
-      // a participant: their mail does not reopen, solve or answer the ticket for its player.
-      const participant =
-        target.requesterId !== player.playerId &&
-        !(await senderOwnsThread(tx, found?.ticketId ?? target.id, sender));
+      // Someone else writing into the thread (the token travels in every copy of it), or the
+      // player of a ticket merged into this one, is heard as a participant: their mail does not
+      // answer the ticket for its player (db/participants.ts says when it wakes it).
+      const participant = target.requesterId
+        ? target.requesterId !== player.playerId
+        : !(await senderOwnsThread(tx, found?.ticketId ?? target.id, sender));
       const r = await reply(
         tx,
         { ticketId: target.id, body, origin: 'email', externalId, ...(participant ? { participant } : {}) },

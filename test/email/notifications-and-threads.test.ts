@@ -161,6 +161,41 @@ describe('email bridge and staff notifications', () => {
     expect(sink.mails[0]!.raw.toString()).toContain('Fixed in 1.2');
   });
 
+  it("the player of an email ticket merged into another player's writes there as a participant, and wakes it", async () => {
+    const a = await mailIn('Jo <jo@players.example>', 'Lag', 'lag in matches');
+    const b = await mailIn('Kim <kim@players.example>', 'Lag too', 'same lag here');
+    await tx((x) => merge(x, { sourceId: b.ticketId!, targetId: a.ticketId! }, org.owner));
+    await tx((x) =>
+      tickets.reply(
+        x,
+        { ticketId: a.ticketId!, body: 'Fixed in 1.3.', origin: 'panel', status: 'solved' },
+        { type: 'user', id: mod.id },
+      ),
+    );
+    const before = await lastOutbox();
+    const r = await mailIn('Kim <kim@players.example>', `Re: Lag too [#${b.ticketNumber}]`, 'still lagging');
+    expect(r).toMatchObject({ status: 'reply', ticketId: a.ticketId });
+    const row = await tx((x) => getOutboxRow(x, before + 1));
+    const kinds = await db.admin.query<{ body: string; kind: string }>(
+      'select body, author_kind as kind from messages where ticket_id = $1 order by created_at, id',
+      [a.ticketId],
+    );
+    expect({
+      status: (await tx((x) => tickets.getTicket(x, a.ticketId!))).status,
+      participant: row?.payload.participant ?? false,
+      kinds: kinds.rows.map((m) => [m.body, m.kind]),
+    }).toEqual({
+      status: 'open',
+      participant: true,
+      kinds: [
+        ['lag in matches', 'player'],
+        ['same lag here', 'participant'],
+        ['Fixed in 1.3.', 'staff'],
+        ['still lagging', 'participant'],
+      ],
+    });
+  });
+
   it("someone else writing to a ticket's plus address is a participant, not the ticket's player", async () => {
     const opened = await mailIn('Gus <gus@players.example>', 'Refund please', 'refund');
     await tx((t) => tickets.assign(t, { ticketId: opened.ticketId!, assigneeId: mod.id }, org.owner));
