@@ -35,7 +35,7 @@ export const sdkMessageSchema = z
     id: z.uuid(),
     author: z.enum(['player', 'participant', 'staff']).meta({
       description:
-        "Who wrote it: `player` the ticket's player (this game's player), `participant` someone else on the player's side (a guildmate staff added to the ticket on Discord, someone writing in a public forum post), `staff` the studio (a moderator, a rule or a notice). A client should show an unknown value as not its player's.",
+        "Who wrote it: `player` the ticket's player (this game's player), `participant` someone else on the player's side (a guildmate staff added to the ticket on Discord, the player of another ticket staff merged into this one, someone writing in a public forum post), `staff` the studio (a moderator, a rule or a notice). A client should show an unknown value as not its player's.",
     }),
     body: z.string(),
     createdAt: z.date(),

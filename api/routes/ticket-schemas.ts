@@ -65,9 +65,10 @@ export const messageSchema = z
     authorType: z.string(),
     authorKind: z.enum(AUTHOR_KINDS).meta({
       description:
-        "Who the message speaks for: `player` the ticket's player (or the player of a ticket merged into it), " +
+        "Who the message speaks for: `player` the ticket's player, " +
         "`participant` someone else on the player's side with a player profile of their own (a member staff added " +
-        'to the ticket with /ticket add, anyone writing in a public forum post), `staff` a member or an API token, ' +
+        'to the ticket with /ticket add, the player of a ticket merged into it, anyone writing in a public forum ' +
+        'post), `staff` a member or an API token, ' +
         '`system` a rule, an acknowledgement or a notice. Only `player` counts as the player for response times, ' +
         'rules and sentiment; `authorType` is the kind of account, and is `player` for a participant too.',
     }),
