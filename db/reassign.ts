@@ -1,5 +1,5 @@
 import { type Actor, recordChange, SYSTEM } from './changes.js';
-import { type Availability, chooseWithReason, teamCandidates } from './rule-assign.js';
+import { chooseWithReason, judgedAt, teamRoster } from './rule-assign.js';
 import type { Tx } from './tenant.js';
 import { assign } from './tickets.js';
 
@@ -66,7 +66,8 @@ export async function heldTeamTickets(
 export async function reassignFromOffline(
   tx: Tx,
   input: { ticketId: string; fromUserId: string; teamId: string; offlineMinutes: number },
-  availability: Availability & { online: ReadonlySet<string> },
+  /** Who is online (lib/presence.ts); working hours are judged at the database's now(). */
+  availability: { online: ReadonlySet<string>; at?: Date },
   exclude: ReadonlySet<string> = new Set(),
   actor: Actor = SYSTEM,
 ): Promise<string | null> {
@@ -78,10 +79,9 @@ export async function reassignFromOffline(
     [tx.orgId, input.ticketId, input.teamId, input.fromUserId],
   );
   if (!held.rowCount) return null;
-  const candidates = (await teamCandidates(tx, input.teamId)).filter(
-    (c) => c.userId !== input.fromUserId && !exclude.has(c.userId),
-  );
-  const pick = chooseWithReason(candidates, 'least_loaded', availability);
+  const roster = await teamRoster(tx, input.teamId);
+  const candidates = roster.candidates.filter((c) => c.userId !== input.fromUserId && !exclude.has(c.userId));
+  const pick = chooseWithReason(candidates, 'least_loaded', judgedAt(availability, roster.now));
   if (!('userId' in pick)) return null;
   await assign(tx, { ticketId: input.ticketId, assigneeId: pick.userId }, actor);
   await recordChange(tx, actor, {

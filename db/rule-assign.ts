@@ -15,7 +15,7 @@ import { inWorkingHours, readWorkingHours, type WorkingHours } from './working-h
  * them every ticket, unseen.
  *
  * Only members at work are given tickets: in their working hours (memberships.working_hours,
- * db/working-hours.ts) and, when the caller knows presence, online (lib/presence.ts: seen in the
+ * db/working-hours.ts, judged at the database's now()) and, when the caller knows presence, online (lib/presence.ts: seen in the
  * last two minutes and not away by choice). The caller reads presence from Redis and passes the
  * online members in (db/ never reads Redis). A member who chose away asked not to be handed work
  * and one offline or off shift would leave the ticket unseen, so there is no second tier: with
@@ -38,20 +38,29 @@ export interface Candidate {
 export interface Availability {
   /** Members online now (lib/presence.ts); null when the caller has no presence to go by. */
   online: ReadonlySet<string> | null;
-  /** The moment working hours are judged at. */
-  at: Date;
+  /**
+   * The moment working hours are judged at. Absent: the database's now(), the clock that SLA
+   * and auto-close timers and the times shifts are compared with elsewhere go by, so a worker
+   * whose clock drifts neither hands a ticket to someone off shift nor skips someone on it.
+   */
+  at?: Date;
 }
 
-export async function teamCandidates(tx: Tx, teamId: string): Promise<Candidate[]> {
-  const team = await tx.query<{ userIds: string[] }>(
+/** Availability with the moment settled. */
+export type Judged = Availability & { at: Date };
+
+/** The team's candidates, and the database's now() (for working hours), in one round trip. */
+export async function teamRoster(tx: Tx, teamId: string): Promise<{ candidates: Candidate[]; now: Date }> {
+  const team = await tx.query<{ userIds: string[]; now: Date }>(
     `select array(select tm.user_id from team_members tm
-                   where tm.org_id = t.org_id and tm.team_id = t.id order by tm.user_id) as "userIds"
+                   where tm.org_id = t.org_id and tm.team_id = t.id order by tm.user_id) as "userIds",
+       now() as now
      from teams t where t.org_id = $1::uuid and t.id = $2::uuid`,
     [tx.orgId, teamId],
   );
   if (!team.rows[0]) throw new AppError('not_found', 'the team of the assignment does not exist');
-  const members = team.rows[0].userIds;
-  if (!members.length) return [];
+  const { userIds: members, now } = team.rows[0];
+  if (!members.length) return { candidates: [], now };
   // Capacity is per team but the open tickets counted are all of the member's, so two teams
   // sharing a member must not both count before either assigns: one transaction-level lock per
   // (org, member), taken in user id order (no deadlock between two assignments), before the
@@ -78,8 +87,18 @@ export async function teamCandidates(tx: Tx, teamId: string): Promise<Candidate[
      where tm.org_id = $1::uuid and tm.team_id = $2::uuid and tm.user_id = any($3::uuid[])`,
     [tx.orgId, teamId, workers],
   );
-  return r.rows.map((c) => ({ ...c, workingHours: readWorkingHours(c.workingHours) }));
+  return { candidates: r.rows.map((c) => ({ ...c, workingHours: readWorkingHours(c.workingHours) })), now };
 }
+
+export async function teamCandidates(tx: Tx, teamId: string): Promise<Candidate[]> {
+  return (await teamRoster(tx, teamId)).candidates;
+}
+
+/** The availability to judge by: the caller's moment if it gave one, else the database's. */
+export const judgedAt = (availability: Availability | undefined, now: Date): Judged => ({
+  online: availability?.online ?? null,
+  at: availability?.at ?? now,
+});
 
 const byRotation = (a: Candidate, b: Candidate) => {
   const x = a.lastAssignedAt?.getTime() ?? -1;
@@ -91,7 +110,7 @@ const byRotation = (a: Candidate, b: Candidate) => {
 export function choose(
   candidates: readonly Candidate[],
   strategy: AssignStrategy,
-  availability?: Availability,
+  availability: Judged,
 ): string | null {
   const pick = chooseWithReason(candidates, strategy, availability);
   return 'userId' in pick ? pick.userId : null;
@@ -101,7 +120,7 @@ export function choose(
 export function chooseWithReason(
   candidates: readonly Candidate[],
   strategy: AssignStrategy,
-  availability: Availability = { online: null, at: new Date() },
+  availability: Judged,
 ): { userId: string } | { reason: string } {
   if (!candidates.length) return { reason: 'no member of the team can work tickets' };
   const { online, at } = availability;
@@ -126,7 +145,8 @@ export async function pickAssignee(
   strategy: AssignStrategy,
   availability?: Availability,
 ): Promise<string | null> {
-  return choose(await teamCandidates(tx, teamId), strategy, availability);
+  const { candidates, now } = await teamRoster(tx, teamId);
+  return choose(candidates, strategy, judgedAt(availability, now));
 }
 
 /**
@@ -143,14 +163,14 @@ export async function assignInTeam(
   actor: Actor,
   availability?: Availability,
 ): Promise<string> {
-  const candidates = await teamCandidates(tx, action.teamId);
+  const { candidates, now } = await teamRoster(tx, action.teamId);
   const ticket = await getTicket(tx, ticketId);
   const current = ticket.assigneeId;
   const keep = current !== null && candidates.some((c) => c.userId === current);
   if (ticket.teamId !== action.teamId)
     await transfer(tx, { ticketId, teamId: action.teamId, keepAssignee: keep }, actor);
   if (keep) return `: kept ${current}, a member of the team already working it`;
-  const pick = chooseWithReason(candidates, action.strategy, availability);
+  const pick = chooseWithReason(candidates, action.strategy, judgedAt(availability, now));
   if (!('userId' in pick)) return `: ${pick.reason}, left unassigned in the team`;
   await assign(tx, { ticketId, assigneeId: pick.userId }, actor);
   return `: ${pick.userId}`;

@@ -53,7 +53,8 @@ export async function reassignSweep(deps: WorkerDeps): Promise<{ reassigned: num
               teamId: t.teamId,
               offlineMinutes: plan.minutes,
             },
-            { online, at: now },
+            // Working hours are judged at the database's now() (db/rule-assign.ts).
+            { online },
             left,
           ),
         );

@@ -34,12 +34,12 @@ export async function runRulesJob(deps: WorkerDeps, data: JobData<'rules.run'>):
 /**
  * Who of the org's staff is online now, for assign_in_team (db/ never reads Redis). Read before
  * the rules run, whatever they turn out to do; a rule run by hand (the API, `/ticket rules`) reads
- * it the same way, so both pick the same member. Without presence (deps.presence absent)
+ * it the same way, so both pick the same member. Working hours are judged in db/ at the
+ * database's now(), not at this worker's clock. Without presence (deps.presence absent)
  * assignment goes by working hours and capacity alone.
  */
 async function atWork(deps: WorkerDeps, orgId: string): Promise<Availability | undefined> {
   const redis = deps.presence?.redis;
   if (!redis) return undefined;
-  const at = deps.clock.now();
-  return { online: await onlineMembers(redis, orgId, at), at };
+  return { online: await onlineMembers(redis, orgId, deps.clock.now()) };
 }

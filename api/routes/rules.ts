@@ -260,11 +260,8 @@ export const ruleRoutes: FastifyPluginAsyncZod = async (app) => {
       requirePermission(req, 'tickets.read');
       const held = req.org?.permissions ?? new Set<string>();
       // Who is online, read as the rules worker reads it, so assign_in_team picks alike.
-      const at = new Date(app.settings.now());
-      const online = await onlineMembers(app.deps.redis, req.params.orgId, at);
-      return req.inOrg((tx) =>
-        runRuleNow(tx, req.params.ruleId, req.body, actorOf(req), held, { online, at }),
-      );
+      const online = await onlineMembers(app.deps.redis, req.params.orgId, new Date(app.settings.now()));
+      return req.inOrg((tx) => runRuleNow(tx, req.params.ruleId, req.body, actorOf(req), held, { online }));
     },
   );
 

@@ -336,7 +336,7 @@ export const rulesRunSelect: ComponentHandler<StringSelectMenuInteraction> = {
     const say = sayer(locale);
     // Who is online, as the rules worker reads it, so assign_in_team picks the same member.
     const availability = ctx.deps.redis
-      ? { online: await onlineMembers(ctx.deps.redis, w.orgId), at: new Date() }
+      ? { online: await onlineMembers(ctx.deps.redis, w.orgId) }
       : undefined;
     const run = await withTenant(ctx.deps.pool, w.orgId, (tx) =>
       runRuleNow(tx, ruleId, { ticketId: ticket.id }, actor, w.permissions, availability),

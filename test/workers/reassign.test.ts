@@ -1,5 +1,6 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import * as tickets from '../../db/tickets.js';
+import { setWorkingHours } from '../../db/working-hours.js';
 import { choosePresence, touchPresence } from '../../lib/presence.js';
 import { manualClock } from '../../workers/clock.js';
 import { reassignSweep } from '../../workers/reassign.js';
@@ -116,5 +117,37 @@ describe('rules assign only to members online', () => {
       /no member of the team is online in their working hours/,
     );
     expect(first).not.toBe(second);
+  });
+  it("judges working hours on the database's clock, not the worker's", async () => {
+    const s = await rulesOrg(db, 1);
+    const [agent] = s.agentIds as [string];
+    // A shift around the database's now (UTC): in hours whatever the worker's clock says.
+    const r = await db.admin.query<{ dow: number; minute: number }>(
+      `select extract(isodow from now() at time zone 'UTC')::int as dow,
+         (extract(hour from now() at time zone 'UTC') * 60 + extract(minute from now() at time zone 'UTC'))::int as minute`,
+    );
+    const { dow, minute } = r.rows[0] as { dow: number; minute: number };
+    const day = (['mon', 'tue', 'wed', 'thu', 'fri', 'sat', 'sun'] as const)[dow - 1] as 'mon';
+    const shift: [number, number] = [Math.max(0, minute - 60), Math.min(1440, minute + 60)];
+    await s.tx((tx) =>
+      setWorkingHours(tx, agent, { workingHours: { timeZone: 'UTC', week: { [day]: [shift] } } }, s.owner),
+    );
+    await s.rule({
+      trigger: 'ticket.created',
+      actions: [{ type: 'assign_in_team', teamId: s.team.id, strategy: 'round_robin' }],
+    });
+    // The worker's clock is twelve hours off: by it, the member is off shift.
+    const real = clock.now();
+    clock.set(new Date(Date.now() + 12 * 3600_000));
+    try {
+      await touchPresence(rig.connection, s.orgId, agent, 'panel', clock.now());
+      const start = await s.lastOutboxId();
+      const t = await s.open('on shift?');
+      for (const e of await s.events(start, t.id))
+        await runRulesJob(rig.deps, { orgId: s.orgId, outboxId: e.id });
+      expect((await s.tx((tx) => tickets.getTicket(tx, t.id))).assigneeId).toBe(agent);
+    } finally {
+      clock.set(real);
+    }
   });
 });
