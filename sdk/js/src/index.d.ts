@@ -79,8 +79,9 @@ export interface SdkMessage {
   id: string;
   /**
    * Who wrote it: `player` your player, `participant` someone else on the player's side (a
-   * guildmate staff added to the ticket on Discord, someone in a public forum post), `staff` the
-   * studio. Show a value you don't know as not your player's.
+   * guildmate staff added to the ticket on Discord, the player of another ticket staff merged into
+   * this one, someone in a public forum post), `staff` the studio. Show a value you don't know as
+   * not your player's.
    */
   author: 'player' | 'participant' | 'staff';
   body: string;
