@@ -31,25 +31,29 @@ export interface UpsertOptions {
   replayOf?: { origin: string; externalId: string };
 }
 
+// A game account linked into the history of a player of another of the studio's games keeps its
+// own row (its name stays there) pointing at that player: the account speaks as that player, and
+// that player's block holds it (migration 228).
 const PLAYER_CTES = `found as (
-      select id, blocked_at, display_name from player_profiles
-       where org_id = $1::uuid and game_id = $3::uuid and game_account_id = $4::text
+      select t.id, t.blocked_at, a.display_name, a.id as ident from player_profiles a
+        join player_profiles t on t.org_id = a.org_id and t.id = coalesce(a.linked_player_id, a.id)
+       where a.org_id = $1::uuid and a.game_id = $3::uuid and a.game_account_id = $4::text
     ), ins as (
       insert into player_profiles (org_id, display_name, game_id, game_account_id)
       select $1::uuid, $2::text, $3::uuid, $4::text where not exists (select 1 from found)
       on conflict do nothing
-      returning id, blocked_at, display_name
+      returning id, blocked_at, display_name, id as ident
     ), player as (
-      select id, blocked_at is not null as blocked, display_name as name from found
-      union all select id, blocked_at is not null, display_name from ins
+      select id, blocked_at is not null as blocked, display_name as name, ident from found
+      union all select id, blocked_at is not null, display_name, ident from ins
     )`;
 
-const UPSERT = `with ${PLAYER_CTES} select id, blocked, name, null::uuid as "replayId" from player`;
+const UPSERT = `with ${PLAYER_CTES} select id, blocked, name, ident, null::uuid as "replayId" from player`;
 
 // `for no key update`, the lock the counter's update takes (see openTicket): it waits for a
 // concurrent open of this org to commit, and never for the key-share lock the player insert holds.
 const UPSERT_AND_CLAIM = `with ${PLAYER_CTES}
-    select p.id, p.blocked, p.name,
+    select p.id, p.blocked, p.name, p.ident,
            (select t.id from tickets t
              where t.org_id = o.id and t.origin = $5::text and t.external_id = $6::text) as "replayId"
       from (select id from organizations where id = $1::uuid for no key update) o cross join player p`;
@@ -69,7 +73,7 @@ export async function upsertGamePlayer(
   const values: unknown[] = [tx.orgId, player.name, gameId, player.id];
   if (opts.replayOf) values.push(opts.replayOf.origin, opts.replayOf.externalId);
   const sql = opts.replayOf ? UPSERT_AND_CLAIM : UPSERT;
-  type Row = { id: string; blocked: boolean; name: string; replayId: string | null };
+  type Row = { id: string; blocked: boolean; name: string; ident: string; replayId: string | null };
   let row = (await tx.query<Row>(sql, values)).rows[0];
   // A concurrent first sight inserted it after our snapshot: it is there now.
   row ??= (await tx.query<Row>(sql, values)).rows[0];
@@ -77,7 +81,7 @@ export async function upsertGamePlayer(
   if (row.name !== player.name)
     await tx.query(
       'update player_profiles set display_name = $3::text where org_id = $1::uuid and id = $2::uuid',
-      [tx.orgId, row.id, player.name],
+      [tx.orgId, row.ident, player.name],
     );
   if (row.blocked && !opts.allowBlocked)
     throw new AppError('forbidden', 'this player is blocked from support', {
@@ -86,10 +90,11 @@ export async function upsertGamePlayer(
   return { id: row.id, accountId: player.id, blocked: row.blocked, replayId: row.replayId };
 }
 
-/** The profile id of a game account, or null when the game never sent it. */
+/** The profile id of a game account (the player it is linked to), or null when the game never sent it. */
 export async function findGamePlayer(tx: Tx, gameId: string, accountId: string): Promise<string | null> {
   const r = await tx.query<{ id: string }>(
-    `select id from player_profiles where org_id = $1::uuid and game_id = $2::uuid and game_account_id = $3::text`,
+    `select coalesce(linked_player_id, id) as id from player_profiles
+      where org_id = $1::uuid and game_id = $2::uuid and game_account_id = $3::text`,
     [tx.orgId, gameId, accountId],
   );
   return r.rows[0]?.id ?? null;

@@ -3,6 +3,7 @@ import { z } from 'zod';
 import { AppError } from '../lib/errors.js';
 import { refuse } from '../lib/i18n/refusal.js';
 import { type Actor, recordChange } from './changes.js';
+import type { ModerationStatus } from './player-moderation.js';
 import { snowflake } from './schemas.js';
 import type { Tx } from './tenant.js';
 import { parseInput } from './validate.js';
@@ -75,11 +76,13 @@ interface Profile {
 
 /**
  * Redeems a code: the game account's player and the Discord account's player become one. When
- * the Discord account already has a profile (tickets opened in Discord), the game profile's
- * tickets, messages, reports, sessions and status move to it and the game identity with them,
- * so the player has one history. A link only ever adds: it refuses to move a game account
- * already linked to another Discord user, or to replace the game account a Discord user has.
- * Returns the profile that remains.
+ * the Discord account already has a profile (tickets opened in Discord or in another of the
+ * studio's games), the game profile's tickets, messages, reports, sessions and status move to it,
+ * so the player has one history. The first game account moves onto that profile; an account of
+ * a further game keeps its own row, pointing at it (`linked_player_id`), since a profile row
+ * holds one game identity. A link only ever adds: it refuses to move a game account already
+ * linked to another Discord user, or to replace the account a Discord user has in that game.
+ * Redeeming again for the same pair changes nothing. Returns the profile that remains.
  */
 export async function redeemLinkCode(
   tx: Tx,
@@ -113,19 +116,20 @@ export async function redeemLinkCode(
     throw refuse('conflict', 'deny.gameAccountLinkedElsewhere', {}, undefined, {
       reason: 'game_account_linked_elsewhere',
     });
-  // A profile holds one game identity: merging in a second would cut the first loose, and its
-  // next look-up would make a fresh profile with none of its moderation record.
-  if (discord && discord.accountId !== null && game.accountId !== null)
+  // One account per game: a second account of the same game would take the first one's place,
+  // and which of the two the Discord user plays is for staff to settle (unlink, then link).
+  if (discord && game.accountId !== null && (await holdsGame(tx, discord, game.gameId)))
     throw refuse('conflict', 'deny.discordLinkedElsewhere', {}, undefined, {
       reason: 'discord_linked_elsewhere',
     });
+  let moderated: ModerationStatus | null = null;
   if (!discord) {
     await tx.query(
       'update player_profiles set discord_user_id = $3::text where org_id = $1::uuid and id = $2::uuid',
       [tx.orgId, game.id, input.discordUserId],
     );
   } else {
-    await mergeInto(tx, game, discord);
+    moderated = await mergeInto(tx, game, discord);
   }
   const playerId = discord?.id ?? game.id;
   const mergedFrom = discord ? game.id : null;
@@ -140,7 +144,32 @@ export async function redeemLinkCode(
       payload: { playerId, discordUserId: input.discordUserId, mergedFrom },
     },
   });
+  // The merged status may be stricter than what either side had: game servers and webhooks
+  // learn of it as of any other moderation change.
+  if (moderated)
+    await recordChange(tx, actor, {
+      action: 'player.moderated',
+      target: { type: 'player', id: playerId },
+      data: { ...moderated, mergedFrom },
+      event: {
+        type: 'player.moderated',
+        aggregateType: 'player',
+        aggregateId: playerId,
+        payload: { playerId, ...moderated },
+      },
+    });
   return { playerId, merged: Boolean(discord) };
+}
+
+/** Whether `profile` already holds an account of `gameId`, on its row or a linked one. */
+async function holdsGame(tx: Tx, profile: Profile, gameId: string | null): Promise<boolean> {
+  if (profile.accountId !== null && profile.gameId === gameId) return true;
+  const r = await tx.query(
+    `select 1 from player_profiles
+      where org_id = $1::uuid and linked_player_id = $2::uuid and game_id = $3::uuid limit 1`,
+    [tx.orgId, profile.id, gameId],
+  );
+  return (r.rowCount ?? 0) > 0;
 }
 
 /** `reasons` in order, each once, joined and cut to the column's limit; null when there are none. */
@@ -148,6 +177,8 @@ function joinReasons(reasons: Array<string | null>, max: number): string | null 
   const kept = [...new Set(reasons.filter((r): r is string => Boolean(r)))];
   return kept.length === 0 ? null : kept.join('; ').slice(0, max);
 }
+
+const NO_STATUS: ModerationStatus = { warned: false, mutedUntil: null, bannedUntil: null, reason: null };
 
 interface ModerationRow {
   playerId: string;
@@ -168,12 +199,19 @@ function weight(m: ModerationRow, now: number): number {
   return m.warned ? 1 : 0;
 }
 
+const sameStatus = (a: ModerationStatus, b: ModerationStatus) =>
+  a.warned === b.warned &&
+  a.mutedUntil?.getTime() === b.mutedUntil?.getTime() &&
+  a.bannedUntil?.getTime() === b.bannedUntil?.getTime() &&
+  a.reason === b.reason;
+
 /**
  * The two profiles' moderation become the stricter of both on `to`: a link must never lift or
  * shorten a restriction. Warned if either was, the later mute and ban; the reason of the status
- * that restricts most first, the other's after it.
+ * that restricts most first, the other's after it. Returns the merged status when it differs
+ * from what either side had (the game account or the Discord user now stands otherwise), else null.
  */
-async function mergeModeration(tx: Tx, from: string, to: string): Promise<void> {
+async function mergeModeration(tx: Tx, from: string, to: string): Promise<ModerationStatus | null> {
   const r = await tx.query<ModerationRow>(
     `select player_id as "playerId", warned, muted_until as "mutedUntil", banned_until as "bannedUntil",
             reason, report_id as "reportId", updated_by as "updatedBy"
@@ -181,7 +219,7 @@ async function mergeModeration(tx: Tx, from: string, to: string): Promise<void> 
       for update`,
     [tx.orgId, [from, to]],
   );
-  if (r.rows.length === 0) return;
+  if (r.rows.length === 0) return null;
   const now = Date.now();
   // The Discord profile's row first on a tie.
   const rows = [...r.rows].sort(
@@ -189,6 +227,15 @@ async function mergeModeration(tx: Tx, from: string, to: string): Promise<void> 
   );
   const first = rows[0] as ModerationRow;
   const second = rows[1];
+  const merged: ModerationStatus = {
+    warned: rows.some((m) => m.warned),
+    mutedUntil: later(first.mutedUntil, second?.mutedUntil ?? null),
+    bannedUntil: later(first.bannedUntil, second?.bannedUntil ?? null),
+    reason: joinReasons(
+      rows.map((m) => m.reason),
+      1000,
+    ),
+  };
   await tx.query(
     `insert into player_moderation (org_id, player_id, warned, muted_until, banned_until, reason, report_id, updated_by)
      values ($1::uuid, $2::uuid, $3::boolean, $4::timestamptz, $5::timestamptz, $6::text, $7::uuid, $8::uuid)
@@ -198,13 +245,10 @@ async function mergeModeration(tx: Tx, from: string, to: string): Promise<void> 
     [
       tx.orgId,
       to,
-      rows.some((m) => m.warned),
-      later(first.mutedUntil, second?.mutedUntil ?? null),
-      later(first.bannedUntil, second?.bannedUntil ?? null),
-      joinReasons(
-        rows.map((m) => m.reason),
-        1000,
-      ),
+      merged.warned,
+      merged.mutedUntil,
+      merged.bannedUntil,
+      merged.reason,
       first.reportId ?? second?.reportId ?? null,
       first.updatedBy ?? second?.updatedBy ?? null,
     ],
@@ -213,13 +257,17 @@ async function mergeModeration(tx: Tx, from: string, to: string): Promise<void> 
     tx.orgId,
     from,
   ]);
+  const before = (id: string) => r.rows.find((m) => m.playerId === id) ?? NO_STATUS;
+  return sameStatus(merged, before(from)) && sameStatus(merged, before(to)) ? null : merged;
 }
 
 /**
- * Moves everything of profile `from` onto `to`, then its game identity (the caller has made sure
- * `to` has none) and its block; `from` is left empty.
+ * Moves everything of profile `from` onto `to`, then its block and its game identity: onto `to`'s
+ * row when `to` has none, else `from` keeps it and points at `to` (the caller has made sure `to`
+ * has no account of that game). `from` is left empty. Returns the moderation status when the
+ * merge changed it (see mergeModeration).
  */
-async function mergeInto(tx: Tx, from: Profile, to: Profile): Promise<void> {
+async function mergeInto(tx: Tx, from: Profile, to: Profile): Promise<ModerationStatus | null> {
   const v = [tx.orgId, from.id, to.id];
   const where = 'org_id = $1::uuid';
   await tx.query(`update tickets set requester_id = $3::uuid where ${where} and requester_id = $2::uuid`, v);
@@ -244,13 +292,21 @@ async function mergeInto(tx: Tx, from: Profile, to: Profile): Promise<void> {
     `update player_link_codes set player_id = $3::uuid where ${where} and player_id = $2::uuid`,
     v,
   );
-  await mergeModeration(tx, from.id, to.id);
+  // Game accounts already linked to `from` follow it.
+  await tx.query(
+    `update player_profiles set linked_player_id = $3::uuid where ${where} and linked_player_id = $2::uuid`,
+    v,
+  );
+  const moderated = await mergeModeration(tx, from.id, to.id);
+  const keepsIdentity = to.accountId !== null && from.accountId !== null;
   // Cleared on `from` first: the game identity is unique per org.
   await tx.query(
-    `update player_profiles set game_id = null, game_account_id = null,
+    `update player_profiles set game_id = case when $4::boolean then game_id end,
+       game_account_id = case when $4::boolean then game_account_id end,
+       linked_player_id = case when $4::boolean then $3::uuid end,
        metadata = metadata || jsonb_build_object('mergedInto', $3::text)
       where org_id = $1::uuid and id = $2::uuid`,
-    v,
+    [...v, keepsIdentity],
   );
   // A block stays on the merged profile, dated from the earlier of the two.
   const blocks = [to, from]
@@ -272,4 +328,5 @@ async function mergeInto(tx: Tx, from: Profile, to: Profile): Promise<void> {
       ),
     ],
   );
+  return moderated;
 }

@@ -76,6 +76,25 @@ export async function upsertPlayer(tx: Tx, raw: z.input<typeof playerIdentityInp
   return player;
 }
 
+export interface GameAccount {
+  gameId: string | null;
+  gameAccountId: string;
+}
+
+/**
+ * Every game account that speaks as the player: the one on its own row first, then those of
+ * further games linked to it (their rows point at the player, see db/link-codes.ts).
+ */
+export async function gameAccountsOf(tx: Tx, playerId: string): Promise<GameAccount[]> {
+  const r = await tx.query<GameAccount>(
+    `select game_id as "gameId", game_account_id as "gameAccountId" from player_profiles
+      where org_id = $1::uuid and (id = $2::uuid or linked_player_id = $2::uuid) and game_account_id is not null
+      order by id = $2::uuid desc, created_at, id`,
+    [tx.orgId, parseInput(id, playerId)],
+  );
+  return r.rows;
+}
+
 export async function getPlayer(tx: Tx, playerId: string): Promise<Player> {
   const r = await tx.query<Player>(`select ${COLUMNS} from player_profiles where id = $1::uuid`, [
     parseInput(id, playerId),
@@ -96,9 +115,11 @@ export async function listPlayers(tx: Tx, raw: z.input<typeof listPlayersInput> 
   const f = parseInput(listPlayersInput, raw);
   const r = await tx.query<Player>(
     `select ${COLUMNS} from player_profiles p
-     where p.org_id = $1::uuid and p.erased_at is null
+     where p.org_id = $1::uuid and p.erased_at is null and p.linked_player_id is null
        and ($2::text is null or p.display_name ilike '%' || $2::text || '%' or p.email ilike $2::text
-            or p.discord_user_id = $2::text or p.game_account_id = $2::text)
+            or p.discord_user_id = $2::text or p.game_account_id = $2::text
+            or exists (select 1 from player_profiles l where l.org_id = p.org_id and l.linked_player_id = p.id
+                        and l.game_account_id = $2::text))
        and ($3::uuid is null or (p.created_at, p.id) < (select created_at, id from player_profiles where id = $3::uuid))
      order by p.created_at desc, p.id desc limit $4::int`,
     [tx.orgId, f.q?.replace(/[%_\\]/g, '\\$&') ?? null, f.after ?? null, f.limit],

@@ -8,6 +8,7 @@ import {
 } from '../../db/announcements.js';
 import { redeemLinkCode, redeemLinkCodeInput } from '../../db/link-codes.js';
 import { moderationOf, setModeration, setModerationInput } from '../../db/player-moderation.js';
+import { unlinkGameAccount, unlinkGameAccountInput } from '../../db/player-unlink.js';
 import { getPlayer } from '../../db/players.js';
 import { actorOf } from './helpers.js';
 import { errorResponses, okSchema, orgParams } from './schemas.js';
@@ -129,5 +130,23 @@ export const gameSupportRoutes: FastifyPluginAsyncZod = async (app) => {
       },
     },
     async (req) => req.inOrg((tx) => redeemLinkCode(tx, req.body, actorOf(req))),
+  );
+
+  app.post(
+    '/v1/orgs/:orgId/players/:playerId/unlink',
+    {
+      config: { access: { permission: 'players.manage' } },
+      schema: {
+        tags: ['players'],
+        operationId: 'unlinkPlayerGameAccount',
+        summary: 'Split a game account off a player again, with the tickets opened from that game',
+        description:
+          "Undoes a wrong link: the player's account of `gameId` becomes a profile of its own (`splitInto`), taking the tickets opened from that game and its play sessions; Discord and email tickets, reports and other games' accounts stay. The split profile keeps the player's moderation status and block. Audited; emits `player.unlinked`. 404 when the player has no account of that game, 409 when it is the player's only identity.",
+        params: playerParams,
+        body: unlinkGameAccountInput,
+        response: { 200: z.object({ playerId: z.uuid(), splitInto: z.uuid() }), ...errorResponses },
+      },
+    },
+    async (req) => req.inOrg((tx) => unlinkGameAccount(tx, req.params.playerId, req.body, actorOf(req))),
   );
 };

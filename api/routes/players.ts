@@ -1,6 +1,6 @@
 import type { FastifyPluginAsyncZod } from 'fastify-type-provider-zod';
 import { z } from 'zod';
-import { getPlayer, listPlayers, listPlayersInput, playerHistory } from '../../db/players.js';
+import { gameAccountsOf, getPlayer, listPlayers, listPlayersInput, playerHistory } from '../../db/players.js';
 import { errorResponses, orgParams } from './schemas.js';
 
 const playerSchema = z
@@ -14,6 +14,11 @@ const playerSchema = z
     createdAt: z.date(),
   })
   .meta({ id: 'Player' });
+
+const gameAccountSchema = z.object({
+  gameId: z.uuid().nullable(),
+  gameAccountId: z.string(),
+});
 
 const historySchema = z.object({
   tickets: z.array(
@@ -92,12 +97,24 @@ export const playerRoutes: FastifyPluginAsyncZod = async (app) => {
         operationId: 'getPlayer',
         summary: "A player's profile, linked identities and history across channels",
         params: orgParams.extend({ playerId: z.uuid() }),
-        response: { 200: z.object({ player: playerSchema, history: historySchema }), ...errorResponses },
+        response: {
+          200: z.object({
+            player: playerSchema,
+            gameAccounts: z
+              .array(gameAccountSchema)
+              .describe(
+                "Every game account linked to the player, one per game: the player's own (gameId, gameAccountId) first, then those of further games",
+              ),
+            history: historySchema,
+          }),
+          ...errorResponses,
+        },
       },
     },
     async (req) =>
       req.inOrg(async (tx) => ({
         player: await getPlayer(tx, req.params.playerId),
+        gameAccounts: await gameAccountsOf(tx, req.params.playerId),
         history: await playerHistory(tx, req.params.playerId),
       })),
   );

@@ -15,9 +15,10 @@ const data = new SlashCommandBuilder()
 /**
  * A player's own command: redeems a code the game's server asked /sdk/v1/link-codes for, so their
  * game, Discord and email tickets become one history. Anyone may run it: the code is the proof,
- * vouched for by the game server that authenticated the player. A code that would move a game
- * account linked to someone else, or replace the one this user has, is refused (db/link-codes.ts)
- * in the same ephemeral reply.
+ * vouched for by the game server that authenticated the player. Each of the studio's games links
+ * its own account to the same user. A code that would move a game account linked to someone else,
+ * or replace the account this user has in that game, is refused (db/link-codes.ts) in the same
+ * ephemeral reply.
  */
 export const link: CommandHandler = {
   data: data.toJSON(),

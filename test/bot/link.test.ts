@@ -43,15 +43,21 @@ describe('/link', () => {
   });
 
   it('refuses, in a message only the player sees, a code that would replace a linked account', async () => {
-    // Runs after the first test: this Discord user is linked to steam:42 already.
-    const { mine, theirs } = await withTenant(h.db.app, h.org.orgId, async (tx) => {
+    // Runs after the first test: this Discord user is linked to steam:42 in Quest already.
+    const { mine, theirs, saga } = await withTenant(h.db.app, h.org.orgId, async (tx) => {
+      const quest = (await tx.query<{ id: string }>(`select id from games where slug = 'quest'`)).rows[0];
       const game = await createGame(tx, { name: 'Saga', slug: 'saga' }, h.org.owner);
-      const other = await upsertGamePlayer(tx, game.id, { id: 'steam:43', name: 'Other' });
+      const other = await upsertGamePlayer(tx, quest?.id as string, { id: 'steam:43', name: 'Other' });
+      const sagaAccount = await upsertGamePlayer(tx, game.id, { id: 'saga:42', name: 'Hero' });
       const taken = await upsertGamePlayer(tx, game.id, { id: 'steam:44', name: 'Taken' });
       await tx.query(`update player_profiles set discord_user_id = '999999999999999999' where id = $1`, [
         taken.id,
       ]);
-      return { mine: await createLinkCode(tx, other.id), theirs: await createLinkCode(tx, taken.id) };
+      return {
+        mine: await createLinkCode(tx, other.id),
+        theirs: await createLinkCode(tx, taken.id),
+        saga: await createLinkCode(tx, sagaAccount.id),
+      };
     });
     const a = await linkWith(mine.code);
     expect(a.content).toMatch(/already linked to another game account/);
@@ -66,6 +72,11 @@ describe('/link', () => {
       { game_account_id: 'steam:43', discord_user_id: null },
       { game_account_id: 'steam:44', discord_user_id: '999999999999999999' },
     ]);
+    // An account of another of the studio's games joins the same history.
+    const c = await linkWith(saga.code);
+    expect(c.content).toMatch(
+      /^Linked: your game account and your Discord account now share one support history/,
+    );
   });
 
   it('refuses a malformed code with a message, not a failure', async () => {

@@ -28,9 +28,9 @@ export const enRefusals = {
   'deny.guildAlreadyLinked': 'this server is already linked to an organization',
   'deny.playerCodeUnknown': 'that link code is unknown, used or expired',
   'deny.gameAccountLinkedElsewhere':
-    'that game account is already linked to another Discord account; a link code never moves it',
+    'that game account is already linked to another Discord account; a link code never moves it (staff can unlink it first)',
   'deny.discordLinkedElsewhere':
-    'this Discord account is already linked to another game account; a link code never replaces it (ask staff to change it)',
+    'this Discord account is already linked to another game account of this game; a link code never replaces it (staff can unlink it first)',
   'deny.noRole': 'no role "{key}" in this organization',
   'deny.discordOwner': 'a Discord role cannot make anyone an owner: owners are added in the panel',
   'deny.ownerOnlyGrant': 'only an owner can make someone an owner',
