@@ -113,7 +113,7 @@ export function TicketSidebar({ orgId, base, data, me, members, act, edit, busy,
     ${can('tickets.update') ? html`<${TagsControl} orgId=${orgId} base=${base} ticket=${t} act=${act} edit=${edit} busy=${busy} errors=${errors} />` : null}
     ${can('tickets.merge') ? html`<${MergeControl} orgId=${orgId} base=${base} ticket=${t} act=${act} edit=${edit} busy=${busy} errors=${errors} />` : null}
     ${!t.mergedIntoId && !['tickets.assign', 'tickets.update', 'tickets.close'].some(may) ? html`<p class="muted">Your role can read this ticket but not change it.</p>` : null}
-    <${PlayerCard} orgId=${orgId} playerId=${t.requesterId} ticketId=${t.id} />
+    <${PlayerCard} orgId=${orgId} playerId=${t.requesterId} ticketId=${t.id} mayUnlink=${may('players.manage')} />
 
     <details class="history">
       <summary>History (${data.events.length})</summary>

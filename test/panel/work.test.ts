@@ -323,6 +323,32 @@ describe('ticket view actions', () => {
     await shot(page, 'work-ticket');
     expect(await seriousViolations(page)).toEqual([]);
   });
+
+  it('splits a game account linked by mistake off the player, from the player card', async () => {
+    const sky = (await call('GET', '/games')).games[0].id as string;
+    const arena = (await call('POST', '/games', { name: `Arena ${RUN}`, slug: `arena-${RUN}` })).id as string;
+    const linked = await row(
+      `insert into player_profiles (org_id, display_name, discord_user_id, game_id, game_account_id)
+       values ($1, $2, $3, $4, $5) returning id`,
+      [orgId, `Linked ${RUN}`, `7${Date.now()}`, sky, `sky-${RUN}`],
+    );
+    const shell = await row(
+      `insert into player_profiles (org_id, display_name, game_id, game_account_id, linked_player_id)
+       values ($1, 'In the arena', $2, $3, $4) returning id`,
+      [orgId, arena, `arena-${RUN}`, linked.id],
+    );
+    await gotoTicket(await open(`Work ${RUN} linked player`, { requesterId: linked.id }));
+    const card = page.locator('details.player');
+    await card.getByText(`sky-${RUN}`).waitFor();
+    await card.getByText(`arena-${RUN}`).waitFor();
+    await card.getByRole('button', { name: `Unlink Arena ${RUN} account arena-${RUN}` }).click();
+    await card.getByRole('button', { name: `Split it off with its Arena ${RUN} tickets` }).click();
+    await card.getByText(`The Arena ${RUN} account is now a player of its own.`).waitFor();
+    await expect.poll(() => card.getByText(`arena-${RUN}`).count()).toBe(0);
+    await card.getByText(`sky-${RUN}`).waitFor();
+    const after = await row('select linked_player_id from player_profiles where id = $1', [shell.id]);
+    expect(after.linked_player_id).toBeNull();
+  });
 });
 
 describe('inbox work', () => {
