@@ -158,7 +158,12 @@ export const sdkPlayerRoutes: FastifyPluginAsyncZod = async (app) => {
         description:
           'Sent by the game server, which vouches for the player it names: a client key is refused with ' +
           '403 `server_secret_required`. A blocked player (`player_blocked`) or one banned now ' +
-          '(`player_banned`) gets no code.',
+          '(`player_banned`) gets no code. There is no client-key flow: a client key is public and can ' +
+          'name any player, so a code it redeemed would let anyone claim any game account for their ' +
+          'own Discord account for good (its tickets, staff replies and moderation with it). A game ' +
+          'without a server mints codes from a server-side function that checks the player with the ' +
+          "platform first. A player links one account per game, each of the studio's games to the same " +
+          'Discord account.',
         body: z.object({ player: gamePlayerInput }),
         response: { 201: z.object({ code: z.string(), expiresAt: z.date() }), ...sdkErrors },
       },
