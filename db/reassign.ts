@@ -4,7 +4,7 @@ import type { Tx } from './tenant.js';
 import { assign } from './tickets.js';
 
 /**
- * Handing on the open team tickets of an assignee who went offline (the org's
+ * Handing on the team tickets an assignee who went offline still holds (the org's
  * `reassign_offline_minutes`). Presence lives in Redis: workers/reassign.ts reads it and says
  * who is online; this module finds the tickets and moves them, as the system, one transaction
  * each.
@@ -28,9 +28,16 @@ export interface HeldTicket {
 }
 
 /**
- * Open tickets of a team that have an assignee, and every member of those teams (whose presence
- * the caller reads). Pending and on-hold tickets wait on someone else: a player's reply reopens
- * them, and then they count.
+ * The statuses in which a ticket is still in its assignee's hands: open (staff owe an answer),
+ * pending (the player may answer any moment, and the assignee is who must read it) and on hold
+ * (staff will pick it up again). Solved and closed tickets are done with: staff have answered,
+ * and the solved-close and auto-close timers decide what becomes of them.
+ */
+export const HELD_STATUSES = ['open', 'pending', 'on_hold'] as const;
+
+/**
+ * Team tickets with an assignee, in a status the assignee still holds them in, and every member
+ * of those teams (whose presence the caller reads).
  */
 export async function heldTeamTickets(
   tx: Tx,
@@ -42,10 +49,10 @@ export async function heldTeamTickets(
                   where a.org_id = t.org_id and a.ticket_id = t.id and a.user_id = t.assignee_id),
                 t.updated_at) as "assignedAt"
      from tickets t
-     where t.org_id = $1::uuid and t.status = 'open' and t.team_id is not null
+     where t.org_id = $1::uuid and t.status = any($3::text[]) and t.team_id is not null
        and t.assignee_id is not null and t.merged_into_id is null
      order by t.created_at, t.id limit $2::int`,
-    [tx.orgId, limit],
+    [tx.orgId, limit, HELD_STATUSES],
   );
   if (!r.rows.length) return { tickets: [], memberIds: [] };
   const m = await tx.query<{ userId: string }>(
@@ -73,10 +80,10 @@ export async function reassignFromOffline(
 ): Promise<string | null> {
   const held = await tx.query(
     `select 1 from tickets
-     where org_id = $1::uuid and id = $2::uuid and status = 'open' and merged_into_id is null
+     where org_id = $1::uuid and id = $2::uuid and status = any($5::text[]) and merged_into_id is null
        and team_id = $3::uuid and assignee_id = $4::uuid
      for update`,
-    [tx.orgId, input.ticketId, input.teamId, input.fromUserId],
+    [tx.orgId, input.ticketId, input.teamId, input.fromUserId, HELD_STATUSES],
   );
   if (!held.rowCount) return null;
   const roster = await teamRoster(tx, input.teamId);

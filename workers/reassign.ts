@@ -7,12 +7,13 @@ import type { WorkerDeps } from './deps.js';
 
 const moved = counter(
   'gamemod_reassigned_offline_total',
-  'Open team tickets handed on because their assignee was offline past the organization setting',
+  'Team tickets handed on because their assignee was offline past the organization setting',
 );
 
 /**
- * Every minute, for each organization with `reassignOfflineMinutes`: an open team ticket whose
- * assignee has been offline longer than that goes to a team member who is online and in their
+ * Every minute, for each organization with `reassignOfflineMinutes`: a team ticket its assignee
+ * still holds (open, pending or on hold: db/reassign.ts HELD_STATUSES) whose assignee has been
+ * offline longer than that goes to a team member who is online and in their
  * working hours (least loaded, within capacity), as the system (db/reassign.ts). Offline time
  * counts from the later of the assignee's last activity (lib/presence.ts) and when they were
  * given the ticket, so a ticket handed on once stays with its new assignee until they too have

@@ -88,6 +88,57 @@ describe('handing on tickets of offline assignees', () => {
   });
 });
 
+describe('handing on every ticket an absent assignee still holds', () => {
+  it('moves pending and on-hold team tickets too, never solved or closed ones', async () => {
+    const s = await rulesOrg(db, 2);
+    const [gone, here] = s.agentIds as [string, string];
+    const held = async (status: 'open' | 'pending' | 'on_hold' | 'solved' | 'closed') => {
+      const t = await s.open(status);
+      await s.tx(async (tx) => {
+        await tickets.transfer(tx, { ticketId: t.id, teamId: s.team.id }, s.owner);
+        await tickets.assign(tx, { ticketId: t.id, assigneeId: gone }, s.owner);
+        if (status !== 'open') await tickets.setStatus(tx, { ticketId: t.id, status }, s.owner);
+      });
+      return [status, t.id] as const;
+    };
+    const all = [
+      await held('open'),
+      await held('pending'),
+      await held('on_hold'),
+      await held('solved'),
+      await held('closed'),
+    ];
+    await db.admin.query(
+      `update ticket_assignments set assigned_at = now() - interval '2 hours' where org_id = $1`,
+      [s.orgId],
+    );
+    await db.admin.query('update organizations set reassign_offline_minutes = 30 where id = $1', [s.orgId]);
+    await touchPresence(rig.connection, s.orgId, here, 'panel', clock.now());
+    const before = await s.lastOutboxId();
+    expect(await reassignSweep(rig.deps)).toEqual({ reassigned: 3 });
+    const now = await s.tx(async (tx) => {
+      const out: Record<string, string | null> = {};
+      for (const [status, id] of all) out[status] = (await tickets.getTicket(tx, id)).assigneeId;
+      return out;
+    });
+    expect(now).toEqual({ open: here, pending: here, on_hold: here, solved: gone, closed: gone });
+    // Each move is one ticket.assigned event by the system and audited with why, as for open ones.
+    expect((await s.events(before)).map((e) => [e.type, e.payload.actor])).toEqual(
+      Array(3).fill(['ticket.assigned', { type: 'system', id: null }]),
+    );
+    const audit = await db.admin.query<{ target_id: string }>(
+      `select target_id from audit_logs where org_id = $1 and action = 'ticket.reassigned_offline' order by id`,
+      [s.orgId],
+    );
+    expect(audit.rows.map((r) => r.target_id).sort()).toEqual(
+      all
+        .slice(0, 3)
+        .map(([, id]) => id)
+        .sort(),
+    );
+  });
+});
+
 describe('rules assign only to members online', () => {
   it('assign_in_team picks a member online, and with nobody online leaves the ticket in the team saying why', async () => {
     const s = await rulesOrg(db, 2);
