@@ -237,7 +237,7 @@ export const attachmentRoutes: FastifyPluginAsyncZod = async (app) => {
         .status(204)
         .header('access-control-allow-methods', 'GET, OPTIONS')
         .header('access-control-max-age', '86400')
-        .send(),
+        .send(null),
   );
 
   app.get(
