@@ -25,8 +25,9 @@ export const sessionSchema = z.object({
    */
   lineage: z.string().optional(),
   /**
-   * `rating`: made by a sign-in from a rating link, which asked Discord for `identify` alone. It
-   * shows the rating page (api/routes/rating.ts) which Discord account the person is, and is no
+   * `rating`: made by a sign-in from a rating link before those had sessions of their own
+   * (api/rating-sessions.ts, which make no account); such a session still shows the rating page
+   * (api/routes/rating.ts) which Discord account the person is until it times out, and is no
    * sign-in anywhere else (api/plugins/auth.ts). Absent: the panel's sign-in.
    */
   purpose: z.literal('rating').optional(),

@@ -9,6 +9,7 @@ import { AppError } from '../../lib/errors.js';
 import { resolveBearer } from '../bearer.js';
 import { type ApiSettings, acceptedPermissions } from '../context.js';
 import { cookieOf } from '../cookies.js';
+import { isRatingToken } from '../rating-sessions.js';
 import { destroyAllSessions, readSession, type SessionTimes } from '../sessions.js';
 import { authFailureLimiter, DEFAULT_RATE_LIMITS, type RateLimit } from './rate-limit.js';
 import { addRouteHook } from './route-hooks.js';
@@ -107,10 +108,12 @@ export function registerAuth(
       return;
     }
     const cookie = cookieOf(req, SESSION_COOKIE);
-    if (!cookie) return;
-    const session = await readSession(app.deps.redis, cookie, sessionTimes(app.settings));
     // A rating sign-in (identify only) shows the rating page who the player is, and is no sign-in
-    // here: not to the panel, the API, an organization to create or an invite to take up.
+    // here: not to the panel, the API, an organization to create or an invite to take up. Its
+    // session is not a panel session at all (api/rating-sessions.ts); sessions made as one before
+    // carry the rating purpose.
+    if (!cookie || isRatingToken(cookie)) return;
+    const session = await readSession(app.deps.redis, cookie, sessionTimes(app.settings));
     if (session?.purpose === 'rating') return;
     if (session) req.auth = { kind: 'session', userId: session.userId, session };
     // A cookie naming no session (guessed, or simply expired) counts as a failure too.

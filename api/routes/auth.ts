@@ -7,7 +7,13 @@ import { acceptDiscordInvites } from '../../db/invites.js';
 import { orgsOfUser } from '../../db/memberships.js';
 import { forgetPushDevices } from '../../db/push-subscriptions.js';
 import { auditUserEvent } from '../../db/user-audit.js';
-import { accountDisabled, getUser, isUserDisabled, upsertDiscordUser } from '../../db/users.js';
+import {
+  accountDisabled,
+  getUser,
+  isUserDisabled,
+  upsertDiscordUser,
+  userIdForDiscord,
+} from '../../db/users.js';
 import { AppError } from '../../lib/errors.js';
 import { createSecretBox } from '../../lib/secret-box.js';
 import { cookieOf } from '../cookies.js';
@@ -21,7 +27,7 @@ import {
 import { storedFrom, syncDiscordRoles } from '../discord-user-tokens.js';
 import { clearSessionCookie } from '../plugins/auth.js';
 import { destroyAllSessions, destroySession, type Session, sessionRef } from '../sessions.js';
-import { signIn } from '../sign-in.js';
+import { signIn, signInToRate } from '../sign-in.js';
 import { demoSignInRoutes } from './demo-signin.js';
 import { sessionOf, userActor } from './helpers.js';
 import { errorResponses, errorSchema, okSchema } from './schemas.js';
@@ -56,7 +62,7 @@ const loginQuery = z
       .enum(Object.keys(LOGIN_SCOPES) as [keyof typeof LOGIN_SCOPES])
       .default('panel')
       .describe(
-        `What the sign-in is for. \`panel\` (the default) asks Discord for \`${LOGIN_SCOPES.panel}\` and signs in to the panel and API. \`rating\` is a player rating a ticket: Discord is asked for \`${LOGIN_SCOPES.rating}\` only, nothing is kept of the Discord grant, returnTo must be the rating page (/rate/...), and the session serves that page alone.`,
+        `What the sign-in is for. \`panel\` (the default) asks Discord for \`${LOGIN_SCOPES.panel}\` and signs in to the panel and API. \`rating\` is a player rating a ticket: Discord is asked for \`${LOGIN_SCOPES.rating}\` only, no account is made and nothing is kept of the Discord grant (the session holds the Discord id alone), returnTo must be the rating page (/rate/...), and the session serves that page alone.`,
       ),
   })
   .refine((q) => q.purpose !== 'rating' || RATING_PAGE.test(q.returnTo), {
@@ -199,6 +205,15 @@ export const authRoutes: FastifyPluginAsyncZod = async (app) => {
       const client = oauthClient();
       const grant = await exchangeCode(client, req.query.code, pending.data.verifier);
       const profile = await fetchDiscordUser(client, grant.accessToken);
+      if (pending.data.purpose === 'rating') {
+        // A player rating a ticket is not staff: no account is made (nor Discord tokens kept, nor
+        // invites taken up), only a session holding their Discord id for the rating page. A staff
+        // account of theirs that is disabled is refused here as at every other door.
+        const account = await userIdForDiscord(app.deps.pool, profile.id);
+        if (account && (await isUserDisabled(app.deps.pool, account))) throw accountDisabled();
+        await signInToRate(app, req, reply, profile.id);
+        return reply.redirect(pending.data.returnTo, 302);
+      }
       const user = await upsertDiscordUser(app.deps.pool, {
         discordUserId: profile.id,
         username: profile.username,
@@ -207,12 +222,6 @@ export const authRoutes: FastifyPluginAsyncZod = async (app) => {
       });
       // Refused before anything is kept for them (Discord tokens, invites): signIn refuses too.
       if (await isUserDisabled(app.deps.pool, user.id)) throw accountDisabled();
-      if (pending.data.purpose === 'rating') {
-        // A player rating a ticket: no Discord tokens kept (an identify-only grant is of no use to
-        // role sync, and must not replace a staff member's own), no invites taken up on the way.
-        await signIn(app, req, reply, user.id, 'discord', {}, 'rating');
-        return reply.redirect(pending.data.returnTo, 302);
-      }
       // Kept sealed, so role sync can read the person's roles later (api/discord-user-tokens.ts).
       if (grant.refreshToken) {
         await saveDiscordTokens(

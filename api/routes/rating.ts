@@ -11,7 +11,8 @@ import { AppError } from '../../lib/errors.js';
 import { escapeHtml as esc } from '../../lib/html.js';
 import { cookieOf } from '../cookies.js';
 import { SESSION_COOKIE, sessionTimes } from '../plugins/auth.js';
-import { readSession, type Session } from '../sessions.js';
+import { isRatingToken, readRatingSession } from '../rating-sessions.js';
+import { readSession } from '../sessions.js';
 
 /**
  * The web rating page a closed ticket's Discord message links to (`lib/ticket-links.ts`): Discord
@@ -19,9 +20,9 @@ import { readSession, type Session } from '../sessions.js';
  * the link is the way to rate that always works. Plain HTML and a form, no script. The signed link
  * names the ticket; who uses it must be signed in with the ticket's player's Discord account
  * (a rating sign-in, which asks Discord for `identify` only, makes a session good for this page
- * alone and comes back here; a panel session of the same account does too), because the link is
- * posted where others read it too: staff in a private thread, anyone in a forum post. The rating
- * is recorded as the ticket's player, once.
+ * alone, holding their Discord id and no account, and comes back here; a panel session of the
+ * same account does too), because the link is posted where others read it too: staff in a
+ * private thread, anyone in a forum post. The rating is recorded as the ticket's player, once.
  */
 
 const STYLE = `body{font:16px/1.5 system-ui,sans-serif;max-width:32rem;margin:3rem auto;padding:0 1rem;color:#1b1b1f;background:#fff}
@@ -86,20 +87,28 @@ export const ratingRoutes: FastifyPluginAsyncZod = async (app) => {
   /**
    * Whether the browser is signed in as the ticket's player: `none` (no session, or one still owing
    * its second factor), `other` (someone else, such as staff who read the link in the thread).
+   * A rating sign-in's session names the player's Discord account itself; a panel session of the
+   * same person, their account linked to it. `csrf` is the session's token the form must carry.
    */
   const signedInAs = async (
     req: FastifyRequest,
     orgId: string,
     requesterId: string | null,
-  ): Promise<{ kind: 'none' } | { kind: 'other' } | { kind: 'player'; session: Session }> => {
+  ): Promise<{ kind: 'none' } | { kind: 'other' } | { kind: 'player'; csrf: string }> => {
     const cookie = cookieOf(req, SESSION_COOKIE);
-    const session = cookie ? await readSession(app.deps.redis, cookie, sessionTimes(app.settings)) : null;
-    if (!session || session.mfa === 'pending') return { kind: 'none' };
+    if (!cookie) return { kind: 'none' };
+    const times = sessionTimes(app.settings);
+    const rating = isRatingToken(cookie) ? await readRatingSession(app.deps.redis, cookie, times) : null;
+    const session = rating ? null : await readSession(app.deps.redis, cookie, times);
+    if (!rating && (!session || session.mfa === 'pending')) return { kind: 'none' };
     const player = requesterId
       ? await withTenant(app.deps.pool, orgId, (tx) => getPlayer(tx, requesterId))
       : null;
-    const owner = player?.discordUserId ? await userIdForDiscord(app.deps.pool, player.discordUserId) : null;
-    return owner === session.userId ? { kind: 'player', session } : { kind: 'other' };
+    const discordId = player?.discordUserId ?? null;
+    if (rating)
+      return discordId === rating.discordUserId ? { kind: 'player', csrf: rating.csrf } : { kind: 'other' };
+    const owner = discordId ? await userIdForDiscord(app.deps.pool, discordId) : null;
+    return session && owner === session.userId ? { kind: 'player', csrf: session.csrf } : { kind: 'other' };
   };
   const signInPage = (raw: string, number: number) =>
     page(
@@ -144,7 +153,7 @@ export const ratingRoutes: FastifyPluginAsyncZod = async (app) => {
         return page(`Ticket #${t.number} is still open`, '<p>You can rate it once it is closed.</p>');
       return page(
         'Rate your ticket',
-        ratingForm(t.number, t.subject, who.session.csrf) + transcript(found.orgId, t.id),
+        ratingForm(t.number, t.subject, who.csrf) + transcript(found.orgId, t.id),
       );
     },
   );
@@ -166,12 +175,12 @@ export const ratingRoutes: FastifyPluginAsyncZod = async (app) => {
       if (who.kind === 'other') return reply.code(403).send(notYours(t.number));
       const input = form.safeParse(req.body);
       // A cookie rides along on a form posted from anywhere: the session's token must come with it.
-      if (!input.success || !input.data.csrf || !sameSecret(input.data.csrf, who.session.csrf)) {
+      if (!input.success || !input.data.csrf || !sameSecret(input.data.csrf, who.csrf)) {
         const code = input.success ? 403 : 422;
         const why = input.success ? 'The form expired: open the link again.' : 'Choose from 1 to 5 stars.';
         return reply
           .code(code)
-          .send(page('Rate your ticket', ratingForm(t.number, t.subject, who.session.csrf, why)));
+          .send(page('Rate your ticket', ratingForm(t.number, t.subject, who.csrf, why)));
       }
       const player = { type: 'player' as const, id: t.requesterId };
       try {

@@ -58,6 +58,24 @@ const post = (link: string, form: Record<string, string>, who: Caller | null = r
     payload: new URLSearchParams({ ...form, csrf: who?.csrf ?? '' }).toString(),
   });
 
+/** Signs in from a rating link as a Discord user of the fake, as a player's browser does: the session's caller. */
+async function ratingSignIn(link: string, discordUserId: string): Promise<Caller> {
+  const signInLink = /href="([^"]+)"/.exec((await page(link, null)).body)?.[1]?.replace(/&amp;/g, '&');
+  const start = await api.call(null, { method: 'GET', url: String(signInLink) });
+  const authorize = new URL(String(start.headers.location));
+  fake.oauth2.authorizeAs(discordUserId);
+  const back = new URL((await fetch(authorize, { redirect: 'manual' })).headers.get('location') ?? '');
+  const done = await api.call(null, {
+    method: 'GET',
+    url: `/auth/discord/callback?state=${authorize.searchParams.get('state')}&code=${back.searchParams.get('code')}`,
+    headers: { cookie: `gm_login=${cookieFrom(start, 'gm_login')}` },
+  });
+  expect(done.statusCode, done.body).toBe(302);
+  const who: Caller = { cookie: cookieFrom(done, 'gm_session') as string };
+  who.csrf = /name="csrf" value="([^"]+)"/.exec((await page(link, who)).body)?.[1];
+  return who;
+}
+
 async function close(ticketId: string) {
   const res = await api.call(owner, {
     method: 'POST',
@@ -196,14 +214,14 @@ describe('who may use a rating link', () => {
     expect(form.statusCode, form.body).toBe(200);
     kai.csrf = /name="csrf" value="([^"]+)"/.exec(form.body)?.[1];
     expect((await post(link, { stars: '5' }, kai)).statusCode).toBe(200);
-    const userId = (
-      await db.admin.query('select user_id from discord_accounts where discord_user_id = $1', [person.id])
-    ).rows[0]?.user_id;
-    // Nothing of Discord is kept from it: role sync has no use for an identify-only token.
+    // A player is not staff: no account is made for them, and so nothing of Discord is kept.
     expect(
-      (await db.admin.query('select 1 from discord_oauth_tokens where user_id = $1', [userId])).rowCount,
+      (await db.admin.query('select 1 from discord_accounts where discord_user_id = $1', [person.id]))
+        .rowCount,
+      'an account made for the player',
     ).toBe(0);
     // Anywhere else it is no sign-in at all, even for someone who is also staff of the organization.
+    const userId = (await upsertDiscordUser(db.app, { discordUserId: person.id, username: 'kai' })).id;
     await db.admin.query(
       `insert into memberships (org_id, user_id, role_id)
        select $1, $2, id from roles where org_id = $1 and key = 'owner'`,
@@ -233,5 +251,30 @@ describe('who may use a rating link', () => {
       '/auth/discord/login?purpose=admin',
     ])
       expect((await api.call(null, { method: 'GET', url })).statusCode, url).toBe(422);
+  });
+});
+
+describe('what a rating sign-in keeps', () => {
+  it('nothing but the session: erasing the player then leaves no trace of their Discord account', async () => {
+    const person = fake.addUser({ username: 'mira_erase' });
+    const { ticketId, playerId } = await playerTicket('Lost my map', person.id);
+    await close(ticketId);
+    const link = api.app.ticketPages.rating.url(org.orgId, ticketId);
+    const mira = await ratingSignIn(link, person.id);
+    expect((await post(link, { stars: '3' }, mira)).statusCode).toBe(200);
+    const erased = await api.call(owner, {
+      method: 'POST',
+      url: `/v1/orgs/${org.orgId}/players/${playerId}/erase`,
+      payload: { confirm: 'erase' },
+    });
+    expect(erased.statusCode, erased.body).toBe(200);
+    const left = await db.admin.query(
+      `select 'discord_accounts' as "table" from discord_accounts where discord_user_id = $1
+       union all select 'users' from users where display_name = 'mira_erase'
+       union all select 'player_profiles' from player_profiles where discord_user_id = $1
+       union all select 'audit_logs' from audit_logs where data::text like '%' || $1 || '%'`,
+      [person.id],
+    );
+    expect(left.rows, 'rows naming the player after the erase').toEqual([]);
   });
 });
