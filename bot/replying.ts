@@ -1,6 +1,6 @@
 import { type APIMessage, DiscordAPIError } from 'discord.js';
 import { type CannedReply, getCannedReply, renderCannedReply } from '../db/canned-replies.js';
-import { cannedVariablesForTicket } from '../db/canned-variables.js';
+import { cannedVariablesToSend } from '../db/canned-variables.js';
 import { type DiscordTicket, setDiscordSide, ticketWebhook } from '../db/discord-sync.js';
 import { withTenant } from '../db/tenant.js';
 import { reply } from '../db/tickets.js';
@@ -32,7 +32,8 @@ export async function sendStaffReply(
   const { canned, hook, vars } = await withTenant(deps.pool, who.orgId, async (tx) => ({
     canned: opts.canned ? await getCannedReply(tx, opts.canned) : null,
     hook: await ticketWebhook(tx, ticket.id),
-    vars: opts.canned ? await cannedVariablesForTicket(tx, ticket.id) : null,
+    // Posted as rendered: a variable the ticket lacks reads as a neutral word, never raw.
+    vars: opts.canned ? await cannedVariablesToSend(tx, ticket.id) : null,
   }));
   const name = who.person.globalName || who.person.username;
   const parts = [

@@ -20,13 +20,23 @@ export async function cannedVariablesForTicket(
 }
 
 /**
- * A rule's canned reply has no member writing it: `{agent}` names the member the ticket is with
- * (as the rule's earlier actions left it, an `assign_in_team` included), and when nobody has it a
- * neutral "our team" in the player's language, so the player never reads a raw `{agent}`.
+ * A canned reply sent to the player as rendered, with nobody to read it first (a rule's, or one
+ * sent from Discord's `/reply`), so every variable it may name has a value. `{agent}` names the
+ * member the ticket is with (as a rule's earlier actions left it, an `assign_in_team` included;
+ * `/reply` puts the sender's name over it), else a neutral "our team"; `{player}` the player's
+ * name, else a neutral "player" (a ticket opened through the API with no requester, a game
+ * account that gave no name, an erased player); `{category}` the category, else "general". The
+ * neutral words are in the ticket's language (else the player's), as the reply is read in it.
  */
-export async function cannedVariablesForRule(tx: Tx, ticketId: string): Promise<CannedVariables> {
+export async function cannedVariablesToSend(tx: Tx, ticketId: string): Promise<CannedVariables> {
   const { locale, ...vars } = await readVariables(tx, ticketId, null, true);
-  return { ...vars, agent: vars.agent ?? t(pickLocale(locale), 'canned.agentFallback') };
+  const l = pickLocale(locale);
+  return {
+    ...vars,
+    agent: vars.agent ?? t(l, 'canned.agentFallback'),
+    player: vars.player ?? t(l, 'canned.playerFallback'),
+    category: vars.category ?? t(l, 'canned.categoryFallback'),
+  };
 }
 
 async function readVariables(

@@ -1,5 +1,5 @@
 import { getCannedReply, renderCannedReply } from './canned-replies.js';
-import { cannedVariablesForRule } from './canned-variables.js';
+import { cannedVariablesToSend } from './canned-variables.js';
 import { type Actor, recordChange } from './changes.js';
 import { type Availability, assignInTeam } from './rule-assign.js';
 import type { Action } from './rule-defs.js';
@@ -60,7 +60,7 @@ export async function executeAction(
       return done;
     case 'canned_reply': {
       const canned = await getCannedReply(tx, action.cannedReplyId);
-      const body = renderCannedReply(canned.body, await cannedVariablesForRule(tx, ticketId));
+      const body = renderCannedReply(canned.body, await cannedVariablesToSend(tx, ticketId));
       await reply(tx, { ticketId, body, origin: 'api' }, actor);
       return done;
     }

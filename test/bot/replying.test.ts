@@ -95,6 +95,13 @@ describe('staff replies when the webhook fails', () => {
     expect(a.content).toBe('Reply sent.');
     expect(await recorded('About your Bug report ticket #1.\n\nMore soon.')).toBe(1);
   });
+
+  it('a canned reply sent from Discord never shows the player a raw {category} when the ticket has none', async () => {
+    await h.db.admin.query('update tickets set category_id = null where id = $1', [ticketId]);
+    const a = await reply(h.users.moderator, 'Soon.', 'cat');
+    expect(a.content).toBe('Reply sent.');
+    expect(await recorded('About your general ticket #1.\n\nSoon.')).toBe(1);
+  });
 });
 
 describe('/ticket rename while Discord rate-limits channel renames', () => {

@@ -10,6 +10,7 @@ import { listRules, reorderRules, updateRule } from '../../db/rules.js';
 import { addTeamMember, createTeam } from '../../db/teams.js';
 import { withTenant } from '../../db/tenant.js';
 import * as tickets from '../../db/tickets.js';
+import { LOCALES } from '../../lib/i18n/locales.js';
 import type { Refusal } from '../../lib/i18n/refusal.js';
 import { useTestDb } from '../support/db.js';
 import { rulesOrg } from './rules-support.js';
@@ -305,6 +306,40 @@ describe('rules acting on tickets', () => {
       (await s.tx((tx) => tickets.conversation(tx, ticketId))).at(-1)?.body;
     expect(await last(assigned.id)).toBe('Hi Player, Agent 0 will help you.');
     expect(await last(nobody.id)).toBe('Hi Player, unser Team will help you.');
+  });
+
+  it('never sends the player a raw {player} or {category}: a ticket with no named player or no category reads neutral words in its language', async () => {
+    const s = await rulesOrg(db, 1);
+    const canned = await s.tx((tx) =>
+      createCannedReply(
+        tx,
+        { shortcut: 'about', title: 'About', body: 'Hi {player}, about {category} #{ticket}: {agent}.' },
+        s.owner,
+      ),
+    );
+    await s.rule({
+      trigger: 'ticket.created',
+      actions: [{ type: 'canned_reply', cannedReplyId: canned.id }],
+    });
+    // Opened for a player not named yet (through the API, no requester), with no category.
+    const said = new Map<string, string | undefined>();
+    for (const locale of LOCALES) {
+      const start = await s.lastOutboxId();
+      const t = await s.tx(
+        async (tx) =>
+          (await tickets.openTicket(tx, { subject: 'Lag', origin: 'api', locale }, s.owner)).ticket,
+      );
+      await s.drain(start);
+      const body = (await s.tx((tx) => tickets.conversation(tx, t.id))).at(-1)?.body;
+      said.set(locale, body?.replace(`#${t.number}`, '#N'));
+    }
+    expect(Object.fromEntries(said)).toEqual({
+      'en-US': 'Hi player, about general #N: our team.',
+      de: 'Hi Spieler, about Allgemein #N: unser Team.',
+      fr: 'Hi joueur, about général #N: notre équipe.',
+      'es-ES': 'Hi jugador, about general #N: nuestro equipo.',
+      'pt-BR': 'Hi jogador, about geral #N: nossa equipe.',
+    });
   });
 
   it("cannot reach another organization's tickets, teams or events", async () => {

@@ -20,10 +20,10 @@ const DISCORD = new Set(
 );
 // Discord's own German and Brazilian clients call forum tags "Tags" too; "Normal" is the word
 // for the priority in German, Spanish and Portuguese as well; a file's size is in "bytes" in
-// Spanish and Portuguese too.
+// Spanish and Portuguese too; a canned reply's neutral category is "general" in Spanish as well.
 const SAME_WORD: Partial<Record<(typeof LOCALES)[number], MessageKey[]>> = {
   de: ['ticket.tags', 'ticket.infoTags', 'priority.normal', 'team.online'],
-  'es-ES': ['priority.normal', 'transcriptPage.size'],
+  'es-ES': ['priority.normal', 'transcriptPage.size', 'canned.categoryFallback'],
   'pt-BR': ['ticket.tags', 'ticket.infoTags', 'priority.normal', 'transcriptPage.size', 'team.online'],
 };
 const CHAT_INPUT_NAME = /^[-_'\p{L}\p{N}\p{sc=Deva}\p{sc=Thai}]{1,32}$/u;

@@ -119,4 +119,6 @@ export const dePosts: Record<keyof typeof enPosts, string> = {
   'sla.first_response': 'Erste Antwort',
   'sla.next_response': 'Nächste Antwort',
   'sla.resolution': 'Lösung',
+  'canned.playerFallback': 'Spieler',
+  'canned.categoryFallback': 'Allgemein',
 };

@@ -130,4 +130,8 @@ export const enPosts = {
   'sla.first_response': 'first response',
   'sla.next_response': 'next response',
   'sla.resolution': 'resolution',
+  // A rule's canned reply on a ticket that lacks what the reply names: the player's name (not known
+  // yet, or erased) and the category (none chosen); the player never reads a raw placeholder.
+  'canned.playerFallback': 'player',
+  'canned.categoryFallback': 'general',
 } as const;

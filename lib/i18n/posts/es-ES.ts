@@ -116,4 +116,6 @@ export const esESPosts: Record<keyof typeof enPosts, string> = {
   'sla.first_response': 'Primera respuesta',
   'sla.next_response': 'Siguiente respuesta',
   'sla.resolution': 'Resolución',
+  'canned.playerFallback': 'jugador',
+  'canned.categoryFallback': 'general',
 };

@@ -119,4 +119,6 @@ export const frPosts: Record<keyof typeof enPosts, string> = {
   'sla.first_response': 'Première réponse',
   'sla.next_response': 'Réponse suivante',
   'sla.resolution': 'Résolution',
+  'canned.playerFallback': 'joueur',
+  'canned.categoryFallback': 'général',
 };

@@ -118,4 +118,6 @@ export const ptBRPosts: Record<keyof typeof enPosts, string> = {
   'sla.first_response': 'Primeira resposta',
   'sla.next_response': 'Próxima resposta',
   'sla.resolution': 'Resolução',
+  'canned.playerFallback': 'jogador',
+  'canned.categoryFallback': 'geral',
 };
