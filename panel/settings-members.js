@@ -3,6 +3,7 @@ import { useState } from 'preact/hooks';
 import { api } from './api.js';
 import { ConfirmButton, ErrorFor, invalid, SecretOnce, useForm, useLoad, when } from './forms.js';
 import { html } from './html.js';
+import { WorkingHoursForm } from './working-hours.js';
 
 /**
  * @typedef {{ userId: string, displayName: string, roleKey: string, joinedAt: string }} Member
@@ -99,8 +100,30 @@ export function MembersSettings({ org, me, perms }) {
           : html`<p role="status">Loading…</p>`
       }
     </section>
+    ${manage && members.data ? html`<${MemberHours} orgId=${org.id} members=${members.data} />` : null}
     ${manage && roles.data ? html`<${Invites} base=${base} roles=${roles.data} />` : null}
     <${Roles} roles=${roles.data} error=${roles.error} />`;
+}
+
+/**
+ * Another member's working hours, set by whoever holds members.manage (a member sets their own
+ * under the bell): automatic assignment gives tickets only within them. One member at a time.
+ * @param {{ orgId: string, members: Member[] }} props
+ */
+function MemberHours({ orgId, members }) {
+  const [userId, setUserId] = useState('');
+  const chosen = members.find((m) => m.userId === userId);
+  return html`<section aria-labelledby="member-hours-h">
+    <h2 id="member-hours-h">Working hours</h2>
+    <div class="field">
+      <label for="member-hours-who">Member</label>
+      <select id="member-hours-who" value=${userId} onChange=${(/** @type {any} */ e) => setUserId(e.currentTarget.value)}>
+        <option value="">Choose a member…</option>
+        ${members.map((m) => html`<option value=${m.userId}>${m.displayName}</option>`)}
+      </select>
+    </div>
+    ${chosen ? html`<${WorkingHoursForm} key=${chosen.userId} orgId=${orgId} userId=${chosen.userId} name=${chosen.displayName} />` : null}
+  </section>`;
 }
 
 /**

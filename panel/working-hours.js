@@ -7,13 +7,14 @@ import { DAYS, formatRanges, parseRanges } from './week-hours.js';
  * A member's working hours in the organization (`.../members/{userId}/working-hours`): automatic
  * assignment gives them tickets only within these. Each day is typed as shifts, `09:00-17:00`,
  * several separated by commas, empty for a day off; a night shift is split at midnight (end
- * `24:00`). "Always" stores none. Shown under the bell's preferences for the member's own hours.
+ * `24:00`). "Always" stores none. Shown under the bell's preferences for the member's own hours,
+ * and on the members page for anyone's, to whoever holds members.manage (`name` given: whose).
  *
  * @typedef {{ timeZone: string, week: Partial<Record<string, [number, number][]>> }} Hours
  */
 
-/** @param {{ orgId: string, userId: string }} props */
-export function WorkingHoursForm({ orgId, userId }) {
+/** @param {{ orgId: string, userId: string, name?: string }} props */
+export function WorkingHoursForm({ orgId, userId, name }) {
   const path = `/v1/orgs/${orgId}/members/${userId}/working-hours`;
   const [loaded, setLoaded] = useState(false);
   const [always, setAlways] = useState(true);
@@ -68,9 +69,11 @@ export function WorkingHoursForm({ orgId, userId }) {
     }
   };
 
-  return html`<form class="working-hours" aria-label="Working hours" onSubmit=${save}>
+  return html`<form class="working-hours" aria-label=${name ? `Working hours of ${name}` : 'Working hours'} onSubmit=${save}>
     <fieldset>
-      <legend>Working hours (automatic assignment gives you tickets only within them)</legend>
+      <legend>
+        ${name ? `Working hours of ${name} (automatic assignment gives them tickets only within them)` : 'Working hours (automatic assignment gives you tickets only within them)'}
+      </legend>
       <label
         ><input type="checkbox" checked=${always} onChange=${(/** @type {any} */ e) => setAlways(e.currentTarget.checked)} />
         Always</label

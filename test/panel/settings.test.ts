@@ -138,6 +138,45 @@ describe('members and roles', () => {
   });
 });
 
+describe("another member's working hours", () => {
+  it("lets the admin set a member's working hours from the members page, audited, and shows them after a reload", async () => {
+    await settings(admin, 'members', 'Members');
+    await admin.getByLabel('Member', { exact: true }).selectOption(agentId);
+    const form = admin.getByRole('form', { name: /^Working hours of / });
+    await form.getByLabel('Always').uncheck();
+    await form.getByLabel('Time zone').fill('Europe/Berlin');
+    await form.getByLabel('Monday').fill('09:00-12:00, 13:00-17:00');
+    await form.getByRole('button', { name: 'Save working hours' }).click();
+    await form.getByRole('status').filter({ hasText: 'Saved' }).waitFor();
+    const stored = await db.admin.query<{ hours: unknown }>(
+      'select working_hours as hours from memberships where user_id = $1 and org_id = $2',
+      [agentId, orgId],
+    );
+    expect(stored.rows[0]?.hours).toEqual({
+      timeZone: 'Europe/Berlin',
+      week: {
+        mon: [
+          [540, 720],
+          [780, 1020],
+        ],
+      },
+    });
+    const audit = await db.admin.query<{ actor_id: string }>(
+      `select actor_id from audit_logs where org_id = $1 and action = 'member.working_hours_set' and target_id = $2`,
+      [orgId, agentId],
+    );
+    expect(audit.rows.map((r) => r.actor_id)).toEqual([await demoUserId(db.app, 'admin')]);
+    await admin.reload();
+    await admin.getByLabel('Member', { exact: true }).selectOption(agentId);
+    expect(
+      await admin
+        .getByRole('form', { name: /^Working hours of / })
+        .getByLabel('Monday')
+        .inputValue(),
+    ).toBe('09:00-12:00, 13:00-17:00');
+  });
+});
+
 describe('API tokens', () => {
   it('names the field a bad token fails on, next to it', async () => {
     await settings(admin, 'tokens', 'API tokens');
