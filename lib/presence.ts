@@ -44,7 +44,6 @@ export const staffPresenceMessage = z.object({
   /** ms since the epoch */
   lastSeenAt: z.number(),
 });
-export type StaffPresenceMessage = z.infer<typeof staffPresenceMessage>;
 
 const entrySchema = z.object({ at: z.number(), chosen: z.literal('away').nullish() });
 
