@@ -1,4 +1,4 @@
-import { recordChange, SYSTEM } from './changes.js';
+import { emitEvent, recordChange, SYSTEM } from './changes.js';
 import { refreshTicketSentiment } from './message-sentiment.js';
 import { scrubAnonymisedTickets } from './privacy-scrub.js';
 import type { RetentionAction, RetentionPolicy, RetentionTarget } from './retention.js';
@@ -35,9 +35,16 @@ import { forgetTranscriptsSql, transcriptsSql } from './ticket-transcripts.js';
  * their stored copies among the batch's storage keys and their transcript-channel posts queued
  * in discord_erasures (the privacy sweep deletes them on Discord).
  *
+ * A batch that purges or anonymises tickets or messages writes a `retention.removed` event (ids
+ * only) in its transaction; the workers then void the live backlogs of those tickets and of the
+ * org (workers/live-backlog.ts), so a reconnecting panel never replays what was removed.
+ *
  * Analytics stay right on their own: deleting tickets or messages notes the deletion
  * (gm_analytics_note_deleted) and the next fold retracts what they contributed.
  */
+
+/** The event of a batch that removed tickets or messages (payload: target, action, ticketIds). */
+export const RETENTION_REMOVED = 'retention.removed';
 
 export interface RetentionBatch {
   /** Rows of the target purged or anonymised. */
@@ -101,7 +108,8 @@ const BATCH_SQL: Record<RetentionTarget, Partial<Record<RetentionAction, Sql>>> 
              )
              select (select count(*) from gone)::int as n,
                     array(select key from files union all select key from mail where key is not null
-                          union select key from transcripts where key is not null) as keys`,
+                          union select key from transcripts where key is not null) as keys,
+                    array(select id from doomed) as voided`,
     },
     // The mail log holds the player's address, the subject and the headers, and its raw copy the
     // whole mail: both go, as on purge. The mail of a ticket anonymised before they did is
@@ -170,7 +178,8 @@ const BATCH_SQL: Record<RetentionTarget, Partial<Record<RetentionAction, Sql>>> 
                 where m.org_id = $1::uuid and m.id in (select id from doomed) returning 1
              )
              select (select count(*) from done)::int as n,
-                    array(select distinct key from transcripts where key is not null) as keys`,
+                    array(select distinct key from transcripts where key is not null) as keys,
+                    array(select distinct ticket_id from (${MESSAGE_TICKETS}) x) as voided`,
     },
   },
   attachments: {
@@ -235,12 +244,29 @@ export async function applyRetentionBatch(
   now: Date,
   limit = 500,
 ): Promise<RetentionBatch> {
-  const r = await tx.query<{ n: number; keys: string[] | null; tickets?: string[]; anonymised?: string[] }>(
-    sqlFor(policy).text,
-    [tx.orgId, before(now, policy.days), limit],
-  );
+  const r = await tx.query<{
+    n: number;
+    keys: string[] | null;
+    tickets?: string[];
+    anonymised?: string[];
+    voided?: string[];
+  }>(sqlFor(policy).text, [tx.orgId, before(now, policy.days), limit]);
   const row = r.rows[0] ?? { n: 0, keys: null };
   await scrubAnonymisedTickets(tx, row.anonymised ?? []);
+  if (row.n > 0 && (policy.target === 'tickets' || policy.target === 'messages')) {
+    // The live backlog still replays their envelopes (subjects, words) to reconnecting panels:
+    // the relay turns this into `live.forget` (workers/live-backlog.ts). Ids only.
+    await emitEvent(tx, {
+      type: RETENTION_REMOVED,
+      aggregateType: 'organization',
+      aggregateId: tx.orgId,
+      payload: {
+        target: policy.target,
+        action: policy.action,
+        ticketIds: [...new Set([...(row.voided ?? []), ...(row.anonymised ?? []), ...(row.tickets ?? [])])],
+      },
+    });
+  }
   // A purge of messages (not of whole tickets) can take a ticket's latest player messages while
   // the ticket stays: its sentiment must not outlive them (anonymising keeps the scores).
   await refreshTicketSentiment(tx, row.tickets ?? []);

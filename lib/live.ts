@@ -87,6 +87,17 @@ export function voidedTopics(event: LiveEvent): string[] {
   ];
 }
 
+/**
+ * Drops the backlogs of `topics` (sequences and dedupe stay), as a `player.erased` event does
+ * before it is published: for work that removes what earlier envelopes quoted without an event
+ * of its own on those topics (retention, workers/live-backlog.ts). A client asking for what it
+ * missed then gets `complete: false` and refetches what is left.
+ */
+export async function voidBacklogs(redis: Redis, topics: readonly string[]): Promise<number> {
+  if (!topics.length) return 0;
+  return redis.del(...topics.map(backlogKey));
+}
+
 // KEYS: per topic its seq, backlog and seen-ids keys. ARGV: channel, event json, backlog length,
 // ttl, event id, dedupe window, then the topics' names.
 // Returns the new sequence per topic, or 0 where this event was already published on it.

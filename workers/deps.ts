@@ -43,6 +43,11 @@ export interface WorkerDeps {
    * hours and capacity alone and the sweep moves nothing.
    */
   presence?: { redis: Redis };
+  /**
+   * Where the live updates' backlogs are (lib/live.ts): retention voids those of the tickets it
+   * removed (workers/live-backlog.ts). Absent, they age out on their own (a week).
+   */
+  live?: { redis: Redis };
   /** Delays before webhook attempts 2..8; `RETRY_SCHEDULE_MS` unless a test shortens them. */
   retryScheduleMs?: readonly number[];
   /** Discord REST client; null when no bot token is configured (Discord delivery is skipped). */

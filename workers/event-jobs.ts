@@ -8,6 +8,7 @@ import {
 import { ATTACHMENTS_ADDED } from '../db/discord-sync.js';
 import { notifies } from '../db/notifications.js';
 import type { OrgFeatures, OutboxRow } from '../db/outbox.js';
+import { RETENTION_REMOVED } from '../db/retention-apply.js';
 import { ruleEventOf } from '../db/rule-runs.js';
 import { SLA_SETTINGS_CHANGED } from '../db/sla-policies.js';
 import { WEBHOOK_EVENT_TYPES, WEBHOOK_TEST_EVENT } from '../db/webhooks.js';
@@ -103,6 +104,14 @@ export function impliedJobs(row: OutboxRow, features: OrgFeatures = ALL_FEATURES
         opts: { jobId: jobIds.replay(id) },
       });
     }
+  }
+  // Retention removed tickets or messages: the live backlogs replaying them go (live-backlog.ts).
+  if (type === RETENTION_REMOVED && Array.isArray(payload.ticketIds)) {
+    jobs.push({
+      name: 'live.forget',
+      payload: { orgId, ticketIds: payload.ticketIds.filter((t): t is string => typeof t === 'string') },
+      opts: { jobId: jobIds.liveForget(id) },
+    });
   }
   if (type === WEBHOOK_TEST_EVENT) {
     const subscriptionId = str(payload.subscriptionId);

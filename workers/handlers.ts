@@ -7,6 +7,7 @@ import type { WorkerDeps } from './deps.js';
 import { deliverAlert, deliverMessage, sweepUndeliveredMessages } from './discord-delivery.js';
 import { relayDm } from './dm-relay.js';
 import { sendEmailReply } from './email-outbound.js';
+import { forgetLiveBacklogs } from './live-backlog.js';
 import {
   pruneIdempotencyKeys,
   pruneOAuth,
@@ -111,6 +112,9 @@ export function handlersFor(deps: WorkerDeps, retentionDays: number): Handlers {
     },
     'retention.apply': async () => {
       await retentionSweep(deps);
+    },
+    'live.forget': async (d) => {
+      await forgetLiveBacklogs(deps, d);
     },
     'privacy.sweep': async () => {
       await privacySweep(deps);

@@ -127,6 +127,14 @@ export const JOBS = {
   'jobs.retry_failed': { queue: 'maintenance', schema: z.object({}) },
   /** Scheduled: applies every organization's retention policies in small batches (workers/retention.ts). */
   'retention.apply': { queue: 'maintenance', schema: z.object({}) },
+  /**
+   * Voids the live backlogs of the tickets a retention batch removed, and of their org
+   * (`retention.removed`, workers/live-backlog.ts).
+   */
+  'live.forget': {
+    queue: 'maintenance',
+    schema: z.object({ orgId, ticketIds: z.array(z.uuid()).max(1000) }),
+  },
   /** Scheduled: builds requested player exports and deletes erased players' Discord posts (workers/privacy.ts). */
   'privacy.sweep': { queue: 'maintenance', schema: z.object({}) },
 } as const;
@@ -153,6 +161,7 @@ export const jobIds = {
   /** One event naming many tickets (a player's erasure): one sync per ticket. */
   ticketSyncOf: (outboxId: number, ticketId: string) => `ts-${outboxId}-${ticketId}`,
   emailReply: (outboxId: number) => `er-${outboxId}`,
+  liveForget: (outboxId: number) => `lf-${outboxId}`,
   panelSync: (outboxId: number) => `ps-${outboxId}`,
   closeRequestExpire: (requestId: string) => `cre-${requestId}`,
   /** One job per event: each rule's own log row makes a rule's replay a no-op. */

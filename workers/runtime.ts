@@ -146,6 +146,7 @@ export async function startWorkerRuntime(opts: RuntimeOptions): Promise<WorkerRu
     webhookSlots: { redis: workerConn, perOrg: webhookSlotsPerOrg(concurrency, orgShare) },
     sessionMarks: { redis: workerConn },
     presence: { redis: workerConn },
+    live: { redis: workerConn },
     discord: opts.discord
       ? new REST({
           api: opts.discord.apiUrl,
