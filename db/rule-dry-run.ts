@@ -1,8 +1,8 @@
 import { z } from 'zod';
 import { AppError } from '../lib/errors.js';
+import { loadContext } from './rule-context.js';
 import { type RuleDefinition, type RuleTrigger, ruleDefinition } from './rule-defs.js';
 import { describeAction, evaluate } from './rule-eval.js';
-import { loadContext } from './rule-runs.js';
 import { describeWait, waitState } from './rule-timers.js';
 import { getRule, listRules } from './rules.js';
 import { id } from './schemas.js';
