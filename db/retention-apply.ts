@@ -53,9 +53,6 @@ export interface RetentionBatch {
   storageKeys: string[];
 }
 
-/** The anonymised subject of ticket `number`. */
-export const anonymisedSubject = (n: number | string) => `Ticket #${n}`;
-
 const before = (now: Date, days: number) => new Date(now.getTime() - days * 24 * 3600_000);
 
 type Sql = { text: string; hasKeys: boolean };
