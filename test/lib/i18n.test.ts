@@ -108,6 +108,20 @@ describe('message catalogs', () => {
       }
   });
 
+  it('tells a player refused a link, in every language, that staff can unlink first', () => {
+    // What each language calls undoing a link, as its catalog says it.
+    const unlink: Record<(typeof LOCALES)[number], RegExp> = {
+      'en-US': /staff can unlink/,
+      de: /Team kann die Verknüpfung zuerst aufheben/,
+      fr: /l’équipe peut d’abord le dissocier/,
+      'es-ES': /el equipo puede desvincularla primero/,
+      'pt-BR': /a equipe pode desvinculá-la antes/,
+    };
+    for (const locale of LOCALES)
+      for (const key of ['deny.gameAccountLinkedElsewhere', 'deny.discordLinkedElsewhere'] as const)
+        expect(t(locale, key), `${locale} ${key}`).toMatch(unlink[locale]);
+  });
+
   it('fills placeholders and keeps an unknown one visible', () => {
     expect(t('de', 'closing.dm', { number: 12, subject: 'Lag' })).toBe(
       'Dein Ticket #12 „Lag“ wurde geschlossen.',

@@ -26,9 +26,9 @@ export const deRefusals: Record<keyof typeof enRefusals, string> = {
   'deny.guildAlreadyLinked': 'Dieser Server ist bereits mit einer Organisation verbunden.',
   'deny.playerCodeUnknown': 'Dieser Code ist unbekannt, schon benutzt oder abgelaufen.',
   'deny.gameAccountLinkedElsewhere':
-    'Dieses Spielkonto ist bereits mit einem anderen Discord-Konto verknüpft; ein Code verschiebt es nie.',
+    'Dieses Spielkonto ist bereits mit einem anderen Discord-Konto verknüpft; ein Code verschiebt es nie (das Team kann die Verknüpfung zuerst aufheben).',
   'deny.discordLinkedElsewhere':
-    'Dieses Discord-Konto ist bereits mit einem anderen Spielkonto verknüpft; ein Code ersetzt es nie (wende dich an das Team, um es zu ändern).',
+    'Dieses Discord-Konto ist bereits mit einem anderen Spielkonto dieses Spiels verknüpft; ein Code ersetzt es nie (das Team kann die Verknüpfung zuerst aufheben).',
   'deny.noRole': 'Keine Rolle „{key}“ in dieser Organisation.',
   'deny.discordOwner':
     'Eine Discord-Rolle kann niemanden zum Besitzer machen: Besitzer werden im Panel hinzugefügt.',

@@ -25,9 +25,9 @@ export const esESRefusals: Record<keyof typeof enRefusals, string> = {
   'deny.guildAlreadyLinked': 'Este servidor ya está vinculado a una organización.',
   'deny.playerCodeUnknown': 'Ese código es desconocido, ya se usó o caducó.',
   'deny.gameAccountLinkedElsewhere':
-    'Esa cuenta de juego ya está vinculada a otra cuenta de Discord; un código nunca la traslada.',
+    'Esa cuenta de juego ya está vinculada a otra cuenta de Discord; un código nunca la traslada (el equipo puede desvincularla primero).',
   'deny.discordLinkedElsewhere':
-    'Esta cuenta de Discord ya está vinculada a otra cuenta de juego; un código nunca la sustituye (pide al equipo que la cambie).',
+    'Esta cuenta de Discord ya está vinculada a otra cuenta de este juego; un código nunca la sustituye (el equipo puede desvincularla primero).',
   'deny.noRole': 'No hay ningún rol «{key}» en esta organización.',
   'deny.discordOwner':
     'Un rol de Discord no puede hacer propietario a nadie: los propietarios se añaden en el panel.',

@@ -26,9 +26,9 @@ export const frRefusals: Record<keyof typeof enRefusals, string> = {
   'deny.guildAlreadyLinked': 'Ce serveur est déjà relié à une organisation.',
   'deny.playerCodeUnknown': 'Ce code est inconnu, déjà utilisé ou expiré.',
   'deny.gameAccountLinkedElsewhere':
-    'Ce compte de jeu est déjà lié à un autre compte Discord ; un code ne le déplace jamais.',
+    'Ce compte de jeu est déjà lié à un autre compte Discord ; un code ne le déplace jamais (l’équipe peut d’abord le dissocier).',
   'deny.discordLinkedElsewhere':
-    'Ce compte Discord est déjà lié à un autre compte de jeu ; un code ne le remplace jamais (demandez à l’équipe de le changer).',
+    'Ce compte Discord est déjà lié à un autre compte de ce jeu ; un code ne le remplace jamais (l’équipe peut d’abord le dissocier).',
   'deny.noRole': 'Aucun rôle « {key} » dans cette organisation.',
   'deny.discordOwner':
     'Un rôle Discord ne peut faire de personne un propriétaire : les propriétaires sont ajoutés dans le panneau.',

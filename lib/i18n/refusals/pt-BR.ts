@@ -26,9 +26,9 @@ export const ptBRRefusals: Record<keyof typeof enRefusals, string> = {
   'deny.guildAlreadyLinked': 'Este servidor já está vinculado a uma organização.',
   'deny.playerCodeUnknown': 'Esse código é desconhecido, já foi usado ou expirou.',
   'deny.gameAccountLinkedElsewhere':
-    'Essa conta do jogo já está vinculada a outra conta do Discord; um código nunca a transfere.',
+    'Essa conta do jogo já está vinculada a outra conta do Discord; um código nunca a transfere (a equipe pode desvinculá-la antes).',
   'deny.discordLinkedElsewhere':
-    'Esta conta do Discord já está vinculada a outra conta do jogo; um código nunca a substitui (peça à equipe para mudar).',
+    'Esta conta do Discord já está vinculada a outra conta deste jogo; um código nunca a substitui (a equipe pode desvinculá-la antes).',
   'deny.noRole': 'Nenhum cargo “{key}” nesta organização.',
   'deny.discordOwner':
     'Um cargo do Discord não pode tornar ninguém dono: os donos são adicionados no painel.',
