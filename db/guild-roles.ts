@@ -239,6 +239,21 @@ export function followsRolesHere(
 }
 
 /**
+ * Ends every membership a guild's role mappings made, when the guild is unlinked from the org:
+ * its roles decide nothing here any more, and nothing would ever revise those memberships again.
+ */
+export async function endMembershipsOfGuild(tx: Tx, guildId: string): Promise<number> {
+  const r = await tx.query<{ userId: string }>(
+    `select m.user_id as "userId" from memberships m
+     join discord_staff_grants g on g.org_id = m.org_id and g.user_id = m.user_id and g.role_id = m.role_id
+     where m.org_id = $1::uuid and g.guild_id = $2::text order by m.user_id for update of m`,
+    [tx.orgId, parseInput(snowflake, guildId)],
+  );
+  for (const m of r.rows) await removeDerivedMembership(tx, m.userId, 'guild_unlinked');
+  return r.rows.length;
+}
+
+/**
  * Ends a membership the bot made from a role mapping, when the person no longer has a mapped role
  * in its guild or the mapping is gone: audited as a removal, and taking their credentials with it.
  */

@@ -2,6 +2,7 @@ import { z } from 'zod';
 import { refuse } from '../lib/i18n/refusal.js';
 import { type Actor, changedAny, diffChanges, type FieldChanges, recordChange } from './changes.js';
 import { mapDbError } from './errors.js';
+import { endMembershipsOfGuild } from './guild-roles.js';
 import type { Pool } from './pool.js';
 import { id, snowflake } from './schemas.js';
 import type { Tx } from './tenant.js';
@@ -107,16 +108,22 @@ export async function listGuilds(tx: Tx): Promise<Guild[]> {
   return r.rows;
 }
 
+/**
+ * Unlinks a guild. Its role mappings go with it (cascade), and so do the memberships they made
+ * (each audited, its person's API tokens and OAuth grants revoked): nothing would ever revise
+ * them again, since neither the bot nor role sync reads an unlinked guild's roles.
+ */
 export async function unlinkGuild(tx: Tx, guildId: string, actor: Actor): Promise<void> {
   const r = await tx.query('delete from discord_guilds where org_id = $1::uuid and guild_id = $2::text', [
     tx.orgId,
     parseInput(snowflake, guildId),
   ]);
   if (!r.rowCount) throw refuse('not_found', 'deny.guildNotLinked');
+  const ended = await endMembershipsOfGuild(tx, guildId);
   await recordChange(tx, actor, {
     action: 'guild.unlinked',
     target: { type: 'guild', id: guildId },
-    data: { guildId },
+    data: { guildId, ...(ended ? { membershipsEnded: ended } : {}) },
   });
 }
 

@@ -121,6 +121,8 @@ export const guildRoutes: FastifyPluginAsyncZod = async (app) => {
         tags: T,
         operationId: 'unlinkGuild',
         summary: 'Unlink a Discord server from the organization',
+        description:
+          "Its role mappings go with it, and so does every membership they made (each audited as `member.removed` with reason `guild_unlinked`; the person's API tokens and the OAuth grants they gave are revoked). Memberships given in the panel stay.",
         params: guildParams,
         response: { 200: okSchema, ...errorResponses },
       },

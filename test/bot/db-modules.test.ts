@@ -184,6 +184,32 @@ describe('db/guilds', () => {
     const kai = await staffWithCredentials('Kai');
     await withTenant(db.app, org.orgId, (tx) => removeRoleMapping(tx, guildId, mods, org.owner));
     expect(await credentials(kai)).toEqual(ended(kai));
+
+    // The guild unlinked: its mappings go, and every membership they made goes with them, in the
+    // same transaction; one made by the org's other linked guild stays.
+    const other = '987654321098765439';
+    const linked = await withTenant(db.app, org.orgId, (tx) => createGuildLinkCode(tx, org.owner));
+    await redeemGuildLinkCode(db.app, { code: linked.code, guildId: other, guildName: 'Other' }, org.owner);
+    await withTenant(db.app, org.orgId, async (tx) => {
+      await setRoleMapping(tx, { guildId, discordRoleId: mods, roleKey: 'moderator' }, org.owner);
+      await setRoleMapping(tx, { guildId: other, discordRoleId: mods, roleKey: 'agent' }, org.owner);
+    });
+    const ana = await staffWithCredentials('Ana');
+    const ode = await createUser(db.app, { displayName: 'Ode' });
+    await withTenant(db.app, org.orgId, (tx) => discordStaffAccess(tx, other, ode.id, [mods], true));
+    await withTenant(db.app, org.orgId, (tx) => unlinkGuild(tx, guildId, org.owner));
+    expect(await credentials(ana)).toEqual(ended(ana));
+    const members = await db.admin.query<{ user_id: string }>(
+      'select user_id from memberships where org_id = $1 and user_id = any($2::uuid[])',
+      [org.orgId, [ana.userId, ode.id]],
+    );
+    expect(members.rows.map((m) => m.user_id)).toEqual([ode.id]);
+    const removed = await db.admin.query(
+      `select data->>'reason' as reason from audit_logs
+       where org_id = $1 and action = 'member.removed' and target_id = $2`,
+      [org.orgId, ana.userId],
+    );
+    expect(removed.rows).toEqual([{ reason: 'guild_unlinked' }]);
   });
 
   it('two /setup create at once for one guild make one organization; the other is a conflict', async () => {
