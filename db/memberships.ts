@@ -174,6 +174,16 @@ export async function permissionsOf(tx: Tx, userId: string): Promise<Set<string>
 export const TICKET_WORKER = ['tickets.read', 'tickets.reply'] as const;
 
 /**
+ * SQL: the membership aliased `m` holds, through its role, every permission key of the text array
+ * placeholder `param` (such as `$3`). Shared by the statements that pick members by what they may
+ * do, so they all decide it the same way.
+ */
+export const holdsEvery = (m: string, param: string) =>
+  `(select count(*) from role_permissions rp
+     where rp.org_id = ${m}.org_id and rp.role_id = ${m}.role_id
+       and rp.permission_key = any(${param}::text[])) = cardinality(${param}::text[])`;
+
+/**
  * Of these users, the members who hold every one of `permissions` now, not disabled. By default
  * (as permissionsOf) only in their own right: not through a membership the bot made from a
  * Discord role mapping, whose permissions follow Discord roles only the bot sees. With
@@ -194,9 +204,7 @@ export async function membersHolding(
      where m.org_id = $1::uuid and m.user_id = any($2::uuid[])
        and ($4::boolean or not exists (select 1 from discord_staff_grants g
                        where g.org_id = m.org_id and g.user_id = m.user_id and g.role_id = m.role_id))
-       and (select count(*) from role_permissions rp
-             where rp.org_id = m.org_id and rp.role_id = m.role_id
-               and rp.permission_key = any($3::text[])) = cardinality($3::text[])`,
+       and ${holdsEvery('m', '$3')}`,
     [tx.orgId, userIds, wanted, discordMapped],
   );
   return new Set(r.rows.map((x) => x.userId));

@@ -1,6 +1,6 @@
 import { AppError } from '../lib/errors.js';
 import { type Actor, recordChange } from './changes.js';
-import { membersHolding, TICKET_WORKER } from './memberships.js';
+import { holdsEvery, TICKET_WORKER } from './memberships.js';
 import type { Tx } from './tenant.js';
 import { assign, getTicket, transfer } from './tickets.js';
 import { inWorkingHours, readWorkingHours, type WorkingHours } from './working-hours.js';
@@ -10,7 +10,7 @@ import { inWorkingHours, readWorkingHours, type WorkingHours } from './working-h
  * assignment (by anyone, to any ticket) is oldest, never assigned first: it rotates through the
  * team without keeping a cursor, and a member just given a ticket by hand waits their turn; least-loaded gives it to the member with the fewest open tickets
  * (ties broken the round-robin way). Members at their capacity (`team_members.max_open_tickets`)
- * are skipped, and so are members who can no longer work tickets (membersHolding TICKET_WORKER:
+ * are skipped, and so are members who can no longer work tickets (not holding TICKET_WORKER:
  * a demoted or disabled member): they have no open tickets, so least-loaded would otherwise hand
  * them every ticket, unseen.
  *
@@ -49,43 +49,50 @@ export interface Availability {
 /** Availability with the moment settled. */
 export type Judged = Availability & { at: Date };
 
-/** The team's candidates, and the database's now() (for working hours), in one round trip. */
+/**
+ * The team's candidates, and the database's now() (for working hours), in two round trips: the
+ * roster with its members' locks, then the candidates.
+ */
 export async function teamRoster(tx: Tx, teamId: string): Promise<{ candidates: Candidate[]; now: Date }> {
+  // Capacity is per team but the open tickets counted are all of the member's, so two teams
+  // sharing a member must not both count before either assigns: one transaction-level lock per
+  // (org, member), taken in user id order (no deadlock between two assignments), before the
+  // count below, which as a statement of its own sees what the lock's last holder committed.
+  // Advisory rather than row locks: nothing else waits on them (role changes lock memberships).
+  // (A CTE read twice is computed once, and read back in the order its rows were made.)
   const team = await tx.query<{ userIds: string[]; now: Date }>(
-    `select array(select tm.user_id from team_members tm
-                   where tm.org_id = t.org_id and tm.team_id = t.id order by tm.user_id) as "userIds",
-       now() as now
+    `with members as (
+       select tm.user_id from teams t
+       join team_members tm on tm.org_id = t.org_id and tm.team_id = t.id
+       where t.org_id = $1::uuid and t.id = $2::uuid
+       order by tm.user_id
+     ), locked as (
+       select count(pg_advisory_xact_lock(hashtext('assignee:' || $1::text || ':' || user_id::text))) as n
+       from members
+     )
+     select array(select user_id from members) as "userIds", now() as now, (select n from locked) as locked
      from teams t where t.org_id = $1::uuid and t.id = $2::uuid`,
     [tx.orgId, teamId],
   );
   if (!team.rows[0]) throw new AppError('not_found', 'the team of the assignment does not exist');
   const { userIds: members, now } = team.rows[0];
   if (!members.length) return { candidates: [], now };
-  // Capacity is per team but the open tickets counted are all of the member's, so two teams
-  // sharing a member must not both count before either assigns: one transaction-level lock per
-  // (org, member), taken in user id order (no deadlock between two assignments), before the
-  // count below, which as a statement of its own sees what the lock's last holder committed.
-  // Advisory rather than row locks: nothing else waits on them (role changes lock memberships).
-  await tx.query(
-    `select pg_advisory_xact_lock(hashtext('assignee:' || $1::text || ':' || u::text))
-     from (select u from unnest($2::uuid[]) u order by u) s`,
-    [tx.orgId, members],
-  );
-  // Moderators who are staff through a Discord role mapping work their tickets in Discord, as
-  // an explicit assignment to them allows (ticketWorkerRefusal): they are candidates too.
-  const workers = [...(await membersHolding(tx, members, TICKET_WORKER, { discordMapped: true }))];
+  // Who can work tickets (all of TICKET_WORKER, not disabled), decided as membersHolding does with
+  // discordMapped: moderators who are staff through a Discord role mapping work their tickets in
+  // Discord, as an explicit assignment to them allows (ticketWorkerRefusal), so they count too.
   const r = await tx.query<Omit<Candidate, 'workingHours'> & { workingHours: unknown }>(
-    `select tm.user_id as "userId", tm.max_open_tickets as capacity,
-       (select m.working_hours from memberships m
-         where m.org_id = tm.org_id and m.user_id = tm.user_id) as "workingHours",
+    `select tm.user_id as "userId", tm.max_open_tickets as capacity, m.working_hours as "workingHours",
        (select count(*) from tickets t
          where t.org_id = tm.org_id and t.assignee_id = tm.user_id
            and t.status in ('open', 'pending', 'on_hold'))::int as open,
        (select max(a.assigned_at) from ticket_assignments a
          where a.org_id = tm.org_id and a.user_id = tm.user_id) as "lastAssignedAt"
      from team_members tm
-     where tm.org_id = $1::uuid and tm.team_id = $2::uuid and tm.user_id = any($3::uuid[])`,
-    [tx.orgId, teamId, workers],
+     join memberships m on m.org_id = tm.org_id and m.user_id = tm.user_id
+     join users u on u.id = m.user_id and u.disabled_at is null
+     where tm.org_id = $1::uuid and tm.team_id = $2::uuid and tm.user_id = any($3::uuid[])
+       and ${holdsEvery('m', '$4')}`,
+    [tx.orgId, teamId, members, TICKET_WORKER],
   );
   return { candidates: r.rows.map((c) => ({ ...c, workingHours: readWorkingHours(c.workingHours) })), now };
 }
