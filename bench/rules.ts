@@ -25,6 +25,8 @@ const TICKETS = 2_000;
  * sustains end to end when it does not carry 500 a second (the verdict stays the 500/s one's).
  */
 const RATE = Number(process.env['RULES_RATE'] ?? 500);
+/** `RULES_ONLY=assignment` measures the assignment decisions alone (seconds, not minutes). */
+const ASSIGNMENT_ONLY = process.env['RULES_ONLY'] === 'assignment';
 const ROUND_S = 8;
 const WARMUP_S = 2;
 const ROUNDS = 3;
@@ -241,6 +243,7 @@ async function run(log: (msg: string) => void): Promise<void> {
       log(`  ${line('least-loaded', ll)}`);
       const worst = Math.max(quantile(rr, 0.99), quantile(ll, 0.99));
       log(`  p99 target ≤ 10 ms: ${worst <= 10 ? 'PASS' : 'FAIL'} (${fmtMs(worst)})`);
+      if (ASSIGNMENT_ONLY) return;
 
       // 2. Outbox to effect at a steady RATE events/s, with 1 rule and with 100 (99 that do not
       // match, then 1 that does), through the real workers: the relay and the rules processor.
