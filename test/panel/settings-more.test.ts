@@ -1,5 +1,3 @@
-import { mkdirSync } from 'node:fs';
-import { join } from 'node:path';
 import type { BrowserContext, Page } from 'playwright-core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { createInvite } from '../../db/invites.js';
@@ -8,7 +6,7 @@ import { withTenant } from '../../db/tenant.js';
 import { createUser } from '../../db/users.js';
 import { useTestDb } from '../support/db.js';
 import { makeOrg } from '../support/fixtures.js';
-import { type PanelRig, seriousViolations, startPanelRig } from './support.js';
+import { type PanelRig, seriousViolations, shot, startPanelRig } from './support.js';
 
 /**
  * Invite links and the settings pages added after the first settings slice, in real headless
@@ -21,11 +19,6 @@ let rig: PanelRig;
 let orgId: string;
 const contexts: BrowserContext[] = [];
 const pageErrors: string[] = [];
-
-/** Screenshots of each page, kept as the run's artifacts (git-ignored). */
-const SHOTS = join(process.cwd(), 'test-results', 'panel');
-const shot = (page: Page, name: string) =>
-  page.screenshot({ path: join(SHOTS, `${name}.png`), fullPage: true });
 
 async function newPage(name: string, width = 1280): Promise<{ ctx: BrowserContext; page: Page }> {
   const ctx = await rig.browser.newContext({ baseURL: rig.url, viewport: { width, height: 900 } });
@@ -79,7 +72,6 @@ const roleIn = async (org: string, userId: string) =>
 
 let admin: Page;
 beforeAll(async () => {
-  mkdirSync(SHOTS, { recursive: true });
   rig = await startPanelRig(db.app);
   const adminId = (await demoUserId(db.app, 'admin')) as string;
   const org = await db.admin.query<{ id: string }>(

@@ -57,8 +57,13 @@ export async function closeContextsSince(browser: Browser, before: ReadonlySet<B
   );
 }
 
-/** Screenshots land here (git-ignored), kept as the run's artifacts: one full page per visit. */
+/**
+ * Screenshots land here (git-ignored) when PANEL_SCREENSHOTS=1: one full page per `shot`, to look
+ * at a run's pages by eye. No test compares them, and each costs half a second or more of a
+ * loaded machine, so a plain run takes none.
+ */
 export const ARTIFACTS = join(process.cwd(), 'test-results', 'panel');
+const SCREENSHOTS = process.env.PANEL_SCREENSHOTS === '1';
 
 export interface PanelRig {
   api: TestApi;
@@ -141,15 +146,22 @@ export function collectErrors(page: Page): string[] {
 /** axe-core's serious and critical violations on the page as it is now. */
 export async function seriousViolations(page: Page): Promise<string[]> {
   // Violations only: axe then skips building selectors for every passing node (its documented
-  // performance option), which this check never reads.
-  const result = await new AxeBuilder({ page }).options({ resultTypes: ['violations'] }).analyze();
+  // performance option), which this check never reads. Legacy mode runs axe.run in the page
+  // itself; the default runs it in parts per frame and merges them in a blank page opened for
+  // each check (2-4 s of every check under load), which only pays for cross-origin iframes, and
+  // the panel has no iframe at all: the same rules run on the same document either way.
+  const result = await new AxeBuilder({ page })
+    .options({ resultTypes: ['violations'] })
+    .setLegacyMode()
+    .analyze();
   return result.violations
     .filter((v) => v.impact === 'serious' || v.impact === 'critical')
     .map((v) => `${v.id}: ${v.help} (${v.nodes.map((n) => n.target.join(' ')).join(', ')})`);
 }
 
-export const shot = (page: Page, name: string) =>
-  page.screenshot({ path: join(ARTIFACTS, `${name}.png`), fullPage: true });
+export const shot = async (page: Page, name: string) => {
+  if (SCREENSHOTS) await page.screenshot({ path: join(ARTIFACTS, `${name}.png`), fullPage: true });
+};
 
 /**
  * Holds back the answer to the next GET whose URL `matches`: the request reaches the API at once
