@@ -6,8 +6,8 @@ import { describe, expect, it } from 'vitest';
 import { createSecretBox } from '../../lib/secret-box.js';
 import { randomSecretKey } from '../../lib/secret-key.js';
 import { displayUrl, guardedLookup, RefusedTargetError, refusedAddress, refusedUrl } from '../../lib/ssrf.js';
+import { sendWebhook } from '../../workers/webhook-send.js';
 import { signatureHeader } from '../../workers/webhook-signature.js';
-import { sendWebhook } from '../../workers/webhooks.js';
 import { startReceiver } from './support.js';
 
 const strict = { allowLoopback: false, allowPrivate: false };
