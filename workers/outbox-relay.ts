@@ -1,28 +1,19 @@
 import type { Redis } from 'ioredis';
 import type pg from 'pg';
-import {
-  type OrgFeatures,
-  type OutboxRow,
-  orgFeatures,
-  relayedBetween,
-  relayOutboxBatch,
-} from '../db/outbox.js';
+import { orgFeatures, relayedBetween, relayOutboxBatch } from '../db/outbox.js';
 import type { Pool } from '../db/pool.js';
-import { type LiveEvent, publishLiveMany } from '../lib/live.js';
 import type { Logger } from '../lib/logger.js';
 import { counter, gauge, histogram } from '../lib/metrics.js';
-import { failSpan, SpanKind, startLinkedSpan } from '../lib/trace-context.js';
-import { ALL_FEATURES, impliedJobs } from './event-jobs.js';
-import { JOBS } from './jobs.js';
-import type { PlannedJob, Queues } from './queues.js';
+import { pushRows } from './outbox-push.js';
+import type { Queues } from './queues.js';
 
 /**
  * The outbox relay: the only bridge from committed changes to Redis. In one transaction it
  * claims a batch of unrelayed rows (FOR UPDATE SKIP LOCKED, so several relays share the work),
  * publishes each as a live update, enqueues the jobs each implies (`event-jobs.ts`; ids derived
- * from the outbox id, so a re-enqueue is a no-op), and marks the rows relayed. If Redis fails midway, the
- * transaction rolls back and the rows wait; publishing is deduped on the event id, so the retry
- * publishes nothing twice.
+ * from the outbox id, so a re-enqueue is a no-op; both sent by `outbox-push.ts`), and marks the
+ * rows relayed. If Redis fails midway, the transaction rolls back and the rows wait; publishing
+ * is deduped on the event id, so the retry publishes nothing twice.
  *
  * Woken by LISTEN gm_outbox (one notification per committing transaction), with polling as the
  * fallback for a lost notification or a dropped LISTEN connection. A batch costs three round trips
@@ -95,21 +86,6 @@ const LATER_PAGE = 250;
 
 /** The most one claim takes (gm_claim_outbox's cap): a relay behind claims this many at a time. */
 const MAX_BATCH = 1_000;
-
-/** How long one batch may take to publish and enqueue before it is rolled back and retried. */
-const PUSH_TIMEOUT_MS = 5_000;
-
-function toLiveEvent(row: OutboxRow): LiveEvent {
-  return {
-    id: row.id,
-    orgId: row.orgId,
-    type: row.eventType,
-    aggregateType: row.aggregateType,
-    aggregateId: row.aggregateId,
-    payload: row.payload,
-    createdAt: new Date(row.createdAt).toISOString(),
-  };
-}
 
 export class OutboxRelay {
   private readonly batchSize: number;
@@ -250,7 +226,7 @@ export class OutboxRelay {
       this.opts.pool,
       this.claimSize,
       async (read, features) => {
-        await this.push(read, features);
+        await pushRows(this.opts, read, features);
       },
     );
     this.meter.unrelayed(claimed);
@@ -258,77 +234,6 @@ export class OutboxRelay {
     const now = Date.now();
     this.meter.relayed(rows.map((r) => (now - new Date(r.createdAt).getTime()) / 1000));
     return rows.length;
-  }
-
-  /**
-   * Publishes and enqueues, each as one pipeline on the one connection, so a batch is one round
-   * trip to Redis; commands on one connection run in order, so topics stay in id order.
-   * Bounded in time: a client library waiting for a connection that died mid-batch must not keep
-   * the transaction (and its row locks) open. What it sends late is deduped like any retry.
-   */
-  private async push(
-    rows: readonly OutboxRow[],
-    features: Map<string, OrgFeatures>,
-    publish: readonly OutboxRow[] = rows,
-    /** The look-back: enqueue only jobs Redis no longer has (what an add would do, checked cheaply). */
-    onlyMissing = false,
-  ): Promise<void> {
-    const { redis, queues } = this.opts;
-    // A span per traced event, in the trace of the request that wrote it; its jobs carry the
-    // span on (workers/queues.ts), so the request, the relay and the jobs are one trace.
-    const traced = rows.map((r) =>
-      startLinkedSpan(`outbox.relay ${r.eventType}`, r.traceparent, {
-        kind: SpanKind.PRODUCER,
-        attributes: { 'outbox.id': r.id, 'outbox.event_type': r.eventType },
-      }),
-    );
-    const work = (async () => {
-      const planned = rows.flatMap((r, i) =>
-        impliedJobs(r, features.get(r.orgId) ?? ALL_FEATURES).map((j) => ({
-          ...j,
-          traceparent: traced[i]?.traceparent ?? null,
-        })),
-      );
-      const jobs = onlyMissing ? await this.missing(planned) : planned;
-      await Promise.all([
-        publishLiveMany(redis, publish.map(toLiveEvent)),
-        jobs.length ? queues.enqueueMany(jobs) : undefined,
-      ]);
-    })();
-    let timer: NodeJS.Timeout | undefined;
-    const timeout = new Promise<never>((_, reject) => {
-      timer = setTimeout(
-        () => reject(new Error(`Redis did not take the batch within ${PUSH_TIMEOUT_MS} ms`)),
-        PUSH_TIMEOUT_MS,
-      );
-    });
-    work.catch(() => {});
-    try {
-      await Promise.race([work, timeout]);
-    } catch (err) {
-      for (const t of traced) if (t) failSpan(t.span, err);
-      throw err;
-    } finally {
-      clearTimeout(timer);
-      for (const t of traced) t?.span.end();
-    }
-  }
-
-  /**
-   * The jobs whose key Redis does not hold (one pipelined EXISTS each): adding a job whose id
-   * exists is a no-op, and BullMQ's add checks for the same key, but builds and sends the whole
-   * job first. The look-back after an outage re-adds thousands of jobs that nearly all exist.
-   */
-  private async missing(jobs: PlannedJob[]): Promise<PlannedJob[]> {
-    if (!jobs.length) return jobs;
-    const pipeline = this.opts.redis.pipeline();
-    for (const j of jobs) pipeline.exists(this.opts.queues.get(JOBS[j.name].queue).toKey(j.opts.jobId));
-    const replies = (await pipeline.exec()) ?? [];
-    return jobs.filter((_, i) => {
-      const [err, n] = replies[i] ?? [new Error('no reply')];
-      if (err) throw err;
-      return n === 0;
-    });
   }
 
   /**
@@ -404,7 +309,8 @@ export class OutboxRelay {
   ): Promise<{ rows: number; last: number }> {
     const rows = await relayedBetween(this.opts.pool, since, until, after, size);
     if (!rows.length) return { rows: 0, last: after };
-    await this.push(
+    await pushRows(
+      this.opts,
       rows,
       await orgFeatures(
         this.opts.pool,
