@@ -161,19 +161,33 @@ export async function refreshGrant(
 }
 
 /**
- * The person's roles in one server, read with their own token (`guilds.members.read`); null
- * when they are not in it (10004/10007) or the token no longer works (401).
+ * Discord's answers that say the person is not in the server: Unknown Member (10007), and, on the
+ * person's own member endpoint, Unknown Guild (10004), since a server they are not in is one
+ * their token cannot see. Both come as a 404 with the code in a JSON body.
+ */
+const NOT_A_MEMBER = new Set([10004, 10007]);
+const apiError = z.object({ code: z.number().int() });
+
+/**
+ * The person's roles in one server, read with their own token (`guilds.members.read`):
+ * `not_member` when Discord answers that they are not in it (they left, or were kicked or
+ * banned), null when it tells nothing about them (the token no longer works: 401; no access: 403;
+ * any other 404). Discord down, a 5xx or a 429 is `unavailable`: nothing is learnt either way.
  */
 export async function fetchMemberRoles(
   apiUrl: string,
   accessToken: string,
   guildId: string,
-): Promise<string[] | null> {
+): Promise<string[] | 'not_member' | null> {
   const res = await reach(`${apiUrl}/v10/users/@me/guilds/${encodeURIComponent(guildId)}/member`, {
     headers: { authorization: `Bearer ${accessToken}` },
     signal: AbortSignal.timeout(10_000),
   });
-  if (res.status === 404 || res.status === 401 || res.status === 403) {
+  if (res.status === 404) {
+    const err = apiError.safeParse(await res.json().catch(() => null));
+    return err.success && NOT_A_MEMBER.has(err.data.code) ? 'not_member' : null;
+  }
+  if (res.status === 401 || res.status === 403) {
     await res.body?.cancel();
     return null;
   }

@@ -1,6 +1,6 @@
 import type { FastifyInstance } from 'fastify';
 import { withDiscordTokens } from '../db/discord-tokens.js';
-import { discordStaffAccess } from '../db/guild-roles.js';
+import { discordStaffAccess, endMembershipOfLeaver } from '../db/guild-roles.js';
 import { listGuilds } from '../db/guilds.js';
 import { orgsOfUser } from '../db/memberships.js';
 import { withTenant } from '../db/tenant.js';
@@ -39,7 +39,7 @@ export const storedFrom = (g: DiscordGrant, nowMs: number, previousRefresh: stri
  * Role sync: reads the person's current roles in every server linked to their organizations
  * with their own Discord token, and brings the memberships that follow Discord role mappings
  * up to date (db/guild-roles.ts: a removed role takes its derived membership away, a changed
- * one changes it). What the bot learns from the gateway, for when it was not there to see it.
+ * one changes it, and leaving the server ends it). What the bot learns from the gateway, for when it was not there to see it.
  * Returns the servers read, or null when the account has no usable Discord token.
  */
 export async function syncDiscordRoles(app: FastifyInstance, userId: string): Promise<number | null> {
@@ -50,12 +50,15 @@ export async function syncDiscordRoles(app: FastifyInstance, userId: string): Pr
     const guilds = await withTenant(app.deps.pool, org.id, (tx) => listGuilds(tx));
     for (const guild of guilds) {
       const roles = await fetchMemberRoles(app.settings.discord.apiUrl, token, guild.guildId);
-      // Not in the server (or no longer readable): nothing is known, so nothing is taken away.
+      // Unreadable (the token refused there, no access): nothing is known, so nothing is taken away.
       if (roles === null) continue;
       read++;
-      await withTenant(app.deps.pool, org.id, (tx) =>
-        discordStaffAccess(tx, guild.guildId, userId, roles, false),
-      );
+      // Gone from the server (left, kicked, banned): the bot is never told (that needs the
+      // privileged GuildMembers intent), so this is where a membership that server made ends.
+      await withTenant(app.deps.pool, org.id, async (tx) => {
+        if (roles === 'not_member') await endMembershipOfLeaver(tx, guild.guildId, userId);
+        else await discordStaffAccess(tx, guild.guildId, userId, roles, false);
+      });
     }
   }
   // Each membership it changed is audited by db/guild-roles.ts in its own transaction.

@@ -239,6 +239,25 @@ export function followsRolesHere(
 }
 
 /**
+ * Ends the membership a guild's role mapping made for someone Discord says is no longer in that
+ * guild (they left, or were kicked or banned): the bot is not told when a member leaves (that
+ * needs the privileged GuildMembers intent), so whoever reads their member object and hears
+ * "Unknown Member" calls this. Only a marked membership from this very guild ends; a real one,
+ * or one from the org's other linked guild, stays. Returns whether one ended.
+ */
+export async function endMembershipOfLeaver(tx: Tx, guildId: string, userId: string): Promise<boolean> {
+  const g = await tx.query(
+    `select 1 from memberships m
+     join discord_staff_grants g on g.org_id = m.org_id and g.user_id = m.user_id and g.role_id = m.role_id
+     where m.org_id = $1::uuid and m.user_id = $2::uuid and g.guild_id = $3::text for update of m`,
+    [tx.orgId, userId, parseInput(snowflake, guildId)],
+  );
+  if (!g.rowCount) return false;
+  await removeDerivedMembership(tx, userId, 'left_server');
+  return true;
+}
+
+/**
  * Ends every membership a guild's role mappings made, when the guild is unlinked from the org:
  * its roles decide nothing here any more, and nothing would ever revise those memberships again.
  */

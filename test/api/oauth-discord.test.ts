@@ -1,4 +1,5 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { createApiToken } from '../../db/api-tokens.js';
 import { createGuildLinkCode, redeemGuildLinkCode } from '../../db/guild-links.js';
 import { discordStaffAccess, setRoleMapping } from '../../db/guild-roles.js';
 import { withTenant } from '../../db/tenant.js';
@@ -112,6 +113,45 @@ describe('Discord tokens of a linked account', () => {
     expect(res.statusCode, res.body).toBe(200);
     expect(res.json()).toEqual({ servers: 1 });
     expect(await isMember(userId)).toBe(false);
+  });
+
+  it('ends the derived membership of someone who left the server, taking their API tokens with it', async () => {
+    const { person, who, userId } = await derivedStaff('leaving');
+    const tokenId = (
+      await withTenant(db.app, org.orgId, (tx) =>
+        createApiToken(tx, { name: 'script', scopes: ['tickets:read'] }, { type: 'user', id: userId }),
+      )
+    ).token.id;
+    // Left the server: the bot is never told (no GuildMembers intent); role sync hears 404.
+    fake.removeMember(guildId, person.id);
+    const res = await sync(who);
+    expect(res.statusCode, res.body).toBe(200);
+    expect(res.json()).toEqual({ servers: 1 });
+    expect(await isMember(userId)).toBe(false);
+    const revoked = await db.admin.query('select revoked_at is not null as r from api_tokens where id = $1', [
+      tokenId,
+    ]);
+    expect(revoked.rows[0]?.r).toBe(true);
+    const audit = await db.admin.query(
+      `select data->>'reason' as reason from audit_logs where org_id = $1 and action = 'member.removed' and target_id = $2`,
+      [org.orgId, userId],
+    );
+    expect(audit.rows).toEqual([{ reason: 'left_server' }]);
+  });
+
+  it('keeps the membership when Discord tells nothing of the person: 5xx, 429, no access, another 404', async () => {
+    const { who, userId } = await derivedStaff('unreadable');
+    const member = { method: 'GET', route: '/users/@me/guilds/:guild_id/member' };
+    fake.failNext(member, 502);
+    expect((await sync(who)).statusCode).toBe(503);
+    fake.rateLimitNext(member, 1);
+    expect((await sync(who)).statusCode).toBe(503);
+    fake.failNext(member, 403);
+    expect((await sync(who)).json()).toEqual({ servers: 0 });
+    // A 404 without Unknown Member's code (a proxy's, an unknown route) says nothing of them either.
+    fake.failNext(member, 404);
+    expect((await sync(who)).json()).toEqual({ servers: 0 });
+    expect(await isMember(userId)).toBe(true);
   });
 
   it('refreshes an expired token when role sync needs it, storing the rotated refresh token', async () => {

@@ -150,6 +150,17 @@ export class FakeDiscord {
   }
 
   /**
+   * The person leaves the server (or is kicked or banned): their member object is gone, so Discord
+   * answers 404 Unknown Member for it (Unknown Guild on their own `/users/@me/guilds/{id}/member`).
+   * Discord sends GUILD_MEMBER_REMOVE only to bots with the privileged GuildMembers intent, which
+   * the bot does not ask for, so nothing is dispatched.
+   */
+  removeMember(guildId: string, userId: string): void {
+    if (!this.state.guilds.get(guildId)?.members.delete(userId))
+      throw new Error(`${userId} is not in ${guildId}`);
+  }
+
+  /**
    * Sets a role's permissions as an admin would in the server settings (GUILD_ROLE_UPDATE), or
    * changes them with a function of the current ones.
    */
