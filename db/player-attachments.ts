@@ -1,4 +1,5 @@
 import { AppError } from '../lib/errors.js';
+import type { TicketReach } from './player-tickets.js';
 import { id } from './schemas.js';
 import type { Tx } from './tenant.js';
 import { parseInput } from './validate.js';
@@ -45,12 +46,13 @@ export interface PlayerFileSource {
 }
 
 /**
- * One file of the player's ticket, when it is on a public message of it; anything else (another
- * player's ticket, a file not sent, a deleted message, an unknown id) is not found.
+ * One file of the player's ticket in reach (player-tickets.ts), when it is on a public message of
+ * it; anything else (another player's ticket, one out of the key's reach, a file not sent, a deleted message, an unknown id) is not found.
  */
 export async function playerFile(
   tx: Tx,
   playerId: string,
+  reach: TicketReach,
   ticketId: string,
   attachmentId: string,
 ): Promise<PlayerFileSource> {
@@ -60,8 +62,8 @@ export async function playerFile(
        join messages m on m.org_id = a.org_id and m.id = a.message_id
        join tickets t on t.org_id = m.org_id and t.id = m.ticket_id
       where a.org_id = $1::uuid and a.id = $4::uuid and t.id = $3::uuid and t.requester_id = $2::uuid
-        and m.deleted_at is null`,
-    [tx.orgId, playerId, parseInput(id, ticketId), parseInput(id, attachmentId)],
+        and m.deleted_at is null and ($5::uuid is null or (t.game_id = $5::uuid and t.origin = 'game'))`,
+    [tx.orgId, playerId, parseInput(id, ticketId), parseInput(id, attachmentId), reach],
   );
   if (!r.rows[0]) throw new AppError('not_found', 'attachment not found');
   return r.rows[0];

@@ -156,6 +156,17 @@ async function replayed(
   return { ticket: sdkTicket(ticket), created: false };
 }
 
+/**
+ * Which of the player's tickets a game key reaches: the game id of a client key, whose holder may
+ * name any player (the key ships inside the game), reaches only the tickets opened from that game;
+ * null (a game server's secret, which vouches for its player) reaches all of the player's tickets.
+ * A ticket out of reach reads as no ticket at all.
+ */
+export type TicketReach = string | null;
+/** The condition on `tickets` (aliased `t`, or not) for a reach given as parameter `$n`. */
+const IN_REACH = (n: number, alias = '') =>
+  `($${n}::uuid is null or (${alias}game_id = $${n}::uuid and ${alias}origin = 'game'))`;
+
 const cursorInput = z
   .string()
   .regex(/^\d{1,20}$/, 'a cursor from an earlier response')
@@ -203,46 +214,50 @@ const MESSAGES_PAGE = 200;
 export async function playerTickets(
   tx: Tx,
   playerId: string,
+  reach: TicketReach,
   since?: string,
 ): Promise<{ tickets: SdkTicket[]; cursor: string }> {
   const after = parseInput(cursorInput, since) ?? null;
   if (after === null) {
     const r = await tx.query<SdkTicket & { micros: string; horizon: string }>(
       `select ${SDK_TICKET_COLUMNS}, ${MICROS('updated_at')} as micros, ${HORIZON} as horizon from tickets
-        where org_id = $1::uuid and requester_id = $2::uuid
+        where org_id = $1::uuid and requester_id = $2::uuid and ${IN_REACH(3)}
         order by updated_at desc, id limit ${PAGE}`,
-      [tx.orgId, playerId],
+      [tx.orgId, playerId, reach],
     );
     return { tickets: r.rows.map(strip), cursor: cursorAfter(null, r.rows[0]?.micros, r.rows[0]?.horizon) };
   }
   const r = await tx.query<SdkTicket & { micros: string; horizon: string }>(
     `with changed as (
        select id, updated_at from tickets
-        where org_id = $1::uuid and requester_id = $2::uuid and updated_at > ${FROM_MICROS('$3')}
+        where org_id = $1::uuid and requester_id = $2::uuid and ${IN_REACH(4)}
+          and updated_at > ${FROM_MICROS('$3')}
      ), page_end as (
        select max(updated_at) as at from (select updated_at from changed order by updated_at limit ${PAGE}) p
      )
      select ${SDK_TICKET_COLUMNS}, ${MICROS('updated_at')} as micros, ${HORIZON} as horizon from tickets
       where org_id = $1::uuid and id in (select id from changed where updated_at <= (select at from page_end))
       order by updated_at, id`,
-    [tx.orgId, playerId, after],
+    [tx.orgId, playerId, after, reach],
   );
   const last = r.rows.at(-1);
   return { tickets: r.rows.map(strip), cursor: cursorAfter(after, last?.micros, last?.horizon) };
 }
 
-/** One of the player's tickets and its public messages after `since`; another's is not found. */
+/** One of the player's tickets in reach and its public messages after `since`; any other is not found. */
 export async function playerTicket(
   tx: Tx,
   playerId: string,
+  reach: TicketReach,
   ticketId: string,
   since?: string,
 ): Promise<{ ticket: SdkTicket; messages: SdkMessage[]; cursor: string }> {
   const tid = parseInput(id, ticketId);
   const after = parseInput(cursorInput, since) ?? null;
   const t = await tx.query<SdkTicket>(
-    `select ${SDK_TICKET_COLUMNS} from tickets where org_id = $1::uuid and id = $2::uuid and requester_id = $3::uuid`,
-    [tx.orgId, tid, playerId],
+    `select ${SDK_TICKET_COLUMNS} from tickets
+      where org_id = $1::uuid and id = $2::uuid and requester_id = $3::uuid and ${IN_REACH(4)}`,
+    [tx.orgId, tid, playerId, reach],
   );
   const ticket = t.rows[0];
   if (!ticket) throw new AppError('not_found', 'ticket not found');
@@ -285,7 +300,7 @@ export const playerReplyInput = z.object({
 const MAX_MERGE_HOPS = 10;
 
 /**
- * The player replies on their own ticket; idempotent on the key. A ticket staff merged into
+ * The player replies on their own ticket in reach (any other is not found); idempotent on the key. A ticket staff merged into
  * another takes the reply on the ticket it went into, as a Discord or email reply does: the game
  * still holds the old id, and the player's words must not be refused for staff's tidying. There,
  * on another player's ticket, the reply is a participant's (participants.ts), and still the
@@ -294,6 +309,7 @@ const MAX_MERGE_HOPS = 10;
 export async function playerReply(
   tx: Tx,
   gameId: string,
+  reach: TicketReach,
   ticketId: string,
   raw: { player: GamePlayerInput; body: string },
   idempotencyKey?: string,
@@ -302,8 +318,8 @@ export async function playerReply(
   const input = parseInput(playerReplyInput, raw);
   const player = await upsertGamePlayer(tx, gameId, input.player);
   const own = await tx.query(
-    'select 1 from tickets where org_id = $1::uuid and id = $2::uuid and requester_id = $3::uuid',
-    [tx.orgId, tid, player.id],
+    `select 1 from tickets where org_id = $1::uuid and id = $2::uuid and requester_id = $3::uuid and ${IN_REACH(4)}`,
+    [tx.orgId, tid, player.id, reach],
   );
   if (own.rowCount === 0) throw new AppError('not_found', 'ticket not found');
   let target = await getTicket(tx, tid);

@@ -10,6 +10,7 @@ import {
   playerTicket,
   playerTickets,
   type SdkMessage,
+  type TicketReach,
 } from '../../db/player-tickets.js';
 import { withTenant } from '../../db/tenant.js';
 import { AppError } from '../../lib/errors.js';
@@ -25,6 +26,8 @@ import {
 
 const T = ['sdk'];
 const client = { access: 'game-client', rateLimit: 'none' } as const;
+const REACH =
+  "A client key reaches only the tickets opened from its own game (with staff's replies on them): the same player's Discord, email and other games' tickets are a 404 like an unknown ticket, and never change the ETag. The server secret reaches all of the player's tickets.";
 const ticketParams = z.object({ ticketId: z.uuid() });
 const fileParams = z.object({ ticketId: z.uuid(), attachmentId: z.uuid() });
 /** How long the download link a file's path redirects to works: it is fetched at once. */
@@ -42,6 +45,14 @@ const withFilePaths = (ticketId: string, playerId: string, m: SdkMessage) => ({
     url: `/sdk/v1/tickets/${ticketId}/attachments/${a.id}?playerId=${encodeURIComponent(playerId)}`,
   })),
 });
+
+/**
+ * A client key ships inside the game and names any player it likes: it reaches only the tickets
+ * opened from its own game, never the player's Discord, email or other games' ones. A game server's
+ * secret vouches for its player and reaches all of the player's tickets.
+ */
+const reachOf = (game: { kind: string; gameId: string }): TicketReach =>
+  game.kind === 'server' ? null : game.gameId;
 
 /** The player's tickets from inside the game: open, list, read (since/ETag), reply. */
 export const sdkTicketRoutes: FastifyPluginAsyncZod = async (app) => {
@@ -78,6 +89,7 @@ export const sdkTicketRoutes: FastifyPluginAsyncZod = async (app) => {
       schema: {
         tags: T,
         operationId: 'sdkListTickets',
+        description: REACH,
         summary: "The player's tickets, or only those changed since a cursor (ETag: 304 when unchanged)",
         querystring: playerQuery,
         response: {
@@ -92,7 +104,7 @@ export const sdkTicketRoutes: FastifyPluginAsyncZod = async (app) => {
       const body = await withTenant(app.deps.pool, game.orgId, async (tx) => {
         const player = await findGamePlayer(tx, game.gameId, req.query.playerId);
         if (!player) return { tickets: [], cursor: req.query.since ?? '0' };
-        return playerTickets(tx, player, req.query.since);
+        return playerTickets(tx, player, reachOf(game), req.query.since);
       });
       return sendWithEtag(req, reply, body);
     },
@@ -105,6 +117,7 @@ export const sdkTicketRoutes: FastifyPluginAsyncZod = async (app) => {
       schema: {
         tags: T,
         operationId: 'sdkGetTicket',
+        description: REACH,
         summary: "One of the player's tickets with its replies, or the replies since a cursor",
         params: ticketParams,
         querystring: playerQuery,
@@ -120,7 +133,7 @@ export const sdkTicketRoutes: FastifyPluginAsyncZod = async (app) => {
       const body = await withTenant(app.deps.pool, game.orgId, async (tx) => {
         const player = await findGamePlayer(tx, game.gameId, req.query.playerId);
         if (!player) throw new AppError('not_found', 'ticket not found');
-        return playerTicket(tx, player, req.params.ticketId, req.query.since);
+        return playerTicket(tx, player, reachOf(game), req.params.ticketId, req.query.since);
       });
       const messages = body.messages.map((m) => withFilePaths(req.params.ticketId, req.query.playerId, m));
       return sendWithEtag(req, reply, { ...body, messages });
@@ -134,6 +147,7 @@ export const sdkTicketRoutes: FastifyPluginAsyncZod = async (app) => {
       schema: {
         tags: T,
         operationId: 'sdkDownloadAttachment',
+        description: REACH,
         summary:
           "A file on the player's ticket: 302 to a download link valid 60 s (or, asked with Accept: application/json, the link itself)",
         params: fileParams,
@@ -150,7 +164,7 @@ export const sdkTicketRoutes: FastifyPluginAsyncZod = async (app) => {
       const file = await withTenant(app.deps.pool, game.orgId, async (tx) => {
         const player = await findGamePlayer(tx, game.gameId, req.query.playerId);
         if (!player) throw new AppError('not_found', 'attachment not found');
-        return playerFile(tx, player, req.params.ticketId, req.params.attachmentId);
+        return playerFile(tx, player, reachOf(game), req.params.ticketId, req.params.attachmentId);
       });
       // The same signed link as the API's own (/v1/files checks it again in the org's tenant). A
       // file still only linked (Discord's CDN, before its copy is made) goes to that link.
@@ -174,6 +188,7 @@ export const sdkTicketRoutes: FastifyPluginAsyncZod = async (app) => {
       schema: {
         tags: T,
         operationId: 'sdkReply',
+        description: REACH,
         summary:
           "The player replies on their own ticket (on a merged ticket, the reply lands on the ticket it was merged into, which the answer's ticket is)",
         params: ticketParams,
@@ -189,7 +204,14 @@ export const sdkTicketRoutes: FastifyPluginAsyncZod = async (app) => {
     async (req, reply) => {
       const game = requireGameScope(req, 'tickets:create');
       const r = await withTenant(app.deps.pool, game.orgId, (tx) =>
-        playerReply(tx, game.gameId, req.params.ticketId, req.body, req.headers['idempotency-key']),
+        playerReply(
+          tx,
+          game.gameId,
+          reachOf(game),
+          req.params.ticketId,
+          req.body,
+          req.headers['idempotency-key'],
+        ),
       );
       return reply.status(r.created ? 201 : 200).send({
         // A reply to a merged ticket lands on the one it went into: the files are that ticket's.

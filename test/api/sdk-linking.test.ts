@@ -1,4 +1,7 @@
+import { randomUUID } from 'node:crypto';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { withTenant } from '../../db/tenant.js';
+import { openTicket as openStaffTicket } from '../../db/tickets.js';
 import { useTestDb } from '../support/db.js';
 import { newSdkGame, type SdkGame, type SdkWorld, sdkCall, sdkWorld } from './sdk-support.js';
 import { expectError } from './settings-support.js';
@@ -252,5 +255,109 @@ describe('staff unlinking a game account', () => {
     const only = await unlink(splitInto, quest.gameId);
     expectError(only, 409, 'conflict');
     expect(only.json().error.details.reason).toBe('only_identity');
+  });
+});
+
+describe('a client key reaches only the tickets opened from its own game', () => {
+  const ids = (res: { json: () => { tickets: Array<{ id: string }> } }) =>
+    res.json().tickets.map((t) => t.id);
+  const messagesOn = async (ticketId: string) =>
+    Number(
+      (await db.admin.query(`select count(*)::int as n from messages where ticket_id = $1`, [ticketId]))
+        .rows[0]?.n,
+    );
+  const staffReply = (ticketId: string, payload: Record<string, unknown>) =>
+    api.call(owner, { method: 'POST', url: `/v1/orgs/${w.org.orgId}/tickets/${ticketId}/replies`, payload });
+
+  it("lists, polls, reads, downloads and replies on its game's tickets; the rest is a 404 naming nothing", async () => {
+    const d = discordUser();
+    const q = { id: 'steam:7501', name: 'Scoped' };
+    const a = { id: 'arena:7501', name: 'Scoped A' };
+    const questTicket = await openTicket(quest, q, 'Quest ticket');
+    const arenaTicket = await openTicket(arena, a, 'Arena ticket');
+    const { playerId: pid } = await link(quest, q, d);
+    await link(arena, a, d);
+    // The same player's tickets from Discord and by email, a staff reply with a file on the first.
+    const [discordTicket, emailTicket] = await withTenant(db.app, w.org.orgId, async (tx) => [
+      (
+        await openStaffTicket(
+          tx,
+          { subject: 'From Discord', body: 'hi', origin: 'discord', requesterId: pid },
+          w.org.owner,
+        )
+      ).ticket.id,
+      (
+        await openStaffTicket(
+          tx,
+          { subject: 'By email', body: 'hi', origin: 'email', requesterId: pid },
+          w.org.owner,
+        )
+      ).ticket.id,
+    ]);
+    const upload = await api.call(owner, {
+      method: 'POST',
+      url: `/v1/orgs/${w.org.orgId}/tickets/${discordTicket}/attachments?filename=notes.txt`,
+      headers: { 'content-type': 'application/json' },
+      payload: Buffer.from('{"private":true}'),
+    });
+    expect(upload.statusCode, upload.body).toBe(201);
+    const fileId = upload.json().id as string;
+    expect(
+      (await staffReply(discordTicket, { body: 'About Discord', attachmentIds: [fileId] })).statusCode,
+    ).toBe(201);
+
+    const asArena = (
+      method: 'GET' | 'POST',
+      path: string,
+      payload?: unknown,
+      headers?: Record<string, string>,
+    ) => sdkCall(api, arena.clientKey, method, path, payload, headers);
+    const list = await asArena('GET', `/tickets?playerId=${a.id}`);
+    expect(ids(list)).toEqual([arenaTicket]);
+    expect(ids(await asArena('GET', `/tickets?playerId=${a.id}&since=0`))).toEqual([arenaTicket]);
+    // A change on another door's ticket is no change for this game: its poll stays 304.
+    expect((await staffReply(emailTicket, { body: 'About email' })).statusCode).toBe(201);
+    const etag = String(list.headers.etag);
+    expect(
+      (await asArena('GET', `/tickets?playerId=${a.id}`, undefined, { 'if-none-match': etag })).statusCode,
+    ).toBe(304);
+
+    const unknown = (await asArena('GET', `/tickets/${randomUUID()}?playerId=${a.id}`)).json();
+    for (const other of [questTicket, discordTicket, emailTicket]) {
+      const before = await messagesOn(other);
+      for (const path of [
+        `/tickets/${other}?playerId=${a.id}`,
+        `/tickets/${other}?playerId=${a.id}&since=0`,
+      ]) {
+        const res = await asArena('GET', path);
+        expectError(res, 404, 'not_found');
+        expect(res.json().error.message).toBe(unknown.error.message);
+      }
+      const wrote = await asArena('POST', `/tickets/${other}/replies`, { player: a, body: 'Is this mine?' });
+      expectError(wrote, 404, 'not_found');
+      expect(wrote.json().error.message).toBe(unknown.error.message);
+      expect(await messagesOn(other)).toBe(before);
+    }
+    expectError(
+      await asArena('GET', `/tickets/${discordTicket}/attachments/${fileId}?playerId=${a.id}`),
+      404,
+      'not_found',
+    );
+
+    // Its own game's ticket works as before, staff replies included.
+    expect((await staffReply(arenaTicket, { body: 'About the arena' })).statusCode).toBe(201);
+    const own = await asArena('GET', `/tickets/${arenaTicket}?playerId=${a.id}`);
+    expect(own.statusCode, own.body).toBe(200);
+    expect(own.json().messages.map((m: { author: string }) => m.author)).toEqual(['player', 'staff']);
+    expect(
+      (await asArena('POST', `/tickets/${arenaTicket}/replies`, { player: a, body: 'Thanks' })).statusCode,
+    ).toBe(201);
+    // The other game's key sees its own ticket alone, and the game server, which vouches for its
+    // player, still reads the player's whole history.
+    expect(ids(await sdkCall(api, quest.clientKey, 'GET', `/tickets?playerId=${q.id}`))).toEqual([
+      questTicket,
+    ]);
+    const server = await sdkCall(api, arena.serverSecret, 'GET', `/tickets?playerId=${a.id}`);
+    expect(ids(server).sort()).toEqual([questTicket, arenaTicket, discordTicket, emailTicket].sort());
   });
 });

@@ -86,7 +86,10 @@ describe("a game ticket merged into another player's", () => {
     await tx((t) => merge(t, { sourceId: theirs.id, targetId: mine.id }, org.owner));
     await tx((t) => setStatus(t, { ticketId: mine.id, status: 'solved' }, org.owner));
     const answer = await tx((t) =>
-      playerReply(t, gameId, theirs.id, { player: { id: 'steam:502', name: 'steam:502' }, body: 'me too' }),
+      playerReply(t, gameId, gameId, theirs.id, {
+        player: { id: 'steam:502', name: 'steam:502' },
+        body: 'me too',
+      }),
     );
     // Their game shows their own reply as theirs; staff merged them in, so it wakes the ticket.
     expect(answer.message.author).toBe('player');
@@ -95,7 +98,7 @@ describe("a game ticket merged into another player's", () => {
       'select requester_id as id from tickets where id = $1',
       [mine.id],
     );
-    const read = await tx((t) => playerTicket(t, profile.rows[0]!.id, mine.id));
+    const read = await tx((t) => playerTicket(t, profile.rows[0]!.id, gameId, mine.id));
     expect(read.messages.map((m) => [m.body, m.author])).toEqual([
       ['I fell through the map', 'player'],
       ['I fell through the map', 'participant'],
