@@ -36,31 +36,35 @@ export interface HeldTicket {
 export const HELD_STATUSES = ['open', 'pending', 'on_hold'] as const;
 
 /**
- * Team tickets with an assignee, in a status the assignee still holds them in, and every member
- * of those teams (whose presence the caller reads).
+ * Team tickets with an assignee, in a status the assignee still holds them in, every member of
+ * those teams (whose presence the caller reads), and the database's now: `assignedAt` was
+ * stamped by this clock, so how long an assignee has been away is measured on it too, never on
+ * a worker's clock that may have drifted hours from it.
  */
 export async function heldTeamTickets(
   tx: Tx,
   limit = 1000,
-): Promise<{ tickets: HeldTicket[]; memberIds: string[] }> {
-  const r = await tx.query<HeldTicket>(
+): Promise<{ tickets: HeldTicket[]; memberIds: string[]; now: Date }> {
+  const r = await tx.query<HeldTicket & { now: Date }>(
     `select t.id as "ticketId", t.team_id as "teamId", t.assignee_id as "assigneeId",
        coalesce((select max(a.assigned_at) from ticket_assignments a
                   where a.org_id = t.org_id and a.ticket_id = t.id and a.user_id = t.assignee_id),
-                t.updated_at) as "assignedAt"
+                t.updated_at) as "assignedAt", now() as now
      from tickets t
      where t.org_id = $1::uuid and t.status = any($3::text[]) and t.team_id is not null
        and t.assignee_id is not null and t.merged_into_id is null
      order by t.created_at, t.id limit $2::int`,
     [tx.orgId, limit, HELD_STATUSES],
   );
-  if (!r.rows.length) return { tickets: [], memberIds: [] };
+  const now = r.rows[0]?.now;
+  if (!now) return { tickets: [], memberIds: [], now: new Date() };
   const m = await tx.query<{ userId: string }>(
     `select distinct user_id as "userId" from team_members
      where org_id = $1::uuid and team_id = any($2::uuid[])`,
     [tx.orgId, [...new Set(r.rows.map((t) => t.teamId))]],
   );
-  return { tickets: r.rows, memberIds: m.rows.map((x) => x.userId) };
+  const tickets = r.rows.map(({ now: _, ...t }) => t);
+  return { tickets, memberIds: m.rows.map((x) => x.userId), now };
 }
 
 /**

@@ -18,7 +18,8 @@ const moved = counter(
  * counts from the later of the assignee's last activity (lib/presence.ts) and when they were
  * given the ticket, so a ticket handed on once stays with its new assignee until they too have
  * been offline that long, and enabling the setting does not sweep away tickets given an hour ago
- * to someone never seen. Nobody at work: the ticket stays put and the next pass tries again.
+ * to someone never seen. Both are measured at the database's now (db/reassign.ts), as working
+ * hours are. Nobody at work: the ticket stays put and the next pass tries again.
  * Without presence (deps.presence absent) nothing is known to be offline, and nothing moves.
  */
 export async function reassignSweep(deps: WorkerDeps): Promise<{ reassigned: number }> {
@@ -31,7 +32,9 @@ export async function reassignSweep(deps: WorkerDeps): Promise<{ reassigned: num
       return minutes ? { minutes, ...(await heldTeamTickets(tx)) } : undefined;
     });
     if (!plan?.tickets.length) continue;
-    const now = deps.clock.now();
+    // The database's clock, the one that stamped when each ticket was given: a worker whose
+    // clock drifted would otherwise hand on a ticket given a minute ago, or never hand any on.
+    const now = plan.now;
     const ids = [...new Set([...plan.memberIds, ...plan.tickets.map((t) => t.assigneeId)])];
     const presence = await presenceOf(redis, orgId, ids, now);
     const online = new Set([...presence.values()].filter((p) => p.state === 'online').map((p) => p.userId));

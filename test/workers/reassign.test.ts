@@ -20,6 +20,10 @@ afterAll(() => rig.close());
 
 const minutes = (n: number) => n * 60_000;
 
+/** Sets when a member was last seen, earlier than their latest sighting (touchPresence keeps the latest). */
+const lastSeen = (orgId: string, userId: string, at: Date, chosen?: 'away') =>
+  rig.connection.hset(`gm:staff-presence:${orgId}`, userId, JSON.stringify({ at: at.getTime(), chosen }));
+
 describe('handing on tickets of offline assignees', () => {
   it('moves open team tickets of an assignee offline past the setting to members online, once, as the system', async () => {
     const s = await rulesOrg(db, 4);
@@ -43,7 +47,7 @@ describe('handing on tickets of offline assignees', () => {
       `update ticket_assignments set assigned_at = now() - interval '2 hours' where org_id = $1`,
       [s.orgId],
     );
-    const now = clock.now();
+    const now = new Date();
     await touchPresence(rig.connection, s.orgId, gone, 'panel', new Date(now.getTime() - minutes(90)));
     for (const id of [b, c, away]) await touchPresence(rig.connection, s.orgId, id, 'discord', now);
     await choosePresence(rig.connection, s.orgId, away, 'away');
@@ -75,14 +79,21 @@ describe('handing on tickets of offline assignees', () => {
 
     // An hour later only b is online (and the away member still around): c's ticket goes to b,
     // never back to the member it left.
-    clock.advance(minutes(60));
-    await touchPresence(rig.connection, s.orgId, b, 'panel', clock.now());
-    await touchPresence(rig.connection, s.orgId, away, 'panel', clock.now());
+    const anHourAgo = async () => {
+      await db.admin.query(
+        `update ticket_assignments set assigned_at = assigned_at - interval '60 minutes' where org_id = $1`,
+        [s.orgId],
+      );
+      await lastSeen(s.orgId, c, new Date(Date.now() - minutes(60)));
+    };
+    await anHourAgo();
     expect(await reassignSweep(rig.deps)).toEqual({ reassigned: 1 });
     expect(await assignee(t1)).toBe(b);
 
     // Nobody online: the tickets stay where they are and the next pass tries again.
-    clock.advance(minutes(60));
+    await anHourAgo();
+    await lastSeen(s.orgId, b, new Date(Date.now() - minutes(60)));
+    await lastSeen(s.orgId, away, new Date(Date.now() - minutes(60)), 'away');
     expect(await reassignSweep(rig.deps)).toEqual({ reassigned: 0 });
     expect([await assignee(t1), await assignee(t2), await assignee(t3)]).toEqual([b, b, b]);
   });
@@ -113,7 +124,7 @@ describe('handing on every ticket an absent assignee still holds', () => {
       [s.orgId],
     );
     await db.admin.query('update organizations set reassign_offline_minutes = 30 where id = $1', [s.orgId]);
-    await touchPresence(rig.connection, s.orgId, here, 'panel', clock.now());
+    await touchPresence(rig.connection, s.orgId, here, 'panel', new Date());
     const before = await s.lastOutboxId();
     expect(await reassignSweep(rig.deps)).toEqual({ reassigned: 3 });
     const now = await s.tx(async (tx) => {
@@ -136,6 +147,47 @@ describe('handing on every ticket an absent assignee still holds', () => {
         .map(([, id]) => id)
         .sort(),
     );
+  });
+});
+
+describe("the hand-on's clock", () => {
+  it("measures how long an assignee has been offline on the database's clock, whatever the worker's says", async () => {
+    const real = clock.now();
+    try {
+      // Hours behind, the worker saw the absent assignee as still online; hours ahead, it saw the
+      // member at work as long gone (and, were they online, would hand on a ticket just given).
+      for (const off of [-6, 6]) {
+        const s = await rulesOrg(db, 3);
+        const [gone, here, fresh] = s.agentIds as [string, string, string];
+        const held = async (subject: string, assigneeId: string) => {
+          const t = await s.open(subject);
+          await s.tx(async (tx) => {
+            await tickets.transfer(tx, { ticketId: t.id, teamId: s.team.id }, s.owner);
+            await tickets.assign(tx, { ticketId: t.id, assigneeId }, s.owner);
+          });
+          return t.id;
+        };
+        const old = await held('given two hours ago', gone);
+        await db.admin.query(
+          `update ticket_assignments set assigned_at = now() - interval '2 hours' where org_id = $1`,
+          [s.orgId],
+        );
+        // Given a minute ago to a member who is not online: too soon to hand on.
+        const recent = await held('given just now', fresh);
+        await db.admin.query('update organizations set reassign_offline_minutes = 30 where id = $1', [
+          s.orgId,
+        ]);
+        await touchPresence(rig.connection, s.orgId, gone, 'panel', new Date(Date.now() - minutes(90)));
+        await touchPresence(rig.connection, s.orgId, here, 'panel', new Date());
+        clock.set(new Date(Date.now() + off * 3600_000));
+        expect({ off, ...(await reassignSweep(rig.deps)) }).toEqual({ off, reassigned: 1 });
+        const assignee = async (id: string) => (await s.tx((tx) => tickets.getTicket(tx, id))).assigneeId;
+        expect([await assignee(old), await assignee(recent)]).toEqual([here, fresh]);
+        clock.set(real);
+      }
+    } finally {
+      clock.set(real);
+    }
   });
 });
 
