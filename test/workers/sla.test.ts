@@ -557,11 +557,11 @@ describe('timers across a restart', () => {
 
   it('a breach scheduled by one worker fires once on the next', async () => {
     const s = await setup({ firstResponseMinutes: 1, resolutionMinutes: null });
-    // Due in about eight seconds: room for the first worker to schedule it, and the test to see
-    // it waiting, on a loaded machine (two seconds was not always enough).
-    const t = await s.open(new Date(Date.now() - 52_000));
+    // Due a minute ago. The first worker's clock runs ten minutes behind, so it schedules the
+    // breach nine minutes out: it cannot fire before that worker stops, however loaded the machine.
+    const t = await s.open(new Date(Date.now() - 2 * 60_000));
     const prefix = uniquePrefix();
-    const start = () =>
+    const start = (clock?: ReturnType<typeof manualClock>) =>
       startWorkerRuntime({
         pool: db.app,
         redisUrl: inject('services').redisUrl,
@@ -571,15 +571,21 @@ describe('timers across a restart', () => {
         prefix,
         schedulers: false,
         relay: { pollMs: 100 },
+        ...(clock ? { clock } : {}),
       });
+    runtime = await start(manualClock(new Date(Date.now() - 10 * 60_000)));
+    const job = await until(async () => {
+      const jobs = await runtime?.queues.get('timers').getDelayed();
+      return jobs?.find((j) => j.name === 'sla.fire' && j.data.kind === 'breach' && j.data.ticketId === t.id);
+    });
+    expect(job.delay).toBeGreaterThan(8 * 60_000);
+    await runtime.stop();
+    // The next worker, on the real clock, finds the job in Redis; its nine minutes are let pass at
+    // once (BullMQ's promote: due now), and it fires as it would have then.
     runtime = await start();
     const timers = runtime.queues.get('timers');
-    const job = await until(async () => {
-      const jobs = await timers.getDelayed();
-      return jobs.find((j) => j.name === 'sla.fire' && j.data.ticketId === t.id);
-    });
-    await runtime.stop();
-    runtime = await start();
+    expect(await timers.getJobState(job.id as string)).toBe('delayed');
+    await (await timers.getJob(job.id as string))?.promote();
     await until(async () => (await s.events(t.id)).some((e) => e.kind === 'breach'));
     // Firing the same timer again, as a redelivered job would, changes nothing (on a clock past
     // the due time, as the redelivered job's worker would have).
