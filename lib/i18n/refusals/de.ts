@@ -39,8 +39,6 @@ export const deRefusals: Record<keyof typeof enRefusals, string> = {
   'deny.unmapNotHeld':
     'Du kannst diese Zuordnung nicht ändern: Ihre Rolle hat {list}, was du selbst nicht hast.',
   'deny.closeRequestNoPlayer': 'Ticket #{number} hat keinen Spieler, den man fragen könnte.',
-  'deny.closeRequestViaDm':
-    'Der Spieler von Ticket #{number} schreibt per Direktnachricht und kann in diesem Thread keine Buttons drücken; frag ihn dort und schließ es dann mit `/ticket close`.',
   'deny.closeRequestPending':
     'Eine Schließanfrage für Ticket #{number} wartet bereits auf die Antwort des Spielers.',
   'deny.closeRequestGone': 'Diese Schließanfrage gibt es nicht mehr.',

@@ -39,8 +39,6 @@ export const enRefusals = {
   'deny.grantNotHeldMany': "you can't grant {list}: you don't hold them",
   'deny.unmapNotHeld': "you can't change this mapping: its role carries {list}, which you don't hold",
   'deny.closeRequestNoPlayer': 'Ticket #{number} has no player to ask.',
-  'deny.closeRequestViaDm':
-    'The player of ticket #{number} writes by direct message and cannot press buttons in this thread; ask them there, then close it with `/ticket close`.',
   'deny.closeRequestPending':
     "A close request for ticket #{number} is already waiting for the player's answer.",
   'deny.closeRequestGone': 'This close request no longer exists.',

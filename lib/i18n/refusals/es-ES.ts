@@ -37,8 +37,6 @@ export const esESRefusals: Record<keyof typeof enRefusals, string> = {
   'deny.grantNotHeldMany': 'No puedes conceder {list}: no los tienes tú.',
   'deny.unmapNotHeld': 'No puedes cambiar esta asignación: su rol tiene {list}, que tú no tienes.',
   'deny.closeRequestNoPlayer': 'El ticket #{number} no tiene ningún jugador a quien preguntar.',
-  'deny.closeRequestViaDm':
-    'El jugador del ticket #{number} escribe por mensaje directo y no puede pulsar botones en este hilo; pregúntale allí y luego ciérralo con `/ticket close`.',
   'deny.closeRequestPending':
     'Una solicitud de cierre del ticket #{number} ya espera la respuesta del jugador.',
   'deny.closeRequestGone': 'Esta solicitud de cierre ya no existe.',

@@ -39,8 +39,6 @@ export const frRefusals: Record<keyof typeof enRefusals, string> = {
   'deny.unmapNotHeld':
     'Vous ne pouvez pas modifier cette association : son rôle porte {list}, que vous n’avez pas.',
   'deny.closeRequestNoPlayer': 'Le ticket #{number} n’a aucun joueur à qui demander.',
-  'deny.closeRequestViaDm':
-    'Le joueur du ticket #{number} écrit par message privé et ne peut pas appuyer sur les boutons de ce fil ; demandez-lui là-bas, puis fermez-le avec `/ticket close`.',
   'deny.closeRequestPending':
     'Une demande de fermeture du ticket #{number} attend déjà la réponse du joueur.',
   'deny.closeRequestGone': 'Cette demande de fermeture n’existe plus.',

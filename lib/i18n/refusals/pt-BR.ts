@@ -38,8 +38,6 @@ export const ptBRRefusals: Record<keyof typeof enRefusals, string> = {
   'deny.grantNotHeldMany': 'Você não pode conceder {list}: você mesmo não tem essas permissões.',
   'deny.unmapNotHeld': 'Você não pode mudar esta associação: o cargo dela tem {list}, que você não tem.',
   'deny.closeRequestNoPlayer': 'O ticket #{number} não tem jogador para perguntar.',
-  'deny.closeRequestViaDm':
-    'O jogador do ticket #{number} escreve por mensagem direta e não pode apertar botões neste tópico; pergunte a ele por lá e depois feche com `/ticket close`.',
   'deny.closeRequestPending':
     'Um pedido de fechamento do ticket #{number} já está esperando a resposta do jogador.',
   'deny.closeRequestGone': 'Este pedido de fechamento não existe mais.',
