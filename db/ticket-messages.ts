@@ -4,7 +4,6 @@ import { refuse } from '../lib/i18n/refusal.js';
 import { type Attachment, attachToMessage, replyFileIds } from './attachments.js';
 import { type Actor, recordChange } from './changes.js';
 import { cancelCloseRequest } from './close-requests.js';
-import { hasEmailThread } from './email-messages.js';
 import {
   MESSAGE_SENTIMENT_COLUMN,
   messageSentiment,
@@ -127,14 +126,18 @@ export async function reply(
   const player = kind === 'player';
   // Only the player's own words make the ticket's player sentiment (rules and analytics read it).
   const sentiment = staff || player ? messageSentiment(author.type, input.body) : null;
-  const m = await tx.query<Message>(
+  // Whether the ticket has an email thread (it came by email, or an email ticket merged into it
+  // brought its own) rides on the insert: the message event says it, so the relay queues an email
+  // reply from the event alone, and a look-up of its own would cost every message a round trip.
+  const m = await tx.query<Message & { emailThread: boolean }>(
     `insert into messages (org_id, channel_id, ticket_id, author_type, author_user_id, author_player_id, origin,
        external_id, body, created_at, sentiment_score, sentiment_comparative, sentiment_label, sentiment_language,
        author_kind)
      select $1::uuid, c.id, $2::uuid, $3::text, $4::uuid, $5::uuid, $6::text, $7::text, $8::text, clock_timestamp(),
        $9::int, $10::real, $11::text, $12::text, $13::text
      from message_channels c where c.org_id = $1::uuid and c.ticket_id = $2::uuid
-     returning ${MESSAGE_COLUMNS}`,
+     returning ${MESSAGE_COLUMNS}, exists (
+       select 1 from email_threads e where e.org_id = $1::uuid and e.ticket_id = $2::uuid) as "emailThread"`,
     [
       tx.orgId,
       ticket.id,
@@ -148,7 +151,7 @@ export async function reply(
       kind,
     ],
   );
-  const message = m.rows[0] as Message;
+  const { emailThread, ...message } = m.rows[0] as Message & { emailThread: boolean };
   const attachments = await attachToMessage(tx, {
     ticketId: ticket.id,
     messageId: message.id,
@@ -206,7 +209,7 @@ export async function reply(
       },
       {
         // In place of the plain summary: the email reply is queued from the event alone.
-        ticket: messageSummary(ticket, await hasEmailThread(tx, ticket.id)),
+        ticket: messageSummary(ticket, emailThread),
         message,
         ...marked,
         ...(files.length ? { attachments: files } : {}),

@@ -7,6 +7,7 @@ import { STATUSES, type Status, TRANSITIONS } from '../../db/ticket-rules.js';
 import { searchTickets } from '../../db/ticket-search.js';
 import * as tickets from '../../db/tickets.js';
 import { createUser } from '../../db/users.js';
+import { countingPool } from '../support/counting-pool.js';
 import { useTestDb } from '../support/db.js';
 import { makeOrg } from '../support/fixtures.js';
 
@@ -320,6 +321,43 @@ describe('ticket lifecycle', () => {
         tickets.rate(tx, { ticketId: ticket.id, rating: 9 }, s.playerActor),
       ),
     ).rejects.toMatchObject({ code: 'validation_failed' });
+  });
+
+  it("sends a message in 6 round trips, the ticket's email thread told in its insert", async () => {
+    const s = await setup();
+    const open = async (email: boolean) => {
+      const { ticket } = await withTenant(db.app, s.orgId, (tx) =>
+        tickets.openTicket(tx, { subject: 'trips', origin: 'panel' }, s.owner),
+      );
+      if (email)
+        await db.admin.query(
+          `insert into email_threads (org_id, ticket_id, token, player_address, subject)
+           values ($1, $2, 'tripstoken0000000001', 'p@players.example', 'trips')`,
+          [s.orgId, ticket.id],
+        );
+      return ticket.id;
+    };
+    for (const email of [true, false]) {
+      const ticketId = await open(email);
+      const { pool, sent, release } = await countingPool(db.app);
+      try {
+        await withTenant(pool, s.orgId, (tx) =>
+          tickets.reply(tx, { ticketId, body: 'answer', origin: 'panel' }, s.owner),
+        );
+      } finally {
+        release();
+      }
+      // begin + tenant, the ticket's lock, the message (and whether the ticket has an email
+      // thread), the ticket's update, its history/audit/outbox, commit.
+      expect(sent, email ? 'on an email ticket' : 'on another').toHaveLength(6);
+      const event = await db.admin.query(
+        `select payload -> 'ticket' ->> 'emailThread' as mail from outbox
+          where aggregate_id = $1 and event_type = 'message.created'`,
+        [ticketId],
+      );
+      // The relay queues an email reply from the event alone.
+      expect(event.rows).toEqual([{ mail: String(email) }]);
+    }
   });
 
   it('validates input and names the field', async () => {
