@@ -1,29 +1,13 @@
 // @ts-check
 import { useEffect, useRef, useState } from 'preact/hooks';
-import { api, cachedList, describeError } from './api.js';
-import { ErrorFor, useForm, when } from './forms.js';
+import { cachedList, describeError } from './api.js';
+import { channelTitle, groupsOf, loadChannels, threadOfWords } from './conversations-list.js';
+import { Conversation } from './conversations-messages.js';
 import { html } from './html.js';
 import { ago } from './labels.js';
 import { live } from './live.js';
-import { FileList } from './ticket-files.js';
 
-/**
- * @typedef {import('./ticket-files.js').FileLink} FileLink
- * @typedef {{ id: string, kind: 'ticket' | 'player_dm' | 'staff_room' | 'discord_mirror', name: string | null,
- *   playerId: string | null, ticketId: string | null, lastMessageAt: string | null, unread: number,
- *   archivedAt: string | null, mirrorId: string | null, threadOf: string | null,
- *   discordChannelId?: string }} Channel
- * @typedef {{ id: string, channelId: string, authorType: string, authorUserId: string | null,
- *   authorPlayerId: string | null, authorName?: string | null, body: string, createdAt: string,
- *   attachments?: FileLink[] }} ChannelMessage
- * @typedef {{ channel: Channel, threads: Channel[], parent: Channel | null }} Entry
- *   A conversation in the list, with its threads under it; `parent` names the channel of a
- *   thread shown on its own (its channel is in another group or not listed).
- * @typedef {{ key: string, title: string, note?: string, entries: Entry[] }} Group
- * @typedef {{ ticketId: string, number: number, created: boolean }} Opened
- */
-
-const KINDS = /** @type {const} */ (['discord_mirror', 'staff_room', 'player_dm']);
+/** @typedef {import('./conversations-list.js').Channel} Channel */
 
 /** Events that can change a conversation or the list (a message, a mirror added or removed, a room). */
 const RELEVANT = /^(message|discord_mirror|channel)\./;
@@ -62,98 +46,6 @@ function useLiveChanges(orgId, fn) {
 }
 
 /**
- * The org's conversations other than tickets (mirrored Discord channels and their threads, staff
- * rooms, player DMs). The mirrors list (`guilds.manage`) only names an unnamed mirrored channel by
- * its Discord id; without it such a channel is "Unnamed Discord channel".
- * @param {string} orgId
- * @returns {Promise<Channel[]>}
- */
-async function loadChannels(orgId) {
-  const base = `/v1/orgs/${orgId}`;
-  const [lists, discordIds] = await Promise.all([
-    Promise.all(
-      KINDS.map(
-        async (kind) =>
-          /** @type {{ channels: Channel[] }} */ (await api('GET', `${base}/channels?kind=${kind}&limit=200`))
-            .channels,
-      ),
-    ),
-    api('GET', `${base}/discord-mirrors`).then(
-      (r) =>
-        new Map(
-          /** @type {{ channelId: string, discordChannelId: string }[]} */ (r.mirrors).map((m) => [
-            m.channelId,
-            m.discordChannelId,
-          ]),
-        ),
-      () => new Map(),
-    ),
-  ]);
-  return lists
-    .flat()
-    .map((c) => (c.name || !discordIds.has(c.id) ? c : { ...c, discordChannelId: discordIds.get(c.id) }));
-}
-
-/**
- * The list's groups: mirrored Discord channels each with its threads under it, staff rooms,
- * player DMs, and last what is no longer fed (a removed mirror's channel and threads), still
- * readable.
- * @param {Channel[]} channels
- * @returns {Group[]}
- */
-function groupsOf(channels) {
-  const byId = new Map(channels.map((c) => [c.id, c]));
-  /**
-   * @param {string} key
-   * @param {string} title
-   * @param {Channel[]} members
-   * @param {string} [note]
-   * @returns {Group}
-   */
-  const group = (key, title, members, note) => {
-    const here = new Set(members.map((c) => c.id));
-    /** @type {Map<string, Channel[]>} */
-    const threads = new Map();
-    for (const c of members)
-      if (c.threadOf && here.has(c.threadOf))
-        threads.set(c.threadOf, [...(threads.get(c.threadOf) ?? []), c]);
-    const entries = members
-      .filter((c) => !(c.threadOf && here.has(c.threadOf)))
-      .map((c) => ({
-        channel: c,
-        threads: threads.get(c.id) ?? [],
-        parent: c.threadOf ? (byId.get(c.threadOf) ?? null) : null,
-      }));
-    return { key, title, entries, ...(note ? { note } : {}) };
-  };
-  const current = channels.filter((c) => !c.archivedAt);
-  const groups = [
-    group(
-      'mirrors',
-      'Mirrored Discord channels',
-      current.filter((c) => c.kind === 'discord_mirror'),
-    ),
-    group(
-      'rooms',
-      'Staff rooms',
-      current.filter((c) => c.kind === 'staff_room'),
-    ),
-    group(
-      'dms',
-      'Player DMs',
-      current.filter((c) => c.kind === 'player_dm'),
-    ),
-    group(
-      'archived',
-      'No longer mirrored',
-      channels.filter((c) => c.archivedAt),
-      'Nothing new arrives in these; what was copied stays readable.',
-    ),
-  ];
-  return groups.filter((g) => g.entries.length);
-}
-
-/**
  * Whether the member's role holds `tickets.create` (the roles list, kept 30 s), so "Create ticket"
  * is not offered where it can only be refused. A role that can't read the list gets the button,
  * and the API's answer under it.
@@ -174,21 +66,6 @@ function useCanCreateTickets(org) {
   }, [org.id, org.role]);
   return allowed;
 }
-
-/** @param {Omit<Channel, 'unread'>} c */
-function channelTitle(c) {
-  if (c.name) return c.kind === 'discord_mirror' ? `#${c.name}` : c.name;
-  if (c.discordChannelId) return `Discord channel ${c.discordChannelId}`;
-  if (c.kind === 'discord_mirror') return c.threadOf ? 'Unnamed thread' : 'Unnamed Discord channel';
-  return c.kind === 'player_dm' ? 'Player DM' : 'Unnamed conversation';
-}
-
-/**
- * "thread of #patch-notes": what a thread is, in words, when its channel is known.
- * @param {Channel | null | undefined} parent
- */
-const threadOfWords = (parent) =>
-  parent ? `thread of ${channelTitle(parent)}` : 'thread of a mirrored channel';
 
 /**
  * `/o/:orgId/conversations(/:channelId)`: the org's conversations that are not tickets (mirrored
@@ -304,148 +181,4 @@ export function ConversationsPage({ org, channelId }) {
       }
     </div>
   </main>`;
-}
-
-/**
- * One conversation's latest 100 messages, oldest first, read-only; marked read when shown and
- * again when a live change brings new ones.
- * @param {{ orgId: string, channelId: string, listed: Channel | null, parent: Channel | null, changes: number,
- *   canCreate: boolean }} props
- */
-function Conversation({ orgId, channelId, listed, parent, changes, canCreate }) {
-  const base = `/v1/orgs/${orgId}`;
-  const [data, setData] = useState(
-    /** @type {{ channel: Omit<Channel, 'unread'>, messages: ChannelMessage[] } | null} */ (null),
-  );
-  const [error, setError] = useState('');
-  const [opened, setOpened] = useState(/** @type {Record<string, Opened>} */ ({}));
-  const form = useForm('conv');
-  const heading = useRef(/** @type {HTMLHeadingElement | null} */ (null));
-  /** The newest message shown and marked read, so a refetch with nothing new marks nothing. */
-  const lastRead = useRef('');
-
-  useEffect(() => {
-    let gone = false;
-    (async () => {
-      try {
-        /** @type {{ channel: Omit<Channel, 'unread'>, messages: ChannelMessage[] }} */
-        const d = await api('GET', `${base}/channels/${channelId}/messages?limit=100`);
-        if (gone) return;
-        setData(d);
-        setError('');
-        const newest = d.messages.at(-1)?.id ?? 'none';
-        if (newest !== lastRead.current) {
-          lastRead.current = newest;
-          // Unread marks are a convenience: a refusal changes nothing shown.
-          api('POST', `${base}/channels/${channelId}/read`).catch(() => {});
-        }
-      } catch (err) {
-        if (!gone) setError(describeError(err));
-      }
-    })();
-    return () => {
-      gone = true;
-    };
-  }, [channelId, changes]);
-
-  // Opened: focus goes to its title, so the keyboard and a screen reader continue from there.
-  const shown = data !== null;
-  useEffect(() => {
-    if (shown) heading.current?.focus();
-  }, [shown]);
-
-  /**
-   * Who wrote it, by the name the API gives with the message; a bot (or a webhook) has none.
-   * @param {ChannelMessage} m
-   */
-  const author = (m) =>
-    m.authorName ||
-    (m.authorPlayerId
-      ? 'A player'
-      : m.authorUserId
-        ? 'A staff member'
-        : m.authorType === 'bot'
-          ? 'A bot'
-          : 'System');
-  /** @param {ChannelMessage} m */
-  const createTicket = (m) =>
-    form.run(`ticket-${m.id}`, async () => {
-      /** @type {Opened} */
-      const r = await api('POST', `${base}/messages/${m.id}/ticket`);
-      setOpened((o) => ({ ...o, [m.id]: r }));
-    });
-
-  if (error && !data)
-    return html`<section class="conversation"><p class="error" role="alert">This conversation could not be loaded: ${error}</p></section>`;
-  if (!data) return html`<section class="conversation"><p role="status">Loading messages…</p></section>`;
-  const c = { ...data.channel, discordChannelId: listed?.discordChannelId };
-  const mirror = c.kind === 'discord_mirror';
-  const archived = Boolean(c.archivedAt);
-  return html`<section class="conversation" aria-labelledby="conv-title">
-    <h2 id="conv-title" tabindex="-1" ref=${heading}>${channelTitle(c)}</h2>
-    ${
-      c.threadOf
-        ? html`<p class="thread-of">
-            ${
-              parent
-                ? html`A thread of <a href=${`/o/${orgId}/conversations/${parent.id}`}>${channelTitle(parent)}</a>`
-                : 'A thread of a mirrored channel'
-            }
-          </p>`
-        : null
-    }
-    ${
-      archived
-        ? html`<p class="notice">
-            No longer mirrored (since <time datetime=${c.archivedAt} title=${when(c.archivedAt ?? '')}>${ago(c.archivedAt ?? '')}</time>):
-            nothing new arrives here; what was copied stays readable.
-          </p>`
-        : null
-    }
-    <p class="muted">
-      ${
-        mirror
-          ? `A read-only copy of a Discord ${c.threadOf ? 'thread' : 'channel'}: nothing written here reaches Discord. Turn a message into a ticket to answer it.`
-          : 'Read-only here.'
-      }
-    </p>
-    ${error ? html`<p class="error" role="alert">New messages could not be loaded: ${error}</p>` : null}
-    ${data.messages.length === 0 ? html`<p class="muted">No messages yet.</p>` : null}
-    <ol class="timeline" aria-label=${`Messages of ${channelTitle(c)}`}>
-      ${data.messages.map((m) => {
-        const t = opened[m.id];
-        return html`<li key=${m.id} data-message=${m.id} class=${`msg ${m.authorPlayerId ? 'from-player' : 'from-staff'}`}>
-          <p class="who">
-            ${author(m)}
-            <span class="muted"> · <time datetime=${m.createdAt} title=${when(m.createdAt)}>${ago(m.createdAt)}</time></span>
-          </p>
-          <div class="body">${m.body}</div>
-          <${FileList} files=${m.attachments ?? []} label=${`Files of the message of ${author(m)}, ${when(m.createdAt)}`} />
-          ${
-            mirror && canCreate
-              ? html`<div class="row">
-                  <button
-                    type="button"
-                    aria-label=${`Create ticket from the message of ${author(m)}, ${when(m.createdAt)}`}
-                    disabled=${form.busy === `ticket-${m.id}`}
-                    onClick=${() => createTicket(m)}
-                  >
-                    Create ticket
-                  </button>
-                  ${
-                    t
-                      ? html`<p class="notice" role="status">
-                          ${t.created ? 'Ticket opened: ' : 'This message has a ticket already: '}
-                          <a href=${`/o/${orgId}/t/${t.ticketId}`}>#${t.number}</a>
-                        </p>`
-                      : null
-                  }
-                </div>
-                <${ErrorFor} id=${`ticket-${m.id}`} errors=${form.errors} />`
-              : null
-          }
-        </li>`;
-      })}
-    </ol>
-  </section>`;
 }
