@@ -32,10 +32,14 @@ const sessionsOf = (set: string) => `select s.org_id, s.id as session_id,
   from player_sessions s join ${set} c on c.id = s.id cross join tz
  where s.org_id = $1::uuid`;
 
-/** What the reports of `set` contribute: one row each, under its players' game (see migration 190). */
+/**
+ * What the reports of `set` contribute: one row each, under the game whose key filed it (migration
+ * 230; a linked player's profile names their first game, not this one), or for a report filed
+ * before that was recorded, its players' game (see migration 190).
+ */
 const reportsOf = (set: string) => `select r.org_id, r.id as report_id,
        date_trunc('hour', r.created_at at time zone tz.tz) as bucket,
-       coalesce(coalesce(rp.game_id, dp.game_id)::text, '') as game_id
+       coalesce(coalesce(r.game_id, rp.game_id, dp.game_id)::text, '') as game_id
   from player_reports r join ${set} c on c.id = r.id cross join tz
   left join player_profiles rp on rp.org_id = r.org_id and rp.id = r.reporter_id
   left join player_profiles dp on dp.org_id = r.org_id and dp.id = r.reported_id

@@ -41,6 +41,11 @@ interface Waiting {
  */
 export const ERASED_PLAYER = 'an erased player';
 
+/** The account a player holds in the report's game: their own row or a game account linked to them. */
+const ACCOUNT_IN_GAME = (player: string) => `select a.game_account_id, a.display_name from player_profiles a
+   where a.org_id = r.org_id and a.game_id = r.game_id and (a.id = ${player} or a.linked_player_id = ${player})
+   limit 1`;
+
 const actorOf = (w: Waiting): Actor =>
   w.reporterId ? { type: 'player', id: w.reporterId } : { type: 'system' };
 
@@ -60,15 +65,22 @@ export async function foldReports(tx: Tx, limit = FOLD_BATCH): Promise<{ reports
     [tx.orgId],
   );
   if (!lock.rows[0]?.ok) return { reports: 0, opened: 0 };
+  // A report's game is the one whose key filed it (migration 230), and its players are named by
+  // their accounts in that game: a game account linked into a player of another game has its own
+  // row (migration 228), whose id and name are what that game knows. Reports filed before the
+  // game was recorded fall back to their profiles' game.
   const r = await tx.query<Waiting>(
     `select r.id, r.queued_ticket_id as "ticketId", r.reason, r.details, r.match_id as "matchId", r.evidence,
-            coalesce(rp.game_id, dp.game_id) as "gameId",
-            r.reporter_id as "reporterId", rp.game_account_id as "reporterAccount", rp.display_name as "reporterName",
-            r.reported_id as "reportedId", dp.game_account_id as "reportedAccount", dp.display_name as "reportedName",
-            r.traceparent, dp.erased_at is not null as "reportedErased"
+            coalesce(r.game_id, rp.game_id, dp.game_id) as "gameId", r.reporter_id as "reporterId",
+            coalesce(ra.game_account_id, rp.game_account_id) as "reporterAccount",
+            coalesce(ra.display_name, rp.display_name) as "reporterName",
+            r.reported_id as "reportedId", coalesce(da.game_account_id, dp.game_account_id) as "reportedAccount",
+            dp.display_name as "reportedName", r.traceparent, dp.erased_at is not null as "reportedErased"
        from player_reports r
        join player_profiles dp on dp.org_id = r.org_id and dp.id = r.reported_id
        left join player_profiles rp on rp.org_id = r.org_id and rp.id = r.reporter_id
+       left join lateral (${ACCOUNT_IN_GAME('r.reporter_id')}) ra on true
+       left join lateral (${ACCOUNT_IN_GAME('r.reported_id')}) da on true
       where r.org_id = $1::uuid and r.queued_ticket_id is not null
       order by r.created_at, r.id
       limit $2::int

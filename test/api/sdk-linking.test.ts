@@ -1,7 +1,10 @@
 import { randomUUID } from 'node:crypto';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { storedPlayerRollups } from '../../db/analytics-players.js';
+import { foldReports } from '../../db/report-fold.js';
 import { withTenant } from '../../db/tenant.js';
 import { openTicket as openStaffTicket } from '../../db/tickets.js';
+import { foldAllCaughtUp } from '../support/analytics.js';
 import { useTestDb } from '../support/db.js';
 import { newSdkGame, type SdkGame, type SdkWorld, sdkCall, sdkWorld } from './sdk-support.js';
 import { expectError } from './settings-support.js';
@@ -359,5 +362,50 @@ describe('a client key reaches only the tickets opened from its own game', () =>
     ]);
     const server = await sdkCall(api, arena.serverSecret, 'GET', `/tickets?playerId=${a.id}`);
     expect(ids(server).sort()).toEqual([questTicket, arenaTicket, discordTicket, emailTicket].sort());
+  });
+});
+
+describe("a report from a linked second game's account", () => {
+  const reportsPerGame = async () => {
+    await foldAllCaughtUp(db.app, w.org.orgId);
+    const rows = await withTenant(db.app, w.org.orgId, (tx) => storedPlayerRollups(tx, 'player_daily'));
+    const per = new Map<string, number>();
+    for (const r of rows.filter((x) => x.dim === 'game_id'))
+      per.set(String(r.value), (per.get(String(r.value)) ?? 0) + Number(r.reports));
+    return (gameId: string) => per.get(gameId) ?? 0;
+  };
+
+  it('is filed under the game whose key sent it: its ticket, its event and the analytics', async () => {
+    const d = discordUser();
+    const q = { id: 'steam:7601', name: 'Witness Q' };
+    const a = { id: 'arena:7601', name: 'Witness A' };
+    await link(quest, q, d);
+    await link(arena, a, d);
+    const earlier = await reportsPerGame();
+    const rep = await sdkCall(api, arena.clientKey, 'POST', '/reports', {
+      reporter: a,
+      reported: { id: 'arena:7699', name: 'Cheater' },
+      reason: 'cheating',
+    });
+    expect(rep.statusCode, rep.body).toBe(201);
+    const { id: reportId, ticketId } = rep.json().report as { id: string; ticketId: string };
+    await withTenant(db.app, w.org.orgId, (tx) => foldReports(tx));
+    const ticket = await db.admin.query(`select game_id, custom_fields from tickets where id = $1`, [
+      ticketId,
+    ]);
+    expect(ticket.rows[0]?.game_id).toBe(arena.gameId);
+    expect(ticket.rows[0]?.custom_fields.game).toMatchObject({ playerId: a.id, playerName: a.name });
+    const event = await db.admin.query(
+      `select payload from outbox where org_id = $1 and event_type = 'player.reported' and payload #>> '{report,id}' = $2`,
+      [w.org.orgId, reportId],
+    );
+    expect(event.rows[0]?.payload).toMatchObject({
+      report: { gameId: arena.gameId },
+      reporter: { gameAccountId: a.id },
+      reported: { gameAccountId: 'arena:7699' },
+    });
+    const later = await reportsPerGame();
+    const added = (gameId: string) => later(gameId) - earlier(gameId);
+    expect([added(arena.gameId), added(quest.gameId)]).toEqual([1, 0]);
   });
 });
