@@ -28,13 +28,16 @@ export interface CloseRequest {
   status: CloseRequestStatus;
   cancelReason: CancelReason | null;
   discordMessageId: string | null;
+  /** The request sent to a modmail player's DM, with its buttons (null: none sent there). */
+  dmChannelId: string | null;
+  dmMessageId: string | null;
   settledMessage: boolean;
   createdAt: Date;
 }
 
 const COLUMNS = `id, ticket_id as "ticketId", requested_by as "requestedBy", reason, due_at as "dueAt", status,
-  cancel_reason as "cancelReason", discord_message_id as "discordMessageId", settled_message as "settledMessage",
-  created_at as "createdAt"`;
+  cancel_reason as "cancelReason", discord_message_id as "discordMessageId", dm_channel_id as "dmChannelId",
+  dm_message_id as "dmMessageId", settled_message as "settledMessage", created_at as "createdAt"`;
 
 export const requestCloseInput = z.object({
   ticketId: id,
@@ -241,7 +244,7 @@ export async function closeRequestsForSync(tx: Tx, ticketId: string): Promise<Cl
   const r = await tx.query<CloseRequestForSync>(
     `select c.id, c.ticket_id as "ticketId", c.requested_by as "requestedBy", c.reason, c.due_at as "dueAt", c.status,
        c.cancel_reason as "cancelReason", c.discord_message_id as "discordMessageId",
-       c.settled_message as "settledMessage", c.created_at as "createdAt", u.display_name as "requestedByName",
+       c.dm_channel_id as "dmChannelId", c.dm_message_id as "dmMessageId", c.settled_message as "settledMessage", c.created_at as "createdAt", u.display_name as "requestedByName",
        (select d.discord_user_id from discord_accounts d where d.user_id = c.requested_by) as "requestedByDiscordId"
      from close_requests c left join users u on u.id = c.requested_by
      where c.org_id = $1::uuid and c.ticket_id = $2::uuid and not c.settled_message
@@ -256,6 +259,22 @@ export async function recordCloseRequestMessage(tx: Tx, requestId: string, messa
   await tx.query(
     'update close_requests set discord_message_id = $3::text where org_id = $1::uuid and id = $2::uuid',
     [tx.orgId, parseInput(id, requestId), messageId],
+  );
+}
+
+/**
+ * The request the workers sent to a modmail player's DM, recorded once Discord answered, so its
+ * buttons can give way to the outcome there too.
+ */
+export async function recordCloseRequestDm(
+  tx: Tx,
+  requestId: string,
+  dm: { channelId: string; messageId: string },
+): Promise<void> {
+  await tx.query(
+    `update close_requests set dm_channel_id = $3::text, dm_message_id = $4::text
+     where org_id = $1::uuid and id = $2::uuid`,
+    [tx.orgId, parseInput(id, requestId), dm.channelId, dm.messageId],
   );
 }
 

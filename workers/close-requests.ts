@@ -5,6 +5,7 @@ import {
   closeRequestsForSync,
   expireCloseRequest,
   overdueCloseRequests,
+  recordCloseRequestDm,
   recordCloseRequestMessage,
   recordCloseRequestSettled,
 } from '../db/close-requests.js';
@@ -20,13 +21,15 @@ import { type JobData, jobIds } from './jobs.js';
 
 /**
  * Close requests on Discord's side, for `discord.ticket_sync`: the request message with the
- * player's Confirm and Decline buttons (posted once, recorded), and once it is answered, timed
- * out or cancelled, that message edited to say so (buttons gone) and, for a decline, a notice to
+ * player's Confirm and Decline buttons (posted once, recorded; for a modmail ticket in the
+ * player's DM, and without buttons in staff's thread), and once it is answered, timed out or
+ * cancelled, those messages edited to say so (buttons gone) and, for a decline, a notice to
  * the staff member who asked. Plus `closerequest.expire`, the delayed job that closes the ticket
  * when the player never answered.
  */
 
 const expired = counter('gamemod_close_request_expiries_total', 'Close request expiry jobs', ['outcome']);
+const UNKNOWN_CHANNEL = 10003;
 const UNKNOWN_MESSAGE = 10008;
 const CANNOT_MESSAGE_USER = 50007;
 
@@ -78,6 +81,15 @@ function outcomeText(r: CloseRequestForSync, player: string, locale: Locale): st
     default:
       return '';
   }
+}
+
+/** How it ended, told to the player in their DM: the thread's words name them in the third person. */
+function dmOutcomeText(r: CloseRequestForSync, locale: Locale): string {
+  if (r.status === 'confirmed') return say(locale, 'closeRequest.dmConfirmed');
+  if (r.status === 'declined') return say(locale, 'closeRequest.dmDeclined');
+  if (r.status === 'cancelled' && r.cancelReason === 'player_replied')
+    return say(locale, 'closeRequest.dmWithdrawnReplied');
+  return outcomeText(r, '', locale);
 }
 
 /**
@@ -134,7 +146,10 @@ async function syncOne(
     // A DM ticket's player is asked in their DM first (a retry after the thread's post failed
     // sends nothing twice: the nonce); staff's thread shows the request without buttons or a
     // mention, which would add the player to the private thread.
-    if (dm && t.requesterDiscordId) await askByDm(deps, rest, t, r, dm, ask, locale, x);
+    if (dm && t.requesterDiscordId && !r.dmMessageId) {
+      const sent = await askByDm(deps, rest, t, r, dm, ask, locale, x);
+      if (sent) await withTenant(deps.pool, orgId, (tx) => recordCloseRequestDm(tx, r.id, sent));
+    }
     const ping = t.requesterDiscordId && !dm ? t.requesterDiscordId : null;
     const m = await postMessage(
       rest,
@@ -179,6 +194,8 @@ async function syncOne(
       if (!(err instanceof DiscordAPIError && Number(err.code) === UNKNOWN_MESSAGE)) throw err;
     }
   }
+  // The DM stays editable when staff's thread is locked: its buttons always give way.
+  if (r.dmChannelId && r.dmMessageId) await settleDm(rest, t, r, dm, locale, x);
   await withTenant(deps.pool, orgId, (tx) => recordCloseRequestSettled(tx, r.id));
 }
 
@@ -196,14 +213,14 @@ async function askByDm(
   ask: string[],
   locale: Locale,
   x: RequestExtras,
-): Promise<void> {
+): Promise<{ channelId: string; messageId: string } | null> {
   try {
     const channel = await openDm(rest, t.requesterDiscordId as string, x);
-    await postMessage(
+    const m = await postMessage(
       rest,
       channel.id,
       {
-        content: [`**${dm.orgName}**, ticket #${t.number}:`, ...ask].join('\n').slice(0, 2000),
+        content: [dmHeading(t, dm), ...ask].join('\n').slice(0, 2000),
         components: closeRequestRow(r.id, locale, t.discordGuildId ?? undefined),
         allowed_mentions: { parse: [] },
         nonce: nonce('cm', r.id),
@@ -211,12 +228,48 @@ async function askByDm(
       },
       x,
     );
+    return { channelId: channel.id, messageId: m.id };
   } catch (err) {
     if (!(err instanceof DiscordAPIError && Number(err.code) === CANNOT_MESSAGE_USER)) throw err;
     deps.logger.info(
       { ticketId: t.id, requestId: r.id },
       'the player takes no DMs: close request not sent there',
     );
+    return null;
+  }
+}
+
+const dmHeading = (t: DiscordTicket, dm: DmSide | null) =>
+  dm ? `**${dm.orgName}**, ticket #${t.number}:` : `Ticket #${t.number}:`;
+
+/**
+ * The DM's request, answered, withdrawn or timed out: its buttons give way to how it ended, in
+ * the player's language, so nothing is left to press that would only be refused. A DM the player
+ * deleted, or closed to the bot since, has nothing left to edit.
+ */
+async function settleDm(
+  rest: REST,
+  t: DiscordTicket,
+  r: CloseRequestForSync,
+  dm: DmSide | null,
+  locale: Locale,
+  x: RequestExtras,
+): Promise<void> {
+  try {
+    await editMessage(
+      rest,
+      r.dmChannelId as string,
+      r.dmMessageId as string,
+      {
+        content: [dmHeading(t, dm), dmOutcomeText(r, locale)].join('\n').slice(0, 2000),
+        components: [],
+        allowed_mentions: { parse: [] },
+      },
+      x,
+    );
+  } catch (err) {
+    const code = err instanceof DiscordAPIError ? Number(err.code) : 0;
+    if (![UNKNOWN_MESSAGE, UNKNOWN_CHANNEL, CANNOT_MESSAGE_USER].includes(code)) throw err;
   }
 }
 

@@ -1,4 +1,4 @@
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { afterAll, beforeAll, describe, expect, it, onTestFinished } from 'vitest';
 import { lookupSlot } from '../../bot/dm-open.js';
 import { readPending } from '../../bot/dm-store.js';
 import { recordAttachment } from '../../db/attachments.js';
@@ -272,7 +272,12 @@ describe('modmail: a conversation by DM', () => {
     }
   });
 
-  it("a close request reaches the player's DM with its buttons and never pings them into the staff thread", async () => {
+  it("a close request reaches the player's DM with its buttons and never pings them into the staff thread; once answered the DM says how it ended, buttons gone", async () => {
+    // The player speaks German: the request and how it ended are in their language.
+    await h.db.admin.query("update tickets set locale = 'de' where id = $1", [ticket.id]);
+    onTestFinished(async () => {
+      await h.db.admin.query('update tickets set locale = null where id = $1', [ticket.id]);
+    });
     const request = await withTenant(h.db.app, h.org.orgId, (tx) =>
       requestClose(tx, { ticketId: ticket.id, reason: 'Fixed in 1.2' }, h.org.owner),
     );
@@ -302,6 +307,16 @@ describe('modmail: a conversation by DM', () => {
     );
     const row = await h.db.admin.query('select status from close_requests where id = $1', [request.id]);
     expect(row.rows[0]?.status).toBe('declined');
+    // The DM's buttons go with the answer, and it says how it ended (a later press has nothing
+    // left to press); staff's thread shows the outcome too.
+    const answered = () => m.botDms(h.users.player).find((x) => x.id === dm?.id);
+    await settle(h, async () => (answered()?.components.length ?? 1) === 0, 15_000).catch(() => {});
+    expect(answered()?.components).toEqual([]);
+    expect(answered()?.content).toContain(`ticket #${ticket.number}`);
+    expect(answered()?.content).toContain('Du brauchst noch Hilfe');
+    expect(m.botPosts(ticket.discord_channel_id).some((x) => x.content.includes('braucht noch Hilfe'))).toBe(
+      true,
+    );
   });
 
   it('closing sends the closing DM; a DM after the close opens a new ticket', async () => {

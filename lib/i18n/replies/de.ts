@@ -172,6 +172,10 @@ export const deReplies: Record<keyof typeof enReplies, string> = {
   'closeRequest.withdrawnReopened': 'Schließanfrage zurückgezogen: Das Ticket wurde wieder geöffnet.',
   'closeRequest.withdrawnClosed': 'Schließanfrage zurückgezogen: Das Ticket wurde geschlossen.',
   'closeRequest.declinedNotice': '{player} hat die Schließanfrage abgelehnt und braucht noch Hilfe.',
+  'closeRequest.dmConfirmed': 'Schließanfrage: Du hast bestätigt, und das Ticket wurde geschlossen.',
+  'closeRequest.dmDeclined': 'Schließanfrage: Du brauchst noch Hilfe; das Ticket bleibt offen.',
+  'closeRequest.dmWithdrawnReplied':
+    'Schließanfrage zurückgezogen: Du hast geantwortet; das Ticket bleibt offen.',
   'invalid.tooLong': 'höchstens {max} Zeichen',
   'invalid.tooShort': 'mindestens {min} Zeichen',
   'invalid.exactLength': 'genau {count} Zeichen',

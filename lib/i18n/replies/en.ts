@@ -173,6 +173,9 @@ export const enReplies = {
   'closeRequest.withdrawnReopened': 'Close request withdrawn: the ticket was reopened.',
   'closeRequest.withdrawnClosed': 'Close request withdrawn: the ticket was closed.',
   'closeRequest.declinedNotice': '{player} declined the close request: they still need help.',
+  'closeRequest.dmConfirmed': 'Close request: you confirmed, and the ticket was closed.',
+  'closeRequest.dmDeclined': 'Close request: you still need help, so the ticket stays open.',
+  'closeRequest.dmWithdrawnReplied': 'Close request withdrawn: you replied, so the ticket stays open.',
   // What a value failed to be, for error.notAccepted (bot/validation-text.ts reads zod's issue).
   'invalid.tooLong': 'at most {max} characters',
   'invalid.tooShort': 'at least {min} characters',

@@ -173,6 +173,11 @@ export const frReplies: Record<keyof typeof enReplies, string> = {
   'closeRequest.withdrawnReopened': 'Demande de fermeture retirée : le ticket a été rouvert.',
   'closeRequest.withdrawnClosed': 'Demande de fermeture retirée : le ticket a été fermé.',
   'closeRequest.declinedNotice': '{player} a refusé la demande de fermeture : il a encore besoin d’aide.',
+  'closeRequest.dmConfirmed': 'Demande de fermeture : vous avez confirmé, et le ticket a été fermé.',
+  'closeRequest.dmDeclined':
+    'Demande de fermeture : vous avez encore besoin d’aide ; le ticket reste ouvert.',
+  'closeRequest.dmWithdrawnReplied':
+    'Demande de fermeture retirée : vous avez répondu ; le ticket reste ouvert.',
   'invalid.tooLong': '{max} caractères au maximum',
   'invalid.tooShort': '{min} caractères au minimum',
   'invalid.exactLength': 'exactement {count} caractères',

@@ -167,6 +167,10 @@ export const ptBRReplies: Record<keyof typeof enReplies, string> = {
   'closeRequest.withdrawnReopened': 'Pedido de fechamento retirado: o ticket foi reaberto.',
   'closeRequest.withdrawnClosed': 'Pedido de fechamento retirado: o ticket foi fechado.',
   'closeRequest.declinedNotice': '{player} recusou o pedido de fechamento: ainda precisa de ajuda.',
+  'closeRequest.dmConfirmed': 'Pedido de fechamento: você confirmou, e o ticket foi fechado.',
+  'closeRequest.dmDeclined': 'Pedido de fechamento: você ainda precisa de ajuda; o ticket continua aberto.',
+  'closeRequest.dmWithdrawnReplied':
+    'Pedido de fechamento retirado: você respondeu; o ticket continua aberto.',
   'invalid.tooLong': 'no máximo {max} caracteres',
   'invalid.tooShort': 'no mínimo {min} caracteres',
   'invalid.exactLength': 'exatamente {count} caracteres',
