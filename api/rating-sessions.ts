@@ -1,6 +1,7 @@
 import { createHash, randomBytes } from 'node:crypto';
 import type { Redis } from 'ioredis';
 import { z } from 'zod';
+import { indexRatingSession } from '../lib/rating-session-index.js';
 import type { SessionTimes } from './sessions.js';
 
 /**
@@ -35,6 +36,20 @@ export async function createRatingSession(
   const session = { discordUserId, csrf: randomBytes(32).toString('base64url'), createdAt: times.now() };
   await redis.set(keyOf(token), JSON.stringify(session), 'PX', lifeMs(times));
   return { token, session };
+}
+
+/**
+ * Files the session under the player of an organization it proved to be (the rating page, when
+ * the session's Discord id is the ticket's player's), so erasing that player ends it at once
+ * rather than at the idle timeout (workers, `rating.sessions_end`).
+ */
+export async function bindRatingSession(
+  redis: Redis,
+  token: string,
+  to: { orgId: string; playerId: string },
+  times: SessionTimes,
+): Promise<void> {
+  await indexRatingSession(redis, to.orgId, to.playerId, keyOf(token), lifeMs(times));
 }
 
 /** Ends a rating session (the browser signs in again, as anyone). */

@@ -48,6 +48,11 @@ export interface WorkerDeps {
    * removed (workers/live-backlog.ts). Absent, they age out on their own (a week).
    */
   live?: { redis: Redis };
+  /**
+   * Where the API keeps rating sign-in sessions (lib/rating-session-index.ts): an erased player's
+   * end with the erasure. Absent, they end at the idle timeout.
+   */
+  ratingSessions?: { redis: Redis };
   /** Delays before webhook attempts 2..8; `RETRY_SCHEDULE_MS` unless a test shortens them. */
   retryScheduleMs?: readonly number[];
   /** Discord REST client; null when no bot token is configured (Discord delivery is skipped). */

@@ -218,6 +218,15 @@ export function impliedJobs(row: OutboxRow, features: OrgFeatures = ALL_FEATURES
       });
     }
   }
+  // The player's rating sign-in sessions hold their Discord id until the idle timeout: they end
+  // now, after the commit (workers/rating-sessions.ts).
+  if (type === 'player.erased' && str(payload.playerId)) {
+    jobs.push({
+      name: 'rating.sessions_end',
+      payload: { orgId, playerId: str(payload.playerId) as string },
+      opts: { jobId: jobIds.ratingSessionsEnd(id) },
+    });
+  }
   // A ticket opened from Discord: the bot finishes its Discord side at once, holding a claim on
   // it; this job, a little later, finishes whatever the bot could not (Discord failed, the bot
   // stopped). Delayed so it usually finds the bot done instead of waiting on its claim.

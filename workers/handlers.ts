@@ -21,6 +21,7 @@ import { notifyForEvent } from './notifications.js';
 import { syncPanels } from './panels.js';
 import { privacySweep } from './privacy.js';
 import type { Handlers } from './queues.js';
+import { endErasedPlayerRatingSessions } from './rating-sessions.js';
 import { reassignSweep } from './reassign.js';
 import { foldPlayerReports } from './report-fold.js';
 import { retentionSweep } from './retention.js';
@@ -115,6 +116,9 @@ export function handlersFor(deps: WorkerDeps, retentionDays: number): Handlers {
     },
     'live.forget': async (d) => {
       await forgetLiveBacklogs(deps, d);
+    },
+    'rating.sessions_end': async (d) => {
+      await endErasedPlayerRatingSessions(deps, d);
     },
     'privacy.sweep': async () => {
       await privacySweep(deps);

@@ -135,6 +135,11 @@ export const JOBS = {
     queue: 'maintenance',
     schema: z.object({ orgId, ticketIds: z.array(z.uuid()).max(1000) }),
   },
+  /**
+   * Ends the rating sign-in sessions of an erased player (`player.erased`), which hold their
+   * Discord id until the idle timeout otherwise (workers/rating-sessions.ts).
+   */
+  'rating.sessions_end': { queue: 'maintenance', schema: z.object({ orgId, playerId: z.uuid() }) },
   /** Scheduled: builds requested player exports and deletes erased players' Discord posts (workers/privacy.ts). */
   'privacy.sweep': { queue: 'maintenance', schema: z.object({}) },
 } as const;
@@ -162,6 +167,7 @@ export const jobIds = {
   ticketSyncOf: (outboxId: number, ticketId: string) => `ts-${outboxId}-${ticketId}`,
   emailReply: (outboxId: number) => `er-${outboxId}`,
   liveForget: (outboxId: number) => `lf-${outboxId}`,
+  ratingSessionsEnd: (outboxId: number) => `rse-${outboxId}`,
   panelSync: (outboxId: number) => `ps-${outboxId}`,
   closeRequestExpire: (requestId: string) => `cre-${requestId}`,
   /** One job per event: each rule's own log row makes a rule's replay a no-op. */

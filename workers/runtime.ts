@@ -147,6 +147,7 @@ export async function startWorkerRuntime(opts: RuntimeOptions): Promise<WorkerRu
     sessionMarks: { redis: workerConn },
     presence: { redis: workerConn },
     live: { redis: workerConn },
+    ratingSessions: { redis: workerConn },
     discord: opts.discord
       ? new REST({
           api: opts.discord.apiUrl,

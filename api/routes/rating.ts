@@ -11,7 +11,7 @@ import { AppError } from '../../lib/errors.js';
 import { escapeHtml as esc } from '../../lib/html.js';
 import { cookieOf } from '../cookies.js';
 import { SESSION_COOKIE, sessionTimes } from '../plugins/auth.js';
-import { isRatingToken, readRatingSession } from '../rating-sessions.js';
+import { bindRatingSession, isRatingToken, readRatingSession } from '../rating-sessions.js';
 import { readSession } from '../sessions.js';
 
 /**
@@ -105,8 +105,12 @@ export const ratingRoutes: FastifyPluginAsyncZod = async (app) => {
       ? await withTenant(app.deps.pool, orgId, (tx) => getPlayer(tx, requesterId))
       : null;
     const discordId = player?.discordUserId ?? null;
-    if (rating)
-      return discordId === rating.discordUserId ? { kind: 'player', csrf: rating.csrf } : { kind: 'other' };
+    if (rating) {
+      if (!requesterId || discordId !== rating.discordUserId) return { kind: 'other' };
+      // Filed under the player it proved to be: their erasure ends it (lib/rating-session-index.ts).
+      await bindRatingSession(app.deps.redis, cookie, { orgId, playerId: requesterId }, times);
+      return { kind: 'player', csrf: rating.csrf };
+    }
     const owner = discordId ? await userIdForDiscord(app.deps.pool, discordId) : null;
     return session && owner === session.userId ? { kind: 'player', csrf: session.csrf } : { kind: 'other' };
   };

@@ -1,9 +1,13 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { SYSTEM } from '../../db/changes.js';
+import { getOutboxRow } from '../../db/outbox.js';
 import { upsertPlayer } from '../../db/players.js';
 import { withTenant } from '../../db/tenant.js';
 import { openTicket } from '../../db/tickets.js';
 import { upsertDiscordUser } from '../../db/users.js';
+import { createLogger } from '../../lib/logger.js';
+import { impliedJobs } from '../../workers/event-jobs.js';
+import { endErasedPlayerRatingSessions } from '../../workers/rating-sessions.js';
 import { useTestDb } from '../support/db.js';
 import { FakeDiscord } from '../support/fake-discord/index.js';
 import { makeOrg, type OrgFixture } from '../support/fixtures.js';
@@ -276,5 +280,26 @@ describe('what a rating sign-in keeps', () => {
       [person.id],
     );
     expect(left.rows, 'rows naming the player after the erase').toEqual([]);
+    // Their sign-in's session held their Discord id in Redis until the idle timeout: the erase's
+    // event ends it, in a job after the commit.
+    const redis = api.app.deps.redis;
+    const holding = async () => {
+      const keys = await redis.keys('gm:rate-sess:*');
+      const values = keys.length ? await redis.mget(...keys) : [];
+      return values.filter((v) => v?.includes(person.id));
+    };
+    expect(await holding()).toHaveLength(1);
+    const event = await db.admin.query<{ id: string }>(
+      `select id from outbox where org_id = $1 and event_type = 'player.erased' and aggregate_id = $2`,
+      [org.orgId, playerId],
+    );
+    const row = await withTenant(db.app, org.orgId, (tx) => getOutboxRow(tx, Number(event.rows[0]?.id)));
+    const jobs = impliedJobs(row as NonNullable<typeof row>).filter((j) => j.name === 'rating.sessions_end');
+    expect(jobs.map((j) => j.payload)).toEqual([{ orgId: org.orgId, playerId }]);
+    const deps = { ratingSessions: { redis }, logger: createLogger('silent') };
+    expect(await endErasedPlayerRatingSessions(deps, { orgId: org.orgId, playerId })).toBe(1);
+    expect(await holding(), 'a session holding the erased player’s Discord id').toEqual([]);
+    // The browser is signed out: the link asks to sign in again.
+    expect((await page(link, mira)).statusCode).toBe(401);
   });
 });
