@@ -4,6 +4,7 @@ import { AppError } from '../lib/errors.js';
 import { refuse } from '../lib/i18n/refusal.js';
 import { type Actor, recordChange } from './changes.js';
 import type { ModerationStatus } from './player-moderation.js';
+import { gameAccountsOf } from './players.js';
 import { snowflake } from './schemas.js';
 import type { Tx } from './tenant.js';
 import { parseInput } from './validate.js';
@@ -155,7 +156,7 @@ export async function redeemLinkCode(
         type: 'player.moderated',
         aggregateType: 'player',
         aggregateId: playerId,
-        payload: { playerId, ...moderated },
+        payload: { playerId, ...moderated, gameAccounts: await gameAccountsOf(tx, playerId) },
       },
     });
   return { playerId, merged: Boolean(discord) };

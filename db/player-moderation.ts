@@ -1,6 +1,7 @@
 import { z } from 'zod';
 import { AppError } from '../lib/errors.js';
 import { type Actor, recordChange } from './changes.js';
+import { gameAccountsOf } from './players.js';
 import { id } from './schemas.js';
 import type { Tx } from './tenant.js';
 import { parseInput } from './validate.js';
@@ -80,7 +81,8 @@ export async function setModeration(
       type: 'player.moderated',
       aggregateType: 'player',
       aggregateId: pid,
-      payload: { playerId: pid, ...status },
+      // The game accounts too: a game server receiving the webhook knows the player by those.
+      payload: { playerId: pid, ...status, gameAccounts: await gameAccountsOf(tx, pid) },
     },
   });
   return status;

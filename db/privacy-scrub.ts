@@ -21,10 +21,11 @@ export async function scrubOutbox(
   await tx.query(
     `update outbox o set payload = coalesce((
         select jsonb_object_agg(e.key, e.value) from jsonb_each(o.payload) e
-         where jsonb_typeof(e.value) in ('number', 'boolean', 'null')
+         -- A Discord user id names the person (player.linked), unlike the message and channel ids kept.
+         where e.key <> 'discordUserId' and (jsonb_typeof(e.value) in ('number', 'boolean', 'null')
             or (jsonb_typeof(e.value) = 'string'
                 and e.value #>> '{}' ~ '^([0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}|[0-9]{17,20})$')
-            or (e.key = 'actor' and jsonb_typeof(e.value) = 'object')
+            or (e.key = 'actor' and jsonb_typeof(e.value) = 'object'))
        ), '{}'::jsonb) || '{"erased":true}'::jsonb
       where o.org_id = $1::uuid
         and (o.aggregate_id = $2::uuid or o.aggregate_id = any($3::uuid[])

@@ -32,6 +32,15 @@ export const WEBHOOK_EVENT_TYPES = [
   'player.reported',
   // A player erased (ids only: playerId, ticketIds): forget what earlier events said of them.
   'player.erased',
+  // A game account linked to a Discord user: playerId, discordUserId, mergedFrom (the profile that
+  // merged into playerId, or null).
+  'player.linked',
+  // Staff split a game's account off a player: playerId, gameId, splitInto (the account's profile now).
+  'player.unlinked',
+  // A player's moderation status, whole (staff set it, or a link merged two): playerId, warned,
+  // mutedUntil, bannedUntil, reason and gameAccounts ({gameId, gameAccountId}, how game servers
+  // know the player), so a game server enforces a ban when it is given, not at its next poll.
+  'player.moderated',
   'member.added',
   'member.removed',
   'anomaly.detected',

@@ -33,7 +33,10 @@ export const webhookSchema = z
     description: z.string().nullable(),
     eventTypes: z.array(z.enum(WEBHOOK_EVENT_TYPES)).meta({
       description:
-        'The events delivered. `player.erased` carries ids only (`playerId`, `ticketIds`): the player was erased, so forget what earlier events said of them and of those tickets (their payloads are scrubbed too)',
+        'The events delivered. `player.erased` carries ids only (`playerId`, `ticketIds`): the player was erased, so forget what earlier events said of them and of those tickets (their payloads are scrubbed too: an event of theirs delivered after the erase keeps ids and flags only, with `erased: true`). ' +
+        '`player.linked` `{playerId, discordUserId, mergedFrom}`: a game account was linked to a Discord user (`mergedFrom`: the profile merged into `playerId`, or null). ' +
+        "`player.unlinked` `{playerId, gameId, splitInto}`: staff split that game's account off the player into the profile `splitInto`. " +
+        "`player.moderated` `{playerId, warned, mutedUntil, bannedUntil, reason, gameAccounts: [{gameId, gameAccountId}]}`: the player's whole moderation status, set by staff or tightened by a link that merged two profiles; `gameAccounts` are how each game knows the player, so a game server can enforce a ban at once",
     }),
     enabled: z.boolean(),
     disabledAt: at.nullable(),
