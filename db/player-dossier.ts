@@ -38,7 +38,8 @@ const SCOPE = `t as (select id from tickets where org_id = $1::uuid and requeste
 const OWN_FILES = `(a.message_id in (select id from m) or (a.message_id is null and a.ticket_id in (select id from t)))`;
 
 /**
- * Everything held about the player, table by table: their profile and identities, sessions,
+ * Everything held about the player, table by table: their profile and identities (with the game
+ * accounts of further games linked to them, each its own player_profiles row), sessions,
  * moderation, the tickets they opened with the conversation and history that is theirs or
  * staff's, their messages and reactions elsewhere, their reports and the reports about them (not
  * who made those), and their mail. The database's own bookkeeping is left out: the analytics
@@ -48,9 +49,13 @@ const OWN_FILES = `(a.message_id in (select id from m) or (a.message_id is null 
 export async function playerDossier(tx: Tx, playerId: string): Promise<PlayerDossier> {
   const r = await tx.query<{ d: PlayerDossier }>(
     `with ${SCOPE},
-          addr as (select address from player_email_addresses where org_id = $1::uuid and player_id = $2::uuid)
+          addr as (select address from player_email_addresses where org_id = $1::uuid and player_id = $2::uuid),
+          -- The player's profile and the game accounts of further games linked to it (their own
+          -- rows, migration 228): the person's accounts and names in those games too.
+          own as (select id from player_profiles where org_id = $1::uuid and (id = $2::uuid or linked_player_id = $2::uuid))
      select jsonb_build_object(
-       'player_profiles', (select jsonb_agg(to_jsonb(x)) from player_profiles x where org_id = $1::uuid and id = $2::uuid),
+       'player_profiles', (select jsonb_agg(to_jsonb(x) order by x.id = $2::uuid desc, x.created_at, x.id) from player_profiles x
+                            where org_id = $1::uuid and id in (select id from own)),
        'player_email_addresses', (select jsonb_agg(to_jsonb(x)) from player_email_addresses x where org_id = $1::uuid and player_id = $2::uuid),
        'player_sessions', (select jsonb_agg(to_jsonb(x) - 'txid' order by x.started_at) from player_sessions x where org_id = $1::uuid and player_id = $2::uuid),
        'player_moderation', (select jsonb_agg(to_jsonb(x)) from player_moderation x where org_id = $1::uuid and player_id = $2::uuid),
