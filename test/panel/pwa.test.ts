@@ -195,6 +195,9 @@ describe('service worker', () => {
 
   it("reloading with the network gone shows the offline page, not Chromium's error page, and comes back by itself", async () => {
     const wanted = page.url();
+    // The offline page asks /health 2 s after it opens (the browser's online event does not come
+    // here): the page's clock is Playwright's, so those 2 s pass at once below.
+    await page.clock.install();
     await ctx.setOffline(true);
     try {
       await page.reload();
@@ -216,6 +219,7 @@ describe('service worker', () => {
       await ctx.setOffline(false);
     }
     // The offline page reloads on its own when the network is back.
+    await page.clock.runFor(2000);
     await page
       .getByRole('heading', { name: 'Conversation' })
       .waitFor({ timeout: 15_000 })
