@@ -179,8 +179,12 @@ function personFromOption(i: ChatInputCommandInteraction, name: string): Discord
     globalName: user.globalName,
     avatar: user.avatar,
     roleIds,
-    // Someone not in the server comes without a member: their roles are not known, not none.
-    rolesKnown: !!member,
+    // Discord resolves a member for everyone in the server, so in a server an option without one
+    // names someone who is not in it (left, kicked, banned): their roles here are known, none. A
+    // membership this server's mapped roles made ends (db/guild-roles.ts); one the org's other
+    // linked server made stays, as these are not its roles. The bot is never told that a member
+    // left (that needs the privileged GuildMembers intent): this is one of the places it learns.
+    rolesKnown: !!member || i.inGuild(),
   };
 }
 

@@ -5,7 +5,7 @@ import { createGuildLinkCode, redeemGuildLinkCode } from '../../db/guild-links.j
 import { addTeamMember, createTeam } from '../../db/teams.js';
 import { withTenant } from '../../db/tenant.js';
 import { READ_ONLY_EVERYONE } from '../support/fake-discord/index.js';
-import { type Harness, interact, openThroughPanel, startHarness } from './harness.js';
+import { type Harness, interact, openThroughPanel, startHarness, theTicket } from './harness.js';
 
 // A moderator's membership made from a mapped role in one guild is that guild's to revise: acting
 // in the org's other linked guild, or in a DM (no roles at all), says nothing about that role.
@@ -113,5 +113,28 @@ describe('one org, two linked guilds', () => {
       [h.org.orgId, userId],
     );
     expect(teams.rows.map((r) => r.name)).toEqual(['Billing']);
+  });
+
+  it('a moderator who left guild A, named in /ticket assign there, is staff no more: the membership its roles made ends', async () => {
+    await stats(h.guild.id, h.guild.channels['support'] ?? '');
+    const userId = await userIdOf();
+    expect(await count('memberships', userId)).toBe(1);
+    const boss = h.fake.addUser({ username: 'boss' }).id;
+    h.fake.addMember(h.guild.id, boss, [h.guild.roles['Moderator'] ?? '']);
+    const { thread } = await theTicket(h);
+    // Left the server: the bot is never told (no GuildMembers intent), but an interaction naming
+    // them carries no member for them, as Discord resolves one for everyone in the server.
+    h.fake.removeMember(h.guild.id, h.users.moderator);
+    const assign = await interact(h, {
+      kind: 'chatInput',
+      name: 'ticket',
+      subcommand: 'assign',
+      guildId: h.guild.id,
+      channelId: thread,
+      userId: boss,
+      options: [{ name: 'user', value: h.users.moderator, type: 6 }],
+    });
+    expect(assign.content).toBe(`<@${h.users.moderator}> is not staff here (none of their roles is mapped).`);
+    expect(await count('memberships', userId)).toBe(0);
   });
 });
