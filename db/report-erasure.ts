@@ -4,7 +4,7 @@ import type { Tx } from './tenant.js';
  * What a player's erasure (db/player-privacy.ts) does to the tickets of reports by or about them.
  * Those tickets are the moderators' record (staff's notes, replies, actions, the report's
  * outcome): they stay whole, and only the erased player's own data goes, their name and ids
- * replaced by "an erased player" (gm_redact, migration 226).
+ * replaced by "an erased player" as whole words (gm_redact, migrations 226 and 232).
  */
 
 /** What the profile still says of the player before the erase blanks it: looked for in report tickets. */

@@ -206,3 +206,53 @@ describe('a report waiting for the fold when a player it names is erased', () =>
     expect(await findAnywhere(db, ['Pellam'])).toEqual([]);
   });
 });
+
+describe("redacting an erased player's name and ids on report tickets", () => {
+  it('replaces them only as whole words, never inside other words, ids or dates', async () => {
+    const org = await makeOrg(db.app, 'Whole tokens');
+    const game = await db.admin.query(
+      `insert into games (org_id, name, slug) values ($1, 'Game', $2) returning id`,
+      [org.orgId, `w-${org.orgId.slice(0, 8)}`],
+    );
+    const { report } = await withTenant(db.app, org.orgId, (tx) =>
+      reportFromGame(tx, game.rows[0].id, {
+        reporter: { id: '20261', name: 'Reliable Reporter' },
+        reported: { id: '2026', name: 'Max' },
+        reason: 'cheating',
+      }),
+    );
+    await withTenant(db.app, org.orgId, (tx) => foldReports(tx));
+    const ids = await db.admin.query('select reported_id from player_reports where id = $1', [report.id]);
+    const note = 'Maximum penalty is for repeat offenders; reporter 20261 has been reliable since 2026-01-03';
+    await withTenant(db.app, org.orgId, async (tx) => {
+      await addNote(tx, { ticketId: report.ticketId, body: note }, org.owner);
+      await addNote(tx, { ticketId: report.ticketId, body: 'Banned max (2026) for a week' }, org.owner);
+    });
+    await withTenant(db.app, org.orgId, (tx) => erasePlayer(tx, ids.rows[0].reported_id, org.owner));
+    const notes = await db.admin.query(
+      'select body from ticket_notes where ticket_id = $1 order by created_at',
+      [report.ticketId],
+    );
+    expect(notes.rows.map((r) => r.body)).toEqual([
+      note,
+      'Banned an erased player (an erased player) for a week',
+    ]);
+  });
+
+  it('redacts JSON string values only, never keys or parts of ids', async () => {
+    const json = '{"status":"open","reportId":"5e2f0d4a-1c2b-4bfe-9d3a-0c7e2a1b9f10"}';
+    const same = await db.admin.query(`select gm_redact($1, array['Status','bfe'], true) as out`, [json]);
+    expect(same.rows[0].out).toBe(json);
+    const nested = await db.admin.query(
+      `select gm_redact($1, array['Max','2026','Al'], true)::jsonb as out`,
+      [
+        '{"max":{"who":["Max","Maximum","Al","Alan","al"]},"note":"max was (2026) on 2026-01-03, 20261 fine","n":2026}',
+      ],
+    );
+    expect(nested.rows[0].out).toEqual({
+      max: { who: ['an erased player', 'Maximum', 'an erased player', 'Alan', 'an erased player'] },
+      note: 'an erased player was (an erased player) on 2026-01-03, 20261 fine',
+      n: 2026,
+    });
+  });
+});
