@@ -85,14 +85,14 @@ const sentiment = async (q: Query, ticket: string) =>
  * showed that player's messages as the target's player's: the target's SLA waits, analytics,
  * player sentiment and its player's game read them as its own player's.
  */
-describe("migration 227: a merged ticket's player is a participant on the ticket it went into", () => {
+describe("migration 233: a merged ticket's player is a participant on the ticket it went into", () => {
   it('marks their moved messages, refreshes the player sentiment and notes the tickets for a refold', async () => {
     const name = `m_${randomBytes(5).toString('hex')}`;
     await superQuery('postgres', `create database ${name} owner gamemod_owner`);
     try {
       const url = inject('services').ownerUrlTemplate.replace('{db}', name);
       const all = migrationNames();
-      const at = all.findIndex((m) => m.startsWith('1000000000227_'));
+      const at = all.findIndex((m) => m.startsWith('1000000000233_'));
       expect(at).toBeGreaterThan(0);
       await migrate(url, 'up', { count: at });
       const q: Query = (sql, values) => superQuery(name, sql, values);
@@ -175,7 +175,7 @@ describe("migration 227: a merged ticket's player is a participant on the ticket
     await s.say(a, 'from my other game', xGame, 2, 20);
     await s.say(a, 'not them', y, -3, 10);
     const sql = readFileSync(
-      join(MIGRATIONS_DIR, '1000000000227_merged-players-as-participants.sql'),
+      join(MIGRATIONS_DIR, '1000000000233_merged-players-as-participants.sql'),
       'utf8',
     );
     const up = sql.split('-- Down Migration')[0] as string;

@@ -12,10 +12,7 @@
 -- that player is the ticket's own. A ticket with no player of its own (opened through the API)
 -- keeps them as its player's, as a merge leaves them. Two profiles of one person are the same
 -- player: a game account linked to a profile (`linked_player_id`, migration 228) is that
--- profile. A link moves the account's messages and tickets to the profile it joins
--- (db/link-codes.ts), so this only matters where that column is there already; it is read
--- through to_jsonb so the statement runs before migration 228 too. Messages keep their
--- author and their own sentiment score, as a merge keeps them.
+-- profile. Messages keep their author and their own sentiment score, as a merge keeps them.
 --
 -- What reads the kind afterwards: each changed ticket's player sentiment is its latest scored,
 -- undeleted player message's again (db/message-sentiment.ts refreshTicketSentiment), and the
@@ -45,8 +42,7 @@ with recursive absorbed (org_id, ticket_id, source_id) as (
     join player_profiles own on own.org_id = t.org_id and own.id = t.requester_id
    where m.org_id = b.org_id and m.ticket_id = b.ticket_id
      and m.author_kind = 'player' and m.author_player_id = b.player_id
-     and coalesce((to_jsonb(author) ->> 'linked_player_id')::uuid, author.id)
-         <> coalesce((to_jsonb(own) ->> 'linked_player_id')::uuid, own.id)
+     and coalesce(author.linked_player_id, author.id) <> coalesce(own.linked_player_id, own.id)
   returning m.id, m.org_id, m.ticket_id
 ), touched as (
   select distinct org_id, ticket_id from moved
