@@ -6,7 +6,15 @@ import { withTenant } from '../../db/tenant.js';
 import { reply } from '../../db/tickets.js';
 import type { Caller } from '../api/support.js';
 import { useTestDb } from '../support/db.js';
-import { collectErrors, type PanelRig, seriousViolations, shot, startPanelRig } from './support.js';
+import {
+  COUNT_FETCHES,
+  collectErrors,
+  type PanelRig,
+  seriousViolations,
+  fetchesAnswered,
+  shot,
+  startPanelRig,
+} from './support.js';
 
 /**
  * The panel in real headless Chromium against a real listening API with the demo workspace: the
@@ -122,6 +130,7 @@ describe('first load', () => {
   it('asks for the session and the first page of tickets once each: the early requests are the ones used', async () => {
     const cold = await rig.browser.newContext({ baseURL: rig.url });
     try {
+      await cold.addInitScript(COUNT_FETCHES);
       await cold.addCookies([{ name: 'gm_session', value: admin.cookie as string, url: rig.url }]);
       const p = await cold.newPage();
       const warnings: string[] = [];
@@ -130,7 +139,7 @@ describe('first load', () => {
       });
       await p.goto(`/o/${orgId}`);
       await p.locator('ol.ticket-list > li').first().waitFor();
-      await p.waitForLoadState('networkidle');
+      await fetchesAnswered(p);
       const seen = (await p.evaluate(`performance.getEntriesByType('resource').map((r) => ({
         name: r.name, start: r.startTime, end: r.responseEnd }))`)) as {
         name: string;

@@ -3,7 +3,14 @@ import type { BrowserContext, Page } from 'playwright-core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { demoUserId } from '../../db/seed-users.js';
 import { useTestDb } from '../support/db.js';
-import { type PanelRig, seriousViolations, shot, startPanelRig } from './support.js';
+import {
+  COUNT_FETCHES,
+  type PanelRig,
+  seriousViolations,
+  fetchesAnswered,
+  shot,
+  startPanelRig,
+} from './support.js';
 
 /**
  * The panel's settings pages in real headless Chromium against a real API with the demo workspace:
@@ -16,35 +23,6 @@ let rig: PanelRig;
 let orgId: string;
 const contexts: BrowserContext[] = [];
 const pageErrors: string[] = [];
-
-/** Counts the page's fetches still waiting for their answer, for `settled`. */
-const COUNT_FETCHES = `{
-  window.__inflight = 0;
-  const fetch = window.fetch;
-  window.fetch = (...args) => {
-    window.__inflight += 1;
-    return fetch(...args).finally(() => { window.__inflight -= 1; });
-  };
-}`;
-
-/**
- * Until every fetch the page made has its answer and none has started for three frames (a
- * section's later loads start in effects after a render), so checks see the page with all its
- * data: the network going quiet, without waiting half a second to be sure as networkidle does.
- */
-const settled = (page: Page) =>
-  page.evaluate(`new Promise((resolve, reject) => {
-    if (typeof window.__inflight !== 'number') throw new Error('this page does not count its fetches');
-    const giveUp = setTimeout(() => reject(new Error(window.__inflight + ' fetches still waiting')), 8000);
-    let quiet = 0;
-    const frame = () => {
-      quiet = window.__inflight > 0 ? 0 : quiet + 1;
-      if (quiet < 3) return requestAnimationFrame(frame);
-      clearTimeout(giveUp);
-      resolve();
-    };
-    requestAnimationFrame(frame);
-  })`);
 
 /** A page signed in through the demo sign-in as `role`. */
 async function signedIn(role: string, width = 1280): Promise<Page> {
@@ -407,7 +385,7 @@ describe('accessibility and phone width', () => {
 
   it.each(PAGES)('axe finds no serious or critical violation on the %s page', async (section, heading) => {
     await settings(owner, section, heading);
-    await settled(owner);
+    await fetchesAnswered(owner);
     expect(await seriousViolations(owner)).toEqual([]);
   });
 
@@ -415,7 +393,7 @@ describe('accessibility and phone width', () => {
     await owner.setViewportSize({ width: 375, height: 800 });
     for (const [section, heading] of PAGES) {
       await settings(owner, section, heading);
-      await settled(owner);
+      await fetchesAnswered(owner);
       const width = await owner.evaluate('document.documentElement.scrollWidth');
       expect(width, `${section}: ${await owner.evaluate(OVERFLOWING)}`).toBeLessThanOrEqual(375);
       await shot(owner, `settings-${section}-phone`);

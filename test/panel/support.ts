@@ -143,6 +143,38 @@ export function collectErrors(page: Page): string[] {
   return errors;
 }
 
+/**
+ * Counts the page's fetches still waiting for their answer, for `fetchesAnswered`: a context's
+ * init script (`ctx.addInitScript(COUNT_FETCHES)`, before its pages load).
+ */
+export const COUNT_FETCHES = `{
+  window.__inflight = 0;
+  const fetch = window.fetch;
+  window.fetch = (...args) => {
+    window.__inflight += 1;
+    return fetch(...args).finally(() => { window.__inflight -= 1; });
+  };
+}`;
+
+/**
+ * Until every fetch the page made has its answer and none has started for three frames (a
+ * section's later loads start in effects after a render), so checks see the page with all its
+ * data: the network going quiet, without waiting half a second to be sure as networkidle does.
+ */
+export const fetchesAnswered = (page: Page) =>
+  page.evaluate(`new Promise((resolve, reject) => {
+    if (typeof window.__inflight !== 'number') throw new Error('this page does not count its fetches');
+    const giveUp = setTimeout(() => reject(new Error(window.__inflight + ' fetches still waiting')), 8000);
+    let quiet = 0;
+    const frame = () => {
+      quiet = window.__inflight > 0 ? 0 : quiet + 1;
+      if (quiet < 3) return requestAnimationFrame(frame);
+      clearTimeout(giveUp);
+      resolve();
+    };
+    requestAnimationFrame(frame);
+  })`);
+
 /** axe-core's serious and critical violations on the page as it is now. */
 export async function seriousViolations(page: Page): Promise<string[]> {
   // Violations only: axe then skips building selectors for every passing node (its documented
