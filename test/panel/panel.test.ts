@@ -9,9 +9,9 @@ import { useTestDb } from '../support/db.js';
 import {
   COUNT_FETCHES,
   collectErrors,
+  fetchesAnswered,
   type PanelRig,
   seriousViolations,
-  fetchesAnswered,
   shot,
   startPanelRig,
 } from './support.js';

@@ -5,9 +5,9 @@ import { demoUserId } from '../../db/seed-users.js';
 import { useTestDb } from '../support/db.js';
 import {
   COUNT_FETCHES,
+  fetchesAnswered,
   type PanelRig,
   seriousViolations,
-  fetchesAnswered,
   shot,
   startPanelRig,
 } from './support.js';
