@@ -319,6 +319,27 @@ describe('modmail: a conversation by DM', () => {
     );
   });
 
+  it("the player's DM withdraws a close request: the request in their DM says so, buttons gone", async () => {
+    const request = await withTenant(h.db.app, h.org.orgId, (tx) =>
+      requestClose(tx, { ticketId: ticket.id, reason: 'Patched' }, h.org.owner),
+    );
+    const asked = () =>
+      m
+        .botDms(h.users.player)
+        .find((x) => x.content.includes('Patched') || x.content.includes('you replied'));
+    await settle(h, async () => Boolean(asked()?.components.length), 15_000);
+    h.fake.userDm(h.users.player, 'Still broken for me');
+    await settle(h, async () => asked()?.components.length === 0, 15_000).catch(() => {});
+    expect(asked()?.content).toContain(
+      `ticket #${ticket.number}:\nClose request withdrawn: you replied, so the ticket stays open.`,
+    );
+    expect(asked()?.components).toEqual([]);
+    const row = await h.db.admin.query('select cancel_reason from close_requests where id = $1', [
+      request.id,
+    ]);
+    expect(row.rows[0]?.cancel_reason).toBe('player_replied');
+  });
+
   it('closing sends the closing DM; a DM after the close opens a new ticket', async () => {
     await withTenant(h.db.app, h.org.orgId, (tx) =>
       setStatus(tx, { ticketId: ticket.id, status: 'closed', reason: 'fixed' }, h.org.owner),
