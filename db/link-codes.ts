@@ -265,8 +265,9 @@ async function mergeModeration(tx: Tx, from: string, to: string): Promise<Modera
 /**
  * Moves everything of profile `from` onto `to`, then its block and its game identity: onto `to`'s
  * row when `to` has none, else `from` keeps it and points at `to` (the caller has made sure `to`
- * has no account of that game). `from` is left empty. Returns the moderation status when the
- * merge changed it (see mergeModeration).
+ * has no account of that game). `from` is left empty: without its name and data when it keeps no
+ * identity, and its email goes to `to`. Returns the moderation status when the merge changed it
+ * (see mergeModeration).
  */
 async function mergeInto(tx: Tx, from: Profile, to: Profile): Promise<ModerationStatus | null> {
   const v = [tx.orgId, from.id, to.id];
@@ -300,13 +301,20 @@ async function mergeInto(tx: Tx, from: Profile, to: Profile): Promise<Moderation
   );
   const moderated = await mergeModeration(tx, from.id, to.id);
   const keepsIdentity = to.accountId !== null && from.accountId !== null;
-  // Cleared on `from` first: the game identity is unique per org.
-  await tx.query(
-    `update player_profiles set game_id = case when $4::boolean then game_id end,
+  // Cleared on `from` first: the game identity and the email are unique per org; the email is the
+  // person's, so it goes to `to` (below) unless `to` has one. A row left empty keeps nothing of the
+  // person either (its game name and data): nothing points from it to `to`, so erasing `to` would
+  // not find it, and staff's player search would still show the name.
+  const cleared = await tx.query<{ email: string | null }>(
+    `with was as (select email from player_profiles where org_id = $1::uuid and id = $2::uuid)
+     update player_profiles set game_id = case when $4::boolean then game_id end,
        game_account_id = case when $4::boolean then game_account_id end,
        linked_player_id = case when $4::boolean then $3::uuid end,
-       metadata = metadata || jsonb_build_object('mergedInto', $3::text)
-      where org_id = $1::uuid and id = $2::uuid`,
+       display_name = case when $4::boolean then display_name end,
+       email = null,
+       metadata = case when $4::boolean then metadata else '{}' end || jsonb_build_object('mergedInto', $3::text)
+      where org_id = $1::uuid and id = $2::uuid
+      returning (select email from was)`,
     [...v, keepsIdentity],
   );
   // A block stays on the merged profile, dated from the earlier of the two.
@@ -315,7 +323,7 @@ async function mergeInto(tx: Tx, from: Profile, to: Profile): Promise<Moderation
     .sort((a, b) => (a.blockedAt as Date).getTime() - (b.blockedAt as Date).getTime());
   await tx.query(
     `update player_profiles set game_id = coalesce($3::uuid, game_id), game_account_id = coalesce($4::text, game_account_id),
-       blocked_at = $5::timestamptz, blocked_reason = $6::text
+       blocked_at = $5::timestamptz, blocked_reason = $6::text, email = coalesce(email, $7::text)
       where org_id = $1::uuid and id = $2::uuid`,
     [
       tx.orgId,
@@ -327,6 +335,7 @@ async function mergeInto(tx: Tx, from: Profile, to: Profile): Promise<Moderation
         blocks.map((p) => p.blockedReason),
         500,
       ),
+      cleared.rows[0]?.email ?? null,
     ],
   );
   return moderated;

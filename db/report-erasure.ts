@@ -7,14 +7,21 @@ import type { Tx } from './tenant.js';
  * replaced by "an erased player" as whole words (gm_redact, migrations 226 and 232).
  */
 
-/** What the profile still says of the player before the erase blanks it: looked for in report tickets. */
+/**
+ * What the profile still says of the player before the erase blanks it, with the names and ids of
+ * the further games' accounts linked to it (migration 228 blanks those rows with it): looked for
+ * in report tickets, where staff may have named any of the player's accounts.
+ */
 export async function playerNeedles(tx: Tx, playerId: string): Promise<string[]> {
-  const r = await tx.query<{ needles: Array<string | null> }>(
-    `select array[display_name, game_account_id, discord_user_id, email] as needles
-       from player_profiles where org_id = $1::uuid and id = $2::uuid`,
+  const r = await tx.query<{ needle: string }>(
+    `select distinct n as needle
+       from player_profiles p,
+            unnest(case when p.id = $2::uuid then array[p.display_name, p.game_account_id, p.discord_user_id, p.email]
+                        else array[p.display_name, p.game_account_id] end) as n
+      where p.org_id = $1::uuid and (p.id = $2::uuid or p.linked_player_id = $2::uuid) and n is not null`,
     [tx.orgId, playerId],
   );
-  return (r.rows[0]?.needles ?? []).filter((n): n is string => !!n);
+  return r.rows.map((n) => n.needle);
 }
 
 /**

@@ -1,7 +1,11 @@
 import { describe, expect, it } from 'vitest';
+import { gamePlayerInput, upsertGamePlayer } from '../../db/game-players.js';
+import { createGame } from '../../db/games.js';
+import { createLinkCode, redeemLinkCode } from '../../db/link-codes.js';
 import { setModeration } from '../../db/player-moderation.js';
 import { erasePlayer } from '../../db/player-privacy.js';
 import { reportFromGame } from '../../db/player-reports.js';
+import { listPlayers, upsertPlayer } from '../../db/players.js';
 import { foldReports } from '../../db/report-fold.js';
 import { withTenant } from '../../db/tenant.js';
 import { addNote } from '../../db/ticket-actions.js';
@@ -254,5 +258,44 @@ describe("redacting an erased player's name and ids on report tickets", () => {
       note: 'an erased player was (an erased player) on 2026-01-03, 20261 fine',
       n: 2026,
     });
+  });
+});
+
+describe('erasing a player who linked accounts of two games', () => {
+  it("takes both accounts' names and ids, from their rows and from staff's words on a report", async () => {
+    const org = await makeOrg(db.app, 'Two games erased');
+    const w = await withTenant(db.app, org.orgId, async (tx) => {
+      const quest = await createGame(tx, { name: 'Quest', slug: 'quest' }, org.owner);
+      const arena = await createGame(tx, { name: 'Arena', slug: 'arena' }, org.owner);
+      const player = await upsertPlayer(tx, {
+        displayName: 'Nyx on Discord',
+        discordUserId: '888000000000000042',
+      });
+      for (const [gameId, account] of [
+        [quest.id, { id: 'qacct-5511', name: 'Quorra Lyn' }],
+        [arena.id, { id: 'bacct-9924', name: 'Bexley Onyx' }],
+      ] as const) {
+        const p = await upsertGamePlayer(tx, gameId, gamePlayerInput.parse(account));
+        const { code } = await createLinkCode(tx, p.id);
+        await redeemLinkCode(tx, { code, discordUserId: '888000000000000042' }, { type: 'system' });
+      }
+      const { report } = await reportFromGame(tx, arena.id, {
+        reporter: { id: 'bacct-9924', name: 'Bexley Onyx' },
+        reported: { id: 'cheat-1', name: 'Somebody Else' },
+        reason: 'cheating',
+      });
+      return { playerId: player.id, ticketId: report.ticketId };
+    });
+    await withTenant(db.app, org.orgId, async (tx) => {
+      await foldReports(tx);
+      await tickets.reply(
+        tx,
+        { ticketId: w.ticketId, body: 'Thanks Bexley Onyx (bacct-9924)', origin: 'panel' },
+        org.owner,
+      );
+    });
+    await withTenant(db.app, org.orgId, (tx) => erasePlayer(tx, w.playerId, org.owner));
+    expect(await findAnywhere(db, ['Quorra Lyn', 'qacct-5511', 'Bexley Onyx', 'bacct-9924'])).toEqual([]);
+    expect(await withTenant(db.app, org.orgId, (tx) => listPlayers(tx, { q: 'Quorra Lyn' }))).toEqual([]);
   });
 });
