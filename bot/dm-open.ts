@@ -4,7 +4,9 @@ import { type Category, listCategories } from '../db/categories.js';
 import { dmTicketsForUser, linkedGuilds, playerLocale, recordDm, recordDmOpening } from '../db/discord-dm.js';
 import { discordPlayer } from '../db/discord-standing.js';
 import { knownOrgs } from '../db/dm-routing.js';
+import { endMembershipOfLeaver } from '../db/guild-roles.js';
 import { withTenant } from '../db/tenant.js';
+import { userIdForDiscord } from '../db/users.js';
 import { AppError } from '../lib/errors.js';
 import { type Locale, pickLocale } from '../lib/i18n/locales.js';
 import { t as say } from '../lib/i18n/messages.js';
@@ -105,13 +107,16 @@ export async function dmGuilds(deps: BotDeps, userId: string): Promise<DmGuild[]
   ]);
   const pairs = [...linked].sort(([, a], [, b]) => Number(known.has(b)) - Number(known.has(a)));
   const found: DmGuild[] = [];
+  const gone: Array<[string, string]> = [];
   for (let i = 0; i < pairs.length && found.length < MAX_CHOICES; i += PAGE) {
     const page = pairs.slice(i, i + PAGE);
     const members = await Promise.all(page.map(([guildId]) => isMember(deps, guildId, userId, slot)));
     page.forEach(([guildId, orgId], n) => {
       if (members[n]) found.push({ guildId, orgId, name: servers.get(guildId) ?? 'Server' });
+      else if (known.has(orgId)) gone.push([guildId, orgId]);
     });
   }
+  await endMembershipsOfLeaver(deps, userId, gone);
   return found.slice(0, MAX_CHOICES).sort((a, b) => a.name.localeCompare(b.name));
 }
 
@@ -124,8 +129,35 @@ export async function dmGuild(deps: BotDeps, userId: string, guildId: string): P
   const slot = boundedSlot(deps);
   const name = (await botServers(deps, slot)).get(guildId);
   const orgId = name !== undefined ? (await linkedGuilds(deps.pool, [guildId])).get(guildId) : undefined;
-  if (name === undefined || !orgId || !(await isMember(deps, guildId, userId, slot))) return undefined;
+  if (name === undefined || !orgId) return undefined;
+  if (!(await isMember(deps, guildId, userId, slot))) {
+    await endMembershipsOfLeaver(deps, userId, [[guildId, orgId]]);
+    return undefined;
+  }
   return { guildId, orgId, name };
+}
+
+/**
+ * Discord answered Unknown Member for this user in these linked servers: they left (or were
+ * kicked or banned), which the bot is never told otherwise (no GuildMembers intent). A staff
+ * membership one of those servers' mapped roles made ends (db/guild-roles.ts: audited, their
+ * credentials revoked). Asked only of organizations that know the user; a failure here is
+ * logged and never holds up the player's DM.
+ */
+async function endMembershipsOfLeaver(
+  deps: BotDeps,
+  discordUserId: string,
+  gone: ReadonlyArray<readonly [guildId: string, orgId: string]>,
+): Promise<void> {
+  if (!gone.length) return;
+  try {
+    const userId = await userIdForDiscord(deps.pool, discordUserId);
+    if (!userId) return;
+    for (const [guildId, orgId] of gone)
+      await withTenant(deps.pool, orgId, (tx) => endMembershipOfLeaver(tx, guildId, userId));
+  } catch (err) {
+    deps.logger.warn({ err }, 'could not end the memberships of a user gone from a server');
+  }
 }
 
 export async function dmCategories(deps: BotDeps, orgId: string): Promise<Category[]> {

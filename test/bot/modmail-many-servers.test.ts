@@ -3,9 +3,11 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { readPending } from '../../bot/dm-store.js';
 import { SYSTEM } from '../../db/changes.js';
 import { createGuildLinkCode, redeemGuildLinkCode } from '../../db/guild-links.js';
+import { discordStaffAccess } from '../../db/guild-roles.js';
 import { updateGuildSettings } from '../../db/guilds.js';
 import { upsertPlayer } from '../../db/players.js';
 import { withTenant } from '../../db/tenant.js';
+import { upsertDiscordUser } from '../../db/users.js';
 import { READ_ONLY_EVERYONE } from '../support/fake-discord/index.js';
 import { makeOrg } from '../support/fixtures.js';
 import { type Harness, settle, startHarness } from './harness.js';
@@ -75,6 +77,32 @@ describe('modmail on a bot that serves many studios', () => {
     expect(asked[0]).toBe(guild.id);
     // Still every other linked server after it, so a studio new to the player is offered too.
     expect(asked).toHaveLength(h.bot.client.guilds.cache.size);
+  });
+
+  it('a moderator who left the server and writes to the bot loses the membership its mapped role made', async () => {
+    const mod = h.users.moderator;
+    const userId = (await upsertDiscordUser(h.db.app, { discordUserId: mod, username: 'mod' })).id;
+    await withTenant(h.db.app, h.org.orgId, (tx) =>
+      discordStaffAccess(tx, h.guild.id, userId, [h.guild.roles['Moderator'] ?? ''], true),
+    );
+    const isMember = async () =>
+      (
+        await h.db.admin.query('select 1 from memberships where org_id = $1 and user_id = $2', [
+          h.org.orgId,
+          userId,
+        ])
+      ).rowCount === 1;
+    expect(await isMember()).toBe(true);
+    // Left the server: the bot is never told (no GuildMembers intent), but the first DM's search
+    // hears Unknown Member for them there. (A server not linked to any studio is still shared.)
+    h.fake.removeMember(h.guild.id, mod);
+    const elsewhere = h.fake.addGuild({ name: 'Elsewhere', ownerId: h.users.owner, members: [mod] });
+    await settle(h, async () => h.bot.client.guilds.cache.has(elsewhere.id), 10_000);
+    h.fake.userDm(mod, 'Hello again');
+    const m = modmail(h);
+    await settle(h, async () => m.botDms(mod).length > 0, 10_000);
+    expect(memberLookups(mod)).toContain(h.guild.id);
+    expect(await isMember()).toBe(false);
   });
 
   it('a burst of first DMs: who would wait too long for the search is told to write again, and nothing is kept', async () => {
