@@ -81,6 +81,28 @@ export async function renewIdempotencyClaim(
 }
 
 /**
+ * Whether the request may commit under its claim: the claim is still its own and its lease runs
+ * for at least `marginMs` more, long enough for its answer to be stored. Locks the claim until
+ * the caller's transaction ends, so a retry can't take it over while that transaction commits.
+ * False when a renewal failed long enough for the lease to run (nearly) out: a retry may have
+ * taken the key over already, or may at any moment, and would run beside it.
+ */
+export async function holdsIdempotencyClaim(
+  tx: Tx,
+  claim: IdempotencyClaim,
+  marginMs: number,
+): Promise<boolean> {
+  const r = await tx.query(
+    `select 1 from idempotency_keys
+      where org_id = $1::uuid and key = $2::text and created_at = $3::timestamptz and response_status is null
+        and lease_until > now() + make_interval(secs => $4::float8 / 1000)
+      for update`,
+    [tx.orgId, claim.key, claim.claimedAt, marginMs],
+  );
+  return r.rowCount === 1;
+}
+
+/**
  * Stores the response sent for a claimed key, for replays, ending its lease. A claim whose lease
  * lapsed (and maybe claimed again by a retry) is not ours any more: it is left alone.
  */

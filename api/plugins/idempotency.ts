@@ -2,12 +2,13 @@ import { createHash } from 'node:crypto';
 import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
 import {
   claimIdempotencyKey,
+  holdsIdempotencyClaim,
   type IdempotencyClaim,
   releaseIdempotencyKey,
   renewIdempotencyClaim,
   storeIdempotentResponse,
 } from '../../db/idempotency.js';
-import { withTenant } from '../../db/tenant.js';
+import { type Tx, withTenant } from '../../db/tenant.js';
 import { AppError } from '../../lib/errors.js';
 import { addRouteHook } from './route-hooks.js';
 
@@ -54,6 +55,30 @@ function isFinal(status: number, body: unknown): boolean {
  * beside it; a claim left without an answer by a crash stops being renewed and is taken over
  * within `leaseMs`, instead of answering 409 for a day.
  */
+/**
+ * The request's transactions (`req.inOrg`) commit only while its claim holds (holdsIdempotencyClaim):
+ * renewals that fail long enough let the lease run out and a retry take the key over, and the
+ * retry's run must then be the only one. Refused with a retryable 409, which releases the key.
+ */
+function fenceCommits(req: FastifyRequest, held: Held, leaseMs: number) {
+  const inOrg = req.inOrg;
+  req.inOrg = function fenced<T>(this: FastifyRequest, fn: (tx: Tx) => Promise<T>): Promise<T> {
+    return inOrg.call(this, async (tx: Tx) => {
+      const out = await fn(tx);
+      if (!(await holdsIdempotencyClaim(tx, held.claim, leaseMs / 3))) {
+        throw new AppError(
+          'conflict',
+          'this request outlived its Idempotency-Key claim; retry with the same key',
+          {
+            details: { retryable: true },
+          },
+        );
+      }
+      return out;
+    }) as Promise<T>;
+  };
+}
+
 export function registerIdempotency(app: FastifyInstance, opts: { leaseMs: number }) {
   const renew = (req: FastifyRequest, held: Held) => {
     let busy = false;
@@ -102,6 +127,7 @@ export function registerIdempotency(app: FastifyInstance, opts: { leaseMs: numbe
       held.renewal = setInterval(renew(req, held), Math.max(1, Math.floor(opts.leaseMs / 3)));
       held.renewal.unref();
       claimed.set(req, held);
+      fenceCommits(req, held, opts.leaseMs);
       return;
     }
     const { existing } = got;

@@ -116,6 +116,59 @@ describe('Idempotency-Key and transient failures', () => {
     expect(made.rows[0].n, 'tickets made').toBe(1);
   });
 
+  it('does not commit a request whose claim lapsed while it ran: its retry, which took the claim over, is the only run', async () => {
+    const org = await makeOrg(db.app, 'Lapsed');
+    const token = await api.tokenFor(db.app, org.orgId, ['tickets:write']);
+    await db.admin.query(`
+      create or replace function review_slow_insert() returns trigger language plpgsql as $$
+      begin
+        if new.subject = 'Slow to write' then perform pg_sleep(1.2); end if;
+        return new;
+      end $$;
+      create trigger review_slow_insert before insert on tickets for each row execute function review_slow_insert();`);
+    try {
+      const send = () =>
+        api.call(token, {
+          method: 'POST',
+          url: tickets(org.orgId),
+          payload: { subject: 'Slow to write' },
+          headers: { 'idempotency-key': 'lapsed-1' },
+        });
+      const first = send();
+      let claimedAt: string | undefined;
+      while (!claimedAt) {
+        const r = await db.admin.query(
+          `select created_at::text as at from idempotency_keys where org_id = $1::uuid and key = 'lapsed-1'`,
+          [org.orgId],
+        );
+        claimedAt = r.rows[0]?.at as string | undefined;
+      }
+      // Every renewal of the first request's claim fails (the database unreachable for it).
+      await db.admin.query(`
+        create or replace function review_renewal_fails() returns trigger language plpgsql as $$
+        begin raise exception 'renewal lost'; end $$;
+        create trigger review_renewal_fails before update on idempotency_keys for each row
+          when (old.response_status is null and new.response_status is null and old.created_at = '${claimedAt}'::timestamptz)
+          execute function review_renewal_fails();`);
+      await new Promise((r) => setTimeout(r, 900));
+      const retry = await send();
+      const answers = [await first, retry];
+      const made = await db.admin.query(
+        `select id from tickets where org_id = $1 and subject = 'Slow to write'`,
+        [org.orgId],
+      );
+      expect(made.rows.length, 'tickets made').toBe(1);
+      expect(retry.statusCode).toBe(201);
+      expect(retry.json().id).toBe(made.rows[0].id);
+      const [one] = answers;
+      if (one?.statusCode === 409) expect(one.json().error.details).toMatchObject({ retryable: true });
+      else expect(one?.json().id).toBe(made.rows[0].id);
+    } finally {
+      await db.admin.query('drop trigger if exists review_renewal_fails on idempotency_keys');
+      await db.admin.query('drop trigger review_slow_insert on tickets');
+    }
+  });
+
   it("lets a retry run once a claim's lease lapses unrenewed (a crash mid-request)", async () => {
     const org = await makeOrg(db.app, 'Crashed');
     const token = await api.tokenFor(db.app, org.orgId, ['tickets:write']);
