@@ -25,7 +25,8 @@ import {
   LOGIN_SCOPES,
 } from '../discord-oauth.js';
 import { storedFrom, syncDiscordRoles } from '../discord-user-tokens.js';
-import { clearSessionCookie } from '../plugins/auth.js';
+import { clearSessionCookie, SESSION_COOKIE } from '../plugins/auth.js';
+import { destroyRatingSession, isRatingToken } from '../rating-sessions.js';
 import { destroyAllSessions, destroySession, type Session, sessionRef } from '../sessions.js';
 import { signIn, signInToRate } from '../sign-in.js';
 import { demoSignInRoutes } from './demo-signin.js';
@@ -275,10 +276,20 @@ export const authRoutes: FastifyPluginAsyncZod = async (app) => {
     '/auth/logout',
     {
       config: { access: 'session' },
+      // A rating link's sign-in counts as no sign-in to the access check (api/rating-sessions.ts),
+      // which would answer 401 and leave its cookie: it is ended here, before that check. It holds
+      // nothing to protect with a CSRF token (one rating, and a SameSite=Lax cookie).
+      onRequest: async (req, reply) => {
+        const cookie = cookieOf(req, SESSION_COOKIE);
+        if (!cookie || !isRatingToken(cookie)) return;
+        await destroyRatingSession(app.deps.redis, cookie);
+        clearSessionCookie(app, reply);
+        return reply.send({ ok: true as const });
+      },
       schema: {
         tags: ['auth'],
         operationId: 'logout',
-        summary: 'End this session (and Web Push to this browser)',
+        summary: "End this session (and Web Push to this browser), or a rating link's sign-in",
         body: z
           .object({
             /** This browser's push endpoint, when it has one (PushSubscription.endpoint). */

@@ -114,15 +114,19 @@ export const ratingRoutes: FastifyPluginAsyncZod = async (app) => {
     const owner = discordId ? await userIdForDiscord(app.deps.pool, discordId) : null;
     return session && owner === session.userId ? { kind: 'player', csrf: session.csrf } : { kind: 'other' };
   };
+  const signInHref = (raw: string) =>
+    `/auth/discord/login?purpose=rating&amp;returnTo=${esc(encodeURIComponent(`/rate/${raw}`))}`;
   const signInPage = (raw: string, number: number) =>
     page(
       'Sign in to rate',
-      `<p>Ticket #${number}: sign in with the Discord account that opened it, and you come back here to rate it.</p><p><a href="/auth/discord/login?purpose=rating&amp;returnTo=${esc(encodeURIComponent(`/rate/${raw}`))}">Sign in with Discord</a></p>`,
+      `<p>Ticket #${number}: sign in with the Discord account that opened it, and you come back here to rate it.</p><p><a href="${signInHref(raw)}">Sign in with Discord</a></p>`,
     );
-  const notYours = (number: number) =>
+  // A rating sign-in can't be signed out of from here (the page has no script), but a new one
+  // replaces this browser's session, whichever it was.
+  const notYours = (raw: string, number: number) =>
     page(
       'This rating is not yours',
-      `<p>Only the player who opened ticket #${number} can rate it. Signed in with another Discord account? Sign out of GameMod and open the link again.</p>`,
+      `<p>Only the player who opened ticket #${number} can rate it. Signed in with another Discord account?</p><p><a href="${signInHref(raw)}">Sign in with another Discord account</a></p>`,
     );
   const invalid = page(
     'This rating link does not work',
@@ -151,7 +155,7 @@ export const ratingRoutes: FastifyPluginAsyncZod = async (app) => {
       const t = found.ticket;
       const who = await signedInAs(req, found.orgId, t.requesterId);
       if (who.kind === 'none') return reply.code(401).send(signInPage(req.params.token, t.number));
-      if (who.kind === 'other') return reply.code(403).send(notYours(t.number));
+      if (who.kind === 'other') return reply.code(403).send(notYours(req.params.token, t.number));
       if (t.rating !== null) return thanks(found.orgId, t, t.rating);
       if (t.status !== 'closed' && t.status !== 'solved')
         return page(`Ticket #${t.number} is still open`, '<p>You can rate it once it is closed.</p>');
@@ -176,7 +180,7 @@ export const ratingRoutes: FastifyPluginAsyncZod = async (app) => {
       if (!t.requesterId) return reply.code(404).send(invalid);
       const who = await signedInAs(req, found.orgId, t.requesterId);
       if (who.kind === 'none') return reply.code(401).send(signInPage(req.params.token, t.number));
-      if (who.kind === 'other') return reply.code(403).send(notYours(t.number));
+      if (who.kind === 'other') return reply.code(403).send(notYours(req.params.token, t.number));
       const input = form.safeParse(req.body);
       // A cookie rides along on a form posted from anywhere: the session's token must come with it.
       if (!input.success || !input.data.csrf || !sameSecret(input.data.csrf, who.csrf)) {

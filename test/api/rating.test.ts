@@ -258,6 +258,28 @@ describe('who may use a rating link', () => {
   });
 });
 
+describe('signed in from a rating link with the wrong Discord account', () => {
+  it('offers to sign in with another account, and /auth/logout ends the rating sign-in', async () => {
+    const { ticketId } = await playerTicket('Lost my helmet');
+    await close(ticketId);
+    const link = api.app.ticketPages.rating.url(org.orgId, ticketId);
+    const other = fake.addUser({ username: 'sol' });
+    const { ticketId: theirs } = await playerTicket('Lost my boots', other.id);
+    await close(theirs);
+    const sol = await ratingSignIn(api.app.ticketPages.rating.url(org.orgId, theirs), other.id);
+    const refused = await page(link, sol);
+    expect(refused.statusCode).toBe(403);
+    expect(refused.body).toContain('Sign in with another Discord account');
+    expect(refused.body).toContain(
+      `/auth/discord/login?purpose=rating&amp;returnTo=${encodeURIComponent(path(link))}`,
+    );
+    const out = await api.call(sol, { method: 'POST', url: '/auth/logout' });
+    expect(out.statusCode, out.body).toBe(200);
+    expect(String(out.headers['set-cookie'])).toMatch(/gm_session=;/);
+    expect((await page(link, sol)).statusCode, 'the old cookie signs in no more').toBe(401);
+  });
+});
+
 describe('what a rating sign-in keeps', () => {
   it('nothing but the session: erasing the player then leaves no trace of their Discord account', async () => {
     const person = fake.addUser({ username: 'mira_erase' });
