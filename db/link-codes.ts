@@ -69,6 +69,8 @@ const badCode = () => refuse('not_found', 'deny.playerCodeUnknown');
 interface Profile {
   id: string;
   discordUserId: string | null;
+  /** Set on a further game's account linked to a player (migration 228). */
+  linkedPlayerId: string | null;
   gameId: string | null;
   accountId: string | null;
   blockedAt: Date | null;
@@ -101,7 +103,8 @@ export async function redeemLinkCode(
   if (!used) throw badCode();
   // Both profiles locked in id order, so two redeems touching the same pair can't deadlock.
   const p = await tx.query<Profile>(
-    `select id, discord_user_id as "discordUserId", game_id as "gameId", game_account_id as "accountId",
+    `select id, discord_user_id as "discordUserId", linked_player_id as "linkedPlayerId",
+            game_id as "gameId", game_account_id as "accountId",
             blocked_at as "blockedAt", blocked_reason as "blockedReason"
        from player_profiles
       where org_id = $1::uuid and (id = $2::uuid or discord_user_id = $3::text)
@@ -112,8 +115,11 @@ export async function redeemLinkCode(
   if (!game) throw badCode();
   const discord = p.rows.find((r) => r.discordUserId === input.discordUserId);
   if (discord?.id === game.id) return { playerId: game.id, merged: false };
-  // Whoever holds a code is not proof enough to take a linked account from its Discord user.
-  if (game.discordUserId !== null)
+  if (discord && game.linkedPlayerId === discord.id) return { playerId: discord.id, merged: false };
+  // Whoever holds a code is not proof enough to take a linked account from its Discord user. A
+  // further game's account linked to a player has no Discord id of its own: a code minted for it
+  // while its link committed (the link moves the codes it sees to the player) still names its row.
+  if (game.discordUserId !== null || game.linkedPlayerId !== null)
     throw refuse('conflict', 'deny.gameAccountLinkedElsewhere', {}, undefined, {
       reason: 'game_account_linked_elsewhere',
     });

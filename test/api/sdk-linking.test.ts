@@ -148,6 +148,32 @@ describe("linking accounts of two of the studio's games", () => {
   });
 });
 
+describe('a code minted for a game account while its link commits', () => {
+  it("can't link the account, now another Discord user's, to a second one", async () => {
+    const d = discordUser();
+    const q = { id: 'steam:7111', name: 'Racer' };
+    const a = { id: 'arena:7111', name: 'Racer A' };
+    const early = await code(arena, a);
+    const { playerId } = await link(quest, q, d);
+    await link(arena, a, d);
+    // The link moves the account's codes to the player; one minted in a transaction the link's
+    // commit could not see still names the account's own row, now pointing at the player.
+    await db.admin.query(
+      `update player_link_codes set player_id = (select id from player_profiles where org_id = $1 and game_account_id = $2)
+        where org_id = $1 and player_id = $3 and used_at is null`,
+      [w.org.orgId, a.id, playerId],
+    );
+    const taken = await redeem(early, discordUser());
+    expectError(taken, 409, 'conflict');
+    expect(taken.json().error.details.reason).toBe('game_account_linked_elsewhere');
+    const view = await api.call(owner, { method: 'GET', url: `/v1/orgs/${w.org.orgId}/players/${playerId}` });
+    expect(view.json().gameAccounts.map((g: { gameAccountId: string }) => g.gameAccountId)).toEqual([
+      q.id,
+      a.id,
+    ]);
+  });
+});
+
 describe('erasing a player with linked game accounts', () => {
   it("erases every game account linked to the player, not only its own row's", async () => {
     const d = discordUser();
