@@ -95,8 +95,14 @@ function argumentSets(types: readonly string[]): unknown[][] {
       case 'integer[]':
         options = [[1]];
         break;
+      case 'jsonb':
+        options = [{}];
+        break;
       case 'jsonb[]':
         options = [[{}]];
+        break;
+      case 'boolean':
+        options = [true, false];
         break;
       case 'bytea':
         options = [Buffer.alloc(32)];
