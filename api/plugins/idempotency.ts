@@ -46,16 +46,6 @@ function isFinal(status: number, body: unknown): boolean {
 }
 
 /**
- * `Idempotency-Key` on creating POSTs: the first request with a key runs and its response is
- * kept for 24 h; the same key and body again replays that response; the same key with another
- * body is a 422; the same key while the first is still running is a 409. Keys live in Postgres,
- * per org, so a retry landing on another API instance still finds them. Only final answers are
- * kept (isFinal). The claim is a lease this instance renews for as long as the request runs (no
- * deadline bounds a handler: a lock wait, a slow upload's processing), so a retry never runs
- * beside it; a claim left without an answer by a crash stops being renewed and is taken over
- * within `leaseMs`, instead of answering 409 for a day.
- */
-/**
  * The request's transactions (`req.inOrg`) commit only while its claim holds (holdsIdempotencyClaim):
  * renewals that fail long enough let the lease run out and a retry take the key over, and the
  * retry's run must then be the only one. Refused with a retryable 409, which releases the key.
@@ -79,6 +69,16 @@ function fenceCommits(req: FastifyRequest, held: Held, leaseMs: number) {
   };
 }
 
+/**
+ * `Idempotency-Key` on creating POSTs: the first request with a key runs and its response is
+ * kept for 24 h; the same key and body again replays that response; the same key with another
+ * body is a 422; the same key while the first is still running is a 409. Keys live in Postgres,
+ * per org, so a retry landing on another API instance still finds them. Only final answers are
+ * kept (isFinal). The claim is a lease this instance renews for as long as the request runs (no
+ * deadline bounds a handler: a lock wait, a slow upload's processing), so a retry never runs
+ * beside it; a claim left without an answer by a crash stops being renewed and is taken over
+ * within `leaseMs`, instead of answering 409 for a day.
+ */
 export function registerIdempotency(app: FastifyInstance, opts: { leaseMs: number }) {
   const renew = (req: FastifyRequest, held: Held) => {
     let busy = false;
