@@ -19,11 +19,9 @@ export default defineConfig({
     setupFiles: ['test/support/strict-process.ts'],
     testTimeout: 30_000,
     hookTimeout: 60_000,
-    // Files run in a small pool; each file gets its own database cloned from a template. Three on
-    // two cores: much of a file's time is waiting (timers, child processes, the browser,
-    // PostgreSQL), which a third file fills; the whole run took 563 s against 633 s with two.
+    // Two cores: files run in a small pool; each file gets its own database cloned from a template.
     pool: 'forks',
-    maxWorkers: 3,
+    maxWorkers: 2,
     fileParallelism: true,
     projects: [
       {
